@@ -1,0 +1,235 @@
+"""Resolve names and check types: AST → checked IR.
+
+Input: an AST from :mod:`policy_eval.parser`, the case record type (from the
+case JSON Schema), the policy's parameters and let-bindings, and the function
+registry. Output: :mod:`policy_eval.ir` nodes carrying types, resolved
+references and the readers for case fields; or a located
+:class:`~policy_eval.errors.PolicyNameError` / ``PolicyTypeError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import ast, ir
+from .errors import PolicyNameError, PolicyTypeError
+from .functions import FunctionRegistry
+from .ltypes import ANY, BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, NULL, STRING, Type, is_number, list_of, unify
+from .ops import binary, negate
+from .readers import reader_for
+
+__all__ = ["Scope", "check", "LITERAL_TYPES"]
+
+LITERAL_TYPES: dict[str, Type] = {
+    "bool": BOOL, "int": INT, "decimal": DECIMAL, "string": STRING, "money": MONEY, "date": DATE,
+    "datetime": DATETIME, "duration": DURATION, "null": NULL,
+}
+
+
+@dataclass
+class Scope:
+    """What names mean inside one condition."""
+
+    case_type: Type
+    functions: FunctionRegistry
+    params: Mapping[str, ir.IR] = field(default_factory=dict)
+    lets: Mapping[str, ir.IR] = field(default_factory=dict)
+    variables: dict[str, Type] = field(default_factory=dict)
+
+
+def _err(cls: type, node: ast.Node, message: str) -> Exception:
+    s = node.span
+    end = s.end_column if s.end_line == s.line else None
+    return cls(message, line=s.line, column=s.column, end_column=end)  # type: ignore[no-any-return]
+
+
+def _suggest(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+class _Checker:
+    def __init__(self, scope: Scope, text: str) -> None:
+        self.scope = scope
+        self.text = text
+
+    def src(self, node: ast.Node) -> str:
+        return self.text[node.span.start:node.span.end] or "?"
+
+    def run(self, node: ast.Node) -> ir.IR:
+        method = getattr(self, "c_" + type(node).__name__)
+        result: ir.IR = method(node)
+        return result
+
+    def expect_bool(self, node: ast.Node, what: str) -> ir.IR:
+        out = self.run(node)
+        if out.type not in (BOOL, ANY):
+            raise _err(PolicyTypeError, node, f"{what} must be bool, got {out.type}")
+        return out
+
+    # --- leaves ---------------------------------------------------------------------------------------
+    def c_Literal(self, node: ast.Literal) -> ir.IR:
+        return ir.Const(LITERAL_TYPES[node.kind], node.span, self.src(node), node.value)
+
+    def c_Name(self, node: ast.Name) -> ir.IR:
+        name = node.name
+        sc = self.scope
+        if name in sc.variables:
+            return ir.Var(sc.variables[name], node.span, name, name)
+        if name in sc.lets:
+            target = sc.lets[name]
+            return ir.LetRef(target.type, node.span, name, name, target)
+        if name in sc.params:
+            p = sc.params[name]
+            return p
+        ftype = sc.case_type.field_type(name)
+        if ftype is not None:
+            return ir.Field(ftype, node.span, name, None, name, reader_for(ftype))
+        if sc.case_type.name == "any":
+            return ir.Field(ANY, node.span, name, None, name, None)
+        candidates = list(sc.variables) + list(sc.lets) + list(sc.params) + sc.case_type.field_names()
+        if sc.functions.get(name) is not None:
+            raise _err(PolicyNameError, node, f"'{name}' is a function; call it as {name}(...)")
+        raise _err(PolicyNameError, node,
+                   f"unknown name '{name}': not a case field, parameter or let-binding{_suggest(name, candidates)}")
+
+    def c_Attr(self, node: ast.Attr) -> ir.IR:
+        base = self.run(node.obj)
+        t = base.type
+        if t.name == "any":
+            return ir.Field(ANY, node.span, self.src(node), base, node.name, None)
+        if t.name != "record":
+            raise _err(PolicyTypeError, node, f"'{self.src(node.obj)}' is {t} and has no field '{node.name}'")
+        ftype = t.field_type(node.name)
+        if ftype is None:
+            raise _err(PolicyNameError, node,
+                       f"unknown field '{node.name}' of '{self.src(node.obj)}'"
+                       f"{_suggest(node.name, t.field_names())}")
+        return ir.Field(ftype, node.span, self.src(node), base, node.name, reader_for(ftype))
+
+    def c_Index(self, node: ast.Index) -> ir.IR:
+        base = self.run(node.obj)
+        idx = self.run(node.index)
+        if base.type.name not in ("list", "any"):
+            raise _err(PolicyTypeError, node, f"cannot index {base.type} '{self.src(node.obj)}'")
+        if idx.type not in (INT, ANY):
+            raise _err(PolicyTypeError, node.index, f"a list index must be int, got {idx.type}")
+        item = base.type.item if base.type.item is not None else ANY
+        return ir.Index(item, node.span, self.src(node), base, idx, None)
+
+    # --- operators --------------------------------------------------------------------------------------
+    def c_Unary(self, node: ast.Unary) -> ir.IR:
+        if node.op == "not":
+            operand = self.expect_bool(node.operand, "the operand of 'not'")
+            return ir.Not(BOOL, node.span, self.src(node), operand)
+        operand = self.run(node.operand)
+        fn = negate(operand.type) if operand.type.name != "any" else (lambda x: -x)
+        if fn is None:
+            raise _err(PolicyTypeError, node, f"cannot negate {operand.type}")
+        return ir.Op(operand.type, node.span, self.src(node), "-", fn, (operand,))
+
+    def c_Binary(self, node: ast.Binary) -> ir.IR:
+        if node.op in ("and", "or"):
+            left = self.expect_bool(node.left, f"the left side of '{node.op}'")
+            right = self.expect_bool(node.right, f"the right side of '{node.op}'")
+            cls = ir.And if node.op == "and" else ir.Or
+            return cls(BOOL, node.span, self.src(node), left, right)
+        left = self.run(node.left)
+        right = self.run(node.right)
+        lt, rt = left.type, right.type
+        if lt.name == "any" and rt.name != "any":
+            lt = rt.item if node.op in ("in", "notin") and rt.item is not None else rt
+        elif rt.name == "any" and lt.name != "any":
+            rt = list_of(lt) if node.op in ("in", "notin") else lt
+        elif lt.name == "any" and rt.name == "any":
+            lt = rt = ANY
+        if lt.name == "any":
+            result = _any_op(node.op)
+        else:
+            result = binary(node.op, lt, rt)
+        if isinstance(result, str):
+            raise _err(PolicyTypeError, node, result)
+        rtype, fn = result
+        symbol = "not in" if node.op == "notin" else node.op
+        return ir.Op(rtype, node.span, self.src(node), symbol, fn, (left, right), guard_zero=node.op == "/")
+
+    def c_Cond(self, node: ast.Cond) -> ir.IR:
+        test = self.expect_bool(node.test, "the condition of 'if'")
+        then = self.run(node.then)
+        other = self.run(node.other)
+        common = unify(then.type, other.type)
+        if common is None:
+            raise _err(PolicyTypeError, node,
+                       f"the branches of 'if' have different types: {then.type} and {other.type}")
+        return ir.If(common, node.span, self.src(node), test, then, other)
+
+    def c_Quant(self, node: ast.Quant) -> ir.IR:
+        coll = self.run(node.collection)
+        if coll.type.name not in ("list", "any"):
+            raise _err(PolicyTypeError, node.collection,
+                       f"'{node.kind}' needs a list after 'in', got {coll.type}")
+        item = coll.type.item if coll.type.item is not None else ANY
+        saved = self.scope.variables.get(node.var)
+        self.scope.variables[node.var] = item
+        try:
+            if node.kind in ("any", "all", "count"):
+                body = self.expect_bool(node.body, f"the body of '{node.kind}'")
+                rtype = INT if node.kind == "count" else BOOL
+            else:
+                body = self.run(node.body)
+                if not (is_number(body.type) or body.type in (MONEY, DURATION) or body.type.name == "any"):
+                    raise _err(PolicyTypeError, node.body, f"'sum' adds numbers, money or durations, got {body.type}")
+                rtype = body.type
+        finally:
+            if saved is None:
+                del self.scope.variables[node.var]
+            else:
+                self.scope.variables[node.var] = saved
+        return ir.Quant(rtype, node.span, self.src(node), node.kind, node.var, coll, body)
+
+    def c_ListLit(self, node: ast.ListLit) -> ir.IR:
+        items = tuple(self.run(i) for i in node.items)
+        item_type: Type | None = items[0].type if items else ANY
+        for it, raw in zip(items[1:], node.items[1:], strict=True):
+            item_type = unify(item_type, it.type) if item_type is not None else None
+            if item_type is None:
+                raise _err(PolicyTypeError, raw, f"list items must have one type; found {items[0].type} and {it.type}")
+        return ir.ListIR(list_of(item_type or ANY), node.span, self.src(node), items)
+
+    def c_Call(self, node: ast.Call) -> ir.IR:
+        fn = self.scope.functions.get(node.name)
+        if fn is None:
+            raise _err(PolicyNameError, node,
+                       f"unknown function '{node.name}'{_suggest(node.name, self.scope.functions.names())}")
+        args = tuple(self.run(a) for a in node.args)
+        try:
+            rtype = fn.result_type([a.type for a in args])
+        except ValueError as exc:
+            raise _err(PolicyTypeError, node, str(exc)) from None
+        if fn.check_constant is not None:
+            for i, a in enumerate(args):
+                if isinstance(a, ir.Const):
+                    try:
+                        fn.check_constant(i, a.value)
+                    except ValueError as exc:
+                        raise _err(PolicyTypeError, node.args[i], str(exc)) from None
+        return ir.Call(rtype, node.span, self.src(node), node.name, fn.impl, args, fn.strict)
+
+
+def _any_op(op: str) -> tuple[Type, Any]:
+    import operator as o
+
+    table: dict[str, tuple[Type, Any]] = {
+        "+": (ANY, o.add), "-": (ANY, o.sub), "*": (ANY, o.mul), "/": (ANY, o.truediv),
+        "==": (BOOL, o.eq), "!=": (BOOL, o.ne), "<": (BOOL, o.lt), "<=": (BOOL, o.le), ">": (BOOL, o.gt),
+        ">=": (BOOL, o.ge), "in": (BOOL, lambda a, b: a in b), "notin": (BOOL, lambda a, b: a not in b),
+    }
+    return table[op]
+
+
+def check(node: ast.Node, scope: Scope, text: str) -> ir.IR:
+    """Check one parsed condition in a scope; return its IR."""
+    return _Checker(scope, text).run(node)

@@ -1,0 +1,372 @@
+"""Compile checked IR to plain Python closures (the evaluation hot path).
+
+Input: :mod:`policy_eval.ir` nodes. Output: a callable ``f(case, env)``
+returning the value (``UNKNOWN`` for a missing fact). ``case`` is the raw
+JSON record; ``env`` maps quantifier variables (and ``"$ref"``, the case's
+reference time) to values. No parsing, schema work or per-node dispatch on
+strings happens at evaluation time: every decision was taken here, once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import decimal
+from collections.abc import Callable
+from typing import Any
+
+from . import ir
+from .ops import EvalFailure
+from .readers import ReadError
+from .values import UNKNOWN
+
+__all__ = ["compile_ir", "Compiled", "REF_TIME"]
+
+Compiled = Callable[[dict[str, Any], dict[str, Any]], Any]
+REF_TIME = "$ref"
+_ZERO_ERRORS = (ZeroDivisionError, decimal.InvalidOperation)
+
+
+def compile_ir(node: ir.IR) -> Compiled:
+    fn = _COMPILERS[type(node)]
+    compiled: Compiled = fn(node)
+    return compiled
+
+
+def _const(node: ir.Const) -> Compiled:
+    value = node.value
+    return lambda c, v: value
+
+
+def _read(convert: Callable[[Any], Any] | None, path: str) -> Callable[[Any], Any]:
+    if convert is None:
+        return lambda raw: raw
+
+    def read(raw: Any) -> Any:
+        try:
+            return convert(raw)
+        except ReadError as exc:
+            raise EvalFailure(f"{path}: {exc}", path) from None
+    return read
+
+
+def _field_chain(node: ir.Field) -> tuple[list[str], ir.IR | None]:
+    keys = [node.key]
+    base = node.base
+    while isinstance(base, ir.Field) and base.convert is not None and base.type.name == "record":
+        keys.append(base.key)
+        base = base.base
+    keys.reverse()
+    return keys, base
+
+
+def _field(node: ir.Field) -> Compiled:
+    keys, base = _field_chain(node)
+    read = _read(node.convert, node.text)
+    path = node.text
+    if base is None:
+        get_root: Compiled = lambda c, v: c  # noqa: E731
+    else:
+        get_root = compile_ir(base)
+
+    if len(keys) == 1:
+        (k1,) = keys
+
+        def f1(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            x = get_root(c, v)
+            if x is UNKNOWN:
+                return UNKNOWN
+            if type(x) is not dict:
+                raise EvalFailure(f"{path}: expected an object, got {x!r:.60}", path)
+            x = x.get(k1)
+            return UNKNOWN if x is None else read(x)
+        return f1
+
+    if len(keys) == 2 and base is None:
+        k1, k2 = keys
+
+        def f2(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            x = c.get(k1)
+            if x is None:
+                return UNKNOWN
+            if type(x) is not dict:
+                raise EvalFailure(f"{path}: expected an object at '{k1}', got {x!r:.60}", path)
+            x = x.get(k2)
+            return UNKNOWN if x is None else read(x)
+        return f2
+
+    def fn(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        x = get_root(c, v)
+        for k in keys:
+            if x is UNKNOWN or x is None:
+                return UNKNOWN
+            if type(x) is not dict:
+                raise EvalFailure(f"{path}: expected an object before '{k}', got {x!r:.60}", path)
+            x = x.get(k)
+        return UNKNOWN if x is None or x is UNKNOWN else read(x)
+    return fn
+
+
+def _index(node: ir.Index) -> Compiled:
+    base = compile_ir(node.base)
+    idx = compile_ir(node.index)
+    path = node.text
+
+    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        seq = base(c, v)
+        if seq is UNKNOWN:
+            return UNKNOWN
+        i = idx(c, v)
+        if i is UNKNOWN:
+            return UNKNOWN
+        if type(seq) is not list:
+            raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)
+        if not -len(seq) <= i < len(seq):
+            return UNKNOWN
+        x = seq[i]
+        return UNKNOWN if x is None else x
+    return f
+
+
+def _var(node: ir.Var) -> Compiled:
+    name = node.name
+    return lambda c, v: v[name]
+
+
+def _dated(node: ir.DatedParam) -> Compiled:
+    starts, values, name = node.starts, node.values, node.name
+
+    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        ref = v.get(REF_TIME, UNKNOWN)
+        if ref is UNKNOWN:
+            return UNKNOWN
+        i = bisect.bisect_right(starts, ref) - 1
+        if i < 0:
+            raise EvalFailure(f"parameter '{name}' has no value before {starts[0].isoformat()}")
+        return values[i]
+    return f
+
+
+def _let(node: ir.LetRef) -> Compiled:
+    return compile_ir(node.expr)
+
+
+def _op(node: ir.Op) -> Compiled:
+    op = node.fn
+    path = node.text
+    if len(node.args) == 1:
+        a_f = compile_ir(node.args[0])
+
+        def unary(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            a = a_f(c, v)
+            return UNKNOWN if a is UNKNOWN else op(a)
+        return unary
+    lf, rf = compile_ir(node.args[0]), compile_ir(node.args[1])
+    if node.guard_zero:
+        def div(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            a = lf(c, v)
+            if a is UNKNOWN:
+                return UNKNOWN
+            b = rf(c, v)
+            if b is UNKNOWN:
+                return UNKNOWN
+            try:
+                return op(a, b)
+            except _ZERO_ERRORS:
+                return UNKNOWN
+        return div
+    if isinstance(node.args[1], ir.Const):
+        const = node.args[1].value
+
+        def with_const(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            a = lf(c, v)
+            return UNKNOWN if a is UNKNOWN else op(a, const)
+        return with_const
+
+    def binary(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        a = lf(c, v)
+        if a is UNKNOWN:
+            return UNKNOWN
+        b = rf(c, v)
+        if b is UNKNOWN:
+            return UNKNOWN
+        try:
+            return op(a, b)
+        except TypeError as exc:  # data of an unexpected type slipped past the schema
+            raise EvalFailure(f"{path}: {exc}", path) from None
+    return binary
+
+
+def _and(node: ir.And) -> Compiled:
+    lf, rf = compile_ir(node.left), compile_ir(node.right)
+
+    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        a = lf(c, v)
+        if a is False:
+            return False
+        b = rf(c, v)
+        if b is False:
+            return False
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        return True
+    return f
+
+
+def _or(node: ir.Or) -> Compiled:
+    lf, rf = compile_ir(node.left), compile_ir(node.right)
+
+    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        a = lf(c, v)
+        if a is True:
+            return True
+        b = rf(c, v)
+        if b is True:
+            return True
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN
+        return False
+    return f
+
+
+def _not(node: ir.Not) -> Compiled:
+    of = compile_ir(node.operand)
+
+    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        a = of(c, v)
+        return UNKNOWN if a is UNKNOWN else not a
+    return f
+
+
+def _if(node: ir.If) -> Compiled:
+    tf, af, bf = compile_ir(node.test), compile_ir(node.then), compile_ir(node.other)
+
+    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        t = tf(c, v)
+        if t is True:
+            return af(c, v)
+        if t is False:
+            return bf(c, v)
+        return UNKNOWN
+    return f
+
+
+def _quant(node: ir.Quant) -> Compiled:
+    coll, body, var, kind = compile_ir(node.collection), compile_ir(node.body), node.var, node.kind
+    path = node.collection.text
+
+    def items(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        seq = coll(c, v)
+        if seq is UNKNOWN:
+            return UNKNOWN
+        if type(seq) is not list:
+            raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)
+        return seq
+
+    if kind == "any":
+        def f_any(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            seq = items(c, v)
+            if seq is UNKNOWN:
+                return UNKNOWN
+            saw_unknown = False
+            saved = v.get(var, UNKNOWN)
+            try:
+                for item in seq:
+                    v[var] = UNKNOWN if item is None else item
+                    r = body(c, v)
+                    if r is True:
+                        return True
+                    if r is UNKNOWN:
+                        saw_unknown = True
+            finally:
+                v[var] = saved
+            return UNKNOWN if saw_unknown else False
+        return f_any
+    if kind == "all":
+        def f_all(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            seq = items(c, v)
+            if seq is UNKNOWN:
+                return UNKNOWN
+            saw_unknown = False
+            saved = v.get(var, UNKNOWN)
+            try:
+                for item in seq:
+                    v[var] = UNKNOWN if item is None else item
+                    r = body(c, v)
+                    if r is False:
+                        return False
+                    if r is UNKNOWN:
+                        saw_unknown = True
+            finally:
+                v[var] = saved
+            return UNKNOWN if saw_unknown else True
+        return f_all
+
+    def f_fold(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        seq = items(c, v)
+        if seq is UNKNOWN:
+            return UNKNOWN
+        total: Any = None
+        n = 0
+        saved = v.get(var, UNKNOWN)
+        try:
+            for item in seq:
+                v[var] = UNKNOWN if item is None else item
+                r = body(c, v)
+                if r is UNKNOWN:
+                    return UNKNOWN
+                if kind == "count":
+                    n += r is True
+                else:
+                    total = r if total is None else total + r
+        finally:
+            v[var] = saved
+        if kind == "count":
+            return n
+        return 0 if total is None else total
+    return f_fold
+
+
+def _call(node: ir.Call) -> Compiled:
+    fn, strict, path = node.fn, node.strict, node.text
+    arg_fs = tuple(compile_ir(a) for a in node.args)
+
+    def call(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        args = [a(c, v) for a in arg_fs]
+        if strict:
+            for a in args:
+                if a is UNKNOWN:
+                    return UNKNOWN
+        try:
+            return fn(*args)
+        except EvalFailure:
+            raise
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise EvalFailure(f"{path}: {exc}", path) from None
+    if len(arg_fs) == 1 and strict:
+        (a_f,) = arg_fs
+
+        def call1(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            a = a_f(c, v)
+            if a is UNKNOWN:
+                return UNKNOWN
+            try:
+                return fn(a)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise EvalFailure(f"{path}: {exc}", path) from None
+        return call1
+    return call
+
+
+def _list(node: ir.ListIR) -> Compiled:
+    fs = tuple(compile_ir(i) for i in node.items)
+    if all(isinstance(i, ir.Const) for i in node.items):
+        value = [i.value for i in node.items]  # type: ignore[attr-defined]
+        return lambda c, v: value
+    return lambda c, v: [f(c, v) for f in fs]
+
+
+_COMPILERS: dict[type, Callable[[Any], Compiled]] = {
+    ir.Const: _const, ir.Field: _field, ir.Index: _index, ir.Var: _var, ir.DatedParam: _dated,
+    ir.LetRef: _let, ir.Op: _op, ir.And: _and, ir.Or: _or, ir.Not: _not, ir.If: _if, ir.Quant: _quant,
+    ir.Call: _call, ir.ListIR: _list,
+}

@@ -1,0 +1,155 @@
+"""Typed errors carrying a source location.
+
+Every stage raises a subclass of :class:`PolicyError`. ``str(err)`` renders
+``file:line:column: message`` followed by the source line and a caret, the
+form editors and CI annotations understand.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PolicyError",
+    "PolicyLoadError",
+    "PolicySyntaxError",
+    "PolicyTypeError",
+    "PolicyNameError",
+    "PolicyEvaluationError",
+    "CaseError",
+    "PluginError",
+    "ErrorList",
+]
+
+
+class PolicyError(Exception):
+    """Base class: a message and where it applies (1-based line and column)."""
+
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source_line: str | None = None,
+        end_column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        self.end_column = end_column
+
+    @property
+    def location(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def relocate(self, *, file: str | None, line: int, column: int, source_line: str | None) -> PolicyError:
+        """Return the same error placed at an absolute position in a file."""
+        self.file, self.line, self.column, self.source_line = file, line, column, source_line
+        return self
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        if self.source_line is not None and self.column is not None:
+            line = self.source_line.rstrip("\n")
+            width = max(1, (self.end_column or self.column + 1) - self.column)
+            # East Asian wide characters take two cells in a terminal.
+            pad = "".join(" " * _cell_width(ch) if ch != "\t" else "\t" for ch in line[: self.column - 1])
+            text += f"\n    {line}\n    {pad}{'^' * min(width, 80)}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+        }
+
+
+def _cell_width(ch: str) -> int:
+    import unicodedata
+
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+class PolicyLoadError(PolicyError):
+    """The policy file is unreadable, unsafe, or does not match the policy schema."""
+
+    kind = "load"
+
+
+class PolicySyntaxError(PolicyError):
+    """A condition does not parse."""
+
+    kind = "syntax"
+
+
+class PolicyTypeError(PolicyError):
+    """A condition is ill-typed (e.g. money + duration)."""
+
+    kind = "type"
+
+
+class PolicyNameError(PolicyError):
+    """A condition names an unknown field, parameter or function."""
+
+    kind = "name"
+
+
+class PolicyEvaluationError(PolicyError):
+    """Evaluation of a condition failed on one case (reported on that case only)."""
+
+    kind = "evaluation"
+
+
+class PluginError(PolicyError):
+    """A plugin could not be loaded or misbehaved."""
+
+    kind = "plugin"
+
+
+class CaseError(Exception):
+    """A case record is malformed: names the record and the JSON path."""
+
+    def __init__(self, message: str, *, source: str | None = None, record: int | None = None,
+                 json_path: str = "$") -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.record = record
+        self.json_path = json_path
+
+    def __str__(self) -> str:
+        where = self.source or "<input>"
+        if self.record is not None:
+            where += f":{self.record}"
+        return f"{where}: {self.json_path}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "record": self.record, "json_path": self.json_path,
+                "message": self.message}
+
+
+class ErrorList(PolicyError):
+    """Several located errors found in one pass (the checker reports them all)."""
+
+    kind = "multiple"
+
+    def __init__(self, errors: list[PolicyError]) -> None:
+        first = errors[0]
+        super().__init__(f"{len(errors)} error(s)", file=first.file, line=first.line, column=first.column)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)

@@ -1,0 +1,251 @@
+"""Typed functions of the condition language and their registry.
+
+A :class:`Function` declares its argument and result types (or a typing
+rule for generic functions such as ``max``) so the checker can check calls
+at load time, exactly alike for built-ins and plugin functions. The core
+built-ins below are registered through the ``policy_eval_functions`` hook
+by :mod:`policy_eval.plugins.core`, like any third-party plugin.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+import re2
+
+from .ltypes import (
+    ANY, BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, STRING, Type, is_number, is_ordered, list_of, unify,
+)
+from .values import SHANGHAI, UNKNOWN, Money
+
+__all__ = ["Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
+
+Typer = Callable[[Sequence[Type]], Type]
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function callable from conditions.
+
+    ``params`` are the declared argument types (``variadic`` repeats the last
+    one). ``typer``, when given, replaces ``params``/``result`` for generic
+    functions: it gets the argument types and returns the result type or
+    raises ``ValueError`` with a message. ``strict`` functions return unknown
+    without being called when any argument is unknown. ``check_constant``
+    validates constant arguments at load time (e.g. a regular expression).
+    """
+
+    name: str
+    params: tuple[Type, ...]
+    result: Type
+    impl: Callable[..., Any]
+    variadic: bool = False
+    strict: bool = True
+    typer: Typer | None = None
+    check_constant: Callable[[int, Any], None] | None = None
+    doc: str = ""
+    plugin: str = "core"
+
+    def signature(self) -> str:
+        if self.typer is not None:
+            return f"{self.name}(...)"
+        args = ", ".join(str(p) for p in self.params)
+        if self.variadic:
+            args += ", ..."
+        return f"{self.name}({args}) -> {self.result}"
+
+    def result_type(self, args: Sequence[Type]) -> Type:
+        if self.typer is not None:
+            return self.typer(args)
+        n = len(self.params)
+        if (len(args) != n and not self.variadic) or (self.variadic and len(args) < n):
+            raise ValueError(f"{self.name}() takes {n}{'+' if self.variadic else ''} argument(s), "
+                             f"got {len(args)}: {self.signature()}")
+        for i, actual in enumerate(args):
+            expected = self.params[min(i, n - 1)]
+            if not assignable(actual, expected):
+                raise ValueError(f"argument {i + 1} of {self.name}() must be {expected}, got {actual}")
+        return self.result
+
+
+def assignable(actual: Type, expected: Type) -> bool:
+    if expected.name == "any" or actual.name == "any":
+        return True
+    if actual == expected:
+        return True
+    if expected.name == "decimal" and actual.name == "int":
+        return True
+    if expected.name == "list" and actual.name == "list" and expected.item and actual.item:
+        return assignable(actual.item, expected.item)
+    return False
+
+
+class FunctionRegistry:
+    """Name → :class:`Function`; a later registration of a name is an error."""
+
+    def __init__(self, functions: Iterable[Function] = ()) -> None:
+        self._by_name: dict[str, Function] = {}
+        for f in functions:
+            self.add(f)
+
+    def add(self, fn: Function) -> None:
+        if fn.name in self._by_name and self._by_name[fn.name] is not fn:
+            other = self._by_name[fn.name]
+            raise ValueError(f"function {fn.name}() is defined twice (plugins {other.plugin!r} and {fn.plugin!r})")
+        self._by_name[fn.name] = fn
+
+    def get(self, name: str) -> Function | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def __iter__(self) -> Any:
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+
+# --- regular expressions: RE2, linear time, compiled once -------------------------------------------
+
+MAX_PATTERN_LENGTH = 2000
+
+
+@lru_cache(maxsize=1024)
+def compile_pattern(pattern: str) -> Any:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+    options = re2.Options()
+    options.max_mem = 8 << 20
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None
+
+
+def _check_pattern(position: int, value: Any) -> None:
+    if position == 1 and isinstance(value, str):
+        compile_pattern(value)
+
+
+# --- typing rules for generic functions -----------------------------------------------------------
+
+def _t_exists(args: Sequence[Type]) -> Type:
+    if len(args) != 1:
+        raise ValueError("exists() takes exactly 1 argument")
+    return BOOL
+
+
+def _t_default(args: Sequence[Type]) -> Type:
+    if len(args) != 2:
+        raise ValueError("default() takes 2 arguments: default(value, fallback)")
+    common = unify(args[0], args[1])
+    if common is None:
+        raise ValueError(f"default(): value is {args[0]} but fallback is {args[1]}")
+    return common
+
+
+def _t_extreme(name: str) -> Typer:
+    def typer(args: Sequence[Type]) -> Type:
+        if len(args) == 1 and args[0].name == "list" and args[0].item is not None:
+            args = [args[0].item]
+        if not args:
+            raise ValueError(f"{name}() needs at least one argument")
+        common: Type | None = args[0]
+        for a in args[1:]:
+            common = unify(common, a) if common is not None else None
+        if common is None or not is_ordered(common):
+            raise ValueError(f"{name}() needs arguments of one ordered type, got {', '.join(map(str, args))}")
+        return common
+    return typer
+
+
+def _t_abs(args: Sequence[Type]) -> Type:
+    if len(args) != 1 or not (is_number(args[0]) or args[0] in (MONEY, DURATION) or args[0].name == "any"):
+        raise ValueError("abs() takes one number, money or duration")
+    return args[0]
+
+
+def _t_len(args: Sequence[Type]) -> Type:
+    if len(args) != 1 or not (args[0] == STRING or args[0].name in ("list", "any")):
+        raise ValueError(f"len() takes one string or list, got {', '.join(map(str, args)) or 'nothing'}")
+    return INT
+
+
+# --- implementations ---------------------------------------------------------------------------------
+
+def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any) -> Any:
+        if len(args) == 1 and isinstance(args[0], list):
+            items = args[0]
+            if not items or any(x is UNKNOWN for x in items):
+                return UNKNOWN
+            return pick(items)
+        return pick(args)
+    return run
+
+
+def _round(x: Any, places: int) -> Decimal:
+    return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _money(x: Any, currency: str) -> Money:
+    return Money(Decimal(x), currency)
+
+
+def _date_of(t: _dt.datetime) -> _dt.date:
+    return t.astimezone(SHANGHAI).date()
+
+
+def _start_of_day(d: _dt.date) -> _dt.datetime:
+    return _dt.datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+
+
+def _dur(unit: str) -> Callable[[Any], _dt.timedelta]:
+    size = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}[unit]
+
+    def run(n: Any) -> _dt.timedelta:
+        return _dt.timedelta(microseconds=int(Decimal(n) * size * 1_000_000))
+    return run
+
+
+def _matches(s: str, pattern: str) -> bool:
+    return compile_pattern(pattern).search(s) is not None
+
+
+def core_functions() -> list[Function]:
+    """The core standard library (see docs/language.md, Functions)."""
+    S, B = STRING, BOOL
+    return [
+        Function("exists", (ANY,), BOOL, lambda x: x is not UNKNOWN, strict=False, typer=_t_exists,
+                 doc="true when the value is present (never unknown)"),
+        Function("default", (ANY, ANY), ANY, lambda x, d: d if x is UNKNOWN else x, strict=False,
+                 typer=_t_default, doc="the value, or the fallback when it is unknown"),
+        Function("max", (ANY,), ANY, _extreme(max), typer=_t_extreme("max"), doc="the largest argument"),
+        Function("min", (ANY,), ANY, _extreme(min), typer=_t_extreme("min"), doc="the smallest argument"),
+        Function("abs", (ANY,), ANY, abs, typer=_t_abs, doc="absolute value"),
+        Function("len", (ANY,), INT, len, typer=_t_len, doc="length of a string or list"),
+        Function("contains", (S, S), B, lambda s, sub: sub in s, doc="substring test"),
+        Function("contains_any", (S, list_of(S)), B, lambda s, words: any(w in s for w in words if w),
+                 doc="true if any of the words occurs in the text"),
+        Function("matches", (S, S), B, _matches, check_constant=_check_pattern,
+                 doc="RE2 search (linear time)"),
+        Function("starts_with", (S, S), B, lambda s, p: s.startswith(p)),
+        Function("ends_with", (S, S), B, lambda s, p: s.endswith(p)),
+        Function("lower", (S,), S, lambda s: s.lower()),
+        Function("upper", (S,), S, lambda s: s.upper()),
+        Function("days", (DECIMAL,), DURATION, _dur("days"), doc="a duration of n days"),
+        Function("hours", (DECIMAL,), DURATION, _dur("hours")),
+        Function("minutes", (DECIMAL,), DURATION, _dur("minutes")),
+        Function("seconds", (DECIMAL,), DURATION, _dur("seconds")),
+        Function("date_of", (DATETIME,), DATE, _date_of, doc="the Asia/Shanghai calendar day of a time"),
+        Function("start_of_day", (DATE,), DATETIME, _start_of_day, doc="00:00 Asia/Shanghai of a day"),
+        Function("round", (DECIMAL, INT), DECIMAL, _round, doc="round half up to n places"),
+        Function("money", (DECIMAL, S), MONEY, _money, doc="money from an amount and a currency"),
+    ]

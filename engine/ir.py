@@ -1,0 +1,147 @@
+"""The checked intermediate representation: typed, names resolved.
+
+Produced by :mod:`policy_eval.checker` from the AST; consumed by the
+compiler (fast closures) and the interpreter (reference semantics and
+explanations). Nothing here parses or looks at schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ast import Span
+from .ltypes import Type
+
+__all__ = [
+    "IR", "Const", "Field", "Index", "Var", "DatedParam", "LetRef", "Op", "And", "Or", "Not",
+    "If", "Quant", "Call", "ListIR", "children",
+]
+
+
+@dataclass(eq=False, slots=True)
+class IR:
+    type: Type
+    span: Span
+    text: str  # the source of this sub-expression, for explanations
+
+
+@dataclass(eq=False, slots=True)
+class Const(IR):
+    value: Any
+    name: str | None = None  # set for parameters
+
+
+@dataclass(eq=False, slots=True)
+class Field(IR):
+    """``base.key``; base None means the case root. ``convert`` reads the raw JSON leaf."""
+
+    base: IR | None
+    key: str
+    convert: Callable[[Any], Any] | None
+
+
+@dataclass(eq=False, slots=True)
+class Index(IR):
+    base: IR
+    index: IR
+    convert: Callable[[Any], Any] | None
+
+
+@dataclass(eq=False, slots=True)
+class Var(IR):
+    name: str
+
+
+@dataclass(eq=False, slots=True)
+class DatedParam(IR):
+    """A parameter whose value depends on the case's reference time."""
+
+    name: str
+    starts: tuple[Any, ...]  # aware datetimes, ascending
+    values: tuple[Any, ...]
+
+
+@dataclass(eq=False, slots=True)
+class LetRef(IR):
+    name: str
+    expr: IR
+
+
+@dataclass(eq=False, slots=True)
+class Op(IR):
+    """A strict operator or comparison: unknown if either side is unknown."""
+
+    symbol: str
+    fn: Callable[..., Any]
+    args: tuple[IR, ...]
+    guard_zero: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class And(IR):
+    left: IR
+    right: IR
+
+
+@dataclass(eq=False, slots=True)
+class Or(IR):
+    left: IR
+    right: IR
+
+
+@dataclass(eq=False, slots=True)
+class Not(IR):
+    operand: IR
+
+
+@dataclass(eq=False, slots=True)
+class If(IR):
+    test: IR
+    then: IR
+    other: IR
+
+
+@dataclass(eq=False, slots=True)
+class Quant(IR):
+    kind: str
+    var: str
+    collection: IR
+    body: IR
+
+
+@dataclass(eq=False, slots=True)
+class Call(IR):
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[IR, ...]
+    strict: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False, slots=True)
+class ListIR(IR):
+    items: tuple[IR, ...]
+
+
+def children(node: IR) -> tuple[IR, ...]:
+    if isinstance(node, Field):
+        return (node.base,) if node.base is not None else ()
+    if isinstance(node, Index):
+        return (node.base, node.index)
+    if isinstance(node, LetRef):
+        return (node.expr,)
+    if isinstance(node, (Op, Call)):
+        return node.args
+    if isinstance(node, (And, Or)):
+        return (node.left, node.right)
+    if isinstance(node, Not):
+        return (node.operand,)
+    if isinstance(node, If):
+        return (node.test, node.then, node.other)
+    if isinstance(node, Quant):
+        return (node.collection, node.body)
+    if isinstance(node, ListIR):
+        return node.items
+    return ()

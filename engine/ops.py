@@ -1,0 +1,183 @@
+"""Operator typing and exact runtime implementations.
+
+:func:`binary` maps (operator, left type, right type) to a result type and a
+Python callable, or None when the combination is ill-typed. The table is the
+single source of the arithmetic rules in docs/language.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import operator
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from .ltypes import BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, STRING, Type, is_number, is_ordered, unify
+from .values import Money
+
+__all__ = ["binary", "negate", "EvalFailure"]
+
+
+class EvalFailure(Exception):
+    """A runtime failure on one case (bad data, currency mismatch): reported on that case."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+def _us(td: _dt.timedelta) -> int:
+    return (td.days * 86400 + td.seconds) * 1_000_000 + td.microseconds
+
+
+def _td(us: Decimal | int) -> _dt.timedelta:
+    return _dt.timedelta(microseconds=int(Decimal(us).to_integral_value(ROUND_HALF_EVEN)))
+
+
+def _num_div(a: Any, b: Any) -> Decimal:
+    return Decimal(a) / Decimal(b)
+
+
+def _dur_mul(a: _dt.timedelta, n: Any) -> _dt.timedelta:
+    return a * n if isinstance(n, int) else _td(_us(a) * n)
+
+
+def _dur_div(a: _dt.timedelta, n: Any) -> _dt.timedelta:
+    if n == 0:
+        raise ZeroDivisionError
+    return _td(Decimal(_us(a)) / Decimal(n))
+
+
+def _dur_ratio(a: _dt.timedelta, b: _dt.timedelta) -> Decimal:
+    return Decimal(_us(a)) / Decimal(_us(b))
+
+
+def _money_mul(a: Money, n: Any) -> Money:
+    return Money(a.amount * n, a.currency)
+
+
+def _money_div(a: Money, n: Any) -> Money:
+    return Money(a.amount / Decimal(n), a.currency)
+
+
+def _money_ratio(a: Money, b: Money) -> Decimal:
+    if a.currency != b.currency:
+        raise EvalFailure(f"currency mismatch: {a.currency} vs {b.currency}")
+    return a.amount / b.amount
+
+
+def _whole_days(td: _dt.timedelta) -> int:
+    if td.seconds or td.microseconds:
+        raise EvalFailure(f"date arithmetic needs whole days, got {td}")
+    return td.days
+
+
+def _date_add(d: _dt.date, td: _dt.timedelta) -> _dt.date:
+    return d + _dt.timedelta(days=_whole_days(td))
+
+
+def _date_sub(d: _dt.date, td: _dt.timedelta) -> _dt.date:
+    return d - _dt.timedelta(days=_whole_days(td))
+
+
+def _money_checked(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def run(a: Any, b: Any) -> Any:
+        try:
+            return fn(a, b)
+        except ArithmeticError as exc:
+            if isinstance(exc, ZeroDivisionError):
+                raise
+            raise EvalFailure(str(exc)) from None
+    return run
+
+
+_ARITH: dict[tuple[str, str, str], tuple[Type, Callable[[Any, Any], Any]]] = {
+    ("+", "datetime", "duration"): (DATETIME, operator.add),
+    ("-", "datetime", "duration"): (DATETIME, operator.sub),
+    ("+", "duration", "datetime"): (DATETIME, operator.add),
+    ("-", "datetime", "datetime"): (DURATION, operator.sub),
+    ("+", "date", "duration"): (DATE, _date_add),
+    ("-", "date", "duration"): (DATE, _date_sub),
+    ("-", "date", "date"): (DURATION, operator.sub),
+    ("+", "duration", "duration"): (DURATION, operator.add),
+    ("-", "duration", "duration"): (DURATION, operator.sub),
+    ("/", "duration", "duration"): (DECIMAL, _dur_ratio),
+    ("+", "money", "money"): (MONEY, _money_checked(operator.add)),
+    ("-", "money", "money"): (MONEY, _money_checked(operator.sub)),
+    ("/", "money", "money"): (DECIMAL, _money_ratio),
+    ("+", "string", "string"): (STRING, operator.add),
+}
+
+
+def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]] | str:
+    """Result type and implementation of ``lt op rt``, or an error message."""
+    if op in ("+", "-", "*", "/"):
+        return _arith(op, lt, rt)
+    if op in ("==", "!="):
+        if unify(lt, rt) is None or lt.name == "null" or rt.name == "null":
+            if lt.name == "null" or rt.name == "null":
+                return "cannot compare with null; use exists(...) to test for a missing value"
+            return f"cannot compare {lt} with {rt}"
+        fn = operator.eq if op == "==" else operator.ne
+        if lt.name == "money":
+            fn = _money_checked(fn)
+        return BOOL, fn
+    if op in ("<", "<=", ">", ">="):
+        common = unify(lt, rt)
+        if common is None or not is_ordered(common):
+            if common is None:
+                return f"cannot compare {lt} with {rt}"
+            return f"values of type {common} have no order"
+        fn = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        if common.name == "money":
+            fn = _money_checked(fn)
+        return BOOL, fn
+    if op in ("in", "notin"):
+        if rt.name != "list" or rt.item is None:
+            return f"'in' needs a list on the right, got {rt}"
+        if unify(lt, rt.item) is None:
+            return f"cannot look for {lt} in {rt}"
+        if op == "in":
+            return BOOL, lambda a, b: a in b
+        return BOOL, lambda a, b: a not in b
+    return f"unknown operator {op}"
+
+
+def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]] | str:
+    key = (op, lt.name, rt.name)
+    if key in _ARITH:
+        return _ARITH[key]
+    if is_number(lt) and is_number(rt):
+        if op == "/":
+            return DECIMAL, _num_div
+        result = INT if lt == INT and rt == INT else DECIMAL
+        return result, {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+    if op == "*" and lt == DURATION and is_number(rt):
+        return DURATION, _dur_mul
+    if op == "*" and is_number(lt) and rt == DURATION:
+        return DURATION, lambda a, b: _dur_mul(b, a)
+    if op == "/" and lt == DURATION and is_number(rt):
+        return DURATION, _dur_div
+    if op == "*" and lt == MONEY and is_number(rt):
+        return MONEY, _money_mul
+    if op == "*" and is_number(lt) and rt == MONEY:
+        return MONEY, lambda a, b: _money_mul(b, a)
+    if op == "/" and lt == MONEY and is_number(rt):
+        return MONEY, _money_div
+    verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[op]
+    joiner = {"+": "to", "-": "from", "*": "by", "/": "by"}[op]
+    if op == "-":
+        return f"cannot subtract {rt} from {lt}"
+    if op == "+":
+        return f"cannot add {rt} to {lt}"
+    return f"cannot {verb} {lt} {joiner} {rt}"
+
+
+def negate(t: Type) -> Callable[[Any], Any] | None:
+    if is_number(t) or t in (DURATION, MONEY):
+        return operator.neg
+    return None
+
+

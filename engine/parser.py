@@ -1,0 +1,253 @@
+"""Parse condition text into the typed AST (:mod:`policy_eval.ast`).
+
+Input: the text of one condition. Output: an :class:`~policy_eval.ast.Node`
+tree with spans, or a :class:`~policy_eval.errors.PolicySyntaxError` whose
+line and column are relative to the text (the loader offsets them into the
+policy file). Size and nesting are bounded before any recursive walk.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from decimal import Decimal
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import PolicyError, PolicySyntaxError
+from .values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
+
+__all__ = ["parse", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
+
+MAX_EXPRESSION_CHARS = 20_000
+MAX_DEPTH = 200
+
+_TOKEN_NAMES = {
+    "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "COLON": "':'",
+    "DOT": "'.'", "NAME": "a name", "INT": "an integer", "DECIMAL": "a decimal", "STRING": "a string",
+    "COMPARE": "a comparison", "ADD": "'+' or '-'", "MUL": "'*' or '/'", "MINUS": "'-'",
+    "DATETIME": "a datetime", "DATE": "a date", "DURATION": "a duration", "MONEY": "a money amount",
+    "YEN": "a money amount", "QUANTIFIER": "any/all/count/sum", "$END": "end of expression",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
+                     maybe_placeholders=False)
+
+
+def _span_of(meta_or_tok: object) -> ast.Span:
+    m = meta_or_tok
+    return ast.Span(
+        getattr(m, "line", 1) or 1, getattr(m, "column", 1) or 1,
+        getattr(m, "end_line", 1) or 1, getattr(m, "end_column", 1) or 1,
+        getattr(m, "start_pos", 0) or 0, getattr(m, "end_pos", 0) or 0,
+    )
+
+
+_ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "/": "/"}
+
+
+def _unescape(tok: Token) -> str:
+    body = tok.value[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2: i + 6]):
+            out.append(chr(int(body[i + 2: i + 6], 16)))
+            i += 6
+        else:
+            raise PolicySyntaxError(f"unknown escape '\\{nxt}' in string", line=tok.line,
+                                    column=(tok.column or 1) + i + 1)
+    return "".join(out)
+
+
+@v_args(meta=True, inline=True)
+class _ToAst(Transformer[Token, ast.Node]):
+    def _lit(self, tok: Token, kind: str, value: object) -> ast.Literal:
+        return ast.Literal(_span_of(tok), kind, value)
+
+    def _guard(self, tok: Token, kind: str, fn: object) -> ast.Literal:
+        try:
+            return self._lit(tok, kind, fn(tok.value))  # type: ignore[operator]
+        except (ValueParseError, ValueError) as exc:
+            raise PolicySyntaxError(f"invalid {kind} literal {tok.value!r}: {exc}", line=tok.line,
+                                    column=tok.column, end_column=tok.end_column) from None
+
+    def datetime(self, meta: object, tok: Token) -> ast.Literal:
+        return self._guard(tok, "datetime", parse_datetime)
+
+    def date(self, meta: object, tok: Token) -> ast.Literal:
+        return self._guard(tok, "date", parse_date)
+
+    def money(self, meta: object, tok: Token) -> ast.Literal:
+        m = re.fullmatch(r"(\d+(?:\.\d+)?) ?([A-Z]{3})", tok.value)
+        assert m is not None
+        return self._lit(tok, "money", Money(Decimal(m.group(1)), m.group(2)))
+
+    def yen(self, meta: object, tok: Token) -> ast.Literal:
+        return self._lit(tok, "money", Money(Decimal(tok.value[1:].strip()), "CNY"))
+
+    def duration(self, meta: object, tok: Token) -> ast.Literal:
+        return self._guard(tok, "duration", parse_duration)
+
+    def decimal(self, meta: object, tok: Token) -> ast.Literal:
+        return self._lit(tok, "decimal", Decimal(tok.value))
+
+    def int(self, meta: object, tok: Token) -> ast.Literal:
+        if len(tok.value) > 40:
+            raise PolicySyntaxError("integer literal too long (at most 40 digits)", line=tok.line,
+                                    column=tok.column)
+        return self._lit(tok, "int", int(tok.value))
+
+    def string(self, meta: object, tok: Token) -> ast.Literal:
+        return self._lit(tok, "string", _unescape(tok))
+
+    def true(self, meta: object) -> ast.Literal:
+        return ast.Literal(_span_of(meta), "bool", True)
+
+    def false(self, meta: object) -> ast.Literal:
+        return ast.Literal(_span_of(meta), "bool", False)
+
+    def null(self, meta: object) -> ast.Literal:
+        return ast.Literal(_span_of(meta), "null", None)
+
+    def name(self, meta: object, tok: Token) -> ast.Name:
+        return ast.Name(_span_of(tok), str(tok.value))
+
+    def list(self, meta: object, *items: ast.Node) -> ast.ListLit:
+        return ast.ListLit(_span_of(meta), tuple(i for i in items if i is not None))
+
+    def attr(self, meta: object, obj: ast.Node, name: Token) -> ast.Attr:
+        return ast.Attr(_span_of(meta), obj, str(name))
+
+    def index(self, meta: object, obj: ast.Node, idx: ast.Node) -> ast.Index:
+        return ast.Index(_span_of(meta), obj, idx)
+
+    def call(self, meta: object, name: Token, *args: ast.Node) -> ast.Call:
+        return ast.Call(_span_of(meta), str(name), tuple(a for a in args if a is not None))
+
+    def neg(self, meta: object, operand: ast.Node) -> ast.Unary:
+        return ast.Unary(_span_of(meta), "-", operand)
+
+    def not_(self, meta: object, operand: ast.Node) -> ast.Unary:
+        return ast.Unary(_span_of(meta), "not", operand)
+
+    def binary(self, meta: object, left: ast.Node, op: Token, right: ast.Node) -> ast.Binary:
+        return ast.Binary(_span_of(meta), str(op), left, right)
+
+    def compare(self, meta: object, left: ast.Node, op: Token, right: ast.Node) -> ast.Binary:
+        return ast.Binary(_span_of(meta), str(op), left, right)
+
+    def in_(self, meta: object, left: ast.Node, right: ast.Node) -> ast.Binary:
+        return ast.Binary(_span_of(meta), "in", left, right)
+
+    def not_in(self, meta: object, left: ast.Node, right: ast.Node) -> ast.Binary:
+        return ast.Binary(_span_of(meta), "notin", left, right)
+
+    def and_(self, meta: object, left: ast.Node, right: ast.Node) -> ast.Binary:
+        return ast.Binary(_span_of(meta), "and", left, right)
+
+    def or_(self, meta: object, left: ast.Node, right: ast.Node) -> ast.Binary:
+        return ast.Binary(_span_of(meta), "or", left, right)
+
+    def cond(self, meta: object, test: ast.Node, then: ast.Node, other: ast.Node) -> ast.Cond:
+        return ast.Cond(_span_of(meta), test, then, other)
+
+    def quant(self, meta: object, kind: Token, var: Token, coll: ast.Node, body: ast.Node) -> ast.Quant:
+        return ast.Quant(_span_of(meta), str(kind), str(var), coll, body)
+
+
+def _depth(tree: Tree[Token]) -> int:
+    """Depth of a Lark tree, computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Tree[Token] | Token, int]] = [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(node, Tree):
+            stack.extend((c, d + 1) for c in node.children)
+    return deepest
+
+
+def _bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]":
+            depth -= 1
+    return deepest
+
+
+def _describe(exc: UnexpectedInput, text: str) -> str:
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        return f"unexpected character {ch!r}"
+    if isinstance(exc, UnexpectedEOF):
+        return "unexpected end of expression"
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            got = "end of expression"
+        else:
+            got = repr(tok.value)
+        expected = sorted({_TOKEN_NAMES.get(e, repr(e.lower()) if e.isupper() else e) for e in exc.expected})
+        if tok.type == "COMPARE" and "COMPARE" not in exc.expected:
+            return f"unexpected {got}: comparisons do not chain; write `a < b and b < c`"
+        hint = f"; expected {', '.join(expected[:6])}" if expected else ""
+        return f"unexpected {got}{hint}"
+    return str(exc)
+
+
+def parse(text: str) -> ast.Node:
+    """Parse one condition; raise PolicySyntaxError with a position on failure."""
+    if not isinstance(text, str):
+        raise PolicySyntaxError(f"a condition must be text, not {type(text).__name__}", line=1, column=1)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise PolicySyntaxError(f"condition too long ({len(text)} characters; at most {MAX_EXPRESSION_CHARS})",
+                                line=1, column=1)
+    if not text.strip():
+        raise PolicySyntaxError("empty condition", line=1, column=1)
+    if _bracket_depth(text) > MAX_DEPTH // 2:
+        raise PolicySyntaxError(f"condition nested too deeply (more than {MAX_DEPTH // 2} brackets)",
+                                line=1, column=1)
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as exc:
+        line = getattr(exc, "line", 1)
+        column = getattr(exc, "column", 1)
+        if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+        if not isinstance(line, int) or line < 1:
+            line, column = 1, 1
+        raise PolicySyntaxError(_describe(exc, text), line=line, column=column) from None
+    if isinstance(tree, Tree) and _depth(tree) > MAX_DEPTH:
+        raise PolicySyntaxError(f"condition nested too deeply (more than {MAX_DEPTH} levels)", line=1, column=1)
+    try:
+        result = _ToAst().transform(tree) if isinstance(tree, Tree) else _ToAst().transform(Tree("x", [tree]))
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, PolicyError):
+            raise exc.orig_exc from None
+        raise
+    if isinstance(result, Token):  # pragma: no cover - the start rule always yields a node
+        raise PolicySyntaxError("not an expression", line=1, column=1)
+    return result
+
+
+_ = _dt  # datetime is re-exported for literal types in type hints of callers

@@ -1,0 +1,113 @@
+"""Readers that turn raw JSON leaves of a case into typed values.
+
+Chosen once per field path by the checker (from the case schema), called
+per access at evaluation time. Parses are memoised: the same timestamp
+string read by many rules is parsed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from .ltypes import Type
+from .values import UNKNOWN, ValueParseError, parse_date, parse_datetime, parse_iso_duration, parse_money
+
+__all__ = ["reader_for", "ReadError"]
+
+
+class ReadError(Exception):
+    """A case value does not have the type its schema promises."""
+
+
+_cached_datetime = lru_cache(maxsize=1 << 16)(parse_datetime)
+_cached_date = lru_cache(maxsize=1 << 12)(parse_date)
+_cached_duration = lru_cache(maxsize=1 << 12)(parse_iso_duration)
+
+
+def _wrap(name: str, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def read(raw: Any) -> Any:
+        try:
+            return parse(raw)
+        except (ValueParseError, TypeError):
+            raise ReadError(f"expected {name}, got {raw!r:.80}") from None
+    return read
+
+
+def _datetime(raw: Any) -> Any:
+    if type(raw) is not str:
+        raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}")
+    try:
+        return _cached_datetime(raw)
+    except ValueParseError:
+        raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}") from None
+
+
+def _decimal(raw: Any) -> Any:
+    t = type(raw)
+    if t is Decimal or t is int:
+        return raw
+    if t is float:
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise ReadError(f"expected a finite number, got {raw!r}")
+        return Decimal(repr(raw))
+    raise ReadError(f"expected a number, got {raw!r:.80}")
+
+
+def _int(raw: Any) -> Any:
+    if type(raw) is int:
+        return raw
+    if type(raw) is Decimal and raw == raw.to_integral_value():
+        return int(raw)
+    raise ReadError(f"expected an integer, got {raw!r:.80}")
+
+
+def _typed(name: str, py: type) -> Callable[[Any], Any]:
+    def read(raw: Any) -> Any:
+        if type(raw) is not py:
+            raise ReadError(f"expected {name}, got {raw!r:.80}")
+        return raw
+    return read
+
+
+_SCALAR: dict[str, Callable[[Any], Any]] = {
+    "datetime": _datetime,
+    "date": _wrap("date (YYYY-MM-DD)", _cached_date),
+    "duration": _wrap("ISO 8601 duration (e.g. PT48H)", _cached_duration),
+    "money": _wrap("money (e.g. \"59.90\")", parse_money),
+    "decimal": _decimal,
+    "int": _int,
+    "bool": _typed("boolean", bool),
+    "string": _typed("string", str),
+}
+
+
+def reader_for(t: Type) -> Callable[[Any], Any] | None:
+    if t.name in _SCALAR:
+        return _SCALAR[t.name]
+    if t.name == "list" and t.item is not None:
+        item = reader_for(t.item)
+        if item is None:
+            return _list_raw
+        return lambda raw: [UNKNOWN if x is None else item(x) for x in _as_list(raw)]
+    if t.name == "record":
+        return _record
+    return None
+
+
+def _as_list(raw: Any) -> list[Any]:
+    if type(raw) is not list:
+        raise ReadError(f"expected a list, got {raw!r:.80}")
+    return raw
+
+
+def _list_raw(raw: Any) -> Any:
+    return _as_list(raw)
+
+
+def _record(raw: Any) -> Any:
+    if type(raw) is not dict:
+        raise ReadError(f"expected an object, got {raw!r:.80}")
+    return raw
