@@ -1,0 +1,137 @@
+"""Run a rulebook over a stream of records, in one process or several.
+
+Input: raw records from :mod:`policy_eval.cases`. Output: ``CaseResult``
+objects in input order. Memory stays flat: at most a bounded window of
+chunks is in flight, however large the input. Any failure on one record
+becomes a rejected or undetermined result for that record; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import multiprocessing
+import traceback
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cases import CaseValidator, parse_record
+from .errors import CaseError
+from .evaluate import Evaluator
+from .result import CaseResult
+
+__all__ = ["BatchOptions", "Processor", "run_batch"]
+
+CHUNK = 256
+
+
+@dataclass
+class BatchOptions:
+    policies: str | None = None
+    schemas: str | None = None
+    as_of: _dt.datetime | None = None
+    only: list[str] | None = None
+    skip: list[str] = field(default_factory=list)
+    min_severity: str = "info"
+    explain: bool = False
+    validate: bool = True
+    plugins: list[str] = field(default_factory=list)
+    record_inputs: bool = True
+
+
+class Processor:
+    """Turns one raw record into a CaseResult; owns a loaded rulebook."""
+
+    def __init__(self, options: BatchOptions, rulebook: Any = None) -> None:
+        from .plugin_manager import get_plugin_manager
+        from .rulebook import load_rulebook
+
+        pm = get_plugin_manager()
+        for plugin in options.plugins:
+            pm.add(plugin)
+        self.options = options
+        self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
+                                                  functions=pm.functions())
+        self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
+                                   min_severity=options.min_severity, record_inputs=options.record_inputs)
+        self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
+        self.enrichers = pm.enrichers()
+
+    def rejected(self, err: CaseError) -> CaseResult:
+        return CaseResult(case_id=None, kind=None, source=err.source, record=err.record,
+                          rulebook=self.rulebook.digest, error=err.to_dict())
+
+    def process(self, item: tuple[str, int, Any]) -> CaseResult:
+        source, number, payload = item
+        try:
+            if isinstance(payload, (bytes, str)):
+                payload = parse_record(payload, source, number)
+            if isinstance(payload, CaseError):
+                return self.rejected(payload)
+            for enrich in self.enrichers:
+                payload = enrich(payload)
+            if self.validator is not None:
+                err = self.validator.check(payload, source, number)
+                if err is not None:
+                    result = self.rejected(err)
+                    case_id = payload.get("case_id")
+                    return CaseResult(case_id=str(case_id) if case_id is not None else None,
+                                      kind=payload.get("kind") if isinstance(payload.get("kind"), str) else None,
+                                      source=source, record=number, rulebook=result.rulebook, error=result.error)
+            return self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
+        except Exception as exc:  # a bug must cost one record, not the batch
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return self.rejected(CaseError(f"internal error while evaluating this record: {detail}",
+                                           source=source, record=number))
+
+    def process_chunk(self, chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
+        return [self.process(item) for item in chunk]
+
+
+_WORKER: Processor | None = None
+
+
+def _init_worker(options: BatchOptions) -> None:
+    global _WORKER
+    _WORKER = Processor(options)
+
+
+def _work(chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
+    assert _WORKER is not None
+    return _WORKER.process_chunk(chunk)
+
+
+def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for r in records:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
+              processor: Processor | None = None) -> Iterator[CaseResult]:
+    """Evaluate records in input order with ``jobs`` processes and a bounded window in flight."""
+    if jobs <= 1:
+        proc = processor or Processor(options)
+        for item in records:
+            yield proc.process(item)
+        return
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(options,))
+    window: deque[Any] = deque()
+    try:
+        for chunk in _chunks(records, CHUNK):
+            window.append(pool.apply_async(_work, (chunk,)))
+            while len(window) >= jobs * 4:
+                yield from window.popleft().get()
+        while window:
+            yield from window.popleft().get()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()

@@ -1,0 +1,276 @@
+"""Evaluate a rulebook on case records: compiled conditions → verdicts.
+
+Input: a :class:`~policy_eval.rulebook.Rulebook` and case dicts (raw JSON,
+numbers as ``Decimal``). Output: :class:`~policy_eval.result.CaseResult`
+objects. The hot path calls compiled closures only; the reference
+interpreter runs afterwards to explain violated and undetermined verdicts
+(and every verdict when ``explain=True``). A failure on one rule of one case
+becomes an ``undetermined`` verdict carrying the error, never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .compiler import REF_TIME
+from .interpreter import Trace, interpret
+from .ops import EvalFailure
+from .policy import Condition, PolicyVersion, Rule
+from .result import CaseResult, Outcome, RuleResult
+from .rulebook import PolicyHistory, Rulebook
+from .values import UNKNOWN, Money, render, to_json
+
+__all__ = ["Evaluator", "SEVERITY_ORDER"]
+
+SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Money):
+        return f"{value.amount.quantize(_CENT)} {value.currency}" if value.amount == value.amount.quantize(_CENT) \
+            else str(value)
+    if isinstance(value, list) and value and isinstance(value[0], dict) and "text" in value[0]:
+        return ", ".join(repr(m.get("text")) for m in value[:5]) + (" …" if len(value) > 5 else "")
+    return render(value)
+
+
+from decimal import Decimal  # noqa: E402
+
+_CENT = Decimal("0.01")
+
+
+@dataclass
+class _Selection:
+    only: frozenset[str] | None
+    skip: frozenset[str]
+    min_severity: int
+
+    def wants(self, rule: Rule) -> bool:
+        ids = {rule.id, rule.full_id, rule.policy_id}
+        if self.only is not None and not (ids & self.only):
+            return False
+        if ids & self.skip:
+            return False
+        return SEVERITY_ORDER.get(rule.severity, 0) >= self.min_severity
+
+
+class Evaluator:
+    """Evaluates cases against one loaded rulebook. Thread-safe: it holds no per-case state."""
+
+    def __init__(self, rulebook: Rulebook, *, explain: bool = False, only: Iterable[str] | None = None,
+                 skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True) -> None:
+        self.rulebook = rulebook
+        self.explain = explain
+        self.record_inputs = record_inputs
+        self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
+                                    SEVERITY_ORDER.get(min_severity, 0))
+        self._by_kind: dict[str, list[PolicyHistory]] = {}
+        for history in rulebook.policies.values():
+            self._by_kind.setdefault(history.applies_to, []).append(history)
+        self._rules: dict[int, list[Rule]] = {
+            id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
+        }
+
+    # --- public -----------------------------------------------------------------------------------------
+    def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
+                 record: int | None = None) -> CaseResult:
+        case = case if isinstance(case, dict) else dict(case)
+        kind = case.get("kind")
+        case_id = case.get("case_id")
+        case_id = str(case_id) if case_id is not None else None
+        base = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None, "source": source,
+                "record": record, "rulebook": self.rulebook.digest,
+                "as_of": as_of.isoformat() if as_of is not None else None}
+        if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
+            known = ", ".join(sorted(self.rulebook.case_schemas))
+            return CaseResult(**base, error={"json_path": "$.kind", "message":
+                                             f"unknown case kind {kind!r} (known: {known})"})
+        results: list[RuleResult] = []
+        for history in self._by_kind.get(kind, ()):
+            results.extend(self._policy(history, case, as_of))
+        return CaseResult(**base, results=tuple(results))
+
+    def evaluate_many(self, cases: Iterable[Mapping[str, Any]], *, as_of: _dt.datetime | None = None
+                      ) -> Iterator[CaseResult]:
+        for i, case in enumerate(cases, 1):
+            yield self.evaluate(case, as_of=as_of, record=i)
+
+    # --- internals --------------------------------------------------------------------------------------
+    def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None
+                ) -> list[RuleResult]:
+        latest = history.latest()
+        if as_of is not None:
+            ref: Any = as_of
+        else:
+            try:
+                ref = latest.reference_time.fn(case, {REF_TIME: UNKNOWN})
+            except EvalFailure as exc:
+                return [self._policy_level(history, Outcome.UNDETERMINED,
+                                           f"reference time unreadable: {exc.message}", error=exc.message)]
+            if ref is UNKNOWN:
+                trace = Trace()
+                interpret(latest.reference_time.node, case, {REF_TIME: UNKNOWN}, trace)
+                return [self._policy_level(
+                    history, Outcome.UNDETERMINED,
+                    f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
+                    f"{history.id}", missing=tuple(trace.missing))]
+        version = history.at(ref)
+        if version is None:
+            return [self._policy_level(history, Outcome.NOT_APPLICABLE,
+                                       f"no version of {history.id} in force at {render(ref)}",
+                                       reference_time=render(ref))]
+        env = {REF_TIME: ref}
+        ref_text = render(ref)
+        return [self._rule(version, rule, case, env, ref_text) for rule in self._rules[id(version)]]
+
+    def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
+                      missing: tuple[str, ...] = (), error: str | None = None,
+                      reference_time: str | None = None) -> RuleResult:
+        return RuleResult(policy=history.id, version=None, rule=None, title=history.latest().title, clause=None,
+                          outcome=outcome, severity="info", reason=reason, missing=missing, error=error,
+                          reference_time=reference_time)
+
+    def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+              ref_text: str) -> RuleResult:
+        error: str | None = None
+        try:
+            applies = rule.when.fn(case, env) if rule.when is not None else True
+            if applies is False:
+                outcome = Outcome.NOT_APPLICABLE
+            elif applies is UNKNOWN:
+                outcome = Outcome.UNDETERMINED
+            else:
+                value = rule.condition.fn(case, env)
+                if value is UNKNOWN:
+                    outcome = Outcome.UNDETERMINED
+                else:
+                    holds = value if rule.mode == "require" else not value
+                    outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
+        except EvalFailure as exc:
+            outcome, error = Outcome.UNDETERMINED, exc.message
+        waiver = self._waiver(version, rule, case, env, outcome)
+        detailed = self.explain or outcome in (Outcome.VIOLATED, Outcome.UNDETERMINED)
+        trace = self._trace(rule, case, env) if detailed else None
+        message = None
+        remedies: tuple[dict[str, Any], ...] = ()
+        if outcome is Outcome.VIOLATED:
+            message = self._message(rule, case, env)
+            remedies = self._remedies(rule, case, env)
+        reason = self._reason(rule, outcome, message, trace, error)
+        if waiver is not None:
+            waiver["would_be"] = outcome.value
+            reason = f"waived by {waiver['id']} until {waiver['until']} ({waiver['reason']}); would be {outcome.value}"
+            outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
+        if trace is not None:
+            inputs = {k: to_json(v) for k, v in trace.reads.items()}
+        elif self.record_inputs:
+            inputs = self._static_inputs(rule, case)
+        else:
+            inputs = {}
+        return RuleResult(
+            policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
+            outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
+            missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
+            inputs=inputs, explanation=self._explanation(trace) if trace is not None else (),
+            waiver=waiver, error=error, reference_time=ref_text,
+        )
+
+    @staticmethod
+    def _static_inputs(rule: Rule, case: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for path in rule.inputs:
+            if "[" in path:
+                continue
+            node: Any = case
+            for key in path.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+                if node is None:
+                    break
+            if node is not None and not isinstance(node, (dict, list)):
+                out[path] = to_json(node)
+        return out
+
+    def _trace(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
+        trace = Trace()
+        try:
+            applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
+            if applies is not False:
+                interpret(rule.condition.node, case, env, trace)
+        except EvalFailure:
+            pass
+        return trace
+
+    @staticmethod
+    def _explanation(trace: Trace) -> tuple[dict[str, Any], ...]:
+        seen: set[str] = set()
+        out = []
+        for step in trace.steps:
+            key = step.text
+            if key in seen:
+                continue
+            seen.add(key)
+            entry: dict[str, Any] = {"expr": step.text, "value": render(step.value)}
+            if key in trace.witness:
+                entry["witness"] = trace.witness[key]
+            out.append(entry)
+        return tuple(out)
+
+    @staticmethod
+    def _reason(rule: Rule, outcome: Outcome, message: str | None, trace: Trace | None, error: str | None) -> str:
+        if outcome is Outcome.VIOLATED:
+            return message or rule.title
+        if outcome is Outcome.NOT_APPLICABLE:
+            return f"does not apply: `{rule.when.text.strip()}` is false" if rule.when else "does not apply"
+        if outcome is Outcome.COMPLIED:
+            verb = "holds" if rule.mode == "require" else "does not hold"
+            return f"`{rule.condition.text.strip()}` {verb}"
+        if error is not None:
+            return f"could not evaluate: {error}"
+        missing = ", ".join(trace.missing) if trace is not None and trace.missing else "unknown values"
+        return f"undetermined: missing {missing}"
+
+    @staticmethod
+    def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:
+        try:
+            return cond.fn(case, env)
+        except EvalFailure:
+            return UNKNOWN
+
+    def _message(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> str:
+        return rule.message.render(lambda c: _display(self._value(c, case, env)))
+
+    def _remedies(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+        out = []
+        for rem in rule.remedies:
+            if rem.when is not None and self._value(rem.when, case, env) is not True:
+                continue
+            entry: dict[str, Any] = {"kind": rem.kind}
+            if rem.to:
+                entry["to"] = rem.to
+            if rem.amount is not None:
+                amount = self._value(rem.amount, case, env)
+                entry["amount"] = to_json(amount) if isinstance(amount, Money) else None
+                entry["amount_text"] = _display(amount) if isinstance(amount, Money) else "unknown"
+            if rem.form:
+                entry["form"] = rem.form
+            if rem.description:
+                entry["description"] = rem.description
+            out.append(entry)
+        return tuple(out)
+
+    def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                outcome: Outcome) -> dict[str, Any] | None:
+        ref = env[REF_TIME]
+        for w in version.waivers:
+            if w.rules is not None and rule.id not in w.rules:
+                continue
+            if not (ref < w.until and (w.start is None or w.start <= ref)):
+                continue
+            if self._value(w.scope, case, env) is True:
+                return {"id": w.id, "reason": w.reason, "approved_by": w.approved_by, "until": render(w.until)}
+        return None

@@ -1,0 +1,113 @@
+"""Verdicts: the four outcomes and the result records, with their JSON shape.
+
+The JSON shape is documented by ``schemas/result.schema.json`` and is
+stable: other tools consume it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Outcome", "RuleResult", "CaseResult", "RESULT_FORMAT_VERSION"]
+
+RESULT_FORMAT_VERSION = "1"
+
+
+class Outcome(str, enum.Enum):
+    COMPLIED = "complied"
+    VIOLATED = "violated"
+    NOT_APPLICABLE = "not_applicable"
+    UNDETERMINED = "undetermined"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """The verdict of one rule (or of a whole policy, when ``rule`` is None) on one case."""
+
+    policy: str
+    version: str | None
+    rule: str | None
+    title: str
+    clause: str | None
+    outcome: Outcome
+    severity: str
+    reason: str
+    message: str | None = None
+    remedies: tuple[dict[str, Any], ...] = ()
+    missing: tuple[str, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)
+    explanation: tuple[dict[str, Any], ...] = ()
+    waiver: dict[str, Any] | None = None
+    error: str | None = None
+    reference_time: str | None = None
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.policy}/{self.rule}" if self.rule else self.policy
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "policy": self.policy, "version": self.version, "rule": self.rule, "id": self.full_id,
+            "title": self.title, "clause": self.clause, "outcome": self.outcome.value,
+            "severity": self.severity, "reason": self.reason, "reference_time": self.reference_time,
+        }
+        if self.message is not None:
+            out["message"] = self.message
+        if self.remedies:
+            out["remedies"] = list(self.remedies)
+        if self.missing:
+            out["missing"] = list(self.missing)
+        if self.inputs:
+            out["inputs"] = self.inputs
+        if self.explanation:
+            out["explanation"] = list(self.explanation)
+        if self.waiver is not None:
+            out["waiver"] = self.waiver
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """Every verdict on one case, or the error that kept the case from being evaluated."""
+
+    case_id: str | None
+    kind: str | None
+    source: str | None
+    record: int | None
+    results: tuple[RuleResult, ...] = ()
+    rulebook: str = ""
+    as_of: str | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def violated(self) -> list[RuleResult]:
+        return [r for r in self.results if r.outcome is Outcome.VIOLATED]
+
+    def counts(self) -> dict[str, int]:
+        out = {o.value: 0 for o in Outcome}
+        for r in self.results:
+            out[r.outcome.value] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": RESULT_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
+            "source": self.source, "record": self.record, "rulebook": self.rulebook,
+        }
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
+        if self.error is not None:
+            out["status"] = "rejected"
+            out["error"] = self.error
+        else:
+            out["status"] = "evaluated"
+            out["summary"] = self.counts()
+            out["results"] = [r.to_dict() for r in self.results]
+        return out

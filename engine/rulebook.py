@@ -1,0 +1,161 @@
+"""A rulebook: every policy version under a folder, checked together.
+
+Input: a policy folder (recursively, ``*.yaml``/``*.yml`` files that have a
+top-level ``policy:`` key) and a folder of case schemas
+(``cases/<kind>.schema.json``). Output: a :class:`Rulebook` indexed by case
+kind, with versions of each policy ordered and checked for overlaps, and a
+content hash recorded in every result for reproducibility.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ErrorList, PolicyError, PolicyLoadError
+from .functions import FunctionRegistry
+from .ltypes import Type, schema_to_type
+from .policy import PolicyVersion, load_policy_file
+from .resources import bundled_policies, bundled_schemas, load_json
+from .yamlload import load_yaml
+
+__all__ = ["Rulebook", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
+
+
+@dataclass
+class PolicyHistory:
+    """All versions of one policy id, oldest first."""
+
+    id: str
+    applies_to: str
+    versions: list[PolicyVersion] = field(default_factory=list)
+
+    def at(self, when: Any) -> PolicyVersion | None:
+        for v in self.versions:
+            if v.in_force(when):
+                return v
+        return None
+
+    def latest(self) -> PolicyVersion:
+        return self.versions[-1]
+
+
+@dataclass
+class Rulebook:
+    root: Path
+    schema_dir: Path
+    policies: dict[str, PolicyHistory]
+    case_schemas: dict[str, Any]
+    functions: FunctionRegistry
+    digest: str
+
+    def for_kind(self, kind: str) -> list[PolicyHistory]:
+        return [p for p in self.policies.values() if p.applies_to == kind]
+
+    def versions(self) -> Iterable[PolicyVersion]:
+        for history in self.policies.values():
+            yield from history.versions
+
+
+def find_schema_dir(policy_dir: Path) -> Path:
+    """Case schemas for a policy folder: a sibling ``schemas/``, one inside it, or the bundled ones."""
+    for candidate in (policy_dir / "schemas", policy_dir.parent / "schemas"):
+        if (candidate / "cases").is_dir():
+            return candidate
+    return bundled_schemas()
+
+
+def policy_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_case_schemas(schema_dir: Path) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for path in sorted((schema_dir / "cases").glob("*.schema.json")):
+        schemas[path.name[: -len(".schema.json")]] = load_json(str(path))
+    return schemas
+
+
+def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
+                  functions: FunctionRegistry | None = None) -> Rulebook:
+    """Load and check every policy under ``root`` (default: the bundled rulebook)."""
+    from .lang import default_functions
+
+    root = Path(root) if root is not None else bundled_policies()
+    if not root.exists():
+        raise PolicyLoadError(f"no such policy folder or file: {root}", file=str(root))
+    schema_path = Path(schema_dir) if schema_dir is not None else find_schema_dir(root if root.is_dir() else root.parent)
+    registry = functions if functions is not None else default_functions()
+    schemas = load_case_schemas(schema_path)
+    case_types: dict[str, Type] = {k: schema_to_type(s, label=k) for k, s in schemas.items()}
+    errors: list[PolicyError] = []
+    histories: dict[str, PolicyHistory] = {}
+    digest = hashlib.sha256()
+    for path in policy_files(root):
+        raw = path.read_bytes()
+        shown = _display(path)
+        try:
+            data, positions = load_yaml(raw, shown)
+        except PolicyError as exc:
+            errors.append(exc)
+            continue
+        if not (isinstance(data, dict) and "policy" in data):
+            continue  # a test file or another YAML document
+        digest.update(shown.encode() + b"\0" + raw + b"\0")
+        try:
+            version = load_policy_file(path, data, positions, case_types, registry)
+        except ErrorList as exc:
+            errors.extend(exc.errors)
+            continue
+        except PolicyError as exc:
+            errors.append(exc)
+            continue
+        version.digest = hashlib.sha256(raw).hexdigest()[:16]
+        history = histories.setdefault(version.id, PolicyHistory(version.id, version.applies_to))
+        if version.applies_to != history.applies_to:
+            errors.append(PolicyLoadError(
+                f"policy '{version.id}' applies to '{version.applies_to}' here but to '{history.applies_to}' "
+                f"in {history.versions[0].file}", file=version.file, line=1, column=1))
+            continue
+        history.versions.append(version)
+    for history in histories.values():
+        errors.extend(_check_versions(history))
+    if errors:
+        raise ErrorList(errors)
+    return Rulebook(root, schema_path, histories, schemas, registry, "sha256:" + digest.hexdigest())
+
+
+def _check_versions(history: PolicyHistory) -> list[PolicyError]:
+    errors: list[PolicyError] = []
+    history.versions.sort(key=lambda v: v.effective_from)
+    seen: dict[str, PolicyVersion] = {}
+    for v in history.versions:
+        if v.version in seen:
+            errors.append(PolicyLoadError(f"version '{v.version}' of policy '{v.id}' is defined twice "
+                                          f"(also in {seen[v.version].file})", file=v.file, line=1, column=1))
+        seen[v.version] = v
+    for prev, nxt in zip(history.versions, history.versions[1:], strict=False):
+        if prev.effective_until is None or prev.effective_until > nxt.effective_from:
+            until = prev.effective_until.isoformat() if prev.effective_until else "open-ended"
+            errors.append(PolicyLoadError(
+                f"effective period of '{nxt.id}' version '{nxt.version}' (from {nxt.effective_from.isoformat()}) "
+                f"overlaps version '{prev.version}' in {prev.file} (until {until})",
+                file=nxt.file, line=nxt.from_line, column=3))
+        if prev.reference_time.text.strip() != nxt.reference_time.text.strip():
+            errors.append(PolicyLoadError(
+                f"all versions of '{nxt.id}' must use the same reference_time "
+                f"('{prev.reference_time.text}' in {prev.file})", file=nxt.file, line=nxt.reference_time.line,
+                column=nxt.reference_time.column))
+    return errors
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,182 @@
+"""Policy unit tests: YAML files of cases with expected outcomes per rule.
+
+Input: test files (``tests:`` list; see docs/policies.md) and a rulebook.
+Output: :class:`TestOutcome` per test case (passed or failed with the
+differences), and rule coverage: which outcomes each rule has a test for.
+Used by ``policy-eval test`` and by the pytest plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cases import CaseValidator
+from .errors import PolicyLoadError
+from .evaluate import Evaluator
+from .policy import parse_instant
+from .result import CaseResult, Outcome, RuleResult
+from .rulebook import Rulebook
+from .values import ValueParseError
+from .yamlload import load_yaml
+
+__all__ = ["PolicyTest", "TestOutcome", "discover", "load_tests", "run_test", "coverage"]
+
+
+@dataclass
+class PolicyTest:
+    name: str
+    file: str
+    line: int
+    case: dict[str, Any]
+    expect: dict[str, Any]
+    as_of: str | None = None
+
+
+@dataclass
+class TestOutcome:
+    test: PolicyTest
+    failures: list[str] = field(default_factory=list)
+    result: CaseResult | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """YAML files with a top-level ``tests:`` key under the given files/folders."""
+    found: list[Path] = []
+    for path in paths:
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        for f in files:
+            try:
+                head = f.read_text(encoding="utf-8-sig", errors="replace")
+            except OSError:
+                continue
+            if any(line.startswith("tests:") for line in head.splitlines()):
+                found.append(f)
+    return found
+
+
+def load_tests(path: Path) -> list[PolicyTest]:
+    data, positions = load_yaml(path.read_bytes(), str(path))
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise PolicyLoadError("a policy test file needs a top-level 'tests:' list", file=str(path), line=1, column=1)
+    out = []
+    for i, raw in enumerate(data["tests"]):
+        line, _ = positions.where(("tests", i))
+        if not isinstance(raw, dict) or "case" not in raw or "expect" not in raw:
+            raise positions.error("each test needs 'case' and 'expect'", ("tests", i))
+        name = str(raw.get("name") or f"test #{i + 1}")
+        if not isinstance(raw["expect"], dict):
+            raise positions.error("'expect' maps rule ids to outcomes", ("tests", i, "expect"))
+        for rid, exp in raw["expect"].items():
+            outcome = exp.get("outcome") if isinstance(exp, dict) else exp
+            if outcome not in {o.value for o in Outcome}:
+                raise positions.error(f"unknown outcome {outcome!r} for {rid} (use complied, violated, "
+                                      "not_applicable or undetermined)", ("tests", i, "expect", rid))
+        out.append(PolicyTest(name, str(path), line, raw["case"], raw["expect"],
+                              str(raw["as_of"]) if raw.get("as_of") is not None else None))
+    return out
+
+
+def _find(result: CaseResult, rule_id: str) -> RuleResult | None:
+    policy = rule_id.split("/", 1)[0]
+    for r in result.results:
+        if r.full_id == rule_id:
+            return r
+    for r in result.results:  # a policy-level verdict (no version in force, reference time missing)
+        if r.rule is None and r.policy == policy:
+            return r
+    return None
+
+
+def _money_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{value.get('amount')} {value.get('currency', 'CNY')}"
+    text = str(value).strip().replace("¥", "")
+    parts = text.split()
+    from decimal import Decimal
+
+    amount = Decimal(parts[0]).quantize(Decimal("0.01"))
+    return f"{amount} {parts[1] if len(parts) > 1 else 'CNY'}"
+
+
+def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | None = None) -> TestOutcome:
+    outcome = TestOutcome(test)
+    as_of = None
+    if test.as_of is not None:
+        try:
+            as_of = parse_instant(test.as_of)
+        except (ValueParseError, ValueError) as exc:
+            outcome.failures.append(f"bad as_of: {exc}")
+            return outcome
+    if validator is not None:
+        err = validator.check(test.case, test.file, test.line)
+        if err is not None:
+            outcome.failures.append(f"case does not match its schema: {err.json_path}: {err.message}")
+            return outcome
+    result = evaluator.evaluate(test.case, as_of=as_of, source=test.file, record=test.line)
+    outcome.result = result
+    if result.error is not None:
+        outcome.failures.append(f"case rejected: {result.error['message']}")
+        return outcome
+    for rule_id, exp in test.expect.items():
+        want = exp if isinstance(exp, dict) else {"outcome": exp}
+        got = _find(result, rule_id)
+        if got is None:
+            outcome.failures.append(f"{rule_id}: no such rule evaluated for this case (kind {result.kind})")
+            continue
+        if got.outcome.value != want["outcome"]:
+            outcome.failures.append(f"{rule_id}: expected {want['outcome']}, got {got.outcome.value} "
+                                    f"— {got.message or got.reason}")
+            continue
+        if "version" in want and str(want["version"]) != str(got.version):
+            outcome.failures.append(f"{rule_id}: expected version {want['version']}, got {got.version}")
+        if "missing" in want:
+            missing = sorted(want["missing"])
+            if sorted(got.missing) != missing:
+                outcome.failures.append(f"{rule_id}: expected missing {missing}, got {sorted(got.missing)}")
+        if "remedies" in want:
+            outcome.failures.extend(_compare_remedies(rule_id, want["remedies"], list(got.remedies)))
+        if "message" in want and str(want["message"]) not in (got.message or ""):
+            outcome.failures.append(f"{rule_id}: message {got.message!r} does not contain {want['message']!r}")
+    return outcome
+
+
+def _compare_remedies(rule_id: str, wanted: list[dict[str, Any]], got: list[dict[str, Any]]) -> list[str]:
+    failures = []
+    if len(wanted) != len(got):
+        return [f"{rule_id}: expected {len(wanted)} remedies, got {len(got)}: {[g['kind'] for g in got]}"]
+    for w, g in zip(wanted, got, strict=True):
+        for key, value in w.items():
+            if key == "amount":
+                have = g.get("amount")
+                have_text = _money_text(have) if have is not None else None
+                if have_text != _money_text(value):
+                    failures.append(f"{rule_id}: remedy {g['kind']} amount {have_text}, expected {_money_text(value)}")
+            elif str(g.get(key)) != str(value):
+                failures.append(f"{rule_id}: remedy {key} = {g.get(key)!r}, expected {value!r}")
+    return failures
+
+
+def coverage(rulebook: Rulebook, outcomes: Iterable[TestOutcome]) -> dict[str, set[str]]:
+    """Rule full id → the set of outcomes some passing test expects of it."""
+    cov: dict[str, set[str]] = {}
+    for version in rulebook.versions():
+        for rule in version.rules:
+            cov.setdefault(rule.full_id, set())
+    for o in outcomes:
+        for rule_id, exp in o.test.expect.items():
+            want = exp["outcome"] if isinstance(exp, dict) else exp
+            if rule_id in cov:
+                cov[rule_id].add(want)
+    return cov
+
+
+def iter_tests(paths: Iterable[Path]) -> Iterator[PolicyTest]:
+    for f in discover(paths):
+        yield from load_tests(f)
