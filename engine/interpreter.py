@@ -47,59 +47,74 @@ class Trace:
             self.missing.append(path)
 
 
+Blame = tuple[str, ...]
+_NONE: Blame = ()
+
+
+def _merge(*blames: Blame) -> Blame:
+    out: list[str] = []
+    for b in blames:
+        for p in b:
+            if p not in out:
+                out.append(p)
+    return tuple(out)
+
+
 class _Interp:
+    """Evaluates to ``(value, blame)``: blame lists the missing case paths an unknown value comes from."""
+
     def __init__(self, case: dict[str, Any], trace: Trace | None) -> None:
         self.case = case
         self.trace = trace
 
-    def step(self, node: ir.IR, value: Any) -> Any:
+    def step(self, node: ir.IR, value: Any) -> None:
         t = self.trace
         if t is not None and len(t.steps) < MAX_STEPS and not (isinstance(node, ir.Const) and node.name is None):
             t.steps.append(Step(node.text, value, node.span.line, node.span.column))
-        return value
 
-    def ev(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> Any:
-        value = getattr(self, "e_" + type(node).__name__)(node, env)
-        return self.step(node, value)
+    def ev(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, Blame]:
+        value, blame = getattr(self, "e_" + type(node).__name__)(node, env)
+        self.step(node, value)
+        return value, (blame if value is UNKNOWN else _NONE)
 
-    # references yield (value, concrete path)
-    def ref(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, str]:
+    # references yield (value, concrete path, blame)
+    def ref(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
         if isinstance(node, ir.Var):
-            return env[node.name]
+            value, path = env[node.name]
+            return value, path, ((path,) if value is UNKNOWN else _NONE)
         if isinstance(node, ir.Field):
             if node.base is None:
                 base_value: Any = self.case
                 base_path = ""
+                base_blame: Blame = _NONE
             else:
-                base_value, base_path = self.ref(node.base, env)
+                base_value, base_path, base_blame = self.ref(node.base, env)
             path = f"{base_path}.{node.key}" if base_path else node.key
             if base_value is UNKNOWN:
-                return UNKNOWN, path
+                # report the leaf that was asked for, not only the absent parent
+                return UNKNOWN, path, (path,) if base_blame else _NONE
             if not isinstance(base_value, dict):
                 raise EvalFailure(f"{node.text}: expected an object, got {base_value!r:.60}", node.text)
             raw = base_value.get(node.key)
             if raw is None:
-                if self.trace is not None:
-                    self.trace.add_missing(path)
-                return UNKNOWN, path
+                return UNKNOWN, path, (path,)
             value = self.read(node, raw)
             if self.trace is not None and node.type.name not in ("record", "list"):
                 self.trace.reads[path] = value
-            return value, path
+            return value, path, _NONE
         if isinstance(node, ir.Index):
-            base_value, base_path = self.ref(node.base, env)
-            i = self.ev(node.index, env)
+            base_value, base_path, base_blame = self.ref(node.base, env)
+            i, i_blame = self.ev(node.index, env)
             path = f"{base_path}[{i if i is not UNKNOWN else '?'}]"
             if base_value is UNKNOWN or i is UNKNOWN:
-                return UNKNOWN, path
+                return UNKNOWN, path, _merge(base_blame, i_blame)
             if not isinstance(base_value, list):
                 raise EvalFailure(f"{node.text}: expected a list", node.text)
             if not -len(base_value) <= i < len(base_value) or base_value[i] is None:
-                if self.trace is not None:
-                    self.trace.add_missing(path)
-                return UNKNOWN, path
-            return base_value[i], path
-        return self.ev(node, env), node.text
+                return UNKNOWN, path, (path,)
+            return base_value[i], path, _NONE
+        value, blame = self.ev(node, env)
+        return value, node.text, blame
 
     @staticmethod
     def read(node: ir.Field, raw: Any) -> Any:
@@ -110,104 +125,113 @@ class _Interp:
         except ReadError as exc:
             raise EvalFailure(f"{node.text}: {exc}", node.text) from None
 
-    def e_Const(self, node: ir.Const, env: Any) -> Any:
-        return node.value
+    def e_Const(self, node: ir.Const, env: Any) -> tuple[Any, Blame]:
+        return node.value, _NONE
 
-    def e_Field(self, node: ir.Field, env: Any) -> Any:
-        return self.ref(node, env)[0]
+    def e_Field(self, node: ir.Field, env: Any) -> tuple[Any, Blame]:
+        value, _, blame = self.ref(node, env)
+        return value, blame
 
-    def e_Index(self, node: ir.Index, env: Any) -> Any:
-        return self.ref(node, env)[0]
+    def e_Index(self, node: ir.Index, env: Any) -> tuple[Any, Blame]:
+        value, _, blame = self.ref(node, env)
+        return value, blame
 
-    def e_Var(self, node: ir.Var, env: Any) -> Any:
-        return env[node.name][0]
+    def e_Var(self, node: ir.Var, env: Any) -> tuple[Any, Blame]:
+        value, path = env[node.name]
+        return value, ((path,) if value is UNKNOWN else _NONE)
 
-    def e_DatedParam(self, node: ir.DatedParam, env: Any) -> Any:
+    def e_DatedParam(self, node: ir.DatedParam, env: Any) -> tuple[Any, Blame]:
         ref = env.get(REF_TIME, (UNKNOWN, ""))[0]
         if ref is UNKNOWN:
-            return UNKNOWN
+            return UNKNOWN, _NONE
         i = bisect.bisect_right(node.starts, ref) - 1
         if i < 0:
             raise EvalFailure(f"parameter '{node.name}' has no value before {node.starts[0].isoformat()}")
-        return node.values[i]
+        return node.values[i], _NONE
 
-    def e_LetRef(self, node: ir.LetRef, env: Any) -> Any:
+    def e_LetRef(self, node: ir.LetRef, env: Any) -> tuple[Any, Blame]:
         return self.ev(node.expr, env)
 
-    def e_Op(self, node: ir.Op, env: Any) -> Any:
-        values = [self.ev(a, env) for a in node.args]
-        if any(v is UNKNOWN for v in values):
-            return UNKNOWN
+    def e_Op(self, node: ir.Op, env: Any) -> tuple[Any, Blame]:
+        pairs = [self.ev(a, env) for a in node.args]
+        if any(v is UNKNOWN for v, _ in pairs):
+            return UNKNOWN, _merge(*(b for v, b in pairs if v is UNKNOWN))
         try:
-            return node.fn(*values)
+            return node.fn(*(v for v, _ in pairs)), _NONE
         except (ZeroDivisionError, decimal.InvalidOperation):
             if node.guard_zero:
-                return UNKNOWN
+                return UNKNOWN, _NONE
             raise
         except TypeError as exc:
             raise EvalFailure(f"{node.text}: {exc}", node.text) from None
 
-    def e_And(self, node: ir.And, env: Any) -> Any:
-        a = self.ev(node.left, env)
+    def e_And(self, node: ir.And, env: Any) -> tuple[Any, Blame]:
+        a, ab = self.ev(node.left, env)
         if a is False:
-            return False
-        b = self.ev(node.right, env)
+            return False, _NONE
+        b, bb = self.ev(node.right, env)
         if b is False:
-            return False
-        return UNKNOWN if UNKNOWN in (a, b) else True
+            return False, _NONE
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN, _merge(ab, bb)
+        return True, _NONE
 
-    def e_Or(self, node: ir.Or, env: Any) -> Any:
-        a = self.ev(node.left, env)
+    def e_Or(self, node: ir.Or, env: Any) -> tuple[Any, Blame]:
+        a, ab = self.ev(node.left, env)
         if a is True:
-            return True
-        b = self.ev(node.right, env)
+            return True, _NONE
+        b, bb = self.ev(node.right, env)
         if b is True:
-            return True
-        return UNKNOWN if UNKNOWN in (a, b) else False
+            return True, _NONE
+        if a is UNKNOWN or b is UNKNOWN:
+            return UNKNOWN, _merge(ab, bb)
+        return False, _NONE
 
-    def e_Not(self, node: ir.Not, env: Any) -> Any:
-        a = self.ev(node.operand, env)
-        return UNKNOWN if a is UNKNOWN else (not a)
+    def e_Not(self, node: ir.Not, env: Any) -> tuple[Any, Blame]:
+        a, blame = self.ev(node.operand, env)
+        return (UNKNOWN, blame) if a is UNKNOWN else (not a, _NONE)
 
-    def e_If(self, node: ir.If, env: Any) -> Any:
-        t = self.ev(node.test, env)
+    def e_If(self, node: ir.If, env: Any) -> tuple[Any, Blame]:
+        t, blame = self.ev(node.test, env)
         if t is UNKNOWN:
-            return UNKNOWN
+            return UNKNOWN, blame
         return self.ev(node.then if t else node.other, env)
 
-    def e_Quant(self, node: ir.Quant, env: dict[str, tuple[Any, str]]) -> Any:
-        seq, path = self.ref(node.collection, env)
+    def e_Quant(self, node: ir.Quant, env: dict[str, tuple[Any, str]]) -> tuple[Any, Blame]:
+        seq, path, blame = self.ref(node.collection, env)
         if seq is UNKNOWN:
-            return UNKNOWN
+            return UNKNOWN, blame
         if not isinstance(seq, list):
             raise EvalFailure(f"{node.collection.text}: expected a list", node.collection.text)
         outer = self.trace
         results = []
-        # Evaluate items without step tracing (missing paths still collected), then replay the
-        # deciding item with tracing so the explanation shows what was found.
-        quiet = Trace(missing=outer.missing, reads={}) if outer is not None else None
-        self.trace = quiet
+        # Evaluate items without step tracing, then replay the deciding item with tracing so the
+        # explanation shows what was found (the witness).
+        self.trace = Trace(reads={}) if outer is not None else None
         try:
             for i, item in enumerate(seq):
                 inner = dict(env)
                 inner[node.var] = (UNKNOWN if item is None else item, f"{path}[{i}]")
-                results.append((self.ev(node.body, inner), inner))
+                value, b = self.ev(node.body, inner)
+                results.append((value, b, inner))
         finally:
             self.trace = outer
-        values = [r for r, _ in results]
+        values = [r[0] for r in results]
+        unknown_blame = _merge(*(r[1] for r in results if r[0] is UNKNOWN))
         decider: int | None = None
+        has_unknown = any(v is UNKNOWN for v in values)
         if node.kind == "any":
-            result: Any = True if True in values else (UNKNOWN if UNKNOWN in values else False)
-            if result is True:
-                decider = values.index(True)
+            hit = next((i for i, v in enumerate(values) if v is True), None)
+            result: Any = True if hit is not None else (UNKNOWN if has_unknown else False)
+            decider = hit
         elif node.kind == "all":
-            result = False if False in values else (UNKNOWN if UNKNOWN in values else True)
-            if result is False:
-                decider = values.index(False)
+            miss = next((i for i, v in enumerate(values) if v is False), None)
+            result = False if miss is not None else (UNKNOWN if has_unknown else True)
+            decider = miss
         elif node.kind == "count":
-            result = UNKNOWN if UNKNOWN in values else sum(1 for v in values if v is True)
+            result = UNKNOWN if has_unknown else sum(1 for v in values if v is True)
         else:
-            if UNKNOWN in values:
+            if has_unknown:
                 result = UNKNOWN
             else:
                 total: Any = None
@@ -215,28 +239,35 @@ class _Interp:
                     total = v if total is None else total + v
                 result = 0 if total is None else total
         if decider is not None and outer is not None:
-            inner_env = results[decider][1]
+            inner_env = results[decider][2]
             outer.witness[node.text] = inner_env[node.var][1]
             self.ev(node.body, inner_env)
-        return result
+        return result, (unknown_blame if result is UNKNOWN else _NONE)
 
-    def e_Call(self, node: ir.Call, env: Any) -> Any:
-        args = [self.ev(a, env) for a in node.args]
-        if node.strict and any(a is UNKNOWN for a in args):
-            return UNKNOWN
+    def e_Call(self, node: ir.Call, env: Any) -> tuple[Any, Blame]:
+        pairs = [self.ev(a, env) for a in node.args]
+        if node.strict and any(v is UNKNOWN for v, _ in pairs):
+            return UNKNOWN, _merge(*(b for v, b in pairs if v is UNKNOWN))
         try:
-            return node.fn(*args)
+            value = node.fn(*(v for v, _ in pairs))
         except EvalFailure:
             raise
         except (ValueError, TypeError, ArithmeticError) as exc:
             raise EvalFailure(f"{node.text}: {exc}", node.text) from None
+        # non-strict functions (exists, default): an unknown result comes from its unknown arguments
+        return value, (_merge(*(b for v, b in pairs if v is UNKNOWN)) if value is UNKNOWN else _NONE)
 
-    def e_ListIR(self, node: ir.ListIR, env: Any) -> Any:
-        return [self.ev(i, env) for i in node.items]
+    def e_ListIR(self, node: ir.ListIR, env: Any) -> tuple[Any, Blame]:
+        pairs = [self.ev(i, env) for i in node.items]
+        return [v for v, _ in pairs], _NONE
 
 
 def interpret(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = None,
               trace: Trace | None = None) -> Any:
     """Evaluate IR on a case by walking the tree; fill ``trace`` if given."""
     wrapped: dict[str, tuple[Any, str]] = {k: (v, k) for k, v in (env or {}).items()}
-    return _Interp(case, trace).ev(node, wrapped)
+    value, blame = _Interp(case, trace).ev(node, wrapped)
+    if trace is not None:
+        for path in blame:
+            trace.add_missing(path)
+    return value
