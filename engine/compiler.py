@@ -252,6 +252,7 @@ def _if(node: ir.If) -> Compiled:
 
 def _quant(node: ir.Quant) -> Compiled:
     coll, body, var, kind = compile_ir(node.collection), compile_ir(node.body), node.var, node.kind
+    zero = zero_of(node.type)
     path = node.collection.text
 
     def items(c: dict[str, Any], v: dict[str, Any]) -> Any:
@@ -322,8 +323,18 @@ def _quant(node: ir.Quant) -> Compiled:
             v[var] = saved
         if kind == "count":
             return n
-        return 0 if total is None else total
+        return zero if total is None else total
     return f_fold
+
+
+def zero_of(t: Any) -> Any:
+    """The empty sum of a type (0, 0.0, 0s, 0.00 CNY)."""
+    import datetime as _dt
+    from decimal import Decimal
+
+    from .values import Money
+
+    return {"duration": _dt.timedelta(0), "money": Money(Decimal("0.00")), "decimal": Decimal(0)}.get(t.name, 0)
 
 
 def _call(node: ir.Call) -> Compiled:

@@ -199,7 +199,7 @@ class Evaluator:
         trace = Trace()
         try:
             applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
-            if applies is not False:
+            if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer
                 interpret(rule.condition.node, case, env, trace)
         except EvalFailure:
             pass

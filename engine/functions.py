@@ -155,6 +155,8 @@ def _t_extreme(name: str) -> Typer:
     def typer(args: Sequence[Type]) -> Type:
         if len(args) == 1 and args[0].name == "list" and args[0].item is not None:
             args = [args[0].item]
+        elif len(args) == 1:
+            raise ValueError(f"{name}() takes two or more values, or one list")
         if not args:
             raise ValueError(f"{name}() needs at least one argument")
         common: Type | None = args[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ir
-from .compiler import REF_TIME
+from .compiler import REF_TIME, zero_of
 from .ops import EvalFailure
 from .readers import ReadError
 from .values import UNKNOWN
@@ -237,7 +237,7 @@ class _Interp:
                 total: Any = None
                 for v in values:
                     total = v if total is None else total + v
-                result = 0 if total is None else total
+                result = zero_of(node.type) if total is None else total
         if decider is not None and outer is not None:
             inner_env = results[decider][2]
             outer.witness[node.text] = inner_env[node.var][1]

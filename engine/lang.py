@@ -14,7 +14,7 @@ from typing import Any
 from . import ir
 from .checker import Scope, check
 from .compiler import REF_TIME, Compiled, compile_ir
-from .errors import PolicyError, PolicyTypeError
+from .errors import PolicyError, PolicyNameError, PolicyTypeError
 from .functions import FunctionRegistry
 from .interpreter import Trace, interpret
 from .ltypes import ANY, Type, record, schema_to_type
@@ -67,6 +67,10 @@ def compile_expression(text: str, *, case_schema: Mapping[str, Any] | None = Non
     registry = functions if functions is not None else default_functions()
     case_type = schema_to_type(dict(case_schema)) if case_schema is not None else ANY
     consts = {k: constant_param(k, v, registry) for k, v in (params or {}).items()}
+    for name in consts:
+        if case_type.field_type(name) is not None:
+            raise PolicyNameError(f"parameter '{name}' hides the case field of the same name; rename it",
+                                  line=1, column=1)
     try:
         node = check(parse(text), Scope(case_type, registry, consts), text)
     except PolicyError as exc:

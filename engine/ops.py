@@ -37,7 +37,12 @@ def _td(us: Decimal | int) -> _dt.timedelta:
 
 
 def _num_div(a: Any, b: Any) -> Decimal:
-    return Decimal(a) / Decimal(b)
+    return _normal(Decimal(a) / Decimal(b))
+
+
+def _normal(d: Decimal) -> Decimal:
+    """Division results drop trailing zeros (1.50 / 1 is 1.5); rendering never uses exponents."""
+    return d.normalize() if d else Decimal(0)
 
 
 def _dur_mul(a: _dt.timedelta, n: Any) -> _dt.timedelta:
@@ -51,7 +56,7 @@ def _dur_div(a: _dt.timedelta, n: Any) -> _dt.timedelta:
 
 
 def _dur_ratio(a: _dt.timedelta, b: _dt.timedelta) -> Decimal:
-    return Decimal(_us(a)) / Decimal(_us(b))
+    return _normal(Decimal(_us(a)) / Decimal(_us(b)))
 
 
 def _money_mul(a: Money, n: Any) -> Money:
@@ -65,7 +70,7 @@ def _money_div(a: Money, n: Any) -> Money:
 def _money_ratio(a: Money, b: Money) -> Decimal:
     if a.currency != b.currency:
         raise EvalFailure(f"currency mismatch: {a.currency} vs {b.currency}")
-    return a.amount / b.amount
+    return _normal(a.amount / b.amount)
 
 
 def _whole_days(td: _dt.timedelta) -> int:
