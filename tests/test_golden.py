@@ -1,0 +1,45 @@
+"""The golden corpus: hand-written cases with outcomes derived from the rule texts.
+
+Every case in tests/golden/*.yaml runs against the bundled rulebook (as
+installed), and the corpus must cover every rule with both a violating and a
+complying case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policy_eval.cases import CaseValidator
+from policy_eval.evaluate import Evaluator
+from policy_eval.rulebook import load_rulebook
+from policy_eval.testing import coverage, load_tests, run_test
+
+GOLDEN = Path(__file__).parent / "golden"
+TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+
+
+@pytest.fixture(scope="module")
+def book():  # type: ignore[no-untyped-def]
+    rb = load_rulebook()
+    return rb, Evaluator(rb), CaseValidator(rb.case_schemas)
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(TESTS) >= 150
+
+
+@pytest.mark.parametrize("test", TESTS, ids=[f"{Path(t.file).stem}:{t.line}:{t.name}" for t in TESTS])
+def test_golden_case(book, test) -> None:  # type: ignore[no-untyped-def]
+    _, evaluator, validator = book
+    outcome = run_test(test, evaluator, validator)
+    assert outcome.passed, "\n".join(outcome.failures)
+
+
+def test_every_rule_has_a_violating_and_a_complying_golden_case(book) -> None:  # type: ignore[no-untyped-def]
+    rb, evaluator, validator = book
+    outcomes = [run_test(t, evaluator, validator) for t in TESTS]
+    cov = coverage(rb, [o for o in outcomes if o.passed])
+    lacking = {rule: sorted(seen) for rule, seen in cov.items() if not {"violated", "complied"} <= seen}
+    assert not lacking, f"rules without both a violated and a complied golden case: {lacking}"
