@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ast, ir
-from .errors import PolicyNameError, PolicyTypeError
-from .functions import FunctionRegistry
+from .errors import PolicyError, PolicyNameError, PolicyTypeError
+from .functions import ArgumentError, FunctionRegistry
 from .ltypes import ANY, BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, NULL, STRING, Type, is_number, list_of, unify
 from .ops import binary, negate
 from .readers import reader_for
@@ -40,10 +40,10 @@ class Scope:
     variables: dict[str, Type] = field(default_factory=dict)
 
 
-def _err(cls: type, node: ast.Node, message: str) -> Exception:
+def _err(cls: type[PolicyError], node: ast.Node, message: str, *, column: int | None = None) -> PolicyError:
     s = node.span
     end = s.end_column if s.end_line == s.line else None
-    return cls(message, line=s.line, column=s.column, end_column=end)  # type: ignore[no-any-return]
+    return cls(message, line=s.line, column=column or s.column, end_column=end)
 
 
 def _suggest(name: str, candidates: list[str]) -> str:
@@ -105,7 +105,8 @@ class _Checker:
             raise _err(PolicyTypeError, node, f"'{self.src(node.obj)}' is {t} and has no field '{node.name}'")
         ftype = t.field_type(node.name)
         if ftype is None:
-            raise _err(PolicyNameError, node,
+            name_column = node.span.end_column - len(node.name) if node.span.line == node.span.end_line else None
+            raise _err(PolicyNameError, node, column=name_column, message=
                        f"unknown field '{node.name}' of '{self.src(node.obj)}'"
                        f"{_suggest(node.name, t.field_names())}")
         return ir.Field(ftype, node.span, self.src(node), base, node.name, reader_for(ftype))
@@ -146,10 +147,7 @@ class _Checker:
             rt = list_of(lt) if node.op in ("in", "notin") else lt
         elif lt.name == "any" and rt.name == "any":
             lt = rt = ANY
-        if lt.name == "any":
-            result = _any_op(node.op)
-        else:
-            result = binary(node.op, lt, rt)
+        result: tuple[Type, Any] | str = _any_op(node.op) if lt.name == "any" else binary(node.op, lt, rt)
         if isinstance(result, str):
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
@@ -207,6 +205,8 @@ class _Checker:
         args = tuple(self.run(a) for a in node.args)
         try:
             rtype = fn.result_type([a.type for a in args])
+        except ArgumentError as exc:
+            raise _err(PolicyTypeError, node.args[exc.index], str(exc)) from None
         except ValueError as exc:
             raise _err(PolicyTypeError, node, str(exc)) from None
         if fn.check_constant is not None:

@@ -23,9 +23,17 @@ from .ltypes import (
 )
 from .values import SHANGHAI, UNKNOWN, Money
 
-__all__ = ["Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
+__all__ = ["ArgumentError", "Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
 
 Typer = Callable[[Sequence[Type]], Type]
+
+
+class ArgumentError(ValueError):
+    """An argument of a call has the wrong type; ``index`` says which (0-based)."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class Function:
         for i, actual in enumerate(args):
             expected = self.params[min(i, n - 1)]
             if not assignable(actual, expected):
-                raise ValueError(f"argument {i + 1} of {self.name}() must be {expected}, got {actual}")
+                raise ArgumentError(f"argument {i + 1} of {self.name}() must be {expected}, got {actual}", i)
         return self.result
 
 

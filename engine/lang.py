@@ -13,7 +13,8 @@ from typing import Any
 
 from . import ir
 from .checker import Scope, check
-from .compiler import REF_TIME, Compiled, compile_ir
+from .codegen import compile_fast
+from .compiler import REF_TIME, Compiled
 from .errors import PolicyError, PolicyNameError, PolicyTypeError
 from .functions import FunctionRegistry
 from .interpreter import Trace, interpret
@@ -78,4 +79,4 @@ def compile_expression(text: str, *, case_schema: Mapping[str, Any] | None = Non
         if exc.source_line is None and exc.line is not None and 0 < exc.line <= len(lines):
             exc.source_line = lines[exc.line - 1]
         raise
-    return CompiledExpression(text, node, compile_ir(node))
+    return CompiledExpression(text, node, compile_fast(node, text))

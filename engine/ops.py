@@ -116,6 +116,11 @@ _ARITH: dict[tuple[str, str, str], tuple[Type, Callable[[Any, Any], Any]]] = {
 }
 
 
+_ORDER_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+
 def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]] | str:
     """Result type and implementation of ``lt op rt``, or an error message."""
     if op in ("+", "-", "*", "/"):
@@ -135,7 +140,7 @@ def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
             if common is None:
                 return f"cannot compare {lt} with {rt}"
             return f"values of type {common} have no order"
-        fn = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+        fn = _ORDER_OPS[op]
         if common.name == "money":
             fn = _money_checked(fn)
         return BOOL, fn

@@ -1,0 +1,300 @@
+"""Compile checked IR to one generated Python function per condition.
+
+The fast path of evaluation. The checked tree (never policy text) is turned
+into Python source from fixed templates: every literal, field name, reader
+and function is referenced through the constant tables ``K``, ``F`` and
+``R`` by index, and every generated name is ours (``_t1``, ``_t2``, ...), so
+nothing an author writes can become code. Three-valued logic is spelled out
+with ``is U`` tests and assignment expressions.
+
+Nodes with no template (quantifiers, indexing, dated parameters, division,
+which needs a zero guard) call their closure from :mod:`policy_eval.compiler`.
+If the generated function raises anything, the condition is re-evaluated
+with the closures, which produce the precise located
+:class:`~policy_eval.ops.EvalFailure` (or the same value): generated code
+is an optimisation, never a different semantics. Property tests check both
+paths agree with the reference interpreter.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from . import ir
+from .compiler import Compiled, compile_ir
+from .ops import EvalFailure
+from .values import UNKNOWN
+
+__all__ = ["generate", "compile_fast", "MAX_SOURCE"]
+
+MAX_SOURCE = 50_000
+_INFIX = {
+    operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.ge: ">=", operator.eq: "==",
+    operator.ne: "!=", operator.add: "+", operator.sub: "-", operator.mul: "*",
+}
+_INLINE_CONSTS = (bool, int, type(None))
+
+
+_CONSTANT = re.compile(r"_k\d+|-?\d+|True|False|None")
+_NAME = re.compile(r"_p\d+")
+
+
+def _never_unknown(node: ir.IR) -> bool:
+    if isinstance(node, ir.Const):
+        return node.value is not UNKNOWN
+    if isinstance(node, ir.Call) and node.name == "exists":
+        return True
+    if isinstance(node, ir.Not):
+        return _never_unknown(node.operand)
+    if isinstance(node, (ir.And, ir.Or)):
+        return _never_unknown(node.left) and _never_unknown(node.right)
+    return False
+
+
+def _root_path(node: ir.IR) -> tuple[str, ...] | None:
+    """The key path of a field read from the case root (None for reads under variables)."""
+    keys: list[str] = []
+    while isinstance(node, ir.Field):
+        keys.append(node.key)
+        if node.base is None:
+            return tuple(reversed(keys))
+        node = node.base
+    return None
+
+
+def _walk(node: ir.IR) -> list[ir.IR]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(ir.children(n))
+    return out
+
+
+class _Gen:
+    def __init__(self) -> None:
+        self.K: list[Any] = []
+        self.F: list[Callable[..., Any]] = []
+        self.n = 0
+        self.hoisted: dict[tuple[str, ...], str] = {}
+        self.prelude: list[str] = []
+
+    def hoist(self, root: ir.IR) -> None:
+        """Read each case path used more than once a single time, at the top of the function."""
+        counts: dict[tuple[str, ...], list[ir.Field]] = {}
+        for n in _walk(root):
+            if isinstance(n, ir.Quant):
+                continue
+            path = _root_path(n)
+            if path is not None and isinstance(n, ir.Field) and n.type.name != "record":
+                counts.setdefault(path, []).append(n)
+        for path, nodes in sorted(counts.items()):
+            if len(nodes) > 1:
+                name = f"_p{len(self.hoisted)}"
+                self.prelude.append(f"    {name} = {self.g_Field(nodes[0])}")
+                self.hoisted[path] = name
+
+    def const(self, value: Any) -> str:
+        if type(value) in _INLINE_CONSTS and (type(value) is not int or abs(value) < 1 << 60):
+            return repr(value)  # True / False / None / a small integer: our own repr, never text
+        for i, known in enumerate(self.K):
+            if type(known) is type(value) and type(value) is str and known == value:
+                return f"_k{i}"
+        self.K.append(value)
+        return f"_k{len(self.K) - 1}"
+
+    def fn(self, f: Callable[..., Any]) -> str:
+        for i, known in enumerate(self.F):
+            if known is f:
+                return f"_f{i}"
+        self.F.append(f)
+        return f"_f{len(self.F) - 1}"
+
+    def operand(self, node: ir.IR) -> tuple[str, str | None]:
+        """Code for an operand and the unknown-test it needs (None when it can never be unknown)."""
+        code = self.expr(node)
+        if _CONSTANT.fullmatch(code) or _never_unknown(node):
+            return code, None
+        if _NAME.fullmatch(code):
+            return code, f"{code} is U"
+        t = self.tmp()
+        return t, f"({t} := {code}) is U"
+
+    def strict(self, args: tuple[ir.IR, ...], body: Callable[[list[str]], str]) -> str:
+        pairs = [self.operand(a) for a in args]
+        tests = [test for _, test in pairs if test is not None]
+        code = body([name for name, _ in pairs])
+        return f"(U if {' or '.join(tests)} else {code})" if tests else code
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"_t{self.n}"
+
+    def closure(self, node: ir.IR) -> str:
+        return f"{self.fn(compile_ir(node))}(c, v)"
+
+    # --- expressions --------------------------------------------------------------------------------------
+    def expr(self, node: ir.IR) -> str:
+        method = getattr(self, "g_" + type(node).__name__, None)
+        if method is None:
+            return self.closure(node)
+        code: str = method(node)
+        return code
+
+    def g_Const(self, node: ir.Const) -> str:
+        return self.const(node.value)
+
+    def g_Var(self, node: ir.Var) -> str:
+        return f"v[{self.const(node.name)}]"
+
+    def g_LetRef(self, node: ir.LetRef) -> str:
+        return self.expr(node.expr)
+
+    def g_Field(self, node: ir.Field) -> str:
+        path = _root_path(node)
+        if path is not None and path in self.hoisted:
+            return self.hoisted[path]
+        keys = [node.key]
+        base = node.base
+        while isinstance(base, ir.Field) and base.type.name == "record":
+            keys.append(base.key)
+            base = base.base
+        keys.reverse()
+        leaf = node.convert
+        t = self.tmp()
+        if base is None:
+            start = "c"
+        else:
+            b = self.tmp()
+            start = b
+            prefix = f"U if ({b} := {self.expr(base)}) is U else "
+        code = ""
+        # walk: (U if (t := start.get(k1)) is None else (U if (t := t.get(k2)) is None else READ(t)))
+        current = start
+        for k in keys:
+            code += f"(U if ({t} := {current}.get({self.const(k)})) is None else "
+            current = t
+        read = self.read(leaf, node, t)
+        code += read + ")" * len(keys)
+        if base is not None:
+            return f"({prefix}{code})"
+        return code
+
+    def read(self, leaf: Callable[[Any], Any] | None, node: ir.Field, t: str) -> str:
+        if leaf is None:
+            return t
+        exact = {"int": "int", "string": "str", "bool": "bool"}.get(node.type.name)
+        if exact is not None:  # the common case needs no call: a value of exactly the right type
+            return f"({t} if {t}.__class__ is {self.const_type(exact)} else {self.fn(leaf)}({t}))"
+        return f"{self.fn(leaf)}({t})"
+
+    def const_type(self, name: str) -> str:
+        return self.const({"int": int, "str": str, "bool": bool}[name])
+
+    def g_Op(self, node: ir.Op) -> str:
+        if node.guard_zero:
+            return self.closure(node)
+        if all(isinstance(a, ir.Const) for a in node.args):
+            try:
+                return self.const(node.fn(*(a.value for a in node.args)))  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - leave it to run time, where it is reported per case
+                return self.closure(node)
+        fn = node.fn
+
+        def body(names: list[str]) -> str:
+            if len(names) == 1:
+                return f"(-{names[0]})" if fn is operator.neg else f"{self.fn(fn)}({names[0]})"
+            if fn in _INFIX:
+                return f"({names[0]} {_INFIX[fn]} {names[1]})"
+            return f"{self.fn(fn)}({names[0]}, {names[1]})"
+        return self.strict(node.args, body)
+
+    def g_And(self, node: ir.And) -> str:
+        return self._junction(node, "False", "True")
+
+    def g_Or(self, node: ir.Or) -> str:
+        return self._junction(node, "True", "False")
+
+    def _junction(self, node: ir.And | ir.Or, decisive: str, other: str) -> str:
+        left, right = self.expr(node.left), self.expr(node.right)
+        if _never_unknown(node.left) and _never_unknown(node.right):
+            op = "and" if decisive == "False" else "or"
+            return f"({left} {op} {right})"
+        a, b = self.tmp(), self.tmp()
+        return (f"({decisive} if ({a} := {left}) is {decisive} else "
+                f"({decisive} if ({b} := {right}) is {decisive} else "
+                f"(U if {a} is U or {b} is U else {other})))")
+
+    def g_Not(self, node: ir.Not) -> str:
+        if _never_unknown(node.operand):
+            return f"(not {self.expr(node.operand)})"
+        a = self.tmp()
+        return f"(U if ({a} := {self.expr(node.operand)}) is U else not {a})"
+
+    def g_If(self, node: ir.If) -> str:
+        a = self.tmp()
+        return (f"({self.expr(node.then)} if ({a} := {self.expr(node.test)}) is True else "
+                f"({self.expr(node.other)} if {a} is False else U))")
+
+    def g_Call(self, node: ir.Call) -> str:
+        # exists/default/max/min of two values are core functions (plugins cannot redefine a name):
+        # spelled inline, they skip a call.
+        if node.name == "exists" and len(node.args) == 1:
+            return f"({self.expr(node.args[0])} is not U)"
+        if node.name == "default" and len(node.args) == 2:
+            t = self.tmp()
+            return f"({self.expr(node.args[1])} if ({t} := {self.expr(node.args[0])}) is U else {t})"
+        if node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list":
+            op = ">=" if node.name == "max" else "<="
+            return self.strict(node.args, lambda n: f"({n[0]} if {n[0]} {op} {n[1]} else {n[1]})")
+        f = self.fn(node.fn)
+        if not node.strict:
+            return f"{f}({', '.join(self.expr(a) for a in node.args)})"
+        if not node.args:
+            return f"{f}()"
+        return self.strict(node.args, lambda n: f"{f}({', '.join(n)})")
+
+    def g_ListIR(self, node: ir.ListIR) -> str:
+        if all(isinstance(i, ir.Const) for i in node.items):
+            return self.const([i.value for i in node.items])  # type: ignore[attr-defined]
+        return self.closure(node)
+
+
+def generate(node: ir.IR, slow: Compiled | None = None) -> tuple[str, dict[str, Any]]:
+    """The source of ``def _f(c, v)`` for a condition, and the namespace it runs in.
+
+    Any exception in the generated code re-runs the condition with ``slow`` (the closures), which
+    raise the precise located EvalFailure or compute the same value.
+    """
+    gen = _Gen()
+    gen.hoist(node)
+    body = gen.expr(node)
+    lines = ["def _f(c, v):", "    try:"]
+    lines += ["    " + line for line in gen.prelude]
+    lines += [f"        return {body}", "    except _EvalFailure:", "        raise",
+              "    except Exception:", "        return _slow(c, v)", ""]
+    source = "\n".join(lines)
+    namespace: dict[str, Any] = {"U": UNKNOWN, "_EvalFailure": EvalFailure, "_slow": slow or compile_ir(node),
+                                 "Exception": Exception}
+    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
+    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
+    return source, namespace
+
+
+def compile_fast(node: ir.IR, name: str = "condition") -> Compiled:
+    """A generated function with a closure fallback; the closures alone if generation is not possible."""
+    slow = compile_ir(node)
+    try:
+        source, namespace = generate(node, slow)
+        if len(source) > MAX_SOURCE:
+            return slow
+        code = compile(source, f"<policy-eval: {name[:60]!r}>", "exec")
+        scope: dict[str, Any] = {"__builtins__": {}, **namespace}
+        exec(code, scope)  # noqa: S102 - source built from fixed templates over the checked tree
+        fast: Compiled = scope["_f"]
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return slow
+    return fast
