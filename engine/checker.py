@@ -173,9 +173,14 @@ class _Checker:
         saved = self.scope.variables.get(node.var)
         self.scope.variables[node.var] = item
         try:
-            if node.kind in ("any", "all", "count"):
+            if node.kind in ("any", "all", "count", "filter"):
                 body = self.expect_bool(node.body, f"the body of '{node.kind}'")
-                rtype = INT if node.kind == "count" else BOOL
+                rtype = {"count": INT, "filter": list_of(item)}.get(node.kind, BOOL)
+            elif node.kind == "collect":
+                body = self.run(node.body)
+                if body.type.name not in ("list", "any"):
+                    raise _err(PolicyTypeError, node.body, f"'collect' gathers lists, got {body.type}")
+                rtype = body.type if body.type.name == "list" else list_of(ANY)
             else:
                 body = self.run(node.body)
                 if not (is_number(body.type) or body.type in (MONEY, DURATION) or body.type.name == "any"):

@@ -308,6 +308,7 @@ def _quant(node: ir.Quant) -> Compiled:
             return UNKNOWN
         total: Any = None
         n = 0
+        kept: list[Any] = []
         saved = v.get(var, UNKNOWN)
         try:
             for item in seq:
@@ -317,12 +318,19 @@ def _quant(node: ir.Quant) -> Compiled:
                     return UNKNOWN
                 if kind == "count":
                     n += r is True
+                elif kind == "filter":
+                    if r is True:
+                        kept.append(item)
+                elif kind == "collect":
+                    kept.extend(r)
                 else:
                     total = r if total is None else total + r
         finally:
             v[var] = saved
         if kind == "count":
             return n
+        if kind in ("filter", "collect"):
+            return kept
         return zero if total is None else total
     return f_fold
 

@@ -230,6 +230,10 @@ class _Interp:
             decider = miss
         elif node.kind == "count":
             result = UNKNOWN if has_unknown else sum(1 for v in values if v is True)
+        elif node.kind == "filter":
+            result = UNKNOWN if has_unknown else [seq[i] for i, v in enumerate(values) if v is True]
+        elif node.kind == "collect":
+            result = UNKNOWN if has_unknown else [x for v in values for x in v]
         else:
             if has_unknown:
                 result = UNKNOWN
