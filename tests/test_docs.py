@@ -1,0 +1,24 @@
+"""Documentation that is generated must match what it documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policy_eval.rulebook import load_rulebook
+from policy_eval.ruletable import markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_rules_table_is_up_to_date() -> None:
+    expected = markdown(load_rulebook(ROOT / "policies"))
+    actual = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert actual == expected, "docs/rules.md is stale: run python -m policy_eval.ruletable > docs/rules.md"
+
+
+def test_every_bundled_policy_declares_its_editor_schema() -> None:
+    for path in sorted((ROOT / "policies").rglob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("=", 1)[1].strip()).resolve()
+        assert target == (ROOT / "schemas" / "policy.schema.json").resolve(), path
