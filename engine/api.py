@@ -1,23 +1,32 @@
 """The embedding API: load a rulebook once, evaluate cases, get typed results.
 
->>> from policy_eval.api import Rulebook
->>> book = Rulebook.load()                      # the bundled rulebook
+>>> from policy_eval.api import Rulebook, Outcome
+>>> book = Rulebook.load()                      # the bundled rulebook, plugins from entry points
 >>> result = book.evaluate({"kind": "after_sale", ...})
 >>> [r.full_id for r in result.violated]
+>>> result.results[0].outcome is Outcome.COMPLIED
 
-A loaded :class:`Rulebook` is immutable and safe to share between threads.
+A loaded :class:`Rulebook` is immutable and safe to share between threads:
+every call of :meth:`Rulebook.evaluate` works on its own data. Plugins are
+registered programmatically either for one rulebook
+(``Rulebook.load(plugins=[module_or_object, ...])``, which builds a private
+plugin manager, leaving the process-wide one alone) or for the whole process
+(:func:`register_plugin`, before loading). Cases pass through the plugins'
+enrichers, then their kind's JSON Schema, then the policies; exactly as
+``policy-eval eval`` does.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .batch import BatchOptions, Processor, run_batch
-from .cases import CaseValidator
-from .errors import CaseError
+from .batch import BatchOptions, run_batch
+from .cases import CaseValidator, read_cases
+from .errors import CaseError, PluginError, PolicyError
 from .evaluate import Evaluator
 from .plugin_manager import PluginManager, get_plugin_manager
 from .policy import Rule, parse_instant
@@ -25,16 +34,23 @@ from .result import CaseResult, Outcome, RuleResult
 from .rulebook import Rulebook as _Book
 from .rulebook import load_rulebook
 
-__all__ = ["Rulebook", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError"]
+__all__ = ["Rulebook", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
+           "PluginError", "PluginManager"]
 
 
 def register_plugin(plugin: Any, name: str | None = None) -> None:
-    """Register a plugin object or module (path) with the process-wide plugin manager."""
+    """Register a plugin (module path, module or object) with the process-wide plugin manager.
+
+    Rulebooks loaded afterwards without their own ``plugins=`` see it;
+    rulebooks already loaded keep the functions they were checked with.
+    """
     get_plugin_manager().add(plugin, name=name)
 
 
 def _instant(value: str | _dt.datetime | _dt.date | None) -> _dt.datetime | None:
     if value is None or isinstance(value, _dt.datetime):
+        if isinstance(value, _dt.datetime) and value.tzinfo is None:
+            return parse_instant(value.isoformat())
         return value
     if isinstance(value, _dt.date):
         return parse_instant(value.isoformat())
@@ -42,27 +58,53 @@ def _instant(value: str | _dt.datetime | _dt.date | None) -> _dt.datetime | None
 
 
 class Rulebook:
-    """A checked, compiled rulebook."""
+    """A checked, compiled rulebook with the plugins it was loaded with."""
 
-    def __init__(self, book: _Book, *, validate: bool = True) -> None:
+    def __init__(self, book: _Book, *, validate: bool = True, plugin_manager: PluginManager | None = None,
+                 plugin_paths: Sequence[str] | None = ()) -> None:
         self._book = book
+        self._pm = plugin_manager or get_plugin_manager()
+        self._plugin_paths = plugin_paths
         self._evaluator = Evaluator(book)
         self._explainer = Evaluator(book, explain=True)
         self._validator = CaseValidator(book.case_schemas) if validate else None
+        self._enrichers = tuple(self._pm.enrichers())
 
     @classmethod
     def load(cls, policies: str | Path | None = None, *, schemas: str | Path | None = None,
-             plugins: Sequence[Any] = (), validate: bool = True,
+             plugins: Sequence[Any] = (), entry_points: bool = True, validate: bool = True,
              plugin_manager: PluginManager | None = None) -> Rulebook:
-        """Load every policy under ``policies`` (default: bundled); raise a located PolicyError if invalid."""
-        pm = plugin_manager or get_plugin_manager()
-        for plugin in plugins:
-            pm.add(plugin)
-        return cls(load_rulebook(policies, schema_dir=schemas, functions=pm.functions()), validate=validate)
+        """Load and check every policy under ``policies`` (default: the bundled rulebook).
 
+        ``plugins``: extra plugins (module paths, modules or objects) for this
+        rulebook only; ``entry_points=False`` leaves installed third-party
+        plugins out (built-ins always load). Raises a located
+        :class:`PolicyError` (an ``ErrorList`` holding every error) if a
+        policy is invalid, :class:`PluginError` if a plugin is.
+        """
+        paths: list[str] | None = [p for p in plugins if isinstance(p, str)]
+        if plugin_manager is not None or len(paths or ()) != len(plugins):
+            paths = None  # plugins that cannot be named in another process
+        if plugin_manager is None and (plugins or not entry_points):
+            plugin_manager = PluginManager(entry_points=entry_points, extra=plugins)
+        pm = plugin_manager or get_plugin_manager()
+        book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions())
+        return cls(book, validate=validate, plugin_manager=pm, plugin_paths=paths)
+
+    # --- what is loaded ---------------------------------------------------------------------------------
     @property
     def digest(self) -> str:
+        """Content hash of the policy files (recorded in every result)."""
         return self._book.digest
+
+    @property
+    def plugins(self) -> PluginManager:
+        return self._pm
+
+    @property
+    def kinds(self) -> list[str]:
+        """Case kinds with a schema."""
+        return sorted(self._book.case_schemas)
 
     def rules(self) -> list[Rule]:
         return [r for v in self._book.versions() for r in v.rules]
@@ -74,25 +116,120 @@ class Rulebook:
                 return list(r.inputs)
         raise KeyError(rule_id)
 
+    # --- cases ------------------------------------------------------------------------------------------
     def validate(self, case: Mapping[str, Any]) -> CaseError | None:
+        """The schema error of a case as given (before enrichment), or None."""
         return self._validator.check(dict(case), "<api>", 0) if self._validator else None
 
-    def evaluate(self, case: Mapping[str, Any], *, as_of: str | _dt.datetime | None = None,
-                 explain: bool = False) -> CaseResult:
-        """Evaluate one case (a dict as JSON would give; use Decimal for non-integers)."""
-        err = self.validate(case)
-        if err is not None:
-            return CaseResult(case_id=str(case.get("case_id")) if case.get("case_id") is not None else None,
-                              kind=case.get("kind") if isinstance(case.get("kind"), str) else None, source=None,
-                              record=None, rulebook=self.digest, error=err.to_dict())
-        evaluator = self._explainer if explain else self._evaluator
-        return evaluator.evaluate(case, as_of=_instant(as_of))
+    def prepare(self, case: Mapping[str, Any], *, source: str | None = None,
+                record: int | None = None) -> dict[str, Any] | CaseError:
+        """The case as it will be evaluated: enriched by the plugins, then checked against its schema."""
+        data: dict[str, Any] = dict(case)
+        for enrich in self._enrichers:
+            try:
+                enriched = enrich(data)
+            except Exception as exc:
+                name = getattr(enrich, "__qualname__", repr(enrich))
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                return CaseError(f"enricher {name} failed: {detail}", source=source, record=record)
+            if not isinstance(enriched, dict):
+                name = getattr(enrich, "__qualname__", repr(enrich))
+                return CaseError(f"enricher {name} returned {type(enriched).__name__}, not a case dict",
+                                 source=source, record=record)
+            data = enriched
+        if self._validator is not None:
+            err = self._validator.check(data, source or "<api>", record or 0)
+            if err is not None:
+                err.source, err.record = source, record
+                return err
+        return data
 
-    def evaluate_many(self, cases: Iterable[Mapping[str, Any]], *, as_of: str | _dt.datetime | None = None,
+    def evaluate(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
+                 explain: bool = False, source: str | None = None, record: int | None = None) -> CaseResult:
+        """Evaluate one case: a dict as JSON gives it (non-integers as ``Decimal`` or strings).
+
+        A case that fails its schema (or an enricher) comes back with
+        ``error`` set and no results, as a rejected record does on the
+        command line. ``as_of`` forces the version date.
+        """
+        prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
+        if isinstance(prepared, CaseError):
+            raw = case if isinstance(case, Mapping) else {}
+            case_id = raw.get("case_id")
+            kind = raw.get("kind")
+            return CaseResult(case_id=str(case_id) if case_id is not None else None,
+                              kind=kind if isinstance(kind, str) else None,
+                              source=prepared.source if prepared.source is not None else source,
+                              record=prepared.record if prepared.record is not None else record,
+                              rulebook=self.digest, error=prepared.to_dict())
+        evaluator = self._explainer if explain else self._evaluator
+        return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
+
+    def evaluate_many(self, cases: Iterable[Mapping[str, Any] | CaseError], *,
+                      as_of: str | _dt.datetime | _dt.date | None = None, explain: bool = False,
                       jobs: int = 1) -> Iterator[CaseResult]:
-        """Evaluate cases lazily, in order; with ``jobs > 1`` in worker processes (policies reloaded there)."""
+        """Evaluate cases lazily, in input order (``record`` is the 1-based position).
+
+        With ``jobs > 1`` the cases are evaluated in worker processes that
+        load the same policies again; that needs the rulebook's own plugins
+        given as module paths (objects cannot be sent to another process).
+        """
+        if jobs <= 1:
+            for i, case in enumerate(cases, 1):
+                yield self.evaluate(case, as_of=as_of, explain=explain, record=i)
+            return
+        if self._plugin_paths is None:
+            raise ValueError("evaluate_many(jobs > 1) needs the rulebook's plugins given as module paths")
         options = BatchOptions(policies=str(self._book.root), schemas=str(self._book.schema_dir),
-                               as_of=_instant(as_of), validate=self._validator is not None)
-        records = (("<api>", i, dict(c)) for i, c in enumerate(cases, 1))
-        processor = Processor(options, rulebook=self._book) if jobs <= 1 else None
-        return run_batch(records, options, jobs=jobs, processor=processor)
+                               as_of=_instant(as_of), explain=explain, validate=self._validator is not None,
+                               plugins=list(self._plugin_paths))
+        records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
+        yield from run_batch(records, options, jobs=jobs)
+
+    def read(self, source: str | Path | IO[bytes], *, format: str | None = None,
+             options: Mapping[str, Any] | None = None) -> Iterator[tuple[int, dict[str, Any] | CaseError]]:
+        """Read cases lazily from a file or binary stream: ``(record_number, case_or_CaseError)``.
+
+        ``format`` is ``json``, ``jsonl`` or a plugin's case loader (``csv``,
+        ``pdd-after-sale``, ...); by default a loader named like the file's
+        suffix (``.csv``), else JSON / JSON Lines. A loader is called with
+        ``options`` (the loader's own; ``schemas`` defaults to this
+        rulebook's schema folder).
+        """
+        name = str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
+        loaders = self._pm.loaders()
+        if format is None and isinstance(source, (str, Path)) and Path(source).suffix[1:] in loaders:
+            format = Path(source).suffix[1:]
+        if format in (None, "json", "jsonl"):
+            if isinstance(source, (str, Path)):
+                for _, number, case in read_cases([str(source)], fmt=format):
+                    yield number, case
+            else:
+                import io
+
+                from .cases import read_stream
+
+                buffered = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[type-var]
+                for _, number, case in read_stream(buffered, str(name), format):
+                    yield number, case
+            return
+        if format not in loaders:
+            raise ValueError(f"unknown case format {format!r} (available: json, jsonl, {', '.join(sorted(loaders))})")
+        opts = {"schemas": str(self._book.schema_dir), **dict(options or {})}
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as fh:
+                yield from loaders[format](fh, source=name, options=opts)
+        else:
+            yield from loaders[format](source, source=str(name), options=opts)
+
+    def evaluate_file(self, source: str | Path | IO[bytes], *, format: str | None = None,
+                      options: Mapping[str, Any] | None = None,
+                      as_of: str | _dt.datetime | _dt.date | None = None) -> Iterator[CaseResult]:
+        """Read a file with :meth:`read` and evaluate each record (rejected records included), lazily."""
+        name = str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
+        for number, case in self.read(source, format=format, options=options):
+            if isinstance(case, CaseError):
+                yield CaseResult(case_id=None, kind=None, source=case.source or str(name), record=number,
+                                 rulebook=self.digest, error=case.to_dict())
+            else:
+                yield self.evaluate(case, as_of=as_of, source=str(name), record=number)

@@ -10,8 +10,8 @@ Numbers are read exactly (``Decimal``), never as binary floats.
 
 from __future__ import annotations
 
-import io
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -33,14 +33,43 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in case records (not a JSON number)")
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_WS = " \t\r\n"
+_NON_WS = re.compile(r"[^ \t\r\n]")
+
+
+def _where(exc: json.JSONDecodeError) -> str:
+    return f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+
+
+def _not_object(value: Any, source: str, record: int, json_path: str = "$") -> CaseError:
+    return CaseError(f"a case must be a JSON object, got {_json_type(value)}", source=source, record=record,
+                     json_path=json_path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
 def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] | CaseError:
     """Parse one JSON object exactly; return it or a CaseError."""
     if len(text) > MAX_RECORD_BYTES:
         return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record)
+    text = text.rstrip()  # a JSON Lines record's newline must not move an error to "line 2"
     try:
         value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        return CaseError(f"invalid JSON: {exc.msg} (column {exc.colno})", source=source, record=record)
+        return CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=record)
     except UnicodeDecodeError as exc:
         return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=record)
     except RecursionError:
@@ -48,47 +77,138 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
     except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
         return CaseError(str(exc), source=source, record=record)
     if not isinstance(value, dict):
-        return CaseError(f"a case must be a JSON object, got {type(value).__name__}", source=source, record=record)
+        return _not_object(value, source, record)
     return value
 
 
+def _decode(data: bytes, source: str) -> str | CaseError:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=1)
+
+
+def _documents(text: str, source: str) -> Iterator[Record]:
+    """A JSON document: an array of cases, one case, or several concatenated cases (``jq`` output).
+
+    Array items are numbered 1, 2, ...; other values by the line they start on (as in JSON Lines).
+    A syntax error ends the document: nothing after it can be located reliably.
+    """
+    m = _NON_WS.search(text)
+    pos = m.start() if m else len(text)
+    if text.startswith("[", pos):
+        try:
+            items = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            yield source, 1, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=1)
+            return
+        except (ValueError, RecursionError) as exc:
+            yield source, 1, CaseError(f"invalid JSON: {exc}", source=source, record=1)
+            return
+        if not isinstance(items, list):  # "[...] trailing" cannot get here; keep mypy and readers sure
+            yield source, 1, _not_object(items, source, 1)
+            return
+        for i, item in enumerate(items, 1):
+            if isinstance(item, dict):
+                yield source, i, item
+            else:
+                yield source, i, _not_object(item, source, i, json_path=f"$[{i - 1}]")
+        return
+    line, counted = 1, 0
+    while pos < len(text):
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield source, line, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)}); the rest of {source} "
+                                          "is skipped", source=source, record=line)
+            return
+        except RecursionError:
+            yield source, line, CaseError(f"JSON nested too deeply; the rest of {source} is skipped",
+                                          source=source, record=line)
+            return
+        except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
+            yield source, line, CaseError(f"{exc}; the rest of {source} is skipped", source=source, record=line)
+            return
+        yield source, line, value if isinstance(value, dict) else _not_object(value, source, line)
+        m = _NON_WS.search(text, end)
+        pos = m.start() if m else len(text)
+
+
+def _lines(first: Iterable[bytes], rest: Iterable[bytes], source: str, raw: bool) -> Iterator[Any]:
+    number = 0
+    for chunk in (first, rest):
+        for line in chunk:
+            number += 1
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip():
+                continue
+            yield source, number, (line if raw else parse_record(line, source, number))
+
+
 def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: bool = False) -> Iterator[Any]:
-    """Yield records of a JSON or JSON Lines stream; JSON Lines is streamed line by line.
+    """Yield ``(source, record, case_or_error)`` for a JSON or JSON Lines stream.
+
+    ``fmt``: ``"jsonl"`` streams line by line (constant memory); ``"json"`` reads one document (an array
+    of cases, one case, or concatenated cases); ``None`` sniffs: JSON Lines when the first non-blank
+    line is a complete JSON value, otherwise a document — so both ``policy-eval eval - < case.json``
+    (pretty-printed) and a JSON Lines pipe work on stdin. A JSON Lines stream whose first line is broken
+    is still read line by line, so every bad line is reported with its own number.
 
     With ``raw=True`` JSON Lines records are yielded as undecoded bytes, so parsing can happen in
     worker processes (see :func:`parse_record`).
     """
-    if fmt is None:
-        head = stream.peek(64) if hasattr(stream, "peek") else b""
-        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        fmt = "json" if stripped.startswith(b"[") else "jsonl"
-        if fmt == "jsonl" and not hasattr(stream, "peek"):
-            fmt = "jsonl"
-    if fmt == "json":
-        data = stream.read()
-        text = data.decode("utf-8-sig", errors="strict") if isinstance(data, bytes) else data
-        stripped = text.strip()
-        if stripped.startswith("["):
-            try:
-                items = json.loads(stripped, parse_float=Decimal, parse_constant=_reject_constant)
-            except (ValueError, RecursionError) as exc:
-                yield source, 1, CaseError(f"invalid JSON: {exc}", source=source, record=1)
-                return
-            for i, item in enumerate(items, 1):
-                if isinstance(item, dict):
-                    yield source, i, item
-                else:
-                    yield source, i, CaseError(f"a case must be a JSON object, got {type(item).__name__}",
-                                               source=source, record=i, json_path=f"$[{i - 1}]")
-            return
-        yield source, 1, parse_record(stripped, source, 1)
+    if fmt == "jsonl":
+        yield from _lines((), stream, source, raw)
         return
-    for number, line in enumerate(stream, 1):
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip():
-            continue
-        yield source, number, (line if raw else parse_record(line, source, number))
+    if fmt == "json":
+        text = _decode(stream.read(), source)
+        if isinstance(text, CaseError):
+            yield source, 1, text
+        else:
+            yield from _documents(text, source)
+        return
+    # Sniff. Blank lines before the first value keep their numbers.
+    head: list[bytes] = []
+    first = b""
+    for line in stream:
+        head.append(line)
+        if line.strip(b"\xef\xbb\xbf" + _WS.encode()):
+            first = line
+            break
+    stripped = first.lstrip(b"\xef\xbb\xbf" + _WS.encode())
+    if not stripped:
+        return
+    if not stripped.startswith(b"["):
+        single = parse_record(first, source, len(head))
+        broken = isinstance(single, CaseError) and single.message.startswith("invalid JSON")
+        if not (broken and stripped.startswith(b"{")):
+            yield from _lines(head, stream, source, raw)
+            return
+        # The first line is not a whole value: a pretty-printed case (or several), or a JSON Lines
+        # stream whose first line is broken. Read a bounded prefix to tell them apart.
+        buffered = list(head)
+        size = sum(len(b) for b in buffered)
+        for line in stream:
+            buffered.append(line)
+            size += len(line)
+            if size > MAX_RECORD_BYTES:
+                yield from _lines(buffered, stream, source, raw)
+                return
+        text = _decode(b"".join(buffered), source)
+        records = [] if isinstance(text, CaseError) else list(_documents(text, source))
+        if records and not isinstance(records[0][2], CaseError):
+            yield from records
+        else:
+            yield from _lines(buffered, (), source, raw)
+        return
+    text = _decode(b"".join(head) + stream.read(), source)
+    if isinstance(text, CaseError):
+        yield source, 1, text
+    else:
+        yield from _documents(text, source)
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -104,15 +224,15 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
     for item in inputs:
         if item == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
-            yield from read_stream(buffered, "<stdin>", fmt, raw)
+            yield from read_stream(stream, "<stdin>", fmt, raw)
             continue
         path = Path(item)
         if not path.exists():
             yield item, 0, CaseError("no such file or folder", source=item, record=None)
             continue
         for file in _files(path):
-            file_fmt = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "json")
+            file_fmt = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else
+                               "json" if file.suffix == ".json" else None)
             with open(file, "rb") as fh:
                 yield from read_stream(fh, str(file), file_fmt, raw)
 

@@ -3,25 +3,32 @@
 Exit codes: 0 nothing violated (and no record rejected); 1 something
 violated, a record was rejected, or a policy test failed; 2 usage error or
 invalid policies; 130 interrupted.
+
+:func:`run` takes its argument list and streams as parameters (``stdin`` is
+binary) and returns the exit code, so the whole CLI can be driven from a test
+or another program without a subprocess.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
+import difflib
 import json
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
 from .errors import ErrorList, PolicyError
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -30,83 +37,190 @@ class _Interrupted(Exception):
     pass
 
 
+class UsageError(Exception):
+    """A mistake in the command line (exit 2); the message says what to do instead."""
+
+
+# --- argument parsing ------------------------------------------------------------------------------------
 def _instant(text: str) -> _dt.datetime:
     from .policy import parse_instant
 
     try:
         return parse_instant(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date or datetime: {text!r} ({exc})") from None
+        raise argparse.ArgumentTypeError(f"not a date or datetime: {text!r} ({exc}); "
+                                         "write e.g. 2021-01-01 or 2021-01-01T08:00:00+08:00") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {text}")
+    return value
+
+
+_MAIN_EPILOG = """\
+exit codes:
+  0    nothing violated and every record evaluated (test: every policy test passed)
+  1    a rule was violated, a record was rejected, or a policy test failed
+  2    usage error, or invalid policies (reported as file:line:column with the line and a caret)
+  130  interrupted
+
+examples:
+  policy-eval check                                   validate the bundled rulebook
+  policy-eval eval cases.jsonl                        what is violated, with clause, message and remedy
+  policy-eval eval -f sarif -o report.sarif cases/    for code-scanning dashboards
+  policy-eval explain case.json                       every rule's verdict with sub-expression values
+  policy-eval test tests/golden --min-coverage 100    run the golden cases
+  policy-eval diff old/ new/ cases.jsonl --latest     which cases a policy revision changes
+
+environment:
+  NO_COLOR   never colour the output (colour is used only on a terminal anyway)
+"""
+
+_EVAL_EPILOG = """\
+Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
+(.jsonl/.ndjson, one object per line); a folder is read recursively; - reads stdin. A record that is
+not valid JSON, not an object, or does not match its kind's schema (schemas/cases/) is REJECTED with
+its line and JSON path; the other records are still evaluated. The last line accounts for every record:
+read = evaluated + rejected.
+
+formats: text (violations first; -v shows clean cases and every rule), json (one document),
+jsonl (one result per line, schemas/result.schema.json), junit (XML for CI test reports),
+sarif (SARIF 2.1.0), or a reporter added by a plugin (see `policy-eval plugins`).
+
+examples:
+  policy-eval eval examples/after_sales.jsonl
+  policy-eval eval -f jsonl -o results.jsonl --jobs 2 big.jsonl
+  cat case.json | policy-eval eval --only after-sales --severity medium -
+  policy-eval eval --as-of 2020-06-01 case.json      judge by the versions in force on that day
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="load a plugin module (repeatable); installed plugins load automatically")
     pol = argparse.ArgumentParser(add_help=False)
-    pol.add_argument("--policies", "-p", metavar="DIR", help="policy folder (default: the bundled rulebook)")
-    pol.add_argument("--schemas", metavar="DIR", help="schema folder with cases/<kind>.schema.json")
+    pol.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
+    pol.add_argument("--schemas", metavar="DIR",
+                     help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")
 
-    p = argparse.ArgumentParser(prog="policy-eval", description="Check case records against policies as data.")
+    p = argparse.ArgumentParser(prog="policy-eval", formatter_class=fmt, epilog=_MAIN_EPILOG,
+                                description="Check case records against policies written as data.")
     p.add_argument("--version", action="version", version=f"policy-eval {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("check", parents=[common], help="validate policy files (schema, conditions, types, versions)")
-    c.add_argument("policy_dir", nargs="?", help="policy folder or file (default: bundled)")
-    c.add_argument("--schemas", metavar="DIR")
-    c.add_argument("--format", choices=["text", "json"], default="text")
+    c = sub.add_parser("check", parents=[common], formatter_class=fmt,
+                       help="validate policy files (schema, conditions, types, versions)",
+                       description="Load and check every policy file: YAML shape, condition syntax and types, "
+                                   "names, and that versions of one policy do not overlap. Every error is "
+                                   "reported as file:line:column with the line and a caret.")
+    c.add_argument("policy_dir", nargs="?", metavar="POLICIES", help="policy folder or file (default: bundled)")
+    c.add_argument("--schemas", metavar="DIR", help="folder holding cases/<kind>.schema.json")
+    c.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
 
-    e = sub.add_parser("eval", parents=[common, pol], help="evaluate cases (JSON, JSON Lines, folders, -)")
-    e.add_argument("cases", nargs="+", help="case files, folders, or - for stdin")
-    e.add_argument("--as-of", type=_instant, help="force the version date instead of each case's reference time")
-    e.add_argument("--format", "-f", default="text", help="text, json, jsonl, junit, sarif, or a plugin's format")
-    e.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE atomically (default: stdout)")
-    e.add_argument("--only", action="append", metavar="RULE", help="only these rules/policies (repeatable)")
-    e.add_argument("--skip", action="append", default=[], metavar="RULE", help="skip these rules/policies")
+    e = sub.add_parser("eval", parents=[common, pol], formatter_class=fmt, epilog=_EVAL_EPILOG,
+                       help="evaluate cases (JSON, JSON Lines, folders, - for stdin)",
+                       description="Evaluate case records against the rulebook and report every verdict.")
+    e.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
+    e.add_argument("--format", "-f", default="text", metavar="FORMAT",
+                   help="text (default), json, jsonl, junit, sarif, or a plugin's format")
+    e.add_argument("--output", "-o", metavar="FILE",
+                   help="write the report to FILE, atomically: FILE appears complete or not at all "
+                        "(default: stdout)")
+    e.add_argument("--as-of", type=_instant, metavar="WHEN",
+                   help="pick policy versions in force at this date/datetime instead of each case's "
+                        "reference time")
+    e.add_argument("--only", action="append", metavar="RULE",
+                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+    e.add_argument("--skip", action="append", default=[], metavar="RULE",
+                   help="skip this rule or policy (repeatable)")
     e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
-                   help="report rules of at least this severity")
-    e.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
-    e.add_argument("--quiet", "-q", action="store_true", help="no progress line")
-    e.add_argument("--verbose", "-v", action="store_true", help="text: show complied and not-applicable rules too")
-    e.add_argument("--explain", action="store_true", help="attach explanations to every verdict")
-    e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
-    e.add_argument("--input-format", help="case loader to use (default: by file suffix; json/jsonl built in)")
+                   help="only rules of at least this severity (default: info, i.e. all)")
     e.add_argument("--fail-on", choices=["violated", "undetermined", "never"], default="violated",
-                   help="exit 1 on violations (default), also on undetermined verdicts, or never")
+                   help="exit 1 on violations or rejected records (default), also on undetermined "
+                        "verdicts, or never")
+    e.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
+                   help="worker processes (default 1); the output is the same for any N")
+    e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
+    e.add_argument("--verbose", "-v", action="store_true",
+                   help="text: also show clean cases and complied / not-applicable rules")
+    e.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                   help="text: colour on a terminal unless NO_COLOR is set (auto, default), always, never")
+    e.add_argument("--explain", action="store_true",
+                   help="attach the evaluated sub-expressions to every verdict (json, jsonl)")
+    e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
+    e.add_argument("--input-format", metavar="NAME",
+                   help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
 
-    x = sub.add_parser("explain", parents=[common, pol], help="one case, every rule's full explanation")
-    x.add_argument("case", help="a JSON file holding one case (or - for stdin)")
-    x.add_argument("--rule", action="append", help="only these rules")
-    x.add_argument("--as-of", type=_instant)
-    x.add_argument("--format", choices=["text", "json"], default="text")
+    x = sub.add_parser("explain", parents=[common, pol], formatter_class=fmt,
+                       help="one case: which version applies and why each rule decided as it did",
+                       description="Evaluate one case and show, per policy, the version chosen and why, and "
+                                   "per rule the verdict with the value of every sub-expression.")
+    x.add_argument("case", metavar="CASE", help="a JSON file holding one case, or - for stdin")
+    x.add_argument("--rule", action="append", metavar="RULE", help="only this rule or policy (repeatable)")
+    x.add_argument("--as-of", type=_instant, metavar="WHEN", help="pick versions in force at this date/datetime")
+    x.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of the case")
+    x.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
 
-    t = sub.add_parser("test", parents=[common, pol], help="run policy tests (YAML cases with expected outcomes)")
-    t.add_argument("paths", nargs="*", help="test files or folders (default: the policy folder)")
-    t.add_argument("--min-coverage", type=float, default=0.0, metavar="PCT",
-                   help="fail unless this %% of rules have both a violated and a complied test")
-    t.add_argument("--verbose", "-v", action="store_true")
-    t.add_argument("--coverage", action="store_true", help="print per-rule outcome coverage")
+    t = sub.add_parser("test", parents=[common, pol], formatter_class=fmt,
+                       help="run policy tests (YAML cases with expected outcomes)",
+                       description="Run policy tests: YAML files with a top-level 'tests:' list of cases and "
+                                   "the outcome expected of each rule (docs/policies.md). Prints a dot per "
+                                   "passing test, details of each failure with file:line, and rule coverage.")
+    t.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders (default: the policy folder)")
+    t.add_argument("--min-coverage", type=_percent, default=0.0, metavar="PCT",
+                   help="fail unless PCT%% of the rules have both a violated and a complied passing test")
+    t.add_argument("--verbose", "-v", action="store_true", help="name every test and show per-rule coverage")
+    t.add_argument("--coverage", action="store_true", help="show per-rule outcome coverage")
 
-    d = sub.add_parser("diff", parents=[common], help="which cases change outcome between two policy folders")
-    d.add_argument("old", help="policy folder before the revision")
-    d.add_argument("new", help="policy folder after the revision")
-    d.add_argument("cases", nargs="+")
-    d.add_argument("--schemas", metavar="DIR")
-    d.add_argument("--as-of", type=_instant)
+    d = sub.add_parser("diff", parents=[common], formatter_class=fmt,
+                       help="which cases change outcome between two policy folders",
+                       description="Evaluate the same cases with two rulebooks and list, per rule, the cases "
+                                   "whose verdict changes (e.g. 'complied -> violated'). A rule missing on one "
+                                   "side counts as not applicable there.")
+    d.add_argument("old", metavar="OLD", help="policy folder before the revision")
+    d.add_argument("new", metavar="NEW", help="policy folder after the revision")
+    d.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
+    d.add_argument("--schemas", metavar="DIR", help="folder holding cases/<kind>.schema.json")
+    d.add_argument("--as-of", type=_instant, metavar="WHEN", help="pick versions in force at this date/datetime")
     d.add_argument("--latest", action="store_true",
                    help="compare the latest version of each policy on both sides, ignoring effective dates")
-    d.add_argument("--format", choices=["text", "json"], default="text")
+    d.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
+    d.add_argument("--exit-code", action="store_true", help="exit 1 when some case changes outcome")
+    d.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
 
-    r = sub.add_parser("rules", parents=[common, pol], help="list rules with clause and summary")
-    r.add_argument("--policy", action="append", help="only these policy ids")
-    r.add_argument("--at", type=_instant, help="only versions in force at this date")
+    r = sub.add_parser("rules", parents=[common, pol], formatter_class=fmt,
+                       help="list rules with version, clause and title",
+                       description="List the rules of the rulebook: id, version, clause, title; --inputs adds "
+                                   "the case fields each rule reads.")
+    r.add_argument("--policy", action="append", metavar="ID", help="only this policy (repeatable)")
+    r.add_argument("--at", type=_instant, metavar="WHEN", help="only versions in force at this date/datetime")
     r.add_argument("--inputs", action="store_true", help="show the case fields each rule reads")
-    r.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    r.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                   help="output format (default: text)")
 
-    sub.add_parser("plugins", parents=[common], help="list loaded plugins, functions, loaders and reporters")
+    sub.add_parser("plugins", parents=[common], help="list loaded plugins, functions, loaders and reporters",
+                   description="List the loaded plugins and what they provide.")
     return p
 
 
+# --- shared helpers --------------------------------------------------------------------------------------
 def _load(args: argparse.Namespace, policies: str | None = None) -> Any:
     from .plugin_manager import get_plugin_manager
     from .rulebook import load_rulebook
@@ -122,11 +236,57 @@ def _print_errors(exc: PolicyError, err: IO[str]) -> None:
     errors = exc.errors if isinstance(exc, ErrorList) else [exc]
     for e in errors:
         err.write(str(e) + "\n")
-    err.write(f"{len(errors)} error(s)\n")
+    err.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}: the policies were not loaded\n")
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def _check_selectors(rb: Any, names: Iterable[str] | None, option: str) -> None:
+    """--only/--skip/--rule must name something: a typo would silently select nothing."""
+    known: set[str] = set()
+    for v in rb.versions():
+        known.add(v.id)
+        for rule in v.rules:
+            known.update((rule.id, rule.full_id))
+    for name in names or ():
+        if name not in known:
+            raise UsageError(f"{option} {name!r} is not a rule or policy of the rulebook{_suggest(name, known)} "
+                             "(see `policy-eval rules`)")
+
+
+def _check_inputs(paths: Sequence[str]) -> None:
+    for item in paths:
+        if item != "-" and not Path(item).exists():
+            raise UsageError(f"no such file or folder: {item}")
+    if list(paths).count("-") > 1:
+        raise UsageError("- (stdin) can be given only once")
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cells(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-justify to a terminal width, counting CJK characters as two cells."""
+    return text + " " * max(0, width - _cells(text))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 # --- check -----------------------------------------------------------------------------------------------
-def cmd_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def cmd_check(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     try:
         rb = _load(args, args.policy_dir)
     except PolicyError as exc:
@@ -142,14 +302,15 @@ def cmd_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         out.write(json.dumps({"ok": True, "policies": len(rb.policies), "versions": len(versions),
                               "rules": n_rules, "rulebook": rb.digest}) + "\n")
     else:
-        out.write(f"ok: {len(rb.policies)} policies, {len(versions)} versions, {n_rules} rules ({rb.digest[:19]})\n")
+        out.write(f"ok: {len(rb.policies)} policies, {len(versions)} versions, {n_rules} rules "
+                  f"({rb.digest[:19]})\n")
     return EXIT_OK
 
 
 # --- eval ------------------------------------------------------------------------------------------------
 def _summary_counter() -> dict[str, Any]:
     return {"read": 0, "evaluated": 0, "rejected": 0, "cases_violating": 0, "cases_undetermined": 0,
-            "outcomes": {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0},
+            "cases_clean": 0, "outcomes": {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0},
             "interrupted": False}
 
 
@@ -161,8 +322,8 @@ def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
     if fmt and fmt not in ("json", "jsonl"):
         loaders = get_plugin_manager().loaders()
         if fmt not in loaders:
-            raise SystemExit(f"policy-eval: unknown --input-format {fmt!r} (available: json, jsonl, "
-                             f"{', '.join(sorted(loaders))})")
+            raise UsageError(f"unknown --input-format {fmt!r} (available: "
+                             f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
         return _plugin_records(loaders[fmt], args.cases, stdin)
     return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt)
 
@@ -170,8 +331,9 @@ def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
 def _plugin_records(loader: Any, inputs: Sequence[str], stdin: IO[bytes] | None) -> Any:
     for item in inputs:
         if item == "-":
-            yield from ((("<stdin>",) + tuple(r)) for r in loader(stdin or sys.stdin.buffer, source="<stdin>",
-                                                                  options={}))
+            stream = stdin or sys.stdin.buffer
+            for number, case in loader(stream, source="<stdin>", options={}):
+                yield "<stdin>", number, case
             continue
         with open(item, "rb") as fh:
             for number, case in loader(fh, source=item, options={}):
@@ -179,55 +341,97 @@ def _plugin_records(loader: Any, inputs: Sequence[str], stdin: IO[bytes] | None)
 
 
 class _AtomicOutput:
-    """Write to a temp file beside the target and rename it into place when done."""
+    """Write to a temp file beside the target and rename it into place when done.
+
+    Readers of FILE never see a half-written report; on failure the temp file is removed and FILE is left
+    as it was. The result gets the permissions a plain ``open(FILE, "w")`` would give it.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
+        parent = self.path.parent
+        if self.path.is_dir():
+            raise UsageError(f"--output {path}: is a folder")
+        if not parent.is_dir():
+            raise UsageError(f"--output {path}: no such folder {parent}")
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
+        except OSError as exc:
+            raise UsageError(f"--output {path}: cannot write there ({exc.strerror})") from None
         self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
     def commit(self) -> None:
         self.stream.flush()
         os.fsync(self.stream.fileno())
         self.stream.close()
+        try:
+            mode = self.path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(self.tmp, mode)
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        self.stream.close()
-        if os.path.exists(self.tmp):
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
 
 
 def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .batch import BatchOptions, Processor, run_batch
     from .plugin_manager import get_plugin_manager
-    from .progress import Progress
 
-    try:
-        rb = _load(args)
-    except PolicyError as exc:
-        _print_errors(exc, err)
-        return EXIT_USAGE
+    rb = _load(args)
     reporters = get_plugin_manager().reporters()
     if args.format not in reporters:
-        err.write(f"policy-eval: unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})\n")
-        return EXIT_USAGE
+        raise UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
+    _check_selectors(rb, args.only, "--only")
+    _check_selectors(rb, args.skip, "--skip")
+    _check_inputs(args.cases)
+    sink = _AtomicOutput(args.output) if args.output else None
+    try:
+        code = _eval(args, rb, reporters[args.format], sink, out, err, stdin)
+    except BaseException:
+        if sink:
+            sink.abort()
+        raise
+    return code
+
+
+def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput | None, out: IO[str],
+          err: IO[str], stdin: IO[bytes] | None) -> int:
+    from .batch import BatchOptions, Processor, run_batch
+    from .progress import Progress
+
     options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=args.explain,
                            validate=not args.no_validate, plugins=list(args.plugin))
     processor = Processor(options, rulebook=rb)
-    sink = _AtomicOutput(args.output) if args.output else None
     stream = sink.stream if sink else out
-    reporter = reporters[args.format](stream, {"verbose": args.verbose, "color": None if not sink else False})
+    color = {"auto": None, "always": True, "never": False}[args.color]
+    if sink and args.color == "auto":
+        color = False
+    reporter = factory(stream, {"verbose": args.verbose, "color": color})
     rules = [{"id": r.full_id, "title": r.title, "clause": r.clause, "severity": r.severity}
              for v in rb.versions() for r in v.rules]
     reporter.start({"rulebook": rb.digest, "rules": rules})
     summary = _summary_counter()
-    total_bytes = _input_size(args.cases)
-    progress = Progress(err, total_bytes, enabled=not args.quiet and hasattr(err, "isatty") and err.isatty())
+    # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
+    show_progress = not args.quiet and _isatty(err) and (sink is not None or not _isatty(out))
+    progress = Progress(err, _input_size(args.cases), enabled=show_progress)
     done_bytes = 0
 
+    main_pid = os.getpid()
+
     def on_signal(signum: int, frame: Any) -> None:
+        if os.getpid() != main_pid:
+            # A --jobs worker forked with this handler: it must die as by default (Pool.terminate sends it
+            # SIGTERM), not raise into multiprocessing's loop, which can leave it waiting on a lock forever.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise _Interrupted()
 
     old_handlers = {}
@@ -247,7 +451,7 @@ def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
                     done_bytes += len(payload)
                 yield item
 
-        for result in run_batch(counted(), options, jobs=max(1, args.jobs), processor=processor):
+        for result in run_batch(counted(), options, jobs=args.jobs, processor=processor):
             summary["read"] += 1
             if result.error is not None:
                 summary["rejected"] += 1
@@ -256,11 +460,15 @@ def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
                 counts = result.counts()
                 for k, v in counts.items():
                     summary["outcomes"][k] += v
-                summary["cases_violating"] += counts["violated"] > 0
-                summary["cases_undetermined"] += counts["undetermined"] > 0
+                if counts["violated"]:
+                    summary["cases_violating"] += 1
+                elif counts["undetermined"]:
+                    summary["cases_undetermined"] += 1
+                else:
+                    summary["cases_clean"] += 1
             reporter.case(result)
             progress.update(summary["read"], done_bytes)
-    except _Interrupted:
+    except (_Interrupted, KeyboardInterrupt):
         summary["interrupted"] = True
     finally:
         progress.close()
@@ -272,12 +480,12 @@ def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
     if sink:
         sink.commit()
     if args.format != "text" or sink:
-        o = summary["outcomes"]
-        err.write(f"{summary['read']} read: {summary['evaluated']} evaluated, {summary['rejected']} rejected; "
-                  f"{o['violated']} violated, {o['undetermined']} undetermined\n")
+        from .plugins.reporters import totals_line
+
+        err.write(totals_line(summary) + (f" -> {args.output}" if args.output else "") + "\n")
     if summary["interrupted"]:
-        err.write(f"policy-eval: interrupted; {summary['read']} record(s) written"
-                  f"{' to ' + args.output if args.output else ''}; the report says it is incomplete\n")
+        err.write(f"policy-eval: interrupted; {summary['read']} record(s) reported"
+                  f"{' in ' + args.output if args.output else ''}; the report says it is incomplete\n")
         return EXIT_INTERRUPTED
     if args.fail_on == "never":
         return EXIT_OK
@@ -301,67 +509,97 @@ def _input_size(inputs: Sequence[str]) -> int | None:
 
 
 # --- explain ---------------------------------------------------------------------------------------------
-def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import read_cases
-    from .evaluate import Evaluator
+def _period(v: Any) -> str:
+    until = v.effective_until.date().isoformat() if v.effective_until else "open"
+    return f"[{v.effective_from.date().isoformat()} .. {until})"
 
-    try:
-        rb = _load(args)
-    except PolicyError as exc:
-        _print_errors(exc, err)
-        return EXIT_USAGE
+
+def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    from .cases import CaseValidator, read_cases
+    from .errors import CaseError
+    from .evaluate import Evaluator
+    from .plugins.reporters import remedy_text
+    from .result import Outcome
+
+    rb = _load(args)
+    _check_selectors(rb, args.rule, "--rule")
+    _check_inputs([args.case])
     records = list(read_cases([args.case], stdin=stdin))
     if len(records) != 1:
-        err.write(f"policy-eval explain: expected one case in {args.case}, found {len(records)}\n")
-        return EXIT_USAGE
+        raise UsageError(f"explain takes one case; {args.case} holds {len(records)} "
+                         "(use `policy-eval eval` for several)")
     source, number, case = records[0]
-    if not isinstance(case, dict):
-        err.write(f"{case}\n")
+    if isinstance(case, CaseError):
+        out.write(f"REJECTED {case}\n")
         return EXIT_VIOLATED
-    result = Evaluator(rb, explain=True, only=args.rule).evaluate(case, as_of=args.as_of, source=source, record=number)
+    if not args.no_validate:
+        problem = CaseValidator(rb.case_schemas).check(case, source, number)
+        if problem is not None:
+            out.write(f"REJECTED {problem}\n")
+            return EXIT_VIOLATED
+    result = Evaluator(rb, explain=True, only=args.rule).evaluate(case, as_of=args.as_of, source=source,
+                                                                 record=number)
     if args.format == "json":
         out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return EXIT_VIOLATED if result.violated or result.error else EXIT_OK
     if result.error:
-        out.write(f"REJECTED {result.error}\n")
+        out.write(f"REJECTED {source}:{number}: {result.error['json_path']}: {result.error['message']}\n")
         return EXIT_VIOLATED
-    out.write(f"case {result.case_id} ({result.kind}) — rulebook {rb.digest[:19]}\n")
+    out.write(f"case {result.case_id} ({result.kind}, {source}:{number}) — rulebook {rb.digest[:19]}\n")
+    order = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
     for history in rb.for_kind(result.kind or ""):
-        versions = ", ".join(f"{v.version} [{v.effective_from.date()} .. "
-                             f"{v.effective_until.date() if v.effective_until else 'open'})" for v in history.versions)
-        ref = args.as_of.isoformat() if args.as_of else f"reference_time `{history.latest().reference_time.text}`"
-        out.write(f"\npolicy {history.id}: versions {versions}; chosen by {ref}\n")
-        for r in result.results:
-            if r.policy != history.id:
-                continue
-            out.write(f"  {r.outcome.value.upper():15} {r.full_id} (version {r.version}, {r.clause or '-'})\n")
-            out.write(f"      {r.message or r.reason}\n")
-            if r.reference_time:
-                out.write(f"      reference time: {r.reference_time}\n")
+        mine = [r for r in result.results if r.policy == history.id]
+        versions = ", ".join(f"{v.version} {_period(v)}" for v in history.versions)
+        out.write(f"\npolicy {history.id} — versions {versions}\n")
+        ref_expr = history.latest().reference_time.text.strip()
+        level = [r for r in mine if r.rule is None]
+        if level:  # no version chosen: reference time missing, or no version in force
+            out.write(f"  no version chosen: {level[0].reason}\n")
+            if level[0].missing:
+                out.write(f"  missing: {', '.join(level[0].missing)}\n")
+            continue
+        if not mine:
+            out.write("  (no rule selected)\n")
+            continue
+        chosen = next(v for v in history.versions if v.version == mine[0].version)
+        how = (f"--as-of {args.as_of.isoformat()}" if args.as_of
+               else f"reference_time `{ref_expr}` = {mine[0].reference_time}")
+        out.write(f"  version {chosen.version} chosen: {how} is in {_period(chosen)}\n")
+        for r in sorted(mine, key=lambda r: order[r.outcome]):
+            out.write(f"\n  {r.outcome.value.upper():15} {r.full_id} ({r.clause or 'no clause'}, {r.severity})\n")
+            out.write(f"      {_one_line(r.message or r.reason)}\n")
             for step in r.explanation:
                 witness = f"   ← {step['witness']}" if "witness" in step else ""
-                out.write(f"        {step['expr']}  =  {step['value']}{witness}\n")
+                out.write(f"        {_one_line(step['expr'])}  =  {step['value']}{witness}\n")
             for rem in r.remedies:
-                out.write(f"      remedy: {rem['kind']} {rem.get('amount_text', '')} {rem.get('form', '')}\n")
+                out.write(f"      remedy: {remedy_text(rem)}\n")
             if r.missing:
                 out.write(f"      missing: {', '.join(r.missing)}\n")
+            if r.waiver:
+                out.write(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})\n")
     return EXIT_VIOLATED if result.violated else EXIT_OK
 
 
 # --- test ------------------------------------------------------------------------------------------------
-def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from .cases import CaseValidator
-    from .errors import PolicyError as PE
     from .evaluate import Evaluator
     from .testing import coverage, discover, load_tests, run_test
 
-    try:
+    _check_inputs(args.paths)
+    if args.paths:  # look for tests before the (slow) rulebook load: "no tests" should be instant
+        paths = [Path(p) for p in args.paths]
+        files = discover(paths)
+        rb = _load(args) if files else None
+    else:
         rb = _load(args)
-    except PolicyError as exc:
-        _print_errors(exc, err)
-        return EXIT_USAGE
-    paths = [Path(p) for p in args.paths] or [rb.root]
-    files = discover(paths)
+        paths = [rb.root]
+        files = discover(paths)
+    if not files or rb is None:
+        where = ", ".join(str(p) for p in paths)
+        out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
+                  "see docs/policies.md)\n")
+        return EXIT_VIOLATED
     evaluator = Evaluator(rb)
     validator = CaseValidator(rb.case_schemas)
     outcomes = []
@@ -369,79 +607,79 @@ def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     for f in files:
         try:
             tests = load_tests(f)
-        except PE as exc:
+        except PolicyError as exc:
             err.write(str(exc) + "\n")
             load_errors += 1
             continue
-        marks = []
-        for t in tests:
-            o = run_test(t, evaluator, validator)
-            outcomes.append(o)
-            marks.append("." if o.passed else "F")
-        out.write(f"{f} {''.join(marks)}\n")
+        results = [run_test(t, evaluator, validator) for t in tests]
+        outcomes.extend(results)
+        out.write(f"{f} {''.join('.' if o.passed else 'F' for o in results)}\n")
         if args.verbose:
-            for o in outcomes[-len(tests):]:
+            for o in results:
                 out.write(f"    {'PASS' if o.passed else 'FAIL'} {o.test.name}\n")
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
         out.write(f"\n___ {o.test.name} ___\n{o.test.file}:{o.test.line}\n")
-        for f in o.failures:
-            out.write(f"    {f}\n")
+        for failure in o.failures:
+            out.write(f"    {failure}\n")
     cov = coverage(rb, [o for o in outcomes if o.passed])
     full = [r for r, outs in cov.items() if {"violated", "complied"} <= outs]
     pct = 100.0 * len(full) / len(cov) if cov else 100.0
     if args.coverage or args.verbose:
         out.write("\nrule coverage (outcomes with a passing test):\n")
+        width = max((len(r) for r in cov), default=0)
         for rule_id, outs in sorted(cov.items()):
             marks = " ".join(o if o in outs else "-" * len(o) for o in ("violated", "complied", "not_applicable",
                                                                           "undetermined"))
-            out.write(f"  {rule_id:60} {marks}\n")
-    uncovered = sorted(r for r in cov if not cov[r] & {"violated", "complied"})
-    out.write(f"\ncoverage: {len(full)}/{len(cov)} rules ({pct:.1f}%) have a violated and a complied test")
-    out.write(f"; {len(uncovered)} rule(s) have neither\n" if uncovered else "\n")
+            out.write(f"  {rule_id:{width}}  {marks}\n")
+    uncovered = sorted(r for r in cov if not {"violated", "complied"} <= cov[r])
+    out.write(f"\ncoverage: {len(full)}/{len(cov)} rules ({pct:.1f}%) have a violated and a complied test\n")
+    code = EXIT_OK
+    if failed or load_errors or not outcomes:
+        code = EXIT_VIOLATED
+    if pct + 1e-9 < args.min_coverage:
+        shown = ", ".join(uncovered[:10]) + (f", … ({len(uncovered) - 10} more)" if len(uncovered) > 10 else "")
+        out.write(f"coverage {pct:.1f}% is below --min-coverage {args.min_coverage:g}%; missing a violated or a "
+                  f"complied test: {shown}\n")
+        code = EXIT_VIOLATED
     if not outcomes and not load_errors:
-        out.write("no tests found\n")
-        return EXIT_VIOLATED
+        out.write(f"no tests found in {', '.join(str(f) for f in files)}\n")
     out.write(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
               + (f", {load_errors} file(s) with errors" if load_errors else "") + "\n")
-    if failed or load_errors:
-        return EXIT_VIOLATED
-    if pct + 1e-9 < args.min_coverage:
-        out.write(f"coverage {pct:.1f}% is below --min-coverage {args.min_coverage:.1f}%\n")
-        return EXIT_VIOLATED
-    return EXIT_OK
+    return code
 
 
 # --- diff ------------------------------------------------------------------------------------------------
 def cmd_diff(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import read_cases
+    from .cases import CaseValidator, read_cases
     from .diff import diff_rulebooks, latest_only
     from .evaluate import Evaluator
 
-    try:
-        old = _load(args, args.old)
-        new = _load(args, args.new)
-    except PolicyError as exc:
-        _print_errors(exc, err)
-        return EXIT_USAGE
+    for folder in (args.old, args.new):
+        if not Path(folder).exists():
+            raise UsageError(f"no such policy folder or file: {folder}")
+    old = _load(args, args.old)
+    new = _load(args, args.new)
+    _check_inputs(args.cases)
     if args.latest:
         old, new = latest_only(old), latest_only(new)
+    validator = None if args.no_validate else CaseValidator({**old.case_schemas, **new.case_schemas})
     report = diff_rulebooks(Evaluator(old, record_inputs=False), Evaluator(new, record_inputs=False),
-                            read_cases(args.cases, stdin=stdin), as_of=args.as_of)
+                            read_cases(args.cases, stdin=stdin), as_of=args.as_of, validator=validator)
     if args.format == "json":
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(report.text() + "\n")
-    return EXIT_OK
+    return EXIT_VIOLATED if args.exit_code and report.changed_cases else EXIT_OK
 
 
 # --- rules -----------------------------------------------------------------------------------------------
-def cmd_rules(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    try:
-        rb = _load(args)
-    except PolicyError as exc:
-        _print_errors(exc, err)
-        return EXIT_USAGE
+def cmd_rules(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    rb = _load(args)
+    for pid in args.policy or ():
+        if pid not in rb.policies:
+            raise UsageError(f"--policy {pid!r} is not a policy of the rulebook{_suggest(pid, rb.policies)} "
+                             f"(policies: {', '.join(sorted(rb.policies))})")
     rows = []
     for v in rb.versions():
         if args.policy and v.id not in args.policy:
@@ -457,20 +695,30 @@ def cmd_rules(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.format == "json":
         out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     elif args.format == "markdown":
-        out.write("| rule | version | clause | summary |\n|---|---|---|---|\n")
+        def cell(text: Any) -> str:
+            return str(text or "").replace("|", "\\|").replace("\n", " ")
+
+        head = "| rule | version | severity | clause | title |" + (" reads |" if args.inputs else "")
+        out.write(head + "\n|" + "---|" * (head.count("|") - 1) + "\n")
         for row in rows:
-            out.write(f"| `{row['id']}` | {row['version']} | {row['clause']} | {row['title']} |\n")
+            reads = f" {cell(', '.join(row['inputs']))} |" if args.inputs else ""
+            out.write(f"| `{row['id']}` | {cell(row['version'])} | {row['severity']} | {cell(row['clause'])} | "
+                      f"{cell(row['title'])} |{reads}\n")
     else:
+        id_w = max((len(r["id"]) for r in rows), default=0)
+        ver_w = max((len(str(r["version"])) for r in rows), default=0) + 1
+        clause_w = min(max((_cells(r["clause"] or "") for r in rows), default=0), 40)
         for row in rows:
-            out.write(f"{row['id']:50} v{row['version']:6} {row['clause']:28} {row['title']}\n")
+            out.write(f"{row['id']:{id_w}}  v{row['version']:{ver_w}} {row['severity']:8}  "
+                      f"{_pad(row['clause'] or '-', clause_w)}  {row['title']}\n")
             if args.inputs:
-                out.write(f"    reads: {', '.join(row['inputs'])}\n")
-        out.write(f"{len(rows)} rule(s)\n")
+                out.write(f"    reads: {', '.join(row['inputs']) or '(no case field)'}\n")
+        out.write(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}\n")
     return EXIT_OK
 
 
 # --- plugins ---------------------------------------------------------------------------------------------
-def cmd_plugins(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def cmd_plugins(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from .plugin_manager import get_plugin_manager
 
     pm = get_plugin_manager()
@@ -479,48 +727,54 @@ def cmd_plugins(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     out.write("plugins:\n")
     for row in pm.describe():
         out.write(f"  {row['name']:40} {row['version']}\n")
+    functions = sorted(pm.functions(), key=lambda f: f.name)
+    width = max((len(fn.signature()) for fn in functions), default=0)
     out.write("functions:\n")
-    for fn in sorted(pm.functions(), key=lambda f: f.name):
-        out.write(f"  {fn.signature():70} [{fn.plugin}]\n")
-    out.write(f"reporters: {', '.join(sorted(pm.reporters()))}\n")
-    out.write(f"case loaders: json, jsonl{', ' if pm.loaders() else ''}{', '.join(sorted(pm.loaders()))}\n")
+    for fn in functions:
+        out.write(f"  {fn.signature():{width}}  [{fn.plugin}]\n")
+    out.write(f"reporters (eval --format): {', '.join(sorted(pm.reporters()))}\n")
+    out.write(f"case loaders (eval --input-format): {', '.join(['json', 'jsonl', *sorted(pm.loaders())])}\n")
     return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str], IO[str], IO[bytes] | None], int]] = {
+    "check": cmd_check, "eval": cmd_eval, "explain": cmd_explain, "test": cmd_test, "diff": cmd_diff,
+    "rules": cmd_rules, "plugins": cmd_plugins,
+}
 
 
 def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
         stdin: IO[bytes] | None = None) -> int:
-    """Run the CLI with injectable streams; return the exit code."""
+    """Run the CLI with injectable streams (``stdin`` binary); return the exit code."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # --help, usage errors
+            args = parser.parse_args(argv)
     except SystemExit as exc:
-        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
     try:
-        if args.command == "check":
-            return cmd_check(args, out, err)
-        if args.command == "eval":
-            return cmd_eval(args, out, err, stdin)
-        if args.command == "explain":
-            return cmd_explain(args, out, err, stdin)
-        if args.command == "test":
-            return cmd_test(args, out, err)
-        if args.command == "diff":
-            return cmd_diff(args, out, err, stdin)
-        if args.command == "rules":
-            return cmd_rules(args, out, err)
-        if args.command == "plugins":
-            return cmd_plugins(args, out, err)
+        return _COMMANDS[args.command](args, out, err, stdin)
     except PolicyError as exc:
         _print_errors(exc, err)
         return EXIT_USAGE
-    except BrokenPipeError:
-        return EXIT_OK
-    except SystemExit as exc:
-        err.write(f"{exc}\n")
+    except UsageError as exc:
+        err.write(f"policy-eval {args.command}: error: {exc}\n")
         return EXIT_USAGE
-    return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("policy-eval: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `policy-eval ... | head`: the reader has gone; nothing more to say
+        return EXIT_OK
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain about the unflushable stdout at exit; point it at /dev/null instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(code)

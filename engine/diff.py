@@ -3,6 +3,13 @@
 Input: two rulebooks and the same case records. Output: transitions
 ``(rule, from_outcome, to_outcome) → [case ids]`` plus totals, so an author
 sees before publishing that e.g. "37 cases go from violated to complied".
+
+A rule that exists on one side only is ``absent`` on the other. Absent and
+``not_applicable`` are the same for the case (the rule asks nothing of it), so
+a rule added or removed where it would not apply is *not* a change; a rule
+added where it applies is (``absent → violated``). Records that are not
+objects or fail their kind's schema (when a validator is given) are counted
+as rejected and compared no further.
 """
 
 from __future__ import annotations
@@ -11,11 +18,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cases import CaseValidator
+from .errors import CaseError
 from .evaluate import Evaluator
 from .result import CaseResult
 from .rulebook import Rulebook
 
-__all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only"]
+__all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only", "ABSENT"]
+
+ABSENT = "absent"
+_NO_EFFECT = {ABSENT, "not_applicable"}
 
 
 @dataclass
@@ -33,6 +45,11 @@ class DiffReport:
     changed_cases: int = 0
     rejected: int = 0
     transitions: dict[tuple[str, str, str], Transition] = field(default_factory=dict)
+    rejections: list[str] = field(default_factory=list)
+
+    def ordered(self) -> list[Transition]:
+        """By rule, then by how many cases move (most first), then by outcome names."""
+        return sorted(self.transitions.values(), key=lambda t: (t.rule, -len(t.cases), t.before, t.after))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,18 +57,27 @@ class DiffReport:
             "transitions": [
                 {"rule": t.rule, "clause": t.clause, "from": t.before, "to": t.after, "count": len(t.cases),
                  "cases": t.cases}
-                for t in sorted(self.transitions.values(), key=lambda t: (-len(t.cases), t.rule, t.before, t.after))
+                for t in self.ordered()
             ],
+            "rejections": self.rejections,
         }
 
-    def text(self) -> str:
+    def text(self, limit: int = 8) -> str:
         lines = []
-        for t in sorted(self.transitions.values(), key=lambda t: (-len(t.cases), t.rule)):
-            clause = f" [{t.clause}]" if t.clause else ""
-            shown = ", ".join(t.cases[:8]) + (" …" if len(t.cases) > 8 else "")
-            lines.append(f"{len(t.cases)} case(s) go from {t.before} to {t.after} under {t.rule}{clause}: {shown}")
+        rule = None
+        for t in self.ordered():
+            if t.rule != rule:
+                rule = t.rule
+                lines.append(f"{t.rule}" + (f" [{t.clause}]" if t.clause else ""))
+            shown = ", ".join(t.cases[:limit]) + (f", … ({len(t.cases) - limit} more)" if len(t.cases) > limit else "")
+            lines.append(f"  {t.before} -> {t.after}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
+                         f"({shown})")
+        for r in self.rejections[:limit]:
+            lines.append(f"REJECTED {r}")
+        if len(self.rejections) > limit:
+            lines.append(f"… and {len(self.rejections) - limit} more rejected record(s)")
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
-                     + (f"; {self.rejected} rejected" if self.rejected else ""))
+                     + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
         return "\n".join(lines)
 
 
@@ -76,12 +102,19 @@ def _key(case: CaseResult, index: int) -> str:
 
 
 def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, int, Any]],
-                   as_of: Any = None) -> DiffReport:
+                   as_of: Any = None, validator: CaseValidator | None = None) -> DiffReport:
     report = DiffReport()
     for index, (source, number, case) in enumerate(records, 1):
         report.cases += 1
-        if not isinstance(case, dict):
+        problem: CaseError | None = case if isinstance(case, CaseError) else None
+        if problem is None and not isinstance(case, dict):
+            problem = CaseError(f"a case must be a JSON object, got {type(case).__name__}", source=source,
+                                record=number)
+        if problem is None and validator is not None:
+            problem = validator.check(case, source, number)
+        if problem is not None:
             report.rejected += 1
+            report.rejections.append(str(problem))
             continue
         before = old.evaluate(case, as_of=as_of, source=source, record=number)
         after = new.evaluate(case, as_of=as_of, source=source, record=number)
@@ -89,9 +122,9 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
         b = {r.full_id: r for r in after.results}
         changed = False
         for rule_id in sorted(set(a) | set(b)):
-            x = a[rule_id].outcome.value if rule_id in a else "absent"
-            y = b[rule_id].outcome.value if rule_id in b else "absent"
-            if x == y:
+            x = a[rule_id].outcome.value if rule_id in a else ABSENT
+            y = b[rule_id].outcome.value if rule_id in b else ABSENT
+            if x == y or {x, y} <= _NO_EFFECT:
                 continue
             changed = True
             clause = (b.get(rule_id) or a[rule_id]).clause

@@ -29,19 +29,12 @@ SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
 def _display(value: Any) -> str:
+    """A value as a message shows it: text unquoted, matches by their text, the rest canonically."""
     if isinstance(value, str):
         return value
-    if isinstance(value, Money):
-        return f"{value.amount.quantize(_CENT)} {value.currency}" if value.amount == value.amount.quantize(_CENT) \
-            else str(value)
     if isinstance(value, list) and value and isinstance(value[0], dict) and "text" in value[0]:
         return ", ".join(repr(m.get("text")) for m in value[:5]) + (" …" if len(value) > 5 else "")
     return render(value)
-
-
-from decimal import Decimal  # noqa: E402
-
-_CENT = Decimal("0.01")
 
 
 @dataclass
@@ -83,9 +76,9 @@ class Evaluator:
         kind = case.get("kind")
         case_id = case.get("case_id")
         case_id = str(case_id) if case_id is not None else None
-        base = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None, "source": source,
-                "record": record, "rulebook": self.rulebook.digest,
-                "as_of": as_of.isoformat() if as_of is not None else None}
+        base: dict[str, Any] = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None,
+                                "source": source, "record": record, "rulebook": self.rulebook.digest,
+                                "as_of": as_of.isoformat() if as_of is not None else None}
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
             return CaseResult(**base, error={"json_path": "$.kind", "message":
@@ -153,7 +146,7 @@ class Evaluator:
                     outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
         except EvalFailure as exc:
             outcome, error = Outcome.UNDETERMINED, exc.message
-        waiver = self._waiver(version, rule, case, env, outcome)
+        waiver, waiver_reads = self._waiver(version, rule, case, env)
         detailed = self.explain or outcome in (Outcome.VIOLATED, Outcome.UNDETERMINED)
         trace = self._trace(rule, case, env) if detailed else None
         message = None
@@ -172,6 +165,7 @@ class Evaluator:
             inputs = self._static_inputs(rule, case)
         else:
             inputs = {}
+        inputs.update(waiver_reads)
         return RuleResult(
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
@@ -263,14 +257,14 @@ class Evaluator:
             out.append(entry)
         return tuple(out)
 
-    def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                outcome: Outcome) -> dict[str, Any] | None:
-        ref = env[REF_TIME]
+    def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
+                ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The first waiver of the rule in force at the reference time whose scope holds, and what it read."""
         for w in version.waivers:
-            if w.rules is not None and rule.id not in w.rules:
-                continue
-            if not (ref < w.until and (w.start is None or w.start <= ref)):
-                continue
-            if self._value(w.scope, case, env) is True:
-                return {"id": w.id, "reason": w.reason, "approved_by": w.approved_by, "until": render(w.until)}
-        return None
+            if (w.rules is None or rule.id in w.rules) and w.in_force(env[REF_TIME]) \
+                    and self._value(w.scope, case, env) is True:
+                trace = Trace()
+                interpret(w.scope.node, case, env, trace)
+                return ({"id": w.id, "reason": w.reason, "approved_by": w.approved_by, "until": render(w.until)},
+                        {k: to_json(v) for k, v in trace.reads.items()})
+        return None, {}

@@ -1,37 +1,50 @@
 """Policy files → checked, compiled policy versions.
 
-Input: a policy YAML file (bytes), the case schemas and the function
-registry. Output: a :class:`PolicyVersion` whose rules hold compiled
-conditions, or located errors (all of them, not just the first). Every
-condition error is reported at its place in the YAML file.
+Input: a policy YAML file (loaded by :mod:`policy_eval.yamlload`), the case
+types and the function registry. Output: a :class:`PolicyVersion` whose rules
+hold compiled conditions, or located errors -- all of them, not just the
+first. Every error points into the YAML file, a condition error at its place
+inside the condition.
+
+Two passes: the file is validated against ``schemas/policy.schema.json``;
+then every part the schema found well-formed is checked and compiled (parts
+with schema errors are skipped, so one mistake is not reported twice).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
+import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from . import ir
+from .ast import Span
 from .checker import Scope, check
-from .compiler import Compiled, compile_ir
+from .codegen import compile_fast
+from .compiler import Compiled
 from .errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError, PolicyTypeError
 from .functions import FunctionRegistry, assignable
 from .interpreter import interpret
-from .ltypes import ANY, BOOL, DATETIME, MONEY, STRING, Type, list_of, parse_type_name, record
+from .ltypes import ANY, BOOL, DATETIME, MONEY, STRING, Type, list_of, parse_type_name, record, unify
 from .parser import parse
 from .resources import policy_schema
-from .values import SHANGHAI, UNKNOWN, ValueParseError, parse_date, parse_datetime
+from .values import SHANGHAI, UNKNOWN, parse_date, parse_datetime, render
+from .yamlload import Positions
 
 __all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "PolicyVersion", "load_policy_file",
            "parse_instant", "inputs_of"]
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+Path_ = tuple[Any, ...]  # a JSON path into the policy document
 
 
 @dataclass
@@ -102,6 +115,18 @@ class Waiver:
     start: _dt.datetime | None
     until: _dt.datetime
 
+    def in_force(self, at: _dt.datetime) -> bool:
+        return (self.start is None or self.start <= at) and at < self.until
+
+
+@dataclass
+class Location:
+    """Where a part of a policy file stands, for errors found later (across versions)."""
+
+    line: int
+    column: int
+    source_line: str | None = None
+
 
 @dataclass
 class PolicyVersion:
@@ -119,54 +144,193 @@ class PolicyVersion:
     waivers: list[Waiver]
     file: str
     digest: str = ""
-    from_line: int = 1
+    locations: dict[str, Location] = field(default_factory=dict)  # keys of ``policy:`` → where they stand
 
     def in_force(self, at: _dt.datetime) -> bool:
         return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)
 
+    def error(self, message: str, where: str) -> PolicyLoadError:
+        loc = self.locations.get(where, Location(1, 1))
+        return PolicyLoadError(message, file=self.file, line=loc.line, column=loc.column,
+                               source_line=loc.source_line)
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_instant(text: str) -> _dt.datetime:
     """A date (its 00:00 Asia/Shanghai) or an ISO datetime (no offset = Asia/Shanghai)."""
-    text = text.strip().replace(" ", "T", 1) if " " in text.strip() else text.strip()
-    if _DATE_ONLY.match(text):
+    text = text.strip()
+    if _DATE_ONLY.fullmatch(text):
         d = parse_date(text)
         return _dt.datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
-    return parse_datetime(text)
+    return parse_datetime(text.replace(" ", "T", 1))
 
 
+def load_policy_file(path: Path | str, data: Any, positions: Positions, case_types: Mapping[str, Type],
+                     functions: FunctionRegistry) -> PolicyVersion:
+    """Validate and compile one loaded policy document; raise ErrorList with every error found."""
+    if not isinstance(data, dict):
+        raise PolicyLoadError("a policy file must be a YAML mapping with 'policy:' and 'rules:'",
+                              file=str(path), line=1, column=1)
+    schema_errors = _schema_errors(data, positions)
+    builder = _Builder(data, positions, case_types, functions, broken=[p for p, _ in schema_errors])
+    version = builder.build()
+    errors = [e for _, e in schema_errors] + builder.errors
+    if errors or version is None:
+        errors.sort(key=lambda e: (e.line or 0, e.column or 0))
+        raise ErrorList(errors or [PolicyLoadError("policy could not be built", file=str(path))])
+    return version
+
+
+# --- schema validation ------------------------------------------------------------------------------------
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(policy_schema())
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    return {str: "text", list: "a list", dict: "a mapping", type(None): "nothing (null)"}.get(type(value), "?")
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _schema_errors(data: Any, positions: Positions) -> list[tuple[Path_, PolicyError]]:
+    """Every schema violation as (path of the broken part, located error)."""
+    out: list[tuple[Path_, PolicyError]] = []
+    seen: set[tuple[Path_, str]] = set()
+    for err in _validator().iter_errors(data):
+        for path, message, key in _describe(err):
+            if (path, message) in seen:
+                continue
+            seen.add((path, message))
+            line, column = positions.where(path, key=key)
+            out.append((path, PolicyLoadError(message, file=positions.file, line=line, column=column,
+                                              source_line=positions.line_text(line))))
+    return out
+
+
+def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
+    """Readable messages for one schema error: (path, message, point at the key rather than the value)."""
+    path: Path_ = tuple(err.absolute_path)
+    where = ".".join(map(str, path)) or "the file"
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    value: Any = err.instance
+    expected: Any = err.validator_value
+    if err.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(schema.get("properties") or {})
+        return [(path + (extra,),
+                 f"unknown key '{extra}'" + (_suggest(str(extra), allowed) or f" (allowed: {', '.join(allowed)})"),
+                 True)
+                for extra in value if extra not in allowed]
+    if err.validator == "required" and isinstance(value, dict):
+        return [(path + (name,), f"'{name}' is required (in {where})", False)
+                for name in expected if name not in value]
+    if err.validator == "oneOf" and path[:1] == ("rules",) and isinstance(value, dict):
+        if "require" in value and "forbid" in value:
+            return [(path + ("forbid",), "a rule has both 'require' and 'forbid'; keep one", True)]
+        return [(path, "a rule needs 'require' (what must hold) or 'forbid' (what must not)", False)]
+    if err.validator == "oneOf" and path[:1] == ("params",) and isinstance(value, dict):
+        if "value" in value and "values" in value:
+            return [(path + ("values",), "a parameter has either 'value' or dated 'values', not both", True)]
+        return [(path, "a parameter in long form needs 'value' (or dated 'values')", False)]
+    if err.validator == "anyOf" and err.context:
+        # Report the branch meant for this kind of value (the one without a type mismatch at this level).
+        branches: dict[Any, list[jsonschema.ValidationError]] = {}
+        for sub in err.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        for subs in branches.values():
+            if not any(s.validator == "type" and tuple(s.absolute_path) == path for s in subs):
+                return [d for s in subs for d in _describe(s)]
+    if "propertyNames" in err.schema_path:
+        return [(path + (value,), f"{where}: name {_short(value)} is not allowed "
+                 f"(letters, digits and _; not starting with a digit)", True)]
+    if err.validator == "enum":
+        choices = [str(c) for c in expected]
+        return [(path, f"{where}: {_short(value)} is not one of {', '.join(choices)}"
+                 f"{_suggest(str(value), choices)}", False)]
+    if err.validator == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        hint = "; write it in quotes" if types == ["string"] and _json_type(value) in ("a number", "a boolean") \
+            else ""
+        return [(path, f"{where}: expected {' or '.join(types)}, got {_json_type(value)}{hint}", False)]
+    if err.validator == "pattern" and schema.get("pattern") == policy_schema()["$defs"]["instant"]["pattern"]:
+        return [(path, f"{where}: {_short(value)} is not a date (2021-01-01) or datetime "
+                 f"(2021-01-01T08:00:00+08:00)", False)]
+    if err.validator == "maxLength":
+        return [(path, f"{where}: too long ({len(value)} characters; at most {expected})", False)]
+    if err.validator == "minLength":
+        return [(path, f"{where}: must not be empty", False)]
+    if err.validator == "minItems":
+        return [(path, f"{where}: needs at least {expected} item(s)", False)]
+    if err.validator == "pattern" and path[:1] == ("params",) and path[-1] == "type":
+        return [(path, f"{where}: unknown type {_short(value)} (use bool, int, decimal, string, money, date, "
+                 "datetime, duration or list<...> of one of them)", False)]
+    if err.validator == "pattern":
+        return [(path, f"{where}: {_short(value)} does not match {expected}", False)]
+    message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
+    return [(path, f"{where}: {message}" if path else message, False)]
+
+
+# --- checking and compiling ---------------------------------------------------------------------------------
 class _Builder:
-    """Builds one PolicyVersion, collecting every error it finds."""
+    """Builds one PolicyVersion, collecting every error it finds.
 
-    def __init__(self, data: dict[str, Any], positions: Any, case_types: Mapping[str, Type],
-                 functions: FunctionRegistry) -> None:
+    ``broken`` lists the paths where the schema found errors: parts at or under them are skipped.
+    """
+
+    def __init__(self, data: dict[str, Any], positions: Positions, case_types: Mapping[str, Type],
+                 functions: FunctionRegistry, broken: Iterable[Path_] = ()) -> None:
         self.data = data
         self.pos = positions
         self.case_types = case_types
         self.functions = functions
+        self.broken = list(broken)
         self.errors: list[PolicyError] = []
 
     # --- helpers --------------------------------------------------------------------------------------
-    def fail(self, message: str, path: tuple[Any, ...], cls: type[PolicyError] = PolicyLoadError,
-             key: bool = False) -> None:
+    def ok(self, path: Path_) -> bool:
+        """Whether the part at ``path`` exists and has no schema error at, under or above it."""
+        try:
+            self.get(path)
+        except (KeyError, IndexError, TypeError):
+            return False
+        return not any(b[: len(path)] == path or path[: len(b)] == b for b in self.broken)
+
+    def fail(self, message: str, path: Path_, cls: type[PolicyError] = PolicyLoadError, key: bool = False) -> None:
         line, column = self.pos.where(path, key=key)
         self.errors.append(cls(message, file=self.pos.file, line=line, column=column,
                                source_line=self.pos.line_text(line)))
 
-    def relocate(self, exc: PolicyError, path: tuple[Any, ...], offset: tuple[int, int] = (0, 0)) -> None:
+    def location(self, path: Path_) -> Location:
+        line, column = self.pos.where(path)
+        return Location(line, column, self.pos.line_text(line))
+
+    def relocate(self, exc: PolicyError, path: Path_, offset: tuple[int, int] = (0, 0)) -> None:
+        """Place an error located inside a condition (line/column of its text) in the file."""
         line, column = exc.line or 1, exc.column or 1
+        width = exc.end_column - column if exc.end_column is not None and exc.end_column > column else None
         if line == 1:
             column += offset[1]
         line, column = self.pos.expression_position(path, line + offset[0], column)
         exc.relocate(file=self.pos.file, line=line, column=column, source_line=self.pos.line_text(line))
-        exc.end_column = None
+        exc.end_column = column + width if width is not None else None
         self.errors.append(exc)
 
-    def expression(self, path: tuple[Any, ...], scope: Scope, expect: Type | None = None,
-                   what: str = "condition", text: str | None = None,
-                   offset: tuple[int, int] = (0, 0)) -> Condition | None:
+    def expression(self, path: Path_, scope: Scope, expect: Type | None = None, what: str = "condition",
+                   text: str | None = None, offset: tuple[int, int] = (0, 0)) -> Condition | None:
         raw = self.get(path) if text is None else text
         if isinstance(raw, bool):
             raw = "true" if raw else "false"
@@ -178,181 +342,206 @@ class _Builder:
         except PolicyError as exc:
             self.relocate(exc, path, offset)
             return None
-        if expect is not None and not (assignable(node.type, expect) or node.type == ANY):
-            exc = PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1)
-            self.relocate(exc, path, offset)
+        if expect is not None and not assignable(node.type, expect):
+            self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1),
+                          path, offset)
             return None
         line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
-        return Condition(raw, node, compile_ir(node), line, column)
+        return Condition(raw, node, compile_fast(node, raw), line, column)
 
-    def get(self, path: tuple[Any, ...]) -> Any:
+    def get(self, path: Path_) -> Any:
         node: Any = self.data
         for p in path:
             node = node[p]
         return node
 
-    def instant(self, path: tuple[Any, ...]) -> _dt.datetime | None:
+    def instant(self, path: Path_, *, key: bool = False) -> _dt.datetime | None:
+        """The date or datetime at ``path`` (or, with ``key``, the one that is the last key of ``path``)."""
+        text = str(path[-1] if key else self.get(path))
         try:
-            return parse_instant(str(self.get(path)))
-        except (ValueParseError, ValueError) as exc:
-            self.fail(f"not a date or datetime: {exc}", path)
+            return parse_instant(text)
+        except ValueError:  # ValueParseError included
+            self.fail(f"'{text}' is not a valid date (2021-01-01) or datetime (2021-01-01T08:00:00+08:00)", path,
+                      key=key)
             return None
 
     # --- sections ---------------------------------------------------------------------------------------
     def build(self) -> PolicyVersion | None:
-        meta = self.data["policy"]
-        kind = meta["applies_to"]
-        case_type = self.case_types.get(kind)
-        if case_type is None:
-            known = ", ".join(sorted(self.case_types)) or "none"
-            self.fail(f"unknown case kind '{kind}' (schemas found for: {known})", ("policy", "applies_to"))
-            case_type = record({}, "case")
-        start = self.instant(("policy", "effective_from"))
-        until = self.instant(("policy", "effective_until")) if "effective_until" in meta else None
+        meta = self.data.get("policy")
+        if not isinstance(meta, dict):
+            return None
+        case_type = self.case_type()
+        start = self.instant(("policy", "effective_from")) if self.ok(("policy", "effective_from")) else None
+        until = self.instant(("policy", "effective_until")) if self.ok(("policy", "effective_until")) else None
         if start and until and until <= start:
-            self.fail("effective_until must be later than effective_from", ("policy", "effective_until"))
-        params = self.params(case_type)
+            self.fail("effective_until must be later than effective_from "
+                      f"({render(until)} is not after {render(start)})", ("policy", "effective_until"))
+        params = self.params(case_type, start)
         base_scope = Scope(case_type, self.functions, params)
-        ref = self.expression(("policy", "reference_time"), base_scope, DATETIME, "reference_time")
-        rules = self.rules(case_type, params)
-        waivers = self.waivers(base_scope, {r.id for r in rules})
-        if self.errors or start is None or ref is None:
+        ref = self.expression(("policy", "reference_time"), base_scope, DATETIME, "reference_time") \
+            if self.ok(("policy", "reference_time")) else None
+        rules = self.rules(case_type, params, str(meta.get("id")))
+        waivers = self.waivers(base_scope)
+        if self.errors or self.broken or start is None or ref is None:
             return None
         return PolicyVersion(
-            id=meta["id"], title=meta["title"], version=str(meta["version"]), source=dict(meta.get("source", {})),
-            effective_from=start, effective_until=until, applies_to=kind, reference_time=ref,
+            id=meta["id"], title=meta["title"], version=meta["version"], source=dict(meta.get("source", {})),
+            effective_from=start, effective_until=until, applies_to=meta["applies_to"], reference_time=ref,
             notes=meta.get("notes"), params=params, rules=rules, waivers=waivers, file=self.pos.file,
-            from_line=self.pos.where(("policy", "effective_from"))[0],
+            locations={**{k: self.location(("policy", k)) for k in ("version", "applies_to", "effective_from")},
+                       "reference_time": Location(ref.line, ref.column, self.pos.line_text(ref.line))},
         )
 
-    def params(self, case_type: Type) -> dict[str, ir.IR]:
+    def case_type(self) -> Type:
+        """The record type of the case kind the policy applies to (ANY if unknown: nothing cascades)."""
+        path = ("policy", "applies_to")
+        if not self.ok(path):
+            return ANY
+        kind = self.get(path)
+        case_type = self.case_types.get(kind)
+        if case_type is None:
+            known = sorted(self.case_types)
+            hint = _suggest(kind, known) or f" (schemas found for: {', '.join(known) or 'none'})"
+            self.fail(f"unknown case kind '{kind}'{hint}", path)
+            return ANY
+        return case_type
+
+    def params(self, case_type: Type, effective_from: _dt.datetime | None) -> dict[str, ir.IR]:
         out: dict[str, ir.IR] = {}
         consts = Scope(record({}, "params"), self.functions)
-        for name, spec in (self.data.get("params") or {}).items():
+        specs = self.data.get("params")
+        for name, spec in (specs.items() if isinstance(specs, dict) else ()):
             path = ("params", name)
+            value: ir.IR | None = None
             if case_type.field_type(name) is not None:
-                self.fail(f"parameter '{name}' hides the case field of the same name; rename it", path,
+                self.fail(f"parameter '{name}' hides the case field '{name}'; rename it", path,
                           PolicyNameError, key=True)
-                continue
-            if isinstance(spec, dict):
-                try:
-                    declared = parse_type_name(spec["type"])
-                except ValueError as exc:
-                    self.fail(str(exc), path + ("type",), PolicyTypeError)
-                    continue
-                if "values" in spec:
-                    dated = self.dated_param(name, spec["values"], declared, path + ("values",), consts)
-                    if dated is not None:
-                        out[name] = dated
-                    continue
-                value = self.constant(name, spec["value"], path + ("value",), consts, declared)
-            else:
-                value = self.constant(name, spec, path, consts, None)
-            if value is not None:
-                out[name] = value
+            elif self.ok(path):
+                value = self.param(name, spec, path, consts, effective_from)
+            # a stand-in for a parameter already reported, so its uses do not repeat the error
+            out[name] = value or ir.Const(ANY, _span(*self.pos.where(path)), name, UNKNOWN, name=name)
         return out
 
-    def constant(self, name: str, raw: Any, path: tuple[Any, ...], scope: Scope,
-                 declared: Type | None) -> ir.Const | None:
+    def param(self, name: str, spec: Any, path: Path_, scope: Scope,
+              effective_from: _dt.datetime | None) -> ir.IR | None:
+        if not isinstance(spec, dict):  # short form
+            return self.constant(name, spec, path, scope, None)
+        try:
+            declared = parse_type_name(spec["type"])
+        except ValueError as exc:
+            self.fail(str(exc), path + ("type",), PolicyTypeError)
+            return None
+        if "values" in spec:
+            return self.dated_param(name, spec["values"], declared, path + ("values",), scope, effective_from)
+        return self.constant(name, spec["value"], path + ("value",), scope, declared)
+
+    def constant(self, name: str, raw: Any, path: Path_, scope: Scope, declared: Type | None) -> ir.Const | None:
+        """A parameter's value: a literal of the language, or a YAML list of them (strings taken as text)."""
+        span = _span(*self.pos.where(path))
         if isinstance(raw, list):
-            items = []
+            if declared is not None and declared.name != "list":
+                self.fail(f"parameter '{name}' is declared {declared} but its value is a list", path, PolicyTypeError)
+                return None
+            item_declared = declared.item if declared is not None else \
+                (STRING if all(isinstance(x, str) for x in raw) else None)
+            item_type: Type | None = item_declared or ANY
+            values = []
             for i, item in enumerate(raw):
-                if isinstance(item, str) and (declared is None or declared == list_of(STRING)):
-                    items.append(item)
-                    continue
-                c = self.constant(f"{name}[{i}]", item, path + (i,), scope,
-                                  declared.item if declared is not None and declared.item else None)
+                c = self.constant(f"{name}[{i}]", item, path + (i,), scope, item_declared)
                 if c is None:
                     return None
-                items.append(c.value)
-            item_type = declared.item if declared is not None and declared.item else (
-                STRING if all(isinstance(x, str) for x in raw) else ANY)
-            if item_type == ANY and raw:
-                c0 = self.constant(name, raw[0], path + (0,), scope, None)
-                item_type = c0.type if c0 is not None else ANY
-            line, column = self.pos.where(path)
-            span = _span(line, column)
-            return ir.Const(list_of(item_type), span, name, items, name=name)
+                item_type = unify(item_type, c.type) if item_type is not None else None
+                if item_type is None:
+                    self.fail(f"the items of parameter '{name}' must have one type", path + (i,), PolicyTypeError)
+                    return None
+                values.append(c.value)
+            return ir.Const(list_of(item_type or ANY), span, name, values, name=name)
         if declared == STRING and isinstance(raw, str):
-            line, column = self.pos.where(path)
-            return ir.Const(STRING, _span(line, column), name, raw, name=name)
+            return ir.Const(STRING, span, name, raw, name=name)
         text = raw if isinstance(raw, str) else ("true" if raw is True else "false" if raw is False else str(raw))
-        cond = self.expression(path, scope, declared, f"parameter '{name}'", text=text)
+        what = f"parameter '{name.split('[')[0]}'"
+        cond = self.expression(path, scope, declared, what, text=text)
         if cond is None:
             return None
         value = interpret(cond.node, {})
         if value is UNKNOWN:
-            self.fail(f"parameter '{name}' must be a constant", path, PolicyTypeError)
+            self.fail(f"{what} must be a constant", path, PolicyTypeError)
             return None
         return ir.Const(cond.type if declared is None else declared, cond.node.span, name, value, name=name)
 
-    def dated_param(self, name: str, values: dict[str, Any], declared: Type, path: tuple[Any, ...],
-                    scope: Scope) -> ir.DatedParam | None:
+    def dated_param(self, name: str, values: dict[str, Any], declared: Type, path: Path_, scope: Scope,
+                    effective_from: _dt.datetime | None) -> ir.DatedParam | None:
         pairs = []
         for key, raw in values.items():
-            try:
-                start = parse_instant(str(key))
-            except (ValueParseError, ValueError) as exc:
-                self.fail(f"not a date: {exc}", path + (key,), key=True)
-                continue
+            start = self.instant(path + (key,), key=True)
             c = self.constant(name, raw, path + (key,), scope, declared)
-            if c is not None:
+            if start is not None and c is not None:
                 pairs.append((start, c.value))
         if len(pairs) != len(values):
             return None
         pairs.sort(key=lambda p: p[0])
-        line, column = self.pos.where(path)
-        return ir.DatedParam(declared, _span(line, column), name, name, tuple(p[0] for p in pairs),
+        if effective_from is not None and pairs[0][0] > effective_from:
+            self.fail(f"parameter '{name}' has no value from {render(effective_from)} (effective_from) until its "
+                      f"first date {render(pairs[0][0])}", path, PolicyTypeError)
+            return None
+        return ir.DatedParam(declared, _span(*self.pos.where(path)), name, name, tuple(p[0] for p in pairs),
                              tuple(p[1] for p in pairs))
 
-    def rules(self, case_type: Type, params: dict[str, ir.IR]) -> list[Rule]:
+    def rules(self, case_type: Type, params: dict[str, ir.IR], policy_id: str) -> list[Rule]:
         out: list[Rule] = []
         seen: dict[str, int] = {}
-        policy_id = self.data["policy"]["id"]
-        for i, raw in enumerate(self.data["rules"]):
+        raw_rules = self.data.get("rules")
+        for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else ()):
             path = ("rules", i)
-            rid = raw["id"]
-            if rid in seen:
-                self.fail(f"duplicate rule id '{rid}' (first at rule #{seen[rid] + 1})", path + ("id",))
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(rid, str) and rid in seen:
+                self.fail(f"duplicate rule id '{rid}' (first at rule #{seen[rid] + 1}, line "
+                          f"{self.pos.where(('rules', seen[rid]))[0]})", path + ("id",))
                 continue
-            seen[rid] = i
-            lets: dict[str, Condition] = {}
-            let_irs: dict[str, ir.IR] = {}
-            for name in (raw.get("let") or {}):
-                if case_type.field_type(name) is not None or name in params:
-                    self.fail(f"let-binding '{name}' hides a case field or parameter; rename it",
-                              path + ("let", name), PolicyNameError, key=True)
-                    continue
-                cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
-                                       None, f"let '{name}'")
-                if cond is not None:
-                    lets[name] = cond
-                    let_irs[name] = cond.node
-                else:  # already reported; stand-in so later uses do not repeat the error
-                    let_irs[name] = ir.Const(ANY, _span(1, 1), name, UNKNOWN, name=name)
-            scope = Scope(case_type, self.functions, params, let_irs)
-            when = self.expression(path + ("when",), scope, BOOL, "when") if "when" in raw else None
-            mode = "require" if "require" in raw else "forbid"
-            cond = self.expression(path + (mode,), scope, BOOL, mode)
-            message = self.template(path + ("message",), scope)
-            remedies = []
-            for j, rem in enumerate(raw.get("remedies") or []):
-                rpath = path + ("remedies", j)
-                amount = self.expression(rpath + ("amount",), scope, MONEY, "remedy amount") \
-                    if "amount" in rem else None
-                rwhen = self.expression(rpath + ("when",), scope, BOOL, "remedy condition") if "when" in rem else None
-                remedies.append(Remedy(rem["kind"], rem.get("to"), rem.get("description"), rem.get("form"),
-                                       amount, rwhen))
-            if cond is None or message is None:
-                continue
-            rule = Rule(rid, policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
-                        remedies, lets, raw.get("reading"), list(raw.get("tags") or []),
-                        self.pos.where(path)[0])
-            rule.inputs = sorted(set(inputs_of(cond.node)) | set(inputs_of(when.node) if when else ()))
-            out.append(rule)
+            if isinstance(rid, str):
+                seen[rid] = i
+            if self.ok(path):
+                rule = self.rule(raw, path, case_type, params, policy_id)
+                if rule is not None:
+                    out.append(rule)
         return out
 
-    def template(self, path: tuple[Any, ...], scope: Scope) -> Template | None:
+    def rule(self, raw: dict[str, Any], path: Path_, case_type: Type, params: dict[str, ir.IR],
+             policy_id: str) -> Rule | None:
+        lets: dict[str, Condition] = {}
+        let_irs: dict[str, ir.IR] = {}
+        for name in raw.get("let") or {}:
+            hidden = "case field" if case_type.field_type(name) is not None else "parameter" if name in params else None
+            if hidden:
+                self.fail(f"let-binding '{name}' hides the {hidden} '{name}'; rename it", path + ("let", name),
+                          PolicyNameError, key=True)
+            cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
+                                   None, f"let '{name}'") if not hidden else None
+            if cond is not None:
+                lets[name] = cond
+                let_irs[name] = cond.node
+            else:  # already reported; stand-in so later uses do not repeat the error
+                let_irs[name] = ir.Const(ANY, _span(1, 1), name, UNKNOWN, name=name)
+        scope = Scope(case_type, self.functions, params, let_irs)
+        when = self.expression(path + ("when",), scope, BOOL, "when") if "when" in raw else None
+        mode = "require" if "require" in raw else "forbid"
+        cond = self.expression(path + (mode,), scope, BOOL, mode)
+        message = self.template(path + ("message",), scope)
+        remedies = []
+        for j, rem in enumerate(raw.get("remedies") or []):
+            rpath = path + ("remedies", j)
+            amount = self.expression(rpath + ("amount",), scope, MONEY, "remedy amount") if "amount" in rem else None
+            rwhen = self.expression(rpath + ("when",), scope, BOOL, "remedy condition") if "when" in rem else None
+            remedies.append(Remedy(rem["kind"], rem.get("to"), rem.get("description"), rem.get("form"), amount, rwhen))
+        if cond is None or message is None or ("when" in raw and when is None):
+            return None
+        rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
+                    remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0])
+        rule.inputs = sorted(set(inputs_of(cond.node)) | set(inputs_of(when.node) if when else ()))
+        return rule
+
+    def template(self, path: Path_, scope: Scope) -> Template | None:
+        """Split a message into text and ``{expression}`` placeholders (``{{``/``}}`` are literal braces)."""
         text = self.get(path)
         parts: list[str | Condition] = []
         buf: list[str] = []
@@ -366,15 +555,16 @@ class _Builder:
                 continue
             if ch == "{":
                 end = text.find("}", i)
+                brace = (text.count("\n", 0, i), i - (text.rfind("\n", 0, i) + 1))  # 0-based line, column
                 if end < 0:
-                    self.relocate(PolicyLoadError("unclosed '{' in message", line=1, column=i + 1), path)
+                    self.relocate(PolicyLoadError("unclosed '{' in message (write '{{' for a literal brace)",
+                                                  line=1, column=1), path, brace)
                     return None
                 if buf:
                     parts.append("".join(buf))
                     buf = []
-                before = text[: i + 1]
-                offset = (before.count("\n"), len(before) - (before.rfind("\n") + 1))
-                cond = self.expression(path, scope, None, "placeholder", text=text[i + 1:end], offset=offset)
+                cond = self.expression(path, scope, None, "placeholder", text=text[i + 1:end],
+                                       offset=(brace[0], brace[1] + 1))
                 ok = ok and cond is not None
                 if cond is not None:
                     parts.append(cond)
@@ -386,28 +576,36 @@ class _Builder:
             parts.append("".join(buf))
         return Template(parts) if ok else None
 
-    def waivers(self, scope: Scope, rule_ids: set[str]) -> list[Waiver]:
+    def waivers(self, scope: Scope) -> list[Waiver]:
+        rules = self.data.get("rules")
+        rule_ids = [r["id"] for r in rules if isinstance(r, dict) and isinstance(r.get("id"), str)] \
+            if isinstance(rules, list) else []
         out = []
-        for i, raw in enumerate(self.data.get("waivers") or []):
+        raw_waivers = self.data.get("waivers")
+        for i, raw in enumerate(raw_waivers if isinstance(raw_waivers, list) else ()):
             path = ("waivers", i)
+            if not self.ok(path):
+                continue
             for j, rid in enumerate(raw.get("rules") or []):
                 if rid not in rule_ids:
-                    self.fail(f"waiver names unknown rule '{rid}'", path + ("rules", j), PolicyNameError)
+                    self.fail(f"waiver names unknown rule '{rid}'{_suggest(rid, rule_ids)}", path + ("rules", j),
+                              PolicyNameError)
             cond = self.expression(path + ("scope",), scope, BOOL, "waiver scope")
             until = self.instant(path + ("until",))
             start = self.instant(path + ("from",)) if "from" in raw else None
+            if start is not None and until is not None and until <= start:
+                self.fail("a waiver's 'until' must be later than its 'from'", path + ("until",))
             if cond is None or until is None:
                 continue
             out.append(Waiver(raw["id"], raw.get("rules"), cond, raw["reason"], raw["approved_by"], start, until))
         return out
 
 
-def _span(line: int, column: int) -> Any:
-    from .ast import Span
-
+def _span(line: int, column: int) -> Span:
     return Span(line, column, line, column, 0, 0)
 
 
+# --- what a condition reads ---------------------------------------------------------------------------------
 def inputs_of(node: ir.IR) -> Iterator[str]:
     """The case paths a condition reads (``messages[].text`` for items of a list)."""
     yield from _inputs(node, {})
@@ -442,60 +640,3 @@ def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[str]:
         return
     for child in ir.children(node):
         yield from _inputs(child, variables)
-
-
-_SCHEMA_VALIDATOR: jsonschema.protocols.Validator | None = None
-
-
-def _validator() -> jsonschema.protocols.Validator:
-    global _SCHEMA_VALIDATOR
-    if _SCHEMA_VALIDATOR is None:
-        _SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(policy_schema())
-    return _SCHEMA_VALIDATOR
-
-
-def _schema_errors(data: Any, positions: Any) -> list[PolicyError]:
-    errors: list[PolicyError] = []
-    for err in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        path = tuple(err.absolute_path)
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            allowed = set((err.schema.get("properties") or {}).keys())
-            extras = [k for k in err.instance if k not in allowed]
-            for extra in extras:
-                import difflib
-
-                close = difflib.get_close_matches(str(extra), sorted(allowed), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(sorted(allowed))})"
-                line, column = positions.where(path + (extra,), key=True)
-                errors.append(PolicyLoadError(f"unknown key '{extra}'{hint}", file=positions.file, line=line,
-                                              column=column, source_line=positions.line_text(line)))
-            continue
-        if err.validator == "oneOf" and path and path[0] == "rules":
-            msg = "a rule needs exactly one of 'require' or 'forbid'"
-        elif err.validator == "required":
-            msg = err.message.replace("is a required property", "is required")
-            where = ".".join(map(str, path)) or "the file"
-            msg = f"{msg} (in {where})"
-        else:
-            where = ".".join(map(str, path))
-            msg = f"{where}: {err.message}" if where else err.message
-        line, column = positions.where(path)
-        errors.append(PolicyLoadError(msg, file=positions.file, line=line, column=column,
-                                      source_line=positions.line_text(line)))
-    return errors
-
-
-def load_policy_file(path: Path | str, data: Any, positions: Any, case_types: Mapping[str, Type],
-                     functions: FunctionRegistry) -> PolicyVersion:
-    """Validate and compile one loaded policy document; raise ErrorList with every error found."""
-    if not isinstance(data, dict):
-        raise PolicyLoadError("a policy file must be a YAML mapping with 'policy:' and 'rules:'",
-                              file=str(path), line=1, column=1)
-    errors = _schema_errors(data, positions)
-    if errors:
-        raise ErrorList(errors)
-    builder = _Builder(data, positions, case_types, functions)
-    version = builder.build()
-    if builder.errors or version is None:
-        raise ErrorList(builder.errors or [PolicyLoadError("policy could not be built", file=str(path))])
-    return version

@@ -1,4 +1,8 @@
-"""A progress line on stderr for long batches (only on a terminal)."""
+"""A progress line on stderr for long batches (only on a terminal).
+
+The caller decides whether it is shown (``enabled``): ``policy-eval eval`` enables it only when stderr
+is a terminal, ``--quiet`` is not given, and the report does not go to that same terminal.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ class Progress:
         self.start = time.monotonic()
         self.last = 0.0
         self.records = 0
+        self.width = 0  # of the line on screen, so close() can blank exactly that
 
     def update(self, records: int, done_bytes: int | None = None) -> None:
         self.records = records
@@ -29,15 +34,18 @@ class Progress:
         self.last = now
         elapsed = max(now - self.start, 1e-6)
         rate = records / elapsed
-        text = f"\r{records:,} records  {rate:,.0f}/s"
+        text = f"{records:,} records  {rate:,.0f}/s"
         if self.total and done_bytes:
             frac = min(done_bytes / self.total, 1.0)
             eta = elapsed * (1 - frac) / frac if frac > 0 else 0
             text += f"  {frac:6.1%}  ETA {eta:,.0f}s"
-        self.stream.write(text + "   ")
+        pad = " " * max(0, self.width - len(text))
+        self.stream.write("\r" + text + pad)
         self.stream.flush()
+        self.width = len(text)
 
     def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 60 + "\r")
+        if self.enabled and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
             self.stream.flush()
+            self.width = 0

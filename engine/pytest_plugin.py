@@ -1,35 +1,48 @@
 """pytest plugin: collect YAML policy test files as pytest items.
 
-Installed through the ``pytest11`` entry point. Files matching the
-``policy_eval_test_glob`` ini option (default ``test_*.yaml``) that hold a
-top-level ``tests:`` list become one pytest item per test case, run against
-the rulebook named by the ``policy_eval_policies`` ini option (relative to
-the rootdir; default: the bundled rulebook). The same files run with
-``policy-eval test``.
+Installed through the ``pytest11`` entry point, so it is active wherever
+policy-eval is installed (disable with ``-p no:policy_eval``). Files whose
+name matches the ``policy_eval_test_glob`` ini option (default
+``test_*.yaml``; several patterns may be given, separated by spaces) and
+that hold a top-level ``tests:`` list become one pytest item per test case.
+They run against the rulebook named by ``--policy-eval-policies`` or the
+``policy_eval_policies`` ini option (relative to the rootdir; default: the
+bundled rulebook), exactly as ``policy-eval test`` runs them: the case goes
+through the plugins' enrichers and its schema, then the policies.
+
+A failure reads like::
+
+    policy test 'refund handled late' failed (tests/test_refunds.yaml:12)
+      case R-1 (refund)
+      refunds/handled-within-48h: expected complied, got violated — handled 72h after the request
 """
 
 from __future__ import annotations
 
 import fnmatch
-from functools import lru_cache
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["pytest_addoption", "pytest_collect_file", "PolicyTestFile", "PolicyTestItem"]
+__all__ = ["pytest_addoption", "pytest_collect_file", "PolicyTestFile", "PolicyTestItem", "PolicyTestFailure"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("policy_eval_policies", "policy folder that YAML policy tests run against", default="")
-    parser.addini("policy_eval_test_glob", "file name pattern of YAML policy test files", default="test_*.yaml")
+    group = parser.getgroup("policy-eval", "policy-eval YAML policy tests")
+    group.addoption("--policy-eval-policies", metavar="DIR", default=None,
+                    help="policy folder that YAML policy tests run against (overrides the ini option)")
+    parser.addini("policy_eval_policies", "policy folder that YAML policy tests run against (relative to rootdir)",
+                  default="")
+    parser.addini("policy_eval_test_glob", "file name pattern(s) of YAML policy test files", default="test_*.yaml")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    pattern = parent.config.getini("policy_eval_test_glob") or "test_*.yaml"
-    if not fnmatch.fnmatch(file_path.name, pattern):
+    patterns = str(parent.config.getini("policy_eval_test_glob") or "test_*.yaml").split()
+    if not any(fnmatch.fnmatch(file_path.name, p) for p in patterns):
         return None
     try:
         text = file_path.read_text(encoding="utf-8-sig", errors="replace")
@@ -40,29 +53,70 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return PolicyTestFile.from_parent(parent, path=file_path)
 
 
-@lru_cache(maxsize=8)
-def _evaluator(policies: str) -> Any:
-    from .cases import CaseValidator
-    from .evaluate import Evaluator
-    from .rulebook import load_rulebook
+class _Loaded:
+    """The rulebook of one policy folder, loaded once per session (errors remembered, not retried)."""
 
-    rb = load_rulebook(policies or None)
-    return Evaluator(rb), CaseValidator(rb.case_schemas)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._books: dict[str, Any] = {}
+
+    def get(self, policies: str) -> Any:
+        with self._lock:
+            if policies not in self._books:
+                from .cases import CaseValidator
+                from .errors import PolicyError
+                from .evaluate import Evaluator
+                from .rulebook import load_rulebook
+
+                try:
+                    rb = load_rulebook(policies or None)
+                    self._books[policies] = (Evaluator(rb), CaseValidator(rb.case_schemas))
+                except PolicyError as exc:
+                    self._books[policies] = exc
+            return self._books[policies]
+
+
+_RULEBOOKS = _Loaded()
+
+
+def _policies(config: pytest.Config) -> str:
+    option = config.getoption("policy_eval_policies", default=None)
+    if option:
+        return str(Path(option).resolve())
+    ini = config.getini("policy_eval_policies")
+    return str(Path(config.rootpath) / ini) if ini else ""
 
 
 class PolicyTestFile(pytest.File):
+    """A YAML file of policy tests."""
+
     def collect(self) -> Any:
+        from .errors import PolicyError
         from .testing import load_tests
 
-        for test in load_tests(self.path):
-            yield PolicyTestItem.from_parent(self, name=test.name, test=test)
+        try:
+            tests = load_tests(self.path)
+        except PolicyError as exc:
+            raise self.CollectError(f"invalid policy test file:\n{exc}") from None
+        seen: dict[str, int] = {}
+        for test in tests:
+            n = seen.get(test.name, 0) + 1
+            seen[test.name] = n
+            name = test.name if n == 1 else f"{test.name} [{n}]"
+            yield PolicyTestItem.from_parent(self, name=name, test=test)
 
 
 class PolicyTestFailure(AssertionError):
-    pass
+    """A policy test whose verdicts differ from its expectations."""
+
+
+class PolicyRulebookError(Exception):
+    """The policies under test do not load."""
 
 
 class PolicyTestItem(pytest.Item):
+    """One test case of a YAML policy test file."""
+
     def __init__(self, *, test: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.test = test
@@ -70,17 +124,30 @@ class PolicyTestItem(pytest.Item):
     def runtest(self) -> None:
         from .testing import run_test
 
-        policies = self.config.getini("policy_eval_policies")
-        if policies:
-            policies = str(Path(self.config.rootpath) / policies)
-        evaluator, validator = _evaluator(policies)
+        loaded = _RULEBOOKS.get(_policies(self.config))
+        if isinstance(loaded, Exception):
+            raise PolicyRulebookError(str(loaded))
+        evaluator, validator = loaded
         outcome = run_test(self.test, evaluator, validator)
         if not outcome.passed:
-            raise PolicyTestFailure("\n".join(outcome.failures))
+            result = outcome.result
+            head = f"case {result.case_id} ({result.kind})" if result is not None else "case"
+            raise PolicyTestFailure("\n".join([head, *outcome.failures]))
+
+    def _where(self) -> str:
+        try:
+            shown = self.path.relative_to(self.config.rootpath)
+        except ValueError:
+            shown = self.path
+        return f"{shown}:{self.test.line}"
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, PolicyTestFailure):
-            return f"policy test failed: {self.test.name}\n  " + str(excinfo.value).replace("\n", "\n  ")
+            body = str(excinfo.value).replace("\n", "\n  ")
+            return f"policy test {self.test.name!r} failed ({self._where()})\n  {body}"
+        if isinstance(excinfo.value, PolicyRulebookError):
+            policies = _policies(self.config) or "the bundled rulebook"
+            return f"the policies under test ({policies}) do not load:\n{excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:

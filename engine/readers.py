@@ -45,10 +45,28 @@ def _datetime(raw: Any) -> Any:
         raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}") from None
 
 
+# JSON numbers are read exactly, so a record may hold 1e999999999 (14 bytes). Such a number cannot take
+# part in arithmetic (decimal.Overflow), and written out in full it would be a gigabyte: numbers further
+# than this many digits from the point are refused, as ints longer than this are by the JSON reader.
+MAX_EXPONENT = 4300
+
+
+def _in_range(raw: Decimal) -> Decimal:
+    if not raw.is_finite():
+        raise ReadError(f"expected a finite number, got {raw}")
+    if raw.is_zero():
+        return Decimal(0) if abs(raw.adjusted()) > MAX_EXPONENT else raw
+    if abs(raw.adjusted()) > MAX_EXPONENT:
+        raise ReadError(f"number out of range: {raw:.3E} (at most {MAX_EXPONENT} digits either side of the point)")
+    return raw
+
+
 def _decimal(raw: Any) -> Any:
     t = type(raw)
-    if t is Decimal or t is int:
+    if t is int:
         return raw
+    if t is Decimal:
+        return _in_range(raw)
     if t is float:
         if raw != raw or raw in (float("inf"), float("-inf")):
             raise ReadError(f"expected a finite number, got {raw!r}")
@@ -59,8 +77,8 @@ def _decimal(raw: Any) -> Any:
 def _int(raw: Any) -> Any:
     if type(raw) is int:
         return raw
-    if type(raw) is Decimal and raw == raw.to_integral_value():
-        return int(raw)
+    if type(raw) is Decimal and raw.is_finite() and raw == raw.to_integral_value():
+        return int(_in_range(raw))
     raise ReadError(f"expected an integer, got {raw!r:.80}")
 
 

@@ -15,14 +15,13 @@ __all__ = ["Outcome", "RuleResult", "CaseResult", "RESULT_FORMAT_VERSION"]
 RESULT_FORMAT_VERSION = "1"
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
+    """The four outcomes of a rule on a case (a waived rule is ``not_applicable`` with its waiver)."""
+
     COMPLIED = "complied"
     VIOLATED = "violated"
     NOT_APPLICABLE = "not_applicable"
     UNDETERMINED = "undetermined"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,12 @@ top-level ``policy:`` key) and a folder of case schemas
 (``cases/<kind>.schema.json``). Output: a :class:`Rulebook` indexed by case
 kind, with versions of each policy ordered and checked for overlaps, and a
 content hash recorded in every result for reproducibility.
+
+The content hash is a sha256 over every policy file and case schema (their
+paths relative to their folder, their lengths and their bytes): it does not
+depend on where the rulebook is, and changes whenever a file that can change
+a verdict changes. Every error of every file is collected before anything
+is raised.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from .functions import FunctionRegistry
 from .ltypes import Type, schema_to_type
 from .policy import PolicyVersion, load_policy_file
 from .resources import bundled_policies, bundled_schemas, load_json
+from .values import render
 from .yamlload import load_yaml
 
 __all__ = ["Rulebook", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
@@ -34,10 +41,8 @@ class PolicyHistory:
     versions: list[PolicyVersion] = field(default_factory=list)
 
     def at(self, when: Any) -> PolicyVersion | None:
-        for v in self.versions:
-            if v.in_force(when):
-                return v
-        return None
+        """The version in force at an instant, if any."""
+        return next((v for v in self.versions if v.in_force(when)), None)
 
     def latest(self) -> PolicyVersion:
         return self.versions[-1]
@@ -74,11 +79,16 @@ def policy_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+def _case_schema_files(schema_dir: Path) -> list[Path]:
+    return sorted((schema_dir / "cases").glob("*.schema.json"))
+
+
 def load_case_schemas(schema_dir: Path) -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-    for path in sorted((schema_dir / "cases").glob("*.schema.json")):
-        schemas[path.name[: -len(".schema.json")]] = load_json(str(path))
-    return schemas
+    return {path.name[: -len(".schema.json")]: load_json(str(path)) for path in _case_schema_files(schema_dir)}
+
+
+def _hash_file(digest: Any, name: str, raw: bytes) -> None:
+    digest.update(f"{name}\0{len(raw)}\0".encode() + raw)
 
 
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
@@ -96,6 +106,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     errors: list[PolicyError] = []
     histories: dict[str, PolicyHistory] = {}
     digest = hashlib.sha256()
+    for path in _case_schema_files(schema_path):
+        _hash_file(digest, f"schemas/cases/{path.name}", path.read_bytes())
+    base = root if root.is_dir() else root.parent
     for path in policy_files(root):
         raw = path.read_bytes()
         shown = _display(path)
@@ -106,7 +119,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             continue
         if not (isinstance(data, dict) and "policy" in data):
             continue  # a test file or another YAML document
-        digest.update(shown.encode() + b"\0" + raw + b"\0")
+        _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
         try:
             version = load_policy_file(path, data, positions, case_types, registry)
         except ErrorList as exc:
@@ -118,9 +131,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         version.digest = hashlib.sha256(raw).hexdigest()[:16]
         history = histories.setdefault(version.id, PolicyHistory(version.id, version.applies_to))
         if version.applies_to != history.applies_to:
-            errors.append(PolicyLoadError(
+            errors.append(version.error(
                 f"policy '{version.id}' applies to '{version.applies_to}' here but to '{history.applies_to}' "
-                f"in {history.versions[0].file}", file=version.file, line=1, column=1))
+                f"in {history.versions[0].file}", "applies_to"))
             continue
         history.versions.append(version)
     for history in histories.values():
@@ -131,26 +144,25 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
 
 
 def _check_versions(history: PolicyHistory) -> list[PolicyError]:
+    """Versions of one policy: distinct version names, one reference_time, periods that do not overlap."""
     errors: list[PolicyError] = []
     history.versions.sort(key=lambda v: v.effective_from)
     seen: dict[str, PolicyVersion] = {}
     for v in history.versions:
         if v.version in seen:
-            errors.append(PolicyLoadError(f"version '{v.version}' of policy '{v.id}' is defined twice "
-                                          f"(also in {seen[v.version].file})", file=v.file, line=1, column=1))
+            errors.append(v.error(f"version '{v.version}' of policy '{v.id}' is defined twice "
+                                  f"(also in {seen[v.version].file})", "version"))
         seen[v.version] = v
     for prev, nxt in zip(history.versions, history.versions[1:], strict=False):
         if prev.effective_until is None or prev.effective_until > nxt.effective_from:
-            until = prev.effective_until.isoformat() if prev.effective_until else "open-ended"
-            errors.append(PolicyLoadError(
-                f"effective period of '{nxt.id}' version '{nxt.version}' (from {nxt.effective_from.isoformat()}) "
-                f"overlaps version '{prev.version}' in {prev.file} (until {until})",
-                file=nxt.file, line=nxt.from_line, column=3))
-        if prev.reference_time.text.strip() != nxt.reference_time.text.strip():
-            errors.append(PolicyLoadError(
+            until = render(prev.effective_until) if prev.effective_until else "open-ended"
+            errors.append(nxt.error(
+                f"effective period of '{nxt.id}' version '{nxt.version}' (from {render(nxt.effective_from)}) "
+                f"overlaps version '{prev.version}' in {prev.file} (until {until})", "effective_from"))
+        if " ".join(prev.reference_time.text.split()) != " ".join(nxt.reference_time.text.split()):
+            errors.append(nxt.error(
                 f"all versions of '{nxt.id}' must use the same reference_time "
-                f"('{prev.reference_time.text}' in {prev.file})", file=nxt.file, line=nxt.reference_time.line,
-                column=nxt.reference_time.column))
+                f"('{prev.reference_time.text}' in {prev.file})", "reference_time"))
     return errors
 
 

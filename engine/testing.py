@@ -8,7 +8,8 @@ Used by ``policy-eval test`` and by the pytest plugin.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+_EXPECT_KEYS = frozenset({"outcome", "version", "missing", "remedies", "message"})
+
+
 def load_tests(path: Path) -> list[PolicyTest]:
     data, positions = load_yaml(path.read_bytes(), str(path))
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
@@ -75,6 +79,10 @@ def load_tests(path: Path) -> list[PolicyTest]:
             raise positions.error("'expect' maps rule ids to outcomes", ("tests", i, "expect"))
         for rid, exp in raw["expect"].items():
             outcome = exp.get("outcome") if isinstance(exp, dict) else exp
+            if isinstance(exp, dict) and set(exp) - _EXPECT_KEYS:
+                raise positions.error(f"unknown key(s) {', '.join(sorted(map(str, set(exp) - _EXPECT_KEYS)))} in the "
+                                      f"expectation of {rid} (use {', '.join(sorted(_EXPECT_KEYS))})",
+                                      ("tests", i, "expect", rid))
             if outcome not in {o.value for o in Outcome}:
                 raise positions.error(f"unknown outcome {outcome!r} for {rid} (use complied, violated, "
                                       "not_applicable or undetermined)", ("tests", i, "expect", rid))
@@ -105,8 +113,26 @@ def _money_text(value: Any) -> str:
     return f"{amount} {parts[1] if len(parts) > 1 else 'CNY'}"
 
 
-def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | None = None) -> TestOutcome:
+def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | None = None,
+             enrichers: Sequence[Callable[[dict[str, Any]], dict[str, Any]]] | None = None) -> TestOutcome:
+    """Evaluate a test's case as ``policy-eval eval`` would and compare with its expectations.
+
+    ``enrichers`` default to those of the process-wide plugins (pass ``()``
+    for none): the case is enriched, then validated, then evaluated.
+    """
     outcome = TestOutcome(test)
+    if enrichers is None:
+        from .plugin_manager import get_plugin_manager
+
+        enrichers = get_plugin_manager().enrichers()
+    case = test.case
+    for enrich in enrichers:
+        try:
+            case = enrich(case)
+        except Exception as exc:
+            outcome.failures.append(f"enricher {getattr(enrich, '__qualname__', enrich)!s} failed: "
+                                    f"{type(exc).__name__}: {exc}")
+            return outcome
     as_of = None
     if test.as_of is not None:
         try:
@@ -115,11 +141,11 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
             outcome.failures.append(f"bad as_of: {exc}")
             return outcome
     if validator is not None:
-        err = validator.check(test.case, test.file, test.line)
+        err = validator.check(case, test.file, test.line)
         if err is not None:
             outcome.failures.append(f"case does not match its schema: {err.json_path}: {err.message}")
             return outcome
-    result = evaluator.evaluate(test.case, as_of=as_of, source=test.file, record=test.line)
+    result = evaluator.evaluate(case, as_of=as_of, source=test.file, record=test.line)
     outcome.result = result
     if result.error is not None:
         outcome.failures.append(f"case rejected: {result.error['message']}")
@@ -128,7 +154,12 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
         want = exp if isinstance(exp, dict) else {"outcome": exp}
         got = _find(result, rule_id)
         if got is None:
-            outcome.failures.append(f"{rule_id}: no such rule evaluated for this case (kind {result.kind})")
+            evaluated = sorted({r.full_id for r in result.results})
+            close = difflib.get_close_matches(rule_id, evaluated, n=1)
+            hint = f"; did you mean {close[0]}?" if close else (
+                f" (evaluated: {', '.join(evaluated[:8])}{' …' if len(evaluated) > 8 else ''})" if evaluated
+                else " (no policy applies to this kind)")
+            outcome.failures.append(f"{rule_id}: no such rule evaluated for this case (kind {result.kind}){hint}")
             continue
         if got.outcome.value != want["outcome"]:
             outcome.failures.append(f"{rule_id}: expected {want['outcome']}, got {got.outcome.value} "

@@ -12,7 +12,7 @@ import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -115,13 +115,30 @@ class Money:
         return hash((self.amount, self.currency))
 
 
+# Numbers read from untrusted records may carry any exponent (``1e-999999999`` is 14 bytes of JSON).
+# Written out in full such a number would take a gigabyte, so beyond this many digits it is shown in
+# scientific notation; and cents are computed in a context wide enough for the amount.
+_MAX_PLAIN_DIGITS = 100
+
+
+def _cents(amount: Decimal) -> Decimal | None:
+    """``amount`` quantized to cents, or None when that is not a sensible number to write out."""
+    if not amount.is_finite() or amount.adjusted() > _MAX_PLAIN_DIGITS:
+        return None
+    context = Context(prec=max(28, amount.adjusted() + 4), rounding=ROUND_HALF_UP)
+    return amount.quantize(_CENT, context=context)
+
+
 def _money_amount(amount: Decimal) -> str:
-    if amount == amount.quantize(_CENT):
-        return str(amount.quantize(_CENT))
+    cents = _cents(amount)
+    if cents is not None and amount == cents:
+        return str(cents)
     return _plain_decimal(amount)
 
 
 def _plain_decimal(d: Decimal) -> str:
+    if d.is_finite() and max(d.adjusted(), -d.as_tuple().exponent, len(d.as_tuple().digits)) > _MAX_PLAIN_DIGITS:
+        return str(d)  # scientific notation, e.g. 1E+400
     text = format(d, "f")
     return text
 
@@ -135,8 +152,11 @@ def parse_duration(text: str) -> _dt.timedelta:
     """Parse the language's duration literal: ``48h``, ``7d``, ``1d12h``, ``30m``, ``90s``."""
     if not _DUR_FULL.fullmatch(text):
         raise ValueParseError(f"not a duration: {text!r} (expected e.g. 48h, 7d, 1d12h)")
-    seconds = sum(int(n) * _UNIT[u] for n, u in _DUR_RE.findall(text))
-    return _dt.timedelta(seconds=seconds)
+    try:
+        seconds = sum(int(n) * _UNIT[u] for n, u in _DUR_RE.findall(text))
+        return _dt.timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # more than 999999999 days, or digits beyond int()'s limit
+        raise ValueParseError(f"duration out of range (at most 999999999d): {text:.40}") from None
 
 
 _ISO_DUR = re.compile(
@@ -147,16 +167,19 @@ _ISO_DUR = re.compile(
 
 def parse_iso_duration(text: str) -> _dt.timedelta:
     """Parse an ISO 8601 duration without years or months (``PT48H``, ``P15D``, ``P1DT12H``)."""
-    m = _ISO_DUR.fullmatch(text)
+    m = _ISO_DUR.fullmatch(text) if isinstance(text, str) and len(text) <= 64 else None
     if not m or text in ("P", "PT", "-P") or text.endswith("T"):
-        raise ValueParseError(f"not an ISO 8601 duration of days/hours/minutes/seconds: {text!r}")
+        raise ValueParseError(f"not an ISO 8601 duration of days/hours/minutes/seconds: {text!r:.80}")
     g = m.groupdict()
     seconds = Decimal(g["s"] or 0)
-    td = _dt.timedelta(
-        weeks=int(g["w"] or 0), days=int(g["d"] or 0), hours=int(g["h"] or 0),
-        minutes=int(g["m"] or 0), seconds=int(seconds),
-        microseconds=int((seconds - int(seconds)) * 1_000_000),
-    )
+    try:
+        td = _dt.timedelta(
+            weeks=int(g["w"] or 0), days=int(g["d"] or 0), hours=int(g["h"] or 0),
+            minutes=int(g["m"] or 0), seconds=int(seconds),
+            microseconds=int((seconds - int(seconds)) * 1_000_000),
+        )
+    except OverflowError:
+        raise ValueParseError(f"ISO 8601 duration out of range (at most 999999999 days): {text!r}") from None
     return -td if g["sign"] else td
 
 
@@ -272,7 +295,9 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return _plain_decimal(value)
     if isinstance(value, Money):
-        return {"amount": str(value.amount.quantize(_CENT, rounding=ROUND_HALF_UP)), "currency": value.currency}
+        cents = _cents(value.amount)
+        return {"amount": str(cents) if cents is not None else _plain_decimal(value.amount),
+                "currency": value.currency}
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):

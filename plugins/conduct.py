@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import re2
-
 from policy_eval.functions import Function, compile_pattern
 from policy_eval.ltypes import MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
@@ -23,24 +22,57 @@ __all__ = ["policy_eval_functions", "find_urls", "find_bank_cards", "find_phones
 
 Match = dict[str, Any]
 
+# Full-width forms (ｗｗｗ．ｅｖｉｌ．ｃｎ, １３８…, ＠) and the ideographic space fold to ASCII one character
+# for one, so every offset found in the folded text is an offset in the original: evidence spans stay exact.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+_URL_CHARS = r"[a-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
+_TLDS = ("com|cn|net|org|top|xyz|cc|vip|shop|store|info|io|me|co|tk|club|site|online|link|ltd|wang|ren|ink|"
+         "pub|live|tv|app|hk|tw|biz|mobi|asia|fun|icu")
 _URL = re2.compile(
-    r"(?i)(?:https?://|www\.)[^\s<>\"'，。；！？、）)]+"
-    r"|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|cn|net|org|top|xyz|cc|vip|shop|info|io|me|co|tk|club)"
-    r"(?::\d+)?(?:/[^\s<>\"'，。；！？、）)]*)?"
+    rf"(?i)(?:https?://|www\.){_URL_CHARS}+"
+    rf"|(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})(?::\d{{1,5}})?(?:/{_URL_CHARS}*)?"
 )
-_HOST = re2.compile(r"(?i)^(?:https?://)?([^/:?#\s]+)")
-_DIGIT_RUN = re2.compile(r"(?:\d[ -]?){15,22}\d")
-_PHONE = re2.compile(r"(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}")
-_EMAIL = re2.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
+_CARD = re2.compile(r"\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?")
+_PHONE = re2.compile(r"(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}")
+_EMAIL = re2.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _ACCOUNT = re2.compile(
-    r"(?i)(微信号?|威信|薇信|vx|v信|wx|wechat|weixin|加v|扣扣|qq号?|支付宝|alipay|zfb)\s*[:：号是为]?\s*"
-    r"([a-z0-9_\-@.]{5,30})"
+    r"(?i)(微信号?|威信|薇信|维信|徽信|vx|v信|wx|wechat|weixin|加v|扣扣|qq号?|企鹅号?|支付宝|alipay|zfb)"
+    r"(?:\s|[:：=]|号码?|账号|帐号|是|为|id|群号?){0,4}"
+    r"([a-z0-9][a-z0-9_\-@.]{4,29})"
 )
-_ORDER_CONTEXT = ("订单", "单号", "运单", "快递", "物流", "order", "tracking")
+# Labels that introduce the number right after them. The nearest label before a digit run decides.
+_ORDER_LABELS = ("订单号", "订单编号", "订单", "单号", "运单", "快递", "物流", "售后单", "退货单", "编号",
+                 "order", "tracking", "no.")
+_CARD_LABELS = ("卡号", "银行卡", "储蓄卡", "信用卡", "借记卡", "账号", "帐号", "账户", "帐户", "转账", "转到",
+                "打款", "打到", "汇款", "汇到", "收款", "card")
+_LABEL_WINDOW = 10
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD)
 
 
 def _m(kind: str, text: str, start: int, end: int) -> Match:
     return {"kind": kind, "text": text[start:end], "start": start, "end": end}
+
+
+def _alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _glued(folded: str, start: int, end: int, *, letters: bool) -> bool:
+    """True when [start, end) is part of a longer identifier (digits, or letters too, or '-'/'_' + more)."""
+    def joins(ch: str) -> bool:
+        return _alnum(ch) if letters else ch.isdigit()
+
+    before = folded[start - 1] if start > 0 else " "
+    after = folded[end] if end < len(folded) else " "
+    if joins(before) or joins(after):
+        return True
+    if before in "-_" and start > 1 and _alnum(folded[start - 2]):
+        return True
+    return after in "-_" and end + 1 < len(folded) and _alnum(folded[end + 1])
 
 
 def _host_allowed(host: str, allowed: list[str]) -> bool:
@@ -48,21 +80,56 @@ def _host_allowed(host: str, allowed: list[str]) -> bool:
     if host.startswith("www."):
         host = host[4:]
     for domain in allowed:
-        d = domain.lower().lstrip(".")
-        if host == d or host.endswith("." + d):
+        d = domain.lower().strip().lstrip(".")
+        if d.startswith("www."):
+            d = d[4:]
+        if d and (host == d or host.endswith("." + d)):
             return True
     return False
 
 
+def _host_of(url: str) -> str:
+    rest = url.split("://", 1)[1] if "://" in url else url
+    authority = re2.split(r"[/?#]", rest, maxsplit=1)[0] if rest else ""
+    authority = authority.rsplit("@", 1)[-1]  # https://yangkeduo.com@evil.cn/ goes to evil.cn
+    return authority.split(":", 1)[0]
+
+
+def _trim_url(url: str) -> str:
+    """Drop trailing sentence punctuation and unbalanced closing brackets."""
+    while url:
+        last = url[-1]
+        if last in ".,;:!?'\"":
+            url = url[:-1]
+        elif last == ")" and url.count("(") < url.count(")"):
+            url = url[:-1]
+        elif last == "]" and url.count("[") < url.count("]"):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
 def find_urls(text: str, allowed_domains: list[str]) -> list[Match]:
-    """Links or bare domains whose host is not an allowed (platform) domain or a subdomain of one."""
+    """Links or bare domains whose host is not an allowed (platform) domain or a subdomain of one.
+
+    The host is the one the link really opens (``https://yangkeduo.com@evil.cn`` opens evil.cn);
+    the domain of an e-mail address is not a link; full-width characters count as their ASCII forms.
+    """
+    folded = _fold(text)
     out = []
-    for m in _URL.finditer(text):
-        url = m.group(0).rstrip(".,;:!?")
-        host_m = _HOST.search(url)
-        host = host_m.group(1) if host_m else url
-        if not _host_allowed(host, allowed_domains):
-            out.append(_m("url", text, m.start(), m.start() + len(url)))
+    for m in _URL.finditer(folded):
+        start = m.start()
+        url = _trim_url(m.group(0))
+        end = start + len(url)
+        scheme = url.lower().startswith(("http://", "https://", "www."))
+        if not scheme:
+            before = folded[start - 1] if start > 0 else " "
+            after = folded[end] if end < len(folded) else " "
+            if before in "@.-_" or _alnum(before) or _alnum(after) or after in "-_@":
+                continue  # an e-mail domain, or part of a longer token (evil.community)
+        if not _host_allowed(_host_of(url), allowed_domains):
+            out.append(_m("url", text, start, end))
     return out
 
 
@@ -78,40 +145,77 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _nearest_label(before: str) -> str | None:
+    """'order' or 'card': the kind of the label nearest to the end of ``before`` (None if neither)."""
+    best: tuple[int, str] | None = None
+    for kind, labels in (("order", _ORDER_LABELS), ("card", _CARD_LABELS)):
+        for label in labels:
+            pos = before.rfind(label)
+            if pos >= 0:
+                end = pos + len(label)
+                if best is None or end > best[0] or (end == best[0] and kind == "card"):
+                    best = (end, kind)
+    return best[1] if best else None
+
+
 def find_bank_cards(text: str) -> list[Match]:
-    """Luhn-valid runs of 16–19 digits (spaces/dashes allowed) not introduced as an order or tracking number."""
+    """Luhn-valid numbers of 16–19 digits (contiguous or in groups of four) that stand alone.
+
+    A number whose nearest preceding label is an order/tracking label (订单号, 运单号, 快递单号, order no.)
+    is an order number, not a card; a nearer card label (卡号, 银行卡, 转账到 ...) wins over an earlier
+    order label. Digits that continue a longer number or identifier (SF1234…, 240101-…) are not a card.
+    """
+    folded = _fold(text)
     out = []
-    for m in _DIGIT_RUN.finditer(text):
-        raw = m.group(0)
-        digits = raw.replace(" ", "").replace("-", "")
+    for m in _CARD.finditer(folded):
+        start, end = m.start(), m.end()
+        if _glued(folded, start, end, letters=True):
+            continue
+        digits = re2.sub(r"[ -]", "", m.group(0))
         if not 16 <= len(digits) <= 19 or not luhn_valid(digits):
             continue
-        before = text[max(0, m.start() - 8): m.start()].lower()
-        if any(word in before for word in _ORDER_CONTEXT):
+        before = folded[max(0, start - _LABEL_WINDOW): start].lower()
+        if _nearest_label(before) == "order":
             continue
-        out.append(_m("bank_card", text, m.start(), m.end()))
+        out.append(_m("bank_card", text, start, end))
     return out
 
 
 def find_phones(text: str) -> list[Match]:
-    """Mainland mobile numbers: 1[3-9] and 9 more digits, not part of a longer digit run."""
+    """Mainland mobile numbers: 1[3-9] and 9 more digits (spaces or dashes allowed), not part of a longer number."""
+    folded = _fold(text)
     out = []
-    for m in _PHONE.finditer(text):
-        before = text[m.start() - 1] if m.start() > 0 else ""
-        after = text[m.end()] if m.end() < len(text) else ""
-        if before.isdigit() or after.isdigit():
+    for m in _PHONE.finditer(folded):
+        if _glued(folded, m.start(), m.end(), letters=False):
             continue
         out.append(_m("phone", text, m.start(), m.end()))
     return out
 
 
 def find_emails(text: str) -> list[Match]:
-    return [_m("email", text, m.start(), m.end()) for m in _EMAIL.finditer(text)]
+    """E-mail addresses (full-width ＠ and letters included)."""
+    folded = _fold(text)
+    return [_m("email", text, m.start(), m.end()) for m in _EMAIL.finditer(folded)]
 
 
 def find_accounts(text: str) -> list[Match]:
-    """WeChat / QQ / Alipay account mentions such as ``微信: abc123``, ``vx abc_88``, ``QQ 12345678``."""
-    return [_m("account", text, m.start(), m.end()) for m in _ACCOUNT.finditer(text)]
+    """WeChat / QQ / Alipay account mentions such as ``微信: abc123``, ``vx abc_88``, ``QQ 12345678``.
+
+    The span runs from the keyword to the end of the account id. A keyword inside a longer Latin word
+    (``twx``) does not count.
+    """
+    folded = _fold(text)
+    out = []
+    for m in _ACCOUNT.finditer(folded):
+        start = m.start()
+        if start > 0 and _alnum(folded[start - 1]):
+            continue
+        ident = m.group(2).rstrip(".-_@")
+        if len(ident) < 5:
+            continue
+        end = m.start(2) + len(ident)
+        out.append(_m("account", text, start, end))
+    return out
 
 
 def find_words(text: str, words: list[str]) -> list[Match]:

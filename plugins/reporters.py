@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
@@ -18,25 +21,68 @@ from policy_eval.plugins.hookspecs import hookimpl
 from policy_eval.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["policy_eval_reporters", "TextReporter", "JsonReporter", "JsonlReporter", "JunitReporter",
-           "SarifReporter"]
+           "SarifReporter", "totals_line", "remedy_text", "use_color", "plural"]
 
 
 def _dumps(obj: Any, indent: int | None = None) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=indent, sort_keys=False, default=str)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 case``, ``2 cases`` (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def totals_line(summary: dict[str, Any]) -> str:
+    """One line that accounts for every record: read = evaluated + rejected, and each evaluated case is
+    violating, undetermined (nothing violated) or clean; then the verdict counts over all rules."""
+    o = summary["outcomes"]
+    evaluated = summary["evaluated"]
+    violating = summary.get("cases_violating", 0)
+    clean = summary.get("cases_clean", evaluated - violating - summary.get("cases_undetermined", 0))
+    undetermined = evaluated - violating - clean
+    line = (f"{plural(summary['read'], 'record')} read: {evaluated} evaluated, {summary['rejected']} rejected"
+            f" | cases: {violating} violating, {undetermined} undetermined, {clean} clean"
+            f" | verdicts: {o['violated']} violated, {o['undetermined']} undetermined, {o['complied']} complied, "
+            f"{o['not_applicable']} not applicable")
+    if summary.get("interrupted"):
+        line += " | INTERRUPTED: the input was not read to the end"
+    return line
+
+
+def use_color(stream: IO[str], option: Any) -> bool:
+    """Colour only on a terminal and never with NO_COLOR set (https://no-color.org); an explicit option wins."""
+    if option in (True, "always"):
+        return True
+    if option in (False, "never"):
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+# XML 1.0 cannot carry these even escaped; JSON strings can, so case data may contain them.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: Any) -> str:
+    return _XML_INVALID.sub("\ufffd", str(text))
+
+
 class TextReporter:
-    """Human-readable: violations first, with clause, message and remedy; then a totals line."""
+    """Human-readable: cases that need attention (violated, undetermined, rejected, waived), violations
+    first with clause, message and remedy; clean cases only with ``verbose``; then a totals line."""
 
     _COLORS = {"violated": "31", "undetermined": "33", "complied": "32", "not_applicable": "90"}
+    _ORDER = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
         self.verbose = bool(options.get("verbose"))
-        color = options.get("color")
-        if color is None:
-            color = hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
-        self.color = bool(color)
+        self.color = use_color(stream, options.get("color"))
 
     def _c(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -46,17 +92,21 @@ class TextReporter:
 
     def case(self, result: CaseResult) -> None:
         where = f"{result.source}:{result.record}" if result.source else f"#{result.record}"
-        name = result.case_id or where
         if result.error is not None:
             err = result.error
-            self.out.write(self._c("31;1", "REJECTED ") + f"{where}: {err.get('json_path', '$')}: {err['message']}\n")
+            name = f" {result.case_id}" if result.case_id else ""
+            self.out.write(self._c("31;1", "REJECTED") + f"{name} {where}: {err.get('json_path', '$')}: "
+                           f"{err['message']}\n")
             return
         counts = result.counts()
+        waived = [r for r in result.results if r.waiver is not None]
         status = "VIOLATED" if counts["violated"] else ("UNDETERMINED" if counts["undetermined"] else "OK")
+        if status == "OK" and not waived and not self.verbose:
+            return
         code = {"VIOLATED": "31;1", "UNDETERMINED": "33;1", "OK": "32;1"}[status]
+        name = result.case_id or where
         self.out.write(f"{self._c(code, status)} {name} ({result.kind}, {where})\n")
-        order = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
-        for r in sorted(result.results, key=lambda r: order[r.outcome]):
+        for r in sorted(result.results, key=lambda r: self._ORDER[r.outcome]):
             if not self.verbose and r.outcome in (Outcome.COMPLIED, Outcome.NOT_APPLICABLE) and r.waiver is None:
                 continue
             self._rule(r)
@@ -73,21 +123,23 @@ class TextReporter:
                        f"({r.severity})\n")
         self.out.write(f"      {r.message or r.reason}\n")
         for rem in r.remedies:
-            amount = f" {rem['amount_text']}" if "amount_text" in rem else ""
-            to = f" to {rem['to']}" if rem.get("to") else ""
-            form = f" as {rem['form']}" if rem.get("form") else ""
-            self.out.write(f"      remedy: {rem['kind']}{amount}{to}{form}\n")
+            self.out.write(f"      remedy: {remedy_text(rem)}\n")
         if r.missing:
             self.out.write(f"      missing: {', '.join(r.missing)}\n")
         if r.waiver:
             self.out.write(f"      waiver: {r.waiver['id']} until {r.waiver['until']}\n")
 
     def finish(self, summary: dict[str, Any]) -> None:
-        o = summary["outcomes"]
-        line = (f"{summary['read']} read: {summary['evaluated']} evaluated, {summary['rejected']} rejected; "
-                f"{o['violated']} violated, {o['undetermined']} undetermined, {o['complied']} complied, "
-                f"{o['not_applicable']} not applicable ({summary['cases_violating']} case(s) with violations)")
-        self.out.write(self._c("1", line) + "\n")
+        self.out.write(self._c("1", totals_line(summary)) + "\n")
+
+
+def remedy_text(rem: dict[str, Any]) -> str:
+    """``auto_refund 59.90 CNY to buyer as <form>: <description>``."""
+    amount = f" {rem['amount_text']}" if rem.get("amount_text") else ""
+    to = f" to {rem['to']}" if rem.get("to") else ""
+    form = f" as {rem['form']}" if rem.get("form") else ""
+    text = f"{rem['kind']}{amount}{to}{form}"
+    return f"{text}: {rem['description']}" if rem.get("description") else text
 
 
 class JsonlReporter:
@@ -126,7 +178,8 @@ class JsonReporter:
 
 
 class JunitReporter:
-    """JUnit XML: a test suite per rule; a violated case is a failure, an undetermined one an error."""
+    """JUnit XML: a test suite per rule, a test case per case the rule applied to; a violated verdict is a
+    failure, an undetermined one an error; rejected records are errors of the suite ``rejected-records``."""
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
@@ -139,9 +192,10 @@ class JunitReporter:
     def case(self, result: CaseResult) -> None:
         name = result.case_id or f"{result.source}:{result.record}"
         if result.error is not None:
-            suite = "rejected-records"
-            body = f'<error message={quoteattr(result.error["message"])}/>'
-            self._add(suite, name, body, error=True)
+            where = f"{result.source}:{result.record}: {result.error.get('json_path', '$')}: "
+            body = (f'<error message={quoteattr(_xml_text(result.error["message"]))} type="rejected">'
+                    f'{escape(_xml_text(where + result.error["message"]))}</error>')
+            self._add("rejected-records", name, body, error=True)
             return
         for r in result.results:
             if r.outcome is Outcome.NOT_APPLICABLE:
@@ -149,20 +203,22 @@ class JunitReporter:
             body = ""
             failure = error = False
             if r.outcome is Outcome.VIOLATED:
-                text = "\n".join([r.message or r.reason] + [f"remedy: {m['kind']} {m.get('amount_text', '')}".strip()
-                                                             for m in r.remedies])
-                body = f'<failure message={quoteattr(r.message or r.reason)} type="violated">{escape(text)}</failure>'
+                text = "\n".join([r.message or r.reason] + [f"remedy: {remedy_text(m)}" for m in r.remedies])
+                body = (f'<failure message={quoteattr(_xml_text(r.message or r.reason))} type="violated">'
+                        f'{escape(_xml_text(text))}</failure>')
                 failure = True
             elif r.outcome is Outcome.UNDETERMINED:
-                body = f'<error message={quoteattr(r.reason)} type="undetermined"/>'
+                body = f'<error message={quoteattr(_xml_text(r.reason))} type="undetermined"/>'
                 error = True
             self._add(r.full_id, name, body, failure=failure, error=error, clause=r.clause)
 
     def _add(self, suite: str, name: str, body: str, *, failure: bool = False, error: bool = False,
              clause: str | None = None) -> None:
-        props = f"<properties><property name=\"clause\" value={quoteattr(clause)}/></properties>" if clause else ""
+        props = (f'<properties><property name="clause" value={quoteattr(_xml_text(clause))}/></properties>'
+                 if clause else "")
         self.suites.setdefault(suite, []).append(
-            f'    <testcase classname={quoteattr(suite)} name={quoteattr(name)}>{props}{body}</testcase>')
+            f"    <testcase classname={quoteattr(_xml_text(suite))} name={quoteattr(_xml_text(name))}>"
+            f"{props}{body}</testcase>")
         c = self.counts.setdefault(suite, [0, 0, 0])
         c[0] += 1
         c[1] += failure
@@ -171,18 +227,29 @@ class JunitReporter:
     def finish(self, summary: dict[str, Any]) -> None:
         total = [sum(c[i] for c in self.counts.values()) for i in range(3)]
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-        self.out.write(f'<testsuites name="policy-eval" tests="{total[0]}" failures="{total[1]}" errors="{total[2]}">\n')
+        self.out.write(f'<testsuites name="policy-eval" tests="{total[0]}" failures="{total[1]}" '
+                       f'errors="{total[2]}">\n')
         for suite, cases in self.suites.items():
             c = self.counts[suite]
-            self.out.write(f'  <testsuite name={quoteattr(suite)} tests="{c[0]}" failures="{c[1]}" errors="{c[2]}">\n')
+            self.out.write(f'  <testsuite name={quoteattr(_xml_text(suite))} tests="{c[0]}" failures="{c[1]}" '
+                           f'errors="{c[2]}" skipped="0">\n')
             self.out.write("\n".join(cases) + "\n  </testsuite>\n")
         self.out.write("</testsuites>\n")
 
 
+def _uri(source: str) -> str:
+    """A SARIF artifact URI: relative paths stay relative (percent-encoded), absolute ones become file: URIs."""
+    if os.path.isabs(source):
+        return Path(source).as_uri()
+    return quote(str(PurePosixPath(source.replace(os.sep, "/"))))
+
+
 class SarifReporter:
-    """SARIF 2.1.0: one result per violated (error/warning/note by severity) or undetermined rule."""
+    """SARIF 2.1.0: one result per violated (error/warning/note by severity) or undetermined (note) verdict,
+    and one per rejected record (rule ``policy-eval/rejected-record``)."""
 
     LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+    REJECTED = "policy-eval/rejected-record"
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
@@ -190,32 +257,42 @@ class SarifReporter:
         self.rules: list[dict[str, Any]] = []
         self.index: dict[str, int] = {}
 
+    def _rule(self, rule_id: str, descriptor: dict[str, Any]) -> None:
+        if rule_id not in self.index:
+            self.index[rule_id] = len(self.rules)
+            self.rules.append(descriptor)
+
     def start(self, meta: dict[str, Any]) -> None:
         for rule in meta.get("rules", []):
-            if rule["id"] in self.index:
-                continue
-            self.index[rule["id"]] = len(self.rules)
-            self.rules.append({
+            clause = rule.get("clause")
+            self._rule(rule["id"], {
                 "id": rule["id"], "name": rule["id"].replace("/", "_"),
                 "shortDescription": {"text": rule["title"]},
-                "fullDescription": {"text": f"{rule['clause']}: {rule['title']}"},
+                "fullDescription": {"text": f"{clause}: {rule['title']}" if clause else rule["title"]},
                 "defaultConfiguration": {"level": self.LEVEL.get(rule["severity"], "warning")},
-                "properties": {"clause": rule["clause"], "severity": rule["severity"]},
+                "properties": {"clause": clause, "severity": rule["severity"]},
             })
+        self._rule(self.REJECTED, {
+            "id": self.REJECTED, "name": "rejected_record",
+            "shortDescription": {"text": "A case record could not be evaluated"},
+            "fullDescription": {"text": "The record is not valid JSON, not an object, or does not match its "
+                                        "case kind's JSON Schema; the message names the JSON path."},
+            "defaultConfiguration": {"level": "error"},
+        })
 
     def _location(self, result: CaseResult) -> list[dict[str, Any]]:
         if not result.source or result.source.startswith("<"):
             return []
-        region = {"startLine": result.record} if result.record else {}
-        loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": result.source}}}
-        if region:
-            loc["physicalLocation"]["region"] = region
+        loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(result.source)}}}
+        if result.record:
+            loc["physicalLocation"]["region"] = {"startLine": result.record}
         return [loc]
 
     def case(self, result: CaseResult) -> None:
         if result.error is not None:
-            self.results.append({"ruleId": "policy-eval/rejected-record", "level": "error",
-                                 "message": {"text": f"{result.error.get('json_path')}: {result.error['message']}"},
+            self.results.append({"ruleId": self.REJECTED, "ruleIndex": self.index[self.REJECTED], "level": "error",
+                                 "message": {"text": f"{result.error.get('json_path', '$')}: "
+                                                     f"{result.error['message']}"},
                                  "locations": self._location(result)})
             return
         for r in result.results:
@@ -227,7 +304,7 @@ class SarifReporter:
                 "message": {"text": f"[{r.outcome.value}] case {result.case_id}: {r.message or r.reason}"},
                 "locations": self._location(result),
                 "properties": {"outcome": r.outcome.value, "case_id": result.case_id, "version": r.version,
-                               "remedies": list(r.remedies)},
+                               "clause": r.clause, "remedies": list(r.remedies)},
             }
             if r.full_id in self.index:
                 entry["ruleIndex"] = self.index[r.full_id]
@@ -235,12 +312,13 @@ class SarifReporter:
 
     def finish(self, summary: dict[str, Any]) -> None:
         doc = {
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
             "version": "2.1.0",
             "runs": [{
                 "tool": {"driver": {"name": "policy-eval", "version": __version__,
                                     "informationUri": "https://example.invalid/policy-eval", "rules": self.rules}},
                 "results": self.results,
+                "columnKind": "unicodeCodePoints",
                 "properties": {"summary": summary},
             }],
         }

@@ -1,37 +1,54 @@
 """Business-day arithmetic on the mainland China calendar (holidays and make-up working days).
 
 The calendar comes from the maintained ``chinesecalendar`` package, not a
-hand-written table. Outside the years it covers, weekends are the only
-non-working days (a documented fallback).
+hand-written table: National Day, Spring Festival and the other public
+holidays, and the weekend days declared working days in exchange (调休上班).
+A date in a year the installed package has no data for is an error (the
+verdict is undetermined, naming the year) rather than a guess from weekends
+alone: holidays are announced each winter, so upgrade ``chinesecalendar``.
+
+Days are Asia/Shanghai calendar days whatever the offset of the times given.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from functools import lru_cache
 
+import chinese_calendar
 from policy_eval.functions import Function
 from policy_eval.ltypes import DATETIME, INT
 from policy_eval.plugins.hookspecs import hookimpl
 from policy_eval.values import SHANGHAI
 
-__all__ = ["policy_eval_functions", "is_workday", "add_workdays", "workdays_between"]
+__all__ = ["policy_eval_functions", "is_workday", "add_workdays", "workdays_between", "MAX_WORKDAYS"]
 
+MAX_WORKDAYS = 1000
 _MAX_SPAN_DAYS = 3660
 
 
-def is_workday(day: _dt.date) -> bool:
-    try:
-        import chinese_calendar
+@lru_cache(maxsize=1)
+def _calendar_version() -> str:
+    return str(getattr(chinese_calendar, "__version__", "") or "?")
 
+
+def is_workday(day: _dt.date) -> bool:
+    """Whether ``day`` is a mainland working day (make-up working days on weekends included)."""
+    try:
         return bool(chinese_calendar.is_workday(day))
-    except (NotImplementedError, ImportError):
-        return day.weekday() < 5
+    except NotImplementedError:
+        raise ValueError(f"the holiday calendar (chinesecalendar {_calendar_version()}) has no data for "
+                         f"{day.year}; upgrade the chinesecalendar package") from None
 
 
 def add_workdays(start: _dt.datetime, n: int) -> _dt.datetime:
-    """The same wall-clock time ``n`` working days after ``start`` (Asia/Shanghai calendar days)."""
-    if not 0 <= n <= 1000:
-        raise ValueError("add_workdays() takes 0 to 1000 days")
+    """The same Asia/Shanghai wall-clock time on the ``n``-th working day after ``start``'s day.
+
+    The day of ``start`` itself never counts, whether or not it is a working
+    day; ``n = 0`` returns ``start`` (in Asia/Shanghai).
+    """
+    if not 0 <= n <= MAX_WORKDAYS:
+        raise ValueError(f"add_workdays() takes 0 to {MAX_WORKDAYS} days, got {n}")
     local = start.astimezone(SHANGHAI)
     day = local.date()
     count = 0
@@ -43,7 +60,10 @@ def add_workdays(start: _dt.datetime, n: int) -> _dt.datetime:
 
 
 def workdays_between(a: _dt.datetime, b: _dt.datetime) -> int:
-    """Working days after ``a``'s day up to and including ``b``'s day (negative if ``b`` is earlier)."""
+    """Working days after ``a``'s day up to and including ``b``'s day (negative if ``b`` is earlier).
+
+    ``workdays_between(t, add_workdays(t, n)) == n`` for every ``t`` and ``n``.
+    """
     da, db = a.astimezone(SHANGHAI).date(), b.astimezone(SHANGHAI).date()
     sign = 1
     if db < da:
@@ -62,7 +82,7 @@ def workdays_between(a: _dt.datetime, b: _dt.datetime) -> int:
 def policy_eval_functions() -> list[Function]:
     return [
         Function("add_workdays", (DATETIME, INT), DATETIME, add_workdays, plugin="workdays",
-                 doc="n mainland working days later"),
+                 doc="the same time n mainland working days later"),
         Function("workdays_between", (DATETIME, DATETIME), INT, workdays_between, plugin="workdays",
-                 doc="mainland working days between two times"),
+                 doc="mainland working days after a's day up to b's day"),
     ]
