@@ -1,0 +1,107 @@
+"""Validate case records against their kind's JSON Schema, fast.
+
+The schemas are compiled once to Python code by ``fastjsonschema`` (tens of
+microseconds a record instead of about a millisecond with a tree-walking
+validator — the difference between minutes and hours on a month of orders).
+When a record fails, the reference ``jsonschema`` validator re-checks it to
+report the most relevant error with its JSON path (``$.order.received_at``);
+that slow path only runs for bad records.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+from .errors import CaseError
+from .values import ValueParseError, parse_date, parse_datetime
+
+__all__ = ["CaseValidator"]
+
+
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        parse_datetime(value)
+    except ValueParseError:
+        return False
+    return True
+
+
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        parse_date(value)
+    except ValueParseError:
+        return False
+    return True
+
+
+_FORMATS = {"date-time": _is_datetime, "date": _is_date}
+_REFERENCE_FORMATS = jsonschema.FormatChecker(formats=())
+_REFERENCE_FORMATS.checks("date-time")(_is_datetime)
+_REFERENCE_FORMATS.checks("date")(_is_date)
+
+
+def _compile_fast(schema: dict[str, Any]) -> Any:
+    draft7 = copy.deepcopy(schema)
+    draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
+    try:
+        return fastjsonschema.compile(draft7, formats=_FORMATS)
+    except (fastjsonschema.JsonSchemaDefinitionException, ValueError, RecursionError):
+        return None  # the reference validator alone will do
+
+
+def _json_path(parts: list[Any]) -> str:
+    out = "$"
+    for p in parts[1:]:  # parts[0] is "data"
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+class CaseValidator:
+    """Checks ``kind`` and the kind's schema; returns a located CaseError or None."""
+
+    def __init__(self, schemas: dict[str, Any]) -> None:
+        self._schemas = schemas
+        self._fast = {kind: _compile_fast(schema) for kind, schema in schemas.items()}
+        self._reference: dict[str, jsonschema.protocols.Validator] = {}
+
+    def _ref(self, kind: str) -> jsonschema.protocols.Validator:
+        if kind not in self._reference:
+            self._reference[kind] = jsonschema.Draft202012Validator(self._schemas[kind],
+                                                                    format_checker=_REFERENCE_FORMATS)
+        return self._reference[kind]
+
+    def check(self, case: dict[str, Any], source: str | None, record: int | None) -> CaseError | None:
+        kind = case.get("kind")
+        if not isinstance(kind, str) or kind not in self._schemas:
+            known = ", ".join(sorted(self._schemas))
+            return CaseError(f"unknown or missing case kind {kind!r} (known: {known})", source=source,
+                             record=record, json_path="$.kind")
+        fast = self._fast[kind]
+        fast_error: Any = None
+        if fast is not None:
+            try:
+                fast(case)
+                return None
+            except fastjsonschema.JsonSchemaValueException as exc:
+                fast_error = exc
+            except RecursionError:
+                return CaseError("case nested too deeply", source=source, record=record)
+        try:
+            error = jsonschema.exceptions.best_match(self._ref(kind).iter_errors(case))
+        except RecursionError:
+            return CaseError("case nested too deeply", source=source, record=record)
+        if error is not None:
+            message = error.message if len(error.message) < 300 else error.message[:300] + "…"
+            return CaseError(message, source=source, record=record, json_path=error.json_path)
+        if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
+            return CaseError(str(fast_error.message), source=source, record=record,
+                             json_path=_json_path(list(fast_error.path or ["data"])))
+        return None
