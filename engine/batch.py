@@ -94,6 +94,12 @@ _WORKER: Processor | None = None
 
 def _init_worker(options: BatchOptions) -> None:
     global _WORKER
+    import signal
+
+    # A forked worker inherits the parent's handlers; the parent alone decides what an
+    # interrupt means (it stops feeding work and reports what was written).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER = Processor(options)
 
 
