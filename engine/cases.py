@@ -281,6 +281,9 @@ class CaseValidator:
             error = jsonschema.exceptions.best_match(validator.iter_errors(case))
         except RecursionError:
             return CaseError("case nested too deeply", source=source, record=record)
+        except ArithmeticError:  # Decimal("NaN") given through the Python API: not comparable with a bound
+            return CaseError("a number in the case is not a finite number (NaN or infinity)", source=source,
+                             record=record)
         if error is None:
             return None
         return CaseError(error.message if len(error.message) < 300 else error.message[:300] + "…",

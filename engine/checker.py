@@ -17,7 +17,22 @@ from typing import Any
 from . import ast, ir
 from .errors import PolicyError, PolicyNameError, PolicyTypeError
 from .functions import ArgumentError, FunctionRegistry
-from .ltypes import ANY, BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, NULL, STRING, Type, is_number, list_of, unify
+from .ltypes import (
+    ANY,
+    BOOL,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    NULL,
+    STRING,
+    Type,
+    is_number,
+    list_of,
+    unify,
+)
 from .ops import binary, negate
 from .readers import reader_for
 

@@ -169,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
 
     x = sub.add_parser("explain", parents=[common, pol], formatter_class=fmt,
-                       help="one case: which version applies and why each rule decided as it did",
+                       help="one case: the version chosen and why each rule decided as it did",
                        description="Evaluate one case and show, per policy, the version chosen and why, and "
                                    "per rule the verdict with the value of every sub-expression.")
     x.add_argument("case", metavar="CASE", help="a JSON file holding one case, or - for stdin")
@@ -347,13 +347,18 @@ class _AtomicOutput:
     as it was. The result gets the permissions a plain ``open(FILE, "w")`` would give it.
     """
 
+    @staticmethod
+    def check(path: str) -> None:
+        target = Path(path)
+        if target.is_dir():
+            raise UsageError(f"--output {path}: is a folder")
+        if not target.parent.is_dir():
+            raise UsageError(f"--output {path}: no such folder {target.parent}")
+
     def __init__(self, path: str) -> None:
+        self.check(path)
         self.path = Path(path)
         parent = self.path.parent
-        if self.path.is_dir():
-            raise UsageError(f"--output {path}: is a folder")
-        if not parent.is_dir():
-            raise UsageError(f"--output {path}: no such folder {parent}")
         try:
             fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
         except OSError as exc:
@@ -383,13 +388,19 @@ class _AtomicOutput:
 def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from .plugin_manager import get_plugin_manager
 
-    rb = _load(args)
-    reporters = get_plugin_manager().reporters()
+    # Mistakes that need no rulebook are reported before the (slow) load.
+    _check_inputs(args.cases)
+    if args.output:
+        _AtomicOutput.check(args.output)
+    pm = get_plugin_manager()
+    for plugin in args.plugin:
+        pm.add(plugin)
+    reporters = pm.reporters()
     if args.format not in reporters:
         raise UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
+    rb = _load(args)
     _check_selectors(rb, args.only, "--only")
     _check_selectors(rb, args.skip, "--skip")
-    _check_inputs(args.cases)
     sink = _AtomicOutput(args.output) if args.output else None
     try:
         code = _eval(args, rb, reporters[args.format], sink, out, err, stdin)
@@ -521,9 +532,9 @@ def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[
     from .plugins.reporters import remedy_text
     from .result import Outcome
 
+    _check_inputs([args.case])
     rb = _load(args)
     _check_selectors(rb, args.rule, "--rule")
-    _check_inputs([args.case])
     records = list(read_cases([args.case], stdin=stdin))
     if len(records) != 1:
         raise UsageError(f"explain takes one case; {args.case} holds {len(records)} "
@@ -658,9 +669,9 @@ def cmd_diff(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
     for folder in (args.old, args.new):
         if not Path(folder).exists():
             raise UsageError(f"no such policy folder or file: {folder}")
+    _check_inputs(args.cases)
     old = _load(args, args.old)
     new = _load(args, args.new)
-    _check_inputs(args.cases)
     if args.latest:
         old, new = latest_only(old), latest_only(new)
     validator = None if args.no_validate else CaseValidator({**old.case_schemas, **new.case_schemas})

@@ -19,7 +19,20 @@ from typing import Any
 import re2
 
 from .ltypes import (
-    ANY, BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, STRING, Type, is_number, is_ordered, list_of, unify,
+    ANY,
+    BOOL,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    STRING,
+    Type,
+    is_number,
+    is_ordered,
+    list_of,
+    unify,
 )
 from .values import SHANGHAI, UNKNOWN, Money
 

@@ -13,7 +13,20 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from .ltypes import BOOL, DATE, DATETIME, DECIMAL, DURATION, INT, MONEY, STRING, Type, is_number, is_ordered, unify
+from .ltypes import (
+    BOOL,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    DURATION,
+    INT,
+    MONEY,
+    STRING,
+    Type,
+    is_number,
+    is_ordered,
+    unify,
+)
 from .values import Money
 
 __all__ = ["binary", "negate", "EvalFailure"]

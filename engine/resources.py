@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ def bundled_schemas() -> Path:
     return _package_dir("policy_eval.schemas")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_json(path: str) -> Any:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)

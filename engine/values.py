@@ -137,7 +137,8 @@ def _money_amount(amount: Decimal) -> str:
 
 
 def _plain_decimal(d: Decimal) -> str:
-    if d.is_finite() and max(d.adjusted(), -d.as_tuple().exponent, len(d.as_tuple().digits)) > _MAX_PLAIN_DIGITS:
+    exponent = d.as_tuple().exponent
+    if isinstance(exponent, int) and max(d.adjusted(), -exponent, len(d.as_tuple().digits)) > _MAX_PLAIN_DIGITS:
         return str(d)  # scientific notation, e.g. 1E+400
     text = format(d, "f")
     return text

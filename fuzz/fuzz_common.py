@@ -13,7 +13,7 @@ import json
 import random
 import re
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ def policy_conditions() -> list[tuple[str, str, dict[str, str]]]:
             for key in ("when", "require", "forbid"):
                 if isinstance(rule.get(key), str):
                     seeds.append((kind, _inline_lets(rule[key], lets), params))
-            for name, body in lets.items():
+            for body in lets.values():
                 seeds.append((kind, body, params))
             for remedy in rule.get("remedies") or []:
                 for key in ("when", "amount"):
@@ -117,12 +117,12 @@ def policy_conditions() -> list[tuple[str, str, dict[str, str]]]:
     return seeds
 
 
-@lru_cache(maxsize=None)
+@cache
 def case_schema(kind: str) -> dict[str, Any]:
     return dict(json.loads((ROOT / "schemas" / "cases" / f"{kind}.schema.json").read_text(encoding="utf-8")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def field_names(kind: str) -> list[str]:
     """Dotted paths of the case schema (``order.received_at``), for name tokens."""
     names: list[str] = []
@@ -344,6 +344,36 @@ def policy_texts() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted(POLICY_DIR.rglob("*.yaml"))]
 
 
+@lru_cache(maxsize=1)
+def small_policies() -> list[Any]:
+    """Each bundled policy cut down to one rule at a time, with the params and waivers it uses (fast to load)."""
+    out = []
+    for _path, data in _policy_data():
+        for rule in data.get("rules") or []:
+            text = json.dumps(rule, ensure_ascii=False, default=str)
+            small = {**data, "rules": [rule]}
+            params = {k: v for k, v in (data.get("params") or {}).items() if re.search(rf"\b{re.escape(str(k))}\b", text)}
+            if params:
+                small["params"] = params
+            else:
+                small.pop("params", None)
+            waivers = [w for w in data.get("waivers") or [] if rule.get("id") in (w.get("rules") or [rule.get("id")])]
+            if waivers:
+                small["waivers"] = waivers
+            else:
+                small.pop("waivers", None)
+            out.append(small)
+    return out
+
+
+@lru_cache(maxsize=1)
+def small_policy_texts() -> list[str]:
+    import yaml
+
+    return [yaml.safe_dump(json.loads(json.dumps(d, default=str)), allow_unicode=True, sort_keys=False, width=200)
+            for d in small_policies()]
+
+
 YAML_TOKENS = [": ", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "!!binary ", "!custom ", "!!python/name:os.system",
                "|", ">", "'", '"', "#", "\t", "\x00", "\ufeff", "%YAML 1.1\n", "---\n", "...\n", "? ", "<<: ",
                "~", "null", "yes", "on", "0x1F", "0o17", "1e400", ".nan", ".inf", "9" * 5000, "2024-02-30",
@@ -407,3 +437,86 @@ def mutate_policy_data(data: Any, rng: random.Random, steps: int = 2) -> Any:
         else:
             parent[key] = [parent[key]] if not isinstance(parent[key], list) else {"v": parent[key]}
     return data
+
+
+# --- atheris driver -----------------------------------------------------------------------------------
+
+class Harness:
+    """Runs one atheris target with bookkeeping shared by the three harnesses.
+
+    * ``-atheris_runs=N`` and every other libFuzzer flag are passed through (``-max_total_time=300``, a
+      corpus folder, ``-seed=1``, ...).
+    * By default the first unexpected exception is a crash, as usual with atheris (libFuzzer writes the
+      input to ``crash-<sha1>``; replay it with ``python fuzz/fuzz_X.py crash-<sha1>``).
+    * With ``FUZZ_KEEP_GOING=1`` an unexpected exception is recorded instead -- one line per distinct
+      signature (exception type and message pattern, innermost policy_eval frame) with a reproducer in
+      ``$FUZZ_OUT`` (default: ``$TMPDIR/policy-eval-fuzz/<name>/``) -- and fuzzing goes on, so one known
+      bug does not hide the next.
+    * Every 1,000 inputs, ``stats.json`` in that folder says how many inputs were tried and how many
+      findings were recorded.
+    """
+
+    def __init__(self, name: str, target: Any) -> None:
+        import os
+        import tempfile
+
+        self.name = name
+        self.target = target
+        self.keep_going = os.environ.get("FUZZ_KEEP_GOING") == "1"
+        self.out = Path(os.environ.get("FUZZ_OUT") or Path(tempfile.gettempdir()) / "policy-eval-fuzz" / name)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.inputs = 0
+        self.findings: dict[str, int] = {}
+
+    @staticmethod
+    def signature(exc: BaseException) -> str:
+        import traceback
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/engine/" in f.filename
+                  or "/plugins/" in f.filename or "policy_eval" in f.filename]
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+        message = re.sub(r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|\d+", "N", str(exc))[:120]
+        return f"{type(exc).__name__}: {message} @ {where}"
+
+    def __call__(self, data: bytes) -> None:
+        self.inputs += 1
+        if self.inputs % 1000 == 0:
+            self.save_stats()
+        if not self.keep_going:
+            self.target(data)
+            return
+        try:
+            self.target(data)
+        except Exception as exc:  # noqa: BLE001 - recorded, see the class docstring
+            import hashlib
+            import traceback
+
+            sig = self.signature(exc)
+            if sig not in self.findings:
+                digest = hashlib.sha1(data).hexdigest()[:16]
+                (self.out / f"finding-{digest}.bin").write_bytes(data)
+                with open(self.out / "findings.txt", "a", encoding="utf-8") as fh:
+                    fh.write(f"{sig}\n    input: finding-{digest}.bin (after {self.inputs} inputs)\n")
+                    fh.write("    " + "".join(traceback.format_exception(exc)[-3:]).replace("\n", "\n    ")
+                             + "\n")
+                print(f"\n[{self.name}] NEW FINDING after {self.inputs} inputs: {sig}", flush=True)
+            self.findings[sig] = self.findings.get(sig, 0) + 1
+            self.save_stats()
+
+    def save_stats(self) -> None:
+        stats = {"harness": self.name, "inputs": self.inputs, "findings": self.findings}
+        (self.out / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def run(self, argv: list[str]) -> None:
+        import atexit
+
+        import atheris
+
+        atexit.register(self.save_stats)
+        print(f"[{self.name}] findings and stats in {self.out}", flush=True)
+        atheris.Setup(argv, self)
+        atheris.Fuzz()
+
+
+class Unexpected(AssertionError):
+    """A property of the harness does not hold (raised to make atheris report the input)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import re2
+
 from policy_eval.functions import Function, compile_pattern
 from policy_eval.ltypes import MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
@@ -33,7 +34,9 @@ _URL = re2.compile(
     rf"(?i)(?:https?://|www\.){_URL_CHARS}+"
     rf"|(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS})(?::\d{{1,5}})?(?:/{_URL_CHARS}*)?"
 )
-_CARD = re2.compile(r"\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?")
+# Contiguous 16-19 digits, or groups of four with a short last group; the group in front keeps a long digit
+# run from being tried at every offset (it is one candidate, rejected once).
+_CARD = re2.compile(r"(?:^|[^0-9A-Za-z_])(\d{16,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?)")
 _PHONE = re2.compile(r"(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}")
 _EMAIL = re2.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _ACCOUNT = re2.compile(
@@ -49,8 +52,11 @@ _CARD_LABELS = ("卡号", "银行卡", "储蓄卡", "信用卡", "借记卡", "�
 _LABEL_WINDOW = 10
 
 
+_WIDE = re2.compile("[\uff01-\uff5e\u3000]")
+
+
 def _fold(text: str) -> str:
-    return text.translate(_FOLD)
+    return text.translate(_FOLD) if _WIDE.search(text) else text
 
 
 def _m(kind: str, text: str, start: int, end: int) -> Match:
@@ -90,8 +96,8 @@ def _host_allowed(host: str, allowed: list[str]) -> bool:
 
 def _host_of(url: str) -> str:
     rest = url.split("://", 1)[1] if "://" in url else url
-    authority = re2.split(r"[/?#]", rest, maxsplit=1)[0] if rest else ""
-    authority = authority.rsplit("@", 1)[-1]  # https://yangkeduo.com@evil.cn/ goes to evil.cn
+    cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority = rest[:cut].rsplit("@", 1)[-1]  # https://yangkeduo.com@evil.cn/ goes to evil.cn
     return authority.split(":", 1)[0]
 
 
@@ -168,16 +174,19 @@ def find_bank_cards(text: str) -> list[Match]:
     folded = _fold(text)
     out = []
     for m in _CARD.finditer(folded):
-        start, end = m.start(), m.end()
-        if _glued(folded, start, end, letters=True):
-            continue
-        digits = re2.sub(r"[ -]", "", m.group(0))
-        if not 16 <= len(digits) <= 19 or not luhn_valid(digits):
-            continue
-        before = folded[max(0, start - _LABEL_WINDOW): start].lower()
-        if _nearest_label(before) == "order":
-            continue
-        out.append(_m("bank_card", text, start, end))
+        start, raw = m.start(1), m.group(1)
+        candidates = [raw]
+        last_sep = max(raw.rfind(" "), raw.rfind("-"))
+        if last_sep > 0:  # "4111 1111 1111 1111 200元": the last group may be another number
+            candidates.append(raw[:last_sep])
+        for candidate in candidates:
+            end = start + len(candidate)
+            digits = candidate.replace(" ", "").replace("-", "")
+            if not 16 <= len(digits) <= 19 or _glued(folded, start, end, letters=True) or not luhn_valid(digits):
+                continue
+            if _nearest_label(folded[max(0, start - _LABEL_WINDOW): start].lower()) != "order":
+                out.append(_m("bank_card", text, start, end))
+            break
     return out
 
 

@@ -16,6 +16,7 @@ import datetime as _dt
 from functools import lru_cache
 
 import chinese_calendar
+
 from policy_eval.functions import Function
 from policy_eval.ltypes import DATETIME, INT
 from policy_eval.plugins.hookspecs import hookimpl

@@ -11,8 +11,8 @@ import pytest
 
 from policy_eval.cases import CaseValidator, parse_record, read_cases, read_stream
 from policy_eval.errors import CaseError
-from policy_eval.rulebook import load_case_schemas
 from policy_eval.resources import bundled_schemas
+from policy_eval.rulebook import load_case_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -41,10 +41,10 @@ def test_errors_in_a_json_lines_record_point_into_that_line() -> None:
     # the trailing newline must not turn into "line 2"
     assert err.message == "invalid JSON: Expecting property name enclosed in double quotes (column 23)"
     assert (err.source, err.record, err.json_path) == ("f.jsonl", 7, "$")
-    assert "an array" in parse_record(b"[1]", "f", 1).message  # type: ignore[union-attr]
-    assert "a string" in parse_record(b'"x"', "f", 1).message  # type: ignore[union-attr]
-    assert "null" in parse_record(b"null", "f", 1).message  # type: ignore[union-attr]
-    assert "not UTF-8" in parse_record(b'{"a": "\xff"}', "f", 1).message  # type: ignore[union-attr]
+    assert "an array" in parse_record(b"[1]", "f", 1).message
+    assert "a string" in parse_record(b'"x"', "f", 1).message
+    assert "null" in parse_record(b"null", "f", 1).message
+    assert "not UTF-8" in parse_record(b'{"a": "\xff"}', "f", 1).message
 
 
 def test_jsonl_keeps_line_numbers_across_blank_lines_and_a_bom() -> None:
@@ -98,7 +98,7 @@ def test_files_by_suffix_and_folders(tmp_path: Path) -> None:
     (tmp_path / "sub" / "c.json").write_text('{"case_id": "C1"}\n{"case_id": "C2"}\n')  # JSON Lines in a .json
     (tmp_path / "notes.txt").write_text("ignored")
     records = list(read_cases([str(tmp_path)]))
-    assert [(Path(s).name, n, c["case_id"]) for s, n, c in records] == [  # type: ignore[index]
+    assert [(Path(s).name, n, c["case_id"]) for s, n, c in records] == [
         ("a.json", 1, "A1"), ("a.json", 2, "A2"), ("b.jsonl", 1, "B1"), ("b.jsonl", 2, "B2"),
         ("c.json", 1, "C1"), ("c.json", 2, "C2")]
     bad = tmp_path / "bad.json"
@@ -109,7 +109,7 @@ def test_files_by_suffix_and_folders(tmp_path: Path) -> None:
 
 def test_stdin_is_read_once_with_dash() -> None:
     records = list(read_cases(["-"], stdin=io.BytesIO(b'{"case_id": "S"}\n')))
-    assert [(s, n, c["case_id"]) for s, n, c in records] == [("<stdin>", 1, "S")]  # type: ignore[index]
+    assert [(s, n, c["case_id"]) for s, n, c in records] == [("<stdin>", 1, "S")]
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +129,10 @@ def test_schema_errors_name_the_json_path(validator: CaseValidator) -> None:
     assert err is not None and err.json_path == "$.request.submitted_at" and "date-time" in err.message
     err = validator.check({"kind": "parcel"}, "f", 9)
     assert err is not None and err.json_path == "$.kind" and "after_sale" in err.message and err.record == 9
+
+
+def test_a_nan_given_through_the_python_api_is_a_case_error(validator: CaseValidator) -> None:
+    case = json.loads((EXAMPLES / "after_sale_car_return_refund.json").read_text(encoding="utf-8"))
+    case["order"]["promised_after_sale_days"] = Decimal("NaN")  # JSON input cannot carry this; a dict can
+    err = validator.check(case, "api", 1)
+    assert err is not None and "not a finite number" in err.message

@@ -26,6 +26,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
 from policy_eval import lang
 from policy_eval.errors import PolicyError, PolicyNameError, PolicySyntaxError, PolicyTypeError
 

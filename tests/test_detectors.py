@@ -57,6 +57,10 @@ def test_luhn() -> None:
     # a phone number right before the card is not merged into it
     ("电话13812345678 卡号6228480012345678903", ["6228480012345678903"]),
     ("两张卡都可以：4111111111111111 或者 6222021202001234567", ["4111111111111111", "6222021202001234567"]),
+    # a number right after the card is not taken for its last digits
+    ("卡号4367421234567896 200块转我就行", ["4367421234567896"]),
+    ("卡号 4111 1111 1111 1111 200元定金", ["4111 1111 1111 1111"]),
+    ("两张卡 4111111111111111 6222021202001234567", ["4111111111111111", "6222021202001234567"]),
 ])
 def test_bank_cards_found(text: str, evidence: list[str]) -> None:
     assert find_bank_cards(text) == spans(text, *evidence, kind="bank_card")

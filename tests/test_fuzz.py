@@ -23,13 +23,14 @@ from __future__ import annotations
 import random
 import sys
 import tempfile
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from policy_eval.batch import BatchOptions, Processor
 from policy_eval.errors import PolicyError
 from policy_eval.lang import compile_expression, default_functions
@@ -55,7 +56,7 @@ def processor() -> Processor:
     return Processor(BatchOptions())
 
 
-@lru_cache(maxsize=None)
+@cache
 def cases_of(kind: str) -> list[dict[str, Any]]:
     return [c for c in fc.example_cases() if c.get("kind") == kind]
 
@@ -154,7 +155,9 @@ def _load_policy_text(text: str | bytes) -> None:
                 assert str(err)
 
 
-POLICY_TEXTS = fc.policy_texts()
+# Whole files are slow to load (100-200 ms each); mutate them rarely, and mostly one-rule cut-downs.
+POLICY_TEXTS = fc.small_policy_texts()
+WHOLE_TEXTS = fc.policy_texts()
 
 
 @FUZZ
@@ -163,17 +166,19 @@ def test_mutated_policy_files_raise_only_policy_errors(index: int, rng: random.R
     _load_policy_text(fc.mutate_policy_text(POLICY_TEXTS[index], rng, steps))
 
 
-@lru_cache(maxsize=None)
-def _policy_data(index: int) -> Any:
-    from policy_eval.yamlload import load_yaml
+@settings(FUZZ, max_examples=30)
+@given(st.integers(0, len(WHOLE_TEXTS) - 1), st.randoms(use_true_random=False), st.integers(1, 5))
+def test_mutated_whole_policy_files_raise_only_policy_errors(index: int, rng: random.Random, steps: int) -> None:
+    _load_policy_text(fc.mutate_policy_text(WHOLE_TEXTS[index], rng, steps))
 
-    return load_yaml(POLICY_TEXTS[index])[0]
+
+SMALL_POLICIES = fc.small_policies()
 
 
 @FUZZ
-@given(st.integers(0, len(POLICY_TEXTS) - 1), st.randoms(use_true_random=False), st.integers(1, 4))
+@given(st.integers(0, len(SMALL_POLICIES) - 1), st.randoms(use_true_random=False), st.integers(1, 4))
 def test_structurally_mutated_policies_raise_only_policy_errors(index: int, rng: random.Random, steps: int) -> None:
-    data = fc.mutate_policy_data(_policy_data(index), rng, steps)
+    data = fc.mutate_policy_data(SMALL_POLICIES[index], rng, steps)
     _load_policy_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
 
@@ -215,7 +220,8 @@ CASES = fc.example_cases()
 @given(st.integers(0, len(CASES) - 1), st.randoms(use_true_random=False), st.integers(1, 5))
 def test_mutated_case_records_are_evaluated_or_rejected(index: int, rng: random.Random, steps: int) -> None:
     case = fc.mutate_case(CASES[index], rng, steps)
-    _process(case)
+    if isinstance(case, dict):  # Processor.process takes a record's bytes or a decoded object
+        _process(case)
     _process(fc.to_json_bytes(case))
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from policy_eval.cli import run
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -287,14 +288,6 @@ def test_rejections_speak_json_not_python(lines: list[Line], run_result: dict[st
     assert not problems, "\n".join(problems)
 
 
-def test_output_is_valid_jsonl_and_identical_with_two_jobs(run_result: dict[str, Any], tmp_path: Path) -> None:
-    two = tmp_path / "two.jsonl"
-    code = run(["eval", "--format", "jsonl", "--jobs", "2", "-o", str(two), str(run_result["input"])],
-               stdout=io.StringIO(), stderr=io.StringIO())
-    assert code == run_result["code"]
-    assert two.read_bytes() == run_result["output"].read_bytes()
-
-
 def surrogate_lines() -> list[Line]:
     canonical = dumps(AFTER_SALE)
     return [
@@ -327,3 +320,37 @@ def test_lone_surrogates_do_not_lose_the_batch(fmt: str, tmp_path: Path) -> None
             assert line.path is not None and result["error"]["json_path"] in (line.path, "$"), result["error"]
             assert "internal error" not in result["error"]["message"]
     assert "4 records read" in err.getvalue()
+
+
+# --- decoded records handed to the processor (loader plugins, the embedding API) -------------------------
+
+@pytest.fixture(scope="module")
+def processor() -> Any:
+    from policy_eval.batch import BatchOptions, Processor
+
+    return Processor(BatchOptions())
+
+
+@pytest.mark.parametrize("payload", [None, [], [AFTER_SALE], 42], ids=["null", "empty-array", "array", "number"])
+def test_a_decoded_record_that_is_not_an_object_is_rejected(processor: Any, payload: Any) -> None:
+    """A loader plugin may yield something that is not an object; that must be a rejection
+    ("a case must be a JSON object"), not an internal error (today: AttributeError on payload.get)."""
+    result = processor.process(("loader", 7, payload))
+    assert result.record == 7 and result.error is not None
+    assert "internal error" not in result.error["message"], result.error["message"]
+    assert "object" in result.error["message"]
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "-NaN"])
+def test_a_decoded_decimal_nan_is_rejected(processor: Any, value: str) -> None:
+    """``Decimal('NaN')`` in a decoded record (the JSON reader refuses it, a loader plugin or an embedder
+    may not): jsonschema's ``minimum`` compares it and decimal raises InvalidOperation, which today ends
+    in the internal-error safety net."""
+    from decimal import Decimal
+
+    case = json.loads(json.dumps(METRICS), parse_float=Decimal)
+    case["category_mean"]["quality_refund_rate"] = Decimal(value)
+    result = processor.process(("loader", 1, case))
+    assert result.error is None or "internal error" not in result.error["message"], result.error["message"]
+    if result.error is not None:
+        assert result.error["json_path"] == "$.category_mean.quality_refund_rate"

@@ -17,18 +17,21 @@ generated in tmp_path.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import signal
 import subprocess
 import sys
 import textwrap
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from policy_eval.batch import BatchOptions, Processor
 from policy_eval.cli import run
 from policy_eval.errors import ErrorList, PolicyError
@@ -142,10 +145,29 @@ def _load(folder: Path) -> Any:
     return load_rulebook(folder, schema_dir=bundled_schemas(), functions=FUNCTIONS)
 
 
+class CpuLimit(Exception):
+    """Raised in the test process when a load uses more CPU time than allowed (so a hang fails fast)."""
+
+
+@contextlib.contextmanager
+def cpu_limit(seconds: float) -> Iterator[None]:
+    """Abort the block with CpuLimit once this process has used ``seconds`` more CPU time (ITIMER_PROF)."""
+    def expired(signum: int, frame: object) -> None:
+        raise CpuLimit(f"more than {seconds} s of CPU time")
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
 def _refuse(folder: Path) -> tuple[list[PolicyError], float, int]:
     """Load ``folder``; return the errors, the CPU seconds taken and the peak traced memory."""
     start = time.process_time()
-    with pytest.raises(PolicyError) as info:
+    with cpu_limit(5 * CPU_SECONDS), pytest.raises(PolicyError) as info:
         _load(folder)
     cpu = time.process_time() - start
     tracemalloc.start()
@@ -191,6 +213,35 @@ def test_hostile_policy_is_refused_quickly_with_a_located_error(name: str, tmp_p
     assert cpu < CPU_SECONDS, f"{name}: {cpu:.2f} s of CPU"
     assert peak < MEMORY_BYTES, f"{name}: {peak / 1e6:.1f} MB traced"
     _check_cli(folder, f"p.yaml:{first.line}:{first.column}: ")
+
+
+def _amplified(aliases: int) -> bytes:
+    """A ~20 KB policy in which one 17,000-character condition is aliased into ``aliases`` let-bindings."""
+    group = "(" + " or ".join(f'contains(m.text, "word{i}")' for i in range(25)) + ")"
+    condition = "any m in messages: exists(m.text) and (" + " and ".join([group] * 25) + ")"
+    lets = f"      l0: &c '{condition}'\n" + "".join(f"      l{i}: *c\n" for i in range(1, aliases))
+    return policy(condition="l0").replace("    message: M\n", "    message: M\n    let:\n" + lets).encode()
+
+
+def test_alias_amplified_conditions_are_bounded(tmp_path: Path) -> None:
+    """The alias-bomb guard counts nodes, not characters: one long condition aliased into many places is
+    parsed, type-checked and compiled once per alias. 200 aliases of a 17,000-character condition (a 20 KB
+    file) took ~40 s of CPU; 200,000 aliases (the node limit) would take hours. The loader must refuse the
+    expansion (or load it) within a second."""
+    data = _amplified(200)
+    assert len(data) < 25_000
+    folder = _folder(tmp_path, data)
+    start = time.process_time()
+    try:
+        with cpu_limit(CPU_SECONDS):
+            _load(folder)
+    except PolicyError as exc:
+        first = _errors(exc)[0]
+        assert first.file is not None and first.line is not None and first.column is not None, str(first)
+    except CpuLimit:
+        pytest.fail(f"a {len(data)}-byte policy file with 200 aliases of one condition was still loading after "
+                    f"{CPU_SECONDS} s of CPU")
+    assert time.process_time() - start < CPU_SECONDS
 
 
 def test_a_bom_at_the_start_is_accepted_and_does_not_shift_positions(tmp_path: Path) -> None:

@@ -129,6 +129,12 @@ def test_policy_calling_a_plugin_function_evaluates(sample_env: dict[str, str]) 
     assert "水果 (fresh) paid 2024-10-01T10:00:00+08:00, shipped 2024-10-02T16:30:00+08:00" in messages
 
 
+def test_policy_tests_see_plugin_functions_and_enrichers(sample_env: dict[str, str]) -> None:
+    proc = run(sample_env, "test", "-p", _rel(POLICIES))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed, 0 failed" in proc.stdout
+
+
 def test_input_format_from_the_plugin_loader(sample_env: dict[str, str]) -> None:
     tsv = _rel(DATA / "cases" / "parcels.tsv")
     proc = run(sample_env, "eval", "-p", _rel(POLICIES), "--input-format", "tsv", tsv, "--format", "jsonl", "-q")
@@ -152,9 +158,6 @@ def test_output_format_from_the_plugin_reporter(sample_env: dict[str, str]) -> N
     assert "**4 case(s)**: 4 evaluated, 0 rejected; 2 violated, 0 undetermined, 4 complied, 2 not applicable.\n" in out
 
 
-@pytest.mark.xfail(strict=False, reason="engine/batch.py: forked workers keep the CLI's SIGTERM/SIGINT handler, so "
-                   "pool.terminate() raises _Interrupted inside them (tracebacks; about 1 run in 20 hangs). Fix: "
-                   "reset both signals in batch._init_worker; then drop this mark.")
 def test_worker_processes_load_the_entry_point_plugin_too(sample_env: dict[str, str]) -> None:
     # its own session, so that a hung run is ended with its worker processes
     child = subprocess.Popen([_command(), "eval", "-p", _rel(POLICIES), _rel(DATA / "cases" / "parcels.jsonl"),

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from policy_eval import cli
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError, PolicyTypeError
 from policy_eval.rulebook import load_rulebook

@@ -21,6 +21,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from policy_eval import lang
 from policy_eval.errors import PolicyError
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from policy_eval.evaluate import Evaluator
 from policy_eval.policy import parse_instant
 from policy_eval.result import CaseResult, Outcome, RuleResult

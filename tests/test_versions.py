@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from policy_eval.api import Rulebook as ApiRulebook
 from policy_eval.evaluate import Evaluator
 from policy_eval.policy import parse_instant

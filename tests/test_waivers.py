@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from policy_eval.evaluate import Evaluator
 from policy_eval.policy import parse_instant
 from policy_eval.result import CaseResult, Outcome, RuleResult

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from policy_eval import yamlload
 from policy_eval.errors import PolicyLoadError
 from policy_eval.yamlload import MAX_DEPTH, load_yaml
