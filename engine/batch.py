@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import CaseValidator, parse_record
+from .cases import parse_record
+from .validation import CaseValidator
 from .errors import CaseError
 from .evaluate import Evaluator
 from .result import CaseResult
@@ -69,6 +70,9 @@ class Processor:
                 payload = parse_record(payload, source, number)
             if isinstance(payload, CaseError):
                 return self.rejected(payload)
+            if not isinstance(payload, dict):
+                return self.rejected(CaseError(f"a case must be a JSON object, got {type(payload).__name__}",
+                                               source=source, record=number))
             for enrich in self.enrichers:
                 payload = enrich(payload)
             if self.validator is not None:

@@ -11,6 +11,7 @@ Numbers are read exactly (``Decimal``), never as binary floats.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -74,11 +75,23 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
         return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=record)
     except RecursionError:
         return CaseError("JSON nested too deeply", source=source, record=record)
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+        return CaseError("number out of range (exponent too large)", source=source, record=record)
     except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
-        return CaseError(str(exc), source=source, record=record)
+        return CaseError(_plain(str(exc)), source=source, record=record)
     if not isinstance(value, dict):
         return _not_object(value, source, record)
     return value
+
+
+def _plain(message: str) -> str:
+    """Say it in JSON terms: whoever wrote the record should not read Python internals."""
+    if "int_max_str_digits" in message or "integer string conversion" in message:
+        return "a number with more than 4300 digits is not allowed in case records"
+    return _DECIMAL_REPR.sub(r"\1", message)
+
+
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
 
 
 def _decode(data: bytes, source: str) -> str | CaseError:
@@ -102,8 +115,14 @@ def _documents(text: str, source: str) -> Iterator[Record]:
         except json.JSONDecodeError as exc:
             yield source, 1, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=1)
             return
-        except (ValueError, RecursionError) as exc:
-            yield source, 1, CaseError(f"invalid JSON: {exc}", source=source, record=1)
+        except RecursionError:
+            yield source, 1, CaseError("JSON nested too deeply", source=source, record=1)
+            return
+        except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+            yield source, 1, CaseError("number out of range (exponent too large)", source=source, record=1)
+            return
+        except ValueError as exc:
+            yield source, 1, CaseError(_plain(str(exc)), source=source, record=1)
             return
         if not isinstance(items, list):  # "[...] trailing" cannot get here; keep mypy and readers sure
             yield source, 1, _not_object(items, source, 1)
@@ -128,8 +147,13 @@ def _documents(text: str, source: str) -> Iterator[Record]:
             yield source, line, CaseError(f"JSON nested too deeply; the rest of {source} is skipped",
                                           source=source, record=line)
             return
+        except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+            yield source, line, CaseError(f"number out of range (exponent too large); the rest of {source} "
+                                          "is skipped", source=source, record=line)
+            return
         except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
-            yield source, line, CaseError(f"{exc}; the rest of {source} is skipped", source=source, record=line)
+            yield source, line, CaseError(f"{_plain(str(exc))}; the rest of {source} is skipped", source=source,
+                                          record=line)
             return
         yield source, line, value if isinstance(value, dict) else _not_object(value, source, line)
         m = _NON_WS.search(text, end)
@@ -270,7 +294,9 @@ class CaseValidator:
             kind: jsonschema.Draft202012Validator(schema, format_checker=_FORMATS) for kind, schema in schemas.items()
         }
 
-    def check(self, case: dict[str, Any], source: str, record: int) -> CaseError | None:
+    def check(self, case: Any, source: str, record: int) -> CaseError | None:
+        if not isinstance(case, dict):  # a loader plugin or an embedder may hand over anything
+            return _not_object(case, source, record)
         kind = case.get("kind")
         validator = self._validators.get(kind) if isinstance(kind, str) else None
         if validator is None:
@@ -281,10 +307,30 @@ class CaseValidator:
             error = jsonschema.exceptions.best_match(validator.iter_errors(case))
         except RecursionError:
             return CaseError("case nested too deeply", source=source, record=record)
-        except ArithmeticError:  # Decimal("NaN") given through the Python API: not comparable with a bound
-            return CaseError("a number in the case is not a finite number (NaN or infinity)", source=source,
-                             record=record)
+        except ArithmeticError:  # Decimal("NaN") handed over decoded: not comparable with a schema bound
+            return CaseError("not a number (NaN); case records hold finite numbers only", source=source,
+                             record=record, json_path=_non_finite(case) or "$")
         if error is None:
             return None
-        return CaseError(error.message if len(error.message) < 300 else error.message[:300] + "…",
+        message = _plain(error.message)
+        return CaseError(message if len(message) < 300 else message[:300] + "…",
                          source=source, record=record, json_path=error.json_path)
+
+
+def _non_finite(value: Any, path: str = "$") -> str | None:
+    """The JSON path of the first NaN/infinite number in a decoded case."""
+    if isinstance(value, Decimal):
+        return None if value.is_finite() else path
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub, v in items:
+        found = _non_finite(v, sub)
+        if found:
+            return found
+    return None

@@ -33,8 +33,75 @@ __all__ = ["main", "run", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERR
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class _Interrupted(Exception):
-    pass
+class _Interrupted(BaseException):
+    """SIGINT/SIGTERM in ``eval``. A BaseException, like KeyboardInterrupt, so that no ``except Exception``
+    safety net on the way (the per-record one in batch.Processor) can swallow it."""
+
+
+class _Signals:
+    """SIGINT/SIGTERM handling for ``eval``: the first signal ends the batch with :class:`_Interrupted`, except
+    inside a *critical* section (nested :meth:`enter`/:meth:`leave`), where it waits until the section ends.
+    Writing a piece of the report and tallying it is such a section, so the report and the counts agree."""
+
+    def __init__(self) -> None:
+        self.main_pid = os.getpid()
+        self.depth = 0
+        self.pending = False
+        self.old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.old[sig] = signal.signal(sig, self.handler)
+            except ValueError:  # not the main thread (embedded use): leave the host's handlers alone
+                pass
+
+    def restore(self) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        self.old.clear()
+
+    def handler(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.main_pid:
+            # A --jobs worker forked with this handler: it must die as by default (Pool.terminate sends it
+            # SIGTERM), not raise into multiprocessing's loop, which can leave it waiting on a lock forever.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        if self.depth:
+            self.pending = True
+            return
+        raise _Interrupted()
+
+    def enter(self) -> None:
+        self.depth += 1
+
+    def leave(self) -> None:
+        self.depth -= 1
+        if not self.depth and self.pending:
+            self.pending = False
+            raise _Interrupted()
+
+
+class _Tally:
+    """The report stream, counting what has been written; each write is a critical section."""
+
+    def __init__(self, stream: IO[str], signals: _Signals) -> None:
+        self.stream = stream
+        self.signals = signals
+        self.written = 0
+
+    def write(self, text: str) -> int:
+        self.signals.enter()
+        try:
+            n = self.stream.write(text)
+            self.written += len(text)
+        finally:
+            self.signals.leave()
+        return n
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, ... of the real stream
+        return getattr(self.stream, name)
 
 
 class UsageError(Exception):
@@ -157,6 +224,11 @@ def _parser() -> argparse.ArgumentParser:
                         "verdicts, or never")
     e.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
                    help="worker processes (default 1); the output is the same for any N")
+    e.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
+    e.add_argument("--scheduler", metavar="ADDR",
+                   help="dask: scheduler address, e.g. tcp://host:8786 (default: a local cluster of --jobs "
+                        "workers); the policy folder must be readable on the workers")
     e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
     e.add_argument("--verbose", "-v", action="store_true",
                    help="text: also show clean cases and complied / not-applicable rules")
@@ -363,7 +435,9 @@ class _AtomicOutput:
             fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
         except OSError as exc:
             raise UsageError(f"--output {path}: cannot write there ({exc.strerror})") from None
-        self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        # backslashreplace: a lone surrogate read from JSON ("\\ud800") is written back as that same escape,
+        # which JSON readers take as the same value, instead of failing the whole report
+        self.stream = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
 
     def commit(self) -> None:
         self.stream.flush()
@@ -386,12 +460,24 @@ class _AtomicOutput:
 
 
 def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    signals = _Signals()
+    signals.install()  # first thing: a signal while the rulebook loads must still end in "interrupted", 130
+    try:
+        return _cmd_eval(args, out, err, stdin, signals)
+    finally:
+        signals.restore()
+
+
+def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None,
+              signals: _Signals) -> int:
     from .plugin_manager import get_plugin_manager
 
     # Mistakes that need no rulebook are reported before the (slow) load.
     _check_inputs(args.cases)
     if args.output:
         _AtomicOutput.check(args.output)
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler goes with --engine dask")
     pm = get_plugin_manager()
     for plugin in args.plugin:
         pm.add(plugin)
@@ -403,16 +489,15 @@ def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
     _check_selectors(rb, args.skip, "--skip")
     sink = _AtomicOutput(args.output) if args.output else None
     try:
-        code = _eval(args, rb, reporters[args.format], sink, out, err, stdin)
+        return _eval(args, rb, reporters[args.format], sink, out, err, stdin, signals)
     except BaseException:
         if sink:
             sink.abort()
         raise
-    return code
 
 
 def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput | None, out: IO[str],
-          err: IO[str], stdin: IO[bytes] | None) -> int:
+          err: IO[str], stdin: IO[bytes] | None, signals: _Signals) -> int:
     from .batch import BatchOptions, Processor, run_batch
     from .progress import Progress
 
@@ -421,10 +506,11 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
                            validate=not args.no_validate, plugins=list(args.plugin))
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
+    tally = _Tally(stream, signals)
     color = {"auto": None, "always": True, "never": False}[args.color]
     if sink and args.color == "auto":
         color = False
-    reporter = factory(stream, {"verbose": args.verbose, "color": color})
+    reporter = factory(tally, {"verbose": args.verbose, "color": color})
     rules = [{"id": r.full_id, "title": r.title, "clause": r.clause, "severity": r.severity}
              for v in rb.versions() for r in v.rules]
     reporter.start({"rulebook": rb.digest, "rules": rules})
@@ -433,58 +519,74 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     show_progress = not args.quiet and _isatty(err) and (sink is not None or not _isatty(out))
     progress = Progress(err, _input_size(args.cases), enabled=show_progress)
     done_bytes = 0
+    records = _records(args, stdin)
 
-    main_pid = os.getpid()
+    def counted() -> Any:
+        nonlocal done_bytes
+        for item in records:
+            payload = item[2]
+            if isinstance(payload, bytes):
+                done_bytes += len(payload)
+            yield item
 
-    def on_signal(signum: int, frame: Any) -> None:
-        if os.getpid() != main_pid:
-            # A --jobs worker forked with this handler: it must die as by default (Pool.terminate sends it
-            # SIGTERM), not raise into multiprocessing's loop, which can leave it waiting on a lock forever.
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+    def account(result: Any) -> None:
+        summary["read"] += 1
+        if result.error is not None:
+            summary["rejected"] += 1
             return
-        raise _Interrupted()
+        summary["evaluated"] += 1
+        counts = result.counts()
+        for k, v in counts.items():
+            summary["outcomes"][k] += v
+        if counts["violated"]:
+            summary["cases_violating"] += 1
+        elif counts["undetermined"]:
+            summary["cases_undetermined"] += 1
+        else:
+            summary["cases_clean"] += 1
 
-    old_handlers = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # A signal ends the loop wherever it lands. A record counts as reported when its report has been
+    # (at least partly) written: `current` and `mark` say which record was being reported, from where.
+    client = None
+    if args.engine == "dask":
+        from .distributed import connect, run_on_dask
+
         try:
-            old_handlers[sig] = signal.signal(sig, on_signal)
-        except ValueError:  # not the main thread (embedded use)
-            pass
+            client = connect(args.scheduler, args.jobs)
+        except RuntimeError as exc:  # the optional extra is missing
+            raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
+        batch = run_on_dask(counted(), options, client=client)
+    else:
+        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor)
+    current: Any = None
+    mark = 0
     try:
-        records = _records(args, stdin)
-
-        def counted() -> Any:
-            nonlocal done_bytes
-            for item in records:
-                payload = item[2]
-                if isinstance(payload, bytes):
-                    done_bytes += len(payload)
-                yield item
-
-        for result in run_batch(counted(), options, jobs=args.jobs, processor=processor):
-            summary["read"] += 1
-            if result.error is not None:
-                summary["rejected"] += 1
-            else:
-                summary["evaluated"] += 1
-                counts = result.counts()
-                for k, v in counts.items():
-                    summary["outcomes"][k] += v
-                if counts["violated"]:
-                    summary["cases_violating"] += 1
-                elif counts["undetermined"]:
-                    summary["cases_undetermined"] += 1
-                else:
-                    summary["cases_clean"] += 1
+        for result in batch:
+            current, mark = result, tally.written
             reporter.case(result)
+            signals.enter()
+            account(result)
+            current = None
             progress.update(summary["read"], done_bytes)
+            signals.leave()
     except (_Interrupted, KeyboardInterrupt):
         summary["interrupted"] = True
     finally:
+        signals.enter()  # never left: the report is finished whatever arrives now
+        if current is not None and tally.written != mark:
+            account(current)
+        close = getattr(batch, "close", None)
+        if close is not None:
+            close()  # stops --jobs workers now, not when the generator is collected
+        if client is not None:
+            with contextlib.suppress(Exception):
+                cluster = getattr(client, "cluster", None)
+                client.close()
+                if cluster is not None and args.scheduler in (None, "", "local"):
+                    cluster.close()
         progress.close()
-        for sig, handler in old_handlers.items():
-            signal.signal(sig, handler)
     if summary["interrupted"] and args.format == "jsonl":
         stream.write(json.dumps({"format": "1", "status": "interrupted", "written": summary["read"]}) + "\n")
     reporter.finish(summary)
@@ -773,14 +875,18 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
     except UsageError as exc:
         err.write(f"policy-eval {args.command}: error: {exc}\n")
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        err.write("policy-eval: interrupted\n")
+    except (KeyboardInterrupt, _Interrupted):
+        err.write("policy-eval: interrupted before any record was reported\n" if args.command == "eval"
+                  else "policy-eval: interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `policy-eval ... | head`: the reader has gone; nothing more to say
         return EXIT_OK
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # see _AtomicOutput: a lone surrogate must not end the run
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     code = run()
     try:
         sys.stdout.flush()

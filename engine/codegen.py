@@ -243,6 +243,8 @@ class _Gen:
         # exists/default/max/min of two values are core functions (plugins cannot redefine a name):
         # spelled inline, they skip a call.
         if node.name == "exists" and len(node.args) == 1:
+            if _never_unknown(node.args[0]):
+                return "True"
             return f"({self.expr(node.args[0])} is not U)"
         if node.name == "default" and len(node.args) == 2:
             t = self.tmp()

@@ -158,7 +158,12 @@ def _op(node: ir.Op) -> Compiled:
 
         def unary(c: dict[str, Any], v: dict[str, Any]) -> Any:
             a = a_f(c, v)
-            return UNKNOWN if a is UNKNOWN else op(a)
+            if a is UNKNOWN:
+                return UNKNOWN
+            try:
+                return op(a)
+            except OverflowError as exc:
+                raise EvalFailure(f"{path}: out of range: {exc}", path) from None
         return unary
     lf, rf = compile_ir(node.args[0]), compile_ir(node.args[1])
     if node.guard_zero:
@@ -173,13 +178,20 @@ def _op(node: ir.Op) -> Compiled:
                 return op(a, b)
             except _ZERO_ERRORS:
                 return UNKNOWN
+            except OverflowError as exc:
+                raise EvalFailure(f"{path}: out of range: {exc}", path) from None
         return div
     if isinstance(node.args[1], ir.Const):
         const = node.args[1].value
 
         def with_const(c: dict[str, Any], v: dict[str, Any]) -> Any:
             a = lf(c, v)
-            return UNKNOWN if a is UNKNOWN else op(a, const)
+            if a is UNKNOWN:
+                return UNKNOWN
+            try:
+                return op(a, const)
+            except (TypeError, OverflowError) as exc:
+                raise EvalFailure(f"{path}: {exc}", path) from None
         return with_const
 
     def binary(c: dict[str, Any], v: dict[str, Any]) -> Any:
@@ -191,7 +203,7 @@ def _op(node: ir.Op) -> Compiled:
             return UNKNOWN
         try:
             return op(a, b)
-        except TypeError as exc:  # data of an unexpected type slipped past the schema
+        except (TypeError, OverflowError) as exc:  # out-of-range dates, or data that slipped past the schema
             raise EvalFailure(f"{path}: {exc}", path) from None
     return binary
 
@@ -359,7 +371,7 @@ def _call(node: ir.Call) -> Compiled:
             return fn(*args)
         except EvalFailure:
             raise
-        except (ValueError, TypeError, ArithmeticError) as exc:
+        except (ValueError, TypeError, ArithmeticError) as exc:  # ArithmeticError covers OverflowError
             raise EvalFailure(f"{path}: {exc}", path) from None
     if len(arg_fs) == 1 and strict:
         (a_f,) = arg_fs

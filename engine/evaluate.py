@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .compiler import REF_TIME
 from .interpreter import Trace, interpret
 from .ops import EvalFailure
 from .policy import Condition, PolicyVersion, Rule
+from .readers import ReadError
 from .result import CaseResult, Outcome, RuleResult
 from .rulebook import PolicyHistory, Rulebook
 from .values import UNKNOWN, Money, render, to_json
@@ -26,6 +28,27 @@ from .values import UNKNOWN, Money, render, to_json
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+# What a case's data can make a condition raise: the verdict is undetermined, with the error.
+_DATA_ERRORS = (EvalFailure, ArithmeticError)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, EvalFailure):
+        return exc.message
+    return f"arithmetic out of range: {exc}"  # e.g. a date pushed past year 9999 by the case's values
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, (str, bytes)):
+        return "a string"
+    return "a number" if isinstance(value, (int, float, Decimal)) else type(value).__name__
 
 
 def _display(value: Any) -> str:
@@ -72,6 +95,10 @@ class Evaluator:
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
                  record: int | None = None) -> CaseResult:
+        if not isinstance(case, Mapping):
+            return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
+                              error={"json_path": "$", "message": "a case must be a JSON object, not "
+                                                                  f"{_json_kind(case)}"})
         case = case if isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
@@ -102,9 +129,9 @@ class Evaluator:
         else:
             try:
                 ref = latest.reference_time.fn(case, {REF_TIME: UNKNOWN})
-            except EvalFailure as exc:
+            except _DATA_ERRORS as exc:
                 return [self._policy_level(history, Outcome.UNDETERMINED,
-                                           f"reference time unreadable: {exc.message}", error=exc.message)]
+                                           f"reference time unreadable: {_error_text(exc)}", error=_error_text(exc))]
             if ref is UNKNOWN:
                 trace = Trace()
                 interpret(latest.reference_time.node, case, {REF_TIME: UNKNOWN}, trace)
@@ -144,8 +171,8 @@ class Evaluator:
                 else:
                     holds = value if rule.mode == "require" else not value
                     outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
-        except EvalFailure as exc:
-            outcome, error = Outcome.UNDETERMINED, exc.message
+        except _DATA_ERRORS as exc:
+            outcome, error = Outcome.UNDETERMINED, _error_text(exc)
         waiver, waiver_reads = self._waiver(version, rule, case, env)
         detailed = self.explain or outcome in (Outcome.VIOLATED, Outcome.UNDETERMINED)
         trace = self._trace(rule, case, env) if detailed else None
@@ -176,8 +203,9 @@ class Evaluator:
 
     @staticmethod
     def _static_inputs(rule: Rule, case: dict[str, Any]) -> dict[str, Any]:
+        """The values of the rule's inputs (outside lists) present in the case, read as the rule reads them."""
         out: dict[str, Any] = {}
-        for path in rule.inputs:
+        for path, read in rule.readers.items():
             if "[" in path:
                 continue
             node: Any = case
@@ -185,7 +213,11 @@ class Evaluator:
                 node = node.get(key) if isinstance(node, dict) else None
                 if node is None:
                     break
-            if node is not None and not isinstance(node, (dict, list)):
+            if node is None or isinstance(node, (dict, list)):
+                continue
+            try:
+                out[path] = to_json(read(node) if read is not None else node)
+            except ReadError:  # not what the schema promises: shown as it is
                 out[path] = to_json(node)
         return out
 
@@ -195,7 +227,7 @@ class Evaluator:
             applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
             if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer
                 interpret(rule.condition.node, case, env, trace)
-        except EvalFailure:
+        except _DATA_ERRORS:
             pass
         return trace
 
@@ -232,7 +264,7 @@ class Evaluator:
     def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:
         try:
             return cond.fn(case, env)
-        except EvalFailure:
+        except _DATA_ERRORS:
             return UNKNOWN
 
     def _message(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> str:

@@ -144,10 +144,14 @@ def compile_pattern(pattern: str) -> Any:
         raise ValueError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
     options = re2.Options()
     options.max_mem = 8 << 20
+    options.log_errors = False  # the error is reported to the author, located; not on stderr
     try:
         return re2.compile(pattern, options)
     except re2.error as exc:
-        raise ValueError(f"invalid pattern {pattern!r}: {exc}") from None
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise ValueError(f"invalid pattern {pattern!r}: {detail}") from None
 
 
 def _check_pattern(position: int, value: Any) -> None:
@@ -180,6 +184,8 @@ def _t_extreme(name: str) -> Typer:
             raise ValueError(f"{name}() takes two or more values, or one list")
         if not args:
             raise ValueError(f"{name}() needs at least one argument")
+        if any(a.name == "null" for a in args):
+            raise ValueError(f"{name}() cannot order null; use default(...) for a missing value")
         common: Type | None = args[0]
         for a in args[1:]:
             common = unify(common, a) if common is not None else None

@@ -162,7 +162,7 @@ class _Interp:
             if node.guard_zero:
                 return UNKNOWN, _NONE
             raise
-        except TypeError as exc:
+        except (TypeError, OverflowError) as exc:
             raise EvalFailure(f"{node.text}: {exc}", node.text) from None
 
     def e_And(self, node: ir.And, env: Any) -> tuple[Any, Blame]:

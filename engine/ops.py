@@ -148,6 +148,8 @@ def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
             fn = _money_checked(fn)
         return BOOL, fn
     if op in ("<", "<=", ">", ">="):
+        if lt.name == "null" or rt.name == "null":
+            return "cannot order a value against null; use exists(...) to test for a missing value"
         common = unify(lt, rt)
         if common is None or not is_ordered(common):
             if common is None:

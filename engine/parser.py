@@ -183,15 +183,34 @@ def _depth(tree: Tree[Token]) -> int:
     return deepest
 
 
-def _bracket_depth(text: str) -> int:
-    depth = deepest = 0
-    for ch in text:
-        if ch in "([":
+def _too_deep(text: str, limit: int) -> int | None:
+    """Offset of the first bracket nested deeper than ``limit`` (brackets in strings do not count)."""
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for i, ch in enumerate(text):
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote or ch == "\n":
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([":
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > limit:
+                return i
         elif ch in ")]":
             depth -= 1
-    return deepest
+    return None
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _describe(exc: UnexpectedInput, text: str) -> str:
@@ -224,9 +243,11 @@ def parse(text: str) -> ast.Node:
                                 line=1, column=1)
     if not text.strip():
         raise PolicySyntaxError("empty condition", line=1, column=1)
-    if _bracket_depth(text) > MAX_DEPTH // 2:
+    too_deep = _too_deep(text, MAX_DEPTH // 2)
+    if too_deep is not None:
+        line, column = _position(text, too_deep)
         raise PolicySyntaxError(f"condition nested too deeply (more than {MAX_DEPTH // 2} brackets)",
-                                line=1, column=1)
+                                line=line, column=column)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:

@@ -98,7 +98,8 @@ class Rule:
     reading: str | None
     tags: list[str]
     line: int
-    inputs: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)  # the case paths its when and condition read
+    readers: dict[str, Callable[[Any], Any] | None] = field(default_factory=dict)  # path → raw JSON → value
 
     @property
     def full_id(self) -> str:
@@ -299,6 +300,8 @@ class _Builder:
         self.functions = functions
         self.broken = list(broken)
         self.errors: list[PolicyError] = []
+        self.param_paths: dict[str, Path_] = {}  # where each constant parameter's value stands
+        self.checked_items: set[tuple[str, int, str, int]] = set()
 
     # --- helpers --------------------------------------------------------------------------------------
     def ok(self, path: Path_) -> bool:
@@ -346,8 +349,48 @@ class _Builder:
             self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1),
                           path, offset)
             return None
+        self.check_parameter_items(node)
         line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
         return Condition(raw, node, compile_fast(node, raw), line, column)
+
+    def check_parameter_items(self, node: ir.IR) -> None:
+        """Check, at load time, arguments taken one by one from a list parameter through a quantifier.
+
+        A function may check constant arguments when a condition is loaded (``matches`` compiles its
+        pattern). The checker does so for constants in the condition; here the items of a list parameter
+        a quantifier walks (``any p in patterns: matches(m.text, p)``) are checked too, each at its place.
+        """
+        stack: list[tuple[ir.IR, dict[str, ir.Const]]] = [(node, {})]
+        while stack:
+            n, bound = stack.pop()
+            if isinstance(n, ir.LetRef):
+                continue  # a let-binding is checked where it is defined
+            if isinstance(n, ir.Quant):
+                inner = {k: v for k, v in bound.items() if k != n.var}
+                coll = n.collection
+                if isinstance(coll, ir.Const) and coll.name in self.param_paths and isinstance(coll.value, list):
+                    inner[n.var] = coll
+                stack += [(coll, bound), (n.body, inner)]
+                continue
+            fn = self.functions.get(n.name) if isinstance(n, ir.Call) else None
+            if fn is not None and fn.check_constant is not None:
+                for i, arg in enumerate(ir.children(n)):
+                    param = bound.get(arg.name) if isinstance(arg, ir.Var) else None
+                    if param is not None:
+                        self.check_items(fn.name, fn.check_constant, i, param)
+            stack += [(c, bound) for c in ir.children(n)]
+
+    def check_items(self, function: str, check: Callable[[int, Any], None], i: int, param: ir.Const) -> None:
+        name = str(param.name)
+        for j, item in enumerate(param.value):
+            if (function, i, name, j) in self.checked_items:
+                continue
+            self.checked_items.add((function, i, name, j))
+            try:
+                check(i, item)
+            except ValueError as exc:
+                self.fail(f"{exc} (item {j + 1} of parameter '{name}', argument {i + 1} of {function}())",
+                          self.param_paths[name] + (j,), PolicyTypeError)
 
     def get(self, path: Path_) -> Any:
         node: Any = self.data
@@ -419,12 +462,14 @@ class _Builder:
             elif self.ok(path):
                 value = self.param(name, spec, path, consts, effective_from)
             # a stand-in for a parameter already reported, so its uses do not repeat the error
-            out[name] = value or ir.Const(ANY, _span(*self.pos.where(path)), name, UNKNOWN, name=name)
+            out[name] = value if value is not None else ir.Const(ANY, _span(*self.pos.where(path)), name, UNKNOWN,
+                                                                 name=name)
         return out
 
     def param(self, name: str, spec: Any, path: Path_, scope: Scope,
               effective_from: _dt.datetime | None) -> ir.IR | None:
         if not isinstance(spec, dict):  # short form
+            self.param_paths[name] = path
             return self.constant(name, spec, path, scope, None)
         try:
             declared = parse_type_name(spec["type"])
@@ -433,6 +478,7 @@ class _Builder:
             return None
         if "values" in spec:
             return self.dated_param(name, spec["values"], declared, path + ("values",), scope, effective_from)
+        self.param_paths[name] = path + ("value",)
         return self.constant(name, spec["value"], path + ("value",), scope, declared)
 
     def constant(self, name: str, raw: Any, path: Path_, scope: Scope, declared: Type | None) -> ir.Const | None:
@@ -511,12 +557,14 @@ class _Builder:
         lets: dict[str, Condition] = {}
         let_irs: dict[str, ir.IR] = {}
         for name in raw.get("let") or {}:
+            cond = None
             hidden = "case field" if case_type.field_type(name) is not None else "parameter" if name in params else None
             if hidden:
                 self.fail(f"let-binding '{name}' hides the {hidden} '{name}'; rename it", path + ("let", name),
                           PolicyNameError, key=True)
-            cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
-                                   None, f"let '{name}'") if not hidden else None
+            else:
+                cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
+                                       None, f"let '{name}'")
             if cond is not None:
                 lets[name] = cond
                 let_irs[name] = cond.node
@@ -537,7 +585,9 @@ class _Builder:
             return None
         rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
                     remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0])
-        rule.inputs = sorted(set(inputs_of(cond.node)) | set(inputs_of(when.node) if when else ()))
+        for node in (cond.node, when.node) if when else (cond.node,):
+            rule.readers.update(_inputs(node, {}))
+        rule.inputs = sorted(rule.readers)
         return rule
 
     def template(self, path: Path_, scope: Scope) -> Template | None:
@@ -608,7 +658,8 @@ def _span(line: int, column: int) -> Span:
 # --- what a condition reads ---------------------------------------------------------------------------------
 def inputs_of(node: ir.IR) -> Iterator[str]:
     """The case paths a condition reads (``messages[].text`` for items of a list)."""
-    yield from _inputs(node, {})
+    for path, _ in _inputs(node, {}):
+        yield path
 
 
 def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
@@ -625,11 +676,12 @@ def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
     return None
 
 
-def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[str]:
+def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """(case path, reader of its raw JSON value) for every field a condition reads."""
     if isinstance(node, ir.Field) and node.type.name != "record":
         p = _static_path(node, variables)
         if p is not None:
-            yield p
+            yield p, node.convert
             return
     if isinstance(node, ir.Quant):
         coll = _static_path(node.collection, variables)

@@ -27,7 +27,7 @@ from .ltypes import Type, schema_to_type
 from .policy import PolicyVersion, load_policy_file
 from .resources import bundled_policies, bundled_schemas, load_json
 from .values import render
-from .yamlload import load_yaml
+from .yamlload import MAX_FILE_BYTES, load_yaml
 
 __all__ = ["Rulebook", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
 
@@ -110,9 +110,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         _hash_file(digest, f"schemas/cases/{path.name}", path.read_bytes())
     base = root if root.is_dir() else root.parent
     for path in policy_files(root):
-        raw = path.read_bytes()
         shown = _display(path)
         try:
+            raw = _read(path, shown)
             data, positions = load_yaml(raw, shown)
         except PolicyError as exc:
             errors.append(exc)
@@ -164,6 +164,15 @@ def _check_versions(history: PolicyHistory) -> list[PolicyError]:
                 f"all versions of '{nxt.id}' must use the same reference_time "
                 f"('{prev.reference_time.text}' in {prev.file})", "reference_time"))
     return errors
+
+
+def _read(path: Path, shown: str) -> bytes:
+    """A file's bytes; a file over the size limit is refused without being read."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise PolicyLoadError(f"file too large ({size} bytes; at most {MAX_FILE_BYTES})", file=shown, line=1,
+                              column=1)
+    return path.read_bytes()
 
 
 def _display(path: Path) -> str:

@@ -11,6 +11,8 @@ that slow path only runs for bad records.
 from __future__ import annotations
 
 import copy
+import re
+from decimal import Decimal
 from typing import Any
 
 import fastjsonschema
@@ -57,6 +59,23 @@ def _compile_fast(schema: dict[str, Any]) -> Any:
         return None  # the reference validator alone will do
 
 
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
+
+
+def _nan_path(value: Any, path: str = "$") -> str:
+    """The JSON path of the first non-finite number in a record."""
+    if isinstance(value, Decimal) and not value.is_finite():
+        return path
+    if isinstance(value, float) and value != value:
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        found = _nan_path(child, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found:
+            return found
+    return "" if path != "$" else "$"
+
+
 def _json_path(parts: list[Any]) -> str:
     out = "$"
     for p in parts[1:]:  # parts[0] is "data"
@@ -94,12 +113,17 @@ class CaseValidator:
                 fast_error = exc
             except RecursionError:
                 return CaseError("case nested too deeply", source=source, record=record)
+            except ArithmeticError:  # a Decimal NaN compared against a bound
+                return CaseError("not a finite number", source=source, record=record, json_path=_nan_path(case))
         try:
             error = jsonschema.exceptions.best_match(self._ref(kind).iter_errors(case))
         except RecursionError:
             return CaseError("case nested too deeply", source=source, record=record)
+        except ArithmeticError:
+            return CaseError("not a finite number", source=source, record=record, json_path=_nan_path(case))
         if error is not None:
-            message = error.message if len(error.message) < 300 else error.message[:300] + "…"
+            message = _DECIMAL_REPR.sub(r"\1", error.message)
+            message = message if len(message) < 300 else message[:300] + "…"
             return CaseError(message, source=source, record=record, json_path=error.json_path)
         if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
             return CaseError(str(fast_error.message), source=source, record=record,

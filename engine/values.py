@@ -73,6 +73,8 @@ class Money:
         return f"{_money_amount(self.amount)} {self.currency}"
 
     def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):  # e.g. a null slipped through: a TypeError, as for the other types
+            raise TypeError(f"cannot combine money with {type(other).__name__}")
         if other.currency != self.currency:
             raise ArithmeticError(f"currency mismatch: {self.currency} vs {other.currency}")
 

@@ -6,9 +6,10 @@ each JSON path to its YAML node, so later stages can report
 ``file:line:column`` -- also of a position *inside* a scalar (a name in a
 condition), whatever the scalar's style.
 
-Safety: PyYAML is used for scanning and parsing only. Nodes are composed
-here, without recursion, from parse events; no constructor of PyYAML ever
-runs, so no tag can build a Python object. Tags other than the YAML 1.2
+Safety: only PyYAML's reader, scanner and parser are used (see
+:class:`_Parser`: no composer, resolver or constructor is even present).
+Nodes are composed here, without recursion, from parse events, and turned
+into plain data here; no tag can build a Python object. Tags other than the YAML 1.2
 core schema's (str, int, float, bool, null, seq, map) are refused. File
 size, nesting depth and the alias-expanded size are bounded, so a "billion
 laughs" file or 10,000 nested brackets are refused quickly with a located
@@ -42,11 +43,13 @@ from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNo
 
 from .errors import PolicyLoadError
 
-__all__ = ["load_yaml", "Positions", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["load_yaml", "Positions", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "MAX_ALIAS_CHARS"]
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+MAX_ALIAS_CHARS = 1_000_000  # characters of text that aliases may repeat, in all (half a maximal file)
+MAX_NUMBER_CHARS = 100  # longer numbers are refused (Python will not even print a 5,000-digit int)
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -60,6 +63,15 @@ _IMPLICIT = (
     (_FLOAT, re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
                         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")),
 )
+
+class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML from text to parse events, and no further."""
+
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)  # checks every character at once
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
 
 # PyYAML's notion of a line break (its marks count lines this way).
 _LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
@@ -207,10 +219,10 @@ def load_yaml(data: bytes | str, file: str = "<input>") -> tuple[Any, Positions]
                               line=1, column=1)
     text = _decode(data, file)
     positions = Positions.of(file, text)
-    loader: yaml.SafeLoader | None = None
+    parser: _Parser | None = None
     try:
-        loader = yaml.SafeLoader(text)  # used as scanner and parser only (it checks characters at once)
-        root = _compose(loader, positions)
+        parser = _Parser(text)
+        root = _compose(parser, positions)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, positions) from None
     except yaml.reader.ReaderError as exc:
@@ -219,94 +231,110 @@ def load_yaml(data: bytes | str, file: str = "<input>") -> tuple[Any, Positions]
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above is marked
         raise PolicyLoadError(f"invalid YAML: {exc}", file=file, line=1, column=1) from None
     finally:
-        if loader is not None:
-            loader.dispose()
+        if parser is not None:
+            parser.dispose()
     if root is None:
         return None, positions
     return _convert(root, (), positions), positions
 
 
 @dataclass
+class _Extent:
+    """What a node amounts to once its aliases are expanded: nodes, characters of text, levels."""
+
+    nodes: int = 1
+    chars: int = 0
+    height: int = 1
+
+    def add(self, child: _Extent) -> None:
+        self.nodes += child.nodes
+        self.chars += child.chars
+        self.height = max(self.height, child.height + 1)
+
+
+@dataclass
 class _Open:
-    """A collection being composed, with the expanded size and height of what it holds so far."""
+    """A collection being composed."""
 
     node: CollectionNode
     anchor: str | None
     items: list[Node] = field(default_factory=list)
-    size: int = 1
-    height: int = 1
+    extent: _Extent = field(default_factory=_Extent)
 
 
-def _compose(loader: yaml.SafeLoader, pos: Positions) -> Node | None:
-    """Compose the single document of the stream into nodes, iteratively, enforcing every bound."""
-    loader.get_event()  # stream start
-    if loader.check_event(StreamEndEvent):
+def _compose(parser: _Parser, pos: Positions) -> Node | None:
+    """Compose the single document of the stream into nodes, iteratively, enforcing every bound.
+
+    Aliases are bounded twice: by the nodes they add (a "billion laughs") and by the characters they
+    add (one long condition aliased into many places would be parsed and compiled once per alias).
+    """
+    parser.get_event()  # stream start
+    if parser.check_event(StreamEndEvent):
         return None
-    loader.get_event()  # document start
-    anchors: dict[str, tuple[Node, int, int]] = {}  # anchor → (node, expanded size, height)
+    parser.get_event()  # document start
+    anchors: dict[str, tuple[Node, _Extent]] = {}
     stack: list[_Open] = []
-    total = 0  # nodes of the alias-expanded document so far
+    nodes = alias_chars = 0  # nodes of the alias-expanded document so far; characters added by aliases
     root: Node | None = None
     while root is None:
-        event: Any = loader.get_event()
+        event: Any = parser.get_event()
         start: Any = event.start_mark  # (PyYAML's stubs disagree on the type of marks)
         node: Node
+        anchor: str | None = None
         if isinstance(event, (SequenceEndEvent, MappingEndEvent)):
             done = stack.pop()
-            node = done.node
+            node, extent, anchor = done.node, done.extent, done.anchor
             node.end_mark = event.end_mark
             node.value = done.items if isinstance(node, SequenceNode) else \
                 list(zip(done.items[::2], done.items[1::2], strict=True))
-            size, height = done.size, done.height
-            anchor = done.anchor
         elif isinstance(event, AliasEvent):
             if event.anchor not in anchors:
                 opened = any(o.anchor == event.anchor for o in stack)
                 raise _at(f"alias *{event.anchor} refers to " + (
                     "a node that contains it (recursive alias)" if opened else "no anchor defined before it"),
-                    pos, event.start_mark)
-            node, size, height = anchors[event.anchor]
-            anchor = None
-            total += size
-            if total > MAX_NODES:
+                    pos, start)
+            node, extent = anchors[event.anchor]
+            nodes += extent.nodes
+            alias_chars += extent.chars
+            if nodes > MAX_NODES:
                 raise _at(f"document expands to more than {MAX_NODES} nodes through alias *{event.anchor} "
-                          "(an alias/anchor bomb?); refused", pos, event.start_mark)
-            if len(stack) + height > MAX_DEPTH:
+                          "(an alias/anchor bomb?); refused", pos, start)
+            if alias_chars > MAX_ALIAS_CHARS:
+                raise _at(f"aliases repeat more than {MAX_ALIAS_CHARS} characters of text, the last through "
+                          f"alias *{event.anchor} (an alias/anchor bomb?); refused", pos, start)
+            if len(stack) + extent.height > MAX_DEPTH:
                 raise _at(f"YAML nested too deeply through alias *{event.anchor} (at most {MAX_DEPTH} levels)",
-                          pos, event.start_mark)
+                          pos, start)
         else:
-            total += 1
-            if total > MAX_NODES:
-                raise _at(f"document has more than {MAX_NODES} nodes; refused", pos, event.start_mark)
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _at(f"document has more than {MAX_NODES} nodes; refused", pos, start)
             if isinstance(event, ScalarEvent):
                 end: Any = event.end_mark
                 node = ScalarNode(_scalar_tag(event, pos), event.value, start, end, style=event.style)
-                size, height, anchor = 1, 1, event.anchor
+                extent, anchor = _Extent(chars=len(event.value)), event.anchor
             else:
                 assert isinstance(event, CollectionStartEvent)
                 if len(stack) >= MAX_DEPTH:
-                    raise _at(f"YAML nested too deeply (at most {MAX_DEPTH} levels)", pos, event.start_mark)
+                    raise _at(f"YAML nested too deeply (at most {MAX_DEPTH} levels)", pos, start)
                 mapping = isinstance(event, MappingStartEvent)
                 default = _MAP if mapping else _SEQ
                 if event.tag not in (None, "!", default):
-                    raise _at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, event.start_mark)
+                    raise _at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, start)
                 cls = MappingNode if mapping else SequenceNode
-                stack.append(_Open(cls(default, [], start, None, flow_style=event.flow_style),
-                                   event.anchor))
+                stack.append(_Open(cls(default, [], start, None, flow_style=event.flow_style), event.anchor))
                 continue
         if anchor is not None:
-            anchors[anchor] = (node, size, height)
+            anchors[anchor] = (node, extent)
         if stack:
-            parent = stack[-1]
-            parent.items.append(node)
-            parent.size += size
-            parent.height = max(parent.height, height + 1)
+            stack[-1].items.append(node)
+            stack[-1].extent.add(extent)
         else:
             root = node
-    loader.get_event()  # document end
-    if not loader.check_event(StreamEndEvent):
+    parser.get_event()  # document end
+    if not parser.check_event(StreamEndEvent):
         raise _at("a policy file holds a single YAML document; found another one here", pos,
-                  loader.peek_event().start_mark)
+                  parser.peek_event().start_mark)
     return root
 
 
@@ -326,11 +354,15 @@ def _scalar_tag(event: ScalarEvent, pos: Positions) -> str:
     raise _at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, event.start_mark)
 
 
-def _scalar(node: ScalarNode, pos: Positions) -> Any:
+def _scalar(node: ScalarNode, pos: Positions, path: tuple[Any, ...] = ()) -> Any:
     """The Python value of a core-schema scalar (its tag was checked when it was composed)."""
     text = node.value
     if node.tag == _STR:
         return text
+    if node.tag in (_INT, _FLOAT) and len(text) > MAX_NUMBER_CHARS:
+        where = ".".join(map(str, path)) or "number"
+        raise _at(f"{where}: number too long ({len(text)} characters; at most {MAX_NUMBER_CHARS})", pos,
+                  node.start_mark)
     if node.tag == _NULL and _IMPLICIT[0][1].fullmatch(text):
         return None
     if node.tag == _BOOL and _IMPLICIT[1][1].fullmatch(text):
@@ -353,7 +385,7 @@ def _convert(node: Node, path: tuple[Any, ...], pos: Positions) -> Any:
     """Nodes → plain data, recording positions. Recursion is bounded: composition capped the depth."""
     pos.nodes[path] = node
     if isinstance(node, ScalarNode):
-        return _scalar(node, pos)
+        return _scalar(node, pos, path)
     if isinstance(node, SequenceNode):
         return [_convert(child, path + (i,), pos) for i, child in enumerate(node.value)]
     assert isinstance(node, MappingNode)
@@ -363,7 +395,7 @@ def _convert(node: Node, path: tuple[Any, ...], pos: Positions) -> Any:
             raise _at("mapping keys must be scalars", pos, key_node.start_mark)
         if key_node.value == "<<" and key_node.style is None:
             raise _at("YAML merge keys ('<<') are not allowed in policy files", pos, key_node.start_mark)
-        key = _scalar(key_node, pos)
+        key = _scalar(key_node, pos, path)
         if key in out:
             first = pos.key_nodes[path + (key,)]
             raise _at(f"duplicate key {key!r} (first defined at line {first.start_mark.line + 1})", pos,

@@ -133,6 +133,8 @@ def test_schema_errors_name_the_json_path(validator: CaseValidator) -> None:
 
 def test_a_nan_given_through_the_python_api_is_a_case_error(validator: CaseValidator) -> None:
     case = json.loads((EXAMPLES / "after_sale_car_return_refund.json").read_text(encoding="utf-8"))
-    case["order"]["promised_after_sale_days"] = Decimal("NaN")  # JSON input cannot carry this; a dict can
-    err = validator.check(case, "api", 1)
-    assert err is not None and "not a finite number" in err.message
+    for nan in ("NaN", "sNaN", "-NaN"):
+        case["order"]["promised_after_sale_days"] = Decimal(nan)  # JSON input cannot carry this; a dict can
+        err = validator.check(case, "api", 1)
+        assert err is not None and "NaN" in err.message and err.json_path == "$.order.promised_after_sale_days"
+    assert "an array" in validator.check([case], "api", 2).message  # type: ignore[arg-type,union-attr]

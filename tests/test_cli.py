@@ -591,3 +591,48 @@ def test_output_file_is_untouched_when_the_run_fails(tmp_path: Path, monkeypatch
     err = io.StringIO()
     assert cli.run(["eval", "-o", str(tmp_path / "no" / "dir.txt"), str(ROOT / CLEAN)], io.StringIO(), err) == 2
     assert "no such folder" in err.getvalue()
+
+
+@pytest.mark.usefixtures("fast_load")
+def test_engine_dask_is_wired_to_the_distributed_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--engine dask hands the records to policy_eval.distributed (tested against a real cluster in
+    test_distributed.py); here a synchronous stand-in client shows the CLI wiring and that the output is the
+    local engine's, byte for byte."""
+    from policy_eval import cli, distributed
+
+    class Done:
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+        def result(self) -> Any:
+            return self.value
+
+    class Client:
+        closed = False
+
+        def scheduler_info(self) -> dict[str, Any]:
+            return {"workers": {"w1": {}}}
+
+        def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Done:
+            return Done(fn(*args))
+
+        def close(self) -> None:
+            Client.closed = True
+
+    seen: list[tuple[str | None, int]] = []
+
+    def connect(scheduler: str | None, jobs: int) -> Client:  # never reaches a network
+        seen.append((scheduler, jobs))
+        return Client()
+
+    monkeypatch.setattr(distributed, "connect", connect)
+    args = ["eval", "-f", "jsonl", str(ROOT / EXAMPLES / "after_sales.jsonl"), str(ROOT / MIXED)]
+    local, remote = io.StringIO(), io.StringIO()
+    assert cli.run(args, local, io.StringIO()) == 1
+    assert cli.run([*args, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:8786", "-j", "3"], remote,
+                   io.StringIO()) == 1
+    assert seen == [("tcp://127.0.0.1:8786", 3)] and Client.closed
+    assert remote.getvalue() == local.getvalue()
+    err = io.StringIO()
+    assert cli.run([*args, "--scheduler", "tcp://127.0.0.1:8786"], io.StringIO(), err) == 2
+    assert "--scheduler goes with --engine dask" in err.getvalue()

@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -203,7 +204,7 @@ def test_the_rules_assumed_unchanged_read_the_same_in_both_texts() -> None:
 
 
 @pytest.fixture(scope="module")
-def diff_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], str, list[str]]:
+def diff_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, list[str]]:
     tmp = tmp_path_factory.mktemp("diff")
     for side, name in (("old", "v1.yaml"), ("new", "v2.yaml")):
         (tmp / side / "after_sales").mkdir(parents=True)
@@ -221,23 +222,44 @@ def diff_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object
 
 
 def test_diff_of_the_after_sales_revision_over_the_golden_cases(
-        diff_run: tuple[dict[str, object], str, list[str]]) -> None:
+        diff_run: tuple[dict[str, Any], str, list[str]]) -> None:
     report, _, ids = diff_run
     assert len(ids) == len(set(ids)) == 146
     assert report["cases"] == 146 and report["rejected"] == 0
-    got = {(case, t["rule"].removeprefix("after-sales/"), t["from"], t["to"])  # type: ignore[index]
-           for t in report["transitions"] for case in t["cases"]}  # type: ignore[attr-defined]
+    got = {(case, t["rule"].removeprefix("after-sales/"), t["from"], t["to"])
+           for t in report["transitions"] for case in t["cases"]}
     assert got - EXPECTED == set(), "transitions the rule texts do not explain"
     assert EXPECTED - got == set(), "transitions the rule texts imply but the engine does not report"
     assert report["changed_cases"] == len({case for case, _, _, _ in EXPECTED}) == 37
-    for t in report["transitions"]:  # type: ignore[attr-defined]
+    for t in report["transitions"]:
         assert t["count"] == len(t["cases"]) and t["from"] != t["to"]
 
 
-def test_diff_text_groups_by_rule(diff_run: tuple[dict[str, object], str, list[str]]) -> None:
+def test_diff_text_groups_by_rule(diff_run: tuple[dict[str, Any], str, list[str]]) -> None:
     _, text, _ = diff_run
     lines = text.splitlines()
     assert lines[-1] == "37 of 146 case(s) change outcome"
     i = lines.index("after-sales/return-refund-eligibility [售后服务规则 1.2]")
     assert lines[i + 1] == "  complied -> violated: 3 cases (V1-039, V1-069, V2-048)"
     assert "  absent -> violated: 7 cases (V1-021, V1-024, V2-023, V2-025, V2-026, V2-027, V2-033)" in lines
+
+
+def test_rules_that_do_not_apply_are_no_change_and_bad_records_are_rejected() -> None:
+    from policy_eval.cases import CaseValidator, read_cases
+    from policy_eval.diff import diff_rulebooks, latest_only
+    from policy_eval.evaluate import Evaluator
+    from policy_eval.rulebook import load_rulebook
+
+    old, new = latest_only(load_rulebook(POLICIES / "v1.yaml")), latest_only(load_rulebook(POLICIES / "v2.yaml"))
+    # line 1: JL-001 of examples/after_sales.jsonl; line 2: the same with a paid_amount of [1]; line 3: [1]
+    path = ROOT / "tests" / "data" / "cli" / "diff_records.jsonl"
+    records = list(read_cases([str(path)]))
+    assert len(records) == 3
+    report = diff_rulebooks(Evaluator(old), Evaluator(new), records, validator=CaseValidator(new.case_schemas))
+    # JL-001: a shipped clothing order refunded in time; the two new v2 rules do not apply to it (absent in
+    # v1, not applicable in v2), and nothing else moves
+    assert (report.cases, report.changed_cases, report.rejected) == (3, 0, 2)
+    assert report.transitions == {}
+    assert report.rejections == [f"{path}:2: $.order.paid_amount: [1] is not of type 'string'",
+                                 f"{path}:3: $: a case must be a JSON object, got an array"]
+    assert report.text().splitlines()[-1] == "0 of 3 case(s) change outcome; 2 record(s) rejected and not compared"

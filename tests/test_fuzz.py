@@ -20,6 +20,7 @@ Mutators and seeds are shared with the atheris harnesses in fuzz/ (fuzz/fuzz_com
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -27,12 +28,13 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy_eval.batch import BatchOptions, Processor
-from policy_eval.errors import PolicyError
+from policy_eval.errors import PolicyError, PolicyTypeError
 from policy_eval.lang import compile_expression, default_functions
 from policy_eval.ops import EvalFailure
 from policy_eval.resources import bundled_schemas
@@ -43,9 +45,13 @@ from policy_eval.values import UNKNOWN, render
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
 import fuzz_common as fc  # noqa: E402
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=False,
+# POLICY_EVAL_FUZZ_SCALE=10 multiplies every budget below (a longer run); the defaults keep this file fast.
+SCALE = float(os.environ.get("POLICY_EVAL_FUZZ_SCALE", "1"))
+FUZZ = settings(max_examples=max(1, int(300 * SCALE)), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
+# Loading a policy takes 20-50 ms (PyYAML in pure Python, Lark, code generation): fewer examples there.
+SLOW = settings(FUZZ, max_examples=max(1, int(100 * SCALE)))
 FUNCTIONS = default_functions()
 SEEDS = fc.policy_conditions()
 KINDS = sorted({kind for kind, _, _ in SEEDS})
@@ -160,13 +166,13 @@ POLICY_TEXTS = fc.small_policy_texts()
 WHOLE_TEXTS = fc.policy_texts()
 
 
-@FUZZ
+@SLOW
 @given(st.integers(0, len(POLICY_TEXTS) - 1), st.randoms(use_true_random=False), st.integers(1, 5))
 def test_mutated_policy_files_raise_only_policy_errors(index: int, rng: random.Random, steps: int) -> None:
     _load_policy_text(fc.mutate_policy_text(POLICY_TEXTS[index], rng, steps))
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=max(1, int(20 * SCALE)))
 @given(st.integers(0, len(WHOLE_TEXTS) - 1), st.randoms(use_true_random=False), st.integers(1, 5))
 def test_mutated_whole_policy_files_raise_only_policy_errors(index: int, rng: random.Random, steps: int) -> None:
     _load_policy_text(fc.mutate_policy_text(WHOLE_TEXTS[index], rng, steps))
@@ -175,7 +181,7 @@ def test_mutated_whole_policy_files_raise_only_policy_errors(index: int, rng: ra
 SMALL_POLICIES = fc.small_policies()
 
 
-@FUZZ
+@SLOW
 @given(st.integers(0, len(SMALL_POLICIES) - 1), st.randoms(use_true_random=False), st.integers(1, 4))
 def test_structurally_mutated_policies_raise_only_policy_errors(index: int, rng: random.Random, steps: int) -> None:
     data = fc.mutate_policy_data(SMALL_POLICIES[index], rng, steps)
@@ -191,7 +197,7 @@ YAML_VALUES = st.recursive(YAML_SCALARS, lambda inner: st.one_of(
          "reference_time", "severity", "message", "clause", "scope", "until"]), inner, max_size=6)), max_leaves=30)
 
 
-@FUZZ
+@SLOW
 @given(YAML_VALUES, st.booleans())
 def test_random_yaml_structures_raise_only_policy_errors(value: Any, wrap: bool) -> None:
     if wrap:  # make it look like a policy so that it reaches the policy loader
@@ -249,3 +255,49 @@ def test_any_json_value_at_any_path_is_evaluated_or_rejected(index: int, data: s
     node[where[-1]] = data.draw(JSON_VALUES)
     _process(case)
     _process(fc.to_json_bytes(case))
+
+
+# --- regressions found while fuzzing ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "9999-12-31T23:59:59 + 1d",  # OverflowError: date value out of range (ops: datetime + duration)
+    "0001-01-01T00:00:00+14:00 - 1d",
+    "9999-12-31 + 1d",  # date + duration
+    "2024-01-01 + 99999999d",
+    "1d * 99999999999999999999999999999999999999",  # OverflowError: Python int too large to convert to C int
+    "99999999999999999999999999999999999999 * 1d",
+    "-(999999999d) - 999999999d",
+])
+def test_evaluation_overflow_is_an_eval_failure(text: str) -> None:
+    """Arithmetic beyond the datetime/timedelta range must be the per-case EvalFailure ("could not
+    evaluate", the rule comes out undetermined), not a raw OverflowError: in a batch that raw error becomes an
+    "internal error" rejection of the whole record (see tests/test_hostile_cases.py, line "year 9999")."""
+    compiled = compile_expression(text, functions=FUNCTIONS)
+    for run in (compiled.evaluate, compiled.interpret):
+        try:
+            run({})
+        except EvalFailure:
+            pass
+
+
+@pytest.mark.parametrize("text", ["99999999999d", "9" * 40 + "d", "999999999999999999999999999999h"])
+def test_duration_literal_out_of_range_is_a_syntax_error(text: str) -> None:
+    """Was a lark VisitError wrapping OverflowError (fixed in values.parse_duration)."""
+    assert _compile(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "null < request.refund_amount",  # AttributeError: 'NoneType' object has no attribute 'currency'
+    "request.refund_amount > null",
+    "null < 1",  # TypeError from the compiled closures (EvalFailure from the interpreter)
+    "1 >= null",
+    "null < 1d",
+    "null < order.received_at",
+    "max(null, 1)",
+])
+def test_ordering_against_null_is_a_load_time_type_error(text: str) -> None:
+    """Found by fuzz/fuzz_condition.py: ``null == x`` is refused ("cannot compare with null; use exists(...)")
+    but ``null < x`` type-checks, and then fails on every case at run time -- with a raw TypeError or
+    AttributeError that a batch turns into an "internal error" rejection of every record."""
+    with pytest.raises(PolicyTypeError):
+        compile_expression(text, case_schema=fc.case_schema("after_sale"), functions=FUNCTIONS)

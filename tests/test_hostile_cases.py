@@ -125,6 +125,8 @@ def hostile_lines() -> list[Line]:
         Line("1e400 rate", raw_number(METRICS, rate, "1e400"), "either", json_path(rate)),
         Line("1e+999999999 rate", raw_number(METRICS, rate, "1e+999999999"), "either", json_path(rate)),
         Line("1e-999999999 rate", raw_number(METRICS, rate, "1e-999999999"), "either", json_path(rate)),
+        Line("exponent beyond Decimal's range", raw_number(METRICS, rate, "1e1000000000000000000"), "either",
+             json_path(rate)),
         Line("money with 60 digits", dumps(with_value(AFTER_SALE, ("request", "refund_amount"), "9" * 60)),
              "either", "$.request.refund_amount"),
         Line("money as a JSON number", raw_number(AFTER_SALE, ("order", "paid_amount"), "1e400"), "either",
@@ -286,6 +288,26 @@ def test_rejections_speak_json_not_python(lines: list[Line], run_result: dict[st
                 for r in _results(run_result["output"])
                 if r.get("error") and any(p in r["error"]["message"] for p in python)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_an_exponent_beyond_decimal_range_does_not_end_the_run(suffix: str, tmp_path: Path) -> None:
+    """Found by fuzz/fuzz_cases.py: ``1e1000000000000000000`` (25 bytes) makes ``Decimal()`` raise
+    decimal.InvalidOperation inside json.loads (parse_float=Decimal) -- an ArithmeticError, not the ValueError
+    cases.py catches. In JSON Lines the record becomes an "internal error"; in a JSON document (a .json file,
+    or stdin sniffed as one) the exception escapes the reader and the CLI dies with a traceback."""
+    good = dumps(AFTER_SALE).decode()
+    bad = raw_number(METRICS, ("category_mean", "quality_refund_rate"), "1e1000000000000000000").decode()
+    source = tmp_path / f"cases{suffix}"
+    source.write_text(f"[{good}, {bad}, {good}]\n" if suffix == ".json" else f"{good}\n{bad}\n{good}\n",
+                      encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    code = run(["eval", "--format", "jsonl", "-o", str(output), str(source)], stdout=io.StringIO(), stderr=err)
+    assert code == 1, err.getvalue()
+    results = _results(output)
+    assert all("internal error" not in (r.get("error") or {}).get("message", "") for r in results), results
+    assert re.search(r"\d+ records? read: \d+ evaluated, [1-9]\d* rejected", err.getvalue()), err.getvalue()
 
 
 def surrogate_lines() -> list[Line]:

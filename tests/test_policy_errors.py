@@ -63,6 +63,8 @@ CASES = [
     # f's 2nd alias takes the expanded document past 200,000 nodes: "  f: &f [*e, *e" → column 14
     ("alias_bomb.yaml", PolicyLoadError, 26, 14, "document expands to more than 200000 nodes"),
     ("not_utf8.yaml", PolicyLoadError, 4, 13, "not valid UTF-8 (byte 0xe9)"),  # "  title: Caf\xe9"
+    # the 2nd item of "  patterns: ['[0-9]{16}', '(a+']", walked by 'any p in patterns: matches(..., p)'
+    ("pattern_in_param_list.yaml", PolicyTypeError, 13, 27, "invalid pattern '(a+'"),
 ]
 
 
@@ -168,6 +170,17 @@ def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     assert "file too large" in err.message
 
 
+def test_a_huge_file_is_refused_without_being_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as fh:
+        fh.truncate(100 * 1024 * 1024)  # sparse: cheap to make, 100 MB to read
+    started = time.perf_counter()
+    (err,) = _errors(path)
+    assert time.perf_counter() - started < 1.0
+    assert (err.line, err.column) == (1, 1)
+    assert err.message.startswith(f"file too large ({100 * 1024 * 1024} bytes")
+
+
 def test_ten_thousand_nested_brackets_in_a_condition(tmp_path: Path) -> None:
     text = _base_text()
     condition = "reply.at <= request.submitted_at + limit"
@@ -209,6 +222,20 @@ def test_a_rule_whose_condition_fails_can_still_be_named_by_a_waiver(tmp_path: P
     path.write_text(text.replace("rules: [r1, r1x]", "rules: [r1]").replace("+ limit", "+ limt"), encoding="utf-8")
     (err,) = _errors(path)
     assert "unknown name 'limt'" in err.message
+
+
+@pytest.mark.parametrize(("message", "line", "column", "fragment"), [
+    ("|\n      late: replied {reply.at},\n      limit {limt} passed", 21, 14, "unknown name 'limt'"),
+    ('"late: {reply.at"', 19, 21, "unclosed '{' in message"),  # at the brace
+    ('"{{literal}} and {reply.at + 1}"', 19, 32, "cannot add int to datetime"),
+])
+def test_errors_in_message_placeholders_point_into_the_message(tmp_path: Path, message: str, line: int,
+                                                               column: int, fragment: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(_base_text().replace("    message: late\n", f"    message: {message}\n"), encoding="utf-8")
+    (err,) = _errors(path)
+    assert (err.line, err.column) == (line, column), str(err)
+    assert fragment in err.message
 
 
 def test_version_given_as_a_number_gets_a_hint(tmp_path: Path) -> None:

@@ -143,6 +143,18 @@ def test_inputs_record_the_values_read(evaluator: Evaluator) -> None:
                                                        "request.submitted_at": SUBMITTED}
 
 
+def test_inputs_have_one_form_whatever_the_outcome(evaluator: Evaluator) -> None:
+    """Values are recorded as the rule reads them (typed), for complied verdicts as for violated ones."""
+    case = _case()
+    case["request"].update({"submitted_at": "2021-03-02T10:00:00", "amount": "20"})  # no offset; bare amount
+    rules = _rules(evaluator.evaluate(case))
+    assert rules["refund-amount"].outcome is Outcome.COMPLIED
+    assert rules["refund-amount"].inputs == {"request.type": "refund",
+                                             "request.amount": {"amount": "20.00", "currency": "CNY"},
+                                             "order.paid": {"amount": "59.90", "currency": "CNY"}}
+    assert rules["received-before-request"].inputs["request.submitted_at"] == SUBMITTED
+
+
 # --- version and content hash -----------------------------------------------------------------------------
 def test_results_record_the_version_and_the_rulebook_hash(book: Rulebook, evaluator: Evaluator) -> None:
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", book.digest)
@@ -207,6 +219,21 @@ def test_a_runtime_data_error_makes_only_that_rule_undetermined(evaluator: Evalu
     assert {name for name, r in rules.items() if r.error is not None} == {"reply-in-time", "replied-or-quick"}
 
 
+def test_arithmetic_pushed_out_of_range_by_the_data_is_undetermined_for_that_rule(evaluator: Evaluator) -> None:
+    case = {"kind": "refund", "case_id": "far", "request": {"type": "refund", "submitted_at": "2020-07-01T10:00:00"},
+            "order": {"received_at": "9999-12-31T20:00:00+08:00"}}  # received_at + 15d is past year 9999
+    rules = _rules(evaluator.evaluate(case))
+    assert rules["refund-window"].outcome is Outcome.UNDETERMINED and rules["refund-window"].error
+    assert rules["reply-in-time"].outcome is Outcome.VIOLATED and rules["reply-in-time"].error is None
+
+
+@pytest.mark.parametrize("payload", [None, [], ["x"], 42, "text"])
+def test_a_case_that_is_not_an_object_is_rejected(evaluator: Evaluator, payload: Any) -> None:
+    result = evaluator.evaluate(payload)
+    assert result.results == () and result.error is not None
+    assert result.error["json_path"] == "$" and "a case must be a JSON object" in result.error["message"]
+
+
 def test_an_unknown_case_kind_is_rejected_not_crashed(evaluator: Evaluator) -> None:
     result = evaluator.evaluate({"kind": "parcel", "case_id": "p"})
     assert result.results == () and result.error is not None
@@ -225,6 +252,7 @@ def test_results_serialise_to_json_valid_against_the_result_schema(book: Ruleboo
         {"kind": "refund", "case_id": "waived", "request": {"submitted_at": "2021-02-01T12:00:00+08:00"}},
         {"kind": "chat", "case_id": "chat"},
         {"kind": "parcel"},
+        None,
     ]
     outcomes = set()
     for explain in (False, True):

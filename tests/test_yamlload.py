@@ -94,6 +94,9 @@ def test_no_yaml_constructor_ever_runs(monkeypatch: pytest.MonkeyPatch) -> None:
                 monkeypatch.setattr(cls, name, refuse)
     data, _ = load_yaml("a: 1\nb: [true, null, 0.5, x]\nc: {d: &e 2, f: *e}\n")
     assert data == {"a": 1, "b": [True, None, Decimal("0.5"), "x"], "c": {"d": 2, "f": 2}}
+    # the PyYAML object in use has no composer, resolver or constructor at all
+    for name in ("compose_node", "resolve", "construct_object", "construct_document", "get_single_data"):
+        assert not hasattr(yamlload._Parser, name)
 
 
 def test_a_command_tag_never_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,6 +140,25 @@ def test_too_many_plain_nodes_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
     err = _error("a: [" + "1, " * 997 + "1]\n")
     assert "more than 1000 nodes" in err.message
     assert (err.line, err.column) == (1, 5 + 3 * 997)  # the 998th item
+
+
+def test_aliases_may_not_repeat_much_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One long condition aliased into many places would be parsed and compiled once per alias."""
+    monkeypatch.setattr(yamlload, "MAX_ALIAS_CHARS", 1000)
+    text = "a: &c '" + "x" * 100 + "'\n" + "".join(f"b{i}: *c\n" for i in range(10))
+    data, _ = load_yaml(text)  # 10 aliases of 100 characters: 1000, the most allowed
+    assert data["b9"] == "x" * 100
+    err = _error(text + "b10: *c\n")
+    assert (err.line, err.column) == (12, 6)
+    assert "aliases repeat more than 1000 characters of text" in err.message
+
+
+@pytest.mark.parametrize("number", ["9" * 101, "0x" + "f" * 5000, "-9" + "9" * 5000, "1." + "0" * 200])
+def test_absurdly_long_numbers_are_refused_at_their_place(number: str) -> None:
+    err = _error(f"policy:\n  version: {number}\n")
+    assert (err.line, err.column) == (2, 12)
+    assert err.message.startswith("policy.version: number too long")
+    assert len(err.message) < 100
 
 
 def test_nesting_is_bounded_also_through_aliases() -> None:
