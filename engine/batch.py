@@ -35,7 +35,9 @@ class BatchOptions:
     only: list[str] | None = None
     skip: list[str] = field(default_factory=list)
     min_severity: str = "info"
-    explain: bool = False
+    # True explains every verdict; False violated and undetermined ones; "missing" only undetermined
+    # ones (the CLI's batch default: explanations cost more than verdicts). See Evaluator.
+    explain: bool | str = False
     validate: bool = True
     plugins: list[str] = field(default_factory=list)
     record_inputs: bool = True

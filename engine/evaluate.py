@@ -28,6 +28,7 @@ from .values import UNKNOWN, Money, render, to_json
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+_ABSENT = object()
 
 # What a case's data can make a condition raise: the verdict is undetermined, with the error.
 _DATA_ERRORS = (EvalFailure, ArithmeticError)
@@ -78,10 +79,18 @@ class _Selection:
 class Evaluator:
     """Evaluates cases against one loaded rulebook. Thread-safe: it holds no per-case state."""
 
-    def __init__(self, rulebook: Rulebook, *, explain: bool = False, only: Iterable[str] | None = None,
+    def __init__(self, rulebook: Rulebook, *, explain: bool | str = False, only: Iterable[str] | None = None,
                  skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True) -> None:
+        """``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
+        and undetermined ones; "missing" explains only undetermined ones (whose missing paths need the
+        reference interpreter) — the batch default, since explanations cost more than verdicts."""
         self.rulebook = rulebook
-        self.explain = explain
+        mode = {True: "all", False: "decisive"}.get(explain, explain) if isinstance(explain, bool) else explain
+        if mode not in ("all", "decisive", "missing"):
+            raise ValueError(f"explain must be all, decisive or missing, not {explain!r}")
+        self.explain = mode == "all"
+        self._explained = {"all": frozenset(Outcome), "decisive": frozenset({Outcome.VIOLATED, Outcome.UNDETERMINED}),
+                           "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
         self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
                                     SEVERITY_ORDER.get(min_severity, 0))
@@ -91,6 +100,16 @@ class Evaluator:
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
+        # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
+        # do not depend on the case.
+        self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._reasons: dict[int, dict[Outcome, str]] = {}
+        for v in rulebook.versions():
+            for r in v.rules:
+                self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
+                self._reasons[id(r)] = {Outcome.COMPLIED: self._reason(r, Outcome.COMPLIED, None, None, None),
+                                        Outcome.NOT_APPLICABLE: self._reason(r, Outcome.NOT_APPLICABLE, None, None,
+                                                                             None)}
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -146,7 +165,8 @@ class Evaluator:
                                        reference_time=render(ref))]
         env = {REF_TIME: ref}
         ref_text = render(ref)
-        return [self._rule(version, rule, case, env, ref_text) for rule in self._rules[id(version)]]
+        seen: dict[str, Any] = {}  # input values read once per case, shared by the rules
+        return [self._rule(version, rule, case, env, ref_text, seen) for rule in self._rules[id(version)]]
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,
@@ -156,7 +176,7 @@ class Evaluator:
                           reference_time=reference_time)
 
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-              ref_text: str) -> RuleResult:
+              ref_text: str, seen: dict[str, Any] | None = None) -> RuleResult:
         error: str | None = None
         try:
             applies = rule.when.fn(case, env) if rule.when is not None else True
@@ -173,15 +193,22 @@ class Evaluator:
                     outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
         except _DATA_ERRORS as exc:
             outcome, error = Outcome.UNDETERMINED, _error_text(exc)
-        waiver, waiver_reads = self._waiver(version, rule, case, env)
-        detailed = self.explain or outcome in (Outcome.VIOLATED, Outcome.UNDETERMINED)
-        trace = self._trace(rule, case, env) if detailed else None
+        if outcome is Outcome.NOT_APPLICABLE and not version.waivers and outcome not in self._explained:
+            # the common case in a batch (most rules do not apply to a given case): nothing to render
+            return RuleResult(
+                policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
+                outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
+                inputs=self._static_inputs(self._paths[id(rule)], case, {} if seen is None else seen)
+                if self.record_inputs else {}, reference_time=ref_text)
+        waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
+        trace = self._trace(rule, case, env) if outcome in self._explained else None
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
         if outcome is Outcome.VIOLATED:
             message = self._message(rule, case, env)
             remedies = self._remedies(rule, case, env)
-        reason = self._reason(rule, outcome, message, trace, error)
+        fixed = self._reasons[id(rule)].get(outcome) if error is None else None
+        reason = fixed if fixed is not None else self._reason(rule, outcome, message, trace, error)
         if waiver is not None:
             waiver["would_be"] = outcome.value
             reason = f"waived by {waiver['id']} until {waiver['until']} ({waiver['reason']}); would be {outcome.value}"
@@ -189,10 +216,11 @@ class Evaluator:
         if trace is not None:
             inputs = {k: to_json(v) for k, v in trace.reads.items()}
         elif self.record_inputs:
-            inputs = self._static_inputs(rule, case)
+            inputs = self._static_inputs(self._paths[id(rule)], case, {} if seen is None else seen)
         else:
             inputs = {}
-        inputs.update(waiver_reads)
+        if waiver_reads:
+            inputs.update(waiver_reads)
         return RuleResult(
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
@@ -202,23 +230,29 @@ class Evaluator:
         )
 
     @staticmethod
-    def _static_inputs(rule: Rule, case: dict[str, Any]) -> dict[str, Any]:
+    def _static_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, Any],
+                       seen: dict[str, Any]) -> dict[str, Any]:
         """The values of the rule's inputs (outside lists) present in the case, read as the rule reads them."""
         out: dict[str, Any] = {}
-        for path, read in rule.readers.items():
-            if "[" in path:
+        for path, keys, read in paths:
+            if path in seen:
+                value = seen[path]
+                if value is not _ABSENT:
+                    out[path] = value
                 continue
             node: Any = case
-            for key in path.split("."):
-                node = node.get(key) if isinstance(node, dict) else None
+            for key in keys:
+                node = node.get(key) if type(node) is dict else None
                 if node is None:
                     break
             if node is None or isinstance(node, (dict, list)):
+                seen[path] = _ABSENT
                 continue
             try:
-                out[path] = to_json(read(node) if read is not None else node)
+                value = to_json(read(node) if read is not None else node)
             except ReadError:  # not what the schema promises: shown as it is
-                out[path] = to_json(node)
+                value = to_json(node)
+            seen[path] = out[path] = value
         return out
 
     def _trace(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:

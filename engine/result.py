@@ -7,6 +7,7 @@ stable: other tools consume it.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,13 @@ class Outcome(enum.StrEnum):
     UNDETERMINED = "undetermined"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RuleResult:
-    """The verdict of one rule (or of a whole policy, when ``rule`` is None) on one case."""
+    """The verdict of one rule (or of a whole policy, when ``rule`` is None) on one case.
+
+    Treat it as immutable. (Not a frozen dataclass: a batch builds tens of millions of these, and a
+    frozen dataclass's ``__init__`` costs several times more.)
+    """
 
     policy: str
     version: str | None
@@ -49,7 +54,7 @@ class RuleResult:
     def full_id(self) -> str:
         return f"{self.policy}/{self.rule}" if self.rule else self.policy
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "policy": self.policy, "version": self.version, "rule": self.rule, "id": self.full_id,
             "title": self.title, "clause": self.clause, "outcome": self.outcome.value,
@@ -61,7 +66,7 @@ class RuleResult:
             out["remedies"] = list(self.remedies)
         if self.missing:
             out["missing"] = list(self.missing)
-        if self.inputs:
+        if self.inputs and (with_inputs or self.explanation):
             out["inputs"] = self.inputs
         if self.explanation:
             out["explanation"] = list(self.explanation)
@@ -108,5 +113,16 @@ class CaseResult:
         else:
             out["status"] = "evaluated"
             out["summary"] = self.counts()
-            out["results"] = [r.to_dict() for r in self.results]
+            # The values read are listed once for the case (every rule's reads of it agree); a rule
+            # repeats its own only beside an explanation, where they may include list items.
+            inputs: dict[str, Any] = {}
+            for r in self.results:
+                if r.inputs:
+                    inputs.update(r.inputs)
+            out["inputs"] = inputs
+            out["results"] = [r.to_dict(with_inputs=False) for r in self.results]
         return out
+
+    def to_json(self) -> str:
+        """The JSON text of :meth:`to_dict` (one JSON Lines record)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, default=str)
