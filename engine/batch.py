@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cases import parse_record
-from .validation import CaseValidator
 from .errors import CaseError
 from .evaluate import Evaluator
 from .result import CaseResult
+from .validation import CaseValidator
 
-__all__ = ["BatchOptions", "Processor", "run_batch"]
+__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
 
 CHUNK = 256
 
@@ -41,6 +41,33 @@ class BatchOptions:
     validate: bool = True
     plugins: list[str] = field(default_factory=list)
     record_inputs: bool = True
+    # "json": worker processes send back each result's JSON text (see Rendered) instead of objects;
+    # line-oriented JSON output then costs the parent process a write, not a serialisation.
+    transport: str = "objects"
+
+
+@dataclass(slots=True)
+class Rendered:
+    """A case result already serialised in a worker: what JSON reporters and the totals need."""
+
+    text: str
+    case_id: str | None
+    kind: str | None
+    source: str | None
+    record: int | None
+    error: dict[str, Any] | None
+    summary: dict[str, int]
+
+    @classmethod
+    def of(cls, result: CaseResult) -> Rendered:
+        return cls(result.to_json(), result.case_id, result.kind, result.source, result.record, result.error,
+                   result.counts())
+
+    def counts(self) -> dict[str, int]:
+        return self.summary
+
+    def to_json(self) -> str:
+        return self.text
 
 
 class Processor:
@@ -109,9 +136,12 @@ def _init_worker(options: BatchOptions) -> None:
     _WORKER = Processor(options)
 
 
-def _work(chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
+def _work(chunk: list[tuple[str, int, Any]]) -> list[Any]:
     assert _WORKER is not None
-    return _WORKER.process_chunk(chunk)
+    results = _WORKER.process_chunk(chunk)
+    if _WORKER.options.transport == "json":
+        return [Rendered.of(r) for r in results]
+    return results
 
 
 def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
