@@ -502,7 +502,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     from .progress import Progress
 
     options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
-                           skip=args.skip, min_severity=args.severity, explain=args.explain,
+                           skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin))
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
@@ -628,11 +628,12 @@ def _period(v: Any) -> str:
 
 
 def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import CaseValidator, read_cases
+    from .cases import read_cases
     from .errors import CaseError
     from .evaluate import Evaluator
     from .plugins.reporters import remedy_text
     from .result import Outcome
+    from .validation import CaseValidator  # the validator eval uses, so both reject the same records
 
     _check_inputs([args.case])
     rb = _load(args)
@@ -764,9 +765,10 @@ def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
 
 # --- diff ------------------------------------------------------------------------------------------------
 def cmd_diff(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import CaseValidator, read_cases
+    from .cases import read_cases
     from .diff import diff_rulebooks, latest_only
     from .evaluate import Evaluator
+    from .validation import CaseValidator  # the validator eval uses, so both reject the same records
 
     for folder in (args.old, args.new):
         if not Path(folder).exists():

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import CaseValidator
 from .errors import CaseError
 from .evaluate import Evaluator
 from .result import CaseResult
@@ -102,7 +101,9 @@ def _key(case: CaseResult, index: int) -> str:
 
 
 def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, int, Any]],
-                   as_of: Any = None, validator: CaseValidator | None = None) -> DiffReport:
+                   as_of: Any = None, validator: Any = None) -> DiffReport:
+    """Compare the verdicts of ``old`` and ``new`` on each record; ``validator`` (anything with
+    ``check(case, source, record) -> CaseError | None``, e.g. a CaseValidator) rejects bad records."""
     report = DiffReport()
     for index, (source, number, case) in enumerate(records, 1):
         report.cases += 1

@@ -121,7 +121,7 @@ class TextReporter:
         clause = f" [{r.clause}]" if r.clause else ""
         self.out.write(f"  {self._c(self._COLORS[r.outcome.value], label)} {r.full_id}{version}{clause} "
                        f"({r.severity})\n")
-        self.out.write(f"      {r.message or r.reason}\n")
+        self.out.write(f"      {_one_line(r.message or r.reason)}\n")
         for rem in r.remedies:
             self.out.write(f"      remedy: {remedy_text(rem)}\n")
         if r.missing:
@@ -139,7 +139,12 @@ def remedy_text(rem: dict[str, Any]) -> str:
     to = f" to {rem['to']}" if rem.get("to") else ""
     form = f" as {rem['form']}" if rem.get("form") else ""
     text = f"{rem['kind']}{amount}{to}{form}"
-    return f"{text}: {rem['description']}" if rem.get("description") else text
+    return f"{text}: {_one_line(rem['description'])}" if rem.get("description") else text
+
+
+def _one_line(text: Any) -> str:
+    """YAML block scalars leave newlines and indentation in messages; a report line wants none."""
+    return " ".join(str(text).split())
 
 
 class JsonlReporter:

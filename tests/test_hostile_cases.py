@@ -324,7 +324,7 @@ def surrogate_lines() -> list[Line]:
 @pytest.mark.parametrize("fmt", ["jsonl", "json"])
 def test_lone_surrogates_do_not_lose_the_batch(fmt: str, tmp_path: Path) -> None:
     """``"\\ud800"`` is valid JSON text but no Unicode string: Python reads it as a lone surrogate, which
-    the UTF-8 report cannot hold. Today the reporter raises UnicodeEncodeError and the whole batch is lost
+    the UTF-8 report cannot hold. The reporter raised UnicodeEncodeError and the whole batch was lost
     (traceback, no report). The record must be rejected at its path, or reported with the character escaped.
     """
     lines = surrogate_lines()
@@ -356,7 +356,7 @@ def processor() -> Any:
 @pytest.mark.parametrize("payload", [None, [], [AFTER_SALE], 42], ids=["null", "empty-array", "array", "number"])
 def test_a_decoded_record_that_is_not_an_object_is_rejected(processor: Any, payload: Any) -> None:
     """A loader plugin may yield something that is not an object; that must be a rejection
-    ("a case must be a JSON object"), not an internal error (today: AttributeError on payload.get)."""
+    ("a case must be a JSON object"), not an internal error (it was: AttributeError in an enricher calling payload.get before the object check)."""
     result = processor.process(("loader", 7, payload))
     assert result.record == 7 and result.error is not None
     assert "internal error" not in result.error["message"], result.error["message"]
@@ -366,8 +366,8 @@ def test_a_decoded_record_that_is_not_an_object_is_rejected(processor: Any, payl
 @pytest.mark.parametrize("value", ["NaN", "sNaN", "-NaN"])
 def test_a_decoded_decimal_nan_is_rejected(processor: Any, value: str) -> None:
     """``Decimal('NaN')`` in a decoded record (the JSON reader refuses it, a loader plugin or an embedder
-    may not): jsonschema's ``minimum`` compares it and decimal raises InvalidOperation, which today ends
-    in the internal-error safety net."""
+    may not): jsonschema's ``minimum`` compares it and decimal raises InvalidOperation, which ended in the
+    internal-error safety net."""
     from decimal import Decimal
 
     case = json.loads(json.dumps(METRICS), parse_float=Decimal)

@@ -224,10 +224,10 @@ def _amplified(aliases: int) -> bytes:
 
 
 def test_alias_amplified_conditions_are_bounded(tmp_path: Path) -> None:
-    """The alias-bomb guard counts nodes, not characters: one long condition aliased into many places is
-    parsed, type-checked and compiled once per alias. 200 aliases of a 17,000-character condition (a 20 KB
-    file) took ~40 s of CPU; 200,000 aliases (the node limit) would take hours. The loader must refuse the
-    expansion (or load it) within a second."""
+    """One long condition aliased into many places is parsed, type-checked and compiled once per alias. With
+    an alias-bomb guard that counted nodes, not characters, 200 aliases of a 17,000-character condition (a
+    20 KB file) took ~40 s of CPU, and 200,000 aliases (the node limit) would have taken hours. The loader must
+    refuse the expansion (or load it) within a second."""
     data = _amplified(200)
     assert len(data) < 25_000
     folder = _folder(tmp_path, data)
@@ -364,9 +364,9 @@ def test_invalid_literal_pattern_is_refused_at_load_time_with_its_position() -> 
 def test_invalid_pattern_in_a_parameter_list_is_refused_at_load_time() -> None:
     """policies/conduct/v1.yaml keeps its patterns in params and applies them through ``any p in ...``.
 
-    A typo in such a pattern is today only found case by case at evaluation ("could not evaluate:
-    ... invalid pattern"), every chat case coming out undetermined; it must be a load error at the pattern
-    (line 16: ``value: ['[0-9]{16}', '(a+']``).
+    A typo in such a pattern was only found case by case at evaluation ("could not evaluate: ... invalid
+    pattern"), every chat case coming out undetermined; it must be a load error at the pattern (line 16:
+    ``value: ['[0-9]{16}', '(a+']``).
     """
     path = DATA / "policies" / "bad_regex_param.yaml"
     with pytest.raises(PolicyError) as info:
@@ -378,7 +378,7 @@ def test_invalid_pattern_in_a_parameter_list_is_refused_at_load_time() -> None:
 
 
 def test_invalid_pattern_message_is_plain_text(capfd: pytest.CaptureFixture[str]) -> None:
-    """The error shows RE2's reason as text (today: ``b'missing ): (a+'``), and RE2's C++ logger does not
+    """The error shows RE2's reason as text (it was ``b'missing ): (a+'``), and RE2's C++ logger does not
     write its own line (``E0000 ... re2.cc:242] Error parsing ...``) to stderr for every invalid pattern
     (``re2.Options().log_errors = False``)."""
     with pytest.raises(PolicyError) as info:

@@ -31,9 +31,9 @@ def _rule(rule: str, outcome: Outcome, **kw: Any) -> RuleResult:
 
 
 def _cases() -> list[CaseResult]:
-    violated = _rule("late", Outcome.VIOLATED, message="no reply by 2021-03-08T10:00:00+08:00",
+    violated = _rule("late", Outcome.VIOLATED, message="no reply by\n 2021-03-08T10:00:00+08:00",
                      remedies=({"kind": "auto_refund", "to": "buyer", "amount": {"amount": "59.90", "currency": "CNY"},
-                                "amount_text": "59.90 CNY", "description": "the system refunds"},))
+                                "amount_text": "59.90 CNY", "description": "the system\n  refunds\n"},))
     return [
         CaseResult("C-1", "k", "cases.jsonl", 1, (_rule("window", Outcome.COMPLIED), violated), "sha256:" + "0" * 64),
         CaseResult("C-2", "k", "cases.jsonl", 2, (_rule("late", Outcome.COMPLIED),
@@ -73,7 +73,7 @@ def test_text_shows_what_needs_attention_violations_first_then_totals() -> None:
     assert lines[0] == "VIOLATED C-1 (k, cases.jsonl:1)"
     assert lines[1] == "  VIOLATED p/late v2 [1.1] (high)"  # the violated rule comes before the complied one
     assert lines[2] == "      no reply by 2021-03-08T10:00:00+08:00"
-    assert lines[3] == "      remedy: auto_refund 59.90 CNY to buyer: the system refunds"
+    assert lines[3] == "      remedy: auto_refund 59.90 CNY to buyer: the system refunds"  # YAML newlines folded
     assert "C-2" not in text  # clean cases only with --verbose
     assert "UNDETERMINED C-3 (k, cases.jsonl:4)" in text and "      missing: snapshot_at" in text
     assert "REJECTED cases.jsonl:5: $.order.paid_amount: [1] is not of type 'string'" in text

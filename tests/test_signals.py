@@ -189,9 +189,9 @@ def _in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, at
 
 
 def test_signal_inside_a_record_is_not_swallowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's handler raises an ``Exception`` subclass; batch.Processor.process catches ``Exception`` for
-    its per-record safety net, so a signal arriving while a record is evaluated (most of the time) becomes an
-    "internal error" rejection of that record and the batch runs on to the end."""
+    """The CLI's handler raised an ``Exception`` subclass and batch.Processor.process catches ``Exception`` for
+    its per-record safety net, so a signal arriving while a record was evaluated (most of the time) became an
+    "internal error" rejection of that record and the batch ran on to the end."""
     code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.evaluate.Evaluator", "evaluate")
     assert code == 130, f"exit code {code}: the signal was swallowed; {stderr[-400:]}"
     assert _check_report(out, stderr) == 4
@@ -199,8 +199,8 @@ def test_signal_inside_a_record_is_not_swallowed(tmp_path: Path, monkeypatch: py
 
 def test_signal_while_a_result_is_written_keeps_the_count_exact(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """cli._eval counts a record as read before the reporter has written it: a signal in between makes the
-    trailer and the stderr message claim one record more than OUT holds."""
+    """cli._eval counted a record as read before the reporter had written it: a signal in between made the
+    trailer and the stderr message claim one record more than OUT held."""
     code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.result.CaseResult", "to_dict")
     assert code == 130, stderr[-400:]
     assert _check_report(out, stderr) == 4
