@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .batch import BatchOptions, run_batch
-from .cases import CaseValidator, read_cases
+from .cases import read_cases
 from .errors import CaseError, PluginError, PolicyError
 from .evaluate import Evaluator
 from .plugin_manager import PluginManager, get_plugin_manager
@@ -33,6 +33,7 @@ from .policy import Rule, parse_instant
 from .result import CaseResult, Outcome, RuleResult
 from .rulebook import Rulebook as _Book
 from .rulebook import load_rulebook
+from .validation import CaseValidator
 
 __all__ = ["Rulebook", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
            "PluginError", "PluginManager"]

@@ -123,6 +123,7 @@ class Processor:
 
 
 _WORKER: Processor | None = None
+_INHERITED: Processor | None = None  # set in the parent just before forking workers
 
 
 def _init_worker(options: BatchOptions) -> None:
@@ -133,7 +134,12 @@ def _init_worker(options: BatchOptions) -> None:
     # interrupt means (it stops feeding work and reports what was written).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER = Processor(options)
+    # A forked worker already holds the parent's compiled rulebook: loading it again would cost
+    # seconds per worker. A spawned worker (no fork on this platform) loads its own.
+    if _INHERITED is not None and _INHERITED.options == options:
+        _WORKER = _INHERITED
+    else:
+        _WORKER = Processor(options)
 
 
 def _work(chunk: list[tuple[str, int, Any]]) -> list[Any]:
@@ -163,8 +169,13 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
         for item in records:
             yield proc.process(item)
         return
+    global _INHERITED
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(options,))
+    _INHERITED = processor
+    try:
+        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(options,))
+    finally:
+        _INHERITED = None
     window: deque[Any] = deque()
     try:
         for chunk in _chunks(records, CHUNK):

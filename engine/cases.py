@@ -19,12 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-import jsonschema
-
 from .errors import CaseError
-from .values import ValueParseError, parse_date, parse_datetime
 
-__all__ = ["read_cases", "read_stream", "parse_record", "CaseValidator", "MAX_RECORD_BYTES", "Record"]
+__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "Record"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 Record = tuple[str, int, "dict[str, Any] | CaseError"]
@@ -43,7 +40,7 @@ def _where(exc: json.JSONDecodeError) -> str:
     return f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
 
 
-def _not_object(value: Any, source: str, record: int, json_path: str = "$") -> CaseError:
+def _not_object(value: Any, source: str | None, record: int | None, json_path: str = "$") -> CaseError:
     return CaseError(f"a case must be a JSON object, got {_json_type(value)}", source=source, record=record,
                      json_path=json_path)
 
@@ -261,60 +258,13 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
                 yield from read_stream(fh, str(file), file_fmt, raw)
 
 
-def _check_datetime(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        parse_datetime(value)
-    except ValueParseError:
-        return False
-    return True
+def __getattr__(name: str) -> Any:
+    # The validator moved to policy_eval.validation (one validator for eval, test, diff and the API).
+    if name == "CaseValidator":
+        from .validation import CaseValidator
 
-
-def _check_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        parse_date(value)
-    except ValueParseError:
-        return False
-    return True
-
-
-_FORMATS = jsonschema.FormatChecker(formats=())
-_FORMATS.checks("date-time")(_check_datetime)
-_FORMATS.checks("date")(_check_date)
-
-
-class CaseValidator:
-    """Validates cases against their kind's JSON Schema (validators built once per kind)."""
-
-    def __init__(self, schemas: dict[str, Any]) -> None:
-        self._validators = {
-            kind: jsonschema.Draft202012Validator(schema, format_checker=_FORMATS) for kind, schema in schemas.items()
-        }
-
-    def check(self, case: Any, source: str, record: int) -> CaseError | None:
-        if not isinstance(case, dict):  # a loader plugin or an embedder may hand over anything
-            return _not_object(case, source, record)
-        kind = case.get("kind")
-        validator = self._validators.get(kind) if isinstance(kind, str) else None
-        if validator is None:
-            known = ", ".join(sorted(self._validators))
-            return CaseError(f"unknown or missing case kind {kind!r} (known: {known})", source=source,
-                             record=record, json_path="$.kind")
-        try:
-            error = jsonschema.exceptions.best_match(validator.iter_errors(case))
-        except RecursionError:
-            return CaseError("case nested too deeply", source=source, record=record)
-        except ArithmeticError:  # Decimal("NaN") handed over decoded: not comparable with a schema bound
-            return CaseError("not a number (NaN); case records hold finite numbers only", source=source,
-                             record=record, json_path=_non_finite(case) or "$")
-        if error is None:
-            return None
-        message = _plain(error.message)
-        return CaseError(message if len(message) < 300 else message[:300] + "…",
-                         source=source, record=record, json_path=error.json_path)
+        return CaseValidator
+    raise AttributeError(name)
 
 
 def _non_finite(value: Any, path: str = "$") -> str | None:

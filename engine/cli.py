@@ -503,7 +503,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
 
     options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
-                           validate=not args.no_validate, plugins=list(args.plugin))
+                           validate=not args.no_validate, plugins=list(args.plugin),
+                           transport="json" if args.format in ("json", "jsonl") else "objects")
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = _Tally(stream, signals)
@@ -696,9 +697,9 @@ def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[
 
 # --- test ------------------------------------------------------------------------------------------------
 def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import CaseValidator
     from .evaluate import Evaluator
     from .testing import coverage, discover, load_tests, run_test
+    from .validation import CaseValidator
 
     _check_inputs(args.paths)
     if args.paths:  # look for tests before the (slow) rulebook load: "no tests" should be instant

@@ -63,10 +63,10 @@ class _Loaded:
     def get(self, policies: str) -> Any:
         with self._lock:
             if policies not in self._books:
-                from .cases import CaseValidator
                 from .errors import PolicyError
                 from .evaluate import Evaluator
                 from .rulebook import load_rulebook
+                from .validation import CaseValidator
 
                 try:
                     rb = load_rulebook(policies or None)

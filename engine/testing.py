@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cases import CaseValidator
 from .errors import PolicyLoadError
 from .evaluate import Evaluator
 from .policy import parse_instant
 from .result import CaseResult, Outcome, RuleResult
 from .rulebook import Rulebook
+from .validation import CaseValidator
 from .values import ValueParseError
 from .yamlload import load_yaml
 

@@ -11,13 +11,12 @@ that slow path only runs for bad records.
 from __future__ import annotations
 
 import copy
-import re
-from decimal import Decimal
 from typing import Any
 
 import fastjsonschema
 import jsonschema
 
+from .cases import _non_finite, _not_object, _plain
 from .errors import CaseError
 from .values import ValueParseError, parse_date, parse_datetime
 
@@ -59,23 +58,6 @@ def _compile_fast(schema: dict[str, Any]) -> Any:
         return None  # the reference validator alone will do
 
 
-_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
-
-
-def _nan_path(value: Any, path: str = "$") -> str:
-    """The JSON path of the first non-finite number in a record."""
-    if isinstance(value, Decimal) and not value.is_finite():
-        return path
-    if isinstance(value, float) and value != value:
-        return path
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        found = _nan_path(child, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
-        if found:
-            return found
-    return "" if path != "$" else "$"
-
-
 def _json_path(parts: list[Any]) -> str:
     out = "$"
     for p in parts[1:]:  # parts[0] is "data"
@@ -97,7 +79,9 @@ class CaseValidator:
                                                                     format_checker=_REFERENCE_FORMATS)
         return self._reference[kind]
 
-    def check(self, case: dict[str, Any], source: str | None, record: int | None) -> CaseError | None:
+    def check(self, case: Any, source: str | None, record: int | None) -> CaseError | None:
+        if not isinstance(case, dict):  # a loader plugin or an embedder may hand over anything
+            return _not_object(case, source, record)
         kind = case.get("kind")
         if not isinstance(kind, str) or kind not in self._schemas:
             known = ", ".join(sorted(self._schemas))
@@ -114,18 +98,23 @@ class CaseValidator:
             except RecursionError:
                 return CaseError("case nested too deeply", source=source, record=record)
             except ArithmeticError:  # a Decimal NaN compared against a bound
-                return CaseError("not a finite number", source=source, record=record, json_path=_nan_path(case))
+                return _nan_error(case, source, record)
         try:
             error = jsonschema.exceptions.best_match(self._ref(kind).iter_errors(case))
         except RecursionError:
             return CaseError("case nested too deeply", source=source, record=record)
         except ArithmeticError:
-            return CaseError("not a finite number", source=source, record=record, json_path=_nan_path(case))
+            return _nan_error(case, source, record)
         if error is not None:
-            message = _DECIMAL_REPR.sub(r"\1", error.message)
+            message = _plain(error.message)
             message = message if len(message) < 300 else message[:300] + "…"
             return CaseError(message, source=source, record=record, json_path=error.json_path)
         if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
             return CaseError(str(fast_error.message), source=source, record=record,
                              json_path=_json_path(list(fast_error.path or ["data"])))
         return None
+
+
+def _nan_error(case: Any, source: str | None, record: int | None) -> CaseError:
+    return CaseError("not a number (NaN); case records hold finite numbers only", source=source,
+                     record=record, json_path=_non_finite(case) or "$")

@@ -157,7 +157,7 @@ class JsonlReporter:
         pass
 
     def case(self, result: CaseResult) -> None:
-        self.out.write(_dumps(result.to_dict()) + "\n")
+        self.out.write(result.to_json() + "\n")
 
     def finish(self, summary: dict[str, Any]) -> None:
         pass
@@ -175,7 +175,7 @@ class JsonReporter:
                        + ', "rulebook": ' + _dumps(meta.get("rulebook")) + ', "cases": [')
 
     def case(self, result: CaseResult) -> None:
-        self.out.write(("\n" if self.first else ",\n") + _dumps(result.to_dict()))
+        self.out.write(("\n" if self.first else ",\n") + result.to_json())
         self.first = False
 
     def finish(self, summary: dict[str, Any]) -> None:

@@ -270,7 +270,7 @@ def test_any_json_value_at_any_path_is_evaluated_or_rejected(index: int, data: s
 ])
 def test_evaluation_overflow_is_an_eval_failure(text: str) -> None:
     """Arithmetic beyond the datetime/timedelta range must be the per-case EvalFailure ("could not
-    evaluate", the rule comes out undetermined), not a raw OverflowError: in a batch that raw error becomes an
+    evaluate", the rule comes out undetermined), not a raw OverflowError: in a batch that raw error became an
     "internal error" rejection of the whole record (see tests/test_hostile_cases.py, line "year 9999")."""
     compiled = compile_expression(text, functions=FUNCTIONS)
     for run in (compiled.evaluate, compiled.interpret):
@@ -297,7 +297,7 @@ def test_duration_literal_out_of_range_is_a_syntax_error(text: str) -> None:
 ])
 def test_ordering_against_null_is_a_load_time_type_error(text: str) -> None:
     """Found by fuzz/fuzz_condition.py: ``null == x`` is refused ("cannot compare with null; use exists(...)")
-    but ``null < x`` type-checks, and then fails on every case at run time -- with a raw TypeError or
-    AttributeError that a batch turns into an "internal error" rejection of every record."""
+    but ``null < x`` type-checked, and then failed on every case at run time -- with a raw TypeError or
+    AttributeError that a batch turned into an "internal error" rejection of every record."""
     with pytest.raises(PolicyTypeError):
         compile_expression(text, case_schema=fc.case_schema("after_sale"), functions=FUNCTIONS)
