@@ -186,8 +186,11 @@ def _t_extreme(name: str) -> Typer:
             raise ValueError(f"{name}() needs at least one argument")
         if any(a.name == "null" for a in args):
             raise ValueError(f"{name}() cannot order null; use default(...) for a missing value")
-        common: Type | None = args[0]
-        for a in args[1:]:
+        known = [a for a in args if a.name != "any"]  # unknown types (an earlier error) match anything
+        if not known:
+            return ANY
+        common: Type | None = known[0]
+        for a in known[1:]:
             common = unify(common, a) if common is not None else None
         if common is None or not is_ordered(common):
             raise ValueError(f"{name}() needs arguments of one ordered type, got {', '.join(map(str, args))}")

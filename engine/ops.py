@@ -196,6 +196,8 @@ def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
     if op == "-":
         return f"cannot subtract {rt} from {lt}"
     if op == "+":
+        if lt.name in ("datetime", "date") and is_number(rt):
+            return f"cannot add {rt} to {lt}; make the number a duration with days(n) or hours(n)"
         return f"cannot add {rt} to {lt}"
     return f"cannot {verb} {lt} {joiner} {rt}"
 
