@@ -14,6 +14,7 @@ import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from .compiler import REF_TIME
@@ -28,10 +29,18 @@ from .values import UNKNOWN, Money, render, to_json
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-_ABSENT = object()
 
 # What a case's data can make a condition raise: the verdict is undetermined, with the error.
 _DATA_ERRORS = (EvalFailure, ArithmeticError)
+
+
+@lru_cache(maxsize=1 << 16)
+def _typed_text(read: Any, raw: str) -> Any:
+    """The JSON form of a text input as its rule reads it (memoised: the same timestamps recur)."""
+    try:
+        return to_json(read(raw))
+    except ReadError:  # not what the schema promises: shown as it is
+        return raw
 
 
 def _error_text(exc: Exception) -> str:
@@ -103,8 +112,15 @@ class Evaluator:
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._version_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._reasons: dict[int, dict[Outcome, str]] = {}
         for v in rulebook.versions():
+            union: dict[str, tuple[str, tuple[str, ...], Any]] = {}
+            for r in self._rules[id(v)]:
+                for p, read in r.readers.items():
+                    if "[" not in p:
+                        union.setdefault(p, (p, tuple(p.split(".")), read))
+            self._version_paths[id(v)] = list(union.values())
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
                 self._reasons[id(r)] = {Outcome.COMPLIED: self._reason(r, Outcome.COMPLIED, None, None, None),
@@ -165,7 +181,8 @@ class Evaluator:
                                        reference_time=render(ref))]
         env = {REF_TIME: ref}
         ref_text = render(ref)
-        seen: dict[str, Any] = {}  # input values read once per case, shared by the rules
+        # every value the version's rules read (outside lists), read once per case and shared by the rules
+        seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs else {}
         return [self._rule(version, rule, case, env, ref_text, seen) for rule in self._rules[id(version)]]
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
@@ -198,8 +215,7 @@ class Evaluator:
             return RuleResult(
                 policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
-                inputs=self._static_inputs(self._paths[id(rule)], case, {} if seen is None else seen)
-                if self.record_inputs else {}, reference_time=ref_text)
+                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text)
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
         trace = self._trace(rule, case, env) if outcome in self._explained else None
         message = None
@@ -216,7 +232,7 @@ class Evaluator:
         if trace is not None:
             inputs = {k: to_json(v) for k, v in trace.reads.items()}
         elif self.record_inputs:
-            inputs = self._static_inputs(self._paths[id(rule)], case, {} if seen is None else seen)
+            inputs = self._rule_inputs(rule, case, seen)
         else:
             inputs = {}
         if waiver_reads:
@@ -229,30 +245,34 @@ class Evaluator:
             waiver=waiver, error=error, reference_time=ref_text,
         )
 
+    def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> dict[str, Any]:
+        if not self.record_inputs:
+            return {}
+        if seen is None:
+            seen = self._case_inputs(self._paths[id(rule)], case)
+        return {path: seen[path] for path, _, _ in self._paths[id(rule)] if path in seen}
+
     @staticmethod
-    def _static_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, Any],
-                       seen: dict[str, Any]) -> dict[str, Any]:
-        """The values of the rule's inputs (outside lists) present in the case, read as the rule reads them."""
+    def _case_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, Any]) -> dict[str, Any]:
+        """The values at these paths (outside lists) present in the case, read as the rules read them."""
         out: dict[str, Any] = {}
         for path, keys, read in paths:
-            if path in seen:
-                value = seen[path]
-                if value is not _ABSENT:
-                    out[path] = value
-                continue
             node: Any = case
             for key in keys:
                 node = node.get(key) if type(node) is dict else None
                 if node is None:
                     break
             if node is None or isinstance(node, (dict, list)):
-                seen[path] = _ABSENT
                 continue
-            try:
-                value = to_json(read(node) if read is not None else node)
-            except ReadError:  # not what the schema promises: shown as it is
-                value = to_json(node)
-            seen[path] = out[path] = value
+            if read is None:
+                out[path] = to_json(node)
+            elif type(node) is str:
+                out[path] = _typed_text(read, node)
+            else:
+                try:
+                    out[path] = to_json(read(node))
+                except ReadError:  # not what the schema promises: shown as it is
+                    out[path] = to_json(node)
         return out
 
     def _trace(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
