@@ -34,7 +34,7 @@ SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 _DATA_ERRORS = (EvalFailure, ArithmeticError)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=4096)  # small: memory must stay flat however many distinct values a batch holds
 def _typed_text(read: Any, raw: str) -> Any:
     """The JSON form of a text input as its rule reads it (memoised: the same timestamps recur)."""
     try:

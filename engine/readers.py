@@ -22,7 +22,7 @@ class ReadError(Exception):
     """A case value does not have the type its schema promises."""
 
 
-_cached_datetime = lru_cache(maxsize=1 << 16)(parse_datetime)
+_cached_datetime = lru_cache(maxsize=4096)(parse_datetime)
 _cached_date = lru_cache(maxsize=1 << 12)(parse_date)
 _cached_duration = lru_cache(maxsize=1 << 12)(parse_iso_duration)
 
