@@ -275,8 +275,12 @@ def _quant(node: ir.Quant) -> Compiled:
             raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)
         return seq
 
-    if kind == "any":
-        def f_any(c: dict[str, Any], v: dict[str, Any]) -> Any:
+    if kind in ("any", "all"):
+        # any stops at the first true item, all at the first false one; otherwise an unknown
+        # item makes the answer unknown (Kleene logic)
+        decisive = kind == "any"
+
+        def f_exists(c: dict[str, Any], v: dict[str, Any]) -> Any:
             seq = items(c, v)
             if seq is UNKNOWN:
                 return UNKNOWN
@@ -286,33 +290,14 @@ def _quant(node: ir.Quant) -> Compiled:
                 for item in seq:
                     v[var] = UNKNOWN if item is None else item
                     r = body(c, v)
-                    if r is True:
-                        return True
+                    if r is decisive:
+                        return decisive
                     if r is UNKNOWN:
                         saw_unknown = True
             finally:
                 v[var] = saved
-            return UNKNOWN if saw_unknown else False
-        return f_any
-    if kind == "all":
-        def f_all(c: dict[str, Any], v: dict[str, Any]) -> Any:
-            seq = items(c, v)
-            if seq is UNKNOWN:
-                return UNKNOWN
-            saw_unknown = False
-            saved = v.get(var, UNKNOWN)
-            try:
-                for item in seq:
-                    v[var] = UNKNOWN if item is None else item
-                    r = body(c, v)
-                    if r is False:
-                        return False
-                    if r is UNKNOWN:
-                        saw_unknown = True
-            finally:
-                v[var] = saved
-            return UNKNOWN if saw_unknown else True
-        return f_all
+            return UNKNOWN if saw_unknown else not decisive
+        return f_exists
 
     def f_fold(c: dict[str, Any], v: dict[str, Any]) -> Any:
         seq = items(c, v)
