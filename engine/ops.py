@@ -160,6 +160,8 @@ def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
             fn = _money_checked(fn)
         return BOOL, fn
     if op in ("in", "notin"):
+        if lt.name == "null":
+            return "cannot look for null in a list; use exists(...) to test for a missing value"
         if rt.name != "list" or rt.item is None:
             return f"'in' needs a list on the right, got {rt}"
         if unify(lt, rt.item) is None:
