@@ -208,35 +208,21 @@ def _op(node: ir.Op) -> Compiled:
     return binary
 
 
-def _and(node: ir.And) -> Compiled:
+def _junction(node: ir.And | ir.Or) -> Compiled:
+    """``and`` stops at the first false side, ``or`` at the first true one; else unknown wins (Kleene)."""
     lf, rf = compile_ir(node.left), compile_ir(node.right)
+    decisive = isinstance(node, ir.Or)
 
     def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
         a = lf(c, v)
-        if a is False:
-            return False
+        if a is decisive:
+            return decisive
         b = rf(c, v)
-        if b is False:
-            return False
+        if b is decisive:
+            return decisive
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
-        return True
-    return f
-
-
-def _or(node: ir.Or) -> Compiled:
-    lf, rf = compile_ir(node.left), compile_ir(node.right)
-
-    def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
-        a = lf(c, v)
-        if a is True:
-            return True
-        b = rf(c, v)
-        if b is True:
-            return True
-        if a is UNKNOWN or b is UNKNOWN:
-            return UNKNOWN
-        return False
+        return not decisive
     return f
 
 
@@ -383,6 +369,6 @@ def _list(node: ir.ListIR) -> Compiled:
 
 _COMPILERS: dict[type, Callable[[Any], Compiled]] = {
     ir.Const: _const, ir.Field: _field, ir.Index: _index, ir.Var: _var, ir.DatedParam: _dated,
-    ir.LetRef: _let, ir.Op: _op, ir.And: _and, ir.Or: _or, ir.Not: _not, ir.If: _if, ir.Quant: _quant,
+    ir.LetRef: _let, ir.Op: _op, ir.And: _junction, ir.Or: _junction, ir.Not: _not, ir.If: _if, ir.Quant: _quant,
     ir.Call: _call, ir.ListIR: _list,
 }

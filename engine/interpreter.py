@@ -166,26 +166,21 @@ class _Interp:
             raise EvalFailure(f"{node.text}: {exc}", node.text) from None
 
     def e_And(self, node: ir.And, env: Any) -> tuple[Any, Blame]:
-        a, ab = self.ev(node.left, env)
-        if a is False:
-            return False, _NONE
-        b, bb = self.ev(node.right, env)
-        if b is False:
-            return False, _NONE
-        if a is UNKNOWN or b is UNKNOWN:
-            return UNKNOWN, _merge(ab, bb)
-        return True, _NONE
+        return self._junction(node, env, False)
 
     def e_Or(self, node: ir.Or, env: Any) -> tuple[Any, Blame]:
+        return self._junction(node, env, True)
+
+    def _junction(self, node: ir.And | ir.Or, env: Any, decisive: bool) -> tuple[Any, Blame]:
         a, ab = self.ev(node.left, env)
-        if a is True:
-            return True, _NONE
+        if a is decisive:
+            return decisive, _NONE
         b, bb = self.ev(node.right, env)
-        if b is True:
-            return True, _NONE
+        if b is decisive:
+            return decisive, _NONE
         if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN, _merge(ab, bb)
-        return False, _NONE
+        return not decisive, _NONE
 
     def e_Not(self, node: ir.Not, env: Any) -> tuple[Any, Blame]:
         a, blame = self.ev(node.operand, env)
