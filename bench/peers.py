@@ -82,7 +82,7 @@ SCHEMA = {
 
 
 def policy_eval_engine() -> Callable[[dict[str, Any]], tuple[bool, bool]]:
-    from policy_eval import lang
+    from policy_eval import expression as lang
 
     params = {"window": "15", "handling_limit": str(48 * HOUR)}
     w = lang.compile_expression(WINDOW, case_schema=SCHEMA, params=params).fn

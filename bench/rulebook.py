@@ -53,7 +53,7 @@ def run_cli(cases: Path, jobs: int, out: Path) -> tuple[int, float, int]:
 def rule_costs(kind: str | None, sample: int) -> list[tuple[str, float, float]]:
     from decimal import Decimal
 
-    from policy_eval.compiler import REF_TIME
+    from policy_eval.lang.compiler import REF_TIME
     from policy_eval.rulebook import load_rulebook
 
     book = load_rulebook()

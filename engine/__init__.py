@@ -1,9 +1,9 @@
 """policy-eval: a declarative policy-as-data compliance checker.
 
-Pipeline (one module per stage): :mod:`policy_eval.yamlload` (YAML with
-positions) → :mod:`policy_eval.parser` (Lark → typed AST) →
-:mod:`policy_eval.checker` (names and types) → :mod:`policy_eval.compiler`
-(closures) → :mod:`policy_eval.evaluate` (verdicts) → reporters (plugins).
+Pipeline (one module per stage): :mod:`policy_eval.rulebook.yamlload` (YAML with
+positions) → :mod:`policy_eval.lang.parser` (Lark → typed AST) →
+:mod:`policy_eval.lang.checker` (names and types) → :mod:`policy_eval.lang.compiler`
+(closures) → :mod:`policy_eval.run.evaluate` (verdicts) → reporters (plugins).
 The embedding API lives in :mod:`policy_eval.api`.
 """
 

@@ -24,16 +24,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .batch import BatchOptions, run_batch
-from .cases import read_cases
-from .errors import CaseError, PluginError, PolicyError
-from .evaluate import Evaluator
-from .plugin_manager import PluginManager, get_plugin_manager
-from .policy import Rule, parse_instant
-from .result import CaseResult, Outcome, RuleResult
-from .rulebook import Rulebook as _Book
-from .rulebook import load_rulebook
-from .validation import CaseValidator
+from policy_eval.errors import CaseError, PluginError, PolicyError
+from policy_eval.plugin_manager import PluginManager, get_plugin_manager
+from policy_eval.rulebook import Rulebook as _Book
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.cases import read_cases
+from policy_eval.rulebook.policy import Rule, parse_instant
+from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.run.batch import BatchOptions, run_batch
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["Rulebook", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
            "PluginError", "PluginManager"]
@@ -208,7 +208,7 @@ class Rulebook:
             else:
                 import io
 
-                from .cases import read_stream
+                from policy_eval.rulebook.cases import read_stream
 
                 buffered = source if hasattr(source, "peek") else io.BufferedReader(source)  # type: ignore[type-var]
                 for _, number, case in read_stream(buffered, str(name), format):

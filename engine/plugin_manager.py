@@ -27,8 +27,8 @@ from typing import Any
 
 import pluggy
 
-from .errors import PluginError
-from .functions import Function, FunctionRegistry
+from policy_eval.errors import PluginError
+from policy_eval.lang.functions import Function, FunctionRegistry
 
 __all__ = ["PluginManager", "get_plugin_manager", "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "RESERVED_LOADERS",
            "AUTOLOAD_ENV"]
@@ -42,7 +42,7 @@ BUILTIN_PLUGINS = (
     "policy_eval.plugins.loaders",
     "policy_eval.plugins.reporters",
 )
-#: Input formats the engine reads itself (``policy_eval.cases``); no plugin may claim them.
+#: Input formats the engine reads itself (``policy_eval.rulebook.cases``); no plugin may claim them.
 RESERVED_LOADERS = frozenset({"json", "jsonl"})
 _HOOK_PREFIX = "policy_eval_"
 
@@ -57,7 +57,7 @@ class PluginManager:
     """
 
     def __init__(self, *, entry_points: bool = True, extra: Iterable[Any] = ()) -> None:
-        from .plugins import hookspecs
+        from policy_eval.plugins import hookspecs
 
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -176,7 +176,7 @@ class PluginManager:
             for fn in batch:
                 if not isinstance(fn, Function):
                     raise PluginError(f"plugin {plugin_name!r}: policy_eval_functions() must return "
-                                      f"policy_eval.functions.Function objects, got {fn!r}")
+                                      f"policy_eval.lang.functions.Function objects, got {fn!r}")
                 if fn.plugin == "core" and plugin_name != "policy_eval.plugins.core":
                     fn = dataclasses.replace(fn, plugin=self._short_name(plugin_name))
                 try:

@@ -63,10 +63,10 @@ class _Loaded:
     def get(self, policies: str) -> Any:
         with self._lock:
             if policies not in self._books:
-                from .errors import PolicyError
-                from .evaluate import Evaluator
-                from .rulebook import load_rulebook
-                from .validation import CaseValidator
+                from policy_eval.errors import PolicyError
+                from policy_eval.rulebook import load_rulebook
+                from policy_eval.rulebook.validation import CaseValidator
+                from policy_eval.run.evaluate import Evaluator
 
                 try:
                     rb = load_rulebook(policies or None)
@@ -91,8 +91,8 @@ class PolicyTestFile(pytest.File):
     """A YAML file of policy tests."""
 
     def collect(self) -> Any:
-        from .errors import PolicyError
-        from .testing import load_tests
+        from policy_eval.errors import PolicyError
+        from policy_eval.run.testing import load_tests
 
         try:
             tests = load_tests(self.path)
@@ -122,7 +122,7 @@ class PolicyTestItem(pytest.Item):
         self.test = test
 
     def runtest(self) -> None:
-        from .testing import run_test
+        from policy_eval.run.testing import run_test
 
         loaded = _RULEBOOKS.get(_policies(self.config))
         if isinstance(loaded, Exception):

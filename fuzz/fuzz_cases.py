@@ -27,8 +27,8 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 with atheris.instrument_imports(include=["policy_eval"]):
-    from policy_eval.batch import BatchOptions, Processor
-    from policy_eval.result import CaseResult
+    from policy_eval.run.batch import BatchOptions, Processor
+    from policy_eval.run.result import CaseResult
 
 import fuzz_common as fc  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Everything here is derived from the repository itself: condition texts and
 parameters from the bundled ``policies/``, case records from ``examples/``,
-tokens from ``engine/grammar.lark`` and docs/language.md. Mutators are driven
+tokens from ``engine/lang/grammar.lark`` and docs/language.md. Mutators are driven
 by a ``random.Random`` so that a harness can seed one from fuzzer bytes and a
 test from a Hypothesis-drawn integer; the same input always gives the same text.
 """
@@ -46,7 +46,7 @@ PATTERNS = ['"(a+)+$"', '"("', '"[z-a]"', '"\\\\"', '"(?P<x>a)(?P<x>b)"', '"a{10
 
 
 def _policy_data() -> list[tuple[Path, Any]]:
-    from policy_eval.yamlload import load_yaml
+    from policy_eval.rulebook.yamlload import load_yaml
 
     out = []
     for path in sorted(POLICY_DIR.rglob("*.yaml")):

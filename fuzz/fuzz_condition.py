@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 with atheris.instrument_imports(include=["policy_eval"]):
     from policy_eval.errors import PolicyError
-    from policy_eval.lang import compile_expression, default_functions
-    from policy_eval.ops import EvalFailure
-    from policy_eval.values import UNKNOWN, parse_datetime, render
+    from policy_eval.expression import compile_expression, default_functions
+    from policy_eval.lang.ops import EvalFailure
+    from policy_eval.lang.values import UNKNOWN, parse_datetime, render
 
 import fuzz_common as fc  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 with atheris.instrument_imports(include=["policy_eval"]):
     from policy_eval.errors import ErrorList, PolicyError
-    from policy_eval.lang import default_functions
+    from policy_eval.expression import default_functions
     from policy_eval.resources import bundled_schemas
     from policy_eval.rulebook import load_rulebook
 

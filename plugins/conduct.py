@@ -14,8 +14,8 @@ from typing import Any
 
 import re2
 
-from policy_eval.functions import Function, compile_pattern
-from policy_eval.ltypes import MATCH, STRING, list_of
+from policy_eval.lang.functions import Function, compile_pattern
+from policy_eval.lang.types import MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
 
 __all__ = ["policy_eval_functions", "find_urls", "find_bank_cards", "find_phones", "find_emails",

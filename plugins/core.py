@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy_eval.functions import Function, core_functions
+from policy_eval.lang.functions import Function, core_functions
 from policy_eval.plugins.hookspecs import hookimpl
 
 __all__ = ["policy_eval_functions"]

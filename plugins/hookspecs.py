@@ -44,7 +44,7 @@ Enricher = Callable[[dict[str, Any]], dict[str, Any]]
 
 @hookspec
 def policy_eval_functions() -> Sequence[Any]:
-    """Return :class:`policy_eval.functions.Function` objects for the condition language.
+    """Return :class:`policy_eval.lang.functions.Function` objects for the condition language.
 
     Each declares its argument and result types, so calls are type-checked
     when a policy is loaded, exactly like the built-ins; a wrong argument

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
 from policy_eval.plugins.hookspecs import hookimpl
-from policy_eval.result import CaseResult, Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["policy_eval_reporters", "TextReporter", "JsonReporter", "JsonlReporter", "JunitReporter",
            "SarifReporter", "totals_line", "remedy_text", "use_color", "plural"]

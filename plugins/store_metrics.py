@@ -42,7 +42,7 @@ FLAGS = ("dispute_refund", "upheld_malicious", "quality_refund", "intervened", "
 
 
 def _aware(text: str | _dt.datetime) -> _dt.datetime:
-    from policy_eval.values import parse_datetime
+    from policy_eval.lang.values import parse_datetime
 
     return text if isinstance(text, _dt.datetime) else parse_datetime(text)
 

@@ -17,10 +17,10 @@ from functools import lru_cache
 
 import chinese_calendar
 
-from policy_eval.functions import Function
-from policy_eval.ltypes import DATETIME, INT
+from policy_eval.lang.functions import Function
+from policy_eval.lang.types import DATETIME, INT
+from policy_eval.lang.values import SHANGHAI
 from policy_eval.plugins.hookspecs import hookimpl
-from policy_eval.values import SHANGHAI
 
 __all__ = ["policy_eval_functions", "is_workday", "add_workdays", "workdays_between", "MAX_WORKDAYS"]
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from policy_eval.api import CaseError, CaseResult, Outcome, PolicyError, Rulebook, RuleResult, register_plugin
-from policy_eval.functions import Function
-from policy_eval.ltypes import INT, STRING
+from policy_eval.lang.functions import Function
+from policy_eval.lang.types import INT, STRING
 from policy_eval.plugin_manager import get_plugin_manager
 from policy_eval.plugins.hookspecs import hookimpl
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from policy_eval.cases import CaseValidator, parse_record, read_cases, read_stream
 from policy_eval.errors import CaseError
 from policy_eval.resources import bundled_schemas
 from policy_eval.rulebook import load_case_schemas
+from policy_eval.rulebook.cases import parse_record, read_cases, read_stream
+from policy_eval.rulebook.validation import CaseValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

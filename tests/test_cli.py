@@ -596,10 +596,11 @@ def test_output_file_is_untouched_when_the_run_fails(tmp_path: Path, monkeypatch
 
 @pytest.mark.usefixtures("fast_load")
 def test_engine_dask_is_wired_to_the_distributed_runner(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--engine dask hands the records to policy_eval.distributed (tested against a real cluster in
+    """--engine dask hands the records to policy_eval.run.distributed (tested against a real cluster in
     test_distributed.py); here a synchronous stand-in client shows the CLI wiring and that the output is the
     local engine's, byte for byte."""
-    from policy_eval import cli, distributed
+    from policy_eval import cli
+    from policy_eval.run import distributed
 
     class Done:
         def __init__(self, value: Any) -> None:

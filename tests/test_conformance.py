@@ -27,7 +27,7 @@ import jsonschema
 import pytest
 import yaml
 
-from policy_eval import lang
+from policy_eval import expression as lang
 from policy_eval.errors import PolicyError, PolicyNameError, PolicySyntaxError, PolicyTypeError
 
 CONFORMANCE_DIR = pathlib.Path(__file__).parent / "conformance"

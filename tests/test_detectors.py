@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy_eval.lang import compile_expression
+from policy_eval.expression import compile_expression
+from policy_eval.lang.values import UNKNOWN
 from policy_eval.plugins.conduct import (
     find_accounts,
     find_bank_cards,
@@ -21,7 +22,6 @@ from policy_eval.plugins.conduct import (
     find_words,
     luhn_valid,
 )
-from policy_eval.values import UNKNOWN
 
 PLATFORM = ["pinduoduo.com", "yangkeduo.com", "pddpic.com"]
 

@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 import yaml
 
-from policy_eval.testing import load_tests
+from policy_eval.run.testing import load_tests
 
 PE = Path(sys.executable).parent / "policy-eval"
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,11 +245,11 @@ def test_diff_text_groups_by_rule(diff_run: tuple[dict[str, Any], str, list[str]
 
 
 def test_rules_that_do_not_apply_are_no_change_and_bad_records_are_rejected() -> None:
-    from policy_eval.cases import read_cases
-    from policy_eval.diff import diff_rulebooks, latest_only
-    from policy_eval.evaluate import Evaluator
     from policy_eval.rulebook import load_rulebook
-    from policy_eval.validation import CaseValidator
+    from policy_eval.rulebook.cases import read_cases
+    from policy_eval.rulebook.validation import CaseValidator
+    from policy_eval.run.diff import diff_rulebooks, latest_only
+    from policy_eval.run.evaluate import Evaluator
 
     old, new = latest_only(load_rulebook(POLICIES / "v1.yaml")), latest_only(load_rulebook(POLICIES / "v2.yaml"))
     # line 1: JL-001 of examples/after_sales.jsonl; line 2: the same with a paid_amount of [1]; line 3: [1]

@@ -12,10 +12,10 @@ import pytest
 pytest.importorskip("distributed", reason="the Dask extra is installed by .ci/run; see pyproject [dask]")
 pd = pytest.importorskip("pandas")
 
-from policy_eval.batch import BatchOptions, run_batch  # noqa: E402
-from policy_eval.distributed import connect, evaluate_bag, evaluate_dataframe, run_on_dask  # noqa: E402
 from policy_eval.plugins.store_metrics import store_metrics_from_orders  # noqa: E402
-from policy_eval.testing import load_tests  # noqa: E402
+from policy_eval.run.batch import BatchOptions, run_batch  # noqa: E402
+from policy_eval.run.distributed import connect, evaluate_bag, evaluate_dataframe, run_on_dask  # noqa: E402
+from policy_eval.run.testing import load_tests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from policy_eval.rulebook import load_rulebook
-from policy_eval.ruletable import markdown
+from policy_eval.rulebook.ruletable import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_rules_table_is_up_to_date() -> None:
     expected = markdown(load_rulebook(ROOT / "policies"))
     actual = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert actual == expected, "docs/rules.md is stale: run python -m policy_eval.ruletable > docs/rules.md"
+    assert actual == expected, "docs/rules.md is stale: run python -m policy_eval.rulebook.ruletable > docs/rules.md"
 
 
 def test_every_bundled_policy_declares_its_editor_schema() -> None:

@@ -1,7 +1,7 @@
 """Property-based fuzzing (Hypothesis) of the three inputs policy-eval takes from people.
 
 * Condition texts -- random, token soup, and grammar-aware mutations of every
-  condition of the bundled policies -- through ``policy_eval.lang.compile_expression``:
+  condition of the bundled policies -- through ``policy_eval.expression.compile_expression``:
   only ``PolicyError`` subclasses may escape, with a sane position. Whatever
   compiles is evaluated on example cases: only ``EvalFailure`` (the per-case
   "could not evaluate" signal) may escape, and the compiled closures agree with the
@@ -33,14 +33,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_eval.batch import BatchOptions, Processor
 from policy_eval.errors import PolicyError, PolicyTypeError
-from policy_eval.lang import compile_expression, default_functions
-from policy_eval.ops import EvalFailure
+from policy_eval.expression import compile_expression, default_functions
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.resources import bundled_schemas
-from policy_eval.result import CaseResult
 from policy_eval.rulebook import load_rulebook
-from policy_eval.values import UNKNOWN, render
+from policy_eval.run.batch import BatchOptions, Processor
+from policy_eval.run.result import CaseResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
 import fuzz_common as fc  # noqa: E402
@@ -129,7 +129,7 @@ def test_compiled_conditions_evaluate_cleanly_and_agree(index: int, rng: random.
         if isinstance(mutated, dict) and validator.check(mutated, "x", 1) is None:
             cases.append(mutated)
     ref = fc.TIMESTAMPS[0]
-    from policy_eval.values import parse_datetime
+    from policy_eval.lang.values import parse_datetime
 
     for case in cases:
         outcomes = []

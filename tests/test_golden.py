@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from policy_eval.evaluate import Evaluator
 from policy_eval.rulebook import load_rulebook
-from policy_eval.testing import coverage, load_tests, run_test
-from policy_eval.validation import CaseValidator
+from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.testing import coverage, load_tests, run_test
 
 GOLDEN = Path(__file__).parent / "golden"
 TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]

@@ -348,7 +348,7 @@ def test_lone_surrogates_do_not_lose_the_batch(fmt: str, tmp_path: Path) -> None
 
 @pytest.fixture(scope="module")
 def processor() -> Any:
-    from policy_eval.batch import BatchOptions, Processor
+    from policy_eval.run.batch import BatchOptions, Processor
 
     return Processor(BatchOptions())
 

@@ -32,13 +32,13 @@ from typing import Any
 
 import pytest
 
-from policy_eval.batch import BatchOptions, Processor
 from policy_eval.cli import run
 from policy_eval.errors import ErrorList, PolicyError
-from policy_eval.lang import default_functions
+from policy_eval.expression import default_functions
 from policy_eval.resources import bundled_schemas
-from policy_eval.result import Outcome
 from policy_eval.rulebook import load_rulebook
+from policy_eval.run.batch import BatchOptions, Processor
+from policy_eval.run.result import Outcome
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "hostile"

@@ -18,7 +18,7 @@ from policy_eval.plugin_manager import PluginManager
 from policy_eval.plugins.loaders import load_csv, load_pdd_after_sale, normalize_datetime, normalize_money
 from policy_eval.resources import bundled_schemas
 from policy_eval.rulebook import load_case_schemas
-from policy_eval.validation import CaseValidator
+from policy_eval.rulebook.validation import CaseValidator
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

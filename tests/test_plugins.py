@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from policy_eval.errors import PluginError, PolicyTypeError
-from policy_eval.functions import Function
-from policy_eval.lang import compile_expression
-from policy_eval.ltypes import INT, STRING
+from policy_eval.expression import compile_expression
+from policy_eval.lang.functions import Function
+from policy_eval.lang.types import INT, STRING
 from policy_eval.plugin_manager import AUTOLOAD_ENV, BUILTIN_PLUGINS, PluginManager
 from policy_eval.plugins.hookspecs import hookimpl
 
@@ -341,7 +341,7 @@ def test_undecorated_hook_is_reported() -> None:
 
 @pytest.mark.parametrize("batch, message", [
     ("not a list", "must return a list of Function objects"),
-    ([42], "must return policy_eval.functions.Function objects, got 42"),
+    ([42], "must return policy_eval.lang.functions.Function objects, got 42"),
 ])
 def test_hook_returning_the_wrong_shape(batch: Any, message: str) -> None:
     class Wrong:

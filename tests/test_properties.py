@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_eval import lang
+from policy_eval import expression as lang
 from policy_eval.errors import PolicyError
 
 SCHEMA: dict[str, Any] = json.loads(

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-# Imported here, before pytester snapshots sys.modules, so that each in-process run reuses them.
-import policy_eval.cases  # noqa: F401
-import policy_eval.evaluate  # noqa: F401
 import policy_eval.rulebook  # noqa: F401
-import policy_eval.testing  # noqa: F401
+
+# Imported here, before pytester snapshots sys.modules, so that each in-process run reuses them.
+import policy_eval.rulebook.cases  # noqa: F401
+import policy_eval.run.evaluate  # noqa: F401
+import policy_eval.run.testing  # noqa: F401
 
 pytest_plugins = ["pytester"]
 

@@ -17,7 +17,7 @@ from policy_eval.plugins.reporters import (
     TextReporter,
     totals_line,
 )
-from policy_eval.result import CaseResult, Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 RULES = [{"id": "p/late", "title": "Reply in time", "clause": "1.1", "severity": "high"},
          {"id": "p/window", "title": "Inside the window", "clause": None, "severity": "low"}]

@@ -192,7 +192,7 @@ def test_signal_inside_a_record_is_not_swallowed(tmp_path: Path, monkeypatch: py
     """The CLI's handler raised an ``Exception`` subclass and batch.Processor.process catches ``Exception`` for
     its per-record safety net, so a signal arriving while a record was evaluated (most of the time) became an
     "internal error" rejection of that record and the batch ran on to the end."""
-    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.evaluate.Evaluator", "evaluate")
+    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.evaluate.Evaluator", "evaluate")
     assert code == 130, f"exit code {code}: the signal was swallowed; {stderr[-400:]}"
     assert _check_report(out, stderr) == 4
 
@@ -201,6 +201,6 @@ def test_signal_while_a_result_is_written_keeps_the_count_exact(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """cli._eval counted a record as read before the reporter had written it: a signal in between made the
     trailer and the stderr message claim one record more than OUT held."""
-    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.result.CaseResult", "to_dict")
+    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.result.CaseResult", "to_dict")
     assert code == 130, stderr[-400:]
     assert _check_report(out, stderr) == 4

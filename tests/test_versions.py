@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from policy_eval.api import Rulebook as ApiRulebook
-from policy_eval.evaluate import Evaluator
-from policy_eval.policy import parse_instant
-from policy_eval.result import CaseResult, Outcome, RuleResult
+from policy_eval.lang.values import SHANGHAI
 from policy_eval.rulebook import Rulebook, load_rulebook
-from policy_eval.values import SHANGHAI
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 DATA = Path(__file__).parent / "data" / "policies"
 GOOD = DATA / "good"

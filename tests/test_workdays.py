@@ -14,10 +14,10 @@ import datetime as dt
 
 import pytest
 
-from policy_eval.lang import compile_expression, render
-from policy_eval.ops import EvalFailure
+from policy_eval.expression import compile_expression, render
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.values import SHANGHAI
 from policy_eval.plugins.workdays import add_workdays, is_workday, workdays_between
-from policy_eval.values import SHANGHAI
 
 
 def t(text: str) -> dt.datetime:

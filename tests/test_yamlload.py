@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_eval import yamlload
+import policy_eval.plugins
 from policy_eval.errors import PolicyLoadError
-from policy_eval.yamlload import MAX_DEPTH, load_yaml
+from policy_eval.rulebook import yamlload
+from policy_eval.rulebook.yamlload import MAX_DEPTH, load_yaml
 
-ENGINE = Path(yamlload.__file__).parent
+ENGINE = Path(yamlload.__file__).parents[1]  # the policy_eval package
+PLUGINS = Path(policy_eval.plugins.__file__).parent
 BAD = Path(__file__).parent / "data" / "policies" / "bad"
 
 
@@ -116,9 +118,9 @@ def test_engine_and_plugins_use_only_safe_yaml_loading() -> None:
     unsafe = re.compile(r"\byaml\.(load|load_all|full_load|full_load_all|unsafe_load|unsafe_load_all|Loader|"
                         r"FullLoader|UnsafeLoader|CLoader|CFullLoader|CUnsafeLoader|UnsafeConstructor|"
                         r"FullConstructor|add_constructor|add_multi_constructor)\b")
-    sources = sorted(ENGINE.glob("*.py")) + sorted((ENGINE / "plugins").glob("*.py"))
+    sources = sorted(set(ENGINE.rglob("*.py")) | set(PLUGINS.rglob("*.py")))
     assert len(sources) > 10
-    offenders = [f"{p.name}:{n}" for p in sources
+    offenders = [f"{p}:{n}" for p in sources
                  for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                  if unsafe.search(line.split("#")[0])]
     assert offenders == []

@@ -2,7 +2,7 @@
 
 Registered through the ``policy_eval`` entry point ``sample`` (see
 pyproject.toml). It only imports policy-eval's public plugin API:
-``policy_eval.functions.Function``, ``policy_eval.ltypes`` and
+``policy_eval.lang.functions.Function``, ``policy_eval.lang.types`` and
 ``policy_eval.plugins.hookspecs.hookimpl``.
 """
 
@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from policy_eval.errors import CaseError
-from policy_eval.functions import Function
-from policy_eval.ltypes import STRING
+from policy_eval.lang.functions import Function
+from policy_eval.lang.types import STRING
 from policy_eval.plugins.hookspecs import hookimpl
 
 __all__ = ["category_class", "load_tsv", "MarkdownReporter", "mark_remote_area", "REMOTE_PROVINCES"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from .ltypes import (
+from policy_eval.lang.types import (
     BOOL,
     DATE,
     DATETIME,
@@ -27,7 +27,7 @@ from .ltypes import (
     is_ordered,
     unify,
 )
-from .values import Money
+from policy_eval.lang.values import Money
 
 __all__ = ["binary", "negate", "EvalFailure"]
 

@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .batch import CHUNK, BatchOptions, Processor, _chunks
-from .result import CaseResult
+from policy_eval.run.batch import CHUNK, BatchOptions, Processor, _chunks
+from policy_eval.run.result import CaseResult
 
 __all__ = ["run_on_dask", "evaluate_bag", "evaluate_dataframe", "unflatten", "connect"]
 

@@ -12,8 +12,15 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from .ltypes import Type
-from .values import UNKNOWN, ValueParseError, parse_date, parse_datetime, parse_iso_duration, parse_money
+from policy_eval.lang.types import Type
+from policy_eval.lang.values import (
+    UNKNOWN,
+    ValueParseError,
+    parse_date,
+    parse_datetime,
+    parse_iso_duration,
+    parse_money,
+)
 
 __all__ = ["reader_for", "ReadError"]
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from . import __version__
-from .errors import ErrorList, PolicyError
+from policy_eval import __version__
+from policy_eval.errors import ErrorList, PolicyError
 
 __all__ = ["main", "run", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -110,7 +110,7 @@ class UsageError(Exception):
 
 # --- argument parsing ------------------------------------------------------------------------------------
 def _instant(text: str) -> _dt.datetime:
-    from .policy import parse_instant
+    from policy_eval.rulebook.policy import parse_instant
 
     try:
         return parse_instant(text)
@@ -294,8 +294,8 @@ def _parser() -> argparse.ArgumentParser:
 
 # --- shared helpers --------------------------------------------------------------------------------------
 def _load(args: argparse.Namespace, policies: str | None = None) -> Any:
-    from .plugin_manager import get_plugin_manager
-    from .rulebook import load_rulebook
+    from policy_eval.plugin_manager import get_plugin_manager
+    from policy_eval.rulebook import load_rulebook
 
     pm = get_plugin_manager()
     for plugin in getattr(args, "plugin", []) or []:
@@ -387,8 +387,8 @@ def _summary_counter() -> dict[str, Any]:
 
 
 def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
-    from .cases import read_cases
-    from .plugin_manager import get_plugin_manager
+    from policy_eval.plugin_manager import get_plugin_manager
+    from policy_eval.rulebook.cases import read_cases
 
     fmt = args.input_format
     if fmt and fmt not in ("json", "jsonl"):
@@ -470,7 +470,7 @@ def cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
 
 def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None,
               signals: _Signals) -> int:
-    from .plugin_manager import get_plugin_manager
+    from policy_eval.plugin_manager import get_plugin_manager
 
     # Mistakes that need no rulebook are reported before the (slow) load.
     _check_inputs(args.cases)
@@ -498,8 +498,8 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
 
 def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput | None, out: IO[str],
           err: IO[str], stdin: IO[bytes] | None, signals: _Signals) -> int:
-    from .batch import BatchOptions, Processor, run_batch
-    from .progress import Progress
+    from policy_eval.cli.progress import Progress
+    from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
     options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
@@ -550,7 +550,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     # (at least partly) written: `current` and `mark` say which record was being reported, from where.
     client = None
     if args.engine == "dask":
-        from .distributed import connect, run_on_dask
+        from policy_eval.run.distributed import connect, run_on_dask
 
         try:
             client = connect(args.scheduler, args.jobs)
@@ -594,7 +594,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     if sink:
         sink.commit()
     if args.format != "text" or sink:
-        from .plugins.reporters import totals_line
+        from policy_eval.plugins.reporters import totals_line
 
         err.write(totals_line(summary) + (f" -> {args.output}" if args.output else "") + "\n")
     if summary["interrupted"]:
@@ -629,12 +629,14 @@ def _period(v: Any) -> str:
 
 
 def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import read_cases
-    from .errors import CaseError
-    from .evaluate import Evaluator
-    from .plugins.reporters import remedy_text
-    from .result import Outcome
-    from .validation import CaseValidator  # the validator eval uses, so both reject the same records
+    from policy_eval.errors import CaseError
+    from policy_eval.plugins.reporters import remedy_text
+    from policy_eval.rulebook.cases import read_cases
+    from policy_eval.rulebook.validation import (
+        CaseValidator,  # the validator eval uses, so both reject the same records
+    )
+    from policy_eval.run.evaluate import Evaluator
+    from policy_eval.run.result import Outcome
 
     _check_inputs([args.case])
     rb = _load(args)
@@ -697,9 +699,9 @@ def cmd_explain(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[
 
 # --- test ------------------------------------------------------------------------------------------------
 def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .evaluate import Evaluator
-    from .testing import coverage, discover, load_tests, run_test
-    from .validation import CaseValidator
+    from policy_eval.rulebook.validation import CaseValidator
+    from policy_eval.run.evaluate import Evaluator
+    from policy_eval.run.testing import coverage, discover, load_tests, run_test
 
     _check_inputs(args.paths)
     if args.paths:  # look for tests before the (slow) rulebook load: "no tests" should be instant
@@ -766,10 +768,12 @@ def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[byt
 
 # --- diff ------------------------------------------------------------------------------------------------
 def cmd_diff(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .cases import read_cases
-    from .diff import diff_rulebooks, latest_only
-    from .evaluate import Evaluator
-    from .validation import CaseValidator  # the validator eval uses, so both reject the same records
+    from policy_eval.rulebook.cases import read_cases
+    from policy_eval.rulebook.validation import (
+        CaseValidator,  # the validator eval uses, so both reject the same records
+    )
+    from policy_eval.run.diff import diff_rulebooks, latest_only
+    from policy_eval.run.evaluate import Evaluator
 
     for folder in (args.old, args.new):
         if not Path(folder).exists():
@@ -835,7 +839,7 @@ def cmd_rules(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
 
 # --- plugins ---------------------------------------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from .plugin_manager import get_plugin_manager
+    from policy_eval.plugin_manager import get_plugin_manager
 
     pm = get_plugin_manager()
     for plugin in args.plugin:

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CaseError
-from .evaluate import Evaluator
-from .result import CaseResult
-from .rulebook import Rulebook
+from policy_eval.errors import CaseError
+from policy_eval.rulebook import Rulebook
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult
 
 __all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only", "ABSENT"]
 

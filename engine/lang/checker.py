@@ -1,8 +1,8 @@
 """Resolve names and check types: AST → checked IR.
 
-Input: an AST from :mod:`policy_eval.parser`, the case record type (from the
+Input: an AST from :mod:`policy_eval.lang.parser`, the case record type (from the
 case JSON Schema), the policy's parameters and let-bindings, and the function
-registry. Output: :mod:`policy_eval.ir` nodes carrying types, resolved
+registry. Output: :mod:`policy_eval.lang.ir` nodes carrying types, resolved
 references and the readers for case fields; or a located
 :class:`~policy_eval.errors.PolicyNameError` / ``PolicyTypeError``.
 """
@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ast, ir
-from .errors import PolicyError, PolicyNameError, PolicyTypeError
-from .functions import ArgumentError, FunctionRegistry
-from .ltypes import (
+from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
+from policy_eval.lang import ast, ir
+from policy_eval.lang.functions import ArgumentError, FunctionRegistry
+from policy_eval.lang.ops import binary, negate
+from policy_eval.lang.readers import reader_for
+from policy_eval.lang.types import (
     ANY,
     BOOL,
     DATE,
@@ -33,8 +35,6 @@ from .ltypes import (
     list_of,
     unify,
 )
-from .ops import binary, negate
-from .readers import reader_for
 
 __all__ = ["Scope", "check", "LITERAL_TYPES"]
 

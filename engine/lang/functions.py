@@ -18,7 +18,7 @@ from typing import Any
 
 import re2
 
-from .ltypes import (
+from policy_eval.lang.types import (
     ANY,
     BOOL,
     DATE,
@@ -34,7 +34,7 @@ from .ltypes import (
     list_of,
     unify,
 )
-from .values import SHANGHAI, UNKNOWN, Money
+from policy_eval.lang.values import SHANGHAI, UNKNOWN, Money
 
 __all__ = ["ArgumentError", "Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
 

@@ -41,7 +41,7 @@ from yaml.events import (
 )
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import PolicyLoadError
+from policy_eval.errors import PolicyLoadError
 
 __all__ = ["load_yaml", "Positions", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "MAX_ALIAS_CHARS"]
 

@@ -16,9 +16,9 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from .cases import _non_finite, _not_object, _plain
-from .errors import CaseError
-from .values import ValueParseError, parse_date, parse_datetime
+from policy_eval.errors import CaseError
+from policy_eval.lang.values import ValueParseError, parse_date, parse_datetime
+from policy_eval.rulebook.cases import _non_finite, _not_object, _plain
 
 __all__ = ["CaseValidator"]
 

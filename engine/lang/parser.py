@@ -1,6 +1,6 @@
-"""Parse condition text into the typed AST (:mod:`policy_eval.ast`).
+"""Parse condition text into the typed AST (:mod:`policy_eval.lang.ast`).
 
-Input: the text of one condition. Output: an :class:`~policy_eval.ast.Node`
+Input: the text of one condition. Output: an :class:`~policy_eval.lang.ast.Node`
 tree with spans, or a :class:`~policy_eval.errors.PolicySyntaxError` whose
 line and column are relative to the text (the loader offsets them into the
 policy file). Size and nesting are bounded before any recursive walk.
@@ -16,9 +16,9 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from . import ast
-from .errors import PolicyError, PolicySyntaxError
-from .values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
+from policy_eval.errors import PolicyError, PolicySyntaxError
+from policy_eval.lang import ast
+from policy_eval.lang.values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
 
 __all__ = ["parse", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
 

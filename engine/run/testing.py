@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import PolicyLoadError
-from .evaluate import Evaluator
-from .policy import parse_instant
-from .result import CaseResult, Outcome, RuleResult
-from .rulebook import Rulebook
-from .validation import CaseValidator
-from .values import ValueParseError
-from .yamlload import load_yaml
+from policy_eval.errors import PolicyLoadError
+from policy_eval.lang.values import ValueParseError
+from policy_eval.rulebook import Rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.rulebook.yamlload import load_yaml
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["PolicyTest", "TestOutcome", "discover", "load_tests", "run_test", "coverage"]
 
@@ -122,7 +122,7 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
     """
     outcome = TestOutcome(test)
     if enrichers is None:
-        from .plugin_manager import get_plugin_manager
+        from policy_eval.plugin_manager import get_plugin_manager
 
         enrichers = get_plugin_manager().enrichers()
     case = test.case

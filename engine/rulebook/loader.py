@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ErrorList, PolicyError, PolicyLoadError
-from .functions import FunctionRegistry
-from .ltypes import Type, schema_to_type
-from .policy import PolicyVersion, load_policy_file
-from .resources import bundled_policies, bundled_schemas, load_json
-from .values import render
-from .yamlload import MAX_FILE_BYTES, load_yaml
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
+from policy_eval.lang.functions import FunctionRegistry
+from policy_eval.lang.types import Type, schema_to_type
+from policy_eval.lang.values import render
+from policy_eval.resources import bundled_policies, bundled_schemas, load_json
+from policy_eval.rulebook.policy import PolicyVersion, load_policy_file
+from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
 __all__ = ["Rulebook", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
 
@@ -94,7 +94,7 @@ def _hash_file(digest: Any, name: str, raw: bytes) -> None:
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
                   functions: FunctionRegistry | None = None) -> Rulebook:
     """Load and check every policy under ``root`` (default: the bundled rulebook)."""
-    from .lang import default_functions
+    from policy_eval.expression import default_functions
 
     root = Path(root) if root is not None else bundled_policies()
     if not root.exists():

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import CaseError
+from policy_eval.errors import CaseError
 
 __all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "Record"]
 
@@ -257,14 +257,6 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
             with open(file, "rb") as fh:
                 yield from read_stream(fh, str(file), file_fmt, raw)
 
-
-def __getattr__(name: str) -> Any:
-    # The validator moved to policy_eval.validation (one validator for eval, test, diff and the API).
-    if name == "CaseValidator":
-        from .validation import CaseValidator
-
-        return CaseValidator
-    raise AttributeError(name)
 
 
 def _non_finite(value: Any, path: str = "$") -> str | None:

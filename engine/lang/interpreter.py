@@ -16,11 +16,11 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ir
-from .compiler import REF_TIME, zero_of
-from .ops import EvalFailure
-from .readers import ReadError
-from .values import UNKNOWN
+from policy_eval.lang import ir
+from policy_eval.lang.compiler import REF_TIME, zero_of
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.readers import ReadError
+from policy_eval.lang.values import UNKNOWN
 
 __all__ = ["Trace", "interpret", "Step"]
 

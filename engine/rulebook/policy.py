@@ -1,6 +1,6 @@
 """Policy files → checked, compiled policy versions.
 
-Input: a policy YAML file (loaded by :mod:`policy_eval.yamlload`), the case
+Input: a policy YAML file (loaded by :mod:`policy_eval.rulebook.yamlload`), the case
 types and the function registry. Output: a :class:`PolicyVersion` whose rules
 hold compiled conditions, or located errors -- all of them, not just the
 first. Every error points into the YAML file, a condition error at its place
@@ -25,19 +25,30 @@ from typing import Any
 
 import jsonschema
 
-from . import ir
-from .ast import Span
-from .checker import Scope, check
-from .codegen import compile_fast
-from .compiler import Compiled
-from .errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError, PolicyTypeError
-from .functions import FunctionRegistry, assignable
-from .interpreter import interpret
-from .ltypes import ANY, BOOL, DATETIME, MONEY, STRING, Type, list_of, parse_type_name, record, unify
-from .parser import parse
-from .resources import policy_schema
-from .values import SHANGHAI, UNKNOWN, parse_date, parse_datetime, render
-from .yamlload import Positions
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError, PolicyTypeError
+from policy_eval.lang import ir
+from policy_eval.lang.ast import Span
+from policy_eval.lang.checker import Scope, check
+from policy_eval.lang.codegen import compile_fast
+from policy_eval.lang.compiler import Compiled
+from policy_eval.lang.functions import FunctionRegistry, assignable
+from policy_eval.lang.interpreter import interpret
+from policy_eval.lang.parser import parse
+from policy_eval.lang.types import (
+    ANY,
+    BOOL,
+    DATETIME,
+    MONEY,
+    STRING,
+    Type,
+    list_of,
+    parse_type_name,
+    record,
+    unify,
+)
+from policy_eval.lang.values import SHANGHAI, UNKNOWN, parse_date, parse_datetime, render
+from policy_eval.resources import policy_schema
+from policy_eval.rulebook.yamlload import Positions
 
 __all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "PolicyVersion", "load_policy_file",
            "parse_instant", "inputs_of"]

@@ -1,6 +1,6 @@
 """Compile checked IR to plain Python closures (the evaluation hot path).
 
-Input: :mod:`policy_eval.ir` nodes. Output: a callable ``f(case, env)``
+Input: :mod:`policy_eval.lang.ir` nodes. Output: a callable ``f(case, env)``
 returning the value (``UNKNOWN`` for a missing fact). ``case`` is the raw
 JSON record; ``env`` maps quantifier variables (and ``"$ref"``, the case's
 reference time) to values. No parsing, schema work or per-node dispatch on
@@ -14,10 +14,10 @@ import decimal
 from collections.abc import Callable
 from typing import Any
 
-from . import ir
-from .ops import EvalFailure
-from .readers import ReadError
-from .values import UNKNOWN
+from policy_eval.lang import ir
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.readers import ReadError
+from policy_eval.lang.values import UNKNOWN
 
 __all__ = ["compile_ir", "Compiled", "REF_TIME"]
 
@@ -323,7 +323,7 @@ def zero_of(t: Any) -> Any:
     import datetime as _dt
     from decimal import Decimal
 
-    from .values import Money
+    from policy_eval.lang.values import Money
 
     return {"duration": _dt.timedelta(0), "money": Money(Decimal("0.00")), "decimal": Decimal(0)}.get(t.name, 0)
 
@@ -362,7 +362,7 @@ def _call(node: ir.Call) -> Compiled:
 def _list(node: ir.ListIR) -> Compiled:
     fs = tuple(compile_ir(i) for i in node.items)
     if all(isinstance(i, ir.Const) for i in node.items):
-        value = [i.value for i in node.items]  # type: ignore[attr-defined]
+        value = [i.value for i in node.items]
         return lambda c, v: value
     return lambda c, v: [f(c, v) for f in fs]
 

@@ -1,6 +1,6 @@
 """The checked intermediate representation: typed, names resolved.
 
-Produced by :mod:`policy_eval.checker` from the AST; consumed by the
+Produced by :mod:`policy_eval.lang.checker` from the AST; consumed by the
 compiler (fast closures) and the interpreter (reference semantics and
 explanations). Nothing here parses or looks at schemas.
 """
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ast import Span
-from .ltypes import Type
+from policy_eval.lang.ast import Span
+from policy_eval.lang.types import Type
 
 __all__ = [
     "IR", "Const", "Field", "Index", "Var", "DatedParam", "LetRef", "Op", "And", "Or", "Not",

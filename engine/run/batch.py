@@ -1,6 +1,6 @@
 """Run a rulebook over a stream of records, in one process or several.
 
-Input: raw records from :mod:`policy_eval.cases`. Output: ``CaseResult``
+Input: raw records from :mod:`policy_eval.rulebook.cases`. Output: ``CaseResult``
 objects in input order. Memory stays flat: at most a bounded window of
 chunks is in flight, however large the input. Any failure on one record
 becomes a rejected or undetermined result for that record; nothing is lost.
@@ -16,11 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import parse_record
-from .errors import CaseError
-from .evaluate import Evaluator
-from .result import CaseResult
-from .validation import CaseValidator
+from policy_eval.errors import CaseError
+from policy_eval.rulebook.cases import parse_record
+from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
 
@@ -74,8 +74,8 @@ class Processor:
     """Turns one raw record into a CaseResult; owns a loaded rulebook."""
 
     def __init__(self, options: BatchOptions, rulebook: Any = None) -> None:
-        from .plugin_manager import get_plugin_manager
-        from .rulebook import load_rulebook
+        from policy_eval.plugin_manager import get_plugin_manager
+        from policy_eval.rulebook import load_rulebook
 
         pm = get_plugin_manager()
         for plugin in options.plugins:

@@ -1,6 +1,6 @@
 """The typed syntax tree of a condition, as frozen dataclasses with spans.
 
-Produced by :mod:`policy_eval.parser`; Lark trees never leave that module.
+Produced by :mod:`policy_eval.lang.parser`; Lark trees never leave that module.
 Spans are 1-based lines and columns inside the condition text, plus
 character offsets so tools can quote the source of any sub-expression.
 """

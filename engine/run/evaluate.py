@@ -1,7 +1,7 @@
 """Evaluate a rulebook on case records: compiled conditions → verdicts.
 
 Input: a :class:`~policy_eval.rulebook.Rulebook` and case dicts (raw JSON,
-numbers as ``Decimal``). Output: :class:`~policy_eval.result.CaseResult`
+numbers as ``Decimal``). Output: :class:`~policy_eval.run.result.CaseResult`
 objects. The hot path calls compiled closures only; the reference
 interpreter runs afterwards to explain violated and undetermined verdicts
 (and every verdict when ``explain=True``). A failure on one rule of one case
@@ -17,14 +17,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from .compiler import REF_TIME
-from .interpreter import Trace, interpret
-from .ops import EvalFailure
-from .policy import Condition, PolicyVersion, Rule
-from .readers import ReadError
-from .result import CaseResult, Outcome, RuleResult
-from .rulebook import PolicyHistory, Rulebook
-from .values import UNKNOWN, Money, render, to_json
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.interpreter import Trace, interpret
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.readers import ReadError
+from policy_eval.lang.values import UNKNOWN, Money, render, to_json
+from policy_eval.rulebook import PolicyHistory, Rulebook
+from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 

@@ -2,7 +2,7 @@
 
 This facade strings the stages together for a single expression (used by
 tests, the REPL-like `policy-eval eval-expr`, and embedders); policies use
-the same stages through :mod:`policy_eval.policy`.
+the same stages through :mod:`policy_eval.rulebook.policy`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import ir
-from .checker import Scope, check
-from .codegen import compile_fast
-from .compiler import REF_TIME, Compiled
-from .errors import PolicyError, PolicyNameError, PolicyTypeError
-from .functions import FunctionRegistry
-from .interpreter import Trace, interpret
-from .ltypes import ANY, Type, record, schema_to_type
-from .parser import parse
-from .values import UNKNOWN, render
+from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
+from policy_eval.lang import ir
+from policy_eval.lang.checker import Scope, check
+from policy_eval.lang.codegen import compile_fast
+from policy_eval.lang.compiler import REF_TIME, Compiled
+from policy_eval.lang.functions import FunctionRegistry
+from policy_eval.lang.interpreter import Trace, interpret
+from policy_eval.lang.parser import parse
+from policy_eval.lang.types import ANY, Type, record, schema_to_type
+from policy_eval.lang.values import UNKNOWN, render
 
 __all__ = ["compile_expression", "CompiledExpression", "render", "UNKNOWN", "constant_param",
            "default_functions"]
@@ -28,7 +28,7 @@ __all__ = ["compile_expression", "CompiledExpression", "render", "UNKNOWN", "con
 
 def default_functions() -> FunctionRegistry:
     """Functions from every registered plugin (the core library included)."""
-    from .plugin_manager import get_plugin_manager
+    from policy_eval.plugin_manager import get_plugin_manager
 
     return get_plugin_manager().functions()
 

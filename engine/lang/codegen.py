@@ -8,10 +8,10 @@ nothing an author writes can become code. Three-valued logic is spelled out
 with ``is U`` tests and assignment expressions.
 
 Nodes with no template (quantifiers, indexing, dated parameters, division,
-which needs a zero guard) call their closure from :mod:`policy_eval.compiler`.
+which needs a zero guard) call their closure from :mod:`policy_eval.lang.compiler`.
 If the generated function raises anything, the condition is re-evaluated
 with the closures, which produce the precise located
-:class:`~policy_eval.ops.EvalFailure` (or the same value): generated code
+:class:`~policy_eval.lang.ops.EvalFailure` (or the same value): generated code
 is an optimisation, never a different semantics. Property tests check both
 paths agree with the reference interpreter.
 """
@@ -23,10 +23,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from . import ir
-from .compiler import Compiled, compile_ir
-from .ops import EvalFailure
-from .values import UNKNOWN
+from policy_eval.lang import ir
+from policy_eval.lang.compiler import Compiled, compile_ir
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.values import UNKNOWN
 
 __all__ = ["generate", "compile_fast", "MAX_SOURCE"]
 
@@ -199,7 +199,7 @@ class _Gen:
             return self.closure(node)
         if all(isinstance(a, ir.Const) for a in node.args):
             try:
-                return self.const(node.fn(*(a.value for a in node.args)))  # type: ignore[attr-defined]
+                return self.const(node.fn(*(a.value for a in node.args)))
             except Exception:  # noqa: BLE001 - leave it to run time, where it is reported per case
                 return self.closure(node)
         fn = node.fn
@@ -261,7 +261,7 @@ class _Gen:
 
     def g_ListIR(self, node: ir.ListIR) -> str:
         if all(isinstance(i, ir.Const) for i in node.items):
-            return self.const([i.value for i in node.items])  # type: ignore[attr-defined]
+            return self.const([i.value for i in node.items])
         return self.closure(node)
 
 

@@ -1,0 +1,24 @@
+"""Stage 2, the rulebook: policy files and case records as data.
+
+Input: a policy folder (YAML files, one per policy version, with positions) and
+the case JSON Schemas beside it; case files (JSON, JSON Lines). Output: a
+:class:`Rulebook` of checked, compiled policy versions, and validated case dicts.
+Imports only from :mod:`policy_eval.lang`, :mod:`policy_eval.errors`,
+:mod:`policy_eval.resources` and the plugin host.
+
+Modules: ``yamlload`` (YAML with positions), ``policy`` (one policy file to
+compiled rules), ``loader`` (a folder to a :class:`Rulebook`), ``cases`` (case
+readers), ``validation`` (case validation against the schemas), ``ruletable``
+(the rule table in docs/rules.md).
+"""
+
+from policy_eval.rulebook.loader import (
+    PolicyHistory,
+    Rulebook,
+    find_schema_dir,
+    load_case_schemas,
+    load_rulebook,
+    policy_files,
+)
+
+__all__ = ["Rulebook", "PolicyHistory", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
