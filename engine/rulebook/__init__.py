@@ -6,8 +6,10 @@ the case JSON Schemas beside it; case files (JSON, JSON Lines). Output: a
 Imports only from :mod:`policy_eval.lang`, :mod:`policy_eval.errors`,
 :mod:`policy_eval.resources` and the plugin host.
 
-Modules: ``yamlload`` (YAML with positions), ``policy`` (one policy file to
-compiled rules), ``loader`` (a folder to a :class:`Rulebook`), ``cases`` (case
+Modules: ``yamlload`` (YAML with positions; ``yamlpos`` the positions,
+``yamlerrors`` the messages), ``policy/`` (one policy file to compiled rules,
+one module per section of the format; ``policy.versions`` the versions of a
+policy together), ``loader`` (a folder to a :class:`Rulebook`), ``cases`` (case
 readers), ``validation`` (case validation against the schemas), ``ruletable``
 (the rule table in docs/rules.md).
 """

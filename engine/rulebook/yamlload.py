@@ -24,7 +24,6 @@ reads itself, and YAML 1.1's ``yes``/``no``/``on``/``off``.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -42,6 +41,8 @@ from yaml.events import (
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from policy_eval.errors import PolicyLoadError
+from policy_eval.rulebook.yamlerrors import at, decode, located, yaml_error
+from policy_eval.rulebook.yamlpos import Positions
 
 __all__ = ["load_yaml", "Positions", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "MAX_ALIAS_CHARS"]
 
@@ -73,142 +74,6 @@ class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
         yaml.parser.Parser.__init__(self)
 
 
-# PyYAML's notion of a line break (its marks count lines this way).
-_LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
-
-
-@dataclass
-class Positions:
-    """JSON path (tuple of keys/indexes) → YAML node, plus the file's text."""
-
-    file: str
-    lines: list[str]
-    nodes: dict[tuple[Any, ...], Node] = field(default_factory=dict)
-    key_nodes: dict[tuple[Any, ...], Node] = field(default_factory=dict)
-    text: str = ""
-    line_starts: list[int] = field(default_factory=lambda: [0])
-
-    @classmethod
-    def of(cls, file: str, text: str) -> Positions:
-        starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
-        return cls(file, _LINE_BREAK.split(text), text=text, line_starts=starts)
-
-    def where(self, path: tuple[Any, ...], *, key: bool = False) -> tuple[int, int]:
-        """1-based (line, column) of the node at ``path`` (or of its key), else of its nearest parent."""
-        table = self.key_nodes if key else self.nodes
-        p = tuple(path)
-        while p:
-            node = table.get(p) or self.nodes.get(p)
-            if node is not None:
-                return node.start_mark.line + 1, node.start_mark.column + 1
-            p = p[:-1]
-        node = self.nodes.get(())
-        if node is not None:
-            return node.start_mark.line + 1, node.start_mark.column + 1
-        return 1, 1
-
-    def line_text(self, line: int) -> str | None:
-        return self.lines[line - 1] if 0 < line <= len(self.lines) else None
-
-    def error(self, message: str, path: tuple[Any, ...] = (), *, key: bool = False,
-              cls: type[PolicyLoadError] = PolicyLoadError) -> PolicyLoadError:
-        line, column = self.where(path, key=key)
-        return cls(message, file=self.file, line=line, column=column, source_line=self.line_text(line))
-
-    def position_of(self, index: int) -> tuple[int, int]:
-        """1-based (line, column) of a character index of the text."""
-        row = bisect_right(self.line_starts, index) - 1
-        return row + 1, index - self.line_starts[row] + 1
-
-    def expression_position(self, path: tuple[Any, ...], line: int, column: int) -> tuple[int, int]:
-        """Map a 1-based (line, column) inside the value of the scalar at ``path`` to the file.
-
-        Works for every scalar style: plain (also over several lines), quoted (escapes included),
-        literal ``|`` and folded ``>``.
-        """
-        node = self.nodes.get(tuple(path))
-        if not isinstance(node, ScalarNode):
-            return self.where(path)
-        value_lines = node.value.split("\n")
-        line = min(max(line, 1), len(value_lines))
-        offset = sum(len(x) + 1 for x in value_lines[: line - 1]) + column - 1
-        sources = _value_sources(self.text, node)
-        return self.position_of(sources[min(max(offset, 0), len(sources) - 1)])
-
-
-def _value_sources(text: str, node: ScalarNode) -> list[int]:
-    """For each character of a scalar's value, the index in ``text`` it comes from; plus one past the end.
-
-    Characters of the source that make no character of the value (quotes, escapes' backslashes,
-    indentation, folded line breaks) are skipped by aligning value and source greedily.
-    """
-    i, end = node.start_mark.index, node.end_mark.index
-    style = node.style
-    if style in ("|", ">"):
-        m = _LINE_BREAK.search(text, i, end)
-        i = m.end() if m else end
-    elif style in ("'", '"'):
-        i += 1
-    out: list[int] = []
-    for ch in node.value:
-        while i < end:
-            s = text[i]
-            if style == '"' and s == "\\":
-                nxt = text[i + 1] if i + 1 < end else ""
-                if nxt in ("\r", "\n"):  # escaped line break: makes no character
-                    i += 2
-                    continue
-                out.append(i)
-                i += {"x": 4, "u": 6, "U": 10}.get(nxt, 2)
-                break
-            if style == "'" and s == "'" and text.startswith("''", i):
-                out.append(i)
-                i += 2
-                break
-            i += 1
-            if s == ch or (ch == " " and s in "\r\n"):
-                out.append(i - 1)
-                break
-        else:
-            out.append(end)
-    out.append(out[-1] + 1 if out else i)
-    return out
-
-
-def _located(message: str, positions: Positions, index: int) -> PolicyLoadError:
-    line, column = positions.position_of(index)
-    return PolicyLoadError(message, file=positions.file, line=line, column=column,
-                           source_line=positions.line_text(line))
-
-
-def _at(message: str, positions: Positions, mark: Any) -> PolicyLoadError:
-    return PolicyLoadError(message, file=positions.file, line=mark.line + 1, column=mark.column + 1,
-                           source_line=positions.line_text(mark.line + 1))
-
-
-def _yaml_error(exc: yaml.MarkedYAMLError, positions: Positions) -> PolicyLoadError:
-    """PyYAML's scanner/parser error, at the problem, naming where the construct it was in began."""
-    mark = exc.problem_mark or exc.context_mark
-    message = str(exc.problem or exc.context)
-    if exc.context and exc.problem:
-        began = exc.context_mark
-        message += f" ({exc.context}" + (f" started at line {began.line + 1}, column {began.column + 1})"
-                                         if began is not None else ")")
-    return _at(f"invalid YAML: {message}", positions, mark)
-
-
-def _decode(data: bytes, file: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data[: exc.start].count(b"\n") + 1
-        column = len(data[line_start: exc.start].decode("utf-8", errors="replace")) + 1
-        line_end = data.find(b"\n", exc.start)
-        shown = data[line_start: line_end if line_end >= 0 else len(data)].decode("utf-8", errors="replace")
-        raise PolicyLoadError(f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8",
-                              file=file, line=line, column=column, source_line=shown.rstrip("\r")) from None
-
 
 def load_yaml(data: bytes | str, file: str = "<input>") -> tuple[Any, Positions]:
     """Parse one YAML document safely; return the data and its positions."""
@@ -217,16 +82,16 @@ def load_yaml(data: bytes | str, file: str = "<input>") -> tuple[Any, Positions]
     if len(data) > MAX_FILE_BYTES:
         raise PolicyLoadError(f"file too large ({len(data)} bytes; at most {MAX_FILE_BYTES})", file=file,
                               line=1, column=1)
-    text = _decode(data, file)
+    text = decode(data, file)
     positions = Positions.of(file, text)
     parser: _Parser | None = None
     try:
         parser = _Parser(text)
         root = _compose(parser, positions)
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(exc, positions) from None
+        raise yaml_error(exc, positions) from None
     except yaml.reader.ReaderError as exc:
-        raise _located(f"invalid YAML: control character 0x{exc.character:02x} is not allowed",
+        raise located(f"invalid YAML: control character 0x{exc.character:02x} is not allowed",
                        positions, exc.position) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above is marked
         raise PolicyLoadError(f"invalid YAML: {exc}", file=file, line=1, column=1) from None
@@ -290,25 +155,25 @@ def _compose(parser: _Parser, pos: Positions) -> Node | None:
         elif isinstance(event, AliasEvent):
             if event.anchor not in anchors:
                 opened = any(o.anchor == event.anchor for o in stack)
-                raise _at(f"alias *{event.anchor} refers to " + (
+                raise at(f"alias *{event.anchor} refers to " + (
                     "a node that contains it (recursive alias)" if opened else "no anchor defined before it"),
                     pos, start)
             node, extent = anchors[event.anchor]
             nodes += extent.nodes
             alias_chars += extent.chars
             if nodes > MAX_NODES:
-                raise _at(f"document expands to more than {MAX_NODES} nodes through alias *{event.anchor} "
+                raise at(f"document expands to more than {MAX_NODES} nodes through alias *{event.anchor} "
                           "(an alias/anchor bomb?); refused", pos, start)
             if alias_chars > MAX_ALIAS_CHARS:
-                raise _at(f"aliases repeat more than {MAX_ALIAS_CHARS} characters of text, the last through "
+                raise at(f"aliases repeat more than {MAX_ALIAS_CHARS} characters of text, the last through "
                           f"alias *{event.anchor} (an alias/anchor bomb?); refused", pos, start)
             if len(stack) + extent.height > MAX_DEPTH:
-                raise _at(f"YAML nested too deeply through alias *{event.anchor} (at most {MAX_DEPTH} levels)",
+                raise at(f"YAML nested too deeply through alias *{event.anchor} (at most {MAX_DEPTH} levels)",
                           pos, start)
         else:
             nodes += 1
             if nodes > MAX_NODES:
-                raise _at(f"document has more than {MAX_NODES} nodes; refused", pos, start)
+                raise at(f"document has more than {MAX_NODES} nodes; refused", pos, start)
             if isinstance(event, ScalarEvent):
                 end: Any = event.end_mark
                 node = ScalarNode(_scalar_tag(event, pos), event.value, start, end, style=event.style)
@@ -316,11 +181,11 @@ def _compose(parser: _Parser, pos: Positions) -> Node | None:
             else:
                 assert isinstance(event, CollectionStartEvent)
                 if len(stack) >= MAX_DEPTH:
-                    raise _at(f"YAML nested too deeply (at most {MAX_DEPTH} levels)", pos, start)
+                    raise at(f"YAML nested too deeply (at most {MAX_DEPTH} levels)", pos, start)
                 mapping = isinstance(event, MappingStartEvent)
                 default = _MAP if mapping else _SEQ
                 if event.tag not in (None, "!", default):
-                    raise _at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, start)
+                    raise at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, start)
                 cls = MappingNode if mapping else SequenceNode
                 stack.append(_Open(cls(default, [], start, None, flow_style=event.flow_style), event.anchor))
                 continue
@@ -333,7 +198,7 @@ def _compose(parser: _Parser, pos: Positions) -> Node | None:
             root = node
     parser.get_event()  # document end
     if not parser.check_event(StreamEndEvent):
-        raise _at("a policy file holds a single YAML document; found another one here", pos,
+        raise at("a policy file holds a single YAML document; found another one here", pos,
                   parser.peek_event().start_mark)
     return root
 
@@ -351,7 +216,7 @@ def _scalar_tag(event: ScalarEvent, pos: Positions) -> str:
         return _STR
     if event.tag in (_STR, _INT, _FLOAT, _BOOL, _NULL):
         return str(event.tag)
-    raise _at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, event.start_mark)
+    raise at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, event.start_mark)
 
 
 def _scalar(node: ScalarNode, pos: Positions, path: tuple[Any, ...] = ()) -> Any:
@@ -361,7 +226,7 @@ def _scalar(node: ScalarNode, pos: Positions, path: tuple[Any, ...] = ()) -> Any
         return text
     if node.tag in (_INT, _FLOAT) and len(text) > MAX_NUMBER_CHARS:
         where = ".".join(map(str, path)) or "number"
-        raise _at(f"{where}: number too long ({len(text)} characters; at most {MAX_NUMBER_CHARS})", pos,
+        raise at(f"{where}: number too long ({len(text)} characters; at most {MAX_NUMBER_CHARS})", pos,
                   node.start_mark)
     if node.tag == _NULL and _IMPLICIT[0][1].fullmatch(text):
         return None
@@ -377,8 +242,8 @@ def _scalar(node: ScalarNode, pos: Positions, path: tuple[Any, ...] = ()) -> Any
             value = None
         if value is not None and value.is_finite():
             return value
-        raise _at(f"not a finite decimal number: {text!r}", pos, node.start_mark)
-    raise _at(f"{text!r} is not a valid {node.tag[len(_TAG):]}", pos, node.start_mark)
+        raise at(f"not a finite decimal number: {text!r}", pos, node.start_mark)
+    raise at(f"{text!r} is not a valid {node.tag[len(_TAG):]}", pos, node.start_mark)
 
 
 def _convert(node: Node, path: tuple[Any, ...], pos: Positions) -> Any:
@@ -392,13 +257,13 @@ def _convert(node: Node, path: tuple[Any, ...], pos: Positions) -> Any:
     out: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, ScalarNode):
-            raise _at("mapping keys must be scalars", pos, key_node.start_mark)
+            raise at("mapping keys must be scalars", pos, key_node.start_mark)
         if key_node.value == "<<" and key_node.style is None:
-            raise _at("YAML merge keys ('<<') are not allowed in policy files", pos, key_node.start_mark)
+            raise at("YAML merge keys ('<<') are not allowed in policy files", pos, key_node.start_mark)
         key = _scalar(key_node, pos, path)
         if key in out:
             first = pos.key_nodes[path + (key,)]
-            raise _at(f"duplicate key {key!r} (first defined at line {first.start_mark.line + 1})", pos,
+            raise at(f"duplicate key {key!r} (first defined at line {first.start_mark.line + 1})", pos,
                       key_node.start_mark)
         pos.key_nodes[path + (key,)] = key_node
         out[key] = _convert(value_node, path + (key,), pos)

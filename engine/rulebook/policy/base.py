@@ -1,0 +1,151 @@
+"""The builder's shared machinery: locating errors, checking and compiling one expression.
+
+Each section of the policy format (parameters, rules, waivers) is a mixin of
+:class:`BuilderBase` in a module of its own; :mod:`.build` assembles them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError
+from policy_eval.lang import ir
+from policy_eval.lang.ast import Span
+from policy_eval.lang.checker import Scope, check
+from policy_eval.lang.codegen import compile_fast
+from policy_eval.lang.functions import FunctionRegistry, assignable
+from policy_eval.lang.parser import parse
+from policy_eval.lang.types import Type
+from policy_eval.rulebook.policy.model import Condition, Location, parse_instant
+from policy_eval.rulebook.policy.schema import Path_
+from policy_eval.rulebook.yamlload import Positions
+
+
+def span_at(line: int, column: int) -> Span:
+    return Span(line, column, line, column, 0, 0)
+
+
+class BuilderBase:
+    """State and helpers shared by the sections of the builder; collects every error it finds.
+
+    ``broken`` lists the paths where the schema found errors: parts at or under them are skipped.
+    """
+
+    def __init__(self, data: dict[str, Any], positions: Positions, case_types: Mapping[str, Type],
+                 functions: FunctionRegistry, broken: Iterable[Path_] = ()) -> None:
+        self.data = data
+        self.pos = positions
+        self.case_types = case_types
+        self.functions = functions
+        self.broken = list(broken)
+        self.errors: list[PolicyError] = []
+        self.param_paths: dict[str, Path_] = {}  # where each constant parameter's value stands
+        self.checked_items: set[tuple[str, int, str, int]] = set()
+
+    # --- helpers --------------------------------------------------------------------------------------
+    def ok(self, path: Path_) -> bool:
+        """Whether the part at ``path`` exists and has no schema error at, under or above it."""
+        try:
+            self.get(path)
+        except (KeyError, IndexError, TypeError):
+            return False
+        return not any(b[: len(path)] == path or path[: len(b)] == b for b in self.broken)
+
+    def fail(self, message: str, path: Path_, cls: type[PolicyError] = PolicyLoadError, key: bool = False) -> None:
+        line, column = self.pos.where(path, key=key)
+        self.errors.append(cls(message, file=self.pos.file, line=line, column=column,
+                               source_line=self.pos.line_text(line)))
+
+    def location(self, path: Path_) -> Location:
+        line, column = self.pos.where(path)
+        return Location(line, column, self.pos.line_text(line))
+
+    def relocate(self, exc: PolicyError, path: Path_, offset: tuple[int, int] = (0, 0)) -> None:
+        """Place an error located inside a condition (line/column of its text) in the file."""
+        line, column = exc.line or 1, exc.column or 1
+        width = exc.end_column - column if exc.end_column is not None and exc.end_column > column else None
+        if line == 1:
+            column += offset[1]
+        line, column = self.pos.expression_position(path, line + offset[0], column)
+        exc.relocate(file=self.pos.file, line=line, column=column, source_line=self.pos.line_text(line))
+        exc.end_column = column + width if width is not None else None
+        self.errors.append(exc)
+
+    def expression(self, path: Path_, scope: Scope, expect: Type | None = None, what: str = "condition",
+                   text: str | None = None, offset: tuple[int, int] = (0, 0)) -> Condition | None:
+        raw = self.get(path) if text is None else text
+        if isinstance(raw, bool):
+            raw = "true" if raw else "false"
+        if not isinstance(raw, str):
+            self.fail(f"{what} must be text", path)
+            return None
+        try:
+            node = check(parse(raw), scope, raw)
+        except PolicyError as exc:
+            self.relocate(exc, path, offset)
+            return None
+        if expect is not None and not assignable(node.type, expect):
+            self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1),
+                          path, offset)
+            return None
+        self.check_parameter_items(node)
+        line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
+        return Condition(raw, node, compile_fast(node, raw), line, column)
+
+    def check_parameter_items(self, node: ir.IR) -> None:
+        """Check, at load time, arguments taken one by one from a list parameter through a quantifier.
+
+        A function may check constant arguments when a condition is loaded (``matches`` compiles its
+        pattern). The checker does so for constants in the condition; here the items of a list parameter
+        a quantifier walks (``any p in patterns: matches(m.text, p)``) are checked too, each at its place.
+        """
+        stack: list[tuple[ir.IR, dict[str, ir.Const]]] = [(node, {})]
+        while stack:
+            n, bound = stack.pop()
+            if isinstance(n, ir.LetRef):
+                continue  # a let-binding is checked where it is defined
+            if isinstance(n, ir.Quant):
+                inner = {k: v for k, v in bound.items() if k != n.var}
+                coll = n.collection
+                if isinstance(coll, ir.Const) and coll.name in self.param_paths and isinstance(coll.value, list):
+                    inner[n.var] = coll
+                stack += [(coll, bound), (n.body, inner)]
+                continue
+            fn = self.functions.get(n.name) if isinstance(n, ir.Call) else None
+            if fn is not None and fn.check_constant is not None:
+                for i, arg in enumerate(ir.children(n)):
+                    param = bound.get(arg.name) if isinstance(arg, ir.Var) else None
+                    if param is not None:
+                        self.check_items(fn.name, fn.check_constant, i, param)
+            stack += [(c, bound) for c in ir.children(n)]
+
+    def check_items(self, function: str, check: Callable[[int, Any], None], i: int, param: ir.Const) -> None:
+        name = str(param.name)
+        for j, item in enumerate(param.value):
+            if (function, i, name, j) in self.checked_items:
+                continue
+            self.checked_items.add((function, i, name, j))
+            try:
+                check(i, item)
+            except ValueError as exc:
+                self.fail(f"{exc} (item {j + 1} of parameter '{name}', argument {i + 1} of {function}())",
+                          self.param_paths[name] + (j,), PolicyTypeError)
+
+    def get(self, path: Path_) -> Any:
+        node: Any = self.data
+        for p in path:
+            node = node[p]
+        return node
+
+    def instant(self, path: Path_, *, key: bool = False) -> _dt.datetime | None:
+        """The date or datetime at ``path`` (or, with ``key``, the one that is the last key of ``path``)."""
+        text = str(path[-1] if key else self.get(path))
+        try:
+            return parse_instant(text)
+        except ValueError:  # ValueParseError included
+            self.fail(f"'{text}' is not a valid date (2021-01-01) or datetime (2021-01-01T08:00:00+08:00)", path,
+                      key=key)
+            return None
+

@@ -1,0 +1,146 @@
+"""The compiled form of a policy version: conditions, rules, remedies, waivers, versions.
+
+Plain data built by :mod:`policy_eval.rulebook.policy.build` and read by the
+evaluator; nothing here parses or checks.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy_eval.errors import PolicyLoadError
+from policy_eval.lang import ir
+from policy_eval.lang.compiler import Compiled
+from policy_eval.lang.types import Type
+from policy_eval.lang.values import SHANGHAI, parse_date, parse_datetime
+
+__all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "Location", "PolicyVersion", "parse_instant",
+           "SEVERITIES"]
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+@dataclass
+class Condition:
+    """A compiled condition with its source and where it stands in the file."""
+
+    text: str
+    node: ir.IR
+    fn: Compiled
+    line: int
+    column: int
+
+    @property
+    def type(self) -> Type:
+        return self.node.type
+
+
+@dataclass
+class Template:
+    """A message with ``{expression}`` placeholders."""
+
+    parts: list[str | Condition]
+
+    def render(self, values: Callable[[Condition], str]) -> str:
+        return "".join(p if isinstance(p, str) else values(p) for p in self.parts)
+
+
+@dataclass
+class Remedy:
+    kind: str
+    to: str | None
+    description: str | None
+    form: str | None
+    amount: Condition | None
+    when: Condition | None
+
+
+@dataclass
+class Rule:
+    id: str
+    policy_id: str
+    title: str
+    clause: str
+    severity: str
+    when: Condition | None
+    condition: Condition
+    mode: str  # "require" or "forbid"
+    message: Template
+    remedies: list[Remedy]
+    lets: dict[str, Condition]
+    reading: str | None
+    tags: list[str]
+    line: int
+    inputs: list[str] = field(default_factory=list)  # the case paths its when and condition read
+    readers: dict[str, Callable[[Any], Any] | None] = field(default_factory=dict)  # path → raw JSON → value
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.policy_id}/{self.id}"
+
+
+@dataclass
+class Waiver:
+    id: str
+    rules: list[str] | None
+    scope: Condition
+    reason: str
+    approved_by: str
+    start: _dt.datetime | None
+    until: _dt.datetime
+
+    def in_force(self, at: _dt.datetime) -> bool:
+        return (self.start is None or self.start <= at) and at < self.until
+
+
+@dataclass
+class Location:
+    """Where a part of a policy file stands, for errors found later (across versions)."""
+
+    line: int
+    column: int
+    source_line: str | None = None
+
+
+@dataclass
+class PolicyVersion:
+    id: str
+    title: str
+    version: str
+    source: dict[str, str]
+    effective_from: _dt.datetime
+    effective_until: _dt.datetime | None
+    applies_to: str
+    reference_time: Condition
+    notes: str | None
+    params: dict[str, ir.IR]
+    rules: list[Rule]
+    waivers: list[Waiver]
+    file: str
+    digest: str = ""
+    locations: dict[str, Location] = field(default_factory=dict)  # keys of ``policy:`` → where they stand
+
+    def in_force(self, at: _dt.datetime) -> bool:
+        return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)
+
+    def error(self, message: str, where: str) -> PolicyLoadError:
+        loc = self.locations.get(where, Location(1, 1))
+        return PolicyLoadError(message, file=self.file, line=loc.line, column=loc.column,
+                               source_line=loc.source_line)
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_instant(text: str) -> _dt.datetime:
+    """A date (its 00:00 Asia/Shanghai) or an ISO datetime (no offset = Asia/Shanghai)."""
+    text = text.strip()
+    if _DATE_ONLY.fullmatch(text):
+        d = parse_date(text)
+        return _dt.datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+    return parse_datetime(text.replace(" ", "T", 1))
+

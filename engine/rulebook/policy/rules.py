@@ -1,0 +1,111 @@
+"""The ``rules:`` section: a rule's lets, when, require/forbid, message template and remedies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy_eval.errors import PolicyLoadError, PolicyNameError
+from policy_eval.lang import ir
+from policy_eval.lang.checker import Scope
+from policy_eval.lang.types import ANY, BOOL, MONEY, Type
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook.policy.base import BuilderBase, span_at
+from policy_eval.rulebook.policy.inputs import condition_inputs
+from policy_eval.rulebook.policy.model import Condition, Remedy, Rule, Template
+from policy_eval.rulebook.policy.schema import Path_
+
+
+class RulesSection(BuilderBase):
+    def rules(self, case_type: Type, params: dict[str, ir.IR], policy_id: str) -> list[Rule]:
+        out: list[Rule] = []
+        seen: dict[str, int] = {}
+        raw_rules = self.data.get("rules")
+        for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else ()):
+            path = ("rules", i)
+            rid = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(rid, str) and rid in seen:
+                self.fail(f"duplicate rule id '{rid}' (first at rule #{seen[rid] + 1}, line "
+                          f"{self.pos.where(('rules', seen[rid]))[0]})", path + ("id",))
+                continue
+            if isinstance(rid, str):
+                seen[rid] = i
+            if self.ok(path):
+                rule = self.rule(raw, path, case_type, params, policy_id)
+                if rule is not None:
+                    out.append(rule)
+        return out
+
+    def rule(self, raw: dict[str, Any], path: Path_, case_type: Type, params: dict[str, ir.IR],
+             policy_id: str) -> Rule | None:
+        lets: dict[str, Condition] = {}
+        let_irs: dict[str, ir.IR] = {}
+        for name in raw.get("let") or {}:
+            cond = None
+            hidden = "case field" if case_type.field_type(name) is not None else "parameter" if name in params else None
+            if hidden:
+                self.fail(f"let-binding '{name}' hides the {hidden} '{name}'; rename it", path + ("let", name),
+                          PolicyNameError, key=True)
+            else:
+                cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
+                                       None, f"let '{name}'")
+            if cond is not None:
+                lets[name] = cond
+                let_irs[name] = cond.node
+            else:  # already reported; stand-in so later uses do not repeat the error
+                let_irs[name] = ir.Const(ANY, span_at(1, 1), name, UNKNOWN, name=name)
+        scope = Scope(case_type, self.functions, params, let_irs)
+        when = self.expression(path + ("when",), scope, BOOL, "when") if "when" in raw else None
+        mode = "require" if "require" in raw else "forbid"
+        cond = self.expression(path + (mode,), scope, BOOL, mode)
+        message = self.template(path + ("message",), scope)
+        remedies = []
+        for j, rem in enumerate(raw.get("remedies") or []):
+            rpath = path + ("remedies", j)
+            amount = self.expression(rpath + ("amount",), scope, MONEY, "remedy amount") if "amount" in rem else None
+            rwhen = self.expression(rpath + ("when",), scope, BOOL, "remedy condition") if "when" in rem else None
+            remedies.append(Remedy(rem["kind"], rem.get("to"), rem.get("description"), rem.get("form"), amount, rwhen))
+        if cond is None or message is None or ("when" in raw and when is None):
+            return None
+        rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
+                    remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0])
+        for node in (cond.node, when.node) if when else (cond.node,):
+            rule.readers.update(condition_inputs(node, {}))
+        rule.inputs = sorted(rule.readers)
+        return rule
+
+    def template(self, path: Path_, scope: Scope) -> Template | None:
+        """Split a message into text and ``{expression}`` placeholders (``{{``/``}}`` are literal braces)."""
+        text = self.get(path)
+        parts: list[str | Condition] = []
+        buf: list[str] = []
+        i = 0
+        ok = True
+        while i < len(text):
+            ch = text[i]
+            if text.startswith("{{", i) or text.startswith("}}", i):
+                buf.append(ch)
+                i += 2
+                continue
+            if ch == "{":
+                end = text.find("}", i)
+                brace = (text.count("\n", 0, i), i - (text.rfind("\n", 0, i) + 1))  # 0-based line, column
+                if end < 0:
+                    self.relocate(PolicyLoadError("unclosed '{' in message (write '{{' for a literal brace)",
+                                                  line=1, column=1), path, brace)
+                    return None
+                if buf:
+                    parts.append("".join(buf))
+                    buf = []
+                cond = self.expression(path, scope, None, "placeholder", text=text[i + 1:end],
+                                       offset=(brace[0], brace[1] + 1))
+                ok = ok and cond is not None
+                if cond is not None:
+                    parts.append(cond)
+                i = end + 1
+                continue
+            buf.append(ch)
+            i += 1
+        if buf:
+            parts.append("".join(buf))
+        return Template(parts) if ok else None
+

@@ -1,0 +1,118 @@
+"""Policy files against ``schemas/policy.schema.json``: every violation as a readable, located error."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+
+from policy_eval.errors import PolicyError, PolicyLoadError
+from policy_eval.resources import policy_schema
+from policy_eval.rulebook.yamlload import Positions
+
+Path_ = tuple[Any, ...]  # a JSON path into the policy document
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(policy_schema())
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    return {str: "text", list: "a list", dict: "a mapping", type(None): "nothing (null)"}.get(type(value), "?")
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def schema_errors(data: Any, positions: Positions) -> list[tuple[Path_, PolicyError]]:
+    """Every schema violation as (path of the broken part, located error)."""
+    out: list[tuple[Path_, PolicyError]] = []
+    seen: set[tuple[Path_, str]] = set()
+    for err in _validator().iter_errors(data):
+        for path, message, key in _describe(err):
+            if (path, message) in seen:
+                continue
+            seen.add((path, message))
+            line, column = positions.where(path, key=key)
+            out.append((path, PolicyLoadError(message, file=positions.file, line=line, column=column,
+                                              source_line=positions.line_text(line))))
+    return out
+
+
+def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
+    """Readable messages for one schema error: (path, message, point at the key rather than the value)."""
+    path: Path_ = tuple(err.absolute_path)
+    where = ".".join(map(str, path)) or "the file"
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    value: Any = err.instance
+    expected: Any = err.validator_value
+    if err.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(schema.get("properties") or {})
+        return [(path + (extra,),
+                 f"unknown key '{extra}'" + (suggest(str(extra), allowed) or f" (allowed: {', '.join(allowed)})"),
+                 True)
+                for extra in value if extra not in allowed]
+    if err.validator == "required" and isinstance(value, dict):
+        return [(path + (name,), f"'{name}' is required (in {where})", False)
+                for name in expected if name not in value]
+    if err.validator == "oneOf" and path[:1] == ("rules",) and isinstance(value, dict):
+        if "require" in value and "forbid" in value:
+            return [(path + ("forbid",), "a rule has both 'require' and 'forbid'; keep one", True)]
+        return [(path, "a rule needs 'require' (what must hold) or 'forbid' (what must not)", False)]
+    if err.validator == "oneOf" and path[:1] == ("params",) and isinstance(value, dict):
+        if "value" in value and "values" in value:
+            return [(path + ("values",), "a parameter has either 'value' or dated 'values', not both", True)]
+        return [(path, "a parameter in long form needs 'value' (or dated 'values')", False)]
+    if err.validator == "anyOf" and err.context:
+        # Report the branch meant for this kind of value (the one without a type mismatch at this level).
+        branches: dict[Any, list[jsonschema.ValidationError]] = {}
+        for sub in err.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        for subs in branches.values():
+            if not any(s.validator == "type" and tuple(s.absolute_path) == path for s in subs):
+                return [d for s in subs for d in _describe(s)]
+    if "propertyNames" in err.schema_path:
+        return [(path + (value,), f"{where}: name {_short(value)} is not allowed "
+                 f"(letters, digits and _; not starting with a digit)", True)]
+    if err.validator == "enum":
+        choices = [str(c) for c in expected]
+        return [(path, f"{where}: {_short(value)} is not one of {', '.join(choices)}"
+                 f"{suggest(str(value), choices)}", False)]
+    if err.validator == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        hint = "; write it in quotes" if types == ["string"] and _json_type(value) in ("a number", "a boolean") \
+            else ""
+        return [(path, f"{where}: expected {' or '.join(types)}, got {_json_type(value)}{hint}", False)]
+    if err.validator == "pattern" and schema.get("pattern") == policy_schema()["$defs"]["instant"]["pattern"]:
+        return [(path, f"{where}: {_short(value)} is not a date (2021-01-01) or datetime "
+                 f"(2021-01-01T08:00:00+08:00)", False)]
+    if err.validator == "maxLength":
+        return [(path, f"{where}: too long ({len(value)} characters; at most {expected})", False)]
+    if err.validator == "minLength":
+        return [(path, f"{where}: must not be empty", False)]
+    if err.validator == "minItems":
+        return [(path, f"{where}: needs at least {expected} item(s)", False)]
+    if err.validator == "pattern" and path[:1] == ("params",) and path[-1] == "type":
+        return [(path, f"{where}: unknown type {_short(value)} (use bool, int, decimal, string, money, date, "
+                 "datetime, duration or list<...> of one of them)", False)]
+    if err.validator == "pattern":
+        return [(path, f"{where}: {_short(value)} does not match {expected}", False)]
+    message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
+    return [(path, f"{where}: {message}" if path else message, False)]
+
+
