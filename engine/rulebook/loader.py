@@ -16,16 +16,20 @@ is raised.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
 from policy_eval.resources import bundled_policies, bundled_schemas, load_json
-from policy_eval.rulebook.policy import PolicyVersion, load_policy_file
+from policy_eval.rulebook.overlay import Overlay, load_overlay
+from policy_eval.rulebook.policy import PolicyVersion, load_policy_file, prepare
+from policy_eval.rulebook.policy.base import Entry, Source
+from policy_eval.rulebook.policy.inherit import Layout, layout_of, revise
+from policy_eval.rulebook.policy.schema import suggest
 from policy_eval.rulebook.policy.versions import PolicyHistory, check_versions
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
@@ -40,6 +44,7 @@ class Rulebook:
     case_schemas: dict[str, Any]
     functions: FunctionRegistry
     digest: str
+    params_file: str | None = None  # the deployment overlay the parameters' values come from, if any
 
     def for_kind(self, kind: str) -> list[PolicyHistory]:
         return [p for p in self.policies.values() if p.applies_to == kind]
@@ -75,9 +80,39 @@ def _hash_file(digest: Any, name: str, raw: bytes) -> None:
     digest.update(f"{name}\0{len(raw)}\0".encode() + raw)
 
 
+@dataclass
+class _Doc:
+    """A policy file read, with its schema check done once."""
+
+    path: Path
+    shown: str
+    raw: bytes
+    data: dict[str, Any]
+    src: Source
+    schema_errors: list[PolicyError]
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        meta = self.data.get("policy")
+        if isinstance(meta, dict) and isinstance(meta.get("id"), str) and isinstance(meta.get("version"), str):
+            return meta["id"], meta["version"]
+        return None
+
+    @property
+    def revises(self) -> str | None:
+        meta = self.data.get("policy")
+        rev = meta.get("revises") if isinstance(meta, dict) else None
+        return rev if isinstance(rev, str) else None
+
+
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
-                  functions: FunctionRegistry | None = None) -> Rulebook:
-    """Load and check every policy under ``root`` (default: the bundled rulebook)."""
+                  functions: FunctionRegistry | None = None,
+                  params: Path | str | Mapping[str, Any] | None = None) -> Rulebook:
+    """Load and check every policy under ``root`` (default: the bundled rulebook).
+
+    ``params``: a deployment overlay (a file, or a mapping ``{policy: {parameter: value}}``) with
+    values for the parameters the texts leave to the platform.
+    """
     from policy_eval.expression import default_functions
 
     root = Path(root) if root is not None else bundled_policies()
@@ -92,7 +127,11 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     digest = hashlib.sha256()
     for path in _case_schema_files(schema_path):
         _hash_file(digest, f"schemas/cases/{path.name}", path.read_bytes())
+    overlay = load_overlay(params)
+    if overlay.file is not None:
+        _hash_file(digest, "params", overlay.raw)
     base = root if root.is_dir() else root.parent
+    docs: list[_Doc] = []
     for path in policy_files(root):
         shown = _display(path)
         try:
@@ -104,15 +143,31 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         if not (isinstance(data, dict) and "policy" in data):
             continue  # a test file or another YAML document
         _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
+        src, found = prepare(data, positions)
+        docs.append(_Doc(path, shown, raw, data, src, found))
+    resolver = _Resolver(docs)
+    built: dict[int, bool] = {}
+    for doc in sorted(docs, key=resolver.depth):  # a revised version before its revisions
+        layout = resolver.layout(doc)
+        if doc.revises is not None and (layout is None or not built.get(id(resolver.base(doc)), False)):
+            errors.extend(doc.schema_errors)
+            built[id(doc)] = False
+            continue  # its base failed (reported there) or the revision could not be resolved (reported)
+        key = doc.key
         try:
-            version = load_policy_file(path, data, positions, case_types, registry)
+            version = load_policy_file(doc.path, doc.data, doc.src.pos, case_types, registry,
+                                       prepared=(doc.src, doc.schema_errors), layout=layout,
+                                       overlay=overlay.for_policy(key[0]) if key else None)
         except ErrorList as exc:
             errors.extend(exc.errors)
+            built[id(doc)] = False
             continue
         except PolicyError as exc:
             errors.append(exc)
+            built[id(doc)] = False
             continue
-        version.digest = hashlib.sha256(raw).hexdigest()[:16]
+        built[id(doc)] = True
+        version.digest = hashlib.sha256(doc.raw).hexdigest()[:16]
         history = histories.setdefault(version.id, PolicyHistory(version.id, version.applies_to))
         if version.applies_to != history.applies_to:
             errors.append(version.error(
@@ -120,11 +175,106 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
                 f"in {history.versions[0].file}", "applies_to"))
             continue
         history.versions.append(version)
+    errors.extend(resolver.errors)
+    errors.extend(_check_overlay(overlay, histories, {d.key[0] for d in docs if d.key}))
     for history in histories.values():
         errors.extend(check_versions(history))
     if errors:
         raise ErrorList(errors)
-    return Rulebook(root, schema_path, histories, schemas, registry, "sha256:" + digest.hexdigest())
+    return Rulebook(root, schema_path, histories, schemas, registry, "sha256:" + digest.hexdigest(),
+                    params_file=overlay.file)
+
+
+class _Resolver:
+    """Versions that revise versions: each file's resolved layout, computed once, errors located."""
+
+    def __init__(self, docs: list[_Doc]) -> None:
+        self.by_key = {d.key: d for d in docs if d.key is not None}
+        self.errors: list[PolicyError] = []
+        self.done: dict[int, Layout | None] = {}
+        self.active: set[int] = set()
+
+    def base(self, doc: _Doc) -> _Doc | None:
+        key = doc.key
+        return self.by_key.get((key[0], doc.revises)) if key is not None and doc.revises is not None else None
+
+    def depth(self, doc: _Doc) -> int:
+        seen: set[int] = set()
+        n = 0
+        while doc.revises is not None and id(doc) not in seen:
+            seen.add(id(doc))
+            base = self.base(doc)
+            if base is None:
+                break
+            doc, n = base, n + 1
+        return n
+
+    def layout(self, doc: _Doc) -> Layout | None:
+        if id(doc) in self.done:
+            return self.done[id(doc)]
+        if doc.revises is None:
+            result: Layout | None = layout_of(doc.src)
+        elif id(doc) in self.active:
+            self.fail(doc, "versions revise each other in a cycle")
+            result = None
+        else:
+            self.active.add(id(doc))
+            result = self.revision(doc)
+            self.active.discard(id(doc))
+        self.done[id(doc)] = result
+        return result
+
+    def revision(self, doc: _Doc) -> Layout | None:
+        if doc.schema_errors:
+            return None
+        base = self.base(doc)
+        if base is None:
+            key = doc.key
+            known = sorted(k[1] for k in self.by_key if key is not None and k[0] == key[0])
+            self.fail(doc, f"policy '{key[0] if key else '?'}' has no version '{doc.revises}' to revise "
+                      f"(versions: {', '.join(known) or 'none'})")
+            return None
+        if base.schema_errors:
+            return None
+        base_layout = self.layout(base)
+        if base_layout is None:
+            return None
+        layout, errors = revise(base_layout, doc.src)
+        self.errors.extend(errors)  # reported; the rest of the revision is still checked
+        return layout
+
+    def fail(self, doc: _Doc, message: str) -> None:
+        line, column = doc.src.pos.where(("policy", "revises"))
+        self.errors.append(PolicyLoadError(message, file=doc.shown, line=line, column=column,
+                                           source_line=doc.src.pos.line_text(line)))
+
+
+def _check_overlay(overlay: Overlay, histories: dict[str, PolicyHistory], ids: set[str]) -> list[PolicyError]:
+    """Every value of the overlay sets a deployment parameter of some version of a known policy."""
+    errors: list[PolicyError] = []
+    for pid, where in overlay.policies.items():
+        if pid not in ids:
+            errors.append(_at(where, f"no policy '{pid}'{suggest(pid, sorted(ids)) or ' (policies: ' + ', '.join(sorted(ids)) + ')'}", key=True))
+            continue
+        history = histories.get(pid)
+        if history is None:
+            continue  # its files have errors, reported already
+        for name, entry in overlay.for_policy(pid).items():
+            infos = [v.param_info[name] for v in history.versions if name in v.param_info]
+            if not infos:
+                known = sorted({n for v in history.versions for n in v.param_info})
+                errors.append(_at(entry, f"policy '{pid}' has no parameter '{name}'{suggest(name, known)}", key=True))
+            elif all(i.source == "text" for i in infos):
+                where = infos[0].clause or infos[0].file
+                errors.append(_at(entry, f"the source text sets '{name}' of '{pid}' ({where}); a deployment sets "
+                                  "only parameters declared without a value", key=True))
+    return errors
+
+
+def _at(entry: Entry, message: str, *, key: bool = False) -> PolicyError:
+    pos = entry.src.pos
+    line, column = pos.where(entry.path, key=key)
+    return PolicyNameError(message, file=pos.file, line=line, column=column, source_line=pos.line_text(line))
 
 
 def _read(path: Path, shown: str) -> bytes:

@@ -24,6 +24,7 @@ from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN, Money, render, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
+from policy_eval.run import compose
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
@@ -109,6 +110,8 @@ class Evaluator:
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
+        self._plans = compose.plans(rulebook.versions(), self._rules)  # versions whose rules depend on rules
+        self._deployed, self._unset = compose.deployed(rulebook.versions())
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
@@ -183,7 +186,13 @@ class Evaluator:
         ref_text = render(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
         seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs else {}
-        return [self._rule(version, rule, case, env, ref_text, seen) for rule in self._rules[id(version)]]
+        plan = self._plans.get(id(version))
+        if plan is None:
+            return [self._rule(version, rule, case, env, ref_text, seen) for rule in self._rules[id(version)]]
+        done: dict[str, RuleResult] = {}  # each rule once per case, dependencies first
+        for rule in plan:
+            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done)
+        return [done[rule.id] for rule in self._rules[id(version)]]
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,
@@ -193,7 +202,36 @@ class Evaluator:
                           reference_time=reference_time)
 
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-              ref_text: str, seen: dict[str, Any] | None = None) -> RuleResult:
+              ref_text: str, seen: dict[str, Any] | None = None, done: dict[str, RuleResult] | None = None
+              ) -> RuleResult:
+        depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
+        gate = compose.gate(version, rule, depends, done) if depends and done else None
+        if gate is not None:
+            return RuleResult(
+                policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
+                outcome=gate[0], severity=rule.severity, reason=gate[1], missing=gate[2],
+                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text, depends=depends,
+                explanation=compose.chain(depends) if depends and gate[0] in self._explained else (),
+                params=self._deployed.get(id(rule)))
+        result = self._judge(version, rule, case, env, ref_text, seen)
+        if depends and done:
+            result.depends = depends
+            for dep in depends:  # what the dependencies read is evidence for this verdict too
+                for path, value in done[dep].inputs.items():
+                    result.inputs.setdefault(path, value)
+            if result.explanation:
+                result.explanation = compose.chain(depends) + result.explanation
+        if id(rule) in self._deployed:
+            result.params = self._deployed[id(rule)]
+            unset = self._unset[id(rule)]
+            if unset and result.outcome is Outcome.UNDETERMINED and result.error is None:
+                result.reason = compose.unset_reason(unset, result.missing)
+                result.missing = result.missing + tuple(f"params.{p}" for p in unset)
+        return result
+
+    def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+               ref_text: str, seen: dict[str, Any] | None) -> RuleResult:
+        """The verdict of one rule on its own conditions."""
         error: str | None = None
         try:
             applies = rule.when.fn(case, env) if rule.when is not None else True

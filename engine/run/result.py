@@ -49,6 +49,8 @@ class RuleResult:
     waiver: dict[str, Any] | None = None
     error: str | None = None
     reference_time: str | None = None
+    depends: dict[str, str] | None = None  # rule it depends on → that rule's outcome (before any waiver)
+    params: dict[str, dict[str, Any]] | None = None  # deployment parameter → {"value", "source"}
 
     @property
     def full_id(self) -> str:
@@ -74,6 +76,10 @@ class RuleResult:
             out["waiver"] = self.waiver
         if self.error is not None:
             out["error"] = self.error
+        if self.depends:
+            out["depends"] = self.depends
+        if self.params:
+            out["params"] = self.params
         return out
 
 

@@ -21,15 +21,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from policy_eval.errors import ErrorList, PolicyLoadError
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type
+from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.build import Builder
+from policy_eval.rulebook.policy.inherit import Layout
 from policy_eval.rulebook.policy.inputs import inputs_of
 from policy_eval.rulebook.policy.model import (
     SEVERITIES,
     Condition,
     Location,
+    ParamInfo,
     PolicyVersion,
     Remedy,
     Rule,
@@ -40,23 +43,33 @@ from policy_eval.rulebook.policy.model import (
 from policy_eval.rulebook.policy.schema import schema_errors
 from policy_eval.rulebook.yamlload import Positions
 
-__all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "Location", "PolicyVersion", "load_policy_file",
+__all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "Location", "ParamInfo", "PolicyVersion", "load_policy_file", "prepare",
            "parse_instant", "inputs_of", "SEVERITIES"]
 
 
+def prepare(data: Any, positions: Positions) -> tuple[Source, list[PolicyError]]:
+    """Validate one document against the policy schema: the document (with the paths the schema found
+    broken, which the builder skips) and the schema's errors."""
+    found = schema_errors(data, positions)
+    return Source(data, positions, [p for p, _ in found]), [e for _, e in found]
+
+
 def load_policy_file(path: Path | str, data: Any, positions: Positions, case_types: Mapping[str, Type],
-                     functions: FunctionRegistry) -> PolicyVersion:
-    """Validate and compile one loaded policy document; raise ErrorList with every error found."""
+                     functions: FunctionRegistry, *, prepared: tuple[Source, list[PolicyError]] | None = None,
+                     layout: Layout | None = None, overlay: Mapping[str, Entry] | None = None) -> PolicyVersion:
+    """Validate and compile one loaded policy document; raise ErrorList with every error found.
+
+    ``layout``: for a revision, its parts resolved against the version it revises; ``overlay``: the
+    deployment's values for the policy's parameters.
+    """
     if not isinstance(data, dict):
         raise PolicyLoadError("a policy file must be a YAML mapping with 'policy:' and 'rules:'",
                               file=str(path), line=1, column=1)
-    found = schema_errors(data, positions)
-    builder = Builder(data, positions, case_types, functions, broken=[p for p, _ in found])
+    src, found = prepared if prepared is not None else prepare(data, positions)
+    builder = Builder(data, positions, case_types, functions, broken=src.broken, layout=layout, overlay=overlay)
     version = builder.build()
-    errors = [e for _, e in found] + builder.errors
+    errors = list(found) + builder.errors
     if errors or version is None:
-        errors.sort(key=lambda e: (e.line or 0, e.column or 0))
+        errors.sort(key=lambda e: (e.file or "", e.line or 0, e.column or 0))
         raise ErrorList(errors or [PolicyLoadError("policy could not be built", file=str(path))])
     return version
-
-

@@ -7,7 +7,9 @@ Each section of the policy format (parameters, rules, waivers) is a mixin of
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError
@@ -18,9 +20,29 @@ from policy_eval.lang.codegen import compile_fast
 from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.parser import parse
 from policy_eval.lang.types import Type
-from policy_eval.rulebook.policy.model import Condition, Location, parse_instant
+from policy_eval.rulebook.policy.model import Condition, Location, ParamInfo, parse_instant
 from policy_eval.rulebook.policy.schema import Path_
 from policy_eval.rulebook.yamlload import Positions
+
+
+@dataclass
+class Source:
+    """One YAML document the builder reads: a policy file, the file it revises, a deployment overlay.
+
+    ``broken`` lists the paths where the schema found errors: parts at or under them are skipped.
+    """
+
+    data: Any
+    pos: Positions
+    broken: list[Path_] = field(default_factory=list)
+
+
+@dataclass
+class Entry:
+    """A part of the resolved document: which file it comes from and where it stands there."""
+
+    src: Source
+    path: Path_
 
 
 def span_at(line: int, column: int) -> Span:
@@ -35,14 +57,36 @@ class BuilderBase:
 
     def __init__(self, data: dict[str, Any], positions: Positions, case_types: Mapping[str, Type],
                  functions: FunctionRegistry, broken: Iterable[Path_] = ()) -> None:
-        self.data = data
-        self.pos = positions
+        self.src = Source(data, positions, list(broken))
         self.case_types = case_types
         self.functions = functions
-        self.broken = list(broken)
         self.errors: list[PolicyError] = []
-        self.param_paths: dict[str, Path_] = {}  # where each constant parameter's value stands
+        self.param_paths: dict[str, Entry] = {}  # where each constant parameter's value stands
         self.checked_items: set[tuple[str, int, str, int]] = set()
+        self.param_info: dict[str, ParamInfo] = {}
+        self.policy_id = ""
+
+    # The document being read: the policy file, or (inside ``at``) the file a part comes from.
+    @property
+    def data(self) -> Any:
+        return self.src.data
+
+    @property
+    def pos(self) -> Positions:
+        return self.src.pos
+
+    @property
+    def broken(self) -> list[Path_]:
+        return self.src.broken
+
+    @contextmanager
+    def at(self, src: Source) -> Iterator[None]:
+        """Read (and locate errors) in another document for a while."""
+        saved, self.src = self.src, src
+        try:
+            yield
+        finally:
+            self.src = saved
 
     # --- helpers --------------------------------------------------------------------------------------
     def ok(self, path: Path_) -> bool:
@@ -130,8 +174,10 @@ class BuilderBase:
             try:
                 check(i, item)
             except ValueError as exc:
-                self.fail(f"{exc} (item {j + 1} of parameter '{name}', argument {i + 1} of {function}())",
-                          self.param_paths[name] + (j,), PolicyTypeError)
+                where = self.param_paths[name]
+                with self.at(where.src):
+                    self.fail(f"{exc} (item {j + 1} of parameter '{name}', argument {i + 1} of {function}())",
+                              where.path + (j,), PolicyTypeError)
 
     def get(self, path: Path_) -> Any:
         node: Any = self.data

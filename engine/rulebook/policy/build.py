@@ -1,60 +1,122 @@
-"""One policy document → a :class:`PolicyVersion`: the ``policy:`` header, then each section in turn."""
+"""One policy document → a :class:`PolicyVersion`: the ``policy:`` header, then each section in turn.
+
+The document is first laid out (:mod:`.inherit`): a plain file as written, a revision
+resolved against the version it revises, so every part is read, and every error located,
+in the file it comes from.
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from policy_eval.lang.checker import Scope
+from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import ANY, DATETIME, Type
 from policy_eval.lang.values import render
-from policy_eval.rulebook.policy.model import Location, PolicyVersion
+from policy_eval.rulebook.policy.base import Entry, Source
+from policy_eval.rulebook.policy.definitions import DefinitionsSection
+from policy_eval.rulebook.policy.depends import DependsSection
+from policy_eval.rulebook.policy.inherit import Layout, layout_of
+from policy_eval.rulebook.policy.model import Condition, Location, PolicyVersion
 from policy_eval.rulebook.policy.params import ParamsSection
 from policy_eval.rulebook.policy.rules import RulesSection
-from policy_eval.rulebook.policy.schema import suggest
+from policy_eval.rulebook.policy.schema import Path_, suggest
 from policy_eval.rulebook.policy.waivers import WaiversSection
+from policy_eval.rulebook.yamlload import Positions
 
 
-class Builder(ParamsSection, RulesSection, WaiversSection):
+class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, WaiversSection):
     """Builds one PolicyVersion, collecting every error it finds.
 
-    ``broken`` lists the paths where the schema found errors: parts at or under them are skipped.
+    ``layout``: the resolved parts (default: the document as written); ``overlay``: the
+    deployment's values for this policy's parameters, by name.
     """
 
-    def build(self) -> PolicyVersion | None:
-        meta = self.data.get("policy")
-        if not isinstance(meta, dict):
+    def __init__(self, data: dict[str, Any], positions: Positions, case_types: Mapping[str, Type],
+                 functions: FunctionRegistry, broken: Iterable[Path_] = (), *, layout: Layout | None = None,
+                 overlay: Mapping[str, Entry] | None = None) -> None:
+        super().__init__(data, positions, case_types, functions, broken)
+        self.layout = layout if layout is not None else layout_of(self.src)
+        self.overlay = dict(overlay or {})
+
+    def meta(self, key: str) -> Any:
+        entry = self.layout.meta.get(key)
+        if entry is None:
             return None
+        with self.at(entry.src):
+            return self.get(entry.path) if self.ok(entry.path) else None
+
+    def meta_instant(self, key: str) -> _dt.datetime | None:
+        entry = self.layout.meta.get(key)
+        if entry is None:
+            return None
+        with self.at(entry.src):
+            return self.instant(entry.path) if self.ok(entry.path) else None
+
+    def meta_location(self, key: str) -> Location:
+        entry = self.layout.meta.get(key)
+        if entry is None:
+            return self.location(("policy",))
+        with self.at(entry.src):
+            return self.location(entry.path)
+
+    def build(self) -> PolicyVersion | None:
+        if not isinstance(self.data.get("policy"), dict):
+            return None
+        self.policy_id = str(self.meta("id"))
         case_type = self.case_type()
-        start = self.instant(("policy", "effective_from")) if self.ok(("policy", "effective_from")) else None
-        until = self.instant(("policy", "effective_until")) if self.ok(("policy", "effective_until")) else None
+        start = self.meta_instant("effective_from")
+        until = self.meta_instant("effective_until")
         if start and until and until <= start:
             self.fail("effective_until must be later than effective_from "
                       f"({render(until)} is not after {render(start)})", ("policy", "effective_until"))
-        params = self.params(case_type, start)
-        base_scope = Scope(case_type, self.functions, params)
-        ref = self.expression(("policy", "reference_time"), base_scope, DATETIME, "reference_time") \
-            if self.ok(("policy", "reference_time")) else None
-        rules = self.rules(case_type, params, str(meta.get("id")))
-        waivers = self.waivers(base_scope)
+        params = self.params(self.layout.params, case_type, start, self.overlay)
+        definitions, nodes = self.definitions(self.layout.definitions, case_type, params)
+        ref = self.reference_time(Scope(case_type, self.functions, params))
+        rules = self.rules(self.layout.rules, case_type, params, self.policy_id, nodes)
+        order = self.check_dependencies(rules, self.layout.rule_entries())
+        waivers = self.waivers(self.layout.waivers, list(self.layout.rule_entries()),
+                               Scope(case_type, self.functions, params, nodes))
         if self.errors or self.broken or start is None or ref is None:
             return None
+        source = self.meta("source")
         return PolicyVersion(
-            id=meta["id"], title=meta["title"], version=meta["version"], source=dict(meta.get("source", {})),
-            effective_from=start, effective_until=until, applies_to=meta["applies_to"], reference_time=ref,
-            notes=meta.get("notes"), params=params, rules=rules, waivers=waivers, file=self.pos.file,
-            locations={**{k: self.location(("policy", k)) for k in ("version", "applies_to", "effective_from")},
-                       "reference_time": Location(ref.line, ref.column, self.pos.line_text(ref.line))},
+            id=self.policy_id, title=self.meta("title"), version=self.meta("version"),
+            source=dict(source) if isinstance(source, dict) else {}, effective_from=start, effective_until=until,
+            applies_to=self.meta("applies_to"), reference_time=ref, notes=self.meta("notes"), params=params,
+            rules=rules, waivers=waivers, file=self.pos.file,
+            locations={**{k: self.meta_location(k) for k in ("version", "applies_to", "effective_from")},
+                       "reference_time": self.meta_location("reference_time")},
+            definitions=definitions, order=order, param_info=dict(self.param_info), revises=self.meta("revises"),
         )
+
+    def reference_time(self, scope: Scope) -> Condition | None:
+        entry = self.layout.meta.get("reference_time")
+        if entry is None:
+            return None
+        with self.at(entry.src):
+            if not self.ok(entry.path):
+                return None
+            return self.expression(entry.path, scope, DATETIME, "reference_time")
 
     def case_type(self) -> Type:
         """The record type of the case kind the policy applies to (ANY if unknown: nothing cascades)."""
-        path = ("policy", "applies_to")
-        if not self.ok(path):
+        entry = self.layout.meta.get("applies_to")
+        if entry is None:
             return ANY
-        kind = self.get(path)
-        case_type = self.case_types.get(kind)
-        if case_type is None:
-            known = sorted(self.case_types)
-            hint = suggest(kind, known) or f" (schemas found for: {', '.join(known) or 'none'})"
-            self.fail(f"unknown case kind '{kind}'{hint}", path)
-            return ANY
-        return case_type
+        with self.at(entry.src):
+            if not self.ok(entry.path):
+                return ANY
+            kind = self.get(entry.path)
+            case_type = self.case_types.get(kind)
+            if case_type is None:
+                known = sorted(self.case_types)
+                hint = suggest(kind, known) or f" (schemas found for: {', '.join(known) or 'none'})"
+                self.fail(f"unknown case kind '{kind}'{hint}", entry.path)
+                return ANY
+            return case_type
 
+
+__all__ = ["Builder", "Source"]

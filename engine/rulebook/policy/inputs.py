@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from policy_eval.lang import ir
 
-__all__ = ["inputs_of", "condition_inputs"]
+__all__ = ["inputs_of", "condition_inputs", "params_used"]
 
 
 def inputs_of(node: ir.IR) -> Iterator[str]:
@@ -46,3 +46,13 @@ def condition_inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[s
         return
     for child in ir.children(node):
         yield from condition_inputs(child, variables)
+
+
+def params_used(node: ir.IR, params: Mapping[str, ir.IR]) -> Iterator[str]:
+    """The names of the parameters a condition uses (through lets and definitions too)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ir.Const, ir.DatedParam)) and n.name in params and params[n.name] is n:
+            yield n.name
+        stack.extend(ir.children(n))

@@ -18,7 +18,7 @@ from policy_eval.lang.compiler import Compiled
 from policy_eval.lang.types import Type
 from policy_eval.lang.values import SHANGHAI, parse_date, parse_datetime
 
-__all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "Location", "PolicyVersion", "parse_instant",
+__all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "Location", "ParamInfo", "PolicyVersion", "parse_instant",
            "SEVERITIES"]
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -77,6 +77,10 @@ class Rule:
     line: int
     inputs: list[str] = field(default_factory=list)  # the case paths its when and condition read
     readers: dict[str, Callable[[Any], Any] | None] = field(default_factory=dict)  # path → raw JSON → value
+    # rule id (same version) → the outcomes of that rule under which this one applies
+    depends_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    params: list[str] = field(default_factory=list)  # the parameters it uses (also through lets and definitions)
+    file: str = ""  # the file it is written in (a revision inherits rules from the file it revises)
 
     @property
     def full_id(self) -> str:
@@ -95,6 +99,24 @@ class Waiver:
 
     def in_force(self, at: _dt.datetime) -> bool:
         return (self.start is None or self.start <= at) and at < self.until
+
+
+@dataclass
+class ParamInfo:
+    """What a parameter is and where its value comes from: the text, a deployment overlay, or nowhere yet."""
+
+    name: str
+    type: str
+    value: str | None  # rendered; None when unset
+    source: str  # "text", "deployment" or "unset"
+    clause: str | None
+    file: str  # where the value (or the declaration of an unset one) stands
+    line: int
+    dated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "value": self.value, "source": self.source,
+                "clause": self.clause, "file": self.file, "line": self.line}
 
 
 @dataclass
@@ -123,6 +145,10 @@ class PolicyVersion:
     file: str
     digest: str = ""
     locations: dict[str, Location] = field(default_factory=dict)  # keys of ``policy:`` → where they stand
+    definitions: dict[str, Condition] = field(default_factory=dict)  # shared by every rule, in order
+    order: list[str] = field(default_factory=list)  # rule ids, every rule after the rules it depends on
+    param_info: dict[str, ParamInfo] = field(default_factory=dict)
+    revises: str | None = None  # the version this one revises (its parts are resolved into this one)
 
     def in_force(self, at: _dt.datetime) -> bool:
         return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)

@@ -9,39 +9,43 @@ from policy_eval.lang import ir
 from policy_eval.lang.checker import Scope
 from policy_eval.lang.types import ANY, BOOL, MONEY, Type
 from policy_eval.lang.values import UNKNOWN
-from policy_eval.rulebook.policy.base import BuilderBase, span_at
-from policy_eval.rulebook.policy.inputs import condition_inputs
+from policy_eval.rulebook.policy.base import BuilderBase, Entry, span_at
+from policy_eval.rulebook.policy.inputs import condition_inputs, params_used
 from policy_eval.rulebook.policy.model import Condition, Remedy, Rule, Template
 from policy_eval.rulebook.policy.schema import Path_
 
 
 class RulesSection(BuilderBase):
-    def rules(self, case_type: Type, params: dict[str, ir.IR], policy_id: str) -> list[Rule]:
+    def rules(self, entries: list[Entry], case_type: Type, params: dict[str, ir.IR], policy_id: str,
+              definitions: dict[str, ir.IR]) -> list[Rule]:
         out: list[Rule] = []
-        seen: dict[str, int] = {}
-        raw_rules = self.data.get("rules")
-        for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else ()):
-            path = ("rules", i)
-            rid = raw.get("id") if isinstance(raw, dict) else None
-            if isinstance(rid, str) and rid in seen:
-                self.fail(f"duplicate rule id '{rid}' (first at rule #{seen[rid] + 1}, line "
-                          f"{self.pos.where(('rules', seen[rid]))[0]})", path + ("id",))
-                continue
-            if isinstance(rid, str):
-                seen[rid] = i
-            if self.ok(path):
-                rule = self.rule(raw, path, case_type, params, policy_id)
-                if rule is not None:
-                    out.append(rule)
+        seen: dict[str, Entry] = {}
+        for entry in entries:
+            with self.at(entry.src):
+                path = entry.path
+                raw = self.get(path)
+                rid = raw.get("id") if isinstance(raw, dict) else None
+                if isinstance(rid, str) and rid in seen:
+                    first = seen[rid]
+                    self.fail(f"duplicate rule id '{rid}' (first at rule #{first.path[1] + 1}, line "
+                              f"{first.src.pos.where(first.path)[0]})", path + ("id",))
+                    continue
+                if isinstance(rid, str):
+                    seen[rid] = entry
+                if self.ok(path):
+                    rule = self.rule(raw, path, case_type, params, policy_id, definitions)
+                    if rule is not None:
+                        out.append(rule)
         return out
 
     def rule(self, raw: dict[str, Any], path: Path_, case_type: Type, params: dict[str, ir.IR],
-             policy_id: str) -> Rule | None:
+             policy_id: str, definitions: dict[str, ir.IR]) -> Rule | None:
         lets: dict[str, Condition] = {}
-        let_irs: dict[str, ir.IR] = {}
+        let_irs: dict[str, ir.IR] = dict(definitions)
         for name in raw.get("let") or {}:
             cond = None
-            hidden = "case field" if case_type.field_type(name) is not None else "parameter" if name in params else None
+            hidden = "case field" if case_type.field_type(name) is not None else "parameter" if name in params \
+                else "definition" if name in definitions else None
             if hidden:
                 self.fail(f"let-binding '{name}' hides the {hidden} '{name}'; rename it", path + ("let", name),
                           PolicyNameError, key=True)
@@ -67,11 +71,26 @@ class RulesSection(BuilderBase):
         if cond is None or message is None or ("when" in raw and when is None):
             return None
         rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
-                    remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0])
+                    remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0],
+                    file=self.pos.file)
         for node in (cond.node, when.node) if when else (cond.node,):
             rule.readers.update(condition_inputs(node, {}))
         rule.inputs = sorted(rule.readers)
+        used: list[str] = []
+        for c in [cond, when, *lets.values(), *(p for p in message.parts if isinstance(p, Condition)),
+                  *(r.amount for r in remedies), *(r.when for r in remedies)]:
+            if c is not None:
+                used.extend(params_used(c.node, params))
+        rule.params = sorted(set(used))
+        rule.depends_on = self.dependencies(raw, path)
         return rule
+
+    def dependencies(self, raw: dict[str, Any], path: Path_) -> dict[str, tuple[str, ...]]:
+        """``depends_on`` as written (names are checked once every rule is known, in :mod:`.depends`)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name, wanted in (raw.get("depends_on") or {}).items():
+            out[str(name)] = tuple(wanted) if isinstance(wanted, list) else (str(wanted),)
+        return out
 
     def template(self, path: Path_, scope: Scope) -> Template | None:
         """Split a message into text and ``{expression}`` placeholders (``{{``/``}}`` are literal braces)."""

@@ -77,7 +77,8 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
     if err.validator == "oneOf" and path[:1] == ("params",) and isinstance(value, dict):
         if "value" in value and "values" in value:
             return [(path + ("values",), "a parameter has either 'value' or dated 'values', not both", True)]
-        return [(path, "a parameter in long form needs 'value' (or dated 'values')", False)]
+        return [(path, "a parameter in long form needs 'value' (or dated 'values'); one the source text leaves "
+                 "to the platform has no value and names that 'clause' (a deployment parameter)", False)]
     if err.validator == "anyOf" and err.context:
         # Report the branch meant for this kind of value (the one without a type mismatch at this level).
         branches: dict[Any, list[jsonschema.ValidationError]] = {}

@@ -1,0 +1,92 @@
+"""Deployment overlays: values for the parameters a policy's source text leaves to the platform.
+
+A policy declares such a parameter without a value (``type`` and the ``clause`` that leaves it
+open); a deployment supplies it in an overlay file, without editing the bundled policies::
+
+    # deployment.yaml
+    params:
+      conduct:                       # policy id
+        response_limit: 24h          # a literal of the language, checked against the declared type
+        high_rate:                   # or dated, like any parameter
+          values:
+            2024-01-01: 0.05
+
+The file is read like a policy file (safe YAML, positions kept: every error names
+file:line:column); its bytes join the rulebook's content hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
+from policy_eval.rulebook.policy.base import Entry, Source
+from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
+
+__all__ = ["Overlay", "load_overlay"]
+
+
+@dataclass
+class Overlay:
+    file: str | None = None
+    raw: bytes = b""
+    params: dict[str, dict[str, Entry]] = field(default_factory=dict)  # policy id → name → where the value is
+    policies: dict[str, Entry] = field(default_factory=dict)  # policy id → where it is named
+
+    def for_policy(self, policy_id: str) -> dict[str, Entry]:
+        return self.params.get(policy_id, {})
+
+
+def load_overlay(params: Path | str | Mapping[str, Any] | None) -> Overlay:
+    """Read an overlay file (or, from the API, a mapping ``{policy: {name: value}}``)."""
+    if params is None:
+        return Overlay()
+    if isinstance(params, Mapping):
+        text = yaml.safe_dump({"params": _plain(params)}, allow_unicode=True, sort_keys=False)
+        raw, shown = text.encode("utf-8"), "<params>"
+    else:
+        file = Path(params)
+        if not file.is_file():
+            raise PolicyLoadError(f"no such parameter file: {file}", file=str(file))
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise PolicyLoadError(f"file too large (at most {MAX_FILE_BYTES} bytes)", file=str(file), line=1, column=1)
+        raw, shown = file.read_bytes(), str(params)
+    data, pos = load_yaml(raw, shown)
+    src = Source(data, pos)
+    overlay = Overlay(shown, raw)
+    errors: list[PolicyError] = []
+    if not isinstance(data, dict) or set(data) != {"params"} or not isinstance(data["params"], dict):
+        raise ErrorList([pos.error("a parameter file is a mapping with one key, 'params:', holding "
+                                   "<policy id>: {<parameter>: <value>}", ())])
+    for pid, values in data["params"].items():
+        if not isinstance(values, dict):
+            errors.append(pos.error(f"params.{pid}: expected a mapping of parameter names to values", ("params", pid)))
+            continue
+        overlay.policies[str(pid)] = Entry(src, ("params", pid))
+        entries = overlay.params.setdefault(str(pid), {})
+        for name, value in values.items():
+            path = ("params", pid, name)
+            if isinstance(value, dict) and not (set(value) == {"value"} or (
+                    set(value) == {"values"} and isinstance(value["values"], dict) and value["values"])):
+                errors.append(pos.error(f"parameter '{name}': give a value, or 'values:' by date", path))
+                continue
+            entries[str(name)] = Entry(src, path)
+    if errors:
+        raise ErrorList(errors)
+    return overlay
+
+
+def _plain(value: Any) -> Any:
+    """A mapping from the API as YAML can write it (values as their text)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    return str(value)

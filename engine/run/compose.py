@@ -1,0 +1,92 @@
+"""Rules that compose, at evaluation time: dependencies between rules and deployment parameters.
+
+Input: a loaded rulebook's versions (rules with ``depends_on`` and the parameters they use).
+Output: per version, the plan of rules to evaluate (each after the rules it depends on, each
+once per case); per rule, the gate its dependencies set, and the deployment parameters its
+results record. Used by :mod:`policy_eval.run.evaluate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.result import Outcome, RuleResult
+
+__all__ = ["plans", "deployed", "before_waiver", "chain", "unset_reason", "gate"]
+
+
+def plans(versions: Iterable[PolicyVersion], selected: dict[int, list[Rule]]) -> dict[int, list[Rule]]:
+    """For versions with dependencies: every rule needed (the selected ones and what they depend on),
+    dependencies first."""
+    out: dict[int, list[Rule]] = {}
+    for v in versions:
+        if not any(r.depends_on for r in v.rules):
+            continue
+        by_id = {r.id: r for r in v.rules}
+        needed: set[str] = set()
+        stack = [r.id for r in selected[id(v)]]
+        while stack:
+            rid = stack.pop()
+            if rid not in needed:
+                needed.add(rid)
+                stack.extend(by_id[rid].depends_on)
+        out[id(v)] = [by_id[rid] for rid in v.order if rid in needed]
+    return out
+
+
+def deployed(versions: Iterable[PolicyVersion]) -> tuple[dict[int, dict[str, dict[str, Any]]], dict[int, list[str]]]:
+    """Per rule: the deployment parameters it uses ({"policy.name": {"value", "source"}}), and the unset ones."""
+    recorded: dict[int, dict[str, dict[str, Any]]] = {}
+    unset: dict[int, list[str]] = {}
+    for v in versions:
+        for r in v.rules:
+            infos = [v.param_info[p] for p in r.params if p in v.param_info]
+            entry = {f"{v.id}.{i.name}": {"value": i.value, "source": i.file if i.source == "deployment" else "unset"}
+                     for i in infos if i.source != "text"}
+            if entry:
+                recorded[id(r)] = entry
+                unset[id(r)] = [f"{v.id}.{i.name}" for i in infos if i.source == "unset"]
+    return recorded, unset
+
+
+def before_waiver(result: RuleResult) -> str:
+    """A rule's outcome as its dependents see it: what its conditions decided, waived or not."""
+    if result.waiver is not None:
+        return str(result.waiver["would_be"])
+    return result.outcome.value
+
+
+def chain(depends: dict[str, str]) -> tuple[dict[str, Any], ...]:
+    """The explanation steps that show what a rule's dependencies decided."""
+    return tuple({"expr": f"depends on {dep}", "value": outcome} for dep, outcome in depends.items())
+
+
+def unset_reason(unset: list[str], missing: tuple[str, ...]) -> str:
+    also = f"; also missing {', '.join(missing)}" if missing else ""
+    return f"undetermined: the source sets no number: set {', '.join(unset)}{also}"
+
+
+def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: dict[str, RuleResult]
+         ) -> tuple[Outcome, str, tuple[str, ...]] | None:
+    """(outcome, reason, missing) of a rule its dependencies do not let apply; None when they do.
+
+    A dependency with another outcome than the wanted ones makes the rule not applicable (as a false
+    ``when`` would), even if another dependency is undetermined; otherwise an undetermined dependency
+    makes the rule undetermined, naming what that dependency misses.
+    """
+    undetermined = Outcome.UNDETERMINED.value
+    off = [(d, o) for d, o in depends.items() if o != undetermined and o not in rule.depends_on[d]]
+    if off:
+        dep, got = off[0]
+        wanted = " or ".join(rule.depends_on[dep])
+        return (Outcome.NOT_APPLICABLE,
+                f"does not apply: it applies where {version.id}/{dep} is {wanted}; that rule is {got}", ())
+    unknown = [d for d, o in depends.items() if o == undetermined]
+    if not unknown:
+        return None
+    missing = tuple(dict.fromkeys(p for d in unknown for p in done[d].missing))
+    names = ", ".join(f"{version.id}/{d}" for d in unknown)
+    return (Outcome.UNDETERMINED, f"undetermined: depends on {names}, which is undetermined"
+            + (f" (missing {', '.join(missing)})" if missing else ""), missing)

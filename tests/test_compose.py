@@ -1,0 +1,353 @@
+"""Rules that compose (issue 12): dependencies, definitions, inherited versions, deployment parameters.
+
+Each test writes a small policy folder (the bundled after_sale case schema) and checks the verdicts
+the format's text promises; none of the expected outcomes comes from running the engine first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_eval.errors import ErrorList, PolicyError
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.diff import diff_rulebooks
+from policy_eval.run.evaluate import Evaluator
+
+HEADER = """\
+policy:
+  id: demo
+  title: demo
+  version: "{version}"
+  source: {{document: demo}}
+  effective_from: {start}
+  applies_to: after_sale
+  reference_time: request.submitted_at
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def _policy(body: str, version: str = "1", start: str = "2020-01-01") -> str:
+    return HEADER.format(version=version, start=start) + textwrap.dedent(body)
+
+
+def _errors(root: Path, **kw: Any) -> list[PolicyError]:
+    with pytest.raises(ErrorList) as info:
+        load_rulebook(root, **kw)
+    return list(info.value.errors)
+
+
+def _case(**request: Any) -> dict[str, Any]:
+    req = {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-01T10:00:00+08:00", **request}
+    return {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
+            "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00"}, "request": req}
+
+
+def _by_rule(result: Any) -> dict[str, Any]:
+    return {r.rule: r for r in result.results}
+
+
+# --- rules that depend on rules ----------------------------------------------------------------------
+DEPENDENT = """\
+definitions:
+  received: order.received_at
+  window_end: received + 15d
+rules:
+  - id: in-window
+    title: submitted inside the window
+    clause: demo 1
+    severity: low
+    require: request.submitted_at <= window_end
+    message: late
+  - id: auto-refund
+    title: unhandled in-window requests are refunded
+    clause: demo 2
+    severity: high
+    depends_on: {in-window: complied}
+    require: exists(request.refund_succeeded_at)
+    message: not refunded
+  - id: late-notice
+    title: a late request is answered
+    clause: demo 3
+    severity: low
+    depends_on: {in-window: violated}
+    when: request.submitted_at > window_end - 30d
+    require: exists(request.merchant_response)
+    message: no answer
+"""
+
+
+def test_dependent_rule_follows_the_outcome_it_depends_on(tmp_path: Path) -> None:
+    _write(tmp_path, "demo.yaml", _policy(DEPENDENT))
+    ev = Evaluator(load_rulebook(tmp_path), explain=True)
+    case = _case()
+    case["order"]["received_at"] = "2024-02-25T10:00:00+08:00"  # window ends 03-11: in window
+    got = _by_rule(ev.evaluate(case))
+    assert got["in-window"].outcome.value == "complied"
+    assert got["auto-refund"].outcome.value == "violated"
+    assert got["auto-refund"].depends == {"in-window": "complied"}
+    assert got["auto-refund"].explanation[0] == {"expr": "depends on in-window", "value": "complied"}
+    # what the dependency reads is recorded with the dependent rule
+    assert "order.received_at" in got["auto-refund"].inputs
+    assert got["late-notice"].outcome.value == "not_applicable"
+    assert "demo/in-window is violated; that rule is complied" in got["late-notice"].reason
+
+
+def test_undetermined_dependency_makes_the_dependent_undetermined_naming_the_path(tmp_path: Path) -> None:
+    _write(tmp_path, "demo.yaml", _policy(DEPENDENT))
+    got = _by_rule(Evaluator(load_rulebook(tmp_path)).evaluate(_case()))  # no order.received_at
+    assert got["in-window"].outcome.value == "undetermined"
+    for rid in ("auto-refund", "late-notice"):
+        assert got[rid].outcome.value == "undetermined"
+        assert got[rid].missing == ("order.received_at",)
+        assert "depends on demo/in-window, which is undetermined (missing order.received_at)" in got[rid].reason
+
+
+def test_dependency_is_evaluated_even_when_only_the_dependent_is_selected(tmp_path: Path) -> None:
+    _write(tmp_path, "demo.yaml", _policy(DEPENDENT))
+    ev = Evaluator(load_rulebook(tmp_path), only=["demo/auto-refund"])
+    case = _case(refund_succeeded_at="2024-03-02T10:00:00+08:00")
+    case["order"]["received_at"] = "2024-02-01T10:00:00+08:00"  # window ended 02-16: out of window
+    (only,) = ev.evaluate(case).results
+    assert only.rule == "auto-refund" and only.outcome.value == "not_applicable"
+
+
+def test_rules_inputs_include_what_dependencies_read(tmp_path: Path) -> None:
+    _write(tmp_path, "demo.yaml", _policy(DEPENDENT))
+    (version,) = load_rulebook(tmp_path).versions()
+    rules = {r.id: r for r in version.rules}
+    assert "order.received_at" in rules["auto-refund"].inputs
+    assert "request.refund_succeeded_at" in rules["auto-refund"].inputs
+    assert version.order.index("in-window") < version.order.index("auto-refund")
+
+
+def test_unknown_dependency_is_a_located_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "demo.yaml", _policy(DEPENDENT.replace("{in-window: complied}", "{in-windw: complied}")))
+    (err,) = _errors(tmp_path)
+    line = path.read_text(encoding="utf-8").splitlines().index("    depends_on: {in-windw: complied}") + 1
+    assert (err.file, err.line) == (str(path), line) and err.column == 18
+    assert "unknown rule 'in-windw'" in err.message and "did you mean 'in-window'" in err.message
+
+
+def test_dependency_cycle_is_a_located_error(tmp_path: Path) -> None:
+    text = DEPENDENT.replace("    require: request.submitted_at <= window_end\n",
+                             "    depends_on: {auto-refund: [complied, violated]}\n"
+                             "    require: request.submitted_at <= window_end\n")
+    path = _write(tmp_path, "demo.yaml", _policy(text))
+    (err,) = _errors(tmp_path)
+    assert "cycle" in err.message and "in-window → auto-refund → in-window" in err.message
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert err.file == str(path) and lines[err.line - 1].strip().startswith("depends_on:")
+
+
+def test_cross_version_dependency_is_a_located_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "demo.yaml",
+                  _policy(DEPENDENT.replace("{in-window: complied}", "{after-sales/refund-only-window: complied}")))
+    (err,) = _errors(tmp_path)
+    assert "another policy or version" in err.message and err.file == str(path)
+
+
+def test_a_let_may_not_hide_a_definition(tmp_path: Path) -> None:
+    text = DEPENDENT.replace("    require: exists(request.refund_succeeded_at)\n",
+                             "    let: {received: order.confirmed_at}\n    require: exists(request.refund_succeeded_at)\n")
+    _write(tmp_path, "demo.yaml", _policy(text))
+    (err,) = _errors(tmp_path)
+    assert "hides the definition 'received'" in err.message
+
+
+# --- versions that inherit ---------------------------------------------------------------------------
+BASE = """\
+params:
+  refund_only_limit: 48h
+  return_limit: 48h
+rules:
+  - id: refund-only-handling
+    title: refund-only requests are handled in time
+    clause: demo 2.2
+    severity: high
+    when: request.type == "refund_only"
+    require: exists(request.merchant_response) and request.merchant_response.at <= request.submitted_at + refund_only_limit
+    message: handled late
+  - id: return-handling
+    title: return requests are handled in time
+    clause: demo 3.2
+    severity: high
+    when: request.type == "return_refund"
+    require: exists(request.merchant_response) and request.merchant_response.at <= request.submitted_at + return_limit
+    message: handled late
+  - id: old-rule
+    title: withdrawn later
+    clause: demo 9
+    severity: info
+    require: "true"
+    message: never
+"""
+
+REVISION = """\
+policy:
+  id: demo
+  version: "2"
+  revises: "1"
+  effective_from: 2024-06-01
+params:
+  refund_only_limit: 72h
+withdraw: [old-rule]
+"""
+
+
+def _handled(kind: str, submitted: str, hours: int) -> dict[str, Any]:
+    at = parse_instant(submitted)
+    answer = (at + dt.timedelta(hours=hours)).isoformat()
+    case = _case(type=kind, submitted_at=submitted, merchant_response={"at": answer, "decision": "agree"})
+    case["case_id"] = f"{kind}-{submitted[:10]}-{hours}h"
+    return case
+
+
+def test_inherited_revision_changes_exactly_the_expected_verdicts(tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    new = tmp_path / "new"
+    _write(old, "v1.yaml", _policy(BASE))
+    _write(new, "v1.yaml", _policy(BASE).replace("  effective_from: 2020-01-01\n",
+                                                 "  effective_from: 2020-01-01\n  effective_until: 2024-06-01\n"))
+    _write(new, "v2.yaml", REVISION)
+    book = load_rulebook(new)
+    v1, v2 = book.policies["demo"].versions
+    assert (v2.version, v2.revises, v2.title) == ("2", "1", "demo")
+    assert [r.id for r in v2.rules] == ["refund-only-handling", "return-handling"]
+    assert v2.params["refund_only_limit"].value == dt.timedelta(hours=72)  # type: ignore[attr-defined]
+    assert v2.params["return_limit"].value == dt.timedelta(hours=48)  # type: ignore[attr-defined]
+    assert v2.param_info["refund_only_limit"].file == str(new / "v2.yaml")
+    cases = [
+        _handled("refund_only", "2024-05-10T10:00:00+08:00", 60),   # before the revision: still late
+        _handled("refund_only", "2024-06-10T10:00:00+08:00", 60),   # after: 60 h is now in time
+        _handled("refund_only", "2024-06-10T10:00:00+08:00", 80),   # after: late either way
+        _handled("refund_only", "2024-06-10T10:00:00+08:00", 30),   # in time either way
+        _handled("return_refund", "2024-06-10T10:00:00+08:00", 60),  # the return limit stays 48 h
+    ]
+    report = diff_rulebooks(Evaluator(load_rulebook(old)), Evaluator(book),
+                            [("cases", i, c) for i, c in enumerate(cases, 1)])
+    moved = {(t.rule, t.before, t.after): t.cases for t in report.transitions.values()}
+    assert moved == {
+        ("demo/refund-only-handling", "violated", "complied"): ["refund_only-2024-06-10-60h"],
+        # the withdrawn rule is absent where it applied (every case after the date)
+        ("demo/old-rule", "complied", "absent"): [c["case_id"] for c in cases[1:]],
+    }
+
+
+def test_revision_errors_are_located_in_the_revision(tmp_path: Path) -> None:
+    _write(tmp_path, "v1.yaml", _policy(BASE).replace("  effective_from: 2020-01-01\n",
+                                                      "  effective_from: 2020-01-01\n  effective_until: 2024-06-01\n"))
+    rev = _write(tmp_path, "v2.yaml", REVISION.replace("[old-rule]", "[old-rul]")
+                 + "rules:\n  - id: extra\n    title: t\n    clause: c\n    severity: low\n"
+                 "    require: nonsense_name\n    message: m\n")
+    errors = _errors(tmp_path)
+    assert {e.file for e in errors} == {str(rev)}
+    text = " | ".join(e.message for e in errors)
+    assert "withdraws rule 'old-rul'" in text and "did you mean 'old-rule'" in text
+    assert "nonsense_name" in text
+
+
+def test_revision_of_an_unknown_version_is_a_located_error(tmp_path: Path) -> None:
+    _write(tmp_path, "v1.yaml", _policy(BASE).replace("  effective_from: 2020-01-01\n",
+                                                      "  effective_from: 2020-01-01\n  effective_until: 2024-06-01\n"))
+    rev = _write(tmp_path, "v2.yaml", REVISION.replace('revises: "1"', 'revises: "7"'))
+    (err,) = _errors(tmp_path)
+    assert err.file == str(rev) and err.line == 4 and "no version '7'" in err.message
+
+
+# --- deployment parameters ---------------------------------------------------------------------------
+DEPLOYED = """\
+params:
+  response_limit:
+    type: duration
+    clause: "demo 4 (响应时间符合平台规定的标准: the text sets no number)"
+rules:
+  - id: response-time
+    title: the merchant answers within the platform's limit
+    clause: demo 4
+    severity: medium
+    when: exists(request.merchant_response)
+    require: request.merchant_response.at <= request.submitted_at + response_limit
+    message: answered late
+"""
+
+
+def _answered(hours: int) -> dict[str, Any]:
+    return _handled("refund_only", "2024-03-01T10:00:00+08:00", hours)
+
+
+def test_unset_deployment_parameter_gives_undetermined_naming_it(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
+    book = load_rulebook(tmp_path / "p")
+    (r,) = Evaluator(book).evaluate(_answered(30)).results
+    assert r.outcome.value == "undetermined"
+    assert "the source sets no number: set demo.response_limit" in r.reason
+    assert "params.demo.response_limit" in r.missing
+    assert r.params == {"demo.response_limit": {"value": None, "source": "unset"}}
+    info = book.policies["demo"].latest().param_info["response_limit"]
+    assert (info.source, info.value) == ("unset", None)
+
+
+def test_overlay_turns_the_deployment_parameter_into_a_decision(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 24h\n")
+    plain = load_rulebook(tmp_path / "p")
+    book = load_rulebook(tmp_path / "p", params=overlay)
+    assert book.digest != plain.digest  # the overlay is part of what the verdicts depend on
+    ev = Evaluator(book)
+    assert ev.evaluate(_answered(20)).results[0].outcome.value == "complied"
+    late = ev.evaluate(_answered(30)).results[0]
+    assert late.outcome.value == "violated"
+    assert late.params == {"demo.response_limit": {"value": "1d", "source": str(overlay)}}
+
+
+def test_overlay_values_are_dated_like_other_parameters(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
+    overlay = _write(tmp_path, "deployment.yaml", """\
+        params:
+          demo:
+            response_limit:
+              values:
+                2020-01-01: 24h
+                2024-03-01: 36h
+        """)
+    ev = Evaluator(load_rulebook(tmp_path / "p", params=overlay))
+    assert ev.evaluate(_answered(30)).results[0].outcome.value == "complied"  # 36 h from 2024-03-01
+    early = _handled("refund_only", "2024-02-01T10:00:00+08:00", 30)
+    assert ev.evaluate(early).results[0].outcome.value == "violated"  # 24 h before
+
+
+def test_overlay_is_checked_against_the_parameter_types(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED.replace("  response_limit:\n", "  response_limit:\n", 1)
+                                                 + "  other: 2h\n".replace("  other", "  #")))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 100.00 CNY\n")
+    (err,) = _errors(tmp_path / "p", params=overlay)
+    assert err.file == str(overlay) and err.line == 3 and "duration" in err.message
+
+
+def test_overlay_may_not_change_a_number_the_text_sets(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(BASE))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    refund_only_limit: 24h\n    nope: 1h\n")
+    errors = _errors(tmp_path / "p", params=overlay)
+    assert {e.file for e in errors} == {str(overlay)}
+    messages = " | ".join(e.message for e in errors)
+    assert "the source text sets 'refund_only_limit'" in messages
+    assert "has no parameter 'nope'" in messages
+
+
+def test_overlay_for_an_unknown_policy_is_a_located_error(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  dmeo:\n    response_limit: 24h\n")
+    (err,) = _errors(tmp_path / "p", params=overlay)
+    assert err.file == str(overlay) and err.line == 2 and "no policy 'dmeo'" in err.message
