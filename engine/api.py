@@ -74,14 +74,16 @@ class Rulebook:
     @classmethod
     def load(cls, policies: str | Path | None = None, *, schemas: str | Path | None = None,
              plugins: Sequence[Any] = (), entry_points: bool = True, validate: bool = True,
-             plugin_manager: PluginManager | None = None) -> Rulebook:
+             plugin_manager: PluginManager | None = None,
+             params: str | Path | Mapping[str, Any] | None = None) -> Rulebook:
         """Load and check every policy under ``policies`` (default: the bundled rulebook).
 
         ``plugins``: extra plugins (module paths, modules or objects) for this
         rulebook only; ``entry_points=False`` leaves installed third-party
         plugins out (built-ins always load). Raises a located
         :class:`PolicyError` (an ``ErrorList`` holding every error) if a
-        policy is invalid, :class:`PluginError` if a plugin is.
+        policy is invalid, :class:`PluginError` if a plugin is. ``params``: a deployment overlay (a
+        file, or ``{policy: {parameter: value}}``) for the parameters the texts leave to the platform.
         """
         paths: list[str] | None = [p for p in plugins if isinstance(p, str)]
         if plugin_manager is not None or len(paths or ()) != len(plugins):
@@ -89,7 +91,7 @@ class Rulebook:
         if plugin_manager is None and (plugins or not entry_points):
             plugin_manager = PluginManager(entry_points=entry_points, extra=plugins)
         pm = plugin_manager or get_plugin_manager()
-        book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions())
+        book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions(), params=params)
         return cls(book, validate=validate, plugin_manager=pm, plugin_paths=paths)
 
     # --- what is loaded ---------------------------------------------------------------------------------

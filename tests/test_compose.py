@@ -351,3 +351,19 @@ def test_overlay_for_an_unknown_policy_is_a_located_error(tmp_path: Path) -> Non
     overlay = _write(tmp_path, "deployment.yaml", "params:\n  dmeo:\n    response_limit: 24h\n")
     (err,) = _errors(tmp_path / "p", params=overlay)
     assert err.file == str(overlay) and err.line == 2 and "no policy 'dmeo'" in err.message
+
+
+def test_diff_names_the_dependency_a_transition_is_caused_through(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    _write(old, "demo.yaml", _policy(DEPENDENT))
+    # the revision widens the window: in-window changes, and auto-refund with it
+    _write(new, "demo.yaml", _policy(DEPENDENT.replace("window_end: received + 15d", "window_end: received + 30d")))
+    case = _case()
+    case["order"]["received_at"] = "2024-02-10T10:00:00+08:00"  # 15 d: ended 02-25 (late); 30 d: 03-11 (in)
+    report = diff_rulebooks(Evaluator(load_rulebook(old)), Evaluator(load_rulebook(new)), [("c", 1, case)])
+    moved = {(t.rule, t.before, t.after): t for t in report.transitions.values()}
+    assert set(moved) == {("demo/in-window", "violated", "complied"), ("demo/auto-refund", "not_applicable", "violated"),
+                          ("demo/late-notice", "violated", "not_applicable")}
+    assert moved[("demo/auto-refund", "not_applicable", "violated")].through == {"demo/in-window"}
+    assert moved[("demo/in-window", "violated", "complied")].through == set()
+    assert "not_applicable -> violated through demo/in-window: 1 case" in report.text()

@@ -31,6 +31,7 @@ CHUNK = 256
 class BatchOptions:
     policies: str | None = None
     schemas: str | None = None
+    params: str | None = None  # a deployment overlay (parameters the texts leave to the platform)
     as_of: _dt.datetime | None = None
     only: list[str] | None = None
     skip: list[str] = field(default_factory=list)
@@ -82,7 +83,7 @@ class Processor:
             pm.add(plugin)
         self.options = options
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
-                                                  functions=pm.functions())
+                                                  functions=pm.functions(), params=options.params)
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
                                    min_severity=options.min_severity, record_inputs=options.record_inputs)
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None

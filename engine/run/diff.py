@@ -4,7 +4,9 @@ Input: two rulebooks and the same case records. Output: transitions
 ``(rule, from_outcome, to_outcome) → [case ids]`` plus totals, so an author
 sees before publishing that e.g. "37 cases go from violated to complied".
 
-A rule that exists on one side only is ``absent`` on the other. Absent and
+A transition of a rule that depends on other rules names the dependencies
+whose outcome changed on the same case (``through``): the change is caused
+through them. A rule that exists on one side only is ``absent`` on the other. Absent and
 ``not_applicable`` are the same for the case (the rule asks nothing of it), so
 a rule added or removed where it would not apply is *not* a change; a rule
 added where it applies is (``absent → violated``). Records that are not
@@ -21,7 +23,7 @@ from typing import Any
 from policy_eval.errors import CaseError
 from policy_eval.rulebook import Rulebook
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.result import CaseResult
+from policy_eval.run.result import CaseResult, RuleResult
 
 __all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only", "ABSENT"]
 
@@ -36,6 +38,7 @@ class Transition:
     before: str
     after: str
     cases: list[str] = field(default_factory=list)
+    through: set[str] = field(default_factory=set)  # rules it depends on whose outcome changed as well
 
 
 @dataclass
@@ -55,7 +58,7 @@ class DiffReport:
             "cases": self.cases, "changed_cases": self.changed_cases, "rejected": self.rejected,
             "transitions": [
                 {"rule": t.rule, "clause": t.clause, "from": t.before, "to": t.after, "count": len(t.cases),
-                 "cases": t.cases}
+                 "cases": t.cases, **({"through": sorted(t.through)} if t.through else {})}
                 for t in self.ordered()
             ],
             "rejections": self.rejections,
@@ -69,7 +72,8 @@ class DiffReport:
                 rule = t.rule
                 lines.append(f"{t.rule}" + (f" [{t.clause}]" if t.clause else ""))
             shown = ", ".join(t.cases[:limit]) + (f", … ({len(t.cases) - limit} more)" if len(t.cases) > limit else "")
-            lines.append(f"  {t.before} -> {t.after}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
+            through = f" through {', '.join(sorted(t.through))}" if t.through else ""
+            lines.append(f"  {t.before} -> {t.after}{through}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
                          f"({shown})")
         for r in self.rejections[:limit]:
             lines.append(f"REJECTED {r}")
@@ -131,5 +135,15 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             clause = (b.get(rule_id) or a[rule_id]).clause
             t = report.transitions.setdefault((rule_id, x, y), Transition(rule_id, clause, x, y))
             t.cases.append(_key(before, index))
+            t.through.update(_through(a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
     return report
+
+
+def _through(before: RuleResult | None, after: RuleResult | None) -> list[str]:
+    """The dependencies of a rule whose outcome changed too: the transition is caused through them."""
+    x = (before.depends if before is not None else None) or {}
+    y = (after.depends if after is not None else None) or {}
+    either = after if after is not None else before
+    policy = either.policy if either is not None else ""
+    return [f"{policy}/{d}" for d in sorted(set(x) | set(y)) if x.get(d) != y.get(d)]
