@@ -112,12 +112,11 @@ class Rulebook:
     def rules(self) -> list[Rule]:
         return [r for v in self._book.versions() for r in v.rules]
 
-    def inputs(self, rule_id: str) -> list[str]:
-        """The case paths a rule reads (``policy/rule``), i.e. the evidence support staff should collect."""
-        for r in self.rules():
-            if r.full_id == rule_id:
-                return list(r.inputs)
-        raise KeyError(rule_id)
+    def inputs(self, rule_id: str, as_of: Any = None) -> list[str]:
+        """The case paths a rule reads (``policy/rule``), i.e. the evidence support staff should collect,
+        in the version in force at ``as_of`` (a datetime or date text; default: the latest version)."""
+        when = parse_instant(as_of) if isinstance(as_of, str) else as_of
+        return self._book.inputs(rule_id, when)
 
     # --- cases ------------------------------------------------------------------------------------------
     def validate(self, case: Mapping[str, Any]) -> CaseError | None:

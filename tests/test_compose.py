@@ -367,3 +367,45 @@ def test_diff_names_the_dependency_a_transition_is_caused_through(tmp_path: Path
     assert moved[("demo/auto-refund", "not_applicable", "violated")].through == {"demo/in-window"}
     assert moved[("demo/in-window", "violated", "complied")].through == set()
     assert "not_applicable -> violated through demo/in-window: 1 case" in report.text()
+
+
+# --- coverage and inputs by version ------------------------------------------------------------------
+def test_inputs_answer_for_the_version_in_force(tmp_path: Path) -> None:
+    _write(tmp_path, "v1.yaml", _policy(BASE).replace("  effective_from: 2020-01-01\n",
+                                                      "  effective_from: 2020-01-01\n  effective_until: 2024-06-01\n"))
+    _write(tmp_path, "v2.yaml", REVISION + textwrap.dedent("""\
+        rules:
+          - id: return-handling
+            title: return requests are handled in time, counted from the return's arrival
+            clause: demo 3.2 (revised)
+            severity: high
+            when: request.type == "return_refund"
+            require: exists(request.merchant_response) and request.merchant_response.at <= order.received_at + return_limit
+            message: handled late
+        """))
+    book = load_rulebook(tmp_path)
+    old = book.inputs("demo/return-handling", parse_instant("2021-01-01"))
+    new = book.inputs("demo/return-handling", parse_instant("2024-07-01"))
+    assert "order.received_at" not in old and "request.submitted_at" in old
+    assert "order.received_at" in new and "request.submitted_at" not in new
+    assert book.inputs("demo/return-handling") == new  # default: the latest version
+    with pytest.raises(KeyError):
+        book.inputs("demo/old-rule", parse_instant("2024-07-01"))  # withdrawn in version 2
+
+
+def test_coverage_counts_each_rule_in_each_version(tmp_path: Path) -> None:
+    from policy_eval.run.testing import PolicyTest, coverage, run_test
+
+    _write(tmp_path, "v1.yaml", _policy(BASE).replace("  effective_from: 2020-01-01\n",
+                                                      "  effective_from: 2020-01-01\n  effective_until: 2024-06-01\n"))
+    _write(tmp_path, "v2.yaml", REVISION)
+    book = load_rulebook(tmp_path)
+    ev = Evaluator(book)
+    tests = [PolicyTest("late in v1", "t.yaml", 1, _handled("refund_only", "2024-05-10T10:00:00+08:00", 60),
+                        {"demo/refund-only-handling": "violated"}),
+             PolicyTest("in time in v1", "t.yaml", 2, _handled("refund_only", "2024-05-10T10:00:00+08:00", 30),
+                        {"demo/refund-only-handling": "complied"})]
+    cov = coverage(book, [run_test(t, ev, enrichers=()) for t in tests])
+    assert cov["demo/refund-only-handling@1"] == {"violated", "complied"}
+    assert cov["demo/refund-only-handling@2"] == set()  # inherited into version 2, with no test there
+    assert "demo/old-rule@1" in cov and "demo/old-rule@2" not in cov

@@ -24,9 +24,10 @@ from typing import Any
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
+from policy_eval.lang.values import render
 from policy_eval.resources import bundled_policies, bundled_schemas, load_json
 from policy_eval.rulebook.overlay import Overlay, load_overlay
-from policy_eval.rulebook.policy import PolicyVersion, load_policy_file, prepare
+from policy_eval.rulebook.policy import PolicyVersion, Rule, load_policy_file, prepare
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.inherit import Layout, layout_of, revise
 from policy_eval.rulebook.policy.schema import suggest
@@ -52,6 +53,22 @@ class Rulebook:
     def versions(self) -> Iterable[PolicyVersion]:
         for history in self.policies.values():
             yield from history.versions
+
+    def rule(self, rule_id: str, as_of: Any = None) -> Rule:
+        """A rule (``policy/rule``) of the version in force at ``as_of`` (default: the latest version)."""
+        policy, _, name = rule_id.partition("/")
+        history = self.policies.get(policy)
+        version = (history.at(as_of) if as_of is not None else history.latest()) if history is not None else None
+        for r in version.rules if version is not None else ():
+            if r.id == name:
+                return r
+        raise KeyError(rule_id if version is not None or history is None else f"{rule_id}: no version of {policy} "
+                       f"in force at {render(as_of)}")
+
+    def inputs(self, rule_id: str, as_of: Any = None) -> list[str]:
+        """The case paths a rule reads in the version in force at ``as_of`` (default: the latest),
+        including what the rules it depends on read."""
+        return list(self.rule(rule_id, as_of).inputs)
 
 
 def find_schema_dir(policy_dir: Path) -> Path:

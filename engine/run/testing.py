@@ -2,7 +2,7 @@
 
 Input: test files (``tests:`` list; see docs/policies.md) and a rulebook.
 Output: :class:`TestOutcome` per test case (passed or failed with the
-differences), and rule coverage: which outcomes each rule has a test for.
+differences), and rule coverage: which outcomes each rule has a test for, in each version.
 Used by ``policy-eval test`` and by the pytest plugin.
 """
 
@@ -195,16 +195,22 @@ def _compare_remedies(rule_id: str, wanted: list[dict[str, Any]], got: list[dict
 
 
 def coverage(rulebook: Rulebook, outcomes: Iterable[TestOutcome]) -> dict[str, set[str]]:
-    """Rule full id → the set of outcomes some passing test expects of it."""
+    """``policy/rule@version`` → the set of outcomes some passing test expects of that rule in that version.
+
+    Counted per rule and version: a rule carried into a new version is covered there only by a test
+    whose case that version judged.
+    """
     cov: dict[str, set[str]] = {}
     for version in rulebook.versions():
         for rule in version.rules:
-            cov.setdefault(rule.full_id, set())
+            cov.setdefault(f"{rule.full_id}@{version.version}", set())
     for o in outcomes:
+        judged = {r.full_id: r.version for r in o.result.results} if o.result is not None else {}
         for rule_id, exp in o.test.expect.items():
             want = exp["outcome"] if isinstance(exp, dict) else exp
-            if rule_id in cov:
-                cov[rule_id].add(want)
+            key = f"{rule_id}@{judged.get(rule_id)}"
+            if key in cov:
+                cov[key].add(want)
     return cov
 
 
