@@ -34,6 +34,9 @@ PROPERTY_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
+# The robustness properties (garbage in, only PolicyError out) keep a fixed budget in every profile;
+# tests/test_fuzz.py runs longer campaigns of the same kind.
+ROBUSTNESS_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=300)
 
 MAX_DEPTH = 3
 Draw = Callable[..., Any]
@@ -534,7 +537,7 @@ TOKENS = [
 ]
 
 
-@PROPERTY_SETTINGS
+@ROBUSTNESS_SETTINGS
 @given(
     st.one_of(
         st.text(alphabet=GARBAGE_ALPHABET, max_size=40),
@@ -563,7 +566,7 @@ def mutated_expressions(draw: Draw) -> str:
     return text
 
 
-@PROPERTY_SETTINGS
+@ROBUSTNESS_SETTINGS
 @given(mutated_expressions(), case_records)
 def test_mutated_expressions_only_raise_policy_errors(text: str, case: dict[str, Any]) -> None:
     prog = _compile_any(text)
