@@ -36,7 +36,7 @@ PROPERTY_SETTINGS = settings(
 )
 # The robustness properties (garbage in, only PolicyError out) keep a fixed budget in every profile;
 # tests/test_fuzz.py runs longer campaigns of the same kind.
-ROBUSTNESS_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=300)
+ROBUSTNESS_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=200)
 
 MAX_DEPTH = 3
 Draw = Callable[..., Any]
