@@ -409,3 +409,67 @@ def test_coverage_counts_each_rule_in_each_version(tmp_path: Path) -> None:
     assert cov["demo/refund-only-handling@1"] == {"violated", "complied"}
     assert cov["demo/refund-only-handling@2"] == set()  # inherited into version 2, with no test there
     assert "demo/old-rule@1" in cov and "demo/old-rule@2" not in cov
+
+
+# --- unknown is not "has not happened" ---------------------------------------------------------------
+def _unanswered() -> dict[str, Any]:
+    """A refund-only request with no answer recorded, taken 5 days after it was submitted."""
+    import json
+
+    case = json.loads((Path(__file__).parents[1] / "examples" / "after_sale_fruit_refund_no_reply.json").read_text())
+    return case
+
+
+def test_unknown_and_not_happened_give_different_verdicts_on_the_same_case() -> None:
+    book = load_rulebook()
+    ev = Evaluator(book, only=["after-sales/refund-only-handling-limit"])
+    case = _unanswered()
+    assert "withdrawn_at" not in case["request"]
+    (not_happened,) = ev.evaluate(case).results
+    assert not_happened.outcome.value == "violated"  # no answer, no withdrawal, no refund by the deadline
+    case["request"]["withdrawn_at"] = None  # the export does not know whether the buyer withdrew
+    (unknown,) = ev.evaluate(case).results
+    assert unknown.outcome.value == "undetermined"
+    assert unknown.missing == ("request.withdrawn_at",)
+    assert "unknown in the case (null): request.withdrawn_at" in unknown.reason
+
+
+def test_null_is_accepted_by_the_case_schemas_outside_lists() -> None:
+    from policy_eval.rulebook.validation import CaseValidator
+
+    book = load_rulebook()
+    validator = CaseValidator(book.case_schemas)
+    case = _unanswered()
+    case["request"]["withdrawn_at"] = None
+    case["order"]["received_at"] = None
+    assert validator.check(case, "t", 1) is None
+    case["request"]["submitted_at"] = None  # required: null is no answer there
+    err = validator.check(case, "t", 1)
+    assert err is not None and err.json_path == "$.request.submitted_at"
+
+
+def test_a_when_that_is_false_without_the_unknown_value_still_decides() -> None:
+    ev = Evaluator(load_rulebook(), only=["after-sales/return-refund-window"])
+    case = _unanswered()
+    case["order"]["received_at"] = None  # unknown receipt: the return window cannot be placed
+    (r,) = ev.evaluate(case).results
+    assert r.outcome.value == "not_applicable"  # a refund-only request: the return window does not apply
+    case["request"]["type"] = "return_refund"
+    (r,) = ev.evaluate(case).results
+    assert r.outcome.value == "undetermined" and r.missing == ("order.received_at",)
+
+
+def test_pdd_loader_writes_null_for_an_event_the_export_has_no_column_for() -> None:
+    import io
+
+    from policy_eval.plugins.loaders.pdd import load_pdd_after_sale
+
+    head = "售后单号,订单号,售后类型,申请时间,确认收货时间,发货时间,商家处理时间,商家处理结果,退款成功时间"
+    row = "AS-1,O-1,仅退款,2023-07-12 12:20:41,2023-07-12 11:47:05,2023-07-10 16:02:10,,,"
+    (_, case), = list(load_pdd_after_sale(io.BytesIO(f"{head}\n{row}\n".encode()), "export.csv"))
+    assert isinstance(case, dict)
+    request = case["request"]
+    assert "refund_succeeded_at" not in request and "merchant_response" not in request  # empty cells: not happened
+    assert request["withdrawn_at"] is None  # no 撤销时间 column: unknown
+    assert request["return"] is None and request["merchant_after_return"] is None
+    assert case["order"]["shipped_at"] == "2023-07-10T16:02:10+08:00"

@@ -90,7 +90,39 @@ def _case_schema_files(schema_dir: Path) -> list[Path]:
 
 
 def load_case_schemas(schema_dir: Path) -> dict[str, Any]:
-    return {path.name[: -len(".schema.json")]: load_json(str(path)) for path in _case_schema_files(schema_dir)}
+    """The case schemas by kind, with the unknown-value convention applied (see :func:`accept_null`)."""
+    return {path.name[: -len(".schema.json")]: accept_null(load_json(str(path)))
+            for path in _case_schema_files(schema_dir)}
+
+
+def accept_null(schema: Any) -> Any:
+    """Let every optional field outside lists be null: the case record's way to say "unknown".
+
+    One convention for every case kind (docs/policies.md): a key left out means nothing is recorded
+    (an event has not happened as of the snapshot); an explicit null means the source does not know.
+    Applied when the schemas are loaded, so the schema files state it once, in their descriptions.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    props = schema.get("properties")
+    if isinstance(props, dict):
+        required = set(schema.get("required") or ())
+        new_props = {}
+        for name, sub in props.items():
+            sub = accept_null(sub)
+            if name not in required and isinstance(sub, dict):
+                sub = dict(sub)
+                kind = sub.get("type")
+                if isinstance(kind, str) and kind != "null":
+                    sub["type"] = [kind, "null"]
+                elif isinstance(kind, list) and "null" not in kind:
+                    sub["type"] = [*kind, "null"]
+                elif kind is None and isinstance(sub.get("enum"), list) and None not in sub["enum"]:
+                    sub["enum"] = [*sub["enum"], None]
+            new_props[name] = sub
+        out["properties"] = new_props
+    return out
 
 
 def _hash_file(digest: Any, name: str, raw: bytes) -> None:

@@ -1,9 +1,10 @@
-"""Rules that compose, at evaluation time: dependencies between rules and deployment parameters.
+"""Rules that compose, at evaluation time: dependencies between rules, deployment parameters, unknowns.
 
 Input: a loaded rulebook's versions (rules with ``depends_on`` and the parameters they use).
 Output: per version, the plan of rules to evaluate (each after the rules it depends on, each
 once per case); per rule, the gate its dependencies set, and the deployment parameters its
-results record. Used by :mod:`policy_eval.run.evaluate`.
+results record; the values a case marks unknown (an explicit null). Used by
+:mod:`policy_eval.run.evaluate`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from policy_eval.lang.ops import EvalFailure
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "before_waiver", "chain", "unset_reason", "gate"]
+__all__ = ["plans", "deployed", "before_waiver", "chain", "unset_reason", "gate", "null_paths", "unknown_reads",
+           "unknown", "gated"]
 
 
 def plans(versions: Iterable[PolicyVersion], selected: dict[int, list[Rule]]) -> dict[int, list[Rule]]:
@@ -90,3 +93,62 @@ def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: dict
     names = ", ".join(f"{version.id}/{d}" for d in unknown)
     return (Outcome.UNDETERMINED, f"undetermined: depends on {names}, which is undetermined"
             + (f" (missing {', '.join(missing)})" if missing else ""), missing)
+
+
+def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...], Any]]) -> tuple[str, ...]:
+    """The paths (or the objects above them) a case marks unknown with an explicit null."""
+    out: list[str] = []
+    for _, keys, _ in paths:
+        node: Any = case
+        for i, key in enumerate(keys):
+            if type(node) is not dict:
+                break
+            node = node.get(key, _ABSENT)
+            if node is None:
+                p = ".".join(keys[: i + 1])
+                if p not in out:
+                    out.append(p)
+                break
+            if node is _ABSENT:
+                break
+    return tuple(out)
+
+
+def unknown_reads(paths: Iterable[str], nulls: tuple[str, ...]) -> tuple[str, ...]:
+    """The paths among ``paths`` at or under a null of the case."""
+    return tuple(p for p in paths if any(p == n or p.startswith(n + ".") for n in nulls))
+
+
+def unknown_reason(paths: tuple[str, ...]) -> str:
+    return f"undetermined: unknown in the case (null): {', '.join(paths)}"
+
+
+_ABSENT = object()
+
+
+def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], nulls: tuple[str, ...],
+            paths: Iterable[tuple[str, tuple[str, ...], Any]], when_paths: Iterable[str]
+            ) -> tuple[Outcome, str, tuple[str, ...]] | None:
+    """Undetermined when the rule reads a value the case marks unknown (null), unless its `when` is
+    false without reading one (then it does not apply, whatever the unknown value is)."""
+    hit = unknown_reads((p for p, _, _ in paths), nulls)
+    if not hit:
+        return None
+    if rule.when is not None and not unknown_reads(when_paths, nulls):
+        try:
+            if rule.when.fn(case, env) is False:
+                return None
+        except (EvalFailure, ArithmeticError):
+            pass
+    return Outcome.UNDETERMINED, unknown_reason(hit), hit
+
+
+def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[str, ...]],
+          depends: dict[str, str] | None, inputs: dict[str, Any], ref_text: str, explained: bool,
+          params: dict[str, dict[str, Any]] | None) -> RuleResult:
+    """The verdict of a rule that a dependency or an unknown value decides before its conditions run."""
+    return RuleResult(
+        policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
+        outcome=gate[0], severity=rule.severity, reason=gate[1], missing=gate[2], inputs=inputs,
+        reference_time=ref_text, depends=depends, explanation=chain(depends) if depends and explained else (),
+        params=params)

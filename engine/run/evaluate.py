@@ -23,7 +23,7 @@ from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN, Money, render, to_cents, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
-from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
+from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
 from policy_eval.run import compose
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
@@ -112,6 +112,9 @@ class Evaluator:
         }
         self._plans = compose.plans(rulebook.versions(), self._rules)  # versions whose rules depend on rules
         self._deployed, self._unset = compose.deployed(rulebook.versions())
+        # what each rule's applicability reads: a false `when` that reads nothing unknown still decides
+        self._when_paths = {id(r): tuple(p for p in inputs_of(r.when.node) if "[" not in p)
+                            for v in rulebook.versions() for r in v.rules if r.when is not None}
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
@@ -186,12 +189,14 @@ class Evaluator:
         ref_text = render(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
         seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs else {}
+        nulls = compose.null_paths(case, self._version_paths[id(version)])  # what the case marks unknown
         plan = self._plans.get(id(version))
         if plan is None:
-            return [self._rule(version, rule, case, env, ref_text, seen) for rule in self._rules[id(version)]]
+            return [self._rule(version, rule, case, env, ref_text, seen, None, nulls)
+                    for rule in self._rules[id(version)]]
         done: dict[str, RuleResult] = {}  # each rule once per case, dependencies first
         for rule in plan:
-            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done)
+            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls)
         return [done[rule.id] for rule in self._rules[id(version)]]
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
@@ -202,17 +207,15 @@ class Evaluator:
                           reference_time=reference_time)
 
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-              ref_text: str, seen: dict[str, Any] | None = None, done: dict[str, RuleResult] | None = None
-              ) -> RuleResult:
+              ref_text: str, seen: dict[str, Any] | None = None, done: dict[str, RuleResult] | None = None,
+              nulls: tuple[str, ...] = ()) -> RuleResult:
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
+        if gate is None and nulls:
+            gate = compose.unknown(rule, case, env, nulls, self._paths[id(rule)], self._when_paths.get(id(rule), ()))
         if gate is not None:
-            return RuleResult(
-                policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
-                outcome=gate[0], severity=rule.severity, reason=gate[1], missing=gate[2],
-                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text, depends=depends,
-                explanation=compose.chain(depends) if depends and gate[0] in self._explained else (),
-                params=self._deployed.get(id(rule)))
+            return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
+                                 gate[0] in self._explained, self._deployed.get(id(rule)))
         result = self._judge(version, rule, case, env, ref_text, seen)
         if depends and done:
             result.depends = depends

@@ -51,6 +51,14 @@ PDD_COLUMNS: dict[str, tuple[str, str]] = {
     "导出时间": ("snapshot_at", "datetime"),
 }
 
+#: Events of an after_sale case → the column path that records them (null when the export lacks the column).
+PDD_EVENTS: dict[str, str] = {
+    "order.shipped_at": "order.shipped_at", "order.received_at": "order.received_at",
+    "request.merchant_response": "request.merchant_response.at", "request.withdrawn_at": "request.withdrawn_at",
+    "request.refund_succeeded_at": "request.refund_succeeded_at", "request.return": "request.return.shipped_at",
+    "request.merchant_after_return": "request.merchant_after_return.at",
+}
+
 PDD_TYPES = {"仅退款": "refund_only", "退货退款": "return_refund", "退款退货": "return_refund"}
 PDD_OTHER_TYPES = {"换货", "补寄", "维修", "换新"}
 PDD_STATUSES = {
@@ -159,6 +167,14 @@ def pdd_case(record: Mapping[str, Any], *, source: str, line: int,
         # READING: a 拼多多 order is confirmed when its group succeeds (拼单成功; for 单独购买 the
         # export gives the payment time as 成团时间), so without an 订单确认时间 column that is confirmed_at.
         order["confirmed_at"] = order["group_success_at"]
+    # Unknown is not "has not happened" (docs/policies.md): an empty cell means the event has not
+    # happened; an export WITHOUT the event's column does not say, so the event is written as null.
+    columns = {PDD_COLUMNS[n][0] for n in (str(c).strip().lstrip("\ufeff") for c in record) if n in PDD_COLUMNS}
+    for event, column in PDD_EVENTS.items():
+        if column not in columns and not (system_agreement and event == "request.merchant_response"):
+            parent, _, key = event.rpartition(".")
+            holder = case[parent]
+            holder.setdefault(key, None)
     prefix = str(opts.get("case_id_prefix", "PDD-"))
     case["case_id"] = f"{prefix}{request['id']}"
     if not case["order"].get("store_id"):
