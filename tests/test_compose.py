@@ -209,7 +209,7 @@ withdraw: [old-rule]
 def _handled(kind: str, submitted: str, hours: int) -> dict[str, Any]:
     at = parse_instant(submitted)
     answer = (at + dt.timedelta(hours=hours)).isoformat()
-    case = _case(type=kind, submitted_at=submitted, merchant_response={"at": answer, "decision": "agree"})
+    case = _case(type=kind, submitted_at=submitted, merchant_response={"at": answer, "action": "agree"})
     case["case_id"] = f"{kind}-{submitted[:10]}-{hours}h"
     return case
 
@@ -473,3 +473,46 @@ def test_pdd_loader_writes_null_for_an_event_the_export_has_no_column_for() -> N
     assert request["withdrawn_at"] is None  # no 撤销时间 column: unknown
     assert request["return"] is None and request["merchant_after_return"] is None
     assert case["order"]["shipped_at"] == "2023-07-10T16:02:10+08:00"
+
+
+# --- the command line: --params on every command that loads a rulebook, rules --params --------------
+def _cli(*argv: str) -> tuple[int, str, str]:
+    import io
+
+    from policy_eval.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run([str(a) for a in argv], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_rules_params_lists_values_sources_and_users(tmp_path: Path) -> None:
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED.replace("params:\n", "params:\n  grace: 2h\n", 1)))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 36h\n")
+    code, out, _ = _cli("rules", "-p", tmp_path / "p", "--params")
+    assert code == 0
+    assert "demo v1  response_limit: duration = unset  [unset]  demo 4" in out
+    assert "demo v1  grace: duration = 2h  [text]" in out
+    assert "    used by: response-time" in out and "    used by: (no rule)" in out
+    assert out.rstrip().endswith("2 parameters, 1 unset")
+    code, out, _ = _cli("rules", "-p", tmp_path / "p", "--params", overlay)
+    assert f"response_limit: duration = 1d12h  [deployment ({overlay}:3)]" in out
+
+
+def test_cli_eval_and_check_take_the_overlay(tmp_path: Path) -> None:
+    import json
+
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 24h\n")
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(_answered(30)), encoding="utf-8")
+    code, out, _ = _cli("eval", "-p", tmp_path / "p", "-f", "jsonl", case)
+    (unset,) = json.loads(out.splitlines()[0])["results"]
+    assert unset["outcome"] == "undetermined" and "set demo.response_limit" in unset["reason"]
+    code, out, _ = _cli("eval", "-p", tmp_path / "p", "--params", overlay, "-f", "jsonl", case)
+    (decided,) = json.loads(out.splitlines()[0])["results"]
+    assert decided["outcome"] == "violated"
+    assert decided["params"] == {"demo.response_limit": {"value": "1d", "source": str(overlay)}}
+    bad = _write(tmp_path, "bad.yaml", "params:\n  demo:\n    response_limit: yes\n")
+    code, _, err = _cli("check", "--params", bad, tmp_path / "p")
+    assert code != 0 and f"{bad}:3:" in err

@@ -33,7 +33,8 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
     for plugin in getattr(args, "plugin", []) or []:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
-                         schema_dir=getattr(args, "schemas", None), functions=pm.functions())
+                         schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
+                         params=getattr(args, "params", None) or None)
 
 
 def print_errors(exc: PolicyError, err: IO[str]) -> None:

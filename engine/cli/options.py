@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "percent", "plugin", "policies", "FORMATTER"]
+__all__ = ["instant", "positive", "percent", "plugin", "policies", "params", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -52,9 +52,29 @@ def plugin() -> argparse.ArgumentParser:
     return p
 
 
-def policies() -> argparse.ArgumentParser:
-    """``--policies/-p DIR`` and ``--schemas DIR``."""
+PARAMS_HELP = ("a deployment overlay (YAML): values for the parameters the source texts leave to the platform "
+               "(docs/policies.md, Parameters a deployment sets)")
+
+
+def params() -> argparse.ArgumentParser:
+    """``--params FILE``: the deployment overlay (every command that loads a rulebook takes it)."""
     p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
+    return p
+
+
+def policies(*, params_flag: bool = False) -> argparse.ArgumentParser:
+    """``--policies/-p DIR``, ``--schemas DIR`` and ``--params FILE``.
+
+    ``params_flag``: ``--params`` may also be given without a file (``rules --params`` lists the parameters).
+    """
+    p = argparse.ArgumentParser(add_help=False)
+    if params_flag:
+        p.add_argument("--params", nargs="?", const="", metavar="FILE",
+                       help="list every parameter: value or unset, source (text, deployment), clause and the rules "
+                            "using it; with FILE, " + PARAMS_HELP)
+    else:
+        p.add_argument("--params", metavar="FILE", help=PARAMS_HELP)
     p.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
     p.add_argument("--schemas", metavar="DIR",
                    help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")

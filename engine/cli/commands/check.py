@@ -12,7 +12,7 @@ from policy_eval.errors import ErrorList, PolicyError
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
-    c = sub.add_parser("check", parents=[options.plugin()], formatter_class=options.FORMATTER,
+    c = sub.add_parser("check", parents=[options.plugin(), options.params()], formatter_class=options.FORMATTER,
                        help="validate policy files (schema, conditions, types, versions)",
                        description="Load and check every policy file: YAML shape, condition syntax and types, "
                                    "names, and that versions of one policy do not overlap. Every error is "

@@ -157,7 +157,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     from policy_eval.cli.progress import Progress
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
-    options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
+    options = BatchOptions(policies=args.policies, schemas=args.schemas, params=args.params, as_of=args.as_of,
+                           only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="json" if args.format in ("json", "jsonl") else "objects")

@@ -12,11 +12,11 @@ from policy_eval.cli.output import cells, pad
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
-    r = sub.add_parser("rules", parents=[options.plugin(), options.policies()],
+    r = sub.add_parser("rules", parents=[options.plugin(), options.policies(params_flag=True)],
                        formatter_class=options.FORMATTER,
                        help="list rules with version, clause and title",
                        description="List the rules of the rulebook: id, version, clause, title; --inputs adds "
-                                   "the case fields each rule reads.")
+                                   "the case fields each rule reads; --params lists the parameters instead.")
     r.add_argument("--policy", action="append", metavar="ID", help="only this policy (repeatable)")
     r.add_argument("--at", type=options.instant, metavar="WHEN", help="only versions in force at this date/datetime")
     r.add_argument("--inputs", action="store_true", help="show the case fields each rule reads")
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         if pid not in rb.policies:
             raise common.UsageError(f"--policy {pid!r} is not a policy of the rulebook"
                                     f"{common.suggest(pid, rb.policies)} (policies: {', '.join(sorted(rb.policies))})")
+    if args.params is not None:
+        return _params(args, rb, out)
     rows = []
     for v in rb.versions():
         if args.policy and v.id not in args.policy:
@@ -65,4 +67,28 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             if args.inputs:
                 out.write(f"    reads: {', '.join(row['inputs']) or '(no case field)'}\n")
         out.write(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}\n")
+    return common.EXIT_OK
+
+
+def _params(args: argparse.Namespace, rb: Any, out: IO[str]) -> int:
+    """Every parameter of every (selected) version: value or unset, source, clause, the rules using it."""
+    rows = []
+    for v in rb.versions():
+        if (args.policy and v.id not in args.policy) or (args.at and not v.in_force(args.at)):
+            continue
+        for name, info in v.param_info.items():
+            rows.append({"policy": v.id, "version": v.version, **info.to_dict(),
+                         "rules": [r.id for r in v.rules if name in r.params]})
+    if args.format == "json":
+        out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return common.EXIT_OK
+    for row in rows:
+        value = row["value"] if row["value"] is not None else "unset"
+        source = "text" if row["source"] == "text" else row["source"] if row["source"] == "unset" \
+            else f"deployment ({row['file']}:{row['line']})"
+        out.write(f"{row['policy']} v{row['version']}  {row['name']}: {row['type']} = {value}  [{source}]"
+                  + (f"  {row['clause']}" if row["clause"] else "") + "\n")
+        out.write(f"    used by: {', '.join(row['rules']) or '(no rule)'}\n")
+    unset = sum(1 for r in rows if r["source"] == "unset")
+    out.write(f"{len(rows)} parameter{'s' if len(rows) != 1 else ''}" + (f", {unset} unset" if unset else "") + "\n")
     return common.EXIT_OK
