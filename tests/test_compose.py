@@ -516,3 +516,14 @@ def test_cli_eval_and_check_take_the_overlay(tmp_path: Path) -> None:
     bad = _write(tmp_path, "bad.yaml", "params:\n  demo:\n    response_limit: yes\n")
     code, _, err = _cli("check", "--params", bad, tmp_path / "p")
     assert code != 0 and f"{bad}:3:" in err
+
+
+def test_a_revision_must_end_the_version_it_revises_and_withdraw_needs_revises(tmp_path: Path) -> None:
+    _write(tmp_path, "v1.yaml", _policy(BASE))
+    rev = _write(tmp_path, "v2.yaml", REVISION)
+    (err,) = _errors(tmp_path)
+    assert err.file == str(rev) and "set effective_until: 2024-06-01" in err.message
+    plain = _write(tmp_path / "other", "v1.yaml", _policy(BASE) + "withdraw: [old-rule]\n")
+    (err,) = _errors(tmp_path / "other")
+    assert err.file == str(plain) and "'withdraw' belongs to a revision" in err.message
+    assert plain.read_text(encoding="utf-8").splitlines()[err.line - 1].startswith("withdraw:")

@@ -67,6 +67,9 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
                  f"unknown key '{extra}'" + (suggest(str(extra), allowed) or f" (allowed: {', '.join(allowed)})"),
                  True)
                 for extra in value if extra not in allowed]
+    if err.validator == "not" and path == () and isinstance(value, dict) and "withdraw" in value:
+        return [(("withdraw",), "'withdraw' belongs to a revision: name the version this file revises in "
+                 "policy.revises", True)]
     if err.validator == "required" and isinstance(value, dict):
         return [(path + (name,), f"'{name}' is required (in {where})", False)
                 for name in expected if name not in value]

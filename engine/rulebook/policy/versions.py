@@ -43,7 +43,9 @@ def check_versions(history: PolicyHistory) -> list[PolicyError]:
             until = render(prev.effective_until) if prev.effective_until else "open-ended"
             errors.append(nxt.error(
                 f"effective period of '{nxt.id}' version '{nxt.version}' (from {render(nxt.effective_from)}) "
-                f"overlaps version '{prev.version}' in {prev.file} (until {until})", "effective_from"))
+                f"overlaps version '{prev.version}' in {prev.file} (until {until})"
+                + (f"; a revision does not end the version it revises: set effective_until: "
+                   f"{render(nxt.effective_from)} there" if nxt.revises == prev.version else ""), "effective_from"))
         if " ".join(prev.reference_time.text.split()) != " ".join(nxt.reference_time.text.split()):
             errors.append(nxt.error(
                 f"all versions of '{nxt.id}' must use the same reference_time "
