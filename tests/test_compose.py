@@ -527,3 +527,14 @@ def test_a_revision_must_end_the_version_it_revises_and_withdraw_needs_revises(t
     (err,) = _errors(tmp_path / "other")
     assert err.file == str(plain) and "'withdraw' belongs to a revision" in err.message
     assert plain.read_text(encoding="utf-8").splitlines()[err.line - 1].startswith("withdraw:")
+
+
+def test_api_load_takes_an_overlay_mapping(tmp_path: Path) -> None:
+    from policy_eval.api import Rulebook
+
+    _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
+    book = Rulebook.load(tmp_path / "p", params={"demo": {"response_limit": "24h"}})
+    (r,) = book.evaluate(_answered(30)).results
+    assert r.outcome.value == "violated" and r.params == {"demo.response_limit": {"value": "1d", "source": "<params>"}}
+    with pytest.raises(ErrorList):
+        Rulebook.load(tmp_path / "p", params={"demo": {"response_limit": "100.00 CNY"}})
