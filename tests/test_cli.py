@@ -197,8 +197,7 @@ def test_text_lists_what_needs_attention_and_a_totals_line(cli: dict[str, Future
     # each bad line with its line number and JSON path; the good ones evaluated anyway
     assert lines[0].startswith(f"REJECTED {rel}:2: $: invalid JSON: ")
     assert lines[1] == f"REJECTED {rel}:3: $: a case must be a JSON object, got an array"
-    # optional fields accept null, the case records' "unknown" (issue 12 item 4)
-    assert lines[2] == f"REJECTED BAD-SCHEMA {rel}:4: $.order.paid_amount: [1] is not of type 'string', 'null'"
+    assert lines[2] == f"REJECTED BAD-SCHEMA {rel}:4: $.order.paid_amount: [1] is not of type 'string'"
     assert lines[3] == f"REJECTED {rel}:5: $: NaN is not allowed in case records (not a JSON number)"
     assert lines[4] == f"VIOLATED JL-002 (after_sale, {rel}:7)"
     assert lines[5] == "  VIOLATED after-sales/refund-only-handling-limit v2 [售后服务规则 2.2] (high)"

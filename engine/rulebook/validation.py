@@ -106,7 +106,8 @@ class CaseValidator:
         except ArithmeticError:
             return _nan_error(case, source, record)
         if error is not None:
-            message = _plain(error.message)
+            # every optional field also accepts null ("unknown", docs/policies.md): not worth repeating
+            message = _plain(error.message).replace(", 'null'", "")
             message = message if len(message) < 300 else message[:300] + "…"
             return CaseError(message, source=source, record=record, json_path=error.json_path)
         if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
