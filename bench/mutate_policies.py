@@ -116,7 +116,7 @@ def main() -> int:
     found = [m for m in mutants(args.policies, args.lists) if not args.only or args.only in str(m.file)]
     survivors: list[Mutant] = []
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        for mutant, killed in zip(found, pool.map(lambda m: _killed(m, args.policies, args.golden), found)):
+        for mutant, killed in zip(found, pool.map(lambda m: _killed(m, args.policies, args.golden), found), strict=True):
             if not killed:
                 survivors.append(mutant)
                 print("SURVIVED", mutant.label(args.policies), flush=True)
