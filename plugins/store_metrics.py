@@ -14,6 +14,7 @@ counted once, so repeated interventions count once):
 ``store_category``            the store's main category (类目), whose means are computed
 ``grouped_at``                when the group formed (成团), ISO 8601 text or timestamps
 ``dispute_refund``            platform intervened, merchant held responsible, refund succeeded
+                              (not counted when ``upheld_malicious`` is set too)
 ``upheld_malicious``          merchant-requested intervention against malicious after-sales upheld
 ``quality_refund``            refunded successfully for a quality reason
 ``intervened``                the platform intervened
@@ -66,6 +67,8 @@ def _per_store_counts(orders: Any, start: _dt.datetime, end: _dt.datetime) -> An
     frame = frame[frame["_in"]]
     per_order = frame.groupby(["store_id", "store_category", "order_id"])[list(FLAGS)].max().reset_index()
     per_order = per_order.assign(
+        # seed 000: an upheld malicious-after-sales order is never counted in the dispute refund rate
+        dispute_refund=per_order["dispute_refund"] & ~per_order["upheld_malicious"],
         xinjiang_non_fake=per_order["ship_to_xinjiang"] & per_order["logistics_exception"]
         & ~per_order["fake_shipping"],
         any_logistics=per_order["logistics_exception"] | per_order["fake_shipping"],
@@ -100,7 +103,7 @@ def store_metrics_from_orders(orders: Any, window_end: str | _dt.datetime, *, da
 
     def rates(row: dict[str, Any]) -> dict[str, Decimal]:
         grouped = Decimal(int(row["grouped"]))
-        dispute = max(int(row["dispute_refund"]) - int(row["upheld_malicious"]), 0)
+        dispute = int(row["dispute_refund"])
         abnormal = Decimal(int(row["any_logistics"]) - int(row["xinjiang_non_fake"]))
         return {
             "dispute_refund_rate": Decimal(dispute) / grouped,

@@ -103,13 +103,13 @@ def test_store_metrics_from_orders_match_a_hand_computation() -> None:
     a, b = cases
     # Store A: 10 orders in the window (A0 is 1 second before it); by hand:
     assert a["counts"] == {
-        "grouped_orders": 10, "dispute_refund_orders": 2, "upheld_malicious_intervention_orders": 1,
+        "grouped_orders": 10, "dispute_refund_orders": 1, "upheld_malicious_intervention_orders": 1,
         "quality_refund_orders": 2, "intervention_orders": 3, "logistics_exception_orders": 2,
         "logistics_exception_breakdown": {"fake_shipping": 1, "xinjiang_non_fake": 1},
     }
     assert b["counts"]["grouped_orders"] == 4 and b["counts"]["quality_refund_orders"] == 1
     mean = a["category_mean"]
-    # A: dispute (2-1)/10 = 0.1, B: 0 → 0.05; quality 0.2 and 0.25 → 0.225; orders 2 and 1 → 1.5
+    # A: dispute 1/10 = 0.1 (A2 is upheld: never counted), B: 0 → 0.05; quality 0.2 and 0.25 → 0.225; orders 2 and 1 → 1.5
     assert mean["dispute_refund_rate"] == Decimal("0.05")
     assert mean["quality_refund_rate"] == Decimal("0.225")
     assert mean["quality_refund_orders"] == Decimal("1.5")
