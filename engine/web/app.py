@@ -43,6 +43,7 @@ def create_app(bench: Workbench) -> Starlette:
             data += chunk
             if len(data) > MAX_UPLOAD + 64 * 1024:
                 raise WorkbenchError(f"the request is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+        request._body = data  # Starlette's own cache: form() and json() read it instead of the spent stream
         return data
 
     async def _form(request: Request) -> Any:
