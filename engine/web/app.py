@@ -64,7 +64,7 @@ def create_app(bench: Workbench) -> Starlette:
         try:
             form = await _form(request)
             upload = form.get("upload")
-            text = (await upload.read()).decode("utf-8") if upload is not None and getattr(upload, "filename", "") \
+            text = (await upload.read()).decode("utf-8") if upload is not None and bool(getattr(upload, "filename", None)) \
                 else str(form.get("case", ""))
             case = bench.parse_case(text)
             for key, value in form.multi_items():
@@ -111,7 +111,7 @@ def create_app(bench: Workbench) -> Starlette:
             name, text = str(form["file"]), str(form["text"])
             cases = bench.corpus()
             upload = form.get("corpus")
-            if upload is not None and getattr(upload, "filename", ""):
+            if upload is not None and bool(getattr(upload, "filename", None)):
                 cases = [bench.parse_case(line) for line in (await upload.read()).decode("utf-8").splitlines()
                          if line.strip()]
             out = bench.impact(name, text, cases, str(form.get("as_of", "")).strip() or None)

@@ -147,7 +147,7 @@ class Workbench:
         try:
             case = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise WorkbenchError(f"the case is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}")
+            raise WorkbenchError(f"the case is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
         if not isinstance(case, dict):
             raise WorkbenchError("the case must be a JSON object")
         return case
