@@ -1,7 +1,7 @@
 """The workbench in a real headless Chromium (Debian's chromium + chromedriver, driven by Selenium).
 
 Each test walks one of the scenarios of docs/serve.md and saves the screenshot shown there
-(docs/img/serve-*.png). Without a browser these tests skip, naming what is missing, except under
+(docs/img/serve-*.png, with POLICY_EVAL_SCREENSHOTS=1). Without a browser these tests skip, naming what is missing, except under
 CI=true, where a missing browser is a failure.
 """
 
@@ -23,7 +23,9 @@ pytest.importorskip("uvicorn", reason="the web extra is not installed")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SHOTS = ROOT / "docs" / "img"
+# Screenshots go to a temporary folder, or to docs/img with POLICY_EVAL_SCREENSHOTS=1 (how docs/serve.md's
+# pictures are made), so that a test run does not rewrite tracked files.
+SHOTS = ROOT / "docs" / "img" if os.environ.get("POLICY_EVAL_SCREENSHOTS") else Path(tempfile.gettempdir()) / "policy-eval-shots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
 
