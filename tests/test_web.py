@@ -36,6 +36,7 @@ def test_rulebook_search_finds_a_clause(client: TestClient) -> None:
     page = client.get("/rulebook", params={"q": "售后服务规则 2.2"}).text
     assert "after-sales/refund-only-handling-limit" in page
     assert "cs-conduct/" not in page
+    assert 'href="/edit?file=after_sales/v2.yaml"' in page
 
 
 def test_rulebook_search_by_chinese_keyword_and_nothing_found(client: TestClient) -> None:

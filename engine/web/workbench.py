@@ -112,8 +112,15 @@ class Workbench:
                             "source": v.source.get("document", ""), "applies_to": v.applies_to,
                             "from": v.effective_from.isoformat(),
                             "until": v.effective_until.isoformat() if v.effective_until else None,
-                            "file": str(Path(v.file).name), "params": self._params(v), "rules": rules})
+                            "file": self._relative(v.file), "params": self._params(v), "rules": rules})
         return out
+
+    def _relative(self, file: str) -> str:
+        try:
+            return str(Path(file).resolve().relative_to(self.policies))
+        except ValueError:
+            matches = [f for f in self.files() if f.endswith(Path(file).name) and file.endswith(f)]
+            return matches[0] if matches else Path(file).name
 
     @staticmethod
     def _params(version: Any) -> list[dict[str, Any]]:
