@@ -60,20 +60,21 @@ class _Loaded:
         self._lock = threading.Lock()
         self._books: dict[str, Any] = {}
 
-    def get(self, policies: str) -> Any:
+    def get(self, policies: str, params: str | None = None) -> Any:
+        key = f"{policies}\0{params or ''}"
         with self._lock:
-            if policies not in self._books:
+            if key not in self._books:
                 from policy_eval.errors import PolicyError
                 from policy_eval.rulebook import load_rulebook
                 from policy_eval.rulebook.validation import CaseValidator
                 from policy_eval.run.evaluate import Evaluator
 
                 try:
-                    rb = load_rulebook(policies or None)
-                    self._books[policies] = (Evaluator(rb), CaseValidator(rb.case_schemas))
+                    rb = load_rulebook(policies or None, params=params)
+                    self._books[key] = (Evaluator(rb), CaseValidator(rb.case_schemas))
                 except PolicyError as exc:
-                    self._books[policies] = exc
-            return self._books[policies]
+                    self._books[key] = exc
+            return self._books[key]
 
 
 _RULEBOOKS = _Loaded()
@@ -124,7 +125,7 @@ class PolicyTestItem(pytest.Item):
     def runtest(self) -> None:
         from policy_eval.run.testing import run_test
 
-        loaded = _RULEBOOKS.get(_policies(self.config))
+        loaded = _RULEBOOKS.get(_policies(self.config), self.test.params)
         if isinstance(loaded, Exception):
             raise PolicyRulebookError(str(loaded))
         evaluator, validator = loaded

@@ -34,6 +34,7 @@ class PolicyTest:
     case: dict[str, Any]
     expect: dict[str, Any]
     as_of: str | None = None
+    params: str | None = None  # the file's deployment overlay (``params:``, resolved from the test file's folder)
 
 
 @dataclass
@@ -69,6 +70,7 @@ def load_tests(path: Path) -> list[PolicyTest]:
     data, positions = load_yaml(path.read_bytes(), str(path))
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise PolicyLoadError("a policy test file needs a top-level 'tests:' list", file=str(path), line=1, column=1)
+    params = _params_file(path, data, positions)
     out = []
     for i, raw in enumerate(data["tests"]):
         line, _ = positions.where(("tests", i))
@@ -87,8 +89,20 @@ def load_tests(path: Path) -> list[PolicyTest]:
                 raise positions.error(f"unknown outcome {outcome!r} for {rid} (use complied, violated, "
                                       "not_applicable or undetermined)", ("tests", i, "expect", rid))
         out.append(PolicyTest(name, str(path), line, raw["case"], raw["expect"],
-                              str(raw["as_of"]) if raw.get("as_of") is not None else None))
+                              str(raw["as_of"]) if raw.get("as_of") is not None else None, params))
     return out
+
+
+def _params_file(path: Path, data: dict[str, Any], positions: Any) -> str | None:
+    """The test file's ``params:`` (a deployment overlay, relative to the test file), checked to exist."""
+    if data.get("params") is None:
+        return None
+    if not isinstance(data["params"], str) or not data["params"].strip():
+        raise positions.error("'params' names a deployment overlay file (relative to this test file)", ("params",))
+    overlay = (path.parent / data["params"]).resolve()
+    if not overlay.is_file():
+        raise positions.error(f"params: no such file {overlay}", ("params",))
+    return str(overlay)
 
 
 def _find(result: CaseResult, rule_id: str) -> RuleResult | None:

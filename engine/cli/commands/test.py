@@ -46,8 +46,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
                   "see docs/policies.md)\n")
         return common.EXIT_VIOLATED
-    evaluator = Evaluator(rb)
-    validator = CaseValidator(rb.case_schemas)
+    books = {None: (Evaluator(rb), CaseValidator(rb.case_schemas))}  # a test file's params: loads its own
     outcomes = []
     load_errors = 0
     for f in files:
@@ -57,6 +56,17 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             err.write(str(exc) + "\n")
             load_errors += 1
             continue
+        overlay = tests[0].params if tests else None
+        if overlay not in books:
+            try:
+                book = common.load(argparse.Namespace(**{**vars(args), "params": overlay}))
+            except PolicyError as exc:
+                err.write(f"{f}: params {overlay}:\n")
+                common.print_errors(exc, err)
+                load_errors += 1
+                continue
+            books[overlay] = (Evaluator(book), CaseValidator(book.case_schemas))
+        evaluator, validator = books[overlay]
         results = [run_test(t, evaluator, validator) for t in tests]
         outcomes.extend(results)
         out.write(f"{f} {''.join('.' if o.passed else 'F' for o in results)}\n")
