@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
 from policy_eval.plugins.hookspecs import hookimpl
+from policy_eval.run import result as _result
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["policy_eval_reporters", "TextReporter", "JsonReporter", "JsonlReporter", "JunitReporter",
@@ -148,7 +149,8 @@ def _one_line(text: Any) -> str:
 
 
 class JsonlReporter:
-    """One JSON object per case (schemas/result.schema.json), in input order."""
+    """One JSON object per case, in input order: findings (schemas/result-findings.schema.json) or, with
+    ``--detail full``, every verdict (schemas/result.schema.json) — the shape the results hold."""
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
@@ -164,15 +166,25 @@ class JsonlReporter:
 
 
 class JsonReporter:
-    """One JSON document: ``{format, tool, rulebook, cases: [...], summary}``, written as it streams."""
+    """One JSON document, written as it streams: ``{format, tool, rulebook, cases: [...], summary}``; with
+    findings (``meta["detail"] == "findings"``) also ``rules``: each rule's id, version, title, clause and
+    severity, which the findings in ``cases`` do not repeat (a case's ``versions`` says which version)."""
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
         self.first = True
 
     def start(self, meta: dict[str, Any]) -> None:
-        self.out.write('{"format": "1", "tool": ' + _dumps({"name": "policy-eval", "version": __version__})
-                       + ', "rulebook": ' + _dumps(meta.get("rulebook")) + ', "cases": [')
+        findings = meta.get("detail") == "findings"
+        fmt = _result.FINDINGS_FORMAT_VERSION if findings else _result.RESULT_FORMAT_VERSION
+        self.out.write('{"format": ' + _dumps(fmt) + ', "tool": '
+                       + _dumps({"name": "policy-eval", "version": __version__})
+                       + ', "rulebook": ' + _dumps(meta.get("rulebook")))
+        if findings:
+            rules = [{k: r.get(k) for k in ("id", "version", "title", "clause", "severity")}
+                     for r in meta.get("rules", [])]
+            self.out.write(', "rules": ' + _result.dumps(rules))
+        self.out.write(', "cases": [')
 
     def case(self, result: CaseResult) -> None:
         self.out.write(("\n" if self.first else ",\n") + result.to_json())

@@ -235,7 +235,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                    help="text: colour on a terminal unless NO_COLOR is set (auto, default), always, never")
     e.add_argument("--explain", action="store_true",
-                   help="attach the evaluated sub-expressions to every verdict (json, jsonl)")
+                   help="attach the evaluated sub-expressions to every verdict (json, jsonl; implies "
+                        "--detail full)")
+    e.add_argument("--detail", choices=["findings", "full"], default=None,
+                   help="json, jsonl: findings (default: per case the violated, undetermined and waived verdicts "
+                        "and the counts of the rest) or full (every verdict of every rule, with the inputs read)")
     e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
     e.add_argument("--input-format", metavar="NAME",
                    help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
@@ -504,7 +508,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
-                           transport="json" if args.format in ("json", "jsonl") else "objects")
+                           transport="json" if args.format in ("json", "jsonl") else "objects",
+                           detail=_detail(args))
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = _Tally(stream, signals)
@@ -512,9 +517,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     if sink and args.color == "auto":
         color = False
     reporter = factory(tally, {"verbose": args.verbose, "color": color})
-    rules = [{"id": r.full_id, "title": r.title, "clause": r.clause, "severity": r.severity}
-             for v in rb.versions() for r in v.rules]
-    reporter.start({"rulebook": rb.digest, "rules": rules})
+    rules = [{"id": r.full_id, "version": v.version, "title": r.title, "clause": r.clause,
+              "severity": r.severity} for v in rb.versions() for r in v.rules]
+    reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
     summary = _summary_counter()
     # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
     show_progress = not args.quiet and _isatty(err) and (sink is not None or not _isatty(out))
@@ -589,7 +594,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
                     cluster.close()
         progress.close()
     if summary["interrupted"] and args.format == "jsonl":
-        stream.write(json.dumps({"format": "1", "status": "interrupted", "written": summary["read"]}) + "\n")
+        fmt = "findings/1" if options.detail == "findings" else "1"
+        stream.write(json.dumps({"format": fmt, "status": "interrupted", "written": summary["read"]}) + "\n")
     reporter.finish(summary)
     if sink:
         sink.commit()
@@ -607,6 +613,19 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     if args.fail_on == "undetermined":
         failed = failed or summary["outcomes"]["undetermined"] > 0
     return EXIT_VIOLATED if failed else EXIT_OK
+
+
+def _detail(args: argparse.Namespace) -> str:
+    """--detail, or what the report needs: findings, unless every verdict is shown (--explain, text -v,
+    junit's passing test cases, a plugin's reporter, which may read any verdict)."""
+    if args.detail == "findings" and args.explain:
+        raise UsageError("--explain needs --detail full (findings carry no explanations)")
+    if args.detail:
+        return str(args.detail)
+    if args.explain or (args.format == "text" and args.verbose) or args.format not in ("text", "json", "jsonl",
+                                                                                          "sarif"):
+        return "full"
+    return "findings"
 
 
 def _input_size(inputs: Sequence[str]) -> int | None:

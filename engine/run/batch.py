@@ -41,6 +41,9 @@ class BatchOptions:
     validate: bool = True
     plugins: list[str] = field(default_factory=list)
     record_inputs: bool = True
+    # "findings": only violated, undetermined and waived verdicts are built and written (plus counts);
+    # "full": every verdict of every rule (see policy_eval.run.result)
+    detail: str = "full"
     # "json": worker processes send back each result's JSON text (see Rendered) instead of objects;
     # line-oriented JSON output then costs the parent process a write, not a serialisation.
     transport: str = "objects"
@@ -84,13 +87,15 @@ class Processor:
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
                                                   functions=pm.functions())
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
-                                   min_severity=options.min_severity, record_inputs=options.record_inputs)
+                                   min_severity=options.min_severity, record_inputs=options.record_inputs,
+                                   detail=options.detail)
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
         self.enrichers = pm.enrichers()
+        self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
 
     def rejected(self, err: CaseError) -> CaseResult:
         return CaseResult(case_id=None, kind=None, source=err.source, record=err.record,
-                          rulebook=self.rulebook.digest, error=err.to_dict())
+                          rulebook=self.rulebook.digest, error=err.to_dict(), quiet=self._quiet)
 
     def process(self, item: tuple[str, int, Any]) -> CaseResult:
         source, number, payload = item
@@ -111,7 +116,8 @@ class Processor:
                     case_id = payload.get("case_id")
                     return CaseResult(case_id=str(case_id) if case_id is not None else None,
                                       kind=payload.get("kind") if isinstance(payload.get("kind"), str) else None,
-                                      source=source, record=number, rulebook=result.rulebook, error=result.error)
+                                      source=source, record=number, rulebook=result.rulebook, error=result.error,
+                                      quiet=self._quiet)
             return self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
         except Exception as exc:  # a bug must cost one record, not the batch
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
