@@ -24,7 +24,7 @@ from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN, Money, render, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
-from policy_eval.run.result import CaseResult, Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
@@ -90,14 +90,17 @@ class Evaluator:
 
     def __init__(self, rulebook: Rulebook, *, explain: bool | str = False, only: Iterable[str] | None = None,
                  skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True,
-                 detail: str = "full") -> None:
+                 detail: str = "full", lazy: bool = False) -> None:
         """``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
         and undetermined ones; "missing" explains only undetermined ones (whose missing paths need the
         reference interpreter) — the batch default, since explanations cost more than verdicts.
 
         ``detail="findings"``: only violated, undetermined and waived verdicts become RuleResults; the
         complied and not-applicable ones are counted (``CaseResult.quiet``), nothing else is built for them
-        and no inputs are recorded. Outcomes are decided by the same code as with ``detail="full"``."""
+        and no inputs are recorded. Outcomes are decided by the same code as with ``detail="full"``.
+
+        ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
+        when first read (``verdict.explanation``, ``verdict.inputs``)."""
         self.rulebook = rulebook
         mode = {True: "all", False: "decisive"}.get(explain, explain) if isinstance(explain, bool) else explain
         if mode not in ("all", "decisive", "missing"):
@@ -111,6 +114,7 @@ class Evaluator:
         self._explained = {"all": frozenset(Outcome), "decisive": frozenset({Outcome.VIOLATED, Outcome.UNDETERMINED}),
                            "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
+        self.lazy = lazy and not self.findings
         self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
                                     SEVERITY_ORDER.get(min_severity, 0))
         self._by_kind: dict[str, list[PolicyHistory]] = {}
@@ -206,7 +210,8 @@ class Evaluator:
         env = {REF_TIME: ref}
         ref_text = render(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
-        seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs else {}
+        seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
+            and not self.lazy else None
         return version.version, [self._rule(version, rule, case, env, ref_text, seen)
                                  for rule in self._rules[id(version)]]
 
@@ -260,25 +265,27 @@ class Evaluator:
             waiver["would_be"] = outcome.value
             reason = f"waived by {waiver['id']} until {waiver['until']} ({waiver['reason']}); would be {outcome.value}"
             outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
+        inputs: Mapping[str, Any] = {}
         if trace is not None:
             inputs = {k: to_json(v) for k, v in trace.reads.items()}
         elif self.record_inputs:
             inputs = self._rule_inputs(rule, case, seen)
-        else:
-            inputs = {}
         if waiver_reads:
-            inputs.update(waiver_reads)
+            inputs = {**inputs, **waiver_reads}
         return RuleResult(
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
             missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
-            inputs=inputs, explanation=self._explanation(trace) if trace is not None else (),
+            inputs=inputs, explanation=self._explanation(trace) if trace is not None else
+            Later(lambda: self._explanation(self._trace(rule, case, env))) if self.lazy else (),
             waiver=waiver, error=error, reference_time=ref_text,
         )
 
-    def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> dict[str, Any]:
+    def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> Mapping[str, Any]:
         if not self.record_inputs:
             return {}
+        if self.lazy:
+            return LaterInputs(lambda: self._case_inputs(self._paths[id(rule)], case))
         if seen is None:
             seen = self._case_inputs(self._paths[id(rule)], case)
         return {path: seen[path] for path, _, _ in self._paths[id(rule)] if path in seen}

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import orjson
 
@@ -36,6 +37,65 @@ def dumps(obj: Any) -> str:
         return _ORJSON(obj, default=str).decode()
     except _ORJSON_ERROR:  # a lone surrogate in a string, or an integer beyond 64 bits
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class Later(Sequence[dict[str, Any]]):
+    """A verdict's explanation, computed on first use (the embedding API's default: most callers only
+    look at outcomes, and explaining re-runs the reference interpreter)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], tuple[dict[str, Any], ...]]) -> None:
+        self._make: Callable[[], tuple[dict[str, Any], ...]] | None = make
+        self._value: tuple[dict[str, Any], ...] = ()
+
+    def _get(self) -> tuple[dict[str, Any], ...]:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self._get()) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+class LaterInputs(Mapping[str, Any]):
+    """The case values a verdict read, computed on first use (see :class:`Later`)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make: Callable[[], dict[str, Any]] | None = make
+        self._value: dict[str, Any] = {}
+
+    def _get(self) -> dict[str, Any]:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
 
 
 class Outcome(enum.StrEnum):
@@ -66,8 +126,8 @@ class RuleResult:
     message: str | None = None
     remedies: tuple[dict[str, Any], ...] = ()
     missing: tuple[str, ...] = ()
-    inputs: dict[str, Any] = field(default_factory=dict)
-    explanation: tuple[dict[str, Any], ...] = ()
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    explanation: Sequence[dict[str, Any]] = ()
     waiver: dict[str, Any] | None = None
     error: str | None = None
     reference_time: str | None = None
@@ -105,9 +165,11 @@ class RuleResult:
             out["remedies"] = list(self.remedies)
         if self.missing:
             out["missing"] = list(self.missing)
-        if self.inputs and (with_inputs or self.explanation):
-            out["inputs"] = self.inputs
-        if self.explanation:
+        # an explanation not asked for (Later) is left out: the record must not depend on who read what
+        explained = bool(self.explanation) if type(self.explanation) is not Later else False
+        if self.inputs and (with_inputs or explained):
+            out["inputs"] = dict(self.inputs)
+        if explained:
             out["explanation"] = list(self.explanation)
         if self.waiver is not None:
             out["waiver"] = self.waiver
