@@ -28,9 +28,10 @@ from typing import IO, Any
 from policy_eval import __version__
 from policy_eval.errors import ErrorList, PolicyError
 
-__all__ = ["main", "run", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["main", "run", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER"]
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_WORKER = 3  # a worker process died (its records were run again; any that killed it twice are rejected)
 
 
 class _Interrupted(BaseException):
@@ -387,7 +388,7 @@ def cmd_check(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
 def _summary_counter() -> dict[str, Any]:
     return {"read": 0, "evaluated": 0, "rejected": 0, "cases_violating": 0, "cases_undetermined": 0,
             "cases_clean": 0, "outcomes": {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0},
-            "interrupted": False}
+            "interrupted": False, "worker_deaths": 0}
 
 
 def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
@@ -553,6 +554,10 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
 
     # A signal ends the loop wherever it lands. A record counts as reported when its report has been
     # (at least partly) written: `current` and `mark` say which record was being reported, from where.
+    def worker_died(message: str) -> None:
+        summary["worker_deaths"] += 1
+        err.write(f"policy-eval: warning: {message}\n")
+
     client = None
     if args.engine == "dask":
         from policy_eval.run.distributed import connect, run_on_dask
@@ -563,9 +568,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
             raise UsageError(str(exc)) from None
         except OSError as exc:
             raise UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
-        batch = run_on_dask(counted(), options, client=client)
+        batch = run_on_dask(counted(), options, client=client, on_worker_death=worker_died)
     else:
-        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor)
+        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor, on_worker_death=worker_died)
     current: Any = None
     mark = 0
     try:
@@ -607,6 +612,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
         err.write(f"policy-eval: interrupted; {summary['read']} record(s) reported"
                   f"{' in ' + args.output if args.output else ''}; the report says it is incomplete\n")
         return EXIT_INTERRUPTED
+    if summary["worker_deaths"]:  # the report is complete, but the run was not healthy
+        err.write(f"policy-eval: {summary['worker_deaths']} worker failure(s); see the warnings above\n")
+        return EXIT_WORKER
     if args.fail_on == "never":
         return EXIT_OK
     failed = summary["outcomes"]["violated"] > 0 or summary["rejected"] > 0

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import multiprocessing
 import traceback
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
+from policy_eval.run.workers import run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
 
@@ -168,8 +169,13 @@ def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
-              processor: Processor | None = None) -> Iterator[CaseResult]:
-    """Evaluate records in input order with ``jobs`` processes and a bounded window in flight."""
+              processor: Processor | None = None,
+              on_worker_death: Callable[[str], None] | None = None) -> Iterator[Any]:
+    """Evaluate records in input order with ``jobs`` processes and a bounded window in flight.
+
+    A worker that dies (kill -9, out of memory) does not hang or lose the run: see
+    :mod:`policy_eval.run.workers`; ``on_worker_death(message)`` hears of each death.
+    """
     if jobs <= 1:
         proc = processor or Processor(options)
         for item in records:
@@ -177,20 +183,21 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
         return
     global _INHERITED
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    parent: list[Processor] = [processor] if processor is not None else []
+
+    def make() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(options,))
+
+    def lost(item: tuple[str, int, Any], message: str) -> Any:
+        if not parent:
+            parent.append(Processor(options))
+        result = parent[0].rejected(CaseError(message, source=item[0], record=item[1]))
+        return Rendered.of(result) if options.transport == "json" else result
+
+    # Forked workers (started on first use, and again after a death) inherit the parent's rulebook.
     _INHERITED = processor
     try:
-        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(options,))
+        yield from run_pool(_chunks(records, CHUNK), _work, make, window=jobs * 4, lost=lost,
+                            on_death=on_worker_death or (lambda message: None))
     finally:
         _INHERITED = None
-    window: deque[Any] = deque()
-    try:
-        for chunk in _chunks(records, CHUNK):
-            window.append(pool.apply_async(_work, (chunk,)))
-            while len(window) >= jobs * 4:
-                yield from window.popleft().get()
-        while window:
-            yield from window.popleft().get()
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
