@@ -50,8 +50,13 @@ def connect(scheduler: str | None, jobs: int = 2) -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("the Dask engine needs: pip install 'policy-eval[dask]'") from exc
     if scheduler in (None, "", "local"):
-        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        import dask
+
+        # A task whose worker dies is retried once (Dask's default is 3 more deaths): a record that
+        # kills its worker is then isolated by run_on_dask after two deaths, not four.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         return Client(cluster)
     return Client(scheduler)
 
