@@ -142,19 +142,23 @@ class Forecaster:
 
     def _case(self, kind: str, case: dict[str, Any], base: dict[str, Any], start: _dt.datetime,
               clock: tuple[str, ...], moving_ref: bool, now: CaseResult) -> Iterator[Forecast]:
-        results = {_key(r): r for r in now.results}
+        results: dict[_Key, RuleResult | None] = {_key(r): r for r in now.results}
+        rules: dict[_Key, Rule] = {}
         # per policy: its candidate instants (shared by its rules, which may depend on each other)
         # and the rules whose dependence on time is not solved
         pending: dict[_Key, list[_dt.datetime]] = {}
         sources: dict[_Key, dict[_dt.datetime, str]] = {}
         unsolved: dict[_Key, str] = {}
         for history in self._by_kind.get(kind, ()):
-            cands, bad = self._candidates(history, base, start, clock, moving_ref)
+            cands, bad, considered = self._candidates(history, base, start, clock, moving_ref)
+            for rule in considered:  # rules of versions that take effect later: not in force now
+                rules[(history.id, rule.id)] = rule
+                results.setdefault((history.id, rule.id), None)
             points = sorted({p for c in cands for p in (c.at, c.at + ONE_US) if p > start})
             origin: dict[_dt.datetime, str] = {}
             for c in sorted(cands, key=lambda c: c.at):
                 origin.setdefault(c.at, c.source)
-            for key, r in results.items():
+            for key in results:
                 if key[0] != history.id:
                     continue
                 if key[1] in bad:
@@ -172,33 +176,36 @@ class Forecaster:
             return evaluated[point]
 
         for key, r in results.items():
+            first = _stay(r, Status.STABLE, None) if r is not None else _absent(rules[key])
             if key in unsolved:
-                yield _stay(r, Status.UNSOLVABLE, unsolved[key])
+                first.status, first.note = Status.UNSOLVABLE, unsolved[key]
+                yield first
                 continue
             change = None
             for point in pending.get(key, ()):
                 later = at(point).get(key)
-                if later is None or later.outcome is not r.outcome or later.version != r.version:
+                if _state(later) != _state(r):
                     change = (point, later)
                     break
             if change is None:
-                yield _stay(r, Status.STABLE, None)
+                yield first
                 continue
             point, later = change
             boundary = point if point in sources[key] else point - ONE_US
-            yield self._change(r, point, boundary, later, sources[key].get(boundary), case, clock, moving_ref)
+            yield self._change(first, point, boundary, later, sources[key].get(boundary), case, clock, moving_ref)
 
     def _candidates(self, history: PolicyHistory, base: dict[str, Any], start: _dt.datetime,
-                    clock: tuple[str, ...], moving_ref: bool) -> tuple[list[Candidate], dict[str | None, str]]:
+                    clock: tuple[str, ...], moving_ref: bool
+                    ) -> tuple[list[Candidate], dict[str | None, str], list[Rule]]:
         out: list[Candidate] = []
         bad: dict[str | None, str] = {}
         solver = self.solver(clock, moving_ref)
         if moving_ref:
             versions = [v for v in history.versions if v.effective_until is None or v.effective_until > start]
-            for v in versions:
-                out.append(Candidate(v.effective_from, f"version {v.version} of {history.id} takes effect"))
-                if v.effective_until is not None:
-                    out.append(Candidate(v.effective_until, f"version {v.version} of {history.id} ends"))
+            out.extend(Candidate(v.effective_from, f"version {v.version} of {history.id} takes effect")
+                       for v in versions)
+            out.extend(Candidate(v.effective_until, f"version {v.version} of {history.id} ends")
+                       for v in versions if v.effective_until is not None)
             env: dict[str, Any] = {REF_TIME: start}
         else:
             version, env = self._version(history, base)
@@ -207,7 +214,7 @@ class Forecaster:
                 note = f"the reference time `{version.reference_time.text}` moves with the clock"
                 bad.update({r.id: note for r in version.rules})
                 bad[None] = note
-                return out, bad
+                return out, bad, []
         for v in versions:
             out.extend(self._waiver_candidates(v, solver, base, env, moving_ref))
             for rule in v.rules:
@@ -215,7 +222,7 @@ class Forecaster:
                     out.extend(solver.candidates(rule_nodes(rule), base, env))
                 except Unsolvable as exc:
                     bad[rule.id] = exc.message
-        return out, bad
+        return out, bad, [r for v in versions for r in v.rules] if moving_ref else []
 
     @staticmethod
     def _waiver_candidates(v: PolicyVersion, solver: Solver, base: dict[str, Any], env: dict[str, Any],
@@ -242,21 +249,20 @@ class Forecaster:
             return None, {}
         return history.at(ref), {REF_TIME: ref}
 
-    def _change(self, r: RuleResult, point: _dt.datetime, boundary: _dt.datetime, later: RuleResult | None,
+    def _change(self, f: Forecast, point: _dt.datetime, boundary: _dt.datetime, later: RuleResult | None,
                 because: str | None, case: dict[str, Any], clock: tuple[str, ...], moving_ref: bool) -> Forecast:
-        f = _stay(r, Status.CHANGES, None)
-        f.at, f.boundary = point, boundary
+        f.status, f.at, f.boundary = Status.CHANGES, point, boundary
         f.because = because
         if later is None:
             f.becomes = None
             f.note = "the rule is not in the version in force then"
             return f
         f.becomes = later.outcome
-        if later.version != r.version:
+        if later.version != f.version:
             f.becomes_version = later.version
         if later.outcome is Outcome.VIOLATED:
             f.message, f.remedies = later.message, later.remedies
-            f.prevent = self._prevent(r, point, boundary, case, clock, moving_ref)
+            f.prevent = self._prevent(later, point, boundary, case, clock, moving_ref)
         return f
 
     def _prevent(self, r: RuleResult, point: _dt.datetime, boundary: _dt.datetime, case: dict[str, Any],
@@ -291,6 +297,16 @@ class Forecaster:
 
 def _key(r: RuleResult) -> _Key:
     return (r.policy, r.rule)
+
+
+def _state(r: RuleResult | None) -> tuple[Outcome, str | None] | None:
+    return None if r is None else (r.outcome, r.version)
+
+
+def _absent(rule: Rule) -> Forecast:
+    return Forecast(policy=rule.policy_id, rule=rule.id, version=None, title=rule.title, clause=rule.clause,
+                    severity=rule.severity, outcome=Outcome.NOT_APPLICABLE, status=Status.STABLE,
+                    note="not in force at the start (a later version has it)")
 
 
 def _present(case: Mapping[str, Any], path: str) -> bool:

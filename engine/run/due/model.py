@@ -68,9 +68,9 @@ class Forecast:
                 else f"at {render_datetime(self.boundary)}")
         text = f"{self.full_id}: {self.outcome.value} → {new} {when}"
         if start is not None:
-            text += f" (in {render_duration(self.at - start)})"
+            text += f" (in {render_duration(self.boundary - start)})"
         if self.because:
-            text += f", set by `{self.because}`"
+            text += f", set by {self.because}"
         if self.prevent:
             by = "by" if self.inclusive else "before"
             text += f"; prevented if {' or '.join(self.prevent)} is recorded {by} {render_datetime(self.boundary)}"

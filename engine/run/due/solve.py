@@ -216,7 +216,7 @@ class Solver:
                 right = self._forms(args[1], case, env, out)
                 if left and right:
                     other = args[1] if self.moves(args[0]) else args[0]
-                    _crossings(left, right, other.text, out)
+                    _crossings(left, right, f"`{other.text}`", out)
                 return _BOOL
             return self._piecewise(node, args, case, env, out)
         if node.type.name in ("datetime", "duration"):
