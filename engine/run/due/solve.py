@@ -34,7 +34,7 @@ from policy_eval.lang.values import SHANGHAI, UNKNOWN
 
 __all__ = ["Candidate", "Unsolvable", "Solver", "to_us", "from_us", "static_path", "ONE_US"]
 
-EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 ONE_US = _dt.timedelta(microseconds=1)
 _COMPARE = ("<", "<=", ">", ">=", "==", "!=")
 _DATA_ERRORS = (EvalFailure, ArithmeticError, OverflowError, TypeError, ValueError)
