@@ -219,3 +219,16 @@ def test_intervention_indicator_takes_effect(forecaster: Forecaster) -> None:
     assert (shared.version, shared.becomes_version, shared.at) == ("1", "2", _t("2023-12-24T00:00:00+08:00"))
     # without --as-of the version is the window's (window.end), which does not move
     assert _get(forecaster.forecast(case), "service-metrics/penalty-points-limit").status is Status.NO_CLOCK
+
+
+def test_api_due() -> None:
+    from policy_eval.api import Rulebook as ApiRulebook
+
+    book = ApiRulebook.load()
+    case = _after_sale("2024-06-03T20:10:00+08:00", "2024-06-04T09:00:00+08:00")
+    f = _get(book.due(case), "after-sales/refund-only-handling-limit")
+    _changes(f, "2024-06-05T20:10:00+08:00", Outcome.VIOLATED, inclusive=True)
+    later = _get(book.due(case, as_of="2024-06-05T21:00:00+08:00"), "after-sales/refund-only-handling-limit")
+    assert (later.outcome, later.status) == (Outcome.VIOLATED, Status.STABLE)
+    bad = book.due({"kind": "after_sale", "case_id": "X"})  # no order, no request: rejected by the schema
+    assert bad.error is not None and bad.forecasts == ()
