@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.lang import ir
@@ -90,6 +91,7 @@ class Forecaster:
             kind: tuple(f for f in CLOCK_FIELDS if f in (schema.get("properties") or {}))
             for kind, schema in rulebook.case_schemas.items()}
         self._solvers: dict[tuple[tuple[str, ...], bool], Solver] = {}
+        self._paths: dict[int, list[str]] = {}  # per rule (kept alive by the rulebook): the times it reads
 
     def solver(self, paths: tuple[str, ...], ref: bool) -> Solver:
         key = (paths, ref)
@@ -144,34 +146,38 @@ class Forecaster:
               clock: tuple[str, ...], moving_ref: bool, now: CaseResult) -> Iterator[Forecast]:
         results: dict[_Key, RuleResult | None] = {_key(r): r for r in now.results}
         rules: dict[_Key, Rule] = {}
-        # per policy: its candidate instants (shared by its rules, which may depend on each other)
-        # and the rules whose dependence on time is not solved
         pending: dict[_Key, list[_dt.datetime]] = {}
         sources: dict[_Key, dict[_dt.datetime, str]] = {}
         unsolved: dict[_Key, str] = {}
+        fast: dict[_Key, tuple[Rule, dict[str, Any]]] = {}  # rules decided by their own closures
         for history in self._by_kind.get(kind, ()):
-            cands, bad, considered = self._candidates(history, base, start, clock, moving_ref)
-            for rule in considered:  # rules of versions that take effect later: not in force now
+            plan = self._candidates(history, base, start, clock, moving_ref)
+            for rule in plan.later:  # rules of versions that take effect later: not in force now
                 rules[(history.id, rule.id)] = rule
                 results.setdefault((history.id, rule.id), None)
-            points = sorted({p for c in cands for p in (c.at, c.at + ONE_US) if p > start})
-            origin: dict[_dt.datetime, str] = {}
-            for c in sorted(cands, key=lambda c: c.at):
-                origin.setdefault(c.at, c.source)
+            union = plan.shared + [c for cands in plan.per_rule.values() for c in cands]
             for key in results:
                 if key[0] != history.id:
                     continue
-                if key[1] in bad:
-                    unsolved[key] = bad[key[1]]
-                else:
-                    pending[key] = points
-                    sources[key] = origin
+                if key[1] in plan.bad:
+                    unsolved[key] = plan.bad[key[1]]
+                    continue
+                own = plan.alone.get(key[1]) if key[1] is not None else None
+                # A rule judged alone (no waivers, version fixed) changes only at its own instants;
+                # otherwise at any instant of its policy (its verdict is the evaluator's, whole).
+                cands = plan.per_rule.get(own.id, []) if own is not None else union
+                if own is not None:
+                    fast[key] = (own, plan.env)
+                pending[key] = sorted({p for c in cands for p in (c.at, c.at + ONE_US) if p > start})
+                origin: dict[_dt.datetime, str] = {}
+                for c in sorted(cands, key=lambda c: c.at):
+                    origin.setdefault(c.at, c.source)
+                sources[key] = origin
         evaluated: dict[_dt.datetime, dict[_Key, RuleResult]] = {}
 
         def at(point: _dt.datetime) -> dict[_Key, RuleResult]:
             if point not in evaluated:
-                moved = with_values(case, {f: point.isoformat() for f in clock})
-                res = self.evaluator.evaluate(moved, as_of=point if moving_ref else None)
+                res = self.evaluator.evaluate(self._moved(case, clock, point), as_of=point if moving_ref else None)
                 evaluated[point] = {_key(r): r for r in res.results}
             return evaluated[point]
 
@@ -183,6 +189,10 @@ class Forecaster:
                 continue
             change = None
             for point in pending.get(key, ()):
+                if key in fast and r is not None:
+                    rule, env = fast[key]
+                    if decide(rule, self._moved(case, clock, point), env) is r.outcome:
+                        continue
                 later = at(point).get(key)
                 if _state(later) != _state(r):
                     change = (point, later)
@@ -194,35 +204,41 @@ class Forecaster:
             boundary = point if point in sources[key] else point - ONE_US
             yield self._change(first, point, boundary, later, sources[key].get(boundary), case, clock, moving_ref)
 
+    @staticmethod
+    def _moved(case: dict[str, Any], clock: tuple[str, ...], point: _dt.datetime) -> dict[str, Any]:
+        stamp = point.isoformat()
+        return with_values(case, {f: stamp for f in clock})
+
     def _candidates(self, history: PolicyHistory, base: dict[str, Any], start: _dt.datetime,
-                    clock: tuple[str, ...], moving_ref: bool
-                    ) -> tuple[list[Candidate], dict[str | None, str], list[Rule]]:
-        out: list[Candidate] = []
-        bad: dict[str | None, str] = {}
+                    clock: tuple[str, ...], moving_ref: bool) -> _Plan:
+        plan = _Plan()
         solver = self.solver(clock, moving_ref)
         if moving_ref:
             versions = [v for v in history.versions if v.effective_until is None or v.effective_until > start]
-            out.extend(Candidate(v.effective_from, f"version {v.version} of {history.id} takes effect")
-                       for v in versions)
-            out.extend(Candidate(v.effective_until, f"version {v.version} of {history.id} ends")
-                       for v in versions if v.effective_until is not None)
-            env: dict[str, Any] = {REF_TIME: start}
+            plan.shared.extend(Candidate(v.effective_from, f"version {v.version} of {history.id} takes effect")
+                               for v in versions)
+            plan.shared.extend(Candidate(v.effective_until, f"version {v.version} of {history.id} ends")
+                               for v in versions if v.effective_until is not None)
+            plan.env = {REF_TIME: start}
+            plan.later = [r for v in versions for r in v.rules]
         else:
-            version, env = self._version(history, base)
+            version, plan.env = self._version(history, base)
             versions = [version] if version is not None else []
             if version is not None and solver.moves(version.reference_time.node):
                 note = f"the reference time `{version.reference_time.text}` moves with the clock"
-                bad.update({r.id: note for r in version.rules})
-                bad[None] = note
-                return out, bad, []
+                plan.bad.update({r.id: note for r in version.rules})
+                plan.bad[None] = note
+                return plan
         for v in versions:
-            out.extend(self._waiver_candidates(v, solver, base, env, moving_ref))
+            plan.shared.extend(self._waiver_candidates(v, solver, base, plan.env, moving_ref))
             for rule in v.rules:
                 try:
-                    out.extend(solver.candidates(rule_nodes(rule), base, env))
+                    plan.per_rule[rule.id] = solver.candidates(rule_nodes(rule), base, plan.env)
                 except Unsolvable as exc:
-                    bad[rule.id] = exc.message
-        return out, bad, [r for v in versions for r in v.rules] if moving_ref else []
+                    plan.bad[rule.id] = exc.message
+                if not moving_ref and not v.waivers:
+                    plan.alone[rule.id] = rule
+        return plan
 
     @staticmethod
     def _waiver_candidates(v: PolicyVersion, solver: Solver, base: dict[str, Any], env: dict[str, Any],
@@ -275,28 +291,70 @@ class Forecaster:
         last_ok = boundary if point > boundary else boundary - ONE_US
         base = with_values(case, {f: point.isoformat() for f in clock})
         out: list[str] = []
-        for path in datetime_paths(rule_nodes(rule)):
+        paths = self._paths.get(id(rule))
+        if paths is None:
+            paths = self._paths[id(rule)] = datetime_paths(rule_nodes(rule))
+        for path in paths:
             if path in clock or _present(case, path):
                 continue
             tried = with_values(base, {path: last_ok.isoformat()})
+            version = self._version_of(r)
+            if version is not None and not version.waivers and not moving_ref:
+                env = self._version(self.rulebook.policies[r.policy], tried)[1]
+                if decide(rule, tried, env) is not Outcome.VIOLATED:
+                    out.append(path)
+                continue
             res = self.evaluator.evaluate(tried, as_of=point if moving_ref else None)
             got = next((x for x in res.results if _key(x) == _key(r)), None)
             if got is not None and got.outcome is not Outcome.VIOLATED:
                 out.append(path)
         return tuple(out)
 
-    def _rule(self, r: RuleResult) -> Rule | None:
+    def _version_of(self, r: RuleResult) -> PolicyVersion | None:
         history = self.rulebook.policies.get(r.policy)
-        if history is None:
-            return None
-        version = next((v for v in history.versions if v.version == r.version), None)
-        if version is None:
-            return None
-        return next((x for x in version.rules if x.id == r.rule), None)
+        return next((v for v in history.versions if v.version == r.version), None) if history else None
+
+    def _rule(self, r: RuleResult) -> Rule | None:
+        version = self._version_of(r)
+        return next((x for x in version.rules if x.id == r.rule), None) if version else None
 
 
 def _key(r: RuleResult) -> _Key:
     return (r.policy, r.rule)
+
+
+@dataclass
+class _Plan:
+    """One policy's candidate instants on one case."""
+
+    shared: list[Candidate] = field(default_factory=list)          # versions and waivers: every rule
+    per_rule: dict[str, list[Candidate]] = field(default_factory=dict)
+    bad: dict[str | None, str] = field(default_factory=dict)       # rule id → why it is not solved
+    alone: dict[str, Rule] = field(default_factory=dict)           # rules judged by their own closures
+    later: list[Rule] = field(default_factory=list)                # every rule that may come into force
+    env: dict[str, Any] = field(default_factory=dict)
+
+
+_DATA_ERRORS = (EvalFailure, ArithmeticError)
+
+
+def decide(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Outcome:
+    """A rule's verdict from its compiled closures alone, as :class:`Evaluator` decides it (no waiver).
+    Used to probe candidate instants quickly; the forecast's verdicts are the evaluator's, and
+    tests/test_due_properties.py checks the two agree."""
+    try:
+        applies = rule.when.fn(case, env) if rule.when is not None else True
+        if applies is False:
+            return Outcome.NOT_APPLICABLE
+        if applies is UNKNOWN:
+            return Outcome.UNDETERMINED
+        value = rule.condition.fn(case, env)
+    except _DATA_ERRORS:
+        return Outcome.UNDETERMINED
+    if value is UNKNOWN:
+        return Outcome.UNDETERMINED
+    holds = value if rule.mode == "require" else not value
+    return Outcome.COMPLIED if holds else Outcome.VIOLATED
 
 
 def _state(r: RuleResult | None) -> tuple[Outcome, str | None] | None:
