@@ -152,7 +152,7 @@ class Forecaster:
         fast: dict[_Key, tuple[Rule, dict[str, Any]]] = {}  # rules decided by their own closures
         for history in self._by_kind.get(kind, ()):
             plan = self._candidates(history, base, start, clock, moving_ref)
-            for rule in plan.later:  # rules of versions that take effect later: not in force now
+            for rule in (r for r in plan.later if self.evaluator.selection.wants(r)):  # in force later, maybe
                 rules[(history.id, rule.id)] = rule
                 results.setdefault((history.id, rule.id), None)
             union = plan.shared + [c for cands in plan.per_rule.values() for c in cands]
