@@ -217,8 +217,8 @@ def test_intervention_indicator_takes_effect(forecaster: Forecaster) -> None:
     assert f.becomes_version == "2"
     shared = _get(result, "service-metrics/penalty-points-limit")
     assert (shared.version, shared.becomes_version, shared.at) == ("1", "2", _t("2023-12-24T00:00:00+08:00"))
-    # without --as-of the version is the window's (window.end), which does not move
-    assert _get(forecaster.forecast(case), "service-metrics/penalty-points-limit").status is Status.NO_CLOCK
+    # without --as-of the version is the window's (window.end) and no field says "now": nothing moves
+    assert _get(forecaster.forecast(case), "service-metrics/penalty-points-limit").status is Status.STABLE
 
 
 def test_api_due() -> None:

@@ -29,6 +29,7 @@ NAMES: tuple[str, ...] = (
     "check",
     "eval",
     "explain",
+    "due",
     "test",
     "diff",
     "rules",

@@ -111,12 +111,23 @@ class Forecaster:
                                 error={"json_path": "$.kind", "message": f"unknown case kind {kind!r} (known: {known})"})
         clock = self._clock.get(kind, ())
         start = as_of if as_of is not None else self._start(case, clock)
+        if start is None and not clock:
+            # nothing in this kind's records says "now": time alone cannot change a verdict
+            now = self.evaluator.evaluate(case, source=source, record=record)
+            if now.error is not None:
+                return CaseForecast(case_id, kind, source, record, None, clock, error=now.error)
+            note = f"{kind} records have no clock field; only --as-of (a version change) can move them"
+            return CaseForecast(case_id, kind, source, record, None, clock,
+                                tuple(_stay(r, Status.STABLE, note) for r in now.results))
         if start is None:
             names = " or ".join(clock) if clock else "clock field"
             now = self.evaluator.evaluate(case, source=source, record=record)
             note = f"the case has no {names} and no --as-of was given"
-            return CaseForecast(case_id, kind, source, record, None, clock,
-                                tuple(_stay(r, Status.NO_CLOCK, note) for r in now.results))
+            solver = self.solver(clock, False)
+            return CaseForecast(case_id, kind, source, record, None, clock, tuple(
+                _stay(r, Status.NO_CLOCK, note) if (rule := self._rule(r)) is not None
+                and any(solver.moves(n) for n in rule_nodes(rule)) else _stay(r, Status.STABLE, None)
+                for r in now.results))
         stamp = start.isoformat()
         base = with_values(case, {f: stamp for f in clock})
         now = self.evaluator.evaluate(base, as_of=as_of, source=source, record=record)
