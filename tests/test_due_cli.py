@@ -84,3 +84,22 @@ def test_rejected_case_is_reported(tmp_path: Path) -> None:
     path.write_text(json.dumps({"kind": "after_sale", "case_id": "X"}), encoding="utf-8")
     code, out, _ = _run("due", str(path))
     assert code == 1 and "REJECTED" in out
+
+
+def test_explain_shows_what_would_comply_and_a_timeline(tmp_path: Path) -> None:
+    # handled 2024-06-05 23:22; the 48 h (售后服务规则 2.2) ran out at 20:10: 3 h 12 min late
+    late = {**OPEN, "snapshot_at": "2024-06-07T09:00:00+08:00",
+            "request": {**OPEN["request"], "merchant_response": {"action": "agree", "at": "2024-06-05T23:22:00+08:00"}}}
+    path = tmp_path / "late.json"
+    path.write_text(json.dumps(late, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = _run("explain", str(path), "--rule", "after-sales/refund-only-handling-limit")
+    assert code == 1
+    assert ("would comply: request.merchant_response.at is 3h12m after the latest value giving complied "
+            "(2024-06-05T20:10:00+08:00") in out
+    timeline = out[out.index("timeline (Asia/Shanghai):"):].splitlines()
+    assert [line.split("  ")[2][:1] for line in timeline[1:]] == ["●", "●", "◆", "●", "▶"]
+    code, out, _ = _run("explain", str(path), "--rule", "after-sales/refund-only-handling-limit", "--format", "json")
+    doc = json.loads(out)
+    entry = next(r for r in doc["results"] if r["id"] == "after-sales/refund-only-handling-limit")
+    assert any(c["path"] == "request.merchant_response.at" and c["by"] == "3h12m" for c in entry["comply"])
+    assert [m["kind"] for m in doc["timeline"]][-1] == "now"
