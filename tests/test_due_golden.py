@@ -47,6 +47,7 @@ def _after_sale(submitted: str, snapshot: str, *, kind: str = "refund_only", shi
     d = _t(submitted)
     o: dict[str, Any] = {"id": "O-1", "store_id": "S-1", "category": "服饰",
                          "confirmed_at": (d - _dt.timedelta(days=3)).isoformat(),
+                         "group_success_at": (d - _dt.timedelta(days=3)).isoformat(),  # 售后规则 2.1 (v1) counts from it
                          "promised_ship_by": (d - _dt.timedelta(days=1)).isoformat(),
                          "shipped_at": shipped or (d - _dt.timedelta(days=2)).isoformat(),
                          "paid_amount": "89.00"}
