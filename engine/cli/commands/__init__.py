@@ -34,6 +34,7 @@ NAMES: tuple[str, ...] = (
     "diff",
     "rules",
     "plugins",
+    "serve",
 )
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
