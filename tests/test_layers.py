@@ -25,6 +25,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("run", ("policy_eval.run",)),
     # Plugins hook in at the edges: they may use the language and the verdict types, never a face.
     ("plugins", ("policy_eval.plugins",)),
+    # Authoring tools (fmt, lint, editor facts) read the rulebook and may run tests; faces sit on them.
+    ("authoring", ("policy_eval.authoring",)),
     ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin")),
 ]
 

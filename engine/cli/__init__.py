@@ -289,6 +289,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", parents=[common], help="list loaded plugins, functions, loaders and reporters",
                    description="List the loaded plugins and what they provide.")
+    from policy_eval.cli import lint as _lint
+
+    _lint.add_parser(sub, [common])
     return p
 
 
@@ -859,8 +862,16 @@ def cmd_plugins(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str], IO[str], IO[bytes] | None], int]] = {
     "check": cmd_check, "eval": cmd_eval, "explain": cmd_explain, "test": cmd_test, "diff": cmd_diff,
-    "rules": cmd_rules, "plugins": cmd_plugins,
+    "rules": cmd_rules, "plugins": cmd_plugins, "lint": lambda *a: _command("lint", "cmd_lint")(*a),
 }
+
+
+def _command(module: str, name: str) -> Callable[[argparse.Namespace, IO[str], IO[str], IO[bytes] | None], int]:
+    import importlib
+
+    fn: Callable[[argparse.Namespace, IO[str], IO[str], IO[bytes] | None], int] = getattr(
+        importlib.import_module(f"policy_eval.cli.{module}"), name)
+    return fn
 
 
 def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
