@@ -289,9 +289,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", parents=[common], help="list loaded plugins, functions, loaders and reporters",
                    description="List the loaded plugins and what they provide.")
+    from policy_eval.cli import fmt as _fmt
     from policy_eval.cli import lint as _lint
+    from policy_eval.cli import lsp as _lsp
 
     _lint.add_parser(sub, [common])
+    _fmt.add_parser(sub, [common])
+    _lsp.add_parser(sub, [common])
     return p
 
 
@@ -863,6 +867,7 @@ def cmd_plugins(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[
 _COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str], IO[str], IO[bytes] | None], int]] = {
     "check": cmd_check, "eval": cmd_eval, "explain": cmd_explain, "test": cmd_test, "diff": cmd_diff,
     "rules": cmd_rules, "plugins": cmd_plugins, "lint": lambda *a: _command("lint", "cmd_lint")(*a),
+    "fmt": lambda *a: _command("fmt", "cmd_fmt")(*a), "lsp": lambda *a: _command("lsp", "cmd_lsp")(*a),
 }
 
 
