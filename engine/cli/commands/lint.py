@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-__all__ = ["add_parser", "cmd_lint"]
+from policy_eval.cli import options
+from policy_eval.cli.commands import Subparsers
+
+__all__ = ["register", "run"]
 
 _EPILOG = """\
 Checks and their ids: docs/lint.md (`policy-eval lint --list`). Silence one finding in the file with a
@@ -24,9 +27,9 @@ examples:
 """
 
 
-def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def register(sub: Subparsers) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
-        "lint", parents=parents, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
+        "lint", parents=[options.plugin()], formatter_class=options.FORMATTER, epilog=_EPILOG,
         help="look for likely mistakes in valid policies (named checks; docs/lint.md)",
         description="Run named checks over policies that load: constant conditions, rules that never apply, "
                     "unused parameters and lets, identical versions, untested rules, conflicting rules, ...")
@@ -39,7 +42,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.Arg
     return p
 
 
-def cmd_lint(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.authoring.lint import CHECKS, lint_paths
     from policy_eval.plugin_manager import get_plugin_manager
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from typing import IO, Any
+from typing import IO
 
-__all__ = ["add_parser", "cmd_lsp"]
+from policy_eval.cli import options
+from policy_eval.cli.commands import Subparsers
+
+__all__ = ["register", "run"]
 
 
-def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def register(sub: Subparsers) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
-        "lsp", parents=parents, help="run the language server on stdin/stdout (for editors; docs/editors.md)",
+        "lsp", parents=[options.plugin()], help="run the language server on stdin/stdout (for editors; docs/editors.md)",
         description="Speak the Language Server Protocol over stdin/stdout: diagnostics as you type, hover, "
                     "completion, go to definition, document symbols and a code lens that evaluates a rule.")
     return p
 
 
-def cmd_lsp(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.lsp import serve
 
     serve()

@@ -11,9 +11,12 @@ import difflib
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-__all__ = ["add_parser", "cmd_fmt"]
+from policy_eval.cli import options
+from policy_eval.cli.commands import Subparsers
+
+__all__ = ["register", "run"]
 
 _EPILOG = """\
 The layout: keys in the documented order, 2-space indentation with list items indented under their key,
@@ -27,9 +30,9 @@ examples:
 """
 
 
-def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def register(sub: Subparsers) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
-        "fmt", parents=parents, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
+        "fmt", parents=[options.plugin()], formatter_class=options.FORMATTER, epilog=_EPILOG,
         help="format policy and policy-test files (canonical layout, comments kept)",
         description="Rewrite policy and policy-test YAML files in one canonical layout. Files that are neither "
                     "(no top-level 'policy:' or 'tests:') are left alone.")
@@ -61,7 +64,7 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
-def cmd_fmt(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.authoring.fmt import format_text
     from policy_eval.errors import PolicyError
 
