@@ -194,3 +194,9 @@ def test_cli_invalid_file_exits_2(tmp_path: Path) -> None:
     proc = _pe("fmt", "--check", str(tmp_path))
     assert proc.returncode == 2
     assert "p.yaml:2:1" in proc.stderr and "hint:" in proc.stderr
+
+
+def test_bundled_policies_and_golden_tests_are_formatted() -> None:
+    """CI's format check: run `policy-eval fmt policies tests/golden` after editing them."""
+    proc = _pe("fmt", "--check", str(ROOT / "policies"), str(ROOT / "tests" / "golden"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
