@@ -36,6 +36,7 @@ NAMES: tuple[str, ...] = (
     "lint",
     "fmt",
     "lsp",
+    "schema",
 )
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
