@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("plugins", ("policy_eval.plugins",)),
     # Authoring tools (fmt, lint, editor facts) read the rulebook and may run tests; faces sit on them.
     ("authoring", ("policy_eval.authoring",)),
-    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin", "policy_eval.lsp")),
+    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin", "policy_eval.web", "policy_eval.lsp")),
 ]
 
 

@@ -33,6 +33,7 @@ NAMES: tuple[str, ...] = (
     "diff",
     "rules",
     "plugins",
+    "serve",
     "lint",
     "fmt",
     "lsp",
