@@ -31,9 +31,16 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "policies").rglob("*.yaml")), ids=lambda p: p.parent.name + "/" + p.name)
-def test_bundled_policy_validates_against_the_policy_schema(path: Path) -> None:
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12)  # noqa: S506 - a SafeLoader subclass
-    assert [e.message for e in _validator("policy").iter_errors(data)] == []
+def test_bundled_file_validates_against_the_schema_its_editor_line_names(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    first = text.splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    schema_path = (path.parent / first.split("=", 1)[1].strip()).resolve()
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    data = yaml.load(text, Loader=_Yaml12)  # noqa: S506 - a SafeLoader subclass
+    assert [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)] == []
+    if "policy" in data:
+        assert schema_path == ROOT / "schemas" / "policy.schema.json"
 
 
 def test_the_schema_says_how_to_load_dates() -> None:
