@@ -35,6 +35,10 @@ NAMES: tuple[str, ...] = (
     "rules",
     "plugins",
     "serve",
+    "lint",
+    "fmt",
+    "lsp",
+    "schema",
 )
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
