@@ -506,10 +506,10 @@ def test_cli_eval_and_check_take_the_overlay(tmp_path: Path) -> None:
     overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 24h\n")
     case = tmp_path / "case.json"
     case.write_text(json.dumps(_answered(30)), encoding="utf-8")
-    code, out, _ = _cli("eval", "-p", tmp_path / "p", "-f", "jsonl", case)
+    code, out, _ = _cli("eval", "-p", tmp_path / "p", "-f", "jsonl", "--detail", "full", case)
     (unset,) = json.loads(out.splitlines()[0])["results"]
     assert unset["outcome"] == "undetermined" and "set demo.response_limit" in unset["reason"]
-    code, out, _ = _cli("eval", "-p", tmp_path / "p", "--params", overlay, "-f", "jsonl", case)
+    code, out, _ = _cli("eval", "-p", tmp_path / "p", "--params", overlay, "-f", "jsonl", "--detail", "full", case)
     (decided,) = json.loads(out.splitlines()[0])["results"]
     assert decided["outcome"] == "violated"
     assert decided["params"] == {"demo.response_limit": {"value": "1d", "source": str(overlay)}}

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from policy_eval.errors import PolicyLoadError
+from policy_eval.rulebook.yamlhints import explain_error
 from policy_eval.rulebook.yamlpos import Positions
 
 __all__ = ["located", "at", "yaml_error", "decode"]
@@ -31,6 +32,10 @@ def yaml_error(exc: yaml.MarkedYAMLError, positions: Positions) -> PolicyLoadErr
         began = exc.context_mark
         message += f" ({exc.context}" + (f" started at line {began.line + 1}, column {began.column + 1})"
                                          if began is not None else ")")
+    hint = explain_error(exc, positions.lines)
+    if hint is not None:  # the project's words, at the mistake (a missing colon is found a line later)
+        return located(f"invalid YAML: {message}; hint: {hint.text}", positions,
+                       positions.line_starts[hint.line] + hint.column)
     return at(f"invalid YAML: {message}", positions, mark)
 
 

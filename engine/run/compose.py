@@ -9,7 +9,7 @@ results record; the values a case marks unknown (an explicit null). Used by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policy_eval.lang.ops import EvalFailure
@@ -54,8 +54,10 @@ def deployed(versions: Iterable[PolicyVersion]) -> tuple[dict[int, dict[str, dic
     return recorded, unset
 
 
-def before_waiver(result: RuleResult) -> str:
+def before_waiver(result: RuleResult | Outcome) -> str:
     """A rule's outcome as its dependents see it: what its conditions decided, waived or not."""
+    if isinstance(result, Outcome):  # a bare outcome (findings mode)
+        return result.value
     if result.waiver is not None:
         return str(result.waiver["would_be"])
     return result.outcome.value
@@ -71,7 +73,11 @@ def unset_reason(unset: list[str], missing: tuple[str, ...]) -> str:
     return f"undetermined: the source sets no number: set {', '.join(unset)}{also}"
 
 
-def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: dict[str, RuleResult]
+def inputs_of_result(result: RuleResult | Outcome) -> Mapping[str, Any]:
+    return {} if isinstance(result, Outcome) else result.inputs
+
+
+def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: Mapping[str, RuleResult | Outcome]
          ) -> tuple[Outcome, str, tuple[str, ...]] | None:
     """(outcome, reason, missing) of a rule its dependencies do not let apply; None when they do.
 
@@ -89,7 +95,7 @@ def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: dict
     unknown = [d for d, o in depends.items() if o == undetermined]
     if not unknown:
         return None
-    missing = tuple(dict.fromkeys(p for d in unknown for p in done[d].missing))
+    missing = tuple(dict.fromkeys(p for d in unknown for p in getattr(done[d], "missing", ())))
     names = ", ".join(f"{version.id}/{d}" for d in unknown)
     return (Outcome.UNDETERMINED, f"undetermined: depends on {names}, which is undetermined"
             + (f" (missing {', '.join(missing)})" if missing else ""), missing)
@@ -152,7 +158,7 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], nulls: tuple[
 
 
 def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[str, ...]],
-          depends: dict[str, str] | None, inputs: dict[str, Any], ref_text: str, explained: bool,
+          depends: dict[str, str] | None, inputs: Mapping[str, Any], ref_text: str, explained: bool,
           params: dict[str, dict[str, Any]] | None) -> RuleResult:
     """The verdict of a rule that a dependency or an unknown value decides before its conditions run."""
     return RuleResult(
@@ -160,3 +166,23 @@ def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[st
         outcome=gate[0], severity=rule.severity, reason=gate[1], missing=gate[2], inputs=inputs,
         reference_time=ref_text, depends=depends, explanation=chain(depends) if depends and explained else (),
         params=params)
+
+
+def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str, RuleResult | Outcome] | None,
+           deployed: dict[str, dict[str, Any]] | None, unset: Iterable[str]) -> None:
+    """Record on a judged verdict what its dependencies decided and read, and its deployment parameters."""
+    if depends and done:
+        result.depends = depends
+        merged = dict(result.inputs)  # what the dependencies read is evidence for this verdict too
+        for dep in depends:
+            for path, value in inputs_of_result(done[dep]).items():
+                merged.setdefault(path, value)
+        result.inputs = merged
+        if result.explanation:
+            result.explanation = chain(depends) + result.explanation
+    if deployed:
+        result.params = deployed
+        names = list(unset)
+        if names and result.outcome is Outcome.UNDETERMINED and result.error is None:
+            result.reason = unset_reason(names, result.missing)
+            result.missing = result.missing + tuple(f"params.{p}" for p in names)

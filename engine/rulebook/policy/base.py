@@ -22,6 +22,7 @@ from policy_eval.lang.parser import parse
 from policy_eval.lang.types import Type
 from policy_eval.rulebook.policy.model import Condition, Location, ParamInfo, parse_instant
 from policy_eval.rulebook.policy.schema import Path_
+from policy_eval.rulebook.yamlhints import condition_hint
 from policy_eval.rulebook.yamlload import Positions
 
 
@@ -128,6 +129,7 @@ class BuilderBase:
         try:
             node = check(parse(raw), scope, raw)
         except PolicyError as exc:
+            exc.message += condition_hint(raw) if exc.kind == "syntax" else ""
             self.relocate(exc, path, offset)
             return None
         if expect is not None and not assignable(node.type, expect):
