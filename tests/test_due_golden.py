@@ -10,6 +10,7 @@ day after the 4th working day, so that midnight itself is already late (``inclus
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,13 @@ def book() -> Rulebook:
 @pytest.fixture(scope="module")
 def forecaster(book: Rulebook) -> Forecaster:
     return Forecaster(book)
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Forecaster:
+    """The bundled rulebook with examples/deployment.yaml: the numbers the texts leave to the platform set."""
+    overlay = Path(__file__).resolve().parent.parent / "examples" / "deployment.yaml"
+    return Forecaster(load_rulebook(functions=get_plugin_manager().functions(), params=overlay))
 
 
 def _t(text: str) -> _dt.datetime:
@@ -161,9 +169,10 @@ def test_no_clock_is_said(forecaster: Forecaster) -> None:
 
 
 # --- disputes ---------------------------------------------------------------------------------------
-def test_disputes_retrieval_after_refusal(forecaster: Forecaster) -> None:
-    # 争议处理规则 2.3.3: 买家拒签后商家应及时联系物流取回 (及时 = 48 h, the policy's stated ASSUMPTION,
-    # inclusive). Refused 2024-06-06 14:10 → retrieval due by 2024-06-08 14:10.
+def test_disputes_retrieval_after_refusal(deployed: Forecaster) -> None:
+    # 争议处理规则 2.3.3: 买家拒签后商家应及时联系物流取回. The text sets no number: 及时 is the deployment
+    # parameter disputes.retrieval_limit, 48 h in examples/deployment.yaml (inclusive).
+    # Refused 2024-06-06 14:10 → retrieval due by 2024-06-08 14:10.
     case = {"kind": "shipment", "case_id": "S-1",
             "order": {"id": "O-1", "address": "A", "placed_at": "2024-06-03T12:30:00+08:00",
                       "promised_ship_by": "2024-06-05T12:30:00+08:00"},
@@ -172,7 +181,7 @@ def test_disputes_retrieval_after_refusal(forecaster: Forecaster) -> None:
             "fake_transaction": False,
             "delivery": {"refused_by_buyer": True, "refused_at": "2024-06-06T14:10:00+08:00"},
             "assessed_at": "2024-06-07T10:00:00+08:00"}
-    result = forecaster.forecast(case)
+    result = deployed.forecast(case)
     f = _get(result, "disputes/retrieve-refused-goods-promptly")
     assert f.outcome is Outcome.COMPLIED
     _changes(f, "2024-06-08T14:10:00+08:00", Outcome.VIOLATED, inclusive=True)
