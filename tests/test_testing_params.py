@@ -114,3 +114,14 @@ def test_the_pytest_plugin_honours_params(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\npolicy_eval_policies = p\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=2)
+
+
+def test_the_golden_overlay_is_the_example_deployment() -> None:
+    # tests/golden is installed as package data (policy_eval.golden) without examples/, so the golden
+    # files name a copy beside them; it must stay the README's example deployment, byte for byte.
+    root = Path(__file__).resolve().parent.parent
+    golden = root / "tests" / "golden" / "deployment.yml"
+    assert golden.read_bytes() == (root / "examples" / "deployment.yaml").read_bytes()
+    names = {Path(t.params).name for f in sorted((root / "tests" / "golden").glob("*.yaml"))
+             for t in load_tests(f) if t.params}
+    assert names == {"deployment.yml"}
