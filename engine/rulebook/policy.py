@@ -30,7 +30,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
 from policy_eval.lang.checker import Scope, check
 from policy_eval.lang.codegen import compile_fast
-from policy_eval.lang.compiler import Compiled
+from policy_eval.lang.compiler import Compiled, remember_let
 from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.interpreter import interpret
 from policy_eval.lang.parser import parse
@@ -579,6 +579,7 @@ class _Builder:
             if cond is not None:
                 lets[name] = cond
                 let_irs[name] = cond.node
+                remember_let(cond.node, cond.fn)  # every use calls this one function
             else:  # already reported; stand-in so later uses do not repeat the error
                 let_irs[name] = ir.Const(ANY, _span(1, 1), name, UNKNOWN, name=name)
         scope = Scope(case_type, self.functions, params, let_irs)
@@ -597,7 +598,7 @@ class _Builder:
         rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
                     remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0])
         for node in (cond.node, when.node) if when else (cond.node,):
-            rule.readers.update(_inputs(node, {}))
+            rule.readers.update(_reads(node))
         rule.inputs = sorted(rule.readers)
         return rule
 
@@ -669,8 +670,22 @@ def _span(line: int, column: int) -> Span:
 # --- what a condition reads ---------------------------------------------------------------------------------
 def inputs_of(node: ir.IR) -> Iterator[str]:
     """The case paths a condition reads (``messages[].text`` for items of a list)."""
-    for path, _ in _inputs(node, {}):
+    for path, _ in _reads(node):
         yield path
+
+
+def _reads(node: ir.IR) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """:func:`_inputs` of a condition and of every let-binding it uses, each let walked once."""
+    seen: set[int] = set()
+    todo: list[ir.IR] = [node]
+    lets: list[ir.IR] = []
+    while todo:
+        n = todo.pop()
+        if id(n) not in seen:
+            seen.add(id(n))
+            yield from _inputs(n, {}, lets)
+            todo += lets
+            lets.clear()
 
 
 def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
@@ -687,8 +702,12 @@ def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
     return None
 
 
-def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
-    """(case path, reader of its raw JSON value) for every field a condition reads."""
+def _inputs(node: ir.IR, variables: dict[str, str], lets: list[ir.IR]
+            ) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """(case path, reader of its raw JSON value) for every field a condition reads; let-bindings go to ``lets``."""
+    if isinstance(node, ir.LetRef):
+        lets.append(node.expr)  # a let has no free variables: walked once, by _reads
+        return
     if isinstance(node, ir.Field) and node.type.name != "record":
         p = _static_path(node, variables)
         if p is not None:
@@ -696,10 +715,10 @@ def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[str, Calla
             return
     if isinstance(node, ir.Quant):
         coll = _static_path(node.collection, variables)
-        yield from _inputs(node.collection, variables)
+        yield from _inputs(node.collection, variables, lets)
         inner = dict(variables)
         inner[node.var] = f"{coll}[]" if coll is not None else "?"
-        yield from _inputs(node.body, inner)
+        yield from _inputs(node.body, inner, lets)
         return
     for child in ir.children(node):
-        yield from _inputs(child, variables)
+        yield from _inputs(child, variables, lets)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, current, metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
@@ -89,8 +90,10 @@ class Evaluator:
     """Evaluates cases against one loaded rulebook. Thread-safe: it holds no per-case state."""
 
     def __init__(self, rulebook: Rulebook, *, explain: bool | str = False, only: Iterable[str] | None = None,
-                 skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True) -> None:
-        """``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
+                 skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True,
+                 budget: int | None = DEFAULT_BUDGET) -> None:
+        """``budget``: items each rule may visit on one record (see docs/language.md; None: unmetered).
+        ``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
         and undetermined ones; "missing" explains only undetermined ones (whose missing paths need the
         reference interpreter) — the batch default, since explanations cost more than verdicts."""
         self.rulebook = rulebook
@@ -101,6 +104,7 @@ class Evaluator:
         self._explained = {"all": frozenset(Outcome), "decisive": frozenset({Outcome.VIOLATED, Outcome.UNDETERMINED}),
                            "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
+        self.budget = budget
         self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
                                     SEVERITY_ORDER.get(min_severity, 0))
         self._by_kind: dict[str, list[PolicyHistory]] = {}
@@ -146,8 +150,9 @@ class Evaluator:
             return CaseResult(**base, error={"json_path": "$.kind", "message":
                                              f"unknown case kind {kind!r} (known: {known})"})
         results: list[RuleResult] = []
-        for history in self._by_kind.get(kind, ()):
-            results.extend(self._policy(history, case, as_of))
+        with metered(self.budget):  # refilled for each rule (_rule)
+            for history in self._by_kind.get(kind, ()):
+                results.extend(self._policy(history, case, as_of))
         return CaseResult(**base, results=tuple(results))
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any]], *, as_of: _dt.datetime | None = None
@@ -195,6 +200,9 @@ class Evaluator:
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
               ref_text: str, seen: dict[str, Any] | None = None) -> RuleResult:
         error: str | None = None
+        meter = current()
+        if meter is not None:
+            meter.left = meter.limit
         try:
             applies = rule.when.fn(case, env) if rule.when is not None else True
             if applies is False:
@@ -208,6 +216,10 @@ class Evaluator:
                 else:
                     holds = value if rule.mode == "require" else not value
                     outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
+        except BudgetExceeded as exc:
+            outcome = Outcome.UNDETERMINED
+            error = (f"budget exceeded in rule {rule.full_id} at {version.file}:{rule.line}: more than "
+                     f"{exc.limit:,} items visited, the last by `{exc.where[:80]}`")
         except _DATA_ERRORS as exc:
             outcome, error = Outcome.UNDETERMINED, _error_text(exc)
         if outcome is Outcome.NOT_APPLICABLE and not version.waivers and outcome not in self._explained:
