@@ -1,4 +1,4 @@
-"""Built-in case loaders (plugins/loaders.py): ``csv`` with a column mapping and ``pdd-after-sale``."""
+"""Built-in case loaders (plugins/loaders/): ``csv`` with a column mapping and ``pdd-after-sale``."""
 
 from __future__ import annotations
 
