@@ -97,7 +97,9 @@ def _folder(tmp_path: Path, text: str) -> Path:
 
 
 def _load(folder: Path) -> Any:
-    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions())
+    # the static ceiling would refuse the doubling lists below at load (tests/test_budget_static.py):
+    # raised here so that the runtime budget is what stops them
+    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions(), max_cost=10 ** 40)
 
 
 def _case() -> dict[str, Any]:
@@ -208,7 +210,10 @@ def test_budget_is_configurable_and_counts_items(tmp_path: Path) -> None:
 
 
 def test_the_batch_goes_on_after_a_runaway_record(tmp_path: Path) -> None:
-    folder = _folder(tmp_path, _policy(_list_doubling(30), "len(l29) > 0"))
+    # within the static ceiling (101**3 items, about a million) but past the runtime budget on every record
+    items = json.dumps(list(range(101)))
+    condition = f"(count a in {items}: (count b in {items}: (count c in {items}: a + b + c == len(messages)) > 0) > 0) >= 0"
+    folder = _folder(tmp_path, _policy([], condition).replace("    let:\n", ""))
     cases = tmp_path / "cases.jsonl"
     small = _case()
     small["messages"] = small["messages"][:1]
@@ -223,6 +228,7 @@ def test_the_batch_goes_on_after_a_runaway_record(tmp_path: Path) -> None:
         by_rule = {r["rule"]: r for r in line["results"]}
         assert by_rule["r1"]["outcome"] == "undetermined"
         assert "budget exceeded in rule lets/r1" in by_rule["r1"]["error"]
+        assert "more than 1,000,000 items visited, the last by `count c in [0, 1, 2" in by_rule["r1"]["error"]
         assert by_rule["plain"]["outcome"] == "complied"
     assert code == 0  # undetermined verdicts do not fail the run unless --fail-on undetermined
 

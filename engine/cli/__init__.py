@@ -27,6 +27,8 @@ from typing import IO, Any
 
 from policy_eval import __version__
 from policy_eval.errors import ErrorList, PolicyError
+from policy_eval.lang.budget import DEFAULT_BUDGET
+from policy_eval.lang.cost import DEFAULT_CEILING
 
 __all__ = ["main", "run", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -177,11 +179,25 @@ examples:
 """
 
 
+def _count(text: str) -> int:
+    """A positive whole number, with optional thousands separators (1_000_000 or 1,000,000)."""
+    try:
+        n = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return n
+
+
 def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="load a plugin module (repeatable); installed plugins load automatically")
+    common.add_argument("--max-cost", type=_count, default=DEFAULT_CEILING, metavar="N",
+                        help="refuse a condition whose static cost estimate is above N items "
+                             "(default: no ceiling; docs/language.md, Cost)")
     pol = argparse.ArgumentParser(add_help=False)
     pol.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
     pol.add_argument("--schemas", metavar="DIR",
@@ -205,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="evaluate cases (JSON, JSON Lines, folders, - for stdin)",
                        description="Evaluate case records against the rulebook and report every verdict.")
     e.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
+    e.add_argument("--budget", type=_count, default=DEFAULT_BUDGET, metavar="N",
+                   help=f"items each rule may visit on one record (default {DEFAULT_BUDGET:,}); past it that "
+                        "verdict is undetermined with 'budget exceeded' (docs/language.md, Cost)")
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
     e.add_argument("--output", "-o", metavar="FILE",
@@ -301,7 +320,8 @@ def _load(args: argparse.Namespace, policies: str | None = None) -> Any:
     for plugin in getattr(args, "plugin", []) or []:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
-                         schema_dir=getattr(args, "schemas", None), functions=pm.functions())
+                         schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
+                         max_cost=getattr(args, "max_cost", DEFAULT_CEILING))
 
 
 def _print_errors(exc: PolicyError, err: IO[str]) -> None:
@@ -376,7 +396,22 @@ def cmd_check(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     else:
         out.write(f"ok: {len(rb.policies)} policies, {len(versions)} versions, {n_rules} rules "
                   f"({rb.digest[:19]})\n")
+        cost, where = _largest_cost(versions)
+        if where:
+            ceiling = f"{args.max_cost:,}" if args.max_cost is not None else "not set"
+            out.write(f"largest cost estimate: {cost:,} items ({where}; ceiling {ceiling})\n")
     return EXIT_OK
+
+
+def _largest_cost(versions: list[Any]) -> tuple[int, str]:
+    """The largest static cost estimate of any condition (docs/language.md, Cost) and where it stands."""
+    best, where = 0, ""
+    for v in versions:
+        for r in v.rules:
+            for cond in (r.condition, r.when, *r.lets.values()):
+                if cond is not None and cond.cost is not None and cond.cost.cost > best:
+                    best, where = cond.cost.cost, f"{r.full_id} v{v.version}, line {cond.line}"
+    return best, where
 
 
 # --- eval ------------------------------------------------------------------------------------------------
@@ -504,7 +539,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: _AtomicOutput |
     options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
-                           transport="json" if args.format in ("json", "jsonl") else "objects")
+                           transport="json" if args.format in ("json", "jsonl") else "objects",
+                           budget=args.budget, max_cost=args.max_cost)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = _Tally(stream, signals)
