@@ -20,6 +20,7 @@ __all__ = [
     "UNKNOWN",
     "Unknown",
     "Money",
+    "to_cents",
     "SHANGHAI",
     "parse_duration",
     "parse_iso_duration",
@@ -129,6 +130,12 @@ def _cents(amount: Decimal) -> Decimal | None:
         return None
     context = Context(prec=max(28, amount.adjusted() + 4), rounding=ROUND_HALF_UP)
     return amount.quantize(_CENT, context=context)
+
+
+def to_cents(value: Money) -> Money:
+    """A money amount rounded to cents, half up (0.125 CNY -> 0.13 CNY): what a remedy pays."""
+    cents = _cents(value.amount)
+    return value if cents is None else Money(cents, value.currency)
 
 
 def _money_amount(amount: Decimal) -> str:

@@ -22,7 +22,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
-from policy_eval.lang.values import UNKNOWN, Money, render, to_json
+from policy_eval.lang.values import UNKNOWN, Money, render, to_cents, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -346,6 +346,8 @@ class Evaluator:
                 entry["to"] = rem.to
             if rem.amount is not None:
                 amount = self._value(rem.amount, case, env)
+                if isinstance(amount, Money):
+                    amount = to_cents(amount)  # a remedy pays whole cents; the text and the JSON agree
                 entry["amount"] = to_json(amount) if isinstance(amount, Money) else None
                 entry["amount_text"] = _display(amount) if isinstance(amount, Money) else "unknown"
             if rem.form:

@@ -1,0 +1,144 @@
+"""Every entry of every word list and pattern list of the conduct policy, one test each.
+
+The lists are data (policies/conduct). The words each list must catch are pinned in
+tests/data/conduct_lists.yaml, and one test per entry is generated from that file, so deleting a word
+from the policy fails that word's test. For each entry this file finds the rules whose conditions use
+the list and checks both sides: a merchant message carrying it violates
+that rule (quoting it where the rule's message quotes evidence), the same text from the buyer does not.
+Patterns cannot be turned into matching text mechanically, so each pattern has hand-written examples
+below; a pattern added to the policy without an example fails ``test_every_pattern_has_an_example``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from policy_eval.api import Outcome, Rulebook
+from policy_eval.resources import bundled_policies
+from policy_eval.rulebook.yamlload import load_yaml
+
+POLICY_FILE = bundled_policies() / "conduct" / "v1.yaml"
+DATA, _ = load_yaml(POLICY_FILE.read_text(encoding="utf-8"), str(POLICY_FILE))
+POLICY_ID = DATA["policy"]["id"]
+PARAMS: dict[str, Any] = DATA["params"]
+
+# Example texts per pattern, by position in the list (written from what each pattern is meant to catch).
+PATTERN_EXAMPLES: dict[str, list[str]] = {
+    "bank_account_patterns": ["退款请打到我的银行卡号 6222 0000 1111 2222 333"],
+    "street_address_patterns": ["我们店在幸福路128号，欢迎来看看"],
+    "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是骗子"],
+}
+
+
+def _value(name: str) -> list[str]:
+    spec = PARAMS[name]
+    return list(spec["value"] if isinstance(spec, dict) else spec)
+
+
+def _rules_using(name: str) -> list[str]:
+    """Rules whose decision (forbid/require) names the list."""
+    pattern = re.compile(rf"\b{re.escape(name)}\b")
+    out = []
+    for rule in DATA["rules"]:
+        decision = " ".join(str(rule.get(k, "")) for k in ("forbid", "require"))
+        if pattern.search(decision):
+            out.append(rule["id"])
+    return out
+
+
+def _quotes_evidence(rule_id: str) -> bool:
+    rule = next(r for r in DATA["rules"] if r["id"] == rule_id)
+    return "{evidence}" in str(rule.get("message", ""))
+
+
+WORD_LISTS = sorted(n for n, spec in PARAMS.items()
+                    if n.endswith("_words") and isinstance(spec, dict) and spec.get("type") == "list<string>")
+EXPECTED: dict[str, list[str]] = yaml.safe_load(
+    (Path(__file__).parent / "data" / "conduct_lists.yaml").read_text(encoding="utf-8"))
+WORDS = [(name, str(word)) for name, words in sorted(EXPECTED.items()) for word in words]
+PATTERNS = [(name, i, text) for name, texts in PATTERN_EXAMPLES.items() for i, text in enumerate(texts)]
+
+
+@pytest.fixture(scope="module")
+def book() -> Rulebook:
+    return Rulebook.load()
+
+
+def _chat(sender: str, text: str) -> dict[str, Any]:
+    messages = [
+        {"id": "m1", "sender": "buyer", "sent_at": "2024-05-21T10:00:00+08:00", "text": "你好，在吗", "attachments": []},
+        {"id": "m2", "sender": "merchant", "sent_at": "2024-05-21T10:01:00+08:00", "text": "您好，请问有什么可以帮您",
+         "attachments": []},
+        {"id": "m3", "sender": sender, "sent_at": "2024-05-21T10:02:00+08:00", "text": text, "attachments": []},
+    ]
+    if sender == "buyer":
+        messages.append({"id": "m4", "sender": "merchant", "sent_at": "2024-05-21T10:03:00+08:00",
+                         "text": "好的，我们看一下", "attachments": []})
+    return {"kind": "chat", "case_id": "LIST-1", "store_id": "S-1", "captured_at": "2024-05-21T12:00:00+08:00",
+            "messages": messages}
+
+
+def _verdict(book: Rulebook, case: dict[str, Any], rule_id: str) -> Any:
+    result = book.evaluate(case)
+    full = f"{POLICY_ID}/{rule_id}"
+    found = [r for r in result.results if r.full_id == full]
+    assert found, f"no verdict for {full}"
+    return found[0]
+
+
+def test_the_lists_are_found() -> None:
+    # the conduct policy's lists named in the issue; guards against this file silently testing nothing
+    assert {"reactionary_words", "insult_words", "advertising_words", "threat_words"} <= set(WORD_LISTS)
+    assert len(WORDS) >= 90
+    for name in WORD_LISTS:
+        assert _rules_using(name), f"{name} is used by no rule"
+
+
+def test_every_policy_word_is_listed_here() -> None:
+    assert set(WORD_LISTS) == set(EXPECTED)
+    for name in WORD_LISTS:
+        assert sorted(map(str, EXPECTED[name])) == sorted(_value(name)), name
+
+
+def test_every_pattern_has_an_example() -> None:
+    lists = {n for n, spec in PARAMS.items() if n.endswith("_patterns") and isinstance(spec, dict)}
+    assert lists == set(PATTERN_EXAMPLES)
+    for name in lists:
+        assert len(PATTERN_EXAMPLES[name]) == len(_value(name)), name
+
+
+@pytest.mark.parametrize(("name", "word"), WORDS, ids=[f"{n}:{w}" for n, w in WORDS])
+def test_a_merchant_message_with_the_word_violates(book: Rulebook, name: str, word: str) -> None:
+    text = f"亲，{word}，这样可以吗"
+    for rule_id in _rules_using(name):
+        verdict = _verdict(book, _chat("merchant", text), rule_id)
+        assert verdict.outcome is Outcome.VIOLATED, (rule_id, word, verdict.message)
+        if _quotes_evidence(rule_id):
+            assert word in (verdict.message or ""), (rule_id, word, verdict.message)
+
+
+@pytest.mark.parametrize(("name", "word"), WORDS, ids=[f"{n}:{w}" for n, w in WORDS])
+def test_the_same_word_from_the_buyer_is_not_the_merchants_violation(book: Rulebook, name: str, word: str) -> None:
+    text = f"亲，{word}，这样可以吗"
+    for rule_id in _rules_using(name):
+        verdict = _verdict(book, _chat("buyer", text), rule_id)
+        assert verdict.outcome is not Outcome.VIOLATED, (rule_id, word, verdict.message)
+
+
+@pytest.mark.parametrize(("name", "index", "text"), PATTERNS, ids=[f"{n}[{i}]" for n, i, _ in PATTERNS])
+def test_each_pattern_example_violates_from_the_merchant_only(book: Rulebook, name: str, index: int,
+                                                              text: str) -> None:
+    rules = _rules_using(name)
+    assert rules
+    for rule_id in rules:
+        assert _verdict(book, _chat("merchant", text), rule_id).outcome is Outcome.VIOLATED, (rule_id, text)
+        assert _verdict(book, _chat("buyer", text), rule_id).outcome is not Outcome.VIOLATED, (rule_id, text)
+
+
+def test_policy_file_is_the_bundled_one() -> None:
+    assert Path(POLICY_FILE).is_file()
