@@ -512,9 +512,9 @@ def test_progress_only_on_a_terminal(cli: dict[str, Future[Any]]) -> None:
 @pytest.fixture()
 def fast_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process runs share one loaded rulebook per policy folder (loading takes about a second)."""
-    from policy_eval import cli
+    from policy_eval.cli import common
 
-    real = cli._load
+    real = common.load
 
     def cached(args: Any, policies: str | None = None) -> Any:
         key = (policies if policies is not None else getattr(args, "policies", None), getattr(args, "schemas", None))
@@ -522,7 +522,7 @@ def fast_load(monkeypatch: pytest.MonkeyPatch) -> None:
             _BOOKS[key] = real(args, policies)
         return _BOOKS[key]
 
-    monkeypatch.setattr(cli, "_load", cached)
+    monkeypatch.setattr(common, "load", cached)
 
 
 _BOOKS: dict[Any, Any] = {}

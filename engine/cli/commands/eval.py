@@ -1,0 +1,283 @@
+"""``policy-eval eval``: evaluate case records against the rulebook and report every verdict.
+
+Reads cases lazily (files, folders, stdin, or a plugin's loader), evaluates them in this process, in
+``--jobs`` worker processes or on a Dask cluster, and streams each result to the chosen reporter. A signal
+ends the batch between two pieces of the report, so the report and the totals line always agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from policy_eval.cli import common, options
+from policy_eval.cli.commands import Subparsers
+from policy_eval.cli.output import AtomicOutput, isatty
+from policy_eval.cli.signals import Interrupted, Signals, Tally
+from policy_eval.lang.budget import DEFAULT_BUDGET
+
+_EVAL_EPILOG = """\
+Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
+(.jsonl/.ndjson, one object per line); a folder is read recursively; - reads stdin. A record that is
+not valid JSON, not an object, or does not match its kind's schema (schemas/cases/) is REJECTED with
+its line and JSON path; the other records are still evaluated. The last line accounts for every record:
+read = evaluated + rejected.
+
+formats: text (violations first; -v shows clean cases and every rule), json (one document),
+jsonl (one result per line, schemas/result.schema.json), junit (XML for CI test reports),
+sarif (SARIF 2.1.0), or a reporter added by a plugin (see `policy-eval plugins`).
+
+examples:
+  policy-eval eval examples/after_sales.jsonl
+  policy-eval eval -f jsonl -o results.jsonl --jobs 2 big.jsonl
+  cat case.json | policy-eval eval --only after-sales --severity medium -
+  policy-eval eval --as-of 2020-06-01 case.json      judge by the versions in force on that day
+"""
+
+
+def register(sub: Subparsers) -> argparse.ArgumentParser:
+    e = sub.add_parser("eval", parents=[options.plugin(), options.policies(), options.cost()],
+                       formatter_class=options.FORMATTER,
+                       epilog=_EVAL_EPILOG,
+                       help="evaluate cases (JSON, JSON Lines, folders, - for stdin)",
+                       description="Evaluate case records against the rulebook and report every verdict.")
+    e.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
+    e.add_argument("--budget", type=options.count, default=DEFAULT_BUDGET, metavar="N",
+                   help=f"items each rule may visit on one record (default {DEFAULT_BUDGET:,}); past it that "
+                        "verdict is undetermined with 'budget exceeded' (docs/language.md, Cost)")
+    e.add_argument("--format", "-f", default="text", metavar="FORMAT",
+                   help="text (default), json, jsonl, junit, sarif, or a plugin's format")
+    e.add_argument("--output", "-o", metavar="FILE",
+                   help="write the report to FILE, atomically: FILE appears complete or not at all "
+                        "(default: stdout)")
+    e.add_argument("--as-of", type=options.instant, metavar="WHEN",
+                   help="pick policy versions in force at this date/datetime instead of each case's "
+                        "reference time")
+    e.add_argument("--only", action="append", metavar="RULE",
+                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+    e.add_argument("--skip", action="append", default=[], metavar="RULE",
+                   help="skip this rule or policy (repeatable)")
+    e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
+                   help="only rules of at least this severity (default: info, i.e. all)")
+    e.add_argument("--fail-on", choices=["violated", "undetermined", "never"], default="violated",
+                   help="exit 1 on violations or rejected records (default), also on undetermined "
+                        "verdicts, or never")
+    e.add_argument("--jobs", "-j", type=options.positive, default=1, metavar="N",
+                   help="worker processes (default 1); the output is the same for any N")
+    e.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
+    e.add_argument("--scheduler", metavar="ADDR",
+                   help="dask: scheduler address, e.g. tcp://host:8786 (default: a local cluster of --jobs "
+                        "workers); the policy folder must be readable on the workers")
+    e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
+    e.add_argument("--verbose", "-v", action="store_true",
+                   help="text: also show clean cases and complied / not-applicable rules")
+    e.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                   help="text: colour on a terminal unless NO_COLOR is set (auto, default), always, never")
+    e.add_argument("--explain", action="store_true",
+                   help="attach the evaluated sub-expressions to every verdict (json, jsonl)")
+    e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
+    e.add_argument("--input-format", metavar="NAME",
+                   help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
+    return e
+
+
+def _summary_counter() -> dict[str, Any]:
+    return {"read": 0, "evaluated": 0, "rejected": 0, "cases_violating": 0, "cases_undetermined": 0,
+            "cases_clean": 0, "outcomes": {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0},
+            "interrupted": False}
+
+
+def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
+    from policy_eval.plugin_manager import get_plugin_manager
+    from policy_eval.rulebook.cases import read_cases
+
+    fmt = args.input_format
+    if fmt and fmt not in ("json", "jsonl"):
+        loaders = get_plugin_manager().loaders()
+        if fmt not in loaders:
+            raise common.UsageError(f"unknown --input-format {fmt!r} (available: "
+                                    f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
+        return _plugin_records(loaders[fmt], args.cases, stdin)
+    return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt)
+
+
+def _plugin_records(loader: Any, inputs: Sequence[str], stdin: IO[bytes] | None) -> Any:
+    for item in inputs:
+        if item == "-":
+            stream = stdin or sys.stdin.buffer
+            for number, case in loader(stream, source="<stdin>", options={}):
+                yield "<stdin>", number, case
+            continue
+        with open(item, "rb") as fh:
+            for number, case in loader(fh, source=item, options={}):
+                yield item, number, case
+
+
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    signals = Signals()
+    signals.install()  # first thing: a signal while the rulebook loads must still end in "interrupted", 130
+    try:
+        return _cmd_eval(args, out, err, stdin, signals)
+    finally:
+        signals.restore()
+
+
+def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None,
+              signals: Signals) -> int:
+    from policy_eval.plugin_manager import get_plugin_manager
+
+    # Mistakes that need no rulebook are reported before the (slow) load.
+    common.check_inputs(args.cases)
+    if args.output:
+        AtomicOutput.check(args.output)
+    if args.scheduler and args.engine != "dask":
+        raise common.UsageError("--scheduler goes with --engine dask")
+    pm = get_plugin_manager()
+    for plugin in args.plugin:
+        pm.add(plugin)
+    reporters = pm.reporters()
+    if args.format not in reporters:
+        raise common.UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
+    rb = common.load(args)
+    common.check_selectors(rb, args.only, "--only")
+    common.check_selectors(rb, args.skip, "--skip")
+    sink = AtomicOutput(args.output) if args.output else None
+    try:
+        return _eval(args, rb, reporters[args.format], sink, out, err, stdin, signals)
+    except BaseException:
+        if sink:
+            sink.abort()
+        raise
+
+
+def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | None, out: IO[str],
+          err: IO[str], stdin: IO[bytes] | None, signals: Signals) -> int:
+    from policy_eval.cli.progress import Progress
+    from policy_eval.run.batch import BatchOptions, Processor, run_batch
+
+    options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
+                           skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
+                           validate=not args.no_validate, plugins=list(args.plugin),
+                           transport="json" if args.format in ("json", "jsonl") else "objects",
+                           budget=args.budget, max_cost=args.max_cost)
+    processor = Processor(options, rulebook=rb)
+    stream = sink.stream if sink else out
+    tally = Tally(stream, signals)
+    color = {"auto": None, "always": True, "never": False}[args.color]
+    if sink and args.color == "auto":
+        color = False
+    reporter = factory(tally, {"verbose": args.verbose, "color": color})
+    rules = [{"id": r.full_id, "title": r.title, "clause": r.clause, "severity": r.severity}
+             for v in rb.versions() for r in v.rules]
+    reporter.start({"rulebook": rb.digest, "rules": rules})
+    summary = _summary_counter()
+    # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
+    show_progress = not args.quiet and isatty(err) and (sink is not None or not isatty(out))
+    progress = Progress(err, _input_size(args.cases), enabled=show_progress)
+    done_bytes = 0
+    records = _records(args, stdin)
+
+    def counted() -> Any:
+        nonlocal done_bytes
+        for item in records:
+            payload = item[2]
+            if isinstance(payload, bytes):
+                done_bytes += len(payload)
+            yield item
+
+    def account(result: Any) -> None:
+        summary["read"] += 1
+        if result.error is not None:
+            summary["rejected"] += 1
+            return
+        summary["evaluated"] += 1
+        counts = result.counts()
+        for k, v in counts.items():
+            summary["outcomes"][k] += v
+        if counts["violated"]:
+            summary["cases_violating"] += 1
+        elif counts["undetermined"]:
+            summary["cases_undetermined"] += 1
+        else:
+            summary["cases_clean"] += 1
+
+    # A signal ends the loop wherever it lands. A record counts as reported when its report has been
+    # (at least partly) written: `current` and `mark` say which record was being reported, from where.
+    client = None
+    if args.engine == "dask":
+        from policy_eval.run.distributed import connect, run_on_dask
+
+        try:
+            client = connect(args.scheduler, args.jobs)
+        except RuntimeError as exc:  # the optional extra is missing
+            raise common.UsageError(str(exc)) from None
+        except OSError as exc:
+            raise common.UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
+        batch = run_on_dask(counted(), options, client=client)
+    else:
+        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor)
+    current: Any = None
+    mark = 0
+    try:
+        for result in batch:
+            current, mark = result, tally.written
+            reporter.case(result)
+            signals.enter()
+            account(result)
+            current = None
+            progress.update(summary["read"], done_bytes)
+            signals.leave()
+    except (Interrupted, KeyboardInterrupt):
+        summary["interrupted"] = True
+    finally:
+        signals.enter()  # never left: the report is finished whatever arrives now
+        if current is not None and tally.written != mark:
+            account(current)
+        close = getattr(batch, "close", None)
+        if close is not None:
+            close()  # stops --jobs workers now, not when the generator is collected
+        if client is not None:
+            with contextlib.suppress(Exception):
+                cluster = getattr(client, "cluster", None)
+                client.close()
+                if cluster is not None and args.scheduler in (None, "", "local"):
+                    cluster.close()
+        progress.close()
+    if summary["interrupted"] and args.format == "jsonl":
+        stream.write(json.dumps({"format": "1", "status": "interrupted", "written": summary["read"]}) + "\n")
+    reporter.finish(summary)
+    if sink:
+        sink.commit()
+    if args.format != "text" or sink:
+        from policy_eval.plugins.reporters import totals_line
+
+        err.write(totals_line(summary) + (f" -> {args.output}" if args.output else "") + "\n")
+    if summary["interrupted"]:
+        err.write(f"policy-eval: interrupted; {summary['read']} record(s) reported"
+                  f"{' in ' + args.output if args.output else ''}; the report says it is incomplete\n")
+        return common.EXIT_INTERRUPTED
+    if args.fail_on == "never":
+        return common.EXIT_OK
+    failed = summary["outcomes"]["violated"] > 0 or summary["rejected"] > 0
+    if args.fail_on == "undetermined":
+        failed = failed or summary["outcomes"]["undetermined"] > 0
+    return common.EXIT_VIOLATED if failed else common.EXIT_OK
+
+
+def _input_size(inputs: Sequence[str]) -> int | None:
+    total = 0
+    for item in inputs:
+        if item == "-":
+            return None
+        p = Path(item)
+        if p.is_file():
+            total += p.stat().st_size
+        elif p.is_dir():
+            return None
+    return total or None

@@ -1,0 +1,99 @@
+"""``policy-eval explain``: one case, the version chosen for each policy and why each rule decided as it did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import IO, Any
+
+from policy_eval.cli import common, options
+from policy_eval.cli.commands import Subparsers
+from policy_eval.cli.output import one_line
+
+
+def register(sub: Subparsers) -> argparse.ArgumentParser:
+    x = sub.add_parser("explain", parents=[options.plugin(), options.policies()],
+                       formatter_class=options.FORMATTER,
+                       help="one case: the version chosen and why each rule decided as it did",
+                       description="Evaluate one case and show, per policy, the version chosen and why, and "
+                                   "per rule the verdict with the value of every sub-expression.")
+    x.add_argument("case", metavar="CASE", help="a JSON file holding one case, or - for stdin")
+    x.add_argument("--rule", action="append", metavar="RULE", help="only this rule or policy (repeatable)")
+    x.add_argument("--as-of", type=options.instant, metavar="WHEN", help="pick versions in force at this date/datetime")
+    x.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of the case")
+    x.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    return x
+
+
+def _period(v: Any) -> str:
+    until = v.effective_until.date().isoformat() if v.effective_until else "open"
+    return f"[{v.effective_from.date().isoformat()} .. {until})"
+
+
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    from policy_eval.errors import CaseError
+    from policy_eval.plugins.reporters import remedy_text
+    from policy_eval.rulebook.cases import read_cases
+    from policy_eval.rulebook.validation import (
+        CaseValidator,  # the validator eval uses, so both reject the same records
+    )
+    from policy_eval.run.evaluate import Evaluator
+    from policy_eval.run.result import Outcome
+
+    common.check_inputs([args.case])
+    rb = common.load(args)
+    common.check_selectors(rb, args.rule, "--rule")
+    records = list(read_cases([args.case], stdin=stdin))
+    if len(records) != 1:
+        raise common.UsageError(f"explain takes one case; {args.case} holds {len(records)} "
+                         "(use `policy-eval eval` for several)")
+    source, number, case = records[0]
+    if isinstance(case, CaseError):
+        out.write(f"REJECTED {case}\n")
+        return common.EXIT_VIOLATED
+    if not args.no_validate:
+        problem = CaseValidator(rb.case_schemas).check(case, source, number)
+        if problem is not None:
+            out.write(f"REJECTED {problem}\n")
+            return common.EXIT_VIOLATED
+    result = Evaluator(rb, explain=True, only=args.rule).evaluate(case, as_of=args.as_of, source=source,
+                                                                 record=number)
+    if args.format == "json":
+        out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return common.EXIT_VIOLATED if result.violated or result.error else common.EXIT_OK
+    if result.error:
+        out.write(f"REJECTED {source}:{number}: {result.error['json_path']}: {result.error['message']}\n")
+        return common.EXIT_VIOLATED
+    out.write(f"case {result.case_id} ({result.kind}, {source}:{number}) — rulebook {rb.digest[:19]}\n")
+    order = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
+    for history in rb.for_kind(result.kind or ""):
+        mine = [r for r in result.results if r.policy == history.id]
+        versions = ", ".join(f"{v.version} {_period(v)}" for v in history.versions)
+        out.write(f"\npolicy {history.id} — versions {versions}\n")
+        ref_expr = history.latest().reference_time.text.strip()
+        level = [r for r in mine if r.rule is None]
+        if level:  # no version chosen: reference time missing, or no version in force
+            out.write(f"  no version chosen: {level[0].reason}\n")
+            if level[0].missing:
+                out.write(f"  missing: {', '.join(level[0].missing)}\n")
+            continue
+        if not mine:
+            out.write("  (no rule selected)\n")
+            continue
+        chosen = next(v for v in history.versions if v.version == mine[0].version)
+        how = (f"--as-of {args.as_of.isoformat()}" if args.as_of
+               else f"reference_time `{ref_expr}` = {mine[0].reference_time}")
+        out.write(f"  version {chosen.version} chosen: {how} is in {_period(chosen)}\n")
+        for r in sorted(mine, key=lambda r: order[r.outcome]):
+            out.write(f"\n  {r.outcome.value.upper():15} {r.full_id} ({r.clause or 'no clause'}, {r.severity})\n")
+            out.write(f"      {one_line(r.message or r.reason)}\n")
+            for step in r.explanation:
+                witness = f"   ← {step['witness']}" if "witness" in step else ""
+                out.write(f"        {one_line(step['expr'])}  =  {step['value']}{witness}\n")
+            for rem in r.remedies:
+                out.write(f"      remedy: {remedy_text(rem)}\n")
+            if r.missing:
+                out.write(f"      missing: {', '.join(r.missing)}\n")
+            if r.waiver:
+                out.write(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})\n")
+    return common.EXIT_VIOLATED if result.violated else common.EXIT_OK

@@ -1,0 +1,68 @@
+"""``policy-eval rules``: list the rules of the rulebook with version, clause and title."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import IO, Any
+
+from policy_eval.cli import common, options
+from policy_eval.cli.commands import Subparsers
+from policy_eval.cli.output import cells, pad
+
+
+def register(sub: Subparsers) -> argparse.ArgumentParser:
+    r = sub.add_parser("rules", parents=[options.plugin(), options.policies()],
+                       formatter_class=options.FORMATTER,
+                       help="list rules with version, clause and title",
+                       description="List the rules of the rulebook: id, version, clause, title; --inputs adds "
+                                   "the case fields each rule reads.")
+    r.add_argument("--policy", action="append", metavar="ID", help="only this policy (repeatable)")
+    r.add_argument("--at", type=options.instant, metavar="WHEN", help="only versions in force at this date/datetime")
+    r.add_argument("--inputs", action="store_true", help="show the case fields each rule reads")
+    r.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                   help="output format (default: text)")
+    return r
+
+
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    rb = common.load(args)
+    for pid in args.policy or ():
+        if pid not in rb.policies:
+            raise common.UsageError(f"--policy {pid!r} is not a policy of the rulebook"
+                                    f"{common.suggest(pid, rb.policies)} (policies: {', '.join(sorted(rb.policies))})")
+    rows = []
+    for v in rb.versions():
+        if args.policy and v.id not in args.policy:
+            continue
+        if args.at and not v.in_force(args.at):
+            continue
+        for r in v.rules:
+            rows.append({"id": r.full_id, "policy": v.id, "version": v.version, "clause": r.clause,
+                         "title": r.title, "severity": r.severity, "applies_to": v.applies_to,
+                         "effective_from": v.effective_from.isoformat(),
+                         "effective_until": v.effective_until.isoformat() if v.effective_until else None,
+                         "inputs": r.inputs})
+    if args.format == "json":
+        out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    elif args.format == "markdown":
+        def cell(text: Any) -> str:
+            return str(text or "").replace("|", "\\|").replace("\n", " ")
+
+        head = "| rule | version | severity | clause | title |" + (" reads |" if args.inputs else "")
+        out.write(head + "\n|" + "---|" * (head.count("|") - 1) + "\n")
+        for row in rows:
+            reads = f" {cell(', '.join(row['inputs']))} |" if args.inputs else ""
+            out.write(f"| `{row['id']}` | {cell(row['version'])} | {row['severity']} | {cell(row['clause'])} | "
+                      f"{cell(row['title'])} |{reads}\n")
+    else:
+        id_w = max((len(r["id"]) for r in rows), default=0)
+        ver_w = max((len(str(r["version"])) for r in rows), default=0) + 1
+        clause_w = min(max((cells(r["clause"] or "") for r in rows), default=0), 40)
+        for row in rows:
+            out.write(f"{row['id']:{id_w}}  v{row['version']:{ver_w}} {row['severity']:8}  "
+                      f"{pad(row['clause'] or '-', clause_w)}  {row['title']}\n")
+            if args.inputs:
+                out.write(f"    reads: {', '.join(row['inputs']) or '(no case field)'}\n")
+        out.write(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}\n")
+    return common.EXIT_OK

@@ -1,0 +1,95 @@
+"""``policy-eval test``: run policy tests (YAML cases with the outcome expected of each rule) and report
+rule coverage."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import IO
+
+from policy_eval.cli import common, options
+from policy_eval.cli.commands import Subparsers
+from policy_eval.errors import PolicyError
+
+
+def register(sub: Subparsers) -> argparse.ArgumentParser:
+    t = sub.add_parser("test", parents=[options.plugin(), options.policies()],
+                       formatter_class=options.FORMATTER,
+                       help="run policy tests (YAML cases with expected outcomes)",
+                       description="Run policy tests: YAML files with a top-level 'tests:' list of cases and "
+                                   "the outcome expected of each rule (docs/policies.md). Prints a dot per "
+                                   "passing test, details of each failure with file:line, and rule coverage.")
+    t.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders (default: the policy folder)")
+    t.add_argument("--min-coverage", type=options.percent, default=0.0, metavar="PCT",
+                   help="fail unless PCT%% of the rules have both a violated and a complied passing test")
+    t.add_argument("--verbose", "-v", action="store_true", help="name every test and show per-rule coverage")
+    t.add_argument("--coverage", action="store_true", help="show per-rule outcome coverage")
+    return t
+
+
+def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    from policy_eval.rulebook.validation import CaseValidator
+    from policy_eval.run.evaluate import Evaluator
+    from policy_eval.run.testing import coverage, discover, load_tests, run_test
+
+    common.check_inputs(args.paths)
+    if args.paths:  # look for tests before the (slow) rulebook load: "no tests" should be instant
+        paths = [Path(p) for p in args.paths]
+        files = discover(paths)
+        rb = common.load(args) if files else None
+    else:
+        rb = common.load(args)
+        paths = [rb.root]
+        files = discover(paths)
+    if not files or rb is None:
+        where = ", ".join(str(p) for p in paths)
+        out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
+                  "see docs/policies.md)\n")
+        return common.EXIT_VIOLATED
+    evaluator = Evaluator(rb)
+    validator = CaseValidator(rb.case_schemas)
+    outcomes = []
+    load_errors = 0
+    for f in files:
+        try:
+            tests = load_tests(f)
+        except PolicyError as exc:
+            err.write(str(exc) + "\n")
+            load_errors += 1
+            continue
+        results = [run_test(t, evaluator, validator) for t in tests]
+        outcomes.extend(results)
+        out.write(f"{f} {''.join('.' if o.passed else 'F' for o in results)}\n")
+        if args.verbose:
+            for o in results:
+                out.write(f"    {'PASS' if o.passed else 'FAIL'} {o.test.name}\n")
+    failed = [o for o in outcomes if not o.passed]
+    for o in failed:
+        out.write(f"\n___ {o.test.name} ___\n{o.test.file}:{o.test.line}\n")
+        for failure in o.failures:
+            out.write(f"    {failure}\n")
+    cov = coverage(rb, [o for o in outcomes if o.passed])
+    full = [r for r, outs in cov.items() if {"violated", "complied"} <= outs]
+    pct = 100.0 * len(full) / len(cov) if cov else 100.0
+    if args.coverage or args.verbose:
+        out.write("\nrule coverage (outcomes with a passing test):\n")
+        width = max((len(r) for r in cov), default=0)
+        for rule_id, outs in sorted(cov.items()):
+            marks = " ".join(o if o in outs else "-" * len(o) for o in ("violated", "complied", "not_applicable",
+                                                                          "undetermined"))
+            out.write(f"  {rule_id:{width}}  {marks}\n")
+    uncovered = sorted(r for r in cov if not {"violated", "complied"} <= cov[r])
+    out.write(f"\ncoverage: {len(full)}/{len(cov)} rules ({pct:.1f}%) have a violated and a complied test\n")
+    code = common.EXIT_OK
+    if failed or load_errors or not outcomes:
+        code = common.EXIT_VIOLATED
+    if pct + 1e-9 < args.min_coverage:
+        shown = ", ".join(uncovered[:10]) + (f", … ({len(uncovered) - 10} more)" if len(uncovered) > 10 else "")
+        out.write(f"coverage {pct:.1f}% is below --min-coverage {args.min_coverage:g}%; missing a violated or a "
+                  f"complied test: {shown}\n")
+        code = common.EXIT_VIOLATED
+    if not outcomes and not load_errors:
+        out.write(f"no tests found in {', '.join(str(f) for f in files)}\n")
+    out.write(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
+              + (f", {load_errors} file(s) with errors" if load_errors else "") + "\n")
+    return code

@@ -1,0 +1,75 @@
+"""Option plumbing shared by the commands: argument types and the option groups several commands take.
+
+A command adds a group by listing it in ``parents=`` of its sub-parser, e.g.
+``sub.add_parser("x", parents=[options.plugin(), options.policies()])``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+
+__all__ = ["instant", "positive", "percent", "plugin", "policies", "cost", "FORMATTER"]
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def instant(text: str) -> _dt.datetime:
+    from policy_eval.rulebook.policy import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date or datetime: {text!r} ({exc}); "
+                                         "write e.g. 2021-01-01 or 2021-01-01T08:00:00+08:00") from None
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {text}")
+    return value
+
+
+def plugin() -> argparse.ArgumentParser:
+    """``--plugin MODULE`` (repeatable)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="load a plugin module (repeatable); installed plugins load automatically")
+    return p
+
+
+def policies() -> argparse.ArgumentParser:
+    """``--policies/-p DIR`` and ``--schemas DIR``."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
+    p.add_argument("--schemas", metavar="DIR",
+                   help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")
+    return p
+
+
+def count(text: str) -> int:
+    """A whole number of 1 or more, thousands separators allowed (1,000,000 or 1_000_000)."""
+    return positive(text.replace(",", "").replace("_", ""))
+
+
+def cost() -> argparse.ArgumentParser:
+    """``--max-cost N``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--max-cost", type=count, default=None, metavar="N",
+                   help="refuse a condition whose static cost estimate is above N items "
+                        "(default: no ceiling; docs/language.md, Cost)")
+    return p

@@ -1,0 +1,81 @@
+"""SIGINT/SIGTERM during ``eval``: the batch ends with :class:`Interrupted`, but never in the middle of
+writing a piece of the report, so that the report and the counts printed afterwards agree."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import IO, Any
+
+__all__ = ["Interrupted", "Signals", "Tally"]
+
+
+class Interrupted(BaseException):
+    """SIGINT/SIGTERM in ``eval``. A BaseException, like KeyboardInterrupt, so that no ``except Exception``
+    safety net on the way (the per-record one in batch.Processor) can swallow it."""
+
+
+class Signals:
+    """SIGINT/SIGTERM handling for ``eval``: the first signal ends the batch with :class:`Interrupted`, except
+    inside a *critical* section (nested :meth:`enter`/:meth:`leave`), where it waits until the section ends.
+    Writing a piece of the report and tallying it is such a section, so the report and the counts agree."""
+
+    def __init__(self) -> None:
+        self.main_pid = os.getpid()
+        self.depth = 0
+        self.pending = False
+        self.old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.old[sig] = signal.signal(sig, self.handler)
+            except ValueError:  # not the main thread (embedded use): leave the host's handlers alone
+                pass
+
+    def restore(self) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        self.old.clear()
+
+    def handler(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.main_pid:
+            # A --jobs worker forked with this handler: it must die as by default (Pool.terminate sends it
+            # SIGTERM), not raise into multiprocessing's loop, which can leave it waiting on a lock forever.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        if self.depth:
+            self.pending = True
+            return
+        raise Interrupted()
+
+    def enter(self) -> None:
+        self.depth += 1
+
+    def leave(self) -> None:
+        self.depth -= 1
+        if not self.depth and self.pending:
+            self.pending = False
+            raise Interrupted()
+
+
+class Tally:
+    """The report stream, counting what has been written; each write is a critical section."""
+
+    def __init__(self, stream: IO[str], signals: Signals) -> None:
+        self.stream = stream
+        self.signals = signals
+        self.written = 0
+
+    def write(self, text: str) -> int:
+        self.signals.enter()
+        try:
+            n = self.stream.write(text)
+            self.written += len(text)
+        finally:
+            self.signals.leave()
+        return n
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, ... of the real stream
+        return getattr(self.stream, name)
