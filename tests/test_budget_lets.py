@@ -282,3 +282,14 @@ def test_generated_code_does_not_retry_a_budget_error(tmp_path: Path) -> None:
     with metered(5), pytest.raises(BudgetExceeded):
         scope["_f"](_case(), {REF_TIME: UNKNOWN})
     assert slow_calls == []
+
+
+def test_one_environment_reused_for_many_cases_gets_each_case_its_own_let_value(tmp_path: Path) -> None:
+    # run.metrics evaluates a rate on many cases with one environment: a let memoised in the
+    # environment must not hand the first case's value to the next
+    folder = _folder(tmp_path, _policy([("n", "len(messages)")], "n == 2", extra_rule=False))
+    rule = _load(folder).policies["lets"].latest().rules[0]
+    env: dict[str, Any] = {REF_TIME: UNKNOWN}
+    two, three = _case(), _case()
+    two["messages"], three["messages"] = two["messages"][:1] * 2, two["messages"][:1] * 3
+    assert [rule.condition.fn(c, env) for c in (two, three, two)] == [True, False, True]

@@ -154,7 +154,6 @@ def _dated(node: ir.DatedParam) -> Compiled:
 # its own: a chain of lets that each use the previous one twice costs its length, not 2**length.
 _LETS: weakref.WeakKeyDictionary[ir.IR, Compiled] = weakref.WeakKeyDictionary()
 _LET_KEYS = itertools.count()
-_MISSING = object()
 
 
 def remember_let(target: ir.IR, fn: Compiled) -> Compiled:
@@ -162,9 +161,14 @@ def remember_let(target: ir.IR, fn: Compiled) -> Compiled:
     key = f"$let{next(_LET_KEYS)}"
 
     def let(c: dict[str, Any], v: dict[str, Any]) -> Any:
-        value = v.get(key, _MISSING)
-        if value is _MISSING:
-            value = v[key] = fn(c, v)
+        # the value is kept with the case and reference time it was computed for: a caller may reuse one
+        # environment for many cases (run.metrics does), and must then not get the first case's value
+        kept = v.get(key)
+        ref = v.get(REF_TIME)
+        if kept is not None and kept[0] is c and kept[1] is ref:
+            return kept[2]
+        value = fn(c, v)
+        v[key] = (c, ref, value)
         return value
     _LETS[target] = let
     return let
