@@ -41,12 +41,13 @@ and (count x in messages: x.sender == "merchant"
 """
 NEW_HARASSMENT = 'longest_burst(messages, "merchant", "buyer", harassment_window) > harassment_max_messages'
 OLD_UNANSWERED = """
-any b in messages: b.sender == "buyer"
-and not (any m in messages: m.sender == "merchant" and m.sent_at >= b.sent_at and m.sent_at <= b.sent_at + response_limit)
+any b in messages: b.sender == "buyer" and default(b.channel, "chat") == "chat"
+and not (any m in messages: m.sender == "merchant" and default(m.channel, "chat") == "chat"
+         and m.sent_at >= b.sent_at and m.sent_at <= b.sent_at + response_limit)
 and ((any x in messages: x.sent_at > b.sent_at + response_limit) or captured_at > b.sent_at + response_limit)
 """
 NEW_UNANSWERED = """
-any t in unanswered(messages, "buyer", "merchant", response_limit):
+any t in unanswered((filter m in messages: default(m.channel, "chat") == "chat"), "buyer", "merchant", response_limit):
 (max(collect x in messages: [x.sent_at]) > t + response_limit) or captured_at > t + response_limit
 """
 PARAMS = {"harassment_window": "10m", "harassment_max_messages": "3", "response_limit": "3m"}
@@ -74,6 +75,9 @@ def _chat(messages: list[tuple[str, int]], captured: int | None = None) -> dict[
     case = dict(json.loads((EXAMPLES / "chat_clean_presale.json").read_text(encoding="utf-8")))
     case["messages"] = [{"id": f"m{i}", "sender": who, "sent_at": (START + _dt.timedelta(seconds=s)).isoformat(),
                          "text": "在的", "attachments": []} for i, (who, s) in enumerate(messages)]
+    for i, m in enumerate(case["messages"]):
+        if i % 4 == 3:
+            m["channel"] = "phone"  # a phone call neither asks nor answers on the chat tool
     case.pop("captured_at", None)
     if captured is not None:
         case["captured_at"] = (START + _dt.timedelta(seconds=captured)).isoformat()
