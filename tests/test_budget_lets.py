@@ -163,7 +163,8 @@ def test_three_hundred_chained_lets_check_and_eval(tmp_path: Path) -> None:
         out, err = io.StringIO(), io.StringIO()
         assert run(["check", str(folder)], stdout=out, stderr=err) == 0, err.getvalue()
         out, err = io.StringIO(), io.StringIO()
-        code = run(["eval", "-p", str(folder), "-f", "json", str(case_file)], stdout=out, stderr=err)
+        code = run(["eval", "-p", str(folder), "-f", "json", "--detail", "full", str(case_file)], stdout=out,
+                   stderr=err)
     assert "RecursionError" not in err.getvalue() and "Traceback" not in err.getvalue()
     assert code == 0, err.getvalue()
     report = json.loads(out.getvalue())
@@ -220,7 +221,8 @@ def test_the_batch_goes_on_after_a_runaway_record(tmp_path: Path) -> None:
     cases.write_text("\n".join(json.dumps(c) for c in (_case(), small, _case())) + "\n", encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
     with cpu_limit(60):
-        code = run(["eval", "-p", str(folder), "-f", "jsonl", str(cases)], stdout=out, stderr=err)
+        code = run(["eval", "-p", str(folder), "-f", "jsonl", "--detail", "full", str(cases)], stdout=out,
+                   stderr=err)
     assert "Traceback" not in err.getvalue() and "MemoryError" not in err.getvalue()
     lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     assert len(lines) == 3
