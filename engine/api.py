@@ -66,7 +66,9 @@ class Rulebook:
         self._book = book
         self._pm = plugin_manager or get_plugin_manager()
         self._plugin_paths = plugin_paths
-        self._evaluator = Evaluator(book)
+        # No explanation unless asked for: ``verdict.explanation`` and ``verdict.inputs`` are computed when
+        # read (explaining re-runs the reference interpreter: more than the decision itself costs).
+        self._evaluator = Evaluator(book, explain="missing", lazy=True)
         self._explainer = Evaluator(book, explain=True)
         self._validator = CaseValidator(book.case_schemas) if validate else None
         self._enrichers = tuple(self._pm.enrichers())
@@ -187,7 +189,8 @@ class Rulebook:
         if self._plugin_paths is None:
             raise ValueError("evaluate_many(jobs > 1) needs the rulebook's plugins given as module paths")
         options = BatchOptions(policies=str(self._book.root), schemas=str(self._book.schema_dir),
-                               as_of=_instant(as_of), explain=explain, validate=self._validator is not None,
+                               as_of=_instant(as_of), explain=True if explain else "missing",
+                               validate=self._validator is not None,
                                plugins=list(self._plugin_paths))
         records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
         yield from run_batch(records, options, jobs=jobs)
