@@ -12,7 +12,9 @@ from typing import IO, Any
 from policy_eval.errors import ErrorList, PolicyError
 
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "UsageError", "load", "print_errors",
-           "suggest", "check_selectors", "check_inputs"]
+           "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records"]
+
+CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -59,6 +61,34 @@ def check_selectors(rb: Any, names: Iterable[str] | None, option: str) -> None:
         if name not in known:
             raise UsageError(f"{option} {name!r} is not a rule or policy of the rulebook{suggest(name, known)} "
                              "(see `policy-eval rules`)")
+
+
+def no_records(paths: Sequence[str]) -> str:
+    """Why inputs gave no case record: what each folder holds instead (folders are read for .json, .jsonl and
+    .ndjson files only), so that an empty run is not mistaken for a clean one."""
+    from collections import Counter
+
+    found = []
+    for item in paths:
+        path = Path(item)
+        if item == "-":
+            found.append("stdin was empty")
+        elif path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file()]
+            others = Counter(p.suffix or "(no suffix)" for p in files if p.suffix not in CASE_SUFFIXES)
+            cases = len(files) - sum(others.values())
+            what = ", ".join(f"{n} {suffix}" for suffix, n in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
+            if cases:
+                found.append(f"{item} holds {cases} case file(s) with no record"
+                             + (f" and {sum(others.values())} other file(s) ({what})" if others else ""))
+            elif others:
+                found.append(f"{item} holds no .json, .jsonl or .ndjson file, only {sum(others.values())} "
+                             f"other file(s) ({what})")
+            else:
+                found.append(f"{item} is an empty folder")
+        else:
+            found.append(f"{item}: an empty file")
+    return "; ".join(found)
 
 
 def check_inputs(paths: Sequence[str]) -> None:

@@ -34,7 +34,7 @@ sarif (SARIF 2.1.0), or a reporter added by a plugin (see `policy-eval plugins`)
 examples:
   policy-eval eval examples/after_sales.jsonl
   policy-eval eval -f jsonl -o results.jsonl --jobs 2 big.jsonl
-  cat case.json | policy-eval eval --only after-sales --severity medium -
+  cat case.json | policy-eval eval --rule after-sales --severity medium -
   policy-eval eval --as-of 2020-06-01 case.json      judge by the versions in force on that day
 """
 
@@ -51,11 +51,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--output", "-o", metavar="FILE",
                    help="write the report to FILE, atomically: FILE appears complete or not at all "
                         "(default: stdout)")
-    e.add_argument("--as-of", type=options.instant, metavar="WHEN",
-                   help="pick policy versions in force at this date/datetime instead of each case's "
-                        "reference time")
-    e.add_argument("--only", action="append", metavar="RULE",
-                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+    options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
+                          "reference time")
+    options.rule(e, dest="only")
     e.add_argument("--skip", action="append", default=[], metavar="RULE",
                    help="skip this rule or policy (repeatable)")
     e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
@@ -78,6 +76,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--explain", action="store_true",
                    help="attach the evaluated sub-expressions to every verdict (json, jsonl)")
     e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
+    e.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
     e.add_argument("--input-format", metavar="NAME",
                    help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
     return e
@@ -141,7 +141,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     if args.format not in reporters:
         raise common.UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
     rb = common.load(args)
-    common.check_selectors(rb, args.only, "--only")
+    common.check_selectors(rb, args.only, "--rule")
     common.check_selectors(rb, args.skip, "--skip")
     sink = AtomicOutput(args.output) if args.output else None
     try:
@@ -257,6 +257,10 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
         err.write(f"policy-eval: interrupted; {summary['read']} record(s) reported"
                   f"{' in ' + args.output if args.output else ''}; the report says it is incomplete\n")
         return common.EXIT_INTERRUPTED
+    if summary["read"] == 0 and not args.allow_empty:
+        err.write(f"policy-eval eval: no case record found: {common.no_records(args.cases)} "
+                  "(pass --allow-empty if that is expected)\n")
+        return common.EXIT_VIOLATED
     if args.fail_on == "never":
         return common.EXIT_OK
     failed = summary["outcomes"]["violated"] > 0 or summary["rejected"] > 0

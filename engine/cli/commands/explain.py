@@ -18,8 +18,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                        description="Evaluate one case and show, per policy, the version chosen and why, and "
                                    "per rule the verdict with the value of every sub-expression.")
     x.add_argument("case", metavar="CASE", help="a JSON file holding one case, or - for stdin")
-    x.add_argument("--rule", action="append", metavar="RULE", help="only this rule or policy (repeatable)")
-    x.add_argument("--as-of", type=options.instant, metavar="WHEN", help="pick versions in force at this date/datetime")
+    options.rule(x)
+    options.as_of(x)
     x.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of the case")
     x.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     return x
