@@ -12,7 +12,7 @@ from typing import IO, Any
 from policy_eval.errors import ErrorList, PolicyError
 
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "UsageError", "load", "print_errors",
-           "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records"]
+           "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records", "plugin_modules"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -21,6 +21,45 @@ EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class UsageError(Exception):
     """A mistake in the command line (exit 2); the message says what to do instead."""
+
+
+def plugin_modules(specs: Sequence[str]) -> list[str]:
+    """``--plugin`` values as importable module names. ``./file.py`` (any value ending in .py or holding a
+    path separator) is loaded from that file, under its file name; a plain module name is also looked for
+    in the current folder, as ``python -m`` would (appended to sys.path, so it never shadows a library)."""
+    import importlib.util
+    import os
+    import sys
+
+    names = []
+    for spec in specs:
+        if not (spec.endswith(".py") or "/" in spec or os.sep in spec):
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.append(os.getcwd())
+            names.append(spec)
+            continue
+        path = Path(spec)
+        if not path.is_file():
+            raise UsageError(f"--plugin {spec}: no such file")
+        name = path.stem
+        loaded = sys.modules.get(name)
+        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+            names.append(name)
+            continue
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None or name in sys.modules:
+            raise UsageError(f"--plugin {spec}: cannot load it as module {name!r}"
+                             + (" (a module of that name is already loaded; rename the file)"
+                                if name in sys.modules else ""))
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module  # workers forked for --jobs find it by name
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise UsageError(f"--plugin {spec}: importing it failed: {type(exc).__name__}: {exc}") from None
+        names.append(name)
+    return names
 
 
 def load(args: argparse.Namespace, policies: str | None = None) -> Any:
