@@ -107,6 +107,11 @@ class Rulebook:
 
     # --- what is loaded ---------------------------------------------------------------------------------
     @property
+    def book(self) -> _Book:
+        """The loaded rulebook itself: policy versions, rules and parameters (read-only by convention)."""
+        return self._book
+
+    @property
     def digest(self) -> str:
         """Content hash of the policy files (recorded in every result)."""
         return self._book.digest

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("run", ("policy_eval.run",)),
     # Plugins hook in at the edges: they may use the language and the verdict types, never a face.
     ("plugins", ("policy_eval.plugins",)),
-    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin")),
+    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin", "policy_eval.web")),
 ]
 
 

@@ -33,6 +33,7 @@ NAMES: tuple[str, ...] = (
     "diff",
     "rules",
     "plugins",
+    "serve",
 )
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"

@@ -1,0 +1,303 @@
+"""The workbench's core, free of HTTP: what each page shows, computed through the embedding API.
+
+Input: a policy folder (and optional deployment parameters and example cases). Output: plain dicts and
+lists that the templates render (every value escaped there). An edited policy file is checked and
+evaluated from a temporary copy of the folder; nothing is written to the served folder except by
+:meth:`Workbench.save`, which checks first.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policy_eval.api import Outcome, Rulebook
+from policy_eval.errors import CaseError, ErrorList, PolicyError
+from policy_eval.resources import bundled_policies
+
+__all__ = ["Workbench", "WorkbenchError", "MAX_UPLOAD", "MAX_CASES"]
+
+MAX_UPLOAD = 5 * 1024 * 1024   # bytes of one uploaded or pasted document, held in memory
+MAX_CASES = 20_000             # records of one uploaded JSON Lines batch
+
+
+class WorkbenchError(Exception):
+    """A user's input the workbench refuses (bad JSON, too large, a path outside the folder)."""
+
+
+def _errors(exc: PolicyError) -> list[dict[str, Any]]:
+    found = exc.errors if isinstance(exc, ErrorList) else [exc]
+    return [{"file": e.file, "line": e.line, "column": e.column, "message": e.message, "text": str(e)}
+            for e in found]
+
+
+@dataclass
+class Workbench:
+    policies: Path
+    params: Path | None = None
+    examples: Path | None = None
+    _book: Rulebook | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def open(cls, policies: str | Path | None = None, *, params: str | Path | None = None,
+             examples: str | Path | None = None) -> Workbench:
+        root = Path(policies) if policies else bundled_policies()
+        if not root.exists():
+            raise WorkbenchError(f"no such policy folder: {root}")
+        bench = cls(root.resolve(), Path(params) if params else None, Path(examples) if examples else None)
+        bench.book()  # fail early on a broken rulebook
+        return bench
+
+    # --- loading -----------------------------------------------------------------------------------------
+    def _load(self, folder: Path) -> Rulebook:
+        schemas = self.policies.parent / "schemas"
+        kwargs: dict[str, Any] = {}
+        if self.params is not None:
+            kwargs["params"] = self.params
+        if (folder / "schemas" / "cases").is_dir() or not (schemas / "cases").is_dir():
+            return Rulebook.load(folder, **kwargs)
+        return Rulebook.load(folder, schemas=schemas, **kwargs)
+
+    def book(self) -> Rulebook:
+        if self._book is None:
+            self._book = self._load(self.policies)
+        return self._book
+
+    def _resolve(self, relpath: str) -> Path:
+        path = (self.policies / relpath).resolve()
+        if self.policies not in path.parents or path.suffix not in (".yaml", ".yml") or not path.is_file():
+            raise WorkbenchError(f"not a policy file of the served folder: {relpath}")
+        return path
+
+    @contextmanager
+    def _edited(self, relpath: str, text: str) -> Iterator[Path]:
+        """A temporary copy of the policy folder with one file replaced by ``text``."""
+        if len(text.encode("utf-8")) > MAX_UPLOAD:
+            raise WorkbenchError("the edited file is larger than the upload limit")
+        self._resolve(relpath)
+        with tempfile.TemporaryDirectory(prefix="policy-eval-web-") as tmp:
+            copy = Path(tmp) / "policies"
+            shutil.copytree(self.policies, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+            (copy / relpath).write_text(text, encoding="utf-8")
+            yield copy
+
+    # --- the rulebook page -------------------------------------------------------------------------------
+    def files(self) -> list[str]:
+        return sorted(str(p.relative_to(self.policies)) for p in self.policies.rglob("*.y*ml") if p.is_file())
+
+    def rulebook(self, query: str = "") -> list[dict[str, Any]]:
+        """Policies, versions and rules; with ``query``, only rules whose id, clause, title, reading or
+        message contains it (a clause number, a rule id or a Chinese keyword)."""
+        q = query.strip().lower()
+        out = []
+        book = self.book()
+        for v in book.book.versions():
+            rules = []
+            for r in v.rules:
+                text = " ".join(str(x or "") for x in (r.full_id, r.clause, r.title, r.reading,
+                                                      getattr(r.message, "text", ""))).lower()
+                if q and q not in text:
+                    continue
+                rules.append({"id": r.full_id, "clause": r.clause, "title": r.title, "severity": r.severity,
+                              "reading": r.reading, "inputs": list(r.inputs), "line": r.line})
+            if rules or not q:
+                out.append({"policy": v.id, "title": v.title, "version": v.version,
+                            "source": v.source.get("document", ""), "applies_to": v.applies_to,
+                            "from": v.effective_from.isoformat(),
+                            "until": v.effective_until.isoformat() if v.effective_until else None,
+                            "file": self._relative(v.file), "params": self._params(v), "rules": rules})
+        return out
+
+    def _relative(self, file: str) -> str:
+        try:
+            return str(Path(file).resolve().relative_to(self.policies))
+        except ValueError:
+            matches = [f for f in self.files() if f.endswith(Path(file).name) and file.endswith(f)]
+            return matches[0] if matches else Path(file).name
+
+    @staticmethod
+    def _params(version: Any) -> list[dict[str, Any]]:
+        from policy_eval.expression import render
+
+        used: dict[str, list[str]] = {}
+        for r in version.rules:
+            blob = " ".join(str(getattr(c, "text", "")) for c in (r.when, r.condition, *r.lets.values()) if c)
+            for name in version.params:
+                if name in blob.replace("(", " ").replace(")", " ").replace(",", " ").split():
+                    used.setdefault(name, []).append(r.id)
+        return [{"name": n, "value": render(getattr(node, "value", None)) if hasattr(node, "value") else "(expr)",
+                 "rules": used.get(n, [])} for n, node in version.params.items()]
+
+    # --- cases -------------------------------------------------------------------------------------------
+    def example_names(self) -> list[str]:
+        if self.examples is None or not self.examples.is_dir():
+            return []
+        return sorted(p.name for p in self.examples.glob("*.json"))
+
+    def example(self, name: str) -> str:
+        if name not in self.example_names():
+            raise WorkbenchError(f"no such example: {name}")
+        assert self.examples is not None
+        return (self.examples / name).read_text(encoding="utf-8")
+
+    @staticmethod
+    def parse_case(text: str) -> dict[str, Any]:
+        if len(text.encode("utf-8")) > MAX_UPLOAD:
+            raise WorkbenchError("the case is larger than the upload limit")
+        try:
+            case = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WorkbenchError(f"the case is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        if not isinstance(case, dict):
+            raise WorkbenchError("the case must be a JSON object")
+        return case
+
+    @staticmethod
+    def fill(case: dict[str, Any], path: str, raw: str) -> None:
+        """Set ``a.b.c`` (a missing field named by an undetermined verdict) to ``raw`` read as JSON,
+        or as a string when it is not JSON."""
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        parts = [p for p in path.replace("[", ".").replace("]", "").split(".") if p]
+        node: Any = case
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            key: Any = int(part) if part.isdigit() and isinstance(node, list) else part
+            if last:
+                node[key] = value
+            else:
+                if isinstance(node, dict) and not isinstance(node.get(key), (dict, list)):
+                    node[key] = {}
+                node = node[key]
+
+    def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None
+                 ) -> dict[str, Any]:
+        book = book or self.book()
+        error = book.validate(case)
+        if isinstance(error, CaseError):
+            return {"error": str(error), "path": getattr(error, "json_path", None), "verdicts": []}
+        result = book.evaluate(case, as_of=as_of or None, explain=True)
+        verdicts = []
+        for r in result.results:
+            d = r.to_dict()
+            verdicts.append({
+                "id": d["id"], "version": d.get("version"), "clause": d.get("clause"), "title": d.get("title"),
+                "outcome": d["outcome"], "severity": d.get("severity"), "message": d.get("message"),
+                "reason": d.get("reason"), "remedies": d.get("remedies", []), "missing": d.get("missing", []),
+                "explanation": d.get("explanation", []), "reference_time": d.get("reference_time"),
+                "error": d.get("error"),
+            })
+        order = {"violated": 0, "undetermined": 1, "complied": 2, "not_applicable": 3}
+        verdicts.sort(key=lambda v: (order.get(v["outcome"], 9), v["id"]))
+        return {"error": None, "case_id": result.case_id, "kind": result.kind, "verdicts": verdicts,
+                "counts": dict(Counter(v["outcome"] for v in verdicts))}
+
+    # --- editing -----------------------------------------------------------------------------------------
+    def source(self, relpath: str) -> str:
+        return self._resolve(relpath).read_text(encoding="utf-8")
+
+    def check(self, relpath: str, text: str, case: dict[str, Any] | None = None,
+              as_of: str | None = None) -> dict[str, Any]:
+        """The checker's errors for an edited file, and the verdicts on ``case`` when it loads."""
+        with self._edited(relpath, text) as folder:
+            try:
+                book = self._load(folder)
+            except PolicyError as exc:
+                errs = _errors(exc)
+                for e in errs:  # name the file as the user knows it, not the temporary copy
+                    if e["file"]:
+                        e["file"] = str(Path(e["file"]).name)
+                return {"errors": errs, "result": None}
+            result = self.evaluate(case, as_of, book) if case is not None else None
+            return {"errors": [], "result": result}
+
+    def save(self, relpath: str, text: str) -> dict[str, Any]:
+        """Write the edited file only if the whole rulebook still loads with it."""
+        checked = self.check(relpath, text)
+        if checked["errors"]:
+            return {"saved": False, "errors": checked["errors"]}
+        target = self._resolve(relpath)
+        tmp = target.with_name(f".{target.name}.web.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+        self._book = None
+        return {"saved": True, "errors": []}
+
+    # --- impact and batch --------------------------------------------------------------------------------
+    def corpus(self) -> list[dict[str, Any]]:
+        cases: list[dict[str, Any]] = []
+        if self.examples is not None and self.examples.is_dir():
+            for p in sorted(self.examples.glob("*.json")):
+                try:
+                    cases.append(json.loads(p.read_text(encoding="utf-8")))
+                except json.JSONDecodeError:
+                    continue
+        return cases
+
+    def impact(self, relpath: str, text: str, cases: list[dict[str, Any]], as_of: str | None = None
+               ) -> dict[str, Any]:
+        """Verdicts that change between the served rulebook and one with ``relpath`` replaced by ``text``."""
+        with self._edited(relpath, text) as folder:
+            try:
+                new = self._load(folder)
+            except PolicyError as exc:
+                return {"errors": _errors(exc), "transitions": [], "per_rule": []}
+            old = self.book()
+            transitions = []
+            for case in cases:
+                a, b = self.evaluate(case, as_of, old), self.evaluate(case, as_of, new)
+                if a["error"] or b["error"]:
+                    continue
+                before = {v["id"]: v for v in a["verdicts"]}
+                after = {v["id"]: v for v in b["verdicts"]}
+                for rid in sorted(set(before) | set(after)):
+                    x, y = before.get(rid), after.get(rid)
+                    ox = x["outcome"] if x else "absent"
+                    oy = y["outcome"] if y else "absent"
+                    if ox != oy:
+                        transitions.append({"case_id": a.get("case_id"), "rule": rid, "before": ox, "after": oy,
+                                            "old": x, "new": y, "case": json.dumps(case, ensure_ascii=False)})
+        per_rule = Counter((t["rule"], t["before"], t["after"]) for t in transitions)
+        return {"errors": [], "transitions": transitions, "cases": len(cases),
+                "per_rule": [{"rule": r, "before": b, "after": a, "count": n}
+                             for (r, b, a), n in sorted(per_rule.items())]}
+
+    def batch(self, data: bytes, as_of: str | None = None) -> dict[str, Any]:
+        if len(data) > MAX_UPLOAD:
+            raise WorkbenchError(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+        counts: Counter[tuple[str, str]] = Counter()
+        violated, rejected, results = [], [], []
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        if len(lines) > MAX_CASES:
+            raise WorkbenchError(f"the upload has more than {MAX_CASES} records")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                case = self.parse_case(line)
+            except WorkbenchError as exc:
+                rejected.append({"line": number, "error": str(exc)})
+                continue
+            res = self.evaluate(case, as_of)
+            if res["error"]:
+                rejected.append({"line": number, "error": res["error"]})
+                continue
+            results.append(res)
+            for v in res["verdicts"]:
+                counts[(v["id"], v["outcome"])] += 1
+            if any(v["outcome"] == Outcome.VIOLATED.value for v in res["verdicts"]):
+                violated.append({"line": number, "case_id": res["case_id"],
+                                 "rules": [v["id"] for v in res["verdicts"] if v["outcome"] == "violated"]})
+        rules = sorted({r for r, _ in counts})
+        table = [{"rule": r, **{o.value: counts[(r, o.value)] for o in Outcome}} for r in rules]
+        return {"table": table, "violated": violated, "rejected": rejected, "evaluated": len(results),
+                "results": results}

@@ -1,0 +1,169 @@
+"""The workbench in a real headless Chromium (Debian's chromium + chromedriver, driven by Selenium).
+
+Each test walks one of the scenarios of docs/serve.md and saves the screenshot shown there
+(docs/img/serve-*.png, with POLICY_EVAL_SCREENSHOTS=1). Without a browser these tests skip, naming what is missing, except under
+CI=true, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the web extra is not installed")
+pytest.importorskip("uvicorn", reason="the web extra is not installed")
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+# Screenshots go to a temporary folder, or to docs/img with POLICY_EVAL_SCREENSHOTS=1 (how docs/serve.md's
+# pictures are made), so that a test run does not rewrite tracked files.
+SHOTS = ROOT / "docs" / "img" if os.environ.get("POLICY_EVAL_SCREENSHOTS") else Path(tempfile.gettempdir()) / "policy-eval-shots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+DRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and DRIVER):
+    reason = "no Chromium browser and chromedriver (apt-get install chromium chromium-driver)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from policy_eval.resources import bundled_policies
+    from policy_eval.web.app import create_app
+    from policy_eval.web.workbench import Workbench
+
+    folder = tmp_path_factory.mktemp("served") / "policies"
+    shutil.copytree(bundled_policies(), folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    port = _free_port()
+    config = uvicorn.Config(create_app(Workbench.open(folder, examples=EXAMPLES)), host="127.0.0.1", port=port,
+                            log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the workbench did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="policy-eval-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1000", f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(120)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver: object, timeout: float = 60) -> WebDriverWait:
+    return WebDriverWait(driver, timeout)
+
+
+def _shot(driver: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"serve-{name}.png"))  # type: ignore[attr-defined]
+
+
+def test_find_clause_2_2_in_the_rulebook(server: str, browser: object) -> None:
+    browser.get(server + "/rulebook")  # type: ignore[attr-defined]
+    box = browser.find_element(By.ID, "q")  # type: ignore[attr-defined]
+    box.send_keys("售后服务规则 2.2")
+    browser.find_element(By.ID, "search").click()  # type: ignore[attr-defined]
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr.rule")))
+    rules = [r.get_attribute("data-rule") for r in browser.find_elements(By.CSS_SELECTOR, "tr.rule")]  # type: ignore[attr-defined]
+    assert "after-sales/refund-only-handling-limit" in rules
+    assert all(r.startswith("after-sales/") for r in rules)
+    _shot(browser, "rulebook")
+
+
+def test_run_an_example_and_read_the_violated_verdict(server: str, browser: object) -> None:
+    browser.get(server + "/case")  # type: ignore[attr-defined]
+    Select(browser.find_element(By.ID, "example")).select_by_visible_text("warranty_refused_breach.json")  # type: ignore[attr-defined]
+    browser.find_element(By.ID, "load-example").click()  # type: ignore[attr-defined]
+    _wait(browser).until(lambda d: "EX-WAR-001" in d.find_element(By.ID, "case").get_attribute("value"))
+    browser.find_element(By.ID, "run").click()  # type: ignore[attr-defined]
+    verdict = _wait(browser).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, '.verdict.violated[data-rule="national-warranty/breach-compensation"]')))
+    assert "全国联保规则 三.1" in verdict.text and "100.00 CNY" in verdict.text
+    _shot(browser, "case")
+
+
+def test_fill_in_a_missing_field(server: str, browser: object) -> None:
+    import json
+
+    case = json.loads((EXAMPLES / "warranty_refused_breach.json").read_text(encoding="utf-8"))
+    del case["claim"]["provided"]
+    browser.get(server + "/case")  # type: ignore[attr-defined]
+    area = browser.find_element(By.ID, "case")  # type: ignore[attr-defined]
+    browser.execute_script("arguments[0].value = arguments[1];", area, json.dumps(case, ensure_ascii=False))  # type: ignore[attr-defined]
+    browser.find_element(By.ID, "run").click()  # type: ignore[attr-defined]
+    field = _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, 'input[data-path="claim.provided"]')))
+    assert browser.find_elements(By.CSS_SELECTOR,  # type: ignore[attr-defined]
+                                 '.verdict.undetermined[data-rule="national-warranty/free-service"]')
+    _shot(browser, "undetermined")
+    field.send_keys("false")
+    browser.find_element(By.CSS_SELECTOR, "button.refill").click()  # type: ignore[attr-defined]
+    _wait(browser).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, '.verdict.violated[data-rule="national-warranty/free-service"]')))
+    assert not browser.find_elements(By.CSS_SELECTOR, 'input[data-path="claim.provided"]')  # type: ignore[attr-defined]
+
+
+def test_a_misspelt_field_shows_the_located_error_as_you_type(server: str, browser: object) -> None:
+    browser.get(server + "/edit?file=warranty/v1.yaml")  # type: ignore[attr-defined]
+    source = browser.find_element(By.ID, "source")  # type: ignore[attr-defined]
+    text = source.get_attribute("value")
+    line_no = next(i for i, line in enumerate(text.splitlines(), 1) if "claim.platform_finding" in line)
+    browser.execute_script(  # type: ignore[attr-defined]
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
+        source, text.replace("claim.platform_finding", "claim.platform_findng", 1))
+    diag = _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "#diagnostics .error"))
+    assert f"v1.yaml:{line_no}:" in diag.text and "platform_finding" in diag.text
+    _shot(browser, "edit")
+
+
+def test_impact_of_a_48h_to_72h_change(server: str, browser: object) -> None:
+    browser.get(server + "/edit?file=after_sales/v2.yaml")  # type: ignore[attr-defined]
+    source = browser.find_element(By.ID, "source")  # type: ignore[attr-defined]
+    edited = source.get_attribute("value").replace("48h", "72h")
+    browser.execute_script("arguments[0].value = arguments[1];", source, edited)  # type: ignore[attr-defined]
+    browser.find_element(By.ID, "impact").click()  # type: ignore[attr-defined]
+    summary = _wait(browser, 180).until(lambda d: d.find_element(By.ID, "impact-summary"))
+    assert "verdict(s) change over" in summary.text
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.transition")  # type: ignore[attr-defined]
+    assert rows, "a 48 h -> 72 h handling limit changes some verdict of the examples"
+    assert any("after-sales/" in r.text for r in rows)
+    _shot(browser, "impact")
