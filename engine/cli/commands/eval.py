@@ -67,7 +67,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
     e.add_argument("--scheduler", metavar="ADDR",
                    help="dask: scheduler address, e.g. tcp://host:8786 (default: a local cluster of --jobs "
-                        "workers); the policy folder must be readable on the workers")
+                        "workers); the policy folder (resolved to an absolute path here) must be readable at "
+                        "that path on the workers, and the workers must load the same rulebook")
     e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
     e.add_argument("--verbose", "-v", action="store_true",
                    help="text: also show clean cases and complied / not-applicable rules")
@@ -81,6 +82,27 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--input-format", metavar="NAME",
                    help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
     return e
+
+
+def _absolute(path: str | None) -> str | None:
+    return str(Path(path).resolve()) if path else None
+
+
+def _same_rulebook(results: Any, digest: str, policies: str | None) -> Any:
+    """Results from Dask workers, checked to come from the rulebook this client loaded: a worker that reads
+    another copy of the policy folder (or cannot read it) is an error naming both sides."""
+    from policy_eval.errors import PolicyError
+
+    where = policies or "the bundled rulebook"
+    try:
+        for result in results:
+            theirs = getattr(result, "rulebook", None)
+            if theirs is not None and theirs != digest:
+                raise common.UsageError(f"the Dask workers evaluate rulebook {theirs} but this client loaded "
+                                        f"{digest} from {where}: give the workers the same policy folder")
+            yield result
+    except PolicyError as exc:
+        raise common.UsageError(f"the Dask workers could not load the rulebook from {where}: {exc}") from None
 
 
 def _summary_counter() -> dict[str, Any]:
@@ -157,7 +179,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     from policy_eval.cli.progress import Progress
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
-    options = BatchOptions(policies=args.policies, schemas=args.schemas, as_of=args.as_of, only=args.only,
+    # Paths are resolved here, on the client: Dask workers run in folders of their own.
+    options = BatchOptions(policies=_absolute(args.policies), schemas=_absolute(args.schemas), as_of=args.as_of,
+                           only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="json" if args.format in ("json", "jsonl") else "objects")
@@ -214,7 +238,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
             raise common.UsageError(str(exc)) from None
         except OSError as exc:
             raise common.UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
-        batch = run_on_dask(counted(), options, client=client)
+        batch = _same_rulebook(run_on_dask(counted(), options, client=client), rb.digest, options.policies)
     else:
         batch = run_batch(counted(), options, jobs=args.jobs, processor=processor)
     current: Any = None
