@@ -47,7 +47,8 @@ def generate(n: int, seed: int = 7) -> list[dict[str, Any]]:
         request: dict[str, Any] = {"submitted_at": submitted}
         if handled is not None:
             request["handled_at"] = handled
-        cases.append({"order": order, "request": request, "snapshot_at": submitted + rng.choice([DAY, 3 * DAY])})
+        cases.append({"kind": "bench", "order": order, "request": request,
+                      "snapshot_at": submitted + rng.choice([DAY, 3 * DAY])})
     return cases
 
 
@@ -89,6 +90,65 @@ def policy_eval_engine() -> Callable[[dict[str, Any]], tuple[bool, bool]]:
     o = lang.compile_expression(OVERDUE, case_schema=SCHEMA, params=params).fn
     env: dict[str, Any] = {}
     return lambda case: (w(case, env), o(case, env))
+
+
+_POLICY = f"""
+policy:
+  id: bench
+  title: peers benchmark rule (售后服务规则 2.1, 2.2)
+  version: "1"
+  source: {{document: bench/peers.py}}
+  effective_from: 2020-01-01
+  applies_to: bench
+  reference_time: at
+params:
+  window: 15
+  handling_limit: {48 * HOUR}
+rules:
+  - id: in-window
+    title: refund-only request inside the window
+    clause: "2.1"
+    severity: medium
+    require: "{WINDOW}"
+    message: request outside the window
+  - id: overdue
+    title: merchant overdue
+    clause: "2.2"
+    severity: medium
+    forbid: "{OVERDUE}"
+    message: merchant overdue
+"""
+
+
+def _api(validate: bool) -> Callable[[], Callable[[dict[str, Any]], tuple[bool, bool]]]:
+    """``Rulebook.load`` + ``Rulebook.evaluate(case)``: the path an embedder uses (enrichers, the case
+    schema when ``validate``, version choice, verdicts; no explanation unless asked for)."""
+    def factory() -> Callable[[dict[str, Any]], tuple[bool, bool]]:
+        import datetime as dt
+        import tempfile
+        from pathlib import Path
+
+        from policy_eval.api import Outcome, Rulebook
+
+        folder = Path(tempfile.mkdtemp(prefix="peers-"))
+        (folder / "policies").mkdir()
+        (folder / "schemas" / "cases").mkdir(parents=True)
+        (folder / "policies" / "bench.yaml").write_text(_POLICY, encoding="utf-8")
+        schema = {**SCHEMA, "required": ["kind"]}
+        schema["properties"] = {**SCHEMA["properties"], "kind": {"const": "bench"},  # type: ignore[dict-item]
+                                "at": {"type": "string", "format": "date-time"}}
+        (folder / "schemas" / "cases" / "bench.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+        book = Rulebook.load(folder / "policies", schemas=folder / "schemas", entry_points=False,
+                             validate=validate)
+        # the cases carry epoch seconds, not a date: the version is picked by as_of
+        as_of = dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        violated = Outcome.VIOLATED
+
+        def run(case: dict[str, Any]) -> tuple[bool, bool]:
+            window, overdue = book.evaluate(case, as_of=as_of).results
+            return window.outcome is not violated, overdue.outcome is violated
+        return run
+    return factory
 
 
 # --- peers -----------------------------------------------------------------------------------------------------
@@ -168,6 +228,8 @@ result := {"in_window": in_window_b, "overdue": overdue_b}
 ENGINES: dict[str, Callable[[], Callable[[dict[str, Any]], tuple[bool, bool]]]] = {
     "hand-written Python": lambda: hand_written,
     "policy-eval (compiled)": policy_eval_engine,
+    "policy-eval API, validation on": _api(True),
+    "policy-eval API, validation off": _api(False),
     "zen-engine (compiled expression)": zen_engine,
     "json-logic": jsonlogic_engine,
     "regopy (compiled bundle)": rego_engine,

@@ -33,6 +33,7 @@ from policy_eval.rulebook.cases import read_cases
 from policy_eval.rulebook.policy import Rule, parse_instant
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.batch import BatchOptions, run_batch
+from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
@@ -79,8 +80,11 @@ class Rulebook:
         self._book = book
         self._pm = plugin_manager or get_plugin_manager()
         self._plugin_paths = plugin_paths
-        self._evaluator = Evaluator(book)
+        # No explanation unless asked for: ``verdict.explanation`` and ``verdict.inputs`` are computed when
+        # read (explaining re-runs the reference interpreter: more than the decision itself costs).
+        self._evaluator = Evaluator(book, explain="missing", lazy=True)
         self._explainer = Evaluator(book, explain=True)
+        self._forecaster: Forecaster | None = None  # built on first use of due()
         self._validator = CaseValidator(book.case_schemas) if validate else None
         self._enrichers = tuple(self._pm.enrichers())
 
@@ -203,6 +207,24 @@ class Rulebook:
         evaluator = self._explainer if explain else self._evaluator
         return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
 
+    def due(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
+            source: str | None = None, record: int | None = None) -> CaseForecast:
+        """When each verdict on the case changes if no new event happens (docs/due.md).
+
+        "Now" is the case's ``snapshot_at`` / ``assessed_at`` / ``captured_at``, or ``as_of``
+        (which, as for :meth:`evaluate`, also picks the version, so a new version taking
+        effect is a change). A case that fails its schema comes back with ``error`` set.
+        """
+        prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
+        if isinstance(prepared, CaseError):
+            raw = case if isinstance(case, Mapping) else {}
+            return CaseForecast(case_id=str(raw["case_id"]) if raw.get("case_id") is not None else None,
+                                kind=raw.get("kind") if isinstance(raw.get("kind"), str) else None,
+                                source=source, record=record, start=None, error=prepared.to_dict())
+        if self._forecaster is None:
+            self._forecaster = Forecaster(self._book)
+        return self._forecaster.forecast(prepared, as_of=_instant(as_of), source=source, record=record)
+
     def evaluate_many(self, cases: Iterable[Mapping[str, Any] | CaseError], *,
                       as_of: str | _dt.datetime | _dt.date | None = None, explain: bool = False,
                       jobs: int = 1) -> Iterator[CaseResult]:
@@ -219,7 +241,8 @@ class Rulebook:
         if self._plugin_paths is None:
             raise ValueError("evaluate_many(jobs > 1) needs the rulebook's plugins given as module paths")
         options = BatchOptions(policies=str(self._book.root), schemas=str(self._book.schema_dir),
-                               as_of=_instant(as_of), explain=explain, validate=self._validator is not None,
+                               as_of=_instant(as_of), explain=True if explain else "missing",
+                               validate=self._validator is not None,
                                plugins=list(self._plugin_paths))
         records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
         yield from run_batch(records, options, jobs=jobs)

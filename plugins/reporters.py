@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 from urllib.parse import quote
@@ -18,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
 from policy_eval.plugins.hookspecs import hookimpl
+from policy_eval.run import result as _result
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["policy_eval_reporters", "TextReporter", "JsonReporter", "JsonlReporter", "JunitReporter",
@@ -148,7 +151,8 @@ def _one_line(text: Any) -> str:
 
 
 class JsonlReporter:
-    """One JSON object per case (schemas/result.schema.json), in input order."""
+    """One JSON object per case, in input order: findings (schemas/result-findings.schema.json) or, with
+    ``--detail full``, every verdict (schemas/result.schema.json) — the shape the results hold."""
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
@@ -164,15 +168,25 @@ class JsonlReporter:
 
 
 class JsonReporter:
-    """One JSON document: ``{format, tool, rulebook, cases: [...], summary}``, written as it streams."""
+    """One JSON document, written as it streams: ``{format, tool, rulebook, cases: [...], summary}``; with
+    findings (``meta["detail"] == "findings"``) also ``rules``: each rule's id, version, title, clause and
+    severity, which the findings in ``cases`` do not repeat (a case's ``versions`` says which version)."""
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
         self.first = True
 
     def start(self, meta: dict[str, Any]) -> None:
-        self.out.write('{"format": "1", "tool": ' + _dumps({"name": "policy-eval", "version": __version__})
-                       + ', "rulebook": ' + _dumps(meta.get("rulebook")) + ', "cases": [')
+        findings = meta.get("detail") == "findings"
+        fmt = _result.FINDINGS_FORMAT_VERSION if findings else _result.RESULT_FORMAT_VERSION
+        self.out.write('{"format": ' + _dumps(fmt) + ', "tool": '
+                       + _dumps({"name": "policy-eval", "version": __version__})
+                       + ', "rulebook": ' + _dumps(meta.get("rulebook")))
+        if findings:
+            rules = [{k: r.get(k) for k in ("id", "version", "title", "clause", "severity")}
+                     for r in meta.get("rules", [])]
+            self.out.write(', "rules": ' + _result.dumps(rules))
+        self.out.write(', "cases": [')
 
     def case(self, result: CaseResult) -> None:
         self.out.write(("\n" if self.first else ",\n") + result.to_json())
@@ -184,11 +198,17 @@ class JsonReporter:
 
 class JunitReporter:
     """JUnit XML: a test suite per rule, a test case per case the rule applied to; a violated verdict is a
-    failure, an undetermined one an error; rejected records are errors of the suite ``rejected-records``."""
+    failure, an undetermined one an error; rejected records are errors of the suite ``rejected-records``.
+
+    JUnit groups test cases by suite, so nothing can be written before the last case: each suite's test
+    cases are spooled to a temporary file (in memory up to 64 KiB) and only the counts stay in memory.
+    """
+
+    SPOOL = 64 * 1024
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
-        self.suites: dict[str, list[str]] = {}
+        self.suites: dict[str, IO[str]] = {}
         self.counts: dict[str, list[int]] = {}
 
     def start(self, meta: dict[str, Any]) -> None:
@@ -221,9 +241,12 @@ class JunitReporter:
              clause: str | None = None) -> None:
         props = (f'<properties><property name="clause" value={quoteattr(_xml_text(clause))}/></properties>'
                  if clause else "")
-        self.suites.setdefault(suite, []).append(
-            f"    <testcase classname={quoteattr(_xml_text(suite))} name={quoteattr(_xml_text(name))}>"
-            f"{props}{body}</testcase>")
+        spool = self.suites.get(suite)
+        if spool is None:
+            spool = self.suites[suite] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed in finish
+                self.SPOOL, mode="w+", encoding="utf-8", errors="backslashreplace")
+        spool.write(f"    <testcase classname={quoteattr(_xml_text(suite))} name={quoteattr(_xml_text(name))}>"
+                    f"{props}{body}</testcase>\n")
         c = self.counts.setdefault(suite, [0, 0, 0])
         c[0] += 1
         c[1] += failure
@@ -234,11 +257,15 @@ class JunitReporter:
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         self.out.write(f'<testsuites name="policy-eval" tests="{total[0]}" failures="{total[1]}" '
                        f'errors="{total[2]}">\n')
-        for suite, cases in self.suites.items():
+        for suite, spool in self.suites.items():
             c = self.counts[suite]
             self.out.write(f'  <testsuite name={quoteattr(_xml_text(suite))} tests="{c[0]}" failures="{c[1]}" '
                            f'errors="{c[2]}" skipped="0">\n')
-            self.out.write("\n".join(cases) + "\n  </testsuite>\n")
+            spool.seek(0)
+            shutil.copyfileobj(spool, self.out)
+            spool.close()
+            self.out.write("  </testsuite>\n")
+        self.suites.clear()
         self.out.write("</testsuites>\n")
 
 
@@ -251,16 +278,18 @@ def _uri(source: str) -> str:
 
 class SarifReporter:
     """SARIF 2.1.0: one result per violated (error/warning/note by severity) or undetermined (note) verdict,
-    and one per rejected record (rule ``policy-eval/rejected-record``)."""
+    and one per rejected record (rule ``policy-eval/rejected-record``). Results are written as they come
+    (memory stays flat); the summary follows them in the run's properties."""
 
     LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
     REJECTED = "policy-eval/rejected-record"
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
-        self.results: list[dict[str, Any]] = []
         self.rules: list[dict[str, Any]] = []
         self.index: dict[str, int] = {}
+        self.started = False  # the head is written before the first result (results stream)
+        self.first = True
 
     def _rule(self, rule_id: str, descriptor: dict[str, Any]) -> None:
         if rule_id not in self.index:
@@ -293,12 +322,17 @@ class SarifReporter:
             loc["physicalLocation"]["region"] = {"startLine": result.record}
         return [loc]
 
+    def _result(self, entry: dict[str, Any]) -> None:
+        self.out.write(("\n" if self.first else ",\n") + "        " + _dumps(entry))
+        self.first = False
+
     def case(self, result: CaseResult) -> None:
+        if not self.started:
+            self._open()
         if result.error is not None:
-            self.results.append({"ruleId": self.REJECTED, "ruleIndex": self.index[self.REJECTED], "level": "error",
-                                 "message": {"text": f"{result.error.get('json_path', '$')}: "
-                                                     f"{result.error['message']}"},
-                                 "locations": self._location(result)})
+            self._result({"ruleId": self.REJECTED, "ruleIndex": self.index[self.REJECTED], "level": "error",
+                          "message": {"text": f"{result.error.get('json_path', '$')}: {result.error['message']}"},
+                          "locations": self._location(result)})
             return
         for r in result.results:
             if r.outcome not in (Outcome.VIOLATED, Outcome.UNDETERMINED) or r.rule is None:
@@ -314,21 +348,27 @@ class SarifReporter:
             }
             if r.full_id in self.index:
                 entry["ruleIndex"] = self.index[r.full_id]
-            self.results.append(entry)
+            self._result(entry)
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        doc = {
+    def _open(self) -> None:
+        """Everything before the results: written once the rules are known, then results stream."""
+        self.started = True
+        head = {
             "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
             "version": "2.1.0",
-            "runs": [{
-                "tool": {"driver": {"name": "policy-eval", "version": __version__,
-                                    "informationUri": "https://example.invalid/policy-eval", "rules": self.rules}},
-                "results": self.results,
-                "columnKind": "unicodeCodePoints",
-                "properties": {"summary": summary},
-            }],
+            "runs": [{"tool": {"driver": {"name": "policy-eval", "version": __version__,
+                                          "informationUri": "https://example.invalid/policy-eval",
+                                          "rules": self.rules}}}],
         }
-        self.out.write(_dumps(doc, indent=2) + "\n")
+        text = _dumps(head, indent=2)
+        cut = text.rindex("}\n  ]\n}")  # after the run's "tool": the results follow
+        self.out.write(text[:cut].rstrip() + ',\n      "results": [')
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        if not self.started:
+            self._open()
+        self.out.write(("\n      ]" if not self.first else "]") + ',\n      "columnKind": "unicodeCodePoints",\n'
+                       '      "properties": {"summary": ' + _dumps(summary) + "}\n    }\n  ]\n}\n")
 
 
 @hookimpl

@@ -124,14 +124,14 @@ def cli(work: Path) -> Iterator[dict[str, Future[Any]]]:
         "eval_bad_policies": lambda: pe("eval", "-p", DATA / "bad_policies", CLEAN),
         "text": lambda: pe("eval", MIXED),
         "clean": lambda: pe("eval", CLEAN),
-        "json": lambda: pe("eval", "-f", "json", EXAMPLES / "after_sales.jsonl", MIXED),
-        "jsonl": lambda: pe("eval", "-f", "jsonl", "-o", work / "out" / "results.jsonl", MIXED),
+        "json": lambda: pe("eval", "-f", "json", "--detail", "full", EXAMPLES / "after_sales.jsonl", MIXED),
+        "jsonl": lambda: pe("eval", "-f", "jsonl", "--detail", "full", "-o", work / "out" / "results.jsonl", MIXED),
         "junit": lambda: pe("eval", "-f", "junit", EXAMPLES / "after_sales.jsonl", MIXED),
         "sarif": lambda: pe("eval", "-f", "sarif", EXAMPLES / "after_sales.jsonl", MIXED),
-        "stdin": lambda: pe("eval", "-f", "jsonl", "-", stdin=car),
-        "select": lambda: pe("eval", "-f", "jsonl", "--only", "after-sales", "--skip",
+        "stdin": lambda: pe("eval", "-f", "jsonl", "--detail", "full", "-", stdin=car),
+        "select": lambda: pe("eval", "-f", "jsonl", "--detail", "full", "--only", "after-sales", "--skip",
                              "after-sales/refund-only-window", "--severity", "medium", EXAMPLES / "after_sales.jsonl"),
-        "as_of": lambda: pe("eval", "-f", "jsonl", "--as-of", "2020-06-01", CAR),
+        "as_of": lambda: pe("eval", "-f", "jsonl", "--detail", "full", "--as-of", "2020-06-01", CAR),
         "usage": lambda: pe("eval", "--jobs", "0", CLEAN),
         "explain": lambda: pe("explain", "-", stdin=car),
         "test_subset": lambda: pe("test", GOLDEN / "appeals.yaml", "--min-coverage", "100"),
@@ -453,7 +453,7 @@ def test_jobs_2_is_byte_identical_to_jobs_1_and_in_input_order(cli: dict[str, Fu
     assert len(records) == 2000
     assert [r["record"] for r in records] == list(range(1, 2001))
     assert [r["case_id"] for r in records] == [f"GEN-{i:05d}" for i in range(2000)]
-    versions = Counter(x["version"] for r in records for x in r["results"])
+    versions = Counter(v for r in records for v in r["versions"].values())
     assert set(versions) == {"1", "2"}  # the shifted timestamps straddle the two versions
     assert one.err.split(" -> ")[0] == two.err.split(" -> ")[0]  # the same totals
 

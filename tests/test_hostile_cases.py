@@ -211,9 +211,10 @@ def run_result(lines: list[Line], tmp_path_factory: pytest.TempPathFactory) -> d
     reference.write_bytes(b"\n".join(references) + b"\n")
     out, err = io.StringIO(), io.StringIO()
     output = folder / "out.jsonl"
-    code = run(["eval", "--format", "jsonl", "-o", str(output), str(path)], stdout=out, stderr=err)
+    code = run(["eval", "--format", "jsonl", "--detail", "full", "-o", str(output), str(path)], stdout=out,
+               stderr=err)
     ref_out = folder / "ref.jsonl"
-    assert run(["eval", "--format", "jsonl", "-o", str(ref_out), str(reference)], stdout=io.StringIO(),
+    assert run(["eval", "--format", "jsonl", "--detail", "full", "-o", str(ref_out), str(reference)], stdout=io.StringIO(),
                stderr=io.StringIO()) in (0, 1)
     by_data = {}
     for data, text in zip(references, ref_out.read_text(encoding="utf-8").splitlines(), strict=True):

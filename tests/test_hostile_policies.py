@@ -337,7 +337,9 @@ def test_catastrophic_pattern_is_linear(regex_processor: Processor, text: str, v
     assert outcomes["matches-literal"] is expected
     assert outcomes["find-pattern-literal"] is expected
     assert outcomes["patterns-from-params"] in (Outcome.VIOLATED, Outcome.COMPLIED)
-    assert elapsed < 0.5, f"{elapsed:.2f} s for {len(text)} characters"
+    # linear (RE2) is milliseconds here; a backtracking engine would need about 2**50000 steps, so a bound
+    # generous enough for a loaded, shared machine still tells the two apart
+    assert elapsed < 20, f"{elapsed:.2f} s for {len(text)} characters"
 
 
 def test_bundled_conduct_policy_on_a_1_mb_message(tmp_path: Path) -> None:

@@ -25,7 +25,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("run", ("policy_eval.run",)),
     # Plugins hook in at the edges: they may use the language and the verdict types, never a face.
     ("plugins", ("policy_eval.plugins",)),
-    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin", "policy_eval.web")),
+    # Authoring tools (fmt, lint, editor facts) read the rulebook and may run tests; faces sit on them.
+    ("authoring", ("policy_eval.authoring",)),
+    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin", "policy_eval.web", "policy_eval.lsp")),
 ]
 
 

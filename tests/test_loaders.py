@@ -278,7 +278,7 @@ def test_pdd_export_through_the_cli() -> None:
     """``policy-eval eval --input-format pdd-after-sale`` on the bundled rulebook, via the installed command."""
     command = Path(sys.executable).with_name("policy-eval")
     proc = subprocess.run([str(command), "eval", "--input-format", "pdd-after-sale", str(PDD_CSV.relative_to(REPO)),
-                           "--format", "jsonl", "-q"], capture_output=True, text=True, encoding="utf-8", cwd=REPO,
+                           "--format", "jsonl", "--detail", "full", "-q"], capture_output=True, text=True, encoding="utf-8", cwd=REPO,
                           timeout=120)
     results = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(r["record"], r["status"]) for r in results] == [

@@ -150,6 +150,7 @@ def test_plugins_command_lists_the_entry_point_plugin_with_its_version(sample_en
 
 def test_policy_calling_a_plugin_function_evaluates(sample_env: dict[str, str]) -> None:
     proc = run(sample_env, "eval", "-p", _rel(POLICIES), _rel(DATA / "cases" / "parcels.jsonl"), "--format", "jsonl",
+               "--detail", "full",
                "-q")
     assert proc.returncode == 1, proc.stderr  # violations
     assert _outcomes(proc.stdout) == EXPECTED
@@ -166,7 +167,8 @@ def test_policy_tests_see_plugin_functions_and_enrichers(sample_env: dict[str, s
 
 def test_input_format_from_the_plugin_loader(sample_env: dict[str, str]) -> None:
     tsv = _rel(DATA / "cases" / "parcels.tsv")
-    proc = run(sample_env, "eval", "-p", _rel(POLICIES), "--input-format", "tsv", tsv, "--format", "jsonl", "-q")
+    proc = run(sample_env, "eval", "-p", _rel(POLICIES), "--input-format", "tsv", tsv, "--format", "jsonl",
+               "--detail", "full", "-q")
     assert proc.returncode == 1, proc.stderr
     assert _outcomes(proc.stdout) == EXPECTED
     records = [(json.loads(line)["source"], json.loads(line)["record"]) for line in proc.stdout.splitlines()]
@@ -190,7 +192,7 @@ def test_output_format_from_the_plugin_reporter(sample_env: dict[str, str]) -> N
 def test_worker_processes_load_the_entry_point_plugin_too(sample_env: dict[str, str]) -> None:
     # its own session, so that a hung run is ended with its worker processes
     child = subprocess.Popen([_command(), "eval", "-p", _rel(POLICIES), _rel(DATA / "cases" / "parcels.jsonl"),
-                              "--format", "jsonl", "-q", "--jobs", "2"], stdout=subprocess.PIPE,
+                              "--format", "jsonl", "--detail", "full", "-q", "--jobs", "2"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, encoding="utf-8", env=sample_env, cwd=REPO,
                              start_new_session=True)
     try:
@@ -224,7 +226,8 @@ def test_explicit_plugin_option_without_entry_points(sample_env: dict[str, str])
     row = next(line for line in listed.stdout.splitlines() if line.strip().startswith("policy_eval_sample.plugin"))
     assert f"{SAMPLE_DIST} {SAMPLE_VERSION} (explicit)" in row
     evaluated = run(env, "eval", "-p", _rel(POLICIES), "--plugin", "policy_eval_sample.plugin",
-                    "--input-format", "tsv", _rel(DATA / "cases" / "parcels.tsv"), "--format", "jsonl", "-q")
+                    "--input-format", "tsv", _rel(DATA / "cases" / "parcels.tsv"), "--format", "jsonl",
+                    "--detail", "full", "-q")
     assert _outcomes(evaluated.stdout) == EXPECTED
 
 

@@ -11,12 +11,14 @@ from typing import IO, Any
 
 from policy_eval.errors import ErrorList, PolicyError
 
-__all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "UsageError", "load", "print_errors",
-           "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records", "plugin_modules"]
+__all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "UsageError", "load",
+           "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
+           "plugin_modules"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_WORKER = 3  # a worker process died (its records were run again; any that killed it twice are rejected)
 
 
 class UsageError(Exception):

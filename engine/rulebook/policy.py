@@ -48,6 +48,7 @@ from policy_eval.lang.types import (
 )
 from policy_eval.lang.values import SHANGHAI, UNKNOWN, parse_date, parse_datetime, render
 from policy_eval.resources import policy_schema
+from policy_eval.rulebook.yamlhints import condition_hint
 from policy_eval.rulebook.yamlload import Positions
 
 __all__ = ["Condition", "Template", "Remedy", "Rule", "Waiver", "PolicyVersion", "load_policy_file",
@@ -354,6 +355,7 @@ class _Builder:
         try:
             node = check(parse(raw), scope, raw)
         except PolicyError as exc:
+            exc.message += condition_hint(raw) if exc.kind == "syntax" else ""
             self.relocate(exc, path, offset)
             return None
         if expect is not None and not assignable(node.type, expect):

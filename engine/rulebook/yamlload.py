@@ -42,6 +42,7 @@ from yaml.events import (
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from policy_eval.errors import PolicyLoadError
+from policy_eval.rulebook.yamlhints import explain_error
 
 __all__ = ["load_yaml", "Positions", "MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "MAX_ALIAS_CHARS"]
 
@@ -194,6 +195,10 @@ def _yaml_error(exc: yaml.MarkedYAMLError, positions: Positions) -> PolicyLoadEr
         began = exc.context_mark
         message += f" ({exc.context}" + (f" started at line {began.line + 1}, column {began.column + 1})"
                                          if began is not None else ")")
+    hint = explain_error(exc, positions.lines)
+    if hint is not None:  # the project's words, at the mistake (a missing colon is found a line later)
+        return _located(f"invalid YAML: {message}; hint: {hint.text}", positions,
+                        positions.line_starts[hint.line] + hint.column)
     return _at(f"invalid YAML: {message}", positions, mark)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import multiprocessing
 import traceback
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
+from policy_eval.run.workers import run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
 
@@ -41,6 +42,9 @@ class BatchOptions:
     validate: bool = True
     plugins: list[str] = field(default_factory=list)
     record_inputs: bool = True
+    # "findings": only violated, undetermined and waived verdicts are built and written (plus counts);
+    # "full": every verdict of every rule (see policy_eval.run.result)
+    detail: str = "full"
     # "json": worker processes send back each result's JSON text (see Rendered) instead of objects;
     # line-oriented JSON output then costs the parent process a write, not a serialisation.
     transport: str = "objects"
@@ -84,13 +88,15 @@ class Processor:
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
                                                   functions=pm.functions())
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
-                                   min_severity=options.min_severity, record_inputs=options.record_inputs)
+                                   min_severity=options.min_severity, record_inputs=options.record_inputs,
+                                   detail=options.detail)
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
         self.enrichers = pm.enrichers()
+        self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
 
     def rejected(self, err: CaseError) -> CaseResult:
         return CaseResult(case_id=None, kind=None, source=err.source, record=err.record,
-                          rulebook=self.rulebook.digest, error=err.to_dict())
+                          rulebook=self.rulebook.digest, error=err.to_dict(), quiet=self._quiet)
 
     def process(self, item: tuple[str, int, Any]) -> CaseResult:
         source, number, payload = item
@@ -111,7 +117,8 @@ class Processor:
                     case_id = payload.get("case_id")
                     return CaseResult(case_id=str(case_id) if case_id is not None else None,
                                       kind=payload.get("kind") if isinstance(payload.get("kind"), str) else None,
-                                      source=source, record=number, rulebook=result.rulebook, error=result.error)
+                                      source=source, record=number, rulebook=result.rulebook, error=result.error,
+                                      quiet=self._quiet)
             return self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
         except Exception as exc:  # a bug must cost one record, not the batch
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -162,8 +169,13 @@ def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
-              processor: Processor | None = None) -> Iterator[CaseResult]:
-    """Evaluate records in input order with ``jobs`` processes and a bounded window in flight."""
+              processor: Processor | None = None,
+              on_worker_death: Callable[[str], None] | None = None) -> Iterator[Any]:
+    """Evaluate records in input order with ``jobs`` processes and a bounded window in flight.
+
+    A worker that dies (kill -9, out of memory) does not hang or lose the run: see
+    :mod:`policy_eval.run.workers`; ``on_worker_death(message)`` hears of each death.
+    """
     if jobs <= 1:
         proc = processor or Processor(options)
         for item in records:
@@ -171,20 +183,21 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
         return
     global _INHERITED
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    parent: list[Processor] = [processor] if processor is not None else []
+
+    def make() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(options,))
+
+    def lost(item: tuple[str, int, Any], message: str) -> Any:
+        if not parent:
+            parent.append(Processor(options))
+        result = parent[0].rejected(CaseError(message, source=item[0], record=item[1]))
+        return Rendered.of(result) if options.transport == "json" else result
+
+    # Forked workers (started on first use, and again after a death) inherit the parent's rulebook.
     _INHERITED = processor
     try:
-        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(options,))
+        yield from run_pool(_chunks(records, CHUNK), _work, make, window=jobs * 4, lost=lost,
+                            on_death=on_worker_death or (lambda message: None))
     finally:
         _INHERITED = None
-    window: deque[Any] = deque()
-    try:
-        for chunk in _chunks(records, CHUNK):
-            window.append(pool.apply_async(_work, (chunk,)))
-            while len(window) >= jobs * 4:
-                yield from window.popleft().get()
-        while window:
-            yield from window.popleft().get()
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()

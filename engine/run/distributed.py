@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import pickle
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from policy_eval.errors import CaseError
 from policy_eval.run.batch import CHUNK, BatchOptions, Processor, _chunks
 from policy_eval.run.result import CaseResult
+from policy_eval.run.workers import DIED
 
 __all__ = ["run_on_dask", "evaluate_bag", "evaluate_dataframe", "unflatten", "connect"]
 
@@ -48,24 +50,68 @@ def connect(scheduler: str | None, jobs: int = 2) -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("the Dask engine needs: pip install 'policy-eval[dask]'") from exc
     if scheduler in (None, "", "local"):
-        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        import dask
+
+        # A task whose worker dies is retried once (Dask's default is 3 more deaths): a record that
+        # kills its worker is then isolated by run_on_dask after two deaths, not four.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         return Client(cluster)
     return Client(scheduler)
 
 
-def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, window: int | None = None
-                ) -> Iterator[CaseResult]:
-    """Evaluate records on a Dask cluster; yield results in input order with bounded memory."""
+def _killed(exc: BaseException) -> bool:
+    """Dask gave up on a task because the workers running it died (``KilledWorker``)."""
+    return type(exc).__name__ == "KilledWorker"
+
+
+def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, window: int | None = None,
+                on_worker_death: Callable[[str], None] | None = None) -> Iterator[CaseResult]:
+    """Evaluate records on a Dask cluster; yield results in input order with bounded memory.
+
+    A chunk whose task kills its workers (Dask's ``KilledWorker``) is evaluated again record by record:
+    a record that kills its worker is reported as rejected (the worker core's ``lost`` result), the rest
+    of the chunk and everything after it are evaluated and written as usual.
+    """
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     limit = window or workers * 4
-    pending: deque[Any] = deque()
+    pending: deque[tuple[list[Any], Any]] = deque()
+    told = on_worker_death or (lambda message: None)
+    local: list[Processor] = []
+
+    def lost(item: tuple[str, int, Any]) -> CaseResult:
+        if not local:
+            local.append(Processor(options))
+        return local[0].rejected(CaseError(DIED, source=item[0], record=item[1]))
+
+    def take() -> list[CaseResult]:
+        chunk, future = pending.popleft()
+        try:
+            return list(future.result())
+        except Exception as exc:
+            if not _killed(exc):
+                raise
+        told(f"a Dask worker died while evaluating records {chunk[0][0]}:{chunk[0][1]} to "
+             f"{chunk[-1][0]}:{chunk[-1][1]}; they are evaluated again one by one")
+        singles = [client.submit(_process_chunk, [item], options, pure=False) for item in chunk]
+        out: list[CaseResult] = []
+        for item, single in zip(chunk, singles, strict=True):
+            try:
+                out.extend(single.result())
+            except Exception as exc:
+                if not _killed(exc):
+                    raise
+                told(f"record {item[0]}:{item[1]} killed its Dask worker; reported as rejected")
+                out.append(lost(item))
+        return out
+
     for chunk in _chunks(records, CHUNK):
-        pending.append(client.submit(_process_chunk, chunk, options, pure=False))
+        pending.append((chunk, client.submit(_process_chunk, chunk, options, pure=False)))
         while len(pending) >= limit:
-            yield from pending.popleft().result()
+            yield from take()
     while pending:
-        yield from pending.popleft().result()
+        yield from take()
 
 
 def _bag_partition(cases: Iterable[dict[str, Any]], options: BatchOptions) -> list[dict[str, Any]]:

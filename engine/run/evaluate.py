@@ -24,7 +24,7 @@ from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN, Money, render, to_cents, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
-from policy_eval.run.result import CaseResult, Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
@@ -89,18 +89,32 @@ class Evaluator:
     """Evaluates cases against one loaded rulebook. Thread-safe: it holds no per-case state."""
 
     def __init__(self, rulebook: Rulebook, *, explain: bool | str = False, only: Iterable[str] | None = None,
-                 skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True) -> None:
+                 skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True,
+                 detail: str = "full", lazy: bool = False) -> None:
         """``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
         and undetermined ones; "missing" explains only undetermined ones (whose missing paths need the
-        reference interpreter) — the batch default, since explanations cost more than verdicts."""
+        reference interpreter) — the batch default, since explanations cost more than verdicts.
+
+        ``detail="findings"``: only violated, undetermined and waived verdicts become RuleResults; the
+        complied and not-applicable ones are counted (``CaseResult.quiet``), nothing else is built for them
+        and no inputs are recorded. Outcomes are decided by the same code as with ``detail="full"``.
+
+        ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
+        when first read (``verdict.explanation``, ``verdict.inputs``)."""
         self.rulebook = rulebook
         mode = {True: "all", False: "decisive"}.get(explain, explain) if isinstance(explain, bool) else explain
         if mode not in ("all", "decisive", "missing"):
             raise ValueError(f"explain must be all, decisive or missing, not {explain!r}")
-        self.explain = mode == "all"
+        if detail not in ("full", "findings"):
+            raise ValueError(f"detail must be full or findings, not {detail!r}")
+        self.findings = detail == "findings"
+        self.explain = mode == "all" and not self.findings
+        if self.findings:
+            mode, record_inputs = "missing", False  # findings carry no explanation, only missing paths
         self._explained = {"all": frozenset(Outcome), "decisive": frozenset({Outcome.VIOLATED, Outcome.UNDETERMINED}),
                            "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
+        self.lazy = lazy and not self.findings
         self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
                                     SEVERITY_ORDER.get(min_severity, 0))
         self._by_kind: dict[str, list[PolicyHistory]] = {}
@@ -132,6 +146,7 @@ class Evaluator:
                  record: int | None = None) -> CaseResult:
         if not isinstance(case, Mapping):
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
+                              quiet=(0, 0) if self.findings else None,
                               error={"json_path": "$", "message": "a case must be a JSON object, not "
                                                                   f"{_json_kind(case)}"})
         case = case if isinstance(case, dict) else dict(case)
@@ -140,15 +155,26 @@ class Evaluator:
         case_id = str(case_id) if case_id is not None else None
         base: dict[str, Any] = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None,
                                 "source": source, "record": record, "rulebook": self.rulebook.digest,
-                                "as_of": as_of.isoformat() if as_of is not None else None}
+                                "as_of": as_of.isoformat() if as_of is not None else None,
+                                "quiet": (0, 0) if self.findings else None}
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
             return CaseResult(**base, error={"json_path": "$.kind", "message":
                                              f"unknown case kind {kind!r} (known: {known})"})
-        results: list[RuleResult] = []
+        results: list[Any] = []
+        versions: list[tuple[str, str | None]] = []
         for history in self._by_kind.get(kind, ()):
-            results.extend(self._policy(history, case, as_of))
-        return CaseResult(**base, results=tuple(results))
+            version, verdicts = self._policy(history, case, as_of)
+            versions.append((history.id, version))
+            results.extend(verdicts)
+        if self.findings:  # complied and not-applicable verdicts come back as bare outcomes: count them
+            complied = results.count(Outcome.COMPLIED)
+            quiet = (complied, results.count(Outcome.NOT_APPLICABLE))
+            if quiet[0] or quiet[1]:
+                results = [r for r in results if type(r) is RuleResult]
+            base["quiet"] = quiet
+            return CaseResult(**base, results=tuple(results), versions=tuple(versions))
+        return CaseResult(**base, results=tuple(results), versions=tuple(versions))
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any]], *, as_of: _dt.datetime | None = None
                       ) -> Iterator[CaseResult]:
@@ -157,7 +183,8 @@ class Evaluator:
 
     # --- internals --------------------------------------------------------------------------------------
     def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None
-                ) -> list[RuleResult]:
+                ) -> tuple[str | None, list[Any]]:
+        """The version applied (None when none could be picked) and its verdicts."""
         latest = history.latest()
         if as_of is not None:
             ref: Any = as_of
@@ -165,25 +192,28 @@ class Evaluator:
             try:
                 ref = latest.reference_time.fn(case, {REF_TIME: UNKNOWN})
             except _DATA_ERRORS as exc:
-                return [self._policy_level(history, Outcome.UNDETERMINED,
-                                           f"reference time unreadable: {_error_text(exc)}", error=_error_text(exc))]
+                return None, [self._policy_level(history, Outcome.UNDETERMINED,
+                                                 f"reference time unreadable: {_error_text(exc)}",
+                                                 error=_error_text(exc))]
             if ref is UNKNOWN:
                 trace = Trace()
                 interpret(latest.reference_time.node, case, {REF_TIME: UNKNOWN}, trace)
-                return [self._policy_level(
+                return None, [self._policy_level(
                     history, Outcome.UNDETERMINED,
                     f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
                     f"{history.id}", missing=tuple(trace.missing))]
         version = history.at(ref)
         if version is None:
-            return [self._policy_level(history, Outcome.NOT_APPLICABLE,
-                                       f"no version of {history.id} in force at {render(ref)}",
-                                       reference_time=render(ref))]
+            return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
+                                             f"no version of {history.id} in force at {render(ref)}",
+                                             reference_time=render(ref))]
         env = {REF_TIME: ref}
         ref_text = render(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
-        seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs else {}
-        return [self._rule(version, rule, case, env, ref_text, seen) for rule in self._rules[id(version)]]
+        seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
+            and not self.lazy else None
+        return version.version, [self._rule(version, rule, case, env, ref_text, seen)
+                                 for rule in self._rules[id(version)]]
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,
@@ -193,7 +223,8 @@ class Evaluator:
                           reference_time=reference_time)
 
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-              ref_text: str, seen: dict[str, Any] | None = None) -> RuleResult:
+              ref_text: str, seen: dict[str, Any] | None = None) -> RuleResult | Outcome:
+        """The verdict; with ``detail="findings"`` a complied or not-applicable one is its bare Outcome."""
         error: str | None = None
         try:
             applies = rule.when.fn(case, env) if rule.when is not None else True
@@ -210,6 +241,9 @@ class Evaluator:
                     outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
         except _DATA_ERRORS as exc:
             outcome, error = Outcome.UNDETERMINED, _error_text(exc)
+        if self.findings and not version.waivers and (outcome is Outcome.COMPLIED
+                                                      or outcome is Outcome.NOT_APPLICABLE):
+            return outcome
         if outcome is Outcome.NOT_APPLICABLE and not version.waivers and outcome not in self._explained:
             # the common case in a batch (most rules do not apply to a given case): nothing to render
             return RuleResult(
@@ -225,29 +259,33 @@ class Evaluator:
             remedies = self._remedies(rule, case, env)
         fixed = self._reasons[id(rule)].get(outcome) if error is None else None
         reason = fixed if fixed is not None else self._reason(rule, outcome, message, trace, error)
+        if waiver is None and self.findings and (outcome is Outcome.COMPLIED or outcome is Outcome.NOT_APPLICABLE):
+            return outcome
         if waiver is not None:
             waiver["would_be"] = outcome.value
             reason = f"waived by {waiver['id']} until {waiver['until']} ({waiver['reason']}); would be {outcome.value}"
             outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
+        inputs: Mapping[str, Any] = {}
         if trace is not None:
             inputs = {k: to_json(v) for k, v in trace.reads.items()}
         elif self.record_inputs:
             inputs = self._rule_inputs(rule, case, seen)
-        else:
-            inputs = {}
         if waiver_reads:
-            inputs.update(waiver_reads)
+            inputs = {**inputs, **waiver_reads}
         return RuleResult(
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
             missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
-            inputs=inputs, explanation=self._explanation(trace) if trace is not None else (),
+            inputs=inputs, explanation=self._explanation(trace) if trace is not None else
+            Later(lambda: self._explanation(self._trace(rule, case, env))) if self.lazy else (),
             waiver=waiver, error=error, reference_time=ref_text,
         )
 
-    def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> dict[str, Any]:
+    def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> Mapping[str, Any]:
         if not self.record_inputs:
             return {}
+        if self.lazy:
+            return LaterInputs(lambda: self._case_inputs(self._paths[id(rule)], case))
         if seen is None:
             seen = self._case_inputs(self._paths[id(rule)], case)
         return {path: seen[path] for path, _, _ in self._paths[id(rule)] if path in seen}

@@ -1,19 +1,101 @@
-"""Verdicts: the four outcomes and the result records, with their JSON shape.
+"""Verdicts: the four outcomes and the result records, with their two JSON shapes.
 
-The JSON shape is documented by ``schemas/result.schema.json`` and is
-stable: other tools consume it.
+* findings (the batch default, ``schemas/result-findings.schema.json``, format ``findings/1``): per case its
+  id and kind, the versions applied, each violated, undetermined or waived verdict (rule, clause, message,
+  remedies with amounts, missing paths) and the counts of every outcome. Titles and severities, constant
+  per rule, are the rulebook's (``policy-eval rules --format json``), not repeated in every record.
+* full (``--detail full``, ``schemas/result.schema.json``, format ``1``): every verdict of every rule, with
+  the inputs read and, when asked for, explanations.
+
+Both are stable: other tools consume them. JSON text is written by orjson (compact, UTF-8, exact: every
+number the results carry is already a string), with the standard library as the fallback for what orjson
+refuses (lone surrogates read from a case, integers beyond 64 bits); the bytes are the same either way.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-__all__ = ["Outcome", "RuleResult", "CaseResult", "RESULT_FORMAT_VERSION"]
+import orjson
+
+__all__ = ["Outcome", "RuleResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
 RESULT_FORMAT_VERSION = "1"
+FINDINGS_FORMAT_VERSION = "findings/1"
+
+_ORJSON = orjson.dumps
+_ORJSON_ERROR = orjson.JSONEncodeError
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON text, keys in insertion order, non-ASCII as UTF-8; byte-identical on every run."""
+    try:
+        return _ORJSON(obj, default=str).decode()
+    except _ORJSON_ERROR:  # a lone surrogate in a string, or an integer beyond 64 bits
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class Later(Sequence[dict[str, Any]]):
+    """A verdict's explanation, computed on first use (the embedding API's default: most callers only
+    look at outcomes, and explaining re-runs the reference interpreter)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], tuple[dict[str, Any], ...]]) -> None:
+        self._make: Callable[[], tuple[dict[str, Any], ...]] | None = make
+        self._value: tuple[dict[str, Any], ...] = ()
+
+    def _get(self) -> tuple[dict[str, Any], ...]:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self._get()) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+class LaterInputs(Mapping[str, Any]):
+    """The case values a verdict read, computed on first use (see :class:`Later`)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make: Callable[[], dict[str, Any]] | None = make
+        self._value: dict[str, Any] = {}
+
+    def _get(self) -> dict[str, Any]:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
 
 
 class Outcome(enum.StrEnum):
@@ -44,8 +126,8 @@ class RuleResult:
     message: str | None = None
     remedies: tuple[dict[str, Any], ...] = ()
     missing: tuple[str, ...] = ()
-    inputs: dict[str, Any] = field(default_factory=dict)
-    explanation: tuple[dict[str, Any], ...] = ()
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    explanation: Sequence[dict[str, Any]] = ()
     waiver: dict[str, Any] | None = None
     error: str | None = None
     reference_time: str | None = None
@@ -53,6 +135,23 @@ class RuleResult:
     @property
     def full_id(self) -> str:
         return f"{self.policy}/{self.rule}" if self.rule else self.policy
+
+    def finding(self) -> dict[str, Any]:
+        """This verdict as a findings record lists it (rule-constant title and severity left out)."""
+        out: dict[str, Any] = {"rule": self.full_id, "outcome": self.outcome.value, "clause": self.clause}
+        if self.outcome is Outcome.VIOLATED:
+            out["message"] = self.message if self.message is not None else self.reason
+            if self.remedies:
+                out["remedies"] = list(self.remedies)
+        else:
+            out["reason"] = self.reason
+        if self.missing:
+            out["missing"] = list(self.missing)
+        if self.waiver is not None:
+            out["waiver"] = self.waiver
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,9 +165,11 @@ class RuleResult:
             out["remedies"] = list(self.remedies)
         if self.missing:
             out["missing"] = list(self.missing)
-        if self.inputs and (with_inputs or self.explanation):
-            out["inputs"] = self.inputs
-        if self.explanation:
+        # an explanation not asked for (Later) is left out: the record must not depend on who read what
+        explained = bool(self.explanation) if type(self.explanation) is not Later else False
+        if self.inputs and (with_inputs or explained):
+            out["inputs"] = dict(self.inputs)
+        if explained:
             out["explanation"] = list(self.explanation)
         if self.waiver is not None:
             out["waiver"] = self.waiver
@@ -89,18 +190,54 @@ class CaseResult:
     rulebook: str = ""
     as_of: str | None = None
     error: dict[str, Any] | None = None
+    # (policy, version applied or None when no version could be picked), in evaluation order
+    versions: tuple[tuple[str, str | None], ...] = ()
+    # findings detail: (complied, not_applicable) verdicts counted but not kept in ``results``
+    quiet: tuple[int, int] | None = None
 
     @property
     def violated(self) -> list[RuleResult]:
         return [r for r in self.results if r.outcome is Outcome.VIOLATED]
 
+    @property
+    def is_findings(self) -> bool:
+        """True when ``results`` holds only the findings (see ``quiet``), False for every verdict."""
+        return self.quiet is not None
+
     def counts(self) -> dict[str, int]:
-        out = {o.value: 0 for o in Outcome}
+        out = {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0}
         for r in self.results:
             out[r.outcome.value] += 1
+        if self.quiet is not None:
+            out["complied"] += self.quiet[0]
+            out["not_applicable"] += self.quiet[1]
         return out
 
+    def to_findings(self) -> dict[str, Any]:
+        """The findings shape (schemas/result-findings.schema.json); works on a full result too."""
+        out: dict[str, Any] = {
+            "format": FINDINGS_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
+            "source": self.source, "record": self.record, "rulebook": self.rulebook,
+        }
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
+        if self.error is not None:
+            out["status"] = "rejected"
+            out["error"] = self.error
+            return out
+        out["status"] = "evaluated"
+        out["versions"] = dict(self.versions)
+        out["summary"] = self.counts()
+        out["findings"] = [r.finding() for r in self.results
+                           if r.outcome is Outcome.VIOLATED or r.outcome is Outcome.UNDETERMINED
+                           or r.waiver is not None]
+        return out
+
+
     def to_dict(self) -> dict[str, Any]:
+        """The record in this result's own shape: findings when it holds only findings, else full."""
+        if self.quiet is not None:
+            return self.to_findings()
         out: dict[str, Any] = {
             "format": RESULT_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
             "source": self.source, "record": self.record, "rulebook": self.rulebook,
@@ -124,5 +261,5 @@ class CaseResult:
         return out
 
     def to_json(self) -> str:
-        """The JSON text of :meth:`to_dict` (one JSON Lines record)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, default=str)
+        """The JSON text of :meth:`to_dict` (one JSON Lines record, in this result's own shape)."""
+        return dumps(self.to_dict())

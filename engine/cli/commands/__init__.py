@@ -29,11 +29,16 @@ NAMES: tuple[str, ...] = (
     "check",
     "eval",
     "explain",
+    "due",
     "test",
     "diff",
     "rules",
     "plugins",
     "serve",
+    "lint",
+    "fmt",
+    "lsp",
+    "schema",
 )
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"

@@ -75,7 +75,11 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                    help="text: colour on a terminal unless NO_COLOR is set (auto, default), always, never")
     e.add_argument("--explain", action="store_true",
-                   help="attach the evaluated sub-expressions to every verdict (json, jsonl)")
+                   help="attach the evaluated sub-expressions to every verdict (json, jsonl; implies "
+                        "--detail full)")
+    e.add_argument("--detail", choices=["findings", "full"], default=None,
+                   help="json, jsonl: findings (default: per case the violated, undetermined and waived verdicts "
+                        "and the counts of the rest) or full (every verdict of every rule, with the inputs read)")
     e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
     e.add_argument("--allow-empty", action="store_true",
                    help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
@@ -108,7 +112,7 @@ def _same_rulebook(results: Any, digest: str, policies: str | None) -> Any:
 def _summary_counter() -> dict[str, Any]:
     return {"read": 0, "evaluated": 0, "rejected": 0, "cases_violating": 0, "cases_undetermined": 0,
             "cases_clean": 0, "outcomes": {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0},
-            "interrupted": False}
+            "interrupted": False, "worker_deaths": 0}
 
 
 def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
@@ -184,7 +188,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                            only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
-                           transport="json" if args.format in ("json", "jsonl") else "objects")
+                           transport="json" if args.format in ("json", "jsonl") else "objects",
+                           detail=_detail(args))
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(stream, signals)
@@ -192,9 +197,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     if sink and args.color == "auto":
         color = False
     reporter = factory(tally, {"verbose": args.verbose, "color": color})
-    rules = [{"id": r.full_id, "title": r.title, "clause": r.clause, "severity": r.severity}
-             for v in rb.versions() for r in v.rules]
-    reporter.start({"rulebook": rb.digest, "rules": rules})
+    rules = [{"id": r.full_id, "version": v.version, "title": r.title, "clause": r.clause,
+              "severity": r.severity} for v in rb.versions() for r in v.rules]
+    reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
     summary = _summary_counter()
     # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
     show_progress = not args.quiet and isatty(err) and (sink is not None or not isatty(out))
@@ -228,6 +233,10 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
 
     # A signal ends the loop wherever it lands. A record counts as reported when its report has been
     # (at least partly) written: `current` and `mark` say which record was being reported, from where.
+    def worker_died(message: str) -> None:
+        summary["worker_deaths"] += 1
+        err.write(f"policy-eval: warning: {message}\n")
+
     client = None
     if args.engine == "dask":
         from policy_eval.run.distributed import connect, run_on_dask
@@ -238,9 +247,10 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
             raise common.UsageError(str(exc)) from None
         except OSError as exc:
             raise common.UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
-        batch = _same_rulebook(run_on_dask(counted(), options, client=client), rb.digest, options.policies)
+        batch = _same_rulebook(run_on_dask(counted(), options, client=client, on_worker_death=worker_died),
+                               rb.digest, options.policies)
     else:
-        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor)
+        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor, on_worker_death=worker_died)
     current: Any = None
     mark = 0
     try:
@@ -269,7 +279,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                     cluster.close()
         progress.close()
     if summary["interrupted"] and args.format == "jsonl":
-        stream.write(json.dumps({"format": "1", "status": "interrupted", "written": summary["read"]}) + "\n")
+        fmt = "findings/1" if options.detail == "findings" else "1"
+        stream.write(json.dumps({"format": fmt, "status": "interrupted", "written": summary["read"]}) + "\n")
     reporter.finish(summary)
     if sink:
         sink.commit()
@@ -281,6 +292,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
         err.write(f"policy-eval: interrupted; {summary['read']} record(s) reported"
                   f"{' in ' + args.output if args.output else ''}; the report says it is incomplete\n")
         return common.EXIT_INTERRUPTED
+    if summary["worker_deaths"]:  # the report is complete, but the run was not healthy
+        err.write(f"policy-eval: {summary['worker_deaths']} worker failure(s); see the warnings above\n")
+        return common.EXIT_WORKER
     if summary["read"] == 0 and not args.allow_empty:
         err.write(f"policy-eval eval: no case record found: {common.no_records(args.cases)} "
                   "(pass --allow-empty if that is expected)\n")
@@ -291,6 +305,19 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     if args.fail_on == "undetermined":
         failed = failed or summary["outcomes"]["undetermined"] > 0
     return common.EXIT_VIOLATED if failed else common.EXIT_OK
+
+
+def _detail(args: argparse.Namespace) -> str:
+    """--detail, or what the report needs: findings, unless every verdict is shown (--explain, text -v,
+    junit's passing test cases, a plugin's reporter, which may read any verdict)."""
+    if args.detail == "findings" and args.explain:
+        raise common.UsageError("--explain needs --detail full (findings carry no explanations)")
+    if args.detail:
+        return str(args.detail)
+    if args.explain or (args.format == "text" and args.verbose) or args.format not in ("text", "json", "jsonl",
+                                                                                          "sarif"):
+        return "full"
+    return "findings"
 
 
 def _input_size(inputs: Sequence[str]) -> int | None:

@@ -91,8 +91,15 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             return common.EXIT_VIOLATED
     result = Evaluator(rb, explain=True, only=args.rule).evaluate(case, as_of=args.as_of, source=source,
                                                                  record=number)
+    comply, marks = _ahead(rb, case, result, args.as_of)
     if args.format == "json":
-        out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        doc = result.to_dict()
+        for entry in doc.get("results", []):
+            if entry.get("id") in comply:
+                entry["comply"] = comply[entry["id"]]
+        if marks:
+            doc["timeline"] = [{"at": m.at.isoformat(), "kind": m.kind, "label": m.label} for m in marks]
+        out.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
         return common.EXIT_VIOLATED if result.violated or result.error else common.EXIT_OK
     if result.error:
         out.write(f"REJECTED {source}:{number}: {result.error['json_path']}: {result.error['message']}\n")
@@ -127,6 +134,41 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
                 out.write(f"      remedy: {remedy_text(rem)}\n")
             if r.missing:
                 out.write(f"      missing: {', '.join(r.missing)}\n")
+            for entry in comply.get(r.full_id, ()):
+                out.write(f"      would comply: {_comply_text(entry)}\n")
             if r.waiver:
                 out.write(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})\n")
+    if marks:
+        from policy_eval.run.due.timeline import render_timeline
+
+        out.write("\n" + "\n".join(render_timeline(marks)) + "\n")
     return common.EXIT_VIOLATED if result.violated else common.EXIT_OK
+
+
+def _ahead(rb: Any, case: Any, result: Any, as_of: Any) -> tuple[dict[str, list[dict[str, Any]]], list[Any]]:
+    """What would comply (per violated or undetermined rule) and the timeline (docs/due.md)."""
+    from policy_eval.run.due import Forecaster
+    from policy_eval.run.due.comply import Complier
+    from policy_eval.run.due.timeline import timeline
+
+    if result.error:
+        return {}, []
+    complier = Complier(rb)
+    comply = {r.full_id: complier.explain(case, r, as_of=as_of) for r in result.results
+              if r.rule is not None and r.outcome.value in ("violated", "undetermined")}
+    forecast = Forecaster(rb).forecast(case, as_of=as_of)
+    return {k: v for k, v in comply.items() if v}, timeline(rb, case, result, forecast)
+
+
+def _comply_text(entry: dict[str, Any]) -> str:
+    if "text" in entry:
+        return str(entry["text"])
+    if "note" in entry:
+        return f"{entry['path']}: {entry['note']}"
+    if "values" in entry:
+        return f"{entry['path']}: " + "; ".join(f"{json.dumps(v['value'], ensure_ascii=False)} → {v['outcome']}"
+                                                for v in entry["values"])
+    if "ranges" in entry:
+        parts = [f"{r['from'] or '…'} .. {r['to'] or '…'} → {r['outcome']}" for r in entry["ranges"]]
+        return f"{entry['path']}: " + "; ".join(parts)
+    return str(entry.get("path"))

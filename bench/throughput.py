@@ -1,0 +1,88 @@
+"""Benchmark: CPU per after-sale case, stage by stage, in one process (the batch worker's core).
+
+    python bench/throughput.py --cases 5000
+
+Generates after_sale records (bench/generate.py), then times each stage of what a worker does with
+one JSON Lines record, as CPU seconds (time.process_time, so other work on a shared machine costs
+less precision than wall time would), best of --repeat rounds:
+
+  parse       json.loads with exact Decimals (the old reader) and the reader in use (orjson first)
+  validate    the case kind's JSON Schema (fastjsonschema, compiled)
+  evaluate    the bundled rulebook, findings detail (default) and full detail
+  serialise   the result's JSON text, findings and full
+  process     all of it through batch.Processor, as `eval` runs it (findings and full)
+
+and the output size per case (bytes), overall and for cases with nothing violated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+
+def best(fn: Callable[[], Any], n: int, repeat: int) -> float:
+    """Best CPU µs per case over ``repeat`` rounds."""
+    out = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        out = min(out, time.process_time() - start)
+    return out / n * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    from policy_eval.rulebook.cases import parse_record
+    from policy_eval.run.batch import BatchOptions, Processor
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    lines = [json.dumps(c, ensure_ascii=False).encode() for c in generate(args.cases, "after_sale", seed=5)]
+    n = len(lines)
+    findings = Processor(BatchOptions(detail="findings", explain="missing"))
+    full = Processor(BatchOptions(detail="full", explain="missing"), rulebook=findings.rulebook)
+    cases = [parse_record(x, "bench", i) for i, x in enumerate(lines, 1)]
+    assert all(isinstance(c, dict) for c in cases)
+    validator = findings.validator
+    assert validator is not None
+    short = [findings.evaluator.evaluate(c) for c in cases]  # type: ignore[arg-type]
+    long = [full.evaluator.evaluate(c) for c in cases]  # type: ignore[arg-type]
+    rows = [
+        ("parse: json + Decimal (before)", lambda: [json.loads(x, parse_float=Decimal) for x in lines]),
+        ("parse: parse_record (orjson first)", lambda: [parse_record(x, "b", 1) for x in lines]),
+        ("validate: case schema", lambda: [validator.check(c, "b", 1) for c in cases]),  # type: ignore[arg-type]
+        ("evaluate: findings", lambda: [findings.evaluator.evaluate(c) for c in cases]),  # type: ignore[arg-type]
+        ("evaluate: full", lambda: [full.evaluator.evaluate(c) for c in cases]),  # type: ignore[arg-type]
+        ("serialise: findings", lambda: [r.to_json() for r in short]),
+        ("serialise: full", lambda: [r.to_json() for r in long]),
+        ("process (all of it): findings",
+         lambda: [findings.process(("b", i, x)).to_json() for i, x in enumerate(lines, 1)]),
+        ("process (all of it): full", lambda: [full.process(("b", i, x)).to_json() for i, x in enumerate(lines, 1)]),
+    ]
+    print(f"{n:,} after_sale cases, Python {sys.version.split()[0]}; CPU µs per case, best of {args.repeat}")
+    for name, fn in rows:
+        print(f"{name:40} {best(fn, n, args.repeat):8.1f}")
+    sizes = [len(r.to_json().encode()) + 1 for r in short]
+    clean = [s for s, r in zip(sizes, short, strict=True) if not r.counts()["violated"]]
+    full_sizes = [len(r.to_json().encode()) + 1 for r in long]
+    print(f"{'bytes/case: findings (all / nothing violated)':40} {sum(sizes) / n:8.0f} "
+          f"{(sum(clean) / len(clean)) if clean else 0:8.0f}  ({len(clean)} such cases)")
+    print(f"{'bytes/case: full':40} {sum(full_sizes) / n:8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

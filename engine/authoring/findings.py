@@ -1,0 +1,83 @@
+"""What lint reports: the list of checks, a finding, and the input every check reads.
+
+Input: nothing (definitions only). Output: :data:`CHECKS` (id, severity, summary; docs/lint.md lists the
+same), :class:`Finding` and :class:`LintInput`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policy_eval.rulebook import Rulebook
+from policy_eval.rulebook.yamlload import Positions
+
+__all__ = ["Check", "CHECKS", "Finding", "LintInput"]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    severity: str  # "error", "warning" or "info"
+    summary: str
+
+
+CHECKS: dict[str, Check] = {c.id: c for c in (
+    Check("constant-condition", "warning",
+          "a condition is always true or always false given the case schema (e.g. an enum field compared "
+          "with a value it cannot take)"),
+    Check("rule-never-applies", "warning", "a rule's 'when' can never hold, so the rule never applies"),
+    Check("unused-parameter", "warning", "a parameter no rule, let, message, remedy or waiver uses"),
+    Check("unused-let", "warning", "a let-binding its rule never uses"),
+    Check("shared-parameter", "info", "a parameter used by several rules (they change together)"),
+    Check("identical-version", "warning", "a policy version whose rules and parameters equal its predecessor's"),
+    Check("parameter-without-clause", "warning",
+          "a parameter without the clause that gives its number or leaves it to the platform"),
+    Check("rule-untested", "warning", "a rule of some version that no policy test expects an outcome of"),
+    Check("message-reads-unread-path", "info",
+          "a rule's message shows a case fact (other than an identifier) that neither its 'when' nor its "
+          "condition reads: the message may state more than the verdict rests on"),
+    Check("conflicting-rules", "warning",
+          "two rules with the same clause and 'when' whose conditions demand opposite things"),
+    Check("suppression-without-reason", "warning", "a '# lint: ignore[...]' comment that gives no reason"),
+)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    message: str
+    file: str
+    line: int
+    column: int
+
+    @property
+    def severity(self) -> str:
+        return CHECKS[self.check].severity
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.severity}[{self.check}]: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "severity": self.severity, "message": self.message, "file": self.file,
+                "line": self.line, "column": self.column}
+
+
+@dataclass
+class LintInput:
+    """What the checks see: the rulebook, each policy file's data and positions, and the policy tests."""
+
+    rulebook: Rulebook
+    sources: dict[str, tuple[Any, Positions]]  # keyed by PolicyVersion.file
+    test_files: list[Path]
+
+    def where(self, file: str, path: tuple[Any, ...], *, key: bool = False) -> tuple[int, int]:
+        source = self.sources.get(file)
+        return source[1].where(path, key=key) if source is not None else (1, 1)
+
+    def finding(self, check: str, message: str, file: str, path: tuple[Any, ...], *, key: bool = False) -> Finding:
+        line, column = self.where(file, path, key=key)
+        return Finding(check, message, file, line, column)
+
+

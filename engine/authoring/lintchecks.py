@@ -1,0 +1,270 @@
+"""The lint checks: one generator per check id of :data:`policy_eval.authoring.lint.CHECKS`.
+
+Input: a :class:`~policy_eval.authoring.lint.LintInput`. Output: findings, each located at the part of
+the policy file it is about. Everything here is read from the checked IR of the loaded rulebook, never
+from condition text, except where two conditions are compared as written (whitespace aside).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.authoring.schemapath import enum_of
+from policy_eval.lang import ir
+from policy_eval.lang.interpreter import interpret
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
+
+__all__ = ["run_checks"]
+
+
+def _walk(node: ir.IR) -> Iterator[ir.IR]:
+    """Every node once, not descending into let-bindings (they are walked where they are defined)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if not isinstance(n, ir.LetRef):
+            stack += ir.children(n)
+
+
+def _rule_conditions(rule: Rule) -> list[tuple[tuple[Any, ...], Condition]]:
+    """(path under the rule, condition) for each condition of a rule, placeholders included."""
+    out: list[tuple[tuple[Any, ...], Condition]] = [((rule.mode,), rule.condition)]
+    if rule.when is not None:
+        out.append((("when",), rule.when))
+    out += [(("let", name), c) for name, c in rule.lets.items()]
+    out += [(("message",), p) for p in rule.message.parts if isinstance(p, Condition)]
+    for j, rem in enumerate(rule.remedies):
+        out += [(("remedies", j, k), c) for k, c in (("amount", rem.amount), ("when", rem.when)) if c is not None]
+    return out
+
+
+def _rule_path(version: PolicyVersion, rule: Rule, data: LintInput) -> tuple[Any, ...]:
+    raw = data.sources.get(version.file, (None,))[0]
+    rules = raw.get("rules") if isinstance(raw, dict) else None
+    for i, r in enumerate(rules if isinstance(rules, list) else ()):
+        if isinstance(r, dict) and r.get("id") == rule.id:
+            return ("rules", i)
+    return ()
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _param_name(n: ir.IR) -> str | None:
+    if isinstance(n, ir.DatedParam):
+        return n.name
+    if isinstance(n, ir.Const) and n.name is not None and "[" not in n.name:
+        return n.name
+    return None
+
+
+def _is_static(node: ir.IR) -> bool:
+    """Whether a condition reads nothing from the case, the clock or a function (its value is fixed)."""
+    return not any(isinstance(n, (ir.Field, ir.Index, ir.Var, ir.DatedParam, ir.Call, ir.Quant)) for n in _walk(node)) \
+        and not any(isinstance(n, ir.LetRef) and not _is_static(n.expr) for n in _walk(node))
+
+
+def _impossible(node: ir.IR, schema: dict[str, Any]) -> str | None:
+    """Why a comparison of an enum field with a literal can never (or always) hold, if it is one."""
+    if not (isinstance(node, ir.Op) and node.symbol in ("==", "!=", "in", "not in") and len(node.args) == 2):
+        return None
+    field, other = node.args
+    if isinstance(other, ir.Field) and node.symbol in ("==", "!="):
+        field, other = other, field
+    path = next(inputs_of(field), None) if isinstance(field, ir.Field) else None
+    if path is None or not isinstance(other, (ir.Const, ir.ListIR)):
+        return None
+    values = [other.value] if isinstance(other, ir.Const) and node.symbol in ("==", "!=") else \
+        (other.value if isinstance(other, ir.Const) and isinstance(other.value, list) else
+         [i.value for i in other.items if isinstance(i, ir.Const)] if isinstance(other, ir.ListIR) else [])
+    allowed = enum_of(schema, path)
+    if allowed is None or not values or not all(isinstance(v, str) for v in values):
+        return None
+    if any(v in allowed for v in values):
+        return None
+    always = "false" if node.symbol in ("==", "in") else "true"
+    return (f"'{node.text}' is always {always}: {path} is one of {', '.join(allowed)}, never "
+            f"{', '.join(repr(v) for v in values)}")
+
+
+def _conjuncts(node: ir.IR) -> Iterator[ir.IR]:
+    if isinstance(node, ir.And):
+        yield from _conjuncts(node.left)
+        yield from _conjuncts(node.right)
+    elif isinstance(node, ir.LetRef):
+        yield from _conjuncts(node.expr)
+    else:
+        yield node
+
+
+def constant_conditions(data: LintInput) -> Iterator[Finding]:
+    for version in data.rulebook.versions():
+        schema = data.rulebook.case_schemas.get(version.applies_to, {})
+        for rule in version.rules:
+            base = _rule_path(version, rule, data)
+            never = rule.when is not None and (
+                (_is_static(rule.when.node) and interpret(rule.when.node, {}) is False)
+                or any(_impossible(c, schema) and c.symbol in ("==", "in")
+                       for c in _conjuncts(rule.when.node)))
+            if never:
+                yield data.finding("rule-never-applies", f"rule '{rule.id}': its 'when' can never hold",
+                                   version.file, base + ("when",))
+            for sub, cond in _rule_conditions(rule):
+                if sub == ("when",) and never:
+                    continue
+                if sub[0] in (rule.mode, "when") and _is_static(cond.node):
+                    value = interpret(cond.node, {})
+                    if value is not UNKNOWN:
+                        yield data.finding("constant-condition", f"rule '{rule.id}': {sub[0]} is always {str(value).lower()}",
+                                           version.file, base + sub)
+                        continue
+                for n in _walk(cond.node):
+                    why = _impossible(n, schema)
+                    if why:
+                        yield data.finding("constant-condition", f"rule '{rule.id}': {why}", version.file, base + sub)
+
+
+def _uses(version: PolicyVersion) -> dict[str, set[str]]:
+    """Parameter name → ids of the rules using it ('' for uses outside rules)."""
+    used: dict[str, set[str]] = {}
+    roots: list[tuple[str, ir.IR]] = [("", version.reference_time.node)]
+    roots += [("", w.scope.node) for w in version.waivers]
+    for rule in version.rules:
+        roots += [(rule.id, c.node) for _, c in _rule_conditions(rule)]
+    for owner, node in roots:
+        for n in _walk(node):
+            name = _param_name(n)
+            if name is not None and name in version.params:
+                used.setdefault(name, set()).add(owner)
+    return used
+
+
+def parameters(data: LintInput) -> Iterator[Finding]:
+    for version in data.rulebook.versions():
+        used = _uses(version)
+        raw = data.sources.get(version.file, ({},))[0]
+        specs = raw.get("params") if isinstance(raw, dict) else None
+        for name in version.params:
+            path = ("params", name)
+            if name not in used:
+                yield data.finding("unused-parameter", f"parameter '{name}' is not used", version.file, path,
+                                   key=True)
+            rules = sorted(r for r in used.get(name, ()) if r)
+            if len(rules) > 1:
+                yield data.finding("shared-parameter", f"parameter '{name}' is used by {len(rules)} rules: "
+                                   f"{', '.join(rules)}", version.file, path, key=True)
+            spec = specs.get(name) if isinstance(specs, dict) else None
+            if not (isinstance(spec, dict) and str(spec.get("clause") or "").strip()):
+                yield data.finding("parameter-without-clause",
+                                   f"parameter '{name}' has no clause: cite the clause that gives its number, or "
+                                   "the one that leaves it to the platform (long form with 'clause:')",
+                                   version.file, path, key=True)
+
+
+def unused_lets(data: LintInput) -> Iterator[Finding]:
+    for version in data.rulebook.versions():
+        for rule in version.rules:
+            referenced: set[str] = set()
+            for _, cond in _rule_conditions(rule):
+                for n in _walk(cond.node):
+                    if isinstance(n, ir.LetRef):
+                        referenced.add(n.name)
+            base = _rule_path(version, rule, data)
+            for name in rule.lets:
+                if name not in referenced:
+                    yield data.finding("unused-let", f"rule '{rule.id}': let '{name}' is not used", version.file,
+                                       base + ("let", name), key=True)
+
+
+def _signature(version: PolicyVersion) -> Any:
+    rules = tuple((r.id, r.mode, _norm(r.condition.text), _norm(r.when.text) if r.when else None,
+                   tuple((k, _norm(c.text)) for k, c in r.lets.items()), r.clause, r.severity)
+                  for r in version.rules)
+    params = tuple(sorted((k, repr(getattr(v, "value", None)), repr(getattr(v, "values", None)))
+                          for k, v in version.params.items()))
+    return rules, params
+
+
+def identical_versions(data: LintInput) -> Iterator[Finding]:
+    for history in data.rulebook.policies.values():
+        for prev, nxt in zip(history.versions, history.versions[1:], strict=False):
+            if _signature(prev) == _signature(nxt):
+                yield data.finding("identical-version", f"version '{nxt.version}' of '{nxt.id}' has the same rules "
+                                   f"and parameters as version '{prev.version}' ({prev.file})", nxt.file,
+                                   ("policy", "version"))
+
+
+def message_paths(data: LintInput) -> Iterator[Finding]:
+    for version in data.rulebook.versions():
+        for rule in version.rules:
+            read = set(rule.inputs)
+            for _, c in rule.lets.items():
+                read.update(inputs_of(c.node))
+            shown: list[str] = []
+            for part in rule.message.parts:
+                if isinstance(part, Condition):
+                    shown += [p for p in inputs_of(part.node) if p not in read and p not in shown
+                              and not _IDENTIFIER.search(p)]
+            if shown:
+                yield data.finding("message-reads-unread-path",
+                                   f"rule '{rule.id}': the message shows {', '.join(shown)}, which the rule does not "
+                                   "read", version.file, _rule_path(version, rule, data) + ("message",))
+
+
+_IDENTIFIER = re.compile(r"(^|[._])(id|no)$")
+
+
+def conflicts(data: LintInput) -> Iterator[Finding]:
+    for version in data.rulebook.versions():
+        demands: dict[tuple[str, str], list[tuple[Rule, str]]] = {}
+        for rule in version.rules:
+            text = _norm(rule.condition.text)
+            if rule.mode == "forbid":
+                text = f"not ({text})"
+            key = (_norm(rule.clause), _norm(rule.when.text) if rule.when else "")
+            demands.setdefault(key, []).append((rule, text))
+        for group in demands.values():
+            for i, (a, ta) in enumerate(group):
+                for b, tb in group[i + 1:]:
+                    if ta == f"not ({tb})" or tb == f"not ({ta})" or ta == f"not {tb}" or tb == f"not {ta}":
+                        yield data.finding("conflicting-rules", f"rules '{a.id}' and '{b.id}' cite the same clause, "
+                                           "apply together, and demand opposite things: one is always violated",
+                                           version.file, _rule_path(version, b, data))
+
+
+def untested(data: LintInput) -> Iterator[Finding]:
+    if not data.test_files:
+        return
+    from policy_eval.run.evaluate import Evaluator
+    from policy_eval.run.testing import load_tests, run_test
+
+    evaluator = Evaluator(data.rulebook)
+    seen: set[tuple[str, str]] = set()
+    for path in data.test_files:
+        for test in load_tests(path):
+            outcome = run_test(test, evaluator)
+            if outcome.result is None:
+                continue
+            for r in outcome.result.results:
+                if r.rule is not None and r.full_id in test.expect and r.version is not None:
+                    seen.add((r.full_id, r.version))
+    for version in data.rulebook.versions():
+        for rule in version.rules:
+            if (rule.full_id, version.version) not in seen:
+                yield data.finding("rule-untested", f"rule '{rule.id}' of version '{version.version}' has no test "
+                                   "expecting an outcome of it", version.file, _rule_path(version, rule, data))
+
+
+_ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
+    constant_conditions, parameters, unused_lets, identical_versions, message_paths, conflicts, untested]
+
+
+def run_checks(data: LintInput) -> Iterator[Finding]:
+    for check in _ALL:
+        yield from check(data)

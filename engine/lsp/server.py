@@ -1,0 +1,191 @@
+"""LSP features on pygls: each handler turns an outline fact into LSP types.
+
+Input: LSP requests and notifications over stdio. Output: diagnostics (``textDocument/publishDiagnostics``
+on open, change and save), hover, completion (after ``.`` and ``"``), definition, document symbols, code
+lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
+optionally a case object or a case file path; without one, the first example case of the policy's
+kind found in an ``examples/`` folder above the policy).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from policy_eval import __version__
+from policy_eval.authoring.outline import Document, analyse, complete, definition, hover, symbols
+
+__all__ = ["build_server", "EVALUATE"]
+
+EVALUATE = "policy-eval.evaluateRule"
+_KINDS = {"field": types.CompletionItemKind.Field, "parameter": types.CompletionItemKind.Constant,
+          "let": types.CompletionItemKind.Variable, "function": types.CompletionItemKind.Function,
+          "keyword": types.CompletionItemKind.Keyword, "value": types.CompletionItemKind.EnumMember}
+_SYMBOLS = {"policy": types.SymbolKind.Module, "parameter": types.SymbolKind.Constant,
+            "rule": types.SymbolKind.Function, "let": types.SymbolKind.Variable}
+
+
+class PolicyServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("policy-eval", __version__)
+        self.docs: dict[str, Document] = {}  # the last analysis of each open document
+        self._functions: Any = None
+
+    def functions(self) -> Any:
+        if self._functions is None:
+            from policy_eval.plugin_manager import get_plugin_manager
+
+            self._functions = get_plugin_manager().functions()
+        return self._functions
+
+    def analyse(self, uri: str) -> Document:
+        text = self.workspace.get_text_document(uri).source
+        path = Path(to_fs_path(uri) or uri)
+        doc = analyse(path, text, self.functions())
+        if doc.data is not None or uri not in self.docs:
+            self.docs[uri] = doc
+        else:  # the YAML does not parse while typing: keep the last readable version for hover/completion
+            old = self.docs[uri]
+            self.docs[uri] = Document(doc.file, text, old.data, old.positions, old.case_schema, old.case_type,
+                                      old.functions, doc.errors, None)
+        return doc
+
+    def publish(self, uri: str) -> None:
+        doc = self.analyse(uri)
+        diagnostics = []
+        for e in doc.errors:
+            line, col = (e.line or 1) - 1, (e.column or 1) - 1
+            end = (e.end_column - 1) if e.end_column and e.end_column > (e.column or 1) else col + _token_len(doc, line, col)
+            diagnostics.append(types.Diagnostic(
+                range=types.Range(start=types.Position(line=line, character=col),
+                                  end=types.Position(line=line, character=end)),
+                message=e.message, severity=types.DiagnosticSeverity.Error, source="policy-eval", code=e.kind))
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+
+def _token_len(doc: Document, line: int, col: int) -> int:
+    text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
+    n = 0
+    while col + n < len(text) and (text[col + n].isalnum() or text[col + n] in "_."):
+        n += 1
+    return max(n, 1)
+
+
+def _range(start: int, end: int) -> types.Range:
+    return types.Range(start=types.Position(line=start, character=0), end=types.Position(line=end, character=0))
+
+
+def _example_case(doc: Document) -> tuple[dict[str, Any], str] | None:
+    kind = doc.raw("policy", "applies_to")
+    for folder in [Path(doc.file).parent, *Path(doc.file).parent.parents][:5]:
+        for case_file in sorted((folder / "examples").glob("*.json")) if (folder / "examples").is_dir() else ():
+            try:
+                case = json.loads(case_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(case, dict) and case.get("kind") == kind:
+                return case, str(case_file)
+    return None
+
+
+def evaluate_rule(doc: Document, rule_id: str, case: Any = None) -> dict[str, Any]:
+    """Evaluate one rule of the document's policy (as saved) on a case; the result as a JSON object."""
+    from policy_eval.rulebook import load_rulebook
+    from policy_eval.run.evaluate import Evaluator
+
+    source = "argument"
+    if isinstance(case, str):
+        source = case
+        case = json.loads(Path(case).read_text(encoding="utf-8"))
+    elif case is None:
+        found = _example_case(doc)
+        if found is None:
+            return {"error": "no example case of this policy's kind (pass a case or a case file)"}
+        case, source = found
+    policy_id = doc.raw("policy", "id")
+    rulebook = load_rulebook(doc.file, functions=doc.functions)
+    result = Evaluator(rulebook, explain=True, only=[f"{policy_id}/{rule_id}"]).evaluate(case, source=source)
+    rows = [r for r in result.results if r.rule == rule_id]
+    if not rows:
+        return {"case": source, "error": result.error or "the rule's policy version is not in force for this case"}
+    r = rows[0]
+    return {"case": source, "rule": r.full_id, "version": r.version, "outcome": r.outcome.value,
+            "message": r.message}
+
+
+def build_server() -> PolicyServer:
+    server = PolicyServer()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: PolicyServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: PolicyServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: PolicyServer, params: types.HoverParams) -> types.Hover | None:
+        doc = ls.docs.get(params.text_document.uri) or ls.analyse(params.text_document.uri)
+        text = hover(doc, params.position.line, params.position.character)
+        if text is None:
+            return None
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", '"']))
+    def on_completion(ls: PolicyServer, params: types.CompletionParams) -> types.CompletionList:
+        uri = params.text_document.uri
+        doc = ls.docs.get(uri) or ls.analyse(uri)
+        current = ls.workspace.get_text_document(uri).source
+        if doc.text != current:  # completion may arrive before the change was analysed
+            doc = Document(doc.file, current, doc.data, doc.positions, doc.case_schema, doc.case_type, doc.functions)
+        items = [types.CompletionItem(label=i.label, kind=_KINDS.get(i.kind), detail=i.detail or None,
+                                      documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=i.doc)
+                                      if i.doc else None)
+                 for i in complete(doc, params.position.line, params.position.character)]
+        return types.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    def on_definition(ls: PolicyServer, params: types.DefinitionParams) -> types.Location | None:
+        doc = ls.docs.get(params.text_document.uri) or ls.analyse(params.text_document.uri)
+        at = definition(doc, params.position.line, params.position.character)
+        if at is None:
+            return None
+        pos = types.Position(line=at[0], character=at[1])
+        return types.Location(uri=params.text_document.uri, range=types.Range(start=pos, end=pos))
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    def on_symbols(ls: PolicyServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
+        doc = ls.docs.get(params.text_document.uri) or ls.analyse(params.text_document.uri)
+        return [types.DocumentSymbol(name=name, kind=_SYMBOLS[kind], range=_range(a, b), selection_range=_range(a, a),
+                                     children=[types.DocumentSymbol(name=n, kind=_SYMBOLS[k], range=_range(x, y),
+                                                                    selection_range=_range(x, x))
+                                               for n, k, x, y in children])
+                for name, kind, a, b, children in symbols(doc)]
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    def on_code_lens(ls: PolicyServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+        uri = params.text_document.uri
+        doc = ls.docs.get(uri) or ls.analyse(uri)
+        return [types.CodeLens(range=_range(a, a), command=types.Command(
+                    title=f"▶ evaluate {name} on an example case", command=EVALUATE, arguments=[uri, name]))
+                for name, kind, a, _, _ in symbols(doc) if kind == "rule"]
+
+    @server.command(EVALUATE)
+    def on_evaluate(ls: PolicyServer, *args: Any) -> dict[str, Any]:
+        if len(args) == 1 and isinstance(args[0], list):  # some clients pass the arguments as one list
+            args = tuple(args[0])
+        uri, rule_id = str(args[0]), str(args[1])
+        doc = ls.docs.get(uri) or ls.analyse(uri)
+        return evaluate_rule(doc, rule_id, args[2] if len(args) > 2 else None)
+
+    return server

@@ -1,0 +1,118 @@
+"""YAML mistakes explained: PyYAML's scanner and parser errors in the project's words.
+
+Input: a PyYAML error's problem text, its mark (0-based line and column) and the file's lines.
+Output: a :class:`Hint` -- where the mistake really is (a missing colon is reported by PyYAML on a
+later line) and one sentence saying what to write instead. :mod:`policy_eval.rulebook.yamlload` puts
+the hint after PyYAML's own message, so nothing PyYAML said is lost.
+
+Also here: :func:`condition_hint`, for YAML values that are read as conditions (a parameter's
+``value: 24 hours`` is not a duration: the language writes ``24h``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Hint", "explain", "explain_error", "condition_hint"]
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Where to point (0-based line and column, as PyYAML's marks) and what to tell the author."""
+
+    line: int
+    column: int
+    text: str
+
+
+_KEY_ONLY = re.compile(r"^(\s*)(-\s+)?([^\s:#'\"][^:#]*?)\s*$")  # a line that looks like a key without ':'
+_KEY = re.compile(r"^(\s*)(?:-\s+)?[^\s:#][^:#]*?:(\s|$)")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _previous(lines: list[str], row: int) -> int | None:
+    """The nearest line above ``row`` that is neither blank nor a comment."""
+    for r in range(row - 1, -1, -1):
+        if lines[r].strip() and not lines[r].lstrip().startswith("#"):
+            return r
+    return None
+
+
+def explain(problem: str, context: str | None, line: int, column: int, lines: list[str],
+            context_at: tuple[int, int] | None = None) -> Hint | None:
+    """A hint for one PyYAML error, or None when there is nothing better to say than PyYAML did."""
+    text = lines[line] if 0 <= line < len(lines) else ""
+    context_line = context_at[0] if context_at is not None else None
+    if "'\\t'" in problem or "\t" in text[: column + 1]:
+        tab = text.find("\t")
+        return Hint(line, tab if tab >= 0 else column,
+                    "YAML indents with spaces only: replace the tab with spaces (2 per level in policy files)")
+    if "could not find expected ':'" in problem and context_line is not None:
+        key = lines[context_line].strip() if context_line < len(lines) else ""
+        first = key.split()[0] if key.split() else key
+        return Hint(context_line, _indent(lines[context_line]) if context_line < len(lines) else 0,
+                    f"a key needs ':' after it: write '{first}: ...'")
+    if "mapping values are not allowed here" in problem:
+        prev = _previous(lines, line)
+        if prev is not None and _KEY_ONLY.match(lines[prev]) and _indent(lines[prev]) == _indent(text):
+            word = lines[prev].strip().split()[0]
+            return Hint(prev, _indent(lines[prev]),
+                        f"the line above has no ':' after its key: write '{word}: ...'")
+        if prev is not None and _KEY.match(lines[prev]) and not lines[prev].rstrip().endswith(":") \
+                and _indent(text) > _indent(lines[prev]):
+            return Hint(line, _indent(text),
+                        f"this key is indented {_indent(text)} spaces but the key above it {_indent(lines[prev])}: "
+                        "keys of one mapping line up")
+        return Hint(line, column, "a value may not contain ': ' unless it is quoted: write the value in "
+                                  "double quotes, or as a block ('>-' and the text on the next lines)")
+    if "expected <block end>" in problem:
+        prev = _previous(lines, line)
+        above = f" but the line above {_indent(lines[prev])}" if prev is not None else ""
+        return Hint(line, _indent(text), f"this line is indented {_indent(text)} spaces{above}: keys of one "
+                                         "mapping (and items of one list) must start in the same column")
+    if "found unexpected end of stream" in problem and context and "quoted scalar" in context:
+        return Hint(*(context_at or (line, column)), "a quoted value is never closed: add the closing quote on the same line, or "
+                                  "use a block ('>-') for text over several lines")
+    if "expected ',' or ']'" in problem or "expected ',' or '}'" in problem:
+        return Hint(line, column, "a '[...]' or '{...}' opened above is not closed before this line")
+    if "found undefined alias" in problem or "found character '%'" in problem or "'@'" in problem \
+            or "'`'" in problem:
+        return Hint(line, column, "a value cannot start with this character unless it is quoted")
+    return None
+
+
+def explain_error(exc: Any, lines: list[str]) -> Hint | None:
+    """:func:`explain` for a ``yaml.MarkedYAMLError`` (the line of the hint is within ``lines``)."""
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return None
+    at = (exc.context_mark.line, exc.context_mark.column) if exc.context_mark is not None else None
+    hint = explain(str(exc.problem or ""), exc.context, mark.line, mark.column, lines, at)
+    if hint is None or not 0 <= hint.line < len(lines):
+        return None
+    return hint
+
+
+_UNIT_WORDS = {
+    "d": ("day", "days", "天", "日"),
+    "h": ("hour", "hours", "hr", "hrs", "小时"),
+    "m": ("minute", "minutes", "min", "mins", "分钟"),
+    "s": ("second", "seconds", "sec", "secs", "秒"),
+}
+_SPELT_DURATION = re.compile(r"(\d+)\s*(" + "|".join(w for ws in _UNIT_WORDS.values() for w in ws) + r")(?!\w)",
+                             re.IGNORECASE)
+
+
+def condition_hint(text: str) -> str:
+    """'; hint: ...' for condition text holding a duration in words ('24 hours', '7 days', '15天'), else ''."""
+    m = _SPELT_DURATION.search(text)
+    if m is None:
+        return ""
+    word = m.group(2).lower()
+    unit = next(u for u, ws in _UNIT_WORDS.items() if word in ws)
+    return f"; hint: durations are written {m.group(1)}{unit} (units d, h, m, s, e.g. 24h, 15d, 1h30m), not '{m.group(0)}'"

@@ -1,0 +1,140 @@
+"""Forecast records: what happens next to a rule's verdict on a case, with their JSON shape."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from policy_eval.lang.values import render_datetime, render_duration
+from policy_eval.run.result import Outcome
+
+__all__ = ["Status", "Forecast", "CaseForecast"]
+
+
+class Status(enum.StrEnum):
+    """Whether a forecast could be made."""
+
+    CHANGES = "changes"        # the verdict changes at ``at`` if nothing happens
+    STABLE = "stable"          # it never changes by the passage of time alone
+    UNSOLVABLE = "unsolvable"  # the condition's dependence on time is not solved exactly: no forecast
+    NO_CLOCK = "no_clock"      # the case has no snapshot time and no --as-of was given
+
+
+@dataclass(slots=True)
+class Forecast:
+    """The next change of one rule's verdict on one case if no new event happens."""
+
+    policy: str
+    rule: str | None
+    version: str | None
+    title: str
+    clause: str | None
+    severity: str
+    outcome: Outcome                      # at the start instant
+    status: Status
+    at: _dt.datetime | None = None        # the first instant with the new verdict
+    boundary: _dt.datetime | None = None  # the instant the text sets (a deadline); ``at`` is it or 1 µs after
+    becomes: Outcome | None = None
+    becomes_version: str | None = None    # when a new version takes effect
+    because: str | None = None            # the expression that set the boundary
+    prevent: tuple[str, ...] = ()         # absent events that, recorded by the boundary, keep it from changing
+    message: str | None = None            # the violation message at ``at``
+    remedies: tuple[dict[str, Any], ...] = ()
+    note: str | None = None
+
+    @property
+    def full_id(self) -> str:
+        return f"{self.policy}/{self.rule}" if self.rule else self.policy
+
+    @property
+    def inclusive(self) -> bool:
+        """True when the boundary instant itself still has the old verdict (a "by then" deadline)."""
+        return self.at is not None and self.boundary is not None and self.at > self.boundary
+
+    def describe(self, start: _dt.datetime | None = None) -> str:
+        """One sentence: what happens when, and what would prevent it."""
+        if self.status is Status.UNSOLVABLE:
+            return f"{self.full_id}: cannot forecast exactly: {self.note}"
+        if self.status is Status.NO_CLOCK:
+            return f"{self.full_id}: cannot forecast: {self.note}"
+        if self.status is Status.STABLE or self.at is None or self.boundary is None:
+            return f"{self.full_id}: stays {self.outcome.value} unless a new event happens"
+        new = self.becomes.value if self.becomes is not None else "out of force"
+        if self.becomes_version is not None:
+            new += f" (version {self.becomes_version})"
+        when = (f"after {render_datetime(self.boundary)}" if self.inclusive
+                else f"at {render_datetime(self.boundary)}")
+        text = f"{self.full_id}: {self.outcome.value} → {new} {when}"
+        if start is not None:
+            text += f" (in {render_duration(self.boundary - start)})"
+        if self.because:
+            text += f", set by {self.because}"
+        if self.prevent:
+            by = "by" if self.inclusive else "before"
+            text += f"; prevented if {' or '.join(self.prevent)} is recorded {by} {render_datetime(self.boundary)}"
+        if self.remedies:
+            text += "; otherwise " + "; ".join(_remedy_text(r) for r in self.remedies)
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "policy": self.policy, "rule": self.rule, "id": self.full_id, "version": self.version,
+            "title": self.title, "clause": self.clause, "severity": self.severity,
+            "outcome": self.outcome.value, "status": self.status.value,
+        }
+        if self.at is not None:
+            out["at"] = render_datetime(self.at)
+        if self.boundary is not None:
+            out["boundary"] = render_datetime(self.boundary)
+            out["inclusive"] = self.inclusive
+        if self.becomes is not None or self.status is Status.CHANGES:
+            out["becomes"] = self.becomes.value if self.becomes is not None else None
+        if self.becomes_version is not None:
+            out["becomes_version"] = self.becomes_version
+        for key in ("because", "message", "note"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.prevent:
+            out["prevent"] = list(self.prevent)
+        if self.remedies:
+            out["remedies"] = list(self.remedies)
+        out["text"] = self.describe()
+        return out
+
+
+def _remedy_text(r: dict[str, Any]) -> str:
+    parts = [str(r.get("kind"))]
+    if r.get("amount_text"):
+        parts.append(str(r["amount_text"]))
+    if r.get("to"):
+        parts.append(f"to the {r['to']}")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseForecast:
+    """Every rule's forecast on one case, from ``start`` (the snapshot time or ``--as-of``)."""
+
+    case_id: str | None
+    kind: str | None
+    source: str | None
+    record: int | None
+    start: _dt.datetime | None
+    clock: tuple[str, ...] = ()           # the case fields that hold "now" (set to each instant tried)
+    forecasts: tuple[Forecast, ...] = ()
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"case_id": self.case_id, "kind": self.kind, "source": self.source,
+                               "record": self.record,
+                               "start": render_datetime(self.start) if self.start is not None else None,
+                               "clock": list(self.clock)}
+        if self.error is not None:
+            out["status"] = "rejected"
+            out["error"] = self.error
+        else:
+            out["status"] = "forecast"
+            out["forecasts"] = [f.to_dict() for f in self.forecasts]
+        return out

@@ -1,0 +1,117 @@
+"""Worker processes that may die: ordered results from a process pool, and no lost run when one is killed.
+
+Input: chunks of records and a function that evaluates one chunk in a worker. Output: the chunks'
+results in input order, with at most ``window`` chunks in flight (memory stays flat).
+
+A worker can die under us: ``kill -9``, the kernel's OOM killer, a native crash on one record.
+``multiprocessing.Pool`` then waits forever for the lost task; a ``ProcessPoolExecutor`` instead fails
+every task in flight with ``BrokenProcessPool``, which this module turns into recovery:
+
+1. a new pool is started and the chunk at the head of the window is run again, alone;
+2. if that kills a worker again, each of its records is run alone in a fresh worker: a record whose
+   worker dies a second time is reported through ``lost(item, message)`` (a rejected record naming
+   the failure), the others are evaluated as usual;
+3. the other chunks that were in flight are submitted again; nothing is skipped or repeated.
+
+Every death is reported through ``on_death(message)`` so the run can end non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+__all__ = ["run_pool", "DIED"]
+
+DIED = ("the worker process evaluating this record died (killed, out of memory, or crashed); "
+        "it was run again alone in a fresh worker and died again")
+
+
+class _Pool:
+    def __init__(self, make: Callable[[], ProcessPoolExecutor]) -> None:
+        self.make = make
+        self.executor = make()
+
+    def submit(self, work: Callable[[list[Any]], list[Any]], chunk: list[Any]) -> Future[list[Any]]:
+        return self.executor.submit(work, chunk)
+
+    def renew(self) -> None:
+        self.close()
+        self.executor = self.make()
+
+    def close(self) -> None:
+        """Stop now: cancel what is queued and end the workers (an interrupted run must not wait)."""
+        executor = self.executor
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc in processes:
+            with contextlib.suppress(Exception):
+                proc.join(5)
+
+
+def run_pool(chunks: Iterable[list[Any]], work: Callable[[list[Any]], list[Any]],
+             make: Callable[[], ProcessPoolExecutor], *, window: int,
+             lost: Callable[[Any, str], Any], on_death: Callable[[str], None]) -> Iterator[Any]:
+    """Yield ``work(chunk)``'s results, chunk after chunk in input order (see the module docstring)."""
+    pool = _Pool(make)
+    pending: deque[tuple[list[Any], Future[list[Any]]]] = deque()
+
+    def alone(chunk: list[Any]) -> list[Any] | None:
+        try:
+            return pool.submit(work, chunk).result()
+        except BrokenProcessPool:
+            pool.renew()
+            return None
+
+    def take() -> list[Any]:
+        chunk, future = pending.popleft()
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            pass
+        # The pool is gone with every chunk in flight; which chunk killed it is not known.
+        rest = [c for c, _ in pending]
+        pending.clear()
+        pool.renew()
+        on_death(f"a worker process died while evaluating records {_span(chunk, rest)}; they are evaluated "
+                 "again in fresh workers")
+        results = alone(chunk)
+        if results is None:  # this chunk kills its worker: find the record(s), one at a time
+            results = []
+            for item in chunk:
+                one = alone([item])
+                if one is None:
+                    on_death(f"record {_where(item)} killed its worker twice; reported as rejected")
+                    results.append(lost(item, DIED))
+                else:
+                    results.extend(one)
+        for c in rest:
+            pending.append((c, pool.submit(work, c)))
+        return results
+
+    try:
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(work, chunk)))
+            while len(pending) >= window:
+                yield from take()
+        while pending:
+            yield from take()
+    finally:
+        pool.close()
+
+
+def _where(item: Any) -> str:
+    source, number = item[0], item[1]
+    return f"{source}:{number}" if source else f"#{number}"
+
+
+def _span(chunk: list[Any], rest: list[list[Any]]) -> str:
+    last = rest[-1] if rest else chunk
+    return f"{_where(chunk[0])} to {_where(last[-1])}"

@@ -1,0 +1,105 @@
+"""`policy-eval due`: sorted forecasts, --within, --as-of, the three formats, exit status."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_eval.cli import run
+
+OPEN = {"kind": "after_sale", "case_id": "OPEN-1", "snapshot_at": "2024-06-04T09:00:00+08:00",
+        "order": {"id": "O-1", "category": "服饰", "confirmed_at": "2024-06-01T10:00:00+08:00",
+                  "promised_ship_by": "2024-06-03T10:00:00+08:00", "shipped_at": "2024-06-02T10:00:00+08:00",
+                  "paid_amount": "89.00"},
+        "request": {"id": "R-1", "type": "refund_only", "submitted_at": "2024-06-03T20:10:00+08:00",
+                    "status": "pending_merchant"}}
+# the same request rejected by the merchant on 06-04 10:00: the buyer's 7 days end 06-11 10:00
+REJECTED = {**OPEN, "case_id": "OPEN-2",
+            "request": {**OPEN["request"], "id": "R-2", "status": "merchant_rejected",
+                        "merchant_response": {"action": "reject", "at": "2024-06-04T10:00:00+08:00"}}}
+
+
+def _cases(tmp_path: Path) -> str:
+    path = tmp_path / "open.jsonl"
+    path.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (REJECTED, OPEN)) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_text_sorted_by_instant(tmp_path: Path) -> None:
+    code, out, _ = _run("due", _cases(tmp_path))
+    lines = out.splitlines()
+    assert code == 1  # something becomes violated
+    assert lines[0].startswith("2024-06-05T20:10:00+08:00") and "OPEN-1" in lines[0]
+    assert "after-sales/refund-only-handling-limit" in lines[0] and "auto_refund 89.00 CNY" in lines[0]
+    assert lines[1].startswith("2024-06-11T10:00:00+08:00") and "OPEN-2" in lines[1]
+    assert lines[-1].startswith("2 changes due")
+
+
+def test_within_keeps_what_is_due_soon(tmp_path: Path) -> None:
+    code, out, _ = _run("due", _cases(tmp_path), "--within", "48h")
+    assert "OPEN-1" in out and "OPEN-2" not in out
+    assert out.splitlines()[-1] == "1 change due within 2d"
+    # nothing within an hour: exit 0
+    code, out, _ = _run("due", _cases(tmp_path), "--within", "1h")
+    assert code == 0 and out.splitlines()[-1] == "0 changes due within 1h"
+
+
+def test_jsonl_and_json(tmp_path: Path) -> None:
+    _, out, _ = _run("due", _cases(tmp_path), "--format", "jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["case_id"], r["id"], r["boundary"], r["becomes"]) for r in rows] == [
+        ("OPEN-1", "after-sales/refund-only-handling-limit", "2024-06-05T20:10:00+08:00", "violated"),
+        ("OPEN-2", "after-sales/refund-only-rejection-followup", "2024-06-11T10:00:00+08:00", "violated")]
+    assert rows[0]["inclusive"] is True and rows[0]["at"] == "2024-06-05T20:10:00.000001+08:00"
+    _, out, _ = _run("due", _cases(tmp_path), "--format", "json", "--all")
+    doc: dict[str, Any] = json.loads(out)
+    assert [d["case_id"] for d in doc["due"]] == ["OPEN-1", "OPEN-2"]
+    assert any(d["status"] == "stable" for d in doc["other"])  # --all lists the rest
+
+
+def test_as_of_moves_the_start(tmp_path: Path) -> None:
+    _, out, _ = _run("due", _cases(tmp_path), "--as-of", "2024-06-06T00:00:00+08:00", "--format", "jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["case_id"] for r in rows] == ["OPEN-2"]  # OPEN-1's 48 h have already passed
+
+
+@pytest.mark.parametrize("bad", [["--within", "soon"], ["--format", "sarif"]])
+def test_usage_errors(tmp_path: Path, bad: list[str]) -> None:
+    code, _, err = _run("due", _cases(tmp_path), *bad)
+    assert code == 2 and bad[0] in err
+
+
+def test_rejected_case_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"kind": "after_sale", "case_id": "X"}), encoding="utf-8")
+    code, out, _ = _run("due", str(path))
+    assert code == 1 and "REJECTED" in out
+
+
+def test_explain_shows_what_would_comply_and_a_timeline(tmp_path: Path) -> None:
+    # handled 2024-06-05 23:22; the 48 h (售后服务规则 2.2) ran out at 20:10: 3 h 12 min late
+    late = {**OPEN, "snapshot_at": "2024-06-07T09:00:00+08:00",
+            "request": {**OPEN["request"], "merchant_response": {"action": "agree", "at": "2024-06-05T23:22:00+08:00"}}}
+    path = tmp_path / "late.json"
+    path.write_text(json.dumps(late, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = _run("explain", str(path), "--rule", "after-sales/refund-only-handling-limit")
+    assert code == 1
+    assert ("would comply: request.merchant_response.at is 3h12m after the latest value giving complied "
+            "(2024-06-05T20:10:00+08:00") in out
+    timeline = out[out.index("timeline (Asia/Shanghai):"):].splitlines()
+    assert [line.split("  ")[2][:1] for line in timeline[1:]] == ["●", "●", "◆", "●", "▶"]
+    code, out, _ = _run("explain", str(path), "--rule", "after-sales/refund-only-handling-limit", "--format", "json")
+    doc = json.loads(out)
+    entry = next(r for r in doc["results"] if r["id"] == "after-sales/refund-only-handling-limit")
+    assert any(c["path"] == "request.merchant_response.at" and c["by"] == "3h12m" for c in entry["comply"])
+    assert [m["kind"] for m in doc["timeline"]][-1] == "now"

@@ -1,0 +1,134 @@
+"""Findings-first results: eval's default JSON shape, and how it relates to ``--detail full``.
+
+The findings of a case are exactly its violated, undetermined and waived verdicts of the full result,
+with the same clause, message, remedies and missing paths; the counts and the versions applied agree
+with the full result; both shapes validate against their schemas in schemas/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from policy_eval.cli import run
+from policy_eval.rulebook import load_rulebook
+from policy_eval.run.evaluate import Evaluator
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+MIXED = ROOT / "tests" / "data" / "cli" / "mixed.jsonl"
+DATA = ROOT / "tests" / "data" / "policies"
+
+
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((ROOT / "schemas" / name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+FINDINGS = _validator("result-findings.schema.json")
+FULL = _validator("result.schema.json")
+
+
+def _eval(*args: Any) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["eval", "-q", *map(str, args)], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    inputs = [EXAMPLES / "after_sales.jsonl", MIXED, *sorted(EXAMPLES.glob("*.json"))]
+    code_f, findings, _ = _eval("-f", "jsonl", *inputs)
+    code_x, full, _ = _eval("-f", "jsonl", "--detail", "full", *inputs)
+    assert code_f == code_x == 1
+    return [json.loads(x) for x in findings.splitlines()], [json.loads(x) for x in full.splitlines()]
+
+
+def test_findings_are_the_default_and_validate(both: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    findings, full = both
+    assert len(findings) == len(full) > 40
+    for record in findings:
+        FINDINGS.validate(record)
+        assert record["format"] == "findings/1"
+    for record in full:
+        FULL.validate(record)
+    # both kinds of record and every finding outcome occur, so the schema was exercised on each
+    assert {r["status"] for r in findings} == {"evaluated", "rejected"}
+    outcomes = {f["outcome"] for r in findings if r["status"] == "evaluated" for f in r["findings"]}
+    assert {"violated", "undetermined"} <= outcomes
+
+
+def test_findings_are_the_full_results_violated_undetermined_and_waived_verdicts(
+        both: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    for short, long in zip(*both, strict=True):
+        assert (short["case_id"], short["kind"], short["source"], short["record"], short["status"]) == (
+            long["case_id"], long["kind"], long["source"], long["record"], long["status"])
+        if long["status"] == "rejected":
+            assert short["error"] == long["error"]
+            continue
+        assert short["summary"] == long["summary"]
+        expected = []
+        for r in long["results"]:
+            if r["outcome"] in ("violated", "undetermined") or "waiver" in r:
+                item = {"rule": r["id"], "outcome": r["outcome"], "clause": r["clause"]}
+                if r["outcome"] == "violated":
+                    item["message"] = r.get("message", r["reason"])
+                    if r.get("remedies"):
+                        item["remedies"] = r["remedies"]
+                else:
+                    item["reason"] = r["reason"]
+                for key in ("missing", "waiver", "error"):
+                    if key in r:
+                        item[key] = r[key]
+                expected.append(item)
+        assert short["findings"] == expected
+        assert short["versions"] == {r["policy"]: r["version"] for r in long["results"]}
+
+
+def test_a_clean_case_is_a_short_line() -> None:
+    code, out, _ = _eval("-f", "jsonl", EXAMPLES / "after_sale_clothing_return_ok.json")
+    [line] = out.splitlines()
+    record = json.loads(line)
+    assert code == 0 and record["findings"] == [] and record["summary"]["violated"] == 0
+    assert len(line.encode()) <= 400, line  # the issue's budget for a case with nothing to act on
+
+
+def test_json_document_lists_the_rules_once() -> None:
+    code, out, _ = _eval("-f", "json", EXAMPLES / "after_sale_car_return_refund.json")
+    doc = json.loads(out)
+    assert doc["format"] == "findings/1"
+    ids = {(r["id"], r["version"]) for r in doc["rules"]}
+    [case] = doc["cases"]
+    FINDINGS.validate(case)
+    for f in case["findings"]:
+        policy = f["rule"].split("/")[0]
+        assert (f["rule"], case["versions"][policy]) in ids
+    assert all(set(r) == {"id", "version", "title", "clause", "severity"} for r in doc["rules"])
+
+
+def test_explain_needs_full_detail() -> None:
+    code, _, err = _eval("-f", "jsonl", "--detail", "findings", "--explain", EXAMPLES / "after_sales.jsonl")
+    assert code == 2 and "--explain needs --detail full" in err
+    code, out, _ = _eval("-f", "jsonl", "--explain", EXAMPLES / "after_sale_car_return_refund.json")
+    [record] = [json.loads(x) for x in out.splitlines()]
+    assert record["format"] == "1" and any("explanation" in r for r in record["results"])
+
+
+def test_a_waived_verdict_is_a_finding() -> None:
+    book = load_rulebook(DATA / "good", schema_dir=DATA / "schemas")
+    case = {"kind": "refund", "case_id": "w", "request": {"type": "refund", "submitted_at": "2021-03-02T10:00:00+08:00",
+                                                          "amount": "80.00"},
+            "order": {"store_id": "S-1", "paid": "59.90", "category": "水果"}}
+    short = Evaluator(book, detail="findings").evaluate(case).to_dict()
+    long = Evaluator(book).evaluate(case).to_dict()
+    FINDINGS.validate(short)
+    waived = [f for f in short["findings"] if "waiver" in f]
+    assert [(f["rule"], f["outcome"], f["waiver"]["would_be"]) for f in waived] == [
+        ("refunds/reply-in-time", "not_applicable", "violated")]
+    assert short["summary"] == long["summary"]

@@ -1,0 +1,202 @@
+"""fmt: canonical layout, comments kept, meaning kept, idempotent (a property), and the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_eval.authoring.fmt import FormatError, format_text
+from policy_eval.authoring.spacing import respace, tokens
+from policy_eval.rulebook.yamlload import load_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PE = Path(sys.executable).parent / "policy-eval"
+BUNDLED = sorted((ROOT / "policies").rglob("*.yaml")) + sorted((ROOT / "tests" / "golden").glob("*.yaml"))
+
+MESSY = """\
+# yaml-language-server: $schema=../../schemas/policy.schema.json
+# a comment before everything
+rules:
+- title: late   # trailing comment
+  id: r1
+  severity: low
+  clause: '2.1'
+  require: request.submitted_at<=order.received_at+  window
+  message: 'late'
+  when: request.type=="refund_only"and not(exists( order.shipped_at ))
+policy:
+  title: t
+  id: x
+  version: '1'
+  source: {document: d}
+  effective_from: 2021-01-01
+  applies_to: after_sale
+  reference_time: request . submitted_at
+params:
+  window: {clause: c, value: 15d, type: duration}
+"""
+
+EXPECTED = """\
+# yaml-language-server: $schema=../../schemas/policy.schema.json
+# a comment before everything
+policy:
+  id: x
+  title: t
+  version: "1"
+  source: {document: d}
+  effective_from: 2021-01-01
+  applies_to: after_sale
+  reference_time: request.submitted_at
+params:
+  window: {type: duration, value: 15d, clause: c}
+rules:
+  - id: r1
+    title: late # trailing comment
+    clause: "2.1"
+    severity: low
+    when: request.type == "refund_only" and not (exists(order.shipped_at))
+    require: request.submitted_at <= order.received_at + window
+    message: "late"
+"""
+
+
+def test_messy_file_gets_the_canonical_layout() -> None:
+    assert format_text(MESSY) == EXPECTED
+
+
+def test_canonical_file_is_unchanged() -> None:
+    assert format_text(EXPECTED) == EXPECTED
+
+
+@pytest.mark.parametrize(("text", "spaced"), [
+    ("a==1", "a == 1"),
+    ("f( x ,y )", "f(x, y)"),
+    ("- x*-2", "-x * -2"),
+    ("a [ 0 ] . b", "a[0].b"),
+    ("any m in xs:m.n>1", "any m in xs: m.n > 1"),
+    ("x in[1,2]", "x in [1, 2]"),
+    ("a - -b", "a - -b"),
+    ("a  # note", "a  # note"),
+    ("1 d", "1 d"),  # two tokens stay two tokens (1d would be a duration)
+    ('"a  b" == s', '"a  b" == s'),  # text inside strings is never touched
+])
+def test_condition_spacing(text: str, spaced: str) -> None:
+    assert respace(text) == spaced
+    assert [str(t) for t in tokens(text) or []] == [str(t) for t in tokens(spaced) or []]
+
+
+def test_long_condition_is_folded_before_and_or() -> None:
+    cond = " and ".join(f"exists(request.field_number_{i})" for i in range(6))
+    out = format_text(EXPECTED.replace('request.submitted_at <= order.received_at + window', cond))
+    assert "    require: >-\n      exists(request.field_number_0)\n      and exists(request.field_number_1)\n" in out
+    data, _ = load_yaml(out)
+    assert data["rules"][0]["require"] == cond
+    assert format_text(out) == out
+
+
+def test_comments_and_editor_line_are_kept_in_every_bundled_file() -> None:
+    for path in BUNDLED:
+        text = path.read_text(encoding="utf-8")
+        out = format_text(text, str(path))
+        comments = sorted(line.strip() for line in text.splitlines() if line.strip().startswith("#"))
+        assert sorted(line.strip() for line in out.splitlines() if line.strip().startswith("#")) == comments, path
+        assert out.splitlines()[0] == text.splitlines()[0]  # the editor line (or first comment) stays first
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_idempotent_and_same_data_on_bundled_files(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    once = format_text(text, str(path))
+    assert format_text(once, str(path)) == once
+    before, _ = load_yaml(text)
+    after, _ = load_yaml(once)
+    if "tests" in before:
+        assert after == before  # test files: only layout changes
+
+
+def _conditions() -> list[str]:
+    out = []
+    for path in sorted((ROOT / "policies").rglob("*.yaml")):
+        data, _ = load_yaml(path.read_bytes())
+        for rule in data.get("rules") or []:
+            out += [rule[k] for k in ("when", "require", "forbid") if isinstance(rule.get(k), str)]
+    return [c for c in out if "#" not in c]
+
+
+CONDITIONS = _conditions()
+
+
+def _respaced_randomly(text: str, rnd: random.Random) -> str:
+    toks = tokens(text) or []
+    out = []
+    for i, t in enumerate(toks):
+        if i:
+            gap = text[toks[i - 1].end_pos:t.start_pos]
+            out.append(gap if "\n" in gap else  # an author's line break is kept by fmt: keep it here too
+                       " " * rnd.randint(1, 3) if gap else
+                       (" " * rnd.randint(0, 2) if t.type in ("RPAR", "RSQB", "COMMA", "DOT", "LPAR", "LSQB")
+                        or toks[i - 1].type in ("LPAR", "LSQB", "DOT") else ""))
+        out.append(str(t))
+    return "".join(out)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, len(CONDITIONS) - 1), st.randoms(use_true_random=False))
+def test_property_spacing_does_not_matter_and_fmt_is_idempotent(i: int, rnd: random.Random) -> None:
+    cond = CONDITIONS[i]
+    messy = _respaced_randomly(cond, rnd)
+
+    def doc(c: str) -> str:
+        return EXPECTED.replace("request.submitted_at <= order.received_at + window", json.dumps(c, ensure_ascii=False))
+
+    a, b = format_text(doc(messy)), format_text(doc(cond))
+    assert a == b
+    assert format_text(a) == a
+
+
+def test_invalid_yaml_is_a_located_error() -> None:
+    with pytest.raises(FormatError) as info:
+        format_text("policy:\n  id x\n  title: y\n", "p.yaml")
+    assert (info.value.line, info.value.column) == (2, 3)
+
+
+def _pe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PE), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_cli_check_diff_and_write(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(MESSY, encoding="utf-8")
+    (tmp_path / "ok.yaml").write_text(EXPECTED, encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("just: data\n", encoding="utf-8")
+    check = _pe("fmt", "--check", str(tmp_path))
+    assert check.returncode == 1
+    assert f"would reformat {tmp_path / 'p.yaml'}" in check.stdout
+    assert "ok.yaml" not in check.stdout.replace("unchanged", "")
+    diff = _pe("fmt", "--diff", str(tmp_path / "p.yaml"))
+    assert diff.returncode == 0 and "+  - id: r1" in diff.stdout
+    assert (tmp_path / "p.yaml").read_text(encoding="utf-8") == MESSY  # --diff changes nothing
+    write = _pe("fmt", str(tmp_path))
+    assert write.returncode == 0
+    assert (tmp_path / "p.yaml").read_text(encoding="utf-8") == EXPECTED
+    assert (tmp_path / "other.yaml").read_text(encoding="utf-8") == "just: data\n"
+    assert _pe("fmt", "--check", str(tmp_path)).returncode == 0
+
+
+def test_cli_invalid_file_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text("policy:\n\tid: x\n", encoding="utf-8")
+    proc = _pe("fmt", "--check", str(tmp_path))
+    assert proc.returncode == 2
+    assert "p.yaml:2:1" in proc.stderr and "hint:" in proc.stderr
+
+
+def test_bundled_policies_and_golden_tests_are_formatted() -> None:
+    """CI's format check: run `policy-eval fmt policies tests/golden` after editing them."""
+    proc = _pe("fmt", "--check", str(ROOT / "policies"), str(ROOT / "tests" / "golden"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,101 @@
+"""--jobs N survives a worker's death (issue 13 item 6): no hang, nothing lost, a non-zero exit.
+
+A plugin enricher kills its own process (SIGKILL, as the OOM killer does) on the records named
+POISON. The run must finish: every other record evaluated in input order, each poison record
+rejected with a message naming the death, read = evaluated + rejected, exit non-zero; and a worker
+killed from outside mid-run costs nothing but a warning: its records are evaluated again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CLI = str(Path(sys.executable).with_name("policy-eval"))
+
+PLUGIN = '''
+import os, signal
+from policy_eval.plugins.hookspecs import hookimpl
+
+def _poison(case):
+    if str(case.get("case_id", "")).startswith("POISON") and os.environ.get("POISON_ARMED") == "1":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return case
+
+@hookimpl
+def policy_eval_enrichers():
+    return [_poison]
+'''
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+
+
+def _cases(count: int, poison: set[int]) -> bytes:
+    templates = [json.loads(x) for x in (EXAMPLES / "after_sales.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = []
+    for i in range(count):
+        case = dict(templates[i % len(templates)])
+        case["case_id"] = f"POISON-{i}" if i in poison else f"C-{i}"
+        lines.append(json.dumps(case, ensure_ascii=False))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _env(tmp_path: Path, armed: bool) -> dict[str, str]:
+    (tmp_path / "poison_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), POISON_ARMED="1" if armed else "0", NO_COLOR="1")
+    return env
+
+
+def test_a_record_that_kills_its_worker_is_rejected_and_the_rest_is_evaluated(tmp_path: Path) -> None:
+    poison = {5, 700}
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(_cases(1200, poison))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run([CLI, "eval", "-q", "-f", "jsonl", "--jobs", "2", "--plugin", "poison_plugin",
+                           "-o", str(out), str(source)], env=_env(tmp_path, armed=True), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0, proc.stderr
+    records = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["record"] for r in records] == list(range(1, 1201))  # every line once, in order
+    rejected = {r["record"] - 1: r["error"]["message"] for r in records if r["status"] == "rejected"}
+    assert set(rejected) == poison
+    assert all("worker process evaluating this record died" in m for m in rejected.values())
+    assert all(r["status"] == "evaluated" for r in records if r["record"] - 1 not in poison)
+    assert "1200 records read: 1198 evaluated, 2 rejected" in proc.stderr
+    assert "killed its worker twice" in proc.stderr
+
+
+def test_a_worker_killed_from_outside_costs_a_warning_not_records(tmp_path: Path) -> None:
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(_cases(20000, set()))
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([CLI, "eval", "-q", "-f", "jsonl", "--jobs", "2", "-o", str(out), str(source)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        children: list[int] = []
+        deadline = time.monotonic() + 120
+        while len(children) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            task = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            children = [int(x) for x in task.read_text().split()] if task.exists() else []
+        assert children, "no worker started"
+        time.sleep(1.0)
+        os.kill(children[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, err
+    assert "worker process died" in err
+    records = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["record"] for r in records] == list(range(1, 20001))
+    assert all(r["status"] == "evaluated" for r in records)
