@@ -44,8 +44,8 @@ def test_old_option_spellings_still_select_the_same() -> None:
     new = pe("rules", "--as-of", "2020-06-01", "--policy", "after-sales")
     old = pe("rules", "--at", "2020-06-01", "--policy", "after-sales")
     assert new == old and new[0] == 0 and "v1" in new[1] and " v2 " not in new[1]
-    a = pe("eval", "-f", "jsonl", "--rule", "refund-only-window", str(CLEAN))
-    b = pe("eval", "-f", "jsonl", "--only", "refund-only-window", str(CLEAN))
+    a = pe("eval", "-f", "jsonl", "--detail", "full", "--rule", "refund-only-window", str(CLEAN))
+    b = pe("eval", "-f", "jsonl", "--detail", "full", "--only", "refund-only-window", str(CLEAN))
     assert a[:2] == b[:2] and a[1].count('"refund-only-window"') >= 1
     code, _, err = pe("explain", str(CLEAN), "--only", "refund-only-windw")
     assert code == 2 and "--rule 'refund-only-windw' is not a rule" in err
