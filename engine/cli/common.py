@@ -76,7 +76,8 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
     for plugin in getattr(args, "plugin", []) or []:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
-                         schema_dir=getattr(args, "schemas", None), functions=pm.functions())
+                         schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
+                         max_cost=getattr(args, "max_cost", None))
 
 
 def print_errors(exc: PolicyError, err: IO[str]) -> None:

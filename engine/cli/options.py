@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "percent", "plugin", "policies", "rule", "as_of", "FORMATTER"]
+__all__ = ["instant", "positive", "percent", "plugin", "policies", "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -73,4 +73,18 @@ def policies() -> argparse.ArgumentParser:
     p.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
     p.add_argument("--schemas", metavar="DIR",
                    help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")
+    return p
+
+
+def count(text: str) -> int:
+    """A whole number of 1 or more, thousands separators allowed (1,000,000 or 1_000_000)."""
+    return positive(text.replace(",", "").replace("_", ""))
+
+
+def cost() -> argparse.ArgumentParser:
+    """``--max-cost N``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--max-cost", type=count, default=None, metavar="N",
+                   help="refuse a condition whose static cost estimate is above N items "
+                        "(default: no ceiling; docs/language.md, Cost)")
     return p

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
+from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
 from policy_eval.lang.values import render
@@ -92,8 +93,10 @@ def _hash_file(digest: Any, name: str, raw: bytes) -> None:
 
 
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
-                  functions: FunctionRegistry | None = None) -> Rulebook:
-    """Load and check every policy under ``root`` (default: the bundled rulebook)."""
+                  functions: FunctionRegistry | None = None, max_cost: int | None = DEFAULT_CEILING) -> Rulebook:
+    """Load and check every policy under ``root`` (default: the bundled rulebook).
+
+    ``max_cost``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
     from policy_eval.expression import default_functions
 
     root = Path(root) if root is not None else bundled_policies()
@@ -121,7 +124,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             continue  # a test file or another YAML document
         _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
         try:
-            version = load_policy_file(path, data, positions, case_types, registry)
+            version = load_policy_file(path, data, positions, case_types, registry, max_cost)
         except ErrorList as exc:
             errors.extend(exc.errors)
             continue

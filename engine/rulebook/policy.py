@@ -30,7 +30,9 @@ from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
 from policy_eval.lang.checker import Scope, check
 from policy_eval.lang.codegen import compile_fast
-from policy_eval.lang.compiler import Compiled
+from policy_eval.lang.compiler import Compiled, remember_let
+from policy_eval.lang.cost import CASE_LIST_ITEMS, DEFAULT_CEILING, Estimate, estimate
+from policy_eval.lang.cost import remember_let as remember_let_cost
 from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.interpreter import interpret
 from policy_eval.lang.parser import parse
@@ -68,6 +70,7 @@ class Condition:
     fn: Compiled
     line: int
     column: int
+    cost: Estimate | None = None  # the static estimate (lang.cost), checked against the loader's ceiling
 
     @property
     def type(self) -> Type:
@@ -181,13 +184,14 @@ def parse_instant(text: str) -> _dt.datetime:
 
 
 def load_policy_file(path: Path | str, data: Any, positions: Positions, case_types: Mapping[str, Type],
-                     functions: FunctionRegistry) -> PolicyVersion:
+                     functions: FunctionRegistry, max_cost: int | None = DEFAULT_CEILING) -> PolicyVersion:
     """Validate and compile one loaded policy document; raise ErrorList with every error found."""
     if not isinstance(data, dict):
         raise PolicyLoadError("a policy file must be a YAML mapping with 'policy:' and 'rules:'",
                               file=str(path), line=1, column=1)
     schema_errors = _schema_errors(data, positions)
-    builder = _Builder(data, positions, case_types, functions, broken=[p for p, _ in schema_errors])
+    builder = _Builder(data, positions, case_types, functions, broken=[p for p, _ in schema_errors],
+                       max_cost=max_cost)
     version = builder.build()
     errors = [e for _, e in schema_errors] + builder.errors
     if errors or version is None:
@@ -305,8 +309,9 @@ class _Builder:
     """
 
     def __init__(self, data: dict[str, Any], positions: Positions, case_types: Mapping[str, Type],
-                 functions: FunctionRegistry, broken: Iterable[Path_] = ()) -> None:
+                 functions: FunctionRegistry, broken: Iterable[Path_] = (), max_cost: int | None = DEFAULT_CEILING) -> None:
         self.data = data
+        self.max_cost = max_cost
         self.pos = positions
         self.case_types = case_types
         self.functions = functions
@@ -363,8 +368,18 @@ class _Builder:
                           path, offset)
             return None
         self.check_parameter_items(node)
+        cost = estimate(node)
+        if self.max_cost is not None and cost.cost > self.max_cost:
+            hot = cost.hot or node
+            s = hot.span
+            self.relocate(PolicyLoadError(
+                f"{what}: estimated cost {cost.cost:,} items is above the ceiling {self.max_cost:,}; "
+                f"`{hot.text[:80]}` may visit {max(cost.hot_cost, cost.cost):,} items (a list read from a case "
+                f"counts as {CASE_LIST_ITEMS:,} items; see docs/language.md, Cost)",
+                line=s.line, column=s.column), path, offset)
+            return None
         line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
-        return Condition(raw, node, compile_fast(node, raw), line, column)
+        return Condition(raw, node, compile_fast(node, raw), line, column, cost)
 
     def check_parameter_items(self, node: ir.IR) -> None:
         """Check, at load time, arguments taken one by one from a list parameter through a quantifier.
@@ -581,6 +596,9 @@ class _Builder:
             if cond is not None:
                 lets[name] = cond
                 let_irs[name] = cond.node
+                remember_let(cond.node, cond.fn)  # every use calls this one function
+                if cond.cost is not None:
+                    remember_let_cost(cond.node, cond.cost)
             else:  # already reported; stand-in so later uses do not repeat the error
                 let_irs[name] = ir.Const(ANY, _span(1, 1), name, UNKNOWN, name=name)
         scope = Scope(case_type, self.functions, params, let_irs)
@@ -599,7 +617,7 @@ class _Builder:
         rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,
                     remedies, lets, raw.get("reading"), list(raw.get("tags") or []), self.pos.where(path)[0])
         for node in (cond.node, when.node) if when else (cond.node,):
-            rule.readers.update(_inputs(node, {}))
+            rule.readers.update(_reads(node))
         rule.inputs = sorted(rule.readers)
         return rule
 
@@ -671,8 +689,22 @@ def _span(line: int, column: int) -> Span:
 # --- what a condition reads ---------------------------------------------------------------------------------
 def inputs_of(node: ir.IR) -> Iterator[str]:
     """The case paths a condition reads (``messages[].text`` for items of a list)."""
-    for path, _ in _inputs(node, {}):
+    for path, _ in _reads(node):
         yield path
+
+
+def _reads(node: ir.IR) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """:func:`_inputs` of a condition and of every let-binding it uses, each let walked once."""
+    seen: set[int] = set()
+    todo: list[ir.IR] = [node]
+    lets: list[ir.IR] = []
+    while todo:
+        n = todo.pop()
+        if id(n) not in seen:
+            seen.add(id(n))
+            yield from _inputs(n, {}, lets)
+            todo += lets
+            lets.clear()
 
 
 def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
@@ -689,8 +721,12 @@ def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
     return None
 
 
-def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
-    """(case path, reader of its raw JSON value) for every field a condition reads."""
+def _inputs(node: ir.IR, variables: dict[str, str], lets: list[ir.IR]
+            ) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """(case path, reader of its raw JSON value) for every field a condition reads; let-bindings go to ``lets``."""
+    if isinstance(node, ir.LetRef):
+        lets.append(node.expr)  # a let has no free variables: walked once, by _reads
+        return
     if isinstance(node, ir.Field) and node.type.name != "record":
         p = _static_path(node, variables)
         if p is not None:
@@ -698,10 +734,10 @@ def _inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[str, Calla
             return
     if isinstance(node, ir.Quant):
         coll = _static_path(node.collection, variables)
-        yield from _inputs(node.collection, variables)
+        yield from _inputs(node.collection, variables, lets)
         inner = dict(variables)
         inner[node.var] = f"{coll}[]" if coll is not None else "?"
-        yield from _inputs(node.body, inner)
+        yield from _inputs(node.body, inner, lets)
         return
     for child in ir.children(node):
-        yield from _inputs(child, variables)
+        yield from _inputs(child, variables, lets)

@@ -19,6 +19,7 @@ from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import AtomicOutput, isatty
 from policy_eval.cli.signals import Interrupted, Signals, Tally
+from policy_eval.lang.budget import DEFAULT_BUDGET
 
 _EVAL_EPILOG = """\
 Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
@@ -40,12 +41,15 @@ examples:
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
-    e = sub.add_parser("eval", parents=[options.plugin(), options.policies()],
+    e = sub.add_parser("eval", parents=[options.plugin(), options.policies(), options.cost()],
                        formatter_class=options.FORMATTER,
                        epilog=_EVAL_EPILOG,
                        help="evaluate cases (JSON, JSON Lines, folders, - for stdin)",
                        description="Evaluate case records against the rulebook and report every verdict.")
     e.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
+    e.add_argument("--budget", type=options.count, default=DEFAULT_BUDGET, metavar="N",
+                   help=f"items each rule may visit on one record (default {DEFAULT_BUDGET:,}); past it that "
+                        "verdict is undetermined with 'budget exceeded' (docs/language.md, Cost)")
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
     e.add_argument("--output", "-o", metavar="FILE",
@@ -189,7 +193,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="json" if args.format in ("json", "jsonl") else "objects",
-                           detail=_detail(args))
+                           detail=_detail(args), budget=args.budget, max_cost=args.max_cost)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(stream, signals)

@@ -174,6 +174,9 @@ class Forecaster:
                     unsolved[key] = plan.bad[key[1]]
                     continue
                 own = plan.alone.get(key[1]) if key[1] is not None else None
+                r0 = results.get(key)
+                if own is not None and (r0 is None or decide(own, base, plan.env) is not r0.outcome):
+                    own = None  # its closures alone do not give the evaluator's verdict (e.g. a dependency)
                 # A rule judged alone (no waivers, version fixed) changes only at its own instants;
                 # otherwise at any instant of its policy (its verdict is the evaluator's, whole).
                 cands = plan.per_rule.get(own.id, []) if own is not None else union
