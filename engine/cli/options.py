@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "percent", "plugin", "policies", "params", "cost", "FORMATTER"]
+__all__ = ["instant", "positive", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -50,6 +50,21 @@ def plugin() -> argparse.ArgumentParser:
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="load a plugin module (repeatable); installed plugins load automatically")
     return p
+
+
+def rule(p: argparse.ArgumentParser, *, dest: str = "rule") -> None:
+    """``--rule RULE`` (repeatable), the one name every command uses to select rules; ``--only`` is its
+    old spelling in ``eval``, accepted but hidden for one release."""
+    p.add_argument("--rule", action="append", dest=dest, metavar="RULE",
+                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+    p.add_argument("--only", action="append", dest=dest, help=argparse.SUPPRESS)
+
+
+def as_of(p: argparse.ArgumentParser, help: str = "pick policy versions in force at this date/datetime") -> None:
+    """``--as-of WHEN``, the one name every command uses for a date; ``--at`` is its old spelling in
+    ``rules``, accepted but hidden for one release."""
+    p.add_argument("--as-of", type=instant, dest="as_of", metavar="WHEN", help=help)
+    p.add_argument("--at", type=instant, dest="as_of", help=argparse.SUPPRESS)
 
 
 PARAMS_HELP = ("a deployment overlay (YAML): values for the parameters the source texts leave to the platform "
