@@ -68,10 +68,17 @@ def _inputs(node: ir.IR, variables: dict[str, str], lets: list[ir.IR]
 
 
 def params_used(node: ir.IR, params: Mapping[str, ir.IR]) -> Iterator[str]:
-    """The names of the parameters a condition uses (through lets and definitions too)."""
-    stack = [node]
+    """The names of the parameters a condition uses (through lets and definitions too).
+
+    The IR is a DAG (a let used twice is one node): each node is visited once, so the walk is linear in
+    the policy's size, not in the size of the expanded tree (issue 13: doubling lets).
+    """
+    stack, seen = [node], set()
     while stack:
         n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
         if isinstance(n, (ir.Const, ir.DatedParam)) and n.name in params and params[n.name] is n:
             yield n.name
         stack.extend(ir.children(n))
