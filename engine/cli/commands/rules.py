@@ -74,7 +74,7 @@ def _params(args: argparse.Namespace, rb: Any, out: IO[str]) -> int:
     """Every parameter of every (selected) version: value or unset, source, clause, the rules using it."""
     rows = []
     for v in rb.versions():
-        if (args.policy and v.id not in args.policy) or (args.at and not v.in_force(args.at)):
+        if (args.policy and v.id not in args.policy) or (args.as_of and not v.in_force(args.as_of)):
             continue
         for name, info in v.param_info.items():
             rows.append({"policy": v.id, "version": v.version, **info.to_dict(),
