@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from policy_eval.errors import CaseError, PluginError, PolicyError
+from policy_eval.lang.values import SHANGHAI
 from policy_eval.plugin_manager import PluginManager, get_plugin_manager
 from policy_eval.rulebook import Rulebook as _Book
 from policy_eval.rulebook import load_rulebook
@@ -36,7 +37,7 @@ from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
-__all__ = ["Rulebook", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
+__all__ = ["Rulebook", "RuleInputs", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
            "PluginError", "PluginManager"]
 
 
@@ -47,6 +48,18 @@ def register_plugin(plugin: Any, name: str | None = None) -> None:
     rulebooks already loaded keep the functions they were checked with.
     """
     get_plugin_manager().add(plugin, name=name)
+
+
+class RuleInputs(list[str]):
+    """The case paths a rule reads, and which version of its policy answered."""
+
+    def __init__(self, paths: Iterable[str], *, policy: str, version: str, effective_from: _dt.datetime,
+                 effective_until: _dt.datetime | None) -> None:
+        super().__init__(paths)
+        self.policy = policy
+        self.version = version
+        self.effective_from = effective_from
+        self.effective_until = effective_until
 
 
 def _instant(value: str | _dt.datetime | _dt.date | None) -> _dt.datetime | None:
@@ -121,11 +134,31 @@ class Rulebook:
     def rules(self) -> list[Rule]:
         return [r for v in self._book.versions() for r in v.rules]
 
-    def inputs(self, rule_id: str, as_of: Any = None) -> list[str]:
-        """The case paths a rule reads (``policy/rule``), i.e. the evidence support staff should collect,
-        in the version in force at ``as_of`` (a datetime or date text; default: the latest version)."""
-        when = parse_instant(as_of) if isinstance(as_of, str) else as_of
-        return self._book.inputs(rule_id, when)
+    def inputs(self, rule_id: str, *, as_of: str | _dt.datetime | _dt.date | None = None,
+               version: str | int | None = None) -> RuleInputs:
+        """The case paths a rule reads (``policy/rule``), i.e. the evidence support staff should collect, in
+        the version of its policy in force ``as_of`` (default: now, Asia/Shanghai) or the given ``version``.
+        The answer is a list that also says which version answered (``.version``, ``.effective_from``).
+        KeyError: no such rule in that version; LookupError: no version in force then."""
+        policy, _, _ = rule_id.rpartition("/")
+        history = self._book.policies.get(policy)
+        if history is None or not any(r.full_id == rule_id for v in history.versions for r in v.rules):
+            raise KeyError(rule_id)
+        if version is not None:
+            chosen = next((v for v in history.versions if str(v.version) == str(version)), None)
+            if chosen is None:
+                raise KeyError(f"{rule_id}: policy {policy} has no version {version} "
+                               f"(versions: {', '.join(str(v.version) for v in history.versions)})")
+        else:
+            when = _instant(as_of) or _dt.datetime.now(SHANGHAI)
+            chosen = history.at(when)
+            if chosen is None:
+                raise LookupError(f"{rule_id}: no version of policy {policy} is in force at {when.isoformat()}")
+        rule = next((r for r in chosen.rules if r.full_id == rule_id), None)
+        if rule is None:
+            raise KeyError(f"{rule_id}: not a rule of {policy} version {chosen.version}")
+        return RuleInputs(rule.inputs, policy=policy, version=str(chosen.version),
+                          effective_from=chosen.effective_from, effective_until=chosen.effective_until)
 
     # --- cases ------------------------------------------------------------------------------------------
     def validate(self, case: Mapping[str, Any]) -> CaseError | None:

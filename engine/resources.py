@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["bundled_policies", "bundled_schemas", "policy_schema", "result_schema", "load_json"]
+__all__ = ["bundled_policies", "bundled_schemas", "bundled_tests", "policy_schema", "result_schema", "load_json"]
 
 
 def _package_dir(package: str) -> Path:
@@ -18,6 +18,11 @@ def _package_dir(package: str) -> Path:
 def bundled_policies() -> Path:
     """The rulebook shipped with the package (``policies/`` in the repository)."""
     return _package_dir("policy_eval.policies")
+
+
+def bundled_tests() -> Path:
+    """The bundled rulebook's policy tests (golden cases; ``tests/golden/`` in the repository)."""
+    return _package_dir("policy_eval.golden")
 
 
 def bundled_schemas() -> Path:

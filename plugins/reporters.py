@@ -340,7 +340,8 @@ class SarifReporter:
             level = self.LEVEL.get(r.severity, "warning") if r.outcome is Outcome.VIOLATED else "note"
             entry: dict[str, Any] = {
                 "ruleId": r.full_id, "level": level,
-                "message": {"text": f"[{r.outcome.value}] case {result.case_id}: {r.message or r.reason}"},
+                "message": {"text": f"[{r.outcome.value}] case "
+                                    f"{result.case_id or f'{result.source}:{result.record}'}: {r.message or r.reason}"},
                 "locations": self._location(result),
                 "properties": {"outcome": r.outcome.value, "case_id": result.case_id, "version": r.version,
                                "clause": r.clause, "remedies": list(r.remedies)},

@@ -279,3 +279,17 @@ def test_generated_orders_match_the_hand_computation() -> None:
     assert [validator.check(c, "gen", i) for i, c in enumerate(cases)] == [None] * len(cases)
     results = [r.to_dict() for r in run_batch((("gen", i, c) for i, c in enumerate(cases, 1)), BatchOptions())]
     assert all(r["status"] == "evaluated" for r in results)
+
+
+def test_definition_structure_errors_are_located(tmp_path: Path) -> None:
+    """A count without its clause is refused by schemas/metrics.schema.json, at its place in the file."""
+    defs = tmp_path / "order_metrics.yaml"
+    text = (bundled_policies() / "metrics" / "order_metrics.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    (i,) = [n for n, x in enumerate(lines) if x.strip().startswith("clause: 服务指标 1(2) 因为商品品质")]
+    defs.write_text("".join(lines[:i] + lines[i + 1:]), encoding="utf-8")
+    with pytest.raises(ErrorList) as info:
+        metrics_from_records([], END, definitions=defs)
+    (err,) = info.value.errors
+    assert err.file == str(defs) and err.line == i  # the count's key, one line above the removed clause
+    assert "quality_refund_orders" in err.message and "clause" in err.message

@@ -1,10 +1,12 @@
 """Plugins: discovery, registration, conflicts, and the sample third-party package end to end.
 
 The end-to-end tests run the installed ``policy-eval`` command in a
-subprocess with the sample plugin package (tests/sample_plugin) installed:
-by .ci/run, or locally with ``pip install ./tests/sample_plugin``. When it
-is not installed, the session fixture below installs it into a temporary
-folder put on PYTHONPATH (the venv is left alone).
+subprocess with the sample plugin package (tests/sample_plugin) available.
+When it is not installed (a fresh clone set up as the README says), the
+session fixture below lays it out in a temporary folder put on PYTHONPATH:
+its source package and the ``.dist-info`` (metadata, entry points) that an
+install would write, read from its pyproject.toml. No pip, no wheel, no
+network; the venv is left alone.
 """
 
 from __future__ import annotations
@@ -60,15 +62,42 @@ def sample_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         assert installed == SAMPLE_VERSION, f"{SAMPLE_DIST} {installed} installed; reinstall ./tests/sample_plugin"
         return env
     target = tmp_path_factory.mktemp("sample-plugin-site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(TESTS / "sample_plugin")],
-        capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        pytest.fail("the sample plugin is not installed and could not be installed for the test: "
-                    f"run `pip install ./tests/sample_plugin`\n{proc.stderr[-2000:]}")
+    _lay_out_sample_plugin(target)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), env.get("PYTHONPATH")]))
     return env
+
+
+def _lay_out_sample_plugin(target: Path) -> None:
+    """Make tests/sample_plugin importable and discoverable from ``target`` as ``pip install`` would:
+    the package itself plus ``<name>-<version>.dist-info/{METADATA,entry_points.txt}``."""
+    import tomllib
+
+    root = TESTS / "sample_plugin"
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    src = root / "src"
+    packages = sorted(p for p in src.iterdir() if (p / "__init__.py").is_file())
+    for package in packages:
+        shutil.copytree(package, target / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+    info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir()
+    # top_level.txt: which distribution owns a module named with --plugin (importlib's packages_distributions)
+    (info / "top_level.txt").write_text("".join(f"{p.name}\n" for p in packages), encoding="utf-8")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
+                                   f"Version: {project['version']}\n", encoding="utf-8")
+    groups = project.get("entry-points", {})
+    (info / "entry_points.txt").write_text(
+        "".join(f"[{group}]\n" + "".join(f"{name} = {ref}\n" for name, ref in entries.items()) + "\n"
+                for group, entries in groups.items()), encoding="utf-8")
+
+
+def test_the_laid_out_sample_plugin_is_found_by_entry_point(tmp_path: Path) -> None:
+    _lay_out_sample_plugin(tmp_path)
+    dist = metadata.Distribution.at(next(tmp_path.glob("*.dist-info")))
+    assert (dist.metadata["Name"], dist.version) == (SAMPLE_DIST, SAMPLE_VERSION)
+    assert [(ep.group, ep.name, ep.value) for ep in dist.entry_points] == [
+        ("policy_eval", "sample", "policy_eval_sample.plugin")]
+    assert (tmp_path / "policy_eval_sample" / "plugin.py").is_file()
+    assert (dist.read_text("top_level.txt") or "").split() == ["policy_eval_sample"]
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -37,11 +37,12 @@ from policy_eval.cli.common import (
     EXIT_USAGE,
     EXIT_VIOLATED,
     UsageError,
+    plugin_modules,
     print_errors,
 )
 from policy_eval.cli.options import FORMATTER
 from policy_eval.cli.signals import Interrupted
-from policy_eval.errors import PolicyError
+from policy_eval.errors import PluginError, PolicyError
 
 __all__ = ["main", "run", "parser", "UsageError", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -88,7 +89,12 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
         return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
     handler: commands.Handler = args.handler
     try:
+        if getattr(args, "plugin", None):
+            args.plugin = plugin_modules(args.plugin)
         return handler(args, out, err, stdin)
+    except PluginError as exc:  # name the plugin; the policies themselves are not at fault
+        err.write(f"policy-eval {args.command}: error: {exc.message}\n")
+        return EXIT_USAGE
     except PolicyError as exc:
         print_errors(exc, err)
         return EXIT_USAGE

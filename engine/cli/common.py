@@ -11,8 +11,11 @@ from typing import IO, Any
 
 from policy_eval.errors import ErrorList, PolicyError
 
-__all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "UsageError", "load", "print_errors",
-           "suggest", "check_selectors", "check_inputs"]
+__all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "UsageError", "load",
+           "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
+           "plugin_modules"]
+
+CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_WORKER = 3  # a worker process died (its records were run again; any that killed it twice are rejected)
@@ -20,6 +23,45 @@ EXIT_WORKER = 3  # a worker process died (its records were run again; any that k
 
 class UsageError(Exception):
     """A mistake in the command line (exit 2); the message says what to do instead."""
+
+
+def plugin_modules(specs: Sequence[str]) -> list[str]:
+    """``--plugin`` values as importable module names. ``./file.py`` (any value ending in .py or holding a
+    path separator) is loaded from that file, under its file name; a plain module name is also looked for
+    in the current folder, as ``python -m`` would (appended to sys.path, so it never shadows a library)."""
+    import importlib.util
+    import os
+    import sys
+
+    names = []
+    for spec in specs:
+        if not (spec.endswith(".py") or "/" in spec or os.sep in spec):
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.append(os.getcwd())
+            names.append(spec)
+            continue
+        path = Path(spec)
+        if not path.is_file():
+            raise UsageError(f"--plugin {spec}: no such file")
+        name = path.stem
+        loaded = sys.modules.get(name)
+        if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+            names.append(name)
+            continue
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None or name in sys.modules:
+            raise UsageError(f"--plugin {spec}: cannot load it as module {name!r}"
+                             + (" (a module of that name is already loaded; rename the file)"
+                                if name in sys.modules else ""))
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module  # workers forked for --jobs find it by name
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise UsageError(f"--plugin {spec}: importing it failed: {type(exc).__name__}: {exc}") from None
+        names.append(name)
+    return names
 
 
 def load(args: argparse.Namespace, policies: str | None = None) -> Any:
@@ -35,7 +77,7 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
                          schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
-                         params=getattr(args, "params", None) or None)
+                         params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None))
 
 
 def print_errors(exc: PolicyError, err: IO[str]) -> None:
@@ -61,6 +103,34 @@ def check_selectors(rb: Any, names: Iterable[str] | None, option: str) -> None:
         if name not in known:
             raise UsageError(f"{option} {name!r} is not a rule or policy of the rulebook{suggest(name, known)} "
                              "(see `policy-eval rules`)")
+
+
+def no_records(paths: Sequence[str]) -> str:
+    """Why inputs gave no case record: what each folder holds instead (folders are read for .json, .jsonl and
+    .ndjson files only), so that an empty run is not mistaken for a clean one."""
+    from collections import Counter
+
+    found = []
+    for item in paths:
+        path = Path(item)
+        if item == "-":
+            found.append("stdin was empty")
+        elif path.is_dir():
+            files = [p for p in path.rglob("*") if p.is_file()]
+            others = Counter(p.suffix or "(no suffix)" for p in files if p.suffix not in CASE_SUFFIXES)
+            cases = len(files) - sum(others.values())
+            what = ", ".join(f"{n} {suffix}" for suffix, n in sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
+            if cases:
+                found.append(f"{item} holds {cases} case file(s) with no record"
+                             + (f" and {sum(others.values())} other file(s) ({what})" if others else ""))
+            elif others:
+                found.append(f"{item} holds no .json, .jsonl or .ndjson file, only {sum(others.values())} "
+                             f"other file(s) ({what})")
+            else:
+                found.append(f"{item} is an empty folder")
+        else:
+            found.append(f"{item}: an empty file")
+    return "; ".join(found)
 
 
 def check_inputs(paths: Sequence[str]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "percent", "plugin", "policies", "params", "FORMATTER"]
+__all__ = ["instant", "positive", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -52,6 +52,21 @@ def plugin() -> argparse.ArgumentParser:
     return p
 
 
+def rule(p: argparse.ArgumentParser, *, dest: str = "rule") -> None:
+    """``--rule RULE`` (repeatable), the one name every command uses to select rules; ``--only`` is its
+    old spelling in ``eval``, accepted but hidden for one release."""
+    p.add_argument("--rule", action="append", dest=dest, metavar="RULE",
+                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+    p.add_argument("--only", action="append", dest=dest, help=argparse.SUPPRESS)
+
+
+def as_of(p: argparse.ArgumentParser, help: str = "pick policy versions in force at this date/datetime") -> None:
+    """``--as-of WHEN``, the one name every command uses for a date; ``--at`` is its old spelling in
+    ``rules``, accepted but hidden for one release."""
+    p.add_argument("--as-of", type=instant, dest="as_of", metavar="WHEN", help=help)
+    p.add_argument("--at", type=instant, dest="as_of", help=argparse.SUPPRESS)
+
+
 PARAMS_HELP = ("a deployment overlay (YAML): values for the parameters the source texts leave to the platform "
                "(docs/policies.md, Parameters a deployment sets)")
 
@@ -78,4 +93,18 @@ def policies(*, params_flag: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
     p.add_argument("--schemas", metavar="DIR",
                    help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")
+    return p
+
+
+def count(text: str) -> int:
+    """A whole number of 1 or more, thousands separators allowed (1,000,000 or 1_000_000)."""
+    return positive(text.replace(",", "").replace("_", ""))
+
+
+def cost() -> argparse.ArgumentParser:
+    """``--max-cost N``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--max-cost", type=count, default=None, metavar="N",
+                   help="refuse a condition whose static cost estimate is above N items "
+                        "(default: no ceiling; docs/language.md, Cost)")
     return p

@@ -34,7 +34,7 @@ class Progress:
         self.last = now
         elapsed = max(now - self.start, 1e-6)
         rate = records / elapsed
-        text = f"{records:,} records  {rate:,.0f}/s"
+        text = f"{records:,} record{'s' if records != 1 else ''}  {rate:,.0f}/s"
         if self.total and done_bytes:
             frac = min(done_bytes / self.total, 1.0)
             eta = elapsed * (1 - frac) / frac if frac > 0 else 0

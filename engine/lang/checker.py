@@ -16,8 +16,9 @@ from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
 from policy_eval.lang import ast, ir
+from policy_eval.lang.budget import concat_at
 from policy_eval.lang.functions import ArgumentError, FunctionRegistry
-from policy_eval.lang.ops import binary, negate
+from policy_eval.lang.ops import binary, int_mul, negate
 from policy_eval.lang.readers import reader_for
 from policy_eval.lang.types import (
     ANY,
@@ -166,6 +167,8 @@ class _Checker:
         if isinstance(result, str):
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
+        if node.op == "+" and rtype in (STRING, ANY):
+            fn = concat_at(self.src(node), node.span.line, node.span.column)
         symbol = "not in" if node.op == "notin" else node.op
         return ir.Op(rtype, node.span, self.src(node), symbol, fn, (left, right), guard_zero=node.op == "/")
 
@@ -243,7 +246,7 @@ def _any_op(op: str) -> tuple[Type, Any]:
     import operator as o
 
     table: dict[str, tuple[Type, Any]] = {
-        "+": (ANY, o.add), "-": (ANY, o.sub), "*": (ANY, o.mul), "/": (ANY, o.truediv),
+        "+": (ANY, o.add), "-": (ANY, o.sub), "*": (ANY, int_mul), "/": (ANY, o.truediv),
         "==": (BOOL, o.eq), "!=": (BOOL, o.ne), "<": (BOOL, o.lt), "<=": (BOOL, o.le), ">": (BOOL, o.gt),
         ">=": (BOOL, o.ge), "in": (BOOL, lambda a, b: a in b), "notin": (BOOL, lambda a, b: a not in b),
     }

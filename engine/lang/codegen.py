@@ -9,10 +9,13 @@ with ``is U`` tests and assignment expressions.
 
 Nodes with no template (quantifiers, indexing, dated parameters, division,
 which needs a zero guard) call their closure from :mod:`policy_eval.lang.compiler`.
-If the generated function raises anything, the condition is re-evaluated
-with the closures, which produce the precise located
-:class:`~policy_eval.lang.ops.EvalFailure` (or the same value): generated code
-is an optimisation, never a different semantics. Property tests check both
+If the generated function raises anything but a located
+:class:`~policy_eval.lang.ops.EvalFailure` (a budget error included), a
+MemoryError or a RecursionError, the condition is re-evaluated with the
+closures, which produce the precise located failure (or the same value):
+generated code is an optimisation, never a different semantics. A let-binding
+is a local ``_lN`` filled on first use by the let's own memoised function
+(:func:`~policy_eval.lang.compiler.let_function`), never its code inlined. Property tests check both
 paths agree with the reference interpreter.
 """
 
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.compiler import Compiled, compile_ir
+from policy_eval.lang.compiler import Compiled, compile_ir, let_function
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN
 
@@ -38,6 +41,7 @@ _INFIX = {
 _INLINE_CONSTS = (bool, int, type(None))
 
 
+_UNSET = object()  # a let local not computed yet
 _CONSTANT = re.compile(r"_k\d+|-?\d+|True|False|None")
 _NAME = re.compile(r"_p\d+")
 
@@ -70,7 +74,8 @@ def _walk(node: ir.IR) -> list[ir.IR]:
     while stack:
         n = stack.pop()
         out.append(n)
-        stack.extend(ir.children(n))
+        if not isinstance(n, ir.LetRef):  # a let-binding's reads are its own function's
+            stack.extend(ir.children(n))
     return out
 
 
@@ -80,6 +85,7 @@ class _Gen:
         self.F: list[Callable[..., Any]] = []
         self.n = 0
         self.hoisted: dict[tuple[str, ...], str] = {}
+        self.lets: dict[int, str] = {}
         self.prelude: list[str] = []
 
     def hoist(self, root: ir.IR) -> None:
@@ -151,7 +157,12 @@ class _Gen:
         return f"v[{self.const(node.name)}]"
 
     def g_LetRef(self, node: ir.LetRef) -> str:
-        return self.expr(node.expr)
+        """A local computed on first use by the let's own (memoised) function: never the let's code inlined."""
+        local = self.lets.get(id(node.expr))
+        if local is None:
+            local = self.lets[id(node.expr)] = f"_l{len(self.lets)}"
+            self.prelude.append(f"    {local} = _M")
+        return f"({local} if {local} is not _M else ({local} := {self.fn(let_function(node.expr))}(c, v)))"
 
     def g_Field(self, node: ir.Field) -> str:
         path = _root_path(node)
@@ -276,11 +287,13 @@ def generate(node: ir.IR, slow: Compiled | None = None) -> tuple[str, dict[str, 
     body = gen.expr(node)
     lines = ["def _f(c, v):", "    try:"]
     lines += ["    " + line for line in gen.prelude]
-    lines += [f"        return {body}", "    except _EvalFailure:", "        raise",
+    # located failures (budget included), memory and depth errors are final: running the same work
+    # again on the slow path would only double its cost
+    lines += [f"        return {body}", "    except _Final:", "        raise",
               "    except Exception:", "        return _slow(c, v)", ""]
     source = "\n".join(lines)
-    namespace: dict[str, Any] = {"U": UNKNOWN, "_EvalFailure": EvalFailure, "_slow": slow or compile_ir(node),
-                                 "Exception": Exception}
+    namespace: dict[str, Any] = {"U": UNKNOWN, "_Final": (EvalFailure, MemoryError, RecursionError),
+                                 "_slow": slow or compile_ir(node), "Exception": Exception, "_M": _UNSET}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
     return source, namespace

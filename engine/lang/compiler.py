@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import bisect
 import decimal
+import itertools
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import charge
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["compile_ir", "Compiled", "REF_TIME"]
+__all__ = ["compile_ir", "Compiled", "REF_TIME", "let_function", "remember_let"]
 
 Compiled = Callable[[dict[str, Any], dict[str, Any]], Any]
 REF_TIME = "$ref"
@@ -146,8 +149,39 @@ def _dated(node: ir.DatedParam) -> Compiled:
     return f
 
 
+# A let-binding is compiled once, when it is defined (see remember_let), and every use calls that one
+# function, which computes the value once per case and keeps it in the environment under a key of
+# its own: a chain of lets that each use the previous one twice costs its length, not 2**length.
+_LETS: weakref.WeakKeyDictionary[ir.IR, Compiled] = weakref.WeakKeyDictionary()
+_LET_KEYS = itertools.count()
+
+
+def remember_let(target: ir.IR, fn: Compiled) -> Compiled:
+    """Make ``fn`` (the compiled ``target``) the function every reference to ``target`` calls, memoised per case."""
+    key = f"$let{next(_LET_KEYS)}"
+
+    def let(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        # the value is kept with the case and reference time it was computed for: a caller may reuse one
+        # environment for many cases (run.metrics does), and must then not get the first case's value
+        kept = v.get(key)
+        ref = v.get(REF_TIME)
+        if kept is not None and kept[0] is c and kept[1] is ref:
+            return kept[2]
+        value = fn(c, v)
+        v[key] = (c, ref, value)
+        return value
+    _LETS[target] = let
+    return let
+
+
+def let_function(target: ir.IR) -> Compiled:
+    """The memoised function of a let-binding's expression (compiled now if it was not yet)."""
+    fn = _LETS.get(target)
+    return fn if fn is not None else remember_let(target, compile_ir(target))
+
+
 def _let(node: ir.LetRef) -> Compiled:
-    return compile_ir(node.expr)
+    return let_function(node.expr)
 
 
 def _op(node: ir.Op) -> Compiled:
@@ -252,6 +286,7 @@ def _quant(node: ir.Quant) -> Compiled:
     coll, body, var, kind = compile_ir(node.collection), compile_ir(node.body), node.var, node.kind
     zero = zero_of(node.type)
     path = node.collection.text
+    where, line, column = node.text, node.span.line, node.span.column
 
     def items(c: dict[str, Any], v: dict[str, Any]) -> Any:
         seq = coll(c, v)
@@ -259,6 +294,7 @@ def _quant(node: ir.Quant) -> Compiled:
             return UNKNOWN
         if type(seq) is not list:
             raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)
+        charge(len(seq) + 1, where, line, column)  # the whole list, before walking it
         return seq
 
     if kind in ("any", "all"):
@@ -305,6 +341,7 @@ def _quant(node: ir.Quant) -> Compiled:
                     if r is True:
                         kept.append(item)
                 elif kind == "collect":
+                    charge(len(r), where, line, column)
                     kept.extend(r)
                 else:
                     total = r if total is None else total + r

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import charge
 from policy_eval.lang.compiler import REF_TIME, zero_of
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
@@ -66,6 +67,7 @@ class _Interp:
     def __init__(self, case: dict[str, Any], trace: Trace | None) -> None:
         self.case = case
         self.trace = trace
+        self.lets: dict[int, tuple[Any, Blame]] = {}  # each let-binding evaluated once (its value has no free variables)
 
     def step(self, node: ir.IR, value: Any) -> None:
         t = self.trace
@@ -150,7 +152,10 @@ class _Interp:
         return node.values[i], _NONE
 
     def e_LetRef(self, node: ir.LetRef, env: Any) -> tuple[Any, Blame]:
-        return self.ev(node.expr, env)
+        known = self.lets.get(id(node.expr))
+        if known is None:
+            known = self.lets[id(node.expr)] = self.ev(node.expr, env)
+        return known
 
     def e_Op(self, node: ir.Op, env: Any) -> tuple[Any, Blame]:
         pairs = [self.ev(a, env) for a in node.args]
@@ -198,6 +203,7 @@ class _Interp:
             return UNKNOWN, blame
         if not isinstance(seq, list):
             raise EvalFailure(f"{node.collection.text}: expected a list", node.collection.text)
+        charge(len(seq) + 1, node.text, node.span.line, node.span.column)
         outer = self.trace
         results = []
         # Evaluate items without step tracing, then replay the deciding item with tracing so the
@@ -228,6 +234,8 @@ class _Interp:
         elif node.kind == "filter":
             result = UNKNOWN if has_unknown else [seq[i] for i, v in enumerate(values) if v is True]
         elif node.kind == "collect":
+            if not has_unknown:
+                charge(sum(len(v) for v in values), node.text, node.span.line, node.span.column)
             result = UNKNOWN if has_unknown else [x for v in values for x in v]
         else:
             if has_unknown:

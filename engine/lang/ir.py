@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)  # weakly keyed: compiled let-bindings (compiler)
 class IR:
     type: Type
     span: Span

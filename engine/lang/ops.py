@@ -29,7 +29,7 @@ from policy_eval.lang.types import (
 )
 from policy_eval.lang.values import Money
 
-__all__ = ["binary", "negate", "EvalFailure"]
+__all__ = ["binary", "negate", "EvalFailure", "int_mul", "MAX_INT_DIGITS"]
 
 
 class EvalFailure(Exception):
@@ -51,6 +51,18 @@ def _td(us: Decimal | int) -> _dt.timedelta:
 
 def _num_div(a: Any, b: Any) -> Decimal:
     return _normal(Decimal(a) / Decimal(b))
+
+
+MAX_INT_DIGITS = 4300  # Python's own limit for printing an int; a product past it is out of range
+_MAX_INT_BITS = int(MAX_INT_DIGITS * 3.3219280948873626)
+
+
+def int_mul(a: Any, b: Any) -> Any:
+    """``*`` whose result stays printable: squaring a let over and over would double its size each time."""
+    r = a * b
+    if type(r) is int and r.bit_length() > _MAX_INT_BITS:
+        raise OverflowError(f"integer result over {MAX_INT_DIGITS:,} digits")
+    return r
 
 
 def _normal(d: Decimal) -> Decimal:
@@ -180,6 +192,8 @@ def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
         if op == "/":
             return DECIMAL, _num_div
         result = INT if lt == INT and rt == INT else DECIMAL
+        if op == "*" and result == INT:
+            return INT, int_mul
         return result, {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
     if op == "*" and lt == DURATION and is_number(rt):
         return DURATION, _dur_mul

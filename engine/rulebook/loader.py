@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNameError
+from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
 from policy_eval.lang.values import render
@@ -156,11 +157,13 @@ class _Doc:
 
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
                   functions: FunctionRegistry | None = None,
-                  params: Path | str | Mapping[str, Any] | None = None) -> Rulebook:
+                  params: Path | str | Mapping[str, Any] | None = None,
+                  max_cost: int | None = DEFAULT_CEILING) -> Rulebook:
     """Load and check every policy under ``root`` (default: the bundled rulebook).
 
     ``params``: a deployment overlay (a file, or a mapping ``{policy: {parameter: value}}``) with
-    values for the parameters the texts leave to the platform.
+    values for the parameters the texts leave to the platform. ``max_cost``: the ceiling on each
+    condition's static cost estimate (docs/language.md, Cost).
     """
     from policy_eval.expression import default_functions
 
@@ -206,7 +209,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         try:
             version = load_policy_file(doc.path, doc.data, doc.src.pos, case_types, registry,
                                        prepared=(doc.src, doc.schema_errors), layout=layout,
-                                       overlay=overlay.for_policy(key[0]) if key else None)
+                                       overlay=overlay.for_policy(key[0]) if key else None, max_cost=max_cost)
         except ErrorList as exc:
             errors.extend(exc.errors)
             built[id(doc)] = False

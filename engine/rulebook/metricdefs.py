@@ -223,7 +223,7 @@ def load_metric_definitions(path: Path | str) -> MetricDefinitions:
     errors: list[PolicyError] = []
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(err.absolute_path)
-        line, column = positions.where(where)
+        line, column = positions.where(where, key=True)
         errors.append(PolicyLoadError(f"{'.'.join(map(str, where)) or 'the file'}: {err.message}", file=shown,
                                       line=line, column=column, source_line=positions.line_text(line)))
     if errors:

@@ -11,6 +11,7 @@ that slow path only runs for bad records.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import fastjsonschema
@@ -107,13 +108,22 @@ class CaseValidator:
             return _nan_error(case, source, record)
         if error is not None:
             # every optional field also accepts null ("unknown", docs/policies.md): not worth repeating
-            message = _plain(error.message).replace(", 'null'", "")
+            message = _json_terms(_plain(error.message), error.instance).replace(", 'null'", "")
             message = message if len(message) < 300 else message[:300] + "…"
             return CaseError(message, source=source, record=record, json_path=error.json_path)
         if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
             return CaseError(str(fast_error.message), source=source, record=record,
                              json_path=_json_path(list(fast_error.path or ["data"])))
         return None
+
+
+def _json_terms(message: str, instance: Any) -> str:
+    """jsonschema starts its messages with the Python repr of the value: say true/false/null as JSON does."""
+    if isinstance(instance, bool) or instance is None:
+        python = repr(instance)
+        if message.startswith(python):
+            return json.dumps(instance) + message[len(python):]
+    return message
 
 
 def _nan_error(case: Any, source: str | None, record: int | None) -> CaseError:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import CaseError
+from policy_eval.lang.budget import DEFAULT_BUDGET
+from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.evaluate import Evaluator
@@ -49,6 +51,8 @@ class BatchOptions:
     # "json": worker processes send back each result's JSON text (see Rendered) instead of objects;
     # line-oriented JSON output then costs the parent process a write, not a serialisation.
     transport: str = "objects"
+    budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
+    max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
 
 
 @dataclass(slots=True)
@@ -87,10 +91,11 @@ class Processor:
             pm.add(plugin)
         self.options = options
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
-                                                  functions=pm.functions(), params=options.params)
+                                                  functions=pm.functions(), params=options.params,
+                                                  max_cost=options.max_cost)
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
                                    min_severity=options.min_severity, record_inputs=options.record_inputs,
-                                   detail=options.detail)
+                                   detail=options.detail, budget=options.budget)
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
         self.enrichers = pm.enrichers()
         self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape

@@ -11,7 +11,10 @@ through them. A rule that exists on one side only is ``absent`` on the other. Ab
 a rule added or removed where it would not apply is *not* a change; a rule
 added where it applies is (``absent → violated``). Records that are not
 objects or fail their kind's schema (when a validator is given) are counted
-as rejected and compared no further.
+as rejected and compared no further. ``compared`` counts the cases that at
+least one policy judged with different versions (by file content) on the two
+sides: when it is 0, the revision could not change any verdict of these cases
+(e.g. every case predates the new version).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class DiffReport:
     cases: int = 0
     changed_cases: int = 0
     rejected: int = 0
+    compared: int = 0
     transitions: dict[tuple[str, str, str], Transition] = field(default_factory=dict)
     rejections: list[str] = field(default_factory=list)
 
@@ -56,6 +60,7 @@ class DiffReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "cases": self.cases, "changed_cases": self.changed_cases, "rejected": self.rejected,
+            "compared": self.compared,
             "transitions": [
                 {"rule": t.rule, "clause": t.clause, "from": t.before, "to": t.after, "count": len(t.cases),
                  "cases": t.cases, **({"through": sorted(t.through)} if t.through else {})}
@@ -81,6 +86,11 @@ class DiffReport:
             lines.append(f"… and {len(self.rejections) - limit} more rejected record(s)")
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
+        evaluated = self.cases - self.rejected
+        if evaluated and not self.compared:
+            lines.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions "
+                         "on both sides (e.g. all predate the new version); use --latest or --as-of DATE to "
+                         "judge them by the new version")
         return "\n".join(lines)
 
 
@@ -98,6 +108,17 @@ def latest_only(rulebook: Rulebook) -> Rulebook:
         h.versions = [v]
         clone.policies[pid] = h
     return clone
+
+
+def _versions(rulebook: Rulebook, result: CaseResult) -> dict[str, str]:
+    """policy id → content digest of the version that judged ``result`` (absent: no version chosen)."""
+    chosen = {r.policy: r.version for r in result.results if r.version is not None}
+    out = {}
+    for pid, version in chosen.items():
+        history = rulebook.policies.get(pid)
+        found = next((v for v in history.versions if v.version == version), None) if history else None
+        out[pid] = found.digest if found is not None else f"?{version}"
+    return out
 
 
 def _key(case: CaseResult, index: int) -> str:
@@ -123,6 +144,8 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             continue
         before = old.evaluate(case, as_of=as_of, source=source, record=number)
         after = new.evaluate(case, as_of=as_of, source=source, record=number)
+        if _versions(old.rulebook, before) != _versions(new.rulebook, after):
+            report.compared += 1
         a = {r.full_id: r for r in before.results}
         b = {r.full_id: r for r in after.results}
         changed = False

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, current, metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
@@ -54,8 +55,10 @@ class Evaluator:
 
     def __init__(self, rulebook: Rulebook, *, explain: bool | str = False, only: Iterable[str] | None = None,
                  skip: Iterable[str] = (), min_severity: str = "info", record_inputs: bool = True,
-                 detail: str = "full", lazy: bool = False) -> None:
-        """``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
+                 detail: str = "full", lazy: bool = False, budget: int | None = DEFAULT_BUDGET) -> None:
+        """``budget``: items each rule may visit on one record (see docs/language.md; None: unmetered).
+
+        ``explain``: True (or "all") explains every verdict; False (or "decisive") explains violated
         and undetermined ones; "missing" explains only undetermined ones (whose missing paths need the
         reference interpreter) — the batch default, since explanations cost more than verdicts.
 
@@ -78,6 +81,7 @@ class Evaluator:
         self._explained = {"all": frozenset(Outcome), "decisive": frozenset({Outcome.VIOLATED, Outcome.UNDETERMINED}),
                            "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
+        self.budget = budget
         self.lazy = lazy and not self.findings
         self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
                                     SEVERITY_ORDER.get(min_severity, 0))
@@ -132,10 +136,11 @@ class Evaluator:
                                              f"unknown case kind {kind!r} (known: {known})"})
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
-        for history in self._by_kind.get(kind, ()):
-            version, verdicts = self._policy(history, case, as_of)
-            versions.append((history.id, version))
-            results.extend(verdicts)
+        with metered(self.budget):  # refilled for each rule (_rule)
+            for history in self._by_kind.get(kind, ()):
+                version, verdicts = self._policy(history, case, as_of)
+                versions.append((history.id, version))
+                results.extend(verdicts)
         if self.findings:  # complied and not-applicable verdicts come back as bare outcomes: count them
             complied = results.count(Outcome.COMPLIED)
             quiet = (complied, results.count(Outcome.NOT_APPLICABLE))
@@ -220,6 +225,9 @@ class Evaluator:
         """The verdict of one rule on its own conditions; with ``detail="findings"`` a complied or
         not-applicable one is its bare Outcome."""
         error: str | None = None
+        meter = current()
+        if meter is not None:
+            meter.left = meter.limit
         try:
             applies = rule.when.fn(case, env) if rule.when is not None else True
             if applies is False:
@@ -233,6 +241,10 @@ class Evaluator:
                 else:
                     holds = value if rule.mode == "require" else not value
                     outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
+        except BudgetExceeded as exc:
+            outcome = Outcome.UNDETERMINED
+            error = (f"budget exceeded in rule {rule.full_id} at {version.file}:{rule.line}: more than "
+                     f"{exc.limit:,} items visited, the last by `{exc.where[:80]}`")
         except _DATA_ERRORS as exc:
             outcome, error = Outcome.UNDETERMINED, _error_text(exc)
         if self.findings and not version.waivers and (outcome is Outcome.COMPLIED

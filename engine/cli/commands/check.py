@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import IO
+from typing import IO, Any
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
@@ -12,20 +12,25 @@ from policy_eval.errors import ErrorList, PolicyError
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
-    c = sub.add_parser("check", parents=[options.plugin(), options.params()], formatter_class=options.FORMATTER,
+    c = sub.add_parser("check", parents=[options.plugin(), options.policies(), options.cost()],
+                       formatter_class=options.FORMATTER,
                        help="validate policy files (schema, conditions, types, versions)",
                        description="Load and check every policy file: YAML shape, condition syntax and types, "
                                    "names, and that versions of one policy do not overlap. Every error is "
                                    "reported as file:line:column with the line and a caret.")
-    c.add_argument("policy_dir", nargs="?", metavar="POLICIES", help="policy folder or file (default: bundled)")
-    c.add_argument("--schemas", metavar="DIR", help="folder holding cases/<kind>.schema.json")
+    # The folder used to be positional (`check DIR`); kept, hidden, for one release.
+    c.add_argument("policy_dir", nargs="?", help=argparse.SUPPRESS)
     c.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     return c
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
+    if args.policy_dir is not None:
+        if args.policies is not None and args.policies != args.policy_dir:
+            raise common.UsageError(f"two policy folders given: {args.policy_dir} and -p {args.policies}")
+        args.policies = args.policy_dir
     try:
-        rb = common.load(args, args.policy_dir)
+        rb = common.load(args)
     except PolicyError as exc:
         if args.format == "json":
             errors = exc.errors if isinstance(exc, ErrorList) else [exc]
@@ -41,4 +46,19 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     else:
         out.write(f"ok: {len(rb.policies)} policies, {len(versions)} versions, {n_rules} rules "
                   f"({rb.digest[:19]})\n")
+        cost, where = _largest_cost(versions)
+        if where:
+            ceiling = f"{args.max_cost:,}" if args.max_cost is not None else "not set"
+            out.write(f"largest cost estimate: {cost:,} items ({where}; ceiling {ceiling})\n")
     return common.EXIT_OK
+
+
+def _largest_cost(versions: list[Any]) -> tuple[int, str]:
+    """The largest static cost estimate of any condition (docs/language.md, Cost) and where it stands."""
+    best, where = 0, ""
+    for v in versions:
+        for r in v.rules:
+            for cond in (r.condition, r.when, *r.lets.values()):
+                if cond is not None and cond.cost is not None and cond.cost.cost > best:
+                    best, where = cond.cost.cost, f"{r.full_id} v{v.version}, line {cond.line}"
+    return best, where

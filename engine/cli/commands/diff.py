@@ -21,11 +21,13 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     d.add_argument("new", metavar="NEW", help="policy folder after the revision")
     d.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
     d.add_argument("--schemas", metavar="DIR", help="folder holding cases/<kind>.schema.json")
-    d.add_argument("--as-of", type=options.instant, metavar="WHEN", help="pick versions in force at this date/datetime")
+    options.as_of(d)
     d.add_argument("--latest", action="store_true",
                    help="compare the latest version of each policy on both sides, ignoring effective dates")
     d.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
     d.add_argument("--exit-code", action="store_true", help="exit 1 when some case changes outcome")
+    d.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
     d.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     return d
 
@@ -53,4 +55,10 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(report.text() + "\n")
+    if not report.cases and not args.allow_empty:
+        err.write(f"policy-eval diff: no case record found: {common.no_records(args.cases)} "
+                  "(pass --allow-empty if that is expected)\n")
+        return common.EXIT_VIOLATED
+    if report.rejected:  # a rejected record was not compared: the "no change" it implies is unproven
+        return common.EXIT_VIOLATED
     return common.EXIT_VIOLATED if args.exit_code and report.changed_cases else common.EXIT_OK

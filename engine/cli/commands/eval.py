@@ -19,6 +19,7 @@ from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import AtomicOutput, isatty
 from policy_eval.cli.signals import Interrupted, Signals, Tally
+from policy_eval.lang.budget import DEFAULT_BUDGET
 
 _EVAL_EPILOG = """\
 Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
@@ -34,28 +35,29 @@ sarif (SARIF 2.1.0), or a reporter added by a plugin (see `policy-eval plugins`)
 examples:
   policy-eval eval examples/after_sales.jsonl
   policy-eval eval -f jsonl -o results.jsonl --jobs 2 big.jsonl
-  cat case.json | policy-eval eval --only after-sales --severity medium -
+  cat case.json | policy-eval eval --rule after-sales --severity medium -
   policy-eval eval --as-of 2020-06-01 case.json      judge by the versions in force on that day
 """
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
-    e = sub.add_parser("eval", parents=[options.plugin(), options.policies()],
+    e = sub.add_parser("eval", parents=[options.plugin(), options.policies(), options.cost()],
                        formatter_class=options.FORMATTER,
                        epilog=_EVAL_EPILOG,
                        help="evaluate cases (JSON, JSON Lines, folders, - for stdin)",
                        description="Evaluate case records against the rulebook and report every verdict.")
     e.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
+    e.add_argument("--budget", type=options.count, default=DEFAULT_BUDGET, metavar="N",
+                   help=f"items each rule may visit on one record (default {DEFAULT_BUDGET:,}); past it that "
+                        "verdict is undetermined with 'budget exceeded' (docs/language.md, Cost)")
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
     e.add_argument("--output", "-o", metavar="FILE",
                    help="write the report to FILE, atomically: FILE appears complete or not at all "
                         "(default: stdout)")
-    e.add_argument("--as-of", type=options.instant, metavar="WHEN",
-                   help="pick policy versions in force at this date/datetime instead of each case's "
-                        "reference time")
-    e.add_argument("--only", action="append", metavar="RULE",
-                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+    options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
+                          "reference time")
+    options.rule(e, dest="only")
     e.add_argument("--skip", action="append", default=[], metavar="RULE",
                    help="skip this rule or policy (repeatable)")
     e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
@@ -69,7 +71,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
     e.add_argument("--scheduler", metavar="ADDR",
                    help="dask: scheduler address, e.g. tcp://host:8786 (default: a local cluster of --jobs "
-                        "workers); the policy folder must be readable on the workers")
+                        "workers); the policy folder (resolved to an absolute path here) must be readable at "
+                        "that path on the workers, and the workers must load the same rulebook")
     e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
     e.add_argument("--verbose", "-v", action="store_true",
                    help="text: also show clean cases and complied / not-applicable rules")
@@ -82,9 +85,32 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="json, jsonl: findings (default: per case the violated, undetermined and waived verdicts "
                         "and the counts of the rest) or full (every verdict of every rule, with the inputs read)")
     e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
+    e.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
     e.add_argument("--input-format", metavar="NAME",
                    help="read every input with this loader: json, jsonl, or a plugin's (default: by suffix)")
     return e
+
+
+def _absolute(path: str | None) -> str | None:
+    return str(Path(path).resolve()) if path else None
+
+
+def _same_rulebook(results: Any, digest: str, policies: str | None) -> Any:
+    """Results from Dask workers, checked to come from the rulebook this client loaded: a worker that reads
+    another copy of the policy folder (or cannot read it) is an error naming both sides."""
+    from policy_eval.errors import PolicyError
+
+    where = policies or "the bundled rulebook"
+    try:
+        for result in results:
+            theirs = getattr(result, "rulebook", None)
+            if theirs is not None and theirs != digest:
+                raise common.UsageError(f"the Dask workers evaluate rulebook {theirs} but this client loaded "
+                                        f"{digest} from {where}: give the workers the same policy folder")
+            yield result
+    except PolicyError as exc:
+        raise common.UsageError(f"the Dask workers could not load the rulebook from {where}: {exc}") from None
 
 
 def _summary_counter() -> dict[str, Any]:
@@ -145,7 +171,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     if args.format not in reporters:
         raise common.UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
     rb = common.load(args)
-    common.check_selectors(rb, args.only, "--only")
+    common.check_selectors(rb, args.only, "--rule")
     common.check_selectors(rb, args.skip, "--skip")
     sink = AtomicOutput(args.output) if args.output else None
     try:
@@ -161,12 +187,14 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     from policy_eval.cli.progress import Progress
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
-    options = BatchOptions(policies=args.policies, schemas=args.schemas, params=args.params, as_of=args.as_of,
+    # Paths are resolved here, on the client: Dask workers run in folders of their own.
+    options = BatchOptions(policies=_absolute(args.policies), schemas=_absolute(args.schemas), params=_absolute(args.params),
+                           as_of=args.as_of,
                            only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="json" if args.format in ("json", "jsonl") else "objects",
-                           detail=_detail(args))
+                           detail=_detail(args), budget=args.budget, max_cost=args.max_cost)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(stream, signals)
@@ -224,7 +252,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
             raise common.UsageError(str(exc)) from None
         except OSError as exc:
             raise common.UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
-        batch = run_on_dask(counted(), options, client=client, on_worker_death=worker_died)
+        batch = _same_rulebook(run_on_dask(counted(), options, client=client, on_worker_death=worker_died),
+                               rb.digest, options.policies)
     else:
         batch = run_batch(counted(), options, jobs=args.jobs, processor=processor, on_worker_death=worker_died)
     current: Any = None
@@ -271,6 +300,10 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     if summary["worker_deaths"]:  # the report is complete, but the run was not healthy
         err.write(f"policy-eval: {summary['worker_deaths']} worker failure(s); see the warnings above\n")
         return common.EXIT_WORKER
+    if summary["read"] == 0 and not args.allow_empty:
+        err.write(f"policy-eval eval: no case record found: {common.no_records(args.cases)} "
+                  "(pass --allow-empty if that is expected)\n")
+        return common.EXIT_VIOLATED
     if args.fail_on == "never":
         return common.EXIT_OK
     failed = summary["outcomes"]["violated"] > 0 or summary["rejected"] > 0

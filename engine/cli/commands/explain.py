@@ -17,9 +17,13 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                        help="one case: the version chosen and why each rule decided as it did",
                        description="Evaluate one case and show, per policy, the version chosen and why, and "
                                    "per rule the verdict with the value of every sub-expression.")
-    x.add_argument("case", metavar="CASE", help="a JSON file holding one case, or - for stdin")
-    x.add_argument("--rule", action="append", metavar="RULE", help="only this rule or policy (repeatable)")
-    x.add_argument("--as-of", type=options.instant, metavar="WHEN", help="pick versions in force at this date/datetime")
+    x.add_argument("case", metavar="CASE",
+                   help="a JSON file holding one case, - for stdin, or a policy test file (YAML; see --case)")
+    x.add_argument("--case", dest="test_name", metavar="NAME",
+                   help="with a policy test file: the test to explain, by name (needed when it holds several); "
+                        "its as_of applies unless --as-of is given")
+    options.rule(x)
+    options.as_of(x)
     x.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of the case")
     x.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     return x
@@ -28,6 +32,26 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
 def _period(v: Any) -> str:
     until = v.effective_until.date().isoformat() if v.effective_until else "open"
     return f"[{v.effective_from.date().isoformat()} .. {until})"
+
+
+def _policy_test(path: str, name: str | None) -> Any:
+    """The test called ``name`` in a policy test file (the only one when ``name`` is None)."""
+    from pathlib import Path
+
+    from policy_eval.run.testing import load_tests
+
+    tests = load_tests(Path(path))  # a malformed file is a PolicyError: reported with its position, exit 2
+    if not tests:
+        raise common.UsageError(f"{path} holds no policy test")
+    if name is None:
+        if len(tests) == 1:
+            return tests[0]
+        raise common.UsageError(f"{path} holds {len(tests)} tests; pick one with --case NAME, e.g. "
+                                f"--case {tests[0].name!r}")
+    for test in tests:
+        if test.name == name:
+            return test
+    raise common.UsageError(f"no test named {name!r} in {path}{common.suggest(name, [t.name for t in tests])}")
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
@@ -43,7 +67,16 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     common.check_inputs([args.case])
     rb = common.load(args)
     common.check_selectors(rb, args.rule, "--rule")
-    records = list(read_cases([args.case], stdin=stdin))
+    if args.case.endswith((".yaml", ".yml")):
+        test = _policy_test(args.case, args.test_name)
+        records: list[Any] = [(test.file, test.line, test.case)]
+        if args.as_of is None and test.as_of is not None:
+            args.as_of = options.instant(test.as_of)
+    elif args.test_name is not None:
+        raise common.UsageError("--case NAME picks a test of a policy test file (YAML); "
+                                f"{args.case} is a case file")
+    else:
+        records = list(read_cases([args.case], stdin=stdin))
     if len(records) != 1:
         raise common.UsageError(f"explain takes one case; {args.case} holds {len(records)} "
                          "(use `policy-eval eval` for several)")

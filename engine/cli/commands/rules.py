@@ -18,7 +18,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                        description="List the rules of the rulebook: id, version, clause, title; --inputs adds "
                                    "the case fields each rule reads; --params lists the parameters instead.")
     r.add_argument("--policy", action="append", metavar="ID", help="only this policy (repeatable)")
-    r.add_argument("--at", type=options.instant, metavar="WHEN", help="only versions in force at this date/datetime")
+    options.as_of(r, help="only versions in force at this date/datetime")
     r.add_argument("--inputs", action="store_true", help="show the case fields each rule reads")
     r.add_argument("--format", choices=["text", "json", "markdown"], default="text",
                    help="output format (default: text)")
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     for v in rb.versions():
         if args.policy and v.id not in args.policy:
             continue
-        if args.at and not v.in_force(args.at):
+        if args.as_of and not v.in_force(args.as_of):
             continue
         for r in v.rules:
             rows.append({"id": r.full_id, "policy": v.id, "version": v.version, "clause": r.clause,
@@ -74,7 +74,7 @@ def _params(args: argparse.Namespace, rb: Any, out: IO[str]) -> int:
     """Every parameter of every (selected) version: value or unset, source, clause, the rules using it."""
     rows = []
     for v in rb.versions():
-        if (args.policy and v.id not in args.policy) or (args.at and not v.in_force(args.at)):
+        if (args.policy and v.id not in args.policy) or (args.as_of and not v.in_force(args.as_of)):
             continue
         for name, info in v.param_info.items():
             rows.append({"policy": v.id, "version": v.version, **info.to_dict(),

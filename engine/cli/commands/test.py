@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
+from policy_eval.cli.output import one_line
 from policy_eval.errors import PolicyError
 
 
@@ -19,12 +20,36 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                        description="Run policy tests: YAML files with a top-level 'tests:' list of cases and "
                                    "the outcome expected of each rule (docs/policies.md). Prints a dot per "
                                    "passing test, details of each failure with file:line, and rule coverage.")
-    t.add_argument("paths", nargs="*", metavar="PATH", help="test files or folders (default: the policy folder)")
+    t.add_argument("paths", nargs="*", metavar="PATH",
+                   help="test files or folders (default: the policy folder; for the bundled rulebook, its own "
+                        "golden tests)")
     t.add_argument("--min-coverage", type=options.percent, default=0.0, metavar="PCT",
                    help="fail unless PCT%% of the rules have both a violated and a complied passing test")
     t.add_argument("--verbose", "-v", action="store_true", help="name every test and show per-rule coverage")
     t.add_argument("--coverage", action="store_true", help="show per-rule outcome coverage")
     return t
+
+
+def _deciding_values(failed: Any, explainer: Any, validator: Any, out: IO[str]) -> None:
+    """Under a failed test, the values that decided each rule whose outcome was not the expected one (as
+    ``explain`` shows them): the test is run again with explanations, which only failures pay for."""
+    from policy_eval.run.testing import run_test
+
+    wrong = [f.split(": expected ", 1)[0] for f in failed.failures if ": expected " in f]
+    if not wrong:
+        return
+    again = run_test(failed.test, explainer, validator)
+    if again.result is None:
+        return
+    for r in again.result.results:
+        if r.full_id not in wrong and (r.rule or "") not in wrong:
+            continue
+        out.write(f"    {r.full_id} ({r.outcome.value}) was decided by:\n")
+        for step in r.explanation:
+            witness = f"   ← {step['witness']}" if "witness" in step else ""
+            out.write(f"        {one_line(step['expr'])}  =  {step['value']}{witness}\n")
+        if r.missing:
+            out.write(f"        missing: {', '.join(r.missing)}\n")
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
@@ -41,6 +66,11 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         rb = common.load(args)
         paths = [rb.root]
         files = discover(paths)
+        if not files and not args.policies:  # the bundled rulebook: its tests are installed beside it
+            from policy_eval.resources import bundled_tests
+
+            paths = [bundled_tests()]
+            files = discover(paths)
     if not files or rb is None:
         where = ", ".join(str(p) for p in paths)
         out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
@@ -74,10 +104,12 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             for o in results:
                 out.write(f"    {'PASS' if o.passed else 'FAIL'} {o.test.name}\n")
     failed = [o for o in outcomes if not o.passed]
+    explainer = Evaluator(rb, explain=True) if failed else None
     for o in failed:
         out.write(f"\n___ {o.test.name} ___\n{o.test.file}:{o.test.line}\n")
         for failure in o.failures:
             out.write(f"    {failure}\n")
+        _deciding_values(o, explainer, validator, out)
     cov = coverage(rb, [o for o in outcomes if o.passed])
     full = [r for r, outs in cov.items() if {"violated", "complied"} <= outs]
     pct = 100.0 * len(full) / len(cov) if cov else 100.0

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
+from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type
 from policy_eval.rulebook.policy.base import Entry, Source
@@ -56,7 +57,8 @@ def prepare(data: Any, positions: Positions) -> tuple[Source, list[PolicyError]]
 
 def load_policy_file(path: Path | str, data: Any, positions: Positions, case_types: Mapping[str, Type],
                      functions: FunctionRegistry, *, prepared: tuple[Source, list[PolicyError]] | None = None,
-                     layout: Layout | None = None, overlay: Mapping[str, Entry] | None = None) -> PolicyVersion:
+                     layout: Layout | None = None, overlay: Mapping[str, Entry] | None = None,
+                     max_cost: int | None = DEFAULT_CEILING) -> PolicyVersion:
     """Validate and compile one loaded policy document; raise ErrorList with every error found.
 
     ``layout``: for a revision, its parts resolved against the version it revises; ``overlay``: the
@@ -66,7 +68,8 @@ def load_policy_file(path: Path | str, data: Any, positions: Positions, case_typ
         raise PolicyLoadError("a policy file must be a YAML mapping with 'policy:' and 'rules:'",
                               file=str(path), line=1, column=1)
     src, found = prepared if prepared is not None else prepare(data, positions)
-    builder = Builder(data, positions, case_types, functions, broken=src.broken, layout=layout, overlay=overlay)
+    builder = Builder(data, positions, case_types, functions, broken=src.broken, layout=layout, overlay=overlay,
+                      max_cost=max_cost)
     version = builder.build()
     errors = list(found) + builder.errors
     if errors or version is None:

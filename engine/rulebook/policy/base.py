@@ -17,6 +17,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
 from policy_eval.lang.checker import Scope, check
 from policy_eval.lang.codegen import compile_fast
+from policy_eval.lang.cost import CASE_LIST_ITEMS, DEFAULT_CEILING, estimate
 from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.parser import parse
 from policy_eval.lang.types import Type
@@ -66,6 +67,7 @@ class BuilderBase:
         self.checked_items: set[tuple[str, int, str, int]] = set()
         self.param_info: dict[str, ParamInfo] = {}
         self.policy_id = ""
+        self.max_cost: int | None = DEFAULT_CEILING
 
     # The document being read: the policy file, or (inside ``at``) the file a part comes from.
     @property
@@ -136,9 +138,19 @@ class BuilderBase:
             self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1),
                           path, offset)
             return None
+        cost = estimate(node)
+        if self.max_cost is not None and cost.cost > self.max_cost:
+            hot = cost.hot or node
+            s = hot.span
+            self.relocate(PolicyLoadError(
+                f"{what}: estimated cost {cost.cost:,} items is above the ceiling {self.max_cost:,}; "
+                f"`{hot.text[:80]}` may visit {max(cost.hot_cost, cost.cost):,} items (a list read from a case "
+                f"counts as {CASE_LIST_ITEMS:,} items; see docs/language.md, Cost)",
+                line=s.line, column=s.column), path, offset)
+            return None
         self.check_parameter_items(node)
         line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
-        return Condition(raw, node, compile_fast(node, raw), line, column)
+        return Condition(raw, node, compile_fast(node, raw), line, column, cost)
 
     def check_parameter_items(self, node: ir.IR) -> None:
         """Check, at load time, arguments taken one by one from a list parameter through a quantifier.

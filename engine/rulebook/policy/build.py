@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from policy_eval.lang.checker import Scope
+from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import ANY, DATETIME, Type
 from policy_eval.lang.values import render
@@ -36,8 +37,9 @@ class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, W
 
     def __init__(self, data: dict[str, Any], positions: Positions, case_types: Mapping[str, Type],
                  functions: FunctionRegistry, broken: Iterable[Path_] = (), *, layout: Layout | None = None,
-                 overlay: Mapping[str, Entry] | None = None) -> None:
+                 overlay: Mapping[str, Entry] | None = None, max_cost: int | None = DEFAULT_CEILING) -> None:
         super().__init__(data, positions, case_types, functions, broken)
+        self.max_cost = max_cost
         self.layout = layout if layout is not None else layout_of(self.src)
         self.overlay = dict(overlay or {})
 

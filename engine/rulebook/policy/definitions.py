@@ -11,6 +11,8 @@ from __future__ import annotations
 from policy_eval.errors import PolicyNameError
 from policy_eval.lang import ir
 from policy_eval.lang.checker import Scope
+from policy_eval.lang.compiler import remember_let
+from policy_eval.lang.cost import remember_let as remember_let_cost
 from policy_eval.lang.types import ANY, Type
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy.base import BuilderBase, Entry, span_at
@@ -38,6 +40,9 @@ class DefinitionsSection(BuilderBase):
             if cond is not None:
                 conds[name] = cond
                 nodes[name] = cond.node
+                remember_let(cond.node, cond.fn)  # compiled once: every rule's use calls this one function
+                if cond.cost is not None:
+                    remember_let_cost(cond.node, cond.cost)
             else:  # already reported; a stand-in so later uses do not repeat the error
                 nodes[name] = ir.Const(ANY, span_at(1, 1), name, UNKNOWN, name=name)
         return conds, nodes

@@ -16,6 +16,21 @@ def inputs_of(node: ir.IR) -> Iterator[str]:
         yield path
 
 
+def condition_inputs(node: ir.IR, variables: dict[str, str] | None = None
+                     ) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """:func:`_inputs` of a condition and of every let-binding it uses, each let walked once."""
+    seen: set[int] = set()
+    todo: list[ir.IR] = [node]
+    lets: list[ir.IR] = []
+    while todo:
+        n = todo.pop()
+        if id(n) not in seen:
+            seen.add(id(n))
+            yield from _inputs(n, {}, lets)
+            todo += lets
+            lets.clear()
+
+
 def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
     if isinstance(node, ir.Field):
         if node.base is None:
@@ -30,8 +45,12 @@ def _static_path(node: ir.IR, variables: dict[str, str]) -> str | None:
     return None
 
 
-def condition_inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
-    """(case path, reader of its raw JSON value) for every field a condition reads."""
+def _inputs(node: ir.IR, variables: dict[str, str], lets: list[ir.IR]
+            ) -> Iterator[tuple[str, Callable[[Any], Any] | None]]:
+    """(case path, reader of its raw JSON value) for every field a condition reads; let-bindings go to ``lets``."""
+    if isinstance(node, ir.LetRef):
+        lets.append(node.expr)  # a let has no free variables: walked once, by condition_inputs
+        return
     if isinstance(node, ir.Field) and node.type.name != "record":
         p = _static_path(node, variables)
         if p is not None:
@@ -39,20 +58,27 @@ def condition_inputs(node: ir.IR, variables: dict[str, str]) -> Iterator[tuple[s
             return
     if isinstance(node, ir.Quant):
         coll = _static_path(node.collection, variables)
-        yield from condition_inputs(node.collection, variables)
+        yield from _inputs(node.collection, variables, lets)
         inner = dict(variables)
         inner[node.var] = f"{coll}[]" if coll is not None else "?"
-        yield from condition_inputs(node.body, inner)
+        yield from _inputs(node.body, inner, lets)
         return
     for child in ir.children(node):
-        yield from condition_inputs(child, variables)
+        yield from _inputs(child, variables, lets)
 
 
 def params_used(node: ir.IR, params: Mapping[str, ir.IR]) -> Iterator[str]:
-    """The names of the parameters a condition uses (through lets and definitions too)."""
-    stack = [node]
+    """The names of the parameters a condition uses (through lets and definitions too).
+
+    The IR is a DAG (a let used twice is one node): each node is visited once, so the walk is linear in
+    the policy's size, not in the size of the expanded tree (issue 13: doubling lets).
+    """
+    stack, seen = [node], set()
     while stack:
         n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
         if isinstance(n, (ir.Const, ir.DatedParam)) and n.name in params and params[n.name] is n:
             yield n.name
         stack.extend(ir.children(n))

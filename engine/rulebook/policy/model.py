@@ -15,6 +15,7 @@ from typing import Any
 from policy_eval.errors import PolicyLoadError
 from policy_eval.lang import ir
 from policy_eval.lang.compiler import Compiled
+from policy_eval.lang.cost import Estimate
 from policy_eval.lang.types import Type
 from policy_eval.lang.values import SHANGHAI, parse_date, parse_datetime
 
@@ -33,6 +34,7 @@ class Condition:
     fn: Compiled
     line: int
     column: int
+    cost: Estimate | None = None  # the static estimate (lang.cost), checked against the loader's ceiling
 
     @property
     def type(self) -> Type:

@@ -7,6 +7,8 @@ from typing import Any
 from policy_eval.errors import PolicyLoadError, PolicyNameError
 from policy_eval.lang import ir
 from policy_eval.lang.checker import Scope
+from policy_eval.lang.compiler import remember_let
+from policy_eval.lang.cost import remember_let as remember_let_cost
 from policy_eval.lang.types import ANY, BOOL, MONEY, Type
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy.base import BuilderBase, Entry, span_at
@@ -55,6 +57,9 @@ class RulesSection(BuilderBase):
             if cond is not None:
                 lets[name] = cond
                 let_irs[name] = cond.node
+                remember_let(cond.node, cond.fn)  # every use calls this one function
+                if cond.cost is not None:
+                    remember_let_cost(cond.node, cond.cost)
             else:  # already reported; stand-in so later uses do not repeat the error
                 let_irs[name] = ir.Const(ANY, span_at(1, 1), name, UNKNOWN, name=name)
         scope = Scope(case_type, self.functions, params, let_irs)

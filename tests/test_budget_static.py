@@ -1,0 +1,119 @@
+"""Issue 13, item 5 (load time): a static cost estimate per condition, refused above a configurable ceiling.
+
+The estimate is in items visited, the runtime budget's unit (docs/language.md, Cost). Expected figures
+are worked out by hand from the documented rules: a list read from a case counts CASE_LIST_ITEMS items.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_eval.cli import run
+from policy_eval.errors import ErrorList, PolicyError
+from policy_eval.expression import default_functions
+from policy_eval.lang.cost import CASE_LIST_ITEMS
+from policy_eval.resources import bundled_schemas
+from policy_eval.rulebook import load_rulebook
+
+N = CASE_LIST_ITEMS
+CEILING = 1_000_000_000  # the ceiling docs/language.md suggests
+
+
+def _policy(condition: str, lets: dict[str, str] | None = None) -> str:
+    let_text = "    let:\n" + "".join(f"      {k}: {json.dumps(v)}\n" for k, v in lets.items()) if lets else ""
+    return textwrap.dedent("""\
+        policy:
+          id: costly
+          title: Costly
+          version: "1"
+          source:
+            document: tests/test_budget_static.py
+          effective_from: 2020-01-01
+          applies_to: chat
+          reference_time: messages[0].sent_at
+        rules:
+          - id: r1
+            title: R
+            clause: C
+            severity: low
+            message: M
+        """) + let_text + f"    require: {json.dumps(condition)}\n"
+
+
+def _load(tmp_path: Path, text: str, **kw: Any) -> Any:
+    kw.setdefault("max_cost", CEILING)
+    folder = tmp_path / "policies"
+    folder.mkdir(exist_ok=True)
+    (folder / "p.yaml").write_text(text, encoding="utf-8")
+    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions(), **kw)
+
+
+def _errors(exc: PolicyError) -> list[PolicyError]:
+    return list(exc.errors) if isinstance(exc, ErrorList) else [exc]
+
+
+def test_a_flat_walk_of_a_case_list_is_estimated_and_loads(tmp_path: Path) -> None:
+    book = _load(tmp_path, _policy('any m in messages: m.sender == "merchant"'))
+    cond = book.policies["costly"].latest().rules[0].condition
+    assert cond.cost is not None
+    assert cond.cost.cost == N * (1 + 0) + 1  # the list's size times (1 + the body's cost), plus the charge
+
+
+def test_nested_walks_of_case_lists_are_refused_at_the_outer_quantifier(tmp_path: Path) -> None:
+    text = _policy('any a in messages: any b in messages: a.id == b.id')
+    with pytest.raises(PolicyError) as info:
+        _load(tmp_path, text)
+    (err,) = _errors(info.value)
+    assert "estimated cost" in err.message and f"above the ceiling {CEILING:,}" in err.message
+    assert "`any a in messages: any b in messages: a.id == b.id`" in err.message
+    line = text.splitlines().index(next(x for x in text.splitlines() if "require:" in x)) + 1
+    assert (err.line, err.column) == (line, len('    require: "') + 1)
+    expected = N * (1 + N + 1) + 1
+    assert f"{expected:,} items" in err.message
+    # the ceiling is configurable
+    book = _load(tmp_path, text, max_cost=10 ** 16)
+    assert book.policies["costly"].latest().rules[0].condition.cost.cost == expected
+
+
+def test_the_refusal_names_the_costly_construct_inside_a_bigger_condition(tmp_path: Path) -> None:
+    text = _policy('len(messages) > 0 and (count a in messages: any b in messages: a.id == b.id) > 1')
+    with pytest.raises(PolicyError) as info:
+        _load(tmp_path, text)
+    (err,) = _errors(info.value)
+    assert "`count a in messages: any b in messages: a.id == b.id`" in err.message
+    assert err.column == len('    require: "') + text.split("require: ")[1].index("count")
+
+
+def test_doubling_lets_are_refused_where_the_cost_passes_the_ceiling(tmp_path: Path) -> None:
+    lets = {"l0": "collect m in messages: [1]"} | {f"l{i}": f"collect x in l{i - 1}: [x, x]" for i in range(1, 30)}
+    text = _policy("len(l29) > 0", lets)
+    with pytest.raises(PolicyError) as info:
+        _load(tmp_path, text)
+    errors = _errors(info.value)
+    # size(l_i) = N * 2**i; walking l_(i-1) and gathering l_i costs N * 2**(i-1) + 1 + N * 2**i
+    first = min(i for i in range(1, 30) if N * 2 ** (i - 1) + 1 + N * 2 ** i > CEILING)
+    assert f"let 'l{first}'" in errors[0].message
+    assert errors[0].line == 17 + first
+
+
+def test_every_bundled_condition_has_an_estimate() -> None:
+    book = load_rulebook()
+    for version in book.versions():
+        for rule in version.rules:
+            for cond in [rule.condition, *([rule.when] if rule.when else []), *rule.lets.values()]:
+                assert cond.cost is not None and cond.cost.cost >= 0, rule.full_id
+
+
+def test_check_reports_the_largest_estimate(tmp_path: Path) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "p.yaml").write_text(_policy('any m in messages: m.sender == "merchant"'), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", str(folder)], stdout=out, stderr=err) == 0, err.getvalue()
+    assert f"largest cost estimate: {N + 1:,} items (costly/r1" in out.getvalue(), out.getvalue()
