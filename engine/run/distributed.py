@@ -94,11 +94,12 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
                 raise
         told(f"a Dask worker died while evaluating records {chunk[0][0]}:{chunk[0][1]} to "
              f"{chunk[-1][0]}:{chunk[-1][1]}; they are evaluated again one by one")
-        singles = [client.submit(_process_chunk, [item], options, pure=False) for item in chunk]
+        # One record in flight at a time: an innocent record running beside the poison one would share
+        # its worker's deaths and be given up on too (seen under load with allowed-failures=1).
         out: list[CaseResult] = []
-        for item, single in zip(chunk, singles, strict=True):
+        for item in chunk:
             try:
-                out.extend(single.result())
+                out.extend(client.submit(_process_chunk, [item], options, pure=False).result())
             except Exception as exc:
                 if not _killed(exc):
                     raise

@@ -37,7 +37,14 @@ class _Pool:
         self.executor = make()
 
     def submit(self, work: Callable[[list[Any]], list[Any]], chunk: list[Any]) -> Future[list[Any]]:
-        return self.executor.submit(work, chunk)
+        """Queue ``chunk``; a pool found broken already (a worker died since the last result was taken)
+        gives a failed future, handled when its turn comes like any other death."""
+        try:
+            return self.executor.submit(work, chunk)
+        except BrokenProcessPool as exc:
+            failed: Future[list[Any]] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def renew(self) -> None:
         self.close()
