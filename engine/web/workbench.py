@@ -198,8 +198,40 @@ class Workbench:
             })
         order = {"violated": 0, "undetermined": 1, "complied": 2, "not_applicable": 3}
         verdicts.sort(key=lambda v: (order.get(v["outcome"], 9), v["id"]))
+        self._ahead(book, case, result, as_of, verdicts)
         return {"error": None, "case_id": result.case_id, "kind": result.kind, "verdicts": verdicts,
-                "counts": dict(Counter(v["outcome"] for v in verdicts))}
+                "counts": dict(Counter(v["outcome"] for v in verdicts)),
+                "timeline": self._timeline(book, case, result, as_of)}
+
+    @staticmethod
+    def _ahead(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None,
+               verdicts: list[dict[str, Any]]) -> None:
+        """Each violated or undetermined verdict's "would comply" sentences (docs/due.md), as explain shows."""
+        from policy_eval.lang.values import parse_datetime
+        from policy_eval.run.due.comply import Complier
+
+        complier = Complier(book.book)
+        by_id = {r.full_id: r for r in result.results}
+        at = parse_datetime(as_of) if as_of else None  # checked already: evaluate() took it
+        for v in verdicts:
+            r = by_id.get(v["id"])
+            if r is not None and v["outcome"] in ("violated", "undetermined"):
+                v["comply"] = [c.get("text") or _undetermined_text(c) for c in complier.explain(case, r, as_of=at)]
+
+    @staticmethod
+    def _timeline(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None) -> list[dict[str, Any]]:
+        """The case's events, its rules' deadlines and "now" on one axis: each mark with its place in percent."""
+        from policy_eval.lang.values import SHANGHAI
+        from policy_eval.run.due.timeline import timeline
+
+        forecast = book.due(case, as_of=as_of or None)
+        marks = timeline(book.book, case, result, forecast if forecast.error is None else None)
+        if not marks:
+            return []
+        first, last = marks[0].at, marks[-1].at
+        span = (last - first).total_seconds() or 1.0
+        return [{"at": m.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "kind": m.kind, "label": m.label,
+                 "pos": round(100 * (m.at - first).total_seconds() / span, 2)} for m in marks]
 
     # --- editing -----------------------------------------------------------------------------------------
     def source(self, relpath: str) -> str:
@@ -301,3 +333,15 @@ class Workbench:
         table = [{"rule": r, **{o.value: counts[(r, o.value)] for o in Outcome}} for r in rules]
         return {"table": table, "violated": violated, "rejected": rejected, "evaluated": len(results),
                 "results": results}
+
+
+def _undetermined_text(entry: dict[str, Any]) -> str:
+    """One line for an undetermined verdict's missing path: the outcome each value or time range gives."""
+    if "note" in entry:
+        return f"{entry['path']}: {entry['note']}"
+    if "values" in entry:
+        shown = ", ".join(f"{json.dumps(v['value'], ensure_ascii=False)} gives {v['outcome']}" for v in entry["values"])
+        return f"{entry['path']}: {shown}"
+    ranges = entry.get("ranges", [])
+    shown = "; ".join(f"{r['from'] or '…'} to {r['to'] or '…'}: {r['outcome']}" for r in ranges)
+    return f"{entry['path']}: {shown}"

@@ -1,0 +1,45 @@
+"""The workbench shows a case's timeline and what would decide each violated verdict otherwise (issue 16
+item 3, issue 17): the same marks and sentences as ``policy-eval explain``.
+
+examples/after_sale_fruit_refund_no_reply.json: request submitted 2023-07-12 12:20:41, the 48h handling
+deadline 2023-07-14 12:20:41 (售后服务规则 2.2), the system's refund at 12:20:45, snapshot 18:00:00.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the web extra is not installed")
+from starlette.testclient import TestClient  # noqa: E402
+
+from policy_eval.web.app import create_app  # noqa: E402
+from policy_eval.web.workbench import Workbench  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    client = TestClient(create_app(Workbench.open(None, examples=EXAMPLES)))
+    text = (EXAMPLES / "after_sale_fruit_refund_no_reply.json").read_text(encoding="utf-8")
+    return client.post("/case", data={"case": text}).text
+
+
+def test_the_timeline_lists_events_deadlines_and_now_in_order(page: str) -> None:
+    section = page[page.index('<section id="timeline">'):page.index("</section>")]
+    rows = re.findall(r'<li class="(\w+)"><time>([^<]+)</time> ([^<]+)</li>', section)
+    assert ("event", "2023-07-12 12:20:41", "request.submitted_at") in rows
+    assert ("deadline", "2023-07-14 12:20:41", "after-sales/refund-only-handling-limit: `deadline`") in \
+        [(k, t, label.replace("&#96;", "`")) for k, t, label in rows]
+    assert ("now", "2023-07-14 18:00:00", "snapshot_at (now)") in rows
+    assert [t for _, t, _ in rows] == sorted(t for _, t, _ in rows)
+    places = [float(x) for x in re.findall(r'style="left: ([\d.]+)%"', section)]
+    assert places[0] == 0.0 and places[-1] == 100.0 and places == sorted(places)
+
+
+def test_a_violated_verdict_says_what_would_decide_it_otherwise(page: str) -> None:
+    assert ("would decide otherwise: request.merchant_response.at recorded at or before "
+            "2023-07-14T12:20:41+08:00 would comply") in page.replace("&#96;", "`")
