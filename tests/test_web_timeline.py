@@ -43,3 +43,22 @@ def test_the_timeline_lists_events_deadlines_and_now_in_order(page: str) -> None
 def test_a_violated_verdict_says_what_would_decide_it_otherwise(page: str) -> None:
     assert ("would decide otherwise: request.merchant_response.at recorded at or before "
             "2023-07-14T12:20:41+08:00 would comply") in page.replace("&#96;", "`")
+
+
+def test_the_rulebook_shows_dated_and_unset_parameters_with_their_users(tmp_path: Path) -> None:
+    overlay = tmp_path / "deployment.yaml"
+    overlay.write_text("params:\n  cs-conduct:\n    response_limit:\n      values:\n        2020-01-01: 3m\n"
+                       "        2025-01-01: 2m\n", encoding="utf-8")
+    dated = Workbench.open(None, params=overlay).rulebook("cs-conduct")
+    (conduct,) = [p for p in dated if p["policy"] == "cs-conduct"]
+    rows = {p["name"]: p for p in conduct["params"]}
+    limit = rows["response_limit"]
+    assert limit["source"] == "deployment"
+    assert limit["value"] == "from 2020-01-01T00:00:00+08:00: 3m\nfrom 2025-01-01T00:00:00+08:00: 2m"
+    assert "timely-response" in limit["rules"]
+    plain = Workbench.open(None).rulebook("cs-conduct")
+    (conduct,) = [p for p in plain if p["policy"] == "cs-conduct"]
+    unset = {p["name"]: p for p in conduct["params"]}["response_limit"]
+    assert (unset["value"], unset["source"]) == ("unset", "unset") and "2.1" in (unset["clause"] or "")
+    html = TestClient(create_app(Workbench.open(None))).get("/rulebook", params={"q": "cs-conduct"}).text
+    assert '<tr class="unset"><td><code>response_limit</code></td><td class="value">unset</td>' in html

@@ -124,16 +124,20 @@ class Workbench:
 
     @staticmethod
     def _params(version: Any) -> list[dict[str, Any]]:
-        from policy_eval.expression import render
-
+        """Each parameter: its value (every dated value with the date it takes effect; "unset" when the text
+        leaves it to the platform and no deployment sets it), where it comes from, its clause, its users."""
         used: dict[str, list[str]] = {}
         for r in version.rules:
-            blob = " ".join(str(getattr(c, "text", "")) for c in (r.when, r.condition, *r.lets.values()) if c)
-            for name in version.params:
-                if name in blob.replace("(", " ").replace(")", " ").replace(",", " ").split():
-                    used.setdefault(name, []).append(r.id)
-        return [{"name": n, "value": render(getattr(node, "value", None)) if hasattr(node, "value") else "(expr)",
-                 "rules": used.get(n, [])} for n, node in version.params.items()]
+            for name in getattr(r, "params", ()):
+                used.setdefault(name, []).append(r.id)
+        out = []
+        for name in version.params:
+            info = version.param_info.get(name)
+            value = info.value if info is not None else None
+            out.append({"name": name, "value": "unset" if value is None else value.replace("; ", "\n"),
+                        "source": info.source if info is not None else "text",
+                        "clause": info.clause if info is not None else None, "rules": used.get(name, [])})
+        return out
 
     # --- cases -------------------------------------------------------------------------------------------
     def example_names(self) -> list[str]:
