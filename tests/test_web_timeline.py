@@ -62,3 +62,22 @@ def test_the_rulebook_shows_dated_and_unset_parameters_with_their_users(tmp_path
     assert (unset["value"], unset["source"]) == ("unset", "unset") and "2.1" in (unset["clause"] or "")
     html = TestClient(create_app(Workbench.open(None))).get("/rulebook", params={"q": "cs-conduct"}).text
     assert '<tr class="unset"><td><code>response_limit</code></td><td class="value">unset</td>' in html
+
+
+def test_impact_over_the_golden_cases(tmp_path: Path) -> None:
+    """售后服务规则 2.2: moving the refund-only handling limit from 48h to 72h turns golden cases whose merchant
+    answered between 48 and 72 hours after the request from violated into complied."""
+    bench = Workbench.open(None)
+    golden = bench.corpus("golden")
+    assert len(golden) >= 300  # the bundled rulebook's policy tests, installed beside it
+    name = "after_sales/v2.yaml"
+    text = bench.source(name)
+    assert "value: 48h" in text
+    out = bench.impact(name, text.replace("value: 48h", "value: 72h", 1), golden)
+    assert out["cases"] == len(golden) and not out["errors"]
+    moved = {(t["rule"], t["before"], t["after"]) for t in out["transitions"]}
+    assert ("after-sales/refund-only-handling-limit", "violated", "complied") in moved
+    assert all(t["rule"].startswith("after-sales/") for t in out["transitions"])
+    html = TestClient(create_app(bench)).post("/impact", data={"file": name, "text": text.replace(
+        "value: 48h", "value: 72h", 1), "corpus_name": "golden"}).text
+    assert f"over {len(golden)}" in html

@@ -183,8 +183,10 @@ class Workbench:
                     node[key] = {}
                 node = node[key]
 
-    def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None
-                 ) -> dict[str, Any]:
+    def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None, *,
+                 ahead: bool = True) -> dict[str, Any]:
+        """The verdicts on one case; ``ahead``: also the timeline and what would decide each verdict otherwise
+        (the case page; an impact over a corpus leaves them out)."""
         book = book or self.book()
         error = book.validate(case)
         if isinstance(error, CaseError):
@@ -202,10 +204,11 @@ class Workbench:
             })
         order = {"violated": 0, "undetermined": 1, "complied": 2, "not_applicable": 3}
         verdicts.sort(key=lambda v: (order.get(v["outcome"], 9), v["id"]))
-        self._ahead(book, case, result, as_of, verdicts)
+        if ahead:
+            self._ahead(book, case, result, as_of, verdicts)
         return {"error": None, "case_id": result.case_id, "kind": result.kind, "verdicts": verdicts,
                 "counts": dict(Counter(v["outcome"] for v in verdicts)),
-                "timeline": self._timeline(book, case, result, as_of)}
+                "timeline": self._timeline(book, case, result, as_of) if ahead else []}
 
     @staticmethod
     def _ahead(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None,
@@ -253,7 +256,7 @@ class Workbench:
                     if e["file"]:
                         e["file"] = str(Path(e["file"]).name)
                 return {"errors": errs, "result": None}
-            result = self.evaluate(case, as_of, book) if case is not None else None
+            result = self.evaluate(case, as_of, book, ahead=False) if case is not None else None
             return {"errors": [], "result": result}
 
     def save(self, relpath: str, text: str) -> dict[str, Any]:
@@ -269,7 +272,20 @@ class Workbench:
         return {"saved": True, "errors": []}
 
     # --- impact and batch --------------------------------------------------------------------------------
-    def corpus(self) -> list[dict[str, Any]]:
+    def golden(self) -> list[dict[str, Any]]:
+        """The cases of the policy tests: the installed golden cases when serving the bundled rulebook, else
+        the test files found in the served folder. Each test's own as_of is not applied (impact compares
+        both rulebooks on the same case at its own time)."""
+        from policy_eval.resources import bundled_tests
+        from policy_eval.run.testing import iter_tests
+
+        root = bundled_tests() if self.policies == bundled_policies().resolve() else self.policies
+        return [dict(t.case) for t in iter_tests([root])]
+
+    def corpus(self, which: str = "examples") -> list[dict[str, Any]]:
+        """The cases an impact runs over: ``examples`` (the example folder) or ``golden`` (the policy tests)."""
+        if which == "golden":
+            return self.golden()
         cases: list[dict[str, Any]] = []
         if self.examples is not None and self.examples.is_dir():
             for p in sorted(self.examples.glob("*.json")):
@@ -290,7 +306,7 @@ class Workbench:
             old = self.book()
             transitions = []
             for case in cases:
-                a, b = self.evaluate(case, as_of, old), self.evaluate(case, as_of, new)
+                a, b = self.evaluate(case, as_of, old, ahead=False), self.evaluate(case, as_of, new, ahead=False)
                 if a["error"] or b["error"]:
                     continue
                 before = {v["id"]: v for v in a["verdicts"]}
@@ -323,7 +339,7 @@ class Workbench:
             except WorkbenchError as exc:
                 rejected.append({"line": number, "error": str(exc)})
                 continue
-            res = self.evaluate(case, as_of)
+            res = self.evaluate(case, as_of, ahead=False)
             if res["error"]:
                 rejected.append({"line": number, "error": res["error"]})
                 continue
