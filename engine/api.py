@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from policy_eval.errors import CaseError, PluginError, PolicyError
+from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.values import SHANGHAI
 from policy_eval.plugin_manager import PluginManager, get_plugin_manager
 from policy_eval.rulebook import Rulebook as _Book
@@ -92,7 +93,8 @@ class Rulebook:
     def load(cls, policies: str | Path | None = None, *, schemas: str | Path | None = None,
              plugins: Sequence[Any] = (), entry_points: bool = True, validate: bool = True,
              plugin_manager: PluginManager | None = None,
-             params: str | Path | Mapping[str, Any] | None = None) -> Rulebook:
+             params: str | Path | Mapping[str, Any] | None = None,
+             max_cost: int | None = DEFAULT_CEILING) -> Rulebook:
         """Load and check every policy under ``policies`` (default: the bundled rulebook).
 
         ``plugins``: extra plugins (module paths, modules or objects) for this
@@ -101,6 +103,8 @@ class Rulebook:
         :class:`PolicyError` (an ``ErrorList`` holding every error) if a
         policy is invalid, :class:`PluginError` if a plugin is. ``params``: a deployment overlay (a
         file, or ``{policy: {parameter: value}}``) for the parameters the texts leave to the platform.
+        ``max_cost``: the ceiling on each condition's static cost estimate (None: no ceiling;
+        docs/language.md, Cost).
         """
         paths: list[str] | None = [p for p in plugins if isinstance(p, str)]
         if plugin_manager is not None or len(paths or ()) != len(plugins):
@@ -108,7 +112,8 @@ class Rulebook:
         if plugin_manager is None and (plugins or not entry_points):
             plugin_manager = PluginManager(entry_points=entry_points, extra=plugins)
         pm = plugin_manager or get_plugin_manager()
-        book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions(), params=params)
+        book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions(), params=params,
+                             max_cost=max_cost)
         return cls(book, validate=validate, plugin_manager=pm, plugin_paths=paths)
 
     # --- what is loaded ---------------------------------------------------------------------------------

@@ -117,3 +117,48 @@ def test_check_reports_the_largest_estimate(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert run(["check", str(folder)], stdout=out, stderr=err) == 0, err.getvalue()
     assert f"largest cost estimate: {N + 1:,} items (costly/r1" in out.getvalue(), out.getvalue()
+
+
+def _load_default(tmp_path: Path, text: str, **kw: Any) -> Any:
+    folder = tmp_path / "policies"
+    folder.mkdir(exist_ok=True)
+    (folder / "p.yaml").write_text(text, encoding="utf-8")
+    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions(), **kw)
+
+
+def test_a_walk_of_each_items_own_list_is_bounded_by_the_record(tmp_path: Path) -> None:
+    """All messages' attachments together are part of one record: at most N of them, not N per message.
+    Inner walk: N items + 1 charge, or 2 on a message whose data has size 1; outer: N x (1 + 2) + (N + 1) + 1."""
+    book = _load(tmp_path, _policy('any m in messages: any a in m.attachments: a.kind == "image"'))
+    assert book.policies["costly"].latest().rules[0].condition.cost.cost == 4 * N + 2
+
+
+def test_a_built_list_may_repeat_items_so_it_is_not_amortized(tmp_path: Path) -> None:
+    """`collect m in messages: [m, m]` holds every message twice: walking each one's attachments is then
+    no longer bounded by the record, and the estimate stays a product (above the ceiling)."""
+    text = _policy('any x in (collect m in messages: [m, m]): any a in x.attachments: a.kind == "image"')
+    with pytest.raises(PolicyError) as info:
+        _load(tmp_path, text)
+    gathered = 2 * N + 2  # N items of 2 each, bounded as above: N x 2 + 2
+    walk = gathered * (1 + (N + 1)) + 1
+    assert f"{(N + 1) + gathered + walk:,} items" in _errors(info.value)[0].message
+
+
+def test_the_ceiling_applies_by_default_and_can_be_lifted(tmp_path: Path) -> None:
+    text = _policy('any a in messages: any b in messages: a.id == b.id')
+    with pytest.raises(PolicyError) as info:
+        _load_default(tmp_path, text)
+    assert "above the ceiling 1,000,000,000" in _errors(info.value)[0].message
+    assert _load_default(tmp_path, text, max_cost=None).policies["costly"]
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", "--max-cost", "none", str(tmp_path / "policies")], stdout=out, stderr=err) == 0, err.getvalue()
+    assert "ceiling not set" in out.getvalue()
+    assert run(["check", str(tmp_path / "policies")], stdout=io.StringIO(), stderr=err) == 2
+
+
+def test_the_bundled_rulebook_is_within_the_default_ceiling() -> None:
+    """Every bundled condition is linear in the record: below 10**9 items on the largest record."""
+    book = load_rulebook()
+    worst = max(c.cost.cost for v in book.versions() for r in v.rules
+                for c in [r.condition, *([r.when] if r.when else []), *r.lets.values()])
+    assert worst <= 1_000_000_000

@@ -163,7 +163,7 @@ def test_check_bundled_rulebook(cli: dict[str, Future[Any]]) -> None:
     r = cli["check"].result()
     assert r.code == 0, r
     assert re.fullmatch(r"ok: \d+ policies, \d+ versions, \d+ rules \(sha256:[0-9a-f]{12}\)\n"
-                        r"largest cost estimate: [\d,]+ items \([\w/-]+ v\w+, line \d+; ceiling not set\)\n", r.out), r
+                        r"largest cost estimate: [\d,]+ items \([\w/-]+ v\w+, line \d+; ceiling 1,000,000,000\)\n", r.out), r
 
 
 @pytest.mark.parametrize("run", ["check_bad", "eval_bad_policies"])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from policy_eval.errors import ErrorList, PluginError, PolicyError
+from policy_eval.lang.cost import DEFAULT_CEILING
 
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
@@ -77,7 +78,8 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
                          schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
-                         params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None))
+                         params=getattr(args, "params", None) or None,
+                         max_cost=getattr(args, "max_cost", DEFAULT_CEILING))
 
 
 def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> None:

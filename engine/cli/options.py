@@ -102,12 +102,19 @@ def count(text: str) -> int:
     return positive(text.replace(",", "").replace("_", ""))
 
 
+def ceiling(text: str) -> int | None:
+    """``--max-cost``: a whole number of items, or ``none`` for no ceiling."""
+    return None if text.strip().lower() in ("none", "off") else count(text)
+
+
 def cost() -> argparse.ArgumentParser:
     """``--max-cost N``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
+    from policy_eval.lang.cost import DEFAULT_CEILING
+
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--max-cost", type=count, default=None, metavar="N",
-                   help="refuse a condition whose static cost estimate is above N items "
-                        "(default: no ceiling; docs/language.md, Cost)")
+    p.add_argument("--max-cost", type=ceiling, default=DEFAULT_CEILING, metavar="N",
+                   help=f"refuse a condition whose static cost estimate is above N items (default: "
+                        f"{DEFAULT_CEILING:,}; 'none': no ceiling; docs/language.md, Cost)")
     return p
 
 

@@ -26,11 +26,16 @@ __all__ = ["Estimate", "estimate", "remember_let", "CASE_LIST_ITEMS", "CASE_STRI
 
 CASE_LIST_ITEMS = 8 * 1024 * 1024  # 16 MiB record / 2 bytes an item
 CASE_STRING_BLOCKS = 256 * 1024  # 16 MiB of text in 64-character blocks (the budget's unit for strings)
-# No ceiling by default yet: the bundled conduct rules still walk messages inside walks of messages
-# (timely-response) and the estimate counts nested lists of one record as if independent. With
-# --max-cost 1,000,000,000 a flat walk of the largest list (8.4 million) passes and two nested walks
-# of case lists are far above.
-DEFAULT_CEILING: int | None = None
+# One walk of the largest case list with a body of up to about a hundred items passes; a walk of a case
+# list inside a walk of another (or of the same) is far above. The bundled rulebook's largest is about
+# 2 x 10**8 (`policy-eval check` prints it).
+DEFAULT_CEILING: int | None = 1_000_000_000
+
+
+# What an estimate's sizes and costs depend on: no case data (NEUTRAL), the data of one quantifier
+# variable's item (its name), or anything else in the record (GLOBAL).
+NEUTRAL = ""
+GLOBAL = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +44,16 @@ class Estimate:
     size: int  # items (list) or 64-character blocks (string) of the value, worst case; 1 otherwise
     hot: ir.IR | None = None  # the construct that costs most
     hot_cost: int = 0
+    # Amortization over one record (see _walk): the variable whose item data alone the figures grow with,
+    # the figures again with that item data at size 1, and whether a list value's items are distinct
+    # parts of the record (read from the case, or filtered from such a list).
+    var: str | None = GLOBAL
+    cost1: int = 0
+    size1: int = 1
+    distinct: bool = False
 
 
-_UNIT = Estimate(0, 1)
+_UNIT = Estimate(0, 1, var=NEUTRAL)
 _LETS: weakref.WeakKeyDictionary[ir.IR, Estimate] = weakref.WeakKeyDictionary()
 
 
@@ -67,6 +79,18 @@ def _hottest(*parts: Estimate) -> tuple[ir.IR | None, int]:
     return best
 
 
+def _merge(*vars_: str | None) -> str | None:
+    found = {v for v in vars_ if v != NEUTRAL}
+    if not found:
+        return NEUTRAL
+    return found.pop() if len(found) == 1 else GLOBAL
+
+
+def _used(target: Estimate) -> Estimate:
+    """A let-binding's use: paid where it is defined, it carries its size."""
+    return Estimate(0, target.size, var=target.var, size1=target.size1, distinct=target.distinct)
+
+
 def estimate(node: ir.IR) -> Estimate:
     """The worst-case cost and value size of ``node`` (iteratively: no recursion limit to reach)."""
     done: dict[int, Estimate] = {}
@@ -78,8 +102,7 @@ def estimate(node: ir.IR) -> Estimate:
         if isinstance(n, ir.LetRef):
             known = _LETS.get(n.expr)
             if known is not None or id(n.expr) in done:
-                target = known if known is not None else done[id(n.expr)]
-                done[id(n)] = Estimate(0, target.size)
+                done[id(n)] = _used(known if known is not None else done[id(n.expr)])
                 continue
         kids = (n.expr,) if isinstance(n, ir.LetRef) else ir.children(n)
         if not expanded:
@@ -89,43 +112,79 @@ def estimate(node: ir.IR) -> Estimate:
         if isinstance(n, ir.LetRef):
             target = done[id(n.expr)]
             _LETS[n.expr] = target
-            done[id(n)] = Estimate(0, target.size)
+            done[id(n)] = _used(target)
             continue
         done[id(n)] = _combine(n, [done[id(k)] for k in kids])
     return done[id(node)]
 
 
+def _walk(n: ir.Quant, coll: Estimate, body: Estimate) -> Estimate:
+    """A quantifier: its list's size times (one plus the body's cost), with one refinement.
+
+    When the list's items are distinct parts of the record and the body's cost and size grow with the
+    item's own data only (``m.text``, ``m.tags``), the items' data together are at most the record: the
+    walk costs at most the list's size times the body's cost on an item of size 1, plus the body's cost on
+    an item as large as the record (the body's figures are sums and products of sizes, so they are
+    superadditive in the item's data). Otherwise each item is taken as large as the record.
+    """
+    local = body.var == n.var and coll.distinct
+    if local:
+        walk = coll.size * (1 + body.cost1) + body.cost + 1
+        walk1 = coll.size1 * (1 + body.cost1) + body.cost1 + 1
+        gathered = coll.size * body.size1 + body.size
+        gathered1 = coll.size1 * body.size1 + body.size1
+    else:
+        walk = coll.size * (1 + body.cost) + 1
+        walk1 = coll.size1 * (1 + body.cost1) + 1
+        gathered = coll.size * body.size
+        gathered1 = coll.size1 * body.size1
+    cost, cost1 = coll.cost + walk, coll.cost1 + walk1
+    size, size1 = {"filter": (coll.size, coll.size1), "collect": (gathered, gathered1)}.get(n.kind, (1, 1))
+    if n.kind == "collect":
+        cost, cost1 = cost + size, cost1 + size1
+    hot, hot_cost = _hottest(coll, body)
+    if cost - coll.cost >= hot_cost:
+        hot, hot_cost = n, cost - coll.cost
+    var = _merge(coll.var, NEUTRAL if body.var == n.var else body.var)
+    return Estimate(cost, size, hot, hot_cost, var, cost1, size1, distinct=n.kind == "filter" and coll.distinct)
+
+
 def _combine(n: ir.IR, kids: list[Estimate]) -> Estimate:
     base = sum(k.cost for k in kids)
+    base1 = sum(k.cost1 for k in kids)
     hot, hot_cost = _hottest(*kids)
+    var = _merge(*(k.var for k in kids))
     if isinstance(n, ir.Quant):
-        coll, body = kids
-        walk = coll.size * (1 + body.cost) + 1
-        cost = coll.cost + walk
-        size = {"filter": coll.size, "collect": coll.size * body.size}.get(n.kind, 1)
-        if n.kind == "collect":
-            cost += size
-        if cost - coll.cost >= hot_cost:
-            hot, hot_cost = n, cost - coll.cost
-        return Estimate(cost, size, hot, hot_cost)
-    if isinstance(n, (ir.Field, ir.Index, ir.Var)):
-        return Estimate(base, _input_size(n), hot, hot_cost)
-    if isinstance(n, ir.Const):
-        value = n.value
-        size = len(value) if isinstance(value, list) else (len(value) // 64 + 1 if isinstance(value, str) else 1)
-        return Estimate(0, size)
+        return _walk(n, kids[0], kids[1])
+    if isinstance(n, ir.Var):
+        return Estimate(0, _input_size(n), var=n.name, size1=1, distinct=True)
+    if isinstance(n, (ir.Field, ir.Index)):
+        # read from the case (rooted at the case: GLOBAL; at a quantifier's item: that item's data)
+        root = kids[0].var if kids else GLOBAL
+        var = _merge(root, *(k.var for k in kids[1:]))
+        return Estimate(base, _input_size(n), hot, hot_cost, var, base1, 1 if var else _input_size(n),
+                        distinct=True)
+    if isinstance(n, (ir.Const, ir.DatedParam)):
+        values = [n.value] if isinstance(n, ir.Const) else list(n.values)
+        size = max((len(v) if isinstance(v, list) else (len(v) // 64 + 1 if isinstance(v, str) else 1)
+                    for v in values), default=1)
+        return Estimate(0, size, var=NEUTRAL, size1=size)
     if isinstance(n, ir.ListIR):
-        return Estimate(base, len(n.items), hot, hot_cost)
+        return Estimate(base, len(n.items), hot, hot_cost, var, base1, len(n.items))
     if isinstance(n, ir.Op) and n.symbol == "+" and n.type.name in ("string", "list", "any"):
-        size = sum(k.size for k in kids)
-        return Estimate(base + size, size, hot, hot_cost)
+        size, size1 = sum(k.size for k in kids), sum(k.size1 for k in kids)
+        return Estimate(base + size, size, hot, hot_cost, var, base1 + size1, size1)
     if isinstance(n, ir.Op) and n.symbol in ("in", "not in"):
-        return Estimate(base + kids[1].size, 1, hot, hot_cost)
+        return Estimate(base + kids[1].size, 1, hot, hot_cost, var, base1 + kids[1].size1)
     if isinstance(n, ir.If):
-        return Estimate(base, max(kids[1].size, kids[2].size), hot, hot_cost)
+        return Estimate(base, max(kids[1].size, kids[2].size), hot, hot_cost, var, base1,
+                        max(kids[1].size1, kids[2].size1), distinct=kids[1].distinct and kids[2].distinct)
     if isinstance(n, ir.Call):
         # a function's own work is not metered (built-ins are linear in their arguments); its result is
         # taken to be no bigger than its largest argument
-        size = max((k.size for k in kids), default=1) if n.type.name in ("list", "string", "any") else 1
-        return Estimate(base, size, hot, hot_cost)
-    return Estimate(base, 1, hot, hot_cost)
+        if n.type.name in ("list", "string", "any"):
+            size, size1 = max((k.size for k in kids), default=1), max((k.size1 for k in kids), default=1)
+        else:
+            size, size1 = 1, 1
+        return Estimate(base, size, hot, hot_cost, var, base1, size1)
+    return Estimate(base, 1, hot, hot_cost, var, base1, 1)
