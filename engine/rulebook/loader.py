@@ -93,10 +93,14 @@ def _hash_file(digest: Any, name: str, raw: bytes) -> None:
 
 
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
-                  functions: FunctionRegistry | None = None, max_cost: int | None = DEFAULT_CEILING) -> Rulebook:
+                  functions: FunctionRegistry | None = None, max_cost: int | None = DEFAULT_CEILING,
+                  follow_links: bool = False) -> Rulebook:
     """Load and check every policy under ``root`` (default: the bundled rulebook).
 
-    ``max_cost``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
+    ``max_cost``: the ceiling on each condition's static cost estimate (docs/language.md, Cost).
+    ``follow_links``: read policy files that are (or sit under) symbolic links resolving outside the policy
+    folder; by default they are refused, each with an error (a link to /proc/self/environ would otherwise
+    be read and quoted)."""
     from policy_eval.expression import default_functions
 
     root = Path(root) if root is not None else bundled_policies()
@@ -112,8 +116,21 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     for path in _case_schema_files(schema_path):
         _hash_file(digest, f"schemas/cases/{path.name}", path.read_bytes())
     base = root if root.is_dir() else root.parent
+    inside = base.resolve()
+    if root.is_dir() and not follow_links:
+        # sub-folders that are links are not walked (rglob does not follow them); one leading outside
+        # the folder is reported rather than silently skipped
+        for linked in sorted(p for p in root.rglob("*") if p.is_symlink() and p.is_dir()):
+            if not linked.resolve().is_relative_to(inside):
+                errors.append(PolicyLoadError("a symbolic link to a folder outside the policy folder; its files "
+                                              "are not read", file=_display(linked), line=1, column=1))
     for path in policy_files(root):
         shown = _display(path)
+        if not follow_links and path != root and not path.resolve().is_relative_to(inside):
+            errors.append(PolicyLoadError(
+                "a symbolic link to a file outside the policy folder; refused (--follow-links or "
+                "load_rulebook(follow_links=True) reads it)", file=shown, line=1, column=1))
+            continue
         try:
             raw = _read(path, shown)
             data, positions = load_yaml(raw, shown)

@@ -48,6 +48,7 @@ class BatchOptions:
     transport: str = "objects"
     budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
     max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
+    follow_links: bool = False  # read policy files linked from outside the policy folder
 
 
 @dataclass(slots=True)
@@ -86,7 +87,8 @@ class Processor:
             pm.add(plugin)
         self.options = options
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
-                                                  functions=pm.functions(), max_cost=options.max_cost)
+                                                  functions=pm.functions(), max_cost=options.max_cost,
+                                                  follow_links=options.follow_links)
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
                                    min_severity=options.min_severity, record_inputs=options.record_inputs,
                                    budget=options.budget)
