@@ -60,10 +60,10 @@ class PolicyError(Exception):
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}"
         if self.source_line is not None and self.column is not None:
-            line = self.source_line.rstrip("\n")
+            line, column = snippet(self.source_line.rstrip("\n"), self.column)
             width = max(1, (self.end_column or self.column + 1) - self.column)
             # East Asian wide characters take two cells in a terminal.
-            pad = "".join(" " * _cell_width(ch) if ch != "\t" else "\t" for ch in line[: self.column - 1])
+            pad = "".join(" " * _cell_width(ch) if ch != "\t" else "\t" for ch in line[: column - 1])
             text += f"\n    {line}\n    {pad}{'^' * min(width, 80)}"
         return text
 
@@ -75,6 +75,31 @@ class PolicyError(Exception):
             "line": self.line,
             "column": self.column,
         }
+
+
+SNIPPET_CHARS = 160
+
+
+def snippet(line: str, column: int) -> tuple[str, int]:
+    """At most SNIPPET_CHARS characters of ``line`` around ``column``, control and format characters
+    escaped, and where ``column`` falls in it. An error never echoes more of a file than that: a policy
+    "file" that is a link to /proc/self/environ is one long line of someone's secrets."""
+    import unicodedata
+
+    start = max(0, min(column - 1 - SNIPPET_CHARS // 2, len(line) - SNIPPET_CHARS))
+    part = line[start:start + SNIPPET_CHARS]
+    shown: list[str] = ["…"] if start else []
+    at = len(shown) + 1
+    for i, ch in enumerate(part):
+        text = ch
+        if ch != "\t" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            text = ch.encode("unicode_escape").decode("ascii")
+        if i < column - 1 - start:
+            at += len(text)
+        shown.append(text)
+    if start + SNIPPET_CHARS < len(line):
+        shown.append("…")
+    return "".join(shown), at
 
 
 def _cell_width(ch: str) -> int:

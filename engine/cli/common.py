@@ -77,7 +77,8 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
                          schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
-                         params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None))
+                         params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None),
+                         follow_links=getattr(args, "follow_links", False))
 
 
 def print_errors(exc: PolicyError, err: IO[str]) -> None:

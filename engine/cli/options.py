@@ -102,9 +102,13 @@ def count(text: str) -> int:
 
 
 def cost() -> argparse.ArgumentParser:
-    """``--max-cost N``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
+    """How policies load: ``--max-cost N`` (the ceiling on each condition's static cost estimate,
+    docs/language.md, Cost) and ``--follow-links``."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--max-cost", type=count, default=None, metavar="N",
                    help="refuse a condition whose static cost estimate is above N items "
                         "(default: no ceiling; docs/language.md, Cost)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="read policy files that are symbolic links to files outside the policy folder "
+                        "(refused by default)")
     return p

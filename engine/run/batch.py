@@ -53,6 +53,7 @@ class BatchOptions:
     transport: str = "objects"
     budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
     max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
+    follow_links: bool = False  # read policy files linked from outside the policy folder
 
 
 @dataclass(slots=True)
@@ -92,7 +93,7 @@ class Processor:
         self.options = options
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
                                                   functions=pm.functions(), params=options.params,
-                                                  max_cost=options.max_cost)
+                                                  max_cost=options.max_cost, follow_links=options.follow_links)
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
                                    min_severity=options.min_severity, record_inputs=options.record_inputs,
                                    detail=options.detail, budget=options.budget)

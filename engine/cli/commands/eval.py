@@ -194,7 +194,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="json" if args.format in ("json", "jsonl") else "objects",
-                           detail=_detail(args), budget=args.budget, max_cost=args.max_cost)
+                           detail=_detail(args), budget=args.budget, max_cost=args.max_cost,
+                           follow_links=args.follow_links)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(stream, signals)
