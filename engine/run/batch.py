@@ -25,7 +25,10 @@ from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.run.workers import run_pool
 
-__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
+__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch", "INTERNAL_ERROR"]
+
+# How a record that met a bug is rejected (the CLI exits 4 for it: common.EXIT_INTERNAL).
+INTERNAL_ERROR = "internal error while evaluating this record"
 
 CHUNK = 256
 
@@ -129,7 +132,7 @@ class Processor:
             return self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
         except Exception as exc:  # a bug must cost one record, not the batch
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return self.rejected(CaseError(f"internal error while evaluating this record: {detail}",
+            return self.rejected(CaseError(f"{INTERNAL_ERROR}: {detail}",
                                            source=source, record=number))
 
     def process_chunk(self, chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
