@@ -79,7 +79,7 @@ def params() -> argparse.ArgumentParser:
 
 
 def policies(*, params_flag: bool = False) -> argparse.ArgumentParser:
-    """``--policies/-p DIR``, ``--schemas DIR`` and ``--params FILE``.
+    """``--policies/-p DIR``, ``--schemas DIR``, ``--params FILE`` and ``--follow-links``.
 
     ``params_flag``: ``--params`` may also be given without a file (``rules --params`` lists the parameters).
     """
@@ -93,6 +93,9 @@ def policies(*, params_flag: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
     p.add_argument("--schemas", metavar="DIR",
                    help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="read policy files (and sub-folders) that are symbolic links to places outside the policy "
+                        "folder (refused by default: a link to /proc/self/environ would be read and quoted)")
     return p
 
 
@@ -102,13 +105,9 @@ def count(text: str) -> int:
 
 
 def cost() -> argparse.ArgumentParser:
-    """How policies load: ``--max-cost N`` (the ceiling on each condition's static cost estimate,
-    docs/language.md, Cost) and ``--follow-links``."""
+    """``--max-cost N``: the ceiling on each condition's static cost estimate (docs/language.md, Cost)."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--max-cost", type=count, default=None, metavar="N",
                    help="refuse a condition whose static cost estimate is above N items "
                         "(default: no ceiling; docs/language.md, Cost)")
-    p.add_argument("--follow-links", action="store_true",
-                   help="read policy files that are symbolic links to files outside the policy folder "
-                        "(refused by default)")
     return p

@@ -97,7 +97,8 @@ class AtomicOutput:
         if not complete and self.existed:
             aside = self.target.with_name(self.target.name + ".interrupted")
             os.replace(self.tmp, aside)
-            return aside
+            # named as the user named FILE, unless FILE is a link (then where its target is)
+            return aside if self.path.is_symlink() else self.path.with_name(aside.name)
         os.replace(self.tmp, self.target)
         return self.path
 

@@ -55,8 +55,11 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
     e.add_argument("--output", "-o", metavar="FILE",
-                   help="write the report to FILE, atomically: FILE appears complete or not at all "
-                        "(default: stdout)")
+                   help="write the report to FILE (default: stdout), atomically: a temp file renamed into place, "
+                        "so FILE appears complete or not at all, and a complete FILE is never replaced by an "
+                        "incomplete one (an interrupted run writes its partial report to FILE only if FILE did "
+                        "not exist, else to FILE.interrupted); a link is followed; devices and FIFOs are written "
+                        "straight through; FILE must not be an input")
     options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
                           "reference time")
     options.rule(e, dest="only")
