@@ -22,11 +22,14 @@ from typing import IO, Any
 import orjson
 
 from policy_eval.errors import CaseError
+from policy_eval.rulebook.casefiles import READ_ERRORS, cannot_open, case_files, case_format, open_stream, read_error
 
-__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "Record"]
+__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "Record"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
-Record = tuple[str, int, "dict[str, Any] | CaseError"]
+# A JSON document (not JSON Lines) is read whole into memory: this bounds that memory.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+Record = tuple[str, "int | None", "dict[str, Any] | CaseError"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -202,6 +205,31 @@ def _lines(first: Iterable[bytes], rest: Iterable[bytes], source: str, raw: bool
             yield source, number, (line if raw else parse_record(line, source, number))
 
 
+def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of ``stream``, none held longer than the record cap: a longer line is cut there (and so
+    rejected as too large by :func:`parse_record`) and the rest of it is read past, not kept in memory."""
+    limit = MAX_RECORD_BYTES + 1
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if len(line) >= limit and not line.endswith(b"\n"):
+            while True:
+                more = stream.readline(limit)
+                if not more or more.endswith(b"\n"):
+                    break
+        yield line
+
+
+def _whole(stream: IO[bytes], head: bytes, source: str) -> str | CaseError:
+    """A JSON document read whole, up to MAX_DOCUMENT_BYTES (larger input belongs in JSON Lines)."""
+    data = head + stream.read(MAX_DOCUMENT_BYTES + 1 - len(head))
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return CaseError(f"a JSON document larger than {MAX_DOCUMENT_BYTES} bytes: nothing of it is evaluated "
+                         "(write large inputs as JSON Lines, one case per line)", source=source, record=1)
+    return _decode(data, source)
+
+
 def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: bool = False) -> Iterator[Any]:
     """Yield ``(source, record, case_or_error)`` for a JSON or JSON Lines stream.
 
@@ -211,14 +239,36 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
     (pretty-printed) and a JSON Lines pipe work on stdin. A JSON Lines stream whose first line is broken
     is still read line by line, so every bad line is reported with its own number.
 
+    gzip data is decompressed as it is read; UTF-16/32 input is one error (see
+    :func:`~policy_eval.rulebook.casefiles.open_stream`). A read that fails part-way (an I/O error,
+    truncated gzip data) ends the input with an error after the records read so far.
+
     With ``raw=True`` JSON Lines records are yielded as undecoded bytes, so parsing can happen in
     worker processes (see :func:`parse_record`).
     """
+    try:
+        stream, refused = open_stream(stream, source)
+    except READ_ERRORS as exc:
+        yield source, None, read_error(source, exc, 0)
+        return
+    if refused is not None:
+        yield source, None, refused
+        return
+    count = 0
+    try:
+        for item in _read_stream(stream, source, fmt, raw):
+            count += 1
+            yield item
+    except READ_ERRORS as exc:
+        yield source, None, read_error(source, exc, count)
+
+
+def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> Iterator[Any]:
     if fmt == "jsonl":
-        yield from _lines((), stream, source, raw)
+        yield from _lines((), _bounded_lines(stream), source, raw)
         return
     if fmt == "json":
-        text = _decode(stream.read(), source)
+        text = _whole(stream, b"", source)
         if isinstance(text, CaseError):
             yield source, 1, text
         else:
@@ -227,7 +277,8 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
     # Sniff. Blank lines before the first value keep their numbers.
     head: list[bytes] = []
     first = b""
-    for line in stream:
+    lines = _bounded_lines(stream)
+    for line in lines:
         head.append(line)
         if line.strip(b"\xef\xbb\xbf" + _WS.encode()):
             first = line
@@ -239,17 +290,17 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
         single = parse_record(first, source, len(head))
         broken = isinstance(single, CaseError) and single.message.startswith("invalid JSON")
         if not (broken and stripped.startswith(b"{")):
-            yield from _lines(head, stream, source, raw)
+            yield from _lines(head, lines, source, raw)
             return
         # The first line is not a whole value: a pretty-printed case (or several), or a JSON Lines
         # stream whose first line is broken. Read a bounded prefix to tell them apart.
         buffered = list(head)
         size = sum(len(b) for b in buffered)
-        for line in stream:
+        for line in lines:
             buffered.append(line)
             size += len(line)
             if size > MAX_RECORD_BYTES:
-                yield from _lines(buffered, stream, source, raw)
+                yield from _lines(buffered, lines, source, raw)
                 return
         text = _decode(b"".join(buffered), source)
         records = [] if isinstance(text, CaseError) else list(_documents(text, source))
@@ -258,23 +309,19 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
         else:
             yield from _lines(buffered, (), source, raw)
         return
-    text = _decode(b"".join(head) + stream.read(), source)
+    text = _whole(stream, b"".join(head), source)
     if isinstance(text, CaseError):
         yield source, 1, text
     else:
         yield from _documents(text, source)
 
 
-def _files(path: Path) -> Iterator[Path]:
-    if path.is_dir():
-        yield from sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl", ".ndjson") and p.is_file())
-    else:
-        yield path
-
-
 def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool = False,
                fmt: str | None = None) -> Iterator[Any]:
-    """Records from every input in order: files, folders (recursively) and ``-`` for stdin."""
+    """Records from every input in order: files, folders (recursively) and ``-`` for stdin.
+
+    What cannot be read (a missing path, an unreadable file or folder, a linked sub-folder, a dangling
+    link) is yielded as an input error in its place; see :mod:`policy_eval.rulebook.casefiles`."""
     for item in inputs:
         if item == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
@@ -282,14 +329,20 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
             continue
         path = Path(item)
         if not path.exists():
-            yield item, 0, CaseError("no such file or folder", source=item, record=None)
+            why = f"a symbolic link to nothing ({path.readlink()})" if path.is_symlink() else "no such file or folder"
+            yield item, None, CaseError(why, source=item, record=None)
             continue
-        for file in _files(path):
-            file_fmt = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else
-                               "json" if file.suffix == ".json" else None)
-            with open(file, "rb") as fh:
-                yield from read_stream(fh, str(file), file_fmt, raw)
-
+        for file in (case_files(path) if path.is_dir() else (path,)):
+            if isinstance(file, CaseError):
+                yield file.source, None, file
+                continue
+            try:
+                fh = open(file, "rb")
+            except OSError as exc:
+                yield str(file), None, cannot_open(file, exc)
+                continue
+            with fh:
+                yield from read_stream(fh, str(file), fmt or case_format(file.name), raw)
 
 
 def _non_finite(value: Any, path: str = "$") -> str | None:
