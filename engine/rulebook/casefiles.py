@@ -138,7 +138,7 @@ def _peek(stream: IO[bytes], size: int) -> tuple[bytes, IO[bytes]]:
         if len(head) >= size or not head:
             return head, stream
     head = stream.read(size)
-    return head, io.BufferedReader(_Prefixed(head, stream))  # type: ignore[arg-type]
+    return head, io.BufferedReader(_Prefixed(head, stream))
 
 
 def open_stream(stream: IO[bytes], source: str) -> tuple[IO[bytes], CaseError | None]:

@@ -19,112 +19,37 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from policy_eval.errors import CaseError
-from policy_eval.rulebook.casefiles import READ_ERRORS, cannot_open, case_files, case_format, open_stream, read_error
+from policy_eval.rulebook.casefiles import (
+    READ_ERRORS,
+    cannot_open,
+    case_files,
+    case_format,
+    open_stream,
+    read_error,
+)
+from policy_eval.rulebook.jsonrecord import (
+    DECODER,
+    MAX_RECORD_BYTES,
+    duplicate_error,
+    loads,
+    not_object,
+    parse_record,
+    plain,
+    where,
+)
 
 __all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "Record"]
 
-MAX_RECORD_BYTES = 16 * 1024 * 1024
 # A JSON document (not JSON Lines) is read whole into memory: this bounds that memory.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 Record = tuple[str, "int | None", "dict[str, Any] | CaseError"]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in case records (not a JSON number)")
-
-
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_DECODER = DECODER
 _WS = " \t\r\n"
 _NON_WS = re.compile(r"[^ \t\r\n]")
-
-
-def _where(exc: json.JSONDecodeError) -> str:
-    return f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
-
-
-def _not_object(value: Any, source: str | None, record: int | None, json_path: str = "$") -> CaseError:
-    return CaseError(f"a case must be a JSON object, got {_json_type(value)}", source=source, record=record,
-                     json_path=json_path)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, Decimal)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
-_ORJSON_LOADS = orjson.loads
-_ORJSON_ERROR = orjson.JSONDecodeError
-
-
-def _has_float(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is dict:
-            stack.extend(node.values())
-        elif kind is list:
-            stack.extend(node)
-        elif kind is float:
-            return True
-    return False
-
-
-def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] | CaseError:
-    """Parse one JSON object exactly; return it or a CaseError.
-
-    orjson reads the common record (about 6x faster than json). It reads numbers with a fraction or an
-    exponent as binary floats, and refuses some valid JSON (integers beyond 64 bits, lone surrogate
-    escapes, deep nesting); such a record, and every record it cannot read, is read again by json with
-    exact Decimals, which also words the errors: the result is the same either way.
-    """
-    if len(text) > MAX_RECORD_BYTES:
-        return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record)
-    try:
-        fast = _ORJSON_LOADS(text)
-    except _ORJSON_ERROR:
-        pass
-    else:
-        if type(fast) is dict and not _has_float(fast):
-            return fast
-    text = text.rstrip()  # a JSON Lines record's newline must not move an error to "line 2"
-    try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        return CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=record)
-    except UnicodeDecodeError as exc:
-        return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=record)
-    except RecursionError:
-        return CaseError("JSON nested too deeply", source=source, record=record)
-    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-        return CaseError("number out of range (exponent too large)", source=source, record=record)
-    except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
-        return CaseError(_plain(str(exc)), source=source, record=record)
-    if not isinstance(value, dict):
-        return _not_object(value, source, record)
-    return value
-
-
-def _plain(message: str) -> str:
-    """Say it in JSON terms: whoever wrote the record should not read Python internals."""
-    if "int_max_str_digits" in message or "integer string conversion" in message:
-        return "a number with more than 4300 digits is not allowed in case records"
-    return _DECIMAL_REPR.sub(r"\1", message)
-
-
-_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
+_not_object, _plain, _where = not_object, plain, where
 
 
 def _decode(data: bytes, source: str) -> str | CaseError:
@@ -134,37 +59,81 @@ def _decode(data: bytes, source: str) -> str | CaseError:
         return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=1)
 
 
+def _document_error(exc: Exception, source: str, record: int) -> CaseError:
+    if isinstance(exc, json.JSONDecodeError):
+        message = f"invalid JSON: {exc.msg} ({_where(exc)})"
+    elif isinstance(exc, RecursionError):
+        message = "JSON nested too deeply"
+    elif isinstance(exc, ArithmeticError):  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+        message = "number out of range (exponent too large)"
+    else:  # ValueError: NaN/Infinity, integers longer than Python allows
+        message = _plain(str(exc))
+    return CaseError(message, source=source, record=record)
+
+
+_DOCUMENT_ERRORS = (json.JSONDecodeError, RecursionError, ArithmeticError, ValueError)
+
+
+def _too_large(text: str, start: int, end: int) -> bool:
+    # a character is at most 4 bytes of UTF-8: encode (copy) only a value that might be over the cap
+    return (end - start) * 4 > MAX_RECORD_BYTES and len(text[start:end].encode()) > MAX_RECORD_BYTES
+
+
+def _checked(value: Any, text: str, start: int, end: int, source: str, record: int, path: str) -> Any:
+    """One value of a document as a case, or why it is not one (not an object, too large, a key twice)."""
+    if not isinstance(value, dict):
+        return _not_object(value, source, record, json_path=path)
+    if _too_large(text, start, end):
+        return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record, json_path=path)
+    return duplicate_error(value, source, record, path) or value
+
+
+def _array(text: str, pos: int) -> list[tuple[Any, int, int]]:
+    """The items of the array at ``pos`` with where each starts and ends; text that is not exactly one
+    array raises the error ``json.loads`` words for it."""
+    items: list[tuple[Any, int, int]] = []
+    m = _NON_WS.search(text, pos + 1)
+    at = m.start() if m else len(text)
+    if text.startswith("]", at):
+        end = at + 1
+    else:
+        while True:
+            value, end = _DECODER.raw_decode(text, at)
+            items.append((value, at, end))
+            m = _NON_WS.search(text, end)
+            at = m.start() if m else len(text)
+            if text.startswith(",", at):
+                m = _NON_WS.search(text, at + 1)
+                at = m.start() if m else len(text)
+                continue
+            if not text.startswith("]", at):
+                loads(text)  # raises the error at the right place
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            end = at + 1
+            break
+    if _NON_WS.search(text, end):
+        loads(text)
+        raise json.JSONDecodeError("Extra data", text, end)
+    return items
+
+
 def _documents(text: str, source: str) -> Iterator[Record]:
     """A JSON document: an array of cases, one case, or several concatenated cases (``jq`` output).
 
     Array items are numbered 1, 2, ...; other values by the line they start on (as in JSON Lines).
-    A syntax error ends the document: nothing after it can be located reliably.
+    A syntax error in an array is the array's one error (nothing of it is evaluated); elsewhere it ends
+    the document: nothing after it can be located reliably. Each value is held to the record cap.
     """
     m = _NON_WS.search(text)
     pos = m.start() if m else len(text)
     if text.startswith("[", pos):
         try:
-            items = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
-            yield source, 1, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=1)
+            items = _array(text, pos)
+        except _DOCUMENT_ERRORS as exc:
+            yield source, 1, _document_error(exc, source, 1)
             return
-        except RecursionError:
-            yield source, 1, CaseError("JSON nested too deeply", source=source, record=1)
-            return
-        except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-            yield source, 1, CaseError("number out of range (exponent too large)", source=source, record=1)
-            return
-        except ValueError as exc:
-            yield source, 1, CaseError(_plain(str(exc)), source=source, record=1)
-            return
-        if not isinstance(items, list):  # "[...] trailing" cannot get here; keep mypy and readers sure
-            yield source, 1, _not_object(items, source, 1)
-            return
-        for i, item in enumerate(items, 1):
-            if isinstance(item, dict):
-                yield source, i, item
-            else:
-                yield source, i, _not_object(item, source, i, json_path=f"$[{i - 1}]")
+        for i, (item, start, end) in enumerate(items, 1):
+            yield source, i, _checked(item, text, start, end, source, i, f"$[{i - 1}]")
         return
     line, counted = 1, 0
     while pos < len(text):
@@ -172,23 +141,12 @@ def _documents(text: str, source: str) -> Iterator[Record]:
         counted = pos
         try:
             value, end = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            yield source, line, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)}); the rest of {source} "
-                                          "is skipped", source=source, record=line)
+        except _DOCUMENT_ERRORS as exc:
+            error = _document_error(exc, source, line)
+            error.message += f"; the rest of {source} is skipped"
+            yield source, line, error
             return
-        except RecursionError:
-            yield source, line, CaseError(f"JSON nested too deeply; the rest of {source} is skipped",
-                                          source=source, record=line)
-            return
-        except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-            yield source, line, CaseError(f"number out of range (exponent too large); the rest of {source} "
-                                          "is skipped", source=source, record=line)
-            return
-        except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
-            yield source, line, CaseError(f"{_plain(str(exc))}; the rest of {source} is skipped", source=source,
-                                          record=line)
-            return
-        yield source, line, value if isinstance(value, dict) else _not_object(value, source, line)
+        yield source, line, _checked(value, text, pos, end, source, line, "$")
         m = _NON_WS.search(text, end)
         pos = m.start() if m else len(text)
 
