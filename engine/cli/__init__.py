@@ -113,6 +113,10 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):  # see output.AtomicOutput: a lone surrogate must not end the run
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks what may follow (policy-eval completion SHELL)
+        import argcomplete
+
+        argcomplete.autocomplete(parser())  # answers and exits
     code = run()
     try:
         sys.stdout.flush()
