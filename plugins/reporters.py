@@ -97,7 +97,8 @@ class TextReporter:
     def case(self, result: CaseResult) -> None:
         # Everything from the case (its id, its file name, messages quoting its values) is escaped by
         # printable(): a case must not forge report lines or send terminal escapes.
-        where = printable(f"{result.source}:{result.record}" if result.source else f"#{result.record}")
+        where = printable(f"{result.source}" + (f":{result.record}" if result.record is not None else "")  # None: a whole input
+                          if result.source else f"#{result.record}")
         if result.error is not None:
             err = result.error
             name = f" {printable(result.case_id)}" if result.case_id else ""

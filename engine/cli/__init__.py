@@ -120,7 +120,7 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
         err.write(f"policy-eval {args.command}: error: {exc.message}\n")
         return EXIT_USAGE
     except PolicyError as exc:
-        print_errors(exc, err)
+        print_errors(exc, err, args.command)
         return EXIT_USAGE
     except UsageError as exc:
         err.write(f"policy-eval {args.command}: error: {exc}\n")

@@ -9,14 +9,19 @@ results record; the values a case marks unknown (an explicit null). Used by
 
 from __future__ import annotations
 
+import bisect
+import datetime as _dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from policy_eval.lang import ir
 from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "before_waiver", "chain", "unset_reason", "gate", "null_paths", "unknown_reads",
+__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "null_paths", "unknown_reads",
            "unknown", "gated"]
 
 
@@ -46,12 +51,48 @@ def deployed(versions: Iterable[PolicyVersion]) -> tuple[dict[int, dict[str, dic
     for v in versions:
         for r in v.rules:
             infos = [v.param_info[p] for p in r.params if p in v.param_info]
-            entry = {f"{v.id}.{i.name}": {"value": i.value, "source": i.file if i.source == "deployment" else "unset"}
+            entry = {f"{v.id}.{i.name}": {"value": _recorded(v.params.get(i.name), i.value),
+                                           "source": i.file if i.source == "deployment" else "unset"}
                      for i in infos if i.source != "text"}
             if entry:
                 recorded[id(r)] = entry
                 unset[id(r)] = [f"{v.id}.{i.name}" for i in infos if i.source == "unset"]
     return recorded, unset
+
+
+@dataclass(frozen=True)
+class _Dated:
+    """A deployment parameter with values from several dates: recorded as the one in force for the case."""
+
+    starts: tuple[_dt.datetime, ...]
+    values: tuple[str | None, ...]
+
+    def at(self, when: Any) -> str | None:
+        if not isinstance(when, _dt.datetime):
+            return None
+        i = bisect.bisect_right(self.starts, when) - 1
+        return self.values[i] if i >= 0 else None
+
+
+def _shown(value: Any) -> str | None:
+    return None if value is UNKNOWN else render(value)
+
+
+def _recorded(node: ir.IR | None, described: str | None) -> Any:
+    if isinstance(node, ir.DatedParam):
+        if len(node.values) == 1:
+            return _shown(node.values[0])
+        return _Dated(tuple(node.starts), tuple(_shown(x) for x in node.values))
+    if isinstance(node, ir.Const):
+        return _shown(node.value)
+    return described
+
+
+def in_force(params: dict[str, dict[str, Any]] | None, at: Any) -> dict[str, dict[str, Any]] | None:
+    """The recorded parameters of a rule with each dated value resolved at the case's reference time."""
+    if not params or not any(type(e["value"]) is _Dated for e in params.values()):
+        return params
+    return {k: {**e, "value": e["value"].at(at)} if type(e["value"]) is _Dated else e for k, e in params.items()}
 
 
 def before_waiver(result: RuleResult | Outcome) -> str:
@@ -63,9 +104,22 @@ def before_waiver(result: RuleResult | Outcome) -> str:
     return result.outcome.value
 
 
-def chain(depends: dict[str, str]) -> tuple[dict[str, Any], ...]:
-    """The explanation steps that show what a rule's dependencies decided."""
-    return tuple({"expr": f"depends on {dep}", "value": outcome} for dep, outcome in depends.items())
+def chain(depends: dict[str, str], done: Mapping[str, RuleResult | Outcome] | None = None
+          ) -> tuple[dict[str, Any], ...]:
+    """The explanation steps that show what a rule's dependencies decided, and theirs in turn: the whole
+    chain (``depends on b`` = complied, ``b depends on c`` = violated), each link once."""
+    steps = [{"expr": f"depends on {dep}", "value": outcome} for dep, outcome in depends.items()]
+    seen = set(depends)
+    todo = list(depends)
+    while todo and done:
+        dep = todo.pop(0)
+        result = done.get(dep)
+        for inner, outcome in ((result.depends or {}) if isinstance(result, RuleResult) else {}).items():
+            steps.append({"expr": f"{dep} depends on {inner}", "value": outcome})
+            if inner not in seen:
+                seen.add(inner)
+                todo.append(inner)
+    return tuple(steps)
 
 
 def unset_reason(unset: list[str], missing: tuple[str, ...]) -> str:
@@ -159,12 +213,13 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], nulls: tuple[
 
 def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[str, ...]],
           depends: dict[str, str] | None, inputs: Mapping[str, Any], ref_text: str, explained: bool,
-          params: dict[str, dict[str, Any]] | None) -> RuleResult:
+          params: dict[str, dict[str, Any]] | None,
+          done: Mapping[str, RuleResult | Outcome] | None = None) -> RuleResult:
     """The verdict of a rule that a dependency or an unknown value decides before its conditions run."""
     return RuleResult(
         policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
         outcome=gate[0], severity=rule.severity, reason=gate[1], missing=gate[2], inputs=inputs,
-        reference_time=ref_text, depends=depends, explanation=chain(depends) if depends and explained else (),
+        reference_time=ref_text, depends=depends, explanation=chain(depends, done) if depends and explained else (),
         params=params)
 
 
@@ -179,7 +234,7 @@ def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str
                 merged.setdefault(path, value)
         result.inputs = merged
         if result.explanation:
-            result.explanation = chain(depends) + result.explanation
+            result.explanation = chain(depends, done) + result.explanation
     if deployed:
         result.params = deployed
         names = list(unset)

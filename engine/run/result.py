@@ -133,6 +133,7 @@ class RuleResult:
     reference_time: str | None = None
     depends: dict[str, str] | None = None  # rule it depends on → that rule's outcome (before any waiver)
     params: dict[str, dict[str, Any]] | None = None  # deployment parameter → {"value", "source"}
+    comply: tuple[dict[str, Any], ...] = ()  # what would decide it otherwise (eval --explain; run.due.comply)
 
     @property
     def full_id(self) -> str:
@@ -153,6 +154,10 @@ class RuleResult:
             out["waiver"] = self.waiver
         if self.error is not None:
             out["error"] = self.error
+        if self.depends:
+            out["depends"] = self.depends
+        if self.params:
+            out["params"] = self.params
         return out
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
@@ -181,6 +186,8 @@ class RuleResult:
             out["depends"] = self.depends
         if self.params:
             out["params"] = self.params
+        if self.comply:
+            out["comply"] = list(self.comply)
         return out
 
 
