@@ -33,6 +33,8 @@ from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.inherit import Layout, layout_of, revise
 from policy_eval.rulebook.policy.schema import suggest
 from policy_eval.rulebook.policy.versions import PolicyHistory, check_versions
+from policy_eval.rulebook.policyfiles import misnamed_files, misspelt_policy
+from policy_eval.rulebook.schemacheck import check_case_schemas
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
 __all__ = ["Rulebook", "PolicyHistory", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
@@ -158,12 +160,14 @@ class _Doc:
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
                   functions: FunctionRegistry | None = None,
                   params: Path | str | Mapping[str, Any] | None = None,
-                  max_cost: int | None = DEFAULT_CEILING) -> Rulebook:
+                  max_cost: int | None = DEFAULT_CEILING, follow_links: bool = False) -> Rulebook:
     """Load and check every policy under ``root`` (default: the bundled rulebook).
 
     ``params``: a deployment overlay (a file, or a mapping ``{policy: {parameter: value}}``) with
     values for the parameters the texts leave to the platform. ``max_cost``: the ceiling on each
-    condition's static cost estimate (docs/language.md, Cost).
+    condition's static cost estimate (docs/language.md, Cost). ``follow_links``: read policy files that
+    are (or sit under) symbolic links resolving outside the policy folder; by default they are refused,
+    each with an error (a link to /proc/self/environ would otherwise be read and quoted).
     """
     from policy_eval.expression import default_functions
 
@@ -172,6 +176,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         raise PolicyLoadError(f"no such policy folder or file: {root}", file=str(root))
     schema_path = Path(schema_dir) if schema_dir is not None else find_schema_dir(root if root.is_dir() else root.parent)
     registry = functions if functions is not None else default_functions()
+    schema_errors = check_case_schemas(_case_schema_files(schema_path), _display)
+    if schema_errors:  # policies cannot be checked against schemas that are not valid
+        raise ErrorList(schema_errors)
     schemas = load_case_schemas(schema_path)
     case_types: dict[str, Type] = {k: schema_to_type(s, label=k) for k, s in schemas.items()}
     errors: list[PolicyError] = []
@@ -184,8 +191,22 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         _hash_file(digest, "params", overlay.raw)
     base = root if root.is_dir() else root.parent
     docs: list[_Doc] = []
+    errors.extend(misnamed_files(root, _display))
+    inside = base.resolve()
+    if root.is_dir() and not follow_links:
+        # sub-folders that are links are not walked (rglob does not follow them); one leading outside
+        # the folder is reported rather than silently skipped
+        for linked in sorted(p for p in root.rglob("*") if p.is_symlink() and p.is_dir()):
+            if not linked.resolve().is_relative_to(inside):
+                errors.append(PolicyLoadError("a symbolic link to a folder outside the policy folder; its files "
+                                              "are not read", file=_display(linked), line=1, column=1))
     for path in policy_files(root):
         shown = _display(path)
+        if not follow_links and path != root and not path.resolve().is_relative_to(inside):
+            errors.append(PolicyLoadError(
+                "a symbolic link to a file outside the policy folder; refused (--follow-links or "
+                "load_rulebook(follow_links=True) reads it)", file=shown, line=1, column=1))
+            continue
         try:
             raw = _read(path, shown)
             data, positions = load_yaml(raw, shown)
@@ -193,6 +214,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             errors.append(exc)
             continue
         if not (isinstance(data, dict) and "policy" in data):
+            mistake = misspelt_policy(data, positions)
+            if mistake is not None:
+                errors.append(mistake)
             continue  # a test file or another YAML document
         _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
         src, found = prepare(data, positions)
