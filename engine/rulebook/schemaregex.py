@@ -26,7 +26,11 @@ __all__ = ["RE2Validator", "use_re2", "search"]
 
 def search(pattern: str, text: str) -> bool:
     """JSON Schema's ``pattern``: a match anywhere in ``text`` (anchors are the pattern's own)."""
-    return compile_pattern(pattern).search(text) is not None
+    try:
+        return compile_pattern(pattern).search(text) is not None
+    except UnicodeEncodeError:  # a lone surrogate (valid JSON): matched as U+FFFD, as RE2 sees invalid UTF-8
+        fixed = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return compile_pattern(pattern).search(fixed) is not None
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
