@@ -21,6 +21,14 @@ __all__ = ["watch_tests"]
 _SUFFIXES = (".yaml", ".yml")
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would write it: relative to the working folder when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
 def _load(args: argparse.Namespace, err: IO[str]) -> Any:
     """The rulebook, or None (its errors printed, located) when it does not load."""
     try:
@@ -84,14 +92,14 @@ def watch_tests(args: argparse.Namespace, out: IO[str], err: IO[str], run_files:
         for changes in watchfiles.watch(*sorted(watched), watch_filter=lambda _c, p: p.endswith(_SUFFIXES),
                                         rust_timeout=500, yield_on_timeout=True, raise_interrupt=False):
             if not announced:  # the first timeout: the watcher is in place, saves from now on are seen
-                out.write(f"\nwatching {', '.join(str(w) for w in sorted(watched))} for changes "
+                out.write(f"\nwatching {', '.join(_shown(w) for w in sorted(watched))} for changes "
                           "(Ctrl-C to stop)\n")
                 out.flush()
                 announced = True
             if not changes:
                 continue
             changed = sorted({Path(p) for _, p in changes})
-            out.write(f"\nchanged: {', '.join(str(c) for c in changed)}\n")
+            out.write(f"\nchanged: {', '.join(_shown(c) for c in changed)}\n")
             before = rb
             files = discover(test_paths)
             tests = {f.resolve() for f in files}
