@@ -82,13 +82,13 @@ def watch_tests(args: argparse.Namespace, out: IO[str], err: IO[str], run_files:
     test_paths = _test_paths(args, policy_root)
     extra = [Path(args.params)] if getattr(args, "params", None) else []
     watched = {p.resolve() if p.is_dir() else p.resolve().parent for p in [policy_root, *test_paths, *extra]}
-    rb = _load(args, err)
-    files = discover(test_paths)
-    index = index_tests(files)
-    _run(run_files, args, rb, files, out, err, full=True)
-    watched |= {Path(o).parent for o in index.overlays.values()}  # overlays may live beside the tests
-    announced = False
-    try:
+    try:  # Ctrl-C, whether tests are running or the watcher waits, ends the watch cleanly
+        rb = _load(args, err)
+        files = discover(test_paths)
+        index = index_tests(files)
+        _run(run_files, args, rb, files, out, err, full=True)
+        watched |= {Path(o).parent for o in index.overlays.values()}  # overlays may live beside the tests
+        announced = False
         for changes in watchfiles.watch(*sorted(watched), watch_filter=lambda _c, p: p.endswith(_SUFFIXES),
                                         rust_timeout=500, yield_on_timeout=True, raise_interrupt=False):
             if not announced:  # the first timeout: the watcher is in place, saves from now on are seen
@@ -115,7 +115,7 @@ def watch_tests(args: argparse.Namespace, out: IO[str], err: IO[str], run_files:
                 out.write("no test is affected\n")
             out.flush()
             err.flush()
-    except KeyboardInterrupt:  # Ctrl-C while tests were running: stop as cleanly as while waiting
+    except KeyboardInterrupt:
         pass
     out.write("\nstopped watching\n")
     return common.EXIT_OK
