@@ -112,7 +112,7 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
                 book = common.load(argparse.Namespace(**{**vars(args), "params": overlay}))
             except PolicyError as exc:
                 err.write(f"{f}: params {overlay}:\n")
-                common.print_errors(exc, err)
+                common.print_errors(exc, err, args.command)
                 load_errors += 1
                 continue
             books[overlay] = (Evaluator(book), CaseValidator(book.case_schemas))
