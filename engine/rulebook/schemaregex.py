@@ -28,9 +28,8 @@ def search(pattern: str, text: str) -> bool:
     """JSON Schema's ``pattern``: a match anywhere in ``text`` (anchors are the pattern's own)."""
     try:
         return compile_pattern(pattern).search(text) is not None
-    except UnicodeEncodeError:  # a lone surrogate (valid JSON): matched as U+FFFD, as RE2 sees invalid UTF-8
-        fixed = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        return compile_pattern(pattern).search(fixed) is not None
+    except UnicodeEncodeError:  # a lone surrogate (valid JSON), which google-re2's search cannot encode
+        return _RE2Search(pattern).search(text)
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
