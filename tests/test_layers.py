@@ -121,3 +121,9 @@ def test_the_walker_sees_a_lazy_upward_import(tmp_path: Path) -> None:
     src.write_text("def f():\n    from policy_eval.cli import main\n", encoding="utf-8")
     assert "policy_eval.cli" in _imports("policy_eval.lang.m", src)
 
+
+
+def test_no_module_over_400_lines() -> None:
+    """Small modules with one job (issue 11): a module that grows past 400 lines is split by job."""
+    long = {m: n for m, p in _modules().items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}

@@ -18,8 +18,9 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import charge
-from policy_eval.lang.compiler import REF_TIME, zero_of
+from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.quantifiers import zero_of
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN
 

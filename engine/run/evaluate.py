@@ -18,22 +18,19 @@ from typing import Any
 from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, current, metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
-from policy_eval.lang.ops import EvalFailure
-from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN, Money, render, to_cents, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
 from policy_eval.run import compose
+from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
+from policy_eval.run.explaining import case_inputs, explanation, trace_rule
+from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
-from policy_eval.run.shown import _display, _error_text, _json_kind, _typed_text
+from policy_eval.run.shown import _display, _error_text, _json_kind
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-# What a case's data can make a condition raise: the verdict is undetermined, with the error.
-_DATA_ERRORS = (EvalFailure, ArithmeticError)
-
 
 @dataclass
 class _Selection:
@@ -110,8 +107,8 @@ class Evaluator:
             self._version_paths[id(v)] = list(union.values())
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
-                self._reasons[id(r)] = {Outcome.COMPLIED: self._reason(r, Outcome.COMPLIED, None, None, None),
-                                        Outcome.NOT_APPLICABLE: self._reason(r, Outcome.NOT_APPLICABLE, None, None,
+                self._reasons[id(r)] = {Outcome.COMPLIED: reason_for(r, Outcome.COMPLIED, None, None, None),
+                                        Outcome.NOT_APPLICABLE: reason_for(r, Outcome.NOT_APPLICABLE, None, None,
                                                                              None)}
 
     # --- public -----------------------------------------------------------------------------------------
@@ -184,7 +181,7 @@ class Evaluator:
         env = {REF_TIME: ref}
         ref_text = render(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
-        seen = self._case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
+        seen = case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
             and not self.lazy else None
         nulls = compose.null_paths(case, self._version_paths[id(version)])  # what the case marks unknown
         plan = self._plans.get(id(version))
@@ -257,14 +254,14 @@ class Evaluator:
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
                 inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text)
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
-        trace = self._trace(rule, case, env) if outcome in self._explained else None
+        trace = trace_rule(rule, case, env) if outcome in self._explained else None
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
         if outcome is Outcome.VIOLATED:
             message = self._message(rule, case, env)
             remedies = self._remedies(rule, case, env)
         fixed = self._reasons[id(rule)].get(outcome) if error is None else None
-        reason = fixed if fixed is not None else self._reason(rule, outcome, message, trace, error)
+        reason = fixed if fixed is not None else reason_for(rule, outcome, message, trace, error)
         if waiver is None and self.findings and (outcome is Outcome.COMPLIED or outcome is Outcome.NOT_APPLICABLE):
             return outcome
         if waiver is not None:
@@ -282,8 +279,8 @@ class Evaluator:
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
             missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
-            inputs=inputs, explanation=self._explanation(trace) if trace is not None else
-            Later(lambda: self._explanation(self._trace(rule, case, env))) if self.lazy else (),
+            inputs=inputs, explanation=explanation(trace) if trace is not None else
+            Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else (),
             waiver=waiver, error=error, reference_time=ref_text,
         )
 
@@ -291,72 +288,10 @@ class Evaluator:
         if not self.record_inputs:
             return {}
         if self.lazy:
-            return LaterInputs(lambda: self._case_inputs(self._paths[id(rule)], case))
+            return LaterInputs(lambda: case_inputs(self._paths[id(rule)], case))
         if seen is None:
-            seen = self._case_inputs(self._paths[id(rule)], case)
+            seen = case_inputs(self._paths[id(rule)], case)
         return {path: seen[path] for path, _, _ in self._paths[id(rule)] if path in seen}
-
-    @staticmethod
-    def _case_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, Any]) -> dict[str, Any]:
-        """The values at these paths (outside lists) present in the case, read as the rules read them."""
-        out: dict[str, Any] = {}
-        for path, keys, read in paths:
-            node: Any = case
-            for key in keys:
-                node = node.get(key) if type(node) is dict else None
-                if node is None:
-                    break
-            if node is None or isinstance(node, (dict, list)):
-                continue
-            if read is None:
-                out[path] = to_json(node)
-            elif type(node) is str:
-                out[path] = _typed_text(read, node)
-            else:
-                try:
-                    out[path] = to_json(read(node))
-                except ReadError:  # not what the schema promises: shown as it is
-                    out[path] = to_json(node)
-        return out
-
-    def _trace(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
-        trace = Trace()
-        try:
-            applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
-            if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer
-                interpret(rule.condition.node, case, env, trace)
-        except _DATA_ERRORS:
-            pass
-        return trace
-
-    @staticmethod
-    def _explanation(trace: Trace) -> tuple[dict[str, Any], ...]:
-        seen: set[str] = set()
-        out = []
-        for step in trace.steps:
-            key = step.text
-            if key in seen:
-                continue
-            seen.add(key)
-            entry: dict[str, Any] = {"expr": step.text, "value": render(step.value)}
-            if key in trace.witness:
-                entry["witness"] = trace.witness[key]
-            out.append(entry)
-        return tuple(out)
-
-    @staticmethod
-    def _reason(rule: Rule, outcome: Outcome, message: str | None, trace: Trace | None, error: str | None) -> str:
-        if outcome is Outcome.VIOLATED:
-            return message or rule.title
-        if outcome is Outcome.NOT_APPLICABLE:
-            return f"does not apply: `{rule.when.text.strip()}` is false" if rule.when else "does not apply"
-        if outcome is Outcome.COMPLIED:
-            verb = "holds" if rule.mode == "require" else "does not hold"
-            return f"`{rule.condition.text.strip()}` {verb}"
-        if error is not None:
-            return f"could not evaluate: {error}"
-        missing = ", ".join(trace.missing) if trace is not None and trace.missing else "unknown values"
-        return f"undetermined: missing {missing}"
 
     @staticmethod
     def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:

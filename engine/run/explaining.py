@@ -1,0 +1,85 @@
+"""What a verdict shows beside its outcome: the reason, the inputs read, the explanation steps.
+
+Used by :mod:`policy_eval.run.evaluate` after the compiled hot path has decided the outcome: the
+reference interpreter re-runs a rule to name what was missing and to list sub-expression values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy_eval.lang.interpreter import Trace, interpret
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.readers import ReadError
+from policy_eval.lang.values import render, to_json
+from policy_eval.rulebook.policy import Rule
+from policy_eval.run.result import Outcome
+from policy_eval.run.shown import _typed_text
+
+__all__ = ["DATA_ERRORS", "case_inputs", "trace_rule", "explanation", "reason"]
+
+# What a case's data can make a condition raise: the verdict is undetermined, with the error.
+DATA_ERRORS = (EvalFailure, ArithmeticError)
+
+
+def case_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, Any]) -> dict[str, Any]:
+    """The values at these paths (outside lists) present in the case, read as the rules read them."""
+    out: dict[str, Any] = {}
+    for path, keys, read in paths:
+        node: Any = case
+        for key in keys:
+            node = node.get(key) if type(node) is dict else None
+            if node is None:
+                break
+        if node is None or isinstance(node, (dict, list)):
+            continue
+        if read is None:
+            out[path] = to_json(node)
+        elif type(node) is str:
+            out[path] = _typed_text(read, node)
+        else:
+            try:
+                out[path] = to_json(read(node))
+            except ReadError:  # not what the schema promises: shown as it is
+                out[path] = to_json(node)
+    return out
+
+
+def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
+    trace = Trace()
+    try:
+        applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
+        if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer
+            interpret(rule.condition.node, case, env, trace)
+    except DATA_ERRORS:
+        pass
+    return trace
+
+
+def explanation(trace: Trace) -> tuple[dict[str, Any], ...]:
+    seen: set[str] = set()
+    out = []
+    for step in trace.steps:
+        key = step.text
+        if key in seen:
+            continue
+        seen.add(key)
+        entry: dict[str, Any] = {"expr": step.text, "value": render(step.value)}
+        if key in trace.witness:
+            entry["witness"] = trace.witness[key]
+        out.append(entry)
+    return tuple(out)
+
+
+def reason(rule: Rule, outcome: Outcome, message: str | None, trace: Trace | None, error: str | None) -> str:
+    if outcome is Outcome.VIOLATED:
+        return message or rule.title
+    if outcome is Outcome.NOT_APPLICABLE:
+        return f"does not apply: `{rule.when.text.strip()}` is false" if rule.when else "does not apply"
+    if outcome is Outcome.COMPLIED:
+        verb = "holds" if rule.mode == "require" else "does not hold"
+        return f"`{rule.condition.text.strip()}` {verb}"
+    if error is not None:
+        return f"could not evaluate: {error}"
+    missing = ", ".join(trace.missing) if trace is not None and trace.missing else "unknown values"
+    return f"undetermined: missing {missing}"
