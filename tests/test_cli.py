@@ -384,7 +384,7 @@ def test_explain_shows_the_version_chosen_and_sub_expression_values(cli: dict[st
     assert '        order.category  =  "汽车"' in lines
     assert '        special_goods  =  ["水果", "生鲜", "水果生鲜", "虚拟商品", "汽车"]' in lines
     assert "        in_category(order.category, special_goods)  =  true" in lines
-    assert "        shipped_before and not special  =  false" in lines
+    assert "        shipped_before_submission and not special_order  =  false" in lines
     assert any(line.startswith("      remedy: use_refund_only_flow to buyer") for line in lines)
     assert sum(line.startswith("  ") and line.strip().split()[0] in ("VIOLATED", "COMPLIED", "NOT_APPLICABLE",
                                                                       "UNDETERMINED") for line in lines) == ALL_RULES
