@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from policy_eval.lang.functions import Function, core_functions
 from policy_eval.lang.types import BOOL, STRING, list_of
@@ -13,8 +14,17 @@ __all__ = ["policy_eval_functions", "in_category"]
 CATEGORY_SEPARATOR = ">"
 
 
-def _segments(path: str) -> list[str]:
-    return [s.strip() for s in path.split(CATEGORY_SEPARATOR)]
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in path.split(CATEGORY_SEPARATOR))
+
+
+# The special-goods list and category paths repeat on every case. Paths come from case data, so only
+# short ones are kept: the cache holds at most 4096 x 256 characters, whatever the records hold.
+_cached_split = lru_cache(maxsize=4096)(_split)
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    return _cached_split(path) if len(path) <= 256 else _split(path)
 
 
 def in_category(path: str, categories: Sequence[str]) -> bool:
@@ -29,9 +39,9 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
     """
     segs = _segments(path)
     for entry in categories:
-        want = _segments(entry)
         if not entry.strip():
             continue
+        want = _segments(entry)
         if len(want) == 1 and want[0] in segs:
             return True
         if len(want) > 1 and segs[: len(want)] == want:

@@ -57,6 +57,17 @@ def test_plugin_errors_name_the_plugin_not_the_policies(tmp_path: Path) -> None:
     assert gone.returncode == 2 and "--plugin ./nope.py: no such file" in gone.stderr
 
 
+def test_a_hook_failing_while_policies_are_checked_names_the_plugin(tmp_path: Path) -> None:
+    (tmp_path / "hook_plugin.py").write_text(
+        "from policy_eval.plugins.hookspecs import hookimpl\n\n"
+        "@hookimpl\ndef policy_eval_functions():\n    raise RuntimeError('no licence')\n", encoding="utf-8")
+    for command in ("check", "test"):
+        proc = _pe(tmp_path, command, "--plugin", "hook_plugin")
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == (f"policy-eval {command}: error: plugin 'hook_plugin': policy_eval_functions() failed: "
+                               "RuntimeError: no licence\n")
+
+
 def test_progress_line_says_1_record() -> None:
     out = io.StringIO()
     progress = Progress(out, None, enabled=True)

@@ -96,7 +96,7 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
         err.write(f"policy-eval {args.command}: error: {exc.message}\n")
         return EXIT_USAGE
     except PolicyError as exc:
-        print_errors(exc, err)
+        print_errors(exc, err, args.command)
         return EXIT_USAGE
     except UsageError as exc:
         err.write(f"policy-eval {args.command}: error: {exc}\n")
@@ -113,6 +113,10 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):  # see output.AtomicOutput: a lone surrogate must not end the run
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks what may follow (policy-eval completion SHELL)
+        import argcomplete
+
+        argcomplete.autocomplete(parser())  # answers and exits
     code = run()
     try:
         sys.stdout.flush()

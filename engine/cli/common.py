@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from policy_eval.errors import ErrorList, PolicyError
+from policy_eval.errors import ErrorList, PluginError, PolicyError
 
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
@@ -80,8 +80,12 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
                          params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None))
 
 
-def print_errors(exc: PolicyError, err: IO[str]) -> None:
+def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> None:
     errors = exc.errors if isinstance(exc, ErrorList) else [exc]
+    plugin = next((e for e in errors if isinstance(e, PluginError)), None)
+    if plugin is not None:  # a plugin failed (e.g. while the policies were type-checked): it is at fault
+        err.write(f"policy-eval{' ' + command if command else ''}: error: {plugin.message}\n")
+        return
     for e in errors:
         err.write(str(e) + "\n")
     err.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}: the policies were not loaded\n")

@@ -56,7 +56,8 @@ def rule(p: argparse.ArgumentParser, *, dest: str = "rule") -> None:
     """``--rule RULE`` (repeatable), the one name every command uses to select rules; ``--only`` is its
     old spelling in ``eval``, accepted but hidden for one release."""
     p.add_argument("--rule", action="append", dest=dest, metavar="RULE",
-                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)")
+                   help="only this rule or policy (rule, policy/rule or policy id; repeatable)"
+                   ).completer = rule_ids  # type: ignore[attr-defined]
     p.add_argument("--only", action="append", dest=dest, help=argparse.SUPPRESS)
 
 
@@ -108,3 +109,20 @@ def cost() -> argparse.ArgumentParser:
                    help="refuse a condition whose static cost estimate is above N items "
                         "(default: no ceiling; docs/language.md, Cost)")
     return p
+
+
+def rule_ids(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:
+    """TAB completion (argcomplete) of ``--rule``/``--skip``: the policy and rule ids of the rulebook that
+    ``-p`` names, or the bundled one. A folder that does not load completes nothing; ``check`` says why."""
+    from policy_eval.rulebook import load_rulebook
+
+    try:
+        rb = load_rulebook(getattr(parsed_args, "policies", None))
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
+        return []
+    names: set[str] = set()
+    for version in rb.versions():
+        names.add(version.id)
+        for rule in version.rules:
+            names.update((rule.id, rule.full_id))
+    return sorted(n for n in names if n.startswith(prefix))

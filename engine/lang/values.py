@@ -158,13 +158,32 @@ _DUR_FULL = re.compile(r"(?:\d+[dhms])+")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
+class WrittenDuration(_dt.timedelta):
+    """A duration as a policy wrote it (``48h``): equal to, hashed and computed like any ``timedelta``
+    (arithmetic gives plain ``timedelta``), but shown as written: 48h stays 48h, not 2d."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, seconds: int, text: str) -> WrittenDuration:
+        self = super().__new__(cls, seconds=seconds)
+        self.text = text
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (WrittenDuration, (self.days * 86400 + self.seconds, self.text))
+
+    def __repr__(self) -> str:
+        return f"WrittenDuration({self.text!r})"
+
+
 def parse_duration(text: str) -> _dt.timedelta:
-    """Parse the language's duration literal: ``48h``, ``7d``, ``1d12h``, ``30m``, ``90s``."""
+    """Parse the language's duration literal: ``48h``, ``7d``, ``1d12h``, ``30m``, ``90s`` (kept as written)."""
     if not _DUR_FULL.fullmatch(text):
         raise ValueParseError(f"not a duration: {text!r} (expected e.g. 48h, 7d, 1d12h)")
     try:
         seconds = sum(int(n) * _UNIT[u] for n, u in _DUR_RE.findall(text))
-        return _dt.timedelta(seconds=seconds)
+        return WrittenDuration(seconds, text)
     except (OverflowError, ValueError):  # more than 999999999 days, or digits beyond int()'s limit
         raise ValueParseError(f"duration out of range (at most 999999999d): {text:.40}") from None
 
@@ -241,6 +260,8 @@ def parse_money(value: Any) -> Money:
 
 
 def render_duration(td: _dt.timedelta) -> str:
+    if type(td) is WrittenDuration:
+        return td.text
     total_us = (td.days * 86400 + td.seconds) * 1_000_000 + td.microseconds
     if total_us == 0:
         return "0s"

@@ -38,6 +38,7 @@ NAMES: tuple[str, ...] = (
     "lint",
     "fmt",
     "lsp",
+    "completion",
     "schema",
 )
 

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             errors = exc.errors if isinstance(exc, ErrorList) else [exc]
             out.write(json.dumps({"ok": False, "errors": [e.to_dict() for e in errors]}, ensure_ascii=False) + "\n")
         else:
-            common.print_errors(exc, err)
+            common.print_errors(exc, err, args.command)
         return common.EXIT_USAGE
     versions = list(rb.versions())
     n_rules = sum(len(v.rules) for v in versions)

@@ -59,7 +59,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                           "reference time")
     options.rule(e, dest="only")
     e.add_argument("--skip", action="append", default=[], metavar="RULE",
-                   help="skip this rule or policy (repeatable)")
+                   help="skip this rule or policy (repeatable)").completer = options.rule_ids
     e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
                    help="only rules of at least this severity (default: info, i.e. all)")
     e.add_argument("--fail-on", choices=["violated", "undetermined", "never"], default="violated",

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
                 book = common.load(argparse.Namespace(**{**vars(args), "params": overlay}))
             except PolicyError as exc:
                 err.write(f"{f}: params {overlay}:\n")
-                common.print_errors(exc, err)
+                common.print_errors(exc, err, args.command)
                 load_errors += 1
                 continue
             books[overlay] = (Evaluator(book), CaseValidator(book.case_schemas))
