@@ -356,7 +356,9 @@ def test_as_of_picks_the_version_in_force_that_day(cli: dict[str, Future[Any]]) 
     [a], [b] = _jsonl(forced.out), _jsonl(natural.out)
     _valid(a)
     assert a["as_of"] == "2020-06-01T00:00:00+08:00" and "as_of" not in b
-    assert {x["version"] for x in a["results"]} == {"1"} and {x["version"] for x in b["results"]} == {"2"}
+    # after-sales versions (platform-intervention, from 2022-12-06, has no version in force on either date)
+    versions = [{x["version"] for x in c["results"] if x["policy"] == "after-sales"} for c in (a, b)]
+    assert versions == [{"1"}, {"2"}]
     eligibility = {c["as_of"] if "as_of" in c else "ref": next(x["outcome"] for x in c["results"]
                    if x["id"] == "after-sales/return-refund-eligibility") for c in (a, b)}
     # cars became special goods only in the later text (v2, 2021-): under v1 the request is eligible
@@ -395,7 +397,7 @@ def test_golden_tests_pass_with_full_coverage(cli: dict[str, Future[Any]]) -> No
     r = cli["test_golden"].result()
     assert r.code == 0, r
     # counted per rule and version (issue 12 item 5)
-    assert "coverage: 80/80 rules (100.0%) have a violated and a complied test" in r.out
+    assert "coverage: 83/83 rules (100.0%) have a violated and a complied test" in r.out
     assert re.search(r"^(\d+) passed, 0 failed$", r.out, re.M), r
     assert "F" not in "".join(line.split(" ", 1)[1] for line in r.out.splitlines() if line.endswith("."))
 
