@@ -309,7 +309,7 @@ def test_overlay_turns_the_deployment_parameter_into_a_decision(tmp_path: Path) 
     assert ev.evaluate(_answered(20)).results[0].outcome.value == "complied"
     late = ev.evaluate(_answered(30)).results[0]
     assert late.outcome.value == "violated"
-    assert late.params == {"demo.response_limit": {"value": "1d", "source": str(overlay)}}
+    assert late.params == {"demo.response_limit": {"value": "24h", "source": str(overlay)}}
 
 
 def test_overlay_values_are_dated_like_other_parameters(tmp_path: Path) -> None:
@@ -496,7 +496,7 @@ def test_cli_rules_params_lists_values_sources_and_users(tmp_path: Path) -> None
     assert "    used by: response-time" in out and "    used by: (no rule)" in out
     assert out.rstrip().endswith("2 parameters, 1 unset")
     code, out, _ = _cli("rules", "-p", tmp_path / "p", "--params", overlay)
-    assert f"response_limit: duration = 1d12h  [deployment ({overlay}:3)]" in out
+    assert f"response_limit: duration = 36h  [deployment ({overlay}:3)]" in out
 
 
 def test_cli_eval_and_check_take_the_overlay(tmp_path: Path) -> None:
@@ -512,7 +512,7 @@ def test_cli_eval_and_check_take_the_overlay(tmp_path: Path) -> None:
     code, out, _ = _cli("eval", "-p", tmp_path / "p", "--params", overlay, "-f", "jsonl", "--detail", "full", case)
     (decided,) = json.loads(out.splitlines()[0])["results"]
     assert decided["outcome"] == "violated"
-    assert decided["params"] == {"demo.response_limit": {"value": "1d", "source": str(overlay)}}
+    assert decided["params"] == {"demo.response_limit": {"value": "24h", "source": str(overlay)}}
     bad = _write(tmp_path, "bad.yaml", "params:\n  demo:\n    response_limit: yes\n")
     code, _, err = _cli("check", "--params", bad, tmp_path / "p")
     assert code != 0 and f"{bad}:3:" in err
@@ -535,6 +535,6 @@ def test_api_load_takes_an_overlay_mapping(tmp_path: Path) -> None:
     _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
     book = Rulebook.load(tmp_path / "p", params={"demo": {"response_limit": "24h"}})
     (r,) = book.evaluate(_answered(30)).results
-    assert r.outcome.value == "violated" and r.params == {"demo.response_limit": {"value": "1d", "source": "<params>"}}
+    assert r.outcome.value == "violated" and r.params == {"demo.response_limit": {"value": "24h", "source": "<params>"}}
     with pytest.raises(ErrorList):
         Rulebook.load(tmp_path / "p", params={"demo": {"response_limit": "100.00 CNY"}})

@@ -83,7 +83,7 @@ def test_findings_are_the_full_results_violated_undetermined_and_waived_verdicts
                         item["remedies"] = r["remedies"]
                 else:
                     item["reason"] = r["reason"]
-                for key in ("missing", "waiver", "error"):
+                for key in ("missing", "waiver", "error", "depends", "params"):
                     if key in r:
                         item[key] = r[key]
                 expected.append(item)

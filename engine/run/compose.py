@@ -9,14 +9,19 @@ results record; the values a case marks unknown (an explicit null). Used by
 
 from __future__ import annotations
 
+import bisect
+import datetime as _dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from policy_eval.lang import ir
 from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "before_waiver", "chain", "unset_reason", "gate", "null_paths", "unknown_reads",
+__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "null_paths", "unknown_reads",
            "unknown", "gated"]
 
 
@@ -46,12 +51,48 @@ def deployed(versions: Iterable[PolicyVersion]) -> tuple[dict[int, dict[str, dic
     for v in versions:
         for r in v.rules:
             infos = [v.param_info[p] for p in r.params if p in v.param_info]
-            entry = {f"{v.id}.{i.name}": {"value": i.value, "source": i.file if i.source == "deployment" else "unset"}
+            entry = {f"{v.id}.{i.name}": {"value": _recorded(v.params.get(i.name), i.value),
+                                           "source": i.file if i.source == "deployment" else "unset"}
                      for i in infos if i.source != "text"}
             if entry:
                 recorded[id(r)] = entry
                 unset[id(r)] = [f"{v.id}.{i.name}" for i in infos if i.source == "unset"]
     return recorded, unset
+
+
+@dataclass(frozen=True)
+class _Dated:
+    """A deployment parameter with values from several dates: recorded as the one in force for the case."""
+
+    starts: tuple[_dt.datetime, ...]
+    values: tuple[str | None, ...]
+
+    def at(self, when: Any) -> str | None:
+        if not isinstance(when, _dt.datetime):
+            return None
+        i = bisect.bisect_right(self.starts, when) - 1
+        return self.values[i] if i >= 0 else None
+
+
+def _shown(value: Any) -> str | None:
+    return None if value is UNKNOWN else render(value)
+
+
+def _recorded(node: ir.IR | None, described: str | None) -> Any:
+    if isinstance(node, ir.DatedParam):
+        if len(node.values) == 1:
+            return _shown(node.values[0])
+        return _Dated(tuple(node.starts), tuple(_shown(x) for x in node.values))
+    if isinstance(node, ir.Const):
+        return _shown(node.value)
+    return described
+
+
+def in_force(params: dict[str, dict[str, Any]] | None, at: Any) -> dict[str, dict[str, Any]] | None:
+    """The recorded parameters of a rule with each dated value resolved at the case's reference time."""
+    if not params or not any(type(e["value"]) is _Dated for e in params.values()):
+        return params
+    return {k: {**e, "value": e["value"].at(at)} if type(e["value"]) is _Dated else e for k, e in params.items()}
 
 
 def before_waiver(result: RuleResult | Outcome) -> str:

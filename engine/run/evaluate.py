@@ -211,11 +211,13 @@ class Evaluator:
             gate = compose.unknown(rule, case, env, nulls, self._paths[id(rule)], self._when_paths.get(id(rule), ()))
         if gate is not None:
             return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
-                                 gate[0] in self._explained, self._deployed.get(id(rule)))
+                                 gate[0] in self._explained,
+                                 compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]))
         result = self._judge(version, rule, case, env, ref_text, seen)
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result
-        compose.finish(result, depends, done, self._deployed.get(id(rule)), self._unset.get(id(rule), ()))
+        compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
+                       self._unset.get(id(rule), ()))
         return result
 
     def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],

@@ -153,6 +153,10 @@ class RuleResult:
             out["waiver"] = self.waiver
         if self.error is not None:
             out["error"] = self.error
+        if self.depends:
+            out["depends"] = self.depends
+        if self.params:
+            out["params"] = self.params
         return out
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
