@@ -458,8 +458,8 @@ def test_jobs_2_is_byte_identical_to_jobs_1_and_in_input_order(cli: dict[str, Fu
     assert len(records) == 2000
     assert [r["record"] for r in records] == list(range(1, 2001))
     assert [r["case_id"] for r in records] == [f"GEN-{i:05d}" for i in range(2000)]
-    versions = Counter(v for r in records for v in r["versions"].values())
-    assert set(versions) == {"1", "2"}  # the shifted timestamps straddle the two versions
+    versions = Counter(r["versions"]["after-sales"] for r in records)
+    assert set(versions) == {"1", "2"}  # the shifted timestamps straddle the two after-sales versions
     assert one.err.split(" -> ")[0] == two.err.split(" -> ")[0]  # the same totals
 
 
