@@ -6,7 +6,8 @@ Generates after_sale records (bench/generate.py), then times each stage of what 
 one JSON Lines record, as CPU seconds (time.process_time, so other work on a shared machine costs
 less precision than wall time would), best of --repeat rounds:
 
-  parse       json.loads with exact Decimals (the old reader) and the reader in use (orjson first)
+  parse       json.loads with exact Decimals (the old reader), orjson alone, and the reader in use
+              (orjson first, then the float and duplicate-key checks: the difference is their cost)
   validate    the case kind's JSON Schema (fastjsonschema, compiled)
   evaluate    the bundled rulebook, findings detail (default) and full detail
   serialise   the result's JSON text, findings and full
@@ -43,6 +44,8 @@ def best(fn: Callable[[], Any], n: int, repeat: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import orjson
+
     from policy_eval.rulebook.cases import parse_record
     from policy_eval.run.batch import BatchOptions, Processor
 
@@ -62,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     long = [full.evaluator.evaluate(c) for c in cases]  # type: ignore[arg-type]
     rows = [
         ("parse: json + Decimal (before)", lambda: [json.loads(x, parse_float=Decimal) for x in lines]),
+        ("parse: orjson alone (no checks)", lambda: [orjson.loads(x) for x in lines]),
         ("parse: parse_record (orjson first)", lambda: [parse_record(x, "b", 1) for x in lines]),
         ("validate: case schema", lambda: [validator.check(c, "b", 1) for c in cases]),  # type: ignore[arg-type]
         ("evaluate: findings", lambda: [findings.evaluator.evaluate(c) for c in cases]),  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from typing import Any
 
 import re2
 
-from policy_eval.lang.functions import Function, compile_pattern
+from policy_eval.lang.functions import Function, compile_pattern, pin_pattern
 from policy_eval.lang.readers import ReadError, reader_for
 from policy_eval.lang.types import ANY, DATETIME, DURATION, INT, MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
@@ -253,7 +253,7 @@ def find_pattern(text: str, pattern: str) -> list[Match]:
 
 def _check_pattern(position: int, value: Any) -> None:
     if position == 1 and isinstance(value, str):
-        compile_pattern(value)
+        pin_pattern(value)  # written in the policy: checked at load, kept compiled
 
 
 # --- message timing: one sort, then linear scans (the rules used nested quantifiers: cubic / quadratic) -----

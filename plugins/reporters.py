@@ -94,7 +94,8 @@ class TextReporter:
         pass
 
     def case(self, result: CaseResult) -> None:
-        where = f"{result.source}:{result.record}" if result.source else f"#{result.record}"
+        where = (f"{result.source}" + (f":{result.record}" if result.record is not None else "")  # None: a whole input
+                 if result.source else f"#{result.record}")
         if result.error is not None:
             err = result.error
             name = f" {result.case_id}" if result.case_id else ""

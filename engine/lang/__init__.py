@@ -3,7 +3,8 @@
 parse (``parser``, ``grammar.lark``, ``ast``) → check names and types
 (``checker``, ``types``, ``functions``, ``ir``) → compile (``compiler`` closures,
 ``codegen`` generated Python) → run (``values``, ``ops``, ``readers``;
-``interpreter`` is the reference evaluator that also explains). Imports only from
+``timestamps`` the RFC 3339 reader of case timestamps; ``patterns`` RE2 regexes in
+bounded caches; ``interpreter`` is the reference evaluator that also explains). Imports only from
 :mod:`policy_eval.errors`; nothing here knows about policies, files or plugins.
 """
 

@@ -13,11 +13,9 @@ import datetime as _dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any
 
-import re2
-
+from policy_eval.lang.patterns import compile_pattern, pin_pattern
 from policy_eval.lang.types import (
     ANY,
     BOOL,
@@ -135,28 +133,9 @@ class FunctionRegistry:
 
 # --- regular expressions: RE2, linear time, compiled once -------------------------------------------
 
-MAX_PATTERN_LENGTH = 2000
-
-
-@lru_cache(maxsize=1024)
-def compile_pattern(pattern: str) -> Any:
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        raise ValueError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
-    options = re2.Options()
-    options.max_mem = 8 << 20
-    options.log_errors = False  # the error is reported to the author, located; not on stderr
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        detail = exc.args[0] if exc.args else exc
-        if isinstance(detail, bytes):
-            detail = detail.decode("utf-8", "replace")
-        raise ValueError(f"invalid pattern {pattern!r}: {detail}") from None
-
-
 def _check_pattern(position: int, value: Any) -> None:
     if position == 1 and isinstance(value, str):
-        compile_pattern(value)
+        pin_pattern(value)  # a pattern written in the policy: checked now, kept compiled
 
 
 # --- typing rules for generic functions -----------------------------------------------------------

@@ -9,8 +9,11 @@ Imports only from :mod:`policy_eval.lang`, :mod:`policy_eval.errors`,
 Modules: ``yamlload`` (YAML with positions; ``yamlpos`` the positions,
 ``yamlerrors`` the messages), ``policy/`` (one policy file to compiled rules,
 one module per section of the format; ``policy.versions`` the versions of a
-policy together), ``loader`` (a folder to a :class:`Rulebook`), ``cases`` (case
-readers), ``validation`` (case validation against the schemas), ``ruletable``
+policy together), ``loader`` (a folder to a :class:`Rulebook`; ``policyfiles`` the files
+that look like mistyped policies), ``casefiles`` (case inputs as files and streams: folders, gzip,
+encodings), ``jsonrecord`` (one case record read exactly), ``cases`` (case readers), ``schemacheck``
+(case schemas checked at load), ``schemaregex`` (schema patterns on RE2), ``validation`` (case
+validation against the schemas), ``ruletable``
 (the rule table in docs/rules.md).
 """
 

@@ -19,109 +19,37 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from policy_eval.errors import CaseError
+from policy_eval.rulebook.casefiles import (
+    READ_ERRORS,
+    cannot_open,
+    case_files,
+    case_format,
+    open_stream,
+    read_error,
+)
+from policy_eval.rulebook.jsonrecord import (
+    DECODER,
+    MAX_RECORD_BYTES,
+    duplicate_error,
+    loads,
+    not_object,
+    parse_record,
+    plain,
+    where,
+)
 
-__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "Record"]
+__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "Record"]
 
-MAX_RECORD_BYTES = 16 * 1024 * 1024
-Record = tuple[str, int, "dict[str, Any] | CaseError"]
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in case records (not a JSON number)")
+# A JSON document (not JSON Lines) is read whole into memory: this bounds that memory.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+Record = tuple[str, "int | None", "dict[str, Any] | CaseError"]
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_DECODER = DECODER
 _WS = " \t\r\n"
 _NON_WS = re.compile(r"[^ \t\r\n]")
-
-
-def _where(exc: json.JSONDecodeError) -> str:
-    return f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
-
-
-def _not_object(value: Any, source: str | None, record: int | None, json_path: str = "$") -> CaseError:
-    return CaseError(f"a case must be a JSON object, got {_json_type(value)}", source=source, record=record,
-                     json_path=json_path)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, Decimal)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
-_ORJSON_LOADS = orjson.loads
-_ORJSON_ERROR = orjson.JSONDecodeError
-
-
-def _has_float(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is dict:
-            stack.extend(node.values())
-        elif kind is list:
-            stack.extend(node)
-        elif kind is float:
-            return True
-    return False
-
-
-def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] | CaseError:
-    """Parse one JSON object exactly; return it or a CaseError.
-
-    orjson reads the common record (about 6x faster than json). It reads numbers with a fraction or an
-    exponent as binary floats, and refuses some valid JSON (integers beyond 64 bits, lone surrogate
-    escapes, deep nesting); such a record, and every record it cannot read, is read again by json with
-    exact Decimals, which also words the errors: the result is the same either way.
-    """
-    if len(text) > MAX_RECORD_BYTES:
-        return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record)
-    try:
-        fast = _ORJSON_LOADS(text)
-    except _ORJSON_ERROR:
-        pass
-    else:
-        if type(fast) is dict and not _has_float(fast):
-            return fast
-    text = text.rstrip()  # a JSON Lines record's newline must not move an error to "line 2"
-    try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        return CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=record)
-    except UnicodeDecodeError as exc:
-        return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=record)
-    except RecursionError:
-        return CaseError("JSON nested too deeply", source=source, record=record)
-    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-        return CaseError("number out of range (exponent too large)", source=source, record=record)
-    except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
-        return CaseError(_plain(str(exc)), source=source, record=record)
-    if not isinstance(value, dict):
-        return _not_object(value, source, record)
-    return value
-
-
-def _plain(message: str) -> str:
-    """Say it in JSON terms: whoever wrote the record should not read Python internals."""
-    if "int_max_str_digits" in message or "integer string conversion" in message:
-        return "a number with more than 4300 digits is not allowed in case records"
-    return _DECIMAL_REPR.sub(r"\1", message)
-
-
-_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
+_not_object, _plain, _where = not_object, plain, where
 
 
 def _decode(data: bytes, source: str) -> str | CaseError:
@@ -131,37 +59,81 @@ def _decode(data: bytes, source: str) -> str | CaseError:
         return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=1)
 
 
+def _document_error(exc: Exception, source: str, record: int) -> CaseError:
+    if isinstance(exc, json.JSONDecodeError):
+        message = f"invalid JSON: {exc.msg} ({_where(exc)})"
+    elif isinstance(exc, RecursionError):
+        message = "JSON nested too deeply"
+    elif isinstance(exc, ArithmeticError):  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+        message = "number out of range (exponent too large)"
+    else:  # ValueError: NaN/Infinity, integers longer than Python allows
+        message = _plain(str(exc))
+    return CaseError(message, source=source, record=record)
+
+
+_DOCUMENT_ERRORS = (json.JSONDecodeError, RecursionError, ArithmeticError, ValueError)
+
+
+def _too_large(text: str, start: int, end: int) -> bool:
+    # a character is at most 4 bytes of UTF-8: encode (copy) only a value that might be over the cap
+    return (end - start) * 4 > MAX_RECORD_BYTES and len(text[start:end].encode()) > MAX_RECORD_BYTES
+
+
+def _checked(value: Any, text: str, start: int, end: int, source: str, record: int, path: str) -> Any:
+    """One value of a document as a case, or why it is not one (not an object, too large, a key twice)."""
+    if not isinstance(value, dict):
+        return _not_object(value, source, record, json_path=path)
+    if _too_large(text, start, end):
+        return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record, json_path=path)
+    return duplicate_error(value, source, record, path) or value
+
+
+def _array(text: str, pos: int) -> list[tuple[Any, int, int]]:
+    """The items of the array at ``pos`` with where each starts and ends; text that is not exactly one
+    array raises the error ``json.loads`` words for it."""
+    items: list[tuple[Any, int, int]] = []
+    m = _NON_WS.search(text, pos + 1)
+    at = m.start() if m else len(text)
+    if text.startswith("]", at):
+        end = at + 1
+    else:
+        while True:
+            value, end = _DECODER.raw_decode(text, at)
+            items.append((value, at, end))
+            m = _NON_WS.search(text, end)
+            at = m.start() if m else len(text)
+            if text.startswith(",", at):
+                m = _NON_WS.search(text, at + 1)
+                at = m.start() if m else len(text)
+                continue
+            if not text.startswith("]", at):
+                loads(text)  # raises the error at the right place
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            end = at + 1
+            break
+    if _NON_WS.search(text, end):
+        loads(text)
+        raise json.JSONDecodeError("Extra data", text, end)
+    return items
+
+
 def _documents(text: str, source: str) -> Iterator[Record]:
     """A JSON document: an array of cases, one case, or several concatenated cases (``jq`` output).
 
     Array items are numbered 1, 2, ...; other values by the line they start on (as in JSON Lines).
-    A syntax error ends the document: nothing after it can be located reliably.
+    A syntax error in an array is the array's one error (nothing of it is evaluated); elsewhere it ends
+    the document: nothing after it can be located reliably. Each value is held to the record cap.
     """
     m = _NON_WS.search(text)
     pos = m.start() if m else len(text)
     if text.startswith("[", pos):
         try:
-            items = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
-            yield source, 1, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=1)
+            items = _array(text, pos)
+        except _DOCUMENT_ERRORS as exc:
+            yield source, 1, _document_error(exc, source, 1)
             return
-        except RecursionError:
-            yield source, 1, CaseError("JSON nested too deeply", source=source, record=1)
-            return
-        except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-            yield source, 1, CaseError("number out of range (exponent too large)", source=source, record=1)
-            return
-        except ValueError as exc:
-            yield source, 1, CaseError(_plain(str(exc)), source=source, record=1)
-            return
-        if not isinstance(items, list):  # "[...] trailing" cannot get here; keep mypy and readers sure
-            yield source, 1, _not_object(items, source, 1)
-            return
-        for i, item in enumerate(items, 1):
-            if isinstance(item, dict):
-                yield source, i, item
-            else:
-                yield source, i, _not_object(item, source, i, json_path=f"$[{i - 1}]")
+        for i, (item, start, end) in enumerate(items, 1):
+            yield source, i, _checked(item, text, start, end, source, i, f"$[{i - 1}]")
         return
     line, counted = 1, 0
     while pos < len(text):
@@ -169,23 +141,12 @@ def _documents(text: str, source: str) -> Iterator[Record]:
         counted = pos
         try:
             value, end = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            yield source, line, CaseError(f"invalid JSON: {exc.msg} ({_where(exc)}); the rest of {source} "
-                                          "is skipped", source=source, record=line)
+        except _DOCUMENT_ERRORS as exc:
+            error = _document_error(exc, source, line)
+            error.message += f"; the rest of {source} is skipped"
+            yield source, line, error
             return
-        except RecursionError:
-            yield source, line, CaseError(f"JSON nested too deeply; the rest of {source} is skipped",
-                                          source=source, record=line)
-            return
-        except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-            yield source, line, CaseError(f"number out of range (exponent too large); the rest of {source} "
-                                          "is skipped", source=source, record=line)
-            return
-        except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
-            yield source, line, CaseError(f"{_plain(str(exc))}; the rest of {source} is skipped", source=source,
-                                          record=line)
-            return
-        yield source, line, value if isinstance(value, dict) else _not_object(value, source, line)
+        yield source, line, _checked(value, text, pos, end, source, line, "$")
         m = _NON_WS.search(text, end)
         pos = m.start() if m else len(text)
 
@@ -202,6 +163,31 @@ def _lines(first: Iterable[bytes], rest: Iterable[bytes], source: str, raw: bool
             yield source, number, (line if raw else parse_record(line, source, number))
 
 
+def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of ``stream``, none held longer than the record cap: a longer line is cut there (and so
+    rejected as too large by :func:`parse_record`) and the rest of it is read past, not kept in memory."""
+    limit = MAX_RECORD_BYTES + 1
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if len(line) >= limit and not line.endswith(b"\n"):
+            while True:
+                more = stream.readline(limit)
+                if not more or more.endswith(b"\n"):
+                    break
+        yield line
+
+
+def _whole(stream: IO[bytes], head: bytes, source: str) -> str | CaseError:
+    """A JSON document read whole, up to MAX_DOCUMENT_BYTES (larger input belongs in JSON Lines)."""
+    data = head + stream.read(MAX_DOCUMENT_BYTES + 1 - len(head))
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return CaseError(f"a JSON document larger than {MAX_DOCUMENT_BYTES} bytes: nothing of it is evaluated "
+                         "(write large inputs as JSON Lines, one case per line)", source=source, record=1)
+    return _decode(data, source)
+
+
 def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: bool = False) -> Iterator[Any]:
     """Yield ``(source, record, case_or_error)`` for a JSON or JSON Lines stream.
 
@@ -211,14 +197,36 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
     (pretty-printed) and a JSON Lines pipe work on stdin. A JSON Lines stream whose first line is broken
     is still read line by line, so every bad line is reported with its own number.
 
+    gzip data is decompressed as it is read; UTF-16/32 input is one error (see
+    :func:`~policy_eval.rulebook.casefiles.open_stream`). A read that fails part-way (an I/O error,
+    truncated gzip data) ends the input with an error after the records read so far.
+
     With ``raw=True`` JSON Lines records are yielded as undecoded bytes, so parsing can happen in
     worker processes (see :func:`parse_record`).
     """
+    try:
+        stream, refused = open_stream(stream, source)
+    except READ_ERRORS as exc:
+        yield source, None, read_error(source, exc, 0)
+        return
+    if refused is not None:
+        yield source, None, refused
+        return
+    count = 0
+    try:
+        for item in _read_stream(stream, source, fmt, raw):
+            count += 1
+            yield item
+    except READ_ERRORS as exc:
+        yield source, None, read_error(source, exc, count)
+
+
+def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> Iterator[Any]:
     if fmt == "jsonl":
-        yield from _lines((), stream, source, raw)
+        yield from _lines((), _bounded_lines(stream), source, raw)
         return
     if fmt == "json":
-        text = _decode(stream.read(), source)
+        text = _whole(stream, b"", source)
         if isinstance(text, CaseError):
             yield source, 1, text
         else:
@@ -227,7 +235,8 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
     # Sniff. Blank lines before the first value keep their numbers.
     head: list[bytes] = []
     first = b""
-    for line in stream:
+    lines = _bounded_lines(stream)
+    for line in lines:
         head.append(line)
         if line.strip(b"\xef\xbb\xbf" + _WS.encode()):
             first = line
@@ -239,17 +248,17 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
         single = parse_record(first, source, len(head))
         broken = isinstance(single, CaseError) and single.message.startswith("invalid JSON")
         if not (broken and stripped.startswith(b"{")):
-            yield from _lines(head, stream, source, raw)
+            yield from _lines(head, lines, source, raw)
             return
         # The first line is not a whole value: a pretty-printed case (or several), or a JSON Lines
         # stream whose first line is broken. Read a bounded prefix to tell them apart.
         buffered = list(head)
         size = sum(len(b) for b in buffered)
-        for line in stream:
+        for line in lines:
             buffered.append(line)
             size += len(line)
             if size > MAX_RECORD_BYTES:
-                yield from _lines(buffered, stream, source, raw)
+                yield from _lines(buffered, lines, source, raw)
                 return
         text = _decode(b"".join(buffered), source)
         records = [] if isinstance(text, CaseError) else list(_documents(text, source))
@@ -258,23 +267,19 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
         else:
             yield from _lines(buffered, (), source, raw)
         return
-    text = _decode(b"".join(head) + stream.read(), source)
+    text = _whole(stream, b"".join(head), source)
     if isinstance(text, CaseError):
         yield source, 1, text
     else:
         yield from _documents(text, source)
 
 
-def _files(path: Path) -> Iterator[Path]:
-    if path.is_dir():
-        yield from sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl", ".ndjson") and p.is_file())
-    else:
-        yield path
-
-
 def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool = False,
                fmt: str | None = None) -> Iterator[Any]:
-    """Records from every input in order: files, folders (recursively) and ``-`` for stdin."""
+    """Records from every input in order: files, folders (recursively) and ``-`` for stdin.
+
+    What cannot be read (a missing path, an unreadable file or folder, a linked sub-folder, a dangling
+    link) is yielded as an input error in its place; see :mod:`policy_eval.rulebook.casefiles`."""
     for item in inputs:
         if item == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
@@ -282,14 +287,20 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
             continue
         path = Path(item)
         if not path.exists():
-            yield item, 0, CaseError("no such file or folder", source=item, record=None)
+            why = f"a symbolic link to nothing ({path.readlink()})" if path.is_symlink() else "no such file or folder"
+            yield item, None, CaseError(why, source=item, record=None)
             continue
-        for file in _files(path):
-            file_fmt = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else
-                               "json" if file.suffix == ".json" else None)
-            with open(file, "rb") as fh:
-                yield from read_stream(fh, str(file), file_fmt, raw)
-
+        for file in (case_files(path) if path.is_dir() else (path,)):
+            if isinstance(file, CaseError):
+                yield file.source, None, file
+                continue
+            try:
+                fh = open(file, "rb")
+            except OSError as exc:
+                yield str(file), None, cannot_open(file, exc)
+                continue
+            with fh:
+                yield from read_stream(fh, str(file), fmt or case_format(file.name), raw)
 
 
 def _non_finite(value: Any, path: str = "$") -> str | None:

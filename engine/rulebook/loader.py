@@ -35,6 +35,8 @@ from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.inherit import Layout, layout_of, revise
 from policy_eval.rulebook.policy.schema import suggest
 from policy_eval.rulebook.policy.versions import PolicyHistory, check_versions
+from policy_eval.rulebook.policyfiles import misnamed_files, misspelt_policy
+from policy_eval.rulebook.schemacheck import check_case_schemas
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
 __all__ = ["Rulebook", "PolicyHistory", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
@@ -174,6 +176,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         raise PolicyLoadError(f"no such policy folder or file: {root}", file=str(root))
     schema_path = Path(schema_dir) if schema_dir is not None else find_schema_dir(root if root.is_dir() else root.parent)
     registry = functions if functions is not None else default_functions()
+    schema_errors = check_case_schemas(_case_schema_files(schema_path), _display)
+    if schema_errors:  # policies cannot be checked against schemas that are not valid
+        raise ErrorList(schema_errors)
     schemas = load_case_schemas(schema_path)
     case_types: dict[str, Type] = {k: schema_to_type(s, label=k) for k, s in schemas.items()}
     errors: list[PolicyError] = []
@@ -186,6 +191,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         _hash_file(digest, "params", overlay.raw)
     base = root if root.is_dir() else root.parent
     docs: list[_Doc] = []
+    errors.extend(misnamed_files(root, _display))
     for path in policy_files(root):
         shown = _display(path)
         try:
@@ -199,6 +205,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
             continue
         if not (isinstance(data, dict) and "policy" in data):
+            mistake = misspelt_policy(data, positions)
+            if mistake is not None:
+                errors.append(mistake)
             continue  # a test file or another YAML document
         _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
         src, found = prepare(data, positions)

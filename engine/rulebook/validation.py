@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import fastjsonschema
 import jsonschema
 
 from policy_eval.errors import CaseError
-from policy_eval.lang.values import ValueParseError, parse_date, parse_datetime
+from policy_eval.lang.timestamps import parse_timestamp
+from policy_eval.lang.values import ValueParseError, parse_date
 from policy_eval.rulebook.cases import _non_finite, _not_object, _plain
+from policy_eval.rulebook.schemaregex import RE2Validator, use_re2
 
 __all__ = ["CaseValidator"]
 
@@ -28,7 +31,7 @@ def _is_datetime(value: object) -> bool:
     if not isinstance(value, str):
         return True
     try:
-        parse_datetime(value)
+        parse_timestamp(value)  # the reader rules use (RFC 3339, leap second included)
     except ValueParseError:
         return False
     return True
@@ -54,8 +57,8 @@ def _compile_fast(schema: dict[str, Any]) -> Any:
     draft7 = copy.deepcopy(schema)
     draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
     try:
-        return fastjsonschema.compile(draft7, formats=_FORMATS)
-    except (fastjsonschema.JsonSchemaDefinitionException, ValueError, RecursionError):
+        return use_re2(fastjsonschema.compile(draft7, formats=_FORMATS))  # patterns on RE2, not re
+    except (fastjsonschema.JsonSchemaDefinitionException, ValueError, RecursionError, re.error):
         return None  # the reference validator alone will do
 
 
@@ -76,8 +79,7 @@ class CaseValidator:
 
     def _ref(self, kind: str) -> jsonschema.protocols.Validator:
         if kind not in self._reference:
-            self._reference[kind] = jsonschema.Draft202012Validator(self._schemas[kind],
-                                                                    format_checker=_REFERENCE_FORMATS)
+            self._reference[kind] = RE2Validator(self._schemas[kind], format_checker=_REFERENCE_FORMATS)
         return self._reference[kind]
 
     def check(self, case: Any, source: str | None, record: int | None) -> CaseError | None:

@@ -22,7 +22,7 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.result import CaseResult
+from policy_eval.run.result import CaseResult, Outcome
 from policy_eval.run.workers import run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
@@ -99,6 +99,7 @@ class Processor:
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
         self.enrichers = pm.enrichers()
         self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
+        self._complier: Any = None
 
     def rejected(self, err: CaseError) -> CaseResult:
         return CaseResult(case_id=None, kind=None, source=err.source, record=err.record,
@@ -125,11 +126,24 @@ class Processor:
                                       kind=payload.get("kind") if isinstance(payload.get("kind"), str) else None,
                                       source=source, record=number, rulebook=result.rulebook, error=result.error,
                                       quiet=self._quiet)
-            return self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
+            result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
+            if self.options.explain is True and self.options.detail == "full":
+                self._comply(payload, result)
+            return result
         except Exception as exc:  # a bug must cost one record, not the batch
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             return self.rejected(CaseError(f"internal error while evaluating this record: {detail}",
                                            source=source, record=number))
+
+    def _comply(self, case: dict[str, Any], result: CaseResult) -> None:
+        """``eval --explain``: each violated or undetermined verdict says what would decide it otherwise."""
+        from policy_eval.run.due.comply import Complier
+
+        if self._complier is None:
+            self._complier = Complier(self.rulebook)
+        for r in result.results:
+            if r.rule is not None and (r.outcome is Outcome.VIOLATED or r.outcome is Outcome.UNDETERMINED):
+                r.comply = tuple(self._complier.explain(case, r, as_of=self.options.as_of))
 
     def process_chunk(self, chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
         return [self.process(item) for item in chunk]

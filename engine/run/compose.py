@@ -104,9 +104,22 @@ def before_waiver(result: RuleResult | Outcome) -> str:
     return result.outcome.value
 
 
-def chain(depends: dict[str, str]) -> tuple[dict[str, Any], ...]:
-    """The explanation steps that show what a rule's dependencies decided."""
-    return tuple({"expr": f"depends on {dep}", "value": outcome} for dep, outcome in depends.items())
+def chain(depends: dict[str, str], done: Mapping[str, RuleResult | Outcome] | None = None
+          ) -> tuple[dict[str, Any], ...]:
+    """The explanation steps that show what a rule's dependencies decided, and theirs in turn: the whole
+    chain (``depends on b`` = complied, ``b depends on c`` = violated), each link once."""
+    steps = [{"expr": f"depends on {dep}", "value": outcome} for dep, outcome in depends.items()]
+    seen = set(depends)
+    todo = list(depends)
+    while todo and done:
+        dep = todo.pop(0)
+        result = done.get(dep)
+        for inner, outcome in ((result.depends or {}) if isinstance(result, RuleResult) else {}).items():
+            steps.append({"expr": f"{dep} depends on {inner}", "value": outcome})
+            if inner not in seen:
+                seen.add(inner)
+                todo.append(inner)
+    return tuple(steps)
 
 
 def unset_reason(unset: list[str], missing: tuple[str, ...]) -> str:
@@ -200,12 +213,13 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], nulls: tuple[
 
 def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[str, ...]],
           depends: dict[str, str] | None, inputs: Mapping[str, Any], ref_text: str, explained: bool,
-          params: dict[str, dict[str, Any]] | None) -> RuleResult:
+          params: dict[str, dict[str, Any]] | None,
+          done: Mapping[str, RuleResult | Outcome] | None = None) -> RuleResult:
     """The verdict of a rule that a dependency or an unknown value decides before its conditions run."""
     return RuleResult(
         policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
         outcome=gate[0], severity=rule.severity, reason=gate[1], missing=gate[2], inputs=inputs,
-        reference_time=ref_text, depends=depends, explanation=chain(depends) if depends and explained else (),
+        reference_time=ref_text, depends=depends, explanation=chain(depends, done) if depends and explained else (),
         params=params)
 
 
@@ -220,7 +234,7 @@ def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str
                 merged.setdefault(path, value)
         result.inputs = merged
         if result.explanation:
-            result.explanation = chain(depends) + result.explanation
+            result.explanation = chain(depends, done) + result.explanation
     if deployed:
         result.params = deployed
         names = list(unset)

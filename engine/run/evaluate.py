@@ -212,7 +212,7 @@ class Evaluator:
         if gate is not None:
             return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
                                  gate[0] in self._explained,
-                                 compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]))
+                                 compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
         result = self._judge(version, rule, case, env, ref_text, seen)
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result

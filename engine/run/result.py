@@ -133,6 +133,7 @@ class RuleResult:
     reference_time: str | None = None
     depends: dict[str, str] | None = None  # rule it depends on → that rule's outcome (before any waiver)
     params: dict[str, dict[str, Any]] | None = None  # deployment parameter → {"value", "source"}
+    comply: tuple[dict[str, Any], ...] = ()  # what would decide it otherwise (eval --explain; run.due.comply)
 
     @property
     def full_id(self) -> str:
@@ -185,6 +186,8 @@ class RuleResult:
             out["depends"] = self.depends
         if self.params:
             out["params"] = self.params
+        if self.comply:
+            out["comply"] = list(self.comply)
         return out
 
 

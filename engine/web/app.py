@@ -109,7 +109,7 @@ def create_app(bench: Workbench) -> Starlette:
         try:
             form = await _form(request)
             name, text = str(form["file"]), str(form["text"])
-            cases = bench.corpus()
+            cases = bench.corpus(str(form.get("corpus_name", "examples")))
             upload = form.get("corpus")
             if upload is not None and bool(getattr(upload, "filename", None)):
                 cases = [bench.parse_case(line) for line in (await upload.read()).decode("utf-8").splitlines()

@@ -124,16 +124,20 @@ class Workbench:
 
     @staticmethod
     def _params(version: Any) -> list[dict[str, Any]]:
-        from policy_eval.expression import render
-
+        """Each parameter: its value (every dated value with the date it takes effect; "unset" when the text
+        leaves it to the platform and no deployment sets it), where it comes from, its clause, its users."""
         used: dict[str, list[str]] = {}
         for r in version.rules:
-            blob = " ".join(str(getattr(c, "text", "")) for c in (r.when, r.condition, *r.lets.values()) if c)
-            for name in version.params:
-                if name in blob.replace("(", " ").replace(")", " ").replace(",", " ").split():
-                    used.setdefault(name, []).append(r.id)
-        return [{"name": n, "value": render(getattr(node, "value", None)) if hasattr(node, "value") else "(expr)",
-                 "rules": used.get(n, [])} for n, node in version.params.items()]
+            for name in getattr(r, "params", ()):
+                used.setdefault(name, []).append(r.id)
+        out = []
+        for name in version.params:
+            info = version.param_info.get(name)
+            value = info.value if info is not None else None
+            out.append({"name": name, "value": "unset" if value is None else value.replace("; ", "\n"),
+                        "source": info.source if info is not None else "text",
+                        "clause": info.clause if info is not None else None, "rules": used.get(name, [])})
+        return out
 
     # --- cases -------------------------------------------------------------------------------------------
     def example_names(self) -> list[str]:
@@ -179,8 +183,10 @@ class Workbench:
                     node[key] = {}
                 node = node[key]
 
-    def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None
-                 ) -> dict[str, Any]:
+    def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None, *,
+                 ahead: bool = True) -> dict[str, Any]:
+        """The verdicts on one case; ``ahead``: also the timeline and what would decide each verdict otherwise
+        (the case page; an impact over a corpus leaves them out)."""
         book = book or self.book()
         error = book.validate(case)
         if isinstance(error, CaseError):
@@ -198,8 +204,41 @@ class Workbench:
             })
         order = {"violated": 0, "undetermined": 1, "complied": 2, "not_applicable": 3}
         verdicts.sort(key=lambda v: (order.get(v["outcome"], 9), v["id"]))
+        if ahead:
+            self._ahead(book, case, result, as_of, verdicts)
         return {"error": None, "case_id": result.case_id, "kind": result.kind, "verdicts": verdicts,
-                "counts": dict(Counter(v["outcome"] for v in verdicts))}
+                "counts": dict(Counter(v["outcome"] for v in verdicts)),
+                "timeline": self._timeline(book, case, result, as_of) if ahead else []}
+
+    @staticmethod
+    def _ahead(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None,
+               verdicts: list[dict[str, Any]]) -> None:
+        """Each violated or undetermined verdict's "would comply" sentences (docs/due.md), as explain shows."""
+        from policy_eval.lang.values import parse_datetime
+        from policy_eval.run.due.comply import Complier
+
+        complier = Complier(book.book)
+        by_id = {r.full_id: r for r in result.results}
+        at = parse_datetime(as_of) if as_of else None  # checked already: evaluate() took it
+        for v in verdicts:
+            r = by_id.get(v["id"])
+            if r is not None and v["outcome"] in ("violated", "undetermined"):
+                v["comply"] = [c.get("text") or _undetermined_text(c) for c in complier.explain(case, r, as_of=at)]
+
+    @staticmethod
+    def _timeline(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None) -> list[dict[str, Any]]:
+        """The case's events, its rules' deadlines and "now" on one axis: each mark with its place in percent."""
+        from policy_eval.lang.values import SHANGHAI
+        from policy_eval.run.due.timeline import timeline
+
+        forecast = book.due(case, as_of=as_of or None)
+        marks = timeline(book.book, case, result, forecast if forecast.error is None else None)
+        if not marks:
+            return []
+        first, last = marks[0].at, marks[-1].at
+        span = (last - first).total_seconds() or 1.0
+        return [{"at": m.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "kind": m.kind, "label": m.label,
+                 "pos": round(100 * (m.at - first).total_seconds() / span, 2)} for m in marks]
 
     # --- editing -----------------------------------------------------------------------------------------
     def source(self, relpath: str) -> str:
@@ -217,7 +256,7 @@ class Workbench:
                     if e["file"]:
                         e["file"] = str(Path(e["file"]).name)
                 return {"errors": errs, "result": None}
-            result = self.evaluate(case, as_of, book) if case is not None else None
+            result = self.evaluate(case, as_of, book, ahead=False) if case is not None else None
             return {"errors": [], "result": result}
 
     def save(self, relpath: str, text: str) -> dict[str, Any]:
@@ -233,7 +272,20 @@ class Workbench:
         return {"saved": True, "errors": []}
 
     # --- impact and batch --------------------------------------------------------------------------------
-    def corpus(self) -> list[dict[str, Any]]:
+    def golden(self) -> list[dict[str, Any]]:
+        """The cases of the policy tests: the installed golden cases when serving the bundled rulebook, else
+        the test files found in the served folder. Each test's own as_of is not applied (impact compares
+        both rulebooks on the same case at its own time)."""
+        from policy_eval.resources import bundled_tests
+        from policy_eval.run.testing import iter_tests
+
+        root = bundled_tests() if self.policies == bundled_policies().resolve() else self.policies
+        return [dict(t.case) for t in iter_tests([root])]
+
+    def corpus(self, which: str = "examples") -> list[dict[str, Any]]:
+        """The cases an impact runs over: ``examples`` (the example folder) or ``golden`` (the policy tests)."""
+        if which == "golden":
+            return self.golden()
         cases: list[dict[str, Any]] = []
         if self.examples is not None and self.examples.is_dir():
             for p in sorted(self.examples.glob("*.json")):
@@ -254,7 +306,7 @@ class Workbench:
             old = self.book()
             transitions = []
             for case in cases:
-                a, b = self.evaluate(case, as_of, old), self.evaluate(case, as_of, new)
+                a, b = self.evaluate(case, as_of, old, ahead=False), self.evaluate(case, as_of, new, ahead=False)
                 if a["error"] or b["error"]:
                     continue
                 before = {v["id"]: v for v in a["verdicts"]}
@@ -287,7 +339,7 @@ class Workbench:
             except WorkbenchError as exc:
                 rejected.append({"line": number, "error": str(exc)})
                 continue
-            res = self.evaluate(case, as_of)
+            res = self.evaluate(case, as_of, ahead=False)
             if res["error"]:
                 rejected.append({"line": number, "error": res["error"]})
                 continue
@@ -301,3 +353,15 @@ class Workbench:
         table = [{"rule": r, **{o.value: counts[(r, o.value)] for o in Outcome}} for r in rules]
         return {"table": table, "violated": violated, "rejected": rejected, "evaluated": len(results),
                 "results": results}
+
+
+def _undetermined_text(entry: dict[str, Any]) -> str:
+    """One line for an undetermined verdict's missing path: the outcome each value or time range gives."""
+    if "note" in entry:
+        return f"{entry['path']}: {entry['note']}"
+    if "values" in entry:
+        shown = ", ".join(f"{json.dumps(v['value'], ensure_ascii=False)} gives {v['outcome']}" for v in entry["values"])
+        return f"{entry['path']}: {shown}"
+    ranges = entry.get("ranges", [])
+    shown = "; ".join(f"{r['from'] or '…'} to {r['to'] or '…'}: {r['outcome']}" for r in ranges)
+    return f"{entry['path']}: {shown}"

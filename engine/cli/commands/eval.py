@@ -79,7 +79,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                    help="text: colour on a terminal unless NO_COLOR is set (auto, default), always, never")
     e.add_argument("--explain", action="store_true",
-                   help="attach the evaluated sub-expressions to every verdict (json, jsonl; implies "
+                   help="attach the evaluated sub-expressions to every verdict, and to each violated or undetermined one what "
+                        "would decide it otherwise (comply; docs/due.md) (json, jsonl; implies "
                         "--detail full)")
     e.add_argument("--detail", choices=["findings", "full"], default=None,
                    help="json, jsonl: findings (default: per case the violated, undetermined and waived verdicts "

@@ -1,0 +1,88 @@
+"""Regular expressions on RE2 (linear time), compiled once, held in bounded memory.
+
+Input: a pattern text. Output: a compiled RE2 regex, or ``ValueError`` saying why the pattern is refused.
+
+Two caches. Patterns written in policies and case schemas are checked when they load (:func:`pin_pattern`)
+and stay compiled: there are as many as the loaded files hold (a least-recently-used bound of
+:data:`PINNED_MAX` keeps a long-lived process that loads many rulebooks from growing without end).
+Patterns that arrive in case data (``matches(text, case.rule)``) are untrusted and unbounded in number,
+so their cache is bounded by memory, not only by count: each is compiled with a smaller RE2 memory
+budget (:data:`DATA_MAX_MEM`, program and DFA caches together), and the sum of those budgets over the
+cache stays within :data:`DATA_CACHE_BYTES`; the least recently used are dropped first. A pattern that
+needs more memory than its budget is refused ("pattern too large").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from threading import Lock
+from typing import Any
+
+import re2
+
+__all__ = ["MAX_PATTERN_LENGTH", "PINNED_MAX", "DATA_MAX_MEM", "DATA_CACHE_BYTES", "compile_pattern", "pin_pattern",
+           "cache_info"]
+
+MAX_PATTERN_LENGTH = 2000
+PINNED_MAX = 4096
+PINNED_MAX_MEM = 8 << 20  # RE2's budget for a pattern a policy or schema author wrote (checked at load)
+DATA_MAX_MEM = 1 << 20  # ... and for one that came in a case record
+DATA_CACHE_BYTES = 32 << 20  # the most the case-data patterns may hold together (the sum of their budgets)
+
+_pinned: OrderedDict[str, Any] = OrderedDict()
+_data: OrderedDict[str, Any] = OrderedDict()
+_lock = Lock()
+
+
+def _compile(pattern: str, max_mem: int) -> Any:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+    options = re2.Options()
+    options.max_mem = max_mem
+    options.log_errors = False  # the error is reported to the author, located; not on stderr
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise ValueError(f"invalid pattern {pattern!r}: {detail}") from None
+
+
+def pin_pattern(pattern: str) -> Any:
+    """Compile a pattern written in a policy or schema (at load) and keep it compiled."""
+    with _lock:
+        found = _pinned.get(pattern)
+        if found is not None:
+            _pinned.move_to_end(pattern)
+            return found
+    regex = _compile(pattern, PINNED_MAX_MEM)
+    with _lock:
+        _pinned[pattern] = regex
+        while len(_pinned) > PINNED_MAX:
+            _pinned.popitem(last=False)
+    return regex
+
+
+def compile_pattern(pattern: str) -> Any:
+    """The compiled regex for ``pattern``: a pinned one (written in a policy), else one from the
+    memory-bounded cache of patterns that came with case data."""
+    found = _pinned.get(pattern)
+    if found is not None:
+        return found
+    with _lock:
+        found = _data.get(pattern)
+        if found is not None:
+            _data.move_to_end(pattern)
+            return found
+    regex = _compile(pattern, DATA_MAX_MEM)
+    with _lock:
+        _data[pattern] = regex
+        while len(_data) * DATA_MAX_MEM > DATA_CACHE_BYTES:
+            _data.popitem(last=False)
+    return regex
+
+
+def cache_info() -> dict[str, int]:
+    """How many patterns each cache holds and the memory budget the case-data ones hold together."""
+    return {"pinned": len(_pinned), "data": len(_data), "data_bytes": len(_data) * DATA_MAX_MEM}

@@ -1,0 +1,197 @@
+"""One case record from JSON text, read exactly.
+
+Input: the bytes or text of one JSON value. Output: the object as plain Python data (numbers as ``int`` or
+``Decimal``, never binary floats) or a :class:`~policy_eval.errors.CaseError` saying what is wrong and where.
+A key written twice in one object is an error naming the key and its JSON path: JSON readers differ on
+which value wins (orjson and json keep the last, others the first), so a record must not depend on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from policy_eval.errors import CaseError
+
+__all__ = ["MAX_RECORD_BYTES", "parse_record", "loads", "DECODER", "duplicate_error", "not_object", "plain", "where"]
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in case records (not a JSON number)")
+
+
+def _where(exc: json.JSONDecodeError) -> str:
+    return f"line {exc.lineno}, column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+
+
+def _not_object(value: Any, source: str | None, record: int | None, json_path: str = "$") -> CaseError:
+    return CaseError(f"a case must be a JSON object, got {_json_type(value)}", source=source, record=record,
+                     json_path=json_path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+_ORJSON_LOADS = orjson.loads
+_ORJSON_ERROR = orjson.JSONDecodeError
+
+
+def _scan(value: Any) -> int:
+    """The number of keys in a decoded record, or -1 if it holds a binary float (orjson's reading of a
+    number with a fraction or an exponent, which must be read again exactly)."""
+    keys = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            keys += len(node)
+            stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+        elif kind is float:
+            return -1
+    return keys
+
+
+# Every key in JSON text ends with an unescaped quote, optional whitespace and a colon, so there are at
+# least as many of these marks as keys written: when a decoded record holds as many keys as the text
+# has marks, no key was written twice. (A string holding `\":` adds a mark; it only costs a second look.)
+_KEY_MARKS = re.compile(rb'"[ \t\r\n]*:')
+_KEY_MARKS_STR = re.compile(r'"[ \t\r\n]*:')
+
+
+def _key_marks(text: str | bytes) -> int:
+    """How many ``"`` + whitespace + ``:`` the text holds (at least its number of keys).
+
+    A JSON Lines record is usually compact (``"key":``): one search shows there is no whitespace between
+    a quote and a colon, and a count of ``":`` (a memchr-speed pass) is then exact; only other records
+    count with the regular expression. bench/throughput.py shows the cost (parse rows)."""
+    if isinstance(text, bytes):
+        if _SPACED.search(text) is None:
+            return text.count(b'":')
+        return len(_KEY_MARKS.findall(text))
+    if _SPACED_STR.search(text) is None:
+        return text.count('":')
+    return len(_KEY_MARKS_STR.findall(text))
+
+
+_SPACED = re.compile(rb'"[ \t\r\n]+:')
+_SPACED_STR = re.compile(r'"[ \t\r\n]+:')
+
+
+class _Duplicated(dict):
+    """An object read from JSON text that names a key twice (which one is ``key``)."""
+
+    key: str
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    flagged = _Duplicated(out)
+    for key, _ in pairs:
+        if key in seen:
+            flagged.key = key
+            break
+        seen.add(key)
+    return flagged
+
+
+def _duplicate(value: Any, path: str = "$") -> tuple[str, str] | None:
+    """The JSON path and name of the first key written twice in a value read with :func:`_pairs`."""
+    stack = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, _Duplicated):
+            return where, node.key
+        if isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}") for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return None
+
+
+def _duplicate_error(value: Any, source: str, record: int | None, path: str = "$") -> CaseError | None:
+    found = _duplicate(value, path)
+    if found is None:
+        return None
+    where, key = found
+    return CaseError(f"duplicate key {json.dumps(key, ensure_ascii=False)} in this object (JSON readers differ on "
+                     "which value wins, so neither is used)", source=source, record=record, json_path=where)
+
+
+def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] | CaseError:
+    """Parse one JSON object exactly; return it or a CaseError.
+
+    orjson reads the common record (about 6x faster than json). It reads numbers with a fraction or an
+    exponent as binary floats, and refuses some valid JSON (integers beyond 64 bits, lone surrogate
+    escapes, deep nesting); such a record, and every record it cannot read, is read again by json with
+    exact Decimals, which also words the errors: the result is the same either way.
+    """
+    if len(text) > MAX_RECORD_BYTES:
+        return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record)
+    try:
+        fast = _ORJSON_LOADS(text)
+    except _ORJSON_ERROR:
+        pass
+    else:
+        if type(fast) is dict:
+            keys = _scan(fast)
+            if keys >= 0 and _key_marks(text) <= keys:
+                return fast
+    text = text.rstrip()  # a JSON Lines record's newline must not move an error to "line 2"
+    try:
+        value = loads(text)
+    except json.JSONDecodeError as exc:
+        return CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=record)
+    except UnicodeDecodeError as exc:
+        return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=record)
+    except RecursionError:
+        return CaseError("JSON nested too deeply", source=source, record=record)
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+        return CaseError("number out of range (exponent too large)", source=source, record=record)
+    except ValueError as exc:  # NaN/Infinity, integers longer than Python allows
+        return CaseError(_plain(str(exc)), source=source, record=record)
+    if not isinstance(value, dict):
+        return _not_object(value, source, record)
+    return _duplicate_error(value, source, record) or value
+
+
+def _plain(message: str) -> str:
+    """Say it in JSON terms: whoever wrote the record should not read Python internals."""
+    if "int_max_str_digits" in message or "integer string conversion" in message:
+        return "a number with more than 4300 digits is not allowed in case records"
+    return _DECIMAL_REPR.sub(r"\1", message)
+
+
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` with exact numbers, NaN refused and duplicate keys flagged (see :func:`duplicate_error`)."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_pairs)
+
+
+DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_pairs)
+# the names other modules know these helpers by
+not_object, plain, where, duplicate_error = _not_object, _plain, _where, _duplicate_error
