@@ -356,7 +356,7 @@ def test_as_of_picks_the_version_in_force_that_day(cli: dict[str, Future[Any]]) 
     [a], [b] = _jsonl(forced.out), _jsonl(natural.out)
     _valid(a)
     assert a["as_of"] == "2020-06-01T00:00:00+08:00" and "as_of" not in b
-    # after-sales versions (platform-intervention, from 2022-12-06, has no version in force on either date)
+    # after-sales versions (intervene, from 2022-12-06, has no version in force on either date)
     versions = [{x["version"] for x in c["results"] if x["policy"] == "after-sales"} for c in (a, b)]
     assert versions == [{"1"}, {"2"}]
     eligibility = {c["as_of"] if "as_of" in c else "ref": next(x["outcome"] for x in c["results"]
