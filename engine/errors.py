@@ -17,6 +17,8 @@ __all__ = [
     "CaseError",
     "PluginError",
     "ErrorList",
+    "printable",
+    "snippet",
 ]
 
 
@@ -60,10 +62,10 @@ class PolicyError(Exception):
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}"
         if self.source_line is not None and self.column is not None:
-            line = self.source_line.rstrip("\n")
+            line, column = snippet(self.source_line.rstrip("\n"), self.column)
             width = max(1, (self.end_column or self.column + 1) - self.column)
             # East Asian wide characters take two cells in a terminal.
-            pad = "".join(" " * _cell_width(ch) if ch != "\t" else "\t" for ch in line[: self.column - 1])
+            pad = "".join(" " * _cell_width(ch) if ch != "\t" else "\t" for ch in line[: column - 1])
             text += f"\n    {line}\n    {pad}{'^' * min(width, 80)}"
         return text
 
@@ -75,6 +77,52 @@ class PolicyError(Exception):
             "line": self.line,
             "column": self.column,
         }
+
+
+SNIPPET_CHARS = 160
+
+# Characters a terminal or a log reader would act on instead of showing: C0/C1 controls (newline, carriage
+# return, ESC starting a terminal escape sequence), format characters (bidi overrides and isolates,
+# zero-width joiners), line and paragraph separators, and lone surrogates.
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs"))
+
+
+def printable_char(ch: str) -> str:
+    """``ch`` itself, or its Python escape (``\\x1b``, ``\\u202e``, ``\\n``) if it is unprintable."""
+    import unicodedata
+
+    if unicodedata.category(ch) in _UNPRINTABLE:
+        return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return ch
+
+
+def printable(text: object, keep: str = "") -> str:
+    """``text`` for one line of a report or a log: every unprintable character (see ``_UNPRINTABLE``) but
+    those in ``keep`` written as its escape, so that data cannot start a line of its own, move the cursor,
+    recolour the terminal or reorder what is shown. Backslashes themselves are left as they are."""
+    text = str(text)
+    if text.isprintable() and not keep:  # the common case: nothing to escape (isprintable is stricter)
+        return text
+    return "".join(ch if ch in keep else printable_char(ch) for ch in text)
+
+
+def snippet(line: str, column: int) -> tuple[str, int]:
+    """At most SNIPPET_CHARS characters of ``line`` around ``column``, unprintable characters escaped
+    (:func:`printable`, tabs kept for the caret), and where ``column`` falls in it. An error never echoes
+    more of a file than that: a policy "file" that is a link to /proc/self/environ is one long line of
+    someone's secrets."""
+    start = max(0, min(column - 1 - SNIPPET_CHARS // 2, len(line) - SNIPPET_CHARS))
+    part = line[start:start + SNIPPET_CHARS]
+    shown: list[str] = ["…"] if start else []
+    at = len(shown) + 1
+    for i, ch in enumerate(part):
+        text = ch if ch == "\t" else printable_char(ch)
+        if i < column - 1 - start:
+            at += len(text)
+        shown.append(text)
+    if start + SNIPPET_CHARS < len(line):
+        shown.append("…")
+    return "".join(shown), at
 
 
 def _cell_width(ch: str) -> int:

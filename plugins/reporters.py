@@ -19,6 +19,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
+from policy_eval.errors import printable
 from policy_eval.plugins.hookspecs import hookimpl
 from policy_eval.run import result as _result
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -94,13 +95,15 @@ class TextReporter:
         pass
 
     def case(self, result: CaseResult) -> None:
-        where = (f"{result.source}" + (f":{result.record}" if result.record is not None else "")  # None: a whole input
-                 if result.source else f"#{result.record}")
+        # Everything from the case (its id, its file name, messages quoting its values) is escaped by
+        # printable(): a case must not forge report lines or send terminal escapes.
+        where = printable(f"{result.source}" + (f":{result.record}" if result.record is not None else "")  # None: a whole input
+                          if result.source else f"#{result.record}")
         if result.error is not None:
             err = result.error
-            name = f" {result.case_id}" if result.case_id else ""
-            self.out.write(self._c("31;1", "REJECTED") + f"{name} {where}: {err.get('json_path', '$')}: "
-                           f"{err['message']}\n")
+            name = f" {printable(result.case_id)}" if result.case_id else ""
+            self.out.write(self._c("31;1", "REJECTED") + f"{name} {where}: {printable(err.get('json_path', '$'))}: "
+                           f"{printable(err['message'])}\n")
             return
         counts = result.counts()
         waived = [r for r in result.results if r.waiver is not None]
@@ -108,8 +111,8 @@ class TextReporter:
         if status == "OK" and not waived and not self.verbose:
             return
         code = {"VIOLATED": "31;1", "UNDETERMINED": "33;1", "OK": "32;1"}[status]
-        name = result.case_id or where
-        self.out.write(f"{self._c(code, status)} {name} ({result.kind}, {where})\n")
+        name = printable(result.case_id) if result.case_id else where
+        self.out.write(f"{self._c(code, status)} {name} ({printable(result.kind)}, {where})\n")
         for r in sorted(result.results, key=lambda r: self._ORDER[r.outcome]):
             if not self.verbose and r.outcome in (Outcome.COMPLIED, Outcome.NOT_APPLICABLE) and r.waiver is None:
                 continue
@@ -123,15 +126,15 @@ class TextReporter:
         label = r.outcome.value.upper().replace("_", " ")
         version = f" v{r.version}" if r.version else ""
         clause = f" [{r.clause}]" if r.clause else ""
-        self.out.write(f"  {self._c(self._COLORS[r.outcome.value], label)} {r.full_id}{version}{clause} "
+        self.out.write(f"  {self._c(self._COLORS[r.outcome.value], label)} {printable(r.full_id + version + clause)} "
                        f"({r.severity})\n")
         self.out.write(f"      {_one_line(r.message or r.reason)}\n")
         for rem in r.remedies:
             self.out.write(f"      remedy: {remedy_text(rem)}\n")
         if r.missing:
-            self.out.write(f"      missing: {', '.join(r.missing)}\n")
+            self.out.write(f"      missing: {printable(', '.join(r.missing))}\n")
         if r.waiver:
-            self.out.write(f"      waiver: {r.waiver['id']} until {r.waiver['until']}\n")
+            self.out.write(f"      waiver: {printable(r.waiver['id'])} until {printable(r.waiver['until'])}\n")
 
     def finish(self, summary: dict[str, Any]) -> None:
         self.out.write(self._c("1", totals_line(summary)) + "\n")
@@ -143,13 +146,14 @@ def remedy_text(rem: dict[str, Any]) -> str:
     amount += f" for {rem['duration']}" if rem.get("duration") else ""
     to = f" to {rem['to']}" if rem.get("to") else ""
     form = f" as {rem['form']}" if rem.get("form") else ""
-    text = f"{rem['kind']}{amount}{to}{form}"
+    text = printable(f"{rem['kind']}{amount}{to}{form}")
     return f"{text}: {_one_line(rem['description'])}" if rem.get("description") else text
 
 
 def _one_line(text: Any) -> str:
-    """YAML block scalars leave newlines and indentation in messages; a report line wants none."""
-    return " ".join(str(text).split())
+    """YAML block scalars leave newlines and indentation in messages; a report line wants none, and no
+    control or format character from the case data it quotes (:func:`policy_eval.errors.printable`)."""
+    return printable(" ".join(str(text).split()))
 
 
 class JsonlReporter:

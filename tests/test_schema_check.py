@@ -127,3 +127,12 @@ def test_the_bundled_schemas_pass_their_check() -> None:
 
     files = sorted((bundled_schemas() / "cases").glob("*.schema.json"))
     assert files and check_case_schemas(files) == []
+
+
+def test_a_lone_surrogate_in_a_patterned_field_is_rejected_not_an_internal_error(book: Path) -> None:
+    rb = load_rulebook(book / "policies")
+    validator = CaseValidator(rb.case_schemas)
+    case = json.loads(json.dumps(AFTER_SALE))
+    case["request"]["refund_amount"] = "\ud800"  # JSON allows it; the money pattern does not match it
+    err = validator.check(case, "f", 1)
+    assert err is not None and err.json_path == "$.request.refund_amount" and "does not match" in err.message

@@ -30,6 +30,8 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("rule-never-applies", "warning", "a rule's 'when' can never hold, so the rule never applies"),
     Check("unused-parameter", "warning", "a parameter no rule, let, message, remedy or waiver uses"),
     Check("unused-let", "warning", "a let-binding its rule never uses"),
+    Check("unused-definition", "warning",
+          "a policy-level definition that no rule, waiver or used definition refers to"),
     Check("shared-parameter", "info", "a parameter used by several rules (they change together)"),
     Check("identical-version", "warning", "a policy version whose rules and parameters equal its predecessor's"),
     Check("parameter-without-clause", "warning",

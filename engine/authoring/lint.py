@@ -77,20 +77,25 @@ def _yaml_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def lint_paths(paths: Sequence[Path], schema_dir: Path | None = None,
-               functions: FunctionRegistry | None = None) -> list[Finding]:
-    """Lint policy files and folders; test files among ``paths`` feed the ``rule-untested`` check.
+               functions: FunctionRegistry | None = None, tests: Sequence[Path] | None = None) -> list[Finding]:
+    """Lint policy files and folders. The ``rule-untested`` check reads the policy tests: those among
+    ``paths`` (test files, or inside the policy folders given) and those under ``tests`` (files or folders);
+    with no ``paths``, the bundled rulebook is linted with its own golden tests, as ``policy-eval test`` runs
+    them.
 
     Raises :class:`~policy_eval.errors.ErrorList` when the policies do not load (lint runs on valid
     policies; ``check`` explains invalid ones).
     """
-    from policy_eval.resources import bundled_policies
+    from policy_eval.resources import bundled_policies, bundled_tests
 
     files = _yaml_files(paths or [bundled_policies()])
-    tests = [f for f in files if _is_test_file(f)]
-    policy_roots = [p for p in (paths or [bundled_policies()]) if p.is_dir() or p not in tests]
+    given = list(tests if tests is not None else [] if paths else [bundled_tests()])
+    test_files = [f for f in files if _is_test_file(f)]
+    test_files += [f for f in _yaml_files(given) if _is_test_file(f) and f not in test_files]
+    policy_roots = [p for p in (paths or [bundled_policies()]) if p.is_dir() or p not in test_files]
     findings: list[Finding] = []
     for root in policy_roots:
-        policy_files = [f for f in _yaml_files([root]) if f not in tests]
+        policy_files = [f for f in _yaml_files([root]) if f not in test_files]
         if not policy_files:
             continue
         rulebook = load_rulebook(root, schema_dir=schema_dir, functions=functions)
@@ -100,5 +105,5 @@ def lint_paths(paths: Sequence[Path], schema_dir: Path | None = None,
                 sources[version.file] = load_yaml(Path(version.file).read_bytes(), version.file)
             except (OSError, PolicyError) as exc:  # pragma: no cover - the rulebook just loaded it
                 raise ErrorList([PolicyError(str(exc), file=version.file)]) from None
-        findings += lint(LintInput(rulebook, sources, tests))
+        findings += lint(LintInput(rulebook, sources, test_files))
     return findings

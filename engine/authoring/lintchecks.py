@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.authoring.lintunused import unused_definitions
 from policy_eval.authoring.schemapath import enum_of
 from policy_eval.lang import ir
 from policy_eval.lang.interpreter import interpret
@@ -262,7 +263,7 @@ def untested(data: LintInput) -> Iterator[Finding]:
 
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
-    constant_conditions, parameters, unused_lets, identical_versions, message_paths, conflicts, untested]
+    constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, message_paths, conflicts, untested]
 
 
 def run_checks(data: LintInput) -> Iterator[Finding]:

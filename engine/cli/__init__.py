@@ -1,8 +1,11 @@
 """The ``policy-eval`` command line: it only wires the stages together.
 
-Exit codes: 0 nothing violated (and no record rejected); 1 something
-violated, a record was rejected, or a policy test failed; 2 usage error or
-invalid policies; 130 interrupted.
+Exit codes (the table in README.md, Commands, and in ``policy-eval --help``):
+0 nothing violated (and no record rejected); 1 something violated, a record
+was rejected, or a policy test failed; 2 usage error or invalid policies;
+3 a worker process died; 4 internal error (a bug in policy-eval); 5 the report
+could not be written (disk full, I/O error); 130 interrupted; 141 the reader
+of the output went away (broken pipe).
 
 :func:`run` takes its argument list and streams as parameters (``stdin`` is
 binary) and returns the exit code, so the whole CLI can be driven from a test
@@ -26,32 +29,45 @@ import argparse
 import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import IO
 
 from policy_eval import __version__
 from policy_eval.cli import commands
 from policy_eval.cli.common import (
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PIPE,
     EXIT_USAGE,
     EXIT_VIOLATED,
+    EXIT_WORKER,
     UsageError,
     plugin_modules,
     print_errors,
 )
 from policy_eval.cli.options import FORMATTER
 from policy_eval.cli.signals import Interrupted
-from policy_eval.errors import PluginError, PolicyError
+from policy_eval.cli.streams import Guarded, OutputFailed
+from policy_eval.errors import PluginError, PolicyError, printable
 
-__all__ = ["main", "run", "parser", "UsageError", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["main", "run", "parser", "UsageError", "EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_WORKER",
+           "EXIT_INTERNAL", "EXIT_OUTPUT", "EXIT_INTERRUPTED", "EXIT_PIPE", "DEBUG_ENV"]
+
+DEBUG_ENV = "POLICY_EVAL_TRACEBACK"  # set (to anything) to see an internal error's traceback
 
 _MAIN_EPILOG = """\
 exit codes:
   0    nothing violated and every record evaluated (test: every policy test passed)
-  1    a rule was violated, a record was rejected, or a policy test failed
+  1    a rule was violated, a record was rejected, no case record was found, or a policy test failed
   2    usage error, or invalid policies (reported as file:line:column with the line and a caret)
-  130  interrupted
+  3    eval: a worker process died (its records were evaluated again; the report is complete)
+  4    internal error: a bug in policy-eval (one line on stderr; POLICY_EVAL_TRACEBACK=1 shows where)
+  5    the report could not be written (disk full, I/O error); an -o FILE is left as it was
+  130  interrupted (SIGINT/SIGTERM)
+  141  the reader of the output went away (broken pipe, e.g. `| head -1`): the run did not finish
 
 examples:
   policy-eval check                                   validate the bundled rulebook
@@ -80,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None,
         stdin: IO[bytes] | None = None) -> int:
     """Run the CLI with injectable streams (``stdin`` binary); return the exit code."""
-    out = stdout or sys.stdout
+    out = Guarded(stdout or sys.stdout, "stdout")
     err = stderr or sys.stderr
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # --help, usage errors
@@ -91,7 +107,15 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
     try:
         if getattr(args, "plugin", None):
             args.plugin = plugin_modules(args.plugin)
-        return handler(args, out, err, stdin)
+        code = handler(args, out, err, stdin)
+        out.flush()  # a full disk or a closed pipe may only say so now
+        return code
+    except OutputFailed as exc:
+        if exc.broken_pipe:  # `policy-eval ... | head`: the reader has gone; the run did not finish
+            return EXIT_PIPE
+        _say(err, f"policy-eval {args.command}: error: cannot write the report to {exc.target}: {exc.reason()}"
+                  + (f"; {exc.note}" if exc.note else "") + "\n")
+        return EXIT_OUTPUT
     except PluginError as exc:  # name the plugin; the policies themselves are not at fault
         err.write(f"policy-eval {args.command}: error: {exc.message}\n")
         return EXIT_USAGE
@@ -105,8 +129,22 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
         err.write("policy-eval: interrupted before any record was reported\n" if args.command == "eval"
                   else "policy-eval: interrupted\n")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `policy-eval ... | head`: the reader has gone; nothing more to say
-        return EXIT_OK
+    except BrokenPipeError:  # stdout written around the Guarded stream (print to sys.stdout)
+        return EXIT_PIPE
+    except Exception as exc:  # a bug: its own exit code, not 1 ("violated"), and no traceback unless asked
+        if os.environ.get(DEBUG_ENV):
+            _say(err, "".join(traceback.format_exception(exc)))
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        _say(err, f"policy-eval {args.command}: internal error: {printable(detail)} (a bug in policy-eval; "
+                  f"{DEBUG_ENV}=1 shows where)\n")
+        return EXIT_INTERNAL
+
+
+def _say(err: IO[str], text: str) -> None:
+    """Write to stderr, which may itself be full or closed: the exit code still tells."""
+    with contextlib.suppress(OSError, ValueError):
+        err.write(text)
+        err.flush()
 
 
 def main() -> None:
@@ -120,7 +158,11 @@ def main() -> None:
     code = run()
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
+    except OSError as exc:
+        if code not in (EXIT_PIPE, EXIT_OUTPUT, EXIT_INTERRUPTED):
+            code = EXIT_PIPE if isinstance(exc, BrokenPipeError) else EXIT_OUTPUT
+            if code == EXIT_OUTPUT:
+                _say(sys.stderr, f"policy-eval: error: cannot write the report to stdout: {exc.strerror or exc}\n")
         # Python would complain about the unflushable stdout at exit; point it at /dev/null instead.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

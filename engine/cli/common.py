@@ -11,14 +11,19 @@ from typing import IO, Any
 
 from policy_eval.errors import ErrorList, PluginError, PolicyError
 
-__all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "UsageError", "load",
+__all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
+           "EXIT_OUTPUT", "EXIT_PIPE", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
            "plugin_modules"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
+# The exit-code table (README.md, Commands; `policy-eval --help`). Keep the numbers stable: scripts test them.
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_WORKER = 3  # a worker process died (its records were run again; any that killed it twice are rejected)
+EXIT_INTERNAL = 4  # a bug in policy-eval: an uncaught exception, or a record rejected with "internal error"
+EXIT_OUTPUT = 5  # the report could not be written (disk full, I/O error); an -o FILE is left as it was
+EXIT_PIPE = 141  # the reader of stdout went away (broken pipe): 128 + SIGPIPE, as a shell reports it
 
 
 class UsageError(Exception):
@@ -77,7 +82,8 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
         pm.add(plugin)
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
                          schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
-                         params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None))
+                         params=getattr(args, "params", None) or None, max_cost=getattr(args, "max_cost", None),
+                         follow_links=getattr(args, "follow_links", False))
 
 
 def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> None:

@@ -80,7 +80,7 @@ def params() -> argparse.ArgumentParser:
 
 
 def policies(*, params_flag: bool = False) -> argparse.ArgumentParser:
-    """``--policies/-p DIR``, ``--schemas DIR`` and ``--params FILE``.
+    """``--policies/-p DIR``, ``--schemas DIR``, ``--params FILE`` and ``--follow-links``.
 
     ``params_flag``: ``--params`` may also be given without a file (``rules --params`` lists the parameters).
     """
@@ -94,6 +94,9 @@ def policies(*, params_flag: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--policies", "-p", metavar="DIR", help="policy folder or file (default: the bundled rulebook)")
     p.add_argument("--schemas", metavar="DIR",
                    help="folder holding cases/<kind>.schema.json (default: beside the policies, else bundled)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="read policy files (and sub-folders) that are symbolic links to places outside the policy "
+                        "folder (refused by default: a link to /proc/self/environ would be read and quoted)")
     return p
 
 

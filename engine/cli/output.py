@@ -4,61 +4,167 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from policy_eval.cli.common import UsageError
+from policy_eval.cli.streams import Guarded, OutputFailed
+from policy_eval.errors import printable
 
-__all__ = ["AtomicOutput", "isatty", "cells", "pad", "one_line"]
+__all__ = ["AtomicOutput", "clean_stale", "isatty", "cells", "pad", "one_line"]
+
+
+_STALE = r"\.{name}\.(\d+)\.[A-Za-z0-9_]+\.tmp"  # .NAME.PID.RANDOM.tmp: the temp files of __init__
 
 
 class AtomicOutput:
-    """Write to a temp file beside the target and rename it into place when done.
+    """The ``-o FILE`` report: over a regular file (or a new path), written to a temp file beside it and
+    renamed into place when done; to a device node or a FIFO, written straight through.
 
     Readers of FILE never see a half-written report; on failure the temp file is removed and FILE is left
-    as it was. The result gets the permissions a plain ``open(FILE, "w")`` would give it.
+    as it was. A symbolic link is followed: its target is replaced, the link stays a link. The result gets
+    the permissions a plain ``open(FILE, "w")`` would give it. Temp files are named ``.FILE.PID.xxxx.tmp``;
+    those of a process that no longer runs (kill -9) are removed by the next run writing FILE.
     """
 
     @staticmethod
-    def check(path: str) -> None:
+    def check(path: str, inputs: Sequence[str] = (), folders: Sequence[tuple[str, tuple[str, ...]]] = ()) -> None:
+        """Usage errors, found before any work: FILE is a folder, in no folder, or not something a report
+        can be written to; FILE is one of the ``inputs`` (the cases would be destroyed); FILE is inside one
+        of the ``folders`` (folder, suffixes read there) with a suffix read there (it would be read back)."""
         target = Path(path)
         if target.is_dir():
             raise UsageError(f"--output {path}: is a folder")
-        if not target.parent.is_dir():
-            raise UsageError(f"--output {path}: no such folder {target.parent}")
+        real = _real(target)
+        if not real.parent.is_dir():
+            raise UsageError(f"--output {path}: no such folder {real.parent}")
+        if _kind(real) == "other":
+            raise UsageError(f"--output {path}: not a regular file, device or FIFO (a socket?)")
+        for item in inputs:
+            if item and item != "-" and Path(item).is_file() and real.exists() and os.path.samefile(real, item):
+                raise UsageError(f"--output {path} is the input {item}: the report would overwrite it "
+                                 "(write it elsewhere)")
+        for folder, suffixes in folders:
+            if Path(folder).is_dir() and real.suffix in suffixes and real.is_relative_to(_real(Path(folder))):
+                raise UsageError(f"--output {path} is inside the input folder {folder}: the report would be "
+                                 "read as input by the next run (write it elsewhere)")
 
     def __init__(self, path: str) -> None:
         self.check(path)
         self.path = Path(path)
-        parent = self.path.parent
+        self.target = _real(self.path)  # a link's target (the link itself stays)
+        self.existed = self.target.exists()
+        self.tmp: str | None = None
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
+            if _kind(self.target) in ("device", "fifo"):  # no rename over /dev/null or a FIFO: write to it
+                raw: IO[str] = open(self.target, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
+            else:
+                clean_stale(self.target)
+                fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{os.getpid()}.", suffix=".tmp",
+                                                dir=self.target.parent)
+                # backslashreplace: a lone surrogate read from JSON ("\\ud800") is written back as that same
+                # escape, which JSON readers take as the same value, instead of failing the whole report
+                raw = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
         except OSError as exc:
-            raise UsageError(f"--output {path}: cannot write there ({exc.strerror})") from None
-        # backslashreplace: a lone surrogate read from JSON ("\\ud800") is written back as that same escape,
-        # which JSON readers take as the same value, instead of failing the whole report
-        self.stream = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
+            raise UsageError(f"--output {path}: cannot write there ({exc.strerror or exc})") from None
+        self.stream = Guarded(raw, path)
 
-    def commit(self) -> None:
+    def commit(self, complete: bool = True) -> Path:
+        """Put the report in place and say where it went. An incomplete report (``complete=False``: the run
+        was interrupted) never replaces an existing FILE: it goes to ``FILE.interrupted`` instead."""
         self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
+        raw = self.stream.stream
+        if self.tmp is None:
+            raw.close()
+            return self.path
         try:
-            mode = self.path.stat().st_mode & 0o777
+            os.fsync(raw.fileno())  # a full disk may only say so here
+        except OSError as exc:
+            raise OutputFailed(str(self.path), exc) from None
+        raw.close()
+        try:
+            mode = self.target.stat().st_mode & 0o777
         except FileNotFoundError:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(self.tmp, mode)
-        os.replace(self.tmp, self.path)
+        if not complete and self.existed:
+            aside = self.target.with_name(self.target.name + ".interrupted")
+            os.replace(self.tmp, aside)
+            # named as the user named FILE, unless FILE is a link (then where its target is)
+            return aside if self.path.is_symlink() else self.path.with_name(aside.name)
+        os.replace(self.tmp, self.target)
+        return self.path
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self.stream.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.stream.close()
+        if self.tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Remove the temp files a killed run (kill -9, power loss) left beside ``target``: only names of our
+    own making (``.NAME.PID.xxxx.tmp``), only regular files of this user, only those whose process is gone."""
+    pattern = re.compile(_STALE.format(name=re.escape(target.name)))
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = pattern.fullmatch(entry.name)
+        if not found or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid() or _alive(int(found.group(1))):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return True  # 0 and negative numbers name process groups: never ours to judge
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or not a pid at all: leave the file alone
+    return True
+
+
+def _real(path: Path) -> Path:
+    """``path`` with symbolic links followed as far as they lead (a dangling link: where it points)."""
+    return Path(os.path.realpath(path))
+
+
+def _kind(path: Path) -> str:
+    """new, file, device, fifo or other (a socket)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "new"
+    except OSError:
+        return "other"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    return "other"
 
 
 def isatty(stream: Any) -> bool:
@@ -79,4 +185,6 @@ def pad(text: str, width: int) -> str:
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    """``text`` on one line of a terminal report: whitespace runs as one space, and no control or format
+    character from case data (:func:`policy_eval.errors.printable`)."""
+    return printable(" ".join(text.split()))

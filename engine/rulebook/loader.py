@@ -162,12 +162,14 @@ class _Doc:
 def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | None = None,
                   functions: FunctionRegistry | None = None,
                   params: Path | str | Mapping[str, Any] | None = None,
-                  max_cost: int | None = DEFAULT_CEILING) -> Rulebook:
+                  max_cost: int | None = DEFAULT_CEILING, follow_links: bool = False) -> Rulebook:
     """Load and check every policy under ``root`` (default: the bundled rulebook).
 
     ``params``: a deployment overlay (a file, or a mapping ``{policy: {parameter: value}}``) with
     values for the parameters the texts leave to the platform. ``max_cost``: the ceiling on each
-    condition's static cost estimate (docs/language.md, Cost).
+    condition's static cost estimate (docs/language.md, Cost). ``follow_links``: read policy files that
+    are (or sit under) symbolic links resolving outside the policy folder; by default they are refused,
+    each with an error (a link to /proc/self/environ would otherwise be read and quoted).
     """
     from policy_eval.expression import default_functions
 
@@ -192,8 +194,21 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     base = root if root.is_dir() else root.parent
     docs: list[_Doc] = []
     errors.extend(misnamed_files(root, _display))
+    inside = base.resolve()
+    if root.is_dir() and not follow_links:
+        # sub-folders that are links are not walked (rglob does not follow them); one leading outside
+        # the folder is reported rather than silently skipped
+        for linked in sorted(p for p in root.rglob("*") if p.is_symlink() and p.is_dir()):
+            if not linked.resolve().is_relative_to(inside):
+                errors.append(PolicyLoadError("a symbolic link to a folder outside the policy folder; its files "
+                                              "are not read", file=_display(linked), line=1, column=1))
     for path in policy_files(root):
         shown = _display(path)
+        if not follow_links and path != root and not path.resolve().is_relative_to(inside):
+            errors.append(PolicyLoadError(
+                "a symbolic link to a file outside the policy folder; refused (--follow-links or "
+                "load_rulebook(follow_links=True) reads it)", file=shown, line=1, column=1))
+            continue
         try:
             raw = _read(path, shown)
             data, positions = load_yaml(raw, shown)

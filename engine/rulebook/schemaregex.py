@@ -26,7 +26,10 @@ __all__ = ["RE2Validator", "use_re2", "search"]
 
 def search(pattern: str, text: str) -> bool:
     """JSON Schema's ``pattern``: a match anywhere in ``text`` (anchors are the pattern's own)."""
-    return compile_pattern(pattern).search(text) is not None
+    try:
+        return compile_pattern(pattern).search(text) is not None
+    except UnicodeEncodeError:  # a lone surrogate (valid JSON), which google-re2's search cannot encode
+        return _RE2Search(pattern).search(text)
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:

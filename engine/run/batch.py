@@ -25,7 +25,10 @@ from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome
 from policy_eval.run.workers import run_pool
 
-__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch"]
+__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch", "INTERNAL_ERROR"]
+
+# How a record that met a bug is rejected (the CLI exits 4 for it: common.EXIT_INTERNAL).
+INTERNAL_ERROR = "internal error while evaluating this record"
 
 CHUNK = 256
 
@@ -53,6 +56,7 @@ class BatchOptions:
     transport: str = "objects"
     budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
     max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
+    follow_links: bool = False  # read policy files linked from outside the policy folder
 
 
 @dataclass(slots=True)
@@ -92,7 +96,7 @@ class Processor:
         self.options = options
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
                                                   functions=pm.functions(), params=options.params,
-                                                  max_cost=options.max_cost)
+                                                  max_cost=options.max_cost, follow_links=options.follow_links)
         self.evaluator = Evaluator(self.rulebook, explain=options.explain, only=options.only, skip=options.skip,
                                    min_severity=options.min_severity, record_inputs=options.record_inputs,
                                    detail=options.detail, budget=options.budget)
@@ -132,7 +136,7 @@ class Processor:
             return result
         except Exception as exc:  # a bug must cost one record, not the batch
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return self.rejected(CaseError(f"internal error while evaluating this record: {detail}",
+            return self.rejected(CaseError(f"{INTERNAL_ERROR}: {detail}",
                                            source=source, record=number))
 
     def _comply(self, case: dict[str, Any], result: CaseResult) -> None:

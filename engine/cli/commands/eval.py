@@ -19,7 +19,9 @@ from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import AtomicOutput, isatty
 from policy_eval.cli.signals import Interrupted, Signals, Tally
+from policy_eval.cli.streams import OutputFailed
 from policy_eval.lang.budget import DEFAULT_BUDGET
+from policy_eval.run.batch import INTERNAL_ERROR
 
 _EVAL_EPILOG = """\
 Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
@@ -53,8 +55,11 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
     e.add_argument("--output", "-o", metavar="FILE",
-                   help="write the report to FILE, atomically: FILE appears complete or not at all "
-                        "(default: stdout)")
+                   help="write the report to FILE (default: stdout), atomically: a temp file renamed into place, "
+                        "so FILE appears complete or not at all, and a complete FILE is never replaced by an "
+                        "incomplete one (an interrupted run writes its partial report to FILE only if FILE did "
+                        "not exist, else to FILE.interrupted); a link is followed; devices and FIFOs are written "
+                        "straight through; FILE must not be an input")
     options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
                           "reference time")
     options.rule(e, dest="only")
@@ -117,7 +122,7 @@ def _same_rulebook(results: Any, digest: str, policies: str | None) -> Any:
 def _summary_counter() -> dict[str, Any]:
     return {"read": 0, "evaluated": 0, "rejected": 0, "cases_violating": 0, "cases_undetermined": 0,
             "cases_clean": 0, "outcomes": {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0},
-            "interrupted": False, "worker_deaths": 0}
+            "interrupted": False, "worker_deaths": 0, "internal": 0}
 
 
 def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
@@ -162,7 +167,11 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     # Mistakes that need no rulebook are reported before the (slow) load.
     common.check_inputs(args.cases)
     if args.output:
-        AtomicOutput.check(args.output)
+        folders = [(item, common.CASE_SUFFIXES) for item in args.cases]
+        if args.policies:
+            folders.append((args.policies, (".yaml", ".yml")))
+        AtomicOutput.check(args.output, inputs=[*args.cases, args.params or "", args.policies or ""],
+                           folders=folders)
     if args.scheduler and args.engine != "dask":
         raise common.UsageError("--scheduler goes with --engine dask")
     pm = get_plugin_manager()
@@ -177,9 +186,12 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     sink = AtomicOutput(args.output) if args.output else None
     try:
         return _eval(args, rb, reporters[args.format], sink, out, err, stdin, signals)
-    except BaseException:
+    except BaseException as exc:
         if sink:
             sink.abort()
+            if isinstance(exc, OutputFailed) and sink.tmp is not None:
+                exc.note = (f"{args.output} was left as it was" if sink.existed
+                            else f"{args.output} was not created")
         raise
 
 
@@ -195,7 +207,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="json" if args.format in ("json", "jsonl") else "objects",
-                           detail=_detail(args), budget=args.budget, max_cost=args.max_cost)
+                           detail=_detail(args), budget=args.budget, max_cost=args.max_cost,
+                           follow_links=args.follow_links)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(stream, signals)
@@ -225,6 +238,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
         summary["read"] += 1
         if result.error is not None:
             summary["rejected"] += 1
+            if str(result.error.get("message", "")).startswith(INTERNAL_ERROR):
+                summary["internal"] += 1
             return
         summary["evaluated"] += 1
         counts = result.counts()
@@ -288,16 +303,21 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
         fmt = "findings/1" if options.detail == "findings" else "1"
         stream.write(json.dumps({"format": fmt, "status": "interrupted", "written": summary["read"]}) + "\n")
     reporter.finish(summary)
-    if sink:
-        sink.commit()
+    written = str(sink.commit(complete=not summary["interrupted"])) if sink else None
     if args.format != "text" or sink:
         from policy_eval.plugins.reporters import totals_line
 
-        err.write(totals_line(summary) + (f" -> {args.output}" if args.output else "") + "\n")
+        err.write(totals_line(summary) + (f" -> {written}" if written else "") + "\n")
     if summary["interrupted"]:
+        kept = f" ({args.output} is kept as it was: a complete report is never replaced by an incomplete one)" \
+            if written and written != args.output else ""
         err.write(f"policy-eval: interrupted; {summary['read']} record(s) reported"
-                  f"{' in ' + args.output if args.output else ''}; the report says it is incomplete\n")
+                  f"{' in ' + written if written else ''}; the report says it is incomplete{kept}\n")
         return common.EXIT_INTERRUPTED
+    if summary["internal"]:  # complete, but some records met a bug rather than a verdict
+        err.write(f"policy-eval: {summary['internal']} record(s) rejected with an internal error (a bug in "
+                  "policy-eval; see the report)\n")
+        return common.EXIT_INTERNAL
     if summary["worker_deaths"]:  # the report is complete, but the run was not healthy
         err.write(f"policy-eval: {summary['worker_deaths']} worker failure(s); see the warnings above\n")
         return common.EXIT_WORKER

@@ -9,6 +9,7 @@ from typing import IO, Any
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import one_line
+from policy_eval.errors import printable
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
@@ -82,12 +83,12 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
                          "(use `policy-eval eval` for several)")
     source, number, case = records[0]
     if isinstance(case, CaseError):
-        out.write(f"REJECTED {case}\n")
+        out.write(f"REJECTED {printable(case)}\n")
         return common.EXIT_VIOLATED
     if not args.no_validate:
         problem = CaseValidator(rb.case_schemas).check(case, source, number)
         if problem is not None:
-            out.write(f"REJECTED {problem}\n")
+            out.write(f"REJECTED {printable(problem)}\n")
             return common.EXIT_VIOLATED
     result = Evaluator(rb, explain=True, only=args.rule).evaluate(case, as_of=args.as_of, source=source,
                                                                  record=number)
@@ -102,9 +103,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
         return common.EXIT_VIOLATED if result.violated or result.error else common.EXIT_OK
     if result.error:
-        out.write(f"REJECTED {source}:{number}: {result.error['json_path']}: {result.error['message']}\n")
+        out.write(printable(f"REJECTED {source}:{number}: {result.error['json_path']}: {result.error['message']}") + "\n")
         return common.EXIT_VIOLATED
-    out.write(f"case {result.case_id} ({result.kind}, {source}:{number}) — rulebook {rb.digest[:19]}\n")
+    out.write(printable(f"case {result.case_id} ({result.kind}, {source}:{number}) — rulebook {rb.digest[:19]}") + "\n")
     order = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
     for history in rb.for_kind(result.kind or ""):
         mine = [r for r in result.results if r.policy == history.id]
@@ -129,15 +130,15 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             out.write(f"      {one_line(r.message or r.reason)}\n")
             for step in r.explanation:
                 witness = f"   ← {step['witness']}" if "witness" in step else ""
-                out.write(f"        {one_line(step['expr'])}  =  {step['value']}{witness}\n")
+                out.write(f"        {one_line(step['expr'])}  =  {printable(step['value'])}{printable(witness)}\n")
             for rem in r.remedies:
                 out.write(f"      remedy: {remedy_text(rem)}\n")
             if r.missing:
-                out.write(f"      missing: {', '.join(r.missing)}\n")
+                out.write(f"      missing: {printable(', '.join(r.missing))}\n")
             for entry in comply.get(r.full_id, ()):
                 out.write(f"      would comply: {_comply_text(entry)}\n")
             if r.waiver:
-                out.write(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})\n")
+                out.write(printable(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})") + "\n")
     if marks:
         from policy_eval.run.due.timeline import render_timeline
 

@@ -24,6 +24,7 @@ comment on its line or the line above, giving the reason:
 examples:
   policy-eval lint                                   the bundled rulebook
   policy-eval lint --deny-warnings policies/ tests/golden/   CI: policies and their tests
+  policy-eval lint my-policies/ --tests my-tests/    rule-untested reads the tests in my-tests/
 """
 
 
@@ -36,6 +37,10 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="policy folders or files, and policy-test files (default: the bundled rulebook)")
     p.add_argument("--schemas", metavar="DIR", help="folder holding cases/<kind>.schema.json")
+    p.add_argument("--tests", action="append", metavar="PATH", default=None,
+                   help="policy-test files or folders for the rule-untested check (repeatable; besides the test "
+                        "files among PATHS and inside the policy folders; default with no PATHS: the bundled "
+                        "rulebook's golden tests)")
     p.add_argument("--deny-warnings", action="store_true", help="exit 1 when there is any warning")
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
@@ -54,11 +59,12 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     for plugin in getattr(args, "plugin", []) or []:
         pm.add(plugin)
     paths = [Path(p) for p in args.paths]
-    for p in paths:
+    tests = [Path(t) for t in args.tests] if args.tests else None
+    for p in paths + (tests or []):
         if not p.exists():
             err.write(f"policy-eval lint: error: no such file or folder: {p}\n")
             return 2
-    findings = lint_paths(paths, Path(args.schemas) if args.schemas else None, pm.functions())
+    findings = lint_paths(paths, Path(args.schemas) if args.schemas else None, pm.functions(), tests)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
     failed = counts["error"] > 0 or (args.deny_warnings and counts["warning"] > 0)
     if args.format == "json":

@@ -27,6 +27,11 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="fail unless PCT%% of the rules have both a violated and a complied passing test")
     t.add_argument("--verbose", "-v", action="store_true", help="name every test and show per-rule coverage")
     t.add_argument("--coverage", action="store_true", help="show per-rule outcome coverage")
+    t.add_argument("--watch", action="store_true",
+                   help="after the first run, watch the policy folder and the tests: on each save, rerun the "
+                        "tests affected (a changed test file; the tests expecting outcomes of a changed policy "
+                        "or using a changed params overlay). Ctrl-C stops (exit 0). Needs the 'lsp' extra "
+                        "(watchfiles)")
     return t
 
 
@@ -53,11 +58,13 @@ def _deciding_values(failed: Any, explainer: Any, validator: Any, out: IO[str]) 
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
-    from policy_eval.rulebook.validation import CaseValidator
-    from policy_eval.run.evaluate import Evaluator
-    from policy_eval.run.testing import coverage, discover, load_tests, run_test
+    from policy_eval.run.testing import discover
 
     common.check_inputs(args.paths)
+    if args.watch:
+        from policy_eval.cli.watching import watch_tests
+
+        return watch_tests(args, out, err, run_files)
     if args.paths:  # look for tests before the (slow) rulebook load: "no tests" should be instant
         paths = [Path(p) for p in args.paths]
         files = discover(paths)
@@ -76,6 +83,19 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
                   "see docs/policies.md)\n")
         return common.EXIT_VIOLATED
+    return run_files(args, rb, files, out, err)
+
+
+def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str], err: IO[str], *,
+              report_coverage: bool = True) -> int:
+    """Run the tests of ``files`` on ``rb`` (a test file naming a params overlay gets the rulebook loaded with
+    it) and print dots, failures with the values that decided them, coverage and the counts; the exit code.
+    ``report_coverage=False`` (a rerun of some files under ``--watch``) leaves coverage out: it would be
+    coverage by a part of the tests."""
+    from policy_eval.rulebook.validation import CaseValidator
+    from policy_eval.run.evaluate import Evaluator
+    from policy_eval.run.testing import coverage, load_tests, run_test
+
     books = {None: (Evaluator(rb), CaseValidator(rb.case_schemas))}  # a test file's params: loads its own
     outcomes = []
     load_errors = 0
@@ -110,6 +130,11 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         for failure in o.failures:
             out.write(f"    {failure}\n")
         _deciding_values(o, explainer, validator, out)
+    code = common.EXIT_VIOLATED if failed or load_errors or not outcomes else common.EXIT_OK
+    if not report_coverage:
+        out.write(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
+                  + (f", {load_errors} file(s) with errors" if load_errors else "") + "\n")
+        return code
     cov = coverage(rb, [o for o in outcomes if o.passed])
     full = [r for r, outs in cov.items() if {"violated", "complied"} <= outs]
     pct = 100.0 * len(full) / len(cov) if cov else 100.0
@@ -122,9 +147,6 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             out.write(f"  {rule_id:{width}}  {marks}\n")
     uncovered = sorted(r for r in cov if not {"violated", "complied"} <= cov[r])
     out.write(f"\ncoverage: {len(full)}/{len(cov)} rules ({pct:.1f}%) have a violated and a complied test\n")
-    code = common.EXIT_OK
-    if failed or load_errors or not outcomes:
-        code = common.EXIT_VIOLATED
     if pct + 1e-9 < args.min_coverage:
         shown = ", ".join(uncovered[:10]) + (f", … ({len(uncovered) - 10} more)" if len(uncovered) > 10 else "")
         out.write(f"coverage {pct:.1f}% is below --min-coverage {args.min_coverage:g}%; missing a violated or a "
