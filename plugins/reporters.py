@@ -141,8 +141,9 @@ class TextReporter:
 
 
 def remedy_text(rem: dict[str, Any]) -> str:
-    """``auto_refund 59.90 CNY to buyer as <form>: <description>``."""
+    """``auto_refund 59.90 CNY to buyer as <form>: <description>``; ``ban_new_listings for 7d to merchant: ...``."""
     amount = f" {rem['amount_text']}" if rem.get("amount_text") else ""
+    amount += f" for {rem['duration']}" if rem.get("duration") else ""
     to = f" to {rem['to']}" if rem.get("to") else ""
     form = f" as {rem['form']}" if rem.get("form") else ""
     text = printable(f"{rem['kind']}{amount}{to}{form}")

@@ -42,7 +42,7 @@ _ORDER = {
     "param": ("type", "value", "values", "clause", "description"),  # the order most bundled files use
     "rule": ("id", "title", "clause", "severity", "depends_on", "when", "let", "require", "forbid", "message",
              "remedies", "reading", "tags"),
-    "remedy": ("kind", "to", "description", "amount", "form", "when"),
+    "remedy": ("kind", "to", "description", "amount", "duration", "form", "when"),
     "waiver": ("id", "rules", "scope", "reason", "approved_by", "from", "until"),
     "test": ("name", "as_of", "case", "expect"),
 }

@@ -6,8 +6,10 @@ top-level ``policy:`` key) and a folder of case schemas
 kind, with versions of each policy ordered and checked for overlaps, and a
 content hash recorded in every result for reproducibility.
 
-The content hash is a sha256 over every policy file and case schema (their
-paths relative to their folder, their lengths and their bytes): it does not
+The content hash is a sha256 over every policy file, every metric-definitions
+file (top-level ``metrics:``, e.g. ``policies/metrics/order_metrics.yaml``),
+the case schemas and the deployment overlay (their paths relative to their
+folder, their lengths and their bytes): it does not
 depend on where the rulebook is, and changes whenever a file that can change
 a verdict changes. Every error of every file is collected before anything
 is raised.
@@ -212,6 +214,10 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             data, positions = load_yaml(raw, shown)
         except PolicyError as exc:
             errors.append(exc)
+            continue
+        if isinstance(data, dict) and "metrics" in data and "policy" not in data:
+            # metric definitions (docs/metrics.md) change the figures the rules judge: part of the hash
+            _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
             continue
         if not (isinstance(data, dict) and "policy" in data):
             mistake = misspelt_policy(data, positions)

@@ -18,13 +18,14 @@ from typing import Any
 from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, current, metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
-from policy_eval.lang.values import UNKNOWN, Money, render, to_cents, to_json
+from policy_eval.lang.values import UNKNOWN, render, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
 from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
+from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
@@ -306,25 +307,7 @@ class Evaluator:
         return rule.message.render(lambda c: _display(self._value(c, case, env)))
 
     def _remedies(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-        out = []
-        for rem in rule.remedies:
-            if rem.when is not None and self._value(rem.when, case, env) is not True:
-                continue
-            entry: dict[str, Any] = {"kind": rem.kind}
-            if rem.to:
-                entry["to"] = rem.to
-            if rem.amount is not None:
-                amount = self._value(rem.amount, case, env)
-                if isinstance(amount, Money):
-                    amount = to_cents(amount)  # a remedy pays whole cents; the text and the JSON agree
-                entry["amount"] = to_json(amount) if isinstance(amount, Money) else None
-                entry["amount_text"] = _display(amount) if isinstance(amount, Money) else "unknown"
-            if rem.form:
-                entry["form"] = rem.form
-            if rem.description:
-                entry["description"] = rem.description
-            out.append(entry)
-        return tuple(out)
+        return remedies(rule, lambda c: self._value(c, case, env))
 
     def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
                 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:

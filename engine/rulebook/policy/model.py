@@ -59,6 +59,7 @@ class Remedy:
     form: str | None
     amount: Condition | None
     when: Condition | None
+    duration: Condition | None = None  # how long a restriction lasts (an exact duration), when the text says
 
 
 @dataclass

@@ -9,7 +9,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.checker import Scope
 from policy_eval.lang.compiler import remember_let
 from policy_eval.lang.cost import remember_let as remember_let_cost
-from policy_eval.lang.types import ANY, BOOL, MONEY, Type
+from policy_eval.lang.types import ANY, BOOL, DURATION, MONEY, Type
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy.base import BuilderBase, Entry, span_at
 from policy_eval.rulebook.policy.inputs import condition_inputs, params_used
@@ -72,7 +72,10 @@ class RulesSection(BuilderBase):
             rpath = path + ("remedies", j)
             amount = self.expression(rpath + ("amount",), scope, MONEY, "remedy amount") if "amount" in rem else None
             rwhen = self.expression(rpath + ("when",), scope, BOOL, "remedy condition") if "when" in rem else None
-            remedies.append(Remedy(rem["kind"], rem.get("to"), rem.get("description"), rem.get("form"), amount, rwhen))
+            duration = self.expression(rpath + ("duration",), scope, DURATION, "remedy duration") \
+                if "duration" in rem else None
+            remedies.append(Remedy(rem["kind"], rem.get("to"), rem.get("description"), rem.get("form"), amount, rwhen,
+                                   duration))
         if cond is None or message is None or ("when" in raw and when is None):
             return None
         rule = Rule(raw["id"], policy_id, raw["title"], raw["clause"], raw["severity"], when, cond, mode, message,

@@ -1,0 +1,63 @@
+"""Seed 000's intervention facts in the metric definitions (issue 19 item 6), checked on order records
+against counts worked out by hand from the text:
+
+* 未发货订单平台申请退款的订单也算介入: a refund request on an order not shipped at the request is an
+  intervention order, counted at the request time, even with no intervention record;
+* 买家可以申请撤销退款, 但是无法撤销介入: a withdrawn refund request still counts;
+* 同一订单重复介入也只会计入计算一次: an order that is both (an unshipped refund request, then an
+  intervention) counts once, at its first intervention.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from policy_eval.run.metrics import metrics_from_records
+
+CST = _dt.timezone(_dt.timedelta(hours=8))
+END = _dt.datetime(2024, 7, 1, tzinfo=CST)  # window [2024-06-01, 2024-07-01)
+IN = "2024-06-20T10:00:00+08:00"
+LATER = "2024-06-25T10:00:00+08:00"
+BEFORE = "2024-05-31T23:59:59+08:00"  # one second before the window
+
+
+def order(oid: str, **fields: Any) -> dict[str, Any]:
+    return {"order_id": oid, "store": {"id": "A", "category": "服饰"}, "grouped_at": IN, **fields}
+
+
+def _counts(records: list[dict[str, Any]]) -> dict[str, Any]:
+    (case,) = [c for c in metrics_from_records(records, END) if "product" not in c]
+    return case["counts"]
+
+
+def test_a_refund_request_on_an_unshipped_order_counts_as_an_intervention() -> None:
+    counts = _counts([
+        order("A1", refund_requested_at=IN),                              # never shipped: counts
+        order("A2", refund_requested_at=IN, shipped_at=LATER),            # shipped after the request: counts
+        order("A3", refund_requested_at=LATER, shipped_at=IN),            # shipped before the request: no
+        order("A4", shipped_at=IN),                                       # no request, no intervention: no
+        order("A5", refund_requested_at=IN, refund_withdrawn_at=LATER),   # withdrawn: still counts
+    ])
+    assert counts["grouped_orders"] == 5
+    assert counts["intervention_orders"] == 3  # A1, A2, A5
+
+
+def test_the_unshipped_refund_request_is_windowed_by_its_own_time() -> None:
+    counts = _counts([
+        order("A1", refund_requested_at=BEFORE),   # the request (the intervention) happened before the window
+        order("A2", refund_requested_at=IN),
+    ])
+    assert counts["intervention_orders"] == 1
+
+
+def test_an_order_that_is_both_counts_once_at_its_first_intervention() -> None:
+    counts = _counts([
+        # unshipped request before the window, platform intervention inside it: first intervention is before
+        order("A1", refund_requested_at=BEFORE, intervention={"at": IN}),
+        # unshipped request inside, intervention inside: one order, counted once
+        order("A2", refund_requested_at=IN, intervention={"at": LATER}),
+        # shipped before the request: only the recorded intervention counts
+        order("A3", shipped_at=BEFORE, refund_requested_at=IN, intervention={"at": LATER}),
+    ])
+    assert counts["intervention_orders"] == 2  # A2, A3; A1's first intervention lies before the window
