@@ -9,16 +9,14 @@ within a runtime budget of 20 items per message (work counted, not timed).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import random
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cpulimit import cpu_limit
 
 from policy_eval.expression import compile_expression
 from policy_eval.plugins.conduct import longest_burst, unanswered
@@ -51,24 +49,6 @@ any t in unanswered((filter m in messages: default(m.channel, "chat") == "chat")
 (max(collect x in messages: [x.sent_at]) > t + response_limit) or captured_at > t + response_limit
 """
 PARAMS = {"harassment_window": "10m", "harassment_max_messages": "3", "response_limit": "3m"}
-
-
-class CpuLimit(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    def expired(signum: int, frame: object) -> None:
-        raise CpuLimit(f"more than {seconds} s of CPU time")
-
-    previous = signal.signal(signal.SIGPROF, expired)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
 
 
 def _chat(messages: list[tuple[str, int]], captured: int | None = None) -> dict[str, Any]:

@@ -7,19 +7,17 @@ timing benchmark (bench/ measures speed).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
 import re
-import signal
 import textwrap
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cpulimit import cpu_limit
 
 from policy_eval.cli import run
 from policy_eval.expression import default_functions
@@ -37,25 +35,6 @@ from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import Outcome
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-
-
-class CpuLimit(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    """Fail fast instead of hanging: the pre-fix code took minutes (or forever) on these inputs."""
-    def expired(signum: int, frame: object) -> None:
-        raise CpuLimit(f"more than {seconds} s of CPU time")
-
-    previous = signal.signal(signal.SIGPROF, expired)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
 
 
 def _policy(lets: list[tuple[str, str]], condition: str, extra_rule: bool = True) -> str:

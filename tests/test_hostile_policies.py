@@ -17,20 +17,19 @@ generated in tmp_path.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import signal
 import subprocess
 import sys
 import textwrap
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cpulimit import CpuLimit, cpu_limit
 
 from policy_eval.cli import run
 from policy_eval.errors import ErrorList, PolicyError
@@ -143,25 +142,6 @@ def _errors(exc: PolicyError) -> list[PolicyError]:
 
 def _load(folder: Path) -> Any:
     return load_rulebook(folder, schema_dir=bundled_schemas(), functions=FUNCTIONS)
-
-
-class CpuLimit(Exception):
-    """Raised in the test process when a load uses more CPU time than allowed (so a hang fails fast)."""
-
-
-@contextlib.contextmanager
-def cpu_limit(seconds: float) -> Iterator[None]:
-    """Abort the block with CpuLimit once this process has used ``seconds`` more CPU time (ITIMER_PROF)."""
-    def expired(signum: int, frame: object) -> None:
-        raise CpuLimit(f"more than {seconds} s of CPU time")
-
-    previous = signal.signal(signal.SIGPROF, expired)
-    signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
 
 
 def _refuse(folder: Path) -> tuple[list[PolicyError], float, int]:
