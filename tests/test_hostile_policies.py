@@ -44,7 +44,7 @@ DATA = HERE / "data" / "hostile"
 EXAMPLES = HERE.parent / "examples"
 FUNCTIONS = default_functions()
 CLI = str(Path(sys.executable).with_name("policy-eval"))
-CPU_SECONDS = 1.0  # CPU time, so that other work on the machine does not make the bound flaky
+CPU_SECONDS = 3.0  # CPU time, generous (the unbounded inputs took minutes); CI measured 1.01 s for one case under load
 MEMORY_BYTES = 32 * 1024 * 1024
 
 # A valid policy for chat cases; {condition} and {extra} are filled in by the cases below.
