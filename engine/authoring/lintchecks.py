@@ -111,7 +111,7 @@ def constant_conditions(data: LintInput) -> Iterator[Finding]:
             base = _rule_path(version, rule, data)
             never = rule.when is not None and (
                 (_is_static(rule.when.node) and interpret(rule.when.node, {}) is False)
-                or any(_impossible(c, schema) and c.symbol in ("==", "in")
+                or any(_impossible(c, schema) and getattr(c, "symbol", None) in ("==", "in")
                        for c in _conjuncts(rule.when.node)))
             if never:
                 yield data.finding("rule-never-applies", f"rule '{rule.id}': its 'when' can never hold",
@@ -149,7 +149,7 @@ def _uses(version: PolicyVersion) -> dict[str, set[str]]:
 def parameters(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         used = _uses(version)
-        raw = data.sources.get(version.file, ({},))[0]
+        raw: Any = data.sources.get(version.file, ({},))[0]
         specs = raw.get("params") if isinstance(raw, dict) else None
         for name in version.params:
             path = ("params", name)

@@ -31,7 +31,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, cast
 
 from policy_eval import __version__
 from policy_eval.cli import commands
@@ -107,7 +107,7 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
     try:
         if getattr(args, "plugin", None):
             args.plugin = plugin_modules(args.plugin)
-        code = handler(args, out, err, stdin)
+        code = handler(args, cast(IO[str], out), err, stdin)
         out.flush()  # a full disk or a closed pipe may only say so now
         return code
     except OutputFailed as exc:

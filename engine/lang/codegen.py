@@ -208,9 +208,10 @@ class _Gen:
     def g_Op(self, node: ir.Op) -> str:
         if node.guard_zero:
             return self.closure(node)
-        if all(isinstance(a, ir.Const) for a in node.args):
+        consts = [a for a in node.args if isinstance(a, ir.Const)]
+        if len(consts) == len(node.args):
             try:
-                return self.const(node.fn(*(a.value for a in node.args)))
+                return self.const(node.fn(*(a.value for a in consts)))
             except Exception:  # noqa: BLE001 - leave it to run time, where it is reported per case
                 return self.closure(node)
         fn = node.fn
@@ -271,8 +272,9 @@ class _Gen:
         return self.strict(node.args, lambda n: f"{f}({', '.join(n)})")
 
     def g_ListIR(self, node: ir.ListIR) -> str:
-        if all(isinstance(i, ir.Const) for i in node.items):
-            return self.const([i.value for i in node.items])
+        consts = [i for i in node.items if isinstance(i, ir.Const)]
+        if len(consts) == len(node.items):
+            return self.const([i.value for i in consts])
         return self.closure(node)
 
 

@@ -315,8 +315,9 @@ def _call(node: ir.Call) -> Compiled:
 
 def _list(node: ir.ListIR) -> Compiled:
     fs = tuple(compile_ir(i) for i in node.items)
-    if all(isinstance(i, ir.Const) for i in node.items):
-        value = [i.value for i in node.items]
+    consts = [i for i in node.items if isinstance(i, ir.Const)]
+    if len(consts) == len(node.items):
+        value = [i.value for i in consts]
         return lambda c, v: value
     return lambda c, v: [f(c, v) for f in fs]
 

@@ -347,8 +347,8 @@ def _check_overlay(overlay: Overlay, histories: dict[str, PolicyHistory], ids: s
                 known = sorted({n for v in history.versions for n in v.param_info})
                 errors.append(_at(entry, f"policy '{pid}' has no parameter '{name}'{suggest(name, known)}", key=True))
             elif all(i.source == "text" for i in infos):
-                where = infos[0].clause or infos[0].file
-                errors.append(_at(entry, f"the source text sets '{name}' of '{pid}' ({where}); a deployment sets "
+                said = infos[0].clause or infos[0].file
+                errors.append(_at(entry, f"the source text sets '{name}' of '{pid}' ({said}); a deployment sets "
                                   "only parameters declared without a value", key=True))
     return errors
 

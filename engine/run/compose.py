@@ -234,7 +234,7 @@ def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str
                 merged.setdefault(path, value)
         result.inputs = merged
         if result.explanation:
-            result.explanation = chain(depends, done) + result.explanation
+            result.explanation = chain(depends, done) + tuple(result.explanation)
     if deployed:
         result.params = deployed
         names = list(unset)

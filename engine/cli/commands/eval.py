@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
@@ -64,7 +64,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                           "reference time")
     options.rule(e, dest="only")
     e.add_argument("--skip", action="append", default=[], metavar="RULE",
-                   help="skip this rule or policy (repeatable)").completer = options.rule_ids
+                   help="skip this rule or policy (repeatable)").completer = options.rule_ids  # type: ignore[attr-defined]
     e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
                    help="only rules of at least this severity (default: info, i.e. all)")
     e.add_argument("--fail-on", choices=["violated", "undetermined", "never"], default="violated",
@@ -167,7 +167,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     # Mistakes that need no rulebook are reported before the (slow) load.
     common.check_inputs(args.cases)
     if args.output:
-        folders = [(item, common.CASE_SUFFIXES) for item in args.cases]
+        folders: list[tuple[Any, tuple[str, ...]]] = [(item, tuple(common.CASE_SUFFIXES)) for item in args.cases]
         if args.policies:
             folders.append((args.policies, (".yaml", ".yml")))
         AtomicOutput.check(args.output, inputs=[*args.cases, args.params or "", args.policies or ""],
@@ -211,7 +211,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                            follow_links=args.follow_links)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
-    tally = Tally(stream, signals)
+    tally = Tally(cast(IO[str], stream), signals)
     color = {"auto": None, "always": True, "never": False}[args.color]
     if sink and args.color == "auto":
         color = False

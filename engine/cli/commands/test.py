@@ -96,7 +96,7 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
     from policy_eval.run.evaluate import Evaluator
     from policy_eval.run.testing import coverage, load_tests, run_test
 
-    books = {None: (Evaluator(rb), CaseValidator(rb.case_schemas))}  # a test file's params: loads its own
+    books: dict[str | None, tuple[Evaluator, CaseValidator]] = {None: (Evaluator(rb), CaseValidator(rb.case_schemas))}  # a test file's params: loads its own
     outcomes = []
     load_errors = 0
     for f in files:

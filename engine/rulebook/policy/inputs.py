@@ -79,6 +79,7 @@ def params_used(node: ir.IR, params: Mapping[str, ir.IR]) -> Iterator[str]:
         if id(n) in seen:
             continue
         seen.add(id(n))
-        if isinstance(n, (ir.Const, ir.DatedParam)) and n.name in params and params[n.name] is n:
-            yield n.name
+        name = n.name if isinstance(n, (ir.Const, ir.DatedParam)) else None
+        if name is not None and name in params and params[name] is n:
+            yield name
         stack.extend(ir.children(n))
