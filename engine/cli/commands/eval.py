@@ -63,8 +63,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
                           "reference time")
     options.rule(e, dest="only")
-    e.add_argument("--skip", action="append", default=[], metavar="RULE",
-                   help="skip this rule or policy (repeatable)").completer = options.rule_ids  # type: ignore[attr-defined]
+    skip = e.add_argument("--skip", action="append", default=[], metavar="RULE",
+                          help="skip this rule or policy (repeatable)")
+    vars(skip)["completer"] = options.rule_ids  # argcomplete reads it; argparse's Action does not declare it
     e.add_argument("--severity", default="info", choices=["info", "low", "medium", "high", "critical"],
                    help="only rules of at least this severity (default: info, i.e. all)")
     e.add_argument("--fail-on", choices=["violated", "undetermined", "never"], default="violated",
