@@ -150,6 +150,10 @@ class RuleResult:
             out["reason"] = self.reason
         if self.missing:
             out["missing"] = list(self.missing)
+        return self._context(out)
+
+    def _context(self, out: dict[str, Any]) -> dict[str, Any]:
+        """What both shapes record beside the outcome: waiver, error, dependencies, deployment parameters."""
         if self.waiver is not None:
             out["waiver"] = self.waiver
         if self.error is not None:
@@ -178,14 +182,7 @@ class RuleResult:
             out["inputs"] = dict(self.inputs)
         if explained:
             out["explanation"] = list(self.explanation)
-        if self.waiver is not None:
-            out["waiver"] = self.waiver
-        if self.error is not None:
-            out["error"] = self.error
-        if self.depends:
-            out["depends"] = self.depends
-        if self.params:
-            out["params"] = self.params
+        self._context(out)
         if self.comply:
             out["comply"] = list(self.comply)
         return out
