@@ -54,7 +54,12 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Replace ``path`` atomically, through a temp file named as ``-o`` names its own (``.NAME.PID.xxxx.tmp``)
+    so that one a killed run left is removed by the next (:func:`policy_eval.cli.output.clean_stale`)."""
+    from policy_eval.cli.output import clean_stale
+
+    clean_stale(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
