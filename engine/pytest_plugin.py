@@ -92,7 +92,7 @@ class PolicyTestFile(pytest.File):
     """A YAML file of policy tests."""
 
     def collect(self) -> Any:
-        from policy_eval.errors import PolicyError
+        from policy_eval.errors import PolicyError, printable
         from policy_eval.run.testing import load_tests
 
         try:
@@ -103,7 +103,8 @@ class PolicyTestFile(pytest.File):
         for test in tests:
             n = seen.get(test.name, 0) + 1
             seen[test.name] = n
-            name = test.name if n == 1 else f"{test.name} [{n}]"
+            # printable(): a test name is YAML text; a newline or ESC in it must not forge report lines
+            name = printable(test.name) if n == 1 else f"{printable(test.name)} [{n}]"
             yield PolicyTestItem.from_parent(self, name=name, test=test)
 
 
@@ -123,6 +124,7 @@ class PolicyTestItem(pytest.Item):
         self.test = test
 
     def runtest(self) -> None:
+        from policy_eval.errors import printable
         from policy_eval.run.testing import run_test
 
         loaded = _RULEBOOKS.get(_policies(self.config), self.test.params)
@@ -133,7 +135,8 @@ class PolicyTestItem(pytest.Item):
         if not outcome.passed:
             result = outcome.result
             head = f"case {result.case_id} ({result.kind})" if result is not None else "case"
-            raise PolicyTestFailure("\n".join([head, *outcome.failures]))
+            # one line each: the failures quote case values and messages
+            raise PolicyTestFailure("\n".join(printable(line) for line in [head, *outcome.failures]))
 
     def _where(self) -> str:
         try:
@@ -145,11 +148,11 @@ class PolicyTestItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, PolicyTestFailure):
             body = str(excinfo.value).replace("\n", "\n  ")
-            return f"policy test {self.test.name!r} failed ({self._where()})\n  {body}"
+            return f"policy test '{self.name}' failed ({self._where()})\n  {body}"
         if isinstance(excinfo.value, PolicyRulebookError):
             policies = _policies(self.config) or "the bundled rulebook"
             return f"the policies under test ({policies}) do not load:\n{excinfo.value}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.test.line - 1, f"policy test: {self.test.name}"
+        return self.path, self.test.line - 1, f"policy test: {self.name}"
