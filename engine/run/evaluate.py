@@ -141,9 +141,10 @@ class Evaluator:
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
+        nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
         with metered(self.budget):  # refilled for each rule (decide)
             for history in self._by_kind.get(kind, ()):
-                version, verdicts, quiet = self._policy(history, case, as_of)
+                version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
                 results.extend(verdicts)
                 complied += quiet[0]
@@ -162,8 +163,8 @@ class Evaluator:
             yield self.evaluate(case, as_of=as_of, record=i)
 
     # --- internals --------------------------------------------------------------------------------------
-    def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None
-                ) -> tuple[str | None, list[Any], tuple[int, int]]:
+    def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None,
+                maybe_null: bool = True) -> tuple[str | None, list[Any], tuple[int, int]]:
         """The version applied (None when none could be picked), its verdicts, and the complied and
         not-applicable ones only counted (findings detail)."""
         latest = history.latest()
@@ -189,7 +190,8 @@ class Evaluator:
                                              f"no version of {history.id} in force at {render(ref)}",
                                              reference_time=render(ref))], _NONE
         env = {REF_TIME: ref}
-        nulls = compose.null_paths(case, self._version_paths[id(version)])  # what the case marks unknown
+        # what the case marks unknown (an explicit null)
+        nulls = compose.null_paths(case, self._version_paths[id(version)]) if maybe_null else ()
         if self._kernel is not None and not nulls:
             quick = self._kernel.run(self, version, case, env)
             if quick is not None:
