@@ -95,6 +95,7 @@ class Evaluator:
         }
         self._plans = compose.plans(rulebook.versions(), self._rules)  # versions whose rules depend on rules
         self._deployed, self._unset = compose.deployed(rulebook.versions())
+        self._last_text: tuple[Any, str] = (None, "")
         # findings detail: quiet verdicts counted, not built (run.kernel)
         self._kernel = Kernel(rulebook.versions(), self._rules, self._plans) if self.findings else None
         # what each rule's applicability reads: a false `when` that reads nothing unknown still decides
@@ -121,18 +122,18 @@ class Evaluator:
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
                  record: int | None = None) -> CaseResult:
-        if not isinstance(case, Mapping):
+        if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
                               error={"json_path": "$", "message": "a case must be a JSON object, not "
                                                                   f"{_json_kind(case)}"})
-        case = case if isinstance(case, dict) else dict(case)
+        case = case if type(case) is dict or isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
         case_id = str(case_id) if case_id is not None else None
         base: dict[str, Any] = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None,
                                 "source": source, "record": record, "rulebook": self.rulebook.digest,
-                                "as_of": as_of.isoformat() if as_of is not None else None,
+                                "as_of": self._text(as_of) if as_of is not None else None,
                                 "quiet": (0, 0) if self.findings else None}
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
@@ -156,6 +157,16 @@ class Evaluator:
                 results = verdicts
             base["quiet"] = (complied, not_applicable)
         return CaseResult(**base, results=tuple(results), versions=tuple(versions))
+
+    def _text(self, instant: Any) -> str:
+        """An instant as verdicts show it; the last one is kept (an embedder's fixed ``as_of``, a batch's
+        cases from the same second). One tuple, replaced whole: safe across threads."""
+        last = self._last_text
+        if last[0] is instant:
+            return last[1]
+        text = render(instant)
+        self._last_text = (instant, text)
+        return text
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any]], *, as_of: _dt.datetime | None = None
                       ) -> Iterator[CaseResult]:
@@ -196,7 +207,7 @@ class Evaluator:
             quick = self._kernel.run(self, version, case, env)
             if quick is not None:
                 return version.version, quick[2], (quick[0], quick[1])
-        ref_text = render(ref)
+        ref_text = self._text(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
         seen = case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
             and not self.lazy else None
@@ -276,12 +287,14 @@ class Evaluator:
         if self.findings and not version.waivers and (outcome is Outcome.COMPLIED
                                                       or outcome is Outcome.NOT_APPLICABLE):
             return outcome
-        if outcome is Outcome.NOT_APPLICABLE and not version.waivers and outcome not in self._explained:
-            # the common case in a batch (most rules do not apply to a given case): nothing to render
+        if (outcome is Outcome.NOT_APPLICABLE or outcome is Outcome.COMPLIED) and error is None \
+                and not version.waivers and outcome not in self._explained:
+            # the common case (most rules comply or do not apply to a given case): nothing to render
             return RuleResult(
                 policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
-                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text)
+                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text,
+                explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
         trace = trace_rule(rule, case, env) if outcome in self._explained else None
         message = None
