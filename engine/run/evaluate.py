@@ -6,6 +6,9 @@ objects. The hot path calls compiled closures only; the reference
 interpreter runs afterwards to explain violated and undetermined verdicts
 (and every verdict when ``explain=True``). A failure on one rule of one case
 becomes an ``undetermined`` verdict carrying the error, never a crash.
+In findings detail the rules of a version run in :mod:`policy_eval.run.kernel`,
+which counts complied and not-applicable verdicts and hands the others back
+here (:meth:`Evaluator.judged`, :meth:`Evaluator.rule_result`).
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class Evaluator:
 
         ``detail="findings"``: only violated, undetermined and waived verdicts become RuleResults; the
         complied and not-applicable ones are counted (``CaseResult.quiet``), nothing else is built for them
-        and no inputs are recorded. Outcomes are decided by the same code as with ``detail="full"``.
+        and no inputs are recorded. Outcomes are the same as with ``detail="full"`` (run.kernel decides them
+        as :meth:`decide` does; tests/test_kernel.py compares the two).
 
         ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
         when first read (``verdict.explanation``, ``verdict.inputs``)."""
