@@ -14,7 +14,7 @@ the general path whole (``tests/test_kernel.py`` compares both paths on the gold
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from policy_eval.lang.budget import BudgetExceeded, current
 from policy_eval.lang.compiler import REF_TIME
@@ -24,10 +24,21 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
 
-if TYPE_CHECKING:
-    from policy_eval.run.evaluate import Evaluator
+__all__ = ["Kernel", "General", "FAILURES", "failure"]
 
-__all__ = ["Kernel", "FAILURES", "failure"]
+
+class General(Protocol):
+    """What the kernel hands back to the evaluator's general path (run.evaluate.Evaluator)."""
+
+    def rule_result(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                    ref_text: str, seen: dict[str, Any] | None = None,
+                    done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = ()
+                    ) -> RuleResult | Outcome: ...
+
+    def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+               seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+               depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome: ...
+
 
 _U = UNKNOWN
 
@@ -73,7 +84,7 @@ class Kernel:
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
 
-    def run(self, ev: Evaluator, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
+    def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
             ) -> tuple[int, int, list[RuleResult]] | None:
         """(complied, not applicable, the other verdicts) of the version's selected rules on the case.
 
