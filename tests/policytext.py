@@ -65,14 +65,17 @@ def policy(body: str = "", **head: Any) -> str:
 
 
 def rule(id: str, require: str, *, let: Iterable[tuple[str, str]] | Mapping[str, str] = (), when: str | None = None,
-         title: str = "R", clause: str = "C", severity: str = "low", message: str = "M") -> str:
-    """One item of ``rules:``: id, title, clause, severity, message, then ``let:``, ``when`` and ``require``
-    (expressions JSON-quoted)."""
+         depends_on: str | None = None, title: str = "R", clause: str = "C", severity: str = "low",
+         message: str = "M") -> str:
+    """One item of ``rules:``: id, title, clause, severity, message, then ``let:``, ``depends_on`` (its YAML
+    text, e.g. ``{a: complied}``), ``when`` and ``require`` (expressions JSON-quoted)."""
     pairs = list(let.items()) if isinstance(let, Mapping) else list(let)
     text = (f"  - id: {id}\n    title: {title}\n    clause: {clause}\n    severity: {severity}\n"
             f"    message: {message}\n")
     if pairs:
         text += "    let:\n" + "".join(f"      {name}: {json.dumps(expr)}\n" for name, expr in pairs)
+    if depends_on is not None:
+        text += f"    depends_on: {depends_on}\n"
     if when is not None:
         text += f"    when: {json.dumps(when)}\n"
     return text + f"    require: {json.dumps(require)}\n"

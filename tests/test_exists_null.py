@@ -34,6 +34,7 @@ RULES = pt.rules_text(
     pt.rule("answer-applies", "true", when="exists(request.merchant_response.at)"),
     pt.rule("returns-only", "exists(order.shipped_at)", when='request.type == "return_refund"'),
     pt.rule("after-ship", "true", when="exists(order.shipped_at) and request.type == \"refund_only\""),
+    pt.rule("follows-shipped", "exists(request.merchant_response)", depends_on="{shipped-applies: complied}"),
 )
 
 
@@ -78,6 +79,14 @@ def test_present_is_happened(evaluator: Evaluator) -> None:
 @pytest.mark.parametrize("rule", ["shipped-applies", "unshipped-applies", "must-ship", "via-let", "after-ship"])
 def test_explicit_null_in_exists_is_undetermined_naming_the_path(evaluator: Evaluator, rule: str) -> None:
     _undetermined_naming(_verdicts(evaluator, None)[rule], "order.shipped_at")
+
+
+def test_a_rule_that_depends_on_it_is_undetermined_naming_the_path(evaluator: Evaluator) -> None:
+    # docs/policies.md: the check is per rule, on the paths it reads, its dependencies' included
+    got = _verdicts(evaluator, None)["follows-shipped"]
+    assert got.outcome.value == "undetermined" and got.missing == ("order.shipped_at",)
+    assert _verdicts(evaluator)["follows-shipped"].outcome.value == "not_applicable"  # not shipped
+    assert _verdicts(evaluator, SHIPPED)["follows-shipped"].outcome.value == "violated"  # shipped, no answer
 
 
 def test_a_null_object_makes_exists_of_a_field_under_it_undetermined(evaluator: Evaluator) -> None:
