@@ -60,7 +60,8 @@ class PolicyError(Exception):
         return self
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        # printable(): a message may quote policy or case text; it must not forge a line of the report
+        text = printable(f"{self.location}: {self.message}")
         if self.source_line is not None and self.column is not None:
             line, column = snippet(self.source_line.rstrip("\n"), self.column)
             width = max(1, (self.end_column or self.column + 1) - self.column)

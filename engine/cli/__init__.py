@@ -113,17 +113,17 @@ def run(argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr
     except OutputFailed as exc:
         if exc.broken_pipe:  # `policy-eval ... | head`: the reader has gone; the run did not finish
             return EXIT_PIPE
-        _say(err, f"policy-eval {args.command}: error: cannot write the report to {exc.target}: {exc.reason()}"
+        _say(err, f"policy-eval {args.command}: error: cannot write the report to {printable(exc.target)}: {exc.reason()}"
                   + (f"; {exc.note}" if exc.note else "") + "\n")
         return EXIT_OUTPUT
     except PluginError as exc:  # name the plugin; the policies themselves are not at fault
-        err.write(f"policy-eval {args.command}: error: {exc.message}\n")
+        err.write(f"policy-eval {args.command}: error: {printable(exc.message)}\n")
         return EXIT_USAGE
     except PolicyError as exc:
         print_errors(exc, err, args.command)
         return EXIT_USAGE
     except UsageError as exc:
-        err.write(f"policy-eval {args.command}: error: {exc}\n")
+        err.write(f"policy-eval {args.command}: error: {printable(exc)}\n")
         return EXIT_USAGE
     except (KeyboardInterrupt, Interrupted):
         err.write("policy-eval: interrupted before any record was reported\n" if args.command == "eval"

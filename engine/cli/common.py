@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from policy_eval.errors import ErrorList, PluginError, PolicyError
+from policy_eval.errors import ErrorList, PluginError, PolicyError, printable
 from policy_eval.lang.cost import DEFAULT_CEILING
 
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
@@ -92,7 +92,7 @@ def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> 
     errors = exc.errors if isinstance(exc, ErrorList) else [exc]
     plugin = next((e for e in errors if isinstance(e, PluginError)), None)
     if plugin is not None:  # a plugin failed (e.g. while the policies were type-checked): it is at fault
-        err.write(f"policy-eval{' ' + command if command else ''}: error: {plugin.message}\n")
+        err.write(f"policy-eval{' ' + command if command else ''}: error: {printable(plugin.message)}\n")
         return
     for e in errors:
         err.write(str(e) + "\n")

@@ -20,6 +20,11 @@ __all__ = ["AtomicOutput", "clean_stale", "isatty", "cells", "pad", "one_line"]
 
 
 _STALE = r"\.{name}\.(\d+)\.[A-Za-z0-9_]+\.tmp"  # .NAME.PID.RANDOM.tmp: the temp files of __init__
+# Before the pid was part of the name (up to commit 9808f6e), -o and fmt wrote .NAME.RANDOM.tmp, RANDOM
+# being tempfile.mkstemp's 8 characters. Whether the run that wrote one is alive cannot be told from it, so
+# such a file is removed only once it has not been written to for OLD_STALE_SECONDS.
+_OLD_STALE = r"\.{name}\.[a-z0-9_]{{8}}\.tmp"
+OLD_STALE_SECONDS = 24 * 3600
 
 
 class AtomicOutput:
@@ -112,8 +117,12 @@ class AtomicOutput:
 
 def clean_stale(target: Path) -> list[Path]:
     """Remove the temp files a killed run (kill -9, power loss) left beside ``target``: only names of our
-    own making (``.NAME.PID.xxxx.tmp``), only regular files of this user, only those whose process is gone."""
+    own making (``.NAME.PID.xxxx.tmp``), only regular files of this user, only those whose process is gone;
+    and those of the older naming (``.NAME.xxxxxxxx.tmp``, no pid) untouched for OLD_STALE_SECONDS."""
+    import time
+
     pattern = re.compile(_STALE.format(name=re.escape(target.name)))
+    old = re.compile(_OLD_STALE.format(name=re.escape(target.name)))
     removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
@@ -121,10 +130,15 @@ def clean_stale(target: Path) -> list[Path]:
         return removed
     for entry in entries:
         found = pattern.fullmatch(entry.name)
-        if not found or not entry.is_file(follow_symlinks=False):
+        if not (found or old.fullmatch(entry.name)) or not entry.is_file(follow_symlinks=False):
             continue
         try:
-            if entry.stat(follow_symlinks=False).st_uid != os.getuid() or _alive(int(found.group(1))):
+            info = entry.stat(follow_symlinks=False)
+            if info.st_uid != os.getuid():
+                continue
+            if found and _alive(int(found.group(1))):
+                continue
+            if not found and time.time() - info.st_mtime < OLD_STALE_SECONDS:
                 continue
             os.unlink(entry.path)
         except OSError:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from policy_eval.cli import common
-from policy_eval.errors import PolicyError
+from policy_eval.errors import PolicyError, printable
 
 __all__ = ["watch_tests"]
 
@@ -24,9 +24,9 @@ _SUFFIXES = (".yaml", ".yml")
 def _shown(path: Path) -> str:
     """A path as the user would write it: relative to the working folder when under it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+        return printable(str(path.resolve().relative_to(Path.cwd().resolve())) or ".")
     except ValueError:
-        return str(path)
+        return printable(path)
 
 
 def _load(args: argparse.Namespace, err: IO[str]) -> Any:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy_eval.errors import CaseError
+from policy_eval.errors import CaseError, printable
 from policy_eval.rulebook import Rulebook
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, RuleResult
@@ -73,20 +73,22 @@ class DiffReport:
         }
 
     def text(self, limit: int = 8) -> str:
+        """The report for a terminal: one line per rule and per change, case ids and rejections with every
+        unprintable character escaped (:func:`policy_eval.errors.printable`) so a case cannot forge a line."""
         lines = []
         rule = None
         for t in self.ordered():
             if t.rule != rule:
                 rule = t.rule
-                lines.append(f"{t.rule}" + (f" [{t.clause}]" if t.clause else ""))
-            shown = ", ".join(t.cases[:limit]) + (f", … ({len(t.cases) - limit} more)" if len(t.cases) > limit else "")
-            through = f" through {', '.join(sorted(t.through))}" if t.through else ""
+                lines.append(printable(f"{t.rule}" + (f" [{t.clause}]" if t.clause else "")))
+            shown = printable(", ".join(t.cases[:limit])) + (f", … ({len(t.cases) - limit} more)" if len(t.cases) > limit else "")
+            through = f" through {printable(', '.join(sorted(t.through)))}" if t.through else ""
             if t.params:
-                through += " with " + ", ".join(f"{p} {x} -> {y}" for p, x, y in sorted(t.params))
+                through += " with " + printable(", ".join(f"{p} {x} -> {y}" for p, x, y in sorted(t.params)))
             lines.append(f"  {t.before} -> {t.after}{through}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
                          f"({shown})")
         for r in self.rejections[:limit]:
-            lines.append(f"REJECTED {r}")
+            lines.append(printable(f"REJECTED {r}"))
         if len(self.rejections) > limit:
             lines.append(f"… and {len(self.rejections) - limit} more rejected record(s)")
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"

@@ -109,17 +109,18 @@ def _record(cf: Any, f: Any) -> dict[str, Any]:
 def _text(out: IO[str], rows: list[tuple[Any, Any]], quiet: list[tuple[Any, Any]], rejected: list[dict[str, Any]],
           args: argparse.Namespace) -> None:
     from policy_eval.cli.output import one_line
+    from policy_eval.errors import printable
     from policy_eval.lang.values import render_datetime, render_duration
 
     for cf, f in rows:
-        where = cf.case_id or f"{cf.source}:{cf.record}"
+        where = printable(cf.case_id or f"{cf.source}:{cf.record}")  # a case must not forge a line
         ahead = render_duration(f.boundary - cf.start) if cf.start is not None and f.boundary is not None else "?"
         out.write(f"{render_datetime(f.boundary)}  in {ahead:<10} {where}  {one_line(f.describe())}\n")
     for cf, f in quiet:
-        where = cf.case_id or f"{cf.source}:{cf.record}"
+        where = printable(cf.case_id or f"{cf.source}:{cf.record}")  # a case must not forge a line
         out.write(f"{'-':25}  {'':13} {where}  {one_line(f.describe())}\n")
     for r in rejected:
-        out.write(f"REJECTED {r['source']}:{r['record']}: {r['error']}\n")
+        out.write(printable(f"REJECTED {r['source']}:{r['record']}: {r['error']}") + "\n")
     within = f" within {render_duration(args.within)}" if args.within else ""
     unsolved = sum(1 for _, f in quiet if f.status.value in ("unsolvable", "no_clock"))
     out.write(f"{len(rows)} change{'s' if len(rows) != 1 else ''} due{within}"

@@ -54,7 +54,12 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Replace ``path`` atomically, through a temp file named as ``-o`` names its own (``.NAME.PID.xxxx.tmp``)
+    so that one a killed run left is removed by the next (:func:`policy_eval.cli.output.clean_stale`)."""
+    from policy_eval.cli.output import clean_stale
+
+    clean_stale(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
@@ -66,12 +71,12 @@ def _write(path: Path, text: str) -> None:
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.authoring.fmt import format_text
-    from policy_eval.errors import PolicyError
+    from policy_eval.errors import PolicyError, printable
 
     paths = [Path(p) for p in args.paths] or [Path(".")]
     for p in paths:
         if not p.exists():
-            err.write(f"policy-eval fmt: error: no such file or folder: {p}\n")
+            err.write(f"policy-eval fmt: error: no such file or folder: {printable(p)}\n")
             return 2
     changed: list[Path] = []
     failed = 0
@@ -81,7 +86,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             text = path.read_bytes().decode("utf-8-sig")
             new = format_text(text, str(path))
         except (PolicyError, UnicodeDecodeError) as exc:
-            err.write(f"{exc}\n")
+            err.write(f"{printable(exc)}\n" if isinstance(exc, UnicodeDecodeError) else f"{exc}\n")
             failed += 1
             continue
         if new == text:
@@ -90,10 +95,10 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         if args.diff:
             out.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), str(path), str(path)))
         if args.check:
-            out.write(f"would reformat {path}\n")
+            out.write(f"would reformat {printable(path)}\n")
         if not (args.check or args.diff):
             _write(path, new)
-            out.write(f"reformatted {path}\n")
+            out.write(f"reformatted {printable(path)}\n")
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     out.write(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
               f"{len(files) - len(changed) - failed} unchanged" + (f", {failed} not formatted (errors above)" if failed else "")

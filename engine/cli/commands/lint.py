@@ -49,6 +49,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.authoring.lint import CHECKS, lint_paths
+    from policy_eval.errors import printable
     from policy_eval.plugin_manager import get_plugin_manager
 
     if args.list:
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     tests = [Path(t) for t in args.tests] if args.tests else None
     for p in paths + (tests or []):
         if not p.exists():
-            err.write(f"policy-eval lint: error: no such file or folder: {p}\n")
+            err.write(f"policy-eval lint: error: no such file or folder: {printable(p)}\n")
             return 2
     findings = lint_paths(paths, Path(args.schemas) if args.schemas else None, pm.functions(), tests)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write("\n")
     else:
         for f in findings:
-            out.write(f"{f}\n")
+            out.write(printable(str(f)) + "\n")  # messages quote policy text
         out.write(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} notes"
                   f"{' (warnings denied)' if args.deny_warnings and counts['warning'] else ''}\n")
     return 1 if failed else 0

@@ -9,6 +9,7 @@ from typing import IO, Any
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import cells, pad
+from policy_eval.errors import printable
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
@@ -49,23 +50,23 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     elif args.format == "markdown":
         def cell(text: Any) -> str:
-            return str(text or "").replace("|", "\\|").replace("\n", " ")
+            return printable(" ".join(str(text or "").split())).replace("|", "\\|")
 
         head = "| rule | version | severity | clause | title |" + (" reads |" if args.inputs else "")
         out.write(head + "\n|" + "---|" * (head.count("|") - 1) + "\n")
         for row in rows:
             reads = f" {cell(', '.join(row['inputs']))} |" if args.inputs else ""
-            out.write(f"| `{row['id']}` | {cell(row['version'])} | {row['severity']} | {cell(row['clause'])} | "
+            out.write(f"| `{printable(row['id'])}` | {cell(row['version'])} | {row['severity']} | {cell(row['clause'])} | "
                       f"{cell(row['title'])} |{reads}\n")
     else:
-        id_w = max((len(r["id"]) for r in rows), default=0)
+        id_w = max((len(printable(r["id"])) for r in rows), default=0)
         ver_w = max((len(str(r["version"])) for r in rows), default=0) + 1
-        clause_w = min(max((cells(r["clause"] or "") for r in rows), default=0), 40)
-        for row in rows:
-            out.write(f"{row['id']:{id_w}}  v{row['version']:{ver_w}} {row['severity']:8}  "
-                      f"{pad(row['clause'] or '-', clause_w)}  {row['title']}\n")
+        clause_w = min(max((cells(printable(r["clause"] or "")) for r in rows), default=0), 40)
+        for row in rows:  # printable(): a policy's text must not forge a line or reach the terminal raw
+            out.write(f"{printable(row['id']):{id_w}}  v{printable(row['version']):{ver_w}} {row['severity']:8}  "
+                      f"{pad(printable(row['clause'] or '-'), clause_w)}  {printable(row['title'])}\n")
             if args.inputs:
-                out.write(f"    reads: {', '.join(row['inputs']) or '(no case field)'}\n")
+                out.write(f"    reads: {printable(', '.join(row['inputs'])) or '(no case field)'}\n")
         out.write(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}\n")
     return common.EXIT_OK
 
@@ -86,9 +87,9 @@ def _params(args: argparse.Namespace, rb: Any, out: IO[str]) -> int:
         value = row["value"] if row["value"] is not None else "unset"
         source = "text" if row["source"] == "text" else row["source"] if row["source"] == "unset" \
             else f"deployment ({row['file']}:{row['line']})"
-        out.write(f"{row['policy']} v{row['version']}  {row['name']}: {row['type']} = {value}  [{source}]"
-                  + (f"  {row['clause']}" if row["clause"] else "") + "\n")
-        out.write(f"    used by: {', '.join(row['rules']) or '(no rule)'}\n")
+        out.write(printable(f"{row['policy']} v{row['version']}  {row['name']}: {row['type']} = {value}  [{source}]"
+                            + (f"  {row['clause']}" if row["clause"] else "")) + "\n")
+        out.write(f"    used by: {printable(', '.join(row['rules'])) or '(no rule)'}\n")
     unset = sum(1 for r in rows if r["source"] == "unset")
     out.write(f"{len(rows)} parameter{'s' if len(rows) != 1 else ''}" + (f", {unset} unset" if unset else "") + "\n")
     return common.EXIT_OK

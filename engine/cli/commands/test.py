@@ -10,7 +10,7 @@ from typing import IO, Any
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import one_line
-from policy_eval.errors import PolicyError
+from policy_eval.errors import PolicyError, printable
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
@@ -49,12 +49,12 @@ def _deciding_values(failed: Any, explainer: Any, validator: Any, out: IO[str]) 
     for r in again.result.results:
         if r.full_id not in wrong and (r.rule or "") not in wrong:
             continue
-        out.write(f"    {r.full_id} ({r.outcome.value}) was decided by:\n")
+        out.write(printable(f"    {r.full_id} ({r.outcome.value}) was decided by:") + "\n")
         for step in r.explanation:
             witness = f"   ← {step['witness']}" if "witness" in step else ""
-            out.write(f"        {one_line(step['expr'])}  =  {step['value']}{witness}\n")
+            out.write(f"        {one_line(step['expr'])}  =  {printable(step['value'])}{printable(witness)}\n")
         if r.missing:
-            out.write(f"        missing: {', '.join(r.missing)}\n")
+            out.write(f"        missing: {printable(', '.join(r.missing))}\n")
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             paths = [bundled_tests()]
             files = discover(paths)
     if not files or rb is None:
-        where = ", ".join(str(p) for p in paths)
+        where = printable(", ".join(str(p) for p in paths))
         out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
                   "see docs/policies.md)\n")
         return common.EXIT_VIOLATED
@@ -111,7 +111,7 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
             try:
                 book = common.load(argparse.Namespace(**{**vars(args), "params": overlay}))
             except PolicyError as exc:
-                err.write(f"{f}: params {overlay}:\n")
+                err.write(printable(f"{f}: params {overlay}:") + "\n")
                 common.print_errors(exc, err, args.command)
                 load_errors += 1
                 continue
@@ -119,16 +119,16 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
         evaluator, validator = books[overlay]
         results = [run_test(t, evaluator, validator) for t in tests]
         outcomes.extend(results)
-        out.write(f"{f} {''.join('.' if o.passed else 'F' for o in results)}\n")
+        out.write(f"{printable(f)} {''.join('.' if o.passed else 'F' for o in results)}\n")
         if args.verbose:
             for o in results:
-                out.write(f"    {'PASS' if o.passed else 'FAIL'} {o.test.name}\n")
+                out.write(f"    {'PASS' if o.passed else 'FAIL'} {printable(o.test.name)}\n")
     failed = [o for o in outcomes if not o.passed]
     explainer = Evaluator(rb, explain=True) if failed else None
     for o in failed:
-        out.write(f"\n___ {o.test.name} ___\n{o.test.file}:{o.test.line}\n")
-        for failure in o.failures:
-            out.write(f"    {failure}\n")
+        out.write(f"\n___ {printable(o.test.name)} ___\n{printable(o.test.file)}:{o.test.line}\n")
+        for failure in o.failures:  # they quote case values and messages
+            out.write(f"    {printable(failure)}\n")
         _deciding_values(o, explainer, validator, out)
     code = common.EXIT_VIOLATED if failed or load_errors or not outcomes else common.EXIT_OK
     if not report_coverage:
@@ -144,16 +144,16 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
         for rule_id, outs in sorted(cov.items()):
             marks = " ".join(o if o in outs else "-" * len(o) for o in ("violated", "complied", "not_applicable",
                                                                           "undetermined"))
-            out.write(f"  {rule_id:{width}}  {marks}\n")
+            out.write(f"  {printable(rule_id):{width}}  {marks}\n")
     uncovered = sorted(r for r in cov if not {"violated", "complied"} <= cov[r])
     out.write(f"\ncoverage: {len(full)}/{len(cov)} rules ({pct:.1f}%) have a violated and a complied test\n")
     if pct + 1e-9 < args.min_coverage:
-        shown = ", ".join(uncovered[:10]) + (f", … ({len(uncovered) - 10} more)" if len(uncovered) > 10 else "")
+        shown = printable(", ".join(uncovered[:10])) + (f", … ({len(uncovered) - 10} more)" if len(uncovered) > 10 else "")
         out.write(f"coverage {pct:.1f}% is below --min-coverage {args.min_coverage:g}%; missing a violated or a "
                   f"complied test: {shown}\n")
         code = common.EXIT_VIOLATED
     if not outcomes and not load_errors:
-        out.write(f"no tests found in {', '.join(str(f) for f in files)}\n")
+        out.write(f"no tests found in {printable(', '.join(str(f) for f in files))}\n")
     out.write(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
               + (f", {load_errors} file(s) with errors" if load_errors else "") + "\n")
     return code
