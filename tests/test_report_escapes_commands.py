@@ -182,3 +182,15 @@ def test_lint_escapes_file_names(tmp_path: Path) -> None:
     assert f"pol{ESCAPED}" in out
     code, out, _ = _run(["lint", "--format", "json", str(folder)])
     assert any(("pol" + FORGED) in f["file"] for f in json.loads(out)["findings"])
+
+
+def test_an_empty_run_names_what_a_folder_holds_escaped(tmp_path: Path) -> None:
+    """``no case record found: DIR holds ... other file(s) (1 .x<ESC>...)``: a file suffix is anyone's text."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / ("notes.x" + FORGED.replace("\n", "").replace("\r", "").replace("\u2028", "").replace("\x85", "")))\
+        .write_text("x", encoding="utf-8")
+    code, _, err = _run(["eval", str(folder)])
+    assert code == 1 and "no case record found" in err
+    _clean(err)
+    assert "\\x1b[2J" in err

@@ -3,7 +3,8 @@
 Input: the changed files, the test files with the policy ids their expectations name and the params overlay
 they use, and the rulebook(s) that say which policy file defines which policy. Output: the test files to run
 again. A test file is affected when it changed itself, when it expects an outcome of a policy defined (or
-inherited from) a changed file, or when its params overlay changed. Nothing here watches or runs anything.
+inherited from) a changed file, when its params overlay changed, or when a case file one of its tests reads
+(``case: x.json``) changed. Nothing here watches or runs anything.
 """
 
 from __future__ import annotations
@@ -39,19 +40,29 @@ def policy_files(rulebook: Rulebook | None) -> dict[Path, set[str]]:
 
 @dataclass
 class TestIndex:
-    """What each test file exercises: the policy ids its expectations name and its params overlay."""
+    """What each test file exercises: the policy ids its expectations name, its params overlay and the case
+    files its tests read."""
 
     policies: dict[Path, set[str]] = field(default_factory=dict)
     overlays: dict[Path, Path] = field(default_factory=dict)
+    cases: dict[Path, set[Path]] = field(default_factory=dict)
 
     def update(self, file: Path, tests: Iterable[Any]) -> None:
         ids: set[str] = set()
         self.overlays.pop(_key(file), None)
+        case_files: set[Path] = set()
         for t in tests:
             ids.update(str(rule_id).split("/", 1)[0] for rule_id in t.expect)
             if t.params:
                 self.overlays[_key(file)] = _key(t.params)
+            if getattr(t, "case_file", None):
+                case_files.add(_key(t.case_file))
         self.policies[_key(file)] = ids
+        self.cases[_key(file)] = case_files
+
+    def case_files(self) -> set[Path]:
+        """Every case file a test reads (to be watched)."""
+        return set().union(*self.cases.values()) if self.cases else set()
 
     def update_from(self, file: Path) -> None:
         """Read ``file`` again (a test file that does not load names nothing, yet: it reruns when it changes)."""
@@ -75,7 +86,8 @@ def affected(changed: Iterable[Path], test_files: Iterable[Path], index: TestInd
              before: Rulebook | None, after: Rulebook | None) -> list[Path]:
     """The test files (in ``test_files`` order) that a change of ``changed`` may turn: the changed test files
     themselves, those expecting outcomes of a policy that a changed file defines before or after the change
-    (a rule may have moved in or out), and those whose params overlay changed."""
+    (a rule may have moved in or out), those whose params overlay changed, and those with a test reading a
+    changed case file."""
     changed_keys = {_key(c) for c in changed}
     touched: set[str] = set()
     for book in (before, after):
@@ -85,6 +97,7 @@ def affected(changed: Iterable[Path], test_files: Iterable[Path], index: TestInd
     out: list[Path] = []
     for t in test_files:
         k = _key(t)
-        if k in changed_keys or index.policies.get(k, set()) & touched or index.overlays.get(k) in changed_keys:
+        if (k in changed_keys or index.policies.get(k, set()) & touched or index.overlays.get(k) in changed_keys
+                or index.cases.get(k, set()) & changed_keys):
             out.append(t)
     return out

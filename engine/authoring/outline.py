@@ -169,6 +169,9 @@ def hover(doc: Document, line: int, column: int) -> str | None:
     lets = rule.get("let") if isinstance(rule, dict) else None
     if isinstance(lets, dict) and head in lets and upto == head:
         return f"**let** `{head}` = `{' '.join(str(lets[head]).split())}`"
+    shared = doc.raw("definitions")
+    if isinstance(shared, dict) and head in shared and upto == head:
+        return f"**definition** `{head}` = `{' '.join(str(shared[head]).split())}`"
     t = _field_type(doc, upto)
     if t is not None:
         out = f"**case field** `{upto}`: `{t}`"
@@ -205,13 +208,17 @@ def complete(doc: Document, line: int, column: int) -> list[Item]:
     rule_i = _rule_index(doc, line)
     lets = doc.raw("rules", rule_i, "let") if rule_i is not None else None
     items += [Item(k, "let", " ".join(str(v).split())) for k, v in (lets.items() if isinstance(lets, dict) else ())]
+    shared = doc.raw("definitions")
+    items += [Item(k, "definition", " ".join(str(v).split()))
+              for k, v in (shared.items() if isinstance(shared, dict) else ())]
     items += [Item(fn.name, "function", fn.signature(), fn.doc) for fn in doc.functions]
     items += [Item(k, "keyword") for k in KEYWORDS]
     return items
 
 
 def definition(doc: Document, line: int, column: int) -> tuple[int, int] | None:
-    """0-based (line, column) where the parameter, let or rule named at a place is defined."""
+    """0-based (line, column) where the parameter, let, policy-level definition or rule named at a place is
+    defined (a rule's own let before a definition of the same name)."""
     found = _word(doc, line, column)
     if found is None or doc.positions is None:
         return None
@@ -222,6 +229,8 @@ def definition(doc: Document, line: int, column: int) -> tuple[int, int] | None:
     target: tuple[Any, ...] | None = None
     if rule_i is not None and isinstance(doc.raw("rules", rule_i, "let"), dict) and head in doc.raw("rules", rule_i, "let"):
         target = ("rules", rule_i, "let", head)
+    elif isinstance(doc.raw("definitions"), dict) and head in doc.raw("definitions"):
+        target = ("definitions", head)
     elif isinstance(doc.raw("params"), dict) and head in doc.raw("params"):
         target = ("params", head)
     else:
@@ -235,7 +244,8 @@ def definition(doc: Document, line: int, column: int) -> tuple[int, int] | None:
 
 
 def symbols(doc: Document) -> list[tuple[str, str, int, int, list[tuple[str, str, int, int]]]]:
-    """(name, kind, start line, end line, children) for the policy, its parameters and rules (0-based lines)."""
+    """(name, kind, start line, end line, children) for the policy, its parameters, its policy-level
+    definitions and its rules with their lets (0-based lines)."""
     if doc.positions is None or not isinstance(doc.data, dict):
         return []
     pos = doc.positions
@@ -252,6 +262,9 @@ def symbols(doc: Document) -> list[tuple[str, str, int, int, list[tuple[str, str
         out.append((f"{pol.get('id')} v{pol.get('version')}", "policy", *span(("policy",)), []))
     for name in doc.raw("params") or {}:
         out.append((str(name), "parameter", *span(("params", name)), []))
+    shared = doc.raw("definitions")
+    for name in shared if isinstance(shared, dict) else ():
+        out.append((str(name), "definition", *span(("definitions", name)), []))
     for i, rule in enumerate(doc.raw("rules") or []):
         if not isinstance(rule, dict):
             continue

@@ -142,7 +142,7 @@ def no_records(paths: Sequence[str]) -> str:
                 found.append(f"{item} is an empty folder")
         else:
             found.append(f"{item}: an empty file")
-    return "; ".join(found)
+    return printable("; ".join(found))  # file suffixes found in a folder are anyone's text
 
 
 def check_inputs(paths: Sequence[str]) -> None:

@@ -24,10 +24,12 @@ __all__ = ["build_server", "EVALUATE"]
 
 EVALUATE = "policy-eval.evaluateRule"
 _KINDS = {"field": types.CompletionItemKind.Field, "parameter": types.CompletionItemKind.Constant,
-          "let": types.CompletionItemKind.Variable, "function": types.CompletionItemKind.Function,
+          "let": types.CompletionItemKind.Variable, "definition": types.CompletionItemKind.Variable,
+          "function": types.CompletionItemKind.Function,
           "keyword": types.CompletionItemKind.Keyword, "value": types.CompletionItemKind.EnumMember}
 _SYMBOLS = {"policy": types.SymbolKind.Module, "parameter": types.SymbolKind.Constant,
-            "rule": types.SymbolKind.Function, "let": types.SymbolKind.Variable}
+            "rule": types.SymbolKind.Function, "let": types.SymbolKind.Variable,
+            "definition": types.SymbolKind.Variable}
 
 
 class PolicyServer(LanguageServer):

@@ -35,6 +35,7 @@ class PolicyTest:
     expect: dict[str, Any]
     as_of: str | None = None
     params: str | None = None  # the file's deployment overlay (``params:``, resolved from the test file's folder)
+    case_file: str | None = None  # ``case: x.json``: the JSON file the case was read from (resolved)
 
 
 @dataclass
@@ -76,6 +77,9 @@ def load_tests(path: Path) -> list[PolicyTest]:
         line, _ = positions.where(("tests", i))
         if not isinstance(raw, dict) or "case" not in raw or "expect" not in raw:
             raise positions.error("each test needs 'case' and 'expect'", ("tests", i))
+        case, case_file = raw["case"], None
+        if isinstance(case, str):
+            case, case_file = _case_file(path, case, positions, ("tests", i, "case"))
         name = str(raw.get("name") or f"test #{i + 1}")
         if not isinstance(raw["expect"], dict):
             raise positions.error("'expect' maps rule ids to outcomes", ("tests", i, "expect"))
@@ -88,9 +92,29 @@ def load_tests(path: Path) -> list[PolicyTest]:
             if outcome not in {o.value for o in Outcome}:
                 raise positions.error(f"unknown outcome {outcome!r} for {rid} (use complied, violated, "
                                       "not_applicable or undetermined)", ("tests", i, "expect", rid))
-        out.append(PolicyTest(name, str(path), line, raw["case"], raw["expect"],
-                              str(raw["as_of"]) if raw.get("as_of") is not None else None, params))
+        out.append(PolicyTest(name, str(path), line, case, raw["expect"],
+                              str(raw["as_of"]) if raw.get("as_of") is not None else None, params, case_file))
     return out
+
+
+def _case_file(path: Path, name: str, positions: Any, at: tuple[Any, ...]) -> tuple[dict[str, Any], str]:
+    """``case: NAME``: the one case record of the JSON file NAME (relative to the test file), read as
+    ``eval`` reads a record (exact decimals, duplicate keys refused); any problem is an error at the line."""
+    from policy_eval.errors import CaseError
+    from policy_eval.rulebook.jsonrecord import parse_record
+
+    file = (path.parent / name).resolve()
+    if file.suffix.lower() != ".json":
+        raise positions.error(f"case: {name!r} is not a .json file; 'case' is the case record itself or the "
+                              "path of a JSON file holding it (relative to this test file)", at)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise positions.error(f"case: cannot read {file}: {exc.strerror or exc}", at) from None
+    record = parse_record(data.removeprefix(b"\xef\xbb\xbf"), str(file), 1)
+    if isinstance(record, CaseError):
+        raise positions.error(f"case: {file}: {record.json_path}: {record.message}", at)
+    return record, str(file)
 
 
 def _params_file(path: Path, data: dict[str, Any], positions: Any) -> str | None:

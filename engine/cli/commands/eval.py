@@ -20,6 +20,7 @@ from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import AtomicOutput, isatty
 from policy_eval.cli.signals import Interrupted, Signals, Tally
 from policy_eval.cli.streams import OutputFailed
+from policy_eval.errors import printable
 from policy_eval.lang.budget import DEFAULT_BUDGET
 from policy_eval.run.batch import INTERNAL_ERROR
 
@@ -257,7 +258,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     # (at least partly) written: `current` and `mark` say which record was being reported, from where.
     def worker_died(message: str) -> None:
         summary["worker_deaths"] += 1
-        err.write(f"policy-eval: warning: {message}\n")
+        err.write(f"policy-eval: warning: {printable(message)}\n")  # it names inputs: a case author's file names
 
     client = None
     if args.engine == "dask":
