@@ -85,6 +85,7 @@ class Rulebook:
         # read (explaining re-runs the reference interpreter: more than the decision itself costs).
         self._evaluator = Evaluator(book, explain="missing", lazy=True)
         self._explainer = Evaluator(book, explain=True)
+        self._finder: Evaluator | None = None  # detail="findings", built on first use
         self._forecaster: Forecaster | None = None  # built on first use of due()
         self._validator = CaseValidator(book.case_schemas) if validate else None
         self._enrichers = tuple(self._pm.enrichers())
@@ -194,13 +195,21 @@ class Rulebook:
         return data
 
     def evaluate(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
-                 explain: bool = False, source: str | None = None, record: int | None = None) -> CaseResult:
+                 explain: bool = False, source: str | None = None, record: int | None = None,
+                 detail: str = "full") -> CaseResult:
         """Evaluate one case: a dict as JSON gives it (non-integers as ``Decimal`` or strings).
 
         A case that fails its schema (or an enricher) comes back with
         ``error`` set and no results, as a rejected record does on the
         command line. ``as_of`` forces the version date.
+
+        ``detail="findings"`` (what ``eval`` writes by default): ``results`` holds only the violated,
+        undetermined and waived verdicts, and ``counts()`` the rest; the complied and not-applicable
+        ones are never built, which makes a call several times cheaper when most rules comply
+        (``explain=True`` builds and explains every verdict, whatever ``detail`` says).
         """
+        if detail not in ("full", "findings"):
+            raise ValueError(f"detail must be full or findings, not {detail!r}")
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             raw = case if isinstance(case, Mapping) else {}
@@ -211,7 +220,12 @@ class Rulebook:
                               source=prepared.source if prepared.source is not None else source,
                               record=prepared.record if prepared.record is not None else record,
                               rulebook=self.digest, error=prepared.to_dict())
-        evaluator = self._explainer if explain else self._evaluator
+        if detail == "findings" and not explain:
+            if self._finder is None:
+                self._finder = Evaluator(self._book, detail="findings")
+            evaluator = self._finder
+        else:
+            evaluator = self._explainer if explain else self._evaluator
         return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
 
     def due(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
@@ -234,8 +248,9 @@ class Rulebook:
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any] | CaseError], *,
                       as_of: str | _dt.datetime | _dt.date | None = None, explain: bool = False,
-                      jobs: int = 1) -> Iterator[CaseResult]:
-        """Evaluate cases lazily, in input order (``record`` is the 1-based position).
+                      jobs: int = 1, detail: str = "full") -> Iterator[CaseResult]:
+        """Evaluate cases lazily, in input order (``record`` is the 1-based position); ``detail`` as for
+        :meth:`evaluate`.
 
         With ``jobs > 1`` the cases are evaluated in worker processes that
         load the same policies again; that needs the rulebook's own plugins
@@ -243,14 +258,14 @@ class Rulebook:
         """
         if jobs <= 1:
             for i, case in enumerate(cases, 1):
-                yield self.evaluate(case, as_of=as_of, explain=explain, record=i)
+                yield self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
             return
         if self._plugin_paths is None:
             raise ValueError("evaluate_many(jobs > 1) needs the rulebook's plugins given as module paths")
         options = BatchOptions(policies=str(self._book.root), schemas=str(self._book.schema_dir),
                                as_of=_instant(as_of), explain=True if explain else "missing",
                                validate=self._validator is not None,
-                               plugins=list(self._plugin_paths))
+                               plugins=list(self._plugin_paths), detail=detail)
         records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
         yield from run_batch(records, options, jobs=jobs)
 

@@ -15,8 +15,7 @@ tasks each have their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -53,15 +52,23 @@ def current() -> Meter | None:
     return _CURRENT.get()
 
 
-@contextmanager
-def metered(limit: int | None = DEFAULT_BUDGET) -> Iterator[Meter | None]:
-    """Meter the block with a fresh budget of ``limit`` items (None: unmetered)."""
-    meter = Meter(limit) if limit is not None else None
-    token = _CURRENT.set(meter)
-    try:
-        yield meter
-    finally:
-        _CURRENT.reset(token)
+class metered:  # noqa: N801 - used as a function: ``with metered(limit):``
+    """Meter the block with a fresh budget of ``limit`` items (None: unmetered); ``as`` gives the Meter.
+
+    A class rather than a generator-based context manager: the evaluator opens one per case, and this
+    costs a fifth of what ``contextlib`` does."""
+
+    __slots__ = ("meter", "_token")
+
+    def __init__(self, limit: int | None = DEFAULT_BUDGET) -> None:
+        self.meter = Meter(limit) if limit is not None else None
+
+    def __enter__(self) -> Meter | None:
+        self._token = _CURRENT.set(self.meter)
+        return self.meter
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.reset(self._token)
 
 
 def charge(n: int, where: str, line: int, column: int) -> None:

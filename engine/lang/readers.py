@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from policy_eval.lang.timestamps import parse_timestamp
+from policy_eval.lang.timestamps import read_timestamp
 from policy_eval.lang.types import Type
 from policy_eval.lang.values import (
     UNKNOWN,
@@ -29,7 +29,7 @@ class ReadError(Exception):
     """A case value does not have the type its schema promises."""
 
 
-_cached_datetime = lru_cache(maxsize=4096)(parse_timestamp)  # the schema check's grammar (RFC 3339)
+_cached_datetime = read_timestamp  # the schema check's grammar (RFC 3339), memoised and shared with it
 _cached_date = lru_cache(maxsize=1 << 12)(parse_date)
 _cached_duration = lru_cache(maxsize=1 << 12)(parse_iso_duration)
 

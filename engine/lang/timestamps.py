@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from functools import lru_cache
 
 from policy_eval.lang.values import SHANGHAI, ValueParseError
 
-__all__ = ["parse_timestamp"]
+__all__ = ["parse_timestamp", "read_timestamp"]
 
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,30}))?"
@@ -73,3 +74,8 @@ def parse_timestamp(text: str) -> _dt.datetime:
             raise ValueParseError(f"a leap second (:60) is only 23:59:60 UTC: {text!r:.80}")
         value = value.replace(microsecond=999_999)
     return value
+
+
+# The same parser, memoised: the schema check reads a case's timestamps first, so the rules that read them
+# next find them parsed (one parse per timestamp per case, not one per check and one per rule).
+read_timestamp = lru_cache(maxsize=4096)(parse_timestamp)

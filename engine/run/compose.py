@@ -21,7 +21,7 @@ from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "null_paths", "unknown_reads",
+__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "unknown_reads",
            "unknown", "gated"]
 
 
@@ -155,15 +155,20 @@ def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: Mapp
             + (f" (missing {', '.join(missing)})" if missing else ""), missing)
 
 
-def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...], Any]]) -> tuple[str, ...]:
-    """The paths (or the objects above them) a case marks unknown with an explicit null."""
+def has_null(case: dict[str, Any]) -> bool:
+    """Whether the case holds an explicit null outside lists (the common case, none, costs a few C-level scans)."""
     stack = [case]
-    while stack:  # the common case, no null outside lists at all, costs a few C-level scans
+    while stack:
         values = stack.pop().values()
         if None in values:
-            break
+            return True
         stack.extend(v for v in values if type(v) is dict)
-    else:
+    return False
+
+
+def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...], Any]]) -> tuple[str, ...]:
+    """The paths (or the objects above them) a case marks unknown with an explicit null."""
+    if not has_null(case):
         return ()
     out: list[str] = []
     for _, keys, _ in paths:

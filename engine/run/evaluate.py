@@ -6,6 +6,9 @@ objects. The hot path calls compiled closures only; the reference
 interpreter runs afterwards to explain violated and undetermined verdicts
 (and every verdict when ``explain=True``). A failure on one rule of one case
 becomes an ``undetermined`` verdict carrying the error, never a crash.
+In findings detail the rules of a version run in :mod:`policy_eval.run.kernel`,
+which counts complied and not-applicable verdicts and hands the others back
+here (:meth:`Evaluator.judged`, :meth:`Evaluator.rule_result`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, current, metered
+from policy_eval.lang.budget import DEFAULT_BUDGET, current, metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render, to_json
@@ -25,12 +28,16 @@ from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
+from policy_eval.run.kernel import FAILURES, Kernel, failure
 from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
-__all__ = ["Evaluator", "SEVERITY_ORDER"]
+__all__ = ["Evaluator", "SEVERITY_ORDER", "FAILURES", "failure"]
 
+
+
+_NONE = (0, 0)
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 @dataclass
@@ -62,7 +69,8 @@ class Evaluator:
 
         ``detail="findings"``: only violated, undetermined and waived verdicts become RuleResults; the
         complied and not-applicable ones are counted (``CaseResult.quiet``), nothing else is built for them
-        and no inputs are recorded. Outcomes are decided by the same code as with ``detail="full"``.
+        and no inputs are recorded. Outcomes are the same as with ``detail="full"`` (run.kernel decides them
+        as :meth:`decide` does; tests/test_kernel.py compares the two).
 
         ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
         when first read (``verdict.explanation``, ``verdict.inputs``)."""
@@ -91,6 +99,9 @@ class Evaluator:
         }
         self._plans = compose.plans(rulebook.versions(), self._rules)  # versions whose rules depend on rules
         self._deployed, self._unset = compose.deployed(rulebook.versions())
+        self._last_text: tuple[Any, str] = (None, "")
+        # findings detail: quiet verdicts counted, not built (run.kernel)
+        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans) if self.findings else None
         # what each rule's applicability reads: a false `when` that reads nothing unknown still decides
         self._when_paths = {id(r): tuple(p for p in inputs_of(r.when.node) if "[" not in p)
                             for v in rulebook.versions() for r in v.rules if r.when is not None}
@@ -115,18 +126,18 @@ class Evaluator:
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
                  record: int | None = None) -> CaseResult:
-        if not isinstance(case, Mapping):
+        if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
                               error={"json_path": "$", "message": "a case must be a JSON object, not "
                                                                   f"{_json_kind(case)}"})
-        case = case if isinstance(case, dict) else dict(case)
+        case = case if type(case) is dict or isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
         case_id = str(case_id) if case_id is not None else None
         base: dict[str, Any] = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None,
                                 "source": source, "record": record, "rulebook": self.rulebook.digest,
-                                "as_of": as_of.isoformat() if as_of is not None else None,
+                                "as_of": self._text(as_of) if as_of is not None else None,
                                 "quiet": (0, 0) if self.findings else None}
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
@@ -134,19 +145,32 @@ class Evaluator:
                                              f"unknown case kind {kind!r} (known: {known})"})
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
-        with metered(self.budget):  # refilled for each rule (_rule)
+        complied = not_applicable = 0
+        nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
+        with metered(self.budget):  # refilled for each rule (decide)
             for history in self._by_kind.get(kind, ()):
-                version, verdicts = self._policy(history, case, as_of)
+                version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
                 results.extend(verdicts)
+                complied += quiet[0]
+                not_applicable += quiet[1]
         if self.findings:  # complied and not-applicable verdicts come back as bare outcomes: count them
-            complied = results.count(Outcome.COMPLIED)
-            quiet = (complied, results.count(Outcome.NOT_APPLICABLE))
-            if quiet[0] or quiet[1]:
-                results = [r for r in results if type(r) is RuleResult]
-            base["quiet"] = quiet
-            return CaseResult(**base, results=tuple(results), versions=tuple(versions))
+            complied += results.count(Outcome.COMPLIED)
+            not_applicable += results.count(Outcome.NOT_APPLICABLE)
+            if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
+                results = verdicts
+            base["quiet"] = (complied, not_applicable)
         return CaseResult(**base, results=tuple(results), versions=tuple(versions))
+
+    def _text(self, instant: Any) -> str:
+        """An instant as verdicts show it; the last one is kept (an embedder's fixed ``as_of``, a batch's
+        cases from the same second). One tuple, replaced whole: safe across threads."""
+        last = self._last_text
+        if last[0] is instant:
+            return last[1]
+        text = render(instant)
+        self._last_text = (instant, text)
+        return text
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any]], *, as_of: _dt.datetime | None = None
                       ) -> Iterator[CaseResult]:
@@ -154,9 +178,10 @@ class Evaluator:
             yield self.evaluate(case, as_of=as_of, record=i)
 
     # --- internals --------------------------------------------------------------------------------------
-    def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None
-                ) -> tuple[str | None, list[Any]]:
-        """The version applied (None when none could be picked) and its verdicts."""
+    def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None,
+                maybe_null: bool = True) -> tuple[str | None, list[Any], tuple[int, int]]:
+        """The version applied (None when none could be picked), its verdicts, and the complied and
+        not-applicable ones only counted (findings detail)."""
         latest = history.latest()
         if as_of is not None:
             ref: Any = as_of
@@ -166,33 +191,38 @@ class Evaluator:
             except _DATA_ERRORS as exc:
                 return None, [self._policy_level(history, Outcome.UNDETERMINED,
                                                  f"reference time unreadable: {_error_text(exc)}",
-                                                 error=_error_text(exc))]
+                                                 error=_error_text(exc))], _NONE
             if ref is UNKNOWN:
                 trace = Trace()
                 interpret(latest.reference_time.node, case, {REF_TIME: UNKNOWN}, trace)
                 return None, [self._policy_level(
                     history, Outcome.UNDETERMINED,
                     f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
-                    f"{history.id}", missing=tuple(trace.missing))]
+                    f"{history.id}", missing=tuple(trace.missing))], _NONE
         version = history.at(ref)
         if version is None:
             return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
                                              f"no version of {history.id} in force at {render(ref)}",
-                                             reference_time=render(ref))]
+                                             reference_time=render(ref))], _NONE
         env = {REF_TIME: ref}
-        ref_text = render(ref)
+        # what the case marks unknown (an explicit null)
+        nulls = compose.null_paths(case, self._version_paths[id(version)]) if maybe_null else ()
+        if self._kernel is not None and not nulls:
+            quick = self._kernel.run(self, version, case, env)
+            if quick is not None:
+                return version.version, quick[2], (quick[0], quick[1])
+        ref_text = self._text(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
         seen = case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
             and not self.lazy else None
-        nulls = compose.null_paths(case, self._version_paths[id(version)])  # what the case marks unknown
         plan = self._plans.get(id(version))
         if plan is None:
             return version.version, [self._rule(version, rule, case, env, ref_text, seen, None, nulls)
-                                     for rule in self._rules[id(version)]]
+                                     for rule in self._rules[id(version)]], _NONE
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         for rule in plan:
             done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls)
-        return version.version, [done[rule.id] for rule in self._rules[id(version)]]
+        return version.version, [done[rule.id] for rule in self._rules[id(version)]], _NONE
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,
@@ -210,52 +240,65 @@ class Evaluator:
         if gate is None and nulls:
             gate = compose.unknown(rule, case, env, nulls, self._paths[id(rule)], self._when_paths.get(id(rule), ()))
         if gate is not None:
+            if self.findings and gate[0] is Outcome.NOT_APPLICABLE:
+                return gate[0]  # counted, like every not-applicable verdict in findings detail
             return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
                                  gate[0] in self._explained,
                                  compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
-        result = self._judge(version, rule, case, env, ref_text, seen)
+        outcome, error = self.decide(version, rule, case, env)
+        return self.judged(version, rule, case, env, ref_text, seen, done, depends, outcome, error)
+
+    rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)
+
+    def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+               seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+               depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome:
+        """The verdict of a rule whose dependencies let it apply, from what :meth:`decide` found."""
+        result = self._judge(version, rule, case, env, ref_text, seen, outcome, error)
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result
         compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
                        self._unset.get(id(rule), ()))
         return result
 
-    def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-               ref_text: str, seen: dict[str, Any] | None) -> RuleResult | Outcome:
-        """The verdict of one rule on its own conditions; with ``detail="findings"`` a complied or
-        not-applicable one is its bare Outcome."""
-        error: str | None = None
+    @staticmethod
+    def decide(version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
+               ) -> tuple[Outcome, str | None]:
+        """A rule's outcome on its own conditions (its budget refilled first), and the error that made it
+        undetermined, if one did."""
         meter = current()
         if meter is not None:
             meter.left = meter.limit
         try:
             applies = rule.when.fn(case, env) if rule.when is not None else True
             if applies is False:
-                outcome = Outcome.NOT_APPLICABLE
-            elif applies is UNKNOWN:
-                outcome = Outcome.UNDETERMINED
-            else:
-                value = rule.condition.fn(case, env)
-                if value is UNKNOWN:
-                    outcome = Outcome.UNDETERMINED
-                else:
-                    holds = value if rule.mode == "require" else not value
-                    outcome = Outcome.COMPLIED if holds else Outcome.VIOLATED
-        except BudgetExceeded as exc:
-            outcome = Outcome.UNDETERMINED
-            error = (f"budget exceeded in rule {rule.full_id} at {version.file}:{rule.line}: more than "
-                     f"{exc.limit:,} items visited, the last by `{exc.where[:80]}`")
-        except _DATA_ERRORS as exc:
-            outcome, error = Outcome.UNDETERMINED, _error_text(exc)
+                return Outcome.NOT_APPLICABLE, None
+            if applies is UNKNOWN:
+                return Outcome.UNDETERMINED, None
+            value = rule.condition.fn(case, env)
+            if value is UNKNOWN:
+                return Outcome.UNDETERMINED, None
+            holds = value if rule.mode == "require" else not value
+            return (Outcome.COMPLIED if holds else Outcome.VIOLATED), None
+        except FAILURES as exc:
+            return Outcome.UNDETERMINED, failure(version, rule, exc)
+
+    def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+               ref_text: str, seen: dict[str, Any] | None, outcome: Outcome, error: str | None
+               ) -> RuleResult | Outcome:
+        """The verdict of one rule on its own conditions; with ``detail="findings"`` a complied or
+        not-applicable one is its bare Outcome."""
         if self.findings and not version.waivers and (outcome is Outcome.COMPLIED
                                                       or outcome is Outcome.NOT_APPLICABLE):
             return outcome
-        if outcome is Outcome.NOT_APPLICABLE and not version.waivers and outcome not in self._explained:
-            # the common case in a batch (most rules do not apply to a given case): nothing to render
+        if (outcome is Outcome.NOT_APPLICABLE or outcome is Outcome.COMPLIED) and error is None \
+                and not version.waivers and outcome not in self._explained:
+            # the common case (most rules comply or do not apply to a given case): nothing to render
             return RuleResult(
                 policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
-                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text)
+                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text,
+                explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
         trace = trace_rule(rule, case, env) if outcome in self._explained else None
         message = None

@@ -1,0 +1,159 @@
+"""The findings fast path: a policy version's rules on one case, with the quiet verdicts only counted.
+
+In findings detail (the batch default) a complied or not-applicable verdict is counted, never built, and
+most rules of most cases end that way. For each version without waivers a plan of steps is made once:
+the rule, its dependencies as sets of the outcomes it wants from them, and whether it was selected.
+Per case, each step checks its dependencies against what the rules before it decided (a dependency
+with an unwanted outcome makes it not applicable, as ``run.compose.gate`` says) and runs its conditions
+(:meth:`Evaluator.decide <policy_eval.run.evaluate.Evaluator.decide>`). Only a violated or undetermined
+verdict, or one a dependency leaves undetermined, goes through the evaluator's general path to build its
+result, so the verdicts are the general path's. A case with an explicit null (an unknown value) takes
+the general path whole (``tests/test_kernel.py`` compares both paths on the golden corpus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from policy_eval.lang.budget import BudgetExceeded, current
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.values import UNKNOWN, render
+from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.explaining import DATA_ERRORS
+from policy_eval.run.result import Outcome, RuleResult
+from policy_eval.run.shown import _error_text
+
+__all__ = ["Kernel", "General", "FAILURES", "failure"]
+
+
+class General(Protocol):
+    """What the kernel hands back to the evaluator's general path (run.evaluate.Evaluator)."""
+
+    def rule_result(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                    ref_text: str, seen: dict[str, Any] | None = None,
+                    done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = ()
+                    ) -> RuleResult | Outcome: ...
+
+    def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+               seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+               depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome: ...
+
+
+_U = UNKNOWN
+
+FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
+
+
+def failure(version: PolicyVersion, rule: Rule, exc: BaseException) -> str:
+    """The error an undetermined verdict records for one of FAILURES."""
+    if isinstance(exc, BudgetExceeded):
+        return (f"budget exceeded in rule {rule.full_id} at {version.file}:{rule.line}: "
+                f"more than {exc.limit:,} items visited, the last by `{exc.where[:80]}`")
+    return _error_text(exc)
+
+
+_VIOLATED = Outcome.VIOLATED
+_COMPLIED = Outcome.COMPLIED
+_NOT_APPLICABLE = Outcome.NOT_APPLICABLE
+_UNDETERMINED = Outcome.UNDETERMINED
+
+# (rule, its `when` and condition functions, whether it requires (or forbids) its condition, its dependencies
+# with the outcomes wanted from each, selected by the caller's --only/--skip)
+_Step = tuple[Rule, Any, Any, bool, tuple[tuple[str, frozenset[Outcome]], ...], bool]
+
+
+class Kernel:
+    """The plans of the versions it can run; :meth:`run` says None for the others (they have waivers)."""
+
+    def __init__(self, versions: Iterable[PolicyVersion], selected: dict[int, list[Rule]],
+                 plans: dict[int, list[Rule]]) -> None:
+        self._steps: dict[int, list[_Step]] = {}
+        self._ordered: dict[int, list[str] | None] = {}
+        for v in versions:
+            if v.waivers:
+                continue
+            chosen = selected[id(v)]
+            plan = plans.get(id(v))
+            ids = {id(r) for r in chosen}
+            self._steps[id(v)] = [
+                (r, r.when.fn if r.when is not None else None, r.condition.fn, r.mode == "require",
+                 tuple((d, frozenset(Outcome(o) for o in wanted)) for d, wanted in r.depends_on.items()),
+                 id(r) in ids)
+                for r in (plan if plan is not None else chosen)]
+            # with a plan, dependencies come first: findings are put back in the selected rules' order
+            self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
+
+    def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
+            ) -> tuple[int, int, list[RuleResult]] | None:
+        """(complied, not applicable, the other verdicts) of the version's selected rules on the case.
+
+        A rule's conditions run as :meth:`Evaluator.decide` runs them (spelled out here: this loop is the
+        batch's hot path), each with its budget refilled."""
+
+        steps = self._steps.get(id(version))
+        if steps is None:
+            return None
+        complied = not_applicable = 0
+        found: list[RuleResult] = []
+        done: dict[str, RuleResult | Outcome] = {}  # what the general path reads of the rules before
+        decided: dict[str, Outcome] = {}  # each rule's outcome (no waivers here: before any waiver)
+        ref_text: str | None = None
+        meter = current()
+        for rule, when, condition, require, depends, selected in steps:
+            if depends:
+                gate: Outcome | None = None
+                for dep, wanted in depends:
+                    outcome = decided[dep]
+                    if outcome is _UNDETERMINED:
+                        gate = _UNDETERMINED
+                    elif outcome not in wanted:
+                        gate = _NOT_APPLICABLE
+                        break
+                if gate is _NOT_APPLICABLE:
+                    done[rule.id] = decided[rule.id] = gate
+                    not_applicable += selected
+                    continue
+                if gate is _UNDETERMINED:  # the general path names what the dependency misses
+                    if ref_text is None:
+                        ref_text = render(env[REF_TIME])
+                    result = ev.rule_result(version, rule, case, env, ref_text, done=done)
+                    done[rule.id] = result
+                    decided[rule.id] = _UNDETERMINED
+                    if selected and type(result) is RuleResult:
+                        found.append(result)
+                    continue
+            if meter is not None:
+                meter.left = meter.limit
+            error = None
+            try:
+                value = when(case, env) if when is not None else True
+                if value is False:
+                    outcome = _NOT_APPLICABLE
+                elif value is _U or (value := condition(case, env)) is _U:
+                    outcome = _UNDETERMINED
+                else:
+                    outcome = _COMPLIED if (value if require else not value) else _VIOLATED
+            except FAILURES as exc:
+                outcome, error = _UNDETERMINED, failure(version, rule, exc)
+            decided[rule.id] = outcome
+            if outcome is _COMPLIED or outcome is _NOT_APPLICABLE:
+                done[rule.id] = outcome
+                if selected:
+                    if outcome is _COMPLIED:
+                        complied += 1
+                    else:
+                        not_applicable += 1
+                continue
+            if ref_text is None:
+                ref_text = render(env[REF_TIME])
+            deps = {d: decided[d].value for d, _ in depends} if depends else None
+            result = ev.judged(version, rule, case, env, ref_text, None, done, deps, outcome, error)
+            done[rule.id] = result
+            if selected and type(result) is RuleResult:
+                found.append(result)
+        order = self._ordered[id(version)]
+        if order is not None and len(found) > 1:
+            rank = {rid: i for i, rid in enumerate(order)}
+            found.sort(key=lambda r: rank[r.rule or ""])
+        return complied, not_applicable, found

@@ -1,0 +1,178 @@
+"""The findings fast path (run.kernel) decides exactly what the general path decides.
+
+In findings detail, complied and not-applicable verdicts are counted by a tight loop and only the others
+are built by the evaluator's general path. Every golden case, and variants of each with a value made
+unknown (null), removed, or given the wrong type, must give the same findings record as the full result
+does (findings are the full result's violated, undetermined and waived verdicts, with the same counts).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import Outcome
+from policy_eval.run.testing import load_tests
+
+GOLDEN = Path(__file__).parent / "golden"
+TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+
+
+@pytest.fixture(scope="module")
+def pair():  # type: ignore[no-untyped-def]
+    books: dict[str | None, tuple[Evaluator, Evaluator]] = {}
+
+    def get(params: str | None, **selection: Any) -> tuple[Evaluator, Evaluator]:
+        key = repr((params, sorted(selection.items())))
+        if key not in books:
+            rb = load_rulebook(params=params)
+            books[key] = (Evaluator(rb, detail="findings", **selection),  # type: ignore[index]
+                          Evaluator(rb, detail="full", explain="missing", **selection))
+        return books[key]  # type: ignore[index]
+    return get
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k not in ("kind",):
+                yield path + (k,)
+                yield from _leaves(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:2]):
+            yield from _leaves(v, path + (i,))
+
+
+def _variants(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The case itself, then each path set to null, deleted, and set to a value of the wrong type."""
+    yield case
+    for path in _leaves(case):
+        for change in ("null", "delete", "wrong"):
+            other = copy.deepcopy(case)
+            node = other
+            for key in path[:-1]:
+                node = node[key]
+            if change == "null":
+                node[path[-1]] = None
+            elif change == "delete" and isinstance(node, dict):
+                del node[path[-1]]
+            else:
+                node[path[-1]] = [1] if isinstance(node[path[-1]], str) else "x"
+            yield other
+
+
+def _same(fast: Evaluator, full: Evaluator, case: dict[str, Any], as_of: _dt.datetime | None) -> None:
+    a = fast.evaluate(case, as_of=as_of)
+    b = full.evaluate(case, as_of=as_of)
+    assert a.is_findings and not b.is_findings
+    assert a.to_findings() == b.to_findings()
+    # findings detail keeps only what is not counted
+    assert all(r.outcome in (Outcome.VIOLATED, Outcome.UNDETERMINED) or r.waiver is not None or r.rule is None
+               for r in a.results)
+
+
+@pytest.mark.parametrize("index", range(len(TESTS)), ids=[f"{Path(t.file).stem}:{t.line}" for t in TESTS])
+def test_fast_path_agrees_with_the_general_path(pair, index: int) -> None:  # type: ignore[no-untyped-def]
+    """Every golden case; every sixth one also with each of its values made null, removed and mistyped."""
+    test = TESTS[index]
+    fast, full = pair(test.params)
+    as_of = parse_instant(test.as_of) if test.as_of else None
+    for case in _variants(test.case) if index % 6 == 0 else [test.case]:
+        _same(fast, full, case, as_of)
+
+
+@pytest.mark.parametrize("selection", [{"only": ["after-sales/return-refund-handling-limit"]},
+                                       {"skip": ["after-sales/refund-only-window"]},
+                                       {"min_severity": "high"}])
+def test_fast_path_with_a_selection(pair, selection: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """A rule selected alone still sees its (unselected) dependencies; they are not counted."""
+    fast, full = pair(None, **selection)
+    for test in TESTS:
+        if test.params is None:
+            _same(fast, full, test.case, parse_instant(test.as_of) if test.as_of else None)
+
+
+CHAIN = """\
+policy:
+  id: demo
+  title: demo
+  version: "1"
+  source: {document: demo}
+  effective_from: 2020-01-01
+  applies_to: after_sale
+  reference_time: request.submitted_at
+definitions:
+  window_end: order.received_at + 15d
+rules:
+  - id: in-window
+    title: submitted inside the window
+    clause: demo 1
+    severity: high
+    require: request.submitted_at <= window_end
+    message: late
+  - id: auto-refund
+    title: unhandled in-window requests are refunded
+    clause: demo 2
+    severity: high
+    depends_on: {in-window: complied}
+    require: exists(request.refund_succeeded_at)
+    message: not refunded
+  - id: late-notice
+    title: a late request is answered
+    clause: demo 3
+    severity: high
+    depends_on: {in-window: violated}
+    when: request.submitted_at > window_end - 30d
+    require: exists(request.merchant_response)
+    message: no answer
+  - id: after-refund
+    title: a refund decision is followed up
+    clause: demo 4
+    severity: high
+    depends_on: {auto-refund: [violated, complied], late-notice: [not_applicable, complied]}
+    forbid: request.type == "return_refund"
+    message: follow-up missing
+"""
+
+
+def _chain_cases() -> Iterator[dict[str, Any]]:
+    for received in (None, "absent", "2024-02-25T10:00:00+08:00", "2024-01-01T10:00:00+08:00"):
+        for refunded in (None, "absent", "2024-03-02T10:00:00+08:00"):
+            for response in ("absent", {"at": "2024-03-02T10:00:00+08:00", "action": "agree"}):
+                for kind in ("refund_only", "return_refund"):
+                    order: dict[str, Any] = {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00"}
+                    request: dict[str, Any] = {"id": "R1", "type": kind, "submitted_at": "2024-03-01T10:00:00+08:00"}
+                    if received != "absent":
+                        order["received_at"] = received
+                    if refunded != "absent":
+                        request["refund_succeeded_at"] = refunded
+                    if response != "absent":
+                        request["merchant_response"] = response
+                    yield {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
+                           "order": order, "request": request}
+
+
+@pytest.mark.parametrize("selection", [{}, {"only": ["demo/after-refund"]}, {"skip": ["demo/in-window"]}])
+def test_fast_path_follows_dependencies(tmp_path: Path, selection: dict[str, Any]) -> None:
+    """Dependencies decided on the fast path gate their dependents as the general path does: an unwanted
+    outcome makes the dependent not applicable, an undetermined one makes it undetermined."""
+    (tmp_path / "demo.yaml").write_text(CHAIN, encoding="utf-8")
+    rb = load_rulebook(tmp_path)
+    fast = Evaluator(rb, detail="findings", **selection)
+    full = Evaluator(rb, detail="full", explain="missing", **selection)
+    outcomes: set[tuple[str | None, str]] = set()
+    for case in _chain_cases():
+        _same(fast, full, case, None)
+        outcomes |= {(r.rule, r.outcome.value) for r in full.evaluate(case).results}
+    if not selection:  # the cases reach every outcome the chain can give
+        assert {("auto-refund", "not_applicable"), ("auto-refund", "undetermined"), ("late-notice", "violated"),
+                ("after-refund", "not_applicable"), ("after-refund", "violated"),
+                ("after-refund", "undetermined"), ("after-refund", "complied")} <= outcomes
