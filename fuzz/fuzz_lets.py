@@ -31,6 +31,9 @@ from policy_eval.resources import bundled_schemas
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run.evaluate import Evaluator
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import policytext as pt  # noqa: E402
+
 CPU_SECONDS = 10.0
 PEAK_BYTES = 300 * 1024 * 1024
 FUNCTIONS = default_functions()
@@ -38,22 +41,6 @@ CASE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "chat_c
     encoding="utf-8"))
 FOLDER = Path(tempfile.mkdtemp(prefix="policy-eval-fuzz-lets-")) / "policies"
 FOLDER.mkdir()
-HEAD = """policy:
-  id: fuzz
-  title: Fuzz
-  version: "1"
-  source:
-    document: fuzz/fuzz_lets.py
-  effective_from: 2020-01-01
-  applies_to: chat
-  reference_time: messages[0].sent_at
-rules:
-  - id: r1
-    title: R
-    clause: C
-    severity: low
-    message: M
-"""
 STATS = {"examples": 0, "loaded": 0, "refused": 0, "budget": 0, "other_errors": 0, "max_cpu": 0.0, "max_peak": 0}
 
 
@@ -127,16 +114,17 @@ class _Gen:
 @st.composite
 def policies(draw: Any) -> str:
     gen = _Gen(draw)
-    lines = []
+    lets = []
     for i in range(draw(st.integers(1, 40))):
         kind = gen.pick(["int", "bool", "list", "list"])
         depth = draw(st.integers(0, 3))
         expr = {"int": gen.int_, "bool": gen.bool_, "list": gen.list_}[kind](depth, [])
         name = f"v{i}"
-        lines.append(f"      {name}: {json.dumps(expr)}")
+        lets.append((name, expr))
         gen.lets[kind].append(name)
     require = gen.bool_(2, [])
-    return HEAD + "    let:\n" + "\n".join(lines) + f"\n    require: {json.dumps(require)}\n"
+    return pt.policy(pt.rules_text(pt.rule("r1", require, let=lets)), **pt.CHAT, id="fuzz", title="Fuzz",
+                     document="fuzz/fuzz_lets.py")
 
 
 def _expired(signum: int, frame: object) -> None:

@@ -11,11 +11,11 @@ import dataclasses
 import io
 import json
 import re
-import textwrap
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import policytext as pt
 import pytest
 from cpulimit import cpu_limit
 
@@ -38,47 +38,19 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def _policy(lets: list[tuple[str, str]], condition: str, extra_rule: bool = True) -> str:
-    let_text = "".join(f"      {name}: {json.dumps(expr)}\n" for name, expr in lets)
-    other = textwrap.indent(textwrap.dedent("""\
-        - id: plain
-          title: Plain
-          clause: C
-          severity: low
-          message: M
-          require: len(messages) >= 1
-        """), "  ") if extra_rule else ""
-    head = textwrap.dedent("""\
-        policy:
-          id: lets
-          title: Lets
-          version: "1"
-          source:
-            document: tests/test_budget_lets.py
-          effective_from: 2020-01-01
-          applies_to: chat
-          reference_time: messages[0].sent_at
-        rules:
-          - id: r1
-            title: R
-            clause: C
-            severity: low
-            message: M
-            let:
-        """)
-    return head + let_text + f"    require: {json.dumps(condition)}\n" + other
+    rules = [pt.rule("r1", condition, let=lets)] + ([pt.rule("plain", "len(messages) >= 1", title="Plain")]
+                                                    if extra_rule else [])
+    return pt.policy(pt.rules_text(*rules), **pt.CHAT, id="lets", title="Lets", document="tests/test_budget_lets.py")
 
 
 def _folder(tmp_path: Path, text: str) -> Path:
-    folder = tmp_path / "policies"
-    folder.mkdir(exist_ok=True)
-    (folder / "p.yaml").write_text(text, encoding="utf-8")
-    return folder
+    return pt.write(tmp_path / "policies" / "p.yaml", text).parent
 
 
 def _load(folder: Path) -> Any:
     # the static ceiling would refuse the doubling lists below at load (tests/test_budget_static.py):
     # raised here so that the runtime budget is what stops them
-    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions(), max_cost=10 ** 40)
+    return pt.load(folder, max_cost=10 ** 40)
 
 
 def _case() -> dict[str, Any]:
@@ -193,7 +165,7 @@ def test_the_batch_goes_on_after_a_runaway_record(tmp_path: Path) -> None:
     # within the static ceiling (101**3 items, about a million) but past the runtime budget on every record
     items = json.dumps(list(range(101)))
     condition = f"(count a in {items}: (count b in {items}: (count c in {items}: a + b + c == len(messages)) > 0) > 0) >= 0"
-    folder = _folder(tmp_path, _policy([], condition).replace("    let:\n", ""))
+    folder = _folder(tmp_path, _policy([], condition))
     cases = tmp_path / "cases.jsonl"
     small = _case()
     small["messages"] = small["messages"][:1]

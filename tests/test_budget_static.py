@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
+import policytext as pt
 import pytest
 
 from policy_eval.cli import run
 from policy_eval.errors import ErrorList, PolicyError
-from policy_eval.expression import default_functions
 from policy_eval.lang.cost import CASE_LIST_ITEMS
-from policy_eval.resources import bundled_schemas
 from policy_eval.rulebook import load_rulebook
 
 N = CASE_LIST_ITEMS
@@ -26,32 +24,13 @@ CEILING = 1_000_000_000  # the ceiling docs/language.md suggests
 
 
 def _policy(condition: str, lets: dict[str, str] | None = None) -> str:
-    let_text = "    let:\n" + "".join(f"      {k}: {json.dumps(v)}\n" for k, v in lets.items()) if lets else ""
-    return textwrap.dedent("""\
-        policy:
-          id: costly
-          title: Costly
-          version: "1"
-          source:
-            document: tests/test_budget_static.py
-          effective_from: 2020-01-01
-          applies_to: chat
-          reference_time: messages[0].sent_at
-        rules:
-          - id: r1
-            title: R
-            clause: C
-            severity: low
-            message: M
-        """) + let_text + f"    require: {json.dumps(condition)}\n"
+    return pt.policy(pt.rules_text(pt.rule("r1", condition, let=lets or {})), **pt.CHAT, id="costly", title="Costly",
+                  document="tests/test_budget_static.py")
 
 
 def _load(tmp_path: Path, text: str, **kw: Any) -> Any:
     kw.setdefault("max_cost", CEILING)
-    folder = tmp_path / "policies"
-    folder.mkdir(exist_ok=True)
-    (folder / "p.yaml").write_text(text, encoding="utf-8")
-    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions(), **kw)
+    return _load_default(tmp_path, text, **kw)
 
 
 def _errors(exc: PolicyError) -> list[PolicyError]:
@@ -99,7 +78,7 @@ def test_doubling_lets_are_refused_where_the_cost_passes_the_ceiling(tmp_path: P
     # size(l_i) = N * 2**i; walking l_(i-1) and gathering l_i costs N * 2**(i-1) + 1 + N * 2**i
     first = min(i for i in range(1, 30) if N * 2 ** (i - 1) + 1 + N * 2 ** i > CEILING)
     assert f"let 'l{first}'" in errors[0].message
-    assert errors[0].line == 17 + first
+    assert errors[0].line == text.splitlines().index(f"      l{first}: {json.dumps(lets[f'l{first}'])}") + 1
 
 
 def test_every_bundled_condition_has_an_estimate() -> None:
@@ -111,19 +90,14 @@ def test_every_bundled_condition_has_an_estimate() -> None:
 
 
 def test_check_reports_the_largest_estimate(tmp_path: Path) -> None:
-    folder = tmp_path / "policies"
-    folder.mkdir()
-    (folder / "p.yaml").write_text(_policy('any m in messages: m.sender == "merchant"'), encoding="utf-8")
+    folder = pt.write(tmp_path / "policies" / "p.yaml", _policy('any m in messages: m.sender == "merchant"')).parent
     out, err = io.StringIO(), io.StringIO()
     assert run(["check", str(folder)], stdout=out, stderr=err) == 0, err.getvalue()
     assert f"largest cost estimate: {N + 1:,} items (costly/r1" in out.getvalue(), out.getvalue()
 
 
 def _load_default(tmp_path: Path, text: str, **kw: Any) -> Any:
-    folder = tmp_path / "policies"
-    folder.mkdir(exist_ok=True)
-    (folder / "p.yaml").write_text(text, encoding="utf-8")
-    return load_rulebook(folder, schema_dir=bundled_schemas(), functions=default_functions(), **kw)
+    return pt.load(pt.write(tmp_path / "policies" / "p.yaml", text).parent, **kw)
 
 
 def test_a_walk_of_each_items_own_list_is_bounded_by_the_record(tmp_path: Path) -> None:

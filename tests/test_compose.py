@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import policytext as pt
 import pytest
 
 from policy_eval.errors import ErrorList, PolicyError
@@ -19,27 +20,13 @@ from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.diff import diff_rulebooks
 from policy_eval.run.evaluate import Evaluator
 
-HEADER = """\
-policy:
-  id: demo
-  title: demo
-  version: "{version}"
-  source: {{document: demo}}
-  effective_from: {start}
-  applies_to: after_sale
-  reference_time: request.submitted_at
-"""
-
 
 def _write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+    return pt.write(folder / name, text)
 
 
 def _policy(body: str, version: str = "1", start: str = "2020-01-01") -> str:
-    return HEADER.format(version=version, start=start) + textwrap.dedent(body)
+    return pt.policy(body, version=version, effective_from=start)
 
 
 def _errors(root: Path, **kw: Any) -> list[PolicyError]:
@@ -48,10 +35,7 @@ def _errors(root: Path, **kw: Any) -> list[PolicyError]:
     return list(info.value.errors)
 
 
-def _case(**request: Any) -> dict[str, Any]:
-    req = {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-01T10:00:00+08:00", **request}
-    return {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
-            "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00"}, "request": req}
+_case = pt.after_sale_case
 
 
 def _by_rule(result: Any) -> dict[str, Any]:
@@ -267,20 +251,7 @@ def test_revision_of_an_unknown_version_is_a_located_error(tmp_path: Path) -> No
 
 
 # --- deployment parameters ---------------------------------------------------------------------------
-DEPLOYED = """\
-params:
-  response_limit:
-    type: duration
-    clause: "demo 4 (响应时间符合平台规定的标准: the text sets no number)"
-rules:
-  - id: response-time
-    title: the merchant answers within the platform's limit
-    clause: demo 4
-    severity: medium
-    when: exists(request.merchant_response)
-    require: request.merchant_response.at <= request.submitted_at + response_limit
-    message: answered late
-"""
+DEPLOYED = pt.RESPONSE_TIME
 
 
 def _answered(hours: int) -> dict[str, Any]:

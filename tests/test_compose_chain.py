@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from pathlib import Path
+
+import policytext as pt
 
 from policy_eval.cli import run
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run.evaluate import Evaluator
 
-POLICY = """\
-policy:
-  id: demo
-  title: demo
-  version: "1"
-  source: {document: demo}
-  effective_from: 2020-01-01
-  applies_to: after_sale
-  reference_time: request.submitted_at
+POLICY = pt.header() + """\
 rules:
   - id: shipped
     title: the order was shipped
@@ -44,13 +37,12 @@ rules:
     message: not refunded
 """
 
-CASE = {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
-        "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00", "shipped_at": "2024-02-21T10:00:00+08:00"},
-        "request": {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-01T10:00:00+08:00"}}
+CASE = pt.after_sale_case()
+CASE["order"]["shipped_at"] = "2024-02-21T10:00:00+08:00"
 
 
 def test_the_chain_lists_every_link_once(tmp_path: Path) -> None:
-    (tmp_path / "demo.yaml").write_text(textwrap.dedent(POLICY), encoding="utf-8")
+    pt.write(tmp_path / "demo.yaml", POLICY)
     result = Evaluator(load_rulebook(tmp_path), explain=True).evaluate(CASE)
     refund = next(r for r in result.results if r.rule == "auto-refund")
     assert refund.outcome.value == "violated"
@@ -61,7 +53,7 @@ def test_the_chain_lists_every_link_once(tmp_path: Path) -> None:
 
 
 def test_a_gated_rule_shows_the_chain_that_gated_it(tmp_path: Path) -> None:
-    (tmp_path / "demo.yaml").write_text(textwrap.dedent(POLICY), encoding="utf-8")
+    pt.write(tmp_path / "demo.yaml", POLICY)
     case = json.loads(json.dumps(CASE))
     case["request"]["submitted_at"] = "2024-04-01T10:00:00+08:00"  # 40 days after shipping: out of window
     case_file = tmp_path / "case.json"

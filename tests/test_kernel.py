@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import policytext as pt
 import pytest
 
 from policy_eval.rulebook import load_rulebook
@@ -100,47 +101,13 @@ def test_fast_path_with_a_selection(pair, selection: dict[str, Any]) -> None:  #
             _same(fast, full, test.case, parse_instant(test.as_of) if test.as_of else None)
 
 
-CHAIN = """\
-policy:
-  id: demo
-  title: demo
-  version: "1"
-  source: {document: demo}
-  effective_from: 2020-01-01
-  applies_to: after_sale
-  reference_time: request.submitted_at
-definitions:
-  window_end: order.received_at + 15d
-rules:
-  - id: in-window
-    title: submitted inside the window
-    clause: demo 1
-    severity: high
-    require: request.submitted_at <= window_end
-    message: late
-  - id: auto-refund
-    title: unhandled in-window requests are refunded
-    clause: demo 2
-    severity: high
-    depends_on: {in-window: complied}
-    require: exists(request.refund_succeeded_at)
-    message: not refunded
-  - id: late-notice
-    title: a late request is answered
-    clause: demo 3
-    severity: high
-    depends_on: {in-window: violated}
-    when: request.submitted_at > window_end - 30d
-    require: exists(request.merchant_response)
-    message: no answer
-  - id: after-refund
-    title: a refund decision is followed up
-    clause: demo 4
-    severity: high
-    depends_on: {auto-refund: [violated, complied], late-notice: [not_applicable, complied]}
-    forbid: request.type == "return_refund"
-    message: follow-up missing
-"""
+CHAIN = pt.policy("definitions:\n  window_end: order.received_at + 15d\n" + pt.rules_text(
+    pt.rule("in-window", "request.submitted_at <= window_end"),
+    pt.rule("auto-refund", "exists(request.refund_succeeded_at)", depends_on="{in-window: complied}"),
+    pt.rule("late-notice", "exists(request.merchant_response)", depends_on="{in-window: violated}",
+         when="request.submitted_at > window_end - 30d"),
+    pt.rule("after-refund", 'request.type != "return_refund"',
+         depends_on="{auto-refund: [violated, complied], late-notice: [not_applicable, complied]}")))
 
 
 def _chain_cases() -> Iterator[dict[str, Any]]:
@@ -164,8 +131,7 @@ def _chain_cases() -> Iterator[dict[str, Any]]:
 def test_fast_path_follows_dependencies(tmp_path: Path, selection: dict[str, Any]) -> None:
     """Dependencies decided on the fast path gate their dependents as the general path does: an unwanted
     outcome makes the dependent not applicable, an undetermined one makes it undetermined."""
-    (tmp_path / "demo.yaml").write_text(CHAIN, encoding="utf-8")
-    rb = load_rulebook(tmp_path)
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", CHAIN).parent)
     fast = Evaluator(rb, detail="findings", **selection)
     full = Evaluator(rb, detail="full", explain="missing", **selection)
     outcomes: set[tuple[str | None, str]] = set()

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import policytext as pt
 import pytest
 
 from policy_eval.errors import ErrorList
@@ -17,15 +17,7 @@ from policy_eval.resources import bundled_schemas, load_json
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run.evaluate import Evaluator
 
-POLICY = """\
-policy:
-  id: demo
-  title: demo
-  version: "1"
-  source: {document: demo}
-  effective_from: 2020-01-01
-  applies_to: after_sale
-  reference_time: request.submitted_at
+POLICY = pt.header() + """\
 params:
   ban_days:
     type: int
@@ -50,15 +42,10 @@ rules:
 
 
 def _book(tmp_path: Path, text: str = POLICY) -> Any:
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "demo.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
-    return load_rulebook(tmp_path / "p", schema_dir=bundled_schemas())
+    return load_rulebook(pt.write(tmp_path / "p" / "demo.yaml", text).parent, schema_dir=bundled_schemas())
 
 
-def _case() -> dict[str, Any]:
-    return {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
-            "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00"},
-            "request": {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-01T10:00:00+08:00"}}
+_case = pt.after_sale_case
 
 
 def test_the_duration_is_an_exact_duration_in_the_result(tmp_path: Path) -> None:

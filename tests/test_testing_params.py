@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-import textwrap
+import json
 from pathlib import Path
 
+import policytext as pt
 import pytest
 
 # Imported here, before pytester snapshots sys.modules, so that each in-process run reuses them.
@@ -16,47 +17,10 @@ from policy_eval.run.testing import load_tests
 
 pytest_plugins = ["pytester"]
 
-POLICY = """\
-policy:
-  id: demo
-  title: demo
-  version: "1"
-  source: {document: demo}
-  effective_from: 2020-01-01
-  applies_to: after_sale
-  reference_time: request.submitted_at
-params:
-  response_limit:
-    type: duration
-    clause: "demo 4 (响应时间符合平台规定的标准: the text sets no number)"
-rules:
-  - id: response-time
-    title: the merchant answers within the platform's limit
-    clause: demo 4
-    severity: medium
-    when: exists(request.merchant_response)
-    require: request.merchant_response.at <= request.submitted_at + response_limit
-    message: answered late
-"""
-
-CASE = """\
-    case:
-      kind: after_sale
-      case_id: C1
-      snapshot_at: "2024-03-20T00:00:00+08:00"
-      order: {id: O1, confirmed_at: "2024-02-20T10:00:00+08:00"}
-      request:
-        id: R1
-        type: refund_only
-        submitted_at: "2024-03-01T10:00:00+08:00"
-        merchant_response: {at: "2024-03-02T16:00:00+08:00", action: agree}
-"""
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+POLICY = pt.policy(pt.RESPONSE_TIME)
+# answered 30 h after it was submitted
+CASE = pt.after_sale_case(merchant_response={"at": "2024-03-02T16:00:00+08:00", "action": "agree"})
+_write = pt.write
 
 
 def _cli(*argv: object) -> tuple[int, str, str]:
@@ -69,8 +33,8 @@ def _cli(*argv: object) -> tuple[int, str, str]:
 
 def _tests(folder: Path, params: str | None, expect: str) -> Path:
     head = f"params: {params}\n" if params else ""
-    return _write(folder / "t.yaml", head + "tests:\n  - name: answered 30 h later\n" + CASE
-                  + f"    expect:\n      demo/response-time: {expect}\n")
+    return _write(folder / "t.yaml", head + "tests:\n  - name: answered 30 h later\n"
+                  + f"    case: {json.dumps(CASE)}\n    expect:\n      demo/response-time: {expect}\n")
 
 
 def test_params_is_resolved_from_the_test_files_folder(tmp_path: Path) -> None:

@@ -162,7 +162,9 @@ def has_null(case: dict[str, Any]) -> bool:
         values = stack.pop().values()
         if None in values:
             return True
-        stack.extend(v for v in values if type(v) is dict)
+        for v in values:
+            if type(v) is dict:
+                stack.append(v)
     return False
 
 

@@ -42,6 +42,7 @@ class Transition:
     after: str
     cases: list[str] = field(default_factory=list)
     through: set[str] = field(default_factory=set)  # rules it depends on whose outcome changed as well
+    params: set[tuple[str, str, str]] = field(default_factory=set)  # (parameter, old value, new value)
 
 
 @dataclass
@@ -63,7 +64,9 @@ class DiffReport:
             "compared": self.compared,
             "transitions": [
                 {"rule": t.rule, "clause": t.clause, "from": t.before, "to": t.after, "count": len(t.cases),
-                 "cases": t.cases, **({"through": sorted(t.through)} if t.through else {})}
+                 "cases": t.cases, **({"through": sorted(t.through)} if t.through else {}),
+                 **({"params": [{"param": p, "from": x, "to": y} for p, x, y in sorted(t.params)]}
+                    if t.params else {})}
                 for t in self.ordered()
             ],
             "rejections": self.rejections,
@@ -80,6 +83,8 @@ class DiffReport:
                 lines.append(printable(f"{t.rule}" + (f" [{t.clause}]" if t.clause else "")))
             shown = printable(", ".join(t.cases[:limit])) + (f", … ({len(t.cases) - limit} more)" if len(t.cases) > limit else "")
             through = f" through {printable(', '.join(sorted(t.through)))}" if t.through else ""
+            if t.params:
+                through += " with " + printable(", ".join(f"{p} {x} -> {y}" for p, x, y in sorted(t.params)))
             lines.append(f"  {t.before} -> {t.after}{through}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
                          f"({shown})")
         for r in self.rejections[:limit]:
@@ -90,7 +95,8 @@ class DiffReport:
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
         evaluated = self.cases - self.rejected
         if evaluated and not self.compared:
-            lines.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions "
+            lines.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
+                         "deployment parameters "
                          "on both sides (e.g. all predate the new version); use --latest or --as-of DATE to "
                          "judge them by the new version")
         return "\n".join(lines)
@@ -123,6 +129,24 @@ def _versions(rulebook: Rulebook, result: CaseResult) -> dict[str, str]:
     return out
 
 
+def _params(result: CaseResult) -> dict[str, Any]:
+    """rule → the deployment parameters its verdict used, as in force for the case."""
+    return {r.full_id: {k: v.get("value") for k, v in r.params.items()} for r in result.results if r.params}
+
+
+def _changed_params(before: RuleResult | None, after: RuleResult | None) -> list[tuple[str, str, str]]:
+    """The deployment parameters of a rule valued differently on the two sides (``unset`` for none)."""
+    x = (before.params if before is not None else None) or {}
+    y = (after.params if after is not None else None) or {}
+
+    def shown(entry: dict[str, Any] | None) -> str:
+        value = entry.get("value") if entry else None
+        return "unset" if value is None else str(value)
+
+    return [(p, shown(x.get(p)), shown(y.get(p))) for p in sorted(set(x) | set(y))
+            if shown(x.get(p)) != shown(y.get(p))]
+
+
 def _key(case: CaseResult, index: int) -> str:
     return case.case_id or f"{case.source}:{case.record or index}"
 
@@ -146,7 +170,8 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             continue
         before = old.evaluate(case, as_of=as_of, source=source, record=number)
         after = new.evaluate(case, as_of=as_of, source=source, record=number)
-        if _versions(old.rulebook, before) != _versions(new.rulebook, after):
+        if (_versions(old.rulebook, before) != _versions(new.rulebook, after)
+                or _params(before) != _params(after)):
             report.compared += 1
         a = {r.full_id: r for r in before.results}
         b = {r.full_id: r for r in after.results}
@@ -161,6 +186,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t = report.transitions.setdefault((rule_id, x, y), Transition(rule_id, clause, x, y))
             t.cases.append(_key(before, index))
             t.through.update(_through(a.get(rule_id), b.get(rule_id)))
+            t.params.update(_changed_params(a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
     return report
 

@@ -45,7 +45,7 @@ _U = UNKNOWN
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
 
 
-def failure(version: PolicyVersion, rule: Rule, exc: BaseException) -> str:
+def failure(version: PolicyVersion, rule: Rule, exc: Exception) -> str:
     """The error an undetermined verdict records for one of FAILURES."""
     if isinstance(exc, BudgetExceeded):
         return (f"budget exceeded in rule {rule.full_id} at {version.file}:{rule.line}: "

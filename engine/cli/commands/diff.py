@@ -1,4 +1,5 @@
-"""``policy-eval diff``: which cases change outcome between two policy folders."""
+"""``policy-eval diff``: which cases change outcome between two policy folders, or between two
+deployment-parameter overlays of one folder (``--params OLD.yaml --params-new NEW.yaml``)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                        help="which cases change outcome between two policy folders",
                        description="Evaluate the same cases with two rulebooks and list, per rule, the cases "
                                    "whose verdict changes (e.g. 'complied -> violated'). A rule missing on one "
-                                   "side counts as not applicable there.")
+                                   "side counts as not applicable there. To see what changing a deployment "
+                                   "overlay changes, give the same folder twice with --params OLD.yaml "
+                                   "--params-new NEW.yaml: each transition names the parameters that moved it.")
     d.add_argument("old", metavar="OLD", help="policy folder before the revision")
     d.add_argument("new", metavar="NEW", help="policy folder after the revision")
     d.add_argument("cases", nargs="+", metavar="CASES", help="case files, folders, or - for stdin")
     d.add_argument("--schemas", metavar="DIR", help="folder holding cases/<kind>.schema.json")
+    d.add_argument("--params", metavar="FILE",
+                   help="deployment-parameter overlay for both sides (for the old side only with --params-new)")
+    d.add_argument("--params-new", metavar="FILE",
+                   help="deployment-parameter overlay for the new side (default: the --params one)")
     options.as_of(d)
     d.add_argument("--latest", action="store_true",
                    help="compare the latest version of each policy on both sides, ignoring effective dates")
@@ -43,9 +50,13 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     for folder in (args.old, args.new):
         if not Path(folder).exists():
             raise common.UsageError(f"no such policy folder or file: {folder}")
+    for overlay in (args.params, args.params_new):
+        if overlay is not None and not Path(overlay).is_file():
+            raise common.UsageError(f"no such deployment-parameter file: {overlay}")
     common.check_inputs(args.cases)
     old = common.load(args, args.old)
-    new = common.load(args, args.new)
+    new_side = args if args.params_new is None else argparse.Namespace(**{**vars(args), "params": args.params_new})
+    new = common.load(new_side, args.new)
     if args.latest:
         old, new = latest_only(old), latest_only(new)
     validator = None if args.no_validate else CaseValidator({**old.case_schemas, **new.case_schemas})

@@ -22,7 +22,10 @@ class PolicyHistory:
 
     def at(self, when: Any) -> PolicyVersion | None:
         """The version in force at an instant, if any."""
-        return next((v for v in self.versions if v.in_force(when)), None)
+        for v in self.versions:  # a loop, not next(genexpr): this runs for every policy of every case
+            if v.in_force(when):
+                return v
+        return None
 
     def latest(self) -> PolicyVersion:
         return self.versions[-1]
