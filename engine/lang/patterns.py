@@ -49,19 +49,25 @@ def _compile(pattern: str, max_mem: int) -> Any:
         raise ValueError(f"invalid pattern {pattern!r}: {detail}") from None
 
 
+def _cached(cache: OrderedDict[str, Any], pattern: str, max_mem: int, limit: int) -> Any:
+    """``pattern`` from ``cache`` (least recently used first out, at most ``limit`` kept), compiled with
+    ``max_mem`` when it is not there."""
+    with _lock:
+        found = cache.get(pattern)
+        if found is not None:
+            cache.move_to_end(pattern)
+            return found
+    regex = _compile(pattern, max_mem)
+    with _lock:
+        cache[pattern] = regex
+        while len(cache) > limit:
+            cache.popitem(last=False)
+    return regex
+
+
 def pin_pattern(pattern: str) -> Any:
     """Compile a pattern written in a policy or schema (at load) and keep it compiled."""
-    with _lock:
-        found = _pinned.get(pattern)
-        if found is not None:
-            _pinned.move_to_end(pattern)
-            return found
-    regex = _compile(pattern, PINNED_MAX_MEM)
-    with _lock:
-        _pinned[pattern] = regex
-        while len(_pinned) > PINNED_MAX:
-            _pinned.popitem(last=False)
-    return regex
+    return _cached(_pinned, pattern, PINNED_MAX_MEM, PINNED_MAX)
 
 
 def compile_pattern(pattern: str) -> Any:
@@ -70,17 +76,7 @@ def compile_pattern(pattern: str) -> Any:
     found = _pinned.get(pattern)
     if found is not None:
         return found
-    with _lock:
-        found = _data.get(pattern)
-        if found is not None:
-            _data.move_to_end(pattern)
-            return found
-    regex = _compile(pattern, DATA_MAX_MEM)
-    with _lock:
-        _data[pattern] = regex
-        while len(_data) * DATA_MAX_MEM > DATA_CACHE_BYTES:
-            _data.popitem(last=False)
-    return regex
+    return _cached(_data, pattern, DATA_MAX_MEM, DATA_CACHE_BYTES // DATA_MAX_MEM)
 
 
 def cache_info() -> dict[str, int]:
