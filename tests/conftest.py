@@ -10,7 +10,9 @@ under five seeds, found at about 4,000). Tests that set ``max_examples`` themsel
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -19,3 +21,25 @@ settings.register_profile("ci", max_examples=4000, deadline=None, suppress_healt
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 settings.load_profile(PROFILE)
+
+
+_BOOKS: dict[Any, Any] = {}
+
+
+@pytest.fixture
+def fast_load(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """In-process CLI runs share one loaded rulebook per test module and policy folder (loading takes
+    about a second)."""
+    from policy_eval.cli import common
+
+    real = common.load
+    module = request.module.__name__
+
+    def cached(args: Any, policies: str | None = None) -> Any:
+        key = (module, policies if policies is not None else getattr(args, "policies", None),
+               getattr(args, "schemas", None))
+        if key not in _BOOKS:
+            _BOOKS[key] = real(args, policies)
+        return _BOOKS[key]
+
+    monkeypatch.setattr(common, "load", cached)

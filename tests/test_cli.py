@@ -513,23 +513,8 @@ def test_progress_only_on_a_terminal(cli: dict[str, Future[Any]]) -> None:
         assert "\r" not in err and "/s" not in err
 
 
-@pytest.fixture()
-def fast_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process runs share one loaded rulebook per policy folder (loading takes about a second)."""
-    from policy_eval.cli import common
-
-    real = common.load
-
-    def cached(args: Any, policies: str | None = None) -> Any:
-        key = (policies if policies is not None else getattr(args, "policies", None), getattr(args, "schemas", None))
-        if key not in _BOOKS:
-            _BOOKS[key] = real(args, policies)
-        return _BOOKS[key]
-
-    monkeypatch.setattr(common, "load", cached)
 
 
-_BOOKS: dict[Any, Any] = {}
 
 
 class _Tty(io.StringIO):

@@ -29,21 +29,9 @@ from policy_eval.cli import common, output
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "examples" / "after_sales.jsonl"
-_BOOKS: dict[Any, Any] = {}
 
 
-@pytest.fixture(autouse=True)
-def fast_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process runs share one loaded rulebook (loading takes about a second)."""
-    real = common.load
-
-    def cached(args: Any, policies: str | None = None) -> Any:
-        key = (policies if policies is not None else getattr(args, "policies", None), getattr(args, "schemas", None))
-        if key not in _BOOKS:
-            _BOOKS[key] = real(args, policies)
-        return _BOOKS[key]
-
-    monkeypatch.setattr(common, "load", cached)
+pytestmark = pytest.mark.usefixtures("fast_load")  # every test here (tests/conftest.py)
 
 
 def _eval(*argv: str) -> tuple[int, str]:
