@@ -28,12 +28,12 @@ from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
-from policy_eval.run.kernel import FAILURES, Kernel, failure
+from policy_eval.run.kernel import Kernel, decide
 from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
-__all__ = ["Evaluator", "SEVERITY_ORDER", "FAILURES", "failure"]
+__all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 
 
@@ -69,8 +69,8 @@ class Evaluator:
 
         ``detail="findings"``: only violated, undetermined and waived verdicts become RuleResults; the
         complied and not-applicable ones are counted (``CaseResult.quiet``), nothing else is built for them
-        and no inputs are recorded. Outcomes are the same as with ``detail="full"`` (run.kernel decides them
-        as :meth:`decide` does; tests/test_kernel.py compares the two).
+        and no inputs are recorded. Outcomes are the same as with ``detail="full"`` (both paths decide them
+        with run.kernel.decide; tests/test_kernel.py compares the two).
 
         ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
         when first read (``verdict.explanation``, ``verdict.inputs``)."""
@@ -147,7 +147,7 @@ class Evaluator:
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
         nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
-        with metered(self.budget):  # refilled for each rule (decide)
+        with metered(self.budget):  # refilled for each rule (run.kernel.decide)
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
@@ -245,7 +245,7 @@ class Evaluator:
             return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
                                  gate[0] in self._explained,
                                  compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
-        outcome, error = self.decide(version, rule, case, env)
+        outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, seen, done, depends, outcome, error)
 
     rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)
@@ -253,35 +253,13 @@ class Evaluator:
     def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
                seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
                depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome:
-        """The verdict of a rule whose dependencies let it apply, from what :meth:`decide` found."""
+        """The verdict of a rule whose dependencies let it apply, from what :func:`~policy_eval.run.kernel.decide` found."""
         result = self._judge(version, rule, case, env, ref_text, seen, outcome, error)
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result
         compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
                        self._unset.get(id(rule), ()))
         return result
-
-    @staticmethod
-    def decide(version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
-               ) -> tuple[Outcome, str | None]:
-        """A rule's outcome on its own conditions (its budget refilled first), and the error that made it
-        undetermined, if one did."""
-        meter = current()
-        if meter is not None:
-            meter.left = meter.limit
-        try:
-            applies = rule.when.fn(case, env) if rule.when is not None else True
-            if applies is False:
-                return Outcome.NOT_APPLICABLE, None
-            if applies is UNKNOWN:
-                return Outcome.UNDETERMINED, None
-            value = rule.condition.fn(case, env)
-            if value is UNKNOWN:
-                return Outcome.UNDETERMINED, None
-            holds = value if rule.mode == "require" else not value
-            return (Outcome.COMPLIED if holds else Outcome.VIOLATED), None
-        except FAILURES as exc:
-            return Outcome.UNDETERMINED, failure(version, rule, exc)
 
     def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                ref_text: str, seen: dict[str, Any] | None, outcome: Outcome, error: str | None

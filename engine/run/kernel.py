@@ -5,7 +5,7 @@ most rules of most cases end that way. For each version without waivers a plan o
 the rule, its dependencies as sets of the outcomes it wants from them, and whether it was selected.
 Per case, each step checks its dependencies against what the rules before it decided (a dependency
 with an unwanted outcome makes it not applicable, as ``run.compose.gate`` says) and runs its conditions
-(:meth:`Evaluator.decide <policy_eval.run.evaluate.Evaluator.decide>`). Only a violated or undetermined
+(:func:`decide`, which the general path uses too). Only a violated or undetermined
 verdict, or one a dependency leaves undetermined, goes through the evaluator's general path to build its
 result, so the verdicts are the general path's. A case with an explicit null (an unknown value) takes
 the general path whole (``tests/test_kernel.py`` compares both paths on the golden corpus).
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from policy_eval.lang.budget import BudgetExceeded, current
+from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
@@ -24,7 +24,7 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
 
-__all__ = ["Kernel", "General", "FAILURES", "failure"]
+__all__ = ["Kernel", "General", "FAILURES", "failure", "decide"]
 
 
 class General(Protocol):
@@ -53,14 +53,30 @@ def failure(version: PolicyVersion, rule: Rule, exc: Exception) -> str:
     return _error_text(exc)
 
 
+def decide(version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], meter: Meter | None
+           ) -> tuple[Outcome, str | None]:
+    """A rule's outcome on its own conditions (its budget ``meter`` refilled first), and the error that made
+    it undetermined, if one did. The one place outcomes are decided, for both paths."""
+    if meter is not None:
+        meter.left = meter.limit
+    try:
+        value = rule.when.fn(case, env) if rule.when is not None else True
+        if value is False:
+            return _NOT_APPLICABLE, None
+        if value is _U or (value := rule.condition.fn(case, env)) is _U:
+            return _UNDETERMINED, None
+        return (_COMPLIED if (value if rule.mode == "require" else not value) else _VIOLATED), None
+    except FAILURES as exc:
+        return _UNDETERMINED, failure(version, rule, exc)
+
+
 _VIOLATED = Outcome.VIOLATED
 _COMPLIED = Outcome.COMPLIED
 _NOT_APPLICABLE = Outcome.NOT_APPLICABLE
 _UNDETERMINED = Outcome.UNDETERMINED
 
-# (rule, its `when` and condition functions, whether it requires (or forbids) its condition, its dependencies
-# with the outcomes wanted from each, selected by the caller's --only/--skip)
-_Step = tuple[Rule, Any, Any, bool, tuple[tuple[str, frozenset[Outcome]], ...], bool]
+# (rule, its dependencies with the outcomes wanted from each, selected by the caller's --only/--skip)
+_Step = tuple[Rule, tuple[tuple[str, frozenset[Outcome]], ...], bool]
 
 
 class Kernel:
@@ -77,8 +93,7 @@ class Kernel:
             plan = plans.get(id(v))
             ids = {id(r) for r in chosen}
             self._steps[id(v)] = [
-                (r, r.when.fn if r.when is not None else None, r.condition.fn, r.mode == "require",
-                 tuple((d, frozenset(Outcome(o) for o in wanted)) for d, wanted in r.depends_on.items()),
+                (r, tuple((d, frozenset(Outcome(o) for o in wanted)) for d, wanted in r.depends_on.items()),
                  id(r) in ids)
                 for r in (plan if plan is not None else chosen)]
             # with a plan, dependencies come first: findings are put back in the selected rules' order
@@ -88,9 +103,7 @@ class Kernel:
             ) -> tuple[int, int, list[RuleResult]] | None:
         """(complied, not applicable, the other verdicts) of the version's selected rules on the case.
 
-        A rule's conditions run as :meth:`Evaluator.decide` runs them (spelled out here: this loop is the
-        batch's hot path), each with its budget refilled."""
-
+        Each rule's conditions run through :func:`decide`, with its budget refilled."""
         steps = self._steps.get(id(version))
         if steps is None:
             return None
@@ -100,7 +113,7 @@ class Kernel:
         decided: dict[str, Outcome] = {}  # each rule's outcome (no waivers here: before any waiver)
         ref_text: str | None = None
         meter = current()
-        for rule, when, condition, require, depends, selected in steps:
+        for rule, depends, selected in steps:
             if depends:
                 gate: Outcome | None = None
                 for dep, wanted in depends:
@@ -123,19 +136,7 @@ class Kernel:
                     if selected and type(result) is RuleResult:
                         found.append(result)
                     continue
-            if meter is not None:
-                meter.left = meter.limit
-            error = None
-            try:
-                value = when(case, env) if when is not None else True
-                if value is False:
-                    outcome = _NOT_APPLICABLE
-                elif value is _U or (value := condition(case, env)) is _U:
-                    outcome = _UNDETERMINED
-                else:
-                    outcome = _COMPLIED if (value if require else not value) else _VIOLATED
-            except FAILURES as exc:
-                outcome, error = _UNDETERMINED, failure(version, rule, exc)
+            outcome, error = decide(version, rule, case, env, meter)
             decided[rule.id] = outcome
             if outcome is _COMPLIED or outcome is _NOT_APPLICABLE:
                 done[rule.id] = outcome
