@@ -80,9 +80,8 @@ def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evalua
                         if sel and o is Outcome.NOT_APPLICABLE)
             assert out[:2] == (complied, quiet), f"{test.file}:{test.line}"
             loud = any(o is not Outcome.COMPLIED and o is not Outcome.NOT_APPLICABLE for o in expected)
-            assert (out[2] is not None) == loud, f"{test.file}:{test.line}"
-            if out[2] is not None:
-                assert list(out[2]) == expected, f"{test.file}:{test.line}"
+            assert out[2] == loud, f"{test.file}:{test.line}"
+            assert list(out[3]) == expected, f"{test.file}:{test.line}"
             decided += 1
     assert decided > 200
 
@@ -128,7 +127,7 @@ def test_the_budget_is_refilled_before_each_fused_rule(tmp_path: Path) -> None:
     case = _chat(30)
     with metered(40) as meter:
         out = kernel._fused[id(version)](case, {REF_TIME: parse_instant("2024-03-01T10:00:00+08:00")}, meter)
-    assert out == (2, 0, None)
+    assert out is not None and out[:3] == (2, 0, False)
     assert ev.evaluate(case).counts()["complied"] == 2
     # over budget: the fused function gives up and the rule-by-rule path names the budget in each verdict
     result = ev.evaluate(_chat(50))
@@ -158,3 +157,21 @@ def test_fuse_gives_up_past_the_cap(monkeypatch: pytest.MonkeyPatch, bundled: Ev
     kernel = ev._kernel
     assert kernel is not None
     assert all(kernel._fused[id(v)] is None for v in _versions(ev) if len(v.rules) > 3)
+
+
+def test_full_detail_with_fused_outcomes_equals_rule_by_rule() -> None:
+    """In full detail the fused function decides the outcomes and the verdicts are built from them: every
+    golden case gives the same full record as deciding each rule on its own."""
+    rb = load_rulebook()
+    fused = Evaluator(rb, detail="full", explain="missing")
+    alone = Evaluator(rb, detail="full", explain="missing")
+    alone._kernel._fused.clear()
+    compared = 0
+    for test in TESTS:
+        if test.params is not None:
+            continue
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        assert fused.evaluate(test.case, as_of=as_of).to_dict() == alone.evaluate(test.case, as_of=as_of).to_dict(), \
+            f"{test.file}:{test.line}"
+        compared += 1
+    assert compared > 200

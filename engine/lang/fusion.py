@@ -3,9 +3,9 @@
 Input: the steps of a version's plan, as plain data (a :class:`Step` per rule: its ``when`` and condition
 trees, ``require`` or ``forbid``, the earlier steps it depends on with the outcomes it wants from them,
 whether it is counted) and the tokens that stand for the outcomes. Output: ``run(c, v, meter)``, which
-returns ``(complied, not_applicable, outcomes)``: the counts over the counted steps, and ``outcomes`` (one
-token per step, ``gated`` for a step an undetermined dependency leaves undetermined) only when some step
-is violated or undetermined (None otherwise: nothing more to build). It returns None when anything
+returns ``(complied, not_applicable, loud, outcomes)``: the counts over the counted steps, whether some step
+is violated or undetermined, and ``outcomes``, one token per step (``gated`` for a step an undetermined
+dependency leaves undetermined). It returns None when anything
 raised: the caller then decides the case rule by rule, which locates the failure (generated code is an
 optimisation, never a different semantics).
 
@@ -34,7 +34,7 @@ __all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
 
 MAX_FUSED_SOURCE = 400_000  # characters of generated source per version; beyond it, rule by rule
 
-Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, tuple[Any, ...] | None] | None"]
+Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, bool, tuple[Any, ...]] | None"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]
     lines += [f"        _g{i} = False" for i in gated]
     lines += ["    " + line for line in gen.prelude]
     lines += body
-    lines += [f"        return (_co, _na, ({outs},) if _loud else None)",
+    lines += [f"        return (_co, _na, _loud, ({outs},))",
               "    except Exception:", "        return None", ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})

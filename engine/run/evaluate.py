@@ -28,7 +28,7 @@ from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
-from policy_eval.run.kernel import Kernel, decide
+from policy_eval.run.kernel import GATED, Kernel, decide
 from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.shown import _display, _error_text, _json_kind
@@ -101,7 +101,9 @@ class Evaluator:
         self._deployed, self._unset = compose.deployed(rulebook.versions())
         self._last_text: tuple[Any, str] = (None, "")
         # findings detail: quiet verdicts counted, not built (run.kernel)
-        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans) if self.findings else None
+        # the rules of a version fused into one function (run.kernel, lang.fusion): in findings detail the
+        # fast path; in full detail it decides the outcomes, and the verdicts are built from them
+        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans)
         # what each rule's applicability reads: a false `when` that reads nothing unknown still decides
         self._when_paths = {id(r): tuple(p for p in inputs_of(r.when.node) if "[" not in p)
                             for v in rulebook.versions() for r in v.rules if r.when is not None}
@@ -207,21 +209,27 @@ class Evaluator:
         env = {REF_TIME: ref}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._version_paths[id(version)]) if maybe_null else ()
-        if self._kernel is not None and not nulls:
-            quick = self._kernel.run(self, version, case, env)
-            if quick is not None:
-                return version.version, quick[2], (quick[0], quick[1])
+        decided = None
+        if not nulls:
+            if self.findings:
+                quick = self._kernel.run(self, version, case, env)
+                if quick is not None:
+                    return version.version, quick[2], (quick[0], quick[1])
+            else:
+                decided = self._kernel.outcomes(version, case, env)
         ref_text = self._text(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules
         seen = case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
             and not self.lazy else None
         plan = self._plans.get(id(version))
         if plan is None:
-            return version.version, [self._rule(version, rule, case, env, ref_text, seen, None, nulls)
+            return version.version, [self._rule(version, rule, case, env, ref_text, seen, None, nulls,
+                                                decided.get(rule.id) if decided is not None else None)
                                      for rule in self._rules[id(version)]], _NONE
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         for rule in plan:
-            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls)
+            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls,
+                                       decided.get(rule.id) if decided is not None else None)
         return version.version, [done[rule.id] for rule in self._rules[id(version)]], _NONE
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
@@ -233,8 +241,10 @@ class Evaluator:
 
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
               ref_text: str, seen: dict[str, Any] | None = None,
-              done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = ()
-              ) -> RuleResult | Outcome:
+              done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = (),
+              decided: Any = None) -> RuleResult | Outcome:
+        """One rule's verdict; ``decided``: its outcome found by the version's fused function (run.kernel), used
+        when no dependency or unknown value decides the rule first."""
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
         if gate is None and nulls:
@@ -245,7 +255,10 @@ class Evaluator:
             return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
                                  gate[0] in self._explained,
                                  compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
-        outcome, error = decide(version, rule, case, env, current())
+        if decided is not None and decided is not GATED:
+            outcome, error = decided, None
+        else:
+            outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, seen, done, depends, outcome, error)
 
     rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)

@@ -25,7 +25,7 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
 
-__all__ = ["Kernel", "General", "FAILURES", "failure", "decide"]
+__all__ = ["Kernel", "General", "FAILURES", "GATED", "failure", "decide"]
 
 
 class General(Protocol):
@@ -42,7 +42,8 @@ class General(Protocol):
 
 
 _U = UNKNOWN
-_GATED = object()  # a fused step that an undetermined dependency leaves undetermined (run.kernel only)
+GATED = object()  # a fused step that an undetermined dependency leaves undetermined
+_GATED = GATED
 
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
 
@@ -89,6 +90,7 @@ class Kernel:
         self._steps: dict[int, list[_Step]] = {}
         self._ordered: dict[int, list[str] | None] = {}
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
+        self._ids: dict[int, list[str]] = {}  # the rule ids of a version's steps, in order
         for v in versions:
             if v.waivers:
                 continue
@@ -102,6 +104,7 @@ class Kernel:
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
             self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}")
+            self._ids[id(v)] = [r.id for r, _, _ in self._steps[id(v)]]
 
     def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
             ) -> tuple[int, int, list[RuleResult]] | None:
@@ -114,9 +117,9 @@ class Kernel:
         meter = current()
         fused = self._fused[id(version)]
         if fused is not None and (quick := fused(case, env, meter)) is not None:
-            if quick[2] is None:  # every rule complied or does not apply: nothing to build
+            if not quick[2]:  # every rule complied or does not apply: nothing to build
                 return quick[0], quick[1], []
-            return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[2])
+            return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3])
         complied = not_applicable = 0
         found: list[RuleResult] = []
         done: dict[str, RuleResult | Outcome] = {}  # what the general path reads of the rules before
@@ -163,6 +166,15 @@ class Kernel:
             if selected and type(result) is RuleResult:
                 found.append(result)
         return complied, not_applicable, self._sorted(version, found)
+
+    def outcomes(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> dict[str, Any] | None:
+        """Each planned rule's outcome on the case from the version's fused function (:data:`GATED` for one an
+        undetermined dependency leaves undetermined), or None (no fused function, or it raised): the full path
+        then decides rule by rule."""
+        fused = self._fused.get(id(version))
+        if fused is None or (quick := fused(case, env, current())) is None:
+            return None
+        return dict(zip(self._ids[id(version)], quick[3], strict=True))
 
     def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
               steps: list[_Step], outcomes: tuple[Any, ...]) -> list[RuleResult]:
