@@ -175,3 +175,17 @@ def test_full_detail_with_fused_outcomes_equals_rule_by_rule() -> None:
             f"{test.file}:{test.line}"
         compared += 1
     assert compared > 200
+
+
+@pytest.mark.parametrize("detail", ["findings", "full"])
+def test_a_let_computed_before_a_budget_error_is_not_reused_for_free(tmp_path: Path, detail: str) -> None:
+    """l0 (21 items on 10 messages) completes in the fused function, l1 (31 more) exceeds a budget of 40 there;
+    deciding the rule again on its own must pay for l0 again (52 > 40: undetermined), not find it computed."""
+    text = pt.policy("definitions:\n  l0: \"collect m in messages: [1]\"\n  l1: \"collect x in l0: [x, x]\"\n"
+                     + pt.rules_text(pt.rule("r", "len(l1) > 0")), **pt.CHAT, id="lets")
+    rb = pt.load(pt.write(tmp_path / "p" / "lets.yaml", text).parent, max_cost=None)
+    case = _chat(10)
+    assert Evaluator(rb, detail=detail, budget=52).evaluate(case).counts()["complied"] == 1
+    result = Evaluator(rb, detail=detail, budget=51).evaluate(case)
+    assert [r.outcome for r in result.results] == [Outcome.UNDETERMINED]
+    assert "budget exceeded" in (result.results[0].error or "")

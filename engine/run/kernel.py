@@ -115,8 +115,10 @@ class Kernel:
         if steps is None:
             return None
         meter = current()
+        # the fused function gets its own environment: a let it computed before raising (a budget error, say)
+        # must not be found computed, and so cost nothing, when the rules are then decided one by one
         fused = self._fused[id(version)]
-        if fused is not None and (quick := fused(case, env, meter)) is not None:
+        if fused is not None and (quick := fused(case, env.copy(), meter)) is not None:
             if not quick[2]:  # every rule complied or does not apply: nothing to build
                 return quick[0], quick[1], []
             return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3])
@@ -172,7 +174,7 @@ class Kernel:
         undetermined dependency leaves undetermined), or None (no fused function, or it raised): the full path
         then decides rule by rule."""
         fused = self._fused.get(id(version))
-        if fused is None or (quick := fused(case, env, current())) is None:
+        if fused is None or (quick := fused(case, env.copy(), current())) is None:
             return None
         return dict(zip(self._ids[id(version)], quick[3], strict=True))
 
