@@ -262,8 +262,8 @@ def diff_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
 def test_diff_of_the_after_sales_revision_over_the_golden_cases(
         diff_run: tuple[dict[str, Any], str, list[str]]) -> None:
     report, _, ids = diff_run
-    assert len(ids) == len(set(ids)) == 152
-    assert report["cases"] == 152 and report["rejected"] == 0
+    assert len(ids) == len(set(ids)) == 157
+    assert report["cases"] == 157 and report["rejected"] == 0
     got = {(case, t["rule"].removeprefix("after-sales/"), t["from"], t["to"])
            for t in report["transitions"] for case in t["cases"]}
     assert got - EXPECTED == set(), "transitions the rule texts do not explain"
@@ -276,7 +276,7 @@ def test_diff_of_the_after_sales_revision_over_the_golden_cases(
 def test_diff_text_groups_by_rule(diff_run: tuple[dict[str, Any], str, list[str]]) -> None:
     _, text, _ = diff_run
     lines = text.splitlines()
-    assert lines[-1] == "44 of 152 case(s) change outcome"
+    assert lines[-1] == "44 of 157 case(s) change outcome"
     i = lines.index("after-sales/return-refund-eligibility [售后服务规则 1.2]")
     assert lines[i + 1] == "  complied -> violated: 3 cases (V1-039, V1-069, V2-048)"
     assert "  absent -> violated: 7 cases (V1-021, V1-024, V2-023, V2-025, V2-026, V2-027, V2-033)" in lines
