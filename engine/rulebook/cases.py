@@ -321,6 +321,7 @@ def _plain_file(fh: IO[bytes], source: str) -> bool:
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
             return False
         stream, refused = open_stream(fh, source)
+        fh.seek(0)  # the sniffing may have read a short file's first bytes: read_stream starts again
     except READ_ERRORS:
         return False  # read_stream reports it
     return stream is fh and refused is None
