@@ -179,7 +179,7 @@ def work_on(proc: Processor, task: list[tuple[str, int, Any]] | Shard) -> list[C
 
     A range whose file cannot be opened raises :class:`OSError` (where the worker runs decides what that
     means: see :func:`_work` and :mod:`policy_eval.run.distributed`)."""
-    items = shard_records(task) if isinstance(task, Shard) else task
+    items: Iterable[Any] = shard_records(task) if isinstance(task, Shard) else task
     return [proc.process(item) for item in items]
 
 

@@ -78,8 +78,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
     e.add_argument("--scheduler", metavar="ADDR",
                    help="dask: scheduler address, e.g. tcp://host:8786 (default: a local cluster of --jobs "
-                        "workers); the policy folder (resolved to an absolute path here) must be readable at "
-                        "that path on the workers, and the workers must load the same rulebook")
+                        "workers); the policy folder and JSON Lines case files (resolved to absolute paths here) "
+                        "must be readable at those paths on the workers, which read the case files' byte ranges "
+                        "themselves, and the workers must load the same rulebook")
     e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
     e.add_argument("--verbose", "-v", action="store_true",
                    help="text: also show clean cases and complied / not-applicable rules")
