@@ -123,10 +123,10 @@ def shard_records(shard: Shard) -> Iterator[tuple[str, int | None, bytes | CaseE
                     continue
                 yield shard.source, number, line
         except READ_ERRORS as exc:
-            yield shard.source, None, unread(shard, exc, number + 1)
+            yield shard.source, None, _unread(shard, exc, number + 1)
 
 
-def unread(shard: Shard, exc: BaseException, line: int) -> CaseError:
+def _unread(shard: Shard, exc: BaseException, line: int) -> CaseError:
     """Lines ``line`` to the end of ``shard`` could not be read (the rest of the file is still read)."""
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
     return CaseError(f"read failed: {reason}; lines {line} to {shard.last} are not evaluated",
