@@ -3,7 +3,8 @@
 Input: a loaded rulebook's versions (rules with ``depends_on`` and the parameters they use).
 Output: per version, the plan of rules to evaluate (each after the rules it depends on, each
 once per case); per rule, the gate its dependencies set, and the deployment parameters its
-results record; the values a case marks unknown (an explicit null). Used by
+results record; the values a case marks unknown (an explicit null), and the rules whose verdict
+depends on what they hide (judged by three-valued logic). Used by
 :mod:`policy_eval.run.evaluate`.
 """
 
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import BudgetExceeded, current
+from policy_eval.lang.interpreter import interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
@@ -201,21 +204,34 @@ def unknown_reason(paths: tuple[str, ...]) -> str:
 _ABSENT = object()
 
 
-def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], nulls: tuple[str, ...],
-            paths: Iterable[tuple[str, tuple[str, ...], Any]], when_paths: Iterable[str]
-            ) -> tuple[Outcome, str, tuple[str, ...]] | None:
-    """Undetermined when the rule reads a value the case marks unknown (null), unless its `when` is
-    false without reading one (then it does not apply, whatever the unknown value is)."""
-    hit = unknown_reads((p for p, _, _ in paths), nulls)
-    if not hit:
-        return None
-    if rule.when is not None and not unknown_reads(when_paths, nulls):
-        try:
-            if rule.when.fn(case, env) is False:
+def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[Outcome, str, tuple[str, ...]] | None:
+    """Undetermined when what decides the rule depends on a value the case marks unknown (null); None when
+    its conditions decide it whatever the unknown values are (then they decide it as they do any rule).
+
+    The rule's `when`, then its condition, are evaluated with each null read as unknown
+    (:func:`~policy_eval.lang.interpreter.interpret_nulls`): `exists` and `default` of a null are unknown, and
+    Kleene logic decides (``request.type == "return_refund" and exists(order.shipped_at)`` on a refund-only
+    request is false whatever ``shipped_at`` is). Only an unknown that comes from a null gates: an unknown
+    from an absent value is undetermined the ordinary way. A rule that cannot be evaluated (a data error, the
+    budget spent) is left to the ordinary way too, which reports it.
+    """
+    meter = current()
+    if meter is not None:
+        meter.left = meter.limit
+    try:
+        for cond in (rule.when, rule.condition):
+            if cond is None:
+                continue
+            value, blame, hidden = interpret_nulls(cond.node, case, env)
+            if value is False and cond is rule.when:
                 return None
-        except (EvalFailure, ArithmeticError):
-            pass
-    return Outcome.UNDETERMINED, unknown_reason(hit), hit
+            if value is UNKNOWN and hidden:
+                return Outcome.UNDETERMINED, unknown_reason(hidden), blame
+            if value is UNKNOWN:
+                return None  # missing whatever the nulls are: undetermined, naming what is missing
+    except (EvalFailure, ArithmeticError, BudgetExceeded):
+        return None
+    return None
 
 
 def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[str, ...]],

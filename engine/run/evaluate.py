@@ -23,7 +23,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
-from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
+from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
 from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
@@ -102,9 +102,6 @@ class Evaluator:
         self._last_text: tuple[Any, str] = (None, "")
         # findings detail: quiet verdicts counted, not built (run.kernel)
         self._kernel = Kernel(rulebook.versions(), self._rules, self._plans) if self.findings else None
-        # what each rule's applicability reads: a false `when` that reads nothing unknown still decides
-        self._when_paths = {id(r): tuple(p for p in inputs_of(r.when.node) if "[" not in p)
-                            for v in rulebook.versions() for r in v.rules if r.when is not None}
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
@@ -112,7 +109,9 @@ class Evaluator:
         self._reasons: dict[int, dict[Outcome, str]] = {}
         for v in rulebook.versions():
             union: dict[str, tuple[str, tuple[str, ...], Any]] = {}
-            for r in self._rules[id(v)]:
+            # the rules evaluated: the selected ones and those they depend on (what a case marks unknown
+            # is looked for on these paths)
+            for r in self._plans.get(id(v)) or self._rules[id(v)]:
                 for p, read in r.readers.items():
                     if "[" not in p:
                         union.setdefault(p, (p, tuple(p.split(".")), read))
@@ -237,8 +236,8 @@ class Evaluator:
               ) -> RuleResult | Outcome:
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
-        if gate is None and nulls:
-            gate = compose.unknown(rule, case, env, nulls, self._paths[id(rule)], self._when_paths.get(id(rule), ()))
+        if gate is None and nulls and compose.unknown_reads((p for p, _, _ in self._paths[id(rule)]), nulls):
+            gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does a null decide it?
         if gate is not None:
             if self.findings and gate[0] is Outcome.NOT_APPLICABLE:
                 return gate[0]  # counted, like every not-applicable verdict in findings detail
