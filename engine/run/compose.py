@@ -24,7 +24,8 @@ from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "unknown_reads",
+__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
+           "unknown_reads",
            "unknown", "gated"]
 
 
@@ -189,6 +190,29 @@ def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...],
                 break
             if node is _ABSENT:
                 break
+    return tuple(out)
+
+
+def case_reads(rule: Rule) -> tuple[str, ...]:
+    """The case paths outside lists that a rule's `when` and condition read (its lets' included), objects
+    too (``exists(request.merchant_response)`` reads one): where a null could decide the rule."""
+    out: dict[str, None] = {}
+    stack: list[ir.IR] = [c.node for c in (rule.when, rule.condition) if c is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # the IR is a DAG (a let used twice is one node)
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.Field):
+            keys = [node.key]
+            base = node.base
+            while isinstance(base, ir.Field):
+                keys.append(base.key)
+                base = base.base
+            if base is None:  # read from the case root through fields only
+                out[".".join(reversed(keys))] = None
+        stack.extend(ir.children(node))
     return tuple(out)
 
 

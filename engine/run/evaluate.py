@@ -106,18 +106,22 @@ class Evaluator:
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._version_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._null_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._reads: dict[int, tuple[str, ...]] = {}
         self._reasons: dict[int, dict[Outcome, str]] = {}
         for v in rulebook.versions():
             union: dict[str, tuple[str, tuple[str, ...], Any]] = {}
-            # the rules evaluated: the selected ones and those they depend on (what a case marks unknown
-            # is looked for on these paths)
-            for r in self._plans.get(id(v)) or self._rules[id(v)]:
+            for r in self._rules[id(v)]:
                 for p, read in r.readers.items():
                     if "[" not in p:
                         union.setdefault(p, (p, tuple(p.split(".")), read))
             self._version_paths[id(v)] = list(union.values())
+            # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
+            reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in compose.case_reads(r)}
+            self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
+                self._reads[id(r)] = compose.case_reads(r)
                 self._reasons[id(r)] = {Outcome.COMPLIED: reason_for(r, Outcome.COMPLIED, None, None, None),
                                         Outcome.NOT_APPLICABLE: reason_for(r, Outcome.NOT_APPLICABLE, None, None,
                                                                              None)}
@@ -205,7 +209,7 @@ class Evaluator:
                                              reference_time=render(ref))], _NONE
         env = {REF_TIME: ref}
         # what the case marks unknown (an explicit null)
-        nulls = compose.null_paths(case, self._version_paths[id(version)]) if maybe_null else ()
+        nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
         if self._kernel is not None and not nulls:
             quick = self._kernel.run(self, version, case, env)
             if quick is not None:
@@ -236,7 +240,7 @@ class Evaluator:
               ) -> RuleResult | Outcome:
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
-        if gate is None and nulls and compose.unknown_reads((p for p, _, _ in self._paths[id(rule)]), nulls):
+        if gate is None and nulls and compose.unknown_reads(self._reads[id(rule)], nulls):
             gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does a null decide it?
         if gate is not None:
             if self.findings and gate[0] is Outcome.NOT_APPLICABLE:
