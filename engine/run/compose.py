@@ -18,7 +18,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, current
-from policy_eval.lang.interpreter import interpret_nulls
+from policy_eval.lang.interpreter import Trace, interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
@@ -228,7 +228,8 @@ def unknown_reason(paths: tuple[str, ...]) -> str:
 _ABSENT = object()
 
 
-def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[Outcome, str, tuple[str, ...]] | None:
+def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace | None = None
+            ) -> tuple[Outcome, str, tuple[str, ...]] | None:
     """Undetermined when what decides the rule depends on a value the case marks unknown (null); None when
     its conditions decide it whatever the unknown values are (then they decide it as they do any rule).
 
@@ -237,7 +238,8 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[Outc
     Kleene logic decides (``request.type == "return_refund" and exists(order.shipped_at)`` on a refund-only
     request is false whatever ``shipped_at`` is). Only an unknown that comes from a null gates: an unknown
     from an absent value is undetermined the ordinary way. A rule that cannot be evaluated (a data error, the
-    budget spent) is left to the ordinary way too, which reports it.
+    budget spent) is left to the ordinary way too, which reports it. ``trace`` is filled as the evaluation
+    goes (the explanation of an undetermined verdict).
     """
     meter = current()
     if meter is not None:
@@ -246,7 +248,7 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[Outc
         for cond in (rule.when, rule.condition):
             if cond is None:
                 continue
-            value, blame, hidden = interpret_nulls(cond.node, case, env)
+            value, blame, hidden = interpret_nulls(cond.node, case, env, trace)
             if value is False and cond is rule.when:
                 return None
             if value is UNKNOWN and hidden:
