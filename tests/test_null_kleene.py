@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import policytext as pt
 import pytest
+import test_properties as properties
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policy_eval.expression import compile_expression
 from policy_eval.lang.interpreter import Trace, interpret, interpret_nulls
@@ -172,6 +176,10 @@ def test_default_of_a_null_is_unknown_and_of_an_absent_value_the_fallback(evalua
     ("exists(order.promised_days + order.rate)", {"order": {"rate": None}}, {"order": {}}, False, False),
     ("exists(order.promised_days + order.rate)", {"order": {"promised_days": 1, "rate": None}},
      {"order": {"promised_days": 1}}, UNKNOWN, False),
+    # one item's body missing (no sent_at), another's null-dependent: `any` could be true, so null-dependent
+    ("exists(if (any m in messages: m.sent_at > order.received_at) then 1 else 1)",
+     {"order": {"received_at": None}, "messages": [{"sender": "buyer"}, {"sent_at": "2024-03-01T10:00:00Z"}]},
+     {"order": {}, "messages": [{"sender": "buyer"}, {"sent_at": "2024-03-01T10:00:00Z"}]}, UNKNOWN, False),
 ])
 def test_the_expression_values(expr: str, case: dict[str, Any], absent_case: dict[str, Any], expect: Any,
                                expect_absent: Any) -> None:
@@ -283,3 +291,99 @@ def test_the_bundled_rulebook_on_a_refund_only_case_with_shipping_unknown() -> N
         assert expected == "not_applicable"
         assert got[rule].outcome.value == "not_applicable", (rule, got[rule].reason)
     assert not [k for k, r in got.items() if r.outcome.value == "undetermined" and "return" in k], got
+
+
+# --- the three-valued reading is sound: a value it calls known is the value for every reading of the nulls
+def _nulls(case: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The paths of the explicit nulls outside lists."""
+    if type(case) is not dict:
+        return []
+    out: list[tuple[str, ...]] = []
+    for key, value in case.items():
+        out += [path + (key,)] if value is None else _nulls(value, path + (key,))
+    return out
+
+
+def _reading(case: dict[str, Any], filler: dict[str, Any], nulls: list[tuple[str, ...]]) -> dict[str, Any]:
+    """The case with each null replaced by what ``filler`` has at its path (a value, or nothing: absent)."""
+    out = copy.deepcopy(case)
+    for path in nulls:
+        value: Any = filler
+        for key in path:
+            value = value.get(key) if type(value) is dict else None
+        parent = out
+        for key in path[:-1]:
+            parent = parent[key]
+        if value is None:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = copy.deepcopy(value)
+    return out
+
+
+# a value at every path of tests/test_properties.py's cases that can be null (a reading where none is absent)
+FULL: dict[str, Any] = {
+    "order": {"id": "O1", "category": "水果", "received_at": "2024-02-28T10:00:00+08:00",
+              "confirmed_at": "2024-02-20T09:30:00+08:00", "shipped_at": "2024-02-21T02:00:00Z", "promised_days": 7,
+              "paid": "59.90", "rate": Decimal("0.1"), "day": "2024-02-29", "limit": "PT48H", "tags": ["水果"],
+              "scores": [3, 5], "shipped": True},
+    "messages": [{"sender": "buyer", "text": "加我微信 abc", "sent_at": "2024-03-01T10:00:00+08:00"}],
+    "orders": [{"reason": "quality", "amount": "9.90", "at": "2024-03-01T10:00:00+08:00"}],
+    "nested": {"a": {"b": {"c": 1}}},
+}
+
+
+# expressions over the fields those cases null: exists, default, Kleene logic, arithmetic, quantifiers
+_DATETIMES = ["order.received_at", "order.shipped_at", "order.confirmed_at"]
+_INTS = ["order.promised_days", "nested.a.b.c", "3", "len(order.scores)"]
+
+
+@st.composite
+def _expressions(draw: Any, t: str = "bool", depth: int = 3) -> str:
+    sub = depth - 1
+    if t == "datetime":
+        choice = draw(st.integers(0, 3 if depth > 0 else 0))
+        return [lambda: draw(st.sampled_from(_DATETIMES)),
+                lambda: f"default({draw(_expressions('datetime', sub))}, {draw(_expressions('datetime', sub))})",
+                lambda: f"({draw(_expressions('datetime', sub))} + days({draw(_expressions('int', sub))}))",
+                lambda: f"max({draw(_expressions('datetime', sub))}, {draw(_expressions('datetime', sub))})"][choice]()
+    if t == "int":
+        choice = draw(st.integers(0, 3 if depth > 0 else 0))
+        return [lambda: draw(st.sampled_from(_INTS)),
+                lambda: f"default({draw(_expressions('int', sub))}, {draw(_expressions('int', sub))})",
+                lambda: f"({draw(_expressions('int', sub))} + {draw(_expressions('int', sub))})",
+                lambda: f"(count s{depth} in order.scores: s{depth} > {draw(_expressions('int', sub))})"][choice]()
+    choice = draw(st.integers(0, 9 if depth > 0 else 2))
+    field = st.sampled_from(["datetime", "int"])
+    return [lambda: draw(st.sampled_from(["true", "false", "order.shipped"])),
+            lambda: f"exists({draw(_expressions(draw(field), 1))})",
+            lambda: f"exists({draw(st.sampled_from(['order', 'nested.a', 'nested.a.b']))})",
+            lambda: f"not {draw(_expressions('bool', sub))}",
+            lambda: f"({draw(_expressions('bool', sub))} and {draw(_expressions('bool', sub))})",
+            lambda: f"({draw(_expressions('bool', sub))} or {draw(_expressions('bool', sub))})",
+            lambda: f"({draw(_expressions('datetime', sub))} <= {draw(_expressions('datetime', sub))})",
+            lambda: f"({draw(_expressions('int', sub))} > {draw(_expressions('int', sub))})",
+            lambda: (f"(if {draw(_expressions('bool', sub))} then {draw(_expressions('bool', sub))} "
+                     f"else {draw(_expressions('bool', sub))})"),
+            lambda: f"(any s{depth} in order.scores: s{depth} > {draw(_expressions('int', sub))})"][choice]()
+
+
+@properties.PROPERTY_SETTINGS
+@given(st.one_of(properties.typed_expressions().map(lambda typed: typed[0]), _expressions()),
+       properties.case_records, st.lists(properties.case_records, max_size=3))
+def test_a_known_value_is_the_value_whatever_the_nulls_hide(text: str, case: dict[str, Any],
+                                                            fillers: list[dict[str, Any]]) -> None:
+    node = compile_expression(text, case_schema=properties.SCHEMA).node
+    value, blame, hidden = interpret_nulls(node, case)
+    nulls = _nulls(case)
+    if not nulls:  # nothing hidden: the plain reading, to the letter
+        assert not hidden and _same(value, interpret(node, case)), (text, case)
+        return
+    if hidden:
+        assert value is UNKNOWN and set(hidden) <= set(blame)
+        return
+    # known (or missing whatever the nulls are): the same with every null absent, and with values put there
+    assert _same(value, interpret(node, case)), (text, case)
+    for filler in [FULL, *fillers]:
+        world = _reading(case, filler, nulls)
+        assert _same(value, interpret(node, world)), (text, case, world)
