@@ -25,7 +25,7 @@ from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
 __all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
-           "unknown_reads",
+           "reads_null",
            "unknown", "gated"]
 
 
@@ -216,9 +216,14 @@ def case_reads(rule: Rule) -> tuple[str, ...]:
     return tuple(out)
 
 
-def unknown_reads(paths: Iterable[str], nulls: tuple[str, ...]) -> tuple[str, ...]:
-    """The paths among ``paths`` at or under a null of the case."""
-    return tuple(p for p in paths if any(p == n or p.startswith(n + ".") for n in nulls))
+def reads_null(paths: tuple[str, ...], nulls: tuple[str, ...]) -> bool:
+    """Whether one of ``paths`` is at or under one of ``nulls`` (a case's, from :func:`null_paths`)."""
+    for n in nulls:
+        under = n + "."
+        for p in paths:
+            if p == n or p.startswith(under):
+                return True
+    return False
 
 
 def unknown_reason(paths: tuple[str, ...]) -> str:

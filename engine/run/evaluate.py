@@ -240,18 +240,19 @@ class Evaluator:
               ) -> RuleResult | Outcome:
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
-        trace = None
-        if gate is None and nulls and compose.unknown_reads(self._reads[id(rule)], nulls):
-            trace = Trace()  # judged by three-valued logic: is the rule undetermined by what a null hides?
-            gate = compose.unknown(rule, case, env, trace)
+        by_null = False
+        if gate is None and nulls and compose.reads_null(self._reads[id(rule)], nulls):
+            gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does what a null hides decide?
+            by_null = gate is not None
         if gate is not None:
             if self.findings and gate[0] is Outcome.NOT_APPLICABLE:
                 return gate[0]  # counted, like every not-applicable verdict in findings detail
             result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
                                    gate[0] in self._explained,
                                    compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
-            if trace is not None and gate[0] in self._explained:
-                result.explanation = tuple(result.explanation) + explanation(trace)  # what `when` and condition came to
+            if by_null and gate[0] in self._explained:  # what `when` and condition came to (traced only now)
+                compose.unknown(rule, case, env, trace := Trace())
+                result.explanation = tuple(result.explanation) + explanation(trace)
             return result
         outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, seen, done, depends, outcome, error)
