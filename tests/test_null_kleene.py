@@ -335,7 +335,7 @@ FULL: dict[str, Any] = {
 
 # expressions over the fields those cases null: exists, default, Kleene logic, arithmetic, quantifiers
 _DATETIMES = ["order.received_at", "order.shipped_at", "order.confirmed_at"]
-_INTS = ["order.promised_days", "nested.a.b.c", "3", "len(order.scores)"]
+_INTS = ["order.promised_days", "nested.a.b.c", "len(order.scores)", "default(order.promised_days, 3)"]
 
 
 @st.composite

@@ -32,7 +32,7 @@ from policy_eval.lang.quantifiers import zero_of
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["Trace", "interpret", "interpret_nulls", "Step"]
+__all__ = ["Trace", "interpret", "interpret_nulls", "Reading", "Step"]
 
 MAX_STEPS = 200
 
@@ -61,6 +61,16 @@ Blame = tuple[str, ...]
 _NONE: Blame = ()
 
 
+@dataclass
+class Reading:
+    """What the three-valued reading of one case keeps from one condition to the next (with one environment):
+    the let-bindings' values and the nulls found. Shared by the rules of a policy version, it evaluates a
+    definition they share once per case, as the compiled functions do."""
+
+    lets: dict[int, tuple[Any, Blame]] = field(default_factory=dict)
+    nulls: set[str] = field(default_factory=set)
+
+
 def _merge(*blames: Blame) -> Blame:
     out: list[str] = []
     for b in blames:
@@ -86,11 +96,12 @@ class _Interp:
     of them is null-dependent; one whose blame holds none is missing whatever the nulls hide.
     """
 
-    def __init__(self, case: dict[str, Any], trace: Trace | None, nulls: set[str] | None = None) -> None:
+    def __init__(self, case: dict[str, Any], trace: Trace | None, reading: Reading | None = None) -> None:
         self.case = case
         self.trace = trace
-        self.lets: dict[int, tuple[Any, Blame]] = {}  # each let-binding evaluated once (its value has no free variables)
-        self.nulls = nulls
+        # each let-binding evaluated once (its value has no free variables)
+        self.lets: dict[int, tuple[Any, Blame]] = reading.lets if reading is not None else {}
+        self.nulls = reading.nulls if reading is not None else None
 
     def null_part(self, blame: Blame) -> Blame:
         """The paths of ``blame`` at or under a null of the case (none unless reading nulls as unknown)."""
@@ -334,13 +345,15 @@ def interpret(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = No
 
 
 def interpret_nulls(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = None,
-                    trace: Trace | None = None) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+                    trace: Trace | None = None, reading: Reading | None = None
+                    ) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
     """Evaluate IR on a case with each explicit null outside lists read as unknown (any value, or none):
     ``(value, blame, null blame)``. An unknown value's blame names the paths it comes from; its null blame,
     those of them at or under a null: when there are some, the value depends on what the nulls hide (and
-    is the value :func:`interpret` gives wherever it does not). ``trace`` is filled as by :func:`interpret`."""
+    is the value :func:`interpret` gives wherever it does not). ``trace`` is filled as by :func:`interpret`
+    (give it no ``reading`` shared with another condition: a let value found there adds no steps here)."""
     wrapped: dict[str, tuple[Any, str]] = {k: (v, k) for k, v in (env or {}).items()}
-    interp = _Interp(case, trace, set())
+    interp = _Interp(case, trace, reading if reading is not None else Reading())
     value, blame = interp.ev(node, wrapped)
     if trace is not None:
         for path in blame:

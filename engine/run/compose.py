@@ -18,7 +18,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, current
-from policy_eval.lang.interpreter import Trace, interpret_nulls
+from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
@@ -231,6 +231,7 @@ def unknown_reason(paths: tuple[str, ...]) -> str:
 
 
 _ABSENT = object()
+_READING = "$reading"  # (a name no variable can have)
 
 
 def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace | None = None
@@ -244,16 +245,23 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace 
     request is false whatever ``shipped_at`` is). Only an unknown that comes from a null gates: an unknown
     from an absent value is undetermined the ordinary way. A rule that cannot be evaluated (a data error, the
     budget spent) is left to the ordinary way too, which reports it. ``trace`` is filled as the evaluation
-    goes (the explanation of an undetermined verdict).
+    goes (the explanation of an undetermined verdict); without one, the let values are kept in ``env`` for
+    the next rule of the version on the same case.
     """
     meter = current()
     if meter is not None:
         meter.left = meter.limit
+    if trace is None:
+        reading = env.get(_READING)
+        if reading is None:
+            reading = env[_READING] = Reading()
+    else:
+        reading = Reading()
     try:
         for cond in (rule.when, rule.condition):
             if cond is None:
                 continue
-            value, blame, hidden = interpret_nulls(cond.node, case, env, trace)
+            value, blame, hidden = interpret_nulls(cond.node, case, env, trace, reading)
             if value is False and cond is rule.when:
                 return None
             if value is UNKNOWN and hidden:
