@@ -91,8 +91,8 @@ def _rooted(node: ir.Field) -> bool:
 class _Interp:
     """Evaluates to ``(value, blame)``: blame lists the missing case paths an unknown value comes from.
 
-    With ``nulls`` (a set, filled as nulls are read) an explicit null outside lists is unknown rather than
-    absent: the blame paths at or under one are recorded in it, and an unknown value whose blame holds one
+    With a :class:`Reading` an explicit null outside lists is unknown rather than absent: the blame paths at
+    or under one are recorded in its ``nulls`` as they are read, and an unknown value whose blame holds one
     of them is null-dependent; one whose blame holds none is missing whatever the nulls hide.
     """
 
