@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.fusion import Step, Tokens, fuse
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.explaining import DATA_ERRORS
@@ -41,6 +42,7 @@ class General(Protocol):
 
 
 _U = UNKNOWN
+_GATED = object()  # a fused step that an undetermined dependency leaves undetermined (run.kernel only)
 
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
 
@@ -86,6 +88,7 @@ class Kernel:
                  plans: dict[int, list[Rule]]) -> None:
         self._steps: dict[int, list[_Step]] = {}
         self._ordered: dict[int, list[str] | None] = {}
+        self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         for v in versions:
             if v.waivers:
                 continue
@@ -98,6 +101,7 @@ class Kernel:
                 for r in (plan if plan is not None else chosen)]
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
+            self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}")
 
     def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
             ) -> tuple[int, int, list[RuleResult]] | None:
@@ -107,12 +111,17 @@ class Kernel:
         steps = self._steps.get(id(version))
         if steps is None:
             return None
+        meter = current()
+        fused = self._fused[id(version)]
+        if fused is not None and (quick := fused(case, env, meter)) is not None:
+            if quick[2] is None:  # every rule complied or does not apply: nothing to build
+                return quick[0], quick[1], []
+            return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[2])
         complied = not_applicable = 0
         found: list[RuleResult] = []
         done: dict[str, RuleResult | Outcome] = {}  # what the general path reads of the rules before
         decided: dict[str, Outcome] = {}  # each rule's outcome (no waivers here: before any waiver)
         ref_text: str | None = None
-        meter = current()
         for rule, depends, selected in steps:
             if depends:
                 gate: Outcome | None = None
@@ -153,8 +162,44 @@ class Kernel:
             done[rule.id] = result
             if selected and type(result) is RuleResult:
                 found.append(result)
+        return complied, not_applicable, self._sorted(version, found)
+
+    def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
+              steps: list[_Step], outcomes: tuple[Any, ...]) -> list[RuleResult]:
+        """The verdicts of the rules the fused function found violated or undetermined, built by the
+        general path in plan order (a verdict records what the rules it depends on decided)."""
+        found: list[RuleResult] = []
+        done: dict[str, RuleResult | Outcome] = {}
+        decided: dict[str, Outcome] = {}
+        ref_text = render(env[REF_TIME])
+        for (rule, depends, selected), outcome in zip(steps, outcomes, strict=True):
+            if outcome is _COMPLIED or outcome is _NOT_APPLICABLE:
+                done[rule.id] = decided[rule.id] = outcome
+                continue
+            if outcome is _GATED:
+                result = ev.rule_result(version, rule, case, env, ref_text, done=done)
+                decided[rule.id] = _UNDETERMINED
+            else:
+                decided[rule.id] = outcome
+                deps = {d: decided[d].value for d, _ in depends} if depends else None
+                result = ev.judged(version, rule, case, env, ref_text, None, done, deps, outcome, None)
+            done[rule.id] = result
+            if selected and type(result) is RuleResult:
+                found.append(result)
+        return self._sorted(version, found)
+
+    def _sorted(self, version: PolicyVersion, found: list[RuleResult]) -> list[RuleResult]:
         order = self._ordered[id(version)]
         if order is not None and len(found) > 1:
             rank = {rid: i for i, rid in enumerate(order)}
             found.sort(key=lambda r: rank[r.rule or ""])
-        return complied, not_applicable, found
+        return found
+
+
+def _fused(steps: list[_Step], name: str) -> Any:
+    """One generated function for a version's steps (lang.fusion), or None (then rule by rule)."""
+    index = {rule.id: i for i, (rule, _, _) in enumerate(steps)}
+    return fuse([Step(rule.when.node if rule.when is not None else None, rule.condition.node,
+                      rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected)
+                 for rule, depends, selected in steps],
+                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, _GATED), name)

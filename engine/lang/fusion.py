@@ -1,0 +1,179 @@
+"""Fuse a policy version's rules into one generated function: every rule's outcome on a case in one call.
+
+Input: the steps of a version's plan, as plain data (a :class:`Step` per rule: its ``when`` and condition
+trees, ``require`` or ``forbid``, the earlier steps it depends on with the outcomes it wants from them,
+whether it is counted) and the tokens that stand for the outcomes. Output: ``run(c, v, meter)``, which
+returns ``(complied, not_applicable, outcomes)``: the counts over the counted steps, and ``outcomes`` (one
+token per step, ``gated`` for a step an undetermined dependency leaves undetermined) only when some step
+is violated or undetermined (None otherwise: nothing more to build). It returns None when anything
+raised: the caller then decides the case rule by rule, which locates the failure (generated code is an
+optimisation, never a different semantics).
+
+Why: the rules of a version read the same case paths and the same definitions. Compiled one by one, each
+rule reads its paths again and fetches each definition through its memo in the environment; fused, a
+path read more than once is read once at the top, and a let-binding (a definition or a rule's ``let``)
+is a local computed on first use, with its code inline. The code comes from the fixed templates of
+:mod:`policy_eval.lang.codegen` over the checked trees, so nothing an author writes becomes code.
+A let used in many places is inlined at each (behind its "computed yet?" test), so generated source is
+capped (:data:`MAX_FUSED_SOURCE`): a version whose source would exceed it is not fused, and loading
+costs no more than the cap whatever the policy. The budget meter is refilled before each rule, as the
+rule-by-rule path does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policy_eval.lang import ir
+from policy_eval.lang.codegen import _UNSET, _Gen
+from policy_eval.lang.values import UNKNOWN
+
+__all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
+
+MAX_FUSED_SOURCE = 400_000  # characters of generated source per version; beyond it, rule by rule
+
+Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, tuple[Any, ...] | None] | None"]
+
+
+@dataclass(frozen=True)
+class Step:
+    when: ir.IR | None
+    condition: ir.IR
+    forbid: bool
+    depends: tuple[tuple[int, frozenset[Any]], ...]  # (index of an earlier step, outcomes wanted from it)
+    counted: bool
+
+
+@dataclass(frozen=True)
+class Tokens:
+    complied: Any
+    violated: Any
+    not_applicable: Any
+    undetermined: Any
+    gated: Any  # undetermined because a dependency is
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _FusedGen(_Gen):
+    """codegen's templates, with let-bindings inlined as lazily computed locals and the size capped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inlined = 0
+
+    def g_LetRef(self, node: ir.LetRef) -> str:
+        local = self.lets.get(id(node.expr))
+        if local is None:
+            local = self.lets[id(node.expr)] = f"_l{len(self.lets)}"
+            self.prelude.append(f"    {local} = _M")
+        code = self.expr(node.expr)
+        self.inlined += len(code)
+        if self.inlined > MAX_FUSED_SOURCE:
+            raise _TooLarge
+        return f"({local} if {local} is not _M else ({local} := {code}))"
+
+    def hoist_all(self, roots: Sequence[ir.IR]) -> None:
+        """Read each case path that the rules (and the lets they use, each once) read more than once a single
+        time, at the top."""
+        counts: dict[tuple[str, ...], list[ir.Field]] = {}
+        seen_lets: set[int] = set()
+        stack = list(roots)
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ir.LetRef):
+                if id(n.expr) in seen_lets:
+                    continue
+                seen_lets.add(id(n.expr))
+            if isinstance(n, ir.Field) and n.type.name != "record":
+                path = _root_path(n)
+                if path is not None:
+                    counts.setdefault(path, []).append(n)
+            stack.extend(ir.children(n))
+        for path, nodes in sorted(counts.items()):
+            if len(nodes) > 1:
+                name = f"_p{len(self.hoisted)}"
+                self.prelude.append(f"    {name} = {self.g_Field(nodes[0])}")
+                self.hoisted[path] = name
+
+
+def _root_path(node: ir.IR) -> tuple[str, ...] | None:
+    keys: list[str] = []
+    while isinstance(node, ir.Field):
+        keys.append(node.key)
+        if node.base is None:
+            return tuple(reversed(keys))
+        node = node.base
+    return None
+
+
+def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]:
+    gen = _FusedGen()
+    gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
+    names = {"_CO": tokens.complied, "_VI": tokens.violated, "_NA": tokens.not_applicable,
+             "_UN": tokens.undetermined, "_GA": tokens.gated}
+    body: list[str] = []
+    for i, step in enumerate(steps):
+        out = f"_o{i}"
+        na = ["_na += 1"] if step.counted else []
+        co = ["_co += 1"] if step.counted else []
+        indent = "        "
+        body.append(f"{indent}# step {i}")
+        if step.depends:
+            off = " or ".join(f"(_o{d} is not _UN and _o{d} not in {gen.const(wanted)})" for d, wanted in step.depends)
+            undecided = " or ".join(f"_o{d} is _UN" for d, _ in step.depends)
+            body.append(f"{indent}if {off}:")
+            body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
+            body.append(f"{indent}elif {undecided}:")
+            body += [f"{indent}    {out} = _UN", f"{indent}    _g{i} = True", f"{indent}    _loud = True"]
+            body.append(f"{indent}else:")
+            indent += "    "
+        body.append(f"{indent}if m is not None:")
+        body.append(f"{indent}    m.left = m.limit")
+        when = gen.expr(step.when) if step.when is not None else "True"
+        cond = gen.expr(step.condition)
+        good, bad = ("_VI", "_CO") if step.forbid else ("_CO", "_VI")
+        body.append(f"{indent}if (_w := {when}) is False:")
+        body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
+        body.append(f"{indent}elif _w is U or (_x := {cond}) is U:")
+        body += [f"{indent}    {out} = _UN", f"{indent}    _loud = True"]
+        body.append(f"{indent}elif _x:")
+        body += [f"{indent}    {out} = {good}"] + [f"{indent}    {x}" for x in (co if good == "_CO" else ["_loud = True"])]
+        body.append(f"{indent}else:")
+        body += [f"{indent}    {out} = {bad}"] + [f"{indent}    {x}" for x in (co if bad == "_CO" else ["_loud = True"])]
+        if sum(len(x) for x in body) > MAX_FUSED_SOURCE:
+            raise _TooLarge
+    gated = [i for i, s in enumerate(steps) if s.depends]
+    outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))
+    lines = ["def _run(c, v, m):", "    try:", "        _co = _na = 0", "        _loud = False"]
+    lines += [f"        _g{i} = False" for i in gated]
+    lines += ["    " + line for line in gen.prelude]
+    lines += body
+    lines += [f"        return (_co, _na, ({outs},) if _loud else None)",
+              "    except Exception:", "        return None", ""]
+    namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, **names}
+    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
+    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
+    return "\n".join(lines), namespace
+
+
+def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version") -> Fused | None:
+    """The fused function of ``steps`` (see the module docstring), or None when it cannot be made within
+    the cap (the caller then runs the rules one by one)."""
+    if not steps:
+        return None
+    try:
+        source, namespace = _source(steps, tokens)
+        if len(source) > MAX_FUSED_SOURCE:
+            return None
+        code = compile(source, f"<policy-eval: {name[:60]!r} fused>", "exec")
+        scope: dict[str, Any] = {"__builtins__": {}, **namespace}
+        exec(code, scope)  # noqa: S102 - source built from fixed templates over the checked trees
+    except (_TooLarge, SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    fused: Fused = scope["_run"]
+    return fused

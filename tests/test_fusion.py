@@ -1,0 +1,160 @@
+"""A version's rules fused into one generated function (lang.fusion) decide what the rules decide one by one.
+
+The fused function is an optimisation of the findings fast path (run.kernel): it must be made for the
+bundled rulebook, decide the golden cases itself (not fall back), give each rule the outcome that
+``run.kernel.decide`` gives it, refill the budget before each rule, and stay within its source cap
+whatever the policy (a chain of definitions that each use the previous one twice is not fused).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import policytext as pt
+import pytest
+
+from policy_eval.lang import fusion
+from policy_eval.lang.budget import metered
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.kernel import _GATED, decide
+from policy_eval.run.result import Outcome
+from policy_eval.run.testing import load_tests
+
+GOLDEN = Path(__file__).parent / "golden"
+TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Evaluator:
+    return Evaluator(load_rulebook(), detail="findings")
+
+
+def _versions(ev: Evaluator) -> list[Any]:
+    return [v for v in ev.rulebook.versions() if not v.waivers]
+
+
+def test_every_bundled_version_without_waivers_is_fused(bundled: Evaluator) -> None:
+    kernel = bundled._kernel
+    assert kernel is not None
+    versions = _versions(bundled)
+    assert len(versions) >= 9
+    assert all(kernel._fused[id(v)] is not None for v in versions)
+
+
+def _has_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    return False
+
+
+def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evaluator) -> None:
+    """On every golden case without an unknown value, each version in force is decided by its fused function
+    (no fall back), and each rule's outcome is the one decide() gives it after the same dependency gates."""
+    kernel = bundled._kernel
+    assert kernel is not None
+    decided = 0
+    for test in TESTS:
+        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in bundled.rulebook.case_schemas:
+            continue
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        for history in bundled._by_kind.get(test.case["kind"], ()):
+            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
+            version = history.at(ref) if ref is not None else None
+            if version is None or version.waivers:
+                continue
+            steps = kernel._steps[id(version)]
+            with metered(1_000_000) as meter:
+                env = {REF_TIME: ref}
+                out = kernel._fused[id(version)](test.case, env, meter)
+                assert out is not None, f"{test.file}:{test.line}: the fused function fell back"
+                expected = _one_by_one(version, steps, test.case, {REF_TIME: ref}, meter)
+            complied = sum(1 for (_, _, sel), o in zip(steps, expected, strict=True)
+                           if sel and o is Outcome.COMPLIED)
+            quiet = sum(1 for (_, _, sel), o in zip(steps, expected, strict=True)
+                        if sel and o is Outcome.NOT_APPLICABLE)
+            assert out[:2] == (complied, quiet), f"{test.file}:{test.line}"
+            loud = any(o is not Outcome.COMPLIED and o is not Outcome.NOT_APPLICABLE for o in expected)
+            assert (out[2] is not None) == loud, f"{test.file}:{test.line}"
+            if out[2] is not None:
+                assert list(out[2]) == expected, f"{test.file}:{test.line}"
+            decided += 1
+    assert decided > 200
+
+
+def _one_by_one(version: Any, steps: list[Any], case: dict[str, Any], env: dict[str, Any], meter: Any) -> list[Any]:
+    """Each step's outcome the rule-by-rule way: dependency gates, then decide()."""
+    outcomes: dict[str, Any] = {}
+    out = []
+    for rule, depends, _ in steps:
+        got = [outcomes[d] for d, _ in depends]
+        if any(o is not Outcome.UNDETERMINED and o not in wanted for o, (_, wanted) in zip(got, depends, strict=True)):
+            outcomes[rule.id] = Outcome.NOT_APPLICABLE
+            out.append(Outcome.NOT_APPLICABLE)
+            continue
+        if any(o is Outcome.UNDETERMINED for o in got):
+            outcomes[rule.id] = Outcome.UNDETERMINED
+            out.append(_GATED)
+            continue
+        outcome, _ = decide(version, rule, case, env, meter)
+        outcomes[rule.id] = outcome
+        out.append(outcome)
+    return out
+
+
+CHAT_RULES = pt.rules_text(
+    pt.rule("many-a", "(count m in messages: m.sender == \"merchant\") >= 0"),
+    pt.rule("many-b", "(count m in messages: m.sender == \"buyer\") >= 0"))
+
+
+def _chat(n: int) -> dict[str, Any]:
+    return {"kind": "chat", "case_id": "C1",
+            "messages": [{"sender": "merchant" if i % 2 else "buyer", "sent_at": f"2024-03-01T10:{i % 60:02d}:00+08:00",
+                          "text": "hi"} for i in range(n)]}
+
+
+def test_the_budget_is_refilled_before_each_fused_rule(tmp_path: Path) -> None:
+    """Two rules that each walk 30 messages fit a budget of 40 each; together they would not."""
+    rb = pt.load(pt.write(tmp_path / "p" / "chat.yaml", pt.policy(CHAT_RULES, **pt.CHAT, id="chat")).parent)
+    ev = Evaluator(rb, detail="findings", budget=40)
+    kernel = ev._kernel
+    assert kernel is not None
+    (version,) = [v for v in rb.versions()]
+    case = _chat(30)
+    with metered(40) as meter:
+        out = kernel._fused[id(version)](case, {REF_TIME: parse_instant("2024-03-01T10:00:00+08:00")}, meter)
+    assert out == (2, 0, None)
+    assert ev.evaluate(case).counts()["complied"] == 2
+    # over budget: the fused function gives up and the rule-by-rule path names the budget in each verdict
+    result = ev.evaluate(_chat(50))
+    assert [r.outcome for r in result.results] == [Outcome.UNDETERMINED, Outcome.UNDETERMINED]
+    assert all("budget exceeded" in (r.error or "") for r in result.results)
+
+
+def test_a_doubling_chain_of_definitions_is_not_fused_and_still_decided(tmp_path: Path) -> None:
+    """Inlined at every use, 40 definitions that each use the previous one twice would make 2**40 characters
+    of source: generation stops at the cap, the version runs rule by rule, and loading stays quick."""
+    lines = ["definitions:", "  d0: len(messages)"]
+    lines += [f"  d{i}: d{i - 1} + d{i - 1} - d{i - 1}" for i in range(1, 41)]
+    text = pt.policy("\n".join(lines) + "\n" + pt.rules_text(pt.rule("r", "d40 >= 0")), **pt.CHAT, id="chain")
+    rb = pt.load(pt.write(tmp_path / "p" / "chain.yaml", text).parent)
+    ev = Evaluator(rb, detail="findings")
+    kernel = ev._kernel
+    assert kernel is not None
+    (version,) = [v for v in rb.versions()]
+    assert kernel._fused[id(version)] is None
+    assert ev.evaluate(_chat(3)).counts()["complied"] == 1
+
+
+def test_fuse_gives_up_past_the_cap(monkeypatch: pytest.MonkeyPatch, bundled: Evaluator) -> None:
+    """The cap is what bounds generation: with a tiny cap nothing of the bundled rulebook is fused."""
+    monkeypatch.setattr(fusion, "MAX_FUSED_SOURCE", 2_000)
+    ev = Evaluator(bundled.rulebook, detail="findings")
+    kernel = ev._kernel
+    assert kernel is not None
+    assert all(kernel._fused[id(v)] is None for v in _versions(ev) if len(v.rules) > 3)
