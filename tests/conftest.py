@@ -10,6 +10,7 @@ under five seeds, found at about 4,000). Tests that set ``max_examples`` themsel
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -43,3 +44,16 @@ def fast_load(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -
         return _BOOKS[key]
 
     monkeypatch.setattr(common, "load", cached)
+
+
+@pytest.fixture
+def watcher(folder: Any) -> Iterator[Any]:
+    """A running ``policy-eval test --watch`` (tests/watchproc.py) on the requesting module's ``folder``
+    fixture, killed after the test if it still runs."""
+    from watchproc import WAIT, watch
+
+    w = watch(folder)
+    yield w
+    if w.proc.poll() is None:
+        w.proc.kill()
+        w.proc.wait(timeout=WAIT)

@@ -11,7 +11,8 @@ the later text changes, and so which verdicts may move:
   (platform_review); the later 1.3 only asks the merchant to cooperate, so v2's 2.2 and 3.2 apply to them.
 * 2.1 refund-only window: "拼团成功后至商家承诺的售后有效期届满前" (from group success, strictly before the
   end of the promised period) becomes "订单确认后至确认收货满15天或商家承诺的售后有效期届满之日(以较晚者为准)"
-  (from order confirmation to the later of receipt + 15 days and the promised period, inclusive). The same
+  (from order confirmation to the end of the later of the DAYS on which receipt + 15 days and the promised
+  period run out: "之日" names a day, so that whole day is inside). The same
   window feeds refund-only-late-resubmission (2.4 -> 2.5).
 * 3.1 return-and-refund window: "商家发货后至商家承诺的售后有效期届满前" becomes "... 至订单确认收货满15天或
   商家承诺的售后有效期届满之日(以较晚者为准)"; it also feeds return-refund-late-resubmission.
@@ -72,7 +73,13 @@ EXPECTED = {
     ("V2-008", "refund-only-window", "undetermined", "complied"),
     # promised period unknown, sub 03-06 10:00 (the late-resubmission case's original request): as V2-008
     ("V2-040", "refund-only-window", "undetermined", "complied"),
-    # (V2-005 03-20 12:00:01 and V2-007 04-04 12:00:01 are one second past both windows: violated in both;
+    # sub 03-20 12:00:01 / 23:59:59, later on the day recv + 15 d falls on (03-20): past v1's recv + 7 d; inside
+    # v2's window, which includes that whole day (之日)
+    ("V2-005", "refund-only-window", "violated", "complied"),
+    ("V2-005B", "refund-only-window", "violated", "complied"),
+    # days 30, sub 04-04 12:00:01: one second past recv + 30 d (v1, exclusive: late); on v2's last day (04-04)
+    ("V2-007", "refund-only-window", "violated", "complied"),
+    # (V2-005C 03-21 00:00:00 and V2-007B 04-05 00:00:00 are past both windows: violated in both;
     #  V2-009, sub 03-21 after 15 d with days unknown, and V2-010, no start time, are undetermined in both.)
     # --- refund-only-late-resubmission (2.4 -> 2.5, the 2.1 window) ----------------------------------------
     # rejected 06-06 20:00, resubmitted 06-14 10:00 (> 7 d later, so the rule applies); v1 window ended
@@ -82,6 +89,9 @@ EXPECTED = {
     ("V1-034", "refund-only-late-resubmission", "undetermined", "complied"),
     # resubmitted 03-20 12:00:00 = recv + 15 d, v2's last second; past v1's 03-12 12:00
     ("V2-038", "refund-only-late-resubmission", "violated", "complied"),
+    # resubmitted 03-20 12:00:01, later on v2's last day (之日); past v1's 03-12 12:00 (V2-039B, 03-21 00:00:00,
+    # is late in both)
+    ("V2-039", "refund-only-late-resubmission", "violated", "complied"),
     # --- return-refund-window (3.1) -------------------------------------------------------------------------
     # sub 06-12 12:00:00 = recv + 7 d: v1 exclusive -> late; v2 within recv + 15 d
     ("V1-045", "return-refund-window", "violated", "complied"),
@@ -91,6 +101,10 @@ EXPECTED = {
     ("V2-052", "return-refund-window", "violated", "complied"),
     # days 30, sub 04-04 12:00:00 = recv + 30 d: v1 exclusive -> late; v2 inclusive
     ("V2-054", "return-refund-window", "violated", "complied"),
+    # sub 03-20 12:00:01 (V2-053) / 04-04 22:30 with a 30-day promise (V2-055): on the day v2's window runs out,
+    # past v1's exclusive recv + 7 d / recv + 30 d (V2-053B 03-21 00:00 and V2-055B 04-05 00:00: late in both)
+    ("V2-053", "return-refund-window", "violated", "complied"),
+    ("V2-055", "return-refund-window", "violated", "complied"),
     # --- return-refund-late-resubmission (3.4, the 3.1 window) ---------------------------------------------
     # rejected 06-07 10:00, resubmitted 06-14 10:00:01 (7 d + 1 s later, so it applies): past v1's window end
     # 06-12 12:00; inside v2's 06-20 12:00
@@ -139,6 +153,7 @@ EXPECTED = {
     # sub at recv + 15 d (V2-004) or recv + 30 d with a 30-day promise (V2-006): late in v1, in time in v2
     ("V2-004", "refund-only-handling-limit", "not_applicable", "complied"),
     ("V2-006", "refund-only-handling-limit", "not_applicable", "complied"),
+    ("V2-005", "refund-only-handling-limit", "not_applicable", "complied"),
     ("V2-006", "agreed-refund-issued", "not_applicable", "complied"),
     # --- withdrawal-before-refund (the later 2.6 names only 仅退款申请; issue 19 item 8) --------------------
     ("V1-059", "withdrawal-before-refund", "complied", "not_applicable"),
@@ -247,13 +262,13 @@ def diff_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
 def test_diff_of_the_after_sales_revision_over_the_golden_cases(
         diff_run: tuple[dict[str, Any], str, list[str]]) -> None:
     report, _, ids = diff_run
-    assert len(ids) == len(set(ids)) == 146
-    assert report["cases"] == 146 and report["rejected"] == 0
+    assert len(ids) == len(set(ids)) == 157
+    assert report["cases"] == 157 and report["rejected"] == 0
     got = {(case, t["rule"].removeprefix("after-sales/"), t["from"], t["to"])
            for t in report["transitions"] for case in t["cases"]}
     assert got - EXPECTED == set(), "transitions the rule texts do not explain"
     assert EXPECTED - got == set(), "transitions the rule texts imply but the engine does not report"
-    assert report["changed_cases"] == len({case for case, _, _, _ in EXPECTED}) == 38
+    assert report["changed_cases"] == len({case for case, _, _, _ in EXPECTED}) == 44
     for t in report["transitions"]:
         assert t["count"] == len(t["cases"]) and t["from"] != t["to"]
 
@@ -261,7 +276,7 @@ def test_diff_of_the_after_sales_revision_over_the_golden_cases(
 def test_diff_text_groups_by_rule(diff_run: tuple[dict[str, Any], str, list[str]]) -> None:
     _, text, _ = diff_run
     lines = text.splitlines()
-    assert lines[-1] == "38 of 146 case(s) change outcome"
+    assert lines[-1] == "44 of 157 case(s) change outcome"
     i = lines.index("after-sales/return-refund-eligibility [售后服务规则 1.2]")
     assert lines[i + 1] == "  complied -> violated: 3 cases (V1-039, V1-069, V2-048)"
     assert "  absent -> violated: 7 cases (V1-021, V1-024, V2-023, V2-025, V2-026, V2-027, V2-033)" in lines

@@ -101,3 +101,40 @@ def test_dataframe_api_unflattens_dotted_columns(client) -> None:  # type: ignor
     frame = pd.DataFrame([{"kind": "warranty_claim", "case_id": "W1", "order.id": "O1"}])
     out = evaluate_dataframe(dd.from_pandas(frame, npartitions=1)).compute()
     assert out[0]["case_id"] == "W1"
+
+
+def test_dask_workers_read_their_own_ranges_and_equal_the_single_process_run(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: tasks carry a file's byte range; each worker reads, parses and evaluates its own."""
+    from test_shards import _tricky
+
+    from policy_eval.rulebook.cases import read_cases
+    from policy_eval.rulebook.shards import Shard
+
+    path = _tricky(tmp_path)
+    options = BatchOptions(detail="findings", explain="missing")
+    local = [r.to_dict() for r in run_batch(read_cases([str(path)], raw=True), options, jobs=1)]
+    ranged = list(read_cases([str(path)], raw=True, shards=16384))
+    assert all(isinstance(item, Shard) for item in ranged) and len(ranged) > 30
+    remote = [r.to_dict() for r in run_on_dask(iter(ranged), options, client=client)]
+    assert remote == local
+    assert len(local) == 1502 and sum(r["status"] == "rejected" for r in local) == 3
+
+
+def test_a_dask_worker_that_cannot_open_a_case_file_ends_the_run_naming_it(tmp_path: Path) -> None:
+    from policy_eval.cli import UsageError
+    from policy_eval.cli.commands.eval import _same_rulebook
+    from policy_eval.rulebook.shards import Shard
+    from policy_eval.run.distributed import CasesUnreadable, _process_chunk
+
+    shard = Shard("cases.jsonl", str(tmp_path / "elsewhere" / "cases.jsonl"), 0, 10, 1, 1)
+    with pytest.raises(CasesUnreadable) as caught:
+        _process_chunk(shard, BatchOptions(detail="findings"))
+    assert "cases.jsonl at " + shard.path in str(caught.value) and "readable at that path" in str(caught.value)
+
+    def failing():  # type: ignore[no-untyped-def]
+        raise caught.value
+        yield
+
+    with pytest.raises(UsageError) as usage:
+        list(_same_rulebook(failing(), "sha256:x", None))
+    assert str(caught.value) in str(usage.value)

@@ -4,11 +4,13 @@ What the docs say, and so what these tests expect (none of it was read off the e
 
 * docs/policies.md, "Unknown is not 'has not happened'": a key left out means the event **has not
   happened** (``exists(x)`` is false); ``"x": null`` means **unknown**, "the source does not know whether
-  or when". A rule that reads a path at or under a null is ``undetermined`` naming it, with the reason
-  ``unknown in the case (null): <path>``, unless its ``when`` reads no unknown path and is false.
-* docs/language.md: ``exists(x)`` is never unknown *as an expression* (``exists`` of a null is false
-  there, tests/conformance/logic_unknown.yaml ``unknown/exists_null``); the case convention above is
-  applied per rule, on the paths the rule reads, before its conditions decide.
+  or when".
+* docs/language.md, "Absent and null": a rule judged on a case record reads a null as unknown, so
+  ``exists`` of it (or of a field under a null object) is unknown, and Kleene logic decides: where the
+  rule's outcome depends on it, the rule is ``undetermined`` naming the path, with the reason
+  ``unknown in the case (null): <path>``; where its ``when`` is false whatever the value is, it does not
+  apply. (As a bare expression, ``exists`` of a null is false: tests/conformance/logic_unknown.yaml
+  ``unknown/exists_null``.) tests/test_null_kleene.py covers the rest of the three-valued reading.
 
 So ``when: exists(order.shipped_at)`` on ``"shipped_at": null`` asks "was the order shipped?" of a record
 that says it does not know: the rule is neither not_applicable (that would read the null as "not
@@ -97,7 +99,7 @@ def test_a_null_object_makes_exists_of_a_field_under_it_undetermined(evaluator: 
 
 
 def test_a_false_when_that_reads_no_null_still_does_not_apply(evaluator: Evaluator) -> None:
-    # docs/policies.md: not_applicable "whatever the unknown value is"
+    # docs/language.md: `false and ...` is false whatever the unknown value is
     assert _verdicts(evaluator, None)["returns-only"].outcome.value == "not_applicable"
     got = _verdicts(evaluator, None, type="return_refund")["returns-only"]
     _undetermined_naming(got, "order.shipped_at")

@@ -10,61 +10,28 @@ offered in completion.
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from lspclient import answer, find, opened
 from lsprotocol import types
-from pygls.lsp.client import BaseLanguageClient
-
-ROOT = Path(__file__).resolve().parent.parent
-PE = Path(sys.executable).parent / "policy-eval"
-POLICY = ROOT / "policies" / "after_sales" / "v2.yaml"
-TIMEOUT = 120  # seconds for one answer on a loaded machine
-
-
-def _find(lines: list[str], needle: str, after: str = "") -> tuple[int, int]:
-    start = next(i for i, line in enumerate(lines) if after in line) if after else 0
-    for i in range(start, len(lines)):
-        if needle in lines[i]:
-            return i, lines[i].index(needle)
-    raise AssertionError(f"{needle!r} not found")
 
 
 async def _session() -> dict[str, Any]:
-    client = BaseLanguageClient("policy-eval-test", "1")
-    await client.start_io(str(PE), "lsp")
     out: dict[str, Any] = {}
-    try:
-        await asyncio.wait_for(client.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(), root_uri=ROOT.as_uri())), TIMEOUT)
-        client.initialized(types.InitializedParams())
-        uri = POLICY.as_uri()
-        text = POLICY.read_text(encoding="utf-8")
-        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
-            uri=uri, language_id="yaml", version=1, text=text)))
-        doc = types.TextDocumentIdentifier(uri=uri)
-        out["symbols"] = await asyncio.wait_for(client.text_document_document_symbol_async(
-            types.DocumentSymbolParams(text_document=doc)), TIMEOUT)
+    async with opened() as (client, doc, text):
+        out["symbols"] = await answer(client.text_document_document_symbol_async(
+            types.DocumentSymbolParams(text_document=doc)))
         lines = text.split("\n")
         # the first rule's `require: shipped_before_submission and not special_order`
-        ul, uc = _find(lines, "shipped_before_submission", after="id: return-refund-eligibility")
+        ul, uc = find(lines, "shipped_before_submission", after="id: return-refund-eligibility")
         at = types.Position(line=ul, character=uc + 4)
-        out["definition"] = await asyncio.wait_for(client.text_document_definition_async(
-            types.DefinitionParams(text_document=doc, position=at)), TIMEOUT)
-        out["hover"] = await asyncio.wait_for(client.text_document_hover_async(
-            types.HoverParams(text_document=doc, position=at)), TIMEOUT)
-        out["complete"] = await asyncio.wait_for(client.text_document_completion_async(types.CompletionParams(
-            text_document=doc, position=types.Position(line=ul, character=uc))), TIMEOUT)
+        out["definition"] = await answer(client.text_document_definition_async(
+            types.DefinitionParams(text_document=doc, position=at)))
+        out["hover"] = await answer(client.text_document_hover_async(types.HoverParams(text_document=doc, position=at)))
+        out["complete"] = await answer(client.text_document_completion_async(types.CompletionParams(
+            text_document=doc, position=types.Position(line=ul, character=uc))))
         out["lines"] = lines
-        await asyncio.wait_for(client.shutdown_async(None), TIMEOUT)
-        client.exit(None)
-    finally:  # a failed step fails the test instead of hanging it
-        server = getattr(client, "_server", None)
-        if server is not None and server.returncode is None:
-            server.kill()
-        await asyncio.wait_for(client.stop(), TIMEOUT)
     return out
 
 

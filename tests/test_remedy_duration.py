@@ -71,8 +71,10 @@ def test_a_duration_that_is_not_a_duration_is_a_located_error(tmp_path: Path) ->
 
 
 def test_the_bundled_seven_day_restrictions_are_data() -> None:
-    """seed 000 第六: 禁止上新、禁止上架为七天 (service-metrics v2, intervention-rate-high)."""
+    """seed 000 第六: 店铺全部商品移除资源位、禁止上资源位、移除广告、禁止上新、禁止上架为七天 (one list closed by
+    为七天: seven days each); 全店商品降权 has no duration (service-metrics v2, intervention-rate-high)."""
     rule = load_rulebook().rule("service-metrics/intervention-rate-high")
     durations = {r.kind: r.duration.text if r.duration is not None else None for r in rule.remedies}
-    assert durations["ban_new_listings"] == durations["ban_relisting"] == "7d"
-    assert durations["remove_ads"] is None
+    assert {durations[k] for k in ("remove_from_promotions", "ban_promotions", "remove_ads",
+                                   "ban_new_listings", "ban_relisting")} == {"7d"}
+    assert durations["demote_all_listings"] is None

@@ -57,9 +57,9 @@ def _temp_files(out: Path) -> list[Path]:
     return sorted(out.parent.glob(f".{out.name}.*"))
 
 
-def _start(big: Path, out: Path, stderr_path: Path) -> subprocess.Popen[bytes]:
+def _start(big: Path, out: Path, stderr_path: Path, jobs: int = 1) -> subprocess.Popen[bytes]:
     with open(stderr_path, "wb") as err:
-        return subprocess.Popen([CLI, "eval", "--format", "jsonl", "-o", str(out), str(big)],
+        return subprocess.Popen([CLI, "eval", "--format", "jsonl", "--jobs", str(jobs), "-o", str(out), str(big)],
                                 stdout=subprocess.DEVNULL, stderr=err)
 
 
@@ -114,10 +114,12 @@ def _check_report(out: Path, stderr: str) -> int:
     return len(records)
 
 
+# --jobs 2: the workers read their own byte ranges of big.jsonl (policy_eval.rulebook.shards)
+@pytest.mark.parametrize("jobs", [1, 2], ids=["jobs1", "jobs2"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_during_evaluation(sig: signal.Signals, big_input: Path, tmp_path: Path) -> None:
+def test_signal_during_evaluation(sig: signal.Signals, jobs: int, big_input: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    proc = _start(big_input, out, tmp_path / "stderr.txt")
+    proc = _start(big_input, out, tmp_path / "stderr.txt", jobs)
     deadline = time.monotonic() + STARTED_TIMEOUT
     while not any(p.stat().st_size > 0 for p in _temp_files(out)):  # results are being written
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -3,86 +3,22 @@ folder (tests/data/watch), the test edits files and reads the reruns from the pi
 
 from __future__ import annotations
 
-import os
-import queue
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("watchfiles")
 
-DATA = Path(__file__).resolve().parent / "data" / "watch"
-PE = Path(sys.executable).parent / "policy-eval"
-WAIT = 60.0  # seconds: an upper bound for one rerun on a loaded CI machine, not a pause
-
-
-class Watcher:
-    """The running ``test --watch`` and its merged output, read line by line on a thread."""
-
-    def __init__(self, argv: list[str]) -> None:
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     encoding="utf-8")
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def until(self, pattern: str) -> str:
-        """The output from here up to and including the first line matching ``pattern``."""
-        seen: list[str] = []
-        while True:
-            try:
-                line = self.lines.get(timeout=WAIT)
-            except queue.Empty:
-                raise AssertionError(f"no line matching {pattern!r} within {WAIT}s; got:\n{''.join(seen)}") from None
-            if line is None:
-                raise AssertionError(f"the watcher ended before {pattern!r}; got:\n{''.join(seen)}")
-            seen.append(line)
-            if re.search(pattern, line):
-                return "".join(seen)
-
-    def rest(self) -> str:
-        out: list[str] = []
-        while (line := self.lines.get(timeout=WAIT)) is not None:
-            out.append(line)
-        return "".join(out)
-
-
-def save(path: Path, text: str) -> None:
-    """Save as editors do: write a temporary file beside it, then rename it over the old one (one event, and
-    never a half-written file seen)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+from watchproc import DATA, SUMMARY, WAIT, Watcher, save  # noqa: E402  (the subprocess driver; `watcher`: conftest.py)
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     shutil.copytree(DATA, tmp_path / "watch")
     return tmp_path / "watch"
-
-
-@pytest.fixture
-def watcher(folder: Path) -> Iterator[Watcher]:
-    w = Watcher([str(PE), "test", "--watch", "-p", str(folder / "policies"), str(folder / "tests")])
-    yield w
-    if w.proc.poll() is None:
-        w.proc.kill()
-        w.proc.wait(timeout=WAIT)
-
-
-SUMMARY = r"^\d+ passed, \d+ failed"
 
 
 def test_first_run_then_reruns_of_the_affected_tests_until_ctrl_c(folder: Path, watcher: Watcher) -> None:

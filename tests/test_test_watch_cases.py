@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +25,7 @@ from policy_eval.run.testing import load_tests
 
 pytest.importorskip("watchfiles")
 
-from test_test_watch import SUMMARY, WAIT, Watcher, save  # noqa: E402  (the same subprocess driver)
-
-DATA = Path(__file__).resolve().parent / "data" / "watch"
-PE = Path(sys.executable).parent / "policy-eval"
+from watchproc import DATA, SUMMARY, WAIT, Watcher, save  # noqa: E402  (the subprocess driver; `watcher`: conftest.py)
 
 # shipped 30 hours after grouping: within 48 hours
 CASE: dict[str, Any] = {
@@ -96,15 +91,6 @@ def test_a_saved_case_file_affects_exactly_the_test_files_reading_it(folder: Pat
     assert index.case_files() == {case.resolve()}
     assert [f.name for f in affected([case], files, index, None, None)] == ["json_tests.yaml"]
     assert affected([folder / "cases" / "unused.json"], files, index, None, None) == []
-
-
-@pytest.fixture
-def watcher(folder: Path) -> Iterator[Watcher]:
-    w = Watcher([str(PE), "test", "--watch", "-p", str(folder / "policies"), str(folder / "tests")])
-    yield w
-    if w.proc.poll() is None:
-        w.proc.kill()
-        w.proc.wait(timeout=WAIT)
 
 
 def test_watch_reruns_the_tests_of_a_saved_case_file(folder: Path, watcher: Watcher) -> None:

@@ -61,3 +61,34 @@ def test_no_death_no_warning() -> None:
     items = [("", n, "fine") for n in range(1, 11)]
     out, deaths, pools = _run(items, size=3, window=2)
     assert out == [("ok", n) for n in range(1, 11)] and deaths == [] and pools == 1
+
+
+class _Range:
+    """A task that is not a list of records (as a byte range of a file is): it names its own ends."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self.records = records
+
+    def __iter__(self) -> Any:  # what BreakingExecutor looks into, as a worker would read the range
+        return iter(self.records)
+
+    def span(self) -> tuple[str, str]:
+        return f"cases.jsonl:{self.records[0][1]}", f"cases.jsonl:{self.records[-1][1]}"
+
+
+def test_a_task_that_is_not_a_list_is_split_into_its_records_by_items() -> None:
+    items = [("cases.jsonl", n, "poison" if n == 6 else "fine") for n in range(1, 13)]
+    tasks = [_Range(items[i:i + 4]) for i in range(0, 12, 4)]
+    made: list[BreakingExecutor] = []
+    deaths: list[str] = []
+
+    def work(task: Any) -> list[Any]:
+        return [("ok", item[1]) for item in task]
+
+    out = list(run_pool(tasks, work, lambda: BreakingExecutor(made), window=2,  # type: ignore[arg-type, return-value]
+                        lost=lambda item, message: ("lost", item[1], message), on_death=deaths.append,
+                        items=lambda task: list(task.records)))
+    assert [r[1] for r in out] == list(range(1, 13))
+    assert [r[1] for r in out if r[0] == "lost"] == [6]
+    assert deaths[0].startswith("a worker process died while evaluating records cases.jsonl:5 to cases.jsonl:")
+    assert "record cases.jsonl:6 killed its worker twice" in deaths[1]

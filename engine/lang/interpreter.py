@@ -7,6 +7,14 @@ read, and the values of the sub-expressions that decided the result.
 It is deliberately a plain tree walk, written independently of the
 compiler: property tests check that both agree, and verdicts use it to
 explain a decision after the fast path has computed it.
+
+:func:`interpret_nulls` evaluates with an explicit ``null`` in the case read as *unknown* (any value, or
+none), not as absent: a rule judged on a case record (docs/language.md, "Absent and null"). Every value
+is then known, *missing* (unknown because something is absent: the same whatever the nulls hide) or
+*null-dependent* (it could be another value for another reading of a null). Kleene logic still decides:
+``false and <null-dependent>`` is false; ``exists`` and ``default`` of a null-dependent value are
+null-dependent, where of a missing one they are false and the fallback. Nulls inside lists are read as
+missing values, as :func:`interpret` does.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from policy_eval.lang.quantifiers import zero_of
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["Trace", "interpret", "Step"]
+__all__ = ["Trace", "interpret", "interpret_nulls", "Reading", "Step"]
 
 MAX_STEPS = 200
 
@@ -53,6 +61,16 @@ Blame = tuple[str, ...]
 _NONE: Blame = ()
 
 
+@dataclass
+class Reading:
+    """What the three-valued reading of one case keeps from one condition to the next (with one environment):
+    the let-bindings' values and the nulls found. Shared by the rules of a policy version, it evaluates a
+    definition they share once per case, as the compiled functions do."""
+
+    lets: dict[int, tuple[Any, Blame]] = field(default_factory=dict)
+    nulls: set[str] = field(default_factory=set)
+
+
 def _merge(*blames: Blame) -> Blame:
     out: list[str] = []
     for b in blames:
@@ -62,13 +80,42 @@ def _merge(*blames: Blame) -> Blame:
     return tuple(out)
 
 
-class _Interp:
-    """Evaluates to ``(value, blame)``: blame lists the missing case paths an unknown value comes from."""
+def _rooted(node: ir.Field) -> bool:
+    """Whether a field is read from the case root through fields only (no list item, variable or let)."""
+    base = node.base
+    while isinstance(base, ir.Field):
+        base = base.base
+    return base is None
 
-    def __init__(self, case: dict[str, Any], trace: Trace | None) -> None:
+
+class _Interp:
+    """Evaluates to ``(value, blame)``: blame lists the missing case paths an unknown value comes from.
+
+    With a :class:`Reading` an explicit null outside lists is unknown rather than absent: the blame paths at
+    or under one are recorded in its ``nulls`` as they are read, and an unknown value whose blame holds one
+    of them is null-dependent; one whose blame holds none is missing whatever the nulls hide.
+    """
+
+    def __init__(self, case: dict[str, Any], trace: Trace | None, reading: Reading | None = None) -> None:
         self.case = case
         self.trace = trace
-        self.lets: dict[int, tuple[Any, Blame]] = {}  # each let-binding evaluated once (its value has no free variables)
+        # each let-binding evaluated once (its value has no free variables)
+        self.lets: dict[int, tuple[Any, Blame]] = reading.lets if reading is not None else {}
+        self.nulls = reading.nulls if reading is not None else None
+
+    def null_part(self, blame: Blame) -> Blame:
+        """The paths of ``blame`` at or under a null of the case (none unless reading nulls as unknown)."""
+        nulls = self.nulls
+        return tuple(p for p in blame if p in nulls) if nulls else _NONE
+
+    def strict(self, blames: list[Blame]) -> Blame:
+        """The blame of a value unknown because some of its operands are: a missing operand makes it missing
+        whatever a null-dependent one is, so then only the missing operands are blamed."""
+        if self.nulls:
+            missing = [b for b in blames if not self.null_part(b)]
+            if missing:
+                return _merge(*missing)
+        return _merge(*blames)
 
     def step(self, node: ir.IR, value: Any) -> None:
         t = self.trace
@@ -95,11 +142,16 @@ class _Interp:
             path = f"{base_path}.{node.key}" if base_path else node.key
             if base_value is UNKNOWN:
                 # report the leaf that was asked for, not only the absent parent
+                nulls = self.nulls
+                if nulls and any(p in nulls for p in base_blame):
+                    nulls.add(path)  # under a null: unknown too
                 return UNKNOWN, path, (path,) if base_blame else _NONE
             if not isinstance(base_value, dict):
                 raise EvalFailure(f"{node.text}: expected an object, got {base_value!r:.60}", node.text)
             raw = base_value.get(node.key)
             if raw is None:
+                if self.nulls is not None and node.key in base_value and _rooted(node):
+                    self.nulls.add(path)  # an explicit null: unknown, not absent
                 return UNKNOWN, path, (path,)
             value = self.read(node, raw)
             if self.trace is not None and node.type.name not in ("record", "list"):
@@ -110,7 +162,8 @@ class _Interp:
             i, i_blame = self.ev(node.index, env)
             path = f"{base_path}[{i if i is not UNKNOWN else '?'}]"
             if base_value is UNKNOWN or i is UNKNOWN:
-                return UNKNOWN, path, _merge(base_blame, i_blame)
+                return UNKNOWN, path, self.strict([b for v, b in ((base_value, base_blame), (i, i_blame))
+                                                   if v is UNKNOWN])
             if not isinstance(base_value, list):
                 raise EvalFailure(f"{node.text}: expected a list", node.text)
             if not -len(base_value) <= i < len(base_value) or base_value[i] is None:
@@ -161,7 +214,7 @@ class _Interp:
     def e_Op(self, node: ir.Op, env: Any) -> tuple[Any, Blame]:
         pairs = [self.ev(a, env) for a in node.args]
         if any(v is UNKNOWN for v, _ in pairs):
-            return UNKNOWN, _merge(*(b for v, b in pairs if v is UNKNOWN))
+            return UNKNOWN, self.strict([b for v, b in pairs if v is UNKNOWN])
         try:
             return node.fn(*(v for v, _ in pairs)), _NONE
         except (ZeroDivisionError, decimal.InvalidOperation):
@@ -219,7 +272,10 @@ class _Interp:
         finally:
             self.trace = outer
         values = [r[0] for r in results]
-        unknown_blame = _merge(*(r[1] for r in results if r[0] is UNKNOWN))
+        unknown_blames = [r[1] for r in results if r[0] is UNKNOWN]
+        # any / all: undecided by a missing item and a null-dependent one is null-dependent; the others
+        # are missing as soon as one item is
+        unknown_blame = _merge(*unknown_blames) if node.kind in ("any", "all") else self.strict(unknown_blames)
         decider: int | None = None
         has_unknown = any(v is UNKNOWN for v in values)
         if node.kind == "any":
@@ -255,7 +311,14 @@ class _Interp:
     def e_Call(self, node: ir.Call, env: Any) -> tuple[Any, Blame]:
         pairs = [self.ev(a, env) for a in node.args]
         if node.strict and any(v is UNKNOWN for v, _ in pairs):
-            return UNKNOWN, _merge(*(b for v, b in pairs if v is UNKNOWN))
+            return UNKNOWN, self.strict([b for v, b in pairs if v is UNKNOWN])
+        if self.nulls:
+            # exists(x), default(x, d) and any other non-strict function of a null-dependent x: it could be
+            # either answer (default's fallback matters only when x is missing, which the call decides)
+            hidden = _merge(*(b for v, b in (pairs[:1] if node.name == "default" else pairs)
+                              if v is UNKNOWN and self.null_part(b)))
+            if hidden:
+                return UNKNOWN, hidden
         try:
             value = node.fn(*(v for v, _ in pairs))
         except EvalFailure:
@@ -279,3 +342,20 @@ def interpret(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = No
         for path in blame:
             trace.add_missing(path)
     return value
+
+
+def interpret_nulls(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = None,
+                    trace: Trace | None = None, reading: Reading | None = None
+                    ) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+    """Evaluate IR on a case with each explicit null outside lists read as unknown (any value, or none):
+    ``(value, blame, null blame)``. An unknown value's blame names the paths it comes from; its null blame,
+    those of them at or under a null: when there are some, the value depends on what the nulls hide (and
+    is the value :func:`interpret` gives wherever it does not). ``trace`` is filled as by :func:`interpret`
+    (give it no ``reading`` shared with another condition: a let value found there adds no steps here)."""
+    wrapped: dict[str, tuple[Any, str]] = {k: (v, k) for k, v in (env or {}).items()}
+    interp = _Interp(case, trace, reading if reading is not None else Reading())
+    value, blame = interp.ev(node, wrapped)
+    if trace is not None:
+        for path in blame:
+            trace.add_missing(path)
+    return value, blame, interp.null_part(blame)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -38,6 +40,7 @@ from policy_eval.rulebook.jsonrecord import (
     plain,
     where,
 )
+from policy_eval.rulebook.shards import plan_shards
 
 __all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "Record"]
 
@@ -275,11 +278,16 @@ def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> 
 
 
 def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool = False,
-               fmt: str | None = None) -> Iterator[Any]:
+               fmt: str | None = None, shards: int | None = None) -> Iterator[Any]:
     """Records from every input in order: files, folders (recursively) and ``-`` for stdin.
 
     What cannot be read (a missing path, an unreadable file or folder, a linked sub-folder, a dangling
-    link) is yielded as an input error in its place; see :mod:`policy_eval.rulebook.casefiles`."""
+    link) is yielded as an input error in its place; see :mod:`policy_eval.rulebook.casefiles`.
+
+    With ``shards`` (a size in bytes), each plain JSON Lines file (a regular file, not gzip, not UTF-16/32)
+    is yielded as :class:`~policy_eval.rulebook.shards.Shard` ranges of about that size instead of its
+    records, for workers to read (:func:`~policy_eval.rulebook.shards.shard_records`); every other input
+    is read here as usual."""
     for item in inputs:
         if item == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
@@ -300,7 +308,35 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
                 yield str(file), None, cannot_open(file, exc)
                 continue
             with fh:
-                yield from read_stream(fh, str(file), fmt or case_format(file.name), raw)
+                form = fmt or case_format(file.name)
+                if shards and raw and form == "jsonl" and _plain_file(fh, str(file)):
+                    yield from _shards(fh, str(file), shards)
+                else:
+                    yield from read_stream(fh, str(file), form, raw)
+
+
+def _plain_file(fh: IO[bytes], source: str) -> bool:
+    """A regular file that reads as it is stored: not gzip, not refused (UTF-16/32), not a FIFO or device."""
+    try:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        stream, refused = open_stream(fh, source)
+        fh.seek(0)  # the sniffing may have read a short file's first bytes: read_stream starts again
+    except READ_ERRORS:
+        return False  # read_stream reports it
+    return stream is fh and refused is None
+
+
+def _shards(fh: IO[bytes], source: str, size: int) -> Iterator[Any]:
+    lines = 0
+    try:
+        for shard in plan_shards(fh, source, size):
+            lines = shard.last
+            yield shard
+    except READ_ERRORS as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
+        yield source, None, CaseError(f"read failed: {reason}, after line {lines}; the rest of this input is "
+                                      "not evaluated", source=source, record=None)
 
 
 def _non_finite(value: Any, path: str = "$") -> str | None:

@@ -1,9 +1,14 @@
 """Run a rulebook over a stream of records, in one process or several.
 
-Input: raw records from :mod:`policy_eval.rulebook.cases`. Output: ``CaseResult``
-objects in input order. Memory stays flat: at most a bounded window of
-chunks is in flight, however large the input. Any failure on one record
-becomes a rejected or undetermined result for that record; nothing is lost.
+Input: raw records from :mod:`policy_eval.rulebook.cases`, and in their places
+:class:`~policy_eval.rulebook.shards.Shard` byte ranges of JSON Lines files that a
+worker reads itself. Output: ``CaseResult`` objects in input order. Memory stays
+flat: at most a bounded window of tasks (a chunk of records or a range) is in
+flight, however large the input. Any failure on one record becomes a rejected or
+undetermined result for that record; nothing is lost.
+
+:func:`work_on` is the worker core, the same for ``--jobs`` processes and Dask
+workers: a task in, its records' results out.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from policy_eval.errors import CaseError
 from policy_eval.lang.budget import DEFAULT_BUDGET
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
+from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome
 from policy_eval.run.workers import run_pool
 
-__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch", "INTERNAL_ERROR"]
+__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch", "work_on", "task_items", "INTERNAL_ERROR"]
 
 # How a record that met a bug is rejected (the CLI exits 4 for it: common.EXIT_INTERNAL).
 INTERNAL_ERROR = "internal error while evaluating this record"
@@ -153,6 +159,30 @@ class Processor:
         return [self.process(item) for item in chunk]
 
 
+def task_items(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
+    """A task's records one by one (a range is read here): how a task that kills its worker is retried."""
+    if isinstance(task, Shard):
+        try:
+            return list(shard_records(task))
+        except OSError as exc:
+            return [(task.source, None, _unopened(task, exc))]
+    return task
+
+
+def _unopened(shard: Shard, exc: OSError) -> CaseError:
+    return CaseError(f"cannot read this file: {exc.strerror or exc}; lines {shard.first} to {shard.last} are not "
+                     "evaluated", source=shard.source, record=None)
+
+
+def work_on(proc: Processor, task: list[tuple[str, int, Any]] | Shard) -> list[CaseResult]:
+    """The worker core: a chunk of records, or a byte range read here, to results in input order.
+
+    A range whose file cannot be opened raises :class:`OSError` (where the worker runs decides what that
+    means: see :func:`_work` and :mod:`policy_eval.run.distributed`)."""
+    items: Iterable[Any] = shard_records(task) if isinstance(task, Shard) else task
+    return [proc.process(item) for item in items]
+
+
 _WORKER: Processor | None = None
 _INHERITED: Processor | None = None  # set in the parent just before forking workers
 
@@ -173,17 +203,29 @@ def _init_worker(options: BatchOptions) -> None:
         _WORKER = Processor(options)
 
 
-def _work(chunk: list[tuple[str, int, Any]]) -> list[Any]:
+def _work(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
     assert _WORKER is not None
-    results = _WORKER.process_chunk(chunk)
+    try:
+        results = work_on(_WORKER, task)
+    except OSError as exc:  # the range's file went away since the parent planned it (same machine)
+        if not isinstance(task, Shard):
+            raise
+        results = [_WORKER.process((task.source, None, _unopened(task, exc)))]  # type: ignore[arg-type]
     if _WORKER.options.transport == "json":
         return [Rendered.of(r) for r in results]
     return results
 
 
-def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any] | Shard]:
+    """Records in chunks of ``size``; a range is a task of its own, in its place."""
     chunk: list[Any] = []
     for r in records:
+        if isinstance(r, Shard):
+            if chunk:
+                yield chunk
+                chunk = []
+            yield r
+            continue
         chunk.append(r)
         if len(chunk) >= size:
             yield chunk
@@ -203,7 +245,10 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     if jobs <= 1:
         proc = processor or Processor(options)
         for item in records:
-            yield proc.process(item)
+            if isinstance(item, Shard):
+                yield from (proc.process(one) for one in task_items(item))
+            else:
+                yield proc.process(item)
         return
     global _INHERITED
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
@@ -222,6 +267,6 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     _INHERITED = processor
     try:
         yield from run_pool(_chunks(records, CHUNK), _work, make, window=jobs * 4, lost=lost,
-                            on_death=on_worker_death or (lambda message: None))
+                            on_death=on_worker_death or (lambda message: None), items=task_items)
     finally:
         _INHERITED = None

@@ -3,7 +3,8 @@
 Input: a loaded rulebook's versions (rules with ``depends_on`` and the parameters they use).
 Output: per version, the plan of rules to evaluate (each after the rules it depends on, each
 once per case); per rule, the gate its dependencies set, and the deployment parameters its
-results record; the values a case marks unknown (an explicit null). Used by
+results record; the values a case marks unknown (an explicit null), and the rules whose verdict
+depends on what they hide (judged by three-valued logic). Used by
 :mod:`policy_eval.run.evaluate`.
 """
 
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import BudgetExceeded, current
+from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "unknown_reads",
+__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
+           "reads_null",
            "unknown", "gated"]
 
 
@@ -189,9 +193,37 @@ def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...],
     return tuple(out)
 
 
-def unknown_reads(paths: Iterable[str], nulls: tuple[str, ...]) -> tuple[str, ...]:
-    """The paths among ``paths`` at or under a null of the case."""
-    return tuple(p for p in paths if any(p == n or p.startswith(n + ".") for n in nulls))
+def case_reads(rule: Rule) -> tuple[str, ...]:
+    """The case paths outside lists that a rule's `when` and condition read (its lets' included), objects
+    too (``exists(request.merchant_response)`` reads one): where a null could decide the rule."""
+    out: dict[str, None] = {}
+    stack: list[ir.IR] = [c.node for c in (rule.when, rule.condition) if c is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # the IR is a DAG (a let used twice is one node)
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.Field):
+            keys = [node.key]
+            base = node.base
+            while isinstance(base, ir.Field):
+                keys.append(base.key)
+                base = base.base
+            if base is None:  # read from the case root through fields only
+                out[".".join(reversed(keys))] = None
+        stack.extend(ir.children(node))
+    return tuple(out)
+
+
+def reads_null(paths: tuple[str, ...], nulls: tuple[str, ...]) -> bool:
+    """Whether one of ``paths`` is at or under one of ``nulls`` (a case's, from :func:`null_paths`)."""
+    for n in nulls:
+        under = n + "."
+        for p in paths:
+            if p == n or p.startswith(under):
+                return True
+    return False
 
 
 def unknown_reason(paths: tuple[str, ...]) -> str:
@@ -199,23 +231,46 @@ def unknown_reason(paths: tuple[str, ...]) -> str:
 
 
 _ABSENT = object()
+_READING = "$reading"  # (a name no variable can have)
 
 
-def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], nulls: tuple[str, ...],
-            paths: Iterable[tuple[str, tuple[str, ...], Any]], when_paths: Iterable[str]
+def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace | None = None
             ) -> tuple[Outcome, str, tuple[str, ...]] | None:
-    """Undetermined when the rule reads a value the case marks unknown (null), unless its `when` is
-    false without reading one (then it does not apply, whatever the unknown value is)."""
-    hit = unknown_reads((p for p, _, _ in paths), nulls)
-    if not hit:
-        return None
-    if rule.when is not None and not unknown_reads(when_paths, nulls):
-        try:
-            if rule.when.fn(case, env) is False:
+    """Undetermined when what decides the rule depends on a value the case marks unknown (null); None when
+    its conditions decide it whatever the unknown values are (then they decide it as they do any rule).
+
+    The rule's `when`, then its condition, are evaluated with each null read as unknown
+    (:func:`~policy_eval.lang.interpreter.interpret_nulls`): `exists` and `default` of a null are unknown, and
+    Kleene logic decides (``request.type == "return_refund" and exists(order.shipped_at)`` on a refund-only
+    request is false whatever ``shipped_at`` is). Only an unknown that comes from a null gates: an unknown
+    from an absent value is undetermined the ordinary way. A rule that cannot be evaluated (a data error, the
+    budget spent) is left to the ordinary way too, which reports it. ``trace`` is filled as the evaluation
+    goes (the explanation of an undetermined verdict); without one, the let values are kept in ``env`` for
+    the next rule of the version on the same case.
+    """
+    meter = current()
+    if meter is not None:
+        meter.left = meter.limit
+    if trace is None:
+        reading = env.get(_READING)
+        if reading is None:
+            reading = env[_READING] = Reading()
+    else:
+        reading = Reading()
+    try:
+        for cond in (rule.when, rule.condition):
+            if cond is None:
+                continue
+            value, blame, hidden = interpret_nulls(cond.node, case, env, trace, reading)
+            if value is False and cond is rule.when:
                 return None
-        except (EvalFailure, ArithmeticError):
-            pass
-    return Outcome.UNDETERMINED, unknown_reason(hit), hit
+            if value is UNKNOWN and hidden:
+                return Outcome.UNDETERMINED, unknown_reason(hidden), blame
+            if value is UNKNOWN:
+                return None  # missing whatever the nulls are: undetermined, naming what is missing
+    except (EvalFailure, ArithmeticError, BudgetExceeded):
+        return None
+    return None
 
 
 def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[str, ...]],

@@ -3,15 +3,20 @@
 Optional: needs ``pip install 'policy-eval[dask]'``. Three entry points:
 
 * :func:`run_on_dask` — the CLI's ``eval --engine dask --scheduler ADDRESS``:
-  records are cut into chunks on the client, each chunk is a task, results
-  come back in input order through a bounded window of futures, so output is
-  record-for-record identical to the single-process run.
+  a plain JSON Lines file is cut into byte ranges on the client and each
+  range is a task that the worker reads itself (other inputs are read on the
+  client and sent as chunks of records); results come back in input order
+  through a bounded window of futures, so output is record-for-record
+  identical to the single-process run. Tasks run the same worker core as
+  ``--jobs`` (:func:`policy_eval.run.batch.work_on`).
 * :func:`evaluate_bag` — a ``dask.bag`` of case dicts → a bag of result dicts.
 * :func:`evaluate_dataframe` — a ``dask.dataframe`` whose columns are dotted
   case paths (``order.confirmed_at``) → a bag of result dicts.
 
 Workers load the rulebook once per process (cached by options), from the
-same policy folder path, which must be readable on the workers.
+same policy folder path, which must be readable on the workers; so must the
+JSON Lines case files, at the same absolute path (a worker that cannot open
+one raises :class:`CasesUnreadable`, which ends the run naming the file).
 """
 
 from __future__ import annotations
@@ -22,11 +27,24 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from policy_eval.errors import CaseError
-from policy_eval.run.batch import CHUNK, BatchOptions, Processor, _chunks
+from policy_eval.rulebook.shards import Shard
+from policy_eval.run.batch import CHUNK, BatchOptions, Processor, _chunks, task_items, work_on
 from policy_eval.run.result import CaseResult
-from policy_eval.run.workers import DIED
+from policy_eval.run.workers import DIED, ends
 
-__all__ = ["run_on_dask", "evaluate_bag", "evaluate_dataframe", "unflatten", "connect"]
+__all__ = ["run_on_dask", "evaluate_bag", "evaluate_dataframe", "unflatten", "connect", "CasesUnreadable"]
+
+
+class CasesUnreadable(Exception):
+    """A Dask worker cannot open a case file the client cut into ranges (not at that path on the worker)."""
+
+    def __init__(self, source: str, path: str, reason: str) -> None:
+        super().__init__(source, path, reason)
+        self.source, self.path, self.reason = source, path, reason
+
+    def __str__(self) -> str:
+        return (f"a Dask worker cannot read the case file {self.source} at {self.path}: {self.reason}; the "
+                "workers read JSON Lines inputs themselves, so the file must be readable at that path on them")
 
 _PROCESSORS: dict[bytes, Processor] = {}
 
@@ -39,8 +57,13 @@ def _processor(options: BatchOptions) -> Processor:
     return proc
 
 
-def _process_chunk(chunk: list[tuple[str, int, Any]], options: BatchOptions) -> list[CaseResult]:
-    return _processor(options).process_chunk(chunk)
+def _process_chunk(task: list[tuple[str, int, Any]] | Shard, options: BatchOptions) -> list[CaseResult]:
+    try:
+        return work_on(_processor(options), task)
+    except OSError as exc:
+        if not isinstance(task, Shard):
+            raise
+        raise CasesUnreadable(task.source, task.path, exc.strerror or str(exc)) from None
 
 
 def connect(scheduler: str | None, jobs: int = 2) -> Any:
@@ -76,7 +99,7 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
     """
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     limit = window or workers * 4
-    pending: deque[tuple[list[Any], Any]] = deque()
+    pending: deque[tuple[Any, Any]] = deque()
     told = on_worker_death or (lambda message: None)
     local: list[Processor] = []
 
@@ -92,12 +115,12 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
         except Exception as exc:
             if not _killed(exc):
                 raise
-        told(f"a Dask worker died while evaluating records {chunk[0][0]}:{chunk[0][1]} to "
-             f"{chunk[-1][0]}:{chunk[-1][1]}; they are evaluated again one by one")
+        first, last = ends(chunk)
+        told(f"a Dask worker died while evaluating records {first} to {last}; they are evaluated again one by one")
         # One record in flight at a time: an innocent record running beside the poison one would share
         # its worker's deaths and be given up on too (seen under load with allowed-failures=1).
         out: list[CaseResult] = []
-        for item in chunk:
+        for item in task_items(chunk):  # a range is read here, on the client
             try:
                 out.extend(client.submit(_process_chunk, [item], options, pure=False).result())
             except Exception as exc:

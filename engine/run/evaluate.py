@@ -23,7 +23,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
-from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
+from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
 from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
@@ -104,13 +104,12 @@ class Evaluator:
         # the rules of a version fused into one function (run.kernel, lang.fusion): in findings detail the
         # fast path; in full detail it decides the outcomes, and the verdicts are built from them
         self._kernel = Kernel(rulebook.versions(), self._rules, self._plans)
-        # what each rule's applicability reads: a false `when` that reads nothing unknown still decides
-        self._when_paths = {id(r): tuple(p for p in inputs_of(r.when.node) if "[" not in p)
-                            for v in rulebook.versions() for r in v.rules if r.when is not None}
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._version_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._null_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._reads: dict[int, tuple[str, ...]] = {}
         self._reasons: dict[int, dict[Outcome, str]] = {}
         for v in rulebook.versions():
             union: dict[str, tuple[str, tuple[str, ...], Any]] = {}
@@ -119,8 +118,12 @@ class Evaluator:
                     if "[" not in p:
                         union.setdefault(p, (p, tuple(p.split(".")), read))
             self._version_paths[id(v)] = list(union.values())
+            # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
+            reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in compose.case_reads(r)}
+            self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
+                self._reads[id(r)] = compose.case_reads(r)
                 self._reasons[id(r)] = {Outcome.COMPLIED: reason_for(r, Outcome.COMPLIED, None, None, None),
                                         Outcome.NOT_APPLICABLE: reason_for(r, Outcome.NOT_APPLICABLE, None, None,
                                                                              None)}
@@ -208,7 +211,7 @@ class Evaluator:
                                              reference_time=render(ref))], _NONE
         env = {REF_TIME: ref}
         # what the case marks unknown (an explicit null)
-        nulls = compose.null_paths(case, self._version_paths[id(version)]) if maybe_null else ()
+        nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
         decided = None
         if not nulls:
             if self.findings:
@@ -247,14 +250,20 @@ class Evaluator:
         when no dependency or unknown value decides the rule first."""
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
-        if gate is None and nulls:
-            gate = compose.unknown(rule, case, env, nulls, self._paths[id(rule)], self._when_paths.get(id(rule), ()))
+        by_null = False
+        if gate is None and nulls and compose.reads_null(self._reads[id(rule)], nulls):
+            gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does what a null hides decide?
+            by_null = gate is not None
         if gate is not None:
             if self.findings and gate[0] is Outcome.NOT_APPLICABLE:
                 return gate[0]  # counted, like every not-applicable verdict in findings detail
-            return compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
-                                 gate[0] in self._explained,
-                                 compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
+            result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
+                                   gate[0] in self._explained,
+                                   compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
+            if by_null and gate[0] in self._explained:  # what `when` and condition came to (traced only now)
+                compose.unknown(rule, case, env, trace := Trace())
+                result.explanation = tuple(result.explanation) + explanation(trace)
+            return result
         if decided is not None and decided is not GATED:
             outcome, error = decided, None
         else:

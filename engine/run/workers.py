@@ -1,14 +1,16 @@
 """Worker processes that may die: ordered results from a process pool, and no lost run when one is killed.
 
-Input: chunks of records and a function that evaluates one chunk in a worker. Output: the chunks'
-results in input order, with at most ``window`` chunks in flight (memory stays flat).
+Input: tasks (chunks of records, or tasks a worker expands itself, such as a byte range of a file) and a
+function that evaluates one task in a worker. Output: the tasks' results in input order, with at most
+``window`` tasks in flight (memory stays flat).
 
 A worker can die under us: ``kill -9``, the kernel's OOM killer, a native crash on one record.
 ``multiprocessing.Pool`` then waits forever for the lost task; a ``ProcessPoolExecutor`` instead fails
 every task in flight with ``BrokenProcessPool``, which this module turns into recovery:
 
 1. a new pool is started and the chunk at the head of the window is run again, alone;
-2. if that kills a worker again, each of its records is run alone in a fresh worker: a record whose
+2. if that kills a worker again, each of its records (``items(task)``: a byte range is read in the
+   parent for this) is run alone in a fresh worker: a record whose
    worker dies a second time is reported through ``lost(item, message)`` (a rejected record naming
    the failure), the others are evaluated as usual;
 3. the other chunks that were in flight are submitted again; nothing is skipped or repeated.
@@ -25,7 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-__all__ = ["run_pool", "DIED"]
+__all__ = ["run_pool", "ends", "DIED"]
 
 DIED = ("the worker process evaluating this record died (killed, out of memory, or crashed); "
         "it was run again alone in a fresh worker and died again")
@@ -36,7 +38,7 @@ class _Pool:
         self.make = make
         self.executor = make()
 
-    def submit(self, work: Callable[[list[Any]], list[Any]], chunk: list[Any]) -> Future[list[Any]]:
+    def submit(self, work: Callable[[Any], list[Any]], chunk: Any) -> Future[list[Any]]:
         """Queue ``chunk``; a pool found broken already (a worker died since the last result was taken)
         gives a failed future, handled when its turn comes like any other death."""
         try:
@@ -63,14 +65,17 @@ class _Pool:
                 proc.join(5)
 
 
-def run_pool(chunks: Iterable[list[Any]], work: Callable[[list[Any]], list[Any]],
+def run_pool(chunks: Iterable[Any], work: Callable[[Any], list[Any]],
              make: Callable[[], ProcessPoolExecutor], *, window: int,
-             lost: Callable[[Any, str], Any], on_death: Callable[[str], None]) -> Iterator[Any]:
-    """Yield ``work(chunk)``'s results, chunk after chunk in input order (see the module docstring)."""
-    pool = _Pool(make)
-    pending: deque[tuple[list[Any], Future[list[Any]]]] = deque()
+             lost: Callable[[Any, str], Any], on_death: Callable[[str], None],
+             items: Callable[[Any], list[Any]] = list) -> Iterator[Any]:
+    """Yield ``work(chunk)``'s results, chunk after chunk in input order (see the module docstring).
 
-    def alone(chunk: list[Any]) -> list[Any] | None:
+    A chunk is a list of records, or any task that ``items`` turns into one (a list is its own items)."""
+    pool = _Pool(make)
+    pending: deque[tuple[Any, Future[list[Any]]]] = deque()
+
+    def alone(chunk: Any) -> list[Any] | None:
         try:
             return pool.submit(work, chunk).result()
         except BrokenProcessPool:
@@ -92,7 +97,7 @@ def run_pool(chunks: Iterable[list[Any]], work: Callable[[list[Any]], list[Any]]
         results = alone(chunk)
         if results is None:  # this chunk kills its worker: find the record(s), one at a time
             results = []
-            for item in chunk:
+            for item in items(chunk):
                 one = alone([item])
                 if one is None:
                     on_death(f"record {_where(item)} killed its worker twice; reported as rejected")
@@ -119,6 +124,13 @@ def _where(item: Any) -> str:
     return f"{source}:{number}" if source else f"#{number}"
 
 
-def _span(chunk: list[Any], rest: list[list[Any]]) -> str:
-    last = rest[-1] if rest else chunk
-    return f"{_where(chunk[0])} to {_where(last[-1])}"
+def ends(task: Any) -> tuple[str, str]:
+    """Where a task's first and last records are: a list's items, or what the task says (``span()``)."""
+    if isinstance(task, list):
+        return _where(task[0]), _where(task[-1])
+    first, last = task.span()
+    return str(first), str(last)
+
+
+def _span(chunk: Any, rest: list[Any]) -> str:
+    return f"{ends(chunk)[0]} to {ends(rest[-1] if rest else chunk)[1]}"

@@ -78,8 +78,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
     e.add_argument("--scheduler", metavar="ADDR",
                    help="dask: scheduler address, e.g. tcp://host:8786 (default: a local cluster of --jobs "
-                        "workers); the policy folder (resolved to an absolute path here) must be readable at "
-                        "that path on the workers, and the workers must load the same rulebook")
+                        "workers); the policy folder and JSON Lines case files (resolved to absolute paths here) "
+                        "must be readable at those paths on the workers, which read the case files' byte ranges "
+                        "themselves, and the workers must load the same rulebook")
     e.add_argument("--quiet", "-q", action="store_true", help="no progress line (it is shown only on a terminal)")
     e.add_argument("--verbose", "-v", action="store_true",
                    help="text: also show clean cases and complied / not-applicable rules")
@@ -119,6 +120,12 @@ def _same_rulebook(results: Any, digest: str, policies: str | None) -> Any:
             yield result
     except PolicyError as exc:
         raise common.UsageError(f"the Dask workers could not load the rulebook from {where}: {exc}") from None
+    except Exception as exc:
+        from policy_eval.run.distributed import CasesUnreadable
+
+        if isinstance(exc, CasesUnreadable):
+            raise common.UsageError(str(exc)) from None
+        raise
 
 
 def _summary_counter() -> dict[str, Any]:
@@ -128,8 +135,12 @@ def _summary_counter() -> dict[str, Any]:
 
 
 def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
+    """The inputs' records; with workers (--jobs 2+, Dask), plain JSON Lines files as byte ranges that the
+    workers read themselves (policy_eval.rulebook.shards): this process then reads them only to find line
+    starts, and parses nothing."""
     from policy_eval.plugin_manager import get_plugin_manager
     from policy_eval.rulebook.cases import read_cases
+    from policy_eval.rulebook.shards import SHARD_BYTES
 
     fmt = args.input_format
     if fmt and fmt not in ("json", "jsonl"):
@@ -138,7 +149,8 @@ def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
             raise common.UsageError(f"unknown --input-format {fmt!r} (available: "
                                     f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
         return _plugin_records(loaders[fmt], args.cases, stdin)
-    return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt)
+    shards = SHARD_BYTES if args.jobs > 1 or args.engine == "dask" else None
+    return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt, shards=shards)
 
 
 def _plugin_records(loader: Any, inputs: Sequence[str], stdin: IO[bytes] | None) -> Any:
@@ -200,6 +212,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
 def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | None, out: IO[str],
           err: IO[str], stdin: IO[bytes] | None, signals: Signals) -> int:
     from policy_eval.cli.progress import Progress
+    from policy_eval.rulebook.shards import Shard
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
     # Paths are resolved here, on the client: Dask workers run in folders of their own.
@@ -231,9 +244,10 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     def counted() -> Any:
         nonlocal done_bytes
         for item in records:
-            payload = item[2]
-            if isinstance(payload, bytes):
-                done_bytes += len(payload)
+            if isinstance(item, Shard):  # counted when handed to a worker, as a chunk of records is
+                done_bytes += item.end - item.start
+            elif isinstance(item[2], bytes):
+                done_bytes += len(item[2])
             yield item
 
     def account(result: Any) -> None:
