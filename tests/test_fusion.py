@@ -20,7 +20,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.kernel import _GATED, decide
+from policy_eval.run.kernel import GATED, decide
 from policy_eval.run.result import Outcome
 from policy_eval.run.testing import load_tests
 
@@ -98,7 +98,7 @@ def _one_by_one(version: Any, steps: list[Any], case: dict[str, Any], env: dict[
             continue
         if any(o is Outcome.UNDETERMINED for o in got):
             outcomes[rule.id] = Outcome.UNDETERMINED
-            out.append(_GATED)
+            out.append(GATED)
             continue
         outcome, _ = decide(version, rule, case, env, meter)
         outcomes[rule.id] = outcome

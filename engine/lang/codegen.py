@@ -97,6 +97,10 @@ class _Gen:
             path = _root_path(n)
             if path is not None and isinstance(n, ir.Field) and n.type.name != "record":
                 counts.setdefault(path, []).append(n)
+        self.hoist_counted(counts)
+
+    def hoist_counted(self, counts: dict[tuple[str, ...], list[ir.Field]]) -> None:
+        """Hoist each path read more than once (``counts``: path → its reads) to a local read at the top."""
         for path, nodes in sorted(counts.items()):
             if len(nodes) > 1:
                 name = f"_p{len(self.hoisted)}"

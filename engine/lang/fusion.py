@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.codegen import _UNSET, _Gen
+from policy_eval.lang.codegen import _UNSET, _Gen, _root_path
 from policy_eval.lang.values import UNKNOWN
 
 __all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
@@ -94,21 +94,7 @@ class _FusedGen(_Gen):
                 if path is not None:
                     counts.setdefault(path, []).append(n)
             stack.extend(ir.children(n))
-        for path, nodes in sorted(counts.items()):
-            if len(nodes) > 1:
-                name = f"_p{len(self.hoisted)}"
-                self.prelude.append(f"    {name} = {self.g_Field(nodes[0])}")
-                self.hoisted[path] = name
-
-
-def _root_path(node: ir.IR) -> tuple[str, ...] | None:
-    keys: list[str] = []
-    while isinstance(node, ir.Field):
-        keys.append(node.key)
-        if node.base is None:
-            return tuple(reversed(keys))
-        node = node.base
-    return None
+        self.hoist_counted(counts)
 
 
 def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]:
@@ -117,7 +103,9 @@ def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]
     names = {"_CO": tokens.complied, "_VI": tokens.violated, "_NA": tokens.not_applicable,
              "_UN": tokens.undetermined, "_GA": tokens.gated}
     body: list[str] = []
+    size = 0  # characters of body so far
     for i, step in enumerate(steps):
+        start = len(body)
         out = f"_o{i}"
         na = ["_na += 1"] if step.counted else []
         co = ["_co += 1"] if step.counted else []
@@ -145,7 +133,8 @@ def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]
         body += [f"{indent}    {out} = {good}"] + [f"{indent}    {x}" for x in (co if good == "_CO" else ["_loud = True"])]
         body.append(f"{indent}else:")
         body += [f"{indent}    {out} = {bad}"] + [f"{indent}    {x}" for x in (co if bad == "_CO" else ["_loud = True"])]
-        if sum(len(x) for x in body) > MAX_FUSED_SOURCE:
+        size += sum(len(x) for x in body[start:])
+        if size > MAX_FUSED_SOURCE:
             raise _TooLarge
     gated = [i for i, s in enumerate(steps) if s.depends]
     outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))

@@ -7,8 +7,8 @@ Per case, each step checks its dependencies against what the rules before it dec
 with an unwanted outcome makes it not applicable, as ``run.compose.gate`` says) and runs its conditions
 (:func:`decide`, which the general path uses too). Only a violated or undetermined
 verdict, or one a dependency leaves undetermined, goes through the evaluator's general path to build its
-result, so the verdicts are the general path's. A case with an explicit null (an unknown value) takes
-the general path whole (``tests/test_kernel.py`` compares both paths on the golden corpus).
+result, so the verdicts are the general path's. A case with an explicit null (an unknown value) on a path
+the version's rules read takes the general path whole (``tests/test_kernel.py`` compares both paths on the golden corpus).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ class General(Protocol):
 
 _U = UNKNOWN
 GATED = object()  # a fused step that an undetermined dependency leaves undetermined
-_GATED = GATED
 
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
 
@@ -190,7 +189,7 @@ class Kernel:
             if outcome is _COMPLIED or outcome is _NOT_APPLICABLE:
                 done[rule.id] = decided[rule.id] = outcome
                 continue
-            if outcome is _GATED:
+            if outcome is GATED:
                 result = ev.rule_result(version, rule, case, env, ref_text, done=done)
                 decided[rule.id] = _UNDETERMINED
             else:
@@ -216,4 +215,4 @@ def _fused(steps: list[_Step], name: str) -> Any:
     return fuse([Step(rule.when.node if rule.when is not None else None, rule.condition.node,
                       rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected)
                  for rule, depends, selected in steps],
-                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, _GATED), name)
+                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name)
