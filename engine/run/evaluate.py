@@ -118,15 +118,15 @@ class Evaluator:
                     if "[" not in p:
                         union.setdefault(p, (p, tuple(p.split(".")), read))
             self._version_paths[id(v)] = list(union.values())
-            # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
-            reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in compose.case_reads(r)}
-            self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
                 self._reads[id(r)] = compose.case_reads(r)
                 self._reasons[id(r)] = {Outcome.COMPLIED: reason_for(r, Outcome.COMPLIED, None, None, None),
                                         Outcome.NOT_APPLICABLE: reason_for(r, Outcome.NOT_APPLICABLE, None, None,
                                                                              None)}
+            # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
+            reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in self._reads[id(r)]}
+            self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -225,14 +225,13 @@ class Evaluator:
         seen = case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
             and not self.lazy else None
         plan = self._plans.get(id(version))
+        found = decided or {}
         if plan is None:
             return version.version, [self._rule(version, rule, case, env, ref_text, seen, None, nulls,
-                                                decided.get(rule.id) if decided is not None else None)
-                                     for rule in self._rules[id(version)]], _NONE
+                                                found.get(rule.id)) for rule in self._rules[id(version)]], _NONE
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         for rule in plan:
-            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls,
-                                       decided.get(rule.id) if decided is not None else None)
+            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls, found.get(rule.id))
         return version.version, [done[rule.id] for rule in self._rules[id(version)]], _NONE
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
