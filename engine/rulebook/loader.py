@@ -263,6 +263,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         errors.extend(check_versions(history))
     if errors:
         raise ErrorList(errors)
+    if not histories:  # a wrong folder: every case would be "clean" against no rules
+        raise PolicyLoadError(f"no policy files in {_display(root)} (a policy file is YAML with a top-level "
+                              "'policy:' mapping; see docs/policies.md)", file=_display(root))
     return Rulebook(root, schema_path, histories, schemas, registry, "sha256:" + digest.hexdigest(),
                     params_file=overlay.file)
 
