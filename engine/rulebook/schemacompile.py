@@ -303,7 +303,7 @@ def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
     lines = [
         "def check(case):",
         "    try:",
-        *("        " + line for line in body),
+        *("        " + line for line in body or ["pass"]),
         # a bad timestamp or date (ValueParseError), a NaN met by a bound (InvalidOperation): not valid here;
         # the slow path words it
         "    except (ValueError, ArithmeticError, RecursionError):",
