@@ -141,16 +141,16 @@ class _Generator:
         else:
             tests = [_TYPE_TEST[t].format(v=v) for t in _TYPE_ORDER if t in types]
             only = {_GROUP.get(t, t) for t in types - {"null"}}
-            group = next(iter(only)) if len(only) == 1 else None
-            lines = groups.get(group or "", [])
-            if group is not None and "null" in types and lines:
+            single = next(iter(only)) if len(only) == 1 else None
+            lines = groups.get(single or "", [])
+            if single is not None and "null" in types and lines:
                 # the common optional field: its type's keywords under its exact type test, else null or fail
                 test = " or ".join(_TYPE_TEST[t].format(v=v) for t in _TYPE_ORDER if t in types and t != "null")
                 out += [f"if {test}:", *("    " + line for line in lines), f"elif {v} is not None: return False"]
             else:
                 out.append(f"if not ({' or '.join(tests)}): return False")
-                for name, lines in groups.items():
-                    out += self._group(types, name, lines, v)
+                for name, checks in groups.items():
+                    out += self._group(types, name, checks, v)
         out += self._enum(schema, v, types)  # after the type test: it may rely on the type being exact
         return self.grow(out)
 
