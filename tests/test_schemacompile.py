@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = load_case_schemas(ROOT / "schemas")
 TEST_SCHEMAS = {
     f"{path.parent.parent.parent.name}/{path.name}": accept_null(load_json(str(path)))
-    for path in [*ROOT.glob("tests/data/*/schemas/cases/*.schema.json"), ROOT / "tests/conformance/case.schema.json"]
+    for path in [*ROOT.glob("tests/data/*/schemas/cases/*.schema.json"), *ROOT.glob("schemas/records/*.schema.json"),
+                 ROOT / "tests/conformance/case.schema.json"]
 }
 
 
@@ -151,9 +152,11 @@ def _mutated(draw: Any) -> dict[str, Any]:
         if action == "drop" and path and isinstance(parent, dict):
             del parent[path[-1]]
         elif action in ("replace", "enum") and path:
-            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(_VALUES if action == "replace" else [*_ENUMS, "Refund_Only"])))
+            values = _VALUES if action == "replace" else [*_ENUMS, "Refund_Only"]
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(values)))
         elif action == "extra" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["extra", "__proto__", "kind", "id"]))] = copy.deepcopy(draw(st.sampled_from(_VALUES)))
+            key = draw(st.sampled_from(["extra", "__proto__", "kind", "id"]))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(_VALUES)))
         elif action == "extra_at_target" and isinstance(target, dict):
             target[draw(st.sampled_from(["extra", "note", "at"]))] = copy.deepcopy(draw(st.sampled_from(_VALUES)))
     return case
@@ -325,8 +328,9 @@ def test_hostile_property_names_and_values_cannot_inject_code(tmp_path: Path) ->
     assert generated is not None
     tree = ast.parse(generated[0])  # every name a template's, every call a template's, names only as literals
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    assert all(re.fullmatch(r"case|[xk][0-9]+|_k[0-9]+|type|len|str|int|bool|float|dict|list|_read_timestamp|_parse_date|Decimal|ValueError|"
-                            r"ArithmeticError|RecursionError", n) for n in names), names
+    allowed = (r"case|[xk][0-9]+|_k[0-9]+|type|len|str|int|bool|float|dict|list|_read_timestamp|_parse_date|Decimal|"
+               r"ValueError|ArithmeticError|RecursionError")
+    assert all(re.fullmatch(allowed, n) for n in names), names
     calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
     assert all(isinstance(f, ast.Name) or (isinstance(f, ast.Attribute) and f.attr in {"keys", "items", "is_integer"})
                for f in calls)
