@@ -66,10 +66,14 @@ def test_a_folder_without_case_files_is_an_error_naming_what_it_holds(tmp_path: 
                                      ["rules", "-p"], ["explain", str(CLEAN), "-p"]])
 def test_a_policy_folder_without_policies_is_an_error_not_a_clean_run(tmp_path: Path, command: list[str]) -> None:
     """Found by trying it: ``eval -p WRONG-FOLDER`` judged every case "clean" against no rules, exit 0."""
-    (tmp_path / "notes.yaml").write_text("x: 1\n", encoding="utf-8")
     code, _, err = pe(*command, str(tmp_path))
     assert code == 2, err
     assert f"{tmp_path}: no policy files in {tmp_path} (a policy file is YAML with a top-level 'policy:'" in err
+    (tmp_path / "notes.yaml").write_text("x: 1\n", encoding="utf-8")  # located at the YAML that is not a policy
+    code, _, err = pe(*command, str(tmp_path))
+    assert code == 2, err
+    assert (f"{tmp_path / 'notes.yaml'}:1:1: no policy files in {tmp_path}: 1 YAML file here, none with a "
+            "top-level 'policy:' mapping") in err
 
 
 def test_an_empty_case_file_is_an_error(tmp_path: Path) -> None:
