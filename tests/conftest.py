@@ -1,10 +1,12 @@
 """Hypothesis profiles: a quick one for local runs, a thorough one for CI.
 
-``dev`` (the default) keeps the property tests fast while editing. ``ci`` is chosen when ``CI=true``
-(as CI sets it) or ``HYPOTHESIS_PROFILE=ci``: enough examples for the property that compares the
-evaluators to find a wrong three-valued ``and`` inside a quantifier body (a bug 200 examples missed
-under five seeds, found at about 4,000). Tests that set ``max_examples`` themselves scale it with
-:data:`EXAMPLES_SCALE`.
+``dev`` (the default, 200 examples) keeps the property tests fast while editing. ``ci`` (4,000) is
+chosen when ``CI=true`` (as CI sets it) or ``HYPOTHESIS_PROFILE=ci``, for the broad property of
+tests/test_properties.py, which draws every kind of expression and so reaches rare shapes only with many
+examples. A wrong three-valued ``and`` inside a quantifier body is not left to it: the narrow property
+of tests/test_properties_quantifiers.py finds that within the ``dev`` budget (bench/mutation.md).
+Tests that set ``max_examples`` themselves (the robustness properties, tests/test_fuzz.py's budgets,
+which ``POLICY_EVAL_FUZZ_SCALE`` multiplies) keep it in both profiles.
 """
 
 from __future__ import annotations
