@@ -88,8 +88,10 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         for r in rejected:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
     elif args.format == "json":
+        from policy_eval.lang.values import render_duration
+
         doc = {"format": "1", "rulebook": rb.digest, "as_of": args.as_of.isoformat() if args.as_of else None,
-               "within": str(args.within) if args.within else None,
+               "within": render_duration(args.within) if args.within else None,
                "due": [_record(cf, f) for cf, f in rows], "other": [_record(cf, f) for cf, f in quiet],
                "rejected": rejected}
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
