@@ -14,8 +14,13 @@ two byte ranges (the poison in the first, a range after it) with 31 + 9 records.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_workers import CLI, _cases, _env
@@ -52,3 +57,38 @@ def test_a_record_that_kills_its_dask_worker_is_isolated(tmp_path: Path) -> None
     assert all(r["status"] == "evaluated" for r in records if r["record"] != POISON + 1)
     assert "killed its Dask worker" in proc.stderr
     assert f"{COUNT} records read: {COUNT - 1} evaluated, 1 rejected" in proc.stderr
+
+
+def test_a_local_cluster_that_drops_a_restarting_worker_gets_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load a killed worker's restart can outlast Dask's ``lost-worker-timeout``: the LocalCluster then
+    closes that nanny for good, and with no worker left the run waited forever (the 900 s timeouts above).
+    Here the timeout is 0 s, so the cluster gives up on the killed worker at once; the run must still end
+    with every record evaluated as in one process."""
+    import dask
+
+    from policy_eval.run import distributed
+    from policy_eval.run.batch import BatchOptions, run_batch
+
+    monkeypatch.setattr(distributed, "POLL", 0.5)
+    records = [("cases.jsonl", i, json.loads(line)) for i, line in enumerate(_cases(20, set()).decode().splitlines(), 1)]
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "0s"}):
+        client = distributed.connect(None, jobs=1)
+        cluster = client.cluster
+        try:
+            (pid,) = client.run(os.getpid).values()
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(600):  # the cluster drops the nanny (it would never come back by itself)
+                if not cluster.workers:
+                    break
+                time.sleep(0.1)
+            assert not cluster.workers
+            out: list[Any] = []
+            runner = threading.Thread(target=lambda: out.extend(
+                r.to_dict() for r in distributed.run_on_dask(records, BatchOptions(), client=client)), daemon=True)
+            runner.start()
+            runner.join(timeout=600)
+            assert not runner.is_alive(), "the run is waiting for a worker that will never come"
+        finally:
+            client.close()
+            cluster.close()
+    assert out == [r.to_dict() for r in run_batch(records, BatchOptions(), jobs=1)]
