@@ -102,14 +102,19 @@ def _revive(client: Any) -> None:
 
 
 def _result(client: Any, future: Any) -> Any:
-    """``future.result()``, reviving lost local workers while it waits (see :func:`_revive`)."""
+    """``future.result()``, reviving lost local workers while it waits for the task (see :func:`_revive`).
+
+    Only the wait for the task to end is polled: a timeout on ``result()`` would also cover fetching a
+    finished task's data, which can take longer than a poll on a loaded machine."""
+    from distributed import wait
+
     while True:
         try:
-            return future.result(timeout=POLL)
+            wait([future], timeout=POLL)
         except TimeoutError:
-            if future.done():  # the task itself raised TimeoutError
-                raise
             _revive(client)
+            continue
+        return future.result()
 
 
 def _killed(exc: BaseException) -> bool:
