@@ -15,7 +15,7 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
            "EXIT_OUTPUT", "EXIT_PIPE", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
-           "plugin_modules"]
+           "no_records_error", "plugin_modules"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -143,6 +143,13 @@ def no_records(paths: Sequence[str]) -> str:
         else:
             found.append(f"{item}: an empty file")
     return printable("; ".join(found))  # file suffixes found in a folder are anyone's text
+
+
+def no_records_error(command: str, paths: Sequence[str], err: IO[str]) -> int:
+    """An input with no case record is not a clean run (eval, diff, due): say what was found; exit 1."""
+    err.write(f"policy-eval {command}: no case record found: {no_records(paths)} "
+              "(pass --allow-empty if that is expected)\n")
+    return EXIT_VIOLATED
 
 
 def check_inputs(paths: Sequence[str]) -> None:
