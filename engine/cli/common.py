@@ -88,7 +88,9 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
                          follow_links=getattr(args, "follow_links", False))
 
 
-def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> None:
+def print_errors(exc: PolicyError, err: IO[str], command: str | None = None, *,
+                 failed: str = "the policies were not loaded") -> None:
+    """Each error of ``exc`` located, then the count and what ``failed`` (a policy test file, say)."""
     errors = exc.errors if isinstance(exc, ErrorList) else [exc]
     plugin = next((e for e in errors if isinstance(e, PluginError)), None)
     if plugin is not None:  # a plugin failed (e.g. while the policies were type-checked): it is at fault
@@ -96,7 +98,7 @@ def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> 
         return
     for e in errors:
         err.write(str(e) + "\n")
-    err.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}: the policies were not loaded\n")
+    err.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}: {failed}\n")
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

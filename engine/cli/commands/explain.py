@@ -9,7 +9,7 @@ from typing import IO, Any
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import one_line
-from policy_eval.errors import printable
+from policy_eval.errors import PolicyError, printable
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
@@ -70,7 +70,11 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     common.check_selectors(rb, args.rule, "--rule")
     test = None
     if args.case.endswith((".yaml", ".yml")):
-        test = _policy_test(args.case, args.test_name)
+        try:
+            test = _policy_test(args.case, args.test_name)
+        except PolicyError as exc:  # the policies loaded: the test file is at fault, not them
+            common.print_errors(exc, err, args.command, failed=f"{printable(args.case)} was not read")
+            return common.EXIT_USAGE
         records: list[Any] = [(test.file, test.line, test.case)]
         if args.as_of is None and test.as_of is not None:
             args.as_of = options.instant(test.as_of)
