@@ -125,8 +125,10 @@ def accept_null(schema: Any) -> Any:
                     sub["type"] = [kind, "null"]
                 elif isinstance(kind, list) and "null" not in kind:
                     sub["type"] = [*kind, "null"]
-                elif kind is None and isinstance(sub.get("enum"), list) and None not in sub["enum"]:
-                    sub["enum"] = [*sub["enum"], None]
+                if isinstance(sub.get("enum"), list) and None not in sub["enum"]:
+                    sub["enum"] = [*sub["enum"], None]  # with a type too: the enum must not refuse the null
+                if "const" in sub and sub["const"] is not None:
+                    sub["enum"] = [sub.pop("const"), None]
             new_props[name] = sub
         out["properties"] = new_props
     return out
@@ -204,6 +206,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             if not linked.resolve().is_relative_to(inside):
                 errors.append(PolicyLoadError("a symbolic link to a folder outside the policy folder; its files "
                                               "are not read", file=_display(linked), line=1, column=1))
+    others: list[str] = []  # YAML files that are not policies (tests, other documents)
     for path in policy_files(root):
         shown = _display(path)
         if not follow_links and path != root and not path.resolve().is_relative_to(inside):
@@ -220,11 +223,13 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         if isinstance(data, dict) and "metrics" in data and "policy" not in data:
             # metric definitions (docs/metrics.md) change the figures the rules judge: part of the hash
             _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
+            others.append(shown)
             continue
         if not (isinstance(data, dict) and "policy" in data):
             mistake = misspelt_policy(data, positions)
             if mistake is not None:
                 errors.append(mistake)
+            others.append(shown)
             continue  # a test file or another YAML document
         _hash_file(digest, "policies/" + path.relative_to(base).as_posix(), raw)
         src, found = prepare(data, positions)
@@ -265,6 +270,12 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         errors.extend(check_versions(history))
     if errors:
         raise ErrorList(errors)
+    if not histories:  # a wrong folder: every case would be "clean" against no rules
+        held = (f": {len(others)} YAML file{'s' if len(others) != 1 else ''} here, none with a top-level 'policy:' "
+                "mapping") if others else " (a policy file is YAML with a top-level 'policy:' mapping)"
+        raise PolicyLoadError(f"no policy files in {_display(root)}{held}; see docs/policies.md",
+                              file=others[0] if others else _display(root), line=1 if others else None,
+                              column=1 if others else None)
     return Rulebook(root, schema_path, histories, schemas, registry, "sha256:" + digest.hexdigest(),
                     params_file=overlay.file)
 

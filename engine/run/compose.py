@@ -285,6 +285,23 @@ def gated(version: PolicyVersion, rule: Rule, gate: tuple[Outcome, str, tuple[st
         params=params)
 
 
+def waived_reason(waiver: Mapping[str, Any]) -> str:
+    """The reason of a waived verdict (``waiver`` as a result records it, ``would_be`` set)."""
+    return (f"waived by {waiver['id']} until {waiver['until']} ({waiver['reason']}); "
+            f"would be {waiver['would_be']}")
+
+
+def waive(result: RuleResult, waiver: dict[str, Any], reads: Mapping[str, Any]) -> None:
+    """Waive a gated verdict (a waiver in force whose scope holds): not applicable, recording what it would
+    be and what the waiver's scope read, as the evaluator does for a verdict its conditions decide."""
+    waiver["would_be"] = result.outcome.value
+    result.waiver = waiver
+    result.reason = waived_reason(waiver)
+    result.outcome, result.message, result.remedies, result.missing = Outcome.NOT_APPLICABLE, None, (), ()
+    if reads:
+        result.inputs = {**result.inputs, **reads}
+
+
 def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str, RuleResult | Outcome] | None,
            deployed: dict[str, dict[str, Any]] | None, unset: Iterable[str], explained: bool = False) -> None:
     """Record on a judged verdict what its dependencies decided and read, and its deployment parameters.
