@@ -224,4 +224,4 @@ def _enum(schema: Mapping[str, Any], path: str) -> list[Any] | None:
             return None
         node = props[k]
     enum = node.get("enum") if isinstance(node, dict) else None
-    return list(enum) if isinstance(enum, list) else None
+    return [v for v in enum if v is not None] if isinstance(enum, list) else None  # null: unknown, no choice
