@@ -17,6 +17,7 @@ is raised.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNa
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
-from policy_eval.lang.values import render
+from policy_eval.lang.values import SHANGHAI, render
 from policy_eval.resources import bundled_policies, bundled_schemas, load_json
 from policy_eval.rulebook.overlay import Overlay, load_overlay
 from policy_eval.rulebook.policy import PolicyVersion, Rule, load_policy_file, prepare
@@ -71,9 +72,10 @@ class Rulebook:
                        f"in force at {render(as_of)}")
 
     def inputs(self, rule_id: str, as_of: Any = None) -> list[str]:
-        """The case paths a rule reads in the version in force at ``as_of`` (default: the latest),
-        including what the rules it depends on read."""
-        return list(self.rule(rule_id, as_of).inputs)
+        """The case paths a rule reads in the version in force at ``as_of`` (default: now, Asia/Shanghai, as
+        :meth:`policy_eval.api.Rulebook.inputs`), including what the rules it depends on read.
+        KeyError: no such rule in that version, or no version in force then."""
+        return list(self.rule(rule_id, as_of if as_of is not None else _dt.datetime.now(SHANGHAI)).inputs)
 
 
 def find_schema_dir(policy_dir: Path) -> Path:
