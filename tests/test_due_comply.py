@@ -6,6 +6,7 @@ Expected values are worked out from the rule texts: 售后服务规则 2.2 (48�
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +147,19 @@ def test_a_time_not_solved_exactly_is_no_answer(book: Rulebook, complier: Compli
     entries = complier.explain(case, r)
     assert all("note" not in e and "not solved exactly" not in e.get("text", "") for e in entries), entries
     assert entries[0]["path"] == "result_at" and entries[0]["to"] == "2024-10-11T23:59:59.999999+08:00"
+
+
+def test_explain_says_would_comply_only_for_answers_that_comply() -> None:
+    """A change that makes the rule not apply is not complying: explain says "would decide otherwise"."""
+    import io
+
+    from policy_eval import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    example = Path(__file__).resolve().parent.parent / "examples" / "appeal_freight_on_free_shipping.json"
+    cli.run(["explain", str(example), "--rule", "appeals/no-freight-appeal-for-free-shipping"], out, err)
+    lines = [line.strip() for line in out.getvalue().splitlines() if line.strip().startswith("would ")]
+    assert 'would comply: appeal.type = "payment" instead of "freight" would give complied' in lines
+    assert ("would decide otherwise: order.is_free_shipping = false instead of true would give not_applicable"
+            in lines)
+    assert not any(line.startswith("would comply:") and "not_applicable" in line for line in lines)

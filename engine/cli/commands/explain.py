@@ -141,7 +141,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             if r.missing:
                 out.write(f"      missing: {printable(', '.join(r.missing))}\n")
             for entry in comply.get(r.full_id, ()):
-                out.write(f"      would comply: {_comply_text(entry)}\n")
+                # a change that would make the rule not apply is not "complying": said as what it is
+                label = "would decide otherwise" if entry.get("outcome") not in (None, "complied") else "would comply"
+                out.write(f"      {label}: {_comply_text(entry)}\n")
             if r.waiver:
                 out.write(printable(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})") + "\n")
     if marks:
