@@ -365,3 +365,30 @@ def test_one_environment_reused_for_many_cases_gets_each_case_its_own_let_value(
     two, three = _case(), _case()
     two["messages"], three["messages"] = two["messages"][:1] * 2, two["messages"][:1] * 3
     assert [rule.condition.fn(c, env) for c in (two, three, two)] == [True, False, True]
+
+
+def test_due_walks_a_clock_dependent_let_chain_once_per_let(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``due`` found the candidate instants by walking each let at each use: a chain of n lets used twice each
+    cost 2^n walks (20 lets over a minute, 64 never finished). Each let is walked once per case now."""
+    from policy_eval.run.due.solve import Solver
+
+    chain = [("b0", "snapshot_at < request.submitted_at + 30d")] + [(f"b{i}", f"b{i - 1} and b{i - 1}")
+                                                                   for i in range(1, 65)]
+    folder = _after_sale(tmp_path, chain, "b64")
+    walks = 0
+    walk = Solver._walk
+
+    def counted(self: Any, *args: Any) -> Any:
+        nonlocal walks
+        walks += 1
+        return walk(self, *args)
+
+    monkeypatch.setattr(Solver, "_walk", counted)
+    with cpu_limit(60):
+        code, out, err = _run("due", "-p", str(folder), "-f", "jsonl", str(tmp_path / "case.json"))
+    assert code == 1, err  # a change is due
+    # snapshot 2024-03-20 < submitted 2024-03-01T10:00 + 30d: complied until that instant, violated from it
+    forecast = [json.loads(line) for line in out.splitlines()]
+    assert [(f["id"], f["outcome"], f["becomes"], f["at"]) for f in forecast] == \
+        [("demo/r1", "complied", "violated", "2024-03-31T10:00:00+08:00")]
+    assert walks < 2_000, walks  # linear in the chain (2^64 before)
