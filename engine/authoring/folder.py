@@ -13,7 +13,6 @@ The loader reads files only, so the copy stands in for an in-memory override.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager

@@ -23,7 +23,15 @@ from pygls.uris import to_fs_path
 
 from policy_eval import __version__
 from policy_eval.authoring.folder import load_together, siblings
-from policy_eval.authoring.outline import Document, analyse, complete, definition, hover, schema_dir_for, symbols
+from policy_eval.authoring.outline import (
+    Document,
+    analyse,
+    complete,
+    definition,
+    hover,
+    schema_dir_for,
+    symbols,
+)
 
 __all__ = ["build_server", "EVALUATE"]
 
