@@ -12,8 +12,8 @@ one module per section of the format; ``policy.versions`` the versions of a
 policy together), ``loader`` (a folder to a :class:`Rulebook`; ``policyfiles`` the files
 that look like mistyped policies), ``casefiles`` (case inputs as files and streams: folders, gzip,
 encodings), ``jsonrecord`` (one case record read exactly), ``cases`` (case readers), ``schemacheck``
-(case schemas checked at load), ``schemaregex`` (schema patterns on RE2), ``validation`` (case
-validation against the schemas), ``ruletable``
+(case schemas checked at load), ``schemaregex`` (schema patterns on RE2), ``schemacompile`` (a case
+schema compiled to one yes/no check), ``validation`` (case validation against the schemas), ``ruletable``
 (the rule table in docs/rules.md).
 """
 

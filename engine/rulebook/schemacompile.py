@@ -1,0 +1,335 @@
+"""Case schemas compiled to one Python function each: ``check(case) -> bool`` (True: valid).
+
+Input: a case kind's JSON Schema (as loaded, unknown-value convention applied). Output: a function that
+answers only *whether* a case is valid, or None when the schema uses a keyword outside the subset below
+(then :mod:`policy_eval.rulebook.validation` keeps fastjsonschema for that kind).
+
+Why: fastjsonschema's generated code spent 25-40 µs on an after_sale case (issue 14), most of it on
+bookkeeping a valid case never needs (error names, ``data__...`` variables, ``isinstance`` of tuples).
+This generator emits straight-line code per property with exact ``type(x) is str`` tests and
+``return False`` at the first failure; the located message for an invalid case is still worded by the
+existing path, which runs whenever this function says False.
+
+The subset: ``type`` (a name or a list), ``properties``, ``required``, ``additionalProperties`` (bool or
+schema), ``enum``/``const`` of strings, integers, booleans and null, ``minLength``/``maxLength`` (code
+points), ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum`` (numbers), ``pattern`` (RE2,
+``search`` semantics, as the other two validators run it), ``items`` (one schema), ``minItems``/
+``maxItems``, ``format`` date-time and date (the very functions validation.py registers: the memoised
+``read_timestamp`` the rules' readers share, and ``parse_date``), boolean subschemas, and annotations
+(``description``, ``title``, ``examples``, ``default``, ``$schema``, ``$id``, ``$comment``, ``x-*``).
+
+Semantics are the reference validator's (jsonschema, draft 2020-12) where the answer is True; where
+unsure the function says False, which only costs the slower path: a value of a subclass of ``str``,
+``dict`` or ``list``, a ``Decimal`` in an integer enum, an unorderable NaN. "integer" accepts ``int``
+(and a float with no fraction, as jsonschema does) but neither ``bool`` nor any ``Decimal`` (jsonschema
+does not count ``Decimal("1.0")`` or ``Decimal("1")`` as an integer, nor does fastjsonschema).
+
+Safety: nothing from the schema reaches the source text except through a table of constants (bound as
+globals ``_k0``, ``_k1``, ...) or the ``repr`` of a property name that is a ``str`` or of a bound that is
+an ``int``; the source is capped (:data:`MAX_SOURCE`) and so is the schema's depth; the generated code
+runs with a handful of builtins only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from policy_eval.lang.timestamps import read_timestamp
+from policy_eval.lang.values import parse_date
+from policy_eval.rulebook.schemaregex import _RE2Search
+
+__all__ = ["compile_case_schema", "MAX_SOURCE", "MAX_DEPTH"]
+
+MAX_SOURCE = 256 * 1024  # characters of generated source: a bigger schema keeps fastjsonschema
+MAX_DEPTH = 24  # nested subschemas; Python refuses more than 20 nested loops and ~100 indents
+
+_ANNOTATIONS = frozenset({"description", "title", "examples", "default", "$schema", "$id", "$comment"})
+_KEYWORDS = frozenset({
+    "type", "properties", "required", "additionalProperties", "enum", "const", "minLength", "maxLength",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern", "items", "minItems",
+    "maxItems", "format",
+})
+_NUMBER_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_COMPARE = {"minimum": "<", "maximum": ">", "exclusiveMinimum": "<=", "exclusiveMaximum": ">="}
+
+# One exact-type test per JSON type name, on a variable named {v}, tried in this order (commonest first).
+_TYPE_TEST = {
+    "string": "type({v}) is str",
+    "integer": "type({v}) is int or (type({v}) is float and {v}.is_integer())",
+    "number": "type({v}) is int or type({v}) is Decimal or type({v}) is float",
+    "boolean": "type({v}) is bool",
+    "object": "type({v}) is dict",
+    "array": "type({v}) is list",
+    "null": "{v} is None",
+}
+_TYPE_ORDER = tuple(_TYPE_TEST)
+_GROUP = {"integer": "number"}  # keyword groups: a number's keywords apply to integers too
+_GUARD = {  # a value the group's keywords look at (bool is not a number; a Decimal is never an integer)
+    "string": "type({v}) is str",
+    "number": "type({v}) is int or type({v}) is Decimal or type({v}) is float",
+    "object": "type({v}) is dict",
+    "array": "type({v}) is list",
+    "boolean": "type({v}) is bool",
+}
+_JSON_TYPES = (str, int, bool, type(None), Decimal, float, dict, list)
+
+_BUILTINS = {"type": type, "len": len, "str": str, "int": int, "bool": bool, "float": float, "dict": dict,
+             "list": list, "frozenset": frozenset}
+
+
+class _Unsupported(Exception):
+    """The schema leaves the subset (or the limits): no compiled check for it."""
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, Decimal):  # exactly Decimal (type-tested below); NaN cannot order, sNaN raises on ==
+        return type(value) is Decimal and not value.is_nan()
+    return type(value) in (int, float) and value == value
+
+
+class _Generator:
+    def __init__(self) -> None:
+        self.constants: list[Any] = []
+        self._names = 0
+        self._size = 0
+
+    def constant(self, value: Any) -> str:
+        self.constants.append(value)
+        return f"_k{len(self.constants) - 1}"
+
+    def name(self, prefix: str) -> str:
+        self._names += 1
+        return f"{prefix}{self._names}"
+
+    def grow(self, lines: list[str]) -> list[str]:
+        self._size += sum(len(line) + 1 for line in lines)
+        if self._size > MAX_SOURCE * 4:  # re-indented copies counted too: bounds the work, not only the text
+            raise _Unsupported("generated source too large")
+        return lines
+
+    def node(self, schema: Any, v: str, depth: int, loops: int) -> list[str]:
+        """Lines (indent 0) that ``return False`` unless the value in variable ``v`` satisfies ``schema``."""
+        if schema is True:
+            return []
+        if schema is False:
+            return ["return False"]
+        if not isinstance(schema, dict) or depth > MAX_DEPTH:
+            raise _Unsupported("not a schema, or nested too deeply")
+        for key in schema:
+            if not isinstance(key, str) or not (key in _KEYWORDS or key in _ANNOTATIONS or key.startswith("x-")):
+                raise _Unsupported(f"keyword {key!r}")
+        types = self._types(schema.get("type"))
+        groups = {
+            "string": self._string(schema, v),
+            "number": self._number(schema, v),
+            "object": self._object(schema, v, depth, loops),
+            "array": self._array(schema, v, depth, loops),
+        }
+        out: list[str] = []
+        if types is None:
+            if any(groups.values()):  # keep to the exact JSON types (a subclass of str goes the slow way)
+                out.append(f"if type({v}) not in {self.constant(frozenset(_JSON_TYPES))}: return False")
+            for group, lines in groups.items():
+                if lines:
+                    out += [f"if {_GUARD[group].format(v=v)}:", *("    " + line for line in lines)]
+        else:
+            tests = [_TYPE_TEST[t].format(v=v) for t in _TYPE_ORDER if t in types]
+            only = {_GROUP.get(t, t) for t in types - {"null"}}
+            single = next(iter(only)) if len(only) == 1 else None
+            lines = groups.get(single or "", [])
+            if single is not None and "null" in types and lines:
+                # the common optional field: its type's keywords under its exact type test, else null or fail
+                test = " or ".join(_TYPE_TEST[t].format(v=v) for t in _TYPE_ORDER if t in types and t != "null")
+                out += [f"if {test}:", *("    " + line for line in lines), f"elif {v} is not None: return False"]
+            else:
+                out.append(f"if not ({' or '.join(tests)}): return False")
+                for name, checks in groups.items():
+                    out += self._group(types, name, checks, v)
+        out += self._enum(schema, v, types)  # after the type test: it may rely on the type being exact
+        return self.grow(out)
+
+    @staticmethod
+    def _types(value: Any) -> frozenset[str] | None:
+        if value is None:
+            return None
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n in _TYPE_TEST
+                                                               for n in names):
+            raise _Unsupported("type")
+        return frozenset(names)
+
+    @staticmethod
+    def _group(types: frozenset[str], group: str, lines: list[str], v: str) -> list[str]:
+        """``lines`` under the guard that the value is of the keyword group's type, when the type test
+        has not already settled it."""
+        members = {t for t in types if _GROUP.get(t, t) == group}
+        if not lines or not members:
+            return []  # no keywords, or the type test already refused every value they look at
+        if members == types:
+            return lines
+        if types - members == {"null"}:
+            return [f"if {v} is not None:", *("    " + line for line in lines)]
+        return [f"if {_GUARD[group].format(v=v)}:", *("    " + line for line in lines)]
+
+    def _enum(self, schema: dict[str, Any], v: str, types: frozenset[str] | None) -> list[str]:
+        out = []
+        for key in ("enum", "const"):
+            if key not in schema:
+                continue
+            values = schema[key] if key == "enum" else [schema[key]]
+            if not isinstance(values, list):
+                raise _Unsupported("enum")
+            strs = frozenset(x for x in values if type(x) is str)
+            ints = frozenset(x for x in values if type(x) is int)
+            if len(strs) + len(ints) + sum(x is None or type(x) is bool for x in values) != len(values):
+                raise _Unsupported("enum or const of other values")  # jsonschema's equality: not copied
+            if types is not None and types <= {"string", "null"} and not ints and not any(
+                    type(x) is bool for x in values):
+                # the type check left an exact str or None: a plain membership test decides
+                out.append(f"if {v} not in {self.constant(strs | ({None} if None in values else set()))}: "
+                           "return False")
+                continue
+            parts = []
+            if strs:
+                parts.append(f"(type({v}) is str and {v} in {self.constant(strs)})")
+            if ints:
+                parts.append(f"(type({v}) is int and {v} in {self.constant(ints)})")
+            parts += [f"{v} is {x!r}" for x in (None, True, False) if any(y is x for y in values)]
+            out.append(f"if not ({' or '.join(parts) or 'False'}): return False")
+        return out
+
+    def _string(self, schema: dict[str, Any], v: str) -> list[str]:
+        out = []
+        for key, op in (("minLength", "<"), ("maxLength", ">")):
+            if key in schema:
+                bound = schema[key]
+                if not _is_int(bound) or bound < 0:
+                    raise _Unsupported(key)
+                out.append(f"if len({v}) {op} {bound!r}: return False")
+        if "pattern" in schema:
+            pattern = schema["pattern"]
+            if not isinstance(pattern, str):
+                raise _Unsupported("pattern")
+            try:
+                search = _RE2Search(pattern).search  # what the fastjsonschema path runs (schemaregex.use_re2)
+            except Exception as exc:  # a pattern RE2 refuses: the load-time check names it, not us
+                raise _Unsupported("pattern") from exc
+            out.append(f"if not {self.constant(search)}({v}): return False")
+        if "format" in schema:
+            fmt = schema["format"]
+            if fmt == "date-time":
+                out.append(f"_read_timestamp({v})")  # raises ValueParseError (a ValueError): False
+            elif fmt == "date":
+                out.append(f"_parse_date({v})")
+            else:
+                raise _Unsupported("format")  # fastjsonschema checks other formats, jsonschema does not
+        return out
+
+    def _number(self, schema: dict[str, Any], v: str) -> list[str]:
+        out = []
+        for key in _NUMBER_KEYS:
+            if key in schema:
+                bound = schema[key]
+                if not _is_number(bound):
+                    raise _Unsupported(key)  # a bool (draft 4's exclusiveMinimum), NaN, a string
+                out.append(f"if {v} {_COMPARE[key]} {self.constant(bound)}: return False")
+        return out
+
+    def _object(self, schema: dict[str, Any], v: str, depth: int, loops: int) -> list[str]:
+        props = schema.get("properties", {})
+        required = schema.get("required", [])
+        extra = schema.get("additionalProperties", True)
+        if not isinstance(props, dict) or not all(isinstance(k, str) for k in props):
+            raise _Unsupported("properties")
+        if not isinstance(required, list) or not all(isinstance(k, str) for k in required):
+            raise _Unsupported("required")
+        out = []
+        if required:
+            out.append(f"if {' or '.join(f'{k!r} not in {v}' for k in dict.fromkeys(required))}: return False")
+        if extra is False:
+            out.append(f"if not {v}.keys() <= {self.constant(frozenset(props))}: return False"
+                       if props else f"if {v}: return False")
+        elif extra is not True:
+            key, value = self.name("k"), self.name("x")
+            body = self.node(extra, value, depth + 1, loops + 1)
+            if body:
+                if loops >= 15:
+                    raise _Unsupported("loops nested too deeply")
+                out.append(f"for {key}, {value} in {v}.items():")
+                out.append(f"    if {key} not in {self.constant(frozenset(props))}:")
+                out += ["        " + line for line in body]
+        for prop, sub in props.items():
+            x = self.name("x")
+            body = self.node(sub, x, depth + 1, loops)
+            if not body:
+                continue
+            if prop in required:
+                out += [f"{x} = {v}[{prop!r}]", *body]
+            else:
+                out += [f"if {prop!r} in {v}:", f"    {x} = {v}[{prop!r}]", *("    " + line for line in body)]
+        return out
+
+    def _array(self, schema: dict[str, Any], v: str, depth: int, loops: int) -> list[str]:
+        out = []
+        for key, op in (("minItems", "<"), ("maxItems", ">")):
+            if key in schema:
+                bound = schema[key]
+                if not _is_int(bound) or bound < 0:
+                    raise _Unsupported(key)
+                out.append(f"if len({v}) {op} {bound!r}: return False")
+        if "items" in schema:
+            item = self.name("x")
+            body = self.node(schema["items"], item, depth + 1, loops + 1)  # a list (draft 7 tuples): refused
+            if body:
+                if loops >= 15:
+                    raise _Unsupported("loops nested too deeply")
+                out += [f"for {item} in {v}:", *("    " + line for line in body)]
+        return out
+
+
+def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
+    """The source of ``check`` and the globals it runs with, or None outside the subset or the limits."""
+    gen = _Generator()
+    try:
+        body = gen.node(schema, "case", 0, 0)
+    except (_Unsupported, RecursionError):
+        return None
+    lines = [
+        "def check(case):",
+        "    try:",
+        *("        " + line for line in body or ["pass"]),
+        # a bad timestamp or date (ValueParseError), a NaN met by a bound (InvalidOperation): not valid here;
+        # the slow path words it
+        "    except (ValueError, ArithmeticError, RecursionError):",
+        "        return False",
+        "    return True",
+    ]
+    source = "\n".join(lines) + "\n"
+    if len(source) > MAX_SOURCE:
+        return None
+    namespace: dict[str, Any] = {f"_k{i}": value for i, value in enumerate(gen.constants)}
+    namespace.update(__builtins__=_BUILTINS, Decimal=Decimal, ValueError=ValueError,
+                     ArithmeticError=ArithmeticError, RecursionError=RecursionError,
+                     _read_timestamp=read_timestamp, _parse_date=parse_date)
+    return source, namespace
+
+
+def compile_case_schema(schema: Any, name: str = "case schema") -> Callable[[Any], bool] | None:
+    """``check(case) -> bool`` for ``schema``, or None when it leaves the subset (see the module)."""
+    generated = generate(schema)
+    if generated is None:
+        return None
+    source, namespace = generated
+    try:
+        code = compile(source, f"<compiled {name}>", "exec")
+        exec(code, namespace)  # the source is built from fixed templates only (see the module docstring)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    check: Callable[[Any], bool] = namespace["check"]
+    return check
