@@ -47,6 +47,14 @@ async def _session(folder: Path) -> dict[str, Any]:
         v1_doc, _ = open_document(client, v1)
         out["v1"] = await answer(client.diagnostics.get())
         out["v1_uri"] = v1_doc.uri
+        # v1 edited (not written to disk) to end where v2 now starts, then saved: v2 is checked again with
+        # v1's text as in the editor, and the overlap is gone
+        v1_text = v1.read_text(encoding="utf-8")
+        replace_text(client, v1_doc, 2, v1_text.replace("effective_until: 2022-01-01", "effective_until: 2021-06-01"))
+        await answer(client.diagnostics.get())
+        client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=v1_doc))
+        out["saved"] = [await answer(client.diagnostics.get()), await answer(client.diagnostics.get())]
+        out["v1_on_disk"] = v1.read_text(encoding="utf-8") == v1_text
         # a revision of a version that does not exist is diagnosed at its `revises:`
         replace_text(client, doc, 3, text.replace('revises: "1"', 'revises: "7"'))
         out["no_base"] = await answer(client.diagnostics.get())
@@ -84,6 +92,13 @@ def test_an_overlapping_period_is_diagnosed_in_the_file_that_has_it(session: dic
     assert "policy-eval-lsp-" not in d.message
     v1 = session["v1"]
     assert v1.uri == session["v1_uri"] and list(v1.diagnostics) == []
+
+
+def test_saving_a_version_checks_the_open_versions_beside_it_as_edited(session: dict[str, Any]) -> None:
+    v1, v2 = session["saved"]
+    assert v1.uri == session["v1_uri"] and v2.uri.endswith("/v2.yaml")
+    assert list(v1.diagnostics) == [] and list(v2.diagnostics) == []  # v1 as edited ends where v2 starts
+    assert session["v1_on_disk"]  # the file itself still overlaps: the editor's text was used
 
 
 def test_a_revision_of_a_missing_version_is_diagnosed_at_revises(session: dict[str, Any]) -> None:
