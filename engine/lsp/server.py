@@ -86,7 +86,6 @@ class PolicyServer(LanguageServer):
                 message=e.message, severity=types.DiagnosticSeverity.Error, source="policy-eval", code=e.kind))
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 
-
     def publish_versions_beside(self, uri: str) -> None:
         """Check again the other open documents of the same policy in the same folder (an edit here may
         end or make an overlap, or change what a revision inherits)."""
@@ -95,7 +94,8 @@ class PolicyServer(LanguageServer):
         if doc is None or pid is None:
             return
         for other, known in list(self.docs.items()):
-            if other != uri and other in self.workspace.text_documents and known.raw("policy", "id") == pid and Path(known.file).parent == Path(doc.file).parent:
+            beside = known.raw("policy", "id") == pid and Path(known.file).parent == Path(doc.file).parent
+            if other != uri and other in self.workspace.text_documents and beside:
                 self.publish(other)
 
 
