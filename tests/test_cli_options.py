@@ -62,6 +62,29 @@ def test_a_folder_without_case_files_is_an_error_naming_what_it_holds(tmp_path: 
     assert pe("eval", "-q", "--allow-empty", str(tmp_path))[0] == 0
 
 
+@pytest.mark.parametrize("command", [["check", "-p"], ["eval", "-q", str(CLEAN), "-p"], ["lint"],
+                                     ["rules", "-p"], ["explain", str(CLEAN), "-p"]])
+def test_a_policy_folder_without_policies_is_an_error_not_a_clean_run(tmp_path: Path, command: list[str]) -> None:
+    """Found by trying it: ``eval -p WRONG-FOLDER`` judged every case "clean" against no rules, exit 0."""
+    code, _, err = pe(*command, str(tmp_path))
+    assert code == 2, err
+    assert f"{tmp_path}: no policy files in {tmp_path} (a policy file is YAML with a top-level 'policy:'" in err
+    (tmp_path / "notes.yaml").write_text("x: 1\n", encoding="utf-8")  # located at the YAML that is not a policy
+    code, _, err = pe(*command, str(tmp_path))
+    assert code == 2, err
+    assert (f"{tmp_path / 'notes.yaml'}:1:1: no policy files in {tmp_path}: 1 YAML file here, none with a "
+            "top-level 'policy:' mapping") in err
+
+
+def test_a_yaml_file_given_as_cases_is_one_error_pointing_to_test_and_explain() -> None:
+    """It gave one "invalid JSON" rejection per line of the policy-test file (453 for appeals.yaml)."""
+    golden = str(ROOT / "tests" / "golden" / "appeals.yaml")
+    code, out, _ = pe("eval", "-q", "-f", "jsonl", golden)
+    assert code == 1
+    assert out.count("\n") == 1 and '"status":"rejected"' in out
+    assert f"a policy-test file runs with `policy-eval test {golden}`" in out
+
+
 def test_an_empty_case_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "cases.jsonl").write_bytes(b"")
     code, _, err = pe("eval", str(tmp_path / "cases.jsonl"))
@@ -90,6 +113,18 @@ def test_diff_says_when_no_case_met_a_revised_version(revised: dict[str, Path]) 
     assert "nothing compared" in out and "--latest" in out and "--as-of" in out
     code, out, _ = pe("diff", str(revised["same"]), str(revised["v2"]), str(CLEAN))
     assert code == 0 and "0 of 1 case(s) change outcome" in out and "nothing compared" not in out
+
+
+def test_diff_of_two_identical_rulebooks_says_so(revised: dict[str, Path]) -> None:
+    """It said "all predate the new version; use --latest" although there was no new version."""
+    code, out, _ = pe("diff", str(ROOT / "policies"), str(revised["same"]), str(CLEAN))
+    assert code == 0
+    assert "nothing compared: the two rulebooks are identical (the same content hash" in out
+    assert "--latest" not in out
+    code, out, _ = pe("diff", "--format", "json", str(ROOT / "policies"), str(revised["same"]), str(CLEAN))
+    assert '"identical": true' in out
+    code, out, _ = pe("diff", "--format", "json", str(revised["same"]), str(revised["v1"]), str(CLEAN))
+    assert '"identical": false' in out
 
 
 def test_diff_rejections_make_the_exit_non_zero(revised: dict[str, Path]) -> None:

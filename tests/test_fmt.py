@@ -18,6 +18,7 @@ from policy_eval.rulebook.yamlload import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PE = Path(sys.executable).parent / "policy-eval"
+DATA = ROOT / "tests" / "data"
 BUNDLED = sorted((ROOT / "policies").rglob("*.yaml")) + sorted((ROOT / "tests" / "golden").glob("*.yaml"))
 
 MESSY = """\
@@ -194,6 +195,30 @@ def test_cli_invalid_file_exits_2(tmp_path: Path) -> None:
     proc = _pe("fmt", "--check", str(tmp_path))
     assert proc.returncode == 2
     assert "p.yaml:2:1" in proc.stderr and "hint:" in proc.stderr
+
+
+def test_a_date_that_does_not_exist_is_a_located_error_and_the_other_files_are_formatted(tmp_path: Path) -> None:
+    """ruamel.yaml builds dates; 2020-02-30 made it raise ValueError, and fmt stopped with an internal error
+    (exit 4) before the other files. The project reads the value as text (``check`` names it)."""
+    bad = (DATA / "policies" / "bad" / "bad_date.yaml").read_text(encoding="utf-8")
+    with pytest.raises(FormatError) as info:
+        format_text(bad, "bad_date.yaml")
+    assert (info.value.line, info.value.column) == (8, 19)
+    assert "2020-02-30" in info.value.message and "day is out of range" in info.value.message
+    (tmp_path / "a_bad.yaml").write_text(bad, encoding="utf-8")
+    (tmp_path / "b_messy.yaml").write_text(MESSY, encoding="utf-8")
+    proc = _pe("fmt", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    assert f"{tmp_path / 'a_bad.yaml'}:8:19: cannot format: not a valid date or time: '2020-02-30'" in proc.stderr
+    assert (tmp_path / "b_messy.yaml").read_text(encoding="utf-8") == EXPECTED  # the rest still formatted
+    assert (tmp_path / "a_bad.yaml").read_text(encoding="utf-8") == bad
+
+
+def test_a_folder_without_yaml_files_is_not_success(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("policy: no\n", encoding="utf-8")
+    proc = _pe("fmt", "--check", str(tmp_path))
+    assert proc.returncode == 1
+    assert proc.stderr == f"policy-eval fmt: no YAML files (.yaml, .yml) found in {tmp_path}\n"
 
 
 def test_bundled_policies_and_golden_tests_are_formatted() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.emitter import Emitter
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString
@@ -66,8 +67,25 @@ class _Emitter(Emitter):
         return style
 
 
+class _Constructor(RoundTripConstructor):
+    """ruamel.yaml's round-trip constructor, with a date it cannot build (``2020-02-30``) a located error
+    rather than a ValueError from ``datetime``: the project reads such a value as text, and ``check``
+    names it; fmt leaves the file as it is and says where."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except (ValueError, OverflowError) as exc:
+            raise ConstructorError(None, None, f"not a valid date or time: {node.value!r} ({exc})",
+                                   node.start_mark) from None
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def _yaml() -> YAML:
     y = YAML(typ="rt")
+    y.Constructor = _Constructor
     y.Emitter = _Emitter
     y.preserve_quotes = True
     y.width = 4096  # never re-wrap text; conditions are folded here, on purpose
@@ -231,8 +249,11 @@ def format_text(text: str, file: str = "<input>") -> str:
     y = _yaml()
     try:
         doc = y.load(text)
-    except YAMLError as exc:  # pragma: no cover - the safe loader above refuses what ruamel refuses
-        raise FormatError(f"cannot format: {exc}", file=file, line=1, column=1) from None
+    except YAMLError as exc:  # a date ruamel.yaml cannot build; the safe loader above refuses the rest
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise FormatError(f"cannot format: {problem}", file=file, line=line, column=column) from None
     if not isinstance(doc, CommentedMap):
         return text
     if "policy" in doc:

@@ -18,7 +18,7 @@ from typing import Any
 
 from policy_eval.authoring.findings import CHECKS, Check, Finding, LintInput
 from policy_eval.authoring.lintchecks import run_checks
-from policy_eval.errors import ErrorList, PolicyError
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.yamlload import Positions, load_yaml
@@ -69,6 +69,14 @@ def _is_test_file(path: Path) -> bool:
     return any(line.startswith("tests:") for line in text.splitlines())
 
 
+def _is_policy_file(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    return any(line.startswith("policy:") for line in text.splitlines())
+
+
 def _yaml_files(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
@@ -94,10 +102,15 @@ def lint_paths(paths: Sequence[Path], schema_dir: Path | None = None,
     test_files += [f for f in _yaml_files(given) if _is_test_file(f) and f not in test_files]
     policy_roots = [p for p in (paths or [bundled_policies()]) if p.is_dir() or p not in test_files]
     findings: list[Finding] = []
-    for root in policy_roots:
-        policy_files = [f for f in _yaml_files([root]) if f not in test_files]
-        if not policy_files:
-            continue
+    roots = [r for r in policy_roots if any(f not in test_files and _is_policy_file(f) for f in _yaml_files([r]))]
+    if not roots:  # a wrong folder: "0 errors" would say the policies are fine
+        for root in policy_roots:
+            if root.is_dir():  # the loader's error, located at a YAML file that is not a policy
+                load_rulebook(root, schema_dir=schema_dir, functions=functions)
+        shown = ", ".join(str(p) for p in paths)
+        raise PolicyLoadError(f"no policy files in {shown} (a policy file is YAML with a top-level 'policy:' "
+                              "mapping; see docs/policies.md)", file=shown)
+    for root in roots:
         rulebook = load_rulebook(root, schema_dir=schema_dir, functions=functions)
         sources: dict[str, tuple[Any, Positions]] = {}
         for version in rulebook.versions():

@@ -187,6 +187,6 @@ def schema_to_type(schema: dict[str, Any], root: dict[str, Any] | None = None, l
         )
     if "const" in schema and isinstance(schema["const"], str):
         return STRING
-    if "enum" in schema and all(isinstance(v, str) for v in schema["enum"]):
-        return STRING
+    if "enum" in schema and all(isinstance(v, str) for v in schema["enum"] if v is not None):
+        return STRING  # (None: an optional field's "unknown", added by the loader)
     return ANY

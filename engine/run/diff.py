@@ -53,6 +53,7 @@ class DiffReport:
     compared: int = 0
     transitions: dict[tuple[str, str, str], Transition] = field(default_factory=dict)
     rejections: list[str] = field(default_factory=list)
+    identical: bool = False  # the two rulebooks have the same content hash: nothing can change
 
     def ordered(self) -> list[Transition]:
         """By rule, then by how many cases move (most first), then by outcome names."""
@@ -61,7 +62,7 @@ class DiffReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "cases": self.cases, "changed_cases": self.changed_cases, "rejected": self.rejected,
-            "compared": self.compared,
+            "compared": self.compared, "identical": self.identical,
             "transitions": [
                 {"rule": t.rule, "clause": t.clause, "from": t.before, "to": t.after, "count": len(t.cases),
                  "cases": t.cases, **({"through": sorted(t.through)} if t.through else {}),
@@ -94,7 +95,10 @@ class DiffReport:
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
         evaluated = self.cases - self.rejected
-        if evaluated and not self.compared:
+        if self.identical:
+            lines.append("nothing compared: the two rulebooks are identical (the same content hash: policy files, "
+                         "case schemas and deployment parameters)")
+        elif evaluated and not self.compared:
             lines.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
                          "deployment parameters "
                          "on both sides (e.g. all predate the new version); use --latest or --as-of DATE to "
@@ -155,7 +159,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
                    as_of: Any = None, validator: Any = None) -> DiffReport:
     """Compare the verdicts of ``old`` and ``new`` on each record; ``validator`` (anything with
     ``check(case, source, record) -> CaseError | None``, e.g. a CaseValidator) rejects bad records."""
-    report = DiffReport()
+    report = DiffReport(identical=old.rulebook.digest == new.rulebook.digest)
     for index, (source, number, case) in enumerate(records, 1):
         report.cases += 1
         problem: CaseError | None = case if isinstance(case, CaseError) else None

@@ -254,7 +254,9 @@ class Evaluator:
             gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does what a null hides decide?
             by_null = gate is not None
         if gate is not None:
-            if self.findings and gate[0] is Outcome.NOT_APPLICABLE:
+            # a gated verdict in a waiver's scope is waived, as any other verdict is
+            waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
+            if waiver is None and self.findings and gate[0] is Outcome.NOT_APPLICABLE:
                 return gate[0]  # counted, like every not-applicable verdict in findings detail
             result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
                                    gate[0] in self._explained,
@@ -262,6 +264,8 @@ class Evaluator:
             if by_null and gate[0] in self._explained:  # what `when` and condition came to (traced only now)
                 compose.unknown(rule, case, env, trace := Trace())
                 result.explanation = tuple(result.explanation) + explanation(trace)
+            if waiver is not None:
+                compose.waive(result, waiver, waiver_reads)
             return result
         if decided is not None and decided is not GATED:
             outcome, error = decided, None
@@ -279,7 +283,7 @@ class Evaluator:
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result
         compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
-                       self._unset.get(id(rule), ()))
+                       self._unset.get(id(rule), ()), outcome in self._explained)
         return result
 
     def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
@@ -311,7 +315,7 @@ class Evaluator:
             return outcome
         if waiver is not None:
             waiver["would_be"] = outcome.value
-            reason = f"waived by {waiver['id']} until {waiver['until']} ({waiver['reason']}); would be {outcome.value}"
+            reason = compose.waived_reason(waiver)
             outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
         inputs: Mapping[str, Any] = {}
         if trace is not None:

@@ -81,6 +81,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     changed: list[Path] = []
     failed = 0
     files = _files(paths)
+    if not files:  # a wrong folder, most likely: not "0 files reformatted" and success
+        err.write(f"policy-eval fmt: no YAML files (.yaml, .yml) found in {', '.join(printable(p) for p in paths)}\n")
+        return 1
     for path in files:
         try:
             text = path.read_bytes().decode("utf-8-sig")
