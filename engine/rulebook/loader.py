@@ -172,8 +172,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     ``params``: a deployment overlay (a file, or a mapping ``{policy: {parameter: value}}``) with
     values for the parameters the texts leave to the platform. ``max_cost``: the ceiling on each
     condition's static cost estimate (docs/language.md, Cost). ``follow_links``: read policy files that
-    are (or sit under) symbolic links resolving outside the policy folder; by default they are refused,
-    each with an error (a link to /proc/self/environ would otherwise be read and quoted).
+    are (or sit under) symbolic links resolving outside the policy folder, and a ``params`` file linked from
+    outside its folder; by default they are refused, each with an error (a link to /proc/self/environ
+    would otherwise be read and quoted).
     """
     from policy_eval.expression import default_functions
 
@@ -192,7 +193,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     digest = hashlib.sha256()
     for path in _case_schema_files(schema_path):
         _hash_file(digest, f"schemas/cases/{path.name}", path.read_bytes())
-    overlay = load_overlay(params)
+    overlay = load_overlay(params, follow_links=follow_links)
     if overlay.file is not None:
         _hash_file(digest, "params", overlay.raw)
     base = root if root.is_dir() else root.parent
