@@ -15,9 +15,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from test_schema_descriptions import SCHEMAS, properties
 
 from policy_eval.rulebook.validation import _REFERENCE_FORMATS
-from test_schema_descriptions import SCHEMAS, properties
 
 WITH_EXAMPLES = [SCHEMAS / "policy.schema.json", *sorted((SCHEMAS / "cases").glob("*.schema.json"))]
 
