@@ -134,7 +134,8 @@ class PolicyTestItem(pytest.Item):
         outcome = run_test(self.test, evaluator, validator)
         if not outcome.passed:
             result = outcome.result
-            head = f"case {result.case_id} ({result.kind})" if result is not None else "case"
+            # the case by its id, else where the test is (a policy test's case often has no case_id)
+            head = f"case {result.case_id or self._where()} ({result.kind})" if result is not None else "case"
             # one line each: the failures quote case values and messages
             raise PolicyTestFailure("\n".join(printable(line) for line in [head, *outcome.failures]))
 

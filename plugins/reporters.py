@@ -111,8 +111,10 @@ class TextReporter:
         if status == "OK" and not waived and not self.verbose:
             return
         code = {"VIOLATED": "31;1", "UNDETERMINED": "33;1", "OK": "32;1"}[status]
-        name = printable(result.case_id) if result.case_id else where
-        self.out.write(f"{self._c(code, status)} {name} ({printable(result.kind)}, {where})\n")
+        # named once: by its id and where it is, or (no case_id) by where it is
+        shown = f"{printable(result.case_id)} ({printable(result.kind)}, {where})" if result.case_id \
+            else f"{where} ({printable(result.kind)})"
+        self.out.write(f"{self._c(code, status)} {shown}\n")
         for r in sorted(result.results, key=lambda r: self._ORDER[r.outcome]):
             if not self.verbose and r.outcome in (Outcome.COMPLIED, Outcome.NOT_APPLICABLE) and r.waiver is None:
                 continue

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from lsprotocol import types
 from pygls.lsp.client import BaseLanguageClient
 
-__all__ = ["ROOT", "PE", "POLICY", "TIMEOUT", "Client", "answer", "opened", "replace_text", "find"]
+__all__ = ["ROOT", "PE", "POLICY", "TIMEOUT", "Client", "answer", "opened", "open_document", "replace_text", "find"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PE = Path(sys.executable).parent / "policy-eval"
@@ -48,18 +49,18 @@ async def answer(pending: Awaitable[T]) -> T:
 
 
 @contextlib.asynccontextmanager
-async def opened(path: Path = POLICY) -> AsyncIterator[tuple[Client, types.TextDocumentIdentifier, str]]:
-    """A started and initialized client with ``path`` opened: (client, the document, its text)."""
+async def opened(path: Path = POLICY, args: Sequence[str] = (), env: Mapping[str, str] | None = None
+                 ) -> AsyncIterator[tuple[Client, types.TextDocumentIdentifier, str]]:
+    """A started and initialized client with ``path`` opened: (client, the document, its text).
+    ``args``: more arguments for ``policy-eval lsp``; ``env``: variables added to the server's environment."""
     client = Client()
-    await client.start_io(str(PE), "lsp")
+    await client.start_io(str(PE), "lsp", *args, env={**os.environ, **env} if env else None)
     try:
         await answer(client.initialize_async(types.InitializeParams(
             capabilities=types.ClientCapabilities(), root_uri=ROOT.as_uri())))
         client.initialized(types.InitializedParams())
-        text = path.read_text(encoding="utf-8")
-        client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
-            uri=path.as_uri(), language_id="yaml", version=1, text=text)))
-        yield client, types.TextDocumentIdentifier(uri=path.as_uri()), text
+        doc, text = open_document(client, path)
+        yield client, doc, text
         await answer(client.shutdown_async(None))
         client.exit(None)
     finally:  # a failed step must fail the test, not hang it: the server may still be running
@@ -67,6 +68,14 @@ async def opened(path: Path = POLICY) -> AsyncIterator[tuple[Client, types.TextD
         if server is not None and server.returncode is None:
             server.kill()
         await answer(client.stop())
+
+
+def open_document(client: Client, path: Path, text: str | None = None) -> tuple[types.TextDocumentIdentifier, str]:
+    """Open ``path`` in the client (with ``text``, else the file's): (the document, its text)."""
+    text = path.read_text(encoding="utf-8") if text is None else text
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=path.as_uri(), language_id="yaml", version=1, text=text)))
+    return types.TextDocumentIdentifier(uri=path.as_uri()), text
 
 
 def replace_text(client: Client, doc: types.TextDocumentIdentifier, version: int, text: str) -> None:

@@ -123,7 +123,7 @@ def test_introspection(book: Rulebook) -> None:
     assert "after_sale" in book.kinds and "chat" in book.kinds
     rule = book.rules()[0]
     latest = [r for r in book.rules() if r.full_id == rule.full_id][-1]  # versions are listed oldest first
-    assert book.inputs(rule.full_id) == list(latest.inputs)  # default: the latest version (issue 12 item 5)
+    assert book.inputs(rule.full_id) == list(latest.inputs)  # default: the version in force now, the latest here
     with pytest.raises(KeyError):
         book.inputs("no/such-rule")
 

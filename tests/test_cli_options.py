@@ -76,6 +76,15 @@ def test_a_policy_folder_without_policies_is_an_error_not_a_clean_run(tmp_path: 
             "top-level 'policy:' mapping") in err
 
 
+def test_a_yaml_file_given_as_cases_is_one_error_pointing_to_test_and_explain() -> None:
+    """It gave one "invalid JSON" rejection per line of the policy-test file (453 for appeals.yaml)."""
+    golden = str(ROOT / "tests" / "golden" / "appeals.yaml")
+    code, out, _ = pe("eval", "-q", "-f", "jsonl", golden)
+    assert code == 1
+    assert out.count("\n") == 1 and '"status":"rejected"' in out
+    assert f"a policy-test file runs with `policy-eval test {golden}`" in out
+
+
 def test_an_empty_case_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "cases.jsonl").write_bytes(b"")
     code, _, err = pe("eval", str(tmp_path / "cases.jsonl"))

@@ -250,6 +250,32 @@ def test_revision_of_an_unknown_version_is_a_located_error(tmp_path: Path) -> No
     assert err.file == str(rev) and err.line == 4 and "no version '7'" in err.message
 
 
+def _schema_errors(text: str) -> list[str]:
+    import json
+
+    import jsonschema
+    import yaml
+    from test_editor_schemas import ROOT, _Yaml12
+
+    schema = json.loads((ROOT / "schemas" / "policy.schema.json").read_text(encoding="utf-8"))
+    data = yaml.load(text, Loader=_Yaml12)  # noqa: S506 - a SafeLoader subclass (dates stay text, as editors load them)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+
+
+@pytest.mark.parametrize("text", [_policy(DEPENDENT), _policy(BASE), REVISION, _policy(pt.RESPONSE_TIME)],
+                         ids=["definitions-depends_on", "base", "revision-withdraw", "parameter-without-value"])
+def test_the_policy_schema_accepts_the_new_keys(text: str) -> None:
+    assert _schema_errors(text) == []
+
+
+def test_the_policy_schema_refuses_misshapen_new_keys() -> None:
+    assert _schema_errors(REVISION.replace("withdraw: [old-rule]", "withdraw: old-rule"))
+    assert _schema_errors(REVISION.replace('revises: "1"', "revises: 1"))
+    assert _schema_errors(_policy(DEPENDENT.replace("{in-window: complied}", "{in-window: passed}")))
+    assert _schema_errors(_policy(DEPENDENT.replace("  received: order.received_at", "  received-at: order.received_at")))
+    assert _schema_errors(_policy(pt.RESPONSE_TIME.replace("type: duration", "kind: duration")))
+
+
 # --- deployment parameters ---------------------------------------------------------------------------
 DEPLOYED = pt.RESPONSE_TIME
 
@@ -359,9 +385,35 @@ def test_inputs_answer_for_the_version_in_force(tmp_path: Path) -> None:
     new = book.inputs("demo/return-handling", parse_instant("2024-07-01"))
     assert "order.received_at" not in old and "request.submitted_at" in old
     assert "order.received_at" in new and "request.submitted_at" not in new
-    assert book.inputs("demo/return-handling") == new  # default: the latest version
+    assert book.inputs("demo/return-handling") == new  # default: the version in force now
     with pytest.raises(KeyError):
         book.inputs("demo/old-rule", parse_instant("2024-07-01"))  # withdrawn in version 2
+
+
+def test_inputs_default_to_the_version_in_force_now_not_a_later_one(tmp_path: Path) -> None:
+    from policy_eval.api import Rulebook
+
+    # version 2 is written already but takes effect in 2999: today version 1 answers, in both APIs
+    _write(tmp_path, "v1.yaml", _policy(BASE).replace("  effective_from: 2020-01-01\n",
+                                                      "  effective_from: 2020-01-01\n  effective_until: 2999-01-01\n"))
+    _write(tmp_path, "v2.yaml", REVISION.replace("2024-06-01", "2999-01-01") + textwrap.dedent("""\
+        rules:
+          - id: return-handling
+            title: counted from the return's arrival
+            clause: demo 3.2 (revised)
+            severity: high
+            require: exists(request.merchant_response) and request.merchant_response.at <= order.received_at + return_limit
+            message: handled late
+        """))
+    book = load_rulebook(tmp_path)
+    today = book.inputs("demo/return-handling")
+    assert "request.submitted_at" in today and "order.received_at" not in today
+    assert "order.received_at" in book.inputs("demo/return-handling", parse_instant("2999-06-01"))
+    api = Rulebook.load(tmp_path).inputs("demo/return-handling")
+    assert (list(api), api.version) == (today, "1")
+    assert book.inputs("demo/old-rule") == []  # a rule of version 1 (it reads nothing); withdrawn only in 2999
+    with pytest.raises(KeyError):
+        book.inputs("demo/old-rule", parse_instant("2999-06-01"))
 
 
 def test_coverage_counts_each_rule_in_each_version(tmp_path: Path) -> None:

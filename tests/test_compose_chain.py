@@ -64,3 +64,45 @@ def test_a_gated_rule_shows_the_chain_that_gated_it(tmp_path: Path) -> None:
     assert "NOT_APPLICABLE" in text.upper(), text + err.getvalue()
     assert "depends on in-window  =  violated" in text
     assert "in-window depends on shipped  =  complied" in text
+
+
+CONSTANT = POLICY + """\
+  - id: chained
+    title: a rule whose own condition is constant
+    clause: demo 4
+    severity: low
+    depends_on: {auto-refund: [violated, complied]}
+    require: "true"
+    message: x
+"""
+
+CHAIN = [{"expr": "depends on auto-refund", "value": "violated"},
+         {"expr": "auto-refund depends on in-window", "value": "complied"},
+         {"expr": "auto-refund depends on shipped", "value": "complied"},
+         {"expr": "in-window depends on shipped", "value": "complied"}]
+
+
+def test_a_constant_condition_still_shows_the_chain(tmp_path: Path) -> None:
+    # its condition gives no step of its own; the dependencies decided whether it applies
+    pt.write(tmp_path / "demo.yaml", CONSTANT)
+    result = Evaluator(load_rulebook(tmp_path), explain=True).evaluate(CASE)
+    chained = next(r for r in result.results if r.rule == "chained")
+    assert chained.outcome.value == "complied"
+    assert list(chained.explanation) == CHAIN
+    case_file = tmp_path / "case.json"
+    case_file.write_text(json.dumps(CASE), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    run(["explain", "-p", str(tmp_path), "--rule", "demo/chained", str(case_file)], out, err)
+    assert "`true` holds\n        depends on auto-refund  =  violated\n" in out.getvalue(), out.getvalue() + err.getvalue()
+
+
+def test_an_explanation_computed_when_read_has_the_chain(tmp_path: Path) -> None:
+    from policy_eval.api import Rulebook
+
+    pt.write(tmp_path / "demo.yaml", CONSTANT)
+    result = Rulebook.load(tmp_path).evaluate(CASE)  # the API explains a complied verdict only when read
+    chained = next(r for r in result.results if r.rule == "chained")
+    assert list(chained.explanation) == CHAIN
+    refund = next(r for r in result.results if r.rule == "auto-refund")
+    assert [s["expr"] for s in refund.explanation if "depends on" in s["expr"]] == [
+        "depends on in-window", "depends on shipped", "in-window depends on shipped"]

@@ -103,3 +103,45 @@ def test_explain_shows_what_would_comply_and_a_timeline(tmp_path: Path) -> None:
     entry = next(r for r in doc["results"] if r["id"] == "after-sales/refund-only-handling-limit")
     assert any(c["path"] == "request.merchant_response.at" and c["by"] == "3h12m" for c in entry["comply"])
     assert [m["kind"] for m in doc["timeline"]][-1] == "now"
+
+
+@pytest.mark.parametrize("inputs", ["empty folder", "yaml only", "empty stdin"])
+def test_empty_input_is_not_success(fast_load: None, tmp_path: Path, inputs: str) -> None:
+    """Issue 18 item 6: as eval and diff, `due` on inputs with no case record says what it found and exits 1,
+    unless --allow-empty."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if inputs == "yaml only":
+        (folder / "t.yaml").write_text("tests: []\n", encoding="utf-8")
+    arg = "-" if inputs == "empty stdin" else str(folder)
+    found = {"empty folder": f"{folder} is an empty folder",
+             "yaml only": f"{folder} holds no .json, .jsonl or .ndjson file, only 1 other file(s) (1 .yaml)",
+             "empty stdin": "stdin was empty"}[inputs]
+    for allow, code_wanted in (([], 1), (["--allow-empty"], 0)):
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["due", arg, *allow], out, err, stdin=io.BytesIO(b""))
+        assert code == code_wanted
+        assert out.getvalue() == "0 changes due\n"
+        assert err.getvalue() == ("" if allow else f"policy-eval due: no case record found: {found} "
+                                  "(pass --allow-empty if that is expected)\n")
+
+
+def test_because_is_the_rules_own_expression_under_as_of() -> None:
+    # Under --as-of every rule of the policy is probed at every instant of the policy; AS-OPEN-3's
+    # return deadline (06-10 21:00) is also where another rule's `followup_deadline` (a let of the
+    # rejection follow-ups, built from the same merchant_response.at) falls: the sentence must name
+    # the return-shipment rule's own `return_deadline`, as it does without --as-of.
+    cases = str(Path(__file__).resolve().parent.parent / "examples" / "due" / "open_requests.jsonl")
+    for extra in ((), ("--as-of", "2024-06-04T09:00:00+08:00")):
+        _, out, _ = _run("due", cases, "-f", "jsonl", *extra)
+        rows = [json.loads(line) for line in out.splitlines()]
+        ret = next(r for r in rows if r["id"] == "after-sales/return-shipment-deadline")
+        assert (ret["case_id"], ret["because"]) == ("AS-OPEN-3", "`return_deadline`"), extra
+        assert ret["boundary"] == "2024-06-10T21:00:00+08:00"
+
+
+@pytest.mark.parametrize("given", ["2d", "48h", "90m", "1d12h"])
+def test_json_within_is_written_as_a_duration(tmp_path: Path, given: str) -> None:
+    # as the project writes durations (the text given, as parameters keep theirs), not "2 days, 0:00:00"
+    _, out, _ = _run("due", _cases(tmp_path), "--within", given, "-f", "json")
+    assert json.loads(out)["within"] == given

@@ -6,6 +6,7 @@ Expected values are worked out from the rule texts: 售后服务规则 2.2 (48�
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,3 +99,67 @@ def test_timeline_orders_events_and_deadlines(book: Rulebook) -> None:
                                      "2024-06-05 20:10:00  ◆ after-sales/refund-only-handling-limit")]
     assert order == sorted(order)
     assert "violated after this if nothing happens" in text
+
+
+def test_violated_by_a_boolean_or_enum_names_the_values_that_decide_otherwise(book: Rulebook,
+                                                                               complier: Complier) -> None:
+    # 包邮商品不支持运费申诉 (when: order.is_free_shipping == true; forbid: appeal.type == "freight"):
+    # a freight appeal on a free-shipping order is violated; a non-free-shipping order takes it out of
+    # the rule (not_applicable), any other appeal type complies. Nothing here is a time.
+    case = {"kind": "appeal", "case_id": "A-1", "order": {"id": "O-1", "is_free_shipping": True},
+            "appeal": {"id": "AP-1", "submitted_at": "2024-06-03T10:00:00+08:00", "type": "freight"}}
+    r = _result(book, case, "appeals/no-freight-appeal-for-free-shipping")
+    assert r.outcome is Outcome.VIOLATED
+    got = [(e["path"], e["to"], e["outcome"]) for e in complier.explain(case, r)]
+    assert ("order.is_free_shipping", False, "not_applicable") in got
+    assert ("appeal.type", "payment", "complied") in got
+    assert ("appeal.type", "freight", "complied") not in got and ("order.is_free_shipping", True, "not_applicable") not in got
+    # ranked: the values that comply before the one that makes the rule not apply
+    assert [o for _, _, o in got] == sorted((o for _, _, o in got), key=lambda o: o != "complied")
+    assert "order.is_free_shipping = false instead of true would give not_applicable" in \
+        [e["text"] for e in complier.explain(case, r)]
+
+
+def test_answers_ranked_event_times_first(book: Rulebook, complier: Complier) -> None:
+    # 售后服务规则 2.6: the merchant agreed, the system should refund; the status says it did not.
+    # The answers that comply: a refund time recorded, then the status values refunding/refund_succeeded
+    # (refund_issued_statuses); event times come before the other facts, the clock after event times.
+    case = _case(merchant_response={"action": "agree", "at": "2024-06-04T10:00:00+08:00"})
+    r = _result(book, case, "after-sales/agreed-refund-issued")
+    assert r.outcome is Outcome.VIOLATED
+    entries = complier.explain(case, r)
+    facts = [(e["path"], e["to"]) for e in entries if e.get("fact")]
+    assert ("request.status", "refunding") in facts and ("request.status", "refund_succeeded") in facts
+    kinds = [2 if e.get("fact") else 1 if e["path"] == "snapshot_at" else 0 for e in entries]
+    assert kinds == sorted(kinds) and kinds[0] == 0
+
+
+def test_a_time_not_solved_exactly_is_no_answer(book: Rulebook, complier: Complier) -> None:
+    # appeals: the result is due before 00:00 of the day after the 4th working day counted from
+    # date_of(platform_received_at): moving that time is not solved exactly. That limit is not printed
+    # as a way to comply; the absent result_at (by 2024-10-11 23:59:59.999999, National Day) is.
+    case = {"kind": "appeal", "case_id": "A-1", "order": {"id": "O-1", "is_free_shipping": True},
+            "refund_succeeded_at": "2024-09-29T20:10:00+08:00",
+            "appeal": {"id": "AP-1", "submitted_at": "2024-09-30T10:00:00+08:00", "type": "payment"},
+            "platform_received_at": "2024-09-30T09:30:00+08:00", "assessed_at": "2024-10-14T18:00:00+08:00"}
+    r = _result(book, case, "appeals/appeal-result-within-4-workdays")
+    assert r.outcome is Outcome.VIOLATED
+    entries = complier.explain(case, r)
+    assert all("note" not in e and "not solved exactly" not in e.get("text", "") for e in entries), entries
+    assert entries[0]["path"] == "result_at" and entries[0]["to"] == "2024-10-11T23:59:59.999999+08:00"
+
+
+def test_explain_says_would_comply_only_for_answers_that_comply() -> None:
+    """A change that makes the rule not apply is not complying: explain says "would decide otherwise"."""
+    import io
+
+    from policy_eval import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    example = Path(__file__).resolve().parent.parent / "examples" / "appeal_freight_on_free_shipping.json"
+    cli.run(["explain", str(example), "--rule", "appeals/no-freight-appeal-for-free-shipping"], out, err)
+    lines = [line.strip() for line in out.getvalue().splitlines() if line.strip().startswith("would ")]
+    assert 'would comply: appeal.type = "payment" instead of "freight" would give complied' in lines
+    assert ("would decide otherwise: order.is_free_shipping = false instead of true would give not_applicable"
+            in lines)
+    assert not any(line.startswith("would comply:") and "not_applicable" in line for line in lines)

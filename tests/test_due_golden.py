@@ -151,6 +151,97 @@ def test_v1_refund_only_48h(forecaster: Forecaster) -> None:
     _changes(f, "2020-06-05T20:10:00+08:00", Outcome.VIOLATED, inclusive=True)
 
 
+def test_v1_return_refund_48h(forecaster: Forecaster) -> None:
+    # 售后规则 3.2: 商家应在用户提交退货退款申请后48小时内进行处理, 逾期未处理的, 系统将默认商家同意无须
+    # 退货直接退款. Shipped 06-01 (before the request), 服饰 (not special), no receipt (3.1 window open).
+    # Submitted 2020-06-03 20:10 → handled at the latest 2020-06-05 20:10 (inclusive); violated just after.
+    case = _after_sale("2020-06-03T20:10:00+08:00", "2020-06-04T09:00:00+08:00", kind="return_refund")
+    f = _get(forecaster.forecast(case), "after-sales/return-refund-handling-limit")
+    assert (f.version, f.outcome) == ("1", Outcome.NOT_APPLICABLE)
+    _changes(f, "2020-06-05T20:10:00+08:00", Outcome.VIOLATED, inclusive=True)
+    assert [r["kind"] for r in f.remedies] == ["refund_without_return"]
+    assert "request.merchant_response.at" in f.prevent
+
+
+@pytest.mark.parametrize("kind", ["refund_only", "return_refund"])
+def test_v1_buyer_followup_after_rejection(forecaster: Forecaster, kind: str) -> None:
+    # 售后规则 2.3, 2.4 (仅退款) and 3.3, 3.4 (退货退款): 商家拒绝后, 用户可以在7日内修改信息并再次提交或
+    # 申请平台介入; 逾期未处理的 … Rejected 2020-06-04 10:00 → the buyer has until 2020-06-11 10:00
+    # inclusive (7 × 24 h), overdue (violated, severity info) just after.
+    rule = "refund-only-rejection-followup" if kind == "refund_only" else "return-refund-rejection-followup"
+    case = _after_sale("2020-06-03T20:10:00+08:00", "2020-06-05T09:00:00+08:00", kind=kind,
+                       request={"merchant_response": {"action": "reject", "at": "2020-06-04T10:00:00+08:00"},
+                                "status": "merchant_rejected"})
+    f = _get(forecaster.forecast(case), f"after-sales/{rule}")
+    assert (f.version, f.outcome) == ("1", Outcome.NOT_APPLICABLE)
+    _changes(f, "2020-06-11T10:00:00+08:00", Outcome.VIOLATED, inclusive=True)
+    assert f.because == "`followup_deadline`"
+    assert "request.buyer_followup.at" in f.prevent
+    assert [r["kind"] for r in f.remedies] == ["mark_buyer_overdue"]
+
+
+def test_v1_return_then_merchant(forecaster: Forecaster) -> None:
+    # 售后规则 3.5: 商家同意退货退款后, 用户应在7日内完成退货操作 (agreed 2020-06-04 10:00 → by
+    # 2020-06-11 10:00, inclusive).
+    agreed = _after_sale("2020-06-03T20:10:00+08:00", "2020-06-05T09:00:00+08:00", kind="return_refund",
+                         request={"merchant_response": {"action": "agree", "at": "2020-06-04T10:00:00+08:00"},
+                                  "status": "awaiting_return"})
+    f = _get(forecaster.forecast(agreed), "after-sales/return-shipment-deadline")
+    assert f.version == "1"
+    _changes(f, "2020-06-11T10:00:00+08:00", Outcome.VIOLATED, inclusive=True)
+    assert f.because == "`return_deadline`"
+    # 3.6: 商家应在用户退货后7日内做下列任一项处理 (returned 2020-06-06 12:00 → by 2020-06-13 12:00,
+    # inclusive). The text is cut off inside 3.6: no consequence, so no remedy.
+    returned = _after_sale("2020-06-03T20:10:00+08:00", "2020-06-07T09:00:00+08:00", kind="return_refund",
+                           request={"merchant_response": {"action": "agree", "at": "2020-06-04T10:00:00+08:00"},
+                                    "return": {"shipped_at": "2020-06-06T12:00:00+08:00", "tracking_number": "YT1"},
+                                    "status": "awaiting_merchant_after_return"})
+    g = _get(forecaster.forecast(returned), "after-sales/merchant-after-return-deadline")
+    assert g.version == "1"
+    _changes(g, "2020-06-13T12:00:00+08:00", Outcome.VIOLATED, inclusive=True)
+    assert "request.merchant_after_return.at" in g.prevent
+    assert g.remedies == ()
+
+
+@pytest.mark.parametrize("year", ["2020", "2024"])
+def test_merchant_verification_cooperation(forecaster: Forecaster, year: str) -> None:
+    # 售后规则 1.3 (v1) and 售后服务规则 1.3 (v2): 订单未发货且在承诺发货时间内申请退款的 … 平台核实时商家
+    # 应配合. The text sets no reply deadline; the reading uses the platform's due_at, and no reply yet
+    # is judged once the clock is strictly past it (snapshot_at > due_at): due_at itself is still in
+    # time. Unshipped, submitted 06-03 20:10 before the promised shipping 06-05 12:00; asked 06-04
+    # 09:00, reply due 06-05 18:00 → violated just after 06-05 18:00 (not_applicable until then).
+    case = _after_sale(f"{year}-06-03T20:10:00+08:00", f"{year}-06-04T10:00:00+08:00",
+                       order={"promised_ship_by": f"{year}-06-05T12:00:00+08:00"},
+                       request={"platform_verification": {"requested_at": f"{year}-06-04T09:00:00+08:00",
+                                                          "due_at": f"{year}-06-05T18:00:00+08:00"}})
+    case["order"].pop("shipped_at")
+    f = _get(forecaster.forecast(case), "after-sales/merchant-verification-cooperation")
+    assert (f.version, f.outcome) == ("1" if year == "2020" else "2", Outcome.NOT_APPLICABLE)
+    _changes(f, f"{year}-06-05T18:00:00+08:00", Outcome.VIOLATED, inclusive=True)
+
+
+def test_v1_refund_only_under_platform_review_never_runs(forecaster: Forecaster) -> None:
+    # 售后规则 1.3 of the earlier text routes a request on an order unshipped and inside the promised
+    # shipping time to the PLATFORM: 2.2's 48 h do not run, whatever the clock (v2 differs: they run).
+    case = _after_sale("2020-06-03T20:10:00+08:00", "2020-06-04T09:00:00+08:00",
+                       order={"promised_ship_by": "2020-06-05T12:00:00+08:00"})
+    case["order"].pop("shipped_at")
+    f = _get(forecaster.forecast(case), "after-sales/refund-only-handling-limit")
+    assert (f.outcome, f.status) == (Outcome.NOT_APPLICABLE, Status.STABLE)
+
+
+def test_v2_return_refund_rejection_followup(forecaster: Forecaster) -> None:
+    # 售后服务规则 3.3, 3.4 (carried over): 商家拒绝退货退款后, 用户7日内再次提交或申请平台介入.
+    # Rejected 2024-06-04 10:00 → until 2024-06-11 10:00 inclusive.
+    case = _after_sale("2024-06-03T20:10:00+08:00", "2024-06-05T09:00:00+08:00", kind="return_refund",
+                       request={"merchant_response": {"action": "reject", "at": "2024-06-04T10:00:00+08:00"},
+                                "status": "merchant_rejected"})
+    f = _get(forecaster.forecast(case), "after-sales/return-refund-rejection-followup")
+    assert f.version == "2"
+    _changes(f, "2024-06-11T10:00:00+08:00", Outcome.VIOLATED, inclusive=True)
+    assert "request.buyer_followup.at" in f.prevent
+
+
 def test_already_violated_stays(forecaster: Forecaster) -> None:
     case = _after_sale("2024-06-03T20:10:00+08:00", "2024-06-06T09:00:00+08:00")
     f = _get(forecaster.forecast(case), "after-sales/refund-only-handling-limit")

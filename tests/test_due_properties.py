@@ -1,7 +1,8 @@
 """Property: a forecast agrees with plain evaluation at any later instant (docs/due.md).
 
 On generated open cases (after-sales both versions, appeals over holidays, disputes, chats whose
-deadlines sit inside quantifiers), the case is evaluated with its clock field set to random later
+deadlines sit inside quantifiers; the rulebook with examples/deployment.yaml, so the chat response
+limit and the dispute retrieval limit are set and their deadlines forecast), the case is evaluated with its clock field set to random later
 instants, including each forecast's boundary and the microseconds around it. Before ``at`` every
 verdict must equal the forecast's starting verdict; at ``at`` it must be ``becomes``; a rule
 forecast ``stable`` must never change. Nothing here recomputes the forecast's method: the
@@ -11,6 +12,7 @@ evaluator is the oracle.
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +31,10 @@ TZ = _dt.timezone(_dt.timedelta(hours=8))
 
 @pytest.fixture(scope="module")
 def book() -> Rulebook:
-    return load_rulebook(functions=get_plugin_manager().functions())
+    """With examples/deployment.yaml: without it cs-conduct.response_limit and disputes.retrieval_limit
+    are unset, the chat and dispute deadlines are undetermined for every t and nothing is forecast."""
+    overlay = Path(__file__).resolve().parent.parent / "examples" / "deployment.yaml"
+    return load_rulebook(functions=get_plugin_manager().functions(), params=overlay)
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +160,19 @@ def test_forecasts_agree_with_evaluation(tools: tuple[Forecaster, Evaluator], ca
             elif t == f.at:
                 expected = (f.becomes, f.becomes_version or f.version) if f.becomes is not None else None
                 assert now == expected, (f.describe(start), t)
+
+
+def test_chat_and_dispute_deadlines_are_forecast(tools: tuple[Forecaster, Evaluator]) -> None:
+    """The rulebook the property runs on does forecast the deadlines its chat and shipment cases carry."""
+    forecaster, _ = tools
+    base = _dt.datetime(2024, 6, 3, 12, tzinfo=TZ)
+    chat_case = {"kind": "chat", "case_id": "CH", "store_id": "S", "captured_at": _iso(base, _dt.timedelta(minutes=1)),
+                 "messages": [{"sender": "buyer", "sent_at": base.isoformat(), "text": "你好"}]}
+    f = next(f for f in forecaster.forecast(chat_case).forecasts if f.full_id == "cs-conduct/timely-response")
+    assert f.status is Status.CHANGES and f.boundary == base + _dt.timedelta(minutes=3), f.describe()
+    ship = {"kind": "shipment", "case_id": "S", "assessed_at": _iso(base, _dt.timedelta(hours=1)),
+            "order": {"id": "O", "address": "A", "placed_at": base.isoformat(), "promised_ship_by": base.isoformat()},
+            "shipment": {"shipped_at": base.isoformat(), "to_address": "A", "self_pickup": False},
+            "delivery": {"refused_by_buyer": True, "refused_at": base.isoformat()}}
+    g = next(f for f in forecaster.forecast(ship).forecasts if f.full_id == "disputes/retrieve-refused-goods-promptly")
+    assert g.status is Status.CHANGES and g.boundary == base + _dt.timedelta(hours=48), g.describe()

@@ -84,3 +84,13 @@ def test_schema_prints_one_and_refuses_an_unknown_name() -> None:
     assert one.returncode == 0 and json.loads(one.stdout)["title"].startswith("policy-eval policy-test file")
     bad = subprocess.run([str(PE), "schema", "polcy"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no schema 'polcy'" in bad.stderr
+
+
+def test_the_policy_schema_says_how_to_load_dates() -> None:
+    """yaml.safe_load (YAML 1.1) turns `effective_from: 2021-01-01` into a date, which the schema refuses; the
+    schema's description says to load with the 1.2 core schema, under which the same file validates."""
+    description = json.loads((ROOT / "schemas" / "policy.schema.json").read_text(encoding="utf-8"))["description"]
+    assert "1.2 core schema" in description and "dates" in description
+    text = (ROOT / "policies" / "after_sales" / "v2.yaml").read_text(encoding="utf-8")
+    assert any("is not of type 'string'" in e.message for e in _validator("policy").iter_errors(yaml.safe_load(text)))
+    assert [e.message for e in _validator("policy").iter_errors(yaml.load(text, Loader=_Yaml12))] == []  # noqa: S506

@@ -96,3 +96,51 @@ def test_snippet_escapes_control_characters_and_keeps_the_caret_column() -> None
     long = "y" * 10_000 + "!" + "z" * 10_000
     shown, column = snippet(long, 10_001)
     assert shown[column - 1] == "!" and shown.startswith("…") and shown.endswith("…") and len(shown) <= 162
+
+
+# --- the --params overlay: the same rule as policy files (issue 13, item 12) ---------------------------------
+
+def _secret_environ(path: Path) -> None:
+    """An environ-like file: NUL-separated NAME=value pairs, one of them a secret that must never be shown."""
+    path.write_bytes(b"SHELL=/bin/bash\x00SECRET_TOKEN=hunter2-do-not-print\x00HOME=/root\x00")
+
+
+def test_a_params_file_linked_from_outside_its_folder_is_refused_unless_opted_in(
+        folders: tuple[Path, Path]) -> None:
+    # Before: `check --params envlink.yaml` with envlink.yaml -> /proc/self/environ quoted the environment
+    inside, outside = folders
+    (inside / "w.yaml").write_text(_valid_policy(), encoding="utf-8")
+    (outside / "secret").mkdir()
+    (outside / "deploy").mkdir()
+    _secret_environ(outside / "secret" / "environ")
+    link = outside / "deploy" / "envlink.yaml"
+    os.symlink(outside / "secret" / "environ", link)
+    code, out, err = _check(inside, "--params", str(link))
+    assert code == 2
+    assert f"{link}:1:1: a symbolic link to a file outside its folder; refused" in err
+    assert "hunter2" not in out + err and "SHELL" not in out + err
+    with pytest.raises(PolicyLoadError, match="outside its folder"):
+        load_rulebook(inside, params=link)
+    # opted in, the file is read, but it is not YAML text: refused whole, none of it quoted
+    code, out, err = _check(inside, "--params", str(link), "--follow-links")
+    assert code == 2 and f"{link}:1:1: not a YAML text file: it holds NUL bytes" in err
+    assert "hunter2" not in out + err and "SHELL" not in out + err
+
+
+def test_a_params_file_with_nul_bytes_is_never_quoted(folders: tuple[Path, Path]) -> None:
+    inside, outside = folders
+    (inside / "w.yaml").write_text(_valid_policy(), encoding="utf-8")
+    _secret_environ(outside / "deploy.yaml")
+    code, out, err = _check(inside, "--params", str(outside / "deploy.yaml"))
+    assert code == 2 and f"{outside / 'deploy.yaml'}:1:1: not a YAML text file" in err
+    assert "hunter2" not in out + err
+
+
+def test_a_params_file_linked_within_its_folder_is_read(folders: tuple[Path, Path]) -> None:
+    inside, outside = folders
+    (inside / "w.yaml").write_text(_valid_policy(), encoding="utf-8")
+    (outside / "deploy").mkdir()
+    (outside / "deploy" / "prod.yaml").write_text("params: {}\n", encoding="utf-8")
+    os.symlink("prod.yaml", outside / "deploy" / "current.yaml")  # as a config map's ..data links are
+    code, _, err = _check(inside, "--params", str(outside / "deploy" / "current.yaml"))
+    assert code == 0, err

@@ -148,3 +148,14 @@ def test_can_be_disabled(project: pytest.Pytester) -> None:
     result = run(project, "-p", "no:policy_eval")
     result.assert_outcomes()
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_a_failing_case_without_case_id_is_named_by_where_its_test_is(project: pytest.Pytester) -> None:
+    schema = {**SCHEMA, "required": ["kind", "request"]}
+    (project.path / "schemas" / "cases" / "refund.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    (project.path / "test_refunds.yaml").write_text(TESTS.replace("      case_id: R-2\n", ""), encoding="utf-8")
+    result = run(project)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*policy test 'handled three days later but expected to comply' failed "
+                                 "(test_refunds.yaml:9)", "*case test_refunds.yaml:9 (refund)"])
+    assert "case None" not in result.stdout.str()

@@ -167,3 +167,18 @@ def test_impact_of_a_48h_to_72h_change(server: str, browser: object) -> None:
     assert rows, "a 48 h -> 72 h handling limit changes some verdict of the examples"
     assert any("after-sales/" in r.text for r in rows)
     _shot(browser, "impact")
+    # the after side's "open case" button posts the case and the edited file to the case page (a new tab)
+    row = next(r for r in rows if "after-sales/refund-only-handling-limit" in r.text)
+    first = browser.current_window_handle  # type: ignore[attr-defined]
+    row.find_element(By.CSS_SELECTOR, "button.open-case.after").click()
+    _wait(browser).until(lambda d: len(d.window_handles) == 2)
+    browser.switch_to.window(next(h for h in browser.window_handles if h != first))  # type: ignore[attr-defined]
+    try:
+        verdict = _wait(browser, 120).until(ec.presence_of_element_located(
+            (By.CSS_SELECTOR, '.verdict[data-rule="after-sales/refund-only-handling-limit"]')))
+        assert "complied" in verdict.get_attribute("class")
+        assert "after_sales/v2.yaml" in browser.find_element(By.ID, "case-rulebook").text  # type: ignore[attr-defined]
+        assert "version 2 chosen" in browser.find_element(By.ID, "versions").text  # type: ignore[attr-defined]
+    finally:
+        browser.close()  # type: ignore[attr-defined]
+        browser.switch_to.window(first)  # type: ignore[attr-defined]

@@ -10,10 +10,12 @@ name is defined (:func:`definition`), and the document's symbols (:func:`symbols
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policy_eval.authoring.folder import check_together, policy_id, siblings
 from policy_eval.authoring.schemapath import describe, enum_of
 from policy_eval.errors import ErrorList, PolicyError
 from policy_eval.lang.functions import FunctionRegistry
@@ -26,6 +28,7 @@ from policy_eval.rulebook.yamlload import Positions, load_yaml
 __all__ = ["Document", "analyse", "hover", "complete", "definition", "symbols", "schema_dir_for", "Item"]
 
 _NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_RULE_ID = re.compile(r"[\w-]+(?:/[\w-]+)?")  # a rule id (with '-') as named by depends_on or a waiver's rules
 KEYWORDS = ("and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
             "sum", "filter", "collect")
 
@@ -74,8 +77,13 @@ def schema_dir_for(path: Path) -> Path:
     return bundled_schemas()
 
 
-def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path | None = None) -> Document:
-    """Load one policy text as ``check`` would, keeping every error and whatever could be read."""
+def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path | None = None,
+            open_texts: Mapping[str, str] | None = None) -> Document:
+    """Load one policy text as ``check`` would, keeping every error and whatever could be read.
+
+    A file with other versions of its policy beside it (or one that revises another) is checked with them,
+    as ``check`` checks the folder (:mod:`.folder`); ``open_texts`` (path -> text) are the documents open in
+    the editor, read in preference to the files on disk. Only this file's errors are kept."""
     doc = Document(str(path), text, functions=functions)
     try:
         doc.data, doc.positions = load_yaml(text, str(path))
@@ -84,11 +92,17 @@ def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path
         return doc
     if not (isinstance(doc.data, dict) and "policy" in doc.data):
         return doc
-    schemas = load_case_schemas(schema_dir or schema_dir_for(path))
+    schemas_at = schema_dir or schema_dir_for(path)
+    schemas = load_case_schemas(schemas_at)
     case_types = {k: schema_to_type(s, label=k) for k, s in schemas.items()}
     kind = doc.raw("policy", "applies_to")
     if isinstance(kind, str) and kind in schemas:
         doc.case_schema, doc.case_type = schemas[kind], case_types[kind]
+    pid = policy_id(doc.data)
+    others = siblings(path, pid, open_texts) if pid is not None else {}
+    if others or doc.raw("policy", "revises") is not None:
+        doc.errors = check_together(path, text, others, schemas_at, functions)
+        return doc
     try:
         doc.version = load_policy_file(path, doc.data, doc.positions, case_types, functions)
     except ErrorList as exc:
@@ -152,14 +166,15 @@ def hover(doc: Document, line: int, column: int) -> str | None:
     found = _word(doc, line, column)
     text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
     rule_i = _rule_index(doc, line)
+    rule = doc.raw("rules", rule_i) if rule_i is not None else None
+    key = text.strip().split(":")[0].lstrip("- ").strip()
+    if isinstance(rule, dict) and key in ("id", "clause", "title") and ":" in text and column > text.find(":") \
+            and column < len(text.rstrip()):  # the value of a rule's id, clause or title (any text, e.g. "2.1")
+        return f"**rule** `{rule.get('id')}`: {rule.get('title', '')}\n\nclause: {rule.get('clause', '?')}"
     if found is None:
         return None
     upto, whole, start, end = found
     head = upto.split(".")[0]
-    rule = doc.raw("rules", rule_i) if rule_i is not None else None
-    key = text.strip().split(":")[0].lstrip("- ").strip()
-    if isinstance(rule, dict) and key in ("id", "clause", "title") and start > text.find(":"):
-        return f"**rule** `{rule.get('id')}`: {rule.get('title', '')}\n\nclause: {rule.get('clause', '?')}"
     fn = doc.functions.get(head)
     if fn is not None and "." not in upto and text[end:].lstrip().startswith("("):
         return f"```\n{fn.signature()}\n```\n\n{fn.doc}".rstrip()
@@ -219,13 +234,19 @@ def complete(doc: Document, line: int, column: int) -> list[Item]:
 def definition(doc: Document, line: int, column: int) -> tuple[int, int] | None:
     """0-based (line, column) where the parameter, let, policy-level definition or rule named at a place is
     defined (a rule's own let before a definition of the same name)."""
+    if doc.positions is None:
+        return None
+    rule_i = _rule_index(doc, line)
+    named = _rule_named(doc, line, column)
+    if named is not None and named != rule_i:
+        ln, col = doc.positions.where(("rules", named, "id"), key=False)
+        return ln - 1, col - 1
     found = _word(doc, line, column)
-    if found is None or doc.positions is None:
+    if found is None:
         return None
     head = found[0].split(".")[0]
     if found[0] != head:
         return None
-    rule_i = _rule_index(doc, line)
     target: tuple[Any, ...] | None = None
     if rule_i is not None and isinstance(doc.raw("rules", rule_i, "let"), dict) and head in doc.raw("rules", rule_i, "let"):
         target = ("rules", rule_i, "let", head)
@@ -241,6 +262,21 @@ def definition(doc: Document, line: int, column: int) -> tuple[int, int] | None:
         return None
     ln, col = doc.positions.where(target, key=target[-1] != "id")
     return ln - 1, col - 1
+
+
+def _rule_named(doc: Document, line: int, column: int) -> int | None:
+    """The index of the rule whose id (``rule-id`` or ``policy/rule-id``, as ``depends_on`` and a waiver's
+    ``rules:`` name it) is at a place, when the id has a '-' (a name in a condition cannot)."""
+    text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
+    for m in _RULE_ID.finditer(text):
+        if m.start() <= column <= m.end() and "-" in m.group(0):
+            policy, _, name = m.group(0).rpartition("/")
+            if policy and policy != doc.raw("policy", "id"):
+                return None
+            for j, rule in enumerate(doc.raw("rules") or []):
+                if isinstance(rule, dict) and rule.get("id") == name:
+                    return j
+    return None
 
 
 def symbols(doc: Document) -> list[tuple[str, str, int, int, list[tuple[str, str, int, int]]]]:

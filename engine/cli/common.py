@@ -15,7 +15,7 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
            "EXIT_OUTPUT", "EXIT_PIPE", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
-           "plugin_modules"]
+           "no_records_error", "plugin_modules"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -88,7 +88,9 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
                          follow_links=getattr(args, "follow_links", False))
 
 
-def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> None:
+def print_errors(exc: PolicyError, err: IO[str], command: str | None = None, *,
+                 failed: str = "the policies were not loaded") -> None:
+    """Each error of ``exc`` located, then the count and what ``failed`` (a policy test file, say)."""
     errors = exc.errors if isinstance(exc, ErrorList) else [exc]
     plugin = next((e for e in errors if isinstance(e, PluginError)), None)
     if plugin is not None:  # a plugin failed (e.g. while the policies were type-checked): it is at fault
@@ -96,7 +98,7 @@ def print_errors(exc: PolicyError, err: IO[str], command: str | None = None) -> 
         return
     for e in errors:
         err.write(str(e) + "\n")
-    err.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}: the policies were not loaded\n")
+    err.write(f"{len(errors)} error{'s' if len(errors) != 1 else ''}: {failed}\n")
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
@@ -143,6 +145,13 @@ def no_records(paths: Sequence[str]) -> str:
         else:
             found.append(f"{item}: an empty file")
     return printable("; ".join(found))  # file suffixes found in a folder are anyone's text
+
+
+def no_records_error(command: str, paths: Sequence[str], err: IO[str]) -> int:
+    """An input with no case record is not a clean run (eval, diff, due): say what was found; exit 1."""
+    err.write(f"policy-eval {command}: no case record found: {no_records(paths)} "
+              "(pass --allow-empty if that is expected)\n")
+    return EXIT_VIOLATED
 
 
 def check_inputs(paths: Sequence[str]) -> None:

@@ -261,7 +261,15 @@ class _Gen:
         if node.name == "exists" and len(node.args) == 1:
             if _never_unknown(node.args[0]):
                 return "True"
-            return f"({self.expr(node.args[0])} is not U)"
+            # never a literal before ``is`` (a SyntaxWarning; a SyntaxError under -W error, which would
+            # silently cost the fast path): a constant is decided here, and arithmetic on constants only
+            # (``2 * 3 - 1``, which Python folds to a literal) is bound to a name first
+            code = self.expr(node.args[0])
+            if _CONSTANT.fullmatch(code):
+                return str(not (code.startswith("_k") and self.K[int(code[2:])] is UNKNOWN))
+            if all(isinstance(n, (ir.Const, ir.Op)) for n in _walk(node.args[0])):
+                return f"(({self.tmp()} := {code}) is not U)"
+            return f"({code} is not U)"
         if node.name == "default" and len(node.args) == 2:
             t = self.tmp()
             return f"({self.expr(node.args[1])} if ({t} := {self.expr(node.args[0])}) is U else {t})"

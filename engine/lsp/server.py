@@ -5,6 +5,10 @@ on open, change and save), hover, completion (after ``.`` and ``"``), definition
 lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
 optionally a case object or a case file path; without one, the first example case of the policy's
 kind found in an ``examples/`` folder above the policy).
+
+A document is checked with the other versions of its policy in its folder (a revision against the version
+it revises; overlapping periods), documents open in the editor as edited; the diagnostics are this
+document's. On save, the other open versions of the policy are checked again too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from policy_eval import __version__
-from policy_eval.authoring.outline import Document, analyse, complete, definition, hover, symbols
+from policy_eval.authoring.folder import load_together, siblings
+from policy_eval.authoring.outline import (
+    Document,
+    analyse,
+    complete,
+    definition,
+    hover,
+    schema_dir_for,
+    symbols,
+)
 
 __all__ = ["build_server", "EVALUATE"]
 
@@ -48,7 +61,7 @@ class PolicyServer(LanguageServer):
     def analyse(self, uri: str) -> Document:
         text = self.workspace.get_text_document(uri).source
         path = Path(to_fs_path(uri) or uri)
-        doc = analyse(path, text, self.functions())
+        doc = analyse(path, text, self.functions(), open_texts=self.open_texts())
         if doc.data is not None or uri not in self.docs:
             self.docs[uri] = doc
         else:  # the YAML does not parse while typing: keep the last readable version for hover/completion
@@ -56,6 +69,10 @@ class PolicyServer(LanguageServer):
             self.docs[uri] = Document(doc.file, text, old.data, old.positions, old.case_schema, old.case_type,
                                       old.functions, doc.errors, None)
         return doc
+
+    def open_texts(self) -> dict[str, str]:
+        """The documents open in the editor: file path -> text (read before the files on disk)."""
+        return {to_fs_path(u) or u: d.source for u, d in self.workspace.text_documents.items()}
 
     def publish(self, uri: str) -> None:
         doc = self.analyse(uri)
@@ -68,6 +85,18 @@ class PolicyServer(LanguageServer):
                                   end=types.Position(line=line, character=end)),
                 message=e.message, severity=types.DiagnosticSeverity.Error, source="policy-eval", code=e.kind))
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    def publish_versions_beside(self, uri: str) -> None:
+        """Check again the other open documents of the same policy in the same folder (an edit here may
+        end or make an overlap, or change what a revision inherits)."""
+        doc = self.docs.get(uri)
+        pid = doc.raw("policy", "id") if doc is not None else None
+        if doc is None or pid is None:
+            return
+        for other, known in list(self.docs.items()):
+            beside = known.raw("policy", "id") == pid and Path(known.file).parent == Path(doc.file).parent
+            if other != uri and other in self.workspace.text_documents and beside:
+                self.publish(other)
 
 
 def _token_len(doc: Document, line: int, col: int) -> int:
@@ -95,9 +124,11 @@ def _example_case(doc: Document) -> tuple[dict[str, Any], str] | None:
     return None
 
 
-def evaluate_rule(doc: Document, rule_id: str, case: Any = None) -> dict[str, Any]:
-    """Evaluate one rule of the document's policy (as saved) on a case; the result as a JSON object."""
-    from policy_eval.rulebook import load_rulebook
+def evaluate_rule(doc: Document, rule_id: str, case: Any = None,
+                  open_texts: dict[str, str] | None = None) -> dict[str, Any]:
+    """Evaluate one rule of the document's policy (its text as in the editor, loaded with the other versions
+    of the policy beside it, as ``check`` loads the folder) on a case; the result as a JSON object."""
+    from policy_eval.errors import ErrorList
     from policy_eval.run.evaluate import Evaluator
 
     source = "argument"
@@ -110,7 +141,14 @@ def evaluate_rule(doc: Document, rule_id: str, case: Any = None) -> dict[str, An
             return {"error": "no example case of this policy's kind (pass a case or a case file)"}
         case, source = found
     policy_id = doc.raw("policy", "id")
-    rulebook = load_rulebook(doc.file, functions=doc.functions)
+    path = Path(doc.file)
+    others = siblings(path, policy_id, open_texts) if isinstance(policy_id, str) else {}
+    try:
+        rulebook = load_together(path, doc.text, others, schema_dir_for(path), doc.functions)
+    except ErrorList as exc:
+        first = exc.errors[0]
+        return {"case": source, "error": f"the policy does not load ({len(exc.errors)} error"
+                f"{'s' if len(exc.errors) != 1 else ''}; the first: {first.location}: {first.message})"}
     result = Evaluator(rulebook, explain=True, only=[f"{policy_id}/{rule_id}"]).evaluate(case, source=source)
     rows = [r for r in result.results if r.rule == rule_id]
     if not rows:
@@ -133,7 +171,9 @@ def build_server() -> PolicyServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PolicyServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.publish(params.text_document.uri)
+        uri = params.text_document.uri
+        ls.publish(uri)
+        ls.publish_versions_beside(uri)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: PolicyServer, params: types.HoverParams) -> types.Hover | None:
@@ -188,6 +228,6 @@ def build_server() -> PolicyServer:
             args = tuple(args[0])
         uri, rule_id = str(args[0]), str(args[1])
         doc = ls.docs.get(uri) or ls.analyse(uri)
-        return evaluate_rule(doc, rule_id, args[2] if len(args) > 2 else None)
+        return evaluate_rule(doc, rule_id, args[2] if len(args) > 2 else None, ls.open_texts())
 
     return server

@@ -298,6 +298,12 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
             why = f"a symbolic link to nothing ({path.readlink()})" if path.is_symlink() else "no such file or folder"
             yield item, None, CaseError(why, source=item, record=None)
             continue
+        if fmt is None and not path.is_dir() and path.suffix.lower() in (".yaml", ".yml"):
+            yield item, None, CaseError(
+                "a YAML file, not case records (JSON or JSON Lines); a policy-test file runs with "
+                f"`policy-eval test {item}`, one of its cases with `policy-eval explain {item} --case NAME`",
+                source=item, record=None)
+            continue
         for file in (case_files(path) if path.is_dir() else (path,)):
             if isinstance(file, CaseError):
                 yield file.source, None, file

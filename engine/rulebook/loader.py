@@ -17,6 +17,7 @@ is raised.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyNa
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
-from policy_eval.lang.values import render
+from policy_eval.lang.values import SHANGHAI, render
 from policy_eval.resources import bundled_policies, bundled_schemas, load_json
 from policy_eval.rulebook.overlay import Overlay, load_overlay
 from policy_eval.rulebook.policy import PolicyVersion, Rule, load_policy_file, prepare
@@ -71,9 +72,10 @@ class Rulebook:
                        f"in force at {render(as_of)}")
 
     def inputs(self, rule_id: str, as_of: Any = None) -> list[str]:
-        """The case paths a rule reads in the version in force at ``as_of`` (default: the latest),
-        including what the rules it depends on read."""
-        return list(self.rule(rule_id, as_of).inputs)
+        """The case paths a rule reads in the version in force at ``as_of`` (default: now, Asia/Shanghai, as
+        :meth:`policy_eval.api.Rulebook.inputs`), including what the rules it depends on read.
+        KeyError: no such rule in that version, or no version in force then."""
+        return list(self.rule(rule_id, as_of if as_of is not None else _dt.datetime.now(SHANGHAI)).inputs)
 
 
 def find_schema_dir(policy_dir: Path) -> Path:
@@ -170,8 +172,9 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     ``params``: a deployment overlay (a file, or a mapping ``{policy: {parameter: value}}``) with
     values for the parameters the texts leave to the platform. ``max_cost``: the ceiling on each
     condition's static cost estimate (docs/language.md, Cost). ``follow_links``: read policy files that
-    are (or sit under) symbolic links resolving outside the policy folder; by default they are refused,
-    each with an error (a link to /proc/self/environ would otherwise be read and quoted).
+    are (or sit under) symbolic links resolving outside the policy folder, and a ``params`` file linked from
+    outside its folder; by default they are refused, each with an error (a link to /proc/self/environ
+    would otherwise be read and quoted).
     """
     from policy_eval.expression import default_functions
 
@@ -190,7 +193,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     digest = hashlib.sha256()
     for path in _case_schema_files(schema_path):
         _hash_file(digest, f"schemas/cases/{path.name}", path.read_bytes())
-    overlay = load_overlay(params)
+    overlay = load_overlay(params, follow_links=follow_links)
     if overlay.file is not None:
         _hash_file(digest, "params", overlay.raw)
     base = root if root.is_dir() else root.parent

@@ -12,7 +12,10 @@ open); a deployment supplies it in an overlay file, without editing the bundled 
             2024-01-01: 0.05
 
 The file is read like a policy file (safe YAML, positions kept: every error names
-file:line:column); its bytes join the rulebook's content hash.
+file:line:column); its bytes join the rulebook's content hash. As for policy files, a symbolic
+link resolving outside the folder it is named in is refused unless links are followed
+(``--follow-links``), and a file holding NUL bytes is refused whole, none of it quoted: a link
+to ``/proc/self/environ`` would otherwise print the process environment into a CI log.
 """
 
 from __future__ import annotations
@@ -42,8 +45,12 @@ class Overlay:
         return self.params.get(policy_id, {})
 
 
-def load_overlay(params: Path | str | Mapping[str, Any] | None) -> Overlay:
-    """Read an overlay file (or, from the API, a mapping ``{policy: {name: value}}``)."""
+def load_overlay(params: Path | str | Mapping[str, Any] | None, *, follow_links: bool = False) -> Overlay:
+    """Read an overlay file (or, from the API, a mapping ``{policy: {name: value}}``).
+
+    ``follow_links``: read the file even if it is a symbolic link resolving outside the folder it is
+    named in.
+    """
     if params is None:
         return Overlay()
     if isinstance(params, Mapping):
@@ -55,7 +62,14 @@ def load_overlay(params: Path | str | Mapping[str, Any] | None) -> Overlay:
             raise PolicyLoadError(f"no such parameter file: {file}", file=str(file))
         if file.stat().st_size > MAX_FILE_BYTES:
             raise PolicyLoadError(f"file too large (at most {MAX_FILE_BYTES} bytes)", file=str(file), line=1, column=1)
-        raw, shown = file.read_bytes(), str(params)
+        shown = str(params)
+        if not follow_links and not file.resolve().is_relative_to(file.absolute().parent.resolve()):
+            raise PolicyLoadError("a symbolic link to a file outside its folder; refused (--follow-links or "
+                                  "load_rulebook(follow_links=True) reads it)", file=shown, line=1, column=1)
+        raw = file.read_bytes()
+        if b"\x00" in raw:  # not YAML text (a binary, UTF-16, /proc/self/environ): quote none of it
+            raise PolicyLoadError("not a YAML text file: it holds NUL bytes (none of it is shown)", file=shown,
+                                  line=1, column=1)
     data, pos = load_yaml(raw, shown)
     src = Source(data, pos)
     overlay = Overlay(shown, raw)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import fastjsonschema
@@ -118,7 +119,7 @@ class CaseValidator:
             return _nan_error(case, source, record)
         if error is not None:
             # every optional field also accepts null ("unknown", docs/policies.md): not worth repeating
-            message = _json_terms(_plain(error.message), error.instance).replace(", 'null'", "")
+            message = _json_terms(error).replace(", 'null'", "")
             message = message if len(message) < 300 else message[:300] + "…"
             return CaseError(message, source=source, record=record, json_path=error.json_path)
         if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
@@ -127,13 +128,36 @@ class CaseValidator:
         return None
 
 
-def _json_terms(message: str, instance: Any) -> str:
-    """jsonschema starts its messages with the Python repr of the value: say true/false/null as JSON does."""
-    if isinstance(instance, bool) or instance is None:
-        python = repr(instance)
-        if message.startswith(python):
-            return json.dumps(instance) + message[len(python):]
-    return message
+def _json_terms(error: Any) -> str:
+    """jsonschema's message with the record's value (and an enum's or const's allowed values) written as JSON,
+    as the record was (``[false, null]``, ``{"a": true}``, ``"x" is not one of ["a", "b"]``), not as Python
+    reprs; type names stay as jsonschema quotes them (``'string'``)."""
+    message = str(error.message)
+    values = [error.instance]
+    if error.validator in ("enum", "const"):
+        values.append(error.validator_value)
+    for value in values:
+        try:
+            python, written = repr(value), _json(value)
+        except (RecursionError, ValueError):  # nested too deeply; an int too long to print
+            continue
+        if python != written:
+            message = message.replace(python, written, 1)
+    return _plain(message)  # what is left, e.g. a Decimal in a bound: Decimal('1.5') → 1.5
+
+
+def _json(value: Any) -> str:
+    """``value`` (decoded from JSON: exact numbers are Decimal) written back as JSON."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_json(str(k))}: {_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_json(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return str(value)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not JSON data (an embedder's object): as jsonschema said it
+        return repr(value)
 
 
 def _nan_error(case: Any, source: str | None, record: int | None) -> CaseError:

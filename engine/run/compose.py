@@ -22,7 +22,7 @@ from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
-from policy_eval.run.result import Outcome, RuleResult
+from policy_eval.run.result import Later, Outcome, RuleResult
 
 __all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
            "reads_null",
@@ -303,8 +303,13 @@ def waive(result: RuleResult, waiver: dict[str, Any], reads: Mapping[str, Any]) 
 
 
 def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str, RuleResult | Outcome] | None,
-           deployed: dict[str, dict[str, Any]] | None, unset: Iterable[str]) -> None:
-    """Record on a judged verdict what its dependencies decided and read, and its deployment parameters."""
+           deployed: dict[str, dict[str, Any]] | None, unset: Iterable[str], explained: bool = False) -> None:
+    """Record on a judged verdict what its dependencies decided and read, and its deployment parameters.
+
+    ``explained``: the verdict was explained (its conditions traced). Its explanation starts with the
+    dependency chain even when the conditions gave no step (a constant ``require: "true"``); one computed
+    when read (:class:`Later`) gets the chain when it is read.
+    """
     if depends and done:
         result.depends = depends
         merged = dict(result.inputs)  # what the dependencies read is evidence for this verdict too
@@ -312,8 +317,11 @@ def finish(result: RuleResult, depends: dict[str, str] | None, done: Mapping[str
             for path, value in inputs_of_result(done[dep]).items():
                 merged.setdefault(path, value)
         result.inputs = merged
-        if result.explanation:
-            result.explanation = chain(depends, done) + tuple(result.explanation)
+        steps = result.explanation
+        if isinstance(steps, Later):
+            result.explanation = Later(lambda: chain(depends, done) + tuple(steps))
+        elif explained or steps:
+            result.explanation = chain(depends, done) + tuple(steps)
     if deployed:
         result.params = deployed
         names = list(unset)

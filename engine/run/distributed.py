@@ -84,6 +84,39 @@ def connect(scheduler: str | None, jobs: int = 2) -> Any:
     return Client(scheduler)
 
 
+POLL = 10.0  # seconds: how often a wait for a result checks that the local cluster still has its workers
+
+
+def _revive(client: Any) -> None:
+    """Start again the workers of the client's own LocalCluster that are gone for good.
+
+    A nanny restarts its worker after a death; if that restart fails (under load: the new process did
+    not reach the scheduler in time), the nanny closes and the cluster keeps fewer workers than asked for,
+    none at all once both have gone: the run waited forever for results. Scaling the cluster to its own
+    spec starts them again. A cluster run elsewhere (``--scheduler``) is left to whoever runs it."""
+    cluster = getattr(client, "cluster", None)
+    spec = getattr(cluster, "worker_spec", None)
+    if cluster is None or spec is None or len(cluster.workers) >= len(spec):
+        return
+    cluster.scale(len(spec))
+
+
+def _result(client: Any, future: Any) -> Any:
+    """``future.result()``, reviving lost local workers while it waits for the task (see :func:`_revive`).
+
+    Only the wait for the task to end is polled: a timeout on ``result()`` would also cover fetching a
+    finished task's data, which can take longer than a poll on a loaded machine."""
+    from distributed import wait
+
+    while True:
+        try:
+            wait([future], timeout=POLL)
+        except TimeoutError:
+            _revive(client)
+            continue
+        return future.result()
+
+
 def _killed(exc: BaseException) -> bool:
     """Dask gave up on a task because the workers running it died (``KilledWorker``)."""
     return type(exc).__name__ == "KilledWorker"
@@ -111,7 +144,7 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
     def take() -> list[CaseResult]:
         chunk, future = pending.popleft()
         try:
-            return list(future.result())
+            return list(_result(client, future))
         except Exception as exc:
             if not _killed(exc):
                 raise
@@ -122,7 +155,7 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
         out: list[CaseResult] = []
         for item in task_items(chunk):  # a range is read here, on the client
             try:
-                out.extend(client.submit(_process_chunk, [item], options, pure=False).result())
+                out.extend(_result(client, client.submit(_process_chunk, [item], options, pure=False)))
             except Exception as exc:
                 if not _killed(exc):
                     raise

@@ -283,7 +283,7 @@ class Evaluator:
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result
         compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
-                       self._unset.get(id(rule), ()))
+                       self._unset.get(id(rule), ()), outcome in self._explained)
         return result
 
     def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],

@@ -1,6 +1,7 @@
 """A face: the browser workbench (``policy-eval serve``), for policy authors and case handlers.
 
-``workbench`` computes what each page shows through the embedding API; ``app`` is the Starlette
+``workbench`` computes what each page shows through the embedding API (``explain``: the case page's version
+chosen and why, timeline and "would decide otherwise"); ``app`` is the Starlette
 application with its Jinja2 templates and one small script. Needs the ``web`` extra
 (``pip install 'policy-eval[web]'``).
 """

@@ -21,6 +21,7 @@ from typing import Any
 from policy_eval.api import Outcome, Rulebook
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.resources import bundled_policies
+from policy_eval.web import explain
 
 __all__ = ["Workbench", "WorkbenchError", "MAX_UPLOAD", "MAX_CASES"]
 
@@ -32,10 +33,22 @@ class WorkbenchError(Exception):
     """A user's input the workbench refuses (bad JSON, too large, a path outside the folder)."""
 
 
-def _errors(exc: PolicyError) -> list[dict[str, Any]]:
+def _errors(exc: PolicyError, root: Path | None = None) -> list[dict[str, Any]]:
+    """The located errors of ``exc``; with ``root`` (a temporary copy of the folder), each file named relative
+    to it, as the user knows the file, never by the temporary path."""
     found = exc.errors if isinstance(exc, ErrorList) else [exc]
-    return [{"file": e.file, "line": e.line, "column": e.column, "message": e.message, "text": str(e)}
-            for e in found]
+    out = []
+    for e in found:
+        file = e.file
+        if file and root is not None:
+            try:
+                file = str(Path(file).resolve().relative_to(root.resolve()))
+            except ValueError:
+                file = Path(file).name
+        where = ":".join(str(x) for x in (file, e.line, e.column) if x is not None)
+        out.append({"file": file, "line": e.line, "column": e.column, "message": e.message,
+                    "text": f"{where}: {e.message}" if where else e.message})
+    return out
 
 
 @dataclass
@@ -43,16 +56,22 @@ class Workbench:
     policies: Path
     params: Path | None = None
     examples: Path | None = None
+    against: Path | None = None  # a second policy folder: the impact's "before" side (serve --against)
     _book: Rulebook | None = field(default=None, init=False, repr=False)
+    _against_book: Rulebook | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def open(cls, policies: str | Path | None = None, *, params: str | Path | None = None,
-             examples: str | Path | None = None) -> Workbench:
+             examples: str | Path | None = None, against: str | Path | None = None) -> Workbench:
         root = Path(policies) if policies else bundled_policies()
         if not root.exists():
             raise WorkbenchError(f"no such policy folder: {root}")
-        bench = cls(root.resolve(), Path(params) if params else None, Path(examples) if examples else None)
+        if against is not None and not Path(against).is_dir():
+            raise WorkbenchError(f"no such policy folder to compare against: {against}")
+        bench = cls(root.resolve(), Path(params) if params else None, Path(examples) if examples else None,
+                    Path(against).resolve() if against is not None else None)
         bench.book()  # fail early on a broken rulebook
+        bench.before()
         return bench
 
     # --- loading -----------------------------------------------------------------------------------------
@@ -69,6 +88,34 @@ class Workbench:
         if self._book is None:
             self._book = self._load(self.policies)
         return self._book
+
+    def before(self) -> Rulebook:
+        """The rulebook an impact compares against: the ``against`` folder when given, else the served one."""
+        if self.against is None:
+            return self.book()
+        if self._against_book is None:
+            self._against_book = self._load(self.against)
+        return self._against_book
+
+    @contextmanager
+    def side(self, which: str, relpath: str = "", text: str = "") -> Iterator[Rulebook]:
+        """The rulebook of one side of an impact: ``before`` (the ``against`` folder, else the served one) or
+        ``after`` (the served one, with ``relpath`` replaced by ``text`` when given). An edit that does not
+        load raises its :class:`PolicyError` with the file named relative to the folder."""
+        if which == "before":
+            yield self.before()
+        elif which == "after" and relpath:
+            with self._edited(relpath, text) as folder:
+                try:
+                    book = self._load(folder)
+                except PolicyError as exc:
+                    raise WorkbenchError("the edited rulebook does not load: " +
+                                         "; ".join(e["text"] for e in _errors(exc, folder))) from None
+                yield book
+        elif which in ("after", ""):
+            yield self.book()
+        else:
+            raise WorkbenchError(f"no such side: {which} (before or after)")
 
     def _resolve(self, relpath: str) -> Path:
         path = (self.policies / relpath).resolve()
@@ -189,8 +236,8 @@ class Workbench:
         (the case page; an impact over a corpus leaves them out)."""
         book = book or self.book()
         error = book.validate(case)
-        if isinstance(error, CaseError):
-            return {"error": str(error), "path": getattr(error, "json_path", None), "verdicts": []}
+        if isinstance(error, CaseError):  # the page shows the JSON path, not the API's "<api>:0" record name
+            return {"error": f"{error.json_path}: {error.message}", "path": error.json_path, "verdicts": []}
         result = book.evaluate(case, as_of=as_of or None, explain=True)
         verdicts = []
         for r in result.results:
@@ -205,40 +252,11 @@ class Workbench:
         order = {"violated": 0, "undetermined": 1, "complied": 2, "not_applicable": 3}
         verdicts.sort(key=lambda v: (order.get(v["outcome"], 9), v["id"]))
         if ahead:
-            self._ahead(book, case, result, as_of, verdicts)
+            explain.ahead(book, case, result, as_of, verdicts)
         return {"error": None, "case_id": result.case_id, "kind": result.kind, "verdicts": verdicts,
                 "counts": dict(Counter(v["outcome"] for v in verdicts)),
-                "timeline": self._timeline(book, case, result, as_of) if ahead else []}
-
-    @staticmethod
-    def _ahead(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None,
-               verdicts: list[dict[str, Any]]) -> None:
-        """Each violated or undetermined verdict's "would comply" sentences (docs/due.md), as explain shows."""
-        from policy_eval.lang.values import parse_datetime
-        from policy_eval.run.due.comply import Complier
-
-        complier = Complier(book.book)
-        by_id = {r.full_id: r for r in result.results}
-        at = parse_datetime(as_of) if as_of else None  # checked already: evaluate() took it
-        for v in verdicts:
-            r = by_id.get(v["id"])
-            if r is not None and v["outcome"] in ("violated", "undetermined"):
-                v["comply"] = [c.get("text") or _undetermined_text(c) for c in complier.explain(case, r, as_of=at)]
-
-    @staticmethod
-    def _timeline(book: Rulebook, case: dict[str, Any], result: Any, as_of: str | None) -> list[dict[str, Any]]:
-        """The case's events, its rules' deadlines and "now" on one axis: each mark with its place in percent."""
-        from policy_eval.lang.values import SHANGHAI
-        from policy_eval.run.due.timeline import timeline
-
-        forecast = book.due(case, as_of=as_of or None)
-        marks = timeline(book.book, case, result, forecast if forecast.error is None else None)
-        if not marks:
-            return []
-        first, last = marks[0].at, marks[-1].at
-        span = (last - first).total_seconds() or 1.0
-        return [{"at": m.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"), "kind": m.kind, "label": m.label,
-                 "pos": round(100 * (m.at - first).total_seconds() / span, 2)} for m in marks]
+                "versions": explain.versions(book, result, as_of) if ahead else [],
+                "timeline": explain.timeline(book, case, result, as_of) if ahead else []}
 
     # --- editing -----------------------------------------------------------------------------------------
     def source(self, relpath: str) -> str:
@@ -250,12 +268,8 @@ class Workbench:
         with self._edited(relpath, text) as folder:
             try:
                 book = self._load(folder)
-            except PolicyError as exc:
-                errs = _errors(exc)
-                for e in errs:  # name the file as the user knows it, not the temporary copy
-                    if e["file"]:
-                        e["file"] = str(Path(e["file"]).name)
-                return {"errors": errs, "result": None}
+            except PolicyError as exc:  # files named as the user knows them, not by the temporary copy
+                return {"errors": _errors(exc, folder), "result": None}
             result = self.evaluate(case, as_of, book, ahead=False) if case is not None else None
             return {"errors": [], "result": result}
 
@@ -295,19 +309,40 @@ class Workbench:
                     continue
         return cases
 
+    @staticmethod
+    def parse_corpus(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The cases of an uploaded JSON Lines corpus, and the records refused (line and error)."""
+        if len(data) > MAX_UPLOAD:
+            raise WorkbenchError(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        if len(lines) > MAX_CASES:
+            raise WorkbenchError(f"the upload has more than {MAX_CASES} records")
+        cases, rejected = [], []
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    cases.append(Workbench.parse_case(line))
+                except WorkbenchError as exc:
+                    rejected.append({"line": number, "error": str(exc)})
+        return cases, rejected
+
     def impact(self, relpath: str, text: str, cases: list[dict[str, Any]], as_of: str | None = None
                ) -> dict[str, Any]:
-        """Verdicts that change between the served rulebook and one with ``relpath`` replaced by ``text``."""
+        """Verdicts that change between the ``before`` rulebook (the ``against`` folder, else the served one)
+        and the served one with ``relpath`` replaced by ``text``. Cases either side refuses are listed in
+        ``rejected`` (their number in the corpus, from 1, and the JSON path), not dropped silently."""
         with self._edited(relpath, text) as folder:
             try:
                 new = self._load(folder)
             except PolicyError as exc:
-                return {"errors": _errors(exc), "transitions": [], "per_rule": []}
-            old = self.book()
-            transitions = []
-            for case in cases:
+                return {"errors": _errors(exc, folder), "transitions": [], "per_rule": [], "rejected": [],
+                        "cases": len(cases)}
+            old = self.before()
+            transitions, rejected = [], []
+            for number, case in enumerate(cases, 1):
                 a, b = self.evaluate(case, as_of, old, ahead=False), self.evaluate(case, as_of, new, ahead=False)
                 if a["error"] or b["error"]:
+                    rejected.append({"line": number, "error": a["error"] or b["error"]})
                     continue
                 before = {v["id"]: v for v in a["verdicts"]}
                 after = {v["id"]: v for v in b["verdicts"]}
@@ -319,7 +354,7 @@ class Workbench:
                         transitions.append({"case_id": a.get("case_id"), "rule": rid, "before": ox, "after": oy,
                                             "old": x, "new": y, "case": json.dumps(case, ensure_ascii=False)})
         per_rule = Counter((t["rule"], t["before"], t["after"]) for t in transitions)
-        return {"errors": [], "transitions": transitions, "cases": len(cases),
+        return {"errors": [], "transitions": transitions, "cases": len(cases), "rejected": rejected,
                 "per_rule": [{"rule": r, "before": b, "after": a, "count": n}
                              for (r, b, a), n in sorted(per_rule.items())]}
 
@@ -353,15 +388,3 @@ class Workbench:
         table = [{"rule": r, **{o.value: counts[(r, o.value)] for o in Outcome}} for r in rules]
         return {"table": table, "violated": violated, "rejected": rejected, "evaluated": len(results),
                 "results": results}
-
-
-def _undetermined_text(entry: dict[str, Any]) -> str:
-    """One line for an undetermined verdict's missing path: the outcome each value or time range gives."""
-    if "note" in entry:
-        return f"{entry['path']}: {entry['note']}"
-    if "values" in entry:
-        shown = ", ".join(f"{json.dumps(v['value'], ensure_ascii=False)} gives {v['outcome']}" for v in entry["values"])
-        return f"{entry['path']}: {shown}"
-    ranges = entry.get("ranges", [])
-    shown = "; ".join(f"{r['from'] or '…'} to {r['to'] or '…'}: {r['outcome']}" for r in ranges)
-    return f"{entry['path']}: {shown}"

@@ -35,7 +35,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                                    "cannot be forecast), json (one document), jsonl (one forecast per line, "
                                    "sorted). Verdict formats (junit, sarif) do not apply to forecasts.\n"
                                    "exit status: 1 if a verdict becomes violated within the window "
-                                   "(or a case is rejected), else 0.")
+                                   "(or a case is rejected, or the inputs hold no case record), else 0.")
     d.add_argument("cases", nargs="+", metavar="CASES", help="case files (JSON, JSON Lines), folders, or - for stdin")
     d.add_argument("--as-of", type=options.instant, metavar="WHEN",
                    help="forecast from this instant (also picks versions, as eval --as-of does)")
@@ -44,6 +44,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     d.add_argument("--all", action="store_true", help="also list the rules that stay as they are")
     d.add_argument("--rule", action="append", metavar="RULE", help="only this rule or policy (repeatable)")
     d.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of the cases")
+    d.add_argument("--allow-empty", action="store_true",
+                   help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
     d.add_argument("--format", "-f", choices=FORMATS, default="text", help="output format (default: text)")
     return d
 
@@ -64,7 +66,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     rows: list[tuple[Any, Any]] = []      # (case forecast, forecast) that change within the window
     quiet: list[tuple[Any, Any]] = []     # stable (with --all), unsolvable, no clock
     rejected: list[dict[str, Any]] = []
+    read = 0
     for source, number, case in read_cases(args.cases, stdin=stdin):
+        read += 1
         problem = case if isinstance(case, CaseError) else (validator.check(case, source, number) if validator else None)
         if problem is not None:
             rejected.append({"source": source, "record": number, "status": "rejected", "error": str(problem)})
@@ -88,13 +92,17 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         for r in rejected:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
     elif args.format == "json":
+        from policy_eval.lang.values import render_duration
+
         doc = {"format": "1", "rulebook": rb.digest, "as_of": args.as_of.isoformat() if args.as_of else None,
-               "within": str(args.within) if args.within else None,
+               "within": render_duration(args.within) if args.within else None,
                "due": [_record(cf, f) for cf, f in rows], "other": [_record(cf, f) for cf, f in quiet],
                "rejected": rejected}
         out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
         _text(out, rows, quiet, rejected, args)
+    if read == 0 and not args.allow_empty:
+        return common.no_records_error("due", args.cases, err)
     return common.EXIT_VIOLATED if becomes_violated or rejected else common.EXIT_OK
 
 

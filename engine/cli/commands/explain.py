@@ -9,7 +9,7 @@ from typing import IO, Any
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
 from policy_eval.cli.output import one_line
-from policy_eval.errors import printable
+from policy_eval.errors import PolicyError, printable
 
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
@@ -68,8 +68,13 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     common.check_inputs([args.case])
     rb = common.load(args)
     common.check_selectors(rb, args.rule, "--rule")
+    test = None
     if args.case.endswith((".yaml", ".yml")):
-        test = _policy_test(args.case, args.test_name)
+        try:
+            test = _policy_test(args.case, args.test_name)
+        except PolicyError as exc:  # the policies loaded: the test file is at fault, not them
+            common.print_errors(exc, err, args.command, failed=f"{printable(args.case)} was not read")
+            return common.EXIT_USAGE
         records: list[Any] = [(test.file, test.line, test.case)]
         if args.as_of is None and test.as_of is not None:
             args.as_of = options.instant(test.as_of)
@@ -105,7 +110,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     if result.error:
         out.write(printable(f"REJECTED {source}:{number}: {result.error['json_path']}: {result.error['message']}") + "\n")
         return common.EXIT_VIOLATED
-    out.write(printable(f"case {result.case_id} ({result.kind}, {source}:{number}) — rulebook {rb.digest[:19]}") + "\n")
+    out.write(printable(f"{_case_name(result, source, number, test)} — rulebook {rb.digest[:19]}") + "\n")
     order = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
     for history in rb.for_kind(result.kind or ""):
         mine = [r for r in result.results if r.policy == history.id]
@@ -136,7 +141,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             if r.missing:
                 out.write(f"      missing: {printable(', '.join(r.missing))}\n")
             for entry in comply.get(r.full_id, ()):
-                out.write(f"      would comply: {_comply_text(entry)}\n")
+                # a change that would make the rule not apply is not "complying": said as what it is
+                label = "would decide otherwise" if entry.get("outcome") not in (None, "complied") else "would comply"
+                out.write(f"      {label}: {_comply_text(entry)}\n")
             if r.waiver:
                 out.write(printable(f"      waiver: {r.waiver['id']} until {r.waiver['until']} ({r.waiver['reason']})") + "\n")
     if marks:
@@ -144,6 +151,16 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
 
         out.write("\n" + "\n".join(render_timeline(marks)) + "\n")
     return common.EXIT_VIOLATED if result.violated else common.EXIT_OK
+
+
+def _case_name(result: Any, source: str, number: int | None, test: Any) -> str:
+    """The head line's name of the case: its id, else the policy test's name, else the record's file:line."""
+    where = f"{source}:{number}" if number is not None else source
+    if result.case_id:
+        return f"case {result.case_id} ({result.kind}, {where})"
+    if test is not None:
+        return f"policy test {test.name!r} ({result.kind}, {where})"
+    return f"case {where} ({result.kind})"
 
 
 def _ahead(rb: Any, case: Any, result: Any, as_of: Any) -> tuple[dict[str, list[dict[str, Any]]], list[Any]]:

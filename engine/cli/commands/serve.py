@@ -21,6 +21,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     s.add_argument("--params", metavar="FILE", help="deployment parameters overlay")
     s.add_argument("--examples", metavar="DIR", default="examples",
                    help="folder of example cases (*.json) to offer (default: ./examples when present)")
+    s.add_argument("--against", metavar="DIR",
+                   help="a second policy folder: the impact page compares it (before) with the served "
+                        "rulebook and its edits (after)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     return s
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         return common.EXIT_USAGE
     examples = Path(args.examples) if args.examples and Path(args.examples).is_dir() else None
     try:
-        bench = Workbench.open(args.policies, params=args.params, examples=examples)
+        bench = Workbench.open(args.policies, params=args.params, examples=examples, against=args.against)
     except WorkbenchError as exc:
         raise common.UsageError(str(exc)) from None
     out.write(f"policy-eval workbench on http://{args.host}:{args.port}/ (Ctrl-C stops it)\n")

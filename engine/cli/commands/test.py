@@ -21,8 +21,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                                    "the outcome expected of each rule (docs/policies.md). Prints a dot per "
                                    "passing test, details of each failure with file:line, and rule coverage.")
     t.add_argument("paths", nargs="*", metavar="PATH",
-                   help="test files or folders (default: the policy folder; for the bundled rulebook, its own "
-                        "golden tests)")
+                   help="test files or folders (default: the policy folder; if it holds none, tests/golden "
+                        "beside it; for the bundled rulebook, its own golden tests)")
     t.add_argument("--min-coverage", type=options.percent, default=0.0, metavar="PCT",
                    help="fail unless PCT%% of the rules have both a violated and a complied passing test")
     t.add_argument("--verbose", "-v", action="store_true", help="name every test and show per-rule coverage")
@@ -57,6 +57,21 @@ def _deciding_values(failed: Any, explainer: Any, validator: Any, out: IO[str]) 
             out.write(f"        missing: {printable(', '.join(r.missing))}\n")
 
 
+def _beside(root: Path) -> list[Path]:
+    """Where a policy folder's tests may sit when none are inside it: for the bundled rulebook (by default
+    or given with -p), its golden tests as installed; for any folder, ``tests/golden`` beside it (the
+    layout of this repository: policies/ and tests/golden/)."""
+    from policy_eval.resources import bundled_policies, bundled_tests
+
+    found = []
+    if root.resolve() == bundled_policies().resolve():
+        found.append(bundled_tests())
+    golden = root.parent / "tests" / "golden"
+    if golden.is_dir() and all(golden.resolve() != p.resolve() for p in found):
+        found.append(golden)
+    return found
+
+
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.run.testing import discover
 
@@ -73,11 +88,11 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         rb = common.load(args)
         paths = [rb.root]
         files = discover(paths)
-        if not files and not args.policies:  # the bundled rulebook: its tests are installed beside it
-            from policy_eval.resources import bundled_tests
-
-            paths = [bundled_tests()]
-            files = discover(paths)
+        for beside in [] if files else _beside(Path(rb.root)):
+            paths.append(beside)
+            files = discover([beside])
+            if files:
+                break
     if not files or rb is None:
         where = printable(", ".join(str(p) for p in paths))
         out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "

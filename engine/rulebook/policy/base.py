@@ -22,6 +22,7 @@ from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.parser import parse
 from policy_eval.lang.types import Type
 from policy_eval.rulebook.policy.model import Condition, Location, ParamInfo, parse_instant
+from policy_eval.rulebook.policy.nesting import MAX_LET_CHAIN, MAX_NESTING, Nesting
 from policy_eval.rulebook.policy.schema import Path_
 from policy_eval.rulebook.yamlhints import condition_hint
 from policy_eval.rulebook.yamlload import Positions
@@ -68,6 +69,7 @@ class BuilderBase:
         self.param_info: dict[str, ParamInfo] = {}
         self.policy_id = ""
         self.max_cost: int | None = DEFAULT_CEILING
+        self.nesting = Nesting()  # how deep each checked condition reaches through its lets
 
     # The document being read: the policy file, or (inside ``at``) the file a part comes from.
     @property
@@ -138,6 +140,8 @@ class BuilderBase:
             self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1),
                           path, offset)
             return None
+        if not self.shallow_enough(node, path, what, offset):
+            return None
         cost = estimate(node)
         if self.max_cost is not None and cost.cost > self.max_cost:
             hot = cost.hot or node
@@ -151,6 +155,34 @@ class BuilderBase:
         self.check_parameter_items(node)
         line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
         return Condition(raw, node, compile_fast(node, raw), line, column, cost)
+
+    def shallow_enough(self, node: ir.IR, path: Path_, what: str, offset: tuple[int, int]) -> bool:
+        """Whether ``node``, counted through the lets it uses, nests at most MAX_NESTING levels (else an error
+        at the reference that leads deepest): evaluators recurse through lets (docs/language.md, Limits)."""
+        depth = self.nesting.of(node).depth
+        if depth <= MAX_NESTING:
+            return True
+        names: list[str] = []
+        ref = self.nesting.deepest_reference(node)
+        at = ref.span if ref is not None else node.span
+        while ref is not None:
+            names.append(ref.name)
+            ref = self.nesting.deepest_reference(ref.expr)
+        through = f" through {_chain_text(names)}" if names else ""
+        self.relocate(PolicyLoadError(
+            f"{what} nested too deeply counting the lets it uses: {depth} levels{through} (at most {MAX_NESTING}; "
+            "see docs/language.md, Limits)", line=at.line, column=at.column), path, offset)
+        return False
+
+    def let_chain_ok(self, name: str, cond: Condition, path: Path_) -> bool:
+        """Whether the let or definition ``name`` heads a chain of lets at most MAX_LET_CHAIN references deep
+        (else an error at its name): evaluators recurse through such a chain (docs/language.md, Limits)."""
+        if self.nesting.of(cond.node).hops <= MAX_LET_CHAIN:
+            return True
+        names = [name, *self.nesting.chain(cond.node)]
+        self.fail(f"let chain deeper than {MAX_LET_CHAIN}: {_chain_text(names)} ({len(names)} lets and definitions, "
+                  f"each using the next; see docs/language.md, Limits)", path, key=True)
+        return False
 
     def check_parameter_items(self, node: ir.IR) -> None:
         """Check, at load time, arguments taken one by one from a list parameter through a quantifier.
@@ -209,3 +241,8 @@ class BuilderBase:
                       key=key)
             return None
 
+
+def _chain_text(names: list[str]) -> str:
+    """``b65 -> b64 -> b63 -> ... -> b0``: a chain of let names, its middle left out when long."""
+    shown = names if len(names) <= 8 else [*names[:4], "...", *names[-2:]]
+    return " -> ".join(shown)

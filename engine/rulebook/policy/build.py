@@ -1,8 +1,10 @@
 """One policy document → a :class:`PolicyVersion`: the ``policy:`` header, then each section in turn.
 
 The document is first laid out (:mod:`.inherit`): a plain file as written, a revision
-resolved against the version it revises, so every part is read, and every error located,
-in the file it comes from.
+resolved against the version it revises, so every part is read in the file it comes from.
+An error in a part the revision inherits is the revision's doing (the part checked where it is
+written): it is placed at the revision's entry that changed what the part reads
+(:func:`.inherit.blame`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from policy_eval.errors import PolicyError, PolicyLoadError
 from policy_eval.lang.checker import Scope
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
@@ -19,7 +22,7 @@ from policy_eval.lang.values import render
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.definitions import DefinitionsSection
 from policy_eval.rulebook.policy.depends import DependsSection
-from policy_eval.rulebook.policy.inherit import Layout, layout_of
+from policy_eval.rulebook.policy.inherit import Layout, blame, layout_of
 from policy_eval.rulebook.policy.model import Condition, Location, PolicyVersion
 from policy_eval.rulebook.policy.params import ParamsSection
 from policy_eval.rulebook.policy.rules import RulesSection
@@ -42,6 +45,26 @@ class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, W
         self.max_cost = max_cost
         self.layout = layout if layout is not None else layout_of(self.src)
         self.overlay = dict(overlay or {})
+        self.own = self.src
+
+    # Every error is reported through these two; one found in an inherited part is moved to the revision.
+    def fail(self, message: str, path: Path_, cls: type[PolicyError] = PolicyLoadError, key: bool = False) -> None:
+        n = len(self.errors)
+        super().fail(message, path, cls, key)
+        self.inherited(n, path)
+
+    def relocate(self, exc: PolicyError, path: Path_, offset: tuple[int, int] = (0, 0)) -> None:
+        n = len(self.errors)
+        super().relocate(exc, path, offset)
+        self.inherited(n, path)
+
+    def inherited(self, n: int, path: Path_) -> None:
+        """Place the errors from ``n`` on, found at ``path`` of the document being read, in the revision when
+        that document is one the revision inherits from (not the revision, not a deployment overlay)."""
+        if self.src.pos is self.own.pos or self.src.pos.file not in self.layout.files:
+            return
+        for i in range(n, len(self.errors)):
+            self.errors[i] = blame(self.layout, self.own, self.src, path, self.errors[i])
 
     def meta(self, key: str) -> Any:
         entry = self.layout.meta.get(key)

@@ -37,6 +37,8 @@ class DefinitionsSection(BuilderBase):
                 else:
                     cond = self.expression(entry.path, Scope(case_type, self.functions, params, nodes), None,
                                            f"definition '{name}'")
+                    if cond is not None and not self.let_chain_ok(name, cond, entry.path):
+                        cond = None
             if cond is not None:
                 conds[name] = cond
                 nodes[name] = cond.node

@@ -6,11 +6,16 @@ parts: ``policy:`` keys it gives replace the inherited ones (``effective_until``
 inherited); ``params`` and ``definitions`` it gives are replaced or added by name; a rule
 with the id of an inherited rule replaces it in place, a new id is added at the end;
 ``withdraw: [ids]`` drops inherited rules; waivers are inherited and added to. Errors are
-located in the file that caused them: an inherited rule's in the file it is written in.
+located in the file that caused them: the revision's own parts in the revision; an inherited
+part that checked in the version it comes from but fails in the revision (a parameter that
+became money where a rule adds it to a time) at the revision's entry that changed what it
+reads (:func:`blame`), naming where the part is written.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +23,7 @@ from policy_eval.errors import PolicyError, PolicyNameError
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.schema import suggest
 
-__all__ = ["Layout", "layout_of", "revise"]
+__all__ = ["Layout", "layout_of", "revise", "blame"]
 
 
 @dataclass
@@ -102,3 +107,102 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
     return Layout(meta=meta, params={**base.params, **own.params},
                   definitions={**base.definitions, **own.definitions}, rules=rules + added,
                   waivers=base.waivers + own.waivers, files=base.files + own.files), errors
+
+
+# --- errors of inherited parts --------------------------------------------------------------------------
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]*)\}")
+
+
+def _names(text: Any) -> list[str]:
+    """The names an expression text may read (string literals and attributes left out)."""
+    return _NAME.findall(_STRING.sub(" ", text)) if isinstance(text, str) else []
+
+
+def _reads(raw: Any, part: tuple[Any, ...]) -> tuple[list[str], list[str]]:
+    """(names its expressions read, rule ids it refers to) of a part as written."""
+    if part[0] in ("definitions", "policy"):
+        return _names(raw), []
+    if not isinstance(raw, dict):
+        return [], []
+    if part[0] == "waivers":
+        return _names(raw.get("scope")), [r for r in _list(raw.get("rules")) if isinstance(r, str)]
+    texts = [*_mapping(raw.get("let")).values(), raw.get("when"), raw.get("require"), raw.get("forbid")]
+    if isinstance(raw.get("message"), str):
+        texts += _PLACEHOLDER.findall(raw["message"])
+    for rem in _list(raw.get("remedies")):
+        texts += [_mapping(rem).get(k) for k in ("amount", "when", "duration")]
+    return [n for t in texts for n in _names(t)], [str(k) for k in _mapping(raw.get("depends_on"))]
+
+
+def _changed(layout: Layout, own: Source, src: Source, part: tuple[Any, ...]) -> Entry | None:
+    """The first entry of the revision ``own`` that the inherited part reads: a parameter or definition it
+    gives (read directly or through inherited definitions), or a rule it replaces or withdraws that the
+    part depends on or waives."""
+    names, rules = _reads(_at(src.data, part), part)
+    seen: set[str] = set()
+    while names:
+        name = names.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        entry = layout.params.get(name) or layout.definitions.get(name)
+        if entry is None:
+            continue
+        if entry.src.pos is own.pos:
+            return entry
+        if entry.path[0] == "definitions":  # inherited as well: what it reads
+            names += _names(_at(entry.src.data, entry.path))
+    replaced = layout.rule_entries()
+    withdrawn = {rid: j for j, rid in enumerate(_list(_mapping(own.data).get("withdraw"))) if isinstance(rid, str)}
+    for rid in rules:
+        if rid in withdrawn:
+            return Entry(own, ("withdraw", withdrawn[rid]))
+        entry = replaced.get(rid)
+        if entry is not None and entry.src.pos is own.pos:
+            return Entry(own, entry.path + ("id",))
+    return None
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> Any:
+    try:
+        for p in path:
+            data = data[p]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return data
+
+
+def _label(src: Source, part: tuple[Any, ...]) -> str:
+    raw = _at(src.data, part)
+    if part[0] in ("rules", "waivers"):
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        return f"{part[0][:-1]} {rid if isinstance(rid, str) else '#' + str(part[1] + 1)}"
+    if part[0] in ("definitions", "params"):
+        return f"{part[0][:-1].replace('param', 'parameter')} {part[1]}"
+    return str(part[-1])  # a key of ``policy:`` (reference_time)
+
+
+def blame(layout: Layout, own: Source, src: Source, path: tuple[Any, ...], exc: PolicyError) -> PolicyError:
+    """An error found in a part the revision ``own`` inherits from ``src`` (at ``path`` there), placed at the
+    revision's entry that changed what the part reads (else at its ``revises``), naming the part and where it is
+    written: ``rule r in v1.yaml:21:84 (inherited): cannot add money to datetime``.
+
+    The part checked in the version it comes from (a revision of a version with errors is not built), so the
+    revision's change is the cause.
+    """
+    part = path[:2]
+    where = _changed(layout, own, src, part)
+    if where is None:
+        given = next((k for k in ("applies_to", "reference_time") if k in layout.meta
+                      and layout.meta[k].src.pos is own.pos), "revises")
+        where = Entry(own, ("policy", given))
+    written = src.pos.file
+    if os.path.dirname(written) == os.path.dirname(own.pos.file):
+        written = os.path.basename(written)
+    line, column = own.pos.where(where.path)
+    exc.message = f"{_label(src, part)} in {written}:{exc.line}:{exc.column} (inherited): {exc.message}"
+    exc.relocate(file=own.pos.file, line=line, column=column, source_line=own.pos.line_text(line))
+    exc.end_column = None
+    return exc

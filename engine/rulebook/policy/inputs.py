@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from policy_eval.lang import ir
@@ -67,13 +67,15 @@ def _inputs(node: ir.IR, variables: dict[str, str], lets: list[ir.IR]
         yield from _inputs(child, variables, lets)
 
 
-def params_used(node: ir.IR, params: Mapping[str, ir.IR]) -> Iterator[str]:
-    """The names of the parameters a condition uses (through lets and definitions too).
+def params_used(nodes: Iterable[ir.IR], params: Mapping[str, ir.IR]) -> Iterator[str]:
+    """The names of the parameters some conditions use (through lets and definitions too).
 
-    The IR is a DAG (a let used twice is one node): each node is visited once, so the walk is linear in
-    the policy's size, not in the size of the expanded tree (issue 13: doubling lets).
+    The IR is a DAG (a let used twice is one node): each node is visited once however many of ``nodes``
+    reach it, so the walk over a rule's conditions and lets together is linear in the policy's size, not in
+    the size of the expanded tree (issue 13: doubling lets) nor quadratic in a chain of lets walked once per let.
     """
-    stack, seen = [node], set()
+    stack: list[ir.IR] = list(nodes)
+    seen: set[int] = set()
     while stack:
         n = stack.pop()
         if id(n) in seen:

@@ -54,6 +54,8 @@ class RulesSection(BuilderBase):
             else:
                 cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
                                        None, f"let '{name}'")
+                if cond is not None and not self.let_chain_ok(name, cond, path + ("let", name)):
+                    cond = None
             if cond is not None:
                 lets[name] = cond
                 let_irs[name] = cond.node
@@ -84,12 +86,10 @@ class RulesSection(BuilderBase):
         for node in (cond.node, when.node) if when else (cond.node,):
             rule.readers.update(condition_inputs(node, {}))
         rule.inputs = sorted(rule.readers)
-        used: list[str] = []
-        for c in [cond, when, *lets.values(), *(p for p in message.parts if isinstance(p, Condition)),
-                  *(r.amount for r in remedies), *(r.when for r in remedies)]:
-            if c is not None:
-                used.extend(params_used(c.node, params))
-        rule.params = sorted(set(used))
+        # one walk over everything the rule holds: a let used by many others is visited once (issue 13)
+        parts = [cond, when, *lets.values(), *(p for p in message.parts if isinstance(p, Condition)),
+                 *(r.amount for r in remedies), *(r.when for r in remedies)]
+        rule.params = sorted(set(params_used([c.node for c in parts if c is not None], params)))
         rule.depends_on = self.dependencies(raw, path)
         return rule
 

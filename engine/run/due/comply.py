@@ -7,6 +7,11 @@ or undetermined. Output: a list of plain dicts (JSON-ready), one per path the ru
   nearest value that gives another verdict and by how much it was missed ("request.merchant_
   response.at is 3h12m after the latest value that complies, 2024-06-05T20:10:00+08:00");
   for each absent event time, the latest value (no later than the clock) that complies.
+  Then each boolean or enumerated text the rule reads, set to another value that gives
+  another verdict ("order.is_free_shipping = false instead of true would give not_applicable").
+  Answers are ranked: event times, then the clock, then those facts (within each, complied
+  before not_applicable). A time whose dependence is
+  not solved exactly gives no answer (a limit of the method, not an answer).
 * undetermined: for each missing path, which values give which verdict: both booleans, each
   value of an enumerated text, time ranges for a time (solved like forecasts, see
   :mod:`~policy_eval.run.due.solve`); other values are not enumerated and said so.
@@ -17,6 +22,7 @@ Every verdict shown is the evaluator's own, on the case with that one fact chang
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -52,7 +58,8 @@ class Complier:
         case = dict(case)
         env = self._env(result, case, as_of)
         if result.outcome is Outcome.VIOLATED:
-            return list(self._violated(case, rule, result, env, as_of))
+            answers = list(self._violated(case, rule, result, env, as_of)) + list(self._facts(case, rule, result, as_of))
+            return sorted(answers, key=_rank)  # stable: within a rank, the order the rule reads them
         return list(self._undetermined(case, rule, result, env, as_of))
 
     # --- violated -----------------------------------------------------------------------------
@@ -63,8 +70,7 @@ class Complier:
             raw = _get(case, path)
             points, sources = self._points(rule, path, case, env)
             if points is None:
-                yield {"path": path, "note": sources.get(None, "not solved exactly")}
-                continue
+                continue  # a limit of the method, not an answer: this time gives none (docs/due.md, limits)
             if isinstance(raw, str):
                 try:
                     value = parse_datetime(raw)
@@ -97,6 +103,38 @@ class Complier:
                                        f"{_by(sources.get(_edge(p, sources)))}"}
                         break
 
+    def _facts(self, case: dict[str, Any], rule: Rule, r: RuleResult, as_of: _dt.datetime | None
+               ) -> Iterator[dict[str, Any]]:
+        """Booleans and enumerated texts the rule reads (outside lists): each other value that gives
+        another verdict, complied before not_applicable."""
+        schema = self.rulebook.case_schemas.get(str(case.get("kind")), {})
+        for path, kind in _field_types(rule_nodes(rule), ordered=True).items():
+            if kind == "bool":
+                choices: list[Any] = [True, False]
+            elif kind == "datetime" or path in CLOCK_FIELDS:
+                continue
+            else:
+                enum = _enum(schema, path)
+                if enum is None or len(enum) > MAX_ENUM:
+                    continue
+                choices = enum
+            raw = _get(case, path)
+            parent = path.rpartition(".")[0]
+            if raw is None and parent and not isinstance(_get(case, parent), dict):
+                continue  # an absent object is an absent event, not a fact to flip (a part would be invalid)
+            found = []
+            for value in choices:
+                if value == raw and raw is not None:
+                    continue
+                got = self._outcome(case, r, {path: value}, as_of)
+                if got in (Outcome.COMPLIED, Outcome.NOT_APPLICABLE):
+                    found.append((got, value))
+            for got, value in sorted(found, key=lambda x: x[0] is not Outcome.COMPLIED):
+                shown, was = json.dumps(value, ensure_ascii=False), json.dumps(raw, ensure_ascii=False)
+                now = f"instead of {was}" if raw is not None else "(absent now)"
+                yield {"path": path, "value": raw, "to": value, "outcome": got.value, "fact": True,
+                       "text": f"{path} = {shown} {now} would give {got.value}"}
+
     # --- undetermined -------------------------------------------------------------------------
     def _undetermined(self, case: dict[str, Any], rule: Rule, r: RuleResult, env: dict[str, Any],
                       as_of: _dt.datetime | None) -> Iterator[dict[str, Any]]:
@@ -109,8 +147,9 @@ class Complier:
                 entry["values"] = [self._try(case, r, path, v, as_of) for v in (True, False)]
             elif kind == "datetime":
                 points, sources = self._points(rule, path, case, env)
-                if points is None:
-                    entry["note"] = sources.get(None, "not solved exactly")
+                if points is None:  # labelled as what it is: a limit, not an answer
+                    entry["limit"] = sources.get(None, "not solved exactly")
+                    entry["note"] = f"its value decides the verdict; limit: {entry['limit']}"
                 else:
                     entry["ranges"] = self._ranges(case, r, path, points, as_of)
             else:
@@ -199,9 +238,10 @@ def _get(case: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-def _field_types(nodes: list[ir.IR]) -> dict[str, str]:
+def _field_types(nodes: list[ir.IR], *, ordered: bool = False) -> dict[str, str]:
+    """Type name per case path read (outside lists); ``ordered``: in the order of reading."""
     out: dict[str, str] = {}
-    stack = list(nodes)
+    stack = list(nodes)[::-1] if ordered else list(nodes)
     seen: set[int] = set()
     while stack:
         node = stack.pop()
@@ -212,8 +252,16 @@ def _field_types(nodes: list[ir.IR]) -> dict[str, str]:
             path = static_path(node)
             if path is not None:
                 out.setdefault(path, node.type.name)
-        stack.extend(ir.children(node))
+        children = ir.children(node)
+        stack.extend(reversed(children) if ordered else children)
     return out
+
+
+def _rank(entry: dict[str, Any]) -> tuple[int, bool]:
+    """Event times first, then the clock (how long ago a deadline passed), then other facts; within
+    each, the answers that comply before those that make the rule not apply."""
+    group = 2 if entry.get("fact") else 1 if entry.get("path") in CLOCK_FIELDS else 0
+    return group, entry.get("outcome") != Outcome.COMPLIED.value
 
 
 def _enum(schema: Mapping[str, Any], path: str) -> list[Any] | None:

@@ -183,8 +183,11 @@ class Forecaster:
                 if own is not None:
                     fast[key] = (own, plan.env)
                 pending[key] = sorted({p for c in cands for p in (c.at, c.at + ONE_US) if p > start})
+                # "because" names the rule's own expressions first (versions and waivers count as
+                # its own); another rule's only when the instant is no instant of its own
+                mine = plan.shared + plan.per_rule.get(key[1], []) if key[1] is not None else plan.shared
                 origin: dict[_dt.datetime, str] = {}
-                for c in sorted(cands, key=lambda c: c.at):
+                for c in sorted(mine, key=lambda c: c.at) + sorted(cands, key=lambda c: c.at):
                     origin.setdefault(c.at, c.source)
                 sources[key] = origin
         evaluated: dict[_dt.datetime, dict[_Key, RuleResult]] = {}

@@ -96,6 +96,8 @@ Forms = frozenset[tuple[int, Any]]
 Moving = Any  # None (does not move), _BOOL, _OPAQUE or Forms
 
 
+_LETS = "$due-lets"  # where a call keeps its walked lets (a name no variable can have)
+
 class Solver:
     """Candidate instants for conditions of one rulebook; caches compiled sub-expressions.
 
@@ -113,9 +115,10 @@ class Solver:
     def candidates(self, nodes: Iterable[ir.IR], case: dict[str, Any], env: Mapping[str, Any]) -> list[Candidate]:
         """The flip instants of these conditions on this case (unsorted, may repeat)."""
         out: list[Candidate] = []
-        for node in nodes:
+        lets: dict[int, Any] = {}  # each let walked once per call: it has no free variables (a chain of n lets
+        for node in nodes:         # used twice each would otherwise cost 2^n walks)
             if self.moves(node):
-                self._walk(node, case, dict(env), out)
+                self._walk(node, case, {**env, _LETS: lets}, out)
         return out
 
     def moves(self, node: ir.IR) -> bool:
@@ -166,7 +169,12 @@ class Solver:
                 return frozenset((0, v) for v in values)
             return _OPAQUE
         if isinstance(node, ir.LetRef):
-            return self._walk(node.expr, case, env, out)
+            memo = env.get(_LETS)
+            if memo is None:
+                return self._walk(node.expr, case, env, out)
+            if id(node.expr) not in memo:
+                memo[id(node.expr)] = self._walk(node.expr, case, env, out)
+            return memo[id(node.expr)]
         if isinstance(node, (ir.And, ir.Or)):
             self._walk(node.left, case, env, out)
             self._walk(node.right, case, env, out)

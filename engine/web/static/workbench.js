@@ -7,6 +7,7 @@
   const diag = document.getElementById("diagnostics");
   const live = document.getElementById("live-verdicts");
   const pick = document.getElementById("case-example");
+  const asOf = document.getElementById("edit-as-of");
   let timer = null, caseText = null, seq = 0;
 
   function text(el, value) { el.textContent = value; return el; }
@@ -26,7 +27,7 @@
   async function check() {
     const mine = ++seq;
     const r = await fetch("/api/check", {method: "POST", headers: {"content-type": "application/json"},
-      body: JSON.stringify({file: file, text: source.value, case: caseText})});
+      body: JSON.stringify({file: file, text: source.value, case: caseText, as_of: asOf ? asOf.value : ""})});
     const out = await r.json();
     if (mine !== seq) return;
     diag.replaceChildren();
@@ -44,8 +45,10 @@
 
   source.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 400); });
   pick.addEventListener("change", loadCase);
+  if (asOf) asOf.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 400); });
   document.getElementById("impact-form").addEventListener("submit", () => {
     document.getElementById("impact-text").value = source.value;
+    if (asOf) document.getElementById("impact-as-of").value = asOf.value;
   });
   document.getElementById("save").addEventListener("click", async () => {
     const r = await fetch("/api/save", {method: "POST", headers: {"content-type": "application/json"},
