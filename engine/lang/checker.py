@@ -176,6 +176,11 @@ class _Checker:
         test = self.expect_bool(node.test, "the condition of 'if'")
         then = self.run(node.then)
         other = self.run(node.other)
+        for branch, ir_branch in ((node.then, then), (node.other, other)):
+            if ir_branch.type == NULL:  # it would be Python's None, not unknown: wrong values later, or a crash
+                raise _err(PolicyTypeError, branch,
+                           "an 'if' branch cannot be null: give a value of the other branch's type (an unknown "
+                           "comes from the case, not from the policy)")
         common = unify(then.type, other.type)
         if common is None:
             raise _err(PolicyTypeError, node,
