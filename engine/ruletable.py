@@ -8,7 +8,7 @@ from policy_eval.rulebook.ruletable import *  # noqa: F403
 from policy_eval.rulebook.ruletable import __all__ as __all__
 from policy_eval.rulebook.ruletable import main
 
-warn_moved("policy_eval.ruletable", "policy_eval.rulebook.ruletable", stacklevel=2 if __name__ == "__main__" else 3)
+warn_moved("policy_eval.ruletable", "policy_eval.rulebook.ruletable", stacklevel=2 if __name__ == "__main__" else None)
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -106,6 +106,8 @@ def _result(client: Any, future: Any) -> Any:
 
     Only the wait for the task to end is polled: a timeout on ``result()`` would also cover fetching a
     finished task's data, which can take longer than a poll on a loaded machine."""
+    if getattr(getattr(client, "cluster", None), "worker_spec", None) is None:
+        return future.result()  # not our own local cluster: nothing to revive, wait as Dask does
     from distributed import wait
 
     while True:
