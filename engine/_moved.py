@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from types import FrameType
 
 __all__ = ["warn_moved"]
 
@@ -21,7 +22,7 @@ _HOOKS = ("_pytest/assertion/rewrite.py", "_pytest\\assertion\\rewrite.py")
 
 def _importer_level() -> int:
     """The stacklevel, for warnings.warn called here, of the line that imported the alias module."""
-    frame = sys._getframe(3)  # 0 this function, 1 warn_moved, 2 the alias module, 3 what loaded it
+    frame: FrameType | None = sys._getframe(3)  # 0 this function, 1 warn_moved, 2 the alias, 3 its loader
     level = 3
     while frame is not None:
         name = frame.f_code.co_filename
