@@ -61,20 +61,21 @@ def lint(data: LintInput) -> list[Finding]:
     return sorted(set(out), key=lambda f: (f.file, f.line, f.column, f.check))
 
 
-def _is_test_file(path: Path) -> bool:
+def _has_top_key(path: Path, key: str) -> bool:
+    """Whether a YAML file has ``key:`` at the start of a line (a top-level key), without parsing it."""
     try:
         text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError:
         return False
-    return any(line.startswith("tests:") for line in text.splitlines())
+    return any(line.startswith(key + ":") for line in text.splitlines())
+
+
+def _is_test_file(path: Path) -> bool:
+    return _has_top_key(path, "tests")
 
 
 def _is_policy_file(path: Path) -> bool:
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
-        return False
-    return any(line.startswith("policy:") for line in text.splitlines())
+    return _has_top_key(path, "policy")
 
 
 def _yaml_files(paths: Iterable[Path]) -> list[Path]:
