@@ -28,6 +28,8 @@ __all__ = [
     "parse_date",
     "parse_money",
     "render",
+    "render_datetime",
+    "money_shown",
     "to_json",
     "ValueParseError",
 ]
@@ -122,14 +124,25 @@ class Money:
 # Written out in full such a number would take a gigabyte, so beyond this many digits it is shown in
 # scientific notation; and cents are computed in a context wide enough for the amount.
 _MAX_PLAIN_DIGITS = 100
+# the context _cents rounds in for every amount under 10**25 (max(28, adjusted + 4) digits, half up); one shared
+# object: quantize only sets its sticky flags, which nothing reads (no trap is set for them)
+_CONTEXT_28 = Context(prec=28, rounding=ROUND_HALF_UP)
 
 
 def _cents(amount: Decimal) -> Decimal | None:
     """``amount`` quantized to cents, or None when that is not a sensible number to write out."""
-    if not amount.is_finite() or amount.adjusted() > _MAX_PLAIN_DIGITS:
+    if not amount.is_finite() or (adjusted := amount.adjusted()) > _MAX_PLAIN_DIGITS:
         return None
-    context = Context(prec=max(28, amount.adjusted() + 4), rounding=ROUND_HALF_UP)
+    context = _CONTEXT_28 if adjusted <= 24 else Context(prec=adjusted + 4, rounding=ROUND_HALF_UP)
     return amount.quantize(_CENT, context=context)
+
+
+def money_shown(value: Money) -> tuple[dict[str, str], str]:
+    """What a remedy writes of an amount it pays, ``to_cents`` applied first: ``(to_json(cents), render(cents))``
+    with the rounding done once (the two agree: ``{"amount": "59.90", "currency": "CNY"}`` and ``59.90 CNY``)."""
+    cents = _cents(value.amount)
+    text = _plain_decimal(value.amount) if cents is None else str(cents)
+    return {"amount": text, "currency": value.currency}, f"{text} {value.currency}"
 
 
 def to_cents(value: Money) -> Money:
@@ -282,12 +295,43 @@ def render_duration(td: _dt.timedelta) -> str:
     return sign + "".join(out)
 
 
-def render_datetime(value: _dt.datetime) -> str:
+def _isoformat(value: _dt.datetime) -> str:
     return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+
+
+# The text of datetimes shown lately, keyed on (value, tzinfo, fold): equal keys give the same text (an equal
+# aware datetime in another zone or offset differs in its tzinfo; one in the same zone has the same fields).
+# The case readers hand back the same parsed datetimes, so a message or an explanation mostly hits.
+# Bounded, cleared whole when full; only zones whose equality is known (ZoneInfo: identity; a fixed offset:
+# the offset) are kept.
+_DATETIME_TEXT: dict[tuple[_dt.datetime, Any, int], str] = {}
+_DATETIME_TEXT_MAX = 4096
+_CACHED_ZONES = (ZoneInfo, _dt.timezone, type(None))
+
+
+def render_datetime(value: _dt.datetime) -> str:
+    tz = value.tzinfo
+    if type(tz) not in _CACHED_ZONES or type(value) is not _dt.datetime:
+        return _isoformat(value)
+    key = (value, tz, value.fold)
+    text = _DATETIME_TEXT.get(key)
+    if text is None:
+        text = _isoformat(value)
+        if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
+            _DATETIME_TEXT.clear()
+        _DATETIME_TEXT[key] = text
+    return text
 
 
 def render(value: Any) -> str:
     """Canonical text of a value (used in messages, explanations and tests)."""
+    shown = _RENDER.get(type(value))  # by exact type; subclasses (and anything else) take the chain below
+    if shown is not None:
+        return shown(value)
+    return _render(value)
+
+
+def _render(value: Any) -> str:
     if value is UNKNOWN:
         return "unknown"
     if value is None:
@@ -301,7 +345,7 @@ def render(value: Any) -> str:
     if isinstance(value, Decimal):
         return _plain_decimal(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _json_text(value)
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, _dt.datetime):
@@ -315,6 +359,17 @@ def render(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {render(v)}" for k, v in value.items()) + "}"
     return repr(value)
+
+
+# json.dumps(text, ensure_ascii=False) without building an encoder per call: the function it ends in
+_json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+_RENDER: dict[type, Any] = {
+    Unknown: lambda v: "unknown", type(None): lambda v: "null", bool: lambda v: "true" if v else "false",
+    int: str, Decimal: _plain_decimal, str: _json_text, Money: Money.__str__, _dt.datetime: render_datetime,
+    _dt.date: _dt.date.isoformat, _dt.timedelta: render_duration, WrittenDuration: lambda v: v.text,
+    list: _render, tuple: _render, dict: _render,
+}
 
 
 def to_json(value: Any) -> Any:

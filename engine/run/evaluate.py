@@ -29,9 +29,9 @@ from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
-from policy_eval.run.remedies import remedies
+from policy_eval.run.messages import message_of, remedies_of
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
-from policy_eval.run.shown import _display, _error_text, _json_kind
+from policy_eval.run.shown import _error_text, _json_kind
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
@@ -350,10 +350,10 @@ class Evaluator:
             return UNKNOWN
 
     def _message(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> str:
-        return rule.message.render(lambda c: _display(self._value(c, case, env)))
+        return message_of(rule)(case, env)  # rule.message.render(_display of each value), compiled once
 
     def _remedies(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-        return remedies(rule, lambda c: self._value(c, case, env))
+        return remedies_of(rule)(case, env)  # run.remedies.remedies, compiled once
 
     def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
                 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:

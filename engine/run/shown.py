@@ -42,6 +42,11 @@ def _json_kind(value: Any) -> str:
 
 def _display(value: Any) -> str:
     """A value as a message shows it: text unquoted, matches by their text, the rest canonically."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is not list and not isinstance(value, (str, list)):  # the rest of the common types
+        return render(value)
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value and isinstance(value[0], dict) and "text" in value[0]:

@@ -46,6 +46,8 @@ class Template:
     """A message with ``{expression}`` placeholders."""
 
     parts: list[str | Condition]
+    # the same as one generated function of (case, env), built on first use (run.messages.message_of)
+    compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     def render(self, values: Callable[[Condition], str]) -> str:
         return "".join(p if isinstance(p, str) else values(p) for p in self.parts)
@@ -84,6 +86,8 @@ class Rule:
     depends_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     params: list[str] = field(default_factory=list)  # the parameters it uses (also through lets and definitions)
     file: str = ""  # the file it is written in (a revision inherits rules from the file it revises)
+    # its remedies as one function of (case, env), built on first use (run.messages.remedies_of)
+    remedies_compiled: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def full_id(self) -> str:
