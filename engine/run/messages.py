@@ -19,7 +19,7 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
-from policy_eval.lang.values import UNKNOWN, Money, money_shown, render
+from policy_eval.lang.values import UNKNOWN, Money, money_shown, render, render_datetime
 from policy_eval.rulebook.policy import Condition, Rule
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.shown import _display
@@ -46,12 +46,17 @@ def remedies_of(rule: Rule) -> Remedies:
     return fn  # type: ignore[no-any-return]
 
 
+# a placeholder's static type → (the exact runtime type, the function _display ends in for it)
+_FAST = {"datetime": ("_datetime", "_render_datetime")}
+
+
 def compile_message(parts: list[str | Condition], name: str = "") -> Message:
     """One generated function: each placeholder's condition called in order (unknown on a data error), then
     the text parts and the values as ``_display`` shows them joined."""
     lines = ["def message(case, env):"]
     shown: list[str] = []
-    names: dict[str, Any] = {"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_display": _display}
+    names: dict[str, Any] = {"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_display": _display, "_datetime": _dt.datetime,
+                             "_render_datetime": render_datetime}
     for part in parts:
         if isinstance(part, str):
             if part:
@@ -60,7 +65,10 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
         i = len(names)
         names[f"f{i}"] = part.fn
         lines += ["    try:", f"        v{i} = f{i}(case, env)", "    except _ERRORS:", f"        v{i} = _U"]
-        shown.append(f"v{i} if type(v{i}) is str else _display(v{i})")
+        # the test for the type the checker gave it first (its exact type, so _display would do the same)
+        fast = _FAST.get(part.node.type.name)
+        shown.append(f"v{i} if type(v{i}) is str else _display(v{i})" if fast is None else
+                     f"{fast[1]}(v{i}) if type(v{i}) is {fast[0]} else _display(v{i})")
     if not shown:
         lines.append("    return ''")
     else:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
-from policy_eval.lang.values import render, to_json
+from policy_eval.lang.values import Money, Unknown, WrittenDuration, render, to_json
 
 __all__ = ["_typed_text", "_error_text", "_json_kind", "_display"]
 
@@ -40,12 +41,17 @@ def _json_kind(value: Any) -> str:
     return "a number" if isinstance(value, (int, float, Decimal)) else type(value).__name__
 
 
+# types a message shows as render does (exact types: a subclass of str or list takes the checks below)
+_PLAIN = frozenset({_dt.datetime, _dt.date, _dt.timedelta, WrittenDuration, Decimal, int, bool, type(None), Unknown,
+                    Money, dict, tuple})
+
+
 def _display(value: Any) -> str:
     """A value as a message shows it: text unquoted, matches by their text, the rest canonically."""
     kind = type(value)
     if kind is str:
         return value
-    if kind is not list and not isinstance(value, (str, list)):  # the rest of the common types
+    if kind in _PLAIN or (kind is not list and not isinstance(value, (str, list))):
         return render(value)
     if isinstance(value, str):
         return value

@@ -1,0 +1,189 @@
+"""Messages and remedies compiled once per rule (run.messages) equal their interpreted forms.
+
+The interpreted forms are ``Template.render`` with ``run.shown._display`` of each condition's value (unknown on a
+data error) and ``run.remedies.remedies``. They are compared on every rule of every golden case (whatever the
+rule's outcome: a message of a rule that complied shows unknowns and other values too) and on Hypothesis-made
+values of every kind a message shows: datetimes in several zones and offsets with and without microseconds,
+money, durations, lists, matches, unknowns. Also: ``render``'s exact-type dispatch and its datetime cache
+give the text of the isinstance chain, and ``money_shown`` what a remedy wrote before.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.values import (
+    SHANGHAI,
+    UNKNOWN,
+    Money,
+    WrittenDuration,
+    _render,
+    money_shown,
+    render,
+    render_datetime,
+    to_cents,
+    to_json,
+)
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import Condition, Remedy, Template
+from policy_eval.run.explaining import DATA_ERRORS
+from policy_eval.run.messages import compile_message, compile_remedies, message_of, remedies_of
+from policy_eval.run.remedies import remedies as interpreted_remedies
+from policy_eval.run.shown import _display
+from policy_eval.run.testing import load_tests
+
+GOLDEN = Path(__file__).parent / "golden"
+TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+
+
+def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:
+    try:
+        return cond.fn(case, env)
+    except DATA_ERRORS:
+        return UNKNOWN
+
+
+def _interpreted_message(template: Template, case: dict[str, Any], env: dict[str, Any]) -> str:
+    return template.render(lambda c: _display(_value(c, case, env)))
+
+
+def test_golden_cases_every_rule() -> None:
+    """On every golden case, every rule of the version in force: compiled message and remedies equal the
+    interpreted ones (each given a fresh environment, as a let computed by one must not help the other)."""
+    books: dict[str | None, Any] = {}
+    checked = violated_like = 0
+    for test in TESTS:
+        book = books.get(test.params) or books.setdefault(test.params, load_rulebook(params=test.params))
+        case = test.case
+        for history in book.policies.values():
+            if history.applies_to != case.get("kind"):
+                continue
+            try:
+                ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
+            except DATA_ERRORS:
+                continue
+            if ref is UNKNOWN or (version := history.at(ref)) is None:
+                continue
+            for rule in version.rules:
+                env = {REF_TIME: ref}
+                want = _interpreted_message(rule.message, case, dict(env))
+                assert message_of(rule)(case, dict(env)) == want, rule.full_id
+                want_remedies = interpreted_remedies(rule, lambda c: _value(c, case, env))  # noqa: B023
+                assert remedies_of(rule)(case, dict(env)) == want_remedies, rule.full_id
+                checked += 1
+                violated_like += bool(want_remedies)
+    assert checked > 2000 and violated_like > 200  # the corpus reaches messages and remedies of every shape
+
+
+def _node(type_name: str) -> Any:
+    return SimpleNamespace(type=SimpleNamespace(name=type_name))
+
+
+def _cond(value: Any, type_name: str = "any") -> Condition:
+    def fn(case: dict[str, Any], env: dict[str, Any]) -> Any:
+        if isinstance(value, Exception):
+            raise value
+        return value
+    return Condition(text="x", node=_node(type_name), fn=fn, line=1, column=1)
+
+
+ZONES = st.sampled_from([SHANGHAI, ZoneInfo("UTC"), ZoneInfo("America/New_York"), ZoneInfo("Europe/London"),
+                         _dt.UTC, _dt.timezone(_dt.timedelta(hours=8)), _dt.timezone(_dt.timedelta(hours=-5, minutes=-30)),
+                         _dt.timezone(_dt.timedelta(hours=5, minutes=45)), None])
+DATETIMES = st.builds(lambda d, tz, fold: d.replace(tzinfo=tz, fold=fold),
+                      st.datetimes(min_value=_dt.datetime(1900, 1, 1), max_value=_dt.datetime(2200, 1, 1)),
+                      ZONES, st.integers(0, 1))
+DECIMALS = st.one_of(st.decimals(allow_nan=False, allow_infinity=False, places=2),
+                     st.decimals(allow_nan=True, allow_infinity=True),
+                     st.sampled_from([Decimal("-0.001"), Decimal("0.125"), Decimal("9.995"), Decimal("1E+400"),
+                                      Decimal("1E-400"), Decimal("59.90"), Decimal("-0"), Decimal("1E+24"),
+                                      Decimal("123456789012345678901234.565"), Decimal("1E+25")]))
+MONEY = st.builds(Money, DECIMALS, st.sampled_from(["CNY", "USD"]))
+DURATIONS = st.one_of(st.timedeltas(min_value=_dt.timedelta(days=-9999), max_value=_dt.timedelta(days=9999)),
+                      st.builds(lambda n: WrittenDuration(n * 3600, f"{n}h"), st.integers(0, 10**6)))
+SCALARS = st.one_of(DATETIMES, MONEY, DURATIONS, DECIMALS, st.integers(), st.booleans(), st.none(), st.just(UNKNOWN),
+                    st.text(), st.dates(), st.sampled_from(["", 'quote " and \\ and \n and 中文', "\ud800"]))
+MATCHES = st.lists(st.fixed_dictionaries({"text": st.text(max_size=5)}), min_size=1, max_size=8)
+VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=4), st.tuples(SCALARS, SCALARS), MATCHES,
+                   st.dictionaries(st.text(max_size=3), SCALARS, max_size=3),
+                   st.just(EvalFailure("boom")), st.just(ArithmeticError("range")))
+TYPES = st.sampled_from(["datetime", "string", "money", "duration", "int", "list", "any"])
+
+
+@settings(max_examples=400)
+@given(st.lists(st.one_of(st.text(max_size=6), st.tuples(VALUES, TYPES)), max_size=8))
+def test_compiled_message_equals_the_interpreted_one(parts: list[Any]) -> None:
+    template = Template([p if isinstance(p, str) else _cond(*p) for p in parts])
+    compiled = compile_message(template.parts, "t")
+    assert compiled({}, {}) == _interpreted_message(template, {}, {})
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(["refund", "notice"]), st.one_of(st.none(), st.just("buyer")),
+                          st.one_of(st.none(), st.just("text")), st.one_of(st.none(), st.just("a form")),
+                          st.one_of(st.none(), MONEY, VALUES), st.one_of(st.none(), st.booleans(), VALUES),
+                          st.one_of(st.none(), DURATIONS, VALUES)), max_size=4))
+def test_compiled_remedies_equal_the_interpreted_ones(specs: list[tuple[Any, ...]]) -> None:
+    rule = SimpleNamespace(remedies=[
+        Remedy(kind=kind, to=to, description=description, form=form,
+               amount=None if amount is None else _cond(amount), when=None if when is None else _cond(when),
+               duration=None if duration is None else _cond(duration))
+        for kind, to, description, form, amount, when, duration in specs])
+    got = compile_remedies(rule)({}, {})  # type: ignore[arg-type]
+    assert got == interpreted_remedies(rule, lambda c: _value(c, {}, {}))  # type: ignore[arg-type]
+    assert [list(e) for e in got] == [list(e) for e in interpreted_remedies(  # the keys in the same order
+        rule, lambda c: _value(c, {}, {}))]  # type: ignore[arg-type]
+
+
+@settings(max_examples=500)
+@given(VALUES.filter(lambda v: not isinstance(v, Exception)))
+def test_render_dispatch_equals_the_chain(value: Any) -> None:
+    assert render(value) == _render(value)
+    assert render(value) == _render(value)  # the second time from the datetime cache
+
+
+@given(DATETIMES, ZONES)
+def test_datetime_cache_keeps_equal_instants_apart(value: _dt.datetime, zone: Any) -> None:
+    """An equal instant in another offset, or the other fold of an ambiguous local time, has its own text."""
+    first = render_datetime(value)
+    assert first == value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    if value.tzinfo is not None and zone is not None:
+        try:
+            other = value.astimezone(zone)
+        except (OverflowError, ValueError):
+            return
+        assert render_datetime(other) == other.isoformat(timespec="microseconds" if other.microsecond else "seconds")
+    flipped = value.replace(fold=1 - value.fold)
+    assert render_datetime(flipped) == flipped.isoformat(
+        timespec="microseconds" if flipped.microsecond else "seconds")
+    assert render_datetime(value) == first
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("2020-06-05T12:00:00+08:00", "2020-06-05T12:00:00+08:00"),
+    ("2020-06-05T04:00:00+00:00", "2020-06-05T04:00:00+00:00"),
+    ("2020-06-05T04:00:00.250000-05:30", "2020-06-05T04:00:00.250000-05:30"),
+])
+def test_equal_instants_in_two_offsets(text: str, shown: str) -> None:
+    value = _dt.datetime.fromisoformat(text)
+    render(value.astimezone(SHANGHAI))
+    render(value.astimezone(_dt.UTC))
+    assert render(value) == shown
+
+
+@settings(max_examples=500)
+@given(MONEY)
+def test_money_shown_is_what_a_remedy_wrote(value: Money) -> None:
+    cents = to_cents(value)
+    assert money_shown(value) == (to_json(cents), _display(cents))
