@@ -37,7 +37,7 @@ __all__ = ["Trace", "interpret", "interpret_nulls", "Reading", "Step"]
 MAX_STEPS = 200
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     text: str
     value: Any
@@ -47,10 +47,15 @@ class Step:
 
 @dataclass
 class Trace:
+    """What an evaluation found: the missing paths, the values read, and (unless ``explain`` is False) the
+    steps and witnesses an explanation lists. Without them the walk, its value and ``missing`` and ``reads``
+    are the same; only nothing is recorded for the explanation (a verdict that shows none, findings detail)."""
+
     missing: list[str] = field(default_factory=list)
     reads: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     witness: dict[str, str] = field(default_factory=dict)
+    explain: bool = True
 
     def add_missing(self, path: str) -> None:
         if path not in self.missing:
@@ -119,44 +124,77 @@ class _Interp:
 
     def step(self, node: ir.IR, value: Any) -> None:
         t = self.trace
-        if t is not None and len(t.steps) < MAX_STEPS and not (isinstance(node, ir.Const) and node.name is None):
+        if t is not None and t.explain and len(t.steps) < MAX_STEPS \
+                and not (isinstance(node, ir.Const) and node.name is None):
             t.steps.append(Step(node.text, value, node.span.line, node.span.column))
 
     def ev(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, Blame]:
-        value, blame = getattr(self, "e_" + type(node).__name__)(node, env)
-        self.step(node, value)
+        kind = type(node)
+        method = _METHODS.get(kind)
+        if method is None:  # (every IR node has one: this is the error the lookup by name gave)
+            method = getattr(_Interp, "e_" + kind.__name__)
+        value, blame = method(self, node, env)
+        t = self.trace  # self.step(node, value), inline: the walk's hottest line
+        if t is not None and t.explain and (kind is not ir.Const or node.name is not None):  # type: ignore[attr-defined]
+            steps = t.steps
+            if len(steps) < MAX_STEPS:
+                steps.append(Step(node.text, value, node.span.line, node.span.column))
         return value, (blame if value is UNKNOWN else _NONE)
 
     # references yield (value, concrete path, blame)
     def ref(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
+        kind = type(node)  # (the IR classes have no subclasses: an exact test is isinstance's answer)
+        if kind is ir.Var:
+            value, path = env[node.name]  # type: ignore[attr-defined]
+            return value, path, ((path,) if value is UNKNOWN else _NONE)
+        if kind is ir.Field:
+            return self.field(node, env)  # type: ignore[arg-type]
+        return self._ref(node, env)
+
+    def field(self, node: ir.Field, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
+        base = node.base
+        if base is None:
+            base_value: Any = self.case
+            path = node.key
+            base_blame: Blame = _NONE
+        else:
+            base_value, base_path, base_blame = self.ref(base, env)
+            path = f"{base_path}.{node.key}" if base_path else node.key
+        if type(base_value) is dict and (raw := base_value.get(node.key)) is not None:  # present: the common case
+            value = raw if node.convert is None else self.read(node, raw)
+            trace = self.trace
+            if trace is not None and node.type.name not in ("record", "list"):
+                trace.reads[path] = value
+            return value, path, _NONE
+        return self._field(node, env, base_value, path, base_blame)
+
+    def _field(self, node: ir.Field, env: dict[str, tuple[Any, str]], base_value: Any, path: str,
+               base_blame: Blame) -> tuple[Any, str, Blame]:
+        """A field whose base is unknown, not an object, or has no value there."""
+        if base_value is UNKNOWN:
+            # report the leaf that was asked for, not only the absent parent
+            nulls = self.nulls
+            if nulls and any(p in nulls for p in base_blame):
+                nulls.add(path)  # under a null: unknown too
+            return UNKNOWN, path, (path,) if base_blame else _NONE
+        if not isinstance(base_value, dict):
+            raise EvalFailure(f"{node.text}: expected an object, got {base_value!r:.60}", node.text)
+        raw = base_value.get(node.key)
+        if raw is None:
+            if self.nulls is not None and node.key in base_value and _rooted(node):
+                self.nulls.add(path)  # an explicit null: unknown, not absent
+            return UNKNOWN, path, (path,)
+        value = self.read(node, raw)
+        if self.trace is not None and node.type.name not in ("record", "list"):
+            self.trace.reads[path] = value
+        return value, path, _NONE
+
+    def _ref(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
         if isinstance(node, ir.Var):
             value, path = env[node.name]
             return value, path, ((path,) if value is UNKNOWN else _NONE)
         if isinstance(node, ir.Field):
-            if node.base is None:
-                base_value: Any = self.case
-                base_path = ""
-                base_blame: Blame = _NONE
-            else:
-                base_value, base_path, base_blame = self.ref(node.base, env)
-            path = f"{base_path}.{node.key}" if base_path else node.key
-            if base_value is UNKNOWN:
-                # report the leaf that was asked for, not only the absent parent
-                nulls = self.nulls
-                if nulls and any(p in nulls for p in base_blame):
-                    nulls.add(path)  # under a null: unknown too
-                return UNKNOWN, path, (path,) if base_blame else _NONE
-            if not isinstance(base_value, dict):
-                raise EvalFailure(f"{node.text}: expected an object, got {base_value!r:.60}", node.text)
-            raw = base_value.get(node.key)
-            if raw is None:
-                if self.nulls is not None and node.key in base_value and _rooted(node):
-                    self.nulls.add(path)  # an explicit null: unknown, not absent
-                return UNKNOWN, path, (path,)
-            value = self.read(node, raw)
-            if self.trace is not None and node.type.name not in ("record", "list"):
-                self.trace.reads[path] = value
-            return value, path, _NONE
+            return self.field(node, env)
         if isinstance(node, ir.Index):
             base_value, base_path, base_blame = self.ref(node.base, env)
             i, i_blame = self.ev(node.index, env)
@@ -185,7 +223,7 @@ class _Interp:
         return node.value, _NONE
 
     def e_Field(self, node: ir.Field, env: Any) -> tuple[Any, Blame]:
-        value, _, blame = self.ref(node, env)
+        value, _, blame = self.field(node, env)
         return value, blame
 
     def e_Index(self, node: ir.Index, env: Any) -> tuple[Any, Blame]:
@@ -213,10 +251,11 @@ class _Interp:
 
     def e_Op(self, node: ir.Op, env: Any) -> tuple[Any, Blame]:
         pairs = [self.ev(a, env) for a in node.args]
-        if any(v is UNKNOWN for v, _ in pairs):
-            return UNKNOWN, self.strict([b for v, b in pairs if v is UNKNOWN])
+        for v, _ in pairs:
+            if v is UNKNOWN:
+                return UNKNOWN, self.strict([b for v, b in pairs if v is UNKNOWN])
         try:
-            return node.fn(*(v for v, _ in pairs)), _NONE
+            return node.fn(*[v for v, _ in pairs]), _NONE
         except (ZeroDivisionError, decimal.InvalidOperation):
             if node.guard_zero:
                 return UNKNOWN, _NONE
@@ -262,7 +301,8 @@ class _Interp:
         results = []
         # Evaluate items without step tracing, then replay the deciding item with tracing so the
         # explanation shows what was found (the witness).
-        self.trace = Trace(reads={}) if outer is not None else None
+        # (that trace is dropped after the items: nothing it would record is read, so it records no steps)
+        self.trace = Trace(reads={}, explain=False) if outer is not None else None
         try:
             for i, item in enumerate(seq):
                 inner = dict(env)
@@ -302,7 +342,7 @@ class _Interp:
                 for v in values:
                     total = v if total is None else total + v
                 result = zero_of(node.type) if total is None else total
-        if decider is not None and outer is not None:
+        if decider is not None and outer is not None:  # (the replay's reads are the verdict's too)
             inner_env = results[decider][2]
             outer.witness[node.text] = inner_env[node.var][1]
             self.ev(node.body, inner_env)
@@ -310,8 +350,10 @@ class _Interp:
 
     def e_Call(self, node: ir.Call, env: Any) -> tuple[Any, Blame]:
         pairs = [self.ev(a, env) for a in node.args]
-        if node.strict and any(v is UNKNOWN for v, _ in pairs):
-            return UNKNOWN, self.strict([b for v, b in pairs if v is UNKNOWN])
+        if node.strict:
+            for v, _ in pairs:
+                if v is UNKNOWN:
+                    return UNKNOWN, self.strict([b for v, b in pairs if v is UNKNOWN])
         if self.nulls:
             # exists(x), default(x, d) and any other non-strict function of a null-dependent x: it could be
             # either answer (default's fallback matters only when x is missing, which the call decides)
@@ -331,6 +373,12 @@ class _Interp:
     def e_ListIR(self, node: ir.ListIR, env: Any) -> tuple[Any, Blame]:
         pairs = [self.ev(i, env) for i in node.items]
         return [v for v, _ in pairs], _NONE
+
+
+# each IR node type's method, looked up once (by the same name ev used to build per node: "e_" + the type's name)
+_METHODS: dict[type, Any] = {cls: getattr(_Interp, "e_" + cls.__name__)
+                             for cls in vars(ir).values() if isinstance(cls, type) and issubclass(cls, ir.IR)
+                             and hasattr(_Interp, "e_" + cls.__name__)}
 
 
 def interpret(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = None,

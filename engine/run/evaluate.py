@@ -303,7 +303,8 @@ class Evaluator:
                 inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text,
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
-        trace = trace_rule(rule, case, env) if outcome in self._explained else None
+        # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
+        trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
         if outcome is Outcome.VIOLATED:

@@ -45,8 +45,10 @@ def case_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, A
     return out
 
 
-def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
-    trace = Trace()
+def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: bool = True) -> Trace:
+    """The rule's ``when`` and condition interpreted on the case: what was missing, what was read and (with
+    ``explain``) the steps an explanation lists."""
+    trace = Trace(explain=explain)
     try:
         applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
         if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer
@@ -59,14 +61,15 @@ def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
 def explanation(trace: Trace) -> tuple[dict[str, Any], ...]:
     seen: set[str] = set()
     out = []
+    witness = trace.witness
     for step in trace.steps:
         key = step.text
         if key in seen:
             continue
         seen.add(key)
-        entry: dict[str, Any] = {"expr": step.text, "value": render(step.value)}
-        if key in trace.witness:
-            entry["witness"] = trace.witness[key]
+        entry: dict[str, Any] = {"expr": key, "value": render(step.value)}
+        if witness and key in witness:
+            entry["witness"] = witness[key]
         out.append(entry)
     return tuple(out)
 
