@@ -344,7 +344,8 @@ class _Interp:
                 result = zero_of(node.type) if total is None else total
         if decider is not None and outer is not None:  # (the replay's reads are the verdict's too)
             inner_env = results[decider][2]
-            outer.witness[node.text] = inner_env[node.var][1]
+            if outer.explain:
+                outer.witness[node.text] = inner_env[node.var][1]
             self.ev(node.body, inner_env)
         return result, (unknown_blame if result is UNKNOWN else _NONE)
 
