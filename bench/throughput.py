@@ -16,6 +16,10 @@ less precision than wall time would), best of --repeat rounds:
               before (as a worker does: the check parses the timestamps the rules then read)
   serialise   the result's JSON text, findings and full
   process     all of it through batch.Processor, as `eval` runs it (findings and full)
+  verdict     per violated and per undetermined verdict (not per case): the evaluator's ``judged`` on the
+              calls findings detail made for these cases, replayed (hot, in isolation), with the violated
+              verdict's message and remedies and the undetermined one's trace (the reference interpreter
+              naming the missing paths) also timed alone
 
 and the output size per case (bytes), overall and for cases with nothing violated.
 """
@@ -57,6 +61,37 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return [value] if isinstance(value, str) else []
+
+
+def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tuple[Any, ...]], Callable[..., Any]]]:
+    """The calls findings detail makes to ``judged`` on these cases (violated and undetermined ones), to replay."""
+    from policy_eval.run.explaining import trace_rule
+    from policy_eval.run.result import Outcome
+
+    calls: list[tuple[Any, ...]] = []
+    judged = evaluator.judged
+
+    def record(*a: Any) -> Any:
+        calls.append(a)
+        return judged(*a)
+    evaluator.judged = record
+    try:
+        for c in cases:
+            evaluator.evaluate(c)
+    finally:
+        del evaluator.judged
+    violated = [a for a in calls if a[8] is Outcome.VIOLATED]
+    undetermined = [a for a in calls if a[8] is Outcome.UNDETERMINED]
+    rows: list[tuple[str, list[tuple[Any, ...]], Callable[..., Any]]] = [
+        ("verdict: violated (each)", violated, judged),
+        ("verdict: violated, its message", violated, lambda v, r, c, env, *_: evaluator._message(r, c, env)),
+        ("verdict: violated, its remedies", violated, lambda v, r, c, env, *_: evaluator._remedies(r, c, env)),
+        ("verdict: undetermined (each)", undetermined, judged),
+        ("verdict: undetermined, its trace (findings)", undetermined,
+         lambda v, r, c, env, *_: trace_rule(r, c, env, False)),
+        ("verdict: undetermined, traced with steps", undetermined, lambda v, r, c, env, *_: trace_rule(r, c, env)),
+    ]
+    return [row for row in rows if row[1]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n:,} after_sale cases, Python {sys.version.split()[0]}; CPU µs per case, best of {args.repeat}")
     for name, fn in rows:
         print(f"{name:44} {best(fn, n // len(warm) * len(warm) if 'cached' in name else n, args.repeat):8.1f}")
+    for name, calls, fn in _verdict_rows(findings.evaluator, cases):
+        print(f"{name:44} {best(lambda: [fn(*a) for a in calls], len(calls), args.repeat):8.1f}"  # noqa: B023
+              f"  (µs each, {len(calls):,} verdicts)")
     sizes = [len(r.to_json().encode()) + 1 for r in short]
     clean = [s for s, r in zip(sizes, short, strict=True) if not r.counts()["violated"]]
     full_sizes = [len(r.to_json().encode()) + 1 for r in long]
