@@ -299,12 +299,12 @@ def _isoformat(value: _dt.datetime) -> str:
     return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
 
 
-# The text of datetimes shown lately, keyed on (value, tzinfo, fold): equal keys give the same text (an equal
-# aware datetime in another zone or offset differs in its tzinfo; one in the same zone has the same fields).
-# The case readers hand back the same parsed datetimes, so a message or an explanation mostly hits.
-# Bounded, cleared whole when full; only zones whose equality is known (ZoneInfo: identity; a fixed offset:
-# the offset) are kept.
-_DATETIME_TEXT: dict[tuple[_dt.datetime, Any, int], str] = {}
+# The text of datetimes shown lately: value → (its tzinfo, its fold, its text). A hit needs the same tzinfo object
+# and fold: an equal datetime with the same tzinfo has the same fields (an equal instant in another zone or
+# offset is equal as a key but not a hit, and takes the entry over). The case readers hand back the same
+# parsed datetimes, so a value shown twice in a case (in two messages, in an explanation) is formatted once.
+# Bounded, cleared whole when full; only zones known to compare and hash cheaply and stably are kept.
+_DATETIME_TEXT: dict[_dt.datetime, tuple[Any, int, str]] = {}
 _DATETIME_TEXT_MAX = 4096
 _CACHED_ZONES = (ZoneInfo, _dt.timezone, type(None))
 
@@ -313,13 +313,13 @@ def render_datetime(value: _dt.datetime) -> str:
     tz = value.tzinfo
     if type(tz) not in _CACHED_ZONES or type(value) is not _dt.datetime:
         return _isoformat(value)
-    key = (value, tz, value.fold)
-    text = _DATETIME_TEXT.get(key)
-    if text is None:
-        text = _isoformat(value)
-        if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
-            _DATETIME_TEXT.clear()
-        _DATETIME_TEXT[key] = text
+    hit = _DATETIME_TEXT.get(value)
+    if hit is not None and hit[0] is tz and hit[1] == value.fold:
+        return hit[2]
+    text = _isoformat(value)
+    if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
+        _DATETIME_TEXT.clear()
+    _DATETIME_TEXT[value] = (tz, value.fold, text)
     return text
 
 
@@ -361,6 +361,10 @@ def _render(value: Any) -> str:
     return repr(value)
 
 
+def _render_items(value: list[Any] | tuple[Any, ...]) -> str:
+    return "[" + ", ".join([render(v) for v in value]) + "]"
+
+
 # json.dumps(text, ensure_ascii=False) without building an encoder per call: the function it ends in
 _json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
@@ -368,7 +372,7 @@ _RENDER: dict[type, Any] = {
     Unknown: lambda v: "unknown", type(None): lambda v: "null", bool: lambda v: "true" if v else "false",
     int: str, Decimal: _plain_decimal, str: _json_text, Money: Money.__str__, _dt.datetime: render_datetime,
     _dt.date: _dt.date.isoformat, _dt.timedelta: render_duration, WrittenDuration: lambda v: v.text,
-    list: _render, tuple: _render, dict: _render,
+    list: _render_items, tuple: _render_items, dict: _render,
 }
 
 
