@@ -363,7 +363,7 @@ class _Interp:
             if hidden:
                 return UNKNOWN, hidden
         try:
-            value = node.fn(*(v for v, _ in pairs))
+            value = node.fn(*[v for v, _ in pairs])
         except EvalFailure:
             raise
         except (ValueError, TypeError, ArithmeticError) as exc:
@@ -383,10 +383,18 @@ _METHODS: dict[type, Any] = {cls: getattr(_Interp, "e_" + cls.__name__)
 
 
 def interpret(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = None,
-              trace: Trace | None = None) -> Any:
-    """Evaluate IR on a case by walking the tree; fill ``trace`` if given."""
+              trace: Trace | None = None, lets: dict[int, Any] | None = None) -> Any:
+    """Evaluate IR on a case by walking the tree; fill ``trace`` if given.
+
+    ``lets``: the let-bindings' values (with the missing paths they come from) kept from an earlier call on
+    the same case and environment, and filled by this one. Shared between calls filling one trace without
+    steps it changes nothing: a let walked again would read the same values and find the same missing paths
+    (with steps, the explanation's steps under a let would be listed once instead of twice)."""
     wrapped: dict[str, tuple[Any, str]] = {k: (v, k) for k, v in (env or {}).items()}
-    value, blame = _Interp(case, trace).ev(node, wrapped)
+    interp = _Interp(case, trace)
+    if lets is not None:
+        interp.lets = lets
+    value, blame = interp.ev(node, wrapped)
     if trace is not None:
         for path in blame:
             trace.add_missing(path)

@@ -49,10 +49,11 @@ def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: b
     """The rule's ``when`` and condition interpreted on the case: what was missing, what was read and (with
     ``explain``) the steps an explanation lists."""
     trace = Trace(explain=explain)
+    lets: dict[int, Any] | None = None if explain else {}  # without steps, a definition is walked once
     try:
-        applies = interpret(rule.when.node, case, env, trace) if rule.when is not None else True
+        applies = interpret(rule.when.node, case, env, trace, lets) if rule.when is not None else True
         if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer
-            interpret(rule.condition.node, case, env, trace)
+            interpret(rule.condition.node, case, env, trace, lets)
     except DATA_ERRORS:
         pass
     return trace
