@@ -65,6 +65,8 @@ def _strings(value: Any) -> list[str]:
 
 def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tuple[Any, ...]], Callable[..., Any]]]:
     """The calls findings detail makes to ``judged`` on these cases (violated and undetermined ones), to replay."""
+    import inspect
+
     from policy_eval.run.explaining import trace_rule
     from policy_eval.run.result import Outcome
 
@@ -87,10 +89,16 @@ def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tupl
         ("verdict: violated, its message", violated, lambda v, r, c, env, *_: evaluator._message(r, c, env)),
         ("verdict: violated, its remedies", violated, lambda v, r, c, env, *_: evaluator._remedies(r, c, env)),
         ("verdict: undetermined (each)", undetermined, judged),
-        ("verdict: undetermined, its trace (findings)", undetermined,
-         lambda v, r, c, env, *_: trace_rule(r, c, env, False)),
         ("verdict: undetermined, traced with steps", undetermined, lambda v, r, c, env, *_: trace_rule(r, c, env)),
     ]
+    from policy_eval.lang import values
+    text_cache = getattr(values, "_DATETIME_TEXT", None)
+    if text_cache is not None:  # each datetime formatted afresh, as a case's own timestamps are the first time
+        rows.insert(1, ("verdict: violated, datetime text not cached", violated,
+                        lambda *a: (text_cache.clear(), judged(*a))))
+    if "explain" in inspect.signature(trace_rule).parameters:  # (an engine before it traced with steps only)
+        rows.insert(-1, ("verdict: undetermined, its trace (findings)", undetermined,
+                         lambda v, r, c, env, *_: trace_rule(r, c, env, False)))
     return [row for row in rows if row[1]]
 
 
@@ -104,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", help="only the rows whose name starts with this (e.g. verdict)")
     args = ap.parse_args(argv)
     lines = [json.dumps(c, ensure_ascii=False).encode() for c in generate(args.cases, "after_sale", seed=5)]
     n = len(lines)
@@ -145,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(f"{n:,} after_sale cases, Python {sys.version.split()[0]}; CPU µs per case, best of {args.repeat}")
     for name, fn in rows:
+        if args.only and not name.startswith(args.only):
+            continue
         print(f"{name:44} {best(fn, n // len(warm) * len(warm) if 'cached' in name else n, args.repeat):8.1f}")
     for name, calls, fn in _verdict_rows(findings.evaluator, cases):
+        if args.only and not name.startswith(args.only):
+            continue
         print(f"{name:44} {best(lambda: [fn(*a) for a in calls], len(calls), args.repeat):8.1f}"  # noqa: B023
               f"  (µs each, {len(calls):,} verdicts)")
     sizes = [len(r.to_json().encode()) + 1 for r in short]

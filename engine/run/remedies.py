@@ -5,6 +5,9 @@ Input: a rule's remedies and a function giving a condition's value on the case
 ``kind``, ``to``, ``amount`` (whole cents, JSON form) and ``amount_text``,
 ``duration`` (exact, e.g. ``7d``: how long a restriction lasts, as data rather
 than prose), ``form`` and ``description``.
+
+The evaluator runs the same entries compiled once per rule (:func:`policy_eval.run.messages.remedies_of`);
+this is their plain form, which tests/test_messages.py holds the compiled one to.
 """
 
 from __future__ import annotations
