@@ -87,6 +87,7 @@ class Evaluator:
         self._explained = {"all": frozenset(Outcome), "decisive": frozenset({Outcome.VIOLATED, Outcome.UNDETERMINED}),
                            "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
+        self._violated_explained = Outcome.VIOLATED in self._explained
         self.budget = budget
         self.lazy = lazy and not self.findings
         self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
@@ -302,6 +303,15 @@ class Evaluator:
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
                 inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text,
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
+        if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
+            # a violated verdict with no waiver to look for and nothing to trace: what the lines below give it
+            message = self._message(rule, case, env)
+            return RuleResult(
+                policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
+                outcome=outcome, severity=rule.severity, reason=message or rule.title, message=message,
+                remedies=self._remedies(rule, case, env), inputs=self._rule_inputs(rule, case, seen),
+                explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else (),
+                error=error, reference_time=ref_text)
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
         trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
