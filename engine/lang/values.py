@@ -299,27 +299,26 @@ def _isoformat(value: _dt.datetime) -> str:
     return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
 
 
-# The text of datetimes shown lately: value → (its tzinfo, its fold, its text). A hit needs the same tzinfo object
-# and fold: an equal datetime with the same tzinfo has the same fields (an equal instant in another zone or
-# offset is equal as a key but not a hit, and takes the entry over). The case readers hand back the same
-# parsed datetimes, so a value shown twice in a case (in two messages, in an explanation) is formatted once.
-# Bounded, cleared whole when full; only zones known to compare and hash cheaply and stably are kept.
-_DATETIME_TEXT: dict[_dt.datetime, tuple[Any, int, str]] = {}
+# The text of datetimes shown lately, by the object (its id, the object kept with the text so that the id is
+# not reused while the entry stands). The case readers hand back the same parsed datetime for the same text
+# and a definition is computed once per case, so a value shown twice in a case (in two messages, or again
+# in an explanation) is formatted once. By identity, not equality: an equal instant in another offset is
+# another text, and comparing aware datetimes of two zones costs more than formatting one. Bounded, cleared
+# whole when full; only exact datetimes whose zone cannot change its offsets later (ZoneInfo, fixed offsets).
+_DATETIME_TEXT: dict[int, tuple[_dt.datetime, str]] = {}
 _DATETIME_TEXT_MAX = 4096
 _CACHED_ZONES = (ZoneInfo, _dt.timezone, type(None))
 
 
 def render_datetime(value: _dt.datetime) -> str:
-    tz = value.tzinfo
-    if type(tz) not in _CACHED_ZONES or type(value) is not _dt.datetime:
-        return _isoformat(value)
-    hit = _DATETIME_TEXT.get(value)
-    if hit is not None and hit[0] is tz and hit[1] == value.fold:
-        return hit[2]
+    hit = _DATETIME_TEXT.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
     text = _isoformat(value)
-    if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
-        _DATETIME_TEXT.clear()
-    _DATETIME_TEXT[value] = (tz, value.fold, text)
+    if type(value) is _dt.datetime and type(value.tzinfo) in _CACHED_ZONES:
+        if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
+            _DATETIME_TEXT.clear()
+        _DATETIME_TEXT[id(value)] = (value, text)
     return text
 
 
