@@ -365,7 +365,7 @@ def _render_items(value: list[Any] | tuple[Any, ...]) -> str:
 
 
 # json.dumps(text, ensure_ascii=False) without building an encoder per call: the function it ends in
-_json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_json_text = json.encoder.encode_basestring
 
 _RENDER: dict[type, Any] = {
     Unknown: lambda v: "unknown", type(None): lambda v: "null", bool: lambda v: "true" if v else "false",

@@ -305,10 +305,10 @@ class Evaluator:
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
             # a violated verdict with no waiver to look for and nothing to trace: what the lines below give it
-            message = self._message(rule, case, env)
+            text = self._message(rule, case, env)
             return RuleResult(
                 policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
-                outcome=outcome, severity=rule.severity, reason=message or rule.title, message=message,
+                outcome=outcome, severity=rule.severity, reason=text or rule.title, message=text,
                 remedies=self._remedies(rule, case, env), inputs=self._rule_inputs(rule, case, seen),
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else (),
                 error=error, reference_time=ref_text)

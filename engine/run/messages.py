@@ -35,7 +35,7 @@ def message_of(rule: Rule) -> Message:
     fn = rule.message.compiled
     if fn is None:
         fn = rule.message.compiled = compile_message(rule.message.parts, rule.full_id)
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def remedies_of(rule: Rule) -> Remedies:
@@ -43,7 +43,7 @@ def remedies_of(rule: Rule) -> Remedies:
     fn = rule.remedies_compiled
     if fn is None:
         fn = rule.remedies_compiled = compile_remedies(rule)
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 # a placeholder's static type → (the exact runtime type, the function _display ends in for it)
