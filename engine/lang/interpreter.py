@@ -47,10 +47,8 @@ class Step:
 
 @dataclass
 class Trace:
-    """What an evaluation found: the missing paths, the values read, and (unless ``explain`` is False) the
-    steps and witnesses an explanation lists. Without them the walk, its value and ``missing`` and ``reads``
-    are the same; only nothing is recorded for the explanation (a verdict that shows none, findings detail)."""
-
+    """What an evaluation found: the missing paths, the values read and (unless ``explain`` is False: the same
+    walk, value, ``missing`` and ``reads``, for a verdict that shows no explanation) its steps and witnesses."""
     missing: list[str] = field(default_factory=list)
     reads: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
@@ -122,19 +120,11 @@ class _Interp:
                 return _merge(*missing)
         return _merge(*blames)
 
-    def step(self, node: ir.IR, value: Any) -> None:
-        t = self.trace
-        if t is not None and t.explain and len(t.steps) < MAX_STEPS \
-                and not (isinstance(node, ir.Const) and node.name is None):
-            t.steps.append(Step(node.text, value, node.span.line, node.span.column))
-
     def ev(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, Blame]:
         kind = type(node)
-        method = _METHODS.get(kind)
-        if method is None:  # (every IR node has one: this is the error the lookup by name gave)
-            method = getattr(_Interp, "e_" + kind.__name__)
+        method = _METHODS.get(kind) or getattr(_Interp, "e_" + kind.__name__)  # (every IR type has one)
         value, blame = method(self, node, env)
-        t = self.trace  # self.step(node, value), inline: the walk's hottest line
+        t = self.trace  # a step for the explanation (not a nameless constant), at most MAX_STEPS
         if t is not None and t.explain and (kind is not ir.Const or node.name is not None):  # type: ignore[attr-defined]
             steps = t.steps
             if len(steps) < MAX_STEPS:
@@ -149,7 +139,10 @@ class _Interp:
             return value, path, ((path,) if value is UNKNOWN else _NONE)
         if kind is ir.Field:
             return self.field(node, env)  # type: ignore[arg-type]
-        return self._ref(node, env)
+        if kind is ir.Index:
+            return self.index(node, env)  # type: ignore[arg-type]
+        value, blame = self.ev(node, env)  # any other expression: its text is its path
+        return value, node.text, blame
 
     def field(self, node: ir.Field, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
         base = node.base
@@ -189,26 +182,18 @@ class _Interp:
             self.trace.reads[path] = value
         return value, path, _NONE
 
-    def _ref(self, node: ir.IR, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
-        if isinstance(node, ir.Var):
-            value, path = env[node.name]
-            return value, path, ((path,) if value is UNKNOWN else _NONE)
-        if isinstance(node, ir.Field):
-            return self.field(node, env)
-        if isinstance(node, ir.Index):
-            base_value, base_path, base_blame = self.ref(node.base, env)
-            i, i_blame = self.ev(node.index, env)
-            path = f"{base_path}[{i if i is not UNKNOWN else '?'}]"
-            if base_value is UNKNOWN or i is UNKNOWN:
-                return UNKNOWN, path, self.strict([b for v, b in ((base_value, base_blame), (i, i_blame))
-                                                   if v is UNKNOWN])
-            if not isinstance(base_value, list):
-                raise EvalFailure(f"{node.text}: expected a list", node.text)
-            if not -len(base_value) <= i < len(base_value) or base_value[i] is None:
-                return UNKNOWN, path, (path,)
-            return base_value[i], path, _NONE
-        value, blame = self.ev(node, env)
-        return value, node.text, blame
+    def index(self, node: ir.Index, env: dict[str, tuple[Any, str]]) -> tuple[Any, str, Blame]:
+        base_value, base_path, base_blame = self.ref(node.base, env)
+        i, i_blame = self.ev(node.index, env)
+        path = f"{base_path}[{i if i is not UNKNOWN else '?'}]"
+        if base_value is UNKNOWN or i is UNKNOWN:
+            return UNKNOWN, path, self.strict([b for v, b in ((base_value, base_blame), (i, i_blame))
+                                               if v is UNKNOWN])
+        if not isinstance(base_value, list):
+            raise EvalFailure(f"{node.text}: expected a list", node.text)
+        if not -len(base_value) <= i < len(base_value) or base_value[i] is None:
+            return UNKNOWN, path, (path,)
+        return base_value[i], path, _NONE
 
     @staticmethod
     def read(node: ir.Field, raw: Any) -> Any:
@@ -377,19 +362,16 @@ class _Interp:
 
 
 # each IR node type's method, looked up once (by the same name ev used to build per node: "e_" + the type's name)
-_METHODS: dict[type, Any] = {cls: getattr(_Interp, "e_" + cls.__name__)
-                             for cls in vars(ir).values() if isinstance(cls, type) and issubclass(cls, ir.IR)
-                             and hasattr(_Interp, "e_" + cls.__name__)}
+_METHODS: dict[type, Any] = {cls: getattr(_Interp, "e_" + cls.__name__) for cls in vars(ir).values()
+                             if isinstance(cls, type) and hasattr(_Interp, "e_" + cls.__name__)}
 
 
 def interpret(node: ir.IR, case: dict[str, Any], env: dict[str, Any] | None = None,
               trace: Trace | None = None, lets: dict[int, Any] | None = None) -> Any:
     """Evaluate IR on a case by walking the tree; fill ``trace`` if given.
 
-    ``lets``: the let-bindings' values (with the missing paths they come from) kept from an earlier call on
-    the same case and environment, and filled by this one. Shared between calls filling one trace without
-    steps it changes nothing: a let walked again would read the same values and find the same missing paths
-    (with steps, the explanation's steps under a let would be listed once instead of twice)."""
+    ``lets``: the let-bindings' values (and missing paths) of an earlier call on the same case and environment,
+    filled by this one; for a trace without steps (a let walked again reads and misses the same paths)."""
     wrapped: dict[str, tuple[Any, str]] = {k: (v, k) for k, v in (env or {}).items()}
     interp = _Interp(case, trace)
     if lets is not None:
