@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy_eval.lang.budget import DEFAULT_BUDGET, current, metered
+from policy_eval.lang.budget import _CURRENT as _METER
+from policy_eval.lang.budget import DEFAULT_BUDGET, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render, to_json
@@ -30,6 +31,7 @@ from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
 from policy_eval.run.remedies import remedies
+from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
@@ -127,6 +129,8 @@ class Evaluator:
             # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
             reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in self._reads[id(r)]}
             self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
+        # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
+        self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget) if self.lazy else None
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -139,33 +143,42 @@ class Evaluator:
         case = case if type(case) is dict or isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
-        case_id = str(case_id) if case_id is not None else None
-        base: dict[str, Any] = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None,
-                                "source": source, "record": record, "rulebook": self.rulebook.digest,
-                                "as_of": self._text(as_of) if as_of is not None else None,
-                                "quiet": (0, 0) if self.findings else None}
+        if case_id is not None:
+            case_id = str(case_id)
+        as_text = self._text(as_of) if as_of is not None else None
+        digest = self.rulebook.digest
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
-            return CaseResult(**base, error={"json_path": "$.kind", "message":
-                                             f"unknown case kind {kind!r} (known: {known})"})
+            return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
+                              {"json_path": "$.kind", "message": f"unknown case kind {kind!r} (known: {known})"},
+                              (), (0, 0) if self.findings else None)
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
         nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
-        with metered(self.budget):  # refilled for each rule (run.kernel.decide)
+        # a fresh budget, refilled for each rule (run.kernel.decide); set and reset here rather than through
+        # `with metered(...)`, which cost a tenth of an API call
+        token = _METER.set(Meter(self.budget) if self.budget is not None else None)
+        try:
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
                 results.extend(verdicts)
-                complied += quiet[0]
-                not_applicable += quiet[1]
-        if self.findings:  # complied and not-applicable verdicts come back as bare outcomes: count them
-            complied += results.count(Outcome.COMPLIED)
-            not_applicable += results.count(Outcome.NOT_APPLICABLE)
-            if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
-                results = verdicts
-            base["quiet"] = (complied, not_applicable)
-        return CaseResult(**base, results=tuple(results), versions=tuple(versions))
+                if quiet is not _NONE:
+                    complied += quiet[0]
+                    not_applicable += quiet[1]
+        finally:
+            _METER.reset(token)
+        if not self.findings:
+            return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
+                              tuple(versions), None)
+        # complied and not-applicable verdicts come back as bare outcomes: count them
+        complied += results.count(Outcome.COMPLIED)
+        not_applicable += results.count(Outcome.NOT_APPLICABLE)
+        if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
+            results = verdicts
+        return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None, tuple(versions),
+                          (complied, not_applicable))
 
     def _text(self, instant: Any) -> str:
         """An instant as verdicts show it; the last one is kept (an embedder's fixed ``as_of``, a batch's
@@ -219,6 +232,14 @@ class Evaluator:
                 if quick is not None:
                     return version.version, quick[2], (quick[0], quick[1])
             else:
+                if self._lazy is not None and not version.waivers:
+                    ruled = self._kernel.decided(version, case, env)
+                    if ruled is not None:
+                        made = self._lazy.verdicts(version, case, env, self._text(ref), *ruled)
+                        if id(version) in self._plans:  # dependencies first: back to the selected rules' order
+                            by_id = {r.rule: r for r in made if type(r) is not Outcome}
+                            made = [by_id[rule.id] for rule in self._rules[id(version)]]
+                        return version.version, made, _NONE
                 decided = self._kernel.outcomes(version, case, env)
         ref_text = self._text(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules

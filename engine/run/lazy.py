@@ -1,0 +1,90 @@
+"""The embedding API's verdicts, built with their outcome and filled when more is read.
+
+``Rulebook.evaluate`` (an evaluator with ``lazy=True``) gets each rule's outcome from the version's fused
+function (run.kernel); a rule that complied, was violated or does not apply then becomes a
+:class:`~policy_eval.run.result.LazyResult` of a class made once per rule and outcome, which holds the
+rule's constants (policy, version, id, title, clause, severity, outcome, no waiver, and the reason where it
+does not depend on the case). Reading any other field fills the verdict whole from the general path
+(``Evaluator._rule`` with the outcome already decided), within a fresh rule budget, so what is read is what
+an eager evaluation gives. An undetermined verdict is built by the general path at once: its missing paths
+come from a trace. Versions with waivers are not judged this way (a waiver changes outcome and reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from policy_eval.lang.budget import _CURRENT as _METER
+from policy_eval.lang.budget import Meter
+from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.result import LazyResult, Outcome, RuleResult
+
+__all__ = ["LazyVerdicts"]
+
+_COMPLIED = Outcome.COMPLIED
+_NOT_APPLICABLE = Outcome.NOT_APPLICABLE
+_VIOLATED = Outcome.VIOLATED
+_new = object.__new__
+
+# Evaluator._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
+General = Callable[..., "RuleResult | Outcome"]
+
+
+class LazyVerdicts:
+    def __init__(self, versions: Iterable[PolicyVersion], reasons: dict[int, dict[Outcome, str]],
+                 general: General, budget: int | None) -> None:
+        """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
+        depend on the case; ``general``: the evaluator's general path for one rule."""
+        self._general = general
+        self._budget = budget
+        self._kinds: dict[int, dict[Outcome, type[LazyResult]]] = {}
+        self._rule_of: dict[tuple[int, str], Rule] = {}
+        for v in versions:
+            if v.waivers:
+                continue
+            for r in v.rules:
+                self._kinds[id(r)] = _kinds(v, r, reasons[id(r)])
+                self._rule_of[(id(v), r.id)] = r
+
+    def verdicts(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+                 rules: list[Rule], outcomes: tuple[Any, ...]) -> list[RuleResult | Outcome]:
+        """The verdicts of ``rules`` (in plan order: a verdict records its dependencies') given their
+        ``outcomes``, in that order (the caller keeps the selected ones)."""
+        done: dict[str, RuleResult | Outcome] = {}
+        fill = (self._fill, (version, case, env, ref_text, done))
+        kinds = self._kinds
+        for rule, outcome in zip(rules, outcomes, strict=True):
+            made = kinds.get(id(rule))
+            if made is not None and (kind := made.get(outcome)) is not None:
+                result = _new(kind)
+                result.reference_time = ref_text
+                result._fill = fill
+                done[rule.id] = result
+            else:
+                done[rule.id] = self._general(version, rule, case, env, ref_text, None, done, (), outcome)
+        return list(done.values())
+
+    def _fill(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+              done: dict[str, RuleResult | Outcome], lazy: LazyResult) -> RuleResult | Outcome:
+        """A lazy verdict's whole record, when first read: the general path's, within a fresh rule budget."""
+        rule = self._rule_of[(id(version), lazy.rule or "")]
+        token = _METER.set(Meter(self._budget) if self._budget is not None else None)
+        try:
+            return self._general(version, rule, case, env, ref_text, None, done, (), lazy.outcome)
+        finally:
+            _METER.reset(token)
+
+
+def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str]) -> dict[Outcome, type[LazyResult]]:
+    """The classes of a rule's lazy verdicts, one per outcome: the fields that do not depend on the case."""
+    fixed = {"policy": version.id, "version": version.version, "rule": rule.id, "title": rule.title,
+             "clause": rule.clause, "severity": rule.severity, "waiver": None}
+    out = {}
+    for outcome in (_COMPLIED, _NOT_APPLICABLE, _VIOLATED):
+        constants: dict[str, Any] = {**fixed, "outcome": outcome}
+        # a not-applicable verdict's reason names the dependency that made it so, if one did
+        if outcome is _COMPLIED or (outcome is _NOT_APPLICABLE and not rule.depends_on):
+            constants["reason"] = reasons[outcome]
+        out[outcome] = LazyResult.of(constants)
+    return out
