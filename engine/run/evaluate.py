@@ -30,8 +30,8 @@ from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
-from policy_eval.run.remedies import remedies
 from policy_eval.run.lazy import LazyVerdicts
+from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
