@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
@@ -31,30 +30,16 @@ from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
 from policy_eval.run.lazy import LazyVerdicts
+from policy_eval.run.presets import presets
 from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
+from policy_eval.run.selection import SEVERITY_ORDER, Selection
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
-
-
 _NONE = (0, 0)
-SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-@dataclass
-class _Selection:
-    only: frozenset[str] | None
-    skip: frozenset[str]
-    min_severity: int
-
-    def wants(self, rule: Rule) -> bool:
-        ids = {rule.id, rule.full_id, rule.policy_id}
-        if self.only is not None and not (ids & self.only):
-            return False
-        if ids & self.skip:
-            return False
-        return SEVERITY_ORDER.get(rule.severity, 0) >= self.min_severity
+_new = object.__new__
 
 
 class Evaluator:
@@ -91,8 +76,8 @@ class Evaluator:
         self.record_inputs = record_inputs
         self.budget = budget
         self.lazy = lazy and not self.findings
-        self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
-                                    SEVERITY_ORDER.get(min_severity, 0))
+        self.selection = Selection(frozenset(only) if only else None, frozenset(skip),
+                                   SEVERITY_ORDER.get(min_severity, 0))
         self._by_kind: dict[str, list[PolicyHistory]] = {}
         for history in rulebook.policies.values():
             self._by_kind.setdefault(history.applies_to, []).append(history)
@@ -131,6 +116,9 @@ class Evaluator:
             self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
         # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget) if self.lazy else None
+        # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
+        self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
+            if not self.lazy and not self.findings else {}
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -247,13 +235,27 @@ class Evaluator:
             and not self.lazy else None
         plan = self._plans.get(id(version))
         found = decided or {}
+        one = self._preset if found else self._rule
         if plan is None:
-            return version.version, [self._rule(version, rule, case, env, ref_text, seen, None, nulls,
-                                                found.get(rule.id)) for rule in self._rules[id(version)]], _NONE
+            return version.version, [one(version, rule, case, env, ref_text, seen, None, nulls, found.get(rule.id))
+                                     for rule in self._rules[id(version)]], _NONE
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         for rule in plan:
-            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls, found.get(rule.id))
+            done[rule.id] = one(version, rule, case, env, ref_text, seen, done, nulls, found.get(rule.id))
         return version.version, [done[rule.id] for rule in self._rules[id(version)]], _NONE
+
+    def _preset(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                ref_text: str, seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+                nulls: tuple[str, ...], decided: Any) -> RuleResult | Outcome:
+        """A verdict whose outcome the fused function decided: from its preset class (run.presets) when it
+        has one for that outcome, else from the general path."""
+        kinds = self._presets.get(id(rule))
+        if kinds is not None and (kind := kinds.get(decided)) is not None:
+            result = _new(kind)
+            result.reference_time = ref_text
+            result.inputs = self._rule_inputs(rule, case, seen)
+            return result
+        return self._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,

@@ -22,7 +22,7 @@ from typing import Any, overload
 
 import orjson
 
-__all__ = ["Outcome", "RuleResult", "LazyResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
+__all__ = ["Outcome", "RuleResult", "LazyResult", "PresetResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
 RESULT_FORMAT_VERSION = "1"
 FINDINGS_FORMAT_VERSION = "findings/1"
@@ -245,6 +245,32 @@ class LazyResult(RuleResult):
 
     def __repr__(self) -> str:
         return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
+
+
+class PresetResult(RuleResult):
+    """A complied or not-applicable verdict of full detail whose every field but the reference time and the
+    inputs is a constant of its rule: the class made by :meth:`of` for that rule and outcome holds them, and
+    the record (:meth:`to_dict`) is a copy of one made in advance. Built by :mod:`policy_eval.run.presets`."""
+
+    __slots__ = ()
+    _template: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, constants: dict[str, Any]) -> type[PresetResult]:
+        """The class of one rule's verdicts with one outcome: ``constants`` holds every field but
+        ``reference_time`` and ``inputs``."""
+        if set(constants) != set(FIELDS) - {"reference_time", "inputs"}:
+            raise ValueError(f"a preset verdict needs every field but reference_time and inputs: {sorted(constants)}")
+        template = RuleResult(**constants, reference_time="").to_dict(with_inputs=False)
+        return type("PresetResult", (cls,), {"__slots__": (), "__module__": cls.__module__, "_template": template,
+                                             **constants})
+
+    def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
+        if with_inputs and self.inputs:
+            return RuleResult.to_dict(self, with_inputs=True)
+        out = self._template.copy()
+        out["reference_time"] = self.reference_time
+        return out
 
 
 @dataclass(slots=True)
