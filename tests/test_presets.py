@@ -8,6 +8,7 @@ the general path gives with the presets turned off; with every verdict explained
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,13 @@ def test_a_preset_record_with_inputs_is_the_general_record() -> None:
         plain = RuleResult(**{f: getattr(r, f) for f in FIELDS})
         assert r.to_dict() == plain.to_dict() and r.to_dict(with_inputs=False) == plain.to_dict(with_inputs=False)
         assert list(r.to_dict(with_inputs=False)) == list(plain.to_dict(with_inputs=False))  # key order too
+
+
+def test_a_preset_verdict_pickles_as_a_plain_one() -> None:
+    """Worker processes send verdicts back pickled (eval --jobs, evaluate_many(jobs=2))."""
+    ev = Evaluator(load_rulebook(), explain="missing")
+    made = [r for t in TESTS[:20] for r in ev.evaluate(t.case).results if isinstance(r, PresetResult)]
+    assert made
+    for r in made:
+        copied = pickle.loads(pickle.dumps(r))
+        assert type(copied) is RuleResult and copied == r and repr(copied) == repr(r)

@@ -115,7 +115,8 @@ class Evaluator:
             reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in self._reads[id(r)]}
             self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
         # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
-        self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget) if self.lazy else None
+        self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
+                                  self._text) if self.lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
@@ -146,8 +147,14 @@ class Evaluator:
         nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
         # a fresh budget, refilled for each rule (run.kernel.decide); set and reset here rather than through
         # `with metered(...)`, which cost a tenth of an API call
-        token = _METER.set(Meter(self.budget) if self.budget is not None else None)
+        meter = Meter(self.budget) if self.budget is not None else None
+        token = _METER.set(meter)
         try:
+            if self._lazy is not None and not nulls:  # the embedding API's common case (run.lazy)
+                quick = self._lazy.case(self._by_kind.get(kind, ()), case, as_of, meter)
+                if quick is not None:
+                    return CaseResult(case_id, kind, source, record, tuple(quick[0]), digest, as_text, None,
+                                      tuple(quick[1]), None)
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
@@ -220,14 +227,6 @@ class Evaluator:
                 if quick is not None:
                     return version.version, quick[2], (quick[0], quick[1])
             else:
-                if self._lazy is not None and not version.waivers:
-                    ruled = self._kernel.decided(version, case, env)
-                    if ruled is not None:
-                        made = self._lazy.verdicts(version, case, env, self._text(ref), *ruled)
-                        if id(version) in self._plans:  # dependencies first: back to the selected rules' order
-                            by_id = {r.rule: r for r in made if type(r) is not Outcome}
-                            made = [by_id[rule.id] for rule in self._rules[id(version)]]
-                        return version.version, made, _NONE
                 decided = self._kernel.outcomes(version, case, env)
         ref_text = self._text(ref)
         # every value the version's rules read (outside lists), read once per case and shared by the rules

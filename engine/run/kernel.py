@@ -179,14 +179,10 @@ class Kernel:
             return None
         return dict(zip(self._ids[id(version)], quick[3], strict=True))
 
-    def decided(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
-                ) -> tuple[list[Rule], tuple[Any, ...]] | None:
-        """The planned rules in plan order and each one's outcome from the version's fused function (as
-        :meth:`outcomes`, without building a dict), or None."""
+    def fused(self, version: PolicyVersion) -> tuple[Any, list[Rule]] | None:
+        """The version's fused function and its rules in plan order (what its outcomes are of), or None."""
         fused = self._fused.get(id(version))
-        if fused is None or (quick := fused(case, env.copy(), current())) is None:
-            return None
-        return self._rules[id(version)], quick[3]
+        return (fused, self._rules[id(version)]) if fused is not None else None
 
     def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
               steps: list[_Step], outcomes: tuple[Any, ...]) -> list[RuleResult]:

@@ -17,7 +17,12 @@ from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import Meter
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.explaining import DATA_ERRORS
+from policy_eval.run.kernel import Kernel
 from policy_eval.run.result import LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts"]
@@ -33,37 +38,74 @@ General = Callable[..., "RuleResult | Outcome"]
 
 class LazyVerdicts:
     def __init__(self, versions: Iterable[PolicyVersion], reasons: dict[int, dict[Outcome, str]],
-                 general: General, budget: int | None) -> None:
+                 general: General, budget: int | None, kernel: Kernel, selected: dict[int, list[Rule]],
+                 text: Callable[[Any], str]) -> None:
         """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
-        depend on the case; ``general``: the evaluator's general path for one rule."""
+        depend on the case; ``general``: the evaluator's general path for one rule; ``kernel``: the versions'
+        fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
+        verdicts show it."""
         self._general = general
         self._budget = budget
+        self._text = text
         self._kinds: dict[int, dict[Outcome, type[LazyResult]]] = {}
         self._rule_of: dict[tuple[int, str], Rule] = {}
+        # per version judged this way: its fused function, its planned rules with their lazy classes, and the
+        # selected rules' places among them when a plan adds or reorders rules (None: the same list)
+        self._ready: dict[int, tuple[Any, list[tuple[Rule, dict[Outcome, type[LazyResult]] | None]],
+                                     list[int] | None]] = {}
         for v in versions:
             if v.waivers:
                 continue
             for r in v.rules:
                 self._kinds[id(r)] = _kinds(v, r, reasons[id(r)])
                 self._rule_of[(id(v), r.id)] = r
+            fused = kernel.fused(v)
+            if fused is not None:
+                fn, planned = fused
+                place = {r.id: i for i, r in enumerate(planned)}
+                wanted = [place[r.id] for r in selected[id(v)]]
+                self._ready[id(v)] = (fn, [(r, self._kinds.get(id(r))) for r in planned],
+                                      None if wanted == list(range(len(planned))) else wanted)
 
-    def verdicts(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
-                 rules: list[Rule], outcomes: tuple[Any, ...]) -> list[RuleResult | Outcome]:
-        """The verdicts of ``rules`` (in plan order: a verdict records its dependencies') given their
-        ``outcomes``, in that order (the caller keeps the selected ones)."""
-        done: dict[str, RuleResult | Outcome] = {}
-        fill = (self._fill, (version, case, env, ref_text, done))
-        kinds = self._kinds
-        for rule, outcome in zip(rules, outcomes, strict=True):
-            made = kinds.get(id(rule))
-            if made is not None and (kind := made.get(outcome)) is not None:
-                result = _new(kind)
-                result.reference_time = ref_text
-                result._fill = fill
-                done[rule.id] = result
-            else:
-                done[rule.id] = self._general(version, rule, case, env, ref_text, None, done, (), outcome)
-        return list(done.values())
+    def case(self, histories: Iterable[PolicyHistory], case: dict[str, Any], as_of: Any, meter: Meter | None
+             ) -> tuple[list[RuleResult | Outcome], list[tuple[str, str | None]]] | None:
+        """The verdicts of a case without explicit nulls and the versions applied, policy by policy; None
+        when a policy needs the general path (no reference time, no version in force, waivers, a fused
+        function that raised): the caller then evaluates the whole case that way."""
+        results: list[RuleResult | Outcome] = []
+        versions: list[tuple[str, str | None]] = []
+        for history in histories:
+            ref = as_of
+            if ref is None:
+                try:
+                    ref = history.versions[-1].reference_time.fn(case, {REF_TIME: UNKNOWN})
+                except DATA_ERRORS:
+                    return None
+                if ref is UNKNOWN:
+                    return None
+            version = history.at(ref)
+            ready = self._ready.get(id(version)) if version is not None else None
+            if ready is None or (quick := ready[0](case, {REF_TIME: ref}, meter)) is None:
+                return None
+            assert version is not None
+            ref_text = self._text(ref)
+            env = {REF_TIME: ref}
+            done: dict[str, RuleResult | Outcome] = {}
+            fill = (self._fill, (version, case, env, ref_text, done))
+            made: list[RuleResult | Outcome] = []
+            for (rule, kinds), outcome in zip(ready[1], quick[3], strict=True):
+                if kinds is not None and (kind := kinds.get(outcome)) is not None:
+                    result = _new(kind)
+                    result.reference_time = ref_text
+                    result._fill = fill
+                    done[rule.id] = result
+                else:
+                    done[rule.id] = result = self._general(version, rule, case, env, ref_text, None, done, (),
+                                                           outcome)
+                made.append(result)
+            results.extend(made if ready[2] is None else [made[i] for i in ready[2]])
+            versions.append((history.id, version.version))
+        return results, versions
 
     def _fill(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
               done: dict[str, RuleResult | Outcome], lazy: LazyResult) -> RuleResult | Outcome:

@@ -265,6 +265,12 @@ class PresetResult(RuleResult):
         return type("PresetResult", (cls,), {"__slots__": (), "__module__": cls.__module__, "_template": template,
                                              **constants})
 
+    def __reduce__(self) -> Any:  # sent to another process as the plain verdict it is
+        return RuleResult, tuple(getattr(self, f) for f in FIELDS)
+
+    def __repr__(self) -> str:
+        return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
+
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         if with_inputs and self.inputs:
             return RuleResult.to_dict(self, with_inputs=True)
