@@ -160,3 +160,33 @@ def test_a_fill_is_metered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert verdict.reason
     assert [(m.limit, m.left) for m in seen] == [(1234, 1234)]
     assert current() is None
+
+
+@pytest.fixture(scope="module")
+def findings_pair():  # type: ignore[no-untyped-def]
+    rb = load_rulebook()
+    return Evaluator(rb, detail="findings", lazy=True), _eager(Evaluator(rb, detail="findings", lazy=True))
+
+
+PLAIN = [i for i, t in enumerate(TESTS) if t.params is None]  # (deployment parameters: full detail, above)
+
+
+@pytest.mark.parametrize("index", PLAIN[::2], ids=[f"{Path(TESTS[i].file).stem}:{TESTS[i].line}" for i in PLAIN[::2]])
+def test_lazy_findings_read_as_eager_ones(findings_pair, index: int) -> None:  # type: ignore[no-untyped-def]
+    """``Rulebook.evaluate(detail="findings")``: the violated verdicts are lazy, the counts the same."""
+    test = TESTS[index]
+    lazy, eager = findings_pair
+    as_of = parse_instant(test.as_of) if test.as_of else None
+    for case in _variants(test.case) if index % 10 == 0 else [test.case]:
+        a, b = lazy.evaluate(case, as_of=as_of), eager.evaluate(case, as_of=as_of)
+        assert a.quiet == b.quiet and a.counts() == b.counts()
+        assert [_record(r, FIELDS[index % len(FIELDS)]) for r in a.results] == [_record(r, "rule") for r in b.results]
+        assert a.to_findings() == b.to_findings()
+
+
+def test_lazy_findings_are_reached(findings_pair) -> None:  # type: ignore[no-untyped-def]
+    lazy, _ = findings_pair
+    made = [r for t in TESTS if t.params is None
+            for r in lazy.evaluate(t.case, as_of=parse_instant(t.as_of) if t.as_of else None).results]
+    assert any(isinstance(r, LazyResult) and r.outcome is Outcome.VIOLATED for r in made)
+    assert not any(isinstance(r, LazyResult) and r.outcome is not Outcome.VIOLATED for r in made)

@@ -60,7 +60,9 @@ class Evaluator:
         with run.kernel.decide; tests/test_kernel.py compares the two).
 
         ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
-        when first read (``verdict.explanation``, ``verdict.inputs``)."""
+        when first read (``verdict.explanation``, ``verdict.inputs``); on a case without explicit nulls, a
+        complied, violated or not-applicable verdict is made with its outcome and its rule's constants and
+        filled whole when anything else is read (run.lazy; in findings detail, the violated ones)."""
         self.rulebook = rulebook
         mode = {True: "all", False: "decisive"}.get(explain, explain) if isinstance(explain, bool) else explain
         if mode not in ("all", "decisive", "missing"):
@@ -116,7 +118,7 @@ class Evaluator:
             self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
         # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
-                                  self._text) if self.lazy else None
+                                  self._text, self.findings) if lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
@@ -154,7 +156,7 @@ class Evaluator:
                 quick = self._lazy.case(self._by_kind.get(kind, ()), case, as_of, meter)
                 if quick is not None:
                     return CaseResult(case_id, kind, source, record, tuple(quick[0]), digest, as_text, None,
-                                      tuple(quick[1]), None)
+                                      tuple(quick[1]), (quick[2], quick[3]) if self.findings else None)
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))

@@ -31,6 +31,8 @@ _COMPLIED = Outcome.COMPLIED
 _NOT_APPLICABLE = Outcome.NOT_APPLICABLE
 _VIOLATED = Outcome.VIOLATED
 _new = object.__new__
+_QUIET = frozenset({_COMPLIED, _NOT_APPLICABLE})
+_NO_OUTCOME: frozenset[Outcome] = frozenset()
 
 # Evaluator._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
 General = Callable[..., "RuleResult | Outcome"]
@@ -39,12 +41,14 @@ General = Callable[..., "RuleResult | Outcome"]
 class LazyVerdicts:
     def __init__(self, versions: Iterable[PolicyVersion], reasons: dict[int, dict[Outcome, str]],
                  general: General, budget: int | None, kernel: Kernel, selected: dict[int, list[Rule]],
-                 text: Callable[[Any], str]) -> None:
+                 text: Callable[[Any], str], findings: bool = False) -> None:
         """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
         depend on the case; ``general``: the evaluator's general path for one rule; ``kernel``: the versions'
         fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
-        verdicts show it."""
+        verdicts show it; ``findings``: complied and not-applicable verdicts are counted, not made (findings
+        detail: only the violated ones are lazy verdicts)."""
         self._general = general
+        self._findings = findings
         self._budget = budget
         self._text = text
         self._kinds: dict[int, dict[Outcome, type[LazyResult]]] = {}
@@ -68,12 +72,15 @@ class LazyVerdicts:
                                       None if wanted == list(range(len(planned))) else wanted)
 
     def case(self, histories: Iterable[PolicyHistory], case: dict[str, Any], as_of: Any, meter: Meter | None
-             ) -> tuple[list[RuleResult | Outcome], list[tuple[str, str | None]]] | None:
-        """The verdicts of a case without explicit nulls and the versions applied, policy by policy; None
-        when a policy needs the general path (no reference time, no version in force, waivers, a fused
-        function that raised): the caller then evaluates the whole case that way."""
+             ) -> tuple[list[RuleResult | Outcome], list[tuple[str, str | None]], int, int] | None:
+        """The verdicts of a case without explicit nulls, the versions applied, policy by policy, and (findings)
+        the complied and not-applicable verdicts counted; None when a policy needs the general path (no
+        reference time, no version in force, waivers, a fused function that raised): the caller then
+        evaluates the whole case that way."""
         results: list[RuleResult | Outcome] = []
         versions: list[tuple[str, str | None]] = []
+        quiet = _QUIET if self._findings else _NO_OUTCOME
+        complied = not_applicable = 0
         for history in histories:
             ref = as_of
             if ref is None:
@@ -94,7 +101,9 @@ class LazyVerdicts:
             fill = (self._fill, (version, case, env, ref_text, done))
             made: list[RuleResult | Outcome] = []
             for (rule, kinds), outcome in zip(ready[1], quick[3], strict=True):
-                if kinds is not None and (kind := kinds.get(outcome)) is not None:
+                if outcome in quiet:  # findings detail: counted (quick's counts), bare as the general path has it
+                    done[rule.id] = result = outcome
+                elif kinds is not None and (kind := kinds.get(outcome)) is not None:
                     result = _new(kind)
                     result.reference_time = ref_text
                     result._fill = fill
@@ -103,9 +112,14 @@ class LazyVerdicts:
                     done[rule.id] = result = self._general(version, rule, case, env, ref_text, None, done, (),
                                                            outcome)
                 made.append(result)
-            results.extend(made if ready[2] is None else [made[i] for i in ready[2]])
+            made = made if ready[2] is None else [made[i] for i in ready[2]]
+            if quiet:
+                complied += quick[0]
+                not_applicable += quick[1]
+                made = [r for r in made if type(r) is not Outcome]
+            results.extend(made)
             versions.append((history.id, version.version))
-        return results, versions
+        return results, versions, complied, not_applicable
 
     def _fill(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
               done: dict[str, RuleResult | Outcome], lazy: LazyResult) -> RuleResult | Outcome:
