@@ -125,7 +125,9 @@ class Evaluator:
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
-                 record: int | None = None) -> CaseResult:
+                 record: int | None = None, null_free: bool = False) -> CaseResult:
+        """Every verdict on ``case`` (``null_free``: the caller knows it holds no explicit null, e.g. its JSON text
+        has no ``null``, which spares the search for one)."""
         if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
@@ -146,7 +148,8 @@ class Evaluator:
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
-        nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
+        # a case with none (most) needs no search for what it marks unknown
+        nulls = False if null_free else compose.has_null(case)
         # a fresh budget, refilled for each rule (run.kernel.decide); set and reset here rather than through
         # `with metered(...)`, which cost a tenth of an API call
         meter = Meter(self.budget) if self.budget is not None else None
