@@ -72,12 +72,12 @@ class LazyVerdicts:
                                       None if wanted == list(range(len(planned))) else wanted)
 
     def case(self, histories: Iterable[PolicyHistory], case: dict[str, Any], as_of: Any, meter: Meter | None
-             ) -> tuple[list[RuleResult | Outcome], list[tuple[str, str | None]], int, int] | None:
+             ) -> tuple[list[RuleResult], list[tuple[str, str | None]], int, int] | None:
         """The verdicts of a case without explicit nulls, the versions applied, policy by policy, and (findings)
         the complied and not-applicable verdicts counted; None when a policy needs the general path (no
         reference time, no version in force, waivers, a fused function that raised): the caller then
         evaluates the whole case that way."""
-        results: list[RuleResult | Outcome] = []
+        results: list[RuleResult] = []
         versions: list[tuple[str, str | None]] = []
         quiet = _QUIET if self._findings else _NO_OUTCOME
         complied = not_applicable = 0
@@ -116,8 +116,8 @@ class LazyVerdicts:
             if quiet:
                 complied += quick[0]
                 not_applicable += quick[1]
-                made = [r for r in made if type(r) is not Outcome]
-            results.extend(made)
+            # findings detail: the complied and not-applicable outcomes are counted above, not kept
+            results.extend(r for r in made if isinstance(r, RuleResult))
             versions.append((history.id, version.version))
         return results, versions, complied, not_applicable
 

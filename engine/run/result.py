@@ -214,6 +214,7 @@ class LazyResult(RuleResult):
     """
 
     __slots__ = ("_fill",)
+    _fill: tuple[Callable[..., Any], tuple[Any, ...]] | None
 
     @classmethod
     def of(cls, constants: dict[str, Any]) -> type[LazyResult]:
