@@ -116,8 +116,10 @@ class LazyVerdicts:
             if quiet:
                 complied += quick[0]
                 not_applicable += quick[1]
-            # findings detail: the complied and not-applicable outcomes are counted above, not kept
-            results.extend(r for r in made if isinstance(r, RuleResult))
+            if quiet:  # findings detail: the complied and not-applicable outcomes are counted above, not kept
+                results.extend(r for r in made if isinstance(r, RuleResult))
+            else:
+                results.extend(made)  # type: ignore[arg-type]  # full detail: every one a verdict
             versions.append((history.id, version.version))
         return results, versions, complied, not_applicable
 
