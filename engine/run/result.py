@@ -227,14 +227,16 @@ class LazyResult(RuleResult):
     def __getattr__(self, name: str) -> Any:  # only reached for a field not set yet
         if name not in _LAZY:
             raise AttributeError(name)
-        make, args = object.__getattribute__(self, "_fill")
-        full = make(*args, self)
-        self._fill = None  # the case and environment it held are no longer needed
-        for f in FIELDS:
-            try:
-                object.__getattribute__(self, f)
-            except AttributeError:
-                setattr(self, f, getattr(full, f))
+        fill = object.__getattribute__(self, "_fill")
+        if fill is not None:  # (None: another thread filled it meanwhile)
+            make, args = fill
+            full = make(*args, self)
+            for f in FIELDS:
+                try:
+                    object.__getattribute__(self, f)
+                except AttributeError:
+                    setattr(self, f, getattr(full, f))
+            self._fill = None  # every field set: the case and environment it held are no longer needed
         return object.__getattribute__(self, name)
 
     def __reduce__(self) -> Any:
