@@ -192,29 +192,35 @@ def test_lazy_findings_are_reached(findings_pair) -> None:  # type: ignore[no-un
     assert not any(isinstance(r, LazyResult) and r.outcome is not Outcome.VIOLATED for r in made)
 
 
-def test_verdicts_read_from_many_threads_at_once(tmp_path: Path) -> None:
-    """A result shared between threads: each field read concurrently is the one filled, never an error."""
+def _read_together(verdict: RuleResult, fields: list[str]) -> tuple[list[tuple[str, Any]], list[BaseException]]:
+    """Each field read by its own thread, all released at once."""
     import threading
 
+    seen: list[tuple[str, Any]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(fields))
+
+    def read(field: str) -> None:
+        start.wait()
+        try:
+            seen.append((field, getattr(verdict, field)))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+    threads = [threading.Thread(target=read, args=(f,)) for f in fields]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen, errors
+
+
+def test_verdicts_read_from_many_threads_at_once(tmp_path: Path) -> None:
+    """A result shared between threads: each field read concurrently is the one filled, never an error."""
     book = _book(tmp_path)
+    (reference,) = book.evaluate(CASE).results
     for _ in range(20):
         (verdict,) = book.evaluate(CASE).results
-        seen: list[Any] = []
-        errors: list[BaseException] = []
-        start = threading.Barrier(8)
-
-        def read(field: str) -> None:
-            start.wait()
-            try:
-                seen.append((field, getattr(verdict, field)))
-            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
-                errors.append(exc)
-        threads = [threading.Thread(target=read, args=(f,)) for f in ("message", "reason", "inputs", "message") * 2]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        seen, errors = _read_together(verdict, ["message", "reason", "inputs", "message"] * 2)
         assert errors == []
-        (reference,) = book.evaluate(CASE).results
         assert sorted(seen, key=str) == sorted(((f, getattr(reference, f)) for f, _ in seen), key=str)
         assert ("message", "late: 2024-03-19T10:00:00+08:00") in seen
