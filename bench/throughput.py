@@ -70,6 +70,16 @@ def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tupl
     from policy_eval.run.explaining import trace_rule
     from policy_eval.run.result import Outcome
 
+    try:  # the compiled forms (run.messages), or the evaluator's methods of an engine before them
+        from policy_eval.run.messages import message_of, remedies_of
+
+        def message(r: Any, c: Any, env: Any) -> Any:
+            return message_of(r)(c, env)
+
+        def remedies(r: Any, c: Any, env: Any) -> Any:
+            return remedies_of(r)(c, env)
+    except ImportError:
+        message, remedies = evaluator._message, evaluator._remedies
     calls: list[tuple[Any, ...]] = []
     judged = evaluator.judged
 
@@ -86,8 +96,8 @@ def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tupl
     undetermined = [a for a in calls if a[8] is Outcome.UNDETERMINED]
     rows: list[tuple[str, list[tuple[Any, ...]], Callable[..., Any]]] = [
         ("verdict: violated (each)", violated, judged),
-        ("verdict: violated, its message", violated, lambda v, r, c, env, *_: evaluator._message(r, c, env)),
-        ("verdict: violated, its remedies", violated, lambda v, r, c, env, *_: evaluator._remedies(r, c, env)),
+        ("verdict: violated, its message", violated, lambda v, r, c, env, *_: message(r, c, env)),
+        ("verdict: violated, its remedies", violated, lambda v, r, c, env, *_: remedies(r, c, env)),
         ("verdict: undetermined (each)", undetermined, judged),
         ("verdict: undetermined, traced with steps", undetermined, lambda v, r, c, env, *_: trace_rule(r, c, env)),
     ]

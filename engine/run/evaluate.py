@@ -331,22 +331,20 @@ class Evaluator:
                 inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text,
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
-            # a violated verdict with no waiver to look for and nothing to trace: what the lines below give it
-            text = self._message(rule, case, env)
-            return RuleResult(
-                policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
-                outcome=outcome, severity=rule.severity, reason=text or rule.title, message=text,
-                remedies=self._remedies(rule, case, env), inputs=self._rule_inputs(rule, case, seen),
-                explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else (),
-                error=error, reference_time=ref_text)
+            # no waiver to look for, nothing to trace: what the lines below give (message and remedies: run.messages)
+            text = message_of(rule)(case, env)
+            return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, outcome, rule.severity,
+                              text or rule.title, text, remedies_of(rule)(case, env), (),
+                              self._rule_inputs(rule, case, seen), Later(lambda: explanation(trace_rule(
+                                  rule, case, env))) if self.lazy else (), None, error, ref_text)
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
         trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
         if outcome is Outcome.VIOLATED:
-            message = self._message(rule, case, env)
-            remedies = self._remedies(rule, case, env)
+            message = message_of(rule)(case, env)  # rule.message.render(_display of each value), compiled once
+            remedies = remedies_of(rule)(case, env)  # run.remedies.remedies, compiled once
         fixed = self._reasons[id(rule)].get(outcome) if error is None else None
         reason = fixed if fixed is not None else reason_for(rule, outcome, message, trace, error)
         if waiver is None and self.findings and (outcome is Outcome.COMPLIED or outcome is Outcome.NOT_APPLICABLE):
@@ -386,12 +384,6 @@ class Evaluator:
             return cond.fn(case, env)
         except _DATA_ERRORS:
             return UNKNOWN
-
-    def _message(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> str:
-        return message_of(rule)(case, env)  # rule.message.render(_display of each value), compiled once
-
-    def _remedies(self, rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-        return remedies_of(rule)(case, env)  # run.remedies.remedies, compiled once
 
     def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
                 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
