@@ -1,4 +1,5 @@
-"""Output plumbing: atomic report files, terminal detection, and text laid out for a terminal."""
+"""Output plumbing: atomic report files, terminal detection, blocks of records for the JSON reporters, and text
+laid out for a terminal."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from policy_eval.cli.common import UsageError
 from policy_eval.cli.streams import Guarded, OutputFailed
 from policy_eval.errors import printable
 
-__all__ = ["AtomicOutput", "clean_stale", "isatty", "cells", "pad", "one_line"]
+__all__ = ["AtomicOutput", "clean_stale", "isatty", "block_separator", "cells", "pad", "one_line"]
 
 
 _STALE = r"\.{name}\.(\d+)\.[A-Za-z0-9_]+\.tmp"  # .NAME.PID.RANDOM.tmp: the temp files of __init__
@@ -186,6 +187,23 @@ def isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def block_separator(factory: Any) -> str | None:
+    """What the reporter made by ``factory`` writes between two records, if it is one that can be given a
+    block of records at once (:class:`policy_eval.run.blocks.Block`), else None.
+
+    The built-in jsonl and json reporters write ``result.to_json()`` of each record with the same text
+    between two records ("\\n", ",\\n"); given a block whose records a worker joined with that text, they
+    write exactly what they write given its records one by one, in one write. Any other reporter (a plugin's
+    too, even under the name json or jsonl) is given the records one by one."""
+    from policy_eval.plugins.reporters import JsonlReporter, JsonReporter
+
+    if factory is JsonlReporter:
+        return "\n"
+    if factory is JsonReporter:
+        return ",\n"
+    return None
 
 
 def cells(text: str) -> int:
