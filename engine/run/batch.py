@@ -61,10 +61,11 @@ class BatchOptions:
     detail: str = "full"
     # How results come back from worker processes (--jobs 2+, Dask; in one process they stay objects):
     # "objects"; "json": each result's JSON text (see Rendered), so that line-oriented JSON output costs
-    # the parent a write, not a serialisation; "blocks": one Block per task, its records' texts joined by
-    # ``separator`` and their totals summed, so that the parent writes and adds once per task.
+    # the parent a write, not a serialisation; "blocks": one Block per task, its records' texts framed by
+    # ``frame`` (written before and after each) and their totals summed, so that the parent writes and
+    # adds once per task.
     transport: str = "objects"
-    separator: str = "\n"
+    frame: tuple[str, str] = ("", "\n")
     budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
     max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
     follow_links: bool = False  # read policy files linked from outside the policy folder
@@ -212,7 +213,7 @@ def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
     """A task's results as they travel back to the parent (``options.transport``): the objects, one
     :class:`Rendered` each, or one :class:`Block` (none for a task without records: a range of blank lines)."""
     if options.transport == "blocks":
-        return [block_of(results, options.separator)] if results else []
+        return [block_of(results, options.frame)] if results else []
     if options.transport == "json":
         return [Rendered.of(r) for r in results]
     return results

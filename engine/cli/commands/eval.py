@@ -4,9 +4,10 @@ Reads cases lazily (files, folders, stdin, or a plugin's loader), evaluates them
 ``--jobs`` worker processes or on a Dask cluster, and streams each result to the chosen reporter. A signal
 ends the batch between two pieces of the report, so the report and the totals line always agree.
 
-With the json and jsonl reporters, workers send back one block per task (its records' JSON text joined,
-and their totals: :mod:`policy_eval.run.blocks`): this process writes the block with one write and adds
-its totals, so that it does not become the bottleneck of ``--jobs``. Other reporters get every result.
+With the json and jsonl reporters, workers (``--jobs`` 2+, Dask) send back one block per task: its records'
+JSON text, framed as the reporter frames a record, and their totals (:mod:`policy_eval.run.blocks`). This
+process writes each block with one write and adds its totals, so that it does not become the bottleneck
+of ``--jobs``. Other reporters, and the one-process run, get every result.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import IO, Any, cast
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
-from policy_eval.cli.output import AtomicOutput, block_separator, isatty
+from policy_eval.cli.output import AtomicOutput, BlockWriter, block_frame, isatty, stdout_binary
 from policy_eval.cli.signals import Interrupted, Signals, Tally
 from policy_eval.cli.streams import OutputFailed
 from policy_eval.errors import printable
@@ -220,13 +221,15 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
     # Paths are resolved here, on the client: Dask workers run in folders of their own.
-    separator = block_separator(factory)
+    # Blocks when results come from other processes and the reporter is one that writes blocks.
+    frame = block_frame(factory) if args.jobs > 1 or args.engine == "dask" else None
     options = BatchOptions(policies=_absolute(args.policies), schemas=_absolute(args.schemas), params=_absolute(args.params),
                            as_of=args.as_of,
                            only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
-                           transport="objects" if separator is None else "blocks", separator=separator or "\n",
+                           transport="objects" if frame is None else "blocks",
+                           frame=(frame[0], frame[1]) if frame is not None else ("", "\n"),
                            detail=_detail(args), budget=args.budget, max_cost=args.max_cost,
                            follow_links=args.follow_links)
     processor = Processor(options, rulebook=rb)
@@ -239,6 +242,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     rules = [{"id": r.full_id, "version": v.version, "title": r.title, "clause": r.clause,
               "severity": r.severity} for v in rb.versions() for r in v.rules]
     reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
+    blocks = None if frame is None else BlockWriter(tally, frame, sink.binary() if sink else stdout_binary(out),
+                                                    args.output or "stdout")
     summary = _summary_counter()
     # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
     show_progress = not args.quiet and isatty(err) and (sink is not None or not isatty(out))
@@ -289,7 +294,11 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     try:
         for result in batch:
             current, mark = result, tally.written
-            reporter.case(result)
+            if isinstance(result, Block):
+                assert blocks is not None
+                blocks.write(result)
+            else:
+                reporter.case(result)
             signals.enter()
             account(result)
             current = None
