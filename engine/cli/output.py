@@ -14,7 +14,7 @@ import tempfile
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 from policy_eval.cli.common import UsageError
 from policy_eval.cli.streams import Guarded, OutputFailed
@@ -87,7 +87,7 @@ class AtomicOutput:
     def binary(self) -> IO[bytes]:
         """The bytes under :attr:`stream`: it writes UTF-8 and translates no newline, so UTF-8 text written
         here (after flushing :attr:`stream`) is what writing the text there would give."""
-        return self.stream.stream.buffer  # type: ignore[no-any-return]
+        return cast(TextIO, self.stream.stream).buffer
 
     def commit(self, complete: bool = True) -> Path:
         """Put the report in place and say where it went. An incomplete report (``complete=False``: the run
