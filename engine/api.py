@@ -222,7 +222,7 @@ class Rulebook:
                               rulebook=self.digest, error=prepared.to_dict())
         if detail == "findings" and not explain:
             if self._finder is None:
-                self._finder = Evaluator(self._book, detail="findings")
+                self._finder = Evaluator(self._book, detail="findings", lazy=True)
             evaluator = self._finder
         else:
             evaluator = self._explainer if explain else self._evaluator

@@ -124,7 +124,12 @@ class Processor:
     def process(self, item: tuple[str, int, Any]) -> CaseResult:
         source, number, payload = item
         try:
+            # its UTF-8 text has no null (bytes with a NUL may be UTF-16, which the json module reads) and no
+            # enricher may add one: the evaluator need not search the case for one
+            null_free = False
             if isinstance(payload, (bytes, str)):
+                null_free = not self.enrichers and (b"null" not in payload and b"\0" not in payload
+                                                    if type(payload) is bytes else "null" not in payload)
                 payload = parse_record(payload, source, number)
             if isinstance(payload, CaseError):
                 return self.rejected(payload)
@@ -142,7 +147,8 @@ class Processor:
                                       kind=payload.get("kind") if isinstance(payload.get("kind"), str) else None,
                                       source=source, record=number, rulebook=result.rulebook, error=result.error,
                                       quiet=self._quiet)
-            result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number)
+            result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
+                                             null_free=null_free)
             if self.options.explain is True and self.options.detail == "full":
                 self._comply(payload, result)
             return result

@@ -92,6 +92,11 @@ def _recorded(node: ir.IR | None, described: str | None) -> Any:
     return described
 
 
+def dated(params: dict[str, dict[str, Any]]) -> bool:
+    """Whether one of a rule's recorded parameters has a value that depends on the date (see :func:`in_force`)."""
+    return any(type(e["value"]) is _Dated for e in params.values())
+
+
 def in_force(params: dict[str, dict[str, Any]] | None, at: Any) -> dict[str, dict[str, Any]] | None:
     """The recorded parameters of a rule with each dated value resolved at the case's reference time."""
     if not params or not any(type(e["value"]) is _Dated for e in params.values()):

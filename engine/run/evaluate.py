@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from policy_eval.lang.budget import DEFAULT_BUDGET, current, metered
+from policy_eval.lang.budget import _CURRENT as _METER
+from policy_eval.lang.budget import DEFAULT_BUDGET, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render, to_json
@@ -29,30 +29,17 @@ from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
+from policy_eval.run.lazy import LazyVerdicts
+from policy_eval.run.presets import presets
 from policy_eval.run.remedies import remedies
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
+from policy_eval.run.selection import SEVERITY_ORDER, Selection
 from policy_eval.run.shown import _display, _error_text, _json_kind
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
-
-
 _NONE = (0, 0)
-SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-
-@dataclass
-class _Selection:
-    only: frozenset[str] | None
-    skip: frozenset[str]
-    min_severity: int
-
-    def wants(self, rule: Rule) -> bool:
-        ids = {rule.id, rule.full_id, rule.policy_id}
-        if self.only is not None and not (ids & self.only):
-            return False
-        if ids & self.skip:
-            return False
-        return SEVERITY_ORDER.get(rule.severity, 0) >= self.min_severity
+_new = object.__new__
 
 
 class Evaluator:
@@ -73,7 +60,9 @@ class Evaluator:
         with run.kernel.decide; tests/test_kernel.py compares the two).
 
         ``lazy=True`` (the embedding API): inputs and the explanations not asked for eagerly are computed
-        when first read (``verdict.explanation``, ``verdict.inputs``)."""
+        when first read (``verdict.explanation``, ``verdict.inputs``); on a case without explicit nulls, a
+        complied, violated or not-applicable verdict is made with its outcome and its rule's constants and
+        filled whole when anything else is read (run.lazy; in findings detail, the violated ones)."""
         self.rulebook = rulebook
         mode = {True: "all", False: "decisive"}.get(explain, explain) if isinstance(explain, bool) else explain
         if mode not in ("all", "decisive", "missing"):
@@ -89,8 +78,8 @@ class Evaluator:
         self.record_inputs = record_inputs
         self.budget = budget
         self.lazy = lazy and not self.findings
-        self.selection = _Selection(frozenset(only) if only else None, frozenset(skip),
-                                    SEVERITY_ORDER.get(min_severity, 0))
+        self.selection = Selection(frozenset(only) if only else None, frozenset(skip),
+                                   SEVERITY_ORDER.get(min_severity, 0))
         self._by_kind: dict[str, list[PolicyHistory]] = {}
         for history in rulebook.policies.values():
             self._by_kind.setdefault(history.applies_to, []).append(history)
@@ -127,10 +116,18 @@ class Evaluator:
             # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
             reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in self._reads[id(r)]}
             self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
+        # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
+        self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
+                                  self._text, self.findings) if lazy else None
+        # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
+        self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
+            if not self.lazy and not self.findings else {}
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
-                 record: int | None = None) -> CaseResult:
+                 record: int | None = None, null_free: bool = False) -> CaseResult:
+        """Every verdict on ``case`` (``null_free``: the caller knows it holds no explicit null, e.g. its JSON text
+        has no ``null``, which spares the search for one)."""
         if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
@@ -139,33 +136,49 @@ class Evaluator:
         case = case if type(case) is dict or isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
-        case_id = str(case_id) if case_id is not None else None
-        base: dict[str, Any] = {"case_id": case_id, "kind": kind if isinstance(kind, str) else None,
-                                "source": source, "record": record, "rulebook": self.rulebook.digest,
-                                "as_of": self._text(as_of) if as_of is not None else None,
-                                "quiet": (0, 0) if self.findings else None}
+        if case_id is not None:
+            case_id = str(case_id)
+        as_text = self._text(as_of) if as_of is not None else None
+        digest = self.rulebook.digest
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
-            return CaseResult(**base, error={"json_path": "$.kind", "message":
-                                             f"unknown case kind {kind!r} (known: {known})"})
+            return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
+                              {"json_path": "$.kind", "message": f"unknown case kind {kind!r} (known: {known})"},
+                              (), (0, 0) if self.findings else None)
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
-        nulls = compose.has_null(case)  # a case with none (most) needs no search for what it marks unknown
-        with metered(self.budget):  # refilled for each rule (run.kernel.decide)
+        # a case with none (most) needs no search for what it marks unknown
+        nulls = False if null_free else compose.has_null(case)
+        # a fresh budget, refilled for each rule (run.kernel.decide); set and reset here rather than through
+        # `with metered(...)`, which cost a tenth of an API call
+        meter = Meter(self.budget) if self.budget is not None else None
+        token = _METER.set(meter)
+        try:
+            if self._lazy is not None and not nulls:  # the embedding API's common case (run.lazy)
+                quick = self._lazy.case(self._by_kind.get(kind, ()), case, as_of, meter)
+                if quick is not None:
+                    return CaseResult(case_id, kind, source, record, tuple(quick[0]), digest, as_text, None,
+                                      tuple(quick[1]), (quick[2], quick[3]) if self.findings else None)
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
                 results.extend(verdicts)
-                complied += quiet[0]
-                not_applicable += quiet[1]
-        if self.findings:  # complied and not-applicable verdicts come back as bare outcomes: count them
-            complied += results.count(Outcome.COMPLIED)
-            not_applicable += results.count(Outcome.NOT_APPLICABLE)
-            if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
-                results = verdicts
-            base["quiet"] = (complied, not_applicable)
-        return CaseResult(**base, results=tuple(results), versions=tuple(versions))
+                if quiet is not _NONE:
+                    complied += quiet[0]
+                    not_applicable += quiet[1]
+        finally:
+            _METER.reset(token)
+        if not self.findings:
+            return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
+                              tuple(versions), None)
+        # complied and not-applicable verdicts come back as bare outcomes: count them
+        complied += results.count(Outcome.COMPLIED)
+        not_applicable += results.count(Outcome.NOT_APPLICABLE)
+        if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
+            results = verdicts
+        return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None, tuple(versions),
+                          (complied, not_applicable))
 
     def _text(self, instant: Any) -> str:
         """An instant as verdicts show it; the last one is kept (an embedder's fixed ``as_of``, a batch's
@@ -226,13 +239,27 @@ class Evaluator:
             and not self.lazy else None
         plan = self._plans.get(id(version))
         found = decided or {}
+        one = self._preset if found else self._rule
         if plan is None:
-            return version.version, [self._rule(version, rule, case, env, ref_text, seen, None, nulls,
-                                                found.get(rule.id)) for rule in self._rules[id(version)]], _NONE
+            return version.version, [one(version, rule, case, env, ref_text, seen, None, nulls, found.get(rule.id))
+                                     for rule in self._rules[id(version)]], _NONE
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         for rule in plan:
-            done[rule.id] = self._rule(version, rule, case, env, ref_text, seen, done, nulls, found.get(rule.id))
+            done[rule.id] = one(version, rule, case, env, ref_text, seen, done, nulls, found.get(rule.id))
         return version.version, [done[rule.id] for rule in self._rules[id(version)]], _NONE
+
+    def _preset(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                ref_text: str, seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+                nulls: tuple[str, ...], decided: Any) -> RuleResult | Outcome:
+        """A verdict whose outcome the fused function decided: from its preset class (run.presets) when it
+        has one for that outcome, else from the general path."""
+        kinds = self._presets.get(id(rule))
+        if kinds is not None and (kind := kinds.get(decided)) is not None:
+            result = _new(kind)
+            result.reference_time = ref_text
+            result.inputs = self._rule_inputs(rule, case, seen)
+            return result
+        return self._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,

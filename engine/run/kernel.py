@@ -90,6 +90,7 @@ class Kernel:
         self._ordered: dict[int, list[str] | None] = {}
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         self._ids: dict[int, list[str]] = {}  # the rule ids of a version's steps, in order
+        self._rules: dict[int, list[Rule]] = {}  # and the rules
         for v in versions:
             if v.waivers:
                 continue
@@ -104,6 +105,7 @@ class Kernel:
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
             self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}")
             self._ids[id(v)] = [r.id for r, _, _ in self._steps[id(v)]]
+            self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
 
     def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
             ) -> tuple[int, int, list[RuleResult]] | None:
@@ -176,6 +178,11 @@ class Kernel:
         if fused is None or (quick := fused(case, env.copy(), current())) is None:
             return None
         return dict(zip(self._ids[id(version)], quick[3], strict=True))
+
+    def fused(self, version: PolicyVersion) -> tuple[Any, list[Rule]] | None:
+        """The version's fused function and its rules in plan order (what its outcomes are of), or None."""
+        fused = self._fused.get(id(version))
+        return (fused, self._rules[id(version)]) if fused is not None else None
 
     def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
               steps: list[_Step], outcomes: tuple[Any, ...]) -> list[RuleResult]:

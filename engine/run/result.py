@@ -22,7 +22,7 @@ from typing import Any, overload
 
 import orjson
 
-__all__ = ["Outcome", "RuleResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
+__all__ = ["Outcome", "RuleResult", "LazyResult", "PresetResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
 RESULT_FORMAT_VERSION = "1"
 FINDINGS_FORMAT_VERSION = "findings/1"
@@ -107,12 +107,13 @@ class Outcome(enum.StrEnum):
     UNDETERMINED = "undetermined"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class RuleResult:
     """The verdict of one rule (or of a whole policy, when ``rule`` is None) on one case.
 
     Treat it as immutable. (Not a frozen dataclass: a batch builds tens of millions of these, and a
-    frozen dataclass's ``__init__`` costs several times more.)
+    frozen dataclass's ``__init__`` costs several times more.) Two verdicts are equal when every field
+    is, whichever class built them (see :class:`LazyResult`).
     """
 
     policy: str
@@ -134,6 +135,13 @@ class RuleResult:
     depends: dict[str, str] | None = None  # rule it depends on → that rule's outcome (before any waiver)
     params: dict[str, dict[str, Any]] | None = None  # deployment parameter → {"value", "source"}
     comply: tuple[dict[str, Any], ...] = ()  # what would decide it otherwise (eval --explain; run.due.comply)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuleResult):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable by construction, as before
 
     @property
     def full_id(self) -> str:
@@ -188,9 +196,97 @@ class RuleResult:
         return out
 
 
-@dataclass(frozen=True)
+FIELDS = tuple(RuleResult.__dataclass_fields__)
+_LAZY = frozenset(FIELDS)
+
+
+class LazyResult(RuleResult):
+    """A verdict of the embedding API (``Rulebook.evaluate``) built with only what every caller reads.
+
+    Made by :meth:`of` for one rule and outcome: its policy, version, rule, title, clause, severity, outcome,
+    waiver (none: a version with waivers is not judged this way) and, where it is constant, its reason are the
+    made class's own (constants of the rulebook, not copied into every verdict); the reference time is set on
+    each. Every other field (message, remedies, inputs, explanation, dependencies, parameters...) is filled
+    on first read, all at once, from the verdict the general path builds for the same rule, case and outcome
+    (``_fill``: a function and its arguments, this verdict the last), so a read gives exactly what an eager evaluation gives,
+    provided the case was not changed in between. Most callers read outcomes only, and building every
+    verdict's full record was most of a call's cost.
+    """
+
+    __slots__ = ("_fill",)
+    _fill: tuple[Callable[..., Any], tuple[Any, ...]] | None
+
+    @classmethod
+    def of(cls, constants: dict[str, Any]) -> type[LazyResult]:
+        """The class of one rule's lazy verdicts with one outcome: ``constants`` maps fields to values."""
+        unknown = set(constants) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"not verdict fields: {sorted(unknown)}")
+        return type("LazyResult", (cls,), {"__slots__": (), "__module__": cls.__module__, **constants})
+
+    def __getattr__(self, name: str) -> Any:  # only reached for a field not set yet
+        if name not in _LAZY:
+            raise AttributeError(name)
+        fill = object.__getattribute__(self, "_fill")
+        if fill is not None:  # (None: another thread filled it meanwhile)
+            make, args = fill
+            full = make(*args, self)
+            for f in FIELDS:
+                try:
+                    object.__getattribute__(self, f)
+                except AttributeError:
+                    setattr(self, f, getattr(full, f))
+            self._fill = None  # every field set: the case and environment it held are no longer needed
+        return object.__getattribute__(self, name)
+
+    def __reduce__(self) -> Any:
+        """Sent to another process as the plain verdict it stands for, inputs and explanation computed."""
+        values = {f: getattr(self, f) for f in FIELDS}
+        values["inputs"] = dict(values["inputs"])
+        values["explanation"] = tuple(values["explanation"])
+        return RuleResult, tuple(values.values())
+
+    def __repr__(self) -> str:
+        return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
+
+
+class PresetResult(RuleResult):
+    """A complied or not-applicable verdict of full detail whose every field but the reference time and the
+    inputs is a constant of its rule: the class made by :meth:`of` for that rule and outcome holds them, and
+    the record (:meth:`to_dict`) is a copy of one made in advance. Built by :mod:`policy_eval.run.presets`."""
+
+    __slots__ = ()
+    _template: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, constants: dict[str, Any]) -> type[PresetResult]:
+        """The class of one rule's verdicts with one outcome: ``constants`` holds every field but
+        ``reference_time`` and ``inputs``."""
+        if set(constants) != set(FIELDS) - {"reference_time", "inputs"}:
+            raise ValueError(f"a preset verdict needs every field but reference_time and inputs: {sorted(constants)}")
+        template = RuleResult(**constants, reference_time="").to_dict(with_inputs=False)
+        return type("PresetResult", (cls,), {"__slots__": (), "__module__": cls.__module__, "_template": template,
+                                             **constants})
+
+    def __reduce__(self) -> Any:  # sent to another process as the plain verdict it is
+        return RuleResult, tuple(getattr(self, f) for f in FIELDS)
+
+    def __repr__(self) -> str:
+        return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
+
+    def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
+        if with_inputs and self.inputs:
+            return RuleResult.to_dict(self, with_inputs=True)
+        out = self._template.copy()
+        out["reference_time"] = self.reference_time
+        return out
+
+
+@dataclass(slots=True)
 class CaseResult:
-    """Every verdict on one case, or the error that kept the case from being evaluated."""
+    """Every verdict on one case, or the error that kept the case from being evaluated.
+
+    Treat it as immutable (not a frozen dataclass: its ``__init__`` cost 4 µs, a sixth of an API call)."""
 
     case_id: str | None
     kind: str | None

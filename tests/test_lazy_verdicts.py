@@ -1,0 +1,226 @@
+"""The embedding API's lazy verdicts (run.result.LazyResult) read exactly as eagerly built ones.
+
+``Rulebook.evaluate`` builds a complied, violated or not-applicable verdict with its outcome, rule and the
+rule's constants only; the rest is filled from the general path when first read. Every golden case, and
+variants of each with a value made null, removed or mistyped, must give the same verdicts, field by field
+and in the same order, as the general path builds them eagerly; whatever field is read first.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import pickle
+from pathlib import Path
+from typing import Any
+
+import policytext as pt
+import pytest
+from test_kernel import CHAIN, TESTS, _chain_cases, _variants
+
+from policy_eval.api import Rulebook
+from policy_eval.lang.budget import current
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import FIELDS, LazyResult, Outcome, RuleResult
+
+
+def _eager(ev: Evaluator) -> Evaluator:
+    """The same evaluator with the lazy verdicts turned off: every verdict through the general path."""
+    ev._lazy = None
+    return ev
+
+
+@pytest.fixture(scope="module")
+def pair():  # type: ignore[no-untyped-def]
+    books: dict[str | None, tuple[Evaluator, Evaluator]] = {}
+
+    def get(params: str | None) -> tuple[Evaluator, Evaluator]:
+        if params not in books:
+            rb = load_rulebook(params=params)
+            books[params] = (Evaluator(rb, explain="missing", lazy=True),
+                             _eager(Evaluator(rb, explain="missing", lazy=True)))
+        return books[params]
+    return get
+
+
+def _record(r: RuleResult, first: str) -> dict[str, Any]:
+    """Every field of a verdict, ``first`` read first; explanations and inputs as plain data."""
+    out = {first: getattr(r, first)}
+    out.update({f: getattr(r, f) for f in FIELDS})
+    out["explanation"] = list(out["explanation"])
+    out["inputs"] = dict(out["inputs"])
+    return out
+
+
+def _same(lazy: Evaluator, eager: Evaluator, case: dict[str, Any], as_of: _dt.datetime | None, first: str) -> None:
+    a = lazy.evaluate(case, as_of=as_of)
+    b = eager.evaluate(case, as_of=as_of)
+    assert not any(isinstance(r, LazyResult) for r in b.results)
+    assert [r.outcome for r in a.results] == [r.outcome for r in b.results]
+    assert a.versions == b.versions and a.error == b.error
+    assert [_record(r, first) for r in a.results] == [_record(r, first) for r in b.results]
+    assert a.to_dict() == b.to_dict()
+
+
+@pytest.mark.parametrize("index", range(len(TESTS)), ids=[f"{Path(t.file).stem}:{t.line}" for t in TESTS])
+def test_lazy_verdicts_read_as_eager_ones(pair, index: int) -> None:  # type: ignore[no-untyped-def]
+    """Every golden case; every sixth one also with each of its values made null, removed and mistyped.
+    The field read first varies with the case (a fill must not depend on which field asked for it)."""
+    test = TESTS[index]
+    lazy, eager = pair(test.params)
+    as_of = parse_instant(test.as_of) if test.as_of else None
+    first = FIELDS[index % len(FIELDS)]
+    for case in _variants(test.case) if index % 6 == 0 else [test.case]:
+        _same(lazy, eager, case, as_of, first)
+
+
+def test_the_corpus_reaches_lazy_verdicts_of_every_kind(pair) -> None:  # type: ignore[no-untyped-def]
+    """Not a vacuous comparison: lazy verdicts of each outcome they are made for (dependencies: below)."""
+    lazy, _ = pair(None)
+    seen: set[Outcome] = set()
+    for test in TESTS:
+        if test.params is None:
+            result = lazy.evaluate(test.case, as_of=parse_instant(test.as_of) if test.as_of else None)
+            for r in result.results:
+                if isinstance(r, LazyResult):
+                    seen.add(r.outcome)
+    assert seen == {Outcome.COMPLIED, Outcome.VIOLATED, Outcome.NOT_APPLICABLE}
+
+
+@pytest.mark.parametrize("selection", [{}, {"only": ["demo/after-refund"]}, {"skip": ["demo/in-window"]}])
+def test_dependency_chain(tmp_path: Path, selection: dict[str, Any]) -> None:
+    """Dependent rules: a lazy verdict's dependencies, reasons and inputs are those the general path gives,
+    and only the selected rules come back, in their order (dependencies are judged first)."""
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", CHAIN).parent)
+    lazy = Evaluator(rb, explain="missing", lazy=True, **selection)
+    eager = _eager(Evaluator(rb, explain="missing", lazy=True, **selection))
+    gated = set()
+    for i, case in enumerate(_chain_cases()):
+        _same(lazy, eager, case, None, FIELDS[i % len(FIELDS)])
+        gated |= {(r.rule, r.outcome.value) for r in lazy.evaluate(case).results
+                  if isinstance(r, LazyResult) and r.depends}
+    # lazy verdicts whose dependencies let them apply, and ones a dependency made not applicable
+    assert {("after-refund", "violated"), ("after-refund", "complied"), ("after-refund", "not_applicable")} <= gated
+    if not selection:
+        assert ("auto-refund", "not_applicable") in gated
+
+
+def _book(tmp_path: Path, message: str = '"late: {request.submitted_at}"') -> Rulebook:
+    text = pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d",
+                                           message=message)))
+    pt.write(tmp_path / "policies" / "demo.yaml", text)
+    return Rulebook.load(tmp_path / "policies", entry_points=False)
+
+
+CASE = {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
+        "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00"},
+        "request": {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-19T10:00:00+08:00"}}
+
+
+def test_api_verdict_is_lazy_and_whole_when_read(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    (verdict,) = book.evaluate(CASE).results
+    assert isinstance(verdict, LazyResult) and verdict.outcome is Outcome.VIOLATED
+    assert verdict._fill is not None  # nothing read yet beyond the constants
+    assert verdict.message == "late: 2024-03-19T10:00:00+08:00"
+    assert verdict._fill is None  # filled once, whole: the case is no longer held
+    assert verdict.inputs == {"request.submitted_at": "2024-03-19T10:00:00+08:00",
+                              "order.confirmed_at": "2024-02-20T10:00:00+08:00"}
+    assert verdict.full_id == "demo/in-window" and verdict.rule == "in-window"
+
+
+def test_lazy_verdict_pickles_equals_and_prints_as_a_verdict(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    (verdict,) = book.evaluate(CASE).results
+    copied = pickle.loads(pickle.dumps(verdict))
+    assert type(copied) is RuleResult
+    assert copied == verdict and verdict == copied
+    assert repr(verdict).startswith("RuleResult(policy='demo'") and "message='late: " in repr(verdict)
+    with pytest.raises(AttributeError):
+        verdict.no_such_field  # noqa: B018 - reading it must fail as on any verdict
+
+
+def test_a_fill_is_metered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verdict filled after the call is computed within a fresh rule budget, as during the call (a message
+    or an explanation may walk a list), and the budget is gone again afterwards."""
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(
+        pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d")))).parent)
+    lazy = Evaluator(rb, explain="missing", lazy=True, budget=1234)
+    (verdict,) = lazy.evaluate(CASE).results
+    seen: list[Any] = []
+    assert lazy._lazy is not None
+    general = lazy._lazy._general
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(current())
+        return general(*args, **kwargs)
+    monkeypatch.setattr(lazy._lazy, "_general", spy)
+    assert current() is None
+    assert verdict.reason
+    assert [(m.limit, m.left) for m in seen] == [(1234, 1234)]
+    assert current() is None
+
+
+@pytest.fixture(scope="module")
+def findings_pair():  # type: ignore[no-untyped-def]
+    rb = load_rulebook()
+    return Evaluator(rb, detail="findings", lazy=True), _eager(Evaluator(rb, detail="findings", lazy=True))
+
+
+PLAIN = [i for i, t in enumerate(TESTS) if t.params is None]  # (deployment parameters: full detail, above)
+
+
+@pytest.mark.parametrize("index", PLAIN[::2], ids=[f"{Path(TESTS[i].file).stem}:{TESTS[i].line}" for i in PLAIN[::2]])
+def test_lazy_findings_read_as_eager_ones(findings_pair, index: int) -> None:  # type: ignore[no-untyped-def]
+    """``Rulebook.evaluate(detail="findings")``: the violated verdicts are lazy, the counts the same."""
+    test = TESTS[index]
+    lazy, eager = findings_pair
+    as_of = parse_instant(test.as_of) if test.as_of else None
+    for case in _variants(test.case) if index % 10 == 0 else [test.case]:
+        a, b = lazy.evaluate(case, as_of=as_of), eager.evaluate(case, as_of=as_of)
+        assert a.quiet == b.quiet and a.counts() == b.counts()
+        assert [_record(r, FIELDS[index % len(FIELDS)]) for r in a.results] == [_record(r, "rule") for r in b.results]
+        assert a.to_findings() == b.to_findings()
+
+
+def test_lazy_findings_are_reached(findings_pair) -> None:  # type: ignore[no-untyped-def]
+    lazy, _ = findings_pair
+    made = [r for t in TESTS if t.params is None
+            for r in lazy.evaluate(t.case, as_of=parse_instant(t.as_of) if t.as_of else None).results]
+    assert any(isinstance(r, LazyResult) and r.outcome is Outcome.VIOLATED for r in made)
+    assert not any(isinstance(r, LazyResult) and r.outcome is not Outcome.VIOLATED for r in made)
+
+
+def _read_together(verdict: RuleResult, fields: list[str]) -> tuple[list[tuple[str, Any]], list[BaseException]]:
+    """Each field read by its own thread, all released at once."""
+    import threading
+
+    seen: list[tuple[str, Any]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(fields))
+
+    def read(field: str) -> None:
+        start.wait()
+        try:
+            seen.append((field, getattr(verdict, field)))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+    threads = [threading.Thread(target=read, args=(f,)) for f in fields]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen, errors
+
+
+def test_verdicts_read_from_many_threads_at_once(tmp_path: Path) -> None:
+    """A result shared between threads: each field read concurrently is the one filled, never an error."""
+    book = _book(tmp_path)
+    (reference,) = book.evaluate(CASE).results
+    for _ in range(20):
+        (verdict,) = book.evaluate(CASE).results
+        seen, errors = _read_together(verdict, ["message", "reason", "inputs", "message"] * 2)
+        assert errors == []
+        assert sorted(seen, key=str) == sorted(((f, getattr(reference, f)) for f, _ in seen), key=str)
+        assert ("message", "late: 2024-03-19T10:00:00+08:00") in seen

@@ -1,0 +1,100 @@
+"""Full detail's preset verdicts (run.presets) are the verdicts the general path builds, field for field.
+
+A complied or not-applicable verdict of a rule without dependencies, on a case the fused function decided,
+is made from a class holding its rule's constants; its record comes from a template. Every golden case, and
+variants with values made null, removed or mistyped, must give the same verdicts and the same JSON record as
+the general path gives with the presets turned off; with every verdict explained there are none.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_kernel import TESTS, _variants
+
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import FIELDS, Outcome, PresetResult, RuleResult
+
+
+def _general(ev: Evaluator) -> Evaluator:
+    ev._presets = {}
+    return ev
+
+
+@pytest.fixture(scope="module")
+def pair():  # type: ignore[no-untyped-def]
+    books: dict[tuple[str | None, str], tuple[Evaluator, Evaluator]] = {}
+
+    def get(params: str | None, explain: str) -> tuple[Evaluator, Evaluator]:
+        if (params, explain) not in books:
+            rb = load_rulebook(params=params)
+            books[(params, explain)] = (Evaluator(rb, explain=explain),
+                                        _general(Evaluator(rb, explain=explain)))
+        return books[(params, explain)]
+    return get
+
+
+def _fields(r: RuleResult) -> dict[str, Any]:
+    out = {f: getattr(r, f) for f in FIELDS}
+    out["explanation"] = list(out["explanation"])
+    return out
+
+
+@pytest.mark.parametrize("explain", ["missing", "decisive"])
+@pytest.mark.parametrize("index", range(0, len(TESTS), 3), ids=[f"{Path(t.file).stem}:{t.line}" for t in TESTS[::3]])
+def test_presets_are_the_general_paths_verdicts(pair, index: int, explain: str) -> None:  # type: ignore[no-untyped-def]
+    test = TESTS[index]
+    fast, general = pair(test.params, explain)
+    as_of = parse_instant(test.as_of) if test.as_of else None
+    for case in _variants(test.case) if index % 9 == 0 else [test.case]:
+        a, b = fast.evaluate(case, as_of=as_of), general.evaluate(case, as_of=as_of)
+        assert not any(isinstance(r, PresetResult) for r in b.results)
+        assert [_fields(r) for r in a.results] == [_fields(r) for r in b.results]
+        assert [r.to_dict() for r in a.results] == [r.to_dict() for r in b.results]
+        assert a.to_json() == b.to_json()
+
+
+def test_the_corpus_reaches_presets_of_both_outcomes(pair) -> None:  # type: ignore[no-untyped-def]
+    fast, _ = pair(None, "missing")
+    seen: set[Outcome] = set()
+    with_params = False
+    for test in TESTS:
+        for r in fast.evaluate(test.case, as_of=parse_instant(test.as_of) if test.as_of else None).results:
+            if isinstance(r, PresetResult):
+                seen.add(r.outcome)
+                with_params |= bool(r.params)
+    assert seen == {Outcome.COMPLIED, Outcome.NOT_APPLICABLE}
+    assert with_params  # a rule with deployment parameters recorded on its verdicts
+
+
+def test_no_presets_when_every_verdict_is_explained() -> None:
+    ev = Evaluator(load_rulebook(), explain=True)
+    for test in TESTS[:40]:
+        assert not any(isinstance(r, PresetResult) for r in ev.evaluate(test.case).results)
+
+
+def test_a_preset_record_with_inputs_is_the_general_record() -> None:
+    """The template covers the record without inputs (how a case record lists a verdict); asked with
+    inputs, the record is built as any verdict's."""
+    ev = Evaluator(load_rulebook(), explain="missing")
+    made = [r for t in TESTS[:60] for r in ev.evaluate(t.case).results if isinstance(r, PresetResult)]
+    assert made
+    for r in made:
+        plain = RuleResult(**{f: getattr(r, f) for f in FIELDS})
+        assert r.to_dict() == plain.to_dict() and r.to_dict(with_inputs=False) == plain.to_dict(with_inputs=False)
+        assert list(r.to_dict(with_inputs=False)) == list(plain.to_dict(with_inputs=False))  # key order too
+
+
+def test_a_preset_verdict_pickles_as_a_plain_one() -> None:
+    """Worker processes send verdicts back pickled (eval --jobs, evaluate_many(jobs=2))."""
+    ev = Evaluator(load_rulebook(), explain="missing")
+    made = [r for t in TESTS[:20] for r in ev.evaluate(t.case).results if isinstance(r, PresetResult)]
+    assert made
+    for r in made:
+        copied = pickle.loads(pickle.dumps(r))
+        assert type(copied) is RuleResult and copied == r and repr(copied) == repr(r)
