@@ -1,12 +1,16 @@
 """Benchmark: one ``policy-eval`` command, its CPU split between the parent process and its workers.
 
 Runs the CLI in this process (so that this process *is* the parent) and prints the exit code, wall time,
-the parent's own CPU seconds (reading, stitching, writing, and loading the rulebook at start-up) and the
-CPU seconds of the worker processes it waited for (``RUSAGE_CHILDREN``), and the peak memory of each::
+the parent's own CPU seconds, split into start-up (imports and loading the rulebook, up to the end of
+``common.load``) and the run after it (reading or planning the input, taking the workers' results,
+writing, the totals), the CPU seconds of the worker processes it waited for (``RUSAGE_CHILDREN``), and
+the peak memory of each::
 
     python bench/cpu_split.py eval -q -f jsonl --jobs 2 --fail-on never -o OUT cases.jsonl
 
-(A Dask run's workers belong to its local cluster, which this accounting does not see.)
+The parent's run CPU divided by the records is what the parent costs per record: the figure that must
+stay small for ``--jobs`` to scale. (A Dask run's workers belong to its local cluster, which this
+accounting does not see.)
 """
 
 from __future__ import annotations
@@ -14,21 +18,40 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from typing import Any
+
+
+def _cpu_self() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
 
 
 def main(argv: list[str]) -> int:
-    from policy_eval.cli import run
+    from policy_eval.cli import common, run
 
+    loaded: list[float] = []
+    load = common.load
+
+    def timed_load(*args: Any, **kwargs: Any) -> Any:
+        rulebook = load(*args, **kwargs)
+        loaded.append(_cpu_self())
+        return rulebook
+
+    common.load = timed_load  # type: ignore[assignment]
     start = time.perf_counter()
-    code = run(argv)
+    try:
+        code = run(argv)
+    finally:
+        common.load = load  # type: ignore[assignment]
     wall = time.perf_counter() - start
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent, workers = me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
     share = parent / (parent + workers) if parent + workers else 0.0
-    print(f"exit={code} wall={wall:.2f}s cpu={parent + workers:.2f}s parent={parent:.2f}s ({share:.0%}) "
-          f"workers={workers:.2f}s peak parent={me.ru_maxrss / 1024:.1f}MiB worker={kids.ru_maxrss / 1024:.1f}MiB",
-          file=sys.stderr)
+    startup = loaded[0] if loaded else parent
+    print(f"exit={code} wall={wall:.2f}s cpu={parent + workers:.2f}s parent={parent:.2f}s ({share:.0%}; "
+          f"start-up={startup:.2f}s run={parent - startup:.2f}s) workers={workers:.2f}s "
+          f"peak parent={me.ru_maxrss / 1024:.1f}MiB worker={kids.ru_maxrss / 1024:.1f}MiB", file=sys.stderr)
     return code
 
 

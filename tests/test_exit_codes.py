@@ -147,7 +147,8 @@ def test_a_bug_in_a_subprocess_is_exit_4_not_1(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("fast_load")
-def test_a_record_rejected_by_a_bug_makes_the_run_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])  # 2: the record comes back inside a worker's block
+def test_a_record_rejected_by_a_bug_makes_the_run_exit_4(monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
     """The per-record safety net keeps the batch going, but the run must not pass for a clean (or merely
     violating) one: the report is complete and the exit code says a bug was met."""
     from policy_eval.run.evaluate import Evaluator
@@ -161,11 +162,50 @@ def test_a_record_rejected_by_a_bug_makes_the_run_exit_4(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(Evaluator, "evaluate", flaky)
     out, err = io.StringIO(), io.StringIO()
-    code = cli.run(["eval", "-f", "jsonl", "--fail-on", "never", str(CASES)], out, err)
+    code = cli.run(["eval", "-f", "jsonl", "--fail-on", "never", "--jobs", jobs, str(CASES)], out, err)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert code == common.EXIT_INTERNAL, err.getvalue()
     assert len(records) == 20 and sum(r["status"] == "rejected" for r in records) == 1
     assert "1 record(s) rejected with an internal error" in err.getvalue()
+
+
+# --- --jobs 2: the totals come in blocks (policy_eval.run.blocks) -------------------------------------------
+
+@pytest.mark.usefixtures("fast_load")
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+@pytest.mark.parametrize(("fail_on", "cases", "code"), [
+    ("violated", "after_sales.jsonl", 1),
+    ("never", "after_sales.jsonl", 0),
+    ("violated", "clean", 0),
+    ("violated", "rejected", 1),  # a rejected record fails the run, nothing violated
+    ("violated", "undetermined", 0),
+    ("undetermined", "undetermined", 1),
+])
+def test_jobs_2_exits_and_sums_up_as_jobs_1(tmp_path: Path, fmt: str, fail_on: str, cases: str, code: int) -> None:
+    lines = CASES.read_text(encoding="utf-8").splitlines()
+    results = [json.loads(line) for line in _eval_lines(lines)]
+    clean = [line for line, r in zip(lines, results, strict=True) if not r["findings"]]
+    undetermined = [line for line, r in zip(lines, results, strict=True)
+                    if r["summary"]["undetermined"] and not r["summary"]["violated"]]
+    picked = {"after_sales.jsonl": lines, "clean": clean, "undetermined": undetermined,
+              "rejected": [*clean[:2], "{broken", *clean[2:]]}[cases]
+    assert picked
+    source = tmp_path / "cases.jsonl"
+    source.write_text("\n".join(picked * 20) + "\n", encoding="utf-8")
+    seen = []
+    for jobs in ("1", "2"):
+        out, err = io.StringIO(), io.StringIO()
+        got = cli.run(["eval", "-q", "-f", fmt, "--fail-on", fail_on, "--jobs", jobs, str(source)], out, err)
+        seen.append((got, out.getvalue(), err.getvalue()))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == code, seen[0][2]
+
+
+def _eval_lines(lines: list[str]) -> list[str]:
+    out = io.StringIO()
+    cli.run(["eval", "-q", "-f", "jsonl", str(CASES)], out, io.StringIO())
+    assert len(out.getvalue().splitlines()) == len(lines)
+    return out.getvalue().splitlines()
 
 
 # --- the table ------------------------------------------------------------------------------------------------

@@ -287,3 +287,48 @@ def test_help_says_what_o_does() -> None:
     text = " ".join(out.getvalue().split())
     assert "never replaced by an incomplete one" in text and "FILE.interrupted" in text
     assert "devices and FIFOs are written straight through" in text
+
+
+# --- --jobs 2 writes blocks (policy_eval.run.blocks): the same bytes as --jobs 1 --------------------------------
+
+@pytest.fixture(scope="module")
+def mixed_cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated cases of every kind, the golden corpus's cases, a broken line and a schema error."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    from policy_eval.run.testing import load_tests
+
+    golden = [t.case for f in sorted((ROOT / "tests" / "golden").glob("*.yaml")) for t in load_tests(f)]
+    lines = [json.dumps(c, ensure_ascii=False, default=str) for c in [*generate(2500, seed=7), *golden]]
+    lines.insert(1234, '{"case_id": "broken",')
+    lines.insert(40, json.dumps({"case_id": "no-kind"}))
+    path = tmp_path_factory.mktemp("mixed") / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+@pytest.mark.parametrize("detail", ["findings", "full"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_jobs_2_blocks_are_byte_identical_to_jobs_1(mixed_cases: Path, tmp_path: Path, fmt: str,
+                                                    detail: str) -> None:
+    """To a file (bytes written under the text stream) and to a text stream (stdout here), the summary too."""
+    runs = {}
+    for jobs in ("1", "2"):
+        for target in ("stdout", "file"):
+            out, err = io.StringIO(), io.StringIO()
+            dest = tmp_path / f"{jobs}-{target}.out"
+            argv = ["eval", "-q", "-f", fmt, "--detail", detail, "--jobs", jobs, str(mixed_cases)]
+            code = cli.run([*argv, "-o", str(dest)] if target == "file" else argv, out, err)
+            text = dest.read_text(encoding="utf-8") if target == "file" else out.getvalue()
+            runs[jobs, target] = (code, text, err.getvalue().replace(f" -> {dest}", ""))
+    first = runs["1", "stdout"]
+    assert all(run == first for run in runs.values())
+    assert first[0] == 1 and "rejected" in first[2]
+    read = int(first[2].split(" records read")[0])
+    assert read == len(mixed_cases.read_text(encoding="utf-8").splitlines()) > 2500
+    if fmt == "jsonl":
+        assert [json.loads(line)["record"] for line in first[1].splitlines()] == list(range(1, read + 1))
+    else:
+        assert len(json.loads(first[1])["cases"]) == read

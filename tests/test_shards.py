@@ -25,6 +25,7 @@ from policy_eval.rulebook.cases import read_cases, read_stream
 from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES
 from policy_eval.rulebook.shards import SHARD_BYTES, Shard, plan_shards, shard_records
 from policy_eval.run.batch import BatchOptions, Processor, run_batch, task_items, work_on
+from policy_eval.run.blocks import TOTALS, Block, count
 from policy_eval.run.workers import ends
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,6 +213,37 @@ def test_jobs_2_on_ranges_writes_what_jobs_1_writes_on_the_stream(tmp_path: Path
     assert [r.to_json() for r in run_batch(iter(ranged), options, jobs=1)] == one
 
 
+def _summed(blocks: list[Any]) -> tuple[int, ...]:
+    return tuple(sum(column) for column in zip(*(b.totals for b in blocks), strict=True))
+
+
+def _counted(results: list[Any]) -> tuple[int, ...]:
+    totals = [0] * len(TOTALS)
+    for r in results:
+        count(totals, r)
+    return tuple(totals)
+
+
+def test_jobs_2_blocks_hold_what_jobs_1_writes_with_its_totals(tmp_path: Path) -> None:
+    """One block per range: its records once each, in order, framed as the report frames them, and the
+    totals of exactly those records (a bad record inside a block included)."""
+    path = _tricky(tmp_path)
+    options = BatchOptions(detail="findings", explain="missing", transport="blocks", frame=("", "\n"))
+    one = list(run_batch(read_cases([str(path)], raw=True), options, jobs=1))  # one process: objects
+    ranged = list(read_cases([str(path)], raw=True, shards=4096))
+    blocks = list(run_batch(iter(ranged), options, jobs=2))
+    assert all(isinstance(b, Block) and b.records > 0 for b in blocks) and len(blocks) == len(ranged)
+    assert b"".join(b.data for b in blocks) == "".join(r.to_json() + "\n" for r in one).encode()
+    assert _summed(blocks) == _counted(one)
+    assert dict(zip(TOTALS, _summed(blocks), strict=True))["rejected"] == 3
+    # each block holds its range's records; some block has a rejected record between two evaluated ones
+    for block, shard in zip(blocks, ranged, strict=True):
+        numbers = [json.loads(line)["record"] for line in block.data.splitlines()]
+        assert len(numbers) == block.records and all(shard.first <= n <= shard.last for n in numbers)
+    inside = [b for b in blocks if b'"rejected"' in b"\n".join(b.data.splitlines()[1:-1])]
+    assert inside, "no block with a rejected record in its middle"
+
+
 POISON_PLUGIN = '''
 import os, signal
 from policy_eval.plugins.hookspecs import hookimpl
@@ -250,4 +282,38 @@ def test_a_record_that_kills_its_worker_mid_range_costs_only_that_record(tmp_pat
     assert "worker process evaluating this record died" in out[33]["error"]["message"]
     assert any(f"{path}:{poisoned.first} to " in d for d in deaths)
     assert any(f"record {path}:34 killed its worker twice" in d for d in deaths)
+    del sys.modules["shard_poison"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+def test_a_range_retried_record_by_record_comes_back_as_blocks_of_one(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range whose worker dies is run again, then record by record: each record a block of its own, the
+    poison one a rejected record; nothing lost, repeated or counted twice."""
+    (tmp_path / "shard_poison.py").write_text(POISON_PLUGIN, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("POISON_PARENT", str(os.getpid()))
+    templates = [json.loads(x) for x in (EXAMPLES / "after_sales.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = [json.dumps(dict(templates[i % len(templates)], case_id="POISON" if i == 33 else f"C-{i}"),
+                        ensure_ascii=False) for i in range(60)]
+    path = _write(tmp_path, ("\n".join(lines) + "\n").encode())
+    options = BatchOptions(detail="findings", explain="missing", transport="blocks", frame=("", "\n"),
+                           plugins=["shard_poison"])
+    ranged = list(read_cases([str(path)], raw=True, shards=8192))
+    poisoned = next(s for s in ranged if s.first <= 34 <= s.last)
+    deaths: list[str] = []
+    blocks = list(run_batch(iter(ranged), options, jobs=2, on_worker_death=deaths.append))
+    assert all(isinstance(b, Block) for b in blocks)
+    out = [json.loads(line) for b in blocks for line in b.data.splitlines()]
+    assert [r["record"] for r in out] == list(range(1, 61))
+    assert [r["record"] for r in out if r["status"] == "rejected"] == [34]
+    ones = [b for b in blocks if b.records == 1]
+    assert len(ones) == poisoned.last - poisoned.first + 1  # the poisoned range, record by record
+    assert len(blocks) == len(ranged) - 1 + len(ones)
+    totals = dict(zip(TOTALS, _summed(blocks), strict=True))
+    assert (totals["read"], totals["evaluated"], totals["rejected"]) == (60, 59, 1)
+    expected = _counted(list(run_batch(iter([r for s in ranged for r in task_items(s) if r[1] != 34]),
+                                       BatchOptions(detail="findings", explain="missing"), jobs=1)))
+    assert totals["complied"] == dict(zip(TOTALS, expected, strict=True))["complied"]
+    assert any("killed its worker twice" in d for d in deaths)
     del sys.modules["shard_poison"]

@@ -184,9 +184,11 @@ def test_identical_input_gives_byte_identical_output(tmp_path: Path) -> None:
 # --- the same, made deterministic: a real SIGINT raised at a chosen point of an in-process run -----------
 
 def _in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, attribute: str,
-                at_call: int = 5) -> tuple[int, str, Path]:
+                at_call: int = 5, jobs: int = 1, data: bytes | None = None) -> tuple[int, str, Path]:
     """Run ``policy-eval eval -f jsonl -o OUT`` in this process; deliver SIGINT inside the ``at_call``-th call
-    of ``target.attribute`` (the handler the CLI installs raises at the next bytecode of that call)."""
+    of ``target.attribute`` (the handler the CLI installs raises at the next bytecode of that call), in
+    this process (``--jobs`` workers, forked, ignore SIGINT). The cases are examples/after_sales.jsonl, or
+    ``data``."""
     import importlib
     import io
 
@@ -207,10 +209,11 @@ def _in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, at
 
     monkeypatch.setattr(cls, attribute, interrupted)
     source = tmp_path / "cases.jsonl"
-    source.write_bytes((EXAMPLES / "after_sales.jsonl").read_bytes())
+    source.write_bytes(data if data is not None else (EXAMPLES / "after_sales.jsonl").read_bytes())
     out = tmp_path / "out.jsonl"
     err = io.StringIO()
-    code = run(["eval", "--format", "jsonl", "-o", str(out), str(source)], stdout=io.StringIO(), stderr=err)
+    code = run(["eval", "--format", "jsonl", "--jobs", str(jobs), "-o", str(out), str(source)],
+               stdout=io.StringIO(), stderr=err)
     return code, err.getvalue(), out
 
 
@@ -230,3 +233,25 @@ def test_signal_while_a_result_is_written_keeps_the_count_exact(tmp_path: Path,
     code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.result.CaseResult", "to_dict")
     assert code == 130, stderr[-400:]
     assert _check_report(out, stderr) == 4
+
+
+# --jobs 2 with -f jsonl: each worker's range comes back as one block, written in one write
+# (policy_eval.run.blocks); a signal lands between two blocks or waits for the one being written.
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+@pytest.mark.parametrize(("target", "attribute", "whole"), [
+    ("policy_eval.cli.output.BlockWriter", "write", 2),  # before the third block is written: two are
+    ("policy_eval.cli.streams.Guarded", "flush", 3),  # inside the third block's write: it is finished
+], ids=["between-blocks", "inside-a-block"])
+def test_signal_with_jobs_2_counts_whole_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str,
+                                                attribute: str, whole: int) -> None:
+    from policy_eval.rulebook.shards import plan_shards
+
+    data = (EXAMPLES / "after_sales.jsonl").read_bytes() * 80  # 1,600 records, about six ranges
+    code, stderr, out = _in_process(tmp_path, monkeypatch, target, attribute, at_call=3, jobs=2, data=data)
+    with open(tmp_path / "cases.jsonl", "rb") as fh:
+        ranges = list(plan_shards(fh, "cases.jsonl"))
+    assert len(ranges) > whole + 1
+    expected = sum(r.last - r.first + 1 for r in ranges[:whole])
+    assert code == 130, stderr[-400:]
+    assert _check_report(out, stderr) == expected
+    assert f"{expected} records read: {expected} evaluated, 0 rejected" in stderr

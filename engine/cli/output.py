@@ -1,22 +1,27 @@
-"""Output plumbing: atomic report files, terminal detection, and text laid out for a terminal."""
+"""Output plumbing: atomic report files, terminal detection, blocks of records for the JSON reporters, and text
+laid out for a terminal."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import io
 import os
 import re
 import stat
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 from policy_eval.cli.common import UsageError
 from policy_eval.cli.streams import Guarded, OutputFailed
 from policy_eval.errors import printable
 
-__all__ = ["AtomicOutput", "clean_stale", "isatty", "cells", "pad", "one_line"]
+__all__ = ["AtomicOutput", "BlockWriter", "block_frame", "stdout_binary", "clean_stale", "isatty", "cells", "pad",
+           "one_line"]
 
 
 _STALE = r"\.{name}\.(\d+)\.[A-Za-z0-9_]+\.tmp"  # .NAME.PID.RANDOM.tmp: the temp files of __init__
@@ -78,6 +83,11 @@ class AtomicOutput:
         except OSError as exc:
             raise UsageError(f"--output {path}: cannot write there ({exc.strerror or exc})") from None
         self.stream = Guarded(raw, path)
+
+    def binary(self) -> IO[bytes]:
+        """The bytes under :attr:`stream`: it writes UTF-8 and translates no newline, so UTF-8 text written
+        here (after flushing :attr:`stream`) is what writing the text there would give."""
+        return cast(TextIO, self.stream.stream).buffer
 
     def commit(self, complete: bool = True) -> Path:
         """Put the report in place and say where it went. An incomplete report (``complete=False``: the run
@@ -185,6 +195,80 @@ def isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
+        return False
+
+
+def block_frame(factory: Any) -> tuple[str, str, str] | None:
+    """How the reporter made by ``factory`` frames each record, if it is one whose records can be written in
+    blocks (:class:`policy_eval.run.blocks.Block`): what comes before a record, after it, and before the
+    first record of the report; else None (the reporter is given every result).
+
+    The built-in jsonl and json reporters write each record as ``result.to_json()`` framed so; a block of
+    records framed so by a worker is what they would write given its records one by one. Any other
+    reporter (a plugin's too, even under the name json or jsonl) is given the records one by one."""
+    from policy_eval.plugins.reporters import JsonlReporter, JsonReporter
+
+    if factory is JsonlReporter:
+        return "", "\n", ""
+    if factory is JsonReporter:  # "cases": [\n{...},\n{...}
+        return ",\n", "", "\n"
+    return None
+
+
+class BlockWriter:
+    """Writes blocks of records (:class:`policy_eval.run.blocks.Block`) to the report, one write each, in the
+    place of the reporter's ``case`` for each of their records.
+
+    ``tally`` is the report's counting stream (:class:`policy_eval.cli.signals.Tally`): a block is written in
+    one critical section, so a signal never cuts one. Its UTF-8 bytes go straight to ``binary``, the byte
+    stream under the report's text stream, when there is one that writes text as UTF-8 with no newline
+    translation (see :meth:`AtomicOutput.binary`, :func:`stdout_binary`): the parent then neither decodes
+    nor encodes the report. Else, and for a block that came as text, the text goes through the tally.
+    """
+
+    def __init__(self, tally: Any, frame: tuple[str, str, str], binary: IO[bytes] | None, target: str) -> None:
+        before, _, first = frame
+        if not before.endswith(first):
+            raise ValueError(f"the first record's frame {first!r} must end the others' {before!r}")
+        self.tally = tally
+        self.binary = binary
+        self.target = target
+        self.skip = len(before) - len(first)  # cut from the first block written (ASCII: as many bytes)
+        self.first = True
+
+    def write(self, block: Any) -> None:
+        data = block.data
+        if self.first and self.skip:
+            data = data[self.skip:]
+        self.first = False
+        if self.binary is None or isinstance(data, str):
+            self.tally.write(data if isinstance(data, str) else data.decode("utf-8"))
+            return
+        self.tally.signals.enter()
+        try:
+            try:
+                self.tally.stream.flush()  # the text written before (a header) goes first
+                self.binary.write(data)
+            except OSError as exc:
+                raise OutputFailed(self.target, exc) from None
+            self.tally.written += len(data)
+        finally:
+            self.tally.signals.leave()
+
+
+def stdout_binary(stream: Any) -> IO[bytes] | None:
+    """The bytes under ``stream`` if it is (a :class:`Guarded` wrapper of) Python's own stdout writing UTF-8
+    with no newline translation (POSIX: its newline is ``\\n``), else None: text it must write itself."""
+    raw = stream.stream if isinstance(stream, Guarded) else stream
+    if raw is not sys.__stdout__ or os.linesep != "\n" or not isinstance(raw, io.TextIOWrapper):
+        return None
+    return raw.buffer if _utf8(raw.encoding) else None
+
+
+def _utf8(encoding: str | None) -> bool:
+    try:
+        return codecs.lookup(encoding or "").name == "utf-8"
+    except LookupError:
         return False
 
 

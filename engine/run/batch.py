@@ -2,13 +2,16 @@
 
 Input: raw records from :mod:`policy_eval.rulebook.cases`, and in their places
 :class:`~policy_eval.rulebook.shards.Shard` byte ranges of JSON Lines files that a
-worker reads itself. Output: ``CaseResult`` objects in input order. Memory stays
+worker reads itself. Output: ``CaseResult`` objects in input order; from worker
+processes, as ``BatchOptions.transport`` asks, each record's JSON text instead
+(:class:`Rendered`), or one :class:`~policy_eval.run.blocks.Block` per task. Memory stays
 flat: at most a bounded window of tasks (a chunk of records or a range) is in
 flight, however large the input. Any failure on one record becomes a rejected or
 undetermined result for that record; nothing is lost.
 
 :func:`work_on` is the worker core, the same for ``--jobs`` processes and Dask
-workers: a task in, its records' results out.
+workers: a task in, its records' results out; :func:`shaped` turns them into what
+travels back to the parent.
 """
 
 from __future__ import annotations
@@ -27,14 +30,13 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome
 from policy_eval.run.workers import run_pool
 
-__all__ = ["BatchOptions", "Processor", "Rendered", "run_batch", "work_on", "task_items", "INTERNAL_ERROR"]
-
-# How a record that met a bug is rejected (the CLI exits 4 for it: common.EXIT_INTERNAL).
-INTERNAL_ERROR = "internal error while evaluating this record"
+__all__ = ["BatchOptions", "Processor", "Rendered", "Block", "run_batch", "work_on", "shaped", "task_items",
+           "INTERNAL_ERROR"]
 
 CHUNK = 256
 
@@ -57,9 +59,13 @@ class BatchOptions:
     # "findings": only violated, undetermined and waived verdicts are built and written (plus counts);
     # "full": every verdict of every rule (see policy_eval.run.result)
     detail: str = "full"
-    # "json": worker processes send back each result's JSON text (see Rendered) instead of objects;
-    # line-oriented JSON output then costs the parent process a write, not a serialisation.
+    # How results come back from worker processes (--jobs 2+, Dask; in one process they stay objects):
+    # "objects"; "json": each result's JSON text (see Rendered), so that line-oriented JSON output costs
+    # the parent a write, not a serialisation; "blocks": one Block per task, its records' texts framed by
+    # ``frame`` (written before and after each) and their totals summed, so that the parent writes and
+    # adds once per task.
     transport: str = "objects"
+    frame: tuple[str, str] = ("", "\n")
     budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
     max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
     follow_links: bool = False  # read policy files linked from outside the policy folder
@@ -209,6 +215,16 @@ def _init_worker(options: BatchOptions) -> None:
         _WORKER = Processor(options)
 
 
+def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
+    """A task's results as they travel back to the parent (``options.transport``): the objects, one
+    :class:`Rendered` each, or one :class:`Block` (none for a task without records: a range of blank lines)."""
+    if options.transport == "blocks":
+        return [block_of(results, options.frame)] if results else []
+    if options.transport == "json":
+        return [Rendered.of(r) for r in results]
+    return results
+
+
 def _work(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
     assert _WORKER is not None
     try:
@@ -217,9 +233,7 @@ def _work(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
         if not isinstance(task, Shard):
             raise
         results = [_WORKER.process((task.source, None, _unopened(task, exc)))]  # type: ignore[arg-type]
-    if _WORKER.options.transport == "json":
-        return [Rendered.of(r) for r in results]
-    return results
+    return shaped(results, _WORKER.options)
 
 
 def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any] | Shard]:
@@ -266,8 +280,8 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     def lost(item: tuple[str, int, Any], message: str) -> Any:
         if not parent:
             parent.append(Processor(options))
-        result = parent[0].rejected(CaseError(message, source=item[0], record=item[1]))
-        return Rendered.of(result) if options.transport == "json" else result
+        [result] = shaped([parent[0].rejected(CaseError(message, source=item[0], record=item[1]))], options)
+        return result
 
     # Forked workers (started on first use, and again after a death) inherit the parent's rulebook.
     _INHERITED = processor

@@ -8,7 +8,10 @@ Optional: needs ``pip install 'policy-eval[dask]'``. Three entry points:
   client and sent as chunks of records); results come back in input order
   through a bounded window of futures, so output is record-for-record
   identical to the single-process run. Tasks run the same worker core as
-  ``--jobs`` (:func:`policy_eval.run.batch.work_on`).
+  ``--jobs`` (:func:`policy_eval.run.batch.work_on`) and send back what it
+  sends back (:func:`policy_eval.run.batch.shaped`): with
+  ``transport="blocks"`` (the CLI's ``-f jsonl``/``-f json``) one block of
+  JSON text and totals per task, else result objects.
 * :func:`evaluate_bag` — a ``dask.bag`` of case dicts → a bag of result dicts.
 * :func:`evaluate_dataframe` — a ``dask.dataframe`` whose columns are dotted
   case paths (``order.confirmed_at``) → a bag of result dicts.
@@ -28,8 +31,7 @@ from typing import Any
 
 from policy_eval.errors import CaseError
 from policy_eval.rulebook.shards import Shard
-from policy_eval.run.batch import CHUNK, BatchOptions, Processor, _chunks, task_items, work_on
-from policy_eval.run.result import CaseResult
+from policy_eval.run.batch import CHUNK, BatchOptions, Processor, _chunks, shaped, task_items, work_on
 from policy_eval.run.workers import DIED, ends
 
 __all__ = ["run_on_dask", "evaluate_bag", "evaluate_dataframe", "unflatten", "connect", "CasesUnreadable"]
@@ -57,9 +59,9 @@ def _processor(options: BatchOptions) -> Processor:
     return proc
 
 
-def _process_chunk(task: list[tuple[str, int, Any]] | Shard, options: BatchOptions) -> list[CaseResult]:
+def _process_chunk(task: list[tuple[str, int, Any]] | Shard, options: BatchOptions) -> list[Any]:
     try:
-        return work_on(_processor(options), task)
+        return shaped(work_on(_processor(options), task), options)
     except OSError as exc:
         if not isinstance(task, Shard):
             raise
@@ -125,8 +127,9 @@ def _killed(exc: BaseException) -> bool:
 
 
 def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, window: int | None = None,
-                on_worker_death: Callable[[str], None] | None = None) -> Iterator[CaseResult]:
-    """Evaluate records on a Dask cluster; yield results in input order with bounded memory.
+                on_worker_death: Callable[[str], None] | None = None) -> Iterator[Any]:
+    """Evaluate records on a Dask cluster; yield results in input order with bounded memory (``CaseResult``
+    objects, or what ``options.transport`` asks for: see :func:`policy_eval.run.batch.shaped`).
 
     A chunk whose task kills its workers (Dask's ``KilledWorker``) is evaluated again record by record:
     a record that kills its worker is reported as rejected (the worker core's ``lost`` result), the rest
@@ -138,12 +141,13 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
     told = on_worker_death or (lambda message: None)
     local: list[Processor] = []
 
-    def lost(item: tuple[str, int, Any]) -> CaseResult:
+    def lost(item: tuple[str, int, Any]) -> Any:
         if not local:
             local.append(Processor(options))
-        return local[0].rejected(CaseError(DIED, source=item[0], record=item[1]))
+        [result] = shaped([local[0].rejected(CaseError(DIED, source=item[0], record=item[1]))], options)
+        return result
 
-    def take() -> list[CaseResult]:
+    def take() -> list[Any]:
         chunk, future = pending.popleft()
         try:
             return list(_result(client, future))
@@ -154,7 +158,7 @@ def run_on_dask(records: Iterable[Any], options: BatchOptions, *, client: Any, w
         told(f"a Dask worker died while evaluating records {first} to {last}; they are evaluated again one by one")
         # One record in flight at a time: an innocent record running beside the poison one would share
         # its worker's deaths and be given up on too (seen under load with allowed-failures=1).
-        out: list[CaseResult] = []
+        out: list[Any] = []
         for item in task_items(chunk):  # a range is read here, on the client
             try:
                 out.extend(_result(client, client.submit(_process_chunk, [item], options, pure=False)))

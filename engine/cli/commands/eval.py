@@ -3,6 +3,11 @@
 Reads cases lazily (files, folders, stdin, or a plugin's loader), evaluates them in this process, in
 ``--jobs`` worker processes or on a Dask cluster, and streams each result to the chosen reporter. A signal
 ends the batch between two pieces of the report, so the report and the totals line always agree.
+
+With the json and jsonl reporters, workers (``--jobs`` 2+, Dask) send back one block per task: its records'
+JSON text, framed as the reporter frames a record, and their totals (:mod:`policy_eval.run.blocks`). This
+process writes each block with one write and adds its totals, so that it does not become the bottleneck
+of ``--jobs``. Other reporters, and the one-process run, get every result.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from typing import IO, Any, cast
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
-from policy_eval.cli.output import AtomicOutput, isatty
+from policy_eval.cli.output import AtomicOutput, BlockWriter, block_frame, isatty, stdout_binary
 from policy_eval.cli.signals import Interrupted, Signals, Tally
 from policy_eval.cli.streams import OutputFailed
 from policy_eval.errors import printable
 from policy_eval.lang.budget import DEFAULT_BUDGET
-from policy_eval.run.batch import INTERNAL_ERROR
+from policy_eval.run.blocks import TOTALS, Block, count
 
 _EVAL_EPILOG = """\
 Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
@@ -216,12 +221,15 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
     # Paths are resolved here, on the client: Dask workers run in folders of their own.
+    # Blocks when results come from other processes and the reporter is one that writes blocks.
+    frame = block_frame(factory) if args.jobs > 1 or args.engine == "dask" else None
     options = BatchOptions(policies=_absolute(args.policies), schemas=_absolute(args.schemas), params=_absolute(args.params),
                            as_of=args.as_of,
                            only=args.only,
                            skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
-                           transport="json" if args.format in ("json", "jsonl") else "objects",
+                           transport="objects" if frame is None else "blocks",
+                           frame=(frame[0], frame[1]) if frame is not None else ("", "\n"),
                            detail=_detail(args), budget=args.budget, max_cost=args.max_cost,
                            follow_links=args.follow_links)
     processor = Processor(options, rulebook=rb)
@@ -234,6 +242,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     rules = [{"id": r.full_id, "version": v.version, "title": r.title, "clause": r.clause,
               "severity": r.severity} for v in rb.versions() for r in v.rules]
     reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
+    blocks = None if frame is None else BlockWriter(tally, frame, sink.binary() if sink else stdout_binary(out),
+                                                    args.output or "stdout")
     summary = _summary_counter()
     # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
     show_progress = not args.quiet and isatty(err) and (sink is not None or not isatty(out))
@@ -250,23 +260,14 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                 done_bytes += len(item[2])
             yield item
 
+    totals = [0] * len(TOTALS)  # the summary's numbers as they add up (see _summarise)
+
     def account(result: Any) -> None:
-        summary["read"] += 1
-        if result.error is not None:
-            summary["rejected"] += 1
-            if str(result.error.get("message", "")).startswith(INTERNAL_ERROR):
-                summary["internal"] += 1
-            return
-        summary["evaluated"] += 1
-        counts = result.counts()
-        for k, v in counts.items():
-            summary["outcomes"][k] += v
-        if counts["violated"]:
-            summary["cases_violating"] += 1
-        elif counts["undetermined"]:
-            summary["cases_undetermined"] += 1
+        if isinstance(result, Block):  # the worker has added up its records
+            for i, n in enumerate(result.totals):
+                totals[i] += n
         else:
-            summary["cases_clean"] += 1
+            count(totals, result)
 
     # A signal ends the loop wherever it lands. A record counts as reported when its report has been
     # (at least partly) written: `current` and `mark` say which record was being reported, from where.
@@ -293,11 +294,15 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     try:
         for result in batch:
             current, mark = result, tally.written
-            reporter.case(result)
+            if isinstance(result, Block):
+                assert blocks is not None
+                blocks.write(result)
+            else:
+                reporter.case(result)
             signals.enter()
             account(result)
             current = None
-            progress.update(summary["read"], done_bytes)
+            progress.update(totals[0], done_bytes)
             signals.leave()
     except (Interrupted, KeyboardInterrupt):
         summary["interrupted"] = True
@@ -315,6 +320,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                 if cluster is not None and args.scheduler in (None, "", "local"):
                     cluster.close()
         progress.close()
+    _summarise(summary, totals)
     if summary["interrupted"] and args.format == "jsonl":
         fmt = "findings/1" if options.detail == "findings" else "1"
         stream.write(json.dumps({"format": fmt, "status": "interrupted", "written": summary["read"]}) + "\n")
@@ -347,6 +353,15 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     if args.fail_on == "undetermined":
         failed = failed or summary["outcomes"]["undetermined"] > 0
     return common.EXIT_VIOLATED if failed else common.EXIT_OK
+
+
+def _summarise(summary: dict[str, Any], totals: list[int]) -> None:
+    """Put the added-up ``totals`` (in the order of blocks.TOTALS) into the summary the reporters are given."""
+    for name, n in zip(TOTALS, totals, strict=True):
+        if name in summary["outcomes"]:
+            summary["outcomes"][name] = n
+        else:
+            summary[name] = n
 
 
 def _detail(args: argparse.Namespace) -> str:

@@ -1,0 +1,175 @@
+"""Blocks (issue 14 item 4): a worker's records written out and totalled at once; the parent writes and adds.
+
+A block must hold each of its records once, in order, framed as the reporter frames one record, and its
+totals must be what adding its records one by one gives — a rejected record in the middle, a record
+rejected by a bug, a record holding a lone surrogate included. The parent's writer must then put exactly
+the bytes the reporter would have written, straight under the text stream or through it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_eval.cli.output import BlockWriter, block_frame, stdout_binary
+from policy_eval.cli.signals import Signals, Tally
+from policy_eval.cli.streams import Guarded
+from policy_eval.errors import CaseError
+from policy_eval.plugins.reporters import JsonlReporter, JsonReporter, TextReporter
+from policy_eval.run.batch import BatchOptions, Processor, shaped
+from policy_eval.run.blocks import INTERNAL_ERROR, TOTALS, Block, block_of, count
+
+ROOT = Path(__file__).resolve().parent.parent
+LINES = (ROOT / "examples" / "after_sales.jsonl").read_bytes().splitlines(keepends=True)
+
+
+@pytest.fixture(scope="module")
+def proc() -> Processor:
+    return Processor(BatchOptions(detail="findings", explain="missing"))
+
+
+def _results(proc: Processor) -> list[Any]:
+    """Six evaluated records around a broken line, a schema error and a record a bug rejected."""
+    items: list[tuple[str, int, Any]] = [("c.jsonl", n, LINES[n - 1]) for n in range(1, 4)]
+    items.append(("c.jsonl", 4, b'{"case_id": "broken",\n'))
+    items.append(("c.jsonl", 5, b'{"case_id": "no-kind"}\n'))
+    items += [("c.jsonl", n, LINES[n - 1]) for n in range(6, 9)]
+    results = [proc.process(item) for item in items]
+    bug = proc.rejected(CaseError(
+        f"{INTERNAL_ERROR}: AssertionError", source="c.jsonl", record=9))
+    return [*results[:5], bug, *results[5:]]
+
+
+def _by_hand(texts: list[str]) -> dict[str, int]:
+    """The totals read back from the records' own JSON (another path than ``count``)."""
+    out = dict.fromkeys(TOTALS, 0)
+    for text in texts:
+        record = json.loads(text)
+        out["read"] += 1
+        if record["status"] == "rejected":
+            out["rejected"] += 1
+            out["internal"] += record["error"]["message"].startswith(INTERNAL_ERROR)
+            continue
+        out["evaluated"] += 1
+        summary = record["summary"]
+        for outcome in ("complied", "violated", "not_applicable", "undetermined"):
+            out[outcome] += summary[outcome]
+        key = ("cases_violating" if summary["violated"] else
+               "cases_undetermined" if summary["undetermined"] else "cases_clean")
+        out[key] += 1
+    return out
+
+
+def test_a_block_holds_each_record_once_in_order_and_totals_them(proc: Processor) -> None:
+    results = _results(proc)
+    texts = [r.to_json() for r in results]
+    assert [json.loads(t)["status"] for t in texts][2:7] == ["evaluated", *["rejected"] * 3, "evaluated"]  # in the middle, not at an edge
+    for frame, joined in ((("", "\n"), "".join(t + "\n" for t in texts)),
+                          ((",\n", ""), "".join(",\n" + t for t in texts))):
+        block = block_of(results, frame)
+        assert isinstance(block.data, bytes) and block.data.decode("utf-8") == joined
+        assert dict(zip(TOTALS, block.totals, strict=True)) == _by_hand(texts)
+        assert block.records == len(results) == 9
+        assert block.rulebook == proc.rulebook.digest
+    totals = _by_hand(texts)
+    assert (totals["rejected"], totals["internal"], totals["evaluated"]) == (3, 1, 6)
+    assert totals["cases_violating"] + totals["cases_undetermined"] + totals["cases_clean"] == 6
+
+
+def test_count_one_by_one_equals_the_block(proc: Processor) -> None:
+    results = _results(proc)
+    totals = [0] * len(TOTALS)
+    for r in results:
+        count(totals, r)
+    assert tuple(totals) == block_of(results, ("", "\n")).totals
+    # and blocks of any cut add up to the same
+    cut = [block_of(results[:4], ("", "\n")), block_of(results[4:5], ("", "\n")), block_of(results[5:], ("", "\n"))]
+    assert tuple(map(sum, zip(*(b.totals for b in cut), strict=True))) == tuple(totals)
+    assert b"".join(b.data for b in cut) == block_of(results, ("", "\n")).data  # type: ignore[misc]
+
+
+def test_a_lone_surrogate_keeps_the_block_as_text(proc: Processor) -> None:
+    case = json.loads(LINES[0])
+    case["case_id"] = "JL-\ud800"
+    result = proc.process(("c.jsonl", 1, case))
+    block = block_of([result], ("", "\n"))
+    assert isinstance(block.data, str) and "\ud800" in block.data
+    assert block.data == result.to_json() + "\n"
+
+
+def test_shaped_sends_one_block_per_task_and_none_for_a_task_without_records(proc: Processor) -> None:
+    results = _results(proc)
+    options = BatchOptions(detail="findings", explain="missing", transport="blocks", frame=(",\n", ""))
+    [block] = shaped(results, options)
+    assert isinstance(block, Block) and block.records == 9 and block.data.startswith(b",\n{")  # type: ignore[union-attr]
+    assert shaped([], options) == []
+    assert shaped(results, BatchOptions()) == results
+
+
+def test_only_the_built_in_json_reporters_take_blocks() -> None:
+    assert block_frame(JsonlReporter) == ("", "\n", "")
+    assert block_frame(JsonReporter) == (",\n", "", "\n")
+
+    class Mine(JsonlReporter):  # a plugin's reporter, even one built on the built-in, gets every result
+        pass
+
+    assert block_frame(Mine) is None and block_frame(TextReporter) is None
+
+
+def _reported(factory: Any, results: list[Any], blocks: list[list[Any]] | None, binary: bool) -> bytes:
+    """What a run writes: the reporter's start, each result (or each block), its finish."""
+    raw = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", newline="\n")
+    signals = Signals()
+    tally = Tally(Guarded(raw, "OUT"), signals)  # type: ignore[arg-type]
+    reporter = factory(tally, {})
+    reporter.start({"rulebook": "sha256:x", "rules": [{"id": "a/b", "version": "1"}], "detail": "findings"})
+    if blocks is None:
+        for r in results:
+            reporter.case(r)
+    else:
+        frame = block_frame(factory)
+        assert frame is not None
+        writer = BlockWriter(tally, frame, raw.buffer if binary else None, "OUT")
+        for part in blocks:
+            before = tally.written
+            writer.write(block_of(part, frame[:2]))  # type: ignore[arg-type]
+            assert tally.written > before and signals.depth == 0
+    reporter.finish({"read": len(results)})
+    raw.flush()
+    return raw.buffer.getvalue()  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["bytes", "text"])
+@pytest.mark.parametrize("factory", [JsonlReporter, JsonReporter], ids=["jsonl", "json"])
+def test_blocks_write_what_the_reporter_writes_record_by_record(proc: Processor, factory: Any,
+                                                                binary: bool) -> None:
+    results = _results(proc)
+    expected = _reported(factory, results, None, binary)
+    blocks = [results[:2], results[2:3], results[3:]]
+    assert _reported(factory, results, blocks, binary) == expected
+    assert _reported(factory, results, [results], binary) == expected
+    if factory is JsonReporter:
+        json.loads(expected)  # one valid document
+
+
+def test_a_write_that_fails_under_the_text_stream_is_an_output_failure() -> None:
+    from policy_eval.cli.streams import OutputFailed
+
+    class Full(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(28, "No space left on device")
+
+    raw = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n")
+    writer = BlockWriter(Tally(Guarded(raw, "OUT"), Signals()), ("", "\n", ""), Full(), "OUT")  # type: ignore[arg-type]
+    with pytest.raises(OutputFailed) as caught:
+        writer.write(Block(b"{}\n", (1,) + (0,) * (len(TOTALS) - 1)))
+    assert caught.value.target == "OUT"
+
+
+def test_stdout_bytes_only_under_pythons_own_utf8_stdout() -> None:
+    assert stdout_binary(io.StringIO()) is None
+    assert stdout_binary(Guarded(io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), "stdout")) is None
