@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from goldenrules import rules_in_force
 from hypothesis import given
 from hypothesis import strategies as st
 from test_kernel import TESTS, _variants
@@ -21,8 +22,7 @@ from policy_eval.errors import PolicyError
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render
-from policy_eval.rulebook import load_rulebook
-from policy_eval.run.explaining import DATA_ERRORS, trace_rule
+from policy_eval.run.explaining import trace_rule
 
 
 def _traced(node: Any, case: dict[str, Any], env: dict[str, Any], explain: bool) -> tuple[Any, ...]:
@@ -52,28 +52,17 @@ def test_expressions_traced_without_steps(typed: tuple[str, str], cases: list[di
 
 
 def test_golden_rules_traced_without_steps() -> None:
-    books: dict[str | None, Any] = {}
     checked = missing = 0
-    for index, test in enumerate(TESTS):
-        book = books.get(test.params) or books.setdefault(test.params, load_rulebook(params=test.params))
-        for case in _variants(test.case) if index % 6 == 0 else [test.case]:
-            for history in book.policies.values():
-                if history.applies_to != case.get("kind"):
-                    continue
-                try:
-                    ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
-                except DATA_ERRORS:
-                    continue
-                if ref is UNKNOWN or (version := history.at(ref)) is None:
-                    continue
-                for rule in version.rules:
-                    full = trace_rule(rule, case, {REF_TIME: ref})
-                    bare = trace_rule(rule, case, {REF_TIME: ref}, explain=False)
-                    assert bare.missing == full.missing, rule.full_id
-                    assert list(bare.reads.items()) == list(full.reads.items()), rule.full_id
-                    assert not bare.steps and not bare.witness
-                    checked += 1
-                    missing += bool(full.missing)
+    cases = ((t.params, case) for index, t in enumerate(TESTS)
+             for case in (_variants(t.case) if index % 6 == 0 else [t.case]))
+    for rule, case, ref in rules_in_force(cases):
+        full = trace_rule(rule, case, {REF_TIME: ref})
+        bare = trace_rule(rule, case, {REF_TIME: ref}, explain=False)
+        assert bare.missing == full.missing, rule.full_id
+        assert list(bare.reads.items()) == list(full.reads.items()), rule.full_id
+        assert not bare.steps and not bare.witness
+        checked += 1
+        missing += bool(full.missing)
     assert checked > 10_000 and missing > 1_000, (checked, missing)
 
 

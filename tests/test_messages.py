@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from goldenrules import rules_in_force
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +36,6 @@ from policy_eval.lang.values import (
     to_cents,
     to_json,
 )
-from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import Condition, Remedy, Template
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.messages import compile_message, compile_remedies, message_of, remedies_of
@@ -61,28 +61,15 @@ def _interpreted_message(template: Template, case: dict[str, Any], env: dict[str
 def test_golden_cases_every_rule() -> None:
     """On every golden case, every rule of the version in force: compiled message and remedies equal the
     interpreted ones (each given a fresh environment, as a let computed by one must not help the other)."""
-    books: dict[str | None, Any] = {}
     checked = violated_like = 0
-    for test in TESTS:
-        book = books.get(test.params) or books.setdefault(test.params, load_rulebook(params=test.params))
-        case = test.case
-        for history in book.policies.values():
-            if history.applies_to != case.get("kind"):
-                continue
-            try:
-                ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
-            except DATA_ERRORS:
-                continue
-            if ref is UNKNOWN or (version := history.at(ref)) is None:
-                continue
-            for rule in version.rules:
-                env = {REF_TIME: ref}
-                want = _interpreted_message(rule.message, case, dict(env))
-                assert message_of(rule)(case, dict(env)) == want, rule.full_id
-                want_remedies = interpreted_remedies(rule, lambda c: _value(c, case, env))  # noqa: B023
-                assert remedies_of(rule)(case, dict(env)) == want_remedies, rule.full_id
-                checked += 1
-                violated_like += bool(want_remedies)
+    for rule, case, ref in rules_in_force((t.params, t.case) for t in TESTS):
+        env = {REF_TIME: ref}
+        want = _interpreted_message(rule.message, case, dict(env))
+        assert message_of(rule)(case, dict(env)) == want, rule.full_id
+        want_remedies = interpreted_remedies(rule, lambda c: _value(c, case, env))  # noqa: B023
+        assert remedies_of(rule)(case, dict(env)) == want_remedies, rule.full_id
+        checked += 1
+        violated_like += bool(want_remedies)
     assert checked > 2000 and violated_like > 200  # the corpus reaches messages and remedies of every shape
 
 

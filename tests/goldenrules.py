@@ -1,0 +1,33 @@
+"""Every rule of the policy versions in force on given golden cases: (rule, case, reference time).
+
+Shared by the tests that hold a second form of something (a compiled message, a trace without steps) to the
+first on the whole golden corpus. Cases whose reference time is unreadable or unknown, or that no version is
+in force for, are left out (the evaluator reports those at policy level)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook import load_rulebook
+from policy_eval.run.explaining import DATA_ERRORS
+
+
+def rules_in_force(cases: Iterable[tuple[str | None, dict[str, Any]]]) -> Iterator[tuple[Any, dict[str, Any], Any]]:
+    """For each (deployment parameters file, case): every rule of each policy version in force on it."""
+    books: dict[str | None, Any] = {}
+    for params, case in cases:
+        book = books.get(params) or books.setdefault(params, load_rulebook(params=params))
+        for history in book.policies.values():
+            if history.applies_to != case.get("kind"):
+                continue
+            try:
+                ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
+            except DATA_ERRORS:
+                continue
+            if ref is UNKNOWN or (version := history.at(ref)) is None:
+                continue
+            for rule in version.rules:
+                yield rule, case, ref
