@@ -200,7 +200,32 @@ FIELDS = tuple(RuleResult.__dataclass_fields__)
 _LAZY = frozenset(FIELDS)
 
 
-class LazyResult(RuleResult):
+class _MadeResult(RuleResult):
+    """A verdict of a class made for one rule and outcome, the rule's constants being the class's own: it
+    prints, and travels to another process, as the plain :class:`RuleResult` it stands for."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _made(cls, constants: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+        unknown = set(constants) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"not verdict fields: {sorted(unknown)}")
+        return type(cls.__name__, (cls,), {"__slots__": (), "__module__": cls.__module__, **(extra or {}),
+                                           **constants})
+
+    def __reduce__(self) -> Any:
+        """The plain verdict, inputs and explanation computed."""
+        values = {f: getattr(self, f) for f in FIELDS}
+        values["inputs"] = dict(values["inputs"])
+        values["explanation"] = tuple(values["explanation"])
+        return RuleResult, tuple(values.values())
+
+    def __repr__(self) -> str:
+        return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
+
+
+class LazyResult(_MadeResult):
     """A verdict of the embedding API (``Rulebook.evaluate``) built with only what every caller reads.
 
     Made by :meth:`of` for one rule and outcome: its policy, version, rule, title, clause, severity, outcome,
@@ -219,10 +244,8 @@ class LazyResult(RuleResult):
     @classmethod
     def of(cls, constants: dict[str, Any]) -> type[LazyResult]:
         """The class of one rule's lazy verdicts with one outcome: ``constants`` maps fields to values."""
-        unknown = set(constants) - set(FIELDS)
-        if unknown:
-            raise ValueError(f"not verdict fields: {sorted(unknown)}")
-        return type("LazyResult", (cls,), {"__slots__": (), "__module__": cls.__module__, **constants})
+        made: type[LazyResult] = cls._made(constants)
+        return made
 
     def __getattr__(self, name: str) -> Any:  # only reached for a field not set yet
         if name not in _LAZY:
@@ -239,18 +262,8 @@ class LazyResult(RuleResult):
             self._fill = None  # every field set: the case and environment it held are no longer needed
         return object.__getattribute__(self, name)
 
-    def __reduce__(self) -> Any:
-        """Sent to another process as the plain verdict it stands for, inputs and explanation computed."""
-        values = {f: getattr(self, f) for f in FIELDS}
-        values["inputs"] = dict(values["inputs"])
-        values["explanation"] = tuple(values["explanation"])
-        return RuleResult, tuple(values.values())
 
-    def __repr__(self) -> str:
-        return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
-
-
-class PresetResult(RuleResult):
+class PresetResult(_MadeResult):
     """A complied or not-applicable verdict of full detail whose every field but the reference time and the
     inputs is a constant of its rule: the class made by :meth:`of` for that rule and outcome holds them, and
     the record (:meth:`to_dict`) is a copy of one made in advance. Built by :mod:`policy_eval.run.presets`."""
@@ -265,14 +278,8 @@ class PresetResult(RuleResult):
         if set(constants) != set(FIELDS) - {"reference_time", "inputs"}:
             raise ValueError(f"a preset verdict needs every field but reference_time and inputs: {sorted(constants)}")
         template = RuleResult(**constants, reference_time="").to_dict(with_inputs=False)
-        return type("PresetResult", (cls,), {"__slots__": (), "__module__": cls.__module__, "_template": template,
-                                             **constants})
-
-    def __reduce__(self) -> Any:  # sent to another process as the plain verdict it is
-        return RuleResult, tuple(getattr(self, f) for f in FIELDS)
-
-    def __repr__(self) -> str:
-        return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
+        made: type[PresetResult] = cls._made(constants, {"_template": template})
+        return made
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         if with_inputs and self.inputs:
