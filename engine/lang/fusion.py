@@ -17,7 +17,9 @@ is a local computed on first use, with its code inline. The code comes from the 
 A let used in many places is inlined at each (behind its "computed yet?" test), so generated source is
 capped (:data:`MAX_FUSED_SOURCE`): a version whose source would exceed it is not fused, and loading
 costs no more than the cap whatever the policy. The budget meter is refilled before each rule, as the
-rule-by-rule path does.
+rule-by-rule path does. Each rule is decided by its two-valued code first (see :mod:`policy_eval.lang.codegen`)
+and, at its first unknown, by its three-valued code with the budget refilled again; a version whose source
+would pass the cap with the two-valued code is fused without it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.codegen import _UNSET, _Gen, _root_path
+from policy_eval.lang.codegen import _UNSET, Unsure, _never_unknown, _root_path, _SureGen, unsure
 from policy_eval.lang.values import UNKNOWN
 
 __all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
@@ -59,12 +61,26 @@ class _TooLarge(Exception):
     pass
 
 
-class _FusedGen(_Gen):
-    """codegen's templates, with let-bindings inlined as lazily computed locals and the size capped."""
+class _FusedGen(_SureGen):
+    """codegen's templates (two-valued and three-valued), with let-bindings inlined as lazily computed locals
+    and the size capped."""
 
     def __init__(self) -> None:
         super().__init__()
         self.inlined = 0
+        self.sure_lets: dict[int, str] = {}
+
+    def s_LetRef(self, node: ir.LetRef) -> str:
+        """A let in two-valued code: a local of its own (the three-valued local may hold unknown)."""
+        local = self.sure_lets.get(id(node.expr))
+        if local is None:
+            local = self.sure_lets[id(node.expr)] = f"_s{len(self.sure_lets)}"
+            self.prelude.append(f"    {local} = _M")
+        code = self.expr(node.expr)
+        self.inlined += len(code)
+        if self.inlined > MAX_FUSED_SOURCE:
+            raise _TooLarge
+        return f"({local} if {local} is not _M else ({local} := {code}))"
 
     def g_LetRef(self, node: ir.LetRef) -> str:
         local = self.lets.get(id(node.expr))
@@ -97,7 +113,7 @@ class _FusedGen(_Gen):
         self.hoist_counted(counts)
 
 
-def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]:
+def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True) -> tuple[str, dict[str, Any]]:
     gen = _FusedGen()
     gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
     names = {"_CO": tokens.complied, "_VI": tokens.violated, "_NA": tokens.not_applicable,
@@ -125,6 +141,24 @@ def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]
         when = gen.expr(step.when) if step.when is not None else "True"
         cond = gen.expr(step.condition)
         good, bad = ("_VI", "_CO") if step.forbid else ("_CO", "_VI")
+        if two_valued and not all(_never_unknown(n) for n in (step.when, step.condition) if n is not None):
+            # two-valued first; at its first unknown, the three-valued code below with the budget refilled
+            sure_when = gen.sure_expr(step.when) if step.when is not None else None
+            sure_cond = gen.sure_expr(step.condition)
+            body.append(f"{indent}try:")
+            if sure_when is not None:
+                body.append(f"{indent}    if not {sure_when}:")
+                body += [f"{indent}        {out} = _NA"] + [f"{indent}        {x}" for x in na]
+                body.append(f"{indent}    elif {sure_cond}:")
+            else:
+                body.append(f"{indent}    if {sure_cond}:")
+            body += [f"{indent}        {out} = {good}"] + [f"{indent}        {x}" for x in (co if good == "_CO" else ["_loud = True"])]
+            body.append(f"{indent}    else:")
+            body += [f"{indent}        {out} = {bad}"] + [f"{indent}        {x}" for x in (co if bad == "_CO" else ["_loud = True"])]
+            body.append(f"{indent}except _Unsure:")
+            indent += "    "
+            body.append(f"{indent}if m is not None:")
+            body.append(f"{indent}    m.left = m.limit")
         body.append(f"{indent}if (_w := {when}) is False:")
         body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
         body.append(f"{indent}elif _w is U or (_x := {cond}) is U:")
@@ -144,7 +178,8 @@ def _source(steps: Sequence[Step], tokens: Tokens) -> tuple[str, dict[str, Any]]
     lines += body
     lines += [f"        return (_co, _na, _loud, ({outs},))",
               "    except Exception:", "        return None", ""]
-    namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, **names}
+    namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
+                                 "_Unsure": Unsure, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
     return "\n".join(lines), namespace
@@ -156,7 +191,12 @@ def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version") -> Fused 
     if not steps:
         return None
     try:
-        source, namespace = _source(steps, tokens)
+        try:
+            source, namespace = _source(steps, tokens)
+            if len(source) > MAX_FUSED_SOURCE:
+                raise _TooLarge
+        except _TooLarge:  # the two-valued code doubles the source: without it, then
+            source, namespace = _source(steps, tokens, two_valued=False)
         if len(source) > MAX_FUSED_SOURCE:
             return None
         code = compile(source, f"<policy-eval: {name[:60]!r} fused>", "exec")

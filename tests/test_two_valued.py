@@ -1,0 +1,163 @@
+"""Two-valued generated code (lang.codegen._SureGen): plain Python first, the three-valued code at the first unknown.
+
+Most cases hold every fact a rule reads, and ``a <= b and c`` decides them with a fraction of the tests that
+three-valued code spells out. The two-valued code must never change a result: where it meets an unknown it
+gives up and the three-valued code decides from the start, with the budget it had; a fused version falls
+back rule by rule within the version. These tests fail if the two-valued code decided a case with an unknown
+itself (Kleene's ``unknown or true`` is true, not an error), if the fall back paid the budget twice, or if
+fused outcomes differed from the three-valued ones on the golden cases or on any of them with a field removed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import policytext as pt
+import pytest
+
+from policy_eval import expression as lang
+from policy_eval.lang import codegen, fusion
+from policy_eval.lang.budget import BudgetExceeded, metered
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.testing import load_tests
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMA = {"type": "object", "properties": {
+    "a": {"type": "integer"}, "b": {"type": "integer"},
+    "items": {"type": "array", "items": {"type": "object", "properties": {"x": {"type": "integer"}}}},
+    "order": {"type": "object", "properties": {"p": {"type": "integer"}, "q": {"type": "integer"}}}}}
+
+
+def _fn(text: str) -> Any:
+    return lang.compile_expression(text, case_schema=SCHEMA)
+
+
+@pytest.mark.parametrize(("text", "case", "expected"), [
+    ("a > 1 or b > 1", {"a": 5, "b": 0}, True),
+    ("a > 1 or b > 1", {"b": 2}, True),  # unknown or true: the three-valued code decides
+    ("a > 1 or b > 1", {"b": 0}, UNKNOWN),
+    ("a > 1 and b > 1", {"b": 0}, False),  # unknown and false
+    ("a > 1 and b > 1", {"b": 2}, UNKNOWN),
+    ("not (a > 1)", {}, UNKNOWN),
+    ("default(a, b) + 1 > 2", {"b": 2}, True),
+    ("default(a, b) + 1 > 2", {}, UNKNOWN),
+    ("max(order.p, order.q) == 3", {"order": {"p": 3, "q": 1}}, True),
+    ("max(order.p, order.q) == 3", {"order": {"p": 3}}, UNKNOWN),
+    ("max(order.p, order.q) == 3", {"order": None}, UNKNOWN),
+    ("order.p + order.q > a", {"order": {"p": 1, "q": 1}, "a": 1}, True),
+    ("order.p + order.q > a", {"order": {"p": 1, "q": None}, "a": 1}, UNKNOWN),
+    ("(if a > 0 then order.p else order.q) == 1", {"a": 1, "order": {"p": 1}}, True),
+    ("(if a > 0 then order.p else order.q) == 1", {"a": 0, "order": {"p": 1}}, UNKNOWN),
+    ("exists(a) or b > 0", {}, UNKNOWN),
+    ("exists(a) or b > 0", {"a": 1}, True),
+])
+def test_generated_code_decides_as_the_interpreter(text: str, case: dict[str, Any], expected: Any) -> None:
+    prog = _fn(text)
+    assert prog.interpret(case) is expected or prog.interpret(case) == expected
+    assert prog.evaluate(case) is expected or prog.evaluate(case) == expected
+
+
+def test_a_condition_gets_two_valued_code_and_a_three_valued_fall_back() -> None:
+    source, namespace = codegen.generate(_fn("a > 1 or b > 1").node)
+    assert "except _Unsure:" in source and namespace["_u"] is codegen.unsure
+    plain, _ = codegen.generate(_fn("a > 1 or b > 1").node, two_valued=False)
+    assert "_Unsure" not in plain
+    # a condition that is never unknown needs no second code
+    assert "_Unsure" not in codegen.generate(_fn("exists(a) and not exists(b)").node)[0]
+
+
+def test_the_fall_back_starts_with_the_budget_the_two_valued_code_had() -> None:
+    """The count walks 10 items (11 with the list), then ``a`` is missing: the three-valued code walks them
+    again. With a budget of 11 the condition is unknown, not over budget; with 10, over budget."""
+    prog = _fn("(count i in items: i.x > 0) >= 0 and a > 0")
+    case = {"items": [{"x": 1}] * 10}
+    with metered(11):
+        assert prog.evaluate(case) is UNKNOWN
+    with metered(10), pytest.raises(BudgetExceeded):
+        prog.evaluate(case)
+    with metered(11):
+        assert prog.evaluate({**case, "a": 1}) is True
+
+
+def _rules_in_force(ev: Evaluator) -> Iterator[tuple[Any, Any, dict[str, Any], dict[str, Any]]]:
+    """(version, test, case, env) for each golden case without parameters, and the same case with each of its
+    fields and sub-fields removed in turn (the unknowns that make two-valued code give up)."""
+    for file in sorted(GOLDEN.glob("*.yaml")):
+        for test in load_tests(file):
+            if test.params is not None or test.case.get("kind") not in ev.rulebook.case_schemas:
+                continue
+            as_of = parse_instant(test.as_of) if test.as_of else None
+            variants = [test.case]
+            for key, value in test.case.items():
+                if key not in ("kind", "case_id"):
+                    variants.append({k: v for k, v in test.case.items() if k != key})
+                if isinstance(value, dict):
+                    for sub in value:
+                        cut = copy.deepcopy(test.case)
+                        del cut[key][sub]
+                        variants.append(cut)
+            for case in variants:
+                for history in ev._by_kind.get(case["kind"], ()):
+                    ref = as_of or history.latest().reference_time.fn(case, {REF_TIME: None})
+                    version = history.at(ref) if ref is not None and ref is not UNKNOWN else None
+                    if version is not None and not version.waivers:
+                        yield version, test, case, {REF_TIME: ref}
+
+
+def test_fused_outcomes_equal_the_three_valued_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    rb = load_rulebook()
+    two = Evaluator(rb, detail="findings")
+    source = fusion._source
+    monkeypatch.setattr(fusion, "_source", lambda steps, tokens, two_valued=True: source(steps, tokens, False))
+    three = Evaluator(rb, detail="findings")
+    k2, k3 = two._kernel, three._kernel
+    assert k2 is not None and k3 is not None
+    compared = fell_back = 0
+    unsure = codegen.unsure
+    calls: list[int] = []
+
+    def counting() -> Any:
+        calls.append(1)
+        return unsure()
+    for version, test, case, env in _rules_in_force(two):
+        f2, f3 = k2._fused[id(version)], k3._fused[id(version)]
+        assert f2 is not None and f3 is not None
+        f2.__globals__["_u"] = counting
+        before = len(calls)
+        with metered(1_000_000) as meter:
+            got = f2(case, dict(env), meter)
+        with metered(1_000_000) as meter:
+            want = f3(case, dict(env), meter)
+        f2.__globals__["_u"] = unsure
+        assert got == want, f"{test.file}:{test.line} {sorted(case)}"
+        compared += 1
+        fell_back += len(calls) > before
+    assert compared > 2000
+    assert 0 < fell_back < compared  # both paths were taken
+
+
+def test_a_version_too_large_for_two_valued_code_is_still_fused(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    """The two-valued code about doubles the source: a version that fits the cap only without it is fused
+    three-valued, not left to run rule by rule."""
+    text = pt.policy(pt.rules_text(*(pt.rule(f"r{i}", f"len(messages) > {i} or exists(store_id)")
+                                     for i in range(40))), **pt.CHAT, id="big")
+    rb = pt.load(pt.write(tmp_path / "p" / "big.yaml", text).parent)
+    (version,) = list(rb.versions())
+    steps = Evaluator(rb, detail="findings")._kernel._steps[id(version)]  # type: ignore[union-attr]
+    plain = len(fusion._source([fusion.Step(None, r.condition.node, False, (), True) for r, _, _ in steps],
+                               fusion.Tokens(1, 2, 3, 4, 5), two_valued=False)[0])
+    monkeypatch.setattr(fusion, "MAX_FUSED_SOURCE", plain + 100)
+    ev = Evaluator(rb, detail="findings")
+    fused = ev._kernel._fused[id(version)]  # type: ignore[union-attr]
+    assert fused is not None and "_Unsure" not in fused.__code__.co_names
+    case = {"kind": "chat", "case_id": "C", "store_id": "S", "messages": [
+        {"sender": "buyer", "sent_at": "2024-03-01T10:00:00+08:00", "text": "hi"}]}
+    assert ev.evaluate(case).counts()["complied"] == 40
