@@ -42,7 +42,8 @@ def _generated(text: str) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         prog = lang.compile_expression(text)
-    assert prog.fn.__code__.co_filename.startswith("<policy-eval"), f"{text!r}: fell back to the closures"
+        prog.evaluate({})  # the code is generated on the first call
+    assert prog.fn.__code__.co_filename.startswith("<policy-eval: '"), f"{text!r}: fell back to the closures"
     return prog
 
 

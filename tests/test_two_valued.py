@@ -161,3 +161,21 @@ def test_a_version_too_large_for_two_valued_code_is_still_fused(monkeypatch: pyt
     case = {"kind": "chat", "case_id": "C", "store_id": "S", "messages": [
         {"sender": "buyer", "sent_at": "2024-03-01T10:00:00+08:00", "text": "hi"}]}
     assert ev.evaluate(case).counts()["complied"] == 40
+
+
+def test_a_condition_is_compiled_on_its_first_call_and_keeps_its_identity() -> None:
+    """Loading makes hundreds of conditions and a run calls many never: the code is generated on the first
+    call, which gives the very function object the caller holds the generated code (no indirection after)."""
+    prog = _fn("order.p + order.q > a")
+    fn = prog.fn
+    assert fn.__code__.co_filename == "<policy-eval: not compiled yet>"
+    assert fn({"order": {"p": 1, "q": 1}, "a": 1}, {}) is True
+    assert prog.fn is fn and fn.__code__.co_filename == "<policy-eval: 'order.p + order.q > a'>"
+    assert fn({"order": {"p": 1}, "a": 1}, {}) is UNKNOWN
+
+
+def test_a_condition_past_the_source_cap_runs_its_closures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codegen, "MAX_SOURCE", 10)
+    prog = _fn("a > 1 or b > 1")
+    assert prog.fn({"b": 2}, {}) is True and prog.fn({"b": 0}, {}) is UNKNOWN
+    assert prog.fn.__code__.co_filename == "<policy-eval: not compiled yet>"  # the stub calls the closures

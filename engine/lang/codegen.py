@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import operator
 import re
+import types
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -484,8 +485,33 @@ def generate(node: ir.IR, slow: Compiled | None = None, two_valued: bool = True)
 
 
 def compile_fast(node: ir.IR, name: str = "condition") -> Compiled:
-    """A generated function with a closure fallback; the closures alone if generation is not possible."""
+    """A generated function with a closure fallback; the closures alone if generation is not possible.
+
+    The code is generated and compiled on the function's first call, not now: loading a rulebook makes
+    hundreds of conditions, and a run calls many of them never (a fused version decides its rules in one
+    function). Until then the function is a stub whose first call compiles the condition and takes on
+    its code (``__code__``) and constants, so the callers' reference needs no indirection afterwards."""
     slow = compile_ir(node)
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    stub = types.FunctionType(_STUB, namespace, "_f")
+
+    def first(c: dict[str, Any], v: dict[str, Any]) -> Any:
+        fast = _generated(node, name, slow)
+        if fast is slow:
+            namespace["_first"] = slow
+        else:
+            namespace.update(fast.__globals__)
+            stub.__code__ = fast.__code__
+        return fast(c, v)
+    namespace["_first"] = first
+    return stub
+
+
+_STUB = compile("def _f(c, v):\n    return _first(c, v)\n", "<policy-eval: not compiled yet>", "exec").co_consts[0]
+
+
+def _generated(node: ir.IR, name: str, slow: Compiled) -> Compiled:
+    """The generated function of ``node`` (``slow`` when it cannot be made, or would pass the cap)."""
     try:
         source, namespace = generate(node, slow)
         if len(source) > MAX_SOURCE:  # the two-valued variant doubles the source: without it, then
