@@ -234,8 +234,29 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
     return str(exc)
 
 
+# Parsed conditions by text: a process that loads policies again (the language server, the workbench, watch
+# mode, a test suite) parses each condition once. The syntax tree is immutable (frozen dataclasses), so one
+# tree can serve every load; errors are not kept. Bounded: the oldest entry goes first.
+_PARSED: dict[str, ast.Node] = {}
+MAX_PARSED = 8192
+
+
 def parse(text: str) -> ast.Node:
     """Parse one condition; raise PolicySyntaxError with a position on failure."""
+    known = _PARSED.get(text) if type(text) is str else None
+    if known is not None:
+        return known
+    node = _parse(text)
+    if len(_PARSED) >= MAX_PARSED:
+        try:
+            _PARSED.pop(next(iter(_PARSED)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it meanwhile: no matter
+            pass
+    _PARSED[text] = node
+    return node
+
+
+def _parse(text: str) -> ast.Node:
     if not isinstance(text, str):
         raise PolicySyntaxError(f"a condition must be text, not {type(text).__name__}", line=1, column=1)
     if len(text) > MAX_EXPRESSION_CHARS:
