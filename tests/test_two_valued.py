@@ -1,4 +1,4 @@
-"""Two-valued generated code (lang.codegen._SureGen): plain Python first, the three-valued code at the first unknown.
+"""Two-valued generated code (lang.twovalued): plain Python first, the three-valued code at the first unknown.
 
 Most cases hold every fact a rule reads, and ``a <= b and c`` decides them with a fraction of the tests that
 three-valued code spells out. The two-valued code must never change a result: where it meets an unknown it
@@ -19,7 +19,7 @@ import policytext as pt
 import pytest
 
 from policy_eval import expression as lang
-from policy_eval.lang import codegen, fusion
+from policy_eval.lang import codegen, fusion, twovalued
 from policy_eval.lang.budget import BudgetExceeded, metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
@@ -66,7 +66,7 @@ def test_generated_code_decides_as_the_interpreter(text: str, case: dict[str, An
 
 def test_a_condition_gets_two_valued_code_and_a_three_valued_fall_back() -> None:
     source, namespace = codegen.generate(_fn("a > 1 or b > 1").node)
-    assert "except _Unsure:" in source and namespace["_u"] is codegen.unsure
+    assert "except _Unsure:" in source and namespace["_u"] is twovalued.unsure
     plain, _ = codegen.generate(_fn("a > 1 or b > 1").node, two_valued=False)
     assert "_Unsure" not in plain
     # a condition that is never unknown needs no second code
@@ -120,7 +120,7 @@ def test_fused_outcomes_equal_the_three_valued_ones(monkeypatch: pytest.MonkeyPa
     k2, k3 = two._kernel, three._kernel
     assert k2 is not None and k3 is not None
     compared = fell_back = 0
-    unsure = codegen.unsure
+    unsure = twovalued.unsure
     calls: list[int] = []
 
     def counting() -> Any:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.codegen import _UNSET, Unsure, _never_unknown, _root_path, _SureGen, unsure
+from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
+from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
 
 __all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
@@ -61,7 +62,7 @@ class _TooLarge(Exception):
     pass
 
 
-class _FusedGen(_SureGen):
+class _FusedGen(SureGen):
     """codegen's templates (two-valued and three-valued), with let-bindings inlined as lazily computed locals
     and the size capped."""
 

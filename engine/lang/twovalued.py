@@ -1,0 +1,152 @@
+"""The two-valued templates of generated code: plain Python for cases that hold every fact a rule reads.
+
+Input: checked IR. Output: Python source of an expression that assumes no operand is unknown and calls
+``_u()`` (raising :class:`Unsure`) where one is; the caller then runs the three-valued code
+(:mod:`policy_eval.lang.threevalued`) of the same node from the start.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from policy_eval.lang import ir
+from policy_eval.lang.threevalued import (
+    _CONSTANT,
+    _INFIX,
+    _NAME,
+    _NEVER_CHARGE,
+    _PURE_OPS,
+    _Gen,
+    _root_path,
+)
+from policy_eval.lang.values import UNKNOWN
+
+__all__ = ["Unsure", "unsure", "SureGen"]
+
+
+class Unsure(Exception):
+    """Raised by two-valued generated code where it meets an unknown: the three-valued code then decides."""
+
+
+def unsure() -> NoReturn:
+    raise Unsure
+
+
+class SureGen(_Gen):
+    """codegen's templates, plus two-valued ones: code that assumes no operand is unknown and calls ``_u()``
+    (raising :class:`Unsure`) where one is.
+
+    Most cases have every fact a rule reads, and plain Python (``a <= b``, ``x and y``) decides them
+    with a fraction of the three-valued tests. The two-valued code is exact whenever it returns: until
+    the first unknown it computes what the three-valued code computes, in the same order (``and`` and
+    ``or`` stop at the same operand, ``if`` takes the same branch), so it raises what that would raise;
+    at the first unknown it gives up and the three-valued code decides from the start. Sub-expressions
+    that take unknowns as ordinary values (``exists``, ``default``'s first operand, non-strict
+    functions, closures) are generated three-valued inside it, and their result tested.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sure = False
+        self.in_sure = False
+        self.charging = False  # the two-valued code calls something that may charge the budget
+
+    def sure_expr(self, node: ir.IR) -> str:
+        """Two-valued code for ``node`` (see the class)."""
+        self.sure = self.in_sure = True
+        try:
+            return self.expr(node)
+        finally:
+            self.sure = self.in_sure = False
+
+    def fn(self, f: Callable[..., Any]) -> str:
+        # a closure, a let's function, a function (string concatenation, a plugin's) may charge the budget;
+        # the operators and readers of the language never do
+        if self.in_sure and getattr(f, "__module__", None) not in _NEVER_CHARGE:
+            self.charging = True
+        return super().fn(f)
+
+
+    def expr(self, node: ir.IR) -> str:
+        if not self.sure:
+            return super().expr(node)
+        method = getattr(self, "s_" + type(node).__name__, None)
+        if method is not None:
+            code: str = method(node)
+            return code
+        return self.guard(self.three(node))
+
+    def three(self, node: ir.IR) -> str:
+        """Three-valued code for ``node``, inside two-valued code."""
+        self.sure = False
+        try:
+            return super().expr(node)
+        finally:
+            self.sure = True
+
+    def guard(self, code: str) -> str:
+        """``code``'s value, or ``_u()`` when it is unknown."""
+        if _CONSTANT.fullmatch(code) and not (code.startswith("_k") and self.K[int(code[2:])] is UNKNOWN):
+            return code
+        if _NAME.fullmatch(code):
+            return f"({code} if {code} is not U else _u())"
+        t = self.tmp()
+        return f"({t} if ({t} := {code}) is not U else _u())"
+
+    def s_Field(self, node: ir.Field) -> str:
+        path = _root_path(node)
+        if path is None:  # a read under a variable: its base may be unknown
+            return self.guard(self.three(node))
+        if path in self.hoisted:
+            return self.guard(self.hoisted[path])
+        self.sure = False  # a reader never returns unknown: only a missing key or a null is
+        try:
+            return self.g_Field(node, missing="_u()")
+        finally:
+            self.sure = True
+
+    def s_Const(self, node: ir.Const) -> str:
+        return "_u()" if node.value is UNKNOWN else self.const(node.value)
+
+    def s_Op(self, node: ir.Op) -> str:
+        if node.guard_zero or all(isinstance(a, ir.Const) for a in node.args):
+            return self.guard(self.three(node))
+        args = [self.expr(a) for a in node.args]
+        fn = node.fn
+        if len(args) == 1 and fn is operator.neg:
+            return f"(-{args[0]})"
+        if len(args) == 2 and fn in _INFIX:
+            return f"({args[0]} {_INFIX[fn]} {args[1]})"
+        code = f"{self.fn(fn)}({', '.join(args)})"
+        return code if getattr(fn, "__module__", None) in _PURE_OPS else self.guard(code)
+
+    def s_And(self, node: ir.And) -> str:
+        return f"({self.expr(node.left)} and {self.expr(node.right)})"
+
+    def s_Or(self, node: ir.Or) -> str:
+        return f"({self.expr(node.left)} or {self.expr(node.right)})"
+
+    def s_Not(self, node: ir.Not) -> str:
+        return f"(not {self.expr(node.operand)})"
+
+    def s_If(self, node: ir.If) -> str:
+        test = self.expr(node.test)
+        return f"({self.expr(node.then)} if {test} else {self.expr(node.other)})"
+
+    def s_Call(self, node: ir.Call) -> str:
+        if node.name == "exists" and len(node.args) == 1:
+            return self.three(node)  # never unknown
+        if node.name == "default" and len(node.args) == 2:
+            t = self.tmp()
+            first = self.three(node.args[0])
+            return f"({self.expr(node.args[1])} if ({t} := {first}) is U else {t})"
+        if node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list":
+            op = ">=" if node.name == "max" else "<="
+            a, b = self.tmp(), self.tmp()
+            return f"({a} if ({a} := {self.expr(node.args[0])}) {op} ({b} := {self.expr(node.args[1])}) else {b})"
+        if node.strict and node.args:
+            args = ", ".join(self.expr(a) for a in node.args)
+            return self.guard(f"{self.fn(node.fn)}({args})")
+        return self.guard(self.three(node))
