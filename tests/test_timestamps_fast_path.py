@@ -5,9 +5,11 @@ shape with characters the C parser might take for a digit or a separator, and co
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,12 @@ import pytest
 from policy_eval.lang import timestamps
 from policy_eval.lang.timestamps import _RFC3339, _parse_rfc3339, parse_timestamp
 from policy_eval.lang.values import ValueParseError
+from policy_eval.resources import bundled_schemas
+from policy_eval.rulebook import load_case_schemas, load_rulebook
+from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.run.evaluate import Evaluator
+
+ROOT = Path(__file__).resolve().parent.parent
 
 FAST = [
     "2023-06-02T16:00:00+08:00",
@@ -106,3 +114,23 @@ def test_the_common_shapes_do_not_reach_the_full_grammar(monkeypatch: pytest.Mon
         assert parse_timestamp(text).tzinfo is not None
     with pytest.raises(AssertionError):
         parse_timestamp("2016-12-31T23:59:60Z")
+
+
+def test_the_rules_find_the_timestamps_the_schema_check_parsed() -> None:
+    """One parse per distinct timestamp per case: the schema check parses a case's timestamps into
+    read_timestamp's cache and the rules evaluated next read them from there (no second parse)."""
+    cases = [json.loads(line) for line in (ROOT / "examples" / "after_sales.jsonl").read_text("utf-8").splitlines()
+             if line.strip()]
+    validator = CaseValidator(load_case_schemas(bundled_schemas()))
+    evaluator = Evaluator(load_rulebook(None))
+    read = timestamps.read_timestamp
+    hits = 0
+    for case in cases:
+        read.cache_clear()
+        assert validator.check(case, "f", 1) is None
+        parsed = read.cache_info().misses
+        evaluator.evaluate(case)
+        after = read.cache_info()
+        assert after.misses == parsed, case["case_id"]  # nothing parsed again
+        hits += after.hits
+    assert hits > len(cases)  # the rules did read timestamps, from the cache
