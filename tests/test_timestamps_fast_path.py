@@ -29,6 +29,10 @@ FAST = [
     "2023-06-02T16:00:00-05:30",
     "2023-06-02T16:00:00Z",
     "2023-06-02T16:00:00",
+    "2023-06-02T16:00:00.5+08:00",
+    "2023-06-02T16:00:00.123-05:30",
+    "2023-06-02T16:00:00.123456Z",
+    "2023-06-02T16:00:00.12345",
 ]
 # ASCII, the digits of other scripts (which str.isdigit and int() accept), look-alikes, a lone surrogate
 CHARS = (string.printable + "٠١٢٣۳߃०০০๓໓༣၃᠓０１２３９ｔＴｚＺ：－＋\u2010\u2212\u00a0\u3000\ud800é中")
@@ -76,6 +80,16 @@ def test_random_double_mutations_answer_as_the_full_grammar() -> None:
     ("2023-06-02T23:59:60+08:00", "a leap second (:60) is only 23:59:60 UTC"),
     ("2023-06-02T16:00:00.1234567+08:00", "finer than a microsecond"),
     ("2023-06-02T16:00:00.1234560+08:00", None),  # extra digits that are zeros: read
+    ("2023-06-02T16:00:00.+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.Z", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.123+08:0", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.12+0800", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.1²+08:00", "not an RFC 3339 date-time"),  # str.isdigit says yes; ASCII only
+    ("2023-06-02T16:00:00.١+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.5-08:00Z", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:60.5Z", "a leap second (:60) is only 23:59:60 UTC"),
+    ("2016-12-31T23:59:60.5Z", None),  # a leap second with a fraction: the full grammar reads it
     ("2023-06-02t16:00:00+08:00", None),  # lower-case t and z: RFC 3339, off the fast path
     ("2023-06-02T16:00:00z", None),
     ("2023-06-02T16:00:00+0800", "not an RFC 3339 date-time"),  # the C parser would read these
