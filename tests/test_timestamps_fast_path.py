@@ -148,3 +148,14 @@ def test_the_rules_find_the_timestamps_the_schema_check_parsed() -> None:
         assert after.misses == parsed, case["case_id"]  # nothing parsed again
         hits += after.hits
     assert hits > len(cases)  # the rules did read timestamps, from the cache
+
+
+@pytest.mark.parametrize("text", [
+    "2023-06-02T16:00:00+08:00" + "0" * 1_000_000,
+    "2023-06-02T16:00:00." + "1" * 1_000_000 + "Z",
+    "2023-06-02T16:00:00." + "0" * 1_000_000 + "+08:00",  # zeros past the microsecond: the grammar reads it
+    "--T::+:" * 150_000,
+])
+def test_long_texts_answer_as_the_full_grammar(text: str) -> None:
+    """The shape tests look at bounded slices only; a long text is the full grammar's to decide."""
+    assert _outcome(parse_timestamp, text) == _outcome(_parse_rfc3339, text)
