@@ -329,7 +329,7 @@ def test_hostile_property_names_and_values_cannot_inject_code(tmp_path: Path) ->
     tree = ast.parse(generated[0])  # every name a template's, every call a template's, names only as literals
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     allowed = (r"case|[xk][0-9]+|_k[0-9]+|type|len|str|int|bool|float|dict|list|_read_timestamp|_parse_date|Decimal|"
-               r"ValueError|ArithmeticError|RecursionError")
+               r"KeyError|ValueError|ArithmeticError|RecursionError")
     assert all(re.fullmatch(allowed, n) for n in names), names
     calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
     assert all(isinstance(f, ast.Name) or (isinstance(f, ast.Attribute) and f.attr in {"keys", "items", "is_integer"})
@@ -371,3 +371,56 @@ def test_deeply_nested_data_does_not_crash() -> None:
     case = copy.deepcopy(next(c for c in CASES if c["kind"] == "after_sale"))
     case["order"]["goods_title"] = deep
     assert COMPILED["after_sale"](case) is False  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- the generated code's shortcuts (issue 14)
+
+def _without(case: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    out = copy.deepcopy(case)
+    parent: Any = out
+    for part in path[:-1]:
+        parent = parent[part]
+    del parent[path[-1]]
+    return out
+
+
+def test_every_property_dropped_in_turn_agrees_and_is_worded_as_before() -> None:
+    """A required property with checks of its own is not tested with ``in``: reading it raises KeyError,
+    which the check answers False. Dropping each key of each bundled case, one at a time, everywhere."""
+    seen = {True: 0, False: 0}
+    for case in CASES:
+        for path in _paths(case):
+            if not path or not isinstance(path[-1], str):
+                continue
+            dropped = _without(case, path)
+            seen[_agree(case["kind"], dropped)] += 1
+            assert _messages(_WITH, dropped) == _messages(_WITHOUT, dropped), path
+    assert seen[True] > 100 and seen[False] > 100  # optional and required properties both met
+
+
+@pytest.mark.parametrize("schema, value, valid", [
+    ({"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}, {}, False),
+    ({"type": "object", "required": ["a"], "properties": {"a": {}}}, {}, False),  # no checks: tested with in
+    ({"type": "object", "required": ["a"], "properties": {"a": {}}}, {"a": None}, True),
+    ({"type": "object", "required": ["a"]}, {}, False),  # not among the properties
+    ({"type": "object", "required": ["a"]}, {"a": 1}, True),
+    ({"type": "object", "required": ["a", "a"], "properties": {"a": {"type": "integer"}}}, {"a": 1}, True),
+    ({"type": "array", "items": {"type": "object", "required": ["k"], "properties": {"k": {"const": 1}}}},
+     [{"k": 1}, {}], False),
+    ({"type": "object", "additionalProperties": {"type": "object", "required": ["k"],
+                                                  "properties": {"k": {"type": "integer"}}}},
+     {"x": {"k": 1}, "y": {"j": 1}}, False),
+    ({"type": "string", "minLength": 1}, "", False),  # a minimum of 1 is written `not v`
+    ({"type": "string", "minLength": 1}, "x", True),
+    ({"type": ["string", "null"], "minLength": 1}, None, True),
+    ({"minLength": 1}, "", False),
+    ({"minLength": 1}, 0, True),  # not a string: the keyword does not apply
+    ({"minLength": 1}, [], True),
+    ({"type": "array", "minItems": 1}, [], False),
+    ({"type": "array", "minItems": 1}, [0], True),
+    ({"minItems": 1}, "", True),
+    ({"minItems": 1, "maxItems": 1}, [1, 2], False),
+    ({"minLength": 0}, "", True),
+])
+def test_required_and_minimum_one_shortcuts(schema: dict[str, Any], value: Any, valid: bool) -> None:
+    assert _one(schema, value) == (valid, valid)

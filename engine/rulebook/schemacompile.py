@@ -204,14 +204,22 @@ class _Generator:
             out.append(f"if not ({' or '.join(parts) or 'False'}): return False")
         return out
 
-    def _string(self, schema: dict[str, Any], v: str) -> list[str]:
+    @staticmethod
+    def _lengths(schema: dict[str, Any], keys: tuple[str, str], v: str) -> list[str]:
+        """``minLength``/``maxLength`` or ``minItems``/``maxItems`` on a value known to be an exact ``str``
+        or ``list`` (the type test or the group's guard comes first): a minimum of 1 is ``not v``."""
         out = []
-        for key, op in (("minLength", "<"), ("maxLength", ">")):
+        for key, op in zip(keys, ("<", ">"), strict=True):
             if key in schema:
                 bound = schema[key]
                 if not _is_int(bound) or bound < 0:
                     raise _Unsupported(key)
-                out.append(f"if len({v}) {op} {bound!r}: return False")
+                out.append(f"if not {v}: return False" if op == "<" and bound == 1 else
+                           f"if len({v}) {op} {bound!r}: return False")
+        return out
+
+    def _string(self, schema: dict[str, Any], v: str) -> list[str]:
+        out = self._lengths(schema, ("minLength", "maxLength"), v)
         if "pattern" in schema:
             pattern = schema["pattern"]
             if not isinstance(pattern, str):
@@ -242,6 +250,8 @@ class _Generator:
         return out
 
     def _object(self, schema: dict[str, Any], v: str, depth: int, loops: int) -> list[str]:
+        """Lines that check an exact ``dict`` in ``v``: required keys, additional properties, then each
+        property's own checks."""
         props = schema.get("properties", {})
         required = schema.get("required", [])
         extra = schema.get("additionalProperties", True)
@@ -249,9 +259,14 @@ class _Generator:
             raise _Unsupported("properties")
         if not isinstance(required, list) or not all(isinstance(k, str) for k in required):
             raise _Unsupported("required")
+        names = {prop: self.name("x") for prop in props}
+        bodies = {prop: self.node(sub, names[prop], depth + 1, loops) for prop, sub in props.items()}
         out = []
-        if required:
-            out.append(f"if {' or '.join(f'{k!r} not in {v}' for k in dict.fromkeys(required))}: return False")
+        # a required property with checks of its own is read as v[name] below, which raises KeyError
+        # (False) when it is missing: only the others need a membership test
+        unread = [k for k in dict.fromkeys(required) if not bodies.get(k)]
+        if unread:
+            out.append(f"if {' or '.join(f'{k!r} not in {v}' for k in unread)}: return False")
         if extra is False:
             out.append(f"if not {v}.keys() <= {self.constant(frozenset(props))}: return False"
                        if props else f"if {v}: return False")
@@ -264,11 +279,10 @@ class _Generator:
                 out.append(f"for {key}, {value} in {v}.items():")
                 out.append(f"    if {key} not in {self.constant(frozenset(props))}:")
                 out += ["        " + line for line in body]
-        for prop, sub in props.items():
-            x = self.name("x")
-            body = self.node(sub, x, depth + 1, loops)
+        for prop, body in bodies.items():
             if not body:
                 continue
+            x = names[prop]
             if prop in required:
                 out += [f"{x} = {v}[{prop!r}]", *body]
             else:
@@ -276,13 +290,7 @@ class _Generator:
         return out
 
     def _array(self, schema: dict[str, Any], v: str, depth: int, loops: int) -> list[str]:
-        out = []
-        for key, op in (("minItems", "<"), ("maxItems", ">")):
-            if key in schema:
-                bound = schema[key]
-                if not _is_int(bound) or bound < 0:
-                    raise _Unsupported(key)
-                out.append(f"if len({v}) {op} {bound!r}: return False")
+        out = self._lengths(schema, ("minItems", "maxItems"), v)
         if "items" in schema:
             item = self.name("x")
             body = self.node(schema["items"], item, depth + 1, loops + 1)  # a list (draft 7 tuples): refused
@@ -304,9 +312,9 @@ def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
         "def check(case):",
         "    try:",
         *("        " + line for line in body or ["pass"]),
-        # a bad timestamp or date (ValueParseError), a NaN met by a bound (InvalidOperation): not valid here;
-        # the slow path words it
-        "    except (ValueError, ArithmeticError, RecursionError):",
+        # a required property missing (KeyError), a bad timestamp or date (ValueParseError), a NaN met by a
+        # bound (InvalidOperation): not valid here; the slow path words it
+        "    except (KeyError, ValueError, ArithmeticError, RecursionError):",
         "        return False",
         "    return True",
     ]
@@ -314,7 +322,7 @@ def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
     if len(source) > MAX_SOURCE:
         return None
     namespace: dict[str, Any] = {f"_k{i}": value for i, value in enumerate(gen.constants)}
-    namespace.update(__builtins__=_BUILTINS, Decimal=Decimal, ValueError=ValueError,
+    namespace.update(__builtins__=_BUILTINS, Decimal=Decimal, KeyError=KeyError, ValueError=ValueError,
                      ArithmeticError=ArithmeticError, RecursionError=RecursionError,
                      _read_timestamp=read_timestamp, _parse_date=parse_date)
     return source, namespace

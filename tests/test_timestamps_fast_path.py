@@ -1,0 +1,161 @@
+"""The timestamp fast path (issue 14): the common RFC 3339 shapes go straight to the C parser after a
+check of their separators and length, everything else to the full grammar. The fast path must answer
+exactly as the full grammar does, for every string: the tests below mutate each position of each fast
+shape with characters the C parser might take for a digit or a separator, and compare."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_eval.lang import timestamps
+from policy_eval.lang.timestamps import _RFC3339, _parse_rfc3339, parse_timestamp
+from policy_eval.lang.values import ValueParseError
+from policy_eval.resources import bundled_schemas
+from policy_eval.rulebook import load_case_schemas, load_rulebook
+from policy_eval.rulebook.validation import CaseValidator
+from policy_eval.run.evaluate import Evaluator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAST = [
+    "2023-06-02T16:00:00+08:00",
+    "2023-06-02T16:00:00-05:30",
+    "2023-06-02T16:00:00Z",
+    "2023-06-02T16:00:00",
+    "2023-06-02T16:00:00.5+08:00",
+    "2023-06-02T16:00:00.123-05:30",
+    "2023-06-02T16:00:00.123456Z",
+    "2023-06-02T16:00:00.12345",
+]
+# ASCII, the digits of other scripts (which str.isdigit and int() accept), look-alikes, a lone surrogate
+CHARS = (string.printable + "٠١٢٣۳߃०০০๓໓༣၃᠓０１２３９ｔＴｚＺ：－＋\u2010\u2212\u00a0\u3000\ud800é中")
+
+
+def _outcome(parse: Any, text: Any) -> tuple[Any, ...]:
+    try:
+        value = parse(text)
+    except ValueParseError as exc:
+        return ("refused", str(exc))
+    return ("read", repr(value), value.isoformat(), value.utcoffset())
+
+
+def _mutations(base: str) -> list[str]:
+    out = [base[:i] + c + base[i + 1:] for i in range(len(base)) for c in CHARS]
+    out += [base[:i] + base[i + 1:] for i in range(len(base))]  # one character fewer
+    out += [base[:i] + c + base[i:] for i in range(len(base) + 1) for c in "0:-T.Z+"]  # one more
+    return out
+
+
+@pytest.mark.parametrize("base", FAST)
+def test_every_single_mutation_answers_as_the_full_grammar(base: str) -> None:
+    texts = _mutations(base)
+    assert len(texts) > 1000
+    for text in texts:
+        fast, full = _outcome(parse_timestamp, text), _outcome(_parse_rfc3339, text)
+        assert fast == full, text
+        if fast[0] == "read":  # and nothing the grammar refuses is read
+            assert _RFC3339.fullmatch(text) is not None, text
+
+
+def test_random_double_mutations_answer_as_the_full_grammar() -> None:
+    rng = random.Random(14)
+    for _ in range(20_000):
+        text = list(rng.choice(FAST))
+        for _ in range(2):
+            text[rng.randrange(len(text))] = rng.choice(CHARS)
+        joined = "".join(text)
+        assert _outcome(parse_timestamp, joined) == _outcome(_parse_rfc3339, joined), joined
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("2016-12-31T23:59:60Z", None),  # the leap second: read by the full grammar, 23:59:59.999999 UTC
+    ("2017-01-01T07:59:60+08:00", None),
+    ("2023-06-02T23:59:60+08:00", "a leap second (:60) is only 23:59:60 UTC"),
+    ("2023-06-02T16:00:00.1234567+08:00", "finer than a microsecond"),
+    ("2023-06-02T16:00:00.1234560+08:00", None),  # extra digits that are zeros: read
+    ("2023-06-02T16:00:00.+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.Z", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.123+08:0", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.12+0800", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.1²+08:00", "not an RFC 3339 date-time"),  # str.isdigit says yes; ASCII only
+    ("2023-06-02T16:00:00.١+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00.5-08:00Z", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:60.5Z", "a leap second (:60) is only 23:59:60 UTC"),
+    ("2016-12-31T23:59:60.5Z", None),  # a leap second with a fraction: the full grammar reads it
+    ("2023-06-02t16:00:00+08:00", None),  # lower-case t and z: RFC 3339, off the fast path
+    ("2023-06-02T16:00:00z", None),
+    ("2023-06-02T16:00:00+0800", "not an RFC 3339 date-time"),  # the C parser would read these
+    ("2023-06-02T16:00:00+08", "not an RFC 3339 date-time"),
+    ("2023-06-02 16:00:00+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02X16:00:00+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00,5+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00+08:00:00", "not an RFC 3339 date-time"),
+    ("+023-06-02T16:00:00+08:00", "not an RFC 3339 date-time"),
+    ("2023-06-02T16:00:00+24:00", "not a valid date-time"),
+    ("2023-02-29T16:00:00+08:00", "not a valid date-time"),
+    ("0000-06-02T16:00:00Z", "not a valid date-time"),
+    ("2023-06-02T24:00:00", "not a valid date-time"),
+])
+def test_fast_path_edges(text: str, reason: str | None) -> None:
+    assert _outcome(parse_timestamp, text) == _outcome(_parse_rfc3339, text)
+    if reason is None:
+        assert parse_timestamp(text).tzinfo is not None
+    else:
+        with pytest.raises(ValueParseError, match=re.escape(reason)):
+            parse_timestamp(text)
+
+
+@pytest.mark.parametrize("value", [None, 20230602, b"2023-06-02T16:00:00+08:00", ["2023-06-02T16:00:00+08:00"] * 25])
+def test_values_that_are_not_text_are_refused(value: Any) -> None:
+    with pytest.raises(ValueParseError, match="not an RFC 3339 date-time"):
+        parse_timestamp(value)
+
+
+def test_the_common_shapes_do_not_reach_the_full_grammar(monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(text: str) -> Any:
+        raise AssertionError(f"full grammar for {text}")
+
+    monkeypatch.setattr(timestamps, "_parse_rfc3339", full)
+    for text in FAST:
+        assert parse_timestamp(text).tzinfo is not None
+    with pytest.raises(AssertionError):
+        parse_timestamp("2016-12-31T23:59:60Z")
+
+
+def test_the_rules_find_the_timestamps_the_schema_check_parsed() -> None:
+    """One parse per distinct timestamp per case: the schema check parses a case's timestamps into
+    read_timestamp's cache and the rules evaluated next read them from there (no second parse)."""
+    cases = [json.loads(line) for line in (ROOT / "examples" / "after_sales.jsonl").read_text("utf-8").splitlines()
+             if line.strip()]
+    validator = CaseValidator(load_case_schemas(bundled_schemas()))
+    evaluator = Evaluator(load_rulebook(None))
+    read = timestamps.read_timestamp
+    hits = 0
+    for case in cases:
+        read.cache_clear()
+        assert validator.check(case, "f", 1) is None
+        parsed = read.cache_info().misses
+        evaluator.evaluate(case)
+        after = read.cache_info()
+        assert after.misses == parsed, case["case_id"]  # nothing parsed again
+        hits += after.hits
+    assert hits > len(cases)  # the rules did read timestamps, from the cache
+
+
+@pytest.mark.parametrize("text", [
+    "2023-06-02T16:00:00+08:00" + "0" * 1_000_000,
+    "2023-06-02T16:00:00." + "1" * 1_000_000 + "Z",
+    "2023-06-02T16:00:00." + "0" * 1_000_000 + "+08:00",  # zeros past the microsecond: the grammar reads it
+    "--T::+:" * 150_000,
+])
+def test_long_texts_answer_as_the_full_grammar(text: str) -> None:
+    """The shape tests look at bounded slices only; a long text is the full grammar's to decide."""
+    assert _outcome(parse_timestamp, text) == _outcome(_parse_rfc3339, text)
