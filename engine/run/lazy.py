@@ -13,6 +13,7 @@ come from a trace. Versions with waivers are not judged this way (a waiver chang
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
@@ -24,6 +25,7 @@ from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.compose import has_null
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel
+from policy_eval.run.lazycode import MAX_RULES, glue, may_charge
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts"]
@@ -43,7 +45,8 @@ General = Callable[..., "RuleResult | Outcome"]
 class _Ready:
     """A version judged this way, what a case needs of it (made once)."""
 
-    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "objects", "deeper", "applied")
+    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "objects", "deeper", "applied", "metered",
+                 "glue")
 
     def __init__(self, version: PolicyVersion, fn: Any, plan: tuple[tuple[Rule, dict[Outcome, type[LazyResult]] | None],
                  ...], wanted: list[int] | None, objects: tuple[tuple[str, ...], ...], applied: tuple[str, str]) -> None:
@@ -59,16 +62,34 @@ class _Ready:
         self.objects = tuple(keys[0] for keys in objects if len(keys) == 1)  # keys of the root
         self.deeper = tuple(keys for keys in objects if len(keys) > 1)  # key paths from the root
         self.applied = applied  # (policy, version): CaseResult.versions
+        # whether its conditions can charge the budget (else they run without one: nothing to meter)
+        self.metered = may_charge(n for r in self.rules for n in (
+            r.when.node if r.when is not None else None, r.condition.node))
+        self.glue: Callable[[dict[str, Any], Any, str, Any], Any] = self._loop  # (run.lazycode's when made)
+
+    def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
+        """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
+        for keys in [(k,) for k in self.objects] + list(self.deeper):
+            node: Any = case
+            for key in keys:
+                node = node.get(key)
+                if type(node) is not dict:
+                    break
+            else:
+                if None in node.values():
+                    return None
+        return self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
 
 
 class _Policy:
     """One policy of a case kind: its history, and the version chosen for the last reference time seen."""
 
-    __slots__ = ("history", "reference", "last")
+    __slots__ = ("history", "reference", "metered", "last")
 
     def __init__(self, history: PolicyHistory) -> None:
         self.history = history
         self.reference = history.versions[-1].reference_time.fn
+        self.metered = may_charge([history.versions[-1].reference_time.node])
         # (reference time, its version's _Ready or None, the time as verdicts show it), replaced whole: an
         # embedder's fixed ``as_of`` picks its version by one identity test instead of aware comparisons
         self.last: tuple[Any, _Ready | None, str] = (_NOTHING, None, "")
@@ -113,9 +134,12 @@ class LazyVerdicts:
                 kinds = (self._kinds.get(id(r)) for r in planned)
                 if findings:  # only the violated verdicts are made lazily
                     kinds = ({_VIOLATED: k[_VIOLATED]} if k else None for k in kinds)
-                self._ready[id(v)] = _Ready(v, fn, tuple(zip(planned, kinds, strict=True)),
-                                            None if wanted == list(range(len(planned))) else wanted, objects,
-                                            (v.id, v.version))
+                ready = self._ready[id(v)] = _Ready(v, fn, tuple(zip(planned, kinds, strict=True)),
+                                                    None if wanted == list(range(len(planned))) else wanted,
+                                                    objects, (v.id, v.version))
+                if len(planned) <= MAX_RULES:
+                    ready.glue = glue(fn, ready.kinds, ready.objects, partial(self._null_below, ready)
+                                      if ready.deeper else None, self._fill, ready, REF_TIME)
         self._nulls_anywhere = null_paths is None
         self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
 
@@ -129,58 +153,47 @@ class LazyVerdicts:
         policies = self._by_kind.get(kind) if type(kind) is str else None
         if policies is None or None in case.values() or (self._nulls_anywhere and has_null(case)):
             return None
-        budget = self._budget
-        if budget is not None:  # a fresh budget (the fused function refills it for each rule)
-            meter: Meter | None = _new(Meter)
-            meter.limit = meter.left = budget  # type: ignore[union-attr]
-        else:
-            meter = None
-        token = _METER_SET(meter)
-        try:
-            results: list[Any] = []
-            applied: list[tuple[str, str]] = []
-            complied = not_applicable = 0
-            ref_text = ""
-            for policy in policies:
-                ref = as_of
-                if ref is None and (ref := self._reference(policy, case)) is None:
-                    return None
-                last = policy.last
-                if last[0] is not ref:
-                    last = self._choose(policy, ref)
-                ready = last[1]
-                if ready is None:
-                    return None
-                ref_text = last[2]
-                for key in ready.objects:  # a null where the rules read: the general path judges what it hides
-                    node = case.get(key)
-                    if type(node) is dict and None in node.values():
-                        return None
-                if ready.deeper and self._null_below(ready, case):
-                    return None
-                quick = ready.fn(case, {REF_TIME: ref}, meter)
-                if quick is None:
-                    return None
-                made: list[Any] = []
-                fill = (self._fill, (ready, case, {REF_TIME: ref}, ref_text, made))
-                for kinds, outcome in zip(ready.kinds, quick[3], strict=True):
-                    if (made_kind := kinds.get(outcome)) is not None:
-                        verdict = _new(made_kind)
-                        verdict.reference_time = ref_text
-                        verdict._fill = fill
-                        made.append(verdict)
-                    else:  # undetermined, or quiet in findings detail
-                        made.append(self._built(ready, case, fill[1][2], ref_text, made, outcome))
+        results: list[Any] = []
+        applied: list[tuple[str, str]] = []
+        complied = not_applicable = 0
+        ref_text = ""
+        for policy in policies:
+            ref = as_of
+            if ref is None and (ref := self._reference(policy, case)) is None:
+                return None
+            last = policy.last
+            if last[0] is not ref:
+                last = self._choose(policy, ref)
+            ready = last[1]
+            if ready is None:
+                return None
+            ref_text = last[2]
+            if ready.metered:  # a fresh budget (the fused function refills it for each rule)
+                if (budget := self._budget) is not None:
+                    meter: Meter | None = _new(Meter)
+                    meter.limit = meter.left = budget  # type: ignore[union-attr]
+                else:
+                    meter = None
+                token = _METER_SET(meter)
+                try:
+                    made = ready.glue(case, ref, ref_text, meter)
+                finally:
+                    _METER_RESET(token)
+            else:  # (nothing its conditions do can charge the budget)
+                made = ready.glue(case, ref, ref_text, None)
+            if type(made) is list:  # every verdict lazy (in findings detail: every rule violated)
                 if ready.wanted is not None:
                     made = [made[i] for i in ready.wanted]
+            elif made is None:
+                return None
+            else:  # the fused function's answer: an outcome without a lazy class
+                quick = made
+                made = self._finish(ready, case, ref, ref_text, quick[3])
                 if self._findings:  # the complied and not-applicable outcomes are counted, not kept
                     complied += quick[0]
                     not_applicable += quick[1]
-                    made = [r for r in made if isinstance(r, RuleResult)]
-                results += made
-                applied.append(ready.applied)
-        finally:
-            _METER_RESET(token)
+            results += made
+            applied.append(ready.applied)
         case_id = case.get("case_id")
         return CaseResult(str(case_id) if case_id is not None else None, kind, source, record, tuple(results),
                           self._digest, (ref_text if policies else self._text(as_of)) if as_of is not None
@@ -189,10 +202,14 @@ class LazyVerdicts:
 
     def _reference(self, policy: _Policy, case: dict[str, Any]) -> Any:
         """The reference time the case gives a policy, or None when it is unknown or unreadable."""
+        token = _METER_SET(Meter(self._budget) if self._budget is not None else None) if policy.metered else None
         try:
             ref = policy.reference(case, {REF_TIME: UNKNOWN})
         except DATA_ERRORS:
             return None
+        finally:
+            if token is not None:
+                _METER_RESET(token)
         return None if ref is UNKNOWN else ref
 
     def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str]:
@@ -216,16 +233,33 @@ class LazyVerdicts:
                     return True
         return False
 
-    def _built(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str, made: list[Any],
-               outcome: Any) -> Any:
-        """A verdict with no lazy class for its outcome, made at once: in findings detail a complied or
-        not-applicable one is its bare outcome; otherwise the general path's (an undetermined verdict's missing
-        paths come from a trace), given the verdicts of the rules before it."""
-        if self._findings and (outcome is _COMPLIED or outcome is _NOT_APPLICABLE):
-            return outcome
-        i = len(made)
-        done = dict(zip(ready.ids[:i], made, strict=True))
-        return self._general(ready.version, ready.rules[i], case, env, ref_text, None, done, (), outcome)
+    def _finish(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, outcomes: tuple[Any, ...]
+                ) -> list[Any]:
+        """The verdicts of a version's selected rules from the fused function's outcomes, when one of them has
+        no lazy class: in findings detail a complied or not-applicable verdict is its bare outcome (counted, not
+        kept); an undetermined one comes from the general path at once (its missing paths come from a trace),
+        given the verdicts of the rules before it, within a fresh budget."""
+        made: list[Any] = []
+        env = {REF_TIME: ref}
+        fill = (self._fill, (ready, case, env, ref_text, made))
+        findings = self._findings
+        token = _METER_SET(Meter(self._budget) if self._budget is not None else None)
+        try:
+            for rule, kinds, outcome in zip(ready.rules, ready.kinds, outcomes, strict=True):
+                if (made_kind := kinds.get(outcome)) is not None:
+                    verdict = _new(made_kind)
+                    verdict.reference_time = ref_text
+                    verdict._fill = fill
+                    made.append(verdict)
+                elif findings and (outcome is _COMPLIED or outcome is _NOT_APPLICABLE):
+                    made.append(outcome)
+                else:
+                    done = dict(zip(ready.ids, made, strict=False))  # (the rules before it)
+                    made.append(self._general(ready.version, rule, case, env, ref_text, None, done, (), outcome))
+        finally:
+            _METER_RESET(token)
+        chosen = made if ready.wanted is None else [made[i] for i in ready.wanted]
+        return [r for r in chosen if isinstance(r, RuleResult)] if findings else chosen
 
     def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str, made: list[Any],
               lazy: LazyResult) -> RuleResult | Outcome:
