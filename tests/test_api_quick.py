@@ -138,3 +138,29 @@ def test_what_the_quick_path_cannot_judge_goes_the_general_way(validate: bool) -
     book.evaluate(_examples()[0], detail="findings")
     with pytest.raises(ValueError, match="detail must be full or findings"):
         book.evaluate(_examples()[0], detail="summary")
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_a_policy_with_no_version_in_force_keeps_the_quick_path(tmp_path: Path, detail: str) -> None:
+    """One policy not yet in force at the reference time: its policy-level verdict is the general path's, the
+    other policy's verdicts are still lazy; with as_of and without (the case's reference time), and with
+    the reference time missing from the case (undetermined: what it misses)."""
+    body = pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d"))
+    pt.write(tmp_path / "policies" / "old.yaml", pt.policy(body, id="old"))
+    pt.write(tmp_path / "policies" / "new.yaml", pt.policy(body, id="new", effective_from="2024-03-01"))
+    book = Rulebook.load(tmp_path / "policies", entry_points=False, validate=False)
+    general = _general(policies=tmp_path / "policies", entry_points=False, validate=False)
+    case = pt.after_sale_case(submitted_at="2024-03-19T10:00:00+08:00")
+    early = pt.after_sale_case(submitted_at="2024-02-29T10:00:00+08:00")
+    missing = copy.deepcopy(case)
+    del missing["request"]["submitted_at"]
+    seen = set()
+    for one, as_of in ((case, None), (early, None), (case, parse_instant("2024-02-01")), (missing, None),
+                       (early, None)):
+        a = book.evaluate(one, as_of=as_of, detail=detail)
+        _same(a, general.evaluate(one, as_of=as_of, detail=detail))
+        seen |= {(r.policy, r.rule, r.outcome.value, not isinstance(r, LazyResult)) for r in a.results}
+    if detail == "full":
+        assert ("old", "in-window", "violated", False) in seen  # lazy beside the other policy's verdict
+        assert ("new", None, "not_applicable", True) in seen
+        assert ("new", None, "undetermined", True) in seen

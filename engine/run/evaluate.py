@@ -121,7 +121,7 @@ class Evaluator:
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
                                   self._text, self.findings,
                                   {kind: self._by_kind.get(kind, []) for kind in rulebook.case_schemas},
-                                  self._null_paths, rulebook.digest) if lazy else None
+                                  self._null_paths, rulebook.digest, self._policy) if lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}

@@ -37,6 +37,7 @@ _new = object.__new__
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _NOTHING = object()  # no reference time seen yet
+_UNJUDGED: Any = object()  # a policy with no version in force: the general path's verdict (Evaluator._policy)
 
 # Evaluator._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
 General = Callable[..., "RuleResult | Outcome"]
@@ -61,7 +62,7 @@ class _Ready:
         # a null in one sends the case to the general path, which finds whether it is on such a path
         self.objects = tuple(keys[0] for keys in objects if len(keys) == 1)  # keys of the root
         self.deeper = tuple(keys for keys in objects if len(keys) > 1)  # key paths from the root
-        self.applied = applied  # (policy, version): CaseResult.versions
+        self.applied = (applied,)  # ((policy, version),): in CaseResult.versions
         # whether its conditions can charge the budget (else they run without one: nothing to meter)
         self.metered = may_charge(n for r in self.rules for n in (
             r.when.node if r.when is not None else None, r.condition.node))
@@ -101,19 +102,23 @@ class LazyVerdicts:
                  text: Callable[[Any], str], findings: bool = False,
                  by_kind: Mapping[str, Iterable[PolicyHistory]] | None = None,
                  null_paths: Mapping[int, Iterable[tuple[str, tuple[str, ...], Any]]] | None = None,
-                 digest: str = "") -> None:
+                 digest: str = "", policy: Callable[..., tuple[str | None, list[Any], tuple[int, int]]] | None = None
+                 ) -> None:
         """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
         depend on the case; ``general``: the evaluator's general path for one rule; ``kernel``: the versions'
         fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
         verdicts show it; ``findings``: complied and not-applicable verdicts are counted, not made (findings
         detail: only the violated ones are lazy verdicts); ``by_kind``: the policies of each case kind (every
         kind with a schema); ``null_paths``: per version, the case paths where a null could decide a rule
-        (none given: a case with a null anywhere goes to the general path); ``digest``: the rulebook's."""
+        (none given: a case with a null anywhere goes to the general path); ``digest``: the rulebook's;
+        ``policy``: the general path for one policy of a case (Evaluator._policy), for a policy with no version
+        in force (none given: such a case goes the general way)."""
         self._general = general
         self._findings = findings
         self._budget = budget
         self._text = text
         self._digest = digest
+        self._policy = policy  # Evaluator._policy: one policy of a case by the general path
         self._kinds: dict[int, dict[Outcome, type[LazyResult]]] = {}
         self._rule_of: dict[tuple[int, str], Rule] = {}
         self._ids: dict[int, tuple[str, ...]] = {}
@@ -153,21 +158,31 @@ class LazyVerdicts:
         policies = self._by_kind.get(kind) if type(kind) is str else None
         if policies is None or None in case.values() or (self._nulls_anywhere and has_null(case)):
             return None
-        results: list[Any] = []
-        applied: list[tuple[str, str]] = []
+        results: list[Any] | None = None  # (most kinds have one policy: its list, nothing copied)
+        applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
         ref_text = ""
         for policy in policies:
             ref = as_of
             if ref is None and (ref := self._reference(policy, case)) is None:
-                return None
-            last = policy.last
-            if last[0] is not ref:
-                last = self._choose(policy, ref)
-            ready = last[1]
-            if ready is None:
-                return None
-            ref_text = last[2]
+                ready = _UNJUDGED  # no reference time: the general path's policy-level verdict says why
+            else:
+                last = policy.last
+                if last[0] is not ref:
+                    last = self._choose(policy, ref)
+                ready, ref_text = last[1], last[2]
+                if ready is None:  # (waivers, no fused function)
+                    return None
+            if ready is _UNJUDGED:  # no version in force (or no reference time): one policy-level verdict
+                if self._policy is None:
+                    return None
+                made, version, quiet = self._unjudged(self._policy, policy, case, as_of)
+                if quiet is not None:
+                    complied += quiet[0]
+                    not_applicable += quiet[1]
+                results = made if results is None else results + made
+                applied += ((policy.history.id, version),)
+                continue
             if ready.metered:  # a fresh budget (the fused function refills it for each rule)
                 if (budget := self._budget) is not None:
                     meter: Meter | None = _new(Meter)
@@ -192,12 +207,15 @@ class LazyVerdicts:
                 if self._findings:  # the complied and not-applicable outcomes are counted, not kept
                     complied += quick[0]
                     not_applicable += quick[1]
-            results += made
-            applied.append(ready.applied)
+            if results is None:
+                results = made
+            else:
+                results = results + made
+            applied += ready.applied
         case_id = case.get("case_id")
-        return CaseResult(str(case_id) if case_id is not None else None, kind, source, record, tuple(results),
+        return CaseResult(str(case_id) if case_id is not None else None, kind, source, record, tuple(results or ()),
                           self._digest, (ref_text if policies else self._text(as_of)) if as_of is not None
-                          else None, None, tuple(applied),
+                          else None, None, applied,
                           (complied, not_applicable) if self._findings else None)
 
     def _reference(self, policy: _Policy, case: dict[str, Any]) -> Any:
@@ -215,9 +233,25 @@ class LazyVerdicts:
     def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str]:
         """The version in force at ``ref`` (as judged here: None when it is not), kept as the policy's last."""
         version = policy.history.at(ref)
-        ready = self._ready.get(id(version)) if version is not None else None
-        last = policy.last = (ref, ready, self._text(ref) if ready is not None else "")
+        ready = self._ready.get(id(version)) if version is not None else _UNJUDGED
+        last = policy.last = (ref, ready, self._text(ref))
         return last
+
+    def _unjudged(self, general: Callable[..., tuple[str | None, list[Any], tuple[int, int]]], policy: _Policy,
+                  case: dict[str, Any], as_of: Any
+                  ) -> tuple[list[Any], str | None, tuple[int, int] | None]:
+        """A policy with no version in force at the case's reference time, or no reference time: what the
+        general path gives (its verdicts, the version applied, the quiet ones counted in findings detail)."""
+        token = _METER_SET(Meter(self._budget) if self._budget is not None else None)
+        try:
+            version, verdicts, quiet = general(policy.history, case, as_of)
+        finally:
+            _METER_RESET(token)
+        if not self._findings:
+            return verdicts, version, None
+        # findings detail: bare complied and not-applicable outcomes are counted, as Evaluator.evaluate does
+        kept = [r for r in verdicts if type(r) is RuleResult]
+        return kept, version, (quiet[0] + verdicts.count(_COMPLIED), quiet[1] + verdicts.count(_NOT_APPLICABLE))
 
     @staticmethod
     def _null_below(ready: _Ready, case: dict[str, Any]) -> bool:
