@@ -89,6 +89,15 @@ class Rulebook:
         self._forecaster: Forecaster | None = None  # built on first use of due()
         self._validator = CaseValidator(book.case_schemas) if validate else None
         self._enrichers = tuple(self._pm.enrichers())
+        # the common call (a dict, no enricher, no explanation): the lazy verdicts' own path (run.lazy), the case
+        # checked by its kind's compiled schema check alone; anything else (and a case that check refuses) goes
+        # the general way, which words the error
+        self._quick = self._evaluator._lazy.result if self._evaluator._lazy is not None else None
+        self._quick_findings: Any = None  # (made with the findings evaluator, on first use)
+        self._checks: dict[str, Any] | None = None
+        if self._validator is not None:
+            self._checks = {kind: check for kind in book.case_schemas
+                            if (check := self._validator.compiled(kind)) is not None}
 
     @classmethod
     def load(cls, policies: str | Path | None = None, *, schemas: str | Path | None = None,
@@ -208,6 +217,17 @@ class Rulebook:
         ones are never built, which makes a call several times cheaper when most rules comply
         (``explain=True`` builds and explains every verdict, whatever ``detail`` says).
         """
+        if type(case) is dict and not explain and not self._enrichers \
+                and (quick := self._quick if detail == "full" else
+                          self._quick_findings if detail == "findings" else None) is not None \
+                and (as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None)):
+            data = dict(case)  # (what prepare gives with no enricher)
+            checks = self._checks
+            kind = data.get("kind")
+            if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
+                result = quick(data, as_of, source, record)
+                if result is not None:
+                    return result
         if detail not in ("full", "findings"):
             raise ValueError(f"detail must be full or findings, not {detail!r}")
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
@@ -223,6 +243,7 @@ class Rulebook:
         if detail == "findings" and not explain:
             if self._finder is None:
                 self._finder = Evaluator(self._book, detail="findings", lazy=True)
+                self._quick_findings = self._finder._lazy.result if self._finder._lazy is not None else None
             evaluator = self._finder
         else:
             evaluator = self._explainer if explain else self._evaluator

@@ -83,6 +83,11 @@ class CaseValidator:
         self._fast = {kind: _compile_fast(schema) for kind, schema in schemas.items()}
         self._reference: dict[str, jsonschema.protocols.Validator] = {}
 
+    def compiled(self, kind: str) -> Any:
+        """The compiled yes/no check of ``kind``'s schema (schemacompile), or None: True means :meth:`check`
+        returns None for the case; False is not yet an error (:meth:`check` finds and words it)."""
+        return self._compiled.get(kind)
+
     def _ref(self, kind: str) -> jsonschema.protocols.Validator:
         if kind not in self._reference:
             self._reference[kind] = RE2Validator(self._schemas[kind], format_checker=_REFERENCE_FORMATS)

@@ -119,7 +119,9 @@ class Evaluator:
             self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
         # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
-                                  self._text, self.findings) if lazy else None
+                                  self._text, self.findings,
+                                  {kind: self._by_kind.get(kind, []) for kind in rulebook.case_schemas},
+                                  self._null_paths, rulebook.digest, self._policy) if lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
@@ -146,6 +148,8 @@ class Evaluator:
             return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
                               {"json_path": "$.kind", "message": f"unknown case kind {kind!r} (known: {known})"},
                               (), (0, 0) if self.findings else None)
+        if self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
+            return quick  # the embedding API's common case (run.lazy)
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
@@ -156,11 +160,6 @@ class Evaluator:
         meter = Meter(self.budget) if self.budget is not None else None
         token = _METER.set(meter)
         try:
-            if self._lazy is not None and not nulls:  # the embedding API's common case (run.lazy)
-                quick = self._lazy.case(self._by_kind.get(kind, ()), case, as_of, meter)
-                if quick is not None:
-                    return CaseResult(case_id, kind, source, record, tuple(quick[0]), digest, as_text, None,
-                                      tuple(quick[1]), (quick[2], quick[3]) if self.findings else None)
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))

@@ -12,7 +12,8 @@ come from a trace. Versions with waivers are not judged this way (a waiver chang
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
@@ -21,9 +22,11 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.compose import has_null
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel
-from policy_eval.run.result import LazyResult, Outcome, RuleResult
+from policy_eval.run.lazycode import MAX_RULES, glue, may_charge
+from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts"]
 
@@ -31,32 +34,95 @@ _COMPLIED = Outcome.COMPLIED
 _NOT_APPLICABLE = Outcome.NOT_APPLICABLE
 _VIOLATED = Outcome.VIOLATED
 _new = object.__new__
-_QUIET = frozenset({_COMPLIED, _NOT_APPLICABLE})
-_NO_OUTCOME: frozenset[Outcome] = frozenset()
+_METER_SET = _METER.set
+_METER_RESET = _METER.reset
+_NOTHING = object()  # no reference time seen yet
+_UNJUDGED: Any = object()  # a policy with no version in force: the general path's verdict (Evaluator._policy)
 
 # Evaluator._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
 General = Callable[..., "RuleResult | Outcome"]
 
 
+class _Ready:
+    """A version judged this way, what a case needs of it (made once)."""
+
+    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "objects", "deeper", "applied", "metered",
+                 "glue")
+
+    def __init__(self, version: PolicyVersion, fn: Any, plan: tuple[tuple[Rule, dict[Outcome, type[LazyResult]] | None],
+                 ...], wanted: list[int] | None, objects: tuple[tuple[str, ...], ...], applied: tuple[str, str]) -> None:
+        self.version = version
+        self.fn = fn  # the fused function (run.kernel, lang.fusion)
+        self.rules = tuple(r for r, _ in plan)  # its rules in plan order
+        # their lazy classes by outcome (none for undetermined; in findings detail, none but violated)
+        self.kinds = tuple(k or {} for _, k in plan)
+        self.ids = tuple(r.id for r in self.rules)
+        self.wanted = wanted  # the selected rules' places in the plan when it adds or reorders rules
+        # the objects holding a path the rules read, below the root (whose values are looked at for every case):
+        # a null in one sends the case to the general path, which finds whether it is on such a path
+        self.objects = tuple(keys[0] for keys in objects if len(keys) == 1)  # keys of the root
+        self.deeper = tuple(keys for keys in objects if len(keys) > 1)  # key paths from the root
+        self.applied = (applied,)  # ((policy, version),): in CaseResult.versions
+        # whether its conditions can charge the budget (else they run without one: nothing to meter)
+        self.metered = may_charge(n for r in self.rules for n in (
+            r.when.node if r.when is not None else None, r.condition.node))
+        self.glue: Callable[[dict[str, Any], Any, str, Any], Any] = self._loop  # (run.lazycode's when made)
+
+    def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
+        """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
+        for keys in [(k,) for k in self.objects] + list(self.deeper):
+            node: Any = case
+            for key in keys:
+                node = node.get(key)
+                if type(node) is not dict:
+                    break
+            else:
+                if None in node.values():
+                    return None
+        return self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
+
+
+class _Policy:
+    """One policy of a case kind: its history, and the version chosen for the last reference time seen."""
+
+    __slots__ = ("history", "reference", "metered", "last")
+
+    def __init__(self, history: PolicyHistory) -> None:
+        self.history = history
+        self.reference = history.versions[-1].reference_time.fn
+        self.metered = may_charge([history.versions[-1].reference_time.node])
+        # (reference time, its version's _Ready or None, the time as verdicts show it), replaced whole: an
+        # embedder's fixed ``as_of`` picks its version by one identity test instead of aware comparisons
+        self.last: tuple[Any, _Ready | None, str] = (_NOTHING, None, "")
+
+
 class LazyVerdicts:
     def __init__(self, versions: Iterable[PolicyVersion], reasons: dict[int, dict[Outcome, str]],
                  general: General, budget: int | None, kernel: Kernel, selected: dict[int, list[Rule]],
-                 text: Callable[[Any], str], findings: bool = False) -> None:
+                 text: Callable[[Any], str], findings: bool = False,
+                 by_kind: Mapping[str, Iterable[PolicyHistory]] | None = None,
+                 null_paths: Mapping[int, Iterable[tuple[str, tuple[str, ...], Any]]] | None = None,
+                 digest: str = "", policy: Callable[..., tuple[str | None, list[Any], tuple[int, int]]] | None = None
+                 ) -> None:
         """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
         depend on the case; ``general``: the evaluator's general path for one rule; ``kernel``: the versions'
         fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
         verdicts show it; ``findings``: complied and not-applicable verdicts are counted, not made (findings
-        detail: only the violated ones are lazy verdicts)."""
+        detail: only the violated ones are lazy verdicts); ``by_kind``: the policies of each case kind (every
+        kind with a schema); ``null_paths``: per version, the case paths where a null could decide a rule
+        (none given: a case with a null anywhere goes to the general path); ``digest``: the rulebook's;
+        ``policy``: the general path for one policy of a case (Evaluator._policy), for a policy with no version
+        in force (none given: such a case goes the general way)."""
         self._general = general
         self._findings = findings
         self._budget = budget
         self._text = text
+        self._digest = digest
+        self._policy = policy  # Evaluator._policy: one policy of a case by the general path
         self._kinds: dict[int, dict[Outcome, type[LazyResult]]] = {}
         self._rule_of: dict[tuple[int, str], Rule] = {}
-        # per version judged this way: its fused function, its planned rules with their lazy classes, and the
-        # selected rules' places among them when a plan adds or reorders rules (None: the same list)
-        self._ready: dict[int, tuple[Any, list[tuple[Rule, dict[Outcome, type[LazyResult]] | None]],
-                                     list[int] | None]] = {}
+        self._ids: dict[int, tuple[str, ...]] = {}
+        self._ready: dict[int, _Ready] = {}  # per version judged this way
         for v in versions:
             if v.waivers:
                 continue
@@ -68,70 +134,187 @@ class LazyVerdicts:
                 fn, planned = fused
                 place = {r.id: i for i, r in enumerate(planned)}
                 wanted = [place[r.id] for r in selected[id(v)]]
-                self._ready[id(v)] = (fn, [(r, self._kinds.get(id(r))) for r in planned],
-                                      None if wanted == list(range(len(planned))) else wanted)
+                paths = (null_paths or {}).get(id(v))
+                objects = _objects(paths) if paths is not None else ()
+                kinds = (self._kinds.get(id(r)) for r in planned)
+                if findings:  # only the violated verdicts are made lazily
+                    kinds = ({_VIOLATED: k[_VIOLATED]} if k else None for k in kinds)
+                ready = self._ready[id(v)] = _Ready(v, fn, tuple(zip(planned, kinds, strict=True)),
+                                                    None if wanted == list(range(len(planned))) else wanted,
+                                                    objects, (v.id, v.version))
+                if len(planned) <= MAX_RULES:
+                    ready.glue = glue(fn, ready.kinds, ready.objects, partial(self._null_below, ready)
+                                      if ready.deeper else None, self._fill, ready, REF_TIME)
+        self._nulls_anywhere = null_paths is None
+        self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
 
-    def case(self, histories: Iterable[PolicyHistory], case: dict[str, Any], as_of: Any, meter: Meter | None
-             ) -> tuple[list[RuleResult], list[tuple[str, str | None]], int, int] | None:
-        """The verdicts of a case without explicit nulls, the versions applied, policy by policy, and (findings)
-        the complied and not-applicable verdicts counted; None when a policy needs the general path (no
-        reference time, no version in force, waivers, a fused function that raised): the caller then
-        evaluates the whole case that way."""
-        results: list[RuleResult] = []
-        versions: list[tuple[str, str | None]] = []
-        quiet = _QUIET if self._findings else _NO_OUTCOME
+    def result(self, case: dict[str, Any], as_of: Any, source: str | None, record: int | None
+               ) -> CaseResult | None:
+        """The result of a case (a dict) of a kind with a schema, its verdicts lazy; None when it needs the
+        general path (an unknown kind, a null in an object the rules read, no reference time, no version in
+        force, waivers, a fused function that raised): the caller then evaluates the whole case that way.
+        (One call of the embedding API runs all of this: written inline, with the rare branches elsewhere.)"""
+        kind = case.get("kind")
+        policies = self._by_kind.get(kind) if type(kind) is str else None
+        if policies is None or None in case.values() or (self._nulls_anywhere and has_null(case)):
+            return None
+        results: list[Any] | None = None  # (most kinds have one policy: its list, nothing copied)
+        applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
-        for history in histories:
+        ref_text = ""
+        for policy in policies:
             ref = as_of
-            if ref is None:
-                try:
-                    ref = history.versions[-1].reference_time.fn(case, {REF_TIME: UNKNOWN})
-                except DATA_ERRORS:
-                    return None
-                if ref is UNKNOWN:
-                    return None
-            version = history.at(ref)
-            ready = self._ready.get(id(version)) if version is not None else None
-            if ready is None or (quick := ready[0](case, {REF_TIME: ref}, meter)) is None:
-                return None
-            assert version is not None
-            ref_text = self._text(ref)
-            env = {REF_TIME: ref}
-            done: dict[str, RuleResult | Outcome] = {}
-            fill = (self._fill, (version, case, env, ref_text, done))
-            made: list[RuleResult | Outcome] = []
-            for (rule, kinds), outcome in zip(ready[1], quick[3], strict=True):
-                if outcome in quiet:  # findings detail: counted (quick's counts), bare as the general path has it
-                    done[rule.id] = result = outcome
-                elif kinds is not None and (kind := kinds.get(outcome)) is not None:
-                    result = _new(kind)
-                    result.reference_time = ref_text
-                    result._fill = fill
-                    done[rule.id] = result
-                else:
-                    done[rule.id] = result = self._general(version, rule, case, env, ref_text, None, done, (),
-                                                           outcome)
-                made.append(result)
-            made = made if ready[2] is None else [made[i] for i in ready[2]]
-            if quiet:
-                complied += quick[0]
-                not_applicable += quick[1]
-            if quiet:  # findings detail: the complied and not-applicable outcomes are counted above, not kept
-                results.extend(r for r in made if isinstance(r, RuleResult))
+            if ref is None and (ref := self._reference(policy, case)) is None:
+                ready = _UNJUDGED  # no reference time: the general path's policy-level verdict says why
             else:
-                results.extend(made)  # type: ignore[arg-type]  # full detail: every one a verdict
-            versions.append((history.id, version.version))
-        return results, versions, complied, not_applicable
+                last = policy.last
+                if last[0] is not ref:
+                    last = self._choose(policy, ref)
+                ready, ref_text = last[1], last[2]
+                if ready is None:  # (waivers, no fused function)
+                    return None
+            if ready is _UNJUDGED:  # no version in force (or no reference time): one policy-level verdict
+                if self._policy is None:
+                    return None
+                made, version, quiet = self._unjudged(self._policy, policy, case, as_of)
+                if quiet is not None:
+                    complied += quiet[0]
+                    not_applicable += quiet[1]
+                results = made if results is None else results + made
+                applied += ((policy.history.id, version),)
+                continue
+            if ready.metered:  # a fresh budget (the fused function refills it for each rule)
+                if (budget := self._budget) is not None:
+                    meter: Meter | None = _new(Meter)
+                    meter.limit = meter.left = budget  # type: ignore[union-attr]
+                else:
+                    meter = None
+                token = _METER_SET(meter)
+                try:
+                    made = ready.glue(case, ref, ref_text, meter)
+                finally:
+                    _METER_RESET(token)
+            else:  # (nothing its conditions do can charge the budget)
+                made = ready.glue(case, ref, ref_text, None)
+            if type(made) is list:  # every verdict lazy (in findings detail: every rule violated)
+                if ready.wanted is not None:
+                    made = [made[i] for i in ready.wanted]
+            elif made is None:
+                return None
+            else:  # the fused function's answer: an outcome without a lazy class
+                quick = made
+                made = self._finish(ready, case, ref, ref_text, quick[3])
+                if self._findings:  # the complied and not-applicable outcomes are counted, not kept
+                    complied += quick[0]
+                    not_applicable += quick[1]
+            if results is None:
+                results = made
+            else:
+                results = results + made
+            applied += ready.applied
+        case_id = case.get("case_id")
+        return CaseResult(str(case_id) if case_id is not None else None, kind, source, record, tuple(results or ()),
+                          self._digest, (ref_text if policies else self._text(as_of)) if as_of is not None
+                          else None, None, applied,
+                          (complied, not_applicable) if self._findings else None)
 
-    def _fill(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
-              done: dict[str, RuleResult | Outcome], lazy: LazyResult) -> RuleResult | Outcome:
+    def _reference(self, policy: _Policy, case: dict[str, Any]) -> Any:
+        """The reference time the case gives a policy, or None when it is unknown or unreadable."""
+        token = _METER_SET(Meter(self._budget) if self._budget is not None else None) if policy.metered else None
+        try:
+            ref = policy.reference(case, {REF_TIME: UNKNOWN})
+        except DATA_ERRORS:
+            return None
+        finally:
+            if token is not None:
+                _METER_RESET(token)
+        return None if ref is UNKNOWN else ref
+
+    def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str]:
+        """The version in force at ``ref`` (as judged here: None when it is not), kept as the policy's last."""
+        version = policy.history.at(ref)
+        ready = self._ready.get(id(version)) if version is not None else _UNJUDGED
+        last = policy.last = (ref, ready, self._text(ref))
+        return last
+
+    def _unjudged(self, general: Callable[..., tuple[str | None, list[Any], tuple[int, int]]], policy: _Policy,
+                  case: dict[str, Any], as_of: Any
+                  ) -> tuple[list[Any], str | None, tuple[int, int] | None]:
+        """A policy with no version in force at the case's reference time, or no reference time: what the
+        general path gives (its verdicts, the version applied, the quiet ones counted in findings detail)."""
+        token = _METER_SET(Meter(self._budget) if self._budget is not None else None)
+        try:
+            version, verdicts, quiet = general(policy.history, case, as_of)
+        finally:
+            _METER_RESET(token)
+        if not self._findings:
+            return verdicts, version, None
+        # findings detail: bare complied and not-applicable outcomes are counted, as Evaluator.evaluate does
+        kept = [r for r in verdicts if type(r) is RuleResult]
+        return kept, version, (quiet[0] + verdicts.count(_COMPLIED), quiet[1] + verdicts.count(_NOT_APPLICABLE))
+
+    @staticmethod
+    def _null_below(ready: _Ready, case: dict[str, Any]) -> bool:
+        """A null in an object two levels or more below the root that holds a path the rules read."""
+        for keys in ready.deeper:
+            node: Any = case
+            for key in keys:
+                node = node.get(key)
+                if type(node) is not dict:
+                    break
+            else:
+                if None in node.values():
+                    return True
+        return False
+
+    def _finish(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, outcomes: tuple[Any, ...]
+                ) -> list[Any]:
+        """The verdicts of a version's selected rules from the fused function's outcomes, when one of them has
+        no lazy class: in findings detail a complied or not-applicable verdict is its bare outcome (counted, not
+        kept); an undetermined one comes from the general path at once (its missing paths come from a trace),
+        given the verdicts of the rules before it, within a fresh budget."""
+        made: list[Any] = []
+        env = {REF_TIME: ref}
+        fill = (self._fill, (ready, case, env, ref_text, made))
+        findings = self._findings
+        token = _METER_SET(Meter(self._budget) if self._budget is not None else None)
+        try:
+            for rule, kinds, outcome in zip(ready.rules, ready.kinds, outcomes, strict=True):
+                if (made_kind := kinds.get(outcome)) is not None:
+                    verdict = _new(made_kind)
+                    verdict.reference_time = ref_text
+                    verdict._fill = fill
+                    made.append(verdict)
+                elif findings and (outcome is _COMPLIED or outcome is _NOT_APPLICABLE):
+                    made.append(outcome)
+                else:
+                    done = dict(zip(ready.ids, made, strict=False))  # (the rules before it)
+                    made.append(self._general(ready.version, rule, case, env, ref_text, None, done, (), outcome))
+        finally:
+            _METER_RESET(token)
+        chosen = made if ready.wanted is None else [made[i] for i in ready.wanted]
+        return [r for r in chosen if isinstance(r, RuleResult)] if findings else chosen
+
+    def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str, made: list[Any],
+              lazy: LazyResult) -> RuleResult | Outcome:
         """A lazy verdict's whole record, when first read: the general path's, within a fresh rule budget."""
+        version = ready.version
         rule = self._rule_of[(id(version), lazy.rule or "")]
+        done = dict(zip(ready.ids, made, strict=True))  # every verdict of the case: the ones it depends on
         token = _METER.set(Meter(self._budget) if self._budget is not None else None)
         try:
             return self._general(version, rule, case, env, ref_text, None, done, (), lazy.outcome)
         finally:
             _METER.reset(token)
+
+
+def _objects(paths: Iterable[tuple[str, tuple[str, ...], Any]]) -> tuple[tuple[str, ...], ...]:
+    """The objects above the given paths (the root left out), as key paths from the case root."""
+    out: dict[tuple[str, ...], None] = {}
+    for _, keys, _ in paths:
+        for i in range(1, len(keys)):
+            out[keys[:i]] = None
+    return tuple(out)
 
 
 def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str]) -> dict[Outcome, type[LazyResult]]:

@@ -1,0 +1,80 @@
+"""Generated code for the embedding API's lazy verdicts (run.lazy): one small function per policy version.
+
+Input: a version's fused function (run.kernel, lang.fusion), its rules' lazy verdict classes by outcome, the
+case keys of the objects its rules read. Output: ``glue(case, ref, ref_text, meter)``, which looks for a null
+in those objects (None: the case goes the general way), runs the fused function (None if it raised) and,
+when every rule's outcome has a lazy class, returns the verdicts made from them, each holding the reference
+time and the ``fill`` of the case; otherwise it returns the fused function's answer for run.lazy to finish
+rule by rule. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is most of what an
+API call does besides deciding: a loop over the rules cost more than the rules' conditions.
+
+The source comes from a fixed template over the number of objects and rules; every key, class and function
+is a name bound in the function's namespace, never text from a policy.
+
+:func:`may_charge` tells whether conditions can spend from the evaluation budget (lang.budget): a version
+whose rules cannot is run without setting the budget's context variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from policy_eval.lang import ir
+
+__all__ = ["glue", "may_charge", "MAX_RULES"]
+
+MAX_RULES = 1000  # rules of a version beyond which no glue is made (run.lazy loops over them instead)
+
+# where the functions of operators and calls that never charge the budget come from: the language's own
+# (a quantifier charges, and so does string and list ``+``, lang.budget.concat_at; a plugin's function may)
+_QUIET_MODULES = frozenset({"policy_eval.lang.functions", "policy_eval.lang.ops", "_operator", "operator",
+                            "builtins"})
+
+
+def may_charge(roots: Iterable[ir.IR | None]) -> bool:
+    """Whether evaluating these trees (lets and definitions included) can charge the budget."""
+    stack = [n for n in roots if n is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # (a DAG: a let used twice is one node)
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.Quant):
+            return True
+        if isinstance(node, (ir.Op, ir.Call)) and getattr(node.fn, "__module__", None) not in _QUIET_MODULES:
+            return True
+        stack.extend(ir.children(node))
+    return False
+
+
+def glue(fn: Any, kinds: tuple[dict[Any, type], ...], objects: tuple[str, ...],
+         below: Callable[[dict[str, Any]], bool] | None, fill: Callable[..., Any], ready: Any,
+         ref_key: str) -> Callable[[dict[str, Any], Any, str, Any], Any]:
+    """The glue of one version (see the module docstring): ``fn`` its fused function, ``kinds`` each planned
+    rule's lazy classes by outcome, ``objects`` the case keys to look for a null in, ``below`` what looks
+    deeper (or None), ``fill`` and ``ready`` what each verdict's fill holds, ``ref_key`` the environment's name
+    of the reference time."""
+    n = len(kinds)
+    lines = ["def _glue(c, ref, ref_text, m):"]
+    for i in range(len(objects)):
+        lines += [f"    o = c.get(_k{i})", "    if type(o) is dict and None in o.values():", "        return None"]
+    if below is not None:
+        lines += ["    if _below(c):", "        return None"]
+    lines += ["    q = _fn(c, {_R: ref}, m)", "    if q is None:", "        return None",
+              "    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]",
+              "    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
+              "        return q",
+              "    made = [" + ", ".join(f"_new(k{i})" for i in range(n)) + "]",
+              "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, made))"]
+    for i in range(n):
+        lines += [f"    v = made[{i}]", "    v.reference_time = ref_text", "    v._fill = fill"]
+    lines += ["    return made", ""]
+    namespace: dict[str, Any] = {"__builtins__": {"type": type, "dict": dict}, "_fn": fn, "_below": below,
+                                 "_fill": fill, "_ready": ready, "_R": ref_key, "_new": object.__new__}
+    namespace.update({f"_k{i}": key for i, key in enumerate(objects)})
+    namespace.update({f"_K{i}": k for i, k in enumerate(kinds)})
+    exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
+    made: Callable[[dict[str, Any], Any, str, Any], Any] = namespace["_glue"]
+    return made

@@ -1,0 +1,166 @@
+"""``Rulebook.evaluate``'s own path (run.lazy.LazyVerdicts.result): a dict case checked by its kind's compiled
+schema check alone, the version chosen once per reference time, the nulls looked for only in the objects the
+rules read. Whatever takes it, the result is the general path's, field by field; whatever it cannot judge
+(a schema error, an unknown kind, a null the rules read) goes the general way."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import policytext as pt
+import pytest
+from test_lazy_verdicts import _record
+
+from policy_eval.api import CaseResult, Rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.result import FIELDS, LazyResult
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _general(**load: Any) -> Rulebook:
+    """A rulebook whose every call goes the general path, verdicts built eagerly."""
+    book = Rulebook.load(**load)
+    book._quick = None
+    book._evaluator._lazy = None
+    return book
+
+
+def _examples() -> list[dict[str, Any]]:
+    cases = [json.loads(p.read_text(encoding="utf-8"), parse_float=Decimal) for p in sorted(EXAMPLES.glob("*.json"))]
+    return [c for c in cases if isinstance(c, dict) and "kind" in c]
+
+
+def _same(a: CaseResult, b: CaseResult, first: str = "rule") -> None:
+    assert (a.case_id, a.kind, a.source, a.record, a.rulebook, a.as_of, a.error, a.versions, a.quiet) == \
+        (b.case_id, b.kind, b.source, b.record, b.rulebook, b.as_of, b.error, b.versions, b.quiet)
+    assert [_record(r, first) for r in a.results] == [_record(r, first) for r in b.results]
+    assert a.to_dict() == b.to_dict()
+
+
+@pytest.fixture(scope="module")
+def books() -> tuple[Rulebook, Rulebook]:
+    return Rulebook.load(), _general()
+
+
+def _variants(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case, then with each top-level and second-level value made null, removed or of another type."""
+    out = [case]
+    for key in case:
+        for inner in [None, *(case[key] if isinstance(case[key], dict) else ())]:
+            for change in ("null", "delete", "wrong"):
+                other = copy.deepcopy(case)
+                node = other if inner is None else other[key]
+                name = key if inner is None else inner
+                if change == "null":
+                    node[name] = None
+                elif change == "delete":
+                    del node[name]
+                else:
+                    node[name] = [1] if isinstance(node[name], str) else "x"
+                out.append(other)
+    return out
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_the_api_path_gives_the_general_paths_results(books: tuple[Rulebook, Rulebook], detail: str) -> None:
+    """Every example, and variants of each (rejected ones among them), with and without ``as_of``."""
+    quick, general = books
+    taken = 0
+    for i, case in enumerate(_examples()):
+        for j, variant in enumerate(_variants(case) if i % 3 == 0 else [case]):
+            as_of = parse_instant("2024-03-01") if j % 2 else None
+            a = quick.evaluate(variant, as_of=as_of, detail=detail, source="s", record=j)
+            b = general.evaluate(variant, as_of=as_of, detail=detail, source="s", record=j)
+            _same(a, b, FIELDS[(i + j) % len(FIELDS)])
+            taken += any(isinstance(r, LazyResult) for r in a.results)
+    assert taken > 20  # not vacuous: the quick path answered most of them
+
+
+def test_a_null_the_rules_do_not_read_keeps_the_quick_path(tmp_path: Path) -> None:
+    """A null outside the objects the rules read does not send the case the general way; one in such an
+    object does, and both give the general path's verdicts."""
+    text = pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d")))
+    pt.write(tmp_path / "policies" / "demo.yaml", text)
+    quick = Rulebook.load(tmp_path / "policies", entry_points=False)
+    general = _general(policies=tmp_path / "policies", entry_points=False)
+    case = pt.after_sale_case()
+    unread = pt.after_sale_case(merchant_response={"at": "2024-03-02T10:00:00+08:00", "action": "agree",
+                                                   "note": None})
+    (verdict,) = quick.evaluate(unread).results
+    assert isinstance(verdict, LazyResult)
+    _same(quick.evaluate(unread), general.evaluate(unread))
+    for near in ({**case, "request": {**case["request"], "reason": None}},  # (in an object the rule reads)
+                 {**case, "order": {**case["order"], "received_at": None}}):
+        (verdict,) = quick.evaluate(near).results
+        assert not isinstance(verdict, LazyResult)
+        _same(quick.evaluate(near), general.evaluate(near))
+
+
+def test_the_version_follows_the_reference_time(tmp_path: Path) -> None:
+    """Two versions: each call picks the one in force at its own reference time (as_of or the case's),
+    however the calls alternate (the version last chosen is kept per policy, by reference time)."""
+    body = pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d"))
+    pt.write(tmp_path / "policies" / "v1.yaml", pt.policy(body).replace(
+        "  effective_from: 2020-01-01\n", "  effective_from: 2020-01-01\n  effective_until: 2024-03-01\n"))
+    pt.write(tmp_path / "policies" / "v2.yaml", pt.policy(body, version="2", effective_from="2024-03-01"))
+    book = Rulebook.load(tmp_path / "policies", entry_points=False)
+    general = _general(policies=tmp_path / "policies", entry_points=False)
+    early, late = parse_instant("2024-02-01"), parse_instant("2024-04-01")
+    before = pt.after_sale_case(submitted_at="2024-02-29T23:59:59+08:00")
+    after = pt.after_sale_case(submitted_at="2024-03-01T00:00:00+08:00")
+    calls: list[tuple[dict[str, Any], _dt.datetime | None, str]] = [
+        (after, early, "1"), (after, late, "2"), (after, early, "1"), (before, None, "1"), (after, None, "2"),
+        (after, None, "2"), (before, None, "1"), (before, late, "2")]
+    for case, as_of, version in calls:
+        a = book.evaluate(case, as_of=as_of)
+        assert a.versions == (("demo", version),)
+        assert all(isinstance(r, LazyResult) for r in a.results)
+        _same(a, general.evaluate(case, as_of=as_of))
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_what_the_quick_path_cannot_judge_goes_the_general_way(validate: bool) -> None:
+    book = Rulebook.load(validate=validate)
+    general = _general(validate=validate)
+    for case in ({"kind": ["after_sale"]}, {"kind": {"a": 1}}, {"kind": "no-such-kind"}, {"case_id": 7},
+                 {**_examples()[0], "order": "x"}):
+        a = book.evaluate(case, record=3)
+        _same(a, general.evaluate(case, record=3))
+        assert (a.error is not None) or not validate  # (validation off: the order's type is not checked)
+    with pytest.raises(ValueError, match="detail must be full or findings"):
+        book.evaluate(_examples()[0], detail="summary")
+    book.evaluate(_examples()[0], detail="findings")
+    with pytest.raises(ValueError, match="detail must be full or findings"):
+        book.evaluate(_examples()[0], detail="summary")
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_a_policy_with_no_version_in_force_keeps_the_quick_path(tmp_path: Path, detail: str) -> None:
+    """One policy not yet in force at the reference time: its policy-level verdict is the general path's, the
+    other policy's verdicts are still lazy; with as_of and without (the case's reference time), and with
+    the reference time missing from the case (undetermined: what it misses)."""
+    body = pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d"))
+    pt.write(tmp_path / "policies" / "old.yaml", pt.policy(body, id="old"))
+    pt.write(tmp_path / "policies" / "new.yaml", pt.policy(body, id="new", effective_from="2024-03-01"))
+    book = Rulebook.load(tmp_path / "policies", entry_points=False, validate=False)
+    general = _general(policies=tmp_path / "policies", entry_points=False, validate=False)
+    case = pt.after_sale_case(submitted_at="2024-03-19T10:00:00+08:00")
+    early = pt.after_sale_case(submitted_at="2024-02-29T10:00:00+08:00")
+    missing = copy.deepcopy(case)
+    del missing["request"]["submitted_at"]
+    seen = set()
+    for one, as_of in ((case, None), (early, None), (case, parse_instant("2024-02-01")), (missing, None),
+                       (early, None)):
+        a = book.evaluate(one, as_of=as_of, detail=detail)
+        _same(a, general.evaluate(one, as_of=as_of, detail=detail))
+        seen |= {(r.policy, r.rule, r.outcome.value, not isinstance(r, LazyResult)) for r in a.results}
+    if detail == "full":
+        assert ("old", "in-window", "violated", False) in seen  # lazy beside the other policy's verdict
+        assert ("new", None, "not_applicable", True) in seen
+        assert ("new", None, "undetermined", True) in seen

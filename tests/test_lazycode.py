@@ -1,0 +1,122 @@
+"""run.lazycode: the generated glue of the embedding API's lazy verdicts, and which versions are metered.
+
+The glue must give what the general path gives (tests/test_api_quick.py, tests/test_lazy_verdicts.py compare
+them on the corpus); here: a version whose conditions can charge the budget is still metered on that path,
+one that cannot is run without the budget's context variable, and the loop that stands in for the glue of a
+very large version gives the same results."""
+
+from __future__ import annotations
+
+import copy
+import json
+import operator
+from pathlib import Path
+from typing import Any
+
+import policytext as pt
+import pytest
+
+from policy_eval.lang import ir
+from policy_eval.lang.ast import Span
+from policy_eval.lang.budget import concat_at, current
+from policy_eval.lang.types import BOOL, STRING
+from policy_eval.rulebook import load_rulebook
+from policy_eval.run import lazy as lazy_module
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.lazycode import may_charge
+from policy_eval.run.result import LazyResult, Outcome
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+_SPAN = Span(1, 1, 1, 1, 0, 0)
+
+
+def _chat() -> dict[str, Any]:
+    case: dict[str, Any] = json.loads((EXAMPLES / "chat_clean_presale.json").read_text(encoding="utf-8"))
+    return case
+
+
+def _field(key: str) -> ir.IR:
+    return ir.Field(STRING, _SPAN, key, None, key, None)
+
+
+def test_what_may_charge_the_budget() -> None:
+    text = _field("a")
+    assert not may_charge([text, None])
+    assert not may_charge([ir.Op(BOOL, _SPAN, "a == a", "==", operator.eq, (text, text))])
+    # a quantifier, string `+` (lang.budget.concat_at) and a plugin's function may charge; the language's own not
+    assert may_charge([ir.Quant(BOOL, _SPAN, "any", "any", "x", text, text)])
+    assert may_charge([ir.Op(STRING, _SPAN, "a + a", "+", concat_at("a + a", 1, 1), (text, text))])
+    assert may_charge([ir.Call(BOOL, _SPAN, "p(a)", "p", lambda v: True, (text,))])
+    rb = load_rulebook()
+    by_id = {f"{v.id}/{r.id}": r for v in rb.versions() for r in v.rules}
+    uncharged = [r for r in by_id.values() if not may_charge([r.condition.node])]
+    assert uncharged and any(may_charge([r.condition.node]) for r in by_id.values())
+
+
+@pytest.mark.parametrize("findings", [False, True])
+def test_a_version_that_may_charge_is_metered_on_the_quick_path(tmp_path: Path, findings: bool) -> None:
+    """A quantifier over the messages with a budget too small for them: undetermined with the budget error, as
+    the general path says; with a budget large enough, the same outcome as there. No budget is left set."""
+    rb = pt.load(pt.write(tmp_path / "chat.yaml", pt.policy(
+        pt.rules_text(pt.rule("no-links", 'all m in messages: len(m.text) < 500'),
+                      pt.rule("plain", "exists(store_id)")),
+        applies_to="chat", reference_time="captured_at")).parent)
+    detail = "findings" if findings else "full"
+    case = _chat()
+    case["messages"] = case["messages"] * 20
+    for budget in (5, 10_000):
+        quick = Evaluator(rb, explain="missing", lazy=True, budget=budget, detail=detail)
+        general = Evaluator(rb, explain="missing", lazy=True, budget=budget, detail=detail)
+        general._lazy = None
+        assert quick._lazy is not None
+        ready = list(quick._lazy._ready.values())
+        assert ready and all(r.metered for r in ready)
+        a, b = quick.evaluate(case), general.evaluate(case)
+        assert current() is None
+        assert [(r.rule, r.outcome, r.error, r.reason) for r in a.results] == \
+            [(r.rule, r.outcome, r.error, r.reason) for r in b.results]
+        assert a.to_dict() == b.to_dict()
+        outcome = next((r.outcome for r in a.results if r.rule == "no-links"), None)
+        if budget == 5:
+            assert outcome is Outcome.UNDETERMINED and "budget exceeded" in (a.results[0].error or "")
+        else:
+            assert outcome in (None, Outcome.COMPLIED)
+            assert findings or all(isinstance(r, LazyResult) for r in a.results)  # (the quick path took it)
+
+
+def test_a_version_that_cannot_charge_runs_unmetered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(
+        pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d")))).parent)
+    ev = Evaluator(rb, explain="missing", lazy=True)
+    assert ev._lazy is not None
+    (ready,) = ev._lazy._ready.values()
+    assert not ready.metered
+    seen: list[Any] = []
+    fused = ready.fn
+    ready.glue.__globals__["_fn"] = lambda c, v, m: (seen.append((m, current())), fused(c, v, m))[1]
+    (verdict,) = ev.evaluate(pt.after_sale_case()).results
+    assert isinstance(verdict, LazyResult) and seen == [(None, None)]
+
+
+def test_the_loop_gives_what_the_glue_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version with more rules than glue is made for is judged by loops: the same verdicts."""
+    rb = load_rulebook()
+    glued = Evaluator(rb, explain="missing", lazy=True)
+    monkeypatch.setattr(lazy_module, "MAX_RULES", 0)
+    looped = Evaluator(rb, explain="missing", lazy=True)
+    assert looped._lazy is not None and all(r.glue == r._loop for r in looped._lazy._ready.values())
+    cases = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(EXAMPLES.glob("*.json"))]
+    variants = []
+    for case in cases:
+        variants.append(case)
+        if isinstance(case.get("order"), dict):
+            other = copy.deepcopy(case)
+            other["order"]["received_at"] = None  # (a null in an object the rules read: the general path)
+            variants.append(other)
+    lazy = 0
+    for case in variants:
+        a, b = glued.evaluate(case), looped.evaluate(case)
+        assert [(r.rule, r.outcome) for r in a.results] == [(r.rule, r.outcome) for r in b.results]
+        assert a.to_dict() == b.to_dict()
+        lazy += any(isinstance(r, LazyResult) for r in b.results)
+    assert lazy > 5
