@@ -31,6 +31,7 @@ from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.messages import message_of, remedies_of
+from policy_eval.run.periods import Periods
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
@@ -84,6 +85,8 @@ class Evaluator:
         self._by_kind: dict[str, list[PolicyHistory]] = {}
         for history in rulebook.policies.values():
             self._by_kind.setdefault(history.applies_to, []).append(history)
+        # each policy's versions by period: the version a case's reference time picks, by one bisect (run.periods)
+        self._periods = {id(h): Periods(h) for h in rulebook.policies.values()}
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
@@ -218,7 +221,8 @@ class Evaluator:
                     history, Outcome.UNDETERMINED,
                     f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
                     f"{history.id}", missing=tuple(trace.missing))], _NONE
-        version = history.at(ref)
+        periods = self._periods.get(id(history))
+        version = periods.at(ref) if periods is not None else history.at(ref)
         if version is None:
             return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
                                              f"no version of {history.id} in force at {render(ref)}",
