@@ -40,6 +40,8 @@ from policy_eval.run.shown import _error_text, _json_kind
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 _NONE = (0, 0)
+_COMPLIED = Outcome.COMPLIED
+_NOT_APPLICABLE = Outcome.NOT_APPLICABLE
 _new = object.__new__
 
 
@@ -176,12 +178,17 @@ class Evaluator:
         if not self.findings:
             return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
                               tuple(versions), None)
-        # complied and not-applicable verdicts come back as bare outcomes: count them
-        complied += results.count(Outcome.COMPLIED)
-        not_applicable += results.count(Outcome.NOT_APPLICABLE)
-        if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
-            results = verdicts
-        return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None, tuple(versions),
+        # complied and not-applicable verdicts come back as bare outcomes: count them, keep the verdicts (one
+        # pass; list.count compared each verdict through RuleResult.__eq__, twice)
+        kept: list[RuleResult] = []
+        for r in results:
+            if type(r) is RuleResult:
+                kept.append(r)
+            elif r is _COMPLIED:
+                complied += 1
+            elif r is _NOT_APPLICABLE:
+                not_applicable += 1
+        return CaseResult(case_id, kind, source, record, tuple(kept), digest, as_text, None, tuple(versions),
                           (complied, not_applicable))
 
     def _text(self, instant: Any) -> str:
