@@ -40,8 +40,6 @@ from policy_eval.run.shown import _error_text, _json_kind
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
 _NONE = (0, 0)
-_COMPLIED = Outcome.COMPLIED
-_NOT_APPLICABLE = Outcome.NOT_APPLICABLE
 _new = object.__new__
 
 
@@ -87,8 +85,7 @@ class Evaluator:
         self._by_kind: dict[str, list[PolicyHistory]] = {}
         for history in rulebook.policies.values():
             self._by_kind.setdefault(history.applies_to, []).append(history)
-        # each policy's versions by period: the version a case's reference time picks, by one bisect (run.periods)
-        self._periods = {id(h): Periods(h) for h in rulebook.policies.values()}
+        self._periods = {id(h): Periods(h) for h in rulebook.policies.values()}  # versions by period: one bisect
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
@@ -178,16 +175,11 @@ class Evaluator:
         if not self.findings:
             return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
                               tuple(versions), None)
-        # complied and not-applicable verdicts come back as bare outcomes: count them, keep the verdicts (one
-        # pass; list.count compared each verdict through RuleResult.__eq__, twice)
-        kept: list[RuleResult] = []
-        for r in results:
-            if type(r) is RuleResult:
-                kept.append(r)
-            elif r is _COMPLIED:
-                complied += 1
-            elif r is _NOT_APPLICABLE:
-                not_applicable += 1
+        # complied and not-applicable verdicts come back as bare outcomes: count them (by identity, and only when
+        # there are some: list.count compared every verdict through RuleResult.__eq__)
+        if len(kept := [r for r in results if type(r) is RuleResult]) != len(results):
+            complied += sum(r is Outcome.COMPLIED for r in results)
+            not_applicable += sum(r is Outcome.NOT_APPLICABLE for r in results)
         return CaseResult(case_id, kind, source, record, tuple(kept), digest, as_text, None, tuple(versions),
                           (complied, not_applicable))
 
@@ -228,8 +220,7 @@ class Evaluator:
                     history, Outcome.UNDETERMINED,
                     f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
                     f"{history.id}", missing=tuple(trace.missing))], _NONE
-        periods = self._periods.get(id(history))
-        version = periods.at(ref) if periods is not None else history.at(ref)
+        version = self._periods[id(history)].at(ref)  # history.at(ref), by run.periods
         if version is None:
             return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
                                              f"no version of {history.id} in force at {render(ref)}",
