@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from policy_eval.lang.functions import Function, core_functions
 from policy_eval.lang.types import BOOL, STRING, list_of
@@ -37,16 +38,41 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
     its segments are a leading run of the path's (``汽车>新能源整车`` matches
     ``汽车>新能源整车>轿车``). Blanks around ``>`` are ignored.
     """
+    last = _last
+    if categories is not last[0] or categories != last[1]:  # another list, or the same one changed since
+        last = _wanted(categories)
     segs = _segments(path)
+    if not last[2].isdisjoint(segs):
+        return True
+    for want in last[3]:
+        if segs[: len(want)] == want:
+            return True
+    return False
+
+
+def _wanted(categories: Sequence[str]) -> tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...]]:
+    """The categories' entries split once: (the list, a copy of it, the one-segment entries, the others).
+
+    Kept as the last one (``_last``): a policy passes the same list (a parameter) on every case, so splitting
+    and stripping its entries was most of a call. The copy says whether the list was changed in place since;
+    one tuple, replaced whole: safe across threads."""
+    global _last
+    singles: set[str] = set()
+    multis: list[tuple[str, ...]] = []
     for entry in categories:
         if not entry.strip():
             continue
         want = _segments(entry)
-        if len(want) == 1 and want[0] in segs:
-            return True
-        if len(want) > 1 and segs[: len(want)] == want:
-            return True
-    return False
+        if len(want) == 1:
+            singles.add(want[0])
+        else:
+            multis.append(want)
+    copy = list(categories) if type(categories) is list else tuple(categories)
+    _last = (categories, copy, frozenset(singles), tuple(multis))
+    return _last
+
+
+_last: tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...]] = (None, None, frozenset(), ())
 
 
 @hookimpl

@@ -173,3 +173,48 @@ def test_a_write_that_fails_under_the_text_stream_is_an_output_failure() -> None
 def test_stdout_bytes_only_under_pythons_own_utf8_stdout() -> None:
     assert stdout_binary(io.StringIO()) is None
     assert stdout_binary(Guarded(io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), "stdout")) is None
+
+
+def _verdict(outcome: Any, waived: bool = False) -> Any:
+    from policy_eval.run.result import RuleResult
+
+    return RuleResult(policy="p", version="1", rule=f"r-{outcome.value}", title="t", clause=None, outcome=outcome,
+                      severity="info", reason="why", waiver={"id": "w"} if waived else None)
+
+
+@pytest.mark.parametrize("quiet", [None, (0, 0), (3, 5)])
+@pytest.mark.parametrize("mix", [(), ("violated",), ("undetermined", "violated", "violated"),
+                                 ("complied", "not_applicable", "undetermined"), ("not_applicable",)])
+def test_tally_is_counts_and_count_takes_it(quiet: Any, mix: tuple[str, ...]) -> None:
+    """CaseResult.tally (what run.blocks.count adds up) says what counts() says, in TOTALS order; and count
+    gives the same totals from a result that has only counts() (a plugin's stand-in)."""
+    from types import SimpleNamespace
+
+    from policy_eval.run.result import CaseResult, Outcome
+
+    result = CaseResult("c", "k", "s", 1, tuple(_verdict(Outcome(o)) for o in mix), quiet=quiet)
+    counts = result.counts()
+    assert result.tally() == (counts["complied"], counts["violated"], counts["not_applicable"],
+                              counts["undetermined"])
+    assert counts == {o.value: mix.count(o.value) + (quiet[0] if quiet and o is Outcome.COMPLIED else 0)
+                      + (quiet[1] if quiet and o is Outcome.NOT_APPLICABLE else 0) for o in Outcome}
+    by_tally, by_counts = [0] * len(TOTALS), [0] * len(TOTALS)
+    count(by_tally, result)
+    count(by_counts, SimpleNamespace(error=None, counts=result.counts))
+    assert by_tally == by_counts
+    assert by_tally[TOTALS.index("violated")] == counts["violated"]
+    assert by_tally[TOTALS.index("cases_violating")] == (1 if "violated" in mix else 0)
+    assert by_tally[TOTALS.index("cases_undetermined")] == (1 if "undetermined" in mix and "violated" not in mix
+                                                             else 0)
+
+
+def test_findings_list_violated_undetermined_and_waived_verdicts() -> None:
+    from policy_eval.run.result import CaseResult, Outcome
+
+    verdicts = (_verdict(Outcome.COMPLIED), _verdict(Outcome.VIOLATED), _verdict(Outcome.NOT_APPLICABLE, True),
+                _verdict(Outcome.NOT_APPLICABLE), _verdict(Outcome.UNDETERMINED))
+    findings = CaseResult("c", "k", "s", 1, verdicts, quiet=(0, 0)).to_findings()["findings"]
+    assert [(f["rule"], f["outcome"]) for f in findings] == [
+        ("p/r-violated", "violated"), ("p/r-not_applicable", "not_applicable"), ("p/r-undetermined", "undetermined")]
+    assert [type(f["outcome"]) for f in findings] == [str, str, str]  # plain text, not the enum
+    assert findings[1]["waiver"] == {"id": "w"} and findings[0]["message"] == "why"

@@ -22,8 +22,11 @@ from goldenrules import rules_in_force
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_eval.lang import ir
+from policy_eval.lang.ast import Span
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.types import DURATION, STRING, list_of
 from policy_eval.lang.values import (
     SHANGHAI,
     UNKNOWN,
@@ -114,6 +117,26 @@ def test_compiled_message_equals_the_interpreted_one(parts: list[Any]) -> None:
     template = Template([p if isinstance(p, str) else _cond(*p) for p in parts])
     compiled = compile_message(template.parts, "t")
     assert compiled({}, {}) == _interpreted_message(template, {}, {})
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    (["水果", "生鲜", "汽车"], list_of(STRING)), ("a \"text\"", STRING), ("", STRING),
+    (_dt.timedelta(hours=48), DURATION), (WrittenDuration(172800, "48h"), DURATION)])
+def test_a_constant_placeholder_is_shown_once_when_compiled(value: Any, kind: Any) -> None:
+    """A parameter or literal (ir.Const) is shown when the message is compiled: its condition is not called
+    per message, and the text is the one the interpreted form shows."""
+    calls = []
+
+    def fn(case: dict[str, Any], env: dict[str, Any]) -> Any:
+        calls.append(1)
+        return value
+
+    node = ir.Const(kind, Span(1, 1, 1, 6, 0, 5), "goods", value, "goods")
+    template = Template(["goods: ", Condition(text="goods", node=node, fn=fn, line=1, column=1), ".", _cond("x")])
+    compiled = compile_message(template.parts, "t")
+    assert compiled({}, {}) == compiled({}, {}) == _interpreted_message(template, {}, {})
+    assert len(calls) == 1  # the interpreted form's call only
+    assert compiled({}, {}) == "goods: " + _display(value) + ".x"
 
 
 @settings(max_examples=300)

@@ -182,3 +182,57 @@ def test_dated_parameter_value_shows_in_the_explanation() -> None:
     case = _case("2020-06-15T10:00:00+08:00", request={"type": "refund"}, order={"received_at": "2020-06-05T10:00:00+08:00"})
     verdict = _by_rule(explainer.evaluate(case))["refund-window"]
     assert {"expr": "refund_window", "value": "15d"} in verdict.explanation
+
+
+def _around(instants: list[_dt.datetime]) -> list[_dt.datetime]:
+    """Each instant, a microsecond either side, and the same three in two other offsets."""
+    out = []
+    for t in instants:
+        for d in (_dt.timedelta(microseconds=-1), _dt.timedelta(0), _dt.timedelta(microseconds=1)):
+            for zone in (SHANGHAI, _dt.UTC, _dt.timezone(_dt.timedelta(hours=-5, minutes=-30))):
+                out.append((t + d).astimezone(zone))
+    return out
+
+
+@pytest.mark.parametrize("periods", [
+    # (from, until) per version, days after 2020-01-01 (until None: open-ended)
+    [(0, 366), (366, None)],          # the fixture's shape: back to back, the last open-ended
+    [(0, 100), (200, 300)],           # a gap between two versions, none after the last
+    [(0, None)],
+    [(0, 10), (10, 20), (25, 30), (30, None)],
+])
+def test_periods_pick_what_the_history_picks_around_every_boundary(book: Rulebook,
+                                                                   periods: list[tuple[int, int | None]]) -> None:
+    """run.periods bisects the boundaries: at each one, a microsecond either side and in other offsets, it
+    names the version the history's own walk names (None before the first, in a gap, after the last)."""
+    from dataclasses import replace
+
+    from policy_eval.rulebook import PolicyHistory
+    from policy_eval.run.periods import Periods
+
+    start = _dt.datetime(2020, 1, 1, tzinfo=SHANGHAI)
+    base = book.policies["refunds"].versions[0]
+    history = PolicyHistory("p", "refund", [
+        replace(base, version=str(i), effective_from=start + _dt.timedelta(days=a),
+                effective_until=None if b is None else start + _dt.timedelta(days=b))
+        for i, (a, b) in enumerate(periods, 1)])
+    bounds = [start + _dt.timedelta(days=d) for a, b in periods for d in (a, b) if d is not None]
+    chosen = Periods(history)
+    picked = []
+    for when in _around(bounds + [start - _dt.timedelta(days=1), start + _dt.timedelta(days=5000)]):
+        want = history.at(when)
+        assert chosen.at(when) is want, when
+        picked.append(want.version if want is not None else None)
+    assert None in picked and {str(i) for i in range(1, len(periods) + 1)} <= set(picked)
+
+
+def test_periods_of_the_bundled_rulebook_agree_with_the_history() -> None:
+    from policy_eval.run.periods import Periods
+
+    bundled = load_rulebook(None)
+    for history in bundled.policies.values():
+        chosen = Periods(history)
+        edges = [v.effective_from for v in history.versions] + \
+                [v.effective_until for v in history.versions if v.effective_until is not None]
+        for when in _around(edges):
+            assert chosen.at(when) is history.at(when), (history.id, when)

@@ -30,11 +30,11 @@ INTERNAL_ERROR = "internal error while evaluating this record"
 # clean; and the verdicts over all rules by outcome.
 TOTALS = ("read", "evaluated", "rejected", "internal", "cases_violating", "cases_undetermined", "cases_clean",
           "complied", "violated", "not_applicable", "undetermined")
-_OUTCOMES = {"complied": 7, "violated": 8, "not_applicable": 9, "undetermined": 10}
 
 
 def count(totals: list[int], result: Any) -> None:
-    """Add one result (a ``CaseResult``, or anything with ``error`` and ``counts()``) to ``totals``."""
+    """Add one result (a ``CaseResult``, or anything with ``error`` and ``tally()`` or ``counts()``) to
+    ``totals``."""
     totals[0] += 1
     error = result.error
     if error is not None:
@@ -43,12 +43,20 @@ def count(totals: list[int], result: Any) -> None:
             totals[3] += 1
         return
     totals[1] += 1
-    counts = result.counts()
-    for name, n in counts.items():
-        totals[_OUTCOMES[name]] += n
-    if counts["violated"]:
+    tally = getattr(result, "tally", None)
+    if tally is not None:  # (complied, violated, not applicable, undetermined): TOTALS 7 to 10 in order
+        complied, violated, not_applicable, undetermined = tally()
+    else:
+        counts = result.counts()
+        complied, violated = counts["complied"], counts["violated"]
+        not_applicable, undetermined = counts["not_applicable"], counts["undetermined"]
+    totals[7] += complied
+    totals[8] += violated
+    totals[9] += not_applicable
+    totals[10] += undetermined
+    if violated:
         totals[4] += 1
-    elif counts["undetermined"]:
+    elif undetermined:
         totals[5] += 1
     else:
         totals[6] += 1

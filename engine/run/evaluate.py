@@ -31,6 +31,7 @@ from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.kernel import GATED, Kernel, decide
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.messages import message_of, remedies_of
+from policy_eval.run.periods import Periods
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
@@ -84,6 +85,7 @@ class Evaluator:
         self._by_kind: dict[str, list[PolicyHistory]] = {}
         for history in rulebook.policies.values():
             self._by_kind.setdefault(history.applies_to, []).append(history)
+        self._periods = {id(h): Periods(h) for h in rulebook.policies.values()}  # versions by period: one bisect
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
@@ -172,12 +174,12 @@ class Evaluator:
         if not self.findings:
             return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
                               tuple(versions), None)
-        # complied and not-applicable verdicts come back as bare outcomes: count them
-        complied += results.count(Outcome.COMPLIED)
-        not_applicable += results.count(Outcome.NOT_APPLICABLE)
-        if len(results) != len(verdicts := [r for r in results if type(r) is RuleResult]):
-            results = verdicts
-        return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None, tuple(versions),
+        # complied and not-applicable verdicts come back as bare outcomes: count them (by identity, and only when
+        # there are some: list.count compared every verdict through RuleResult.__eq__)
+        if len(kept := [r for r in results if type(r) is RuleResult]) != len(results):
+            complied += sum(r is Outcome.COMPLIED for r in results)
+            not_applicable += sum(r is Outcome.NOT_APPLICABLE for r in results)
+        return CaseResult(case_id, kind, source, record, tuple(kept), digest, as_text, None, tuple(versions),
                           (complied, not_applicable))
 
     def _text(self, instant: Any) -> str:
@@ -217,7 +219,7 @@ class Evaluator:
                     history, Outcome.UNDETERMINED,
                     f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
                     f"{history.id}", missing=tuple(trace.missing))], _NONE
-        version = history.at(ref)
+        version = self._periods[id(history)].at(ref)  # history.at(ref), by run.periods
         if version is None:
             return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
                                              f"no version of {history.id} in force at {render(ref)}",

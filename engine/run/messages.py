@@ -5,8 +5,9 @@ Input: a rule (its message template, its remedies). Output: ``message_of(rule)(c
 (``Template.render`` with :func:`~policy_eval.run.shown._display`; :func:`policy_eval.run.remedies.remedies`)
 on every case: the same conditions are called in the same order, a data error in one is its value
 unknown, and each value is shown by the same functions. Only the per-call work is gone: the message's text
-parts are constants of one generated function that joins them with the values shown; a remedy's constant
-fields are built once and copied, and an amount is rounded to cents once (``values.money_shown``).
+parts, and the text of a constant it shows (a parameter, a literal: an ``ir.Const``, which cannot read the
+case nor fail), are constants of one generated function that joins them with the values shown; a remedy's
+constant fields are built once and copied, and an amount is rounded to cents once (``values.money_shown``).
 (``tests/test_messages.py`` holds the two forms equal on the golden corpus and on Hypothesis-made values.)
 
 Each function is built on first use and kept on the rule's template (``Template.compiled``) or the rule
@@ -19,6 +20,7 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.lang import ir
 from policy_eval.lang.values import UNKNOWN, Money, money_shown, render, render_datetime
 from policy_eval.rulebook.policy import Condition, Rule
 from policy_eval.run.explaining import DATA_ERRORS
@@ -61,6 +63,11 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
         if isinstance(part, str):
             if part:
                 shown.append(repr(part))  # a str literal equal to the part
+            continue
+        if type(part.node) is ir.Const:  # a parameter or literal: shown once, here, as a text part
+            value = part.node.value
+            if text := value if type(value) is str else _display(value):
+                shown.append(repr(text))
             continue
         i = len(names)
         names[f"f{i}"] = part.fn

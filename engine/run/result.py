@@ -149,8 +149,11 @@ class RuleResult:
 
     def finding(self) -> dict[str, Any]:
         """This verdict as a findings record lists it (rule-constant title and severity left out)."""
-        out: dict[str, Any] = {"rule": self.full_id, "outcome": self.outcome.value, "clause": self.clause}
-        if self.outcome is Outcome.VIOLATED:
+        outcome = self.outcome
+        # (full_id and outcome.value inline: ``_value_`` is the member's own attribute, ``value`` a property)
+        out: dict[str, Any] = {"rule": f"{self.policy}/{self.rule}" if self.rule else self.policy,
+                               "outcome": outcome._value_, "clause": self.clause}
+        if outcome is Outcome.VIOLATED:
             out["message"] = self.message if self.message is not None else self.reason
             if self.remedies:
                 out["remedies"] = list(self.remedies)
@@ -197,6 +200,8 @@ class RuleResult:
 
 
 FIELDS = tuple(RuleResult.__dataclass_fields__)
+_COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
+_NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
 _LAZY = frozenset(FIELDS)
 
 
@@ -318,13 +323,31 @@ class CaseResult:
         return self.quiet is not None
 
     def counts(self) -> dict[str, int]:
-        out = {"complied": 0, "violated": 0, "not_applicable": 0, "undetermined": 0}
+        complied, violated, not_applicable, undetermined = self.tally()
+        return {"complied": complied, "violated": violated, "not_applicable": not_applicable,
+                "undetermined": undetermined}
+
+    def tally(self) -> tuple[int, int, int, int]:
+        """The verdicts by outcome: (complied, violated, not applicable, undetermined), counted ones included.
+        (What :meth:`counts` says, without a dict or ``Outcome.value``, a property, per verdict: the summary
+        line's totals take it for every record, run.blocks.count.)"""
+        complied = violated = not_applicable = undetermined = 0
         for r in self.results:
-            out[r.outcome.value] += 1
+            outcome = r.outcome
+            if outcome is _VIOLATED:
+                violated += 1
+            elif outcome is _UNDETERMINED:
+                undetermined += 1
+            elif outcome is _COMPLIED:
+                complied += 1
+            elif outcome is _NOT_APPLICABLE:
+                not_applicable += 1
+            else:
+                raise ValueError(f"not an outcome: {outcome!r}")
         if self.quiet is not None:
-            out["complied"] += self.quiet[0]
-            out["not_applicable"] += self.quiet[1]
-        return out
+            complied += self.quiet[0]
+            not_applicable += self.quiet[1]
+        return complied, violated, not_applicable, undetermined
 
     def to_findings(self) -> dict[str, Any]:
         """The findings shape (schemas/result-findings.schema.json); works on a full result too."""
@@ -342,8 +365,7 @@ class CaseResult:
         out["versions"] = dict(self.versions)
         out["summary"] = self.counts()
         out["findings"] = [r.finding() for r in self.results
-                           if r.outcome is Outcome.VIOLATED or r.outcome is Outcome.UNDETERMINED
-                           or r.waiver is not None]
+                           if (o := r.outcome) is _VIOLATED or o is _UNDETERMINED or r.waiver is not None]
         return out
 
 

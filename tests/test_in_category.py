@@ -1,0 +1,58 @@
+"""plugins.core.in_category: the entries split once per list (kept as the last list) and the plain form agree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_eval.plugins.core import _segments, in_category
+
+
+def _plain(path: str, categories: Sequence[str]) -> bool:
+    """in_category as it was written before its entries were split once per list: each entry in turn."""
+    segs = _segments(path)
+    for entry in categories:
+        if not entry.strip():
+            continue
+        want = _segments(entry)
+        if len(want) == 1 and want[0] in segs:
+            return True
+        if len(want) > 1 and segs[: len(want)] == want:
+            return True
+    return False
+
+
+SEGMENT = st.sampled_from(["水果", "生鲜", "水果生鲜", "汽车", "汽车用品", "坐垫", " 水果 ", "", " "])
+PATHS = st.lists(SEGMENT, min_size=1, max_size=4).map(">".join)
+ENTRIES = st.lists(PATHS, max_size=6)
+
+
+@settings(max_examples=400)
+@given(PATHS, ENTRIES, PATHS, st.booleans())
+def test_equals_the_plain_form(path: str, entries: list[str], other: str, as_tuple: bool) -> None:
+    categories: Sequence[str] = tuple(entries) if as_tuple else entries
+    assert in_category(path, categories) is _plain(path, categories)
+    assert in_category(other, categories) is _plain(other, categories)  # the same list again: kept
+
+
+def test_a_list_changed_in_place_is_split_again() -> None:
+    goods = ["水果", "汽车>新能源整车"]
+    assert in_category("水果生鲜>水果", goods) is True
+    assert in_category("汽车>新能源整车>轿车", goods) is True
+    goods[0] = "生鲜"  # the same list object, other entries
+    goods[1] = "汽车>燃油车"
+    assert in_category("水果生鲜>水果", goods) is False
+    assert in_category("汽车>新能源整车>轿车", goods) is False
+    goods.append("水果")
+    assert in_category("水果生鲜>水果", goods) is True
+
+
+def test_lists_taking_turns() -> None:
+    fruit, cars = ["水果"], ["汽车"]
+    for _ in range(3):
+        assert in_category("水果生鲜>水果", fruit) is True
+        assert in_category("水果生鲜>水果", cars) is False
+        assert in_category("汽车>新能源整车", cars) is True
+        assert in_category("汽车用品>坐垫", cars) is False
