@@ -93,6 +93,8 @@ class Rulebook:
         # checked by its kind's compiled schema check alone; anything else (and a case that check refuses) goes
         # the general way, which words the error
         self._quick = self._evaluator._lazy.result if self._evaluator._lazy is not None else None
+        if type(self).prepare is not Rulebook.prepare:  # a subclass's own prepare must see every case
+            self._quick = None
         self._quick_findings: Any = None  # (made with the findings evaluator, on first use)
         self._checks: dict[str, Any] | None = None
         if self._validator is not None:
@@ -243,7 +245,8 @@ class Rulebook:
         if detail == "findings" and not explain:
             if self._finder is None:
                 self._finder = Evaluator(self._book, detail="findings", lazy=True)
-                self._quick_findings = self._finder._lazy.result if self._finder._lazy is not None else None
+                self._quick_findings = self._finder._lazy.result \
+                    if self._finder._lazy is not None and self._quick is not None else None
             evaluator = self._finder
         else:
             evaluator = self._explainer if explain else self._evaluator

@@ -164,3 +164,20 @@ def test_a_policy_with_no_version_in_force_keeps_the_quick_path(tmp_path: Path, 
         assert ("old", "in-window", "violated", False) in seen  # lazy beside the other policy's verdict
         assert ("new", None, "not_applicable", True) in seen
         assert ("new", None, "undetermined", True) in seen
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_a_subclass_that_prepares_cases_itself_sees_every_case(detail: str) -> None:
+    """The quick path copies and checks the case itself; a Rulebook subclass with its own prepare (adding a
+    field, say) must not be bypassed by it."""
+    seen: list[str] = []
+
+    class Stamping(Rulebook):
+        def prepare(self, case: Any, **kw: Any) -> Any:
+            seen.append(str(case.get("case_id")))
+            return super().prepare(case, **kw)
+    book = Stamping.load()
+    (case,) = _examples()[:1]
+    book.evaluate(case, detail=detail)
+    book.evaluate(case, detail=detail)
+    assert seen == [str(case.get("case_id"))] * 2
