@@ -216,8 +216,9 @@ class Rulebook:
 
         ``detail="findings"`` (what ``eval`` writes by default): ``results`` holds only the violated,
         undetermined and waived verdicts, and ``counts()`` the rest; the complied and not-applicable
-        ones are never built, which makes a call several times cheaper when most rules comply
-        (``explain=True`` builds and explains every verdict, whatever ``detail`` says).
+        ones are never built (on the bundled after-sale rules a call is about a tenth cheaper than full
+        detail, whose verdicts are lazy too; ``explain=True`` builds and explains every verdict, whatever
+        ``detail`` says).
         """
         if type(case) is dict and not explain and not self._enrichers \
                 and (quick := self._quick if detail == "full" else
