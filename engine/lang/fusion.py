@@ -73,20 +73,16 @@ class _FusedGen(SureGen):
 
     def s_LetRef(self, node: ir.LetRef) -> str:
         """A let in two-valued code: a local of its own (the three-valued local may hold unknown)."""
-        local = self.sure_lets.get(id(node.expr))
-        if local is None:
-            local = self.sure_lets[id(node.expr)] = f"_s{len(self.sure_lets)}"
-            self.prelude.append(f"    {local} = _M")
-        code = self.expr(node.expr)
-        self.inlined += len(code)
-        if self.inlined > MAX_FUSED_SOURCE:
-            raise _TooLarge
-        return f"({local} if {local} is not _M else ({local} := {code}))"
+        return self._inline(node, self.sure_lets, "_s")
 
     def g_LetRef(self, node: ir.LetRef) -> str:
-        local = self.lets.get(id(node.expr))
+        return self._inline(node, self.lets, "_l")
+
+    def _inline(self, node: ir.LetRef, locals_: dict[int, str], prefix: str) -> str:
+        """The let's code inline, behind its local's "computed yet?" test; the size is capped."""
+        local = locals_.get(id(node.expr))
         if local is None:
-            local = self.lets[id(node.expr)] = f"_l{len(self.lets)}"
+            local = locals_[id(node.expr)] = f"{prefix}{len(locals_)}"
             self.prelude.append(f"    {local} = _M")
         code = self.expr(node.expr)
         self.inlined += len(code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -66,35 +67,21 @@ _RECURSE = 48  # levels walked by recursion; orjson reads up to 1024, and Python
 
 
 def _scan_object(node: dict[str, Any], depth: int) -> int:
-    keys = len(node)
-    for value in node.values():
-        kind = type(value)
-        if kind is str:
-            continue
-        if kind is dict:
-            found = _scan_object(value, depth + 1) if depth < _RECURSE else _scan_deep(value)
-        elif kind is list:
-            found = _scan_array(value, depth + 1) if depth < _RECURSE else _scan_deep(value)
-        elif kind is float:
-            return -1
-        else:
-            continue
-        if found < 0:
-            return -1
-        keys += found
-    return keys
+    found = _scan_values(node.values(), depth)
+    return found if found < 0 else found + len(node)
 
 
-def _scan_array(node: list[Any], depth: int) -> int:
+def _scan_values(values: Iterable[Any], depth: int) -> int:
+    """The keys of the objects among ``values`` (an object's values or an array), or -1 at a float."""
     keys = 0
-    for value in node:
+    for value in values:
         kind = type(value)
         if kind is str:
             continue
         if kind is dict:
             found = _scan_object(value, depth + 1) if depth < _RECURSE else _scan_deep(value)
         elif kind is list:
-            found = _scan_array(value, depth + 1) if depth < _RECURSE else _scan_deep(value)
+            found = _scan_values(value, depth + 1) if depth < _RECURSE else _scan_deep(value)
         elif kind is float:
             return -1
         else:

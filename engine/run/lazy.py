@@ -70,15 +70,8 @@ class _Ready:
 
     def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
         """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
-        for keys in [(k,) for k in self.objects] + list(self.deeper):
-            node: Any = case
-            for key in keys:
-                node = node.get(key)
-                if type(node) is not dict:
-                    break
-            else:
-                if None in node.values():
-                    return None
+        if _null_in(case, [(k,) for k in self.objects] + list(self.deeper)):
+            return None
         return self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
 
 
@@ -256,16 +249,7 @@ class LazyVerdicts:
     @staticmethod
     def _null_below(ready: _Ready, case: dict[str, Any]) -> bool:
         """A null in an object two levels or more below the root that holds a path the rules read."""
-        for keys in ready.deeper:
-            node: Any = case
-            for key in keys:
-                node = node.get(key)
-                if type(node) is not dict:
-                    break
-            else:
-                if None in node.values():
-                    return True
-        return False
+        return _null_in(case, ready.deeper)
 
     def _finish(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, outcomes: tuple[Any, ...]
                 ) -> list[Any]:
@@ -329,3 +313,17 @@ def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str]) -> d
             constants["reason"] = reasons[outcome]
         out[outcome] = LazyResult.of(constants)
     return out
+
+
+def _null_in(case: dict[str, Any], objects: Iterable[tuple[str, ...]]) -> bool:
+    """Whether one of ``objects`` (key paths from the case's root) is an object with a null value."""
+    for keys in objects:
+        node: Any = case
+        for key in keys:
+            node = node.get(key)
+            if type(node) is not dict:
+                break
+        else:
+            if None in node.values():
+                return True
+    return False
