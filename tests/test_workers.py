@@ -74,9 +74,19 @@ def test_a_record_that_kills_its_worker_is_rejected_and_the_rest_is_evaluated(tm
     assert "killed its worker twice" in proc.stderr
 
 
+COUNT = 60_000
+
+
+def _children(pid: int) -> list[int]:
+    task = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in task.read_text().split()] if task.exists() else []
+
+
 def test_a_worker_killed_from_outside_costs_a_warning_not_records(tmp_path: Path) -> None:
     source = tmp_path / "cases.jsonl"
-    source.write_bytes(_cases(20000, set()))
+    # enough records that the run outlasts the kill (20,000 once took seconds; evaluation got faster: a worker
+    # that had finished could not be killed any more)
+    source.write_bytes(_cases(COUNT, set()))
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen([CLI, "eval", "-q", "-f", "jsonl", "--jobs", "2", "-o", str(out), str(source)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -85,11 +95,19 @@ def test_a_worker_killed_from_outside_costs_a_warning_not_records(tmp_path: Path
         deadline = time.monotonic() + 120
         while len(children) < 2 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
-            task = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-            children = [int(x) for x in task.read_text().split()] if task.exists() else []
+            children = _children(proc.pid)
         assert children, "no worker started"
-        time.sleep(1.0)
-        os.kill(children[0], signal.SIGKILL)
+        time.sleep(0.5)
+        killed = False
+        while not killed and proc.poll() is None:  # a worker may have ended meanwhile: kill one still there
+            for pid in _children(proc.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+                killed = True
+                break
+        assert killed, "the run ended before a worker could be killed: the input is too small"
         _, err = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
@@ -97,5 +115,5 @@ def test_a_worker_killed_from_outside_costs_a_warning_not_records(tmp_path: Path
     assert proc.returncode != 0, err
     assert "worker process died" in err
     records = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
-    assert [r["record"] for r in records] == list(range(1, 20001))
+    assert [r["record"] for r in records] == list(range(1, COUNT + 1))
     assert all(r["status"] == "evaluated" for r in records)
