@@ -35,6 +35,7 @@ if not (CHROMIUM and DRIVER):
         pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -90,7 +91,9 @@ def browser() -> Iterator[object]:
 
 
 def _wait(driver: object, timeout: float = 60) -> WebDriverWait:
-    return WebDriverWait(driver, timeout)
+    # the page replaces an element while it loads an example: a condition that found the old one tries again
+    # (a flake seen once in CI: StaleElementReferenceException inside the wait)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def _shot(driver: object, name: str) -> None:
