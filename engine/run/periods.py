@@ -30,7 +30,7 @@ class Periods:
         # equal instants in two offsets are one boundary (aware datetimes hash and compare by the instant)
         self.bounds: list[Any] = sorted(instants)
         # versions[i]: in force from bounds[i - 1] (included) to bounds[i] (excluded); before the first, none
-        self.versions: list[PolicyVersion | None] = [None] + [history.at(b) for b in self.bounds]
+        self.versions: list[PolicyVersion | None] = [None, *(history.at(b) for b in self.bounds)]
 
     def at(self, when: Any) -> PolicyVersion | None:
         """The version in force at ``when`` (an aware datetime), if any."""
