@@ -28,7 +28,7 @@ from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
-from policy_eval.run.kernel import GATED, Kernel, decide
+from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.messages import message_of, remedies_of
 from policy_eval.run.periods import Periods
@@ -174,11 +174,10 @@ class Evaluator:
         if not self.findings:
             return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
                               tuple(versions), None)
-        # complied and not-applicable verdicts come back as bare outcomes: count them (by identity, and only when
-        # there are some: list.count compared every verdict through RuleResult.__eq__)
-        if len(kept := [r for r in results if type(r) is RuleResult]) != len(results):
-            complied += sum(r is Outcome.COMPLIED for r in results)
-            not_applicable += sum(r is Outcome.NOT_APPLICABLE for r in results)
+        # complied and not-applicable verdicts come back as bare outcomes: count them
+        kept, bare_complied, bare_not_applicable = quiet_split(results)
+        complied += bare_complied
+        not_applicable += bare_not_applicable
         return CaseResult(case_id, kind, source, record, tuple(kept), digest, as_text, None, tuple(versions),
                           (complied, not_applicable))
 

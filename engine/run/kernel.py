@@ -25,7 +25,7 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
 
-__all__ = ["Kernel", "General", "FAILURES", "GATED", "failure", "decide"]
+__all__ = ["Kernel", "General", "FAILURES", "GATED", "failure", "decide", "quiet_split"]
 
 
 class General(Protocol):
@@ -223,3 +223,12 @@ def _fused(steps: list[_Step], name: str) -> Any:
                       rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected)
                  for rule, depends, selected in steps],
                 Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name)
+
+
+def quiet_split(results: list[Any]) -> tuple[list[Any], int, int]:
+    """Findings detail's verdicts and bare outcomes apart: (the verdicts, complied, not applicable), the bare
+    outcomes counted by identity (``list.count`` compared every verdict through ``RuleResult.__eq__``)."""
+    kept = [r for r in results if type(r) is RuleResult]
+    if len(kept) == len(results):
+        return kept, 0, 0
+    return kept, sum(r is Outcome.COMPLIED for r in results), sum(r is Outcome.NOT_APPLICABLE for r in results)

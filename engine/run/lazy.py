@@ -24,8 +24,9 @@ from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.compose import has_null
 from policy_eval.run.explaining import DATA_ERRORS
-from policy_eval.run.kernel import Kernel
+from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue, may_charge
+from policy_eval.run.periods import Periods
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts"]
@@ -78,10 +79,11 @@ class _Ready:
 class _Policy:
     """One policy of a case kind: its history, and the version chosen for the last reference time seen."""
 
-    __slots__ = ("history", "reference", "metered", "last")
+    __slots__ = ("history", "periods", "reference", "metered", "last")
 
     def __init__(self, history: PolicyHistory) -> None:
         self.history = history
+        self.periods = Periods(history)  # the version in force by one bisect, as Evaluator chooses it
         self.reference = history.versions[-1].reference_time.fn
         self.metered = may_charge([history.versions[-1].reference_time.node])
         # (reference time, its version's _Ready or None, the time as verdicts show it), replaced whole: an
@@ -225,7 +227,7 @@ class LazyVerdicts:
 
     def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str]:
         """The version in force at ``ref`` (as judged here: None when it is not), kept as the policy's last."""
-        version = policy.history.at(ref)
+        version = policy.periods.at(ref)
         ready = self._ready.get(id(version)) if version is not None else _UNJUDGED
         last = policy.last = (ref, ready, self._text(ref))
         return last
@@ -243,8 +245,8 @@ class LazyVerdicts:
         if not self._findings:
             return verdicts, version, None
         # findings detail: bare complied and not-applicable outcomes are counted, as Evaluator.evaluate does
-        kept = [r for r in verdicts if type(r) is RuleResult]
-        return kept, version, (quiet[0] + verdicts.count(_COMPLIED), quiet[1] + verdicts.count(_NOT_APPLICABLE))
+        kept, complied, not_applicable = quiet_split(verdicts)
+        return kept, version, (quiet[0] + complied, quiet[1] + not_applicable)
 
     @staticmethod
     def _null_below(ready: _Ready, case: dict[str, Any]) -> bool:

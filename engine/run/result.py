@@ -150,9 +150,8 @@ class RuleResult:
     def finding(self) -> dict[str, Any]:
         """This verdict as a findings record lists it (rule-constant title and severity left out)."""
         outcome = self.outcome
-        # (full_id and outcome.value inline: ``_value_`` is the member's own attribute, ``value`` a property)
-        out: dict[str, Any] = {"rule": f"{self.policy}/{self.rule}" if self.rule else self.policy,
-                               "outcome": outcome._value_, "clause": self.clause}
+        # (``_value_`` is the member's own attribute, ``value`` a property)
+        out: dict[str, Any] = {"rule": self.full_id, "outcome": outcome._value_, "clause": self.clause}
         if outcome is Outcome.VIOLATED:
             out["message"] = self.message if self.message is not None else self.reason
             if self.remedies:
