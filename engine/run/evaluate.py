@@ -28,6 +28,7 @@ from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
+from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.messages import message_of, remedies_of
@@ -99,17 +100,14 @@ class Evaluator:
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
-        self._version_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._version_inputs: dict[int, Inputs] = {}  # (run.inputs)
         self._null_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
         self._reasons: dict[int, dict[Outcome, str]] = {}
         for v in rulebook.versions():
-            union: dict[str, tuple[str, tuple[str, ...], Any]] = {}
-            for r in self._rules[id(v)]:
-                for p, read in r.readers.items():
-                    if "[" not in p:
-                        union.setdefault(p, (p, tuple(p.split(".")), read))
-            self._version_paths[id(v)] = list(union.values())
+            if record_inputs and not self.lazy:  # full detail: each rule's inputs read once per case
+                self._version_inputs[id(v)] = compile_inputs([r.readers for r in self._rules[id(v)]],
+                                                             f"{v.id} {v.version}")
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
                 self._reads[id(r)] = compose.case_reads(r)
@@ -235,19 +233,23 @@ class Evaluator:
             else:
                 decided = self._kernel.outcomes(version, case, env)
         ref_text = self._text(ref)
-        # every value the version's rules read (outside lists), read once per case and shared by the rules
-        seen = case_inputs(self._version_paths[id(version)], case) if self.record_inputs \
-            and not self.lazy else None
+        rules = self._rules[id(version)]
+        # what each rule records as read (full detail): every value the version's rules read outside lists, read
+        # once per case (run.inputs), and each rule's own in a dict of its own
+        own: Any = self._version_inputs[id(version)](case)[1] if self.record_inputs and not self.lazy \
+            else (None,) * len(rules)
         plan = self._plans.get(id(version))
         found = decided or {}
         one = self._preset if found else self._rule
         if plan is None:
-            return version.version, [one(version, rule, case, env, ref_text, seen, None, nulls, found.get(rule.id))
-                                     for rule in self._rules[id(version)]], _NONE
+            return version.version, [one(version, rule, case, env, ref_text, mine, None, nulls, found.get(rule.id))
+                                     for rule, mine in zip(rules, own, strict=True)], _NONE
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
+        mine_of = {rule.id: mine for rule, mine in zip(rules, own, strict=True)}  # (a plan's unselected ones: None)
         for rule in plan:
-            done[rule.id] = one(version, rule, case, env, ref_text, seen, done, nulls, found.get(rule.id))
-        return version.version, [done[rule.id] for rule in self._rules[id(version)]], _NONE
+            done[rule.id] = one(version, rule, case, env, ref_text, mine_of.get(rule.id), done, nulls,
+                                found.get(rule.id))
+        return version.version, [done[rule.id] for rule in rules], _NONE
 
     def _preset(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                 ref_text: str, seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
@@ -370,13 +372,12 @@ class Evaluator:
         )
 
     def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> Mapping[str, Any]:
+        """What the rule's verdict records as read: ``seen`` when the caller read it in advance (run.inputs)."""
         if not self.record_inputs:
             return {}
         if self.lazy:
             return LaterInputs(lambda: case_inputs(self._paths[id(rule)], case))
-        if seen is None:
-            seen = case_inputs(self._paths[id(rule)], case)
-        return {path: seen[path] for path, _, _ in self._paths[id(rule)] if path in seen}
+        return seen if seen is not None else case_inputs(self._paths[id(rule)], case)
 
     @staticmethod
     def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:

@@ -1,0 +1,114 @@
+"""The values a version's rules read, as full detail records them: one generated function per path list.
+
+Input: each rule's readers by path (``Rule.readers``; the paths into lists are not recorded). Output:
+``inputs(case) -> (all, (each rule's, ...))``: ``all`` equal to
+:func:`policy_eval.run.explaining.case_inputs` of every rule's paths (the first rule's reader of each) on every case, keys
+in the same order (a path whose value is missing, null, an object or an array is left out; a text is shown as
+its rule reads it, ``_typed_text``; any other value read and shown as JSON, as it is when the reader refuses
+it), and for each rule a fresh dict of its own paths present in ``all``, in the rule's order (what a verdict
+records as its ``inputs``). Only the per-path and per-rule loops are gone: each object on the way to several
+paths is looked up once, at the top, each leaf is one line, and each rule's dict is filled from the values
+read (``tests/test_inputs.py`` holds them equal to the loops on the golden corpus and on cases with values of
+every JSON type at every path).
+
+The source comes from fixed templates; every key and reader is a name bound in the function's namespace
+(``_k3``, ``_r2``), never text from a policy or a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from policy_eval.lang.readers import ReadError, reader_for
+from policy_eval.lang.timestamps import read_timestamp
+from policy_eval.lang.types import DATETIME
+from policy_eval.lang.values import ValueParseError, to_json
+from policy_eval.run.shown import _typed_text
+
+__all__ = ["compile_inputs", "Inputs"]
+
+Inputs = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[dict[str, Any], ...]]]
+
+
+def _shown(read: Callable[[Any], Any], value: Any) -> Any:
+    """A value that is not text, as a rule reads it (shown as it is when the reader refuses it)."""
+    try:
+        return to_json(read(value))
+    except ReadError:
+        return to_json(value)
+
+
+# a datetime's text as a rule reads it: the timestamp the case check parsed (lang.timestamps) in ISO form, which
+# is what _typed_text(reader, text) gives (to_json of a datetime is its isoformat) without its cache of pairs
+_DATETIME = reader_for(DATETIME)
+_MISSING = object()  # a path left out
+
+
+def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
+    """One function reading a version's inputs from a case (see the module docstring); ``readers``: each
+    rule's readers by path (``Rule.readers``), in the version's order. Paths into lists are not recorded."""
+    own = [[p for p in rule if "[" not in p] for rule in readers]
+    union: dict[str, Any] = {}  # every rule's paths, in order of first appearance (each with its first reader)
+    for rule, mine in zip(readers, own, strict=True):
+        for p in mine:
+            union.setdefault(p, rule[p])
+    paths = [(p, tuple(p.split(".")), read) for p, read in union.items()]
+    names: dict[str, Any] = {"_dict": dict, "_list": list, "_typed": _typed_text, "_shown": _shown,
+                             "_json": to_json, "_str": str, "isinstance": isinstance, "type": type,
+                             "_ts": read_timestamp, "_Bad": ValueParseError,
+                             "_M": _MISSING}
+    keys: dict[str, str] = {}  # a key's text -> its constant's name
+
+    def key(text: str) -> str:
+        if text not in keys:
+            keys[text] = f"_k{len(keys)}"
+            names[keys[text]] = text
+        return keys[text]
+
+    objects: dict[tuple[str, ...], str] = {(): "c"}  # a prefix of keys -> the local holding its object (or None)
+    top: list[str] = []
+
+    def obj(prefix: tuple[str, ...]) -> str:
+        """The local holding the object at ``prefix``: a dict, or None when anything else is there."""
+        if prefix not in objects:
+            parent = obj(prefix[:-1])
+            local = f"_o{len(objects)}"
+            top.append(f"    {local} = {parent}.get({key(prefix[-1])}) if {parent} is not None else None")
+            top.append(f"    if type({local}) is not _dict:")
+            top.append(f"        {local} = None")
+            objects[prefix] = local
+        return objects[prefix]
+
+    body: list[str] = []
+    index = {path: i for i, (path, _, _) in enumerate(paths)}
+    for i, (path, parts, read) in enumerate(paths):
+        holder = obj(tuple(parts[:-1]))
+        names[f"_p{i}"] = path
+        body.append(f"    v = {holder}.get({key(parts[-1])}) if {holder} is not None else None")
+        body.append("    if v is not None and not isinstance(v, (_dict, _list)):")
+        if read is None:
+            body.append(f"        out[_p{i}] = x{i} = _json(v)")
+        elif read is _DATETIME:
+            names[f"_r{i}"] = read
+            body += ["        if type(v) is _str:", "            try:",
+                     f"                out[_p{i}] = x{i} = _ts(v).isoformat()",
+                     "            except _Bad:", f"                out[_p{i}] = x{i} = v", "        else:",
+                     f"            out[_p{i}] = x{i} = _shown(_r{i}, v)"]
+        else:
+            names[f"_r{i}"] = read
+            body.append(f"        out[_p{i}] = x{i} = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
+        body += ["    else:", f"        x{i} = _M"]
+    for j, mine in enumerate(own):
+        body.append(f"    r{j} = {{}}")
+        for path in mine:
+            i = index[path]
+            body += [f"    if x{i} is not _M:", f"        r{j}[_p{i}] = x{i}"]
+    rules = "".join(f"r{j}, " for j in range(len(own)))
+    lines = ["def inputs(c):", "    out = {}", "    if type(c) is not _dict:",
+             "        return out, (" + "".join("{}, " for _ in own) + ")", *top, *body,
+             f"    return out, ({rules})", ""]
+    namespace: dict[str, Any] = {"__builtins__": {}, **names}
+    exec(compile("\n".join(lines), f"<policy-eval inputs {name}>", "exec"), namespace)  # noqa: S102
+    made: Inputs = namespace["inputs"]
+    return made
