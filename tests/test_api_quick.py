@@ -18,6 +18,7 @@ from test_lazy_verdicts import _record
 
 from policy_eval.api import CaseResult, Rulebook
 from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import FIELDS, LazyResult
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -28,6 +29,10 @@ def _general(**load: Any) -> Rulebook:
     book = Rulebook.load(**load)
     book._quick = None
     book._evaluator._lazy = None
+    # findings detail: an evaluator of its own, made on first use; made here without its lazy path, so that
+    # findings are compared with the general findings path (run.kernel), not with the lazy path again
+    book._finder = Evaluator(book._book, detail="findings", lazy=True)
+    book._finder._lazy = None
     return book
 
 

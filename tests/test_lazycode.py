@@ -120,3 +120,29 @@ def test_the_loop_gives_what_the_glue_gives(monkeypatch: pytest.MonkeyPatch) -> 
         assert a.to_dict() == b.to_dict()
         lazy += any(isinstance(r, LazyResult) for r in b.results)
     assert lazy > 5
+
+
+@pytest.mark.parametrize("wanted", ["not_applicable", "complied"])
+def test_findings_glue_counts_the_quiet_and_keeps_their_outcomes_for_dependents(tmp_path: Path, wanted: str) -> None:
+    """Findings detail's glue counts the complied and not-applicable verdicts and makes only the violated ones;
+    a violated verdict depending on a counted one records that rule's own outcome (the glue keeps the bare
+    outcome in the counted rule's place), as the general findings path does."""
+    quiet = "false" if wanted == "not_applicable" else "true"
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(
+        pt.rule("gate", "true", when=quiet),
+        pt.rule("after", "false", depends_on=f"{{gate: [{wanted}]}}"),
+        pt.rule("ok", "true"), pt.rule("na", "true", when="false"), pt.rule("bad", "false")))).parent)
+    quick = Evaluator(rb, explain="missing", lazy=True, detail="findings")
+    general = Evaluator(rb, explain="missing", lazy=True, detail="findings")
+    general._lazy = None
+    assert quick._lazy is not None
+    (ready,) = quick._lazy._ready.values()
+    assert ready.wanted is None and ready.glue != ready._loop
+    def finish(*a: Any) -> Any:
+        raise AssertionError("finished rule by rule: the glue should have made the verdicts")
+    quick._lazy._finish = finish  # type: ignore[method-assign]
+    a, b = quick.evaluate(pt.after_sale_case()), general.evaluate(pt.after_sale_case())
+    assert [r.rule for r in a.results] == ["after", "bad"] and all(isinstance(r, LazyResult) for r in a.results)
+    assert a.quiet == b.quiet == ((2, 1) if wanted == "complied" else (1, 2))
+    assert a.results[0].depends == b.results[0].depends == {"gate": wanted}
+    assert a.to_dict() == b.to_dict()

@@ -139,7 +139,8 @@ class LazyVerdicts:
                                                     objects, (v.id, v.version))
                 if len(planned) <= MAX_RULES:
                     ready.glue = glue(fn, ready.kinds, ready.objects, partial(self._null_below, ready)
-                                      if ready.deeper else None, self._fill, ready, REF_TIME)
+                                      if ready.deeper else None, self._fill, ready, REF_TIME,
+                                      (_COMPLIED, _NOT_APPLICABLE) if findings and ready.wanted is None else None)
         self._nulls_anywhere = null_paths is None
         self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
 
@@ -196,6 +197,10 @@ class LazyVerdicts:
                     made = [made[i] for i in ready.wanted]
             elif made is None:
                 return None
+            elif len(made) == 3:  # findings detail: (the violated verdicts, complied, not applicable)
+                complied += made[1]
+                not_applicable += made[2]
+                made = made[0]
             else:  # the fused function's answer: an outcome without a lazy class
                 quick = made
                 made = self._finish(ready, case, ref, ref_text, quick[3])

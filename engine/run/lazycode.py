@@ -4,7 +4,8 @@ Input: a version's fused function (run.kernel, lang.fusion), its rules' lazy ver
 case keys of the objects its rules read. Output: ``glue(case, ref, ref_text, meter)``, which looks for a null
 in those objects (None: the case goes the general way), runs the fused function (None if it raised) and,
 when every rule's outcome has a lazy class, returns the verdicts made from them, each holding the reference
-time and the ``fill`` of the case; otherwise it returns the fused function's answer for run.lazy to finish
+time and the ``fill`` of the case (in findings detail, the violated ones, with the complied and
+not-applicable ones counted); otherwise it returns the fused function's answer for run.lazy to finish
 rule by rule. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is most of what an
 API call does besides deciding: a loop over the rules cost more than the rules' conditions.
 
@@ -51,28 +52,47 @@ def may_charge(roots: Iterable[ir.IR | None]) -> bool:
 
 def glue(fn: Any, kinds: tuple[dict[Any, type], ...], objects: tuple[str, ...],
          below: Callable[[dict[str, Any]], bool] | None, fill: Callable[..., Any], ready: Any,
-         ref_key: str) -> Callable[[dict[str, Any], Any, str, Any], Any]:
+         ref_key: str, counted: tuple[Any, Any] | None = None) -> Callable[[dict[str, Any], Any, str, Any], Any]:
     """The glue of one version (see the module docstring): ``fn`` its fused function, ``kinds`` each planned
     rule's lazy classes by outcome, ``objects`` the case keys to look for a null in, ``below`` what looks
     deeper (or None), ``fill`` and ``ready`` what each verdict's fill holds, ``ref_key`` the environment's name
-    of the reference time."""
+    of the reference time.
+
+    ``counted`` (findings detail, every planned rule selected): the two outcomes that are counted, not made
+    (complied, not applicable). The glue then returns ``(the lazy verdicts, complied, not applicable)``, the
+    verdicts' fill holding each counted rule's bare outcome in its place (what run.lazy's finish makes)."""
     n = len(kinds)
     lines = ["def _glue(c, ref, ref_text, m):"]
     for i in range(len(objects)):
         lines += [f"    o = c.get(_k{i})", "    if type(o) is dict and None in o.values():", "        return None"]
     if below is not None:
         lines += ["    if _below(c):", "        return None"]
-    lines += ["    q = _fn(c, {_R: ref}, m)", "    if q is None:", "        return None",
-              "    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]",
-              "    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
-              "        return q",
-              "    made = [" + ", ".join(f"_new(k{i})" for i in range(n)) + "]",
-              "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, made))"]
-    for i in range(n):
-        lines += [f"    v = made[{i}]", "    v.reference_time = ref_text", "    v._fill = fill"]
-    lines += ["    return made", ""]
+    lines += ["    q = _fn(c, {_R: ref}, m)", "    if q is None:", "        return None"]
+    if counted is not None:
+        lines += ["    if not q[2]:", "        return [], q[0], q[1]"]  # (nothing violated nor undetermined)
+    lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]"]
+    if counted is None:
+        lines += ["    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
+                  "        return q",
+                  "    made = [" + ", ".join(f"_new(k{i})" for i in range(n)) + "]",
+                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, made))"]
+        for i in range(n):
+            lines += [f"    v = made[{i}]", "    v.reference_time = ref_text", "    v._fill = fill"]
+        lines += ["    return made", ""]
+    else:
+        for i in range(n):  # a counted outcome stands for itself; any other needs its lazy class
+            lines += [f"    if o{i} is _C or o{i} is _N:", f"        a{i} = o{i}",
+                      f"    elif (k{i} := _K{i}.get(o{i})) is None:", "        return q", "    else:",
+                      f"        a{i} = _new(k{i})"]
+        lines += ["    made = [" + ", ".join(f"a{i}" for i in range(n)) + "]",
+                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, made))",
+                  "    kept = [a for a in made if a.__class__ is not _O]",
+                  "    for v in kept:", "        v.reference_time = ref_text", "        v._fill = fill",
+                  "    return kept, q[0], q[1]", ""]
     namespace: dict[str, Any] = {"__builtins__": {"type": type, "dict": dict}, "_fn": fn, "_below": below,
                                  "_fill": fill, "_ready": ready, "_R": ref_key, "_new": object.__new__}
+    if counted is not None:
+        namespace.update({"_C": counted[0], "_N": counted[1], "_O": type(counted[0])})
     namespace.update({f"_k{i}": key for i, key in enumerate(objects)})
     namespace.update({f"_K{i}": k for i, k in enumerate(kinds)})
     exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
