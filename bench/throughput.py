@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     validator = findings.validator
     assert validator is not None
     compiled = validator._compiled["after_sale"]  # noqa: SLF001 - the two validators side by side
-    fast = validator._fast["after_sale"]  # noqa: SLF001
+    fast = validator.fast("after_sale")
     assert compiled is not None and fast is not None
     stamps = [[v for v in _strings(c) if _TIMESTAMP.fullmatch(v)] for c in cases]
     warm = cases[:min(n, 400)]

@@ -96,7 +96,7 @@ def test_schema_patterns_run_on_re2_in_both_validators(book: Path) -> None:
     _edit(book, lambda s: _order_id(s).update(pattern=evil))
     rb = load_rulebook(book / "policies")
     validator = CaseValidator(rb.case_schemas)
-    fast = validator._fast["after_sale"]
+    fast = validator.fast("after_sale")
     assert fast is not None
     compiled = (getattr(fast, "func", fast)).__globals__["REGEX_PATTERNS"][evil]
     assert type(compiled).__name__ == "_RE2Search"  # not a backtracking re.Pattern
@@ -136,3 +136,23 @@ def test_a_lone_surrogate_in_a_patterned_field_is_rejected_not_an_internal_error
     case["request"]["refund_amount"] = "\ud800"  # JSON allows it; the money pattern does not match it
     err = validator.check(case, "f", 1)
     assert err is not None and err.json_path == "$.request.refund_amount" and "does not match" in err.message
+
+
+def test_the_wording_validators_are_made_on_first_need() -> None:
+    """fastjsonschema's validators word what the compiled check refuses: none is made for valid cases, one is
+    made for the first invalid case of its kind, and the error is the same as from a validator made eagerly."""
+    schemas = load_rulebook().case_schemas
+    validator = CaseValidator(schemas)
+    assert validator._fast == {}
+    assert validator.check(AFTER_SALE, "s", 1) is None
+    assert validator._fast == {}
+    bad = json.loads(json.dumps(AFTER_SALE))
+    bad["order"]["confirmed_at"] = 5
+    error = validator.check(bad, "s", 2)
+    assert error is not None and error.json_path == "$.order.confirmed_at"
+    assert list(validator._fast) == ["after_sale"]
+    eager = CaseValidator(schemas)
+    for kind in schemas:
+        eager.fast(kind)
+    again = eager.check(bad, "s", 2)
+    assert again is not None and (again.message, again.json_path) == (error.message, error.json_path)

@@ -80,13 +80,21 @@ class CaseValidator:
         self._schemas = schemas
         # checks only whether a case is valid (schemacompile's subset); None: fastjsonschema decides alone
         self._compiled = {kind: compile_case_schema(schema, f"{kind} case schema") for kind, schema in schemas.items()}
-        self._fast = {kind: _compile_fast(schema) for kind, schema in schemas.items()}
+        # fastjsonschema's validators, which word what the compiled check refuses: compiled on first need (most
+        # runs meet no invalid case; compiling them all cost a tenth of a second at every start)
+        self._fast: dict[str, Any] = {}
         self._reference: dict[str, jsonschema.protocols.Validator] = {}
 
     def compiled(self, kind: str) -> Any:
         """The compiled yes/no check of ``kind``'s schema (schemacompile), or None: True means :meth:`check`
         returns None for the case; False is not yet an error (:meth:`check` finds and words it)."""
         return self._compiled.get(kind)
+
+    def fast(self, kind: str) -> Any:
+        """fastjsonschema's validator of ``kind``'s schema (None: outside what it compiles), made on first use."""
+        if kind not in self._fast:
+            self._fast[kind] = _compile_fast(self._schemas[kind])
+        return self._fast[kind]
 
     def _ref(self, kind: str) -> jsonschema.protocols.Validator:
         if kind not in self._reference:
@@ -104,7 +112,7 @@ class CaseValidator:
         compiled = self._compiled[kind]
         if compiled is not None and compiled(case):
             return None
-        fast = self._fast[kind]  # invalid, or outside the compiled subset: worded exactly as before
+        fast = self.fast(kind)  # invalid, or outside the compiled subset: worded exactly as before
         fast_error: Any = None
         if fast is not None:
             try:
