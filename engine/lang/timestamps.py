@@ -40,6 +40,13 @@ _SHAPES = {"--T::+:": 25, "--T::-:": 25, "--T::Z": 20, "--T::": 19}
 _FROMISOFORMAT = _dt.datetime.fromisoformat
 
 
+# One object per UTC offset: datetimes whose zones are the same object compare (and subtract) by their fields;
+# two equal zones that are distinct objects make CPython ask both for their offsets, ten times the cost
+# (1.1 against 0.11 us a comparison). The parser makes a fresh zone per text; each is replaced by the first
+# equal one met (timezone objects are equal when their offsets are). At most one per offset (2,880).
+_ZONES: dict[_dt.tzinfo, _dt.tzinfo] = {_dt.UTC: _dt.UTC, SHANGHAI: SHANGHAI}
+
+
 def parse_timestamp(text: str) -> _dt.datetime:
     """An RFC 3339 date-time (offset optional: Asia/Shanghai), leap second included; see the module."""
     if type(text) is str and (_SHAPES.get(text[4:23:3]) == len(text) or _with_fraction(text)):
@@ -52,8 +59,17 @@ def parse_timestamp(text: str) -> _dt.datetime:
         except ValueError:
             pass
         else:
-            return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
-    return _parse_rfc3339(text)
+            return _one_zone(value)
+    return _one_zone(_parse_rfc3339(text))
+
+
+def _one_zone(value: _dt.datetime) -> _dt.datetime:
+    """``value`` in Asia/Shanghai if it has no offset, else with the first zone object met of its offset."""
+    zone = value.tzinfo
+    if zone is None:
+        return value.replace(tzinfo=SHANGHAI)
+    same = _ZONES.setdefault(zone, zone)
+    return value if same is zone else value.replace(tzinfo=same)
 
 
 def _with_fraction(text: str) -> bool:
