@@ -38,6 +38,7 @@ _RFC3339 = re.compile(
 # (with a fraction of a second: :func:`_with_fraction`).
 _SHAPES = {"--T::+:": 25, "--T::-:": 25, "--T::Z": 20, "--T::": 19}
 _FROMISOFORMAT = _dt.datetime.fromisoformat
+_DATETIME = _dt.datetime
 
 
 # One object per UTC offset: datetimes whose zones are the same object compare (and subtract) by their fields;
@@ -64,12 +65,13 @@ def parse_timestamp(text: str) -> _dt.datetime:
 
 
 def _one_zone(value: _dt.datetime) -> _dt.datetime:
-    """``value`` in Asia/Shanghai if it has no offset, else with the first zone object met of its offset."""
+    """``value`` in Asia/Shanghai if it has no offset, else with the first zone object met of its offset.
+
+    Made from the value's own 10-byte state (what pickling a datetime uses: its fields, fold excepted, which
+    a parsed text never sets) and the zone: ``replace(tzinfo=...)`` costs several times as much here."""
     zone = value.tzinfo
-    if zone is None:
-        return value.replace(tzinfo=SHANGHAI)
-    same = _ZONES.setdefault(zone, zone)
-    return value if same is zone else value.replace(tzinfo=same)
+    same = SHANGHAI if zone is None else _ZONES.setdefault(zone, zone)
+    return value if same is zone else _DATETIME(value.__reduce__()[1][0], same)
 
 
 def _with_fraction(text: str) -> bool:
