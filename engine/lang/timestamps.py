@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from functools import lru_cache
+from typing import Any
 
 from policy_eval.lang.values import SHANGHAI, ValueParseError
 
@@ -38,7 +39,7 @@ _RFC3339 = re.compile(
 # (with a fraction of a second: :func:`_with_fraction`).
 _SHAPES = {"--T::+:": 25, "--T::-:": 25, "--T::Z": 20, "--T::": 19}
 _FROMISOFORMAT = _dt.datetime.fromisoformat
-_DATETIME = _dt.datetime
+_FROM_STATE: Any = _dt.datetime  # called with a pickling state and a zone (typeshed describes the fields only)
 
 
 # One object per UTC offset: datetimes whose zones are the same object compare (and subtract) by their fields;
@@ -71,7 +72,7 @@ def _one_zone(value: _dt.datetime) -> _dt.datetime:
     a parsed text never sets) and the zone: ``replace(tzinfo=...)`` costs several times as much here."""
     zone = value.tzinfo
     same = SHANGHAI if zone is None else _ZONES.setdefault(zone, zone)
-    return value if same is zone else _DATETIME(value.__reduce__()[1][0], same)
+    return value if same is zone else _FROM_STATE(value.__reduce__()[1][0], same)
 
 
 def _with_fraction(text: str) -> bool:
