@@ -20,7 +20,7 @@ from policy_eval.cli.signals import Signals, Tally
 from policy_eval.cli.streams import Guarded
 from policy_eval.errors import CaseError
 from policy_eval.plugins.reporters import JsonlReporter, JsonReporter, TextReporter
-from policy_eval.run.batch import BatchOptions, Processor, shaped
+from policy_eval.run.batch import BatchOptions, Processor, Rendered, shaped
 from policy_eval.run.blocks import INTERNAL_ERROR, TOTALS, Block, block_of, count
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +90,17 @@ def test_count_one_by_one_equals_the_block(proc: Processor) -> None:
     cut = [block_of(results[:4], ("", "\n")), block_of(results[4:5], ("", "\n")), block_of(results[5:], ("", "\n"))]
     assert tuple(map(sum, zip(*(b.totals for b in cut), strict=True))) == tuple(totals)
     assert b"".join(b.data for b in cut) == block_of(results, ("", "\n")).data  # type: ignore[misc]
+
+
+def test_rendered_results_count_as_their_results(proc: Processor) -> None:
+    """transport="json" sends each result as its JSON text with its totals (run.batch.Rendered): counted, they
+    add up to what the results themselves add up to."""
+    results = _results(proc)
+    totals, rendered = [0] * len(TOTALS), [0] * len(TOTALS)
+    for r in results:
+        count(totals, r)
+        count(rendered, Rendered.of(r))
+    assert rendered == totals and sum(totals[7:]) > 0
 
 
 def test_a_lone_surrogate_keeps_the_block_as_text(proc: Processor) -> None:

@@ -91,6 +91,11 @@ class Rendered:
     def counts(self) -> dict[str, int]:
         return self.summary
 
+    def tally(self) -> tuple[int, int, int, int]:
+        """What ``CaseResult.tally`` says: (complied, violated, not applicable, undetermined)."""
+        s = self.summary
+        return s["complied"], s["violated"], s["not_applicable"], s["undetermined"]
+
     def to_json(self) -> str:
         return self.text
 
