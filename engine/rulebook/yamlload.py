@@ -24,6 +24,7 @@ reads itself, and YAML 1.1's ``yes``/``no``/``on``/``off``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -74,6 +75,61 @@ class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
         yaml.parser.Parser.__init__(self)
 
 
+# libyaml's parser (when PyYAML was built with it), from text to the same parse events about ten times
+# faster; like _Parser, it has no composer, resolver or constructor. It is only trusted where it agrees with
+# _Parser: on a text without what the two read differently (a tab, which libyaml takes as a separator where
+# PyYAML refuses it; a byte order mark, which shifts its positions by one; a character _Parser's reader
+# refuses), and only when it gives a document: anything it or the composer refuses is parsed again by
+# _Parser, which words the error as before (tests/test_yamlload_libyaml.py holds the two equal on every YAML
+# file of the project and on thousands of mutated policies).
+_CParser: Any
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    _CParser = None
+_NOT_FOR_LIBYAML = re.compile("[\t\ufeff]|" + yaml.reader.Reader.NON_PRINTABLE.pattern)
+_MISSED = object()  # libyaml did not give the document (or was not asked)
+
+
+def _with_libyaml(text: str, positions: Positions) -> Any:
+    """The composed document as libyaml's events give it, or _MISSED (see above)."""
+    if _CParser is None or _NOT_FOR_LIBYAML.search(text) is not None:
+        return _MISSED
+    parser = _CParser(text)
+    try:
+        root = _compose(parser, positions)
+    except (yaml.YAMLError, PolicyLoadError):
+        return _MISSED
+    finally:
+        parser.dispose()
+    return root if _python_marks(root, positions) else _MISSED
+
+
+def _python_marks(root: Node | None, positions: Positions) -> bool:
+    """Give each node the marks PyYAML's reader gives its index: line and column from the text's line starts,
+    name, buffer and pointer as the reader sets them. False (nothing to trust) at an empty plain scalar, which
+    libyaml places differently (after a flow mapping's colon, or on the next line)."""
+    starts, text = positions.line_starts, positions.text + "\0"  # (the reader ends its buffer so)
+    stack = [root] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # (an alias: the same node again)
+            continue
+        seen.add(id(node))
+        if type(node) is ScalarNode and node.value == "" and node.style is None:
+            return False
+        for attr in ("start_mark", "end_mark"):
+            index = getattr(node, attr).index
+            row = bisect_right(starts, index) - 1
+            setattr(node, attr, yaml.Mark("<unicode string>", index, row, index - starts[row], text, index))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+    return True
+
+
 
 def load_yaml(data: bytes | str, file: str = "<input>") -> tuple[Any, Positions]:
     """Parse one YAML document safely; return the data and its positions."""
@@ -86,8 +142,10 @@ def load_yaml(data: bytes | str, file: str = "<input>") -> tuple[Any, Positions]
     positions = Positions.of(file, text)
     parser: _Parser | None = None
     try:
-        parser = _Parser(text)
-        root = _compose(parser, positions)
+        root = _with_libyaml(text, positions)
+        if root is _MISSED:
+            parser = _Parser(text)
+            root = _compose(parser, positions)
     except yaml.MarkedYAMLError as exc:
         raise yaml_error(exc, positions) from None
     except yaml.reader.ReaderError as exc:
@@ -127,7 +185,7 @@ class _Open:
     extent: _Extent = field(default_factory=_Extent)
 
 
-def _compose(parser: _Parser, pos: Positions) -> Node | None:
+def _compose(parser: Any, pos: Positions) -> Node | None:
     """Compose the single document of the stream into nodes, iteratively, enforcing every bound.
 
     Aliases are bounded twice: by the nodes they add (a "billion laughs") and by the characters they
@@ -176,7 +234,8 @@ def _compose(parser: _Parser, pos: Positions) -> Node | None:
                 raise at(f"document has more than {MAX_NODES} nodes; refused", pos, start)
             if isinstance(event, ScalarEvent):
                 end: Any = event.end_mark
-                node = ScalarNode(_scalar_tag(event, pos), event.value, start, end, style=event.style)
+                # (a plain scalar's style: None from _Parser, "" from libyaml)
+                node = ScalarNode(_scalar_tag(event, pos), event.value, start, end, style=event.style or None)
                 extent, anchor = _Extent(chars=len(event.value)), event.anchor
             else:
                 assert isinstance(event, CollectionStartEvent)
@@ -187,7 +246,9 @@ def _compose(parser: _Parser, pos: Positions) -> Node | None:
                 if event.tag not in (None, "!", default):
                     raise at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, start)
                 cls = MappingNode if mapping else SequenceNode
-                stack.append(_Open(cls(default, [], start, None, flow_style=event.flow_style), event.anchor))
+                # (a block sequence under a key at its own indentation: flow_style None from _Parser, False from
+                # libyaml; nothing reads it but a test comparing the two)
+                stack.append(_Open(cls(default, [], start, None, flow_style=bool(event.flow_style)), event.anchor))
                 continue
         if anchor is not None:
             anchors[anchor] = (node, extent)
