@@ -561,3 +561,20 @@ def test_api_load_takes_an_overlay_mapping(tmp_path: Path) -> None:
     assert r.outcome.value == "violated" and r.params == {"demo.response_limit": {"value": "24h", "source": "<params>"}}
     with pytest.raises(ErrorList):
         Rulebook.load(tmp_path / "p", params={"demo": {"response_limit": "100.00 CNY"}})
+
+
+def test_in_force_resolves_what_dated_calls_dated_and_only_that(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run.compose.in_force resolves a rule's dated parameters at an instant and leaves any other recording as
+    it is (the same dict); whether there is one to resolve is :func:`dated`'s answer, asked, not repeated."""
+    from policy_eval.run import compose
+
+    june, july = (dt.datetime(2020, m, 1, tzinfo=dt.UTC) for m in (6, 7))
+    window = compose._Dated((june, july), ("7d", "15d"))
+    plain = {"p.fee": {"value": "3", "source": "params.yaml"}}
+    mixed = {**plain, "p.window": {"value": window, "source": "params.yaml"}}
+    assert not compose.dated(plain) and compose.dated(mixed)
+    assert compose.in_force(plain, june) is plain and compose.in_force(None, june) is None
+    assert [compose.in_force(mixed, t) for t in (june - dt.timedelta(1), june, july, "unknown")] == [
+        {**plain, "p.window": {"value": v, "source": "params.yaml"}} for v in (None, "7d", "15d", None)]
+    monkeypatch.setattr(compose, "dated", lambda params: False)  # one answer: in_force goes by it
+    assert compose.in_force(mixed, june) is mixed

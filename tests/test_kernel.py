@@ -149,3 +149,38 @@ def test_fast_path_follows_dependencies(tmp_path: Path, selection: dict[str, Any
         assert {("auto-refund", "not_applicable"), ("auto-refund", "undetermined"), ("late-notice", "violated"),
                 ("after-refund", "not_applicable"), ("after-refund", "violated"),
                 ("after-refund", "undetermined"), ("after-refund", "complied")} <= outcomes
+
+
+def test_outcomes_are_the_fused_functions_answer_by_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kernel.outcomes (the full path's quick decisions) runs what Kernel.fused gives, and names its answers by
+    the rules fused gives: each example case's outcomes are what decide() says rule by rule; a version that
+    fused has no function for (here: made to say so) has none."""
+    import json
+
+    from policy_eval.lang.compiler import REF_TIME
+    from policy_eval.lang.values import UNKNOWN
+    from policy_eval.run.kernel import GATED, decide
+
+    ev = Evaluator(load_rulebook(), detail="full")
+    kernel = ev._kernel
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    compared = 0
+    for path in sorted(examples.glob("after_sale_*.json")):
+        case = json.loads(path.read_text(encoding="utf-8"))
+        for history in ev._by_kind["after_sale"]:
+            ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
+            version = history.at(ref) if ref is not UNKNOWN else None
+            found = kernel.fused(version) if version is not None else None
+            if found is None:
+                continue
+            env = {REF_TIME: ref}
+            outcomes = kernel.outcomes(version, case, env)
+            assert outcomes is not None and list(outcomes) == [r.id for r in found[1]]
+            for rule in found[1]:
+                if outcomes[rule.id] is not GATED and not rule.depends_on:
+                    assert outcomes[rule.id] is decide(version, rule, case, env, None)[0], (path.name, rule.id)
+                    compared += 1
+            monkeypatch.setattr(kernel, "fused", lambda v: None)
+            assert kernel.outcomes(version, case, env) is None
+            monkeypatch.undo()
+    assert compared > 20

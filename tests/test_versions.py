@@ -194,6 +194,25 @@ def _around(instants: list[_dt.datetime]) -> list[_dt.datetime]:
     return out
 
 
+def _walk(history: Any, when: _dt.datetime) -> Any:
+    """The version in force at ``when`` as a walk of the versions finds it: the first whose period holds it."""
+    return next((v for v in history.versions if v.in_force(when)), None)
+
+
+def _history(book: Rulebook, periods: list[tuple[int, int | None]]) -> Any:
+    """A history of the fixture's first version, once a period: (from, until) in days after 2020-01-01."""
+    from dataclasses import replace
+
+    from policy_eval.rulebook import PolicyHistory
+
+    start = _dt.datetime(2020, 1, 1, tzinfo=SHANGHAI)
+    base = book.policies["refunds"].versions[0]
+    return PolicyHistory("p", "refund", [
+        replace(base, version=str(i), effective_from=start + _dt.timedelta(days=a),
+                effective_until=None if b is None else start + _dt.timedelta(days=b))
+        for i, (a, b) in enumerate(periods, 1)])
+
+
 @pytest.mark.parametrize("periods", [
     # (from, until) per version, days after 2020-01-01 (until None: open-ended)
     [(0, 366), (366, None)],          # the fixture's shape: back to back, the last open-ended
@@ -203,36 +222,51 @@ def _around(instants: list[_dt.datetime]) -> list[_dt.datetime]:
 ])
 def test_periods_pick_what_the_history_picks_around_every_boundary(book: Rulebook,
                                                                    periods: list[tuple[int, int | None]]) -> None:
-    """run.periods bisects the boundaries: at each one, a microsecond either side and in other offsets, it
-    names the version the history's own walk names (None before the first, in a gap, after the last)."""
-    from dataclasses import replace
-
-    from policy_eval.rulebook import PolicyHistory
-    from policy_eval.run.periods import Periods
-
+    """PolicyHistory.at bisects the boundaries: at each one, a microsecond either side and in other offsets, it
+    names the version a walk of the versions names (None before the first, in a gap, after the last)."""
     start = _dt.datetime(2020, 1, 1, tzinfo=SHANGHAI)
-    base = book.policies["refunds"].versions[0]
-    history = PolicyHistory("p", "refund", [
-        replace(base, version=str(i), effective_from=start + _dt.timedelta(days=a),
-                effective_until=None if b is None else start + _dt.timedelta(days=b))
-        for i, (a, b) in enumerate(periods, 1)])
+    history = _history(book, periods)
     bounds = [start + _dt.timedelta(days=d) for a, b in periods for d in (a, b) if d is not None]
-    chosen = Periods(history)
     picked = []
     for when in _around(bounds + [start - _dt.timedelta(days=1), start + _dt.timedelta(days=5000)]):
-        want = history.at(when)
-        assert chosen.at(when) is want, when
+        want = _walk(history, when)
+        assert history.at(when) is want, when
         picked.append(want.version if want is not None else None)
     assert None in picked and {str(i) for i in range(1, len(periods) + 1)} <= set(picked)
 
 
 def test_periods_of_the_bundled_rulebook_agree_with_the_history() -> None:
-    from policy_eval.run.periods import Periods
-
     bundled = load_rulebook(None)
     for history in bundled.policies.values():
-        chosen = Periods(history)
         edges = [v.effective_from for v in history.versions] + \
                 [v.effective_until for v in history.versions if v.effective_until is not None]
         for when in _around(edges):
-            assert chosen.at(when) is history.at(when), (history.id, when)
+            assert history.at(when) is _walk(history, when), (history.id, when)
+
+
+def test_the_history_finds_its_periods_once_and_again_when_its_versions_change(
+        book: Rulebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The boundaries are sorted on the first question, after which a question makes no ``in_force`` call
+    (one bisect); a versions list replaced (as run.diff.latest_only does on a copy) or grown is seen, and so
+    is the order check_versions sorts it into."""
+    from policy_eval.rulebook.policy import PolicyVersion
+    from policy_eval.rulebook.policy.versions import check_versions
+
+    history = _history(book, [(0, 10), (10, 20), (25, None)])
+    start = _dt.datetime(2020, 1, 1, tzinfo=SHANGHAI)
+    instants = [start + _dt.timedelta(days=d) for d in (-1, 0, 5, 10, 22, 25, 400)]
+    calls = []
+    in_force = PolicyVersion.in_force
+    monkeypatch.setattr(PolicyVersion, "in_force", lambda v, at: calls.append(at) or in_force(v, at))
+    assert [getattr(history.at(t), "version", None) for t in instants] == [None, "1", "1", "2", None, "3", "3"]
+    made = len(calls)
+    for t in instants * 3:
+        history.at(t)
+    assert made and len(calls) == made  # none after the first question
+    history.versions = _history(book, [(10, None)]).versions  # replaced
+    assert [getattr(history.at(t), "version", None) for t in instants] == [None, None, None, "1", "1", "1", "1"]
+    history.versions.append(_history(book, [(0, 1), (0, None)]).versions[1])  # grown: a "2" that overlaps "1"
+    assert [getattr(history.at(t), "version", None) for t in instants] == [None, "2", "2", "1", "1", "1", "1"]
+    assert check_versions(history)  # sorted in place ("2" first), the overlap reported
+    assert [getattr(history.at(t), "version", None) for t in instants] == [None] + ["2"] * 6
+    assert all(history.at(t) is _walk(history, t) for t in _around(instants))

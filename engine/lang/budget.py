@@ -21,9 +21,27 @@ from typing import Any
 
 from policy_eval.lang.ops import EvalFailure
 
-__all__ = ["BudgetExceeded", "Meter", "metered", "charge", "current", "concat_at", "DEFAULT_BUDGET"]
+__all__ = ["BudgetExceeded", "Meter", "metered", "charge", "current", "concat_at", "never_charges", "QUIET_MODULES",
+           "DEFAULT_BUDGET"]
 
 DEFAULT_BUDGET = 1_000_000  # items visited per rule and record; about a second of work at worst
+
+# The modules whose functions never charge the budget: the language's operators, readers, values, time
+# arithmetic and core functions, and Python's operators and builtins; none of them charges or calls back
+# into anything that could (they are given values, never functions). What charges: a quantifier (not a
+# function), string and list ``+`` (:func:`concat_at`, of this module), a closure or a let's function
+# (lang.compiler), a plugin's function. Not ``functools``: a ``functools.partial`` says it is of functools
+# whatever function it wraps, a plugin's included.
+QUIET_MODULES = frozenset({"policy_eval.lang.ops", "policy_eval.lang.functions", "policy_eval.lang.readers",
+                           "policy_eval.lang.values", "policy_eval.lang.timestamps", "_operator", "operator",
+                           "builtins"})
+
+
+def never_charges(fn: object) -> bool:
+    """Whether calling ``fn`` (an operator's or a call's function in a checked tree, or one generated code
+    calls) can never charge the budget: it comes from one of :data:`QUIET_MODULES`. The one answer for
+    run.lazycode (is a version metered) and lang.twovalued (must the two-valued code's spending be undone)."""
+    return getattr(fn, "__module__", None) in QUIET_MODULES
 
 
 class BudgetExceeded(EvalFailure):

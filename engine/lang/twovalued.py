@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import never_charges
 from policy_eval.lang.threevalued import (
     _CONSTANT,
     _INFIX,
     _NAME,
-    _NEVER_CHARGE,
     _PURE_OPS,
     _Gen,
     _root_path,
@@ -63,8 +63,8 @@ class SureGen(_Gen):
 
     def fn(self, f: Callable[..., Any]) -> str:
         # a closure, a let's function, a function (string concatenation, a plugin's) may charge the budget;
-        # the operators and readers of the language never do
-        if self.in_sure and getattr(f, "__module__", None) not in _NEVER_CHARGE:
+        # the operators, readers and functions of the language never do (lang.budget.never_charges)
+        if self.in_sure and not never_charges(f):
             self.charging = True
         return super().fn(f)
 

@@ -99,7 +99,7 @@ def dated(params: dict[str, dict[str, Any]]) -> bool:
 
 def in_force(params: dict[str, dict[str, Any]] | None, at: Any) -> dict[str, dict[str, Any]] | None:
     """The recorded parameters of a rule with each dated value resolved at the case's reference time."""
-    if not params or not any(type(e["value"]) is _Dated for e in params.values()):
+    if not params or not dated(params):
         return params
     return {k: {**e, "value": e["value"].at(at)} if type(e["value"]) is _Dated else e for k, e in params.items()}
 

@@ -32,7 +32,6 @@ from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.messages import message_of, remedies_of
-from policy_eval.run.periods import Periods
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
@@ -86,7 +85,6 @@ class Evaluator:
         self._by_kind: dict[str, list[PolicyHistory]] = {}
         for history in rulebook.policies.values():
             self._by_kind.setdefault(history.applies_to, []).append(history)
-        self._periods = {id(h): Periods(h) for h in rulebook.policies.values()}  # versions by period: one bisect
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
@@ -216,7 +214,7 @@ class Evaluator:
                     history, Outcome.UNDETERMINED,
                     f"reference time `{latest.reference_time.text}` is missing; cannot pick a version of "
                     f"{history.id}", missing=tuple(trace.missing))], _NONE
-        version = self._periods[id(history)].at(ref)  # history.at(ref), by run.periods
+        version = history.at(ref)
         if version is None:
             return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
                                              f"no version of {history.id} in force at {render(ref)}",

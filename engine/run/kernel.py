@@ -89,8 +89,7 @@ class Kernel:
         self._steps: dict[int, list[_Step]] = {}
         self._ordered: dict[int, list[str] | None] = {}
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
-        self._ids: dict[int, list[str]] = {}  # the rule ids of a version's steps, in order
-        self._rules: dict[int, list[Rule]] = {}  # and the rules
+        self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
         for v in versions:
             if v.waivers:
                 continue
@@ -104,7 +103,6 @@ class Kernel:
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
             self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}")
-            self._ids[id(v)] = [r.id for r, _, _ in self._steps[id(v)]]
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
 
     def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
@@ -174,10 +172,10 @@ class Kernel:
         """Each planned rule's outcome on the case from the version's fused function (:data:`GATED` for one an
         undetermined dependency leaves undetermined), or None (no fused function, or it raised): the full path
         then decides rule by rule."""
-        fused = self._fused.get(id(version))
-        if fused is None or (quick := fused(case, env.copy(), current())) is None:
+        found = self.fused(version)
+        if found is None or (quick := found[0](case, env.copy(), current())) is None:
             return None
-        return dict(zip(self._ids[id(version)], quick[3], strict=True))
+        return dict(zip((r.id for r in found[1]), quick[3], strict=True))
 
     def fused(self, version: PolicyVersion) -> tuple[Any, list[Rule]] | None:
         """The version's fused function and its rules in plan order (what its outcomes are of), or None."""

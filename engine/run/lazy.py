@@ -26,7 +26,6 @@ from policy_eval.run.compose import has_null
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue, may_charge
-from policy_eval.run.periods import Periods
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts"]
@@ -79,11 +78,10 @@ class _Ready:
 class _Policy:
     """One policy of a case kind: its history, and the version chosen for the last reference time seen."""
 
-    __slots__ = ("history", "periods", "reference", "metered", "last")
+    __slots__ = ("history", "reference", "metered", "last")
 
     def __init__(self, history: PolicyHistory) -> None:
         self.history = history
-        self.periods = Periods(history)  # the version in force by one bisect, as Evaluator chooses it
         self.reference = history.versions[-1].reference_time.fn
         self.metered = may_charge([history.versions[-1].reference_time.node])
         # (reference time, its version's _Ready or None, the time as verdicts show it), replaced whole: an
@@ -232,7 +230,7 @@ class LazyVerdicts:
 
     def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str]:
         """The version in force at ``ref`` (as judged here: None when it is not), kept as the policy's last."""
-        version = policy.periods.at(ref)
+        version = policy.history.at(ref)
         ready = self._ready.get(id(version)) if version is not None else _UNJUDGED
         last = policy.last = (ref, ready, self._text(ref))
         return last

@@ -22,15 +22,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import never_charges
 
 __all__ = ["glue", "may_charge", "MAX_RULES"]
 
 MAX_RULES = 1000  # rules of a version beyond which no glue is made (run.lazy loops over them instead)
-
-# where the functions of operators and calls that never charge the budget come from: the language's own
-# (a quantifier charges, and so does string and list ``+``, lang.budget.concat_at; a plugin's function may)
-_QUIET_MODULES = frozenset({"policy_eval.lang.functions", "policy_eval.lang.ops", "_operator", "operator",
-                            "builtins"})
 
 
 def may_charge(roots: Iterable[ir.IR | None]) -> bool:
@@ -44,7 +40,7 @@ def may_charge(roots: Iterable[ir.IR | None]) -> bool:
         seen.add(id(node))
         if isinstance(node, ir.Quant):
             return True
-        if isinstance(node, (ir.Op, ir.Call)) and getattr(node.fn, "__module__", None) not in _QUIET_MODULES:
+        if isinstance(node, (ir.Op, ir.Call)) and not never_charges(node.fn):  # (lang.budget says which may)
             return True
         stack.extend(ir.children(node))
     return False

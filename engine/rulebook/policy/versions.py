@@ -1,7 +1,16 @@
-"""The versions of one policy, checked together: names, reference time, periods in force."""
+"""The versions of one policy, checked together: names, reference time, periods in force.
+
+:meth:`PolicyHistory.at`, the version in force at an instant, is asked by every case of each of its policies
+(by its reference time), and by the API, the metrics and the due-date forecasts. Walking the versions costs two
+or three ``in_force`` calls of two aware datetime comparisons each; instead the instants where some version
+starts or ends are sorted once per history. Between two neighbours no comparison ``in_force`` makes can change,
+so the version in force there is the one the walk names for the left neighbour, found once; per question one
+``bisect`` (comparisons in C).
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +20,10 @@ from policy_eval.rulebook.policy.model import PolicyVersion
 
 __all__ = ["PolicyHistory", "check_versions"]
 
+# (a history's versions list, its length, the sorted boundaries of their periods, the version in force from each
+# boundary to the next)
+_Periods = tuple[list[PolicyVersion], int, list[Any], list[PolicyVersion | None]]
+
 
 @dataclass
 class PolicyHistory:
@@ -19,22 +32,45 @@ class PolicyHistory:
     id: str
     applies_to: str
     versions: list[PolicyVersion] = field(default_factory=list)
+    # made by the first ``at``, again when the list is replaced or grows; check_versions, which sorts the list in
+    # place, drops them
+    _periods: _Periods | None = field(default=None, init=False, repr=False, compare=False)
 
     def at(self, when: Any) -> PolicyVersion | None:
-        """The version in force at an instant, if any."""
-        for v in self.versions:  # a loop, not next(genexpr): this runs for every policy of every case
-            if v.in_force(when):
-                return v
-        return None
+        """The version in force at an instant (an aware datetime), if any: the first of the versions whose
+        period holds it, found by one bisect over the boundaries of the periods (see the module docstring)."""
+        periods = self._periods
+        versions = self.versions
+        if periods is None or periods[0] is not versions or periods[1] != len(versions):
+            periods = self._periods = _periods(versions)
+        return periods[3][bisect_right(periods[2], when)]
 
     def latest(self) -> PolicyVersion:
         return self.versions[-1]
+
+
+def _first_in_force(versions: list[PolicyVersion], when: Any) -> PolicyVersion | None:
+    for v in versions:
+        if v.in_force(when):
+            return v
+    return None
+
+
+def _periods(versions: list[PolicyVersion]) -> _Periods:
+    """What PolicyHistory.at bisects: the boundaries of the versions' periods, sorted, and the version in
+    force from each to the next (before the first: none)."""
+    instants = {v.effective_from for v in versions}
+    instants.update(v.effective_until for v in versions if v.effective_until is not None)
+    # equal instants in two offsets are one boundary (aware datetimes hash and compare by the instant)
+    bounds: list[Any] = sorted(instants)
+    return versions, len(versions), bounds, [None, *(_first_in_force(versions, b) for b in bounds)]
 
 
 def check_versions(history: PolicyHistory) -> list[PolicyError]:
     """Versions of one policy: distinct version names, one reference_time, periods that do not overlap."""
     errors: list[PolicyError] = []
     history.versions.sort(key=lambda v: v.effective_from)
+    history._periods = None  # (the order the first version in force is chosen in has changed)
     seen: dict[str, PolicyVersion] = {}
     for v in history.versions:
         if v.version in seen:
