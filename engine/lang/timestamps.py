@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from functools import lru_cache
-from typing import Any
 
 from policy_eval.lang.values import SHANGHAI, ValueParseError
 
@@ -39,14 +38,6 @@ _RFC3339 = re.compile(
 # (with a fraction of a second: :func:`_with_fraction`).
 _SHAPES = {"--T::+:": 25, "--T::-:": 25, "--T::Z": 20, "--T::": 19}
 _FROMISOFORMAT = _dt.datetime.fromisoformat
-_FROM_STATE: Any = _dt.datetime  # called with a pickling state and a zone (typeshed describes the fields only)
-
-
-# One object per UTC offset: datetimes whose zones are the same object compare (and subtract) by their fields;
-# two equal zones that are distinct objects make CPython ask both for their offsets, ten times the cost
-# (1.1 against 0.11 us a comparison). The parser makes a fresh zone per text; each is replaced by the first
-# equal one met (timezone objects are equal when their offsets are). At most one per offset (2,880).
-_ZONES: dict[_dt.tzinfo, _dt.tzinfo] = {_dt.UTC: _dt.UTC, SHANGHAI: SHANGHAI}
 
 
 def parse_timestamp(text: str) -> _dt.datetime:
@@ -61,18 +52,8 @@ def parse_timestamp(text: str) -> _dt.datetime:
         except ValueError:
             pass
         else:
-            return _one_zone(value)
-    return _one_zone(_parse_rfc3339(text))
-
-
-def _one_zone(value: _dt.datetime) -> _dt.datetime:
-    """``value`` in Asia/Shanghai if it has no offset, else with the first zone object met of its offset.
-
-    Made from the value's own 10-byte state (what pickling a datetime uses: its fields, fold excepted, which
-    a parsed text never sets) and the zone: ``replace(tzinfo=...)`` costs several times as much here."""
-    zone = value.tzinfo
-    same = SHANGHAI if zone is None else _ZONES.setdefault(zone, zone)
-    return value if same is zone else _FROM_STATE(value.__reduce__()[1][0], same)
+            return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
+    return _parse_rfc3339(text)
 
 
 def _with_fraction(text: str) -> bool:
