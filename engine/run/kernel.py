@@ -90,6 +90,7 @@ class Kernel:
         self._ordered: dict[int, list[str] | None] = {}
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
+        self._alone: dict[int, bool] = {}  # whether no rule of the version depends on another
         for v in versions:
             if v.waivers:
                 continue
@@ -104,6 +105,8 @@ class Kernel:
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
             self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}")
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
+            # no rule depends on another: a loud verdict needs nothing of the rules before it
+            self._alone[id(v)] = not any(depends for _, depends, _ in self._steps[id(v)])
 
     def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
             ) -> tuple[int, int, list[RuleResult]] | None:
@@ -187,9 +190,16 @@ class Kernel:
         """The verdicts of the rules the fused function found violated or undetermined, built by the
         general path in plan order (a verdict records what the rules it depends on decided)."""
         found: list[RuleResult] = []
+        ref_text = render(env[REF_TIME])
+        if self._alone[id(version)]:  # (the bundled versions: nothing to record for the rules after)
+            for (rule, _, selected), outcome in zip(steps, outcomes, strict=True):
+                if outcome is not _COMPLIED and outcome is not _NOT_APPLICABLE:
+                    result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcome, None)
+                    if selected and type(result) is RuleResult:
+                        found.append(result)
+            return self._sorted(version, found)
         done: dict[str, RuleResult | Outcome] = {}
         decided: dict[str, Outcome] = {}
-        ref_text = render(env[REF_TIME])
         for (rule, depends, selected), outcome in zip(steps, outcomes, strict=True):
             if outcome is _COMPLIED or outcome is _NOT_APPLICABLE:
                 done[rule.id] = decided[rule.id] = outcome
