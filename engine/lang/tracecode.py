@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from policy_eval.lang import ir
+from policy_eval.lang import ir, readers
 from policy_eval.lang.interpreter import Trace, _Interp, _merge, interpret
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
@@ -51,9 +51,12 @@ def _interp(case: dict[str, Any], env: dict[str, Any], trace: Trace, lets: dict[
     return interp, {k: (v, k) for k, v in env.items()}
 
 
+# readers that return a raw value of this exact type as it is (readers._record, readers._list_raw): read inline
+_IDENTITY: dict[Callable[[Any], Any], str] = {readers._record: "_dict", readers._list_raw: "_list"}
+
 _NAMESPACE: dict[str, Any] = {
     "__builtins__": {}, "U": UNKNOWN, "_merge": _merge, "_mk": _interp, "_EF": EvalFailure, "_ReadError": ReadError,
-    "_type": type, "_dict": dict, "_isinstance": isinstance, "_ZeroDivisionError": ZeroDivisionError,
+    "_type": type, "_dict": dict, "_list": list, "_isinstance": isinstance, "_ZeroDivisionError": ZeroDivisionError,
     "_InvalidOperation": decimal.InvalidOperation, "_TypeError": TypeError, "_OverflowError": OverflowError,
     "_ValueError": ValueError, "_ArithmeticError": ArithmeticError,
 }
@@ -146,8 +149,17 @@ class _Gen:
         return val, bl
 
     def read(self, node: ir.Field, val: str, bl: str, raw: str, p: str, text: str, ind: int) -> None:
+        exact = _IDENTITY.get(node.convert)  # type: ignore[arg-type]
         if node.convert is None:
             self.put(ind, f"{val} = {raw}")
+        elif exact is not None:  # the reader returns an object or a list as it is, and raises on anything else
+            self.put(ind, f"if _type({raw}) is {exact}:")
+            self.put(ind + 1, f"{val} = {raw}")
+            self.put(ind, "else:")
+            self.put(ind + 1, "try:")
+            self.put(ind + 2, f"{val} = {self.const(node.convert)}({raw})")
+            self.put(ind + 1, "except _ReadError as _x:")
+            self.put(ind + 2, f'raise _EF(f"{{{text}}}: {{_x}}", {text}) from None')
         else:
             self.put(ind, "try:")
             self.put(ind + 1, f"{val} = {self.const(node.convert)}({raw})")
