@@ -149,7 +149,7 @@ class _Gen:
         return val, bl
 
     def read(self, node: ir.Field, val: str, bl: str, raw: str, p: str, text: str, ind: int) -> None:
-        exact = _IDENTITY.get(node.convert)  # type: ignore[arg-type]
+        exact = _IDENTITY.get(node.convert) if node.convert is not None else None
         if node.convert is None:
             self.put(ind, f"{val} = {raw}")
         elif exact is not None:  # the reader returns an object or a list as it is, and raises on anything else
