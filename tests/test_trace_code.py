@@ -285,3 +285,15 @@ def test_an_error_of_the_generated_code_gives_the_interpreters_answer_with_its_b
         raise KeyError("a bug")
     monkeypatch.setattr(explaining, "trace_without_steps", broken)
     assert _found(lambda: trace_rule(rule, case, env, False), 100) == expected
+
+
+def test_a_condition_too_large_for_generated_code_is_traced_by_the_interpreter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the source cap (a deeply nested condition) the trace is the interpreter's own walk."""
+    node = lang.compile_expression("a > 1 or (b > 1 and order.p > 1)", case_schema=SCHEMA).node
+    monkeypatch.setattr(tracecode, "MAX_SOURCE", 100)
+    fn = tracecode.traced(node)
+    assert fn.__code__.co_filename != "<policy-eval: trace>"
+    trace = Trace(explain=False)
+    assert fn({"b": 2}, {}, trace, {}) is UNKNOWN
+    assert trace.missing == ["a", "order.p"] and trace.reads == {"b": 2}

@@ -54,9 +54,26 @@ def _interp(case: dict[str, Any], env: dict[str, Any], trace: Trace, lets: dict[
 # readers that return a raw value of this exact type as it is (readers._record, readers._list_raw): read inline
 _IDENTITY: dict[Callable[[Any], Any], str] = {readers._record: "_dict", readers._list_raw: "_list"}
 
+def _absent(base: Any, base_blame: tuple[str, ...], node: ir.Field, path: str, reads: dict[str, Any]
+            ) -> tuple[Any, tuple[str, ...]]:
+    """A field whose base is unknown, not an object, or has no value there (the interpreter's ``_field``
+    without nulls read as unknown): its value and blame."""
+    if base is UNKNOWN:
+        return UNKNOWN, (path,) if base_blame else ()  # the leaf that was asked for, not only the parent
+    if not isinstance(base, dict):
+        raise EvalFailure(f"{node.text}: expected an object, got {base!r:.60}", node.text)
+    raw = base.get(node.key)
+    if raw is None:
+        return UNKNOWN, (path,)
+    value = _Interp.read(node, raw)
+    if node.type.name not in ("record", "list"):
+        reads[path] = value
+    return value, ()
+
+
 _NAMESPACE: dict[str, Any] = {
-    "__builtins__": {}, "U": UNKNOWN, "_merge": _merge, "_mk": _interp, "_EF": EvalFailure, "_ReadError": ReadError,
-    "_type": type, "_dict": dict, "_list": list, "_isinstance": isinstance, "_ZeroDivisionError": ZeroDivisionError,
+    "__builtins__": {}, "U": UNKNOWN, "_merge": _merge, "_mk": _interp, "_absent": _absent, "_EF": EvalFailure, "_ReadError": ReadError,
+    "_type": type, "_dict": dict, "_list": list, "_ZeroDivisionError": ZeroDivisionError,
     "_InvalidOperation": decimal.InvalidOperation, "_TypeError": TypeError, "_OverflowError": OverflowError,
     "_ValueError": ValueError, "_ArithmeticError": ArithmeticError,
 }
@@ -82,7 +99,7 @@ class _Gen:
         return f"_v{self.n}", f"_b{self.n}"
 
     def put(self, ind: int, line: str) -> None:
-        self.lines.append("    " * ind + line)
+        self.lines.append(" " * ind + line)  # a space a level: a deep condition's source stays small
 
     def ev(self, node: ir.IR, ind: int) -> tuple[str, str]:
         """Statements at indent ``ind`` that set the node's value and its blame (``()`` when known)."""
@@ -129,23 +146,15 @@ class _Gen:
         return val, bl
 
     def step(self, node: ir.Field, base: str, base_blame: str, path: str, ind: int) -> tuple[str, str]:
-        """One field of a chain (the interpreter's ``field`` and ``_field``), its base's value in ``base``."""
+        """One field of a chain (the interpreter's ``field``), its base's value in ``base``: present, read
+        here; anything else (an unknown base, not an object, no value) by :func:`_absent`."""
         val, bl = self.tmp()
         raw = f"_r{self.n}"
         key, p, text = self.const(node.key), self.const(path), self.const(node.text)
         self.put(ind, f"if _type({base}) is _dict and ({raw} := {base}.get({key})) is not None:")
         self.read(node, val, bl, raw, p, text, ind + 1)
-        if base != "c":  # (the case itself is never unknown)
-            self.put(ind, f"elif {base} is U:")
-            self.put(ind + 1, f"{val} = U")
-            self.put(ind + 1, f"{bl} = ({p},) if {base_blame} else ()" if base_blame != "()" else f"{bl} = ()")
-        self.put(ind, f"elif not _isinstance({base}, _dict):")
-        self.put(ind + 1, f'raise _EF(f"{{{text}}}: expected an object, got {{{base}!r:.60}}", {text})')
-        self.put(ind, f"elif ({raw} := {base}.get({key})) is None:")
-        self.put(ind + 1, f"{val} = U")
-        self.put(ind + 1, f"{bl} = ({p},)")
         self.put(ind, "else:")
-        self.read(node, val, bl, raw, p, text, ind + 1)
+        self.put(ind + 1, f"{val}, {bl} = _absent({base}, {base_blame}, {self.const(node)}, {p}, R)")
         return val, bl
 
     def read(self, node: ir.Field, val: str, bl: str, raw: str, p: str, text: str, ind: int) -> None:
@@ -275,12 +284,11 @@ def generate(node: ir.IR, let: bool = False) -> tuple[str, dict[str, Any]]:
     (``let``) returns ``(value, blame)``, which its caller keeps in ``L``."""
     gen = _Gen()
     val, bl = gen.ev(node, 1)
-    head = ["def _f(c, e, T, L):", "    R = T.reads", "    _I = _W = None"]
+    head = ["def _f(c, e, T, L):", " R = T.reads", " _I = _W = None"]
     if let:
-        tail = [f"    return ({val}, {bl})"]
+        tail = [f" return ({val}, {bl})"]
     else:
-        tail = [f"    if {val} is U:", f"        for _p in {bl}:", "            T.add_missing(_p)",
-                f"    return {val}"]
+        tail = [f" if {val} is U:", f"  for _p in {bl}:", "   T.add_missing(_p)", f" return {val}"]
     source = "\n".join(head + gen.lines + tail) + "\n"
     namespace = dict(_NAMESPACE)
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
