@@ -12,6 +12,8 @@ at the same read. These tests fail if the generated code dropped, added or reord
 from __future__ import annotations
 
 import copy
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -297,3 +299,19 @@ def test_a_condition_too_large_for_generated_code_is_traced_by_the_interpreter(
     trace = Trace(explain=False)
     assert fn({"b": 2}, {}, trace, {}) is UNKNOWN
     assert trace.missing == ["a", "order.p"] and trace.reads == {"b": 2}
+
+
+@pytest.mark.parametrize("text", ["order.inner.r > 1", "any i in items: i.x > 1", "a / b > 1 or s == 'x'"])
+def test_generated_code_does_not_keep_its_condition_alive(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions are weakly keyed by their condition: a rulebook dropped is collected with its code (a
+    root field or quantifier, which the code hands to the interpreter, is held weakly), generated or not."""
+    for cap in (tracecode.MAX_SOURCE, 10):
+        monkeypatch.setattr(tracecode, "MAX_SOURCE", cap)
+        prog = lang.compile_expression(text, case_schema=SCHEMA)
+        node = prog.node
+        assert tracecode.traced(node)({"a": 1, "b": 0, "items": [{"x": 2}]}, {}, Trace(explain=False), {}) \
+            is not None
+        held = weakref.ref(node)
+        del node, prog
+        gc.collect()
+        assert held() is None

@@ -94,6 +94,11 @@ class _Gen:
         self.K.append(value)
         return f"_k{len(self.K) - 1}"
 
+    def node(self, node: ir.IR) -> str:
+        """Code for an IR node, held weakly: the function is kept in a dictionary weakly keyed by its
+        condition, which it must not keep alive (the node lives as long as the rulebook that calls it)."""
+        return f"{self.const(weakref.ref(node))}()"
+
     def tmp(self) -> tuple[str, str]:
         self.n += 1
         return f"_v{self.n}", f"_b{self.n}"
@@ -114,7 +119,7 @@ class _Gen:
         val, bl = self.tmp()
         self.put(ind, "if _I is None:")
         self.put(ind + 1, "_I, _W = _mk(c, e, T, L)")
-        self.put(ind, f"{val}, {bl} = _I.ev({self.const(node)}, _W)")
+        self.put(ind, f"{val}, {bl} = _I.ev({self.node(node)}, _W)")
         return val, bl
 
     def g_Const(self, node: ir.Const, ind: int) -> tuple[str, str]:
@@ -154,7 +159,7 @@ class _Gen:
         self.put(ind, f"if _type({base}) is _dict and ({raw} := {base}.get({key})) is not None:")
         self.read(node, val, bl, raw, p, text, ind + 1)
         self.put(ind, "else:")
-        self.put(ind + 1, f"{val}, {bl} = _absent({base}, {base_blame}, {self.const(node)}, {p}, R)")
+        self.put(ind + 1, f"{val}, {bl} = _absent({base}, {base_blame}, {self.node(node)}, {p}, R)")
         return val, bl
 
     def read(self, node: ir.Field, val: str, bl: str, raw: str, p: str, text: str, ind: int) -> None:
@@ -313,10 +318,12 @@ def let_function(expr: ir.IR) -> Callable[..., tuple[Any, tuple[str, ...]]]:
     if fn is None:
         made = _compile(expr, let=True)
         if made is None:
+            held = weakref.ref(expr)  # (weakly: see _Gen.node)
+
             def made(c: dict[str, Any], e: dict[str, Any], t: Trace, lets: dict[int, Any]
                      ) -> tuple[Any, tuple[str, ...]]:
                 interp, wrapped = _interp(c, e, t, lets)
-                out: tuple[Any, tuple[str, ...]] = interp.ev(expr, wrapped)
+                out: tuple[Any, tuple[str, ...]] = interp.ev(held(), wrapped)
                 return out
         fn = _LETS[expr] = made
     return fn
@@ -329,8 +336,10 @@ def traced(node: ir.IR) -> Traced:
     if fn is None:
         made = _compile(node, let=False)
         if made is None:
+            held = weakref.ref(node)  # (weakly: see _Gen.node)
+
             def made(c: dict[str, Any], e: dict[str, Any], t: Trace, lets: dict[int, Any]) -> Any:
-                return interpret(node, c, e, t, lets)
+                return interpret(held(), c, e, t, lets)
         fn = _TRACED[node] = made
     return fn
 
