@@ -1,7 +1,8 @@
 """What a verdict shows beside its outcome: the reason, the inputs read, the explanation steps.
 
 Used by :mod:`policy_eval.run.evaluate` after the compiled hot path has decided the outcome: the
-reference interpreter re-runs a rule to name what was missing and to list sub-expression values.
+reference interpreter re-runs a rule to name what was missing and to list sub-expression values (without
+the values, for an undetermined verdict's missing paths and reads: its generated twin, lang.tracecode).
 """
 
 from __future__ import annotations
