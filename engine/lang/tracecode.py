@@ -323,7 +323,9 @@ def let_function(expr: ir.IR) -> Callable[..., tuple[Any, tuple[str, ...]]]:
             def made(c: dict[str, Any], e: dict[str, Any], t: Trace, lets: dict[int, Any]
                      ) -> tuple[Any, tuple[str, ...]]:
                 interp, wrapped = _interp(c, e, t, lets)
-                out: tuple[Any, tuple[str, ...]] = interp.ev(held(), wrapped)
+                target = held()
+                assert target is not None  # (reached through _LETS, which holds it while it lives)
+                out: tuple[Any, tuple[str, ...]] = interp.ev(target, wrapped)
                 return out
         fn = _LETS[expr] = made
     return fn
@@ -339,7 +341,9 @@ def traced(node: ir.IR) -> Traced:
             held = weakref.ref(node)  # (weakly: see _Gen.node)
 
             def made(c: dict[str, Any], e: dict[str, Any], t: Trace, lets: dict[int, Any]) -> Any:
-                return interpret(held(), c, e, t, lets)
+                target = held()
+                assert target is not None  # (reached through _TRACED, which holds it while it lives)
+                return interpret(target, c, e, t, lets)
         fn = _TRACED[node] = made
     return fn
 

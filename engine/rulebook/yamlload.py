@@ -23,6 +23,7 @@ reads itself, and YAML 1.1's ``yes``/``no``/``on``/``off``.
 
 from __future__ import annotations
 
+import importlib
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -82,11 +83,11 @@ class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
 # refuses), and only when it gives a document: anything it or the composer refuses is parsed again by
 # _Parser, which words the error as before (tests/test_yamlload_libyaml.py holds the two equal on every YAML
 # file of the project and on thousands of mutated policies).
-_CParser: Any
+_CParser: Any = None
 try:
-    from yaml._yaml import CParser as _CParser
+    _CParser = importlib.import_module("yaml._yaml").CParser
 except ImportError:  # pragma: no cover - a PyYAML built without libyaml
-    _CParser = None
+    pass
 _NOT_FOR_LIBYAML = re.compile("[\t\ufeff]|" + yaml.reader.Reader.NON_PRINTABLE.pattern)
 _MISSED = object()  # libyaml did not give the document (or was not asked)
 
