@@ -48,21 +48,24 @@ def _rule_by_rule(ev: Evaluator) -> Evaluator:
     return ev
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+def _leaves(value: Any, path: tuple[Any, ...] = (), items: bool = False) -> Iterator[tuple[Any, ...]]:
     if isinstance(value, dict):
         for k, v in value.items():
             if k not in ("kind",):
                 yield path + (k,)
-                yield from _leaves(v, path + (k,))
+                yield from _leaves(v, path + (k,), items)
     elif isinstance(value, list):
         for i, v in enumerate(value[:2]):
-            yield from _leaves(v, path + (i,))
+            if items:
+                yield path + (i,)
+            yield from _leaves(v, path + (i,), items)
 
 
-def _variants(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The case itself, then each path set to null, deleted, and set to a value of the wrong type."""
+def _variants(case: dict[str, Any], items: bool = False) -> Iterator[dict[str, Any]]:
+    """The case itself, then each path set to null, deleted, and set to a value of the wrong type (``items``:
+    the first two items of each list too)."""
     yield case
-    for path in _leaves(case):
+    for path in _leaves(case, items=items):
         for change in ("null", "delete", "wrong"):
             other = copy.deepcopy(case)
             node = other
@@ -70,7 +73,7 @@ def _variants(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 node = node[key]
             if change == "null":
                 node[path[-1]] = None
-            elif change == "delete" and isinstance(node, dict):
+            elif change == "delete":
                 del node[path[-1]]
             else:
                 node[path[-1]] = [1] if isinstance(node[path[-1]], str) else "x"

@@ -11,14 +11,13 @@ at the same read. These tests fail if the generated code dropped, added or reord
 
 from __future__ import annotations
 
-import copy
 import gc
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_kernel import _variants
 
 from policy_eval import expression as lang
 from policy_eval.lang import ir, tracecode
@@ -60,36 +59,6 @@ def _found(run: Any, budget: int | None) -> tuple[Any, ...]:
             meter.left if meter else None)
 
 
-def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k != "kind":
-                yield path + (k,)
-                yield from _leaves(v, path + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value[:2]):
-            yield path + (i,)
-            yield from _leaves(v, path + (i,))
-
-
-def _variants(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The case, then each value (list items too) made null, removed and given the wrong type."""
-    yield case
-    for path in _leaves(case):
-        for change in ("null", "delete", "wrong"):
-            other = copy.deepcopy(case)
-            node = other
-            for key in path[:-1]:
-                node = node[key]
-            if change == "null":
-                node[path[-1]] = None
-            elif change == "delete":
-                del node[path[-1]]
-            else:
-                node[path[-1]] = [1] if isinstance(node[path[-1]], str) else "x"
-            yield other
-
-
 _BOOKS: dict[str | None, Any] = {}
 
 
@@ -108,7 +77,7 @@ def test_generated_trace_equals_the_interpreters(index: int) -> None:
     as_of = parse_instant(test.as_of) if test.as_of else None
     versions = [v for v in rb.versions() if v.applies_to == test.case["kind"]]
     compared = 0
-    for case in _variants(test.case):
+    for case in _variants(test.case, items=True):
         for version in versions:
             envs = [{REF_TIME: as_of if as_of is not None else _reference_time(version, case)}]
             if case is test.case:  # (and with no reference time, where a dated parameter is missing)
@@ -144,7 +113,7 @@ def test_the_golden_variants_meet_unknowns_and_errors() -> None:
     for test in TESTS[::5]:
         if test.params is not None or test.case.get("kind") not in rb.case_schemas:
             continue
-        for case in _variants(test.case):
+        for case in _variants(test.case, items=True):
             for version in (v for v in rb.versions() if v.applies_to == test.case["kind"]):
                 env = {REF_TIME: _reference_time(version, case)}
                 for rule in version.rules:

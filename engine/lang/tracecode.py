@@ -193,24 +193,31 @@ class _Gen:
         return val, bl
 
     def g_Op(self, node: ir.Op, ind: int) -> tuple[str, str]:
-        pairs = [self.ev(a, ind) for a in node.args]
-        val, bl = self.tmp()
-        tests = [f"{v} is U" for v, _ in pairs if v.startswith("_v") or v == "U"]
-        if tests:
-            self.put(ind, f"if {' or '.join(tests)}:")
-            self.put(ind + 1, f"{val} = U")
-            self.put(ind + 1, f"{bl} = _merge({', '.join(b for _, b in pairs)})")
-            self.put(ind, "else:")
-            ind += 1
+        val, bl, pairs, ind = self.applied(node, True, ind)
         text = self.const(node.text)
-        self.put(ind, "try:")
-        self.put(ind + 1, f"{val} = {self.const(node.fn)}({', '.join(v for v, _ in pairs)})")
         self.put(ind, "except (_ZeroDivisionError, _InvalidOperation):")
         self.put(ind + 1, f"{val} = U" if node.guard_zero else "raise")
         self.put(ind, "except (_TypeError, _OverflowError) as _x:")
         self.put(ind + 1, f'raise _EF(f"{{{text}}}: {{_x}}", {text}) from None')
         self.put(ind, f"{bl} = ()")
         return val, bl
+
+    def applied(self, node: ir.Op | ir.Call, strict: bool, ind: int) -> tuple[str, str, list[tuple[str, str]], int]:
+        """An operator's or a function's arguments evaluated, then (``strict``) unknown if one of them is, else
+        the call opened in a ``try:`` whose handlers the caller writes: (value, blame, the arguments' value
+        and blame, the indent of the handlers)."""
+        pairs = [self.ev(a, ind) for a in node.args]
+        val, bl = self.tmp()
+        tests = [f"{v} is U" for v, _ in pairs if v.startswith("_v") or v == "U"]
+        if strict and tests:
+            self.put(ind, f"if {' or '.join(tests)}:")
+            self.put(ind + 1, f"{val} = U")
+            self.put(ind + 1, f"{bl} = _merge({', '.join(b for _, b in pairs)})")
+            self.put(ind, "else:")
+            ind += 1
+        self.put(ind, "try:")
+        self.put(ind + 1, f"{val} = {self.const(node.fn)}({', '.join(v for v, _ in pairs)})")
+        return val, bl, pairs, ind
 
     def g_And(self, node: ir.And, ind: int) -> tuple[str, str]:
         return self.junction(node, "False", "True", ind)
@@ -255,19 +262,9 @@ class _Gen:
         return val, bl
 
     def g_Call(self, node: ir.Call, ind: int) -> tuple[str, str]:
-        pairs = [self.ev(a, ind) for a in node.args]
-        val, bl = self.tmp()
+        val, bl, pairs, ind = self.applied(node, node.strict, ind)
         blames = ", ".join(b for _, b in pairs)
-        tests = [f"{v} is U" for v, _ in pairs if v.startswith("_v") or v == "U"]
-        if node.strict and tests:
-            self.put(ind, f"if {' or '.join(tests)}:")
-            self.put(ind + 1, f"{val} = U")
-            self.put(ind + 1, f"{bl} = _merge({blames})")
-            self.put(ind, "else:")
-            ind += 1
         text = self.const(node.text)
-        self.put(ind, "try:")
-        self.put(ind + 1, f"{val} = {self.const(node.fn)}({', '.join(v for v, _ in pairs)})")
         self.put(ind, "except _EF:")
         self.put(ind + 1, "raise")
         self.put(ind, "except (_ValueError, _TypeError, _ArithmeticError) as _x:")
