@@ -117,3 +117,28 @@ def test_a_worker_killed_from_outside_costs_a_warning_not_records(tmp_path: Path
     records = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert [r["record"] for r in records] == list(range(1, COUNT + 1))
     assert all(r["status"] == "evaluated" for r in records)
+
+
+def _double(chunk: list[int]) -> list[int]:
+    return [2 * x for x in chunk]
+
+
+def test_the_pool_is_closed_with_its_manager_thread() -> None:
+    """A run's end joins the pool's manager thread: left running, it may close the pool's wake-up pipe while
+    the interpreter's exit writes to it (Python 3.11), and a run that went well then ends with an "Exception
+    ignored ... Bad file descriptor" traceback on stderr."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from policy_eval.run.workers import run_pool
+
+    before = set(threading.enumerate())
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(3):
+        out = list(run_pool(([i, i + 1] for i in range(0, 20, 2)), _double,
+                            lambda: ProcessPoolExecutor(2, mp_context=ctx), window=4,
+                            lost=lambda item, why: None, on_death=lambda message: None))
+        assert out == [2 * i for i in range(20)]
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        assert left == [], left

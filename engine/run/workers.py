@@ -56,6 +56,7 @@ class _Pool:
         """Stop now: cancel what is queued and end the workers (an interrupted run must not wait)."""
         executor = self.executor
         processes = list(getattr(executor, "_processes", {}).values())
+        manager = getattr(executor, "_executor_manager_thread", None)  # (shutdown drops it)
         executor.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             with contextlib.suppress(Exception):
@@ -63,6 +64,12 @@ class _Pool:
         for proc in processes:
             with contextlib.suppress(Exception):
                 proc.join(5)
+        # and its manager thread, which closes the pool's wake-up pipe: left running, it may close the pipe
+        # while the interpreter's exit writes to it (Python 3.11's concurrent.futures), which prints an
+        # "Exception ignored ... Bad file descriptor" traceback after a run that went well
+        if manager is not None:
+            with contextlib.suppress(Exception):
+                manager.join(5)
 
 
 def run_pool(chunks: Iterable[Any], work: Callable[[Any], list[Any]],
