@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import generate  # noqa: E402
+from generate import json_lines  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--label", default="policy-eval")
     args = ap.parse_args(argv)
-    lines = [json.dumps(c, ensure_ascii=False).encode() for c in generate(args.cases, "after_sale", seed=5)]
+    lines = json_lines(args.cases)
     detail = {"detail": "full"} if "detail" in inspect.signature(BatchOptions).parameters else {}
     proc = Processor(BatchOptions(explain="missing", **detail))
     for i, line in enumerate(lines[:200], 1):  # (first calls compile code)

@@ -51,6 +51,11 @@ def generate(count: int, kind: str | None = None, seed: int = 1) -> Any:
         yield case
 
 
+
+def json_lines(count: int, kind: str = "after_sale", seed: int = 5) -> list[bytes]:
+    """``count`` generated records as JSON Lines records (UTF-8, one per item), as the benchmarks feed them."""
+    return [json.dumps(c, ensure_ascii=False).encode() for c in generate(count, kind, seed=seed)]
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=10000)

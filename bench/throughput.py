@@ -39,7 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import json_lines  # noqa: E402
 
 
 def best(fn: Callable[[], Any], n: int, repeat: int) -> float:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", help="only the rows whose name starts with this (e.g. verdict)")
     args = ap.parse_args(argv)
-    lines = [json.dumps(c, ensure_ascii=False).encode() for c in generate(args.cases, "after_sale", seed=5)]
+    lines = json_lines(args.cases)
     n = len(lines)
     findings = Processor(BatchOptions(detail="findings", explain="missing"))
     full = Processor(BatchOptions(detail="full", explain="missing"), rulebook=findings.rulebook)
