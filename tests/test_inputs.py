@@ -40,8 +40,12 @@ def _own(readers: dict[str, Any]) -> list[tuple[str, tuple[str, ...], Any]]:
 
 def _check(version: PolicyVersion, case: Any) -> None:
     readers = [r.readers for r in version.rules]
-    made, own = compile_inputs(readers, version.id)(case)
+    own = compile_inputs(readers, version.id)(case)
     want = case_inputs(_paths(readers), case) if type(case) is dict else {}
+    made: dict[str, Any] = {}  # every rule's, in the rules' order: each path read once, with its first reader
+    for mine in own:
+        for path, value in mine.items():
+            made.setdefault(path, value)
     assert list(made.items()) == list(want.items())
     assert len(own) == len(version.rules)
     for rule, mine in zip(version.rules, own, strict=True):

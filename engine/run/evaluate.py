@@ -234,7 +234,7 @@ class Evaluator:
         rules = self._rules[id(version)]
         # what each rule records as read (full detail): every value the version's rules read outside lists, read
         # once per case (run.inputs), and each rule's own in a dict of its own
-        own: Any = self._version_inputs[id(version)](case)[1] if self.record_inputs and not self.lazy \
+        own: Any = self._version_inputs[id(version)](case) if self.record_inputs and not self.lazy \
             else (None,) * len(rules)
         plan = self._plans.get(id(version))
         found = decided or {}

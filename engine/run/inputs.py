@@ -1,15 +1,14 @@
 """The values a version's rules read, as full detail records them: one generated function per path list.
 
 Input: each rule's readers by path (``Rule.readers``; the paths into lists are not recorded). Output:
-``inputs(case) -> (all, (each rule's, ...))``: ``all`` equal to
-:func:`policy_eval.run.explaining.case_inputs` of every rule's paths (the first rule's reader of each) on every case, keys
-in the same order (a path whose value is missing, null, an object or an array is left out; a text is shown as
-its rule reads it, ``_typed_text``; any other value read and shown as JSON, as it is when the reader refuses
-it), and for each rule a fresh dict of its own paths present in ``all``, in the rule's order (what a verdict
-records as its ``inputs``). Only the per-path and per-rule loops are gone: each object on the way to several
-paths is looked up once, at the top, each leaf is one line, and each rule's dict is filled from the values
-read (``tests/test_inputs.py`` holds them equal to the loops on the golden corpus and on cases with values of
-every JSON type at every path).
+``inputs(case) -> (each rule's, ...)``: for each rule a fresh dict equal to
+:func:`policy_eval.run.explaining.case_inputs` of its own paths, keys in the same order (a path whose value is
+missing, null, an object or an array is left out; a text is shown as its rule reads it, ``_typed_text``; any
+other value read and shown as JSON, as it is when the reader refuses it): what a verdict records as its
+``inputs``. Each path is read once for all the rules (with the first rule's reader of it); only the per-path
+and per-rule loops are gone: each object on the way to several paths is looked up once, at the top, each
+leaf is one line, and each rule's dict is filled from the values read (``tests/test_inputs.py`` holds them
+equal to the loops on the golden corpus and on cases with values of every JSON type at every path).
 
 The source comes from fixed templates; every key and reader is a name bound in the function's namespace
 (``_k3``, ``_r2``), never text from a policy or a case.
@@ -28,7 +27,7 @@ from policy_eval.run.shown import _typed_text
 
 __all__ = ["compile_inputs", "Inputs"]
 
-Inputs = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[dict[str, Any], ...]]]
+Inputs = Callable[[dict[str, Any]], tuple[dict[str, Any], ...]]
 
 
 def _shown(read: Callable[[Any], Any], value: Any) -> Any:
@@ -88,16 +87,16 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
         body.append(f"    v = {holder}.get({key(parts[-1])}) if {holder} is not None else None")
         body.append("    if v is not None and not isinstance(v, (_dict, _list)):")
         if read is None:
-            body.append(f"        out[_p{i}] = x{i} = _json(v)")
+            body.append(f"        x{i} = _json(v)")
         elif read is _DATETIME:
             names[f"_r{i}"] = read
             body += ["        if type(v) is _str:", "            try:",
-                     f"                out[_p{i}] = x{i} = _ts(v).isoformat()",
-                     "            except _Bad:", f"                out[_p{i}] = x{i} = v", "        else:",
-                     f"            out[_p{i}] = x{i} = _shown(_r{i}, v)"]
+                     f"                x{i} = _ts(v).isoformat()",
+                     "            except _Bad:", f"                x{i} = v", "        else:",
+                     f"            x{i} = _shown(_r{i}, v)"]
         else:
             names[f"_r{i}"] = read
-            body.append(f"        out[_p{i}] = x{i} = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
+            body.append(f"        x{i} = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
         body += ["    else:", f"        x{i} = _M"]
     for j, mine in enumerate(own):
         body.append(f"    r{j} = {{}}")
@@ -105,9 +104,8 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
             i = index[path]
             body += [f"    if x{i} is not _M:", f"        r{j}[_p{i}] = x{i}"]
     rules = "".join(f"r{j}, " for j in range(len(own)))
-    lines = ["def inputs(c):", "    out = {}", "    if type(c) is not _dict:",
-             "        return out, (" + "".join("{}, " for _ in own) + ")", *top, *body,
-             f"    return out, ({rules})", ""]
+    lines = ["def inputs(c):", "    if type(c) is not _dict:",
+             "        return (" + "".join("{}, " for _ in own) + ")", *top, *body, f"    return ({rules})", ""]
     namespace: dict[str, Any] = {"__builtins__": {}, **names}
     exec(compile("\n".join(lines), f"<policy-eval inputs {name}>", "exec"), namespace)  # noqa: S102
     made: Inputs = namespace["inputs"]
