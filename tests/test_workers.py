@@ -142,3 +142,53 @@ def test_the_pool_is_closed_with_its_manager_thread() -> None:
         assert out == [2 * i for i in range(20)]
         left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
         assert left == [], left
+
+
+def _half_a_result(chunk: list[int]) -> list[int]:
+    """In a pool's worker: write the start of a result message (its length says 1 MB, 10 bytes follow) on the
+    worker's result pipe, as a worker stopped in the middle of sending a result does, then wait to be stopped."""
+    import struct
+
+    result_queue = sys._getframe(1).f_locals["result_queue"]  # concurrent.futures.process._process_worker's
+    os.write(result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+    Path(f"{chunk[0]}").write_text("written")
+    time.sleep(600)
+    return chunk
+
+
+_HALF_A_RESULT = """
+import multiprocessing, os, sys, threading, time
+sys.path.insert(0, {tests!r})
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from policy_eval.run.workers import _Pool
+from test_workers import _half_a_result
+
+os.chdir({tmp!r})
+pool = _Pool(lambda: ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")))
+manager = pool.executor._executor_manager_thread if hasattr(pool.executor, "_executor_manager_thread") else None
+pool.submit(_half_a_result, [1])
+while not Path("1").exists():
+    time.sleep(0.05)
+time.sleep(0.5)  # the manager thread reads the length and waits for the rest
+manager = pool.executor._executor_manager_thread
+pool.close()
+print("manager alive:", manager.is_alive(), flush=True)
+"""
+
+
+def test_a_worker_stopped_while_sending_a_result_does_not_hang_the_end(tmp_path: Path) -> None:
+    """An interrupted ``--jobs`` run terminates its workers; one of them may be in the middle of writing a result.
+    The pool's manager thread then waited forever for the rest of the message, and so did the interpreter's exit
+    (it joins that thread): SIGTERM during ``eval --jobs 2`` sometimes left the process running. Closing the pool
+    must end the manager thread, and the process must exit."""
+    script = _HALF_A_RESULT.format(tests=str(Path(__file__).parent), tmp=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the process did not exit after the pool was closed: {out!r} {err[-2000:]!r}")
+    assert out.decode().strip() == "manager alive: False", err.decode()[-2000:]
+    assert proc.returncode == 0, err.decode()[-2000:]

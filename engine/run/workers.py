@@ -56,7 +56,8 @@ class _Pool:
         """Stop now: cancel what is queued and end the workers (an interrupted run must not wait)."""
         executor = self.executor
         processes = list(getattr(executor, "_processes", {}).values())
-        manager = getattr(executor, "_executor_manager_thread", None)  # (shutdown drops it)
+        manager = getattr(executor, "_executor_manager_thread", None)  # (shutdown drops these two)
+        results = getattr(executor, "_result_queue", None)
         executor.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             with contextlib.suppress(Exception):
@@ -64,6 +65,14 @@ class _Pool:
         for proc in processes:
             with contextlib.suppress(Exception):
                 proc.join(5)
+        # A worker stopped while it was writing a result leaves half a message in the result pipe, and the
+        # manager thread waits for the rest forever (then so does the interpreter's exit, which joins it: a
+        # signalled run that never ends). The workers are gone; closing our own copy of the pipe's write end
+        # leaves no writer, so that read ends (EOF) and the manager winds the pool up as broken.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
         # and its manager thread, which closes the pool's wake-up pipe: left running, it may close the pipe
         # while the interpreter's exit writes to it (Python 3.11's concurrent.futures), which prints an
         # "Exception ignored ... Bad file descriptor" traceback after a run that went well
