@@ -144,6 +144,20 @@ def test_the_pool_is_closed_with_its_manager_thread() -> None:
         assert left == [], left
 
 
+def _run_alone(script: str, timeout: float = 60) -> tuple[int | None, bytes, bytes]:
+    """Run ``script`` in a fresh interpreter, in its own process group: its exit code (None if it had not ended
+    after ``timeout`` seconds: the group is killed, as its pool's workers hold its pipes too), stdout, stderr."""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        return None, out, err
+    return proc.returncode, out, err
+
+
 def _half_a_result(chunk: list[int]) -> list[int]:
     """In a pool's worker: write the start of a result message (its length says 1 MB, 10 bytes follow) on the
     worker's result pipe, as a worker stopped in the middle of sending a result does, then wait to be stopped."""
@@ -183,12 +197,52 @@ def test_a_worker_stopped_while_sending_a_result_does_not_hang_the_end(tmp_path:
     (it joins that thread): SIGTERM during ``eval --jobs 2`` sometimes left the process running. Closing the pool
     must end the manager thread, and the process must exit."""
     script = _HALF_A_RESULT.format(tests=str(Path(__file__).parent), tmp=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
+    code, out, err = _run_alone(script)
+    if code is None:
         pytest.fail(f"the process did not exit after the pool was closed: {out!r} {err[-2000:]!r}")
     assert out.decode().strip() == "manager alive: False", err.decode()[-2000:]
-    assert proc.returncode == 0, err.decode()[-2000:]
+    assert code == 0, err.decode()[-2000:]
+
+
+def _half_a_result_then_die(chunk: list[tuple[str, int]]) -> list[int]:
+    """The first time it meets record 3: write the start of a result message, then die (``kill -9`` while
+    sending). Otherwise: each record's number, doubled."""
+    import struct
+
+    flag = Path("died")
+    if ("", 3) in chunk and not flag.exists():
+        flag.write_text("once")
+        result_queue = sys._getframe(1).f_locals["result_queue"]
+        os.write(result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 10)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return [2 * number for _, number in chunk]
+
+
+_KILLED_WHILE_SENDING = """
+import multiprocessing, os, sys
+sys.path.insert(0, {tests!r})
+from concurrent.futures import ProcessPoolExecutor
+from policy_eval.run import workers
+from test_workers import _half_a_result_then_die
+
+os.chdir({tmp!r})
+workers.STUCK = 1.0
+deaths = []
+out = list(workers.run_pool(([("", i), ("", i + 1)] for i in range(0, 20, 2)), _half_a_result_then_die,
+                            lambda: ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")),
+                            window=4, lost=lambda item, why: None, on_death=deaths.append))
+print(out == [2 * i for i in range(20)], len(deaths), flush=True)
+"""
+
+
+def test_a_worker_killed_while_sending_a_result_costs_a_warning_not_the_run(tmp_path: Path) -> None:
+    """A worker killed in the middle of writing a result leaves the pool's manager thread waiting for the rest of
+    the message: it neither completes the chunk's future nor notices the death, and the run waited forever. The
+    pool's watchdog takes it for dead, and the run goes on as after any other death: every record evaluated once,
+    one death reported."""
+    script = _KILLED_WHILE_SENDING.format(tests=str(Path(__file__).parent), tmp=str(tmp_path))
+    code, out, err = _run_alone(script)
+    if code is None:
+        pytest.fail(f"the run never ended: {out!r} {err[-2000:]!r}")
+    assert out.decode().split() == ["True", "1"], err.decode()[-2000:]
+    assert code == 0, err.decode()[-2000:]

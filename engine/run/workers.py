@@ -16,18 +16,28 @@ every task in flight with ``BrokenProcessPool``, which this module turns into re
 3. the other chunks that were in flight are submitted again; nothing is skipped or repeated.
 
 Every death is reported through ``on_death(message)`` so the run can end non-zero.
+
+A worker killed while it was writing a result leaves half a message in the pool's result pipe, which the
+executor's manager thread then waits on forever, noticing neither the death nor anything else: a watchdog
+(:meth:`_Pool.result`) takes a worker found dead for ``STUCK`` seconds with the awaited result still pending
+for such a death, and closing a pool closes the parent's write end of that pipe, which ends the read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 __all__ = ["run_pool", "ends", "DIED"]
+
+POLL = 0.5  # seconds between looks at the workers while a result is awaited
+STUCK = 5.0  # seconds a dead worker may go unnoticed before the pool is taken for stuck
 
 DIED = ("the worker process evaluating this record died (killed, out of memory, or crashed); "
         "it was run again alone in a fresh worker and died again")
@@ -48,6 +58,26 @@ class _Pool:
             failed.set_exception(exc)
             return failed
 
+    def result(self, future: Future[list[Any]]) -> list[Any]:
+        """``future.result()``, with a watchdog: a worker killed while it was writing a result leaves half a
+        message in the result pipe, and the pool's manager thread, reading it, neither completes the future
+        nor notices the death. A worker found dead that long with the future still pending means that: the
+        pool is closed (which ends the read) and reported broken."""
+        dead_since: float | None = None
+        while True:
+            try:
+                return future.result(timeout=None if future.done() else POLL)
+            except FuturesTimeout:
+                pass
+            processes = getattr(self.executor, "_processes", None) or {}
+            if not any(proc.exitcode is not None for proc in list(processes.values())):
+                dead_since = None
+            elif dead_since is None:
+                dead_since = time.monotonic()
+            elif time.monotonic() - dead_since > STUCK:
+                self.close()
+                raise BrokenProcessPool("a worker process died while sending a result")
+
     def renew(self) -> None:
         self.close()
         self.executor = self.make()
@@ -55,7 +85,7 @@ class _Pool:
     def close(self) -> None:
         """Stop now: cancel what is queued and end the workers (an interrupted run must not wait)."""
         executor = self.executor
-        processes = list(getattr(executor, "_processes", {}).values())
+        processes = list((getattr(executor, "_processes", None) or {}).values())
         manager = getattr(executor, "_executor_manager_thread", None)  # (shutdown drops these two)
         results = getattr(executor, "_result_queue", None)
         executor.shutdown(wait=False, cancel_futures=True)
@@ -93,7 +123,7 @@ def run_pool(chunks: Iterable[Any], work: Callable[[Any], list[Any]],
 
     def alone(chunk: Any) -> list[Any] | None:
         try:
-            return pool.submit(work, chunk).result()
+            return pool.result(pool.submit(work, chunk))
         except BrokenProcessPool:
             pool.renew()
             return None
@@ -101,7 +131,7 @@ def run_pool(chunks: Iterable[Any], work: Callable[[Any], list[Any]],
     def take() -> list[Any]:
         chunk, future = pending.popleft()
         try:
-            return future.result()
+            return pool.result(future)
         except BrokenProcessPool:
             pass
         # The pool is gone with every chunk in flight; which chunk killed it is not known.
