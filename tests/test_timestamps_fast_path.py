@@ -159,3 +159,38 @@ def test_the_rules_find_the_timestamps_the_schema_check_parsed() -> None:
 def test_long_texts_answer_as_the_full_grammar(text: str) -> None:
     """The shape tests look at bounded slices only; a long text is the full grammar's to decide."""
     assert _outcome(parse_timestamp, text) == _outcome(_parse_rfc3339, text)
+
+
+def test_a_remembered_text_is_what_formatting_gives() -> None:
+    """A timestamp parsed from ``...+hh:mm`` text has that text remembered as what messages show
+    (lang.values.known_datetime_text): it must be exactly ``isoformat()``'s, for every text the parser
+    reads, the mutated and the random ones (a zero offset, written ``-00:00`` or ``+00:00``, shows ``+00:00``)."""
+    from policy_eval.lang import values
+
+    rng = random.Random(14)
+    texts = [t for base in FAST for t in _mutations(base)]
+    texts += [f"{rng.randrange(1, 10000):04d}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}T"
+              f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(61):02d}{rng.choice('+-')}"
+              f"{rng.randrange(24):02d}:{rng.choice(['00', '30', '45', '59'])}" for _ in range(20_000)]
+    texts += ["2023-06-02T16:00:00-00:00", "2023-06-02T16:00:00+00:00"]
+    remembered = 0
+    for text in texts:
+        values._DATETIME_TEXT.clear()
+        try:
+            value = parse_timestamp(text)
+        except ValueParseError:
+            continue
+        hit = values._DATETIME_TEXT.get(id(value))
+        remembered += hit is not None and hit[0] is value and hit[1] == text
+        assert values.render_datetime(value) == value.isoformat(), text
+    assert remembered > 15_000  # the common form is remembered, not formatted again
+
+
+@pytest.mark.parametrize("text", ["2023-06-02T16:00:00+08:60", "2023-06-02T16:00:00-05:99", "2023-06-02T16:00:00.5+08:75",
+                                  "2023-06-02T16:00:00.123456-00:60"])
+def test_an_offset_minute_past_59_is_refused(text: str) -> None:
+    """RFC 3339's time-minute is 00-59 in an offset too. Python's C parser reads ``+08:60`` as +09:00; it was
+    accepted by both paths (the full grammar hands its common form to that parser)."""
+    for parse in (parse_timestamp, _parse_rfc3339):
+        with pytest.raises(ValueParseError, match="offset out of range"):
+            parse(text)

@@ -312,6 +312,14 @@ _DATETIME_TEXT_MAX = 4096
 _CACHED_ZONES = (ZoneInfo, _dt.timezone, type(None))
 
 
+def known_datetime_text(value: _dt.datetime, text: str) -> None:
+    """Remember ``text`` as what ``value.isoformat()`` gives (the caller knows: a timestamp just parsed from
+    text already in that form), so that showing the value costs no formatting."""
+    if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
+        _DATETIME_TEXT.clear()
+    _DATETIME_TEXT[id(value)] = (value, text)
+
+
 def render_datetime(value: _dt.datetime) -> str:
     hit = _DATETIME_TEXT.get(id(value))
     if hit is not None and hit[0] is value:
