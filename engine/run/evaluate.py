@@ -250,7 +250,7 @@ class Evaluator:
         return version.version, [done[rule.id] for rule in rules], _NONE
 
     def _preset(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                ref_text: str, seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+                ref_text: str, read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
                 nulls: tuple[str, ...], decided: Any) -> RuleResult | Outcome:
         """A verdict whose outcome the fused function decided: from its preset class (run.presets) when it
         has one for that outcome, else from the general path."""
@@ -258,9 +258,9 @@ class Evaluator:
         if kinds is not None and (kind := kinds.get(decided)) is not None:
             result = _new(kind)
             result.reference_time = ref_text
-            result.inputs = self._rule_inputs(rule, case, seen)
+            result.inputs = self._rule_inputs(rule, case, read_ahead)
             return result
-        return self._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
+        return self._rule(version, rule, case, env, ref_text, read_ahead, done, nulls, decided)
 
     def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
                       missing: tuple[str, ...] = (), error: str | None = None,
@@ -270,7 +270,7 @@ class Evaluator:
                           reference_time=reference_time)
 
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-              ref_text: str, seen: dict[str, Any] | None = None,
+              ref_text: str, read_ahead: dict[str, Any] | None = None,
               done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = (),
               decided: Any = None) -> RuleResult | Outcome:
         """One rule's verdict; ``decided``: its outcome found by the version's fused function (run.kernel), used
@@ -286,7 +286,7 @@ class Evaluator:
             waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
             if waiver is None and self.findings and gate[0] is Outcome.NOT_APPLICABLE:
                 return gate[0]  # counted, like every not-applicable verdict in findings detail
-            result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, seen), ref_text,
+            result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, read_ahead), ref_text,
                                    gate[0] in self._explained,
                                    compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
             if by_null and gate[0] in self._explained:  # what `when` and condition came to (traced only now)
@@ -299,15 +299,15 @@ class Evaluator:
             outcome, error = decided, None
         else:
             outcome, error = decide(version, rule, case, env, current())
-        return self.judged(version, rule, case, env, ref_text, seen, done, depends, outcome, error)
+        return self.judged(version, rule, case, env, ref_text, read_ahead, done, depends, outcome, error)
 
     rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)
 
     def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
-               seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+               read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
                depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome:
         """The verdict of a rule whose dependencies let it apply, from what :func:`~policy_eval.run.kernel.decide` found."""
-        result = self._judge(version, rule, case, env, ref_text, seen, outcome, error)
+        result = self._judge(version, rule, case, env, ref_text, read_ahead, outcome, error)
         if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
             return result
         compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
@@ -315,7 +315,7 @@ class Evaluator:
         return result
 
     def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-               ref_text: str, seen: dict[str, Any] | None, outcome: Outcome, error: str | None
+               ref_text: str, read_ahead: dict[str, Any] | None, outcome: Outcome, error: str | None
                ) -> RuleResult | Outcome:
         """The verdict of one rule on its own conditions; with ``detail="findings"`` a complied or
         not-applicable one is its bare Outcome."""
@@ -328,14 +328,14 @@ class Evaluator:
             return RuleResult(
                 policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
-                inputs=self._rule_inputs(rule, case, seen), reference_time=ref_text,
+                inputs=self._rule_inputs(rule, case, read_ahead), reference_time=ref_text,
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
             # no waiver to look for, nothing to trace: what the lines below give (message and remedies: run.messages)
             text = message_of(rule)(case, env)
             return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, outcome, rule.severity,
                               text or rule.title, text, remedies_of(rule)(case, env), (),
-                              self._rule_inputs(rule, case, seen), Later(lambda: explanation(trace_rule(
+                              self._rule_inputs(rule, case, read_ahead), Later(lambda: explanation(trace_rule(
                                   rule, case, env))) if self.lazy else (), None, error, ref_text)
         waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
@@ -357,7 +357,7 @@ class Evaluator:
         if trace is not None:
             inputs = {k: to_json(v) for k, v in trace.reads.items()}
         elif self.record_inputs:
-            inputs = self._rule_inputs(rule, case, seen)
+            inputs = self._rule_inputs(rule, case, read_ahead)
         if waiver_reads:
             inputs = {**inputs, **waiver_reads}
         return RuleResult(
@@ -369,13 +369,13 @@ class Evaluator:
             waiver=waiver, error=error, reference_time=ref_text,
         )
 
-    def _rule_inputs(self, rule: Rule, case: dict[str, Any], seen: dict[str, Any] | None) -> Mapping[str, Any]:
-        """What the rule's verdict records as read: ``seen`` when the caller read it in advance (run.inputs)."""
+    def _rule_inputs(self, rule: Rule, case: dict[str, Any], read_ahead: dict[str, Any] | None) -> Mapping[str, Any]:
+        """What the rule's verdict records as read: ``read_ahead`` when the caller read it in advance (run.inputs)."""
         if not self.record_inputs:
             return {}
         if self.lazy:
             return LaterInputs(lambda: case_inputs(self._paths[id(rule)], case))
-        return seen if seen is not None else case_inputs(self._paths[id(rule)], case)
+        return read_ahead if read_ahead is not None else case_inputs(self._paths[id(rule)], case)
 
     @staticmethod
     def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:

@@ -32,12 +32,12 @@ class General(Protocol):
     """What the kernel hands back to the evaluator's general path (run.evaluate.Evaluator)."""
 
     def rule_result(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                    ref_text: str, seen: dict[str, Any] | None = None,
+                    ref_text: str, read_ahead: dict[str, Any] | None = None,
                     done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = ()
                     ) -> RuleResult | Outcome: ...
 
     def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
-               seen: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+               read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
                depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome: ...
 
 

@@ -39,7 +39,7 @@ _METER_RESET = _METER.reset
 _NOTHING = object()  # no reference time seen yet
 _UNJUDGED: Any = object()  # a policy with no version in force: the general path's verdict (Evaluator._policy)
 
-# Evaluator._rule(version, rule, case, env, ref_text, seen, done, nulls, decided)
+# Evaluator._rule(version, rule, case, env, ref_text, read_ahead, done, nulls, decided)
 General = Callable[..., "RuleResult | Outcome"]
 
 
