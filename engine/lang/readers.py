@@ -32,6 +32,7 @@ class ReadError(Exception):
 _cached_datetime = read_timestamp  # the schema check's grammar (RFC 3339), memoised and shared with it
 _cached_date = lru_cache(maxsize=1 << 12)(parse_date)
 _cached_duration = lru_cache(maxsize=1 << 12)(parse_iso_duration)
+_cached_money_text = lru_cache(maxsize=1 << 12)(parse_money)  # (a Money is immutable: one object may be shared)
 
 
 def _wrap(name: str, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -50,6 +51,15 @@ def _datetime(raw: Any) -> Any:
         return _cached_datetime(raw)
     except ValueParseError:
         raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}") from None
+
+
+def _money(raw: Any) -> Any:
+    """Money as text (``"59.90"``, the common form) read once per text, as timestamps are: several rules and
+    a remedy read the same amount; an exact number or an ``{amount, currency}`` object is read each time."""
+    try:
+        return _cached_money_text(raw) if type(raw) is str else parse_money(raw)
+    except (ValueParseError, TypeError):
+        raise ReadError(f"expected money (e.g. \"59.90\"), got {raw!r:.80}") from None
 
 
 # JSON numbers are read exactly, so a record may hold 1e999999999 (14 bytes). Such a number cannot take
@@ -101,7 +111,7 @@ _SCALAR: dict[str, Callable[[Any], Any]] = {
     "datetime": _datetime,
     "date": _wrap("date (YYYY-MM-DD)", _cached_date),
     "duration": _wrap("ISO 8601 duration (e.g. PT48H)", _cached_duration),
-    "money": _wrap("money (e.g. \"59.90\")", parse_money),
+    "money": _money,
     "decimal": _decimal,
     "int": _int,
     "bool": _typed("boolean", bool),
