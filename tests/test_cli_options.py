@@ -137,3 +137,32 @@ def test_diff_of_no_records_is_an_error(revised: dict[str, Path], tmp_path: Path
     (tmp_path / "t.yaml").write_text("tests: []\n", encoding="utf-8")
     code, _, err = pe("diff", str(revised["same"]), str(revised["v2"]), str(tmp_path))
     assert code == 1 and "no case record found" in err and "1 .yaml" in err
+
+
+# --- --jobs auto: one worker per CPU this process may use ----------------------------------------------------
+def test_jobs_auto_is_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import os
+
+    from policy_eval.cli import options
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert options.jobs("auto") == options.jobs(" AUTO ") == 3
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # (macOS, Windows)
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert options.jobs("auto") == 1
+    assert options.jobs("4") == 4
+    for bad in ("0", "-1", "many", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            options.jobs(bad)
+
+
+def test_eval_jobs_auto_gives_the_output_of_jobs_1(tmp_path: Path) -> None:
+    cases = EXAMPLES / "after_sales.jsonl"
+    one, auto = tmp_path / "one.jsonl", tmp_path / "auto.jsonl"
+    assert pe("eval", "-q", "-f", "jsonl", "--fail-on", "never", "-o", str(one), str(cases))[0] == 0
+    code, _, err = pe("eval", "-q", "-f", "jsonl", "--fail-on", "never", "--jobs", "auto", "-o", str(auto), str(cases))
+    assert code == 0, err
+    assert auto.read_bytes() == one.read_bytes()
+    code, _, err = pe("eval", "--jobs", "several", str(cases))
+    assert code == 2 and "not a whole number or 'auto': 'several'" in err

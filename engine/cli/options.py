@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
+__all__ = ["instant", "positive", "jobs", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -32,6 +32,27 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def jobs(text: str) -> int:
+    """``--jobs``: a number of worker processes, or ``auto``: one per CPU this process may run on (its
+    affinity mask, which taskset, cgroups' cpusets and container runtimes narrow; else the machine's count)."""
+    if text.strip().lower() == "auto":
+        return usable_cpus()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number or 'auto': {text!r}") from None
+    return positive(str(value))
+
+
+def usable_cpus() -> int:
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # (no affinity on this platform: macOS, Windows)
+        return max(1, os.cpu_count() or 1)
 
 
 def percent(text: str) -> float:

@@ -77,8 +77,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--fail-on", choices=["violated", "undetermined", "never"], default="violated",
                    help="exit 1 on violations or rejected records (default), also on undetermined "
                         "verdicts, or never")
-    e.add_argument("--jobs", "-j", type=options.positive, default=1, metavar="N",
-                   help="worker processes (default 1); the output is the same for any N")
+    e.add_argument("--jobs", "-j", type=options.jobs, default=1, metavar="N",
+                   help="worker processes (default 1), or 'auto': one per CPU this process may use; "
+                        "the output is the same for any N")
     e.add_argument("--engine", choices=["local", "dask"], default="local",
                    help="local processes (default), or a Dask cluster (needs the [dask] extra); same output")
     e.add_argument("--scheduler", metavar="ADDR",
