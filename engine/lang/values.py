@@ -301,20 +301,18 @@ def _isoformat(value: _dt.datetime) -> str:
     return value.isoformat()
 
 
-# The text of datetimes shown lately, by the object (its id, the object kept with the text so that the id is
-# not reused while the entry stands). The case readers hand back the same parsed datetime for the same text
-# and a definition is computed once per case, so a value shown twice in a case (in two messages, or again
-# in an explanation) is formatted once. By identity, not equality: an equal instant in another offset is
-# another text, and comparing aware datetimes of two zones costs more than formatting one. Bounded, cleared
-# whole when full; only exact datetimes whose zone cannot change its offsets later (ZoneInfo, fixed offsets).
+# The text of datetimes shown lately, by the object (its id, the object kept so that the id is not reused while
+# the entry stands): the readers hand back one parsed datetime per text (its text known from parsing) and a
+# definition is computed once per case, so a value shown twice in a case is formatted once at most. By identity,
+# not equality: an equal instant in another offset is another text, and comparing aware datetimes of two zones
+# costs more than formatting one. Bounded, cleared whole when full; only datetimes whose zone cannot change.
 _DATETIME_TEXT: dict[int, tuple[_dt.datetime, str]] = {}
 _DATETIME_TEXT_MAX = 4096
 _CACHED_ZONES = (ZoneInfo, _dt.timezone, type(None))
 
 
 def known_datetime_text(value: _dt.datetime, text: str) -> None:
-    """Remember ``text`` as what ``value.isoformat()`` gives (the caller knows: a timestamp just parsed from
-    text already in that form), so that showing the value costs no formatting."""
+    """Remember ``text`` as ``value.isoformat()`` (the caller knows: a timestamp parsed from text in that form)."""
     if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
         _DATETIME_TEXT.clear()
     _DATETIME_TEXT[id(value)] = (value, text)
@@ -326,9 +324,7 @@ def render_datetime(value: _dt.datetime) -> str:
         return hit[1]
     text = value.isoformat()  # (_isoformat, inline)
     if type(value) is _dt.datetime and type(value.tzinfo) in _CACHED_ZONES:
-        if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
-            _DATETIME_TEXT.clear()
-        _DATETIME_TEXT[id(value)] = (value, text)
+        known_datetime_text(value, text)
     return text
 
 
