@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "jobs", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
+__all__ = ["instant", "positive", "jobs", "seconds_or_none", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -129,6 +129,19 @@ def count(text: str) -> int:
 def ceiling(text: str) -> int | None:
     """``--max-cost``: a whole number of items, or ``none`` for no ceiling."""
     return None if text.strip().lower() in ("none", "off") else count(text)
+
+
+def seconds_or_none(text: str) -> float | None:
+    """A positive number of seconds, or ``none`` for no limit."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds or 'none': {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    return value
 
 
 def cost() -> argparse.ArgumentParser:

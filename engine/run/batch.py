@@ -33,6 +33,7 @@ from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome
+from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
 from policy_eval.run.workers import run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "Block", "run_batch", "work_on", "shaped", "task_items",
@@ -69,6 +70,8 @@ class BatchOptions:
     budget: int | None = DEFAULT_BUDGET  # items each rule may visit on one record (docs/language.md, Cost)
     max_cost: int | None = DEFAULT_CEILING  # ceiling on each condition's static cost estimate
     follow_links: bool = False  # read policy files linked from outside the policy folder
+    # CPU seconds one record may take before it is stopped and reported rejected (run.runaway); None: no limit
+    record_limit: float | None = DEFAULT_RECORD_LIMIT
 
 
 @dataclass(slots=True)
@@ -121,12 +124,27 @@ class Processor:
         self.enrichers = pm.enrichers()
         self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
         self._complier: Any = None
+        # the per-record CPU limit; it watches once armed in the process that evaluates (run_batch, _init_worker)
+        self.watchdog = Watchdog(options.record_limit) if options.record_limit is not None else None
 
     def rejected(self, err: CaseError) -> CaseResult:
         return CaseResult(case_id=None, kind=None, source=err.source, record=err.record,
                           rulebook=self.rulebook.digest, error=err.to_dict(), quiet=self._quiet)
 
     def process(self, item: tuple[str, int, Any]) -> CaseResult:
+        watchdog = self.watchdog
+        if watchdog is None or not watchdog.armed:
+            return self._process(item)
+        watchdog.serial += 1  # (Watchdog.begin and .end, inline: this is every record's path)
+        watchdog.active = True
+        try:
+            return self._process(item)
+        except RecordTimeout as exc:
+            return self.rejected(CaseError(str(exc), source=item[0], record=item[1]))
+        finally:
+            watchdog.active = False
+
+    def _process(self, item: tuple[str, int, Any]) -> CaseResult:
         source, number, payload = item
         try:
             # its UTF-8 text has no null (bytes with a NUL may be UTF-16, which the json module reads) and no
@@ -218,6 +236,9 @@ def _init_worker(options: BatchOptions) -> None:
         _WORKER = _INHERITED
     else:
         _WORKER = Processor(options)
+    if _WORKER.watchdog is not None:
+        _WORKER.watchdog.armed = False  # (a copy of the parent's, whose timer a child does not inherit)
+        _WORKER.watchdog.arm()
 
 
 def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
@@ -269,11 +290,16 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     """
     if jobs <= 1:
         proc = processor or Processor(options)
-        for item in records:
-            if isinstance(item, Shard):
-                yield from (proc.process(one) for one in task_items(item))
-            else:
-                yield proc.process(item)
+        armed = proc.watchdog is not None and not proc.watchdog.armed and proc.watchdog.arm()
+        try:
+            for item in records:
+                if isinstance(item, Shard):
+                    yield from (proc.process(one) for one in task_items(item))
+                else:
+                    yield proc.process(item)
+        finally:
+            if armed and proc.watchdog is not None:
+                proc.watchdog.disarm()
         return
     global _INHERITED
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")

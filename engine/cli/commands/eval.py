@@ -28,6 +28,7 @@ from policy_eval.cli.streams import OutputFailed
 from policy_eval.errors import printable
 from policy_eval.lang.budget import DEFAULT_BUDGET
 from policy_eval.run.blocks import TOTALS, Block, count
+from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT
 
 _EVAL_EPILOG = """\
 Cases are JSON (one object, an array of objects, or several objects one after another) or JSON Lines
@@ -58,6 +59,10 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--budget", type=options.count, default=DEFAULT_BUDGET, metavar="N",
                    help=f"items each rule may visit on one record (default {DEFAULT_BUDGET:,}); past it that "
                         "verdict is undetermined with 'budget exceeded' (docs/language.md, Cost)")
+    e.add_argument("--record-limit", type=options.seconds_or_none, default=DEFAULT_RECORD_LIMIT, metavar="SECONDS",
+                   help=f"CPU seconds one record may take (default {DEFAULT_RECORD_LIMIT:g}; 'none': no limit): a record "
+                        "past it (a plugin function that never returns, say) is stopped and reported rejected, "
+                        "and the run goes on")
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
     e.add_argument("--output", "-o", metavar="FILE",
@@ -232,7 +237,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                            transport="objects" if frame is None else "blocks",
                            frame=(frame[0], frame[1]) if frame is not None else ("", "\n"),
                            detail=_detail(args), budget=args.budget, max_cost=args.max_cost,
-                           follow_links=args.follow_links)
+                           follow_links=args.follow_links, record_limit=args.record_limit)
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(cast(IO[str], stream), signals)
