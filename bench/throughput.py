@@ -15,7 +15,8 @@ less precision than wall time would), best of --repeat rounds:
   evaluate    the bundled rulebook, findings detail (default) and full detail, each case validated just
               before (as a worker does: the check parses the timestamps the rules then read)
   serialise   the result's JSON text, findings and full
-  process     all of it through batch.Processor, as `eval` runs it (findings and full)
+  process     all of it through batch.Processor, as `eval` runs it (findings and full; and findings with the
+              per-record CPU limit armed, as eval arms it: its cost is the difference)
   verdict     per violated and per undetermined verdict (not per case): the evaluator's ``judged`` on the
               calls findings detail made for these cases, replayed (hot, in isolation), with the violated
               verdict's message and remedies and the undetermined one's trace (the reference interpreter
@@ -112,6 +113,15 @@ def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tupl
     return [row for row in rows if row[1]]
 
 
+def _armed(watchdog: Any, fn: Callable[[], Any]) -> Any:
+    if not watchdog.arm():
+        raise SystemExit("the record limit's timer is in use in this process")
+    try:
+        return fn()
+    finally:
+        watchdog.disarm()
+
+
 def main(argv: list[str] | None = None) -> int:
     import orjson
 
@@ -162,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
          lambda: [findings.process(("b", i, x)).to_json() for i, x in enumerate(lines, 1)]),
         ("process (all of it): full", lambda: [full.process(("b", i, x)).to_json() for i, x in enumerate(lines, 1)]),
     ]
+    watchdog = getattr(findings, "watchdog", None)  # the per-record CPU limit (run.runaway), armed as eval arms it
+    if watchdog is not None:
+        rows.append(("process: findings, record limit armed", lambda: _armed(watchdog, lambda: [
+            findings.process(("b", i, x)).to_json() for i, x in enumerate(lines, 1)])))
     print(f"{n:,} after_sale cases, Python {sys.version.split()[0]}; CPU µs per case, best of {args.repeat}")
     for name, fn in rows:
         if args.only and not name.startswith(args.only):
