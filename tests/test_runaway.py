@@ -66,6 +66,7 @@ def test_a_record_that_never_ends_is_rejected_and_the_run_goes_on(tmp_path: Path
     assert [r["record"] for r in records] == list(range(1, 401))
     rejected = {r["record"] - 1: r["error"]["message"] for r in records if r["status"] == "rejected"}
     assert set(rejected) == spin
+    assert {r["case_id"] for r in records if r["status"] == "rejected"} == {f"SPIN-{i}" for i in spin}
     assert all(m.startswith("evaluation stopped: this record used more than 0.4 s of CPU") for m in rejected.values())
     assert "400 records read: 398 evaluated, 2 rejected" in err
 

@@ -127,8 +127,12 @@ class Processor:
         # the per-record CPU limit; it watches once armed in the process that evaluates (run_batch, _init_worker)
         self.watchdog = Watchdog(options.record_limit) if options.record_limit is not None else None
 
-    def rejected(self, err: CaseError) -> CaseResult:
-        return CaseResult(case_id=None, kind=None, source=err.source, record=err.record,
+    def rejected(self, err: CaseError, case: Any = None) -> CaseResult:
+        """A rejected record's result; with the record read (a dict), its case id and kind too."""
+        case_id = case.get("case_id") if type(case) is dict else None
+        kind = case.get("kind") if type(case) is dict else None
+        return CaseResult(case_id=str(case_id) if case_id is not None else None,
+                          kind=kind if isinstance(kind, str) else None, source=err.source, record=err.record,
                           rulebook=self.rulebook.digest, error=err.to_dict(), quiet=self._quiet)
 
     def process(self, item: tuple[str, int, Any]) -> CaseResult:
@@ -139,8 +143,10 @@ class Processor:
         watchdog.active = True
         try:
             return self._process(item)
-        except RecordTimeout as exc:
-            return self.rejected(CaseError(str(exc), source=item[0], record=item[1]))
+        except RecordTimeout as exc:  # (the record read again for its case id: reading is bounded)
+            payload = item[2]
+            case = parse_record(payload, item[0], item[1]) if isinstance(payload, (bytes, str)) else payload
+            return self.rejected(CaseError(str(exc), source=item[0], record=item[1]), case)
         finally:
             watchdog.active = False
 
@@ -164,12 +170,7 @@ class Processor:
             if self.validator is not None:
                 err = self.validator.check(payload, source, number)
                 if err is not None:
-                    result = self.rejected(err)
-                    case_id = payload.get("case_id")
-                    return CaseResult(case_id=str(case_id) if case_id is not None else None,
-                                      kind=payload.get("kind") if isinstance(payload.get("kind"), str) else None,
-                                      source=source, record=number, rulebook=result.rulebook, error=result.error,
-                                      quiet=self._quiet)
+                    return self.rejected(err, payload)
             result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
                                              null_free=null_free)
             if self.options.explain is True and self.options.detail == "full":
