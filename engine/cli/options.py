@@ -40,10 +40,10 @@ def jobs(text: str) -> int:
     if text.strip().lower() == "auto":
         return usable_cpus()
     try:
-        value = int(text)
+        int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number or 'auto': {text!r}") from None
-    return positive(str(value))
+    return positive(text)
 
 
 def usable_cpus() -> int:

@@ -16,6 +16,7 @@ travels back to the parent.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import multiprocessing
 import traceback
@@ -238,8 +239,7 @@ def _init_worker(options: BatchOptions) -> None:
     else:
         _WORKER = Processor(options)
     if _WORKER.watchdog is not None:
-        _WORKER.watchdog.armed = False  # (a copy of the parent's, whose timer a child does not inherit)
-        _WORKER.watchdog.arm()
+        _WORKER.watchdog.arm()  # (for the worker's life)
 
 
 def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
@@ -291,16 +291,12 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     """
     if jobs <= 1:
         proc = processor or Processor(options)
-        armed = proc.watchdog is not None and not proc.watchdog.armed and proc.watchdog.arm()
-        try:
+        with proc.watchdog.watching() if proc.watchdog is not None else contextlib.nullcontext():
             for item in records:
                 if isinstance(item, Shard):
                     yield from (proc.process(one) for one in task_items(item))
                 else:
                     yield proc.process(item)
-        finally:
-            if armed and proc.watchdog is not None:
-                proc.watchdog.disarm()
         return
     global _INHERITED
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")

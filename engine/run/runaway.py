@@ -17,9 +17,12 @@ limit) keeps it: the watchdog then stays off.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["RecordTimeout", "Watchdog", "DEFAULT_RECORD_LIMIT"]
@@ -47,21 +50,27 @@ class Watchdog:
         self._ticks = 0
         self._fired = -1
         self._previous: Any = None
+        self._pid = 0
         self.armed = False
 
     def arm(self) -> bool:
         """Start ticking; False (and nothing changed) off the main thread or where SIGPROF or the profiling
-        timer is someone else's."""
-        if self.armed:
+        timer is someone else's. A forked copy of an armed watchdog (whose timer the child did not inherit)
+        arms again."""
+        if self.armed and self._pid == os.getpid():
             return True
-        if threading.current_thread() is not threading.main_thread() \
-                or signal.getsignal(signal.SIGPROF) not in (signal.SIG_DFL, None) \
-                or signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0):
+        self.armed = False
+        if threading.current_thread() is not threading.main_thread():
             return False
-        self._previous = signal.signal(signal.SIGPROF, self._tick)
+        handler = signal.getsignal(signal.SIGPROF)
+        inherited = handler == self._tick  # (a forked child has the handler, not the timer)
+        if not (inherited or handler in (signal.SIG_DFL, None)) or signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0):
+            return False
+        if not inherited:
+            self._previous = signal.signal(signal.SIGPROF, self._tick)
         tick = self.seconds / TICKS
         signal.setitimer(signal.ITIMER_PROF, tick, tick)
-        self.armed = True
+        self.armed, self._pid = True, os.getpid()
         return True
 
     def disarm(self) -> None:
@@ -69,6 +78,16 @@ class Watchdog:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.signal(signal.SIGPROF, self._previous if self._previous is not None else signal.SIG_DFL)
             self.armed = False
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Armed for the block, unless it already was (then left as it was)."""
+        mine = not self.armed and self.arm()
+        try:
+            yield
+        finally:
+            if mine:
+                self.disarm()
 
     def begin(self) -> None:
         self.serial += 1
