@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from casefiles import marked_cases
 
 from policy_eval.run.runaway import RecordTimeout, Watchdog
 
-ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).with_name("policy-eval"))
 
 PLUGIN = '''
@@ -34,21 +34,11 @@ def policy_eval_enrichers():
 '''
 
 
-def _cases(count: int, spin: set[int]) -> bytes:
-    templates = [json.loads(x) for x in (ROOT / "examples" / "after_sales.jsonl").read_text("utf-8").splitlines()]
-    lines = []
-    for i in range(count):
-        case = dict(templates[i % len(templates)])
-        case["case_id"] = f"SPIN-{i}" if i in spin else f"C-{i}"
-        lines.append(json.dumps(case, ensure_ascii=False))
-    return ("\n".join(lines) + "\n").encode()
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_record_that_never_ends_is_rejected_and_the_run_goes_on(tmp_path: Path, jobs: str) -> None:
     spin = {3, 250}
     source = tmp_path / "cases.jsonl"
-    source.write_bytes(_cases(400, spin))
+    source.write_bytes(marked_cases(400, spin, "SPIN"))
     (tmp_path / "spin_plugin.py").write_text(PLUGIN, encoding="utf-8")
     out = tmp_path / "out.jsonl"
     env = dict(os.environ, PYTHONPATH=str(tmp_path), NO_COLOR="1")
@@ -125,3 +115,25 @@ def test_record_limit_option() -> None:
     for bad in ("0", "-1", "inf", "soon"):
         with pytest.raises(argparse.ArgumentTypeError):
             options.seconds_or_none(bad)
+
+
+def test_watching_arms_for_a_block_and_a_forked_copy_arms_again() -> None:
+    dog = Watchdog(8)
+    with dog.watching():
+        assert dog.armed and signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0)
+        with dog.watching():  # (already armed: left as it was)
+            pass
+        assert dog.armed
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a forked worker: the timer is not inherited, the watchdog's state is
+            timer_before = signal.getitimer(signal.ITIMER_PROF)
+            ok = dog.arm() and signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0)
+            os.write(write, b"1" if timer_before == (0.0, 0.0) and ok else b"0")
+            os._exit(0)
+        os.close(write)
+        answer = os.read(read, 1)
+        os.waitpid(pid, 0)
+        os.close(read)
+        assert answer == b"1"
+    assert not dog.armed and signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)

@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from casefiles import marked_cases
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 CLI = str(Path(sys.executable).with_name("policy-eval"))
 
 PLUGIN = '''
@@ -39,16 +38,6 @@ def policy_eval_enrichers():
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
 
 
-def _cases(count: int, poison: set[int]) -> bytes:
-    templates = [json.loads(x) for x in (EXAMPLES / "after_sales.jsonl").read_text(encoding="utf-8").splitlines()]
-    lines = []
-    for i in range(count):
-        case = dict(templates[i % len(templates)])
-        case["case_id"] = f"POISON-{i}" if i in poison else f"C-{i}"
-        lines.append(json.dumps(case, ensure_ascii=False))
-    return ("\n".join(lines) + "\n").encode()
-
-
 def _env(tmp_path: Path, armed: bool) -> dict[str, str]:
     (tmp_path / "poison_plugin.py").write_text(PLUGIN, encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(tmp_path), POISON_ARMED="1" if armed else "0", NO_COLOR="1")
@@ -58,7 +47,7 @@ def _env(tmp_path: Path, armed: bool) -> dict[str, str]:
 def test_a_record_that_kills_its_worker_is_rejected_and_the_rest_is_evaluated(tmp_path: Path) -> None:
     poison = {5, 700}
     source = tmp_path / "cases.jsonl"
-    source.write_bytes(_cases(1200, poison))
+    source.write_bytes(marked_cases(1200, poison, "POISON"))
     out = tmp_path / "out.jsonl"
     proc = subprocess.run([CLI, "eval", "-q", "-f", "jsonl", "--jobs", "2", "--plugin", "poison_plugin",
                            "-o", str(out), str(source)], env=_env(tmp_path, armed=True), capture_output=True,
@@ -86,7 +75,7 @@ def test_a_worker_killed_from_outside_costs_a_warning_not_records(tmp_path: Path
     source = tmp_path / "cases.jsonl"
     # enough records that the run outlasts the kill (20,000 once took seconds; evaluation got faster: a worker
     # that had finished could not be killed any more)
-    source.write_bytes(_cases(COUNT, set()))
+    source.write_bytes(marked_cases(COUNT, set(), "POISON"))
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen([CLI, "eval", "-q", "-f", "jsonl", "--jobs", "2", "-o", str(out), str(source)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
