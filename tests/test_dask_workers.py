@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_workers import CLI, _cases, _env
+from casefiles import marked_cases
+from test_workers import CLI, _env
 
 from policy_eval.rulebook.shards import plan_shards
 
@@ -34,7 +35,7 @@ COUNT, POISON, WIDTH = 40, 20, 8192  # the poison is record 21, in the first of 
 
 def _padded(count: int, poison: set[int]) -> bytes:
     """The cases of test_workers, each line padded to WIDTH bytes with whitespace before its closing brace."""
-    lines = _cases(count, poison).decode().splitlines()
+    lines = marked_cases(count, poison, "POISON").decode().splitlines()
     assert all(line.endswith("}") and len(line) < WIDTH for line in lines)
     return "".join(line[:-1] + " " * (WIDTH - len(line)) + "}\n" for line in lines).encode()
 
@@ -70,7 +71,7 @@ def test_a_local_cluster_that_drops_a_restarting_worker_gets_it_back(monkeypatch
     from policy_eval.run.batch import BatchOptions, run_batch
 
     monkeypatch.setattr(distributed, "POLL", 0.5)
-    records = [("cases.jsonl", i, json.loads(line)) for i, line in enumerate(_cases(20, set()).decode().splitlines(), 1)]
+    records = [("cases.jsonl", i, json.loads(line)) for i, line in enumerate(marked_cases(20, set(), "POISON").decode().splitlines(), 1)]
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "0s"}):
         client = distributed.connect(None, jobs=1)
         cluster = client.cluster
