@@ -7,7 +7,7 @@ On this project's shared machines the same run's CPU time moves by 30-50 % withi
 worth 5 %. An instruction count does not move: each command runs under Valgrind's cachegrind (``--cache-sim=no``:
 instructions only, about 30x slower) with ``PYTHONHASHSEED=0``, once on ``--cases`` generated after_sale records and
 once on none, and the difference divided by the records is what one record costs, start-up (imports, loading and
-compiling the rulebook) taken out. Two runs of one install agree to about 0.1 %; two installs differ by what their
+compiling the rulebook) taken out. Two runs of one install agree within about 0.3 %; two installs differ by what their
 code does. It counts instructions, not time: a change that trades instructions for cache misses or system calls is
 not seen, so confirm a gain it shows with the CPU figures of bench/rulebook.py or bench/throughput.py.
 

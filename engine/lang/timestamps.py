@@ -42,7 +42,23 @@ _FROMISOFORMAT = _dt.datetime.fromisoformat
 
 def parse_timestamp(text: str) -> _dt.datetime:
     """An RFC 3339 date-time (offset optional: Asia/Shanghai), leap second included; see the module."""
-    if type(text) is str and (_SHAPES.get(text[4:23:3]) == len(text) or _with_fraction(text)):
+    if type(text) is not str:
+        return _parse_rfc3339(text)
+    shape = text[4:23:3]
+    if len(text) == 25 and (shape == "--T::+:" or shape == "--T::-:"):
+        # The commonest form, ``2023-06-02T16:00:00+08:00``, on its own (what the branch below does, for one
+        # shape). It is isoformat's own text (a zero offset it writes +00:00), which messages show: remembered,
+        # not formatted again (tests/test_timestamps_fast_path.py).
+        if text[23] < "6":  # (the C parser takes an offset's minute 60-99 too: +08:60)
+            try:
+                value = _FROMISOFORMAT(text)
+            except ValueError:
+                pass
+            else:
+                if text[20:] != "00:00":
+                    known_datetime_text(value, text)
+                return value
+    elif _SHAPES.get(shape) == len(text) or _with_fraction(text):
         # Every separator and the length are those of RFC 3339 with upper-case T and Z; the other characters
         # are the digit fields, which the C parser reads as ASCII digits only (a test mutates every
         # position). Anything it refuses (second 60, month 13, a letter for a digit) is decided and worded
@@ -54,11 +70,7 @@ def parse_timestamp(text: str) -> _dt.datetime:
         else:
             if value.tzinfo is None:
                 return value.replace(tzinfo=SHANGHAI)
-            if text[-1] == "Z" or text[-2] < "6":  # (the C parser takes an offset's minute 60-99 too: +08:60)
-                if len(text) == 25 and text[19] in "+-" and text[20:] != "00:00":
-                    # ``2023-06-02T16:00:00+08:00`` is isoformat's own text (a zero offset it writes +00:00), which
-                    # messages show: remembered, not formatted again (tests/test_timestamps_fast_path.py)
-                    known_datetime_text(value, text)
+            if text[-1] == "Z" or text[-2] < "6":  # (the offset's minute, as above)
                 return value
     return _parse_rfc3339(text)
 
