@@ -12,12 +12,11 @@ import operator
 
 from policy_eval.lang import functions, ir
 from policy_eval.lang.ast import Span
-from policy_eval.lang.budget import charge, metered, never_charges
+from policy_eval.lang.budget import charge, may_charge, metered, never_charges
 from policy_eval.lang.codegen import compile_fast, generate
 from policy_eval.lang.compiler import compile_ir
 from policy_eval.lang.types import BOOL, INT, STRING
 from policy_eval.lang.values import UNKNOWN
-from policy_eval.run.lazycode import may_charge
 
 _SPAN = Span(1, 1, 1, 1, 0, 0)
 _SPENT = 6  # what one call of the plugin function below charges

@@ -135,6 +135,32 @@ def test_the_budget_is_refilled_before_each_fused_rule(tmp_path: Path) -> None:
     assert all("budget exceeded" in (r.error or "") for r in result.results)
 
 
+def test_only_a_rule_that_can_spend_gets_a_refill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refill is skipped before a rule whose conditions cannot spend from the budget (no walk, no
+    concatenation, no plugin function): the two walks around such a rule still get a full budget each."""
+    sources: list[str] = []
+    made = fusion._source
+
+    def kept(*args: Any, **kwargs: Any) -> Any:
+        out = made(*args, **kwargs)
+        sources.append(out[0])
+        return out
+    monkeypatch.setattr(fusion, "_source", kept)
+    rules = pt.rules_text(
+        pt.rule("many-a", "(count m in messages: m.sender == \"merchant\") >= 0"),
+        pt.rule("quiet", "case_id != \"\""),
+        pt.rule("many-b", "(count m in messages: m.sender == \"buyer\") >= 0"))
+    rb = pt.load(pt.write(tmp_path / "p" / "chat.yaml", pt.policy(rules, **pt.CHAT, id="chat")).parent)
+    ev = Evaluator(rb, detail="findings", budget=40)
+    (source,) = sources
+    # two rules that can spend, each refilled before its two-valued and its three-valued code
+    assert source.count("m.left = m.limit") == 4, source
+    assert ev.evaluate(_chat(30)).counts()["complied"] == 3
+    result = ev.evaluate(_chat(50))
+    assert [r.rule for r in result.results] == ["many-a", "many-b"]
+    assert all("budget exceeded" in (r.error or "") for r in result.results)
+
+
 def test_a_doubling_chain_of_definitions_is_not_fused_and_still_decided(tmp_path: Path) -> None:
     """Inlined at every use, 40 definitions that each use the previous one twice would make 2**40 characters
     of source: generation stops at the cap, the version runs rule by rule, and loading stays quick."""

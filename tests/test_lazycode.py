@@ -18,12 +18,11 @@ import pytest
 
 from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
-from policy_eval.lang.budget import concat_at, current
+from policy_eval.lang.budget import concat_at, current, may_charge
 from policy_eval.lang.types import BOOL, STRING
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run import lazy as lazy_module
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.lazycode import may_charge
 from policy_eval.run.result import LazyResult, Outcome
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

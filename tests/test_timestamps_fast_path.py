@@ -5,6 +5,7 @@ shape with characters the C parser might take for a digit or a separator, and co
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import random
 import re
@@ -130,24 +131,54 @@ def test_the_common_shapes_do_not_reach_the_full_grammar(monkeypatch: pytest.Mon
         parse_timestamp("2016-12-31T23:59:60Z")
 
 
-def test_the_rules_find_the_timestamps_the_schema_check_parsed() -> None:
+def test_the_rules_find_the_timestamps_the_schema_check_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     """One parse per distinct timestamp per case: the schema check parses a case's timestamps into
-    read_timestamp's cache and the rules evaluated next read them from there (no second parse)."""
+    read_timestamp's memo and the rules evaluated next read them from there (no second parse), through the
+    generated code's inline look-up or the reader's."""
     cases = [json.loads(line) for line in (ROOT / "examples" / "after_sales.jsonl").read_text("utf-8").splitlines()
              if line.strip()]
     validator = CaseValidator(load_case_schemas(bundled_schemas()))
     evaluator = Evaluator(load_rulebook(None))
-    read = timestamps.read_timestamp
-    hits = 0
+    parsed: list[str] = []  # every text the parser reads (its common branch or its full grammar)
+    fast, full = timestamps._FROMISOFORMAT, timestamps._parse_rfc3339
+
+    def fast_counted(text: str) -> Any:
+        parsed.append(text)
+        return fast(text)
+
+    def full_counted(text: str) -> Any:
+        parsed.append(text)
+        return full(text)
+    monkeypatch.setattr(timestamps, "_FROMISOFORMAT", fast_counted)
+    monkeypatch.setattr(timestamps, "_parse_rfc3339", full_counted)
+    looked_up = 0
     for case in cases:
-        read.cache_clear()
+        timestamps.clear_read_timestamps()
+        del parsed[:]
         assert validator.check(case, "f", 1) is None
-        parsed = read.cache_info().misses
+        checked = list(parsed)
+        assert len(checked) == len(set(checked)) and set(checked) <= set(timestamps.MEMO), case["case_id"]
         evaluator.evaluate(case)
-        after = read.cache_info()
-        assert after.misses == parsed, case["case_id"]  # nothing parsed again
-        hits += after.hits
-    assert hits > len(cases)  # the rules did read timestamps, from the cache
+        assert parsed == checked, case["case_id"]  # nothing parsed again
+        looked_up += len(checked)
+    assert looked_up > len(cases)  # the check did parse timestamps, into the memo
+
+
+def test_the_memo_is_bounded_and_keeps_only_text() -> None:
+    """read_timestamp's memo is emptied when full (a batch of a million cases holds at most MEMO_MAX), and a
+    value that is not text is parsed (and refused) without being kept."""
+    timestamps.clear_read_timestamps()
+    base = _dt.datetime(2023, 6, 2, 16, tzinfo=_dt.timezone(_dt.timedelta(hours=8)))
+    for i in range(timestamps.MEMO_MAX * 2 + 5):
+        text = (base + _dt.timedelta(seconds=i)).isoformat()
+        assert timestamps.read_timestamp(text) == base + _dt.timedelta(seconds=i)
+        assert len(timestamps.MEMO) <= timestamps.MEMO_MAX
+    assert 0 < len(timestamps.MEMO) <= timestamps.MEMO_MAX
+    with pytest.raises(ValueParseError):
+        timestamps.read_timestamp(20230602)  # type: ignore[arg-type]
+    with pytest.raises(ValueParseError):
+        timestamps.read_timestamp("2023-06-02 16:00:00+08:00")
+    assert "2023-06-02 16:00:00+08:00" not in timestamps.MEMO
 
 
 @pytest.mark.parametrize("text", [
@@ -194,3 +225,20 @@ def test_an_offset_minute_past_59_is_refused(text: str) -> None:
     for parse in (parse_timestamp, _parse_rfc3339):
         with pytest.raises(ValueParseError, match="offset out of range"):
             parse(text)
+
+
+@pytest.mark.parametrize("value", [["2023-06-02T16:00:00+08:00"], {"at": 1}, 20230602, True,
+                                   "2023-06-02 16:00:00+08:00"])
+def test_a_value_that_is_no_timestamp_text_is_the_readers_error(value: Any) -> None:
+    """Generated code looks a timestamp's text up in read_timestamp's memo inline, for a ``str`` only: a list
+    or an object (which a dict cannot look up) or a number is the reader's error as before, and so is text
+    that is not RFC 3339, whether or not the memo holds another text."""
+    from policy_eval import expression as lang
+    from policy_eval.lang.ops import EvalFailure
+
+    schema = {"type": "object", "properties": {"at": {"type": "string", "format": "date-time"},
+                                               "due": {"type": "string", "format": "date-time"}}}
+    fn = lang.compile_expression("at < due", case_schema=schema).fn
+    assert fn({"at": "2023-06-02T16:00:00+08:00", "due": "2023-06-02T17:00:00+08:00"}, {}) is True
+    with pytest.raises(EvalFailure, match="expected datetime"):
+        fn({"at": value, "due": "2023-06-02T17:00:00+08:00"}, {})

@@ -15,14 +15,15 @@ tasks each have their own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
+from policy_eval.lang import ir
 from policy_eval.lang.ops import EvalFailure
 
-__all__ = ["BudgetExceeded", "Meter", "metered", "charge", "current", "concat_at", "never_charges", "QUIET_MODULES",
-           "DEFAULT_BUDGET"]
+__all__ = ["BudgetExceeded", "Meter", "metered", "charge", "current", "concat_at", "never_charges", "may_charge",
+           "QUIET_MODULES", "DEFAULT_BUDGET"]
 
 DEFAULT_BUDGET = 1_000_000  # items visited per rule and record; about a second of work at worst
 
@@ -40,8 +41,27 @@ QUIET_MODULES = frozenset({"policy_eval.lang.ops", "policy_eval.lang.functions",
 def never_charges(fn: object) -> bool:
     """Whether calling ``fn`` (an operator's or a call's function in a checked tree, or one generated code
     calls) can never charge the budget: it comes from one of :data:`QUIET_MODULES`. The one answer for
-    run.lazycode (is a version metered) and lang.twovalued (must the two-valued code's spending be undone)."""
+    :func:`may_charge` and lang.twovalued (must the two-valued code's spending be undone)."""
     return getattr(fn, "__module__", None) in QUIET_MODULES
+
+
+def may_charge(roots: Iterable[ir.IR | None]) -> bool:
+    """Whether evaluating these trees (lets and definitions included) can charge the budget: run.lazy runs a
+    version whose rules cannot without setting the budget's context variable, and lang.fusion refills the
+    budget only before a rule that can."""
+    stack = [n for n in roots if n is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # (a DAG: a let used twice is one node)
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.Quant):
+            return True
+        if isinstance(node, (ir.Op, ir.Call)) and not never_charges(node.fn):  # (lang.budget says which may)
+            return True
+        stack.extend(ir.children(node))
+    return False
 
 
 class BudgetExceeded(EvalFailure):

@@ -16,8 +16,9 @@ is a local computed on first use, with its code inline. The code comes from the 
 :mod:`policy_eval.lang.codegen` over the checked trees, so nothing an author writes becomes code.
 A let used in many places is inlined at each (behind its "computed yet?" test), so generated source is
 capped (:data:`MAX_FUSED_SOURCE`): a version whose source would exceed it is not fused, and loading
-costs no more than the cap whatever the policy. The budget meter is refilled before each rule, as the
-rule-by-rule path does. Each rule is decided by its two-valued code first (see :mod:`policy_eval.lang.codegen`)
+costs no more than the cap whatever the policy. The budget meter is refilled before each rule that can
+spend from it (:func:`~policy_eval.lang.budget.may_charge`), as the rule-by-rule path refills it before
+every rule: a rule that cannot spend cannot run out. Each rule is decided by its two-valued code first (see :mod:`policy_eval.lang.codegen`)
 and, at its first unknown, by its three-valued code with the budget refilled again; a version whose source
 would pass the cap with the two-valued code is fused without it.
 """
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import may_charge
 from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
@@ -133,8 +135,12 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True) -> t
             body += [f"{indent}    {out} = _UN", f"{indent}    _g{i} = True", f"{indent}    _loud = True"]
             body.append(f"{indent}else:")
             indent += "    "
-        body.append(f"{indent}if m is not None:")
-        body.append(f"{indent}    m.left = m.limit")
+        # each rule its own budget: refilled before a rule whose conditions can spend from it (none of the
+        # steps before could have left it short for one that cannot)
+        charges = may_charge([step.when, step.condition])
+        if charges:
+            body.append(f"{indent}if m is not None:")
+            body.append(f"{indent}    m.left = m.limit")
         when = gen.expr(step.when) if step.when is not None else "True"
         cond = gen.expr(step.condition)
         good, bad = ("_VI", "_CO") if step.forbid else ("_CO", "_VI")
@@ -154,8 +160,9 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True) -> t
             body += [f"{indent}        {out} = {bad}"] + [f"{indent}        {x}" for x in (co if bad == "_CO" else ["_loud = True"])]
             body.append(f"{indent}except _Unsure:")
             indent += "    "
-            body.append(f"{indent}if m is not None:")
-            body.append(f"{indent}    m.left = m.limit")
+            if charges:
+                body.append(f"{indent}if m is not None:")
+                body.append(f"{indent}    m.left = m.limit")
         body.append(f"{indent}if (_w := {when}) is False:")
         body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
         body.append(f"{indent}elif _w is U or (_x := {cond}) is U:")

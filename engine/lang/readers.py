@@ -22,7 +22,7 @@ from policy_eval.lang.values import (
     parse_money,
 )
 
-__all__ = ["reader_for", "ReadError"]
+__all__ = ["reader_for", "ReadError", "read_datetime"]
 
 
 class ReadError(Exception):
@@ -51,6 +51,9 @@ def _datetime(raw: Any) -> Any:
         return _cached_datetime(raw)
     except ValueParseError:
         raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}") from None
+
+
+read_datetime = _datetime  # (generated code reads the memo itself first: lang.threevalued)
 
 
 def _money(raw: Any) -> Any:

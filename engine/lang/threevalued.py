@@ -18,6 +18,8 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.compiler import compile_ir, let_function
+from policy_eval.lang.readers import read_datetime
+from policy_eval.lang.timestamps import MEMO
 from policy_eval.lang.values import UNKNOWN
 
 __all__: list[str] = []  # internal to the code generators
@@ -215,7 +217,18 @@ class _Gen:
         exact = {"int": "int", "string": "str", "bool": "bool"}.get(node.type.name)
         if exact is not None:  # the common case needs no call: a value of exactly the right type
             return f"({t} if {t}.__class__ is {self.const_type(exact)} else {self.fn(leaf)}({t}))"
+        if leaf is read_datetime:  # a timestamp the schema check (or a rule) parsed: from its memo, inline
+            h = self.tmp()
+            return (f"({h} if {t}.__class__ is {self.const_type('str')} and ({h} := {self.memo()}.get({t})) "
+                    f"is not None else {self.fn(leaf)}({t}))")
         return f"{self.fn(leaf)}({t})"
+
+    def memo(self) -> str:
+        """The constant that names lang.timestamps' memo (one per function)."""
+        for i, known in enumerate(self.K):
+            if known is MEMO:
+                return f"_k{i}"
+        return self.const(MEMO)
 
     def const_type(self, name: str) -> str:
         return self.const({"int": int, "str": str, "bool": bool}[name])

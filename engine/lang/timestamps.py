@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from functools import lru_cache
 
-from policy_eval.lang.values import SHANGHAI, ValueParseError, known_datetime_text
+from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX, SHANGHAI, ValueParseError
 
-__all__ = ["parse_timestamp", "read_timestamp"]
+__all__ = ["parse_timestamp", "read_timestamp", "clear_read_timestamps", "MEMO", "MEMO_MAX"]
 
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,30}))?"
@@ -39,9 +38,38 @@ _RFC3339 = re.compile(
 _SHAPES = {"--T::+:": 25, "--T::-:": 25, "--T::Z": 20, "--T::": 19}
 _FROMISOFORMAT = _dt.datetime.fromisoformat
 
+# What parse_timestamp gave for each text, which read_timestamp looks in first: the schema check reads a
+# case's timestamps first, so the rules that read them next find them parsed (one parse per timestamp per
+# case, not one per check and one per rule). A plain dict, emptied when full, filled by parse_timestamp
+# itself, rather than functools.lru_cache around it: generated code looks a text up in it inline (for a
+# ``str`` only) and the schema check calls the parser for a text it does not hold, so a new timestamp costs
+# one Python call, not a cache's miss and then the call (bench/README: 8,670 instructions a new timestamp
+# before, of which 7,060 the parse).
+MEMO: dict[str, _dt.datetime] = {}
+MEMO_MAX = 4096
+
+
+def read_timestamp(text: str) -> _dt.datetime:
+    """:func:`parse_timestamp`, looked up in :data:`MEMO` first."""
+    value = MEMO.get(text) if type(text) is str else None
+    return value if value is not None else parse_timestamp(text)
+
+
+def clear_read_timestamps() -> None:
+    """Forget the memoised timestamps (tests, and benchmarks that time a first read)."""
+    MEMO.clear()
+
+
+def _kept(text: str, value: _dt.datetime) -> _dt.datetime:
+    if len(MEMO) >= MEMO_MAX:
+        MEMO.clear()
+    MEMO[text] = value
+    return value
+
 
 def parse_timestamp(text: str) -> _dt.datetime:
-    """An RFC 3339 date-time (offset optional: Asia/Shanghai), leap second included; see the module."""
+    """An RFC 3339 date-time (offset optional: Asia/Shanghai), leap second included; see the module. The
+    value is also kept in :data:`MEMO` under its text."""
     if type(text) is not str:
         return _parse_rfc3339(text)
     shape = text[4:23:3]
@@ -55,8 +83,13 @@ def parse_timestamp(text: str) -> _dt.datetime:
             except ValueError:
                 pass
             else:
-                if text[20:] != "00:00":
-                    known_datetime_text(value, text)
+                if text[20:] != "00:00":  # (values.known_datetime_text, inline: ~10 a case)
+                    if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
+                        _DATETIME_TEXT.clear()
+                    _DATETIME_TEXT[id(value)] = (value, text)
+                if len(MEMO) >= MEMO_MAX:  # (_kept, inline)
+                    MEMO.clear()
+                MEMO[text] = value
                 return value
     elif _SHAPES.get(shape) == len(text) or _with_fraction(text):
         # Every separator and the length are those of RFC 3339 with upper-case T and Z; the other characters
@@ -69,10 +102,10 @@ def parse_timestamp(text: str) -> _dt.datetime:
             pass
         else:
             if value.tzinfo is None:
-                return value.replace(tzinfo=SHANGHAI)
+                return _kept(text, value.replace(tzinfo=SHANGHAI))
             if text[-1] == "Z" or text[-2] < "6":  # (the offset's minute, as above)
-                return value
-    return _parse_rfc3339(text)
+                return _kept(text, value)
+    return _kept(text, _parse_rfc3339(text))
 
 
 def _with_fraction(text: str) -> bool:
@@ -131,8 +164,3 @@ def _parse_rfc3339(text: str) -> _dt.datetime:
             raise ValueParseError(f"a leap second (:60) is only 23:59:60 UTC: {text!r:.80}")
         value = value.replace(microsecond=999_999)
     return value
-
-
-# The same parser, memoised: the schema check reads a case's timestamps first, so the rules that read them
-# next find them parsed (one parse per timestamp per case, not one per check and one per rule).
-read_timestamp = lru_cache(maxsize=4096)(parse_timestamp)

@@ -14,8 +14,8 @@ The subset: ``type`` (a name or a list), ``properties``, ``required``, ``additio
 schema), ``enum``/``const`` of strings, integers, booleans and null, ``minLength``/``maxLength`` (code
 points), ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum`` (numbers), ``pattern`` (RE2,
 ``search`` semantics, as the other two validators run it), ``items`` (one schema), ``minItems``/
-``maxItems``, ``format`` date-time and date (the very functions validation.py registers: the memoised
-``read_timestamp`` the rules' readers share, and ``parse_date``), boolean subschemas, and annotations
+``maxItems``, ``format`` date-time and date (the parsers validation.py registers: ``parse_timestamp``, for a
+text not in the memo it fills for the rules' readers, and ``parse_date``), boolean subschemas, and annotations
 (``description``, ``title``, ``examples``, ``default``, ``$schema``, ``$id``, ``$comment``, ``x-*``).
 
 Semantics are the reference validator's (jsonschema, draft 2020-12) where the answer is True; where
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from policy_eval.lang.timestamps import read_timestamp
+from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.values import parse_date
 from policy_eval.rulebook.schemaregex import _RE2Search
 
@@ -232,7 +232,9 @@ class _Generator:
         if "format" in schema:
             fmt = schema["format"]
             if fmt == "date-time":
-                out.append(f"_read_timestamp({v})")  # raises ValueParseError (a ValueError): False
+                # raises ValueParseError (a ValueError): False. A text read before (the memo the rules
+                # read too, lang.timestamps) is not parsed again
+                out.append(f"if {v} not in _timestamps: _parse_timestamp({v})")
             elif fmt == "date":
                 out.append(f"_parse_date({v})")
             else:
@@ -324,7 +326,7 @@ def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
     namespace: dict[str, Any] = {f"_k{i}": value for i, value in enumerate(gen.constants)}
     namespace.update(__builtins__=_BUILTINS, Decimal=Decimal, KeyError=KeyError, ValueError=ValueError,
                      ArithmeticError=ArithmeticError, RecursionError=RecursionError,
-                     _read_timestamp=read_timestamp, _parse_date=parse_date)
+                     _timestamps=MEMO, _parse_timestamp=parse_timestamp, _parse_date=parse_date)
     return source, namespace
 
 

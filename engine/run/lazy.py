@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
-from policy_eval.lang.budget import Meter
+from policy_eval.lang.budget import Meter, may_charge
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
@@ -25,7 +25,7 @@ from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.compose import has_null
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
-from policy_eval.run.lazycode import MAX_RULES, glue, may_charge
+from policy_eval.run.lazycode import MAX_RULES, glue
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts"]

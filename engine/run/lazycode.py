@@ -12,38 +12,18 @@ API call does besides deciding: a loop over the rules cost more than the rules' 
 The source comes from a fixed template over the number of objects and rules; every key, class and function
 is a name bound in the function's namespace, never text from a policy.
 
-:func:`may_charge` tells whether conditions can spend from the evaluation budget (lang.budget): a version
-whose rules cannot is run without setting the budget's context variable.
+:func:`policy_eval.lang.budget.may_charge` tells whether conditions can spend from the evaluation budget: a
+version whose rules cannot is run without setting the budget's context variable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from policy_eval.lang import ir
-from policy_eval.lang.budget import never_charges
-
-__all__ = ["glue", "may_charge", "MAX_RULES"]
+__all__ = ["glue", "MAX_RULES"]
 
 MAX_RULES = 1000  # rules of a version beyond which no glue is made (run.lazy loops over them instead)
-
-
-def may_charge(roots: Iterable[ir.IR | None]) -> bool:
-    """Whether evaluating these trees (lets and definitions included) can charge the budget."""
-    stack = [n for n in roots if n is not None]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:  # (a DAG: a let used twice is one node)
-            continue
-        seen.add(id(node))
-        if isinstance(node, ir.Quant):
-            return True
-        if isinstance(node, (ir.Op, ir.Call)) and not never_charges(node.fn):  # (lang.budget says which may)
-            return True
-        stack.extend(ir.children(node))
-    return False
 
 
 def glue(fn: Any, kinds: tuple[dict[Any, type], ...], objects: tuple[str, ...],
