@@ -197,3 +197,47 @@ def test_equal_instants_in_two_offsets(text: str, shown: str) -> None:
 def test_money_shown_is_what_a_remedy_wrote(value: Money) -> None:
     cents = to_cents(value)
     assert money_shown(value) == (to_json(cents), _display(cents))
+
+
+CHAT_SCHEMA = {"type": "object", "properties": {
+    "case_id": {"type": "string"},
+    "opened_at": {"type": "string", "format": "date-time"},
+    "messages": {"type": "array", "items": {"type": "object", "properties": {"sender": {"type": "string"}}}}}}
+
+
+def _real(text: str) -> Condition:
+    from policy_eval import expression
+
+    compiled = expression.compile_expression(text, case_schema=CHAT_SCHEMA)
+    return Condition(text=text, node=compiled.node, fn=compiled.fn, line=1, column=1)
+
+
+def test_placeholders_inline_where_they_cannot_spend_and_called_where_they_can() -> None:
+    """A placeholder's code is inline in the message function (no call of its own function), except one that
+    can spend from the budget (a walk), which is called and so spends as before: under a budget too small for
+    it, it is unknown, and the inline ones are shown."""
+    from policy_eval.lang.budget import metered
+
+    walk = _real('count m in messages: m.sender == "buyer"')
+    parts: list[Any] = ["case ", _real("case_id"), " opened ", _real("opened_at"), ": ", walk, " from the buyer"]
+    case = {"case_id": "C1", "opened_at": "2024-03-01T10:00:00+08:00",
+            "messages": [{"sender": "buyer"}, {"sender": "merchant"}, {"sender": "buyer"}]}
+    calls: list[str] = []
+
+    def counted(cond: Condition) -> Condition:
+        fn = cond.fn
+
+        def traced(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            calls.append(cond.text)
+            return fn(c, v)
+        return Condition(text=cond.text, node=cond.node, fn=traced, line=1, column=1)
+    message = compile_message([p if isinstance(p, str) else counted(p) for p in parts], "t")
+    assert message(case, {}) == "case C1 opened 2024-03-01T10:00:00+08:00: 2 from the buyer"
+    assert calls == [walk.text]  # the field reads ran inline
+    with metered(1):
+        assert message(case, {}) == "case C1 opened 2024-03-01T10:00:00+08:00: unknown from the buyer"
+    # a value of the wrong type (no validation here): the inline read raises, the condition's own function
+    # decides (a data error: unknown), as it did before
+    del calls[:]
+    assert message({**case, "opened_at": 5}, {}).startswith("case C1 opened unknown: ")
+    assert calls == ["opened_at", walk.text]

@@ -27,17 +27,18 @@ paths agree with the reference interpreter.
 from __future__ import annotations
 
 import types
+from collections.abc import Sequence
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.budget import current
+from policy_eval.lang.budget import current, may_charge
 from policy_eval.lang.compiler import Compiled, compile_ir
 from policy_eval.lang.ops import EvalFailure
-from policy_eval.lang.threevalued import _UNSET, _never_unknown
+from policy_eval.lang.threevalued import _UNSET, _Gen, _never_unknown
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["generate", "compile_fast", "MAX_SOURCE"]
+__all__ = ["generate", "compile_fast", "inline", "MAX_SOURCE"]
 
 MAX_SOURCE = 50_000
 
@@ -120,3 +121,26 @@ def _generated(node: ir.IR, name: str, slow: Compiled) -> Compiled:
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return slow
     return fast
+
+
+def inline(nodes: Sequence[Any], cap: int = 4_000) -> tuple[list[str | None], list[str], dict[str, Any]]:
+    """Three-valued code for each of ``nodes`` as an expression of ``c`` (the case) and ``v`` (the
+    environment), for one function the caller generates around them: (each node's code, or None for a node
+    that is not a checked tree, can spend from the budget (lang.budget.may_charge: the caller calls the
+    node's own function, which spends as the rules' do) or takes more than ``cap`` characters; the lines the
+    function starts with (a let's "not computed yet" local); the names the code reads). The code raises what
+    the node's generated function would raise before its fallback to the closures, so a caller that calls
+    that function on any exception gets its value or its failure exactly. The code's own names start with
+    ``_t``, ``_l``, ``_k`` or ``_f`` followed by a digit, or are ``U``, ``_M``, ``c`` and ``v``."""
+    gen = _Gen()
+    codes: list[str | None] = []
+    for node in nodes:
+        if not isinstance(node, ir.IR) or may_charge([node]):
+            codes.append(None)
+            continue
+        code = gen.expr(node)
+        codes.append(code if len(code) <= cap else None)
+    namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET}
+    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
+    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
+    return codes, list(gen.prelude), namespace

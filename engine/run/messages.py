@@ -8,6 +8,9 @@ unknown, and each value is shown by the same functions. Only the per-call work i
 parts, and the text of a constant it shows (a parameter, a literal: an ``ir.Const``, which cannot read the
 case nor fail), are constants of one generated function that joins them with the values shown; a remedy's
 constant fields are built once and copied, and an amount is rounded to cents once (``values.money_shown``).
+The conditions' own code is inline in that function where it can be (lang.codegen.inline: not for one that
+can spend from the budget), one Python call less each; on any exception it raises, the condition's own
+function gives the value (or the data error that makes it unknown), so the result is that function's.
 (``tests/test_messages.py`` holds the two forms equal on the golden corpus and on Hypothesis-made values.)
 
 Each function is built on first use and kept on the rule's template (``Template.compiled``) or the rule
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.codegen import inline
 from policy_eval.lang.values import UNKNOWN, Money, money_shown, render, render_datetime
 from policy_eval.rulebook.policy import Condition, Rule
 from policy_eval.run.explaining import DATA_ERRORS
@@ -44,7 +48,7 @@ def remedies_of(rule: Rule) -> Remedies:
     """The rule's remedies as one function of ``(case, env)``, compiled on first use."""
     fn = rule.remedies_compiled
     if fn is None:
-        fn = rule.remedies_compiled = compile_remedies(rule)
+        fn = rule.remedies_compiled = compile_remedies(rule, rule.full_id)
     return fn
 
 
@@ -53,13 +57,18 @@ _FAST = {"datetime": ("_datetime", "_render_datetime")}
 
 
 def compile_message(parts: list[str | Condition], name: str = "") -> Message:
-    """One generated function: each placeholder's condition called in order (unknown on a data error), then
-    the text parts and the values as ``_display`` shows them joined."""
-    lines = ["def message(case, env):"]
+    """One generated function: each placeholder's condition in order (unknown on a data error), then the text
+    parts and the values as ``_display`` shows them joined. A placeholder's code is inline
+    (lang.codegen.inline) where it can be: on any exception it raises, the condition's own function decides
+    the value (or its failure), as it does for a placeholder that can spend from the budget."""
+    conditions = [p for p in parts if not isinstance(p, str) and type(p.node) is not ir.Const]
+    codes, prelude, names = inline([p.node for p in conditions])
+    code_of = {id(p): code for p, code in zip(conditions, codes, strict=True)}
+    lines = ["def message(c, v):", *prelude]
     shown: list[str] = []
-    names: dict[str, Any] = {"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_display": _display, "_datetime": _dt.datetime,
-                             "_render_datetime": render_datetime}
-    for part in parts:
+    names.update({"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_display": _display, "_datetime": _dt.datetime,
+                  "_render_datetime": render_datetime, "Exception": Exception})
+    for i, part in enumerate(parts):
         if isinstance(part, str):
             if part:
                 shown.append(repr(part))  # a str literal equal to the part
@@ -69,13 +78,15 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
             if text := value if type(value) is str else _display(value):
                 shown.append(repr(text))
             continue
-        i = len(names)
         names[f"f{i}"] = part.fn
-        lines += ["    try:", f"        v{i} = f{i}(case, env)", "    except _ERRORS:", f"        v{i} = _U"]
+        call = ["    try:", f"        x{i} = f{i}(c, v)", "    except _ERRORS:", f"        x{i} = _U"]
+        code = code_of[id(part)]
+        lines += call if code is None else [
+            "    try:", f"        x{i} = {code}", "    except Exception:", *("    " + line for line in call)]
         # the test for the type the checker gave it first (its exact type, so _display would do the same)
         fast = _FAST.get(part.node.type.name)
-        shown.append(f"v{i} if type(v{i}) is str else _display(v{i})" if fast is None else
-                     f"{fast[1]}(v{i}) if type(v{i}) is {fast[0]} else _display(v{i})")
+        shown.append(f"x{i} if type(x{i}) is str else _display(x{i})" if fast is None else
+                     f"{fast[1]}(x{i}) if type(x{i}) is {fast[0]} else _display(x{i})")
     if not shown:
         lines.append("    return ''")
     else:
@@ -86,18 +97,32 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
     return fn
 
 
-def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:
-    try:
-        return cond.fn(case, env)
-    except DATA_ERRORS:
-        return UNKNOWN
+def compile_remedies(rule: Rule, name: str = "") -> Remedies:
+    """The rule's remedies as one generated function: their constant fields built once and copied, the
+    conditions called per case in the order ``run.remedies.remedies`` calls them (each remedy's ``when``,
+    then its amount, then its duration), inline where they can be (as a message's placeholders are)."""
+    if not rule.remedies:
+        return _no_remedies
+    conditions = [c for rem in rule.remedies for c in (rem.when, rem.amount, rem.duration) if c is not None]
+    codes, prelude, names = inline([c.node for c in conditions])
+    code_of = {id(c): code for c, code in zip(conditions, codes, strict=True)}
+    names.update({"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_Money": Money, "_money_shown": money_shown,
+                  "_timedelta": _dt.timedelta, "_render": render, "_dict": dict, "_tuple": tuple,
+                  "isinstance": isinstance, "Exception": Exception})
+    lines = ["def remedies(c, v):", *prelude, "    out = []"]
+    count = 0
 
+    def value(cond: Condition, indent: str) -> list[str]:
+        """Lines that set ``x`` to the condition's value (unknown on a data error)."""
+        nonlocal count
+        count += 1
+        names[f"f{count}"] = cond.fn
+        call = ["try:", f"    x = f{count}(c, v)", "except _ERRORS:", "    x = _U"]
+        code = code_of[id(cond)]
+        body = call if code is None else ["try:", f"    x = {code}", "except Exception:", *("    " + x for x in call)]
+        return [indent + line for line in body]
 
-def compile_remedies(rule: Rule) -> Remedies:
-    """The rule's remedies: their constant fields built once, the conditions called per case in the order
-    ``run.remedies.remedies`` calls them (each remedy's ``when``, then its amount, then its duration)."""
-    plan = []
-    for rem in rule.remedies:
+    for i, rem in enumerate(rule.remedies):
         head: dict[str, Any] = {"kind": rem.kind}
         if rem.to:
             head["to"] = rem.to
@@ -106,34 +131,30 @@ def compile_remedies(rule: Rule) -> Remedies:
             tail["form"] = rem.form
         if rem.description:
             tail["description"] = rem.description
-        plan.append((rem.when, rem.amount, rem.duration, head, tail, {**head, **tail}))
-    if not plan:
-        return _no_remedies
-
-    def remedies(case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-        out = []
-        for when, amount, duration, head, tail, whole in plan:
-            if when is not None and _value(when, case, env) is not True:
-                continue
-            if amount is None and duration is None:
-                out.append(dict(whole))
-                continue
-            entry = dict(head)
-            if amount is not None:
-                value = _value(amount, case, env)
-                if isinstance(value, Money):
-                    entry["amount"], entry["amount_text"] = money_shown(value)
-                else:
-                    entry["amount"], entry["amount_text"] = None, "unknown"
-            if duration is not None:
-                length = _value(duration, case, env)
-                entry["duration"] = render(length) if isinstance(length, _dt.timedelta) else "unknown"
-            if tail:
-                entry.update(tail)
-            out.append(entry)
-        return tuple(out)
-
-    return remedies
+        names[f"H{i}"], names[f"T{i}"], names[f"W{i}"] = head, tail, {**head, **tail}
+        indent = "    "
+        if rem.when is not None:
+            lines += value(rem.when, indent) + [f"{indent}if x is True:"]
+            indent += "    "
+        if rem.amount is None and rem.duration is None:
+            lines.append(f"{indent}out.append(_dict(W{i}))")
+            continue
+        lines.append(f"{indent}e = _dict(H{i})")
+        if rem.amount is not None:
+            lines += value(rem.amount, indent) + [
+                f"{indent}if isinstance(x, _Money):", f"{indent}    e['amount'], e['amount_text'] = _money_shown(x)",
+                f"{indent}else:", f"{indent}    e['amount'], e['amount_text'] = None, 'unknown'"]
+        if rem.duration is not None:
+            lines += value(rem.duration, indent) + [
+                f"{indent}e['duration'] = _render(x) if isinstance(x, _timedelta) else 'unknown'"]
+        if tail:
+            lines.append(f"{indent}e.update(T{i})")
+        lines.append(f"{indent}out.append(e)")
+    lines.append("    return _tuple(out)")
+    code = compile("\n".join(lines), f"<policy-eval remedies {name[:60]}>", "exec")
+    exec(code, names)  # noqa: S102 - source built above from fixed templates; every value is a bound name
+    fn: Remedies = names["remedies"]
+    return fn
 
 
 def _no_remedies(case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
