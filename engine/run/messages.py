@@ -80,9 +80,9 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
             continue
         names[f"f{i}"] = part.fn
         call = ["    try:", f"        x{i} = f{i}(c, v)", "    except _ERRORS:", f"        x{i} = _U"]
-        code = code_of[id(part)]
-        lines += call if code is None else [
-            "    try:", f"        x{i} = {code}", "    except Exception:", *("    " + line for line in call)]
+        inline_code = code_of[id(part)]
+        lines += call if inline_code is None else [
+            "    try:", f"        x{i} = {inline_code}", "    except Exception:", *("    " + line for line in call)]
         # the test for the type the checker gave it first (its exact type, so _display would do the same)
         fast = _FAST.get(part.node.type.name)
         shown.append(f"x{i} if type(x{i}) is str else _display(x{i})" if fast is None else
@@ -91,8 +91,8 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
         lines.append("    return ''")
     else:
         lines.append(f"    return ''.join(({', '.join(shown)},))")
-    code = compile("\n".join(lines), f"<policy-eval message {name}>", "exec")
-    exec(code, names)  # noqa: S102 - source built above from fixed templates; the parts are literals
+    compiled = compile("\n".join(lines), f"<policy-eval message {name}>", "exec")
+    exec(compiled, names)  # noqa: S102 - source built above from fixed templates; the parts are literals
     fn: Message = names["message"]
     return fn
 
@@ -118,8 +118,9 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
         count += 1
         names[f"f{count}"] = cond.fn
         call = ["try:", f"    x = f{count}(c, v)", "except _ERRORS:", "    x = _U"]
-        code = code_of[id(cond)]
-        body = call if code is None else ["try:", f"    x = {code}", "except Exception:", *("    " + x for x in call)]
+        inline_code = code_of[id(cond)]
+        body = call if inline_code is None else [
+            "try:", f"    x = {inline_code}", "except Exception:", *("    " + x for x in call)]
         return [indent + line for line in body]
 
     for i, rem in enumerate(rule.remedies):
@@ -151,8 +152,8 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
             lines.append(f"{indent}e.update(T{i})")
         lines.append(f"{indent}out.append(e)")
     lines.append("    return _tuple(out)")
-    code = compile("\n".join(lines), f"<policy-eval remedies {name[:60]}>", "exec")
-    exec(code, names)  # noqa: S102 - source built above from fixed templates; every value is a bound name
+    compiled = compile("\n".join(lines), f"<policy-eval remedies {name[:60]}>", "exec")
+    exec(compiled, names)  # noqa: S102 - source built above from fixed templates; every value is a bound name
     fn: Remedies = names["remedies"]
     return fn
 
