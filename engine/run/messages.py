@@ -79,10 +79,7 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
                 shown.append(repr(text))
             continue
         names[f"f{i}"] = part.fn
-        call = ["    try:", f"        x{i} = f{i}(c, v)", "    except _ERRORS:", f"        x{i} = _U"]
-        inline_code = code_of[id(part)]
-        lines += call if inline_code is None else [
-            "    try:", f"        x{i} = {inline_code}", "    except Exception:", *("    " + line for line in call)]
+        lines += ["    " + line for line in _valued(f"x{i}", f"f{i}", code_of[id(part)])]
         # the test for the type the checker gave it first (its exact type, so _display would do the same)
         fast = _FAST.get(part.node.type.name)
         shown.append(f"x{i} if type(x{i}) is str else _display(x{i})" if fast is None else
@@ -95,6 +92,15 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
     exec(compiled, names)  # noqa: S102 - source built above from fixed templates; the parts are literals
     fn: Message = names["message"]
     return fn
+
+
+def _valued(target: str, fn: str, inline_code: str | None) -> list[str]:
+    """Lines (unindented) that set ``target`` to a condition's value, unknown on a data error: its inline code
+    when it has some, its own function ``fn`` when not, or when the inline code raised anything."""
+    call = ["try:", f"    {target} = {fn}(c, v)", "except _ERRORS:", f"    {target} = _U"]
+    if inline_code is None:
+        return call
+    return ["try:", f"    {target} = {inline_code}", "except Exception:", *("    " + line for line in call)]
 
 
 def compile_remedies(rule: Rule, name: str = "") -> Remedies:
@@ -117,11 +123,7 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
         nonlocal count
         count += 1
         names[f"f{count}"] = cond.fn
-        call = ["try:", f"    x = f{count}(c, v)", "except _ERRORS:", "    x = _U"]
-        inline_code = code_of[id(cond)]
-        body = call if inline_code is None else [
-            "try:", f"    x = {inline_code}", "except Exception:", *("    " + x for x in call)]
-        return [indent + line for line in body]
+        return [indent + line for line in _valued("x", f"f{count}", code_of[id(cond)])]
 
     for i, rem in enumerate(rule.remedies):
         head: dict[str, Any] = {"kind": rem.kind}
