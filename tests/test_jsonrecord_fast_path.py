@@ -1,5 +1,6 @@
-"""parse_record's fast path (issue 14): orjson reads the record, one recursive walk counts its keys and
-looks for a binary float, and the key marks of the text are counted after deleting whitespace. A record
+"""parse_record's fast path (issue 14): orjson reads the record, one recursive walk counts its strings (keys
+and string values) and looks for a binary float, and the text's quotes are counted (or, in a text with a
+backslash, its key marks after deleting whitespace) to see that no key was written twice. A record
 is returned from there only if the slow path (json with exact Decimals, duplicate keys flagged) would
 return the same: these tests compare the two on records shaped to fool each shortcut."""
 
@@ -69,10 +70,27 @@ def _flat(value: Any) -> list[tuple[str, str]]:
     b'{"a": 1.5, "b": [0.1, 1e3, -2E-2, 1.50]}',  # floats: read again exactly
     b'{"a": {"b": [[{"c": 0.5}]]}}',
     b'{"a": [], "b": {}, "c": [[]], "d": [{}], "e": null, "f": true, "g": -0, "h": 12345678901234567890}',
+    b'{"a": ["x", {"b": "y", "b": "y"}], "c": "z"}',  # a duplicate string value: two strings fewer, not one
+    b'{"a": {"b": 1}, "a": {"b": 1}}',  # a duplicate object: its key and the strings inside it
+    b'{"a": "\\\\", "b": 1, "b": 2}',  # a backslash anywhere: the key marks decide
+    b'{"a": "\\u0022", "b": "\\""}',  # quotes written as escapes: no duplicate
 ])
 def test_fast_and_slow_paths_answer_the_same(text: bytes) -> None:
     for payload in (text, text.decode()):
         assert _answer(parse_record(payload, "f", 1)) == _slow(payload), payload
+
+
+def test_without_a_backslash_quotes_are_counted_not_key_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every quote of a text without a backslash delimits a string: the count of quotes decides, and a key
+    written twice, whatever its value, is still found."""
+    def no_marks(_: Any) -> int:
+        raise AssertionError("key marks counted")
+
+    monkeypatch.setattr(jsonrecord, "_key_marks", no_marks)
+    assert parse_record(b'{"a": ["x", {"b": "1"}], "c": "z"}', "f", 1) == {"a": ["x", {"b": "1"}], "c": "z"}
+    for text in (b'{"a": 1, "a": 1}', b'{"a": "x", "b": ["y", {"c": "1", "c": "1"}]}', b'{"a" : {"b": "c"}, "a": {}}'):
+        found = parse_record(text, "f", 1)
+        assert isinstance(found, CaseError) and found.message.startswith("duplicate key"), text
 
 
 def test_floats_come_back_as_exact_decimals() -> None:

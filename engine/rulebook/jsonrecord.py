@@ -55,11 +55,11 @@ _ORJSON_ERROR = orjson.JSONDecodeError
 
 
 def _scan(value: Any) -> int:
-    """The number of keys in a decoded record, or -1 if it holds a binary float (orjson's reading of a
-    number with a fraction or an exponent, which must be read again exactly).
+    """The number of JSON strings (keys and string values) in a decoded record, or -1 if it holds a binary
+    float (orjson's reading of a number with a fraction or an exponent, which must be read again exactly).
 
     Recursive (a third cheaper than a stack of every node: only containers are descended into, a string
-    costs one test); a record nested deeper than :data:`_RECURSE` levels is walked by :func:`_scan_deep`."""
+    costs one addition); a record nested deeper than :data:`_RECURSE` levels is walked by :func:`_scan_deep`."""
     return _scan_object(value, 0) if type(value) is dict else _scan_deep(value)
 
 
@@ -72,11 +72,13 @@ def _scan_object(node: dict[str, Any], depth: int) -> int:
 
 
 def _scan_values(values: Iterable[Any], depth: int) -> int:
-    """The keys of the objects among ``values`` (an object's values or an array), or -1 at a float."""
-    keys = 0
+    """The strings of ``values`` (an object's values or an array) and of the containers among them, keys
+    included, or -1 at a float."""
+    strings = 0
     for value in values:
         kind = type(value)
         if kind is str:
+            strings += 1
             continue
         if kind is dict:
             found = _scan_object(value, depth + 1) if depth < _RECURSE else _scan_deep(value)
@@ -88,12 +90,31 @@ def _scan_values(values: Iterable[Any], depth: int) -> int:
             continue
         if found < 0:
             return -1
-        keys += found
-    return keys
+        strings += found
+    return strings
 
 
 def _scan_deep(value: Any) -> int:
     """:func:`_scan` with a stack instead of recursion, for any depth."""
+    strings = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is str:
+            strings += 1
+        elif kind is dict:
+            strings += len(node)
+            stack.extend(node.values())
+        elif kind is list:
+            stack.extend(node)
+        elif kind is float:
+            return -1
+    return strings
+
+
+def _keys(value: Any) -> int:
+    """The number of keys in a decoded record (for :func:`_key_marks`), with a stack, for any depth."""
     keys = 0
     stack = [value]
     while stack:
@@ -104,9 +125,22 @@ def _scan_deep(value: Any) -> int:
             stack.extend(node.values())
         elif kind is list:
             stack.extend(node)
-        elif kind is float:
-            return -1
     return keys
+
+
+def _unique_keys(text: str | bytes, value: dict[str, Any], strings: int) -> bool:
+    """Whether no key of the text is written twice in one object, given the record ``value`` orjson read
+    from it and the number of JSON strings (keys and string values) ``value`` holds.
+
+    Without a backslash in the text, every ``"`` delimits a string, two to a string: the text holds as many
+    strings as the record exactly when no object lost a key (and its value) to a duplicate, and a count of
+    ``"`` (one C pass) tells. A text with a backslash (an escaped quote, say) counts key marks instead."""
+    if type(text) is bytes:
+        if b"\\" not in text:
+            return text.count(b'"') == 2 * strings
+    elif "\\" not in text:
+        return text.count('"') == 2 * strings
+    return _key_marks(text) <= _keys(value)
 
 
 # Every key in JSON text ends with an unescaped quote, optional whitespace and a colon, so there are at
@@ -193,8 +227,8 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
         pass
     else:
         if type(fast) is dict:
-            keys = _scan(fast)
-            if keys >= 0 and _key_marks(text) <= keys:
+            strings = _scan(fast)
+            if strings >= 0 and _unique_keys(text, fast, strings):
                 return fast
     text = text.rstrip()  # a JSON Lines record's newline must not move an error to "line 2"
     try:
