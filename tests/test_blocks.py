@@ -22,6 +22,7 @@ from policy_eval.errors import CaseError
 from policy_eval.plugins.reporters import JsonlReporter, JsonReporter, TextReporter
 from policy_eval.run.batch import BatchOptions, Processor, Rendered, shaped
 from policy_eval.run.blocks import INTERNAL_ERROR, TOTALS, Block, block_of, count
+from policy_eval.run.result import CaseResult
 
 ROOT = Path(__file__).resolve().parent.parent
 LINES = (ROOT / "examples" / "after_sales.jsonl").read_bytes().splitlines(keepends=True)
@@ -110,6 +111,18 @@ def test_a_lone_surrogate_keeps_the_block_as_text(proc: Processor) -> None:
     block = block_of([result], ("", "\n"))
     assert isinstance(block.data, str) and "\ud800" in block.data
     assert block.data == result.to_json() + "\n"
+
+
+def test_a_record_orjson_refuses_is_written_as_its_text_says(proc: Processor) -> None:
+    """A block's records are orjson's bytes, not decoded and encoded again; a record orjson refuses (an
+    integer beyond 64 bits) comes as the standard library's text, and the block is still those texts in UTF-8."""
+    normal = proc.process(("c.jsonl", 1, json.loads(LINES[0])))
+    huge = CaseResult(case_id="B-1", kind=None, source="c.jsonl", record=2, error={"message": "x", "n": 2 ** 70})
+    assert type(normal.to_json_bytes()) is bytes and normal.to_json_bytes().decode("utf-8") == normal.to_json()
+    assert huge.to_json_bytes() == huge.to_json() and str(2 ** 70) in huge.to_json()
+    for results in ([normal, huge], [huge, normal], [normal]):
+        block = block_of(results, (",\n", ""))
+        assert block.data == "".join(",\n" + r.to_json() for r in results).encode("utf-8")
 
 
 def test_shaped_sends_one_block_per_task_and_none_for_a_task_without_records(proc: Processor) -> None:

@@ -107,10 +107,11 @@ def test_stdout_on_dev_full_is_one_line_and_exit_5() -> None:
 def test_a_bug_is_exit_4_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     from policy_eval.plugins import reporters
 
-    def boom(self: Any, result: Any) -> None:
+    def boom(self: Any, summary: Any) -> None:
         raise KeyError("a bug\nwith a second line")
 
-    monkeypatch.setattr(reporters.JsonlReporter, "case", boom)
+    # (a file's records are written in blocks, not through ``case``: the bug comes at the report's end)
+    monkeypatch.setattr(reporters.JsonlReporter, "finish", boom)
     monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
     out, err = io.StringIO(), io.StringIO()
     code = cli.run(["eval", "-f", "jsonl", str(CASES)], out, err)

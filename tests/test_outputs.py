@@ -26,6 +26,7 @@ import pytest
 
 from policy_eval import cli
 from policy_eval.cli import common, output
+from policy_eval.run.batch import CHUNK
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "examples" / "after_sales.jsonl"
@@ -196,16 +197,21 @@ def test_kill_9_leaves_a_temp_file_that_the_next_run_removes(tmp_path: Path) -> 
 # --- disk full on -o -------------------------------------------------------------------------------------------
 
 class _Full:
-    """Stands in for the temp file's stream: fails with ENOSPC once ``room`` characters were written."""
+    """Stands in for the temp file's stream, and for the bytes under it (records from a file are written there
+    a chunk at a time, run.blocks): fails with ENOSPC once ``room`` characters or bytes were written to both."""
 
-    def __init__(self, stream: Any, room: int) -> None:
+    def __init__(self, stream: Any, room: list[int]) -> None:
         self.stream, self.room = stream, room
 
-    def write(self, text: str) -> int:
-        self.room -= len(text)
-        if self.room < 0:
+    def write(self, text: str | bytes) -> int:
+        self.room[0] -= len(text)
+        if self.room[0] < 0:
             raise OSError(errno.ENOSPC, "No space left on device")
         return int(self.stream.write(text))
+
+    @property
+    def buffer(self) -> _Full:
+        return _Full(self.stream.buffer, self.room)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
@@ -220,7 +226,7 @@ def test_disk_full_on_output_is_one_line_exit_5_and_the_old_file_kept(tmp_path: 
     if where == "write":
         def init(self: output.AtomicOutput, path: str) -> None:
             real_init(self, path)
-            self.stream.stream = _Full(self.stream.stream, 5000)  # type: ignore[assignment]
+            self.stream.stream = _Full(self.stream.stream, [5000])  # type: ignore[assignment]
 
         monkeypatch.setattr(output.AtomicOutput, "__init__", init)
     else:
@@ -256,29 +262,39 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, at_call: int) -> None:
     monkeypatch.setattr(Evaluator, "evaluate", evaluate)
 
 
+def _many_cases(tmp_path: Path) -> Path:
+    """More records than one chunk (a file's records are written a chunk at a time: run.batch.CHUNK)."""
+    many = tmp_path / "cases" / "many.jsonl"
+    many.parent.mkdir()
+    many.write_bytes(CASES.read_bytes() * 30)
+    return many
+
+
 def test_an_interrupted_run_keeps_the_complete_old_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "report.jsonl"
     target.write_text("previous complete report\n")
-    _interrupt_at(monkeypatch, 5)
-    code, err = _eval("-o", str(target), str(CASES))
+    many = _many_cases(tmp_path)
+    _interrupt_at(monkeypatch, CHUNK + 5)  # in the second chunk: the first is reported
+    code, err = _eval("-o", str(target), str(many))
     assert code == common.EXIT_INTERRUPTED, err
     assert target.read_text() == "previous complete report\n"
     aside = tmp_path / "report.jsonl.interrupted"
     partial = _report(aside.read_text())
-    assert partial[-1]["status"] == "interrupted" and partial[-1]["written"] == len(partial) - 1 == 4
-    assert f"4 record(s) reported in {aside}" in err and "is kept as it was" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.jsonl", "report.jsonl.interrupted"]
+    assert partial[-1]["status"] == "interrupted" and partial[-1]["written"] == len(partial) - 1 == CHUNK
+    assert f"{CHUNK} record(s) reported in {aside}" in err and "is kept as it was" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases", "report.jsonl", "report.jsonl.interrupted"]
 
 
 def test_an_interrupted_run_onto_a_new_path_leaves_its_partial_report_there(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing complete to keep: the valid prefix with its trailer is the report (as before)."""
     target = tmp_path / "report.jsonl"
-    _interrupt_at(monkeypatch, 5)
-    code, err = _eval("-o", str(target), str(CASES))
+    many = _many_cases(tmp_path)
+    _interrupt_at(monkeypatch, CHUNK + 5)
+    code, err = _eval("-o", str(target), str(many))
     assert code == common.EXIT_INTERRUPTED, err
-    assert _report(target.read_text())[-1] == {"format": "findings/1", "status": "interrupted", "written": 4}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.jsonl"]
+    assert _report(target.read_text())[-1] == {"format": "findings/1", "status": "interrupted", "written": CHUNK}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases", "report.jsonl"]
 
 
 def test_help_says_what_o_does() -> None:

@@ -229,7 +229,8 @@ def test_jobs_2_blocks_hold_what_jobs_1_writes_with_its_totals(tmp_path: Path) -
     totals of exactly those records (a bad record inside a block included)."""
     path = _tricky(tmp_path)
     options = BatchOptions(detail="findings", explain="missing", transport="blocks", frame=("", "\n"))
-    one = list(run_batch(read_cases([str(path)], raw=True), options, jobs=1))  # one process: objects
+    objects = BatchOptions(detail="findings", explain="missing")
+    one = list(run_batch(read_cases([str(path)], raw=True), objects, jobs=1))  # one process: objects
     ranged = list(read_cases([str(path)], raw=True, shards=4096))
     blocks = list(run_batch(iter(ranged), options, jobs=2))
     assert all(isinstance(b, Block) and b.records > 0 for b in blocks) and len(blocks) == len(ranged)

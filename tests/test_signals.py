@@ -26,8 +26,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from policy_eval.run.batch import CHUNK
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CLI = str(Path(sys.executable).with_name("policy-eval"))
@@ -217,22 +220,57 @@ def _in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, at
     return code, err.getvalue(), out
 
 
+# With -f jsonl from a file, one process writes its records a chunk at a time (run.batch.CHUNK, as a worker
+# does: run.blocks): a signal inside the chunk being evaluated or serialised costs that chunk, and the report
+# holds the chunks before it, whole. From stdin, records are written one by one (the test after these).
 def test_signal_inside_a_record_is_not_swallowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's handler raised an ``Exception`` subclass and batch.Processor.process catches ``Exception`` for
     its per-record safety net, so a signal arriving while a record was evaluated (most of the time) became an
     "internal error" rejection of that record and the batch ran on to the end."""
-    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.evaluate.Evaluator", "evaluate")
+    data = (EXAMPLES / "after_sales.jsonl").read_bytes() * 30  # 600 records: three chunks
+    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.evaluate.Evaluator", "evaluate",
+                                    at_call=CHUNK + 5, data=data)
     assert code == 130, f"exit code {code}: the signal was swallowed; {stderr[-400:]}"
-    assert _check_report(out, stderr) == 4
+    assert _check_report(out, stderr) == CHUNK
 
 
 def test_signal_while_a_result_is_written_keeps_the_count_exact(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """cli._eval counted a record as read before the reporter had written it: a signal in between made the
     trailer and the stderr message claim one record more than OUT held."""
-    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.result.CaseResult", "to_dict")
+    data = (EXAMPLES / "after_sales.jsonl").read_bytes() * 30
+    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.result.CaseResult", "to_dict",
+                                    at_call=CHUNK + 5, data=data)
     assert code == 130, stderr[-400:]
-    assert _check_report(out, stderr) == 4
+    assert _check_report(out, stderr) == CHUNK
+
+
+def test_signal_with_records_from_stdin_counts_each_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From stdin each record is written as it is evaluated (a pipe may bring them slowly): a signal inside
+    the fifth record's evaluation leaves the four before it reported."""
+    import io
+
+    from policy_eval.cli import run
+    from policy_eval.run.evaluate import Evaluator
+
+    original = Evaluator.evaluate
+    calls = 0
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "evaluate", interrupted)
+    out = tmp_path / "out.jsonl"
+    err = io.StringIO()
+    stdin = io.BytesIO((EXAMPLES / "after_sales.jsonl").read_bytes())
+    code = run(["eval", "--format", "jsonl", "-o", str(out), "-"], stdout=io.StringIO(), stderr=err, stdin=stdin)
+    assert code == 130, err.getvalue()[-400:]
+    assert _check_report(out, err.getvalue()) == 4
 
 
 # --jobs 2 with -f jsonl: each worker's range comes back as one block, written in one write

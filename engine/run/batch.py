@@ -254,13 +254,18 @@ def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
 
 def _work(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
     assert _WORKER is not None
+    return _work_with(_WORKER, task)
+
+
+def _work_with(proc: Processor, task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
+    """A task's results, shaped to travel (a worker's, or one process's own in blocks)."""
     try:
-        results = work_on(_WORKER, task)
+        results = work_on(proc, task)
     except OSError as exc:  # the range's file went away since the parent planned it (same machine)
         if not isinstance(task, Shard):
             raise
-        results = [_WORKER.process((task.source, None, _unopened(task, exc)))]  # type: ignore[arg-type]
-    return shaped(results, _WORKER.options)
+        results = [proc.process((task.source, None, _unopened(task, exc)))]  # type: ignore[arg-type]
+    return shaped(results, proc.options)
 
 
 def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any] | Shard]:
@@ -292,6 +297,10 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     if jobs <= 1:
         proc = processor or Processor(options)
         with proc.watchdog.watching() if proc.watchdog is not None else contextlib.nullcontext():
+            if options.transport == "blocks":  # the records of each chunk written and totalled as a worker does
+                for task in _chunks(records, CHUNK):
+                    yield from _work_with(proc, task)
+                return
             for item in records:
                 if isinstance(item, Shard):
                     yield from (proc.process(one) for one in task_items(item))

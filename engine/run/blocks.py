@@ -82,17 +82,28 @@ class Block:
 
 def block_of(results: Iterable[Any], frame: tuple[str, str]) -> Block:
     """The block of ``results`` (``CaseResult`` objects, in input order) for a report that writes
-    ``frame[0]`` before and ``frame[1]`` after each record."""
-    texts: list[str] = []
+    ``frame[0]`` before and ``frame[1]`` after each record. Each record's bytes are orjson's own
+    (``CaseResult.to_json_bytes``): a record's text is not decoded from them only to be encoded again."""
+    parts: list[bytes | str] = []
     totals = [0] * len(TOTALS)
     rulebook = None
+    text = False  # a record orjson refused came as text
     for result in results:
-        texts.append(result.to_json())
+        data = result.to_json_bytes()
+        if type(data) is not bytes:
+            text = True
+        parts.append(data)
         count(totals, result)
         rulebook = result.rulebook
+    if not parts:
+        return Block(b"", tuple(totals), rulebook)
     before, after = frame
-    text = before + (after + before).join(texts) + after if texts else ""
+    if not text:
+        head, tail = before.encode("utf-8"), after.encode("utf-8")
+        return Block(head + (tail + head).join(parts) + tail, tuple(totals), rulebook)  # type: ignore[arg-type]
+    texts = [p.decode("utf-8") if isinstance(p, bytes) else p for p in parts]
+    joined = before + (after + before).join(texts) + after
     try:
-        return Block(text.encode("utf-8"), tuple(totals), rulebook)
+        return Block(joined.encode("utf-8"), tuple(totals), rulebook)
     except UnicodeEncodeError:  # a lone surrogate: the parent's text stream says how it is written
-        return Block(text, tuple(totals), rulebook)
+        return Block(joined, tuple(totals), rulebook)

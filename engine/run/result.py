@@ -397,3 +397,12 @@ class CaseResult:
     def to_json(self) -> str:
         """The JSON text of :meth:`to_dict` (one JSON Lines record, in this result's own shape)."""
         return dumps(self.to_dict())
+
+    def to_json_bytes(self) -> bytes | str:
+        """:meth:`to_json` as UTF-8 bytes, as orjson writes them (not decoded to be encoded again); the text
+        itself when orjson refuses the record (see :func:`dumps`), which may not be UTF-8 (a lone surrogate)."""
+        data = self.to_dict()
+        try:
+            return _ORJSON(data, default=str)
+        except _ORJSON_ERROR:
+            return dumps(data)

@@ -227,8 +227,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
 
     # Paths are resolved here, on the client: Dask workers run in folders of their own.
-    # Blocks when results come from other processes and the reporter is one that writes blocks.
-    frame = block_frame(factory) if args.jobs > 1 or args.engine == "dask" else None
+    # Blocks when the reporter is one that writes blocks and results come from other processes, or in this
+    # one from files (read ahead a chunk at a time; records from stdin are reported one by one as they come).
+    frame = block_frame(factory) if args.jobs > 1 or args.engine == "dask" or "-" not in args.cases else None
     options = BatchOptions(policies=_absolute(args.policies), schemas=_absolute(args.schemas), params=_absolute(args.params),
                            as_of=args.as_of,
                            only=args.only,
