@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from policy_eval.api import Outcome, Rulebook
-from policy_eval.run.result import Later
+from policy_eval.run.later import Later
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CAR = json.loads((EXAMPLES / "after_sale_car_return_refund.json").read_text(encoding="utf-8"))

@@ -98,3 +98,28 @@ def test_a_preset_verdict_pickles_as_a_plain_one() -> None:
     for r in made:
         copied = pickle.loads(pickle.dumps(r))
         assert type(copied) is RuleResult and copied == r and repr(copied) == repr(r)
+
+
+@pytest.mark.parametrize("title", ["plain 标题", "\x00policy-eval reference time\x00", "lone \ud800"])
+def test_a_preset_record_is_written_already_serialised_as_its_dict_would_be(title: str) -> None:
+    """A full record writes a preset verdict as its class's JSON around the reference time's (one
+    orjson.Fragment); a policy text that is the sentinel the JSON is split at (a whole JSON string), or that
+    orjson refuses,
+    writes it from the dict. The bytes are the same either way."""
+    import orjson
+
+    from policy_eval.run.result import CaseResult
+
+    ev = Evaluator(load_rulebook(), explain="missing")
+    [r, *_] = [r for t in TESTS[:20] for r in ev.evaluate(t.case).results if isinstance(r, PresetResult)]
+    constants = {f: getattr(r, f) for f in FIELDS if f not in ("reference_time", "inputs")}
+    made = PresetResult.of({**constants, "title": title})
+    verdict = made.__new__(made)
+    verdict.reference_time, verdict.inputs = "2023-06-02T16:00:00+08:00", {"order.id": "X"}
+    part = verdict.json_part()
+    assert isinstance(part, orjson.Fragment) == (title == "plain 标题")
+    result = CaseResult(case_id="C", kind="after_sale", source=None, record=1, results=(verdict, r))
+    plain = orjson.dumps(result.to_dict(), option=0) if "\ud800" not in title else None
+    if plain is not None:
+        assert result.to_json_bytes() == plain
+    assert result.to_json() == CaseResult.to_json(result) and '"title":"' in result.to_json()

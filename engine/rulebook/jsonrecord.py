@@ -135,7 +135,7 @@ def _unique_keys(text: str | bytes, value: dict[str, Any], strings: int) -> bool
     Without a backslash in the text, every ``"`` delimits a string, two to a string: the text holds as many
     strings as the record exactly when no object lost a key (and its value) to a duplicate, and a count of
     ``"`` (one C pass) tells. A text with a backslash (an escaped quote, say) counts key marks instead."""
-    if type(text) is bytes:
+    if isinstance(text, bytes):
         if b"\\" not in text:
             return text.count(b'"') == 2 * strings
     elif "\\" not in text:

@@ -22,7 +22,8 @@ from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
-from policy_eval.run.result import Later, Outcome, RuleResult
+from policy_eval.run.later import Later
+from policy_eval.run.result import Outcome, RuleResult
 
 __all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
            "reads_null",

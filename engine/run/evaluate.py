@@ -30,10 +30,11 @@ from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split
+from policy_eval.run.later import Later, LaterInputs
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.messages import message_of, remedies_of
 from policy_eval.run.presets import presets
-from policy_eval.run.result import CaseResult, Later, LaterInputs, Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
 from policy_eval.run.shown import _error_text, _json_kind
 

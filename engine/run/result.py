@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
 import orjson
+
+from policy_eval.run.later import Later
 
 __all__ = ["Outcome", "RuleResult", "LazyResult", "PresetResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
@@ -29,6 +31,11 @@ FINDINGS_FORMAT_VERSION = "findings/1"
 
 _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
+_FRAGMENT = orjson.Fragment
+# Where a preset verdict's reference time goes in its class's JSON (PresetResult.of): a NUL cannot come from
+# a policy's YAML text unnoticed, and a template holding the sentinel twice is not split (written from the dict).
+_SENTINEL = "\x00policy-eval reference time\x00"
+_LAST_REF: tuple[Any, bytes] = (object(), b"")  # the last reference time serialised, by identity
 
 
 def dumps(obj: Any) -> str:
@@ -37,65 +44,6 @@ def dumps(obj: Any) -> str:
         return _ORJSON(obj, default=str).decode()
     except _ORJSON_ERROR:  # a lone surrogate in a string, or an integer beyond 64 bits
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-class Later(Sequence[dict[str, Any]]):
-    """A verdict's explanation, computed on first use (the embedding API's default: most callers only
-    look at outcomes, and explaining re-runs the reference interpreter)."""
-
-    __slots__ = ("_make", "_value")
-
-    def __init__(self, make: Callable[[], tuple[dict[str, Any], ...]]) -> None:
-        self._make: Callable[[], tuple[dict[str, Any], ...]] | None = make
-        self._value: tuple[dict[str, Any], ...] = ()
-
-    def _get(self) -> tuple[dict[str, Any], ...]:
-        if self._make is not None:
-            self._value, self._make = self._make(), None
-        return self._value
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        return self._get()[index]
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def __eq__(self, other: object) -> bool:
-        return tuple(self._get()) == (tuple(other) if isinstance(other, Sequence) else other)
-
-    def __repr__(self) -> str:
-        return repr(self._get())
-
-
-class LaterInputs(Mapping[str, Any]):
-    """The case values a verdict read, computed on first use (see :class:`Later`)."""
-
-    __slots__ = ("_make", "_value")
-
-    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
-        self._make: Callable[[], dict[str, Any]] | None = make
-        self._value: dict[str, Any] = {}
-
-    def _get(self) -> dict[str, Any]:
-        if self._make is not None:
-            self._value, self._make = self._make(), None
-        return self._value
-
-    def __getitem__(self, key: str) -> Any:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def __repr__(self) -> str:
-        return repr(self._get())
 
 
 class Outcome(enum.StrEnum):
@@ -173,6 +121,11 @@ class RuleResult:
         if self.params:
             out["params"] = self.params
         return out
+
+    def json_part(self) -> Any:
+        """What a full record's ``results`` list holds for this verdict when it is written as JSON: its
+        :meth:`to_dict` without inputs (a :class:`PresetResult`: the same, already serialised)."""
+        return self.to_dict(with_inputs=False)
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -274,6 +227,9 @@ class PresetResult(_MadeResult):
 
     __slots__ = ()
     _template: dict[str, Any] = {}
+    # the template's JSON before and after the reference time's value (None: written from the dict)
+    _head: bytes | None = None
+    _tail: bytes = b""
 
     @classmethod
     def of(cls, constants: dict[str, Any]) -> type[PresetResult]:
@@ -282,8 +238,27 @@ class PresetResult(_MadeResult):
         if set(constants) != set(FIELDS) - {"reference_time", "inputs"}:
             raise ValueError(f"a preset verdict needs every field but reference_time and inputs: {sorted(constants)}")
         template = RuleResult(**constants, reference_time="").to_dict(with_inputs=False)
-        made: type[PresetResult] = cls._made(constants, {"_template": template})
+        extra: dict[str, Any] = {"_template": template}
+        try:
+            parts = _ORJSON({**template, "reference_time": _SENTINEL}).split(_ORJSON(_SENTINEL))
+        except _ORJSON_ERROR:  # (a lone surrogate in a policy's text): its records are written from the dict
+            parts = []
+        if len(parts) == 2:  # (the sentinel once: a policy's text cannot fake it, or it is not split)
+            extra["_head"], extra["_tail"] = parts
+        made: type[PresetResult] = cls._made(constants, extra)
         return made
+
+    def json_part(self) -> Any:
+        """This verdict's record already serialised: the class's JSON around its reference time's (one
+        ``orjson.Fragment``, not a dict copied and then serialised key by key)."""
+        if self._head is None:
+            return self.to_dict(with_inputs=False)
+        global _LAST_REF
+        ref = self.reference_time
+        last = _LAST_REF
+        if last[0] is not ref:
+            last = _LAST_REF = (ref, _ORJSON(ref))
+        return _FRAGMENT(self._head + last[1] + self._tail)
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         if with_inputs and self.inputs:
@@ -370,6 +345,11 @@ class CaseResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The record in this result's own shape: findings when it holds only findings, else full."""
+        return self._record(False)
+
+    def _record(self, serialised: bool) -> dict[str, Any]:
+        """:meth:`to_dict`; ``serialised``: each verdict of a full record as it is written in JSON
+        (``RuleResult.json_part``: a preset verdict already serialised), for orjson only."""
         if self.quiet is not None:
             return self.to_findings()
         out: dict[str, Any] = {
@@ -391,18 +371,19 @@ class CaseResult:
                 if r.inputs:
                     inputs.update(r.inputs)
             out["inputs"] = inputs
-            out["results"] = [r.to_dict(with_inputs=False) for r in self.results]
+            out["results"] = [r.json_part() for r in self.results] if serialised else \
+                [r.to_dict(with_inputs=False) for r in self.results]
         return out
 
     def to_json(self) -> str:
         """The JSON text of :meth:`to_dict` (one JSON Lines record, in this result's own shape)."""
-        return dumps(self.to_dict())
+        data = self.to_json_bytes()
+        return data.decode() if isinstance(data, bytes) else data
 
     def to_json_bytes(self) -> bytes | str:
         """:meth:`to_json` as UTF-8 bytes, as orjson writes them (not decoded to be encoded again); the text
         itself when orjson refuses the record (see :func:`dumps`), which may not be UTF-8 (a lone surrogate)."""
-        data = self.to_dict()
         try:
-            return _ORJSON(data, default=str)
+            return _ORJSON(self._record(True), default=str)
         except _ORJSON_ERROR:
-            return dumps(data)
+            return dumps(self.to_dict())
