@@ -23,7 +23,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render, to_json
 from policy_eval.rulebook import PolicyHistory, Rulebook
-from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
+from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
@@ -37,6 +37,7 @@ from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
 from policy_eval.run.shown import _error_text, _json_kind
+from policy_eval.run.waived import waiver_of
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
@@ -240,6 +241,20 @@ class Evaluator:
         plan = self._plans.get(id(version))
         found = decided or {}
         one = self._preset if found else self._rule
+        if plan is None and found:  # (full detail: _preset, inline, as most verdicts come from a preset class)
+            made: list[Any] = []
+            presets = self._presets
+            for rule, mine in zip(rules, own, strict=True):
+                decided = found.get(rule.id)
+                kinds = presets.get(id(rule))
+                if kinds is not None and (kind := kinds.get(decided)) is not None:
+                    result = _new(kind)
+                    result.reference_time = ref_text
+                    result.inputs = mine if mine is not None else self._rule_inputs(rule, case, None)
+                    made.append(result)
+                else:
+                    made.append(self._rule(version, rule, case, env, ref_text, mine, None, nulls, decided))
+            return version.version, made, _NONE
         if plan is None:
             return version.version, [one(version, rule, case, env, ref_text, mine, None, nulls, found.get(rule.id))
                                      for rule, mine in zip(rules, own, strict=True)], _NONE
@@ -284,7 +299,7 @@ class Evaluator:
             by_null = gate is not None
         if gate is not None:
             # a gated verdict in a waiver's scope is waived, as any other verdict is
-            waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
+            waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
             if waiver is None and self.findings and gate[0] is Outcome.NOT_APPLICABLE:
                 return gate[0]  # counted, like every not-applicable verdict in findings detail
             result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, read_ahead), ref_text,
@@ -338,7 +353,7 @@ class Evaluator:
                               text or rule.title, text, remedies_of(rule)(case, env), (),
                               self._rule_inputs(rule, case, read_ahead), Later(lambda: explanation(trace_rule(
                                   rule, case, env))) if self.lazy else (), None, error, ref_text)
-        waiver, waiver_reads = self._waiver(version, rule, case, env) if version.waivers else (None, {})
+        waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
         trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
         message = None
@@ -377,22 +392,3 @@ class Evaluator:
         if self.lazy:
             return LaterInputs(lambda: case_inputs(self._paths[id(rule)], case))
         return read_ahead if read_ahead is not None else case_inputs(self._paths[id(rule)], case)
-
-    @staticmethod
-    def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:
-        try:
-            return cond.fn(case, env)
-        except _DATA_ERRORS:
-            return UNKNOWN
-
-    def _waiver(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any]
-                ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """The first waiver of the rule in force at the reference time whose scope holds, and what it read."""
-        for w in version.waivers:
-            if (w.rules is None or rule.id in w.rules) and w.in_force(env[REF_TIME]) \
-                    and self._value(w.scope, case, env) is True:
-                trace = Trace()
-                interpret(w.scope.node, case, env, trace)
-                return ({"id": w.id, "reason": w.reason, "approved_by": w.approved_by, "until": render(w.until)},
-                        {k: to_json(v) for k, v in trace.reads.items()})
-        return None, {}
