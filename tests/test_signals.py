@@ -239,7 +239,7 @@ def test_signal_while_a_result_is_written_keeps_the_count_exact(tmp_path: Path,
     """cli._eval counted a record as read before the reporter had written it: a signal in between made the
     trailer and the stderr message claim one record more than OUT held."""
     data = (EXAMPLES / "after_sales.jsonl").read_bytes() * 30
-    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.result.CaseResult", "to_dict",
+    code, stderr, out = _in_process(tmp_path, monkeypatch, "policy_eval.run.result.CaseResult", "to_json_bytes",
                                     at_call=CHUNK + 5, data=data)
     assert code == 130, stderr[-400:]
     assert _check_report(out, stderr) == CHUNK
