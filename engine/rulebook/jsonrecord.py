@@ -94,38 +94,28 @@ def _scan_values(values: Iterable[Any], depth: int) -> int:
     return strings
 
 
-def _scan_deep(value: Any) -> int:
-    """:func:`_scan` with a stack instead of recursion, for any depth."""
-    strings = 0
+def _scan_deep(value: Any, strings: bool = True) -> int:
+    """:func:`_scan` with a stack instead of recursion, for any depth; ``strings=False``: the keys only."""
+    count = 0
     stack = [value]
     while stack:
         node = stack.pop()
         kind = type(node)
         if kind is str:
-            strings += 1
+            count += strings
         elif kind is dict:
-            strings += len(node)
+            count += len(node)
             stack.extend(node.values())
         elif kind is list:
             stack.extend(node)
         elif kind is float:
             return -1
-    return strings
+    return count
 
 
 def _keys(value: Any) -> int:
-    """The number of keys in a decoded record (for :func:`_key_marks`), with a stack, for any depth."""
-    keys = 0
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is dict:
-            keys += len(node)
-            stack.extend(node.values())
-        elif kind is list:
-            stack.extend(node)
-    return keys
+    """The number of keys in a decoded record without floats (for :func:`_key_marks`), for any depth."""
+    return _scan_deep(value, strings=False)
 
 
 def _unique_keys(text: str | bytes, value: dict[str, Any], strings: int) -> bool:
