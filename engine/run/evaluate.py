@@ -245,15 +245,15 @@ class Evaluator:
             made: list[Any] = []
             presets = self._presets
             for rule, mine in zip(rules, own, strict=True):
-                decided = found.get(rule.id)
+                outcome: Any = found.get(rule.id)
                 kinds = presets.get(id(rule))
-                if kinds is not None and (kind := kinds.get(decided)) is not None:
+                if kinds is not None and (kind := kinds.get(outcome)) is not None:
                     result = _new(kind)
                     result.reference_time = ref_text
                     result.inputs = mine if mine is not None else self._rule_inputs(rule, case, None)
                     made.append(result)
                 else:
-                    made.append(self._rule(version, rule, case, env, ref_text, mine, None, nulls, decided))
+                    made.append(self._rule(version, rule, case, env, ref_text, mine, None, nulls, outcome))
             return version.version, made, _NONE
         if plan is None:
             return version.version, [one(version, rule, case, env, ref_text, mine, None, nulls, found.get(rule.id))
