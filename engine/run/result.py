@@ -32,8 +32,9 @@ FINDINGS_FORMAT_VERSION = "findings/1"
 _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
 _FRAGMENT = orjson.Fragment
-# Where a preset verdict's reference time goes in its class's JSON (PresetResult.of): a NUL cannot come from
-# a policy's YAML text unnoticed, and a template holding the sentinel twice is not split (written from the dict).
+# Where a preset verdict's reference time goes in its class's JSON (PresetResult.of). Only a whole JSON string
+# equal to it matches; a template holding such a string elsewhere too (a policy's YAML can write "\0") splits in
+# three and is not used: that class's records are written from the dict (tests/test_presets.py).
 _SENTINEL = "\x00policy-eval reference time\x00"
 _LAST_REF: tuple[Any, bytes] = (object(), b"")  # the last reference time serialised, by identity
 
