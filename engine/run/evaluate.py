@@ -125,6 +125,7 @@ class Evaluator:
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
+        self._preset_kinds = {id(v): [self._presets.get(id(r)) for r in self._rules[id(v)]] for v in rulebook.versions()}
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -224,7 +225,7 @@ class Evaluator:
         env = {REF_TIME: ref}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
-        decided = None
+        decided: tuple[Any, ...] | None = None  # (full detail: the fused function's outcomes, in plan order)
         if not nulls:
             if self.findings:
                 quick = self._kernel.run(self, version, case, env)
@@ -235,18 +236,13 @@ class Evaluator:
         ref_text = self._text(ref)
         rules = self._rules[id(version)]
         # what each rule records as read (full detail): every value the version's rules read outside lists, read
-        # once per case (run.inputs), and each rule's own in a dict of its own
+        # once per case (run.inputs), each rule's own a view of them
         own: Any = self._version_inputs[id(version)](case) if self.record_inputs and not self.lazy \
             else (None,) * len(rules)
         plan = self._plans.get(id(version))
-        found = decided or {}
-        one = self._preset if found else self._rule
-        if plan is None and found:  # (full detail: _preset, inline, as most verdicts come from a preset class)
+        if plan is None and decided is not None:  # (full detail: most verdicts come from a preset class, made inline)
             made: list[Any] = []
-            presets = self._presets
-            for rule, mine in zip(rules, own, strict=True):
-                outcome: Any = found.get(rule.id)
-                kinds = presets.get(id(rule))
+            for rule, kinds, outcome, mine in zip(rules, self._preset_kinds[id(version)], decided, own, strict=True):
                 if kinds is not None and (kind := kinds.get(outcome)) is not None:
                     result = _new(kind)
                     result.reference_time = ref_text
@@ -256,8 +252,11 @@ class Evaluator:
                     made.append(self._rule(version, rule, case, env, ref_text, mine, None, nulls, outcome))
             return version.version, made, _NONE
         if plan is None:
-            return version.version, [one(version, rule, case, env, ref_text, mine, None, nulls, found.get(rule.id))
+            return version.version, [self._rule(version, rule, case, env, ref_text, mine, None, nulls)
                                      for rule, mine in zip(rules, own, strict=True)], _NONE
+        fused = self._kernel.fused(version)  # (the rules its outcomes are of, in plan order)
+        found = dict(zip((r.id for r in fused[1]), decided, strict=True)) if decided is not None and fused else {}
+        one = self._preset if found else self._rule
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         mine_of = {rule.id: mine for rule, mine in zip(rules, own, strict=True)}  # (a plan's unselected ones: None)
         for rule in plan:

@@ -1,14 +1,16 @@
 """The values a version's rules read, as full detail records them: one generated function per path list.
 
 Input: each rule's readers by path (``Rule.readers``; the paths into lists are not recorded). Output:
-``inputs(case) -> (each rule's, ...)``: for each rule a fresh dict equal to
+``inputs(case) -> (each rule's, ...)``: for each rule an :class:`~policy_eval.run.later.OwnInputs` equal to
 :func:`policy_eval.run.explaining.case_inputs` of its own paths, keys in the same order (a path whose value is
 missing, null, an object or an array is left out; a text is shown as its rule reads it, ``_typed_text``; any
 other value read and shown as JSON, as it is when the reader refuses it): what a verdict records as its
-``inputs``. Each path is read once for all the rules (with the first rule's reader of it); only the per-path
-and per-rule loops are gone: each object on the way to several paths is looked up once, at the top, each
-leaf is one line, and each rule's dict is filled from the values read (``tests/test_inputs.py`` holds them
-equal to the loops on the golden corpus and on cases with values of every JSON type at every path).
+``inputs``. Each path is read once for all the rules (with the first rule's reader of it) into one dict, the
+version's union, which a full record lists (``run.later.recorded``); a rule's own dict is made from it only
+when asked for. Each object on the way to several paths is looked up once, at the top, and each leaf is one
+line (``tests/test_inputs.py`` holds them equal to the loops on the golden corpus and on cases with values of
+every JSON type at every path). A timestamp is shown as the text it was read from when that text is its ISO
+form (``lang.values.render_datetime``'s memory, which the parser fills: no ``isoformat`` per read).
 
 The source comes from fixed templates; every key and reader is a name bound in the function's namespace
 (``_k3``, ``_r2``), never text from a policy or a case.
@@ -22,12 +24,13 @@ from typing import Any
 from policy_eval.lang.readers import ReadError, reader_for
 from policy_eval.lang.timestamps import read_timestamp
 from policy_eval.lang.types import DATETIME
-from policy_eval.lang.values import ValueParseError, to_json
+from policy_eval.lang.values import _DATETIME_TEXT, ValueParseError, render_datetime, to_json
+from policy_eval.run.later import OwnInputs
 from policy_eval.run.shown import _typed_text
 
 __all__ = ["compile_inputs", "Inputs"]
 
-Inputs = Callable[[dict[str, Any]], tuple[dict[str, Any], ...]]
+Inputs = Callable[[dict[str, Any]], tuple[Mapping[str, Any], ...]]
 
 
 def _shown(read: Callable[[Any], Any], value: Any) -> Any:
@@ -41,7 +44,6 @@ def _shown(read: Callable[[Any], Any], value: Any) -> Any:
 # a datetime's text as a rule reads it: the timestamp the case check parsed (lang.timestamps) in ISO form, which
 # is what _typed_text(reader, text) gives (to_json of a datetime is its isoformat) without its cache of pairs
 _DATETIME = reader_for(DATETIME)
-_MISSING = object()  # a path left out
 
 
 def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
@@ -55,8 +57,8 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
     paths = [(p, tuple(p.split(".")), read) for p, read in union.items()]
     names: dict[str, Any] = {"_dict": dict, "_list": list, "_typed": _typed_text, "_shown": _shown,
                              "_json": to_json, "_str": str, "isinstance": isinstance, "type": type,
-                             "_ts": read_timestamp, "_Bad": ValueParseError,
-                             "_M": _MISSING}
+                             "_ts": read_timestamp, "_Bad": ValueParseError, "_known": _DATETIME_TEXT.get,
+                             "_iso": render_datetime, "_new": object.__new__, "_Own": OwnInputs, "id": id}
     keys: dict[str, str] = {}  # a key's text -> its constant's name
 
     def key(text: str) -> str:
@@ -80,32 +82,30 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
         return objects[prefix]
 
     body: list[str] = []
-    index = {path: i for i, (path, _, _) in enumerate(paths)}
     for i, (path, parts, read) in enumerate(paths):
         holder = obj(tuple(parts[:-1]))
         names[f"_p{i}"] = path
         body.append(f"    v = {holder}.get({key(parts[-1])}) if {holder} is not None else None")
         body.append("    if v is not None and not isinstance(v, (_dict, _list)):")
         if read is None:
-            body.append(f"        x{i} = _json(v)")
+            body.append(f"        u[_p{i}] = _json(v)")
         elif read is _DATETIME:
             names[f"_r{i}"] = read
-            body += ["        if type(v) is _str:", "            try:",
-                     f"                x{i} = _ts(v).isoformat()",
-                     "            except _Bad:", f"                x{i} = v", "        else:",
-                     f"            x{i} = _shown(_r{i}, v)"]
+            body += ["        if type(v) is _str:", "            try:", "                t = _ts(v)",
+                     "            except _Bad:", f"                u[_p{i}] = v", "            else:",
+                     "                h = _known(id(t))",
+                     f"                u[_p{i}] = h[1] if h is not None and h[0] is t else _iso(t)",
+                     "        else:", f"            u[_p{i}] = _shown(_r{i}, v)"]
         else:
             names[f"_r{i}"] = read
-            body.append(f"        x{i} = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
-        body += ["    else:", f"        x{i} = _M"]
+            body.append(f"        u[_p{i}] = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
     for j, mine in enumerate(own):
-        body.append(f"    r{j} = {{}}")
-        for path in mine:
-            i = index[path]
-            body += [f"    if x{i} is not _M:", f"        r{j}[_p{i}] = x{i}"]
+        names[f"_P{j}"] = tuple(mine)
+        body += [f"    r{j} = _new(_Own)", f"    r{j}.union = u", f"    r{j}.paths = _P{j}", f"    r{j}._own = None"]
     rules = "".join(f"r{j}, " for j in range(len(own)))
     lines = ["def inputs(c):", "    if type(c) is not _dict:",
-             "        return (" + "".join("{}, " for _ in own) + ")", *top, *body, f"    return ({rules})", ""]
+             "        return (" + "".join("{}, " for _ in own) + ")", *top, "    u = {}", *body, f"    return ({rules})",
+             ""]
     namespace: dict[str, Any] = {"__builtins__": {}, **names}
     exec(compile("\n".join(lines), f"<policy-eval inputs {name}>", "exec"), namespace)  # noqa: S102
     made: Inputs = namespace["inputs"]

@@ -171,14 +171,15 @@ class Kernel:
                 found.append(result)
         return complied, not_applicable, self._sorted(version, found)
 
-    def outcomes(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> dict[str, Any] | None:
-        """Each planned rule's outcome on the case from the version's fused function (:data:`GATED` for one an
-        undetermined dependency leaves undetermined), or None (no fused function, or it raised): the full path
-        then decides rule by rule."""
-        found = self.fused(version)
-        if found is None or (quick := found[0](case, env.copy(), current())) is None:
+    def outcomes(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Each planned rule's outcome on the case from the version's fused function, in plan order (:meth:`fused`
+        names the rules; :data:`GATED` for one an undetermined dependency leaves undetermined), or None (no fused
+        function, or it raised): the full path then decides rule by rule."""
+        fused = self.fused(version)
+        if fused is None or (quick := fused[0](case, env.copy(), current())) is None:
             return None
-        return dict(zip((r.id for r in found[1]), quick[3], strict=True))
+        found: tuple[Any, ...] = quick[3]
+        return found
 
     def fused(self, version: PolicyVersion) -> tuple[Any, list[Rule]] | None:
         """The version's fused function and its rules in plan order (what its outcomes are of), or None."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
-__all__ = ["Later", "LaterInputs"]
+__all__ = ["Later", "LaterInputs", "OwnInputs", "recorded"]
 
 
 class Later(Sequence[dict[str, Any]]):
@@ -66,3 +66,72 @@ class LaterInputs(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return repr(self._get())
+
+
+class OwnInputs(Mapping[str, Any]):
+    """One rule's recorded inputs in full detail: the values of its own paths (``paths``, in its order) among
+    those its version read from the case (``union``: run.inputs reads each path once for all the rules),
+    made into a dict of its own when first used. A full record lists ``union`` once (:func:`recorded`), so
+    most verdicts never make theirs."""
+
+    __slots__ = ("union", "paths", "_own")
+    union: dict[str, Any]
+    paths: tuple[str, ...]
+    _own: dict[str, Any] | None
+
+    def _get(self) -> dict[str, Any]:
+        own = self._own
+        if own is None:
+            union = self.union
+            own = self._own = {p: union[p] for p in self.paths if p in union}
+        return own
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OwnInputs):
+            other = other._get()
+        return self._get() == (dict(other.items()) if isinstance(other, Mapping) and type(other) is not dict
+                               else other)
+
+    __hash__ = None  # type: ignore[assignment]  # (a mapping)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+    def __reduce__(self) -> Any:  # (to another process: the plain dict)
+        return dict, (self._get(),)
+
+
+def recorded(verdicts: Sequence[Any]) -> dict[str, Any]:
+    """What a full record lists as read: its verdicts' ``inputs`` merged in order (a path keeps its first place
+    and its last value). When the verdict of every rule holds an :class:`OwnInputs`, that merge is the merge of
+    their versions' unions, each once (every rule of a version is there, and their paths, in order, make its
+    union: run.inputs), and no verdict's own dict is made. A verdict of a whole policy (``rule`` None: no version
+    applied) reads nothing. A fresh dict either way."""
+    unions: list[dict[str, Any]] = []
+    for verdict in verdicts:
+        got = verdict.inputs
+        if type(got) is OwnInputs:
+            union = got.union
+            if not unions or unions[-1] is not union:
+                unions.append(union)
+        elif got or verdict.rule is not None:  # (a trace's reads, a waiver's...): the verdicts one by one
+            out: dict[str, Any] = {}
+            for each in verdicts:
+                if each.inputs:
+                    out.update(each.inputs)
+            return out
+    if len(unions) == 1:
+        return unions[0].copy()
+    out = {}
+    for union in unions:
+        out.update(union)
+    return out

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from policy_eval.run.later import Later
+from policy_eval.run.later import Later, recorded
 
 __all__ = ["Outcome", "RuleResult", "LazyResult", "PresetResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
@@ -123,10 +123,12 @@ class RuleResult:
             out["params"] = self.params
         return out
 
-    def json_part(self) -> Any:
-        """What a full record's ``results`` list holds for this verdict when it is written as JSON: its
-        :meth:`to_dict` without inputs (a :class:`PresetResult`: the same, already serialised)."""
-        return self.to_dict(with_inputs=False)
+    def json_bytes(self) -> bytes:
+        """This verdict as a full record's ``results`` list writes it: orjson's bytes of :meth:`to_dict` without
+        inputs (a :class:`PresetResult`: made from its class's). Raises ``orjson.JSONEncodeError`` for what orjson
+        refuses (the record is then written by the standard library: :meth:`CaseResult.to_json_bytes`)."""
+        data: bytes = _ORJSON(self.to_dict(with_inputs=False), default=str)
+        return data
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -142,7 +144,7 @@ class RuleResult:
             out["missing"] = list(self.missing)
         # an explanation not asked for (Later) is left out: the record must not depend on who read what
         explained = bool(self.explanation) if type(self.explanation) is not Later else False
-        if self.inputs and (with_inputs or explained):
+        if (with_inputs or explained) and self.inputs:  # (not made when not written: run.later.OwnInputs)
             out["inputs"] = dict(self.inputs)
         if explained:
             out["explanation"] = list(self.explanation)
@@ -249,17 +251,18 @@ class PresetResult(_MadeResult):
         made: type[PresetResult] = cls._made(constants, extra)
         return made
 
-    def json_part(self) -> Any:
-        """This verdict's record already serialised: the class's JSON around its reference time's (one
-        ``orjson.Fragment``, not a dict copied and then serialised key by key)."""
-        if self._head is None:
-            return self.to_dict(with_inputs=False)
+    def json_bytes(self) -> bytes:
+        """:meth:`RuleResult.json_bytes` from the class's JSON around its reference time's (not a dict copied and
+        then serialised key by key)."""
+        head = self._head
+        if head is None:
+            return RuleResult.json_bytes(self)
         global _LAST_REF
         ref = self.reference_time
         last = _LAST_REF
         if last[0] is not ref:
             last = _LAST_REF = (ref, _ORJSON(ref))
-        return _FRAGMENT(self._head + last[1] + self._tail)
+        return last[1].join((head, self._tail))
 
     def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
         if with_inputs and self.inputs:
@@ -287,6 +290,7 @@ class CaseResult:
     versions: tuple[tuple[str, str | None], ...] = ()
     # findings detail: (complied, not_applicable) verdicts counted but not kept in ``results``
     quiet: tuple[int, int] | None = None
+    _tally: tuple[int, int, int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def violated(self) -> list[RuleResult]:
@@ -305,7 +309,9 @@ class CaseResult:
     def tally(self) -> tuple[int, int, int, int]:
         """The verdicts by outcome: (complied, violated, not applicable, undetermined), counted ones included.
         (What :meth:`counts` says, without a dict or ``Outcome.value``, a property, per verdict: the summary
-        line's totals take it for every record, run.blocks.count.)"""
+        line's totals take it for every record, run.blocks.count, after the record's JSON did: kept.)"""
+        if self._tally is not None:
+            return self._tally
         complied = violated = not_applicable = undetermined = 0
         for r in self.results:
             outcome = r.outcome
@@ -322,7 +328,8 @@ class CaseResult:
         if self.quiet is not None:
             complied += self.quiet[0]
             not_applicable += self.quiet[1]
-        return complied, violated, not_applicable, undetermined
+        self._tally = made = (complied, violated, not_applicable, undetermined)
+        return made
 
     def to_findings(self) -> dict[str, Any]:
         """The findings shape (schemas/result-findings.schema.json); works on a full result too."""
@@ -349,8 +356,8 @@ class CaseResult:
         return self._record(False)
 
     def _record(self, serialised: bool) -> dict[str, Any]:
-        """:meth:`to_dict`; ``serialised``: each verdict of a full record as it is written in JSON
-        (``RuleResult.json_part``: a preset verdict already serialised), for orjson only."""
+        """:meth:`to_dict`; ``serialised``: a full record's verdicts already written as one JSON list
+        (``RuleResult.json_bytes``: a preset verdict from its class's JSON), for orjson only."""
         if self.quiet is not None:
             return self.to_findings()
         out: dict[str, Any] = {
@@ -367,13 +374,9 @@ class CaseResult:
             out["summary"] = self.counts()
             # The values read are listed once for the case (every rule's reads of it agree); a rule
             # repeats its own only beside an explanation, where they may include list items.
-            inputs: dict[str, Any] = {}
-            for r in self.results:
-                if r.inputs:
-                    inputs.update(r.inputs)
-            out["inputs"] = inputs
-            out["results"] = [r.json_part() for r in self.results] if serialised else \
-                [r.to_dict(with_inputs=False) for r in self.results]
+            out["inputs"] = recorded(self.results)  # (run.later)
+            out["results"] = _FRAGMENT(b"[" + b",".join([r.json_bytes() for r in self.results]) + b"]") \
+                if serialised else [r.to_dict(with_inputs=False) for r in self.results]
         return out
 
     def to_json(self) -> str:
