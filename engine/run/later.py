@@ -126,8 +126,11 @@ def recorded(verdicts: Sequence[Any]) -> dict[str, Any]:
         elif got or verdict.rule is not None:  # (a trace's reads, a waiver's...): the verdicts one by one
             out: dict[str, Any] = {}
             for each in verdicts:
-                if each.inputs:
-                    out.update(each.inputs)
+                mine = each.inputs
+                if type(mine) is OwnInputs:
+                    mine = mine._get()  # (its dict, not the Mapping protocol's key-by-key reads)
+                if mine:
+                    out.update(mine)
             return out
     if len(unions) == 1:
         return unions[0].copy()
