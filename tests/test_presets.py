@@ -18,7 +18,8 @@ from test_kernel import TESTS, _variants
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.result import FIELDS, Outcome, PresetResult, RuleResult
+from policy_eval.run.presets import PresetResult
+from policy_eval.run.result import FIELDS, Outcome, RuleResult
 
 
 def _general(ev: Evaluator) -> Evaluator:

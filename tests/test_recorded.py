@@ -1,4 +1,5 @@
-"""A full record's ``inputs`` (run.later.recorded) is its verdicts' inputs merged in order, whichever way it is made.
+"""A full record's ``inputs`` (run.later.recorded) is its verdicts' inputs merged in order, whichever way it is made;
+its bytes are orjson's of its dict.
 
 In full detail each verdict's ``inputs`` is an ``OwnInputs``: its rule's paths among the values its version read
 once for the case. The record lists the versions' reads (their unions) without making any verdict's own dict;
@@ -13,6 +14,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from test_kernel import TESTS, _variants
 
@@ -53,6 +55,8 @@ def test_the_record_lists_what_its_verdicts_read(evaluators, index: int) -> None
         assert list(recorded(verdicts).items()) == want
         result = ev.evaluate(case, as_of=as_of)
         assert list(result.to_dict()["inputs"].items()) == want
+        # the record's bytes (its results joined apart and spliced in last) are orjson's of its dict
+        assert result.to_json_bytes() == orjson.dumps(result.to_dict(), default=str)
         # the same with one verdict's inputs of another kind: a plain dict, empty or holding a path of its own
         for i in (0, len(verdicts) - 1):
             for other in ({}, {"zz.extra": "1"}):

@@ -100,6 +100,9 @@ def block_of(results: Iterable[Any], frame: tuple[str, str]) -> Block:
     before, after = frame
     if not text:
         head, tail = before.encode("utf-8"), after.encode("utf-8")
+        if not head:  # (JSON Lines: each record's bytes copied once, not once more for the block's last newline)
+            parts.append(b"")
+            return Block(tail.join(parts), tuple(totals), rulebook)  # type: ignore[arg-type]
         return Block(head + (tail + head).join(parts) + tail, tuple(totals), rulebook)  # type: ignore[arg-type]
     texts = [p.decode("utf-8") if isinstance(p, bytes) else p for p in parts]
     joined = before + (after + before).join(texts) + after

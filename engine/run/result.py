@@ -24,18 +24,13 @@ import orjson
 
 from policy_eval.run.later import Later, recorded
 
-__all__ = ["Outcome", "RuleResult", "LazyResult", "PresetResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
+__all__ = ["Outcome", "RuleResult", "LazyResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
 RESULT_FORMAT_VERSION = "1"
 FINDINGS_FORMAT_VERSION = "findings/1"
 
 _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
-_FRAGMENT = orjson.Fragment
-# Where a preset verdict's reference time goes in its class's JSON (PresetResult.of). Only a whole JSON string
-# equal to it matches; a template holding such a string elsewhere too (a policy's YAML can write "\0") splits in
-# three and is not used: that class's records are written from the dict (tests/test_presets.py).
-_SENTINEL = "\x00policy-eval reference time\x00"
 
 
 def dumps(obj: Any) -> str:
@@ -161,7 +156,7 @@ _NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
 _LAZY = frozenset(FIELDS)
 
 
-class _MadeResult(RuleResult):
+class _MadeResult(RuleResult):  # (also run.presets.PresetResult)
     """A verdict of a class made for one rule and outcome, the rule's constants being the class's own: it
     prints, and travels to another process, as the plain :class:`RuleResult` it stands for."""
 
@@ -223,51 +218,8 @@ class LazyResult(_MadeResult):
         return object.__getattribute__(self, name)
 
 
-class PresetResult(_MadeResult):
-    """A complied or not-applicable verdict of full detail whose every field but the reference time and the
-    inputs is a constant of its rule: the class made by :meth:`of` for that rule and outcome holds them, and
-    the record (:meth:`to_dict`) is a copy of one made in advance. Built by :mod:`policy_eval.run.presets`."""
-
-    __slots__ = ()
-    _template: dict[str, Any] = {}
-    # (_head and _tail: the template's JSON before and after the reference time's value; None: from the dict)
-
-    @classmethod
-    def of(cls, constants: dict[str, Any]) -> type[PresetResult]:
-        """The class of one rule's verdicts with one outcome: ``constants`` holds every field but
-        ``reference_time`` and ``inputs``."""
-        if set(constants) != set(FIELDS) - {"reference_time", "inputs"}:
-            raise ValueError(f"a preset verdict needs every field but reference_time and inputs: {sorted(constants)}")
-        template = RuleResult(**constants, reference_time="").to_dict(with_inputs=False)
-        extra: dict[str, Any] = {"_template": template}
-        try:
-            parts = _ORJSON({**template, "reference_time": _SENTINEL}).split(_ORJSON(_SENTINEL))
-        except _ORJSON_ERROR:  # (a lone surrogate in a policy's text): its records are written from the dict
-            parts = []
-        if len(parts) == 2:  # (the sentinel once: a policy's text cannot fake it, or it is not split)
-            extra["_head"], extra["_tail"] = parts
-        made: type[PresetResult] = cls._made(constants, extra)
-        return made
-
-    def json_bytes(self) -> bytes:
-        """:meth:`RuleResult.json_bytes` from the class's JSON around its reference time's (:func:`_written`, inline)."""
-        head = self._head
-        if head is None:
-            return RuleResult.json_bytes(self)
-        data: bytes = _ORJSON(self.reference_time).join((head, self._tail))
-        return data
-
-    def to_dict(self, *, with_inputs: bool = True) -> dict[str, Any]:
-        if with_inputs and self.inputs:
-            return RuleResult.to_dict(self, with_inputs=True)
-        out = self._template.copy()
-        out["reference_time"] = self.reference_time
-        return out
-
-
-def _written(verdicts: Sequence[RuleResult]) -> list[bytes]:
-    """Each verdict's :meth:`RuleResult.json_bytes`, a preset verdict's made here (one method call less for each
-    of the ~19 verdicts of a full record; its reference time serialised once for the verdicts sharing it)."""
+def _written(verdicts: Sequence[RuleResult]) -> bytes:
+    """The JSON list of the verdicts' :meth:`RuleResult.json_bytes`, joined once (a preset verdict's made here)."""
     parts: list[bytes] = []
     ref: Any = None
     ref_json = b""
@@ -280,7 +232,11 @@ def _written(verdicts: Sequence[RuleResult]) -> list[bytes]:
             ref = verdict.reference_time
             ref_json = _ORJSON(ref)
         parts.append(ref_json.join((head, verdict._tail)))
-    return parts
+    if not parts:
+        return b"[]"
+    parts[0] = b"[" + parts[0]
+    parts[-1] += b"]"
+    return b",".join(parts)
 
 
 @dataclass(slots=True)
@@ -364,8 +320,8 @@ class CaseResult:
         return self._record(False)
 
     def _record(self, serialised: bool) -> dict[str, Any]:
-        """:meth:`to_dict`; ``serialised``: a full record's verdicts already written as one JSON list
-        (``RuleResult.json_bytes``: a preset verdict from its class's JSON), for orjson only."""
+        """:meth:`to_dict`; ``serialised``: a full record's ``results`` (its last key) already written as one JSON
+        list, in bytes (:func:`_written`), for :meth:`to_json_bytes` only."""
         if self.quiet is not None:
             return self.to_findings()
         out: dict[str, Any] = {
@@ -382,8 +338,8 @@ class CaseResult:
             out["summary"] = self.counts()
             # the values read, once for the case (a rule repeats its own only beside an explanation): run.later
             out["inputs"] = recorded(self.results)
-            out["results"] = _FRAGMENT(b"[" + b",".join(_written(self.results)) + b"]") if serialised \
-                else [r.to_dict(with_inputs=False) for r in self.results]
+            out["results"] = _written(self.results) if serialised else \
+                [r.to_dict(with_inputs=False) for r in self.results]
         return out
 
     def to_json(self) -> str:
@@ -395,6 +351,12 @@ class CaseResult:
         """:meth:`to_json` as UTF-8 bytes, as orjson writes them (not decoded to be encoded again); the text
         itself when orjson refuses the record (see :func:`dumps`), which may not be UTF-8 (a lone surrogate)."""
         try:
-            return _ORJSON(self._record(True), default=str)
+            out = self._record(True)
+            results = out.pop("results", None)
+            if results is None:
+                data: bytes = _ORJSON(out, default=str)
+                return data
+            # the rest, then the results (most of the bytes: copied once, not grown into orjson's buffer)
+            return b"".join((_ORJSON(out, default=str)[:-1], b',"results":', results, b"}"))
         except _ORJSON_ERROR:
             return dumps(self.to_dict())
