@@ -41,19 +41,13 @@ class Later(Sequence[dict[str, Any]]):
         return repr(self._get())
 
 
-class LaterInputs(Mapping[str, Any]):
-    """The case values a verdict read, computed on first use (see :class:`Later`)."""
+class _Made(Mapping[str, Any]):
+    """A mapping that is the dict :meth:`_get` makes (once) when it is first used."""
 
-    __slots__ = ("_make", "_value")
-
-    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
-        self._make: Callable[[], dict[str, Any]] | None = make
-        self._value: dict[str, Any] = {}
+    __slots__ = ()
 
     def _get(self) -> dict[str, Any]:
-        if self._make is not None:
-            self._value, self._make = self._make(), None
-        return self._value
+        raise NotImplementedError
 
     def __getitem__(self, key: str) -> Any:
         return self._get()[key]
@@ -68,7 +62,22 @@ class LaterInputs(Mapping[str, Any]):
         return repr(self._get())
 
 
-class OwnInputs(Mapping[str, Any]):
+class LaterInputs(_Made):
+    """The case values a verdict read, computed on first use (see :class:`Later`)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make: Callable[[], dict[str, Any]] | None = make
+        self._value: dict[str, Any] = {}
+
+    def _get(self) -> dict[str, Any]:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+
+class OwnInputs(_Made):
     """One rule's recorded inputs in full detail: the values of its own paths (``paths``, in its order) among
     those its version read from the case (``union``: run.inputs reads each path once for all the rules),
     made into a dict of its own when first used. A full record lists ``union`` once (:func:`recorded`), so
@@ -86,15 +95,6 @@ class OwnInputs(Mapping[str, Any]):
             own = self._own = {p: union[p] for p in self.paths if p in union}
         return own
 
-    def __getitem__(self, key: str) -> Any:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, OwnInputs):
             other = other._get()
@@ -102,9 +102,6 @@ class OwnInputs(Mapping[str, Any]):
                                else other)
 
     __hash__ = None  # type: ignore[assignment]  # (a mapping)
-
-    def __repr__(self) -> str:
-        return repr(self._get())
 
     def __reduce__(self) -> Any:  # (to another process: the plain dict)
         return dict, (self._get(),)
