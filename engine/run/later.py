@@ -107,12 +107,13 @@ class OwnInputs(_Made):
         return dict, (self._get(),)
 
 
-def recorded(verdicts: Sequence[Any]) -> dict[str, Any]:
+def recorded(verdicts: Sequence[Any], fresh: bool = True) -> dict[str, Any]:
     """What a full record lists as read: its verdicts' ``inputs`` merged in order (a path keeps its first place
     and its last value). When the verdict of every rule holds an :class:`OwnInputs`, that merge is the merge of
     their versions' unions, each once (every rule of a version is there, and their paths, in order, make its
     union: run.inputs), and no verdict's own dict is made. A verdict of a whole policy (``rule`` None: no version
-    applied) reads nothing. A fresh dict either way."""
+    applied) reads nothing. A fresh dict either way, unless ``fresh`` is False (the caller only reads it: a version's
+    union may then be given as it is)."""
     unions: list[dict[str, Any]] = []
     for verdict in verdicts:
         got = verdict.inputs
@@ -130,7 +131,7 @@ def recorded(verdicts: Sequence[Any]) -> dict[str, Any]:
                     out.update(mine)
             return out
     if len(unions) == 1:
-        return unions[0].copy()
+        return unions[0].copy() if fresh else unions[0]
     out = {}
     for union in unions:
         out.update(union)

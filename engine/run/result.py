@@ -337,7 +337,7 @@ class CaseResult:
             out["status"] = "evaluated"
             out["summary"] = self.counts()
             # the values read, once for the case (a rule repeats its own only beside an explanation): run.later
-            out["inputs"] = recorded(self.results)
+            out["inputs"] = recorded(self.results, fresh=not serialised)  # (serialised: only read, by orjson)
             out["results"] = _written(self.results) if serialised else \
                 [r.to_dict(with_inputs=False) for r in self.results]
         return out
