@@ -47,7 +47,7 @@ class _Ready:
     """A version judged this way, what a case needs of it (made once)."""
 
     __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "objects", "deeper", "applied", "metered",
-                 "glue")
+                 "glue", "needed")
 
     def __init__(self, version: PolicyVersion, fn: Any, plan: tuple[tuple[Rule, dict[Outcome, type[LazyResult]] | None],
                  ...], wanted: list[int] | None, objects: tuple[tuple[str, ...], ...], applied: tuple[str, str]) -> None:
@@ -67,6 +67,22 @@ class _Ready:
         self.metered = may_charge(n for r in self.rules for n in (
             r.when.node if r.when is not None else None, r.condition.node))
         self.glue: Callable[[dict[str, Any], Any, str, Any], Any] = self._loop  # (run.lazycode's when made)
+        self.needed: dict[str, frozenset[str]] = {}  # per rule, the rules it depends on, directly or not
+
+    def needs(self, rule: Rule) -> frozenset[str]:
+        """The rules of the plan that ``rule`` depends on, directly or through others (kept once found)."""
+        found = self.needed.get(rule.id)
+        if found is None:
+            by_id = dict(zip(self.ids, self.rules, strict=True))
+            seen: dict[str, None] = {}
+            todo = list(rule.depends_on)
+            while todo:
+                dep = todo.pop()
+                if dep not in seen and dep in by_id:
+                    seen[dep] = None
+                    todo.extend(by_id[dep].depends_on)
+            found = self.needed[rule.id] = frozenset(seen)
+        return found
 
     def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
         """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
@@ -264,7 +280,7 @@ class LazyVerdicts:
         given the verdicts of the rules before it, within a fresh budget."""
         made: list[Any] = []
         env = {REF_TIME: ref}
-        fill = (self._fill, (ready, case, env, ref_text, made))
+        fill = (self._fill, (ready, case, env, ref_text, outcomes))
         findings = self._findings
         token = _METER_SET(Meter(self._budget) if self._budget is not None else None)
         try:
@@ -284,15 +300,30 @@ class LazyVerdicts:
         chosen = made if ready.wanted is None else [made[i] for i in ready.wanted]
         return [r for r in chosen if isinstance(r, RuleResult)] if findings else chosen
 
-    def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str, made: list[Any],
-              lazy: LazyResult) -> RuleResult | Outcome:
-        """A lazy verdict's whole record, when first read: the general path's, within a fresh rule budget."""
+    def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+              outcomes: tuple[Any, ...], lazy: LazyResult) -> RuleResult | Outcome:
+        """A lazy verdict's whole record, when first read: the general path's, within a fresh rule budget.
+
+        The verdicts of the rules it depends on (the general path reads their outcomes, inputs and chains) are
+        made again from their outcomes (``outcomes``: the fused function's, in plan order), not taken from
+        the case's other verdicts: a verdict holding its siblings would make every result a reference cycle."""
         version = ready.version
         rule = self._rule_of[(id(version), lazy.rule or "")]
-        done = dict(zip(ready.ids, made, strict=True))  # every verdict of the case: the ones it depends on
+        done: dict[str, RuleResult | Outcome] | None = None
+        if rule.depends_on:  # dependencies first (a plan puts them before their dependents)
+            wanted = ready.needs(rule)
+            done = {}
+            for planned, outcome in zip(ready.rules, outcomes, strict=True):
+                if planned.id in wanted:
+                    done[planned.id] = self._one(ready, planned, case, env, ref_text, done, outcome)
+        return self._one(ready, rule, case, env, ref_text, done, lazy.outcome)
+
+    def _one(self, ready: _Ready, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+             done: dict[str, RuleResult | Outcome] | None, outcome: Outcome) -> RuleResult | Outcome:
+        """One rule's verdict by the general path, its outcome decided, within a fresh rule budget."""
         token = _METER.set(Meter(self._budget) if self._budget is not None else None)
         try:
-            return self._general(version, rule, case, env, ref_text, None, done, (), lazy.outcome)
+            return self._general(ready.version, rule, case, env, ref_text, None, done, (), outcome)
         finally:
             _METER.reset(token)
 

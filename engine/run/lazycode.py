@@ -4,7 +4,8 @@ Input: a version's fused function (run.kernel, lang.fusion), its rules' lazy ver
 case keys of the objects its rules read. Output: ``glue(case, ref, ref_text, meter)``, which looks for a null
 in those objects (None: the case goes the general way), runs the fused function (None if it raised) and,
 when every rule's outcome has a lazy class, returns the verdicts made from them, each holding the reference
-time and the ``fill`` of the case (in findings detail, the violated ones, with the complied and
+time and the ``fill`` of the case (the fused function's outcomes, not the verdicts: a verdict holding its
+siblings would make every result a reference cycle, freed only by the garbage collector) (in findings detail, the violated ones, with the complied and
 not-applicable ones counted); otherwise it returns the fused function's answer for run.lazy to finish
 rule by rule. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is most of what an
 API call does besides deciding: a loop over the rules cost more than the rules' conditions.
@@ -36,7 +37,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], objects: tuple[str, ...],
 
     ``counted`` (findings detail, every planned rule selected): the two outcomes that are counted, not made
     (complied, not applicable). The glue then returns ``(the lazy verdicts, complied, not applicable)``, the
-    verdicts' fill holding each counted rule's bare outcome in its place (what run.lazy's finish makes)."""
+    verdicts' fill holding the outcomes of every planned rule."""
     n = len(kinds)
     lines = ["def _glue(c, ref, ref_text, m):"]
     for i in range(len(objects)):
@@ -51,7 +52,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], objects: tuple[str, ...],
         lines += ["    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
                   "        return q",
                   "    made = [" + ", ".join(f"_new(k{i})" for i in range(n)) + "]",
-                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, made))"]
+                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))"]
         for i in range(n):
             lines += [f"    v = made[{i}]", "    v.reference_time = ref_text", "    v._fill = fill"]
         lines += ["    return made", ""]
@@ -61,7 +62,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], objects: tuple[str, ...],
                       f"    elif (k{i} := _K{i}.get(o{i})) is None:", "        return q", "    else:",
                       f"        a{i} = _new(k{i})"]
         lines += ["    made = [" + ", ".join(f"a{i}" for i in range(n)) + "]",
-                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, made))",
+                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))",
                   "    kept = [a for a in made if a.__class__ is not _O]",
                   "    for v in kept:", "        v.reference_time = ref_text", "        v._fill = fill",
                   "    return kept, q[0], q[1]", ""]
