@@ -88,8 +88,8 @@ def test_the_api_path_gives_the_general_paths_results(books: tuple[Rulebook, Rul
 
 
 def test_a_null_the_rules_do_not_read_keeps_the_quick_path(tmp_path: Path) -> None:
-    """A null outside the objects the rules read does not send the case the general way; one in such an
-    object does, and both give the general path's verdicts."""
+    """A null on a path the rules do not read does not send the case the general way, even beside one they
+    read (in the same object); a null on a read path does; each gives the general path's verdicts."""
     text = pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d")))
     pt.write(tmp_path / "policies" / "demo.yaml", text)
     quick = Rulebook.load(tmp_path / "policies", entry_points=False)
@@ -103,8 +103,12 @@ def test_a_null_the_rules_do_not_read_keeps_the_quick_path(tmp_path: Path) -> No
     for near in ({**case, "request": {**case["request"], "reason": None}},  # (in an object the rule reads)
                  {**case, "order": {**case["order"], "received_at": None}}):
         (verdict,) = quick.evaluate(near).results
-        assert not isinstance(verdict, LazyResult)
+        assert isinstance(verdict, LazyResult)
         _same(quick.evaluate(near), general.evaluate(near))
+    read = {**case, "order": {**case["order"], "confirmed_at": None}}
+    (verdict,) = quick.evaluate(read).results
+    assert not isinstance(verdict, LazyResult) and verdict.outcome.value == "undetermined"
+    _same(quick.evaluate(read), general.evaluate(read))
 
 
 def test_the_version_follows_the_reference_time(tmp_path: Path) -> None:

@@ -215,3 +215,49 @@ def test_a_let_computed_before_a_budget_error_is_not_reused_for_free(tmp_path: P
     result = Evaluator(rb, detail=detail, budget=51).evaluate(case)
     assert [r.outcome for r in result.results] == [Outcome.UNDETERMINED]
     assert "budget exceeded" in (result.results[0].error or "")
+
+
+NULLS = pt.rules_text(
+    pt.rule("shipped", 'request.type != "return_refund" or exists(order.shipped_at)'),
+    pt.rule("half", "order.paid_amount / 2 >= ¥0"))  # (a division: a closure inside the fused code)
+
+
+def _order_case(**order: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00", "paid_amount": "59.90"}
+    base.update(order)
+    kind = base.pop("type", "refund_only")
+    return {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00", "order": base,
+            "request": {"id": "R1", "type": kind, "submitted_at": "2024-03-01T10:00:00+08:00"}}
+
+
+@pytest.mark.parametrize(("case", "decided"), [
+    (_order_case(), True),
+    (_order_case(shipped_at=None), True),  # a refund-only request: `or` is decided before shipped_at is read
+    (_order_case(received_at=None), True),  # no rule reads it
+    (_order_case(type="return_refund"), True),  # missing: exists() is false, decided
+    (_order_case(type="return_refund", shipped_at=None), False),  # read: exists() of a null is unknown
+    (_order_case(paid_amount=None), False),  # read by the closure of the division
+])
+def test_a_null_read_by_the_fused_function_sends_the_case_the_general_way(
+        tmp_path: Path, case: dict[str, Any], decided: bool) -> None:
+    """Made with ``exact_nulls`` (the embedding API's, which looks for no null first): a missing key reads as
+    unknown; a null on a path the fused code reads (inline or through a closure) makes it give up, since a null
+    is judged by three-valued logic on the general path; a null it never reads changes nothing. Whatever it
+    does, the verdicts are the rule-by-rule ones. (The batch path's, made without, reads a null as missing:
+    it is never given a case with a null on a path its rules read.)"""
+    rb = pt.load(pt.write(tmp_path / "p" / "demo.yaml", pt.policy(NULLS)).parent)
+    (version,) = rb.versions()
+    env = {REF_TIME: parse_instant("2024-03-01T10:00:00+08:00")}
+    exact, blind = Evaluator(rb, lazy=True)._kernel, Evaluator(rb, detail="findings")._kernel
+    assert exact is not None and blind is not None
+    out = exact._fused[id(version)](case, dict(env), None)
+    assert (out is not None) is decided
+    assert blind._fused[id(version)](case, dict(env), None) is not None
+    one_by_one = Evaluator(rb, detail="full", explain="missing")
+    one_by_one._kernel._fused = {}  # type: ignore[union-attr]
+    expected = {r.rule: r.outcome for r in one_by_one.evaluate(case).results}
+    if out is not None:
+        assert dict(zip(("shipped", "half"), out[3], strict=True)) == expected
+    assert {r.rule: r.outcome for r in Evaluator(rb, detail="full").evaluate(case).results} == expected
+    if not decided:
+        assert Outcome.UNDETERMINED in expected.values()

@@ -277,3 +277,21 @@ def test_verdicts_read_from_many_threads_at_once(tmp_path: Path) -> None:
         assert errors == []
         assert sorted(seen, key=str) == sorted(((f, getattr(reference, f)) for f, _ in seen), key=str)
         assert ("message", "late: 2024-03-19T10:00:00+08:00") in seen
+
+
+def test_a_null_the_rules_never_read_keeps_the_lazy_verdicts(tmp_path: Path) -> None:
+    """No search for nulls before deciding: a null the fused function does not reach leaves the verdicts lazy
+    (and as eager ones read); one it reads sends the case the general way, which judges it unknown."""
+    rules = pt.rules_text(pt.rule("shipped", 'request.type != "return_refund" or exists(order.shipped_at)'))
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", pt.policy(rules)).parent)
+    lazy = Evaluator(rb, explain="missing", lazy=True)
+    eager = _eager(Evaluator(rb, explain="missing", lazy=True))
+    unread = {**CASE, "order": {**CASE["order"], "shipped_at": None, "received_at": None}}
+    (verdict,) = lazy.evaluate(unread).results
+    assert isinstance(verdict, LazyResult) and verdict.outcome is Outcome.COMPLIED
+    _same(lazy, eager, unread, None, "reason")
+    read = {**unread, "request": {**CASE["request"], "type": "return_refund"}}
+    (verdict,) = lazy.evaluate(read).results
+    assert not isinstance(verdict, LazyResult) and verdict.outcome is Outcome.UNDETERMINED
+    assert verdict.missing == ("order.shipped_at",) and "null" in verdict.reason
+    _same(lazy, eager, read, None, "reason")

@@ -64,12 +64,55 @@ class _TooLarge(Exception):
     pass
 
 
+class _Null(Exception):
+    """A case path the fused function read holds a null (the case goes the general way)."""
+
+
+def _null() -> Any:
+    raise _Null
+
+
+def _no_null(case: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> bool:
+    """True, or :class:`_Null` raised when one of ``paths`` (or a record on the way) holds a null."""
+    for keys in paths:
+        node: Any = case
+        for key in keys:
+            if type(node) is not dict:
+                break
+            node = node.get(key, _ABSENT)
+            if node is None:
+                raise _Null
+            if node is _ABSENT:
+                break
+    return True
+
+
+def _root_paths(node: ir.IR) -> tuple[tuple[str, ...], ...]:
+    """The case paths (from the root, through fields only) that ``node`` reads, its lets' included."""
+    out: dict[tuple[str, ...], None] = {}
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        path = _root_path(n) if isinstance(n, ir.Field) else None
+        if path is not None:
+            out[path] = None
+        stack.extend(ir.children(n))
+    return tuple(out)
+
+
+_ABSENT = object()  # a key missing from the case
+
+
 class _FusedGen(SureGen):
     """codegen's templates (two-valued and three-valued), with let-bindings inlined as lazily computed locals
-    and the size capped."""
+    and the size capped; with ``exact_nulls``, a null on a case path it reads raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, exact_nulls: bool = False) -> None:
         super().__init__()
+        self.exact_nulls = exact_nulls
         self.inlined = 0
         self.sure_lets: dict[int, str] = {}
 
@@ -92,6 +135,13 @@ class _FusedGen(SureGen):
             raise _TooLarge
         return f"({local} if {local} is not _M else ({local} := {code}))"
 
+    def closure(self, node: ir.IR) -> str:
+        """A node without a template calls its closure, which reads a null as a missing key: the case paths it
+        reads are looked at first, and a null on one raises (see ``exact_nulls``)."""
+        paths = _root_paths(node) if self.exact_nulls else ()
+        call = super().closure(node)
+        return f"({self.fn(_no_null)}(c, {self.const(paths)}) and {call})" if paths else call
+
     def hoist_all(self, roots: Sequence[ir.IR]) -> None:
         """Read each case path that the rules (and the lets they use, each once) read more than once a single
         time, at the top."""
@@ -112,8 +162,9 @@ class _FusedGen(SureGen):
         self.hoist_counted(counts)
 
 
-def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True) -> tuple[str, dict[str, Any]]:
-    gen = _FusedGen()
+def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exact_nulls: bool = False
+            ) -> tuple[str, dict[str, Any]]:
+    gen = _FusedGen(exact_nulls)
     gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
     names = {"_CO": tokens.complied, "_VI": tokens.violated, "_NA": tokens.not_applicable,
              "_UN": tokens.undetermined, "_GA": tokens.gated}
@@ -183,24 +234,26 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True) -> t
     lines += [f"        return (_co, _na, _loud, ({outs},))",
               "    except Exception:", "        return None", ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
-                                 "_Unsure": Unsure, **names}
+                                 "_Unsure": Unsure, "_n": _null, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
     return "\n".join(lines), namespace
 
 
-def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version") -> Fused | None:
+def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nulls: bool = False) -> Fused | None:
     """The fused function of ``steps`` (see the module docstring), or None when it cannot be made within
-    the cap (the caller then runs the rules one by one)."""
+    the cap (the caller then runs the rules one by one). ``exact_nulls``: a null on a case path it reads
+    (from the root, through fields: where the general path judges nulls by three-valued logic) makes it
+    give up, while a missing key reads as unknown; without it, both read as unknown."""
     if not steps:
         return None
     try:
         try:
-            source, namespace = _source(steps, tokens)
+            source, namespace = _source(steps, tokens, exact_nulls=exact_nulls)
             if len(source) > MAX_FUSED_SOURCE:
                 raise _TooLarge
         except _TooLarge:  # the two-valued code doubles the source: without it, then
-            source, namespace = _source(steps, tokens, two_valued=False)
+            source, namespace = _source(steps, tokens, two_valued=False, exact_nulls=exact_nulls)
         if len(source) > MAX_FUSED_SOURCE:
             return None
         code = compile(source, f"<policy-eval: {name[:60]!r} fused>", "exec")

@@ -71,6 +71,12 @@ def _walk(node: ir.IR) -> list[ir.IR]:
 
 
 class _Gen:
+    # Fused code (lang.fusion) tells a null from a missing key on the paths it reads from the case root: a
+    # missing key reads as unknown, a null raises (the case then goes the general way, which judges nulls by
+    # three-valued logic: ``exists`` of a null is unknown, not false). Needs ``_n`` (raises) bound; elsewhere
+    # a null reads as a missing key does.
+    exact_nulls = False
+
     def __init__(self) -> None:
         self.K: list[Any] = []
         self.F: list[Callable[..., Any]] = []
@@ -105,6 +111,11 @@ class _Gen:
                 key = self.const(prefix[-1])
                 read = f"c.get({key})" if outer is None else f"(None if {outer} is None else {outer}.get({key}))"
                 self.prelude.append(f"    {name} = {read}")
+                if self.exact_nulls:  # a null record raises
+                    within = "c" if outer is None else outer
+                    held = "" if outer is None else f"{outer} is not None and "
+                    self.prelude.append(f"    if {name} is None and {held}{key} in {within}:")
+                    self.prelude.append("        _n()")
                 self.records[prefix] = name
         for path, nodes in sorted(counts.items()):
             if len(nodes) > 1:
@@ -201,10 +212,17 @@ class _Gen:
         code = ""
         # walk: (U if (t := start.get(k1)) is None else (U if (t := t.get(k2)) is None else READ(t)))
         current = start
-        for k in keys:
+        exact = self.exact_nulls and base is None
+        for i, k in enumerate(keys):
             held = f"{current} is None or " if current is record else ""  # a hoisted record may be missing
-            code += f"({missing} if {held}({t} := {current}.get({self.const(k)})) is None else "
-            current = t
+            key = self.const(k)
+            # (exact: each level its own local, the record a key is looked for in being still at hand)
+            into = self.tmp() if exact and i < len(keys) - 1 else t
+            got = f"({into} := {current}.get({key})) is None"
+            if exact:  # None and present: a null (the common case, a value, pays nothing)
+                got = f"({got} and ({key} not in {current} or _n()))"
+            code += f"({missing} if {held}{got} else "
+            current = into
         read = self.read(leaf, node, t)
         code += read + ")" * len(keys)
         if base is not None:

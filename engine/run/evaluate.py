@@ -96,7 +96,7 @@ class Evaluator:
         # findings detail: quiet verdicts counted, not built (run.kernel)
         # the rules of a version fused into one function (run.kernel, lang.fusion): in findings detail the
         # fast path; in full detail it decides the outcomes, and the verdicts are built from them
-        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans)
+        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans, exact_nulls=lazy)  # (run.lazy)
         # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
@@ -121,7 +121,7 @@ class Evaluator:
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
                                   self._text, self.findings,
                                   {kind: self._by_kind.get(kind, []) for kind in rulebook.case_schemas},
-                                  self._null_paths, rulebook.digest, self._policy) if lazy else None
+                                  rulebook.digest, self._policy) if lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}

@@ -85,7 +85,11 @@ class Kernel:
     """The plans of the versions it can run; :meth:`run` says None for the others (they have waivers)."""
 
     def __init__(self, versions: Iterable[PolicyVersion], selected: dict[int, list[Rule]],
-                 plans: dict[int, list[Rule]]) -> None:
+                 plans: dict[int, list[Rule]], exact_nulls: bool = False) -> None:
+        """``exact_nulls``: the fused functions give up (None) on a null on a path they read, so that the caller
+        need not look for nulls first (the embedding API's lazy verdicts); without it they read a null as a
+        missing key, which is right where the caller sends a case with a null on such a path the general way
+        (the batch path: a case whose JSON text holds no null needs no search at all)."""
         self._steps: dict[int, list[_Step]] = {}
         self._ordered: dict[int, list[str] | None] = {}
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
@@ -103,7 +107,7 @@ class Kernel:
                 for r in (plan if plan is not None else chosen)]
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
-            self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}")
+            self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}", exact_nulls)
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
             # no rule depends on another: a loud verdict needs nothing of the rules before it
             self._alone[id(v)] = not any(depends for _, depends, _ in self._steps[id(v)])
@@ -225,13 +229,13 @@ class Kernel:
         return found
 
 
-def _fused(steps: list[_Step], name: str) -> Any:
+def _fused(steps: list[_Step], name: str, exact_nulls: bool = False) -> Any:
     """One generated function for a version's steps (lang.fusion), or None (then rule by rule)."""
     index = {rule.id: i for i, (rule, _, _) in enumerate(steps)}
     return fuse([Step(rule.when.node if rule.when is not None else None, rule.condition.node,
                       rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected)
                  for rule, depends, selected in steps],
-                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name)
+                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name, exact_nulls)
 
 
 def quiet_split(results: list[Any]) -> tuple[list[Any], int, int]:

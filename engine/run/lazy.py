@@ -7,13 +7,14 @@ rule's constants (policy, version, id, title, clause, severity, outcome, no waiv
 does not depend on the case). Reading any other field fills the verdict whole from the general path
 (``Evaluator._rule`` with the outcome already decided), within a fresh rule budget, so what is read is what
 an eager evaluation gives. An undetermined verdict is built by the general path at once: its missing paths
-come from a trace. Versions with waivers are not judged this way (a waiver changes outcome and reason).
+come from a trace. Versions with waivers are not judged this way (a waiver changes outcome and reason), nor
+cases with a null on a path the fused function reads (it raises: the general path judges nulls by
+three-valued logic); a null the rules' evaluation never reached cannot change their outcomes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from functools import partial
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
@@ -22,7 +23,6 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
-from policy_eval.run.compose import has_null
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue
@@ -46,11 +46,10 @@ General = Callable[..., "RuleResult | Outcome"]
 class _Ready:
     """A version judged this way, what a case needs of it (made once)."""
 
-    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "objects", "deeper", "applied", "metered",
-                 "glue", "needed")
+    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "applied", "metered", "glue", "needed")
 
     def __init__(self, version: PolicyVersion, fn: Any, plan: tuple[tuple[Rule, dict[Outcome, type[LazyResult]] | None],
-                 ...], wanted: list[int] | None, objects: tuple[tuple[str, ...], ...], applied: tuple[str, str]) -> None:
+                 ...], wanted: list[int] | None, applied: tuple[str, str]) -> None:
         self.version = version
         self.fn = fn  # the fused function (run.kernel, lang.fusion)
         self.rules = tuple(r for r, _ in plan)  # its rules in plan order
@@ -58,10 +57,6 @@ class _Ready:
         self.kinds = tuple(k or {} for _, k in plan)
         self.ids = tuple(r.id for r in self.rules)
         self.wanted = wanted  # the selected rules' places in the plan when it adds or reorders rules
-        # the objects holding a path the rules read, below the root (whose values are looked at for every case):
-        # a null in one sends the case to the general path, which finds whether it is on such a path
-        self.objects = tuple(keys[0] for keys in objects if len(keys) == 1)  # keys of the root
-        self.deeper = tuple(keys for keys in objects if len(keys) > 1)  # key paths from the root
         self.applied = (applied,)  # ((policy, version),): in CaseResult.versions
         # whether its conditions can charge the budget (else they run without one: nothing to meter)
         self.metered = may_charge(n for r in self.rules for n in (
@@ -86,8 +81,6 @@ class _Ready:
 
     def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
         """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
-        if _null_in(case, [(k,) for k in self.objects] + list(self.deeper)):
-            return None
         return self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
 
 
@@ -109,18 +102,14 @@ class LazyVerdicts:
     def __init__(self, versions: Iterable[PolicyVersion], reasons: dict[int, dict[Outcome, str]],
                  general: General, budget: int | None, kernel: Kernel, selected: dict[int, list[Rule]],
                  text: Callable[[Any], str], findings: bool = False,
-                 by_kind: Mapping[str, Iterable[PolicyHistory]] | None = None,
-                 null_paths: Mapping[int, Iterable[tuple[str, tuple[str, ...], Any]]] | None = None,
-                 digest: str = "", policy: Callable[..., tuple[str | None, list[Any], tuple[int, int]]] | None = None
-                 ) -> None:
+                 by_kind: Mapping[str, Iterable[PolicyHistory]] | None = None, digest: str = "",
+                 policy: Callable[..., tuple[str | None, list[Any], tuple[int, int]]] | None = None) -> None:
         """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
         depend on the case; ``general``: the evaluator's general path for one rule; ``kernel``: the versions'
         fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
         verdicts show it; ``findings``: complied and not-applicable verdicts are counted, not made (findings
         detail: only the violated ones are lazy verdicts); ``by_kind``: the policies of each case kind (every
-        kind with a schema); ``null_paths``: per version, the case paths where a null could decide a rule
-        (none given: a case with a null anywhere goes to the general path); ``digest``: the rulebook's;
-        ``policy``: the general path for one policy of a case (Evaluator._policy), for a policy with no version
+        kind with a schema); ``digest``: the rulebook's; ``policy``: the general path for one policy of a case (Evaluator._policy), for a policy with no version
         in force (none given: such a case goes the general way)."""
         self._general = general
         self._findings = findings
@@ -143,30 +132,26 @@ class LazyVerdicts:
                 fn, planned = fused
                 place = {r.id: i for i, r in enumerate(planned)}
                 wanted = [place[r.id] for r in selected[id(v)]]
-                paths = (null_paths or {}).get(id(v))
-                objects = _objects(paths) if paths is not None else ()
                 kinds = (self._kinds.get(id(r)) for r in planned)
                 if findings:  # only the violated verdicts are made lazily
                     kinds = ({_VIOLATED: k[_VIOLATED]} if k else None for k in kinds)
                 ready = self._ready[id(v)] = _Ready(v, fn, tuple(zip(planned, kinds, strict=True)),
                                                     None if wanted == list(range(len(planned))) else wanted,
-                                                    objects, (v.id, v.version))
+                                                    (v.id, v.version))
                 if len(planned) <= MAX_RULES:
-                    ready.glue = glue(fn, ready.kinds, ready.objects, partial(self._null_below, ready)
-                                      if ready.deeper else None, self._fill, ready, REF_TIME,
+                    ready.glue = glue(fn, ready.kinds, self._fill, ready, REF_TIME,
                                       (_COMPLIED, _NOT_APPLICABLE) if findings and ready.wanted is None else None)
-        self._nulls_anywhere = null_paths is None
         self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
 
     def result(self, case: dict[str, Any], as_of: Any, source: str | None, record: int | None
                ) -> CaseResult | None:
         """The result of a case (a dict) of a kind with a schema, its verdicts lazy; None when it needs the
-        general path (an unknown kind, a null in an object the rules read, no reference time, no version in
-        force, waivers, a fused function that raised): the caller then evaluates the whole case that way.
+        general path (an unknown kind, a null on a path the fused function read, no reference time, no version
+        in force, waivers, a fused function that raised): the caller then evaluates the whole case that way.
         (One call of the embedding API runs all of this: written inline, with the rare branches elsewhere.)"""
         kind = case.get("kind")
         policies = self._by_kind.get(kind) if type(kind) is str else None
-        if policies is None or None in case.values() or (self._nulls_anywhere and has_null(case)):
+        if policies is None:
             return None
         results: list[Any] | None = None  # (most kinds have one policy: its list, nothing copied)
         applied: tuple[tuple[str, str | None], ...] = ()
@@ -267,11 +252,6 @@ class LazyVerdicts:
         kept, complied, not_applicable = quiet_split(verdicts)
         return kept, version, (quiet[0] + complied, quiet[1] + not_applicable)
 
-    @staticmethod
-    def _null_below(ready: _Ready, case: dict[str, Any]) -> bool:
-        """A null in an object two levels or more below the root that holds a path the rules read."""
-        return _null_in(case, ready.deeper)
-
     def _finish(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, outcomes: tuple[Any, ...]
                 ) -> list[Any]:
         """The verdicts of a version's selected rules from the fused function's outcomes, when one of them has
@@ -328,15 +308,6 @@ class LazyVerdicts:
             _METER.reset(token)
 
 
-def _objects(paths: Iterable[tuple[str, tuple[str, ...], Any]]) -> tuple[tuple[str, ...], ...]:
-    """The objects above the given paths (the root left out), as key paths from the case root."""
-    out: dict[tuple[str, ...], None] = {}
-    for _, keys, _ in paths:
-        for i in range(1, len(keys)):
-            out[keys[:i]] = None
-    return tuple(out)
-
-
 def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str]) -> dict[Outcome, type[LazyResult]]:
     """The classes of a rule's lazy verdicts, one per outcome: the fields that do not depend on the case."""
     fixed = {"policy": version.id, "version": version.version, "rule": rule.id, "title": rule.title,
@@ -349,17 +320,3 @@ def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str]) -> d
             constants["reason"] = reasons[outcome]
         out[outcome] = LazyResult.of(constants)
     return out
-
-
-def _null_in(case: dict[str, Any], objects: Iterable[tuple[str, ...]]) -> bool:
-    """Whether one of ``objects`` (key paths from the case's root) is an object with a null value."""
-    for keys in objects:
-        node: Any = case
-        for key in keys:
-            node = node.get(key)
-            if type(node) is not dict:
-                break
-        else:
-            if None in node.values():
-                return True
-    return False
