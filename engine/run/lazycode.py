@@ -41,28 +41,24 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     if counted is not None:
         lines += ["    if not q[2]:", "        return [], q[0], q[1]"]  # (nothing violated nor undetermined)
     lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]"]
+    held = "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))"
     if counted is None:
         lines += ["    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
-                  "        return q",
-                  "    made = [" + ", ".join(f"_new(k{i})" for i in range(n)) + "]",
-                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))"]
+                  "        return q", held]
         for i in range(n):
-            lines += [f"    v = made[{i}]", "    v.reference_time = ref_text", "    v._fill = fill"]
-        lines += ["    return made", ""]
-    else:
-        for i in range(n):  # a counted outcome stands for itself; any other needs its lazy class
-            lines += [f"    if o{i} is _C or o{i} is _N:", f"        a{i} = o{i}",
-                      f"    elif (k{i} := _K{i}.get(o{i})) is None:", "        return q", "    else:",
-                      f"        a{i} = _new(k{i})"]
-        lines += ["    made = [" + ", ".join(f"a{i}" for i in range(n)) + "]",
-                  "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))",
-                  "    kept = [a for a in made if a.__class__ is not _O]",
-                  "    for v in kept:", "        v.reference_time = ref_text", "        v._fill = fill",
-                  "    return kept, q[0], q[1]", ""]
+            lines += [f"    v{i} = _new(k{i})", f"    v{i}.reference_time = ref_text", f"    v{i}._fill = fill"]
+        lines += ["    return [" + ", ".join(f"v{i}" for i in range(n)) + "]", ""]
+    else:  # a counted outcome stands for itself (and is not kept); any other needs its lazy class
+        lines += [held, "    kept = []"]
+        for i in range(n):
+            lines += [f"    if o{i} is not _C and o{i} is not _N:", f"        if (k := _K{i}.get(o{i})) is None:",
+                      "            return q", "        v = _new(k)", "        v.reference_time = ref_text",
+                      "        v._fill = fill", "        kept.append(v)"]
+        lines += ["    return kept, q[0], q[1]", ""]
     namespace: dict[str, Any] = {"__builtins__": {}, "_fn": fn, "_fill": fill, "_ready": ready, "_R": ref_key,
                                  "_new": object.__new__}
     if counted is not None:
-        namespace.update({"_C": counted[0], "_N": counted[1], "_O": type(counted[0])})
+        namespace.update({"_C": counted[0], "_N": counted[1]})
     namespace.update({f"_K{i}": k for i, k in enumerate(kinds)})
     exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
     made: Callable[[dict[str, Any], Any, str, Any], Any] = namespace["_glue"]
