@@ -81,7 +81,8 @@ class _Ready:
 
     def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
         """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
-        return self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
+        quick = self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
+        return [quick] if quick is not None else None
 
 
 class _Policy:
@@ -153,7 +154,7 @@ class LazyVerdicts:
         policies = self._by_kind.get(kind) if type(kind) is str else None
         if policies is None:
             return None
-        results: list[Any] | None = None  # (most kinds have one policy: its list, nothing copied)
+        results: tuple[Any, ...] | None = None  # (most kinds have one policy: its tuple, nothing copied)
         applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
         ref_text = ""
@@ -175,7 +176,7 @@ class LazyVerdicts:
                 if quiet is not None:
                     complied += quiet[0]
                     not_applicable += quiet[1]
-                results = made if results is None else results + made
+                results = tuple(made) if results is None else results + tuple(made)
                 applied += ((policy.history.id, version),)
                 continue
             if ready.metered:  # a fresh budget (the fused function refills it for each rule)
@@ -191,17 +192,19 @@ class LazyVerdicts:
                     _METER_RESET(token)
             else:  # (nothing its conditions do can charge the budget)
                 made = ready.glue(case, ref, ref_text, None)
-            if type(made) is list:  # every verdict lazy (in findings detail: every rule violated)
+            # (run.lazycode: a tuple of verdicts, None, [violated verdicts, complied, not applicable] or
+            # [the fused function's answer])
+            if type(made) is tuple:  # every verdict lazy (in findings detail: every rule violated)
                 if ready.wanted is not None:
-                    made = [made[i] for i in ready.wanted]
+                    made = tuple([made[i] for i in ready.wanted])
             elif made is None:
                 return None
-            elif len(made) == 3:  # findings detail: (the violated verdicts, complied, not applicable)
+            elif len(made) == 3:  # findings detail: [the violated verdicts, complied, not applicable]
                 complied += made[1]
                 not_applicable += made[2]
                 made = made[0]
-            else:  # the fused function's answer: an outcome without a lazy class
-                quick = made
+            else:  # [the fused function's answer]: an outcome without a lazy class
+                quick = made[0]
                 made = self._finish(ready, case, ref, ref_text, quick[3])
                 if self._findings:  # the complied and not-applicable outcomes are counted, not kept
                     complied += quick[0]
@@ -212,7 +215,8 @@ class LazyVerdicts:
                 results = results + made
             applied += ready.applied
         case_id = case.get("case_id")
-        return CaseResult(str(case_id) if case_id is not None else None, kind, source, record, tuple(results or ()),
+        return CaseResult(str(case_id) if case_id is not None else None, kind, source, record,
+                          results if results is not None else (),
                           self._digest, (ref_text if policies else self._text(as_of)) if as_of is not None
                           else None, None, applied,
                           (complied, not_applicable) if self._findings else None)
@@ -253,7 +257,7 @@ class LazyVerdicts:
         return kept, version, (quiet[0] + complied, quiet[1] + not_applicable)
 
     def _finish(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, outcomes: tuple[Any, ...]
-                ) -> list[Any]:
+                ) -> tuple[Any, ...]:
         """The verdicts of a version's selected rules from the fused function's outcomes, when one of them has
         no lazy class: in findings detail a complied or not-applicable verdict is its bare outcome (counted, not
         kept); an undetermined one comes from the general path at once (its missing paths come from a trace),
@@ -278,7 +282,7 @@ class LazyVerdicts:
         finally:
             _METER_RESET(token)
         chosen = made if ready.wanted is None else [made[i] for i in ready.wanted]
-        return [r for r in chosen if isinstance(r, RuleResult)] if findings else chosen
+        return tuple([r for r in chosen if isinstance(r, RuleResult)] if findings else chosen)
 
     def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str,
               outcomes: tuple[Any, ...], lazy: LazyResult) -> RuleResult | Outcome:
