@@ -6,6 +6,7 @@ rules read. Whatever takes it, the result is the general path's, field by field;
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import json
 from decimal import Decimal
@@ -190,3 +191,15 @@ def test_a_subclass_that_prepares_cases_itself_sees_every_case(detail: str) -> N
     book.evaluate(case, detail=detail)
     book.evaluate(case, detail=detail)
     assert seen == [str(case.get("case_id"))] * 2
+
+
+def test_the_quick_path_result_sets_every_field(books: tuple[Rulebook, Rulebook]) -> None:
+    """run.lazy makes the CaseResult by its slots, not its __init__: every field is set, as __init__ sets it."""
+    quick, general = books
+    case = next(iter(_examples()))
+    a = quick.evaluate(case)
+    assert any(isinstance(r, LazyResult) for r in a.results)  # (made by run.lazy)
+    b = general.evaluate(case)
+    for f in dataclasses.fields(CaseResult):
+        assert getattr(a, f.name) == getattr(b, f.name), f.name
+    assert a == b and type(a) is CaseResult

@@ -215,11 +215,20 @@ class LazyVerdicts:
                 results = results + made
             applied += ready.applied
         case_id = case.get("case_id")
-        return CaseResult(str(case_id) if case_id is not None else None, kind, source, record,
-                          results if results is not None else (),
-                          self._digest, (ref_text if policies else self._text(as_of)) if as_of is not None
-                          else None, None, applied,
-                          (complied, not_applicable) if self._findings else None)
+        # CaseResult(...) by its slots, every one set: a call of its __init__ with ten arguments cost 0.15 µs more
+        made_result: CaseResult = _new(CaseResult)
+        made_result.case_id = str(case_id) if case_id is not None else None
+        made_result.kind = kind
+        made_result.source = source
+        made_result.record = record
+        made_result.results = results if results is not None else ()
+        made_result.rulebook = self._digest
+        made_result.as_of = (ref_text if policies else self._text(as_of)) if as_of is not None else None
+        made_result.error = None
+        made_result.versions = applied
+        made_result.quiet = (complied, not_applicable) if self._findings else None
+        made_result._tally = None
+        return made_result
 
     def _reference(self, policy: _Policy, case: dict[str, Any]) -> Any:
         """The reference time the case gives a policy, or None when it is unknown or unreadable."""
