@@ -110,8 +110,9 @@ class LazyVerdicts:
         fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
         verdicts show it; ``findings``: complied and not-applicable verdicts are counted, not made (findings
         detail: only the violated ones are lazy verdicts); ``by_kind``: the policies of each case kind (every
-        kind with a schema); ``digest``: the rulebook's; ``policy``: the general path for one policy of a case (Evaluator._policy), for a policy with no version
-        in force (none given: such a case goes the general way)."""
+        kind with a schema); ``digest``: the rulebook's; ``policy``: the general path for one policy of a
+        case (Evaluator._policy), for a policy with no version in force (none given: such a case goes the
+        general way)."""
         self._general = general
         self._findings = findings
         self._budget = budget
@@ -172,11 +173,11 @@ class LazyVerdicts:
             if ready is _UNJUDGED:  # no version in force (or no reference time): one policy-level verdict
                 if self._policy is None:
                     return None
-                made, version, quiet = self._unjudged(self._policy, policy, case, as_of)
+                verdicts, version, quiet = self._unjudged(self._policy, policy, case, as_of)
                 if quiet is not None:
                     complied += quiet[0]
                     not_applicable += quiet[1]
-                results = tuple(made) if results is None else results + tuple(made)
+                results = tuple(verdicts) if results is None else results + tuple(verdicts)
                 applied += ((policy.history.id, version),)
                 continue
             if ready.metered:  # a fresh budget (the fused function refills it for each rule)

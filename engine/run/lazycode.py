@@ -3,11 +3,11 @@
 Input: a version's fused function (run.kernel, lang.fusion), its rules' lazy verdict classes by outcome.
 Output: ``glue(case, ref, ref_text, meter)``, which runs the fused function (None if it raised, a null on a
 path it read included: the case then goes the general way) and, when every rule's outcome has a lazy class,
-returns the verdicts made from them (a tuple), each holding the reference time and the ``fill`` of the case (in
-findings detail, ``[the violated ones, complied, not applicable]``, the last two counted); otherwise it
-returns ``[the fused function's answer]`` for run.lazy to finish rule by rule. The fill holds the fused function's
-outcomes, not the verdicts: a verdict holding its siblings would make every result a reference cycle, freed
-only by the garbage collector. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is
+returns the verdicts made from them (a tuple), each holding the reference time and the ``fill`` of the case
+(in findings detail, ``[the violated ones, complied, not applicable]``, the last two counted); otherwise it
+returns ``[the fused function's answer]`` for run.lazy to finish rule by rule. The fill holds the fused
+function's outcomes, not the verdicts: a verdict holding its siblings would make every result a reference
+cycle, freed only by the garbage collector. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is
 most of what an API call does besides deciding: a loop over the rules cost more than the rules' conditions.
 
 The source comes from a fixed template over the number of rules; every class and function is a name bound
@@ -37,7 +37,8 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     (complied, not applicable). The glue then returns ``[the lazy verdicts, complied, not applicable]``, the
     verdicts' fill holding the outcomes of every planned rule."""
     n = len(kinds)
-    lines = ["def _glue(c, ref, ref_text, m):", "    q = _fn(c, {_R: ref}, m)", "    if q is None:", "        return None"]
+    lines = ["def _glue(c, ref, ref_text, m):", "    q = _fn(c, {_R: ref}, m)", "    if q is None:",
+             "        return None"]
     if counted is not None:
         lines += ["    if not q[2]:", "        return [(), q[0], q[1]]"]  # (nothing violated nor undetermined)
     lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]"]
