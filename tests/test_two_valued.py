@@ -115,7 +115,8 @@ def test_fused_outcomes_equal_the_three_valued_ones(monkeypatch: pytest.MonkeyPa
     rb = load_rulebook()
     two = Evaluator(rb, detail="findings")
     source = fusion._source
-    monkeypatch.setattr(fusion, "_source", lambda steps, tokens, two_valued=True: source(steps, tokens, False))
+    monkeypatch.setattr(fusion, "_source", lambda steps, tokens, two_valued=True, exact_nulls=False:
+                        source(steps, tokens, False, exact_nulls))
     three = Evaluator(rb, detail="findings")
     k2, k3 = two._kernel, three._kernel
     assert k2 is not None and k3 is not None
