@@ -87,22 +87,6 @@ def _no_null(case: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> bool:
     return True
 
 
-def _root_paths(node: ir.IR) -> tuple[tuple[str, ...], ...]:
-    """The case paths (from the root, through fields only) that ``node`` reads, its lets' included."""
-    out: dict[tuple[str, ...], None] = {}
-    stack, seen = [node], set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        path = _root_path(n) if isinstance(n, ir.Field) else None
-        if path is not None:
-            out[path] = None
-        stack.extend(ir.children(n))
-    return tuple(out)
-
-
 _ABSENT = object()  # a key missing from the case
 
 
@@ -138,7 +122,7 @@ class _FusedGen(SureGen):
     def closure(self, node: ir.IR) -> str:
         """A node without a template calls its closure, which reads a null as a missing key: the case paths it
         reads are looked at first, and a null on one raises (see ``exact_nulls``)."""
-        paths = _root_paths(node) if self.exact_nulls else ()
+        paths = ir.root_paths(node) if self.exact_nulls else ()
         call = super().closure(node)
         return f"({self.fn(_no_null)}(c, {self.const(paths)}) and {call})" if paths else call
 

@@ -16,7 +16,7 @@ from policy_eval.lang.types import Type
 
 __all__ = [
     "IR", "Const", "Field", "Index", "Var", "DatedParam", "LetRef", "Op", "And", "Or", "Not",
-    "If", "Quant", "Call", "ListIR", "children",
+    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths",
 ]
 
 
@@ -145,3 +145,32 @@ def children(node: IR) -> tuple[IR, ...]:
     if isinstance(node, ListIR):
         return node.items
     return ()
+
+
+def root_path(node: IR) -> tuple[str, ...] | None:
+    """The key path of a field read from the case root (None for reads under variables, and for other nodes)."""
+    keys: list[str] = []
+    while isinstance(node, Field):
+        keys.append(node.key)
+        if node.base is None:
+            return tuple(reversed(keys))
+        node = node.base
+    return None
+
+
+def root_paths(*nodes: IR) -> tuple[tuple[str, ...], ...]:
+    """The case paths that ``nodes`` read from the root through fields only, the records on the way and their
+    lets' reads included (objects too: ``exists(request.merchant_response)`` reads one), each once."""
+    out: dict[tuple[str, ...], None] = {}
+    stack = list(nodes)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # the IR is a DAG (a let used twice is one node)
+            continue
+        seen.add(id(node))
+        path = root_path(node)
+        if path is not None:
+            out[path] = None
+        stack.extend(children(node))
+    return tuple(out)

@@ -49,15 +49,7 @@ def _never_unknown(node: ir.IR) -> bool:
     return False
 
 
-def _root_path(node: ir.IR) -> tuple[str, ...] | None:
-    """The key path of a field read from the case root (None for reads under variables)."""
-    keys: list[str] = []
-    while isinstance(node, ir.Field):
-        keys.append(node.key)
-        if node.base is None:
-            return tuple(reversed(keys))
-        node = node.base
-    return None
+_root_path = ir.root_path  # the key path of a field read from the case root (None for reads under variables)
 
 
 def _walk(node: ir.IR) -> list[ir.IR]:

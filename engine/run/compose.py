@@ -25,7 +25,7 @@ from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.later import Later
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
+__all__ = ["plans", "needed", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
            "reads_null",
            "unknown", "gated"]
 
@@ -38,15 +38,21 @@ def plans(versions: Iterable[PolicyVersion], selected: dict[int, list[Rule]]) ->
         if not any(r.depends_on for r in v.rules):
             continue
         by_id = {r.id: r for r in v.rules}
-        needed: set[str] = set()
-        stack = [r.id for r in selected[id(v)]]
-        while stack:
-            rid = stack.pop()
-            if rid not in needed:
-                needed.add(rid)
-                stack.extend(by_id[rid].depends_on)
-        out[id(v)] = [by_id[rid] for rid in v.order if rid in needed]
+        wanted = needed(by_id, [r.id for r in selected[id(v)]])
+        out[id(v)] = [by_id[rid] for rid in v.order if rid in wanted]
     return out
+
+
+def needed(by_id: Mapping[str, Rule], ids: Iterable[str]) -> set[str]:
+    """``ids`` and every rule they depend on, directly or through others (``by_id``: a version's rules)."""
+    found: set[str] = set()
+    stack = list(ids)
+    while stack:
+        rid = stack.pop()
+        if rid not in found:
+            found.add(rid)
+            stack.extend(by_id[rid].depends_on)
+    return found
 
 
 def deployed(versions: Iterable[PolicyVersion]) -> tuple[dict[int, dict[str, dict[str, Any]]], dict[int, list[str]]]:
@@ -202,24 +208,8 @@ def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...],
 def case_reads(rule: Rule) -> tuple[str, ...]:
     """The case paths outside lists that a rule's `when` and condition read (its lets' included), objects
     too (``exists(request.merchant_response)`` reads one): where a null could decide the rule."""
-    out: dict[str, None] = {}
-    stack: list[ir.IR] = [c.node for c in (rule.when, rule.condition) if c is not None]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:  # the IR is a DAG (a let used twice is one node)
-            continue
-        seen.add(id(node))
-        if isinstance(node, ir.Field):
-            keys = [node.key]
-            base = node.base
-            while isinstance(base, ir.Field):
-                keys.append(base.key)
-                base = base.base
-            if base is None:  # read from the case root through fields only
-                out[".".join(reversed(keys))] = None
-        stack.extend(ir.children(node))
-    return tuple(out)
+    return tuple(".".join(keys) for keys in ir.root_paths(*(c.node for c in (rule.when, rule.condition)
+                                                           if c is not None)))
 
 
 def reads_null(paths: tuple[str, ...], nulls: tuple[str, ...]) -> bool:

@@ -23,6 +23,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.compose import needed
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue
@@ -46,7 +47,7 @@ General = Callable[..., "RuleResult | Outcome"]
 class _Ready:
     """A version judged this way, what a case needs of it (made once)."""
 
-    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "applied", "metered", "glue", "needed")
+    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "applied", "metered", "glue", "depended")
 
     def __init__(self, version: PolicyVersion, fn: Any, plan: tuple[tuple[Rule, dict[Outcome, type[LazyResult]] | None],
                  ...], wanted: list[int] | None, applied: tuple[str, str]) -> None:
@@ -62,21 +63,14 @@ class _Ready:
         self.metered = may_charge(n for r in self.rules for n in (
             r.when.node if r.when is not None else None, r.condition.node))
         self.glue: Callable[[dict[str, Any], Any, str, Any], Any] = self._loop  # (run.lazycode's when made)
-        self.needed: dict[str, frozenset[str]] = {}  # per rule, the rules it depends on, directly or not
+        self.depended: dict[str, frozenset[str]] = {}  # per rule, the rules it depends on, directly or not
 
     def needs(self, rule: Rule) -> frozenset[str]:
         """The rules of the plan that ``rule`` depends on, directly or through others (kept once found)."""
-        found = self.needed.get(rule.id)
-        if found is None:
-            by_id = dict(zip(self.ids, self.rules, strict=True))
-            seen: dict[str, None] = {}
-            todo = list(rule.depends_on)
-            while todo:
-                dep = todo.pop()
-                if dep not in seen and dep in by_id:
-                    seen[dep] = None
-                    todo.extend(by_id[dep].depends_on)
-            found = self.needed[rule.id] = frozenset(seen)
+        found = self.depended.get(rule.id)
+        if found is None:  # (a plan holds every rule its rules depend on)
+            found = self.depended[rule.id] = frozenset(needed(dict(zip(self.ids, self.rules, strict=True)),
+                                                            rule.depends_on))
         return found
 
     def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
