@@ -281,12 +281,14 @@ def _times(messages: list[Any], senders: tuple[str, ...]) -> dict[str, list[_dt.
 
 
 def longest_burst(messages: list[Any], sender: str, quiet: str, window: _dt.timedelta) -> int:
-    """The most messages from ``sender`` sent within ``window`` of the first of them (inclusive), none of
-    them preceded by a message from ``quiet`` sent from ``window`` before the first onward.
+    """The most messages from ``sender`` sent within ``window`` of the first of them (inclusive) with no
+    message from ``quiet`` between them.
 
     For a first message at t, a later one at x counts when t <= x <= t + window and no ``quiet`` message
-    is sent in [t - window, x], i.e. x is before the earliest ``quiet`` message at or after t - window.
-    Both bounds only move forward with t, so after sorting (n log n) two pointers find every burst.
+    is sent in (t, x], i.e. x is before the earliest ``quiet`` message after t (one sent at the same instant
+    as the first counts as before it). A ``quiet`` message before the burst does not excuse it: thirty
+    messages in a minute after a buyer's "在吗" are a burst as much as without it. Both bounds only move
+    forward with t, so after sorting (n log n) two pointers find every burst.
     """
     times = _times(messages, (sender, quiet))
     mine, others = times[sender], times[quiet]
@@ -294,7 +296,7 @@ def longest_burst(messages: list[Any], sender: str, quiet: str, window: _dt.time
     for i, t in enumerate(mine):
         if i and mine[i - 1] == t:
             continue  # messages sent at the same instant start the same burst
-        while q < len(others) and others[q] < t - window:
+        while q < len(others) and others[q] <= t:
             q += 1
         stop = others[q] if q < len(others) else None
         end = max(end, i)
