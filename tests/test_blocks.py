@@ -232,6 +232,18 @@ def test_tally_is_counts_and_count_takes_it(quiet: Any, mix: tuple[str, ...]) ->
                                                              else 0)
 
 
+def test_tally_refuses_what_is_not_an_outcome() -> None:
+    """tally counts outcomes by identity: a verdict whose outcome is the plain text of one (equal to the
+    member, as a StrEnum is) is not counted as it, it is refused, naming the value."""
+    from policy_eval.run.result import CaseResult, Outcome
+
+    odd = _verdict(Outcome.COMPLIED)
+    odd.outcome = "complied"
+    result = CaseResult("c", "k", "s", 1, (_verdict(Outcome.VIOLATED), odd))
+    with pytest.raises(ValueError, match="not an outcome: 'complied'"):
+        result.tally()
+
+
 def test_findings_list_violated_undetermined_and_waived_verdicts() -> None:
     from policy_eval.run.result import CaseResult, Outcome
 

@@ -1,0 +1,119 @@
+"""Benchmark: Python bytecode instructions a record executes, by function, counted (not timed).
+
+    python bench/opcodes.py --cases 1000                  # the batch worker's path, after_sale records
+    python bench/opcodes.py --cases 1000 --detail full
+    python bench/opcodes.py --cases 1000 --api off        # Rulebook.evaluate on bench/peers.py's rule
+
+bench/instructions.py and bench/stages.py count machine instructions (cachegrind), which says how much a stage
+costs but not which Python function spends it; a profiler names the functions but its own cost per call
+distorts code made of many small calls. This counts the interpreter's own steps: ``sys.settrace`` with
+``f_trace_opcodes`` sees every bytecode instruction executed, and each is credited to its code object (file
+and function; generated code shows its ``<policy-eval ...>`` name). The counts are exact and the same on every
+run of one install (hash seeds aside), so two versions of the code compare by them; an instruction's cost is
+not fixed (a ``CALL`` into C may do a microsecond of work, a ``LOAD_FAST`` a nanosecond), so confirm a gain
+with the CPU figures of bench/throughput.py or bench/rulebook.py.
+
+Worker path: ``Processor.process`` and the record's JSON text (``to_json_bytes``), as ``eval -f jsonl`` runs
+them, over ``--cases`` generated after_sale records after 200 to warm up. API path: the ``policy-eval API``
+rows of bench/peers.py (``on``: validation on, ``off``: off, ``findings``), with hand-written Python and the
+compiled conditions as ``hand`` and ``compiled``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+WARM = 200
+
+
+def count(fn: Callable[[Any], Any], items: list[Any]) -> collections.Counter[str]:
+    """Bytecode instructions executed by ``fn`` over ``items``, by code object (``file:function``)."""
+    by_code: collections.Counter[str] = collections.Counter()
+    names: dict[Any, str] = {}
+
+    def step(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            code = frame.f_code
+            name = names.get(code)
+            if name is None:
+                name = names[code] = f"{Path(code.co_filename).name}:{code.co_name}"
+            by_code[name] += 1
+        return step
+
+    def enter(frame: FrameType, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+        return step
+
+    sys.settrace(enter)
+    try:
+        for item in items:
+            fn(item)
+    finally:
+        sys.settrace(None)
+    return by_code
+
+
+def worker(cases: int, detail: str) -> tuple[Callable[[Any], Any], list[Any]]:
+    from generate import json_lines
+
+    from policy_eval.run.batch import BatchOptions, Processor
+
+    proc = Processor(BatchOptions(detail=detail, explain="missing"))
+    lines = json_lines(WARM + cases)
+    items = [("bench", i, line) for i, line in enumerate(lines, 1)]
+
+    def one(item: Any) -> Any:
+        return proc.process(item).to_json_bytes()
+    for item in items[:WARM]:
+        one(item)
+    return one, items[WARM:]
+
+
+def api(cases: int, mode: str) -> tuple[Callable[[Any], Any], list[Any]]:
+    import peers
+
+    factories = {"on": peers._api(True), "off": peers._api(False), "findings": peers._api(True, "findings"),
+                 "hand": lambda: peers.hand_written, "compiled": peers.policy_eval_engine}
+    fn = factories[mode]()
+    made = peers.generate(WARM + cases)
+    for case in made[:WARM]:
+        fn(case)
+    return fn, made[WARM:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--detail", choices=("findings", "full"), default="findings")
+    ap.add_argument("--api", choices=("on", "off", "findings", "hand", "compiled"),
+                    help="count a call of bench/peers.py's rule instead of the worker's path")
+    ap.add_argument("--top", type=int, default=25, help="functions listed (the rest are summed)")
+    args = ap.parse_args(argv)
+    fn, items = api(args.cases, args.api) if args.api else worker(args.cases, args.detail)
+    by_code = count(fn, items)
+    n = len(items)
+    total = sum(by_code.values())
+    what = f"API ({args.api})" if args.api else f"worker, --detail {args.detail}, after_sale records"
+    print(f"{what}: {total / n:,.1f} bytecode instructions a {'call' if args.api else 'record'} "
+          f"(Python {sys.version.split()[0]}, {n:,} counted after {WARM})")
+    shown = by_code.most_common(args.top)
+    for name, ops in shown:
+        print(f"{ops / n:10,.1f}  {ops / total:6.1%}  {name}")
+    rest = total - sum(ops for _, ops in shown)
+    if rest:
+        print(f"{rest / n:10,.1f}  {rest / total:6.1%}  ({len(by_code) - len(shown)} other functions)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
