@@ -259,4 +259,6 @@ def core_functions() -> list[Function]:
         Function("start_of_day", (DATE,), DATETIME, _start_of_day, doc="00:00 Asia/Shanghai of a day"),
         Function("round", (DECIMAL, INT), DECIMAL, _round, doc="round half up to n places"),
         Function("money", (DECIMAL, S), MONEY, _money, doc="money from an amount and a currency"),
+        Function("amount", (MONEY,), DECIMAL, lambda m: m.amount, doc="the number of a money value, whatever its currency"),
+        Function("currency", (MONEY,), S, lambda m: m.currency, doc="the currency code of a money value"),
     ]
