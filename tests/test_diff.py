@@ -202,6 +202,15 @@ EXPECTED = {
     ("V2-033", "unshipped-auto-refund", "absent", "violated"),
     # (Shipped orders are outside 2.3; V1-012/13/18/19/20/22 and V2-002/03/24/31/32 are unshipped but their
     #  snapshot comes before ship-by with no response yet -> not applicable, no change.)
+    # --- agreed-refund-issued (2.6 / 2.7: only an agreement the merchant made in time; after the system's
+    # default the refund is the default's, listed once): v2's defaults come earlier on these cases
+    # the platform shortened the deadline and the merchant agreed after it: v2's 2.2 default came first
+    ("V2-016", "agreed-refund-issued", "complied", "not_applicable"),
+    # unshipped, submitted after ship-by: v2's 2.3 default held at once, so the agreement is not the merchant's
+    ("V2-026", "agreed-refund-issued", "complied", "not_applicable"),
+    # unshipped, ship-by unknown: whether v2's 2.3 default came before the agreement is unknown (v1: in time)
+    ("V1-025", "agreed-refund-issued", "complied", "undetermined"),
+    ("V2-028", "agreed-refund-issued", "complied", "undetermined"),
 }
 
 UNCHANGED_RULES = ["merchant-verification-cooperation", "refund-only-rejection-followup",
