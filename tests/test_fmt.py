@@ -225,3 +225,16 @@ def test_bundled_policies_and_golden_tests_are_formatted() -> None:
     """CI's format check: run `policy-eval fmt policies tests/golden` after editing them."""
     proc = _pe("fmt", "--check", str(ROOT / "policies"), str(ROOT / "tests" / "golden"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_null_stays_null() -> None:
+    """ruamel's round trip wrote a null inside a flow mapping as `!!null ""` (a golden case's explicit unknown); an
+    empty block value becomes an explicit `null`, which means the same."""
+    from policy_eval.authoring.fmt import format_text
+
+    text = ("tests:\n  - name: n\n    case: {kind: after_sale, a: null, b: {c: null}}\n    expect: {}\n"
+            "  - name: m\n    case:\n      kind: after_sale\n      a:\n    expect: {}\n")
+    out = format_text(text)
+    assert "case: {kind: after_sale, a: null, b: {c: null}}" in out
+    assert "      a: null\n" in out and "!!null" not in out
+    assert format_text(out) == out

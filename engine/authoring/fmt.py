@@ -91,6 +91,8 @@ def _yaml() -> YAML:
     y.width = 4096  # never re-wrap text; conditions are folded here, on purpose
     y.indent(mapping=2, sequence=4, offset=2)
     y.brace_single_entry_mapping_in_flow_sequence = True
+    # a null stays `null` (ruamel's round trip writes one inside a flow mapping as `!!null ""`)
+    y.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
     return y
 
 

@@ -32,7 +32,7 @@ from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split
 from policy_eval.run.later import Later, LaterInputs
 from policy_eval.run.lazy import LazyVerdicts
-from policy_eval.run.messages import message_of, remedies_of
+from policy_eval.run.nullshown import NO_NULL, nullable_paths, shown
 from policy_eval.run.presets import made as preset_verdicts
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -105,6 +105,7 @@ class Evaluator:
         self._null_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
         self._reasons: dict[int, dict[Outcome, str]] = {}
+        self._nullable: dict[int, Any] = {}  # (run.nullshown)
         for v in rulebook.versions():
             if record_inputs and not self.lazy:  # full detail: each rule's inputs read once per case
                 self._version_inputs[id(v)] = compile_inputs([r.readers for r in self._rules[id(v)]],
@@ -112,6 +113,7 @@ class Evaluator:
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
                 self._reads[id(r)] = compose.case_reads(r)
+                self._nullable[id(r)] = nullable_paths(r)
                 self._reasons[id(r)] = {Outcome.COMPLIED: reason_for(r, Outcome.COMPLIED, None, None, None),
                                         Outcome.NOT_APPLICABLE: reason_for(r, Outcome.NOT_APPLICABLE, None, None,
                                                                              None)}
@@ -224,7 +226,7 @@ class Evaluator:
             return None, [self._policy_level(history, Outcome.NOT_APPLICABLE,
                                              f"no version of {history.id} in force at {render(ref)}",
                                              reference_time=render(ref))], _NONE
-        env = {REF_TIME: ref}
+        env = {REF_TIME: ref} if maybe_null else {REF_TIME: ref, NO_NULL: True}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
         decided: tuple[Any, ...] | None = None  # (full detail: the fused function's outcomes, in plan order)
@@ -344,9 +346,9 @@ class Evaluator:
                 explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
         if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
             # no waiver to look for, nothing to trace: what the lines below give (message and remedies: run.messages)
-            text = message_of(rule)(case, env)
+            text, owed = shown(rule, case, env, self._nullable[id(rule)])  # (run.messages; run.nullshown)
             return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, outcome, rule.severity,
-                              text or rule.title, text, remedies_of(rule)(case, env), (),
+                              text or rule.title, text, owed, (),
                               self._rule_inputs(rule, case, read_ahead), Later(lambda: explanation(trace_rule(
                                   rule, case, env))) if self.lazy else (), None, error, ref_text)
         waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
@@ -355,8 +357,7 @@ class Evaluator:
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
         if outcome is Outcome.VIOLATED:
-            message = message_of(rule)(case, env)  # rule.message.render(_display of each value), compiled once
-            remedies = remedies_of(rule)(case, env)  # run.remedies.remedies, compiled once
+            message, remedies = shown(rule, case, env, self._nullable[id(rule)])
         fixed = self._reasons[id(rule)].get(outcome) if error is None else None
         reason = fixed if fixed is not None else reason_for(rule, outcome, message, trace, error)
         if waiver is None and self.findings and (outcome is Outcome.COMPLIED or outcome is Outcome.NOT_APPLICABLE):
