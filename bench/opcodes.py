@@ -11,7 +11,14 @@ distorts code made of many small calls. This counts the interpreter's own steps:
 and function; generated code shows its ``<policy-eval ...>`` name). The counts are exact and the same on every
 run of one install (hash seeds aside), so two versions of the code compare by them; an instruction's cost is
 not fixed (a ``CALL`` into C may do a microsecond of work, a ``LOAD_FAST`` a nanosecond), so confirm a gain
-with the CPU figures of bench/throughput.py or bench/rulebook.py.
+with the CPU figures of bench/throughput.py or bench/rulebook.py, or with machine instructions (bench/instructions.py).
+
+Fewer bytecode instructions is not less work. Refuted here (2026-12-02): full detail's loops over a record's ~20
+verdicts rewritten as C loops (``map`` of ``setattr`` and ``operator.attrgetter``, ``list.count``, ``bytes.join``)
+went from 9,183 to 7,308 bytecode instructions a record, and from 685,668 to 753,982 machine instructions
+(+10 %, cachegrind, 2,000 records): a specialised ``STORE_ATTR`` / ``LOAD_ATTR`` on a slot costs less than the
+generic attribute path ``setattr`` and ``attrgetter`` take. The change was reverted. Use this script to see where
+the interpreter spends its steps, and cachegrind or the CPU clock to decide.
 
 Worker path: ``Processor.process`` and the record's JSON text (``to_json_bytes``), as ``eval -f jsonl`` runs
 them, over ``--cases`` generated after_sale records after 200 to warm up. API path: the ``policy-eval API``

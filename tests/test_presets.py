@@ -24,7 +24,7 @@ from policy_eval.run.result import FIELDS, Outcome, RuleResult
 
 def _general(ev: Evaluator) -> Evaluator:
     ev._presets = {}
-    ev._preset_tables = {version: [{}] * len(kinds) for version, kinds in ev._preset_tables.items()}
+    ev._preset_kinds = {version: [None] * len(kinds) for version, kinds in ev._preset_kinds.items()}
     return ev
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from policy_eval.lang.readers import ReadError, reader_for
-from policy_eval.lang.timestamps import MEMO, read_timestamp
+from policy_eval.lang.timestamps import read_timestamp
 from policy_eval.lang.types import DATETIME
 from policy_eval.lang.values import _DATETIME_TEXT, ValueParseError, render_datetime, to_json
 from policy_eval.run.later import OwnInputs
@@ -57,7 +57,7 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
     paths = [(p, tuple(p.split(".")), read) for p, read in union.items()]
     names: dict[str, Any] = {"_dict": dict, "_list": list, "_typed": _typed_text, "_shown": _shown,
                              "_json": to_json, "_str": str, "isinstance": isinstance, "type": type,
-                             "_ts": read_timestamp, "_memo": MEMO.get, "_containers": (dict, list), "_Bad": ValueParseError, "_known": _DATETIME_TEXT.get,
+                             "_ts": read_timestamp, "_Bad": ValueParseError, "_known": _DATETIME_TEXT.get,
                              "_iso": render_datetime, "_new": object.__new__, "_Own": OwnInputs, "id": id}
     keys: dict[str, str] = {}  # a key's text -> its constant's name
 
@@ -86,16 +86,14 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
         holder = obj(tuple(parts[:-1]))
         names[f"_p{i}"] = path
         body.append(f"    v = {holder}.get({key(parts[-1])}) if {holder} is not None else None")
-        body.append("    if v is not None and not isinstance(v, _containers):")
+        body.append("    if v is not None and not isinstance(v, (_dict, _list)):")
         if read is None:
             body.append(f"        u[_p{i}] = _json(v)")
         elif read is _DATETIME:
             names[f"_r{i}"] = read
-            # (the timestamp the case check parsed, looked up inline: read_timestamp without its call)
-            body += ["        if type(v) is _str:", "            t = _memo(v)", "            if t is None:",
-                     "                try:", "                    t = _ts(v)", "                except _Bad:",
-                     "                    t = v", "            if t is v:", f"                u[_p{i}] = v",
-                     "            else:", "                h = _known(id(t))",
+            body += ["        if type(v) is _str:", "            try:", "                t = _ts(v)",
+                     "            except _Bad:", f"                u[_p{i}] = v", "            else:",
+                     "                h = _known(id(t))",
                      f"                u[_p{i}] = h[1] if h is not None and h[0] is t else _iso(t)",
                      "        else:", f"            u[_p{i}] = _shown(_r{i}, v)"]
         else:

@@ -3,10 +3,7 @@ callers only look at outcomes, and explaining re-runs the reference interpreter)
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from itertools import compress
-from operator import is_not
 from typing import Any, overload
 
 __all__ = ["Later", "LaterInputs", "OwnInputs", "recorded"]
@@ -117,40 +114,25 @@ def recorded(verdicts: Sequence[Any], fresh: bool = True) -> dict[str, Any]:
     union: run.inputs), and no verdict's own dict is made. A verdict of a whole policy (``rule`` None: no version
     applied) reads nothing. A fresh dict either way, unless ``fresh`` is False (the caller only reads it: a version's
     union may then be given as it is)."""
-    inputs = list(map(_INPUTS_OF, verdicts))
-    if inputs and list(map(type, inputs)).count(OwnInputs) == len(inputs):
-        # the common full record, in C loops (no bytecode per verdict: bench/opcodes.py): each run of verdicts
-        # sharing a union gives it once, as the loop below does
-        every = list(map(_UNION_OF, inputs))
-        unions = [every[0], *compress(every[1:], map(is_not, every[1:], every))]
-    else:
-        unions = []
-        for verdict in verdicts:
-            got = verdict.inputs
-            if type(got) is OwnInputs:
-                union = got.union
-                if not unions or unions[-1] is not union:
-                    unions.append(union)
-            elif got or verdict.rule is not None:  # (a trace's reads, a waiver's...): the verdicts one by one
-                return _merged(verdicts)
+    unions: list[dict[str, Any]] = []
+    for verdict in verdicts:
+        got = verdict.inputs
+        if type(got) is OwnInputs:
+            union = got.union
+            if not unions or unions[-1] is not union:
+                unions.append(union)
+        elif got or verdict.rule is not None:  # (a trace's reads, a waiver's...): the verdicts one by one
+            out: dict[str, Any] = {}
+            for each in verdicts:
+                mine = each.inputs
+                if type(mine) is OwnInputs:
+                    mine = mine._get()  # (its dict, not the Mapping protocol's key-by-key reads)
+                if mine:
+                    out.update(mine)
+            return out
     if len(unions) == 1:
         return unions[0].copy() if fresh else unions[0]
-    out: dict[str, Any] = {}
+    out = {}
     for union in unions:
         out.update(union)
     return out
-
-
-def _merged(verdicts: Sequence[Any]) -> dict[str, Any]:
-    """:func:`recorded` verdict by verdict, each one's own inputs (made if need be)."""
-    out: dict[str, Any] = {}
-    for each in verdicts:
-        mine = each.inputs
-        if type(mine) is OwnInputs:
-            mine = mine._get()  # (its dict, not the Mapping protocol's key-by-key reads)
-        if mine:
-            out.update(mine)
-    return out
-
-
-_INPUTS_OF, _UNION_OF = operator.attrgetter("inputs"), operator.attrgetter("union")

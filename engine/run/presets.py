@@ -12,9 +12,7 @@ same verdict the general path (``Evaluator._judge`` then ``compose.finish``) bui
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable
-from itertools import repeat
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -22,7 +20,7 @@ import orjson
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.result import FIELDS, Outcome, RuleResult, _MadeResult
 
-__all__ = ["presets", "PresetResult", "made"]
+__all__ = ["presets", "PresetResult"]
 
 _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
@@ -108,34 +106,3 @@ def _kind(version: PolicyVersion, rule: Rule, outcome: Outcome, reason: str,
         "clause": rule.clause, "outcome": outcome, "severity": rule.severity, "reason": reason, "message": None,
         "remedies": (), "missing": (), "explanation": (), "waiver": None, "error": None, "depends": None,
         "params": params or None, "comply": ()})
-
-
-class _Spare:
-    """Where :func:`made` has no preset class for a rule's outcome: the caller puts the general path's verdict."""
-
-    __slots__ = ("reference_time", "inputs")
-
-
-def made(tables: list[dict[Outcome, type[PresetResult]]], decided: Iterable[Any], own: Iterable[Any],
-         ref_text: str) -> tuple[list[Any], list[int]]:
-    """A version's verdicts from their rules' preset classes (``tables``: each rule's, ``{}`` for none), each
-    with ``ref_text`` and its own inputs (``own``, from run.inputs), and the positions with no preset class
-    for the outcome ``decided`` (a :class:`_Spare` there, for the caller to replace). In C loops (map, setattr):
-    a loop in bytecode over a version's ~17 rules cost ~900 instructions a full record (bench/opcodes.py)."""
-    kinds: list[Any] = list(map(dict.get, tables, decided))
-    spare: list[int] = []
-    at = -1
-    for _ in range(kinds.count(None)):
-        at = kinds.index(None, at + 1)
-        spare.append(at)
-        kinds[at] = _Spare
-    verdicts = list(map(_new, kinds))
-    _drain(map(setattr, verdicts, repeat("reference_time"), repeat(ref_text)))
-    _drain(map(setattr, verdicts, repeat("inputs"), own))
-    if len(verdicts) != len(tables):
-        raise ValueError("a verdict for every rule")
-    return verdicts, spare
-
-
-_new = object.__new__
-_drain: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # (consumes an iterator in C)

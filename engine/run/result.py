@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -154,9 +153,6 @@ class RuleResult:
 FIELDS = tuple(f.name for f in fields(RuleResult))  # (not its class variables)
 _COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
 _NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
-_ID_COMPLIED, _ID_VIOLATED, _ID_NOT_APPLICABLE, _ID_UNDETERMINED = map(id, (_COMPLIED, _VIOLATED, _NOT_APPLICABLE,
-                                                                    _UNDETERMINED))
-_OUTCOME_OF = operator.attrgetter("outcome")
 _LAZY = frozenset(FIELDS)
 
 
@@ -223,27 +219,24 @@ class LazyResult(_MadeResult):
 
 
 def _written(verdicts: Sequence[RuleResult]) -> bytes:
-    """The JSON list of the verdicts' :meth:`RuleResult.json_bytes`, joined once: a preset verdict's is its
-    class's head and tail around its reference time's JSON. In C loops (map, join, index), not a bytecode loop
-    over the ~20 verdicts of a full record (bench/opcodes.py); only a verdict of no preset class is made alone."""
-    if not verdicts:
+    """The JSON list of the verdicts' :meth:`RuleResult.json_bytes`, joined once (a preset verdict's made here)."""
+    parts: list[bytes] = []
+    ref: Any = None
+    ref_json = b""
+    for verdict in verdicts:
+        head = verdict._head
+        if head is None:
+            parts.append(verdict.json_bytes())
+            continue
+        if verdict.reference_time is not ref:
+            ref = verdict.reference_time
+            ref_json = _ORJSON(ref)
+        parts.append(ref_json.join((head, verdict._tail)))
+    if not parts:
         return b"[]"
-    heads = list(map(_HEAD_OF, verdicts))
-    tails = list(map(_TAIL_OF, verdicts))
-    refs = list(map(_REF_OF, verdicts))
-    texts: dict[Any, bytes] = dict.fromkeys(refs, b"")  # (a record's verdicts share one or two reference times)
-    for ref in texts:
-        texts[ref] = _ORJSON(ref)
-    seps = list(map(texts.__getitem__, refs))
-    at = -1
-    for _ in range(heads.count(None)):  # (a violated or undetermined verdict: ~1 a record)
-        at = heads.index(None, at + 1)
-        heads[at], seps[at], tails[at] = verdicts[at].json_bytes(), b"", b""
-    pairs: Iterable[Any] = zip(heads, tails, strict=True)
-    return b"".join((b"[", b",".join(map(bytes.join, seps, pairs)), b"]"))
-
-
-_HEAD_OF, _TAIL_OF, _REF_OF = (operator.attrgetter(name) for name in ("_head", "_tail", "reference_time"))
+    parts[0] = b"[" + parts[0]
+    parts[-1] += b"]"
+    return b",".join(parts)
 
 
 @dataclass(slots=True)
@@ -284,15 +277,19 @@ class CaseResult:
         kept (the record's summary and the run's totals, run.blocks.count, both take it)."""
         if self._tally is not None:
             return self._tally
-        # each verdict's outcome by identity, counted in C (a loop over a full record's ~20 verdicts took ~500
-        # bytecode instructions a record: bench/opcodes.py)
-        ids = list(map(id, map(_OUTCOME_OF, self.results)))
-        complied, violated = ids.count(_ID_COMPLIED), ids.count(_ID_VIOLATED)
-        not_applicable, undetermined = ids.count(_ID_NOT_APPLICABLE), ids.count(_ID_UNDETERMINED)
-        if complied + violated + not_applicable + undetermined != len(ids):
-            known = {_ID_COMPLIED, _ID_VIOLATED, _ID_NOT_APPLICABLE, _ID_UNDETERMINED}
-            odd = next(r.outcome for r in self.results if id(r.outcome) not in known)
-            raise ValueError(f"not an outcome: {odd!r}")
+        complied = violated = not_applicable = undetermined = 0
+        for r in self.results:
+            outcome = r.outcome
+            if outcome is _VIOLATED:
+                violated += 1
+            elif outcome is _UNDETERMINED:
+                undetermined += 1
+            elif outcome is _COMPLIED:
+                complied += 1
+            elif outcome is _NOT_APPLICABLE:
+                not_applicable += 1
+            else:
+                raise ValueError(f"not an outcome: {outcome!r}")
         if self.quiet is not None:
             complied += self.quiet[0]
             not_applicable += self.quiet[1]
