@@ -7,7 +7,7 @@ explanations). Nothing here parses or looks at schemas.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from policy_eval.lang.types import Type
 
 __all__ = [
     "IR", "Const", "Field", "Index", "Var", "DatedParam", "LetRef", "Op", "And", "Or", "Not",
-    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths",
+    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths", "walk",
 ]
 
 
@@ -158,19 +158,26 @@ def root_path(node: IR) -> tuple[str, ...] | None:
     return None
 
 
+def walk(*roots: IR) -> Iterator[IR]:
+    """Every node under ``roots`` once, let-bindings' expressions included (the IR is a DAG: a let used twice
+    is one node)."""
+    stack = list(roots)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(children(node))
+
+
 def root_paths(*nodes: IR) -> tuple[tuple[str, ...], ...]:
     """The case paths that ``nodes`` read from the root through fields only, the records on the way and their
     lets' reads included (objects too: ``exists(request.merchant_response)`` reads one), each once."""
     out: dict[tuple[str, ...], None] = {}
-    stack = list(nodes)
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:  # the IR is a DAG (a let used twice is one node)
-            continue
-        seen.add(id(node))
+    for node in walk(*nodes):
         path = root_path(node)
         if path is not None:
             out[path] = None
-        stack.extend(children(node))
     return tuple(out)

@@ -37,22 +37,9 @@ def nullable_paths(rule: Rule) -> Paths:
     nodes = [p.node for p in rule.message.parts if not isinstance(p, str)]
     for rem in rule.remedies:
         nodes += [c.node for c in (rem.when, rem.amount, rem.duration) if c is not None]
-    if not any(_tells_null(n) for n in nodes):
+    if not any(isinstance(n, ir.Call) and n.name in ("exists", "default") for n in ir.walk(*nodes)):
         return ()
     return tuple((".".join(keys), keys, None) for keys in ir.root_paths(*nodes))
-
-
-def _tells_null(node: ir.IR) -> bool:
-    stack, seen = [node], set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, ir.Call) and n.name in ("exists", "default"):
-            return True
-        stack.extend(ir.children(n))
-    return False
 
 
 def shown(rule: Rule, case: dict[str, Any], env: dict[str, Any], paths: Paths) -> tuple[str, tuple[dict[str, Any], ...]]:
