@@ -6,7 +6,16 @@ with that one value nudged (a number or duration by one unit up and down; money 
 `policy-eval test` on the golden corpus against the copy, and counts the mutant killed when a golden test
 fails. Each list-valued parameter also gets one mutant per entry with that entry deleted.
 
+With ``--conditions`` the mutants are in the conditions instead: in every expression of a policy (``when``,
+``require``, ``forbid``, ``let``, definitions, remedies' ``amount`` / ``duration`` / ``when``, waivers'
+``scope``, ``reference_time``), found through the YAML's node positions, each comparison is moved across its
+boundary (``<`` / ``<=``, ``>`` / ``>=``), each ``==`` / ``!=`` swapped, each ``and`` / ``or`` swapped, each
+``not`` dropped, and each number with a unit nudged by one (``48h`` -> ``47h``, ``49h``); text inside string
+literals is left alone. A mutant the checker refuses (``policy-eval test`` exit 2: a type error) is counted
+apart: it is caught, but by the type checker rather than by a golden case.
+
     python bench/mutate_policies.py [--policies DIR] [--golden DIR] [--only after_sales] [--jobs N] [--lists]
+    python bench/mutate_policies.py --conditions [--only after_sales/v2] [--jobs N]
 
 Prints one line per survivor and the score. Costs about one `policy-eval test` run per mutant; run it
 niced on a shared machine. A survivor is either a gap in the golden corpus (add a case on the boundary
@@ -25,6 +34,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PE = Path(sys.executable).parent / "policy-eval"
@@ -90,7 +101,67 @@ def mutants(policies: Path, lists: bool = True) -> Iterator[Mutant]:
                     yield Mutant(file, i + 1, line, m["head"] + "[" + ", ".join(rest) + "]")
 
 
-def _killed(mutant: Mutant, policies: Path, golden: Path) -> bool:
+# Keys whose value is an expression, and keys whose value maps names to expressions (docs/policies.md).
+_EXPRESSION_KEYS = frozenset({"when", "require", "forbid", "amount", "duration", "scope", "reference_time"})
+_EXPRESSION_MAPS = frozenset({"let", "definitions"})
+# In an expression's text: a string literal or a comment (skipped), an operator, a keyword, a number with a unit.
+_TOKEN = re.compile(r"""(?P<skip>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|#[^\n]*)"""
+                    r"|(?P<op><=|>=|==|!=|<|>)|(?<!\w)(?P<word>and|or|not)(?!\w)"
+                    r"|(?<![\w.:-])(?P<num>\d+(?:[dhms]|(?:\.\d+)?[ ]?CNY))(?![\w.:-])")
+_SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "and": "or", "or": "and"}
+
+
+def _expressions(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    """The expression scalars under ``node`` (the ``params`` block excluded: its values are data)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name == "params":
+                continue
+            if name in _EXPRESSION_KEYS and isinstance(value, yaml.ScalarNode):
+                yield value
+            elif name in _EXPRESSION_MAPS and isinstance(value, yaml.MappingNode):
+                yield from (v for _, v in value.value if isinstance(v, yaml.ScalarNode))
+            else:
+                yield from _expressions(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _expressions(item)
+
+
+def condition_mutants(policies: Path) -> Iterator[Mutant]:
+    """One mutant per operator, keyword or number with a unit in the policies' expressions (the module)."""
+    for file in sorted(policies.rglob("*.yaml")):
+        text = file.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is None:
+            continue
+        for node in _expressions(root):
+            if node.tag != "tag:yaml.org,2002:str" or node.style in ('"', "'"):
+                continue  # a YAML boolean, or a quoted scalar whose escapes this scan does not read
+            start, end = node.start_mark.index, node.end_mark.index
+            if node.style in ("|", ">"):
+                start = text.index("\n", start) + 1  # after the block indicator's line
+            for m in _TOKEN.finditer(text, start, end):
+                if m["skip"]:
+                    continue
+                token = m.group(0)
+                if m["num"]:
+                    news = list(_nudge(token))
+                elif token == "not":
+                    news = [""]
+                else:
+                    news = [_SWAP[token]]
+                line_start = text.rfind("\n", 0, m.start()) + 1
+                line_end = text.find("\n", m.end())
+                line = text[line_start:line_end]
+                at = m.start() - line_start
+                for new in news:
+                    cut = len(token) + (1 if token == "not" and line[at + 3:at + 4] == " " else 0)
+                    yield Mutant(file, text.count("\n", 0, line_start) + 1, line, line[:at] + new + line[at + cut:])
+
+
+def _killed(mutant: Mutant, policies: Path, golden: Path) -> bool | None:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "policies"
         shutil.copytree(policies, copy)
@@ -101,6 +172,8 @@ def _killed(mutant: Mutant, policies: Path, golden: Path) -> bool:
         schemas = policies.parent / "schemas"
         proc = subprocess.run([str(PE), "test", "-p", str(copy), "--schemas", str(schemas), str(golden)],
                               capture_output=True, text=True, timeout=600)
+        if proc.returncode == 2:
+            return None  # invalid policies: refused by the checker
         return proc.returncode != 0
 
 
@@ -108,21 +181,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--policies", type=Path, default=ROOT / "policies")
     ap.add_argument("--golden", type=Path, default=ROOT / "tests" / "golden")
-    ap.add_argument("--only", help="policy folder name, e.g. after_sales")
+    ap.add_argument("--only", help="policy path part, e.g. after_sales or after_sales/v2")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--lists", action="store_true",
                     help="also delete each entry of list parameters (word lists are pinned by tests/test_conduct_lists.py)")
+    ap.add_argument("--conditions", action="store_true",
+                    help="mutate the expressions (operators, and/or, not, numbers with units) instead of the parameters")
     args = ap.parse_args()
-    found = [m for m in mutants(args.policies, args.lists) if not args.only or args.only in str(m.file)]
+    made = condition_mutants(args.policies) if args.conditions else mutants(args.policies, args.lists)
+    found = [m for m in made if not args.only or args.only in str(m.file)]
     survivors: list[Mutant] = []
+    refused = 0
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         for mutant, killed in zip(found, pool.map(lambda m: _killed(m, args.policies, args.golden), found), strict=True):
-            if not killed:
+            if killed is None:
+                refused += 1
+            elif not killed:
                 survivors.append(mutant)
                 print("SURVIVED", mutant.label(args.policies), flush=True)
     n = len(found)
-    print(f"{n} mutants, {n - len(survivors)} killed, {len(survivors)} survived: "
-          f"score {100 * (n - len(survivors)) / max(n, 1):.1f}%")
+    print(f"{n} mutants: {n - len(survivors) - refused} killed by a golden case, {refused} refused by the checker, "
+          f"{len(survivors)} survived: score {100 * (n - len(survivors)) / max(n, 1):.1f}%")
     return 0
 
 
