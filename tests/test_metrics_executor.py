@@ -116,6 +116,35 @@ def test_unknown_flag_makes_the_count_unknown_not_zero() -> None:
     assert outcomes["service-metrics/quality-refund-above-3x"]["outcome"] == "undetermined"
 
 
+def test_unknown_count_of_a_store_without_rates_leaves_other_means_known() -> None:
+    """Outside audit: a store with no grouped orders in the window (no rate of its own, left out of the means)
+    whose only unknown is a flag no rate reads (merchant_requested, for the informational upheld count) took
+    every rate mean of its category away, leaving its neighbours' rules undetermined."""
+    responsible = {"at": IN, "merchant_held_responsible": True}
+    cases = metrics_from_records([
+        order("K1", "K1", "K", grouped_at=BEFORE, intervention=responsible, refund=_refund()),
+        order("K2-0", "K2", "K", grouped_at=IN, intervention=_intervention(responsible=True), refund=_refund()),
+        *(order(f"K2-{i}", "K2", "K", grouped_at=IN) for i in range(1, 10)),
+    ], END)
+    k1, k2 = _store(cases, "K1"), _store(cases, "K2")
+    assert "upheld_malicious_intervention_orders" not in k1["counts"]  # the unknown flag
+    assert "grouped_orders" not in k1["counts"] or k1["counts"]["grouped_orders"] == 0
+    assert k2["category_mean"]["dispute_refund_rate"] == Decimal("0.1")  # K2's 1 of 10, K1 has no rate
+    assert k2["category_mean"]["intervention_rate"] == Decimal("0.1")
+    assert "dispute_refund_rate" in k1["category_mean"]
+
+
+def test_unknown_count_read_by_a_rate_leaves_its_mean_unknown() -> None:
+    """The other side: a store whose own count is unknown, in a count the rate reads, leaves the mean unknown."""
+    cases = metrics_from_records([
+        order("A1", grouped_at=BEFORE, refund={"succeeded_at": IN}),  # quality reason unknown, no grouped order
+        order("B1", "B", grouped_at=IN, refund=_refund(quality=True)),
+    ], END)
+    b = _store(cases, "B")
+    assert "quality_refund_orders" not in b["category_mean"]  # A's count unknown: its mean is unknown
+    assert b["category_mean"]["dispute_refund_rate"] == Decimal(0)  # A has no rate; B's 0 of 1
+
+
 def test_product_level_cases_and_means() -> None:
     p1 = {"id": "P1", "category": "榨汁杯"}
     p2 = {"id": "P2", "category": "榨汁杯"}

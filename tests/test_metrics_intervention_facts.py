@@ -4,8 +4,11 @@ against counts worked out by hand from the text:
 * 未发货订单平台申请退款的订单也算介入: a refund request on an order not shipped at the request is an
   intervention order, counted at the request time, even with no intervention record;
 * 买家可以申请撤销退款, 但是无法撤销介入: a withdrawn refund request still counts;
-* 同一订单重复介入也只会计入计算一次: an order that is both (an unshipped refund request, then an
-  intervention) counts once, at its first intervention.
+* 同一订单重复介入也只会计入计算一次介入率 with 第六's 近30天发生平台介入的售后订单数: an order counts in a
+  window when one of its interventions happened in it, and once however many did. (Until 2026-12-02 the
+  order was dated at its first intervention only, so an unshipped refund request before the window took a
+  platform intervention inside it out of the count; an outside audit read 近30天发生平台介入 as any
+  intervention in the window, which this file now pins.)
 """
 
 from __future__ import annotations
@@ -51,13 +54,19 @@ def test_the_unshipped_refund_request_is_windowed_by_its_own_time() -> None:
     assert counts["intervention_orders"] == 1
 
 
-def test_an_order_that_is_both_counts_once_at_its_first_intervention() -> None:
+def test_an_order_counts_once_when_an_intervention_happened_in_the_window() -> None:
     counts = _counts([
-        # unshipped request before the window, platform intervention inside it: first intervention is before
+        # unshipped request before the window, platform intervention inside it: 近30天发生平台介入 (was 0)
         order("A1", refund_requested_at=BEFORE, intervention={"at": IN}),
         # unshipped request inside, intervention inside: one order, counted once
         order("A2", refund_requested_at=IN, intervention={"at": LATER}),
         # shipped before the request: only the recorded intervention counts
         order("A3", shipped_at=BEFORE, refund_requested_at=IN, intervention={"at": LATER}),
+        # unshipped request inside, the platform's intervention before the window: the request counts
+        order("A4", refund_requested_at=IN, intervention={"at": BEFORE}),
+        # both before the window: none in it
+        order("A5", refund_requested_at=BEFORE, intervention={"at": BEFORE}),
+        # shipped before the request, which is no intervention; the platform's before the window: none
+        order("A6", shipped_at=BEFORE, refund_requested_at=IN, intervention={"at": BEFORE}),
     ])
-    assert counts["intervention_orders"] == 2  # A2, A3; A1's first intervention lies before the window
+    assert counts["intervention_orders"] == 4  # A1, A2, A3, A4

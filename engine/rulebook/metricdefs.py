@@ -51,6 +51,7 @@ class Compiled1:
     text: str
     fn: Compiled
     type: Type
+    reads: tuple[tuple[str, ...], ...] = ()  # the paths it reads from the root (lets' reads included)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class _Builder:
         if expect is not None and not assignable(node.type, expect):
             self.fail(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1), path)
             return None
-        return Compiled1(raw, compile_fast(node, raw), node.type)
+        return Compiled1(raw, compile_fast(node, raw), node.type, ir.root_paths(node))
 
     def lets(self, raw: Mapping[str, Any] | None, path: Path_, scope: Scope) -> Scope:
         lets: dict[str, ir.IR] = dict(scope.lets)

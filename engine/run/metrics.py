@@ -37,6 +37,7 @@ from policy_eval.resources import bundled_schemas, load_json
 from policy_eval.rulebook.loader import Rulebook, load_case_schemas, load_rulebook
 from policy_eval.rulebook.metricdefs import (
     MetricPlan,
+    RateDef,
     bundled_metric_definitions,
     load_metric_definitions,
 )
@@ -166,6 +167,17 @@ def _mean(values: list[Decimal]) -> Decimal:
     return (sum(values, Decimal(0)) / len(values)).normalize()
 
 
+def _reads_any(rate: RateDef, counts: set[str]) -> bool:
+    """Whether ``rate`` reads one of ``counts`` (dotted names under ``counts``): a store's unknown count makes
+    the category's mean of a rate unknown only when the rate reads it (a read of an object covers its parts)."""
+    for path in rate.value.reads:
+        if path[:1] == ("counts",):
+            read = ".".join(path[1:])
+            if any(c == read or c.startswith(read + ".") or read.startswith(c + ".") for c in counts):
+                return True
+    return False
+
+
 def _assemble(plan: MetricPlan, totals: Mapping[GroupKey, Entity], persistence: Mapping[str, Any] | None,
               penalty_points: Mapping[str, int] | None) -> list[dict[str, Any]]:
     env = {REF_TIME: plan.window_end}
@@ -187,16 +199,16 @@ def _assemble(plan: MetricPlan, totals: Mapping[GroupKey, Entity], persistence: 
                 for count, value in zip(plan.counts, counts, strict=True):
                     if value is not None:
                         _set(case["counts"], count.name, value)
-                built.append((key, case, None in counts))
+                built.append((key, case, {c.name for c, value in zip(plan.counts, counts, strict=True) if value is None}))
             means: dict[str, Decimal] = {}
             for rate in plan.rates:
                 values: list[Decimal] = []
                 known = True
-                for _, case, has_unknown in built:
+                for _, case, unknown in built:
                     value = rate.value.fn(case, env)
-                    if value is UNKNOWN:
-                        known = known and not has_unknown  # no value (e.g. no grouped orders) vs unknown
-                    else:
+                    if value is UNKNOWN and unknown and _reads_any(rate, unknown):
+                        known = False  # an unknown count of its own, not no value (e.g. no grouped orders)
+                    elif value is not UNKNOWN:
                         values.append(Decimal(value))
                 if known and values:
                     means[rate.name] = _mean(values)
