@@ -145,3 +145,18 @@ def test_json_within_is_written_as_a_duration(tmp_path: Path, given: str) -> Non
     # as the project writes durations (the text given, as parameters keep theirs), not "2 days, 0:00:00"
     _, out, _ = _run("due", _cases(tmp_path), "--within", given, "-f", "json")
     assert json.loads(out)["within"] == given
+
+
+def test_a_policy_coming_into_force_is_said_so(tmp_path: Path) -> None:
+    """Outside audit: with --as-of before a policy's first version, its policy-level line read "not_applicable →
+    out of force at <its effective date>", the reverse of what happens then (the intervene policy takes effect
+    2022-12-06)."""
+    path = tmp_path / "open.json"
+    path.write_text(json.dumps({**OPEN, "snapshot_at": "2020-12-31T00:00:00+08:00"}, ensure_ascii=False),
+                    encoding="utf-8")
+    _, out, _ = _run("due", str(path), "--as-of", "2020-12-31")
+    (line,) = [x for x in out.splitlines() if " intervene: " in x]
+    assert "intervene: not_applicable → in force at 2022-12-06T00:00:00+08:00" in line
+    _, out, _ = _run("due", str(path), "--as-of", "2020-12-31", "--format", "jsonl")
+    (policy,) = [f for f in map(json.loads, out.splitlines()) if f.get("id") == "intervene"]
+    assert policy["becomes"] is None and "takes effect" in policy["note"]

@@ -288,7 +288,8 @@ class Forecaster:
         f.because = because
         if later is None:
             f.becomes = None
-            f.note = "the rule is not in the version in force then"
+            f.note = ("a version of the policy takes effect then: its rules are judged from then on" if not f.rule
+                      else "the rule is not in the version in force then")
             return f
         f.becomes = later.outcome
         if later.version != f.version:

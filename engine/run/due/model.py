@@ -49,6 +49,14 @@ class Forecast:
         return f"{self.policy}/{self.rule}" if self.rule else self.policy
 
     @property
+    def becomes_text(self) -> str:
+        """What the verdict becomes, in words: an outcome, or for no outcome, the policy coming into force (a
+        policy-level line: no version was in force) or the rule going out of force (not in the next version)."""
+        if self.becomes is not None:
+            return self.becomes.value
+        return "in force" if not self.rule else "out of force"
+
+    @property
     def inclusive(self) -> bool:
         """True when the boundary instant itself still has the old verdict (a "by then" deadline)."""
         return self.at is not None and self.boundary is not None and self.at > self.boundary
@@ -61,7 +69,7 @@ class Forecast:
             return f"{self.full_id}: cannot forecast: {self.note}"
         if self.status is Status.STABLE or self.at is None or self.boundary is None:
             return f"{self.full_id}: stays {self.outcome.value} unless a new event happens"
-        new = self.becomes.value if self.becomes is not None else "out of force"
+        new = self.becomes_text
         if self.becomes_version is not None:
             new += f" (version {self.becomes_version})"
         when = (f"after {render_datetime(self.boundary)}" if self.inclusive

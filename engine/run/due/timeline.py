@@ -81,7 +81,7 @@ def timeline(rulebook: Rulebook, case: Mapping[str, Any], result: CaseResult,
     if forecast is not None:
         for f in forecast.forecasts:
             if f.status is Status.CHANGES and f.boundary is not None:
-                new = f.becomes.value if f.becomes is not None else "out of force"
+                new = f.becomes_text
                 when = "after this" if f.inclusive else "from this instant"
                 same = [k for k in marks if k[0] == f.boundary and k[1].startswith(f.full_id + ": ")]
                 source = " ".join(marks.pop(k).label.split(": ", 1)[1] for k in same)
