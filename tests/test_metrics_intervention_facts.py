@@ -70,3 +70,24 @@ def test_an_order_counts_once_when_an_intervention_happened_in_the_window() -> N
         order("A6", shipped_at=BEFORE, refund_requested_at=IN, intervention={"at": BEFORE}),
     ])
     assert counts["intervention_orders"] == 4  # A1, A2, A3, A4
+
+
+AT_START = "2024-06-01T00:00:00+08:00"  # the window's first instant: inside ([start, end))
+AT_END = "2024-07-01T00:00:00+08:00"  # the window's end: outside
+
+
+def test_window_edges_and_a_shipment_at_the_request_instant() -> None:
+    """Boundaries the condition mutants of order_metrics.yaml crossed unnoticed: the window is [start, end) for
+    every count (近30天), and an order shipped at the very instant of the refund request was shipped by then
+    (未发货订单 is judged at the request: not an intervention)."""
+    counts = _counts([
+        order("A1", refund_requested_at=AT_START),                          # at the start: counts
+        order("A2", refund_requested_at=AT_END),                            # at the end: outside
+        order("A3", intervention={"at": AT_START}),                         # at the start: counts
+        order("A4", intervention={"at": AT_END}),                           # at the end: outside
+        order("A5", refund_requested_at=IN, shipped_at=IN),                 # shipped at the request's instant: no
+        order("A6", logistics_exceptions=[{"type": "late_delivery", "at": AT_START}]),  # at the start: counts
+        order("A7", logistics_exceptions=[{"type": "late_delivery", "at": AT_END}]),    # at the end: outside
+    ])
+    assert counts["intervention_orders"] == 2  # A1, A3
+    assert counts["logistics_exception_orders"] == 1  # A6
