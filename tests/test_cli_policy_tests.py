@@ -56,6 +56,32 @@ def test_a_failing_policy_test_shows_the_deciding_values(tmp_path: Path) -> None
     assert after and "  =  " in after[0] and "appeal.submitted_at" in text.split("was decided by:", 1)[1]
 
 
+CONDUCT = ROOT / "tests" / "golden" / "conduct_mutants.yaml"  # params: deployment.yml (reply within 3m)
+AT_DEADLINE = ("2.1 unanswered buyer message, platform notice and export both exactly at its deadline, "
+               "is in time")
+
+
+def test_a_test_files_params_apply_to_explain_and_to_a_failures_trace(tmp_path: Path) -> None:
+    """A helper's finding: `explain FILE --case NAME` and the trace under a failing test ignored the deployment
+    values the test file names (params:), so they showed `response_limit = unknown` and an undetermined rule
+    while `test` judged the case complied."""
+    proc = _pe("explain", str(CONDUCT), "--case", AT_DEADLINE)
+    assert proc.returncode == 0, proc.stderr
+    assert "COMPLIED        cs-conduct/timely-response" in proc.stdout
+    data = yaml.safe_load(CONDUCT.read_text(encoding="utf-8"))
+    case = next(t for t in data["tests"] if t["name"] == AT_DEADLINE)
+    case["expect"] = {"cs-conduct/timely-response": "violated"}
+    (tmp_path / "deployment.yml").write_text((CONDUCT.parent / "deployment.yml").read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+    path = tmp_path / "wrong.yaml"
+    path.write_text(yaml.safe_dump({"params": "deployment.yml", "tests": [case]}, allow_unicode=True),
+                    encoding="utf-8")
+    text = _pe("test", str(path)).stdout
+    assert "cs-conduct/timely-response: expected violated, got complied" in text
+    assert "cs-conduct/timely-response (complied) was decided by:" in text
+    assert "response_limit  =  3m" in text and "unknown" not in text.split("was decided by:", 1)[1].split("\n")[1]
+
+
 def test_sarif_names_a_case_without_case_id_by_file_and_line() -> None:
     cases = [p for p in sorted((ROOT / "examples").glob("*.json"))
              if "case_id" not in json.loads(p.read_text(encoding="utf-8"))]

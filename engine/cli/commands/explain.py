@@ -22,7 +22,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help="a JSON file holding one case, - for stdin, or a policy test file (YAML; see --case)")
     x.add_argument("--case", dest="test_name", metavar="NAME",
                    help="with a policy test file: the test to explain, by name (needed when it holds several); "
-                        "its as_of applies unless --as-of is given")
+                        "its as_of and params: apply unless --as-of or --params is given")
     options.rule(x)
     options.as_of(x)
     x.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of the case")
@@ -78,6 +78,9 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         records: list[Any] = [(test.file, test.line, test.case)]
         if args.as_of is None and test.as_of is not None:
             args.as_of = options.instant(test.as_of)
+        if test.params is not None and not getattr(args, "params", None):
+            # the deployment values the test file names (its params:), as `policy-eval test` runs it with
+            rb = common.load(argparse.Namespace(**{**vars(args), "params": test.params}))
     elif args.test_name is not None:
         raise common.UsageError("--case NAME picks a test of a policy test file (YAML); "
                                 f"{args.case} is a case file")

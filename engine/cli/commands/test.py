@@ -111,7 +111,9 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
     from policy_eval.run.evaluate import Evaluator
     from policy_eval.run.testing import coverage, load_tests, run_test
 
-    books: dict[str | None, tuple[Evaluator, CaseValidator]] = {None: (Evaluator(rb), CaseValidator(rb.case_schemas))}  # a test file's params: loads its own
+    # a test file's params: loads its own rulebook, which its failures are explained with too
+    books: dict[str | None, tuple[Any, Evaluator, CaseValidator]] = {
+        None: (rb, Evaluator(rb), CaseValidator(rb.case_schemas))}
     outcomes = []
     load_errors = 0
     for f in files:
@@ -130,8 +132,8 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
                 common.print_errors(exc, err, args.command)
                 load_errors += 1
                 continue
-            books[overlay] = (Evaluator(book), CaseValidator(book.case_schemas))
-        evaluator, validator = books[overlay]
+            books[overlay] = (book, Evaluator(book), CaseValidator(book.case_schemas))
+        _, evaluator, validator = books[overlay]
         results = [run_test(t, evaluator, validator) for t in tests]
         outcomes.extend(results)
         out.write(f"{printable(f)} {''.join('.' if o.passed else 'F' for o in results)}\n")
@@ -139,12 +141,15 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
             for o in results:
                 out.write(f"    {'PASS' if o.passed else 'FAIL'} {printable(o.test.name)}\n")
     failed = [o for o in outcomes if not o.passed]
-    explainer = Evaluator(rb, explain=True) if failed else None
+    explainers: dict[str | None, Evaluator] = {}
     for o in failed:
         out.write(f"\n___ {printable(o.test.name)} ___\n{printable(o.test.file)}:{o.test.line}\n")
         for failure in o.failures:  # they quote case values and messages
             out.write(f"    {printable(failure)}\n")
-        _deciding_values(o, explainer, validator, out)
+        book, _, validator = books[o.test.params]  # the rulebook the test ran on (its file's params)
+        if o.test.params not in explainers:
+            explainers[o.test.params] = Evaluator(book, explain=True)
+        _deciding_values(o, explainers[o.test.params], validator, out)
     code = common.EXIT_VIOLATED if failed or load_errors or not outcomes else common.EXIT_OK
     if not report_coverage:
         out.write(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed"
