@@ -78,3 +78,14 @@ def test_tests_that_do_not_exist_are_a_usage_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2
     assert "no such file or folder" in proc.stderr
+
+
+def test_a_parameter_read_through_a_definition_is_used_and_an_inherited_one_keeps_its_clause() -> None:
+    """An author's audit: in a revision withdrawing the only rule that read 'floor' directly, lint called 'floor'
+    unused although a definition a kept rule reads uses it (rules --params listed it as used), and it asked the
+    revision, which never mentions 'floor', for the clause its own file gives."""
+    _, doc = lint(DATA / "lint" / "inherited_params")
+    assert found(doc, "unused-parameter") == set()
+    assert found(doc, "parameter-without-clause") == set()
+    shared = {f["message"] for f in doc["findings"] if f["check"] == "shared-parameter"}
+    assert "parameter 'floor' is used by 2 rules: floor-rule, handled" in shared  # v1: 'handled' through floor_deadline

@@ -139,7 +139,7 @@ def _uses(version: PolicyVersion) -> dict[str, set[str]]:
     for rule in version.rules:
         roots += [(rule.id, c.node) for _, c in _rule_conditions(rule)]
     for owner, node in roots:
-        for n in _walk(node):
+        for n in ir.walk(node):  # through the definitions and lets it reads: a use there is the rule's
             name = _param_name(n)
             if name is not None and name in version.params:
                 used.setdefault(name, set()).add(owner)
@@ -160,7 +160,9 @@ def parameters(data: LintInput) -> Iterator[Finding]:
             if len(rules) > 1:
                 yield data.finding("shared-parameter", f"parameter '{name}' is used by {len(rules)} rules: "
                                    f"{', '.join(rules)}", version.file, path, key=True)
-            spec = specs.get(name) if isinstance(specs, dict) else None
+            if not (isinstance(specs, dict) and name in specs):
+                continue  # inherited (revises): its clause is checked in the file that declares it
+            spec = specs[name]
             if not (isinstance(spec, dict) and str(spec.get("clause") or "").strip()):
                 yield data.finding("parameter-without-clause",
                                    f"parameter '{name}' has no clause: cite the clause that gives its number, or "
