@@ -81,10 +81,21 @@ class PolicyServer(LanguageServer):
             line, col = (e.line or 1) - 1, (e.column or 1) - 1
             end = (e.end_column - 1) if e.end_column and e.end_column > (e.column or 1) else col + _token_len(doc, line, col)
             diagnostics.append(types.Diagnostic(
-                range=types.Range(start=types.Position(line=line, character=col),
-                                  end=types.Position(line=line, character=end)),
+                range=types.Range(start=self.to_client(doc, line, col), end=self.to_client(doc, line, end)),
                 message=e.message, severity=types.DiagnosticSeverity.Error, source="policy-eval", code=e.kind))
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    def to_client(self, doc: Document, line: int, column: int) -> types.Position:
+        """A position in code points (as the checker counts columns) in the client's units: UTF-16 unless the
+        client chose another encoding (a character beyond the BMP, 𠮷 or 😀, is two UTF-16 units)."""
+        return self.workspace.position_codec.position_to_client_units(
+            doc.lines, types.Position(line=line, character=column))
+
+    def from_client(self, doc: Document, position: types.Position) -> tuple[int, int]:
+        """A client's position as (line, column in code points)."""
+        at = self.workspace.position_codec.position_from_client_units(
+            doc.lines, types.Position(line=position.line, character=position.character))
+        return at.line, at.character
 
     def publish_versions_beside(self, uri: str) -> None:
         """Check again the other open documents of the same policy in the same folder (an edit here may
@@ -100,9 +111,14 @@ class PolicyServer(LanguageServer):
 
 
 def _token_len(doc: Document, line: int, col: int) -> int:
+    """The length of the word at ``col``: a name, a dotted path, a rule id with dashes, a date or time (up to a
+    space, YAML punctuation or a ``:`` that ends a key)."""
     text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
     n = 0
-    while col + n < len(text) and (text[col + n].isalnum() or text[col + n] in "_."):
+    while col + n < len(text):
+        c = text[col + n]
+        if not (c.isalnum() or c in "_.-+:") or (c == ":" and text[col + n + 1:col + n + 2] in ("", " ")):
+            break
         n += 1
     return max(n, 1)
 
@@ -178,7 +194,7 @@ def build_server() -> PolicyServer:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: PolicyServer, params: types.HoverParams) -> types.Hover | None:
         doc = ls.docs.get(params.text_document.uri) or ls.analyse(params.text_document.uri)
-        text = hover(doc, params.position.line, params.position.character)
+        text = hover(doc, *ls.from_client(doc, params.position))
         if text is None:
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
@@ -193,16 +209,16 @@ def build_server() -> PolicyServer:
         items = [types.CompletionItem(label=i.label, kind=_KINDS.get(i.kind), detail=i.detail or None,
                                       documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=i.doc)
                                       if i.doc else None)
-                 for i in complete(doc, params.position.line, params.position.character)]
+                 for i in complete(doc, *ls.from_client(doc, params.position))]
         return types.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     def on_definition(ls: PolicyServer, params: types.DefinitionParams) -> types.Location | None:
         doc = ls.docs.get(params.text_document.uri) or ls.analyse(params.text_document.uri)
-        at = definition(doc, params.position.line, params.position.character)
+        at = definition(doc, *ls.from_client(doc, params.position))
         if at is None:
             return None
-        pos = types.Position(line=at[0], character=at[1])
+        pos = ls.to_client(doc, at[0], at[1])
         return types.Location(uri=params.text_document.uri, range=types.Range(start=pos, end=pos))
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
