@@ -238,3 +238,55 @@ def test_a_null_stays_null() -> None:
     assert "case: {kind: after_sale, a: null, b: {c: null}}" in out
     assert "      a: null\n" in out and "!!null" not in out
     assert format_text(out) == out
+
+
+DROPPED = """\
+policy:
+  id: mini
+  title: mini
+  version: "1"
+  source: {document: d}
+  effective_from: 2020-01-01
+  applies_to: after_sale
+params:
+  special_goods:
+    type: list
+    value: [水果, 生鲜,  # fresh
+            汽车]
+  handling_limit: {
+    type: duration,   # the type
+    value: 48h}
+rules:
+  - id: handled
+    title: handled
+    clause: "2.2"
+    severity: low
+    require:
+      # before a value on the next line
+      request.merchant_response.at <= request.submitted_at + handling_limit
+    message: "late  # not a comment: inside the scalar"
+"""
+
+
+@pytest.mark.parametrize("comment", ["# fresh", "# the type", "# before a value on the next line"])
+def test_a_comment_the_round_trip_would_drop_stops_the_format(comment: str) -> None:
+    """An author's audit: fmt deleted comments inside [...] and {...} and between a key and its value, silently
+    (the module promises comments kept). Each now stops fmt with the comment's position; the file is left."""
+    text = DROPPED
+    for other in ("# fresh", "# the type", "# before a value on the next line"):
+        if other != comment:
+            text = text.replace("  " + other, "").replace(other, "")
+    with pytest.raises(FormatError) as info:
+        format_text(text, "p.yaml")
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if comment in x)
+    assert info.value.line == line and comment in info.value.message
+    assert info.value.column == text.splitlines()[line - 1].index("#") + 1
+
+
+def test_comments_kept_and_hashes_inside_scalars_are_no_comments() -> None:
+    from policy_eval.authoring.comments import comments, lost
+
+    text = "a: 1  # one\n# two\nb: '# no'\nc: >-\n  x # no\n  y\nd: [1, 2]  # three\n"
+    assert [c for _, c in comments(text)] == ["# one", "# two", "# three"]
+    assert lost(text, text.replace("  # one", "")) == (1, "# one")
+    assert lost(text, "# three\n" + text.replace("  # three", "")) is None  # moved, not lost

@@ -8,7 +8,9 @@ The layout: keys in the documented order (docs/policies.md; unknown keys keep th
 known ones), mappings indented by 2, list items indented by 2 under their key (``  - id: ...``), double
 quotes wherever quotes are needed (single quotes become double), conditions spaced from their tokens
 (``a.b == 1 and f(x, y)``), and a condition longer than :data:`WIDTH` folded (``>-``) before ``and`` /
-``or``. Comments, flow style (``{...}``, ``[...]``), anchors and block scalars of other text stay as written.
+``or``. Comments, flow style (``{...}``, ``[...]``), anchors and block scalars of other text stay as written;
+a comment the round trip would drop (inside a flow collection, or between a key and its value on the next
+line) stops the format with its position (:mod:`policy_eval.authoring.comments`).
 
 The round trip is ruamel.yaml's; the project's own safe loader then checks that the formatted text loads
 to the same data as the original (conditions compared token by token), so formatting never changes what
@@ -27,6 +29,7 @@ from ruamel.yaml.emitter import Emitter
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString
 
+from policy_eval.authoring.comments import lost
 from policy_eval.authoring.spacing import respace, tokens
 from policy_eval.errors import PolicyError, PolicyLoadError
 from policy_eval.rulebook.yamlload import load_yaml
@@ -270,4 +273,11 @@ def format_text(text: str, file: str = "<input>") -> str:
     if _meaning(out, file) != before:
         raise FormatError("formatting would change what the file says; left as it is (please report this)",
                           file=file, line=1, column=1)
+    dropped = lost(text, out)
+    if dropped is not None:
+        line, comment = dropped
+        raise FormatError(f"formatting would drop the comment {comment!r} (the YAML round trip keeps no comment "
+                          "inside [...] or {...}, nor between a key and its value on the next line); left as it "
+                          "is: move the comment to a line of its own above the key", file=file, line=line,
+                          column=text.splitlines()[line - 1].find("#") + 1)
     return out
