@@ -333,6 +333,17 @@ def test_overlay_is_checked_against_the_parameter_types(tmp_path: Path) -> None:
     assert err.file == str(overlay) and err.line == 3 and "duration" in err.message
 
 
+def test_a_wrong_type_in_the_overlay_is_one_error_when_another_version_loads(tmp_path: Path) -> None:
+    """An author's audit: with a version that loads beside the one declaring the parameter, a value of the wrong
+    type also gave "policy 'demo' has no parameter 'response_limit'" (the declaring version had not loaded)."""
+    v1 = _policy(BASE).replace("  effective_from: 2020-01-01\n", "  effective_from: 2020-01-01\n  effective_until: 2024-01-01\n")
+    _write(tmp_path / "p", "v1.yaml", v1)
+    _write(tmp_path / "p", "v2.yaml", _policy(DEPLOYED, version="2", start="2024-01-01"))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 100.00 CNY\n")
+    (err,) = _errors(tmp_path / "p", params=overlay)
+    assert err.file == str(overlay) and err.line == 3 and "duration" in err.message
+
+
 def test_overlay_may_not_change_a_number_the_text_sets(tmp_path: Path) -> None:
     _write(tmp_path / "p", "demo.yaml", _policy(BASE))
     overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    refund_only_limit: 24h\n    nope: 1h\n")

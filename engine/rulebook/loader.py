@@ -266,7 +266,8 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             continue
         history.versions.append(version)
     errors.extend(resolver.errors)
-    errors.extend(_check_overlay(overlay, histories, {d.key[0] for d in docs if d.key}))
+    failed = {d.key[0] for d in docs if d.key and not built.get(id(d), False)}
+    errors.extend(_check_overlay(overlay, histories, {d.key[0] for d in docs if d.key}, failed))
     for history in histories.values():
         errors.extend(check_versions(history))
     if errors:
@@ -345,8 +346,10 @@ class _Resolver:
                                            source_line=doc.src.pos.line_text(line)))
 
 
-def _check_overlay(overlay: Overlay, histories: dict[str, PolicyHistory], ids: set[str]) -> list[PolicyError]:
-    """Every value of the overlay sets a deployment parameter of some version of a known policy."""
+def _check_overlay(overlay: Overlay, histories: dict[str, PolicyHistory], ids: set[str],
+                   failed: set[str]) -> list[PolicyError]:
+    """Every value of the overlay sets a deployment parameter of some version of a known policy (``failed``:
+    policies with a version that did not load, which may declare it: its errors are reported already)."""
     errors: list[PolicyError] = []
     for pid, where in overlay.policies.items():
         if pid not in ids:
@@ -358,6 +361,8 @@ def _check_overlay(overlay: Overlay, histories: dict[str, PolicyHistory], ids: s
         for name, entry in overlay.for_policy(pid).items():
             infos = [v.param_info[name] for v in history.versions if name in v.param_info]
             if not infos:
+                if pid in failed:
+                    continue  # a version that did not load may declare it (a value of the wrong type, say)
                 known = sorted({n for v in history.versions for n in v.param_info})
                 errors.append(_at(entry, f"policy '{pid}' has no parameter '{name}'{suggest(name, known)}", key=True))
             elif all(i.source == "text" for i in infos):
