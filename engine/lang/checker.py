@@ -110,7 +110,7 @@ class _Checker:
         if sc.functions.get(name) is not None:
             raise _err(PolicyNameError, node, f"'{name}' is a function; call it as {name}(...)")
         raise _err(PolicyNameError, node,
-                   f"unknown name '{name}': not a case field, parameter or let-binding{_suggest(name, candidates)}")
+                   f"unknown name '{name}': not a case field, parameter, definition or let-binding{_suggest(name, candidates)}")
 
     def c_Attr(self, node: ast.Attr) -> ir.IR:
         base = self.run(node.obj)

@@ -213,10 +213,21 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+# Full-width punctuation (a Chinese input method's) and the ASCII the language means by it.
+_FULL_WIDTH = {"（": "(", "）": ")", "＞": ">", "＜": "<", "＝": "=", "！": "!", "，": ",", "、": ",", "“": '"',
+               "”": '"', "‘": "'", "’": "'", "：": ":", "［": "[", "］": "]", "＋": "+", "－": "-", "＊": "*",
+               "／": "/", "．": "."}
+
+
 def _describe(exc: UnexpectedInput, text: str) -> str:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         ch = text[pos] if pos < len(text) else ""
+        if ch in _FULL_WIDTH:
+            return f"unexpected character {ch!r}: a full-width character; write the ASCII {_FULL_WIDTH[ch]!r}"
+        end = text.find("\n", pos)
+        if ch in "\"'" and ch not in text[pos + 1:end if end >= 0 else len(text)]:
+            return f"unclosed string: the {ch} here has no closing {ch} on its line"
         return f"unexpected character {ch!r}"
     if isinstance(exc, UnexpectedEOF):
         return "unexpected end of expression"

@@ -1,0 +1,35 @@
+"""Syntax errors a policy author makes with a Chinese input method or an unfinished string name the fix (an
+author's audit, 2026-12-02: both said only "unexpected character", at the right column)."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy_eval.errors import PolicyNameError, PolicySyntaxError
+from policy_eval.expression import compile_expression
+
+
+@pytest.mark.parametrize(("text", "column", "hint"), [
+    ("a （ b", 3, "a full-width character; write the ASCII '('"),
+    ("order.paid_amount ＞ 1", 19, "write the ASCII '>'"),
+    ("f(a， b)", 4, "write the ASCII ','"),
+    ('request.type == "refund_only and x', 17, 'unclosed string: the " here has no closing " on its line'),
+    ("x == 'a", 6, "unclosed string: the ' here"),
+])
+def test_the_message_names_the_fix(text: str, column: int, hint: str) -> None:
+    with pytest.raises(PolicySyntaxError) as info:
+        compile_expression(text)
+    assert (info.value.line, info.value.column) == (1, column)
+    assert hint in info.value.message
+
+
+def test_a_closed_string_is_not_called_unclosed() -> None:
+    with pytest.raises(PolicySyntaxError) as info:
+        compile_expression('"a" ^ "b"')
+    assert "unclosed" not in info.value.message and "'^'" in info.value.message
+
+
+def test_an_unknown_name_lists_definitions_among_what_it_is_not() -> None:
+    with pytest.raises(PolicyNameError) as info:
+        compile_expression("nope > 1", case_schema={"type": "object", "properties": {"a": {"type": "integer"}}})
+    assert "not a case field, parameter, definition or let-binding" in info.value.message
