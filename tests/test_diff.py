@@ -311,3 +311,32 @@ def test_rules_that_do_not_apply_are_no_change_and_bad_records_are_rejected() ->
     assert report.rejections == [f"{path}:2: $.order.paid_amount: [1] is not of type 'string'",
                                  f"{path}:3: $: a case must be a JSON object, got an array"]
     assert report.text().splitlines()[-1] == "0 of 3 case(s) change outcome; 2 record(s) rejected and not compared"
+
+
+def test_a_new_version_that_judged_none_of_the_cases_is_named(tmp_path: Path) -> None:
+    """An author's audit: a v3 from 2030 diffed over cases of 2023 gave '0 of N case(s) change outcome' and looked
+    like a revision that changes nothing; the report now names the version that judged none of them."""
+    from policy_eval.rulebook import load_rulebook
+    from policy_eval.rulebook.cases import read_cases
+    from policy_eval.run.diff import diff_rulebooks, latest_only
+    from policy_eval.run.evaluate import Evaluator
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder in (old, new):
+        folder.mkdir()
+        for f in ("v1.yaml", "v2.yaml"):
+            (folder / f).write_text((POLICIES / f).read_text(encoding="utf-8"), encoding="utf-8")
+    v2 = (new / "v2.yaml").read_text(encoding="utf-8")
+    start = "  effective_from: 2021-01-01           # PLACEHOLDER: not in the source\n"
+    assert start in v2
+    (new / "v2.yaml").write_text(v2.replace(start, start + "  effective_until: 2030-01-01\n", 1), encoding="utf-8")
+    (new / "v3.yaml").write_text('policy:\n  id: after-sales\n  version: "3"\n  revises: "2"\n'
+                                 "  effective_from: 2030-01-01\nparams:\n  handling_limit: 72h\n", encoding="utf-8")
+    records = list(read_cases([str(ROOT / "examples" / "after_sales.jsonl")]))
+    report = diff_rulebooks(Evaluator(load_rulebook(old)), Evaluator(load_rulebook(new)), records)
+    assert report.unjudged == ["after-sales version 3 (from 2030-01-01)"]
+    assert "note: after-sales version 3 (from 2030-01-01) judged none of these cases" in report.text()
+    assert report.to_dict()["unjudged_versions"] == report.unjudged
+    latest = diff_rulebooks(Evaluator(latest_only(load_rulebook(old))), Evaluator(latest_only(load_rulebook(new))),
+                            records)
+    assert latest.unjudged == [] and latest.changed_cases > 0

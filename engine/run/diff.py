@@ -54,6 +54,7 @@ class DiffReport:
     transitions: dict[tuple[str, str, str], Transition] = field(default_factory=dict)
     rejections: list[str] = field(default_factory=list)
     identical: bool = False  # the two rulebooks have the same content hash: nothing can change
+    unjudged: list[str] = field(default_factory=list)  # new or changed versions that judged none of the cases
 
     def ordered(self) -> list[Transition]:
         """By rule, then by how many cases move (most first), then by outcome names."""
@@ -71,6 +72,7 @@ class DiffReport:
                 for t in self.ordered()
             ],
             "rejections": self.rejections,
+            "unjudged_versions": self.unjudged,
         }
 
     def text(self, limit: int = 8) -> str:
@@ -92,6 +94,9 @@ class DiffReport:
             lines.append(printable(f"REJECTED {r}"))
         if len(self.rejections) > limit:
             lines.append(f"… and {len(self.rejections) - limit} more rejected record(s)")
+        for version in self.unjudged:
+            lines.append(printable(f"note: {version} judged none of these cases (their reference times fall outside "
+                                   "its period); --as-of DATE or --latest judges them by it"))
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
         evaluated = self.cases - self.rejected
@@ -160,6 +165,12 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
     """Compare the verdicts of ``old`` and ``new`` on each record; ``validator`` (anything with
     ``check(case, source, record) -> CaseError | None``, e.g. a CaseValidator) rejects bad records."""
     report = DiffReport(identical=old.rulebook.digest == new.rulebook.digest)
+    # the versions of the new side that the old side lacks (by content), and how many cases each judged
+    old_digests = {v.digest for h in old.rulebook.policies.values() for v in h.versions}
+    fresh = {(pid, v.digest): v for pid, h in new.rulebook.policies.items() for v in h.versions
+             if v.digest not in old_digests}
+    judged: dict[tuple[str, str], int] = {}
+    kinds: set[str] = set()  # the policies that judged some case on the new side
     for index, (source, number, case) in enumerate(records, 1):
         report.cases += 1
         problem: CaseError | None = case if isinstance(case, CaseError) else None
@@ -174,8 +185,11 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             continue
         before = old.evaluate(case, as_of=as_of, source=source, record=number)
         after = new.evaluate(case, as_of=as_of, source=source, record=number)
-        if (_versions(old.rulebook, before) != _versions(new.rulebook, after)
-                or _params(before) != _params(after)):
+        chosen = _versions(new.rulebook, after)
+        for pid, digest in chosen.items():
+            judged[(pid, digest)] = judged.get((pid, digest), 0) + 1
+        kinds.update(r.policy for r in after.results)
+        if _versions(old.rulebook, before) != chosen or _params(before) != _params(after):
             report.compared += 1
         a = {r.full_id: r for r in before.results}
         b = {r.full_id: r for r in after.results}
@@ -192,6 +206,8 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.through.update(_through(a.get(rule_id), b.get(rule_id)))
             t.params.update(_changed_params(a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
+    report.unjudged = [f"{pid} version {v.version} (from {v.effective_from.date().isoformat()})"
+                       for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))]
     return report
 
 

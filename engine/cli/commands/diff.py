@@ -17,7 +17,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                        help="which cases change outcome between two policy folders",
                        description="Evaluate the same cases with two rulebooks and list, per rule, the cases "
                                    "whose verdict changes (e.g. 'complied -> violated'). A rule missing on one "
-                                   "side counts as not applicable there. To see what changing a deployment "
+                                   "side is 'absent' there: absent and not applicable are no change, "
+                                   "'violated -> absent' is one. A new version that judged none of the cases "
+                                   "(all outside its period) is named. To see what changing a deployment "
                                    "overlay changes, give the same folder twice with --params OLD.yaml "
                                    "--params-new NEW.yaml: each transition names the parameters that moved it.")
     d.add_argument("old", metavar="OLD", help="policy folder before the revision")
