@@ -18,7 +18,11 @@ from policy_eval.rulebook.yamlload import load_yaml
 # (name, text, line, column, substring of the hint)
 CASES = [
     ("tab indent", "policy:\n\tid: x\n", 2, 1, "YAML indents with spaces only"),
-    ("tab after colon", "policy:\n  id: x\n  title:\tfoo\n", 3, 9, "replace the tab with spaces"),
+    ("tab after colon", "policy:\n  id: x\n  title:\tfoo\n", 3, 9, "a tab inside the line"),
+    # an author's audit: these two got "YAML indents with spaces only" and "indented 4 spaces but the line above 4"
+    ("tab inside a condition", "rules:\n  - id: x\n    require: a <=\t1\n", 3, 18, "replace it with a space"),
+    ("text after a quoted value", 'policy:\n  id: x\n  title: "abc" def\n', 3, 16,
+     'put the whole value inside the quotes: "abc def"'),
     ("colon in a plain value", "policy:\n  title: a: b\n", 2, 11, "unless it is quoted"),
     ("missing colon, then a key", "policy:\n  id x\n  title: y\n", 2, 3, "write 'id: ...'"),
     ("missing colon at the end", "policy:\n  id: x\n  title y\nrules: []\n", 3, 3, "write 'title: ...'"),

@@ -50,6 +50,8 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
     context_line = context_at[0] if context_at is not None else None
     if "'\\t'" in problem or "\t" in text[: column + 1]:
         tab = text.find("\t")
+        if tab > 0 and text[:tab].strip():  # after the line's first word: not indentation
+            return Hint(line, tab, "a tab inside the line, where YAML does not take one: replace it with a space")
         return Hint(line, tab if tab >= 0 else column,
                     "YAML indents with spaces only: replace the tab with spaces (2 per level in policy files)")
     if "could not find expected ':'" in problem and context_line is not None:
@@ -71,6 +73,11 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
         return Hint(line, column, "a value may not contain ': ' unless it is quoted: write the value in "
                                   "double quotes, or as a block ('>-' and the text on the next lines)")
     if "expected <block end>" in problem:
+        before = text[:column].rstrip()
+        if column > _indent(text) and before[-1:] in ("\"", "'") and ": " in before:
+            quoted = before[before.index(": ") + 2:].strip()
+            whole = f"{quoted[:-1]} {text[column:].strip()}{quoted[-1]}"
+            return Hint(line, column, f"text after a quoted value: put the whole value inside the quotes: {whole}")
         prev = _previous(lines, line)
         above = f" but the line above {_indent(lines[prev])}" if prev is not None else ""
         return Hint(line, _indent(text), f"this line is indented {_indent(text)} spaces{above}: keys of one "
