@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy_eval.errors import PolicyNameError, PolicySyntaxError
+from policy_eval.errors import PolicyError, PolicyNameError, PolicySyntaxError
 from policy_eval.expression import compile_expression
 
 
@@ -33,3 +33,18 @@ def test_an_unknown_name_lists_definitions_among_what_it_is_not() -> None:
     with pytest.raises(PolicyNameError) as info:
         compile_expression("nope > 1", case_schema={"type": "object", "properties": {"a": {"type": "integer"}}})
     assert "not a case field, parameter, definition or let-binding" in info.value.message
+
+
+SCHEMA = {"type": "object", "properties": {"t": {"type": "string", "format": "date-time"}, "n": {"type": "integer"}}}
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("t > 48", "a datetime compares with a datetime: write a deadline as a time plus a duration"),
+    ("n <= t", "a datetime compares with a datetime"),
+    ("t - t > 48", "a duration compares with a duration: give the number its unit (48h, 7d, 30m)"),
+])
+def test_ordering_a_time_against_a_number_says_what_to_write(text: str, hint: str) -> None:
+    """An author's audit: `request.submitted_at > 48` said only 'cannot compare datetime with int'."""
+    with pytest.raises(PolicyError) as info:
+        compile_expression(text, case_schema=SCHEMA)
+    assert hint in info.value.message

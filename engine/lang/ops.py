@@ -146,6 +146,17 @@ _ORDER_OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _compare_hint(lt: Type, rt: Type) -> str:
+    """What a datetime or a duration compared with a number probably meant."""
+    names = {lt.name, rt.name}
+    if names & {"int", "decimal"} and "datetime" in names:
+        return ("; a datetime compares with a datetime: write a deadline as a time plus a duration, e.g. "
+                "request.merchant_response.at <= request.submitted_at + 48h")
+    if names & {"int", "decimal"} and "duration" in names:
+        return "; a duration compares with a duration: give the number its unit (48h, 7d, 30m) or use days(n)"
+    return ""
+
+
 def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]] | str:
     """Result type and implementation of ``lt op rt``, or an error message."""
     if op in ("+", "-", "*", "/"):
@@ -165,7 +176,7 @@ def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
         common = unify(lt, rt)
         if common is None or not is_ordered(common):
             if common is None:
-                return f"cannot compare {lt} with {rt}"
+                return f"cannot compare {lt} with {rt}" + _compare_hint(lt, rt)
             return f"values of type {common} have no order"
         fn = _ORDER_OPS[op]
         if common.name == "money":
