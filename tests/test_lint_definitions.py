@@ -89,3 +89,17 @@ def test_a_parameter_read_through_a_definition_is_used_and_an_inherited_one_keep
     assert found(doc, "parameter-without-clause") == set()
     shared = {f["message"] for f in doc["findings"] if f["check"] == "shared-parameter"}
     assert "parameter 'floor' is used by 2 rules: floor-rule, handled" in shared  # v1: 'handled' through floor_deadline
+
+
+def test_a_comment_that_hides_the_rest_of_a_folded_condition_is_an_error() -> None:
+    """YAML joins the lines of a '>-' block: `a   # note` then `or b` reaches the language as `a # note or b`, and
+    the comment swallows `or b`. Found while documenting comments in conditions (docs/language.md): the
+    fixture's first rule has one such comment (line 15) and one on the block's last line (harmless); its
+    second rule writes the same condition as '|-', where each comment ends with its line."""
+    code, doc = lint(DATA / "lint" / "folded")
+    assert found(doc, "comment-in-folded-condition") == {("v1.yaml", 15, 68)}
+    assert code == 1  # an error fails lint
+    from policy_eval.rulebook import load_rulebook
+    rules = {r.id: r for r in load_rulebook(DATA / "lint" / "folded").policies["mini"].latest().rules}
+    assert "or exists" not in rules["handled"].condition.node.text  # what the comment hid
+    assert "or exists" in rules["keeps"].condition.node.text

@@ -1,0 +1,88 @@
+"""The ``comment-in-folded-condition`` lint check: a ``#`` comment that hides the rest of a ``>-`` condition.
+
+Input: a :class:`~policy_eval.authoring.findings.LintInput` (each policy file's text is read again). Output: a
+finding at each comment, inside a folded block scalar (``>`` / ``>-``) that holds a condition, on a line of
+the block other than its last.
+
+Why: YAML folds the lines of a ``>-`` block into one, so ``a <= b   # 48 h inclusive`` followed by ``or c`` on
+the next line reaches the language as ``a <= b   # 48 h inclusive or c``, and the comment swallows ``or c``
+without a word. A ``|-`` block keeps the line breaks (and so the comment ends with its line); a comment on
+the block's last line hides nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from policy_eval.authoring.findings import Finding, LintInput
+
+__all__ = ["folded_comments"]
+
+# keys whose value is a condition, and keys whose value maps names to conditions (docs/policies.md)
+_CONDITION_KEYS = frozenset({"when", "require", "forbid", "amount", "duration", "scope", "reference_time"})
+_CONDITION_MAPS = frozenset({"let", "definitions"})
+
+
+def _folded(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                if name == "params":
+                    continue
+                if name in _CONDITION_KEYS and isinstance(value, yaml.ScalarNode):
+                    if value.style == ">":
+                        yield value
+                elif name in _CONDITION_MAPS and isinstance(value, yaml.MappingNode):
+                    yield from (v for _, v in value.value if isinstance(v, yaml.ScalarNode) and v.style == ">")
+                else:
+                    stack.append(value)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
+def _comment_at(line: str) -> int:
+    """The index of the ``#`` that starts a comment in a condition's line (outside strings), or -1."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote is not None:
+            if c == "\\":
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            return i
+    return -1
+
+
+def folded_comments(data: LintInput) -> Iterator[Finding]:
+    for file in data.sources:
+        try:
+            text = Path(file).read_text(encoding="utf-8-sig")
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        lines = text.splitlines()
+        for node in _folded(root) if root is not None else ():
+            key = lines[node.start_mark.line]
+            indent = len(key) - len(key.lstrip())  # the block's lines are indented deeper than its key's line
+            body: list[int] = []
+            for i in range(node.start_mark.line + 1, len(lines)):
+                if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) <= indent:
+                    break
+                if lines[i].strip():
+                    body.append(i)
+            for i in body[:-1]:
+                at = _comment_at(lines[i])
+                if at >= 0:
+                    yield Finding("comment-in-folded-condition",
+                                  "this comment hides the rest of the condition: YAML joins the lines of a '>-' "
+                                  "block into one, so everything after the '#' is ignored; use '|-' to keep the "
+                                  "line breaks, or put the comment above the key", file, i + 1, at + 1)
