@@ -89,6 +89,10 @@ def test_a_parameter_read_through_a_definition_is_used_and_an_inherited_one_keep
     assert found(doc, "parameter-without-clause") == set()
     shared = {f["message"] for f in doc["findings"] if f["check"] == "shared-parameter"}
     assert "parameter 'floor' is used by 2 rules: floor-rule, handled" in shared  # v1: 'handled' through floor_deadline
+    # the revision repeats none of v1's findings about what it inherits (it said them at its own params: line)
+    assert [f for f in doc["findings"] if Path(f["file"]).name == "v2.yaml"] == []
+    (note,) = [f["message"] for f in doc["findings"] if f["check"] == "message-reads-unread-path"]
+    assert note == "rule 'handled': the message shows request.status, which the rule does not read"  # once
 
 
 def test_a_comment_that_hides_the_rest_of_a_folded_condition_is_an_error() -> None:

@@ -158,10 +158,11 @@ def parameters(data: LintInput) -> Iterator[Finding]:
                 yield data.finding("unused-parameter", f"parameter '{name}' is not used", version.file, path,
                                    key=True)
             rules = sorted(r for r in used.get(name, ()) if r)
-            if len(rules) > 1:
+            declared_here = isinstance(specs, dict) and name in specs  # else inherited (revises)
+            if len(rules) > 1 and declared_here:
                 yield data.finding("shared-parameter", f"parameter '{name}' is used by {len(rules)} rules: "
                                    f"{', '.join(rules)}", version.file, path, key=True)
-            if not (isinstance(specs, dict) and name in specs):
+            if not declared_here:
                 continue  # inherited (revises): its clause is checked in the file that declares it
             spec = specs[name]
             if not (isinstance(spec, dict) and str(spec.get("clause") or "").strip()):
@@ -207,14 +208,17 @@ def identical_versions(data: LintInput) -> Iterator[Finding]:
 def message_paths(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         for rule in version.rules:
+            if rule.file and rule.file != version.file:
+                continue  # inherited by a revision: reported with the version of the file that writes it
             read = set(rule.inputs)
             for _, c in rule.lets.items():
                 read.update(inputs_of(c.node))
             shown: list[str] = []
             for part in rule.message.parts:
                 if isinstance(part, Condition):
-                    shown += [p for p in inputs_of(part.node) if p not in read and p not in shown
-                              and not _IDENTIFIER.search(p)]
+                    for p in inputs_of(part.node):
+                        if p not in read and p not in shown and not _IDENTIFIER.search(p):
+                            shown.append(p)
             if shown:
                 yield data.finding("message-reads-unread-path",
                                    f"rule '{rule.id}': the message shows {', '.join(shown)}, which the rule does not "
