@@ -37,6 +37,8 @@ from pathlib import Path
 
 import yaml
 
+from policy_eval.authoring.yamlexpr import expression_scalars
+
 ROOT = Path(__file__).resolve().parent.parent
 PE = Path(sys.executable).parent / "policy-eval"
 
@@ -101,32 +103,11 @@ def mutants(policies: Path, lists: bool = True) -> Iterator[Mutant]:
                     yield Mutant(file, i + 1, line, m["head"] + "[" + ", ".join(rest) + "]")
 
 
-# Keys whose value is an expression, and keys whose value maps names to expressions (docs/policies.md).
-_EXPRESSION_KEYS = frozenset({"when", "require", "forbid", "amount", "duration", "scope", "reference_time"})
-_EXPRESSION_MAPS = frozenset({"let", "definitions"})
 # In an expression's text: a string literal or a comment (skipped), an operator, a keyword, a number with a unit.
 _TOKEN = re.compile(r"""(?P<skip>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|#[^\n]*)"""
                     r"|(?P<op><=|>=|==|!=|<|>)|(?<!\w)(?P<word>and|or|not)(?!\w)"
                     r"|(?<![\w.:-])(?P<num>\d+(?:[dhms]|(?:\.\d+)?[ ]?CNY))(?![\w.:-])")
 _SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "and": "or", "or": "and"}
-
-
-def _expressions(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
-    """The expression scalars under ``node`` (the ``params`` block excluded: its values are data)."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else None
-            if name == "params":
-                continue
-            if name in _EXPRESSION_KEYS and isinstance(value, yaml.ScalarNode):
-                yield value
-            elif name in _EXPRESSION_MAPS and isinstance(value, yaml.MappingNode):
-                yield from (v for _, v in value.value if isinstance(v, yaml.ScalarNode))
-            else:
-                yield from _expressions(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _expressions(item)
 
 
 def condition_mutants(policies: Path) -> Iterator[Mutant]:
@@ -136,7 +117,7 @@ def condition_mutants(policies: Path) -> Iterator[Mutant]:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is None:
             continue
-        for node in _expressions(root):
+        for node in expression_scalars(root):
             if node.tag != "tag:yaml.org,2002:str" or node.style in ('"', "'"):
                 continue  # a YAML boolean, or a quoted scalar whose escapes this scan does not read
             start, end = node.start_mark.index, node.end_mark.index

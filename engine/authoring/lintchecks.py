@@ -162,7 +162,7 @@ def parameters(data: LintInput) -> Iterator[Finding]:
             if len(rules) > 1 and declared_here:
                 yield data.finding("shared-parameter", f"parameter '{name}' is used by {len(rules)} rules: "
                                    f"{', '.join(rules)}", version.file, path, key=True)
-            if not declared_here:
+            if not declared_here or not isinstance(specs, dict):
                 continue  # inherited (revises): its clause is checked in the file that declares it
             spec = specs[name]
             if not (isinstance(spec, dict) and str(spec.get("clause") or "").strip()):

@@ -18,33 +18,9 @@ from pathlib import Path
 import yaml
 
 from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.authoring.yamlexpr import expression_scalars
 
 __all__ = ["folded_comments"]
-
-# keys whose value is a condition, and keys whose value maps names to conditions (docs/policies.md)
-_CONDITION_KEYS = frozenset({"when", "require", "forbid", "amount", "duration", "scope", "reference_time"})
-_CONDITION_MAPS = frozenset({"let", "definitions"})
-
-
-def _folded(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, yaml.MappingNode):
-            for key, value in n.value:
-                name = key.value if isinstance(key, yaml.ScalarNode) else None
-                if name == "params":
-                    continue
-                if name in _CONDITION_KEYS and isinstance(value, yaml.ScalarNode):
-                    if value.style == ">":
-                        yield value
-                elif name in _CONDITION_MAPS and isinstance(value, yaml.MappingNode):
-                    yield from (v for _, v in value.value if isinstance(v, yaml.ScalarNode) and v.style == ">")
-                else:
-                    stack.append(value)
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
-
 
 def _comment_at(line: str) -> int:
     """The index of the ``#`` that starts a comment in a condition's line (outside strings), or -1."""
@@ -70,7 +46,7 @@ def folded_comments(data: LintInput) -> Iterator[Finding]:
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         lines = text.splitlines()
-        for node in _folded(root) if root is not None else ():
+        for node in (n for n in expression_scalars(root) if n.style == ">") if root is not None else ():
             key = lines[node.start_mark.line]
             indent = len(key) - len(key.lstrip())  # the block's lines are indented deeper than its key's line
             body: list[int] = []
