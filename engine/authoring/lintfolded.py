@@ -1,6 +1,6 @@
 """The ``comment-in-folded-condition`` lint check: a ``#`` comment that hides the rest of a ``>-`` condition.
 
-Input: a :class:`~policy_eval.authoring.findings.LintInput` (each policy file's text is read again). Output: a
+Input: a :class:`~policy_eval.authoring.findings.LintInput` (each policy file's text, as loaded). Output: a
 finding at each comment, inside a folded block scalar (``>`` / ``>-``) that holds a condition, on a line of
 the block other than its last.
 
@@ -13,7 +13,6 @@ the block's last line hides nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import yaml
 
@@ -39,13 +38,12 @@ def _comment_at(line: str) -> int:
 
 
 def folded_comments(data: LintInput) -> Iterator[Finding]:
-    for file in data.sources:
-        try:
-            text = Path(file).read_text(encoding="utf-8-sig")
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    for file, (_, positions) in data.sources.items():
+        try:  # the text the rulebook was loaded from (the file is not read again)
+            root = yaml.compose(positions.text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
             continue
-        lines = text.splitlines()
+        lines = positions.lines
         for node in (n for n in expression_scalars(root) if n.style == ">") if root is not None else ():
             key = lines[node.start_mark.line]
             indent = len(key) - len(key.lstrip())  # the block's lines are indented deeper than its key's line
