@@ -66,21 +66,28 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     from policy_eval.run.result import Outcome
 
     common.check_inputs([args.case])
-    rb = common.load(args)
-    common.check_selectors(rb, args.rule, "--rule")
     test = None
+    failed: PolicyError | common.UsageError | None = None  # reported once the policies are known to load
     if args.case.endswith((".yaml", ".yml")):
         try:
             test = _policy_test(args.case, args.test_name)
-        except PolicyError as exc:  # the policies loaded: the test file is at fault, not them
-            common.print_errors(exc, err, args.command, failed=f"{printable(args.case)} was not read")
-            return common.EXIT_USAGE
+        except (PolicyError, common.UsageError) as exc:
+            failed = exc
+    if test is not None and test.params is not None and not getattr(args, "params", None):
+        # the deployment values the test file names (its params:), as `policy-eval test` runs it with
+        rb = common.load(argparse.Namespace(**{**vars(args), "params": test.params}))
+    else:
+        rb = common.load(args)
+    common.check_selectors(rb, args.rule, "--rule")
+    if isinstance(failed, common.UsageError):
+        raise failed
+    if failed is not None:  # the policies loaded: the test file is at fault, not them
+        common.print_errors(failed, err, args.command, failed=f"{printable(args.case)} was not read")
+        return common.EXIT_USAGE
+    if test is not None:
         records: list[Any] = [(test.file, test.line, test.case)]
         if args.as_of is None and test.as_of is not None:
             args.as_of = options.instant(test.as_of)
-        if test.params is not None and not getattr(args, "params", None):
-            # the deployment values the test file names (its params:), as `policy-eval test` runs it with
-            rb = common.load(argparse.Namespace(**{**vars(args), "params": test.params}))
     elif args.test_name is not None:
         raise common.UsageError("--case NAME picks a test of a policy test file (YAML); "
                                 f"{args.case} is a case file")
