@@ -98,6 +98,57 @@ def test_undetermined_dependency_makes_the_dependent_undetermined_naming_the_pat
         assert "depends on demo/in-window, which is undetermined (missing order.received_at)" in got[rid].reason
 
 
+# a dependent whose own `when` reads nothing the dependency lacks
+OWN_WHEN = DEPENDENT + """\
+  - id: return-notice
+    title: a return request is answered
+    clause: demo 4
+    severity: low
+    depends_on: {in-window: complied}
+    when: request.type == "return_refund"
+    require: exists(request.merchant_response)
+    message: no answer
+"""
+
+
+def _own_when_paths(tmp_path: Path) -> list[tuple[str, Any]]:
+    """(name, evaluate) for every way a case is judged: the general path, findings detail fused and rule by
+    rule, and the embedding API (lazy verdicts) in both details."""
+    from policy_eval.api import Rulebook
+    _write(tmp_path, "demo.yaml", _policy(OWN_WHEN))
+    rb = load_rulebook(tmp_path)
+    by_rule = Evaluator(rb, detail="findings")
+    by_rule._kernel._fused.update(dict.fromkeys(by_rule._kernel._fused))  # (no fused function: rule by rule)
+    api = Rulebook.load(tmp_path, entry_points=False)
+    return [("full", Evaluator(rb).evaluate), ("explained", Evaluator(rb, explain=True).evaluate),
+            ("findings", Evaluator(rb, detail="findings").evaluate), ("findings, rule by rule", by_rule.evaluate),
+            ("api", api.evaluate), ("api findings", lambda c: api.evaluate(c, detail="findings"))]
+
+
+def test_an_undetermined_dependency_leaves_a_rule_not_applicable_when_its_own_when_is_false(tmp_path: Path) -> None:
+    # Kleene's "and": the rule applies where in-window complied and the request is a return; a refund-only
+    # request decides that it does not, whatever in-window (undetermined: no order.received_at) would be
+    for name, evaluate in _own_when_paths(tmp_path):
+        result = evaluate(_case())
+        got = _by_rule(result)
+        assert "return-notice" not in got or got["return-notice"].outcome.value == "not_applicable", name
+        if "return-notice" in got:  # full detail: the verdict says why, and records the dependency
+            assert got["return-notice"].depends == {"in-window": "undetermined"}, name
+            assert "undetermined" not in got["return-notice"].reason, name
+        else:  # findings detail: counted with the other not-applicable verdicts
+            assert result.counts()["not_applicable"] == 1, name
+        assert got["auto-refund"].outcome.value == "undetermined", name  # no `when` of its own
+        assert got["late-notice"].outcome.value == "undetermined", name  # its `when` reads the unknown window
+
+
+def test_an_undetermined_dependency_leaves_undetermined_a_rule_whose_own_when_holds(tmp_path: Path) -> None:
+    for name, evaluate in _own_when_paths(tmp_path):
+        got = _by_rule(evaluate(_case(type="return_refund")))
+        assert got["return-notice"].outcome.value == "undetermined", name
+        assert got["return-notice"].missing == ("order.received_at",), name
+        assert "depends on demo/in-window, which is undetermined" in got["return-notice"].reason, name
+
+
 def test_dependency_is_evaluated_even_when_only_the_dependent_is_selected(tmp_path: Path) -> None:
     _write(tmp_path, "demo.yaml", _policy(DEPENDENT))
     ev = Evaluator(load_rulebook(tmp_path), only=["demo/auto-refund"])

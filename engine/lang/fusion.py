@@ -5,7 +5,8 @@ trees, ``require`` or ``forbid``, the earlier steps it depends on with the outco
 whether it is counted) and the tokens that stand for the outcomes. Output: ``run(c, v, meter)``, which
 returns ``(complied, not_applicable, loud, outcomes)``: the counts over the counted steps, whether some step
 is violated or undetermined, and ``outcomes``, one token per step (``gated`` for a step an undetermined
-dependency leaves undetermined). It returns None when anything
+dependency leaves undetermined; a step whose own ``when`` is false does not apply, whatever its
+dependencies). It returns None when anything
 raised: the caller then decides the case rule by rule, which locates the failure (generated code is an
 optimisation, never a different semantics).
 
@@ -167,7 +168,16 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
             body.append(f"{indent}if {off}:")
             body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
             body.append(f"{indent}elif {undecided}:")
-            body += [f"{indent}    {out} = _UN", f"{indent}    _g{i} = True", f"{indent}    _loud = True"]
+            gated = [f"{out} = _UN", f"_g{i} = True", "_loud = True"]
+            if step.when is None:
+                body += [f"{indent}    {x}" for x in gated]
+            else:  # its own `when` false: not applicable whatever the dependency (run.kernel.when_false)
+                if may_charge([step.when]):
+                    body += [f"{indent}    if m is not None:", f"{indent}        m.left = m.limit"]
+                body.append(f"{indent}    if {gen.expr(step.when)} is False:")
+                body += [f"{indent}        {out} = _NA"] + [f"{indent}        {x}" for x in na]
+                body.append(f"{indent}    else:")
+                body += [f"{indent}        {x}" for x in gated]
             body.append(f"{indent}else:")
             indent += "    "
         # each rule its own budget: refilled before a rule whose conditions can spend from it (none of the

@@ -153,7 +153,8 @@ def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: Mapp
 
     A dependency with another outcome than the wanted ones makes the rule not applicable (as a false
     ``when`` would), even if another dependency is undetermined; otherwise an undetermined dependency
-    makes the rule undetermined, naming what that dependency misses.
+    makes the rule undetermined, naming what that dependency misses (the caller then looks at the rule's own
+    ``when``: false, the rule does not apply after all; run.kernel.when_false).
     """
     undetermined = Outcome.UNDETERMINED.value
     off = [(d, o) for d, o in depends.items() if o != undetermined and o not in rule.depends_on[d]]

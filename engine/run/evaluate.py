@@ -29,7 +29,7 @@ from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.inputs import Inputs, compile_inputs
-from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split
+from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
 from policy_eval.run.later import Later, LaterInputs
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.nullshown import NO_NULL, nullable_paths, shown
@@ -294,6 +294,8 @@ class Evaluator:
         when no dependency or unknown value decides the rule first."""
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
+        if gate is not None and gate[0] is Outcome.UNDETERMINED and when_false(rule, case, env, current()):
+            gate, decided = None, Outcome.NOT_APPLICABLE  # its own `when` is false: it does not apply either way
         by_null = False
         if gate is None and nulls and compose.reads_null(self._reads[id(rule)], nulls):
             gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does what a null hides decide?

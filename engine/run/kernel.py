@@ -25,7 +25,7 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
 
-__all__ = ["Kernel", "General", "FAILURES", "GATED", "failure", "decide", "quiet_split"]
+__all__ = ["Kernel", "General", "FAILURES", "GATED", "failure", "decide", "when_false", "quiet_split"]
 
 
 class General(Protocol):
@@ -70,6 +70,20 @@ def decide(version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[s
         return (_COMPLIED if (value if rule.mode == "require" else not value) else _VIOLATED), None
     except FAILURES as exc:
         return _UNDETERMINED, failure(version, rule, exc)
+
+
+def when_false(rule: Rule, case: dict[str, Any], env: dict[str, Any], meter: Meter | None) -> bool:
+    """Whether the rule's own ``when`` is false on the case (its budget ``meter`` refilled first): a rule
+    whose dependency is undetermined does not apply all the same (Kleene's "and": its dependency's outcome
+    and its ``when`` must both hold for it to apply). Unknown, or a failure, is not false."""
+    if rule.when is None:
+        return False
+    if meter is not None:
+        meter.left = meter.limit
+    try:
+        return rule.when.fn(case, env) is False
+    except FAILURES:
+        return False
 
 
 _VIOLATED = Outcome.VIOLATED
@@ -152,9 +166,14 @@ class Kernel:
                         ref_text = render(env[REF_TIME])
                     result = ev.rule_result(version, rule, case, env, ref_text, done=done)
                     done[rule.id] = result
-                    decided[rule.id] = _UNDETERMINED
-                    if selected and type(result) is RuleResult:
-                        found.append(result)
+                    # (not applicable when its own `when` is false: a bare outcome in findings detail)
+                    decided[rule.id] = result if type(result) is Outcome else result.outcome
+                    if type(result) is RuleResult:
+                        if selected:
+                            found.append(result)
+                    elif selected:
+                        not_applicable += result is _NOT_APPLICABLE
+                        complied += result is _COMPLIED
                     continue
             outcome, error = decide(version, rule, case, env, meter)
             decided[rule.id] = outcome
