@@ -168,16 +168,16 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
             body.append(f"{indent}if {off}:")
             body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
             body.append(f"{indent}elif {undecided}:")
-            gated = [f"{out} = _UN", f"_g{i} = True", "_loud = True"]
+            held = [f"{out} = _UN", f"_g{i} = True", "_loud = True"]  # (the dependency holds it undetermined)
             if step.when is None:
-                body += [f"{indent}    {x}" for x in gated]
+                body += [f"{indent}    {x}" for x in held]
             else:  # its own `when` false: not applicable whatever the dependency (run.kernel.when_false)
                 if may_charge([step.when]):
                     body += [f"{indent}    if m is not None:", f"{indent}        m.left = m.limit"]
                 body.append(f"{indent}    if {gen.expr(step.when)} is False:")
                 body += [f"{indent}        {out} = _NA"] + [f"{indent}        {x}" for x in na]
                 body.append(f"{indent}    else:")
-                body += [f"{indent}        {x}" for x in gated]
+                body += [f"{indent}        {x}" for x in held]
             body.append(f"{indent}else:")
             indent += "    "
         # each rule its own budget: refilled before a rule whose conditions can spend from it (none of the
