@@ -101,3 +101,60 @@ def test_diff_rulebooks_names_the_parameters_of_each_transition(corpus: Path) ->
     report = diff_rulebooks(Evaluator(old), Evaluator(new), [("c", i, _answered(h)) for i, h in enumerate((30, 50))])
     (t,) = report.transitions.values()
     assert t.params == {("demo.response_limit", "48h", "24h")} and t.cases == ["answered-30h"]
+
+
+# --- a revision that changes a number its text sets ----------------------------------------------------------
+TEXT_LIMIT = """\
+params:
+  response_limit:
+    type: duration
+    {limit}
+    clause: "demo 4"
+  unrelated_days: {days}
+definitions:
+  answer_by: request.submitted_at + response_limit
+rules:
+  - id: response-time
+    title: the merchant answers within the limit
+    clause: demo 4
+    severity: medium
+    when: exists(request.merchant_response)
+    require: request.merchant_response.at <= answer_by
+    message: answered late
+  - id: day-count
+    title: a rule reading the other parameter
+    clause: demo 5
+    severity: low
+    require: request.submitted_at <= snapshot_at + unrelated_days
+    message: M
+"""
+
+
+def test_a_revision_of_a_text_parameter_is_named_on_the_transitions_it_moves(tmp_path: Path) -> None:
+    # 48h -> 24h: the answer at 30 h moves complied -> violated; the rule reads the limit through a definition.
+    # unrelated_days moves too, but no verdict of day-count changes, and response-time does not read it.
+    pt.write(tmp_path / "old" / "demo.yaml", pt.policy(TEXT_LIMIT.format(limit="value: 48h", days="1d")))
+    pt.write(tmp_path / "new" / "demo.yaml", pt.policy(TEXT_LIMIT.format(limit="value: 24h", days="2d")))
+    pt.write(tmp_path / "cases.jsonl", "".join(json.dumps(_answered(h)) + "\n" for h in (20, 30, 50)))
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["diff", str(tmp_path / "old"), str(tmp_path / "new"), str(tmp_path / "cases.jsonl"), "--format",
+                "json"], out, err)
+    assert (code, err.getvalue()) == (0, "")
+    (t,) = json.loads(out.getvalue())["transitions"]
+    assert (t["rule"], t["from"], t["to"], t["cases"]) == ("demo/response-time", "complied", "violated",
+                                                           ["answered-30h"])
+    assert t["params"] == [{"param": "demo.response_limit", "from": "48h", "to": "24h"}]
+    out = io.StringIO()
+    run(["diff", str(tmp_path / "old"), str(tmp_path / "new"), str(tmp_path / "cases.jsonl")], out, io.StringIO())
+    assert "complied -> violated with demo.response_limit 48h -> 24h: 1 case (answered-30h)" in out.getvalue()
+
+
+def test_a_dated_text_parameter_is_named_with_the_value_in_force_for_the_case(tmp_path: Path) -> None:
+    dated = "values: {2020-01-01: 48h, 2024-03-01: %s}"
+    pt.write(tmp_path / "old" / "demo.yaml", pt.policy(TEXT_LIMIT.format(limit=dated % "36h", days="1d")))
+    pt.write(tmp_path / "new" / "demo.yaml", pt.policy(TEXT_LIMIT.format(limit=dated % "24h", days="1d")))
+    pt.write(tmp_path / "cases.jsonl", json.dumps(_answered(30)) + "\n")  # submitted 2024-03-01 10:00
+    out = io.StringIO()
+    assert run(["diff", str(tmp_path / "old"), str(tmp_path / "new"), str(tmp_path / "cases.jsonl")], out,
+               io.StringIO()) == 0
+    assert "complied -> violated with demo.response_limit 36h -> 24h: 1 case (answered-30h)" in out.getvalue()

@@ -25,7 +25,7 @@ from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.later import Later
 from policy_eval.run.result import Outcome, RuleResult
 
-__all__ = ["plans", "needed", "deployed", "in_force", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
+__all__ = ["plans", "needed", "deployed", "in_force", "param_value", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
            "reads_null",
            "unknown", "gated"]
 
@@ -62,7 +62,7 @@ def deployed(versions: Iterable[PolicyVersion]) -> tuple[dict[int, dict[str, dic
     for v in versions:
         for r in v.rules:
             infos = [v.param_info[p] for p in r.params if p in v.param_info]
-            entry = {f"{v.id}.{i.name}": {"value": _recorded(v.params.get(i.name), i.value),
+            entry = {f"{v.id}.{i.name}": {"value": param_value(v.params.get(i.name), i.value),
                                            "source": i.file if i.source == "deployment" else "unset"}
                      for i in infos if i.source != "text"}
             if entry:
@@ -89,7 +89,8 @@ def _shown(value: Any) -> str | None:
     return None if value is UNKNOWN else render(value)
 
 
-def _recorded(node: ir.IR | None, described: str | None) -> Any:
+def param_value(node: ir.IR | None, described: str | None) -> Any:
+    """A parameter's value as a verdict records it (dated values: resolved by :func:`in_force`)."""
     if isinstance(node, ir.DatedParam):
         if len(node.values) == 1:
             return _shown(node.values[0])

@@ -6,7 +6,11 @@ sees before publishing that e.g. "37 cases go from violated to complied".
 
 A transition of a rule that depends on other rules names the dependencies
 whose outcome changed on the same case (``through``): the change is caused
-through them. A rule that exists on one side only is ``absent`` on the other. Absent and
+through them. It also names the parameters the rule reads (directly or through
+definitions and lets) that are valued differently on the two sides
+(``params``): a deployment overlay's, and a policy's own where the revision
+changed the number its text sets (``after-sales.refund_window 15d -> 7d``),
+each as in force at the case's reference time. A rule that exists on one side only is ``absent`` on the other. Absent and
 ``not_applicable`` are the same for the case (the rule asks nothing of it), so
 a rule added or removed where it would not apply is *not* a change; a rule
 added where it applies is (``absent → violated``). Records that are not
@@ -24,7 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import CaseError, printable
+from policy_eval.lang.timestamps import parse_timestamp
 from policy_eval.rulebook import Rulebook
+from policy_eval.run.compose import in_force, param_value
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, RuleResult
 
@@ -156,6 +162,34 @@ def _changed_params(before: RuleResult | None, after: RuleResult | None) -> list
             if shown(x.get(p)) != shown(y.get(p))]
 
 
+def _text_params(rulebook: Rulebook, result: RuleResult) -> dict[str, str]:
+    """The parameters a verdict's rule reads whose values its policy's text sets, as in force at the verdict's
+    reference time (``policy.name`` -> the value as shown)."""
+    history = rulebook.policies.get(result.policy)
+    version = next((v for v in history.versions if v.version == result.version), None) if history else None
+    rule = next((r for r in version.rules if r.id == result.rule), None) if version is not None else None
+    if rule is None:
+        return {}
+    entries = {f"{version.id}.{name}": {"value": param_value(version.params.get(name), info.value)}  # type: ignore[union-attr]
+               for name in rule.params if (info := version.param_info.get(name)) is not None  # type: ignore[union-attr]
+               and info.source == "text"}
+    try:
+        at = parse_timestamp(result.reference_time) if result.reference_time else None
+    except ValueError:
+        at = None
+    return {k: "unset" if e["value"] is None else str(e["value"]) for k, e in (in_force(entries, at) or {}).items()}
+
+
+def _changed_text_params(old: Rulebook, new: Rulebook, before: RuleResult | None, after: RuleResult | None
+                         ) -> list[tuple[str, str, str]]:
+    """The policy's own parameters of a rule valued differently by the two versions that judged the case (a
+    rule on one side only: none; the other side asks nothing of the case)."""
+    if before is None or after is None or before.version is None or after.version is None:
+        return []
+    x, y = _text_params(old, before), _text_params(new, after)
+    return [(p, x[p], y[p]) for p in sorted(set(x) & set(y)) if x[p] != y[p]]
+
+
 def _key(case: CaseResult, index: int) -> str:
     return case.case_id or f"{case.source}:{case.record or index}"
 
@@ -205,6 +239,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.cases.append(_key(before, index))
             t.through.update(_through(a.get(rule_id), b.get(rule_id)))
             t.params.update(_changed_params(a.get(rule_id), b.get(rule_id)))
+            t.params.update(_changed_text_params(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
     report.unjudged = [f"{pid} version {v.version} (from {v.effective_from.date().isoformat()})"
                        for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))]
