@@ -65,6 +65,8 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 
 
 _EXPECT_KEYS = frozenset({"outcome", "version", "missing", "remedies", "message"})
+# what a test expects of a rule that gives the case no verdict (the version in force has no such rule, say)
+ABSENT = "absent"
 
 
 def load_tests(path: Path) -> list[PolicyTest]:
@@ -89,9 +91,13 @@ def load_tests(path: Path) -> list[PolicyTest]:
                 raise positions.error(f"unknown key(s) {', '.join(sorted(map(str, set(exp) - _EXPECT_KEYS)))} in the "
                                       f"expectation of {rid} (use {', '.join(sorted(_EXPECT_KEYS))})",
                                       ("tests", i, "expect", rid))
-            if outcome not in {o.value for o in Outcome}:
+            if outcome == ABSENT and isinstance(exp, dict):
+                raise positions.error(f"'{ABSENT}' takes no further expectations: write {rid}: {ABSENT}",
+                                      ("tests", i, "expect", rid))
+            if outcome not in {o.value for o in Outcome} and outcome != ABSENT:
                 raise positions.error(f"unknown outcome {outcome!r} for {rid} (use complied, violated, "
-                                      "not_applicable or undetermined)", ("tests", i, "expect", rid))
+                                      f"not_applicable, undetermined, or {ABSENT}: no verdict of that rule)",
+                                      ("tests", i, "expect", rid))
         out.append(PolicyTest(name, str(path), line, case, raw["expect"],
                               str(raw["as_of"]) if raw.get("as_of") is not None else None, params, case_file))
     return out
@@ -191,6 +197,9 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
     for rule_id, exp in test.expect.items():
         want = exp if isinstance(exp, dict) else {"outcome": exp}
         got = _find(result, rule_id)
+        if want["outcome"] == ABSENT:
+            outcome.failures.extend(_absent(evaluator.rulebook, rule_id, got))
+            continue
         if got is None:
             evaluated = sorted({r.full_id for r in result.results})
             close = difflib.get_close_matches(rule_id, evaluated, n=1)
@@ -214,6 +223,19 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
         if "message" in want and str(want["message"]) not in (got.message or ""):
             outcome.failures.append(f"{rule_id}: message {got.message!r} does not contain {want['message']!r}")
     return outcome
+
+
+def _absent(rulebook: Rulebook, rule_id: str, got: RuleResult | None) -> list[str]:
+    """The failures of an ``absent`` expectation: the rule gave a verdict, or no version has such a rule (a
+    misspelt id would otherwise pass as absent)."""
+    if got is not None:
+        return [f"{rule_id}: expected absent (no verdict), got {got.outcome.value} from version {got.version}"]
+    known = sorted({r.full_id for v in rulebook.versions() for r in v.rules})
+    if rule_id in known:
+        return []
+    close = difflib.get_close_matches(rule_id, known, n=1)
+    return [f"{rule_id}: expected absent, but no version of the rulebook has such a rule"
+            + (f"; did you mean {close[0]}?" if close else "")]
 
 
 def _compare_remedies(rule_id: str, wanted: list[dict[str, Any]], got: list[dict[str, Any]]) -> list[str]:
