@@ -39,8 +39,8 @@ __all__ = ["format_text", "FormatError", "WIDTH"]
 WIDTH = 100  # longest condition kept on one line; longer ones are folded to lines of at most this much
 
 _ORDER = {
-    "policy_file": ("policy", "params", "definitions", "rules", "waivers"),
-    "policy": ("id", "title", "version", "source", "effective_from", "effective_until", "applies_to",
+    "policy_file": ("policy", "params", "definitions", "rules", "amend", "withdraw", "waivers"),
+    "policy": ("id", "title", "version", "revises", "source", "effective_from", "effective_until", "applies_to",
                "reference_time", "notes"),
     "source": ("document", "reference", "url"),
     "param": ("type", "value", "values", "clause", "description"),  # the order most bundled files use
@@ -198,7 +198,7 @@ def _policy(doc: CommentedMap) -> None:
     params = doc.get("params")
     for spec in params.values() if isinstance(params, CommentedMap) else ():
         _reorder(spec, _ORDER["param"])
-    for rule in doc.get("rules") or []:
+    for rule in [*(doc.get("rules") or []), *(doc.get("amend") or [])]:  # (an amendment: a rule's keys)
         if not isinstance(rule, CommentedMap):
             continue
         _reorder(rule, _ORDER["rule"])

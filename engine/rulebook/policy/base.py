@@ -38,6 +38,9 @@ class Source:
     data: Any
     pos: Positions
     broken: list[Path_] = field(default_factory=list)
+    # an amended rule (inherit.amended): where each part it inherits is written, (file, line, column) by
+    # its key (``("when",)``, ``("let", name)``); None for a document as written
+    origins: dict[tuple[str, ...], tuple[str, int, int]] | None = None
 
 
 @dataclass

@@ -10,6 +10,7 @@ written): it is placed at the revision's entry that changed what the part reads
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -61,6 +62,21 @@ class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, W
     def inherited(self, n: int, path: Path_) -> None:
         """Place the errors from ``n`` on, found at ``path`` of the document being read, in the revision when
         that document is one the revision inherits from (not the revision, not a deployment overlay)."""
+        origins = self.src.origins
+        if origins is not None and self.src.pos.file == self.own.pos.file:
+            # a rule this revision amends (inherit.amended): it stands in the revision already
+            part = tuple(path[2:4]) if path[2:3] == ("let",) else tuple(path[2:3])
+            origin = origins.get(part)
+            if origin is not None:  # a part it inherits: say which, and where it is written
+                written = origin[0]
+                if os.path.dirname(written) == os.path.dirname(self.own.pos.file):
+                    written = os.path.basename(written)
+                rid = self.src.data["rules"][0].get("id")
+                for i in range(n, len(self.errors)):
+                    self.errors[i].message = (f"{' '.join(part)} of rule {rid}, inherited from {written}:{origin[1]}:"
+                                              f"{origin[2]} and unchanged by this amendment: {self.errors[i].message}")
+                    self.errors[i].end_column = None  # (its width was measured in the other file)
+            return
         if self.src.pos is self.own.pos or self.src.pos.file not in self.layout.files:
             return
         for i in range(n, len(self.errors)):

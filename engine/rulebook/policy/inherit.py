@@ -5,7 +5,8 @@ from). A revision starts from the layout of the version it revises and applies i
 parts: ``policy:`` keys it gives replace the inherited ones (``effective_until`` is never
 inherited); ``params`` and ``definitions`` it gives are replaced or added by name; a rule
 with the id of an inherited rule replaces it in place, a new id is added at the end;
-``withdraw: [ids]`` drops inherited rules; waivers are inherited and added to. Errors are
+``withdraw: [ids]`` drops inherited rules; ``amend:`` changes some keys of inherited rules
+(:func:`amended`); waivers are inherited and added to. Errors are
 located in the file that caused them: the revision's own parts in the revision; an inherited
 part that checked in the version it comes from but fails in the revision (a parameter that
 became money where a rule adds it to a time) at the revision's entry that changed what it
@@ -22,8 +23,9 @@ from typing import Any
 from policy_eval.errors import PolicyError, PolicyNameError
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.schema import suggest
+from policy_eval.rulebook.yamlpos import Positions
 
-__all__ = ["Layout", "layout_of", "revise", "blame"]
+__all__ = ["Layout", "layout_of", "revise", "amended", "blame"]
 
 
 @dataclass
@@ -102,11 +104,66 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
         elif rid in replaced:
             errors.append(_error(src, f"rule '{rid}' is both replaced and withdrawn; keep one", path))
         withdrawn.add(rid)
+    amends: set[str] = set()
+    for j, raw in enumerate(_list(_mapping(src.data).get("amend"))):
+        rid = _mapping(raw).get("id")
+        path = ("amend", j, "id")
+        if not isinstance(rid, str):
+            continue
+        if rid not in inherited:
+            errors.append(_error(src, f"amends rule '{rid}', which the revised version does not have"
+                                      f"{suggest(rid, sorted(inherited))}", path))
+        elif rid in amends:
+            errors.append(_error(src, f"rule '{rid}' is amended twice; merge the two entries", path))
+        elif rid in replaced:
+            errors.append(_error(src, f"rule '{rid}' is both replaced and amended; keep one (an entry under "
+                                      "rules: restates the whole rule)", path))
+        elif rid in withdrawn:
+            errors.append(_error(src, f"rule '{rid}' is both amended and withdrawn; keep one", path))
+        else:
+            amends.add(rid)
+            replaced[rid] = amended(inherited[rid], src, j)
     rules = [replaced.get(rid, e) if rid is not None else e for rid, e in ((_rule_id(e), e) for e in base.rules)
              if rid not in withdrawn]
     return Layout(meta=meta, params={**base.params, **own.params},
                   definitions={**base.definitions, **own.definitions}, rules=rules + added,
                   waivers=base.waivers + own.waivers, files=base.files + own.files), errors
+
+
+def amended(base: Entry, src: Source, j: int) -> Entry:
+    """The inherited rule ``base`` with the keys of the revision's ``amend[j]`` entry (docs/policies.md): a key
+    given replaces the inherited one whole, except ``let``, whose bindings are replaced or added by name;
+    ``require`` replaces an inherited ``forbid`` and the reverse.
+
+    The rule becomes a document of its own, written in the revision: its data is the merged rule, its
+    positions the amendment's (a part it inherits has none there, so an error in one lands on the amendment,
+    and :attr:`Source.origins` says where that part is written)."""
+    raw = base.src.data["rules"][base.path[1]]
+    change = src.data["amend"][j]
+    merged = {k: v for k, v in raw.items() if not (k in ("require", "forbid") and ("require" in change or
+                                                                                    "forbid" in change))}
+    for key, value in change.items():
+        merged[key] = {**_mapping(raw.get("let")), **value} if key == "let" and isinstance(value, dict) else value
+    origins: dict[tuple[str, ...], tuple[str, int, int]] = {}
+    for key in merged:
+        parts = [(key, name) for name in _mapping(merged[key]) if name not in _mapping(change.get(key))] \
+            if key == "let" else [(key,)] if key not in change else []
+        for part in parts:
+            inherited = (base.src.origins or {}).get(part)
+            if inherited is None:
+                line, column = base.src.pos.where(base.path + part)
+                inherited = (base.src.pos.file, line, column)
+            origins[part] = inherited
+    own, at = src.pos, ("amend", j)
+    pos = Positions(own.file, own.lines, text=own.text, line_starts=own.line_starts)
+    for table, into in ((own.nodes, pos.nodes), (own.key_nodes, pos.key_nodes)):
+        for path, node in table.items():
+            if path[:2] == at:
+                into[("rules", 0) + path[2:]] = node
+    entry = own.nodes.get(at)
+    if entry is not None:  # where an error in an inherited part lands
+        pos.nodes[()] = entry
+    return Entry(Source({"rules": [merged]}, pos, origins=origins), ("rules", 0))
 
 
 # --- errors of inherited parts --------------------------------------------------------------------------

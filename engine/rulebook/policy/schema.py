@@ -67,9 +67,13 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
                  f"unknown key '{extra}'" + (suggest(str(extra), allowed) or f" (allowed: {', '.join(allowed)})"),
                  True)
                 for extra in value if extra not in allowed]
-    if err.validator == "not" and path == () and isinstance(value, dict) and "withdraw" in value:
-        return [(("withdraw",), "'withdraw' belongs to a revision: name the version this file revises in "
-                 "policy.revises", True)]
+    if err.validator == "not" and path == () and isinstance(value, dict) and ("withdraw" in value or "amend" in value):
+        return [((key,), f"'{key}' belongs to a revision: name the version this file revises in policy.revises",
+                 True) for key in ("withdraw", "amend") if key in value]
+    if err.validator == "not" and path[:1] == ("amend",) and isinstance(value, dict):
+        return [(path + ("forbid",), "an amendment has both 'require' and 'forbid'; keep one", True)]
+    if err.validator == "minProperties" and path[:1] == ("amend",):
+        return [(path, "an amendment names the keys it changes besides the rule's id", False)]
     if err.validator == "required" and isinstance(value, dict):
         return [(path + (name,), f"'{name}' is required (in {where})", False)
                 for name in expected if name not in value]
