@@ -107,19 +107,19 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
     amends: set[str] = set()
     for j, raw in enumerate(_list(_mapping(src.data).get("amend"))):
         rid = _mapping(raw).get("id")
-        path = ("amend", j, "id")
+        at: tuple[Any, ...] = ("amend", j, "id")
         if not isinstance(rid, str):
             continue
         if rid not in inherited:
             errors.append(_error(src, f"amends rule '{rid}', which the revised version does not have"
-                                      f"{suggest(rid, sorted(inherited))}", path))
+                                      f"{suggest(rid, sorted(inherited))}", at))
         elif rid in amends:
-            errors.append(_error(src, f"rule '{rid}' is amended twice; merge the two entries", path))
+            errors.append(_error(src, f"rule '{rid}' is amended twice; merge the two entries", at))
         elif rid in replaced:
             errors.append(_error(src, f"rule '{rid}' is both replaced and amended; keep one (an entry under "
-                                      "rules: restates the whole rule)", path))
+                                      "rules: restates the whole rule)", at))
         elif rid in withdrawn:
-            errors.append(_error(src, f"rule '{rid}' is both amended and withdrawn; keep one", path))
+            errors.append(_error(src, f"rule '{rid}' is both amended and withdrawn; keep one", at))
         else:
             amends.add(rid)
             replaced[rid] = amended(inherited[rid], src, j)
