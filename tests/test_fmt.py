@@ -290,3 +290,54 @@ def test_comments_kept_and_hashes_inside_scalars_are_no_comments() -> None:
     assert [c for _, c in comments(text)] == ["# one", "# two", "# three"]
     assert lost(text, text.replace("  # one", "")) == (1, "# one")
     assert lost(text, "# three\n" + text.replace("  # three", "")) is None  # moved, not lost
+
+
+REORDERED = """\
+# yaml-language-server: $schema=../../schemas/policy.schema.json
+policy:
+  id: demo
+  title: demo
+  version: "1"
+  effective_from: 2020-01-01
+  applies_to: after_sale
+  reference_time: request.submitted_at
+rules:
+  - id: r1
+    # about the clause
+    clause: demo 1
+    # about the severity
+    severity: low
+    title: a rule   # on the title
+    # about the condition
+    require: "true"
+    let:
+      x: "1"   # on x
+    # about the message
+    message: m  # on the message
+    # about r2
+  - id: r2
+    title: t
+    clause: c
+    severity: low
+    require: "true"
+    message: m
+"""
+
+
+def test_reordering_keys_keeps_each_comment_above_its_key() -> None:
+    """An author's audit: fmt put keys in order but left the comment lines above a key where the key used to
+    follow (ruamel keeps them with the value before), so '# about the condition' ended up above clause."""
+    out = format_text(REORDERED, "t.yaml").splitlines()
+
+    def above(key: str) -> str:
+        i = next(i for i, line in enumerate(out) if line.strip().startswith(key))
+        return out[i - 1].strip()
+
+    assert above("clause:") == "# about the clause"
+    assert above("severity:") == "# about the severity"
+    assert above("require:") == "# about the condition"
+    assert above("message:") == "# about the message"
+    assert above("- id: r2") == "# about r2"
+    assert next(x for x in out if x.strip().startswith("title: a rule")).endswith("# on the title")
+    assert next(x for x in out if x.strip().startswith("x:")).endswith("# on x")
+    assert format_text("\n".join(out) + "\n", "t.yaml") == "\n".join(out) + "\n"  # idempotent

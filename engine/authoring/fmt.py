@@ -26,8 +26,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.emitter import Emitter
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from policy_eval.authoring.comments import lost
 from policy_eval.authoring.spacing import respace, tokens
@@ -100,13 +101,35 @@ def _yaml() -> YAML:
 
 
 def _reorder(node: Any, order: tuple[str, ...]) -> None:
-    """Put a mapping's known keys in ``order`` (then the others, as they were), comments moving with keys."""
+    """Put a mapping's known keys in ``order`` (then the others, as they were), each key's comments with it.
+
+    ruamel keeps the comment lines above a key with the value before it (in the comment slot of that value,
+    or of the last value inside it when it is a block mapping or list): moved with the keys as they are, the
+    lines above ``require`` would land above whatever key comes to follow the previous one. So each slot is
+    split into the comment on the value's own line (which stays with it) and the full lines after it (which
+    belong to the key that followed, or, after the last key, to what follows the mapping), and the lines are
+    given back to the value that comes before their key in the new order."""
     if not isinstance(node, CommentedMap):
         return
     keys = list(node.keys())
     wanted = [k for k in order if k in node] + [k for k in keys if k not in order]
     if keys == wanted:
         return
+    own: dict[Any, str] = {}  # the comment on each value's own line ("" none, "\n" a line without one)
+    lead: dict[Any, str] = {}  # the full comment lines above each key but the first
+    tail = ""  # the lines after the last value: they stay after the mapping
+    for i, k in enumerate(keys):
+        token = _slot(node, k)[3]
+        text = token.value if token is not None else ""
+        cut = text.find("\n") + 1 if text else 0
+        own[k], after = text[:cut], text[cut:]
+        if i + 1 < len(keys):
+            lead[keys[i + 1]] = after
+        else:
+            tail = after
+    for i, k in enumerate(wanted):  # (written back before moving: the slots hold the values' own objects)
+        after = lead.get(wanted[i + 1], "") if i + 1 < len(wanted) else tail
+        _set_slot(_slot(node, k), own[k] or ("\n" if after else ""), after)
     items = [(k, node[k], node.ca.items.get(k)) for k in wanted]
     for k in keys:
         del node[k]
@@ -114,6 +137,38 @@ def _reorder(node: Any, order: tuple[str, ...]) -> None:
         node[k] = v
         if comment is not None:
             node.ca.items[k] = comment
+
+
+def _slot(node: Any, key: Any) -> tuple[Any, Any, int, Any]:
+    """(container, key, index, token) of the comment slot after ``node[key]``'s value: the slot of the last
+    value inside it when it is a non-empty block mapping or list (where ruamel keeps the lines after it)."""
+    while True:
+        value = node[key]
+        if isinstance(value, CommentedMap) and len(value) and not value.fa.flow_style():
+            node, key = value, list(value.keys())[-1]
+        elif isinstance(value, CommentedSeq) and len(value) and not value.fa.flow_style():
+            node, key = value, len(value) - 1
+        else:
+            break
+    index = 2 if isinstance(node, CommentedMap) else 0
+    entry = node.ca.items.get(key)
+    return node, key, index, entry[index] if entry is not None and len(entry) > index else None
+
+
+def _set_slot(slot: tuple[Any, Any, int, Any], line: str, after: str) -> None:
+    """Write a comment slot: the comment on the value's line (``line``) and the full lines after it."""
+    node, key, index, token = slot
+    text = line + after
+    if token is not None:
+        if text and text != "\n":
+            token.value = text
+        else:
+            node.ca.items[key][index] = None
+        return
+    if not text or text == "\n":
+        return
+    entry = node.ca.items.setdefault(key, [None, None, None, None] if index == 2 else [None, None, None, None])
+    entry[index] = CommentToken(text, CommentMark(0), None)
 
 
 def _pieces(toks: list[Any], text: str, lo: int, hi: int, depth: int) -> list[tuple[int, int]]:
