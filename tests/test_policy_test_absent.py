@@ -65,7 +65,8 @@ def test_absent_takes_no_further_expectations_and_says_where(tmp_path: Path) -> 
     with pytest.raises(PolicyLoadError) as info:
         load_tests(tests)
     assert (info.value.line, info.value.message) == (
-        5, "'absent' takes no further expectations: write demo/late-notice: absent")
+        5, "'absent' is written alone, as demo/late-notice: absent (a rule with no verdict has no version, missing "
+           "paths, remedies or message to compare)")
 
 
 def test_the_test_file_schema_takes_absent_as_a_plain_outcome() -> None:
@@ -78,3 +79,21 @@ def test_the_test_file_schema_takes_absent_as_a_plain_outcome() -> None:
     jsonschema.validate({"tests": [{"case": case, "expect": {"demo/r": "absent"}}]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"tests": [{"case": case, "expect": {"demo/r": {"outcome": "absent"}}}]}, schema)
+
+
+def test_before_any_version_every_rule_of_the_policy_is_absent(tmp_path: Path) -> None:
+    # an outside author's case: version 1 starts 2020-01-01; a 2018 request is judged by no version
+    assert _run(tmp_path, "{demo/late-notice: absent, demo/in-window: absent}", "2018-03-01") == []
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("[complied, absent]", "is one outcome, not a list"),  # it crashed with an internal error (exit 4)
+    ("true", "unknown outcome true for demo/in-window"),  # (it said Python's True)
+    ("{outcome: absent}", "'absent' is written alone, as demo/in-window: absent"),
+])
+def test_a_misshapen_expectation_is_a_located_error(tmp_path: Path, written: str, said: str) -> None:
+    tests = pt.write(tmp_path / "tests.yaml", f"tests:\n  - name: t\n    case: {_case('2024-07-01')}\n"
+                                              f"    expect:\n      demo/in-window: {written}\n")
+    with pytest.raises(PolicyLoadError) as info:
+        load_tests(tests)
+    assert info.value.line == 5 and said in info.value.message

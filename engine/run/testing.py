@@ -92,15 +92,26 @@ def load_tests(path: Path) -> list[PolicyTest]:
                                       f"expectation of {rid} (use {', '.join(sorted(_EXPECT_KEYS))})",
                                       ("tests", i, "expect", rid))
             if outcome == ABSENT and isinstance(exp, dict):
-                raise positions.error(f"'{ABSENT}' takes no further expectations: write {rid}: {ABSENT}",
+                raise positions.error(f"'{ABSENT}' is written alone, as {rid}: {ABSENT} (a rule with no verdict has "
+                                      "no version, missing paths, remedies or message to compare)",
                                       ("tests", i, "expect", rid))
-            if outcome not in {o.value for o in Outcome} and outcome != ABSENT:
-                raise positions.error(f"unknown outcome {outcome!r} for {rid} (use complied, violated, "
+            if isinstance(outcome, list):
+                raise positions.error(f"the expectation of {rid} is one outcome, not a list (a case has one verdict "
+                                      "per rule: write the one this case should get)", ("tests", i, "expect", rid))
+            if not isinstance(outcome, str) or (outcome not in {o.value for o in Outcome} and outcome != ABSENT):
+                raise positions.error(f"unknown outcome {_yaml_text(outcome)} for {rid} (use complied, violated, "
                                       f"not_applicable, undetermined, or {ABSENT}: no verdict of that rule)",
                                       ("tests", i, "expect", rid))
         out.append(PolicyTest(name, str(path), line, case, raw["expect"],
                               str(raw["as_of"]) if raw.get("as_of") is not None else None, params, case_file))
     return out
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as YAML writes it (``true``, ``null``, ``'text'``), for messages to authors."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _case_file(path: Path, name: str, positions: Any, at: tuple[Any, ...]) -> tuple[dict[str, Any], str]:
@@ -228,8 +239,12 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
 def _absent(rulebook: Rulebook, rule_id: str, got: RuleResult | None) -> list[str]:
     """The failures of an ``absent`` expectation: the rule gave a verdict, or no version has such a rule (a
     misspelt id would otherwise pass as absent)."""
+    if got is not None and got.rule is None and got.outcome is Outcome.NOT_APPLICABLE:
+        got = None  # no version of the policy is in force: none of its rules judges the case
     if got is not None:
-        return [f"{rule_id}: expected absent (no verdict), got {got.outcome.value} from version {got.version}"]
+        by = f"from version {got.version}" if got.version is not None else \
+            f"(the policy's own verdict: {got.reason})"
+        return [f"{rule_id}: expected absent (no verdict), got {got.outcome.value} {by}"]
     known = sorted({r.full_id for v in rulebook.versions() for r in v.rules})
     if rule_id in known:
         return []
