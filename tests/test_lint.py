@@ -49,7 +49,7 @@ def test_each_check_fires_at_its_place(findings: list) -> None:
 def test_identical_version_is_reported_on_the_later_version(findings: list) -> None:
     v2 = [f for f in findings if _rel(f.file) == "findings/v2.yaml" and f.check == "identical-version"]
     assert [(f.line, f.column) for f in v2] == [(5, 12)]
-    assert "same rules and parameters as version '1'" in v2[0].message
+    assert "same rules (conditions, messages, remedies) and parameters as version '1'" in v2[0].message
 
 
 def test_tested_rule_of_one_version_is_untested_in_the_other(findings: list) -> None:

@@ -46,12 +46,30 @@ def _rule_conditions(rule: Rule) -> list[tuple[tuple[Any, ...], Condition]]:
 
 
 def _rule_path(version: PolicyVersion, rule: Rule, data: LintInput) -> tuple[Any, ...]:
+    """Where the version's file writes the rule: ``("rules", i)``, ``("amend", i)`` for a rule it amends, or
+    ``()`` for a rule it inherits as it is (written in the file of a version it revises)."""
     raw = data.sources.get(version.file, (None,))[0]
-    rules = raw.get("rules") if isinstance(raw, dict) else None
-    for i, r in enumerate(rules if isinstance(rules, list) else ()):
-        if isinstance(r, dict) and r.get("id") == rule.id:
-            return ("rules", i)
+    for section in ("rules", "amend"):
+        entries = raw.get(section) if isinstance(raw, dict) else None
+        for i, r in enumerate(entries if isinstance(entries, list) else ()):
+            if isinstance(r, dict) and r.get("id") == rule.id:
+                return (section, i)
     return ()
+
+
+def _written(version: PolicyVersion, rule: Rule, data: LintInput, sub: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The path of a part of the rule (``("when",)``, ``("let", name)``) where the version's file writes it;
+    None when the file does not (a rule it inherits, a key its amendment leaves as inherited): that part is
+    reported with the version whose file writes it."""
+    base = _rule_path(version, rule, data)
+    if not base:
+        return None
+    if base[0] == "amend":
+        entry = data.sources[version.file][0]["amend"][base[1]]
+        key = "forbid" if sub[0] == "require" and "forbid" in entry else sub[0]
+        if key not in entry or (sub[0] == "let" and len(sub) > 1 and sub[1] not in (entry.get("let") or {})):
+            return None
+    return base + sub
 
 
 def _norm(text: str) -> str:
@@ -109,27 +127,27 @@ def constant_conditions(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         schema = data.rulebook.case_schemas.get(version.applies_to, {})
         for rule in version.rules:
-            base = _rule_path(version, rule, data)
             never = rule.when is not None and (
                 (_is_static(rule.when.node) and interpret(rule.when.node, {}) is False)
                 or any(_impossible(c, schema) and getattr(c, "symbol", None) in ("==", "in")
                        for c in _conjuncts(rule.when.node)))
-            if never:
+            if never and (at := _written(version, rule, data, ("when",))) is not None:
                 yield data.finding("rule-never-applies", f"rule '{rule.id}': its 'when' can never hold",
-                                   version.file, base + ("when",))
+                                   version.file, at)
             for sub, cond in _rule_conditions(rule):
-                if sub == ("when",) and never:
+                at = _written(version, rule, data, sub)
+                if (sub == ("when",) and never) or at is None:
                     continue
                 if sub[0] in (rule.mode, "when") and _is_static(cond.node):
                     value = interpret(cond.node, {})
                     if value is not UNKNOWN:
                         yield data.finding("constant-condition", f"rule '{rule.id}': {sub[0]} is always {str(value).lower()}",
-                                           version.file, base + sub)
+                                           version.file, at)
                         continue
                 for n in _walk(cond.node):
                     why = _impossible(n, schema)
                     if why:
-                        yield data.finding("constant-condition", f"rule '{rule.id}': {why}", version.file, base + sub)
+                        yield data.finding("constant-condition", f"rule '{rule.id}': {why}", version.file, at)
 
 
 def _uses(version: PolicyVersion) -> dict[str, set[str]]:
@@ -154,11 +172,17 @@ def parameters(data: LintInput) -> Iterator[Finding]:
         specs = raw.get("params") if isinstance(raw, dict) else None
         for name in version.params:
             path = ("params", name)
-            if name not in used:
+            declared_here = isinstance(specs, dict) and name in specs  # else inherited (revises)
+            if name not in used and declared_here:
                 yield data.finding("unused-parameter", f"parameter '{name}' is not used", version.file, path,
                                    key=True)
+            elif name not in used:  # a revision cannot drop what it inherits: a note, at its revises
+                info = version.param_info.get(name)
+                where = f" (written in {_short(info.file, version.file)}:{info.line})" if info is not None else ""
+                yield data.finding("unused-inherited-parameter", f"parameter '{name}'{where} is inherited but no "
+                                   f"rule of version '{version.version}' uses it any more", version.file,
+                                   ("policy", "revises"))
             rules = sorted(r for r in used.get(name, ()) if r)
-            declared_here = isinstance(specs, dict) and name in specs  # else inherited (revises)
             if len(rules) > 1 and declared_here:
                 yield data.finding("shared-parameter", f"parameter '{name}' is used by {len(rules)} rules: "
                                    f"{', '.join(rules)}", version.file, path, key=True)
@@ -180,16 +204,19 @@ def unused_lets(data: LintInput) -> Iterator[Finding]:
                 for n in _walk(cond.node):
                     if isinstance(n, ir.LetRef):
                         referenced.add(n.name)
-            base = _rule_path(version, rule, data)
             for name in rule.lets:
-                if name not in referenced:
+                if name not in referenced and (at := _written(version, rule, data, ("let", name))) is not None:
                     yield data.finding("unused-let", f"rule '{rule.id}': let '{name}' is not used", version.file,
-                                       base + ("let", name), key=True)
+                                       at, key=True)
 
 
 def _signature(version: PolicyVersion) -> Any:
     rules = tuple((r.id, r.mode, _norm(r.condition.text), _norm(r.when.text) if r.when else None,
-                   tuple((k, _norm(c.text)) for k, c in r.lets.items()), r.clause, r.severity)
+                   tuple((k, _norm(c.text)) for k, c in r.lets.items()), r.clause, r.severity, r.title,
+                   tuple(p if isinstance(p, str) else _norm(p.text) for p in r.message.parts),
+                   tuple((m.kind, m.to, m.description, m.form, *(_norm(c.text) if c is not None else None
+                                                               for c in (m.amount, m.when, m.duration)))
+                         for m in r.remedies), tuple(sorted(r.depends_on.items())))
                   for r in version.rules)
     params = tuple(sorted((k, repr(getattr(v, "value", None)), repr(getattr(v, "values", None)))
                           for k, v in version.params.items()))
@@ -201,15 +228,18 @@ def identical_versions(data: LintInput) -> Iterator[Finding]:
         for prev, nxt in zip(history.versions, history.versions[1:], strict=False):
             if _signature(prev) == _signature(nxt):
                 yield data.finding("identical-version", f"version '{nxt.version}' of '{nxt.id}' has the same rules "
-                                   f"and parameters as version '{prev.version}' ({prev.file})", nxt.file,
+                                   f"(conditions, messages, remedies) and parameters as version '{prev.version}' "
+                                   f"({prev.file})", nxt.file,
                                    ("policy", "version"))
 
 
 def message_paths(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         for rule in version.rules:
-            if rule.file and rule.file != version.file:
-                continue  # inherited by a revision: reported with the version of the file that writes it
+            base = _rule_path(version, rule, data)
+            if not base or (base[0] == "amend" and not {"message", "when", "require", "forbid", "let"}
+                            & set(data.sources[version.file][0]["amend"][base[1]])):
+                continue  # inherited as written: reported with the version of the file that writes it
             read = set(rule.inputs)
             for _, c in rule.lets.items():
                 read.update(inputs_of(c.node))
@@ -222,7 +252,7 @@ def message_paths(data: LintInput) -> Iterator[Finding]:
             if shown:
                 yield data.finding("message-reads-unread-path",
                                    f"rule '{rule.id}': the message shows {', '.join(shown)}, which the rule does not "
-                                   "read", version.file, _rule_path(version, rule, data) + ("message",))
+                                   "read", version.file, base + ("message",))
 
 
 _IDENTIFIER = re.compile(r"(^|[._])(id|no)$")
@@ -240,10 +270,12 @@ def conflicts(data: LintInput) -> Iterator[Finding]:
         for group in demands.values():
             for i, (a, ta) in enumerate(group):
                 for b, tb in group[i + 1:]:
+                    if not (_rule_path(version, a, data) or _rule_path(version, b, data)):
+                        continue  # both inherited as written: reported with the version that writes them
                     if ta == f"not ({tb})" or tb == f"not ({ta})" or ta == f"not {tb}" or tb == f"not {ta}":
                         yield data.finding("conflicting-rules", f"rules '{a.id}' and '{b.id}' cite the same clause, "
                                            "apply together, and demand opposite things: one is always violated",
-                                           version.file, _rule_path(version, b, data))
+                                           version.file, _rule_path(version, b, data) or _rule_path(version, a, data))
 
 
 def untested(data: LintInput) -> Iterator[Finding]:
@@ -265,8 +297,18 @@ def untested(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         for rule in version.rules:
             if (rule.full_id, version.version) not in seen:
-                yield data.finding("rule-untested", f"rule '{rule.id}' of version '{version.version}' has no test "
-                                   "expecting an outcome of it", version.file, _rule_path(version, rule, data))
+                at = _rule_path(version, rule, data)
+                inherited = "" if at else f" (inherited from {_short(rule.file, version.file)}:{rule.line})"
+                yield data.finding("rule-untested", f"rule '{rule.id}'{inherited} of version '{version.version}' has "
+                                   "no test expecting an outcome of it", version.file, at or ("policy", "revises"))
+
+
+def _short(file: str | None, beside: str) -> str:
+    """A file's name as a message beside ``beside`` shows it: the name alone in the same folder."""
+    import os
+
+    file = file or "?"
+    return os.path.basename(file) if os.path.dirname(file) == os.path.dirname(beside) else file
 
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
