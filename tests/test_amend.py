@@ -143,3 +143,19 @@ def test_a_revision_of_a_revision_inherits_the_amended_rule(tmp_path: Path) -> N
     errors = _errors(tmp_path)
     assert errors and all(e.file == str(tmp_path / "v3.yaml") for e in errors)
     assert any(e.message.startswith("rule refund-only-handling in v2.yaml:") for e in errors), [str(e) for e in errors]
+
+
+def test_a_new_binding_an_amended_binding_reads_comes_before_it(tmp_path: Path) -> None:
+    # an outside author's case: the amendment adds short_grace and makes the inherited deadline read it; new
+    # bindings went after the inherited ones, so deadline (kept in its place) read a name not yet bound
+    _base(tmp_path, BASE.replace('    when: request.type == "refund_only"\n    require:',
+                                 '    when: request.type == "refund_only"\n    let:\n'
+                                 '      deadline: request.submitted_at + refund_only_limit\n    require:', 1)
+          .replace("request.merchant_response.at <= request.submitted_at + refund_only_limit",
+                   "request.merchant_response.at <= deadline", 1))
+    _revision(tmp_path, "amend:\n  - id: refund-only-handling\n    let:\n      short_grace: 5h\n"
+                        "      deadline: request.submitted_at + short_grace\n")
+    assert _verdict(tmp_path, _answered(6)).outcome.value == "violated"  # 6 h > 5 h
+    assert _verdict(tmp_path, _answered(4)).outcome.value == "complied"
+    (rule,) = [r for r in load_rulebook(tmp_path).policies["demo"].versions[1].rules if r.id == "refund-only-handling"]
+    assert list(rule.lets) == ["short_grace", "deadline"]

@@ -167,13 +167,15 @@ class Kernel:
                     result = ev.rule_result(version, rule, case, env, ref_text, done=done)
                     done[rule.id] = result
                     # (not applicable when its own `when` is false: a bare outcome in findings detail)
-                    decided[rule.id] = result if type(result) is Outcome else result.outcome
-                    if type(result) is RuleResult:
+                    if isinstance(result, RuleResult):
+                        decided[rule.id] = result.outcome
                         if selected:
                             found.append(result)
-                    elif selected:
-                        not_applicable += result is _NOT_APPLICABLE
-                        complied += result is _COMPLIED
+                    else:
+                        decided[rule.id] = result
+                        if selected:
+                            not_applicable += result is _NOT_APPLICABLE
+                            complied += result is _COMPLIED
                     continue
             outcome, error = decide(version, rule, case, env, meter)
             decided[rule.id] = outcome

@@ -143,7 +143,7 @@ def amended(base: Entry, src: Source, j: int) -> Entry:
     merged = {k: v for k, v in raw.items() if not (k in ("require", "forbid") and ("require" in change or
                                                                                     "forbid" in change))}
     for key, value in change.items():
-        merged[key] = {**_mapping(raw.get("let")), **value} if key == "let" and isinstance(value, dict) else value
+        merged[key] = _lets(_mapping(raw.get("let")), value) if key == "let" and isinstance(value, dict) else value
     origins: dict[tuple[str, ...], tuple[str, int, int]] = {}
     for key in merged:
         parts = [(key, name) for name in _mapping(merged[key]) if name not in _mapping(change.get(key))] \
@@ -164,6 +164,20 @@ def amended(base: Entry, src: Source, j: int) -> Entry:
     if entry is not None:  # where an error in an inherited part lands
         pos.nodes[()] = entry
     return Entry(Source({"rules": [merged]}, pos, origins=origins), ("rules", 0))
+
+
+def _lets(inherited: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """An amended rule's let bindings: the inherited ones in their order, those the amendment gives replaced in
+    place, and each new one just before the first binding that reads it (a binding may use only the ones
+    before it), else at the end."""
+    merged = {name: given.get(name, text) for name, text in inherited.items()}
+    for name, text in given.items():
+        if name in merged:
+            continue
+        names = list(merged)
+        first = next((i for i, other in enumerate(names) if name in _names(merged[other])), len(names))
+        merged = {**{k: merged[k] for k in names[:first]}, name: text, **{k: merged[k] for k in names[first:]}}
+    return merged
 
 
 # --- errors of inherited parts --------------------------------------------------------------------------
