@@ -158,3 +158,20 @@ def test_a_dated_text_parameter_is_named_with_the_value_in_force_for_the_case(tm
     assert run(["diff", str(tmp_path / "old"), str(tmp_path / "new"), str(tmp_path / "cases.jsonl")], out,
                io.StringIO()) == 0
     assert "complied -> violated with demo.response_limit 36h -> 24h: 1 case (answered-30h)" in out.getvalue()
+
+
+def test_a_revision_that_rewrites_the_rule_names_the_parts_written_differently(tmp_path: Path) -> None:
+    # an outside author's case: the parameter named was not what moved the verdict; the rewritten definition was
+    pt.write(tmp_path / "old" / "demo.yaml", pt.policy(TEXT_LIMIT.format(limit="value: 48h", days="1d")))
+    pt.write(tmp_path / "new" / "demo.yaml", pt.policy(TEXT_LIMIT.format(limit="value: 48h", days="1d").replace(
+        "answer_by: request.submitted_at + response_limit", "answer_by: request.submitted_at + response_limit - 24h")))
+    pt.write(tmp_path / "cases.jsonl", json.dumps(_answered(30)) + "\n")
+    out = io.StringIO()
+    assert run(["diff", str(tmp_path / "old"), str(tmp_path / "new"), str(tmp_path / "cases.jsonl"), "--format",
+                "json"], out, io.StringIO()) == 0
+    (t,) = json.loads(out.getvalue())["transitions"]
+    assert (t["from"], t["to"], t["changed"]) == ("complied", "violated", ["definition answer_by"])
+    assert "params" not in t  # no parameter differs
+    out = io.StringIO()
+    run(["diff", str(tmp_path / "old"), str(tmp_path / "new"), str(tmp_path / "cases.jsonl")], out, io.StringIO())
+    assert "complied -> violated with changed definition answer_by: 1 case (answered-30h)" in out.getvalue()

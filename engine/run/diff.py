@@ -6,11 +6,14 @@ sees before publishing that e.g. "37 cases go from violated to complied".
 
 A transition of a rule that depends on other rules names the dependencies
 whose outcome changed on the same case (``through``): the change is caused
-through them. It also names the parameters the rule reads (directly or through
-definitions and lets) that are valued differently on the two sides
-(``params``): a deployment overlay's, and a policy's own where the revision
-changed the number its text sets (``after-sales.refund_window 15d -> 7d``),
-each as in force at the case's reference time. A rule that exists on one side only is ``absent`` on the other. Absent and
+through them. It also names what differs under the rule between the two sides, which may
+have moved it (a list of differences, not a proof of cause): the parameters
+the rule reads (directly or through definitions and lets) that are valued
+differently (``params``: a deployment overlay's, and a policy's own where the
+revision changed the number its text sets, ``after-sales.refund_window 15d ->
+7d``, each as in force at the case's reference time), and the parts that decide
+its outcome written differently by the two versions (``changed``: ``when``,
+``require``/``forbid``, ``let NAME``, ``definition NAME``, ``depends_on``). A rule that exists on one side only is ``absent`` on the other. Absent and
 ``not_applicable`` are the same for the case (the rule asks nothing of it), so
 a rule added or removed where it would not apply is *not* a change; a rule
 added where it applies is (``absent → violated``). Records that are not
@@ -28,8 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import CaseError, printable
+from policy_eval.lang import ir
 from policy_eval.lang.timestamps import parse_timestamp
 from policy_eval.rulebook import Rulebook
+from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
 from policy_eval.run.compose import in_force, param_value
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, RuleResult
@@ -49,6 +54,7 @@ class Transition:
     cases: list[str] = field(default_factory=list)
     through: set[str] = field(default_factory=set)  # rules it depends on whose outcome changed as well
     params: set[tuple[str, str, str]] = field(default_factory=set)  # (parameter, old value, new value)
+    changed: set[str] = field(default_factory=set)  # parts of the rule written differently by the two versions
 
 
 @dataclass
@@ -74,7 +80,8 @@ class DiffReport:
                 {"rule": t.rule, "clause": t.clause, "from": t.before, "to": t.after, "count": len(t.cases),
                  "cases": t.cases, **({"through": sorted(t.through)} if t.through else {}),
                  **({"params": [{"param": p, "from": x, "to": y} for p, x, y in sorted(t.params)]}
-                    if t.params else {})}
+                    if t.params else {}),
+                 **({"changed": sorted(t.changed)} if t.changed else {})}
                 for t in self.ordered()
             ],
             "rejections": self.rejections,
@@ -94,6 +101,8 @@ class DiffReport:
             through = f" through {printable(', '.join(sorted(t.through)))}" if t.through else ""
             if t.params:
                 through += " with " + printable(", ".join(f"{p} {x} -> {y}" for p, x, y in sorted(t.params)))
+            if t.changed:
+                through += ("; " if t.params else " with ") + "changed " + printable(", ".join(sorted(t.changed)))
             lines.append(f"  {t.before} -> {t.after}{through}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
                          f"({shown})")
         for r in self.rejections[:limit]:
@@ -160,6 +169,46 @@ def _changed_params(before: RuleResult | None, after: RuleResult | None) -> list
 
     return [(p, shown(x.get(p)), shown(y.get(p))) for p in sorted(set(x) | set(y))
             if shown(x.get(p)) != shown(y.get(p))]
+
+
+def _version_rule(rulebook: Rulebook, result: RuleResult) -> tuple[PolicyVersion, Rule] | None:
+    """The version that gave a verdict and its rule (None for a policy-level verdict)."""
+    history = rulebook.policies.get(result.policy)
+    version = next((v for v in history.versions if v.version == result.version), None) if history else None
+    rule = next((r for r in version.rules if r.id == result.rule), None) if version is not None else None
+    return (version, rule) if version is not None and rule is not None else None
+
+
+def _definitions_read(version: PolicyVersion, rule: Rule) -> set[str]:
+    """The policy-level definitions a rule's when, condition and lets read, directly or through others."""
+    roots = [c.node for c in (rule.when, rule.condition, *rule.lets.values()) if c is not None]
+    return {n.name for n in ir.walk(*roots) if isinstance(n, ir.LetRef) and n.name in version.definitions
+            and n.expr is version.definitions[n.name].node}
+
+
+def _changed_parts(old: Rulebook, new: Rulebook, before: RuleResult | None, after: RuleResult | None) -> list[str]:
+    """The parts that decide a rule's outcome (when, require or forbid, its lets, the definitions they read,
+    depends_on) written differently by the two versions that judged the case: with the parameters, what may
+    have moved the transition. None where the same version (by content) judged both sides."""
+    x = _version_rule(old, before) if before is not None else None
+    y = _version_rule(new, after) if after is not None else None
+    if x is None or y is None or x[0].digest == y[0].digest:
+        return []
+    (ov, orule), (nv, nrule) = x, y
+
+    def text(c: Condition | None) -> str | None:
+        return " ".join(c.text.split()) if c is not None else None
+
+    out = ["when"] if text(orule.when) != text(nrule.when) else []
+    if (orule.mode, text(orule.condition)) != (nrule.mode, text(nrule.condition)):
+        out.append(nrule.mode)
+    out += [f"let {name}" for name in sorted(set(orule.lets) | set(nrule.lets))
+            if text(orule.lets.get(name)) != text(nrule.lets.get(name))]
+    if orule.depends_on != nrule.depends_on:
+        out.append("depends_on")
+    out += [f"definition {name}" for name in sorted(_definitions_read(ov, orule) | _definitions_read(nv, nrule))
+            if text(ov.definitions.get(name)) != text(nv.definitions.get(name))]
+    return out
 
 
 def _text_params(rulebook: Rulebook, result: RuleResult) -> dict[str, str]:
@@ -240,6 +289,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.through.update(_through(a.get(rule_id), b.get(rule_id)))
             t.params.update(_changed_params(a.get(rule_id), b.get(rule_id)))
             t.params.update(_changed_text_params(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
+            t.changed.update(_changed_parts(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
     report.unjudged = [f"{pid} version {v.version} (from {v.effective_from.date().isoformat()})"
                        for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))]
