@@ -341,3 +341,13 @@ def test_reordering_keys_keeps_each_comment_above_its_key() -> None:
     assert next(x for x in out if x.strip().startswith("title: a rule")).endswith("# on the title")
     assert next(x for x in out if x.strip().startswith("x:")).endswith("# on x")
     assert format_text("\n".join(out) + "\n", "t.yaml") == "\n".join(out) + "\n"  # idempotent
+
+
+def test_reordering_sections_keeps_the_blank_lines_between_them() -> None:
+    """An outside author's audit: moving waivers after rules dropped the blank line after a folded 'notes: >'
+    (a block scalar ends its own line: the lines kept after it are all blank or comment lines)."""
+    text = (Path(__file__).parent / "data" / "fmt" / "sections_out_of_order.yaml").read_text(encoding="utf-8")
+    out = format_text(text, "v1.yaml")
+    assert "    some notes.\n\nparams:\n  limit: 48h\n\nrules:\n" in out
+    assert "    message: m\n\nwaivers:\n  - id: W1\n" in out
+    assert format_text(out, "v1.yaml") == out

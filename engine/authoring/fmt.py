@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.emitter import Emitter
 from ruamel.yaml.error import CommentMark, YAMLError
-from ruamel.yaml.scalarstring import FoldedScalarString
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from policy_eval.authoring.comments import lost
@@ -118,10 +118,13 @@ def _reorder(node: Any, order: tuple[str, ...]) -> None:
     own: dict[Any, str] = {}  # the comment on each value's own line ("" none, "\n" a line without one)
     lead: dict[Any, str] = {}  # the full comment lines above each key but the first
     tail = ""  # the lines after the last value: they stay after the mapping
+    block: dict[Any, bool] = {}  # a value ending in a block scalar (| or >): it ends its own line itself
     for i, k in enumerate(keys):
-        token = _slot(node, k)[3]
+        slot = _slot(node, k)
+        token = slot[3]
         text = token.value if token is not None else ""
-        cut = text.find("\n") + 1 if text else 0
+        block[k] = isinstance(slot[0][slot[1]], (LiteralScalarString, FoldedScalarString))
+        cut = 0 if block[k] else text.find("\n") + 1 if text else 0
         own[k], after = text[:cut], text[cut:]
         if i + 1 < len(keys):
             lead[keys[i + 1]] = after
@@ -129,7 +132,7 @@ def _reorder(node: Any, order: tuple[str, ...]) -> None:
             tail = after
     for i, k in enumerate(wanted):  # (written back before moving: the slots hold the values' own objects)
         after = lead.get(wanted[i + 1], "") if i + 1 < len(wanted) else tail
-        _set_slot(_slot(node, k), own[k] or ("\n" if after else ""), after)
+        _set_slot(_slot(node, k), own[k] or ("\n" if after and not block[k] else ""), after)
     items = [(k, node[k], node.ca.items.get(k)) for k in wanted]
     for k in keys:
         del node[k]
@@ -159,13 +162,14 @@ def _set_slot(slot: tuple[Any, Any, int, Any], line: str, after: str) -> None:
     """Write a comment slot: the comment on the value's line (``line``) and the full lines after it."""
     node, key, index, token = slot
     text = line + after
+    empty = not text or (text == "\n" and line == "\n")  # (a block scalar's "\n" is a blank line after it)
     if token is not None:
-        if text and text != "\n":
+        if not empty:
             token.value = text
         else:
             node.ca.items[key][index] = None
         return
-    if not text or text == "\n":
+    if empty:
         return
     entry = node.ca.items.setdefault(key, [None, None, None, None] if index == 2 else [None, None, None, None])
     entry[index] = CommentToken(text, CommentMark(0), None)
