@@ -122,7 +122,7 @@ def test_amend_belongs_to_a_revision(tmp_path: Path) -> None:
 def test_an_amendment_must_change_something_and_not_give_both_conditions(tmp_path: Path) -> None:
     _base(tmp_path, BASE)
     _revision(tmp_path, "amend:\n  - id: old-rule\n")
-    assert any("names the keys it changes" in e.message for e in _errors(tmp_path))
+    assert any("this amendment changes nothing" in e.message for e in _errors(tmp_path))
     _revision(tmp_path, "amend:\n  - id: old-rule\n    require: 'true'\n    forbid: 'false'\n")
     assert any("both 'require' and 'forbid'" in e.message for e in _errors(tmp_path))
 
@@ -159,3 +159,33 @@ def test_a_new_binding_an_amended_binding_reads_comes_before_it(tmp_path: Path) 
     assert _verdict(tmp_path, _answered(4)).outcome.value == "complied"
     (rule,) = [r for r in load_rulebook(tmp_path).policies["demo"].versions[1].rules if r.id == "refund-only-handling"]
     assert list(rule.lets) == ["short_grace", "deadline"]
+
+
+@pytest.mark.parametrize(("tail", "said"), [
+    ("amend:\n  - id: demo/old-rule\n    severity: low\n", "amend #1.id: a rule's id is written without its policy: "
+                                                          "'old-rule'"),
+    ("amend:\n  id: old-rule\n  severity: low\n", "amend: expected array, got a mapping; each entry starts with '- '"),
+])
+def test_an_amendment_misshapen_says_how_to_write_it(tmp_path: Path, tail: str, said: str) -> None:
+    # an outside author's audit: 'does not match ^[a-z0-9][a-z0-9_.-]*$' and 'expected array, got a mapping'
+    _base(tmp_path, BASE)
+    _revision(tmp_path, tail)
+    assert any(said in e.message for e in _errors(tmp_path)), [e.message for e in _errors(tmp_path)]
+
+
+def test_a_misspelt_policy_id_in_a_revision_suggests_the_one_meant(tmp_path: Path) -> None:
+    _base(tmp_path, BASE)
+    pt.write(tmp_path / "v2.yaml", 'policy:\n  id: dem\n  version: "2"\n  revises: "1"\n  effective_from: 2024-06-01\n'
+                                   "amend:\n  - id: old-rule\n    severity: low\n")
+    (err,) = _errors(tmp_path)
+    assert err.message == ("policy 'dem' has no version '1' to revise (versions: 2); did you mean policy id 'demo', "
+                           "which has one?")
+
+
+def test_depending_on_a_rule_the_revision_withdraws_says_so(tmp_path: Path) -> None:
+    _base(tmp_path, BASE)
+    rev = _revision(tmp_path, "amend:\n  - id: refund-only-handling\n    depends_on: {old-rule: complied}\n"
+                              "withdraw: [old-rule]\n")
+    (err,) = _errors(tmp_path)
+    assert err.file == str(rev) and err.line == _line_of(rev, "depends_on:")
+    assert "depends on rule 'old-rule', which this version withdraws" in err.message

@@ -97,3 +97,9 @@ def test_a_misshapen_expectation_is_a_located_error(tmp_path: Path, written: str
     with pytest.raises(PolicyLoadError) as info:
         load_tests(tests)
     assert info.value.line == 5 and said in info.value.message
+
+
+def test_expecting_a_verdict_of_a_withdrawn_rule_says_which_version_judged_and_suggests_absent(tmp_path: Path) -> None:
+    (failure,) = _run(tmp_path, "{demo/late-notice: not_applicable}", "2024-07-01")
+    assert failure == ("demo/late-notice: no verdict: version 2 judged the case and has no such rule (version 1 has "
+                       "it); expect absent if that is meant")

@@ -18,6 +18,7 @@ is raised.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -328,8 +329,11 @@ class _Resolver:
         if base is None:
             key = doc.key
             known = sorted(k[1] for k in self.by_key if key is not None and k[0] == key[0])
+            others = sorted({k[0] for k in self.by_key if key is not None and k[0] != key[0] and k[1] == doc.revises})
+            close = difflib.get_close_matches(key[0], others, n=1) if key is not None else []
             self.fail(doc, f"policy '{key[0] if key else '?'}' has no version '{doc.revises}' to revise "
-                      f"(versions: {', '.join(known) or 'none'})")
+                      f"(versions: {', '.join(known) or 'none'})"
+                      + (f"; did you mean policy id '{close[0]}', which has one?" if close else ""))
             return None
         if base.schema_errors:
             return None

@@ -111,7 +111,8 @@ class DiffReport:
             lines.append(f"… and {len(self.rejections) - limit} more rejected record(s)")
         for version in self.unjudged:
             lines.append(printable(f"note: {version} judged none of these cases (their reference times fall outside "
-                                   "its period); --as-of DATE or --latest judges them by it"))
+                                   "its period, on the new side); --as-of a date in its period judges them by it (--latest by each "
+                                   "policy's newest version)"))
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
         evaluated = self.cases - self.rejected

@@ -213,6 +213,14 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
             continue
         if got is None:
             evaluated = sorted({r.full_id for r in result.results})
+            elsewhere = [v.version for v in evaluator.rulebook.versions() if any(r.full_id == rule_id for r in v.rules)]
+            judged = {r.version for r in result.results if r.policy == rule_id.split("/", 1)[0] and r.version}
+            if elsewhere and judged:
+                outcome.failures.append(
+                    f"{rule_id}: no verdict: version {', '.join(sorted(judged))} judged the case and has no such rule "
+                    f"(version{'s' if len(elsewhere) > 1 else ''} {', '.join(elsewhere)} "
+                    f"{'have' if len(elsewhere) > 1 else 'has'} it); expect {ABSENT} if that is meant")
+                continue
             close = difflib.get_close_matches(rule_id, evaluated, n=1)
             hint = f"; did you mean {close[0]}?" if close else (
                 f" (evaluated: {', '.join(evaluated[:8])}{' …' if len(evaluated) > 8 else ''})" if evaluated

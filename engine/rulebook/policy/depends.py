@@ -17,6 +17,12 @@ from policy_eval.rulebook.policy.schema import suggest
 
 
 class DependsSection(BuilderBase):
+    def withdrawn(self) -> set[str]:
+        """The rule ids the document being built withdraws (a revision's ``withdraw:``)."""
+        own = getattr(self, "own", self.src)
+        listed = own.data.get("withdraw") if isinstance(own.data, dict) else None
+        return {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
+
     def check_dependencies(self, rules: list[Rule], entries: dict[str, Entry]) -> list[str]:
         """Report unknown, cross-version and cyclic dependencies; return the evaluation order of rule ids."""
         by_id = {r.id: r for r in rules}
@@ -29,6 +35,9 @@ class DependsSection(BuilderBase):
                                "of its own version")
                 elif name == rule.id:
                     problem = f"rule '{name}' depends on itself"
+                elif name not in by_id and name in self.withdrawn():
+                    problem = (f"depends on rule '{name}', which this version withdraws: keep the rule, or amend "
+                               f"'{rule.id}' to depend on another")
                 elif name not in by_id:
                     problem = f"depends on unknown rule '{name}'{suggest(name, sorted(by_id))}"
                 if problem is not None:

@@ -54,10 +54,18 @@ def schema_errors(data: Any, positions: Positions) -> list[tuple[Path_, PolicyEr
     return out
 
 
+def _where(path: Path_) -> str:
+    """A path as an author reads it: list entries counted from 1 (``rules #2.severity``)."""
+    out = ""
+    for p in path:
+        out += f" #{p + 1}" if isinstance(p, int) else f".{p}" if out else str(p)
+    return out or "the file"
+
+
 def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
     """Readable messages for one schema error: (path, message, point at the key rather than the value)."""
     path: Path_ = tuple(err.absolute_path)
-    where = ".".join(map(str, path)) or "the file"
+    where = _where(path)
     schema = err.schema if isinstance(err.schema, dict) else {}
     value: Any = err.instance
     expected: Any = err.validator_value
@@ -73,7 +81,8 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
     if err.validator == "not" and path[:1] == ("amend",) and isinstance(value, dict):
         return [(path + ("forbid",), "an amendment has both 'require' and 'forbid'; keep one", True)]
     if err.validator == "minProperties" and path[:1] == ("amend",):
-        return [(path, "an amendment names the keys it changes besides the rule's id", False)]
+        return [(path, "this amendment changes nothing: give the keys it changes below its id (severity, "
+                 "message, when, a let binding...)", False)]
     if err.validator == "required" and isinstance(value, dict):
         return [(path + (name,), f"'{name}' is required (in {where})", False)
                 for name in expected if name not in value]
@@ -105,6 +114,9 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
         types = expected if isinstance(expected, list) else [expected]
         hint = "; write it in quotes" if types == ["string"] and _json_type(value) in ("a number", "a boolean") \
             else ""
+        if types == ["array"] and len(path) == 1 and path[0] in ("rules", "amend", "withdraw", "waivers"):
+            hint = "; each entry starts with '- ' on a line of its own" if path[0] != "withdraw" else \
+                "; write the rule ids as a list: [rule-a, rule-b]"
         return [(path, f"{where}: expected {' or '.join(types)}, got {_json_type(value)}{hint}", False)]
     if err.validator == "pattern" and schema.get("pattern") == policy_schema()["$defs"]["instant"]["pattern"]:
         return [(path, f"{where}: {_short(value)} is not a date (2021-01-01) or datetime "
@@ -118,6 +130,9 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
     if err.validator == "pattern" and path[:1] == ("params",) and path[-1] == "type":
         return [(path, f"{where}: unknown type {_short(value)} (use bool, int, decimal, string, money, date, "
                  "datetime, duration or list<...> of one of them)", False)]
+    if err.validator == "pattern" and path[-1:] == ("id",) and isinstance(value, str) and "/" in value:
+        rule = value.rpartition("/")[2]
+        return [(path, f"{where}: a rule's id is written without its policy: {_short(rule)}", False)]
     if err.validator == "pattern":
         return [(path, f"{where}: {_short(value)} does not match {expected}", False)]
     message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
