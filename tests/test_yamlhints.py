@@ -29,6 +29,14 @@ CASES = [
     ("indented too far", "policy:\n  id: x\n   title: y\n", 3, 4, "indented 3 spaces but the key above it 2"),
     ("indented too little", "policy:\n  id: x\n title: y\n", 3, 2, "must start in the same column"),
     ("rule key out of line", "rules:\n  - id: a\n    when: x\n   require: y\n", 4, 4, "must start in the same column"),
+    # an outside author's audit: a key at the column of the '- ' got "indented 2 spaces but the line above 2",
+    # and a line of a folded message not indented enough "a key needs ':' after it"
+    ("key at the dash of a list item", "amend:\n  - id: r\n  severity: high\n", 3, 3,
+     "the keys of the list item above start after its '- ', at 4 spaces: indent it 4 spaces"),
+    ("nested list item key short", "rules:\n  - id: r\n    remedies:\n      - kind: refund\n      to: buyer\n", 5, 7,
+     "at 8 spaces: indent it 8 spaces"),
+    ("block text not indented", "rules:\n  - id: r\n    message: >-\n      answered late\n    (submitted {x})\n", 5, 5,
+     "this line continues the text of 'message' above: indent it 6 spaces"),
     ("unclosed quote", 'policy:\n  title: "abc\n  id: x\n', 2, 10, "never closed"),
     ("unclosed bracket", "a: [1, 2\nb: 3\n", 2, 2, "is not closed"),
 ]

@@ -35,6 +35,30 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+def _key_column(line: str) -> int:
+    """Where the keys of the line's mapping start: after ``- `` on a list item's first line."""
+    stripped = line.lstrip(" ")
+    m = re.match(r"-\s+", stripped)
+    return _indent(line) + (m.end() if m else 0)
+
+
+_BLOCK_HEADER = re.compile(r":\s*[>|][-+]?\d*\s*(#.*)?$")
+
+
+def _block_text_above(lines: list[str], row: int) -> tuple[str, int] | None:
+    """(the key, the indent of its text) when the line above ``row`` is text of a block scalar (``key: >-``)
+    deeper than ``row`` itself: the line was meant to continue that text."""
+    prev = _previous(lines, row)
+    if prev is None or _indent(lines[prev]) <= _indent(lines[row]):
+        return None
+    for r in range(prev - 1, -1, -1):
+        if lines[r].strip() and _indent(lines[r]) < _indent(lines[prev]):
+            if _BLOCK_HEADER.search(lines[r].rstrip()):
+                return lines[r].strip().split(":")[0].lstrip("- "), _indent(lines[prev])
+            return None
+    return None
+
+
 def _previous(lines: list[str], row: int) -> int | None:
     """The nearest line above ``row`` that is neither blank nor a comment."""
     for r in range(row - 1, -1, -1):
@@ -54,6 +78,11 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
             return Hint(line, tab, "a tab inside the line, where YAML does not take one: replace it with a space")
         return Hint(line, tab if tab >= 0 else column,
                     "YAML indents with spaces only: replace the tab with spaces (2 per level in policy files)")
+    if "could not find expected ':'" in problem and context_line is not None and context_line < len(lines) \
+            and (block := _block_text_above(lines, context_line)) is not None:
+        return Hint(context_line, _indent(lines[context_line]),
+                    f"this line continues the text of '{block[0]}' above: indent it {block[1]} spaces, like the "
+                    "line above it (a line of a '>-' or '|' block starts deeper than its key)")
     if "could not find expected ':'" in problem and context_line is not None:
         key = lines[context_line].strip() if context_line < len(lines) else ""
         first = key.split()[0] if key.split() else key
@@ -79,7 +108,13 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
             whole = f"{quoted[:-1]} {text[column:].strip()}{quoted[-1]}"
             return Hint(line, column, f"text after a quoted value: put the whole value inside the quotes: {whole}")
         prev = _previous(lines, line)
-        above = f" but the line above {_indent(lines[prev])}" if prev is not None else ""
+        if prev is not None and _key_column(lines[prev]) > _indent(lines[prev]) \
+                and _indent(lines[prev]) <= _indent(text) < _key_column(lines[prev]):
+            return Hint(line, _indent(text), f"this line is indented {_indent(text)} spaces, but the keys of the list "
+                                             f"item above start after its '- ', at {_key_column(lines[prev])} spaces: "
+                                             f"indent it {_key_column(lines[prev])} spaces")
+        above = f" but the line above {_key_column(lines[prev])}" if prev is not None \
+            and _key_column(lines[prev]) != _indent(text) else ""
         return Hint(line, _indent(text), f"this line is indented {_indent(text)} spaces{above}: keys of one "
                                          "mapping (and items of one list) must start in the same column")
     if "found unexpected end of stream" in problem and context and "quoted scalar" in context:
