@@ -22,6 +22,7 @@ from typing import Any
 from policy_eval.errors import ErrorList, PolicyError
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.rulebook.loader import Rulebook, load_rulebook
+from policy_eval.rulebook.policy import PolicyVersion
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
 __all__ = ["policy_id", "siblings", "check_together", "load_together"]
@@ -127,8 +128,16 @@ def check_together(path: Path, text: str, others: Mapping[Path, str], schema_dir
                    functions: FunctionRegistry) -> list[PolicyError]:
     """This file's errors when loaded with the other versions of its policy (the others' errors are left
     to their own documents)."""
+    return resolve_together(path, text, others, schema_dir, functions)[0]
+
+
+def resolve_together(path: Path, text: str, others: Mapping[Path, str], schema_dir: Path,
+                     functions: FunctionRegistry) -> tuple[list[PolicyError], PolicyVersion | None]:
+    """:func:`check_together`, and the version this file defines as loaded with the others (a revision
+    resolved: what it inherits included), None when the policy does not load."""
     try:
-        load_together(path, text, others, schema_dir, functions)
+        rulebook = load_together(path, text, others, schema_dir, functions)
     except ErrorList as exc:
-        return [e for e in exc.errors if e.file == str(path)]
-    return []
+        return [e for e in exc.errors if e.file == str(path)], None
+    mine = [v for v in rulebook.versions() if Path(v.file).name == path.name]
+    return [], mine[0] if len(mine) == 1 else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_eval.authoring.folder import check_together, policy_id, siblings
+from policy_eval.authoring.folder import policy_id, resolve_together, siblings
 from policy_eval.authoring.schemapath import describe, enum_of
 from policy_eval.errors import ErrorList, PolicyError
 from policy_eval.lang.functions import FunctionRegistry
@@ -44,6 +44,9 @@ class Document:
     functions: FunctionRegistry = field(default_factory=FunctionRegistry)
     errors: list[PolicyError] = field(default_factory=list)
     version: PolicyVersion | None = None
+    # a revision: the documents of the versions it revises, nearest first, as written (what it inherits when
+    # the revision does not load while being typed)
+    bases: list[Any] = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
@@ -101,7 +104,13 @@ def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path
     pid = policy_id(doc.data)
     others = siblings(path, pid, open_texts) if pid is not None else {}
     if others or doc.raw("policy", "revises") is not None:
-        doc.errors = check_together(path, text, others, schemas_at, functions)
+        doc.errors, doc.version = resolve_together(path, text, others, schemas_at, functions)
+        doc.bases = _bases(doc.data, others)
+        inherited = doc.version.applies_to if doc.version is not None else next(
+            (b["policy"]["applies_to"] for b in doc.bases if isinstance(b["policy"].get("applies_to"), str)), None)
+        if not doc.case_schema and inherited in schemas:
+            # a revision that inherits applies_to: the case fields are those of its kind all the same
+            doc.case_schema, doc.case_type = schemas[inherited], case_types[inherited]
         return doc
     try:
         doc.version = load_policy_file(path, doc.data, doc.positions, case_types, functions)
@@ -121,6 +130,92 @@ def _word(doc: Document, line: int, column: int) -> tuple[str, str, int, int] | 
             upto = m.group(0) if end < 0 or end >= m.end() else text[m.start():end]
             return upto, m.group(0), m.start(), m.end()
     return None
+
+
+def _bases(data: Any, others: Mapping[Path, str]) -> list[Any]:
+    """The documents of the versions a revision revises, nearest first (each read as written)."""
+    by_version: dict[str, Any] = {}
+    for text in others.values():
+        try:
+            other, _ = load_yaml(text, "")
+        except PolicyError:
+            continue
+        version = other.get("policy", {}).get("version") if isinstance(other, dict) and isinstance(
+            other.get("policy"), dict) else None
+        if isinstance(version, str):
+            by_version[version] = other
+    out: list[Any] = []
+    wanted = data.get("policy", {}).get("revises") if isinstance(data.get("policy"), dict) else None
+    while isinstance(wanted, str) and wanted in by_version and len(out) < len(by_version):
+        out.append(by_version[wanted])
+        wanted = by_version[wanted]["policy"].get("revises")
+    return out
+
+
+def _entry(doc: Document, line: int) -> tuple[str, int] | None:
+    """The rule entry a line is in: ``("rules", i)``, or ``("amend", i)`` in a revision's amendments."""
+    for section in ("rules", "amend"):
+        entries = doc.raw(section)
+        if doc.positions is None or not isinstance(entries, list):
+            continue
+        for i in range(len(entries)):
+            node = doc.positions.nodes.get((section, i))
+            if node is not None and node.start_mark.line <= line <= node.end_mark.line - (node.end_mark.column == 0):
+                return section, i
+    return None
+
+
+def _inherited_rule(doc: Document, entry: tuple[str, int] | None) -> Any:
+    """The resolved rule an amendment changes (its inherited lets and keys), from the loaded version."""
+    rid = doc.raw(*entry, "id") if entry is not None and entry[0] == "amend" else None
+    if doc.version is None or not isinstance(rid, str):
+        return None
+    return next((r for r in doc.version.rules if r.id == rid), None)
+
+
+def _lets(doc: Document, entry: tuple[str, int] | None) -> dict[str, str]:
+    """The let bindings visible in a rule entry: its own, and in an amendment those it inherits."""
+    out: dict[str, str] = {}
+    rule = _inherited_rule(doc, entry)
+    if rule is not None:
+        out.update({k: c.text for k, c in rule.lets.items()})
+    elif entry is not None and entry[0] == "amend":  # (the revision does not load yet: the bases as written)
+        rid = doc.raw(*entry, "id")
+        for base in reversed(doc.bases):
+            for section in ("rules", "amend"):
+                for raw in base.get(section) or []:
+                    if isinstance(raw, dict) and raw.get("id") == rid and isinstance(raw.get("let"), dict):
+                        out.update({str(k): str(v) for k, v in raw["let"].items()})
+    lets = doc.raw(*entry, "let") if entry is not None else None
+    out.update({str(k): str(v) for k, v in (lets.items() if isinstance(lets, dict) else ())})
+    return out
+
+
+def _params(doc: Document) -> dict[str, Any]:
+    """The parameters a condition of the file may name: its own, and those a revision inherits (as a long-form
+    spec, from the loaded version)."""
+    out: dict[str, Any] = {}
+    if doc.version is not None:
+        for name, info in doc.version.param_info.items():
+            out[name] = {"type": info.type, "value": info.value if info.value is not None else "unset",
+                         "clause": info.clause, "description": f"inherited from {Path(info.file).name}:{info.line}"}
+    else:
+        for base in reversed(doc.bases):
+            out.update(base["params"] if isinstance(base.get("params"), dict) else {})
+    own = doc.raw("params")
+    out.update(own if isinstance(own, dict) else {})
+    return out
+
+
+def _definitions(doc: Document) -> dict[str, str]:
+    """The policy-level definitions: the file's own, and those a revision inherits."""
+    out = {k: c.text for k, c in doc.version.definitions.items()} if doc.version is not None else {}
+    for base in reversed(doc.bases) if doc.version is None else ():
+        out.update({str(k): str(v) for k, v in (base["definitions"].items()
+                                                   if isinstance(base.get("definitions"), dict) else ())})
+    own = doc.raw("definitions")
+    out.update({str(k): str(v) for k, v in (own.items() if isinstance(own, dict) else ())})
+    return out
 
 
 def _rule_index(doc: Document, line: int) -> int | None:
@@ -165,12 +260,16 @@ def hover(doc: Document, line: int, column: int) -> str | None:
     """Markdown about the name at a place: parameter, let, function, case field, or the rule itself."""
     found = _word(doc, line, column)
     text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
-    rule_i = _rule_index(doc, line)
-    rule = doc.raw("rules", rule_i) if rule_i is not None else None
+    entry = _entry(doc, line)
+    rule = doc.raw(*entry) if entry is not None else None
     key = text.strip().split(":")[0].lstrip("- ").strip()
     if isinstance(rule, dict) and key in ("id", "clause", "title") and ":" in text and column > text.find(":") \
             and column < len(text.rstrip()):  # the value of a rule's id, clause or title (any text, e.g. "2.1")
-        return f"**rule** `{rule.get('id')}`: {rule.get('title', '')}\n\nclause: {rule.get('clause', '?')}"
+        inherited = _inherited_rule(doc, entry)  # (an amendment: what it leaves is the inherited rule's)
+        title = rule.get("title", inherited.title if inherited is not None else "")
+        clause = rule.get("clause", inherited.clause if inherited is not None else "?")
+        return f"**rule** `{rule.get('id')}`: {title}\n\nclause: {clause}" + (
+            "\n\n(amended: the keys not written here are inherited)" if inherited is not None else "")
     if found is None:
         return None
     upto, whole, start, end = found
@@ -178,15 +277,15 @@ def hover(doc: Document, line: int, column: int) -> str | None:
     fn = doc.functions.get(head)
     if fn is not None and "." not in upto and text[end:].lstrip().startswith("("):
         return f"```\n{fn.signature()}\n```\n\n{fn.doc}".rstrip()
-    params = doc.raw("params")
-    if isinstance(params, dict) and head in params and upto == head:
+    params = _params(doc)
+    if head in params and upto == head:
         return _param_doc(head, params[head])
-    lets = rule.get("let") if isinstance(rule, dict) else None
-    if isinstance(lets, dict) and head in lets and upto == head:
-        return f"**let** `{head}` = `{' '.join(str(lets[head]).split())}`"
-    shared = doc.raw("definitions")
-    if isinstance(shared, dict) and head in shared and upto == head:
-        return f"**definition** `{head}` = `{' '.join(str(shared[head]).split())}`"
+    lets = _lets(doc, _entry(doc, line))
+    if head in lets and upto == head:
+        return f"**let** `{head}` = `{' '.join(lets[head].split())}`"
+    shared = _definitions(doc)
+    if head in shared and upto == head:
+        return f"**definition** `{head}` = `{' '.join(shared[head].split())}`"
     t = _field_type(doc, upto)
     if t is not None:
         out = f"**case field** `{upto}`: `{t}`"
@@ -217,15 +316,10 @@ def complete(doc: Document, line: int, column: int) -> list[Item]:
         return [Item(k, "field", str(ft), describe(doc.case_schema, f"{m.group(1)}.{k}") or "")
                 for k, ft in t.fields]
     items = [Item(k, "field", str(ft), describe(doc.case_schema, k) or "") for k, ft in doc.case_type.fields or ()]
-    params = doc.raw("params")
     items += [Item(k, "parameter", str(v.get("type", "")) if isinstance(v, dict) else str(v),
-                   _param_doc(k, v)) for k, v in (params.items() if isinstance(params, dict) else ())]
-    rule_i = _rule_index(doc, line)
-    lets = doc.raw("rules", rule_i, "let") if rule_i is not None else None
-    items += [Item(k, "let", " ".join(str(v).split())) for k, v in (lets.items() if isinstance(lets, dict) else ())]
-    shared = doc.raw("definitions")
-    items += [Item(k, "definition", " ".join(str(v).split()))
-              for k, v in (shared.items() if isinstance(shared, dict) else ())]
+                   _param_doc(k, v)) for k, v in _params(doc).items()]
+    items += [Item(k, "let", " ".join(v.split())) for k, v in _lets(doc, _entry(doc, line)).items()]
+    items += [Item(k, "definition", " ".join(v.split())) for k, v in _definitions(doc).items()]
     items += [Item(fn.name, "function", fn.signature(), fn.doc) for fn in doc.functions]
     items += [Item(k, "keyword") for k in KEYWORDS]
     return items
@@ -301,9 +395,13 @@ def symbols(doc: Document) -> list[tuple[str, str, int, int, list[tuple[str, str
     shared = doc.raw("definitions")
     for name in shared if isinstance(shared, dict) else ():
         out.append((str(name), "definition", *span(("definitions", name)), []))
-    for i, rule in enumerate(doc.raw("rules") or []):
-        if not isinstance(rule, dict):
-            continue
-        lets = [(str(k), "let", *span(("rules", i, "let", k))) for k in (rule.get("let") or {})]
-        out.append((str(rule.get("id")), "rule", *span(("rules", i)), lets))
+    for section in ("rules", "amend"):
+        entries = doc.raw(section)
+        for i, rule in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(rule, dict):
+                continue
+            lets = rule.get("let") if isinstance(rule.get("let"), dict) else {}
+            children = [(str(k), "let", *span((section, i, "let", k))) for k in lets]
+            name = str(rule.get("id")) + (" (amended)" if section == "amend" else "")
+            out.append((name, "rule", *span((section, i)), children))
     return out
