@@ -400,7 +400,9 @@ def symbols(doc: Document) -> list[tuple[str, str, int, int, list[tuple[str, str
         for i, rule in enumerate(entries if isinstance(entries, list) else []):
             if not isinstance(rule, dict):
                 continue
-            lets = rule.get("let") if isinstance(rule.get("let"), dict) else {}
+            lets = rule.get("let")
+            if not isinstance(lets, dict):
+                lets = {}
             children = [(str(k), "let", *span((section, i, "let", k))) for k in lets]
             name = str(rule.get("id")) + (" (amended)" if section == "amend" else "")
             out.append((name, "rule", *span((section, i)), children))

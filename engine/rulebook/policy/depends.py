@@ -10,6 +10,8 @@ and each rule's inputs and parameters include what its dependencies read, so
 
 from __future__ import annotations
 
+from typing import Any
+
 from policy_eval.errors import PolicyNameError
 from policy_eval.rulebook.policy.base import BuilderBase, Entry
 from policy_eval.rulebook.policy.model import Rule
@@ -19,7 +21,7 @@ from policy_eval.rulebook.policy.schema import suggest
 class DependsSection(BuilderBase):
     def withdrawn(self) -> set[str]:
         """The rule ids the document being built withdraws (a revision's ``withdraw:``)."""
-        own = getattr(self, "own", self.src)
+        own: Any = getattr(self, "own", None) or self.src
         listed = own.data.get("withdraw") if isinstance(own.data, dict) else None
         return {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
 
