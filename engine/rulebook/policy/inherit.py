@@ -105,6 +105,7 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
             errors.append(_error(src, f"rule '{rid}' is both replaced and withdrawn; keep one", path))
         withdrawn.add(rid)
     amends: set[str] = set()
+    nodes = _amend_nodes(src.pos) if _list(_mapping(src.data).get("amend")) else {}
     for j, raw in enumerate(_list(_mapping(src.data).get("amend"))):
         rid = _mapping(raw).get("id")
         at: tuple[Any, ...] = ("amend", j, "id")
@@ -122,7 +123,7 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
             errors.append(_error(src, f"rule '{rid}' is both amended and withdrawn; keep one", at))
         else:
             amends.add(rid)
-            replaced[rid] = amended(inherited[rid], src, j)
+            replaced[rid] = amended(inherited[rid], src, j, nodes)
     rules = [replaced.get(rid, e) if rid is not None else e for rid, e in ((_rule_id(e), e) for e in base.rules)
              if rid not in withdrawn]
     return Layout(meta=meta, params={**base.params, **own.params},
@@ -130,7 +131,21 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
                   waivers=base.waivers + own.waivers, files=base.files + own.files), errors
 
 
-def amended(base: Entry, src: Source, j: int) -> Entry:
+_Nodes = dict[int, tuple[list[tuple[tuple[Any, ...], Any]], list[tuple[tuple[Any, ...], Any]]]]
+
+
+def _amend_nodes(pos: Positions) -> _Nodes:
+    """The revision's YAML nodes under each ``amend`` entry, by entry: (value nodes, key nodes), each with its
+    path below the entry (one pass over the file's nodes, however many entries)."""
+    out: _Nodes = {}
+    for which, table in enumerate((pos.nodes, pos.key_nodes)):
+        for path, node in table.items():
+            if len(path) >= 2 and path[0] == "amend" and isinstance(path[1], int):
+                out.setdefault(path[1], ([], []))[which].append((path[2:], node))
+    return out
+
+
+def amended(base: Entry, src: Source, j: int, nodes: _Nodes | None = None) -> Entry:
     """The inherited rule ``base`` with the keys of the revision's ``amend[j]`` entry (docs/policies.md): a key
     given replaces the inherited one whole, except ``let``, whose bindings are replaced or added by name;
     ``require`` replaces an inherited ``forbid`` and the reverse.
@@ -156,10 +171,10 @@ def amended(base: Entry, src: Source, j: int) -> Entry:
             origins[part] = inherited
     own, at = src.pos, ("amend", j)
     pos = Positions(own.file, own.lines, text=own.text, line_starts=own.line_starts)
-    for table, into in ((own.nodes, pos.nodes), (own.key_nodes, pos.key_nodes)):
-        for path, node in table.items():
-            if path[:2] == at:
-                into[("rules", 0) + path[2:]] = node
+    values, keys = (nodes if nodes is not None else _amend_nodes(own)).get(j, ([], []))
+    for found, into in ((values, pos.nodes), (keys, pos.key_nodes)):
+        for below, node in found:
+            into[("rules", 0) + below] = node
     entry = own.nodes.get(at)
     if entry is not None:  # where an error in an inherited part lands
         pos.nodes[()] = entry
@@ -168,16 +183,21 @@ def amended(base: Entry, src: Source, j: int) -> Entry:
 
 def _lets(inherited: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """An amended rule's let bindings: the inherited ones in their order, those the amendment gives replaced in
-    place, and each new one just before the first binding that reads it (a binding may use only the ones
-    before it), else at the end."""
+    place, and the new ones, in the amendment's order, just before the first binding that reads one of them (a
+    binding may use only the ones before it), else at the end. One pass over the bindings' texts."""
     merged = {name: given.get(name, text) for name, text in inherited.items()}
-    for name, text in given.items():
-        if name in merged:
-            continue
-        names = list(merged)
-        first = next((i for i, other in enumerate(names) if name in _names(merged[other])), len(names))
-        merged = {**{k: merged[k] for k in names[:first]}, name: text, **{k: merged[k] for k in names[first:]}}
-    return merged
+    new = {name: text for name, text in given.items() if name not in merged}
+    if not new:
+        return merged
+    at = next((other for other, text in merged.items() if any(n in new for n in _names(text))), None)
+    out: dict[str, Any] = {}
+    for other, text in merged.items():
+        if other == at:
+            out.update(new)
+        out[other] = text
+    if at is None:
+        out.update(new)
+    return out
 
 
 # --- errors of inherited parts --------------------------------------------------------------------------
