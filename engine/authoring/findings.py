@@ -6,7 +6,7 @@ same), :class:`Finding` and :class:`LintInput`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,8 @@ class LintInput:
     rulebook: Rulebook
     sources: dict[str, tuple[Any, Positions]]  # keyed by PolicyVersion.file
     test_files: list[Path]
+    # per file, where each rule id is written in it (lintchecks._rule_path), filled once
+    written: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict, repr=False)
 
     def where(self, file: str, path: tuple[Any, ...], *, key: bool = False) -> tuple[int, int]:
         source = self.sources.get(file)

@@ -48,13 +48,17 @@ def _rule_conditions(rule: Rule) -> list[tuple[tuple[Any, ...], Condition]]:
 def _rule_path(version: PolicyVersion, rule: Rule, data: LintInput) -> tuple[Any, ...]:
     """Where the version's file writes the rule: ``("rules", i)``, ``("amend", i)`` for a rule it amends, or
     ``()`` for a rule it inherits as it is (written in the file of a version it revises)."""
-    raw = data.sources.get(version.file, (None,))[0]
-    for section in ("rules", "amend"):
-        entries = raw.get(section) if isinstance(raw, dict) else None
-        for i, r in enumerate(entries if isinstance(entries, list) else ()):
-            if isinstance(r, dict) and r.get("id") == rule.id:
-                return (section, i)
-    return ()
+    found = data.written.get(version.file)
+    if found is None:  # (each file's entries indexed once: a lookup per rule, not a scan)
+        raw = data.sources.get(version.file, (None,))[0]
+        found = {}
+        for section in ("amend", "rules"):  # (a rule entry wins over an amendment of the same id)
+            entries = raw.get(section) if isinstance(raw, dict) else None
+            for i, r in reversed(list(enumerate(entries if isinstance(entries, list) else ()))):
+                if isinstance(r, dict) and isinstance(r.get("id"), str):
+                    found[r["id"]] = (section, i)
+        data.written[version.file] = found
+    return found.get(rule.id, ())
 
 
 def _written(version: PolicyVersion, rule: Rule, data: LintInput, sub: tuple[Any, ...]) -> tuple[Any, ...] | None:
