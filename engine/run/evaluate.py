@@ -348,14 +348,14 @@ class Evaluator:
                 policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
                 inputs=self._rule_inputs(rule, case, read_ahead), reference_time=ref_text,
-                explanation=Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else ())
+                explanation=Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else ())
         if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
             # no waiver to look for, nothing to trace: what the lines below give (message and remedies: run.messages)
             text, owed = shown(rule, case, env, self._nullable[id(rule)])  # (run.messages; run.nullshown)
             return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, outcome, rule.severity,
                               text or rule.title, text, owed, (),
                               self._rule_inputs(rule, case, read_ahead), Later(lambda: explanation(trace_rule(
-                                  rule, case, env))) if self.lazy else (), None, error, ref_text)
+                                  rule, case, dict(env)))) if self.lazy else (), None, error, ref_text)
         waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
         trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
@@ -383,7 +383,7 @@ class Evaluator:
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
             missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
             inputs=inputs, explanation=explanation(trace) if trace is not None else
-            Later(lambda: explanation(trace_rule(rule, case, env))) if self.lazy else (),
+            Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (),
             waiver=waiver, error=error, reference_time=ref_text,
         )
 

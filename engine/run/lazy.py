@@ -294,7 +294,11 @@ class LazyVerdicts:
 
         The verdicts of the rules it depends on (the general path reads their outcomes, inputs and chains) are
         made again from their outcomes (``outcomes``: the fused function's, in plan order), not taken from
-        the case's other verdicts: a verdict holding its siblings would make every result a reference cycle."""
+        the case's other verdicts: a verdict holding its siblings would make every result a reference cycle.
+
+        Each fill works in its own copy of the case's environment: conditions bind quantifier variables and
+        memoise lets there, so two threads filling verdicts of one result at once would read each other's."""
+        env = dict(env)
         version = ready.version
         rule = self._rule_of[(id(version), lazy.rule or "")]
         done: dict[str, RuleResult | Outcome] | None = None
