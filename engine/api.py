@@ -31,9 +31,10 @@ from policy_eval.plugin_manager import PluginManager, get_plugin_manager
 from policy_eval.rulebook import Rulebook as _Book
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.cases import read_cases
+from policy_eval.rulebook.jsonrecord import not_object
 from policy_eval.rulebook.policy import Rule, parse_instant
 from policy_eval.rulebook.validation import CaseValidator
-from policy_eval.run.batch import BatchOptions, run_batch
+from policy_eval.run.batch import INTERNAL_ERROR, BatchOptions, run_batch
 from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -81,6 +82,8 @@ class Rulebook:
         self._book = book
         self._pm = plugin_manager or get_plugin_manager()
         self._plugin_paths = plugin_paths
+        # what evaluate_many(jobs > 1) loads the rulebook again with, in each worker (set by load)
+        self._reload: dict[str, Any] = {"params": book.params_file, "max_cost": DEFAULT_CEILING, "entry_points": True}
         # No explanation unless asked for: ``verdict.explanation`` and ``verdict.inputs`` are computed when
         # read (explaining re-runs the reference interpreter: more than the decision itself costs).
         self._evaluator = Evaluator(book, explain="missing", lazy=True)
@@ -126,7 +129,9 @@ class Rulebook:
         pm = plugin_manager or get_plugin_manager()
         book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions(), params=params,
                              max_cost=max_cost)
-        return cls(book, validate=validate, plugin_manager=pm, plugin_paths=paths)
+        made = cls(book, validate=validate, plugin_manager=pm, plugin_paths=paths)
+        made._reload = {"params": params, "max_cost": max_cost, "entry_points": entry_points}
+        return made
 
     # --- what is loaded ---------------------------------------------------------------------------------
     @property
@@ -180,11 +185,15 @@ class Rulebook:
     # --- cases ------------------------------------------------------------------------------------------
     def validate(self, case: Mapping[str, Any]) -> CaseError | None:
         """The schema error of a case as given (before enrichment), or None."""
+        if not isinstance(case, Mapping):
+            return not_object(case, "<api>", 0)
         return self._validator.check(dict(case), "<api>", 0) if self._validator else None
 
     def prepare(self, case: Mapping[str, Any], *, source: str | None = None,
                 record: int | None = None) -> dict[str, Any] | CaseError:
         """The case as it will be evaluated: enriched by the plugins, then checked against its schema."""
+        if not isinstance(case, Mapping):  # (a list, a string, None: what JSON can give besides an object)
+            return not_object(case, source, record)
         data: dict[str, Any] = dict(case)
         for enrich in self._enrichers:
             try:
@@ -242,7 +251,8 @@ class Rulebook:
                               kind=kind if isinstance(kind, str) else None,
                               source=prepared.source if prepared.source is not None else source,
                               record=prepared.record if prepared.record is not None else record,
-                              rulebook=self.digest, error=prepared.to_dict())
+                              rulebook=self.digest, error=prepared.to_dict(),
+                              quiet=(0, 0) if detail == "findings" and not explain else None)
         if detail == "findings" and not explain:
             if self._finder is None:
                 self._finder = Evaluator(self._book, detail="findings", lazy=True)
@@ -283,16 +293,32 @@ class Rulebook:
         """
         if jobs <= 1:
             for i, case in enumerate(cases, 1):
-                yield self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
+                try:
+                    result = self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
+                except Exception as exc:  # (a plugin's bug, say) it costs this case, as in the batch path
+                    result = self._failed(case, exc, i, detail == "findings" and not explain)
+                yield result
             return
         if self._plugin_paths is None:
             raise ValueError("evaluate_many(jobs > 1) needs the rulebook's plugins given as module paths")
         options = BatchOptions(policies=str(self._book.root), schemas=str(self._book.schema_dir),
+                               params=self._reload["params"], max_cost=self._reload["max_cost"],
+                               entry_points=self._reload["entry_points"],
                                as_of=_instant(as_of), explain=True if explain else "missing",
                                validate=self._validator is not None,
                                plugins=list(self._plugin_paths), detail=detail)
         records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
         yield from run_batch(records, options, jobs=jobs)
+
+    def _failed(self, case: Any, exc: Exception, record: int, findings: bool) -> CaseResult:
+        """The result of a case whose evaluation raised: rejected with the error, as the batch path words it."""
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        raw = case if isinstance(case, Mapping) else {}
+        case_id, kind = raw.get("case_id"), raw.get("kind")
+        return CaseResult(case_id=str(case_id) if case_id is not None else None,
+                          kind=kind if isinstance(kind, str) else None, source=None, record=record,
+                          rulebook=self.digest, error=CaseError(f"{INTERNAL_ERROR}: {detail}", record=record).to_dict(),
+                          quiet=(0, 0) if findings else None)
 
     def read(self, source: str | Path | IO[bytes], *, format: str | None = None,
              options: Mapping[str, Any] | None = None) -> Iterator[tuple[int, dict[str, Any] | CaseError]]:

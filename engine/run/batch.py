@@ -20,7 +20,7 @@ import contextlib
 import datetime as _dt
 import multiprocessing
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +47,9 @@ CHUNK = 256
 class BatchOptions:
     policies: str | None = None
     schemas: str | None = None
-    params: str | None = None  # a deployment overlay (parameters the texts leave to the platform)
+    # a deployment overlay (parameters the texts leave to the platform): a file, or {policy: {parameter: value}}
+    params: str | Mapping[str, Any] | None = None
+    entry_points: bool = True  # installed third-party plugins load (the API's Rulebook.load(entry_points=False))
     as_of: _dt.datetime | None = None
     only: list[str] | None = None
     skip: list[str] = field(default_factory=list)
@@ -108,12 +110,15 @@ class Processor:
     """Turns one raw record into a CaseResult; owns a loaded rulebook."""
 
     def __init__(self, options: BatchOptions, rulebook: Any = None) -> None:
-        from policy_eval.plugin_manager import get_plugin_manager
+        from policy_eval.plugin_manager import PluginManager, get_plugin_manager
         from policy_eval.rulebook import load_rulebook
 
-        pm = get_plugin_manager()
-        for plugin in options.plugins:
-            pm.add(plugin)
+        if options.entry_points:
+            pm = get_plugin_manager()
+            for plugin in options.plugins:
+                pm.add(plugin)
+        else:
+            pm = PluginManager(entry_points=False, extra=options.plugins)
         self.options = options
         self.rulebook = rulebook or load_rulebook(options.policies, schema_dir=options.schemas,
                                                   functions=pm.functions(), params=options.params,
@@ -179,8 +184,8 @@ class Processor:
             return result
         except Exception as exc:  # a bug must cost one record, not the batch
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return self.rejected(CaseError(f"{INTERNAL_ERROR}: {detail}",
-                                           source=source, record=number))
+            return self.rejected(CaseError(f"{INTERNAL_ERROR}: {detail}", source=source, record=number),
+                                 payload if isinstance(payload, dict) else None)  # (its case id and kind)
 
     def _comply(self, case: dict[str, Any], result: CaseResult) -> None:
         """``eval --explain``: each violated or undetermined verdict says what would decide it otherwise."""
