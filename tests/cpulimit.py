@@ -13,8 +13,9 @@ from collections.abc import Iterator
 __all__ = ["CpuLimit", "cpu_limit"]
 
 
-class CpuLimit(Exception):
-    """Raised in the test process when a block uses more CPU time than allowed."""
+class CpuLimit(BaseException):
+    """Raised in the test process when a block uses more CPU time than allowed (a BaseException: the code
+    under test may catch Exception broadly, and must not swallow the limit)."""
 
 
 @contextlib.contextmanager

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import _CURRENT as _METER
+from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, Meter
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
@@ -175,7 +177,8 @@ class Forecaster:
                     continue
                 own = plan.alone.get(key[1]) if key[1] is not None else None
                 r0 = results.get(key)
-                if own is not None and (r0 is None or decide(own, base, plan.env) is not r0.outcome):
+                if own is not None and (r0 is None or decide(own, base, plan.env, self.evaluator.budget)
+                                        is not r0.outcome):
                     own = None  # its closures alone do not give the evaluator's verdict (e.g. a dependency)
                 # A rule judged alone (no waivers, version fixed) changes only at its own instants;
                 # otherwise at any instant of its policy (its verdict is the evaluator's, whole).
@@ -208,7 +211,7 @@ class Forecaster:
             for point in pending.get(key, ()):
                 if key in fast and r is not None:
                     rule, env = fast[key]
-                    if decide(rule, self._moved(case, clock, point), env) is r.outcome:
+                    if decide(rule, self._moved(case, clock, point), env, self.evaluator.budget) is r.outcome:
                         continue
                 later = at(point).get(key)
                 if _state(later) != _state(r):
@@ -319,7 +322,7 @@ class Forecaster:
             version = self._version_of(r)
             if version is not None and not version.waivers and not moving_ref:
                 env = self._version(self.rulebook.policies[r.policy], tried)[1]
-                if decide(rule, tried, env) is not Outcome.VIOLATED:
+                if decide(rule, tried, env, self.evaluator.budget) is not Outcome.VIOLATED:
                     out.append(path)
                 continue
             res = self.evaluator.evaluate(tried, as_of=point if moving_ref else None)
@@ -356,10 +359,12 @@ class _Plan:
 _DATA_ERRORS = (EvalFailure, ArithmeticError)
 
 
-def decide(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Outcome:
-    """A rule's verdict from its compiled closures alone, as :class:`Evaluator` decides it (no waiver).
-    Used to probe candidate instants quickly; the forecast's verdicts are the evaluator's, and
-    tests/test_due_properties.py checks the two agree."""
+def decide(rule: Rule, case: dict[str, Any], env: dict[str, Any], budget: int | None = DEFAULT_BUDGET) -> Outcome:
+    """A rule's verdict from its compiled closures alone, as :class:`Evaluator` decides it (no waiver), within
+    the same budget of items a rule may visit (past it: undetermined, as the evaluator says). Used to probe
+    candidate instants quickly; the forecast's verdicts are the evaluator's, and tests/test_due_properties.py
+    checks the two agree."""
+    token = _METER.set(Meter(budget) if budget is not None else None)
     try:
         applies = rule.when.fn(case, env) if rule.when is not None else True
         if applies is False:
@@ -367,8 +372,10 @@ def decide(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Outcome:
         if applies is UNKNOWN:
             return Outcome.UNDETERMINED
         value = rule.condition.fn(case, env)
-    except _DATA_ERRORS:
+    except (BudgetExceeded, *_DATA_ERRORS):
         return Outcome.UNDETERMINED
+    finally:
+        _METER.reset(token)
     if value is UNKNOWN:
         return Outcome.UNDETERMINED
     holds = value if rule.mode == "require" else not value
