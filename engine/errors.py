@@ -61,7 +61,9 @@ class PolicyError(Exception):
 
     def __str__(self) -> str:
         # printable(): a message may quote policy or case text; it must not forge a line of the report
-        text = printable(f"{self.location}: {self.message}")
+        # (an error of no file and no line, a plugin's say, is its message alone: no "<input>:" before it)
+        where = self.location if self.file is not None or self.line is not None else None
+        text = printable(f"{where}: {self.message}" if where is not None else self.message)
         if self.source_line is not None and self.column is not None:
             line, column = snippet(self.source_line.rstrip("\n"), self.column)
             width = max(1, (self.end_column or self.column + 1) - self.column)

@@ -118,12 +118,14 @@ class PluginManager:
         """Catch the usual mistakes: a misspelled hook, or a hook function without ``@hookimpl``."""
         impls = [impl.function for caller in self.pm.get_hookcallers(plugin) or []
                  for impl in caller.get_hookimpls() if impl.plugin is plugin]
-        known = sorted(n for n in vars(self.pm.hook) if n.startswith(_HOOK_PREFIX))
+        # the hooks with a specification (a decorated misspelt hook gets a caller of its own, without one)
+        known = sorted(n for n, caller in vars(self.pm.hook).items()
+                       if n.startswith(_HOOK_PREFIX) and getattr(caller, "spec", None) is not None)
         for attr in dir(plugin):
             if not attr.startswith(_HOOK_PREFIX):
                 continue
             value = getattr(plugin, attr, None)
-            if not callable(value) or value in impls:
+            if not callable(value) or (value in impls and attr in known):
                 continue
             if attr in known:
                 self.pm.unregister(plugin)

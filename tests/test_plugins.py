@@ -407,3 +407,19 @@ def test_registries_are_rebuilt_when_a_plugin_is_added() -> None:
 def test_unknown_module_is_a_plugin_error() -> None:
     with pytest.raises(PluginError, match="cannot import plugin 'no_such_plugin_module_xyz'"):
         PluginManager(entry_points=False, extra=["no_such_plugin_module_xyz"])
+
+
+def test_a_misspelt_decorated_hook_gets_did_you_mean_and_no_input_prefix() -> None:
+    """An embedding developer's audit: docs/plugins.md promises a "did you mean" for a misspelt hook; it came only
+    for an undecorated function (a decorated one got pluggy's "unknown hook"), and the message began "<input>:"."""
+    import types
+
+    from policy_eval.api import PluginError, Rulebook
+    from policy_eval.plugins.hookspecs import hookimpl
+
+    module = types.ModuleType("misspelt_plugin")
+    module.policy_eval_function = hookimpl(lambda: [])  # type: ignore[attr-defined]
+    with pytest.raises(PluginError) as info:
+        Rulebook.load(plugins=[module])
+    assert str(info.value) == ("plugin 'misspelt_plugin': policy_eval_function() is not a policy-eval hook; "
+                               "did you mean policy_eval_functions?")
