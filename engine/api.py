@@ -223,6 +223,10 @@ class Rulebook:
         ``error`` set and no results, as a rejected record does on the
         command line. ``as_of`` forces the version date.
 
+        The verdicts are lazy: a message, remedies, inputs or explanation is computed from the case when first
+        read, so change nothing inside the case (its nested objects and lists are not copied) until what is
+        needed has been read, or evaluate a copy. One result may be read from several threads.
+
         ``detail="findings"`` (what ``eval`` writes by default): ``results`` holds only the violated,
         undetermined and waived verdicts, and ``counts()`` the rest; the complied and not-applicable
         ones are never built (on the bundled after-sale rules a call is about a tenth cheaper than full
