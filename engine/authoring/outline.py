@@ -16,6 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from policy_eval.authoring.folder import policy_id, resolve_together, siblings
+from policy_eval.authoring.inherited import (
+    bases,
+    entry_at,
+    inherited_rule,
+    visible_definitions,
+    visible_lets,
+    visible_params,
+)
 from policy_eval.authoring.schemapath import describe, enum_of
 from policy_eval.errors import ErrorList, PolicyError
 from policy_eval.lang.functions import FunctionRegistry
@@ -105,7 +113,7 @@ def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path
     others = siblings(path, pid, open_texts) if pid is not None else {}
     if others or doc.raw("policy", "revises") is not None:
         doc.errors, doc.version = resolve_together(path, text, others, schemas_at, functions)
-        doc.bases = _bases(doc.data, others)
+        doc.bases = bases(doc.data, others)
         inherited = doc.version.applies_to if doc.version is not None else next(
             (b["policy"]["applies_to"] for b in doc.bases if isinstance(b["policy"].get("applies_to"), str)), None)
         if not doc.case_schema and inherited in schemas:
@@ -130,92 +138,6 @@ def _word(doc: Document, line: int, column: int) -> tuple[str, str, int, int] | 
             upto = m.group(0) if end < 0 or end >= m.end() else text[m.start():end]
             return upto, m.group(0), m.start(), m.end()
     return None
-
-
-def _bases(data: Any, others: Mapping[Path, str]) -> list[Any]:
-    """The documents of the versions a revision revises, nearest first (each read as written)."""
-    by_version: dict[str, Any] = {}
-    for text in others.values():
-        try:
-            other, _ = load_yaml(text, "")
-        except PolicyError:
-            continue
-        version = other.get("policy", {}).get("version") if isinstance(other, dict) and isinstance(
-            other.get("policy"), dict) else None
-        if isinstance(version, str):
-            by_version[version] = other
-    out: list[Any] = []
-    wanted = data.get("policy", {}).get("revises") if isinstance(data.get("policy"), dict) else None
-    while isinstance(wanted, str) and wanted in by_version and len(out) < len(by_version):
-        out.append(by_version[wanted])
-        wanted = by_version[wanted]["policy"].get("revises")
-    return out
-
-
-def _entry(doc: Document, line: int) -> tuple[str, int] | None:
-    """The rule entry a line is in: ``("rules", i)``, or ``("amend", i)`` in a revision's amendments."""
-    for section in ("rules", "amend"):
-        entries = doc.raw(section)
-        if doc.positions is None or not isinstance(entries, list):
-            continue
-        for i in range(len(entries)):
-            node = doc.positions.nodes.get((section, i))
-            if node is not None and node.start_mark.line <= line <= node.end_mark.line - (node.end_mark.column == 0):
-                return section, i
-    return None
-
-
-def _inherited_rule(doc: Document, entry: tuple[str, int] | None) -> Any:
-    """The resolved rule an amendment changes (its inherited lets and keys), from the loaded version."""
-    rid = doc.raw(*entry, "id") if entry is not None and entry[0] == "amend" else None
-    if doc.version is None or not isinstance(rid, str):
-        return None
-    return next((r for r in doc.version.rules if r.id == rid), None)
-
-
-def _lets(doc: Document, entry: tuple[str, int] | None) -> dict[str, str]:
-    """The let bindings visible in a rule entry: its own, and in an amendment those it inherits."""
-    out: dict[str, str] = {}
-    rule = _inherited_rule(doc, entry)
-    if rule is not None:
-        out.update({k: c.text for k, c in rule.lets.items()})
-    elif entry is not None and entry[0] == "amend":  # (the revision does not load yet: the bases as written)
-        rid = doc.raw(*entry, "id")
-        for base in reversed(doc.bases):
-            for section in ("rules", "amend"):
-                for raw in base.get(section) or []:
-                    if isinstance(raw, dict) and raw.get("id") == rid and isinstance(raw.get("let"), dict):
-                        out.update({str(k): str(v) for k, v in raw["let"].items()})
-    lets = doc.raw(*entry, "let") if entry is not None else None
-    out.update({str(k): str(v) for k, v in (lets.items() if isinstance(lets, dict) else ())})
-    return out
-
-
-def _params(doc: Document) -> dict[str, Any]:
-    """The parameters a condition of the file may name: its own, and those a revision inherits (as a long-form
-    spec, from the loaded version)."""
-    out: dict[str, Any] = {}
-    if doc.version is not None:
-        for name, info in doc.version.param_info.items():
-            out[name] = {"type": info.type, "value": info.value if info.value is not None else "unset",
-                         "clause": info.clause, "description": f"inherited from {Path(info.file).name}:{info.line}"}
-    else:
-        for base in reversed(doc.bases):
-            out.update(base["params"] if isinstance(base.get("params"), dict) else {})
-    own = doc.raw("params")
-    out.update(own if isinstance(own, dict) else {})
-    return out
-
-
-def _definitions(doc: Document) -> dict[str, str]:
-    """The policy-level definitions: the file's own, and those a revision inherits."""
-    out = {k: c.text for k, c in doc.version.definitions.items()} if doc.version is not None else {}
-    for base in reversed(doc.bases) if doc.version is None else ():
-        out.update({str(k): str(v) for k, v in (base["definitions"].items()
-                                                   if isinstance(base.get("definitions"), dict) else ())})
-    own = doc.raw("definitions")
-    out.update({str(k): str(v) for k, v in (own.items() if isinstance(own, dict) else ())})
-    return out
 
 
 def _rule_index(doc: Document, line: int) -> int | None:
@@ -260,12 +182,12 @@ def hover(doc: Document, line: int, column: int) -> str | None:
     """Markdown about the name at a place: parameter, let, function, case field, or the rule itself."""
     found = _word(doc, line, column)
     text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
-    entry = _entry(doc, line)
+    entry = entry_at(doc, line)
     rule = doc.raw(*entry) if entry is not None else None
     key = text.strip().split(":")[0].lstrip("- ").strip()
     if isinstance(rule, dict) and key in ("id", "clause", "title") and ":" in text and column > text.find(":") \
             and column < len(text.rstrip()):  # the value of a rule's id, clause or title (any text, e.g. "2.1")
-        inherited = _inherited_rule(doc, entry)  # (an amendment: what it leaves is the inherited rule's)
+        inherited = inherited_rule(doc, entry)  # (an amendment: what it leaves is the inherited rule's)
         title = rule.get("title", inherited.title if inherited is not None else "")
         clause = rule.get("clause", inherited.clause if inherited is not None else "?")
         return f"**rule** `{rule.get('id')}`: {title}\n\nclause: {clause}" + (
@@ -277,13 +199,13 @@ def hover(doc: Document, line: int, column: int) -> str | None:
     fn = doc.functions.get(head)
     if fn is not None and "." not in upto and text[end:].lstrip().startswith("("):
         return f"```\n{fn.signature()}\n```\n\n{fn.doc}".rstrip()
-    params = _params(doc)
+    params = visible_params(doc)
     if head in params and upto == head:
         return _param_doc(head, params[head])
-    lets = _lets(doc, _entry(doc, line))
+    lets = visible_lets(doc, entry_at(doc, line))
     if head in lets and upto == head:
         return f"**let** `{head}` = `{' '.join(lets[head].split())}`"
-    shared = _definitions(doc)
+    shared = visible_definitions(doc)
     if head in shared and upto == head:
         return f"**definition** `{head}` = `{' '.join(shared[head].split())}`"
     t = _field_type(doc, upto)
@@ -317,9 +239,9 @@ def complete(doc: Document, line: int, column: int) -> list[Item]:
                 for k, ft in t.fields]
     items = [Item(k, "field", str(ft), describe(doc.case_schema, k) or "") for k, ft in doc.case_type.fields or ()]
     items += [Item(k, "parameter", str(v.get("type", "")) if isinstance(v, dict) else str(v),
-                   _param_doc(k, v)) for k, v in _params(doc).items()]
-    items += [Item(k, "let", " ".join(v.split())) for k, v in _lets(doc, _entry(doc, line)).items()]
-    items += [Item(k, "definition", " ".join(v.split())) for k, v in _definitions(doc).items()]
+                   _param_doc(k, v)) for k, v in visible_params(doc).items()]
+    items += [Item(k, "let", " ".join(v.split())) for k, v in visible_lets(doc, entry_at(doc, line)).items()]
+    items += [Item(k, "definition", " ".join(v.split())) for k, v in visible_definitions(doc).items()]
     items += [Item(fn.name, "function", fn.signature(), fn.doc) for fn in doc.functions]
     items += [Item(k, "keyword") for k in KEYWORDS]
     return items

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.budget import _CURRENT as _METER
-from policy_eval.lang.budget import DEFAULT_BUDGET, BudgetExceeded, Meter
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
@@ -29,6 +27,7 @@ from policy_eval.lang.values import UNKNOWN, parse_datetime
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.due.model import CaseForecast, Forecast, Status
+from policy_eval.run.due.probe import decide
 from policy_eval.run.due.solve import ONE_US, Candidate, Solver, Unsolvable, static_path
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -354,32 +353,6 @@ class _Plan:
     alone: dict[str, Rule] = field(default_factory=dict)           # rules judged by their own closures
     later: list[Rule] = field(default_factory=list)                # every rule that may come into force
     env: dict[str, Any] = field(default_factory=dict)
-
-
-_DATA_ERRORS = (EvalFailure, ArithmeticError)
-
-
-def decide(rule: Rule, case: dict[str, Any], env: dict[str, Any], budget: int | None = DEFAULT_BUDGET) -> Outcome:
-    """A rule's verdict from its compiled closures alone, as :class:`Evaluator` decides it (no waiver), within
-    the same budget of items a rule may visit (past it: undetermined, as the evaluator says). Used to probe
-    candidate instants quickly; the forecast's verdicts are the evaluator's, and tests/test_due_properties.py
-    checks the two agree."""
-    token = _METER.set(Meter(budget) if budget is not None else None)
-    try:
-        applies = rule.when.fn(case, env) if rule.when is not None else True
-        if applies is False:
-            return Outcome.NOT_APPLICABLE
-        if applies is UNKNOWN:
-            return Outcome.UNDETERMINED
-        value = rule.condition.fn(case, env)
-    except (BudgetExceeded, *_DATA_ERRORS):
-        return Outcome.UNDETERMINED
-    finally:
-        _METER.reset(token)
-    if value is UNKNOWN:
-        return Outcome.UNDETERMINED
-    holds = value if rule.mode == "require" else not value
-    return Outcome.COMPLIED if holds else Outcome.VIOLATED
 
 
 def _state(r: RuleResult | None) -> tuple[Outcome, str | None] | None:
