@@ -125,7 +125,11 @@ class CaseValidator:
             except ArithmeticError:  # a Decimal NaN compared against a bound
                 return _nan_error(case, source, record)
         try:
-            error = jsonschema.exceptions.best_match(self._ref(kind).iter_errors(case))
+            errors = list(self._ref(kind).iter_errors(case))
+            if errors and _integral(case, errors):  # 7.0 where an integer is wanted: read as 7, then again
+                fast_error = None
+                errors = list(self._ref(kind).iter_errors(case))
+            error = jsonschema.exceptions.best_match(errors)
         except RecursionError:
             return CaseError("case nested too deeply", source=source, record=record)
         except ArithmeticError:
@@ -139,6 +143,34 @@ class CaseValidator:
             return CaseError(str(fast_error.message), source=source, record=record,
                              json_path=_json_path(list(fast_error.path or ["data"])))
         return None
+
+
+def _integral(case: dict[str, Any], errors: list[Any]) -> bool:
+    """Read as integers the numbers written with a fraction or an exponent (7.0, 7e0, 0.7E1: exact
+    ``Decimal``s) that the schema wants as integers and whose value is one, as JSON Schema 2020-12's
+    "integer" counts them, within 64 bits as orjson reads integers; whether there were any. The containers on the way are copied first (once each):
+    the case's nested objects may be the caller's."""
+    ours: set[int] = {id(case)}
+    changed = False
+    for error in errors:
+        value = error.instance
+        if error.validator != "type" or "integer" not in (error.validator_value if isinstance(
+                error.validator_value, list) else [error.validator_value]) or type(value) is not Decimal \
+                or not value.is_finite() or value.adjusted() > 18 or value != value.to_integral_value() \
+                or not error.absolute_path:  # (past 64 bits, 1e400 say, it stays a number that is no integer)
+            continue
+        node: Any = case
+        path = list(error.absolute_path)
+        for key in path[:-1]:
+            child = node[key]
+            if id(child) not in ours:
+                child = dict(child) if isinstance(child, dict) else list(child)
+                ours.add(id(child))
+                node[key] = child
+            node = child
+        node[path[-1]] = int(value)
+        changed = True
+    return changed
 
 
 def _json_terms(error: Any) -> str:
