@@ -139,6 +139,34 @@ def test_signal_during_evaluation(sig: signal.Signals, jobs: int, big_input: Pat
     assert 0 < written < RECORDS
 
 
+@pytest.mark.parametrize("jobs", [1, 2], ids=["jobs1", "jobs2"])
+@pytest.mark.parametrize("gap", [0.005, 0.05, 0.3], ids=["5ms", "50ms", "300ms"])
+def test_a_second_signal_during_wind_down_still_exits_130(gap: float, jobs: int, big_input: Path,
+                                                          tmp_path: Path) -> None:
+    """An operator's audit: a supervisor resending SIGTERM (or kill typed twice) 30 ms or more after the first
+    ended the run by the default action (exit 143, after the report was complete), and once, 4 ms apart with
+    --jobs 2, the process hung at exit waiting on a worker killed mid-answer."""
+    out = tmp_path / "out.jsonl"
+    proc = _start(big_input, out, tmp_path / "stderr.txt", jobs)
+    deadline = time.monotonic() + STARTED_TIMEOUT
+    while not any(p.stat().st_size > 0 for p in _temp_files(out)):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the evaluation never started writing")
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(gap)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    code = _finish(proc)
+    stderr = (tmp_path / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+    assert code == 130, f"exit code {code}: {stderr[-800:]}"
+    assert "Exception ignored" not in stderr, stderr[-800:]
+    _check_report(out, stderr)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_startup(sig: signal.Signals, big_input: Path, tmp_path: Path) -> None:
     """A signal as soon as the handler is in, while the rulebook is still loading: still 130 and a message.

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -166,4 +167,14 @@ def main() -> None:
         # Python would complain about the unflushable stdout at exit; point it at /dev/null instead.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    if code == EXIT_INTERRUPTED:
+        # The report is finished and flushed. A second SIGINT/SIGTERM now must not kill the process by the
+        # default action (exit 143, not 130), and the interpreter's exit must not wait on --jobs workers a
+        # signal killed mid-answer (their results' reader can block forever): ignore both, and leave now.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_IGN)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
