@@ -261,6 +261,11 @@ class JunitReporter:
         c[2] += error
 
     def finish(self, summary: dict[str, Any]) -> None:
+        if summary.get("interrupted"):  # an error a CI system shows: the report is not the whole input's
+            read = summary.get("read", 0)
+            text = f"the run was interrupted after {read} record(s): this report is incomplete"
+            self._add("interrupted", "interrupted", f'<error message={quoteattr(text)} type="interrupted"/>',
+                      error=True)
         total = [sum(c[i] for c in self.counts.values()) for i in range(3)]
         self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
         self.out.write(f'<testsuites name="policy-eval" tests="{total[0]}" failures="{total[1]}" '

@@ -302,10 +302,11 @@ def test_signal_with_records_from_stdin_counts_each_record(tmp_path: Path, monke
 
 
 # --jobs 2 with -f jsonl: each worker's range comes back as one block, written in one write
-# (policy_eval.run.blocks); a signal lands between two blocks or waits for the one being written.
+# (policy_eval.run.blocks); a signal waits for the block being written and counted (from the start of its write:
+# a record's report and its count are one critical section, as junit's and sarif's records need).
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
 @pytest.mark.parametrize(("target", "attribute", "whole"), [
-    ("policy_eval.cli.output.BlockWriter", "write", 2),  # before the third block is written: two are
+    ("policy_eval.cli.output.BlockWriter", "write", 3),  # as the third block's write begins: it is finished
     ("policy_eval.cli.streams.Guarded", "flush", 3),  # inside the third block's write: it is finished
 ], ids=["between-blocks", "inside-a-block"])
 def test_signal_with_jobs_2_counts_whole_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str,
@@ -321,3 +322,37 @@ def test_signal_with_jobs_2_counts_whole_blocks(tmp_path: Path, monkeypatch: pyt
     assert code == 130, stderr[-400:]
     assert _check_report(out, stderr) == expected
     assert f"{expected} records read: {expected} evaluated, 0 rejected" in stderr
+
+
+@pytest.mark.parametrize("fmt", ["junit", "sarif"])
+def test_an_interrupted_junit_or_sarif_report_says_so_and_agrees_with_its_counts(fmt: str, big_input: Path,
+                                                                                 tmp_path: Path) -> None:
+    """An operator's audit: an interrupted junit report carried no sign that it was incomplete, and junit's and
+    sarif's own counts could disagree with what they held (a record's test cases were spooled one rule at a
+    time, and the signal could land between two of them)."""
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / f"out.{fmt}"
+    with open(tmp_path / "stderr.txt", "wb") as err:
+        proc = subprocess.Popen([CLI, "eval", "--format", fmt, "--jobs", "2", "-o", str(out), str(big_input)],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    assert _handler_installed(proc.pid, signal.SIGTERM)
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGTERM)
+    code = _finish(proc)
+    stderr = (tmp_path / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+    assert code == 130, f"exit code {code}: {stderr[-800:]}"
+    if fmt == "junit":
+        root = ET.parse(out).getroot()
+        cases = root.findall("./testsuite/testcase")
+        assert int(root.get("tests") or 0) == len(cases)
+        for suite in root.findall("testsuite"):
+            assert int(suite.get("tests") or 0) == len(suite.findall("testcase"))
+        (marker,) = [s for s in root.findall("testsuite") if s.get("name") == "interrupted"]
+        assert "this report is incomplete" in (marker.find("testcase/error").get("message") or "")  # type: ignore[union-attr]
+    else:
+        run = json.loads(out.read_text(encoding="utf-8"))["runs"][0]
+        summary = run["properties"]["summary"]
+        assert summary["interrupted"] is True
+        outcomes = summary["outcomes"]
+        assert len(run["results"]) == outcomes["violated"] + outcomes["undetermined"] + summary["rejected"]

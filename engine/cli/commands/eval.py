@@ -301,12 +301,15 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     try:
         for result in batch:
             current, mark = result, tally.written
+            # one critical section from the record's report to its count: a signal waits for both, so that
+            # a reporter writing a record in pieces (junit's test cases, one per rule, spooled by suite; sarif's
+            # results) never reports part of a record, nor one the counts leave out
+            signals.enter()
             if isinstance(result, Block):
                 assert blocks is not None
                 blocks.write(result)
             else:
                 reporter.case(result)
-            signals.enter()
             account(result)
             current = None
             progress.update(totals[0], done_bytes)
