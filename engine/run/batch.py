@@ -237,6 +237,7 @@ def _init_worker(options: BatchOptions) -> None:
     # interrupt means (it stops feeding work and reports what was written).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     # A forked worker already holds the parent's compiled rulebook: loading it again would cost
     # seconds per worker. A spawned worker (no fork on this platform) loads its own.
     if _INHERITED is not None and _INHERITED.options == options:
@@ -245,6 +246,28 @@ def _init_worker(options: BatchOptions) -> None:
         _WORKER = Processor(options)
     if _WORKER.watchdog is not None:
         _WORKER.watchdog.arm()  # (for the worker's life)
+
+
+def _die_with_parent() -> None:
+    """On Linux, the worker is killed when its parent dies, however it dies (kill -9, the OOM killer): it
+    would otherwise wait for work forever, reparented to init. Elsewhere nothing (the parent's exit closes the
+    pipes the workers wait on in the usual cases)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import os
+    import signal
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
