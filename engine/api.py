@@ -34,7 +34,8 @@ from policy_eval.rulebook.cases import read_cases
 from policy_eval.rulebook.jsonrecord import not_object
 from policy_eval.rulebook.policy import Rule, parse_instant
 from policy_eval.rulebook.validation import CaseValidator
-from policy_eval.run.batch import INTERNAL_ERROR, BatchOptions, run_batch
+from policy_eval.run.batch import BatchOptions, run_batch
+from policy_eval.run.blocks import internal_error
 from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -316,12 +317,11 @@ class Rulebook:
 
     def _failed(self, case: Any, exc: Exception, record: int, findings: bool) -> CaseResult:
         """The result of a case whose evaluation raised: rejected with the error, as the batch path words it."""
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         raw = case if isinstance(case, Mapping) else {}
         case_id, kind = raw.get("case_id"), raw.get("kind")
         return CaseResult(case_id=str(case_id) if case_id is not None else None,
                           kind=kind if isinstance(kind, str) else None, source=None, record=record,
-                          rulebook=self.digest, error=CaseError(f"{INTERNAL_ERROR}: {detail}", record=record).to_dict(),
+                          rulebook=self.digest, error=CaseError(internal_error(exc), record=record).to_dict(),
                           quiet=(0, 0) if findings else None)
 
     def read(self, source: str | Path | IO[bytes], *, format: str | None = None,

@@ -66,6 +66,8 @@ def test_a_case_whose_evaluation_raises_costs_that_case_only(tmp_path: Path) -> 
         got = list(book.evaluate_many(cases, jobs=jobs))
         assert [r.case_id for r in got] == ["C0", "C1", "C2"], jobs  # (jobs=1 stopped at C1; jobs=2 lost its id)
         assert got[1].error is not None and "RuntimeError: a bug in the plugin" in got[1].error["message"], jobs
+        # whose bug it is: the plugin function is named (it read as policy-eval's own internal error)
+        assert got[1].error["message"].endswith("(raised by raising_plugin.shouts, a plugin's code)"), jobs
         assert got[0].error is None and got[2].error is None, jobs
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import multiprocessing
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
-from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of
+from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_error
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
@@ -183,8 +182,7 @@ class Processor:
                 self._comply(payload, result)
             return result
         except Exception as exc:  # a bug must cost one record, not the batch
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return self.rejected(CaseError(f"{INTERNAL_ERROR}: {detail}", source=source, record=number),
+            return self.rejected(CaseError(internal_error(exc), source=source, record=number),
                                  payload if isinstance(payload, dict) else None)  # (its case id and kind)
 
     def _comply(self, case: dict[str, Any], result: CaseResult) -> None:

@@ -20,10 +20,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Block", "TOTALS", "INTERNAL_ERROR", "count", "block_of"]
+__all__ = ["Block", "TOTALS", "INTERNAL_ERROR", "internal_error", "count", "block_of"]
 
 # How a record that met a bug is rejected (the CLI exits 4 for it: common.EXIT_INTERNAL).
 INTERNAL_ERROR = "internal error while evaluating this record"
+
+
+def internal_error(exc: BaseException) -> str:
+    """The message of a record rejected for ``exc``: :data:`INTERNAL_ERROR`, the exception, and the plugin
+    function it came from when it came from one (the innermost frame outside policy-eval's own code and
+    its generated conditions), so that a plugin's bug is not taken for policy-eval's."""
+    import os
+    import traceback
+
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    engine = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    origin = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith("<") and not os.path.abspath(code.co_filename).startswith(engine + os.sep):
+            origin = f"{tb.tb_frame.f_globals.get('__name__', '?')}.{code.co_name}"
+        tb = tb.tb_next
+    return f"{INTERNAL_ERROR}: {detail}" + (f" (raised by {origin}, a plugin's code)" if origin else "")
 
 # What a block carries per name, in this order: records read, of them evaluated and rejected, rejected with
 # an internal error; evaluated cases with a violated verdict, with an undetermined one and none violated,

@@ -348,7 +348,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
         return common.EXIT_INTERRUPTED
     if summary["internal"]:  # complete, but some records met a bug rather than a verdict
         err.write(f"policy-eval: {summary['internal']} record(s) rejected with an internal error (a bug in "
-                  "policy-eval; see the report)\n")
+                  "policy-eval, or in a plugin the report names; see the report)\n")
         return common.EXIT_INTERNAL
     if summary["worker_deaths"]:  # the report is complete, but the run was not healthy
         err.write(f"policy-eval: {summary['worker_deaths']} worker failure(s); see the warnings above\n")
