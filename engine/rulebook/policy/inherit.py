@@ -60,6 +60,12 @@ def _rule_id(e: Entry) -> str | None:
     return rid if isinstance(rid, str) else None
 
 
+def _not_inherited(src: Source, verb: str, rid: str, inherited: dict[str, Entry], at: tuple[Any, ...]) -> PolicyError:
+    """A revision names a rule the version it revises does not have (with the closest id suggested)."""
+    return _error(src, f"{verb} rule '{rid}', which the revised version does not have{suggest(rid, sorted(inherited))}",
+                  at)
+
+
 def _error(src: Source, message: str, path: tuple[Any, ...]) -> PolicyError:
     line, column = src.pos.where(path)
     return PolicyNameError(message, file=src.pos.file, line=line, column=column, source_line=src.pos.line_text(line))
@@ -99,8 +105,7 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
         if not isinstance(rid, str):
             continue
         if rid not in inherited:
-            errors.append(_error(src, f"withdraws rule '{rid}', which the revised version does not have"
-                                      f"{suggest(rid, sorted(inherited))}", path))
+            errors.append(_not_inherited(src, "withdraws", rid, inherited, path))
         elif rid in replaced:
             errors.append(_error(src, f"rule '{rid}' is both replaced and withdrawn; keep one", path))
         withdrawn.add(rid)
@@ -112,8 +117,7 @@ def revise(base: Layout, src: Source) -> tuple[Layout, list[PolicyError]]:
         if not isinstance(rid, str):
             continue
         if rid not in inherited:
-            errors.append(_error(src, f"amends rule '{rid}', which the revised version does not have"
-                                      f"{suggest(rid, sorted(inherited))}", at))
+            errors.append(_not_inherited(src, "amends", rid, inherited, at))
         elif rid in amends:
             errors.append(_error(src, f"rule '{rid}' is amended twice; merge the two entries", at))
         elif rid in replaced:
