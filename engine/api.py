@@ -249,15 +249,7 @@ class Rulebook:
             raise ValueError(f"detail must be full or findings, not {detail!r}")
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
-            raw = case if isinstance(case, Mapping) else {}
-            case_id = raw.get("case_id")
-            kind = raw.get("kind")
-            return CaseResult(case_id=str(case_id) if case_id is not None else None,
-                              kind=kind if isinstance(kind, str) else None,
-                              source=prepared.source if prepared.source is not None else source,
-                              record=prepared.record if prepared.record is not None else record,
-                              rulebook=self.digest, error=prepared.to_dict(),
-                              quiet=(0, 0) if detail == "findings" and not explain else None)
+            return self._rejected(case, prepared, source, record, detail == "findings" and not explain)
         if detail == "findings" and not explain:
             if self._finder is None:
                 self._finder = Evaluator(self._book, detail="findings", lazy=True)
@@ -301,7 +293,8 @@ class Rulebook:
                 try:
                     result = self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
                 except Exception as exc:  # (a plugin's bug, say) it costs this case, as in the batch path
-                    result = self._failed(case, exc, i, detail == "findings" and not explain)
+                    result = self._rejected(case, CaseError(internal_error(exc), record=i), None, i,
+                                            detail == "findings" and not explain)
                 yield result
             return
         if self._plugin_paths is None:
@@ -315,14 +308,17 @@ class Rulebook:
         records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
         yield from run_batch(records, options, jobs=jobs)
 
-    def _failed(self, case: Any, exc: Exception, record: int, findings: bool) -> CaseResult:
-        """The result of a case whose evaluation raised: rejected with the error, as the batch path words it."""
+    def _rejected(self, case: Any, error: CaseError, source: str | None, record: int | None,
+                  findings: bool) -> CaseResult:
+        """A rejected case's result: its case id and kind when it has them, the error, and in findings detail
+        the findings shape (``quiet``)."""
         raw = case if isinstance(case, Mapping) else {}
         case_id, kind = raw.get("case_id"), raw.get("kind")
         return CaseResult(case_id=str(case_id) if case_id is not None else None,
-                          kind=kind if isinstance(kind, str) else None, source=None, record=record,
-                          rulebook=self.digest, error=CaseError(internal_error(exc), record=record).to_dict(),
-                          quiet=(0, 0) if findings else None)
+                          kind=kind if isinstance(kind, str) else None,
+                          source=error.source if error.source is not None else source,
+                          record=error.record if error.record is not None else record,
+                          rulebook=self.digest, error=error.to_dict(), quiet=(0, 0) if findings else None)
 
     def read(self, source: str | Path | IO[bytes], *, format: str | None = None,
              options: Mapping[str, Any] | None = None) -> Iterator[tuple[int, dict[str, Any] | CaseError]]:

@@ -215,13 +215,12 @@ def _changed_parts(old: Rulebook, new: Rulebook, before: RuleResult | None, afte
 def _text_params(rulebook: Rulebook, result: RuleResult) -> dict[str, str]:
     """The parameters a verdict's rule reads whose values its policy's text sets, as in force at the verdict's
     reference time (``policy.name`` -> the value as shown)."""
-    history = rulebook.policies.get(result.policy)
-    version = next((v for v in history.versions if v.version == result.version), None) if history else None
-    rule = next((r for r in version.rules if r.id == result.rule), None) if version is not None else None
-    if rule is None:
+    found = _version_rule(rulebook, result)
+    if found is None:
         return {}
-    entries = {f"{version.id}.{name}": {"value": param_value(version.params.get(name), info.value)}  # type: ignore[union-attr]
-               for name in rule.params if (info := version.param_info.get(name)) is not None  # type: ignore[union-attr]
+    version, rule = found
+    entries = {f"{version.id}.{name}": {"value": param_value(version.params.get(name), info.value)}
+               for name in rule.params if (info := version.param_info.get(name)) is not None
                and info.source == "text"}
     try:
         at = parse_timestamp(result.reference_time) if result.reference_time else None
