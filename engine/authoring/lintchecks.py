@@ -19,6 +19,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.interpreter import interpret
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule, inputs_of
+from policy_eval.rulebook.policy.inherit import shown_beside
 
 __all__ = ["run_checks"]
 
@@ -70,8 +71,7 @@ def _written(version: PolicyVersion, rule: Rule, data: LintInput, sub: tuple[Any
         return None
     if base[0] == "amend":
         entry = data.sources[version.file][0]["amend"][base[1]]
-        key = "forbid" if sub[0] == "require" and "forbid" in entry else sub[0]
-        if key not in entry or (sub[0] == "let" and len(sub) > 1 and sub[1] not in (entry.get("let") or {})):
+        if sub[0] not in entry or (sub[0] == "let" and len(sub) > 1 and sub[1] not in (entry.get("let") or {})):
             return None
     return base + sub
 
@@ -182,7 +182,7 @@ def parameters(data: LintInput) -> Iterator[Finding]:
                                    key=True)
             elif name not in used:  # a revision cannot drop what it inherits: a note, at its revises
                 info = version.param_info.get(name)
-                where = f" (written in {_short(info.file, version.file)}:{info.line})" if info is not None else ""
+                where = f" (written in {shown_beside(info.file, version.file)}:{info.line})" if info is not None else ""
                 yield data.finding("unused-inherited-parameter", f"parameter '{name}'{where} is inherited but no "
                                    f"rule of version '{version.version}' uses it any more", version.file,
                                    ("policy", "revises"))
@@ -302,17 +302,9 @@ def untested(data: LintInput) -> Iterator[Finding]:
         for rule in version.rules:
             if (rule.full_id, version.version) not in seen:
                 at = _rule_path(version, rule, data)
-                inherited = "" if at else f" (inherited from {_short(rule.file, version.file)}:{rule.line})"
+                inherited = "" if at else f" (inherited from {shown_beside(rule.file, version.file)}:{rule.line})"
                 yield data.finding("rule-untested", f"rule '{rule.id}'{inherited} of version '{version.version}' has "
                                    "no test expecting an outcome of it", version.file, at or ("policy", "revises"))
-
-
-def _short(file: str | None, beside: str) -> str:
-    """A file's name as a message beside ``beside`` shows it: the name alone in the same folder."""
-    import os
-
-    file = file or "?"
-    return os.path.basename(file) if os.path.dirname(file) == os.path.dirname(beside) else file
 
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [

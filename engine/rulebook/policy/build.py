@@ -10,7 +10,6 @@ written): it is placed at the revision's entry that changed what the part reads
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from policy_eval.lang.values import render
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.definitions import DefinitionsSection
 from policy_eval.rulebook.policy.depends import DependsSection
-from policy_eval.rulebook.policy.inherit import Layout, blame, layout_of
+from policy_eval.rulebook.policy.inherit import Layout, blame, layout_of, shown_beside
 from policy_eval.rulebook.policy.model import Condition, Location, PolicyVersion
 from policy_eval.rulebook.policy.params import ParamsSection
 from policy_eval.rulebook.policy.rules import RulesSection
@@ -68,9 +67,7 @@ class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, W
             part = tuple(path[2:4]) if path[2:3] == ("let",) else tuple(path[2:3])
             origin = origins.get(part)
             if origin is not None:  # a part it inherits: say which, and where it is written
-                written = origin[0]
-                if os.path.dirname(written) == os.path.dirname(self.own.pos.file):
-                    written = os.path.basename(written)
+                written = shown_beside(origin[0], self.own.pos.file)
                 rid = self.src.data["rules"][0].get("id")
                 for i in range(n, len(self.errors)):
                     self.errors[i].message = (f"{' '.join(part)} of rule {rid}, inherited from {written}:{origin[1]}:"

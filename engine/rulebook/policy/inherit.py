@@ -25,7 +25,7 @@ from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.schema import suggest
 from policy_eval.rulebook.yamlpos import Positions
 
-__all__ = ["Layout", "layout_of", "revise", "amended", "blame"]
+__all__ = ["Layout", "layout_of", "revise", "amended", "blame", "shown_beside"]
 
 
 @dataclass
@@ -279,6 +279,12 @@ def _label(src: Source, part: tuple[Any, ...]) -> str:
     return str(part[-1])  # a key of ``policy:`` (reference_time)
 
 
+def shown_beside(file: str | None, beside: str) -> str:
+    """A file's name as a message about ``beside`` shows it: the name alone when both are in one folder."""
+    file = file or "?"
+    return os.path.basename(file) if os.path.dirname(file) == os.path.dirname(beside) else file
+
+
 def blame(layout: Layout, own: Source, src: Source, path: tuple[Any, ...], exc: PolicyError) -> PolicyError:
     """An error found in a part the revision ``own`` inherits from ``src`` (at ``path`` there), placed at the
     revision's entry that changed what the part reads (else at its ``revises``), naming the part and where it is
@@ -293,9 +299,7 @@ def blame(layout: Layout, own: Source, src: Source, path: tuple[Any, ...], exc: 
         given = next((k for k in ("applies_to", "reference_time") if k in layout.meta
                       and layout.meta[k].src.pos is own.pos), "revises")
         where = Entry(own, ("policy", given))
-    written = src.pos.file
-    if os.path.dirname(written) == os.path.dirname(own.pos.file):
-        written = os.path.basename(written)
+    written = shown_beside(src.pos.file, own.pos.file)
     line, column = own.pos.where(where.path)
     exc.message = f"{_label(src, part)} in {written}:{exc.line}:{exc.column} (inherited): {exc.message}"
     exc.relocate(file=own.pos.file, line=line, column=column, source_line=own.pos.line_text(line))
