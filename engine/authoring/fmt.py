@@ -171,7 +171,7 @@ def _set_slot(slot: tuple[Any, Any, int, Any], line: str, after: str) -> None:
         return
     if empty:
         return
-    entry = node.ca.items.setdefault(key, [None, None, None, None] if index == 2 else [None, None, None, None])
+    entry = node.ca.items.setdefault(key, [None, None, None, None])
     entry[index] = CommentToken(text, CommentMark(0), None)
 
 
