@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ import orjson
 
 from policy_eval.errors import CaseError
 
-__all__ = ["MAX_RECORD_BYTES", "parse_record", "loads", "DECODER", "duplicate_error", "not_object", "plain", "where"]
+__all__ = ["MAX_RECORD_BYTES", "parse_record", "read_checked", "loads", "DECODER", "duplicate_error", "not_object", "plain", "where"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -236,6 +236,27 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
     if not isinstance(value, dict):
         return _not_object(value, source, record)
     return _duplicate_error(value, source, record) or value
+
+
+def read_checked(text: str | bytes, checks: Mapping[str, Callable[[Any], int]]) -> dict[str, Any] | None:
+    """The record in ``text`` when its kind's exact check in ``checks`` takes it (see
+    :func:`policy_eval.rulebook.schemacompile.compile_case_schema`), else None.
+
+    A record returned is read exactly and valid: what :func:`parse_record` and the case schema's check give
+    for it. The check walks the record once for the schema, its floats (none: orjson's reading is then exact)
+    and its strings, which tell whether a key was written twice (:func:`_unique_keys`); that walk is the
+    one :func:`parse_record` makes before the schema check makes its own. None is not an error: the caller
+    reads and checks the record the general way, which words what is wrong."""
+    if len(text) > MAX_RECORD_BYTES:
+        return None
+    try:
+        value = _ORJSON_LOADS(text)
+    except _ORJSON_ERROR:
+        return None
+    if type(value) is not dict or type(kind := value.get("kind")) is not str or (check := checks.get(kind)) is None:
+        return None
+    strings = check(value)
+    return value if strings >= 0 and _unique_keys(text, value, strings) else None
 
 
 def _plain(message: str) -> str:

@@ -38,6 +38,7 @@ from typing import Any
 
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.values import parse_date
+from policy_eval.rulebook.jsonrecord import _scan
 from policy_eval.rulebook.schemaregex import _RE2Search
 
 __all__ = ["compile_case_schema", "MAX_SOURCE", "MAX_DEPTH"]
@@ -93,11 +94,22 @@ def _is_number(value: object) -> bool:
     return type(value) in (int, float) and value == value
 
 
+# Exact mode (``compile_case_schema(..., exact=True)``): a number is an ``int`` only (a binary float, orjson's
+# reading of ``1.5`` or ``7.0``, is not exact: -1, and the general reader reads the record again with Decimals)
+_EXACT_TYPE_TEST = {**_TYPE_TEST, "integer": "type({v}) is int", "number": "type({v}) is int"}
+_EXACT_GUARD = {**_GUARD, "number": "type({v}) is int"}
+_OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties"})
+_ARRAY_KEYS = frozenset({"items", "minItems", "maxItems"})
+
+
 class _Generator:
-    def __init__(self) -> None:
+    def __init__(self, exact: bool = False) -> None:
         self.constants: list[Any] = []
         self._names = 0
         self._size = 0
+        self.exact = exact
+        self.no = "return -1" if exact else "return False"
+        self.test, self.guard = (_EXACT_TYPE_TEST, _EXACT_GUARD) if exact else (_TYPE_TEST, _GUARD)
 
     def constant(self, value: Any) -> str:
         self.constants.append(value)
@@ -116,9 +128,9 @@ class _Generator:
     def node(self, schema: Any, v: str, depth: int, loops: int) -> list[str]:
         """Lines (indent 0) that ``return False`` unless the value in variable ``v`` satisfies ``schema``."""
         if schema is True:
-            return []
+            return self._scanned(v) if self.exact else []
         if schema is False:
-            return ["return False"]
+            return [self.no]
         if not isinstance(schema, dict) or depth > MAX_DEPTH:
             raise _Unsupported("not a schema, or nested too deeply")
         for key in schema:
@@ -132,23 +144,28 @@ class _Generator:
             "array": self._array(schema, v, depth, loops),
         }
         out: list[str] = []
+        if self.exact:
+            if types is None:  # (exact mode's object and array lines count and scan: only with their keywords)
+                groups["object"] = groups["object"] if schema.keys() & _OBJECT_KEYS else []
+                groups["array"] = groups["array"] if schema.keys() & _ARRAY_KEYS else []
+            out += self._counted(schema, v, types, groups)
         if types is None:
             if any(groups.values()):  # keep to the exact JSON types (a subclass of str goes the slow way)
-                out.append(f"if type({v}) not in {self.constant(frozenset(_JSON_TYPES))}: return False")
+                out.append(f"if type({v}) not in {self.constant(frozenset(_JSON_TYPES))}: {self.no}")
             for group, lines in groups.items():
                 if lines:
-                    out += [f"if {_GUARD[group].format(v=v)}:", *("    " + line for line in lines)]
+                    out += [f"if {self.guard[group].format(v=v)}:", *("    " + line for line in lines)]
         else:
-            tests = [_TYPE_TEST[t].format(v=v) for t in _TYPE_ORDER if t in types]
+            tests = [self.test[t].format(v=v) for t in _TYPE_ORDER if t in types]
             only = {_GROUP.get(t, t) for t in types - {"null"}}
             single = next(iter(only)) if len(only) == 1 else None
             lines = groups.get(single or "", [])
             if single is not None and "null" in types and lines:
                 # the common optional field: its type's keywords under its exact type test, else null or fail
-                test = " or ".join(_TYPE_TEST[t].format(v=v) for t in _TYPE_ORDER if t in types and t != "null")
-                out += [f"if {test}:", *("    " + line for line in lines), f"elif {v} is not None: return False"]
+                test = " or ".join(self.test[t].format(v=v) for t in _TYPE_ORDER if t in types and t != "null")
+                out += [f"if {test}:", *("    " + line for line in lines), f"elif {v} is not None: {self.no}"]
             else:
-                out.append(f"if not ({' or '.join(tests)}): return False")
+                out.append(f"if not ({' or '.join(tests)}): {self.no}")
                 for name, checks in groups.items():
                     out += self._group(types, name, checks, v)
         out += self._enum(schema, v, types)  # after the type test: it may rely on the type being exact
@@ -164,8 +181,22 @@ class _Generator:
             raise _Unsupported("type")
         return frozenset(names)
 
-    @staticmethod
-    def _group(types: frozenset[str], group: str, lines: list[str], v: str) -> list[str]:
+    def _counted(self, schema: dict[str, Any], v: str, types: frozenset[str] | None,
+                 groups: dict[str, list[str]]) -> list[str]:
+        """Exact mode: the lines that count the value's JSON strings into ``n`` (a string's own count goes into
+        its group's lines, which run for a ``str`` only; an object's keys, in its own lines)."""
+        if types is not None or "enum" in schema or "const" in schema:  # (an enum's values are scalars)
+            groups["string"] = [*groups["string"], "n += 1"]
+            return []
+        if groups["object"] or groups["array"]:
+            raise _Unsupported("exact mode: an object or array schema without a type")  # counted twice
+        return self._scanned(v)  # any JSON value: its strings counted, a float refused
+
+    def _scanned(self, v: str) -> list[str]:
+        s = self.name("s")
+        return [f"if ({s} := _scan({v})) < 0: return -1", f"n += {s}"]
+
+    def _group(self, types: frozenset[str], group: str, lines: list[str], v: str) -> list[str]:
         """``lines`` under the guard that the value is of the keyword group's type, when the type test
         has not already settled it."""
         members = {t for t in types if _GROUP.get(t, t) == group}
@@ -175,7 +206,7 @@ class _Generator:
             return lines
         if types - members == {"null"}:
             return [f"if {v} is not None:", *("    " + line for line in lines)]
-        return [f"if {_GUARD[group].format(v=v)}:", *("    " + line for line in lines)]
+        return [f"if {self.guard[group].format(v=v)}:", *("    " + line for line in lines)]
 
     def _enum(self, schema: dict[str, Any], v: str, types: frozenset[str] | None) -> list[str]:
         out = []
@@ -193,7 +224,7 @@ class _Generator:
                     type(x) is bool for x in values):
                 # the type check left an exact str or None: a plain membership test decides
                 out.append(f"if {v} not in {self.constant(strs | ({None} if None in values else set()))}: "
-                           "return False")
+                           f"{self.no}")
                 continue
             parts = []
             if strs:
@@ -201,11 +232,10 @@ class _Generator:
             if ints:
                 parts.append(f"(type({v}) is int and {v} in {self.constant(ints)})")
             parts += [f"{v} is {x!r}" for x in (None, True, False) if any(y is x for y in values)]
-            out.append(f"if not ({' or '.join(parts) or 'False'}): return False")
+            out.append(f"if not ({' or '.join(parts) or 'False'}): {self.no}")
         return out
 
-    @staticmethod
-    def _lengths(schema: dict[str, Any], keys: tuple[str, str], v: str) -> list[str]:
+    def _lengths(self, schema: dict[str, Any], keys: tuple[str, str], v: str) -> list[str]:
         """``minLength``/``maxLength`` or ``minItems``/``maxItems`` on a value known to be an exact ``str``
         or ``list`` (the type test or the group's guard comes first): a minimum of 1 is ``not v``."""
         out = []
@@ -214,8 +244,8 @@ class _Generator:
                 bound = schema[key]
                 if not _is_int(bound) or bound < 0:
                     raise _Unsupported(key)
-                out.append(f"if not {v}: return False" if op == "<" and bound == 1 else
-                           f"if len({v}) {op} {bound!r}: return False")
+                out.append(f"if not {v}: {self.no}" if op == "<" and bound == 1 else
+                           f"if len({v}) {op} {bound!r}: {self.no}")
         return out
 
     def _string(self, schema: dict[str, Any], v: str) -> list[str]:
@@ -228,7 +258,7 @@ class _Generator:
                 search = _RE2Search(pattern).search  # what the fastjsonschema path runs (schemaregex.use_re2)
             except Exception as exc:  # a pattern RE2 refuses: the load-time check names it, not us
                 raise _Unsupported("pattern") from exc
-            out.append(f"if not {self.constant(search)}({v}): return False")
+            out.append(f"if not {self.constant(search)}({v}): {self.no}")
         if "format" in schema:
             fmt = schema["format"]
             if fmt == "date-time":
@@ -248,7 +278,7 @@ class _Generator:
                 bound = schema[key]
                 if not _is_number(bound):
                     raise _Unsupported(key)  # a bool (draft 4's exclusiveMinimum), NaN, a string
-                out.append(f"if {v} {_COMPARE[key]} {self.constant(bound)}: return False")
+                out.append(f"if {v} {_COMPARE[key]} {self.constant(bound)}: {self.no}")
         return out
 
     def _object(self, schema: dict[str, Any], v: str, depth: int, loops: int) -> list[str]:
@@ -263,18 +293,18 @@ class _Generator:
             raise _Unsupported("required")
         names = {prop: self.name("x") for prop in props}
         bodies = {prop: self.node(sub, names[prop], depth + 1, loops) for prop, sub in props.items()}
-        out = []
+        out = [f"n += len({v})"] if self.exact else []
         # a required property with checks of its own is read as v[name] below, which raises KeyError
         # (False) when it is missing: only the others need a membership test
         unread = [k for k in dict.fromkeys(required) if not bodies.get(k)]
         if unread:
-            out.append(f"if {' or '.join(f'{k!r} not in {v}' for k in unread)}: return False")
+            out.append(f"if {' or '.join(f'{k!r} not in {v}' for k in unread)}: {self.no}")
         if extra is False:
-            out.append(f"if not {v}.keys() <= {self.constant(frozenset(props))}: return False"
-                       if props else f"if {v}: return False")
-        elif extra is not True:
+            out.append(f"if not {v}.keys() <= {self.constant(frozenset(props))}: {self.no}"
+                       if props else f"if {v}: {self.no}")
+        else:
             key, value = self.name("k"), self.name("x")
-            body = self.node(extra, value, depth + 1, loops + 1)
+            body = self.node(extra, value, depth + 1, loops + 1)  # (True: nothing, or in exact mode its scan)
             if body:
                 if loops >= 15:
                     raise _Unsupported("loops nested too deeply")
@@ -293,7 +323,9 @@ class _Generator:
 
     def _array(self, schema: dict[str, Any], v: str, depth: int, loops: int) -> list[str]:
         out = self._lengths(schema, ("minItems", "maxItems"), v)
-        if "items" in schema:
+        if "items" not in schema and self.exact:
+            out += self._scanned(v)
+        elif "items" in schema:
             item = self.name("x")
             body = self.node(schema["items"], item, depth + 1, loops + 1)  # a list (draft 7 tuples): refused
             if body:
@@ -303,22 +335,24 @@ class _Generator:
         return out
 
 
-def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
-    """The source of ``check`` and the globals it runs with, or None outside the subset or the limits."""
-    gen = _Generator()
+def generate(schema: Any, exact: bool = False) -> tuple[str, dict[str, Any]] | None:
+    """The source of ``check`` and the globals it runs with, or None outside the subset or the limits
+    (``exact``: see :func:`compile_case_schema`)."""
+    gen = _Generator(exact)
     try:
         body = gen.node(schema, "case", 0, 0)
     except (_Unsupported, RecursionError):
         return None
     lines = [
         "def check(case):",
+        *(["    n = 0"] if exact else []),
         "    try:",
         *("        " + line for line in body or ["pass"]),
         # a required property missing (KeyError), a bad timestamp or date (ValueParseError), a NaN met by a
         # bound (InvalidOperation): not valid here; the slow path words it
         "    except (KeyError, ValueError, ArithmeticError, RecursionError):",
-        "        return False",
-        "    return True",
+        f"        {gen.no}",
+        "    return n" if exact else "    return True",
     ]
     source = "\n".join(lines) + "\n"
     if len(source) > MAX_SOURCE:
@@ -326,13 +360,19 @@ def generate(schema: Any) -> tuple[str, dict[str, Any]] | None:
     namespace: dict[str, Any] = {f"_k{i}": value for i, value in enumerate(gen.constants)}
     namespace.update(__builtins__=_BUILTINS, Decimal=Decimal, KeyError=KeyError, ValueError=ValueError,
                      ArithmeticError=ArithmeticError, RecursionError=RecursionError,
-                     _timestamps=MEMO, _parse_timestamp=parse_timestamp, _parse_date=parse_date)
+                     _timestamps=MEMO, _parse_timestamp=parse_timestamp, _parse_date=parse_date, _scan=_scan)
     return source, namespace
 
 
-def compile_case_schema(schema: Any, name: str = "case schema") -> Callable[[Any], bool] | None:
-    """``check(case) -> bool`` for ``schema``, or None when it leaves the subset (see the module)."""
-    generated = generate(schema)
+def compile_case_schema(schema: Any, name: str = "case schema", exact: bool = False) -> Callable[[Any], Any] | None:
+    """``check(case) -> bool`` for ``schema``, or None when it leaves the subset (see the module).
+
+    ``exact=True``: ``check(record) -> int`` for a record as orjson reads it: the number of JSON strings it
+    holds (keys and string values, as :func:`policy_eval.rulebook.jsonrecord.read_checked` compares with the
+    text's quotes) when it is valid and holds no binary float anywhere, else -1 (a float's exact value is not
+    known, so a number must be an ``int``). One walk does the schema check and the reader's float and
+    duplicate-key walk. None also where an untyped subschema with properties or items would count twice."""
+    generated = generate(schema, exact)
     if generated is None:
         return None
     source, namespace = generated
@@ -341,5 +381,5 @@ def compile_case_schema(schema: Any, name: str = "case schema") -> Callable[[Any
         exec(code, namespace)  # the source is built from fixed templates only (see the module docstring)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return None
-    check: Callable[[Any], bool] = namespace["check"]
+    check: Callable[[Any], Any] = namespace["check"]
     return check

@@ -84,11 +84,21 @@ class CaseValidator:
         # runs meet no invalid case; compiling them all cost a tenth of a second at every start)
         self._fast: dict[str, Any] = {}
         self._reference: dict[str, jsonschema.protocols.Validator] = {}
+        self._exact: dict[str, Any] | None = None
 
     def compiled(self, kind: str) -> Any:
         """The compiled yes/no check of ``kind``'s schema (schemacompile), or None: True means :meth:`check`
         returns None for the case; False is not yet an error (:meth:`check` finds and words it)."""
         return self._compiled.get(kind)
+
+    def exact_checks(self) -> dict[str, Any]:
+        """Each kind's exact check (``compile_case_schema(..., exact=True)``), for
+        :func:`~policy_eval.rulebook.jsonrecord.read_checked`: a record it takes is valid, so :meth:`check` would
+        return None for it. Made on first use; a kind outside the compiled subset has none."""
+        if self._exact is None:
+            self._exact = {kind: check for kind, schema in self._schemas.items()
+                           if (check := compile_case_schema(schema, f"{kind} case schema", exact=True)) is not None}
+        return self._exact
 
     def fast(self, kind: str) -> Any:
         """fastjsonschema's validator of ``kind``'s schema (None: outside what it compiles), made on first use."""

@@ -28,6 +28,7 @@ from policy_eval.errors import CaseError
 from policy_eval.lang.budget import DEFAULT_BUDGET
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
+from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_error
@@ -127,6 +128,8 @@ class Processor:
                                    detail=options.detail, budget=options.budget)
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
         self.enrichers = pm.enrichers()
+        # a record's text read and checked in one walk (no enricher may change it between the two)
+        self._exact = self.validator.exact_checks() if self.validator is not None and not self.enrichers else None
         self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
         self._complier: Any = None
         # the per-record CPU limit; it watches once armed in the process that evaluates (run_batch, _init_worker)
@@ -160,22 +163,27 @@ class Processor:
         try:
             # its UTF-8 text has no null (bytes with a NUL may be UTF-16, which the json module reads) and no
             # enricher may add one: the evaluator need not search the case for one
-            null_free = False
+            null_free = checked = False
             if isinstance(payload, (bytes, str)):
                 null_free = not self.enrichers and (b"null" not in payload and b"\0" not in payload
                                                     if type(payload) is bytes else "null" not in payload)
-                payload = parse_record(payload, source, number)
-            if isinstance(payload, CaseError):
-                return self.rejected(payload)
-            if not isinstance(payload, dict):
-                return self.rejected(CaseError(f"a case must be a JSON object, got {type(payload).__name__}",
-                                               source=source, record=number))
-            for enrich in self.enrichers:
-                payload = enrich(payload)
-            if self.validator is not None:
-                err = self.validator.check(payload, source, number)
-                if err is not None:
-                    return self.rejected(err, payload)
+                exact = self._exact
+                if exact is not None and (case := read_checked(payload, exact)) is not None:
+                    payload, checked = case, True  # read exactly and valid
+                else:
+                    payload = parse_record(payload, source, number)
+            if not checked:
+                if isinstance(payload, CaseError):
+                    return self.rejected(payload)
+                if not isinstance(payload, dict):
+                    return self.rejected(CaseError(f"a case must be a JSON object, got {type(payload).__name__}",
+                                                   source=source, record=number))
+                for enrich in self.enrichers:
+                    payload = enrich(payload)
+                if self.validator is not None:
+                    err = self.validator.check(payload, source, number)
+                    if err is not None:
+                        return self.rejected(err, payload)
             result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
                                              null_free=null_free)
             if self.options.explain is True and self.options.detail == "full":
