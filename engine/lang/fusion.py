@@ -3,8 +3,8 @@
 Input: the steps of a version's plan, as plain data (a :class:`Step` per rule: its ``when`` and condition
 trees, ``require`` or ``forbid``, the earlier steps it depends on with the outcomes it wants from them,
 whether it is counted) and the tokens that stand for the outcomes. Output: ``run(c, v, meter)``, which
-returns ``(complied, not_applicable, loud, outcomes)``: the counts over the counted steps, whether some step
-is violated or undetermined, and ``outcomes``, one token per step (``gated`` for a step an undetermined
+returns ``(complied, not_applicable, loud, outcomes)``: the counts over the counted steps, ``loud`` the steps
+violated or undetermined as a bit mask (bit i: step i; 0 when none), and ``outcomes``, one token per step (``gated`` for a step an undetermined
 dependency leaves undetermined; a step whose own ``when`` is false does not apply, whatever its
 dependencies). It returns None when anything
 raised: the caller then decides the case rule by rule, which locates the failure (generated code is an
@@ -40,7 +40,7 @@ __all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
 
 MAX_FUSED_SOURCE = 400_000  # characters of generated source per version; beyond it, rule by rule
 
-Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, bool, tuple[Any, ...]] | None"]
+Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, int, tuple[Any, ...]] | None"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,7 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     for i, step in enumerate(steps):
         start = len(body)
         out = f"_o{i}"
+        loud = f"_loud |= {1 << i}"  # (bit i: step i violated or undetermined)
         na = ["_na += 1"] if step.counted else []
         co = ["_co += 1"] if step.counted else []
         indent = "        "
@@ -168,7 +169,7 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
             body.append(f"{indent}if {off}:")
             body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
             body.append(f"{indent}elif {undecided}:")
-            held = [f"{out} = _UN", f"_g{i} = True", "_loud = True"]  # (the dependency holds it undetermined)
+            held = [f"{out} = _UN", f"_g{i} = True", loud]  # (the dependency holds it undetermined)
             if step.when is None:
                 body += [f"{indent}    {x}" for x in held]
             else:  # its own `when` false: not applicable whatever the dependency (run.kernel.when_false)
@@ -200,9 +201,9 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
                 body.append(f"{indent}    elif {sure_cond}:")
             else:
                 body.append(f"{indent}    if {sure_cond}:")
-            body += [f"{indent}        {out} = {good}"] + [f"{indent}        {x}" for x in (co if good == "_CO" else ["_loud = True"])]
+            body += [f"{indent}        {out} = {good}"] + [f"{indent}        {x}" for x in (co if good == "_CO" else [loud])]
             body.append(f"{indent}    else:")
-            body += [f"{indent}        {out} = {bad}"] + [f"{indent}        {x}" for x in (co if bad == "_CO" else ["_loud = True"])]
+            body += [f"{indent}        {out} = {bad}"] + [f"{indent}        {x}" for x in (co if bad == "_CO" else [loud])]
             body.append(f"{indent}except _Unsure:")
             indent += "    "
             if charges:
@@ -211,17 +212,17 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         body.append(f"{indent}if (_w := {when}) is False:")
         body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
         body.append(f"{indent}elif _w is U or (_x := {cond}) is U:")
-        body += [f"{indent}    {out} = _UN", f"{indent}    _loud = True"]
+        body += [f"{indent}    {out} = _UN", f"{indent}    {loud}"]
         body.append(f"{indent}elif _x:")
-        body += [f"{indent}    {out} = {good}"] + [f"{indent}    {x}" for x in (co if good == "_CO" else ["_loud = True"])]
+        body += [f"{indent}    {out} = {good}"] + [f"{indent}    {x}" for x in (co if good == "_CO" else [loud])]
         body.append(f"{indent}else:")
-        body += [f"{indent}    {out} = {bad}"] + [f"{indent}    {x}" for x in (co if bad == "_CO" else ["_loud = True"])]
+        body += [f"{indent}    {out} = {bad}"] + [f"{indent}    {x}" for x in (co if bad == "_CO" else [loud])]
         size += sum(len(x) for x in body[start:])
         if size > MAX_FUSED_SOURCE:
             raise _TooLarge
     gated = [i for i, s in enumerate(steps) if s.depends]
     outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))
-    lines = ["def _run(c, v, m):", "    try:", "        _co = _na = 0", "        _loud = False"]
+    lines = ["def _run(c, v, m):", "    try:", "        _co = _na = _loud = 0"]
     lines += [f"        _g{i} = False" for i in gated]
     lines += ["    " + line for line in gen.prelude]
     lines += body

@@ -141,7 +141,7 @@ class Kernel:
         if fused is not None and (quick := fused(case, env.copy(), meter)) is not None:
             if not quick[2]:  # every rule complied or does not apply: nothing to build
                 return quick[0], quick[1], []
-            return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3])
+            return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3], quick[2])
         complied = not_applicable = 0
         found: list[RuleResult] = []
         done: dict[str, RuleResult | Outcome] = {}  # what the general path reads of the rules before
@@ -212,17 +212,20 @@ class Kernel:
         return (fused, self._rules[id(version)]) if fused is not None else None
 
     def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
-              steps: list[_Step], outcomes: tuple[Any, ...]) -> list[RuleResult]:
-        """The verdicts of the rules the fused function found violated or undetermined, built by the
-        general path in plan order (a verdict records what the rules it depends on decided)."""
+              steps: list[_Step], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
+        """The verdicts of the rules the fused function found violated or undetermined (``loud``: their bit
+        mask), built by the general path in plan order (a verdict records what the rules it depends on
+        decided)."""
         found: list[RuleResult] = []
         ref_text = render(env[REF_TIME])
         if self._alone[id(version)]:  # (the bundled versions: nothing to record for the rules after)
-            for (rule, _, selected), outcome in zip(steps, outcomes, strict=True):
-                if outcome is not _COMPLIED and outcome is not _NOT_APPLICABLE:
-                    result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcome, None)
-                    if selected and type(result) is RuleResult:
-                        found.append(result)
+            while loud:  # (the loud steps only, lowest first: most cases have one or none of ~17)
+                i = (loud & -loud).bit_length() - 1
+                loud &= loud - 1
+                rule, _, selected = steps[i]
+                result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcomes[i], None)
+                if selected and type(result) is RuleResult:
+                    found.append(result)
             return self._sorted(version, found)
         done: dict[str, RuleResult | Outcome] = {}
         decided: dict[str, Outcome] = {}
