@@ -128,8 +128,8 @@ class Processor:
                                    detail=options.detail, budget=options.budget)
         self.validator = CaseValidator(self.rulebook.case_schemas) if options.validate else None
         self.enrichers = pm.enrichers()
-        # a record's text read and checked in one walk (no enricher may change it between the two)
-        self._exact = self.validator.exact_checks() if self.validator is not None and not self.enrichers else None
+        # a record's text read and checked in one walk (when no enricher changes it between the two)
+        self._exact = self.validator.exact_checks() if self.validator is not None else None
         self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
         self._complier: Any = None
         # the per-record CPU limit; it watches once armed in the process that evaluates (run_batch, _init_worker)
@@ -165,10 +165,11 @@ class Processor:
             # enricher may add one: the evaluator need not search the case for one
             null_free = checked = False
             if isinstance(payload, (bytes, str)):
-                null_free = not self.enrichers and (b"null" not in payload and b"\0" not in payload
-                                                    if type(payload) is bytes else "null" not in payload)
+                plain = not self.enrichers
+                null_free = plain and (b"null" not in payload and b"\0" not in payload
+                                       if type(payload) is bytes else "null" not in payload)
                 exact = self._exact
-                if exact is not None and (case := read_checked(payload, exact)) is not None:
+                if exact is not None and plain and (case := read_checked(payload, exact)) is not None:
                     payload, checked = case, True  # read exactly and valid
                 else:
                     payload = parse_record(payload, source, number)
