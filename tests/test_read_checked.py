@@ -172,3 +172,22 @@ def test_the_batch_worker_reads_a_plain_record_once(monkeypatch: pytest.MonkeyPa
     assert len(calls) == 1 and calls[0][2] == len(texts) + 1  # only the record with a fraction
     assert all(r.error is None for r in results[:-1])
     assert results[-1].error is not None  # extra_days is not in the schema: refused, as before
+
+
+@pytest.mark.parametrize("text, path", [
+    ('{"a.b": {"x": 1, "x": 2}}', '$["a.b"]'),
+    ('{"a": {"b c": [{"x": 1, "x": 2}]}}', '$.a["b c"][0]'),
+    ('{"数据": {"x": 1, "x": 2}}', "$.数据"),
+    ('{"": {"x": 1, "x": 2}}', '$[""]'),
+])
+def test_a_duplicate_key_is_located_by_a_path_that_names_one_place(text: str, path: str) -> None:
+    # (a red-team finding: a duplicate inside the key "a.b" was reported at $.a.b, which names a nested key)
+    error = parse_record(text, "f", 1)
+    assert isinstance(error, CaseError) and error.json_path == path
+
+
+def test_a_schema_error_path_quotes_an_odd_key() -> None:
+    from policy_eval.rulebook.validation import _json_path
+
+    assert _json_path(["data", "a.b", 0, "x"]) == '$["a.b"][0].x'
+    assert _json_path(["data", "order", "id"]) == "$.order.id"

@@ -18,7 +18,8 @@ import orjson
 
 from policy_eval.errors import CaseError
 
-__all__ = ["MAX_RECORD_BYTES", "parse_record", "read_checked", "loads", "DECODER", "duplicate_error", "not_object", "plain", "where"]
+__all__ = ["MAX_RECORD_BYTES", "parse_record", "read_checked", "loads", "DECODER", "duplicate_error", "not_object",
+           "plain", "where", "member"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -178,6 +179,15 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return flagged
 
 
+_NAME = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*")
+
+
+def member(key: str) -> str:
+    """One object member of a JSON path: ``.name`` for a name (RFC 9535's shorthand), else ``["a.b"]``
+    (a key holding a dot, a bracket, a space, or nothing: ``$.a.b`` would name another place)."""
+    return f".{key}" if _NAME.fullmatch(key) else f"[{json.dumps(key, ensure_ascii=False)}]"
+
+
 def _duplicate(value: Any, path: str = "$") -> tuple[str, str] | None:
     """The JSON path and name of the first key written twice in a value read with :func:`_pairs`."""
     stack = [(value, path)]
@@ -186,7 +196,7 @@ def _duplicate(value: Any, path: str = "$") -> tuple[str, str] | None:
         if isinstance(node, _Duplicated):
             return where, node.key
         if isinstance(node, dict):
-            stack.extend((v, f"{where}.{k}") for k, v in reversed(list(node.items())))
+            stack.extend((v, f"{where}{member(k)}") for k, v in reversed(list(node.items())))
         elif isinstance(node, list):
             stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
     return None

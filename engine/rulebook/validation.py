@@ -25,6 +25,7 @@ from policy_eval.errors import CaseError
 from policy_eval.lang.timestamps import read_timestamp
 from policy_eval.lang.values import ValueParseError, parse_date
 from policy_eval.rulebook.cases import _non_finite, _not_object, _plain
+from policy_eval.rulebook.jsonrecord import member
 from policy_eval.rulebook.schemacompile import compile_case_schema
 from policy_eval.rulebook.schemaregex import RE2Validator, use_re2
 
@@ -69,7 +70,7 @@ def _compile_fast(schema: dict[str, Any]) -> Any:
 def _json_path(parts: list[Any]) -> str:
     out = "$"
     for p in parts[1:]:  # parts[0] is "data"
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+        out += f"[{p}]" if isinstance(p, int) else member(str(p))
     return out
 
 
