@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policy_eval.errors import PolicyLoadError
 from policy_eval.rulebook import Rulebook, load_rulebook
 from policy_eval.rulebook.yamlload import load_yaml
 
@@ -45,14 +46,25 @@ def _ref(ref: str, policy: str | None, version: str | None) -> str:
     return full
 
 
+_ROW_KEYS = ("clause", "text", "rules", "reason")
+
+
 def load_clauses(path: Path | str) -> list[ClauseRow]:
     """Read the clause table; rule ids are completed with the document's policy and version."""
     path = Path(path)
-    data: Any = load_yaml(path.read_bytes(), str(path))[0]
+    data: Any
+    data, positions = load_yaml(path.read_bytes(), str(path))
     rows: list[ClauseRow] = []
-    for doc in data["documents"]:
+    for d, doc in enumerate(data["documents"]):
         policy, version = doc.get("policy"), doc.get("version")
-        for c in doc["clauses"]:
+        for i, c in enumerate(doc["clauses"]):
+            for key in c:
+                if key not in _ROW_KEYS:
+                    # A text with a comma inside a flow mapping ({text: a, b}) splits into a key "b": quote it.
+                    line, column = positions.where(("documents", d, "clauses", i, key), key=True)
+                    raise PolicyLoadError(f"clause row has an unknown key {key!r} (a text holding a comma must be "
+                                          f"quoted); keys are {', '.join(_ROW_KEYS)}", file=str(path), line=line,
+                                          column=column, source_line=positions.line_text(line))
             rules = tuple(_ref(str(r), policy, None if version is None else str(version)) for r in c.get("rules", []))
             rows.append(ClauseRow(str(doc["document"]), str(doc.get("source", "")), str(c["clause"]),
                                   str(c.get("text", "")), rules, str(c.get("reason", ""))))
