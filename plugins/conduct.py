@@ -22,7 +22,8 @@ from policy_eval.lang.types import ANY, DATETIME, DURATION, INT, MATCH, STRING, 
 from policy_eval.plugins.hookspecs import hookimpl
 
 __all__ = ["policy_eval_functions", "find_urls", "find_bank_cards", "find_phones", "find_emails",
-           "find_accounts", "find_words", "find_pattern", "luhn_valid", "longest_burst", "unanswered"]
+           "find_accounts", "find_words", "find_pattern", "find_words_unless", "find_pattern_unless", "luhn_valid",
+           "longest_burst", "unanswered"]
 
 Match = dict[str, Any]
 
@@ -222,6 +223,8 @@ def find_accounts(text: str) -> list[Match]:
         start = m.start()
         if start > 0 and _alnum(folded[start - 1]):
             continue
+        if m.end(1) == m.start(2) and m.group(1)[-1:].isascii() and m.group(1)[-1:].isalpha():
+            continue  # a Latin keyword running into the id is a word: 添加vitamin C is no 加v account
         ident = m.group(2).rstrip(".-_@")
         if len(ident) < 5:
             continue
@@ -251,9 +254,43 @@ def find_pattern(text: str, pattern: str) -> list[Match]:
     return [_m("pattern", text, m.start(), m.end()) for m in compile_pattern(pattern).finditer(text)]
 
 
+def _unless(text: str, found: list[Match], unless: list[str]) -> list[Match]:
+    """``found`` without the matches lying wholly inside a match of one of the ``unless`` patterns (RE2, run
+    on the lower-cased text). Each pattern is searched on its own, so one cannot hide another's match."""
+    if not found or not unless:
+        return found
+    lowered = text.lower()
+    spans = [(m.start(), m.end()) for p in unless if p for m in compile_pattern(p).finditer(lowered)]
+    if not spans:
+        return found
+    return [f for f in found if not any(s <= f["start"] and f["end"] <= e for s, e in spans)]
+
+
+def find_words_unless(text: str, words: list[str], unless: list[str]) -> list[Match]:
+    """:func:`find_words`, except occurrences inside a match of an ``unless`` pattern: a longer harmless word
+    (去死皮 holds 去死), a refusal (不能加我微信) or a warning (谨防刷单) around the listed word."""
+    return _unless(text, find_words(text, words), unless)
+
+
+def find_pattern_unless(text: str, pattern: str, unless: list[str]) -> list[Match]:
+    """:func:`find_pattern`, except matches inside a match of an ``unless`` pattern."""
+    return _unless(text, find_pattern(text, pattern), unless)
+
+
 def _check_pattern(position: int, value: Any) -> None:
     if position == 1 and isinstance(value, str):
         pin_pattern(value)  # written in the policy: checked at load, kept compiled
+    if position == 2 and isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                pin_pattern(item)
+
+
+def _check_unless(position: int, value: Any) -> None:
+    if position == 2 and isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                pin_pattern(item)
 
 
 # --- message timing: one sort, then linear scans (the rules used nested quantifiers: cubic / quadratic) -----
@@ -336,6 +373,12 @@ def policy_eval_functions() -> list[Function]:
                  doc="occurrences of listed words"),
         Function("find_pattern", (S, S), evidence, find_pattern, check_constant=_check_pattern, plugin="conduct",
                  doc="RE2 pattern matches"),
+        Function("find_words_unless", (S, list_of(S), list_of(S)), evidence, find_words_unless,
+                 check_constant=_check_unless, plugin="conduct",
+                 doc="occurrences of listed words, except inside a match of an unless pattern"),
+        Function("find_pattern_unless", (S, S, list_of(S)), evidence, find_pattern_unless,
+                 check_constant=_check_pattern, plugin="conduct",
+                 doc="RE2 pattern matches, except inside a match of an unless pattern"),
         Function("longest_burst", (list_of(ANY), S, S, DURATION), INT, longest_burst, plugin="conduct",
                  doc="most messages of a sender within a window while another sender was silent (n log n)"),
         Function("unanswered", (list_of(ANY), S, S, DURATION), list_of(DATETIME), unanswered, plugin="conduct",

@@ -33,10 +33,10 @@ PATTERN_EXAMPLES: dict[str, list[str]] = {
                               "打到 6227 0000 1111 2222 33 户名王五"],
     "street_address_patterns": ["我们店在幸福路128号，欢迎来看看"],
     "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是一群骗子", "客服就是一帮骗子"],
-    "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下"],
+    "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下", "➕V：cupshop88 私聊"],
     "advertising_patterns": ["淘宝搜“小王家居”就能找到我们"],
     "insult_patterns": ["滚，不卖给你了"],
-    "threat_patterns": ["再给差评后果自负", "把你的电话和地址发到网上"],
+    "threat_patterns": ["再给差评后果自负", "把你的电话和地址发到网上", "你等着，看我怎么让你好看"],
 }
 
 

@@ -17,9 +17,11 @@ from policy_eval.plugins.conduct import (
     find_bank_cards,
     find_emails,
     find_pattern,
+    find_pattern_unless,
     find_phones,
     find_urls,
     find_words,
+    find_words_unless,
     luhn_valid,
 )
 
@@ -187,6 +189,7 @@ def test_accounts_found(text: str, evidence: list[str]) -> None:
     "我没有微信，只用拼多多聊天",
     "twx12345 是型号",
     "qq音乐会员不包含",
+    "这款添加vitamin C和玻尿酸",  # a Latin keyword (加v) running into a word is no account
 ])
 def test_accounts_not_found(text: str) -> None:
     assert find_accounts(text) == []
@@ -199,6 +202,27 @@ def test_find_words_reports_every_occurrence_in_order() -> None:
     assert find_words(text, ["闲鱼", "淘宝店"]) == spans(text, "淘宝店", "淘宝店", "闲鱼", kind="word")
     assert find_words("PDD 垃圾", ["pdd"]) == [{"kind": "word", "text": "PDD", "start": 0, "end": 3}]
     assert find_words("没什么", ["", "不存在"]) == []
+
+
+def test_find_words_unless_drops_only_occurrences_inside_an_unless_match() -> None:
+    refusal = ["(?:不能|没有)[^，。]{0,4}"]
+    text = "不能加我微信，加我微信"
+    # the first occurrence lies inside 不能加我微信; the second, after the comma, is still found
+    assert find_words_unless(text, ["加我微信"], refusal) == [{"kind": "word", "text": "加我微信", "start": 7,
+                                                              "end": 11}]
+    # a match that covers only part of the word does not excuse it: 没有问题加我 ends inside 加我微信
+    assert len(find_words_unless("没有问题加我微信", ["加我微信"], refusal)) == 1
+    # a longer harmless word, matched on the lower-cased text
+    assert find_words_unless("去死皮膏 QUSI", ["去死", "qusi"], ["去死皮", "qusi"]) == []
+    assert find_words_unless("你去死", ["去死"], ["去死皮"]) == spans("你去死", "去死", kind="word")
+    assert find_words_unless("加我微信", ["加我微信"], []) == spans("加我微信", "加我微信", kind="word")
+
+
+def test_find_pattern_unless() -> None:
+    warning = ["让您[^。]{0,12}客服都是骗子"]
+    assert find_pattern_unless("凡是让您加微信退款的客服都是骗子", "客服都是骗子", warning) == []
+    text = "平台的客服都是骗子"
+    assert find_pattern_unless(text, "客服都是骗子", warning) == spans(text, "客服都是骗子", kind="pattern")
 
 
 def test_find_pattern() -> None:

@@ -359,6 +359,17 @@ def test_invalid_pattern_in_a_parameter_list_is_refused_at_load_time() -> None:
     assert "(a+" in err.message
 
 
+def test_invalid_pattern_in_a_list_passed_whole_is_refused_at_load_time() -> None:
+    """``find_words_unless(text, words, patterns)`` takes a parameter list of patterns as one argument (the
+    conduct policy's refusal_contexts): an invalid one is refused at load, at the argument naming it."""
+    with pytest.raises(PolicyError) as info:
+        _load(DATA / "policies" / "bad_regex_unless.yaml")
+    err = _errors(info.value)[0]
+    assert err.file is not None and err.file.endswith("bad_regex_unless.yaml")
+    assert (err.line, err.column) == (23, 70), str(err)
+    assert "invalid pattern '(a+'" in err.message
+
+
 def test_invalid_pattern_message_is_plain_text(capfd: pytest.CaptureFixture[str]) -> None:
     """The error shows RE2's reason as text (it was ``b'missing ): (a+'``), and RE2's C++ logger does not
     write its own line (``E0000 ... re2.cc:242] Error parsing ...``) to stderr for every invalid pattern
