@@ -167,7 +167,7 @@ class _Checker:
         if isinstance(result, str):
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
-        if node.op == "+" and rtype in (STRING, ANY):
+        if node.op == "+" and (rtype in (STRING, ANY) or rtype.name == "list"):
             fn = concat_at(self.src(node), node.span.line, node.span.column)
         symbol = "not in" if node.op == "notin" else node.op
         return ir.Op(rtype, node.span, self.src(node), symbol, fn, (left, right), guard_zero=node.op == "/")
@@ -239,12 +239,28 @@ class _Checker:
             raise _err(PolicyTypeError, node, str(exc)) from None
         if fn.check_constant is not None:
             for i, a in enumerate(args):
-                if isinstance(a, ir.Const):
+                value = _constant_value(a)
+                if value is not _NOT_CONSTANT:
                     try:
-                        fn.check_constant(i, a.value)
+                        fn.check_constant(i, value)
                     except ValueError as exc:
                         raise _err(PolicyTypeError, node.args[i], str(exc)) from None
         return ir.Call(rtype, node.span, self.src(node), node.name, fn.impl, args, fn.strict)
+
+
+_NOT_CONSTANT = object()
+
+
+def _constant_value(node: ir.IR) -> Any:
+    """The value of a constant argument: a constant, or constant lists joined with ``+`` (two parameter lists,
+    ``refusal_contexts + harmless_insult_contexts``, kept as two parameters so that each is seen as used)."""
+    if isinstance(node, ir.Const):
+        return node.value
+    if isinstance(node, ir.Op) and node.symbol == "+" and node.type.name == "list":
+        parts = [_constant_value(a) for a in node.args]
+        if all(isinstance(v, list) for v in parts):
+            return [item for v in parts for item in v]
+    return _NOT_CONSTANT
 
 
 def _any_op(op: str) -> tuple[Type, Any]:

@@ -199,6 +199,10 @@ def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
     key = (op, lt.name, rt.name)
     if key in _ARITH:
         return _ARITH[key]
+    if op == "+" and lt.name == "list" and rt.name == "list":
+        common = unify(lt, rt)
+        if common is not None:
+            return common, operator.add  # (the checker puts the budget's charging concatenation in its place)
     if is_number(lt) and is_number(rt):
         if op == "/":
             return DECIMAL, _num_div
