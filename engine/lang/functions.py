@@ -10,6 +10,7 @@ by :mod:`policy_eval.plugins.core`, like any third-party plugin.
 from __future__ import annotations
 
 import datetime as _dt
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -226,6 +227,12 @@ def _dur(unit: str) -> Callable[[Any], _dt.timedelta]:
     return run
 
 
+def _normalize(s: str) -> str:
+    """Text as compared where spacing, full-width forms and letter case carry no meaning (an address):
+    NFKC (全角 １００ is 100), case-folded, every whitespace character removed."""
+    return "".join(unicodedata.normalize("NFKC", s).casefold().split())
+
+
 def _matches(s: str, pattern: str) -> bool:
     return compile_pattern(pattern).search(s) is not None
 
@@ -250,6 +257,8 @@ def core_functions() -> list[Function]:
         Function("starts_with", (S, S), B, lambda s, p: s.startswith(p)),
         Function("ends_with", (S, S), B, lambda s, p: s.endswith(p)),
         Function("lower", (S,), S, lambda s: s.lower()),
+        Function("normalize", (S,), S, _normalize,
+                 doc="the text in Unicode NFKC form, case-folded, every whitespace character removed"),
         Function("upper", (S,), S, lambda s: s.upper()),
         Function("days", (DECIMAL,), DURATION, _dur("days"), doc="a duration of n days"),
         Function("hours", (DECIMAL,), DURATION, _dur("hours")),
