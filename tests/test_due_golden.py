@@ -271,6 +271,7 @@ def test_disputes_retrieval_after_refusal(deployed: Forecaster) -> None:
                          "recalled": False, "empty_parcel": False},
             "fake_transaction": False,
             "delivery": {"refused_by_buyer": True, "refused_at": "2024-06-06T14:10:00+08:00"},
+            "dispute": {"raised_at": "2024-06-06T15:00:00+08:00", "raised_by": "merchant", "kind": "complaint"},
             "assessed_at": "2024-06-07T10:00:00+08:00"}
     result = deployed.forecast(case)
     f = _get(result, "disputes/retrieve-refused-goods-promptly")

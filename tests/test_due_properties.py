@@ -115,10 +115,13 @@ def shipment(draw: st.DrawFn) -> dict[str, Any]:
     delivery: dict[str, Any] = {"refused_by_buyer": draw(st.booleans()), "refused_at": _iso(base, draw(_offset))}
     if draw(st.booleans()):
         delivery["retrieval_started_at"] = _iso(base, draw(_offset))
-    return {"kind": "shipment", "case_id": "S", "order": {"id": "O", "address": "A", "placed_at": base.isoformat(),
+    case = {"kind": "shipment", "case_id": "S", "order": {"id": "O", "address": "A", "placed_at": base.isoformat(),
                                                           "promised_ship_by": _iso(base, draw(_offset))},
             "shipment": {"shipped_at": _iso(base, draw(_offset)), "to_address": "A", "self_pickup": False},
             "delivery": delivery, "assessed_at": _iso(base, draw(_offset))}
+    if draw(st.booleans()):  # 争议处理规则 1.2: its rules are judged where a dispute was raised
+        case["dispute"] = {"raised_at": _iso(base, draw(_offset))}
+    return case
 
 
 @st.composite
@@ -173,6 +176,7 @@ def test_chat_and_dispute_deadlines_are_forecast(tools: tuple[Forecaster, Evalua
     ship = {"kind": "shipment", "case_id": "S", "assessed_at": _iso(base, _dt.timedelta(hours=1)),
             "order": {"id": "O", "address": "A", "placed_at": base.isoformat(), "promised_ship_by": base.isoformat()},
             "shipment": {"shipped_at": base.isoformat(), "to_address": "A", "self_pickup": False},
-            "delivery": {"refused_by_buyer": True, "refused_at": base.isoformat()}}
+            "delivery": {"refused_by_buyer": True, "refused_at": base.isoformat()},
+            "dispute": {"raised_at": base.isoformat()}}  # 争议处理规则 1.2: judged where a dispute was raised
     g = next(f for f in forecaster.forecast(ship).forecasts if f.full_id == "disputes/retrieve-refused-goods-promptly")
     assert g.status is Status.CHANGES and g.boundary == base + _dt.timedelta(hours=48), g.describe()
