@@ -33,7 +33,7 @@ from policy_eval.lang.types import (
     list_of,
     unify,
 )
-from policy_eval.lang.values import SHANGHAI, UNKNOWN, Money
+from policy_eval.lang.values import SHANGHAI, UNKNOWN, Money, render
 
 __all__ = ["ArgumentError", "Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
 
@@ -227,6 +227,11 @@ def _dur(unit: str) -> Callable[[Any], _dt.timedelta]:
     return run
 
 
+def _text(value: Any) -> str:
+    """A value as a message shows it (text unquoted, anything else canonically): for joining into text."""
+    return value if type(value) is str else render(value)
+
+
 def _normalize(s: str) -> str:
     """Text as compared where spacing, full-width forms and letter case carry no meaning (an address):
     NFKC (全角 １００ is 100), case-folded, every whitespace character removed."""
@@ -257,6 +262,8 @@ def core_functions() -> list[Function]:
         Function("starts_with", (S, S), B, lambda s, p: s.startswith(p)),
         Function("ends_with", (S, S), B, lambda s, p: s.endswith(p)),
         Function("lower", (S,), S, lambda s: s.lower()),
+        Function("text", (ANY,), S, _text,
+                 doc="a value as a message shows it: text as it is, 2023-06-18T00:00:00+08:00, 48h, 12.00 CNY"),
         Function("normalize", (S,), S, _normalize,
                  doc="the text in Unicode NFKC form, case-folded, every whitespace character removed"),
         Function("upper", (S,), S, lambda s: s.upper()),

@@ -72,12 +72,16 @@ def timeline(rulebook: Rulebook, case: Mapping[str, Any], result: CaseResult,
                 continue
             kind = "now" if path in CLOCK_FIELDS else "event"
             marks[(at, path)] = Mark(at, kind, path + (" (now)" if kind == "now" else ""))
+    events = {m.at for m in marks.values()}
     for at, labels in deadlines.items():
         for label in labels:
             if label.endswith(" switches"):
                 continue  # where a max/min picks another alternative: a step of the method, not a deadline
-            if not _is_event_source(case, label):  # an event compared with an event is on the axis already
-                marks[(at, label)] = Mark(at, "deadline", label)
+            if _is_event_source(case, label):  # an event compared with an event is on the axis already
+                continue
+            if at in events and _is_name(label):  # a name for an event's time (first_submitted_at), shown there
+                continue
+            marks[(at, label)] = Mark(at, "deadline", label)
     if forecast is not None:
         for f in forecast.forecasts:
             if f.status is Status.CHANGES and f.boundary is not None:
@@ -112,6 +116,12 @@ def _is_event_source(case: Mapping[str, Any], label: str) -> bool:
     if not (source.startswith("`") and source.endswith("`")):
         return False
     return isinstance(_get(case, source[1:-1]), str)
+
+
+def _is_name(label: str) -> bool:
+    """The deadline is a let's or a definition's value (`first_submitted_at`), not an expression."""
+    source = label.split(": ", 1)[-1]
+    return source.startswith("`") and source.endswith("`") and source[1:-1].isidentifier()
 
 
 def _get(case: Mapping[str, Any], path: str) -> Any:
