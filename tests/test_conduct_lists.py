@@ -30,7 +30,7 @@ PARAMS: dict[str, Any] = DATA["params"]
 # Example texts per pattern, by position in the list (written from what each pattern is meant to catch).
 PATTERN_EXAMPLES: dict[str, list[str]] = {
     "bank_account_patterns": ["退款请打到我的银行卡号 6222 0000 1111 2222 333", "转到 建设银行 6227 0000 1111 2222 33",
-                              "打到 6227 0000 1111 2222 33 户名王五"],
+                              "打到 6227 0000 1111 2222 33 户名王五", "卡号：陆贰贰贰零贰壹贰叁肆伍陆柒捌玖零，打款后发货"],
     "street_address_patterns": ["我们店在幸福路128号，欢迎来看看"],
     "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是一群骗子", "客服就是一帮骗子",
                             "平台客服乱判，都是一群骗子"],
