@@ -277,20 +277,18 @@ def find_pattern_unless(text: str, pattern: str, unless: list[str]) -> list[Matc
     return _unless(text, find_pattern(text, pattern), unless)
 
 
+def _check_unless(position: int, value: Any) -> None:
+    """The ``unless`` patterns (the third argument), written in the policy: checked at load, kept compiled."""
+    if position == 2 and isinstance(value, list):
+        for item in value:
+            if isinstance(item, str):
+                pin_pattern(item)
+
+
 def _check_pattern(position: int, value: Any) -> None:
     if position == 1 and isinstance(value, str):
         pin_pattern(value)  # written in the policy: checked at load, kept compiled
-    if position == 2 and isinstance(value, list):
-        for item in value:
-            if isinstance(item, str):
-                pin_pattern(item)
-
-
-def _check_unless(position: int, value: Any) -> None:
-    if position == 2 and isinstance(value, list):
-        for item in value:
-            if isinstance(item, str):
-                pin_pattern(item)
+    _check_unless(position, value)
 
 
 # --- message timing: one sort, then linear scans (the rules used nested quantifiers: cubic / quadratic) -----
