@@ -254,16 +254,44 @@ def find_pattern(text: str, pattern: str) -> list[Match]:
     return [_m("pattern", text, m.start(), m.end()) for m in compile_pattern(pattern).finditer(text)]
 
 
+# Between two things one refusal names ("不支持私下交易、加我微信"): nothing, or one of these.
+_LISTED = frozenset({"", "、", "和", "或", "及", "与", "/"})
+
+
+def _excuses(m: Any, start: int, end: int) -> bool:
+    """Whether one ``unless`` match excuses the occurrence [start, end): it lies inside the match, and where
+    the pattern has groups, it begins where group 1 ends (a refusal or a warning right before the word:
+    不支持|私下交易, 谨防|刷单) and, with a group 2, ends where group 2 begins (the phrase closing right after
+    it: 不能|加我微信|哦，)."""
+    if not (m.start() <= start and end <= m.end()):
+        return False
+    groups = m.re.groups
+    if groups >= 1 and m.end(1) != start:
+        return False
+    return not (groups >= 2 and m.start(2) != end)
+
+
 def _unless(text: str, found: list[Match], unless: list[str]) -> list[Match]:
-    """``found`` without the matches lying wholly inside a match of one of the ``unless`` patterns (RE2, run
-    on the lower-cased text). Each pattern is searched on its own, so one cannot hide another's match."""
+    """``found`` without the occurrences an ``unless`` pattern (RE2, run on the lower-cased text) excuses
+    (:func:`_excuses`: 去死皮 holds 去死; 平台不支持 | 私下交易 | ，), and each occurrence listed right after an
+    excused one (不支持私下交易、加我微信). Each pattern is searched on its own, so one cannot hide another's
+    match."""
     if not found or not unless:
         return found
     lowered = text.lower()
-    spans = [(m.start(), m.end()) for p in unless if p for m in compile_pattern(p).finditer(lowered)]
-    if not spans:
+    matches = [m for p in unless if p for m in compile_pattern(p).finditer(lowered)]
+    if not matches:
         return found
-    return [f for f in found if not any(s <= f["start"] and f["end"] <= e for s, e in spans)]
+    kept: list[Match] = []
+    excused_ends: list[int] = []
+    for f in sorted(found, key=lambda m: (m["start"], m["end"])):
+        start, end = f["start"], f["end"]
+        if (any(_excuses(m, start, end) for m in matches)
+                or any(e <= start and lowered[e:start] in _LISTED for e in excused_ends)):
+            excused_ends.append(end)
+        else:
+            kept.append(f)
+    return kept
 
 
 def find_words_unless(text: str, words: list[str], unless: list[str]) -> list[Match]:

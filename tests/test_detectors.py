@@ -218,6 +218,19 @@ def test_find_words_unless_drops_only_occurrences_inside_an_unless_match() -> No
     assert find_words_unless("加我微信", ["加我微信"], []) == spans("加我微信", "加我微信", kind="word")
 
 
+def test_a_context_with_groups_excuses_only_the_word_between_them() -> None:
+    # group 1 ends where the word must begin (a refusal right before it), group 2 begins where it must end
+    # (the phrase closing right after it); a word listed right after an excused one is excused too
+    refusal = ["(不能|没有|不用)[^，。？、]{1,8}?([哦的]{0,2}(?:[，。、]|$))"]
+    words = ["加我微信", "网贷", "私下交易"]
+    assert find_words_unless("平台规定不能加我微信哦，有问题这里说", words, refusal) == []
+    assert find_words_unless("不能私下交易、加我微信。", words, refusal) == []  # the second one listed after it
+    # something between the negation and the word, or after the word before the phrase closes: counted
+    assert len(find_words_unless("不用征信网贷，秒到账", words, refusal)) == 1
+    assert len(find_words_unless("还没有加我微信的亲可以加一下哦", words, refusal)) == 1
+    assert len(find_words_unless("能不能加我微信？", words, refusal)) == 1  # a question closes nothing here
+
+
 def test_find_pattern_unless() -> None:
     warning = ["让您[^。]{0,12}客服都是骗子"]
     assert find_pattern_unless("凡是让您加微信退款的客服都是骗子", "客服都是骗子", warning) == []

@@ -167,7 +167,10 @@ class _Checker:
         if isinstance(result, str):
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
-        if node.op == "+" and (rtype in (STRING, ANY) or rtype.name == "list"):
+        if node.op == "+" and (rtype in (STRING, ANY) or rtype.name == "list") \
+                and not (isinstance(left, ir.Const) and isinstance(right, ir.Const)):
+            # (two constants, e.g. two parameter lists, join into a value of the policy's own size: nothing to
+            # meter, and a join inside a quantifier must not spend the budget once per item)
             fn = concat_at(self.src(node), node.span.line, node.span.column)
         symbol = "not in" if node.op == "notin" else node.op
         return ir.Op(rtype, node.span, self.src(node), symbol, fn, (left, right), guard_zero=node.op == "/")
