@@ -65,6 +65,14 @@ def _plain(value: Any) -> bool:
     return not isinstance(value, (Decimal, float))
 
 
+def _has_fraction(text: str) -> bool:
+    """A number written with a fraction or an exponent (1.0, 7e0): the one walk declines it by design, and the
+    general path reads it exactly (an integer field takes 1.0 as 1: test_a_fraction_anywhere_is_declined...)."""
+    seen: list[str] = []
+    json.loads(text, parse_float=lambda s: seen.append(s) or 0)
+    return bool(seen)
+
+
 def _compare(text: str) -> str:
     taken = read_checked(text, EXACT)
     verdict, general = _general(text)
@@ -72,7 +80,7 @@ def _compare(text: str) -> str:
         assert verdict == "valid", (text, general)
         assert _flat(taken) == _flat(general), text
         return "taken"
-    if verdict == "valid" and _plain(general) and "\\" not in text:
+    if verdict == "valid" and _plain(general) and "\\" not in text and not _has_fraction(text):
         raise AssertionError(f"a valid exact record was declined: {text}")
     return f"declined ({verdict})"
 
