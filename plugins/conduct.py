@@ -10,6 +10,7 @@ All patterns are RE2 (linear time) because they run on untrusted text.
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import re2
@@ -252,8 +253,8 @@ def find_pattern(text: str, pattern: str) -> list[Match]:
     return [_m("pattern", text, m.start(), m.end()) for m in compile_pattern(pattern).finditer(text)]
 
 
-# Between two things one refusal names ("不支持私下交易、加我微信"): nothing, or one of these.
-_LISTED = frozenset({"", "、", "和", "或", "及", "与", "/"})
+# Between two things one refusal names ("不支持私下交易、加我微信"), when not nothing: one of these.
+_LISTED = frozenset({"、", "和", "或", "及", "与", "/"})
 
 
 def _excuses(m: Any, start: int, end: int) -> bool:
@@ -273,20 +274,27 @@ def _unless(text: str, found: list[Match], unless: list[str]) -> list[Match]:
     """``found`` without the occurrences an ``unless`` pattern (RE2, run on the lower-cased text) excuses
     (:func:`_excuses`: 去死皮 holds 去死; 平台不支持 | 私下交易 | ，), and each occurrence listed right after an
     excused one (不支持私下交易、加我微信). Each pattern is searched on its own, so one cannot hide another's
-    match."""
+    match. A pattern's matches do not overlap, so at most one of them can hold an occurrence: it is found by
+    bisection, and the work is n log n in the occurrences and matches, not their product."""
     if not found or not unless:
         return found
     lowered = text.lower()
-    matches = [m for p in unless if p for m in compile_pattern(p).finditer(lowered)]
-    if not matches:
+    per_pattern = []
+    for p in unless:
+        if p:
+            matches = list(compile_pattern(p).finditer(lowered))
+            if matches:
+                per_pattern.append(([m.start() for m in matches], matches))
+    if not per_pattern:
         return found
     kept: list[Match] = []
-    excused_ends: list[int] = []
+    excused_ends: set[int] = set()
     for f in sorted(found, key=lambda m: (m["start"], m["end"])):
         start, end = f["start"], f["end"]
-        if (any(_excuses(m, start, end) for m in matches)
-                or any(e <= start and lowered[e:start] in _LISTED for e in excused_ends)):
-            excused_ends.append(end)
+        holders = (matches[i] for starts, matches in per_pattern if (i := bisect.bisect_right(starts, start) - 1) >= 0)
+        if (any(_excuses(m, start, end) for m in holders) or start in excused_ends
+                or (start - 1 in excused_ends and lowered[start - 1] in _LISTED)):
+            excused_ends.add(end)
         else:
             kept.append(f)
     return kept
