@@ -50,7 +50,7 @@ from policy_eval.cli.common import (
     print_errors,
 )
 from policy_eval.cli.options import FORMATTER
-from policy_eval.cli.signals import Interrupted
+from policy_eval.cli.signals import Interrupted, held
 from policy_eval.cli.streams import Guarded, OutputFailed
 from policy_eval.errors import PluginError, PolicyError, printable
 
@@ -156,6 +156,12 @@ def main() -> None:
         import argcomplete
 
         argcomplete.autocomplete(parser())  # answers and exits
+    try:
+        with held(signal.SIGINT):  # its initialisation cannot take a KeyboardInterrupt (see held)
+            import orjson  # noqa: F401
+    except KeyboardInterrupt:
+        _say(sys.stderr, "policy-eval: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
     code = run()
     try:
         sys.stdout.flush()

@@ -3,11 +3,37 @@ writing a piece of the report, so that the report and the counts printed afterwa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["Interrupted", "Signals", "Tally"]
+__all__ = ["Interrupted", "Signals", "Tally", "held"]
+
+
+@contextlib.contextmanager
+def held(*signums: int) -> Iterator[None]:
+    """Hold the given signals while the block runs, then deliver them to the handlers that were in place.
+
+    For code that cannot take an exception between any two of its steps: orjson's module initialisation
+    imports modules of its own and crashes the process (SIGSEGV) or loses the exception when one of those
+    imports raises (ijl/orjson#310), which a Ctrl-C at that instant made KeyboardInterrupt do.
+    """
+    caught: list[int] = []
+    old: dict[int, Any] = {}
+    for signum in signums:
+        try:
+            old[signum] = signal.signal(signum, lambda number, frame: caught.append(number))
+        except ValueError:  # not the main thread: nothing to hold
+            pass
+    try:
+        yield
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 class Interrupted(BaseException):
@@ -24,6 +50,7 @@ class Signals:
         self.main_pid = os.getpid()
         self.depth = 0
         self.pending = False
+        self.fired = False  # a signal came; see check()
         self.old: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -45,17 +72,25 @@ class Signals:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        self.fired = True
         if self.depth:
             self.pending = True
             return
         raise Interrupted()
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if a signal came and its exception was lost on the way: raised inside a
+        ``__del__``, a weakref callback or an extension's callback, Python reports it as "Exception
+        ignored" and goes on, which would let a signalled run evaluate every record."""
+        if self.fired and not self.depth:
+            raise Interrupted()
 
     def enter(self) -> None:
         self.depth += 1
 
     def leave(self) -> None:
         self.depth -= 1
-        if not self.depth and self.pending:
+        if not self.depth and (self.pending or self.fired):
             self.pending = False
             raise Interrupted()
 

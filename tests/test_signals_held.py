@@ -1,0 +1,84 @@
+"""Signals that land where an exception cannot go: inside an extension's initialisation, or in a ``__del__``.
+
+CI saw ``eval`` go on for 10 s after a SIGINT sent while it started; sending SIGINT at random instants of the
+start-up crashed it with SIGSEGV 3 times in 440: orjson's module initialisation imports modules of its own and
+cannot take an exception raised in one of them (ijl/orjson#310).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from policy_eval.cli.signals import Interrupted, Signals, held
+
+# orjson imports uuid while it initialises; the hook sends SIGINT right then (deterministically, not by timing)
+_INTERRUPT_ORJSON_INIT = textwrap.dedent("""\
+    import builtins, os, signal, sys
+    real = builtins.__import__
+    def hook(name, *args, **kwargs):
+        if name == "uuid" and "uuid" not in sys.modules:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(name, *args, **kwargs)
+    assert "orjson" not in sys.modules and "uuid" not in sys.modules
+    builtins.__import__ = hook
+    sys.argv = ["policy-eval", "--version"]
+    from policy_eval.cli import main
+    main()
+""")
+
+
+def test_ctrl_c_while_orjson_initialises_ends_in_130_not_a_crash(tmp_path: Path) -> None:
+    script = tmp_path / "interrupt.py"
+    script.write_text(_INTERRUPT_ORJSON_INIT, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, (proc.returncode, proc.stderr[-1500:])
+    assert "policy-eval: interrupted" in proc.stderr
+    assert "policy-eval " not in proc.stdout  # interrupted before --version was answered
+
+
+def test_held_signal_is_delivered_after_the_block() -> None:
+    reached_end_of_block = False
+    with pytest.raises(KeyboardInterrupt):
+        with held(signal.SIGINT):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # bytecodes at which Python would run a handler
+                pass
+            reached_end_of_block = True
+    assert reached_end_of_block
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _SignalsItselfInDel:
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs here and raises Interrupted, which __del__ cannot pass on
+            pass
+
+
+def test_a_signal_whose_exception_was_lost_still_interrupts() -> None:
+    signals = Signals()
+    signals.install()
+    try:
+        hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None  # "Exception ignored in ..."
+        try:
+            _SignalsItselfInDel()
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        assert signals.fired
+        with pytest.raises(Interrupted):
+            signals.check()
+        signals.enter()  # a critical section waits for its end, whatever the signal's exception became
+        signals.check()
+        with pytest.raises(Interrupted):
+            signals.leave()
+    finally:
+        signals.restore()
