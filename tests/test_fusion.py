@@ -8,6 +8,7 @@ whatever the policy (a chain of definitions that each use the previous one twice
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,31 @@ def test_bundled_fused_frames_stay_small(bundled: Evaluator) -> None:
         temporaries = [n for n in code.co_varnames if n.startswith("_t")]
         assert len(temporaries) < 100, (v.id, v.version, len(temporaries))
         assert (code.co_nlocals + code.co_stacksize) * 8 < 4_096, (v.id, v.version, code.co_nlocals)
+
+
+def test_each_fused_temporary_is_read_only_in_the_expression_that_binds_it(bundled: Evaluator) -> None:
+    """What makes sharing the temporaries between rules safe (fusion._FusedGen.top): in the generated source of
+    every bundled version, each statement's expressions read only the temporaries they bind themselves."""
+    kernel = bundled._kernel
+    assert kernel is not None
+    checked = 0
+    for v in _versions(bundled):
+        steps = kernel._steps[id(v)]
+        index = {rule.id: i for i, (rule, _, _) in enumerate(steps)}
+        source, _ = fusion._source(
+            [fusion.Step(r.when.node if r.when is not None else None, r.condition.node, r.mode != "require",
+                         tuple((index[d], w) for d, w in depends), selected) for r, depends, selected in steps],
+            fusion.Tokens(object(), object(), object(), object(), object()))
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.stmt) or isinstance(node, ast.FunctionDef | ast.Try):
+                continue
+            exprs = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+            names = [n for e in exprs for n in ast.walk(e) if isinstance(n, ast.Name) and n.id.startswith("_t")]
+            bound = {n.id for n in names if isinstance(n.ctx, ast.Store)}
+            read = {n.id for n in names if isinstance(n.ctx, ast.Load)}
+            assert read <= bound, (v.id, v.version, ast.unparse(node)[:300], read - bound)
+            checked += len(names)
+    assert checked > 1000
 
 
 def test_rules_of_a_version_share_the_fused_temporaries(tmp_path: Path) -> None:
