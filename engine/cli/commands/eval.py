@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
+from policy_eval.cli.inputs import eval_records, input_size
 from policy_eval.cli.output import AtomicOutput, BlockWriter, block_frame, isatty, stdout_binary
 from policy_eval.cli.signals import Interrupted, Signals, Tally
 from policy_eval.cli.streams import OutputFailed
@@ -145,37 +144,6 @@ def _summary_counter() -> dict[str, Any]:
             "interrupted": False, "worker_deaths": 0, "internal": 0}
 
 
-def _records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
-    """The inputs' records; with workers (--jobs 2+, Dask), plain JSON Lines files as byte ranges that the
-    workers read themselves (policy_eval.rulebook.shards): this process then reads them only to find line
-    starts, and parses nothing."""
-    from policy_eval.plugin_manager import get_plugin_manager
-    from policy_eval.rulebook.cases import read_cases
-    from policy_eval.rulebook.shards import SHARD_BYTES
-
-    fmt = args.input_format
-    if fmt and fmt not in ("json", "jsonl"):
-        loaders = get_plugin_manager().loaders()
-        if fmt not in loaders:
-            raise common.UsageError(f"unknown --input-format {fmt!r} (available: "
-                                    f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
-        return _plugin_records(loaders[fmt], args.cases, stdin)
-    shards = SHARD_BYTES if args.jobs > 1 or args.engine == "dask" else None
-    return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt, shards=shards)
-
-
-def _plugin_records(loader: Any, inputs: Sequence[str], stdin: IO[bytes] | None) -> Any:
-    for item in inputs:
-        if item == "-":
-            stream = stdin or sys.stdin.buffer
-            for number, case in loader(stream, source="<stdin>", options={}):
-                yield "<stdin>", number, case
-            continue
-        with open(item, "rb") as fh:
-            for number, case in loader(fh, source=item, options={}):
-                yield item, number, case
-
-
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     signals = Signals()
     signals.install()  # first thing: a signal while the rulebook loads must still end in "interrupted", 130
@@ -255,9 +223,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     summary = _summary_counter()
     # The progress line goes to a terminal's stderr, and only when the report does not go to that terminal.
     show_progress = not args.quiet and isatty(err) and (sink is not None or not isatty(out))
-    progress = Progress(err, _input_size(args.cases), enabled=show_progress)
+    progress = Progress(err, input_size(args.cases), enabled=show_progress)
     done_bytes = 0
-    records = _records(args, stdin)
+    records = eval_records(args, stdin)
 
     def counted() -> Any:
         nonlocal done_bytes
@@ -386,16 +354,3 @@ def _detail(args: argparse.Namespace) -> str:
                                                                                           "sarif"):
         return "full"
     return "findings"
-
-
-def _input_size(inputs: Sequence[str]) -> int | None:
-    total = 0
-    for item in inputs:
-        if item == "-":
-            return None
-        p = Path(item)
-        if p.is_file():
-            total += p.stat().st_size
-        elif p.is_dir():
-            return None
-    return total or None
