@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import IO, cast
 
 from policy_eval import __version__
-from policy_eval.cli import commands
+from policy_eval.cli import commands, common
 from policy_eval.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -156,6 +156,7 @@ def main() -> None:
         import argcomplete
 
         argcomplete.autocomplete(parser())  # answers and exits
+    common.OWN_PROCESS = True  # (see common.settle_heap)
     try:
         with held(signal.SIGINT):  # its initialisation cannot take a KeyboardInterrupt (see held)
             import orjson  # noqa: F401

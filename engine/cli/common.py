@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gc
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -15,7 +16,7 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
            "EXIT_OUTPUT", "EXIT_PIPE", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
-           "no_records_error", "plugin_modules"]
+           "no_records_error", "plugin_modules", "settle_heap", "OWN_PROCESS"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -25,6 +26,21 @@ EXIT_WORKER = 3  # a worker process died (its records were run again; any that k
 EXIT_INTERNAL = 4  # a bug in policy-eval: an uncaught exception, or a record rejected with "internal error"
 EXIT_OUTPUT = 5  # the report could not be written (disk full, I/O error); an -o FILE is left as it was
 EXIT_PIPE = 141  # the reader of stdout went away (broken pipe): 128 + SIGPIPE, as a shell reports it
+
+
+# Set by main(): the process is policy-eval's own, not a test's or a host program's that calls run().
+OWN_PROCESS = False
+
+
+def settle_heap() -> None:
+    """Before a batch, in policy-eval's own process only: the rulebook and everything loaded so far live as
+    long as the run, so they are frozen (the cyclic collector no longer walks them, and forked --jobs workers
+    leave their pages shared), and the youngest generation is collected every 10,000 allocations rather than
+    700 (a record's evaluation leaves no cycles behind). 7-9 % less CPU a record (bench/README.md). Not in a
+    host's process: freezing its objects would keep any that later become cyclic garbage forever."""
+    if OWN_PROCESS:
+        gc.freeze()
+        gc.set_threshold(10_000)
 
 
 class UsageError(Exception):

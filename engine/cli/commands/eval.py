@@ -175,6 +175,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
         raise common.UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
     rb = common.load(args)
     signals.check()  # a signal whose exception the load lost (see Signals.check) still ends the run here
+    common.settle_heap()
     common.check_selectors(rb, args.only, "--rule")
     common.check_selectors(rb, args.skip, "--skip")
     sink = AtomicOutput(args.output) if args.output else None
