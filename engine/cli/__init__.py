@@ -14,8 +14,9 @@ or another program without a subprocess.
 Layout: ``commands/<name>.py`` is one command each (its options and its work);
 ``common.py`` holds exit codes, :class:`UsageError` and loading the rulebook;
 ``options.py`` the option groups and argument types several commands share;
-``inputs.py`` where eval's records come from; ``output.py`` atomic report files and terminal text; ``signals.py`` interrupt
-handling for ``eval``; ``progress.py`` the progress line.
+``inputs.py`` where eval's records come from; ``output.py`` atomic report files
+and terminal text; ``signals.py`` interrupt handling for ``eval``;
+``progress.py`` the progress line.
 
 Adding a command: write ``commands/<name>.py`` with ``register(sub)`` (add the
 sub-parser and its options) and ``run(args, out, err, stdin) -> int``, then

@@ -26,7 +26,7 @@ def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
         loaders = get_plugin_manager().loaders()
         if fmt not in loaders:
             raise UsageError(f"unknown --input-format {fmt!r} (available: "
-                                    f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
+                             f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
         return _plugin_records(loaders[fmt], args.cases, stdin)
     shards = SHARD_BYTES if args.jobs > 1 or args.engine == "dask" else None
     return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt, shards=shards)
