@@ -11,7 +11,7 @@ import datetime as _dt
 import operator
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from policy_eval.lang.types import (
     BOOL,
@@ -29,7 +29,7 @@ from policy_eval.lang.types import (
 )
 from policy_eval.lang.values import Money
 
-__all__ = ["binary", "negate", "EvalFailure", "int_mul", "MAX_INT_DIGITS"]
+__all__ = ["binary", "negate", "EvalFailure", "int_mul", "int_too_large", "MAX_INT_DIGITS", "MAX_INT_BITS"]
 
 
 class EvalFailure(Exception):
@@ -54,15 +54,21 @@ def _num_div(a: Any, b: Any) -> Decimal:
 
 
 MAX_INT_DIGITS = 4300  # Python's own limit for printing an int; a product past it is out of range
-_MAX_INT_BITS = int(MAX_INT_DIGITS * 3.3219280948873626)
+MAX_INT_BITS = int(MAX_INT_DIGITS * 3.3219280948873626)
 
 
 def int_mul(a: Any, b: Any) -> Any:
-    """``*`` whose result stays printable: squaring a let over and over would double its size each time."""
+    """``*`` whose result stays printable: squaring a let over and over would double its size each time.
+    (Generated code multiplies two ints inline and tests the bound itself: lang.threevalued.int_product.)"""
     r = a * b
-    if type(r) is int and r.bit_length() > _MAX_INT_BITS:
-        raise OverflowError(f"integer result over {MAX_INT_DIGITS:,} digits")
+    if type(r) is int and r.bit_length() > MAX_INT_BITS:
+        int_too_large(r)
     return r
+
+
+def int_too_large(r: int) -> NoReturn:
+    """What a product of two ints past :data:`MAX_INT_BITS` raises."""
+    raise OverflowError(f"integer result over {MAX_INT_DIGITS:,} digits")
 
 
 def _normal(d: Decimal) -> Decimal:

@@ -18,6 +18,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.compiler import compile_ir, let_function
+from policy_eval.lang.ops import MAX_INT_BITS, int_mul, int_too_large
 from policy_eval.lang.readers import read_datetime
 from policy_eval.lang.timestamps import MEMO
 from policy_eval.lang.values import UNKNOWN
@@ -151,6 +152,14 @@ class _Gen:
         self.n += 1
         return f"_t{self.n}"
 
+    def int_product(self, node: ir.Op, a: str, b: str) -> str | None:
+        """``a * b`` of two operands typed int, inline: :func:`~policy_eval.lang.ops.int_mul` without its call (the
+        same product, the same bound, the same error); None for any other operator or operand type."""
+        if node.fn is not int_mul or len(node.args) != 2 or any(x.type.name != "int" for x in node.args):
+            return None
+        t = self.tmp()
+        return f"({t} if ({t} := {a} * {b}).bit_length() <= {MAX_INT_BITS} else {self.fn(int_too_large)}({t}))"
+
     def closure(self, node: ir.IR) -> str:
         return f"{self.fn(compile_ir(node))}(c, v)"
 
@@ -259,7 +268,8 @@ class _Gen:
                 return f"(-{names[0]})" if fn is operator.neg else f"{self.fn(fn)}({names[0]})"
             if fn in _INFIX:
                 return f"({names[0]} {_INFIX[fn]} {names[1]})"
-            return f"{self.fn(fn)}({names[0]}, {names[1]})"
+            product = self.int_product(node, names[0], names[1])
+            return product if product is not None else f"{self.fn(fn)}({names[0]}, {names[1]})"
         return self.strict(node.args, body)
 
     def g_And(self, node: ir.And) -> str:

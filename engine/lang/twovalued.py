@@ -119,6 +119,8 @@ class SureGen(_Gen):
             return f"(-{args[0]})"
         if len(args) == 2 and fn in _INFIX:
             return f"({args[0]} {_INFIX[fn]} {args[1]})"
+        if len(args) == 2 and (product := self.int_product(node, args[0], args[1])) is not None:
+            return product
         code = f"{self.fn(fn)}({', '.join(args)})"
         return code if getattr(fn, "__module__", None) in _PURE_OPS else self.guard(code)
 
