@@ -333,6 +333,29 @@ class Evaluator:
                        self._unset.get(id(rule), ()), outcome in self._explained)
         return result
 
+    def violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                 ref_text: str) -> RuleResult | None:
+        """:meth:`judged`'s verdict for a rule found violated that no rule before it decides (no dependency
+        recorded), built directly: the commonest loud verdict of a batch (run.kernel), without the general
+        path's calls; None where that path is needed (a waiver to look for, an explanation to trace)."""
+        if version.waivers or self._violated_explained:
+            return None
+        result = self._violated(version, rule, case, env, ref_text, None, None)
+        deployed = self._deployed.get(id(rule))  # (compose.finish: what it records of a violated verdict)
+        if deployed:
+            result.params = compose.in_force(deployed, env[REF_TIME])
+        return result
+
+    def _violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                  ref_text: str, read_ahead: dict[str, Any] | None, error: str | None) -> RuleResult:
+        """A violated verdict with no waiver to look for and nothing to trace (message and remedies:
+        run.messages; run.nullshown)."""
+        text, owed = shown(rule, case, env, self._nullable[id(rule)])
+        return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, Outcome.VIOLATED,
+                          rule.severity, text or rule.title, text, owed, (), self._rule_inputs(rule, case, read_ahead),
+                          Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (), None,
+                          error, ref_text)
+
     def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                ref_text: str, read_ahead: dict[str, Any] | None, outcome: Outcome, error: str | None
                ) -> RuleResult | Outcome:
@@ -350,12 +373,7 @@ class Evaluator:
                 inputs=self._rule_inputs(rule, case, read_ahead), reference_time=ref_text,
                 explanation=Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else ())
         if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
-            # no waiver to look for, nothing to trace: what the lines below give (message and remedies: run.messages)
-            text, owed = shown(rule, case, env, self._nullable[id(rule)])  # (run.messages; run.nullshown)
-            return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, outcome, rule.severity,
-                              text or rule.title, text, owed, (),
-                              self._rule_inputs(rule, case, read_ahead), Later(lambda: explanation(trace_rule(
-                                  rule, case, dict(env)))) if self.lazy else (), None, error, ref_text)
+            return self._violated(version, rule, case, env, ref_text, read_ahead, error)
         waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
         trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None

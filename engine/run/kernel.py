@@ -40,6 +40,9 @@ class General(Protocol):
                read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
                depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome: ...
 
+    def violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
+                 ref_text: str) -> RuleResult | None: ...
+
 
 _U = UNKNOWN
 GATED = object()  # a fused step that an undetermined dependency leaves undetermined
@@ -223,7 +226,10 @@ class Kernel:
                 i = (loud & -loud).bit_length() - 1
                 loud &= loud - 1
                 rule, _, selected = steps[i]
-                result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcomes[i], None)
+                outcome = outcomes[i]
+                # (most loud verdicts: violated, built directly; the general path for the others)
+                if outcome is not _VIOLATED or (result := ev.violated(version, rule, case, env, ref_text)) is None:
+                    result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcome, None)
                 if selected and type(result) is RuleResult:
                     found.append(result)
             return self._sorted(version, found)
