@@ -190,6 +190,30 @@ def test_cli_check_diff_and_write(tmp_path: Path) -> None:
     assert _pe("fmt", "--check", str(tmp_path)).returncode == 0
 
 
+def test_a_reformatted_file_keeps_its_permissions_and_a_link_stays_a_link(tmp_path: Path) -> None:
+    """fmt replaces a file through a temp file (0600 when made): the file keeps its mode, so that a shared
+    policy folder stays readable to the group, and a symbolic link keeps pointing at the file, reformatted."""
+    import os
+    import stat
+
+    shared = tmp_path / "shared.yaml"
+    shared.write_text(MESSY, encoding="utf-8")
+    os.chmod(shared, 0o664)
+    real = tmp_path / "real" / "p.yaml"
+    real.parent.mkdir()
+    real.write_text(MESSY, encoding="utf-8")
+    os.chmod(real, 0o640)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(real)
+    assert _pe("fmt", str(shared), str(link)).returncode == 0
+    assert shared.read_text(encoding="utf-8") == EXPECTED
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o664
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.read_text(encoding="utf-8") == EXPECTED
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert not [p for p in tmp_path.rglob(".*.tmp")]
+
+
 def test_cli_invalid_file_exits_2(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("policy:\n\tid: x\n", encoding="utf-8")
     proc = _pe("fmt", "--check", str(tmp_path))

@@ -55,15 +55,20 @@ def _files(paths: list[Path]) -> list[Path]:
 
 def _write(path: Path, text: str) -> None:
     """Replace ``path`` atomically, through a temp file named as ``-o`` names its own (``.NAME.PID.xxxx.tmp``)
-    so that one a killed run left is removed by the next (:func:`policy_eval.cli.output.clean_stale`)."""
+    so that one a killed run left is removed by the next (:func:`policy_eval.cli.output.clean_stale`). The
+    file keeps its permissions (mkstemp's are 0600: a shared policy folder would become unreadable to the
+    others), and a symbolic link stays a link: the file it points to is replaced."""
     from policy_eval.cli.output import clean_stale
 
-    clean_stale(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    target = path.resolve() if path.is_symlink() else path
+    clean_stale(target)
+    mode = target.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
