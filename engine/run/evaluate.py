@@ -21,18 +21,18 @@ from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import DEFAULT_BUDGET, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
-from policy_eval.lang.values import UNKNOWN, render, to_json
+from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
-from policy_eval.run.explaining import case_inputs, explanation, trace_rule
+from policy_eval.run.explaining import explanation
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.inputs import Inputs, compile_inputs
+from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
-from policy_eval.run.later import Later, LaterInputs
 from policy_eval.run.lazy import LazyVerdicts
-from policy_eval.run.nullshown import NO_NULL, nullable_paths, shown
+from policy_eval.run.nullshown import NO_NULL, nullable_paths
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
@@ -45,7 +45,7 @@ _NONE = (0, 0)
 _new = object.__new__
 
 
-class Evaluator:
+class Evaluator(Judge):
     """Evaluates cases against one loaded rulebook. Thread-safe: it holds no per-case state."""
 
     def __init__(self, rulebook: Rulebook, *, explain: bool | str = False, only: Iterable[str] | None = None,
@@ -332,83 +332,3 @@ class Evaluator:
         compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
                        self._unset.get(id(rule), ()), outcome in self._explained)
         return result
-
-    def violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                 ref_text: str) -> RuleResult | None:
-        """:meth:`judged`'s verdict for a rule found violated that no rule before it decides (no dependency
-        recorded), built directly: the commonest loud verdict of a batch (run.kernel), without the general
-        path's calls; None where that path is needed (a waiver to look for, an explanation to trace)."""
-        if version.waivers or self._violated_explained:
-            return None
-        result = self._violated(version, rule, case, env, ref_text, None, None)
-        deployed = self._deployed.get(id(rule))  # (compose.finish: what it records of a violated verdict)
-        if deployed:
-            result.params = compose.in_force(deployed, env[REF_TIME])
-        return result
-
-    def _violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                  ref_text: str, read_ahead: dict[str, Any] | None, error: str | None) -> RuleResult:
-        """A violated verdict with no waiver to look for and nothing to trace (message and remedies:
-        run.messages; run.nullshown)."""
-        text, owed = shown(rule, case, env, self._nullable[id(rule)])
-        return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, Outcome.VIOLATED,
-                          rule.severity, text or rule.title, text, owed, (), self._rule_inputs(rule, case, read_ahead),
-                          Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (), None,
-                          error, ref_text)
-
-    def _judge(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-               ref_text: str, read_ahead: dict[str, Any] | None, outcome: Outcome, error: str | None
-               ) -> RuleResult | Outcome:
-        """The verdict of one rule on its own conditions; with ``detail="findings"`` a complied or
-        not-applicable one is its bare Outcome."""
-        if self.findings and not version.waivers and (outcome is Outcome.COMPLIED
-                                                      or outcome is Outcome.NOT_APPLICABLE):
-            return outcome
-        if (outcome is Outcome.NOT_APPLICABLE or outcome is Outcome.COMPLIED) and error is None \
-                and not version.waivers and outcome not in self._explained:
-            # the common case (most rules comply or do not apply to a given case): nothing to render
-            return RuleResult(
-                policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
-                outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
-                inputs=self._rule_inputs(rule, case, read_ahead), reference_time=ref_text,
-                explanation=Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else ())
-        if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
-            return self._violated(version, rule, case, env, ref_text, read_ahead, error)
-        waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
-        # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
-        trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
-        message = None
-        remedies: tuple[dict[str, Any], ...] = ()
-        if outcome is Outcome.VIOLATED:
-            message, remedies = shown(rule, case, env, self._nullable[id(rule)])
-        fixed = self._reasons[id(rule)].get(outcome) if error is None else None
-        reason = fixed if fixed is not None else reason_for(rule, outcome, message, trace, error)
-        if waiver is None and self.findings and (outcome is Outcome.COMPLIED or outcome is Outcome.NOT_APPLICABLE):
-            return outcome
-        if waiver is not None:
-            waiver["would_be"] = outcome.value
-            reason = compose.waived_reason(waiver)
-            outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
-        inputs: Mapping[str, Any] = {}
-        if trace is not None:
-            inputs = {k: to_json(v) for k, v in trace.reads.items()}
-        elif self.record_inputs:
-            inputs = self._rule_inputs(rule, case, read_ahead)
-        if waiver_reads:
-            inputs = {**inputs, **waiver_reads}
-        return RuleResult(
-            policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
-            outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
-            missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
-            inputs=inputs, explanation=explanation(trace) if trace is not None else
-            Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (),
-            waiver=waiver, error=error, reference_time=ref_text,
-        )
-
-    def _rule_inputs(self, rule: Rule, case: dict[str, Any], read_ahead: dict[str, Any] | None) -> Mapping[str, Any]:
-        """What the rule's verdict records as read: ``read_ahead`` when the caller read it in advance (run.inputs)."""
-        if not self.record_inputs:
-            return {}
-        if self.lazy:
-            return LaterInputs(lambda: case_inputs(self._paths[id(rule)], case))
-        return read_ahead if read_ahead is not None else case_inputs(self._paths[id(rule)], case)
