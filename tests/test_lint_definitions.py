@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 PE = Path(sys.executable).parent / "policy-eval"
@@ -95,15 +97,29 @@ def test_a_parameter_read_through_a_definition_is_used_and_an_inherited_one_keep
     assert note == "rule 'handled': the message shows request.status, which the rule does not read"  # once
 
 
-def test_a_comment_that_hides_the_rest_of_a_folded_condition_is_an_error() -> None:
+def test_a_comment_that_hides_the_rest_of_a_folded_condition_is_a_load_error(tmp_path: Path) -> None:
     """YAML joins the lines of a '>-' block: `a   # note` then `or b` reaches the language as `a # note or b`, and
     the comment swallows `or b`. Found while documenting comments in conditions (docs/language.md): the
-    fixture's first rule has one such comment (line 15) and one on the block's last line (harmless); its
-    second rule writes the same condition as '|-', where each comment ends with its line."""
-    code, doc = lint(DATA / "lint" / "folded")
-    assert found(doc, "comment-in-folded-condition") == {("v1.yaml", 15, 68)}
-    assert code == 1  # an error fails lint
+    fixture's first rule has one such comment (line 15) and one on the block's last line (harmless). Only lint
+    said so at first, and a new user's `check` said "ok" on a `when` that meant less than it said (its
+    `eval` reported a 0.00 fee as "fee charged"): the policy is not loaded now, wherever it is loaded."""
+    from policy_eval.errors import PolicyError
     from policy_eval.rulebook import load_rulebook
-    rules = {r.id: r for r in load_rulebook(DATA / "lint" / "folded").policies["mini"].latest().rules}
-    assert "or exists" not in rules["handled"].condition.node.text  # what the comment hid
+
+    with pytest.raises(PolicyError) as caught:
+        load_rulebook(DATA / "lint" / "folded")
+    errors = getattr(caught.value, "errors", None) or [caught.value]
+    assert [(Path(str(e.file)).name, e.line, e.column) for e in errors] == [("v1.yaml", 15, 68)]
+    assert "this comment hides what follows it" in errors[0].message
+    run = subprocess.run([str(PE), "lint", str(DATA / "lint" / "folded")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "v1.yaml:15:68: require: this comment hides what follows it" in run.stderr
+    # the same condition as '|-' (each comment ends with its line), a '#' in a string, and a comment on the
+    # block's last line load
+    text = (DATA / "lint" / "folded" / "v1.yaml").read_text(encoding="utf-8")
+    hiding = "request.submitted_at + 48h   # 48小时内: inclusive"
+    assert hiding in text
+    fine = text.replace(hiding, 'request.submitted_at + 48h and "a # b" != "c"')
+    (tmp_path / "v1.yaml").write_text(fine, encoding="utf-8")
+    rules = {r.id: r for r in load_rulebook(tmp_path).policies["mini"].latest().rules}
+    assert "or exists" in rules["handled"].condition.node.text
     assert "or exists" in rules["keeps"].condition.node.text

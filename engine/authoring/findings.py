@@ -46,9 +46,6 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("conflicting-rules", "warning",
           "two rules with the same clause and 'when' whose conditions demand opposite things"),
     Check("suppression-without-reason", "warning", "a '# lint: ignore[...]' comment that gives no reason"),
-    Check("comment-in-folded-condition", "error",
-          "a '#' comment inside a '>-' condition, before its last line: YAML joins the lines, so the comment "
-          "hides the rest of the condition"),
 )}
 
 

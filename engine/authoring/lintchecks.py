@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
-from policy_eval.authoring.lintfolded import folded_comments
 from policy_eval.authoring.lintunused import unused_definitions
 from policy_eval.authoring.schemapath import enum_of
 from policy_eval.lang import ir
@@ -308,8 +307,7 @@ def untested(data: LintInput) -> Iterator[Finding]:
 
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
-    constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, message_paths, conflicts, untested,
-    folded_comments]
+    constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, message_paths, conflicts, untested]
 
 
 def run_checks(data: LintInput) -> Iterator[Finding]:

@@ -3,7 +3,7 @@
 Input: a composed YAML node (``yaml.compose``). Output: the scalar nodes that hold an expression of the
 condition language: the values of ``when``, ``require``, ``forbid``, remedies' ``amount`` / ``duration``,
 waivers' ``scope``, ``reference_time``, and each entry of a ``let`` or ``definitions`` mapping (docs/policies.md);
-the ``params`` block is data and is skipped. Used by lint (comment-in-folded-condition) and by the rulebook's
+the ``params`` block is data and is skipped. Used by the rulebook's
 mutation testing (bench/mutate_policies.py), which need where and how an expression is written, not its value.
 """
 

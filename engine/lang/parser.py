@@ -20,7 +20,7 @@ from policy_eval.errors import PolicyError, PolicySyntaxError
 from policy_eval.lang import ast
 from policy_eval.lang.values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
 
-__all__ = ["parse", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
+__all__ = ["parse", "comment_spans", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
 
 MAX_EXPRESSION_CHARS = 20_000
 MAX_DEPTH = 200
@@ -38,6 +38,13 @@ _TOKEN_NAMES = {
 def _lark() -> Lark:
     return Lark.open("grammar.lark", rel_to=__file__, parser="lalr", propagate_positions=True,
                      maybe_placeholders=False)
+
+
+def comment_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) character indexes of each ``#`` comment of an expression that parses, found by the
+    grammar's own lexer (a ``#`` inside a string is no comment)."""
+    return [(tok.start_pos or 0, tok.end_pos or 0) for tok in _lark().lex(text, dont_ignore=True)
+            if tok.type == "COMMENT"]
 
 
 def _span_of(meta_or_tok: object) -> ast.Span:

@@ -19,7 +19,7 @@ from policy_eval.lang.checker import Scope, check
 from policy_eval.lang.codegen import compile_fast
 from policy_eval.lang.cost import CASE_LIST_ITEMS, DEFAULT_CEILING, estimate
 from policy_eval.lang.functions import FunctionRegistry, assignable
-from policy_eval.lang.parser import parse
+from policy_eval.lang.parser import comment_spans, parse
 from policy_eval.lang.types import Type
 from policy_eval.rulebook.policy.model import Condition, Location, ParamInfo, parse_instant
 from policy_eval.rulebook.policy.nesting import MAX_LET_CHAIN, MAX_NESTING, Nesting
@@ -156,8 +156,27 @@ class BuilderBase:
                 line=s.line, column=s.column), path, offset)
             return None
         self.check_parameter_items(node)
+        if text is None and "#" in raw and not self.comments_end_their_lines(raw, path, what):
+            return None
         line, column = self.pos.expression_position(path, 1 + offset[0], 1 + offset[1])
         return Condition(raw, node, compile_fast(node, raw), line, column, cost)
+
+    def comments_end_their_lines(self, raw: str, path: Path_, what: str) -> bool:
+        """Whether each ``#`` comment of the expression at ``path`` ends where its line of the file ends; else
+        an error at the first that does not. YAML joins the lines of a folded block (``>-``) into one, so
+        ``a <= b   # 48 h`` and then ``or c`` on the next line reach the language as ``a <= b # 48 h or c``: the
+        comment hides ``or c``, and the condition means less than it says."""
+        for start, end in comment_spans(raw):
+            first = self.pos.expression_position(path, *_line_column(raw, start))
+            last = self.pos.expression_position(path, *_line_column(raw, end - 1))
+            if first[0] != last[0]:
+                self.errors.append(PolicyLoadError(
+                    f"{what}: this comment hides what follows it: YAML joins the lines of a '>-' block into "
+                    "one, so everything after the '#' is ignored; use '|-' to keep the line breaks, or put the "
+                    "comment above the key", file=self.pos.file, line=first[0], column=first[1],
+                    source_line=self.pos.line_text(first[0])))
+                return False
+        return True
 
     def shallow_enough(self, node: ir.IR, path: Path_, what: str, offset: tuple[int, int]) -> bool:
         """Whether ``node``, counted through the lets it uses, nests at most MAX_NESTING levels (else an error
@@ -249,3 +268,9 @@ def _chain_text(names: list[str]) -> str:
     """``b65 -> b64 -> b63 -> ... -> b0``: a chain of let names, its middle left out when long."""
     shown = names if len(names) <= 8 else [*names[:4], "...", *names[-2:]]
     return " -> ".join(shown)
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based (line, column) of a character index of an expression's text."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
