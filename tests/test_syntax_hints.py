@@ -23,6 +23,34 @@ def test_the_message_names_the_fix(text: str, column: int, hint: str) -> None:
     assert hint in info.value.message
 
 
+@pytest.mark.parametrize(("text", "column", "hint"), [
+    ('a == "breach" orr b', 15, "unexpected 'orr'; did you mean 'or'?"),
+    ("a == 1 andd b", 8, "unexpected 'andd'; did you mean 'and'?"),
+    ("if a thne b else c", 6, "did you mean 'then'?"),
+    ("a AND b", 3, "keywords are written in lower case; write 'and'"),
+    ("a == 1 OR b", 8, "write 'or'"),
+    ("a orb", 3, "unexpected 'orb'"),  # once read as `a or b`
+    ("x inside", 3, "unexpected 'inside'; expected 'and', 'or', 'not', 'in'"),  # once `x in side`
+])
+def test_a_misspelt_keyword_is_located_at_itself(text: str, column: int, hint: str) -> None:
+    """A new user's `"breach" orr claim.provided` was reported at `claim`, expecting '(' ... : the grammar's
+    keywords were literal strings, which the lexer matched at the start of a word where no name could follow
+    (`orr` read as `or` then `r`; `a orb` parsed as `a or b`). Keywords are whole words now, and a word close to
+    the one expected is named."""
+    with pytest.raises(PolicySyntaxError) as info:
+        compile_expression(text)
+    assert (info.value.line, info.value.column) == (1, column)
+    assert hint in info.value.message
+
+
+@pytest.mark.parametrize("text", ["order_ok or notify", "inbox and order", "thenceforth or elsewhere", "nullable",
+                                  "truest or falsehood", "iffy"])
+def test_names_that_start_with_a_keyword_are_names(text: str) -> None:
+    schema = {"type": "object", "properties": {n: {"type": "boolean"} for n in text.replace(" or ", " ").replace(
+        " and ", " ").split()}}
+    assert compile_expression(text, case_schema=schema) is not None
+
+
 def test_a_closed_string_is_not_called_unclosed() -> None:
     with pytest.raises(PolicySyntaxError) as info:
         compile_expression('"a" ^ "b"')

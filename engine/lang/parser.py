@@ -9,6 +9,7 @@ policy file). Size and nesting are bounded before any recursive walk.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import re
 from decimal import Decimal
 from functools import lru_cache
@@ -25,6 +26,8 @@ __all__ = ["parse", "comment_spans", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
 MAX_EXPRESSION_CHARS = 20_000
 MAX_DEPTH = 200
 
+# The language's keywords, in the order an error lists them as expected (grammar.lark: whole words only).
+_KEYWORDS = ("and", "or", "not", "in", "then", "else", "if", "true", "false", "null")
 _TOKEN_NAMES = {
     "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "COLON": "':'",
     "DOT": "'.'", "NAME": "a name", "INT": "an integer", "DECIMAL": "a decimal", "STRING": "a string",
@@ -244,9 +247,18 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
             got = "end of expression"
         else:
             got = repr(tok.value)
-        expected = sorted({_TOKEN_NAMES.get(e, repr(e.lower()) if e.isupper() else e) for e in exc.expected})
+        words = [w for w in _KEYWORDS if f"_{w.upper()}" in exc.expected]  # the keywords that could come here
+        expected = [repr(w) for w in words] + sorted(
+            {_TOKEN_NAMES.get(e, repr(e.lstrip("_").lower()) if e.isupper() else e) for e in exc.expected
+             if e.lstrip("_").lower() not in words})
         if tok.type == "COMPARE" and "COMPARE" not in exc.expected:
             return f"unexpected {got}: comparisons do not chain; write `a < b and b < c`"
+        if tok.type == "NAME" and words:  # a word where an operator belongs: a keyword misspelt?
+            if tok.value.lower() in _KEYWORDS:
+                return f"unexpected {got}: keywords are written in lower case; write {tok.value.lower()!r}"
+            close = difflib.get_close_matches(tok.value, words, n=1, cutoff=0.6)
+            if close:
+                return f"unexpected {got}; did you mean {close[0]!r}?"
         hint = f"; expected {', '.join(expected[:6])}" if expected else ""
         return f"unexpected {got}{hint}"
     return str(exc)
