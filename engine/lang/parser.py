@@ -21,7 +21,7 @@ from policy_eval.errors import PolicyError, PolicySyntaxError
 from policy_eval.lang import ast
 from policy_eval.lang.values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
 
-__all__ = ["parse", "comment_spans", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
+__all__ = ["parse", "comment_spans", "one_line", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
 
 MAX_EXPRESSION_CHARS = 20_000
 MAX_DEPTH = 200
@@ -48,6 +48,22 @@ def comment_spans(text: str) -> list[tuple[int, int]]:
     grammar's own lexer (a ``#`` inside a string is no comment)."""
     return [(tok.start_pos or 0, tok.end_pos or 0) for tok in _lark().lex(text, dont_ignore=True)
             if tok.type == "COMMENT"]
+
+
+def one_line(text: str) -> str:
+    """An expression's text on one line, as a reason quotes it: its comments left out and each line break
+    with the indentation around it one space (a string holds no line break; the spaces inside one are kept)."""
+    if "#" in text:
+        try:
+            spans = comment_spans(text)
+        except UnexpectedInput:
+            spans = []
+        for start, end in reversed(spans):
+            text = text[:start] + text[end:]
+    return _LINE_BREAK.sub(" ", text.strip())
+
+
+_LINE_BREAK = re.compile(r"[ \t]*(?:\r\n|\r|\n)\s*")
 
 
 def _span_of(meta_or_tok: object) -> ast.Span:

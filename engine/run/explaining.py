@@ -12,6 +12,7 @@ from typing import Any
 from policy_eval.lang.budget import current
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
+from policy_eval.lang.parser import one_line
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.tracecode import trace_without_steps
 from policy_eval.lang.values import render, to_json
@@ -98,10 +99,10 @@ def reason(rule: Rule, outcome: Outcome, message: str | None, trace: Trace | Non
     if outcome is Outcome.VIOLATED:
         return message or rule.title
     if outcome is Outcome.NOT_APPLICABLE:
-        return f"does not apply: `{rule.when.text.strip()}` is false" if rule.when else "does not apply"
+        return f"does not apply: `{one_line(rule.when.text)}` is false" if rule.when else "does not apply"
     if outcome is Outcome.COMPLIED:
         verb = "holds" if rule.mode == "require" else "does not hold"
-        return f"`{rule.condition.text.strip()}` {verb}"
+        return f"`{one_line(rule.condition.text)}` {verb}"
     if error is not None:
         return f"could not evaluate: {error}"
     missing = ", ".join(trace.missing) if trace is not None and trace.missing else "unknown values"
