@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_eval.errors import PolicyLoadError
+from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
 from policy_eval.lang.values import ValueParseError
 from policy_eval.rulebook import Rulebook
 from policy_eval.rulebook.policy import parse_instant
+from policy_eval.rulebook.policy.schema import suggest
 from policy_eval.rulebook.validation import CaseValidator
-from policy_eval.rulebook.yamlload import load_yaml
+from policy_eval.rulebook.yamlload import Positions, load_yaml
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
@@ -64,47 +65,109 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-_EXPECT_KEYS = frozenset({"outcome", "version", "missing", "remedies", "message"})
+# The keys of a test file, of one test and of a rule's expectation: the properties schemas/policy-test.schema.json
+# declares at each level (tests/test_testfile_keys.py checks that they are the same). Any other key is an error.
+FILE_KEYS = ("tests", "params")
+TEST_KEYS = ("name", "as_of", "case", "expect")
+EXPECT_KEYS = ("outcome", "version", "missing", "remedies", "message")
 # what a test expects of a rule that gives the case no verdict (the version in force has no such rule, say)
 ABSENT = "absent"
 
 
 def load_tests(path: Path) -> list[PolicyTest]:
+    """The tests of a policy test file, or every mistake in it, each located (an unknown key at the key), in
+    line order: one is raised as a :class:`PolicyLoadError`, several as an :class:`ErrorList`."""
     data, positions = load_yaml(path.read_bytes(), str(path))
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise PolicyLoadError("a policy test file needs a top-level 'tests:' list", file=str(path), line=1, column=1)
-    params = _params_file(path, data, positions)
+    errors = _unknown_keys(positions, data, FILE_KEYS, (), "at the top level of a test file")
+    params = None
+    try:
+        params = _params_file(path, data, positions)
+    except PolicyLoadError as exc:
+        errors.append(exc)
     out = []
     for i, raw in enumerate(data["tests"]):
-        line, _ = positions.where(("tests", i))
-        if not isinstance(raw, dict) or "case" not in raw or "expect" not in raw:
-            raise positions.error("each test needs 'case' and 'expect'", ("tests", i))
-        case, case_file = raw["case"], None
-        if isinstance(case, str):
-            case, case_file = _case_file(path, case, positions, ("tests", i, "case"))
-        name = str(raw.get("name") or f"test #{i + 1}")
-        if not isinstance(raw["expect"], dict):
-            raise positions.error("'expect' maps rule ids to outcomes", ("tests", i, "expect"))
-        for rid, exp in raw["expect"].items():
-            outcome = exp.get("outcome") if isinstance(exp, dict) else exp
-            if isinstance(exp, dict) and set(exp) - _EXPECT_KEYS:
-                raise positions.error(f"unknown key(s) {', '.join(sorted(map(str, set(exp) - _EXPECT_KEYS)))} in the "
-                                      f"expectation of {rid} (use {', '.join(sorted(_EXPECT_KEYS))})",
-                                      ("tests", i, "expect", rid))
-            if outcome == ABSENT and isinstance(exp, dict):
-                raise positions.error(f"'{ABSENT}' is written alone, as {rid}: {ABSENT} (a rule with no verdict has "
-                                      "no version, missing paths, remedies or message to compare)",
-                                      ("tests", i, "expect", rid))
-            if isinstance(outcome, list):
-                raise positions.error(f"the expectation of {rid} is one outcome, not a list (a case has one verdict "
-                                      "per rule: write the one this case should get)", ("tests", i, "expect", rid))
-            if not isinstance(outcome, str) or (outcome not in {o.value for o in Outcome} and outcome != ABSENT):
-                raise positions.error(f"unknown outcome {_yaml_text(outcome)} for {rid} (use complied, violated, "
-                                      f"not_applicable, undetermined, or {ABSENT}: no verdict of that rule)",
-                                      ("tests", i, "expect", rid))
-        out.append(PolicyTest(name, str(path), line, case, raw["expect"],
-                              str(raw["as_of"]) if raw.get("as_of") is not None else None, params, case_file))
+        test = _load_test(path, i, raw, positions, params, errors)
+        if test is not None:
+            out.append(test)
+    if errors:
+        errors.sort(key=lambda e: (e.line or 0, e.column or 0))
+        raise errors[0] if len(errors) == 1 else ErrorList(errors)
     return out
+
+
+def _load_test(path: Path, i: int, raw: Any, positions: Positions, params: str | None,
+               errors: list[PolicyError]) -> PolicyTest | None:
+    """Test #``i + 1`` of the file, its mistakes added to ``errors`` (then None)."""
+    at, before = ("tests", i), len(errors)
+    if not isinstance(raw, dict):
+        errors.append(positions.error("each test is a mapping with 'case' and 'expect'", at))
+        return None
+    errors.extend(_unknown_keys(positions, raw, TEST_KEYS, at, f"in test #{i + 1}"))
+    meant = {m for key in raw if key not in TEST_KEYS for m in difflib.get_close_matches(str(key), TEST_KEYS, n=1)}
+    lacking = [key for key in ("case", "expect") if key not in raw and key not in meant]  # a misspelt one: at its key
+    if lacking:
+        errors.append(positions.error(f"each test needs 'case' and 'expect'; test #{i + 1} has no "
+                                      f"{' and no '.join(repr(k) for k in lacking)}", at))
+    case, case_file = raw.get("case"), None
+    if isinstance(case, str):
+        try:
+            case, case_file = _case_file(path, case, positions, at + ("case",))
+        except PolicyLoadError as exc:
+            errors.append(exc)
+    elif "case" in raw and not isinstance(case, dict):
+        errors.append(positions.error("'case' is the case record (a mapping) or the path of a JSON file holding "
+                                      "it (relative to this test file)", at + ("case",)))
+    expect = raw.get("expect")
+    if "expect" in raw and not isinstance(expect, dict):
+        errors.append(positions.error("'expect' maps rule ids to outcomes", at + ("expect",)))
+    elif isinstance(expect, dict):
+        for rid, exp in expect.items():
+            errors.extend(_expectation_errors(positions, rid, exp, at + ("expect", rid)))
+    if len(errors) > before or not isinstance(case, dict) or not isinstance(expect, dict):
+        return None
+    line, _ = positions.where(at)
+    name = str(raw.get("name") or f"test #{i + 1}")
+    as_of = str(raw["as_of"]) if raw.get("as_of") is not None else None
+    return PolicyTest(name, str(path), line, case, expect, as_of, params, case_file)
+
+
+def _unknown_keys(positions: Positions, mapping: dict[Any, Any], known: Sequence[str], at: tuple[Any, ...],
+                  where: str) -> list[PolicyError]:
+    """An error at each key of ``mapping`` not in ``known``, naming the close known key if there is one."""
+    return [positions.error(f"unknown key {_yaml_text(key)} {where}"
+                            + (suggest(str(key), list(known)) or f" (known keys: {', '.join(known)})"),
+                            at + (key,), key=True)
+            for key in mapping if key not in known]
+
+
+def _expectation_errors(positions: Positions, rid: Any, exp: Any, at: tuple[Any, ...]) -> list[PolicyError]:
+    """The mistakes of the expectation ``exp`` of rule ``rid`` (at ``at``)."""
+    if isinstance(exp, dict):
+        errors = _unknown_keys(positions, exp, EXPECT_KEYS, at, f"in the expectation of {rid}")
+        if "outcome" not in exp:
+            return [*errors, positions.error(f"the expectation of {rid} needs 'outcome'", at)]
+        if exp["outcome"] == ABSENT:
+            return [*errors, positions.error(f"'{ABSENT}' is written alone, as {rid}: {ABSENT} (a rule with no "
+                                             "verdict has no version, missing paths, remedies or message to compare)",
+                                             at)]
+        outcome, at = exp["outcome"], at + ("outcome",)
+    else:
+        errors, outcome = [], exp
+    if isinstance(outcome, list):
+        errors.append(positions.error(f"the expectation of {rid} is one outcome, not a list (a case has one verdict "
+                                      "per rule: write the one this case should get)", at))
+    elif not isinstance(outcome, str) or (outcome not in {o.value for o in Outcome} and outcome != ABSENT):
+        errors.append(positions.error(f"unknown outcome {_yaml_text(outcome)} for {rid} (use complied, violated, "
+                                      f"not_applicable, undetermined, or {ABSENT}: no verdict of that rule)", at))
+    return errors
+
+
+def _one_line(text: str) -> str:
+    """A verdict's message or reason on one line of a failure: a rule's condition quoted in a reason keeps the
+    line breaks and indentation of its YAML, which are collapsed to single spaces."""
+    return " ".join(text.split())
 
 
 def _yaml_text(value: Any) -> str:
@@ -229,7 +292,7 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
             continue
         if got.outcome.value != want["outcome"]:
             outcome.failures.append(f"{rule_id}: expected {want['outcome']}, got {got.outcome.value} "
-                                    f"— {got.message or got.reason}")
+                                    f"— {_one_line(got.message or got.reason)}")
             continue
         if "version" in want and str(want["version"]) != str(got.version):
             outcome.failures.append(f"{rule_id}: expected version {want['version']}, got {got.version}")
@@ -251,7 +314,7 @@ def _absent(rulebook: Rulebook, rule_id: str, got: RuleResult | None) -> list[st
         got = None  # no version of the policy is in force: none of its rules judges the case
     if got is not None:
         by = f"from version {got.version}" if got.version is not None else \
-            f"(the policy's own verdict: {got.reason})"
+            f"(the policy's own verdict: {_one_line(got.reason)})"
         return [f"{rule_id}: expected absent (no verdict), got {got.outcome.value} {by}"]
     known = sorted({r.full_id for v in rulebook.versions() for r in v.rules})
     if rule_id in known:

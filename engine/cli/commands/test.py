@@ -119,8 +119,10 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
     for f in files:
         try:
             tests = load_tests(f)
-        except PolicyError as exc:
-            err.write(str(exc) + "\n")
+        except PolicyError as exc:  # every mistake of the file, located, in line order
+            out.flush()  # the errors in their place in the report when both streams show on one terminal:
+            err.write(str(exc) + "\n")  # after what stdout holds so far, and before the summary
+            err.flush()
             load_errors += 1
             continue
         overlay = tests[0].params if tests else None
@@ -128,8 +130,10 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
             try:
                 book = common.load(argparse.Namespace(**{**vars(args), "params": overlay}))
             except PolicyError as exc:
+                out.flush()  # (as above)
                 err.write(printable(f"{f}: params {overlay}:") + "\n")
                 common.print_errors(exc, err, args.command)
+                err.flush()
                 load_errors += 1
                 continue
             books[overlay] = (book, Evaluator(book), CaseValidator(book.case_schemas))
