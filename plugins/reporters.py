@@ -2,8 +2,10 @@
 
 A reporter factory is called as ``factory(stream, options)`` and returns an
 object with ``start(meta)``, ``case(case_result)`` and ``finish(summary)``.
-``meta`` has ``rulebook`` (digest) and ``rules`` (list of rule descriptions);
-``summary`` has the totals (read, evaluated, rejected, outcomes, ...).
+``meta`` has ``rulebook`` (digest) and ``rules`` (each version's rules, oldest version first: id, version,
+title, clause, severity); ``summary`` has the totals (read, evaluated, rejected, outcomes, ...).
+Where a record is reads ``file:LINE``, or ``file:LINE [item N]`` for an item of a JSON array
+(:func:`policy_eval.plugins.sarif.record_place`). SARIF: :mod:`policy_eval.plugins.sarif`.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import os
 import re
 import shutil
 import tempfile
-from pathlib import Path, PurePosixPath
 from typing import IO, Any
-from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
 from policy_eval.errors import printable
 from policy_eval.plugins.hookspecs import hookimpl
+from policy_eval.plugins.sarif import SarifReporter, record_place
 from policy_eval.run import result as _result
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
@@ -97,8 +98,7 @@ class TextReporter:
     def case(self, result: CaseResult) -> None:
         # Everything from the case (its id, its file name, messages quoting its values) is escaped by
         # printable(): a case must not forge report lines or send terminal escapes.
-        where = printable(f"{result.source}" + (f":{result.record}" if result.record is not None else "")  # None: a whole input
-                          if result.source else f"#{result.record}")
+        where = printable(record_place(result.source, result.record))  # file:LINE, file:LINE [item N], file
         if result.error is not None:
             err = result.error
             name = f" {printable(result.case_id)}" if result.case_id else ""
@@ -223,9 +223,10 @@ class JunitReporter:
         pass
 
     def case(self, result: CaseResult) -> None:
-        name = result.case_id or f"{result.source}:{result.record}"
+        place = record_place(result.source, result.record)
+        name = result.case_id or place
         if result.error is not None:
-            where = f"{result.source}:{result.record}: {result.error.get('json_path', '$')}: "
+            where = f"{place}: {result.error.get('json_path', '$')}: "
             body = (f'<error message={quoteattr(_xml_text(result.error["message"]))} type="rejected">'
                     f'{escape(_xml_text(where + result.error["message"]))}</error>')
             self._add("rejected-records", name, body, error=True)
@@ -280,108 +281,6 @@ class JunitReporter:
             self.out.write("  </testsuite>\n")
         self.suites.clear()
         self.out.write("</testsuites>\n")
-
-
-def _uri(source: str) -> str:
-    """A SARIF artifact URI: relative paths stay relative (percent-encoded), absolute ones become file: URIs."""
-    if os.path.isabs(source):
-        return Path(source).as_uri()
-    return quote(str(PurePosixPath(source.replace(os.sep, "/"))))
-
-
-class SarifReporter:
-    """SARIF 2.1.0: one result per violated (error/warning/note by severity) or undetermined (note) verdict,
-    and one per rejected record (rule ``policy-eval/rejected-record``). Results are written as they come
-    (memory stays flat); the summary follows them in the run's properties."""
-
-    LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
-    REJECTED = "policy-eval/rejected-record"
-
-    def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
-        self.out = stream
-        self.rules: list[dict[str, Any]] = []
-        self.index: dict[str, int] = {}
-        self.started = False  # the head is written before the first result (results stream)
-        self.first = True
-
-    def _rule(self, rule_id: str, descriptor: dict[str, Any]) -> None:
-        if rule_id not in self.index:
-            self.index[rule_id] = len(self.rules)
-            self.rules.append(descriptor)
-
-    def start(self, meta: dict[str, Any]) -> None:
-        for rule in meta.get("rules", []):
-            clause = rule.get("clause")
-            self._rule(rule["id"], {
-                "id": rule["id"], "name": rule["id"].replace("/", "_"),
-                "shortDescription": {"text": rule["title"]},
-                "fullDescription": {"text": f"{clause}: {rule['title']}" if clause else rule["title"]},
-                "defaultConfiguration": {"level": self.LEVEL.get(rule["severity"], "warning")},
-                "properties": {"clause": clause, "severity": rule["severity"]},
-            })
-        self._rule(self.REJECTED, {
-            "id": self.REJECTED, "name": "rejected_record",
-            "shortDescription": {"text": "A case record could not be evaluated"},
-            "fullDescription": {"text": "The record is not valid JSON, not an object, or does not match its "
-                                        "case kind's JSON Schema; the message names the JSON path."},
-            "defaultConfiguration": {"level": "error"},
-        })
-
-    def _location(self, result: CaseResult) -> list[dict[str, Any]]:
-        if not result.source or result.source.startswith("<"):
-            return []
-        loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(result.source)}}}
-        if result.record:
-            loc["physicalLocation"]["region"] = {"startLine": result.record}
-        return [loc]
-
-    def _result(self, entry: dict[str, Any]) -> None:
-        self.out.write(("\n" if self.first else ",\n") + "        " + _dumps(entry))
-        self.first = False
-
-    def case(self, result: CaseResult) -> None:
-        if not self.started:
-            self._open()
-        if result.error is not None:
-            self._result({"ruleId": self.REJECTED, "ruleIndex": self.index[self.REJECTED], "level": "error",
-                          "message": {"text": f"{result.error.get('json_path', '$')}: {result.error['message']}"},
-                          "locations": self._location(result)})
-            return
-        for r in result.results:
-            if r.outcome not in (Outcome.VIOLATED, Outcome.UNDETERMINED) or r.rule is None:
-                continue
-            level = self.LEVEL.get(r.severity, "warning") if r.outcome is Outcome.VIOLATED else "note"
-            entry: dict[str, Any] = {
-                "ruleId": r.full_id, "level": level,
-                "message": {"text": f"[{r.outcome.value}] case "
-                                    f"{result.case_id or f'{result.source}:{result.record}'}: {r.message or r.reason}"},
-                "locations": self._location(result),
-                "properties": {"outcome": r.outcome.value, "case_id": result.case_id, "version": r.version,
-                               "clause": r.clause, "remedies": list(r.remedies)},
-            }
-            if r.full_id in self.index:
-                entry["ruleIndex"] = self.index[r.full_id]
-            self._result(entry)
-
-    def _open(self) -> None:
-        """Everything before the results: written once the rules are known, then results stream."""
-        self.started = True
-        head = {
-            "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [{"tool": {"driver": {"name": "policy-eval", "version": __version__,
-                                          "informationUri": "https://example.invalid/policy-eval",
-                                          "rules": self.rules}}}],
-        }
-        text = _dumps(head, indent=2)
-        cut = text.rindex("}\n  ]\n}")  # after the run's "tool": the results follow
-        self.out.write(text[:cut].rstrip() + ',\n      "results": [')
-
-    def finish(self, summary: dict[str, Any]) -> None:
-        if not self.started:
-            self._open()
-        self.out.write(("\n      ]" if not self.first else "]") + ',\n      "columnKind": "unicodeCodePoints",\n'
-                       '      "properties": {"summary": ' + _dumps(summary) + "}\n    }\n  ]\n}\n")
 
 
 @hookimpl

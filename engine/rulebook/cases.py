@@ -6,6 +6,10 @@ is not an object, or fails its kind's JSON Schema becomes a
 :class:`~policy_eval.errors.CaseError` naming the source, the record number
 (the line, for JSON Lines) and the JSON path; every other record flows on.
 Numbers are read exactly (``Decimal``), never as binary floats.
+
+The record number of an item of a JSON array is its item number, an :class:`ArrayItem`: an ``int``
+(so ``record`` reads, compares and serialises as before) that also carries the line the item starts on,
+for reports that must give a real line (SARIF regions, the text report's ``file:line``).
 """
 
 from __future__ import annotations
@@ -42,11 +46,30 @@ from policy_eval.rulebook.jsonrecord import (
 )
 from policy_eval.rulebook.shards import plan_shards
 
-__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "Record"]
+__all__ = ["read_cases", "read_stream", "parse_record", "MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "Record",
+           "ArrayItem"]
 
 # A JSON document (not JSON Lines) is read whole into memory: this bounds that memory.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 Record = tuple[str, "int | None", "dict[str, Any] | CaseError"]
+
+
+class ArrayItem(int):
+    """The record number of an item of a JSON array: its item number (1, 2, ...), which is what ``record``
+    says in every result, and beside it ``line``, the line of the file the item starts on (1-based, lines
+    ended by LF as in JSON Lines). Equal to, hashed, formatted and written to JSON as the plain ``int``; it
+    travels to worker processes pickled with its line. (No ``__slots__``: an ``int`` subclass cannot have
+    any, so each item carries a small ``__dict__``; an array is read whole in memory anyway.)"""
+
+    line: int
+
+    def __new__(cls, number: int, line: int) -> ArrayItem:
+        made = super().__new__(cls, number)
+        made.line = line
+        return made
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int]]:
+        return ArrayItem, (int(self), self.line)
 
 
 _DECODER = DECODER
@@ -123,7 +146,8 @@ def _array(text: str, pos: int) -> list[tuple[Any, int, int]]:
 def _documents(text: str, source: str) -> Iterator[Record]:
     """A JSON document: an array of cases, one case, or several concatenated cases (``jq`` output).
 
-    Array items are numbered 1, 2, ...; other values by the line they start on (as in JSON Lines).
+    Array items are numbered 1, 2, ... (:class:`ArrayItem`, which also knows the item's line); other
+    values by the line they start on (as in JSON Lines).
     A syntax error in an array is the array's one error (nothing of it is evaluated); elsewhere it ends
     the document: nothing after it can be located reliably. Each value is held to the record cap.
     """
@@ -135,8 +159,15 @@ def _documents(text: str, source: str) -> Iterator[Record]:
         except _DOCUMENT_ERRORS as exc:
             yield source, 1, _document_error(exc, source, 1)
             return
+        # Each item's line, exactly: the decoder found where each item starts (strings and escapes already
+        # skipped), so counting the newlines before it, once over the text, is all it takes (C speed, well
+        # under the cost of decoding the same text).
+        line, counted = 1, 0
         for i, (item, start, end) in enumerate(items, 1):
-            yield source, i, _checked(item, text, start, end, source, i, f"$[{i - 1}]")
+            line += text.count("\n", counted, start)
+            counted = start
+            number = ArrayItem(i, line)
+            yield source, number, _checked(item, text, start, end, source, number, f"$[{i - 1}]")
         return
     line, counted = 1, 0
     while pos < len(text):
