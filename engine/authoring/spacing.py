@@ -11,7 +11,7 @@ from typing import Any
 
 from lark.exceptions import LarkError
 
-from policy_eval.lang.parser import _lark
+from policy_eval.lang.parser import KEYWORDS, _lark
 
 __all__ = ["tokens", "respace"]
 
@@ -26,9 +26,16 @@ _POSTFIX_BASE = {"NAME", "RPAR", "RSQB", "QUANTIFIER"}
 def tokens(text: str) -> list[Any] | None:
     """The condition's tokens (comments included, whitespace not), or None if it does not lex."""
     try:
-        return [t for t in _lark().lex(text, dont_ignore=True) if not t.type.startswith("__IGNORE")]
+        out = [t for t in _lark().lex(text, dont_ignore=True) if not t.type.startswith("__IGNORE")]
     except LarkError:
         return None
+    for t in out:  # a keyword's terminal is _OR in the grammar (filtered from the tree): OR here
+        if t.type in _KEYWORD_TERMINALS:
+            t.type = t.type[1:]
+    return out
+
+
+_KEYWORD_TERMINALS = {f"_{k.upper()}" for k in KEYWORDS}
 
 
 def _spaced(line: str) -> str | None:

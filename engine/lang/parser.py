@@ -21,13 +21,13 @@ from policy_eval.errors import PolicyError, PolicySyntaxError
 from policy_eval.lang import ast
 from policy_eval.lang.values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
 
-__all__ = ["parse", "comment_spans", "one_line", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
+__all__ = ["parse", "comment_spans", "one_line", "KEYWORDS", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
 
 MAX_EXPRESSION_CHARS = 20_000
 MAX_DEPTH = 200
 
 # The language's keywords, in the order an error lists them as expected (grammar.lark: whole words only).
-_KEYWORDS = ("and", "or", "not", "in", "then", "else", "if", "true", "false", "null")
+KEYWORDS = ("and", "or", "not", "in", "then", "else", "if", "true", "false", "null")
 _TOKEN_NAMES = {
     "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','", "COLON": "':'",
     "DOT": "'.'", "NAME": "a name", "INT": "an integer", "DECIMAL": "a decimal", "STRING": "a string",
@@ -263,14 +263,14 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
             got = "end of expression"
         else:
             got = repr(tok.value)
-        words = [w for w in _KEYWORDS if f"_{w.upper()}" in exc.expected]  # the keywords that could come here
+        words = [w for w in KEYWORDS if f"_{w.upper()}" in exc.expected]  # the keywords that could come here
         expected = [repr(w) for w in words] + sorted(
             {_TOKEN_NAMES.get(e, repr(e.lstrip("_").lower()) if e.isupper() else e) for e in exc.expected
              if e.lstrip("_").lower() not in words})
         if tok.type == "COMPARE" and "COMPARE" not in exc.expected:
             return f"unexpected {got}: comparisons do not chain; write `a < b and b < c`"
         if tok.type == "NAME" and words:  # a word where an operator belongs: a keyword misspelt?
-            if tok.value.lower() in _KEYWORDS:
+            if tok.value.lower() in KEYWORDS:
                 return f"unexpected {got}: keywords are written in lower case; write {tok.value.lower()!r}"
             close = difflib.get_close_matches(tok.value, words, n=1, cutoff=0.6)
             if close:
