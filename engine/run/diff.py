@@ -22,6 +22,11 @@ as rejected and compared no further. ``compared`` counts the cases that at
 least one policy judged with different versions (by file content) on the two
 sides: when it is 0, the revision could not change any verdict of these cases
 (e.g. every case predates the new version).
+
+A case whose outcomes all stay may still get something else: per rule, the verdicts with the same outcome on
+both sides whose remedies (kind, recipient, exact amount, duration, form), severity or message differ are
+listed too (:mod:`policy_eval.run.verdict_changes`), and counted as ``same_outcome_cases`` when no rule of
+the case changes outcome.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from policy_eval.rulebook.policy import Condition, PolicyVersion, Rule
 from policy_eval.run.compose import in_force, param_value
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, RuleResult
+from policy_eval.run.verdict_changes import SameOutcome, compare_verdicts
 
 __all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only", "ABSENT"]
 
@@ -67,6 +73,13 @@ class DiffReport:
     rejections: list[str] = field(default_factory=list)
     identical: bool = False  # the two rulebooks have the same content hash: nothing can change
     unjudged: list[str] = field(default_factory=list)  # new or changed versions that judged none of the cases
+    same_outcome_cases: int = 0  # cases no rule of which changes outcome, but some verdict's remedies/severity/message
+    same_outcome: dict[str, SameOutcome] = field(default_factory=dict)  # rule → those differences, on any case
+
+    @property
+    def changed(self) -> bool:
+        """Whether the revision changes anything these cases get: an outcome, remedies, severity or message."""
+        return bool(self.changed_cases or self.same_outcome_cases)
 
     def ordered(self) -> list[Transition]:
         """By rule, then by how many cases move (most first), then by outcome names."""
@@ -84,6 +97,8 @@ class DiffReport:
                  **({"changed": sorted(t.changed)} if t.changed else {})}
                 for t in self.ordered()
             ],
+            "same_outcome_changed_cases": self.same_outcome_cases,
+            "same_outcome_changes": [self.same_outcome[rule].to_dict() for rule in sorted(self.same_outcome)],
             "rejections": self.rejections,
             "unjudged_versions": self.unjudged,
         }
@@ -92,19 +107,27 @@ class DiffReport:
         """The report for a terminal: one line per rule and per change, case ids and rejections with every
         unprintable character escaped (:func:`policy_eval.errors.printable`) so a case cannot forge a line."""
         lines = []
-        rule = None
+
+        def listed(cases: list[str]) -> str:
+            return printable(", ".join(cases[:limit])) + (f", … ({len(cases) - limit} more)" if len(cases) > limit else "")
+
+        by_rule: dict[str, list[Transition]] = {}
         for t in self.ordered():
-            if t.rule != rule:
-                rule = t.rule
-                lines.append(printable(f"{t.rule}" + (f" [{t.clause}]" if t.clause else "")))
-            shown = printable(", ".join(t.cases[:limit])) + (f", … ({len(t.cases) - limit} more)" if len(t.cases) > limit else "")
-            through = f" through {printable(', '.join(sorted(t.through)))}" if t.through else ""
-            if t.params:
-                through += " with " + printable(", ".join(f"{p} {x} -> {y}" for p, x, y in sorted(t.params)))
-            if t.changed:
-                through += ("; " if t.params else " with ") + "changed " + printable(", ".join(sorted(t.changed)))
-            lines.append(f"  {t.before} -> {t.after}{through}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
-                         f"({shown})")
+            by_rule.setdefault(t.rule, []).append(t)
+        for rule in sorted(set(by_rule) | set(self.same_outcome)):
+            moved, kept = by_rule.get(rule, []), self.same_outcome.get(rule)
+            clause = moved[0].clause if moved else kept.clause if kept is not None else None
+            lines.append(printable(f"{rule}" + (f" [{clause}]" if clause else "")))
+            for t in moved:
+                through = f" through {printable(', '.join(sorted(t.through)))}" if t.through else ""
+                if t.params:
+                    through += " with " + printable(", ".join(f"{p} {x} -> {y}" for p, x, y in sorted(t.params)))
+                if t.changed:
+                    through += ("; " if t.params else " with ") + "changed " + printable(", ".join(sorted(t.changed)))
+                lines.append(f"  {t.before} -> {t.after}{through}: {len(t.cases)} case{'s' if len(t.cases) != 1 else ''} "
+                             f"({listed(t.cases)})")
+            if kept is not None:  # then the verdicts of the rule that keep their outcome but change otherwise
+                lines.extend(kept.lines(listed, limit))
         for r in self.rejections[:limit]:
             lines.append(printable(f"REJECTED {r}"))
         if len(self.rejections) > limit:
@@ -113,6 +136,9 @@ class DiffReport:
             lines.append(printable(f"note: {version} judged none of these cases (their reference times fall outside "
                                    "its period, on the new side); --as-of a date in its period judges them by it (--latest by each "
                                    "policy's newest version)"))
+        if self.same_outcome_cases:  # (a line of its own, before the outcome count scripts read)
+            lines.append(f"{self.same_outcome_cases} of {self.cases} case(s) keep every outcome but change remedies, "
+                         "severity or message")
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
         evaluated = self.cases - self.rejected
@@ -276,10 +302,12 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             report.compared += 1
         a = {r.full_id: r for r in before.results}
         b = {r.full_id: r for r in after.results}
-        changed = False
+        changed = other = False
         for rule_id in sorted(set(a) | set(b)):
             x = a[rule_id].outcome.value if rule_id in a else ABSENT
             y = b[rule_id].outcome.value if rule_id in b else ABSENT
+            if x == y and x != ABSENT:
+                other |= compare_verdicts(report.same_outcome, _key(before, index), a[rule_id], b[rule_id])
             if x == y or {x, y} <= _NO_EFFECT:
                 continue
             changed = True
@@ -291,6 +319,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.params.update(_changed_text_params(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
             t.changed.update(_changed_parts(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
+        report.same_outcome_cases += other and not changed
     report.unjudged = [f"{pid} version {v.version} (from {v.effective_from.date().isoformat()})"
                        for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))]
     return report

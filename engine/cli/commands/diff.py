@@ -14,9 +14,12 @@ from policy_eval.cli.commands import Subparsers
 
 def register(sub: Subparsers) -> argparse.ArgumentParser:
     d = sub.add_parser("diff", parents=[options.plugin()], formatter_class=options.FORMATTER,
-                       help="which cases change outcome between two policy folders",
+                       help="which cases change outcome (or remedies, severity, message) between two policy folders",
                        description="Evaluate the same cases with two rulebooks and list, per rule, the cases "
-                                   "whose verdict changes (e.g. 'complied -> violated'). A rule missing on one "
+                                   "whose verdict changes (e.g. 'complied -> violated'), then the cases whose "
+                                   "outcome stays but whose remedies (kind, recipient, exact amount, duration, "
+                                   "form), severity or message change (e.g. 'violated, remedy compensate_buyer "
+                                   "100.00 CNY -> 150.00 CNY'). A rule missing on one "
                                    "side is 'absent' there: absent and not applicable are no change, "
                                    "'violated -> absent' is one. A new version that judged none of the cases "
                                    "(all outside its period) is named. To see what changing a deployment "
@@ -34,7 +37,9 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     d.add_argument("--latest", action="store_true",
                    help="compare the latest version of each policy on both sides, ignoring effective dates")
     d.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
-    d.add_argument("--exit-code", action="store_true", help="exit 1 when some case changes outcome")
+    d.add_argument("--exit-code", action="store_true",
+                   help="exit 1 when some case changes: an outcome, or remedies, severity or message (anything the "
+                        "report lists)")
     d.add_argument("--allow-empty", action="store_true",
                    help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
     d.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
@@ -74,4 +79,6 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         return common.EXIT_VIOLATED
     if report.rejected:  # a rejected record was not compared: the "no change" it implies is unproven
         return common.EXIT_VIOLATED
-    return common.EXIT_VIOLATED if args.exit_code and report.changed_cases else common.EXIT_OK
+    # --exit-code: 1 when the report lists any change, a remedy, severity or message as well as an outcome (a
+    # revision that changes only the money owed has an impact; a gate must not pass it as "no change")
+    return common.EXIT_VIOLATED if args.exit_code and report.changed else common.EXIT_OK
