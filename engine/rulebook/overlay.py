@@ -11,6 +11,11 @@ open); a deployment supplies it in an overlay file, without editing the bundled 
           values:
             2024-01-01: 0.05
 
+Each value must fit the declaration: its type, and its range (``minimum:`` / ``maximum:`` in the policy;
+without a ``minimum``, a duration, int or money value is not negative). A value out of range is an error
+located here, naming the range (``cs-conduct.response_limit must be at least 0m, got -3m``): the policy
+module checks it (:mod:`policy_eval.rulebook.policy.params`) while reading the value from this file.
+
 The file is read like a policy file (safe YAML, positions kept: every error names
 file:line:column); its bytes join the rulebook's content hash. As for policy files, a symbolic
 link resolving outside the folder it is named in is refused unless links are followed
@@ -87,7 +92,12 @@ def load_overlay(params: Path | str | Mapping[str, Any] | None, *, follow_links:
             path = ("params", pid, name)
             if isinstance(value, dict) and not (set(value) == {"value"} or (
                     set(value) == {"values"} and isinstance(value["values"], dict) and value["values"])):
-                errors.append(pos.error(f"parameter '{name}': give a value, or 'values:' by date", path))
+                ranged = sorted({"minimum", "maximum"} & set(value))
+                errors.append(pos.error(f"parameter '{name}': give a value, or 'values:' by date", path)
+                              if not ranged else
+                              pos.error(f"parameter '{name}': '{ranged[-1]}' belongs to the policy's declaration of "
+                                        "the parameter, not to a deployment (an overlay gives a value, or 'values:' "
+                                        "by date, within the declared range)", path + (ranged[-1],), key=True))
                 continue
             entries[str(name)] = Entry(src, path)
     if errors:
