@@ -7,6 +7,8 @@ form editors and CI annotations understand.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "PolicyError",
     "PolicyLoadError",
@@ -19,6 +21,9 @@ __all__ = [
     "ErrorList",
     "printable",
     "snippet",
+    "record_place",
+    "record_line",
+    "record_item",
 ]
 
 
@@ -182,10 +187,7 @@ class CaseError(Exception):
         self.json_path = json_path
 
     def __str__(self) -> str:
-        where = self.source or "<input>"
-        if self.record is not None:
-            where += f":{self.record}"
-        return f"{where}: {self.json_path}: {self.message}"
+        return f"{record_place(self.source or '<input>', self.record)}: {self.json_path}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
         return {"source": self.source, "record": self.record, "json_path": self.json_path,
@@ -204,3 +206,31 @@ class ErrorList(PolicyError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+# Where a record is. A record number is the line the record starts on (JSON Lines; the values of a JSON
+# document that is not an array), or, for an item of a JSON array, the item's number: then it is a
+# rulebook.cases.ArrayItem, an int that also carries ``line``, the line the item starts on.
+
+
+def record_item(record: Any) -> int | None:
+    """The item number of a record that is an item of a JSON array (an ``ArrayItem``), else None."""
+    return int(record) if record is not None and getattr(record, "line", None) is not None else None
+
+
+def record_line(record: Any) -> int | None:
+    """The line a record starts on: an array item's ``line``, else the record number itself (None: the
+    record stands for a whole input)."""
+    line = getattr(record, "line", None)
+    return line if line is not None else record
+
+
+def record_place(source: str | None, record: Any) -> str:
+    """Where a record is, unambiguously: ``file:LINE``, ``file:LINE [item N]`` for an item of a JSON array
+    (the item number is the JSON outputs' ``record``), ``file`` for a whole input, ``#N`` with no source."""
+    if not source:
+        return f"#{record}"
+    if record is None:
+        return source
+    item = record_item(record)
+    return f"{source}:{record_line(record)}" + (f" [item {item}]" if item is not None else "")

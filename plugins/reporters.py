@@ -5,7 +5,7 @@ object with ``start(meta)``, ``case(case_result)`` and ``finish(summary)``.
 ``meta`` has ``rulebook`` (digest) and ``rules`` (each version's rules, oldest version first: id, version,
 title, clause, severity); ``summary`` has the totals (read, evaluated, rejected, outcomes, ...).
 Where a record is reads ``file:LINE``, or ``file:LINE [item N]`` for an item of a JSON array
-(:func:`policy_eval.plugins.sarif.record_place`). SARIF: :mod:`policy_eval.plugins.sarif`.
+(:func:`policy_eval.errors.record_place`). SARIF: :mod:`policy_eval.plugins.sarif`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from policy_eval import __version__
-from policy_eval.errors import printable
+from policy_eval.errors import printable, record_place
 from policy_eval.plugins.hookspecs import hookimpl
-from policy_eval.plugins.sarif import SarifReporter, record_place
+from policy_eval.plugins.sarif import SarifReporter
 from policy_eval.run import result as _result
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 

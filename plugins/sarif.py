@@ -18,36 +18,14 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from policy_eval import __version__
+from policy_eval.errors import record_item, record_line, record_place
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
-__all__ = ["SarifReporter", "record_line", "record_item", "record_place"]
+__all__ = ["SarifReporter"]
 
 
 def _dumps(obj: Any, indent: int | None = None) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=indent, sort_keys=False, default=str)
-
-
-def record_item(record: Any) -> int | None:
-    """The item number of a record that is an item of a JSON array (an ``ArrayItem``), else None."""
-    return int(record) if record is not None and getattr(record, "line", None) is not None else None
-
-
-def record_line(record: Any) -> int | None:
-    """The line a record starts on: an array item's ``line``, else the record number itself (None: the
-    record stands for a whole input)."""
-    line = getattr(record, "line", None)
-    return line if line is not None else record
-
-
-def record_place(source: str | None, record: Any) -> str:
-    """Where a record is, unambiguously: ``file:LINE``, ``file:LINE [item N]`` for an item of a JSON array
-    (the item number is the JSON outputs' ``record``), ``file`` for a whole input, ``#N`` with no source."""
-    if not source:
-        return f"#{record}"
-    if record is None:
-        return source
-    item = record_item(record)
-    return f"{source}:{record_line(record)}" + (f" [item {item}]" if item is not None else "")
 
 
 def _uri(source: str) -> str:

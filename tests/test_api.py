@@ -106,7 +106,11 @@ def test_invalid_case_is_rejected_not_raised(book: Rulebook) -> None:
     assert result.case_id == "X-1" and result.error["json_path"] == "$"
     assert "request" in result.error["message"]
     unknown = book.evaluate({"kind": "nonsense"})
-    assert unknown.error is not None and "unknown or missing case kind" in unknown.error["message"]
+    assert unknown.error is not None and unknown.error["message"].startswith('unknown case kind "nonsense" (known: ')
+    # a missing kind is called missing (it read "unknown or missing case kind None"), a close one is named
+    assert book.evaluate({"case_id": "X"}).error["message"].startswith("a case record needs its 'kind'")  # type: ignore[index]
+    assert book.evaluate({"kind": "after_sales"}).error["message"].endswith("did you mean 'after_sale'?")  # type: ignore[index]
+    assert "the case kind is text, not 3" in book.evaluate({"kind": 3}).error["message"]  # type: ignore[index]
     assert book.validate({"kind": "after_sale"}) is not None
 
 

@@ -86,6 +86,26 @@ def test_rejected_case_is_reported(tmp_path: Path) -> None:
     assert code == 1 and "REJECTED" in out
 
 
+def test_a_rejected_record_is_named_as_eval_names_it(tmp_path: Path) -> None:
+    """A new user's report: due wrote `REJECTED f:3: f:3: $: ...` (the place twice, from the error's own text)
+    and no case id; eval writes `REJECTED ID f:3: $.path: ...`. An item of a JSON array is `f:LINE [item N]`."""
+    lines = tmp_path / "two.jsonl"
+    lines.write_text(json.dumps(OPEN) + "\n" + json.dumps({**OPEN, "case_id": "BAD-1", "order": "x"}) + "\n"
+                     + '{"kind": "after_sale", "case_id": "X-1"\n', encoding="utf-8")
+    code, out, _ = _run("due", str(lines))
+    rejected = [line for line in out.splitlines() if line.startswith("REJECTED")]
+    assert code == 1 and rejected == [f"REJECTED BAD-1 {lines}:2: $.order: \"x\" is not of type 'object'",
+                                      f"REJECTED {lines}:3: $: invalid JSON: Expecting ',' delimiter (column 40)"]
+    code, out, _ = _run("due", "-f", "jsonl", str(lines))
+    records = [json.loads(line) for line in out.splitlines() if '"rejected"' in line]
+    assert [(r["case_id"], r["record"], r["error"][:9]) for r in records] == [("BAD-1", 2, "$.order: "), (None, 3, "$: invali")]
+    array = tmp_path / "two.json"
+    array.write_text(json.dumps([OPEN, {**OPEN, "case_id": "BAD-2", "order": "x"}], indent=2), encoding="utf-8")
+    code, out, _ = _run("due", str(array))
+    start = [i for i, line in enumerate(array.read_text(encoding="utf-8").splitlines(), 1) if line == "  {"][1]
+    assert f"REJECTED BAD-2 {array}:{start} [item 2]: $.order: " in out
+
+
 def test_explain_shows_what_would_comply_and_a_timeline(tmp_path: Path) -> None:
     # handled 2024-06-05 23:22; the 48 h (售后服务规则 2.2) ran out at 20:10: 3 h 12 min late
     late = {**OPEN, "snapshot_at": "2024-06-07T09:00:00+08:00",

@@ -13,8 +13,10 @@ that slow path only runs for bad records.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -117,9 +119,7 @@ class CaseValidator:
             return _not_object(case, source, record)
         kind = case.get("kind")
         if not isinstance(kind, str) or kind not in self._schemas:
-            known = ", ".join(sorted(self._schemas))
-            return CaseError(f"unknown or missing case kind {kind!r} (known: {known})", source=source,
-                             record=record, json_path="$.kind")
+            return CaseError(kind_problem(kind, self._schemas), source=source, record=record, json_path="$.kind")
         compiled = self._compiled[kind]
         if compiled is not None and compiled(case):
             return None
@@ -219,3 +219,17 @@ def _json(value: Any) -> str:
 def _nan_error(case: Any, source: str | None, record: int | None) -> CaseError:
     return CaseError("not a number (NaN); case records hold finite numbers only", source=source,
                      record=record, json_path=_non_finite(case) or "$")
+
+
+def kind_problem(kind: Any, known: Iterable[str]) -> str:
+    """What is wrong with a case's ``kind`` that names no case schema: missing, not text, or unknown (with the
+    known kind it is closest to)."""
+    names = sorted(known)
+    listed = f"(known: {', '.join(names)})"
+    if kind is None:
+        return f"a case record needs its 'kind' {listed}"
+    if not isinstance(kind, str):
+        return f"the case kind is text, not {json.dumps(kind, default=str)[:40]} {listed}"
+    close = difflib.get_close_matches(kind, names, n=1)
+    return f"unknown case kind {json.dumps(kind, ensure_ascii=False)[:80]}" + (
+        f"; did you mean {close[0]!r}?" if close else f" {listed}")

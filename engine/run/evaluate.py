@@ -24,6 +24,7 @@ from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.rulebook.validation import kind_problem
 from policy_eval.run import compose
 from policy_eval.run.explaining import DATA_ERRORS as _DATA_ERRORS
 from policy_eval.run.explaining import explanation
@@ -147,9 +148,8 @@ class Evaluator(Judge):
         as_text = self._text(as_of) if as_of is not None else None
         digest = self.rulebook.digest
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
-            known = ", ".join(sorted(self.rulebook.case_schemas))
             return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
-                              {"json_path": "$.kind", "message": f"unknown case kind {kind!r} (known: {known})"},
+                              {"json_path": "$.kind", "message": kind_problem(kind, self.rulebook.case_schemas)},
                               (), (0, 0) if self.findings else None)
         if self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
             return quick  # the embedding API's common case (run.lazy)

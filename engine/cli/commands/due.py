@@ -71,12 +71,11 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         read += 1
         problem = case if isinstance(case, CaseError) else (validator.check(case, source, number) if validator else None)
         if problem is not None:
-            rejected.append({"source": source, "record": number, "status": "rejected", "error": str(problem)})
+            rejected.append(_rejected(source, number, case, f"{problem.json_path}: {problem.message}"))
             continue
         cf = forecaster.forecast(case, as_of=args.as_of, source=source, record=number)
         if cf.error is not None:
-            rejected.append({"source": source, "record": number, "status": "rejected",
-                             "error": f"{cf.error['json_path']}: {cf.error['message']}"})
+            rejected.append(_rejected(source, number, case, f"{cf.error['json_path']}: {cf.error['message']}"))
             continue
         for f in cf.forecasts:
             if f.status is Status.CHANGES and f.at is not None:
@@ -106,6 +105,14 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     return common.EXIT_VIOLATED if becomes_violated or rejected else common.EXIT_OK
 
 
+def _rejected(source: str, number: Any, case: Any, error: str) -> dict[str, Any]:
+    """A rejected record as due reports it: its case id when it has one, where it is, and what is wrong (the
+    JSON path and the message; where the record is, the other fields say)."""
+    case_id = case.get("case_id") if isinstance(case, dict) else None
+    return {"case_id": str(case_id) if case_id is not None else None, "source": source, "record": number,
+            "status": "rejected", "error": error}
+
+
 def _record(cf: Any, f: Any) -> dict[str, Any]:
     from policy_eval.lang.values import render_datetime
 
@@ -117,7 +124,7 @@ def _record(cf: Any, f: Any) -> dict[str, Any]:
 def _text(out: IO[str], rows: list[tuple[Any, Any]], quiet: list[tuple[Any, Any]], rejected: list[dict[str, Any]],
           args: argparse.Namespace) -> None:
     from policy_eval.cli.output import one_line
-    from policy_eval.errors import printable
+    from policy_eval.errors import printable, record_place
     from policy_eval.lang.values import render_datetime, render_duration
 
     for cf, f in rows:
@@ -127,8 +134,9 @@ def _text(out: IO[str], rows: list[tuple[Any, Any]], quiet: list[tuple[Any, Any]
     for cf, f in quiet:
         where = printable(cf.case_id or f"{cf.source}:{cf.record}")  # a case must not forge a line
         out.write(f"{'-':25}  {'':13} {where}  {one_line(f.describe())}\n")
-    for r in rejected:
-        out.write(printable(f"REJECTED {r['source']}:{r['record']}: {r['error']}") + "\n")
+    for r in rejected:  # as eval writes one: the case id, where the record is (file:LINE [item N]), what is wrong
+        name = f" {r['case_id']}" if r["case_id"] is not None else ""
+        out.write(printable(f"REJECTED{name} {record_place(r['source'], r['record'])}: {r['error']}") + "\n")
     within = f" within {render_duration(args.within)}" if args.within else ""
     unsolved = sum(1 for _, f in quiet if f.status.value in ("unsolvable", "no_clock"))
     out.write(f"{len(rows)} change{'s' if len(rows) != 1 else ''} due{within}"
