@@ -102,3 +102,20 @@ def test_cli_on_invalid_policy_exits_2(tmp_path: Path) -> None:
     proc = subprocess.run([str(PE), "lint", str(bad)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert ":2:3:" in proc.stdout + proc.stderr
+
+
+def test_the_examples_in_docs_lint_md_are_the_real_first_lines() -> None:
+    """Each example in docs/lint.md is what the command prints (its first lines): a new user found the
+    'first lines' example missing two warnings and out of order."""
+    import re
+    import shlex
+
+    doc = (ROOT / "docs" / "lint.md").read_text(encoding="utf-8")
+    blocks = [(m.group(1), m.group(2)) for block in re.findall(r"```\n(\$ policy-eval lint .*?)```", doc, flags=re.S)
+              for m in re.finditer(r"^\$ (policy-eval lint [^\n]*)\n((?:(?!\$ ).*\n)*)", block, flags=re.M)]
+    assert len(blocks) >= 4
+    for command, shown in blocks:
+        argv = shlex.split(command)
+        proc = subprocess.run([str(PE), *argv[1:]], capture_output=True, text=True, timeout=600, cwd=ROOT)
+        lines = shown.rstrip("\n").splitlines()
+        assert proc.stdout.splitlines()[:len(lines)] == lines, command
