@@ -65,7 +65,7 @@ def test_suppression_with_a_reason_applies(findings: list) -> None:
 
 def test_messages_name_what_is_wrong(findings: list) -> None:
     by = {(f.check, f.line): f.message for f in findings if _rel(f.file) == "findings/v1.yaml"}
-    assert "never 'refundd'" in by[("constant-condition", 35)]
+    assert "never 'refundd'; did you mean 'refunding'?" in by[("constant-condition", 35)]  # (a new user's 'breech')
     assert "used by 3 rules: counter-demand, demand, typo-enum" in by[("shared-parameter", 17)]
     assert "'demand' and 'counter-demand'" in by[("conflicting-rules", 44)]
 

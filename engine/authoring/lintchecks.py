@@ -7,6 +7,7 @@ from condition text, except where two conditions are compared as written (whites
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -112,8 +113,9 @@ def _impossible(node: ir.IR, schema: dict[str, Any]) -> str | None:
     if any(v in allowed for v in values):
         return None
     always = "false" if node.symbol in ("==", "in") else "true"
+    close = next((m[0] for v in values if (m := difflib.get_close_matches(v, allowed, n=1))), None)
     return (f"'{node.text}' is always {always}: {path} is one of {', '.join(allowed)}, never "
-            f"{', '.join(repr(v) for v in values)}")
+            f"{', '.join(repr(v) for v in values)}" + (f"; did you mean {close!r}?" if close else ""))
 
 
 def _conjuncts(node: ir.IR) -> Iterator[ir.IR]:
