@@ -67,3 +67,14 @@ def test_test_finds_tests_golden_beside_a_policy_folder(fast_load: None, tmp_pat
     code, out, _ = _run("test", "-p", str(tmp_path / "policies"))
     assert out.splitlines()[0].startswith(f"{tmp_path / 'tests' / 'golden' / 'appeals.yaml'} ...")
     assert " 0 failed" in out
+
+
+def test_detail_full_in_the_text_report_shows_every_verdict() -> None:
+    """A new user: `eval --detail full` with the text report was accepted and changed nothing. It shows every
+    verdict there, as -v does (full detail: every verdict of every rule)."""
+    case = str(ROOT / "examples" / "after_sale_fruit_refund_no_reply.json")
+    _, plain, _ = _run("eval", "--color", "never", case)
+    _, full, _ = _run("eval", "--color", "never", "--detail", "full", case)
+    _, verbose, _ = _run("eval", "--color", "never", "-v", case)
+    assert full == verbose and full != plain
+    assert "COMPLIED after-sales/refund-only-window" in full and "COMPLIED" not in plain

@@ -102,7 +102,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                         "--detail full)")
     e.add_argument("--detail", choices=["findings", "full"], default=None,
                    help="json, jsonl: findings (default: per case the violated, undetermined and waived verdicts "
-                        "and the counts of the rest) or full (every verdict of every rule, with the inputs read)")
+                        "and the counts of the rest) or full (every verdict of every rule, with the inputs read); "
+                        "text: full shows every verdict, as -v does")
     e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
     e.add_argument("--allow-empty", action="store_true",
                    help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
@@ -215,7 +216,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     color = {"auto": None, "always": True, "never": False}[args.color]
     if sink and args.color == "auto":
         color = False
-    reporter = factory(tally, {"verbose": args.verbose, "color": color})
+    # (text: --detail full shows every verdict, as -v does)
+    reporter = factory(tally, {"verbose": args.verbose or args.detail == "full", "color": color})
     rules = [{"id": r.full_id, "version": v.version, "title": r.title, "clause": r.clause,
               "severity": r.severity} for v in rb.versions() for r in v.rules]
     reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
