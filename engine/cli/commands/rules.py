@@ -67,8 +67,33 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
                       f"{pad(printable(row['clause'] or '-'), clause_w)}  {printable(row['title'])}\n")
             if args.inputs:
                 out.write(f"    reads: {printable(', '.join(row['inputs'])) or '(no case field)'}\n")
-        out.write(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}\n")
+        out.write(f"{len(rows)} rule{'s' if len(rows) != 1 else ''}" + _out_of_force(args, rb) + "\n")
     return common.EXIT_OK
+
+
+def _out_of_force(args: argparse.Namespace, rb: Any) -> str:
+    """With --as-of: the (selected) policies with no version in force then, and when theirs are (a new user's
+    '0 rules' for a date before any version did not say that national-warranty starts on 2020-01-01)."""
+    if not args.as_of:
+        return ""
+    notes = []
+    for pid, history in sorted(rb.policies.items()):
+        if (args.policy and pid not in args.policy) or any(v.in_force(args.as_of) for v in history.versions):
+            continue
+        first, last = history.versions[0], history.versions[-1]
+        if args.as_of < first.effective_from:
+            notes.append(f"{pid} from {_day(first.effective_from)}")
+        elif last.effective_until is not None and args.as_of >= last.effective_until:
+            notes.append(f"{pid} until {_day(last.effective_until)}")
+        else:
+            notes.append(f"{pid} (between its versions)")
+    return f"; no version in force at {_day(args.as_of)}: {', '.join(notes)}" if notes else ""
+
+
+def _day(instant: Any) -> str:
+    """An instant as a date when it is midnight where it is given, else in full."""
+    midnight = (instant.hour, instant.minute, instant.second, instant.microsecond) == (0, 0, 0, 0)
+    return instant.date().isoformat() if midnight else instant.isoformat()
 
 
 def _params(args: argparse.Namespace, rb: Any, out: IO[str]) -> int:
