@@ -103,3 +103,11 @@ def test_expecting_a_verdict_of_a_withdrawn_rule_says_which_version_judged_and_s
     (failure,) = _run(tmp_path, "{demo/late-notice: not_applicable}", "2024-07-01")
     assert failure == ("demo/late-notice: no verdict: version 2 judged the case and has no such rule (version 1 has "
                        "it); expect absent if that is meant")
+
+
+def test_before_any_version_a_rule_is_absent_and_takes_its_policys_verdict(tmp_path: Path) -> None:
+    """A new user asked which of `absent` and `not_applicable` is meant for a rule of a policy with no version in
+    force: both pass (docs/policies.md says so now); another outcome fails and names the policy's verdict."""
+    assert _run(tmp_path, "{demo/late-notice: absent, demo/in-window: not_applicable}", "2019-03-01") == []
+    (failure,) = _run(tmp_path, "{demo/in-window: violated}", "2019-03-01")
+    assert failure.startswith("demo/in-window: expected violated, got not_applicable — no version of demo in force")
