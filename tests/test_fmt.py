@@ -214,6 +214,23 @@ def test_a_reformatted_file_keeps_its_permissions_and_a_link_stays_a_link(tmp_pa
     assert not [p for p in tmp_path.rglob(".*.tmp")]
 
 
+def test_a_comment_keeps_level_with_the_line_it_was_level_with() -> None:
+    """A new user: fmt re-indented a list but left the comment above its first item at the old column
+    (`    # the only rule` above `  - id: no-fee`). A comment level with the line below it follows that line; one
+    level with the line above it (a note at the end of a block) stays with that line; idempotent."""
+    text = ("policy:\n    id: mini\n    title: Mini\n    version: \"1\"\n    source: {document: x}\n"
+            "    effective_from: 2020-01-01\n    applies_to: warranty_claim\n    reference_time: claim.submitted_at\n"
+            "params:\n    limit:\n        type: duration\n        value: 1h\n        clause: x\n"
+            "        # a note on limit, at the end of its block\n"
+            "rules:\n    # the only rule\n    - id: no-fee\n      title: no fee\n      clause: x 1\n"
+            "      severity: high\n      require: amount(claim.extra_fee_charged) <= 0\n      message: fee\n")
+    out = format_text(text)
+    lines = out.splitlines()
+    assert lines[lines.index("  # the only rule") + 1] == "  - id: no-fee"
+    assert lines[lines.index("    # a note on limit, at the end of its block") - 1] == "    clause: x"
+    assert format_text(out) == out
+
+
 def test_cli_invalid_file_exits_2(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("policy:\n\tid: x\n", encoding="utf-8")
     proc = _pe("fmt", "--check", str(tmp_path))

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import yaml
 
-__all__ = ["comments", "lost"]
+__all__ = ["comments", "lost", "align_comments"]
 
 
 def _spans(node: yaml.Node) -> Iterator[tuple[int, int]]:
@@ -58,4 +58,51 @@ def lost(before: str, after: str) -> tuple[int, str] | None:
             kept[c] -= 1
         else:
             return line, c
+    return None
+
+
+def align_comments(before: str, after: str) -> str:
+    """``after`` (fmt's output for ``before``) with each comment that stands on a line of its own kept level
+    with the line it was level with in ``before``: the line below it (a comment above its key), else the line
+    above it (a note at the end of a block), wherever fmt moved those lines; ruamel.yaml writes a comment at
+    its old column. A comment level with neither keeps its indentation; a ``#`` inside a block scalar is no
+    comment and is not moved."""
+    attached: dict[str, list[str | None]] = collections.defaultdict(list)
+    for text, side in _own_line_comments(before):
+        attached[text].append(side)
+    lines = after.split("\n")
+    found = {line for line, _ in comments(after)}
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if not (stripped.startswith("#") and i + 1 in found) or not attached.get(stripped):
+            continue
+        side = attached[stripped].pop(0)
+        level = _level(lines, i, 1 if side == "below" else -1, found) if side is not None else None
+        if level is not None:
+            lines[i] = " " * level + stripped
+    return "\n".join(lines)
+
+
+def _own_line_comments(text: str) -> Iterator[tuple[str, str | None]]:
+    """Each comment on a line of its own, in order, and the side it is level with: "below", "above" or None."""
+    lines = text.split("\n")
+    found = {line for line, _ in comments(text)}
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("#") and i + 1 in found:
+            indent = len(line) - len(stripped)
+            side = "below" if _level(lines, i, 1, found) == indent else \
+                "above" if _level(lines, i, -1, found) == indent else None
+            yield stripped, side
+
+
+def _level(lines: list[str], i: int, step: int, found: set[int]) -> int | None:
+    """The indentation of the nearest line from ``i`` in direction ``step`` that is neither blank nor a comment
+    of its own."""
+    j = i + step
+    while 0 <= j < len(lines):
+        stripped = lines[j].lstrip(" ")
+        if stripped and not (stripped.startswith("#") and j + 1 in found):
+            return len(lines[j]) - len(stripped)
+        j += step
     return None

@@ -30,7 +30,7 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
-from policy_eval.authoring.comments import lost
+from policy_eval.authoring.comments import align_comments, lost
 from policy_eval.authoring.spacing import respace, tokens
 from policy_eval.errors import PolicyError, PolicyLoadError
 from policy_eval.rulebook.yamlload import load_yaml
@@ -328,7 +328,7 @@ def format_text(text: str, file: str = "<input>") -> str:
         return text
     buf = io.StringIO()
     y.dump(doc, buf)
-    out = buf.getvalue()
+    out = align_comments(text, buf.getvalue())
     if _meaning(out, file) != before:
         raise FormatError("formatting would change what the file says; left as it is (please report this)",
                           file=file, line=1, column=1)
