@@ -22,6 +22,7 @@ from policy_eval.api import Outcome, Rulebook
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.resources import bundled_policies
 from policy_eval.web import explain
+from policy_eval.web.impact import compare as compare_sides
 
 __all__ = ["Workbench", "WorkbenchError", "MAX_UPLOAD", "MAX_CASES"]
 
@@ -328,35 +329,19 @@ class Workbench:
 
     def impact(self, relpath: str, text: str, cases: list[dict[str, Any]], as_of: str | None = None
                ) -> dict[str, Any]:
-        """Verdicts that change between the ``before`` rulebook (the ``against`` folder, else the served one)
-        and the served one with ``relpath`` replaced by ``text``. Cases either side refuses are listed in
-        ``rejected`` (their number in the corpus, from 1, and the JSON path), not dropped silently."""
+        """What changes between the ``before`` rulebook (the ``against`` folder, else the served one) and the
+        served one with ``relpath`` replaced by ``text``, compared as ``policy-eval diff`` compares
+        (:func:`policy_eval.web.impact.compare`): the verdicts that change outcome, and per rule those that keep
+        it but change remedies, severity or message. Cases either side refuses are listed in ``rejected``
+        (their number in the corpus, from 1, and the JSON path), not dropped silently."""
         with self._edited(relpath, text) as folder:
             try:
                 new = self._load(folder)
             except PolicyError as exc:
                 return {"errors": _errors(exc, folder), "transitions": [], "per_rule": [], "rejected": [],
-                        "cases": len(cases)}
-            old = self.before()
-            transitions, rejected = [], []
-            for number, case in enumerate(cases, 1):
-                a, b = self.evaluate(case, as_of, old, ahead=False), self.evaluate(case, as_of, new, ahead=False)
-                if a["error"] or b["error"]:
-                    rejected.append({"line": number, "error": a["error"] or b["error"]})
-                    continue
-                before = {v["id"]: v for v in a["verdicts"]}
-                after = {v["id"]: v for v in b["verdicts"]}
-                for rid in sorted(set(before) | set(after)):
-                    x, y = before.get(rid), after.get(rid)
-                    ox = x["outcome"] if x else "absent"
-                    oy = y["outcome"] if y else "absent"
-                    if ox != oy:
-                        transitions.append({"case_id": a.get("case_id"), "rule": rid, "before": ox, "after": oy,
-                                            "old": x, "new": y, "case": json.dumps(case, ensure_ascii=False)})
-        per_rule = Counter((t["rule"], t["before"], t["after"]) for t in transitions)
-        return {"errors": [], "transitions": transitions, "cases": len(cases), "rejected": rejected,
-                "per_rule": [{"rule": r, "before": b, "after": a, "count": n}
-                             for (r, b, a), n in sorted(per_rule.items())]}
+                        "cases": len(cases), "same_outcome_changes": [], "same_outcome_changed_cases": 0}
+            return compare_sides(self.before(), new, cases, as_of,
+                                 lambda case, at, book: self.evaluate(case, at, book, ahead=False))
 
     def batch(self, data: bytes, as_of: str | None = None) -> dict[str, Any]:
         if len(data) > MAX_UPLOAD:
