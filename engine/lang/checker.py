@@ -10,7 +10,7 @@ references and the readers for case fields; or a located
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from policy_eval.lang.types import (
     unify,
 )
 
-__all__ = ["Scope", "check", "LITERAL_TYPES"]
+__all__ = ["Scope", "check", "written_below", "LITERAL_TYPES"]
 
 LITERAL_TYPES: dict[str, Type] = {
     "bool": BOOL, "int": INT, "decimal": DECIMAL, "string": STRING, "money": MONEY, "date": DATE,
@@ -54,6 +54,17 @@ class Scope:
     params: Mapping[str, ir.IR] = field(default_factory=dict)
     lets: Mapping[str, ir.IR] = field(default_factory=dict)
     variables: dict[str, Type] = field(default_factory=dict)
+    # names not in scope yet (a let or definition written below the one being checked, which may use only
+    # those above it), each with what to say when one is used: "a let defined below (line 12); ..."
+    later: Mapping[str, str] = field(default_factory=dict)
+
+
+def written_below(kind: str, name: str, below: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """:attr:`Scope.later` for the let or definition ``name`` (``kind``): itself, and each (name, where it is
+    written) of those below it, which it may not use (each may use only those above it)."""
+    later = {n: f"a {kind} defined below ({where}); a {kind} can use only the {kind}s above it" for n, where in below}
+    later[name] = f"the {kind} being defined; a {kind} cannot use itself"
+    return later
 
 
 def _err(cls: type[PolicyError], node: ast.Node, message: str, *, column: int | None = None) -> PolicyError:
@@ -107,6 +118,8 @@ class _Checker:
         if sc.case_type.name == "any":
             return ir.Field(ANY, node.span, name, None, name, None)
         candidates = list(sc.variables) + list(sc.lets) + list(sc.params) + sc.case_type.field_names()
+        if name in sc.later:
+            raise _err(PolicyNameError, node, f"'{name}' is {sc.later[name]}")
         if sc.functions.get(name) is not None:
             raise _err(PolicyNameError, node, f"'{name}' is a function; call it as {name}(...)")
         raise _err(PolicyNameError, node,

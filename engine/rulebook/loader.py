@@ -31,6 +31,7 @@ from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type, schema_to_type
 from policy_eval.lang.values import SHANGHAI, render
 from policy_eval.resources import bundled_policies, bundled_schemas, load_json
+from policy_eval.rulebook.errororder import in_order
 from policy_eval.rulebook.overlay import Overlay, load_overlay
 from policy_eval.rulebook.policy import PolicyVersion, Rule, load_policy_file, prepare
 from policy_eval.rulebook.policy.base import Entry, Source
@@ -186,7 +187,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     registry = functions if functions is not None else default_functions()
     schema_errors = check_case_schemas(_case_schema_files(schema_path), _display)
     if schema_errors:  # policies cannot be checked against schemas that are not valid
-        raise ErrorList(schema_errors)
+        raise ErrorList(in_order(schema_errors))
     schemas = load_case_schemas(schema_path)
     case_types: dict[str, Type] = {k: schema_to_type(s, label=k) for k, s in schemas.items()}
     errors: list[PolicyError] = []
@@ -209,8 +210,10 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
                 errors.append(PolicyLoadError("a symbolic link to a folder outside the policy folder; its files "
                                               "are not read", file=_display(linked), line=1, column=1))
     others: list[str] = []  # YAML files that are not policies (tests, other documents)
+    read: list[str | None] = [e.file for e in errors]  # the files in the order they are met: errors in that order
     for path in policy_files(root):
         shown = _display(path)
+        read.append(shown)
         if not follow_links and path != root and not path.resolve().is_relative_to(inside):
             errors.append(PolicyLoadError(
                 "a symbolic link to a file outside the policy folder; refused (--follow-links or "
@@ -249,12 +252,8 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
             version = load_policy_file(doc.path, doc.data, doc.src.pos, case_types, registry,
                                        prepared=(doc.src, doc.schema_errors), layout=layout,
                                        overlay=overlay.for_policy(key[0]) if key else None, max_cost=max_cost)
-        except ErrorList as exc:
-            errors.extend(exc.errors)
-            built[id(doc)] = False
-            continue
         except PolicyError as exc:
-            errors.append(exc)
+            errors.extend(exc.errors if isinstance(exc, ErrorList) else [exc])
             built[id(doc)] = False
             continue
         built[id(doc)] = True
@@ -272,7 +271,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     for history in histories.values():
         errors.extend(check_versions(history))
     if errors:
-        raise ErrorList(errors)
+        raise ErrorList(in_order(errors, read))
     if not histories:  # a wrong folder: every case would be "clean" against no rules
         held = (f": {len(others)} YAML file{'s' if len(others) != 1 else ''} here, none with a top-level 'policy:' "
                 "mapping") if others else " (a policy file is YAML with a top-level 'policy:' mapping)"

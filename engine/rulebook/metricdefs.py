@@ -27,7 +27,7 @@ import jsonschema
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError, PolicyTypeError
 from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
-from policy_eval.lang.checker import Scope, check
+from policy_eval.lang.checker import Scope, check, written_below
 from policy_eval.lang.codegen import compile_fast
 from policy_eval.lang.compiler import Compiled
 from policy_eval.lang.functions import FunctionRegistry, assignable
@@ -35,6 +35,7 @@ from policy_eval.lang.parser import parse
 from policy_eval.lang.types import BOOL, DATETIME, STRING, Type, schema_to_type
 from policy_eval.lang.values import parse_duration
 from policy_eval.resources import bundled_policies, bundled_schemas, load_json
+from policy_eval.rulebook.errororder import in_order
 from policy_eval.rulebook.yamlload import Positions, load_yaml
 
 __all__ = ["MetricDefinitions", "MetricPlan", "CountDef", "RateDef", "LevelDef", "Compiled1",
@@ -160,9 +161,13 @@ class _Builder:
 
     def lets(self, raw: Mapping[str, Any] | None, path: Path_, scope: Scope) -> Scope:
         lets: dict[str, ir.IR] = dict(scope.lets)
-        for name, text in (raw or {}).items():
+        names = list(raw or {})
+        for i, (name, text) in enumerate((raw or {}).items()):
+            later = written_below("let", name, [(n, f"line {self.pos.where(path + (n,), key=True)[0]}")
+                                                for n in names[i + 1:]])
             try:
-                node = check(parse(str(text)), Scope(scope.case_type, scope.functions, scope.params, lets), str(text))
+                node = check(parse(str(text)), Scope(scope.case_type, scope.functions, scope.params, lets,
+                                                     later=later), str(text))
             except PolicyError as exc:
                 self.fail(exc, path + (name,))
                 continue
@@ -207,7 +212,7 @@ class _Builder:
             if value is not None:
                 rates.append(RateDef(name, value))
         if self.errors:
-            raise ErrorList(self.errors)
+            raise ErrorList(in_order(self.errors))
         return MetricPlan(self.defs.produces, start, window_end, tuple(levels), tuple(counts), tuple(rates))
 
 
@@ -228,7 +233,7 @@ def load_metric_definitions(path: Path | str) -> MetricDefinitions:
         errors.append(PolicyLoadError(f"{'.'.join(map(str, where)) or 'the file'}: {err.message}", file=shown,
                                       line=line, column=column, source_line=positions.line_text(line)))
     if errors:
-        raise ErrorList(errors)
+        raise ErrorList(in_order(errors))
     spec = data["metrics"]
     try:
         parse_duration(str(spec["window"]))

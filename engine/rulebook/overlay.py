@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
+from policy_eval.rulebook.errororder import in_order
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
@@ -101,7 +102,7 @@ def load_overlay(params: Path | str | Mapping[str, Any] | None, *, follow_links:
                 continue
             entries[str(name)] = Entry(src, path)
     if errors:
-        raise ErrorList(errors)
+        raise ErrorList(in_order(errors))
     return overlay
 
 

@@ -25,6 +25,7 @@ from policy_eval.errors import ErrorList, PolicyError, PolicyLoadError
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.functions import FunctionRegistry
 from policy_eval.lang.types import Type
+from policy_eval.rulebook.errororder import in_order
 from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.build import Builder
 from policy_eval.rulebook.policy.inherit import Layout
@@ -73,6 +74,6 @@ def load_policy_file(path: Path | str, data: Any, positions: Positions, case_typ
     version = builder.build()
     errors = list(found) + builder.errors
     if errors or version is None:
-        errors.sort(key=lambda e: (e.file or "", e.line or 0, e.column or 0))
-        raise ErrorList(errors or [PolicyLoadError("policy could not be built", file=str(path))])
+        raise ErrorList(in_order(errors, [positions.file]) or [PolicyLoadError("policy could not be built",
+                                                                                 file=str(path))])
     return version

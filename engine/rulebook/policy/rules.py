@@ -6,12 +6,13 @@ from typing import Any
 
 from policy_eval.errors import PolicyLoadError, PolicyNameError
 from policy_eval.lang import ir
-from policy_eval.lang.checker import Scope
+from policy_eval.lang.checker import Scope, written_below
 from policy_eval.lang.compiler import remember_let
 from policy_eval.lang.cost import remember_let as remember_let_cost
 from policy_eval.lang.types import ANY, BOOL, DURATION, MONEY, Type
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy.base import BuilderBase, Entry, span_at
+from policy_eval.rulebook.policy.inherit import shown_beside
 from policy_eval.rulebook.policy.inputs import condition_inputs, params_used
 from policy_eval.rulebook.policy.model import Condition, Remedy, Rule, Template
 from policy_eval.rulebook.policy.schema import Path_
@@ -44,7 +45,8 @@ class RulesSection(BuilderBase):
              policy_id: str, definitions: dict[str, ir.IR]) -> Rule | None:
         lets: dict[str, Condition] = {}
         let_irs: dict[str, ir.IR] = dict(definitions)
-        for name in raw.get("let") or {}:
+        names = list(raw.get("let") or {})
+        for i, name in enumerate(names):
             cond = None
             hidden = "case field" if case_type.field_type(name) is not None else "parameter" if name in params \
                 else "definition" if name in definitions else None
@@ -52,8 +54,9 @@ class RulesSection(BuilderBase):
                 self.fail(f"let-binding '{name}' hides the {hidden} '{name}'; rename it", path + ("let", name),
                           PolicyNameError, key=True)
             else:
-                cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs),
-                                       None, f"let '{name}'")
+                later = written_below("let", name, [(n, self.let_line(path, n)) for n in names[i + 1:]])
+                cond = self.expression(path + ("let", name), Scope(case_type, self.functions, params, let_irs,
+                                                                   later=later), None, f"let '{name}'")
                 if cond is not None and not self.let_chain_ok(name, cond, path + ("let", name)):
                     cond = None
             if cond is not None:
@@ -92,6 +95,14 @@ class RulesSection(BuilderBase):
         rule.params = sorted(set(params_used([c.node for c in parts if c is not None], params)))
         rule.depends_on = self.dependencies(raw, path)
         return rule
+
+    def let_line(self, path: Path_, name: str) -> str:
+        """Where the let ``name`` of the rule at ``path`` is written: ``line 12``, or ``v1.yaml:12`` for one an
+        amended rule inherits from another file."""
+        origin = (self.src.origins or {}).get(("let", name))
+        if origin is not None and origin[0] != self.pos.file:
+            return f"{shown_beside(origin[0], self.pos.file or '')}:{origin[1]}"
+        return f"line {origin[1] if origin is not None else self.pos.where(path + ('let', name), key=True)[0]}"
 
     def dependencies(self, raw: dict[str, Any], path: Path_) -> dict[str, tuple[str, ...]]:
         """``depends_on`` as written (names are checked once every rule is known, in :mod:`.depends`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 
@@ -35,22 +35,49 @@ def _json_type(value: Any) -> str:
 
 
 def suggest(word: str, choices: list[str]) -> str:
+    close = _closest(word, choices)
+    return f"; did you mean '{close}'?" if close is not None else ""
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
     close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return close[0] if close else None
+
+
+class _Found(NamedTuple):
+    """One readable schema error: the path of the broken part, the message, whether it points at the key
+    rather than the value; for a key that is missing, the mapping that lacks it and the key(s) it wants (any
+    one of them would do); for an unknown key, the known key it is a misspelling of."""
+
+    path: Path_
+    message: str
+    key: bool
+    lacking: Path_ | None = None
+    wants: tuple[str, ...] = ()
+    means: str | None = None
 
 
 def schema_errors(data: Any, positions: Positions) -> list[tuple[Path_, PolicyError]]:
-    """Every schema violation as (path of the broken part, located error)."""
+    """Every schema violation as (path of the broken part, located error).
+
+    A missing key that an unknown key of the same mapping misspells (``severty:`` for ``severity``) is not
+    reported: the unknown key's error, at that key and naming the key meant, says it all. A missing key is
+    located at the key of the mapping that lacks it (``policy:``), or where the mapping starts when it has no
+    key (a list item's ``- id:``, the document)."""
+    found: list[_Found] = []
+    for err in _validator().iter_errors(data):
+        found.extend(_describe(err))
+    misspelt = {(f.path[:-1], f.means) for f in found if f.means is not None}
     out: list[tuple[Path_, PolicyError]] = []
     seen: set[tuple[Path_, str]] = set()
-    for err in _validator().iter_errors(data):
-        for path, message, key in _describe(err):
-            if (path, message) in seen:
-                continue
-            seen.add((path, message))
-            line, column = positions.where(path, key=key)
-            out.append((path, PolicyLoadError(message, file=positions.file, line=line, column=column,
-                                              source_line=positions.line_text(line))))
+    for f in found:
+        if (f.path, f.message) in seen or any((f.lacking, name) in misspelt for name in f.wants):
+            continue
+        seen.add((f.path, f.message))
+        line, column = positions.where(f.lacking, key=True) if f.lacking is not None else \
+            positions.where(f.path, key=f.key)
+        out.append((f.path, PolicyLoadError(f.message, file=positions.file, line=line, column=column,
+                                            source_line=positions.line_text(line))))
     return out
 
 
@@ -62,8 +89,14 @@ def _where(path: Path_) -> str:
     return out or "the file"
 
 
-def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
-    """Readable messages for one schema error: (path, message, point at the key rather than the value)."""
+def _describe(err: jsonschema.ValidationError) -> list[_Found]:
+    """Readable messages for one schema error."""
+    return [f if isinstance(f, _Found) else _Found(*f) for f in _messages(err)]
+
+
+def _messages(err: jsonschema.ValidationError) -> list[_Found | tuple[Path_, str, bool]]:
+    """Readable messages for one schema error: :class:`_Found`, or (path, message, point at the key rather
+    than the value)."""
     path: Path_ = tuple(err.absolute_path)
     where = _where(path)
     schema = err.schema if isinstance(err.schema, dict) else {}
@@ -71,9 +104,9 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
     expected: Any = err.validator_value
     if err.validator == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties") or {})
-        return [(path + (extra,),
-                 f"unknown key '{extra}'" + (suggest(str(extra), allowed) or f" (allowed: {', '.join(allowed)})"),
-                 True)
+        return [_Found(path + (extra,), f"unknown key '{extra}'" + (suggest(str(extra), allowed)
+                                                                    or f" (allowed: {', '.join(allowed)})"),
+                       True, means=_closest(str(extra), allowed))
                 for extra in value if extra not in allowed]
     if err.validator == "not" and path == () and isinstance(value, dict) and ("withdraw" in value or "amend" in value):
         return [((key,), f"'{key}' belongs to a revision: name the version this file revises in policy.revises",
@@ -84,17 +117,19 @@ def _describe(err: jsonschema.ValidationError) -> list[tuple[Path_, str, bool]]:
         return [(path, "this amendment changes nothing: give the keys it changes below its id (severity, "
                  "message, when, a let binding...)", False)]
     if err.validator == "required" and isinstance(value, dict):
-        return [(path + (name,), f"'{name}' is required (in {where})", False)
+        return [_Found(path + (name,), f"'{name}' is required (in {where})", False, path, (name,))
                 for name in expected if name not in value]
     if err.validator == "oneOf" and path[:1] == ("rules",) and isinstance(value, dict):
         if "require" in value and "forbid" in value:
             return [(path + ("forbid",), "a rule has both 'require' and 'forbid'; keep one", True)]
-        return [(path, "a rule needs 'require' (what must hold) or 'forbid' (what must not)", False)]
+        return [_Found(path, "a rule needs 'require' (what must hold) or 'forbid' (what must not)", False, path,
+                       ("require", "forbid"))]
     if err.validator == "oneOf" and path[:1] == ("params",) and isinstance(value, dict):
         if "value" in value and "values" in value:
             return [(path + ("values",), "a parameter has either 'value' or dated 'values', not both", True)]
-        return [(path, "a parameter in long form needs 'value' (or dated 'values'); one the source text leaves "
-                 "to the platform has no value and names that 'clause' (a deployment parameter)", False)]
+        return [_Found(path, "a parameter in long form needs 'value' (or dated 'values'); one the source text "
+                       "leaves to the platform has no value and names that 'clause' (a deployment parameter)", False,
+                       path, ("value", "values", "clause"))]
     if err.validator == "anyOf" and err.context:
         # Report the branch meant for this kind of value (the one without a type mismatch at this level).
         branches: dict[Any, list[jsonschema.ValidationError]] = {}
