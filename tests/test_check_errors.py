@@ -252,3 +252,20 @@ def test_a_metric_let_used_before_it_is_written(tmp_path: Path) -> None:
     line = _at(defs, "abnormal: ")[0]
     assert err.message == f"'abnormal' is a let defined below (line {line}); a let can use only the lets above it"
     assert (err.file, err.line, err.column) == (str(defs), *_at(defs, "abnormal * 2"))
+
+
+def test_an_overlay_setting_a_number_the_text_sets_cites_each_versions_clause(tmp_path: Path) -> None:
+    """A new user: the error quoted only version 1's clause, though version 2 sets the parameter too."""
+    from policy_eval.errors import PolicyError
+    from policy_eval.rulebook import load_rulebook
+
+    overlay = tmp_path / "ov.yaml"
+    overlay.write_text("params:\n  after-sales:\n    handling_limit: 24h\n", encoding="utf-8")
+    try:
+        load_rulebook(params=str(overlay))
+    except PolicyError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the overlay loaded")
+    assert "the source text sets 'handling_limit' of 'after-sales' (v1: 售后规则 2.2, 3.2" in message
+    assert "| v2: 售后服务规则 2.2" in message

@@ -362,14 +362,15 @@ def _check_overlay(overlay: Overlay, histories: dict[str, PolicyHistory], ids: s
         if history is None:
             continue  # its files have errors, reported already
         for name, entry in overlay.for_policy(pid).items():
-            infos = [v.param_info[name] for v in history.versions if name in v.param_info]
+            infos = [(v.version, v.param_info[name]) for v in history.versions if name in v.param_info]
             if not infos:
                 if pid in failed:
                     continue  # a version that did not load may declare it (a value of the wrong type, say)
                 known = sorted({n for v in history.versions for n in v.param_info})
                 errors.append(_at(entry, f"policy '{pid}' has no parameter '{name}'{suggest(name, known)}", key=True))
-            elif all(i.source == "text" for i in infos):
-                said = infos[0].clause or infos[0].file
+            elif all(i.source == "text" for _, i in infos):  # each version's clause (a revision cites its own)
+                said = " | ".join(dict.fromkeys(f"v{ver}: {i.clause or i.file}" if len(infos) > 1 else i.clause or i.file
+                                               for ver, i in infos))
                 errors.append(_at(entry, f"the source text sets '{name}' of '{pid}' ({said}); a deployment sets "
                                   "only parameters declared without a value", key=True))
     return errors
