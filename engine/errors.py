@@ -176,22 +176,33 @@ class PluginError(PolicyError):
 
 
 class CaseError(Exception):
-    """A case record is malformed: names the record and the JSON path."""
+    """A case record is malformed: names the record and the JSON path.
+
+    A record breaking several rules of its case schema carries them all: ``errors`` lists each
+    (``{"json_path", "message"}``, the first being ``json_path`` and ``message`` themselves) and ``omitted``
+    says how many more were found but not listed."""
 
     def __init__(self, message: str, *, source: str | None = None, record: int | None = None,
-                 json_path: str = "$") -> None:
+                 json_path: str = "$", errors: list[dict[str, str]] | None = None, omitted: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
         self.record = record
         self.json_path = json_path
+        self.errors = errors or [{"json_path": json_path, "message": message}]
+        self.omitted = omitted
 
     def __str__(self) -> str:
         return f"{record_place(self.source or '<input>', self.record)}: {self.json_path}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
-        return {"source": self.source, "record": self.record, "json_path": self.json_path,
-                "message": self.message}
+        out: dict[str, object] = {"source": self.source, "record": self.record, "json_path": self.json_path,
+                                  "message": self.message}
+        if len(self.errors) > 1 or self.omitted:  # one error: json_path and message say it all, as ever
+            out["errors"] = self.errors
+            if self.omitted:
+                out["errors_omitted"] = self.omitted
+        return out
 
 
 class ErrorList(PolicyError):

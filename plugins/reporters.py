@@ -104,6 +104,10 @@ class TextReporter:
             name = f" {printable(result.case_id)}" if result.case_id else ""
             self.out.write(self._c("31;1", "REJECTED") + f"{name} {where}: {printable(err.get('json_path', '$'))}: "
                            f"{printable(err['message'])}\n")
+            for more in err.get("errors", [])[1:]:  # a record breaking several schema rules: the others too
+                self.out.write(f"    {printable(more['json_path'])}: {printable(more['message'])}\n")
+            if err.get("errors_omitted"):
+                self.out.write(f"    ... and {plural(err['errors_omitted'], 'more error')}\n")
             return
         counts = result.counts()
         waived = [r for r in result.results if r.waiver is not None]

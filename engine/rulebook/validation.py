@@ -6,8 +6,9 @@ Otherwise, or for a schema outside that check's keyword subset, the schemas are
 compiled once to Python code by ``fastjsonschema`` (tens of microseconds a
 record instead of about a millisecond with a tree-walking validator).
 When a record fails, the reference ``jsonschema`` validator re-checks it to
-report the most relevant error with its JSON path (``$.order.received_at``);
-that slow path only runs for bad records.
+report every error with its JSON path (``$.order.received_at``), in document order, the first as the
+CaseError's own message and path, with hints for a misspelt key or a number written for money
+(:func:`_case_error`); that slow path only runs for bad records: a valid record never reaches it.
 """
 
 from __future__ import annotations
@@ -140,20 +141,141 @@ class CaseValidator:
             if errors and _integral(case, errors):  # 7.0 where an integer is wanted: read as 7, then again
                 fast_error = None
                 errors = list(self._ref(kind).iter_errors(case))
-            error = jsonschema.exceptions.best_match(errors)
+            if errors:
+                return _case_error(case, errors, source, record)
         except RecursionError:
             return CaseError("case nested too deeply", source=source, record=record)
         except ArithmeticError:
             return _nan_error(case, source, record)
-        if error is not None:
-            # every optional field also accepts null ("unknown", docs/policies.md): not worth repeating
-            message = _json_terms(error).replace(", 'null'", "")
-            message = message if len(message) < 300 else message[:300] + "…"
-            return CaseError(message, source=source, record=record, json_path=error.json_path)
         if fast_error is not None:  # the two validators disagree: trust the stricter one, say where
             return CaseError(str(fast_error.message), source=source, record=record,
                              json_path=_json_path(list(fast_error.path or ["data"])))
         return None
+
+
+MAX_LISTED = 10  # errors listed in a rejected record; past that, only how many more (CaseError.omitted)
+
+
+def _case_error(case: dict[str, Any], errors: list[Any], source: str | None, record: int | None) -> CaseError:
+    """Every schema error of ``case``, in document order (:func:`_document_order`), each worded as it would be
+    alone (``best_match`` of it: an ``anyOf``'s most relevant branch), the first ``MAX_LISTED`` listed. The
+    first is the CaseError's own message and path, so a record with one error reads exactly as before."""
+    worded = sorted((jsonschema.exceptions.best_match([e]) for e in errors), key=_document_order(case))
+    listed = [{"json_path": str(e.json_path), "message": _wording(e)} for e in worded[:MAX_LISTED]]
+    return CaseError(listed[0]["message"], source=source, record=record, json_path=listed[0]["json_path"],
+                     errors=listed, omitted=len(worded) - len(listed))
+
+
+def _wording(error: Any) -> str:
+    # every optional field also accepts null ("unknown", docs/policies.md): not worth repeating
+    message = _json_terms(error).replace(", 'null'", "")
+    message = message if len(message) < 300 else message[:300] + "…"
+    return message + _hint(error)
+
+
+def _document_order(case: dict[str, Any]) -> Any:
+    """A sort key putting errors where the record has what they are about: by the position of each member on
+    the error's path; an object's own errors (a required member missing, a wrong type) before its members',
+    an unexpected member's error where that member is."""
+    positions: dict[int, dict[Any, int]] = {}
+
+    def position(node: dict[Any, Any], key: Any) -> int:
+        if id(node) not in positions:
+            positions[id(node)] = {k: i for i, k in enumerate(node)}
+        return positions[id(node)].get(key, len(node))
+
+    def key(error: Any) -> tuple[int, ...]:
+        node: Any = case
+        out: list[int] = []
+        for part in error.absolute_path:
+            if isinstance(node, dict):
+                out.append(position(node, part))
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                out.append(part)
+                node = node[part]
+            else:
+                out.append(0)
+                node = None
+        unexpected = _unexpected(error) if error.validator == "additionalProperties" else []
+        out.append(min(position(node, k) for k in unexpected) if unexpected and isinstance(node, dict) else -1)
+        return tuple(out)
+
+    return key
+
+
+def _unexpected(error: Any) -> list[str]:
+    """The members of the object ``error`` is about that its schema does not name (as jsonschema finds them
+    for additionalProperties; none with patternProperties, whose patterns are not tried here)."""
+    schema, instance = error.schema, error.instance
+    if not isinstance(schema, dict) or not isinstance(instance, dict) or schema.get("patternProperties"):
+        return []
+    named = schema.get("properties") or {}
+    return [k for k in instance if isinstance(k, str) and k not in named]
+
+
+def _hint(error: Any) -> str:
+    """What the record most likely meant, appended to the error's message ("" when nothing is likely): the
+    member a misspelt key stands for, or money written as a string."""
+    if not isinstance(error.schema, dict):
+        return ""
+    return _member_hint(error) if isinstance(error.instance, dict) else _money_hint(error)
+
+
+def _member_hint(error: Any) -> str:
+    """An unexpected member close to a member the schema names and the object lacks: "did you mean"; a
+    required member missing while a close unexpected one is there: that one is probably it."""
+    schema, instance = error.schema, error.instance
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        free = [p for p in schema.get("properties") or {} if p not in instance]
+        unexpected = _unexpected(error)
+        meant = [(k, close[0]) for k in unexpected[:20] if (close := difflib.get_close_matches(k, free, n=1))]
+        if len(meant) == 1 and len(unexpected) == 1:
+            return f"; did you mean {meant[0][1]!r}?"
+        return ("; did you mean " + ", ".join(f"{right!r} for {_short(wrong)!r}" for wrong, right in meant[:5])
+                + "?") if meant else ""
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        missing = next((p for p in error.validator_value if isinstance(p, str) and p not in instance
+                        and error.message == f"{p!r} is a required property"), None)
+        close = difflib.get_close_matches(missing, _unexpected(error), n=1) if missing is not None else []
+        if close:
+            return f"; the record has {_short(close[0])!r}: did you mean {missing!r}?"
+    return ""
+
+
+def _short(key: str) -> str:
+    return key if len(key) <= 60 else key[:60] + "…"
+
+
+_CENT = Decimal("0.01")
+
+
+def _money_hint(error: Any) -> str:
+    """A number where the schema wants money: a string (``x-policy-type: money``, or a pattern taking
+    "1.00" and "1.00 CNY"); the number written that way when it has at most two decimals."""
+    schema, value = error.schema, error.instance
+    wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+    if error.validator != "type" or "string" not in wanted or isinstance(value, bool) \
+            or not isinstance(value, (int, float, Decimal)):
+        return ""
+    pattern = schema.get("pattern")
+    if schema.get("x-policy-type") != "money" and not (_takes(pattern, "1.00") and _takes(pattern, "1.00 CNY")):
+        return ""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        written: str | None = str(amount.quantize(_CENT)) if amount == amount.quantize(_CENT) else None
+    except ArithmeticError:  # NaN, infinite, or too many digits to write with two decimals
+        written = None
+    if written is not None and (pattern is None or _takes(pattern, written)):
+        return f'; money is written as a string: "{written}"'
+    return '; money is written as a string with two decimals, e.g. "59.90"'
+
+
+def _takes(pattern: Any, text: str) -> bool:
+    try:
+        return isinstance(pattern, str) and re.search(pattern, text) is not None
+    except re.error:
+        return False
 
 
 def _integral(case: dict[str, Any], errors: list[Any]) -> bool:
