@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from policy_eval.lang import ir
 from policy_eval.lang.budget import current
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
@@ -20,7 +21,8 @@ from policy_eval.rulebook.policy import Rule
 from policy_eval.run.result import Outcome
 from policy_eval.run.shown import _typed_text
 
-__all__ = ["DATA_ERRORS", "case_inputs", "trace_rule", "explanation", "reason"]
+__all__ = ["DATA_ERRORS", "case_inputs", "trace_rule", "explanation", "reason", "unknown_reads", "ABSENT",
+           "NULL"]
 
 # What a case's data can make a condition raise: the verdict is undetermined, with the error.
 DATA_ERRORS = (EvalFailure, ArithmeticError)
@@ -93,6 +95,41 @@ def explanation(trace: Trace) -> tuple[dict[str, Any], ...]:
             entry["witness"] = witness[key]
         out.append(entry)
     return tuple(out)
+
+
+# What an unknown case path is (docs/language.md, "Absent and null"), as `explain` shows it beside the value.
+ABSENT, NULL = "absent", "unknown (null)"
+
+
+def unknown_reads(rule: Rule, case: dict[str, Any]) -> dict[str, str]:
+    """Per sub-expression text of the rule (its ``when``, condition and the lets they use) that reads a case
+    path from the root through fields: :data:`ABSENT` where the case leaves the path out (a key missing on
+    the way: the event has not happened), :data:`NULL` where it is ``null`` or under a ``null`` object (not
+    known). Paths the case gives a value are left out, and so are reads under a list item or a variable (a
+    null in a list reads as missing). An explanation step whose value is unknown and whose text is a key
+    here is that read (the text is the policy's own for the node, as the trace's steps record it)."""
+    out: dict[str, str] = {}
+    for node in ir.walk(*(c.node for c in (rule.when, rule.condition) if c is not None)):
+        keys = ir.root_path(node)
+        if keys is None or node.text in out:
+            continue
+        state = _state(case, keys)
+        if state is not None:
+            out[node.text] = state
+    return out
+
+
+def _state(case: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    node: Any = case
+    for key in keys:
+        if type(node) is not dict and not isinstance(node, dict):
+            return None  # not an object: the read is an error, not an unknown value
+        if key not in node:
+            return ABSENT
+        node = node[key]
+        if node is None:
+            return NULL
+    return None
 
 
 def reason(rule: Rule, outcome: Outcome, message: str | None, trace: Trace | None, error: str | None) -> str:
