@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -52,6 +53,7 @@ class Signals:
         self.pending = False
         self.fired = False  # a signal came; see check()
         self.old: dict[int, Any] = {}
+        self.old_hook: Any = None
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,11 +61,23 @@ class Signals:
                 self.old[sig] = signal.signal(sig, self.handler)
             except ValueError:  # not the main thread (embedded use): leave the host's handlers alone
                 pass
+        if self.old:
+            self.old_hook, sys.unraisablehook = sys.unraisablehook, self.unraisable
 
     def restore(self) -> None:
         for sig, handler in self.old.items():
             signal.signal(sig, handler)
         self.old.clear()
+        if self.old_hook is not None:
+            sys.unraisablehook, self.old_hook = self.old_hook, None
+
+    def unraisable(self, unraisable: Any) -> None:
+        """sys.unraisablehook while installed: the Interrupted this handler raised inside a ``__del__`` or a weakref
+        callback (lost there: :meth:`check` and :meth:`leave` raise it again) is no "Exception ignored" traceback on
+        stderr after the run's own message; anything else goes to the hook in place before."""
+        if isinstance(unraisable.exc_value, Interrupted) and self.fired:
+            return
+        (self.old_hook or sys.__unraisablehook__)(unraisable)
 
     def handler(self, signum: int, frame: Any) -> None:
         if os.getpid() != self.main_pid:
