@@ -228,7 +228,9 @@ class Kernel:
                 rule, _, selected = steps[i]
                 outcome = outcomes[i]
                 # (most loud verdicts: violated, built directly; the general path for the others)
-                if outcome is not _VIOLATED or (result := ev.violated(version, rule, case, env, ref_text)) is None:
+                result: RuleResult | Outcome | None = \
+                    ev.violated(version, rule, case, env, ref_text) if outcome is _VIOLATED else None
+                if result is None:
                     result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcome, None)
                 if selected and type(result) is RuleResult:
                     found.append(result)

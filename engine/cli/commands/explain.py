@@ -142,9 +142,9 @@ def _pick(records: Iterable[Any], path: str, case_id: str | None, line: int | No
         raise common.UsageError(f"explain takes one case; {what} holds no case record")
     listed = ", ".join(shown) + (", ..." if count > len(shown) else "")
     if line is not None:
-        at = f"{line} [item {item}]" if item is not None else str(line)
+        place = f"{line} [item {item}]" if item is not None else str(line)
         near = f"; the last one before line {line}: {before}" if before is not None and before not in shown else ""
-        raise common.UsageError(f"no record of {what} starts at line {at}; its {_records(count)}: {listed}{near}")
+        raise common.UsageError(f"no record of {what} starts at line {place}; its {_records(count)}: {listed}{near}")
     if case_id is None:
         if count == 1:
             return picked
