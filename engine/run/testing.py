@@ -165,8 +165,9 @@ def _expectation_errors(positions: Positions, rid: Any, exp: Any, at: tuple[Any,
 
 
 def _one_line(text: str) -> str:
-    """A verdict's message or reason on one line of a failure: a rule's condition quoted in a reason keeps the
-    line breaks and indentation of its YAML, which are collapsed to single spaces."""
+    """A verdict's message or reason on one line of a failure (a reason quotes its condition on one line already,
+    lang.parser.one_line; a message written as a YAML block may still hold line breaks): runs of whitespace one
+    space."""
     return " ".join(text.split())
 
 
