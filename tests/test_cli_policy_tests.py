@@ -92,3 +92,20 @@ def test_sarif_names_a_case_without_case_id_by_file_and_line() -> None:
     assert texts and not any("case None" in t for t in texts)
     named = {p.relative_to(ROOT).as_posix() for p in cases}
     assert all(t.split("] case ", 1)[1].split(":", 1)[0] in named for t in texts), texts[:3]
+
+
+def test_a_failures_trace_says_which_unknown_a_read_is(tmp_path: Path) -> None:
+    """`explain` showed a case path left out as `absent` and a null one as `unknown (null)`, but the trace
+    under a failing `policy-eval test` read `unknown` both ways (the difference that decides between "the event
+    has not happened" and "not known": docs/language.md, "Absent and null")."""
+    tests = yaml.safe_load(APPEALS.read_text(encoding="utf-8"))["tests"]
+    first = next(t for t in tests if t["name"] == FIRST)
+    first["expect"] = {"appeals/appeal-result-within-4-workdays": "violated"}
+    left_out = {**first, "name": "left out", "case": {k: v for k, v in first["case"].items() if k != "result_at"}}
+    null = {**first, "name": "null", "case": {**first["case"], "result_at": None}}
+    path = tmp_path / "wrong.yaml"
+    path.write_text(yaml.safe_dump({"tests": [left_out, null]}, allow_unicode=True), encoding="utf-8")
+    text = _pe("test", str(path)).stdout
+    traces = text.split("was decided by:")[1:]
+    assert len(traces) == 2, text
+    assert "result_at  =  absent" in traces[0] and "result_at  =  unknown (null)" in traces[1], text

@@ -12,7 +12,7 @@ import stat
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
@@ -286,3 +286,15 @@ def one_line(text: str) -> str:
     """``text`` on one line of a terminal report: whitespace runs as one space, and no control or format
     character from case data (:func:`policy_eval.errors.printable`)."""
     return printable(" ".join(text.split()))
+
+
+def write_steps(out: IO[str], steps: Iterable[Mapping[str, Any]], reads: Mapping[str, str], indent: str) -> None:
+    """A verdict's explanation, one step a line (``expr  =  value   ← witness``), as ``explain`` and a failed
+    ``test`` show it: a step whose value is unknown and that reads a case path says which unknown, from
+    ``reads`` (:func:`policy_eval.run.explaining.unknown_reads`: ``absent`` or ``unknown (null)``)."""
+    for step in steps:
+        witness = f"   ← {step['witness']}" if "witness" in step else ""
+        value = step["value"]
+        if value == "unknown":
+            value = reads.get(step["expr"], value)
+        out.write(f"{indent}{one_line(step['expr'])}  =  {printable(value)}{printable(witness)}\n")

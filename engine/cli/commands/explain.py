@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
-from policy_eval.cli.output import one_line
+from policy_eval.cli.output import one_line, write_steps
 from policy_eval.errors import PolicyError, printable, record_place
 
 
@@ -252,12 +252,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             out.write(f"      {one_line(r.message or r.reason)}\n")
             # an unknown read of the case says which unknown: left out (absent) or null (docs/language.md)
             reads = unknown_reads(rules[r.rule], case) if r.rule in rules else {}
-            for step in r.explanation:
-                witness = f"   ← {step['witness']}" if "witness" in step else ""
-                value = step["value"]
-                if value == "unknown":
-                    value = reads.get(step["expr"], value)
-                out.write(f"        {one_line(step['expr'])}  =  {printable(value)}{printable(witness)}\n")
+            write_steps(out, r.explanation, reads, "        ")
             for rem in r.remedies:
                 out.write(f"      remedy: {remedy_text(rem)}\n")
             if r.missing:

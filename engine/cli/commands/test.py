@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
-from policy_eval.cli.output import one_line
+from policy_eval.cli.output import write_steps
 from policy_eval.errors import PolicyError, printable
 
 
@@ -38,6 +38,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
 def _deciding_values(failed: Any, explainer: Any, validator: Any, out: IO[str]) -> None:
     """Under a failed test, the values that decided each rule whose outcome was not the expected one (as
     ``explain`` shows them): the test is run again with explanations, which only failures pay for."""
+    from policy_eval.run.explaining import unknown_reads
     from policy_eval.run.testing import run_test
 
     wrong = [f.split(": expected ", 1)[0] for f in failed.failures if ": expected " in f]
@@ -50,11 +51,19 @@ def _deciding_values(failed: Any, explainer: Any, validator: Any, out: IO[str]) 
         if r.full_id not in wrong and (r.rule or "") not in wrong:
             continue
         out.write(printable(f"    {r.full_id} ({r.outcome.value}) was decided by:") + "\n")
-        for step in r.explanation:
-            witness = f"   ← {step['witness']}" if "witness" in step else ""
-            out.write(f"        {one_line(step['expr'])}  =  {printable(step['value'])}{printable(witness)}\n")
+        rule = _rule_of(explainer.rulebook, r)
+        write_steps(out, r.explanation, unknown_reads(rule, failed.test.case) if rule is not None else {}, "        ")
         if r.missing:
             out.write(f"        missing: {printable(', '.join(r.missing))}\n")
+
+
+def _rule_of(rulebook: Any, verdict: Any) -> Any:
+    """The rule a verdict is of (its policy's version by name), or None (a policy-level verdict)."""
+    history = rulebook.policies.get(verdict.policy)
+    for version in history.versions if history is not None and verdict.rule else ():
+        if version.version == verdict.version:
+            return next((rule for rule in version.rules if rule.id == verdict.rule), None)
+    return None
 
 
 def _beside(root: Path) -> list[Path]:
