@@ -68,8 +68,10 @@ def _section(page: str) -> str:
 
 
 def _items(page: str, kind: str) -> list[str]:
-    """The text of each ``<li class="KIND">`` of the same-outcome section, tags stripped and unescaped."""
+    """The text of each ``<li class="KIND">`` of the same-outcome section, buttons left out, tags stripped and
+    unescaped."""
     found = re.findall(rf'<li class="{kind}">(.*?)</li>', _section(page), flags=re.S)
+    found = [re.sub(r" ?<button [^>]*>[^<]*</button>", "", f) for f in found]  # (the "open case" buttons)
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", f)).split()) for f in found]
 
 
@@ -151,6 +153,9 @@ def test_case_data_in_the_changes_is_escaped(client: TestClient, raised: str) ->
     (message,) = _items(r.text, "message-change")
     assert message.startswith('violated, message changed: 1 case (<img src=x onerror="alert(1)">)')
     assert "on order <script>alert('order')</script>: 150.00 CNY owed" in message
+    # the case's JSON in its "open case" buttons is an attribute value, escaped too
+    buttons = re.findall(r'<button type="submit" form="open-\w+" name="case" value="([^"]*)"', section)
+    assert buttons and all(json.loads(html.unescape(b))["case_id"] == case["case_id"] for b in buttons)
 
 
 def test_many_cases_with_the_same_change_share_a_line(client: TestClient, raised: str) -> None:
@@ -172,3 +177,19 @@ def test_a_rule_renamed_where_it_does_not_apply_is_no_change(bench: Workbench) -
     assert not out["errors"]
     assert all({t["before"], t["after"]} != {"absent", "not_applicable"} for t in out["transitions"])
     assert all({t["before"], t["after"]} != {"absent", "not_applicable"} for t in out["per_rule"])
+
+
+def test_a_listed_case_opens_with_either_rulebook(client: TestClient, raised: str) -> None:
+    """Each case a same-outcome group names opens on the case page with the rulebook before or after the edit,
+    as a case whose outcome changes does (the rows of the transitions table)."""
+    page = client.post("/impact", data={"file": NAME, "text": raised}).text
+    (item,) = re.findall(r'<li class="remedy-change">(.*?)</li>', _section(page), flags=re.S)
+    buttons = re.findall(r'<button type="submit" form="open-(\w+)" name="case" value="([^"]*)"', item)
+    assert [side for side, _ in buttons] == ["before", "after"] and buttons[0][1] == buttons[1][1]
+    case = json.loads(html.unescape(buttons[0][1]))
+    assert case == json.loads(BREACH.read_text(encoding="utf-8"))
+    text = json.dumps(case, ensure_ascii=False)
+    before = client.post("/case", data={"case": text, "side": "before"}).text
+    after = client.post("/case", data={"case": text, "side": "after", "edit_file": NAME, "edit_text": raised}).text
+    assert "100.00 CNY" in before and "150.00 CNY" not in before
+    assert "150.00 CNY" in after and "100.00 CNY" not in after

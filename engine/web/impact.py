@@ -105,6 +105,26 @@ def compare(old: Rulebook, new: Rulebook, cases: list[dict[str, Any]], as_of: st
                                   if rest else None)
         kept.append(group)
     return {"errors": [], "transitions": transitions, "cases": len(cases), "rejected": rejected,
+            "case_texts": _texts(cases, kept),
             "per_rule": [{"rule": t.rule, "before": t.before, "after": t.after, "count": len(t.cases)}
                          for t in sorted(report.transitions.values(), key=lambda t: (t.rule, t.before, t.after))],
             "same_outcome_changes": kept, "same_outcome_changed_cases": report.same_outcome_cases}
+
+
+def _texts(cases: list[dict[str, Any]], groups: list[dict[str, Any]]) -> dict[str, str]:
+    """The JSON text of each case the same-outcome groups list (the first :data:`LIMIT` of each list, as the
+    page shows them), by the name diff gives a case (its case_id, else corpus:N), for their "open case"
+    buttons; the first case of a name that two cases share."""
+    shown: set[str] = set()
+    for g in groups:
+        lists = [r["cases"] for r in g["remedies"][:LIMIT]] + [s["cases"] for s in g["severity"]]
+        if g.get("message"):
+            lists.append(g["message"]["cases"])
+        shown.update(c for listed in lists for c in listed[:LIMIT])
+    out: dict[str, str] = {}
+    for number, case in enumerate(cases, 1):
+        cid = case.get("case_id")
+        name = str(cid) if cid is not None and str(cid) else f"{SOURCE}:{number}"
+        if name in shown and name not in out:
+            out[name] = json.dumps(case, ensure_ascii=False)
+    return out
