@@ -22,7 +22,7 @@ import datetime as _dt
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from policy_eval.errors import CaseError, PluginError, PolicyError
 from policy_eval.lang.cost import DEFAULT_CEILING
@@ -37,8 +37,11 @@ from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.batch import BatchOptions, run_batch
 from policy_eval.run.blocks import internal_error
 from policy_eval.run.due import CaseForecast, Forecaster
+from policy_eval.run.due.comply import Complier
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
+
+Detail = Literal["full", "findings"]  # what a result holds (see Rulebook.evaluate)
 
 __all__ = ["Rulebook", "RuleInputs", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
            "PluginError", "PluginManager"]
@@ -91,6 +94,7 @@ class Rulebook:
         self._explainer = Evaluator(book, explain=True)
         self._finder: Evaluator | None = None  # detail="findings", built on first use
         self._forecaster: Forecaster | None = None  # built on first use of due()
+        self._complier: Complier | None = None  # explain=True: what would comply, built on first use
         self._validator = CaseValidator(book.case_schemas) if validate else None
         self._enrichers = tuple(self._pm.enrichers())
         # the common call (a dict, no enricher, no explanation): the lazy verdicts' own path (run.lazy), the case
@@ -217,7 +221,7 @@ class Rulebook:
 
     def evaluate(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
                  explain: bool = False, source: str | None = None, record: int | None = None,
-                 detail: str = "full") -> CaseResult:
+                 detail: Detail = "full") -> CaseResult:
         """Evaluate one case: a dict as JSON gives it (non-integers as ``Decimal`` or strings).
 
         A case that fails its schema (or an enricher) comes back with
@@ -245,11 +249,24 @@ class Rulebook:
                 result = quick(data, as_of, source, record)
                 if result is not None:
                     return result
-        if detail not in ("full", "findings"):
-            raise ValueError(f"detail must be full or findings, not {detail!r}")
+        _check_detail(detail)
+        try:
+            return self._evaluate(case, as_of, explain, source, record, detail)
+        except Exception as exc:  # (a plugin's bug, say) it costs this case, as on the command line
+            return self._rejected(case, CaseError(internal_error(exc), source=source, record=record), source,
+                                  record, detail == "findings" and not explain)
+
+    def _evaluate(self, case: Mapping[str, Any] | CaseError, as_of: str | _dt.datetime | _dt.date | None,
+                  explain: bool, source: str | None, record: int | None, detail: str) -> CaseResult:
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             return self._rejected(case, prepared, source, record, detail == "findings" and not explain)
+        if explain and detail == "full":  # what would comply, as `eval --explain` says it (run.due.comply)
+            if self._complier is None:
+                self._complier = Complier(self._book)
+            result = self._explainer.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
+            self._complier.annotate(prepared, result, as_of=_instant(as_of))
+            return result
         if detail == "findings" and not explain:
             if self._finder is None:
                 self._finder = Evaluator(self._book, detail="findings", lazy=True)
@@ -280,7 +297,7 @@ class Rulebook:
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any] | CaseError], *,
                       as_of: str | _dt.datetime | _dt.date | None = None, explain: bool = False,
-                      jobs: int = 1, detail: str = "full") -> Iterator[CaseResult]:
+                      jobs: int = 1, detail: Detail = "full") -> Iterator[CaseResult]:
         """Evaluate cases lazily, in input order (``record`` is the 1-based position); ``detail`` as for
         :meth:`evaluate`.
 
@@ -288,15 +305,10 @@ class Rulebook:
         load the same policies again; that needs the rulebook's own plugins
         given as module paths (objects cannot be sent to another process).
         """
+        _check_detail(detail)  # (here, not at the first record: the generator below starts when first read)
         if jobs <= 1:
-            for i, case in enumerate(cases, 1):
-                try:
-                    result = self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
-                except Exception as exc:  # (a plugin's bug, say) it costs this case, as in the batch path
-                    result = self._rejected(case, CaseError(internal_error(exc), record=i), None, i,
-                                            detail == "findings" and not explain)
-                yield result
-            return
+            return (self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
+                    for i, case in enumerate(cases, 1))
         if self._plugin_paths is None:
             raise ValueError("evaluate_many(jobs > 1) needs the rulebook's plugins given as module paths")
         options = BatchOptions(policies=str(self._book.root), schemas=str(self._book.schema_dir),
@@ -305,8 +317,7 @@ class Rulebook:
                                as_of=_instant(as_of), explain=True if explain else "missing",
                                validate=self._validator is not None,
                                plugins=list(self._plugin_paths), detail=detail)
-        records = ((None, i, c if isinstance(c, CaseError) else dict(c)) for i, c in enumerate(cases, 1))
-        yield from run_batch(records, options, jobs=jobs)
+        return run_batch(((None, i, _record(c, i)) for i, c in enumerate(cases, 1)), options, jobs=jobs)
 
     def _rejected(self, case: Any, error: CaseError, source: str | None, record: int | None,
                   findings: bool) -> CaseResult:
@@ -367,3 +378,18 @@ class Rulebook:
                                  rulebook=self.digest, error=case.to_dict())
             else:
                 yield self.evaluate(case, as_of=as_of, source=str(name), record=number)
+
+
+def _check_detail(detail: str) -> None:
+    if detail not in ("full", "findings"):
+        raise ValueError(f"detail must be full or findings, not {detail!r}")
+
+
+def _record(case: Any, number: int) -> dict[str, Any] | CaseError:
+    """One item of :meth:`Rulebook.evaluate_many` as a worker takes it: a copy of a mapping, a CaseError as it is,
+    anything else the error :meth:`Rulebook.evaluate` gives it (so ``jobs`` does not change the answer)."""
+    if isinstance(case, CaseError):
+        return case
+    if isinstance(case, Mapping):
+        return dict(case)
+    return not_object(case, None, number)

@@ -86,3 +86,73 @@ def test_a_case_that_is_not_an_object_is_rejected_not_raised() -> None:
         assert book.due(value).error is not None  # type: ignore[arg-type]
         assert isinstance(book.validate(value), CaseError)  # type: ignore[arg-type]
     assert [r.error is not None for r in book.evaluate_many([CHATS[0], [1]])] == [False, True]
+
+
+def test_items_that_are_not_objects_give_the_same_records_whatever_jobs_is() -> None:
+    """An outside trial: with jobs=2 one None (or list) among the cases raised TypeError/ValueError and lost the
+    whole stream (each item went through dict()); with jobs=1 it was a rejected record."""
+    book = Rulebook.load()
+    cases = [CHATS[0], None, [1, 2], "text", CHATS[1]]
+    by_jobs = {jobs: [r.to_dict() for r in book.evaluate_many(cases, jobs=jobs)] for jobs in (1, 2)}  # type: ignore[arg-type]
+    assert by_jobs[1] == by_jobs[2]
+    assert [r["record"] for r in by_jobs[2]] == [1, 2, 3, 4, 5]
+    assert [r["error"]["message"] if r.get("error") else None for r in by_jobs[2]] == [
+        None, "a case must be a JSON object, got null", "a case must be a JSON object, got an array",
+        "a case must be a JSON object, got a string", None]
+
+
+def test_a_misspelt_detail_is_refused_before_any_record() -> None:
+    """evaluate_many(detail="finding") made every record an internal-error rejection (jobs=1), or raised after
+    printing a worker traceback per worker (jobs=2); evaluate() refused it. Now all three refuse it at the call."""
+    book = Rulebook.load()
+    for jobs in (1, 2):
+        try:
+            book.evaluate_many(CHATS, jobs=jobs, detail="finding")  # type: ignore[arg-type]
+        except ValueError as exc:
+            assert str(exc) == "detail must be full or findings, not 'finding'"
+        else:
+            raise AssertionError(f"jobs={jobs}: no error at the call")
+
+
+def test_a_plugin_functions_exception_is_a_rejected_case_in_evaluate_too(tmp_path: Path) -> None:
+    """evaluate() let a plugin function's exception escape (twice chained: the three-valued pass called the
+    plugin again) where evaluate_many and the CLI reject that case naming the plugin: one behaviour now."""
+    pt.write(tmp_path / "shout.yaml", pt.policy("""\
+        rules:
+          - id: calm
+            title: t
+            clause: c
+            severity: low
+            forbid: 'any m in messages: shouts(m.text) > 2'
+            message: m
+        """, **pt.CHAT))
+    book = Rulebook.load(tmp_path, plugins=["raising_plugin"], entry_points=False)
+    case = copy.deepcopy(CHATS[0])
+    case["messages"][0]["text"] = "BUG"
+    for detail in ("full", "findings"):
+        result = book.evaluate(case, detail=detail, record=1)  # type: ignore[arg-type]
+        assert result.error is not None and result.results == () and result.record == 1, detail
+        assert result.error["message"].endswith("(raised by raising_plugin.shouts, a plugin's code)"), detail
+        assert result.to_dict() == next(book.evaluate_many([case], detail=detail)).to_dict(), detail  # type: ignore[arg-type]
+
+
+def test_explain_says_what_would_comply_whichever_way_a_case_is_evaluated() -> None:
+    """evaluate(explain=True) and evaluate_many(explain=True) left out `comply` (what would decide a violated or
+    undetermined verdict otherwise), which evaluate_many(jobs=2) and `eval --explain` give."""
+    import subprocess
+    import sys
+
+    book = Rulebook.load()
+    path = ROOT / "examples" / "warranty_refused_breach.json"
+    case = json.loads(path.read_text(encoding="utf-8"), parse_float=decimal.Decimal)
+    alone = book.evaluate(case, explain=True, record=1).to_dict()
+    many = [r.to_dict() for r in book.evaluate_many([case], explain=True)]
+    workers = [r.to_dict() for r in book.evaluate_many([case], explain=True, jobs=2)]
+    cli = subprocess.run([str(Path(sys.executable).with_name("policy-eval")), "eval", "--explain", "-f", "jsonl",
+                          str(path)], capture_output=True, text=True, encoding="utf-8", timeout=300)
+    (line,) = cli.stdout.splitlines()
+    complies = [v.get("comply") for v in alone["results"] if v["outcome"] == "violated"]
+    assert complies and all(complies), alone["results"]
+    assert many == workers == [alone]
+    from_cli = json.loads(line)
+    assert [v.get("comply") for v in from_cli["results"]] == [v.get("comply") for v in alone["results"]]

@@ -33,7 +33,7 @@ from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_error
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.result import CaseResult, Outcome
+from policy_eval.run.result import CaseResult
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
 from policy_eval.run.workers import run_pool
 
@@ -200,9 +200,7 @@ class Processor:
 
         if self._complier is None:
             self._complier = Complier(self.rulebook)
-        for r in result.results:
-            if r.rule is not None and (r.outcome is Outcome.VIOLATED or r.outcome is Outcome.UNDETERMINED):
-                r.comply = tuple(self._complier.explain(case, r, as_of=self.options.as_of))
+        self._complier.annotate(case, result, as_of=self.options.as_of)
 
     def process_chunk(self, chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
         return [self.process(item) for item in chunk]

@@ -34,7 +34,7 @@ from policy_eval.rulebook.policy import Rule
 from policy_eval.run.due.forecast import CLOCK_FIELDS, datetime_paths, rule_nodes, with_values
 from policy_eval.run.due.solve import ONE_US, Solver, Unsolvable, static_path
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.result import Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 __all__ = ["Complier", "MAX_ENUM"]
 
@@ -47,6 +47,13 @@ class Complier:
     def __init__(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
         self.evaluator = Evaluator(rulebook, explain="missing", record_inputs=False)
+
+    def annotate(self, case: Mapping[str, Any], result: CaseResult, *, as_of: _dt.datetime | None = None) -> None:
+        """Set ``comply`` on each violated or undetermined verdict of ``result`` (``eval --explain`` and the API's
+        ``evaluate(explain=True)``, full detail: one answer whichever path evaluated the case)."""
+        for r in result.results:
+            if r.rule is not None and (r.outcome is Outcome.VIOLATED or r.outcome is Outcome.UNDETERMINED):
+                r.comply = tuple(self.explain(case, r, as_of=as_of))
 
     def explain(self, case: Mapping[str, Any], result: RuleResult, *, as_of: _dt.datetime | None = None
                 ) -> list[dict[str, Any]]:
