@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import importlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
@@ -29,6 +30,8 @@ import pluggy
 
 from policy_eval.errors import PluginError
 from policy_eval.lang.functions import Function, FunctionRegistry
+from policy_eval.lang.parser import KEYWORDS
+from policy_eval.lang.types import Type
 
 __all__ = ["PluginManager", "get_plugin_manager", "BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "RESERVED_LOADERS",
            "AUTOLOAD_ENV"]
@@ -179,6 +182,9 @@ class PluginManager:
                 if not isinstance(fn, Function):
                     raise PluginError(f"plugin {plugin_name!r}: policy_eval_functions() must return "
                                       f"policy_eval.lang.functions.Function objects, got {fn!r}")
+                problem = _function_problem(fn)
+                if problem is not None:
+                    raise PluginError(f"plugin {plugin_name!r}: policy_eval_functions(): {problem}")
                 if fn.plugin == "core" and plugin_name != "policy_eval.plugins.core":
                     fn = dataclasses.replace(fn, plugin=self._short_name(plugin_name))
                 try:
@@ -347,3 +353,30 @@ def get_plugin_manager() -> PluginManager:
         if _DEFAULT is None:
             _DEFAULT = PluginManager(entry_points=not os.environ.get(AUTOLOAD_ENV))
         return _DEFAULT
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _function_problem(fn: Function) -> str | None:
+    """What is wrong with a plugin's :class:`Function` declaration, found when the plugin is registered rather
+    than as an internal error when a policy first calls it: a name conditions cannot write, a parameter or
+    result type that is not a :class:`~policy_eval.lang.types.Type` (``"string"`` for ``STRING``), no
+    implementation to call."""
+    if not isinstance(fn.name, str) or not _NAME.fullmatch(fn.name) or fn.name in KEYWORDS:
+        return f"function name {fn.name!r} cannot be called from a condition (a name: letters, digits, '_', " \
+               f"not a keyword)"
+    if not callable(fn.impl):
+        return f"function {fn.name}(): its implementation {fn.impl!r} is not callable"
+    if fn.typer is not None:
+        return None if callable(fn.typer) else f"function {fn.name}(): its typer {fn.typer!r} is not callable"
+    if not isinstance(fn.params, (tuple, list)):
+        return f"function {fn.name}(): params must be a tuple of types, got {type(fn.params).__name__}"
+    for i, param in enumerate(fn.params, 1):
+        if not isinstance(param, Type):
+            return (f"function {fn.name}(): parameter {i} is {param!r} ({type(param).__name__}), not a type of "
+                    f"policy_eval.lang.types (STRING, INT, MONEY, list_of(...), ...)")
+    if not isinstance(fn.result, Type):
+        return (f"function {fn.name}(): its result type is {fn.result!r} ({type(fn.result).__name__}), not a type "
+                f"of policy_eval.lang.types (STRING, INT, MONEY, list_of(...), ...)")
+    return None

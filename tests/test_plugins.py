@@ -374,6 +374,15 @@ def test_undecorated_hook_is_reported() -> None:
 @pytest.mark.parametrize("batch, message", [
     ("not a list", "must return a list of Function objects"),
     ([42], "must return policy_eval.lang.functions.Function objects, got 42"),
+    # a declaration a policy's call would have turned into an unlocated "internal error ... a bug in policy-eval"
+    ([Function("bad_types", ("string",), STRING, str)],  # type: ignore[arg-type]
+     r"function bad_types\(\): parameter 1 is 'string' \(str\), not a type of policy_eval.lang.types"),
+    ([Function("bad_result", (STRING,), "string", str)],  # type: ignore[arg-type]
+     r"function bad_result\(\): its result type is 'string' \(str\), not a type"),
+    ([Function("not a name", (STRING,), STRING, str)], r"function name 'not a name' cannot be called from a condition"),
+    ([Function("and", (STRING,), STRING, str)], r"function name 'and' cannot be called"),
+    ([Function("no_impl", (STRING,), STRING, "str")],  # type: ignore[arg-type]
+     r"function no_impl\(\): its implementation 'str' is not callable"),
 ])
 def test_hook_returning_the_wrong_shape(batch: Any, message: str) -> None:
     class Wrong:
