@@ -39,6 +39,7 @@ from policy_eval.run.blocks import internal_error
 from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.due.comply import Complier
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.lazy import SPENT
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 Detail = Literal["full", "findings"]  # what a result holds (see Rulebook.evaluate)
@@ -238,6 +239,7 @@ class Rulebook:
         detail, whose verdicts are lazy too; ``explain=True`` builds and explains every verdict, whatever
         ``detail`` says).
         """
+        fused = True
         if type(case) is dict and not explain and not self._enrichers \
                 and (quick := self._quick if detail == "full" else
                           self._quick_findings if detail == "findings" else None) is not None \
@@ -248,16 +250,19 @@ class Rulebook:
             if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
                 result = quick(data, as_of, source, record)
                 if result is not None:
-                    return result
+                    if result is not SPENT:
+                        return result
+                    fused = False  # (a fused function ran out of budget on it: not run again)
         _check_detail(detail)
         try:
-            return self._evaluate(case, as_of, explain, source, record, detail)
+            return self._evaluate(case, as_of, explain, source, record, detail, fused)
         except Exception as exc:  # (a plugin's bug, say) it costs this case, as on the command line
             return self._rejected(case, CaseError(internal_error(exc), source=source, record=record), source,
                                   record, detail == "findings" and not explain)
 
     def _evaluate(self, case: Mapping[str, Any] | CaseError, as_of: str | _dt.datetime | _dt.date | None,
-                  explain: bool, source: str | None, record: int | None, detail: str) -> CaseResult:
+                  explain: bool, source: str | None, record: int | None, detail: str, fused: bool = True
+                  ) -> CaseResult:
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             return self._rejected(case, prepared, source, record, detail == "findings" and not explain)
@@ -275,7 +280,7 @@ class Rulebook:
             evaluator = self._finder
         else:
             evaluator = self._explainer if explain else self._evaluator
-        return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
+        return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record, fused=fused)
 
     def due(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
             source: str | None = None, record: int | None = None) -> CaseForecast:

@@ -76,11 +76,16 @@ class BudgetExceeded(EvalFailure):
 
 
 class Meter:
-    __slots__ = ("left", "limit")
+    """``fused``: whether a version's fused function (lang.fusion) may still run on this record: False once one
+    ran out of budget on it, so that its rules are decided one by one, each once, rather than the failing work
+    run again by the next path that tries the fused function (docs/language.md: at most twice the budget)."""
+
+    __slots__ = ("left", "limit", "fused")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.left = limit
+        self.fused = True
 
 
 _CURRENT: ContextVar[Meter | None] = ContextVar("policy_eval_budget", default=None)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.budget import may_charge
+from policy_eval.lang.budget import BudgetExceeded, may_charge
 from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
@@ -236,9 +236,12 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     lines += ["    " + line for line in gen.prelude]
     lines += body
     lines += [f"        return (_co, _na, _loud, ({outs},))",
+              "    except _Budget:",  # (the caller decides the rules one by one: not with this function again)
+              "        if m is not None:", "            m.fused = False",
+              "        return None",
               "    except Exception:", "        return None", ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
-                                 "_Unsure": Unsure, "_n": _null, **names}
+                                 "_Unsure": Unsure, "_n": _null, "_Budget": BudgetExceeded, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
     return "\n".join(lines), namespace

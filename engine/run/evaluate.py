@@ -32,7 +32,7 @@ from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
-from policy_eval.run.lazy import LazyVerdicts
+from policy_eval.run.lazy import SPENT, LazyVerdicts
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -132,9 +132,10 @@ class Evaluator(Judge):
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
-                 record: int | None = None, null_free: bool = False) -> CaseResult:
+                 record: int | None = None, null_free: bool = False, fused: bool = True) -> CaseResult:
         """Every verdict on ``case`` (``null_free``: the caller knows it holds no explicit null, e.g. its JSON text
-        has no ``null``, which spares the search for one)."""
+        has no ``null``, which spares the search for one; ``fused=False``: a fused function ran out of budget on
+        it already, so its rules are decided one by one)."""
         if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
@@ -151,8 +152,10 @@ class Evaluator(Judge):
             return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
                               {"json_path": "$.kind", "message": kind_problem(kind, self.rulebook.case_schemas)},
                               (), (0, 0) if self.findings else None)
-        if self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
-            return quick  # the embedding API's common case (run.lazy)
+        if fused and self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
+            if quick is not SPENT:
+                return quick  # the embedding API's common case (run.lazy)
+            fused = False
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
@@ -161,6 +164,8 @@ class Evaluator(Judge):
         # a fresh budget, refilled for each rule (run.kernel.decide); set and reset here rather than through
         # `with metered(...)`, which cost a tenth of an API call
         meter = Meter(self.budget) if self.budget is not None else None
+        if meter is not None and not fused:
+            meter.fused = False
         token = _METER.set(meter)
         try:
             for history in self._by_kind.get(kind, ()):

@@ -141,7 +141,7 @@ class Kernel:
         # the fused function gets its own environment: a let it computed before raising (a budget error, say)
         # must not be found computed, and so cost nothing, when the rules are then decided one by one
         fused = self._fused[id(version)]
-        if fused is not None and (quick := fused(case, env.copy(), meter)) is not None:
+        if fused is not None and (meter is None or meter.fused) and (quick := fused(case, env.copy(), meter)) is not None:
             if not quick[2]:  # every rule complied or does not apply: nothing to build
                 return quick[0], quick[1], []
             return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3], quick[2])
@@ -204,7 +204,8 @@ class Kernel:
         names the rules; :data:`GATED` for one an undetermined dependency leaves undetermined), or None (no fused
         function, or it raised): the full path then decides rule by rule."""
         fused = self.fused(version)
-        if fused is None or (quick := fused[0](case, env.copy(), current())) is None:
+        meter = current()
+        if fused is None or (meter is not None and not meter.fused) or (quick := fused[0](case, env.copy(), meter)) is None:
             return None
         found: tuple[Any, ...] = quick[3]
         return found

@@ -29,7 +29,15 @@ from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
-__all__ = ["LazyVerdicts"]
+__all__ = ["LazyVerdicts", "SPENT", "Spent"]
+
+
+class Spent:
+    """What :meth:`LazyVerdicts.result` says of a case on which a fused function ran out of its budget: evaluate it
+    the general way without the fused functions (``Evaluator.evaluate(fused=False)``), each rule decided once."""
+
+
+SPENT = Spent()
 
 _COMPLIED = Outcome.COMPLIED
 _NOT_APPLICABLE = Outcome.NOT_APPLICABLE
@@ -140,7 +148,7 @@ class LazyVerdicts:
         self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
 
     def result(self, case: dict[str, Any], as_of: Any, source: str | None, record: int | None
-               ) -> CaseResult | None:
+               ) -> CaseResult | Spent | None:
         """The result of a case (a dict) of a kind with a schema, its verdicts lazy; None when it needs the
         general path (an unknown kind, a null on a path the fused function read, no reference time, no version
         in force, waivers, a fused function that raised): the caller then evaluates the whole case that way.
@@ -178,6 +186,7 @@ class LazyVerdicts:
                 if (budget := self._budget) is not None:
                     meter: Meter | None = _new(Meter)
                     meter.limit = meter.left = budget  # type: ignore[union-attr]
+                    meter.fused = True  # type: ignore[union-attr]
                 else:
                     meter = None
                 token = _METER_SET(meter)
@@ -193,7 +202,8 @@ class LazyVerdicts:
                 if ready.wanted is not None:
                     made = tuple([made[i] for i in ready.wanted])
             elif made is None:
-                return None
+                # (the fused function ran out of budget: the caller decides the rules one by one, not with it again)
+                return SPENT if ready.metered and meter is not None and not meter.fused else None
             elif len(made) == 3:  # findings detail: [the violated verdicts, complied, not applicable]
                 complied += made[1]
                 not_applicable += made[2]
