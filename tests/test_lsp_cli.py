@@ -79,7 +79,8 @@ async def _session(path: Path, plugin_dir: Path) -> dict[str, Any]:
         out["hover"] = await answer(client.text_document_hover_async(types.HoverParams(
             text_document=doc, position=types.Position(line=line, character=col + 1))))
         lens = (await answer(client.text_document_code_lens_async(types.CodeLensParams(text_document=doc))))[0]
-        case = {"kind": "after_sale", "order": {"id": "ABC"}, "request": {"submitted_at": "2023-01-01T00:00:00+08:00"}}
+        case = {"kind": "after_sale", "case_id": "C-1", "order": {"id": "ABC"},  # (a case the schema takes)
+                "request": {"id": "R-1", "type": "refund_only", "submitted_at": "2023-01-01T00:00:00+08:00"}}
         out["evaluate"] = await answer(client.workspace_execute_command_async(types.ExecuteCommandParams(
             command=lens.command.command, arguments=[*lens.command.arguments, case])))
     return out

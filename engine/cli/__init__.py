@@ -175,6 +175,11 @@ def main() -> None:
         # Python would complain about the unflushable stdout at exit; point it at /dev/null instead.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    except ValueError as exc:  # stdout was closed under the command (a bug; run() has told it if it met it)
+        if code not in (EXIT_INTERNAL, EXIT_PIPE, EXIT_OUTPUT, EXIT_INTERRUPTED):
+            code = EXIT_INTERNAL
+            _say(sys.stderr, f"policy-eval: internal error: ValueError: {printable(str(exc))} (a bug in policy-eval; "
+                             f"{DEBUG_ENV}=1 shows where)\n")
     if code == EXIT_INTERRUPTED:
         # The report is finished and flushed. A second SIGINT/SIGTERM now must not kill the process by the
         # default action (exit 143, not 130), and the interpreter's exit must not wait on --jobs workers a

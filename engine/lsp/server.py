@@ -4,7 +4,9 @@ Input: LSP requests and notifications over stdio. Output: diagnostics (``textDoc
 on open, change and save), hover, completion (after ``.`` and ``"``), definition, document symbols, code
 lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
 optionally a case object or a case file path; without one, the first example case of the policy's
-kind found in an ``examples/`` folder above the policy).
+kind found in an ``examples/`` folder above the policy; its answers and errors: :mod:`.evaluating`).
+
+The server notes the client's ``shutdown``: :func:`policy_eval.lsp.serve` returns the exit status from it.
 
 A document is checked with the other versions of its policy in its folder (a revision against the version
 it revises; overlapping periods), documents open in the editor as edited; the diagnostics are this
@@ -13,7 +15,6 @@ document's. On save, the other open versions of the policy are checked again too
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,15 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from policy_eval import __version__
-from policy_eval.authoring.folder import load_together, siblings
 from policy_eval.authoring.outline import (
     Document,
     analyse,
     complete,
     definition,
     hover,
-    schema_dir_for,
     symbols,
 )
+from policy_eval.lsp.evaluating import evaluate_rule
 
 __all__ = ["build_server", "EVALUATE"]
 
@@ -50,6 +50,7 @@ class PolicyServer(LanguageServer):
         super().__init__("policy-eval", __version__)
         self.docs: dict[str, Document] = {}  # the last analysis of each open document
         self._functions: Any = None
+        self.shut_down = False  # the client asked for shutdown: its exit then ends the process with status 0
 
     def functions(self) -> Any:
         if self._functions is None:
@@ -127,55 +128,12 @@ def _range(start: int, end: int) -> types.Range:
     return types.Range(start=types.Position(line=start, character=0), end=types.Position(line=end, character=0))
 
 
-def _example_case(doc: Document) -> tuple[dict[str, Any], str] | None:
-    kind = doc.raw("policy", "applies_to")
-    for folder in [Path(doc.file).parent, *Path(doc.file).parent.parents][:5]:
-        for case_file in sorted((folder / "examples").glob("*.json")) if (folder / "examples").is_dir() else ():
-            try:
-                case = json.loads(case_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(case, dict) and case.get("kind") == kind:
-                return case, str(case_file)
-    return None
-
-
-def evaluate_rule(doc: Document, rule_id: str, case: Any = None,
-                  open_texts: dict[str, str] | None = None) -> dict[str, Any]:
-    """Evaluate one rule of the document's policy (its text as in the editor, loaded with the other versions
-    of the policy beside it, as ``check`` loads the folder) on a case; the result as a JSON object."""
-    from policy_eval.errors import ErrorList
-    from policy_eval.run.evaluate import Evaluator
-
-    source = "argument"
-    if isinstance(case, str):
-        source = case
-        case = json.loads(Path(case).read_text(encoding="utf-8"))
-    elif case is None:
-        found = _example_case(doc)
-        if found is None:
-            return {"error": "no example case of this policy's kind (pass a case or a case file)"}
-        case, source = found
-    policy_id = doc.raw("policy", "id")
-    path = Path(doc.file)
-    others = siblings(path, policy_id, open_texts) if isinstance(policy_id, str) else {}
-    try:
-        rulebook = load_together(path, doc.text, others, schema_dir_for(path), doc.functions)
-    except ErrorList as exc:
-        first = exc.errors[0]
-        return {"case": source, "error": f"the policy does not load ({len(exc.errors)} error"
-                f"{'s' if len(exc.errors) != 1 else ''}; the first: {first.location}: {first.message})"}
-    result = Evaluator(rulebook, explain=True, only=[f"{policy_id}/{rule_id}"]).evaluate(case, source=source)
-    rows = [r for r in result.results if r.rule == rule_id]
-    if not rows:
-        return {"case": source, "error": result.error or "the rule's policy version is not in force for this case"}
-    r = rows[0]
-    return {"case": source, "rule": r.full_id, "version": r.version, "outcome": r.outcome.value,
-            "message": r.message}
-
-
 def build_server() -> PolicyServer:
     server = PolicyServer()
+
+    @server.feature(types.SHUTDOWN)
+    def on_shutdown(ls: PolicyServer, params: None) -> None:
+        ls.shut_down = True
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -242,8 +200,16 @@ def build_server() -> PolicyServer:
     def on_evaluate(ls: PolicyServer, *args: Any) -> dict[str, Any]:
         if len(args) == 1 and isinstance(args[0], list):  # some clients pass the arguments as one list
             args = tuple(args[0])
-        uri, rule_id = str(args[0]), str(args[1])
-        doc = ls.docs.get(uri) or ls.analyse(uri)
+        if not 2 <= len(args) <= 3 or not all(isinstance(a, str) for a in args[:2]):
+            got = (f"{len(args)} argument{'s' if len(args) != 1 else ''}" if not 2 <= len(args) <= 3
+                   else "a URI or rule id that is not text")
+            return {"error": f"{EVALUATE} takes the document URI, a rule id and optionally a case (an object or "
+                             f"a case file's path); got {got}"}
+        uri, rule_id = args[0], args[1]
+        try:
+            doc = ls.docs.get(uri) or ls.analyse(uri)
+        except OSError as exc:  # a document neither open nor readable
+            return {"error": f"cannot read the policy {to_fs_path(uri) or uri}: {exc.strerror or exc}"}
         return evaluate_rule(doc, rule_id, args[2] if len(args) > 2 else None, ls.open_texts())
 
     return server

@@ -37,5 +37,4 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     pm = get_plugin_manager()
     for plugin in args.plugin:  # as eval does: the server's checker asks the same manager for functions
         pm.add(plugin)
-    serve()
-    return 0
+    return serve()  # 0 after the client's shutdown, else 1 (the LSP's exit status)
