@@ -35,7 +35,7 @@ PATTERN_EXAMPLES: dict[str, list[str]] = {
     "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是一群骗子", "客服就是一帮骗子",
                             "平台客服乱判，都是一群骗子"],
     "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下", "➕V：cupshop88 私聊"],
-    "advertising_patterns": ["淘宝搜“小王家居”就能找到我们"],  # (spaced: tests/golden/conduct_refusals.yaml)
+    "advertising_patterns": ["淘宝搜“小王家居”就能找到我们", "去 www.taobao.com/shop/123 下单更便宜"],  # (spaced: tests/golden/conduct_refusals.yaml)
     "insult_patterns": ["滚，不卖给你了", "你个傻 逼", "sb，自己看说明书"],
     "threat_patterns": ["再给差评后果自负", "把你的电话和地址发到网上", "你等着，看我怎么让你好看"],
 }
