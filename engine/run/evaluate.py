@@ -85,12 +85,16 @@ class Evaluator(Judge):
         self.lazy = lazy and not self.findings
         self.selection = Selection(frozenset(only) if only else None, frozenset(skip),
                                    SEVERITY_ORDER.get(min_severity, 0))
-        self._by_kind: dict[str, list[PolicyHistory]] = {}
-        for history in rulebook.policies.values():
-            self._by_kind.setdefault(history.applies_to, []).append(history)
         self._rules: dict[int, list[Rule]] = {
             id(v): [r for r in v.rules if self.selection.wants(r)] for v in rulebook.versions()
         }
+        # the policies judged: with --rule/--skip/--severity, those with a rule selected in some version (a policy
+        # none of whose rules is asked for gives no verdict, not even "no version in force")
+        chosen = only is not None or bool(skip) or self.selection.min_severity > 0
+        self._by_kind: dict[str, list[PolicyHistory]] = {}
+        for history in rulebook.policies.values():
+            if not chosen or any(self._rules[id(v)] for v in history.versions):
+                self._by_kind.setdefault(history.applies_to, []).append(history)
         self._plans = compose.plans(rulebook.versions(), self._rules)  # versions whose rules depend on rules
         self._deployed, self._unset = compose.deployed(rulebook.versions())
         self._last_text: tuple[Any, str] = (None, "")
