@@ -121,7 +121,7 @@ def test_an_uploaded_jsonl_corpus(client: TestClient, edited: str) -> None:
     assert r.status_code == 200
     assert "1 verdict(s) change over 1 case(s)" in r.text and "the uploaded mine.jsonl" in r.text
     rejected = r.text[r.text.index('id="impact-rejected"'):]
-    assert "line 2: the case is not valid JSON" in rejected
+    assert "line 2: $: invalid JSON: Expecting property name enclosed in double quotes (column 2)" in rejected
 
 
 def test_the_edit_page_can_upload_a_corpus(client: TestClient) -> None:

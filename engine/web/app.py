@@ -19,6 +19,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from policy_eval.errors import CaseError
+from policy_eval.rulebook.jsonrecord import parse_record
+from policy_eval.web.inputs import case_text, status, too_large
 from policy_eval.web.workbench import MAX_UPLOAD, Workbench, WorkbenchError
 
 _CASE_ARGS = ("side", "edit_file", "edit_text")  # which rulebook a case page evaluates with (from an impact)
@@ -36,23 +39,46 @@ def create_app(bench: Workbench) -> Starlette:
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         context.setdefault("files", bench.files())
         context.setdefault("against", str(bench.against) if bench.against else None)
+        context.setdefault("set_params", {})
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     async def _body(request: Request) -> bytes:
+        """The request's body; over the cap (an upload or document of MAX_UPLOAD and the form around it), a
+        TooLarge (413), whichever endpoint it is."""
         size = int(request.headers.get("content-length") or 0)
         if size > MAX_UPLOAD + 64 * 1024:
-            raise WorkbenchError(f"the request is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+            raise too_large("the request")
         data = b""
         async for chunk in request.stream():
             data += chunk
             if len(data) > MAX_UPLOAD + 64 * 1024:
-                raise WorkbenchError(f"the request is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+                raise too_large("the request")
         request._body = data  # Starlette's own cache: form() and json() read it instead of the spent stream
         return data
 
     async def _form(request: Request) -> Any:
         await _body(request)  # enforce the size cap before parsing (Starlette caches the body)
-        return await request.form(max_part_size=MAX_UPLOAD + 1)
+        # no part can exceed the body's cap: a field over MAX_UPLOAD is refused (413) where it is read, never
+        # by Starlette's part limit (a 400)
+        return await request.form(max_part_size=MAX_UPLOAD + 64 * 1024 + 1)
+
+    def _case_field(body: bytes, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The case of a /api/check request: ``case`` a string of JSON text, or the case itself as a JSON
+        object; either is read as eval reads a case (the object from the request's own text: a key written
+        twice or NaN in it is refused with the JSON path inside the case)."""
+        given = payload.get("case")
+        if given is None or given == "":
+            return None
+        if isinstance(given, str):
+            return bench.parse_case(given)
+        if not isinstance(given, dict):
+            raise WorkbenchError("the field case must be the case (a JSON object) or a string holding its JSON text")
+        exact = parse_record(body, "<request>", 1)
+        if isinstance(exact, CaseError):
+            inside = exact.json_path == "$.case" or exact.json_path.startswith(("$.case.", "$.case["))
+            where = "$" + exact.json_path[len("$.case"):] if inside else f"the request: {exact.json_path}"
+            raise WorkbenchError(f"{where}: {exact.message}")
+        return dict(exact["case"])
 
     async def _json(request: Request, *fields: str) -> dict[str, Any]:
         """The request's JSON object, with ``fields`` present; anything else is a WorkbenchError (a 400)."""
@@ -93,30 +119,41 @@ def create_app(bench: Workbench) -> Starlette:
 
     async def case_run(request: Request) -> Response:
         rulebook: dict[str, str] = {}
+        text, as_of = "", ""
+        carried: dict[tuple[str, str], str] = {}  # deployment parameters set by an earlier run of this page
         try:
             form = await _form(request)
             rulebook = {k: str(form.get(k, "")) for k in _CASE_ARGS if form.get(k)}
-            uploaded = await _upload(form, "upload")
-            text = uploaded.decode("utf-8") if uploaded is not None else str(form.get("case", ""))
-            case = bench.parse_case(text)
-            for key, value in form.multi_items():
-                if key.startswith("fill:") and str(value).strip():
-                    bench.fill(case, key[5:], str(value))
-            text = json.dumps(case, ensure_ascii=False, indent=2)
             as_of = str(form.get("as_of", "")).strip()
+            uploaded = await _upload(form, "upload")
+            given: str | bytes = uploaded if uploaded is not None else str(form.get("case", ""))
+            text = given if isinstance(given, str) else given.decode("utf-8", errors="replace")
+            case = bench.parse_case(given)
+            # a missing value filled in: a case field goes into the case; a deployment parameter (params.*) is
+            # set for the run, as --params sets it, and rides along (param:) in the page's forms
+            filled = [(k, str(v)) for k, v in form.multi_items() if k.startswith(("param:", "fill:")) and str(v).strip()]
+            for key, value in filled:
+                if key.startswith("param:"):
+                    bench.fill(case, key[len("param:"):], value, carried)
+            params = dict(carried)
+            for key, value in filled:
+                if key.startswith("fill:"):
+                    bench.fill(case, key[len("fill:"):], value, params)
+            text = case_text(case, indent=2)
 
             def run() -> dict[str, Any]:
                 with bench.side(rulebook.get("side", ""), rulebook.get("edit_file", ""),
-                                rulebook.get("edit_text", "")) as book:
+                                rulebook.get("edit_text", ""), params) as book:
                     return bench.evaluate(case, as_of or None, book)
 
             result = await run_in_threadpool(run)
             return page(request, "case.html", examples=bench.example_names(), text=text, example="",
                         as_of=as_of, result=result, error=result["error"], rulebook=rulebook,
-                        status=422 if result["error"] else 200)
+                        set_params=_shown(params), status=422 if result["error"] else 200)
         except (WorkbenchError, ValueError) as exc:
-            return page(request, "case.html", examples=bench.example_names(), text="", example="", as_of="",
-                        result=None, error=str(exc), rulebook=rulebook, status=400)
+            return page(request, "case.html", examples=bench.example_names(), text=text, example="", as_of=as_of,
+                        result=None, error=str(exc), rulebook=rulebook, set_params=_shown(carried),
+                        status=status(exc))
 
     async def edit_page(request: Request) -> Response:
         files = bench.files()
@@ -130,11 +167,11 @@ def create_app(bench: Workbench) -> Starlette:
     async def api_check(request: Request) -> Response:
         try:
             payload = await _json(request, "file", "text")
-            case = bench.parse_case(str(payload["case"])) if payload.get("case") else None
+            case = _case_field(await request.body(), payload)
             as_of = str(payload.get("as_of") or "").strip() or None
             return JSONResponse(await run_in_threadpool(bench.check, payload["file"], payload["text"], case, as_of))
         except (WorkbenchError, ValueError) as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"error": str(exc)}, status_code=status(exc))
 
     async def api_save(request: Request) -> Response:
         try:
@@ -142,7 +179,7 @@ def create_app(bench: Workbench) -> Starlette:
             out = await run_in_threadpool(bench.save, payload["file"], payload["text"])
             return JSONResponse(out, status_code=200 if out["saved"] else 422)
         except (WorkbenchError, ValueError) as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"error": str(exc)}, status_code=status(exc))
 
     async def impact(request: Request) -> Response:
         try:
@@ -157,13 +194,13 @@ def create_app(bench: Workbench) -> Starlette:
                 cases, refused = bench.parse_corpus(uploaded)
                 corpus = f"the uploaded {form['corpus'].filename}"
             else:
-                corpus = str(form.get("corpus_name", "examples"))
-                cases = bench.corpus(corpus)
+                corpus = str(form.get("corpus_name") or "examples")
+                cases, refused = bench.corpus_refused(corpus)  # an unknown name: a 400 naming the accepted ones
                 corpus = "the golden cases" if corpus == "golden" else "the examples"
             as_of = str(form.get("as_of", "")).strip()
             out = await run_in_threadpool(bench.impact, name, text, cases, as_of or None)
         except (WorkbenchError, ValueError) as exc:
-            return PlainTextResponse(str(exc), status_code=413 if "larger" in str(exc) else 400)
+            return PlainTextResponse(str(exc), status_code=status(exc))
         out["refused"] = refused
         return page(request, "impact.html", file=name, text=text, impact=out, corpus=corpus, as_of=as_of,
                     status=422 if out["errors"] else 200)
@@ -181,7 +218,7 @@ def create_app(bench: Workbench) -> Starlette:
             result = await run_in_threadpool(bench.batch, data, str(form.get("as_of", "")).strip() or None)
         except (WorkbenchError, ValueError) as exc:
             return page(request, "batch.html", result=None, error=str(exc), token=None, formats=FORMATS,
-                        status=400 if "larger" not in str(exc) else 413)
+                        status=status(exc))
         token = str(abs(hash(data)))
         batches[token] = data
         while len(batches) > 8:
@@ -209,6 +246,11 @@ def create_app(bench: Workbench) -> Starlette:
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(routes=routes)
+
+
+def _shown(params: dict[tuple[str, str], str]) -> dict[str, str]:
+    """The deployment parameters set on the case page, by the path the verdicts name them with."""
+    return {f"params.{policy}.{name}": value for (policy, name), value in params.items()}
 
 
 def _report(bench: Workbench, data: bytes, fmt: str) -> bytes:

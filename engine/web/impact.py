@@ -21,7 +21,6 @@ again, with explanations, for their rows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
@@ -30,6 +29,7 @@ from policy_eval.errors import CaseError
 from policy_eval.run.diff import ABSENT, diff_rulebooks
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
+from policy_eval.web.inputs import case_text
 
 __all__ = ["compare", "LIMIT", "SOURCE"]
 
@@ -94,7 +94,7 @@ def compare(old: Rulebook, new: Rulebook, cases: list[dict[str, Any]], as_of: st
             continue
         a, b = verdicts(case, as_of, old), verdicts(case, as_of, new)
         olds, news = {v["id"]: v for v in a["verdicts"]}, {v["id"]: v for v in b["verdicts"]}
-        text = json.dumps(case, ensure_ascii=False)
+        text = case_text(case)
         transitions += [{"case_id": a.get("case_id"), "rule": rid, "before": ox, "after": oy,
                          "old": olds.get(rid), "new": news.get(rid), "case": text} for rid, ox, oy in moved]
     kept = []
@@ -126,5 +126,5 @@ def _texts(cases: list[dict[str, Any]], groups: list[dict[str, Any]]) -> dict[st
         cid = case.get("case_id")
         name = str(cid) if cid is not None and str(cid) else f"{SOURCE}:{number}"
         if name in shown and name not in out:
-            out[name] = json.dumps(case, ensure_ascii=False)
+            out[name] = case_text(case)
     return out

@@ -8,11 +8,10 @@ evaluated from a temporary copy of the folder; nothing is written to the served 
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,18 +20,13 @@ from typing import Any
 from policy_eval.api import Outcome, Rulebook
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.resources import bundled_policies
-from policy_eval.web import explain
+from policy_eval.web import explain, inputs
 from policy_eval.web.impact import compare as compare_sides
+from policy_eval.web.inputs import MAX_CASES, MAX_UPLOAD, TooLarge, WorkbenchError, too_large
 
-__all__ = ["Workbench", "WorkbenchError", "MAX_UPLOAD", "MAX_CASES"]
+__all__ = ["Workbench", "WorkbenchError", "TooLarge", "MAX_UPLOAD", "MAX_CASES", "CORPORA"]
 
-MAX_UPLOAD = 5 * 1024 * 1024   # bytes of one uploaded or pasted document, held in memory
-MAX_CASES = 20_000             # records of one uploaded JSON Lines batch
-
-
-class WorkbenchError(Exception):
-    """A user's input the workbench refuses (bad JSON, too large, a path outside the folder)."""
-
+CORPORA = ("examples", "golden")  # the corpora an impact may name (corpus_name), besides an uploaded one
 
 def _errors(exc: PolicyError, root: Path | None = None) -> list[dict[str, Any]]:
     """The located errors of ``exc``; with ``root`` (a temporary copy of the folder), each file named relative
@@ -76,11 +70,12 @@ class Workbench:
         return bench
 
     # --- loading -----------------------------------------------------------------------------------------
-    def _load(self, folder: Path) -> Rulebook:
+    def _load(self, folder: Path, params: Path | None = None) -> Rulebook:
+        """The rulebook of ``folder``, with the served ``--params`` file (or ``params``, which holds it)."""
         schemas = self.policies.parent / "schemas"
         kwargs: dict[str, Any] = {}
-        if self.params is not None:
-            kwargs["params"] = self.params
+        if params or self.params is not None:
+            kwargs["params"] = params or self.params
         if (folder / "schemas" / "cases").is_dir() or not (schemas / "cases").is_dir():
             return Rulebook.load(folder, **kwargs)
         return Rulebook.load(folder, schemas=schemas, **kwargs)
@@ -99,24 +94,41 @@ class Workbench:
         return self._against_book
 
     @contextmanager
-    def side(self, which: str, relpath: str = "", text: str = "") -> Iterator[Rulebook]:
+    def side(self, which: str, relpath: str = "", text: str = "",
+             params: Mapping[tuple[str, str], str] | None = None) -> Iterator[Rulebook]:
         """The rulebook of one side of an impact: ``before`` (the ``against`` folder, else the served one) or
         ``after`` (the served one, with ``relpath`` replaced by ``text`` when given). An edit that does not
-        load raises its :class:`PolicyError` with the file named relative to the folder."""
-        if which == "before":
-            yield self.before()
-        elif which == "after" and relpath:
+        load raises a WorkbenchError with the file named relative to the folder. ``params``: deployment
+        parameters set for this run (``(policy, name)`` -> the value's text), over the served ``--params``
+        file, as a ``--params`` file sets them (:func:`policy_eval.web.inputs.overlay`); a value that does
+        not fit its declaration is a WorkbenchError naming the parameter."""
+        if which not in ("before", "after", ""):
+            raise WorkbenchError(f"no such side: {which} (before or after)")
+        if which == "after" and relpath:
             with self._edited(relpath, text) as folder:
                 try:
-                    book = self._load(folder)
+                    book = self._with_params(folder, params)
                 except PolicyError as exc:
                     raise WorkbenchError("the edited rulebook does not load: " +
                                          "; ".join(e["text"] for e in _errors(exc, folder))) from None
                 yield book
-        elif which in ("after", ""):
-            yield self.book()
+        elif params:
+            yield self._with_params(self.against if which == "before" and self.against else self.policies, params)
         else:
-            raise WorkbenchError(f"no such side: {which} (before or after)")
+            yield self.before() if which == "before" else self.book()
+
+    def _with_params(self, folder: Path, params: Mapping[tuple[str, str], str] | None) -> Rulebook:
+        if not params:
+            return self._load(folder)
+        with tempfile.TemporaryDirectory(prefix="policy-eval-web-params-") as tmp:
+            file, where = inputs.overlay(self.params, params, Path(tmp))
+            try:
+                return self._load(folder, file)
+            except PolicyError as exc:
+                if not any(getattr(e, "file", None) == str(file)
+                           for e in (exc.errors if isinstance(exc, ErrorList) else [exc])):
+                    raise
+                raise inputs.ParamError(inputs.overlay_errors(exc, where, params)) from None
 
     def _resolve(self, relpath: str) -> Path:
         path = (self.policies / relpath).resolve()
@@ -128,7 +140,7 @@ class Workbench:
     def _edited(self, relpath: str, text: str) -> Iterator[Path]:
         """A temporary copy of the policy folder with one file replaced by ``text``."""
         if len(text.encode("utf-8")) > MAX_UPLOAD:
-            raise WorkbenchError("the edited file is larger than the upload limit")
+            raise too_large("the edited file")
         self._resolve(relpath)
         with tempfile.TemporaryDirectory(prefix="policy-eval-web-") as tmp:
             copy = Path(tmp) / "policies"
@@ -200,36 +212,22 @@ class Workbench:
         return (self.examples / name).read_text(encoding="utf-8")
 
     @staticmethod
-    def parse_case(text: str) -> dict[str, Any]:
-        if len(text.encode("utf-8")) > MAX_UPLOAD:
-            raise WorkbenchError("the case is larger than the upload limit")
-        try:
-            case = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WorkbenchError(f"the case is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        if not isinstance(case, dict):
-            raise WorkbenchError("the case must be a JSON object")
-        return case
+    def parse_case(text: str | bytes) -> dict[str, Any]:
+        """The case in ``text``, read as ``eval`` reads it (:func:`policy_eval.web.inputs.parse_case`)."""
+        return inputs.parse_case(text)
 
-    @staticmethod
-    def fill(case: dict[str, Any], path: str, raw: str) -> None:
-        """Set ``a.b.c`` (a missing field named by an undetermined verdict) to ``raw`` read as JSON,
-        or as a string when it is not JSON."""
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        parts = [p for p in path.replace("[", ".").replace("]", "").split(".") if p]
-        node: Any = case
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            key: Any = int(part) if part.isdigit() and isinstance(node, list) else part
-            if last:
-                node[key] = value
-            else:
-                if isinstance(node, dict) and not isinstance(node.get(key), (dict, list)):
-                    node[key] = {}
-                node = node[key]
+    def fill(self, case: dict[str, Any], path: str, raw: str, params: dict[tuple[str, str], str] | None = None,
+             book: Rulebook | None = None) -> None:
+        """Fill in ``path`` (a missing value named by an undetermined verdict) with ``raw``: a case field is
+        set in ``case``; a deployment parameter (``params.<policy>.<name>``) is no case field: its text goes
+        into ``params``, the parameters set for the run (see :meth:`side`), never into the case."""
+        found = inputs.param_of(book or self.book(), path)
+        if found is None:
+            inputs.fill_case(case, path, raw)
+        elif params is None:
+            raise WorkbenchError(f"{path} is a deployment parameter, not a case field: set it with --params")
+        else:
+            params[found] = raw.strip()
 
     def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None, *,
                  ahead: bool = True) -> dict[str, Any]:
@@ -243,12 +241,13 @@ class Workbench:
         verdicts = []
         for r in result.results:
             d = r.to_dict()
+            fills = [{"path": p, "type": inputs.param_type(book, p)} for p in d.get("missing", [])]
             verdicts.append({
                 "id": d["id"], "version": d.get("version"), "clause": d.get("clause"), "title": d.get("title"),
                 "outcome": d["outcome"], "severity": d.get("severity"), "message": d.get("message"),
                 "reason": d.get("reason"), "remedies": d.get("remedies", []), "missing": d.get("missing", []),
                 "explanation": d.get("explanation", []), "reference_time": d.get("reference_time"),
-                "error": d.get("error"),
+                "error": d.get("error"), "fills": fills,
             })
         order = {"violated": 0, "undetermined": 1, "complied": 2, "not_applicable": 3}
         verdicts.sort(key=lambda v: (order.get(v["outcome"], 9), v["id"]))
@@ -299,25 +298,29 @@ class Workbench:
 
     def corpus(self, which: str = "examples") -> list[dict[str, Any]]:
         """The cases an impact runs over: ``examples`` (the example folder) or ``golden`` (the policy tests)."""
+        return self.corpus_refused(which)[0]
+
+    def corpus_refused(self, which: str = "examples") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """:meth:`corpus`, and the example files refused as ``eval`` refuses them (``where``: the file name);
+        a corpus name other than those of :data:`CORPORA` is a WorkbenchError naming them."""
+        if which not in CORPORA:
+            raise WorkbenchError(f"no such corpus: {which!r} (corpus_name is one of {', '.join(CORPORA)}; "
+                                 "or upload a JSON Lines file as corpus)")
         if which == "golden":
-            return self.golden()
+            return self.golden(), []
         cases: list[dict[str, Any]] = []
-        if self.examples is not None and self.examples.is_dir():
-            for p in sorted(self.examples.glob("*.json")):
-                try:
-                    cases.append(json.loads(p.read_text(encoding="utf-8")))
-                except json.JSONDecodeError:
-                    continue
-        return cases
+        refused: list[dict[str, Any]] = []
+        for name in self.example_names():
+            try:
+                cases.append(self.parse_case(self.example(name)))
+            except WorkbenchError as exc:
+                refused.append({"where": name, "error": str(exc)})
+        return cases, refused
 
     @staticmethod
     def parse_corpus(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The cases of an uploaded JSON Lines corpus, and the records refused (line and error)."""
-        if len(data) > MAX_UPLOAD:
-            raise WorkbenchError(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        if len(lines) > MAX_CASES:
-            raise WorkbenchError(f"the upload has more than {MAX_CASES} records")
+        lines = Workbench._lines(data)
         cases, rejected = [], []
         for number, line in enumerate(lines, 1):
             if line.strip():
@@ -343,14 +346,21 @@ class Workbench:
             return compare_sides(self.before(), new, cases, as_of,
                                  lambda case, at, book: self.evaluate(case, at, book, ahead=False))
 
-    def batch(self, data: bytes, as_of: str | None = None) -> dict[str, Any]:
+    @staticmethod
+    def _lines(data: bytes) -> list[bytes]:
+        """The lines of an uploaded JSON Lines file, undecoded: each is read as eval reads a record (a line
+        that is not UTF-8 is refused, not read with replacement characters)."""
         if len(data) > MAX_UPLOAD:
-            raise WorkbenchError(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
+            raise too_large("the upload")
+        lines = data.split(b"\n")
+        if len(lines) - (lines[-1].strip() == b"") > MAX_CASES:
+            raise WorkbenchError(f"the upload has more than {MAX_CASES} records")
+        return lines
+
+    def batch(self, data: bytes, as_of: str | None = None) -> dict[str, Any]:
         counts: Counter[tuple[str, str]] = Counter()
         violated, rejected, results = [], [], []
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        if len(lines) > MAX_CASES:
-            raise WorkbenchError(f"the upload has more than {MAX_CASES} records")
+        lines = self._lines(data)
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
