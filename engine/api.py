@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from policy_eval.arguments import batch_item, check_detail, plugin_list
 from policy_eval.errors import CaseError, PluginError, PolicyError
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.lang.values import SHANGHAI
@@ -127,12 +128,14 @@ class Rulebook:
         ``max_cost``: the ceiling on each condition's static cost estimate (None: no ceiling;
         docs/language.md, Cost).
         """
+        plugins = plugin_list(plugins)
         paths: list[str] | None = [p for p in plugins if isinstance(p, str)]
         if plugin_manager is not None or len(paths or ()) != len(plugins):
             paths = None  # plugins that cannot be named in another process
         if plugin_manager is None and (plugins or not entry_points):
             plugin_manager = PluginManager(entry_points=entry_points, extra=plugins)
         pm = plugin_manager or get_plugin_manager()
+        pm.reporters(), pm.loaders()  # a name two plugins provide is an error here, not at the first read or report
         book = load_rulebook(policies, schema_dir=schemas, functions=pm.functions(), params=params,
                              max_cost=max_cost)
         made = cls(book, validate=validate, plugin_manager=pm, plugin_paths=paths)
@@ -253,7 +256,7 @@ class Rulebook:
                     if result is not SPENT:
                         return result
                     fused = False  # (a fused function ran out of budget on it: not run again)
-        _check_detail(detail)
+        check_detail(detail)
         try:
             return self._evaluate(case, as_of, explain, source, record, detail, fused)
         except Exception as exc:  # (a plugin's bug, say) it costs this case, as on the command line
@@ -310,7 +313,7 @@ class Rulebook:
         load the same policies again; that needs the rulebook's own plugins
         given as module paths (objects cannot be sent to another process).
         """
-        _check_detail(detail)  # (here, not at the first record: the generator below starts when first read)
+        check_detail(detail)  # (here, not at the first record: the generator below starts when first read)
         if jobs <= 1:
             return (self.evaluate(case, as_of=as_of, explain=explain, record=i, detail=detail)
                     for i, case in enumerate(cases, 1))
@@ -322,7 +325,7 @@ class Rulebook:
                                as_of=_instant(as_of), explain=True if explain else "missing",
                                validate=self._validator is not None,
                                plugins=list(self._plugin_paths), detail=detail)
-        return run_batch(((None, i, _record(c, i)) for i, c in enumerate(cases, 1)), options, jobs=jobs)
+        return run_batch(((None, i, batch_item(c, i)) for i, c in enumerate(cases, 1)), options, jobs=jobs)
 
     def _rejected(self, case: Any, error: CaseError, source: str | None, record: int | None,
                   findings: bool) -> CaseResult:
@@ -384,17 +387,3 @@ class Rulebook:
             else:
                 yield self.evaluate(case, as_of=as_of, source=str(name), record=number)
 
-
-def _check_detail(detail: str) -> None:
-    if detail not in ("full", "findings"):
-        raise ValueError(f"detail must be full or findings, not {detail!r}")
-
-
-def _record(case: Any, number: int) -> dict[str, Any] | CaseError:
-    """One item of :meth:`Rulebook.evaluate_many` as a worker takes it: a copy of a mapping, a CaseError as it is,
-    anything else the error :meth:`Rulebook.evaluate` gives it (so ``jobs`` does not change the answer)."""
-    if isinstance(case, CaseError):
-        return case
-    if isinstance(case, Mapping):
-        return dict(case)
-    return not_object(case, None, number)

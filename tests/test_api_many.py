@@ -9,6 +9,7 @@ import copy
 import decimal
 import json
 from pathlib import Path
+from typing import Any
 
 import policytext as pt
 
@@ -156,3 +157,38 @@ def test_explain_says_what_would_comply_whichever_way_a_case_is_evaluated() -> N
     assert many == workers == [alone]
     from_cli = json.loads(line)
     assert [v.get("comply") for v in from_cli["results"]] == [v.get("comply") for v in alone["results"]]
+
+
+def test_load_says_what_is_wrong_with_its_arguments(tmp_path: Path) -> None:
+    """An outside trial: plugins="mod" (a string) read as the plugins 'm', 'o', 'd' ("cannot import plugin 'm'");
+    a schema folder that does not exist gave one "unknown case kind" per policy and no word of the folder; a
+    plugin claiming a format another provides was accepted by load() and refused at the first read()."""
+    from policy_eval.errors import PluginError, PolicyError
+    from policy_eval.plugins.hookspecs import hookimpl
+
+    for plugins in ("raising_plugin", Path("raising_plugin")):
+        try:
+            Rulebook.load(plugins=plugins, entry_points=False)  # type: ignore[arg-type]
+        except PluginError as exc:
+            assert "did you mean plugins=['raising_plugin']?" in str(exc)
+        else:
+            raise AssertionError(plugins)
+    for folder in (tmp_path / "nope", tmp_path):
+        try:
+            Rulebook.load(schemas=folder)
+        except PolicyError as exc:
+            assert str(exc) == f"{folder}: no such schema folder, or it holds no cases/ folder: {folder}"
+        else:
+            raise AssertionError(folder)
+
+    class Clash:
+        @hookimpl
+        def policy_eval_case_loaders(self) -> dict[str, Any]:
+            return {"jsonl": lambda stream, source, options: iter(())}
+
+    try:
+        Rulebook.load(plugins=[Clash()], entry_points=False)
+    except PluginError as exc:
+        assert "the input format 'jsonl' is built in" in str(exc)
+    else:
+        raise AssertionError("a clash loaded")

@@ -30,7 +30,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("plugins", ("policy_eval.plugins",)),
     # Authoring tools (fmt, lint, editor facts) read the rulebook and may run tests; faces sit on them.
     ("authoring", ("policy_eval.authoring",)),
-    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.pytest_plugin", "policy_eval.web", "policy_eval.lsp")),
+    ("faces", ("policy_eval.cli", "policy_eval.api", "policy_eval.arguments", "policy_eval.pytest_plugin", "policy_eval.web",
+               "policy_eval.lsp")),
     # Deprecated aliases of the paths from before the stage packages (docs/plugins.md of that time); on top,
     # so nothing in the package may import them. Removed in the next release.
     ("compat", COMPAT),

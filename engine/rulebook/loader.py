@@ -184,6 +184,8 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
     if not root.exists():
         raise PolicyLoadError(f"no such policy folder or file: {root}", file=str(root))
     schema_path = Path(schema_dir) if schema_dir is not None else find_schema_dir(root if root.is_dir() else root.parent)
+    if schema_dir is not None and not (schema_path / "cases").is_dir():  # (else: every policy's kind unknown)
+        raise PolicyLoadError(f"no such schema folder, or it holds no cases/ folder: {schema_path}", file=str(schema_path))
     registry = functions if functions is not None else default_functions()
     schema_errors = check_case_schemas(_case_schema_files(schema_path), _display)
     if schema_errors:  # policies cannot be checked against schemas that are not valid
