@@ -24,6 +24,7 @@ __all__ = [
     "record_place",
     "record_line",
     "record_item",
+    "clip",
 ]
 
 
@@ -245,3 +246,15 @@ def record_place(source: str | None, record: Any) -> str:
         return source
     item = record_item(record)
     return f"{source}:{record_line(record)}" + (f" [item {item}]" if item is not None else "")
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line, at most ``limit`` characters: cut at the last space before the limit and marked
+    with ``…``, so that a quoted expression never ends in the middle of a name (``b.sent_a`` for ``b.sent_at``
+    reads as a typo in the policy)."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
+from policy_eval.errors import clip
 from policy_eval.lang import ir
 from policy_eval.lang.ops import EvalFailure
 
@@ -68,7 +69,7 @@ class BudgetExceeded(EvalFailure):
     """The runtime budget of one rule on one record ran out while evaluating ``where`` (a span text)."""
 
     def __init__(self, limit: int, where: str, line: int, column: int) -> None:
-        super().__init__(f"budget exceeded ({limit:,} items) at {line}:{column} `{where[:80]}`", where)
+        super().__init__(f"budget exceeded ({limit:,} items) at {line}:{column} `{clip(where)}`", where)
         self.limit = limit
         self.where = where
         self.line = line

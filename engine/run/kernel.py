@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from policy_eval.errors import clip
 from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.fusion import Step, Tokens, fuse
@@ -54,7 +55,7 @@ def failure(version: PolicyVersion, rule: Rule, exc: Exception) -> str:
     """The error an undetermined verdict records for one of FAILURES."""
     if isinstance(exc, BudgetExceeded):
         return (f"budget exceeded in rule {rule.full_id} at {version.file}:{rule.line}: "
-                f"more than {exc.limit:,} items visited, the last by `{exc.where[:80]}`")
+                f"more than {exc.limit:,} items visited, the last by `{clip(exc.where)}`")
     return _error_text(exc)
 
 

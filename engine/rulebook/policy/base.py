@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError
+from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError, clip
 from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
 from policy_eval.lang.checker import Scope, check
@@ -151,7 +151,7 @@ class BuilderBase:
             s = hot.span
             self.relocate(PolicyLoadError(
                 f"{what}: estimated cost {cost.cost:,} items is above the ceiling {self.max_cost:,}; "
-                f"`{hot.text[:80]}` may visit {max(cost.hot_cost, cost.cost):,} items (a list read from a case "
+                f"`{clip(hot.text)}` may visit {max(cost.hot_cost, cost.cost):,} items (a list read from a case "
                 f"counts as {CASE_LIST_ITEMS:,} items; see docs/language.md, Cost)",
                 line=s.line, column=s.column), path, offset)
             return None
