@@ -8,7 +8,9 @@ that hold a top-level ``tests:`` list become one pytest item per test case.
 They run against the rulebook named by ``--policy-eval-policies`` or the
 ``policy_eval_policies`` ini option (relative to the rootdir; default: the
 bundled rulebook), exactly as ``policy-eval test`` runs them: the case goes
-through the plugins' enrichers and its schema, then the policies.
+through the plugins' enrichers and its schema, then the policies. Plugins that
+are not installed as entry points are loaded with ``--policy-eval-plugin MODULE``
+(repeatable) or the ``policy_eval_plugins`` ini option (module paths).
 
 A failure reads like::
 
@@ -26,7 +28,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["pytest_addoption", "pytest_collect_file", "PolicyTestFile", "PolicyTestItem", "PolicyTestFailure"]
+__all__ = ["pytest_addoption", "pytest_configure", "pytest_collect_file", "PolicyTestFile", "PolicyTestItem", "PolicyTestFailure"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +38,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("policy_eval_policies", "policy folder that YAML policy tests run against (relative to rootdir)",
                   default="")
     parser.addini("policy_eval_test_glob", "file name pattern(s) of YAML policy test files", default="test_*.yaml")
+    group.addoption("--policy-eval-plugin", metavar="MODULE", action="append", default=[],
+                    help="load a policy-eval plugin module (repeatable; as `policy-eval test --plugin`), its "
+                         "functions and enrichers known to the policies under test")
+    parser.addini("policy_eval_plugins", "policy-eval plugin modules to load (space-separated module paths)",
+                  default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the plugins named by ``--policy-eval-plugin`` and the ``policy_eval_plugins`` ini option into the
+    process-wide plugin manager, as ``policy-eval test --plugin`` does, before any policy is loaded."""
+    names = [*str(config.getini("policy_eval_plugins") or "").split(),
+             *(config.getoption("policy_eval_plugin", default=None) or [])]
+    if not names:
+        return
+    from policy_eval.errors import PluginError
+    from policy_eval.plugin_manager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    for name in names:
+        try:
+            pm.add(name)
+        except PluginError as exc:
+            raise pytest.UsageError(f"policy-eval plugin {name!r}: {exc}") from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -69,7 +94,7 @@ class _Loaded:
                 from policy_eval.rulebook.validation import CaseValidator
                 from policy_eval.run.evaluate import Evaluator
 
-                try:
+                try:  # (with the process-wide plugins' functions: --policy-eval-plugin added to them, pytest_configure)
                     rb = load_rulebook(policies or None, params=params)
                     self._books[key] = (Evaluator(rb), CaseValidator(rb.case_schemas))
                 except PolicyError as exc:

@@ -159,3 +159,37 @@ def test_a_failing_case_without_case_id_is_named_by_where_its_test_is(project: p
     result.stdout.fnmatch_lines(["*policy test 'handled three days later but expected to comply' failed "
                                  "(test_refunds.yaml:9)", "*case test_refunds.yaml:9 (refund)"])
     assert "case None" not in result.stdout.str()
+
+
+PLUGIN = '''\
+from policy_eval.lang.functions import Function
+from policy_eval.lang.types import INT
+from policy_eval.plugins.hookspecs import hookimpl
+
+
+@hookimpl
+def policy_eval_functions():
+    return [Function("double", (INT,), INT, lambda n: 2 * n)]
+'''
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_a_plugin_module_is_loaded_for_the_policies_under_test(project: pytest.Pytester, how: str) -> None:
+    """An outside trial: the pytest plugin had no way to load a plugin that is not installed as an entry point
+    (`policy-eval test --plugin` has one), so every test of a policy calling its function failed with "unknown
+    function". A subprocess: the plugin joins the process-wide plugin manager, as `--plugin` does."""
+    (project.path / "doubling.py").write_text(PLUGIN, encoding="utf-8")
+    policy = POLICY.replace("require: exists(request.handled_at) and",
+                            "require: double(2) == 4 and exists(request.handled_at) and")
+    assert policy != POLICY
+    (project.path / "policies" / "refunds.yaml").write_text(policy, encoding="utf-8")
+    without = project.runpytest_subprocess("-p", "no:cacheprovider")
+    assert "unknown function 'double'" in without.stdout.str()
+    if how == "ini":
+        project.makeini("[pytest]\npolicy_eval_policies = policies\npolicy_eval_plugins = doubling\n")
+        result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    else:
+        result = project.runpytest_subprocess("-p", "no:cacheprovider", "--policy-eval-plugin", "doubling")
+    result.assert_outcomes(passed=2, failed=1)  # (the fixture's one failing test fails on its verdict)
+    missing = project.runpytest_subprocess("-p", "no:cacheprovider", "--policy-eval-plugin", "no_such_module")
+    assert missing.ret != 0 and "policy-eval plugin 'no_such_module'" in missing.stderr.str()
