@@ -104,7 +104,14 @@ class PluginManager:
         with self._lock:
             if self.pm.is_registered(plugin):
                 return
-            self._register(plugin, name or _default_name(plugin, self.pm), EXPLICIT)
+            name = name or _default_name(plugin, self.pm)
+            self._register(plugin, name, EXPLICIT)
+            if not self.pm.get_hookcallers(plugin):  # (loaded and listed, silently doing nothing)
+                self.pm.unregister(plugin)
+                self._sources.pop(name, None)
+                raise PluginError(f"plugin {name!r} implements no policy-eval hook (module-level functions named "
+                                  f"policy_eval_* decorated with @hookimpl; hooks inside a class need an instance "
+                                  f"of it registered, not the module)")
             self._cache.clear()
 
     def _register(self, plugin: Any, name: str, source: str) -> None:

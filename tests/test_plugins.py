@@ -432,3 +432,15 @@ def test_a_misspelt_decorated_hook_gets_did_you_mean_and_no_input_prefix() -> No
         Rulebook.load(plugins=[module])
     assert str(info.value) == ("plugin 'misspelt_plugin': policy_eval_function() is not a policy-eval hook; "
                                "did you mean policy_eval_functions?")
+
+
+def test_a_plugin_with_no_hook_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An outside trial: a --plugin module whose hooks sat inside a class loaded and was listed, doing nothing."""
+    (tmp_path / "hookless.py").write_text(
+        "from policy_eval.plugins.hookspecs import hookimpl\n\n\nclass Hooks:\n    @hookimpl\n"
+        "    def policy_eval_functions(self):\n        return []\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = PluginManager(entry_points=False)
+    with pytest.raises(PluginError, match=r"plugin 'hookless' implements no policy-eval hook"):
+        pm.add("hookless")
+    assert len(pm.describe()) == len(BUILTIN_PLUGINS)  # not left registered
