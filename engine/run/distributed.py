@@ -24,7 +24,10 @@ one raises :class:`CasesUnreadable`, which ends the run naming the file).
 
 from __future__ import annotations
 
+import contextlib
 import pickle
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -79,11 +82,27 @@ def connect(scheduler: str | None, jobs: int = 2) -> Any:
 
         # A task whose worker dies is retried once (Dask's default is 3 more deaths): a record that
         # kills its worker is then isolated by run_on_dask after two deaths, not four.
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}), _deaf_children():
             cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         return Client(cluster)
     return Client(scheduler)
+
+
+@contextlib.contextmanager
+def _deaf_children() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (inherited across fork and exec): a Ctrl-C reaches the whole
+    process group, and the workers of a local cluster printed KeyboardInterrupt and CancelledError tracebacks
+    over the run's own two lines. The parent alone decides what an interrupt means (it stops and writes what
+    it has, as with --jobs, whose workers ignore SIGINT too); its handler is put back at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 POLL = 10.0  # seconds: how often a wait for a result checks that the local cluster still has its workers
