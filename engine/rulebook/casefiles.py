@@ -9,7 +9,8 @@ Nothing given is skipped silently: a folder that cannot be listed, a sub-folder 
 it), a link to nothing, a file that cannot be opened or fails while being read each become an input
 error; every other file is still read. gzip input (``.gz``, or gzip's magic bytes on any input,
 stdin included) is decompressed as it is read. UTF-16 and UTF-32 input is refused as a whole, before any
-record of it is evaluated: case files are UTF-8 (RFC 8259).
+record of it is evaluated: case files are UTF-8 (RFC 8259). JSON Lines are read here too, line by line
+(:func:`json_lines`); a JSON Lines file that is pretty-printed JSON says so on its first rejection.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from policy_eval.errors import CaseError
+from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES, parse_record
 
 __all__ = ["CASE_SUFFIXES", "READ_ERRORS", "case_files", "case_format", "is_case_file", "open_stream",
-           "read_error", "cannot_open"]
+           "read_error", "cannot_open", "json_lines", "decode_text", "bounded_lines", "plain_file", "pretty_head",
+           "starts_pretty", "PRETTY_HINT"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -157,3 +161,87 @@ def open_stream(stream: IO[bytes], source: str) -> tuple[IO[bytes], CaseError | 
         return stream, _error(source, "UTF-16 or UTF-32 text (NUL bytes among the first characters), not UTF-8: "
                                       "case input must be UTF-8; nothing of it is evaluated")
     return stream, None
+
+
+def decode_text(data: bytes, source: str) -> str | CaseError:
+    """A JSON document's bytes as text (a UTF-8 byte order mark dropped), or why they are not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=1)
+
+
+def bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """The lines of ``stream``, none held longer than the record cap: a longer line is cut there (and so
+    rejected as too large by ``parse_record``) and the rest of it is read past, not kept in memory."""
+    limit = MAX_RECORD_BYTES + 1
+    while True:
+        line = stream.readline(limit)
+        if not line:
+            return
+        if len(line) >= limit and not line.endswith(b"\n"):
+            while True:
+                more = stream.readline(limit)
+                if not more or more.endswith(b"\n"):
+                    break
+        yield line
+
+
+def plain_file(fh: IO[bytes], source: str) -> bool:
+    """A regular file that reads as it is stored: not gzip, not refused (UTF-16/32), not a FIFO or device."""
+    try:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        stream, refused = open_stream(fh, source)
+        fh.seek(0)  # the sniffing may have read a short file's first bytes: the reader starts again
+    except READ_ERRORS:
+        return False  # the reader reports it
+    return stream is fh and refused is None
+
+
+PRETTY_HINT = ("; this file looks like pretty-printed JSON, not JSON Lines (its first line is a lone '{' or '['): "
+               "name it .json or use --input-format json")
+_BLANK = b"\xef\xbb\xbf \t\r\n"
+
+
+def pretty_head(line: bytes) -> bool:
+    """Whether the first non-blank line of a JSON Lines input is a lone ``{`` or ``[``: never a whole
+    record, always the start of pretty-printed JSON."""
+    return line.strip(_BLANK) in (b"{", b"[")
+
+
+def starts_pretty(fh: IO[bytes]) -> bool:
+    """:func:`pretty_head` for the first non-blank line of a seekable file (read from its start, then
+    rewound; only a few short lines are read)."""
+    try:
+        for _ in range(64):
+            line = fh.readline(4096)
+            if not line or line.strip(_BLANK):
+                return pretty_head(line)
+        return False
+    except READ_ERRORS:
+        return True  # not cut into ranges: the reader reports it
+    finally:
+        fh.seek(0)
+
+
+def json_lines(first: Iterable[bytes], rest: Iterable[bytes], source: str, raw: bool, hint: bool = False
+               ) -> Iterator[Any]:
+    """JSON Lines records by line number. ``hint``: a first line that is a lone ``{`` or ``[`` (pretty-printed
+    JSON given as JSON Lines) is rejected saying so; every line is still rejected or read as it is."""
+    number = 0
+    for chunk in (first, rest):
+        for line in chunk:
+            number += 1
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip():
+                continue
+            if hint and pretty_head(line):
+                error = parse_record(line, source, number)
+                assert isinstance(error, CaseError)  # a lone '{' or '[' is never a record
+                error.message += PRETTY_HINT
+                yield source, number, error
+            else:
+                yield source, number, (line if raw else parse_record(line, source, number))
+            hint = False

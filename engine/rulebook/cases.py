@@ -15,33 +15,38 @@ for reports that must give a real line (SARIF regions, the text report's ``file:
 from __future__ import annotations
 
 import json
-import math
-import os
 import re
-import stat
 import sys
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from policy_eval.errors import CaseError
 from policy_eval.rulebook.casefiles import (
     READ_ERRORS,
+    bounded_lines,
     cannot_open,
     case_files,
     case_format,
+    decode_text,
+    json_lines,
     open_stream,
+    plain_file,
     read_error,
+    starts_pretty,
 )
 from policy_eval.rulebook.jsonrecord import (
     DECODER,
+    DOCUMENT_ERRORS,
     MAX_RECORD_BYTES,
+    document_error,
     duplicate_error,
-    loads,
+    non_finite,
     not_object,
+    one_value,
     parse_record,
     plain,
+    value_end,
     where,
 )
 from policy_eval.rulebook.shards import plan_shards
@@ -57,7 +62,7 @@ Record = tuple[str, "int | None", "dict[str, Any] | CaseError"]
 class ArrayItem(int):
     """The record number of an item of a JSON array: its item number (1, 2, ...), which is what ``record``
     says in every result, and beside it ``line``, the line of the file the item starts on (1-based, lines
-    ended by LF as in JSON Lines). Equal to, hashed, formatted and written to JSON as the plain ``int``; it
+    ended by LF as in JSON Lines; for an item with a syntax error, the line of the error). Equal to, hashed, formatted and written to JSON as the plain ``int``; it
     travels to worker processes pickled with its line. (No ``__slots__``: an ``int`` subclass cannot have
     any, so each item carries a small ``__dict__``; an array is read whole in memory anyway.)"""
 
@@ -75,29 +80,8 @@ class ArrayItem(int):
 _DECODER = DECODER
 _WS = " \t\r\n"
 _NON_WS = re.compile(r"[^ \t\r\n]")
-_not_object, _plain, _where = not_object, plain, where
-
-
-def _decode(data: bytes, source: str) -> str | CaseError:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=1)
-
-
-def _document_error(exc: Exception, source: str, record: int) -> CaseError:
-    if isinstance(exc, json.JSONDecodeError):
-        message = f"invalid JSON: {exc.msg} ({_where(exc)})"
-    elif isinstance(exc, RecursionError):
-        message = "JSON nested too deeply"
-    elif isinstance(exc, ArithmeticError):  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
-        message = "number out of range (exponent too large)"
-    else:  # ValueError: NaN/Infinity, integers longer than Python allows
-        message = _plain(str(exc))
-    return CaseError(message, source=source, record=record)
-
-
-_DOCUMENT_ERRORS = (json.JSONDecodeError, RecursionError, ArithmeticError, ValueError)
+_TAIL = re.compile(r"[ \t\r]*([,\]]?)[ \t\r]*(?:\n|\Z)")  # what may follow a value that ends its line
+_not_object, _plain, _where, _non_finite = not_object, plain, where, non_finite
 
 
 def _too_large(text: str, start: int, end: int) -> bool:
@@ -114,103 +98,152 @@ def _checked(value: Any, text: str, start: int, end: int, source: str, record: i
     return duplicate_error(value, source, record, path) or value
 
 
-def _array(text: str, pos: int) -> list[tuple[Any, int, int]]:
-    """The items of the array at ``pos`` with where each starts and ends; text that is not exactly one
-    array raises the error ``json.loads`` words for it."""
-    items: list[tuple[Any, int, int]] = []
-    m = _NON_WS.search(text, pos + 1)
-    at = m.start() if m else len(text)
-    if text.startswith("]", at):
-        end = at + 1
-    else:
-        while True:
-            value, end = _DECODER.raw_decode(text, at)
-            items.append((value, at, end))
-            m = _NON_WS.search(text, end)
-            at = m.start() if m else len(text)
-            if text.startswith(",", at):
-                m = _NON_WS.search(text, at + 1)
-                at = m.start() if m else len(text)
-                continue
-            if not text.startswith("]", at):
-                loads(text)  # raises the error at the right place
-                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
-            end = at + 1
-            break
-    if _NON_WS.search(text, end):
-        loads(text)
-        raise json.JSONDecodeError("Extra data", text, end)
-    return items
+def _skip(text: str, pos: int) -> int:
+    m = _NON_WS.search(text, pos)
+    return m.start() if m else len(text)
+
+
+class _Broken(Exception):
+    """A syntax error at ``pos`` of the whole text."""
+
+    def __init__(self, msg: str, pos: int) -> None:
+        super().__init__(msg)
+        self.msg, self.pos = msg, pos
+
+
+class _Lines:
+    """Lines and columns of positions in a text, counted on from the last position asked for (json's
+    own error position counts every line before it: once per document is fine, once per bad line is not)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.line, self.counted = text, 1, 0
+
+    def at(self, pos: int) -> int:
+        if pos < self.counted:
+            self.line, self.counted = 1, 0
+        self.line += self.text.count("\n", self.counted, pos)
+        self.counted = pos
+        return self.line
+
+    def where(self, pos: int) -> str:
+        line, column = self.at(pos), pos - self.text.rfind("\n", 0, pos)
+        return f"line {line}, column {column}" if line > 1 else f"column {column}"
+
+    def first(self, pos: int, array: bool) -> bool:
+        """Whether ``pos`` is the first thing on its line (after the array's ``[``, for its first item)."""
+        return self.text[self.text.rfind("\n", 0, pos) + 1:pos].strip(_WS) in (("", "[") if array else ("",))
+
+
+def _decode(text: str, at: int, line: bool) -> tuple[Any, int]:
+    """The value at ``at`` and its end. ``line``: decode the text of its line alone first (a syntax error
+    inside it is the same either way, and costs no count of the lines before); a syntax error raises
+    :class:`_Broken`."""
+    if line:
+        stop = text.find("\n", at) % (len(text) + 1)
+        try:
+            value, end = _DECODER.raw_decode(text[at:stop])
+            return value, at + end
+        except json.JSONDecodeError as exc:
+            if at + exc.pos < stop:
+                raise _Broken(exc.msg, at + exc.pos) from None
+    try:
+        return _DECODER.raw_decode(text, at)
+    except json.JSONDecodeError as exc:
+        raise _Broken(exc.msg, exc.pos) from None
 
 
 def _documents(text: str, source: str) -> Iterator[Record]:
-    """A JSON document: an array of cases, one case, or several concatenated cases (``jq`` output).
+    """A JSON document: an array of cases, one case, or several concatenated cases (``jq`` output), each
+    as a case or a CaseError (held to the record cap); and an error for a syntax error between them.
 
     Array items are numbered 1, 2, ... (:class:`ArrayItem`, which also knows the item's line); other
     values by the line they start on (as in JSON Lines).
-    A syntax error in an array is the array's one error (nothing of it is evaluated); elsewhere it ends
-    the document: nothing after it can be located reliably. Each value is held to the record cap.
+
+    Past a syntax error nothing shows where the next value starts, so the rest of the input is skipped
+    (and the error says so), except where it is certain: when every value so far began and ended a line
+    and the bad one's line holds its error and is, by its brackets, one whole value (:func:`one_value`),
+    reading goes on at the next line; a value well-formed but refused (NaN, a number out of range) ends
+    where it ends; a missing ',' after an item that ends its line, before one that begins a line, is reported.
     """
-    m = _NON_WS.search(text)
-    pos = m.start() if m else len(text)
-    if text.startswith("[", pos):
-        try:
-            items = _array(text, pos)
-        except _DOCUMENT_ERRORS as exc:
-            yield source, 1, _document_error(exc, source, 1)
-            return
-        # Each item's line, exactly: the decoder found where each item starts (strings and escapes already
-        # skipped), so counting the newlines before it, once over the text, is all it takes (C speed, well
-        # under the cost of decoding the same text).
-        line, counted = 1, 0
-        for i, (item, start, end) in enumerate(items, 1):
-            line += text.count("\n", counted, start)
-            counted = start
-            number = ArrayItem(i, line)
-            yield source, number, _checked(item, text, start, end, source, number, f"$[{i - 1}]")
-        return
-    line, counted = 1, 0
-    while pos < len(text):
-        line += text.count("\n", counted, pos)
-        counted = pos
-        try:
-            value, end = _DECODER.raw_decode(text, pos)
-        except _DOCUMENT_ERRORS as exc:
-            error = _document_error(exc, source, line)
-            error.message += f"; the rest of {source} is skipped"
-            yield source, line, error
-            return
-        yield source, line, _checked(value, text, pos, end, source, line, "$")
-        m = _NON_WS.search(text, end)
-        pos = m.start() if m else len(text)
+    pos = _skip(text, 0)
+    array = text.startswith("[", pos)
+    lines, noun, number, lined, sliced = _Lines(text), "item" if array else "value", 0, True, False
+    at = _skip(text, pos + 1 if array else pos)
 
+    def skipped(read: int) -> str:
+        return (f"; the rest of {source} is skipped, not evaluated: past a syntax error nothing shows reliably where "
+                f"the next {noun} starts ({read} {noun}(s) before it read)")
 
-def _lines(first: Iterable[bytes], rest: Iterable[bytes], source: str, raw: bool) -> Iterator[Any]:
-    number = 0
-    for chunk in (first, rest):
-        for line in chunk:
-            number += 1
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            yield source, number, (line if raw else parse_record(line, source, number))
+    def error(message: str, where: int) -> Record:
+        """An error between values, placed at its line."""
+        line = lines.at(where)
+        return source, line, CaseError(f"invalid JSON: {message}", source=source, record=line)
 
-
-def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """The lines of ``stream``, none held longer than the record cap: a longer line is cut there (and so
-    rejected as too large by :func:`parse_record`) and the rest of it is read past, not kept in memory."""
-    limit = MAX_RECORD_BYTES + 1
     while True:
-        line = stream.readline(limit)
-        if not line:
+        if array and text.startswith("]", at):
+            rest = _skip(text, at + 1)
+            if rest < len(text):
+                yield error(f"Extra data ({lines.where(rest)}) after the array's closing ']'; the rest of {source} is "
+                            f"not evaluated ({number} item(s) read)", rest)
             return
-        if len(line) >= limit and not line.endswith(b"\n"):
-            while True:
-                more = stream.readline(limit)
-                if not more or more.endswith(b"\n"):
-                    break
-        yield line
+        if at >= len(text):
+            if array:
+                yield error(f"the array is not closed: ']' missing at the end ({lines.where(at)}); the input may "
+                            f"be cut short ({number} item(s) read)", at)
+            return
+        number += 1
+        lined = lined and lines.first(at, array)
+        record = ArrayItem(number, lines.at(at)) if array else lines.at(at)
+        path = f"$[{number - 1}]" if array else "$"
+        try:
+            value, end = _decode(text, at, sliced and lined)
+        except _Broken as exc:
+            stop = text.find("\n", at) % (len(text) + 1)
+            whole = text[at:stop].rstrip(_WS)
+            resync = lined and exc.pos < stop and one_value(whole[:-1].rstrip(_WS) if array and whole.endswith(",")
+                                                           else whole)
+            message = f"invalid JSON: {exc.msg} ({lines.where(exc.pos)})"
+            if array:
+                record = ArrayItem(number, lines.at(exc.pos))  # the line of the error, the item it is in
+                message += f" in item {number}"
+            if resync:
+                message += f"; the {noun} is the whole of its line: reading goes on at line {lines.at(stop) + 1}"
+            else:
+                message += skipped(number - 1)
+            yield source, record, CaseError(message, source=source, record=record, json_path=path)
+            if not resync:
+                return
+            sliced = True
+            at = _skip(text, stop + 1)
+            continue
+        except DOCUMENT_ERRORS as exc:  # well-formed but refused: NaN, a number out of range, nested too deep
+            refused = document_error(exc, source, record, path)
+            found = value_end(text, at)
+            if found is None:
+                refused.message += skipped(number - 1)
+            yield source, record, refused
+            if found is None:
+                return
+            end = found
+        else:
+            yield source, record, _checked(value, text, at, end, source, record, path)
+        tail = _TAIL.match(text, end)
+        lined = lined and tail is not None and (array or not tail.group(1))
+        after = _skip(text, end)
+        if not array or text.startswith("]", after) or after >= len(text):
+            at = after
+        elif text.startswith(",", after):
+            at = _skip(text, after + 1)
+            if text.startswith("]", at):
+                yield error(f"a ',' after the last item, before ']' ({lines.where(after)}); every item is read",
+                            after)
+        elif lined and lines.first(after, False):
+            yield error(f"Expecting ',' delimiter ({lines.where(after)}): none after item {number}; item "
+                        f"{number + 1} is on a line of its own and is read", after)
+            at = after
+        else:
+            yield error(f"Expecting ',' delimiter ({lines.where(after)}) after item {number}{skipped(number)}", after)
+            return
 
 
 def _whole(stream: IO[bytes], head: bytes, source: str) -> str | CaseError:
@@ -219,7 +252,7 @@ def _whole(stream: IO[bytes], head: bytes, source: str) -> str | CaseError:
     if len(data) > MAX_DOCUMENT_BYTES:
         return CaseError(f"a JSON document larger than {MAX_DOCUMENT_BYTES} bytes: nothing of it is evaluated "
                          "(write large inputs as JSON Lines, one case per line)", source=source, record=1)
-    return _decode(data, source)
+    return decode_text(data, source)
 
 
 def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: bool = False) -> Iterator[Any]:
@@ -257,7 +290,7 @@ def read_stream(stream: IO[bytes], source: str, fmt: str | None = None, raw: boo
 
 def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> Iterator[Any]:
     if fmt == "jsonl":
-        yield from _lines((), _bounded_lines(stream), source, raw)
+        yield from json_lines((), bounded_lines(stream), source, raw, hint=True)
         return
     if fmt == "json":
         text = _whole(stream, b"", source)
@@ -269,7 +302,7 @@ def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> 
     # Sniff. Blank lines before the first value keep their numbers.
     head: list[bytes] = []
     first = b""
-    lines = _bounded_lines(stream)
+    lines = bounded_lines(stream)
     for line in lines:
         head.append(line)
         if line.strip(b"\xef\xbb\xbf" + _WS.encode()):
@@ -282,7 +315,7 @@ def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> 
         single = parse_record(first, source, len(head))
         broken = isinstance(single, CaseError) and single.message.startswith("invalid JSON")
         if not (broken and stripped.startswith(b"{")):
-            yield from _lines(head, lines, source, raw)
+            yield from json_lines(head, lines, source, raw)
             return
         # The first line is not a whole value: a pretty-printed case (or several), or a JSON Lines
         # stream whose first line is broken. Read a bounded prefix to tell them apart.
@@ -292,14 +325,15 @@ def _read_stream(stream: IO[bytes], source: str, fmt: str | None, raw: bool) -> 
             buffered.append(line)
             size += len(line)
             if size > MAX_RECORD_BYTES:
-                yield from _lines(buffered, lines, source, raw)
+                yield from json_lines(buffered, lines, source, raw)
                 return
-        text = _decode(b"".join(buffered), source)
-        records = [] if isinstance(text, CaseError) else list(_documents(text, source))
-        if records and not isinstance(records[0][2], CaseError):
-            yield from records
+        text = decode_text(b"".join(buffered), source)
+        # A first value that is well-formed across lines (whatever else is wrong with it: a key twice, NaN)
+        # makes it a document, read as a file of it is; else JSON Lines.
+        if not isinstance(text, CaseError) and value_end(text, _skip(text, 0)) is not None:
+            yield from _documents(text, source)
         else:
-            yield from _lines(buffered, (), source, raw)
+            yield from json_lines(buffered, (), source, raw)
         return
     text = _whole(stream, b"".join(head), source)
     if isinstance(text, CaseError):
@@ -346,22 +380,10 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
                 continue
             with fh:
                 form = fmt or case_format(file.name)
-                if shards and raw and form == "jsonl" and _plain_file(fh, str(file)):
+                if shards and raw and form == "jsonl" and plain_file(fh, str(file)) and not starts_pretty(fh):
                     yield from _shards(fh, str(file), shards)
                 else:
                     yield from read_stream(fh, str(file), form, raw)
-
-
-def _plain_file(fh: IO[bytes], source: str) -> bool:
-    """A regular file that reads as it is stored: not gzip, not refused (UTF-16/32), not a FIFO or device."""
-    try:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return False
-        stream, refused = open_stream(fh, source)
-        fh.seek(0)  # the sniffing may have read a short file's first bytes: read_stream starts again
-    except READ_ERRORS:
-        return False  # read_stream reports it
-    return stream is fh and refused is None
 
 
 def _shards(fh: IO[bytes], source: str, size: int) -> Iterator[Any]:
@@ -374,22 +396,3 @@ def _shards(fh: IO[bytes], source: str, size: int) -> Iterator[Any]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
         yield source, None, CaseError(f"read failed: {reason}, after line {lines}; the rest of this input is "
                                       "not evaluated", source=source, record=None)
-
-
-def _non_finite(value: Any, path: str = "$") -> str | None:
-    """The JSON path of the first NaN/infinite number in a decoded case."""
-    if isinstance(value, Decimal):
-        return None if value.is_finite() else path
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, dict):
-        items: Iterable[tuple[str, Any]] = ((f"{path}.{k}", v) for k, v in value.items())
-    elif isinstance(value, list):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
-    else:
-        return None
-    for sub, v in items:
-        found = _non_finite(v, sub)
-        if found:
-            return found
-    return None

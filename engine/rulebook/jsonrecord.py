@@ -9,6 +9,7 @@ which value wins (orjson and json keep the last, others the first), so a record 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -19,7 +20,7 @@ import orjson
 from policy_eval.errors import CaseError
 
 __all__ = ["MAX_RECORD_BYTES", "parse_record", "read_checked", "loads", "DECODER", "duplicate_error", "not_object",
-           "plain", "where", "member"]
+           "plain", "where", "member", "document_error", "DOCUMENT_ERRORS", "value_end", "one_value", "non_finite"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -234,7 +235,7 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
     try:
         value = loads(text)
     except json.JSONDecodeError as exc:
-        return CaseError(f"invalid JSON: {exc.msg} ({_where(exc)})", source=source, record=record)
+        return CaseError(f"invalid JSON: {exc.msg} ({_where(exc)}){_hint(exc)}", source=source, record=record)
     except UnicodeDecodeError as exc:
         return CaseError(f"not UTF-8: {exc.reason} at byte {exc.start}", source=source, record=record)
     except RecursionError:
@@ -246,6 +247,13 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
     if not isinstance(value, dict):
         return _not_object(value, source, record)
     return _duplicate_error(value, source, record) or value
+
+
+def _hint(exc: json.JSONDecodeError) -> str:
+    """What a common JSON Lines mistake behind a parser's message is: a ',' after the record."""
+    if exc.msg == "Extra data" and exc.doc[exc.pos:exc.pos + 1] == ",":
+        return "; a ',' after the record: JSON Lines holds one value per line, no separators"
+    return ""
 
 
 def read_checked(text: str | bytes, checks: Mapping[str, Callable[[Any], int]]) -> dict[str, Any] | None:
@@ -287,3 +295,75 @@ def loads(text: str | bytes) -> Any:
 DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_pairs)
 # the names other modules know these helpers by
 not_object, plain, where, duplicate_error = _not_object, _plain, _where, _duplicate_error
+
+
+# What decoding one value of a JSON document can raise (json.JSONDecodeError is a ValueError).
+DOCUMENT_ERRORS = (json.JSONDecodeError, RecursionError, ArithmeticError, ValueError)
+
+
+def document_error(exc: Exception, source: str, record: int | None, json_path: str = "$") -> CaseError:
+    """A value of a JSON document that could not be decoded, as a CaseError (words as :func:`parse_record`'s)."""
+    if isinstance(exc, json.JSONDecodeError):
+        message = f"invalid JSON: {exc.msg} ({_where(exc)})"
+    elif isinstance(exc, RecursionError):
+        message = "JSON nested too deeply"
+    elif isinstance(exc, ArithmeticError):  # decimal.InvalidOperation: an exponent beyond what Decimal can hold
+        message = "number out of range (exponent too large)"
+    else:  # ValueError: NaN/Infinity, integers longer than Python allows
+        message = _plain(str(exc))
+    return CaseError(message, source=source, record=record, json_path=json_path)
+
+
+# Reads what DECODER refuses though it is not a syntax error (NaN, numbers out of range), to find its end.
+_LENIENT = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=str)
+
+
+def value_end(text: str, pos: int) -> int | None:
+    """Where the value at ``pos`` ends when its text is well-formed (NaN and numbers of any size allowed),
+    else None (a syntax error, or nesting too deep to tell)."""
+    try:
+        return _LENIENT.raw_decode(text, pos)[1]
+    except (ValueError, RecursionError):
+        return None
+
+
+_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|"|[][{}]')
+
+
+def one_value(line: str) -> bool:
+    """Whether ``line`` (one line of text, possibly broken JSON) is bracketed as exactly one object or
+    array: it starts with ``{`` or ``[``, and its brackets, outside strings, close only at its very end.
+    An unterminated string, a bracket closed too early or left open: not one value (it may run on)."""
+    if not line.startswith(("{", "[")):
+        return False
+    depth = 0
+    for m in _TOKENS.finditer(line):
+        token = m.group()
+        if token == '"':
+            return False
+        if token in ("{", "["):
+            depth += 1
+        elif token in ("}", "]"):
+            depth -= 1
+            if depth == 0 and m.end() != len(line):
+                return False
+    return depth == 0
+
+
+def non_finite(value: Any, path: str = "$") -> str | None:
+    """The JSON path of the first NaN/infinite number in a decoded case."""
+    if isinstance(value, Decimal):
+        return None if value.is_finite() else path
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{path}{member(k)}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub, v in items:
+        found = non_finite(v, sub)
+        if found:
+            return found
+    return None
