@@ -51,10 +51,24 @@ class SarifReporter:
     (``after-sales/refund-only-handling-limit@1``; ``@`` is never part of a rule id): results judged under
     a text no longer in force are a group of their own, described by that text, not by today's. (When a
     newer version is added, the results of the version it supersedes move to ``RULE@VERSION`` with it.)
-    Every descriptor's properties name the rule (``rule``) and the version (``version``)."""
+    Every descriptor's properties name the rule (``rule``) and the version (``version``).
+
+    ``runs[0].invocations[0].executionSuccessful`` says whether the run ended well; when it did not
+    (interrupted, a record met an internal error, a worker died), ``toolExecutionNotifications`` says why,
+    each pointing at one of the driver's ``notifications`` (:attr:`NOTIFICATIONS`)."""
 
     LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
     REJECTED = "policy-eval/rejected-record"
+    # Why a run was not successful (runs[0].invocations[0].toolExecutionNotifications point at these)
+    NOTIFICATIONS = [
+        {"id": "policy-eval/interrupted", "name": "interrupted",
+         "shortDescription": {"text": "The run was interrupted (SIGINT/SIGTERM): the input was not read to the end"}},
+        {"id": "policy-eval/internal-error", "name": "internal_error",
+         "shortDescription": {"text": "Records were rejected with an internal error (a bug in policy-eval or a "
+                                      "plugin)"}},
+        {"id": "policy-eval/worker-failure", "name": "worker_failure",
+         "shortDescription": {"text": "A worker process died; its records were evaluated again"}},
+    ]
 
     def __init__(self, stream: IO[str], options: dict[str, Any]) -> None:
         self.out = stream
@@ -161,7 +175,8 @@ class SarifReporter:
             "version": "2.1.0",
             "runs": [{"tool": {"driver": {"name": "policy-eval", "version": __version__,
                                           "informationUri": "https://example.invalid/policy-eval",
-                                          "rules": self.rules}}}],
+                                          "rules": self.rules,
+                                          "notifications": self.NOTIFICATIONS}}}],
         }
         text = _dumps(head, indent=2)
         cut = text.rindex("}\n  ]\n}")  # after the run's "tool": the results follow
@@ -170,5 +185,37 @@ class SarifReporter:
     def finish(self, summary: dict[str, Any]) -> None:
         if not self.started:
             self._open()
-        self.out.write(("\n      ]" if not self.first else "]") + ',\n      "columnKind": "unicodeCodePoints",\n'
+        self.out.write(("\n      ]" if not self.first else "]") + ',\n      "invocations": ['
+                       + _dumps(self.invocation(summary)) + '],\n      "columnKind": "unicodeCodePoints",\n'
                        '      "properties": {"summary": ' + _dumps(summary) + "}\n    }\n  ]\n}\n")
+
+    def _notification(self, index: int) -> dict[str, Any]:
+        return {"id": self.NOTIFICATIONS[index]["id"], "index": index}
+
+    def invocation(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """``runs[0].invocations[0]``: ``executionSuccessful`` is false when the run did not end well (the
+        exit codes 130, 4 and 3): interrupted (the input was not read to the end), records rejected with an
+        internal error (a bug), or a worker lost (its records were evaluated again: the report is complete);
+        a ``toolExecutionNotifications`` entry (level error) says why, one a cause. Violations and rejected
+        records are results, not a failed execution."""
+        notes: list[dict[str, Any]] = []
+        if summary.get("interrupted"):
+            notes.append({"level": "error", "descriptor": self._notification(0),
+                          "message": {"text": f"the run was interrupted after {summary.get('read', 0)} record(s): "
+                                              "this report is incomplete (the input was not read to the end)"}})
+        if summary.get("internal"):  # (start() declared the rejected-record descriptor)
+            notes.append({"level": "error", "descriptor": self._notification(1),
+                          "associatedRule": {"id": self.REJECTED, "index": self.index[(self.REJECTED, None)]},
+                          "message": {"text": f"{summary['internal']} record(s) rejected with an internal error "
+                                              "(a bug in policy-eval, or in a plugin the result names): see the "
+                                              f"{self.REJECTED} results"}})
+        if summary.get("worker_deaths"):
+            notes.append({"level": "error", "descriptor": self._notification(2),
+                          "message": {"text": f"{summary['worker_deaths']} worker failure(s): their records were "
+                                              "evaluated again in a fresh worker (a record that killed its worker "
+                                              "twice is rejected); the report is complete, but the run was not "
+                                              "healthy"}})
+        invocation: dict[str, Any] = {"executionSuccessful": not notes}
+        if notes:
+            invocation["toolExecutionNotifications"] = notes
+        return invocation

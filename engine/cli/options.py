@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
-__all__ = ["instant", "positive", "jobs", "seconds_or_none", "percent", "plugin", "policies", "params", "rule", "as_of", "cost", "FORMATTER"]
+__all__ = ["instant", "positive", "jobs", "seconds_or_none", "percent", "output_file", "plugin", "policies", "params",
+           "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -53,6 +54,14 @@ def usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # (no affinity on this platform: macOS, Windows)
         return max(1, os.cpu_count() or 1)
+
+
+def output_file(text: str) -> str:
+    """``-o FILE``: a file name, never the empty one (``-o ""``, an unset shell variable): that would silently
+    write the report to stdout instead."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty file name; leave -o out to write to stdout")
+    return text
 
 
 def percent(text: str) -> float:

@@ -37,8 +37,10 @@ its line and JSON path; the other records are still evaluated. The last line acc
 read = evaluated + rejected.
 
 formats: text (violations first; -v shows clean cases and every rule), json (one document),
-jsonl (one result per line, schemas/result.schema.json), junit (XML for CI test reports),
-sarif (SARIF 2.1.0), or a reporter added by a plugin (see `policy-eval plugins`).
+jsonl (one result per line: findings, schemas/result-findings.schema.json; with --detail full every
+verdict, schemas/result.schema.json), junit (XML for CI test reports: a test case per verdict, passing
+ones included), sarif (SARIF 2.1.0), or a reporter added by a plugin (see `policy-eval plugins`).
+A signal (exit 130) ends any report, even one of no record, saying it is incomplete (jsonl: a trailer).
 
 examples:
   policy-eval eval examples/after_sales.jsonl
@@ -64,12 +66,13 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                         "and the run goes on")
     e.add_argument("--format", "-f", default="text", metavar="FORMAT",
                    help="text (default), json, jsonl, junit, sarif, or a plugin's format")
-    e.add_argument("--output", "-o", metavar="FILE",
+    e.add_argument("--output", "-o", type=options.output_file, metavar="FILE",
                    help="write the report to FILE (default: stdout), atomically: a temp file renamed into place, "
                         "so FILE appears complete or not at all, and a complete FILE is never replaced by an "
                         "incomplete one (an interrupted run writes its partial report to FILE only if FILE did "
                         "not exist, else to FILE.interrupted); a link is followed; devices and FIFOs are written "
-                        "straight through; FILE must not be an input")
+                        "straight through; FILE must not be an input, and its folder must exist and be writable "
+                        "(else a usage error, exit 2, before the run)")
     options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
                           "reference time")
     options.rule(e, dest="only")
@@ -103,7 +106,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     e.add_argument("--detail", choices=["findings", "full"], default=None,
                    help="json, jsonl: findings (default: per case the violated, undetermined and waived verdicts "
                         "and the counts of the rest) or full (every verdict of every rule, with the inputs read); "
-                        "text: full shows every verdict, as -v does")
+                        "text: full shows every verdict, as -v does; junit always lists every verdict (full), so "
+                        "--detail findings with it is a usage error; sarif reports the same either way")
     e.add_argument("--no-validate", action="store_true", help="skip JSON Schema validation of cases")
     e.add_argument("--allow-empty", action="store_true",
                    help="exit 0 when the inputs hold no case record (default: that is an error, exit 1)")
@@ -166,22 +170,43 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
             folders.append((args.policies, (".yaml", ".yml")))
         AtomicOutput.check(args.output, inputs=[*args.cases, args.params or "", args.policies or ""],
                            folders=folders)
+    detail = _detail(args)
     if args.scheduler and args.engine != "dask":
         raise common.UsageError("--scheduler goes with --engine dask")
-    pm = get_plugin_manager()
-    for plugin in args.plugin:
-        pm.add(plugin)
-    reporters = pm.reporters()
-    if args.format not in reporters:
-        raise common.UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
-    rb = common.load(args)
-    signals.check()  # a signal whose exception the load lost (see Signals.check) still ends the run here
-    common.settle_heap()
-    common.check_selectors(rb, args.only, "--rule")
-    common.check_selectors(rb, args.skip, "--skip")
-    sink = AtomicOutput(args.output) if args.output else None
+    sink: AtomicOutput | None = None
+    factory: Any = None
+    began: list[bool] = []  # _eval began the report
     try:
-        return _eval(args, rb, reporters[args.format], sink, out, err, stdin, signals)
+        sink = AtomicOutput(args.output) if args.output else None  # (an unwritable folder: before the load)
+        try:
+            pm = get_plugin_manager()
+            for plugin in args.plugin:
+                pm.add(plugin)
+            reporters = pm.reporters()
+            if args.format not in reporters:
+                raise common.UsageError(f"unknown --format {args.format!r} (available: {', '.join(sorted(reporters))})")
+            factory = reporters[args.format]
+            rb = common.load(args)
+            signals.check()  # a signal whose exception the load lost (see Signals.check) still ends the run here
+            common.settle_heap()
+            common.check_selectors(rb, args.only, "--rule")
+            common.check_selectors(rb, args.skip, "--skip")
+            return _eval(args, rb, factory, sink, out, err, stdin, signals, began)
+        except (Interrupted, KeyboardInterrupt):
+            if began:  # (_eval ends its report on a signal: this one came in the instant before it held them)
+                raise
+            # Before the report began (plugins or the rulebook loading): the report of no record,
+            # saying it is incomplete, as a signal between two records leaves; not no report at all.
+            signals.enter()  # never left: the report is finished whatever arrives now
+            from policy_eval.plugins.reporters import policy_eval_reporters
+
+            builtin = policy_eval_reporters().get(args.format)  # (factory is None: the plugins were loading)
+            if builtin is None or factory not in (None, builtin):  # a plugin's may need the rulebook's meta
+                raise
+            stream = sink.stream if sink else out
+            reporter = builtin(stream, _reporter_options(args, sink))
+            reporter.start({"rulebook": None, "rules": [], "detail": detail})
+            return _conclude(args, detail, {**_summary_counter(), "interrupted": True}, reporter, sink, stream, err)
     except BaseException as exc:
         if sink:
             sink.abort()
@@ -191,8 +216,14 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
         raise
 
 
+def _reporter_options(args: argparse.Namespace, sink: AtomicOutput | None) -> dict[str, Any]:
+    """(text: --detail full shows every verdict, as -v does; colour in a file only with --color always)"""
+    color = {"auto": None if sink is None else False, "always": True, "never": False}[args.color]
+    return {"verbose": args.verbose or args.detail == "full", "color": color}
+
+
 def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | None, out: IO[str],
-          err: IO[str], stdin: IO[bytes] | None, signals: Signals) -> int:
+          err: IO[str], stdin: IO[bytes] | None, signals: Signals, began: list[bool]) -> int:
     from policy_eval.cli.progress import Progress
     from policy_eval.rulebook.shards import Shard
     from policy_eval.run.batch import BatchOptions, Processor, run_batch
@@ -202,9 +233,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     # one from files (read ahead a chunk at a time; records from stdin are reported one by one as they come).
     frame = block_frame(factory) if args.jobs > 1 or args.engine == "dask" or "-" not in args.cases else None
     options = BatchOptions(policies=_absolute(args.policies), schemas=_absolute(args.schemas), params=_absolute(args.params),
-                           as_of=args.as_of,
-                           only=args.only,
-                           skip=args.skip, min_severity=args.severity, explain=True if args.explain else "missing",
+                           as_of=args.as_of, only=args.only, skip=args.skip, min_severity=args.severity,
+                           explain=True if args.explain else "missing",
                            validate=not args.no_validate, plugins=list(args.plugin),
                            transport="objects" if frame is None else "blocks",
                            frame=(frame[0], frame[1]) if frame is not None else ("", "\n"),
@@ -213,14 +243,9 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     processor = Processor(options, rulebook=rb)
     stream = sink.stream if sink else out
     tally = Tally(cast(IO[str], stream), signals)
-    color = {"auto": None, "always": True, "never": False}[args.color]
-    if sink and args.color == "auto":
-        color = False
-    # (text: --detail full shows every verdict, as -v does)
-    reporter = factory(tally, {"verbose": args.verbose or args.detail == "full", "color": color})
+    reporter = factory(tally, _reporter_options(args, sink))
     rules = [{"id": r.full_id, "version": v.version, "title": r.title, "clause": r.clause,
               "severity": r.severity} for v in rb.versions() for r in v.rules]
-    reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
     blocks = None if frame is None else BlockWriter(tally, frame, sink.binary() if sink else stdout_binary(out),
                                                     args.output or "stdout")
     summary = _summary_counter()
@@ -255,22 +280,27 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
         err.write(f"policy-eval: warning: {printable(message)}\n")  # it names inputs: a case author's file names
 
     client = None
-    if args.engine == "dask":
-        from policy_eval.run.distributed import connect, run_on_dask
-
-        try:
-            client = connect(args.scheduler, args.jobs)
-        except RuntimeError as exc:  # the optional extra is missing
-            raise common.UsageError(str(exc)) from None
-        except OSError as exc:
-            raise common.UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
-        batch = _same_rulebook(run_on_dask(counted(), options, client=client, on_worker_death=worker_died),
-                               rb.digest, options.policies)
-    else:
-        batch = run_batch(counted(), options, jobs=args.jobs, processor=processor, on_worker_death=worker_died)
+    batch: Any = None
     current: Any = None
     mark = 0
+    signals.enter()  # the report's head is written whole; from here on a signal ends in the report's end
+    began.append(True)
+    reporter.start({"rulebook": rb.digest, "rules": rules, "detail": options.detail})
     try:
+        signals.leave()
+        if args.engine == "dask":  # (starting a local cluster takes seconds: a signal then is a report of 0)
+            from policy_eval.run.distributed import connect, run_on_dask
+
+            try:
+                client = connect(args.scheduler, args.jobs)
+            except RuntimeError as exc:  # the optional extra is missing
+                raise common.UsageError(str(exc)) from None
+            except OSError as exc:
+                raise common.UsageError(f"cannot reach the Dask scheduler {args.scheduler}: {exc}") from None
+            batch = _same_rulebook(run_on_dask(counted(), options, client=client, on_worker_death=worker_died),
+                                   rb.digest, options.policies)
+        else:
+            batch = run_batch(counted(), options, jobs=args.jobs, processor=processor, on_worker_death=worker_died)
         for result in batch:
             current, mark = result, tally.written
             # one critical section from the record's report to its count: a signal waits for both, so that
@@ -303,8 +333,15 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
                     cluster.close()
         progress.close()
     _summarise(summary, totals)
+    return _conclude(args, options.detail, summary, reporter, sink, stream, err)
+
+
+def _conclude(args: argparse.Namespace, detail: str, summary: dict[str, Any], reporter: Any,
+              sink: AtomicOutput | None, stream: IO[str], err: IO[str]) -> int:
+    """End the report (a jsonl trailer if interrupted, the reporter's finish), put it in place, say how the
+    run went on stderr, and return the exit code."""
     if summary["interrupted"] and args.format == "jsonl":
-        fmt = "findings/1" if options.detail == "findings" else "1"
+        fmt = "findings/1" if detail == "findings" else "1"
         stream.write(json.dumps({"format": fmt, "status": "interrupted", "written": summary["read"]}) + "\n")
     reporter.finish(summary)
     written = str(sink.commit(complete=not summary["interrupted"])) if sink else None
@@ -351,6 +388,9 @@ def _detail(args: argparse.Namespace) -> str:
     junit's passing test cases, a plugin's reporter, which may read any verdict)."""
     if args.detail == "findings" and args.explain:
         raise common.UsageError("--explain needs --detail full (findings carry no explanations)")
+    if args.detail == "findings" and args.format == "junit":
+        raise common.UsageError("--detail findings does not go with --format junit: junit lists every verdict "
+                                "(full detail); --detail findings applies to text, json and jsonl")
     if args.detail:
         return str(args.detail)
     if args.explain or (args.format == "text" and args.verbose) or args.format not in ("text", "json", "jsonl",
