@@ -40,7 +40,6 @@ from policy_eval.run.blocks import internal_error
 from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.due.comply import Complier
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.lazy import SPENT
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 Detail = Literal["full", "findings"]  # what a result holds (see Rulebook.evaluate)
@@ -253,7 +252,7 @@ class Rulebook:
             if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
                 result = quick(data, as_of, source, record)
                 if result is not None:
-                    if result is not SPENT:
+                    if isinstance(result, CaseResult):  # (else SPENT)
                         return result
                     fused = False  # (a fused function ran out of budget on it: not run again)
         check_detail(detail)

@@ -32,7 +32,7 @@ from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
-from policy_eval.run.lazy import SPENT, LazyVerdicts
+from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -157,7 +157,7 @@ class Evaluator(Judge):
                               {"json_path": "$.kind", "message": kind_problem(kind, self.rulebook.case_schemas)},
                               (), (0, 0) if self.findings else None)
         if fused and self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
-            if quick is not SPENT:
+            if isinstance(quick, CaseResult):  # (else SPENT)
                 return quick  # the embedding API's common case (run.lazy)
             fused = False
         results: list[Any] = []

@@ -337,7 +337,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
 
 
 def _conclude(args: argparse.Namespace, detail: str, summary: dict[str, Any], reporter: Any,
-              sink: AtomicOutput | None, stream: IO[str], err: IO[str]) -> int:
+              sink: AtomicOutput | None, stream: Any, err: IO[str]) -> int:
     """End the report (a jsonl trailer if interrupted, the reporter's finish), put it in place, say how the
     run went on stderr, and return the exit code."""
     if summary["interrupted"] and args.format == "jsonl":
