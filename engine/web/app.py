@@ -196,7 +196,12 @@ def create_app(bench: Workbench) -> Starlette:
             else:
                 corpus = str(form.get("corpus_name") or "examples")
                 cases, refused = bench.corpus_refused(corpus)  # an unknown name: a 400 naming the accepted ones
-                corpus = "the golden cases" if corpus == "golden" else "the examples"
+                if corpus == "golden":
+                    corpus = "the golden cases"
+                elif bench.examples is None or not bench.examples.is_dir():
+                    corpus = "the examples (none: no examples folder)"
+                else:  # (the folder as eval reads it: policy_eval.web.corpus)
+                    corpus = f"the examples (every case file of {bench.examples}, sub-folders included, as eval reads it)"
             as_of = str(form.get("as_of", "")).strip()
             out = await run_in_threadpool(bench.impact, name, text, cases, as_of or None)
         except (WorkbenchError, ValueError) as exc:

@@ -13,6 +13,11 @@ dicts the impact page renders (every value escaped there):
   does), and ``same_outcome_changed_cases``: the cases no outcome of which changes but that get something else.
 * ``rejected``: the cases either side's schema refuses (their number in the corpus, from 1, and the JSON
   path), not compared.
+* ``changed_cases``: how many cases change outcome (diff's "N of M case(s) change outcome"), and ``notes``: what
+  diff's report notes below its counts, in its words: each new or changed version that judged none of the cases
+  (``unjudged_versions``, as ``diff --format json`` names them: their reference times fall outside its period,
+  e.g. a revision with a future ``effective_from``; an as-of date in its period judges them by it), and that
+  nothing was compared (both rulebooks identical, or every case judged by the same versions on both sides).
 
 The cases are evaluated through the embedding API (the plugins' enrichers apply, as on the case page) and
 compared by :func:`~policy_eval.run.diff.diff_rulebooks`; only the cases that change outcome are evaluated
@@ -26,12 +31,12 @@ from typing import Any, cast
 
 from policy_eval.api import Rulebook
 from policy_eval.errors import CaseError
-from policy_eval.run.diff import ABSENT, diff_rulebooks
+from policy_eval.run.diff import ABSENT, DiffReport, diff_rulebooks
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.web.inputs import case_text
 
-__all__ = ["compare", "LIMIT", "SOURCE"]
+__all__ = ["compare", "notes", "LIMIT", "SOURCE"]
 
 SOURCE = "corpus"  # a case without an id is named corpus:N (N: its number in the corpus, from 1)
 LIMIT = 8  # remedy lines per rule, and case ids per line, as the text report of diff shows them
@@ -105,10 +110,28 @@ def compare(old: Rulebook, new: Rulebook, cases: list[dict[str, Any]], as_of: st
                                   if rest else None)
         kept.append(group)
     return {"errors": [], "transitions": transitions, "cases": len(cases), "rejected": rejected,
+            "changed_cases": report.changed_cases, "unjudged_versions": report.unjudged, "notes": notes(report),
             "case_texts": _texts(cases, kept),
             "per_rule": [{"rule": t.rule, "before": t.before, "after": t.after, "count": len(t.cases)}
                          for t in sorted(report.transitions.values(), key=lambda t: (t.rule, t.before, t.after))],
             "same_outcome_changes": kept, "same_outcome_changed_cases": report.same_outcome_cases}
+
+
+def notes(report: DiffReport) -> list[str]:
+    """The notes of diff's text report (:meth:`~policy_eval.run.diff.DiffReport.text`), worded for the page: the
+    as-of date is the one beside the editor (``diff --as-of``); the page has no ``--latest``."""
+    out = [f"note: {version} judged none of these cases (their reference times fall outside its period, on the "
+           "new side); an as-of date in its period judges them by it (the as-of date beside the editor, as "
+           "policy-eval diff --as-of)" for version in report.unjudged]
+    evaluated = report.cases - report.rejected
+    if report.identical:
+        out.append("nothing compared: the two rulebooks are identical (the same content hash: policy files, case "
+                   "schemas and deployment parameters)")
+    elif evaluated and not report.compared:
+        out.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
+                   "deployment parameters on both sides (e.g. all predate the new version); an as-of date judges "
+                   "them by the new version")
+    return out
 
 
 def _texts(cases: list[dict[str, Any]], groups: list[dict[str, Any]]) -> dict[str, str]:

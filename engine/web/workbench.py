@@ -20,7 +20,7 @@ from typing import Any
 from policy_eval.api import Outcome, Rulebook
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.resources import bundled_policies
-from policy_eval.web import explain, inputs
+from policy_eval.web import corpus, explain, inputs, testfiles
 from policy_eval.web.impact import compare as compare_sides
 from policy_eval.web.inputs import MAX_CASES, MAX_UPLOAD, TooLarge, WorkbenchError, too_large
 
@@ -28,18 +28,16 @@ __all__ = ["Workbench", "WorkbenchError", "TooLarge", "MAX_UPLOAD", "MAX_CASES",
 
 CORPORA = ("examples", "golden")  # the corpora an impact may name (corpus_name), besides an uploaded one
 
-def _errors(exc: PolicyError, root: Path | None = None) -> list[dict[str, Any]]:
-    """The located errors of ``exc``; with ``root`` (a temporary copy of the folder), each file named relative
-    to it, as the user knows the file, never by the temporary path."""
+def _errors(exc: PolicyError, *roots: Path) -> list[dict[str, Any]]:
+    """The located errors of ``exc``; with ``roots`` (a temporary copy of the folder, the served folder), each
+    file named relative to the first that holds it, as the user knows the file, never by the temporary path."""
     found = exc.errors if isinstance(exc, ErrorList) else [exc]
     out = []
     for e in found:
         file = e.file
-        if file and root is not None:
-            try:
-                file = str(Path(file).resolve().relative_to(root.resolve()))
-            except ValueError:
-                file = Path(file).name
+        if file and roots:
+            within = [r for r in roots if r.resolve() in Path(file).resolve().parents]
+            file = str(Path(file).resolve().relative_to(within[0].resolve())) if within else Path(file).name
         where = ":".join(str(x) for x in (file, e.line, e.column) if x is not None)
         out.append({"file": file, "line": e.line, "column": e.column, "message": e.message,
                     "text": f"{where}: {e.message}" if where else e.message})
@@ -170,7 +168,7 @@ class Workbench:
             if rules or not q:
                 out.append({"policy": v.id, "title": v.title, "version": v.version,
                             "source": v.source.get("document", ""), "applies_to": v.applies_to,
-                            "from": v.effective_from.isoformat(),
+                            "from": v.effective_from.isoformat() if v.start_stated else None,
                             "until": v.effective_until.isoformat() if v.effective_until else None,
                             "file": self._relative(v.file), "params": self._params(v), "rules": rules})
         return out
@@ -270,11 +268,32 @@ class Workbench:
                 book = self._load(folder)
             except PolicyError as exc:  # files named as the user knows them, not by the temporary copy
                 return {"errors": _errors(exc, folder), "result": None}
+            tested = self._test_file_errors(relpath, text, folder)
+            if tested:
+                return {"errors": tested, "result": None}
             result = self.evaluate(case, as_of, book, ahead=False) if case is not None else None
             return {"errors": [], "result": result}
 
+    def _test_file_errors(self, relpath: str, text: str, folder: Path) -> list[dict[str, Any]]:
+        """For a policy test file (:mod:`policy_eval.web.testfiles`), the errors ``policy-eval test`` reports on
+        it: its own, else those of the rulebook loaded with the params overlay it names (``folder``: the edited
+        copy of the served folder)."""
+        path = self._resolve(relpath)
+        if not testfiles.is_test_file(path, text):
+            return []
+        error, overlay = testfiles.check(path, text, relpath)
+        if error is not None:
+            return _errors(error, self.policies)
+        if overlay is not None:
+            try:
+                self._load(folder, Path(overlay))
+            except PolicyError as exc:
+                return _errors(exc, folder, self.policies)
+        return []
+
     def save(self, relpath: str, text: str) -> dict[str, Any]:
-        """Write the edited file only if the whole rulebook still loads with it."""
+        """Write the edited file only if the whole rulebook still loads with it, and a policy test file only if
+        ``policy-eval test`` would read it without errors (:meth:`check` says what is wrong)."""
         checked = self.check(relpath, text)
         if checked["errors"]:
             return {"saved": False, "errors": checked["errors"]}
@@ -287,35 +306,24 @@ class Workbench:
 
     # --- impact and batch --------------------------------------------------------------------------------
     def golden(self) -> list[dict[str, Any]]:
-        """The cases of the policy tests: the installed golden cases when serving the bundled rulebook, else
-        the test files found in the served folder. Each test's own as_of is not applied (impact compares
-        both rulebooks on the same case at its own time)."""
-        from policy_eval.resources import bundled_tests
-        from policy_eval.run.testing import iter_tests
-
-        root = bundled_tests() if self.policies == bundled_policies().resolve() else self.policies
-        return [dict(t.case) for t in iter_tests([root])]
+        """The cases of the policy tests (:func:`policy_eval.web.corpus.golden`)."""
+        return corpus.golden(self.policies)[0]
 
     def corpus(self, which: str = "examples") -> list[dict[str, Any]]:
-        """The cases an impact runs over: ``examples`` (the example folder) or ``golden`` (the policy tests)."""
+        """The cases an impact runs over: ``examples`` (the example folder, read as ``eval`` reads a folder:
+        :mod:`policy_eval.web.corpus`) or ``golden`` (the policy tests)."""
         return self.corpus_refused(which)[0]
 
     def corpus_refused(self, which: str = "examples") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """:meth:`corpus`, and the example files refused as ``eval`` refuses them (``where``: the file name);
-        a corpus name other than those of :data:`CORPORA` is a WorkbenchError naming them."""
+        """:meth:`corpus`, and what of it is refused (``where``: the file, and the record's line): what ``eval``
+        refuses of the examples, the test files ``policy-eval test`` refuses; a corpus name other than those of
+        :data:`CORPORA` is a WorkbenchError naming them."""
         if which not in CORPORA:
             raise WorkbenchError(f"no such corpus: {which!r} (corpus_name is one of {', '.join(CORPORA)}; "
                                  "or upload a JSON Lines file as corpus)")
-        if which == "golden":
-            return self.golden(), []
-        cases: list[dict[str, Any]] = []
-        refused: list[dict[str, Any]] = []
-        for name in self.example_names():
-            try:
-                cases.append(self.parse_case(self.example(name)))
-            except WorkbenchError as exc:
-                refused.append({"where": name, "error": str(exc)})
-        return cases, refused
+        if which == "golden":  # (a test file policy-eval test refuses is listed, its cases not compared)
+            return corpus.golden(self.policies)
+        return corpus.examples(self.examples)  # the folder as eval and diff read it (every case file)
 
     @staticmethod
     def parse_corpus(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -342,7 +350,8 @@ class Workbench:
                 new = self._load(folder)
             except PolicyError as exc:
                 return {"errors": _errors(exc, folder), "transitions": [], "per_rule": [], "rejected": [],
-                        "cases": len(cases), "same_outcome_changes": [], "same_outcome_changed_cases": 0}
+                        "cases": len(cases), "same_outcome_changes": [], "same_outcome_changed_cases": 0,
+                        "changed_cases": 0, "unjudged_versions": [], "notes": []}
             return compare_sides(self.before(), new, cases, as_of,
                                  lambda case, at, book: self.evaluate(case, at, book, ahead=False))
 
