@@ -46,6 +46,7 @@ from policy_eval.rulebook.jsonrecord import (
     one_value,
     parse_record,
     plain,
+    surrogate_error,
     value_end,
     where,
 )
@@ -95,7 +96,7 @@ def _checked(value: Any, text: str, start: int, end: int, source: str, record: i
         return _not_object(value, source, record, json_path=path)
     if _too_large(text, start, end):
         return CaseError(f"record larger than {MAX_RECORD_BYTES} bytes", source=source, record=record, json_path=path)
-    return duplicate_error(value, source, record, path) or value
+    return duplicate_error(value, source, record, path) or surrogate_error(value, source, record, path) or value
 
 
 def _skip(text: str, pos: int) -> int:

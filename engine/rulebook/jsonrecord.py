@@ -19,7 +19,7 @@ import orjson
 
 from policy_eval.errors import CaseError
 
-__all__ = ["MAX_RECORD_BYTES", "parse_record", "read_checked", "loads", "DECODER", "duplicate_error", "not_object",
+__all__ = ["MAX_RECORD_BYTES", "parse_record", "read_checked", "loads", "DECODER", "duplicate_error", "surrogate_error", "not_object",
            "plain", "where", "member", "document_error", "DOCUMENT_ERRORS", "value_end", "one_value", "non_finite"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -246,7 +246,32 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
         return CaseError(_plain(str(exc)), source=source, record=record)
     if not isinstance(value, dict):
         return _not_object(value, source, record)
-    return _duplicate_error(value, source, record) or value
+    return _duplicate_error(value, source, record) or _surrogate_error(value, source, record) or value
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json joins a pair into one character: what is left is alone
+
+
+def _surrogate_error(value: Any, source: str, record: int | None, path: str = "$") -> CaseError | None:
+    """A string (or key) holding a lone surrogate escape (``"\\ud800"``): valid JSON, but no character, so no
+    UTF-8 text; the rules' text functions could not read it (a merchant could hide a message from every conduct
+    rule with one), so the record is refused at the string. (orjson refuses these: only this path sees them.)"""
+    stack = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            if (found := _LONE_SURROGATE.search(node)) is not None:
+                return CaseError(f"a lone surrogate escape (\\u{ord(found.group()):04x}) is not a character: this "
+                                 "string is not Unicode text", source=source, record=record, json_path=where)
+        elif isinstance(node, dict):
+            for k, v in reversed(list(node.items())):
+                if _LONE_SURROGATE.search(k) is not None:
+                    return CaseError("a key holds a lone surrogate escape: not Unicode text", source=source,
+                                     record=record, json_path=where)
+                stack.append((v, f"{where}{member(k)}"))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return None
 
 
 def _hint(exc: json.JSONDecodeError) -> str:
@@ -294,7 +319,8 @@ def loads(text: str | bytes) -> Any:
 
 DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_pairs)
 # the names other modules know these helpers by
-not_object, plain, where, duplicate_error = _not_object, _plain, _where, _duplicate_error
+not_object, plain, where, duplicate_error, surrogate_error = (_not_object, _plain, _where, _duplicate_error,
+                                                              _surrogate_error)
 
 
 # What decoding one value of a JSON document can raise (json.JSONDecodeError is a ValueError).
