@@ -105,18 +105,24 @@ def _host_of(url: str) -> str:
 
 
 def _trim_url(url: str) -> str:
-    """Drop trailing sentence punctuation and unbalanced closing brackets."""
-    while url:
-        last = url[-1]
+    """Drop trailing sentence punctuation and unbalanced closing brackets (in one pass from the end, the bracket
+    counts kept as it goes: a link of n closing brackets costs n steps, not n squared)."""
+    end = len(url)
+    opened, closed = url.count("("), url.count(")")
+    opened_sq, closed_sq = url.count("["), url.count("]")
+    while end:
+        last = url[end - 1]
         if last in ".,;:!?'\"":
-            url = url[:-1]
-        elif last == ")" and url.count("(") < url.count(")"):
-            url = url[:-1]
-        elif last == "]" and url.count("[") < url.count("]"):
-            url = url[:-1]
+            end -= 1
+        elif last == ")" and opened < closed:
+            end -= 1
+            closed -= 1
+        elif last == "]" and opened_sq < closed_sq:
+            end -= 1
+            closed_sq -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 def find_urls(text: str, allowed_domains: list[str]) -> list[Match]:
