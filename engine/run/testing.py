@@ -184,10 +184,12 @@ def _case_file(path: Path, name: str, positions: Any, at: tuple[Any, ...]) -> tu
     from policy_eval.errors import CaseError
     from policy_eval.rulebook.jsonrecord import parse_record
 
-    file = (path.parent / name).resolve()
+    file = _confined(path, name, positions, at, "case")
     if file.suffix.lower() != ".json":
         raise positions.error(f"case: {name!r} is not a .json file; 'case' is the case record itself or the "
                               "path of a JSON file holding it (relative to this test file)", at)
+    if file.exists() and not file.is_file():  # a FIFO (reading one waits for a writer forever), a device, a folder
+        raise positions.error(f"case: {file}: not a regular file; not read", at)
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -204,10 +206,25 @@ def _params_file(path: Path, data: dict[str, Any], positions: Any) -> str | None
         return None
     if not isinstance(data["params"], str) or not data["params"].strip():
         raise positions.error("'params' names a deployment overlay file (relative to this test file)", ("params",))
-    overlay = (path.parent / data["params"]).resolve()
+    overlay = _confined(path, data["params"], positions, ("params",), "params")
     if not overlay.is_file():
-        raise positions.error(f"params: no such file {overlay}", ("params",))
+        raise positions.error(f"params: {'not a regular file; not read:' if overlay.exists() else 'no such file'} "
+                              f"{overlay}", ("params",))
     return str(overlay)
+
+
+def _confined(path: Path, name: str, positions: Any, at: tuple[Any, ...], key: str) -> Path:
+    """The file a test file names (``case:``, ``params:``), relative to the test file, symbolic links resolved.
+    It must lie under the folder above the test file's own (the tree the tests belong to: ``../cases/x.json``)
+    or under the working directory: a test file arriving in a pull request must not make ``policy-eval test``
+    read, and quote in its errors, a file of the machine it runs on (``../../../home/ci/.git-credentials``)."""
+    file = (path.parent / name).resolve()
+    roots = (path.resolve().parent.parent, Path.cwd().resolve())
+    if not any(file.is_relative_to(root) for root in roots):
+        raise positions.error(f"{key}: {name!r} is outside the folder above this test file's and outside the "
+                              "working directory; not read (name a file of the tests' own tree, relative to the "
+                              "test file)", at)
+    return file
 
 
 def _find(result: CaseResult, rule_id: str) -> RuleResult | None:
