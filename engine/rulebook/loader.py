@@ -6,13 +6,11 @@ top-level ``policy:`` key) and a folder of case schemas
 kind, with versions of each policy ordered and checked for overlaps, and a
 content hash recorded in every result for reproducibility.
 
-The content hash is a sha256 over every policy file, every metric-definitions
-file (top-level ``metrics:``, e.g. ``policies/metrics/order_metrics.yaml``),
-the case schemas and the deployment overlay (their paths relative to their
-folder, their lengths and their bytes): it does not
-depend on where the rulebook is, and changes whenever a file that can change
-a verdict changes. Every error of every file is collected before anything
-is raised.
+The content hash is a sha256 over every policy file, every metric-definitions file (top-level ``metrics:``,
+e.g. ``policies/metrics/order_metrics.yaml``), the case schemas and the deployment overlay (their paths relative
+to their folder, their lengths and their bytes): it does not depend on where the rulebook is, and changes
+whenever a file that can change a verdict changes. Every error of every file is collected before anything is
+raised. A chain of revisions is at most MAX_REVISIONS deep: each builds every part it inherits.
 """
 
 from __future__ import annotations
@@ -41,6 +39,8 @@ from policy_eval.rulebook.policy.versions import PolicyHistory, check_versions
 from policy_eval.rulebook.policyfiles import misnamed_files, misspelt_policy
 from policy_eval.rulebook.schemacheck import check_case_schemas
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
+
+MAX_REVISIONS = 64
 
 __all__ = ["Rulebook", "PolicyHistory", "load_rulebook", "find_schema_dir", "policy_files", "load_case_schemas"]
 
@@ -299,14 +299,10 @@ class _Resolver:
 
     def depth(self, doc: _Doc) -> int:
         seen: set[int] = set()
-        n = 0
-        while doc.revises is not None and id(doc) not in seen:
+        while doc.revises is not None and id(doc) not in seen and (base := self.base(doc)) is not None:
             seen.add(id(doc))
-            base = self.base(doc)
-            if base is None:
-                break
-            doc, n = base, n + 1
-        return n
+            doc = base
+        return len(seen)
 
     def layout(self, doc: _Doc) -> Layout | None:
         if id(doc) in self.done:
@@ -324,7 +320,11 @@ class _Resolver:
         return result
 
     def revision(self, doc: _Doc) -> Layout | None:
-        if doc.schema_errors:
+        deep = self.depth(doc)
+        if deep == MAX_REVISIONS + 1:  # (one error, at the first revision too deep; those above it fail silently)
+            self.fail(doc, f"more than {MAX_REVISIONS} revisions in a chain (each builds every part it inherits); "
+                      "start a version without 'revises'")
+        if doc.schema_errors or deep > MAX_REVISIONS:
             return None
         base = self.base(doc)
         if base is None:
