@@ -60,7 +60,7 @@ def register_plugin(plugin: Any, name: str | None = None) -> None:
 class RuleInputs(list[str]):
     """The case paths a rule reads, and which version of its policy answered."""
 
-    def __init__(self, paths: Iterable[str], *, policy: str, version: str, effective_from: _dt.datetime,
+    def __init__(self, paths: Iterable[str], *, policy: str, version: str, effective_from: _dt.datetime | None,
                  effective_until: _dt.datetime | None) -> None:
         super().__init__(paths)
         self.policy = policy
@@ -188,7 +188,8 @@ class Rulebook:
         if rule is None:
             raise KeyError(f"{rule_id}: not a rule of {policy} version {chosen.version}")
         return RuleInputs(rule.inputs, policy=policy, version=str(chosen.version),
-                          effective_from=chosen.effective_from, effective_until=chosen.effective_until)
+                          effective_from=chosen.effective_from if chosen.start_stated else None,
+                          effective_until=chosen.effective_until)
 
     # --- cases ------------------------------------------------------------------------------------------
     def validate(self, case: Mapping[str, Any]) -> CaseError | None:

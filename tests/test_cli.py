@@ -38,7 +38,7 @@ CLEAN = EXAMPLES / "after_sale_clothing_return_ok.json"  # complies with everyth
 RESULT_SCHEMA = json.loads((ROOT / "schemas" / "result.schema.json").read_text(encoding="utf-8"))
 jsonschema.Draft202012Validator.check_schema(RESULT_SCHEMA)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-ALL_RULES = 17  # after-sales v2 evaluates 17 rules per after_sale case
+ALL_RULES = 17 + 3  # an after_sale case: after-sales v2 has 17 rules, intervene 3 (in force since an unstated start)
 
 
 @dataclass
@@ -356,7 +356,7 @@ def test_as_of_picks_the_version_in_force_that_day(cli: dict[str, Future[Any]]) 
     [a], [b] = _jsonl(forced.out), _jsonl(natural.out)
     _valid(a)
     assert a["as_of"] == "2020-06-01T00:00:00+08:00" and "as_of" not in b
-    # after-sales versions (intervene, from 2022-12-06, has no version in force on either date)
+    # after-sales versions (intervene has one version, in force on both dates: its start is unstated)
     versions = [{x["version"] for x in c["results"] if x["policy"] == "after-sales"} for c in (a, b)]
     assert versions == [{"1"}, {"2"}]
     eligibility = {c["as_of"] if "as_of" in c else "ref": next(x["outcome"] for x in c["results"]
@@ -378,7 +378,7 @@ def test_explain_shows_the_version_chosen_and_sub_expression_values(cli: dict[st
     assert r.code == 1, r
     lines = r.out.splitlines()
     assert lines[0].startswith("case PDD-AS-2022-000077 (after_sale, <stdin>:1) — rulebook sha256:")
-    assert "policy after-sales — versions 1 [2019-01-01 .. 2021-01-01), 2 [2021-01-01 .. open)" in lines
+    assert "policy after-sales — versions 1 [unstated .. 2021-01-01), 2 [2021-01-01 .. open)" in lines
     assert ("  version 2 chosen: reference_time `request.submitted_at` = 2022-11-17T11:00:00+08:00 "
             "is in [2021-01-01 .. open)") in lines
     first = next(i for i, line in enumerate(lines) if line.strip().startswith(("VIOLATED", "COMPLIED")))

@@ -81,8 +81,9 @@ def test_detail_full_in_the_text_report_shows_every_verdict() -> None:
 
 
 def test_rules_as_of_names_the_policies_not_yet_in_force() -> None:
-    """A new user: `rules --as-of 2019-01-01 --policy national-warranty` printed '0 rules' and no more."""
-    code, out, _ = _run("rules", "--as-of", "2019-06-01", "--policy", "national-warranty")
-    assert code == 0 and out.splitlines()[-1] == "0 rules; no version in force at 2019-06-01: national-warranty from 2020-01-01"
+    """A new user: `rules --as-of 2019-01-01 --policy national-warranty` printed '0 rules' and no more (the
+    store metrics begin on the date in their text's title, 2019-07-01)."""
+    code, out, _ = _run("rules", "--as-of", "2019-06-01", "--policy", "service-metrics")
+    assert code == 0 and out.splitlines()[-1] == "0 rules; no version in force at 2019-06-01: service-metrics from 2019-07-01"
     _, out, _ = _run("rules", "--as-of", "2024-06-01")
     assert "no version in force" not in out  # every policy has a version then

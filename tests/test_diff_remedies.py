@@ -167,8 +167,8 @@ def test_exit_code_counts_a_remedy_only_change_as_a_change(compensation_150: Pat
 
 
 def test_a_severity_amendment_is_reported(tmp_path: Path) -> None:
-    old, new = _revised(tmp_path, _replace("  effective_from: 2020-01-01\n",
-                                           "  effective_from: 2020-01-01\n  effective_until: 2024-01-01\n"))
+    old, new = _revised(tmp_path, _replace("  effective_from: unstated\n",
+                                           "  effective_from: unstated\n  effective_until: 2024-01-01\n"))
     (new / "v2.yaml").write_text('policy:\n  id: national-warranty\n  version: "2"\n  revises: "1"\n'
                                  "  effective_from: 2024-01-01\namend:\n  - id: breach-compensation\n"
                                  "    severity: critical\n", encoding="utf-8")

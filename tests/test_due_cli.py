@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from policy_eval.cli import run
+
+ROOT = Path(__file__).resolve().parents[1]
 
 OPEN = {"kind": "after_sale", "case_id": "OPEN-1", "snapshot_at": "2024-06-04T09:00:00+08:00",
         "order": {"id": "O-1", "category": "服饰", "confirmed_at": "2024-06-01T10:00:00+08:00",
@@ -170,13 +173,19 @@ def test_json_within_is_written_as_a_duration(tmp_path: Path, given: str) -> Non
 def test_a_policy_coming_into_force_is_said_so(tmp_path: Path) -> None:
     """Outside audit: with --as-of before a policy's first version, its policy-level line read "not_applicable →
     out of force at <its effective date>", the reverse of what happens then (the intervene policy takes effect
-    2022-12-06)."""
+    2022-12-06; its text gives no date now, so a copy of the policies dates it)."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    intervene = policies / "intervention" / "v1.yaml"
+    text = intervene.read_text(encoding="utf-8")
+    assert text.count("  effective_from: unstated\n") == 1
+    intervene.write_text(text.replace("  effective_from: unstated\n", "  effective_from: 2022-12-06\n"), encoding="utf-8")
     path = tmp_path / "open.json"
     path.write_text(json.dumps({**OPEN, "snapshot_at": "2020-12-31T00:00:00+08:00"}, ensure_ascii=False),
                     encoding="utf-8")
-    _, out, _ = _run("due", str(path), "--as-of", "2020-12-31")
+    _, out, _ = _run("due", "--policies", str(policies), str(path), "--as-of", "2020-12-31")
     (line,) = [x for x in out.splitlines() if " intervene: " in x]
     assert "intervene: not_applicable → in force at 2022-12-06T00:00:00+08:00" in line
-    _, out, _ = _run("due", str(path), "--as-of", "2020-12-31", "--format", "jsonl")
+    _, out, _ = _run("due", "--policies", str(policies), str(path), "--as-of", "2020-12-31", "--format", "jsonl")
     (policy,) = [f for f in map(json.loads, out.splitlines()) if f.get("id") == "intervene"]
     assert policy["becomes"] is None and "takes effect" in policy["note"]

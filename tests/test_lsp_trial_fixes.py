@@ -18,6 +18,7 @@ import asyncio
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -183,10 +184,19 @@ def test_a_case_the_schema_refuses_is_told_with_its_json_path(doc: Document) -> 
                                                       "'after_sale' cases"
 
 
-def test_no_version_in_force_says_when(doc: Document) -> None:
+def test_no_version_in_force_says_when(tmp_path: Path) -> None:
+    """(The bundled after-sales versions leave no gap: version 1's start is unstated; a copy dates it.)"""
+    folder = tmp_path / "after_sales"
+    shutil.copytree(POLICY.parent, folder)
+    v1 = folder / "v1.yaml"
+    text = v1.read_text(encoding="utf-8")
+    assert text.count("  effective_from: unstated ") == 1
+    v1.write_text(text.replace("  effective_from: unstated ", "  effective_from: 2019-01-01 "), encoding="utf-8")
+    v2 = folder / "v2.yaml"
+    dated = analyse(v2, v2.read_text(encoding="utf-8"), get_plugin_manager().functions())
     case = _case()
     case["request"]["submitted_at"] = "2001-01-01T00:00:00+08:00"
-    assert evaluate_rule(doc, RULE, case)["error"] == (
+    assert evaluate_rule(dated, RULE, case)["error"] == (
         "no version of after-sales is in force at 2001-01-01T00:00:00+08:00")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,14 @@ def _ids(result: Any) -> list[str]:
     return [r.full_id if r.rule else r.policy for r in result.results]
 
 
-def test_a_policy_not_selected_gives_no_policy_level_verdict() -> None:
-    rb = load_rulebook()
+def test_a_policy_not_selected_gives_no_policy_level_verdict(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"  # (the bundled intervene policy's start is unstated: a copy dates it)
+    shutil.copytree(ROOT / "policies", policies)
+    intervene = policies / "intervention" / "v1.yaml"
+    text = intervene.read_text(encoding="utf-8")
+    assert text.count("  effective_from: unstated\n") == 1
+    intervene.write_text(text.replace("  effective_from: unstated\n", "  effective_from: 2022-12-06\n"), encoding="utf-8")
+    rb = load_rulebook(policies)
     early = _case()  # the intervention rules start 2022-12-06: a 2021 request has no version of them in force
     for key in ("submitted_at",):
         early["request"][key] = "2021-03-24T11:50:28+08:00"

@@ -31,6 +31,7 @@ the case changes outcome.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,7 @@ class DiffReport:
     unjudged: list[str] = field(default_factory=list)  # new or changed versions that judged none of the cases
     same_outcome_cases: int = 0  # cases no rule of which changes outcome, but some verdict's remedies/severity/message
     same_outcome: dict[str, SameOutcome] = field(default_factory=dict)  # rule → those differences, on any case
+    pinned: str = ""  # "--latest" or "--as-of" when the versions compared were chosen so (not by the cases' times)
 
     @property
     def changed(self) -> bool:
@@ -147,9 +149,13 @@ class DiffReport:
                          "case schemas and deployment parameters)")
         elif evaluated and not self.compared:
             lines.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
-                         "deployment parameters "
-                         "on both sides (e.g. all predate the new version); use --latest or --as-of DATE to "
-                         "judge them by the new version")
+                         "deployment parameters on both sides " + (
+                             "(with --latest, each side's newest version by effective_from: the same on both sides)"
+                             if self.pinned == "--latest" else
+                             "(the versions in force at --as-of); another --as-of date, or --latest, judges them by "
+                             "others" if self.pinned == "--as-of" else
+                             "(e.g. all predate the new version); use --latest or --as-of DATE to judge them by the "
+                             "new version"))
         return "\n".join(lines)
 
 
@@ -166,7 +172,12 @@ def latest_only(rulebook: Rulebook) -> Rulebook:
         v.effective_until = None
         h.versions = [v]
         clone.policies[pid] = h
+    _LATEST.add(id(clone))
+    weakref.finalize(clone, _LATEST.discard, id(clone))
     return clone
+
+
+_LATEST: set[int] = set()  # the rulebooks latest_only made (by id, while they live)
 
 
 def _versions(rulebook: Rulebook, result: CaseResult) -> dict[str, str]:
@@ -273,7 +284,9 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
                    as_of: Any = None, validator: Any = None) -> DiffReport:
     """Compare the verdicts of ``old`` and ``new`` on each record; ``validator`` (anything with
     ``check(case, source, record) -> CaseError | None``, e.g. a CaseValidator) rejects bad records."""
-    report = DiffReport(identical=old.rulebook.digest == new.rulebook.digest)
+    report = DiffReport(identical=old.rulebook.digest == new.rulebook.digest,
+                        pinned="--latest" if {id(old.rulebook), id(new.rulebook)} <= _LATEST
+                        else "--as-of" if as_of is not None else "")
     # the versions of the new side that the old side lacks (by content), and how many cases each judged
     old_digests = {v.digest for h in old.rulebook.policies.values() for v in h.versions}
     fresh = {(pid, v.digest): v for pid, h in new.rulebook.policies.items() for v in h.versions
@@ -320,7 +333,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.changed.update(_changed_parts(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
         report.same_outcome_cases += other and not changed
-    report.unjudged = [f"{pid} version {v.version} (from {v.effective_from.date().isoformat()})"
+    report.unjudged = [f"{pid} version {v.version} (from {v.start_text()})"
                        for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))]
     return report
 

@@ -18,8 +18,7 @@ __all__ = ["versions", "ahead", "timeline"]
 
 def _period(version: Any) -> str:
     """A version's period as ``policy-eval explain`` prints it: ``[2021-01-01 .. open)``."""
-    until = version.effective_until.date().isoformat() if version.effective_until else "open"
-    return f"[{version.effective_from.date().isoformat()} .. {until})"
+    return str(version.period())
 
 
 def versions(book: Rulebook, result: Any, as_of: str | None) -> list[dict[str, Any]]:

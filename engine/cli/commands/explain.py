@@ -38,8 +38,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
 
 
 def _period(v: Any) -> str:
-    until = v.effective_until.date().isoformat() if v.effective_until else "open"
-    return f"[{v.effective_from.date().isoformat()} .. {until})"
+    return str(v.period())
 
 
 def _policy_test(path: str, name: str | None, line: int | None) -> Any:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         for r in v.rules:
             rows.append({"id": r.full_id, "policy": v.id, "version": v.version, "clause": r.clause,
                          "title": r.title, "severity": r.severity, "applies_to": v.applies_to,
-                         "effective_from": v.effective_from.isoformat(),
+                         "effective_from": v.effective_from.isoformat() if v.start_stated else None,
                          "effective_until": v.effective_until.isoformat() if v.effective_until else None,
                          "inputs": r.inputs})
     if args.format == "json":

@@ -23,7 +23,7 @@ from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.definitions import DefinitionsSection
 from policy_eval.rulebook.policy.depends import DependsSection
 from policy_eval.rulebook.policy.inherit import Layout, blame, layout_of, shown_beside
-from policy_eval.rulebook.policy.model import Condition, Location, PolicyVersion
+from policy_eval.rulebook.policy.model import EARLIEST, UNSTATED, Condition, Location, PolicyVersion
 from policy_eval.rulebook.policy.params import ParamsSection
 from policy_eval.rulebook.policy.rules import RulesSection
 from policy_eval.rulebook.policy.schema import Path_, suggest
@@ -93,6 +93,15 @@ class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, W
         with self.at(entry.src):
             return self.instant(entry.path) if self.ok(entry.path) else None
 
+    def start(self) -> _dt.datetime | None:
+        """``effective_from``: its instant, or the earliest one for ``unstated`` (the text gives no date)."""
+        entry = self.layout.meta.get("effective_from")
+        if entry is not None:
+            with self.at(entry.src):
+                if self.ok(entry.path) and self.get(entry.path) == UNSTATED:
+                    return EARLIEST
+        return self.meta_instant("effective_from")
+
     def meta_location(self, key: str) -> Location:
         entry = self.layout.meta.get(key)
         if entry is None:
@@ -105,7 +114,7 @@ class Builder(ParamsSection, DefinitionsSection, RulesSection, DependsSection, W
             return None
         self.policy_id = str(self.meta("id"))
         case_type = self.case_type()
-        start = self.meta_instant("effective_from")
+        start = self.start()
         until = self.meta_instant("effective_until")
         if start and until and until <= start:
             self.fail("effective_until must be later than effective_from "

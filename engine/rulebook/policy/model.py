@@ -157,6 +157,20 @@ class PolicyVersion:
     param_info: dict[str, ParamInfo] = field(default_factory=dict)
     revises: str | None = None  # the version this one revises (its parts are resolved into this one)
 
+    @property
+    def start_stated(self) -> bool:
+        """Whether the version's first instant is a date its file gives (not ``effective_from: unstated``)."""
+        return self.effective_from != EARLIEST
+
+    def start_text(self) -> str:
+        """The first day in force as a period shows it (``2021-01-01``), or ``unstated``."""
+        return self.effective_from.date().isoformat() if self.start_stated else UNSTATED
+
+    def period(self) -> str:
+        """The period in force as ``explain`` shows it: ``[2021-01-01 .. open)``, ``[unstated .. 2021-01-01)``."""
+        until = self.effective_until.date().isoformat() if self.effective_until else "open"
+        return f"[{self.start_text()} .. {until})"
+
     def in_force(self, at: _dt.datetime) -> bool:
         return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)
 
@@ -167,6 +181,12 @@ class PolicyVersion:
 
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# ``effective_from: unstated``: the source text gives no date, so the version is in force for every instant
+# before its ``effective_until`` (a first version only: any later one overlaps it). Kept as the earliest
+# instant a datetime has room for in any offset, so that periods still compare and sort as instants.
+UNSTATED = "unstated"
+EARLIEST = _dt.datetime(1, 1, 2, tzinfo=_dt.UTC)
 
 
 def parse_instant(text: str) -> _dt.datetime:

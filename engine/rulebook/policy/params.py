@@ -21,7 +21,7 @@ from policy_eval.lang.interpreter import interpret
 from policy_eval.lang.types import ANY, STRING, Type, list_of, parse_type_name, record, unify
 from policy_eval.lang.values import UNKNOWN, Money, WrittenDuration, render
 from policy_eval.rulebook.policy.base import BuilderBase, Entry, span_at
-from policy_eval.rulebook.policy.model import ParamInfo
+from policy_eval.rulebook.policy.model import EARLIEST, ParamInfo
 from policy_eval.rulebook.policy.schema import Path_
 
 
@@ -44,9 +44,10 @@ class ParamsSection(BuilderBase):
                     else:
                         value = self.param(name, spec, path, consts, effective_from)
                         self.note_param(name, spec, path, value)
-                # a stand-in for a parameter already reported, so its uses do not repeat the error
-                out[name] = value if value is not None else ir.Const(ANY, span_at(*self.pos.where(path)), name,
-                                                                     UNKNOWN, name=name)
+                # a stand-in for a parameter already reported, of its declared type (else of any type), so its
+                # uses do not repeat the error nor report a false one
+                out[name] = value if value is not None else ir.Const(_declared(spec), span_at(*self.pos.where(path)),
+                                                                     name, UNKNOWN, name=name)
         return out
 
     def note_param(self, name: str, spec: Any, path: Path_, value: ir.IR | None) -> None:
@@ -215,7 +216,9 @@ class ParamsSection(BuilderBase):
         if len(pairs) != len(values):
             return None
         pairs.sort(key=lambda p: p[0])
-        if effective_from is not None and pairs[0][0] > effective_from:
+        # (a version whose start is unstated may get a value from a date on: before it, rules that read the
+        # parameter are undetermined, naming it, as the evaluator says of a date before the first value)
+        if effective_from is not None and effective_from != EARLIEST and pairs[0][0] > effective_from:
             self.fail(f"parameter '{name}' has no value from {render(effective_from)} (effective_from) until its "
                       f"first date {render(pairs[0][0])}", path, PolicyTypeError)
             return None
@@ -237,6 +240,14 @@ _ORDERED = frozenset({"int", "decimal", "money", "duration", "date", "datetime"}
 _NOT_NEGATIVE = frozenset({"int", "duration", "money"})  # limits, windows, counts, amounts: at least 0 by default
 _KIND = {"int": "an int", "duration": "a duration", "money": "a money amount"}
 _EARLIEST = _dt.datetime(1, 1, 2, tzinfo=_dt.UTC)  # an unset parameter is unknown at every time
+
+
+def _declared(spec: Any) -> Type:
+    """The type a parameter declares (``type:``), or any where it declares none or a wrong one."""
+    try:
+        return parse_type_name(spec["type"]) if isinstance(spec, dict) and isinstance(spec.get("type"), str) else ANY
+    except ValueError:
+        return ANY
 
 
 def _text(raw: Any) -> str:

@@ -66,6 +66,10 @@ def _periods(versions: list[PolicyVersion]) -> _Periods:
     return versions, len(versions), bounds, [None, *(_first_in_force(versions, b) for b in bounds)]
 
 
+def _start(version: PolicyVersion) -> str:
+    return render(version.effective_from) if version.start_stated else "an unstated date: every earlier instant"
+
+
 def check_versions(history: PolicyHistory) -> list[PolicyError]:
     """Versions of one policy: distinct version names, one reference_time, periods that do not overlap."""
     errors: list[PolicyError] = []
@@ -81,7 +85,7 @@ def check_versions(history: PolicyHistory) -> list[PolicyError]:
         if prev.effective_until is None or prev.effective_until > nxt.effective_from:
             until = render(prev.effective_until) if prev.effective_until else "open-ended"
             errors.append(nxt.error(
-                f"effective period of '{nxt.id}' version '{nxt.version}' (from {render(nxt.effective_from)}) "
+                f"effective period of '{nxt.id}' version '{nxt.version}' (from {_start(nxt)}) "
                 f"overlaps version '{prev.version}' in {prev.file} (until {until})"
                 + (f"; a revision does not end the version it revises: set effective_until: "
                    f"{render(nxt.effective_from)} there" if nxt.revises == prev.version else ""), "effective_from"))
@@ -89,4 +93,21 @@ def check_versions(history: PolicyHistory) -> list[PolicyError]:
             errors.append(nxt.error(
                 f"all versions of '{nxt.id}' must use the same reference_time "
                 f"('{prev.reference_time.text}' in {prev.file})", "reference_time"))
+    errors += _revisions_in_order(history, seen)
+    return errors
+
+
+def _revisions_in_order(history: PolicyHistory, named: dict[str, PolicyVersion]) -> list[PolicyError]:
+    """A revision is the later text: it comes into force after the version it revises, which ends where the
+    revision starts (docs/policies.md, "Versions that inherit"). One in force before it has the wrong date or
+    names the wrong version in ``revises:``."""
+    errors: list[PolicyError] = []
+    for v in history.versions:
+        base = named.get(v.revises) if v.revises is not None else None
+        if base is not None and base is not v and v.effective_from < base.effective_from:
+            errors.append(v.error(
+                f"version '{v.version}' of '{v.id}' revises version '{base.version}' but comes into force before "
+                f"it (from {_start(v)}; version '{base.version}' in {base.file} from {_start(base)}): a revision is "
+                f"the later text; correct effective_from, or name the version it revises in revises:",
+                "effective_from"))
     return errors

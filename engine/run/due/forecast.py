@@ -235,7 +235,7 @@ class Forecaster:
         if moving_ref:
             versions = [v for v in history.versions if v.effective_until is None or v.effective_until > start]
             plan.shared.extend(Candidate(v.effective_from, f"version {v.version} of {history.id} takes effect")
-                               for v in versions)
+                               for v in versions if v.start_stated)
             plan.shared.extend(Candidate(v.effective_until, f"version {v.version} of {history.id} ends")
                                for v in versions if v.effective_until is not None)
             plan.env = {REF_TIME: start}
