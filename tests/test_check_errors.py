@@ -85,7 +85,7 @@ def test_a_misspelt_key_of_a_parameter_in_long_form(tmp_path: Path) -> None:
 def test_an_unknown_key_unlike_the_missing_one_leaves_both_errors(tmp_path: Path) -> None:
     pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE.replace("severity: medium", "colour: red"))))
     assert sorted(e.message for e in _errors(tmp_path)) == [
-        "'severity' is required (in rules #1)",
+        "'severity' is required (in rules #1, id r1)",
         "unknown key 'colour' (allowed: clause, depends_on, forbid, id, let, message, reading, remedies, require, "
         "severity, tags, title, when)",
     ]
@@ -120,7 +120,7 @@ def test_a_key_missing_from_a_parameter_is_reported_at_its_name(tmp_path: Path) 
 def test_a_key_missing_from_a_list_item_is_reported_at_its_first_line(tmp_path: Path) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE.replace("    clause: C\n", ""))))
     (err,) = _errors(tmp_path)
-    assert err.message == "'clause' is required (in rules #1)"
+    assert err.message == "'clause' is required (in rules #1, id r1)"
     assert (err.line, err.column) == _at(path, "id: r1")  # the item's mapping starts after '- '
 
 

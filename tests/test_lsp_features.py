@@ -141,7 +141,7 @@ def test_a_schema_error_is_diagnosed_at_the_value(session: dict[str, Any]) -> No
     # `check` says too)
     [d] = [x for x in session["schema"].diagnostics if x.range.start.line == session["line"]]
     assert (d.range.start.line, d.range.start.character) == (session["line"], len("    severity: "))
-    assert d.message == "rules #1.severity: 'urgent' is not one of info, low, medium, high, critical"
+    assert d.message == "rules #1 (id ships-in-time).severity: 'urgent' is not one of info, low, medium, high, critical"
 
 
 def test_a_type_error_is_diagnosed_in_the_condition(session: dict[str, Any]) -> None:

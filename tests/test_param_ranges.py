@@ -169,7 +169,8 @@ def test_a_dated_overlay_value_out_of_range(tmp_path: Path) -> None:
 def test_a_range_of_the_wrong_type_is_an_error_at_the_bound(tmp_path: Path) -> None:
     folder = _demo(tmp_path, "params:\n  limit:\n    type: duration\n    value: 2h\n    clause: d\n    minimum: 3\n")
     (err,) = _errors(folder)
-    assert err.kind == "type" and err.message == "the minimum of parameter 'limit' must be duration, got int"
+    assert err.kind == "type" and err.message == ("the minimum of parameter 'limit' must be duration, got int; hint: a "
+                                                  "duration has a unit: write 3h (or 3d, 3m, 3s)")
     assert (err.line, err.column) == (_line_of(folder / "demo.yaml", "minimum: 3"), 14)
     (err,) = _errors(_demo(tmp_path, "params:\n  limit:\n    type: duration\n    value: 2h\n    clause: d\n"
                                      "    maximum: 10.00 CNY\n"))

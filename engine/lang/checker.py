@@ -18,7 +18,7 @@ from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
 from policy_eval.lang import ast, ir
 from policy_eval.lang.budget import concat_at
 from policy_eval.lang.functions import ArgumentError, FunctionRegistry
-from policy_eval.lang.ops import binary, int_mul, negate
+from policy_eval.lang.ops import EvalFailure, binary, int_mul, negate
 from policy_eval.lang.readers import reader_for
 from policy_eval.lang.types import (
     ANY,
@@ -36,8 +36,9 @@ from policy_eval.lang.types import (
     list_of,
     unify,
 )
+from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["Scope", "check", "written_below", "LITERAL_TYPES"]
+__all__ = ["Scope", "check", "written_below", "failing_on_constants", "LITERAL_TYPES"]
 
 LITERAL_TYPES: dict[str, Type] = {
     "bool": BOOL, "int": INT, "decimal": DECIMAL, "string": STRING, "money": MONEY, "date": DATE,
@@ -177,6 +178,10 @@ class _Checker:
         elif lt.name == "any" and rt.name == "any":
             lt = rt = ANY
         result: tuple[Type, Any] | str = _any_op(node.op) if lt.name == "any" else binary(node.op, lt, rt)
+        if isinstance(result, str) and ANY in (left.type, right.type):
+            # a side of unknown type (an untyped case field; a parameter, let or definition already reported)
+            # was taken as the other side's type, a guess: '+' and '-' also join a datetime and a duration
+            result = _any_op(node.op)
         if isinstance(result, str):
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
@@ -277,6 +282,35 @@ def _constant_value(node: ir.IR) -> Any:
         if all(isinstance(v, list) for v in parts):
             return [item for v in parts for item in v]
     return _NOT_CONSTANT
+
+
+_FOLDED = frozenset({"date", "money"})  # the types whose operations may fail on constants (whole days; currencies)
+
+
+def failing_on_constants(node: ir.IR) -> tuple[ir.Op, str] | None:
+    """The first date or money operation on two constants (literals, parameters with a value) in ``node`` that
+    fails whatever the case (``2024-01-01 + 12h``: a date moves by whole days; ``1.00 CNY + 1.00 USD``), with
+    why; else None. A policy's loader makes it an error where it is written, not an undetermined verdict on
+    every case (:func:`check` itself keeps the language's run-time semantics)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ir.LetRef):
+            continue  # (a let, a definition: checked where it is written)
+        stack.extend(ir.children(n))
+        if not (isinstance(n, ir.Op) and len(n.args) == 2 and all(isinstance(a, ir.Const) for a in n.args)):
+            continue
+        left, right = n.args
+        assert isinstance(left, ir.Const) and isinstance(right, ir.Const)
+        if left.value is UNKNOWN or right.value is UNKNOWN or not {left.type.name, right.type.name} & _FOLDED:
+            continue
+        try:
+            n.fn(left.value, right.value)
+        except EvalFailure as exc:
+            return n, exc.message
+        except (ArithmeticError, TypeError, ValueError):  # (division by zero is unknown, not an error)
+            continue
+    return None
 
 
 def _any_op(op: str) -> tuple[Type, Any]:

@@ -10,12 +10,14 @@ by :mod:`policy_eval.plugins.core`, like any third-party plugin.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from policy_eval.lang.ops import MAX_DURATION_US, EvalFailure
 from policy_eval.lang.patterns import compile_pattern, pin_pattern
 from policy_eval.lang.types import (
     ANY,
@@ -223,7 +225,10 @@ def _dur(unit: str) -> Callable[[Any], _dt.timedelta]:
     size = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}[unit]
 
     def run(n: Any) -> _dt.timedelta:
-        return _dt.timedelta(microseconds=int(Decimal(n) * size * 1_000_000))
+        us = Decimal(n) * size * 1_000_000
+        if not -MAX_DURATION_US <= us <= MAX_DURATION_US:  # (int() of 1E+917519 alone is half a minute)
+            raise OverflowError("duration out of range (more than 999,999,999 days)")
+        return _dt.timedelta(microseconds=int(us))
     return run
 
 
@@ -232,10 +237,17 @@ def _text(value: Any) -> str:
     return value if type(value) is str else render(value)
 
 
+NORMALIZE_MAX = 100_000  # characters: NFKC can make one character eighteen (U+FDFA), so memory stays bounded
+_SPACE = re.compile(r"\s+")
+
+
 def _normalize(s: str) -> str:
     """Text as compared where spacing, full-width forms and letter case carry no meaning (an address):
-    NFKC (全角 １００ is 100), case-folded, every whitespace character removed."""
-    return "".join(unicodedata.normalize("NFKC", s).casefold().split())
+    NFKC (全角 １００ is 100), case-folded, every whitespace character removed (by one substitution: splitting
+    made a string of every word, millions for a long text)."""
+    if len(s) > NORMALIZE_MAX:
+        raise EvalFailure(f"normalize: a text of {len(s):,} characters (at most {NORMALIZE_MAX:,})")
+    return _SPACE.sub("", unicodedata.normalize("NFKC", s).casefold())
 
 
 def _matches(s: str, pattern: str) -> bool:

@@ -27,7 +27,7 @@ from policy_eval.lang.types import (
     is_ordered,
     unify,
 )
-from policy_eval.lang.values import Money
+from policy_eval.lang.values import Money, render
 
 __all__ = ["binary", "negate", "EvalFailure", "int_mul", "int_too_large", "MAX_INT_DIGITS", "MAX_INT_BITS"]
 
@@ -45,8 +45,16 @@ def _us(td: _dt.timedelta) -> int:
     return (td.days * 86400 + td.seconds) * 1_000_000 + td.microseconds
 
 
+# the most microseconds a duration holds (timedelta's 999,999,999 days), with room: a larger number is refused
+# before it is made an integer, which for a decimal such as 1E+917519 is one C call of half a minute
+MAX_DURATION_US = Decimal(10) ** 21
+
+
 def _td(us: Decimal | int) -> _dt.timedelta:
-    return _dt.timedelta(microseconds=int(Decimal(us).to_integral_value(ROUND_HALF_EVEN)))
+    exact = Decimal(us)
+    if not -MAX_DURATION_US <= exact <= MAX_DURATION_US:
+        raise OverflowError("duration out of range (more than 999,999,999 days)")
+    return _dt.timedelta(microseconds=int(exact.to_integral_value(ROUND_HALF_EVEN)))
 
 
 def _num_div(a: Any, b: Any) -> Decimal:
@@ -106,7 +114,8 @@ def _money_ratio(a: Money, b: Money) -> Decimal:
 
 def _whole_days(td: _dt.timedelta) -> int:
     if td.seconds or td.microseconds:
-        raise EvalFailure(f"date arithmetic needs whole days, got {td}")
+        raise EvalFailure(f"date arithmetic needs whole days, got {render(td)}; for hours, start from a datetime "
+                          "(start_of_day(d) + 12h)")
     return td.days
 
 
@@ -160,6 +169,19 @@ def _compare_hint(lt: Type, rt: Type) -> str:
                 "request.merchant_response.at <= request.submitted_at + 48h")
     if names & {"int", "decimal"} and "duration" in names:
         return "; a duration compares with a duration: give the number its unit (48h, 7d, 30m) or use days(n)"
+    return _mixed_hint(names)
+
+
+def _mixed_hint(names: set[str]) -> str:
+    """What money beside a number, a date or time beside a string, a datetime beside a date probably meant."""
+    if names & {"int", "decimal"} and "money" in names:
+        return ("; money goes with money: give the number its currency (e.g. 0.00 CNY), or take the number out "
+                "of the money with amount(...)")
+    if "string" in names and names & {"datetime", "date"}:
+        return ("; a date or time is written without quotes: 2024-01-01T00:00:00 (a datetime, Asia/Shanghai) or "
+                "2024-01-01 (a date)")
+    if names == {"datetime", "date"}:
+        return "; date_of(t) gives a datetime's day (Asia/Shanghai), start_of_day(d) a date's first instant"
     return ""
 
 
@@ -171,7 +193,7 @@ def binary(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
         if unify(lt, rt) is None or lt.name == "null" or rt.name == "null":
             if lt.name == "null" or rt.name == "null":
                 return "cannot compare with null; use exists(...) to test for a missing value"
-            return f"cannot compare {lt} with {rt}"
+            return f"cannot compare {lt} with {rt}" + _mixed_hint({lt.name, rt.name})
         fn = operator.eq if op == "==" else operator.ne
         if lt.name == "money":
             fn = _money_checked(fn)
@@ -230,12 +252,13 @@ def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
         return MONEY, _money_div
     verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[op]
     joiner = {"+": "to", "-": "from", "*": "by", "/": "by"}[op]
+    money = _mixed_hint({lt.name, rt.name}) if op in "+-" and "money" in (lt.name, rt.name) else ""
     if op == "-":
-        return f"cannot subtract {rt} from {lt}"
+        return f"cannot subtract {rt} from {lt}{money}"
     if op == "+":
         if lt.name in ("datetime", "date") and is_number(rt):
             return f"cannot add {rt} to {lt}; make the number a duration with days(n) or hours(n)"
-        return f"cannot add {rt} to {lt}"
+        return f"cannot add {rt} to {lt}{money}"
     return f"cannot {verb} {lt} {joiner} {rt}"
 
 

@@ -19,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from policy_eval.errors import PolicyError, PolicySyntaxError
 from policy_eval.lang import ast
+from policy_eval.lang.currencies import unknown_currency
 from policy_eval.lang.values import Money, ValueParseError, parse_date, parse_datetime, parse_duration
 
 __all__ = ["parse", "comment_spans", "one_line", "KEYWORDS", "MAX_EXPRESSION_CHARS", "MAX_DEPTH"]
@@ -122,6 +123,10 @@ class _ToAst(Transformer[Token, ast.Node]):
     def money(self, meta: object, tok: Token) -> ast.Literal:
         m = re.fullmatch(r"(\d+(?:\.\d+)?) ?([A-Z]{3})", tok.value)
         assert m is not None
+        wrong = unknown_currency(m.group(2))
+        if wrong is not None:  # no case's money is in it: every comparison would be undetermined
+            column = (tok.column or 1) + m.start(2)
+            raise PolicySyntaxError(wrong, line=tok.line, column=column, end_column=column + 3)
         return self._lit(tok, "money", Money(Decimal(m.group(1)), m.group(2)))
 
     def yen(self, meta: object, tok: Token) -> ast.Literal:
@@ -245,12 +250,25 @@ _FULL_WIDTH = {"（": "(", "）": ")", "＞": ">", "＜": "<", "＝": "=", "！"
                "／": "/", "．": "."}
 
 
+_BEFORE_EQUALS = tuple("<>!=＜＞！＝")  # (a '＝' after one of these completes a comparison: '<＝')
+
+# Operators of other languages (SQL, C, JavaScript, Excel) and the ones this language writes instead.
+_OTHER_LANGUAGES = {"=": "a comparison is written '=='", "&&": "write 'and'", "||": "write 'or'",
+                    "&": "write 'and'", "|": "write 'or'", "!": "write 'not' (or '!=' for not equal)"}
+
+
 def _describe(exc: UnexpectedInput, text: str) -> str:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         ch = text[pos] if pos < len(text) else ""
         if ch in _FULL_WIDTH:
-            return f"unexpected character {ch!r}: a full-width character; write the ASCII {_FULL_WIDTH[ch]!r}"
+            ascii_ = _FULL_WIDTH[ch]
+            if ch == "＝" and text[pos + 1:pos + 2] not in ("=", "＝") and text[pos - 1:pos] not in _BEFORE_EQUALS:
+                ascii_ = "=="  # a comparison, one '=' short
+            return f"unexpected character {ch!r}: a full-width character; write the ASCII {ascii_!r}"
+        op = text[pos:pos + 2] if text[pos:pos + 2] in _OTHER_LANGUAGES else ch
+        if op in _OTHER_LANGUAGES:
+            return f"unexpected {op!r}: {_OTHER_LANGUAGES[op]}"
         end = text.find("\n", pos)
         if ch in "\"'" and ch not in text[pos + 1:end if end >= 0 else len(text)]:
             return f"unclosed string: the {ch} here has no closing {ch} on its line"

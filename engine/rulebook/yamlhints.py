@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from policy_eval.rulebook.literalhints import literal_hint
+
 __all__ = ["Hint", "explain", "explain_error", "condition_hint"]
 
 
@@ -67,6 +69,19 @@ def _previous(lines: list[str], row: int) -> int | None:
     return None
 
 
+def _full_width_colon(lines: list[str], row: int) -> Hint | None:
+    """A key followed by a full-width '：' (a Chinese input method's) instead of ':', as in ``severity： medium``:
+    YAML reads the whole line as text, not as a key and its value."""
+    text = lines[row] if 0 <= row < len(lines) else ""
+    m = re.match(r"^(\s*(?:-\s+)?)([^\s:#'\"：][^:#：]*?)\s*：", text)
+    if m is None or ":" in text[:m.end()]:
+        return None
+    rest = text[m.end():].strip()
+    rest = rest if len(rest) <= 40 else rest[:37] + "..."
+    return Hint(row, m.end() - 1, f"a full-width '：' after the key '{m.group(2)}'; write ':' "
+                                  f"('{m.group(2)}: {rest or '...'}')")
+
+
 def explain(problem: str, context: str | None, line: int, column: int, lines: list[str],
             context_at: tuple[int, int] | None = None) -> Hint | None:
     """A hint for one PyYAML error, or None when there is nothing better to say than PyYAML did."""
@@ -83,6 +98,9 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
         return Hint(context_line, _indent(lines[context_line]),
                     f"this line continues the text of '{block[0]}' above: indent it {block[1]} spaces, like the "
                     "line above it (a line of a '>-' or '|' block starts deeper than its key)")
+    if "could not find expected ':'" in problem and context_line is not None \
+            and (wide := _full_width_colon(lines, context_line)) is not None:
+        return wide
     if "could not find expected ':'" in problem and context_line is not None:
         key = lines[context_line].strip() if context_line < len(lines) else ""
         first = key.split()[0] if key.split() else key
@@ -90,6 +108,8 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
                     f"a key needs ':' after it: write '{first}: ...'")
     if "mapping values are not allowed here" in problem:
         prev = _previous(lines, line)
+        if prev is not None and (wide := _full_width_colon(lines, prev)) is not None:
+            return wide
         if prev is not None and _KEY_ONLY.match(lines[prev]) and _indent(lines[prev]) == _indent(text):
             word = lines[prev].strip().split()[0]
             return Hint(prev, _indent(lines[prev]),
@@ -151,10 +171,11 @@ _SPELT_DURATION = re.compile(r"(\d+)\s*(" + "|".join(w for ws in _UNIT_WORDS.val
 
 
 def condition_hint(text: str) -> str:
-    """'; hint: ...' for condition text holding a duration in words ('24 hours', '7 days', '15天'), else ''."""
+    """'; hint: ...' for condition text holding a duration in words ('24 hours', '7 days', '15天'), or a duration
+    or money written another way than the language's (:func:`literal_hint`), else ''."""
     m = _SPELT_DURATION.search(text)
     if m is None:
-        return ""
+        return literal_hint(text)  # 7D, 1.5d, 24 h, P1D; ￥0.01, 0.01元
     word = m.group(2).lower()
     unit = next(u for u, ws in _UNIT_WORDS.items() if word in ws)
     return f"; hint: durations are written {m.group(1)}{unit} (units d, h, m, s, e.g. 24h, 15d, 1h30m), not '{m.group(0)}'"

@@ -15,12 +15,13 @@ from typing import Any
 from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError, clip
 from policy_eval.lang import ir
 from policy_eval.lang.ast import Span
-from policy_eval.lang.checker import Scope, check
+from policy_eval.lang.checker import Scope, check, failing_on_constants
 from policy_eval.lang.codegen import compile_fast
 from policy_eval.lang.cost import CASE_LIST_ITEMS, DEFAULT_CEILING, estimate
 from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.parser import comment_spans, parse
 from policy_eval.lang.types import Type
+from policy_eval.rulebook.literalhints import typed_hint
 from policy_eval.rulebook.policy.model import Condition, Location, ParamInfo, parse_instant
 from policy_eval.rulebook.policy.nesting import MAX_LET_CHAIN, MAX_NESTING, Nesting
 from policy_eval.rulebook.policy.schema import Path_
@@ -136,11 +137,12 @@ class BuilderBase:
         try:
             node = check(parse(raw), scope, raw)
         except PolicyError as exc:
-            exc.message += condition_hint(raw) if exc.kind == "syntax" else ""
+            exc.message += condition_hint(raw) if exc.kind in ("syntax", "name") else ""
             self.relocate(exc, path, offset)
             return None
         if expect is not None and not assignable(node.type, expect):
-            self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}", line=1, column=1),
+            self.relocate(PolicyTypeError(f"{what} must be {expect}, got {node.type}"
+                                          f"{typed_hint(raw, expect, node.type)}", line=1, column=1),
                           path, offset)
             return None
         if not self.shallow_enough(node, path, what, offset):
@@ -154,6 +156,12 @@ class BuilderBase:
                 f"`{clip(hot.text)}` may visit {max(cost.hot_cost, cost.cost):,} items (a list read from a case "
                 f"counts as {CASE_LIST_ITEMS:,} items; see docs/language.md, Cost)",
                 line=s.line, column=s.column), path, offset)
+            return None
+        failing = failing_on_constants(node)
+        if failing is not None:  # fails on every case: an error here, not an undetermined verdict each time
+            s = failing[0].span
+            self.relocate(PolicyTypeError(failing[1], line=s.line, column=s.column,
+                                          end_column=s.end_column if s.end_line == s.line else None), path, offset)
             return None
         self.check_parameter_items(node)
         if text is None and "#" in raw and not self.comments_end_their_lines(raw, path, what):

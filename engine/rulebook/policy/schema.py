@@ -18,7 +18,15 @@ Path_ = tuple[Any, ...]  # a JSON path into the policy document
 
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
-    return jsonschema.Draft202012Validator(policy_schema())
+    # minLength counts what is not white space: a clause or title of spaces only is as empty as "" (an
+    # expression of spaces only is refused so too, before the parser would call it an empty condition)
+    checker = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"minLength": _min_length})
+    return checker(policy_schema())
+
+
+def _min_length(validator: Any, limit: Any, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and len(instance.strip()) < limit:
+        yield jsonschema.ValidationError(f"{instance!r} is too short")
 
 
 def _short(value: Any) -> str:
@@ -66,7 +74,7 @@ def schema_errors(data: Any, positions: Positions) -> list[tuple[Path_, PolicyEr
     key (a list item's ``- id:``, the document)."""
     found: list[_Found] = []
     for err in _validator().iter_errors(data):
-        found.extend(_describe(err))
+        found.extend(_describe(err, data))
     misspelt = {(f.path[:-1], f.means) for f in found if f.means is not None}
     out: list[tuple[Path_, PolicyError]] = []
     seen: set[tuple[Path_, str]] = set()
@@ -81,24 +89,50 @@ def schema_errors(data: Any, positions: Positions) -> list[tuple[Path_, PolicyEr
     return out
 
 
-def _where(path: Path_) -> str:
-    """A path as an author reads it: list entries counted from 1 (``rules #2.severity``)."""
+def _where(path: Path_, data: Any = None) -> str:
+    """A path as an author reads it: list entries counted from 1 (``rules #2.severity``), a rule, amendment or
+    waiver named by its id where it has one and the error is not in the id itself (``rules #2 (id
+    refund-window).severity``; ``rules #2, id refund-window`` where the path ends at the rule)."""
     out = ""
-    for p in path:
+    for i, p in enumerate(path):
         out += f" #{p + 1}" if isinstance(p, int) else f".{p}" if out else str(p)
+        if i == 1 and isinstance(p, int) and path[0] in ("rules", "amend", "waivers") and path[2:3] != ("id",):
+            entry = _item(data, path[0], p)
+            ident = entry.get("id") if isinstance(entry, dict) else None
+            if isinstance(ident, str) and ident.strip() and len(ident) <= 80:
+                out += f", id {ident}" if len(path) == 2 else f" (id {ident})"
     return out or "the file"
 
 
-def _describe(err: jsonschema.ValidationError) -> list[_Found]:
-    """Readable messages for one schema error."""
-    return [f if isinstance(f, _Found) else _Found(*f) for f in _messages(err)]
+def _bare_number(path: Path_, value: Any) -> str | None:
+    """What to write for a number given as a remedy's ``amount`` (money) or ``duration``, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) or path[-1:] not in (("amount",),
+                                                                                                   ("duration",)):
+        return None
+    number = Decimal(str(value))
+    if path[-1] == "amount":
+        shown = f"{number:.2f}" if number == number.quantize(Decimal("0.01")) else str(number)
+        return f"an amount of money has its currency: write {shown} CNY (or another ISO 4217 code)"
+    n = str(number.normalize()) if number == number.to_integral_value() else None
+    return (f"a duration has its unit: write {n}d (or {n}h, {n}m, {n}s)" if n is not None else
+            "a duration has its unit, in whole numbers: write 36h, not 1.5d")
 
 
-def _messages(err: jsonschema.ValidationError) -> list[_Found | tuple[Path_, str, bool]]:
+def _item(data: Any, section: str, index: int) -> Any:
+    items = data.get(section) if isinstance(data, dict) else None
+    return items[index] if isinstance(items, list) and 0 <= index < len(items) else None
+
+
+def _describe(err: jsonschema.ValidationError, data: Any = None) -> list[_Found]:
+    """Readable messages for one schema error (``data``: the document, for the ids that name its rules)."""
+    return [f if isinstance(f, _Found) else _Found(*f) for f in _messages(err, data)]
+
+
+def _messages(err: jsonschema.ValidationError, data: Any = None) -> list[_Found | tuple[Path_, str, bool]]:
     """Readable messages for one schema error: :class:`_Found`, or (path, message, point at the key rather
     than the value)."""
     path: Path_ = tuple(err.absolute_path)
-    where = _where(path)
+    where = _where(path, data)
     schema = err.schema if isinstance(err.schema, dict) else {}
     value: Any = err.instance
     expected: Any = err.validator_value
@@ -137,7 +171,7 @@ def _messages(err: jsonschema.ValidationError) -> list[_Found | tuple[Path_, str
             branches.setdefault(sub.relative_schema_path[0], []).append(sub)
         for subs in branches.values():
             if not any(s.validator == "type" and tuple(s.absolute_path) == path for s in subs):
-                return [d for s in subs for d in _describe(s)]
+                return [d for s in subs for d in _describe(s, data)]
     if "propertyNames" in err.schema_path:
         return [(path + (value,), f"{where}: name {_short(value)} is not allowed "
                  f"(letters, digits and _; not starting with a digit)", True)]
@@ -147,6 +181,9 @@ def _messages(err: jsonschema.ValidationError) -> list[_Found | tuple[Path_, str
                  f"{suggest(str(value), choices)}", False)]
     if err.validator == "type":
         types = expected if isinstance(expected, list) else [expected]
+        bare = _bare_number(path, value) if types == ["string", "boolean"] else None
+        if bare is not None:  # a remedy's amount or duration written as a number: YAML read it as one
+            return [(path, f"{where}: {bare}", False)]
         hint = "; write it in quotes" if types == ["string"] and _json_type(value) in ("a number", "a boolean") \
             else ""
         if types == ["array"] and len(path) == 1 and path[0] in ("rules", "amend", "withdraw", "waivers"):
@@ -159,7 +196,8 @@ def _messages(err: jsonschema.ValidationError) -> list[_Found | tuple[Path_, str
     if err.validator == "maxLength":
         return [(path, f"{where}: too long ({len(value)} characters; at most {expected})", False)]
     if err.validator == "minLength":
-        return [(path, f"{where}: must not be empty", False)]
+        spaces = " (it holds only white space)" if isinstance(value, str) and value else ""
+        return [(path, f"{where}: must not be empty{spaces}", False)]
     if err.validator == "minItems":
         return [(path, f"{where}: needs at least {expected} item(s)", False)]
     if err.validator == "pattern" and path[:1] == ("params",) and path[-1] == "type":
