@@ -33,10 +33,11 @@ PATTERN_EXAMPLES: dict[str, list[str]] = {
                               "打到 6227 0000 1111 2222 33 户名王五", "卡号：陆贰贰贰零贰壹贰叁肆伍陆柒捌玖零，打款后发货"],
     "street_address_patterns": ["我们店在幸福路128号，欢迎来看看"],
     "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是一群骗子", "客服就是一帮骗子",
-                            "平台客服乱判，都是一群骗子"],
+                            "平台客服乱判，都是一群骗子", "你就是个骗子，想白嫖我们的东西", "你这种职业差评师我见多了",
+                            "买家都是刁民"],
     "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下", "➕V：cupshop88 私聊"],
     "advertising_patterns": ["淘宝搜“小王家居”就能找到我们", "去 www.taobao.com/shop/123 下单更便宜"],  # (spaced: tests/golden/conduct_refusals.yaml)
-    "insult_patterns": ["滚，不卖给你了", "你个傻 逼", "sb，自己看说明书"],
+    "insult_patterns": ["滚，不卖给你了", "你个傻 逼", "sb，自己看说明书", "你是猪吗", "你是不是傻"],
     "threat_patterns": ["再给差评后果自负", "把你的电话和地址发到网上", "你等着，看我怎么让你好看"],
 }
 
@@ -120,7 +121,9 @@ def test_every_pattern_has_an_example() -> None:
 
 @pytest.mark.parametrize(("name", "word"), WORDS, ids=[f"{n}:{w}" for n, w in WORDS])
 def test_a_merchant_message_with_the_word_violates(book: Rulebook, name: str, word: str) -> None:
-    text = f"亲，{word}，这样可以吗"
+    # (a pickup word followed by a consent question is the self-pickup notice 争议处理规则 2.2.5 requires, which
+    # no-store-addresses excuses: those words are asked without one)
+    text = f"亲，{word}，谢谢" if name == "store_address_words" else f"亲，{word}，这样可以吗"
     for rule_id in _rules_using(name):
         verdict = _verdict(book, _chat("merchant", text), rule_id)
         assert verdict.outcome is Outcome.VIOLATED, (rule_id, word, verdict.message)
