@@ -254,10 +254,10 @@ def test_100_mb_policy_file_is_refused_quickly_without_reading_it_into_memory(tm
         for _ in range(100):
             fh.write(block)
     assert path.stat().st_size > 100 * 1024 * 1024
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(PolicyError) as info:
         _load(folder)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     err = _errors(info.value)[0]
     assert err.file is not None and err.file.endswith("huge.yaml") and (err.line, err.column) == (1, 1), str(err)
     assert "too large" in err.message
@@ -308,9 +308,9 @@ def regex_processor() -> Processor:
 def test_catastrophic_pattern_is_linear(regex_processor: Processor, text: str, violated: bool) -> None:
     case = _chat(text)
     regex_processor.process(("warm-up", 1, _chat("a")))
-    start = time.perf_counter()
+    start = time.process_time()
     result = regex_processor.process(("chat", 1, case))
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert result.error is None, result.error
     outcomes = {r.rule: r.outcome for r in result.results}
     expected = Outcome.VIOLATED if violated else Outcome.COMPLIED
@@ -327,11 +327,11 @@ def test_bundled_conduct_policy_on_a_1_mb_message(tmp_path: Path) -> None:
     # (the last: 420 KB of refusals, every listed word excused by a context: the contexts were matched against
     # every occurrence, quadratic: 5,000 of them took a minute)
     for text in ("x" * 1_000_000, "微信" * 500_000, "1" * 1_000_000, "http://" * 150_000, "不能加我微信，" * 20_000):
-        start = time.perf_counter()
+        start = time.process_time()
         result = processor.process(("chat", 1, json.dumps(_chat(text), ensure_ascii=False).encode()))
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         assert result.error is None, result.error
-        assert elapsed < 3.0, f"{elapsed:.2f} s"
+        assert elapsed < 5.0, f"{elapsed:.2f} s of CPU"  # (the quadratic matching took a minute)
 
 
 def test_invalid_literal_pattern_is_refused_at_load_time_with_its_position() -> None:

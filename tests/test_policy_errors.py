@@ -134,9 +134,9 @@ def test_check_text_output_lists_every_error_and_the_count() -> None:
 
 
 def test_alias_bomb_is_refused_quickly() -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     errors = _errors(BAD / "alias_bomb.yaml")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert "alias/anchor bomb" in errors[0].message
 
 
@@ -163,9 +163,9 @@ def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(_base_text() + "notes: |\n" + ("  " + "x" * 98 + "\n") * 30_000, encoding="utf-8")
     assert path.stat().st_size > 3_000_000
-    started = time.perf_counter()
+    started = time.process_time()
     (err,) = _errors(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert (err.line, err.column) == (1, 1)
     assert "file too large" in err.message
 
@@ -174,9 +174,9 @@ def test_a_huge_file_is_refused_without_being_read(tmp_path: Path) -> None:
     path = tmp_path / "huge.yaml"
     with path.open("wb") as fh:
         fh.truncate(100 * 1024 * 1024)  # sparse: cheap to make, 100 MB to read
-    started = time.perf_counter()
+    started = time.process_time()
     (err,) = _errors(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert (err.line, err.column) == (1, 1)
     assert err.message.startswith(f"file too large ({100 * 1024 * 1024} bytes")
 
@@ -202,11 +202,11 @@ def test_ten_thousand_nested_brackets_in_a_condition(tmp_path: Path) -> None:
 def test_ten_thousand_nested_brackets_in_yaml(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text(_base_text() + "x-deep: " + "[" * 10_000 + "]" * 10_000 + "\n", encoding="utf-8")
-    started = time.perf_counter()
+    started = time.process_time()
     (err,) = _errors(path)  # no RecursionError
     # a generous bound (the machine may be shared): the depth cap stops the parser at level 65, so this
     # is milliseconds; without it, ten thousand levels would end in a RecursionError, not a slow answer
-    assert time.perf_counter() - started < 30.0
+    assert time.process_time() - started < 30.0
     # line 20; the root mapping is level 1, so the 64th '[' (column 9 + 63) would be level 65
     assert (err.line, err.column) == (20, 72)
     assert "YAML nested too deeply (at most 64 levels)" in err.message

@@ -129,9 +129,9 @@ def test_engine_and_plugins_use_only_safe_yaml_loading() -> None:
 def test_billion_laughs_is_refused_fast_and_small() -> None:
     levels = "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]\n"
                      for i in range(12))
-    started = time.perf_counter()
+    started = time.process_time()
     err = _error("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + levels)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert "alias/anchor bomb" in err.message
     assert err.line == 6  # f's first alias (of e: 111,111 nodes) takes the total past 200,000
 
