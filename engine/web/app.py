@@ -201,7 +201,8 @@ def create_app(bench: Workbench) -> Starlette:
                 elif bench.examples is None or not bench.examples.is_dir():
                     corpus = "the examples (none: no examples folder)"
                 else:  # (the folder as eval reads it: policy_eval.web.corpus)
-                    corpus = f"the examples (every case file of {bench.examples}, sub-folders included, as eval reads it)"
+                    corpus = (f"the examples (every case file of {_folder_shown(bench.examples)}, sub-folders included, as "
+                              "eval reads it)")
             as_of = str(form.get("as_of", "")).strip()
             out = await run_in_threadpool(bench.impact, name, text, cases, as_of or None)
         except (WorkbenchError, ValueError) as exc:
@@ -271,3 +272,12 @@ def _report(bench: Workbench, data: bytes, fmt: str) -> bytes:
         argv[1:1] = ["--params", str(bench.params)]
     run(argv, out, err, tmp_in)
     return out.getvalue().encode("utf-8")
+
+
+def _folder_shown(folder: Path) -> str:
+    """A folder as the page names it: relative to the working directory where it lies under it (``examples``),
+    else by its name: no absolute path of the server's machine on the page."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return folder.name
