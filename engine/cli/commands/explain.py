@@ -37,10 +37,6 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     return x
 
 
-def _period(v: Any) -> str:
-    return str(v.period())
-
-
 def _policy_test(path: str, name: str | None, line: int | None) -> Any:
     """The test called ``name`` in a policy test file, or the one that starts at ``line`` (the only one when
     neither is given)."""
@@ -229,7 +225,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     order = {Outcome.VIOLATED: 0, Outcome.UNDETERMINED: 1, Outcome.COMPLIED: 2, Outcome.NOT_APPLICABLE: 3}
     for history in rb.for_kind(result.kind or ""):
         mine = [r for r in result.results if r.policy == history.id]
-        versions = ", ".join(f"{v.version} {_period(v)}" for v in history.versions)
+        versions = ", ".join(f"{v.version} {v.period()}" for v in history.versions)
         out.write(f"\npolicy {history.id} — versions {versions}\n")
         ref_expr = history.latest().reference_time.text.strip()
         level = [r for r in mine if r.rule is None]
@@ -245,7 +241,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         rules = {rule.id: rule for rule in chosen.rules}
         how = (f"--as-of {args.as_of.isoformat()}" if args.as_of
                else f"reference_time `{ref_expr}` = {mine[0].reference_time}")
-        out.write(f"  version {chosen.version} chosen: {how} is in {_period(chosen)}\n")
+        out.write(f"  version {chosen.version} chosen: {how} is in {chosen.period()}\n")
         for r in sorted(mine, key=lambda r: order[r.outcome]):
             out.write(f"\n  {r.outcome.value.upper():15} {r.full_id} ({r.clause or 'no clause'}, {r.severity})\n")
             out.write(f"      {one_line(r.message or r.reason)}\n")

@@ -69,7 +69,7 @@ class ParamsSection(BuilderBase):
         if given is None:
             self.param_info[name] = ParamInfo(name, str(declared), None, "unset", clause, self.pos.file,
                                               self.pos.where(path)[0])
-            return ir.DatedParam(declared, span_at(*self.pos.where(path)), name, name, (_EARLIEST,), (UNKNOWN,))
+            return ir.DatedParam(declared, span_at(*self.pos.where(path)), name, name, (EARLIEST,), (UNKNOWN,))
         with self.at(given.src):
             raw = self.get(given.path)
             value: ir.IR | None
@@ -87,7 +87,7 @@ class ParamsSection(BuilderBase):
                                                   isinstance(value, ir.DatedParam))
                 return value
         # reported; a stand-in of the declared type, so the rules' uses do not repeat the error
-        return ir.DatedParam(declared, span_at(*self.pos.where(path)), name, name, (_EARLIEST,), (UNKNOWN,))
+        return ir.DatedParam(declared, span_at(*self.pos.where(path)), name, name, (EARLIEST,), (UNKNOWN,))
 
     def param(self, name: str, spec: Any, path: Path_, scope: Scope,
               effective_from: _dt.datetime | None) -> ir.IR | None:
@@ -239,7 +239,6 @@ class Bounds:
 _ORDERED = frozenset({"int", "decimal", "money", "duration", "date", "datetime"})  # the types a range bounds
 _NOT_NEGATIVE = frozenset({"int", "duration", "money"})  # limits, windows, counts, amounts: at least 0 by default
 _KIND = {"int": "an int", "duration": "a duration", "money": "a money amount"}
-_EARLIEST = _dt.datetime(1, 1, 2, tzinfo=_dt.UTC)  # an unset parameter is unknown at every time
 
 
 def _declared(spec: Any) -> Type:
