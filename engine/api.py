@@ -32,6 +32,7 @@ from policy_eval.plugin_manager import PluginManager, get_plugin_manager
 from policy_eval.rulebook import Rulebook as _Book
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.cases import read_cases
+from policy_eval.rulebook.casevalues import checked, id_text, plain
 from policy_eval.rulebook.jsonrecord import not_object
 from policy_eval.rulebook.policy import Rule, parse_instant
 from policy_eval.rulebook.validation import CaseValidator
@@ -196,7 +197,7 @@ class Rulebook:
         """The schema error of a case as given (before enrichment), or None."""
         if not isinstance(case, Mapping):
             return not_object(case, "<api>", 0)
-        return self._validator.check(dict(case), "<api>", 0) if self._validator else None
+        return checked(dict(case), self._validator, "<api>", 0) if self._validator else None
 
     def prepare(self, case: Mapping[str, Any], *, source: str | None = None,
                 record: int | None = None) -> dict[str, Any] | CaseError:
@@ -217,7 +218,7 @@ class Rulebook:
                                  source=source, record=record)
             data = enriched
         if self._validator is not None:
-            err = self._validator.check(data, source or "<api>", record or 0)
+            err = checked(data, self._validator, source or "<api>", record or 0)
             if err is not None:
                 err.source, err.record = source, record
                 return err
@@ -250,7 +251,8 @@ class Rulebook:
             data = dict(case)  # (what prepare gives with no enricher)
             checks = self._checks
             kind = data.get("kind")
-            if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
+            if (checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data))) \
+                    and plain(data):  # (else the general way: a lone surrogate, a huge integer, refused there)
                 result = quick(data, as_of, source, record)
                 if result is not None:
                     if isinstance(result, CaseResult):  # (else SPENT)
@@ -333,7 +335,7 @@ class Rulebook:
         the findings shape (``quiet``)."""
         raw = case if isinstance(case, Mapping) else {}
         case_id, kind = raw.get("case_id"), raw.get("kind")
-        return CaseResult(case_id=str(case_id) if case_id is not None else None,
+        return CaseResult(case_id=id_text(case_id),
                           kind=kind if isinstance(kind, str) else None,
                           source=error.source if error.source is not None else source,
                           record=error.record if error.record is not None else record,

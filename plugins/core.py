@@ -80,4 +80,4 @@ def policy_eval_functions() -> list[Function]:
     return [*core_functions(),
             Function("in_category", (STRING, list_of(STRING)), BOOL, in_category,
                      doc="the category path (segments joined by '>') falls under one of the categories, "
-                         "matched by whole segment")]
+                         "matched by whole segment", scans=(0, 1))]

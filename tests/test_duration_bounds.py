@@ -65,4 +65,5 @@ rules:
             "messages": [{"id": "m1", "sender": "buyer", "sent_at": "2024-05-01T10:00:00+08:00", "attachments": []}]}
     (verdict,) = Evaluator(book).evaluate(case).results
     assert verdict.outcome is Outcome.UNDETERMINED
-    assert "duration out of range" in (verdict.error or "")
+    # (the squares are exact or refused since red team trial E, D9: l1 * l1 needs 112 digits, refused before days())
+    assert "l1 * l1: the exact result needs more than 100 significant digits" in (verdict.error or "")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
-from policy_eval.lang import ast, ir
-from policy_eval.lang.budget import concat_at
+from policy_eval.lang import ast, decimals, ir
+from policy_eval.lang.budget import concat_at, scan_at
 from policy_eval.lang.functions import ArgumentError, FunctionRegistry
-from policy_eval.lang.ops import EvalFailure, binary, int_mul, negate
+from policy_eval.lang.ops import EvalFailure, any_mul, binary, negate
 from policy_eval.lang.readers import reader_for
 from policy_eval.lang.types import (
     ANY,
@@ -157,7 +157,7 @@ class _Checker:
             operand = self.expect_bool(node.operand, "the operand of 'not'")
             return ir.Not(BOOL, node.span, self.src(node), operand)
         operand = self.run(node.operand)
-        fn = negate(operand.type) if operand.type.name != "any" else (lambda x: -x)
+        fn = negate(operand.type) if operand.type.name != "any" else decimals.neg
         if fn is None:
             raise _err(PolicyTypeError, node, f"cannot negate {operand.type}")
         return ir.Op(operand.type, node.span, self.src(node), "-", fn, (operand,))
@@ -190,6 +190,8 @@ class _Checker:
             # (two constants, e.g. two parameter lists, join into a value of the policy's own size: nothing to
             # meter, and a join inside a quantifier must not spend the budget once per item)
             fn = concat_at(self.src(node), node.span.line, node.span.column)
+        if node.op in ("in", "notin") and not _policy_sized(right):
+            fn = scan_at(fn, (1,), self.src(node), node.span.line, node.span.column)  # (a list of the case: n items)
         symbol = "not in" if node.op == "notin" else node.op
         return ir.Op(rtype, node.span, self.src(node), symbol, fn, (left, right), guard_zero=node.op == "/")
 
@@ -266,10 +268,21 @@ class _Checker:
                         fn.check_constant(i, value)
                     except ValueError as exc:
                         raise _err(PolicyTypeError, node.args[i], str(exc)) from None
-        return ir.Call(rtype, node.span, self.src(node), node.name, fn.impl, args, fn.strict)
+        impl = fn.impl
+        if any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
+            # what is looked for (the words, the pattern) comes from the case: the work is a product of the
+            # record's sizes. Looked for in the case's text, a policy's words cost work linear in the record,
+            # as any function of the text does: not charged, so that the common call costs no more.
+            impl = scan_at(impl, fn.scans, self.src(node), node.span.line, node.span.column, fn.scan_steps)
+        return ir.Call(rtype, node.span, self.src(node), node.name, impl, args, fn.strict)
 
 
 _NOT_CONSTANT = object()
+
+
+def _policy_sized(node: ir.IR) -> bool:
+    """Whether the size of ``node``'s value is written in the policy (a literal, a list written out, a parameter)."""
+    return isinstance(node, (ir.Const, ir.ListIR, ir.DatedParam))
 
 
 def _constant_value(node: ir.IR) -> Any:
@@ -284,7 +297,8 @@ def _constant_value(node: ir.IR) -> Any:
     return _NOT_CONSTANT
 
 
-_FOLDED = frozenset({"date", "money"})  # the types whose operations may fail on constants (whole days; currencies)
+# the types whose operations may fail on constants (whole days; currencies; more digits than exact arithmetic keeps)
+_FOLDED = frozenset({"date", "money", "decimal"})
 
 
 def failing_on_constants(node: ir.IR) -> tuple[ir.Op, str] | None:
@@ -308,6 +322,8 @@ def failing_on_constants(node: ir.IR) -> tuple[ir.Op, str] | None:
             n.fn(left.value, right.value)
         except EvalFailure as exc:
             return n, exc.message
+        except decimals.DecimalRefused as exc:
+            return n, f"{n.text}: {exc}"
         except (ArithmeticError, TypeError, ValueError):  # (division by zero is unknown, not an error)
             continue
     return None
@@ -317,7 +333,7 @@ def _any_op(op: str) -> tuple[Type, Any]:
     import operator as o
 
     table: dict[str, tuple[Type, Any]] = {
-        "+": (ANY, o.add), "-": (ANY, o.sub), "*": (ANY, int_mul), "/": (ANY, o.truediv),
+        "+": (ANY, decimals.plus), "-": (ANY, decimals.minus), "*": (ANY, any_mul), "/": (ANY, o.truediv),
         "==": (BOOL, o.eq), "!=": (BOOL, o.ne), "<": (BOOL, o.lt), "<=": (BOOL, o.le), ">": (BOOL, o.gt),
         ">=": (BOOL, o.ge), "in": (BOOL, lambda a, b: a in b), "notin": (BOOL, lambda a, b: a not in b),
     }

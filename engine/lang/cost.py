@@ -21,6 +21,7 @@ import weakref
 from dataclasses import dataclass
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import SCAN_STEPS
 
 __all__ = ["Estimate", "estimate", "remember_let", "CASE_LIST_ITEMS", "CASE_STRING_BLOCKS", "DEFAULT_CEILING"]
 
@@ -180,11 +181,24 @@ def _combine(n: ir.IR, kids: list[Estimate]) -> Estimate:
         return Estimate(base, max(kids[1].size, kids[2].size), hot, hot_cost, var, base1,
                         max(kids[1].size1, kids[2].size1), distinct=kids[1].distinct and kids[2].distinct)
     if isinstance(n, ir.Call):
-        # a function's own work is not metered (built-ins are linear in their arguments); its result is
-        # taken to be no bigger than its largest argument
+        # a function's own work is metered where it is a product of its arguments' sizes (lang.budget.scan_at:
+        # ``contains_any``), not where it is linear in them; its result is taken to be no bigger than its
+        # largest argument. Here only the lists' sizes count, not a text's: a text of the record searched for a
+        # policy's words is linear in the record, and a walk over the parts of a text (the matches of a pattern,
+        # ``g.text``) would count the whole text for each part. The runtime charge counts both.
         if n.type.name in ("list", "string", "any"):
             size, size1 = max((k.size for k in kids), default=1), max((k.size1 for k in kids), default=1)
         else:
             size, size1 = 1, 1
+        scans = getattr(n.fn, "scans", ())
+        if scans:
+            own, own1 = 1, 1
+            for i in scans:
+                if n.args[i].type.name != "string":
+                    own, own1 = own * kids[i].size, own1 * kids[i].size1
+            steps = getattr(n.fn, "steps", SCAN_STEPS)
+            base, base1 = base + own // steps, base1 + own1 // steps
+            if own // steps >= hot_cost:
+                hot, hot_cost = n, own // steps
         return Estimate(base, size, hot, hot_cost, var, base1, size1)
     return Estimate(base, 1, hot, hot_cost, var, base1, 1)

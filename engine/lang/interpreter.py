@@ -28,7 +28,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.budget import charge
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.ops import EvalFailure
-from policy_eval.lang.quantifiers import zero_of
+from policy_eval.lang.quantifiers import plus, zero_of
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN
 
@@ -325,7 +325,7 @@ class _Interp:
             else:
                 total: Any = None
                 for v in values:
-                    total = v if total is None else total + v
+                    total = v if total is None else plus(total, v)
                 result = zero_of(node.type) if total is None else total
         if decider is not None and outer is not None:  # (the replay's reads are the verdict's too)
             inner_env = results[decider][2]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as _dt
 import operator
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, DecimalException
 from typing import Any, NoReturn
 
+from policy_eval.lang import decimals
 from policy_eval.lang.types import (
     BOOL,
     DATE,
@@ -29,7 +30,7 @@ from policy_eval.lang.types import (
 )
 from policy_eval.lang.values import Money, render
 
-__all__ = ["binary", "negate", "EvalFailure", "int_mul", "int_too_large", "MAX_INT_DIGITS", "MAX_INT_BITS"]
+__all__ = ["binary", "negate", "EvalFailure", "int_mul", "any_mul", "int_too_large", "MAX_INT_DIGITS", "MAX_INT_BITS"]
 
 
 class EvalFailure(Exception):
@@ -50,15 +51,21 @@ def _us(td: _dt.timedelta) -> int:
 MAX_DURATION_US = Decimal(10) ** 21
 
 
+_DURATION_RANGE = "duration out of range (more than 999,999,999 days)"
+
+
 def _td(us: Decimal | int) -> _dt.timedelta:
     exact = Decimal(us)
     if not -MAX_DURATION_US <= exact <= MAX_DURATION_US:
-        raise OverflowError("duration out of range (more than 999,999,999 days)")
-    return _dt.timedelta(microseconds=int(exact.to_integral_value(ROUND_HALF_EVEN)))
+        raise OverflowError(_DURATION_RANGE)
+    try:
+        return _dt.timedelta(microseconds=int(exact.to_integral_value(ROUND_HALF_EVEN)))
+    except (OverflowError, DecimalException):  # (Python's words: "days=...; must have magnitude <= 999999999")
+        raise OverflowError(_DURATION_RANGE) from None
 
 
 def _num_div(a: Any, b: Any) -> Decimal:
-    return _normal(Decimal(a) / Decimal(b))
+    return _normal(decimals.div(Decimal(a), Decimal(b)))
 
 
 MAX_INT_DIGITS = 4300  # Python's own limit for printing an int; a product past it is out of range
@@ -74,6 +81,15 @@ def int_mul(a: Any, b: Any) -> Any:
     return r
 
 
+def any_mul(a: Any, b: Any) -> Any:
+    """``*`` of values of unknown type (a case without a schema): money and decimals exact, ints bounded."""
+    if isinstance(a, Money) or isinstance(b, Money):
+        return _money_mul(a, b) if isinstance(a, Money) else _money_mul(b, a)
+    if type(a) is Decimal or type(b) is Decimal:
+        return decimals.mul(a, b)
+    return int_mul(a, b)
+
+
 def int_too_large(r: int) -> NoReturn:
     """What a product of two ints past :data:`MAX_INT_BITS` raises."""
     raise OverflowError(f"integer result over {MAX_INT_DIGITS:,} digits")
@@ -81,35 +97,40 @@ def int_too_large(r: int) -> NoReturn:
 
 def _normal(d: Decimal) -> Decimal:
     """Division results drop trailing zeros (1.50 / 1 is 1.5); rendering never uses exponents."""
-    return d.normalize() if d else Decimal(0)
+    return decimals.normal(d)
 
 
 def _dur_mul(a: _dt.timedelta, n: Any) -> _dt.timedelta:
-    return a * n if isinstance(n, int) else _td(_us(a) * n)
+    if isinstance(n, int):
+        try:
+            return a * n
+        except OverflowError:  # (Python's words: "Python int too large to convert to C int")
+            raise OverflowError(_DURATION_RANGE) from None
+    return _td(decimals.scale(_us(a), n))
 
 
 def _dur_div(a: _dt.timedelta, n: Any) -> _dt.timedelta:
     if n == 0:
         raise ZeroDivisionError
-    return _td(Decimal(_us(a)) / Decimal(n))
+    return _td(decimals.div(Decimal(_us(a)), Decimal(n)))
 
 
 def _dur_ratio(a: _dt.timedelta, b: _dt.timedelta) -> Decimal:
-    return _normal(Decimal(_us(a)) / Decimal(_us(b)))
+    return _normal(decimals.div(Decimal(_us(a)), Decimal(_us(b))))
 
 
 def _money_mul(a: Money, n: Any) -> Money:
-    return Money(a.amount * n, a.currency)
+    return Money(decimals.mul(a.amount, n), a.currency)
 
 
 def _money_div(a: Money, n: Any) -> Money:
-    return Money(a.amount / Decimal(n), a.currency)
+    return Money(decimals.div(a.amount, Decimal(n)), a.currency)
 
 
 def _money_ratio(a: Money, b: Money) -> Decimal:
     if a.currency != b.currency:
         raise EvalFailure(f"currency mismatch: {a.currency} vs {b.currency}")
-    return _normal(a.amount / b.amount)
+    return _normal(decimals.div(a.amount, b.amount))
 
 
 def _whole_days(td: _dt.timedelta) -> int:
@@ -132,7 +153,7 @@ def _money_checked(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         try:
             return fn(a, b)
         except ArithmeticError as exc:
-            if isinstance(exc, ZeroDivisionError):
+            if isinstance(exc, (ZeroDivisionError, OverflowError)):  # (an inexact sum: named where it is)
                 raise
             raise EvalFailure(str(exc)) from None
     return run
@@ -234,10 +255,9 @@ def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
     if is_number(lt) and is_number(rt):
         if op == "/":
             return DECIMAL, _num_div
-        result = INT if lt == INT and rt == INT else DECIMAL
-        if op == "*" and result == INT:
-            return INT, int_mul
-        return result, {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+        if lt == INT and rt == INT:
+            return INT, {"+": operator.add, "-": operator.sub, "*": int_mul}[op]
+        return DECIMAL, {"+": decimals.add, "-": decimals.sub, "*": decimals.mul}[op]  # exact or refused
     if op == "*" and lt == DURATION and is_number(rt):
         return DURATION, _dur_mul
     if op == "*" and is_number(lt) and rt == DURATION:
@@ -263,6 +283,8 @@ def _arith(op: str, lt: Type, rt: Type) -> tuple[Type, Callable[[Any, Any], Any]
 
 
 def negate(t: Type) -> Callable[[Any], Any] | None:
+    if t == DECIMAL:
+        return decimals.neg  # (Python's ``-`` rounds a decimal to 28 digits)
     if is_number(t) or t in (DURATION, MONEY):
         return operator.neg
     return None

@@ -13,10 +13,11 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import charge
+from policy_eval.lang.decimals import plus
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, Money
 
-__all__ = ["quantifier", "zero_of"]
+__all__ = ["quantifier", "zero_of", "plus"]
 
 Compiled = Callable[[dict[str, Any], dict[str, Any]], Any]
 
@@ -84,7 +85,7 @@ def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled]) -> Compi
                     charge(len(r), where, line, column)
                     kept.extend(r)
                 else:
-                    total = r if total is None else total + r
+                    total = r if total is None else plus(total, r)
         finally:
             v[var] = saved
         if kind == "count":

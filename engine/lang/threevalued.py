@@ -33,7 +33,7 @@ _INLINE_CONSTS = (bool, int, type(None))
 
 
 _UNSET = object()  # a let local not computed yet
-_PURE_OPS = frozenset({"policy_eval.lang.ops", "_operator", "operator"})  # never unknown on known operands
+_PURE_OPS = frozenset({"policy_eval.lang.ops", "policy_eval.lang.decimals", "_operator", "operator"})  # never unknown on known operands
 _CONSTANT = re.compile(r"_k\d+|-?\d+|True|False|None")
 _NAME = re.compile(r"_p\d+")
 

@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from policy_eval.lang import decimals as _decimals
+
 __all__ = [
     "UNKNOWN",
     "Unknown",
@@ -83,17 +85,17 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money(_decimals.add(self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money(_decimals.sub(self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(_decimals.neg(self.amount), self.currency)  # (exact: Python's ``-`` rounds to 28 digits)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money(self.amount.copy_abs(), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         self._same(other)
@@ -162,8 +164,7 @@ def _plain_decimal(d: Decimal) -> str:
     exponent = d.as_tuple().exponent
     if isinstance(exponent, int) and max(d.adjusted(), -exponent, len(d.as_tuple().digits)) > _MAX_PLAIN_DIGITS:
         return str(d)  # scientific notation, e.g. 1E+400
-    text = format(d, "f")
-    return text
+    return format(d, "f")
 
 
 _DUR_RE = re.compile(r"(\d+)([dhms])")
@@ -195,8 +196,7 @@ def parse_duration(text: str) -> _dt.timedelta:
     if not _DUR_FULL.fullmatch(text):
         raise ValueParseError(f"not a duration: {text!r} (expected e.g. 48h, 7d, 1d12h)")
     try:
-        seconds = sum(int(n) * _UNIT[u] for n, u in _DUR_RE.findall(text))
-        return WrittenDuration(seconds, text)
+        return WrittenDuration(sum(int(n) * _UNIT[u] for n, u in _DUR_RE.findall(text)), text)
     except (OverflowError, ValueError):  # more than 999999999 days, or digits beyond int()'s limit
         raise ValueParseError(f"duration out of range (at most 999999999d): {text:.40}") from None
 

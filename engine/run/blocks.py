@@ -33,6 +33,8 @@ def internal_error(exc: BaseException) -> str:
     import os
     import traceback
 
+    if isinstance(exc, MemoryError):  # the record's size, not a bug: a rejection of that record (red team trial E)
+        return "this record needs more memory than the process may use: not evaluated (split it, or allow more memory)"
     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     engine = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     origin = None
