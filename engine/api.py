@@ -251,8 +251,10 @@ class Rulebook:
             data = dict(case)  # (what prepare gives with no enricher)
             checks = self._checks
             kind = data.get("kind")
-            if (checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data))) \
-                    and plain(data):  # (else the general way: a lone surrogate, a huge integer, refused there)
+            # (validation on: a case the compiled check takes and orjson can write, else the general way, where a
+            # lone surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare)
+            if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
+                                  and plain(data)):
                 result = quick(data, as_of, source, record)
                 if result is not None:
                     if isinstance(result, CaseResult):  # (else SPENT)
