@@ -12,6 +12,8 @@ Tests that need a small policy of their own build it here instead of each keepin
 ``header`` writes the ``policy:`` block; ``rule`` one rule with the fields every rule must have (the
 condition JSON-quoted, so any condition text is one YAML scalar); ``write`` creates the folders and
 dedents. The texts are plain strings so a test can still ``replace`` a line to make the error it checks.
+``errors`` loads a folder that must fail and returns its errors; ``at`` finds where a text stands in a file
+(1-based line and column), so that a test computes the position it expects from the text it wrote.
 ``RESPONSE_TIME`` is the one rule with a deployment parameter that several tests share, and
 ``after_sale_case`` the minimal after_sale record their rules read.
 """
@@ -24,11 +26,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from policy_eval.errors import ErrorList, PolicyError
 from policy_eval.expression import default_functions
 from policy_eval.resources import bundled_schemas
 from policy_eval.rulebook import load_rulebook
 
-__all__ = ["CHAT", "RESPONSE_TIME", "header", "policy", "rule", "rules_text", "write", "load", "after_sale_case"]
+__all__ = ["CHAT", "RESPONSE_TIME", "header", "policy", "rule", "rules_text", "write", "load", "errors", "at",
+           "after_sale_case"]
 
 # the header fields of a chat policy (the defaults are an after_sale one)
 CHAT = {"applies_to": "chat", "reference_time": "messages[0].sent_at"}
@@ -97,6 +103,20 @@ def load(folder: Path, **kw: Any) -> Any:
     kw.setdefault("schema_dir", bundled_schemas())
     kw.setdefault("functions", default_functions())
     return load_rulebook(folder, **kw)
+
+
+def errors(folder: Path, **kw: Any) -> list[PolicyError]:
+    """The errors of loading ``folder`` (:func:`load`), which must fail."""
+    with pytest.raises(ErrorList) as info:
+        load(folder, **kw)
+    return list(info.value.errors)
+
+
+def at(path: Path, text: str, occurrence: int = 1) -> tuple[int, int]:
+    """1-based (line, column) of the ``occurrence``-th line holding ``text``, at ``text``."""
+    found = [(i, line.index(text) + 1) for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if text in line]
+    return found[occurrence - 1]
 
 
 def after_sale_case(**request: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import policytext as pt
 import pytest
 
 from policy_eval.cli import run
-from policy_eval.errors import ErrorList, PolicyError, PolicySyntaxError
+from policy_eval.errors import PolicySyntaxError
 from policy_eval.expression import compile_expression
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.resources import bundled_policies
@@ -35,19 +35,6 @@ from policy_eval.resources import bundled_policies
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_RULE = pt.rule("reply-in-time", "request.merchant_response.at <= request.submitted_at + handling_limit",
                      let=[("deadline", "request.submitted_at + handling_limit")])
-
-
-def _errors(folder: Path) -> list[PolicyError]:
-    with pytest.raises(ErrorList) as info:
-        pt.load(folder)
-    return list(info.value.errors)
-
-
-def _at(path: Path, text: str, occurrence: int = 1) -> tuple[int, int]:
-    """1-based (line, column) of the ``occurrence``-th line holding ``text``, at ``text``."""
-    found = [(i, line.index(text) + 1) for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if text in line]
-    return found[occurrence - 1]
 
 
 def _limit(value: str, *, short: bool = False) -> str:
@@ -61,15 +48,15 @@ def _limit(value: str, *, short: bool = False) -> str:
 @pytest.mark.parametrize("value", ["24 h", "24", "1天", "P1D", "24 hours", "7D", "1.5d"])
 def test_a_mistyped_duration_parameter_is_one_error_at_its_value(tmp_path: Path, value: str) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(_limit(value) + pt.rules_text(LIMIT_RULE)))
-    errors = _errors(tmp_path)
-    assert [e.line for e in errors] == [_at(path, "value:")[0]], [str(e) for e in errors]
+    errors = pt.errors(tmp_path)
+    assert [e.line for e in errors] == [pt.at(path, "value:")[0]], [str(e) for e in errors]
     assert not any("datetime to datetime" in e.message for e in errors)
 
 
 def test_a_mistyped_short_form_parameter_is_one_error(tmp_path: Path) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(_limit("24 h", short=True) + pt.rules_text(LIMIT_RULE)))
-    (err,) = _errors(tmp_path)
-    assert err.line == _at(path, "handling_limit:")[0]
+    (err,) = pt.errors(tmp_path)
+    assert err.line == pt.at(path, "handling_limit:")[0]
 
 
 def test_a_revision_with_a_mistyped_parameter_reports_only_it(tmp_path: Path) -> None:
@@ -81,8 +68,8 @@ def test_a_revision_with_a_mistyped_parameter_reports_only_it(tmp_path: Path) ->
     revision = ('policy:\n  id: demo\n  version: "2"\n  revises: "1"\n  effective_from: 2021-01-01\n'
                 + _limit("24 h"))
     path = pt.write(tmp_path / "v2.yaml", revision)
-    (err,) = _errors(tmp_path)
-    assert (err.file, err.line) == (str(path), _at(path, "value:")[0])
+    (err,) = pt.errors(tmp_path)
+    assert (err.file, err.line) == (str(path), pt.at(path, "value:")[0])
     assert "unexpected 'h'" in err.message
 
 
@@ -100,10 +87,10 @@ def test_a_money_literal_with_no_iso_currency_is_an_error_at_the_code(tmp_path: 
                                                                       meant: str | None) -> None:
     body = f"params:\n  compensation:\n    type: money\n    value: 0.01 {code}\n    clause: C 1\n"
     path = pt.write(tmp_path / "demo.yaml", pt.policy(body + pt.rules_text(pt.rule("r1", "true"))))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message.startswith(f"'{code}' is not an ISO 4217 currency code")
     assert (f"did you mean {meant}?" in err.message) if meant else "did you mean" not in err.message
-    line, column = _at(path, f"0.01 {code}")
+    line, column = pt.at(path, f"0.01 {code}")
     assert (err.line, err.column) == (line, column + len("0.01 "))
 
 
@@ -153,8 +140,8 @@ def _revision_pair(tmp_path: Path, revises: str | None) -> Path:
 
 def test_a_revision_in_force_before_the_version_it_revises_is_an_error(tmp_path: Path) -> None:
     path = _revision_pair(tmp_path, "1")
-    (err,) = _errors(tmp_path)
-    assert (err.file, err.line, err.column) == (str(path), *_at(path, "2020-01-01"))
+    (err,) = pt.errors(tmp_path)
+    assert (err.file, err.line, err.column) == (str(path), *pt.at(path, "2020-01-01"))
     assert "version '2' of 'demo' revises version '1' but comes into force before it" in err.message
     assert "correct effective_from, or name the version it revises in revises:" in err.message
 
@@ -198,10 +185,10 @@ def test_a_required_text_of_white_space_only_is_refused(tmp_path: Path, old: str
     text = pt.policy(pt.rules_text(pt.rule("r1", "true")) + WAIVER)
     assert old in text
     path = pt.write(tmp_path / "demo.yaml", text.replace(old, new, 1))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     where = where.replace(", id r1.", " (id r1).").replace(", id W-1.", " (id W-1).")
     assert err.message.startswith(f"{where}: must not be empty")
-    assert err.line == _at(path, new.strip(" \n{}"))[0]
+    assert err.line == pt.at(path, new.strip(" \n{}"))[0]
 
 
 # --- D7. the documented overlay is valid ------------------------------------------------------------------------
@@ -250,9 +237,9 @@ def test_a_date_moved_by_hours_names_the_duration_as_written() -> None:
 def test_an_operation_on_constants_that_always_fails_is_a_load_error(tmp_path: Path, condition: str,
                                                                       message: str) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(pt.rule("r1", condition))))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message.startswith(message)
-    line, column = _at(path, "require:")
+    line, column = pt.at(path, "require:")
     assert err.line == line and err.column > column
 
 

@@ -28,19 +28,6 @@ from policy_eval.rulebook.errororder import in_order
 RULE = pt.rule("r1", "request.submitted_at <= order.confirmed_at + 15d", severity="medium")
 
 
-def _errors(folder: Path) -> list[PolicyError]:
-    with pytest.raises(ErrorList) as info:
-        pt.load(folder)
-    return list(info.value.errors)
-
-
-def _at(path: Path, text: str, occurrence: int = 1) -> tuple[int, int]:
-    """1-based (line, column) of the ``occurrence``-th line holding ``text``, at ``text``."""
-    found = [(i, line.index(text) + 1) for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if text in line]
-    return found[occurrence - 1]
-
-
 def _where(errors: list[PolicyError]) -> list[tuple[str | None, int | None, int | None]]:
     return [(e.file, e.line, e.column) for e in errors]
 
@@ -49,9 +36,9 @@ def _where(errors: list[PolicyError]) -> list[tuple[str | None, int | None, int 
 
 def test_a_misspelt_required_key_is_one_error_at_the_key(tmp_path: Path) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE.replace("severity:", "severty:"))))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == "unknown key 'severty'; did you mean 'severity'?"
-    assert (err.file, err.line, err.column) == (str(path), *_at(path, "severty:"))
+    assert (err.file, err.line, err.column) == (str(path), *pt.at(path, "severty:"))
 
 
 @pytest.mark.parametrize(("old", "new", "meant"), [
@@ -68,23 +55,23 @@ def test_any_misspelt_key_of_a_missing_one_is_reported_alone(tmp_path: Path, old
     assert old in text
     path = pt.write(tmp_path / "demo.yaml", text.replace(old, new, 1))
     misspelt = new.strip(" -{\n").split(":")[0]
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == f"unknown key '{misspelt}'; did you mean '{meant}'?"
-    assert (err.line, err.column) == _at(path, misspelt + ":")
+    assert (err.line, err.column) == pt.at(path, misspelt + ":")
 
 
 def test_a_misspelt_key_of_a_parameter_in_long_form(tmp_path: Path) -> None:
     body = "params:\n  limit:\n    type: duration\n    vaule: 15d\n    clause: C\n" + pt.rules_text(RULE)
     path = pt.write(tmp_path / "demo.yaml", pt.policy(body))
-    errors = _errors(tmp_path)
+    errors = pt.errors(tmp_path)
     assert errors[0].message == "unknown key 'vaule'; did you mean 'value'?"
-    assert (errors[0].line, errors[0].column) == _at(path, "vaule:")
+    assert (errors[0].line, errors[0].column) == pt.at(path, "vaule:")
     assert not any("needs 'value'" in e.message or "is required" in e.message for e in errors)
 
 
 def test_an_unknown_key_unlike_the_missing_one_leaves_both_errors(tmp_path: Path) -> None:
     pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE.replace("severity: medium", "colour: red"))))
-    assert sorted(e.message for e in _errors(tmp_path)) == [
+    assert sorted(e.message for e in pt.errors(tmp_path)) == [
         "'severity' is required (in rules #1, id r1)",
         "unknown key 'colour' (allowed: clause, depends_on, forbid, id, let, message, reading, remedies, require, "
         "severity, tags, title, when)",
@@ -95,33 +82,33 @@ def test_an_unknown_key_unlike_the_missing_one_leaves_both_errors(tmp_path: Path
 
 def test_a_key_missing_from_the_policy_block_is_reported_at_policy(tmp_path: Path) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE)).replace("  source: {document: demo}\n", ""))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == "'source' is required (in policy)"
-    assert (err.line, err.column) == _at(path, "policy:") == (1, 1)
+    assert (err.line, err.column) == pt.at(path, "policy:") == (1, 1)
     assert str(err).splitlines()[1].strip() == "policy:"
 
 
 def test_a_key_missing_from_a_nested_mapping_is_reported_at_its_key(tmp_path: Path) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE))
                     .replace("  source: {document: demo}\n", "  source:\n    reference: demo 1\n"))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == "'document' is required (in policy.source)"
-    assert (err.line, err.column) == _at(path, "source:")
+    assert (err.line, err.column) == pt.at(path, "source:")
 
 
 def test_a_key_missing_from_a_parameter_is_reported_at_its_name(tmp_path: Path) -> None:
     body = "params:\n  limit:\n    value: 15d\n    clause: C\n" + pt.rules_text(RULE)
     path = pt.write(tmp_path / "demo.yaml", pt.policy(body))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == "'type' is required (in params.limit)"
-    assert (err.line, err.column) == _at(path, "limit:")
+    assert (err.line, err.column) == pt.at(path, "limit:")
 
 
 def test_a_key_missing_from_a_list_item_is_reported_at_its_first_line(tmp_path: Path) -> None:
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE.replace("    clause: C\n", ""))))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == "'clause' is required (in rules #1, id r1)"
-    assert (err.line, err.column) == _at(path, "id: r1")  # the item's mapping starts after '- '
+    assert (err.line, err.column) == pt.at(path, "id: r1")  # the item's mapping starts after '- '
 
 
 # --- 3. errors in line order, per file ---------------------------------------------------------------------
@@ -150,9 +137,9 @@ def _revised(folder: Path) -> tuple[Path, Path]:
 
 def test_the_errors_of_a_revision_come_in_line_order(tmp_path: Path) -> None:
     _, rev = _revised(tmp_path)
-    errors = _errors(tmp_path)
-    assert _where(errors) == [(str(rev), *_at(rev, "r3")), (str(rev), *_at(rev, "refund_succeded_at")),
-                              (str(rev), *_at(rev, "r4"))]
+    errors = pt.errors(tmp_path)
+    assert _where(errors) == [(str(rev), *pt.at(rev, "r3")), (str(rev), *pt.at(rev, "refund_succeded_at")),
+                              (str(rev), *pt.at(rev, "r4"))]
     assert [e.message.split(" ")[0] for e in errors] == ["withdraws", "unknown", "amends"]
 
 
@@ -161,9 +148,9 @@ def test_the_errors_of_each_file_stay_together_files_in_reading_order(tmp_path: 
     # another policy, read after demo/v2.yaml but built before it (a revision is built after what it revises)
     other = pt.write(tmp_path / "other" / "v1.yaml", pt.policy(pt.rules_text(
         pt.rule("o1", "nope > 1"), pt.rule("o2", "request.submited_at < snapshot_at")), id="other"))
-    errors = _errors(tmp_path)
+    errors = pt.errors(tmp_path)
     assert [e.file for e in errors] == [str(rev)] * 3 + [str(other)] * 2
-    assert _where(errors)[3:] == [(str(other), *_at(other, "nope")), (str(other), *_at(other, "submited_at"))]
+    assert _where(errors)[3:] == [(str(other), *pt.at(other, "nope")), (str(other), *pt.at(other, "submited_at"))]
 
 
 def test_check_prints_the_errors_in_that_order(tmp_path: Path) -> None:
@@ -171,8 +158,8 @@ def test_check_prints_the_errors_in_that_order(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert run(["check", "-p", str(tmp_path)], out, err) == 2
     located = [line.split(": ")[0] for line in err.getvalue().splitlines() if line.startswith(str(rev))]
-    assert located == [f"{rev}:{line}:{column}" for line, column in (_at(rev, "r3"), _at(rev, "refund_succeded_at"),
-                                                                     _at(rev, "r4"))]
+    assert located == [f"{rev}:{line}:{column}" for line, column in (pt.at(rev, "r3"), pt.at(rev, "refund_succeded_at"),
+                                                                     pt.at(rev, "r4"))]
 
 
 def test_in_order_groups_by_file_then_sorts_by_place() -> None:
@@ -190,16 +177,16 @@ def test_in_order_groups_by_file_then_sorts_by_place() -> None:
 def test_a_let_used_before_it_is_written(tmp_path: Path) -> None:
     rule = pt.rule("r1", "request.submitted_at <= due", let=[("due", "later + 15d"), ("later", "order.confirmed_at")])
     path = pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(rule)))
-    (err,) = _errors(tmp_path)
-    line = _at(path, "later:")[0]
+    (err,) = pt.errors(tmp_path)
+    line = pt.at(path, "later:")[0]
     assert err.message == f"'later' is a let defined below (line {line}); a let can use only the lets above it"
-    assert (err.line, err.column) == _at(path, "later + 15d")
+    assert (err.line, err.column) == pt.at(path, "later + 15d")
 
 
 def test_a_let_that_uses_itself(tmp_path: Path) -> None:
     rule = pt.rule("r1", "request.submitted_at <= due", let=[("due", "due + 15d")])
     pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(rule)))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message == "'due' is the let being defined; a let cannot use itself"
 
 
@@ -207,17 +194,17 @@ def test_a_definition_used_before_it_is_written(tmp_path: Path) -> None:
     body = "definitions:\n  due: start + 15d\n  start: order.confirmed_at\n" + pt.rules_text(
         pt.rule("r1", "request.submitted_at <= due"))
     path = pt.write(tmp_path / "demo.yaml", pt.policy(body))
-    (err,) = _errors(tmp_path)
-    line = _at(path, "start:")[0]
+    (err,) = pt.errors(tmp_path)
+    line = pt.at(path, "start:")[0]
     assert err.message == (f"'start' is a definition defined below (line {line}); a definition can use only the "
                            "definitions above it")
-    assert (err.line, err.column) == _at(path, "start + 15d")
+    assert (err.line, err.column) == pt.at(path, "start + 15d")
 
 
 def test_a_name_defined_nowhere_is_still_unknown(tmp_path: Path) -> None:
     rule = pt.rule("r1", "request.submitted_at <= due", let=[("due", "latr + 15d"), ("later", "order.confirmed_at")])
     pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(rule)))
-    (err,) = _errors(tmp_path)
+    (err,) = pt.errors(tmp_path)
     assert err.message.startswith("unknown name 'latr': not a case field, parameter, definition or let-binding")
 
 
@@ -228,11 +215,11 @@ def test_an_amended_let_that_uses_an_inherited_one_below_it(tmp_path: Path) -> N
         "  effective_from: 2020-01-01\n", "  effective_from: 2020-01-01\n  effective_until: 2024-06-01\n"))
     rev = pt.write(tmp_path / "v2.yaml", 'policy:\n  id: demo\n  version: "2"\n  revises: "1"\n'
                    "  effective_from: 2024-06-01\namend:\n  - id: r1\n    let:\n      start: other - 1d\n")
-    (err,) = _errors(tmp_path)
-    line = _at(base, "other:")[0]
+    (err,) = pt.errors(tmp_path)
+    line = pt.at(base, "other:")[0]
     assert err.message == (f"'other' is a let defined below (v1.yaml:{line}); a let can use only the lets "
                            "above it")
-    assert (err.file, err.line, err.column) == (str(rev), *_at(rev, "other - 1d"))
+    assert (err.file, err.line, err.column) == (str(rev), *pt.at(rev, "other - 1d"))
 
 
 def test_a_metric_let_used_before_it_is_written(tmp_path: Path) -> None:
@@ -249,9 +236,9 @@ def test_a_metric_let_used_before_it_is_written(tmp_path: Path) -> None:
     with pytest.raises(ErrorList) as info:
         metrics_from_records([], END, definitions=defs)
     (err,) = info.value.errors
-    line = _at(defs, "abnormal: ")[0]
+    line = pt.at(defs, "abnormal: ")[0]
     assert err.message == f"'abnormal' is a let defined below (line {line}); a let can use only the lets above it"
-    assert (err.file, err.line, err.column) == (str(defs), *_at(defs, "abnormal * 2"))
+    assert (err.file, err.line, err.column) == (str(defs), *pt.at(defs, "abnormal * 2"))
 
 
 def test_an_overlay_setting_a_number_the_text_sets_cites_each_versions_clause(tmp_path: Path) -> None:

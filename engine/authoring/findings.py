@@ -37,6 +37,9 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("shared-parameter", "info", "a parameter used by several rules (they change together)"),
     Check("identical-version", "warning",
           "a policy version whose rules (conditions, messages, remedies) and parameters equal its predecessor's"),
+    Check("stale-inherited-text", "warning",
+          "a revision gives a parameter another value while a title, reading or message it inherits still "
+          "quotes the old one"),
     Check("parameter-without-clause", "warning",
           "a parameter without the clause that gives its number or leaves it to the platform"),
     Check("rule-untested", "warning", "a rule of some version that no policy test expects an outcome of"),

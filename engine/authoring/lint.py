@@ -58,7 +58,8 @@ def lint(data: LintInput) -> list[Finding]:
         out += bad
         out += [f for f in findings if f.file == file and f.check not in allowed.get(f.line, set())]
     out += [f for f in findings if f.file not in data.sources]
-    return sorted(set(out), key=lambda f: (f.file, f.line, f.column, f.check))
+    # (the message last: findings at one place, a revision's untested inherited rules say, in one order every run)
+    return sorted(set(out), key=lambda f: (f.file, f.line, f.column, f.check, f.message))
 
 
 def _has_top_key(path: Path, key: str) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.authoring.lintstale import stale_inherited_texts
 from policy_eval.authoring.lintunused import unused_definitions
 from policy_eval.authoring.schemapath import enum_of
 from policy_eval.lang import ir
@@ -132,13 +133,14 @@ def constant_conditions(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         schema = data.rulebook.case_schemas.get(version.applies_to, {})
         for rule in version.rules:
+            # why a conjunct of 'when' can never hold: the finding says it, with the enum value meant
+            whys = [why for c in (_conjuncts(rule.when.node) if rule.when is not None else ())
+                    if getattr(c, "symbol", None) in ("==", "in") and (why := _impossible(c, schema))]
             never = rule.when is not None and (
-                (_is_static(rule.when.node) and interpret(rule.when.node, {}) is False)
-                or any(_impossible(c, schema) and getattr(c, "symbol", None) in ("==", "in")
-                       for c in _conjuncts(rule.when.node)))
+                (_is_static(rule.when.node) and interpret(rule.when.node, {}) is False) or bool(whys))
             if never and (at := _written(version, rule, data, ("when",))) is not None:
-                yield data.finding("rule-never-applies", f"rule '{rule.id}': its 'when' can never hold",
-                                   version.file, at)
+                yield data.finding("rule-never-applies", f"rule '{rule.id}': its 'when' can never hold"
+                                   + (f": {whys[0]}" if whys else ""), version.file, at)
             for sub, cond in _rule_conditions(rule):
                 at = _written(version, rule, data, sub)
                 if (sub == ("when",) and never) or at is None:
@@ -309,7 +311,8 @@ def untested(data: LintInput) -> Iterator[Finding]:
 
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
-    constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, message_paths, conflicts, untested]
+    constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, stale_inherited_texts,
+    message_paths, conflicts, untested]
 
 
 def run_checks(data: LintInput) -> Iterator[Finding]:

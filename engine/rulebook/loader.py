@@ -1,10 +1,8 @@
 """A rulebook: every policy version under a folder, checked together.
 
-Input: a policy folder (recursively, ``*.yaml``/``*.yml`` files that have a
-top-level ``policy:`` key) and a folder of case schemas
-(``cases/<kind>.schema.json``). Output: a :class:`Rulebook` indexed by case
-kind, with versions of each policy ordered and checked for overlaps, and a
-content hash recorded in every result for reproducibility.
+Input: a policy folder (recursively, ``*.yaml``/``*.yml`` files that have a top-level ``policy:`` key) and a
+folder of case schemas (``cases/<kind>.schema.json``). Output: a :class:`Rulebook` indexed by case kind, with
+versions of each policy ordered and checked for overlaps, and a content hash recorded in every result.
 
 The content hash is a sha256 over every policy file, every metric-definitions file (top-level ``metrics:``,
 e.g. ``policies/metrics/order_metrics.yaml``), the case schemas and the deployment overlay (their paths relative
@@ -36,7 +34,7 @@ from policy_eval.rulebook.policy.base import Entry, Source
 from policy_eval.rulebook.policy.inherit import Layout, layout_of, revise
 from policy_eval.rulebook.policy.schema import suggest
 from policy_eval.rulebook.policy.versions import PolicyHistory, check_versions
-from policy_eval.rulebook.policyfiles import misnamed_files, misspelt_policy
+from policy_eval.rulebook.policyfiles import is_test_file, misspelt_policy, unread_files
 from policy_eval.rulebook.schemacheck import check_case_schemas
 from policy_eval.rulebook.yamlload import MAX_FILE_BYTES, load_yaml
 
@@ -54,6 +52,7 @@ class Rulebook:
     functions: FunctionRegistry
     digest: str
     params_file: str | None = None  # the deployment overlay the parameters' values come from, if any
+    newest_only: bool = False  # made by run.diff.latest_only: each policy's newest version, in force always
 
     def for_kind(self, kind: str) -> list[PolicyHistory]:
         return [p for p in self.policies.values() if p.applies_to == kind]
@@ -202,7 +201,7 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         _hash_file(digest, "params", overlay.raw)
     base = root if root.is_dir() else root.parent
     docs: list[_Doc] = []
-    errors.extend(misnamed_files(root, _display))
+    errors.extend(unread_files(root, _display))
     inside = base.resolve()
     if root.is_dir() and not follow_links:
         # sub-folders that are links are not walked (rglob does not follow them); one leading outside
@@ -224,8 +223,8 @@ def load_rulebook(root: Path | str | None = None, *, schema_dir: Path | str | No
         try:
             raw = _read(path, shown)
             data, positions = load_yaml(raw, shown)
-        except PolicyError as exc:
-            errors.append(exc)
+        except PolicyError as exc:  # (a test file's own errors are for `policy-eval test` to report)
+            errors.extend([] if is_test_file(path) else [exc])
             continue
         if isinstance(data, dict) and "metrics" in data and "policy" not in data:
             # metric definitions (docs/metrics.md) change the figures the rules judge: part of the hash

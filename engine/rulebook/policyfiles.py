@@ -2,9 +2,11 @@
 
 Input: a policy folder, and each YAML document read from it. Output: errors for files that would
 otherwise be skipped without a word: a ``.YAML`` / ``.Yml`` suffix (policy files end in lower-case
-``.yaml`` or ``.yml``), and a document whose top-level keys look like a policy's with its ``policy:``
+``.yaml`` or ``.yml``), a ``.yaml`` that is not a regular file (a FIFO, which reading would block on, a
+socket or a device: never opened), and a document whose top-level keys look like a policy's with its ``policy:``
 key misspelt (``polciy:``, ``Policy:``) or missing beside ``rules:``. Other YAML documents (golden tests,
-deployment overlays, metric definitions) are still left alone.
+deployment overlays, metric definitions) are still left alone, and so is a policy test file that is not
+valid YAML (:func:`is_test_file`): ``policy-eval test`` reports its errors, as the test file's.
 """
 
 from __future__ import annotations
@@ -13,9 +15,39 @@ from pathlib import Path
 from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyLoadError
+from policy_eval.rulebook.yamlload import MAX_FILE_BYTES
 from policy_eval.rulebook.yamlpos import Positions
 
-__all__ = ["misnamed_files", "misspelt_policy"]
+__all__ = ["misnamed_files", "not_regular_files", "unread_files", "is_test_file", "misspelt_policy"]
+
+
+def unread_files(root: Path, shown: Any) -> list[PolicyError]:
+    """:func:`misnamed_files` and :func:`not_regular_files`: the YAML files under ``root`` not read, each an error."""
+    return misnamed_files(root, shown) + not_regular_files(root, shown)
+
+
+def not_regular_files(root: Path, shown: Any) -> list[PolicyError]:
+    """A located error for each ``.yaml``/``.yml`` under ``root`` (or ``root`` itself) that exists but is neither a
+    regular file nor a folder: a FIFO would block the reader, a device would be read without end. Only
+    ``stat`` is asked, nothing is opened."""
+    if root.is_dir():
+        found = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.exists()
+                       and not p.is_file() and not p.is_dir())
+    else:
+        found = [root] if root.exists() and not root.is_file() else []
+    return [PolicyLoadError("not a regular file (a FIFO, a socket or a device); not read: a policy file is a "
+                            "regular file", file=shown(p), line=1, column=1) for p in found]
+
+
+def is_test_file(path: Path) -> bool:
+    """The file reads as a policy test file (a line starting with ``tests:``, as ``policy-eval test`` finds
+    them) and not as a policy (no line starting with ``policy:``): used when it is not valid YAML."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(MAX_FILE_BYTES).decode("utf-8-sig", errors="replace").splitlines()
+    except OSError:
+        return False
+    return any(line.startswith("tests:") for line in head) and not any(line.startswith("policy:") for line in head)
 
 
 def misnamed_files(root: Path, shown: Any) -> list[PolicyError]:

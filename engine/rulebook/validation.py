@@ -14,6 +14,7 @@ CaseError's own message and path, with hints for a misspelt key or a number writ
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import json
 import re
@@ -219,7 +220,31 @@ def _hint(error: Any) -> str:
     member a misspelt key stands for, or money written as a string."""
     if not isinstance(error.schema, dict):
         return ""
-    return _member_hint(error) if isinstance(error.instance, dict) else _money_hint(error)
+    if isinstance(error.instance, dict):
+        return _member_hint(error)
+    return _money_hint(error) or _timestamp_hint(error)
+
+
+_LIKE_TIMESTAMP = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _timestamp_hint(error: Any) -> str:
+    """A date-time written another way (``2023-03-06 10:00``, ``2023/3/6``): the same instant written as the
+    schema wants it, with the offset of Beijing time, which the author is asked to check."""
+    if error.validator != "format" or error.validator_value != "date-time" or not isinstance(error.instance, str):
+        return ""
+    m = _LIKE_TIMESTAMP.fullmatch(error.instance.strip())
+    if m is None:
+        return "; a timestamp is written with its date, 'T', its time and its UTC offset: \"2024-03-01T10:00:00+08:00\""
+    year, month, day, hour, minute, second = m.groups()
+    written = f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}:{second or '00'}+08:00"
+    try:
+        datetime.datetime.fromisoformat(written)
+    except ValueError:  # (month 13, 25:00: the same mistake written the other way would not help)
+        return "; a timestamp is written with its date, 'T', its time and its UTC offset: \"2024-03-01T10:00:00+08:00\""
+    return (f'; a timestamp is written with its date, \'T\', its time and its UTC offset: "{written}" (+08:00 is '
+            "Beijing time; write the offset the time was recorded in"
+            + ("; 00:00:00 stands for the time of day, which this value does not give" if hour is None else "") + ")")
 
 
 def _member_hint(error: Any) -> str:

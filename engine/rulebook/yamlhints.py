@@ -82,6 +82,30 @@ def _full_width_colon(lines: list[str], row: int) -> Hint | None:
                                   f"('{m.group(2)}: {rest or '...'}')")
 
 
+def _comment_ends_plain(lines: list[str], row: int) -> Hint | None:
+    """``row`` continues a value written over plain lines (``require: a`` then ``  and b`` deeper), but a comment
+    line stands between them: YAML ends a plain value at a comment, so ``row`` is read as a stray line and the
+    indentation is not at fault."""
+    prev = _previous(lines, row)
+    if prev is None or _KEY.match(lines[row]) or not any(lines[r].lstrip().startswith("#") for r in range(prev + 1, row)):
+        return None  # (a line that is a key was meant as one: its indentation is the mistake)
+    for r in range(prev, -1, -1):  # the key whose value the lines above continue
+        if not lines[r].strip() or lines[r].lstrip().startswith("#"):
+            continue
+        if _key_column(lines[r]) >= _indent(lines[row]):
+            return None
+        m = _KEY.match(lines[r])
+        value = lines[r][m.end():].strip() if m else ""
+        if m is None or not value or value.startswith("#") or _BLOCK_HEADER.search(lines[r].rstrip()):
+            return None
+        key = lines[r][:m.end()].strip().lstrip("- ").rstrip(":").strip()
+        return Hint(row, _indent(lines[row]),
+                    f"the comment line above ends the value of '{key}' (YAML ends a value written over plain "
+                    f"lines at a comment), so this line does not continue it: write '{key}: |-' and the whole "
+                    "value on the lines below it (comments may stand there), or move the comment above the key")
+    return None
+
+
 def explain(problem: str, context: str | None, line: int, column: int, lines: list[str],
             context_at: tuple[int, int] | None = None) -> Hint | None:
     """A hint for one PyYAML error, or None when there is nothing better to say than PyYAML did."""
@@ -127,6 +151,8 @@ def explain(problem: str, context: str | None, line: int, column: int, lines: li
             quoted = before[before.index(": ") + 2:].strip()
             whole = f"{quoted[:-1]} {text[column:].strip()}{quoted[-1]}"
             return Hint(line, column, f"text after a quoted value: put the whole value inside the quotes: {whole}")
+        if (plain := _comment_ends_plain(lines, line)) is not None:
+            return plain
         prev = _previous(lines, line)
         if prev is not None and _key_column(lines[prev]) > _indent(lines[prev]) \
                 and _indent(lines[prev]) <= _indent(text) < _key_column(lines[prev]):

@@ -31,7 +31,6 @@ the case changes outcome.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +45,7 @@ from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, RuleResult
 from policy_eval.run.verdict_changes import SameOutcome, compare_verdicts
 
-__all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only", "ABSENT"]
+__all__ = ["Transition", "DiffReport", "diff_rulebooks", "latest_only", "notes", "ABSENT"]
 
 ABSENT = "absent"
 _NO_EFFECT = {ABSENT, "not_applicable"}
@@ -134,29 +133,42 @@ class DiffReport:
             lines.append(printable(f"REJECTED {r}"))
         if len(self.rejections) > limit:
             lines.append(f"… and {len(self.rejections) - limit} more rejected record(s)")
-        for version in self.unjudged:
-            lines.append(printable(f"note: {version} judged none of these cases (their reference times fall outside "
-                                   "its period, on the new side); --as-of a date in its period judges them by it (--latest by each "
-                                   "policy's newest version)"))
+        said = notes(self)  # (each unjudged version's note, then at most one "nothing compared")
+        lines.extend(said[:len(self.unjudged)])
         if self.same_outcome_cases:  # (a line of its own, before the outcome count scripts read)
             lines.append(f"{self.same_outcome_cases} of {self.cases} case(s) keep every outcome but change remedies, "
                          "severity or message")
         lines.append(f"{self.changed_cases} of {self.cases} case(s) change outcome"
                      + (f"; {self.rejected} record(s) rejected and not compared" if self.rejected else ""))
-        evaluated = self.cases - self.rejected
-        if self.identical:
-            lines.append("nothing compared: the two rulebooks are identical (the same content hash: policy files, "
-                         "case schemas and deployment parameters)")
-        elif evaluated and not self.compared:
-            lines.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
-                         "deployment parameters on both sides " + (
-                             "(with --latest, each side's newest version by effective_from: the same on both sides)"
-                             if self.pinned == "--latest" else
-                             "(the versions in force at --as-of); another --as-of date, or --latest, judges them by "
-                             "others" if self.pinned == "--as-of" else
-                             "(e.g. all predate the new version); use --latest or --as-of DATE to judge them by the "
-                             "new version"))
+        lines.extend(said[len(self.unjudged):])
         return "\n".join(lines)
+
+
+def notes(report: DiffReport, as_of: str = "--as-of DATE", *, latest: bool = True) -> list[str]:
+    """What a diff report notes about its counts: a note for each new or changed version that judged none of the
+    cases (``report.unjudged``, in that order), then, when nothing was compared, why (the rulebooks are
+    identical, or every case was judged by the same versions and parameters on both sides) and how to judge the
+    cases otherwise. ``as_of`` names how the reader sets the as-of date (the command line's ``--as-of DATE``;
+    the workbench's date beside the editor), ``latest`` whether ``--latest`` is there to name (not on a page).
+    Case data is escaped (:func:`policy_eval.errors.printable`)."""
+    how = f" ({as_of}" + ("; --latest judges each policy by its newest version" if latest else "") + ")"
+    out = [printable(f"note: {version} judged none of these cases (their reference times fall outside its period, "
+                     f"on the new side); an as-of date in its period judges them by it{how}")
+           for version in report.unjudged]
+    evaluated = report.cases - report.rejected
+    if report.identical:
+        out.append("nothing compared: the two rulebooks are identical (the same content hash: policy files, case "
+                   "schemas and deployment parameters)")
+    elif evaluated and not report.compared:
+        out.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
+                   "deployment parameters on both sides " + (
+                       "(with --latest, each side's newest version by effective_from: the same on both sides)"
+                       if report.pinned == "--latest" else
+                       f"(the versions in force at the as-of date); another as-of date judges them by others{how}"
+                       if report.pinned == "--as-of" else
+                       f"(e.g. all predate the new version); an as-of date in the new version's period judges them "
+                       f"by it{how}"))
+    return out
 
 
 def latest_only(rulebook: Rulebook) -> Rulebook:
@@ -172,12 +184,8 @@ def latest_only(rulebook: Rulebook) -> Rulebook:
         v.effective_until = None
         h.versions = [v]
         clone.policies[pid] = h
-    _LATEST.add(id(clone))
-    weakref.finalize(clone, _LATEST.discard, id(clone))
+    clone.newest_only = True  # (diff's report says so: "with --latest, ...")
     return clone
-
-
-_LATEST: set[int] = set()  # the rulebooks latest_only made (by id, while they live)
 
 
 def _versions(rulebook: Rulebook, result: CaseResult) -> dict[str, str]:
@@ -285,7 +293,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
     """Compare the verdicts of ``old`` and ``new`` on each record; ``validator`` (anything with
     ``check(case, source, record) -> CaseError | None``, e.g. a CaseValidator) rejects bad records."""
     report = DiffReport(identical=old.rulebook.digest == new.rulebook.digest,
-                        pinned="--latest" if {id(old.rulebook), id(new.rulebook)} <= _LATEST
+                        pinned="--latest" if old.rulebook.newest_only and new.rulebook.newest_only
                         else "--as-of" if as_of is not None else "")
     # the versions of the new side that the old side lacks (by content), and how many cases each judged
     old_digests = {v.digest for h in old.rulebook.policies.values() for v in h.versions}

@@ -23,6 +23,7 @@ from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.rulebook.yamlload import Positions, load_yaml
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
+from policy_eval.run.testplaces import placer
 
 __all__ = ["PolicyTest", "TestOutcome", "discover", "load_tests", "run_test", "coverage"]
 
@@ -37,6 +38,9 @@ class PolicyTest:
     as_of: str | None = None
     params: str | None = None  # the file's deployment overlay (``params:``, resolved from the test file's folder)
     case_file: str | None = None  # ``case: x.json``: the JSON file the case was read from (resolved)
+    # where a member of an inline case stands in the test file: (line, column) of the JSON path of a schema
+    # error (``$.request.submitted_at``), so the failure points at the member, not at the test's ``- name:``
+    case_at: Callable[[str], tuple[int, int]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -56,6 +60,8 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
         for f in files:
+            if not f.is_file():  # a FIFO named .yaml would block the read (the rulebook load reports it)
+                continue
             try:
                 head = f.read_text(encoding="utf-8-sig", errors="replace")
             except OSError:
@@ -130,7 +136,8 @@ def _load_test(path: Path, i: int, raw: Any, positions: Positions, params: str |
     line, _ = positions.where(at)
     name = str(raw.get("name") or f"test #{i + 1}")
     as_of = str(raw["as_of"]) if raw.get("as_of") is not None else None
-    return PolicyTest(name, str(path), line, case, expect, as_of, params, case_file)
+    case_at = None if case_file is not None else placer(positions, at + ("case",), case)
+    return PolicyTest(name, str(path), line, case, expect, as_of, params, case_file, case_at)
 
 
 def _unknown_keys(positions: Positions, mapping: dict[Any, Any], known: Sequence[str], at: tuple[Any, ...],
@@ -279,7 +286,8 @@ def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | 
     if validator is not None:
         err = validator.check(case, test.file, test.line)
         if err is not None:
-            outcome.failures.append(f"case does not match its schema: {err.json_path}: {err.message}")
+            where = "" if test.case_at is None else "{}:{}:{}: ".format(test.file, *test.case_at(err.json_path))
+            outcome.failures.append(f"{where}case does not match its schema: {err.json_path}: {err.message}")
             return outcome
     result = evaluator.evaluate(case, as_of=as_of, source=test.file, record=test.line)
     outcome.result = result

@@ -32,6 +32,7 @@ from typing import Any, cast
 from policy_eval.api import Rulebook
 from policy_eval.errors import CaseError
 from policy_eval.run.diff import ABSENT, DiffReport, diff_rulebooks
+from policy_eval.run.diff import notes as diff_notes
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.web.inputs import case_text
@@ -118,20 +119,9 @@ def compare(old: Rulebook, new: Rulebook, cases: list[dict[str, Any]], as_of: st
 
 
 def notes(report: DiffReport) -> list[str]:
-    """The notes of diff's text report (:meth:`~policy_eval.run.diff.DiffReport.text`), worded for the page: the
-    as-of date is the one beside the editor (``diff --as-of``); the page has no ``--latest``."""
-    out = [f"note: {version} judged none of these cases (their reference times fall outside its period, on the "
-           "new side); an as-of date in its period judges them by it (the as-of date beside the editor, as "
-           "policy-eval diff --as-of)" for version in report.unjudged]
-    evaluated = report.cases - report.rejected
-    if report.identical:
-        out.append("nothing compared: the two rulebooks are identical (the same content hash: policy files, case "
-                   "schemas and deployment parameters)")
-    elif evaluated and not report.compared:
-        out.append(f"nothing compared: each of the {evaluated} case(s) was judged by the same policy versions and "
-                   "deployment parameters on both sides (e.g. all predate the new version); an as-of date judges "
-                   "them by the new version")
-    return out
+    """The notes of diff's text report (:func:`policy_eval.run.diff.notes`), worded for the page: the as-of date
+    is the one beside the editor (``diff --as-of``); the page has no ``--latest``."""
+    return diff_notes(report, "the as-of date beside the editor, as policy-eval diff --as-of", latest=False)
 
 
 def _texts(cases: list[dict[str, Any]], groups: list[dict[str, Any]]) -> dict[str, str]:

@@ -10,16 +10,49 @@ read as if it were the file at its place, so the case files and the params overl
 A file is a test file as ``policy-eval test`` tells one (:func:`policy_eval.run.testing.discover`: a line that
 starts with ``tests:``), in the edited text or in the file as saved: a test file edited into something else
 is checked as a test file, and refused.
+
+Also here, :func:`kind_kept`: a policy file (or a metric-definitions file) edited into another YAML document
+(``foo: 1``) still lets the rulebook load -- the loader leaves documents without a ``policy:`` key alone -- and
+saving it would drop the policy version without a word; it is refused, located at its first key.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyLoadError
+from policy_eval.rulebook.policyfiles import misspelt_policy
+from policy_eval.rulebook.yamlload import load_yaml
 from policy_eval.run.testing import discover, load_tests
 
-__all__ = ["is_test_file", "check"]
+__all__ = ["is_test_file", "check", "kind_kept"]
+
+_KINDS = {"policy": "a policy file (a top-level 'policy:' header with id, version, applies_to, ...)",
+          "metrics": "a metric-definitions file (a top-level 'metrics:' list, docs/metrics.md)"}
+
+
+def _kind(data: Any) -> str | None:
+    return next((k for k in _KINDS if k in data), None) if isinstance(data, dict) else None
+
+
+def kind_kept(path: Path, text: str, shown: str) -> PolicyError | None:
+    """An error when ``path``, a policy or metric-definitions file as saved, holds another kind of document
+    once edited to ``text`` (``shown``: its name for the user); None when it keeps its kind, or is neither."""
+    try:
+        before = _kind(load_yaml(path.read_bytes(), shown)[0])
+        data, positions = load_yaml(text, str(path))
+    except (PolicyError, OSError):  # (a file that does not read now is checked as any other edit is)
+        return None
+    if before is None or _kind(data) == before:
+        return None
+    if before == "policy" and (misspelt := misspelt_policy(data, positions)) is not None:
+        return misspelt  # ('polciy:': the loader's error, which names the key meant)
+    first = next(iter(data), None) if isinstance(data, dict) else None
+    return positions.error(f"this is {_KINDS[before]}; the edited text has no top-level '{before}:' key, so the "
+                           f"rulebook would no longer read it (its {'rules' if before == 'policy' else 'metrics'} "
+                           f"would be gone without a word): keep the '{before}:' key",
+                           (first,) if first is not None else (), key=True)
 
 
 class _Edited(type(Path())):  # type: ignore[misc]  # (the concrete Path class of this platform)

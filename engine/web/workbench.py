@@ -264,6 +264,9 @@ class Workbench:
               as_of: str | None = None) -> dict[str, Any]:
         """The checker's errors for an edited file, and the verdicts on ``case`` when it loads."""
         with self._edited(relpath, text) as folder:
+            lost = testfiles.kind_kept(self._resolve(relpath), text, relpath)  # a policy edited into another document
+            if lost is not None:  # (first: the rest of the folder may load without it, or fail saying less)
+                return {"errors": _errors(lost, self.policies), "result": None}
             try:
                 book = self._load(folder)
             except PolicyError as exc:  # files named as the user knows them, not by the temporary copy

@@ -83,10 +83,11 @@ def check_versions(history: PolicyHistory) -> list[PolicyError]:
         seen[v.version] = v
     for prev, nxt in zip(history.versions, history.versions[1:], strict=False):
         if prev.effective_until is None or prev.effective_until > nxt.effective_from:
-            until = render(prev.effective_until) if prev.effective_until else "open-ended"
+            until = (f"until {render(prev.effective_until)}" if prev.effective_until
+                     else "no effective_until: in force with no end")
             errors.append(nxt.error(
                 f"effective period of '{nxt.id}' version '{nxt.version}' (from {_start(nxt)}) "
-                f"overlaps version '{prev.version}' in {prev.file} (until {until})"
+                f"overlaps version '{prev.version}' in {prev.file} ({until})"
                 + (f"; a revision does not end the version it revises: set effective_until: "
                    f"{render(nxt.effective_from)} there" if nxt.revises == prev.version else ""), "effective_from"))
         if " ".join(prev.reference_time.text.split()) != " ".join(nxt.reference_time.text.split()):
