@@ -66,8 +66,8 @@ def value_error(case: Any, source: str | None, record: int | None) -> CaseError 
     while stack:
         node, n, depth = stack.pop()
         if isinstance(node, str):
-            if (found := surrogate_error(node, source, record, "$")) is not None:
-                found.json_path = at(n)
+            if (found := surrogate_error(node, source or "", record, "$")) is not None:
+                found.json_path, found.source = at(n), source
                 return found
         elif isinstance(node, int) and not isinstance(node, bool):
             if node.bit_length() > MAX_INT_BITS and abs(node) >= _TOO_LONG:
@@ -81,10 +81,10 @@ def value_error(case: Any, source: str | None, record: int | None) -> CaseError 
                 if isinstance(node, dict) and not isinstance(k, str):
                     return error(f"a key that is not a string ({type(k).__name__} {_short(k)}): JSON keys are "
                                  "strings", n)
-                if isinstance(node, dict) and surrogate_error(k, source, record) is not None:
+                if isinstance(node, dict) and surrogate_error(k, source or "", record) is not None:
                     return error("a key holds a lone surrogate: not Unicode text", n)
             first = len(parents)
-            parents.extend((n, member(k) if isinstance(node, dict) else f"[{k}]") for k, _ in items)
+            parents.extend((n, member(str(k)) if isinstance(node, dict) else f"[{k}]") for k, _ in items)
             stack.extend((v, first + i, depth + 1) for i, (_, v) in reversed(list(enumerate(items))))
         elif isinstance(node, (tuple, set, frozenset)):
             return error(f"a {type(node).__name__} where JSON has an array: give a list", n)
