@@ -103,9 +103,12 @@ def checked(case: dict[str, Any], validator: Any, source: str | None, record: in
     validators took (a tuple for an array)."""
     if not plain(case) and (error := value_error(case, source, record)) is not None:
         return error
-    error = validator.check(case, source, record)
     kind = case.get("kind")
-    if error is None and type(kind) is str and (check := validator.compiled(kind)) is not None and not check(case):
+    check = validator.compiled(kind) if type(kind) is str else None
+    if check is not None and check(case):  # (what validator.check runs first: True means it finds nothing)
+        return None
+    error = validator.check(case, source, record)
+    if error is None and check is not None:  # the compiled check refused what the slower validators took
         return value_error(case, source, record)
     return error
 
