@@ -80,3 +80,53 @@ def test_a_valid_case_still_evaluates_with_its_surrogate_pairs_and_long_enough_n
     assert result.error is None and result.results
     assert result.to_dict() == book.evaluate(copy.deepcopy(case)).to_dict()
     assert book.validate(case) is None
+
+
+def test_evaluate_many_in_worker_processes_rejects_them_as_one_process_does(book: Rulebook) -> None:
+    """With ``jobs > 1`` the cases went to the batch workers' schema check without the screen: the tuple passed
+    it and gave a verdict of rule None, the long integer an internal error. Every job count now gives the same
+    rejection at the same JSON path, and the valid cases around them are evaluated."""
+    cases = [CHAT] + [_chat(c[1]) for c in CASES] + [CHAT]
+    one = [r.to_dict() for r in book.evaluate_many(cases)]
+    two = [r.to_dict() for r in book.evaluate_many(cases, jobs=2)]
+    for (_, _, path, words), result in zip(CASES, two[1:-1], strict=True):
+        assert result.get("error") is not None and result["error"]["json_path"] == path, result
+        assert words in result["error"]["message"] and "internal error" not in result["error"]["message"]
+    assert "error" not in two[0] and "error" not in two[-1] and two[0]["results"]
+    assert [r.get("error") for r in two] == [r.get("error") for r in one]
+    assert [r.get("results") for r in two] == [r.get("results") for r in one]
+
+
+TUPLE_PLUGIN = '''
+from policy_eval.plugins.hookspecs import hookimpl
+
+def _tuples(case):
+    case["messages"] = tuple(case["messages"])
+    return case
+
+@hookimpl
+def policy_eval_enrichers():
+    return [_tuples]
+'''
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_enricher_that_returns_what_json_cannot_hold_costs_its_record_with_the_json_path(
+        tmp_path: Path, jobs: str) -> None:
+    """``eval`` screens what an enricher returns as the API does (a tuple passed the schema check and gave one
+    verdict of rule None)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "tuple_plugin.py").write_text(TUPLE_PLUGIN, encoding="utf-8")
+    source = tmp_path / "cases.jsonl"
+    source.write_text(json.dumps(CHAT, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    cli = Path(sys.executable).parent / "policy-eval"
+    proc = subprocess.run([str(cli), "eval", "-q", "--plugin", "tuple_plugin", "-f", "jsonl", "--jobs", jobs, "-o", str(out),
+                           str(source)], env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr  # (a record was rejected)
+    [line] = out.read_text(encoding="utf-8").splitlines()
+    error = json.loads(line)["error"]
+    assert error["json_path"] == "$.messages" and "a tuple where JSON has an array" in error["message"], error

@@ -28,6 +28,8 @@ from policy_eval.errors import CaseError
 from policy_eval.lang.budget import DEFAULT_BUDGET
 from policy_eval.lang.cost import DEFAULT_CEILING
 from policy_eval.rulebook.cases import parse_record
+from policy_eval.rulebook.casevalues import checked as screened
+from policy_eval.rulebook.casevalues import id_text
 from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
@@ -139,9 +141,8 @@ class Processor:
         """A rejected record's result; with the record read (a dict), its case id and kind too."""
         case_id = case.get("case_id") if type(case) is dict else None
         kind = case.get("kind") if type(case) is dict else None
-        return CaseResult(case_id=str(case_id) if case_id is not None else None,
-                          kind=kind if isinstance(kind, str) else None, source=err.source, record=err.record,
-                          rulebook=self.rulebook.digest, error=err.to_dict(), quiet=self._quiet)
+        return CaseResult(case_id=id_text(case_id), kind=kind if isinstance(kind, str) else None, source=err.source,
+                          record=err.record, rulebook=self.rulebook.digest, error=err.to_dict(), quiet=self._quiet)
 
     def process(self, item: tuple[str, int, Any]) -> CaseResult:
         watchdog = self.watchdog
@@ -164,7 +165,8 @@ class Processor:
             # its UTF-8 text has no null (bytes with a NUL may be UTF-16, which the json module reads) and no
             # enricher may add one: the evaluator need not search the case for one
             null_free = checked = False
-            if isinstance(payload, (bytes, str)):
+            given = not isinstance(payload, (bytes, str))  # handed over as Python values (evaluate_many, jobs > 1)
+            if not given:
                 plain = not self.enrichers
                 null_free = plain and (b"null" not in payload and b"\0" not in payload
                                        if type(payload) is bytes else "null" not in payload)
@@ -181,8 +183,9 @@ class Processor:
                                                    source=source, record=number))
                 for enrich in self.enrichers:
                     payload = enrich(payload)
-                if self.validator is not None:
-                    err = self.validator.check(payload, source, number)
+                if self.validator is not None:  # (Python values, given or from an enricher: screened as the API does)
+                    err = screened(payload, self.validator, source, number) if given or self.enrichers \
+                        else self.validator.check(payload, source, number)
                     if err is not None:
                         return self.rejected(err, payload)
             result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
