@@ -48,6 +48,9 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
           "condition reads: the message may state more than the verdict rests on"),
     Check("conflicting-rules", "warning",
           "two rules with the same clause and 'when' whose conditions demand opposite things"),
+    Check("comment-continues-condition", "warning",
+          "a YAML comment after a condition written without quotes that reads as more of it ('require: X  # and "
+          "Y'): YAML drops it, so the condition is X alone"),
     Check("suppression-without-reason", "warning", "a '# lint: ignore[...]' comment that gives no reason"),
 )}
 

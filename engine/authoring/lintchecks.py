@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.authoring.lintcomment import comments_continuing_conditions
 from policy_eval.authoring.lintstale import stale_inherited_texts
 from policy_eval.authoring.lintunused import unused_definitions
 from policy_eval.authoring.schemapath import enum_of
@@ -312,7 +313,7 @@ def untested(data: LintInput) -> Iterator[Finding]:
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
     constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, stale_inherited_texts,
-    message_paths, conflicts, untested]
+    message_paths, conflicts, untested, comments_continuing_conditions]
 
 
 def run_checks(data: LintInput) -> Iterator[Finding]:

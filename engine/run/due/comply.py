@@ -32,6 +32,7 @@ from policy_eval.lang.values import UNKNOWN, parse_datetime, render_datetime, re
 from policy_eval.rulebook import Rulebook
 from policy_eval.rulebook.policy import Rule
 from policy_eval.run.due.forecast import CLOCK_FIELDS, datetime_paths, rule_nodes, with_values
+from policy_eval.run.due.model import human_duration
 from policy_eval.run.due.solve import ONE_US, Solver, Unsolvable, static_path
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
@@ -96,7 +97,7 @@ class Complier:
                 side = "after the latest" if p < value else "before the earliest"
                 yield {"path": path, "value": render_datetime(value), "to": render_datetime(p), "outcome": got.value,
                        "by": render_duration(abs(value - p)), "because": sources.get(edge),
-                       "text": f"{path} is {render_duration(abs(value - p))} {side} value giving {got.value} "
+                       "text": f"{path} is {human_duration(abs(value - p))} {side} value giving {got.value} "
                                f"({render_datetime(p)}{_by(sources.get(edge))})"}
             elif raw is None and path not in CLOCK_FIELDS:
                 limit = parse_datetime(clock) if clock else None

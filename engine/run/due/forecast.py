@@ -303,8 +303,9 @@ class Forecaster:
 
     def _prevent(self, r: RuleResult, point: _dt.datetime, boundary: _dt.datetime, case: dict[str, Any],
                  clock: tuple[str, ...], moving_ref: bool) -> tuple[str, ...]:
-        """Absent event times the rule reads which, recorded at the last moment still in time, keep
-        the verdict from becoming violated (each tried on its own, by evaluation)."""
+        """Absent event times the rule reads which, recorded at the last moment still in time, decide the verdict
+        otherwise: complied or not_applicable (each tried on its own, by evaluation). One that only leaves it
+        undetermined (half of a resubmission: its other time missing) is no way to prevent the change."""
         rule = self._rule(r)
         if rule is None:
             return ()
@@ -321,12 +322,12 @@ class Forecaster:
             version = self._version_of(r)
             if version is not None and not version.waivers and not moving_ref:
                 env = self._version(self.rulebook.policies[r.policy], tried)[1]
-                if decide(rule, tried, env, self.evaluator.budget) is not Outcome.VIOLATED:
+                if decide(rule, tried, env, self.evaluator.budget) in _DECIDED:
                     out.append(path)
                 continue
             res = self.evaluator.evaluate(tried, as_of=point if moving_ref else None)
             got = next((x for x in res.results if _key(x) == _key(r)), None)
-            if got is not None and got.outcome is not Outcome.VIOLATED:
+            if got is not None and got.outcome in _DECIDED:
                 out.append(path)
         return tuple(out)
 
@@ -337,6 +338,9 @@ class Forecaster:
     def _rule(self, r: RuleResult) -> Rule | None:
         version = self._version_of(r)
         return next((x for x in version.rules if x.id == r.rule), None) if version else None
+
+
+_DECIDED = (Outcome.COMPLIED, Outcome.NOT_APPLICABLE)  # what a preventing event gives
 
 
 def _key(r: RuleResult) -> _Key:

@@ -10,7 +10,7 @@ from typing import Any
 from policy_eval.lang.values import render_datetime, render_duration
 from policy_eval.run.result import Outcome
 
-__all__ = ["Status", "Forecast", "CaseForecast"]
+__all__ = ["Status", "Forecast", "CaseForecast", "human_duration", "any_one_of"]
 
 
 class Status(enum.StrEnum):
@@ -76,12 +76,13 @@ class Forecast:
                 else f"at {render_datetime(self.boundary)}")
         text = f"{self.full_id}: {self.outcome.value} → {new} {when}"
         if start is not None:
-            text += f" (in {render_duration(self.boundary - start)})"
+            text += f" (in {human_duration(self.boundary - start)})"
         if self.because:
             text += f", set by {self.because}"
-        if self.prevent:
-            by = "by" if self.inclusive else "before"
-            text += f"; prevented if {' or '.join(self.prevent)} is recorded {by} {render_datetime(self.boundary)}"
+        if self.prevent:  # each event on its own, with a time still in time, keeps the verdict from changing
+            by = "at or before" if self.inclusive else "before"
+            text += (f"; it does not become violated if {any_one_of(self.prevent)} is recorded {by} "
+                     f"{render_datetime(self.boundary)}")
         if self.remedies:
             text += "; otherwise " + "; ".join(_remedy_text(r) for r in self.remedies)
         return text
@@ -110,6 +111,31 @@ class Forecast:
             out["remedies"] = list(self.remedies)
         out["text"] = self.describe()
         return out
+
+
+def human_duration(td: _dt.timedelta) -> str:
+    """A duration as explain and due write it for a person: whole seconds as the language writes durations
+    (``3h12m``, ``1d11h10m``); with a fraction of a second, every unit from the largest down to the seconds,
+    spaced (``5d 0h 0m 0.000001s``), so that the fraction is not glued to the days. Exact: nothing is rounded."""
+    total_us = (td.days * 86400 + td.seconds) * 1_000_000 + td.microseconds
+    if total_us % 1_000_000 == 0:
+        return render_duration(td)
+    sign = "-" if total_us < 0 else ""
+    secs, us = divmod(abs(total_us), 1_000_000)
+    days, secs = divmod(secs, 86400)
+    hours, secs = divmod(secs, 3600)
+    minutes, secs = divmod(secs, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"))]
+    first = next((i for i, n in enumerate((days, hours, minutes)) if n), 3)
+    seconds = f"{secs}.{us:06d}".rstrip("0") + "s"
+    return sign + " ".join([*parts[first:], seconds])
+
+
+def any_one_of(names: tuple[str, ...] | list[str]) -> str:
+    """``a``, ``a or b``, ``any one of a, b or c``: alternatives each of which is enough on its own."""
+    if len(names) <= 2:
+        return " or ".join(names)
+    return "any one of " + ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _remedy_text(r: dict[str, Any]) -> str:
