@@ -92,7 +92,9 @@ def test_a_version_that_cannot_charge_runs_unmetered(tmp_path: Path, monkeypatch
     assert not ready.metered
     seen: list[Any] = []
     fused = ready.fn
-    ready.glue.__globals__["_fn"] = lambda c, v, m: (seen.append((m, current())), fused(c, v, m))[1]
+    for made in (ready.glue, ready.whole):  # (the whole result's glue: a one-policy case kind)
+        assert made is not None
+        made.__globals__["_fn"] = lambda c, v, m: (seen.append((m, current())), fused(c, v, m))[1]
     (verdict,) = ev.evaluate(pt.after_sale_case()).results
     assert isinstance(verdict, LazyResult) and seen == [(None, None)]
 

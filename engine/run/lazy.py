@@ -55,7 +55,8 @@ General = Callable[..., "RuleResult | Outcome"]
 class _Ready:
     """A version judged this way, what a case needs of it (made once)."""
 
-    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "applied", "metered", "glue", "depended")
+    __slots__ = ("version", "fn", "rules", "kinds", "ids", "wanted", "applied", "metered", "glue", "depended",
+                 "whole")
 
     def __init__(self, version: PolicyVersion, fn: Any, plan: tuple[tuple[Rule, dict[Outcome, type[LazyResult]] | None],
                  ...], wanted: list[int] | None, applied: tuple[str, str]) -> None:
@@ -72,6 +73,7 @@ class _Ready:
             r.when.node if r.when is not None else None, r.condition.node))
         self.glue: Callable[[dict[str, Any], Any, str, Any], Any] = self._loop  # (run.lazycode's when made)
         self.depended: dict[str, frozenset[str]] = {}  # per rule, the rules it depends on, directly or not
+        self.whole: Callable[..., Any] | None = None  # the glue that makes the case result (run.lazycode)
 
     def needs(self, rule: Rule) -> frozenset[str]:
         """The rules of the plan that ``rule`` depends on, directly or through others (kept once found)."""
@@ -143,8 +145,11 @@ class LazyVerdicts:
                                                     None if wanted == list(range(len(planned))) else wanted,
                                                     (v.id, v.version))
                 if len(planned) <= MAX_RULES:
-                    ready.glue = glue(fn, ready.kinds, self._fill, ready, REF_TIME,
-                                      (_COMPLIED, _NOT_APPLICABLE) if findings and ready.wanted is None else None)
+                    counted = (_COMPLIED, _NOT_APPLICABLE) if findings and ready.wanted is None else None
+                    ready.glue = glue(fn, ready.kinds, self._fill, ready, REF_TIME, counted)
+                    if ready.wanted is None and not ready.metered:
+                        ready.whole = glue(fn, ready.kinds, self._fill, ready, REF_TIME, counted,
+                                           (CaseResult, digest, ready.applied))
         self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
 
     def result(self, case: dict[str, Any], as_of: Any, source: str | None, record: int | None
@@ -157,6 +162,17 @@ class LazyVerdicts:
         policies = self._by_kind.get(kind) if type(kind) is str else None
         if policies is None:
             return None
+        if len(policies) == 1:  # (most kinds) a version whose glue makes the whole result: one call
+            policy = policies[0]
+            if (ref := as_of) is not None or (not policy.metered and (ref := self._reference(policy, case)) is not None):
+                last = policy.last
+                if last[0] is not ref:
+                    last = self._choose(policy, ref)
+                if (ready := last[1]) is not None and ready is not _UNJUDGED and (whole := ready.whole) is not None:
+                    made = whole(case, ref, last[2], None, kind, source, record, last[2] if as_of is not None else None)
+                    if type(made) is CaseResult or made is None:
+                        return made
+                    return self._finished(ready, case, ref, last[2], made[0], kind, source, record, as_of)
         results: tuple[Any, ...] | None = None  # (most kinds have one policy: its tuple, nothing copied)
         applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
@@ -234,6 +250,15 @@ class LazyVerdicts:
         made_result.quiet = (complied, not_applicable) if self._findings else None
         made_result._tally = None
         return made_result
+
+    def _finished(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, quick: tuple[Any, ...],
+                  kind: str | None, source: str | None, record: int | None, as_of: Any) -> CaseResult:
+        """The result of a case of a one-policy kind whose verdicts are not all lazy (see :meth:`_finish`)."""
+        case_id = case.get("case_id")
+        return CaseResult(case_id=str(case_id) if case_id is not None else None, kind=kind, source=source,
+                          record=record, results=self._finish(ready, case, ref, ref_text, quick[3]),
+                          rulebook=self._digest, as_of=ref_text if as_of is not None else None,
+                          versions=ready.applied, quiet=(quick[0], quick[1]) if self._findings else None)
 
     def _reference(self, policy: _Policy, case: dict[str, Any]) -> Any:
         """The reference time the case gives a policy, or None when it is unknown or unreadable."""

@@ -28,19 +28,35 @@ MAX_RULES = 1000  # rules of a version beyond which no glue is made (run.lazy lo
 
 
 def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], ready: Any,
-         ref_key: str, counted: tuple[Any, Any] | None = None) -> Callable[[dict[str, Any], Any, str, Any], Any]:
+         ref_key: str, counted: tuple[Any, Any] | None = None,
+         whole: tuple[type, str, tuple[Any, ...]] | None = None) -> Callable[..., Any]:
     """The glue of one version (see the module docstring): ``fn`` its fused function, ``kinds`` each planned
     rule's lazy classes by outcome, ``fill`` and ``ready`` what each verdict's fill holds, ``ref_key`` the
     environment's name of the reference time.
 
     ``counted`` (findings detail, every planned rule selected): the two outcomes that are counted, not made
     (complied, not applicable). The glue then returns ``[the lazy verdicts, complied, not applicable]``, the
-    verdicts' fill holding the outcomes of every planned rule."""
+    verdicts' fill holding the outcomes of every planned rule.
+
+    ``whole`` (the case result class, the rulebook's digest, the version's ``applied``; every planned rule
+    selected, the only policy of its case kind): the function is ``glue(case, ref, ref_text, meter, kind,
+    source, record, shown)`` and returns, where the glue returns its verdicts, the whole case result instead
+    (``shown``: its ``as_of``), built in the same frame (one API call then runs three Python functions)."""
     n = len(kinds)
-    lines = ["def _glue(c, ref, ref_text, m):", "    q = _fn(c, {_R: ref}, m)", "    if q is None:",
-             "        return None"]
+    head = "def _glue(c, ref, ref_text, m, kind, source, record, shown):" if whole else \
+        "def _glue(c, ref, ref_text, m):"
+    lines = [head, "    q = _fn(c, {_R: ref}, m)", "    if q is None:", "        return None"]
+
+    def made(results: str, quiet: str) -> list[str]:
+        if whole is None:
+            return [f"    return {results}" if quiet == "None" else f"    return [{results}, {quiet}]"]
+        return ["    r = _new(_CR)", "    cid = c.get('case_id')", "    r.case_id = _str(cid) if cid is not None else None",
+                "    r.kind = kind", "    r.source = source", "    r.record = record", f"    r.results = {results}",
+                "    r.rulebook = _DIGEST", "    r.as_of = shown", "    r.error = None", "    r.versions = _APPLIED",
+                f"    r.quiet = {'None' if quiet == 'None' else f'({quiet})'}", "    r._tally = None", "    return r"]
+
     if counted is not None:
-        lines += ["    if not q[2]:", "        return [(), q[0], q[1]]"]  # (nothing violated nor undetermined)
+        lines += ["    if not q[2]:", *("    " + line for line in made("()", "q[0], q[1]"))]  # (nothing loud)
     lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]"]
     held = "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))"
     if counted is None:
@@ -48,19 +64,21 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
                   "        return [q]", held]
         for i in range(n):
             lines += [f"    v{i} = _new(k{i})", f"    v{i}.reference_time = ref_text", f"    v{i}._fill = fill"]
-        lines += ["    return (" + "".join(f"v{i}, " for i in range(n)) + ")", ""]
+        lines += made("(" + "".join(f"v{i}, " for i in range(n)) + ")", "None") + [""]
     else:  # a counted outcome stands for itself (and is not kept); any other needs its lazy class
         lines += [held, "    kept = ()"]
         for i in range(n):
             lines += [f"    if o{i} is not _C and o{i} is not _N:", f"        if (k := _K{i}.get(o{i})) is None:",
                       "            return [q]", "        v = _new(k)", "        v.reference_time = ref_text",
                       "        v._fill = fill", "        kept += (v,)"]
-        lines += ["    return [kept, q[0], q[1]]", ""]
+        lines += made("kept", "q[0], q[1]") + [""]
     namespace: dict[str, Any] = {"__builtins__": {}, "_fn": fn, "_fill": fill, "_ready": ready, "_R": ref_key,
-                                 "_new": object.__new__}
+                                 "_new": object.__new__, "_str": str}
     if counted is not None:
         namespace.update({"_C": counted[0], "_N": counted[1]})
+    if whole is not None:
+        namespace.update({"_CR": whole[0], "_DIGEST": whole[1], "_APPLIED": whole[2]})
     namespace.update({f"_K{i}": k for i, k in enumerate(kinds)})
     exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
-    made: Callable[[dict[str, Any], Any, str, Any], Any] = namespace["_glue"]
-    return made
+    function: Callable[..., Any] = namespace["_glue"]
+    return function
