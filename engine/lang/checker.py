@@ -18,7 +18,7 @@ from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
 from policy_eval.lang import ast, decimals, ir
 from policy_eval.lang.budget import concat_at, scan_at
 from policy_eval.lang.functions import ArgumentError, FunctionRegistry
-from policy_eval.lang.ops import EvalFailure, any_mul, binary, negate
+from policy_eval.lang.ops import EvalFailure, any_div, any_mul, binary, negate
 from policy_eval.lang.readers import reader_for
 from policy_eval.lang.types import (
     ANY,
@@ -333,7 +333,7 @@ def _any_op(op: str) -> tuple[Type, Any]:
     import operator as o
 
     table: dict[str, tuple[Type, Any]] = {
-        "+": (ANY, decimals.plus), "-": (ANY, decimals.minus), "*": (ANY, any_mul), "/": (ANY, o.truediv),
+        "+": (ANY, decimals.plus), "-": (ANY, decimals.minus), "*": (ANY, any_mul), "/": (ANY, any_div),
         "==": (BOOL, o.eq), "!=": (BOOL, o.ne), "<": (BOOL, o.lt), "<=": (BOOL, o.le), ">": (BOOL, o.gt),
         ">=": (BOOL, o.ge), "in": (BOOL, lambda a, b: a in b), "notin": (BOOL, lambda a, b: a not in b),
     }

@@ -30,7 +30,8 @@ from policy_eval.lang.types import (
 )
 from policy_eval.lang.values import Money, render
 
-__all__ = ["binary", "negate", "EvalFailure", "int_mul", "any_mul", "int_too_large", "MAX_INT_DIGITS", "MAX_INT_BITS"]
+__all__ = ["binary", "negate", "EvalFailure", "int_mul", "any_mul", "any_div", "int_too_large", "MAX_INT_DIGITS",
+           "MAX_INT_BITS"]
 
 
 class EvalFailure(Exception):
@@ -88,6 +89,18 @@ def any_mul(a: Any, b: Any) -> Any:
     if type(a) is Decimal or type(b) is Decimal:
         return decimals.mul(a, b)
     return int_mul(a, b)
+
+
+_NUMBERS = frozenset({int, bool, Decimal})  # (what Python's ``/`` divides as numbers; a bool is an int)
+
+
+def any_div(a: Any, b: Any) -> Any:
+    """``/`` of values of unknown type (a case without a schema): two numbers divide as typed ones do (to 28 digits
+    in the engine's own context, never the thread's; two ints give a decimal, not a binary float); the rest by
+    Python's ``/`` (which refuses a decimal beside anything but a number before any context is read)."""
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:
+        return _normal(decimals.div(a, b))
+    return a / b
 
 
 def int_too_large(r: int) -> NoReturn:
