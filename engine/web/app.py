@@ -8,9 +8,11 @@ evaluates anything itself: every answer comes from the workbench core, i.e. from
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,7 +23,9 @@ from starlette.templating import Jinja2Templates
 
 from policy_eval.errors import CaseError
 from policy_eval.rulebook.jsonrecord import parse_record
+from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT
 from policy_eval.web.inputs import case_text, status, too_large
+from policy_eval.web.limit import TICK, Gone, Guard
 from policy_eval.web.workbench import MAX_UPLOAD, Workbench, WorkbenchError
 
 _CASE_ARGS = ("side", "edit_file", "edit_text")  # which rulebook a case page evaluates with (from an impact)
@@ -30,9 +34,12 @@ __all__ = ["create_app"]
 
 HERE = Path(__file__).parent
 FORMATS = ("jsonl", "json", "sarif", "junit", "text")
+T = TypeVar("T")
 
 
-def create_app(bench: Workbench) -> Starlette:
+def create_app(bench: Workbench, *, record_limit: float | None = DEFAULT_RECORD_LIMIT) -> Starlette:
+    """The application over ``bench``; ``record_limit``: CPU seconds each case's evaluation may take (``serve
+    --record-limit``; None: no limit), past which it is stopped with an error (:mod:`policy_eval.web.limit`)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     batches: dict[str, bytes] = {}  # the last uploads, for the download links (bounded below)
 
@@ -146,7 +153,7 @@ def create_app(bench: Workbench) -> Starlette:
                                 rulebook.get("edit_text", ""), params) as book:
                     return bench.evaluate(case, as_of or None, book)
 
-            result = await run_in_threadpool(run)
+            result = await bounded(request, record_limit, run)
             return page(request, "case.html", examples=bench.example_names(), text=text, example="",
                         as_of=as_of, result=result, error=result["error"], rulebook=rulebook,
                         set_params=_shown(params), status=422 if result["error"] else 200)
@@ -169,7 +176,8 @@ def create_app(bench: Workbench) -> Starlette:
             payload = await _json(request, "file", "text")
             case = _case_field(await request.body(), payload)
             as_of = str(payload.get("as_of") or "").strip() or None
-            return JSONResponse(await run_in_threadpool(bench.check, payload["file"], payload["text"], case, as_of))
+            return JSONResponse(await bounded(request, record_limit, bench.check, payload["file"], payload["text"],
+                                              case, as_of))
         except (WorkbenchError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=status(exc))
 
@@ -204,7 +212,7 @@ def create_app(bench: Workbench) -> Starlette:
                     corpus = (f"the examples (every case file of {_folder_shown(bench.examples)}, sub-folders included, as "
                               "eval reads it)")
             as_of = str(form.get("as_of", "")).strip()
-            out = await run_in_threadpool(bench.impact, name, text, cases, as_of or None)
+            out = await bounded(request, record_limit, bench.impact, name, text, cases, as_of or None)
         except (WorkbenchError, ValueError) as exc:
             return PlainTextResponse(str(exc), status_code=status(exc))
         out["refused"] = refused
@@ -221,7 +229,7 @@ def create_app(bench: Workbench) -> Starlette:
             if uploaded is None:
                 raise WorkbenchError("choose a JSON Lines file to upload (the form has no file)")
             data = uploaded
-            result = await run_in_threadpool(bench.batch, data, str(form.get("as_of", "")).strip() or None)
+            result = await bounded(request, record_limit, bench.batch, data, str(form.get("as_of", "")).strip() or None)
         except (WorkbenchError, ValueError) as exc:
             return page(request, "batch.html", result=None, error=str(exc), token=None, formats=FORMATS,
                         status=status(exc))
@@ -235,7 +243,7 @@ def create_app(bench: Workbench) -> Starlette:
         token, fmt = request.path_params["token"], request.query_params.get("format", "jsonl")
         if token not in batches or fmt not in FORMATS:
             return PlainTextResponse("no such batch or format", status_code=404)
-        body = _report(bench, batches[token], fmt)
+        body = _report(bench, batches[token], fmt, record_limit)
         return Response(body, media_type="application/octet-stream",
                         headers={"content-disposition": f'attachment; filename="findings.{fmt}"'})
 
@@ -251,7 +259,48 @@ def create_app(bench: Workbench) -> Starlette:
         Route("/batch/{token}/download", batch_download),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={Gone: _gone})
+
+
+async def bounded(request: Request, seconds: float | None, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread, each case it evaluates stopped past ``seconds`` of CPU, and all of it when
+    the client disconnects (:class:`~policy_eval.web.limit.Gone`): meanwhile this task looks at the connection and
+    at the case's CPU time every quarter of the limit, at most every :data:`~policy_eval.web.limit.TICK` s."""
+    guard = Guard(seconds)
+    tick = TICK if seconds is None else min(TICK, seconds / 4)
+    outcome: list[tuple[bool, Any]] = []
+    finished = anyio.Event()
+
+    async def work() -> None:
+        try:
+            outcome.append((True, await run_in_threadpool(guard.run, fn, *args)))
+        except Exception as exc:  # (raised below, in the request's task, once the thread is done)
+            outcome.append((False, exc))
+        finally:
+            finished.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(work)
+        try:
+            while not finished.is_set():
+                with anyio.move_on_after(tick):
+                    await finished.wait()
+                if not finished.is_set():
+                    if await request.is_disconnected():
+                        guard.leave()
+                    guard.tick()
+        finally:
+            if not finished.is_set():  # (this task cancelled, the server stopping: so is the work)
+                guard.leave()
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return cast(T, value)
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client disconnected and its work was stopped: an answer nobody reads (nginx's "client closed")."""
+    return PlainTextResponse("the client disconnected: the work was stopped", status_code=499)
 
 
 def _shown(params: dict[tuple[str, str], str]) -> dict[str, str]:
@@ -259,15 +308,17 @@ def _shown(params: dict[tuple[str, str], str]) -> dict[str, str]:
     return {f"params.{policy}.{name}": value for (policy, name), value in params.items()}
 
 
-def _report(bench: Workbench, data: bytes, fmt: str) -> bytes:
-    """The findings of an uploaded batch in a reporter's format, produced by the CLI's own reporters."""
+def _report(bench: Workbench, data: bytes, fmt: str, record_limit: float | None) -> bytes:
+    """The findings of an uploaded batch in a reporter's format, produced by the CLI's own reporters (with the
+    served --record-limit)."""
     import io
 
     from policy_eval.cli import run
 
     tmp_in = io.BytesIO(data)
     out, err = io.StringIO(), io.StringIO()
-    argv = ["eval", "-p", str(bench.policies), "--format", fmt, "-"]
+    argv = ["eval", "-p", str(bench.policies), "--format", fmt,
+            "--record-limit", "none" if record_limit is None else repr(record_limit), "-"]
     if bench.params is not None:
         argv[1:1] = ["--params", str(bench.params)]
     run(argv, out, err, tmp_in)

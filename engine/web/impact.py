@@ -36,6 +36,7 @@ from policy_eval.run.diff import notes as diff_notes
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.web.inputs import case_text
+from policy_eval.web.limit import CaseStopped, watched
 
 __all__ = ["compare", "notes", "LIMIT", "SOURCE"]
 
@@ -57,7 +58,10 @@ class _Side:
 
     def evaluate(self, case: Mapping[str, Any], as_of: Any = None, source: str | None = None,
                  record: int | None = None) -> CaseResult:
-        result = self.book.evaluate(case, as_of=as_of, source=source, record=record)
+        try:  # (served: a case past serve --record-limit stops the impact, naming the case: web.limit)
+            result = watched(self.book.evaluate, case, as_of=as_of, source=source, record=record)
+        except CaseStopped as exc:
+            raise CaseStopped(f"case {record} of the corpus: {exc}") from None
         if record is not None:
             self.outcomes[record] = {r.full_id: r.outcome.value for r in result.results}
         return result

@@ -25,7 +25,7 @@ import yaml
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.rulebook.jsonrecord import duplicate_error, loads, parse_record
 
-__all__ = ["MAX_UPLOAD", "MAX_CASES", "WorkbenchError", "TooLarge", "ParamError", "status", "too_large", "parse_case", "case_text", "fill_case",
+__all__ = ["MAX_UPLOAD", "MAX_CASES", "WorkbenchError", "TooLarge", "ParamError", "CaseStopped", "status", "too_large", "parse_case", "case_text", "fill_case",
            "param_of", "param_type", "overlay", "overlay_errors"]
 
 MAX_UPLOAD = 5 * 1024 * 1024   # bytes of one uploaded or pasted document, held in memory
@@ -44,9 +44,14 @@ class ParamError(WorkbenchError):
     """A value filled in for a deployment parameter that does not fit its declaration: a 422."""
 
 
+class CaseStopped(WorkbenchError):
+    """A case whose evaluation went past the served CPU limit (serve --record-limit, web.limit): a 422."""
+
+
 def status(exc: Exception) -> int:
-    """The HTTP status of a refused input: 413 over the cap, 422 a parameter value that does not fit, else 400."""
-    return 413 if isinstance(exc, TooLarge) else 422 if isinstance(exc, ParamError) else 400
+    """The HTTP status of a refused input: 413 over the cap, 422 a parameter value that does not fit or a case
+    stopped at the CPU limit, else 400."""
+    return 413 if isinstance(exc, TooLarge) else 422 if isinstance(exc, (ParamError, CaseStopped)) else 400
 
 
 def too_large(what: str) -> TooLarge:

@@ -23,6 +23,7 @@ from policy_eval.resources import bundled_policies
 from policy_eval.web import corpus, explain, inputs, testfiles
 from policy_eval.web.impact import compare as compare_sides
 from policy_eval.web.inputs import MAX_CASES, MAX_UPLOAD, TooLarge, WorkbenchError, too_large
+from policy_eval.web.limit import stopped_result
 
 __all__ = ["Workbench", "WorkbenchError", "TooLarge", "MAX_UPLOAD", "MAX_CASES", "CORPORA"]
 
@@ -227,6 +228,7 @@ class Workbench:
         else:
             params[found] = raw.strip()
 
+    @stopped_result  # (served: a case past serve --record-limit is an error result, web.limit)
     def evaluate(self, case: dict[str, Any], as_of: str | None = None, book: Rulebook | None = None, *,
                  ahead: bool = True) -> dict[str, Any]:
         """The verdicts on one case; ``ahead``: also the timeline and what would decide each verdict otherwise

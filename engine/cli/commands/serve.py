@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import IO
 
-from policy_eval.cli import common
+from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
+from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT
 
 MISSING = ("policy-eval serve needs the web extra: pip install 'policy-eval[web]' "
            "(Starlette, uvicorn, Jinja2, python-multipart)")
@@ -26,6 +27,11 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                         "rulebook and its edits (after)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    s.add_argument("--record-limit", type=options.seconds_or_none, default=DEFAULT_RECORD_LIMIT, metavar="SECONDS",
+                   help=f"CPU seconds the evaluation of one case may take (default {DEFAULT_RECORD_LIMIT:g}; 'none': no "
+                        "limit), as eval --record-limit: a case past it is stopped and answered with an error saying "
+                        "so (a batch lists that record as rejected). A request's work also stops when its client "
+                        "disconnects")
     return s
 
 
@@ -45,5 +51,5 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         raise common.UsageError(str(exc)) from None
     out.write(f"policy-eval workbench on http://{args.host}:{args.port}/ (Ctrl-C stops it)\n")
     out.flush()
-    uvicorn.run(create_app(bench), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(bench, record_limit=args.record_limit), host=args.host, port=args.port, log_level="warning")
     return 0
