@@ -136,7 +136,7 @@ def test_answers_ranked_event_times_first(book: Rulebook, complier: Complier) ->
 
 def test_a_time_not_solved_exactly_is_no_answer(book: Rulebook, complier: Complier) -> None:
     # appeals: the result is due before 00:00 of the day after the 4th working day counted from
-    # date_of(platform_received_at): moving that time is not solved exactly. That limit is not printed
+    # date_of(appeal.submitted_at): moving that time is not solved exactly. That limit is not printed
     # as a way to comply; the absent result_at (by 2024-10-11 23:59:59.999999, National Day) is.
     case = {"kind": "appeal", "case_id": "A-1", "order": {"id": "O-1", "is_free_shipping": True},
             "refund_succeeded_at": "2024-09-29T20:10:00+08:00",

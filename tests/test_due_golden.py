@@ -283,7 +283,7 @@ def test_disputes_retrieval_after_refusal(deployed: Forecaster) -> None:
 
 # --- appeals ----------------------------------------------------------------------------------------
 def test_appeal_result_over_national_day(forecaster: Forecaster) -> None:
-    # seed 000 第四: 3到4个工作日告知. Received Mon 2024-09-30; 10-01..10-07 is the National Day
+    # seed 000 第四: 3到4个工作日告知. Appealed Mon 2024-09-30; 10-01..10-07 is the National Day
     # holiday, so the working days are 10-08, 10-09, 10-10, 10-11: due before 2024-10-12 00:00
     # (a Saturday that was itself a make-up working day, which does not matter: the 4th is 10-11).
     case = {"kind": "appeal", "case_id": "A-1", "order": {"id": "O-1", "is_free_shipping": True},
