@@ -300,7 +300,7 @@ class Rulebook:
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             raw = case if isinstance(case, Mapping) else {}
-            return CaseForecast(case_id=str(raw["case_id"]) if raw.get("case_id") is not None else None,
+            return CaseForecast(case_id=id_text(raw.get("case_id")),
                                 kind=raw.get("kind") if isinstance(raw.get("kind"), str) else None,
                                 source=source, record=record, start=None, error=prepared.to_dict())
         if self._forecaster is None:

@@ -130,3 +130,35 @@ def test_an_enricher_that_returns_what_json_cannot_hold_costs_its_record_with_th
     [line] = out.read_text(encoding="utf-8").splitlines()
     error = json.loads(line)["error"]
     assert error["json_path"] == "$.messages" and "a tuple where JSON has an array" in error["message"], error
+
+
+@pytest.fixture(scope="module")
+def unchecked() -> Rulebook:
+    return Rulebook.load(validate=False)
+
+
+LONG_ID = 10 ** 100_000  # an integer Python will not write out in decimal (more than 4,300 digits)
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+@pytest.mark.parametrize("explain", [False, True])
+def test_with_validation_off_a_case_id_too_long_to_write_is_shown_as_none_not_raised(
+        unchecked: Rulebook, detail: str, explain: bool) -> None:
+    """With validation off nothing refuses the case, and writing its id with ``str()`` raised ValueError out of
+    ``evaluate`` (the quick paths); the batch path showed such an id as none, and now every path does."""
+    case = _chat(_set(("case_id",), LONG_ID))
+    result = unchecked.evaluate(case, detail=detail, explain=explain)  # type: ignore[arg-type]
+    assert result.case_id is None and result.error is None
+    plain = unchecked.evaluate(_chat(_set(("case_id",), None)), detail=detail, explain=explain)  # type: ignore[arg-type]
+    assert [(v.rule, v.outcome) for v in result.results] == [(v.rule, v.outcome) for v in plain.results]
+    assert [r.case_id for r in unchecked.evaluate_many([case, CHAT])] == [None, CHAT["case_id"]]
+
+
+def test_with_validation_off_due_shows_a_too_long_case_id_as_none(unchecked: Rulebook) -> None:
+    forecast = unchecked.due(_chat(_set(("case_id",), LONG_ID)))
+    assert forecast.case_id is None and forecast.error is None
+
+
+def test_an_integer_case_id_of_ordinary_length_is_still_written_out(unchecked: Rulebook) -> None:
+    for detail in ("full", "findings"):
+        assert unchecked.evaluate(_chat(_set(("case_id",), 12345)), detail=detail).case_id == "12345"  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook import PolicyHistory, Rulebook
+from policy_eval.rulebook.casevalues import id_text
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.rulebook.validation import kind_problem
 from policy_eval.run import compose
@@ -149,7 +150,7 @@ class Evaluator(Judge):
         kind = case.get("kind")
         case_id = case.get("case_id")
         if case_id is not None:
-            case_id = str(case_id)
+            case_id = id_text(case_id)
         as_text = self._text(as_of) if as_of is not None else None
         digest = self.rulebook.digest
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:

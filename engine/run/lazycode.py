@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.rulebook.casevalues import id_text
+
 __all__ = ["glue", "MAX_RULES"]
 
 MAX_RULES = 1000  # rules of a version beyond which no glue is made (run.lazy loops over them instead)
@@ -50,7 +52,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     def made(results: str, quiet: str) -> list[str]:
         if whole is None:
             return [f"    return {results}" if quiet == "None" else f"    return [{results}, {quiet}]"]
-        return ["    r = _new(_CR)", "    cid = c.get('case_id')", "    r.case_id = _str(cid) if cid is not None else None",
+        return ["    r = _new(_CR)", "    cid = c.get('case_id')", "    r.case_id = cid if cid.__class__ is _str else _id(cid)",
                 "    r.kind = kind", "    r.source = source", "    r.record = record", f"    r.results = {results}",
                 "    r.rulebook = _DIGEST", "    r.as_of = shown", "    r.error = None", "    r.versions = _APPLIED",
                 f"    r.quiet = {'None' if quiet == 'None' else f'({quiet})'}", "    r._tally = None", "    return r"]
@@ -73,7 +75,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
                       "        v._fill = fill", "        kept += (v,)"]
         lines += made("kept", "q[0], q[1]") + [""]
     namespace: dict[str, Any] = {"__builtins__": {}, "_fn": fn, "_fill": fill, "_ready": ready, "_R": ref_key,
-                                 "_new": object.__new__, "_str": str}
+                                 "_new": object.__new__, "_str": str, "_id": id_text}
     if counted is not None:
         namespace.update({"_C": counted[0], "_N": counted[1]})
     if whole is not None:

@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from policy_eval.cli import common, options
 from policy_eval.cli.commands import Subparsers
+from policy_eval.rulebook.casevalues import id_text
 
 FORMATS = ("text", "json", "jsonl")
 
@@ -109,7 +110,7 @@ def _rejected(source: str, number: Any, case: Any, error: str) -> dict[str, Any]
     """A rejected record as due reports it: its case id when it has one, where it is, and what is wrong (the
     JSON path and the message; where the record is, the other fields say)."""
     case_id = case.get("case_id") if isinstance(case, dict) else None
-    return {"case_id": str(case_id) if case_id is not None else None, "source": source, "record": number,
+    return {"case_id": id_text(case_id), "source": source, "record": number,
             "status": "rejected", "error": error}
 
 

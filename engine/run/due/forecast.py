@@ -25,6 +25,7 @@ from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN, parse_datetime
 from policy_eval.rulebook import PolicyHistory, Rulebook
+from policy_eval.rulebook.casevalues import id_text
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.due.model import CaseForecast, Forecast, Status
 from policy_eval.run.due.probe import decide
@@ -105,7 +106,7 @@ class Forecaster:
                  source: str | None = None, record: int | None = None) -> CaseForecast:
         case = dict(case)
         kind = case.get("kind")
-        case_id = str(case["case_id"]) if case.get("case_id") is not None else None
+        case_id = id_text(case.get("case_id"))
         if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
             known = ", ".join(sorted(self.rulebook.case_schemas))
             return CaseForecast(case_id, None, source, record, None,
