@@ -51,6 +51,15 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("comment-continues-condition", "warning",
           "a YAML comment after a condition written without quotes that reads as more of it ('require: X  # and "
           "Y'): YAML drops it, so the condition is X alone"),
+    Check("version-gap", "warning",
+          "a policy version ends before the next one starts: a case in between is judged by no version (not "
+          "applicable, counted clean)"),
+    Check("replaced-rule-clause", "warning",
+          "a revision's rule has the id of an inherited rule, so replaces it, but cites another clause (a new rule "
+          "given an existing id?)"),
+    Check("full-width-list-separator", "warning",
+          "a list parameter's item holds a full-width '，' or '、' between words: YAML reads it as one item "
+          "('[水果，生鲜, 汽车]' is two items)"),
     Check("suppression-without-reason", "warning", "a '# lint: ignore[...]' comment that gives no reason"),
 )}
 

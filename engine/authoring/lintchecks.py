@@ -14,8 +14,10 @@ from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
 from policy_eval.authoring.lintcomment import comments_continuing_conditions
+from policy_eval.authoring.lintlists import full_width_list_separators
 from policy_eval.authoring.lintstale import stale_inherited_texts
 from policy_eval.authoring.lintunused import unused_definitions
+from policy_eval.authoring.lintversions import replaced_rule_clauses, version_gaps
 from policy_eval.authoring.schemapath import enum_of
 from policy_eval.lang import ir
 from policy_eval.lang.interpreter import interpret
@@ -173,6 +175,18 @@ def _uses(version: PolicyVersion) -> dict[str, set[str]]:
     return used
 
 
+def _meant(version: PolicyVersion, name: str, used: dict[str, set[str]]) -> str:
+    """``; did you mean 'x' …`` when an unused parameter's name is close to one the rules use (a misspelt
+    name in a revision adds a parameter, and the inherited one keeps its value)."""
+    close = difflib.get_close_matches(name, [n for n in used if n != name], n=1, cutoff=0.8)
+    if not close:
+        return ""
+    info = version.param_info.get(close[0])
+    where = f", written in {shown_beside(info.file, version.file)}:{info.line}" if info is not None else ""
+    return (f"; did you mean '{close[0]}' (which the rules use{where})? A new name adds a parameter: the one the "
+            "rules read keeps its value")
+
+
 def parameters(data: LintInput) -> Iterator[Finding]:
     for version in data.rulebook.versions():
         used = _uses(version)
@@ -182,8 +196,8 @@ def parameters(data: LintInput) -> Iterator[Finding]:
             path = ("params", name)
             declared_here = isinstance(specs, dict) and name in specs  # else inherited (revises)
             if name not in used and declared_here:
-                yield data.finding("unused-parameter", f"parameter '{name}' is not used", version.file, path,
-                                   key=True)
+                yield data.finding("unused-parameter", f"parameter '{name}' is not used{_meant(version, name, used)}",
+                                   version.file, path, key=True)
             elif name not in used:  # a revision cannot drop what it inherits: a note, at its revises
                 info = version.param_info.get(name)
                 where = f" (written in {shown_beside(info.file, version.file)}:{info.line})" if info is not None else ""
@@ -313,7 +327,8 @@ def untested(data: LintInput) -> Iterator[Finding]:
 
 _ALL: list[Callable[[LintInput], Iterator[Finding]]] = [
     constant_conditions, parameters, unused_lets, unused_definitions, identical_versions, stale_inherited_texts,
-    message_paths, conflicts, untested, comments_continuing_conditions]
+    message_paths, conflicts, untested, comments_continuing_conditions, version_gaps, replaced_rule_clauses,
+    full_width_list_separators]
 
 
 def run_checks(data: LintInput) -> Iterator[Finding]:

@@ -43,6 +43,25 @@ def settle_heap() -> None:
         gc.set_threshold(10_000)
 
 
+def _note_unread_policies() -> None:
+    """With no ``-p``, the bundled rulebook is used: say so on stderr where the current folder holds a
+    ``policies`` folder of its own (an author's copy), which is not read unless named."""
+    import sys
+    from pathlib import Path
+
+    from policy_eval.resources import bundled_policies
+
+    here = Path("policies")
+    try:
+        if not here.is_dir() or here.resolve() == bundled_policies().resolve() or \
+                not any(here.glob("*.yaml")) and not any(here.glob("*/*.yaml")):
+            return
+    except OSError:
+        return
+    print("note: no -p given, so the bundled rulebook is used; the ./policies folder here is not read (pass "
+          "-p policies to use it)", file=sys.stderr)
+
+
 class UsageError(Exception):
     """A mistake in the command line (exit 2); the message says what to do instead."""
 
@@ -97,6 +116,8 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
     pm = get_plugin_manager()
     for plugin in getattr(args, "plugin", []) or []:
         pm.add(plugin)
+    if policies is None and getattr(args, "policies", None) is None:
+        _note_unread_policies()
     return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
                          schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
                          params=getattr(args, "params", None) or None,

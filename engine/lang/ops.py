@@ -216,6 +216,10 @@ def _mixed_hint(names: set[str]) -> str:
                 "2024-01-01 (a date)")
     if names == {"datetime", "date"}:
         return "; date_of(t) gives a datetime's day (Asia/Shanghai), start_of_day(d) a date's first instant"
+    if names == {"string", "money"}:
+        return "; money is written without quotes, with its currency: 100.00 CNY"
+    if names == {"string", "duration"}:
+        return "; a duration is written without quotes, with its unit: 48h, 15d"
     return ""
 
 

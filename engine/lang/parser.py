@@ -257,6 +257,9 @@ _OTHER_LANGUAGES = {"=": "a comparison is written '=='", "&&": "write 'and'", "|
                     "&": "write 'and'", "|": "write 'or'", "!": "write 'not' (or '!=' for not equal)"}
 
 
+_NUMBER_THEN = re.compile(r"([0-9][0-9_]*(?:\.[0-9]+)?)([^\x00-\x7f])")  # a number and a non-ASCII character
+
+
 def _describe(exc: UnexpectedInput, text: str) -> str:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
@@ -272,6 +275,8 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
         end = text.find("\n", pos)
         if ch in "\"'" and ch not in text[pos + 1:end if end >= 0 else len(text)]:
             return f"unclosed string: the {ch} here has no closing {ch} on its line"
+        if ch.isdigit() and (m := _NUMBER_THEN.match(text, pos)) is not None:  # '72小时': no number ends in a letter
+            return f"unexpected character {m.group(2)!r} right after the number {m.group(1)}"
         return f"unexpected character {ch!r}"
     if isinstance(exc, UnexpectedEOF):
         return "unexpected end of expression"

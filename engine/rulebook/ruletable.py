@@ -124,8 +124,7 @@ def markdown(book: Rulebook, clauses: list[ClauseRow] | None = None) -> str:
     per_document: Counter[str] = Counter()
     for history in sorted(book.policies.values(), key=lambda h: h.id):
         for v in history.versions:
-            until = v.effective_until.date().isoformat() if v.effective_until else "open"
-            lines += [f"## {v.id} version {v.version} ({v.start_text()} – {until})", "",
+            lines += [f"## {v.id} version {v.version} ({v.start_text()} – {v.until_text()})", "",
                       f"{_cell(v.title)}. Source: {_cell(v.source.get('document', ''))}; "
                       f"case kind `{v.applies_to}`; {len(v.rules)} rules.", "",
                       "| rule | clause | severity | summary |", "|---|---|---|---|"]

@@ -137,7 +137,10 @@ class BuilderBase:
         try:
             node = check(parse(raw), scope, raw)
         except PolicyError as exc:
-            exc.message += condition_hint(raw) if exc.kind in ("syntax", "name") else ""
+            hint = condition_hint(raw) if exc.kind in ("syntax", "name") else ""
+            if hint and exc.message.endswith("?"):  # 'did you mean CNY?' then the hint: a sentence of its own
+                hint = " Hint: " + hint.removeprefix("; hint: ")
+            exc.message += hint
             self.relocate(exc, path, offset)
             return None
         if expect is not None and not assignable(node.type, expect):

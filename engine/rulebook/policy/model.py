@@ -135,6 +135,14 @@ class Location:
     source_line: str | None = None
 
 
+def boundary_text(at: _dt.datetime) -> str:
+    """A version's first or last instant as periods show it: its date where it is midnight in Asia/Shanghai
+    (the rulebook's zone: ``2027-01-01``), else the whole instant there (``2027-01-01T08:00:00+08:00``, which
+    ``2027-01-01T00:00:00Z`` is): a date alone would hide the hours between two versions' boundaries."""
+    local = at.astimezone(SHANGHAI)
+    return local.date().isoformat() if local.time() == _dt.time() else local.isoformat()
+
+
 @dataclass
 class PolicyVersion:
     id: str
@@ -163,13 +171,18 @@ class PolicyVersion:
         return self.effective_from != EARLIEST
 
     def start_text(self) -> str:
-        """The first day in force as a period shows it (``2021-01-01``), or ``unstated``."""
-        return self.effective_from.date().isoformat() if self.start_stated else UNSTATED
+        """The first instant in force as a period shows it (:func:`boundary_text`: ``2021-01-01``), or
+        ``unstated``."""
+        return boundary_text(self.effective_from) if self.start_stated else UNSTATED
+
+    def until_text(self) -> str:
+        """The end of the period as :meth:`period` shows it, or ``open``."""
+        return boundary_text(self.effective_until) if self.effective_until is not None else "open"
 
     def period(self) -> str:
-        """The period in force as ``explain`` shows it: ``[2021-01-01 .. open)``, ``[unstated .. 2021-01-01)``."""
-        until = self.effective_until.date().isoformat() if self.effective_until else "open"
-        return f"[{self.start_text()} .. {until})"
+        """The period in force as ``explain`` shows it: ``[2021-01-01 .. open)``, ``[unstated .. 2021-01-01)``,
+        ``[2027-01-01T08:00:00+08:00 .. open)``."""
+        return f"[{self.start_text()} .. {self.until_text()})"
 
     def in_force(self, at: _dt.datetime) -> bool:
         return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)
