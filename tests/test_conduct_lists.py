@@ -35,8 +35,10 @@ PATTERN_EXAMPLES: dict[str, list[str]] = {
     "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是一群骗子", "客服就是一帮骗子",
                             "平台客服乱判，都是一群骗子", "你就是个骗子，想白嫖我们的东西", "你这种职业差评师我见多了",
                             "买家都是刁民"],
-    "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下", "➕V：cupshop88 私聊"],
-    "advertising_patterns": ["淘宝搜“小王家居”就能找到我们", "去 www.taobao.com/shop/123 下单更便宜"],  # (spaced: tests/golden/conduct_refusals.yaml)
+    "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下", "➕V：cupshop88 私聊",
+                                 "亲，支付宝直接转我 13812345678", "Hi, contact us on WhatsApp +86 138 1234 5678"],
+    "advertising_patterns": ["淘宝搜“小王家居”就能找到我们", "去 www.taobao.com/shop/123 下单更便宜",
+                             "复制这段￥Xy7kP2aBcD￥打开手机淘宝", "我们抖音也有店", "亲，加.我.微.信"],  # (spaced: tests/golden/conduct_refusals.yaml)
     "insult_patterns": ["滚，不卖给你了", "你个傻 逼", "sb，自己看说明书", "你是猪吗", "你是不是傻"],
     "threat_patterns": ["再给差评后果自负", "把你的电话和地址发到网上", "你等着，看我怎么让你好看"],
 }
