@@ -187,3 +187,42 @@ def test_eval_without_p_beside_an_own_policies_folder_says_the_bundled_rulebook_
     assert "the bundled rulebook is used; the ./policies folder here is not read (pass -p policies" in proc.stderr
     assert "not read" not in _eval(tmp_path, "-p", "policies").stderr
     assert "not read" not in _eval(tmp_path.parent).stderr  # (no policies folder there)
+
+
+def _when(tmp_path: Path, when: str, require: str = "request.merchant_response.at <= request.submitted_at + limit",
+          mode: str = "require") -> list[tuple[str, str]]:
+    rule = RULE.format(id="x", clause="c").replace(
+        "    require: request.merchant_response.at <= request.submitted_at + limit",
+        (f"    when: {when}\n" if when else "") + f"    {mode}: {require}")
+    folder = _write(tmp_path, "2027-01-01", "  effective_from: 2027-01-01\nrules:\n" + rule)
+    return [(f.check, f.message) for f in lint_paths([folder]) if f.check in ("rule-never-applies", "constant-condition")]
+
+
+@pytest.mark.parametrize("when, words", [
+    ('request.type == "refund_only" and request.type == "return_refund"',
+     "'request.type == \"refund_only\"' and 'request.type == \"return_refund\"' cannot both hold"),
+    ('order.category == "水果" and order.category == "服饰"', "cannot both hold"),
+    ("not exists(request.refund_amount) and request.refund_amount > 0.00 CNY",
+     "where request.refund_amount is absent the second is unknown"),
+    ("exists(order.shipped_at) and not exists(order.shipped_at)", "cannot both hold"),
+])
+def test_a_when_whose_conjuncts_contradict_each_other_never_applies(tmp_path: Path, when: str, words: str) -> None:
+    [(check, message)] = _when(tmp_path, when)
+    assert check == "rule-never-applies" and words in message, message
+
+
+@pytest.mark.parametrize("when", [
+    'request.type == "refund_only" and order.category == "水果"',
+    'request.type == "refund_only" or request.type == "return_refund"',
+    "not exists(request.refund_amount) and order.paid_amount > 0.00 CNY",
+    "exists(request.refund_amount) and request.refund_amount > 0.00 CNY",
+])
+def test_conjuncts_that_can_hold_together_are_no_finding(tmp_path: Path, when: str) -> None:
+    assert _when(tmp_path, when) == []
+
+
+@pytest.mark.parametrize("mode, never", [("require", "never complied with"), ("forbid", "never violated")])
+def test_a_decision_whose_conjuncts_contradict_is_a_constant_condition(tmp_path: Path, mode: str, never: str) -> None:
+    [(check, message)] = _when(tmp_path, "", 'request.type == "refund_only" and request.type == "return_refund"',
+                               mode)
+    assert check == "constant-condition" and f"its {mode} can never hold, so the rule is {never}" in message

@@ -14,6 +14,7 @@ from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
 from policy_eval.authoring.lintcomment import comments_continuing_conditions
+from policy_eval.authoring.lintcontradict import contradiction
 from policy_eval.authoring.lintlists import full_width_list_separators
 from policy_eval.authoring.lintstale import stale_inherited_texts
 from policy_eval.authoring.lintunused import unused_definitions
@@ -139,6 +140,8 @@ def constant_conditions(data: LintInput) -> Iterator[Finding]:
             # why a conjunct of 'when' can never hold: the finding says it, with the enum value meant
             whys = [why for c in (_conjuncts(rule.when.node) if rule.when is not None else ())
                     if getattr(c, "symbol", None) in ("==", "in") and (why := _impossible(c, schema))]
+            if not whys and rule.when is not None and (why := contradiction(_conjuncts(rule.when.node))):
+                whys.append(why)
             never = rule.when is not None and (
                 (_is_static(rule.when.node) and interpret(rule.when.node, {}) is False) or bool(whys))
             if never and (at := _written(version, rule, data, ("when",))) is not None:
@@ -154,6 +157,11 @@ def constant_conditions(data: LintInput) -> Iterator[Finding]:
                         yield data.finding("constant-condition", f"rule '{rule.id}': {sub[0]} is always {str(value).lower()}",
                                            version.file, at)
                         continue
+                if sub == (rule.mode,) and (why := contradiction(_conjuncts(cond.node))):
+                    never = "complied with" if rule.mode == "require" else "violated"
+                    yield data.finding("constant-condition", f"rule '{rule.id}': its {rule.mode} can never hold, so "
+                                       f"the rule is never {never}: {why}", version.file, at)
+                    continue
                 for n in _walk(cond.node):
                     why = _impossible(n, schema)
                     if why:
