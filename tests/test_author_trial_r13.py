@@ -226,3 +226,11 @@ def test_a_decision_whose_conjuncts_contradict_is_a_constant_condition(tmp_path:
     [(check, message)] = _when(tmp_path, "", 'request.type == "refund_only" and request.type == "return_refund"',
                                mode)
     assert check == "constant-condition" and f"its {mode} can never hold, so the rule is {never}" in message
+
+
+def test_lint_says_once_that_rule_untested_was_skipped_when_no_test_is_found(tmp_path: Path) -> None:
+    folder = _write(tmp_path, "2027-01-01", "  effective_from: 2027-01-01\n")
+    found = _found(folder, "no-tests-found")
+    assert [(f[0], f[1]) for f in found] == [("v1.yaml", 1)] and "--tests DIR" in found[0][3]
+    pt.write(folder / "t.yaml", "tests:\n  - name: one\n    case: {kind: after_sale}\n    expect: {demo/r: undetermined}\n")
+    assert _found(folder, "no-tests-found") == []

@@ -43,6 +43,7 @@ CHECKS: dict[str, Check] = {c.id: c for c in (
     Check("parameter-without-clause", "warning",
           "a parameter without the clause that gives its number or leaves it to the platform"),
     Check("rule-untested", "warning", "a rule of some version that no policy test expects an outcome of"),
+    Check("no-tests-found", "info", "no policy test was found for the policies linted, so rule-untested was skipped"),
     Check("message-reads-unread-path", "info",
           "a rule's message shows a case fact (other than an identifier) that neither its 'when' nor its "
           "condition reads: the message may state more than the verdict rests on"),

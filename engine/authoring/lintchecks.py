@@ -309,7 +309,12 @@ def conflicts(data: LintInput) -> Iterator[Finding]:
 
 
 def untested(data: LintInput) -> Iterator[Finding]:
-    if not data.test_files:
+    if not data.test_files:  # (it would call every rule untested): said once, at the first policy file
+        first = next(iter(data.rulebook.versions()), None)
+        if first is not None:
+            yield data.finding("no-tests-found", "no policy test found among the PATHS, inside the policy folders "
+                               "or under --tests, so rule-untested was skipped: pass the folder of your tests "
+                               "(--tests DIR, e.g. a copy of tests/golden)", first.file, ("policy",), key=True)
         return
     from policy_eval.run.evaluate import Evaluator
     from policy_eval.run.testing import load_tests, run_test
