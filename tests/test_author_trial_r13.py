@@ -234,3 +234,20 @@ def test_lint_says_once_that_rule_untested_was_skipped_when_no_test_is_found(tmp
     assert [(f[0], f[1]) for f in found] == [("v1.yaml", 1)] and "--tests DIR" in found[0][3]
     pt.write(folder / "t.yaml", "tests:\n  - name: one\n    case: {kind: after_sale}\n    expect: {demo/r: undetermined}\n")
     assert _found(folder, "no-tests-found") == []
+
+
+def test_diff_with_as_of_says_nothing_of_a_version_not_in_force_then(tmp_path: Path) -> None:
+    """The trial's ``diff --as-of 2027-06-01 old policies examples/`` noted that version 2 (changed: it gained an
+    effective_until) judged none of the cases, which is what an as-of date in version 3's period asks for."""
+    old = tmp_path / "old"
+    pt.write(old / "v1.yaml", V1.format(until="x").replace("  effective_until: x\n", ""))
+    new = _write(tmp_path / "new", "2027-01-01", "  effective_from: 2027-01-01\n")
+    case = Path(__file__).parent.parent / "examples" / "after_sale_clothing_return_ok.json"
+    cli = Path(sys.executable).parent / "policy-eval"
+
+    def diff(*extra: str) -> str:
+        return subprocess.run([str(cli), "diff", str(old), str(new), str(case), *extra], capture_output=True,
+                              text=True, timeout=300).stdout
+
+    assert "note: demo version 1" not in diff("--as-of", "2027-06-01")
+    assert "note: demo version 2" in diff()  # (the case is of 2024: version 2 judged none of it)

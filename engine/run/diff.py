@@ -31,6 +31,7 @@ the case changes outcome.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -341,8 +342,11 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.changed.update(_changed_parts(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
         report.changed_cases += changed
         report.same_outcome_cases += other and not changed
+    # (with --as-of, a version not in force at that date judging none is what was asked for: no note)
+    at = as_of if isinstance(as_of, _dt.datetime) and as_of.tzinfo is not None else None
     report.unjudged = [f"{pid} version {v.version} (from {v.start_text()})"
-                       for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))]
+                       for (pid, digest), v in fresh.items() if pid in kinds and not judged.get((pid, digest))
+                       and (at is None or v.in_force(at))]
     return report
 
 
