@@ -251,3 +251,22 @@ def test_diff_with_as_of_says_nothing_of_a_version_not_in_force_then(tmp_path: P
 
     assert "note: demo version 1" not in diff("--as-of", "2027-06-01")
     assert "note: demo version 2" in diff()  # (the case is of 2024: version 2 judged none of it)
+
+
+def test_a_revision_dated_before_its_base_is_one_error_not_three(tmp_path: Path) -> None:
+    """The trial's v3 ``effective_from: 2020-01-01`` (revising v2 of 2021) gave two overlap errors (the first in
+    v2.yaml, which the author had not touched) beside the one that names the mistake."""
+    folder = _write(tmp_path, "2027-01-01", "  effective_from: 2020-01-01\n")
+    with pytest.raises(PolicyError) as info:
+        load_rulebook(folder)
+    errors = getattr(info.value, "errors", [info.value])
+    assert len(errors) == 1, [str(e) for e in errors]
+    assert Path(errors[0].file).name == "v2.yaml" and "revises version '1' but comes into force before it" in \
+        errors[0].message
+
+
+def test_an_overlap_of_versions_in_order_is_still_reported(tmp_path: Path) -> None:
+    folder = _write(tmp_path, "2027-01-01", "  effective_from: 2026-06-01\n")
+    with pytest.raises(PolicyError) as info:
+        load_rulebook(folder)
+    assert "overlaps version '1'" in str(info.value) and "set effective_until: 2026-06-01" in str(info.value)

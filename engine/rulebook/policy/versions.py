@@ -81,8 +81,11 @@ def check_versions(history: PolicyHistory) -> list[PolicyError]:
             errors.append(v.error(f"version '{v.version}' of policy '{v.id}' is defined twice "
                                   f"(also in {seen[v.version].file})", "version"))
         seen[v.version] = v
+    misdated = _revisions_in_order(history, seen)
+    early = {id(v) for v, _ in misdated}  # (its overlaps follow from the one wrong date: not said again)
     for prev, nxt in zip(history.versions, history.versions[1:], strict=False):
-        if prev.effective_until is None or prev.effective_until > nxt.effective_from:
+        overlaps = prev.effective_until is None or prev.effective_until > nxt.effective_from
+        if overlaps and id(prev) not in early and id(nxt) not in early:
             until = (f"until {render(prev.effective_until)}" if prev.effective_until
                      else "no effective_until: in force with no end")
             errors.append(nxt.error(
@@ -94,21 +97,22 @@ def check_versions(history: PolicyHistory) -> list[PolicyError]:
             errors.append(nxt.error(
                 f"all versions of '{nxt.id}' must use the same reference_time "
                 f"('{prev.reference_time.text}' in {prev.file})", "reference_time"))
-    errors += _revisions_in_order(history, seen)
+    errors += [error for _, error in misdated]
     return errors
 
 
-def _revisions_in_order(history: PolicyHistory, named: dict[str, PolicyVersion]) -> list[PolicyError]:
+def _revisions_in_order(history: PolicyHistory, named: dict[str, PolicyVersion]
+                        ) -> list[tuple[PolicyVersion, PolicyError]]:
     """A revision is the later text: it comes into force after the version it revises, which ends where the
     revision starts (docs/policies.md, "Versions that inherit"). One in force before it has the wrong date or
     names the wrong version in ``revises:``."""
-    errors: list[PolicyError] = []
+    errors: list[tuple[PolicyVersion, PolicyError]] = []
     for v in history.versions:
         base = named.get(v.revises) if v.revises is not None else None
         if base is not None and base is not v and v.effective_from < base.effective_from:
-            errors.append(v.error(
+            errors.append((v, v.error(
                 f"version '{v.version}' of '{v.id}' revises version '{base.version}' but comes into force before "
                 f"it (from {_start(v)}; version '{base.version}' in {base.file} from {_start(base)}): a revision is "
                 f"the later text; correct effective_from, or name the version it revises in revises:",
-                "effective_from"))
+                "effective_from")))
     return errors
