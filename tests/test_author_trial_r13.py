@@ -270,3 +270,39 @@ def test_an_overlap_of_versions_in_order_is_still_reported(tmp_path: Path) -> No
     with pytest.raises(PolicyError) as info:
         load_rulebook(folder)
     assert "overlaps version '1'" in str(info.value) and "set effective_until: 2026-06-01" in str(info.value)
+
+
+MONEY_POLICY = V1.format(until="x").replace("  effective_until: x\n", "").split("params:")[0] + """\
+rules:
+  - id: not-above-paid
+    title: t
+    clause: 售后服务规则 2.7
+    severity: low
+    when: exists(request.refund_amount)
+    require: request.refund_amount <= order.paid_amount
+    message: too much
+  - id: small-only
+    title: t
+    clause: c
+    severity: low
+    forbid: request.refund_amount > 50.00 CNY
+    message: too much
+"""
+
+
+def test_explain_says_which_amount_of_money_would_comply(tmp_path: Path) -> None:
+    """The trial: explain showed no amount for 'refund_amount ≤ paid_amount' (only 'request.type = …')."""
+    import json
+
+    from policy_eval.api import Rulebook
+
+    pt.write(tmp_path / "p.yaml", MONEY_POLICY)
+    case = json.loads((Path(__file__).parent.parent / "examples" / "after_sale_clothing_return_ok.json")
+                      .read_text(encoding="utf-8"))
+    case["request"]["refund_amount"], case["order"]["paid_amount"] = "80.00", "59.90"
+    result = Rulebook.load(tmp_path, entry_points=False).evaluate(case, explain=True)
+    said = {v.rule: [c["text"] for c in v.to_dict().get("would_comply", v.to_dict().get("comply", []))]
+            for v in result.results}
+    assert "request.refund_amount = 59.90 instead of 80.00 would give complied" in said["not-above-paid"], said
+    assert "order.paid_amount = 80.00 instead of 59.90 would give complied" in said["not-above-paid"]
+    assert "request.refund_amount = 50.00 instead of 80.00 would give complied" in said["small-only"]

@@ -24,11 +24,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.compiler import REF_TIME
-from policy_eval.lang.values import UNKNOWN, parse_datetime, render_datetime, render_duration
+from policy_eval.lang.values import UNKNOWN, Money, parse_datetime, render_datetime, render_duration
 from policy_eval.rulebook import Rulebook
 from policy_eval.rulebook.policy import Rule
 from policy_eval.run.due.forecast import CLOCK_FIELDS, datetime_paths, rule_nodes, with_values
@@ -40,6 +41,7 @@ from policy_eval.run.result import CaseResult, Outcome, RuleResult
 __all__ = ["Complier", "MAX_ENUM"]
 
 MAX_ENUM = 12  # enumerated texts with more values than this are not tried one by one
+MAX_MONEY_TRIES = 24  # amounts tried for one money path, nearest first (each is one evaluation of the case)
 
 
 class Complier:
@@ -116,7 +118,11 @@ class Complier:
         """Booleans and enumerated texts the rule reads (outside lists): each other value that gives
         another verdict, complied before not_applicable."""
         schema = self.rulebook.case_schemas.get(str(case.get("kind")), {})
-        for path, kind in _field_types(rule_nodes(rule), ordered=True).items():
+        types = _field_types(rule_nodes(rule), ordered=True)
+        for path, kind in types.items():
+            if kind == "money":
+                yield from self._money(case, rule, r, path, types, as_of)
+                continue
             if kind == "bool":
                 choices: list[Any] = [True, False]
             elif kind == "datetime" or path in CLOCK_FIELDS:
@@ -142,6 +148,41 @@ class Complier:
                 now = f"instead of {was}" if raw is not None else "(absent now)"
                 yield {"path": path, "value": raw, "to": value, "outcome": got.value, "fact": True,
                        "text": f"{path} = {shown} {now} would give {got.value}"}
+
+    def _money(self, case: dict[str, Any], rule: Rule, r: RuleResult, path: str, types: dict[str, str],
+               as_of: _dt.datetime | None) -> Iterator[dict[str, Any]]:
+        """An amount the rule reads, written as text in the case ("80.00"): the nearest amount that gives
+        another verdict among the amounts it can turn on (each amount the case gives on the other money paths
+        the rule reads and each amount the rule writes, a cent either side, and zero). Every answer is the
+        evaluator's verdict on the case with that amount; amounts between the candidates are not claimed."""
+        raw = _get(case, path)
+        try:
+            value = Decimal(raw) if isinstance(raw, str) else None
+        except ArithmeticError:
+            return
+        if value is None or not value.is_finite():
+            return
+        marks = {Decimal(0)}
+        for other, kind in types.items():
+            if kind == "money" and other != path and isinstance(amount := _get(case, other), str):
+                try:
+                    marks.add(Decimal(amount))
+                except ArithmeticError:
+                    continue
+        marks |= {n.value.amount for n in ir.walk(*rule_nodes(rule))
+                  if isinstance(n, ir.Const) and isinstance(n.value, Money)}
+        cent = Decimal("0.01")
+        candidates = sorted({m + d for m in marks if m.is_finite() for d in (-cent, 0, cent)} - {value},
+                            key=lambda c: (abs(c - value), c))
+        for outcome in (Outcome.COMPLIED, Outcome.NOT_APPLICABLE):
+            for c in candidates[:MAX_MONEY_TRIES]:
+                if c < 0:
+                    continue
+                text = f"{c:.2f}"
+                if self._outcome(case, r, {path: text}, as_of) is outcome:
+                    yield {"path": path, "value": raw, "to": text, "outcome": outcome.value, "fact": True,
+                           "text": f"{path} = {text} instead of {raw} would give {outcome.value}"}
+                    return
 
     # --- undetermined -------------------------------------------------------------------------
     def _undetermined(self, case: dict[str, Any], rule: Rule, r: RuleResult, env: dict[str, Any],
