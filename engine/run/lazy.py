@@ -239,7 +239,7 @@ class LazyVerdicts:
         case_id = case.get("case_id")
         # CaseResult(...) by its slots, every one set: a call of its __init__ with ten arguments cost 0.15 µs more
         made_result: CaseResult = _new(CaseResult)
-        made_result.case_id = case_id if type(case_id) is str else id_text(case_id)
+        made_result.case_id = case_id if case_id is None or type(case_id) is str else id_text(case_id)
         made_result.kind = kind
         made_result.source = source
         made_result.record = record

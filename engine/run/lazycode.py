@@ -52,7 +52,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     def made(results: str, quiet: str) -> list[str]:
         if whole is None:
             return [f"    return {results}" if quiet == "None" else f"    return [{results}, {quiet}]"]
-        return ["    r = _new(_CR)", "    cid = c.get('case_id')", "    r.case_id = cid if cid.__class__ is _str else _id(cid)",
+        return ["    r = _new(_CR)", "    cid = c.get('case_id')", "    r.case_id = cid if cid is None or cid.__class__ is _str else _id(cid)",
                 "    r.kind = kind", "    r.source = source", "    r.record = record", f"    r.results = {results}",
                 "    r.rulebook = _DIGEST", "    r.as_of = shown", "    r.error = None", "    r.versions = _APPLIED",
                 f"    r.quiet = {'None' if quiet == 'None' else f'({quiet})'}", "    r._tally = None", "    return r"]
