@@ -31,15 +31,21 @@ PARAMS: dict[str, Any] = DATA["params"]
 PATTERN_EXAMPLES: dict[str, list[str]] = {
     "bank_account_patterns": ["退款请打到我的银行卡号 6222 0000 1111 2222 333", "转到 建设银行 6227 0000 1111 2222 33",
                               "打到 6227 0000 1111 2222 33 户名王五", "卡号：陆贰贰贰零贰壹贰叁肆伍陆柒捌玖零，打款后发货"],
-    "street_address_patterns": ["我们店在幸福路128号，欢迎来看看"],
-    "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "平台客服都是一群骗子", "客服就是一帮骗子",
+    "street_address_patterns": ["我们店在幸福路128号，欢迎来看看", "我们店在万达广场B1层，欢迎来试"],
+    "defamation_patterns": ["拼多多就是垃圾", "别家都是假货，只有我们是正品", "拼夕夕上能有什么好东西",
+                            "平台客服都是一群骗子", "客服就是一帮骗子",
                             "平台客服乱判，都是一群骗子", "你就是个骗子，想白嫖我们的东西", "你这种职业差评师我见多了",
                             "买家都是刁民"],
     "contact_account_patterns": ["vx联系我 abc12345", "扣扣 是 12345678 加一下", "➕V：cupshop88 私聊",
-                                 "亲，支付宝直接转我 13812345678", "Hi, contact us on WhatsApp +86 138 1234 5678"],
+                                 "亲，支付宝直接转我 13812345678", "Hi, contact us on WhatsApp +86 138 1234 5678",
+                                 "有问题打电话，微信同号 138 1234 5678", "亲，V信：幺三八幺二三四五六七八"],
     "advertising_patterns": ["淘宝搜“小王家居”就能找到我们", "去 www.taobao.com/shop/123 下单更便宜",
-                             "复制这段￥Xy7kP2aBcD￥打开手机淘宝", "我们抖音也有店", "亲，加.我.微.信"],  # (spaced: tests/golden/conduct_refusals.yaml)
-    "insult_patterns": ["滚，不卖给你了", "你个傻 逼", "sb，自己看说明书", "你是猪吗", "你是不是傻"],
+                             "复制这段￥Xy7kP2aBcD￥打开手机淘宝", "我们抖音也有店",
+                             "亲，加.我.微.信",  # (spaced: tests/golden/conduct_refusals.yaml)
+                             "亲，jia wo wei xin", "长按识别图中二维码加我", "我小红书号 jiajia_closet88",
+                             "差价直接发我支付宝就行"],
+    "insult_patterns": ["滚，不卖给你了", "你个傻 逼", "sb，自己看说明书", "你是猪吗", "你是不是傻", "cnm，退什么退",
+                        "F**k off"],
     "threat_patterns": ["再给差评后果自负", "把你的电话和地址发到网上", "你等着，看我怎么让你好看"],
 }
 
