@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.authoring.lintversions import revisions
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.rulebook.policy.inherit import shown_beside
 
@@ -86,31 +87,26 @@ def _text(rule: Rule, key: str) -> str:
 
 
 def stale_inherited_texts(data: LintInput) -> Iterator[Finding]:
-    for history in data.rulebook.policies.values():
-        by_version = {v.version: v for v in history.versions}
-        for version in history.versions:
-            base = by_version.get(version.revises) if version.revises is not None else None
-            if base is None:
+    for version, base in revisions(data):
+        for name, info in version.param_info.items():
+            old = base.param_info.get(name)
+            if old is None or info.file != version.file or old.value is None or info.value is None \
+                    or old.value == info.value or info.dated or old.dated:
                 continue
-            for name, info in version.param_info.items():
-                old = base.param_info.get(name)
-                if old is None or info.file != version.file or old.value is None or info.value is None \
-                        or old.value == info.value or info.dated or old.dated:
+            for rule in version.rules:
+                if name not in rule.params:
                     continue
-                for rule in version.rules:
-                    if name not in rule.params:
-                        continue
-                    quoted = [(k, q) for k in _inherited_keys(version, rule, data)
-                              if (q := _quotes(_text(rule, k), info.type, old.value)) is not None]
-                    if not quoted:
-                        continue
-                    keys = " and ".join(dict.fromkeys(k for k, _ in quoted))
-                    written = f" ({shown_beside(rule.file, version.file)}:{rule.line})" \
-                        if rule.file and rule.file != version.file else ""
-                    yield data.finding(
-                        "stale-inherited-text",
-                        f"parameter '{name}' is {info.value} here but {old.value} in version '{base.version}'; rule "
-                        f"'{rule.id}' inherits its {keys} from version '{base.version}'{written}, which still "
-                        f"{'says' if len(quoted) == 1 else 'say'} {', '.join(repr(q) for _, q in quoted)}: write "
-                        f"the {keys} anew in this version (an 'amend:' entry for '{rule.id}' with '{quoted[0][0]}:')",
-                        version.file, ("params", name), key=True)
+                quoted = [(k, q) for k in _inherited_keys(version, rule, data)
+                          if (q := _quotes(_text(rule, k), info.type, old.value)) is not None]
+                if not quoted:
+                    continue
+                keys = " and ".join(dict.fromkeys(k for k, _ in quoted))
+                written = f" ({shown_beside(rule.file, version.file)}:{rule.line})" \
+                    if rule.file and rule.file != version.file else ""
+                yield data.finding(
+                    "stale-inherited-text",
+                    f"parameter '{name}' is {info.value} here but {old.value} in version '{base.version}'; rule "
+                    f"'{rule.id}' inherits its {keys} from version '{base.version}'{written}, which still "
+                    f"{'says' if len(quoted) == 1 else 'say'} {', '.join(repr(q) for _, q in quoted)}: write "
+                    f"the {keys} anew in this version (an 'amend:' entry for '{rule.id}' with '{quoted[0][0]}:')",
+                    version.file, ("params", name), key=True)

@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from policy_eval.authoring.findings import Finding, LintInput
+from policy_eval.rulebook.policy import PolicyVersion
 from policy_eval.rulebook.policy.inherit import shown_beside
 from policy_eval.rulebook.policy.model import boundary_text
 
-__all__ = ["version_gaps", "replaced_rule_clauses"]
+__all__ = ["version_gaps", "replaced_rule_clauses", "revisions"]
 
 
 def version_gaps(data: LintInput) -> Iterator[Finding]:
@@ -46,23 +47,28 @@ def _written_rules(data: LintInput, file: str) -> list[tuple[int, dict[str, Any]
     return [(i, r) for i, r in enumerate(rules) if isinstance(r, dict)] if isinstance(rules, list) else []
 
 
-def replaced_rule_clauses(data: LintInput) -> Iterator[Finding]:
+def revisions(data: LintInput) -> Iterator[tuple[PolicyVersion, PolicyVersion]]:
+    """Each version that revises another (``revises:``), with the version it revises."""
     for history in data.rulebook.policies.values():
         by_version = {v.version: v for v in history.versions}
         for version in history.versions:
             base = by_version.get(version.revises) if version.revises is not None else None
-            if base is None:
+            if base is not None:
+                yield version, base
+
+
+def replaced_rule_clauses(data: LintInput) -> Iterator[Finding]:
+    for version, base in revisions(data):
+        inherited = {r.id: r for r in base.rules}
+        for index, entry in _written_rules(data, version.file):
+            old = inherited.get(entry.get("id"))  # type: ignore[arg-type]
+            clause = entry.get("clause")
+            if old is None or not isinstance(clause, str) or clause.strip() == old.clause.strip():
                 continue
-            inherited = {r.id: r for r in base.rules}
-            for index, entry in _written_rules(data, version.file):
-                old = inherited.get(entry.get("id"))  # type: ignore[arg-type]
-                clause = entry.get("clause")
-                if old is None or not isinstance(clause, str) or clause.strip() == old.clause.strip():
-                    continue
-                yield data.finding(
-                    "replaced-rule-clause",
-                    f"rule '{old.id}' replaces the rule of that id it inherits from version '{base.version}' "
-                    f"({shown_beside(old.file, version.file)}:{old.line}, clause {old.clause}) and cites another "
-                    f"clause ({clause.strip()}): if it is a new rule, give it an id of its own (the inherited one "
-                    "is otherwise gone from this version); to change the inherited rule, keep its clause or use "
-                    "'amend:'", version.file, ("rules", index, "id"))
+            yield data.finding(
+                "replaced-rule-clause",
+                f"rule '{old.id}' replaces the rule of that id it inherits from version '{base.version}' "
+                f"({shown_beside(old.file, version.file)}:{old.line}, clause {old.clause}) and cites another "
+                f"clause ({clause.strip()}): if it is a new rule, give it an id of its own (the inherited one "
+                "is otherwise gone from this version); to change the inherited rule, keep its clause or use "
+                "'amend:'", version.file, ("rules", index, "id"))
