@@ -306,3 +306,18 @@ def test_explain_says_which_amount_of_money_would_comply(tmp_path: Path) -> None
     assert "request.refund_amount = 59.90 instead of 80.00 would give complied" in said["not-above-paid"], said
     assert "order.paid_amount = 80.00 instead of 59.90 would give complied" in said["not-above-paid"]
     assert "request.refund_amount = 50.00 instead of 80.00 would give complied" in said["small-only"]
+
+
+def test_no_note_beside_an_exact_copy_of_the_bundled_rulebook(tmp_path: Path) -> None:
+    """A checkout installed without -e (CI's fresh clone) holds ./policies, a copy of the installed rulebook:
+    nothing to say there."""
+    import shutil
+
+    from policy_eval.resources import bundled_policies
+
+    shutil.copytree(bundled_policies(), tmp_path / "policies")
+    assert "not read" not in _eval(tmp_path).stderr
+    (tmp_path / "policies" / "after_sales" / "v2.yaml").write_text(
+        (tmp_path / "policies" / "after_sales" / "v2.yaml").read_text(encoding="utf-8") + "\n# edited\n",
+        encoding="utf-8")
+    assert "the ./policies folder here is not read" in _eval(tmp_path).stderr

@@ -54,12 +54,18 @@ def _note_unread_policies() -> None:
     here = Path("policies")
     try:
         if not here.is_dir() or here.resolve() == bundled_policies().resolve() or \
-                not any(here.glob("*.yaml")) and not any(here.glob("*/*.yaml")):
+                not any(here.glob("*.yaml")) and not any(here.glob("*/*.yaml")) or \
+                _yaml_files(here) == _yaml_files(bundled_policies()):  # (a checkout beside its own install)
             return
     except OSError:
         return
     print("note: no -p given, so the bundled rulebook is used; the ./policies folder here is not read (pass "
           "-p policies to use it)", file=sys.stderr)
+
+
+def _yaml_files(folder: Any) -> dict[str, bytes]:
+    """The policy files below a folder by relative path, with their bytes (a rulebook is a few dozen files)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.yaml"))}
 
 
 class UsageError(Exception):
