@@ -158,9 +158,9 @@ def constant_conditions(data: LintInput) -> Iterator[Finding]:
                                            version.file, at)
                         continue
                 if sub == (rule.mode,) and (why := contradiction(_conjuncts(cond.node))):
-                    never = "complied with" if rule.mode == "require" else "violated"
+                    outcome = "complied with" if rule.mode == "require" else "violated"
                     yield data.finding("constant-condition", f"rule '{rule.id}': its {rule.mode} can never hold, so "
-                                       f"the rule is never {never}: {why}", version.file, at)
+                                       f"the rule is never {outcome}: {why}", version.file, at)
                     continue
                 for n in _walk(cond.node):
                     why = _impossible(n, schema)

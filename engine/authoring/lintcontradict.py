@@ -67,10 +67,10 @@ def contradiction(conjuncts: Iterable[ir.IR]) -> str | None:
             if path in equal and equal[path][0] != value:
                 return f"'{equal[path][1]}' and '{text}' cannot both hold"
             equal.setdefault(path, (value, text))
-        if (path := _exists(node)) is not None:
-            present.setdefault(path, text)
-        if isinstance(node, ir.Not) and (path := _exists(node.operand)) is not None:
-            absent.setdefault(path, text)
+        if (there := _exists(node)) is not None:
+            present.setdefault(there, text)
+        if isinstance(node, ir.Not) and (gone := _exists(node.operand)) is not None:
+            absent.setdefault(gone, text)
         strict.append((_strict_reads(node), text))
     for path, text in absent.items():
         if path in present:
