@@ -5,7 +5,9 @@ hand-written table: National Day, Spring Festival and the other public
 holidays, and the weekend days declared working days in exchange (调休上班).
 A date in a year the installed package has no data for is an error (the
 verdict is undetermined, naming the year) rather than a guess from weekends
-alone: holidays are announced each winter, so upgrade ``chinesecalendar``.
+alone: holidays are announced each winter, so upgrade ``chinesecalendar``, or,
+until it has the new year, give the announced days in the file the environment
+variable ``POLICY_EVAL_CALENDAR`` names (:mod:`policy_eval.plugins.calendarfile`).
 
 Days are Asia/Shanghai calendar days whatever the offset of the times given.
 """
@@ -20,6 +22,7 @@ import chinese_calendar
 from policy_eval.lang.functions import Function
 from policy_eval.lang.types import DATETIME, INT
 from policy_eval.lang.values import SHANGHAI
+from policy_eval.plugins.calendarfile import CALENDAR_ENV, Calendar, calendar_from_environment
 from policy_eval.plugins.hookspecs import hookimpl
 
 __all__ = ["policy_eval_functions", "is_workday", "add_workdays", "workdays_between", "MAX_WORKDAYS"]
@@ -33,13 +36,28 @@ def _calendar_version() -> str:
     return str(getattr(chinese_calendar, "__version__", "") or "?")
 
 
+_GIVEN: Calendar | None = None  # the deployment's years (calendarfile), read once per process
+
+
+def given_calendar() -> Calendar:
+    """The years the file named by ``POLICY_EVAL_CALENDAR`` gives (read on first use; a CalendarError if bad)."""
+    global _GIVEN
+    if _GIVEN is None:
+        _GIVEN = calendar_from_environment()
+    return _GIVEN
+
+
 def is_workday(day: _dt.date) -> bool:
     """Whether ``day`` is a mainland working day (make-up working days on weekends included)."""
+    given = _GIVEN if _GIVEN is not None else given_calendar()
+    if given and (year := given.get(day.year)) is not None:
+        return day in year[1] or (day.weekday() < 5 and day not in year[0])
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         raise ValueError(f"the holiday calendar (chinesecalendar {_calendar_version()}) has no data for "
-                         f"{day.year}; upgrade the chinesecalendar package") from None
+                         f"{day.year}; upgrade the chinesecalendar package, or give the year's announced "
+                         f"holidays in the file {CALENDAR_ENV} names") from None
 
 
 def add_workdays(start: _dt.datetime, n: int) -> _dt.datetime:
@@ -81,6 +99,7 @@ def workdays_between(a: _dt.datetime, b: _dt.datetime) -> int:
 
 @hookimpl
 def policy_eval_functions() -> list[Function]:
+    given_calendar()  # a bad calendar file stops the load, naming its line, rather than each verdict that counts days
     return [
         Function("add_workdays", (DATETIME, INT), DATETIME, add_workdays, plugin="workdays",
                  doc="the same time n mainland working days later"),

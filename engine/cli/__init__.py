@@ -81,6 +81,9 @@ examples:
 
 environment:
   NO_COLOR   never colour the output (colour is used only on a terminal anyway)
+  POLICY_EVAL_CALENDAR
+             a YAML file of holidays for years chinesecalendar has no data for yet
+             (docs/language.md, Business days)
 """
 
 
