@@ -16,8 +16,9 @@ from typing import Any
 import re2
 
 from policy_eval.lang.functions import Function, compile_pattern, pin_pattern
-from policy_eval.lang.types import ANY, DATETIME, DURATION, INT, MATCH, STRING, list_of
+from policy_eval.lang.types import ANY, BOOL, DATETIME, DURATION, INT, MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
+from policy_eval.plugins.patternsets import any_pattern, check_patterns, joined_for
 from policy_eval.plugins.timing import longest_burst, unanswered
 
 __all__ = ["policy_eval_functions", "find_urls", "find_bank_cards", "find_phones", "find_emails",
@@ -317,6 +318,16 @@ def find_pattern_unless(text: str, pattern: str, unless: list[str]) -> list[Matc
     return _unless(text, find_pattern(text, pattern), unless)
 
 
+def any_pattern_unless(text: str, patterns: list[str], unless: list[str]) -> bool:
+    """Whether any pattern has a match no ``unless`` pattern excuses: ``any p in patterns:
+    len(find_pattern_unless(text, p, unless)) > 0``, with one search first where none of them matches
+    (plugins.patternsets)."""
+    joined = joined_for(patterns)
+    if joined is not None and joined.search(text) is None:
+        return False
+    return any(len(find_pattern_unless(text, p, unless)) > 0 for p in patterns)
+
+
 def _check_unless(position: int, value: Any) -> None:
     """The ``unless`` patterns (the third argument), written in the policy: checked at load, kept compiled."""
     if position == 2 and isinstance(value, list):
@@ -328,6 +339,11 @@ def _check_unless(position: int, value: Any) -> None:
 def _check_pattern(position: int, value: Any) -> None:
     if position == 1 and isinstance(value, str):
         pin_pattern(value)  # written in the policy: checked at load, kept compiled
+    _check_unless(position, value)
+
+
+def _check_patterns_unless(position: int, value: Any) -> None:
+    check_patterns(position, value)
     _check_unless(position, value)
 
 
@@ -354,6 +370,11 @@ def policy_eval_functions() -> list[Function]:
         Function("find_pattern_unless", (S, S, list_of(S)), evidence, find_pattern_unless,
                  check_constant=_check_pattern, plugin="conduct",
                  doc="RE2 pattern matches, except inside a match of an unless pattern"),
+        Function("any_pattern", (S, list_of(S)), BOOL, any_pattern, check_constant=check_patterns, plugin="conduct",
+                 scans=(0, 1), doc="whether any of the RE2 patterns matches (one search for a list written in the policy)"),
+        Function("any_pattern_unless", (S, list_of(S), list_of(S)), BOOL, any_pattern_unless,
+                 check_constant=_check_patterns_unless, plugin="conduct", scans=(0, 1),
+                 doc="whether any pattern has a match no unless pattern excuses (find_pattern_unless)"),
         Function("longest_burst", (list_of(ANY), S, S, DURATION), INT, longest_burst, plugin="conduct",
                  doc="most messages of a sender within a window while another sender was silent (n log n)"),
         Function("unanswered", (list_of(ANY), S, S, DURATION), list_of(DATETIME), unanswered, plugin="conduct",

@@ -1,0 +1,77 @@
+"""Whether any of a list of RE2 patterns matches a text, in one search where the list is written in the policy.
+
+``any_pattern(text, patterns)`` is ``any p in patterns: len(find_pattern(text, p)) > 0`` and
+``any_pattern_unless(text, patterns, unless)`` is ``any p in patterns: len(find_pattern_unless(text, p, unless)) >
+0``: the same answer on every text (tests/test_patternsets.py holds them equal on the bundled lists and the golden
+chats). What differs is the work. A conduct rule looks for some 20 to 60 patterns in each merchant message, and
+most messages match none: searched one by one, each pattern costs a call into RE2 that encodes the text again
+(about two thirds of a chat case's time went there). A list written in the policy is joined into one alternation
+``(?:p1)|(?:p2)|…`` when the policy loads, so a message none of them matches costs one search; where the
+alternation matches, ``any_pattern`` is answered (some pattern matched), and ``any_pattern_unless`` (plugins.conduct,
+beside ``find_pattern_unless``) looks at each pattern as before, since its exceptions are judged per pattern's own
+matches.
+
+A list that comes from case data is never joined (its patterns go one by one through the bounded cache of
+lang.patterns, as ``find_pattern`` takes them), nor is one whose alternation RE2 refuses within its memory budget:
+both are searched pattern by pattern, with the same answer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from threading import Lock
+from typing import Any
+
+import re2
+
+from policy_eval.lang.patterns import PINNED_MAX_MEM, compile_pattern, pin_pattern
+
+__all__ = ["any_pattern", "joined_for", "join_patterns", "check_patterns", "JOINED_MAX"]
+
+JOINED_MAX = 256  # joined lists kept (a policy holds a few dozen; a long-lived process loading many stays bounded)
+
+_joined: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+_lock = Lock()
+
+
+def join_patterns(patterns: list[str]) -> Any:
+    """Compile the alternation of a list written in a policy (each pattern already checked by ``pin_pattern``) and
+    keep it; None where RE2 cannot compile it within its memory budget (the list is then searched one by one)."""
+    key = tuple(patterns)
+    with _lock:
+        if key in _joined:
+            _joined.move_to_end(key)
+            return _joined[key]
+    for p in key:
+        pin_pattern(p)  # (each is refused on its own, with its own message, before any join)
+    options = re2.Options()
+    options.max_mem = PINNED_MAX_MEM * 4
+    options.log_errors = False
+    try:
+        joined = re2.compile("|".join(f"(?:{p})" for p in key), options)
+    except re2.error:
+        joined = None
+    with _lock:
+        _joined[key] = joined
+        while len(_joined) > JOINED_MAX:
+            _joined.popitem(last=False)
+    return joined
+
+
+def joined_for(patterns: list[str]) -> Any:
+    """The joined alternation of a list joined at load, else None (unknown list, or not joinable)."""
+    return _joined.get(tuple(patterns)) if patterns else None
+
+
+def any_pattern(text: str, patterns: list[str]) -> bool:
+    """Whether any of the patterns matches somewhere in the text."""
+    joined = joined_for(patterns)
+    if joined is not None:
+        return joined.search(text) is not None
+    return any(compile_pattern(p).search(text) is not None for p in patterns)
+
+
+def check_patterns(position: int, value: Any) -> None:
+    """The pattern list (the second argument) written in the policy: each checked, then joined, at load."""
+    if position == 1 and isinstance(value, list) and all(isinstance(p, str) for p in value):
+        join_patterns(value)

@@ -1,0 +1,104 @@
+"""any_pattern / any_pattern_unless (plugins/patternsets.py, plugins/conduct.py) give the answer of the pattern-by-
+pattern quantifier they replace, on every bundled pattern list and every message of the golden chats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_eval.plugins import patternsets
+from policy_eval.plugins.conduct import any_pattern_unless, find_pattern, find_pattern_unless
+from policy_eval.plugins.patternsets import any_pattern, join_patterns, joined_for
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS = yaml.safe_load((ROOT / "policies" / "conduct" / "v1.yaml").read_text(encoding="utf-8"))["params"]
+PATTERN_LISTS = {name: p["value"] for name, p in PARAMS.items()
+                 if name.endswith("_patterns") and isinstance(p.get("value"), list)}
+CONTEXT_LISTS = {name: p["value"] for name, p in PARAMS.items()
+                 if name.endswith("_contexts") and isinstance(p.get("value"), list)}
+
+
+def _messages(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["text"]] if isinstance(node.get("text"), str) else []
+        return found + [t for v in node.values() for t in _messages(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _messages(v)]
+    return []
+
+
+TEXTS = sorted({t for f in sorted((ROOT / "tests" / "golden").glob("conduct*.yaml"))
+                for t in _messages(yaml.safe_load(f.read_text(encoding="utf-8")))})
+
+
+def _one_by_one(text: str, patterns: list[str]) -> bool:
+    return any(len(find_pattern(text, p)) > 0 for p in patterns)
+
+
+def test_the_corpus_is_large_and_every_list_joins() -> None:
+    assert len(TEXTS) > 500 and len(PATTERN_LISTS) >= 8
+    for patterns in PATTERN_LISTS.values():
+        assert join_patterns(patterns) is not None
+        assert joined_for(patterns) is not None
+
+
+@pytest.mark.parametrize("name", sorted(PATTERN_LISTS))
+def test_any_pattern_equals_the_quantifier_on_the_golden_chats(name: str) -> None:
+    patterns = PATTERN_LISTS[name]
+    join_patterns(patterns)
+    hits = 0
+    for text in TEXTS:
+        for variant in (text, text.lower()):
+            expected = _one_by_one(variant, patterns)
+            assert any_pattern(variant, patterns) is expected, (name, variant)
+            hits += expected
+    assert 0 < hits < 2 * len(TEXTS)  # the corpus has messages each list matches and messages it does not
+
+
+@pytest.mark.parametrize("name", sorted(PATTERN_LISTS))
+def test_any_pattern_unless_equals_the_quantifier_on_the_golden_chats(name: str) -> None:
+    patterns = PATTERN_LISTS[name]
+    join_patterns(patterns)
+    unless = [c for contexts in CONTEXT_LISTS.values() for c in contexts][:40]
+    for text in TEXTS:
+        variant = text.lower()
+        expected = any(len(find_pattern_unless(variant, p, unless)) > 0 for p in patterns)
+        assert any_pattern_unless(variant, patterns, unless) is expected, (name, variant)
+
+
+@pytest.mark.parametrize("patterns, text, expected", [
+    (["x", "(?i)abc"], "xyz ABC", True),        # a flag inside its own group only
+    (["(?i)abc", "def"], "DEF", False),         # ... which does not reach the next pattern
+    (["x", "^a"], "ba", False),                 # an anchor stays an anchor inside the alternation
+    (["x", "^a"], "ab", True),
+    (["b$", "q"], "ab\nc", False),
+    (["a|b", "c"], "zzb", True),                # a pattern's own alternation stays inside its group
+    ([""], "anything", True),                   # the empty pattern matches, as find_pattern's does
+    ([], "anything", False),
+])
+def test_join_keeps_each_patterns_meaning(patterns: list[str], text: str, expected: bool) -> None:
+    join_patterns(patterns)
+    assert any_pattern(text, patterns) is expected
+    assert _one_by_one(text, patterns) is expected
+
+
+def test_a_list_not_written_in_a_policy_is_searched_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patternsets, "_joined", patternsets.OrderedDict())
+    from_case = ["никогда", "(?i)CASE-[0-9]+"]
+    assert joined_for(from_case) is None
+    assert any_pattern("see case-42", from_case) is True
+    assert any_pattern("nothing", from_case) is False
+    assert joined_for(from_case) is None  # never joined at evaluation time
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="微信vxqQ：:加我群裙号0123456789 -。.@at傻逼你是nt爬滚🐷不能", max_size=40))
+def test_random_texts(text: str) -> None:
+    for patterns in PATTERN_LISTS.values():
+        join_patterns(patterns)
+        assert any_pattern(text, patterns) is _one_by_one(text, patterns)
