@@ -18,7 +18,13 @@ import re2
 from policy_eval.lang.functions import Function, compile_pattern, pin_pattern
 from policy_eval.lang.types import ANY, BOOL, DATETIME, DURATION, INT, MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
-from policy_eval.plugins.patternsets import any_pattern, check_patterns, joined_for
+from policy_eval.plugins.patternsets import (
+    any_pattern,
+    check_patterns,
+    check_words,
+    joined_for,
+    words_joined_for,
+)
 from policy_eval.plugins.timing import longest_burst, unanswered
 
 __all__ = ["policy_eval_functions", "find_urls", "find_bank_cards", "find_phones", "find_emails",
@@ -240,9 +246,15 @@ def find_accounts(text: str) -> list[Match]:
 
 
 def find_words(text: str, words: list[str]) -> list[Match]:
-    """Every occurrence of any of the words (case-insensitive for Latin letters)."""
+    """Every occurrence of any of the words (case-insensitive for Latin letters). A list written in the policy was
+    lower-cased and joined at load (plugins.patternsets): a text holding none of its words costs one search."""
     out = []
     lowered = text.lower()
+    joined = words_joined_for(words)
+    if joined is not None:
+        if joined[1] is not None and joined[1].search(lowered) is None:
+            return out
+        words = joined[0]
     for word in words:
         if not word:
             continue
@@ -329,7 +341,9 @@ def any_pattern_unless(text: str, patterns: list[str], unless: list[str]) -> boo
 
 
 def _check_unless(position: int, value: Any) -> None:
-    """The ``unless`` patterns (the third argument), written in the policy: checked at load, kept compiled."""
+    """The ``unless`` patterns (the third argument), written in the policy: checked at load, kept compiled; the
+    words (the second), joined (plugins.patternsets)."""
+    check_words(position, value)
     if position == 2 and isinstance(value, list):
         for item in value:
             if isinstance(item, str):
@@ -360,7 +374,7 @@ def policy_eval_functions() -> list[Function]:
         Function("find_emails", (S,), evidence, find_emails, plugin="conduct", doc="e-mail addresses"),
         Function("find_accounts", (S,), evidence, find_accounts, plugin="conduct",
                  doc="WeChat/QQ/Alipay account mentions"),
-        Function("find_words", (S, list_of(S)), evidence, find_words, plugin="conduct",
+        Function("find_words", (S, list_of(S)), evidence, find_words, check_constant=check_words, plugin="conduct",
                  doc="occurrences of listed words", scans=(0, 1), scan_steps=4),
         Function("find_pattern", (S, S), evidence, find_pattern, check_constant=_check_pattern, plugin="conduct",
                  doc="RE2 pattern matches", scans=(0, 1)),

@@ -26,7 +26,8 @@ import re2
 
 from policy_eval.lang.patterns import PINNED_MAX_MEM, compile_pattern, pin_pattern
 
-__all__ = ["any_pattern", "joined_for", "join_patterns", "check_patterns", "JOINED_MAX"]
+__all__ = ["any_pattern", "joined_for", "join_patterns", "check_patterns", "join_words", "words_joined_for",
+           "check_words", "JOINED_MAX"]
 
 JOINED_MAX = 256  # joined lists kept (a policy holds a few dozen; a long-lived process loading many stays bounded)
 
@@ -75,3 +76,43 @@ def check_patterns(position: int, value: Any) -> None:
     """The pattern list (the second argument) written in the policy: each checked, then joined, at load."""
     if position == 1 and isinstance(value, list) and all(isinstance(p, str) for p in value):
         join_patterns(value)
+
+
+# The same for a list of words (plugins.conduct.find_words): the lower-cased words, and one search of their
+# alternation (each escaped) that tells a text holding none of them, which is most messages, in one call.
+_words: OrderedDict[tuple[str, ...], tuple[list[str], Any]] = OrderedDict()
+
+
+def join_words(words: list[str]) -> tuple[list[str], Any]:
+    """A word list written in a policy: its words lower-cased (empty ones dropped, as find_words skips them) and
+    their alternation compiled (None where RE2 refuses it within its budget), kept."""
+    key = tuple(words)
+    with _lock:
+        if key in _words:
+            _words.move_to_end(key)
+            return _words[key]
+    lowered = [w.lower() for w in key if w]
+    options = re2.Options()
+    options.max_mem = PINNED_MAX_MEM * 4
+    options.log_errors = False
+    try:
+        joined = re2.compile("|".join(re2.escape(w) for w in lowered), options) if lowered else None
+    except re2.error:
+        joined = None
+    entry = (lowered, joined)
+    with _lock:
+        _words[key] = entry
+        while len(_words) > JOINED_MAX:
+            _words.popitem(last=False)
+    return entry
+
+
+def words_joined_for(words: list[str]) -> tuple[list[str], Any] | None:
+    """What :func:`join_words` kept for a list joined at load, else None (a list from the case)."""
+    return _words.get(tuple(words)) if words else None
+
+
+def check_words(position: int, value: Any) -> None:
+    """The word list (the second argument) written in the policy: joined at load."""
+    if position == 1 and isinstance(value, list) and all(isinstance(w, str) for w in value):
+        join_words(value)

@@ -102,3 +102,54 @@ def test_random_texts(text: str) -> None:
     for patterns in PATTERN_LISTS.values():
         join_patterns(patterns)
         assert any_pattern(text, patterns) is _one_by_one(text, patterns)
+
+
+WORD_LISTS = {name: p["value"] for name, p in PARAMS.items()
+              if name.endswith("_words") and isinstance(p.get("value"), list)}
+
+
+def _reference_find_words(text: str, words: list[str]) -> list[dict[str, Any]]:
+    """find_words as it was before its lists were joined: each word looked for in the whole lower-cased text."""
+    out = []
+    lowered = text.lower()
+    for word in words:
+        if not word:
+            continue
+        w = word.lower()
+        start = lowered.find(w)
+        while start >= 0:
+            out.append({"start": start, "end": start + len(w), "text": text[start:start + len(w)]})
+            start = lowered.find(w, start + len(w))
+    out.sort(key=lambda m: m["start"])
+    return out
+
+
+def _spans(found: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
+    return [(m["start"], m["end"], m["text"]) for m in found]
+
+
+@pytest.mark.parametrize("name", sorted(WORD_LISTS))
+def test_find_words_on_a_joined_list_finds_what_it_found_before(name: str) -> None:
+    from policy_eval.plugins.conduct import find_words
+    from policy_eval.plugins.patternsets import join_words, words_joined_for
+
+    words = WORD_LISTS[name]
+    join_words(words)
+    assert words_joined_for(words) is not None and words_joined_for(words)[1] is not None
+    hits = 0
+    for text in TEXTS:
+        expected = _spans(_reference_find_words(text, words))
+        assert _spans(find_words(text, words)) == expected, (name, text)
+        hits += bool(expected)
+    assert hits > 0
+
+
+def test_find_words_on_a_list_from_the_case_is_not_joined() -> None:
+    from policy_eval.plugins.conduct import find_words
+    from policy_eval.plugins.patternsets import words_joined_for
+
+    words = ["Ünique-Word-From-A-Case", "", "ZZ"]
+    assert words_joined_for(words) is None
+    assert _spans(find_words("an ünique-word-from-a-case and zz", words)) == _spans(
+        _reference_find_words("an ünique-word-from-a-case and zz", words))
+    assert words_joined_for(words) is None
