@@ -248,7 +248,7 @@ def find_accounts(text: str) -> list[Match]:
 def find_words(text: str, words: list[str]) -> list[Match]:
     """Every occurrence of any of the words (case-insensitive for Latin letters). A list written in the policy was
     lower-cased and joined at load (plugins.patternsets): a text holding none of its words costs one search."""
-    out = []
+    out: list[Match] = []
     lowered = text.lower()
     joined = words_joined_for(words)
     if joined is not None:
