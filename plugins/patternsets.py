@@ -19,6 +19,7 @@ both are searched pattern by pattern, with the same answer.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import Lock
 from typing import Any
 
@@ -35,28 +36,41 @@ _joined: OrderedDict[tuple[str, ...], Any] = OrderedDict()
 _lock = Lock()
 
 
-def join_patterns(patterns: list[str]) -> Any:
-    """Compile the alternation of a list written in a policy (each pattern already checked by ``pin_pattern``) and
-    keep it; None where RE2 cannot compile it within its memory budget (the list is then searched one by one)."""
-    key = tuple(patterns)
+def _kept(cache: OrderedDict[tuple[str, ...], Any], key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+    """``cache[key]``, built by ``build`` when absent; the least recently used go first beyond :data:`JOINED_MAX`."""
     with _lock:
-        if key in _joined:
-            _joined.move_to_end(key)
-            return _joined[key]
-    for p in key:
-        pin_pattern(p)  # (each is refused on its own, with its own message, before any join)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = build()
+    with _lock:
+        cache[key] = value
+        while len(cache) > JOINED_MAX:
+            cache.popitem(last=False)
+    return value
+
+
+def _compile_joined(alternatives: list[str]) -> Any:
+    """One alternation of the given (already checked) regex texts, or None where RE2 refuses it within its budget."""
     options = re2.Options()
     options.max_mem = PINNED_MAX_MEM * 4
     options.log_errors = False
     try:
-        joined = re2.compile("|".join(f"(?:{p})" for p in key), options)
+        return re2.compile("|".join(alternatives), options)
     except re2.error:
-        joined = None
-    with _lock:
-        _joined[key] = joined
-        while len(_joined) > JOINED_MAX:
-            _joined.popitem(last=False)
-    return joined
+        return None
+
+
+def join_patterns(patterns: list[str]) -> Any:
+    """Compile the alternation of a list written in a policy (each pattern checked by ``pin_pattern`` first) and
+    keep it; None where RE2 cannot compile it within its memory budget (the list is then searched one by one)."""
+    key = tuple(patterns)
+
+    def build() -> Any:
+        for p in key:
+            pin_pattern(p)  # (each is refused on its own, with its own message, before any join)
+        return _compile_joined([f"(?:{p})" for p in key])
+    return _kept(_joined, key, build)
 
 
 def joined_for(patterns: list[str]) -> Any:
@@ -87,23 +101,11 @@ def join_words(words: list[str]) -> tuple[list[str], Any]:
     """A word list written in a policy: its words lower-cased (empty ones dropped, as find_words skips them) and
     their alternation compiled (None where RE2 refuses it within its budget), kept."""
     key = tuple(words)
-    with _lock:
-        if key in _words:
-            _words.move_to_end(key)
-            return _words[key]
-    lowered = [w.lower() for w in key if w]
-    options = re2.Options()
-    options.max_mem = PINNED_MAX_MEM * 4
-    options.log_errors = False
-    try:
-        joined = re2.compile("|".join(re2.escape(w) for w in lowered), options) if lowered else None
-    except re2.error:
-        joined = None
-    entry = (lowered, joined)
-    with _lock:
-        _words[key] = entry
-        while len(_words) > JOINED_MAX:
-            _words.popitem(last=False)
+
+    def build() -> tuple[list[str], Any]:
+        lowered = [w.lower() for w in key if w]
+        return lowered, (_compile_joined([re2.escape(w) for w in lowered]) if lowered else None)
+    entry: tuple[list[str], Any] = _kept(_words, key, build)
     return entry
 
 
