@@ -38,8 +38,8 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
     its segments are a leading run of the path's (``汽车>新能源整车`` matches
     ``汽车>新能源整车>轿车``). Blanks around ``>`` are ignored.
     """
-    last = _last
-    if categories is not last[0] or categories != last[1]:  # another list, or the same one changed since
+    last = _kept.get(id(categories))
+    if last is None or last[0] is not categories or categories != last[1]:  # new, or changed since
         last = _wanted(categories)
     segs = _segments(path)
     if not last[2].isdisjoint(segs):
@@ -50,13 +50,17 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
     return False
 
 
-def _wanted(categories: Sequence[str]) -> tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...]]:
+_Wanted = tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...]]
+
+
+def _wanted(categories: Sequence[str]) -> _Wanted:
     """The categories' entries split once: (the list, a copy of it, the one-segment entries, the others).
 
-    Kept as the last one (``_last``): a policy passes the same list (a parameter) on every case, so splitting
-    and stripping its entries was most of a call. The copy says whether the list was changed in place since;
-    one tuple, replaced whole: safe across threads."""
-    global _last
+    Kept by the list's identity (``_kept``): a policy passes the same few lists (parameters) on every case, in
+    turn (the after-sales rules pass five), so splitting and stripping their entries was most of a call. The
+    entry holds the list itself, so its id cannot be reused while kept; the copy says whether the list was
+    changed in place since. At most ``_KEEP`` lists are kept (lists built from case data are new objects on
+    every case): the table is emptied when full. One tuple per entry, replaced whole: safe across threads."""
     singles: set[str] = set()
     multis: list[tuple[str, ...]] = []
     for entry in categories:
@@ -68,11 +72,14 @@ def _wanted(categories: Sequence[str]) -> tuple[Any, Any, frozenset[str], tuple[
         else:
             multis.append(want)
     copy = list(categories) if type(categories) is list else tuple(categories)
-    _last = (categories, copy, frozenset(singles), tuple(multis))
-    return _last
+    if len(_kept) >= _KEEP:
+        _kept.clear()
+    entry = _kept[id(categories)] = (categories, copy, frozenset(singles), tuple(multis))
+    return entry
 
 
-_last: tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...]] = (None, None, frozenset(), ())
+_KEEP = 64
+_kept: dict[int, _Wanted] = {}
 
 
 @hookimpl
