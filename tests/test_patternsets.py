@@ -153,3 +153,16 @@ def test_find_words_on_a_list_from_the_case_is_not_joined() -> None:
     assert _spans(find_words("an ünique-word-from-a-case and zz", words)) == _spans(
         _reference_find_words("an ünique-word-from-a-case and zz", words))
     assert words_joined_for(words) is None
+
+
+def test_find_words_reads_regex_characters_in_a_joined_list_literally() -> None:
+    """The joined prefilter (Python's ``re`` over escaped words) matches each word as written: a dot, a bracket
+    or a star in a word is that character, never an operator (a.b does not find axb; c* does not find c)."""
+    from policy_eval.plugins.conduct import find_words
+    from policy_eval.plugins.patternsets import join_words
+
+    words = ["a.b", "(x", "c*", "[vx]", "d|e"]
+    join_words(words)
+    assert find_words("axb (y c vx d e", words) == []
+    found = [m["text"] for m in find_words("a.b (x c* [VX] d|e", words)]
+    assert found == ["a.b", "(x", "c*", "[VX]", "d|e"]
