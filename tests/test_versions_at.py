@@ -1,0 +1,89 @@
+"""PolicyHistory.at: the version in force at an instant, screened by the boundaries' UTC years before any datetime
+comparison (rulebook.policy.versions), is the first version whose period holds the instant, whatever the offsets,
+near every boundary and across year ends."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_eval.lang.values import SHANGHAI
+from policy_eval.rulebook.policy.versions import PolicyHistory
+
+
+@dataclass
+class _Version:
+    """What ``at`` reads of a version: its period."""
+
+    version: str
+    effective_from: _dt.datetime
+    effective_until: _dt.datetime | None
+
+    def in_force(self, at: _dt.datetime) -> bool:
+        return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)
+
+
+def _first(versions: list[_Version], when: _dt.datetime) -> _Version | None:
+    return next((v for v in versions if v.in_force(when)), None)
+
+
+ZONES = st.sampled_from([_dt.UTC, SHANGHAI, _dt.timezone(_dt.timedelta(hours=8)),
+                         _dt.timezone(_dt.timedelta(hours=-11, minutes=-30)),
+                         _dt.timezone(_dt.timedelta(hours=14)), _dt.timezone(_dt.timedelta(hours=23, minutes=59))])
+# instants from year 3 to 9997 (offsets of up to a day either way stay inside datetime's range), many at year ends
+NAIVE = st.one_of(
+    st.datetimes(min_value=_dt.datetime(3, 1, 1), max_value=_dt.datetime(9997, 12, 31)),
+    st.builds(lambda y, end, m: _dt.datetime(y, 12, 31, 23, 59) + _dt.timedelta(minutes=m) if end
+              else _dt.datetime(y, 1, 1) + _dt.timedelta(minutes=m),
+              st.integers(3, 9996), st.booleans(), st.integers(-2 * 1440, 2 * 1440)))
+INSTANTS = st.builds(lambda n, z: n.replace(tzinfo=z), NAIVE, ZONES)
+
+
+def _history(starts: list[_dt.datetime], open_end: bool) -> PolicyHistory:
+    """Versions back to back from each start to the next (the last open or ending a day after its start)."""
+    ordered = sorted(set(starts))
+    versions = []
+    for i, start in enumerate(ordered):
+        until = ordered[i + 1] if i + 1 < len(ordered) else (None if open_end else start + _dt.timedelta(days=1))
+        versions.append(_Version(str(i + 1), start, until))
+    history = PolicyHistory("p", "k")
+    history.versions = versions  # type: ignore[assignment]
+    return history
+
+
+@settings(max_examples=300)
+@given(st.lists(INSTANTS, min_size=1, max_size=4), st.booleans(), st.lists(INSTANTS, min_size=1, max_size=12),
+       st.lists(st.integers(-3 * 1440, 3 * 1440), max_size=6), ZONES)
+def test_at_is_the_first_version_in_force(starts: list[_dt.datetime], open_end: bool, queries: list[_dt.datetime],
+                                          shifts: list[int], zone: Any) -> None:
+    history = _history(starts, open_end)
+    # also every boundary itself, a microsecond either side, and minutes to days away, in another offset
+    bounds = [b for v in history.versions for b in (v.effective_from, v.effective_until) if b is not None]
+    near = [b + _dt.timedelta(minutes=m) for b in bounds for m in shifts]
+    edges = [b + d for b in bounds for d in
+             (_dt.timedelta(0), _dt.timedelta(microseconds=1), -_dt.timedelta(microseconds=1))]
+    for when in [*queries, *near, *edges]:
+        for asked in (when, when.astimezone(zone)):
+            assert history.at(asked) is _first(history.versions, asked), (asked, [
+                (v.effective_from, v.effective_until) for v in history.versions])
+
+
+def test_an_unstated_start_and_a_change_of_version_at_the_new_year() -> None:
+    """The bundled shape: a version from an unstated date (every earlier instant) to 2021-01-01 in Asia/Shanghai,
+    the next from then on; the instants either side of it, in UTC and in Shanghai."""
+    first = _Version("1", _dt.datetime(1, 1, 2, tzinfo=_dt.UTC), _dt.datetime(2021, 1, 1, tzinfo=SHANGHAI))
+    second = _Version("2", _dt.datetime(2021, 1, 1, tzinfo=SHANGHAI), None)
+    history = PolicyHistory("p", "k")
+    history.versions = [first, second]  # type: ignore[list-item]
+    change = _dt.datetime(2021, 1, 1, tzinfo=SHANGHAI)
+    assert history.at(change) is second
+    assert history.at(change - _dt.timedelta(microseconds=1)) is first
+    assert history.at(_dt.datetime(2020, 12, 31, 16, 0, tzinfo=_dt.UTC)) is second  # the same instant as change
+    assert history.at(_dt.datetime(2020, 12, 31, 15, 59, 59, 999999, tzinfo=_dt.UTC)) is first
+    assert history.at(_dt.datetime(2024, 6, 2, 16, tzinfo=_dt.timezone(_dt.timedelta(hours=8)))) is second
+    assert history.at(_dt.datetime(1999, 6, 2, 16, tzinfo=SHANGHAI)) is first
+    assert history.at(_dt.datetime(1, 1, 1, 12, tzinfo=_dt.UTC)) is None  # before the unstated start's instant
