@@ -20,7 +20,9 @@ less precision than wall time would), best of --repeat rounds:
   verdict     per violated and per undetermined verdict (not per case): the evaluator's ``judged`` on the
               calls findings detail made for these cases, replayed (hot, in isolation), with the violated
               verdict's message and remedies and the undetermined one's trace (the reference interpreter
-              naming the missing paths) also timed alone
+              naming the missing paths) also timed alone; and the violated verdicts the kernel builds
+              directly (``Judge.violated``, not through ``judged``: most of them), with their messages and
+              remedies
 
 and the output size per case (bytes), overall and for cases with nothing violated.
 """
@@ -82,23 +84,38 @@ def _verdict_rows(evaluator: Any, cases: list[Any]) -> list[tuple[str, list[tupl
     except ImportError:
         message, remedies = evaluator._message, evaluator._remedies
     calls: list[tuple[Any, ...]] = []
+    direct: list[tuple[Any, ...]] = []  # violated verdicts built without judged (run.judge.Judge.violated), if any
     judged = evaluator.judged
+    violated_fn = getattr(evaluator, "violated", None)
 
     def record(*a: Any) -> Any:
         calls.append(a)
         return judged(*a)
+
+    def record_direct(*a: Any) -> Any:
+        result = violated_fn(*a)  # type: ignore[misc]
+        if result is not None:
+            direct.append(a)
+        return result
     evaluator.judged = record
+    if violated_fn is not None:
+        evaluator.violated = record_direct
     try:
         for c in cases:
             evaluator.evaluate(c)
     finally:
         del evaluator.judged
+        if violated_fn is not None:
+            del evaluator.violated
     violated = [a for a in calls if a[8] is Outcome.VIOLATED]
     undetermined = [a for a in calls if a[8] is Outcome.UNDETERMINED]
     rows: list[tuple[str, list[tuple[Any, ...]], Callable[..., Any]]] = [
         ("verdict: violated (each)", violated, judged),
         ("verdict: violated, its message", violated, lambda v, r, c, env, *_: message(r, c, env)),
         ("verdict: violated, its remedies", violated, lambda v, r, c, env, *_: remedies(r, c, env)),
+        ("verdict: violated, built directly (each)", direct, violated_fn),
+        ("verdict: violated directly, its message", direct, lambda v, r, c, env, *_: message(r, c, env)),
+        ("verdict: violated directly, its remedies", direct, lambda v, r, c, env, *_: remedies(r, c, env)),
         ("verdict: undetermined (each)", undetermined, judged),
         ("verdict: undetermined, traced with steps", undetermined, lambda v, r, c, env, *_: trace_rule(r, c, env)),
     ]
