@@ -74,8 +74,9 @@ def _wanted(categories: Sequence[str]) -> _Wanted:
     copy = list(categories) if type(categories) is list else tuple(categories)
     if len(_kept) >= _KEEP:
         _kept.clear()
-    entry = _kept[id(categories)] = (categories, copy, frozenset(singles), tuple(multis))
-    return entry
+    kept: _Wanted = (categories, copy, frozenset(singles), tuple(multis))
+    _kept[id(categories)] = kept
+    return kept
 
 
 _KEEP = 64
