@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
-import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from selfsignal import signal_self
 
 from policy_eval import cli
 from policy_eval.cli import common
@@ -150,8 +149,7 @@ def _signal_at(monkeypatch: pytest.MonkeyPatch, owner: Any, attribute: str, at_c
         nonlocal calls
         calls += 1
         if calls == at_call:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)
+            signal_self(signal.SIGINT, 0.05)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, attribute, interrupted)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selfsignal import signal_self
 
 from policy_eval.run.batch import CHUNK
 
@@ -234,8 +235,7 @@ def _in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, at
         nonlocal calls
         calls += 1
         if calls == at_call:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.01)  # the handler runs here, inside the call
+            signal_self(signal.SIGINT, 0.01)  # the handler runs here, inside the call
         return original(*args, **kwargs)
 
     monkeypatch.setattr(cls, attribute, interrupted)
@@ -288,8 +288,7 @@ def test_signal_with_records_from_stdin_counts_each_record(tmp_path: Path, monke
         nonlocal calls
         calls += 1
         if calls == 5:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.01)
+            signal_self(signal.SIGINT, 0.01)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(Evaluator, "evaluate", interrupted)
