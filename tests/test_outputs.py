@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selfsignal import signal_self
 
 from policy_eval import cli
 from policy_eval.cli import common, output
@@ -256,7 +255,8 @@ def _interrupt_at(monkeypatch: pytest.MonkeyPatch, at_call: int) -> None:
         nonlocal calls
         calls += 1
         if calls == at_call:
-            signal_self(signal.SIGINT, 0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(Evaluator, "evaluate", evaluate)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
+import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -16,7 +18,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from selfsignal import signal_self
 
 from policy_eval import cli
 from policy_eval.cli import common
@@ -149,7 +150,8 @@ def _signal_at(monkeypatch: pytest.MonkeyPatch, owner: Any, attribute: str, at_c
         nonlocal calls
         calls += 1
         if calls == at_call:
-            signal_self(signal.SIGINT, 0.05)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, attribute, interrupted)

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selfsignal import signal_self
 
 from policy_eval.run.batch import CHUNK
 
@@ -235,7 +234,8 @@ def _in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, at
         nonlocal calls
         calls += 1
         if calls == at_call:
-            signal_self(signal.SIGINT, 0.01)  # the handler runs here, inside the call
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # the handler runs here, inside the call
         return original(*args, **kwargs)
 
     monkeypatch.setattr(cls, attribute, interrupted)
@@ -288,7 +288,8 @@ def test_signal_with_records_from_stdin_counts_each_record(tmp_path: Path, monke
         nonlocal calls
         calls += 1
         if calls == 5:
-            signal_self(signal.SIGINT, 0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(Evaluator, "evaluate", interrupted)
