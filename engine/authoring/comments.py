@@ -11,6 +11,7 @@ and after and refuses to drop one (:func:`policy_eval.authoring.fmt.format_text`
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Iterator
 
 import yaml
@@ -30,12 +31,14 @@ def _spans(node: yaml.Node) -> Iterator[tuple[int, int]]:
             stack.extend(n.value)
 
 
-def comments(text: str) -> list[tuple[int, str]]:
-    """(line, comment text) of every comment of ``text``, in order; [] when the text is not one YAML document."""
+@functools.lru_cache(maxsize=4)
+def comments(text: str) -> tuple[tuple[int, str], ...]:
+    """(line, comment text) of every comment of ``text``, in order; () when the text is not one YAML document.
+    Remembered for the last few texts: fmt asks for the comments of its input and output more than once."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return []
+        return ()
     inside = bytearray(len(text) + 1)  # 1 where a scalar is written
     for start, end in (_spans(root) if root is not None else ()):
         inside[start:end] = b"\x01" * (end - start)
@@ -47,7 +50,7 @@ def comments(text: str) -> list[tuple[int, str]]:
         elif c == "#" and not inside[i] and (i == 0 or text[i - 1] in " \t\n"):
             end = text.find("\n", i)
             out.append((line, text[i:end if end >= 0 else len(text)].rstrip()))
-    return out
+    return tuple(out)
 
 
 def lost(before: str, after: str) -> tuple[int, str] | None:

@@ -329,6 +329,8 @@ def format_text(text: str, file: str = "<input>") -> str:
     buf = io.StringIO()
     y.dump(doc, buf)
     out = align_comments(text, buf.getvalue())
+    if out == text:  # already canonical (what `fmt --check` and an editor's format-on-save mostly meet)
+        return out
     if _meaning(out, file) != before:
         raise FormatError("formatting would change what the file says; left as it is (please report this)",
                           file=file, line=1, column=1)
