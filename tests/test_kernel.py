@@ -61,12 +61,17 @@ def _leaves(value: Any, path: tuple[Any, ...] = (), items: bool = False) -> Iter
             yield from _leaves(v, path + (i,), items)
 
 
-def _variants(case: dict[str, Any], items: bool = False) -> Iterator[dict[str, Any]]:
+_CHANGES = ("null", "delete", "wrong")
+
+
+def _variants(case: dict[str, Any], items: bool = False, rotate: int | None = None) -> Iterator[dict[str, Any]]:
     """The case itself, then each path set to null, deleted, and set to a value of the wrong type (``items``:
-    the first two items of each list too)."""
+    the first two items of each list too). With ``rotate`` (a case's index) each path gets one of the three
+    changes, the next one at the next path and case, so that a sweep over the corpus still makes every change
+    at every kind of path at a third of the cost."""
     yield case
-    for path in _leaves(case, items=items):
-        for change in ("null", "delete", "wrong"):
+    for n, path in enumerate(_leaves(case, items=items)):
+        for change in _CHANGES if rotate is None else (_CHANGES[(n + rotate) % 3],):
             other = copy.deepcopy(case)
             node = other
             for key in path[:-1]:
