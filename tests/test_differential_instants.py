@@ -21,10 +21,10 @@ import json
 import os
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from goldencorpus import golden_tests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,11 +35,9 @@ from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.batch import BatchOptions, Processor
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.testing import load_tests
 
-GOLDEN = Path(__file__).parent / "golden"
 # the golden cases the bundled rulebook decides as it stands (no deployment overlay of parameters)
-TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f) if t.params is None]
+TESTS = [t for t in golden_tests() if t.params is None]
 
 SECOND = _dt.timedelta(seconds=1)
 STEPS = [_dt.timedelta(0), _dt.timedelta(microseconds=1), SECOND, _dt.timedelta(hours=1),

@@ -12,10 +12,11 @@ import pytest
 pytest.importorskip("distributed", reason="the Dask extra is installed by .ci/run; see pyproject [dask]")
 pd = pytest.importorskip("pandas")
 
+from goldencorpus import golden_tests  # noqa: E402
+
 from policy_eval.plugins.store_metrics import store_metrics_from_orders  # noqa: E402
 from policy_eval.run.batch import BatchOptions, run_batch  # noqa: E402
 from policy_eval.run.distributed import connect, evaluate_bag, evaluate_dataframe, run_on_dask  # noqa: E402
-from policy_eval.run.testing import load_tests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -33,7 +34,7 @@ def client():  # type: ignore[no-untyped-def]
 
 
 def _golden_records() -> list[tuple[str, int, dict]]:
-    tests = [t for f in sorted((ROOT / "tests" / "golden").glob("*.yaml")) for t in load_tests(f)]
+    tests = golden_tests()
     # through JSON so numbers are what a JSONL input would give
     return [(t.file, t.line, json.loads(json.dumps(t.case, default=str), parse_float=Decimal)) for t in tests]
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from goldencorpus import golden_tests
 
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.testing import coverage, load_tests, run_test
+from policy_eval.run.testing import coverage, run_test
 
-GOLDEN = Path(__file__).parent / "golden"
-TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+TESTS = golden_tests()
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,14 @@ from typing import Any
 
 import policytext as pt
 import pytest
+from goldencorpus import golden_tests
 
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import Outcome
-from policy_eval.run.testing import load_tests
 
-GOLDEN = Path(__file__).parent / "golden"
-TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+TESTS = golden_tests()
 
 
 @pytest.fixture(scope="module")

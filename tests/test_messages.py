@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from goldencorpus import golden_tests
 from goldenrules import rules_in_force
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,10 +44,8 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.messages import compile_message, compile_remedies, message_of, remedies_of
 from policy_eval.run.remedies import remedies as interpreted_remedies
 from policy_eval.run.shown import _display
-from policy_eval.run.testing import load_tests
 
-GOLDEN = Path(__file__).parent / "golden"
-TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+TESTS = golden_tests()
 
 
 def _value(cond: Condition, case: dict[str, Any], env: dict[str, Any]) -> Any:

@@ -312,10 +312,9 @@ def mixed_cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Generated cases of every kind, the golden corpus's cases, a broken line and a schema error."""
     sys.path.insert(0, str(ROOT / "bench"))
     from generate import generate
+    from goldencorpus import golden_tests
 
-    from policy_eval.run.testing import load_tests
-
-    golden = [t.case for f in sorted((ROOT / "tests" / "golden").glob("*.yaml")) for t in load_tests(f)]
+    golden = [t.case for t in golden_tests()]
     lines = [json.dumps(c, ensure_ascii=False, default=str) for c in [*generate(2500, seed=7), *golden]]
     lines.insert(1234, '{"case_id": "broken",')
     lines.insert(40, json.dumps({"case_id": "no-kind"}))

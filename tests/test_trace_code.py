@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from goldencorpus import golden_tests
 from test_kernel import _variants
 
 from policy_eval import expression as lang
@@ -29,10 +30,8 @@ from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import Rule, parse_instant
 from policy_eval.run import explaining
 from policy_eval.run.explaining import DATA_ERRORS, trace_rule
-from policy_eval.run.testing import load_tests
 
-GOLDEN = Path(__file__).parent / "golden"
-TESTS = [t for f in sorted(GOLDEN.glob("*.yaml")) for t in load_tests(f)]
+TESTS = golden_tests()
 
 
 def _reference(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
