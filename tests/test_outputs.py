@@ -315,7 +315,7 @@ def mixed_cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from goldencorpus import golden_tests
 
     golden = [t.case for t in golden_tests()]
-    lines = [json.dumps(c, ensure_ascii=False, default=str) for c in [*generate(2500, seed=7), *golden]]
+    lines = [json.dumps(c, ensure_ascii=False, default=str) for c in [*generate(800, seed=7), *golden]]
     lines.insert(1234, '{"case_id": "broken",')
     lines.insert(40, json.dumps({"case_id": "no-kind"}))
     path = tmp_path_factory.mktemp("mixed") / "mixed.jsonl"
@@ -342,7 +342,7 @@ def test_jobs_2_blocks_are_byte_identical_to_jobs_1(mixed_cases: Path, tmp_path:
     assert all(run == first for run in runs.values())
     assert first[0] == 1 and "rejected" in first[2]
     read = int(first[2].split(" records read")[0])
-    assert read == len(mixed_cases.read_text(encoding="utf-8").splitlines()) > 2500
+    assert read == len(mixed_cases.read_text(encoding="utf-8").splitlines()) > 2900  # (256 a block)
     if fmt == "jsonl":
         assert [json.loads(line)["record"] for line in first[1].splitlines()] == list(range(1, read + 1))
     else:
