@@ -272,7 +272,17 @@ def test_a_condition_too_large_for_generated_code_is_traced_by_the_interpreter(
 @pytest.mark.parametrize("text", ["order.inner.r > 1", "any i in items: i.x > 1", "a / b > 1 or s == 'x'"])
 def test_generated_code_does_not_keep_its_condition_alive(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The functions are weakly keyed by their condition: a rulebook dropped is collected with its code (a
-    root field or quantifier, which the code hands to the interpreter, is held weakly), generated or not."""
+    root field or quantifier, which the code hands to the interpreter, is held weakly), generated or not.
+    What lived before the test is frozen out of the collections (a full one over the suite's heap took
+    seconds); what the frozen objects hold stays alive, so freezing can only make the test fail, not pass."""
+    gc.freeze()
+    try:
+        _collected_with_its_code(text, monkeypatch)
+    finally:
+        gc.unfreeze()
+
+
+def _collected_with_its_code(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for cap in (tracecode.MAX_SOURCE, 10):
         monkeypatch.setattr(tracecode, "MAX_SOURCE", cap)
         prog = lang.compile_expression(text, case_schema=SCHEMA)
