@@ -33,6 +33,24 @@ def client():  # type: ignore[no-untyped-def]
     cluster.close()
 
 
+def test_two_local_clusters_at_once_print_no_port_warning() -> None:
+    """Two local runs at the same time (two operators, two xdist workers): the second scheduler's HTTP server
+    took the default port 8787 too and warned that it was in use."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clients = [connect("local", jobs=1), connect("local", jobs=1)]
+        try:
+            assert [c.submit(len, "ab").result() for c in clients] == [2, 2]
+        finally:
+            for c in clients:
+                cluster = c.cluster
+                c.close()
+                cluster.close()
+    assert not [str(w.message) for w in caught if "in use" in str(w.message)]
+
+
 def _golden_records() -> list[tuple[str, int, dict]]:
     tests = golden_tests()
     # through JSON so numbers are what a JSONL input would give

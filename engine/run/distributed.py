@@ -88,8 +88,11 @@ def connect(scheduler: str | None, jobs: int = 2) -> Any:
         # the scheduler under busy workers, their heartbeats logged an ERROR with a 40-line traceback, and the
         # cancelled tasks a WARNING each, over the run's own two lines (1 in ~10 runs of the signal test).
         with dask.config.set({"distributed.scheduler.allowed-failures": 1}), _deaf_children():
+            # No dashboard; the scheduler's HTTP server (health and metrics routes) on a free port: on its
+            # default, 8787, a second run at the same time printed a UserWarning that the port is in use.
             cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                   silence_logs=logging.CRITICAL)
         return Client(cluster)
     return Client(scheduler)
 
