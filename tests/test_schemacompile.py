@@ -19,6 +19,7 @@ from typing import Any
 
 import fastjsonschema
 import pytest
+from goldencorpus import golden_tests
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -27,7 +28,6 @@ from policy_eval.rulebook.loader import accept_null, load_case_schemas, load_jso
 from policy_eval.rulebook.schemacompile import MAX_DEPTH, compile_case_schema, generate
 from policy_eval.rulebook.schemaregex import RE2Validator
 from policy_eval.rulebook.validation import _REFERENCE_FORMATS, CaseValidator, _compile_fast
-from policy_eval.run.testing import load_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = load_case_schemas(ROOT / "schemas")
@@ -45,8 +45,7 @@ def _examples() -> list[dict[str, Any]]:
     for path in sorted((ROOT / "examples").glob("*.jsonl")):
         out += [parse_record(line, str(path), i) for i, line in enumerate(path.read_bytes().splitlines(), 1)
                 if line.strip()]
-    for path in sorted((ROOT / "tests/golden").glob("*.yaml")):
-        out += [t.case for t in load_tests(path)]
+    out += [t.case for t in golden_tests()]
     return [c for c in out if isinstance(c, dict) and c.get("kind") in SCHEMAS]
 
 
