@@ -11,6 +11,7 @@ which ``POLICY_EVAL_FUZZ_SCALE`` multiplies) keep it in both profiles.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,16 @@ settings.register_profile("ci", max_examples=4000, deadline=None, suppress_healt
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
 settings.load_profile(PROFILE)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish() -> None:
+    """Once the tests have run, the heap they built (rulebooks, the golden corpus: about 2 GB in an xdist
+    worker) is frozen out of the garbage collector. pytest collects after the session, to report unraisable
+    exceptions, and a full collection over that heap took seconds; pytest-xdist's gateway (execnet) sends a
+    worker still busy 5 s after it was told to end a SIGINT, which surfaced after the last test as a
+    PytestUnraisableExceptionWarning: KeyboardInterrupt inside a gc callback (Hypothesis's, a WeakKeyDictionary's)."""
+    gc.freeze()
 
 
 _BOOKS: dict[Any, Any] = {}
