@@ -22,6 +22,7 @@ from policy_eval.api import Rulebook
 from policy_eval.lang.budget import current
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run import compose
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import FIELDS, CaseResult, LazyResult, Outcome, RuleResult
 
@@ -87,6 +88,35 @@ def test_the_corpus_reaches_lazy_verdicts_of_every_kind(pair) -> None:  # type: 
                 if isinstance(r, LazyResult):
                     seen.add(r.outcome)
     assert seen == {Outcome.COMPLIED, Outcome.VIOLATED, Outcome.NOT_APPLICABLE}
+
+
+def test_what_every_verdict_of_a_rule_shares_is_read_without_a_fill(pair) -> None:  # type: ignore[no-untyped-def]
+    """diff and the workbench's impact read every verdict's deployment parameters and remedies: a complied or
+    not-applicable lazy verdict answers them (and its message, and ``depends`` where its rule has none) from
+    its class, as the eager verdict has them; only a violated one is filled (the impact over the golden corpus
+    filled 54,910 verdicts, now 2,580: the violated ones)."""
+    unfilled = filled = with_params = 0
+    for test in TESTS:
+        lazy, eager = pair(test.params)
+        # (a parameter whose value depends on the date is resolved at the case's reference time, by the fill)
+        dated = {f"{v.id}/{r.id}" for v in lazy.rulebook.versions() for r in v.rules
+                 if compose.dated(lazy._deployed.get(id(r)) or {})}
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        a, b = lazy.evaluate(test.case, as_of=as_of), eager.evaluate(test.case, as_of=as_of)
+        for r, e in zip(a.results, b.results, strict=True):
+            if not isinstance(r, LazyResult):
+                continue
+            # (a verdict may be filled already: the general path read it for a rule depending on it)
+            waiting = object.__getattribute__(r, "_fill") is not None
+            assert (r.params, r.remedies, r.message) == (e.params, e.remedies, e.message)
+            still = object.__getattribute__(r, "_fill") is not None
+            if r.outcome is not Outcome.VIOLATED and r.full_id not in dated and waiting:
+                assert still, r.full_id
+                unfilled += 1
+                with_params += bool(r.params)
+            elif waiting:
+                filled += not still
+    assert unfilled > 10_000 and filled > 1_000 and with_params > 10, (unfilled, filled, with_params)
 
 
 @pytest.mark.parametrize("selection", [{}, {"only": ["demo/after-refund"]}, {"skip": ["demo/in-window"]}])

@@ -129,7 +129,7 @@ class Evaluator(Judge):
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
                                   self._text, self.findings,
                                   {kind: self._by_kind.get(kind, []) for kind in rulebook.case_schemas},
-                                  rulebook.digest, self._policy) if lazy else None
+                                  rulebook.digest, self._policy, self._deployed) if lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}

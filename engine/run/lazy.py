@@ -24,7 +24,7 @@ from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.casevalues import id_text
 from policy_eval.rulebook.policy import PolicyVersion, Rule
-from policy_eval.run.compose import needed
+from policy_eval.run.compose import dated, needed
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue
@@ -109,7 +109,8 @@ class LazyVerdicts:
                  general: General, budget: int | None, kernel: Kernel, selected: dict[int, list[Rule]],
                  text: Callable[[Any], str], findings: bool = False,
                  by_kind: Mapping[str, Iterable[PolicyHistory]] | None = None, digest: str = "",
-                 policy: Callable[..., tuple[str | None, list[Any], tuple[int, int]]] | None = None) -> None:
+                 policy: Callable[..., tuple[str | None, list[Any], tuple[int, int]]] | None = None,
+                 deployed: Mapping[int, dict[str, dict[str, Any]]] | None = None) -> None:
         """``reasons``: per rule (by id), the reasons of its complied and not-applicable verdicts that do not
         depend on the case; ``general``: the evaluator's general path for one rule; ``kernel``: the versions'
         fused functions; ``selected``: each version's selected rules, in order; ``text``: an instant as
@@ -132,7 +133,7 @@ class LazyVerdicts:
             if v.waivers:
                 continue
             for r in v.rules:
-                self._kinds[id(r)] = _kinds(v, r, reasons[id(r)])
+                self._kinds[id(r)] = _kinds(v, r, reasons[id(r)], (deployed or {}).get(id(r)))
                 self._rule_of[(id(v), r.id)] = r
             fused = kernel.fused(v)
             if fused is not None:
@@ -356,13 +357,23 @@ class LazyVerdicts:
             _METER.reset(token)
 
 
-def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str]) -> dict[Outcome, type[LazyResult]]:
-    """The classes of a rule's lazy verdicts, one per outcome: the fields that do not depend on the case."""
+def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str],
+           deployed: dict[str, dict[str, Any]] | None) -> dict[Outcome, type[LazyResult]]:
+    """The classes of a rule's lazy verdicts, one per outcome: the fields that do not depend on the case.
+    ``deployed``: the rule's deployment parameters (compose.deployed); unless one is dated, every verdict of the
+    rule records them as they are (compose.in_force), or none. So diff and the workbench's impact, which read
+    every verdict's parameters and remedies, fill only the violated verdicts."""
     fixed = {"policy": version.id, "version": version.version, "rule": rule.id, "title": rule.title,
              "clause": rule.clause, "severity": rule.severity, "waiver": None}
+    if not deployed or not dated(deployed):
+        fixed["params"] = deployed or None
+    if not rule.depends_on:
+        fixed["depends"] = None
     out = {}
     for outcome in (_COMPLIED, _NOT_APPLICABLE, _VIOLATED):
         constants: dict[str, Any] = {**fixed, "outcome": outcome}
+        if outcome is not _VIOLATED:  # (only a violated verdict has a message and remedies: run.judge)
+            constants["message"], constants["remedies"] = None, ()
         # a not-applicable verdict's reason names the dependency that made it so, if one did
         if outcome is _COMPLIED or (outcome is _NOT_APPLICABLE and not rule.depends_on):
             constants["reason"] = reasons[outcome]
