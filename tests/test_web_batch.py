@@ -1,4 +1,4 @@
-"""The batch page reads outcomes only (the API's lazy verdicts, nothing explained) and says what it said when it
+"""The batch page (web.batch) reads outcomes only (the API's lazy verdicts, nothing explained) and says what it said when it
 explained every verdict of every record (3,020 records: 11.9 s of CPU then, 0.6 s now): per rule, the
 verdicts by outcome; the violating records with their rules; the records refused, by line."""
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_eval.api import CaseResult, Outcome, Rulebook
+from policy_eval.api import Rulebook
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.resources import bundled_policies
-from policy_eval.web import corpus, explain, inputs, testfiles
+from policy_eval.web import batch, corpus, explain, inputs, testfiles
 from policy_eval.web.impact import compare as compare_sides
 from policy_eval.web.inputs import MAX_CASES, MAX_UPLOAD, TooLarge, WorkbenchError, too_large
-from policy_eval.web.limit import CaseStopped, stopped_result, watched
+from policy_eval.web.limit import stopped_result
 
 __all__ = ["Workbench", "WorkbenchError", "TooLarge", "MAX_UPLOAD", "MAX_CASES", "CORPORA"]
 
@@ -372,42 +372,5 @@ class Workbench:
         return lines
 
     def batch(self, data: bytes, as_of: str | None = None) -> dict[str, Any]:
-        """The batch page: per rule, its verdicts by outcome; the violating records (line, case id, rules); the
-        records refused (line and error: not JSON, or the JSON path the schema refuses). Only outcomes are read
-        (the API's lazy verdicts, nothing explained): 3.9 ms a record when every verdict was explained."""
-        book = self.book()
-
-        def judged(case: dict[str, Any]) -> CaseResult | CaseError:
-            error = book.validate(case)
-            return error if isinstance(error, CaseError) else book.evaluate(case, as_of=as_of or None)
-
-        counts: Counter[tuple[str, str]] = Counter()
-        violated, rejected = [], []
-        evaluated = 0
-        lines = self._lines(data)
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                case = self.parse_case(line)
-            except WorkbenchError as exc:
-                rejected.append({"line": number, "error": str(exc)})
-                continue
-            try:  # (served: a record past serve --record-limit is rejected, and the others evaluated: web.limit)
-                result = watched(judged, case)
-            except CaseStopped as exc:
-                rejected.append({"line": number, "error": str(exc)})
-                continue
-            if isinstance(result, CaseError):  # (named by its JSON path, as the case page names it)
-                rejected.append({"line": number, "error": f"{result.json_path}: {result.message}"})
-                continue
-            evaluated += 1
-            rules = []
-            for r in result.results:
-                counts[(r.full_id, r.outcome.value)] += 1
-                if r.outcome is Outcome.VIOLATED:
-                    rules.append(r.full_id)
-            if rules:
-                violated.append({"line": number, "case_id": result.case_id, "rules": sorted(rules)})
-        table = [{"rule": r, **{o.value: counts[(r, o.value)] for o in Outcome}} for r in sorted({r for r, _ in counts})]
-        return {"table": table, "violated": violated, "rejected": rejected, "evaluated": evaluated}
+        """The batch page's summary of an uploaded JSON Lines file (:func:`policy_eval.web.batch.summary`)."""
+        return batch.summary(self.book(), self._lines(data), as_of)
