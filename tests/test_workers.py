@@ -275,3 +275,20 @@ def test_workers_die_with_a_parent_killed_outright(tmp_path: Path) -> None:
     for w in alive:  # (ours: do not leave them behind whatever the outcome)
         os.kill(w, signal.SIGKILL)
     assert alive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+@pytest.mark.parametrize(("told", "code"), [("this process", 0), ("another", 1)])
+def test_a_worker_whose_parent_is_not_the_pools_maker_ends_at_once(told: str, code: int) -> None:
+    """A worker forked just before kill -9 of its parent asked for its parent's pid only after it was
+    reparented to init, took init for its parent and waited for work for good (a CI run left one alive): it is
+    told the pid the pool was made in."""
+    import multiprocessing
+
+    from policy_eval.run.batch import _die_with_parent
+
+    parent = os.getpid() if told == "this process" else os.getpid() + 4_000_000  # (beyond pid_max: no process)
+    child = multiprocessing.get_context("fork").Process(target=_die_with_parent, args=(parent,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == code

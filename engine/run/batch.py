@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -237,7 +238,8 @@ _WORKER: Processor | None = None
 _INHERITED: Processor | None = None  # set in the parent just before forking workers
 
 
-def _init_worker(options: BatchOptions) -> None:
+def _init_worker(options: BatchOptions, parent: int | None = None) -> None:
+    """A worker's start: ``parent``, the pid of the process that made the pool (see :func:`_die_with_parent`)."""
     global _WORKER
     import signal
 
@@ -245,7 +247,7 @@ def _init_worker(options: BatchOptions) -> None:
     # interrupt means (it stops feeding work and reports what was written).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    _die_with_parent(parent)
     # A forked worker already holds the parent's compiled rulebook: loading it again would cost
     # seconds per worker. A spawned worker (no fork on this platform) loads its own.
     if _INHERITED is not None and _INHERITED.options == options:
@@ -256,19 +258,21 @@ def _init_worker(options: BatchOptions) -> None:
         _WORKER.watchdog.arm()  # (for the worker's life)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int | None = None) -> None:
     """On Linux, the worker is killed when its parent dies, however it dies (kill -9, the OOM killer): it
     would otherwise wait for work forever, reparented to init. Elsewhere nothing (the parent's exit closes the
-    pipes the workers wait on in the usual cases)."""
+    pipes the workers wait on in the usual cases). ``parent``: the pid the pool was made in, known before the
+    fork; a worker whose parent died before the request took effect, even before the worker first asked for
+    its parent's pid (it then saw init's), ends at once (a CI run once left one alive)."""
     import sys
 
     if not sys.platform.startswith("linux"):
         return
     import ctypes
-    import os
     import signal
 
-    parent = os.getppid()
+    if parent is None:
+        parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -348,7 +352,8 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     parent: list[Processor] = [processor] if processor is not None else []
 
     def make() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(options,))
+        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(options, os.getpid()))
 
     def lost(item: tuple[str, int, Any], message: str) -> Any:
         if not parent:
