@@ -363,8 +363,8 @@ def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str],
     ``deployed``: the rule's deployment parameters (compose.deployed); unless one is dated, every verdict of the
     rule records them as they are (compose.in_force), or none. So diff and the workbench's impact, which read
     every verdict's parameters and remedies, fill only the violated verdicts."""
-    fixed = {"policy": version.id, "version": version.version, "rule": rule.id, "title": rule.title,
-             "clause": rule.clause, "severity": rule.severity, "waiver": None}
+    fixed: dict[str, Any] = {"policy": version.id, "version": version.version, "rule": rule.id,
+                             "title": rule.title, "clause": rule.clause, "severity": rule.severity, "waiver": None}
     if not deployed or not dated(deployed):
         fixed["params"] = deployed or None
     if not rule.depends_on:
