@@ -194,7 +194,11 @@ class CaseError(Exception):
         self.omitted = omitted
 
     def __str__(self) -> str:
-        return f"{record_place(self.source or '<input>', self.record)}: {self.json_path}: {self.message}"
+        return f"{record_place(self.source or '<input>', self.record)}: {self.at_path()}"
+
+    def at_path(self) -> str:
+        """The refusal named by its JSON path only (``$.claim.x: ...``), as the workbench shows it."""
+        return f"{self.json_path}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"source": self.source, "record": self.record, "json_path": self.json_path,

@@ -35,7 +35,7 @@ def read_case_file(name: str) -> tuple[dict[str, Any] | None, str]:
         return None, f"cannot read the case file {path}: {exc.strerror or exc}"
     record = parse_record(data.removeprefix(b"\xef\xbb\xbf"), path, 1)
     if isinstance(record, CaseError):
-        return None, f"the case file {path} does not hold a case record: {record.json_path}: {record.message}"
+        return None, f"the case file {path} does not hold a case record: {record.at_path()}"
     return record, path
 
 
@@ -65,7 +65,7 @@ def _schema_problem(rulebook: Any, case: Any, source: str) -> str | None:
     kind = case.get("kind") if isinstance(case, dict) else None
     refused = (f"the {kind} case schema refuses the case" if isinstance(kind, str) and kind in rulebook.case_schemas
                else "the case is refused")  # not an object, or no known kind
-    return f"{refused}: {problem.json_path}: {problem.message}" + (f" (and {more} more)" if more > 0 else "")
+    return f"{refused}: {problem.at_path()}" + (f" (and {more} more)" if more > 0 else "")
 
 
 def _no_verdict(result: Any, history: Any, rule_id: str) -> str:

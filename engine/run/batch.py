@@ -238,7 +238,7 @@ _WORKER: Processor | None = None
 _INHERITED: Processor | None = None  # set in the parent just before forking workers
 
 
-def _init_worker(options: BatchOptions, parent: int | None = None) -> None:
+def _init_worker(options: BatchOptions, parent: int) -> None:
     """A worker's start: ``parent``, the pid of the process that made the pool (see :func:`_die_with_parent`)."""
     global _WORKER
     import signal
@@ -258,7 +258,7 @@ def _init_worker(options: BatchOptions, parent: int | None = None) -> None:
         _WORKER.watchdog.arm()  # (for the worker's life)
 
 
-def _die_with_parent(parent: int | None = None) -> None:
+def _die_with_parent(parent: int) -> None:
     """On Linux, the worker is killed when its parent dies, however it dies (kill -9, the OOM killer): it
     would otherwise wait for work forever, reparented to init. Elsewhere nothing (the parent's exit closes the
     pipes the workers wait on in the usual cases). ``parent``: the pid the pool was made in, known before the
@@ -271,8 +271,6 @@ def _die_with_parent(parent: int | None = None) -> None:
     import ctypes
     import signal
 
-    if parent is None:
-        parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG

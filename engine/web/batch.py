@@ -47,7 +47,7 @@ def summary(book: Rulebook, lines: list[bytes], as_of: str | None = None) -> dic
             rejected.append({"line": number, "error": str(exc)})
             continue
         if isinstance(result, CaseError):  # (named by its JSON path, as the case page names it)
-            rejected.append({"line": number, "error": f"{result.json_path}: {result.message}"})
+            rejected.append({"line": number, "error": result.at_path()})
             continue
         evaluated += 1
         rules = []

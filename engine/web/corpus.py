@@ -41,7 +41,7 @@ def examples(folder: Path | None) -> tuple[list[dict[str, Any]], list[dict[str, 
         name = _relative(folder, source)
         where = name if record is None or per_file[source] == 1 else record_place(name, record)
         if isinstance(item, CaseError):
-            error = item.message if record is None else f"{item.json_path}: {item.message}"
+            error = item.message if record is None else item.at_path()
         else:  # (the reader refuses a record that is not an object itself; this is diff's own check)
             error = f"$: a case must be a JSON object, got {type(item).__name__}"
         refused.append({"where": where, "error": error})

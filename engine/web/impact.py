@@ -86,7 +86,7 @@ def compare(old: Rulebook, new: Rulebook, cases: list[dict[str, Any]], as_of: st
         for number, case in enumerate(cases, 1):
             error = _refusal(case, old, new)
             if error is not None:  # diff counts it as rejected and compares it no further
-                rejected.append({"line": number, "error": f"{error.json_path}: {error.message}"})
+                rejected.append({"line": number, "error": error.at_path()})
                 yield SOURCE, number, error
             else:
                 yield SOURCE, number, case

@@ -66,7 +66,7 @@ def parse_case(text: str | bytes) -> dict[str, Any]:
     text = text.removeprefix("\ufeff") if isinstance(text, str) else text.removeprefix(b"\xef\xbb\xbf")
     case = parse_record(text, "<case>", 1)
     if isinstance(case, CaseError):
-        raise WorkbenchError(f"{case.json_path}: {case.message}")
+        raise WorkbenchError(case.at_path())
     return case
 
 
@@ -103,7 +103,7 @@ def fill_case(case: dict[str, Any], path: str, raw: str) -> None:
     else:
         duplicated = duplicate_error(value, "<fill>", 1)
         if duplicated is not None:
-            raise WorkbenchError(f"{path}: {duplicated.json_path}: {duplicated.message}")
+            raise WorkbenchError(f"{path}: {duplicated.at_path()}")
     parts = [p for p in path.replace("[", ".").replace("]", "").split(".") if p]
     node: Any = case
     for i, part in enumerate(parts):

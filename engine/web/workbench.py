@@ -236,7 +236,7 @@ class Workbench:
         book = book or self.book()
         error = book.validate(case)
         if isinstance(error, CaseError):  # the page shows the JSON path, not the API's "<api>:0" record name
-            return {"error": f"{error.json_path}: {error.message}", "path": error.json_path, "verdicts": []}
+            return {"error": error.at_path(), "path": error.json_path, "verdicts": []}
         result = book.evaluate(case, as_of=as_of or None, explain=True)
         verdicts = []
         for r in result.results:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         read += 1
         problem = case if isinstance(case, CaseError) else (validator.check(case, source, number) if validator else None)
         if problem is not None:
-            rejected.append(_rejected(source, number, case, f"{problem.json_path}: {problem.message}"))
+            rejected.append(_rejected(source, number, case, problem.at_path()))
             continue
         cf = forecaster.forecast(case, as_of=args.as_of, source=source, record=number)
         if cf.error is not None:
