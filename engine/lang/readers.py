@@ -22,7 +22,7 @@ from policy_eval.lang.values import (
     parse_money,
 )
 
-__all__ = ["reader_for", "ReadError", "read_datetime"]
+__all__ = ["reader_for", "ReadError", "read_datetime", "read_record", "read_list"]
 
 
 class ReadError(Exception):
@@ -149,3 +149,8 @@ def _record(raw: Any) -> Any:
     if type(raw) is not dict:
         raise ReadError(f"expected an object, got {raw!r:.80}")
     return raw
+
+
+# (generated code takes a value of exactly the right type itself and calls these for the rest: lang.threevalued)
+read_record = _record
+read_list = _list_raw

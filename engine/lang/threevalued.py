@@ -19,7 +19,7 @@ from typing import Any
 from policy_eval.lang import ir
 from policy_eval.lang.compiler import compile_ir, let_function
 from policy_eval.lang.ops import MAX_INT_BITS, int_mul, int_too_large
-from policy_eval.lang.readers import read_datetime
+from policy_eval.lang.readers import read_datetime, read_list, read_record
 from policy_eval.lang.timestamps import MEMO
 from policy_eval.lang.values import UNKNOWN
 
@@ -120,7 +120,7 @@ class _Gen:
         if type(value) in _INLINE_CONSTS and (type(value) is not int or abs(value) < 1 << 60):
             return repr(value)  # True / False / None / a small integer: our own repr, never text
         for i, known in enumerate(self.K):
-            if type(known) is type(value) and type(value) is str and known == value:
+            if known is value or type(known) is type(value) and type(value) is str and known == value:
                 return f"_k{i}"
         self.K.append(value)
         return f"_k{len(self.K) - 1}"
@@ -236,6 +236,9 @@ class _Gen:
         exact = {"int": "int", "string": "str", "bool": "bool"}.get(node.type.name)
         if exact is not None:  # the common case needs no call: a value of exactly the right type
             return f"({t} if {t}.__class__ is {self.const_type(exact)} else {self.fn(leaf)}({t}))"
+        if leaf is read_record or leaf is read_list:  # (an object read whole, e.g. for exists(order.x))
+            kind = "dict" if leaf is read_record else "list"
+            return f"({t} if {t}.__class__ is {self.const_type(kind)} else {self.fn(leaf)}({t}))"
         if leaf is read_datetime:  # a timestamp the schema check (or a rule) parsed: from its memo, inline
             h = self.tmp()
             return (f"({h} if {t}.__class__ is {self.const_type('str')} and ({h} := {self.memo()}.get({t})) "
@@ -250,7 +253,7 @@ class _Gen:
         return self.const(MEMO)
 
     def const_type(self, name: str) -> str:
-        return self.const({"int": int, "str": str, "bool": bool}[name])
+        return self.const({"int": int, "str": str, "bool": bool, "dict": dict, "list": list}[name])
 
     def g_Op(self, node: ir.Op) -> str:
         if node.guard_zero:
