@@ -113,8 +113,16 @@ def test_deep_records_beyond_the_recursive_walk(depth: int, open_: bytes, close:
             assert ("value" in fast and any(v == "Decimal Decimal('1.5')" for _, v in fast[1])), depth
         elif leaf.count(b'"a"') == 2 and depth <= 200:
             assert fast[0] == "error" and fast[1].startswith('duplicate key "a"'), depth
-        elif leaf in (b"1.5", b'{"a": 1, "a": 2}'):  # the slow path's answer: json cannot nest so deep
-            assert fast == ("error", "JSON nested too deeply", "$"), depth
+        elif leaf in (b"1.5", b'{"a": 1, "a": 2}'):  # the slow path decides; whether json nests this deep
+            # depends on the Python: 3.11's stops at its recursion limit ("nested too deeply"), 3.12's C code
+            # is bounded by the stack instead and reads it (the float exactly, the duplicate key found)
+            slow = _slow(text)
+            assert fast == slow, depth
+            if slow != ("error", "JSON nested too deeply", "$"):
+                if leaf == b"1.5":
+                    assert slow[0] == "value" and any(v == "Decimal Decimal('1.5')" for _, v in slow[1]), depth
+                else:
+                    assert slow[0] == "error" and slow[1].startswith('duplicate key "a"'), depth
         else:
             assert fast[0] == "value" and len(fast[1]) > depth, (depth, leaf)
 
