@@ -45,7 +45,8 @@ class Interrupted(BaseException):
 class Signals:
     """SIGINT/SIGTERM handling for ``eval``: the first signal ends the batch with :class:`Interrupted`, except
     inside a *critical* section (nested :meth:`enter`/:meth:`leave`), where it waits until the section ends.
-    Writing a piece of the report and tallying it is such a section, so the report and the counts agree."""
+    Writing a piece of the report and tallying it is such a section, so the report and the counts agree. Only
+    the first signal raises: later ones are noted (``pending``), so that nothing breaks the wind-down."""
 
     def __init__(self) -> None:
         self.main_pid = os.getpid()
@@ -86,10 +87,15 @@ class Signals:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        self.fired = True
-        if self.depth:
-            self.pending = True
+        if self.depth or self.fired:
+            # Held (a critical section), or the run is already ending: a signal after the one that raised must
+            # not raise again. Winding down (the except and finally around the batch, the workers' stop) has
+            # steps that no critical section covers, and an Interrupted raised in one of them escaped eval's
+            # handling: the report was dropped and "interrupted before any record was reported" said, after
+            # records had been written (a second SIGTERM 5 ms after the first, --jobs 2, once in a CI run).
+            self.fired = self.pending = True
             return
+        self.fired = True
         raise Interrupted()
 
     def check(self) -> None:
