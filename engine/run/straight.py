@@ -1,0 +1,118 @@
+"""Findings detail's common case, straight through: every policy of a case's kind in one short loop.
+
+Input: a case (a dict already read and checked) with no explicit null, of a kind with a schema. Output: its
+:class:`~policy_eval.run.result.CaseResult` in findings detail, or None when the case needs the evaluator's
+general path (:meth:`~policy_eval.run.evaluate.Evaluator.evaluate`): a reference time that is missing or
+cannot be read, no version in force, a version the kernel does not run (waivers).
+
+For each policy it does what the general path does for such a case, and nothing else: the reference time
+from the latest version (or ``as_of``), the version in force then, and :meth:`~policy_eval.run.kernel.Kernel.run`
+on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
+the general path's bookkeeping for the cases it does not take (nulls, policy-level verdicts, full detail), which
+was a tenth of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
+start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
+functions and the verdicts it built are dropped). ``tests/test_straight.py`` holds its answers equal to the
+general path's on the golden corpus and on generated records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policy_eval.lang.budget import _CURRENT as _METER
+from policy_eval.lang.budget import Meter
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook import PolicyHistory
+from policy_eval.run.explaining import DATA_ERRORS
+from policy_eval.run.kernel import General, Kernel, quiet_split
+from policy_eval.run.nullshown import NO_NULL
+from policy_eval.run.result import CaseResult
+
+__all__ = ["Straight"]
+
+_new = object.__new__
+_METER_SET = _METER.set
+_METER_RESET = _METER.reset
+_CASE_RESULT = CaseResult
+
+
+class Straight:
+    """The straight path of one findings evaluator (see the module). Holds no per-case state."""
+
+    def __init__(self, general: General, kernel: Kernel, by_kind: Mapping[str, list[PolicyHistory]],
+                 kinds: Any, digest: str, budget: int | None) -> None:
+        self._general = general
+        self._run = kernel.run
+        self._budget = budget
+        self._digest = digest
+        # per kind: each policy and its latest version's compiled reference time, in the general path's order
+        self._routes: dict[str, tuple[tuple[PolicyHistory, Any], ...]] = {
+            kind: tuple((h, h.latest().reference_time.fn) for h in by_kind.get(kind, ())) for kind in kinds}
+
+    def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
+               source: str | None, record: int | None) -> CaseResult | None:
+        """The case's findings result, or None (the general path's case: see the module)."""
+        route = self._routes.get(kind)
+        if route is None:
+            return None
+        budget = self._budget
+        if budget is not None:  # a fresh budget for the case (Meter(budget), inline)
+            meter: Meter | None = _new(Meter)
+            meter.limit = meter.left = budget  # type: ignore[union-attr]
+            meter.fused = True  # type: ignore[union-attr]
+        else:
+            meter = None
+        token = _METER_SET(meter)
+        try:
+            run = self._run
+            general = self._general
+            found: list[Any] | None = None
+            versions: list[tuple[str, str | None]] = []
+            complied = not_applicable = 0
+            for history, reference in route:
+                if as_of is None:
+                    try:
+                        ref = reference(case, {REF_TIME: UNKNOWN})
+                    except DATA_ERRORS:
+                        return None
+                    if ref is UNKNOWN:
+                        return None
+                else:
+                    ref = as_of
+                version = history.at(ref)
+                if version is None:
+                    return None
+                quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
+                if quick is None:
+                    return None
+                versions.append((history.id, version.version))
+                complied += quick[0]
+                not_applicable += quick[1]
+                if quick[2]:
+                    if found is None:
+                        found = quick[2]
+                    else:
+                        found.extend(quick[2])
+        finally:
+            _METER_RESET(token)
+        made: CaseResult = _new(_CASE_RESULT)
+        made.case_id = case_id
+        made.kind = kind
+        made.source = source
+        made.record = record
+        if found is not None:  # (what the general path keeps of them: run.kernel.quiet_split)
+            kept, bare_complied, bare_not_applicable = quiet_split(found)
+            complied += bare_complied
+            not_applicable += bare_not_applicable
+            made.results = tuple(kept)
+        else:
+            made.results = ()
+        made.rulebook = self._digest
+        made.as_of = as_text
+        made.error = None
+        made.versions = tuple(versions)
+        made.quiet = (complied, not_applicable)
+        made._tally = None
+        return made

@@ -1,0 +1,193 @@
+"""Findings detail's straight path (run.straight) gives the general path's answer, or hands the case back.
+
+The batch evaluates a record with no ``null`` in its text straight through each policy's kernel. Each case here
+is evaluated twice by findings evaluators of one rulebook, one with the straight path and one without it, and the
+two results must be equal field by field and write the same bytes. The cases: every golden case with no explicit
+null, with each of its values removed or given the wrong type by turns; generated records of every kind; and
+cases the straight path must hand back (no reference time, no version in force, a rule over its budget).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import policytext as pt
+import pytest
+from goldencorpus import golden_tests
+
+from policy_eval.rulebook import load_rulebook
+from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run import compose
+from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = golden_tests()
+
+
+class Counted:
+    """An evaluator's straight path, counting the cases it answered and those it handed back."""
+
+    def __init__(self, ev: Evaluator) -> None:
+        assert ev._straight is not None
+        self.inner = ev._straight.result
+        self.answered = self.handed_back = 0
+        ev._straight.result = self  # type: ignore[method-assign]
+
+    def __call__(self, *args: Any) -> CaseResult | None:
+        made = self.inner(*args)
+        if made is None:
+            self.handed_back += 1
+        else:
+            self.answered += 1
+        return made
+
+
+def _pair(rb: Any, **options: Any) -> tuple[Evaluator, Evaluator, Counted]:
+    straight = Evaluator(rb, detail="findings", **options)
+    general = Evaluator(rb, detail="findings", **options)
+    general._straight = None
+    return straight, general, Counted(straight)
+
+
+def _same(straight: Evaluator, general: Evaluator, case: dict[str, Any], as_of: _dt.datetime | None = None,
+          record: int | None = 7) -> CaseResult:
+    a = straight.evaluate(case, as_of=as_of, source="cases.jsonl", record=record, null_free=True)
+    b = general.evaluate(case, as_of=as_of, source="cases.jsonl", record=record, null_free=True)
+    assert a == b
+    assert (a.case_id, a.kind, a.source, a.record, a.rulebook, a.as_of, a.error, a.versions, a.quiet) == \
+        (b.case_id, b.kind, b.source, b.record, b.rulebook, b.as_of, b.error, b.versions, b.quiet)
+    assert a.results == b.results and a.tally() == b.tally()
+    assert a.to_json_bytes() == b.to_json_bytes()
+    return a
+
+
+def _variants(case: dict[str, Any], turn: int) -> Iterator[dict[str, Any]]:
+    """The case, then each of its values (outside lists) removed or given the wrong type, by turns."""
+    yield case
+    paths: list[tuple[str, ...]] = []
+
+    def walk(node: dict[str, Any], at: tuple[str, ...]) -> None:
+        for key, value in node.items():
+            if key != "kind":
+                paths.append((*at, key))
+                if isinstance(value, dict):
+                    walk(value, (*at, key))
+    walk(case, ())
+    for n, path in enumerate(paths):
+        other = copy.deepcopy(case)
+        node = other
+        for key in path[:-1]:
+            node = node[key]
+        if (n + turn) % 2:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = [1] if isinstance(node[path[-1]], str) else "x"
+        yield other
+
+
+@pytest.fixture(scope="module")
+def pairs() -> Any:
+    made: dict[str | None, tuple[Evaluator, Evaluator, Counted]] = {}
+
+    def get(params: str | None) -> tuple[Evaluator, Evaluator, Counted]:
+        if params not in made:
+            made[params] = _pair(load_rulebook(params=params))
+        return made[params]
+    return get
+
+
+def test_the_golden_corpus_and_its_variants(pairs: Any) -> None:
+    """Every golden case with no explicit null; every fourth one also with each value removed or mistyped."""
+    compared = 0
+    for index, test in enumerate(TESTS):
+        straight, general, _ = pairs(test.params)
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        for case in _variants(test.case, index) if index % 4 == 0 else [test.case]:
+            if not compose.has_null(case):
+                _same(straight, general, case, as_of)
+                compared += 1
+    counted = pairs(None)[2]
+    assert compared > 2500
+    # most cases go straight through; some are handed back (no reference time, no version in force)
+    assert counted.answered > 1500 and counted.handed_back > 50, (counted.answered, counted.handed_back)
+
+
+def test_generated_records_of_every_kind() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    straight, general, counted = _pair(load_rulebook())
+    kinds = set()
+    for n, case in enumerate(generate(1500, seed=11), 1):
+        if not compose.has_null(case):
+            kinds.add(_same(straight, general, case, record=n).kind)
+    assert counted.answered > 1000 and len(kinds) >= 3, (counted.answered, kinds)
+
+
+def test_a_fixed_as_of_and_a_selection() -> None:
+    """``--as-of`` picks every policy's version; a selection leaves the unselected rules uncounted."""
+    as_of = _dt.datetime(2024, 3, 1, tzinfo=_dt.timezone(_dt.timedelta(hours=8)))
+    rb = load_rulebook()
+    for options in ({}, {"only": ["after-sales/refund-only-window"]}, {"skip": ["after-sales/refund-only-window"]},
+                    {"min_severity": "high"}):
+        straight, general, counted = _pair(rb, **options)
+        for test in TESTS:
+            if test.params is None and not compose.has_null(test.case):
+                _same(straight, general, test.case, as_of)
+        assert counted.answered > 500, options
+
+
+CHAIN = pt.policy(pt.rules_text(
+    pt.rule("in-window", "request.submitted_at <= order.received_at + 15d"),
+    pt.rule("refunded", "exists(request.refund_succeeded_at)", depends_on="{in-window: complied}")))
+
+
+def _chain_case(**order: Any) -> dict[str, Any]:
+    return {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
+            "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00", **order},
+            "request": {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-01T10:00:00+08:00"}}
+
+
+def test_cases_it_hands_back(tmp_path: Path) -> None:
+    """No reference time, or none in a version's period: handed back, and the general path's policy-level
+    verdict says so. Dependencies are followed as on the general path."""
+    rb = pt.load(pt.write(tmp_path / "demo.yaml", CHAIN).parent)
+    straight, general, counted = _pair(rb)
+    results = [_same(straight, general, case) for case in (_chain_case(received_at="2024-02-25T10:00:00+08:00"),
+                                                          _chain_case())]
+    assert counted.answered == 2 and counted.handed_back == 0
+    assert [[(r.rule, r.outcome.value) for r in result.results] for result in results] == [
+        [("refunded", "violated")], [("in-window", "undetermined"), ("refunded", "undetermined")]]
+    no_time = _chain_case()
+    del no_time["request"]["submitted_at"]  # the policy's reference time
+    early = _chain_case()
+    early["request"]["submitted_at"] = "2001-01-01T00:00:00+08:00"  # before the policy's effective date
+    for case in (no_time, early):
+        result = _same(straight, general, case)
+        assert [r.rule for r in result.results] == [None]  # the policy-level verdict
+    assert counted.handed_back == 2
+
+
+LOOPS = pt.policy(pt.rules_text(
+    pt.rule("loops", "all m in messages: all n in messages: m.sent_at <= n.sent_at or m.sender != n.sender"),
+    pt.rule("plain", "len(messages) >= 1", title="Plain")), **pt.CHAT)
+
+
+def test_a_rule_over_its_budget(tmp_path: Path) -> None:
+    """A rule that runs out of budget on a record is undetermined, as on the general path; the rest is decided."""
+    rb = pt.load(pt.write(tmp_path / "loops.yaml", LOOPS).parent, max_cost=10 ** 40)
+    straight, general, counted = _pair(rb, budget=2_000)
+    message = {"sender": "buyer", "text": "hi", "sent_at": "2024-03-01T10:00:00+08:00"}
+    for n, expected in ((3, []), (100, [("loops", "undetermined")])):  # 100 x 100 visits: over the budget
+        case = {"kind": "chat", "case_id": "C1", "messages": [message] * n}
+        result = _same(straight, general, case)
+        assert [(r.rule, r.outcome.value) for r in result.results] == expected
+        assert result.quiet == (2 - len(expected), 0)
+    assert "budget exceeded" in (result.results[0].error or "")
+    assert counted.answered == 2
