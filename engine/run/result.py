@@ -278,16 +278,16 @@ class CaseResult:
         if self._tally is not None:
             return self._tally
         complied = violated = not_applicable = undetermined = 0
-        for r in self.results:
+        for r in self.results:  # (commonest first: in full detail most verdicts say a rule does not apply)
             outcome = r.outcome
-            if outcome is _VIOLATED:
+            if outcome is _NOT_APPLICABLE:
+                not_applicable += 1
+            elif outcome is _COMPLIED:
+                complied += 1
+            elif outcome is _VIOLATED:
                 violated += 1
             elif outcome is _UNDETERMINED:
                 undetermined += 1
-            elif outcome is _COMPLIED:
-                complied += 1
-            elif outcome is _NOT_APPLICABLE:
-                not_applicable += 1
             else:
                 raise ValueError(f"not an outcome: {outcome!r}")
         if self.quiet is not None:
