@@ -18,13 +18,15 @@ from test_kernel import TESTS, _variants
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.presetcode import maker
 from policy_eval.run.presets import PresetResult
 from policy_eval.run.result import FIELDS, Outcome, RuleResult
 
 
 def _general(ev: Evaluator) -> Evaluator:
     ev._presets = {}
-    ev._preset_kinds = {version: [None] * len(kinds) for version, kinds in ev._preset_kinds.items()}
+    ev._makers = {id(v): maker(ev._rules[id(v)], [None] * len(ev._rules[id(v)]), ev.record_inputs)
+                  for v in ev.rulebook.versions()}
     return ev
 
 

@@ -35,6 +35,7 @@ from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
+from policy_eval.run.presetcode import maker
 from policy_eval.run.presets import presets
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 from policy_eval.run.selection import SEVERITY_ORDER, Selection
@@ -137,7 +138,10 @@ class Evaluator(Judge):
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
-        self._preset_kinds = {id(v): [self._presets.get(id(r)) for r in self._rules[id(v)]] for v in rulebook.versions()}
+        # each version's verdicts made by one generated function from the fused function's outcomes (run.presetcode)
+        self._makers = {id(v): maker(self._rules[id(v)], [self._presets.get(id(r)) for r in self._rules[id(v)]],
+                                     record_inputs and not self.lazy, f"{v.id} {v.version}")
+                        for v in rulebook.versions()} if not self.findings else {}
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -259,17 +263,9 @@ class Evaluator(Judge):
         own: Any = self._version_inputs[id(version)](case) if self.record_inputs and not self.lazy \
             else (None,) * len(rules)
         plan = self._plans.get(id(version))
-        if plan is None and decided is not None:  # (full detail: most verdicts come from a preset class, made inline)
-            made: list[Any] = []
-            for rule, kinds, outcome, mine in zip(rules, self._preset_kinds[id(version)], decided, own, strict=True):
-                if kinds is not None and (kind := kinds.get(outcome)) is not None:
-                    result = _new(kind)
-                    result.reference_time = ref_text
-                    result.inputs = mine if mine is not None else self._rule_inputs(rule, case, None)
-                    made.append(result)
-                else:
-                    made.append(self._rule(version, rule, case, env, ref_text, mine, None, nulls, outcome))
-            return version.version, made, _NONE
+        if plan is None and decided is not None:  # (full detail: most verdicts from a preset class: run.presetcode)
+            return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case, env,
+                                                              nulls), _NONE
         if plan is None:
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None, nulls)
                                      for rule, mine in zip(rules, own, strict=True)], _NONE
