@@ -115,12 +115,14 @@ def recorded(verdicts: Sequence[Any], fresh: bool = True) -> dict[str, Any]:
     applied) reads nothing. A fresh dict either way, unless ``fresh`` is False (the caller only reads it: a version's
     union may then be given as it is)."""
     unions: list[dict[str, Any]] = []
+    last = None
     for verdict in verdicts:
         got = verdict.inputs
         if type(got) is OwnInputs:
             union = got.union
-            if not unions or unions[-1] is not union:
+            if union is not last:  # (a version's verdicts come together: each union once)
                 unions.append(union)
+                last = union
         elif got or verdict.rule is not None:  # (a trace's reads, a waiver's...): the verdicts one by one
             out: dict[str, Any] = {}
             for each in verdicts:

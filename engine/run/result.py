@@ -220,23 +220,22 @@ class LazyResult(_MadeResult):
 
 def _written(verdicts: Sequence[RuleResult]) -> bytes:
     """The JSON list of the verdicts' :meth:`RuleResult.json_bytes`, joined once (a preset verdict's made here)."""
-    parts: list[bytes] = []
+    parts: list[bytes] = [b"["]  # (each verdict's pieces and a comma, joined once: no verdict's bytes made alone)
     ref: Any = None
     ref_json = b""
     for verdict in verdicts:
         head = verdict._head
         if head is None:
-            parts.append(verdict.json_bytes())
+            parts += (verdict.json_bytes(), b",")
             continue
         if verdict.reference_time is not ref:
             ref = verdict.reference_time
             ref_json = _ORJSON(ref)
-        parts.append(ref_json.join((head, verdict._tail)))
-    if not parts:
+        parts += (head, ref_json, verdict._tail, b",")
+    if len(parts) == 1:
         return b"[]"
-    parts[0] = b"[" + parts[0]
-    parts[-1] += b"]"
-    return b",".join(parts)
+    parts[-1] = b"]"  # (the last comma)
+    return b"".join(parts)
 
 
 @dataclass(slots=True)
