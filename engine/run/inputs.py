@@ -23,7 +23,7 @@ from typing import Any
 
 from policy_eval.lang.readers import ReadError, reader_for
 from policy_eval.lang.timestamps import read_timestamp
-from policy_eval.lang.types import DATETIME
+from policy_eval.lang.types import DATETIME, STRING
 from policy_eval.lang.values import _DATETIME_TEXT, ValueParseError, render_datetime, to_json
 from policy_eval.run.later import OwnInputs
 from policy_eval.run.shown import _typed_text
@@ -44,6 +44,7 @@ def _shown(read: Callable[[Any], Any], value: Any) -> Any:
 # a datetime's text as a rule reads it: the timestamp the case check parsed (lang.timestamps) in ISO form, which
 # is what _typed_text(reader, text) gives (to_json of a datetime is its isoformat) without its cache of pairs
 _DATETIME = reader_for(DATETIME)
+_STRING = reader_for(STRING)
 
 
 def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
@@ -55,7 +56,7 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
         for p in mine:
             union.setdefault(p, rule[p])
     paths = [(p, tuple(p.split(".")), read) for p, read in union.items()]
-    names: dict[str, Any] = {"_dict": dict, "_list": list, "_typed": _typed_text, "_shown": _shown,
+    names: dict[str, Any] = {"_dict": dict, "_list": list, "_DL": (dict, list), "_typed": _typed_text, "_shown": _shown,
                              "_json": to_json, "_str": str, "isinstance": isinstance, "type": type,
                              "_ts": read_timestamp, "_Bad": ValueParseError, "_known": _DATETIME_TEXT.get,
                              "_iso": render_datetime, "_new": object.__new__, "_Own": OwnInputs, "id": id}
@@ -86,7 +87,7 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
         holder = obj(tuple(parts[:-1]))
         names[f"_p{i}"] = path
         body.append(f"    v = {holder}.get({key(parts[-1])}) if {holder} is not None else None")
-        body.append("    if v is not None and not isinstance(v, (_dict, _list)):")
+        body.append("    if v is not None and not isinstance(v, _DL):")
         if read is None:
             body.append(f"        u[_p{i}] = _json(v)")
         elif read is _DATETIME:
@@ -96,6 +97,9 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
                      "                h = _known(id(t))",
                      f"                u[_p{i}] = h[1] if h is not None and h[0] is t else _iso(t)",
                      "        else:", f"            u[_p{i}] = _shown(_r{i}, v)"]
+        elif read is _STRING:  # (a text read as a string is itself: what _typed gives, without its two calls)
+            names[f"_r{i}"] = read
+            body.append(f"        u[_p{i}] = v if type(v) is _str else _shown(_r{i}, v)")
         else:
             names[f"_r{i}"] = read
             body.append(f"        u[_p{i}] = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
