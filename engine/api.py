@@ -103,8 +103,8 @@ class Rulebook:
         # checked by its kind's compiled schema check alone; anything else (and a case that check refuses) goes
         # the general way, which words the error
         self._quick = self._evaluator._lazy.result if self._evaluator._lazy is not None else None
-        if type(self).prepare is not Rulebook.prepare:  # a subclass's own prepare must see every case
-            self._quick = None
+        if type(self).prepare is not Rulebook.prepare or self._enrichers:  # a subclass's own prepare, and the
+            self._quick = None  # enrichers, must see every case
         self._quick_findings: Any = None  # (made with the findings evaluator, on first use)
         self._checks: dict[str, Any] | None = None
         if self._validator is not None:
@@ -244,7 +244,7 @@ class Rulebook:
         ``detail`` says).
         """
         fused = True
-        if type(case) is dict and not explain and not self._enrichers \
+        if type(case) is dict and not explain \
                 and (quick := self._quick if detail == "full" else
                           self._quick_findings if detail == "findings" else None) is not None \
                 and (as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None)):
@@ -257,7 +257,7 @@ class Rulebook:
                                   and plain(data)):
                 result = quick(data, as_of, source, record)
                 if result is not None:
-                    if isinstance(result, CaseResult):  # (else SPENT)
+                    if type(result) is CaseResult:  # (else SPENT)
                         return result
                     fused = False  # (a fused function ran out of budget on it: not run again)
         check_detail(detail)

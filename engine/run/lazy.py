@@ -99,9 +99,10 @@ class _Policy:
         self.history = history
         self.reference = history.versions[-1].reference_time.fn
         self.metered = may_charge([history.versions[-1].reference_time.node])
-        # (reference time, its version's _Ready or None, the time as verdicts show it), replaced whole: an
-        # embedder's fixed ``as_of`` picks its version by one identity test instead of aware comparisons
-        self.last: tuple[Any, _Ready | None, str] = (_NOTHING, None, "")
+        # (reference time, its version's _Ready or None, the time as verdicts show it, that _Ready's ``whole`` or
+        # None), replaced whole: an embedder's fixed ``as_of`` picks its version by one identity test instead of
+        # aware comparisons
+        self.last: tuple[Any, _Ready | None, str, Callable[..., Any] | None] = (_NOTHING, None, "", None)
 
 
 class LazyVerdicts:
@@ -170,11 +171,11 @@ class LazyVerdicts:
                 last = policy.last
                 if last[0] is not ref:
                     last = self._choose(policy, ref)
-                if (ready := last[1]) is not None and ready is not _UNJUDGED and (whole := ready.whole) is not None:
+                if (whole := last[3]) is not None:
                     made = whole(case, ref, last[2], None, kind, source, record, last[2] if as_of is not None else None)
                     if type(made) is CaseResult or made is None:
                         return made
-                    return self._finished(ready, case, ref, last[2], made[0], kind, source, record, as_of)
+                    return self._finished(last[1], case, ref, last[2], made[0], kind, source, record, as_of)
         results: tuple[Any, ...] | None = None  # (most kinds have one policy: its tuple, nothing copied)
         applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
@@ -274,11 +275,12 @@ class LazyVerdicts:
                 _METER_RESET(token)
         return None if ref is UNKNOWN else ref
 
-    def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str]:
+    def _choose(self, policy: _Policy, ref: Any) -> tuple[Any, _Ready | None, str, Callable[..., Any] | None]:
         """The version in force at ``ref`` (as judged here: None when it is not), kept as the policy's last."""
         version = policy.history.at(ref)
         ready = self._ready.get(id(version)) if version is not None else _UNJUDGED
-        last = policy.last = (ref, ready, self._text(ref))
+        whole = ready.whole if ready is not None and ready is not _UNJUDGED else None
+        last = policy.last = (ref, ready, self._text(ref), whole)
         return last
 
     def _unjudged(self, general: Callable[..., tuple[str | None, list[Any], tuple[int, int]]], policy: _Policy,
