@@ -175,7 +175,9 @@ class LazyVerdicts:
                     made = whole(case, ref, last[2], None, kind, source, record, last[2] if as_of is not None else None)
                     if type(made) is CaseResult or made is None:
                         return made
-                    return self._finished(last[1], case, ref, last[2], made[0], kind, source, record, as_of)
+                    ready = last[1]  # (a version with a whole glue is judged here: a _Ready)
+                    assert ready is not None and ready is not _UNJUDGED
+                    return self._finished(ready, case, ref, last[2], made[0], kind, source, record, as_of)
         results: tuple[Any, ...] | None = None  # (most kinds have one policy: its tuple, nothing copied)
         applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
