@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from policy_eval.lang.readers import ReadError, reader_for
-from policy_eval.lang.timestamps import read_timestamp
+from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.types import DATETIME, STRING
 from policy_eval.lang.values import _DATETIME_TEXT, ValueParseError, render_datetime, to_json
 from policy_eval.run.later import OwnInputs
@@ -58,7 +58,7 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
     paths = [(p, tuple(p.split(".")), read) for p, read in union.items()]
     names: dict[str, Any] = {"_dict": dict, "_list": list, "_DL": (dict, list), "_typed": _typed_text, "_shown": _shown,
                              "_json": to_json, "_str": str, "isinstance": isinstance, "type": type,
-                             "_ts": read_timestamp, "_Bad": ValueParseError, "_known": _DATETIME_TEXT.get,
+                             "_ts": parse_timestamp, "_memo": MEMO.get, "_Bad": ValueParseError, "_known": _DATETIME_TEXT.get,
                              "_iso": render_datetime, "_new": object.__new__, "_Own": OwnInputs, "id": id}
     keys: dict[str, str] = {}  # a key's text -> its constant's name
 
@@ -92,9 +92,11 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
             body.append(f"        u[_p{i}] = _json(v)")
         elif read is _DATETIME:
             names[f"_r{i}"] = read
-            body += ["        if type(v) is _str:", "            try:", "                t = _ts(v)",
-                     "            except _Bad:", f"                u[_p{i}] = v", "            else:",
-                     "                h = _known(id(t))",
+            # (lang.timestamps.read_timestamp inline: the memo the case check filled, then the parser)
+            body += ["        if type(v) is _str:", "            t = _memo(v)", "            if t is None:",
+                     "                try:", "                    t = _ts(v)", "                except _Bad:",
+                     "                    t = None", "            if t is None:", f"                u[_p{i}] = v",
+                     "            else:", "                h = _known(id(t))",
                      f"                u[_p{i}] = h[1] if h is not None and h[0] is t else _iso(t)",
                      "        else:", f"            u[_p{i}] = _shown(_r{i}, v)"]
         elif read is _STRING:  # (a text read as a string is itself: what _typed gives, without its two calls)
