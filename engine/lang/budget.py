@@ -25,7 +25,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.decimals import add
 from policy_eval.lang.ops import EvalFailure
 
-__all__ = ["BudgetExceeded", "Meter", "metered", "charge", "current", "concat_at", "scan_at", "size_of",
+__all__ = ["BudgetExceeded", "Meter", "fresh", "metered", "charge", "current", "concat_at", "scan_at", "size_of",
            "never_charges", "may_charge", "QUIET_MODULES", "DEFAULT_BUDGET", "SCAN_STEPS"]
 
 DEFAULT_BUDGET = 1_000_000  # items visited per rule and record; about a second of work at worst
@@ -92,6 +92,19 @@ class Meter:
         self.limit = limit
         self.left = limit
         self.fused = True
+
+
+_new = object.__new__
+
+
+def fresh(limit: int | None) -> Meter | None:
+    """``Meter(limit)`` for one case, None when unmetered; made without ``__init__``'s call (every record's path)."""
+    if limit is None:
+        return None
+    meter: Meter = _new(Meter)
+    meter.limit = meter.left = limit
+    meter.fused = True
+    return meter
 
 
 _CURRENT: ContextVar[Meter | None] = ContextVar("policy_eval_budget", default=None)

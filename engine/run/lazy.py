@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
-from policy_eval.lang.budget import Meter, may_charge
+from policy_eval.lang.budget import Meter, fresh, may_charge
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
@@ -204,12 +204,7 @@ class LazyVerdicts:
                 applied += ((policy.history.id, version),)
                 continue
             if ready.metered:  # a fresh budget (the fused function refills it for each rule)
-                if (budget := self._budget) is not None:
-                    meter: Meter | None = _new(Meter)
-                    meter.limit = meter.left = budget  # type: ignore[union-attr]
-                    meter.fused = True  # type: ignore[union-attr]
-                else:
-                    meter = None
+                meter = fresh(self._budget)
                 token = _METER_SET(meter)
                 try:
                     made = ready.glue(case, ref, ref_text, meter)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
-from policy_eval.lang.budget import Meter
+from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
@@ -57,14 +57,7 @@ class Straight:
         route = self._routes.get(kind)
         if route is None:
             return None
-        budget = self._budget
-        if budget is not None:  # a fresh budget for the case (Meter(budget), inline)
-            meter: Meter | None = _new(Meter)
-            meter.limit = meter.left = budget  # type: ignore[union-attr]
-            meter.fused = True  # type: ignore[union-attr]
-        else:
-            meter = None
-        token = _METER_SET(meter)
+        token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
         try:
             run = self._run
             general = self._general
