@@ -132,9 +132,9 @@ class Evaluator(Judge):
                                   self._text, self.findings,
                                   {kind: self._by_kind.get(kind, []) for kind in rulebook.case_schemas},
                                   rulebook.digest, self._policy, self._deployed) if lazy else None
-        # findings detail, a case with no null: each policy straight through its kernel (run.straight)
-        self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget) \
-            if self.findings and not self.lazy else None
+        # findings detail: each policy straight through its kernel where nothing else is needed (run.straight)
+        self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget,
+                                  self._null_paths) if self.findings and not self.lazy else None
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
@@ -165,8 +165,9 @@ class Evaluator(Judge):
             return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
                               {"json_path": "$.kind", "message": kind_problem(kind, self.rulebook.case_schemas)},
                               (), (0, 0) if self.findings else None)
-        if null_free and fused and self._straight is not None \
-                and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record)) is not None:
+        if fused and self._straight is not None \
+                and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
+                                                   null_free)) is not None:
             return made  # findings detail's common case (run.straight)
         if fused and self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
             if isinstance(quick, CaseResult):  # (else SPENT)

@@ -1,15 +1,16 @@
 """Findings detail's common case, straight through: every policy of a case's kind in one short loop.
 
-Input: a case (a dict already read and checked) with no explicit null, of a kind with a schema. Output: its
+Input: a case (a dict already read and checked) of a kind with a schema. Output: its
 :class:`~policy_eval.run.result.CaseResult` in findings detail, or None when the case needs the evaluator's
 general path (:meth:`~policy_eval.run.evaluate.Evaluator.evaluate`): a reference time that is missing or
-cannot be read, no version in force, a version the kernel does not run (waivers).
+cannot be read, no version in force, a version the kernel does not run (waivers), an explicit null on a path the
+version's rules read (the general path decides what the unknown value hides).
 
 For each policy it does what the general path does for such a case, and nothing else: the reference time
 from the latest version (or ``as_of``), the version in force then, and :meth:`~policy_eval.run.kernel.Kernel.run`
 on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
-the general path's bookkeeping for the cases it does not take (nulls, policy-level verdicts, full detail), which
-was a tenth of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
+the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
+full detail): about 3 % of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
 start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
 functions and the verdicts it built are dropped). ``tests/test_straight.py`` holds its answers equal to the
 general path's on the golden corpus and on generated records.
@@ -25,6 +26,7 @@ from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
+from policy_eval.run.compose import has_null, null_paths
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import General, Kernel, quiet_split
 from policy_eval.run.nullshown import NO_NULL
@@ -42,8 +44,11 @@ class Straight:
     """The straight path of one findings evaluator (see the module). Holds no per-case state."""
 
     def __init__(self, general: General, kernel: Kernel, by_kind: Mapping[str, list[PolicyHistory]],
-                 kinds: Any, digest: str, budget: int | None) -> None:
+                 kinds: Any, digest: str, budget: int | None,
+                 null_paths: Mapping[int, list[tuple[str, tuple[str, ...], Any]]]) -> None:
+        """``null_paths``: per version (by id), where a null could decide a rule it evaluates (the evaluator's)."""
         self._general = general
+        self._null_paths = null_paths
         self._run = kernel.run
         self._budget = budget
         self._digest = digest
@@ -52,11 +57,13 @@ class Straight:
             kind: tuple((h, h.latest().reference_time.fn) for h in by_kind.get(kind, ())) for kind in kinds}
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
-               source: str | None, record: int | None) -> CaseResult | None:
-        """The case's findings result, or None (the general path's case: see the module)."""
+               source: str | None, record: int | None, null_free: bool = True) -> CaseResult | None:
+        """The case's findings result, or None (the general path's case: see the module). ``null_free``: the caller
+        knows that the case holds no explicit null (else it is looked for)."""
         route = self._routes.get(kind)
         if route is None:
             return None
+        maybe_null = not null_free and has_null(case)
         token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
         try:
             run = self._run
@@ -77,7 +84,12 @@ class Straight:
                 version = history.at(ref)
                 if version is None:
                     return None
-                quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
+                if maybe_null:  # a null on a path the version's rules read: the general path's three-valued logic
+                    if null_paths(case, self._null_paths[id(version)]):
+                        return None
+                    quick = run(general, version, case, {REF_TIME: ref})
+                else:
+                    quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
                 if quick is None:
                     return None
                 versions.append((history.id, version.version))
