@@ -23,6 +23,7 @@ from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.later import Later
+from policy_eval.run.nullpaths import has_null, null_paths
 from policy_eval.run.result import Outcome, RuleResult
 
 __all__ = ["plans", "needed", "deployed", "in_force", "param_value", "before_waiver", "chain", "unset_reason", "gate", "has_null", "null_paths", "case_reads",
@@ -173,40 +174,6 @@ def gate(version: PolicyVersion, rule: Rule, depends: dict[str, str], done: Mapp
             + (f" (missing {', '.join(missing)})" if missing else ""), missing)
 
 
-def has_null(case: dict[str, Any]) -> bool:
-    """Whether the case holds an explicit null outside lists (the common case, none, costs a few C-level scans)."""
-    stack = [case]
-    while stack:
-        values = stack.pop().values()
-        if None in values:
-            return True
-        for v in values:
-            if type(v) is dict:
-                stack.append(v)
-    return False
-
-
-def null_paths(case: dict[str, Any], paths: Iterable[tuple[str, tuple[str, ...], Any]]) -> tuple[str, ...]:
-    """The paths (or the objects above them) a case marks unknown with an explicit null."""
-    if not has_null(case):
-        return ()
-    out: list[str] = []
-    for _, keys, _ in paths:
-        node: Any = case
-        for i, key in enumerate(keys):
-            if type(node) is not dict:
-                break
-            node = node.get(key, _ABSENT)
-            if node is None:
-                p = ".".join(keys[: i + 1])
-                if p not in out:
-                    out.append(p)
-                break
-            if node is _ABSENT:
-                break
-    return tuple(out)
-
-
 def case_reads(rule: Rule) -> tuple[str, ...]:
     """The case paths outside lists that a rule's `when` and condition read (its lets' included), objects
     too (``exists(request.merchant_response)`` reads one): where a null could decide the rule."""
@@ -228,7 +195,6 @@ def unknown_reason(paths: tuple[str, ...]) -> str:
     return f"undetermined: unknown in the case (null): {', '.join(paths)}"
 
 
-_ABSENT = object()
 _READING = "$reading"  # (a name no variable can have)
 
 

@@ -34,6 +34,7 @@ from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
 from policy_eval.run.lazy import LazyVerdicts
+from policy_eval.run.nullpaths import ReadPaths
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
 from policy_eval.run.presetcode import maker
 from policy_eval.run.presets import presets
@@ -109,7 +110,7 @@ class Evaluator(Judge):
         # do not depend on the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._version_inputs: dict[int, Inputs] = {}  # (run.inputs)
-        self._null_paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
+        self._null_paths: dict[int, ReadPaths] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
         self._reasons: dict[int, dict[Outcome, str]] = {}
         self._nullable: dict[int, Any] = {}  # (run.nullshown)
@@ -126,7 +127,7 @@ class Evaluator(Judge):
                                                                              None)}
             # where a null could decide a rule evaluated (objects too): the case's nulls are looked for there
             reads = {p: None for r in self._plans.get(id(v)) or self._rules[id(v)] for p in self._reads[id(r)]}
-            self._null_paths[id(v)] = [(p, tuple(p.split(".")), None) for p in reads]
+            self._null_paths[id(v)] = ReadPaths((p, tuple(p.split(".")), None) for p in reads)
         # the embedding API's verdicts: built with their outcome, filled from _rule when more is read
         self._lazy = LazyVerdicts(rulebook.versions(), self._reasons, self._rule, budget, self._kernel, self._rules,
                                   self._text, self.findings,
@@ -134,7 +135,7 @@ class Evaluator(Judge):
                                   rulebook.digest, self._policy, self._deployed) if lazy else None
         # findings detail: each policy straight through its kernel where nothing else is needed (run.straight)
         self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget,
-                                  self._null_paths) if self.findings and not self.lazy else None
+                                  self._null_paths) if self.findings and not lazy else None  # (lazy: run.lazy's)
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}

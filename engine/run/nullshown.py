@@ -18,9 +18,9 @@ from policy_eval.lang import ir
 from policy_eval.lang.interpreter import interpret_nulls
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy import Condition, Rule
-from policy_eval.run.compose import null_paths
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.messages import message_of, remedies_of
+from policy_eval.run.nullpaths import ReadPaths, null_paths
 from policy_eval.run.remedies import remedies
 from policy_eval.run.shown import _display
 
@@ -28,21 +28,18 @@ __all__ = ["NO_NULL", "nullable_paths", "shown"]
 
 NO_NULL = "$no-null"  # an environment key (no variable can have this name): the case holds no explicit null
 
-Paths = tuple[tuple[str, tuple[str, ...], Any], ...]
-
-
-def nullable_paths(rule: Rule) -> Paths:
+def nullable_paths(rule: Rule) -> ReadPaths:
     """The case paths a rule's message and remedies read, when one of their expressions uses ``exists`` or
-    ``default`` (where a null and an absent value differ); else ``()``."""
+    ``default`` (where a null and an absent value differ); else none."""
     nodes = [p.node for p in rule.message.parts if not isinstance(p, str)]
     for rem in rule.remedies:
         nodes += [c.node for c in (rem.when, rem.amount, rem.duration) if c is not None]
     if not any(isinstance(n, ir.Call) and n.name in ("exists", "default") for n in ir.walk(*nodes)):
-        return ()
-    return tuple((".".join(keys), keys, None) for keys in ir.root_paths(*nodes))
+        return ReadPaths(())
+    return ReadPaths((".".join(keys), keys, None) for keys in ir.root_paths(*nodes))
 
 
-def shown(rule: Rule, case: dict[str, Any], env: dict[str, Any], paths: Paths) -> tuple[str, tuple[dict[str, Any], ...]]:
+def shown(rule: Rule, case: dict[str, Any], env: dict[str, Any], paths: ReadPaths) -> tuple[str, tuple[dict[str, Any], ...]]:
     """The violated rule's message and remedies on the case (see the module docstring); ``paths``: the rule's
     :func:`nullable_paths`."""
     if not paths or NO_NULL in env or not null_paths(case, paths):

@@ -26,9 +26,9 @@ from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
-from policy_eval.run.compose import has_null, null_paths
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import General, Kernel, quiet_split
+from policy_eval.run.nullpaths import ReadPaths, has_null, null_places
 from policy_eval.run.nullshown import NO_NULL
 from policy_eval.run.result import CaseResult
 
@@ -45,7 +45,7 @@ class Straight:
 
     def __init__(self, general: General, kernel: Kernel, by_kind: Mapping[str, list[PolicyHistory]],
                  kinds: Any, digest: str, budget: int | None,
-                 null_paths: Mapping[int, list[tuple[str, tuple[str, ...], Any]]]) -> None:
+                 null_paths: Mapping[int, ReadPaths]) -> None:
         """``null_paths``: per version (by id), where a null could decide a rule it evaluates (the evaluator's)."""
         self._general = general
         self._null_paths = null_paths
@@ -63,7 +63,8 @@ class Straight:
         route = self._routes.get(kind)
         if route is None:
             return None
-        maybe_null = not null_free and has_null(case)
+        # (the case's nulls, found once for all its policies: most cases have none)
+        places = null_places(case) if not null_free and has_null(case) else None
         token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
         try:
             run = self._run
@@ -84,8 +85,8 @@ class Straight:
                 version = history.at(ref)
                 if version is None:
                     return None
-                if maybe_null:  # a null on a path the version's rules read: the general path's three-valued logic
-                    if null_paths(case, self._null_paths[id(version)]):
+                if places is not None:  # a null on a path the version's rules read: the general path's logic
+                    if self._null_paths[id(version)].named(places):
                         return None
                     quick = run(general, version, case, {REF_TIME: ref})
                 else:
