@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ if not (CHROMIUM and DRIVER):
         pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -90,10 +91,52 @@ def browser() -> Iterator[object]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
+# What chromedriver says when the page replaced an element between a condition's finding it and reading it (Chromium
+# 156 words it so, an "unknown error", rather than as a stale element)
+_REPLACED = "does not belong to the document"
+
+
+class _Wait(WebDriverWait):
+    """A wait whose condition tries again when the page replaced the element it found (see :func:`_wait`)."""
+
+    def until(self, method: Any, message: str = "") -> Any:
+        def again_if_replaced(driver: Any) -> Any:
+            try:
+                return method(driver)
+            except WebDriverException as exc:
+                if isinstance(exc, StaleElementReferenceException) or _REPLACED in str(exc):
+                    return False
+                raise
+        return super().until(again_if_replaced, message)
+
+
 def _wait(driver: object, timeout: float = 60) -> WebDriverWait:
     # the page replaces an element while it loads an example: a condition that found the old one tries again
-    # (a flake seen once in CI: StaleElementReferenceException inside the wait)
-    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    # (flakes seen in CI: StaleElementReferenceException inside the wait, and from Chromium 156 on, an unknown
+    # error "Node with given id does not belong to the document" from get_attribute)
+    return _Wait(driver, timeout)
+
+
+def test_a_wait_tries_again_only_when_the_element_was_replaced() -> None:
+    """The two ways chromedriver says an element was replaced make the condition run again; any other error ends
+    the wait (no browser needed: a stand-in driver)."""
+    calls: list[int] = []
+
+    def replaced_twice(driver: object) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise WebDriverException("unknown error: unhandled inspector error: {\"code\":-32000,\"message\":"
+                                     "\"Node with given id does not belong to the document\"}")
+        if len(calls) == 2:
+            raise StaleElementReferenceException("stale element reference")
+        return True
+    wait = _Wait(object(), timeout=5, poll_frequency=0.01)
+    assert wait.until(replaced_twice) is True and len(calls) == 3
+
+    def broken(driver: object) -> bool:
+        raise WebDriverException("unknown error: session deleted")
+    with pytest.raises(WebDriverException, match="session deleted"):
+        _Wait(object(), timeout=5, poll_frequency=0.01).until(broken)
 
 
 def _shot(driver: object, name: str) -> None:
