@@ -1,8 +1,8 @@
 """run.nullpaths: a case's nulls found by its nulls (ReadPaths) give what walking every read path gives.
 
 The evaluator asks, per version, which of the paths its rules read a case marks unknown with a null. Walking each
-path down the case was the old way (kept for a plain list of paths); a :class:`ReadPaths` looks each null of the
-case up among the prefixes of the paths instead. Both must name the same paths, in the same order, on every golden
+path down the case was the old way (the reference here); a :class:`ReadPaths` looks each null of the case up among
+the prefixes of the paths instead. Both must name the same paths, in the same order, on every golden
 case with each of its values (and objects) made null by turns, on nulls inside lists, under a key holding a dot,
 under an object no path reads, and at several places at once.
 """
@@ -24,8 +24,30 @@ def _paths(*texts: str) -> list[tuple[str, tuple[str, ...], Any]]:
     return [(t, tuple(t.split(".")), None) for t in texts]
 
 
+_ABSENT = object()
+
+
+def _walked(case: dict[str, Any], paths: list[tuple[str, tuple[str, ...], Any]]) -> tuple[str, ...]:
+    """The reference: each path walked down the case to the first null on its way (the way before ReadPaths)."""
+    out: list[str] = []
+    for _, keys, _ in paths:
+        node: Any = case
+        for i, key in enumerate(keys):
+            if type(node) is not dict:
+                break
+            node = node.get(key, _ABSENT)
+            if node is None:
+                p = ".".join(keys[: i + 1])
+                if p not in out:
+                    out.append(p)
+                break
+            if node is _ABSENT:
+                break
+    return tuple(out)
+
+
 def _both(case: dict[str, Any], paths: list[tuple[str, tuple[str, ...], Any]]) -> tuple[str, ...]:
-    walked = null_paths(case, list(paths))
+    walked = _walked(case, list(paths))
     assert null_paths(case, ReadPaths(paths)) == walked, (case, walked)
     return walked
 

@@ -7,19 +7,18 @@ under each: what the evaluator judges by three-valued logic rather than by the f
 The paths are given once as :class:`ReadPaths`, which knows, for every prefix of every path, the first path under
 it. A case is then searched once for its own nulls (few, usually: :func:`null_places`), each looked up there for
 each version, instead of every path being walked down the case: a record with a null costs about what its nulls cost, not what the ~80 paths of the
-after-sales rules do (bench/README: about 20 µs a record). A plain iterable of paths is walked as before, and
-``tests/test_nullpaths.py`` holds the two ways equal.
+after-sales rules do (bench/README: about 20 µs a record). ``tests/test_nullpaths.py`` holds the answer equal to
+walking each path down the case, as it was found before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["ReadPaths", "has_null", "null_paths", "null_places"]
 
 Path = tuple[str, tuple[str, ...], Any]  # (the path's text, its keys, anything)
-_ABSENT = object()
 
 
 class ReadPaths:
@@ -42,9 +41,6 @@ class ReadPaths:
         found = sorted((n, ".".join(place)) for place in places if (n := first.get(place)) is not None)
         return tuple(p for _, p in found)
 
-    def __iter__(self) -> Iterator[Path]:
-        return iter(self.paths)
-
     def __len__(self) -> int:
         return len(self.paths)
 
@@ -62,27 +58,11 @@ def has_null(case: dict[str, Any]) -> bool:
     return False
 
 
-def null_paths(case: dict[str, Any], paths: ReadPaths | Iterable[Path]) -> tuple[str, ...]:
+def null_paths(case: dict[str, Any], paths: ReadPaths) -> tuple[str, ...]:
     """The paths (or the objects above them) a case marks unknown with an explicit null."""
     if not has_null(case):
         return ()
-    if type(paths) is ReadPaths:
-        return paths.named(null_places(case))
-    out: list[str] = []
-    for _, keys, _ in paths:
-        node: Any = case
-        for i, key in enumerate(keys):
-            if type(node) is not dict:
-                break
-            node = node.get(key, _ABSENT)
-            if node is None:
-                p = ".".join(keys[: i + 1])
-                if p not in out:
-                    out.append(p)
-                break
-            if node is _ABSENT:
-                break
-    return tuple(out)
+    return paths.named(null_places(case))
 
 
 def null_places(case: dict[str, Any]) -> list[tuple[str, ...]]:
