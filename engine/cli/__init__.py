@@ -162,7 +162,8 @@ def main() -> None:
         argcomplete.autocomplete(parser())  # answers and exits
     common.OWN_PROCESS = True  # (see common.settle_heap)
     try:
-        with held(signal.SIGINT):  # its initialisation cannot take a KeyboardInterrupt (see held)
+        with held(signal.SIGINT):  # their initialisation cannot take a KeyboardInterrupt (see held)
+            import msgspec  # noqa: F401
             import orjson  # noqa: F401
     except KeyboardInterrupt:
         _say(sys.stderr, "policy-eval: interrupted\n")

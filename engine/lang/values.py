@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from policy_eval.lang import decimals as _decimals
+from policy_eval.lang.isotext import iso_text
 
 __all__ = [
     "UNKNOWN",
@@ -295,12 +296,6 @@ def render_duration(td: _dt.timedelta) -> str:
     return sign + "".join(out)
 
 
-def _isoformat(value: _dt.datetime) -> str:
-    """Seconds, or microseconds when there are some: ``isoformat``'s own default (timespec "auto"), called
-    without arguments, which costs half of passing the timespec (tests/test_messages.py holds the two equal)."""
-    return value.isoformat()
-
-
 # The text of datetimes shown lately, by the object (its id, the object kept so that the id is not reused while
 # the entry stands): the readers hand back one parsed datetime per text (its text known from parsing) and a
 # definition is computed once per case, so a value shown twice in a case is formatted once at most. By identity,
@@ -322,7 +317,7 @@ def render_datetime(value: _dt.datetime) -> str:
     hit = _DATETIME_TEXT.get(id(value))
     if hit is not None and hit[0] is value:
         return hit[1]
-    text = value.isoformat()  # (_isoformat, inline)
+    text = iso_text(value)  # (isoformat's text, cheaper where it can be: lang.isotext)
     if type(value) is _dt.datetime and type(value.tzinfo) in _CACHED_ZONES:
         known_datetime_text(value, text)
     return text
