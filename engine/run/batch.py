@@ -32,6 +32,7 @@ from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.casevalues import checked as screened
 from policy_eval.rulebook.casevalues import id_text
 from policy_eval.rulebook.jsonrecord import read_checked
+from policy_eval.rulebook.msgdecode import compile_decoder
 from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_error
@@ -133,6 +134,9 @@ class Processor:
         self.enrichers = pm.enrichers()
         # a record's text read and checked in one walk (when no enricher changes it between the two)
         self._exact = self.validator.exact_checks() if self.validator is not None else None
+        # most records read, checked and their timestamps parsed in C (rulebook.msgdecode); the others as above
+        self._decode = compile_decoder(self.rulebook.case_schemas, texts=options.detail == "full") \
+            if self._exact is not None else None
         self._quiet = (0, 0) if options.detail == "findings" else None  # a rejected record in findings shape
         self._complier: Any = None
         # the per-record CPU limit; it watches once armed in the process that evaluates (run_batch, _init_worker)
@@ -172,8 +176,10 @@ class Processor:
                 null_free = plain and (b"null" not in payload and b"\0" not in payload
                                        if type(payload) is bytes else "null" not in payload)
                 exact = self._exact
-                if exact is not None and plain and (case := read_checked(payload, exact)) is not None:
-                    payload, checked = case, True  # read exactly and valid
+                if exact is not None and plain and ((decode := self._decode) is not None
+                                                    and (case := decode(payload)) is not None
+                                                    or (case := read_checked(payload, exact)) is not None):
+                    payload, checked = case, True  # read exactly and valid (rulebook.msgdecode, else one walk)
                 else:
                     payload = parse_record(payload, source, number)
             if not checked:

@@ -1,0 +1,318 @@
+"""A batch record read and checked against its case schema in C (msgspec), its timestamps parsed once.
+
+Input: the rulebook's case schemas (as loaded, unknown-value convention applied). Output: ``decode(text)``, the
+case a JSON Lines record holds when it is valid, else None; or None in place of ``decode`` when no kind's
+schema is in the subset below. The case is what ``jsonrecord.read_checked`` gives for the record: the same
+plain dicts, lists and texts, keys in the record's order, and its timestamps parsed into lang.timestamps' memo
+(with ``texts``, their text into lang.values' memory too), where the rules' readers look first.
+
+Why: ``read_checked`` spent 12-14 µs of a record's ~45 (bench/ingest.py): orjson, a walk of the whole record
+by the schema's compiled check (rulebook.schemacompile), and a Python call of ~600 ns per timestamp. Here
+msgspec reads the record twice, in C: into dicts, checking the types, enums, lengths and bounds as it reads (a
+TypedDict made from the schema: about what orjson alone costs), and into a Struct of its timestamps only,
+parsed. One generated function then walks the two: a timestamp in RFC 3339's commonest form
+(``2023-06-02T16:00:00+08:00``: the form lang.timestamps' fast path gives to the same C parser msgspec's equals,
+digits, offset and all) is remembered as msgspec parsed it; any other text is parsed by lang.timestamps, which
+refuses what RFC 3339 refuses (msgspec takes a space for ``T``, a fraction finer than a microsecond, an offset
+without its colon: bench/ingest.py lists them) and reads a text with no offset as Asia/Shanghai's (msgspec's
+datetime is naive); a leap second, which msgspec refuses, sends the record the other way. The walker also
+checks the patterns with RE2 and counts the keys.
+
+None is not an error: the caller reads the record the way it did before (``read_checked``, then the general
+path, which words what is wrong). So a record is taken here only when that way would take it too, with the
+same value:
+
+* kinds: a schema whose ``kind`` is a ``const`` and whose every object forbids other keys
+  (``additionalProperties: false``), built of ``type`` (string, integer, boolean, null, object, array),
+  ``properties``, ``required``, ``enum``/``const`` (strings, integers, booleans, null), ``minLength``/
+  ``maxLength``, ``minimum``/``maximum`` (integers), ``minItems``/``maxItems``, ``items``, ``pattern`` (RE2, as
+  the other validators run it: Python's ``re``, which msgspec would use, reads ``$`` and ``\\d`` otherwise) and
+  ``format: date-time``. Anything else (a number, which must be read exactly, as ``Decimal``; ``format: date``)
+  leaves the kind to the other way;
+* the kind is read from the text's first ``"kind":`` (no string holds a ``"`` without a backslash): a nested one,
+  or none, gives a kind whose type then refuses the record, or no kind;
+* a key written twice, or one the schema does not name: msgspec keeps the last, or drops it. Without a
+  backslash a string holds no ``"``, so each key adds one ``":`` to the text with its blanks dropped (and a
+  string only by starting with a colon): a record whose count differs from the keys decoded goes the other way,
+  and so does any text with a backslash. tests/test_msgdecode.py compares every answer with ``read_checked``'s
+  on generated records, the golden cases and records mutated at every place.
+
+Safety: the types are built from the schema's values (names, constants, bounds) as data; the walker is generated
+from fixed templates, every key, pattern and constant bound as a name, never written into the source.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict, Union
+
+import msgspec
+
+from policy_eval.lang.timestamps import MEMO, MEMO_MAX, parse_timestamp
+from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX, ValueParseError
+from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES
+from policy_eval.rulebook.schemaregex import _RE2Search
+
+__all__ = ["compile_decoder", "Decode"]
+
+Decode = Callable[[bytes], "dict[str, Any] | None"]
+
+_ANNOTATIONS = frozenset({"description", "title", "examples", "default", "$schema", "$id", "$comment"})
+_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties", "enum", "const", "minLength",
+                       "maxLength", "minimum", "maximum", "minItems", "maxItems", "items", "pattern", "format"})
+_SCALARS: dict[str, Any] = {"boolean": bool, "null": type(None)}
+_BLANKS = b" \t\r\n"
+_KIND = b'"kind"'
+_MAX_DEPTH = 24
+
+
+class _Unsupported(Exception):
+    pass
+
+
+_PARSED = _dt.datetime  # (no offset: naive, which the walker leaves to lang.timestamps, as any other form)
+
+
+class _Builder:
+    """One kind's two msgspec types (a TypedDict of the whole record, texts as they are; a Struct of its
+    timestamps only, parsed) and the source of its walker over the two (timestamps, patterns, keys)."""
+
+    def __init__(self, kind: str, texts: bool) -> None:
+        self.kind = kind
+        self.texts = texts
+        self.names: dict[str, Any] = {
+            "type": type, "len": len, "dict": dict, "list": list, "str": str, "zip": zip, "id": id,
+            "_memo": MEMO, "_memo_max": MEMO_MAX, "_parse": parse_timestamp, "_Bad": (ValueParseError, ValueError),
+            "_texts": _DATETIME_TEXT, "_texts_max": _DATETIME_TEXT_MAX,
+            "_shapes": frozenset({"--T::+:", "--T::-:"}),
+        }
+        self.lines: list[str] = []
+        self.made = 0
+        self.locals = 0
+
+    def constant(self, value: Any) -> str:
+        name = f"_k{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def local(self, prefix: str = "x") -> str:
+        self.locals += 1
+        return f"{prefix}{self.locals}"
+
+    def add(self, indent: int, *lines: str) -> None:
+        self.lines.extend(" " * indent + line for line in lines)
+
+    def name(self) -> str:
+        self.made += 1
+        return f"{_identifier(self.kind)}_{self.made}"
+
+    def type_of(self, schema: Any, var: str, parsed: str, indent: int, depth: int) -> tuple[Any, Any]:
+        """``schema``'s msgspec type and its timestamps' (None: it holds none); the walker's lines for the value
+        held by the local ``var``, whose timestamps, parsed, are the expression ``parsed``."""
+        if depth > _MAX_DEPTH or not isinstance(schema, dict):
+            raise _Unsupported("depth or a boolean subschema")
+        unknown = {k for k in schema if k not in _KEYWORDS and k not in _ANNOTATIONS and not k.startswith("x-")}
+        if unknown:
+            raise _Unsupported(", ".join(sorted(unknown)))
+        kinds = schema.get("type")
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if "const" in schema or "enum" in schema:
+            return self.enum(schema, kinds), None
+        if not isinstance(kinds, list) or not kinds:
+            raise _Unsupported("no type")
+        options: list[Any] = []
+        stamps: list[Any] = []
+        for kind in kinds:
+            if kind == "string":
+                typ, stamp = self.string(schema, var, parsed, indent)
+            elif kind == "integer":
+                typ, stamp = _meta(int, ge=schema.get("minimum"), le=schema.get("maximum")), None
+            elif kind in _SCALARS:
+                typ, stamp = _SCALARS[kind], (type(None) if kind == "null" else None)
+            elif kind == "object":
+                typ, stamp = self.object(schema, var, parsed, indent, depth)
+            elif kind == "array":
+                typ, stamp = self.array(schema, var, parsed, indent, depth)
+            else:
+                raise _Unsupported(f"type {kind!r}")
+            options.append(typ)
+            if stamp is not None:
+                stamps.append(stamp)
+        held = [s for s in stamps if s is not type(None)]
+        return _union(options), (_union(stamps) if held else None)
+
+    def enum(self, schema: dict[str, Any], kinds: Any) -> Any:
+        values = [schema["const"]] if "const" in schema else schema["enum"]
+        if not isinstance(values, list) or not values or any(type(v) not in (str, int, bool, type(None))
+                                                              for v in values):
+            raise _Unsupported("enum")
+        allowed = set(kinds) if isinstance(kinds, list) else None
+        if allowed is not None and allowed - {"string", "integer", "boolean", "null"}:
+            raise _Unsupported("an enum of another type")
+        if schema.get("format") is not None or "pattern" in schema:
+            raise _Unsupported("an enum with string keywords")
+        typed = [v for v in values if v is not None and (allowed is None or _json_type(v) in allowed)]
+        options: list[Any] = [Literal[tuple(typed)]] if typed else []
+        if None in values and (allowed is None or "null" in allowed):
+            options.append(type(None))
+        if not options:
+            raise _Unsupported("an enum no value of which has the type")
+        return _union(options)
+
+    def string(self, schema: dict[str, Any], var: str, parsed: str, indent: int) -> tuple[Any, Any]:
+        fmt = schema.get("format")
+        if fmt not in (None, "date-time"):
+            raise _Unsupported(f"format {fmt!r}")
+        pattern = schema.get("pattern")
+        if pattern is not None:
+            if not isinstance(pattern, str):
+                raise _Unsupported("pattern")
+            try:
+                search = _RE2Search(pattern).search
+            except Exception as exc:  # (a pattern RE2 refuses: the load-time check names it)
+                raise _Unsupported("pattern") from exc
+            self.add(indent, f"if type({var}) is str and not {self.constant(search)}({var}):", "    return -1")
+        text = _meta(str, min_length=schema.get("minLength"), max_length=schema.get("maxLength"))
+        if fmt != "date-time":
+            return text, None
+        # RFC 3339's commonest form (lang.timestamps' fast path: its shape; msgspec has read its digits, offset
+        # and all, exactly as that path's C parser does) is remembered as msgspec parsed it; any other text goes
+        # through lang.timestamps, which refuses what RFC 3339 does (a space for T, ...) and remembers the rest
+        self.add(indent,
+                 f"if type({var}) is str:",
+                 f"    if len({var}) == 25 and {var}[4:23:3] in _shapes:",
+                 f"        if {var} not in _memo:",
+                 "            if len(_memo) >= _memo_max:",
+                 "                _memo.clear()",
+                 f"            _memo[{var}] = t = {parsed}")
+        if self.texts:  # (what the parser remembers of such a text: lang.timestamps)
+            self.add(indent, f"            if {var}[20:] != '00:00':", "                if len(_texts) >= _texts_max:",
+                     "                    _texts.clear()", f"                _texts[id(t)] = (t, {var})")
+        self.add(indent,
+                 "    else:",
+                 "        try:",
+                 f"            _parse({var})",
+                 "        except _Bad:",
+                 "            return -1")
+        return text, _PARSED
+
+    def array(self, schema: dict[str, Any], var: str, parsed: str, indent: int, depth: int) -> tuple[Any, Any]:
+        item, item_parsed = self.local(), self.local("p")
+        mark = len(self.lines)
+        self.add(indent, f"if type({var}) is list:", "")  # (the loop's line: known once the items are)
+        typ, stamp = self.type_of(schema.get("items", {}), item, item_parsed, indent + 8, depth + 1)
+        if len(self.lines) == mark + 2:  # (nothing to do for the items)
+            del self.lines[mark:]
+        elif stamp is None:
+            self.lines[mark + 1] = " " * (indent + 4) + f"for {item} in {var}:"
+        else:
+            self.lines[mark + 1] = " " * (indent + 4) + f"for {item}, {item_parsed} in zip({var}, {parsed}):"
+        bounds = {"min_length": schema.get("minItems"), "max_length": schema.get("maxItems")}
+        return _meta(list[typ], **bounds), (list[stamp] if stamp is not None else None)  # type: ignore[valid-type]
+
+    def object(self, schema: dict[str, Any], var: str, parsed: str, indent: int, depth: int) -> tuple[Any, Any]:
+        if schema.get("additionalProperties") is not False:
+            raise _Unsupported("an object that allows other keys")
+        required = schema.get("required", [])
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict) or not isinstance(required, list) or set(required) - set(properties):
+            raise _Unsupported("properties")
+        if depth == 0 and (not isinstance(properties.get("kind"), dict) or properties["kind"].get("const") != self.kind
+                           or "kind" not in required):
+            raise _Unsupported("a kind that is not a required const")
+        self.add(indent, f"if type({var}) is dict:", f"    n += len({var})")
+        fields: dict[str, Any] = {}
+        stamps: list[tuple[Any, ...]] = []
+        renamed: dict[str, str] = {}
+        for key, sub in properties.items():
+            if not isinstance(key, str):
+                raise _Unsupported("a key")
+            child, attribute = self.local(), f"f{len(stamps)}"
+            mark = len(self.lines)
+            self.add(indent + 4, f"{child} = {var}.get({self.constant(key)})")
+            typ, stamp = self.type_of(sub, child, f"{parsed}.{attribute}", indent + 4, depth + 1)
+            if len(self.lines) == mark + 1:
+                del self.lines[mark:]  # (nothing to do under it)
+            fields[key] = Required[typ] if key in required else NotRequired[typ]
+            if stamp is not None:
+                renamed[attribute] = key
+                stamps.append((attribute, Union[stamp, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
+        made = TypedDict(self.name(), fields)  # type: ignore[misc]
+        if not stamps:
+            return made, None
+        return made, msgspec.defstruct(self.name(), stamps, rename=renamed)
+
+
+def _json_type(value: Any) -> str:
+    return {str: "string", bool: "boolean", int: "integer"}.get(type(value), "null")
+
+
+def _identifier(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text) or "kind"
+
+
+def _meta(typ: Any, **bounds: Any) -> Any:
+    given = {k: v for k, v in bounds.items() if v is not None}
+    if any(type(v) is not int for v in given.values()):
+        raise _Unsupported("a bound that is not an integer")
+    return Annotated[typ, msgspec.Meta(**given)] if given else typ
+
+
+def _union(options: list[Any]) -> Any:
+    return options[0] if len(options) == 1 else Union[tuple(options)]  # noqa: UP007
+
+
+def _kind(kind: str, schema: Any, texts: bool = False) -> tuple[Callable[[bytes], Any], Callable[[bytes], Any] | None,
+                                           Callable[[dict[str, Any], Any], int]] | None:
+    """The kind's two decoders (the record's TypedDict; its timestamps' Struct, None when it has none) and its
+    walker (``walk(case, parsed)``: the keys in the case, or -1 when a timestamp or a pattern refuses it), or
+    None outside the subset."""
+    if not (isinstance(schema, dict) and schema.get("type") == "object"):
+        return None
+    builder = _Builder(kind, texts)
+    try:
+        made, stamps = builder.type_of(schema, "c", "s", 4, 0)
+        decoder = msgspec.json.Decoder(made)
+        parser = msgspec.json.Decoder(stamps) if stamps is not None else None
+    except (_Unsupported, TypeError, ValueError, RecursionError):
+        return None
+    source = "\n".join(["def walk(c, s):", "    n = 0", *builder.lines, "    return n", ""])
+    namespace: dict[str, Any] = {"__builtins__": {}, **builder.names}
+    exec(compile(source, f"<policy-eval record walk {kind}>", "exec"), namespace)  # noqa: S102  (templates only)
+    return decoder.decode, parser.decode if parser is not None else None, namespace["walk"]
+
+
+def compile_decoder(schemas: Mapping[str, Any], texts: bool = False) -> Decode | None:
+    """``decode(text)`` for the kinds of ``schemas`` in the subset (see the module), or None when none is.
+    ``texts``: a timestamp's text is remembered as its display text too (lang.values.render_datetime), as the
+    parser does: for full detail, which shows every timestamp a rule reads; in findings detail the few shown
+    are formatted when shown, cheaper than remembering them all."""
+    kinds = {kind.encode(): made for kind, schema in schemas.items()
+             if isinstance(kind, str) and '"' not in kind and "\\" not in kind
+             and (made := _kind(kind, schema, texts)) is not None}
+    if not kinds:
+        return None
+    errors = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)  # (nesting too deep for msgspec)
+    blanks = _BLANKS
+
+    def decode(text: bytes) -> dict[str, Any] | None:
+        if type(text) is not bytes or len(text) > MAX_RECORD_BYTES or b"\\" in text:
+            return None
+        at = text.find(_KIND)
+        if at < 0:
+            return None
+        start = text.find(b'"', at + 6) + 1
+        made = kinds.get(text[start:text.find(b'"', start)]) if start and text[at + 6:start - 1].strip(blanks) == b":" \
+            else None
+        if made is None:
+            return None
+        try:
+            case = made[0](text)
+            parsed = made[1](text) if made[1] is not None else None
+        except errors:
+            return None
+        keys = made[2](case, parsed)
+        return case if keys >= 0 and keys == text.translate(None, blanks).count(b'":') else None
+
+    return decode

@@ -1,0 +1,251 @@
+"""Records read by msgspec (rulebook.msgdecode) are read as the other way reads them, or left to it.
+
+``decode(text)`` may answer only where ``jsonrecord.read_checked`` (orjson, the compiled check, the timestamp
+parser) takes the record too, with the same value (equal, keys in the same order), and it must leave to that way
+every record it refuses. The records: generated ones of every kind; every golden case; records with one
+timestamp replaced by each form of a few thousand (every one-character edit of five RFC 3339 timestamps), keys
+written twice or unknown, escapes, and values of the wrong type, enum, length or pattern. The timestamps it
+remembers are the parser's. A batch writes the same bytes either way (the last tests).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import orjson
+import pytest
+from goldencorpus import golden_tests
+
+from policy_eval.lang.timestamps import MEMO, parse_timestamp
+from policy_eval.lang.values import _DATETIME_TEXT
+from policy_eval.rulebook.jsonrecord import read_checked
+from policy_eval.rulebook.msgdecode import compile_decoder
+from policy_eval.run.batch import BatchOptions, Processor
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def proc() -> Processor:
+    return Processor(BatchOptions(detail="findings"))
+
+
+def _agrees(proc: Processor, line: bytes) -> bool:
+    """Whether msgspec took the record; read_checked takes it too, with the same value, and msgspec takes no
+    record read_checked refuses."""
+    assert proc._decode is not None and proc._exact is not None
+    MEMO.clear()
+    decoded = proc._decode(line)
+    remembered = dict(MEMO)
+    MEMO.clear()
+    read = read_checked(line, proc._exact)
+    if decoded is None:
+        return False
+    assert decoded == read and list(decoded) == list(read), line
+    for text, value in remembered.items():  # (the instant and the offset the parser reads)
+        MEMO.clear()
+        parsed = parse_timestamp(text)
+        assert (value, value.utcoffset()) == (parsed, parsed.utcoffset()), text
+    return True
+
+
+def test_generated_records_of_every_kind(proc: Processor) -> None:
+    taken: dict[str, int] = {}
+    for case in generate(1200, seed=23):
+        line = json.dumps(case, ensure_ascii=False).encode()
+        if _agrees(proc, line):
+            taken[case["kind"]] = taken.get(case["kind"], 0) + 1
+    # every kind but store_metrics (numbers must be read exactly, as Decimal: left to the other way)
+    assert set(taken) == set(proc.rulebook.case_schemas) - {"store_metrics"}, taken
+    assert sum(taken.values()) > 900
+
+
+def test_every_golden_case(proc: Processor) -> None:
+    taken = 0
+    for test in golden_tests():
+        line = orjson.dumps(test.case, default=str)
+        taken += _agrees(proc, line)
+    assert taken > 1000
+
+
+_BASES = ["2023-06-02T16:00:00+08:00", "2023-06-02T16:00:00Z", "2023-06-02T16:00:00.123456-05:30",
+          "2023-12-31T23:59:59.5z", "2023-06-02t16:00:00-00:00"]
+_ALPHABET = "0123456789-:+.TtZz ,_/W\t\x00e\u0663"
+
+
+def _forms() -> list[str]:
+    """Every one-character insertion, replacement and deletion of the base timestamps."""
+    out = set()
+    for base in _BASES:
+        for i in range(len(base) + 1):
+            for c in _ALPHABET:
+                out.add(base[:i] + c + base[i:])
+                if i < len(base):
+                    out.add(base[:i] + c + base[i + 1:])
+            if i < len(base):
+                out.add(base[:i] + base[i + 1:])
+    return sorted(out)
+
+
+def test_timestamp_forms(proc: Processor) -> None:
+    """Each form in place of a required and an optional timestamp: msgspec takes the record where RFC 3339
+    (lang.timestamps) takes the form, with the same instant and offset, and leaves it where it does not."""
+    case = next(c for c in generate(50, seed=3) if c["kind"] == "after_sale" and "confirmed_at" in c["order"])
+    taken = refused = 0
+    for form in _forms():
+        for where in ("request", "order"):
+            changed = json.loads(json.dumps(case))
+            changed[where]["submitted_at" if where == "request" else "confirmed_at"] = form
+            if _agrees(proc, orjson.dumps(changed)):
+                taken += 1
+            else:
+                refused += 1
+    assert taken > 1000 and refused > 1000, (taken, refused)
+
+
+@pytest.mark.parametrize("form", ["2023-06-02 16:00:00+08:00", "2023-06-02T16:00:00.1234567+08:00",
+                                  "2023-06-02T16:00:00.123456789Z", "2023-06-02T16:00:00+0800",
+                                  "2023-06-02T16:00:00-0530"])
+def test_forms_msgspec_would_take_and_rfc_3339_refuses(proc: Processor, form: str) -> None:
+    """msgspec's own grammar takes these (checked here, so that a release that stops is noticed); the record's
+    timestamps are parsed by lang.timestamps' grammar all the same, which refuses them."""
+    aware = msgspec.json.Decoder(msgspec.defstruct("One", [("t", _dt.datetime)]))
+    assert aware.decode(orjson.dumps({"t": form})).t.tzinfo is not None
+    with pytest.raises(ValueError):
+        parse_timestamp(form)
+    case = next(c for c in generate(20, seed=3) if c["kind"] == "after_sale")
+    case["request"]["submitted_at"] = form
+    assert proc._decode is not None and proc._decode(orjson.dumps(case)) is None
+
+
+def _after_sale() -> dict[str, Any]:
+    return next(c for c in generate(20, seed=5) if c["kind"] == "after_sale" and "paid_amount" in c["order"])
+
+
+@pytest.mark.parametrize("text", [
+    lambda s: s.replace(b'"case_id":', b'"case_id":"X","case_id":', 1),  # a key twice, top level
+    lambda s: s.replace(b'"id":', b'"id":"X","id":', 1),  # a key twice, in an object
+    lambda s: s.replace(b'"kind":"after_sale"', b'"kind":"after_sale","kind":"after_sale"', 1),
+    lambda s: s.replace(b'"case_id":"', b'"case_id":"\\u0041', 1),  # an escape (valid: left to the other way)
+    lambda s: s.replace(b"{", b'{"extra":1,', 1),  # a key the schema does not name
+    lambda s: s.replace(b'"case_id":', b'"case_i":', 1),  # a required key missing
+    lambda s: s.replace(b'"promised_after_sale_days":7', b'"promised_after_sale_days":7.0', 1),
+    lambda s: s.replace(b'"promised_after_sale_days":7', b'"promised_after_sale_days":-1', 1),
+    lambda s: s.replace(b'"promised_after_sale_days":7', b'"promised_after_sale_days":true', 1),
+    lambda s: s.replace(b'"type":"', b'"type":"x', 1),  # not in the enum
+    lambda s: re.sub(rb'"case_id":"[^"]*"', b'"case_id":""', s, count=1),  # shorter than minLength
+    lambda s: s + b" x",  # text after the record
+])
+def test_records_msgspec_leaves(proc: Processor, text: Any) -> None:
+    line = text(orjson.dumps(_after_sale()))
+    assert proc._decode is not None and proc._decode(line) is None
+
+
+def test_a_pattern_is_checked_with_re2(proc: Processor) -> None:
+    case = _after_sale()
+    for amount, valid in [("19.90", True), ("19.9x", False), ("19.90\n", False), ("١٩.90", False)]:
+        case["order"]["paid_amount"] = amount
+        line = orjson.dumps(case)
+        assert proc._exact is not None and (read_checked(line, proc._exact) is not None) is valid, amount
+        assert _agrees(proc, line) is valid, amount
+
+
+def test_the_kind_is_the_first_kind_key(proc: Processor) -> None:
+    """The kind is read from the text's first ``"kind":``. A record whose first is another object's goes the other
+    way, as does one whose kind is a value of another key; read_checked takes both."""
+    chat = next(c for c in generate(200, seed=3) if c["kind"] == "chat"
+                and any(m["attachments"] for m in c["messages"]))
+    later = {k: v for k, v in chat.items() if k != "kind"} | {"kind": "chat"}  # (an attachment's kind first)
+    assert list(later)[-1] == "kind"
+    case = _after_sale()
+    case["order"]["goods_title"] = "kind"
+    valued = {"x": 0} | case  # (not valid: only to place a "kind" value first)
+    for line, taken in ((orjson.dumps(chat), True), (orjson.dumps(later), False),
+                        (orjson.dumps(case).replace(b'{"kind"', b'{"order_note":"kind","kind"'), False)):
+        assert proc._decode is not None and (proc._decode(line) is not None) is taken, line[:80]
+    assert proc._exact is not None and read_checked(orjson.dumps(later), proc._exact) is not None
+    assert valued
+
+
+def test_schemas_outside_the_subset() -> None:
+    obj = {"type": "object", "additionalProperties": False, "required": ["kind"],
+           "properties": {"kind": {"const": "k"}, "x": {"type": "string"}}}
+    assert compile_decoder({"k": obj}) is not None
+    for bad in ({"type": "number"}, {"type": "string", "format": "date"}, {"type": "string", "unknown": 1},
+                {"type": "object", "properties": {}}, {"anyOf": [{"type": "string"}]}):
+        schema = json.loads(json.dumps(obj))
+        schema["properties"]["x"] = bad
+        assert compile_decoder({"k": schema}) is None, bad
+    schema = json.loads(json.dumps(obj))
+    schema["properties"]["kind"] = {"enum": ["k", "j"]}
+    assert compile_decoder({"k": schema}) is None
+    del obj["additionalProperties"]
+    assert compile_decoder({"k": obj}) is None
+
+
+def _lines() -> list[bytes]:
+    lines = [json.dumps(c, ensure_ascii=False).encode() for c in generate(600, seed=31)]
+    lines += [orjson.dumps(t.case, default=str) for t in golden_tests()[::3]]
+    # timestamps in other forms and offsets, shown in full detail's inputs: -00:00 is shown as +00:00
+    for form in ("2024-05-02T10:00:00-00:00", "2024-05-02T10:00:00+00:00", "2024-05-02T10:00:00Z",
+                 "2024-05-02T10:00:00.5+08:00", "2024-05-02t10:00:00+08:00", "2024-05-02T10:00:00",
+                 "2024-05-02T10:00:00-05:30"):
+        for case in generate(40, seed=7):
+            if case["kind"] == "after_sale":
+                case["request"]["submitted_at"] = form
+                lines.append(orjson.dumps(case))
+    return lines
+
+
+def forget() -> None:
+    MEMO.clear()
+    _DATETIME_TEXT.clear()
+
+
+def test_the_timestamps_are_remembered_as_the_parser_remembers_them(proc: Processor) -> None:
+    """What the walker is for: each timestamp of a record taken is in lang.timestamps' memo, as the parser
+    would have left it, so that the rules' readers find it there."""
+    assert proc._decode is not None
+    for case in generate(100, seed=13):
+        MEMO.clear()
+        decoded = proc._decode(orjson.dumps(case))
+        if decoded is None:
+            continue
+        stamps = [v for v in _strings(decoded) if _STAMP.fullmatch(v)]
+        assert stamps and all(v in MEMO for v in stamps), case["case_id"]
+
+
+_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("detail", ["findings", "full"])
+def test_a_batch_writes_the_same_bytes_either_way(detail: str) -> None:
+    """Each record through a Processor that reads it with msgspec and one that does not: the same JSON text."""
+    with_decoder = Processor(BatchOptions(detail=detail))
+    without = Processor(BatchOptions(detail=detail), rulebook=with_decoder.rulebook)
+    without._decode = None
+    assert with_decoder._decode is not None
+    lines = _lines()
+    for number, line in enumerate(lines, 1):
+        forget()  # (each way with its own memory of timestamps: shared, one would show what the other kept)
+        a = with_decoder.process(("cases.jsonl", number, line)).to_json_bytes()
+        forget()
+        b = without.process(("cases.jsonl", number, line)).to_json_bytes()
+        assert a == b, (number, line[:200])
+    assert sum(with_decoder._decode(x) is not None for x in lines) > len(lines) // 2
