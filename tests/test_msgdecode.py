@@ -202,6 +202,12 @@ def _lines() -> list[bytes]:
             if case["kind"] == "after_sale":
                 case["request"]["submitted_at"] = form
                 lines.append(orjson.dumps(case))
+    # integers beyond 64 bits, which orjson does not read (msgspec does, up to Python's own limit)
+    case = next(c for c in generate(50, seed=5) if c["kind"] == "after_sale" and "promised_after_sale_days" in c["order"])
+    for digits in (19, 31, 401, 5001):
+        text = orjson.dumps(case)
+        lines.append(text.replace(b'"promised_after_sale_days":7', b'"promised_after_sale_days":1' + b"0" * (digits - 1)))
+        assert lines[-1] != text
     return lines
 
 

@@ -44,7 +44,8 @@ _FROMISOFORMAT = _dt.datetime.fromisoformat
 # itself, rather than functools.lru_cache around it: generated code looks a text up in it inline (for a
 # ``str`` only) and the schema check calls the parser for a text it does not hold, so a new timestamp costs
 # one Python call, not a cache's miss and then the call (bench/README: 8,670 instructions a new timestamp
-# before, of which 7,060 the parse).
+# before, of which 7,060 the parse). rulebook.msgdecode fills it too, with what msgspec parsed of a text in the
+# form of the fast path below, emptying it when full before a record (it may then hold that record's more).
 MEMO: dict[str, _dt.datetime] = {}
 MEMO_MAX = 4096
 

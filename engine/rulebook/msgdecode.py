@@ -182,13 +182,10 @@ class _Builder:
         self.add(indent,
                  f"if type({var}) is str:",
                  f"    if len({var}) == 25 and {var}[4:23:3] in _shapes:",
-                 f"        if {var} not in _memo:",
-                 "            if len(_memo) >= _memo_max:",
-                 "                _memo.clear()",
-                 f"            _memo[{var}] = t = {parsed}")
+                 f"        _memo[{var}] = t = {parsed}")  # (the memo's size: checked once a record, at the top)
         if self.texts:  # (what the parser remembers of such a text: lang.timestamps)
-            self.add(indent, f"            if {var}[20:] != '00:00':", "                if len(_texts) >= _texts_max:",
-                     "                    _texts.clear()", f"                _texts[id(t)] = (t, {var})")
+            self.add(indent, f"        if {var}[20:] != '00:00':", "            if len(_texts) >= _texts_max:",
+                     "                _texts.clear()", f"            _texts[id(t)] = (t, {var})")
         self.add(indent,
                  "    else:",
                  "        try:",
@@ -277,7 +274,9 @@ def _kind(kind: str, schema: Any, texts: bool = False) -> tuple[Callable[[bytes]
         parser = msgspec.json.Decoder(stamps) if stamps is not None else None
     except (_Unsupported, TypeError, ValueError, RecursionError):
         return None
-    source = "\n".join(["def walk(c, s):", "    n = 0", *builder.lines, "    return n", ""])
+    # (the memo is emptied when full before a record, so it holds at most MEMO_MAX + one record's timestamps)
+    source = "\n".join(["def walk(c, s):", "    n = 0", "    if len(_memo) >= _memo_max:", "        _memo.clear()",
+                        *builder.lines, "    return n", ""])
     namespace: dict[str, Any] = {"__builtins__": {}, **builder.names}
     exec(compile(source, f"<policy-eval record walk {kind}>", "exec"), namespace)  # noqa: S102  (templates only)
     return decoder.decode, parser.decode if parser is not None else None, namespace["walk"]
