@@ -49,16 +49,16 @@ from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict, Un
 
 import msgspec
 
-from policy_eval.lang.timestamps import MEMO, MEMO_MAX, parse_timestamp
+from policy_eval.lang.timestamps import MEMO, MEMO_MAX, OFFSET_SHAPES, parse_timestamp
 from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX, ValueParseError
 from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES
+from policy_eval.rulebook.schemacompile import _ANNOTATIONS
 from policy_eval.rulebook.schemaregex import _RE2Search
 
 __all__ = ["compile_decoder", "Decode"]
 
 Decode = Callable[[bytes], "dict[str, Any] | None"]
 
-_ANNOTATIONS = frozenset({"description", "title", "examples", "default", "$schema", "$id", "$comment"})
 _KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties", "enum", "const", "minLength",
                        "maxLength", "minimum", "maximum", "minItems", "maxItems", "items", "pattern", "format"})
 _SCALARS: dict[str, Any] = {"boolean": bool, "null": type(None)}
@@ -85,7 +85,7 @@ class _Builder:
             "type": type, "len": len, "dict": dict, "list": list, "str": str, "zip": zip, "id": id,
             "_memo": MEMO, "_memo_max": MEMO_MAX, "_parse": parse_timestamp, "_Bad": (ValueParseError, ValueError),
             "_texts": _DATETIME_TEXT, "_texts_max": _DATETIME_TEXT_MAX,
-            "_shapes": frozenset({"--T::+:", "--T::-:"}),
+            "_shapes": OFFSET_SHAPES,
         }
         self.lines: list[str] = []
         self.made = 0
