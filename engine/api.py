@@ -41,6 +41,7 @@ from policy_eval.run.blocks import internal_error
 from policy_eval.run.due import CaseForecast, Forecaster
 from policy_eval.run.due.comply import Complier
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 Detail = Literal["full", "findings"]  # what a result holds (see Rulebook.evaluate)
@@ -99,13 +100,12 @@ class Rulebook:
         self._complier: Complier | None = None  # explain=True: what would comply, built on first use
         self._validator = CaseValidator(book.case_schemas) if validate else None
         self._enrichers = tuple(self._pm.enrichers())
-        # the common call (a dict, no enricher, no explanation): the lazy verdicts' own path (run.lazy), the case
-        # checked by its kind's compiled schema check alone; anything else (and a case that check refuses) goes
-        # the general way, which words the error
-        self._quick = self._evaluator._lazy.result if self._evaluator._lazy is not None else None
+        # the common call (a dict, no enricher, no explanation): the lazy verdicts' path (run.lazy), the case checked
+        # by its kind's compiled check alone; anything else (a case it refuses too) the general way, which words errors
+        self._lazy = self._evaluator._lazy
         if type(self).prepare is not Rulebook.prepare or self._enrichers:  # a subclass's own prepare, and the
-            self._quick = None  # enrichers, must see every case
-        self._quick_findings: Any = None  # (made with the findings evaluator, on first use)
+            self._lazy = None  # enrichers, must see every case
+        self._lazy_findings: LazyVerdicts | None = None  # (made with the findings evaluator, on first use)
         self._checks: dict[str, Any] | None = None
         if self._validator is not None:
             self._checks = {kind: check for kind in book.case_schemas
@@ -245,8 +245,8 @@ class Rulebook:
         """
         fused = True
         if type(case) is dict and not explain \
-                and (quick := self._quick if detail == "full" else
-                          self._quick_findings if detail == "findings" else None) is not None \
+                and (lazy := self._lazy if detail == "full" else
+                          self._lazy_findings if detail == "findings" else None) is not None \
                 and (as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None)):
             data = dict(case)  # (what prepare gives with no enricher)
             checks = self._checks
@@ -255,7 +255,15 @@ class Rulebook:
             # lone surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare)
             if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
                                   and plain(data)):
-                result = quick(data, as_of, source, record)
+                if as_of is not None and (one := lazy.single.get(kind)) is not None \
+                        and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
+                    # (a fixed as_of and a kind judged by one policy: the version chosen last time, by one identity
+                    # test, and its whole glue, as lazy.result does first; a list: an undetermined verdict to make)
+                    made = whole(data, as_of, last[2], None, kind, source, record, last[2])
+                    result = made if made is None or type(made) is CaseResult else \
+                        lazy.finished(last, data, made, kind, source, record)
+                else:
+                    result = lazy.result(data, as_of, source, record)
                 if result is not None:
                     if type(result) is CaseResult:  # (else SPENT)
                         return result
@@ -282,8 +290,7 @@ class Rulebook:
         if detail == "findings" and not explain:
             if self._finder is None:
                 self._finder = Evaluator(self._book, detail="findings", lazy=True)
-                self._quick_findings = self._finder._lazy.result \
-                    if self._finder._lazy is not None and self._quick is not None else None
+                self._lazy_findings = self._finder._lazy if self._lazy is not None else None
             evaluator = self._finder
         else:
             evaluator = self._explainer if explain else self._evaluator

@@ -28,7 +28,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def _general(**load: Any) -> Rulebook:
     """A rulebook whose every call goes the general path, verdicts built eagerly."""
     book = Rulebook.load(**load)
-    book._quick = None
+    book._lazy = None
     book._evaluator._lazy = None
     # findings detail: an evaluator of its own, made on first use; made here without its lazy path, so that
     # findings are compared with the general findings path (run.kernel), not with the lazy path again
@@ -203,3 +203,40 @@ def test_the_quick_path_result_sets_every_field(books: tuple[Rulebook, Rulebook]
     for f in dataclasses.fields(CaseResult):
         assert getattr(a, f.name) == getattr(b, f.name), f.name
     assert a == b and type(a) is CaseResult
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_a_fixed_as_of_takes_the_whole_glue_directly(tmp_path: Path, detail: str) -> None:
+    """One ``as_of`` object for every call (an embedder re-judging cases at a date): after the first call the
+    version is the policy's last (one identity test) and the version's whole glue makes the result without
+    LazyVerdicts.result; complied, violated, undetermined (a missing field: the glue's unfinished answer),
+    a null the rule reads (the general way) and a rejected case each give the general path's result."""
+    text = pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d")))
+    pt.write(tmp_path / "policies" / "demo.yaml", text)
+    book = Rulebook.load(tmp_path / "policies", entry_points=False)
+    general = _general(policies=tmp_path / "policies", entry_points=False)
+    as_of = parse_instant("2024-03-20")
+    case = pt.after_sale_case()
+    late = pt.after_sale_case(submitted_at="2024-04-30T10:00:00+08:00")
+    missing = {**case, "order": {k: v for k, v in case["order"].items() if k != "confirmed_at"}}
+    null = {**case, "order": {**case["order"], "confirmed_at": None}}
+    rejected = {**case, "request": "not an object"}
+    book.evaluate(case, as_of=as_of, detail=detail)  # (the version is chosen: the policy's last from now on)
+    lazy = book._lazy if detail == "full" else book._lazy_findings
+    assert lazy is not None
+    calls: list[Any] = []
+    result = lazy.result
+    lazy.result = lambda *a: calls.append(a) or result(*a)  # type: ignore[method-assign]
+    outcomes = []
+    for one in (case, late, missing, null, rejected, case):
+        a = book.evaluate(one, as_of=as_of, detail=detail, source="s", record=3)
+        _same(a, general.evaluate(one, as_of=as_of, detail=detail, source="s", record=3))
+        outcomes.append(tuple(r.outcome.value for r in a.results))
+    # every call took the whole glue (or was refused before it); the null's general way (Evaluator.evaluate)
+    # tries LazyVerdicts.result itself
+    assert [c[0] for c in calls] == [null]
+    assert outcomes == ([("complied",), ("violated",), ("undetermined",), ("undetermined",), (), ("complied",)]
+                        if detail == "full" else [(), ("violated",), ("undetermined",), ("undetermined",), (), ()])
+    other = parse_instant("2024-03-20")  # an equal instant, another object: LazyVerdicts.result chooses again
+    _same(book.evaluate(case, as_of=other, detail=detail), general.evaluate(case, as_of=other, detail=detail))
+    assert len(calls) == 2

@@ -154,6 +154,9 @@ class LazyVerdicts:
                         ready.whole = glue(fn, ready.kinds, self._fill, ready, REF_TIME, counted,
                                            (CaseResult, digest, ready.applied))
         self._by_kind = {kind: tuple(_Policy(h) for h in histories) for kind, histories in (by_kind or {}).items()}
+        # the kinds judged by one policy (most): with a fixed ``as_of`` the embedding API reads its ``last`` and
+        # calls the whole glue itself (Rulebook.evaluate), :meth:`finished` making what that glue leaves
+        self.single: dict[str, _Policy] = {kind: p[0] for kind, p in self._by_kind.items() if len(p) == 1}
 
     def result(self, case: dict[str, Any], as_of: Any, source: str | None, record: int | None
                ) -> CaseResult | Spent | None:
@@ -250,6 +253,14 @@ class LazyVerdicts:
         made_result.quiet = (complied, not_applicable) if self._findings else None
         made_result._tally = None
         return made_result
+
+    def finished(self, last: tuple[Any, _Ready | None, str, Callable[..., Any] | None], case: dict[str, Any],
+                 made: list[Any], kind: str, source: str | None, record: int | None) -> CaseResult:
+        """The result of a case whose version's whole glue (``last[3]``, ``last[0]`` the ``as_of`` given) said
+        ``[the fused function's answer]``: what :meth:`result` does then."""
+        ready = last[1]
+        assert ready is not None and ready is not _UNJUDGED
+        return self._finished(ready, case, last[0], last[2], made[0], kind, source, record, last[0])
 
     def _finished(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, quick: tuple[Any, ...],
                   kind: str | None, source: str | None, record: int | None, as_of: Any) -> CaseResult:
