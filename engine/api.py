@@ -243,16 +243,15 @@ class Rulebook:
         detail, whose verdicts are lazy too; ``explain=True`` builds and explains every verdict, whatever
         ``detail`` says).
         """
-        fused = True
+        fused, tried = True, False
         if type(case) is dict and not explain \
                 and (lazy := self._lazy if detail == "full" else
                           self._lazy_findings if detail == "findings" else None) is not None \
                 and (as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None)):
-            data = dict(case)  # (what prepare gives with no enricher)
-            checks = self._checks
+            data, checks = dict(case), self._checks  # (what prepare gives with no enricher)
             kind = data.get("kind")
-            # (validation on: a case the compiled check takes and orjson can write, else the general way, where a
-            # lone surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare)
+            # (validation on: a case the compiled check takes and orjson can write, else the general way, where a lone
+            # surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
             if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
                                   and plain(data)):
                 if as_of is not None and (one := lazy.single.get(kind)) is not None \
@@ -264,20 +263,21 @@ class Rulebook:
                         lazy.finished(last, data, made, kind, source, record)
                 else:
                     result = lazy.result(data, as_of, source, record)
-                if result is not None:
-                    if type(result) is CaseResult:  # (else SPENT)
-                        return result
+                if result is None:
+                    tried = True  # (the general way, which need not try this path again)
+                elif type(result) is CaseResult:  # (else SPENT)
+                    return result
+                else:
                     fused = False  # (a fused function ran out of budget on it: not run again)
         check_detail(detail)
         try:
-            return self._evaluate(case, as_of, explain, source, record, detail, fused)
+            return self._evaluate(case, as_of, explain, source, record, detail, fused, not tried)
         except Exception as exc:  # (a plugin's bug, say) it costs this case, as on the command line
             return self._rejected(case, CaseError(internal_error(exc), source=source, record=record), source,
                                   record, detail == "findings" and not explain)
 
-    def _evaluate(self, case: Mapping[str, Any] | CaseError, as_of: str | _dt.datetime | _dt.date | None,
-                  explain: bool, source: str | None, record: int | None, detail: str, fused: bool = True
-                  ) -> CaseResult:
+    def _evaluate(self, case: Mapping[str, Any] | CaseError, as_of: str | _dt.datetime | _dt.date | None, explain: bool,
+                  source: str | None, record: int | None, detail: str, fused: bool = True, lazy: bool = True) -> CaseResult:
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             return self._rejected(case, prepared, source, record, detail == "findings" and not explain)
@@ -294,7 +294,7 @@ class Rulebook:
             evaluator = self._finder
         else:
             evaluator = self._explainer if explain else self._evaluator
-        return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record, fused=fused)
+        return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record, fused=fused, lazy=lazy)
 
     def due(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
             source: str | None = None, record: int | None = None) -> CaseForecast:

@@ -18,6 +18,7 @@ import pytest
 from test_lazy_verdicts import _record
 
 from policy_eval.api import CaseResult, Rulebook
+from policy_eval.plugins.hookspecs import hookimpl
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import FIELDS, LazyResult
@@ -232,11 +233,38 @@ def test_a_fixed_as_of_takes_the_whole_glue_directly(tmp_path: Path, detail: str
         a = book.evaluate(one, as_of=as_of, detail=detail, source="s", record=3)
         _same(a, general.evaluate(one, as_of=as_of, detail=detail, source="s", record=3))
         outcomes.append(tuple(r.outcome.value for r in a.results))
-    # every call took the whole glue (or was refused before it); the null's general way (Evaluator.evaluate)
-    # tries LazyVerdicts.result itself
-    assert [c[0] for c in calls] == [null]
+    # every call took the whole glue (or was refused before it); the null's general way (Evaluator.evaluate) is
+    # told that this path was tried, and does not try it again
+    assert not calls
     assert outcomes == ([("complied",), ("violated",), ("undetermined",), ("undetermined",), (), ("complied",)]
                         if detail == "full" else [(), ("violated",), ("undetermined",), ("undetermined",), (), ()])
     other = parse_instant("2024-03-20")  # an equal instant, another object: LazyVerdicts.result chooses again
     _same(book.evaluate(case, as_of=other, detail=detail), general.evaluate(case, as_of=other, detail=detail))
-    assert len(calls) == 2
+    assert len(calls) == 1
+
+
+def test_a_case_the_lazy_path_leaves_is_not_tried_on_it_again(tmp_path: Path) -> None:
+    """A null on a path the rules read: Rulebook.evaluate's lazy path gives the case to the general path, which
+    does not run the lazy path (and its fused function) on it a second time; a case it takes runs it once. With an
+    enricher, the lazy path is the evaluator's, after the enricher: still once a case."""
+    text = pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= order.confirmed_at + 15d")))
+    pt.write(tmp_path / "policies" / "demo.yaml", text)
+    case = pt.after_sale_case()
+    null = {**case, "order": {**case["order"], "confirmed_at": None}}
+
+    class Enricher:
+        @hookimpl
+        def policy_eval_enrichers(self) -> list[Any]:
+            return [lambda case: case]
+
+    general = _general(policies=tmp_path / "policies", entry_points=False)
+    for plugins in ([], [Enricher()]):
+        book = Rulebook.load(tmp_path / "policies", entry_points=False, plugins=plugins)
+        lazy = book._evaluator._lazy
+        assert lazy is not None
+        calls: list[Any] = []
+        result = lazy.result
+        lazy.result = lambda *a, calls=calls, result=result: calls.append(a[0]) or result(*a)  # type: ignore[method-assign]
+        for one in (null, case):
+            _same(book.evaluate(one), general.evaluate(one))
+        assert calls == [null, case]

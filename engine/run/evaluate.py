@@ -146,10 +146,12 @@ class Evaluator(Judge):
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
-                 record: int | None = None, null_free: bool = False, fused: bool = True) -> CaseResult:
+                 record: int | None = None, null_free: bool = False, fused: bool = True, lazy: bool = True
+                 ) -> CaseResult:
         """Every verdict on ``case`` (``null_free``: the caller knows it holds no explicit null, e.g. its JSON text
         has no ``null``, which spares the search for one; ``fused=False``: a fused function ran out of budget on
-        it already, so its rules are decided one by one)."""
+        it already, so its rules are decided one by one; ``lazy=False``: the caller ran the lazy verdicts' path
+        on it already, which left it to the general path)."""
         if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
@@ -170,7 +172,8 @@ class Evaluator(Judge):
                 and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
                                                    null_free)) is not None:
             return made  # findings detail's common case (run.straight)
-        if fused and self._lazy is not None and (quick := self._lazy.result(case, as_of, source, record)) is not None:
+        if fused and lazy and self._lazy is not None \
+                and (quick := self._lazy.result(case, as_of, source, record)) is not None:
             if isinstance(quick, CaseResult):  # (else SPENT)
                 return quick  # the embedding API's common case (run.lazy)
             fused = False
