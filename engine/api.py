@@ -249,7 +249,7 @@ class Rulebook:
                           self._lazy_findings if detail == "findings" else None) is not None \
                 and (as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None)):
             data, checks = dict(case), self._checks  # (what prepare gives with no enricher)
-            kind = data.get("kind")
+            kind: Any = data.get("kind")
             # (validation on: a case the compiled check takes and orjson can write, else the general way, where a lone
             # surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
             if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
@@ -259,7 +259,7 @@ class Rulebook:
                     # (a fixed as_of and a kind judged by one policy: the version chosen last time, by one identity
                     # test, and its whole glue, as lazy.result does first; a list: an undetermined verdict to make)
                     made = whole(data, as_of, last[2], None, kind, source, record, last[2])
-                    result = made if made is None or type(made) is CaseResult else \
+                    result: Any = made if made is None or type(made) is CaseResult else \
                         lazy.finished(last, data, made, kind, source, record)
                 else:
                     result = lazy.result(data, as_of, source, record)
