@@ -181,6 +181,18 @@ def case_reads(rule: Rule) -> tuple[str, ...]:
                                                            if c is not None)))
 
 
+def hiding_reads(rule: Rule) -> tuple[str, ...]:
+    """The case paths read by the arguments of a rule's non-strict calls (``exists``'s, ``default``'s first, a
+    plugin's non-strict function's), lets included: the only places where reading a null as unknown rather
+    than absent changes a value, not only whom an unknown value blames (``interpreter._Interp.e_Call``). Where
+    a case's nulls lie off these paths, the rule's conditions come to what they come to with the nulls read as
+    absent, which is what its compiled code reads (see :func:`unknown`)."""
+    nodes = [c.node for c in (rule.when, rule.condition) if c is not None]
+    args = [a for n in ir.walk(*nodes) if type(n) is ir.Call and not n.strict
+            for a in (n.args[:1] if n.name == "default" else n.args)]
+    return tuple(".".join(keys) for keys in ir.root_paths(*args))
+
+
 def reads_null(paths: tuple[str, ...], nulls: tuple[str, ...]) -> bool:
     """Whether one of ``paths`` is at or under one of ``nulls`` (a case's, from :func:`null_paths`)."""
     for n in nulls:
@@ -211,6 +223,11 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace 
     budget spent) is left to the ordinary way too, which reports it. ``trace`` is filled as the evaluation
     goes (the explanation of an undetermined verdict); without one, the let values are kept in ``env`` for
     the next rule of the version on the same case.
+
+    Reading a null as unknown changes a value only in a non-strict call; elsewhere it changes whom an unknown
+    value blames. So where no non-strict call of the rule reads a null (:func:`hiding_reads`), the conditions
+    come to the values they have with the nulls read as absent (the compiled code's reading), and this returns
+    None whenever those decide the rule: the evaluator asks only when they leave it undetermined.
     """
     meter = current()
     if meter is not None:

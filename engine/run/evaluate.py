@@ -112,6 +112,7 @@ class Evaluator(Judge):
         self._version_inputs: dict[int, Inputs] = {}  # (run.inputs)
         self._null_paths: dict[int, ReadPaths] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
+        self._hiding: dict[int, tuple[str, ...]] = {}  # (compose.hiding_reads)
         self._reasons: dict[int, dict[Outcome, str]] = {}
         self._nullable: dict[int, Any] = {}  # (run.nullshown)
         for v in rulebook.versions():
@@ -121,6 +122,7 @@ class Evaluator(Judge):
             for r in v.rules:
                 self._paths[id(r)] = [(p, tuple(p.split(".")), read) for p, read in r.readers.items() if "[" not in p]
                 self._reads[id(r)] = compose.case_reads(r)
+                self._hiding[id(r)] = compose.hiding_reads(r)
                 self._nullable[id(r)] = nullable_paths(r)
                 self._reasons[id(r)] = {Outcome.COMPLIED: reason_for(r, Outcome.COMPLIED, None, None, None),
                                         Outcome.NOT_APPLICABLE: reason_for(r, Outcome.NOT_APPLICABLE, None, None,
@@ -315,9 +317,17 @@ class Evaluator(Judge):
         if gate is not None and gate[0] is Outcome.UNDETERMINED and when_false(rule, case, env, current()):
             gate, decided = None, Outcome.NOT_APPLICABLE  # its own `when` is false: it does not apply either way
         by_null = False
+        found: tuple[Outcome, str | None] | None = None
         if gate is None and nulls and compose.reads_null(self._reads[id(rule)], nulls):
-            gate = compose.unknown(rule, case, env)  # judged by three-valued logic: does what a null hides decide?
-            by_null = gate is not None
+            # judged by three-valued logic: does what a null hides decide? Where no non-strict call reads a null,
+            # only an undetermined outcome can be its doing, so the outcome is decided first (compose.unknown runs
+            # the reference interpreter: most of what a case with a null cost)
+            if not compose.reads_null(self._hiding[id(rule)], nulls):
+                found = (decided, None) if decided is not None and decided is not GATED else \
+                    decide(version, rule, case, env, current())
+            if found is None or found[0] is Outcome.UNDETERMINED:
+                gate = compose.unknown(rule, case, env)
+                by_null = gate is not None
         if gate is not None:
             # a gated verdict in a waiver's scope is waived, as any other verdict is
             waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
@@ -332,7 +342,9 @@ class Evaluator(Judge):
             if waiver is not None:
                 compose.waive(result, waiver, waiver_reads)
             return result
-        if decided is not None and decided is not GATED:
+        if found is not None:
+            outcome, error = found
+        elif decided is not None and decided is not GATED:
             outcome, error = decided, None
         else:
             outcome, error = decide(version, rule, case, env, current())
