@@ -19,6 +19,7 @@ from typing import Any
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, current
 from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
+from policy_eval.lang.nullcode import NullGate
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
@@ -210,8 +211,8 @@ def unknown_reason(paths: tuple[str, ...]) -> str:
 _READING = "$reading"  # (a name no variable can have)
 
 
-def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace | None = None
-            ) -> tuple[Outcome, str, tuple[str, ...]] | None:
+def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace | None = None,
+            quick: NullGate | None = None) -> tuple[Outcome, str, tuple[str, ...]] | None:
     """Undetermined when what decides the rule depends on a value the case marks unknown (null); None when
     its conditions decide it whatever the unknown values are (then they decide it as they do any rule).
 
@@ -228,10 +229,18 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace 
     value blames. So where no non-strict call of the rule reads a null (:func:`hiding_reads`), the conditions
     come to the values they have with the nulls read as absent (the compiled code's reading), and this returns
     None whenever those decide the rule: the evaluator asks only when they leave it undetermined.
+
+    ``quick``: the rule's generated null reading (:func:`~policy_eval.lang.nullcode.null_gate`), asked first:
+    where it finds the rule ungated the interpreter does not run.
     """
     meter = current()
     if meter is not None:
         meter.left = meter.limit
+    if quick is not None:
+        if quick(case, env) is False:
+            return None
+        if meter is not None:
+            meter.left = meter.limit
     if trace is None:
         reading = env.get(_READING)
         if reading is None:

@@ -21,6 +21,7 @@ from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import DEFAULT_BUDGET, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
+from policy_eval.lang.nullcode import NullGate, null_gate
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.casevalues import id_text
@@ -85,6 +86,8 @@ class Evaluator(Judge):
                            "missing": frozenset({Outcome.UNDETERMINED})}[mode]
         self.record_inputs = record_inputs
         self._violated_explained = Outcome.VIOLATED in self._explained
+        # an undetermined verdict that a null decides shows what its conditions came to (findings show no steps)
+        self._null_explained = Outcome.UNDETERMINED in self._explained and not self.findings
         self.budget = budget
         self.lazy = lazy and not self.findings
         self.selection = Selection(frozenset(only) if only else None, frozenset(skip),
@@ -113,6 +116,7 @@ class Evaluator(Judge):
         self._null_paths: dict[int, ReadPaths] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
         self._hiding: dict[int, tuple[str, ...]] = {}  # (compose.hiding_reads)
+        self._gates: dict[int, NullGate | None] = {}  # (lang.nullcode: made on a rule's first case with a null)
         self._reasons: dict[int, dict[Outcome, str]] = {}
         self._nullable: dict[int, Any] = {}  # (run.nullshown)
         for v in rulebook.versions():
@@ -255,7 +259,7 @@ class Evaluator(Judge):
         env = {REF_TIME: ref} if maybe_null else {REF_TIME: ref, NO_NULL: True}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
-        decided: tuple[Any, ...] | None = None  # (full detail: the fused function's outcomes, in plan order)
+        decided: tuple[Any, ...] | None = None  # (the fused function's outcomes, in plan order)
         if not nulls:
             if self.findings:
                 quick = self._kernel.run(self, version, case, env)
@@ -263,6 +267,8 @@ class Evaluator(Judge):
                     return version.version, quick[2], (quick[0], quick[1])
             else:
                 decided = self._kernel.outcomes(version, case, env)
+        else:  # each null read as absent: the outcome of every rule no null decides (Evaluator._rule judges those)
+            decided = self._kernel.outcomes(version, case, env)
         ref_text = self._text(ref)
         rules = self._rules[id(version)]
         # what each rule records as read (full detail): every value the version's rules read outside lists, read
@@ -270,15 +276,16 @@ class Evaluator(Judge):
         own: Any = self._version_inputs[id(version)](case) if self.record_inputs and not self.lazy \
             else (None,) * len(rules)
         plan = self._plans.get(id(version))
-        if plan is None and decided is not None:  # (full detail: most verdicts from a preset class: run.presetcode)
-            return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case, env,
-                                                              nulls), _NONE
+        if plan is None and decided is not None and not nulls:  # (full detail: most verdicts from a preset class:
+            return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case,
+                                                              env, nulls), _NONE  # run.presetcode)
         if plan is None:
-            return version.version, [self._rule(version, rule, case, env, ref_text, mine, None, nulls)
-                                     for rule, mine in zip(rules, own, strict=True)], _NONE
+            return version.version, [self._rule(version, rule, case, env, ref_text, mine, None, nulls, outcome)
+                                     for rule, mine, outcome in zip(rules, own, decided or (None,) * len(rules),
+                                                                    strict=True)], _NONE
         fused = self._kernel.fused(version)  # (the rules its outcomes are of, in plan order)
         found = dict(zip((r.id for r in fused[1]), decided, strict=True)) if decided is not None and fused else {}
-        one = self._preset if found else self._rule
+        one = self._preset if found and not nulls else self._rule  # (a null: each rule judged by _rule)
         done: dict[str, RuleResult | Outcome] = {}  # each rule once per case, dependencies first
         mine_of = {rule.id: mine for rule, mine in zip(rules, own, strict=True)}  # (a plan's unselected ones: None)
         for rule in plan:
@@ -317,6 +324,7 @@ class Evaluator(Judge):
         if gate is not None and gate[0] is Outcome.UNDETERMINED and when_false(rule, case, env, current()):
             gate, decided = None, Outcome.NOT_APPLICABLE  # its own `when` is false: it does not apply either way
         by_null = False
+        traced: Trace | None = None
         found: tuple[Outcome, str | None] | None = None
         if gate is None and nulls and compose.reads_null(self._reads[id(rule)], nulls):
             # judged by three-valued logic: does what a null hides decide? Where no non-strict call reads a null,
@@ -326,7 +334,11 @@ class Evaluator(Judge):
                 found = (decided, None) if decided is not None and decided is not GATED else \
                     decide(version, rule, case, env, current())
             if found is None or found[0] is Outcome.UNDETERMINED:
-                gate = compose.unknown(rule, case, env)
+                # the generated null reading first (lang.nullcode); the interpreter then only for a gated rule,
+                # traced at once when its verdict is explained
+                quick = self._null_gate(rule)
+                traced = Trace() if quick is not None and self._null_explained else None
+                gate = compose.unknown(rule, case, env, traced, quick)
                 by_null = gate is not None
         if gate is not None:
             # a gated verdict in a waiver's scope is waived, as any other verdict is
@@ -336,9 +348,10 @@ class Evaluator(Judge):
             result = compose.gated(version, rule, gate, depends, self._rule_inputs(rule, case, read_ahead), ref_text,
                                    gate[0] in self._explained,
                                    compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
-            if by_null and gate[0] in self._explained:  # what `when` and condition came to (traced only now)
-                compose.unknown(rule, case, env, trace := Trace())
-                result.explanation = tuple(result.explanation) + explanation(trace)
+            if by_null and self._null_explained:  # what `when` and condition came to
+                if traced is None:
+                    compose.unknown(rule, case, env, traced := Trace())
+                result.explanation = tuple(result.explanation) + explanation(traced)
             if waiver is not None:
                 compose.waive(result, waiver, waiver_reads)
             return result
@@ -349,6 +362,15 @@ class Evaluator(Judge):
         else:
             outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, read_ahead, done, depends, outcome, error)
+
+    def _null_gate(self, rule: Rule) -> NullGate | None:
+        """The rule's generated null reading (:func:`~policy_eval.lang.nullcode.null_gate`), made on first use."""
+        gates = self._gates
+        key = id(rule)
+        if key in gates:
+            return gates[key]
+        gate = gates[key] = null_gate(rule.when.node if rule.when is not None else None, rule.condition.node)
+        return gate
 
     rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)
 
