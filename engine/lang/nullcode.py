@@ -35,19 +35,23 @@ interpreter's on every golden case with each value made null in turn.
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.budget import may_charge
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.threevalued import _CONSTANT, _UNSET, _Gen
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["NullGate", "null_gate", "null_reading", "NULL_DEPENDENT", "MAX_SOURCE"]
+__all__ = ["NullGate", "FusedGate", "null_gate", "fused_gate", "null_reading", "NULL_DEPENDENT", "MAX_SOURCE",
+           "MAX_FUSED_SOURCE"]
 
 MAX_SOURCE = 60_000  # characters of generated source per rule; beyond it, the interpreter decides
+MAX_FUSED_SOURCE = 400_000  # per version (fused_gate); beyond it, rule by rule
 
 NullGate = Callable[[dict[str, Any], dict[str, Any]], "bool | None"]
+FusedGate = Callable[[dict[str, Any], dict[str, Any], int, Any], "int | None"]
 
 
 class _NullDependent:
@@ -235,8 +239,45 @@ def _source(when: ir.IR | None, condition: ir.IR) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), namespace
 
 
-def _compiled(source: str, namespace: dict[str, Any], name: str) -> Any:
-    if len(source) > MAX_SOURCE:
+def _fused_source(rules: Sequence[tuple[ir.IR | None, ir.IR]]) -> tuple[str, dict[str, Any]]:
+    gen = _NullGen()
+    body: list[str] = []
+    for i, (when, condition) in enumerate(rules):
+        bit = 1 << i
+        body.append(f"        if want & {bit}:")
+        if may_charge([when, condition]):  # (each rule its own budget, as the rule-by-rule reading has)
+            body += ["            if m is not None:", "                m.left = m.limit"]
+        cond = gen.expr(condition)
+        if when is None:
+            body.append(f"            if {cond} is N:")
+        else:
+            body.append(f"            if (_w := {gen.expr(when)}) is N or _w is True and {cond} is N:")
+        body.append(f"                g |= {bit}")
+    lines = ["def _G(c, v, want, m):", "    try:", "        g = 0"]
+    lines += ["    " + line for line in gen.prelude] + body + ["        return g", "    except Exception:",
+                                                                 "        return None", ""]
+    namespace: dict[str, Any] = {"U": UNKNOWN, "N": NULL_DEPENDENT, "_M": _UNSET, "Exception": Exception}
+    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
+    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
+    return "\n".join(lines), namespace
+
+
+def fused_gate(rules: Sequence[tuple[ir.IR | None, ir.IR]]) -> FusedGate | None:
+    """``gated(case, env, want, meter)`` for a version's rules, given as (when, condition) pairs: the bit mask of
+    the rules among ``want`` (bit i: rule i) that :func:`null_gate` finds gated, each let-binding computed once
+    for them all, the budget refilled before each rule that can spend from it; None when anything raised (the
+    caller then judges the rules one by one). None when the templates do not spell a rule, or the source
+    would pass :data:`MAX_FUSED_SOURCE`."""
+    try:
+        source, namespace = _fused_source(rules)
+    except (_Unsupported, RecursionError):
+        return None
+    gate: FusedGate | None = _compiled(source, namespace, "_G", MAX_FUSED_SOURCE)
+    return gate
+
+
+def _compiled(source: str, namespace: dict[str, Any], name: str, cap: int | None = None) -> Any:
+    if len(source) > (MAX_SOURCE if cap is None else cap):
         return None
     try:
         code = compile(source, "<policy-eval null reading>", "exec")

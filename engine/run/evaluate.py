@@ -117,6 +117,7 @@ class Evaluator(Judge):
         self._reads: dict[int, tuple[str, ...]] = {}
         self._hiding: dict[int, tuple[str, ...]] = {}  # (compose.hiding_reads)
         self._gates: dict[int, NullGate | None] = {}  # (lang.nullcode: made on a rule's first case with a null)
+        self._wants: dict[tuple[int, tuple[str, ...]], int] = {}  # (_null_want)
         self._reasons: dict[int, dict[Outcome, str]] = {}
         self._nullable: dict[int, Any] = {}  # (run.nullshown)
         for v in rulebook.versions():
@@ -267,7 +268,12 @@ class Evaluator(Judge):
                     return version.version, quick[2], (quick[0], quick[1])
             else:
                 decided = self._kernel.outcomes(version, case, env)
-        else:  # each null read as absent: the outcome of every rule no null decides (Evaluator._rule judges those)
+        else:
+            if self.findings:  # the fused function, and the generated null reading for the rules that read a null
+                quick = self._kernel.run_nulls(self, version, case, env, nulls, self._null_want(version, nulls))
+                if quick is not None:
+                    return version.version, quick[2], (quick[0], quick[1])
+            # each null read as absent: the outcome of every rule no null decides (_rule judges the others)
             decided = self._kernel.outcomes(version, case, env)
         ref_text = self._text(ref)
         rules = self._rules[id(version)]
@@ -362,6 +368,20 @@ class Evaluator(Judge):
         else:
             outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, read_ahead, done, depends, outcome, error)
+
+    def _null_want(self, version: PolicyVersion, nulls: tuple[str, ...]) -> int:
+        """The bit mask of the kernel's steps of ``version`` (run.kernel) whose reads meet one of ``nulls``,
+        remembered per set of null paths (a batch's records tend to leave the same fields null)."""
+        key = (id(version), nulls)
+        want = self._wants.get(key)
+        if want is None:
+            reads = self._reads
+            want = sum(1 << i for i, r in enumerate(self._kernel.rules(version))
+                       if compose.reads_null(reads[id(r)], nulls))
+            if len(self._wants) >= 4096:  # (bounded: one entry per distinct set of nulls)
+                self._wants.clear()
+            self._wants[key] = want
+        return want
 
     def _null_gate(self, rule: Rule) -> NullGate | None:
         """The rule's generated null reading (:func:`~policy_eval.lang.nullcode.null_gate`), made on first use."""

@@ -7,8 +7,11 @@ Per case, each step checks its dependencies against what the rules before it dec
 with an unwanted outcome makes it not applicable, as ``run.compose.gate`` says) and runs its conditions
 (:func:`decide`, which the general path uses too). Only a violated or undetermined
 verdict, or one a dependency leaves undetermined, goes through the evaluator's general path to build its
-result, so the verdicts are the general path's. A case with an explicit null (an unknown value) on a path
-the version's rules read takes the general path whole (``tests/test_kernel.py`` compares both paths on the golden corpus).
+result, so the verdicts are the general path's (``tests/test_kernel.py`` compares both paths on the golden corpus).
+A case with an explicit null (an unknown value) on a path the version's rules read goes :meth:`Kernel.run_nulls`
+where no rule of the version depends on another: the rules a null decides (lang.nullcode says which) go the general
+path, which words them; the others are the fused function's (``tests/test_nullcode.py``). Else the general path
+takes the whole version.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from policy_eval.errors import clip
 from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.fusion import Step, Tokens, fuse
+from policy_eval.lang.nullcode import FusedGate, fused_gate
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.explaining import DATA_ERRORS
@@ -34,8 +38,8 @@ class General(Protocol):
 
     def rule_result(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                     ref_text: str, read_ahead: dict[str, Any] | None = None,
-                    done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = ()
-                    ) -> RuleResult | Outcome: ...
+                    done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = (),
+                    decided: Any = None) -> RuleResult | Outcome: ...
 
     def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
                read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
@@ -47,6 +51,7 @@ class General(Protocol):
 
 _U = UNKNOWN
 GATED = object()  # a fused step that an undetermined dependency leaves undetermined
+_UNMADE: Any = object()
 
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
 
@@ -113,6 +118,7 @@ class Kernel:
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
         self._alone: dict[int, bool] = {}  # whether no rule of the version depends on another
+        self._null_gates: dict[int, FusedGate | None] = {}  # (lang.nullcode: made on a version's first null)
         for v in versions:
             if v.waivers:
                 continue
@@ -210,6 +216,64 @@ class Kernel:
             return None
         found: tuple[Any, ...] = quick[3]
         return found
+
+    def run_nulls(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
+                  nulls: tuple[str, ...], want: int) -> tuple[int, int, list[RuleResult]] | None:
+        """:meth:`run` on a case with explicit nulls, for a version whose rules depend on none: ``want``, the bit
+        mask of the steps whose reads meet a null. The version's generated null reading (lang.nullcode) says which
+        of them a null decides (gated); those go the general path (it words them), the others are what the fused
+        function decided with the nulls read as absent (where no null decides a rule, that is its outcome: see
+        ``compose.unknown``). None when the version has dependencies, or no fused function or null reading, or
+        either raised: then the general path takes the whole version."""
+        steps = self._steps.get(id(version))
+        fused = self._fused.get(id(version))
+        meter = current()
+        if steps is None or fused is None or not self._alone[id(version)] or (meter is not None and not meter.fused):
+            return None
+        gated = 0
+        if want:
+            gate = self._null_gates.get(id(version), _UNMADE)
+            if gate is _UNMADE:
+                gate = self._null_gates[id(version)] = fused_gate(
+                    [(rule.when.node if rule.when is not None else None, rule.condition.node) for rule, _, _ in steps])
+            if gate is None or (gated := gate(case, env.copy(), want, meter)) is None:
+                return None
+        quick = fused(case, env.copy(), meter)
+        if quick is None:
+            return None
+        complied, not_applicable, loud, outcomes = quick
+        if not gated:
+            return complied, not_applicable, self._loud(ev, version, case, env, steps, outcomes, loud) if loud else []
+        found: list[RuleResult] = []
+        ref_text = render(env[REF_TIME])
+        todo = loud | gated
+        while todo:  # (in step order: the loud verdicts as _loud builds them, the gated ones by the general path)
+            i = (todo & -todo).bit_length() - 1
+            todo &= todo - 1
+            rule, _, selected = steps[i]
+            outcome = outcomes[i]
+            result: RuleResult | Outcome | None
+            if gated >> i & 1:  # (the fused function counted it: the general path decides, nulls and all)
+                if selected:
+                    complied -= outcome is _COMPLIED
+                    not_applicable -= outcome is _NOT_APPLICABLE
+                result = ev.rule_result(version, rule, case, env, ref_text, None, None, nulls, outcome)
+                if type(result) is not RuleResult:
+                    if selected:
+                        complied += result is _COMPLIED
+                        not_applicable += result is _NOT_APPLICABLE
+                    continue
+            else:
+                result = ev.violated(version, rule, case, env, ref_text) if outcome is _VIOLATED else None
+                if result is None:
+                    result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcome, None)
+            if selected and type(result) is RuleResult:
+                found.append(result)
+        return complied, not_applicable, found
+
+    def rules(self, version: PolicyVersion) -> list[Rule]:
+        """The rules of the version's steps, in order (none for a version the kernel does not run)."""
+        return self._rules.get(id(version), [])
 
     def fused(self, version: PolicyVersion) -> tuple[Any, list[Rule]] | None:
         """The version's fused function and its rules in plan order (what its outcomes are of), or None."""
