@@ -17,6 +17,7 @@ import random
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import test_properties as properties
@@ -191,14 +192,22 @@ def test_each_bundled_rule_on_golden_cases_with_each_value_null() -> None:
 SETTINGS = ({"detail": "full", "explain": True}, {"detail": "full", "explain": "missing"}, {"detail": "findings"})
 
 
-def _without_reading(ev: Evaluator) -> Evaluator:
-    """The evaluator as it was: every rule that reads a null judged by the interpreter, rule by rule."""
-    ev._null_gate = lambda rule: None  # type: ignore[method-assign]
-    ev._kernel.run_nulls = lambda *args: None  # type: ignore[method-assign]
-    outcomes = ev._kernel.outcomes
-    ev._kernel.outcomes = lambda version, case, env: (  # type: ignore[method-assign]
-        None if compose.has_null(case) else outcomes(version, case, env))
-    return ev
+class _Interpreted(Evaluator):
+    """The evaluator as it was: every rule that reads a null judged and worded by the interpreter, rule by rule."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._null_gate = lambda rule: None  # type: ignore[method-assign]
+        self._kernel.run_nulls = lambda *args: None  # type: ignore[method-assign]
+        outcomes = self._kernel.outcomes
+        self._kernel.outcomes = lambda version, case, env: (  # type: ignore[method-assign]
+            None if compose.has_null(case) else outcomes(version, case, env))
+
+    def evaluate(self, *args: Any, **kwargs: Any) -> Any:
+        def interpreted(node: Any) -> Any:
+            return lambda c, e, t, r: interpret_nulls(node, c, e, t, r)
+        with mock.patch.object(compose, "traced_nulls", interpreted):
+            return super().evaluate(*args, **kwargs)
 
 
 @pytest.mark.parametrize("setting", range(len(SETTINGS)))
@@ -211,7 +220,7 @@ def test_verdicts_are_those_of_the_interpreter(setting: int) -> None:
         if test.params not in books:
             book = load_rulebook(params=test.params)
             books[test.params] = (Evaluator(book, **SETTINGS[setting]),  # type: ignore[arg-type]
-                                  _without_reading(Evaluator(book, **SETTINGS[setting])))  # type: ignore[arg-type]
+                                  _Interpreted(book, **SETTINGS[setting]))
         new, old = books[test.params]
         as_of = parse_instant(test.as_of) if test.as_of else None
         for path in _leaves(test.case):
@@ -220,7 +229,7 @@ def test_verdicts_are_those_of_the_interpreter(setting: int) -> None:
             compared += 1
     rng = random.Random(17 + setting)
     book = load_rulebook()
-    new, old = Evaluator(book, **SETTINGS[setting]), _without_reading(Evaluator(book, **SETTINGS[setting]))  # type: ignore[arg-type]
+    new, old = Evaluator(book, **SETTINGS[setting]), _Interpreted(book, **SETTINGS[setting])  # type: ignore[arg-type]
     for case in generate(150, seed=23 + setting):
         paths = _leaves({k: case[k] for k in ("order", "request") if k in case})
         for n in (1, 2, 4):

@@ -89,6 +89,22 @@ class _Unsupported(Exception):
     """A node these templates do not spell."""
 
 
+def _reads(roots: Sequence[ir.IR | None]) -> list[ir.IR]:
+    """The nodes the generated code reads itself: a let's once (it is computed once), no quantifier's body (its
+    closure reads that)."""
+    out: list[ir.IR] = []
+    stack = [n for n in roots if n is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append(node)
+        stack.extend((node.collection,) if isinstance(node, ir.Quant) else ir.children(node))
+    return out
+
+
 def _reads_root(node: ir.IR) -> bool:
     return bool(ir.root_paths(node))
 
@@ -99,9 +115,23 @@ class _NullGen(_Gen):
     def __init__(self) -> None:
         super().__init__()
         self.inline_lets: dict[int, str] = {}
+        self.inlined = 0  # characters of let code spelled so far
 
-    def hoist(self, root: ir.IR) -> None:  # (no prelude reads: a hoisted record would lose null from missing)
-        return
+    def hoist_paths(self, roots: Sequence[ir.IR | None]) -> None:
+        """Each case path read more than once (lets included, a quantifier's item excepted) read a single time, at
+        the top: the read of a value, which keeps a null from a missing key (no record is hoisted on its own)."""
+        counts: dict[tuple[str, ...], int] = {}
+        first: dict[tuple[str, ...], ir.Field] = {}
+        for n in _reads(roots):
+            path = ir.root_path(n)
+            if path is not None and isinstance(n, ir.Field) and n.type.name != "record":
+                counts[path] = counts.get(path, 0) + 1
+                first.setdefault(path, n)
+        for path in sorted(p for p, uses in counts.items() if uses > 1):
+            self.n = 0  # (temporaries are bound and read within one expression: each numbers its own from 1)
+            name = f"_p{len(self.hoisted)}"
+            self.prelude.append(f"    {name} = {self.g_Field(first[path])}")
+            self.hoisted[path] = name
 
     def unknown(self, name: str) -> str:
         return f"({name} is U or {name} is N)"
@@ -135,9 +165,16 @@ class _NullGen(_Gen):
         if local is None:
             local = self.inline_lets[id(node.expr)] = f"_l{len(self.inline_lets)}"
             self.prelude.append(f"    {local} = _M")
-        return f"({local} if {local} is not _M else ({local} := {self.expr(node.expr)}))"
+        code = self.expr(node.expr)
+        self.inlined += len(code)
+        if self.inlined > MAX_FUSED_SOURCE:  # (a let used at many places is spelled at each: capped as it grows)
+            raise _Unsupported("too large")
+        return f"({local} if {local} is not _M else ({local} := {code}))"
 
     def g_Field(self, node: ir.Field, missing: str = "U") -> str:
+        hoisted = self.hoisted.get(ir.root_path(node) or ())
+        if hoisted is not None:
+            return hoisted
         keys = [node.key]
         base = node.base
         while isinstance(base, ir.Field) and base.type.name == "record":
@@ -225,6 +262,7 @@ class _NullGen(_Gen):
 
 def _source(when: ir.IR | None, condition: ir.IR) -> tuple[str, dict[str, Any]]:
     gen = _NullGen()
+    gen.hoist_paths([when, condition])
     w = gen.expr(when) if when is not None else None
     cond = gen.expr(condition)
     lines = ["def _g(c, v):", "    try:"]
@@ -241,8 +279,12 @@ def _source(when: ir.IR | None, condition: ir.IR) -> tuple[str, dict[str, Any]]:
 
 def _fused_source(rules: Sequence[tuple[ir.IR | None, ir.IR]]) -> tuple[str, dict[str, Any]]:
     gen = _NullGen()
+    gen.hoist_paths([n for pair in rules for n in pair])
     body: list[str] = []
     for i, (when, condition) in enumerate(rules):
+        # each rule's temporaries numbered from 1 again (lang.fusion's reason: numbered across the function, a
+        # version's frame would outgrow the interpreter's stack chunk, allocated and freed on every call)
+        gen.n = 0
         bit = 1 << i
         body.append(f"        if want & {bit}:")
         if may_charge([when, condition]):  # (each rule its own budget, as the rule-by-rule reading has)

@@ -20,6 +20,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, current
 from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
 from policy_eval.lang.nullcode import NullGate
+from policy_eval.lang.nulltrace import traced_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
@@ -251,7 +252,10 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace 
         for cond in (rule.when, rule.condition):
             if cond is None:
                 continue
-            value, blame, hidden = interpret_nulls(cond.node, case, env, trace, reading)
+            if trace is None:  # (no steps to show: generated code, lang.nulltrace)
+                value, blame, hidden = traced_nulls(cond.node)(case, env, Trace(explain=False), reading)
+            else:
+                value, blame, hidden = interpret_nulls(cond.node, case, env, trace, reading)
             if value is False and cond is rule.when:
                 return None
             if value is UNKNOWN and hidden:
