@@ -122,7 +122,7 @@ def test_the_golden_corpus_and_its_variants(pairs: Any) -> None:
     counted = pairs(None)[2]
     assert compared > 5000 and with_null > 1000, (compared, with_null)
     # most cases go straight through; some are handed back (no reference time, no version in force, a null read)
-    assert counted.answered > 3000 and counted.handed_back > 500, (counted.answered, counted.handed_back)
+    assert counted.answered > 4000 and counted.handed_back > 300, (counted.answered, counted.handed_back)
 
 
 def test_generated_records_of_every_kind() -> None:

@@ -117,7 +117,7 @@ class Evaluator(Judge):
         self._reads: dict[int, tuple[str, ...]] = {}
         self._hiding: dict[int, tuple[str, ...]] = {}  # (compose.hiding_reads)
         self._gates: dict[int, NullGate | None] = {}  # (lang.nullcode: made on a rule's first case with a null)
-        self._wants: dict[tuple[int, tuple[str, ...]], int] = {}  # (_null_want)
+        self._wants: dict[tuple[int, tuple[str, ...]], int] = {}  # (null_want)
         self._reasons: dict[int, dict[Outcome, str]] = {}
         self._nullable: dict[int, Any] = {}  # (run.nullshown)
         for v in rulebook.versions():
@@ -270,7 +270,7 @@ class Evaluator(Judge):
                 decided = self._kernel.outcomes(version, case, env)
         else:
             if self.findings:  # the fused function, and the generated null reading for the rules that read a null
-                quick = self._kernel.run_nulls(self, version, case, env, nulls, self._null_want(version, nulls))
+                quick = self._kernel.run_nulls(self, version, case, env, nulls, self.null_want(version, nulls))
                 if quick is not None:
                     return version.version, quick[2], (quick[0], quick[1])
             # each null read as absent: the outcome of every rule no null decides (_rule judges the others)
@@ -369,7 +369,7 @@ class Evaluator(Judge):
             outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, read_ahead, done, depends, outcome, error)
 
-    def _null_want(self, version: PolicyVersion, nulls: tuple[str, ...]) -> int:
+    def null_want(self, version: PolicyVersion, nulls: tuple[str, ...]) -> int:
         """The bit mask of the kernel's steps of ``version`` (run.kernel) whose reads meet one of ``nulls``,
         remembered per set of null paths (a batch's records tend to leave the same fields null)."""
         key = (id(version), nulls)

@@ -48,6 +48,8 @@ class General(Protocol):
     def violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                  ref_text: str) -> RuleResult | None: ...
 
+    def null_want(self, version: PolicyVersion, nulls: tuple[str, ...]) -> int: ...
+
 
 _U = UNKNOWN
 GATED = object()  # a fused step that an undetermined dependency leaves undetermined

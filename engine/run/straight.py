@@ -4,7 +4,8 @@ Input: a case (a dict already read and checked) of a kind with a schema. Output:
 :class:`~policy_eval.run.result.CaseResult` in findings detail, or None when the case needs the evaluator's
 general path (:meth:`~policy_eval.run.evaluate.Evaluator.evaluate`): a reference time that is missing or
 cannot be read, no version in force, a version the kernel does not run (waivers), an explicit null on a path the
-version's rules read (the general path decides what the unknown value hides).
+rules of a version with dependencies read (for one without, :meth:`~policy_eval.run.kernel.Kernel.run_nulls`
+decides what the unknown value hides).
 
 For each policy it does what the general path does for such a case, and nothing else: the reference time
 from the latest version (or ``as_of``), the version in force then, and :meth:`~policy_eval.run.kernel.Kernel.run`
@@ -50,6 +51,7 @@ class Straight:
         self._general = general
         self._null_paths = null_paths
         self._run = kernel.run
+        self._kernel = kernel
         self._budget = budget
         self._digest = digest
         # per kind: each policy and its latest version's compiled reference time, in the general path's order
@@ -85,10 +87,11 @@ class Straight:
                 version = history.at(ref)
                 if version is None:
                     return None
-                if places is not None:  # a null on a path the version's rules read: the general path's logic
-                    if self._null_paths[id(version)].named(places):
-                        return None
-                    quick = run(general, version, case, {REF_TIME: ref})
+                if places is not None:  # a null on a path the version's rules read: Kernel.run_nulls
+                    nulls = self._null_paths[id(version)].named(places)
+                    quick = self._kernel.run_nulls(general, version, case, {REF_TIME: ref}, nulls,
+                                                   general.null_want(version, nulls)) if nulls else \
+                        run(general, version, case, {REF_TIME: ref})
                 else:
                     quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
                 if quick is None:
