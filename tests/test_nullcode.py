@@ -197,11 +197,12 @@ class _Interpreted(Evaluator):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._null_gate = lambda rule: None  # type: ignore[method-assign]
+        self._nulls.gate = lambda rule: None  # type: ignore[method-assign]
         self._kernel.run_nulls = lambda *args: None  # type: ignore[method-assign]
+        self._kernel.null_gated = lambda *args: None  # type: ignore[method-assign]
         outcomes = self._kernel.outcomes
-        self._kernel.outcomes = lambda version, case, env: (  # type: ignore[method-assign]
-            None if compose.has_null(case) else outcomes(version, case, env))
+        self._kernel.outcomes = lambda version, case, env, nulls=False: (  # type: ignore[method-assign]
+            None if nulls else outcomes(version, case, env))
 
     def evaluate(self, *args: Any, **kwargs: Any) -> Any:
         def interpreted(node: Any) -> Any:
@@ -238,3 +239,26 @@ def test_verdicts_are_those_of_the_interpreter(setting: int) -> None:
                 assert new.evaluate(nulled).to_dict() == old.evaluate(nulled).to_dict()
                 compared += 1
     assert compared > 1000
+
+
+def test_the_apis_gated_verdicts_explain_as_eager_ones() -> None:
+    """The embedding API's evaluator (lazy) traces a gated verdict's explanation when it is first read: it must read
+    as the batch evaluator's, traced at once (golden cases, every fifth, each value null in turn)."""
+    books: dict[Any, tuple[Evaluator, Evaluator]] = {}
+    gated = 0
+    for test in golden_tests()[2::5]:
+        if test.params not in books:
+            book = load_rulebook(params=test.params)
+            books[test.params] = (Evaluator(book, lazy=True), Evaluator(book))
+        lazy, eager = books[test.params]
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        for path in _leaves(test.case):
+            case = _nulled(test.case, [path])
+            a, b = lazy.evaluate(case, as_of=as_of), eager.evaluate(case, as_of=as_of)
+            assert [(r.outcome, r.reason, r.missing) for r in a.results] == \
+                [(r.outcome, r.reason, r.missing) for r in b.results]
+            assert [list(r.explanation) for r in a.results if r.outcome.value == "undetermined"] == \
+                [list(r.explanation) for r in b.results if r.outcome.value == "undetermined"]
+            gated += sum(1 for r in b.results if r.outcome.value == "undetermined" and "(null)" in (r.reason or "")
+                         and r.explanation)
+    assert gated > 100, gated

@@ -100,3 +100,33 @@ def test_out_of_scope_the_gated_verdicts_are_unchanged(book: Any) -> None:
     found = {r.rule for r in Evaluator(book, detail="findings").evaluate(
         _case("S-1", shipped="2024-03-02T10:00:00+08:00")).results}
     assert "follow" not in found  # a plain not-applicable verdict is counted, not listed
+
+
+NO_DEPENDENCIES = pt.rules_text(
+    pt.rule("shipped", "exists(order.shipped_at)"),
+    pt.rule("window", "request.submitted_at >= order.shipped_at"),
+) + f"""\
+waivers:
+  - id: W-store
+    rules: [shipped]
+    scope: order.store_id == "{WAIVED_STORE}"
+    reason: store migration
+    approved_by: ops@example
+    from: 2020-01-01
+    until: 2030-01-01
+"""
+
+
+@pytest.mark.parametrize("settings", [{"detail": "full"}, {"detail": "findings"}, {"detail": "full", "lazy": True}])
+def test_a_null_out_of_scope_in_a_policy_with_waivers_and_no_dependencies(
+        tmp_path: Any, settings: dict[str, Any]) -> None:
+    """A version with waivers is not run by the kernel (run.kernel): the rules a null decides must still be found
+    (a version's rules without dependencies take another path than those of test_a_rule_a_null_...)."""
+    pt.write(tmp_path / "demo.yaml", pt.policy(NO_DEPENDENCIES))
+    got = _verdicts(Evaluator(pt.load(tmp_path), **settings), _case("S-1", shipped=None))
+    for rule in ("shipped", "window"):  # exists(null) and a comparison with it: unknown, the null named
+        assert (got[rule].outcome, got[rule].waiver, got[rule].missing) == \
+            (Outcome.UNDETERMINED, None, ("order.shipped_at",)), rule
+        assert got[rule].reason == "undetermined: unknown in the case (null): order.shipped_at"
+    waived = _verdicts(Evaluator(pt.load(tmp_path), **settings), _case(WAIVED_STORE, shipped=None))
+    _waived(waived["shipped"], "undetermined")

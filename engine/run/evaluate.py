@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import DEFAULT_BUDGET, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import Trace, interpret
-from policy_eval.lang.nullcode import NullGate, null_gate
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook import PolicyHistory, Rulebook
 from policy_eval.rulebook.casevalues import id_text
@@ -34,8 +34,10 @@ from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
+from policy_eval.run.later import Later
 from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.nullpaths import ReadPaths
+from policy_eval.run.nullread import NullReading, null_steps
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
 from policy_eval.run.presetcode import maker
 from policy_eval.run.presets import presets
@@ -116,8 +118,8 @@ class Evaluator(Judge):
         self._null_paths: dict[int, ReadPaths] = {}
         self._reads: dict[int, tuple[str, ...]] = {}
         self._hiding: dict[int, tuple[str, ...]] = {}  # (compose.hiding_reads)
-        self._gates: dict[int, NullGate | None] = {}  # (lang.nullcode: made on a rule's first case with a null)
-        self._wants: dict[tuple[int, tuple[str, ...]], int] = {}  # (null_want)
+        self._nulls = NullReading(self._kernel, self._reads)  # (a case's nulls judged by generated code)
+        self.null_want = self._nulls.want  # (run.kernel.General: what Kernel.run_nulls is asked for)
         self._reasons: dict[int, dict[Outcome, str]] = {}
         self._nullable: dict[int, Any] = {}  # (run.nullshown)
         for v in rulebook.versions():
@@ -261,6 +263,7 @@ class Evaluator(Judge):
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
         decided: tuple[Any, ...] | None = None  # (the fused function's outcomes, in plan order)
+        gated: int | None = None  # (a case with nulls: the rules they decide, as a bit mask)
         if not nulls:
             if self.findings:
                 quick = self._kernel.run(self, version, case, env)
@@ -269,12 +272,15 @@ class Evaluator(Judge):
             else:
                 decided = self._kernel.outcomes(version, case, env)
         else:
+            want = self.null_want(version, nulls)
             if self.findings:  # the fused function, and the generated null reading for the rules that read a null
-                quick = self._kernel.run_nulls(self, version, case, env, nulls, self.null_want(version, nulls))
+                quick = self._kernel.run_nulls(self, version, case, env, nulls, want)
                 if quick is not None:
                     return version.version, quick[2], (quick[0], quick[1])
-            # each null read as absent: the outcome of every rule no null decides (_rule judges the others)
-            decided = self._kernel.outcomes(version, case, env)
+            # each null read as absent: the outcome of every rule no null decides (_rule judges the others, which
+            # the generated null reading names, where it can)
+            decided = self._kernel.outcomes(version, case, env, nulls=True)
+            gated = self._kernel.null_gated(version, case, env, want) if decided is not None else None
         ref_text = self._text(ref)
         rules = self._rules[id(version)]
         # what each rule records as read (full detail): every value the version's rules read outside lists, read
@@ -285,6 +291,11 @@ class Evaluator(Judge):
         if plan is None and decided is not None and not nulls:  # (full detail: most verdicts from a preset class:
             return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case,
                                                               env, nulls), _NONE  # run.presetcode)
+        if plan is None and gated is not None:  # (a null: a rule it does not decide is what decided says)
+            return version.version, [self._rule(version, rule, case, env, ref_text, mine, None,
+                                                nulls if gated >> i & 1 else (), outcome)
+                                     for i, (rule, mine, outcome) in enumerate(zip(rules, own, decided, strict=True))
+                                     ], _NONE
         if plan is None:
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None, nulls, outcome)
                                      for rule, mine, outcome in zip(rules, own, decided or (None,) * len(rules),
@@ -342,8 +353,8 @@ class Evaluator(Judge):
             if found is None or found[0] is Outcome.UNDETERMINED:
                 # the generated null reading first (lang.nullcode); the interpreter then only for a gated rule,
                 # traced at once when its verdict is explained
-                quick = self._null_gate(rule)
-                traced = Trace() if quick is not None and self._null_explained else None
+                quick = self._nulls.gate(rule)
+                traced = Trace() if quick is not None and self._null_explained and not self.lazy else None
                 gate = compose.unknown(rule, case, env, traced, quick)
                 by_null = gate is not None
         if gate is not None:
@@ -355,9 +366,12 @@ class Evaluator(Judge):
                                    gate[0] in self._explained,
                                    compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]), done)
             if by_null and self._null_explained:  # what `when` and condition came to
-                if traced is None:
-                    compose.unknown(rule, case, env, traced := Trace())
-                result.explanation = tuple(result.explanation) + explanation(traced)
+                if self.lazy:  # (the embedding API: traced when first read, as its other explanations are)
+                    result.explanation = Later(partial(null_steps, tuple(result.explanation), rule, case, dict(env)))
+                else:
+                    if traced is None:
+                        compose.unknown(rule, case, env, traced := Trace())
+                    result.explanation = tuple(result.explanation) + explanation(traced)
             if waiver is not None:
                 compose.waive(result, waiver, waiver_reads)
             return result
@@ -368,29 +382,6 @@ class Evaluator(Judge):
         else:
             outcome, error = decide(version, rule, case, env, current())
         return self.judged(version, rule, case, env, ref_text, read_ahead, done, depends, outcome, error)
-
-    def null_want(self, version: PolicyVersion, nulls: tuple[str, ...]) -> int:
-        """The bit mask of the kernel's steps of ``version`` (run.kernel) whose reads meet one of ``nulls``,
-        remembered per set of null paths (a batch's records tend to leave the same fields null)."""
-        key = (id(version), nulls)
-        want = self._wants.get(key)
-        if want is None:
-            reads = self._reads
-            want = sum(1 << i for i, r in enumerate(self._kernel.rules(version))
-                       if compose.reads_null(reads[id(r)], nulls))
-            if len(self._wants) >= 4096:  # (bounded: one entry per distinct set of nulls)
-                self._wants.clear()
-            self._wants[key] = want
-        return want
-
-    def _null_gate(self, rule: Rule) -> NullGate | None:
-        """The rule's generated null reading (:func:`~policy_eval.lang.nullcode.null_gate`), made on first use."""
-        gates = self._gates
-        key = id(rule)
-        if key in gates:
-            return gates[key]
-        gate = gates[key] = null_gate(rule.when.node if rule.when is not None else None, rule.condition.node)
-        return gate
 
     rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)
 

@@ -121,6 +121,8 @@ class Kernel:
         self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
         self._alone: dict[int, bool] = {}  # whether no rule of the version depends on another
         self._null_gates: dict[int, FusedGate | None] = {}  # (lang.nullcode: made on a version's first null)
+        self._exact = exact_nulls
+        self._lax: dict[int, Any] = {}  # (lax: with exact_nulls, the fused functions that read a null as absent)
         for v in versions:
             if v.waivers:
                 continue
@@ -208,13 +210,15 @@ class Kernel:
                 found.append(result)
         return complied, not_applicable, self._sorted(version, found)
 
-    def outcomes(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> tuple[Any, ...] | None:
+    def outcomes(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], nulls: bool = False
+                 ) -> tuple[Any, ...] | None:
         """Each planned rule's outcome on the case from the version's fused function, in plan order (:meth:`fused`
         names the rules; :data:`GATED` for one an undetermined dependency leaves undetermined), or None (no fused
-        function, or it raised): the full path then decides rule by rule."""
-        fused = self.fused(version)
+        function, or it raised): the full path then decides rule by rule. ``nulls``: the case has nulls on paths
+        the version's rules read, which are read as absent (:meth:`lax`)."""
+        fused = self.lax(version) if nulls else (made[0] if (made := self.fused(version)) is not None else None)
         meter = current()
-        if fused is None or (meter is not None and not meter.fused) or (quick := fused[0](case, env.copy(), meter)) is None:
+        if fused is None or (meter is not None and not meter.fused) or (quick := fused(case, env.copy(), meter)) is None:
             return None
         found: tuple[Any, ...] = quick[3]
         return found
@@ -228,18 +232,13 @@ class Kernel:
         ``compose.unknown``). None when the version has dependencies, or no fused function or null reading, or
         either raised: then the general path takes the whole version."""
         steps = self._steps.get(id(version))
-        fused = self._fused.get(id(version))
+        fused = self.lax(version)
         meter = current()
         if steps is None or fused is None or not self._alone[id(version)] or (meter is not None and not meter.fused):
             return None
-        gated = 0
-        if want:
-            gate = self._null_gates.get(id(version), _UNMADE)
-            if gate is _UNMADE:
-                gate = self._null_gates[id(version)] = fused_gate(
-                    [(rule.when.node if rule.when is not None else None, rule.condition.node) for rule, _, _ in steps])
-            if gate is None or (gated := gate(case, env.copy(), want, meter)) is None:
-                return None
+        gated = self.null_gated(version, case, env, want)
+        if gated is None:
+            return None
         quick = fused(case, env.copy(), meter)
         if quick is None:
             return None
@@ -272,6 +271,35 @@ class Kernel:
             if selected and type(result) is RuleResult:
                 found.append(result)
         return complied, not_applicable, found
+
+    def null_gated(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], want: int) -> int | None:
+        """The bit mask of the steps among ``want`` that the case's nulls decide (lang.nullcode's fused reading, made
+        on the version's first case with a null), or None where it cannot tell (no steps, not spelled, it raised)."""
+        steps = self._steps.get(id(version))
+        if steps is None:  # (a version the kernel does not run: its rules' bits mean nothing)
+            return None
+        if not want:
+            return 0
+        gate = self._null_gates.get(id(version), _UNMADE)
+        if gate is _UNMADE:
+            gate = self._null_gates[id(version)] = fused_gate(
+                [(rule.when.node if rule.when is not None else None, rule.condition.node) for rule, _, _ in steps]
+            ) if steps else None
+        if gate is None:
+            return None
+        gated: int | None = gate(case, env.copy(), want, current())
+        return gated
+
+    def lax(self, version: PolicyVersion) -> Any:
+        """The version's fused function reading a null as a missing key (for a case whose nulls the caller judges):
+        the fused function itself, or with ``exact_nulls`` a second one made on the version's first such case."""
+        if not self._exact:
+            return self._fused.get(id(version))
+        lax = self._lax.get(id(version), _UNMADE)
+        if lax is _UNMADE:
+            steps = self._steps.get(id(version))
+            lax = self._lax[id(version)] = _fused(steps, f"{version.id} {version.version}") if steps else None
+        return lax
 
     def rules(self, version: PolicyVersion) -> list[Rule]:
         """The rules of the version's steps, in order (none for a version the kernel does not run)."""
