@@ -291,7 +291,8 @@ class Evaluator(Judge):
         if plan is None and decided is not None and not nulls:  # (full detail: most verdicts from a preset class:
             return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case,
                                                               env, nulls), _NONE  # run.presetcode)
-        if plan is None and gated is not None:  # (a null: a rule it does not decide is what decided says)
+        if plan is None and gated is not None and decided is not None:  # (a null: a rule it does not decide is
+            # what decided says)
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None,
                                                 nulls if gated >> i & 1 else (), outcome)
                                      for i, (rule, mine, outcome) in enumerate(zip(rules, own, decided, strict=True))
