@@ -288,9 +288,13 @@ class Evaluator(Judge):
         own: Any = self._version_inputs[id(version)](case) if self.record_inputs and not self.lazy \
             else (None,) * len(rules)
         plan = self._plans.get(id(version))
-        if plan is None and decided is not None and not nulls:  # (full detail: most verdicts from a preset class:
+        if plan is None and decided is not None and not self.findings and \
+                (not nulls or gated is not None and not self.lazy):  # (lazy: no preset classes, see below)
+            if gated:  # (the rules a null decides: no preset outcome, so the general path judges them)
+                decided = tuple(GATED if gated >> i & 1 else o for i, o in enumerate(decided))
+            # full detail: most verdicts from a preset class (run.presetcode)
             return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case,
-                                                              env, nulls), _NONE  # run.presetcode)
+                                                              env, nulls), _NONE
         if plan is None and gated is not None and decided is not None:  # (a null: a rule it does not decide is
             # what decided says)
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None,
