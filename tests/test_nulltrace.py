@@ -18,6 +18,7 @@ from goldencorpus import golden_tests
 from hypothesis import given
 from hypothesis import strategies as st
 from test_null_kleene import CONFORMANCE_SCHEMA, _expressions, _same
+from test_nullcode import _leaves
 
 from policy_eval.expression import compile_expression
 from policy_eval.lang import ir
@@ -85,15 +86,6 @@ def test_hand_picked_expressions(expr: str, case: dict[str, Any], hidden: tuple[
        properties.case_records)
 def test_random_expressions_find_what_the_interpreter_finds(text: str, case: dict[str, Any]) -> None:
     _agree(compile_expression(text, case_schema=properties.SCHEMA).node, case)
-
-
-def _leaves(value: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k != "kind":
-                out += [path + (k,), *_leaves(v, path + (k,))]
-    return out
 
 
 def test_bundled_rules_on_golden_cases_with_each_value_null() -> None:

@@ -89,22 +89,6 @@ class _Unsupported(Exception):
     """A node these templates do not spell."""
 
 
-def _reads(roots: Sequence[ir.IR | None]) -> list[ir.IR]:
-    """The nodes the generated code reads itself: a let's once (it is computed once), no quantifier's body (its
-    closure reads that)."""
-    out: list[ir.IR] = []
-    stack = [n for n in roots if n is not None]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        out.append(node)
-        stack.extend((node.collection,) if isinstance(node, ir.Quant) else ir.children(node))
-    return out
-
-
 def _reads_root(node: ir.IR) -> bool:
     return bool(ir.root_paths(node))
 
@@ -122,7 +106,8 @@ class _NullGen(_Gen):
         the top: the read of a value, which keeps a null from a missing key (no record is hoisted on its own)."""
         counts: dict[tuple[str, ...], int] = {}
         first: dict[tuple[str, ...], ir.Field] = {}
-        for n in _reads(roots):
+        for n in ir.walk(*(n for n in roots if n is not None)):  # (a let's reads once; a quantifier's item
+            # reads nothing from the root here: those the templates do not spell)
             path = ir.root_path(n)
             if path is not None and isinstance(n, ir.Field) and n.type.name != "record":
                 counts[path] = counts.get(path, 0) + 1

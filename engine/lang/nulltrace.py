@@ -94,12 +94,7 @@ class _Gen(_TraceGen):
 
     rooted = False  # (the field chain being spelled is read from the case root)
 
-    def delegate(self, node: ir.IR, ind: int) -> tuple[str, str]:
-        val, bl = self.tmp()
-        self.put(ind, "if _I is None:")
-        self.put(ind + 1, "_I, _W = _mk(c, e, T, L, NS)")
-        self.put(ind, f"{val}, {bl} = _I.ev({self.node(node)}, _W)")
-        return val, bl
+    made_with = "c, e, T, L, NS"
 
     def g_Field(self, node: ir.Field, ind: int) -> tuple[str, str]:
         root: ir.IR | None = node
@@ -108,48 +103,25 @@ class _Gen(_TraceGen):
         self.rooted = root is None
         return super().g_Field(node, ind)
 
-    def step(self, node: ir.Field, base: str, base_blame: str, path: str, ind: int) -> tuple[str, str]:
-        val, bl = self.tmp()
-        raw = f"_r{self.n}"
-        key, p, text = self.const(node.key), self.const(path), self.const(node.text)
-        self.put(ind, f"if _type({base}) is _dict and ({raw} := {base}.get({key})) is not None:")
-        self.read(node, val, bl, raw, p, text, ind + 1)
+    def absent(self, base: str, base_blame: str, node: ir.Field, p: str) -> str:
+        return f"_absent({base}, {base_blame}, {self.node(node)}, {p}, R, NS, {self.rooted})"
+
+    def let_of(self, expr: ir.IR) -> Callable[..., tuple[Any, Blame]]:
+        return let_function(expr)
+
+    def strict_blame(self, pairs: list[tuple[str, str]]) -> str:
+        return f"_strict(NS, {', '.join(f'({v}, {b})' for v, b in pairs)})"
+
+    def before_call(self, node: ir.Op | ir.Call, pairs: list[tuple[str, str]], val: str, bl: str, ind: int) -> int:
+        if not isinstance(node, ir.Call):
+            return ind
+        considered = pairs[:1] if node.name == "default" else pairs  # (interpreter.e_Call: a null-dependent
+        h = f"_h{self.n}"  # argument decides first)
+        self.put(ind, f"{h} = _hidden(NS, {', '.join(f'({v}, {b})' for v, b in considered)})")
+        self.put(ind, f"if {h}:")
+        self.put(ind + 1, f"{val}, {bl} = U, {h}")
         self.put(ind, "else:")
-        self.put(ind + 1, f"{val}, {bl} = _absent({base}, {base_blame}, {self.node(node)}, {p}, R, NS, "
-                          f"{self.rooted})")
-        return val, bl
-
-    def g_LetRef(self, node: ir.LetRef, ind: int) -> tuple[str, str]:
-        val, bl = self.tmp()
-        key, fn = self.const(id(node.expr)), self.const(let_function(node.expr))
-        self.put(ind, f"{val} = L.get({key})")
-        self.put(ind, f"if {val} is None:")
-        self.put(ind + 1, f"{val} = L[{key}] = {fn}(c, e, T, L, NS)")
-        self.put(ind, f"{val}, {bl} = {val}")
-        return val, bl
-
-    def applied(self, node: ir.Op | ir.Call, strict: bool, ind: int) -> tuple[str, str, list[tuple[str, str]], int]:
-        pairs = [self.ev(a, ind) for a in node.args]
-        val, bl = self.tmp()
-        tests = [f"{v} is U" for v, _ in pairs if v.startswith("_v") or v == "U"]
-        pairs_text = ", ".join(f"({v}, {b})" for v, b in pairs)
-        if strict and tests:
-            self.put(ind, f"if {' or '.join(tests)}:")
-            self.put(ind + 1, f"{val} = U")
-            self.put(ind + 1, f"{bl} = _strict(NS, {pairs_text})")
-            self.put(ind, "else:")
-            ind += 1
-        if isinstance(node, ir.Call) and tests:  # (interpreter.e_Call: a null-dependent argument decides first)
-            considered = pairs[:1] if node.name == "default" else pairs
-            h = f"_h{self.n}"
-            self.put(ind, f"{h} = _hidden(NS, {', '.join(f'({v}, {b})' for v, b in considered)})")
-            self.put(ind, f"if {h}:")
-            self.put(ind + 1, f"{val}, {bl} = U, {h}")
-            self.put(ind, "else:")
-            ind += 1
-        self.put(ind, "try:")
-        self.put(ind + 1, f"{val} = {self.const(node.fn)}({', '.join(v for v, _ in pairs)})")
-        return val, bl, pairs, ind
+        return ind + 1
 
 
 def generate(node: ir.IR) -> tuple[str, dict[str, Any]]:

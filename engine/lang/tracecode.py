@@ -114,11 +114,13 @@ class _Gen:
         out: tuple[str, str] = method(node, ind)
         return out
 
+    made_with = "c, e, T, L"  # (what ``_mk`` is called with: the names the generated function has)
+
     def delegate(self, node: ir.IR, ind: int) -> tuple[str, str]:
         """The interpreter's own ``ev`` of the node (sharing trace and let values)."""
         val, bl = self.tmp()
         self.put(ind, "if _I is None:")
-        self.put(ind + 1, "_I, _W = _mk(c, e, T, L)")
+        self.put(ind + 1, f"_I, _W = _mk({self.made_with})")
         self.put(ind, f"{val}, {bl} = _I.ev({self.node(node)}, _W)")
         return val, bl
 
@@ -159,8 +161,12 @@ class _Gen:
         self.put(ind, f"if _type({base}) is _dict and ({raw} := {base}.get({key})) is not None:")
         self.read(node, val, bl, raw, p, text, ind + 1)
         self.put(ind, "else:")
-        self.put(ind + 1, f"{val}, {bl} = _absent({base}, {base_blame}, {self.node(node)}, {p}, R)")
+        self.put(ind + 1, f"{val}, {bl} = {self.absent(base, base_blame, node, p)}")
         return val, bl
+
+    def absent(self, base: str, base_blame: str, node: ir.Field, p: str) -> str:
+        """The call that reads a field whose base is unknown, not an object, or has no value there."""
+        return f"_absent({base}, {base_blame}, {self.node(node)}, {p}, R)"
 
     def read(self, node: ir.Field, val: str, bl: str, raw: str, p: str, text: str, ind: int) -> None:
         exact = _IDENTITY.get(node.convert) if node.convert is not None else None
@@ -183,12 +189,16 @@ class _Gen:
             self.put(ind, f"R[{p}] = {val}")
         self.put(ind, f"{bl} = ()")
 
+    def let_of(self, expr: ir.IR) -> Callable[..., tuple[Any, tuple[str, ...]]]:
+        """The function a let-binding's value comes from (called with :attr:`made_with`)."""
+        return let_function(expr)
+
     def g_LetRef(self, node: ir.LetRef, ind: int) -> tuple[str, str]:
         val, bl = self.tmp()
-        key, fn = self.const(id(node.expr)), self.const(let_function(node.expr))
+        key, fn = self.const(id(node.expr)), self.const(self.let_of(node.expr))
         self.put(ind, f"{val} = L.get({key})")
         self.put(ind, f"if {val} is None:")
-        self.put(ind + 1, f"{val} = L[{key}] = {fn}(c, e, T, L)")
+        self.put(ind + 1, f"{val} = L[{key}] = {fn}({self.made_with})")
         self.put(ind, f"{val}, {bl} = {val}")
         return val, bl
 
@@ -212,12 +222,22 @@ class _Gen:
         if strict and tests:
             self.put(ind, f"if {' or '.join(tests)}:")
             self.put(ind + 1, f"{val} = U")
-            self.put(ind + 1, f"{bl} = _merge({', '.join(b for _, b in pairs)})")
+            self.put(ind + 1, f"{bl} = {self.strict_blame(pairs)}")
             self.put(ind, "else:")
             ind += 1
+        if tests:
+            ind = self.before_call(node, pairs, val, bl, ind)
         self.put(ind, "try:")
         self.put(ind + 1, f"{val} = {self.const(node.fn)}({', '.join(v for v, _ in pairs)})")
         return val, bl, pairs, ind
+
+    def strict_blame(self, pairs: list[tuple[str, str]]) -> str:
+        """The blame of a strict operator or call some of whose arguments are unknown."""
+        return f"_merge({', '.join(b for _, b in pairs)})"
+
+    def before_call(self, node: ir.Op | ir.Call, pairs: list[tuple[str, str]], val: str, bl: str, ind: int) -> int:
+        """Statements between the unknown test and the call (none here), and the indent the call goes at."""
+        return ind
 
     def g_And(self, node: ir.And, ind: int) -> tuple[str, str]:
         return self.junction(node, "False", "True", ind)
