@@ -277,8 +277,7 @@ class Evaluator(Judge):
                 quick = self._kernel.run_nulls(self, version, case, env, nulls, want)
                 if quick is not None:
                     return version.version, quick[2], (quick[0], quick[1])
-            # each null read as absent: the outcome of every rule no null decides (_rule judges the others, which
-            # the generated null reading names, where it can)
+            # nulls read as absent: the rules no null decides (those it does: named by the null reading, to _rule)
             decided = self._kernel.outcomes(version, case, env, nulls=True)
             gated = self._kernel.null_gated(version, case, env, want) if decided is not None else None
         ref_text = self._text(ref)
@@ -289,14 +288,13 @@ class Evaluator(Judge):
             else (None,) * len(rules)
         plan = self._plans.get(id(version))
         if plan is None and decided is not None and not self.findings and \
-                (not nulls or gated is not None and not self.lazy):  # (lazy: no preset classes, see below)
+                (not nulls or gated is not None and not self.lazy):  # (full detail: most verdicts from a preset
+            # class, run.presetcode; lazy has none)
             if gated:  # (the rules a null decides: no preset outcome, so the general path judges them)
                 decided = tuple(GATED if gated >> i & 1 else o for i, o in enumerate(decided))
-            # full detail: most verdicts from a preset class (run.presetcode)
             return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case,
                                                               env, nulls), _NONE
-        if plan is None and gated is not None and decided is not None:  # (a null: a rule it does not decide is
-            # what decided says)
+        if plan is None and gated is not None and decided is not None:  # (a rule no null decides: as decided)
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None,
                                                 nulls if gated >> i & 1 else (), outcome)
                                      for i, (rule, mine, outcome) in enumerate(zip(rules, own, decided, strict=True))
