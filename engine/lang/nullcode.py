@@ -245,6 +245,14 @@ class _NullGen(_Gen):
         return f"(N if ({bound},) and ({hidden}) else {f}({', '.join(names)}))"
 
 
+def _namespace(gen: _NullGen) -> dict[str, Any]:
+    """What generated code runs with: the two unknowns, the let marker, and its constants and functions by index."""
+    namespace: dict[str, Any] = {"U": UNKNOWN, "N": NULL_DEPENDENT, "_M": _UNSET, "Exception": Exception}
+    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
+    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
+    return namespace
+
+
 def _source(when: ir.IR | None, condition: ir.IR) -> tuple[str, dict[str, Any]]:
     gen = _NullGen()
     gen.hoist_paths([when, condition])
@@ -256,10 +264,7 @@ def _source(when: ir.IR | None, condition: ir.IR) -> tuple[str, dict[str, Any]]:
         lines += [f"        _w = {w}", "        if _w is N:", "            return True",
                   "        if _w is not True:", "            return False"]
     lines += [f"        return {cond} is N", "    except Exception:", "        return None", ""]
-    namespace: dict[str, Any] = {"U": UNKNOWN, "N": NULL_DEPENDENT, "_M": _UNSET, "Exception": Exception}
-    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
-    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
-    return "\n".join(lines), namespace
+    return "\n".join(lines), _namespace(gen)
 
 
 def _fused_source(rules: Sequence[tuple[ir.IR | None, ir.IR]]) -> tuple[str, dict[str, Any]]:
@@ -283,10 +288,7 @@ def _fused_source(rules: Sequence[tuple[ir.IR | None, ir.IR]]) -> tuple[str, dic
     lines = ["def _G(c, v, want, m):", "    try:", "        g = 0"]
     lines += ["    " + line for line in gen.prelude] + body + ["        return g", "    except Exception:",
                                                                  "        return None", ""]
-    namespace: dict[str, Any] = {"U": UNKNOWN, "N": NULL_DEPENDENT, "_M": _UNSET, "Exception": Exception}
-    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
-    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
-    return "\n".join(lines), namespace
+    return "\n".join(lines), _namespace(gen)
 
 
 def fused_gate(rules: Sequence[tuple[ir.IR | None, ir.IR]]) -> FusedGate | None:
@@ -336,8 +338,5 @@ def null_reading(node: ir.IR) -> Callable[[dict[str, Any], dict[str, Any]], Any]
     except (_Unsupported, RecursionError):
         return None
     lines = ["def _v(c, v):", *("    " + line[4:] for line in gen.prelude), f"    return {body}", ""]
-    namespace: dict[str, Any] = {"U": UNKNOWN, "N": NULL_DEPENDENT, "_M": _UNSET}
-    namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
-    namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
-    value: Callable[[dict[str, Any], dict[str, Any]], Any] | None = _compiled("\n".join(lines), namespace, "_v")
+    value: Callable[[dict[str, Any], dict[str, Any]], Any] | None = _compiled("\n".join(lines), _namespace(gen), "_v")
     return value
