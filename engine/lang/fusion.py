@@ -3,10 +3,11 @@
 Input: the steps of a version's plan, as plain data (a :class:`Step` per rule: its ``when`` and condition
 trees, ``require`` or ``forbid``, the earlier steps it depends on with the outcomes it wants from them,
 whether it is counted) and the tokens that stand for the outcomes. Output: ``run(c, v, meter)``, which
-returns ``(complied, not_applicable, loud, outcomes)``: the counts over the counted steps, ``loud`` the steps
-violated or undetermined as a bit mask (bit i: step i; 0 when none), and ``outcomes``, one token per step (``gated`` for a step an undetermined
+returns ``(complied, not_applicable, loud, outcomes, complied_mask)``: the counts over the counted steps, ``loud`` the
+steps violated or undetermined as a bit mask (bit i: step i; 0 when none), ``outcomes``, one token per step (``gated`` for a step an undetermined
 dependency leaves undetermined; a step whose own ``when`` is false does not apply, whatever its
-dependencies). It returns None when anything
+dependencies), and ``complied_mask`` the steps complied, counted or not (with ``loud``, the pattern of outcomes: what
+run.written keys a version's verdicts by). It returns None when anything
 raised: the caller then decides the case rule by rule, which locates the failure (generated code is an
 optimisation, never a different semantics).
 
@@ -40,7 +41,7 @@ __all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
 
 MAX_FUSED_SOURCE = 400_000  # characters of generated source per version; beyond it, rule by rule
 
-Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, int, tuple[Any, ...]] | None"]
+Fused = Callable[[dict[str, Any], dict[str, Any], Any], "tuple[int, int, int, tuple[Any, ...], int] | None"]
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,8 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         out = f"_o{i}"
         loud = f"_loud |= {1 << i}"  # (bit i: step i violated or undetermined)
         na = ["_na += 1"] if step.counted else []
-        co = ["_co += 1"] if step.counted else []
+        # (bit i of _cm: step i complied, counted or not: with _loud, which outcome each step has)
+        co = (["_co += 1"] if step.counted else []) + [f"_cm |= {1 << i}"]
         indent = "        "
         body.append(f"{indent}# step {i}")
         if step.depends:
@@ -231,11 +233,11 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
             raise _TooLarge
     gated = [i for i, s in enumerate(steps) if s.depends]
     outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))
-    lines = ["def _run(c, v, m):", "    try:", "        _co = _na = _loud = 0"]
+    lines = ["def _run(c, v, m):", "    try:", "        _co = _na = _loud = _cm = 0"]
     lines += [f"        _g{i} = False" for i in gated]
     lines += ["    " + line for line in gen.prelude]
     lines += body
-    lines += [f"        return (_co, _na, _loud, ({outs},))",
+    lines += [f"        return (_co, _na, _loud, ({outs},), _cm)",
               "    except _Budget:",  # (the caller decides the rules one by one: not with this function again)
               "        if m is not None:", "            m.fused = False",
               "        return None",

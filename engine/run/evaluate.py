@@ -46,6 +46,7 @@ from policy_eval.run.selection import SEVERITY_ORDER, Selection
 from policy_eval.run.shown import _error_text, _json_kind
 from policy_eval.run.straight import Straight
 from policy_eval.run.waived import waiver_of
+from policy_eval.run.written import Runs, VersionRun, written_result
 
 __all__ = ["Evaluator", "SEVERITY_ORDER"]
 
@@ -145,13 +146,16 @@ class Evaluator(Judge):
         # findings detail: each policy straight through its kernel where nothing else is needed (run.straight)
         self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget,
                                   self._null_paths) if self.findings and not lazy else None  # (lazy: run.lazy's)
-        # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome
+        # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome; each
+        # version's verdicts made by one generated function from the fused function's outcomes (run.presetcode), or
+        # written from the pattern of those outcomes and made only when read (run.written)
         self._presets = presets(rulebook.versions(), self._reasons, self._deployed, self._explained, compose.dated) \
             if not self.lazy and not self.findings else {}
-        # each version's verdicts made by one generated function from the fused function's outcomes (run.presetcode)
         self._makers = {id(v): maker(self._rules[id(v)], [self._presets.get(id(r)) for r in self._rules[id(v)]],
                                      record_inputs and not self.lazy, f"{v.id} {v.version}")
                         for v in rulebook.versions()} if not self.findings else {}
+        self._runs = Runs(rulebook.versions(), self._rules, self._presets, self._version_inputs, self._plans,
+                          self._kernel) if self._presets and record_inputs else None
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -189,6 +193,7 @@ class Evaluator(Judge):
         results: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         complied = not_applicable = 0
+        written = False
         # a case with none (most) needs no search for what it marks unknown
         nulls = False if null_free else compose.has_null(case)
         # a fresh budget, refilled for each rule (run.kernel.decide); set and reset here rather than through
@@ -201,12 +206,18 @@ class Evaluator(Judge):
             for history in self._by_kind.get(kind, ()):
                 version, verdicts, quiet = self._policy(history, case, as_of, nulls)
                 versions.append((history.id, version))
-                results.extend(verdicts)
+                if type(verdicts) is VersionRun:
+                    written = True
+                    results.append(verdicts)
+                else:
+                    results.extend(verdicts)
                 if quiet is not _NONE:
                     complied += quiet[0]
                     not_applicable += quiet[1]
         finally:
             _METER.reset(token)
+        if written:  # (full detail: verdicts made when read)
+            return written_result(case_id, kind, source, record, results, digest, as_text, tuple(versions))
         if not self.findings:
             return CaseResult(case_id, kind, source, record, tuple(results), digest, as_text, None,
                               tuple(versions), None)
@@ -262,6 +273,9 @@ class Evaluator(Judge):
         env = {REF_TIME: ref} if maybe_null else {REF_TIME: ref, NO_NULL: True}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
+        if not nulls and self._runs is not None and \
+                (made := self._runs.run(version, case, env, self._text, self._rule, self._makers[id(version)])) is not None:
+            return version.version, made, _NONE  # (full detail's common case: run.written)
         decided: tuple[Any, ...] | None = None  # (the fused function's outcomes, in plan order)
         gated: int | None = None  # (a case with nulls: the rules they decide, as a bit mask)
         if not nulls:
@@ -326,13 +340,6 @@ class Evaluator(Judge):
             return result
         return self._rule(version, rule, case, env, ref_text, read_ahead, done, nulls, decided)
 
-    def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
-                      missing: tuple[str, ...] = (), error: str | None = None,
-                      reference_time: str | None = None) -> RuleResult:
-        return RuleResult(policy=history.id, version=None, rule=None, title=history.latest().title, clause=None,
-                          outcome=outcome, severity="info", reason=reason, missing=missing, error=error,
-                          reference_time=reference_time)
-
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
               ref_text: str, read_ahead: dict[str, Any] | None = None,
               done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = (),
@@ -387,14 +394,3 @@ class Evaluator(Judge):
         return self.judged(version, rule, case, env, ref_text, read_ahead, done, depends, outcome, error)
 
     rule_result = _rule  # the general path for one rule (run.kernel hands it what it does not count)
-
-    def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
-               read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
-               depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome:
-        """The verdict of a rule whose dependencies let it apply, from what :func:`~policy_eval.run.kernel.decide` found."""
-        result = self._judge(version, rule, case, env, ref_text, read_ahead, outcome, error)
-        if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
-            return result
-        compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
-                       self._unset.get(id(rule), ()), outcome in self._explained)
-        return result

@@ -7,7 +7,7 @@ missing, null, an object or an array is left out; a text is shown as its rule re
 other value read and shown as JSON, as it is when the reader refuses it): what a verdict records as its
 ``inputs``. Each path is read once for all the rules (with the first rule's reader of it) into one dict, the
 version's union, which a full record lists (``run.later.recorded``); a rule's own dict is made from it only
-when asked for. Each object on the way to several paths is looked up once, at the top, and each leaf is one
+when asked for (``inputs(case, True)`` gives the union alone: run.written). Each object on the way to several paths is looked up once, at the top, and each leaf is one
 line (``tests/test_inputs.py`` holds them equal to the loops on the golden corpus and on cases with values of
 every JSON type at every path). A timestamp is shown as the text it was read from when that text is its ISO
 form (``lang.values.render_datetime``'s memory, which the parser fills: no ``isoformat`` per read).
@@ -28,9 +28,9 @@ from policy_eval.lang.values import _DATETIME_TEXT, ValueParseError, render_date
 from policy_eval.run.later import OwnInputs
 from policy_eval.run.shown import _typed_text
 
-__all__ = ["compile_inputs", "Inputs"]
+__all__ = ["compile_inputs", "Inputs", "own_paths"]
 
-Inputs = Callable[[dict[str, Any]], tuple[Mapping[str, Any], ...]]
+Inputs = Callable[..., Any]  # inputs(case) -> each rule's (a tuple); inputs(case, True) -> the version's union
 
 
 def _shown(read: Callable[[Any], Any], value: Any) -> Any:
@@ -47,10 +47,15 @@ _DATETIME = reader_for(DATETIME)
 _STRING = reader_for(STRING)
 
 
+def own_paths(readers: list[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """Each rule's recorded paths (its readers' outside lists, in order): an :class:`OwnInputs`' ``paths``."""
+    return [tuple(p for p in rule if "[" not in p) for rule in readers]
+
+
 def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
     """One function reading a version's inputs from a case (see the module docstring); ``readers``: each
     rule's readers by path (``Rule.readers``), in the version's order. Paths into lists are not recorded."""
-    own = [[p for p in rule if "[" not in p] for rule in readers]
+    own = own_paths(readers)
     union: dict[str, Any] = {}  # every rule's paths, in order of first appearance (each with its first reader)
     for rule, mine in zip(readers, own, strict=True):
         for p in mine:
@@ -105,13 +110,15 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
         else:
             names[f"_r{i}"] = read
             body.append(f"        u[_p{i}] = _typed(_r{i}, v) if type(v) is _str else _shown(_r{i}, v)")
+    rest = len(body)
     for j, mine in enumerate(own):
-        names[f"_P{j}"] = tuple(mine)
+        names[f"_P{j}"] = mine
         body += [f"    r{j} = _new(_Own)", f"    r{j}.union = u", f"    r{j}.paths = _P{j}", f"    r{j}._own = None"]
     rules = "".join(f"r{j}, " for j in range(len(own)))
-    lines = ["def inputs(c):", "    if type(c) is not _dict:",
-             "        return (" + "".join("{}, " for _ in own) + ")", *top, "    u = {}", *body, f"    return ({rules})",
-             ""]
+    # (bare: the union alone, for run.written, which makes a rule's own view only when a verdict is made)
+    lines = ["def inputs(c, bare=False):", "    if type(c) is not _dict:",
+             "        return (" + "".join("{}, " for _ in own) + ")", *top, "    u = {}", *body[:rest],
+             "    if bare:", "        return u", *body[rest:], f"    return ({rules})", ""]
     namespace: dict[str, Any] = {"__builtins__": {}, **names}
     exec(compile("\n".join(lines), f"<policy-eval inputs {name}>", "exec"), namespace)  # noqa: S102
     made: Inputs = namespace["inputs"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import to_json
+from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run import compose
 from policy_eval.run.explaining import case_inputs, explanation, trace_rule
@@ -36,6 +37,7 @@ class Judge:
     _explained: frozenset[Outcome]  # the outcomes whose verdicts are explained (traced)
     _violated_explained: bool
     _deployed: dict[int, dict[str, dict[str, Any]]]  # per rule: its deployment parameters (compose.deployed)
+    _unset: dict[int, Any]  # per rule: its deployment parameters without a value (compose.deployed)
     _reasons: dict[int, dict[Outcome, str]]  # per rule: the reasons that do not depend on the case
     _nullable: dict[int, Any]  # per rule: run.nullshown.nullable_paths
     _paths: dict[int, list[tuple[str, tuple[str, ...], Any]]]  # per rule: the case paths it reads outside lists
@@ -120,3 +122,21 @@ class Judge:
         if self.lazy:
             return LaterInputs(lambda: case_inputs(self._paths[id(rule)], case))
         return read_ahead if read_ahead is not None else case_inputs(self._paths[id(rule)], case)
+
+    def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+               read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
+               depends: dict[str, str] | None, outcome: Outcome, error: str | None) -> RuleResult | Outcome:
+        """The verdict of a rule whose dependencies let it apply, from what :func:`~policy_eval.run.kernel.decide` found."""
+        result = self._judge(version, rule, case, env, ref_text, read_ahead, outcome, error)
+        if isinstance(result, Outcome):  # findings mode: a bare complied / not-applicable outcome
+            return result
+        compose.finish(result, depends, done, compose.in_force(self._deployed.get(id(rule)), env[REF_TIME]),
+                       self._unset.get(id(rule), ()), outcome in self._explained)
+        return result
+
+    def _policy_level(self, history: PolicyHistory, outcome: Outcome, reason: str, *,
+                      missing: tuple[str, ...] = (), error: str | None = None,
+                      reference_time: str | None = None) -> RuleResult:
+        return RuleResult(policy=history.id, version=None, rule=None, title=history.latest().title, clause=None,
+                          outcome=outcome, severity="info", reason=reason, missing=missing, error=error,
+                          reference_time=reference_time)

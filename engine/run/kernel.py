@@ -223,6 +223,16 @@ class Kernel:
         found: tuple[Any, ...] = quick[3]
         return found
 
+    def keyed(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> tuple[tuple[Any, ...], int] | None:
+        """:meth:`outcomes` of a case without nulls, with the pattern they make as one int (the loud steps' bits, then
+        the complied steps' above them: run.written keys a version's verdicts by it); None as for :meth:`outcomes`."""
+        made = self.fused(version)
+        meter = current()
+        if made is None or (meter is not None and not meter.fused) or (quick := made[0](case, env.copy(), meter)) is None:
+            return None
+        found: tuple[Any, ...] = quick[3]
+        return found, quick[2] | quick[4] << len(found)
+
     def run_nulls(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
                   nulls: tuple[str, ...], want: int) -> tuple[int, int, list[RuleResult]] | None:
         """:meth:`run` on a case with explicit nulls, for a version whose rules depend on none: ``want``, the bit
@@ -242,7 +252,7 @@ class Kernel:
         quick = fused(case, env.copy(), meter)
         if quick is None:
             return None
-        complied, not_applicable, loud, outcomes = quick
+        complied, not_applicable, loud, outcomes, _ = quick
         if not gated:
             return complied, not_applicable, self._loud(ev, version, case, env, steps, outcomes, loud) if loud else []
         found: list[RuleResult] = []

@@ -323,12 +323,7 @@ class CaseResult:
         list, in bytes (:func:`_written`), for :meth:`to_json_bytes` only."""
         if self.quiet is not None:
             return self.to_findings()
-        out: dict[str, Any] = {
-            "format": RESULT_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
-            "source": self.source, "record": self.record, "rulebook": self.rulebook,
-        }
-        if self.as_of is not None:
-            out["as_of"] = self.as_of
+        out = self._front()
         if self.error is not None:
             out["status"] = "rejected"
             out["error"] = self.error
@@ -339,6 +334,16 @@ class CaseResult:
             out["inputs"] = recorded(self.results, fresh=not serialised)  # (serialised: only read, by orjson)
             out["results"] = _written(self.results) if serialised else \
                 [r.to_dict(with_inputs=False) for r in self.results]
+        return out
+
+    def _front(self) -> dict[str, Any]:
+        """A full record's keys before its status (run.written writes the rest of one too)."""
+        out: dict[str, Any] = {
+            "format": RESULT_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
+            "source": self.source, "record": self.record, "rulebook": self.rulebook,
+        }
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
         return out
 
     def to_json(self) -> str:

@@ -1,0 +1,301 @@
+"""Full detail's verdicts of a version written from the pattern of their outcomes, each object made only when read.
+
+In full detail (``eval --detail full``, ``policy-eval test``, the web workbench) most of a record is the verdicts of
+rules that comply or do not apply: each an instance of its rule's preset class (run.presets), whose JSON is the
+class's around the reference time. A version's fused function gives, with the outcomes, the pattern they make as
+one int (``Kernel.keyed``: the loud steps' bits and the complied steps'). For each pattern seen, a :class:`Shape`
+holds each rule's class (None: a violated or undetermined verdict, made by the general path) and the version's JSON
+around the reference time and those loud verdicts, so that a case's verdicts of the version are written by one
+join. The verdicts themselves, the objects ``CaseResult.results`` holds, the same that run.presetcode's maker
+makes, are made when something reads them: a :class:`WrittenResult` is a CaseResult whose ``results`` are made on
+first read; until then its record and its counts come from the shapes, byte for byte what the verdicts give
+(tests/test_written.py compares them on the golden corpus and generated records).
+
+Why: making a full record's twenty verdicts one object each (the class, its reference time, its own inputs' view)
+and writing them one by one was about a sixth of a full record's CPU (bench/README.md, thirty-second session).
+
+Bounds: at most :data:`MAX_SHAPES` patterns are remembered per version; a case with a new pattern past that is made
+the usual way (as is one whose pattern has a class without ready JSON, a policy text orjson refuses).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
+from typing import Any
+
+import orjson
+
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.run.inputs import Inputs, own_paths
+from policy_eval.run.later import OwnInputs
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
+
+__all__ = ["Runs", "VersionRun", "WrittenResult", "written_result", "MAX_SHAPES"]
+
+MAX_SHAPES = 1024  # patterns of outcomes remembered per version
+_ORJSON = orjson.dumps
+_ORJSON_ERROR = orjson.JSONEncodeError
+_new = object.__new__
+_COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
+_NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
+_RESULTS = CaseResult.__dict__["results"]  # (the slots WrittenResult's property fills, and its counts)
+_TALLY = CaseResult.__dict__["_tally"]
+_UNSEEN = object()
+
+
+class Shape:
+    """One version's verdicts for one pattern of outcomes: each rule's preset class (None: made by the general
+    path), the positions of those (``holes``), the JSON between them as parts joined by the reference time's JSON
+    (``segments``, one more than the holes; None for an empty one), and the quiet verdicts counted."""
+
+    __slots__ = ("kinds", "holes", "segments", "complied", "not_applicable")
+
+    def __init__(self, kinds: list[Any]) -> None:
+        self.kinds = kinds
+        self.holes: list[int] = []
+        segments: list[tuple[bytes, ...] | None] = []
+        part: list[bytes] = [b""]
+        self.complied = self.not_applicable = 0
+        for i, kind in enumerate(kinds):
+            if kind is None:
+                segments.append(tuple(part) if len(part) > 1 else None)
+                part = [b""]
+                self.holes.append(i)
+                continue
+            part[-1] += kind._head
+            part.append(kind._tail + b",")
+            if kind.outcome is _COMPLIED:
+                self.complied += 1
+            else:
+                self.not_applicable += 1
+        segments.append(tuple(part) if len(part) > 1 else None)
+        self.segments = segments
+
+
+class VersionRun:
+    """One version's verdicts on one case, as a shape, the case's reference time and inputs, and the verdicts the
+    general path made for the shape's holes. :meth:`verdicts` makes the list the maker would have made."""
+
+    __slots__ = ("shape", "ref_text", "union", "loud", "paths")
+    shape: Shape
+    ref_text: str
+    union: dict[str, Any]
+    loud: list[Any]  # (the general path's verdicts, in the shape's hole order)
+    paths: list[tuple[str, ...]]
+
+    def verdicts(self) -> list[RuleResult]:
+        out: list[RuleResult] = []
+        loud = iter(self.loud)
+        ref_text, union = self.ref_text, self.union
+        for kind, paths in zip(self.shape.kinds, self.paths, strict=True):
+            if kind is None:
+                out.append(next(loud))
+                continue
+            verdict = _new(kind)
+            verdict.reference_time = ref_text
+            verdict.inputs = _own(union, paths)
+            out.append(verdict)
+        return out
+
+
+def _own(union: dict[str, Any], paths: tuple[str, ...]) -> OwnInputs:
+    """A rule's view of its version's inputs (what run.inputs' generated function makes)."""
+    own: OwnInputs = _new(OwnInputs)
+    own.union = union
+    own.paths = paths
+    own._own = None
+    return own
+
+
+class _Ready:
+    __slots__ = ("rules", "kinds", "paths", "inputs", "shapes")
+
+    def __init__(self, rules: list[Rule], kinds: list[Any], inputs: Inputs) -> None:
+        self.rules = rules
+        self.kinds = kinds
+        self.paths = own_paths([r.readers for r in rules])
+        self.inputs = inputs
+        self.shapes: dict[int, Shape | None] = {}
+
+
+class Runs:
+    """The evaluator's versions that can be written from shapes: those without dependencies among their rules,
+    whose inputs are recorded and with at least one preset class."""
+
+    def __init__(self, versions: Iterable[PolicyVersion], rules: dict[int, list[Rule]],
+                 kinds: dict[int, dict[Outcome, type]], inputs: dict[int, Inputs], plans: Mapping[int, Any],
+                 kernel: Any) -> None:
+        self._kernel = kernel
+        self._ready: dict[int, _Ready] = {}
+        for v in versions:
+            mine = rules[id(v)]
+            classes = [kinds.get(id(r)) for r in mine]
+            if id(v) not in plans and id(v) in inputs and any(classes) and kernel.fused(v) is not None:
+                self._ready[id(v)] = _Ready(mine, classes, inputs[id(v)])
+
+    def run(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], text: Callable[[Any], str],
+            general: Callable[..., Any], make: Callable[..., list[Any]]) -> VersionRun | list[Any] | None:
+        """The version's verdicts on ``case`` as a :class:`VersionRun`; a list (made by ``make``, run.presetcode's
+        maker) where the pattern has no usable shape; None where the version is not written this way or its fused
+        function did not decide (the caller's general path then decides)."""
+        ready = self._ready.get(id(version))
+        if ready is None or (keyed := self._kernel.keyed(version, case, env)) is None:
+            return None
+        decided, key = keyed
+        shapes = ready.shapes
+        shape: Any = shapes.get(key, _UNSEEN)
+        if shape is _UNSEEN:
+            shape = None
+            if len(shapes) < MAX_SHAPES:
+                classes = [k.get(o) if k is not None else None for k, o in zip(ready.kinds, decided, strict=True)]
+                shape = shapes[key] = Shape(classes) if all(k is None or k._head is not None for k in classes) \
+                    else None
+        ref_text = text(env[REF_TIME])
+        if shape is None:
+            return make(decided, ready.inputs(case), ref_text, general, version, case, env, ())
+        union = ready.inputs(case, True)
+        rules, paths = ready.rules, ready.paths
+        run: VersionRun = _new(VersionRun)
+        run.shape, run.ref_text, run.union, run.paths = shape, ref_text, union, paths
+        run.loud = [general(version, rules[i], case, env, ref_text, _own(union, paths[i]), None, (), decided[i])
+                    for i in shape.holes]
+        return run
+
+
+class WrittenResult(CaseResult):
+    """A full-detail CaseResult whose ``results`` are made when first read (from ``_parts``: each policy's
+    :class:`VersionRun`, or its verdict of the whole policy); until then its record (:meth:`to_json_bytes`) and
+    counts (:meth:`tally`) come from the parts. Travels to another process as the plain CaseResult."""
+
+    __slots__ = ("_parts",)
+    _parts: list[Any] | None
+
+    @property
+    def results(self) -> tuple[RuleResult, ...]:
+        parts = self._parts
+        if parts is not None:
+            made: list[RuleResult] = []
+            for part in parts:
+                if type(part) is VersionRun:
+                    made += part.verdicts()
+                else:
+                    made.append(part)
+            _RESULTS.__set__(self, tuple(made))
+            self._parts = None
+        got: tuple[RuleResult, ...] = _RESULTS.__get__(self, CaseResult)
+        return got
+
+    @results.setter
+    def results(self, value: tuple[RuleResult, ...]) -> None:
+        self._parts = None
+        _RESULTS.__set__(self, value)
+
+    def __reduce__(self) -> Any:
+        return CaseResult, tuple(getattr(self, f.name) for f in fields(CaseResult) if f.init)
+
+    def __eq__(self, other: object) -> bool:  # (equal to the plain CaseResult it stands for)
+        if not isinstance(other, CaseResult):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(CaseResult) if f.compare)
+
+    __hash__ = None  # type: ignore[assignment]  # (as CaseResult's)
+
+    def tally(self) -> tuple[int, int, int, int]:
+        parts = self._parts
+        if parts is None or _TALLY.__get__(self, CaseResult) is not None:
+            return CaseResult.tally(self)
+        complied = violated = not_applicable = undetermined = 0
+        for part in parts:
+            if type(part) is VersionRun:
+                complied += part.shape.complied
+                not_applicable += part.shape.not_applicable
+                loud: Iterable[Any] = part.loud
+            else:
+                loud = (part,)
+            for r in loud:
+                outcome = r.outcome
+                if outcome is _VIOLATED:
+                    violated += 1
+                elif outcome is _UNDETERMINED:
+                    undetermined += 1
+                elif outcome is _NOT_APPLICABLE:
+                    not_applicable += 1
+                elif outcome is _COMPLIED:
+                    complied += 1
+                else:
+                    raise ValueError(f"not an outcome: {outcome!r}")
+        made = (complied, violated, not_applicable, undetermined)
+        _TALLY.__set__(self, made)
+        return made
+
+    def to_json_bytes(self) -> bytes | str:
+        parts = self._parts
+        if parts is not None:
+            try:
+                written = _written(parts)
+                if written is not None:
+                    out = self._front()
+                    out["status"] = "evaluated"
+                    out["summary"] = self.counts()
+                    out["inputs"] = written[0]
+                    return b"".join((_ORJSON(out, default=str)[:-1], b',"results":', written[1], b"}"))
+            except _ORJSON_ERROR:
+                pass
+        return CaseResult.to_json_bytes(self)  # (the verdicts made: what reads them decides)
+
+
+def _written(parts: list[Any]) -> tuple[dict[str, Any], bytes] | None:
+    """The record's ``inputs`` and its ``results`` JSON from its parts; None where a verdict's inputs are not its
+    version's view (an undetermined verdict's traced reads: the verdicts then write the record)."""
+    unions: list[dict[str, Any]] = []
+    out: list[bytes] = [b"["]
+    ref: Any = None
+    ref_json = b""
+    for part in parts:
+        if type(part) is not VersionRun:  # a whole policy's verdict (no version in force): it reads nothing
+            if part.rule is not None or part.inputs:
+                return None
+            out += (part.json_bytes(), b",")
+            continue
+        union = part.union
+        unions.append(union)
+        if part.ref_text is not ref:
+            ref = part.ref_text
+            ref_json = _ORJSON(ref)
+        segments = part.shape.segments
+        for j, verdict in enumerate(part.loud):
+            got = verdict.inputs
+            if type(got) is not OwnInputs or got.union is not union:
+                return None
+            segment = segments[j]
+            if segment is not None:
+                out.append(ref_json.join(segment))
+            out += (verdict.json_bytes(), b",")
+        segment = segments[-1]
+        if segment is not None:
+            out.append(ref_json.join(segment))
+    if len(out) == 1:
+        results = b"[]"
+    else:
+        out[-1] = out[-1][:-1]  # (the last comma)
+        out.append(b"]")
+        results = b"".join(out)
+    if len(unions) == 1:
+        return unions[0], results
+    merged: dict[str, Any] = {}
+    for union in unions:
+        merged.update(union)
+    return merged, results
+
+
+def written_result(case_id: str | None, kind: str, source: str | None, record: int | None, parts: list[Any],
+                   rulebook: str, as_of: str | None, versions: tuple[tuple[str, str | None], ...]) -> WrittenResult:
+    """A full-detail result of ``parts`` (see :class:`WrittenResult`)."""
+    made: WrittenResult = _new(WrittenResult)
+    made.case_id, made.kind, made.source, made.record = case_id, kind, source, record
+    made.rulebook, made.as_of, made.error, made.versions, made.quiet = rulebook, as_of, None, versions, None
+    _TALLY.__set__(made, None)
+    made._parts = parts
+    return made
