@@ -155,7 +155,7 @@ class Evaluator(Judge):
                                      record_inputs and not self.lazy, f"{v.id} {v.version}")
                         for v in rulebook.versions()} if not self.findings else {}
         self._runs = Runs(rulebook.versions(), self._rules, self._presets, self._version_inputs, self._plans,
-                          self._kernel) if self._presets and record_inputs else None
+                          self._kernel, self, self._makers) if self._presets and record_inputs else None
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -274,7 +274,7 @@ class Evaluator(Judge):
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
         if not nulls and self._runs is not None and \
-                (made := self._runs.run(version, case, env, self._text, self._rule, self._makers[id(version)])) is not None:
+                (made := self._runs.run(version, case, env)) is not None:
             return version.version, made, _NONE  # (full detail's common case: run.written)
         decided: tuple[Any, ...] | None = None  # (the fused function's outcomes, in plan order)
         gated: int | None = None  # (a case with nulls: the rules they decide, as a bit mask)

@@ -43,21 +43,21 @@ class Judge:
     _paths: dict[int, list[tuple[str, tuple[str, ...], Any]]]  # per rule: the case paths it reads outside lists
 
     def violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                 ref_text: str) -> RuleResult | None:
+                 ref_text: str, read_ahead: Mapping[str, Any] | None = None) -> RuleResult | None:
         """:meth:`Evaluator.judged`'s verdict (run.evaluate) for a rule found violated that no rule before it
         decides (no dependency recorded), built directly: the commonest loud verdict of a batch (run.kernel),
         without the general path's calls; None where that path is needed (a waiver to look for, an explanation
         to trace)."""
         if version.waivers or self._violated_explained:
             return None
-        result = self._violated(version, rule, case, env, ref_text, None, None)
+        result = self._violated(version, rule, case, env, ref_text, read_ahead, None)
         deployed = self._deployed.get(id(rule))  # (compose.finish: what it records of a violated verdict)
         if deployed:
             result.params = compose.in_force(deployed, env[REF_TIME])
         return result
 
     def _violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
-                  ref_text: str, read_ahead: dict[str, Any] | None, error: str | None) -> RuleResult:
+                  ref_text: str, read_ahead: Mapping[str, Any] | None, error: str | None) -> RuleResult:
         """A violated verdict with no waiver to look for and nothing to trace (message and remedies:
         run.messages; run.nullshown)."""
         text, owed = shown(rule, case, env, self._nullable[id(rule)])
@@ -115,7 +115,7 @@ class Judge:
             waiver=waiver, error=error, reference_time=ref_text,
         )
 
-    def _rule_inputs(self, rule: Rule, case: dict[str, Any], read_ahead: dict[str, Any] | None) -> Mapping[str, Any]:
+    def _rule_inputs(self, rule: Rule, case: dict[str, Any], read_ahead: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """What the rule's verdict records as read: ``read_ahead`` when the caller read it in advance (run.inputs)."""
         if not self.record_inputs:
             return {}

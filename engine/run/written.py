@@ -126,8 +126,14 @@ class Runs:
 
     def __init__(self, versions: Iterable[PolicyVersion], rules: dict[int, list[Rule]],
                  kinds: dict[int, dict[Outcome, type]], inputs: dict[int, Inputs], plans: Mapping[int, Any],
-                 kernel: Any) -> None:
+                 kernel: Any, judge: Any, makers: dict[int, Callable[..., list[Any]]]) -> None:
+        """``judge``: the evaluator (its general path ``rule_result``, ``violated`` and ``_text``); ``makers``: its
+        generated makers by version (run.presetcode), for a pattern without a usable shape."""
         self._kernel = kernel
+        self._general = judge.rule_result
+        self._violated = judge.violated
+        self._text = judge._text
+        self._makers = makers
         self._ready: dict[int, _Ready] = {}
         for v in versions:
             mine = rules[id(v)]
@@ -135,11 +141,11 @@ class Runs:
             if id(v) not in plans and id(v) in inputs and any(classes) and kernel.fused(v) is not None:
                 self._ready[id(v)] = _Ready(mine, classes, inputs[id(v)])
 
-    def run(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], text: Callable[[Any], str],
-            general: Callable[..., Any], make: Callable[..., list[Any]]) -> VersionRun | list[Any] | None:
-        """The version's verdicts on ``case`` as a :class:`VersionRun`; a list (made by ``make``, run.presetcode's
-        maker) where the pattern has no usable shape; None where the version is not written this way or its fused
-        function did not decide (the caller's general path then decides)."""
+    def run(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> VersionRun | list[Any] | None:
+        """The version's verdicts on ``case`` as a :class:`VersionRun`; a list (made by the version's maker) where
+        the pattern has no usable shape; None where the version is not written this way or its fused function did
+        not decide (the caller's general path then decides). A violated verdict is built directly where it can be
+        (``Judge.violated``: the general path's verdict without its calls), any other by the general path."""
         ready = self._ready.get(id(version))
         if ready is None or (keyed := self._kernel.keyed(version, case, env)) is None:
             return None
@@ -152,15 +158,21 @@ class Runs:
                 classes = [k.get(o) if k is not None else None for k, o in zip(ready.kinds, decided, strict=True)]
                 shape = shapes[key] = Shape(classes) if all(k is None or k._head is not None for k in classes) \
                     else None
-        ref_text = text(env[REF_TIME])
+        ref_text = self._text(env[REF_TIME])
         if shape is None:
-            return make(decided, ready.inputs(case), ref_text, general, version, case, env, ())
+            return self._makers[id(version)](decided, ready.inputs(case), ref_text, self._general, version, case, env,
+                                             ())
         union = ready.inputs(case, True)
         rules, paths = ready.rules, ready.paths
         run: VersionRun = _new(VersionRun)
         run.shape, run.ref_text, run.union, run.paths = shape, ref_text, union, paths
-        run.loud = [general(version, rules[i], case, env, ref_text, _own(union, paths[i]), None, (), decided[i])
-                    for i in shape.holes]
+        loud = run.loud = []
+        for i in shape.holes:
+            own = _own(union, paths[i])
+            if (outcome := decided[i]) is not _VIOLATED or \
+                    (made := self._violated(version, rules[i], case, env, ref_text, own)) is None:
+                made = self._general(version, rules[i], case, env, ref_text, own, None, (), outcome)
+            loud.append(made)
         return run
 
 
