@@ -252,15 +252,18 @@ class WrittenResult(CaseResult):
                     out["status"] = "evaluated"
                     out["summary"] = self.counts()
                     out["inputs"] = written[0]
-                    return b"".join((_ORJSON(out, default=str)[:-1], b',"results":', written[1], b"}"))
+                    pieces = written[1]  # (the results' pieces after the record's head: joined once, with it)
+                    pieces[0] = _ORJSON(out, default=str)[:-1] + b',"results":['
+                    return b"".join(pieces)
             except _ORJSON_ERROR:
                 pass
         return CaseResult.to_json_bytes(self)  # (the verdicts made: what reads them decides)
 
 
-def _written(parts: list[Any]) -> tuple[dict[str, Any], bytes] | None:
-    """The record's ``inputs`` and its ``results`` JSON from its parts; None where a verdict's inputs are not its
-    version's view (an undetermined verdict's traced reads: the verdicts then write the record)."""
+def _written(parts: list[Any]) -> tuple[dict[str, Any], list[bytes]] | None:
+    """The record's ``inputs`` and the pieces of its JSON from its ``results`` on (the first piece, ``[``, is the
+    caller's to replace with the record's head); None where a verdict's inputs are not its version's view (an
+    undetermined verdict's traced reads: the verdicts then write the record)."""
     unions: list[dict[str, Any]] = []
     out: list[bytes] = [b"["]
     ref: Any = None
@@ -288,18 +291,15 @@ def _written(parts: list[Any]) -> tuple[dict[str, Any], bytes] | None:
         segment = segments[-1]
         if segment is not None:
             out.append(ref_json.join(segment))
-    if len(out) == 1:
-        results = b"[]"
-    else:
+    if len(out) > 1:
         out[-1] = out[-1][:-1]  # (the last comma)
-        out.append(b"]")
-        results = b"".join(out)
+    out.append(b"]}")
     if len(unions) == 1:
-        return unions[0], results
+        return unions[0], out
     merged: dict[str, Any] = {}
     for union in unions:
         merged.update(union)
-    return merged, results
+    return merged, out
 
 
 def written_result(case_id: str | None, kind: str, source: str | None, record: int | None, parts: list[Any],
