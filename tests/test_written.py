@@ -130,9 +130,11 @@ def test_a_verdict_changed_after_reading_is_written(pair) -> None:  # type: igno
     assert b'"message":"changed after reading"' in a.to_json_bytes()  # type: ignore[operator]
 
 
-def test_shapes_are_bounded(pair, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    """Past MAX_SHAPES patterns a version's verdicts are made as before, and nothing else is remembered."""
-    monkeypatch.setattr(written, "MAX_SHAPES", 2)
+@pytest.mark.parametrize("bound", ["MAX_SHAPES", "MAX_SHAPE_BYTES"])
+def test_shapes_are_bounded(monkeypatch: pytest.MonkeyPatch, bound: str) -> None:
+    """Past MAX_SHAPES patterns a version's verdicts are made as before, and nothing else is remembered; likewise
+    past MAX_SHAPE_BYTES of JSON held by the shapes."""
+    monkeypatch.setattr(written, bound, 2 if bound == "MAX_SHAPES" else 20_000)
     rb = load_rulebook()
     made, plain = Evaluator(rb, explain="missing"), Evaluator(rb, explain="missing")
     plain._runs = None
@@ -140,5 +142,9 @@ def test_shapes_are_bounded(pair, monkeypatch: pytest.MonkeyPatch) -> None:  # t
     for case in generate(300, seed=13):
         kinds[_same(made.evaluate(case), plain.evaluate(case))] += 1
     assert made._runs is not None
-    assert all(len(ready.shapes) <= 2 for ready in made._runs._ready.values())
+    if bound == "MAX_SHAPES":
+        assert all(len(ready.shapes) <= 2 for ready in made._runs._ready.values())
+    else:  # (the last shape made may pass the bound: none after it)
+        sizes = [s.size for ready in made._runs._ready.values() for s in ready.shapes.values() if s is not None]
+        assert sum(sizes) - max(sizes) < 20_000 <= sum(sizes)
     assert kinds[True] and kinds[False]

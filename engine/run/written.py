@@ -14,8 +14,9 @@ first read; until then its record and its counts come from the shapes, byte for 
 Why: making a full record's twenty verdicts one object each (the class, its reference time, its own inputs' view)
 and writing them one by one was about a sixth of a full record's CPU (bench/README.md, thirty-second session).
 
-Bounds: at most :data:`MAX_SHAPES` patterns are remembered per version; a case with a new pattern past that is made
-the usual way (as is one whose pattern has a class without ready JSON, a policy text orjson refuses).
+Bounds: at most :data:`MAX_SHAPES` patterns are remembered per version, and shapes holding :data:`MAX_SHAPE_BYTES` of
+JSON in all; a case with a new pattern past either is made the usual way (as is one whose pattern has a class without
+ready JSON, a policy text orjson refuses).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from policy_eval.run.inputs import Inputs, own_paths
 from policy_eval.run.later import OwnInputs
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
-__all__ = ["Runs", "VersionRun", "WrittenResult", "written_result", "MAX_SHAPES"]
+__all__ = ["Runs", "VersionRun", "WrittenResult", "written_result", "MAX_SHAPES", "MAX_SHAPE_BYTES"]
 
 MAX_SHAPES = 1024  # patterns of outcomes remembered per version
+MAX_SHAPE_BYTES = 8 << 20  # and the JSON their shapes hold, in all (the bundled rules' need 240 KB: bench/README.md)
 _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
 _new = object.__new__
@@ -50,7 +52,7 @@ class Shape:
     path), the positions of those (``holes``), the JSON between them as parts joined by the reference time's JSON
     (``segments``, one more than the holes; None for an empty one), and the quiet verdicts counted."""
 
-    __slots__ = ("kinds", "holes", "segments", "complied", "not_applicable")
+    __slots__ = ("kinds", "holes", "segments", "complied", "not_applicable", "size")
 
     def __init__(self, kinds: list[Any]) -> None:
         self.kinds = kinds
@@ -72,6 +74,7 @@ class Shape:
                 self.not_applicable += 1
         segments.append(tuple(part) if len(part) > 1 else None)
         self.segments = segments
+        self.size = sum(len(p) for segment in segments if segment is not None for p in segment)  # (bytes held)
 
 
 class VersionRun:
@@ -134,6 +137,7 @@ class Runs:
         self._violated = judge.violated
         self._text = judge._text
         self._makers = makers
+        self._held = 0  # bytes of JSON the shapes hold (MAX_SHAPE_BYTES)
         self._ready: dict[int, _Ready] = {}
         for v in versions:
             mine = rules[id(v)]
@@ -154,10 +158,11 @@ class Runs:
         shape: Any = shapes.get(key, _UNSEEN)
         if shape is _UNSEEN:
             shape = None
-            if len(shapes) < MAX_SHAPES:
+            if len(shapes) < MAX_SHAPES and self._held < MAX_SHAPE_BYTES:
                 classes = [k.get(o) if k is not None else None for k, o in zip(ready.kinds, decided, strict=True)]
                 shape = shapes[key] = Shape(classes) if all(k is None or k._head is not None for k in classes) \
                     else None
+                self._held += shape.size if shape is not None else 0
         ref_text = self._text(env[REF_TIME])
         if shape is None:
             return self._makers[id(version)](decided, ready.inputs(case), ref_text, self._general, version, case, env,
