@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -238,6 +238,24 @@ def _written(verdicts: Sequence[RuleResult]) -> bytes:
     return b"".join(parts)
 
 
+def tally_of(verdicts: Iterable[RuleResult], complied: int = 0, not_applicable: int = 0) -> tuple[int, int, int, int]:
+    """``verdicts`` by outcome, (complied, violated, not applicable, undetermined), beside those counted already."""
+    violated = undetermined = 0
+    for r in verdicts:  # (commonest first: in full detail most verdicts say a rule does not apply)
+        outcome = r.outcome
+        if outcome is _NOT_APPLICABLE:
+            not_applicable += 1
+        elif outcome is _COMPLIED:
+            complied += 1
+        elif outcome is _VIOLATED:
+            violated += 1
+        elif outcome is _UNDETERMINED:
+            undetermined += 1
+        else:
+            raise ValueError(f"not an outcome: {outcome!r}")
+    return complied, violated, not_applicable, undetermined
+
+
 @dataclass(slots=True)
 class CaseResult:
     """Every verdict on one case, or the error that kept the case from being evaluated. Treat it as immutable
@@ -276,23 +294,7 @@ class CaseResult:
         kept (the record's summary and the run's totals, run.blocks.count, both take it)."""
         if self._tally is not None:
             return self._tally
-        complied = violated = not_applicable = undetermined = 0
-        for r in self.results:  # (commonest first: in full detail most verdicts say a rule does not apply)
-            outcome = r.outcome
-            if outcome is _NOT_APPLICABLE:
-                not_applicable += 1
-            elif outcome is _COMPLIED:
-                complied += 1
-            elif outcome is _VIOLATED:
-                violated += 1
-            elif outcome is _UNDETERMINED:
-                undetermined += 1
-            else:
-                raise ValueError(f"not an outcome: {outcome!r}")
-        if self.quiet is not None:
-            complied += self.quiet[0]
-            not_applicable += self.quiet[1]
-        self._tally = made = (complied, violated, not_applicable, undetermined)
+        self._tally = made = tally_of(self.results, *(self.quiet or (0, 0)))
         return made
 
     def to_findings(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.inputs import Inputs, own_paths
 from policy_eval.run.later import OwnInputs
-from policy_eval.run.result import CaseResult, Outcome, RuleResult
+from policy_eval.run.result import CaseResult, Outcome, RuleResult, tally_of
 
 __all__ = ["Runs", "VersionRun", "WrittenResult", "written_result", "MAX_SHAPES", "MAX_SHAPE_BYTES"]
 
@@ -41,7 +41,6 @@ _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
 _new = object.__new__
 _COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
-_NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
 _RESULTS = CaseResult.__dict__["results"]  # (the slots WrittenResult's property fills, and its counts)
 _TALLY = CaseResult.__dict__["_tally"]
 _UNSEEN = object()
@@ -223,27 +222,16 @@ class WrittenResult(CaseResult):
         parts = self._parts
         if parts is None or _TALLY.__get__(self, CaseResult) is not None:
             return CaseResult.tally(self)
-        complied = violated = not_applicable = undetermined = 0
+        complied = not_applicable = 0
+        loud: list[Any] = []
         for part in parts:
             if type(part) is VersionRun:
                 complied += part.shape.complied
                 not_applicable += part.shape.not_applicable
-                loud: Iterable[Any] = part.loud
+                loud += part.loud
             else:
-                loud = (part,)
-            for r in loud:
-                outcome = r.outcome
-                if outcome is _VIOLATED:
-                    violated += 1
-                elif outcome is _UNDETERMINED:
-                    undetermined += 1
-                elif outcome is _NOT_APPLICABLE:
-                    not_applicable += 1
-                elif outcome is _COMPLIED:
-                    complied += 1
-                else:
-                    raise ValueError(f"not an outcome: {outcome!r}")
-        made = (complied, violated, not_applicable, undetermined)
+                loud.append(part)
+        made = tally_of(loud, complied, not_applicable)
         _TALLY.__set__(self, made)
         return made
 
