@@ -255,9 +255,12 @@ class WrittenResult(CaseResult):
 
 def _written(parts: list[Any]) -> tuple[dict[str, Any], list[bytes]] | None:
     """The record's ``inputs`` and the pieces of its JSON from its ``results`` on (the first piece, ``[``, is the
-    caller's to replace with the record's head); None where a verdict's inputs are not its version's view (an
-    undetermined verdict's traced reads: the verdicts then write the record)."""
+    caller's to replace with the record's head); None where a whole policy's verdict reads something (the
+    verdicts then write the record). The inputs are what ``run.later.recorded`` makes of the verdicts: the
+    versions' unions merged where every verdict's inputs are its version's view, else each verdict's own merged
+    in order (an undetermined verdict's are the reads traced: :func:`_merged`)."""
     unions: list[dict[str, Any]] = []
+    views = True
     out: list[bytes] = [b"["]
     ref: Any = None
     ref_json = b""
@@ -276,7 +279,7 @@ def _written(parts: list[Any]) -> tuple[dict[str, Any], list[bytes]] | None:
         for j, verdict in enumerate(part.loud):
             got = verdict.inputs
             if type(got) is not OwnInputs or got.union is not union:
-                return None
+                views = False
             segment = segments[j]
             if segment is not None:
                 out.append(ref_json.join(segment))
@@ -287,12 +290,34 @@ def _written(parts: list[Any]) -> tuple[dict[str, Any], list[bytes]] | None:
     if len(out) > 1:
         out[-1] = out[-1][:-1]  # (the last comma)
     out.append(b"]}")
+    if not views:
+        return _merged(parts), out
     if len(unions) == 1:
         return unions[0], out
     merged: dict[str, Any] = {}
     for union in unions:
         merged.update(union)
     return merged, out
+
+
+def _merged(parts: list[Any]) -> dict[str, Any]:
+    """``run.later.recorded``'s merge of every verdict's inputs, in order, without the verdicts: a preset one's are
+    its rule's view of its version's union."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        if type(part) is not VersionRun:  # (a whole policy's verdict: it reads nothing)
+            continue
+        union = part.union
+        loud = iter(part.loud)
+        for kind, paths in zip(part.shape.kinds, part.paths, strict=True):
+            if kind is None:
+                got = next(loud).inputs
+                merged.update(got._get() if type(got) is OwnInputs else got)
+                continue
+            for p in paths:
+                if p in union:
+                    merged[p] = union[p]
+    return merged
 
 
 def written_result(case_id: str | None, kind: str, source: str | None, record: int | None, parts: list[Any],
