@@ -310,7 +310,7 @@ class Evaluator(Judge):
                                                               env, nulls), _NONE
         if plan is None and gated is not None and decided is not None:  # (a rule no null decides: as decided)
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None,
-                                                nulls if gated >> i & 1 else (), outcome)
+                                                nulls if gated >> i & 1 else (), outcome, bool(gated >> i & 1))
                                      for i, (rule, mine, outcome) in enumerate(zip(rules, own, decided, strict=True))
                                      ], _NONE
         if plan is None:
@@ -343,9 +343,10 @@ class Evaluator(Judge):
     def _rule(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
               ref_text: str, read_ahead: dict[str, Any] | None = None,
               done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = (),
-              decided: Any = None) -> RuleResult | Outcome:
+              decided: Any = None, gated: bool = False) -> RuleResult | Outcome:
         """One rule's verdict; ``decided``: its outcome found by the version's fused function (run.kernel), used
-        when no dependency or unknown value decides the rule first."""
+        when no dependency or unknown value decides the rule first; ``gated``: the version's fused null reading
+        found the case's nulls decide it (its own reading is then not asked again)."""
         depends = {d: compose.before_waiver(done[d]) for d in rule.depends_on} if done and rule.depends_on else None
         gate = compose.gate(version, rule, depends, done) if depends and done else None
         if gate is not None and gate[0] is Outcome.UNDETERMINED and when_false(rule, case, env, current()):
@@ -365,7 +366,7 @@ class Evaluator(Judge):
                 # traced at once when its verdict is explained
                 quick = self._nulls.gate(rule)
                 traced = Trace() if quick is not None and self._null_explained and not self.lazy else None
-                gate = compose.unknown(rule, case, env, traced, quick)
+                gate = compose.unknown(rule, case, env, traced, None if gated or decided is GATED else quick)
                 by_null = gate is not None
         if gate is not None:
             # a gated verdict in a waiver's scope is waived, as any other verdict is

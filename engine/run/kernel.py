@@ -39,7 +39,7 @@ class General(Protocol):
     def rule_result(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                     ref_text: str, read_ahead: dict[str, Any] | None = None,
                     done: dict[str, RuleResult | Outcome] | None = None, nulls: tuple[str, ...] = (),
-                    decided: Any = None) -> RuleResult | Outcome: ...
+                    decided: Any = None, gated: bool = False) -> RuleResult | Outcome: ...
 
     def judged(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any], ref_text: str,
                read_ahead: dict[str, Any] | None, done: dict[str, RuleResult | Outcome] | None,
@@ -268,7 +268,7 @@ class Kernel:
                 if selected:
                     complied -= outcome is _COMPLIED
                     not_applicable -= outcome is _NOT_APPLICABLE
-                result = ev.rule_result(version, rule, case, env, ref_text, None, None, nulls, outcome)
+                result = ev.rule_result(version, rule, case, env, ref_text, None, None, nulls, outcome, True)
                 if type(result) is not RuleResult:
                     if selected:
                         complied += result is _COMPLIED
