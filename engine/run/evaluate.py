@@ -245,7 +245,7 @@ class Evaluator(Judge):
 
     # --- internals --------------------------------------------------------------------------------------
     def _policy(self, history: PolicyHistory, case: dict[str, Any], as_of: _dt.datetime | None,
-                maybe_null: bool = True) -> tuple[str | None, list[Any], tuple[int, int]]:
+                maybe_null: bool = True) -> tuple[str | None, Any, tuple[int, int]]:  # (a list or a VersionRun)
         """The version applied (None when none could be picked), its verdicts, and the complied and
         not-applicable ones only counted (findings detail)."""
         latest = history.latest()
