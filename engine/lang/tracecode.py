@@ -300,13 +300,14 @@ class _Gen:
         return val, bl
 
 
-def generate(node: ir.IR, let: bool = False) -> tuple[str, dict[str, Any]]:
+def generate(node: ir.IR, let: bool = False, gen: _Gen | None = None) -> tuple[str, dict[str, Any]]:
     """The source of ``def _f(c, e, T, L)`` and its namespace. A condition's function returns the value and
     adds its blame to ``T.missing`` (as :func:`~policy_eval.lang.interpreter.interpret`); a let-binding's
-    (``let``) returns ``(value, blame)``, which its caller keeps in ``L``."""
-    gen = _Gen()
+    (``let``) returns ``(value, blame)``, which its caller keeps in ``L``. ``gen``: the templates (lang.stepcode's
+    make steps too)."""
+    gen = gen if gen is not None else _Gen()
     val, bl = gen.ev(node, 1)
-    head = ["def _f(c, e, T, L):", " R = T.reads", " _I = _W = None"]
+    head = ["def _f(c, e, T, L):", " R = T.reads", " _S = T.steps", " _I = _W = None"]
     if let:
         tail = [f" return ({val}, {bl})"]
     else:
@@ -317,9 +318,10 @@ def generate(node: ir.IR, let: bool = False) -> tuple[str, dict[str, Any]]:
     return source, namespace
 
 
-def _compile(node: ir.IR, let: bool) -> Callable[..., Any] | None:
+def _compile(node: ir.IR, let: bool, make: Callable[..., tuple[str, dict[str, Any]]] = generate
+             ) -> Callable[..., Any] | None:
     try:
-        source, namespace = generate(node, let)
+        source, namespace = make(node, let)
         if len(source) > MAX_SOURCE:
             return None
         exec(compile(source, "<policy-eval: trace>", "exec"), namespace)  # noqa: S102 - fixed templates
@@ -329,11 +331,13 @@ def _compile(node: ir.IR, let: bool) -> Callable[..., Any] | None:
     return fn
 
 
-def let_function(expr: ir.IR) -> Callable[..., tuple[Any, tuple[str, ...]]]:
-    """``(case, env, trace, lets) -> (value, blame)`` of a let-binding's expression, as the interpreter's ``ev``."""
-    fn = _LETS.get(expr)
+def let_function(expr: ir.IR, cache: Any = _LETS, make: Callable[..., tuple[str, dict[str, Any]]] = generate
+                 ) -> Callable[..., tuple[Any, tuple[str, ...]]]:
+    """``(case, env, trace, lets) -> (value, blame)`` of a let-binding's expression, as the interpreter's ``ev``
+    (``cache`` and ``make``: lang.stepcode's, for a trace with steps)."""
+    fn = cache.get(expr)
     if fn is None:
-        made = _compile(expr, let=True)
+        made = _compile(expr, True, make)
         if made is None:
             held = weakref.ref(expr)  # (weakly: see _Gen.node)
 
@@ -344,16 +348,16 @@ def let_function(expr: ir.IR) -> Callable[..., tuple[Any, tuple[str, ...]]]:
                 assert target is not None  # (reached through _LETS, which holds it while it lives)
                 out: tuple[Any, tuple[str, ...]] = interp.ev(target, wrapped)
                 return out
-        fn = _LETS[expr] = made
+        fn = cache[expr] = made
     return fn
 
 
-def traced(node: ir.IR) -> Traced:
+def traced(node: ir.IR, cache: Any = _TRACED, make: Callable[..., tuple[str, dict[str, Any]]] = generate) -> Traced:
     """``interpret(node, case, env, trace, lets)`` for a trace without steps, as generated code (made on the
     first call for this node, then kept; the interpreter itself for a condition too large or deep for it)."""
-    fn = _TRACED.get(node)
+    fn = cache.get(node)
     if fn is None:
-        made = _compile(node, let=False)
+        made = _compile(node, False, make)
         if made is None:
             held = weakref.ref(node)  # (weakly: see _Gen.node)
 
@@ -361,7 +365,7 @@ def traced(node: ir.IR) -> Traced:
                 target = held()
                 assert target is not None  # (reached through _TRACED, which holds it while it lives)
                 return interpret(target, c, e, t, lets)
-        fn = _TRACED[node] = made
+        fn = cache[node] = made
     return fn
 
 

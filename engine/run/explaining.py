@@ -15,6 +15,7 @@ from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.parser import one_line
 from policy_eval.lang.readers import ReadError
+from policy_eval.lang.stepcode import trace_with_steps
 from policy_eval.lang.tracecode import trace_without_steps
 from policy_eval.lang.values import render, to_json
 from policy_eval.rulebook.policy import Rule
@@ -55,21 +56,20 @@ def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: b
     """The rule's ``when`` and condition interpreted on the case: what was missing, what was read and (with
     ``explain``) the steps an explanation lists.
 
-    Without steps (an undetermined verdict's missing paths and reads in findings detail) the walk is the
-    generated code of :mod:`policy_eval.lang.tracecode`, which finds what the interpreter finds; should it
-    raise anything but a data error (or run out of memory or depth), the interpreter runs instead, from
-    the budget the generated code started with, and gives its answer or its error."""
-    if not explain:
-        meter = current()
-        left = meter.left if meter is not None else 0
-        try:
-            return trace_without_steps(rule.when.node if rule.when is not None else None, rule.condition.node,
-                                       case, env, DATA_ERRORS)
-        except (MemoryError, RecursionError):
-            raise
-        except Exception:  # noqa: BLE001 - generated code is an optimisation: the interpreter has the last word
-            if meter is not None:
-                meter.left = left
+    The walk is generated code, which finds what the interpreter finds: :mod:`policy_eval.lang.tracecode`
+    without steps (an undetermined verdict's missing paths and reads in findings detail), :mod:`policy_eval.lang.stepcode`
+    with them; should it raise anything but a data error (or run out of memory or depth), the interpreter runs
+    instead, from the budget the generated code started with, and gives its answer or its error."""
+    meter = current()
+    left = meter.left if meter is not None else 0
+    try:
+        return (trace_with_steps if explain else trace_without_steps)(
+            rule.when.node if rule.when is not None else None, rule.condition.node, case, env, DATA_ERRORS)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception:  # noqa: BLE001 - generated code is an optimisation: the interpreter has the last word
+        if meter is not None:
+            meter.left = left
     trace = Trace(explain=explain)
     lets: dict[int, Any] | None = None if explain else {}  # without steps, a definition is walked once
     try:

@@ -1,0 +1,141 @@
+"""A trace with steps from generated code (lang.stepcode) records what the reference interpreter records.
+
+An explanation lists the value of each sub-expression evaluated, in the interpreter's order, with its
+witnesses; the missing paths and the values read go with it. For every rule of the bundled rulebook on every
+golden case and variants of each (one value made null, removed or mistyped, by turns), and for each construct
+on cases that make each part known, missing, null or mistyped, under budgets that cut the walk short, the
+generated trace must hold the same steps (text, value, line, column, in order), witnesses, missing paths and
+reads, and charge the same budget. These tests fail if a step is dropped, added, reordered or valued otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from goldencorpus import golden_tests
+from test_kernel import _variants
+from test_trace_code import CASES, EXPRESSIONS, SCHEMA, _book, _reference_time
+
+from policy_eval import expression as lang
+from policy_eval.lang import stepcode
+from policy_eval.lang.budget import metered
+from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.interpreter import MAX_STEPS, Trace, interpret
+from policy_eval.lang.values import UNKNOWN
+from policy_eval.rulebook.policy import Rule, parse_instant
+from policy_eval.run import explaining
+from policy_eval.run.explaining import DATA_ERRORS, explanation, trace_rule
+
+TESTS = golden_tests()
+
+
+def _reference(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
+    """What the interpreter records with steps (trace_rule before generated code)."""
+    trace = Trace(explain=True)
+    try:
+        applies = interpret(rule.when.node, case, env, trace, None) if rule.when is not None else True
+        if applies is True:
+            interpret(rule.condition.node, case, env, trace, None)
+    except DATA_ERRORS:
+        pass
+    return trace
+
+
+def _found(run: Any, budget: int | None) -> tuple[Any, ...]:
+    """steps, witnesses, missing, reads (in order, with their types) and the budget left; or the error raised."""
+    with metered(budget) as meter:
+        try:
+            trace = run()
+        except Exception as exc:  # noqa: BLE001 - an error must be the same error
+            return ("raised", type(exc).__name__, meter.left if meter else None)
+    steps = [(s.text, type(s.value).__name__, s.value, s.line, s.column) for s in trace.steps]
+    return (steps, dict(trace.witness), list(trace.missing),
+            [(k, type(v).__name__, v) for k, v in trace.reads.items()], meter.left if meter else None)
+
+
+def _compare(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> int:
+    when = rule.when.node if rule.when is not None else None
+    expected = _found(lambda: _reference(rule, case, dict(env)), 10**9)
+    got = _found(lambda: stepcode.trace_with_steps(when, rule.condition.node, case, dict(env), DATA_ERRORS), 10**9)
+    assert got == expected, (rule.id, case)
+    return len(expected[0])
+
+
+@pytest.mark.parametrize("index", range(0, len(TESTS), 2), ids=[f"{Path(t.file).stem}:{t.line}" for t in TESTS[::2]])
+def test_generated_steps_equal_the_interpreters(index: int) -> None:
+    test = TESTS[index]
+    rb = _book(test.params)
+    if test.case.get("kind") not in rb.case_schemas:
+        pytest.skip("a case of another kind")
+    as_of = parse_instant(test.as_of) if test.as_of else None
+    versions = [v for v in rb.versions() if v.applies_to == test.case["kind"]]
+    steps = 0
+    for case in _variants(test.case, items=True, rotate=index):
+        for version in versions:
+            env = {REF_TIME: as_of if as_of is not None else _reference_time(version, case)}
+            for rule in version.rules:
+                steps += _compare(rule, case, env)
+                if case is test.case:  # as the evaluator calls it, and as an explanation shows it
+                    assert [explanation(trace_rule(rule, case, dict(env)))] == \
+                        [explanation(_reference(rule, case, dict(env)))]
+    assert steps
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_each_construct_steps_as_the_interpreter(text: str) -> None:
+    node = lang.compile_expression(text, case_schema=SCHEMA).node
+    assert stepcode.traced_steps(node).__code__.co_filename == "<policy-eval: trace>"
+
+    def run(fn: Any, case: dict[str, Any]) -> Any:
+        def go() -> Trace:
+            trace = Trace(explain=True)
+            try:
+                fn(case, {REF_TIME: UNKNOWN}, trace, {})
+            except DATA_ERRORS:
+                trace.missing.append("<data error>")
+            return trace
+        return go
+    for case in CASES:
+        for budget in (None, 0, 1, 2, 3, 5, 8, 13):
+            expected = _found(run(lambda c, e, t, lets: interpret(node, c, e, t, None), case), budget)
+            assert _found(run(stepcode.traced_steps(node), case), budget) == expected, (case, budget)
+
+
+def test_steps_stop_at_the_cap() -> None:
+    text = "max(" + ", ".join(["a", "b"] * MAX_STEPS) + ") > 0"  # (each argument a step, one level deep)
+    node = lang.compile_expression(text, case_schema=SCHEMA).node
+    a, b = Trace(explain=True), Trace(explain=True)
+    interpret(node, {"a": -1, "b": 2}, {}, a, None)
+    stepcode.traced_steps(node)({"a": -1, "b": 2}, {}, b, {})
+    assert len(a.steps) == MAX_STEPS and [(s.text, s.value) for s in a.steps] == [(s.text, s.value) for s in b.steps]
+
+
+def test_a_let_used_by_when_and_condition_is_shown_in_each() -> None:
+    """The interpreter explains ``when`` and condition each with let values of its own: a let both use is
+    walked, and listed, in each."""
+    rb = _book(None)
+    rule = next(r for v in rb.versions() for r in v.rules if r.id == "refund-only-handling-limit")
+    case = next(t.case for t in TESTS if t.params is None and t.case.get("request", {}).get("type") == "refund_only")
+    env = {REF_TIME: UNKNOWN}
+    got = stepcode.trace_with_steps(rule.when.node if rule.when else None, rule.condition.node, case, env)
+    texts = [s.text for s in got.steps]
+    assert texts == [s.text for s in _reference(rule, case, env).steps]
+    assert any(texts.count(t) > 1 for t in texts)  # (a sub-expression shown in both)
+
+
+def test_an_error_of_the_generated_steps_gives_the_interpreters_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    rb = _book(None)
+    rule = next(r for v in rb.versions() for r in v.rules if r.id == "refund-only-handling-limit")
+    case = {"kind": "after_sale", "request": {"type": "refund_only"}}
+    env = {REF_TIME: UNKNOWN}
+    expected = _found(lambda: _reference(rule, case, env), 100)
+
+    def broken(*args: Any) -> Trace:
+        meter = explaining.current()
+        assert meter is not None
+        meter.left -= 7  # charged, then failed
+        raise KeyError("a bug")
+    monkeypatch.setattr(explaining, "trace_with_steps", broken)
+    assert _found(lambda: trace_rule(rule, case, env), 100) == expected
