@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from goldencorpus import golden_tests
 from test_kernel import _variants
-from test_trace_code import CASES, EXPRESSIONS, SCHEMA, _book, _reference_time
+from test_trace_code import EXPRESSIONS, SCHEMA, _book, _reference_time, compare_on_cases
 
 from policy_eval import expression as lang
 from policy_eval.lang import stepcode
@@ -87,20 +87,7 @@ def test_generated_steps_equal_the_interpreters(index: int) -> None:
 def test_each_construct_steps_as_the_interpreter(text: str) -> None:
     node = lang.compile_expression(text, case_schema=SCHEMA).node
     assert stepcode.traced_steps(node).__code__.co_filename == "<policy-eval: trace>"
-
-    def run(fn: Any, case: dict[str, Any]) -> Any:
-        def go() -> Trace:
-            trace = Trace(explain=True)
-            try:
-                fn(case, {REF_TIME: UNKNOWN}, trace, {})
-            except DATA_ERRORS:
-                trace.missing.append("<data error>")
-            return trace
-        return go
-    for case in CASES:
-        for budget in (None, 0, 1, 2, 3, 5, 8, 13):
-            expected = _found(run(lambda c, e, t, lets: interpret(node, c, e, t, None), case), budget)
-            assert _found(run(stepcode.traced_steps(node), case), budget) == expected, (case, budget)
+    compare_on_cases(node, stepcode.traced_steps(node), True, _found)
 
 
 def test_steps_stop_at_the_cap() -> None:

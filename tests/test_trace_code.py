@@ -175,10 +175,15 @@ def test_each_construct_traces_as_the_interpreter(text: str) -> None:
     budgets from none to enough, so that a walk cut short stops at the same read as the interpreter's."""
     node = lang.compile_expression(text, case_schema=SCHEMA).node
     assert tracecode.traced(node).__code__.co_filename == "<policy-eval: trace>"
+    compare_on_cases(node, tracecode.traced(node), False, _found)
 
+
+def compare_on_cases(node: ir.IR, generated: Any, explain: bool, found: Any) -> None:
+    """``generated`` against the interpreter (with steps: ``explain``) on each of CASES, under budgets from none to
+    enough; ``found``: what is compared of a trace (this module's :func:`_found`, or lang.stepcode's test's)."""
     def run(fn: Any, case: dict[str, Any]) -> Any:
         def go() -> Trace:
-            trace = Trace(explain=False)
+            trace = Trace(explain=explain)
             try:
                 fn(case, {REF_TIME: UNKNOWN}, trace, {})
             except DATA_ERRORS:
@@ -187,8 +192,8 @@ def test_each_construct_traces_as_the_interpreter(text: str) -> None:
         return go
     for case in CASES:
         for budget in (None, 0, 1, 2, 3, 5, 8, 13):
-            expected = _found(run(lambda c, e, t, lets: interpret(node, c, e, t, lets), case), budget)
-            assert _found(run(tracecode.traced(node), case), budget) == expected, (case, budget)
+            expected = found(run(lambda c, e, t, lets: interpret(node, c, e, t, None if explain else lets), case), budget)
+            assert found(run(generated, case), budget) == expected, (case, budget)
 
 
 def test_a_budget_run_out_half_way_stops_at_the_same_read() -> None:
