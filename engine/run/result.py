@@ -299,12 +299,7 @@ class CaseResult:
 
     def to_findings(self) -> dict[str, Any]:
         """The findings shape (schemas/result-findings.schema.json); works on a full result too."""
-        out: dict[str, Any] = {
-            "format": FINDINGS_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
-            "source": self.source, "record": self.record, "rulebook": self.rulebook,
-        }
-        if self.as_of is not None:
-            out["as_of"] = self.as_of
+        out = self._front(FINDINGS_FORMAT_VERSION)
         if self.error is not None:
             out["status"] = "rejected"
             out["error"] = self.error
@@ -338,10 +333,11 @@ class CaseResult:
                 [r.to_dict(with_inputs=False) for r in self.results]
         return out
 
-    def _front(self) -> dict[str, Any]:
-        """A full record's keys before its status (run.written writes the rest of one too)."""
+    def _front(self, form: str = RESULT_FORMAT_VERSION) -> dict[str, Any]:
+        """A record's keys before its status, in the shape ``form`` names (full: run.written writes the rest of one
+        too; findings)."""
         out: dict[str, Any] = {
-            "format": RESULT_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
+            "format": form, "case_id": self.case_id, "kind": self.kind,
             "source": self.source, "record": self.record, "rulebook": self.rulebook,
         }
         if self.as_of is not None:
