@@ -6,6 +6,7 @@ golden case (every fourth) and variants of each (one value made null, removed or
 on cases that make each part known, missing, null or mistyped, under budgets that cut the walk short, the
 generated trace must hold the same steps (text, value, line, column, in order), witnesses, missing paths and
 reads, and charge the same budget. These tests fail if a step is dropped, added, reordered or valued otherwise.
+(The fallback to the interpreter is tested with tracecode's, in tests/test_trace_code.py.)
 """
 
 from __future__ import annotations
@@ -14,45 +15,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_trace_code as trace_code
 from goldencorpus import golden_tests
 from test_kernel import _variants
 from test_trace_code import EXPRESSIONS, SCHEMA, _book, _reference_time, compare_on_cases
 
 from policy_eval import expression as lang
 from policy_eval.lang import stepcode
-from policy_eval.lang.budget import metered
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import MAX_STEPS, Trace, interpret
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy import Rule, parse_instant
-from policy_eval.run import explaining
 from policy_eval.run.explaining import DATA_ERRORS, explanation, trace_rule
 
 TESTS = golden_tests()
 
 
 def _reference(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
-    """What the interpreter records with steps (trace_rule before generated code)."""
-    trace = Trace(explain=True)
-    try:
-        applies = interpret(rule.when.node, case, env, trace, None) if rule.when is not None else True
-        if applies is True:
-            interpret(rule.condition.node, case, env, trace, None)
-    except DATA_ERRORS:
-        pass
-    return trace
+    return trace_code._reference(rule, case, env, explain=True)
 
 
 def _found(run: Any, budget: int | None) -> tuple[Any, ...]:
-    """steps, witnesses, missing, reads (in order, with their types) and the budget left; or the error raised."""
-    with metered(budget) as meter:
-        try:
-            trace = run()
-        except Exception as exc:  # noqa: BLE001 - an error must be the same error
-            return ("raised", type(exc).__name__, meter.left if meter else None)
-    steps = [(s.text, type(s.value).__name__, s.value, s.line, s.column) for s in trace.steps]
-    return (steps, dict(trace.witness), list(trace.missing),
-            [(k, type(v).__name__, v) for k, v in trace.reads.items()], meter.left if meter else None)
+    return trace_code._found(run, budget, steps=True)
 
 
 def _compare(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> int:
@@ -110,19 +94,3 @@ def test_a_let_used_by_when_and_condition_is_shown_in_each() -> None:
     texts = [s.text for s in got.steps]
     assert texts == [s.text for s in _reference(rule, case, env).steps]
     assert any(texts.count(t) > 1 for t in texts)  # (a sub-expression shown in both)
-
-
-def test_an_error_of_the_generated_steps_gives_the_interpreters_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    rb = _book(None)
-    rule = next(r for v in rb.versions() for r in v.rules if r.id == "refund-only-handling-limit")
-    case = {"kind": "after_sale", "request": {"type": "refund_only"}}
-    env = {REF_TIME: UNKNOWN}
-    expected = _found(lambda: _reference(rule, case, env), 100)
-
-    def broken(*args: Any) -> Trace:
-        meter = explaining.current()
-        assert meter is not None
-        meter.left -= 7  # charged, then failed
-        raise KeyError("a bug")
-    monkeypatch.setattr(explaining, "trace_with_steps", broken)
-    assert _found(lambda: trace_rule(rule, case, env), 100) == expected

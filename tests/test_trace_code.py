@@ -34,10 +34,11 @@ from policy_eval.run.explaining import DATA_ERRORS, trace_rule
 TESTS = golden_tests()
 
 
-def _reference(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
-    """What the interpreter finds without steps (trace_rule before generated code)."""
-    trace = Trace(explain=False)
-    lets: dict[int, Any] = {}
+def _reference(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: bool = False) -> Trace:
+    """What the interpreter finds without steps (trace_rule before generated code); with them (``explain``), each
+    condition with let values of its own, as the interpreter's explained walk has."""
+    trace = Trace(explain=explain)
+    lets: dict[int, Any] | None = None if explain else {}
     try:
         applies = interpret(rule.when.node, case, env, trace, lets) if rule.when is not None else True
         if applies is True:
@@ -47,14 +48,17 @@ def _reference(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> Trace:
     return trace
 
 
-def _found(run: Any, budget: int | None) -> tuple[Any, ...]:
-    """missing, reads (in order, with their types) and the budget left; or the exception raised."""
+def _found(run: Any, budget: int | None, steps: bool = False) -> tuple[Any, ...]:
+    """missing, reads (in order, with their types) and the budget left; or the exception raised. With ``steps``,
+    the steps (text, value, line, column, in order) and the witnesses first."""
     with metered(budget) as meter:
         try:
             trace = run()
         except Exception as exc:  # noqa: BLE001 - an error must be the same error
             return ("raised", type(exc).__name__, meter.left if meter else None)
-    return (list(trace.missing), [(k, type(v).__name__, v) for k, v in trace.reads.items()],
+    shown = ([(s.text, type(s.value).__name__, s.value, s.line, s.column) for s in trace.steps],
+             dict(trace.witness)) if steps else ()
+    return (*shown, list(trace.missing), [(k, type(v).__name__, v) for k, v in trace.reads.items()],
             meter.left if meter else None)
 
 
@@ -243,23 +247,25 @@ def _has_let(node: ir.IR) -> bool:
     return isinstance(node, ir.LetRef) or any(_has_let(n) for n in ir.children(node))
 
 
+@pytest.mark.parametrize("explain", [False, True])
 def test_an_error_of_the_generated_code_gives_the_interpreters_answer_with_its_budget(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, explain: bool) -> None:
     """Should generated code fail in a way the interpreter does not, trace_rule gives the interpreter's
-    trace, charged once (the budget is reset to what it was)."""
+    trace, charged once (the budget is reset to what it was): without steps (lang.tracecode) and with them
+    (lang.stepcode)."""
     rb = load_rulebook()
     rule = next(r for v in rb.versions() for r in v.rules if r.id == "refund-only-handling-limit")
     case = {"kind": "after_sale", "request": {"type": "refund_only"}}
     env = {REF_TIME: UNKNOWN}
-    expected = _found(lambda: _reference(rule, case, env), 100)
+    expected = _found(lambda: _reference(rule, case, env, explain), 100, explain)
 
     def broken(*args: Any) -> Trace:
         meter = explaining.current()
         assert meter is not None
         meter.left -= 7  # charged, then failed
         raise KeyError("a bug")
-    monkeypatch.setattr(explaining, "trace_without_steps", broken)
-    assert _found(lambda: trace_rule(rule, case, env, False), 100) == expected
+    monkeypatch.setattr(explaining, "trace_with_steps" if explain else "trace_without_steps", broken)
+    assert _found(lambda: trace_rule(rule, case, env, explain), 100, explain) == expected
 
 
 def test_a_condition_too_large_for_generated_code_is_traced_by_the_interpreter(
