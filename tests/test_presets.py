@@ -9,6 +9,7 @@ the general path gives with the presets turned off; with every verdict explained
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,22 @@ def _general(ev: Evaluator) -> Evaluator:
     return ev
 
 
-@pytest.fixture(scope="module")
-def pair():  # type: ignore[no-untyped-def]
+def pairs(without: Callable[[Evaluator], Evaluator]) -> Callable[[str | None, str], tuple[Evaluator, Evaluator]]:
+    """``get(params, explain)``: an evaluator and one made ``without`` something (a shortcut turned off), on one
+    rulebook, kept per arguments (tests/test_written.py's pairs too)."""
     books: dict[tuple[str | None, str], tuple[Evaluator, Evaluator]] = {}
 
     def get(params: str | None, explain: str) -> tuple[Evaluator, Evaluator]:
         if (params, explain) not in books:
             rb = load_rulebook(params=params)
-            books[(params, explain)] = (Evaluator(rb, explain=explain),
-                                        _general(Evaluator(rb, explain=explain)))
+            books[(params, explain)] = (Evaluator(rb, explain=explain), without(Evaluator(rb, explain=explain)))
         return books[(params, explain)]
     return get
+
+
+@pytest.fixture(scope="module")
+def pair():  # type: ignore[no-untyped-def]
+    return pairs(_general)
 
 
 def _fields(r: RuleResult) -> dict[str, Any]:

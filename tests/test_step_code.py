@@ -17,15 +17,14 @@ from typing import Any
 import pytest
 import test_trace_code as trace_code
 from goldencorpus import golden_tests
-from test_kernel import _variants
-from test_trace_code import EXPRESSIONS, SCHEMA, _book, _reference_time, compare_on_cases
+from test_trace_code import EXPRESSIONS, SCHEMA, _book, compare_on_cases, golden_sweep
 
 from policy_eval import expression as lang
 from policy_eval.lang import stepcode
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.interpreter import MAX_STEPS, Trace, interpret
 from policy_eval.lang.values import UNKNOWN
-from policy_eval.rulebook.policy import Rule, parse_instant
+from policy_eval.rulebook.policy import Rule
 from policy_eval.run.explaining import DATA_ERRORS, explanation, trace_rule
 
 TESTS = golden_tests()
@@ -49,21 +48,11 @@ def _compare(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("index", range(0, len(TESTS), 4), ids=[f"{Path(t.file).stem}:{t.line}" for t in TESTS[::4]])
 def test_generated_steps_equal_the_interpreters(index: int) -> None:
-    test = TESTS[index]
-    rb = _book(test.params)
-    if test.case.get("kind") not in rb.case_schemas:
-        pytest.skip("a case of another kind")
-    as_of = parse_instant(test.as_of) if test.as_of else None
-    versions = [v for v in rb.versions() if v.applies_to == test.case["kind"]]
     steps = 0
-    for case in _variants(test.case, items=True, rotate=index):
-        for version in versions:
-            env = {REF_TIME: as_of if as_of is not None else _reference_time(version, case)}
-            for rule in version.rules:
-                steps += _compare(rule, case, env)
-                if case is test.case:  # as the evaluator calls it, and as an explanation shows it
-                    assert [explanation(trace_rule(rule, case, dict(env)))] == \
-                        [explanation(_reference(rule, case, dict(env)))]
+    for rule, case, env, original in golden_sweep(index):
+        steps += _compare(rule, case, env)
+        if original:  # as the evaluator calls it, and as an explanation shows it
+            assert [explanation(trace_rule(rule, case, dict(env)))] == [explanation(_reference(rule, case, dict(env)))]
     assert steps
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,23 +74,31 @@ def _book(params: str | None) -> Any:
 
 @pytest.mark.parametrize("index", range(len(TESTS)), ids=[f"{Path(t.file).stem}:{t.line}" for t in TESTS])
 def test_generated_trace_equals_the_interpreters(index: int) -> None:
+    compared = 0
+    for rule, case, env, original in golden_sweep(index, unknown_time=True):
+        _compare(rule, case, env, through_trace_rule=original)
+        compared += 1
+    assert compared
+
+
+def golden_sweep(index: int, unknown_time: bool = False) -> Iterator[tuple[Rule, dict[str, Any], dict[str, Any], bool]]:
+    """Each rule of the versions for golden case ``index``'s kind, on the case and its variants (one value made
+    null, removed or mistyped, by turns), with the version's reference time (``unknown_time``: on the case itself,
+    with none too, where a dated parameter is missing): (rule, case, environment, whether it is the case itself)."""
     test = TESTS[index]
     rb = _book(test.params)
     if test.case.get("kind") not in rb.case_schemas:
         pytest.skip("a case of another kind")
     as_of = parse_instant(test.as_of) if test.as_of else None
     versions = [v for v in rb.versions() if v.applies_to == test.case["kind"]]
-    compared = 0
     for case in _variants(test.case, items=True, rotate=index):
         for version in versions:
             envs = [{REF_TIME: as_of if as_of is not None else _reference_time(version, case)}]
-            if case is test.case:  # (and with no reference time, where a dated parameter is missing)
+            if unknown_time and case is test.case:
                 envs.append({REF_TIME: UNKNOWN})
             for env in envs:
                 for rule in version.rules:
-                    _compare(rule, case, env, through_trace_rule=case is test.case)
-                    compared += 1
-    assert compared
+                    yield rule, case, env, case is test.case
 
 
 def _reference_time(version: Any, case: dict[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from test_kernel import TESTS, _variants
+from test_presets import pairs
 
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
@@ -38,19 +39,14 @@ def _fields(r: RuleResult) -> dict[str, Any]:
     return out
 
 
+def _unwritten(ev: Evaluator) -> Evaluator:
+    ev._runs = None  # (the generated makers of run.presetcode, as before run.written)
+    return ev
+
+
 @pytest.fixture(scope="module")
 def pair():  # type: ignore[no-untyped-def]
-    books: dict[tuple[str | None, str], tuple[Evaluator, Evaluator]] = {}
-
-    def get(params: str | None, explain: str) -> tuple[Evaluator, Evaluator]:
-        if (params, explain) not in books:
-            rb = load_rulebook(params=params)
-            made = Evaluator(rb, explain=explain)
-            plain = Evaluator(rb, explain=explain)
-            plain._runs = None
-            books[(params, explain)] = (made, plain)
-        return books[(params, explain)]
-    return get
+    return pairs(_unwritten)
 
 
 def _same(a: CaseResult, b: CaseResult) -> bool:
