@@ -216,19 +216,16 @@ class Kernel:
         names the rules; :data:`GATED` for one an undetermined dependency leaves undetermined), or None (no fused
         function, or it raised): the full path then decides rule by rule. ``nulls``: the case has nulls on paths
         the version's rules read, which are read as absent (:meth:`lax`)."""
+        keyed = self.keyed(version, case, env, nulls)
+        return keyed[0] if keyed is not None else None
+
+    def keyed(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], nulls: bool = False
+              ) -> tuple[tuple[Any, ...], int] | None:
+        """:meth:`outcomes`, with the pattern they make as one int (the loud steps' bits, then the complied steps'
+        above them: run.written keys a version's verdicts by it); None as for :meth:`outcomes`."""
         fused = self.lax(version) if nulls else (made[0] if (made := self.fused(version)) is not None else None)
         meter = current()
         if fused is None or (meter is not None and not meter.fused) or (quick := fused(case, env.copy(), meter)) is None:
-            return None
-        found: tuple[Any, ...] = quick[3]
-        return found
-
-    def keyed(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> tuple[tuple[Any, ...], int] | None:
-        """:meth:`outcomes` of a case without nulls, with the pattern they make as one int (the loud steps' bits, then
-        the complied steps' above them: run.written keys a version's verdicts by it); None as for :meth:`outcomes`."""
-        made = self.fused(version)
-        meter = current()
-        if made is None or (meter is not None and not meter.fused) or (quick := made[0](case, env.copy(), meter)) is None:
             return None
         found: tuple[Any, ...] = quick[3]
         return found, quick[2] | quick[4] << len(found)
