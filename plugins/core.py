@@ -41,20 +41,25 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
     last = _kept.get(id(categories))
     if last is None or last[0] is not categories or categories != last[1]:  # new, or changed since
         last = _wanted(categories)
+    answers = last[4]
+    found = answers.get(path)
+    if found is not None:
+        return found
     segs = _segments(path)
-    if not last[2].isdisjoint(segs):
-        return True
-    for want in last[3]:
-        if segs[: len(want)] == want:
-            return True
-    return False
+    found = not last[2].isdisjoint(segs) or any(segs[: len(want)] == want for want in last[3])
+    if len(path) <= _ANSWERED:  # (a path is case data: a long one is not kept)
+        if len(answers) >= _ANSWERS:
+            answers.clear()
+        answers[path] = found
+    return found
 
 
-_Wanted = tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...]]
+_Wanted = tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...], dict[str, bool]]
 
 
 def _wanted(categories: Sequence[str]) -> _Wanted:
-    """The categories' entries split once: (the list, a copy of it, the one-segment entries, the others).
+    """The categories' entries split once: (the list, a copy of it, the one-segment entries, the others, the
+    answers given for it by path: a case's category recurs across cases, so most calls are one look-up).
 
     Kept by the list's identity (``_kept``): a policy passes the same few lists (parameters) on every case, in
     turn (the after-sales rules pass five), so splitting and stripping their entries was most of a call. The
@@ -74,12 +79,14 @@ def _wanted(categories: Sequence[str]) -> _Wanted:
     copy = list(categories) if type(categories) is list else tuple(categories)
     if len(_kept) >= _KEEP:
         _kept.clear()
-    kept: _Wanted = (categories, copy, frozenset(singles), tuple(multis))
+    kept: _Wanted = (categories, copy, frozenset(singles), tuple(multis), {})
     _kept[id(categories)] = kept
     return kept
 
 
 _KEEP = 64
+_ANSWERS = 512  # paths answered per list, each of at most _ANSWERED characters (64 lists: a few MiB at most)
+_ANSWERED = 64
 _kept: dict[int, _Wanted] = {}
 
 

@@ -88,3 +88,25 @@ def test_the_table_is_bounded() -> None:
     for i in range(3 * core._KEEP):
         assert in_category("a>b", [f"x{i}", "b"]) is True
         assert len(core._kept) <= core._KEEP
+
+
+def test_answers_are_kept_per_list_and_bounded() -> None:
+    """A path answered for a list is answered from the list's table next time (the answer the split entries
+    give), a long path is never kept, and the table holds at most ``_ANSWERS`` paths."""
+    import policy_eval.plugins.core as core
+
+    goods = ["水果", "汽车>新能源整车"]
+    for _ in range(2):
+        assert in_category("水果生鲜>水果", goods) is True
+        assert in_category("汽车用品>坐垫", goods) is False
+    answers = core._kept[id(goods)][4]
+    assert answers == {"水果生鲜>水果": True, "汽车用品>坐垫": False}
+    long_path = ">".join(["汽车", "新能源整车", *(["x"] * core._ANSWERED)])
+    assert in_category(long_path, goods) is True
+    assert long_path not in answers
+    for i in range(3 * core._ANSWERS):
+        assert in_category(f"家居>{i}", goods) is False
+        assert len(core._kept[id(goods)][4]) <= core._ANSWERS
+    assert in_category("水果生鲜>水果", goods) is True  # (answered again after the table was emptied)
+    goods[0] = "生鲜"  # changed in place: its answers go with its old entries
+    assert in_category("水果生鲜>水果", goods) is False
