@@ -143,9 +143,6 @@ class Evaluator(Judge):
                                   self._text, self.findings,
                                   {kind: self._by_kind.get(kind, []) for kind in rulebook.case_schemas},
                                   rulebook.digest, self._policy, self._deployed) if lazy else None
-        # findings detail: each policy straight through its kernel where nothing else is needed (run.straight)
-        self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget,
-                                  self._null_paths) if self.findings and not lazy else None  # (lazy: run.lazy's)
         # full detail: the quiet verdicts that say only their rule's constants, made from a class per outcome; each
         # version's verdicts made by one generated function from the fused function's outcomes (run.presetcode), or
         # written from the pattern of those outcomes and made only when read (run.written)
@@ -156,6 +153,11 @@ class Evaluator(Judge):
                         for v in rulebook.versions()} if not self.findings else {}
         self._runs = Runs(rulebook.versions(), self._rules, self._presets, self._version_inputs, self._plans,
                           self._kernel, self, self._makers) if self._presets and record_inputs else None
+        # each policy straight through its kernel (findings) or its written run (full) where nothing else is needed
+        # (run.straight; the embedding API's lazy verdicts: run.lazy)
+        self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget,
+                                  self._null_paths, self._runs) \
+            if not lazy and (self.findings or self._runs is not None) else None
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -184,7 +186,7 @@ class Evaluator(Judge):
         if fused and self._straight is not None \
                 and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
                                                    null_free)) is not None:
-            return made  # findings detail's common case (run.straight)
+            return made  # a batch's common case (run.straight)
         if fused and lazy and self._lazy is not None \
                 and (quick := self._lazy.result(case, as_of, source, record)) is not None:
             if isinstance(quick, CaseResult):  # (else SPENT)

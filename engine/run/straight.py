@@ -1,4 +1,5 @@
-"""Findings detail's common case, straight through: every policy of a case's kind in one short loop.
+"""Findings detail's common case, straight through: every policy of a case's kind in one short loop (and full
+detail's, written from the pattern of its outcomes: see the last paragraph).
 
 Input: a case (a dict already read and checked) of a kind with a schema. Output: its
 :class:`~policy_eval.run.result.CaseResult` in findings detail, or None when the case needs the evaluator's
@@ -15,6 +16,13 @@ full detail): about 3 % of a batch worker's time a record (bench/README). A case
 start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
 functions and the verdicts it built are dropped). ``tests/test_straight.py`` holds its answers equal to the
 general path's on the golden corpus and on generated records.
+
+In full detail (given the evaluator's :class:`~policy_eval.run.written.Runs`) it takes a case that holds no explicit
+null: each policy's version is written by ``Runs.run`` (a :class:`~policy_eval.run.written.VersionRun`, or the
+version's verdicts made by its maker), as the general path's ``_policy`` does for such a case, and the result is
+:func:`~policy_eval.run.written.written_result` of them, or the plain result when no version was written from
+shapes. A version ``Runs.run`` does not take (its fused function did not decide, or it is not written this way)
+hands the case back. About 3 µs a full record of the general path's bookkeeping go (bench/README).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from policy_eval.run.kernel import General, Kernel, quiet_split
 from policy_eval.run.nullpaths import ReadPaths, has_null, null_places
 from policy_eval.run.nullshown import NO_NULL
 from policy_eval.run.result import CaseResult
+from policy_eval.run.written import Runs, VersionRun, written_result
 
 __all__ = ["Straight"]
 
@@ -46,9 +55,11 @@ class Straight:
 
     def __init__(self, general: General, kernel: Kernel, by_kind: Mapping[str, list[PolicyHistory]],
                  kinds: Any, digest: str, budget: int | None,
-                 null_paths: Mapping[int, ReadPaths]) -> None:
-        """``null_paths``: per version (by id), where a null could decide a rule it evaluates (the evaluator's)."""
+                 null_paths: Mapping[int, ReadPaths], runs: Runs | None = None) -> None:
+        """``null_paths``: per version (by id), where a null could decide a rule it evaluates (the evaluator's);
+        ``runs``: full detail's (see the module), None in findings detail."""
         self._general = general
+        self._runs = runs
         self._null_paths = null_paths
         self._run = kernel.run
         self._kernel = kernel
@@ -65,6 +76,9 @@ class Straight:
         route = self._routes.get(kind)
         if route is None:
             return None
+        if self._runs is not None:
+            return self._written(route, case, kind, case_id, as_of, as_text, source, record) \
+                if null_free or not has_null(case) else None
         # (the case's nulls, found once for all its policies: most cases have none)
         places = null_places(case) if not null_free and has_null(case) else None
         token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
@@ -125,3 +139,43 @@ class Straight:
         made.quiet = (complied, not_applicable)
         made._tally = None
         return made
+
+    def _written(self, route: tuple[tuple[PolicyHistory, Any], ...], case: dict[str, Any], kind: str,
+                 case_id: str | None, as_of: Any, as_text: str | None, source: str | None, record: int | None
+                 ) -> CaseResult | None:
+        """Full detail's result of a case with no explicit null, or None (see the module)."""
+        assert self._runs is not None
+        run = self._runs.run
+        parts: list[Any] = []
+        versions: list[tuple[str, str | None]] = []
+        written = False
+        token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
+        try:
+            for history, reference in route:
+                if as_of is None:
+                    try:
+                        ref = reference(case, {REF_TIME: UNKNOWN})
+                    except DATA_ERRORS:
+                        return None
+                    if ref is UNKNOWN:
+                        return None
+                else:
+                    ref = as_of
+                version = history.at(ref)
+                if version is None:
+                    return None
+                made = run(version, case, {REF_TIME: ref, NO_NULL: True})
+                if made is None:
+                    return None
+                versions.append((history.id, version.version))
+                if type(made) is VersionRun:
+                    written = True
+                    parts.append(made)
+                else:
+                    parts.extend(made)
+        finally:
+            _METER_RESET(token)
+        if written:
+            return written_result(case_id, kind, source, record, parts, self._digest, as_text, tuple(versions))
+        return CaseResult(case_id, kind, source, record, tuple(parts), self._digest, as_text, None, tuple(versions),
+                          None)
