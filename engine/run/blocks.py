@@ -104,29 +104,33 @@ class Block:
 def block_of(results: Iterable[Any], frame: tuple[str, str]) -> Block:
     """The block of ``results`` (``CaseResult`` objects, in input order) for a report that writes
     ``frame[0]`` before and ``frame[1]`` after each record. Each record's bytes are orjson's own
-    (``CaseResult.to_json_bytes``): a record's text is not decoded from them only to be encoded again."""
+    (``CaseResult.to_json_bytes``): a record's text is not decoded from them only to be encoded again, and a
+    record made of pieces (``CaseResult.json_pieces``: a full record written from shapes) is joined once, here."""
     parts: list[bytes | str] = []
     totals = [0] * len(TOTALS)
     rulebook = None
     text = False  # a record orjson refused came as text
+    before, after = frame
+    head, tail = before.encode("utf-8"), after.encode("utf-8")
     for result in results:
-        data = result.to_json_bytes()
-        if type(data) is not bytes:
-            text = True
-        parts.append(data)
+        pieces = result.json_pieces()
+        if head:
+            parts.append(head)
+        if len(pieces) == 1:
+            data = pieces[0]
+            if type(data) is not bytes:
+                text = True
+            parts.append(data)
+        else:  # (each piece orjson's bytes, cut next to an ASCII character: UTF-8 on its own)
+            parts += pieces
+        parts.append(tail)
         count(totals, result)
         rulebook = result.rulebook
     if not parts:
         return Block(b"", tuple(totals), rulebook)
-    before, after = frame
-    if not text:
-        head, tail = before.encode("utf-8"), after.encode("utf-8")
-        if not head:  # (JSON Lines: each record's bytes copied once, not once more for the block's last newline)
-            parts.append(b"")
-            return Block(tail.join(parts), tuple(totals), rulebook)  # type: ignore[arg-type]
-        return Block(head + (tail + head).join(parts) + tail, tuple(totals), rulebook)  # type: ignore[arg-type]
-    texts = [p.decode("utf-8") if isinstance(p, bytes) else p for p in parts]
-    joined = before + (after + before).join(texts) + after
+    if not text:  # (each record's bytes copied once)
+        return Block(b"".join(parts), tuple(totals), rulebook)  # type: ignore[arg-type]
+    joined = "".join([p.decode("utf-8") if isinstance(p, bytes) else p for p in parts])
     try:
         return Block(joined.encode("utf-8"), tuple(totals), rulebook)
     except UnicodeEncodeError:  # a lone surrogate: the parent's text stream says how it is written

@@ -349,6 +349,11 @@ class CaseResult:
         data = self.to_json_bytes()
         return data.decode() if isinstance(data, bytes) else data
 
+    def json_pieces(self) -> list[bytes | str]:
+        """:meth:`to_json_bytes` in pieces, which joined make it (one, or orjson's bytes that a full record written
+        from shapes is made of: run.written), for a caller that joins many records at once (run.blocks)."""
+        return [self.to_json_bytes()]
+
     def to_json_bytes(self) -> bytes | str:
         """:meth:`to_json` as UTF-8 bytes, as orjson writes them (not decoded to be encoded again); the text
         itself when orjson refuses the record (see :func:`dumps`), which may not be UTF-8 (a lone surrogate)."""

@@ -235,7 +235,7 @@ class WrittenResult(CaseResult):
         _TALLY.__set__(self, made)
         return made
 
-    def to_json_bytes(self) -> bytes | str:
+    def json_pieces(self) -> list[bytes | str]:
         parts = self._parts
         if parts is not None:
             try:
@@ -245,12 +245,17 @@ class WrittenResult(CaseResult):
                     out["status"] = "evaluated"
                     out["summary"] = self.counts()
                     out["inputs"] = written[0]
-                    pieces = written[1]  # (the results' pieces after the record's head: joined once, with it)
+                    pieces: list[bytes | str] = written[1]  # type: ignore[assignment]  # (the results' pieces after
+                    # the record's head: joined once, with it, by the caller)
                     pieces[0] = _ORJSON(out, default=str)[:-1] + b',"results":['
-                    return b"".join(pieces)
+                    return pieces
             except _ORJSON_ERROR:
                 pass
-        return CaseResult.to_json_bytes(self)  # (the verdicts made: what reads them decides)
+        return [CaseResult.to_json_bytes(self)]  # (the verdicts made: what reads them decides)
+
+    def to_json_bytes(self) -> bytes | str:
+        pieces = self.json_pieces()
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)  # type: ignore[arg-type]  # (bytes: orjson's)
 
 
 def _written(parts: list[Any]) -> tuple[dict[str, Any], list[bytes]] | None:
