@@ -124,22 +124,25 @@ class _Gen(_TraceGen):
         return ind + 1
 
 
-def generate(node: ir.IR) -> tuple[str, dict[str, Any]]:
+def generate(node: ir.IR, gen: _Gen | None = None) -> tuple[str, dict[str, Any]]:
     """The source of ``def _f(c, e, T, L, NS)`` returning ``(value, blame)`` as the interpreter's ``ev`` does with
     a :class:`~policy_eval.lang.interpreter.Reading` (``L``: its let values; ``NS``: its nulls), and its
-    namespace."""
-    gen = _Gen()
+    namespace. ``gen``: the templates (lang.nullsteps' make steps too)."""
+    gen = gen if gen is not None else _Gen()
     val, bl = gen.ev(node, 1)
-    head = ["def _f(c, e, T, L, NS):", " R = T.reads", " _I = _W = None"]
+    head = ["def _f(c, e, T, L, NS):", " R = T.reads", " _S = T.steps", " _I = _W = None"]
     source = "\n".join(head + gen.lines + [f" return ({val}, {bl})"]) + "\n"
     namespace = dict(_NULL_NAMESPACE)
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     return source, namespace
 
 
-def _compile(node: ir.IR) -> Callable[..., tuple[Any, Blame]] | None:
+Make = Callable[[ir.IR], tuple[str, dict[str, Any]]]
+
+
+def _compile(node: ir.IR, make: Make = generate) -> Callable[..., tuple[Any, Blame]] | None:
     try:
-        source, namespace = generate(node)
+        source, namespace = make(node)
         if len(source) > MAX_SOURCE:
             return None
         exec(compile(source, "<policy-eval: null trace>", "exec"), namespace)  # noqa: S102 - fixed templates
@@ -162,12 +165,12 @@ def _by_interpreter(node: ir.IR) -> Callable[..., tuple[Any, Blame]]:
     return ev
 
 
-def let_function(expr: ir.IR) -> Callable[..., tuple[Any, Blame]]:
+def let_function(expr: ir.IR, cache: Any = _LETS, make: Make = generate) -> Callable[..., tuple[Any, Blame]]:
     """``(case, env, trace, lets, nulls) -> (value, blame)`` of a let-binding's expression, as the interpreter's
-    ``ev`` with nulls read as unknown."""
-    fn = _LETS.get(expr)
+    ``ev`` with nulls read as unknown (``cache`` and ``make``: lang.nullsteps', for a trace with steps)."""
+    fn = cache.get(expr)
     if fn is None:
-        fn = _LETS[expr] = _compile(expr) or _by_interpreter(expr)
+        fn = cache[expr] = _compile(expr, make) or _by_interpreter(expr)
     return fn
 
 
@@ -185,6 +188,7 @@ def _wrapped(node: ir.IR, made: Callable[..., tuple[Any, Blame]]) -> TracedNulls
     held = weakref.ref(node)
 
     def fn(c: dict[str, Any], e: dict[str, Any], t: Trace, reading: Reading) -> tuple[Any, Blame, Blame]:
+        steps = len(t.steps)
         try:
             value, blame = made(c, e, t, reading.lets, reading.nulls)
         except _DATA_ERRORS:
@@ -192,6 +196,7 @@ def _wrapped(node: ir.IR, made: Callable[..., tuple[Any, Blame]]) -> TracedNulls
         except Exception:  # noqa: BLE001 - generated code is an optimisation: the interpreter decides
             target = held()
             assert target is not None
+            del t.steps[steps:]  # (what it recorded before failing: the interpreter records it again)
             return interpret_nulls(target, c, e, t, Reading())
         for path in blame:
             t.add_missing(path)
@@ -200,11 +205,12 @@ def _wrapped(node: ir.IR, made: Callable[..., tuple[Any, Blame]]) -> TracedNulls
     return fn
 
 
-def traced_nulls(node: ir.IR) -> TracedNulls:
+def traced_nulls(node: ir.IR, cache: Any = _TRACED, make: Make = generate) -> TracedNulls:
     """``interpret_nulls(node, case, env, trace, reading)`` for a trace without steps, as generated code (made on
-    the first call for this node, then kept; the interpreter itself for a condition too large or deep for it)."""
-    fn = _TRACED.get(node)
+    the first call for this node, then kept; the interpreter itself for a condition too large or deep for it).
+    ``cache`` and ``make``: lang.nullsteps', for a trace with steps."""
+    fn = cache.get(node)
     if fn is None:
-        made = _compile(node)
-        fn = _TRACED[node] = _interpreted(node) if made is None else _wrapped(node, made)
+        made = _compile(node, make)
+        fn = cache[node] = _interpreted(node) if made is None else _wrapped(node, made)
     return fn

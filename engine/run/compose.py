@@ -18,8 +18,9 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, current
-from policy_eval.lang.interpreter import Reading, Trace, interpret_nulls
+from policy_eval.lang.interpreter import Reading, Trace
 from policy_eval.lang.nullcode import NullGate
+from policy_eval.lang.nullsteps import traced_null_steps
 from policy_eval.lang.nulltrace import traced_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN, render
@@ -254,8 +255,9 @@ def unknown(rule: Rule, case: dict[str, Any], env: dict[str, Any], trace: Trace 
                 continue
             if trace is None:  # (no steps to show: generated code, lang.nulltrace)
                 value, blame, hidden = traced_nulls(cond.node)(case, env, Trace(explain=False), reading)
-            else:
-                value, blame, hidden = interpret_nulls(cond.node, case, env, trace, reading)
+            else:  # (with its steps where the trace explains: lang.nullsteps)
+                value, blame, hidden = (traced_null_steps if trace.explain else traced_nulls)(cond.node)(
+                    case, env, trace, reading)
             if value is False and cond is rule.when:
                 return None
             if value is UNKNOWN and hidden:
