@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from policy_eval.lang import ir
-from policy_eval.lang.interpreter import interpret_nulls
+from policy_eval.lang.interpreter import Reading, Trace
+from policy_eval.lang.nulltrace import traced_nulls
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook.policy import Condition, Rule
 from policy_eval.run.explaining import DATA_ERRORS
@@ -46,8 +47,8 @@ def shown(rule: Rule, case: dict[str, Any], env: dict[str, Any], paths: ReadPath
         return message_of(rule)(case, env), remedies_of(rule)(case, env)
 
     def value(cond: Condition) -> Any:
-        try:
-            return interpret_nulls(cond.node, case, env)[0]
+        try:  # (interpret_nulls' value, by generated code: lang.nulltrace)
+            return traced_nulls(cond.node)(case, env, Trace(explain=False), Reading())[0]
         except DATA_ERRORS:
             return UNKNOWN
     return rule.message.render(lambda c: _display(value(c))), remedies(rule, value)
