@@ -70,7 +70,7 @@ def _strict(nulls: set[str], *pairs: tuple[Any, Blame]) -> Blame:
     missing operands' alone when there are some."""
     blames = [b for v, b in pairs if v is UNKNOWN]
     if nulls:
-        missing = [b for b in blames if not any(p in nulls for p in b)]
+        missing = [b for b in blames if nulls.isdisjoint(b)]
         if missing:
             return _merge(*missing)
     return _merge(*blames)
@@ -80,7 +80,8 @@ def _hidden(nulls: set[str], *pairs: tuple[Any, Blame]) -> Blame:
     """A non-strict call's blame when an argument it considers is null-dependent (else ``()``)."""
     if not nulls:
         return ()
-    return _merge(*(b for v, b in pairs if v is UNKNOWN and any(p in nulls for p in b)))
+    found = [b for v, b in pairs if v is UNKNOWN and not nulls.isdisjoint(b)]
+    return _merge(*found) if found else ()
 
 
 _DATA_ERRORS = (EvalFailure, ArithmeticError, BudgetExceeded)  # (what the interpreter raises too)
