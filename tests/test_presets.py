@@ -26,7 +26,7 @@ from policy_eval.run.result import FIELDS, Outcome, RuleResult
 
 def _general(ev: Evaluator) -> Evaluator:
     ev._presets = {}
-    ev._runs = None  # (run.written: made from the presets)
+    ev._runs = ev._straight = None  # (run.written, and the straight path through it: made from the presets)
     ev._makers = {id(v): maker(ev._rules[id(v)], [None] * len(ev._rules[id(v)]), ev.record_inputs)
                   for v in ev.rulebook.versions()}
     return ev

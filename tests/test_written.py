@@ -40,7 +40,8 @@ def _fields(r: RuleResult) -> dict[str, Any]:
 
 
 def _unwritten(ev: Evaluator) -> Evaluator:
-    ev._runs = None  # (the generated makers of run.presetcode, as before run.written)
+    ev._runs = ev._straight = None  # (the generated makers of run.presetcode, as before run.written; the straight
+    # path writes from the runs too)
     return ev
 
 
@@ -138,7 +139,7 @@ def test_shapes_are_bounded(monkeypatch: pytest.MonkeyPatch, bound: str) -> None
     monkeypatch.setattr(written, bound, 2 if bound == "MAX_SHAPES" else 20_000)
     rb = load_rulebook()
     made, plain = Evaluator(rb, explain="missing"), Evaluator(rb, explain="missing")
-    plain._runs = None
+    plain._runs = plain._straight = None
     kinds = {False: 0, True: 0}
     for case in generate(300, seed=13):
         kinds[_same(made.evaluate(case), plain.evaluate(case))] += 1
