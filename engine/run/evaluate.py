@@ -35,7 +35,7 @@ from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
 from policy_eval.run.later import Later
-from policy_eval.run.lazy import LazyVerdicts
+from policy_eval.run.lazy import SPENT, LazyVerdicts
 from policy_eval.run.nullpaths import ReadPaths
 from policy_eval.run.nullread import NullReading, null_steps
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
@@ -154,10 +154,8 @@ class Evaluator(Judge):
         self._runs = Runs(rulebook.versions(), self._rules, self._presets, self._version_inputs, self._plans,
                           self._kernel, self, self._makers) if self._presets and record_inputs else None
         # each policy straight through its kernel (findings) or its written run (full) where nothing else is needed
-        # (run.straight; the embedding API's lazy verdicts: run.lazy)
         self._straight = Straight(self, self._kernel, self._by_kind, rulebook.case_schemas, rulebook.digest, budget,
-                                  self._null_paths, self._runs) \
-            if not lazy and (self.findings or self._runs is not None) else None
+                                  self._null_paths, self._runs) if not lazy and (self.findings or self._runs) else None
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
@@ -186,7 +184,9 @@ class Evaluator(Judge):
         if fused and self._straight is not None \
                 and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
                                                    null_free)) is not None:
-            return made  # a batch's common case (run.straight)
+            if made is not SPENT:
+                return made  # a batch's common case (run.straight)
+            fused = False  # (a fused function ran out of budget on it: not run again)
         if fused and lazy and self._lazy is not None \
                 and (quick := self._lazy.result(case, as_of, source, record)) is not None:
             if isinstance(quick, CaseResult):  # (else SPENT)

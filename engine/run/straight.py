@@ -37,6 +37,7 @@ from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import General, Kernel, quiet_split
+from policy_eval.run.lazy import SPENT, Spent
 from policy_eval.run.nullpaths import ReadPaths, has_null, null_places
 from policy_eval.run.nullshown import NO_NULL
 from policy_eval.run.result import CaseResult
@@ -70,7 +71,7 @@ class Straight:
             kind: tuple((h, h.latest().reference_time.fn) for h in by_kind.get(kind, ())) for kind in kinds}
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
-               source: str | None, record: int | None, null_free: bool = True) -> CaseResult | None:
+               source: str | None, record: int | None, null_free: bool = True) -> CaseResult | Spent | None:
         """The case's findings result, or None (the general path's case: see the module). ``null_free``: the caller
         knows that the case holds no explicit null (else it is looked for)."""
         route = self._routes.get(kind)
@@ -142,14 +143,16 @@ class Straight:
 
     def _written(self, route: tuple[tuple[PolicyHistory, Any], ...], case: dict[str, Any], kind: str,
                  case_id: str | None, as_of: Any, as_text: str | None, source: str | None, record: int | None
-                 ) -> CaseResult | None:
-        """Full detail's result of a case with no explicit null, or None (see the module)."""
+                 ) -> CaseResult | Spent | None:
+        """Full detail's result of a case with no explicit null, or None (see the module); SPENT where a fused
+        function ran out of budget (the general path then decides the case's rules one by one: run.lazy)."""
         assert self._runs is not None
         run = self._runs.run
         parts: list[Any] = []
         versions: list[tuple[str, str | None]] = []
         written = False
-        token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
+        meter = fresh(self._budget)  # a fresh budget for the case
+        token = _METER_SET(meter)
         try:
             for history, reference in route:
                 if as_of is None:
@@ -165,8 +168,8 @@ class Straight:
                 if version is None:
                     return None
                 made = run(version, case, {REF_TIME: ref, NO_NULL: True})
-                if made is None:
-                    return None
+                if made is None:  # (a fused function out of budget: not run again on the general path)
+                    return SPENT if meter is not None and not meter.fused else None
                 versions.append((history.id, version.version))
                 if type(made) is VersionRun:
                     written = True
