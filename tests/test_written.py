@@ -93,6 +93,28 @@ def test_generated_records_of_every_kind(pair) -> None:  # type: ignore[no-untyp
     assert seen > len(cases) // 2 and traced
 
 
+@pytest.mark.parametrize("explain", ["missing", "decisive"])
+def test_records_with_explicit_nulls(pair, explain: str) -> None:  # type: ignore[no-untyped-def]
+    """A case with a null on a path the rules read is written from its shapes too: the rules its nulls decide
+    are holes the general path fills (undetermined, or not applicable where a null leaves `when` false), as
+    the maker fills them; one null on each optional path in turn, and ``order.shipped_at`` null on every case."""
+    made, plain = pair(None, explain)
+    cases = [c for c in generate(400, seed=23) if c["kind"] == "after_sale"]
+    nulled = [{**c, "order": {**c["order"], "shipped_at": None}} for c in cases[:120]]
+    for n, case in enumerate(cases[120:]):
+        for top in ("order", "request"):
+            keys = [k for k in case[top] if k not in ("id", "type", "submitted_at")]
+            if keys:
+                key = keys[n % len(keys)]
+                nulled.append({**case, top: {**case[top], key: None}})
+    seen = undetermined = 0
+    for case in nulled:
+        a = made.evaluate(case)
+        undetermined += type(a) is WrittenResult and a._parts is not None and a.counts()["undetermined"] > 0
+        seen += _same(a, plain.evaluate(case))
+    assert seen > len(nulled) // 2 and undetermined > 50, (seen, undetermined, len(nulled))
+
+
 def test_counts_read_first_then_verdicts(pair) -> None:  # type: ignore[no-untyped-def]
     """Each thing a caller may read first: the counts, the findings shape, the verdicts, the record."""
     made, plain = pair(None, "missing")

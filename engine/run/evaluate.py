@@ -275,9 +275,9 @@ class Evaluator(Judge):
         env = {REF_TIME: ref} if maybe_null else {REF_TIME: ref, NO_NULL: True}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
-        if not nulls and self._runs is not None and \
-                (made := self._runs.run(version, case, env)) is not None:
-            return version.version, made, _NONE  # (full detail's common case: run.written)
+        if self._runs is not None and (made := self._runs.run(version, case, env, nulls, self.null_want(
+                version, nulls) if nulls else 0)) is not None:
+            return version.version, made, _NONE  # (full detail's common case, nulls or none: run.written)
         decided: tuple[Any, ...] | None = None  # (the fused function's outcomes, in plan order)
         gated: int | None = None  # (a case with nulls: the rules they decide, as a bit mask)
         if not nulls:

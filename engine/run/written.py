@@ -30,6 +30,7 @@ import orjson
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.inputs import Inputs, own_paths
+from policy_eval.run.kernel import GATED
 from policy_eval.run.later import OwnInputs
 from policy_eval.run.result import CaseResult, Outcome, RuleResult, tally_of
 
@@ -144,15 +145,29 @@ class Runs:
             if id(v) not in plans and id(v) in inputs and any(classes) and kernel.fused(v) is not None:
                 self._ready[id(v)] = _Ready(mine, classes, inputs[id(v)])
 
-    def run(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]) -> VersionRun | list[Any] | None:
+    def run(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], nulls: tuple[str, ...] = (),
+            want: int = 0) -> VersionRun | list[Any] | None:
         """The version's verdicts on ``case`` as a :class:`VersionRun`; a list (made by the version's maker) where
         the pattern has no usable shape; None where the version is not written this way or its fused function did
         not decide (the caller's general path then decides). A violated verdict is built directly where it can be
-        (``Judge.violated``: the general path's verdict without its calls), any other by the general path."""
+        (``Judge.violated``: the general path's verdict without its calls), any other by the general path.
+
+        ``nulls``: the case's explicit nulls on paths the version's rules read (``want``: the bit mask of the rules
+        reading them), as the evaluator's general path takes such a case in full detail: the fused function reading
+        them as absent, and the rules its null reading finds they decide (``Kernel.null_gated``) judged by the
+        general path, as every loud verdict then is; their bits are part of the pattern."""
         ready = self._ready.get(id(version))
-        if ready is None or (keyed := self._kernel.keyed(version, case, env)) is None:
+        if ready is None or (keyed := self._kernel.keyed(version, case, env, bool(nulls))) is None:
             return None
         decided, key = keyed
+        if nulls:
+            gated = self._kernel.null_gated(version, case, env, want)
+            if gated is None:
+                return None
+            if gated:  # (what the general path gives the maker: no preset outcome for those)
+                n = len(decided)
+                decided = tuple(GATED if gated >> i & 1 else o for i, o in enumerate(decided))
+                key = key & ~(gated | gated << n) | gated << 2 * n
         shapes = ready.shapes
         shape: Any = shapes.get(key, _UNSEEN)
         if shape is _UNSEEN:
@@ -165,7 +180,7 @@ class Runs:
         ref_text = self._text(env[REF_TIME])
         if shape is None:
             return self._makers[id(version)](decided, ready.inputs(case), ref_text, self._general, version, case, env,
-                                             ())
+                                             nulls)
         union = ready.inputs(case, True)
         rules, paths = ready.rules, ready.paths
         run: VersionRun = _new(VersionRun)
@@ -173,9 +188,9 @@ class Runs:
         loud = run.loud = []
         for i in shape.holes:
             own = _own(union, paths[i])
-            if (outcome := decided[i]) is not _VIOLATED or \
+            if (outcome := decided[i]) is not _VIOLATED or nulls or \
                     (made := self._violated(version, rules[i], case, env, ref_text, own)) is None:
-                made = self._general(version, rules[i], case, env, ref_text, own, None, (), outcome)
+                made = self._general(version, rules[i], case, env, ref_text, own, None, nulls, outcome)
             loud.append(made)
         return run
 
