@@ -35,7 +35,7 @@ from policy_eval.run.inputs import Inputs, compile_inputs
 from policy_eval.run.judge import Judge
 from policy_eval.run.kernel import GATED, Kernel, decide, quiet_split, when_false
 from policy_eval.run.later import Later
-from policy_eval.run.lazy import SPENT, LazyVerdicts
+from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.nullpaths import ReadPaths
 from policy_eval.run.nullread import NullReading, null_steps
 from policy_eval.run.nullshown import NO_NULL, nullable_paths
@@ -184,7 +184,7 @@ class Evaluator(Judge):
         if fused and self._straight is not None \
                 and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
                                                    null_free)) is not None:
-            if made is not SPENT:
+            if isinstance(made, CaseResult):  # (else SPENT)
                 return made  # a batch's common case (run.straight)
             fused = False  # (a fused function ran out of budget on it: not run again)
         if fused and lazy and self._lazy is not None \

@@ -171,7 +171,7 @@ class Straight:
                 if made is None:  # (a fused function out of budget: not run again on the general path)
                     return SPENT if meter is not None and not meter.fused else None
                 versions.append((history.id, version.version))
-                if type(made) is VersionRun:
+                if isinstance(made, VersionRun):
                     written = True
                     parts.append(made)
                 else:
