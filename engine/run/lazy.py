@@ -24,10 +24,11 @@ from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.casevalues import id_text
 from policy_eval.rulebook.policy import PolicyVersion, Rule
-from policy_eval.run.compose import dated, needed
+from policy_eval.run.compose import needed
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
 from policy_eval.run.lazycode import MAX_RULES, glue
+from policy_eval.run.lazykinds import lazy_kinds
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
 __all__ = ["LazyVerdicts", "SPENT", "Spent"]
@@ -134,7 +135,7 @@ class LazyVerdicts:
             if v.waivers:
                 continue
             for r in v.rules:
-                self._kinds[id(r)] = _kinds(v, r, reasons[id(r)], (deployed or {}).get(id(r)))
+                self._kinds[id(r)] = lazy_kinds(v, r, reasons[id(r)], (deployed or {}).get(id(r)))
                 self._rule_of[(id(v), r.id)] = r
             fused = kernel.fused(v)
             if fused is not None:
@@ -365,27 +366,3 @@ class LazyVerdicts:
             return self._general(ready.version, rule, case, env, ref_text, None, done, (), outcome)
         finally:
             _METER.reset(token)
-
-
-def _kinds(version: PolicyVersion, rule: Rule, reasons: dict[Outcome, str],
-           deployed: dict[str, dict[str, Any]] | None) -> dict[Outcome, type[LazyResult]]:
-    """The classes of a rule's lazy verdicts, one per outcome: the fields that do not depend on the case.
-    ``deployed``: the rule's deployment parameters (compose.deployed); unless one is dated, every verdict of the
-    rule records them as they are (compose.in_force), or none. So diff and the workbench's impact, which read
-    every verdict's parameters and remedies, fill only the violated verdicts."""
-    fixed: dict[str, Any] = {"policy": version.id, "version": version.version, "rule": rule.id,
-                             "title": rule.title, "clause": rule.clause, "severity": rule.severity, "waiver": None}
-    if not deployed or not dated(deployed):
-        fixed["params"] = deployed or None
-    if not rule.depends_on:
-        fixed["depends"] = None
-    out = {}
-    for outcome in (_COMPLIED, _NOT_APPLICABLE, _VIOLATED):
-        constants: dict[str, Any] = {**fixed, "outcome": outcome}
-        if outcome is not _VIOLATED:  # (only a violated verdict has a message and remedies: run.judge)
-            constants["message"], constants["remedies"] = None, ()
-        # a not-applicable verdict's reason names the dependency that made it so, if one did
-        if outcome is _COMPLIED or (outcome is _NOT_APPLICABLE and not rule.depends_on):
-            constants["reason"] = reasons[outcome]
-        out[outcome] = LazyResult.of(constants)
-    return out
