@@ -330,3 +330,24 @@ def test_a_null_the_rules_never_read_keeps_the_lazy_verdicts(tmp_path: Path) -> 
     assert not isinstance(verdict, LazyResult) and verdict.outcome is Outcome.UNDETERMINED
     assert verdict.missing == ("order.shipped_at",) and "null" in verdict.reason
     _same(lazy, eager, read, None, "reason")
+
+
+@pytest.mark.parametrize("first", ["outcome", "message", "inputs", "explanation", "reason"])
+def test_a_null_the_rules_read_leaves_the_other_verdicts_lazy(pair, first: str) -> None:  # type: ignore[no-untyped-def]
+    """A case whose null the rules read goes the general way for the rules the null decides (undetermined, worded
+    now); the version's other rules are lazy verdicts of the outcome the fused function found with the null read
+    as absent, and read as the eager ones, whatever is read first."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from generate import generate
+
+    lazy, eager = pair(None)
+    kept = worded = 0
+    for case in [c for c in generate(200, seed=31) if c["kind"] == "after_sale"][:60]:
+        nulled = {**case, "order": {**case["order"], "shipped_at": None}}
+        results = lazy.evaluate(nulled).results
+        kept += sum(isinstance(r, LazyResult) for r in results)
+        worded += sum(not isinstance(r, LazyResult) and r.outcome is Outcome.UNDETERMINED for r in results)
+        _same(lazy, eager, nulled, None, first)
+    assert kept > 300 and worded > 30, (kept, worded)

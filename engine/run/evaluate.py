@@ -108,12 +108,10 @@ class Evaluator(Judge):
         self._plans = compose.plans(rulebook.versions(), self._rules)  # versions whose rules depend on rules
         self._deployed, self._unset = compose.deployed(rulebook.versions())
         self._last_text: tuple[Any, str] = (None, "")
-        # findings detail: quiet verdicts counted, not built (run.kernel)
-        # the rules of a version fused into one function (run.kernel, lang.fusion): in findings detail the
-        # fast path; in full detail it decides the outcomes, and the verdicts are built from them
+        # the rules of a version fused into one function (run.kernel, lang.fusion): it decides the outcomes (findings
+        # detail counts the quiet ones, full detail writes them from their pattern, run.written)
         self._kernel = Kernel(rulebook.versions(), self._rules, self._plans, exact_nulls=lazy)  # (run.lazy)
-        # Per rule, computed once: the case paths it reads outside lists (split), and the reasons that
-        # do not depend on the case.
+        # Per rule, computed once: the case paths it reads outside lists (split), the reasons not of the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._version_inputs: dict[int, Inputs] = {}  # (run.inputs)
         self._null_paths: dict[int, ReadPaths] = {}
@@ -311,6 +309,9 @@ class Evaluator(Judge):
             return version.version, self._makers[id(version)](decided, own, ref_text, self._rule, version, case,
                                                               env, nulls), _NONE
         if plan is None and gated is not None and decided is not None:  # (a rule no null decides: as decided)
+            if self._lazy is not None and (made := self._lazy.nulled(version, case, env, ref_text, decided, gated,
+                                                                     nulls)) is not None:
+                return version.version, made, _NONE  # (the embedding API: its verdicts lazy, run.lazy)
             return version.version, [self._rule(version, rule, case, env, ref_text, mine, None,
                                                 nulls if gated >> i & 1 else (), outcome, bool(gated >> i & 1))
                                      for i, (rule, mine, outcome) in enumerate(zip(rules, own, decided, strict=True))

@@ -336,6 +336,30 @@ class LazyVerdicts:
         chosen = made if ready.wanted is None else [made[i] for i in ready.wanted]
         return tuple([r for r in chosen if isinstance(r, RuleResult)] if findings else chosen)
 
+    def nulled(self, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+               decided: tuple[Any, ...], gated: int, nulls: tuple[str, ...]) -> list[Any] | None:
+        """A version's verdicts on a case with explicit nulls (``Evaluator._policy``, which found ``decided``, the
+        outcomes with the nulls read as absent, and ``gated``, the bit mask of the rules the nulls decide): each rule
+        no null decides is a lazy verdict of its outcome (its fill judges it as the general path does then, without
+        the nulls), any other is the general path's now. None where the version is not judged this way (waivers, no
+        fused function, a selection that reorders its rules)."""
+        ready = self._ready.get(id(version))
+        if ready is None or ready.wanted is not None:
+            return None
+        fill = (self._fill, (ready, case, env, ref_text, decided))
+        made: list[Any] = []
+        for i, (rule, kinds, outcome) in enumerate(zip(ready.rules, ready.kinds, decided, strict=True)):
+            if not gated >> i & 1 and (kind := kinds.get(outcome)) is not None:
+                verdict = _new(kind)
+                verdict.reference_time = ref_text
+                verdict._fill = fill
+                made.append(verdict)
+            else:
+                by_null = bool(gated >> i & 1)
+                made.append(self._general(version, rule, case, env, ref_text, None, None, nulls if by_null else (),
+                                          outcome, by_null))
+        return made
+
     def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str,
               outcomes: tuple[Any, ...], lazy: LazyResult) -> RuleResult | Outcome:
         """A lazy verdict's whole record, when first read: the general path's, within a fresh rule budget.
