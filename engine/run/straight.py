@@ -51,6 +51,22 @@ _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
 
 
+def _in_force(history: PolicyHistory, reference: Any, case: dict[str, Any], as_of: Any) -> tuple[Any, Any] | None:
+    """The policy's reference time on the case (``as_of`` when given; ``reference``: its latest version's compiled
+    reference time) and the version in force then; None where there is none (the general path's case)."""
+    if as_of is None:
+        try:
+            ref = reference(case, {REF_TIME: UNKNOWN})
+        except DATA_ERRORS:
+            return None
+        if ref is UNKNOWN:
+            return None
+    else:
+        ref = as_of
+    version = history.at(ref)
+    return None if version is None else (ref, version)
+
+
 class Straight:
     """The straight path of one findings evaluator (see the module). Holds no per-case state."""
 
@@ -90,18 +106,9 @@ class Straight:
             versions: list[tuple[str, str | None]] = []
             complied = not_applicable = 0
             for history, reference in route:
-                if as_of is None:
-                    try:
-                        ref = reference(case, {REF_TIME: UNKNOWN})
-                    except DATA_ERRORS:
-                        return None
-                    if ref is UNKNOWN:
-                        return None
-                else:
-                    ref = as_of
-                version = history.at(ref)
-                if version is None:
+                if (chosen := _in_force(history, reference, case, as_of)) is None:
                     return None
+                ref, version = chosen
                 if places is not None:  # a null on a path the version's rules read: Kernel.run_nulls
                     nulls = self._null_paths[id(version)].named(places)
                     quick = self._kernel.run_nulls(general, version, case, {REF_TIME: ref}, nulls,
@@ -155,18 +162,9 @@ class Straight:
         token = _METER_SET(meter)
         try:
             for history, reference in route:
-                if as_of is None:
-                    try:
-                        ref = reference(case, {REF_TIME: UNKNOWN})
-                    except DATA_ERRORS:
-                        return None
-                    if ref is UNKNOWN:
-                        return None
-                else:
-                    ref = as_of
-                version = history.at(ref)
-                if version is None:
+                if (chosen := _in_force(history, reference, case, as_of)) is None:
                     return None
+                ref, version = chosen
                 made = run(version, case, {REF_TIME: ref, NO_NULL: True})
                 if made is None:  # (a fused function out of budget: not run again on the general path)
                     return SPENT if meter is not None and not meter.fused else None
