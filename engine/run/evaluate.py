@@ -273,8 +273,8 @@ class Evaluator(Judge):
         env = {REF_TIME: ref} if maybe_null else {REF_TIME: ref, NO_NULL: True}
         # what the case marks unknown (an explicit null)
         nulls = compose.null_paths(case, self._null_paths[id(version)]) if maybe_null else ()
-        if self._runs is not None and (made := self._runs.run(version, case, env, nulls, self.null_want(
-                version, nulls) if nulls else 0)) is not None:
+        want = self.null_want(version, nulls) if nulls else 0  # (the rules reading them, as a bit mask)
+        if self._runs is not None and (made := self._runs.run(version, case, env, nulls, want)) is not None:
             return version.version, made, _NONE  # (full detail's common case, nulls or none: run.written)
         decided: tuple[Any, ...] | None = None  # (the fused function's outcomes, in plan order)
         gated: int | None = None  # (a case with nulls: the rules they decide, as a bit mask)
@@ -286,7 +286,6 @@ class Evaluator(Judge):
             else:
                 decided = self._kernel.outcomes(version, case, env)
         else:
-            want = self.null_want(version, nulls)
             if self.findings:  # the fused function, and the generated null reading for the rules that read a null
                 quick = self._kernel.run_nulls(self, version, case, env, nulls, want)
                 if quick is not None:
