@@ -360,6 +360,25 @@ def test_overlay_turns_the_deployment_parameter_into_a_decision(tmp_path: Path) 
     assert late.params == {"demo.response_limit": {"value": "24h", "source": str(overlay)}}
 
 
+def test_a_deployment_parameter_read_only_by_a_remedy_duration_is_recorded(tmp_path: Path) -> None:
+    """A remedy's duration is part of the verdict: a deployment parameter it alone reads is one of the rule's
+    parameters (listed by ``rules``, recorded with a violated verdict) as one its amount reads is (it once was not)."""
+    body = DEPLOYED.replace("    message: answered late\n", "    message: answered late\n    remedies:\n"
+                            "      - kind: ban_promotions\n        to: merchant\n        description: demo\n"
+                            "        duration: ban_for\n")
+    body = body.replace("params:\n", "params:\n  ban_for:\n    type: duration\n"
+                        "    clause: \"demo 5 (the text sets no number)\"\n", 1)
+    assert "duration: ban_for" in body and "  ban_for:\n" in body
+    _write(tmp_path / "p", "demo.yaml", _policy(body))
+    overlay = _write(tmp_path, "deployment.yaml", "params:\n  demo:\n    response_limit: 24h\n    ban_for: 7d\n")
+    book = load_rulebook(tmp_path / "p", params=overlay)
+    assert book.policies["demo"].latest().rules[0].params == ["ban_for", "response_limit"]
+    late = Evaluator(book).evaluate(_answered(30)).results[0]
+    assert late.outcome.value == "violated" and late.remedies[0]["duration"] == "7d"
+    assert late.params == {"demo.ban_for": {"value": "7d", "source": str(overlay)},
+                           "demo.response_limit": {"value": "24h", "source": str(overlay)}}
+
+
 def test_overlay_values_are_dated_like_other_parameters(tmp_path: Path) -> None:
     _write(tmp_path / "p", "demo.yaml", _policy(DEPLOYED))
     overlay = _write(tmp_path, "deployment.yaml", """\

@@ -383,3 +383,16 @@ def test_reordering_sections_keeps_the_blank_lines_between_them() -> None:
     assert "    some notes.\n\nparams:\n  limit: 48h\n\nrules:\n" in out
     assert "    message: m\n\nwaivers:\n  - id: W1\n" in out
     assert format_text(out, "v1.yaml") == out
+
+
+def test_a_remedy_duration_is_spaced_like_its_amount() -> None:
+    """A remedy's duration is an expression like its amount and ``when``: fmt spaces all three alike (it once left
+    the duration as written)."""
+    text = ("policy:\n  id: mini\n  title: Mini\n  version: \"1\"\n  source: {document: x}\n"
+            "  effective_from: 2020-01-01\n  applies_to: warranty_claim\n  reference_time: claim.submitted_at\n"
+            "rules:\n  - id: no-fee\n    title: no fee\n    clause: x 1\n    severity: high\n"
+            "    message: fee\n    require: amount(claim.extra_fee_charged) <= 0\n    remedies:\n"
+            "      - kind: ban_promotions\n        to: merchant\n        amount: 1+2\n        duration: 7d+1d\n")
+    out = format_text(text)
+    assert "amount: 1 + 2\n" in out and "duration: 7d + 1d\n" in out
+    assert format_text(out) == out

@@ -119,3 +119,22 @@ def test_the_examples_in_docs_lint_md_are_the_real_first_lines() -> None:
         proc = subprocess.run([str(PE), *argv[1:]], capture_output=True, text=True, timeout=600, cwd=ROOT)
         lines = shown.rstrip("\n").splitlines()
         assert proc.stdout.splitlines()[:len(lines)] == lines, command
+
+
+def test_a_remedy_duration_uses_the_lets_and_parameters_it_reads(tmp_path: Path) -> None:
+    """A remedy's duration is an expression like its amount: a let or a parameter only it reads is used (lint
+    once said 'unused-let' and 'unused-parameter' of them), and a comparison with no enum value in it is seen."""
+    text = (
+        "policy:\n  id: durations\n  title: durations\n  version: \"1\"\n  source: {document: fixture}\n"
+        "  effective_from: 2020-01-01\n  applies_to: after_sale\n  reference_time: request.submitted_at\n"
+        "params:\n  ban_days:\n    type: duration\n    value: 7d\n    clause: fixture 1\n"
+        "rules:\n  - id: r1\n    title: R\n    clause: fixture 1\n    severity: low\n    message: M\n"
+        "    let:\n      ban_for: \"ban_days + 1d\"\n"
+        "    require: \"exists(order.shipped_at)\"\n"
+        "    remedies:\n      - kind: ban_promotions\n        to: merchant\n        description: fixture\n"
+        "        duration: 'if request.type == \"refund-only\" then ban_for else 1d'\n")
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "durations.yaml").write_text(text, encoding="utf-8")
+    got = {(f.check, f.line) for f in lint_paths([tmp_path / "p"], schema_dir=bundled_schemas())}
+    assert not {check for check, _ in got} & {"unused-let", "unused-parameter"}, got
+    assert ("constant-condition", text[:text.index("duration:")].count("\n") + 1) in got

@@ -123,3 +123,21 @@ def test_a_comment_that_hides_the_rest_of_a_folded_condition_is_a_load_error(tmp
     rules = {r.id: r for r in load_rulebook(tmp_path).policies["mini"].latest().rules}
     assert "or exists" in rules["handled"].condition.node.text
     assert "or exists" in rules["keeps"].condition.node.text
+
+
+def test_a_definition_read_only_by_a_remedy_duration_is_used(tmp_path: Path) -> None:
+    """A remedy's duration is an expression like its amount: a definition it reads is used (lint once said
+    'unused' of it, reading each remedy's ``when`` and amount only)."""
+    folder = tmp_path / "defs"
+    shutil.copytree(DATA / "lint" / "definitions", folder)
+    v1 = folder / "v1.yaml"
+    text = v1.read_text(encoding="utf-8")
+    assert "  for_v2: exists(request.reason)\n" in text and text.endswith("    message: order {order.id}\n")
+    text = text.replace("  for_v2: exists(request.reason)\n",
+                        "  for_v2: exists(request.reason)\n  ban_for: 7d\n")
+    text += ("    remedies:\n      - kind: ban_promotions\n        to: merchant\n"
+             "        description: fixture\n        duration: ban_for\n")
+    v1.write_text(text, encoding="utf-8")
+    _, doc = lint(folder)
+    names = {f["message"].split("'")[1] for f in doc["findings"] if f["check"] == "unused-definition"}
+    assert "spare" in names and "ban_for" not in names

@@ -32,6 +32,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from policy_eval.authoring.comments import align_comments, lost
 from policy_eval.authoring.spacing import respace, tokens
+from policy_eval.authoring.yamlexpr import EXPRESSION_KEYS
 from policy_eval.errors import PolicyError, PolicyLoadError
 from policy_eval.rulebook.yamlload import load_yaml
 
@@ -269,7 +270,7 @@ def _policy(doc: CommentedMap) -> None:
             _condition(lets, name, 8)
         for rem in rule.get("remedies") or []:
             _reorder(rem, _ORDER["remedy"])
-            for key in ("amount", "when"):
+            for key in ("amount", "when", "duration"):
                 if isinstance(rem, CommentedMap) and key in rem:
                     _condition(rem, key, 10)
     for waiver in doc.get("waivers") or []:
@@ -283,16 +284,13 @@ def _tests(doc: CommentedMap) -> None:
         _reorder(test, _ORDER["test"])
 
 
-_CONDITION_KEYS = frozenset({"when", "require", "forbid", "scope", "amount", "reference_time"})
-
-
 def _meaning(text: str, file: str) -> Any:
     """What a file says, as the project loads it, with conditions reduced to their tokens."""
     data, _ = load_yaml(text, file)
 
     def norm(x: Any, condition: bool, in_let: bool) -> Any:
         if isinstance(x, dict):
-            return {k: norm(v, in_let or k in _CONDITION_KEYS, k == "let") for k, v in x.items()}
+            return {k: norm(v, in_let or k in EXPRESSION_KEYS, k == "let") for k, v in x.items()}
         if isinstance(x, list):
             return [norm(v, False, False) for v in x]
         if isinstance(x, str) and condition:

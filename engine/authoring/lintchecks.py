@@ -47,7 +47,8 @@ def _rule_conditions(rule: Rule) -> list[tuple[tuple[Any, ...], Condition]]:
     out += [(("let", name), c) for name, c in rule.lets.items()]
     out += [(("message",), p) for p in rule.message.parts if isinstance(p, Condition)]
     for j, rem in enumerate(rule.remedies):
-        out += [(("remedies", j, k), c) for k, c in (("amount", rem.amount), ("when", rem.when)) if c is not None]
+        out += [(("remedies", j, k), c) for k, c in (("amount", rem.amount), ("when", rem.when),
+                                                      ("duration", rem.duration)) if c is not None]
     return out
 
 

@@ -43,9 +43,7 @@ def _roots(version: PolicyVersion) -> list[ir.IR]:
         if rule.when is not None:
             nodes.append(rule.when.node)
         nodes += [c.node for c in rule.lets.values()]
-        nodes += [p.node for p in rule.message.parts if not isinstance(p, str)]
-        for rem in rule.remedies:
-            nodes += [c.node for c in (rem.amount, rem.when) if c is not None]
+        nodes += rule.shown_nodes()  # (its message and each remedy's when, amount and duration)
     return nodes
 
 

@@ -3,8 +3,8 @@
 Input: a composed YAML node (``yaml.compose``). Output: the scalar nodes that hold an expression of the
 condition language: the values of ``when``, ``require``, ``forbid``, remedies' ``amount`` / ``duration``,
 waivers' ``scope``, ``reference_time``, and each entry of a ``let`` or ``definitions`` mapping (docs/policies.md);
-the ``params`` block is data and is skipped. Used by the rulebook's
-mutation testing (bench/mutate_policies.py), which need where and how an expression is written, not its value.
+the ``params`` block is data and is skipped. Used by the rulebook's mutation testing (bench/mutate_policies.py),
+which need where and how an expression is written, not its value; fmt reads :data:`EXPRESSION_KEYS` too.
 """
 
 from __future__ import annotations

@@ -32,9 +32,7 @@ NO_NULL = "$no-null"  # an environment key (no variable can have this name): the
 def nullable_paths(rule: Rule) -> ReadPaths:
     """The case paths a rule's message and remedies read, when one of their expressions uses ``exists`` or
     ``default`` (where a null and an absent value differ); else none."""
-    nodes = [p.node for p in rule.message.parts if not isinstance(p, str)]
-    for rem in rule.remedies:
-        nodes += [c.node for c in (rem.when, rem.amount, rem.duration) if c is not None]
+    nodes = rule.shown_nodes()
     if not any(isinstance(n, ir.Call) and n.name in ("exists", "default") for n in ir.walk(*nodes)):
         return ReadPaths(())
     return ReadPaths((".".join(keys), keys, None) for keys in ir.root_paths(*nodes))

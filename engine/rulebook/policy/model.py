@@ -93,6 +93,14 @@ class Rule:
     def full_id(self) -> str:
         return f"{self.policy_id}/{self.id}"
 
+    def shown_nodes(self) -> list[Any]:
+        """The expression trees of what a violated verdict shows: its message's placeholders, then each remedy's
+        ``when``, amount and duration."""
+        nodes = [p.node for p in self.message.parts if not isinstance(p, str)]
+        for rem in self.remedies:
+            nodes += [c.node for c in (rem.when, rem.amount, rem.duration) if c is not None]
+        return nodes
+
 
 @dataclass
 class Waiver:

@@ -91,7 +91,7 @@ class RulesSection(BuilderBase):
         rule.inputs = sorted(rule.readers)
         # one walk over everything the rule holds: a let used by many others is visited once (issue 13)
         parts = [cond, when, *lets.values(), *(p for p in message.parts if isinstance(p, Condition)),
-                 *(r.amount for r in remedies), *(r.when for r in remedies)]
+                 *(c for r in remedies for c in (r.when, r.amount, r.duration))]
         rule.params = sorted(set(params_used([c.node for c in parts if c is not None], params)))
         rule.depends_on = self.dependencies(raw, path)
         return rule
