@@ -16,9 +16,9 @@ import policytext as pt
 import pytest
 from goldencorpus import golden_tests
 
-from policy_eval.lang import fusion
+from policy_eval.lang import compiler, fusion
 from policy_eval.lang.budget import metered
-from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.compiler import REF_TIME, let_function
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
@@ -85,6 +85,60 @@ def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evalua
             assert list(out[3]) == expected, f"{test.file}:{test.line}"
             decided += 1
     assert decided > 200
+
+
+def test_the_lets_a_fused_function_leaves_for_the_messages_are_their_values(bundled: Evaluator) -> None:
+    """The values a fused function leaves in its environment for a loud rule's message and remedies (lang.fusion's
+    ``Step.shown``) are what each let's own function gives on the case, of the same type (a message shows them)."""
+    kernel = bundled._kernel
+    assert kernel is not None
+    targets = {key: target for target, key in compiler._KEYS.items()}
+    compared = 0
+    for test in TESTS:
+        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in bundled.rulebook.case_schemas:
+            continue
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        for history in bundled._by_kind.get(test.case["kind"], ()):
+            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
+            version = history.at(ref) if ref is not None else None
+            if version is None or version.waivers:
+                continue
+            with metered(1_000_000) as meter:
+                env = {REF_TIME: ref}
+                out = kernel._fused[id(version)](test.case, env, meter)
+                assert out is not None
+                for key, kept in env.items():
+                    if key not in targets:  # (the reference time; a quantifier's variable)
+                        continue
+                    assert kept[0] is test.case and kept[1] is ref
+                    want = let_function(targets[key])(test.case, {REF_TIME: ref})
+                    assert type(kept[2]) is type(want) and kept[2] == want, f"{test.file}:{test.line}: {key}"
+                    compared += 1
+    assert compared > 300
+
+
+def test_lets_read_with_a_null_as_absent_are_not_left_for_the_messages(bundled: Evaluator) -> None:
+    """``Kernel.keyed`` keeps the lets the fused function left for the loud rules' messages only where it read the
+    case exactly: not where it read the case's nulls as absent (``nulls``), whose values a message must not show."""
+    kernel = bundled._kernel
+    assert kernel is not None
+    targets = {key for key in compiler._KEYS.values()}
+    kept = {True: 0, False: 0}
+    for test in TESTS:
+        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in bundled.rulebook.case_schemas:
+            continue
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        for history in bundled._by_kind.get(test.case["kind"], ()):
+            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
+            version = history.at(ref) if ref is not None else None
+            if version is None or version.waivers:
+                continue
+            for nulls in (True, False):
+                env = {REF_TIME: ref}
+                with metered(1_000_000):
+                    assert kernel.keyed(version, test.case, env, nulls) is not None
+                kept[nulls] += len(targets.intersection(env))
+    assert kept == {True: 0, False: kept[False]} and kept[False] > 300
 
 
 def _one_by_one(version: Any, steps: list[Any], case: dict[str, Any], env: dict[str, Any], meter: Any) -> list[Any]:

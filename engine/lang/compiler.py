@@ -22,7 +22,7 @@ from policy_eval.lang.quantifiers import quantifier
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["compile_ir", "Compiled", "REF_TIME", "let_function", "remember_let"]
+__all__ = ["compile_ir", "Compiled", "REF_TIME", "let_function", "let_key", "remember_let"]
 
 Compiled = Callable[[dict[str, Any], dict[str, Any]], Any]
 REF_TIME = "$ref"
@@ -153,6 +153,7 @@ def _dated(node: ir.DatedParam) -> Compiled:
 # function, which computes the value once per case and keeps it in the environment under a key of
 # its own: a chain of lets that each use the previous one twice costs its length, not 2**length.
 _LETS: weakref.WeakKeyDictionary[ir.IR, Compiled] = weakref.WeakKeyDictionary()
+_KEYS: weakref.WeakKeyDictionary[ir.IR, str] = weakref.WeakKeyDictionary()  # each let's key in the environment
 _LET_KEYS = itertools.count()
 
 
@@ -171,7 +172,15 @@ def remember_let(target: ir.IR, fn: Compiled) -> Compiled:
         v[key] = (c, ref, value)
         return value
     _LETS[target] = let
+    _KEYS[target] = key
     return let
+
+
+def let_key(target: ir.IR) -> str:
+    """The environment key under which :func:`let_function`'s function keeps ``target``'s value for a case: code
+    that computed the value some other way (lang.fusion) stores it there as ``(case, reference time, value)``."""
+    let_function(target)
+    return _KEYS[target]
 
 
 def let_function(target: ir.IR) -> Compiled:

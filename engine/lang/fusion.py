@@ -23,6 +23,13 @@ spend from it (:func:`~policy_eval.lang.budget.may_charge`), as the rule-by-rule
 every rule: a rule that cannot spend cannot run out. Each rule is decided by its two-valued code first (see :mod:`policy_eval.lang.codegen`)
 and, at its first unknown, by its three-valued code with the budget refilled again; a version whose source
 would pass the cap with the two-valued code is fused without it.
+
+A step may name the let-bindings its rule's message and remedies read (``shown``): when the step is violated or
+undetermined, the function leaves the values it computed of those in ``v``, under the keys their memoised functions
+keep them by (:func:`~policy_eval.lang.compiler.let_key`), so that the verdict's message does not compute them again.
+They are the values those functions give on the case (each let's two- and three-valued code agree where both
+decide); the caller keeps them only where it ran the function on a case it reads exactly (not a null read as absent),
+and only when the function returned.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, may_charge
+from policy_eval.lang.compiler import REF_TIME, let_key
 from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
@@ -51,6 +59,7 @@ class Step:
     forbid: bool
     depends: tuple[tuple[int, frozenset[Any]], ...]  # (index of an earlier step, outcomes wanted from it)
     counted: bool
+    shown: tuple[ir.IR, ...] = ()  # the let-bindings its message and remedies read (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,7 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         size += sum(len(x) for x in body[start:])
         if size > MAX_FUSED_SOURCE:
             raise _TooLarge
+    body += _exports(gen, steps)
     gated = [i for i, s in enumerate(steps) if s.depends]
     outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))
     lines = ["def _run(c, v, m):", "    try:", "        _co = _na = _loud = _cm = 0"]
@@ -247,6 +257,23 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
     return "\n".join(lines), namespace
+
+
+def _exports(gen: _FusedGen, steps: Sequence[Step]) -> list[str]:
+    """The lines that leave in ``v`` the values of the let-bindings each loud step's message reads (see the module
+    docstring): the three-valued local's value, else the two-valued one's, where the function computed one."""
+    out: list[str] = []
+    for i, step in enumerate(steps):
+        lines: list[str] = []
+        for target in step.shown:
+            held = [f"{d[id(target)]} is not _M" for d in (gen.lets, gen.sure_lets) if id(target) in d]
+            key = gen.const(let_key(target)) if held else ""
+            for j, test in enumerate(held):
+                local = test.split()[0]
+                lines += [f"{'if' if j == 0 else 'elif'} {test}:", f"    v[{key}] = (c, _xr, {local})"]
+        if lines:
+            out += [f"            if _loud & {1 << i}:", *("                " + line for line in lines)]
+    return ["        if _loud:", f"            _xr = v.get({gen.const(REF_TIME)})", *out] if out else []
 
 
 def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nulls: bool = False) -> Fused | None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from policy_eval.errors import clip
+from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.fusion import Step, Tokens, fuse
@@ -150,11 +151,14 @@ class Kernel:
             return None
         meter = current()
         # the fused function gets its own environment: a let it computed before raising (a budget error, say)
-        # must not be found computed, and so cost nothing, when the rules are then decided one by one
+        # must not be found computed, and so cost nothing, when the rules are then decided one by one; when it
+        # returns, the lets it left there are the loud verdicts' messages' (lang.fusion)
         fused = self._fused[id(version)]
-        if fused is not None and (meter is None or meter.fused) and (quick := fused(case, env.copy(), meter)) is not None:
+        if fused is not None and (meter is None or meter.fused) and (quick := fused(case, own := env.copy(), meter)) \
+                is not None:
             if not quick[2]:  # every rule complied or does not apply: nothing to build
                 return quick[0], quick[1], []
+            env.update(own)
             return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3], quick[2])
         complied = not_applicable = 0
         found: list[RuleResult] = []
@@ -225,8 +229,11 @@ class Kernel:
         above them: run.written keys a version's verdicts by it); None as for :meth:`outcomes`."""
         fused = self.lax(version) if nulls else (made[0] if (made := self.fused(version)) is not None else None)
         meter = current()
-        if fused is None or (meter is not None and not meter.fused) or (quick := fused(case, env.copy(), meter)) is None:
+        if fused is None or (meter is not None and not meter.fused) or (quick := fused(case, own := env.copy(), meter)) \
+                is None:
             return None
+        if quick[2] and not nulls:  # (the lets the loud verdicts' messages read: lang.fusion; not where a null
+            env.update(own)  # was read as absent)
         found: tuple[Any, ...] = quick[3]
         return found, quick[2] | quick[4] << len(found)
 
@@ -368,9 +375,15 @@ def _fused(steps: list[_Step], name: str, exact_nulls: bool = False) -> Any:
     """One generated function for a version's steps (lang.fusion), or None (then rule by rule)."""
     index = {rule.id: i for i, (rule, _, _) in enumerate(steps)}
     return fuse([Step(rule.when.node if rule.when is not None else None, rule.condition.node,
-                      rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected)
+                      rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected,
+                      shown_lets(rule))
                  for rule, depends, selected in steps],
                 Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name, exact_nulls)
+
+
+def shown_lets(rule: Rule) -> tuple[ir.IR, ...]:
+    """The let-bindings a rule's violated verdict's message and remedies read (lang.fusion's ``Step.shown``)."""
+    return tuple({id(n.expr): n.expr for n in ir.walk(*rule.shown_nodes()) if isinstance(n, ir.LetRef)}.values())
 
 
 def quiet_split(results: list[Any]) -> tuple[list[Any], int, int]:
