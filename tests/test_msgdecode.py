@@ -24,7 +24,7 @@ import pytest
 from goldencorpus import golden_tests
 
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
-from policy_eval.lang.values import _DATETIME_TEXT
+from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.msgdecode import compile_decoder
@@ -250,6 +250,25 @@ def test_a_batch_writes_the_same_bytes_either_way(detail: str) -> None:
         b = without.process(("cases.jsonl", number, line)).to_json_bytes()
         assert a == b, (number, line[:200])
     assert sum(with_decoder._decode(x) is not None for x in lines) > len(lines) // 2
+
+
+
+def test_the_texts_a_full_detail_decoder_remembers_stay_bounded() -> None:
+    """In full detail the walker remembers each timestamp's display text (lang.values' texts, as the parser does);
+    that memory is emptied when full before a record, so it never holds more than its bound and one record's
+    timestamps, however many records a batch reads."""
+    decode = Processor(BatchOptions(detail="full"))._decode
+    assert decode is not None
+    _DATETIME_TEXT.clear()
+    peak = taken = 0
+    for case in generate(1500, seed=17):
+        line = orjson.dumps(case)
+        if decode(line) is None:
+            continue
+        taken += 1
+        assert len(_DATETIME_TEXT) <= _DATETIME_TEXT_MAX + len(_STAMP.findall(line.decode()))
+        peak = max(peak, len(_DATETIME_TEXT))
+    assert taken > 1000 and peak >= _DATETIME_TEXT_MAX  # (the bound was reached: the memory was emptied)
 
 
 # A schema of one's own, with every keyword of the subset: what an author's rulebook may hold.

@@ -184,8 +184,7 @@ class _Builder:
                  f"    if len({var}) == 25 and {var}[4:23:3] in _shapes:",
                  f"        _memo[{var}] = t = {parsed}")  # (the memo's size: checked once a record, at the top)
         if self.texts:  # (what the parser remembers of such a text: lang.timestamps)
-            self.add(indent, f"        if {var}[20:] != '00:00':", "            if len(_texts) >= _texts_max:",
-                     "                _texts.clear()", f"            _texts[id(t)] = (t, {var})")
+            self.add(indent, f"        if {var}[20:] != '00:00':", f"            _texts[id(t)] = (t, {var})")
         self.add(indent,
                  "    else:",
                  "        try:",
@@ -274,9 +273,12 @@ def _kind(kind: str, schema: Any, texts: bool = False) -> tuple[Callable[[bytes]
         parser = msgspec.json.Decoder(stamps) if stamps is not None else None
     except (_Unsupported, TypeError, ValueError, RecursionError):
         return None
-    # (the memo is emptied when full before a record, so it holds at most MEMO_MAX + one record's timestamps)
-    source = "\n".join(["def walk(c, s):", "    n = 0", "    if len(_memo) >= _memo_max:", "        _memo.clear()",
-                        *builder.lines, "    return n", ""])
+    # (the memo and the texts are emptied when full before a record, so that each holds at most its bound and one
+    # record's timestamps)
+    head = ["def walk(c, s):", "    n = 0", "    if len(_memo) >= _memo_max:", "        _memo.clear()"]
+    if texts:
+        head += ["    if len(_texts) >= _texts_max:", "        _texts.clear()"]
+    source = "\n".join([*head, *builder.lines, "    return n", ""])
     namespace: dict[str, Any] = {"__builtins__": {}, **builder.names}
     exec(compile(source, f"<policy-eval record walk {kind}>", "exec"), namespace)  # noqa: S102  (templates only)
     return decoder.decode, parser.decode if parser is not None else None, namespace["walk"]
