@@ -39,6 +39,7 @@ from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_err
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
+from policy_eval.run.slots import Slots, Slotted
 from policy_eval.run.workers import run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "Block", "run_batch", "work_on", "shaped", "task_items",
@@ -216,8 +217,10 @@ class Processor:
         return [self.process(item) for item in chunk]
 
 
-def task_items(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
+def task_items(task: list[tuple[str, int, Any]] | Shard | Slotted) -> list[Any]:
     """A task's records one by one (a range is read here): how a task that kills its worker is retried."""
+    if isinstance(task, Slotted):
+        task = task.task
     if isinstance(task, Shard):
         try:
             return list(shard_records(task))
@@ -242,6 +245,7 @@ def work_on(proc: Processor, task: list[tuple[str, int, Any]] | Shard) -> list[C
 
 _WORKER: Processor | None = None
 _INHERITED: Processor | None = None  # set in the parent just before forking workers
+_SLOTS: Slots | None = None  # the run's shared memory for blocks (run.slots), set in the parent before forking
 
 
 def _init_worker(options: BatchOptions, parent: int) -> None:
@@ -296,8 +300,11 @@ def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
     return results
 
 
-def _work(task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
+def _work(task: list[tuple[str, int, Any]] | Shard | Slotted) -> list[Any]:
     assert _WORKER is not None
+    if isinstance(task, Slotted):  # (its block left in shared memory where it fits: run.slots)
+        assert _SLOTS is not None
+        return [_SLOTS.store(out, task.slot) for out in _work_with(_WORKER, task.task)]
     return _work_with(_WORKER, task)
 
 
@@ -351,8 +358,9 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
                 else:
                     yield proc.process(item)
         return
-    global _INHERITED
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    global _INHERITED, _SLOTS
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if forks else "spawn")
     parent: list[Processor] = [processor] if processor is not None else []
 
     def make() -> ProcessPoolExecutor:
@@ -365,10 +373,20 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
         [result] = shaped([parent[0].rejected(CaseError(message, source=item[0], record=item[1]))], options)
         return result
 
-    # Forked workers (started on first use, and again after a death) inherit the parent's rulebook.
+    # Forked workers (started on first use, and again after a death) inherit the parent's rulebook, and the shared
+    # memory their blocks come back through (a slot for each task in flight, and two)
     _INHERITED = processor
+    window = jobs * 4
+    slots = _SLOTS = Slots(window + 2) if forks and options.transport == "blocks" else None
+    tasks: Iterable[Any] = _chunks(records, CHUNK)
     try:
-        yield from run_pool(_chunks(records, CHUNK), _work, make, window=jobs * 4, lost=lost,
-                            on_death=on_worker_death or (lambda message: None), items=task_items)
+        if slots is None:
+            yield from run_pool(tasks, _work, make, window=window, lost=lost,
+                                on_death=on_worker_death or (lambda message: None), items=task_items)
+            return
+        fetch = slots.fetch
+        for out in run_pool(map(slots.slotted, tasks), _work, make, window=window, lost=lost,
+                            on_death=on_worker_death or (lambda message: None), items=task_items):
+            yield fetch(out)
     finally:
-        _INHERITED = None
+        _INHERITED = _SLOTS = None

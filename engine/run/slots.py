@@ -1,0 +1,95 @@
+"""Blocks through shared memory: a worker leaves a task's block where the parent reads it, not in the result pipe.
+
+With ``--jobs N`` each task's records come back to the parent as one block of JSON (run.blocks). Through the process
+pool's result pipe a block is pickled, written to the pipe in 64 KB pieces, read back piece by piece and unpickled
+in the parent: for a full-detail record (12.8 KB) that cost about 9-13 us of the parent's CPU and as much of the
+worker's (bench/README.md, thirty-fourth session), more than a sixth of what evaluating the record costs.
+
+Here the parent maps one region of memory before it forks its workers, shared with them, cut into ``count``
+slots of ``size`` bytes, and gives each task it submits a free slot (:class:`Slotted`). The worker copies its
+block's bytes into that slot and returns only where they are (:class:`Held`); the parent copies them out into a
+block of its own and the slot is free again. Results come back in task order, so when a task's slot comes back
+every slot taken before it belongs to a task already taken in full and is free too (a task whose block came
+through the pipe, one without records, one run again record by record after a worker died).
+
+Bounds: ``count * size`` bytes of address space for the run, touched only as blocks fill them. A block larger than
+a slot, a block of text (a lone surrogate: run.blocks), a task submitted when no slot was free, and platforms
+without ``fork`` take the pipe as before: the output is the same either way.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from policy_eval.run.blocks import Block
+
+__all__ = ["Held", "Slots", "Slotted", "SLOT_BYTES"]
+
+SLOT_BYTES = 8 << 20  # a full-detail block of 256 after-sale records is about 3.3 MB
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Where a worker left a block's bytes: ``length`` bytes at the start of slot ``slot``."""
+
+    slot: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Slotted:
+    """A task and the slot its block may be left in (None: none was free)."""
+
+    task: Any
+    slot: int | None
+
+    def span(self) -> tuple[str, str]:
+        """Where the task's first and last records are (run.workers.ends)."""
+        from policy_eval.run.workers import ends
+
+        return ends(self.task)
+
+
+class Slots:
+    """The shared region and which of its slots are free (the free list lives in the parent)."""
+
+    def __init__(self, count: int, size: int | None = None) -> None:
+        self.size = size = SLOT_BYTES if size is None else size
+        self.memory = mmap.mmap(-1, count * size)  # anonymous and shared: the processes forked after see it
+        self._free: deque[int] = deque(range(count))
+        self._taken: deque[int] = deque()  # in the order the tasks were submitted
+
+    def slotted(self, task: Any) -> Slotted:
+        """``task`` with a free slot, if there is one (in the parent, as the task is submitted)."""
+        slot = self._free.popleft() if self._free else None
+        if slot is not None:
+            self._taken.append(slot)
+        return Slotted(task, slot)
+
+    def store(self, block: Any, slot: int | None) -> Any:
+        """In a worker: the block, its bytes left in ``slot`` where they fit (see the module docstring)."""
+        data = block.data if type(block) is Block else None
+        if slot is None or type(data) is not bytes or len(data) > self.size:
+            return block
+        at = slot * self.size
+        self.memory[at:at + len(data)] = data
+        return Block(Held(slot, len(data)), block.totals, block.rulebook)  # type: ignore[arg-type, unused-ignore]
+
+    def fetch(self, block: Any) -> Any:
+        """In the parent: a block as it came, or with the bytes a worker left in its slot copied out; that slot
+        and every slot taken before it are free again."""
+        held = block.data if type(block) is Block else None
+        if type(held) is not Held:
+            return block
+        at = held.slot * self.size
+        data = self.memory[at:at + held.length]
+        taken = self._taken
+        while taken:
+            slot = taken.popleft()
+            self._free.append(slot)
+            if slot == held.slot:
+                break
+        return Block(data, block.totals, block.rulebook)

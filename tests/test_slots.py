@@ -1,0 +1,81 @@
+"""Blocks through shared memory (run.slots): a ``--jobs`` worker leaves each task's block in a slot the parent
+gave the task, and the parent copies it out. What comes out must be what the pipe would have carried, whatever
+falls back to the pipe (a block too large for its slot, text, a task that found no free slot), and a slot must be
+free again once the block of its task, or of any later task, has been taken."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from casefiles import marked_cases
+
+from policy_eval.rulebook.cases import read_cases
+from policy_eval.rulebook.shards import SHARD_BYTES
+from policy_eval.run import slots as slots_module
+from policy_eval.run.batch import BatchOptions, run_batch
+from policy_eval.run.blocks import Block
+from policy_eval.run.slots import Held, Slots, Slotted
+
+
+def _block(data: bytes | str) -> Block:
+    return Block(data, (1, 1, 0, 0, 0, 0, 0, 0), "sha256:x")
+
+
+def test_a_block_comes_back_through_its_slot_and_frees_the_slots_taken_before_it() -> None:
+    slots = Slots(3, size=64)
+    a, b, c, d = (slots.slotted(t) for t in "abcd")
+    assert (a.slot, b.slot, c.slot, d.slot) == (0, 1, 2, None)  # (none free for the fourth: it takes the pipe)
+    held = slots.store(_block(b"x" * 64), a.slot)
+    assert held.data == Held(0, 64) and held.totals == (1, 1, 0, 0, 0, 0, 0, 0) and held.rulebook == "sha256:x"
+    assert slots.fetch(held) == _block(b"x" * 64)
+    assert slots.slotted("e").slot == 0  # a's slot is free again
+    # b's block came through the pipe: c's coming back frees b's slot too (results come in task order)
+    assert slots.fetch(_block(b"from the pipe")) == _block(b"from the pipe")
+    assert slots.fetch(slots.store(_block(b"c" * 10), c.slot)).data == b"c" * 10
+    assert sorted(s.slot for s in (slots.slotted("f"), slots.slotted("g"))) == [1, 2]
+    assert slots.slotted("h").slot is None
+
+
+def test_what_does_not_fit_or_is_not_bytes_is_returned_as_it_is() -> None:
+    slots = Slots(2, size=8)
+    big, text = _block(b"123456789"), _block("\ud800 text")
+    assert slots.store(big, 0) is big and slots.store(text, 1) is text
+    assert slots.store(_block(b"12345678"), None).data == b"12345678"  # (no slot: the pipe)
+    rendered = object()
+    assert slots.store(rendered, 0) is rendered and slots.fetch(rendered) is rendered
+
+
+def test_a_slotted_task_names_its_records_as_the_task_does() -> None:
+    task = [("cases.jsonl", 7, b"{}"), ("cases.jsonl", 9, b"{}")]
+    assert Slotted(task, 3).span() == ("cases.jsonl:7", "cases.jsonl:9")
+
+
+def _run(source: Path, jobs: int, **options: Any) -> bytes:
+    opts = BatchOptions(transport="blocks", **options)
+    records = read_cases([str(source)], raw=True, shards=SHARD_BYTES if jobs > 1 else None)  # (as eval reads them)
+    return b"".join(b.data for b in run_batch(records, opts, jobs=jobs))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+@pytest.mark.parametrize("detail", ["findings", "full"])
+def test_blocks_through_slots_are_the_bytes_one_process_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              detail: str) -> None:
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(marked_cases(3000, {5, 2999}, "X") + b"\n\n" + marked_cases(700, set(), "Y"))
+    alone = _run(source, 1, detail=detail)
+    fetched: list[bool] = []
+    fetch = Slots.fetch
+
+    def counted(self: Slots, block: Any) -> Any:
+        fetched.append(type(block.data) is Held)
+        return fetch(self, block)
+    monkeypatch.setattr(Slots, "fetch", counted)
+    assert _run(source, 2, detail=detail) == alone
+    assert len(fetched) >= 10 and all(fetched)  # (every block came through shared memory)
+    fetched.clear()
+    monkeypatch.setattr(slots_module, "SLOT_BYTES", 4096)  # (now most blocks are too large for a slot)
+    assert _run(source, 2, detail=detail) == alone
+    assert not all(fetched) and len(fetched) >= 10
