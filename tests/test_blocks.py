@@ -144,8 +144,10 @@ def test_only_the_built_in_json_reporters_take_blocks() -> None:
     assert block_frame(Mine) is None and block_frame(TextReporter) is None
 
 
-def _reported(factory: Any, results: list[Any], blocks: list[list[Any]] | None, binary: bool) -> bytes:
-    """What a run writes: the reporter's start, each result (or each block), its finish."""
+def _reported(factory: Any, results: list[Any], blocks: list[list[Any]] | None, binary: bool,
+              view: bool = False) -> bytes:
+    """What a run writes: the reporter's start, each result (or each block), its finish; ``view``: each block's
+    bytes as a memoryview, as a block borrowed from the memory --jobs workers share arrives (run.slots)."""
     raw = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", newline="\n")
     signals = Signals()
     tally = Tally(Guarded(raw, "OUT"), signals)  # type: ignore[arg-type]
@@ -160,22 +162,26 @@ def _reported(factory: Any, results: list[Any], blocks: list[list[Any]] | None, 
         writer = BlockWriter(tally, frame, raw.buffer if binary else None, "OUT")
         for part in blocks:
             before = tally.written
-            writer.write(block_of(part, frame[:2]))  # type: ignore[arg-type]
+            block = block_of(part, frame[:2])  # type: ignore[arg-type]
+            if view:
+                block = Block(memoryview(block.data), block.totals, block.rulebook)  # type: ignore[arg-type]
+            writer.write(block)
             assert tally.written > before and signals.depth == 0
     reporter.finish({"read": len(results)})
     raw.flush()
     return raw.buffer.getvalue()  # type: ignore[attr-defined, no-any-return]
 
 
+@pytest.mark.parametrize("view", [False, True], ids=["own", "view"])
 @pytest.mark.parametrize("binary", [True, False], ids=["bytes", "text"])
 @pytest.mark.parametrize("factory", [JsonlReporter, JsonReporter], ids=["jsonl", "json"])
 def test_blocks_write_what_the_reporter_writes_record_by_record(proc: Processor, factory: Any,
-                                                                binary: bool) -> None:
+                                                                binary: bool, view: bool) -> None:
     results = _results(proc)
     expected = _reported(factory, results, None, binary)
     blocks = [results[:2], results[2:3], results[3:]]
-    assert _reported(factory, results, blocks, binary) == expected
-    assert _reported(factory, results, [results], binary) == expected
+    assert _reported(factory, results, blocks, binary, view) == expected
+    assert _reported(factory, results, [results], binary, view) == expected
     if factory is JsonReporter:
         json.loads(expected)  # one valid document
 

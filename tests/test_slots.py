@@ -53,10 +53,11 @@ def test_a_slotted_task_names_its_records_as_the_task_does() -> None:
     assert Slotted(task, 3).span() == ("cases.jsonl:7", "cases.jsonl:9")
 
 
-def _run(source: Path, jobs: int, **options: Any) -> bytes:
+def _run(source: Path, jobs: int, borrowed: bool = False, **options: Any) -> bytes:
+    """The run's blocks' bytes, each taken (copied) before the next is asked for, as the CLI writes each."""
     opts = BatchOptions(transport="blocks", **options)
     records = read_cases([str(source)], raw=True, shards=SHARD_BYTES if jobs > 1 else None)  # (as eval reads them)
-    return b"".join(b.data for b in run_batch(records, opts, jobs=jobs))
+    return b"".join([bytes(b.data) for b in run_batch(records, opts, jobs=jobs, borrowed=borrowed)])
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
@@ -67,15 +68,31 @@ def test_blocks_through_slots_are_the_bytes_one_process_writes(tmp_path: Path, m
     source.write_bytes(marked_cases(3000, {5, 2999}, "X") + b"\n\n" + marked_cases(700, set(), "Y"))
     alone = _run(source, 1, detail=detail)
     fetched: list[bool] = []
-    fetch = Slots.fetch
+    fetch = Slots._fetch
 
-    def counted(self: Slots, block: Any) -> Any:
+    def counted(self: Slots, block: Any, borrowed: bool) -> Any:
         fetched.append(type(block.data) is Held)
-        return fetch(self, block)
-    monkeypatch.setattr(Slots, "fetch", counted)
+        return fetch(self, block, borrowed)
+    monkeypatch.setattr(Slots, "_fetch", counted)
     assert _run(source, 2, detail=detail) == alone
     assert len(fetched) >= 10 and all(fetched)  # (every block came through shared memory)
+    fetched.clear()
+    assert _run(source, 2, borrowed=True, detail=detail) == alone  # (each block a view of its slot)
+    assert len(fetched) >= 10 and all(fetched)
     fetched.clear()
     monkeypatch.setattr(slots_module, "SLOT_BYTES", 4096)  # (now most blocks are too large for a slot)
     assert _run(source, 2, detail=detail) == alone
     assert not all(fetched) and len(fetched) >= 10
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+def test_a_borrowed_block_is_a_view_of_its_slot_and_a_fetched_one_a_copy(tmp_path: Path) -> None:
+    """Why ``borrowed`` is the caller's promise: a borrowed block's bytes are the slot's own, which the next task
+    given that slot writes over; a fetched block's are its own."""
+    source = tmp_path / "cases.jsonl"
+    source.write_bytes(marked_cases(2000, set(), "X"))
+    opts = BatchOptions(transport="blocks")
+    for borrowed, kind in ((True, memoryview), (False, bytes)):
+        records = read_cases([str(source)], raw=True, shards=SHARD_BYTES)
+        kinds = {type(b.data) for b in run_batch(records, opts, jobs=2, borrowed=borrowed)}
+        assert kinds == {kind}

@@ -242,7 +242,7 @@ class BlockWriter:
             data = data[self.skip:]
         self.first = False
         if self.binary is None or isinstance(data, str):
-            self.tally.write(data if isinstance(data, str) else data.decode("utf-8"))
+            self.tally.write(data if isinstance(data, str) else str(data, "utf-8"))  # (bytes, or a view of a slot)
             return
         self.tally.signals.enter()
         try:

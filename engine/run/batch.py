@@ -339,8 +339,11 @@ def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any] | Shard]:
 
 def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
               processor: Processor | None = None,
-              on_worker_death: Callable[[str], None] | None = None) -> Iterator[Any]:
+              on_worker_death: Callable[[str], None] | None = None, borrowed: bool = False) -> Iterator[Any]:
     """Evaluate records in input order with ``jobs`` processes and a bounded window in flight.
+
+    ``borrowed``: the caller is done with each block before it asks for the next (it writes it), so a block
+    that came through shared memory (run.slots) may hold a view of it instead of a copy of its bytes.
 
     A worker that dies (kill -9, out of memory) does not hang or lose the run: see
     :mod:`policy_eval.run.workers`; ``on_worker_death(message)`` hears of each death.
@@ -384,7 +387,7 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
             yield from run_pool(tasks, _work, make, window=window, lost=lost,
                                 on_death=on_worker_death or (lambda message: None), items=task_items)
             return
-        fetch = slots.fetch
+        fetch = slots.borrow if borrowed else slots.fetch
         for out in run_pool(map(slots.slotted, tasks), _work, make, window=window, lost=lost,
                             on_death=on_worker_death or (lambda message: None), items=task_items):
             yield fetch(out)

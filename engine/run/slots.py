@@ -59,6 +59,7 @@ class Slots:
     def __init__(self, count: int, size: int | None = None) -> None:
         self.size = size = SLOT_BYTES if size is None else size
         self.memory = mmap.mmap(-1, count * size)  # anonymous and shared: the processes forked after see it
+        self.view = memoryview(self.memory)
         self._free: deque[int] = deque(range(count))
         self._taken: deque[int] = deque()  # in the order the tasks were submitted
 
@@ -81,11 +82,20 @@ class Slots:
     def fetch(self, block: Any) -> Any:
         """In the parent: a block as it came, or with the bytes a worker left in its slot copied out; that slot
         and every slot taken before it are free again."""
+        return self._fetch(block, False)
+
+    def borrow(self, block: Any) -> Any:
+        """:meth:`fetch`, the bytes left where they are: the block holds a view of its slot, which stays as it is
+        only until the parent submits another task (a caller that writes each block before it asks for the
+        next: the CLI's report)."""
+        return self._fetch(block, True)
+
+    def _fetch(self, block: Any, borrowed: bool) -> Any:
         held = block.data if type(block) is Block else None
         if type(held) is not Held:
             return block
         at = held.slot * self.size
-        data = self.memory[at:at + held.length]
+        data = self.view[at:at + held.length] if borrowed else self.memory[at:at + held.length]
         taken = self._taken
         while taken:
             slot = taken.popleft()
