@@ -14,6 +14,7 @@ from casefiles import marked_cases
 
 from policy_eval.rulebook.cases import read_cases
 from policy_eval.rulebook.shards import SHARD_BYTES
+from policy_eval.run import batch as batch_module
 from policy_eval.run import slots as slots_module
 from policy_eval.run.batch import BatchOptions, run_batch
 from policy_eval.run.blocks import Block
@@ -83,6 +84,9 @@ def test_blocks_through_slots_are_the_bytes_one_process_writes(tmp_path: Path, m
     monkeypatch.setattr(slots_module, "SLOT_BYTES", 4096)  # (now most blocks are too large for a slot)
     assert _run(source, 2, detail=detail) == alone
     assert not all(fetched) and len(fetched) >= 10
+    fetched.clear()
+    monkeypatch.setattr(batch_module, "slots_for", lambda count: None)  # (no shared memory at all: the pipe)
+    assert _run(source, 2, borrowed=True, detail=detail) == alone and not fetched
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
@@ -96,3 +100,14 @@ def test_a_borrowed_block_is_a_view_of_its_slot_and_a_fetched_one_a_copy(tmp_pat
         records = read_cases([str(source)], raw=True, shards=SHARD_BYTES)
         kinds = {type(b.data) for b in run_batch(records, opts, jobs=2, borrowed=borrowed)}
         assert kinds == {kind}
+
+
+def test_memory_that_cannot_be_had_means_the_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A system that refuses the mapping (no overcommit, a process limit) runs as before: no slots, the pipe."""
+    assert slots_module.slots_for(3) is not None
+    assert len(slots_module.slots_for(10_000)._free) == slots_module.MAX_SLOTS  # type: ignore[union-attr]
+
+    def refused(*args: Any) -> Any:
+        raise OSError(12, "Cannot allocate memory")
+    monkeypatch.setattr(slots_module.mmap, "mmap", refused)
+    assert slots_module.slots_for(3) is None

@@ -39,7 +39,7 @@ from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_err
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
-from policy_eval.run.slots import Slots, Slotted
+from policy_eval.run.slots import Slots, Slotted, slots_for
 from policy_eval.run.workers import run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "Block", "run_batch", "work_on", "shaped", "task_items",
@@ -380,7 +380,7 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     # memory their blocks come back through (a slot for each task in flight, and two)
     _INHERITED = processor
     window = jobs * 4
-    slots = _SLOTS = Slots(window + 2) if forks and options.transport == "blocks" else None
+    slots = _SLOTS = slots_for(window + 2) if forks and options.transport == "blocks" else None
     tasks: Iterable[Any] = _chunks(records, CHUNK)
     try:
         if slots is None:

@@ -26,9 +26,10 @@ from typing import Any
 
 from policy_eval.run.blocks import Block
 
-__all__ = ["Held", "Slots", "Slotted", "SLOT_BYTES"]
+__all__ = ["Held", "Slots", "Slotted", "SLOT_BYTES", "MAX_SLOTS", "slots_for"]
 
 SLOT_BYTES = 8 << 20  # a full-detail block of 256 after-sale records is about 3.3 MB
+MAX_SLOTS = 64  # (--jobs auto on a large machine: tasks beyond these in flight take the pipe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,15 @@ class Slotted:
         from policy_eval.run.workers import ends
 
         return ends(self.task)
+
+
+def slots_for(count: int) -> Slots | None:
+    """The slots for ``count`` tasks in flight (at most :data:`MAX_SLOTS`), or None where the memory cannot be had
+    (a system that does not overcommit, a process limit): the blocks then take the pipe."""
+    try:
+        return Slots(min(count, MAX_SLOTS))
+    except (OSError, ValueError, OverflowError):
+        return None
 
 
 class Slots:

@@ -300,9 +300,8 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
             batch = _same_rulebook(run_on_dask(counted(), options, client=client, on_worker_death=worker_died),
                                    rb.digest, options.policies)
         else:
-            # (each block written before the next is asked for: it may stay in the memory the workers share)
             batch = run_batch(counted(), options, jobs=args.jobs, processor=processor, on_worker_death=worker_died,
-                              borrowed=True)
+                              borrowed=True)  # (each block written before the next is asked for: run.slots)
         for result in batch:
             current, mark = result, tally.written
             # one critical section from the record's report to its count: a signal waits for both, so that
