@@ -49,9 +49,11 @@ def test_what_does_not_fit_or_is_not_bytes_is_returned_as_it_is() -> None:
     assert slots.store(rendered, 0) is rendered and slots.fetch(rendered) is rendered
 
 
-def test_a_slotted_task_names_its_records_as_the_task_does() -> None:
+def test_a_slotted_task_names_and_splits_its_records_as_the_task_does() -> None:
+    """A task that kills its worker is named by its records and run again record by record (run.workers)."""
     task = [("cases.jsonl", 7, b"{}"), ("cases.jsonl", 9, b"{}")]
     assert Slotted(task, 3).span() == ("cases.jsonl:7", "cases.jsonl:9")
+    assert batch_module.task_items(Slotted(task, 3)) == task
 
 
 def _run(source: Path, jobs: int, borrowed: bool = False, **options: Any) -> bytes:

@@ -220,7 +220,7 @@ class Processor:
 def task_items(task: list[tuple[str, int, Any]] | Shard | Slotted) -> list[Any]:
     """A task's records one by one (a range is read here): how a task that kills its worker is retried."""
     if isinstance(task, Slotted):
-        task = task.task
+        return task_items(task.task)
     if isinstance(task, Shard):
         try:
             return list(shard_records(task))
