@@ -266,11 +266,12 @@ def _exports(gen: _FusedGen, steps: Sequence[Step]) -> list[str]:
     for i, step in enumerate(steps):
         lines: list[str] = []
         for target in step.shown:
-            held = [f"{d[id(target)]} is not _M" for d in (gen.lets, gen.sure_lets) if id(target) in d]
-            key = gen.const(let_key(target)) if held else ""
-            for j, test in enumerate(held):
-                local = test.split()[0]
-                lines += [f"{'if' if j == 0 else 'elif'} {test}:", f"    v[{key}] = (c, _xr, {local})"]
+            held = [d[id(target)] for d in (gen.lets, gen.sure_lets) if id(target) in d]  # (its locals, if any)
+            if not held:
+                continue
+            key = gen.const(let_key(target))
+            for j, local in enumerate(held):
+                lines += [f"{'elif' if j else 'if'} {local} is not _M:", f"    v[{key}] = (c, _xr, {local})"]
         if lines:
             out += [f"            if _loud & {1 << i}:", *("                " + line for line in lines)]
     return ["        if _loud:", f"            _xr = v.get({gen.const(REF_TIME)})", *out] if out else []
