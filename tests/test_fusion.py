@@ -9,6 +9,7 @@ whatever the policy (a chain of definitions that each use the previous one twice
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,37 +54,43 @@ def _has_null(value: Any) -> bool:
     return False
 
 
+def _fused_versions(ev: Evaluator) -> Iterator[tuple[Any, Any, Any]]:
+    """(golden test, reference time, version in force) for each golden case without an unknown value and each
+    version in force on it that the kernel fuses (no waivers)."""
+    for test in TESTS:
+        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in ev.rulebook.case_schemas:
+            continue
+        as_of = parse_instant(test.as_of) if test.as_of else None
+        for history in ev._by_kind.get(test.case["kind"], ()):
+            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
+            version = history.at(ref) if ref is not None else None
+            if version is not None and not version.waivers:
+                yield test, ref, version
+
+
 def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evaluator) -> None:
     """On every golden case without an unknown value, each version in force is decided by its fused function
     (no fall back), and each rule's outcome is the one decide() gives it after the same dependency gates."""
     kernel = bundled._kernel
     assert kernel is not None
     decided = 0
-    for test in TESTS:
-        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in bundled.rulebook.case_schemas:
-            continue
-        as_of = parse_instant(test.as_of) if test.as_of else None
-        for history in bundled._by_kind.get(test.case["kind"], ()):
-            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
-            version = history.at(ref) if ref is not None else None
-            if version is None or version.waivers:
-                continue
-            steps = kernel._steps[id(version)]
-            with metered(1_000_000) as meter:
-                env = {REF_TIME: ref}
-                out = kernel._fused[id(version)](test.case, env, meter)
-                assert out is not None, f"{test.file}:{test.line}: the fused function fell back"
-                expected = _one_by_one(version, steps, test.case, {REF_TIME: ref}, meter)
-            complied = sum(1 for (_, _, sel), o in zip(steps, expected, strict=True)
-                           if sel and o is Outcome.COMPLIED)
-            quiet = sum(1 for (_, _, sel), o in zip(steps, expected, strict=True)
-                        if sel and o is Outcome.NOT_APPLICABLE)
-            assert out[:2] == (complied, quiet), f"{test.file}:{test.line}"
-            loud = sum(1 << i for i, o in enumerate(expected)
-                       if o is not Outcome.COMPLIED and o is not Outcome.NOT_APPLICABLE)
-            assert out[2] == loud, f"{test.file}:{test.line}"  # (bit i: step i violated or undetermined)
-            assert list(out[3]) == expected, f"{test.file}:{test.line}"
-            decided += 1
+    for test, ref, version in _fused_versions(bundled):
+        steps = kernel._steps[id(version)]
+        with metered(1_000_000) as meter:
+            env = {REF_TIME: ref}
+            out = kernel._fused[id(version)](test.case, env, meter)
+            assert out is not None, f"{test.file}:{test.line}: the fused function fell back"
+            expected = _one_by_one(version, steps, test.case, {REF_TIME: ref}, meter)
+        complied = sum(1 for (_, _, sel), o in zip(steps, expected, strict=True)
+                       if sel and o is Outcome.COMPLIED)
+        quiet = sum(1 for (_, _, sel), o in zip(steps, expected, strict=True)
+                    if sel and o is Outcome.NOT_APPLICABLE)
+        assert out[:2] == (complied, quiet), f"{test.file}:{test.line}"
+        loud = sum(1 << i for i, o in enumerate(expected)
+                   if o is not Outcome.COMPLIED and o is not Outcome.NOT_APPLICABLE)
+        assert out[2] == loud, f"{test.file}:{test.line}"  # (bit i: step i violated or undetermined)
+        assert list(out[3]) == expected, f"{test.file}:{test.line}"
+        decided += 1
     assert decided > 200
 
 
@@ -94,26 +101,18 @@ def test_the_lets_a_fused_function_leaves_for_the_messages_are_their_values(bund
     assert kernel is not None
     targets = {key: target for target, key in compiler._KEYS.items()}
     compared = 0
-    for test in TESTS:
-        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in bundled.rulebook.case_schemas:
-            continue
-        as_of = parse_instant(test.as_of) if test.as_of else None
-        for history in bundled._by_kind.get(test.case["kind"], ()):
-            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
-            version = history.at(ref) if ref is not None else None
-            if version is None or version.waivers:
-                continue
-            with metered(1_000_000) as meter:
-                env = {REF_TIME: ref}
-                out = kernel._fused[id(version)](test.case, env, meter)
-                assert out is not None
-                for key, kept in env.items():
-                    if key not in targets:  # (the reference time; a quantifier's variable)
-                        continue
-                    assert kept[0] is test.case and kept[1] is ref
-                    want = let_function(targets[key])(test.case, {REF_TIME: ref})
-                    assert type(kept[2]) is type(want) and kept[2] == want, f"{test.file}:{test.line}: {key}"
-                    compared += 1
+    for test, ref, version in _fused_versions(bundled):
+        with metered(1_000_000) as meter:
+            env = {REF_TIME: ref}
+            out = kernel._fused[id(version)](test.case, env, meter)
+            assert out is not None
+            for key, kept in env.items():
+                if key not in targets:  # (the reference time; a quantifier's variable)
+                    continue
+                assert kept[0] is test.case and kept[1] is ref
+                want = let_function(targets[key])(test.case, {REF_TIME: ref})
+                assert type(kept[2]) is type(want) and kept[2] == want, f"{test.file}:{test.line}: {key}"
+                compared += 1
     assert compared > 300
 
 
@@ -124,20 +123,12 @@ def test_lets_read_with_a_null_as_absent_are_not_left_for_the_messages(bundled: 
     assert kernel is not None
     targets = {key for key in compiler._KEYS.values()}
     kept = {True: 0, False: 0}
-    for test in TESTS:
-        if test.params is not None or _has_null(test.case) or test.case.get("kind") not in bundled.rulebook.case_schemas:
-            continue
-        as_of = parse_instant(test.as_of) if test.as_of else None
-        for history in bundled._by_kind.get(test.case["kind"], ()):
-            ref = as_of or history.latest().reference_time.fn(test.case, {REF_TIME: None})
-            version = history.at(ref) if ref is not None else None
-            if version is None or version.waivers:
-                continue
-            for nulls in (True, False):
-                env = {REF_TIME: ref}
-                with metered(1_000_000):
-                    assert kernel.keyed(version, test.case, env, nulls) is not None
-                kept[nulls] += len(targets.intersection(env))
+    for test, ref, version in _fused_versions(bundled):
+        for nulls in (True, False):
+            env = {REF_TIME: ref}
+            with metered(1_000_000):
+                assert kernel.keyed(version, test.case, env, nulls) is not None
+            kept[nulls] += len(targets.intersection(env))
     assert kept == {True: 0, False: kept[False]} and kept[False] > 300
 
 
