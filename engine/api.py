@@ -320,8 +320,8 @@ class Rulebook:
         """Evaluate cases lazily, in input order (``record`` is the 1-based position); ``detail`` as for
         :meth:`evaluate`.
 
-        With ``jobs > 1`` the cases are evaluated in worker processes that
-        load the same policies again; that needs the rulebook's own plugins
+        With ``jobs > 1`` the cases are evaluated in worker processes, forked from this one where the platform
+        forks (they share its compiled rulebook), else loading it again: that needs the rulebook's own plugins
         given as module paths (objects cannot be sent to another process).
         """
         check_detail(detail)  # (here, not at the first record: the generator below starts when first read)
@@ -336,7 +336,7 @@ class Rulebook:
                                as_of=_instant(as_of), explain=True if explain else "missing",
                                validate=self._validator is not None,
                                plugins=list(self._plugin_paths), detail=detail)
-        return run_batch(((None, i, batch_item(c, i)) for i, c in enumerate(cases, 1)), options, jobs=jobs)
+        return run_batch(((None, i, batch_item(c, i)) for i, c in enumerate(cases, 1)), options, jobs=jobs, rulebook=self._book)
 
     def _rejected(self, case: Any, error: CaseError, source: str | None, record: int | None,
                   findings: bool) -> CaseResult:

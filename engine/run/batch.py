@@ -339,8 +339,11 @@ def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any] | Shard]:
 
 def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
               processor: Processor | None = None,
-              on_worker_death: Callable[[str], None] | None = None, borrowed: bool = False) -> Iterator[Any]:
+              on_worker_death: Callable[[str], None] | None = None, borrowed: bool = False,
+              rulebook: Any = None) -> Iterator[Any]:
     """Evaluate records in input order with ``jobs`` processes and a bounded window in flight.
+
+    ``rulebook``: the one ``options`` names, loaded already (the API's): forked workers share a processor on it.
 
     ``borrowed``: the caller is done with each block before it asks for the next (it writes it), so a block
     that came through shared memory (run.slots) may hold a view of it instead of a copy of its bytes.
@@ -364,6 +367,8 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     global _INHERITED, _SLOTS
     forks = "fork" in multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if forks else "spawn")
+    if processor is None and rulebook is not None and forks:
+        processor = Processor(options, rulebook=rulebook)
     parent: list[Processor] = [processor] if processor is not None else []
 
     def make() -> ProcessPoolExecutor:
