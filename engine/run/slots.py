@@ -8,7 +8,9 @@ worker's (bench/README.md, thirty-fourth session), more than a sixth of what eva
 Here the parent maps one region of memory before it forks its workers, shared with them, cut into ``count``
 slots of ``size`` bytes, and gives each task it submits a free slot (:class:`Slotted`). The worker copies its
 block's bytes into that slot and returns only where they are (:class:`Held`); the parent copies them out into a
-block of its own and the slot is free again. Results come back in task order, so when a task's slot comes back
+block of its own (:meth:`Slots.fetch`), or lends the caller a view of the slot when the caller is done with each
+block before it asks for the next (:meth:`Slots.borrow`: the CLI's report, which writes it), and the slot is free
+again. Results come back in task order, so when a task's slot comes back
 every slot taken before it belongs to a task already taken in full and is free too (a task whose block came
 through the pipe, one without records, one run again record by record after a worker died).
 
