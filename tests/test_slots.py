@@ -113,3 +113,43 @@ def test_memory_that_cannot_be_had_means_the_pipe(monkeypatch: pytest.MonkeyPatc
         raise OSError(12, "Cannot allocate memory")
     monkeypatch.setattr(slots_module.mmap, "mmap", refused)
     assert slots_module.slots_for(3) is None
+
+
+def test_a_worker_takes_the_slots_of_its_own_batch_or_the_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process may run two batches at once (two threads of an embedding application): each task names the slots
+    of its batch, and a worker that does not hold them (forked before they were made, say) sends its block through
+    the pipe rather than into another batch's memory."""
+    from policy_eval.run.batch import Processor, _work
+
+    proc = Processor(BatchOptions(transport="blocks"))
+    monkeypatch.setattr(batch_module, "_WORKER", proc)
+    task = [("cases.jsonl", i, line) for i, line in enumerate(marked_cases(3, set(), "X").splitlines(), 1)]
+    mine, other = Slots(2, size=1 << 20), Slots(2, size=1 << 20)
+    monkeypatch.setattr(batch_module, "_SLOTS", {id(mine): mine, id(other): other})
+    [held] = _work(mine.slotted(task))
+    assert type(held.data) is Held and mine.fetch(held).data == _work(task)[0].data
+    monkeypatch.setattr(batch_module, "_SLOTS", {id(other): other})
+    [piped] = _work(mine.slotted(task))
+    assert type(piped.data) is bytes and piped.data == _work(task)[0].data
+    assert bytes(other.view[:16]) == bytes(16)  # (nothing was written into the other batch's memory)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+def test_two_batches_at_once_each_get_their_own_bytes(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(marked_cases(2000, set(), "A"))
+    second.write_bytes(marked_cases(1500, {3}, "B"))
+    expected = (_run(first, 1), _run(second, 1))
+    opts = BatchOptions(transport="blocks")
+    runs = [run_batch(read_cases([str(p)], raw=True, shards=SHARD_BYTES), opts, jobs=2) for p in (first, second)]
+    got: tuple[list[bytes], list[bytes]] = ([], [])
+    while runs[0] is not None or runs[1] is not None:  # (one block of each by turns)
+        for i, run in enumerate(runs):
+            if run is not None:
+                block = next(run, None)
+                if block is None:
+                    runs[i] = None
+                else:
+                    got[i].append(bytes(block.data))
+    assert (b"".join(got[0]), b"".join(got[1])) == expected
+    assert batch_module._SLOTS == {}  # (each batch's slots dropped at its end)

@@ -245,7 +245,7 @@ def work_on(proc: Processor, task: list[tuple[str, int, Any]] | Shard) -> list[C
 
 _WORKER: Processor | None = None
 _INHERITED: Processor | None = None  # set in the parent just before forking workers
-_SLOTS: Slots | None = None  # the run's shared memory for blocks (run.slots), set in the parent before forking
+_SLOTS: dict[int, Slots] = {}  # each running batch's shared memory for blocks (run.slots), by id, before forking
 
 
 def _init_worker(options: BatchOptions, parent: int) -> None:
@@ -302,9 +302,9 @@ def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:
 
 def _work(task: list[tuple[str, int, Any]] | Shard | Slotted) -> list[Any]:
     assert _WORKER is not None
-    if isinstance(task, Slotted):  # (its block left in shared memory where it fits: run.slots)
-        assert _SLOTS is not None
-        return [_SLOTS.store(out, task.slot) for out in _work_with(_WORKER, task.task)]
+    if isinstance(task, Slotted):  # (its block left in shared memory where it fits: run.slots; else the pipe)
+        done, slots = _work_with(_WORKER, task.task), _SLOTS.get(task.owner)
+        return done if slots is None else [slots.store(out, task.slot) for out in done]
     return _work_with(_WORKER, task)
 
 
@@ -364,7 +364,7 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
                 else:
                     yield proc.process(item)
         return
-    global _INHERITED, _SLOTS
+    global _INHERITED
     forks = "fork" in multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if forks else "spawn")
     if processor is None and rulebook is not None and forks:
@@ -385,16 +385,15 @@ def run_batch(records: Iterable[Any], options: BatchOptions, *, jobs: int = 1,
     # memory their blocks come back through (a slot for each task in flight, and two)
     _INHERITED = processor
     window = jobs * 4
-    slots = _SLOTS = slots_for(window + 2) if forks and options.transport == "blocks" else None
+    slots = slots_for(window + 2) if forks and options.transport == "blocks" else None
     tasks: Iterable[Any] = _chunks(records, CHUNK)
+    fetch = None if slots is None else slots.borrow if borrowed else slots.fetch
+    if slots is not None:
+        _SLOTS[id(slots)], tasks = slots, map(slots.slotted, tasks)
     try:
-        if slots is None:
-            yield from run_pool(tasks, _work, make, window=window, lost=lost,
-                                on_death=on_worker_death or (lambda message: None), items=task_items)
-            return
-        fetch = slots.borrow if borrowed else slots.fetch
-        for out in run_pool(map(slots.slotted, tasks), _work, make, window=window, lost=lost,
+        for out in run_pool(tasks, _work, make, window=window, lost=lost,
                             on_death=on_worker_death or (lambda message: None), items=task_items):
-            yield fetch(out)
+            yield out if fetch is None else fetch(out)
     finally:
-        _INHERITED = _SLOTS = None
+        _INHERITED = None
+        _SLOTS.pop(id(slots), None)

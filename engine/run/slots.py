@@ -44,10 +44,12 @@ class Held:
 
 @dataclass(frozen=True, slots=True)
 class Slotted:
-    """A task and the slot its block may be left in (None: none was free)."""
+    """A task and the slot its block may be left in (None: none was free), in the slots ``owner`` names (their id:
+    a process may run more than one batch at a time, each with slots of its own)."""
 
     task: Any
     slot: int | None
+    owner: int = 0
 
     def span(self) -> tuple[str, str]:
         """Where the task's first and last records are (run.workers.ends)."""
@@ -80,7 +82,7 @@ class Slots:
         slot = self._free.popleft() if self._free else None
         if slot is not None:
             self._taken.append(slot)
-        return Slotted(task, slot)
+        return Slotted(task, slot, id(self))
 
     def store(self, block: Any, slot: int | None) -> Any:
         """In a worker: the block, its bytes left in ``slot`` where they fit (see the module docstring)."""
