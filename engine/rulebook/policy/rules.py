@@ -90,9 +90,8 @@ class RulesSection(BuilderBase):
             rule.readers.update(condition_inputs(node, {}))
         rule.inputs = sorted(rule.readers)
         # one walk over everything the rule holds: a let used by many others is visited once (issue 13)
-        parts = [cond, when, *lets.values(), *(p for p in message.parts if isinstance(p, Condition)),
-                 *(c for r in remedies for c in (r.when, r.amount, r.duration))]
-        rule.params = sorted(set(params_used([c.node for c in parts if c is not None], params)))
+        nodes = [c.node for c in (cond, when, *lets.values()) if c is not None] + rule.shown_nodes()
+        rule.params = sorted(set(params_used(nodes, params)))
         rule.depends_on = self.dependencies(raw, path)
         return rule
 
