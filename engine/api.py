@@ -258,9 +258,9 @@ class Rulebook:
                         and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
                     # (a fixed as_of and a kind judged by one policy: the version chosen last time, by one identity
                     # test, and its whole glue, as lazy.result does first; a list: an undetermined verdict to make)
-                    made = whole(data, as_of, last[2], None, kind, source, record, last[2])
-                    result: Any = made if made is None or type(made) is CaseResult else \
-                        lazy.finished(last, data, made, kind, source, record)
+                    if type(made := whole(data, as_of, last[2], None, kind, source, record, last[2])) is CaseResult:
+                        return made
+                    result: Any = made if made is None else lazy.finished(last, data, made, kind, source, record)
                 else:
                     result = lazy.result(data, as_of, source, record)
                 if result is None:

@@ -20,6 +20,7 @@ from test_kernel import CHAIN, TESTS, _chain_cases, _variants
 
 from policy_eval.api import Rulebook
 from policy_eval.lang.budget import current
+from policy_eval.lang.compiler import REF_TIME
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run import compose
@@ -351,3 +352,31 @@ def test_a_null_the_rules_read_leaves_the_other_verdicts_lazy(pair, first: str) 
         worded += sum(not isinstance(r, LazyResult) and r.outcome is Outcome.UNDETERMINED for r in results)
         _same(lazy, eager, nulled, None, first)
     assert kept > 300 and worded > 30, (kept, worded)
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_a_violated_verdicts_lets_come_from_the_fused_function(fixed: bool) -> None:
+    """The lets the fused function computed for a violated rule's message and remedies are in the verdict's fill's
+    environment before any field is read (the fused function's environment is the fill's), so the message does not
+    compute them again; with ``as_of`` fixed (the whole glue) and from the case's own reference time (the glue).
+    The values are the lets' own (tests/test_fusion.py) and the messages the eager ones (above)."""
+    book = Rulebook.load(entry_points=False)
+    seen = 0
+    for t in (t for t in TESTS if t.params is None):
+        as_of = parse_instant(t.as_of) if fixed and t.as_of else None
+        for _ in range(2):  # (the first call with an as_of chooses the version; the second takes the whole glue)
+            result = book.evaluate(t.case, as_of=as_of)
+        for verdict in result.results:
+            if not isinstance(verdict, LazyResult) or verdict.outcome is not Outcome.VIOLATED:
+                continue
+            ready, case, env = verdict._fill[1][:3]
+            if ready.metered:  # (its conditions charge the budget: run within a meter, as lazy.result does)
+                continue
+            again = {REF_TIME: env[REF_TIME]}
+            if ready.fn(case, again, None) is None:  # (a null it reads: the general path's verdicts, lazy.nulled)
+                continue
+            lets = {key: value for key, value in again.items() if key.startswith("$let")}
+            assert lets.keys() <= env.keys(), verdict.full_id
+            assert all(env[key][2] == value[2] for key, value in lets.items()), verdict.full_id
+            seen += bool(lets)
+    assert seen >= 15  # (not vacuous: violated verdicts whose messages read lets the fused function computed)

@@ -87,8 +87,8 @@ class _Ready:
 
     def _loop(self, case: dict[str, Any], ref: Any, ref_text: str, meter: Any) -> Any:
         """What run.lazycode's glue does, in loops (a version with more rules than it makes code for)."""
-        quick = self.fn(case, {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
-        return [quick] if quick is not None else None
+        quick = self.fn(case, env := {REF_TIME: ref}, meter)  # (the verdicts: made by LazyVerdicts.finish)
+        return [quick, env] if quick is not None else None
 
 
 class _Policy:
@@ -181,7 +181,7 @@ class LazyVerdicts:
                         return made
                     ready = last[1]  # (a version with a whole glue is judged here: a _Ready)
                     assert ready is not None and ready is not _UNJUDGED
-                    return self._finished(ready, case, ref, last[2], made[0], kind, source, record, as_of)
+                    return self._finished(ready, case, last[2], made, kind, source, record, as_of)
         results: tuple[Any, ...] | None = None  # (most kinds have one policy: its tuple, nothing copied)
         applied: tuple[tuple[str, str | None], ...] = ()
         complied = not_applicable = 0
@@ -228,9 +228,9 @@ class LazyVerdicts:
                 complied += made[1]
                 not_applicable += made[2]
                 made = made[0]
-            else:  # [the fused function's answer]: an outcome without a lazy class
+            else:  # [the fused function's answer, its environment]: an outcome without a lazy class
                 quick = made[0]
-                made = self._finish(ready, case, ref, ref_text, quick[3])
+                made = self._finish(ready, case, made[1], ref_text, quick[3])
                 if self._findings:  # the complied and not-applicable outcomes are counted, not kept
                     complied += quick[0]
                     not_applicable += quick[1]
@@ -261,14 +261,15 @@ class LazyVerdicts:
         ``[the fused function's answer]``: what :meth:`result` does then."""
         ready = last[1]
         assert ready is not None and ready is not _UNJUDGED
-        return self._finished(ready, case, last[0], last[2], made[0], kind, source, record, last[0])
+        return self._finished(ready, case, last[2], made, kind, source, record, last[0])
 
-    def _finished(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, quick: tuple[Any, ...],
+    def _finished(self, ready: _Ready, case: dict[str, Any], ref_text: str, made: list[Any],
                   kind: str | None, source: str | None, record: int | None, as_of: Any) -> CaseResult:
-        """The result of a case of a one-policy kind whose verdicts are not all lazy (see :meth:`_finish`)."""
-        case_id = case.get("case_id")
+        """The result of a case of a one-policy kind whose verdicts are not all lazy (see :meth:`_finish`); ``made``
+        what its glue said, ``[the fused function's answer, its environment]``."""
+        case_id, quick = case.get("case_id"), made[0]
         return CaseResult(case_id=id_text(case_id), kind=kind, source=source,
-                          record=record, results=self._finish(ready, case, ref, ref_text, quick[3]),
+                          record=record, results=self._finish(ready, case, made[1], ref_text, quick[3]),
                           rulebook=self._digest, as_of=ref_text if as_of is not None else None,
                           versions=ready.applied, quiet=(quick[0], quick[1]) if self._findings else None)
 
@@ -308,14 +309,14 @@ class LazyVerdicts:
         kept, complied, not_applicable = quiet_split(verdicts)
         return kept, version, (quiet[0] + complied, quiet[1] + not_applicable)
 
-    def _finish(self, ready: _Ready, case: dict[str, Any], ref: Any, ref_text: str, outcomes: tuple[Any, ...]
-                ) -> tuple[Any, ...]:
+    def _finish(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str,
+                outcomes: tuple[Any, ...]) -> tuple[Any, ...]:
         """The verdicts of a version's selected rules from the fused function's outcomes, when one of them has
         no lazy class: in findings detail a complied or not-applicable verdict is its bare outcome (counted, not
         kept); an undetermined one comes from the general path at once (its missing paths come from a trace),
-        given the verdicts of the rules before it, within a fresh budget."""
+        given the verdicts of the rules before it, within a fresh budget. ``env``: the fused function's
+        environment (the reference time, and the lets it left for the loud verdicts' messages)."""
         made: list[Any] = []
-        env = {REF_TIME: ref}
         fill = (self._fill, (ready, case, env, ref_text, outcomes))
         findings = self._findings
         token = _METER_SET(Meter(self._budget) if self._budget is not None else None)

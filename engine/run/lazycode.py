@@ -5,7 +5,7 @@ Output: ``glue(case, ref, ref_text, meter)``, which runs the fused function (Non
 path it read included: the case then goes the general way) and, when every rule's outcome has a lazy class,
 returns the verdicts made from them (a tuple), each holding the reference time and the ``fill`` of the case
 (in findings detail, ``[the violated ones, complied, not applicable]``, the last two counted); otherwise it
-returns ``[the fused function's answer]`` for run.lazy to finish rule by rule. The fill holds the fused
+returns ``[the fused function's answer, its environment]`` for run.lazy to finish rule by rule. The fill holds the fused
 function's outcomes, not the verdicts: a verdict holding its siblings would make every result a reference
 cycle, freed only by the garbage collector. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is
 most of what an API call does besides deciding: a loop over the rules cost more than the rules' conditions.
@@ -47,7 +47,9 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     n = len(kinds)
     head = "def _glue(c, ref, ref_text, m, kind, source, record, shown):" if whole else \
         "def _glue(c, ref, ref_text, m):"
-    lines = [head, "    q = _fn(c, {_R: ref}, m)", "    if q is None:", "        return None"]
+    # (one environment: the fused function's, which holds the lets it computed for the loud verdicts' messages,
+    # kept by the verdicts' fill; where it raised, the glue returns None and the environment is dropped)
+    lines = [head, "    e = {_R: ref}", "    q = _fn(c, e, m)", "    if q is None:", "        return None"]
 
     def made(results: str, quiet: str) -> list[str]:
         if whole is None:
@@ -60,10 +62,10 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     if counted is not None:
         lines += ["    if not q[2]:", *("    " + line for line in made("()", "q[0], q[1]"))]  # (nothing loud)
     lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]"]
-    held = "    fill = (_fill, (_ready, c, {_R: ref}, ref_text, q[3]))"
+    held = "    fill = (_fill, (_ready, c, e, ref_text, q[3]))"
     if counted is None:
         lines += ["    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
-                  "        return [q]", held]
+                  "        return [q, e]", held]
         for i in range(n):
             lines += [f"    v{i} = _new(k{i})", f"    v{i}.reference_time = ref_text", f"    v{i}._fill = fill"]
         lines += made("(" + "".join(f"v{i}, " for i in range(n)) + ")", "None") + [""]
@@ -71,7 +73,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         lines += [held, "    kept = ()"]
         for i in range(n):
             lines += [f"    if o{i} is not _C and o{i} is not _N:", f"        if (k := _K{i}.get(o{i})) is None:",
-                      "            return [q]", "        v = _new(k)", "        v.reference_time = ref_text",
+                      "            return [q, e]", "        v = _new(k)", "        v.reference_time = ref_text",
                       "        v._fill = fill", "        kept += (v,)"]
         lines += made("kept", "q[0], q[1]") + [""]
     namespace: dict[str, Any] = {"__builtins__": {}, "_fn": fn, "_fill": fill, "_ready": ready, "_R": ref_key,
