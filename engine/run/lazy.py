@@ -258,7 +258,7 @@ class LazyVerdicts:
     def finished(self, last: tuple[Any, _Ready | None, str, Callable[..., Any] | None], case: dict[str, Any],
                  made: list[Any], kind: str, source: str | None, record: int | None) -> CaseResult:
         """The result of a case whose version's whole glue (``last[3]``, ``last[0]`` the ``as_of`` given) said
-        ``[the fused function's answer]``: what :meth:`result` does then."""
+        ``[the fused function's answer, its environment]``: what :meth:`result` does then."""
         ready = last[1]
         assert ready is not None and ready is not _UNJUDGED
         return self._finished(ready, case, last[2], made, kind, source, record, last[0])

@@ -5,9 +5,10 @@ Output: ``glue(case, ref, ref_text, meter)``, which runs the fused function (Non
 path it read included: the case then goes the general way) and, when every rule's outcome has a lazy class,
 returns the verdicts made from them (a tuple), each holding the reference time and the ``fill`` of the case
 (in findings detail, ``[the violated ones, complied, not applicable]``, the last two counted); otherwise it
-returns ``[the fused function's answer, its environment]`` for run.lazy to finish rule by rule. The fill holds the fused
-function's outcomes, not the verdicts: a verdict holding its siblings would make every result a reference
-cycle, freed only by the garbage collector. Unrolled (no loop, no zip, one dictionary look-up per rule), because this is
+returns ``[the fused function's answer, its environment]`` for run.lazy to finish rule by rule. The fill holds
+the fused function's outcomes, not the verdicts: a verdict holding its siblings would make every result a
+reference cycle, freed only by the garbage collector; and its environment, where it left the lets the loud
+verdicts' messages read (lang.fusion). Unrolled (no loop, no zip, one dictionary look-up per rule), because this is
 most of what an API call does besides deciding: a loop over the rules cost more than the rules' conditions.
 
 The source comes from a fixed template over the number of rules; every class and function is a name bound
