@@ -149,9 +149,15 @@ def test_find_clause_2_2_in_the_rulebook(server: str, browser: object) -> None:
     box = browser.find_element(By.ID, "q")  # type: ignore[attr-defined]
     box.send_keys("售后服务规则 2.2")
     browser.find_element(By.ID, "search").click()  # type: ignore[attr-defined]
-    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr.rule")))
-    rules = [r.get_attribute("data-rule") for r in browser.find_elements(By.CSS_SELECTOR, "tr.rule")]  # type: ignore[attr-defined]
-    assert "after-sales/refund-only-handling-limit" in rules
+
+    def searched(driver: Any) -> list[str] | bool:
+        # the search loads a new page: rows of the page before it (every rule) may still be there, or gone, when
+        # first looked at (a CI run found an empty list): wait for the searched page's rows
+        if "q=" not in driver.current_url:
+            return False
+        found = [r.get_attribute("data-rule") for r in driver.find_elements(By.CSS_SELECTOR, "tr.rule")]
+        return found if "after-sales/refund-only-handling-limit" in found else False
+    rules = _wait(browser).until(searched)
     assert all(r.startswith("after-sales/") for r in rules)
     _shot(browser, "rulebook")
 
