@@ -9,8 +9,9 @@ the general path gives with the presets turned off; with every verdict explained
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from test_kernel import TESTS, _variants
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.later import LaterInputs
 from policy_eval.run.presetcode import maker
 from policy_eval.run.presets import PresetResult
 from policy_eval.run.result import FIELDS, Outcome, RuleResult
@@ -109,6 +111,40 @@ def test_a_preset_verdict_pickles_as_a_plain_one() -> None:
     for r in made:
         copied = pickle.loads(pickle.dumps(r))
         assert type(copied) is RuleResult and copied == r and repr(copied) == repr(r)
+        assert type(copied.inputs) is dict and copied.inputs == dict(r.inputs)
+
+
+class _Odd(Mapping[str, Any]):
+    """A mapping of someone else's, with a ``copy`` of its own that is not a dict."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def copy(self) -> list[str]:
+        return list(self._values)
+
+
+@pytest.mark.parametrize("inputs", [
+    {"order.paid_amount": "59.90"}, MappingProxyType({"order.paid_amount": "59.90"}), _Odd({"order.paid_amount": "59.90"}),
+    LaterInputs(lambda: {"order.paid_amount": "59.90"}),
+])
+def test_a_made_verdicts_inputs_travel_as_a_plain_dict(inputs: Mapping[str, Any]) -> None:
+    """Whatever mapping a made verdict's inputs are (a dict, one of run.later's made on first use, anyone's), it
+    travels as a plain dict of the same items (its own ``copy`` is used only where it is a dict's or run.later's)."""
+    ev = Evaluator(load_rulebook(), explain="missing")
+    [r, *_] = [r for t in TESTS[:20] for r in ev.evaluate(t.case).results if isinstance(r, PresetResult)]
+    r.inputs = inputs
+    copied = pickle.loads(pickle.dumps(r))
+    assert type(copied.inputs) is dict and copied.inputs == {"order.paid_amount": "59.90"}
 
 
 @pytest.mark.parametrize("title", ["plain 标题", "\x00policy-eval reference time\x00", "lone \ud800"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
-__all__ = ["Later", "LaterInputs", "OwnInputs", "recorded"]
+__all__ = ["Later", "LaterInputs", "Made", "OwnInputs", "recorded"]
 
 
 class Later(Sequence[dict[str, Any]]):
@@ -41,13 +41,17 @@ class Later(Sequence[dict[str, Any]]):
         return repr(self._get())
 
 
-class _Made(Mapping[str, Any]):
+class Made(Mapping[str, Any]):
     """A mapping that is the dict :meth:`_get` makes (once) when it is first used."""
 
     __slots__ = ()
 
     def _get(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict of it (as ``dict(self)``, without a Python call for each key)."""
+        return dict(self._get())
 
     def __getitem__(self, key: str) -> Any:
         return self._get()[key]
@@ -62,7 +66,7 @@ class _Made(Mapping[str, Any]):
         return repr(self._get())
 
 
-class LaterInputs(_Made):
+class LaterInputs(Made):
     """The case values a verdict read, computed on first use (see :class:`Later`)."""
 
     __slots__ = ("_make", "_value")
@@ -77,7 +81,7 @@ class LaterInputs(_Made):
         return self._value
 
 
-class OwnInputs(_Made):
+class OwnInputs(Made):
     """One rule's recorded inputs in full detail: the values of its own paths (``paths``, in its order) among
     those its version read from the case (``union``: run.inputs reads each path once for all the rules),
     made into a dict of its own when first used. A full record lists ``union`` once (:func:`recorded`), so

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import enum
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import orjson
 
-from policy_eval.run.later import Later, recorded
+from policy_eval.run.later import Later, Made, recorded
 
 __all__ = ["Outcome", "RuleResult", "LazyResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
 
@@ -154,6 +155,9 @@ FIELDS = tuple(f.name for f in fields(RuleResult))  # (not its class variables)
 _COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
 _NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
 _LAZY = frozenset(FIELDS)
+_FIELD_VALUES = operator.attrgetter(*FIELDS)
+_INPUTS, _EXPLANATION = FIELDS.index("inputs"), FIELDS.index("explanation")
+_MADE_COPY = Made.copy  # (a recorded-inputs mapping's own copy: run.later; an ABC's isinstance is a Python call)
 
 
 class _MadeResult(RuleResult):  # (also run.presets.PresetResult)
@@ -171,11 +175,14 @@ class _MadeResult(RuleResult):  # (also run.presets.PresetResult)
                                            **constants})
 
     def __reduce__(self) -> Any:
-        """The plain verdict, inputs and explanation computed."""
-        values = {f: getattr(self, f) for f in FIELDS}
-        values["inputs"] = dict(values["inputs"])
-        values["explanation"] = tuple(values["explanation"])
-        return RuleResult, tuple(values.values())
+        """The plain verdict, inputs and explanation computed (the fields read by one C call, and recorded inputs
+        copied as the dict they are made into: ``dict()`` of a mapping asks for each key in Python)."""
+        values = list(_FIELD_VALUES(self))
+        inputs = values[_INPUTS]
+        kind = type(inputs)
+        values[_INPUTS] = inputs.copy() if kind is dict or getattr(kind, "copy", None) is _MADE_COPY else dict(inputs)
+        values[_EXPLANATION] = tuple(values[_EXPLANATION])
+        return RuleResult, tuple(values)
 
     def __repr__(self) -> str:
         return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"

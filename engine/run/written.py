@@ -21,6 +21,7 @@ ready JSON, a policy text orjson refuses).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -44,6 +45,7 @@ _new = object.__new__
 _COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
 _RESULTS = CaseResult.__dict__["results"]  # (the slots WrittenResult's property fills, and its counts)
 _TALLY = CaseResult.__dict__["_tally"]
+_INIT_VALUES = operator.attrgetter(*(f.name for f in fields(CaseResult) if f.init))  # (what __reduce__ passes)
 _UNSEEN = object()
 
 
@@ -224,7 +226,7 @@ class WrittenResult(CaseResult):
         _RESULTS.__set__(self, value)
 
     def __reduce__(self) -> Any:
-        return CaseResult, tuple(getattr(self, f.name) for f in fields(CaseResult) if f.init)
+        return CaseResult, _INIT_VALUES(self)
 
     def __eq__(self, other: object) -> bool:  # (equal to the plain CaseResult it stands for)
         if not isinstance(other, CaseResult):
