@@ -22,6 +22,7 @@ from policy_eval.lang.budget import metered
 from policy_eval.lang.compiler import REF_TIME, let_function
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
+from policy_eval.run import fusing
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.kernel import GATED, decide
 from policy_eval.run.result import Outcome
@@ -279,7 +280,7 @@ def test_rules_of_a_version_share_the_fused_temporaries(tmp_path: Path) -> None:
 def test_fuse_gives_up_past_the_cap(monkeypatch: pytest.MonkeyPatch, bundled: Evaluator) -> None:
     """The cap is what bounds generation: with a tiny cap nothing of the bundled rulebook is fused."""
     monkeypatch.setattr(fusion, "MAX_FUSED_SOURCE", 2_000)
-    ev = Evaluator(bundled.rulebook, detail="findings")
+    ev = Evaluator(load_rulebook(), detail="findings")  # (a rulebook of its own: no function made before is kept)
     kernel = ev._kernel
     assert kernel is not None
     assert all(kernel._fused[id(v)] is None for v in _versions(ev) if len(v.rules) > 3)
@@ -361,3 +362,31 @@ def test_a_null_read_by_the_fused_function_sends_the_case_the_general_way(
     assert {r.rule: r.outcome for r in Evaluator(rb, detail="full").evaluate(case).results} == expected
     if not decided:
         assert Outcome.UNDETERMINED in expected.values()
+
+
+def test_a_second_evaluator_of_one_rulebook_compiles_no_fused_function_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version keeps its fused functions by the steps they were made for (run.fusing): another evaluator of the
+    same loaded rulebook gets the same functions without compiling; another selection, or other rules (a rulebook
+    loaded again), gets its own."""
+    rb = load_rulebook()
+    first = Evaluator(rb, detail="findings")
+    made: list[str] = []
+    fuse = fusing.fuse
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(args[2] if len(args) > 2 else "")
+        return fuse(*args, **kwargs)
+    monkeypatch.setattr(fusing, "fuse", counted)
+    second = Evaluator(rb, detail="findings")
+    assert made == []
+    assert first._kernel is not None and second._kernel is not None
+    versions = _versions(first)
+    assert all(second._kernel._fused[id(v)] is first._kernel._fused[id(v)] for v in versions)
+    only = Evaluator(rb, detail="findings", only=["after-sales/refund-only-window"])
+    assert only._kernel is not None and made  # (its selection: steps of its own, compiled)
+    after_sales = [v for v in versions if any(r.id == "refund-only-window" for r in v.rules)]
+    assert after_sales and all(only._kernel._fused[id(v)] is not first._kernel._fused[id(v)] for v in after_sales)
+    made.clear()
+    again = load_rulebook()
+    Evaluator(again, detail="findings")
+    assert len(made) == len(_versions(Evaluator(again, detail="findings")))  # (its own rules: all compiled)

@@ -20,14 +20,13 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from policy_eval.errors import clip
-from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
-from policy_eval.lang.fusion import Step, Tokens, fuse
 from policy_eval.lang.nullcode import FusedGate, fused_gate
 from policy_eval.lang.values import UNKNOWN, render
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.explaining import DATA_ERRORS
+from policy_eval.run.fusing import GATED, Step_, fused_of
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
 
@@ -53,7 +52,6 @@ class General(Protocol):
 
 
 _U = UNKNOWN
-GATED = object()  # a fused step that an undetermined dependency leaves undetermined
 _UNMADE: Any = object()
 
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
@@ -103,9 +101,6 @@ _COMPLIED = Outcome.COMPLIED
 _NOT_APPLICABLE = Outcome.NOT_APPLICABLE
 _UNDETERMINED = Outcome.UNDETERMINED
 
-# (rule, its dependencies with the outcomes wanted from each, selected by the caller's --only/--skip)
-_Step = tuple[Rule, tuple[tuple[str, frozenset[Outcome]], ...], bool]
-
 
 class Kernel:
     """The plans of the versions it can run; :meth:`run` says None for the others (they have waivers)."""
@@ -116,7 +111,7 @@ class Kernel:
         need not look for nulls first (the embedding API's lazy verdicts); without it they read a null as a
         missing key, which is right where the caller sends a case with a null on such a path the general way
         (the batch path: a case whose JSON text holds no null needs no search at all)."""
-        self._steps: dict[int, list[_Step]] = {}
+        self._steps: dict[int, list[Step_]] = {}
         self._ordered: dict[int, list[str] | None] = {}
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
@@ -136,7 +131,7 @@ class Kernel:
                 for r in (plan if plan is not None else chosen)]
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
-            self._fused[id(v)] = _fused(self._steps[id(v)], f"{v.id} {v.version}", exact_nulls)
+            self._fused[id(v)] = fused_of(self._steps[id(v)], f"{v.id} {v.version}", exact_nulls, v.fused)
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
             # no rule depends on another: a loud verdict needs nothing of the rules before it
             self._alone[id(v)] = not any(depends for _, depends, _ in self._steps[id(v)])
@@ -312,7 +307,8 @@ class Kernel:
         lax = self._lax.get(id(version), _UNMADE)
         if lax is _UNMADE:
             steps = self._steps.get(id(version))
-            lax = self._lax[id(version)] = _fused(steps, f"{version.id} {version.version}") if steps else None
+            lax = self._lax[id(version)] = fused_of(steps, f"{version.id} {version.version}", False, version.fused) \
+                if steps else None
         return lax
 
     def rules(self, version: PolicyVersion) -> list[Rule]:
@@ -325,7 +321,7 @@ class Kernel:
         return (fused, self._rules[id(version)]) if fused is not None else None
 
     def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
-              steps: list[_Step], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
+              steps: list[Step_], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
         """The verdicts of the rules the fused function found violated or undetermined (``loud``: their bit
         mask), built by the general path in plan order (a verdict records what the rules it depends on
         decided)."""
@@ -369,21 +365,6 @@ class Kernel:
             rank = {rid: i for i, rid in enumerate(order)}
             found.sort(key=lambda r: rank[r.rule or ""])
         return found
-
-
-def _fused(steps: list[_Step], name: str, exact_nulls: bool = False) -> Any:
-    """One generated function for a version's steps (lang.fusion), or None (then rule by rule)."""
-    index = {rule.id: i for i, (rule, _, _) in enumerate(steps)}
-    return fuse([Step(rule.when.node if rule.when is not None else None, rule.condition.node,
-                      rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected,
-                      shown_lets(rule))
-                 for rule, depends, selected in steps],
-                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name, exact_nulls)
-
-
-def shown_lets(rule: Rule) -> tuple[ir.IR, ...]:
-    """The let-bindings a rule's violated verdict's message and remedies read (lang.fusion's ``Step.shown``)."""
-    return tuple({id(n.expr): n.expr for n in ir.walk(*rule.shown_nodes()) if isinstance(n, ir.LetRef)}.values())
 
 
 def quiet_split(results: list[Any]) -> tuple[list[Any], int, int]:
