@@ -91,10 +91,8 @@ class Rulebook:
         self._plugin_paths = plugin_paths
         # what evaluate_many(jobs > 1) loads the rulebook again with, in each worker (set by load)
         self._reload: dict[str, Any] = {"params": book.params_file, "max_cost": DEFAULT_CEILING, "entry_points": True}
-        # No explanation unless asked for: ``verdict.explanation`` and ``verdict.inputs`` are computed when
-        # read (explaining re-runs the reference interpreter: more than the decision itself costs).
-        self._evaluator = Evaluator(book, explain="missing", lazy=True)
-        self._explainer = Evaluator(book, explain=True)
+        self._evaluator = Evaluator(book, explain="missing", lazy=True)  # (explanation, inputs: computed when read)
+        self._explainer: Evaluator | None = None  # explain=True: built on first use (a fifth of a load's CPU)
         self._finder: Evaluator | None = None  # detail="findings", built on first use
         self._forecaster: Forecaster | None = None  # built on first use of due()
         self._complier: Complier | None = None  # explain=True: what would comply, built on first use
@@ -281,10 +279,12 @@ class Rulebook:
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             return self._rejected(case, prepared, source, record, detail == "findings" and not explain)
+        if explain:
+            explainer = self._explainer = self._explainer or Evaluator(self._book, explain=True)
         if explain and detail == "full":  # what would comply, as `eval --explain` says it (run.due.comply)
             if self._complier is None:
                 self._complier = Complier(self._book)
-            result = self._explainer.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
+            result = explainer.evaluate(prepared, as_of=_instant(as_of), source=source, record=record)
             self._complier.annotate(prepared, result, as_of=_instant(as_of))
             return result
         if detail == "findings" and not explain:
@@ -293,7 +293,7 @@ class Rulebook:
                 self._lazy_findings = self._finder._lazy if self._lazy is not None else None
             evaluator = self._finder
         else:
-            evaluator = self._explainer if explain else self._evaluator
+            evaluator = explainer if explain else self._evaluator
         return evaluator.evaluate(prepared, as_of=_instant(as_of), source=source, record=record, fused=fused, lazy=lazy)
 
     def due(self, case: Mapping[str, Any] | CaseError, *, as_of: str | _dt.datetime | _dt.date | None = None,
