@@ -3,7 +3,8 @@
 Input: a version's steps as run.kernel plans them (each rule, its dependencies with the outcomes wanted from each,
 whether the caller selected it). Output: the fused function, or None (the rules are then run one by one). A
 function is kept on the version (``PolicyVersion.fused``) by the steps it was made for, so a second evaluator of
-one loaded rulebook (the embedding API makes two; ``evaluate_many``'s workers share a third) compiles none again.
+one loaded rulebook (the embedding API's findings one, the processor ``evaluate_many``'s workers are forked from)
+compiles none again.
 """
 
 from __future__ import annotations

@@ -172,8 +172,8 @@ class PolicyVersion:
     order: list[str] = field(default_factory=list)  # rule ids, every rule after the rules it depends on
     param_info: dict[str, ParamInfo] = field(default_factory=dict)
     revises: str | None = None  # the version this one revises (its parts are resolved into this one)
-    # run.kernel's fused functions of its rules, by the steps each was made for: a second evaluator of one loaded
-    # rulebook (the embedding API makes two, evaluate_many's workers a third) compiles none again
+    # run.fusing's fused functions of its rules, by the steps each was made for: a second evaluator of one loaded
+    # rulebook (the embedding API's findings one, evaluate_many's workers' processor) compiles none again
     fused: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
