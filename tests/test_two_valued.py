@@ -156,6 +156,7 @@ def test_a_version_too_large_for_two_valued_code_is_still_fused(monkeypatch: pyt
     plain = len(fusion._source([fusion.Step(None, r.condition.node, False, (), True) for r, _, _ in steps],
                                fusion.Tokens(1, 2, 3, 4, 5), two_valued=False)[0])
     monkeypatch.setattr(fusion, "MAX_FUSED_SOURCE", plain + 100)
+    version.fused.clear()  # (the function the first evaluator made is kept on the version: run.fusing)
     ev = Evaluator(rb, detail="findings")
     fused = ev._kernel._fused[id(version)]  # type: ignore[union-attr]
     assert fused is not None and "_Unsure" not in fused.__code__.co_names
