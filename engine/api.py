@@ -89,7 +89,7 @@ class Rulebook:
         self._book = book
         self._pm = plugin_manager or get_plugin_manager()
         self._plugin_paths = plugin_paths
-        # what evaluate_many(jobs > 1) loads the rulebook again with, in each worker (set by load)
+        # what evaluate_many(jobs > 1) loads the rulebook again with where workers cannot be forked (set by load)
         self._reload: dict[str, Any] = {"params": book.params_file, "max_cost": DEFAULT_CEILING, "entry_points": True}
         self._evaluator = Evaluator(book, explain="missing", lazy=True)  # (explanation, inputs: computed when read)
         self._explainer: Evaluator | None = None  # explain=True: built on first use (a fifth of a load's CPU)

@@ -30,7 +30,7 @@ def fused_of(steps: list[Step_], name: str, exact_nulls: bool = False, kept: dic
     """One generated function for a version's steps (lang.fusion), or None (then rule by rule); ``kept``: the
     version's own (``PolicyVersion.fused``), where one made for the same rules (these objects), dependencies,
     selection and null reading is found instead of compiled again."""
-    key = (name, exact_nulls, tuple((id(rule), depends, selected) for rule, depends, selected in steps))
+    key = (exact_nulls, tuple((id(rule), depends, selected) for rule, depends, selected in steps))  # (per version)
     if kept is not None and (hit := kept.get(key)) is not None \
             and all(rule is step[0] for rule, step in zip(hit[0], steps, strict=True)):
         return hit[1]
