@@ -45,6 +45,7 @@ from policy_eval.run.lazy import LazyVerdicts
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 Detail = Literal["full", "findings"]  # what a result holds (see Rulebook.evaluate)
+_UNTRIED = object()  # (Rulebook.evaluate: the lazy path was not taken)
 
 __all__ = ["Rulebook", "RuleInputs", "CaseResult", "RuleResult", "Outcome", "register_plugin", "CaseError", "PolicyError",
            "PluginError", "PluginManager"]
@@ -242,31 +243,32 @@ class Rulebook:
         ``detail`` says).
         """
         fused, tried = True, False
-        if type(case) is dict and not explain \
-                and (lazy := self._lazy if detail == "full" else
-                          self._lazy_findings if detail == "findings" else None) is not None \
-                and (as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None)):
-            data, checks = dict(case), self._checks  # (what prepare gives with no enricher)
-            kind: Any = data.get("kind")
-            # (validation on: a case the compiled check takes and orjson can write, else the general way, where a lone
-            # surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
-            if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
-                                  and plain(data)):
-                if as_of is not None and (one := lazy.single.get(kind)) is not None \
-                        and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
-                    # (a fixed as_of and a kind judged by one policy: the version chosen last time, by one identity
-                    # test, and its whole glue, as lazy.result does first; a list: an undetermined verdict to make)
+        if type(case) is dict and not explain and (lazy := self._lazy if detail == "full" else
+                                                   self._lazy_findings if detail == "findings" else None) is not None:
+            kind: Any = case.get("kind")
+            checks, result = self._checks, _UNTRIED
+            # (a kind judged by one policy, given the as_of of the version chosen last time, which was checked then:
+            # that version's whole glue, as lazy.result does first; a list: an undetermined verdict to make. Validation
+            # on: a case the compiled check takes and orjson can write, else the general way, where a lone surrogate or
+            # a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
+            if as_of is not None and type(kind) is str and (one := lazy.single.get(kind)) is not None \
+                    and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
+                data = dict(case)  # (what prepare gives with no enricher)
+                if checks is None or ((check := checks.get(kind)) is not None and check(data) and plain(data)):
                     if type(made := whole(data, as_of, last[2], None, kind, source, record, last[2])) is CaseResult:
                         return made
-                    result: Any = made if made is None else lazy.finished(last, data, made, kind, source, record)
-                else:
+                    result = made if made is None else lazy.finished(last, data, made, kind, source, record)
+            elif as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None):
+                data = dict(case)
+                if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
+                                      and plain(data)):
                     result = lazy.result(data, as_of, source, record)
-                if result is None:
-                    tried = True  # (the general way, which need not try this path again)
-                elif type(result) is CaseResult:  # (else SPENT)
-                    return result
-                else:
-                    fused = False  # (a fused function ran out of budget on it: not run again)
+            if result is None:
+                tried = True  # (the general way, which need not try this path again)
+            elif type(result) is CaseResult:  # (else SPENT, or not tried)
+                return result
+            elif result is not _UNTRIED:
+                fused = False  # (a fused function ran out of budget on it: not run again)
         check_detail(detail)
         try:
             return self._evaluate(case, as_of, explain, source, record, detail, fused, not tried)
@@ -307,12 +309,11 @@ class Rulebook:
         prepared = case if isinstance(case, CaseError) else self.prepare(case, source=source, record=record)
         if isinstance(prepared, CaseError):
             raw = case if isinstance(case, Mapping) else {}
-            return CaseForecast(case_id=id_text(raw.get("case_id")),
-                                kind=raw.get("kind") if isinstance(raw.get("kind"), str) else None,
+            kind = raw.get("kind")
+            return CaseForecast(case_id=id_text(raw.get("case_id")), kind=kind if isinstance(kind, str) else None,
                                 source=source, record=record, start=None, error=prepared.to_dict())
-        if self._forecaster is None:
-            self._forecaster = Forecaster(self._book)
-        return self._forecaster.forecast(prepared, as_of=_instant(as_of), source=source, record=record)
+        forecaster = self._forecaster = self._forecaster or Forecaster(self._book)
+        return forecaster.forecast(prepared, as_of=_instant(as_of), source=source, record=record)
 
     def evaluate_many(self, cases: Iterable[Mapping[str, Any] | CaseError], *,
                       as_of: str | _dt.datetime | _dt.date | None = None, explain: bool = False,
@@ -344,8 +345,7 @@ class Rulebook:
         the findings shape (``quiet``)."""
         raw = case if isinstance(case, Mapping) else {}
         case_id, kind = raw.get("case_id"), raw.get("kind")
-        return CaseResult(case_id=id_text(case_id),
-                          kind=kind if isinstance(kind, str) else None,
+        return CaseResult(case_id=id_text(case_id), kind=kind if isinstance(kind, str) else None,
                           source=error.source if error.source is not None else source,
                           record=error.record if error.record is not None else record,
                           rulebook=self.digest, error=error.to_dict(), quiet=(0, 0) if findings else None)
