@@ -253,6 +253,20 @@ def test_a_batch_writes_the_same_bytes_either_way(detail: str) -> None:
 
 
 
+def test_a_record_in_utf_16_with_a_null_is_judged_as_in_utf_8(proc: Processor) -> None:
+    """A record's bytes with a NUL (UTF-16, which msgspec and orjson refuse and the json module reads): its
+    ``null``, written ``n\\0u\\0l\\0l\\0``, is still looked for. The NUL is looked for only once both readers
+    refused the record: a mutation that never looks gives the null's rules another verdict."""
+    case = next(c for c in map(json.loads, _lines()) if c["kind"] == "after_sale"
+                and c["request"]["type"] == "refund_only" and "received_at" in c["order"])
+    case["order"]["confirmed_at"] = None  # (read by the refund-only window rule)
+    text = json.dumps(case, ensure_ascii=False)
+    utf8 = proc.process(("cases.jsonl", 1, text.encode())).to_json_bytes()
+    assert b"unknown in the case (null): order.confirmed_at" in utf8
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        assert proc.process(("cases.jsonl", 1, text.encode(encoding))).to_json_bytes() == utf8, encoding
+
+
 def test_the_texts_a_full_detail_decoder_remembers_stay_bounded() -> None:
     """In full detail the walker remembers each timestamp's display text (lang.values' texts, as the parser does);
     that memory is emptied when full before a record, so it never holds more than its bound and one record's
