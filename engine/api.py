@@ -32,7 +32,7 @@ from policy_eval.plugin_manager import PluginManager, get_plugin_manager
 from policy_eval.rulebook import Rulebook as _Book
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.cases import read_cases
-from policy_eval.rulebook.casevalues import checked, id_text, plain
+from policy_eval.rulebook.casevalues import checked, id_text
 from policy_eval.rulebook.jsonrecord import not_object
 from policy_eval.rulebook.policy import Rule, parse_instant
 from policy_eval.rulebook.validation import CaseValidator
@@ -108,7 +108,7 @@ class Rulebook:
         self._checks: dict[str, Any] | None = None
         if self._validator is not None:
             self._checks = {kind: check for kind in book.case_schemas
-                            if (check := self._validator.compiled(kind)) is not None}
+                            if (check := self._validator.screened(kind)) is not None}
 
     @classmethod
     def load(cls, policies: str | Path | None = None, *, schemas: str | Path | None = None,
@@ -249,19 +249,18 @@ class Rulebook:
             checks, result = self._checks, _UNTRIED
             # (a kind judged by one policy, given the as_of of the version chosen last time, which was checked then:
             # that version's whole glue, as lazy.result does first; a list: an undetermined verdict to make. Validation
-            # on: a case the compiled check takes and orjson can write, else the general way, where a lone surrogate or
-            # a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
+            # on: a case the screened check takes (valid, and orjson can write it), else the general way, where a lone
+            # surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
             if as_of is not None and type(kind) is str and (one := lazy.single.get(kind)) is not None \
                     and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
                 data = dict(case)  # (what prepare gives with no enricher)
-                if checks is None or ((check := checks.get(kind)) is not None and check(data) and plain(data)):
+                if checks is None or ((check := checks.get(kind)) is not None and check(data)):
                     if type(made := whole(data, as_of, last[2], None, kind, source, record, last[2])) is CaseResult:
                         return made
                     result = made if made is None else lazy.finished(last, data, made, kind, source, record)
             elif as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None):
                 data = dict(case)
-                if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)
-                                      and plain(data)):
+                if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
                     result = lazy.result(data, as_of, source, record)
             if result is None:
                 tried = True  # (the general way, which need not try this path again)

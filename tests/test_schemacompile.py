@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import datetime as _dt
 import json
 import re
 from decimal import Decimal
@@ -23,6 +24,7 @@ from goldencorpus import golden_tests
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from policy_eval.rulebook.casevalues import plain
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.loader import accept_null, load_case_schemas, load_json
 from policy_eval.rulebook.schemacompile import MAX_DEPTH, compile_case_schema, generate
@@ -173,6 +175,45 @@ def test_mutated_cases_agree_with_the_reference(case: dict[str, Any]) -> None:
 @given(_mutated())
 def test_case_validator_answers_exactly_as_without_the_compiled_check(case: dict[str, Any]) -> None:
     assert _messages(_WITH, case) == _messages(_WITHOUT, case)
+
+
+SCREENED = {kind: compile_case_schema(schema, screen=True) for kind, schema in SCHEMAS.items()}
+
+
+def _screened_agrees(case: Any) -> bool:
+    """The screened check (one call: the API's) says what the check then casevalues.plain say, for every kind."""
+    answers = [SCREENED[kind](case) for kind in SCHEMAS]  # type: ignore[misc]
+    assert answers == [bool(COMPILED[kind](case) and plain(case)) for kind in SCHEMAS], \
+        json.dumps(case, default=repr, ensure_ascii=False)
+    return any(answers)
+
+
+@given(_mutated())
+def test_the_screened_check_is_the_check_and_plain(case: dict[str, Any]) -> None:
+    event(f"taken: {_screened_agrees(case)}")
+
+
+_OPEN = {"type": "object", "required": ["kind"],
+         "properties": {"kind": {"const": "x"}, "n": {"type": "integer"}, "s": {"type": "string"}}}
+
+
+@pytest.mark.parametrize("value, plain_json", [
+    (2**64, False), (-(2**63) - 1, False), ("\udc80", False), ({1: "x"}, False), ({"a", "b"}, False),
+    (object(), False), (_dt.datetime(2024, 1, 1), False), (b"x", False), ([{"x": [2**70]}], False),
+    ((1, 2), True), (Decimal("1.5"), True), (2**64 - 1, True), (-(2**63), True), (None, True), ("文本", True)])
+def test_the_screened_check_refuses_what_json_cannot_hold(value: Any, plain_json: bool) -> None:
+    """Under a key the schema leaves open, and (an integer, a text) under one it types: the screened check takes
+    the case exactly where the plain check does and orjson can write it."""
+    check, screened = compile_case_schema(_OPEN), compile_case_schema(_OPEN, screen=True)
+    assert check is not None and screened is not None
+    cases = [{"kind": "x", "extra": value}]
+    if type(value) is int:
+        cases.append({"kind": "x", "n": value})
+    if type(value) is str:
+        cases.append({"kind": "x", "s": value})
+    for case in cases:
+        assert check(case)
+        assert screened(case) is plain_json is plain(case)
 
 
 _WITH = CaseValidator(SCHEMAS)

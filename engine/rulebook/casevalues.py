@@ -100,10 +100,13 @@ def _short(value: Any) -> str:
 def checked(case: dict[str, Any], validator: Any, source: str | None, record: int | None) -> CaseError | None:
     """``validator.check`` of a case handed over as Python values, with :func:`value_error` first where
     :func:`plain` says it may hold what JSON cannot, and after where the compiled check refused what the slower
-    validators took (a tuple for an array)."""
+    validators took (a tuple for an array). A case that the schema's screened check takes (valid, and orjson can
+    write it) is what those steps would find nothing in."""
+    kind = case.get("kind")
+    if type(kind) is str and (screen := validator.screened(kind)) is not None and screen(case):
+        return None
     if not plain(case) and (error := value_error(case, source, record)) is not None:
         return error
-    kind = case.get("kind")
     check = validator.compiled(kind) if type(kind) is str else None
     if check is not None and check(case):  # (what validator.check runs first: True means it finds nothing)
         return None

@@ -36,8 +36,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.values import parse_date
+from policy_eval.rulebook.casevalues import _OPTIONS, _decimal
 from policy_eval.rulebook.jsonrecord import _scan
 from policy_eval.rulebook.schemaregex import _RE2Search
 
@@ -335,22 +338,24 @@ class _Generator:
         return out
 
 
-def generate(schema: Any, exact: bool = False) -> tuple[str, dict[str, Any]] | None:
+def generate(schema: Any, exact: bool = False, screen: bool = False) -> tuple[str, dict[str, Any]] | None:
     """The source of ``check`` and the globals it runs with, or None outside the subset or the limits
-    (``exact``: see :func:`compile_case_schema`)."""
+    (``exact``, ``screen``: see :func:`compile_case_schema`)."""
     gen = _Generator(exact)
     try:
         body = gen.node(schema, "case", 0, 0)
     except (_Unsupported, RecursionError):
         return None
+    if screen and not exact:  # (casevalues.plain's call; orjson's errors are TypeErrors)
+        body = [*body, "_dumps(case, default=_decimal, option=_OPTIONS)"]
     lines = [
         "def check(case):",
         *(["    n = 0"] if exact else []),
         "    try:",
         *("        " + line for line in body or ["pass"]),
         # a required property missing (KeyError), a bad timestamp or date (ValueParseError), a NaN met by a
-        # bound (InvalidOperation): not valid here; the slow path words it
-        "    except (KeyError, ValueError, ArithmeticError, RecursionError):",
+        # bound (InvalidOperation), what orjson cannot write (screen): not valid here; the slow path words it
+        f"    except (KeyError, ValueError, ArithmeticError, RecursionError{', TypeError' if screen else ''}):",
         f"        {gen.no}",
         "    return n" if exact else "    return True",
     ]
@@ -360,19 +365,24 @@ def generate(schema: Any, exact: bool = False) -> tuple[str, dict[str, Any]] | N
     namespace: dict[str, Any] = {f"_k{i}": value for i, value in enumerate(gen.constants)}
     namespace.update(__builtins__=_BUILTINS, Decimal=Decimal, KeyError=KeyError, ValueError=ValueError,
                      ArithmeticError=ArithmeticError, RecursionError=RecursionError,
-                     _timestamps=MEMO, _parse_timestamp=parse_timestamp, _parse_date=parse_date, _scan=_scan)
+                     _timestamps=MEMO, _parse_timestamp=parse_timestamp, _parse_date=parse_date, _scan=_scan,
+                     TypeError=TypeError, _dumps=orjson.dumps, _decimal=_decimal, _OPTIONS=_OPTIONS)
     return source, namespace
 
 
-def compile_case_schema(schema: Any, name: str = "case schema", exact: bool = False) -> Callable[[Any], Any] | None:
+def compile_case_schema(schema: Any, name: str = "case schema", exact: bool = False, screen: bool = False
+                        ) -> Callable[[Any], Any] | None:
     """``check(case) -> bool`` for ``schema``, or None when it leaves the subset (see the module).
+
+    ``screen=True``: True only where, besides, orjson can write the case (:func:`~policy_eval.rulebook.casevalues.plain`,
+    in the same call: a case handed over as Python values may hold what JSON cannot).
 
     ``exact=True``: ``check(record) -> int`` for a record as orjson reads it: the number of JSON strings it
     holds (keys and string values, as :func:`policy_eval.rulebook.jsonrecord.read_checked` compares with the
     text's quotes) when it is valid and holds no binary float anywhere, else -1 (a float's exact value is not
     known, so a number must be an ``int``). One walk does the schema check and the reader's float and
     duplicate-key walk. None also where an untyped subschema with properties or items would count twice."""
-    generated = generate(schema, exact)
+    generated = generate(schema, exact, screen)
     if generated is None:
         return None
     source, namespace = generated

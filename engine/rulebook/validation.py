@@ -90,11 +90,21 @@ class CaseValidator:
         self._fast: dict[str, Any] = {}
         self._reference: dict[str, jsonschema.protocols.Validator] = {}
         self._exact: dict[str, Any] | None = None
+        self._screened: dict[str, Any] = {}
 
     def compiled(self, kind: str) -> Any:
         """The compiled yes/no check of ``kind``'s schema (schemacompile), or None: True means :meth:`check`
         returns None for the case; False is not yet an error (:meth:`check` finds and words it)."""
         return self._compiled.get(kind)
+
+    def screened(self, kind: str) -> Any:
+        """:meth:`compiled`'s check that also says False where orjson cannot write the case (casevalues.plain, in
+        the same call): for a case handed over as Python values. Made on first use."""
+        if kind not in self._screened:
+            schema = self._schemas.get(kind)
+            self._screened[kind] = None if schema is None else \
+                compile_case_schema(schema, f"{kind} case schema", screen=True)
+        return self._screened[kind]
 
     def exact_checks(self) -> dict[str, Any]:
         """Each kind's exact check (``compile_case_schema(..., exact=True)``), for
