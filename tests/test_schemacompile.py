@@ -24,8 +24,8 @@ from goldencorpus import golden_tests
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from policy_eval.rulebook.casevalues import plain
 from policy_eval.rulebook.cases import parse_record
+from policy_eval.rulebook.casevalues import plain
 from policy_eval.rulebook.loader import accept_null, load_case_schemas, load_json
 from policy_eval.rulebook.schemacompile import MAX_DEPTH, compile_case_schema, generate
 from policy_eval.rulebook.schemaregex import RE2Validator
