@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from policy_eval.errors import clip
-from policy_eval.lang.budget import _CURRENT, BudgetExceeded, Meter
+from policy_eval.lang.budget import BudgetExceeded, Meter, current
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.nullcode import FusedGate, fused_gate
 from policy_eval.lang.values import UNKNOWN, render
@@ -52,7 +52,6 @@ class General(Protocol):
 
 
 _U = UNKNOWN
-_current = _CURRENT.get  # (budget.current without its Python call: every record runs it)
 _UNMADE: Any = object()
 
 FAILURES = (BudgetExceeded, *DATA_ERRORS)  # what makes one rule undetermined on one case, not the run fail
@@ -145,7 +144,7 @@ class Kernel:
         steps = self._steps.get(id(version))
         if steps is None:
             return None
-        meter = _current()
+        meter = current()
         # the fused function gets its own environment: a let it computed before raising (a budget error, say)
         # must not be found computed, and so cost nothing, when the rules are then decided one by one; when it
         # returns, the lets it left there are the loud verdicts' messages' (lang.fusion)
@@ -224,7 +223,7 @@ class Kernel:
         """:meth:`outcomes`, with the pattern they make as one int (the loud steps' bits, then the complied steps'
         above them: run.written keys a version's verdicts by it); None as for :meth:`outcomes`."""
         fused = self.lax(version) if nulls else (made[0] if (made := self.fused(version)) is not None else None)
-        meter = _current()
+        meter = current()
         if fused is None or (meter is not None and not meter.fused) or (quick := fused(case, own := env.copy(), meter)) \
                 is None:
             return None
@@ -243,7 +242,7 @@ class Kernel:
         either raised: then the general path takes the whole version."""
         steps = self._steps.get(id(version))
         fused = self.lax(version)
-        meter = _current()
+        meter = current()
         if steps is None or fused is None or not self._alone[id(version)] or (meter is not None and not meter.fused):
             return None
         gated = self.null_gated(version, case, env, want)
@@ -297,7 +296,7 @@ class Kernel:
             ) if steps else None
         if gate is None:
             return None
-        gated: int | None = gate(case, env.copy(), want, _current())
+        gated: int | None = gate(case, env.copy(), want, current())
         return gated
 
     def lax(self, version: PolicyVersion) -> Any:
