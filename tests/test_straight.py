@@ -193,6 +193,29 @@ def test_cases_it_hands_back(tmp_path: Path) -> None:
     assert counted.answered == 3 and counted.handed_back == 3
 
 
+def test_policies_of_a_kind_with_their_own_reference_times(tmp_path: Path) -> None:
+    """Each policy's version is chosen at its own reference time; a policy whose reference time reads as the one
+    before's is read once. A policy not yet in force at its reference time (though in force at the other
+    policy's) hands the case back, and the general path says so."""
+    refs = (("a-submitted", "request.submitted_at", "2020-01-01"), ("b-confirmed", "order.confirmed_at", "2024-02-25"),
+            ("c-confirmed", "order.confirmed_at", "2020-01-01"))
+    for name, ref, since in refs:
+        pt.write(tmp_path / f"{name}.yaml", pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= "
+                                                                            "order.confirmed_at + 15d")),
+                                                      id=name, reference_time=ref, effective_from=since))
+    rb = pt.load(tmp_path)
+    straight, general, counted = _pair(rb)
+    assert [shared for _, _, shared in straight._straight._routes["after_sale"]] == [False, False, True]
+    inside = _same(straight, general, _chain_case(confirmed_at="2024-02-26T10:00:00+08:00"))
+    assert inside.versions == (("a-submitted", "1"), ("b-confirmed", "1"), ("c-confirmed", "1"))
+    assert counted.answered == 1 and counted.handed_back == 0
+    before = _same(straight, general, _chain_case())  # confirmed 2024-02-20: b-confirmed is not in force yet
+    assert counted.handed_back == 1
+    assert [(r.policy, r.rule, r.outcome.value) for r in before.results] == [("b-confirmed", None, "not_applicable")]
+    fixed = _same(straight, general, _chain_case(), as_of=parse_instant("2024-03-01T00:00:00+08:00"))
+    assert fixed.versions == inside.versions and counted.answered == 2
+
+
 LOOPS = pt.policy(pt.rules_text(
     pt.rule("loops", "all m in messages: all n in messages: m.sent_at <= n.sent_at or m.sender != n.sender"),
     pt.rule("plain", "len(messages) >= 1", title="Plain")), **pt.CHAT)

@@ -9,8 +9,9 @@ rules of a version with dependencies read (for one without, :meth:`~policy_eval.
 decides what the unknown value hides).
 
 For each policy it does what the general path does for such a case, and nothing else: the reference time
-from the latest version (or ``as_of``), the version in force then, and :meth:`~policy_eval.run.kernel.Kernel.run`
-on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
+from the latest version (or ``as_of``; read once where a policy's is the text of the one before's, as the
+after-sale policies' ``request.submitted_at`` is), the version in force then, and
+:meth:`~policy_eval.run.kernel.Kernel.run` on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
 the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
 full detail): about 3 % of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
 start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
@@ -51,20 +52,20 @@ _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
 
 
-def _in_force(history: PolicyHistory, reference: Any, case: dict[str, Any], as_of: Any) -> tuple[Any, Any] | None:
-    """The policy's reference time on the case (``as_of`` when given; ``reference``: its latest version's compiled
-    reference time) and the version in force then; None where there is none (the general path's case)."""
-    if as_of is None:
-        try:
-            ref = reference(case, {REF_TIME: UNKNOWN})
-        except DATA_ERRORS:
-            return None
-        if ref is UNKNOWN:
-            return None
-    else:
-        ref = as_of
-    version = history.at(ref)
-    return None if version is None else (ref, version)
+def _reference(reference: Any, case: dict[str, Any]) -> Any:
+    """A policy's reference time on the case (``reference``: its latest version's compiled reference time), or None
+    where it is missing or cannot be read (the general path's case)."""
+    try:
+        ref = reference(case, {REF_TIME: UNKNOWN})
+    except DATA_ERRORS:
+        return None
+    return None if ref is UNKNOWN else ref
+
+
+def _same_reference(history: PolicyHistory, before: PolicyHistory) -> bool:
+    """Whether two policies of a kind read the same reference time: the same text, compiled against the same
+    case schema, reads the same value (an error or a missing one included, which ends the case's straight way)."""
+    return history.latest().reference_time.text == before.latest().reference_time.text
 
 
 class Straight:
@@ -83,8 +84,11 @@ class Straight:
         self._budget = budget
         self._digest = digest
         # per kind: each policy and its latest version's compiled reference time, in the general path's order
-        self._routes: dict[str, tuple[tuple[PolicyHistory, Any], ...]] = {
-            kind: tuple((h, h.latest().reference_time.fn) for h in by_kind.get(kind, ())) for kind in kinds}
+        # (and whether it is the one before's, which is then read once: the after-sale policies' `request.submitted_at`)
+        self._routes: dict[str, tuple[tuple[PolicyHistory, Any, bool], ...]] = {
+            kind: tuple((h, h.latest().reference_time.fn, i > 0 and _same_reference(h, histories[i - 1]))
+                        for i, h in enumerate(histories))
+            for kind in kinds for histories in [list(by_kind.get(kind, ()))]}
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
                source: str | None, record: int | None, null_free: bool = True) -> CaseResult | Spent | None:
@@ -105,10 +109,12 @@ class Straight:
             found: list[Any] | None = None
             versions: list[tuple[str, str | None]] = []
             complied = not_applicable = 0
-            for history, reference in route:
-                if (chosen := _in_force(history, reference, case, as_of)) is None:
+            ref: Any = as_of
+            for history, reference, shared in route:
+                if not shared and as_of is None and (ref := _reference(reference, case)) is None:
                     return None
-                ref, version = chosen
+                if (version := history.at(ref)) is None:
+                    return None
                 if places is not None:  # a null on a path the version's rules read: Kernel.run_nulls
                     nulls = self._null_paths[id(version)].named(places)
                     quick = self._kernel.run_nulls(general, version, case, {REF_TIME: ref}, nulls,
@@ -148,7 +154,7 @@ class Straight:
         made._tally = None
         return made
 
-    def _written(self, route: tuple[tuple[PolicyHistory, Any], ...], case: dict[str, Any], kind: str,
+    def _written(self, route: tuple[tuple[PolicyHistory, Any, bool], ...], case: dict[str, Any], kind: str,
                  case_id: str | None, as_of: Any, as_text: str | None, source: str | None, record: int | None
                  ) -> CaseResult | Spent | None:
         """Full detail's result of a case with no explicit null, or None (see the module); SPENT where a fused
@@ -161,10 +167,12 @@ class Straight:
         meter = fresh(self._budget)  # a fresh budget for the case
         token = _METER_SET(meter)
         try:
-            for history, reference in route:
-                if (chosen := _in_force(history, reference, case, as_of)) is None:
+            ref: Any = as_of
+            for history, reference, shared in route:
+                if not shared and as_of is None and (ref := _reference(reference, case)) is None:
                     return None
-                ref, version = chosen
+                if (version := history.at(ref)) is None:
+                    return None
                 made = run(version, case, {REF_TIME: ref, NO_NULL: True})
                 if made is None:  # (a fused function out of budget: not run again on the general path)
                     return SPENT if meter is not None and not meter.fused else None
