@@ -220,8 +220,19 @@ def _date_of(t: _dt.datetime) -> _dt.date:
     return t.astimezone(SHANGHAI).date()
 
 
+_DAYS: dict[_dt.date, _dt.datetime] = {}  # start_of_day's answers by day: a batch's days recur across its cases
+_DAYS_MAX = 4096
+
+
 def _start_of_day(d: _dt.date) -> _dt.datetime:
-    return _dt.datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+    if type(d) is not _dt.date:  # (a subclass: not kept)
+        return _dt.datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+    start = _DAYS.get(d)
+    if start is None:  # (an aware datetime cannot change: one object serves every case of its day)
+        if len(_DAYS) >= _DAYS_MAX:
+            _DAYS.clear()
+        start = _DAYS[d] = _dt.datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+    return start
 
 
 def _dur(unit: str) -> Callable[[Any], _dt.timedelta]:
