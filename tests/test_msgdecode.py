@@ -10,6 +10,7 @@ remembers are the parser's. A batch writes the same bytes either way (the last t
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import random
@@ -30,6 +31,7 @@ from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.msgdecode import compile_decoder
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.batch import BatchOptions, Processor
+from policy_eval.run.nullpaths import has_null
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -46,7 +48,8 @@ def _agrees(proc: Processor, line: bytes) -> bool:
     record read_checked refuses."""
     assert proc._decode is not None and proc._exact is not None
     MEMO.clear()
-    decoded = proc._decode(line)
+    got = proc._decode(line)
+    decoded = None if got is None else got[0]
     remembered = dict(MEMO)
     MEMO.clear()
     read = read_checked(line, proc._exact)
@@ -219,6 +222,26 @@ def forget() -> None:
     _DATETIME_TEXT.clear()
 
 
+def test_it_says_whether_the_record_holds_a_null(proc: Processor) -> None:
+    """A record the types with no null take holds none (the evaluator then searches it for none); one that only the
+    types with nulls take holds one; a record whose only ``null`` is inside a text holds none, and is said to.
+    Taken or not, every record gives the bytes it gives when the caller searches its text (test below)."""
+    assert proc._decode is not None
+    case = _after_sale()
+    plain = proc._decode(orjson.dumps(case))
+    assert plain is not None and plain[1] is True
+    nulled = copy.deepcopy(case)
+    nulled["order"]["shipped_at"] = None
+    held = proc._decode(orjson.dumps(nulled))
+    assert held is not None and held[1] is False and held[0]["order"]["shipped_at"] is None
+    worded = copy.deepcopy(case)
+    worded["order"]["goods_title"] = "null and void"
+    text = orjson.dumps(worded)
+    assert b"null" in text
+    said = proc._decode(text)
+    assert said is not None and said[1] is True and said[0] == orjson.loads(text)
+
+
 def test_the_timestamps_are_remembered_as_the_parser_remembers_them(proc: Processor) -> None:
     """What the walker is for: each timestamp of a record taken is in lang.timestamps' memo, as the parser
     would have left it, so that the rules' readers find it there."""
@@ -360,5 +383,8 @@ def test_a_schema_with_every_keyword_of_the_subset() -> None:
             missed += valid and b"60Z" not in line  # (valid, but left to the other way: no leap second in it)
             continue
         taken += 1
-        assert valid and decoded == case and list(decoded) == list(case), line
+        read, null_free = decoded
+        assert valid and read == case and list(read) == list(case), line
+        # said to hold no null only when it holds none; said to hold one only where its text has a null
+        assert null_free is not has_null(case) or (not null_free and b"null" in line), line
     assert taken > 1000 and refused > 1000 and missed == 0, (taken, refused, missed)

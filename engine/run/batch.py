@@ -168,21 +168,22 @@ class Processor:
     def _process(self, item: tuple[str, int, Any]) -> CaseResult:
         source, number, payload = item
         try:
-            # its UTF-8 text has no null and no enricher may add one: the evaluator need not search the case for one
-            # (bytes with a NUL may be UTF-16, which only parse_record reads: the two readers before it refuse a NUL)
+            # null_free: the case holds no null and no enricher may add one, so the evaluator need not search it (a NUL
+            # in the bytes may be UTF-16's, whose null the search misses: only parse_record reads those)
             null_free = checked = False
             given = not isinstance(payload, (bytes, str))  # handed over as Python values (evaluate_many, jobs > 1)
             if not given:
-                plain = not self.enrichers
-                null_free = plain and (b"null" not in payload if type(payload) is bytes else "null" not in payload)
-                exact = self._exact
-                if exact is not None and plain and ((decode := self._decode) is not None
-                                                    and (case := decode(payload)) is not None
-                                                    or (case := read_checked(payload, exact)) is not None):
-                    payload, checked = case, True  # read exactly and valid (rulebook.msgdecode, else one walk)
+                plain, exact = not self.enrichers, self._exact
+                if exact is not None and plain and (decode := self._decode) is not None \
+                        and (read := decode(payload)) is not None:
+                    (payload, null_free), checked = read, True  # read exactly and valid, nulls known (rulebook.msgdecode)
                 else:
-                    null_free = null_free and (type(payload) is not bytes or b"\0" not in payload)
-                    payload = parse_record(payload, source, number)
+                    null_free = plain and (b"null" not in payload if type(payload) is bytes else "null" not in payload)
+                    if exact is not None and plain and (case := read_checked(payload, exact)) is not None:
+                        payload, checked = case, True  # read exactly and valid in one walk
+                    else:
+                        null_free = null_free and (type(payload) is not bytes or b"\0" not in payload)
+                        payload = parse_record(payload, source, number)
             if not checked:
                 if isinstance(payload, CaseError):
                     return self.rejected(payload)
