@@ -1,13 +1,18 @@
-"""``start_of_day(d)``: 00:00 Asia/Shanghai of a day, its answers kept by day (a batch's days recur across cases).
+"""``start_of_day(d)``: 00:00 Asia/Shanghai of a day, its answers kept by day (a batch's days recur across cases);
+``days(n)``, ``hours(n)``, ...: a whole count's duration kept by count.
 
 The kept answer must be the one the constructor gives for that very day, in every era of the zone (Shanghai kept
-summer time from 1986 to 1991: midnight was then +09:00), and the table stays bounded whatever days the cases hold.
+summer time from 1986 to 1991: midnight was then +09:00), and a kept duration the exact one the general way gives
+(a decimal count, and a count past a duration's range, go that way); the tables stay bounded whatever the cases hold.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from decimal import Decimal
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,3 +50,45 @@ def test_the_kept_answers_are_bounded_and_a_subclass_is_not_kept() -> None:
     moment = _dt.datetime(2024, 3, 1, 15, 30, tzinfo=SHANGHAI)  # a datetime is a date: answered, never kept
     assert functions._start_of_day(moment) == _dt.datetime(2024, 3, 1, tzinfo=SHANGHAI)
     assert moment not in functions._DAYS
+
+
+def _general(n: Any, size: int) -> Any:
+    """The duration the general way gives (a Decimal count), or the error it raises."""
+    us = Decimal(n) * size * 1_000_000
+    try:
+        if not -Decimal(10) ** 21 <= us <= Decimal(10) ** 21:
+            raise OverflowError("duration out of range (more than 999,999,999 days)")
+        return _dt.timedelta(microseconds=int(us))
+    except OverflowError as exc:
+        return ("error", str(exc))
+
+
+def _asked(run: Any, n: Any) -> Any:
+    try:
+        return run(n)
+    except OverflowError as exc:
+        return ("error", str(exc))
+
+
+EDGE = 999_999_999 * 86400
+
+
+@pytest.mark.parametrize(("unit", "size"), [("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1)])
+@given(counts=st.lists(st.one_of(st.integers(-10**6, 10**6), st.integers(-10**22, 10**22),
+                                 st.sampled_from([EDGE, EDGE + 1, -EDGE, -EDGE - 1, EDGE // 86400, EDGE // 86400 + 1])),
+                       min_size=1, max_size=20))
+def test_a_whole_count_is_the_duration_the_general_way_gives(unit: str, size: int, counts: list[int]) -> None:
+    run = functions._dur(unit)
+    for n in counts + counts:  # (each asked twice: the second answer is the kept one)
+        assert _asked(run, n) == _general(n, size), n
+
+
+def test_decimal_counts_and_the_kept_durations_bound() -> None:
+    run = functions._dur("days")
+    assert run(Decimal("1.5")) == _dt.timedelta(days=1, hours=12)
+    assert run(True) == _dt.timedelta(days=1)  # (a bool is not kept: the general way reads it as 1)
+    for n in range(functions._KEPT_COUNTS + 10):
+        run(n)
+    assert run(7) == _dt.timedelta(days=7)
+    kept = next(c.cell_contents for c in run.__closure__ or () if isinstance(c.cell_contents, dict))
+    assert len(kept) <= functions._KEPT_COUNTS and True not in {type(k) is bool for k in kept}

@@ -235,10 +235,24 @@ def _start_of_day(d: _dt.date) -> _dt.datetime:
     return start
 
 
+_WHOLE_SECONDS = 999_999_999 * 86400  # a whole number of seconds a timedelta always holds (its bound is 999,999,999 days)
+_KEPT_COUNTS = 1024  # durations kept per unit, by count (a timedelta cannot change: one object serves every case)
+
+
 def _dur(unit: str) -> Callable[[Any], _dt.timedelta]:
     size = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}[unit]
+    kept: dict[int, _dt.timedelta] = {}  # (a count from a case, most often, and the same few counts recur)
 
     def run(n: Any) -> _dt.timedelta:
+        if type(n) is int:
+            hit = kept.get(n)
+            if hit is not None:
+                return hit
+            if -_WHOLE_SECONDS <= (whole := n * size) <= _WHOLE_SECONDS:  # (the same duration as below, exactly)
+                if len(kept) >= _KEPT_COUNTS:
+                    kept.clear()
+                hit = kept[n] = _dt.timedelta(seconds=whole)
+                return hit
         us = Decimal(n) * size * 1_000_000
         if not -MAX_DURATION_US <= us <= MAX_DURATION_US:  # (int() of 1E+917519 alone is half a minute)
             raise OverflowError("duration out of range (more than 999,999,999 days)")
