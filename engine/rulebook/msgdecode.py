@@ -2,9 +2,10 @@
 
 Input: the rulebook's case schemas (as loaded, unknown-value convention applied). Output: ``decode(text)``, the
 case a JSON Lines record holds and whether it holds no null, when it is valid, else None; or None in place of
-``decode`` when no kind's schema is in the subset below. The case is what ``jsonrecord.read_checked`` gives for the record: the same
-plain dicts, lists and texts, keys in the record's order, and its timestamps parsed into lang.timestamps' memo
-(with ``texts``, their text into lang.values' memory too), where the rules' readers look first.
+``decode`` when no kind's schema is in the subset below. The case is what ``jsonrecord.read_checked`` gives for
+the record: the same plain dicts, lists and texts, keys in the record's order, and its timestamps parsed into
+lang.timestamps' memo (with ``texts``, their text into lang.values' memory too), where the rules' readers look
+first.
 
 Why: ``read_checked`` spent 12-14 µs of a record's ~45 (bench/ingest.py): orjson, a walk of the whole record
 by the schema's compiled check (rulebook.schemacompile), and a Python call of ~600 ns per timestamp. Here

@@ -11,8 +11,8 @@ decides what the unknown value hides).
 For each policy it does what the general path does for such a case, and nothing else: the reference time
 from the latest version (or ``as_of``; read once where a policy's is the text of the one before's, as the
 after-sale policies' ``request.submitted_at`` is), the version in force then, and
-:meth:`~policy_eval.run.kernel.Kernel.run` on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
-the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
+:meth:`~policy_eval.run.kernel.Kernel.run` on it (the fused function, the loud verdicts built by the general
+path), under a fresh budget. What it skips is the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
 full detail): about 3 % of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
 start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
 functions and the verdicts it built are dropped). ``tests/test_straight.py`` holds its answers equal to the
