@@ -314,7 +314,7 @@ def compile_decoder(schemas: Mapping[str, Any], texts: bool = False) -> Decode |
     errors = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)  # (nesting too deep for msgspec)
     blanks = _BLANKS
 
-    def decode(text: bytes) -> dict[str, Any] | None:
+    def decode(text: bytes) -> tuple[dict[str, Any], bool] | None:
         if type(text) is not bytes or len(text) > MAX_RECORD_BYTES or b"\\" in text:
             return None
         at = text.find(_KIND)
@@ -325,11 +325,12 @@ def compile_decoder(schemas: Mapping[str, Any], texts: bool = False) -> Decode |
             else None
         if made is None:
             return None
+        strict = made[3]
         try:
             # (no null anywhere, most records: the strict types take it; else the record holds a null, or is not taken)
-            null_free = made[3] is not None
+            null_free = strict is not None
             try:
-                case = made[3](text) if null_free else made[0](text)
+                case = strict(text) if strict is not None else made[0](text)
             except errors:
                 if not null_free:
                     raise
