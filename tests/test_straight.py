@@ -216,6 +216,20 @@ def test_policies_of_a_kind_with_their_own_reference_times(tmp_path: Path) -> No
     assert fixed.versions == inside.versions and counted.answered == 2
 
 
+def test_one_reference_text_with_two_parameter_values_is_read_for_each(tmp_path: Path) -> None:
+    """``request.submitted_at + lag`` in two policies whose ``lag`` differs reads two times: the second policy is in
+    force at its own (submitted + 30 days) though not at the first's, and the straight path says so."""
+    for name, lag, since in (("a-lag", "0d", "2020-01-01"), ("b-lag", "30d", "2024-03-20")):
+        body = f"params:\n  lag: {lag}\n" + pt.rules_text(pt.rule("in-window", "request.submitted_at <= "
+                                                                   "order.confirmed_at + 15d"))
+        pt.write(tmp_path / f"{name}.yaml", pt.policy(body, id=name, reference_time="request.submitted_at + lag",
+                                                      effective_from=since))
+    straight, general, counted = _pair(pt.load(tmp_path))
+    assert [shared for _, _, shared in straight._straight._routes["after_sale"]] == [False, False]
+    result = _same(straight, general, _chain_case())  # submitted 2024-03-01: b-lag is in force at 2024-03-31
+    assert result.versions == (("a-lag", "1"), ("b-lag", "1")) and counted.answered == 1
+
+
 LOOPS = pt.policy(pt.rules_text(
     pt.rule("loops", "all m in messages: all n in messages: m.sent_at <= n.sent_at or m.sender != n.sender"),
     pt.rule("plain", "len(messages) >= 1", title="Plain")), **pt.CHAT)

@@ -8,7 +8,7 @@ explanations). Nothing here parses or looks at schemas.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from policy_eval.lang.ast import Span
@@ -16,7 +16,7 @@ from policy_eval.lang.types import Type
 
 __all__ = [
     "IR", "Const", "Field", "Index", "Var", "DatedParam", "LetRef", "Op", "And", "Or", "Not",
-    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths", "walk",
+    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths", "walk", "same",
 ]
 
 
@@ -181,3 +181,26 @@ def root_paths(*nodes: IR) -> tuple[tuple[str, ...], ...]:
         if path is not None:
             out[path] = None
     return tuple(out)
+
+
+def same(a: IR, b: IR) -> bool:
+    """Whether two checked trees compute the same thing: the same node classes, and every field equal but where
+    each was written (``span``), sub-trees compared alike (nodes compare by identity otherwise). A constant's value
+    is compared with its type (a parameter's value included), a function by identity."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    for f in fields(a):
+        if f.name == "span":
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, IR):
+            if not (isinstance(y, IR) and same(x, y)):
+                return False
+        elif type(x) is tuple and x and isinstance(x[0], IR):
+            if type(y) is not tuple or len(x) != len(y) or not all(same(p, q) for p, q in zip(x, y, strict=True)):
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True

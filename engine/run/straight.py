@@ -9,10 +9,10 @@ rules of a version with dependencies read (for one without, :meth:`~policy_eval.
 decides what the unknown value hides).
 
 For each policy it does what the general path does for such a case, and nothing else: the reference time
-from the latest version (or ``as_of``; read once where a policy's is the text of the one before's, as the
-after-sale policies' ``request.submitted_at`` is), the version in force then, and
-:meth:`~policy_eval.run.kernel.Kernel.run` on it (the fused function, the loud verdicts built by the general
-path), under a fresh budget. What it skips is the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
+from the latest version (or ``as_of``; read once where a policy's is the one before's, as the after-sale
+policies' ``request.submitted_at`` is), the version in force then, and :meth:`~policy_eval.run.kernel.Kernel.run`
+on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
+the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
 full detail): about 3 % of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
 start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
 functions and the verdicts it built are dropped). ``tests/test_straight.py`` holds its answers equal to the
@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from policy_eval.lang import ir
 from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
@@ -63,9 +64,11 @@ def _reference(reference: Any, case: dict[str, Any]) -> Any:
 
 
 def _same_reference(history: PolicyHistory, before: PolicyHistory) -> bool:
-    """Whether two policies of a kind read the same reference time: the same text, compiled against the same
-    case schema, reads the same value (an error or a missing one included, which ends the case's straight way)."""
-    return history.latest().reference_time.text == before.latest().reference_time.text
+    """Whether two policies of a kind read the same reference time: the same checked tree (the same paths,
+    functions and constants, a parameter's value included; the text alone is not enough, ``submitted_at + lag``
+    with two lags) reads the same value on any case, an error or a missing one included, which ends the case's
+    straight way."""
+    return ir.same(history.latest().reference_time.node, before.latest().reference_time.node)
 
 
 class Straight:
