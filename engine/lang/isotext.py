@@ -43,6 +43,5 @@ def iso_text(value: _dt.datetime) -> str:
     zone = value.tzinfo
     if type(value) is _dt.datetime and type(zone) is _dt.timezone \
             and (_MINUTE_ZONES.get(zone) or (zone not in _MINUTE_ZONES and _minute_zone(zone))):
-        text: str = (_ENCODE[0] if _ENCODE else _encoder())(value)
-        return text
+        return (_ENCODE[0] if _ENCODE else _encoder())(value)
     return value.isoformat()
