@@ -18,6 +18,7 @@ import pytest
 from policy_eval.cli import run
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.result import CaseResult, Outcome, RuleResult
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -134,3 +135,53 @@ def test_a_waived_verdict_is_a_finding() -> None:
     assert [(f["rule"], f["outcome"], f["waiver"]["would_be"]) for f in waived] == [
         ("refunds/reply-in-time", "not_applicable", "violated")]
     assert short["summary"] == long["summary"]
+
+
+def _finding_step_by_step(r: RuleResult) -> dict[str, Any]:
+    """A finding as the schema lists its keys, in order (what RuleResult.finding's one-step dict must equal)."""
+    out: dict[str, Any] = {"rule": f"{r.policy}/{r.rule}" if r.rule else r.policy, "outcome": r.outcome.value,
+                           "clause": r.clause}
+    if r.outcome is Outcome.VIOLATED:
+        out["message"] = r.message if r.message is not None else r.reason
+        if r.remedies:
+            out["remedies"] = list(r.remedies)
+    else:
+        out["reason"] = r.reason
+    for key, value in (("missing", list(r.missing)), ("waiver", r.waiver), ("error", r.error),
+                       ("depends", r.depends), ("params", r.params)):
+        if value:
+            out[key] = value
+    return out
+
+
+def test_findings_records_are_the_same_bytes_whatever_their_fields() -> None:
+    """The one-step dicts (a violated verdict with nothing beside it; a batch record without ``as_of`` or error) are
+    the step-by-step ones, key order included, on every combination of the fields that decide which is made."""
+    remedy = ({"kind": "refund", "amount": {"amount": "9.90", "currency": "CNY"}},)
+    extras: list[dict[str, Any]] = [{}, {"remedies": remedy}, {"missing": ("order.paid",)}, {"waiver": {"id": "w"}},
+                                    {"error": "boom"}, {"depends": {"a": "violated"}},
+                                    {"params": {"limit": {"value": "48h", "source": "policy"}}}, {"message": None}]
+    verdicts = [RuleResult("p", "1", rule, "t", "c 1", outcome, "high", "why", **{"message": "msg", **extra})
+                for rule in ("r", None) for outcome in Outcome for extra in extras]
+    for verdict in verdicts:
+        assert verdict.finding() == _finding_step_by_step(verdict)
+        assert list(verdict.finding()) == list(_finding_step_by_step(verdict))
+    loud = [v for v in verdicts if v.outcome in (Outcome.VIOLATED, Outcome.UNDETERMINED) or v.waiver is not None]
+    for as_of in (None, "2024-01-01T00:00:00+08:00"):
+        for error in (None, {"json_path": "$", "message": "bad"}):
+            for results in ((), tuple(verdicts[:9]), tuple(verdicts)):
+                made = CaseResult("c-1", "k", "in.jsonl", 7, results, "sha256:x", as_of, error,
+                                  (("p", "1"), ("q", None)), (3, 4))
+                expected: dict[str, Any] = {"format": "findings/1", "case_id": "c-1", "kind": "k", "source": "in.jsonl",
+                                            "record": 7, "rulebook": "sha256:x"}
+                if as_of is not None:
+                    expected["as_of"] = as_of
+                if error is not None:
+                    expected.update(status="rejected", error=error)
+                else:
+                    complied, violated, not_applicable, undetermined = made.tally()
+                    expected.update(status="evaluated", versions={"p": "1", "q": None},
+                                    summary={"complied": complied, "violated": violated,
+                                             "not_applicable": not_applicable, "undetermined": undetermined},
+                                    findings=[_finding_step_by_step(v) for v in results if v in loud])
+                assert made.to_json_bytes() == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()

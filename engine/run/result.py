@@ -96,6 +96,16 @@ class RuleResult:
     def finding(self) -> dict[str, Any]:
         """This verdict as a findings record lists it (rule-constant title and severity left out)."""
         outcome = self.outcome
+        if outcome is Outcome.VIOLATED and not self.missing and self.waiver is None and self.error is None \
+                and not self.depends and not self.params:  # (most findings: the same dict, in one step)
+            rule = self.rule
+            message = self.message
+            if self.remedies:
+                return {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
+                        "clause": self.clause, "message": message if message is not None else self.reason,
+                        "remedies": list(self.remedies)}
+            return {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
+                    "clause": self.clause, "message": message if message is not None else self.reason}
         # (``_value_`` is the member's own attribute, ``value`` a property)
         out: dict[str, Any] = {"rule": self.full_id, "outcome": outcome._value_, "clause": self.clause}
         if outcome is Outcome.VIOLATED:
@@ -306,6 +316,16 @@ class CaseResult:
 
     def to_findings(self) -> dict[str, Any]:
         """The findings shape (schemas/result-findings.schema.json); works on a full result too."""
+        if self.error is None and self.as_of is None:  # (a batch's records: the same dict, in one step)
+            complied, violated, not_applicable, undetermined = self._tally or self.tally()
+            results = self.results
+            return {"format": FINDINGS_FORMAT_VERSION, "case_id": self.case_id, "kind": self.kind,
+                    "source": self.source, "record": self.record, "rulebook": self.rulebook, "status": "evaluated",
+                    "versions": dict(self.versions),
+                    "summary": {"complied": complied, "violated": violated, "not_applicable": not_applicable,
+                                "undetermined": undetermined},
+                    "findings": [r.finding() for r in results if (o := r.outcome) is _VIOLATED or o is _UNDETERMINED
+                                 or r.waiver is not None] if results else []}
         out = self._front(FINDINGS_FORMAT_VERSION)
         if self.error is not None:
             out["status"] = "rejected"
@@ -365,6 +385,9 @@ class CaseResult:
         """:meth:`to_json` as UTF-8 bytes, as orjson writes them (not decoded to be encoded again); the text
         itself when orjson refuses the record (see :func:`dumps`), which may not be UTF-8 (a lone surrogate)."""
         try:
+            if self.quiet is not None:  # (findings: no results list to splice in)
+                findings: bytes = _ORJSON(self.to_findings(), default=str)
+                return findings
             out = self._record(True)
             results = out.pop("results", None)
             if results is None:
