@@ -41,8 +41,9 @@ def nullable_paths(rule: Rule) -> ReadPaths:
 def shown(rule: Rule, case: dict[str, Any], env: dict[str, Any], paths: ReadPaths) -> tuple[str, tuple[dict[str, Any], ...]]:
     """The violated rule's message and remedies on the case (see the module docstring); ``paths``: the rule's
     :func:`nullable_paths`."""
-    if not paths or NO_NULL in env or not null_paths(case, paths):
-        return message_of(rule)(case, env), remedies_of(rule)(case, env)
+    if NO_NULL in env or not paths or not null_paths(case, paths):  # (a null-free case first: no call to ask)
+        message, owed = rule.message.compiled, rule.remedies_compiled  # (message_of's and remedies_of's, once made)
+        return (message or message_of(rule))(case, env), (owed or remedies_of(rule))(case, env)
 
     def value(cond: Condition) -> Any:
         try:  # (interpret_nulls' value, by generated code: lang.nulltrace)
