@@ -318,6 +318,10 @@ _OWN = {
         "flag": {"type": "boolean"},
         "level": {"enum": [1, 2, "three", None]},
         "at": {"type": ["string", "null"], "format": "date-time"},
+        # (two kinds: the walker tests the type before the pattern or the timestamp; an integer has neither. An
+        # integer where a timestamp may be is left to the other way: the timestamps' Struct refuses it)
+        "ref": {"type": ["string", "integer"], "pattern": "^R[0-9]+$"},
+        "due": {"type": ["integer", "string", "null"], "format": "date-time"},
         "stamps": {"type": "array", "maxItems": 3, "items": {"type": "string", "format": "date-time"}},
         "items": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["t"],
@@ -345,9 +349,12 @@ def _own_record(rng: random.Random) -> dict[str, Any]:
     record: dict[str, Any] = {"kind": pick("own"), "id": pick(f"A{rng.randrange(1000)}")}
     for key, make in (("n", lambda: rng.choice([None, 0, 10])), ("flag", lambda: rng.random() < 0.5),
                       ("level", lambda: rng.choice([1, 2, "three", None])), ("at", stamp),
+                      ("ref", lambda: rng.choice(["R1", 7, "R20"])),
                       ("stamps", lambda: [stamp() for _ in range(rng.randrange(4))])):
         if rng.random() < 0.7:
             record[key] = pick(make())
+    if rng.random() < 0.5:  # (never an integer: see the schema)
+        record["due"] = rng.choice([None, "2024-05-01T10:00:00+08:00", "2024-05-01T10:00:00", "2024-05-01 10:00"])
     items = []
     for _ in range(rng.randrange(3)):
         item: dict[str, Any] = {"t": stamp()}

@@ -135,17 +135,20 @@ class _Builder:
                 raise _Unsupported("null only")
         options: list[Any] = []
         stamps: list[Any] = []
+        # the walker's test that the value is of a kind: where the types allow one kind (and null), msgspec has
+        # read the value as that kind or None (or it is absent), so `is not None` says as much as its type's test
+        sole = sum(k != "null" for k in kinds) == 1
         for kind in kinds:
             if kind == "string":
-                typ, stamp = self.string(schema, var, parsed, indent)
+                typ, stamp = self.string(schema, var, parsed, indent, sole)
             elif kind == "integer":
                 typ, stamp = _meta(int, ge=schema.get("minimum"), le=schema.get("maximum")), None
             elif kind in _SCALARS:
                 typ, stamp = _SCALARS[kind], (type(None) if kind == "null" else None)
             elif kind == "object":
-                typ, stamp = self.object(schema, var, parsed, indent, depth)
+                typ, stamp = self.object(schema, var, parsed, indent, depth, sole)
             elif kind == "array":
-                typ, stamp = self.array(schema, var, parsed, indent, depth)
+                typ, stamp = self.array(schema, var, parsed, indent, depth, sole)
             else:
                 raise _Unsupported(f"type {kind!r}")
             options.append(typ)
@@ -172,7 +175,13 @@ class _Builder:
             raise _Unsupported("an enum no value of which has the type")
         return _union(options)
 
-    def string(self, schema: dict[str, Any], var: str, parsed: str, indent: int) -> tuple[Any, Any]:
+    @staticmethod
+    def held(var: str, typename: str, sole: bool) -> str:
+        """The walker's test that the local ``var`` holds a value of the type (see ``sole`` in :meth:`type_of`)."""
+        return f"{var} is not None" if sole else f"type({var}) is {typename}"
+
+    def string(self, schema: dict[str, Any], var: str, parsed: str, indent: int, sole: bool = False
+               ) -> tuple[Any, Any]:
         fmt = schema.get("format")
         if fmt not in (None, "date-time"):
             raise _Unsupported(f"format {fmt!r}")
@@ -184,7 +193,7 @@ class _Builder:
                 search = _RE2Search(pattern).search
             except Exception as exc:  # (a pattern RE2 refuses: the load-time check names it)
                 raise _Unsupported("pattern") from exc
-            self.add(indent, f"if type({var}) is str and not {self.constant(search)}({var}):", "    return -1")
+            self.add(indent, f"if {self.held(var, 'str', sole)} and not {self.constant(search)}({var}):", "    return -1")
         text = _meta(str, min_length=schema.get("minLength"), max_length=schema.get("maxLength"))
         if fmt != "date-time":
             return text, None
@@ -192,7 +201,7 @@ class _Builder:
         # and all, exactly as that path's C parser does) is remembered as msgspec parsed it; any other text goes
         # through lang.timestamps, which refuses what RFC 3339 does (a space for T, ...) and remembers the rest
         self.add(indent,
-                 f"if type({var}) is str:",
+                 f"if {self.held(var, 'str', sole)}:",
                  f"    if len({var}) == 25 and {var}[4:23:3] in _shapes:",
                  f"        _memo[{var}] = t = {parsed}")  # (the memo's size: checked once a record, at the top)
         if self.texts:  # (what the parser remembers of such a text: lang.timestamps)
@@ -205,10 +214,11 @@ class _Builder:
                  "            return -1")
         return text, _PARSED
 
-    def array(self, schema: dict[str, Any], var: str, parsed: str, indent: int, depth: int) -> tuple[Any, Any]:
+    def array(self, schema: dict[str, Any], var: str, parsed: str, indent: int, depth: int, sole: bool = False
+              ) -> tuple[Any, Any]:
         item, item_parsed = self.local(), self.local("p")
         mark = len(self.lines)
-        self.add(indent, f"if type({var}) is list:", "")  # (the loop's line: known once the items are)
+        self.add(indent, f"if {self.held(var, 'list', sole)}:", "")  # (the loop's line: known once the items are)
         typ, stamp = self.type_of(schema.get("items", {}), item, item_parsed, indent + 8, depth + 1)
         if len(self.lines) == mark + 2:  # (nothing to do for the items)
             del self.lines[mark:]
@@ -219,7 +229,8 @@ class _Builder:
         bounds = {"min_length": schema.get("minItems"), "max_length": schema.get("maxItems")}
         return _meta(list[typ], **bounds), (list[stamp] if stamp is not None else None)  # type: ignore[valid-type]
 
-    def object(self, schema: dict[str, Any], var: str, parsed: str, indent: int, depth: int) -> tuple[Any, Any]:
+    def object(self, schema: dict[str, Any], var: str, parsed: str, indent: int, depth: int, sole: bool = False
+               ) -> tuple[Any, Any]:
         if schema.get("additionalProperties") is not False:
             raise _Unsupported("an object that allows other keys")
         required = schema.get("required", [])
@@ -229,7 +240,7 @@ class _Builder:
         if depth == 0 and (not isinstance(properties.get("kind"), dict) or properties["kind"].get("const") != self.kind
                            or "kind" not in required):
             raise _Unsupported("a kind that is not a required const")
-        self.add(indent, f"if type({var}) is dict:", f"    n += len({var})")
+        self.add(indent, f"if {self.held(var, 'dict', sole)}:", f"    n += len({var})")
         fields: dict[str, Any] = {}
         stamps: list[tuple[Any, ...]] = []
         renamed: dict[str, str] = {}
