@@ -68,7 +68,8 @@ def test_at_is_the_first_version_in_force(starts: list[_dt.datetime], open_end: 
              (_dt.timedelta(0), _dt.timedelta(microseconds=1), -_dt.timedelta(microseconds=1))]
     for when in [*queries, *near, *edges]:
         for asked in (when, when.astimezone(zone)):
-            assert history.at(asked) is _first(history.versions, asked), (asked, [
+            # (asked twice: the answer kept for a year no boundary is near is the one worked out)
+            assert history.at(asked) is history.at(asked) is _first(history.versions, asked), (asked, [
                 (v.effective_from, v.effective_until) for v in history.versions])
 
 
@@ -87,3 +88,20 @@ def test_an_unstated_start_and_a_change_of_version_at_the_new_year() -> None:
     assert history.at(_dt.datetime(2024, 6, 2, 16, tzinfo=_dt.timezone(_dt.timedelta(hours=8)))) is second
     assert history.at(_dt.datetime(1999, 6, 2, 16, tzinfo=SHANGHAI)) is first
     assert history.at(_dt.datetime(1, 1, 1, 12, tzinfo=_dt.UTC)) is None  # before the unstated start's instant
+
+
+def test_the_answer_kept_for_a_year_is_dropped_with_the_versions() -> None:
+    """A year's answer is kept with the boundaries it was worked out from: a version added (the list grows) or the
+    list replaced, the year is worked out again."""
+    first = _Version("1", _dt.datetime(2020, 1, 1, tzinfo=SHANGHAI), None)
+    history = PolicyHistory("p", "k")
+    history.versions = [first]  # type: ignore[list-item]
+    mid = _dt.datetime(2030, 6, 1, tzinfo=SHANGHAI)
+    assert history.at(mid) is history.at(mid) is first
+    second = _Version("2", _dt.datetime(2030, 1, 1, tzinfo=SHANGHAI), None)
+    first.effective_until = second.effective_from
+    history.versions.append(second)  # type: ignore[arg-type]
+    assert history.at(mid) is second
+    third = _Version("3", _dt.datetime(2000, 1, 1, tzinfo=SHANGHAI), None)
+    history.versions = [third]  # type: ignore[list-item]
+    assert history.at(mid) is third

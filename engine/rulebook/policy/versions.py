@@ -32,8 +32,9 @@ _datetime = _dt.datetime
 _UTC = _dt.UTC
 
 # (a history's versions list, its length, the sorted boundaries of their periods, the version in force from each
-# boundary to the next, the boundaries' UTC years)
-_Periods = tuple[list[PolicyVersion], int, list[Any], list[PolicyVersion | None], list[int]]
+# boundary to the next, the boundaries' UTC years, and by year the answer of a year no boundary is near: see ``at``)
+_Periods = tuple[list[PolicyVersion], int, list[Any], list[PolicyVersion | None], list[int],
+                 dict[int, tuple[PolicyVersion | None]]]
 
 
 @dataclass
@@ -56,11 +57,14 @@ class PolicyHistory:
             periods = self._periods = _periods(versions)
         if type(when) is _datetime:
             year = when.year
+            if (known := periods[5].get(year)) is not None:  # (a year no boundary is near: its answer, kept)
+                return known[0]
             years = periods[4]
             before = bisect_right(years, year - 2)  # boundaries certainly at or before ``when``
             after = bisect_left(years, year + 2, before)  # from here on, certainly after it
-            if before == after:
-                return periods[3][before]
+            if before == after:  # (the answer of every instant written in this year: kept, at most 9,999 years)
+                periods[5][year] = known = (periods[3][before],)
+                return known[0]
             return periods[3][bisect_right(periods[2], when, before, after)]
         return periods[3][bisect_right(periods[2], when)]
 
@@ -83,7 +87,7 @@ def _periods(versions: list[PolicyVersion]) -> _Periods:
     # equal instants in two offsets are one boundary (aware datetimes hash and compare by the instant)
     bounds: list[Any] = sorted(instants)
     return (versions, len(versions), bounds, [None, *(_first_in_force(versions, b) for b in bounds)],
-            [_utc_year(b) for b in bounds])
+            [_utc_year(b) for b in bounds], {})
 
 
 def _utc_year(instant: Any) -> int:
