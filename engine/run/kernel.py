@@ -154,7 +154,7 @@ class Kernel:
             if not quick[2]:  # every rule complied or does not apply: nothing to build
                 return quick[0], quick[1], []
             env.update(own)
-            return quick[0], quick[1], self._loud(ev, version, case, env, steps, quick[3], quick[2])
+            return quick[0], quick[1], self.loud(ev, version, case, env, steps, quick[3], quick[2])
         complied = not_applicable = 0
         found: list[RuleResult] = []
         done: dict[str, RuleResult | Outcome] = {}  # what the general path reads of the rules before
@@ -253,11 +253,11 @@ class Kernel:
             return None
         complied, not_applicable, loud, outcomes, _ = quick
         if not gated:
-            return complied, not_applicable, self._loud(ev, version, case, env, steps, outcomes, loud) if loud else []
+            return complied, not_applicable, self.loud(ev, version, case, env, steps, outcomes, loud) if loud else []
         found: list[RuleResult] = []
         ref_text = render(env[REF_TIME])
         todo = loud | gated
-        while todo:  # (in step order: the loud verdicts as _loud builds them, the gated ones by the general path)
+        while todo:  # (in step order: the loud verdicts as loud builds them, the gated ones by the general path)
             i = (todo & -todo).bit_length() - 1
             todo &= todo - 1
             rule, _, selected = steps[i]
@@ -315,12 +315,20 @@ class Kernel:
         """The rules of the version's steps, in order (none for a version the kernel does not run)."""
         return self._rules.get(id(version), [])
 
+    def fused_steps(self, version: PolicyVersion) -> tuple[Any, list[Step_]] | None:
+        """The version's fused function and its steps, for a caller that runs the function on an environment of its
+        own and builds the loud verdicts with :meth:`loud` (what :meth:`run` does when the function answers: see
+        run.straight); None where the kernel does not run the version or it has no fused function."""
+        steps = self._steps.get(id(version))
+        fused = self._fused.get(id(version))
+        return None if steps is None or fused is None else (fused, steps)
+
     def fused(self, version: PolicyVersion) -> tuple[Any, list[Rule]] | None:
         """The version's fused function and its rules in plan order (what its outcomes are of), or None."""
         fused = self._fused.get(id(version))
         return (fused, self._rules[id(version)]) if fused is not None else None
 
-    def _loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
+    def loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
               steps: list[Step_], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
         """The verdicts of the rules the fused function found violated or undetermined (``loud``: their bit
         mask), built by the general path in plan order (a verdict records what the rules it depends on

@@ -11,7 +11,10 @@ decides what the unknown value hides).
 For each policy it does what the general path does for such a case, and nothing else: the reference time
 from the latest version (or ``as_of``; read once where a policy's is the one before's, as the after-sale
 policies' ``request.submitted_at`` is), the version in force then, and :meth:`~policy_eval.run.kernel.Kernel.run`
-on it (the fused function, the loud verdicts built by the general path), under a fresh budget. What it skips is
+on it (the fused function, the loud verdicts built by the general path), under a fresh budget: the fused function
+is called here, on the policy's own new environment (:meth:`~policy_eval.run.kernel.Kernel.fused_steps`: ``run`` calls
+it on a copy, which its fall-back to deciding rule by rule needs), and where it does not answer, ``run`` decides the
+version on a new environment. What it skips is
 the general path's bookkeeping for the cases it does not take (nulls on the paths read, policy-level verdicts,
 full detail): about 3 % of a batch worker's time a record (bench/README). A case it gives up on is evaluated again from the
 start by the general path, so a partial answer is never returned (nothing it runs has effects: the fused
@@ -48,6 +51,7 @@ from policy_eval.run.written import Runs, VersionRun, written_result
 __all__ = ["Straight"]
 
 _new = object.__new__
+_UNASKED = object()  # (a version not yet asked for its fused function)
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
@@ -84,6 +88,9 @@ class Straight:
         self._null_paths = null_paths
         self._run = kernel.run
         self._kernel = kernel
+        # per version (by id): its fused function and steps (Kernel.fused_steps), None where the kernel's own run is
+        # needed; asked on the version's first case
+        self._parts: dict[int, tuple[Any, Any] | None] = {}
         self._budget = budget
         self._digest = digest
         # per kind: each policy and its latest version's compiled reference time, in the general path's order
@@ -105,10 +112,12 @@ class Straight:
                 if null_free or not has_null(case) else None
         # (the case's nulls, found once for all its policies: most cases have none)
         places = null_places(case) if not null_free and has_null(case) else None
-        token = _METER_SET(fresh(self._budget))  # a fresh budget for the case
+        meter = fresh(self._budget)  # a fresh budget for the case
+        token = _METER_SET(meter)
         try:
             run = self._run
             general = self._general
+            kept_parts = self._parts
             found: list[Any] | None = None
             versions: list[tuple[str, str | None]] = []
             complied = not_applicable = 0
@@ -123,6 +132,27 @@ class Straight:
                     quick = self._kernel.run_nulls(general, version, case, {REF_TIME: ref}, nulls,
                                                    general.null_want(version, nulls)) if nulls else \
                         run(general, version, case, {REF_TIME: ref})
+                elif (meter is None or meter.fused) and (parts := kept_parts.get(id(version), _UNASKED)) is not None:
+                    if parts is _UNASKED:
+                        parts = kept_parts[id(version)] = self._kernel.fused_steps(version)
+                        if parts is None:
+                            quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
+                    if parts is not None:  # (Kernel.run's common case, without its call and its copy: see the module)
+                        env = {REF_TIME: ref, NO_NULL: True}
+                        if (answer := parts[0](case, env, meter)) is not None:
+                            versions.append((history.id, version.version))
+                            complied += answer[0]
+                            not_applicable += answer[1]
+                            if answer[2]:
+                                loud = self._kernel.loud(general, version, case, env, parts[1], answer[3], answer[2])
+                                if found is None:
+                                    found = loud
+                                else:
+                                    found.extend(loud)
+                            continue
+                        # (it did not answer: Kernel.run decides the version rule by rule, on a new environment; the
+                        # fused function, run again there unless it ran out of budget, has no effect the rules see)
+                        quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
                 else:
                     quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
                 if quick is None:
