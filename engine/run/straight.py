@@ -88,9 +88,9 @@ class Straight:
         self._null_paths = null_paths
         self._run = kernel.run
         self._kernel = kernel
-        # per version (by id): its fused function and steps (Kernel.fused_steps), None where the kernel's own run is
-        # needed; asked on the version's first case
-        self._parts: dict[int, tuple[Any, Any] | None] = {}
+        # per version (by id): its fused function and steps (Kernel.fused_steps) and what the result records of it
+        # (policy, version), None where the kernel's own run is needed; asked on the version's first case
+        self._parts: dict[int, tuple[Any, Any, tuple[str, str | None]] | None] = {}
         self._budget = budget
         self._digest = digest
         # per kind: each policy and its latest version's compiled reference time, in the general path's order
@@ -134,13 +134,15 @@ class Straight:
                         run(general, version, case, {REF_TIME: ref})
                 elif (meter is None or meter.fused) and (parts := kept_parts.get(id(version), _UNASKED)) is not None:
                     if parts is _UNASKED:
-                        parts = kept_parts[id(version)] = self._kernel.fused_steps(version)
+                        made_parts = self._kernel.fused_steps(version)
+                        parts = kept_parts[id(version)] = None if made_parts is None else \
+                            (*made_parts, (history.id, version.version))
                         if parts is None:
                             quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
                     if parts is not None:  # (Kernel.run's common case, without its call and its copy: see the module)
                         env = {REF_TIME: ref, NO_NULL: True}
                         if (answer := parts[0](case, env, meter)) is not None:
-                            versions.append((history.id, version.version))
+                            versions.append(parts[2])
                             complied += answer[0]
                             not_applicable += answer[1]
                             if answer[2]:
