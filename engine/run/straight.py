@@ -51,7 +51,7 @@ from policy_eval.run.written import Runs, VersionRun, written_result
 __all__ = ["Straight"]
 
 _new = object.__new__
-_UNASKED = object()  # (a version not yet asked for its fused function)
+_UNASKED: Any = object()  # (a version not yet asked for its fused function)
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
