@@ -329,7 +329,7 @@ class Kernel:
         return (fused, self._rules[id(version)]) if fused is not None else None
 
     def loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
-              steps: list[Step_], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
+             steps: list[Step_], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
         """The verdicts of the rules the fused function found violated or undetermined (``loud``: their bit
         mask), built by the general path in plan order (a verdict records what the rules it depends on
         decided)."""
