@@ -98,14 +98,12 @@ class RuleResult:
         outcome = self.outcome
         if outcome is Outcome.VIOLATED and not self.missing and self.waiver is None and self.error is None \
                 and not self.depends and not self.params:  # (most findings: the same dict, in one step)
-            rule = self.rule
-            message = self.message
+            rule, message = self.rule, self.message
+            found = {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
+                     "clause": self.clause, "message": message if message is not None else self.reason}
             if self.remedies:
-                return {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
-                        "clause": self.clause, "message": message if message is not None else self.reason,
-                        "remedies": list(self.remedies)}
-            return {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
-                    "clause": self.clause, "message": message if message is not None else self.reason}
+                found["remedies"] = list(self.remedies)
+            return found
         # (``_value_`` is the member's own attribute, ``value`` a property)
         out: dict[str, Any] = {"rule": self.full_id, "outcome": outcome._value_, "clause": self.clause}
         if outcome is Outcome.VIOLATED:
