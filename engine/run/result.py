@@ -99,8 +99,8 @@ class RuleResult:
         if outcome is Outcome.VIOLATED and not self.missing and self.waiver is None and self.error is None \
                 and not self.depends and not self.params:  # (most findings: the same dict, in one step)
             rule, message = self.rule, self.message
-            found = {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
-                     "clause": self.clause, "message": message if message is not None else self.reason}
+            found: dict[str, Any] = {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
+                                     "clause": self.clause, "message": message if message is not None else self.reason}
             if self.remedies:
                 found["remedies"] = list(self.remedies)
             return found
