@@ -51,7 +51,6 @@ from policy_eval.run.written import Runs, VersionRun, written_result
 __all__ = ["Straight"]
 
 _new = object.__new__
-_UNASKED: Any = object()  # (a version not yet asked for its fused function)
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
@@ -88,9 +87,6 @@ class Straight:
         self._null_paths = null_paths
         self._run = kernel.run
         self._kernel = kernel
-        # per version (by id): its fused function and steps (Kernel.fused_steps) and what the result records of it
-        # (policy, version), None where the kernel's own run is needed; asked on the version's first case
-        self._parts: dict[int, tuple[Any, Any, tuple[str, str | None]] | None] = {}
         self._budget = budget
         self._digest = digest
         # per kind: each policy and its latest version's compiled reference time, in the general path's order
@@ -99,6 +95,11 @@ class Straight:
             kind: tuple((h, h.latest().reference_time.fn, i > 0 and _same_reference(h, histories[i - 1]))
                         for i, h in enumerate(histories))
             for kind in kinds for histories in [list(by_kind.get(kind, ()))]}
+        # per version (by id) with a fused function the kernel runs (Kernel.fused_steps): the function, its steps and
+        # what the result records of the version (policy, version); any other version is the kernel's own run's
+        self._parts: dict[int, tuple[Any, Any, tuple[str, str | None]]] = {
+            id(v): (*parts, (h.id, v.version)) for route in self._routes.values() for h, _, _ in route
+            for v in h.versions if (parts := kernel.fused_steps(v)) is not None}
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
                source: str | None, record: int | None, null_free: bool = True) -> CaseResult | Spent | None:
@@ -132,30 +133,21 @@ class Straight:
                     quick = self._kernel.run_nulls(general, version, case, {REF_TIME: ref}, nulls,
                                                    general.null_want(version, nulls)) if nulls else \
                         run(general, version, case, {REF_TIME: ref})
-                elif (meter is None or meter.fused) and (parts := kept_parts.get(id(version), _UNASKED)) is not None:
-                    if parts is _UNASKED:
-                        made_parts = self._kernel.fused_steps(version)
-                        parts = kept_parts[id(version)] = None if made_parts is None else \
-                            (*made_parts, (history.id, version.version))
-                        if parts is None:
-                            quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
-                    if parts is not None:  # (Kernel.run's common case, without its call and its copy: see the module)
-                        env = {REF_TIME: ref, NO_NULL: True}
-                        if (answer := parts[0](case, env, meter)) is not None:
-                            versions.append(parts[2])
-                            complied += answer[0]
-                            not_applicable += answer[1]
-                            if answer[2]:
-                                loud = self._kernel.loud(general, version, case, env, parts[1], answer[3], answer[2])
-                                if found is None:
-                                    found = loud
-                                else:
-                                    found.extend(loud)
-                            continue
-                        # (it did not answer: Kernel.run decides the version rule by rule, on a new environment; the
-                        # fused function, run again there unless it ran out of budget, has no effect the rules see)
-                        quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
-                else:
+                elif (meter is None or meter.fused) and (parts := kept_parts.get(id(version))) is not None \
+                        and (answer := parts[0](case, env := {REF_TIME: ref, NO_NULL: True}, meter)) is not None:
+                    # (Kernel.run's common case, without its call and its copy: see the module)
+                    versions.append(parts[2])
+                    complied += answer[0]
+                    not_applicable += answer[1]
+                    if answer[2]:
+                        loud = self._kernel.loud(general, version, case, env, parts[1], answer[3], answer[2])
+                        if found is None:
+                            found = loud
+                        else:
+                            found.extend(loud)
+                    continue
+                else:  # (no fused function, or it did not answer: Kernel.run decides the version, on a new environment;
+                    # a fused function run again there, unless it ran out of budget, has no effect the rules see)
                     quick = run(general, version, case, {REF_TIME: ref, NO_NULL: True})
                 if quick is None:
                     return None
