@@ -28,7 +28,7 @@ pytest.importorskip("starlette", reason="the web extra is not installed")
 from starlette.testclient import TestClient  # noqa: E402
 
 from policy_eval.web.app import create_app  # noqa: E402
-from policy_eval.web.limit import CaseStopped, Guard, watched  # noqa: E402
+from policy_eval.web.limit import TICK, CaseStopped, Gone, Guard, _Interrupt, watched  # noqa: E402
 from policy_eval.web.workbench import Workbench  # noqa: E402
 
 LIMIT = 1.0  # (a small case, its explanations compiled on first use, stays well under it on a loaded machine)
@@ -135,6 +135,64 @@ def test_a_python_loop_that_never_returns_is_stopped() -> None:
         guard.tick()
         thread.join(LIMIT / 4)
     assert not thread.is_alive() and out["stopped"] == STOPPED
+
+
+def test_a_swallowed_disconnect_is_told_again() -> None:
+    """A case whose code swallows the interrupt (an ``except BaseException``, or a garbage collector's callback,
+    as hypothesis installs one) is told again a tick later, not left to run its course once the client is gone."""
+    swallowed: list[BaseException] = []
+
+    def swallowing() -> None:
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException as exc:  # noqa: BLE001 - what the test stands for
+                if swallowed:
+                    raise
+                swallowed.append(exc)
+
+    guard = Guard(None)
+    out: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            guard.run(watched, swallowing)
+        except Gone as exc:
+            out["gone"] = exc
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while guard._ident is None and thread.is_alive():  # (the case under way)
+        time.sleep(0.01)
+    guard.leave()
+    guard.tick()  # (the request's task looks again at once: told once a tick at most)
+    deadline = time.monotonic() + 30
+    while thread.is_alive() and time.monotonic() < deadline:
+        guard.tick()
+        thread.join(TICK)
+    assert not thread.is_alive(), "a swallowed interrupt left the case running after the client went"
+    assert len(swallowed) == 1 and isinstance(out["gone"], Gone)
+    assert guard._ident is None
+
+
+def test_an_interrupt_as_the_case_ends_leaves_no_case_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interrupt raised into the thread just as the guard records the case's end (at the call's first
+    bytecode, before any line of it runs) is the case's: the end is recorded all the same, so nothing is ever
+    raised into the thread pool's own code afterwards."""
+    guard = Guard(LIMIT)
+    end = Guard._end
+    calls: list[int] = []
+
+    def interrupted_once(self: Guard, me: int) -> None:
+        calls.append(me)
+        if len(calls) == 1:
+            raise _Interrupt
+        end(self, me)
+
+    monkeypatch.setattr(Guard, "_end", interrupted_once)
+    assert guard.run(watched, lambda: 42) == 42
+    assert len(calls) == 2 and guard._ident is None
 
 
 def test_work_stops_when_the_client_disconnects(bench: Workbench) -> None:

@@ -14,9 +14,12 @@ watchdog raises into the main thread from its signal handler. Past the limit the
 answers 422 naming the case); a disconnected client's work ends with :class:`Gone` (answered 499, to nobody).
 
 The exception is raised only while a case is being evaluated (under the guard's lock), and one still pending
-when the case ends is dropped, so it never lands in the thread pool's own code. As with the watchdog, a single
-C call that never returns is not interrupted (none in the bundled functions). Where the platform has no
-per-thread CPU clock, the limit is in seconds of wall-clock time.
+when the case ends is dropped, so it never lands in the thread pool's own code; one that lands as the case's end
+is being recorded is the case's, and the end is recorded again. An interrupt some code swallows (an ``except
+BaseException`` in a plugin, a callback of the garbage collector) is raised again: a limit later for a case past
+it, a tick later (:data:`TICK`) for a client gone. As with the watchdog, a single C call that never returns is
+not interrupted (none in the bundled functions). Where the platform has no per-thread CPU clock, the limit is in
+seconds of wall-clock time.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class Guard:
         self._ident: int | None = None  # the worker thread, while it evaluates a case
         self._clock: int | None = None  # its CPU clock (None: wall-clock time)
         self._due = 0.0  # the clock's reading past which the case is stopped
-        self._told = False  # the case has been told that the client is gone
+        self._told: float | None = None  # when the case was last told that the client is gone (time.monotonic)
 
     def message(self) -> str:
         unit = "s of CPU" if self._clock is not None else "s"
@@ -104,28 +107,28 @@ class Guard:
                         raise Gone("the client disconnected")
                     self._clock = _cpu_clock(me)
                     self._due = self._now() + (self.seconds or 0.0)
-                    self._told = False
+                    self._told = None
                     self._ident = me
                 return fn(*args, **kwargs)
             finally:
-                self._end(me)
+                while True:  # (an interrupt raised as _end is entered, before its first line: the case's, done with)
+                    try:
+                        self._end(me)
+                        break
+                    except _Interrupt:
+                        continue
         except _Interrupt:
             if self.gone:
                 raise Gone("the client disconnected") from None
             raise CaseStopped(self.message()) from None
 
     def _end(self, me: int) -> None:
-        """The case is over: nothing more is raised into this thread, and what is still pending is dropped (one
-        that lands while this is done is the case's, and done with: it is done again)."""
-        while True:
-            try:
-                with self._lock:
-                    if self._ident == me:
-                        self._ident = None
-                        _raise_in(me, None)
-                return
-            except _Interrupt:
-                continue
+        """The case is over: nothing more is raised into this thread, and what is still pending is dropped. (An
+        interrupt that lands while this runs is the case's: the caller catches it and calls this again.)"""
+        with self._lock:
+            if self._ident == me:
+                self._ident = None
+                _raise_in(me, None)
 
     # --- the request's task ---------------------------------------------------------------------------------
     def leave(self) -> None:
@@ -139,10 +142,11 @@ class Guard:
             ident = self._ident
             if ident is None:
                 return
-            if self.gone:
-                if self._told:
+            if self.gone:  # (told once a tick at most: one swallowed is told again, two at once never)
+                now = time.monotonic()
+                if self._told is not None and now - self._told < TICK:
                     return
-                self._told = True
+                self._told = now
             elif self.seconds is None:
                 return
             else:
