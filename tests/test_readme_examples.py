@@ -1,4 +1,5 @@
-"""README = reality: every console example of README.md is run as written and its output compared, byte for byte.
+"""README = reality: every console example of README.md (and docs/lint.md) is run as written and its output compared,
+byte for byte.
 
 The README shows real output pasted from real runs; a policy edit, a message reworded, a line number moved (the
 misspelt-field example pointed at line 101 of a v2.yaml that had grown to 146 lines before this test) or a
@@ -10,7 +11,9 @@ and stderr together, except for a pipeline, whose stderr (the run's summary line
 The examples that use files the README only describes are run on those files, made here as described: "a copy of
 the bundled after-sales policy with a misspelt field and a number added to a datetime" (``my-policies``) and a
 policy with a key missing its colon (``my-policies/p.yaml``). The one example the README says it reflowed and
-shortened (``jq '.results |= .[:2]'``) is compared by its values instead.
+shortened (``jq '.results |= .[:2]'``) is compared by its values instead. docs/lint.md's examples (plain fences
+starting with ``$``, real output on the lint fixtures) are compared the same way; the one it introduces as the
+"first lines" of the output is compared with as many lines of it.
 """
 
 from __future__ import annotations
@@ -38,17 +41,21 @@ MISTAKES = [("  receipt_end: start_of_day(date_of(order.received_at + receipt_wi
 BAD_YAML = 'policy:\n  id: after-sales\n  title 拼多多售后规则\n  version: "1"\n'
 
 
-def _examples() -> list[tuple[int, list[tuple[str, str]]]]:
-    """Each console block's (line, [(command, output shown)])."""
+def _examples(name: str, fence: str) -> list[tuple[str, bool, list[tuple[str, str]]]]:
+    """Each example block's (place, whether it shows the first lines only, [(command, output shown)]): the
+    blocks fenced ``fence`` whose first line is a command."""
+    text = (REPO / name).read_text(encoding="utf-8")
     found = []
-    for match in re.finditer(r"^```console\n(.*?)^```", README, re.S | re.M):
+    for match in re.finditer(rf"^```{fence}\n(\$ .*?)^```", text, re.S | re.M):
         parts = re.split(r"^\$ (.*)\n", match.group(1), flags=re.M)
-        assert not parts[0].strip(), f"README.md:{README.count(chr(10), 0, match.start()) + 1}: text before a command"
-        found.append((README.count("\n", 0, match.start()) + 1, list(zip(parts[1::2], parts[2::2], strict=True))))
+        before = text[text.rfind("\n\n", 0, match.start() - 2):match.start()]  # (the paragraph introducing it)
+        found.append((f"{name}:{text.count(chr(10), 0, match.start()) + 1}", "first lines" in before,
+                      list(zip(parts[1::2], parts[2::2], strict=True))))
     return found
 
 
-EXAMPLES = _examples()
+# the README's console examples, and docs/lint.md's (real output on the lint fixtures of the test suite)
+EXAMPLES = _examples("README.md", "console") + _examples("docs/lint.md", "")
 
 
 def _setting(commands: list[tuple[str, str]], tmp_path: Path) -> Path:
@@ -86,8 +93,8 @@ def _run(commands: list[tuple[str, str]], where: Path, tmp_path: Path) -> list[s
     return [(out / str(i)).read_text(encoding="utf-8") for i in range(len(commands))]
 
 
-@pytest.mark.parametrize(("line", "commands"), EXAMPLES, ids=[f"README.md:{line}" for line, _ in EXAMPLES])
-def test_a_console_example_shows_what_the_command_prints(line: int, commands: list[tuple[str, str]],
+@pytest.mark.parametrize(("place", "first", "commands"), EXAMPLES, ids=[place for place, _, _ in EXAMPLES])
+def test_a_console_example_shows_what_the_command_prints(place: str, first: bool, commands: list[tuple[str, str]],
                                                          tmp_path: Path) -> None:
     if any("jq " in cmd for cmd, _ in commands) and shutil.which("jq") is None:
         if os.environ.get("CI") == "true":
@@ -98,7 +105,9 @@ def test_a_console_example_shows_what_the_command_prints(line: int, commands: li
         if REFLOWED in cmd:
             _same_values(shown, printed)
             continue
-        assert printed == shown, f"README.md:{line}: `$ {cmd}` prints\n{printed}\nnot what the README shows:\n{shown}"
+        if first:  # ("first lines": what is shown begins what is printed)
+            printed = "".join(printed.splitlines(keepends=True)[:len(shown.splitlines())])
+        assert printed == shown, f"{place}: `$ {cmd}` prints\n{printed}\nnot what is shown there:\n{shown}"
 
 
 def _same_values(shown: str, printed: str) -> None:
