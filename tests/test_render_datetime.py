@@ -37,7 +37,7 @@ def test_every_way_writes_isoformats_text() -> None:
                              tzinfo=zone)
         _DATETIME_TEXT.clear()
         assert render_datetime(value) == value.isoformat(), value
-        assert render_datetime(value) == value.isoformat(), value  # (again: from the memory)
+        assert render_datetime(value) == value.isoformat(), value  # (again: formatted again, not remembered)
     sub = Later(2024, 5, 1, 12, tzinfo=_dt.timezone(_dt.timedelta(hours=8)))
     assert render_datetime(sub) == sub.isoformat()
 
@@ -50,3 +50,18 @@ def test_the_fast_way_is_taken_for_a_whole_minute_offset_only() -> None:
     render_datetime(_dt.datetime(2024, 5, 1, 12, tzinfo=_dt.timezone(_dt.timedelta(seconds=30))))
     assert isotext._MINUTE_ZONES == {east8: True, _dt.UTC: False,
                                     _dt.timezone(_dt.timedelta(seconds=30)): False}
+
+
+def test_a_formatted_text_is_not_remembered() -> None:
+    """Only the readers fill the memory of texts (with the text they read); a datetime formatted to be shown is not
+    added to it: remembering cost more than formatting again, and a batch record shows each value once
+    (bench/README, thirty-ninth session). What the readers remembered is still used."""
+    east8 = _dt.timezone(_dt.timedelta(hours=8))
+    _DATETIME_TEXT.clear()
+    shown = [_dt.datetime(2024, 5, 1, 12, minute, tzinfo=east8) for minute in range(60)]
+    assert [render_datetime(v) for v in shown] == [v.isoformat() for v in shown]
+    assert not _DATETIME_TEXT
+    read = shown[0]
+    _DATETIME_TEXT[id(read)] = (read, "the text it was read from")
+    assert render_datetime(read) == "the text it was read from"
+    _DATETIME_TEXT.clear()

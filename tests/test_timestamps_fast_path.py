@@ -194,7 +194,7 @@ def test_long_texts_answer_as_the_full_grammar(text: str) -> None:
 
 def test_a_remembered_text_is_what_formatting_gives() -> None:
     """A timestamp parsed from ``...+hh:mm`` text has that text remembered as what messages show
-    (lang.values.known_datetime_text): it must be exactly ``isoformat()``'s, for every text the parser
+    (lang.values._DATETIME_TEXT, filled by the parser): it must be exactly ``isoformat()``'s, for every text the parser
     reads, the mutated and the random ones (a zero offset, written ``-00:00`` or ``+00:00``, shows ``+00:00``)."""
     from policy_eval.lang import values
 

@@ -88,7 +88,7 @@ def parse_timestamp(text: str) -> _dt.datetime:
             except ValueError:
                 pass
             else:
-                if text[20:] != "00:00":  # (values.known_datetime_text, inline: ~10 a case)
+                if text[20:] != "00:00":  # (its text remembered as what it shows: lang.values._DATETIME_TEXT, ~10 a case)
                     if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
                         _DATETIME_TEXT.clear()
                     _DATETIME_TEXT[id(value)] = (value, text)

@@ -296,31 +296,23 @@ def render_duration(td: _dt.timedelta) -> str:
     return sign + "".join(out)
 
 
-# The text of datetimes shown lately, by the object (its id, the object kept so that the id is not reused while
-# the entry stands): the readers hand back one parsed datetime per text (its text known from parsing) and a
-# definition is computed once per case, so a value shown twice in a case is formatted once at most. By identity,
-# not equality: an equal instant in another offset is another text, and comparing aware datetimes of two zones
-# costs more than formatting one. Bounded, cleared whole when full; only datetimes whose zone cannot change.
+# The text of timestamps read lately, by the parsed object (its id, the object kept so that the id is not reused
+# while the entry stands), filled by the readers where the text read is ``isoformat``'s own (lang.timestamps, and
+# rulebook.msgdecode's walk when asked for texts): the readers hand back one parsed datetime per text, so showing
+# a value read from the case costs a look-up. By identity, not equality: an equal instant in another offset is
+# another text, and comparing aware datetimes of two zones costs more than formatting one. Bounded, cleared whole
+# when full. A datetime formatted here is not added: remembering its text (an id, a tuple, a store in a table of
+# thousands) cost more than formatting it again (lang.isotext, ~170 ns), and findings detail shows each value
+# once: a batch record took 1.6 µs less without it (bench/README, thirty-ninth session).
 _DATETIME_TEXT: dict[int, tuple[_dt.datetime, str]] = {}
 _DATETIME_TEXT_MAX = 4096
-_CACHED_ZONES = (ZoneInfo, _dt.timezone, type(None))
-
-
-def known_datetime_text(value: _dt.datetime, text: str) -> None:
-    """Remember ``text`` as ``value.isoformat()`` (the caller knows: a timestamp parsed from text in that form)."""
-    if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
-        _DATETIME_TEXT.clear()
-    _DATETIME_TEXT[id(value)] = (value, text)
 
 
 def render_datetime(value: _dt.datetime) -> str:
     hit = _DATETIME_TEXT.get(id(value))
     if hit is not None and hit[0] is value:
         return hit[1]
-    text = iso_text(value)  # (isoformat's text, cheaper where it can be: lang.isotext)
-    if type(value) is _dt.datetime and type(value.tzinfo) in _CACHED_ZONES:
-        known_datetime_text(value, text)
-    return text
+    return iso_text(value)  # (isoformat's text, cheaper where it can be: lang.isotext)
 
 
 def render(value: Any) -> str:
