@@ -290,6 +290,28 @@ def test_a_record_in_utf_16_with_a_null_is_judged_as_in_utf_8(proc: Processor) -
         assert proc.process(("cases.jsonl", 1, text.encode(encoding))).to_json_bytes() == utf8, encoding
 
 
+def test_the_text_a_full_detail_decoder_remembers_is_what_formatting_gives() -> None:
+    """What the walker remembers as a timestamp's display text (full detail) is ``isoformat()``'s text, whatever the
+    offset: a zero offset, written ``-00:00`` or ``+00:00``, shows ``+00:00`` and so is not remembered. (The parser
+    remembers none since the thirty-ninth session: this walker is the one reader left that does.)"""
+    decode = Processor(BatchOptions(detail="full"))._decode
+    assert decode is not None
+    rng = random.Random(23)
+    offsets = ["+08:00", "+00:00", "-00:00", "+05:45", "-03:30", "+14:00", "-12:00", "+23:59"]
+    remembered = zeros = 0
+    for case in generate(400, seed=29):
+        line = _STAMP.sub(lambda m: m.group(0)[:19] + rng.choice(offsets), orjson.dumps(case).decode()).encode()
+        _DATETIME_TEXT.clear()
+        if decode(line) is None:
+            continue
+        for value, text in _DATETIME_TEXT.values():
+            assert value.isoformat() == text, text
+            remembered += 1
+        zeros += len(re.findall(r"[+-]00:00\"", line.decode()))
+    assert remembered > 1000 and zeros > 100  # (texts were remembered, and zero offsets met)
+    _DATETIME_TEXT.clear()
+
+
 def test_the_texts_a_full_detail_decoder_remembers_stay_bounded() -> None:
     """In full detail the walker remembers each timestamp's display text (lang.values' texts, as the parser does);
     that memory is emptied when full before a record, so it never holds more than its bound and one record's

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX, SHANGHAI, ValueParseError
+from policy_eval.lang.values import SHANGHAI, ValueParseError
 
 __all__ = ["parse_timestamp", "read_timestamp", "clear_read_timestamps", "MEMO", "MEMO_MAX", "OFFSET_SHAPES"]
 
@@ -80,18 +80,14 @@ def parse_timestamp(text: str) -> _dt.datetime:
     if len(text) == 25 and (shape == "--T::+:" or shape == "--T::-:"):  # (OFFSET_SHAPES: two compares, 40 ns
         # less than hashing the slice for a set)
         # The commonest form, ``2023-06-02T16:00:00+08:00``, on its own (what the branch below does, for one
-        # shape). It is isoformat's own text (a zero offset it writes +00:00), which messages show: remembered,
-        # not formatted again (tests/test_timestamps_fast_path.py).
+        # shape). Its text is not remembered as what the value shows (lang.values._DATETIME_TEXT): ten a case
+        # cost an API call more than formatting the few it shows (bench/README, thirty-ninth session).
         if text[23] < "6":  # (the C parser takes an offset's minute 60-99 too: +08:60)
             try:
                 value = _FROMISOFORMAT(text)
             except ValueError:
                 pass
             else:
-                if text[20:] != "00:00":  # (its text remembered as what it shows: lang.values._DATETIME_TEXT, ~10 a case)
-                    if len(_DATETIME_TEXT) >= _DATETIME_TEXT_MAX:
-                        _DATETIME_TEXT.clear()
-                    _DATETIME_TEXT[id(value)] = (value, text)
                 if len(MEMO) >= MEMO_MAX:  # (_kept, inline)
                     MEMO.clear()
                 MEMO[text] = value

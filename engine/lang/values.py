@@ -297,13 +297,14 @@ def render_duration(td: _dt.timedelta) -> str:
 
 
 # The text of timestamps read lately, by the parsed object (its id, the object kept so that the id is not reused
-# while the entry stands), filled by the readers where the text read is ``isoformat``'s own (lang.timestamps, and
-# rulebook.msgdecode's walk when asked for texts): the readers hand back one parsed datetime per text, so showing
+# while the entry stands), filled where the text read is ``isoformat``'s own by rulebook.msgdecode's walk in full
+# detail (which shows every timestamp a rule reads): the readers hand back one parsed datetime per text, so showing
 # a value read from the case costs a look-up. By identity, not equality: an equal instant in another offset is
 # another text, and comparing aware datetimes of two zones costs more than formatting one. Bounded, cleared whole
-# when full. A datetime formatted here is not added: remembering its text (an id, a tuple, a store in a table of
-# thousands) cost more than formatting it again (lang.isotext, ~170 ns), and findings detail shows each value
-# once: a batch record took 1.6 µs less without it (bench/README, thirty-ninth session).
+# when full. Nothing else adds to it: remembering a text (an id, a tuple, a store in a table of thousands) cost
+# more than formatting it again (lang.isotext, ~170 ns) where a value is shown once or not at all: a findings
+# record took 1.6 µs less once formatted texts were no longer added, an API call ~2 µs less once the parser's
+# were not (bench/README, thirty-ninth session).
 _DATETIME_TEXT: dict[int, tuple[_dt.datetime, str]] = {}
 _DATETIME_TEXT_MAX = 4096
 
