@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -166,6 +166,11 @@ class _Duplicated(dict):
     key: str
 
 
+# Objects read with a key written twice, counted: parse_record looks for one only when the count grew while it
+# read (another thread's can only make it look in vain)
+_FLAGGED = [0]
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) == len(pairs):
@@ -177,6 +182,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             flagged.key = key
             break
         seen.add(key)
+    _FLAGGED[0] += 1
     return flagged
 
 
@@ -189,17 +195,39 @@ def member(key: str) -> str:
     return f".{key}" if _NAME.fullmatch(key) else f"[{json.dumps(key, ensure_ascii=False)}]"
 
 
+def _nodes(value: Any) -> Iterator[tuple[Any, int, list[tuple[int, str | int]]]]:
+    """Every value in ``value``, in document order, with its number and the table of parents: node number ->
+    (its parent's number, its key or index). The JSON path of a node is made from it only when asked for
+    (:func:`_path`): building one per node cost a walk most of its time (a regular expression per key)."""
+    parents: list[tuple[int, str | int]] = [(-1, 0)]
+    stack = [(value, 0)]
+    while stack:
+        node, n = stack.pop()
+        yield node, n, parents
+        if isinstance(node, dict):
+            for k, v in reversed(list(node.items())):
+                parents.append((n, k))
+                stack.append((v, len(parents) - 1))
+        elif isinstance(node, list):
+            for i in range(len(node) - 1, -1, -1):
+                parents.append((n, i))
+                stack.append((node[i], len(parents) - 1))
+
+
+def _path(parents: list[tuple[int, str | int]], n: int, root: str) -> str:
+    """The JSON path of node ``n`` of :func:`_nodes` under ``root``."""
+    parts: list[str] = []
+    while n > 0:
+        n, part = parents[n]
+        parts.append(member(part) if isinstance(part, str) else f"[{part}]")
+    return root + "".join(reversed(parts))
+
+
 def _duplicate(value: Any, path: str = "$") -> tuple[str, str] | None:
     """The JSON path and name of the first key written twice in a value read with :func:`_pairs`."""
-    stack = [(value, path)]
-    while stack:
-        node, where = stack.pop()
+    for node, n, parents in _nodes(value):
         if isinstance(node, _Duplicated):
-            return where, node.key
-        if isinstance(node, dict):
-            stack.extend((v, f"{where}{member(k)}") for k, v in reversed(list(node.items())))
-        elif isinstance(node, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+            return _path(parents, n, path), node.key
     return None
 
 
@@ -232,6 +260,7 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
             if strings >= 0 and _unique_keys(text, fast, strings):
                 return fast
     text = text.rstrip()  # a JSON Lines record's newline must not move an error to "line 2"
+    flagged = _FLAGGED[0]
     try:
         value = loads(text)
     except json.JSONDecodeError as exc:
@@ -246,31 +275,39 @@ def parse_record(text: str | bytes, source: str, record: int) -> dict[str, Any] 
         return CaseError(_plain(str(exc)), source=source, record=record)
     if not isinstance(value, dict):
         return _not_object(value, source, record)
-    return _duplicate_error(value, source, record) or _surrogate_error(value, source, record) or value
+    # (each looked for only where the reading could have made one: an object flagged; a surrogate's escape, a
+    # surrogate in a text given as str, or bytes that may be UTF-16 or UTF-32, where an escape is not searched)
+    if _FLAGGED[0] != flagged and (error := _duplicate_error(value, source, record)) is not None:
+        return error
+    if (_SURROGATE_ESCAPE.search(text) is not None or _LONE_SURROGATE.search(text) is not None) \
+            if type(text) is str else (type(text) is not bytes or b"\0" in text
+                                       or _SURROGATE_ESCAPE_BYTES.search(text) is not None):
+        return _surrogate_error(value, source, record) or value
+    return value
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json joins a pair into one character: what is left is alone
+# What a surrogate is written as in JSON text (UTF-8 bytes hold none: json refuses them); in a text (str) given
+# to parse_record, a surrogate character itself too. Neither: the value read holds none.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _surrogate_error(value: Any, source: str, record: int | None, path: str = "$") -> CaseError | None:
     """A string (or key) holding a lone surrogate escape (``"\\ud800"``): valid JSON, but no character, so no
     UTF-8 text; the rules' text functions could not read it (a merchant could hide a message from every conduct
     rule with one), so the record is refused at the string. (orjson refuses these: only this path sees them.)"""
-    stack = [(value, path)]
-    while stack:
-        node, where = stack.pop()
+    for node, n, parents in _nodes(value):
         if isinstance(node, str):
             if (found := _LONE_SURROGATE.search(node)) is not None:
                 return CaseError(f"a lone surrogate escape (\\u{ord(found.group()):04x}) is not a character: this "
-                                 "string is not Unicode text", source=source, record=record, json_path=where)
+                                 "string is not Unicode text", source=source, record=record,
+                                 json_path=_path(parents, n, path))
         elif isinstance(node, dict):
-            for k, v in reversed(list(node.items())):
+            for k in reversed(list(node)):  # (the last key written with one: as the walk found it before)
                 if _LONE_SURROGATE.search(k) is not None:
                     return CaseError("a key holds a lone surrogate escape: not Unicode text", source=source,
-                                     record=record, json_path=where)
-                stack.append((v, f"{where}{member(k)}"))
-        elif isinstance(node, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+                                     record=record, json_path=_path(parents, n, path))
     return None
 
 
