@@ -16,6 +16,7 @@ from typing import Any
 import re2
 
 from policy_eval.lang.functions import Function, compile_pattern, pin_pattern
+from policy_eval.lang.patterns import found as _any_match
 from policy_eval.lang.types import ANY, BOOL, DATETIME, DURATION, INT, MATCH, STRING, list_of
 from policy_eval.plugins.hookspecs import hookimpl
 from policy_eval.plugins.patternsets import (
@@ -76,7 +77,7 @@ def _fold(text: str) -> str:
     kept = type(text) is str and len(text) <= _FOLDED_KEPT
     if kept and (done := _FOLDED.get(text)) is not None:
         return done
-    done = text.translate(_FOLD) if _WIDE.search(text) else text
+    done = text.translate(_FOLD) if _any_match(_WIDE, text) else text
     if kept:
         if len(_FOLDED) >= _FOLDED_MAX:
             _FOLDED.clear()
@@ -154,7 +155,9 @@ def find_urls(text: str, allowed_domains: list[str]) -> list[Match]:
     the domain of an e-mail address is not a link; full-width characters count as their ASCII forms.
     """
     folded = _fold(text)
-    out = []
+    out: list[Match] = []
+    if not _any_match(_URL, folded):  # (most texts: no match made)
+        return out
     for m in _URL.finditer(folded):
         start = m.start()
         url = _trim_url(m.group(0))
@@ -203,7 +206,9 @@ def find_bank_cards(text: str) -> list[Match]:
     order label. Digits that continue a longer number or identifier (SF1234…, 240101-…) are not a card.
     """
     folded = _fold(text)
-    out = []
+    out: list[Match] = []
+    if not _any_match(_CARD, folded):
+        return out
     for m in _CARD.finditer(folded):
         start, raw = m.start(1), m.group(1)
         candidates = [raw]
@@ -224,7 +229,9 @@ def find_bank_cards(text: str) -> list[Match]:
 def find_phones(text: str) -> list[Match]:
     """Mainland mobile numbers: 1[3-9] and 9 more digits (spaces or dashes allowed), not part of a longer number."""
     folded = _fold(text)
-    out = []
+    out: list[Match] = []
+    if not _any_match(_PHONE, folded):
+        return out
     for m in _PHONE.finditer(folded):
         if _glued(folded, m.start(), m.end(), letters=False):
             continue
@@ -235,6 +242,8 @@ def find_phones(text: str) -> list[Match]:
 def find_emails(text: str) -> list[Match]:
     """E-mail addresses (full-width ＠ and letters included)."""
     folded = _fold(text)
+    if not _any_match(_EMAIL, folded):
+        return []
     return [_m("email", text, m.start(), m.end()) for m in _EMAIL.finditer(folded)]
 
 
@@ -245,7 +254,9 @@ def find_accounts(text: str) -> list[Match]:
     (``twx``) does not count.
     """
     folded = _fold(text)
-    out = []
+    out: list[Match] = []
+    if not _any_match(_ACCOUNT, folded):
+        return out
     for m in _ACCOUNT.finditer(folded):
         start = m.start()
         if start > 0 and _alnum(folded[start - 1]):
@@ -267,7 +278,7 @@ def find_words(text: str, words: list[str]) -> list[Match]:
     lowered = text.lower()
     joined = words_joined_for(words)
     if joined is not None:
-        if joined[1] is not None and joined[1].search(lowered) is None:
+        if joined[1] is not None and not _any_match(joined[1], lowered):
             return out
         words = joined[0]
     for word in words:
@@ -284,7 +295,10 @@ def find_words(text: str, words: list[str]) -> list[Match]:
 
 def find_pattern(text: str, pattern: str) -> list[Match]:
     """Matches of an RE2 pattern (validated when the policy loads)."""
-    return [_m("pattern", text, m.start(), m.end()) for m in compile_pattern(pattern).finditer(text)]
+    regex = compile_pattern(pattern)
+    if not _any_match(regex, text):
+        return []
+    return [_m("pattern", text, m.start(), m.end()) for m in regex.finditer(text)]
 
 
 # Between two things one refusal names ("不支持私下交易、加我微信"), when not nothing: one of these.
@@ -316,7 +330,8 @@ def _unless(text: str, found: list[Match], unless: list[str]) -> list[Match]:
     per_pattern = []
     for p in unless:
         if p:
-            matches = list(compile_pattern(p).finditer(lowered))
+            regex = compile_pattern(p)
+            matches = list(regex.finditer(lowered)) if _any_match(regex, lowered) else None
             if matches:
                 per_pattern.append(([m.start() for m in matches], matches))
     if not per_pattern:
@@ -350,7 +365,7 @@ def any_pattern_unless(text: str, patterns: list[str], unless: list[str]) -> boo
     len(find_pattern_unless(text, p, unless)) > 0``, with one search first where none of them matches
     (plugins.patternsets)."""
     joined = joined_for(patterns)
-    if joined is not None and joined.search(text) is None:
+    if joined is not None and not _any_match(joined, text):
         return False
     return any(len(find_pattern_unless(text, p, unless)) > 0 for p in patterns)
 

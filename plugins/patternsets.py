@@ -26,7 +26,7 @@ from typing import Any
 
 import re2
 
-from policy_eval.lang.patterns import PINNED_MAX_MEM, compile_pattern, pin_pattern
+from policy_eval.lang.patterns import PINNED_MAX_MEM, compile_pattern, found, pin_pattern
 
 __all__ = ["any_pattern", "joined_for", "join_patterns", "check_patterns", "join_words", "words_joined_for",
            "check_words", "JOINED_MAX"]
@@ -83,8 +83,8 @@ def any_pattern(text: str, patterns: list[str]) -> bool:
     """Whether any of the patterns matches somewhere in the text."""
     joined = joined_for(patterns)
     if joined is not None:
-        return joined.search(text) is not None
-    return any(compile_pattern(p).search(text) is not None for p in patterns)
+        return found(joined, text)
+    return any(found(compile_pattern(p), text) for p in patterns)
 
 
 def check_patterns(position: int, value: Any) -> None:

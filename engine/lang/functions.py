@@ -19,7 +19,7 @@ from typing import Any
 
 from policy_eval.lang.decimals import absolute, round_half_up
 from policy_eval.lang.ops import MAX_DURATION_US, EvalFailure
-from policy_eval.lang.patterns import compile_pattern, pin_pattern
+from policy_eval.lang.patterns import compile_pattern, found, pin_pattern
 from policy_eval.lang.types import (
     ANY,
     BOOL,
@@ -294,7 +294,7 @@ def _normalize(s: str) -> str:
 
 
 def _matches(s: str, pattern: str) -> bool:
-    return compile_pattern(pattern).search(s) is not None
+    return found(compile_pattern(pattern), s)
 
 
 def core_functions() -> list[Function]:
