@@ -319,6 +319,39 @@ def _call(node: ir.Call) -> Compiled:
             except (ValueError, TypeError, ArithmeticError) as exc:
                 raise EvalFailure(f"{path}: {exc}", path) from None
         return call1
+    # (two and three arguments, strict: what ``call`` does, every argument computed before any is looked at,
+    # without its list and loop; most calls in a quantifier's body, which runs once an item)
+    if len(arg_fs) == 2 and strict:
+        a_f, b_f = arg_fs
+
+        def call2(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            a = a_f(c, v)
+            b = b_f(c, v)
+            if a is UNKNOWN or b is UNKNOWN:
+                return UNKNOWN
+            try:
+                return fn(a, b)
+            except EvalFailure:
+                raise
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise EvalFailure(f"{path}: {exc}", path) from None
+        return call2
+    if len(arg_fs) == 3 and strict:
+        a_f, b_f, c_f = arg_fs
+
+        def call3(c: dict[str, Any], v: dict[str, Any]) -> Any:
+            a = a_f(c, v)
+            b = b_f(c, v)
+            d = c_f(c, v)
+            if a is UNKNOWN or b is UNKNOWN or d is UNKNOWN:
+                return UNKNOWN
+            try:
+                return fn(a, b, d)
+            except EvalFailure:
+                raise
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise EvalFailure(f"{path}: {exc}", path) from None
+        return call3
     return call
 
 

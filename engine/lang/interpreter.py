@@ -91,6 +91,8 @@ def _rooted(node: ir.Field) -> bool:
     return base is None
 
 
+_NO_VALUE = object()  # (what no body gives: a fold has no deciding item)
+
 class _Interp:
     """Evaluates to ``(value, blame)``: blame lists the missing case paths an unknown value comes from.
 
@@ -288,12 +290,18 @@ class _Interp:
         # explanation shows what was found (the witness).
         # (that trace is dropped after the items: nothing it would record is read, so it records no steps)
         self.trace = Trace(reads={}, explain=False) if outer is not None else None
+        # (any stops at its first true item and all at its first false one, as ``or`` and ``and`` stop at their
+        # deciding operand: an item after it is not evaluated, so its data error is not the answer's; the folds
+        # evaluate every item)
+        decisive: Any = True if node.kind == "any" else False if node.kind == "all" else _NO_VALUE
         try:
             for i, item in enumerate(seq):
                 inner = dict(env)
                 inner[node.var] = (UNKNOWN if item is None else item, f"{path}[{i}]")
                 value, b = self.ev(node.body, inner)
                 results.append((value, b, inner))
+                if value is decisive:
+                    break
         finally:
             self.trace = outer
         values = [r[0] for r in results]

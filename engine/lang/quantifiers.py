@@ -69,13 +69,18 @@ def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled]) -> Compi
         total: Any = None
         n = 0
         kept: list[Any] = []
+        unknown = False
         saved = v.get(var, UNKNOWN)
         try:
             for item in seq:
                 v[var] = UNKNOWN if item is None else item
                 r = body(c, v)
-                if r is UNKNOWN:
-                    return UNKNOWN
+                # (an unknown item makes the answer unknown, but the items after it are still evaluated: a fold
+                # takes every item, as a strict operator takes every operand, so a data error in a later item is
+                # the answer's error, as the interpreter says; only any and all stop, at their deciding item)
+                if r is UNKNOWN or unknown:
+                    unknown = True
+                    continue
                 if kind == "count":
                     n += r is True
                 elif kind == "filter":
@@ -88,6 +93,8 @@ def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled]) -> Compi
                     total = r if total is None else plus(total, r)
         finally:
             v[var] = saved
+        if unknown:
+            return UNKNOWN
         if kind == "count":
             return n
         if kind in ("filter", "collect"):
