@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from policy_eval.errors import CaseError
-from policy_eval.rulebook.jsonrecord import _Duplicated, member, parse_record
+from policy_eval.rulebook.jsonrecord import member, parse_record
+from policy_eval.rulebook.jsonwalks import _Duplicated
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

@@ -30,35 +30,10 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.quantifiers import plus, zero_of
 from policy_eval.lang.readers import ReadError
+from policy_eval.lang.traces import MAX_STEPS, Step, Trace
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["Trace", "interpret", "interpret_nulls", "Reading", "Step"]
-
-MAX_STEPS = 200
-
-
-@dataclass(slots=True)
-class Step:
-    text: str
-    value: Any
-    line: int
-    column: int
-
-
-@dataclass
-class Trace:
-    """What an evaluation found: the missing paths, the values read and (unless ``explain`` is False: the same
-    walk, value, ``missing`` and ``reads``, for a verdict that shows no explanation) its steps and witnesses."""
-    missing: list[str] = field(default_factory=list)
-    reads: dict[str, Any] = field(default_factory=dict)
-    steps: list[Step] = field(default_factory=list)
-    witness: dict[str, str] = field(default_factory=dict)
-    explain: bool = True
-
-    def add_missing(self, path: str) -> None:
-        if path not in self.missing:
-            self.missing.append(path)
-
+__all__ = ["Trace", "interpret", "interpret_nulls", "Reading", "Step", "MAX_STEPS"]
 
 Blame = tuple[str, ...]
 _NONE: Blame = ()
@@ -92,6 +67,7 @@ def _rooted(node: ir.Field) -> bool:
 
 
 _NO_VALUE = object()  # (what no body gives: a fold has no deciding item)
+
 
 class _Interp:
     """Evaluates to ``(value, blame)``: blame lists the missing case paths an unknown value comes from.
@@ -290,9 +266,7 @@ class _Interp:
         # explanation shows what was found (the witness).
         # (that trace is dropped after the items: nothing it would record is read, so it records no steps)
         self.trace = Trace(reads={}, explain=False) if outer is not None else None
-        # (any stops at its first true item and all at its first false one, as ``or`` and ``and`` stop at their
-        # deciding operand: an item after it is not evaluated, so its data error is not the answer's; the folds
-        # evaluate every item)
+        # (any and all stop at their deciding item, as or and and stop at their deciding operand; a fold takes all)
         decisive: Any = True if node.kind == "any" else False if node.kind == "all" else _NO_VALUE
         try:
             for i, item in enumerate(seq):
