@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
-import re2
 from jsonschema import Draft202012Validator, ValidationError
 
 from policy_eval.lang.functions import compile_pattern
-from policy_eval.lang.patterns import pin_pattern
+from policy_eval.lang.patterns import found, pin_pattern
 
 __all__ = ["RE2Validator", "use_re2", "search"]
 
@@ -86,14 +85,10 @@ class _RE2Search:
     lookup costs a twentieth of a search. Only an exact ``str`` is remembered (a subclass may compare
     or hash as it likes)."""
 
-    __slots__ = ("_regex", "_match", "_unanchored", "_memo")
+    __slots__ = ("_regex", "_memo")
 
     def __init__(self, pattern: str) -> None:
         self._regex = pin_pattern(pattern)  # written in a schema: checked at load, kept compiled
-        compiled = getattr(self._regex, "_regexp", None)
-        anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
-        self._match = getattr(compiled, "Match", None) if anchor is not None else None
-        self._unanchored = anchor
         self._memo: dict[str, bool] = {}
 
     def search(self, text: str) -> bool:
@@ -108,13 +103,9 @@ class _RE2Search:
         return found
 
     def _search(self, text: str) -> bool:
-        if self._match is None:  # another google-re2 release: the public API
-            return self._regex.search(text) is not None
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate (valid JSON): kept as bytes no pattern character matches
-            data = text.encode("utf-8", "surrogatepass")
-        return bool(self._match(self._unanchored, data, 0, len(data))[0][0] != -1)
+        # (RE2's own matcher on the UTF-8 bytes: lang.patterns.found; a lone surrogate, valid JSON, kept as bytes
+        # no pattern character matches)
+        return found(self._regex, text, "surrogatepass")
 
 
 _MEMO_TEXT = 64
