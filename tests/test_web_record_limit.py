@@ -120,21 +120,32 @@ def test_a_python_loop_that_never_returns_is_stopped() -> None:
             pass
 
     guard = Guard(LIMIT)
-    out: dict[str, str] = {}
+    thread, out = _guarded(guard, spin)
+    _tick_until_done(guard, thread, LIMIT / 4)
+    assert not thread.is_alive() and str(out["raised"]) == STOPPED
+
+
+def _guarded(guard: Guard, fn: Any) -> tuple[threading.Thread, dict[str, BaseException]]:
+    """``fn`` run watched by ``guard`` in a thread of its own, started; what it raised lands in ``out["raised"]``."""
+    out: dict[str, BaseException] = {}
 
     def work() -> None:
         try:
-            guard.run(watched, spin)
-        except CaseStopped as exc:
-            out["stopped"] = str(exc)
+            guard.run(watched, fn)
+        except (CaseStopped, Gone) as exc:
+            out["raised"] = exc
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
+    return thread, out
+
+
+def _tick_until_done(guard: Guard, thread: threading.Thread, every: float) -> None:
+    """The request's task: a look every ``every`` seconds until the thread ends (30 s at most)."""
     deadline = time.monotonic() + 30
     while thread.is_alive() and time.monotonic() < deadline:
         guard.tick()
-        thread.join(LIMIT / 4)
-    assert not thread.is_alive() and out["stopped"] == STOPPED
+        thread.join(every)
 
 
 def test_a_swallowed_disconnect_is_told_again() -> None:
@@ -153,26 +164,14 @@ def test_a_swallowed_disconnect_is_told_again() -> None:
                 swallowed.append(exc)
 
     guard = Guard(None)
-    out: dict[str, BaseException] = {}
-
-    def work() -> None:
-        try:
-            guard.run(watched, swallowing)
-        except Gone as exc:
-            out["gone"] = exc
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
+    thread, out = _guarded(guard, swallowing)
     while guard._ident is None and thread.is_alive():  # (the case under way)
         time.sleep(0.01)
     guard.leave()
     guard.tick()  # (the request's task looks again at once: told once a tick at most)
-    deadline = time.monotonic() + 30
-    while thread.is_alive() and time.monotonic() < deadline:
-        guard.tick()
-        thread.join(TICK)
+    _tick_until_done(guard, thread, TICK)
     assert not thread.is_alive(), "a swallowed interrupt left the case running after the client went"
-    assert len(swallowed) == 1 and isinstance(out["gone"], Gone)
+    assert len(swallowed) == 1 and isinstance(out["raised"], Gone)
     assert guard._ident is None
 
 
