@@ -1,4 +1,4 @@
-"""``normalize`` and the conduct finders' folding (lang.textmemo) remember the texts they did lately (a chat case's message is
+"""``normalize`` and the conduct finders' folding remember the texts they did lately (a chat case's message is
 normalised by a dozen rules: 3 µs each for a line of Chinese; bench/README, thirty-ninth session). What they
 give is what computing it again gives; the memory stays bounded in entries and in the length of a text kept, and a
 ``str`` subclass is never kept (its equality is its own)."""
@@ -14,9 +14,9 @@ from policy_eval.lang import functions
 from policy_eval.plugins import conduct
 
 MEMOS = [
-    (functions._normalize, functions._normalize.table, functions._normalize.entries, functions._normalize.longest,
+    (functions._normalize, functions._NORMALIZED, functions._NORMALIZED_MAX, functions._NORMALIZED_KEPT,
      lambda s: functions._SPACE.sub("", unicodedata.normalize("NFKC", s).casefold())),
-    (conduct._fold, conduct._fold.table, conduct._fold.entries, conduct._fold.longest,
+    (conduct._fold, conduct._FOLDED, conduct._FOLDED_MAX, conduct._FOLDED_KEPT,
      lambda s: s.translate(conduct._FOLD)),
 ]
 ALPHABET = "加我微信 ＷＸ：ａｂｃ１２３ 淘宝店 Ｑq　\u3000\t\nﬁ①Ⅻ㍻"

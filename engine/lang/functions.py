@@ -20,7 +20,6 @@ from typing import Any
 from policy_eval.lang.decimals import absolute, round_half_up
 from policy_eval.lang.ops import MAX_DURATION_US, EvalFailure
 from policy_eval.lang.patterns import compile_pattern, found, pin_pattern
-from policy_eval.lang.textmemo import remembered_texts
 from policy_eval.lang.types import (
     ANY,
     BOOL,
@@ -270,17 +269,28 @@ NORMALIZE_MAX = 100_000  # characters: NFKC can make one character eighteen (U+F
 _SPACE = re.compile(r"\s+")
 
 
-def _normalized(s: str) -> str:
+# Texts normalised lately, by value: a message's text is normalised by every rule that reads it, a dozen times a
+# chat case (3 µs each for a line of Chinese). Bounded in entries and in the length of a text kept; emptied when full.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 256
+_NORMALIZED_KEPT = 2048  # characters: a longer text is normalised at each call
+
+
+def _normalize(s: str) -> str:
     """Text as compared where spacing, full-width forms and letter case carry no meaning (an address):
     NFKC (全角 １００ is 100), case-folded, every whitespace character removed (by one substitution: splitting
     made a string of every word, millions for a long text)."""
     if len(s) > NORMALIZE_MAX:
         raise EvalFailure(f"normalize: a text of {len(s):,} characters (at most {NORMALIZE_MAX:,})")
-    return _SPACE.sub("", unicodedata.normalize("NFKC", s).casefold())
-
-
-# (a message's text is normalised by every rule that reads it, a dozen times a chat case: lang.textmemo)
-_normalize = remembered_texts(_normalized)
+    kept = type(s) is str and len(s) <= _NORMALIZED_KEPT
+    if kept and (done := _NORMALIZED.get(s)) is not None:
+        return done
+    done = _SPACE.sub("", unicodedata.normalize("NFKC", s).casefold())
+    if kept:
+        if len(_NORMALIZED) >= _NORMALIZED_MAX:
+            _NORMALIZED.clear()
+        _NORMALIZED[s] = done
+    return done
 
 
 def _matches(s: str, pattern: str) -> bool:
