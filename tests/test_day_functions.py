@@ -1,4 +1,5 @@
-"""``start_of_day(d)``: 00:00 Asia/Shanghai of a day, its answers kept by day (a batch's days recur across cases);
+"""``date_of(t)``: the Asia/Shanghai day of a time, read as written where the time is written at +08:00 from 1992 on;
+``start_of_day(d)``: 00:00 Asia/Shanghai of a day, its answers kept by day (a batch's days recur across cases);
 ``days(n)``, ``hours(n)``, ...: a whole count's duration kept by count.
 
 The kept answer must be the one the constructor gives for that very day, in every era of the zone (Shanghai kept
@@ -50,6 +51,49 @@ def test_the_kept_answers_are_bounded_and_a_subclass_is_not_kept() -> None:
     moment = _dt.datetime(2024, 3, 1, 15, 30, tzinfo=SHANGHAI)  # a datetime is a date: answered, never kept
     assert functions._start_of_day(moment) == _dt.datetime(2024, 3, 1, tzinfo=SHANGHAI)
     assert moment not in functions._DAYS
+
+
+_OFFSETS = [_dt.timezone(_dt.timedelta(hours=8)), _dt.timezone(_dt.timedelta(hours=8), "CST"), _dt.UTC,
+            _dt.timezone(_dt.timedelta(hours=9)), _dt.timezone(_dt.timedelta(hours=-5)),
+            _dt.timezone(_dt.timedelta(hours=8, minutes=1)), SHANGHAI]
+
+
+class _Moment(_dt.datetime):
+    """A datetime subclass: answered the zone's way, whatever it redefines (here its date), never read as written."""
+
+    def date(self) -> _dt.date:
+        return _dt.date(1970, 1, 1)
+
+
+@given(st.datetimes(min_value=_dt.datetime(1900, 1, 1), max_value=_dt.datetime(2200, 12, 31)), st.sampled_from(_OFFSETS))
+def test_date_of_is_the_zones_day_in_every_era_and_offset(moment: _dt.datetime, zone: _dt.tzinfo) -> None:
+    t = moment.replace(tzinfo=zone)
+    assert functions._date_of(t) == t.astimezone(SHANGHAI).date()
+
+
+def test_date_of_around_the_summer_time_years_and_the_bound() -> None:
+    plus8 = _dt.timezone(_dt.timedelta(hours=8))
+    # 1988-07-01 00:30 at +08:00 is 01:30 of Shanghai's summer time (+09:00): the same day; 23:30 is the next day's
+    assert functions._date_of(_dt.datetime(1988, 7, 1, 23, 30, tzinfo=plus8)) == _dt.date(1988, 7, 2)
+    assert functions._date_of(_dt.datetime(1991, 12, 31, 23, 59, tzinfo=plus8)) == _dt.date(1991, 12, 31)
+    assert functions._date_of(_dt.datetime(1992, 1, 1, 0, 0, tzinfo=plus8)) == _dt.date(1992, 1, 1)
+    assert functions._date_of(_dt.datetime(2024, 3, 1, 23, 59, 59, tzinfo=plus8)) == _dt.date(2024, 3, 1)
+    assert functions._date_of(_dt.datetime(2024, 3, 1, 16, 0, tzinfo=_dt.UTC)) == _dt.date(2024, 3, 2)
+    subclass = _Moment(2024, 3, 1, 12, tzinfo=plus8)
+    assert functions._date_of(subclass) == subclass.astimezone(SHANGHAI).date()  # (the zone's way, whatever it says)
+    assert functions._CST_KEPT  # (the zone's data says +08:00 all year from 1992: else every time takes the zone)
+
+
+def test_date_of_takes_the_zone_when_its_data_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    plus8 = _dt.timezone(_dt.timedelta(hours=8))
+    monkeypatch.setattr(functions, "_CST_KEPT", False)
+    seen: list[Any] = []
+
+    class Spy(_dt.datetime):
+        def astimezone(self, tz: Any = None) -> Any:
+            seen.append(tz)
+            return super().astimezone(tz)
+    assert functions._date_of(Spy(2024, 3, 1, 12, tzinfo=plus8)) == _dt.date(2024, 3, 1) and seen == [SHANGHAI]
 
 
 def _general(n: Any, size: int) -> Any:
