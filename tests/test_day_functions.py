@@ -81,12 +81,12 @@ def test_date_of_around_the_summer_time_years_and_the_bound() -> None:
     assert functions._date_of(_dt.datetime(2024, 3, 1, 16, 0, tzinfo=_dt.UTC)) == _dt.date(2024, 3, 2)
     subclass = _Moment(2024, 3, 1, 12, tzinfo=plus8)
     assert functions._date_of(subclass) == subclass.astimezone(SHANGHAI).date()  # (the zone's way, whatever it says)
-    assert functions._CST_KEPT  # (the zone's data says +08:00 all year from 1992: else every time takes the zone)
+    assert functions._CST_SINCE == 1992  # (the zone's data: +08:00 at every instant since 1991-09-14 17:00 UTC)
 
 
 def test_date_of_takes_the_zone_when_its_data_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     plus8 = _dt.timezone(_dt.timedelta(hours=8))
-    monkeypatch.setattr(functions, "_CST_KEPT", False)
+    monkeypatch.setattr(functions, "_CST_SINCE", _dt.MAXYEAR + 1)
     seen: list[Any] = []
 
     class Spy(_dt.datetime):

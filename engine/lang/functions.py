@@ -37,6 +37,7 @@ from policy_eval.lang.types import (
     unify,
 )
 from policy_eval.lang.values import SHANGHAI, UNKNOWN, Money, render
+from policy_eval.lang.zonedata import fixed_since
 
 __all__ = ["ArgumentError", "Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
 
@@ -216,20 +217,18 @@ def _money(x: Any, currency: str) -> Money:
     return Money(Decimal(x), currency)
 
 
-# Asia/Shanghai has kept +08:00 all year since its last daylight-saving period ended (1991-09-15): a time written at
-# +08:00 in 1992 or later is Shanghai's own local time, so its day is its own date, read without the zone's look-up
-# (a case's timestamps are mostly written so: 270 -> 100 ns). The zone's data is asked once, here, whether it still
-# says so (every January and July from 1992 to 2200; past its last change zoneinfo applies one rule to every later
-# year): where it does not, every time goes through the zone.
+# A time written at +08:00 where Asia/Shanghai keeps +08:00 at every instant (from 1992 on: its last transition, the end of
+# its summer time, was on 1991-09-15; lang.zonedata reads it from the zone's own data) is Shanghai's own local time: its
+# day is its date as written, without the zone's look-up (a case's timestamps are mostly written so: 270 -> 90 ns a
+# call). Where the data cannot say so, every time goes through the zone.
 _CST = _dt.timezone(_dt.timedelta(hours=8))
-_CST_SINCE = 1992
-_CST_KEPT = all(SHANGHAI.utcoffset(_dt.datetime(year, month, 1)) == _CST.utcoffset(None)
-                for year in range(_CST_SINCE, 2201) for month in (1, 7))
+_CST_SINCE: int = _since if (_since := fixed_since(SHANGHAI.key, 8 * 3600)) is not None and all(
+    SHANGHAI.utcoffset(_dt.datetime(max(_since, 1), month, 1)) == _CST.utcoffset(None) for month in (1, 7)) \
+    else _dt.MAXYEAR + 1  # (the zone object must agree with the data read; else no time is read as written)
 
 
 def _date_of(t: _dt.datetime) -> _dt.date:
-    if type(t) is _dt.datetime and type(zone := t.tzinfo) is _dt.timezone and zone == _CST and t.year >= _CST_SINCE \
-            and _CST_KEPT:
+    if type(t) is _dt.datetime and type(zone := t.tzinfo) is _dt.timezone and zone == _CST and t.year >= _CST_SINCE:
         return t.date()
     return t.astimezone(SHANGHAI).date()
 
