@@ -212,10 +212,8 @@ def _op(node: ir.Op) -> Compiled:
     if node.guard_zero:
         def div(c: dict[str, Any], v: dict[str, Any]) -> Any:
             a = lf(c, v)
-            if a is UNKNOWN:
-                return UNKNOWN
-            b = rf(c, v)
-            if b is UNKNOWN:
+            b = rf(c, v)  # (every operand computed before any is looked at, as the interpreter does)
+            if a is UNKNOWN or b is UNKNOWN:
                 return UNKNOWN
             try:
                 return op(a, b)
@@ -239,10 +237,8 @@ def _op(node: ir.Op) -> Compiled:
 
     def binary(c: dict[str, Any], v: dict[str, Any]) -> Any:
         a = lf(c, v)
-        if a is UNKNOWN:
-            return UNKNOWN
-        b = rf(c, v)
-        if b is UNKNOWN:
+        b = rf(c, v)  # (every operand computed before any is looked at: a data error in b is the answer's)
+        if a is UNKNOWN or b is UNKNOWN:
             return UNKNOWN
         try:
             return op(a, b)

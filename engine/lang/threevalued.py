@@ -143,10 +143,15 @@ class _Gen:
         return t, f"({t} := {code}) is U"
 
     def strict(self, args: tuple[ir.IR, ...], body: Callable[[list[str]], str]) -> str:
+        """``body`` of the operands where none is unknown, else unknown. Every operand is computed before any is
+        looked at (``|``, not ``or``), as the interpreter and the closures do: a later operand's data error is the
+        answer's even where an earlier one is unknown."""
         pairs = [self.operand(a) for a in args]
         tests = [test for _, test in pairs if test is not None]
         code = body([name for name, _ in pairs])
-        return f"(U if {' or '.join(tests)} else {code})" if tests else code
+        if not tests:
+            return code
+        return f"(U if {tests[0] if len(tests) == 1 else ' | '.join(f'({t})' for t in tests)} else {code})"
 
     def tmp(self) -> str:
         self.n += 1
