@@ -38,7 +38,7 @@ from policy_eval.lang.threevalued import _UNSET, _Gen, _never_unknown
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["generate", "compile_fast", "inline", "MAX_SOURCE"]
+__all__ = ["generate", "compile_fast", "inline", "quantifier_body", "MAX_SOURCE"]
 
 MAX_SOURCE = 50_000
 
@@ -51,6 +51,7 @@ def generate(node: ir.IR, slow: Compiled | None = None, two_valued: bool = True)
     raise the precise located EvalFailure or compute the same value.
     """
     gen = SureGen()
+    gen.compile_body = quantifier_body
     gen.hoist(node)
     body = gen.expr(node)
     sure = gen.sure_expr(node) if two_valued and not _never_unknown(node) else None
@@ -101,6 +102,12 @@ def compile_fast(node: ir.IR, name: str = "condition") -> Compiled:
         return fast(c, v)
     namespace["_first"] = first
     return stub
+
+
+def quantifier_body(node: ir.IR) -> Compiled:
+    """A quantifier's body as generated code (lang.threevalued's ``compile_body``): it runs once an item, where
+    the closures cost a chat case a fifth of its time."""
+    return compile_fast(node, "quantifier body")
 
 
 _STUB = compile("def _f(c, v):\n    return _first(c, v)\n", "<policy-eval: not compiled yet>", "exec").co_consts[0]

@@ -40,6 +40,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, may_charge
+from policy_eval.lang.codegen import quantifier_body
 from policy_eval.lang.compiler import REF_TIME, let_key
 from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
@@ -169,6 +170,7 @@ class _FusedGen(SureGen):
 def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exact_nulls: bool = False
             ) -> tuple[str, dict[str, Any]]:
     gen = _FusedGen(exact_nulls)
+    gen.compile_body = quantifier_body
     gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
     names = {"_CO": tokens.complied, "_VI": tokens.violated, "_NA": tokens.not_applicable,
              "_UN": tokens.undetermined, "_GA": tokens.gated}

@@ -22,9 +22,12 @@ __all__ = ["quantifier", "zero_of", "plus"]
 Compiled = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
-def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled]) -> Compiled:
-    """``any``/``all`` (short-circuit, Kleene logic) and the folds: count, filter, collect, sum."""
-    coll, body, var, kind = compile_ir(node.collection), compile_ir(node.body), node.var, node.kind
+def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled],
+               compile_body: Callable[[ir.IR], Compiled] | None = None) -> Compiled:
+    """``any``/``all`` (short-circuit, Kleene logic) and the folds: count, filter, collect, sum. ``compile_body``
+    compiles the body (``compile_ir`` where None)."""
+    coll, var, kind = compile_ir(node.collection), node.var, node.kind
+    body = (compile_body or compile_ir)(node.body)
     zero = zero_of(node.type)
     path = node.collection.text
     where, line, column = node.text, node.span.line, node.span.column

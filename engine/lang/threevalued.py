@@ -19,6 +19,7 @@ from typing import Any
 from policy_eval.lang import ir
 from policy_eval.lang.compiler import compile_ir, let_function
 from policy_eval.lang.ops import MAX_INT_BITS, int_mul, int_too_large
+from policy_eval.lang.quantifiers import quantifier
 from policy_eval.lang.readers import read_datetime, read_list, read_record
 from policy_eval.lang.timestamps import MEMO
 from policy_eval.lang.values import UNKNOWN
@@ -69,6 +70,10 @@ class _Gen:
     # three-valued logic: ``exists`` of a null is unknown, not false). Needs ``_n`` (raises) bound; elsewhere
     # a null reads as a missing key does.
     exact_nulls = False
+    # A quantifier's body (it runs once an item) compiled by lang.codegen.compile_fast, which the code generators
+    # that evaluate give here: generated code with the closures as its fall-back, answering as they do. None
+    # (the tracing and null-reading generators): the closures' own body.
+    compile_body: Callable[[ir.IR], Any] | None = None
 
     def __init__(self) -> None:
         self.K: list[Any] = []
@@ -166,6 +171,10 @@ class _Gen:
         return f"({t} if ({t} := {a} * {b}).bit_length() <= {MAX_INT_BITS} else {self.fn(int_too_large)}({t}))"
 
     def closure(self, node: ir.IR) -> str:
+        """A call of the node's closure (a node without a template); a quantifier's body is generated code where
+        the generator was given ``compile_body``."""
+        if isinstance(node, ir.Quant) and self.compile_body is not None:
+            return f"{self.fn(quantifier(node, compile_ir, self.compile_body))}(c, v)"
         return f"{self.fn(compile_ir(node))}(c, v)"
 
     # --- expressions --------------------------------------------------------------------------------------
