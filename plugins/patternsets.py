@@ -26,7 +26,7 @@ from typing import Any
 
 import re2
 
-from policy_eval.lang.patterns import PINNED_MAX_MEM, compile_pattern, found, pin_pattern
+from policy_eval.lang.patterns import PINNED_MAX_MEM, compile_pattern, found, found_kept, pin_pattern
 
 __all__ = ["any_pattern", "joined_for", "join_patterns", "check_patterns", "join_words", "words_joined_for",
            "check_words", "JOINED_MAX"]
@@ -82,8 +82,8 @@ def joined_for(patterns: list[str]) -> Any:
 def any_pattern(text: str, patterns: list[str]) -> bool:
     """Whether any of the patterns matches somewhere in the text."""
     joined = joined_for(patterns)
-    if joined is not None:
-        return found(joined, text)
+    if joined is not None:  # (a list written in the policy: its answers on a text are remembered)
+        return found_kept(joined, text)
     return any(found(compile_pattern(p), text) for p in patterns)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from policy_eval.lang.functions import compile_pattern, pin_pattern
 from policy_eval.lang.patterns import found as _any_match
+from policy_eval.lang.patterns import found_kept as _kept_match
+from policy_eval.lang.patterns import pinned
 from policy_eval.plugins.patternsets import check_patterns, check_words, joined_for, words_joined_for
 
 __all__ = ["Match", "find_words", "find_pattern", "find_words_unless", "find_pattern_unless", "any_pattern_unless"]
@@ -83,8 +85,9 @@ def _unless(text: str, found: list[Match], unless: list[str]) -> list[Match]:
     per_pattern = []
     for p in unless:
         if p:
-            regex = compile_pattern(p)
-            matches = list(regex.finditer(lowered)) if _any_match(regex, lowered) else None
+            regex = pinned(p)  # (written in the policy: its answers on a text are remembered; else case data's)
+            hit = _kept_match(regex, lowered) if regex is not None else _any_match(regex := compile_pattern(p), lowered)
+            matches = list(regex.finditer(lowered)) if hit else None
             if matches:
                 per_pattern.append(([m.start() for m in matches], matches))
     if not per_pattern:
@@ -118,7 +121,7 @@ def any_pattern_unless(text: str, patterns: list[str], unless: list[str]) -> boo
     len(find_pattern_unless(text, p, unless)) > 0``, with one search first where none of them matches
     (plugins.patternsets)."""
     joined = joined_for(patterns)
-    if joined is not None and not _any_match(joined, text):
+    if joined is not None and not _kept_match(joined, text):
         return False
     return any(len(find_pattern_unless(text, p, unless)) > 0 for p in patterns)
 
