@@ -68,3 +68,21 @@ def test_a_fused_conduct_function_calls_generated_bodies() -> None:
     finally:
         fusing.fuse = real  # type: ignore[assignment]
     assert any("<policy-eval: 'quantifier body'>" in _bodies(f) for f in made if f is not None)
+
+
+def _cells(fn: Any) -> dict[str, Any]:
+    return dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()), strict=True))
+
+
+def test_a_list_made_by_a_quantifier_is_generated_code_too() -> None:
+    text = 'count m in (filter x in messages: contains(x.text, "a")): starts_with(m.sender, "s")'
+    prog = lang.compile_expression(text, case_schema=SCHEMA)
+    fast = compile_fast(prog.node)
+    assert fast(CASE, {REF_TIME: lang.UNKNOWN}) == 1 == prog.interpret(CASE)
+    folds = [v for k, v in fast.__globals__.items()  # (the generated code's calls, not its fall-back, _slow)
+             if k.startswith("_f") and k[2:].isdigit() and getattr(v, "__name__", "") == "f_fold"]
+    assert folds
+    named = [(_cells(fold)["body"].__code__.co_filename, _cells(_cells(fold)["items"])["coll"].__code__.co_filename)
+             for fold in folds]  # (a body not called yet is still the stub its first call compiles)
+    assert all(body.startswith("<policy-eval") and coll.startswith("<policy-eval") for body, coll in named), named
+    assert ("<policy-eval: 'quantifier body'>",) * 2 in named  # (the filter's too: generated)

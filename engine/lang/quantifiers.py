@@ -26,8 +26,11 @@ def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled],
                compile_body: Callable[[ir.IR], Compiled] | None = None) -> Compiled:
     """``any``/``all`` (short-circuit, Kleene logic) and the folds: count, filter, collect, sum. ``compile_body``
     compiles the body (``compile_ir`` where None)."""
-    coll, var, kind = compile_ir(node.collection), node.var, node.kind
-    body = (compile_body or compile_ir)(node.body)
+    # (the body by ``compile_body`` where given, and the list too unless it is a plain read: a ``filter`` or
+    # ``collect`` under the quantifier runs a body of its own once an item)
+    coll = (compile_body if compile_body is not None and not isinstance(node.collection, ir.Field)
+            else compile_ir)(node.collection)
+    body, var, kind = (compile_body or compile_ir)(node.body), node.var, node.kind
     zero = zero_of(node.type)
     path = node.collection.text
     where, line, column = node.text, node.span.line, node.span.column
