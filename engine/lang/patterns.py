@@ -118,7 +118,7 @@ def found(regex: Any, text: str, errors: str = "strict") -> bool:
 # _KEPT entries; a pattern is kept by the object (compiled patterns cannot change, and holding it keeps its id its
 # own). An error (a lone surrogate) is raised each time, never kept.
 _KEPT: dict[tuple[Any, str], bool] = {}
-_KEPT_MAX = 4096
+_KEPT_MAX = 1024  # (a chat case asks ~300 distinct questions: room for a few cases, at most ~8 MB of texts)
 _KEPT_TEXT = 2048
 
 
