@@ -13,7 +13,9 @@ most cases hold every fact a rule reads. Paths read more than once, and the
 records on the way to them, are read once at the top.
 
 Nodes with no template (quantifiers, indexing, dated parameters, division,
-which needs a zero guard) call their closure from :mod:`policy_eval.lang.compiler`.
+which needs a zero guard) call their closure from :mod:`policy_eval.lang.compiler`;
+a quantifier's body (and its list, unless a plain read) is itself generated code
+(:func:`quantifier_body`), since it runs once an item.
 If the generated function raises anything but a located
 :class:`~policy_eval.lang.ops.EvalFailure` (a budget error included), a
 MemoryError or a RecursionError, the condition is re-evaluated with the
