@@ -15,19 +15,14 @@ The error here is a plugin function given a list holding an unknown (``[m.sender
 from __future__ import annotations
 
 import itertools
-import json
-import pathlib
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from evaluators import SCHEMA, outcome
 
 from policy_eval import expression as lang
 from policy_eval.lang.compiler import REF_TIME, compile_ir
 
-SCHEMA: dict[str, Any] = json.loads(
-    (pathlib.Path(__file__).parent / "conformance" / "case.schema.json").read_text(encoding="utf-8")
-)
 RAISES = "any_pattern_unless(m.text, [m.sender], [])"  # (an error where the sender is missing and the text is not)
 BODIES = [
     'contains(m.text, "a")',
@@ -44,25 +39,18 @@ ITEMS = [{}, {"text": ""}, {"text": "abc"}, {"sender": "buyer"}, {"text": "", "s
 CASES = [{"messages": list(items)} for n in (1, 2) for items in itertools.product(ITEMS, repeat=n)]
 
 
-def _outcome(fn: Callable[[dict[str, Any]], Any], case: dict[str, Any]) -> tuple[str, str]:
-    try:
-        return ("value", lang.render(fn(case)))
-    except Exception as exc:  # noqa: BLE001 - compared between the evaluators
-        return ("raised", type(exc).__name__)
-
-
 @pytest.mark.parametrize("text", EXPRESSIONS)
 def test_every_evaluator_answers_as_the_interpreter(text: str) -> None:
     prog = lang.compile_expression(text, case_schema=SCHEMA)
     closures = compile_ir(prog.node)
     for case in CASES:
-        reference = _outcome(prog.interpret, case)
-        assert _outcome(lambda c: closures(dict(c), {REF_TIME: lang.UNKNOWN}), case) == reference, (text, case)
-        assert _outcome(prog.evaluate, case) == reference, (text, case)
+        reference = outcome(prog.interpret, case)
+        assert outcome(lambda c: closures(dict(c), {REF_TIME: lang.UNKNOWN}), case) == reference, (text, case)
+        assert outcome(prog.evaluate, case) == reference, (text, case)
 
 
-def test_the_cases_meet_every_outcome() -> None:
-    seen = {_outcome(lang.compile_expression(text, case_schema=SCHEMA).interpret, case)[1]
+def test_the_cases_meet_everyoutcome() -> None:
+    seen = {outcome(lang.compile_expression(text, case_schema=SCHEMA).interpret, case)[1]
             for text in EXPRESSIONS for case in CASES}
     assert {"unknown", "true", "false", "EvalFailure"} <= seen, seen
 
@@ -82,6 +70,6 @@ UNKNOWN_THEN_ERROR = {"messages": [{}, {"text": "x"}]}
 def test_what_each_evaluator_answers(text: str, case: dict[str, Any], expected: tuple[str, str]) -> None:
     prog = lang.compile_expression(text, case_schema=SCHEMA)
     closures = compile_ir(prog.node)
-    assert _outcome(prog.interpret, case) == expected
-    assert _outcome(lambda c: closures(dict(c), {REF_TIME: lang.UNKNOWN}), case) == expected
-    assert _outcome(prog.evaluate, case) == expected
+    assert outcome(prog.interpret, case) == expected
+    assert outcome(lambda c: closures(dict(c), {REF_TIME: lang.UNKNOWN}), case) == expected
+    assert outcome(prog.evaluate, case) == expected

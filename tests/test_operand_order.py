@@ -17,19 +17,15 @@ from __future__ import annotations
 import itertools
 import json
 import pathlib
-from collections.abc import Callable
-from typing import Any
 
 import pytest
+from evaluators import SCHEMA, outcome
 
 from policy_eval import expression as lang
 from policy_eval.api import Rulebook
 from policy_eval.lang.codegen import compile_fast
 from policy_eval.lang.compiler import REF_TIME, compile_ir
 
-SCHEMA: dict[str, Any] = json.loads(
-    (pathlib.Path(__file__).parent / "conformance" / "case.schema.json").read_text(encoding="utf-8")
-)
 RAISES = 'len(find_words_unless(order.id, [order.category], ["x"]))'  # (raises where id is there and category is not)
 ITEM_RAISES = 'len(find_words_unless(m.text, [m.sender], ["x"]))'
 EXPRESSIONS = [
@@ -49,29 +45,22 @@ CASES = [{"order": order, "messages": list(items)} for order in ORDERS
          for items in itertools.chain([()], itertools.product(ITEMS, repeat=1), [(ITEMS[1], ITEMS[3])])]
 
 
-def _outcome(fn: Callable[[dict[str, Any]], Any], case: dict[str, Any]) -> tuple[str, str]:
-    try:
-        return ("value", lang.render(fn(case)))
-    except Exception as exc:  # noqa: BLE001 - compared between the evaluators
-        return ("raised", type(exc).__name__)
-
-
 @pytest.mark.parametrize("text", EXPRESSIONS)
 def test_every_evaluator_computes_every_operand(text: str) -> None:
     prog = lang.compile_expression(text, case_schema=SCHEMA)
     closures, generated = compile_ir(prog.node), compile_fast(prog.node)
     for case in CASES:
-        reference = _outcome(prog.interpret, case)
-        assert _outcome(lambda c: closures(dict(c), {REF_TIME: lang.UNKNOWN}), case) == reference, (text, case)
-        assert _outcome(lambda c: generated(dict(c), {REF_TIME: lang.UNKNOWN}), case) == reference, (text, case)
-        assert _outcome(prog.evaluate, case) == reference, (text, case)
+        reference = outcome(prog.interpret, case)
+        assert outcome(lambda c: closures(dict(c), {REF_TIME: lang.UNKNOWN}), case) == reference, (text, case)
+        assert outcome(lambda c: generated(dict(c), {REF_TIME: lang.UNKNOWN}), case) == reference, (text, case)
+        assert outcome(prog.evaluate, case) == reference, (text, case)
 
 
 def test_the_cases_meet_an_unknown_operand_beside_an_error() -> None:
     prog = lang.compile_expression(EXPRESSIONS[0], case_schema=SCHEMA)
-    assert _outcome(prog.interpret, {"order": {"id": "abc"}}) == ("raised", "EvalFailure")  # (days unknown)
-    assert _outcome(prog.interpret, {"order": {}}) == ("value", "unknown")
-    assert _outcome(prog.interpret, {"order": {"id": "abc", "category": "c", "promised_days": 1}}) == ("value", "true")
+    assert outcome(prog.interpret, {"order": {"id": "abc"}}) == ("raised", "EvalFailure")  # (days unknown)
+    assert outcome(prog.interpret, {"order": {}}) == ("value", "unknown")
+    assert outcome(prog.interpret, {"order": {"id": "abc", "category": "c", "promised_days": 1}}) == ("value", "true")
 
 
 _POLICY = """
@@ -105,7 +94,7 @@ def test_a_policys_verdicts_carry_the_error(tmp_path: pathlib.Path) -> None:
               ("value", "unknown"): ("undetermined", False), ("raised", "EvalFailure"): ("undetermined", True)}
     seen = set()
     for case in CASES:
-        expected = [wanted[_outcome(prog.interpret, case)] for prog in programs]
+        expected = [wanted[outcome(prog.interpret, case)] for prog in programs]
         seen.update(expected)
         for explain in (False, True):
             made = book.evaluate({"kind": "demo", "at": "2024-01-01T00:00:00+08:00", **case}, explain=explain)

@@ -11,13 +11,12 @@ import json
 import pathlib
 from typing import Any
 
+from evaluators import SCHEMA
+
 from policy_eval import expression as lang
 from policy_eval.lang.codegen import compile_fast
 from policy_eval.lang.compiler import REF_TIME, compile_ir
 
-SCHEMA: dict[str, Any] = json.loads(
-    (pathlib.Path(__file__).parent / "conformance" / "case.schema.json").read_text(encoding="utf-8")
-)
 TEXT = 'any m in messages: contains(m.text, "a") and not starts_with(m.sender, "b")'
 CASE = {"messages": [{"text": "xyz", "sender": "s"}, {"text": "abc", "sender": "s"}]}
 
