@@ -136,4 +136,3 @@ def found_kept(regex: Any, text: str) -> bool:
             _KEPT.clear()
         _KEPT[key] = hit
     return hit
-
