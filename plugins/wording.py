@@ -85,8 +85,12 @@ def _unless(text: str, found: list[Match], unless: list[str]) -> list[Match]:
     per_pattern = []
     for p in unless:
         if p:
-            regex = pinned(p)  # (written in the policy: its answers on a text are remembered; else case data's)
-            hit = _kept_match(regex, lowered) if regex is not None else _any_match(regex := compile_pattern(p), lowered)
+            regex = pinned(p)
+            if regex is not None:  # (written in the policy: its answers on a text are remembered)
+                hit = _kept_match(regex, lowered)
+            else:  # (it came with the case)
+                regex = compile_pattern(p)
+                hit = _any_match(regex, lowered)
             matches = list(regex.finditer(lowered)) if hit else None
             if matches:
                 per_pattern.append(([m.start() for m in matches], matches))

@@ -68,3 +68,15 @@ def test_helpers_that_do_not_answer_give_none(monkeypatch: pytest.MonkeyPatch) -
         raise AssertionError("moved")
     monkeypatch.setattr(common, "load_data", broken)
     assert fixed_since("Asia/Shanghai", 8 * 3600) is None
+
+
+def test_read_as_written_since_asks_the_zone_object_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert zonedata.read_as_written_since(ZoneInfo("Asia/Shanghai"), 8 * 3600) == 1992
+    assert zonedata.read_as_written_since(ZoneInfo("Europe/London"), 0) == _dt.MAXYEAR + 1
+
+    class Disagrees:  # (a zone object whose offsets are not what its key's data says)
+        key = "Asia/Shanghai"
+
+        def utcoffset(self, moment: _dt.datetime) -> _dt.timedelta:
+            return _dt.timedelta(hours=9)
+    assert zonedata.read_as_written_since(Disagrees(), 8 * 3600) == _dt.MAXYEAR + 1

@@ -37,7 +37,7 @@ from policy_eval.lang.types import (
     unify,
 )
 from policy_eval.lang.values import SHANGHAI, UNKNOWN, Money, render
-from policy_eval.lang.zonedata import fixed_since
+from policy_eval.lang.zonedata import read_as_written_since
 
 __all__ = ["ArgumentError", "Function", "FunctionRegistry", "core_functions", "compile_pattern", "assignable"]
 
@@ -222,9 +222,7 @@ def _money(x: Any, currency: str) -> Money:
 # day is its date as written, without the zone's look-up (a case's timestamps are mostly written so: 270 -> 90 ns a
 # call). Where the data cannot say so, every time goes through the zone.
 _CST = _dt.timezone(_dt.timedelta(hours=8))
-_CST_SINCE: int = _since if (_since := fixed_since(SHANGHAI.key, 8 * 3600)) is not None and all(
-    SHANGHAI.utcoffset(_dt.datetime(max(_since, 1), month, 1)) == _CST.utcoffset(None) for month in (1, 7)) \
-    else _dt.MAXYEAR + 1  # (the zone object must agree with the data read; else no time is read as written)
+_CST_SINCE = read_as_written_since(SHANGHAI, 8 * 3600)
 
 
 def _date_of(t: _dt.datetime) -> _dt.date:

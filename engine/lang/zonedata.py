@@ -20,7 +20,7 @@ import datetime as _dt
 import re
 from typing import Any
 
-__all__ = ["fixed_since"]
+__all__ = ["fixed_since", "read_as_written_since"]
 
 # A POSIX TZ rule with no daylight-saving part: a standard name (letters, or <...> quoted) and its offset.
 _FIXED_RULE = re.compile(rb"(?:[A-Za-z]{3,}|<[A-Za-z0-9+\-]+>)([+-]?)(\d{1,2})(?::(\d{2}))?")
@@ -37,6 +37,17 @@ def fixed_since(key: str, seconds: int) -> int | None:
     except Exception:  # (no such zone, no data, or helpers that moved: nothing is known)
         return None
     return _since(trans_idx, trans_list_utc, utcoff, rule, seconds)
+
+
+def read_as_written_since(zone: Any, seconds: int) -> int:
+    """The first year from which a time written at ``seconds`` east of UTC is ``zone``'s (a ``ZoneInfo``) own local
+    time: :func:`fixed_since` of its key, where the zone object agrees with the data read at that year; else a year
+    no time reaches (``datetime.MAXYEAR + 1``), so that no time is read as written."""
+    since = fixed_since(zone.key, seconds)
+    offset = _dt.timedelta(seconds=seconds)
+    if since is None or any(zone.utcoffset(_dt.datetime(max(since, 1), month, 1)) != offset for month in (1, 7)):
+        return _dt.MAXYEAR + 1
+    return since
 
 
 def _since(trans_idx: Any, trans_list_utc: Any, utcoff: Any, rule: Any, seconds: int) -> int | None:
