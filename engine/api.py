@@ -253,13 +253,13 @@ class Rulebook:
             # surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
             if as_of is not None and type(kind) is str and (one := lazy.single.get(kind)) is not None \
                     and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
-                data = dict(case)  # (what prepare gives with no enricher)
+                data = case.copy()  # (what prepare gives with no enricher; an exact dict: its C copy)
                 if checks is None or ((check := checks.get(kind)) is not None and check(data)):
                     if type(made := whole(data, as_of, last[2], None, kind, source, record, last[2])) is CaseResult:
                         return made
                     result = made if made is None else lazy.finished(last, data, made, kind, source, record)
             elif as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None):
-                data = dict(case)
+                data = case.copy()
                 if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
                     result = lazy.result(data, as_of, source, record)
             if result is None:

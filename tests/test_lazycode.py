@@ -22,6 +22,7 @@ from policy_eval.lang.budget import concat_at, current, may_charge
 from policy_eval.lang.types import BOOL, STRING
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run import lazy as lazy_module
+from policy_eval.run import lazycode
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import LazyResult, Outcome
 
@@ -193,3 +194,53 @@ def test_a_rule_past_its_budget_runs_out_twice_at_most(tmp_path: Path, monkeypat
         # the outer quantifier's, and visits nothing
         assert 1 <= len([w for w in raised if w.startswith("any b")]) <= 2, (label, raised)
         assert all(w.startswith(("any b", "any a")) for w in raised), (label, raised)
+
+
+class _Plain:
+    """A verdict class made as LazyResult.of makes them: called with no argument."""
+
+    __slots__ = ("reference_time", "_fill")
+    __init__ = object.__init__
+
+
+class _Other(_Plain):
+    """One whose __init__ wants arguments: the glue allocates it without calling it."""
+
+    __slots__ = ()
+
+    def __init__(self, needed: Any) -> None:
+        raise AssertionError("not called")
+
+
+@pytest.mark.parametrize("counted", [False, True])
+def test_the_glue_makes_each_outcome_its_own_class(counted: bool) -> None:
+    """One branch per outcome: each rule's verdict is of the class its outcome names (whether the class is called
+    or allocated), holding the reference time and the fill; an outcome without a class hands the case back
+    (``[q, e]``), and in findings detail a counted outcome makes no verdict."""
+    co, vi, na = Outcome.COMPLIED, Outcome.VIOLATED, Outcome.NOT_APPLICABLE
+    kinds = ({co: type("A", (_Plain,), {"__slots__": ()}), vi: type("B", (_Other,), {"__slots__": ()})},
+             {co: type("C", (_Plain,), {"__slots__": ()}), na: type("D", (_Other,), {"__slots__": ()})})
+    answer: list[Any] = []
+    fill = object()
+    glue = lazycode.glue(lambda c, e, m: answer[0], kinds, fill, "ready", "ref", (co, na) if counted else None)
+    for o0, o1 in [(co, co), (vi, co), (co, na), (vi, na)]:
+        answer[:] = [(2, 0, 1, (o0, o1), 0)]
+        made = glue({"x": 1}, "REF", "2024-01-01", None)
+        verdicts = made[0] if counted else made
+        expected = [kinds[i][o] for i, o in enumerate((o0, o1)) if not counted or o is vi]
+        assert [type(v) for v in verdicts] == expected, (o0, o1)
+        for v in verdicts:
+            assert v.reference_time == "2024-01-01" and v._fill[0] is fill and v._fill[1][1] == {"x": 1}
+    answer[:] = [(0, 0, 1, (vi, vi), 0)]  # (rule 1 has no violated class)
+    made = glue({"x": 1}, "REF", "2024-01-01", None)
+    assert type(made) is list and made[0] is answer[0] and made[1] == {"ref": "REF"}
+
+
+def test_lazy_classes_are_made_by_a_call_without_arguments() -> None:
+    """LazyResult.of's classes (every rule and outcome of the bundled rulebook) take the glue's bare call."""
+    lazy = Evaluator(load_rulebook(), explain="missing", lazy=True)._lazy
+    assert lazy is not None
+    classes = [cls for ready in lazy._ready.values() if ready.kinds for kinds in ready.kinds for cls in kinds.values()]
+    assert len(classes) > 100
+    for cls in classes:
+        assert cls.__init__ is object.__init__ and type(made := cls()) is cls and isinstance(made, LazyResult)

@@ -8,8 +8,10 @@ returns the verdicts made from them (a tuple), each holding the reference time a
 returns ``[the fused function's answer, its environment]`` for run.lazy to finish rule by rule. The fill holds
 the fused function's outcomes, not the verdicts: a verdict holding its siblings would make every result a
 reference cycle, freed only by the garbage collector; and its environment, where it left the lets the loud
-verdicts' messages read (lang.fusion). Unrolled (no loop, no zip, one dictionary look-up per rule), because this is
-most of what an API call does besides deciding: a loop over the rules cost more than the rules' conditions.
+verdicts' messages read (lang.fusion). Unrolled (no loop, no zip, an identity test per outcome a rule has a class
+for), because this is most of what an API call does besides deciding: a loop over the rules cost more than the rules'
+conditions. Each branch makes one class's verdicts, by calling it (``LazyResult.of`` gives its classes object's own
+``__init__``): a site met by a rule's three classes in turn kept CPython from specialising its stores.
 
 The source comes from a fixed template over the number of rules; every class and function is a name bound
 in the function's namespace, never text from a policy.
@@ -62,20 +64,36 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
 
     if counted is not None:
         lines += ["    if not q[2]:", *("    " + line for line in made("()", "q[0], q[1]"))]  # (nothing loud)
-    lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]"]
-    held = "    fill = (_fill, (_ready, c, e, ref_text, q[3]))"
+    lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]",
+              "    fill = (_fill, (_ready, c, e, ref_text, q[3]))"]
+    outcomes: dict[Any, str] = {}  # an outcome -> its name in the namespace
+    classes: dict[str, type] = {}
+
+    def verdict(i: int, v: str, indent: str, skip: tuple[Any, ...] = ()) -> list[str]:
+        """Rule ``i``'s verdict made in ``v``: one branch per outcome it has a class for, else ``[q, e]``. (A branch
+        makes one class's instances, so its stores are specialised for that class: a site that met each rule's
+        three classes in turn was not, and cost a verdict about twice as much.)"""
+        out = []
+        for outcome, cls in kinds[i].items():
+            if outcome in skip:
+                continue
+            o = outcomes.setdefault(outcome, f"_O{len(outcomes)}")
+            k = f"_K{i}{o}"
+            classes[k] = cls
+            out += [f"{indent}{'elif' if out else 'if'} o{i} is {o}:",
+                    f"{indent}    {v} = {k}()" if cls.__init__ is object.__init__ else f"{indent}    {v} = _new({k})",
+                    f"{indent}    {v}.reference_time = ref_text", f"{indent}    {v}._fill = fill"]
+        return [*out, f"{indent}else:" if out else f"{indent}if True:", f"{indent}    return [q, e]"]
+
     if counted is None:
-        lines += ["    if " + " or ".join(f"(k{i} := _K{i}.get(o{i})) is None" for i in range(n)) + ":",
-                  "        return [q, e]", held]
         for i in range(n):
-            lines += [f"    v{i} = _new(k{i})", f"    v{i}.reference_time = ref_text", f"    v{i}._fill = fill"]
+            lines += verdict(i, f"v{i}", "    ")
         lines += made("(" + "".join(f"v{i}, " for i in range(n)) + ")", "None") + [""]
     else:  # a counted outcome stands for itself (and is not kept); any other needs its lazy class
-        lines += [held, "    kept = ()"]
+        lines += ["    kept = ()"]
         for i in range(n):
-            lines += [f"    if o{i} is not _C and o{i} is not _N:", f"        if (k := _K{i}.get(o{i})) is None:",
-                      "            return [q, e]", "        v = _new(k)", "        v.reference_time = ref_text",
-                      "        v._fill = fill", "        kept += (v,)"]
+            lines += [f"    if o{i} is not _C and o{i} is not _N:", *verdict(i, "v", "        ", counted),
+                      "        kept += (v,)"]
         lines += made("kept", "q[0], q[1]") + [""]
     namespace: dict[str, Any] = {"__builtins__": {}, "_fn": fn, "_fill": fill, "_ready": ready, "_R": ref_key,
                                  "_new": object.__new__, "_str": str, "_id": id_text}
@@ -83,7 +101,8 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         namespace.update({"_C": counted[0], "_N": counted[1]})
     if whole is not None:
         namespace.update({"_CR": whole[0], "_DIGEST": whole[1], "_APPLIED": whole[2]})
-    namespace.update({f"_K{i}": k for i, k in enumerate(kinds)})
+    namespace.update({name: outcome for outcome, name in outcomes.items()})
+    namespace.update(classes)
     exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
     function: Callable[..., Any] = namespace["_glue"]
     return function

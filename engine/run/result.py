@@ -214,7 +214,8 @@ class LazyResult(_MadeResult):
     @classmethod
     def of(cls, constants: dict[str, Any]) -> type[LazyResult]:
         """The class of one rule's lazy verdicts with one outcome: ``constants`` maps fields to values."""
-        made: type[LazyResult] = cls._made(constants)
+        # (made by calling the class with no argument, which object's own __init__ takes at C speed)
+        made: type[LazyResult] = cls._made(constants, {"__init__": object.__init__})
         return made
 
     def __getattr__(self, name: str) -> Any:  # only reached for a field not set yet
