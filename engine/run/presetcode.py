@@ -8,7 +8,9 @@ else ``general(version, rule, case, env, ref_text, own, None, nulls, outcome)`` 
 
 This is the loop ``Evaluator._policy`` ran over the version's rules, unrolled: no ``zip`` of four sequences, no
 per-rule lookups of the rule's classes or the list's ``append`` (bench/opcodes.py: the loop was a tenth of a full
-record's bytecode). The source is built from fixed templates and the rules' positions only; every value it uses is
+record's bytecode); an identity test per outcome, each branch making one class's verdicts (by calling it: a preset
+class has object's own ``__init__``), so that CPython specialises its stores (a site met by a rule's three classes in
+turn was not). The source is built from fixed templates and the rules' positions only; every value it uses is
 bound in its namespace. ``tests/test_presetcode.py`` compares it with the loop.
 """
 
@@ -36,16 +38,20 @@ def maker(rules: Sequence[Rule], kinds: Sequence[Mapping[Any, type] | None], rec
         outcomes = ", ".join(f"o{i}" for i in range(n))
         inputs = ", ".join(f"i{i}" for i in range(n))
         lines += [f"    {outcomes}, = d", f"    {inputs}, = own"]
+        outcomes_named: dict[Any, str] = {}
         for i, (rule, classes) in enumerate(zip(rules, kinds, strict=True)):
-            namespace[f"_K{i}"] = classes if classes is not None else _NONE
             namespace[f"_R{i}"] = rule
-            lines += [f"    k = _K{i}.get(o{i})",
-                      "    if k is not None:",
-                      f"        r{i} = _new(k)",
-                      f"        r{i}.reference_time = t",
-                      # (no inputs recorded: a fresh empty dict each, as Judge._rule_inputs gives)
-                      f"        r{i}.inputs = i{i}" if record_inputs else f"        r{i}.inputs = {{}}",
-                      "    else:",
+            branch = "if"
+            for outcome, cls in (classes or _NONE).items():  # (one branch per outcome: its stores see one class)
+                o = outcomes_named.setdefault(outcome, f"_O{len(outcomes_named)}")
+                namespace[o], namespace[f"_K{i}{o}"] = outcome, cls
+                lines += [f"    {branch} o{i} is {o}:",
+                          f"        r{i} = _K{i}{o}()" if cls.__init__ is object.__init__ else f"        r{i} = _new(_K{i}{o})",
+                          f"        r{i}.reference_time = t",
+                          # (no inputs recorded: a fresh empty dict each, as Judge._rule_inputs gives)
+                          f"        r{i}.inputs = i{i}" if record_inputs else f"        r{i}.inputs = {{}}"]
+                branch = "elif"
+            lines += ["    else:" if branch == "elif" else "    if True:",
                       f"        r{i} = general(v, _R{i}, c, e, t, i{i}, None, nulls, o{i})"]
         lines.append("    return [" + ", ".join(f"r{i}" for i in range(n)) + "]")
     exec(compile("\n".join(lines) + "\n", f"<policy-eval presets {name}>", "exec"), namespace)  # noqa: S102

@@ -46,7 +46,7 @@ class PresetResult(_MadeResult):
         if set(constants) != set(FIELDS) - {"reference_time", "inputs"}:
             raise ValueError(f"a preset verdict needs every field but reference_time and inputs: {sorted(constants)}")
         template = RuleResult(**constants, reference_time="").to_dict(with_inputs=False)
-        extra: dict[str, Any] = {"_template": template}
+        extra: dict[str, Any] = {"_template": template, "__init__": object.__init__}  # (run.presetcode calls it bare)
         try:
             parts = _ORJSON({**template, "reference_time": _SENTINEL}).split(_ORJSON(_SENTINEL))
         except _ORJSON_ERROR:  # (a lone surrogate in a policy's text): its records are written from the dict
