@@ -17,7 +17,7 @@ from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.presetcode import maker
-from policy_eval.run.result import FIELDS, RuleResult
+from policy_eval.run.result import FIELDS, Outcome, RuleResult
 
 TESTS = golden_tests()
 
@@ -85,3 +85,17 @@ def test_each_verdict_gets_its_own_empty_inputs() -> None:
 
 def test_a_version_without_rules() -> None:
     assert maker([], [], True)((), (), "", None, None, None, None, ()) == []
+
+
+def test_the_maker_takes_preset_classes_only() -> None:
+    """It calls each class bare (object's own ``__init__``, as PresetResult.of gives): another class is refused
+    when the maker is made, not met mid-case."""
+    rb = load_rulebook()
+    version = next(iter(rb.versions()))
+
+    class Other:
+        def __init__(self, needed: Any) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="not a preset class"):
+        maker(version.rules[:1], [{Outcome.COMPLIED: Other}], True)

@@ -30,7 +30,7 @@ def maker(rules: Sequence[Rule], kinds: Sequence[Mapping[Any, type] | None], rec
           name: str = "") -> Any:
     """The version's ``make`` function (see the module)."""
     n = len(rules)
-    namespace: dict[str, Any] = {"__builtins__": {}, "_new": object.__new__}
+    namespace: dict[str, Any] = {"__builtins__": {}}
     lines = ["def make(d, own, t, general, v, c, e, nulls):"]
     if n == 0:
         lines.append("    return []")
@@ -43,10 +43,12 @@ def maker(rules: Sequence[Rule], kinds: Sequence[Mapping[Any, type] | None], rec
             namespace[f"_R{i}"] = rule
             branch = "if"
             for outcome, cls in (classes or _NONE).items():  # (one branch per outcome: its stores see one class)
+                if cls.__init__ is not object.__init__:
+                    raise TypeError(f"not a preset class (PresetResult.of): {cls!r}")
                 o = outcomes_named.setdefault(outcome, f"_O{len(outcomes_named)}")
                 namespace[o], namespace[f"_K{i}{o}"] = outcome, cls
                 lines += [f"    {branch} o{i} is {o}:",
-                          f"        r{i} = _K{i}{o}()" if cls.__init__ is object.__init__ else f"        r{i} = _new(_K{i}{o})",
+                          f"        r{i} = _K{i}{o}()",
                           f"        r{i}.reference_time = t",
                           # (no inputs recorded: a fresh empty dict each, as Judge._rule_inputs gives)
                           f"        r{i}.inputs = i{i}" if record_inputs else f"        r{i}.inputs = {{}}"]
