@@ -90,6 +90,8 @@ def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evalua
         loud = sum(1 << i for i, o in enumerate(expected)
                    if o is not Outcome.COMPLIED and o is not Outcome.NOT_APPLICABLE)
         assert out[2] == loud, f"{test.file}:{test.line}"  # (bit i: step i violated or undetermined)
+        complied_mask = sum(1 << i for i, o in enumerate(expected) if o is Outcome.COMPLIED)
+        assert out[4] == complied_mask, f"{test.file}:{test.line}"  # (bit i: step i complied, counted or not)
         assert list(out[3]) == expected, f"{test.file}:{test.line}"
         decided += 1
     assert decided > 200

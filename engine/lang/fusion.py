@@ -179,10 +179,12 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     for i, step in enumerate(steps):
         start = len(body)
         out = f"_o{i}"
-        loud = f"_loud |= {1 << i}"  # (bit i: step i violated or undetermined)
+        # (bit i: step i violated or undetermined. Added, not or-ed: a step takes one of its branches once a call,
+        # so its bit is set at most once, and CPython 3.11 specialises an int's `+=`, not its `|=`)
+        loud = f"_loud += {1 << i}"
         na = ["_na += 1"] if step.counted else []
         # (bit i of _cm: step i complied, counted or not: with _loud, which outcome each step has)
-        co = (["_co += 1"] if step.counted else []) + [f"_cm |= {1 << i}"]
+        co = (["_co += 1"] if step.counted else []) + [f"_cm += {1 << i}"]
         indent = "        "
         body.append(f"{indent}# step {i}")
         if step.depends:
