@@ -24,12 +24,19 @@ Worker path: ``Processor.process`` and the record's JSON text (``to_json_bytes``
 them, over ``--cases`` generated after_sale records after 200 to warm up. API path: the ``policy-eval API``
 rows of bench/peers.py (``on``: validation on, ``off``: off, ``findings``), with hand-written Python and the
 compiled conditions as ``hand`` and ``compiled``.
+
+``--unspecialised`` (CPython 3.11) lists instead the instructions executed that are still in their adaptive form
+after the warm-up, by executions a record: CPython tried to specialise them for what they met and could not (an
+``|=`` on ints, a store meeting several classes in turn, a call with keywords). ``CALL_ADAPTIVE`` is left out: in
+3.11 a call's specialisation is its ``PRECALL``'s. Found with it (2026-12-06): the API glue's verdict stores, met by
+a rule's three verdict classes in turn, and the fused functions' ``|=``.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dis
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -70,6 +77,39 @@ def count(fn: Callable[[Any], Any], items: list[Any]) -> collections.Counter[str
     return by_code
 
 
+def unspecialised(fn: Callable[[Any], Any], items: list[Any]) -> list[tuple[int, str, str]]:
+    """(executions, instruction and its argument, ``file:line function``) of each instruction executed by ``fn`` over
+    ``items`` that is still adaptive: specialisation failed there (CPython 3.11's ``*_ADAPTIVE`` forms)."""
+    at: collections.Counter[tuple[Any, int]] = collections.Counter()
+
+    def step(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            at[frame.f_code, frame.f_lasti] += 1
+        return step
+
+    def enter(frame: FrameType, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+        return step
+
+    sys.settrace(enter)
+    try:
+        for item in items:
+            fn(item)
+    finally:
+        sys.settrace(None)
+    rows = []
+    codes = {code for code, _ in at}
+    for code in codes:
+        for ins in dis.get_instructions(code, adaptive=True):  # (3.11: the adaptive forms)
+            ran = at.get((code, ins.offset))
+            if ran and ins.opname.endswith("_ADAPTIVE") and ins.opname != "CALL_ADAPTIVE":
+                line = ins.positions.lineno if ins.positions else None
+                rows.append((ran, f"{ins.opname} {str(ins.argval)[:24]}",
+                             f"{Path(code.co_filename).name}:{line} {code.co_name}"))
+    return sorted(rows, reverse=True)
+
+
 def worker(cases: int, detail: str) -> tuple[Callable[[Any], Any], list[Any]]:
     from generate import json_lines
 
@@ -105,8 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--api", choices=("on", "off", "findings", "hand", "compiled"),
                     help="count a call of bench/peers.py's rule instead of the worker's path")
     ap.add_argument("--top", type=int, default=25, help="functions listed (the rest are summed)")
+    ap.add_argument("--unspecialised", action="store_true",
+                    help="the instructions run that CPython 3.11 could not specialise, not the counts by function")
     args = ap.parse_args(argv)
     fn, items = api(args.cases, args.api) if args.api else worker(args.cases, args.detail)
+    if args.unspecialised:
+        if sys.version_info[:2] != (3, 11):
+            print("--unspecialised reads CPython 3.11's adaptive instructions: run it on 3.11", file=sys.stderr)
+            return 2
+        for _ in range(2):  # (more warm-up: an instruction specialises after some runs, not at its first)
+            for item in items:
+                fn(item)
+        rows = unspecialised(fn, items)
+        print(f"instructions still adaptive after warm-up, executions a {'call' if args.api else 'record'} "
+              f"({len(items):,} counted):")
+        for ran, what, where in rows[:args.top]:
+            print(f"{ran / len(items):8.1f}  {what:40s} {where}")
+        return 0
     by_code = count(fn, items)
     n = len(items)
     total = sum(by_code.values())
