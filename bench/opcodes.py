@@ -49,37 +49,8 @@ sys.path.insert(0, str(HERE))
 WARM = 200
 
 
-def count(fn: Callable[[Any], Any], items: list[Any]) -> collections.Counter[str]:
-    """Bytecode instructions executed by ``fn`` over ``items``, by code object (``file:function``)."""
-    by_code: collections.Counter[str] = collections.Counter()
-    names: dict[Any, str] = {}
-
-    def step(frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "opcode":
-            code = frame.f_code
-            name = names.get(code)
-            if name is None:
-                name = names[code] = f"{Path(code.co_filename).name}:{code.co_name}"
-            by_code[name] += 1
-        return step
-
-    def enter(frame: FrameType, event: str, arg: Any) -> Any:
-        frame.f_trace_opcodes = True
-        frame.f_trace_lines = False
-        return step
-
-    sys.settrace(enter)
-    try:
-        for item in items:
-            fn(item)
-    finally:
-        sys.settrace(None)
-    return by_code
-
-
-def unspecialised(fn: Callable[[Any], Any], items: list[Any]) -> list[tuple[int, str, str]]:
-    """(executions, instruction and its argument, ``file:line function``) of each instruction executed by ``fn`` over
-    ``items`` that is still adaptive: specialisation failed there (CPython 3.11's ``*_ADAPTIVE`` forms)."""
+def executed(fn: Callable[[Any], Any], items: list[Any]) -> collections.Counter[tuple[Any, int]]:
+    """Bytecode instructions executed by ``fn`` over ``items``: how many times each, by (code object, offset)."""
     at: collections.Counter[tuple[Any, int]] = collections.Counter()
 
     def step(frame: FrameType, event: str, arg: Any) -> Any:
@@ -98,15 +69,32 @@ def unspecialised(fn: Callable[[Any], Any], items: list[Any]) -> list[tuple[int,
             fn(item)
     finally:
         sys.settrace(None)
+    return at
+
+
+def _name(code: Any) -> str:
+    return f"{Path(code.co_filename).name}:{code.co_name}"
+
+
+def count(fn: Callable[[Any], Any], items: list[Any]) -> collections.Counter[str]:
+    """Bytecode instructions executed by ``fn`` over ``items``, by code object (``file:function``)."""
+    by_code: collections.Counter[str] = collections.Counter()
+    for (code, _), ran in executed(fn, items).items():
+        by_code[_name(code)] += ran
+    return by_code
+
+
+def unspecialised(fn: Callable[[Any], Any], items: list[Any]) -> list[tuple[int, str, str]]:
+    """(executions, instruction and its argument, ``file:line function``) of each instruction executed by ``fn`` over
+    ``items`` that is still adaptive: specialisation failed there (CPython 3.11's ``*_ADAPTIVE`` forms)."""
+    at = executed(fn, items)
     rows = []
-    codes = {code for code, _ in at}
-    for code in codes:
+    for code in {code for code, _ in at}:
         for ins in dis.get_instructions(code, adaptive=True):  # (3.11: the adaptive forms)
             ran = at.get((code, ins.offset))
             if ran and ins.opname.endswith("_ADAPTIVE") and ins.opname != "CALL_ADAPTIVE":
                 line = ins.positions.lineno if ins.positions else None
-                rows.append((ran, f"{ins.opname} {str(ins.argval)[:24]}",
-                             f"{Path(code.co_filename).name}:{line} {code.co_name}"))
+                rows.append((ran, f"{ins.opname} {str(ins.argval)[:24]}", f"{_name(code)}:{line}"))
     return sorted(rows, reverse=True)
 
 
