@@ -73,7 +73,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         """Rule ``i``'s verdict made in ``v``: one branch per outcome it has a class for, else ``[q, e]``. (A branch
         makes one class's instances, so its stores are specialised for that class: a site that met each rule's
         three classes in turn was not: two verdicts took 296 ns, now about 200.)"""
-        out = []
+        out: list[str] = []
         for outcome, cls in kinds[i].items():
             if outcome in skip:
                 continue
@@ -81,7 +81,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
             k = f"_K{i}{o}"
             classes[k] = cls
             out += [f"{indent}{'elif' if out else 'if'} o{i} is {o}:",
-                    f"{indent}    {v} = {k}()" if cls.__init__ is object.__init__ else f"{indent}    {v} = _new({k})",
+                    f"{indent}    {v} = {k}()" if getattr(cls, "__init__", None) is object.__init__ else f"{indent}    {v} = _new({k})",
                     f"{indent}    {v}.reference_time = ref_text", f"{indent}    {v}._fill = fill"]
         return [*out, f"{indent}else:" if out else f"{indent}if True:", f"{indent}    return [q, e]"]
 

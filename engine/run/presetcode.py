@@ -43,7 +43,7 @@ def maker(rules: Sequence[Rule], kinds: Sequence[Mapping[Any, type] | None], rec
             namespace[f"_R{i}"] = rule
             branch = "if"
             for outcome, cls in (classes or _NONE).items():  # (one branch per outcome: its stores see one class)
-                if cls.__init__ is not object.__init__:
+                if getattr(cls, "__init__", None) is not object.__init__:
                     raise TypeError(f"not a preset class (PresetResult.of): {cls!r}")
                 o = outcomes_named.setdefault(outcome, f"_O{len(outcomes_named)}")
                 namespace[o], namespace[f"_K{i}{o}"] = outcome, cls
