@@ -173,6 +173,29 @@ def test_lazy_verdict_pickles_equals_and_prints_as_a_verdict(tmp_path: Path) -> 
         verdict.no_such_field  # noqa: B018 - reading it must fail as on any verdict
 
 
+@pytest.mark.parametrize("lazy", [True, False])
+def test_a_made_verdict_is_replaced_as_a_plain_verdict(lazy: bool) -> None:
+    """``dataclasses.replace`` of a verdict of a made class (the API's lazy verdicts, full detail's preset ones) gives
+    the plain verdict with the change, as ``__reduce__`` does; ``type()`` and ``isinstance`` still name the made
+    class. (Before, the made class was called with the fields and refused them.)"""
+    import dataclasses
+    import json
+
+    from policy_eval.run.presets import PresetResult
+
+    rb = load_rulebook()
+    ev = Evaluator(rb, explain="missing", lazy=lazy)
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    made = [r for p in sorted(examples.glob("*.json"))
+            for r in ev.evaluate(json.loads(p.read_text(encoding="utf-8"))).results if type(r) is not RuleResult]
+    assert len(made) > 20 and all(isinstance(r, LazyResult if lazy else PresetResult) for r in made)
+    for verdict in made:
+        changed = dataclasses.replace(verdict, message="changed")
+        assert type(changed) is RuleResult and changed.message == "changed"
+        assert dataclasses.replace(changed, message=verdict.message) == verdict
+        assert verdict.__class__ is RuleResult and isinstance(verdict, type(verdict))
+
+
 def test_a_fill_is_metered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A verdict filled after the call is computed within a fresh rule budget, as during the call (a message
     or an explanation may walk a list), and the budget is gone again afterwards."""

@@ -195,6 +195,13 @@ class _MadeResult(RuleResult):  # (also run.presets.PresetResult)
     def __repr__(self) -> str:
         return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: N802
+        """:class:`RuleResult`, which ``dataclasses.replace`` calls with the verdict's fields: a made class takes no
+        arguments (its rule's constants are class attributes), so a copy with changes is the plain verdict, as
+        ``__reduce__`` gives. ``type()`` and ``isinstance`` still see the made class."""
+        return RuleResult
+
 
 class LazyResult(_MadeResult):
     """A verdict of the embedding API (``Rulebook.evaluate``) built with only what every caller reads.
