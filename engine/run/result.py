@@ -9,13 +9,13 @@
 
 Both are stable: other tools consume them. JSON text is written by orjson (compact, UTF-8, exact: every
 number the results carry is already a string), with the standard library as the fallback for what orjson
-refuses (lone surrogates read from a case, integers beyond 64 bits); the bytes are the same either way.
+refuses (lone surrogates read from a case, integers beyond 64 bits); the bytes are the same either way
+(:func:`dumps`, from :mod:`policy_eval.run.jsontext`).
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from policy_eval.run.jsontext import dumps
 from policy_eval.run.later import Later, Made, recorded
 
 __all__ = ["Outcome", "RuleResult", "LazyResult", "CaseResult", "RESULT_FORMAT_VERSION", "FINDINGS_FORMAT_VERSION", "dumps"]
@@ -32,14 +33,6 @@ FINDINGS_FORMAT_VERSION = "findings/1"
 
 _ORJSON = orjson.dumps
 _ORJSON_ERROR = orjson.JSONEncodeError
-
-
-def dumps(obj: Any) -> str:
-    """Compact JSON text, keys in insertion order, non-ASCII as UTF-8; byte-identical on every run."""
-    try:
-        return _ORJSON(obj, default=str).decode()
-    except _ORJSON_ERROR:  # a lone surrogate in a string, or an integer beyond 64 bits
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 class Outcome(enum.StrEnum):
@@ -170,7 +163,9 @@ _MADE_COPY = Made.copy  # (a recorded-inputs mapping's own copy: run.later; an A
 
 class _MadeResult(RuleResult):  # (also run.presets.PresetResult)
     """A verdict of a class made for one rule and outcome, the rule's constants being the class's own: it
-    prints, and travels to another process, as the plain :class:`RuleResult` it stands for."""
+    prints, travels to another process, and is copied with changes (``dataclasses.replace`` calls its
+    ``__class__``: a made class takes no fields) as the plain :class:`RuleResult` it stands for. ``type()`` and
+    ``isinstance`` still see the made class."""
 
     __slots__ = ()
 
@@ -196,23 +191,20 @@ class _MadeResult(RuleResult):  # (also run.presets.PresetResult)
         return "RuleResult(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in FIELDS) + ")"
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: N802
-        """:class:`RuleResult`, which ``dataclasses.replace`` calls with the verdict's fields: a made class takes no
-        arguments (its rule's constants are class attributes), so a copy with changes is the plain verdict, as
-        ``__reduce__`` gives. ``type()`` and ``isinstance`` still see the made class."""
+    def __class__(self) -> type:  # noqa: N802 - (see the class)
         return RuleResult
 
 
 class LazyResult(_MadeResult):
     """A verdict of the embedding API (``Rulebook.evaluate``) built with only what every caller reads.
 
-    Made by :meth:`of` for one rule and outcome: its policy, version, rule, title, clause, severity, outcome,
-    waiver (none: a version with waivers is not judged this way) and, where it is constant, its reason are the
-    made class's own (constants of the rulebook, not copied into every verdict); the reference time is set on
-    each. Every other field (message, remedies, inputs, explanation...) is filled on first read, all at once,
-    from the verdict the general path builds for the same rule, case and outcome (``_fill``: a function and its
-    arguments, this verdict the last), so a read gives what an eager evaluation gives, provided the case was not
-    changed in between. Most callers read outcomes only.
+    Made by :meth:`of` for one rule and outcome: its policy, version, rule, title, clause, severity, outcome, waiver
+    (none: a version with waivers is not judged this way) and, where it is constant, its reason are the made class's
+    own (constants of the rulebook, not copied into every verdict); the reference time is set on each. Every other
+    field (message, remedies, inputs, explanation...) is filled on first read, all at once, from the verdict the
+    general path builds for the same rule, case and outcome (``_fill``: a function and its arguments, this verdict the
+    last), so a read gives what an eager evaluation gives, provided the case was not changed in between. Most callers
+    read outcomes only.
     """
 
     __slots__ = ("_fill",)
@@ -220,8 +212,8 @@ class LazyResult(_MadeResult):
 
     @classmethod
     def of(cls, constants: dict[str, Any]) -> type[LazyResult]:
-        """The class of one rule's lazy verdicts with one outcome: ``constants`` maps fields to values."""
-        # (made by calling the class with no argument, which object's own __init__ takes at C speed)
+        """The class of one rule's lazy verdicts with one outcome: ``constants`` maps fields to values. (Its
+        verdicts are made by calling it bare: object's own ``__init__``, at C speed.)"""
         made: type[LazyResult] = cls._made(constants, {"__init__": object.__init__})
         return made
 
