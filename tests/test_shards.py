@@ -120,6 +120,22 @@ def test_any_lines_any_range_size_give_the_stream_readers_records(tmp_path_facto
     assert [(s, n, str(p)) for s, n, p in got] == [(s, n, str(p)) for s, n, p in expected]
 
 
+def test_a_file_changed_since_planning_is_read_line_by_line_as_it_now_is(tmp_path: Path) -> None:
+    # a range's last line that now runs past the range's end is read to its newline, and a file now shorter
+    # gives what it still holds
+    path = _write(tmp_path, b'{"a": 1}\n{"b": 2}\n{"c": 3}\n')
+    with open(path, "rb") as fh:
+        first, second = plan_shards(fh, str(path), 20)
+    assert (first.end, first.last, second.first) == (18, 2, 3)
+    path.write_bytes(b'{"a": 1}\n{"b": 22222}\n{"c": 3}\n')
+    assert [r[1:] for r in shard_records(first)] == [(1, b'{"a": 1}\n'), (2, b'{"b": 22222}\n')]
+    path.write_bytes(b'{"a": 1}\n{"b"')
+    assert [r[1:] for r in shard_records(first)] == [(1, b'{"a": 1}\n'), (2, b'{"b"')]
+    path.write_bytes(b'{"a": 1}\n')
+    assert [r[1:] for r in shard_records(first)] == [(1, b'{"a": 1}\n')]
+    assert list(shard_records(second)) == []
+
+
 def test_read_cases_hands_plain_jsonl_files_over_as_ranges_and_reads_the_rest(tmp_path: Path) -> None:
     import gzip
 
