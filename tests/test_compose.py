@@ -88,6 +88,36 @@ def test_dependent_rule_follows_the_outcome_it_depends_on(tmp_path: Path) -> Non
     assert "demo/in-window is violated; that rule is complied" in got["late-notice"].reason
 
 
+# a rule listed before the rule it depends on: decided after it, shown before it
+LISTED_FIRST = """\
+rules:
+  - id: late-notice
+    title: a late request is answered
+    clause: demo 3
+    severity: low
+    depends_on: {in-window: violated}
+    require: exists(request.merchant_response)
+    message: no answer
+  - id: in-window
+    title: submitted inside the window
+    clause: demo 1
+    severity: low
+    require: request.submitted_at <= order.received_at + 15d
+    message: late
+"""
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_verdicts_keep_the_policy_files_order_when_a_dependency_is_listed_later(tmp_path: Path,
+                                                                                detail: str) -> None:
+    _write(tmp_path, "demo.yaml", _policy(LISTED_FIRST))
+    case = _case()  # submitted 03-01, received 02-01: the window ended 02-16, and no answer
+    case["order"]["received_at"] = "2024-02-01T10:00:00+08:00"
+    result = Evaluator(load_rulebook(tmp_path), detail=detail).evaluate(case)
+    assert [(r.rule, r.outcome.value) for r in result.results] == [("late-notice", "violated"),
+                                                                   ("in-window", "violated")]
+
+
 def test_undetermined_dependency_makes_the_dependent_undetermined_naming_the_path(tmp_path: Path) -> None:
     _write(tmp_path, "demo.yaml", _policy(DEPENDENT))
     got = _by_rule(Evaluator(load_rulebook(tmp_path)).evaluate(_case()))  # no order.received_at

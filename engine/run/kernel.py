@@ -112,7 +112,7 @@ class Kernel:
         missing key, which is right where the caller sends a case with a null on such a path the general way
         (the batch path: a case whose JSON text holds no null needs no search at all)."""
         self._steps: dict[int, list[Step_]] = {}
-        self._ordered: dict[int, list[str] | None] = {}
+        self._ranks: dict[int, dict[str, int] | None] = {}  # per version with a plan: each selected rule's place
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
         self._alone: dict[int, bool] = {}  # whether no rule of the version depends on another
@@ -130,7 +130,7 @@ class Kernel:
                  id(r) in ids)
                 for r in (plan if plan is not None else chosen)]
             # with a plan, dependencies come first: findings are put back in the selected rules' order
-            self._ordered[id(v)] = [r.id for r in chosen] if plan is not None else None
+            self._ranks[id(v)] = {r.id: i for i, r in enumerate(chosen)} if plan is not None else None
             self._fused[id(v)] = fused_of(self._steps[id(v)], f"{v.id} {v.version}", exact_nulls, v.fused)
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
             # no rule depends on another: a loud verdict needs nothing of the rules before it
@@ -368,9 +368,8 @@ class Kernel:
         return self._sorted(version, found)
 
     def _sorted(self, version: PolicyVersion, found: list[RuleResult]) -> list[RuleResult]:
-        order = self._ordered[id(version)]
-        if order is not None and len(found) > 1:
-            rank = {rid: i for i, rid in enumerate(order)}
+        rank = self._ranks[id(version)]
+        if rank is not None and len(found) > 1:
             found.sort(key=lambda r: rank[r.rule or ""])
         return found
 
