@@ -64,6 +64,27 @@ def test_generated_code_decides_as_the_interpreter(text: str, case: dict[str, An
     assert prog.evaluate(case) is expected or prog.evaluate(case) == expected
 
 
+# fields the schema leaves untyped ({}), and no schema at all: a read under an untyped field whose base is missing
+UNTYPED = {"type": "object", "properties": {"o": {"type": "object", "properties": {"x": {}}}, "p": {}}}
+
+
+@pytest.mark.parametrize("schema", [UNTYPED, None], ids=["untyped", "no-schema"])
+@pytest.mark.parametrize(("text", "case", "expected"), [
+    ("o.x.z != 1", {}, UNKNOWN),  # (the two-valued code read the missing o.x as unknown and compared it: true)
+    ("o.x.z != 1", {"o": {}}, UNKNOWN),
+    ("o.x.z == p.w", {"o": {"x": {}}}, UNKNOWN),
+    ("o.x.z == p.w", {}, UNKNOWN),  # (was true: unknown == unknown)
+    ("o.x.z != 1", {"o": {"x": {"z": 2}}}, True),
+    ("o.x.z == p.w", {"o": {"x": {"z": 2}}, "p": {"w": 2}}, True),
+    ("o.x.z == 1 or p.w == 2", {"p": {"w": 2}}, True),
+])
+def test_a_read_under_an_untyped_field_is_unknown_when_its_base_is_missing(
+        schema: dict[str, Any] | None, text: str, case: dict[str, Any], expected: Any) -> None:
+    prog = lang.compile_expression(text, case_schema=schema)
+    assert prog.interpret(case) is expected
+    assert prog.evaluate(case) is expected
+
+
 def test_a_condition_gets_two_valued_code_and_a_three_valued_fall_back() -> None:
     source, namespace = codegen.generate(_fn("a > 1 or b > 1").node)
     assert "except _Unsure:" in source and namespace["_u"] is twovalued.unsure

@@ -223,7 +223,7 @@ class _Gen:
         else:
             b = self.tmp()
             start = b
-            prefix = f"U if ({b} := {self.expr(base)}) is U else "
+            prefix = f"{missing} if ({b} := {self.expr(base)}) is U else "
         code = ""
         # walk: (U if (t := start.get(k1)) is None else (U if (t := t.get(k2)) is None else READ(t)))
         current = start
