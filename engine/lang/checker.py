@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
-from policy_eval.lang import ast, decimals, ir
+from policy_eval.lang import ast, decimals, dynamic, ir
 from policy_eval.lang.budget import concat_at, scan_at
 from policy_eval.lang.functions import ArgumentError, FunctionRegistry
-from policy_eval.lang.ops import EvalFailure, any_div, any_mul, binary, negate
+from policy_eval.lang.ops import EvalFailure, binary, negate
 from policy_eval.lang.readers import reader_for
 from policy_eval.lang.types import (
     ANY,
@@ -96,7 +96,7 @@ class _Checker:
         out = self.run(node)
         if out.type not in (BOOL, ANY):
             raise _err(PolicyTypeError, node, f"{what} must be bool, got {out.type}")
-        return out
+        return dynamic.cast(out, BOOL, what)  # (a value of type any: a boolean, checked when it is read)
 
     # --- leaves ---------------------------------------------------------------------------------------
     def c_Literal(self, node: ast.Literal) -> ir.IR:
@@ -157,7 +157,7 @@ class _Checker:
             operand = self.expect_bool(node.operand, "the operand of 'not'")
             return ir.Not(BOOL, node.span, self.src(node), operand)
         operand = self.run(node.operand)
-        fn = negate(operand.type) if operand.type.name != "any" else decimals.neg
+        fn = negate(operand.type) if operand.type.name != "any" else dynamic.any_neg
         if fn is None:
             raise _err(PolicyTypeError, node, f"cannot negate {operand.type}")
         return ir.Op(operand.type, node.span, self.src(node), "-", fn, (operand,))
@@ -177,22 +177,28 @@ class _Checker:
             rt = list_of(lt) if node.op in ("in", "notin") else lt
         elif lt.name == "any" and rt.name == "any":
             lt = rt = ANY
-        result: tuple[Type, Any] | str = _any_op(node.op) if lt.name == "any" else binary(node.op, lt, rt)
+        result: tuple[Type, Any] | str = dynamic.any_op(node.op) if lt.name == "any" else binary(node.op, lt, rt)
+        guessed = False
         if isinstance(result, str) and ANY in (left.type, right.type):
             # a side of unknown type (an untyped case field; a parameter, let or definition already reported)
             # was taken as the other side's type, a guess: '+' and '-' also join a datetime and a duration
-            result = _any_op(node.op)
+            result, guessed = dynamic.any_op(node.op), True
         if isinstance(result, str):
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
+        symbol = "not in" if node.op == "notin" else node.op
+        if lt.name != "any" and not guessed:  # a side of type any taken as the other's: checked when it is read
+            left = dynamic.cast(left, dynamic.operand_type(lt), f"the left side of '{symbol}'")
+            right = dynamic.cast(right, dynamic.operand_type(rt), f"the right side of '{symbol}'")
         if node.op == "+" and (rtype in (STRING, ANY) or rtype.name == "list") \
                 and not (isinstance(left, ir.Const) and isinstance(right, ir.Const)):
             # (two constants, e.g. two parameter lists, join into a value of the policy's own size: nothing to
             # meter, and a join inside a quantifier must not spend the budget once per item)
             fn = concat_at(self.src(node), node.span.line, node.span.column)
+            if rtype == ANY:
+                fn = dynamic.no_bool(fn, "+")
         if node.op in ("in", "notin") and not _policy_sized(right):
             fn = scan_at(fn, (1,), self.src(node), node.span.line, node.span.column)  # (a list of the case: n items)
-        symbol = "not in" if node.op == "notin" else node.op
         return ir.Op(rtype, node.span, self.src(node), symbol, fn, (left, right), guard_zero=node.op == "/")
 
     def c_Cond(self, node: ast.Cond) -> ir.IR:
@@ -208,6 +214,9 @@ class _Checker:
         if common is None:
             raise _err(PolicyTypeError, node,
                        f"the branches of 'if' have different types: {then.type} and {other.type}")
+        # (a branch of type any: checked to be of the other's type)
+        then = dynamic.cast(then, dynamic.operand_type(common), "the 'then' branch of 'if'")
+        other = dynamic.cast(other, dynamic.operand_type(common), "the 'else' branch of 'if'")
         return ir.If(common, node.span, self.src(node), test, then, other)
 
     def c_Quant(self, node: ast.Quant) -> ir.IR:
@@ -226,12 +235,14 @@ class _Checker:
                 body = self.run(node.body)
                 if body.type.name not in ("list", "any"):
                     raise _err(PolicyTypeError, node.body, f"'collect' gathers lists, got {body.type}")
+                body = dynamic.cast(body, list_of(ANY), "the body of 'collect'")
                 rtype = body.type if body.type.name == "list" else list_of(ANY)
             else:
                 body = self.run(node.body)
                 if not (is_number(body.type) or body.type in (MONEY, DURATION) or body.type.name == "any"):
                     raise _err(PolicyTypeError, node.body, f"'sum' adds numbers, money or durations, got {body.type}")
                 rtype = body.type
+                body = dynamic.cast(body, DECIMAL, "the body of 'sum'")  # (JSON holds no money or durations)
         finally:
             if saved is None:
                 del self.scope.variables[node.var]
@@ -246,6 +257,9 @@ class _Checker:
             item_type = unify(item_type, it.type) if item_type is not None else None
             if item_type is None:
                 raise _err(PolicyTypeError, raw, f"list items must have one type; found {items[0].type} and {it.type}")
+        if item_type is not None and item_type.name != "any":  # (an item of type any: the others' type)
+            want = dynamic.operand_type(item_type)
+            items = tuple(dynamic.cast(it, want, f"item {i + 1} of the list") for i, it in enumerate(items))
         return ir.ListIR(list_of(item_type or ANY), node.span, self.src(node), items)
 
     def c_Call(self, node: ast.Call) -> ir.IR:
@@ -269,6 +283,14 @@ class _Checker:
                     except ValueError as exc:
                         raise _err(PolicyTypeError, node.args[i], str(exc)) from None
         impl = fn.impl
+        if fn.typer is None:  # an argument of type any where the function declares a type: checked when it is read
+            last = len(fn.params) - 1
+            args = tuple(dynamic.cast(a, fn.params[min(i, last)], f"argument {i + 1} of {node.name}()")
+                         for i, a in enumerate(args))
+        elif (node.name in _UNIFYING and rtype.name not in ("any", "list")) or node.name in _NUMERIC:
+            # (an argument of type any where a generic core function took the others' type, or needs a number)
+            want = dynamic.operand_type(rtype) if node.name in _UNIFYING else DECIMAL
+            args = tuple(dynamic.cast(a, want, f"argument {i + 1} of {node.name}()") for i, a in enumerate(args))
         if any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
             # what is looked for (the words, the pattern) comes from the case: the work is a product of the
             # record's sizes. Looked for in the case's text, a policy's words cost work linear in the record,
@@ -278,6 +300,8 @@ class _Checker:
 
 
 _NOT_CONSTANT = object()
+_UNIFYING = frozenset({"default", "max", "min"})  # (core functions whose result has their arguments' common type)
+_NUMERIC = frozenset({"abs"})  # (a value of type any given to abs: JSON's only kind it takes is a number)
 
 
 def _policy_sized(node: ir.IR) -> bool:
@@ -327,17 +351,6 @@ def failing_on_constants(node: ir.IR) -> tuple[ir.Op, str] | None:
         except (ArithmeticError, TypeError, ValueError):  # (division by zero is unknown, not an error)
             continue
     return None
-
-
-def _any_op(op: str) -> tuple[Type, Any]:
-    import operator as o
-
-    table: dict[str, tuple[Type, Any]] = {
-        "+": (ANY, decimals.plus), "-": (ANY, decimals.minus), "*": (ANY, any_mul), "/": (ANY, any_div),
-        "==": (BOOL, o.eq), "!=": (BOOL, o.ne), "<": (BOOL, o.lt), "<=": (BOOL, o.le), ">": (BOOL, o.gt),
-        ">=": (BOOL, o.ge), "in": (BOOL, lambda a, b: a in b), "notin": (BOOL, lambda a, b: a not in b),
-    }
-    return table[op]
 
 
 def check(node: ast.Node, scope: Scope, text: str) -> ir.IR:

@@ -207,6 +207,8 @@ def _op(node: ir.Op) -> Compiled:
                 return op(a)
             except OverflowError as exc:
                 raise EvalFailure(f"{path}: out of range: {exc}", path) from None
+            except TypeError as exc:  # (a value of type any that is not a number: as the interpreter words it)
+                raise EvalFailure(f"{path}: {exc}", path) from None
         return unary
     lf, rf = compile_ir(node.args[0]), compile_ir(node.args[1])
     if node.guard_zero:
@@ -221,6 +223,8 @@ def _op(node: ir.Op) -> Compiled:
                 return UNKNOWN
             except OverflowError as exc:
                 raise EvalFailure(f"{path}: out of range: {exc}", path) from None
+            except TypeError as exc:  # (values of type any that do not divide: as the interpreter words it)
+                raise EvalFailure(f"{path}: {exc}", path) from None
         return div
     if isinstance(node.args[1], ir.Const):
         const = node.args[1].value

@@ -140,8 +140,11 @@ class _Gen:
     def operand(self, node: ir.IR) -> tuple[str, str | None]:
         """Code for an operand and the unknown-test it needs (None when it can never be unknown)."""
         code = self.expr(node)
-        if _CONSTANT.fullmatch(code) or _never_unknown(node):
+        if _CONSTANT.fullmatch(code):
             return code, None
+        if _never_unknown(node):  # (no test, but computed with the others, in order: its data error is the answer's)
+            t = self.tmp()
+            return t, f"(({t} := {code}) is U)"
         if _NAME.fullmatch(code):
             return code, f"{code} is U"
         t = self.tmp()
@@ -320,8 +323,7 @@ class _Gen:
         # exists/default/max/min of two values are core functions (plugins cannot redefine a name):
         # spelled inline, they skip a call.
         if node.name == "exists" and len(node.args) == 1:
-            if _never_unknown(node.args[0]):
-                return "True"
+            # (an argument that is never unknown is still computed: its data error is the answer's)
             # never a literal before ``is`` (a SyntaxWarning; a SyntaxError under -W error, which would
             # silently cost the fast path): a constant is decided here, and arithmetic on constants only
             # (``2 * 3 - 1``, which Python folds to a literal) is bound to a name first
@@ -331,9 +333,11 @@ class _Gen:
             if all(isinstance(n, (ir.Const, ir.Op)) for n in _walk(node.args[0])):
                 return f"(({self.tmp()} := {code}) is not U)"
             return f"({code} is not U)"
-        if node.name == "default" and len(node.args) == 2:
-            t = self.tmp()
-            return f"({self.expr(node.args[1])} if ({t} := {self.expr(node.args[0])}) is U else {t})"
+        if node.name == "default" and len(node.args) == 2:  # (both arguments computed, as every call's: a data
+            # error in the fallback is the answer's even where the value is known)
+            t, u = self.tmp(), self.tmp()
+            return (f"({t} if ({t} := {self.expr(node.args[0])}) is {t} and ({u} := {self.expr(node.args[1])}) "
+                    f"is {u} and {t} is not U else {u})")
         if node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list":
             op = ">=" if node.name == "max" else "<="
             return self.strict(node.args, lambda n: f"({n[0]} if {n[0]} {op} {n[1]} else {n[1]})")

@@ -140,10 +140,11 @@ class SureGen(_Gen):
     def s_Call(self, node: ir.Call) -> str:
         if node.name == "exists" and len(node.args) == 1:
             return self.three(node)  # never unknown
-        if node.name == "default" and len(node.args) == 2:
-            t = self.tmp()
-            first = self.three(node.args[0])
-            return f"({self.expr(node.args[1])} if ({t} := {first}) is U else {t})"
+        if node.name == "default" and len(node.args) == 2:  # (both computed: see threevalued's)
+            t, u = self.tmp(), self.tmp()
+            first, fallback = self.three(node.args[0]), self.three(node.args[1])
+            return (f"({t} if ({t} := {first}) is {t} and ({u} := {fallback}) is {u} and {t} is not U "
+                    f"else {self.guard(u)})")
         if node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list":
             op = ">=" if node.name == "max" else "<="
             a, b = self.tmp(), self.tmp()

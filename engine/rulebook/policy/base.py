@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError, clip
-from policy_eval.lang import ir
+from policy_eval.lang import dynamic, ir
 from policy_eval.lang.ast import Span
 from policy_eval.lang.checker import Scope, check, failing_on_constants
 from policy_eval.lang.codegen import compile_fast
@@ -148,6 +148,8 @@ class BuilderBase:
                                           f"{typed_hint(raw, expect, node.type)}", line=1, column=1),
                           path, offset)
             return None
+        if expect is not None:  # (an expression of type any: checked to be ``expect`` when it is read)
+            node = dynamic.cast(node, expect, what)
         if not self.shallow_enough(node, path, what, offset):
             return None
         cost = estimate(node)
