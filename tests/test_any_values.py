@@ -12,6 +12,8 @@ generated code and the interpreter in 110,000 expressions before, none after.
 from __future__ import annotations
 
 import json
+import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,9 @@ from policy_eval import expression as lang
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.run.batch import BatchOptions, Processor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
+import fuzz_untyped  # noqa: E402
 
 UNTYPED = {"type": "object", "properties": {"p": {}, "q": {}, "o": {"type": "object", "properties": {"x": {}}},
                                             "n": {"type": "integer"}, "s": {"type": "string"}}}
@@ -142,3 +147,9 @@ rules:
     assert outcomes["true"]["flag"] == ("complied", None)
     assert outcomes["true"]["lower"] == ("undetermined",
                                          "p: argument 1 of lower() must be string, got a boolean (True)")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_conditions_over_untyped_paths_get_one_answer(seed: int) -> None:
+    """A fixed sample of fuzz/fuzz_untyped.py: 400 conditions a seed, six random cases each."""
+    assert list(fuzz_untyped.disagreements(random.Random(seed), 400)) == []
