@@ -53,6 +53,8 @@ def condition(rng: random.Random, depth: int = 0) -> str:
         return f"(not {condition(rng, depth + 1)})"
     if r < 0.55:
         return f"(if {condition(rng, depth + 1)} then {condition(rng, depth + 1)} else {condition(rng, depth + 1)})"
+    if r < 0.6:
+        return f"{rng.choice(NAMES)}[{condition(rng, depth + 1)}]"
     if r < 0.8:
         name = rng.choice(sorted(FUNCTIONS))
         return f"{name}({', '.join(condition(rng, depth + 1) for _ in range(FUNCTIONS[name]))})"

@@ -102,6 +102,31 @@ def test_a_data_error_in_an_argument_that_is_not_needed_is_still_the_answer(text
     assert got[0] == got[1] and isinstance(got[0], str) and "p.w: expected an object" in got[0]
 
 
+@pytest.mark.parametrize(("text", "case", "expected"), [
+    ("p[q] == 1", {"p": [1, 2], "q": 0}, True),
+    ("p[q] == 1", {"p": [1, 2], "q": "0"}, "q: a list index must be int, got a text ('0')"),
+    ("p[q] == 1", {"p": [1, 2], "q": {}}, "q: a list index must be int, got an object ({})"),  # (was a TypeError)
+    ("n[p.w] == 1", {"p": 0}, "p.w: expected an object"),  # the index is computed where the list is unknown too
+])
+def test_a_list_index_of_type_any_is_checked_and_computed_with_its_list(text: str, case: dict[str, Any],
+                                                                        expected: Any) -> None:
+    got = _both(text, case, None)
+    assert got[0] == got[1]
+    assert got[0] == expected if not isinstance(expected, str) else got[0].startswith(expected)
+
+
+@pytest.mark.parametrize(("text", "case", "expected"), [
+    ("exists(null)", {}, False),  # (was true: Python's None is not unknown)
+    ("default(n, null) > 1", {}, UNKNOWN),  # (was a data error: '>' between None and an int)
+    ("default(n, null) > 1", {"n": 2}, True),
+    ("(if default(b, null) then 1 else 2) == 2", {}, UNKNOWN),
+    ('text(null) == "x"', {}, UNKNOWN),  # (a strict function of a constant that is unknown is unknown)
+])
+def test_a_null_written_as_an_argument_is_unknown(text: str, case: dict[str, Any], expected: Any) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}, "b": {"type": "boolean"}}}
+    assert _both(text, case, schema) == [expected, expected]
+
+
 def test_a_record_with_a_value_of_the_wrong_type_is_evaluated_not_an_internal_error(tmp_path: Path) -> None:
     (tmp_path / "policies").mkdir()
     (tmp_path / "schemas" / "cases").mkdir(parents=True)

@@ -149,6 +149,7 @@ class _Checker:
         if idx.type not in (INT, ANY):
             raise _err(PolicyTypeError, node.index, f"a list index must be int, got {idx.type}")
         item = base.type.item if base.type.item is not None else ANY
+        idx = dynamic.cast(idx, INT, "a list index")  # (an index of type any: an int, checked when it is read)
         return ir.Index(item, node.span, self.src(node), base, idx, None)
 
     # --- operators --------------------------------------------------------------------------------------
@@ -267,7 +268,10 @@ class _Checker:
         if fn is None:
             raise _err(PolicyNameError, node,
                        f"unknown function '{node.name}'{_suggest(node.name, self.scope.functions.names())}")
-        args = tuple(self.run(a) for a in node.args)
+        # (a null written as an argument is no value: unknown, as a null in the case is; Python's None would be a
+        # value the functions take for one: exists(null) was true, default(x, null) > 1 a data error)
+        args = tuple(ir.Const(NULL, a.span, a.text, UNKNOWN) if isinstance(a, ir.Const) and a.type == NULL else a
+                     for a in (self.run(a) for a in node.args))
         try:
             rtype = fn.result_type([a.type for a in args])
         except ArgumentError as exc:

@@ -116,10 +116,8 @@ def _index(node: ir.Index) -> Compiled:
 
     def f(c: dict[str, Any], v: dict[str, Any]) -> Any:
         seq = base(c, v)
-        if seq is UNKNOWN:
-            return UNKNOWN
-        i = idx(c, v)
-        if i is UNKNOWN:
+        i = idx(c, v)  # (both computed before either is looked at, as the interpreter does)
+        if seq is UNKNOWN or i is UNKNOWN:
             return UNKNOWN
         if type(seq) is not list:
             raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)

@@ -140,8 +140,8 @@ class _Gen:
     def operand(self, node: ir.IR) -> tuple[str, str | None]:
         """Code for an operand and the unknown-test it needs (None when it can never be unknown)."""
         code = self.expr(node)
-        if _CONSTANT.fullmatch(code):
-            return code, None
+        if _CONSTANT.fullmatch(code):  # (a constant that is unknown, a parameter without a value: always unknown)
+            return code, ("True" if code.startswith("_k") and self.K[int(code[2:])] is UNKNOWN else None)
         if _never_unknown(node):  # (no test, but computed with the others, in order: its data error is the answer's)
             t = self.tmp()
             return t, f"(({t} := {code}) is U)"
