@@ -89,22 +89,9 @@ def test_dependent_rule_follows_the_outcome_it_depends_on(tmp_path: Path) -> Non
 
 
 # a rule listed before the rule it depends on: decided after it, shown before it
-LISTED_FIRST = """\
-rules:
-  - id: late-notice
-    title: a late request is answered
-    clause: demo 3
-    severity: low
-    depends_on: {in-window: violated}
-    require: exists(request.merchant_response)
-    message: no answer
-  - id: in-window
-    title: submitted inside the window
-    clause: demo 1
-    severity: low
-    require: request.submitted_at <= order.received_at + 15d
-    message: late
-"""
+LISTED_FIRST = pt.rules_text(
+    pt.rule("late-notice", "exists(request.merchant_response)", depends_on="{in-window: violated}"),
+    pt.rule("in-window", "request.submitted_at <= order.received_at + 15d"))
 
 
 @pytest.mark.parametrize("detail", ["full", "findings"])
