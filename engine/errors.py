@@ -25,6 +25,7 @@ __all__ = [
     "record_line",
     "record_item",
     "clip",
+    "shown_repr",
 ]
 
 
@@ -262,3 +263,13 @@ def clip(text: str, limit: int = 80) -> str:
     cut = flat[:limit - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut).rstrip() + "…"
+
+
+def shown_repr(value: Any, limit: int) -> str:
+    """``repr(value)`` cut to ``limit`` characters (``f"{value!r:.80}"``), for a message about a value that may
+    come from anywhere: an embedder's integer of more digits than Python turns into text
+    (``sys.get_int_max_str_digits``), alone or inside a list, is named, not a ``ValueError`` of its own."""
+    try:
+        return repr(value)[:limit]
+    except ValueError:
+        return f"<a {type(value).__name__} too large to show>"[:limit]

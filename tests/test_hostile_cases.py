@@ -377,3 +377,29 @@ def test_a_decoded_decimal_nan_is_rejected(processor: Any, value: str) -> None:
     assert result.error is None or "internal error" not in result.error["message"], result.error["message"]
     if result.error is not None:
         assert result.error["json_path"] == "$.category_mean.quality_refund_rate"
+
+
+@pytest.mark.parametrize("detail", ["full", "findings"])
+@pytest.mark.parametrize(("example", "place"), [
+    ("after_sale_fruit_refund_no_reply.json", ("order", "promised_after_sale_days")),  # echoed in the JSON
+    ("after_sale_fruit_refund_no_reply.json", ("order",)),  # "expected an object, got ..."
+    ("chat_offplatform_diversion.json", ("messages",)),  # "expected a list, got ..."
+])
+def test_an_embedders_integer_too_long_to_write_is_named_not_an_error(detail: str, example: str,
+                                                                      place: tuple[str, ...]) -> None:
+    """With validation off (``Rulebook.load(validate=False)``) a case may hold an integer of more digits than Python
+    turns into text (``sys.get_int_max_str_digits``): messages name it and the JSON shows it as its digits'
+    scientific text. Before, ``repr`` in a message and the JSON writer raised ``ValueError`` out of
+    ``evaluate`` (found by probing the API with hostile values, 2026-12-06)."""
+    from policy_eval.api import Rulebook
+
+    case = json.loads((Path(__file__).resolve().parent.parent / "examples" / example).read_text(encoding="utf-8"))
+    node = case
+    for key in place[:-1]:
+        node = node[key]
+    node[place[-1]] = 10 ** 5000
+    result = Rulebook.load(validate=False).evaluate(case, detail=detail)
+    text = result.to_json()
+    assert json.loads(text)["case_id"] == case["case_id"]
+    for verdict in result.results:
+        assert "Exceeds the limit" not in (verdict.error or "") + (verdict.reason or "")

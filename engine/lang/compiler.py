@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import ir
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.quantifiers import quantifier
@@ -79,7 +80,7 @@ def _field(node: ir.Field) -> Compiled:
             if x is UNKNOWN:
                 return UNKNOWN
             if type(x) is not dict:
-                raise EvalFailure(f"{path}: expected an object, got {x!r:.60}", path)
+                raise EvalFailure(f"{path}: expected an object, got {shown_repr(x, 60)}", path)
             x = x.get(k1)
             return UNKNOWN if x is None else read(x)
         return f1
@@ -92,7 +93,7 @@ def _field(node: ir.Field) -> Compiled:
             if x is None:
                 return UNKNOWN
             if type(x) is not dict:
-                raise EvalFailure(f"{path}: expected an object at '{k1}', got {x!r:.60}", path)
+                raise EvalFailure(f"{path}: expected an object at '{k1}', got {shown_repr(x, 60)}", path)
             x = x.get(k2)
             return UNKNOWN if x is None else read(x)
         return f2
@@ -103,7 +104,7 @@ def _field(node: ir.Field) -> Compiled:
             if x is UNKNOWN or x is None:
                 return UNKNOWN
             if type(x) is not dict:
-                raise EvalFailure(f"{path}: expected an object before '{k}', got {x!r:.60}", path)
+                raise EvalFailure(f"{path}: expected an object before '{k}', got {shown_repr(x, 60)}", path)
             x = x.get(k)
         return UNKNOWN if x is None or x is UNKNOWN else read(x)
     return fn
@@ -120,7 +121,7 @@ def _index(node: ir.Index) -> Compiled:
         if seq is UNKNOWN or i is UNKNOWN:
             return UNKNOWN
         if type(seq) is not list:
-            raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)
+            raise EvalFailure(f"{path}: expected a list, got {shown_repr(seq, 60)}", path)
         if not -len(seq) <= i < len(seq):
             return UNKNOWN
         x = seq[i]

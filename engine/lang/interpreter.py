@@ -24,6 +24,7 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import ir
 from policy_eval.lang.budget import charge
 from policy_eval.lang.compiler import REF_TIME
@@ -149,7 +150,7 @@ class _Interp:
                 nulls.add(path)  # under a null: unknown too
             return UNKNOWN, path, (path,) if base_blame else _NONE
         if not isinstance(base_value, dict):
-            raise EvalFailure(f"{node.text}: expected an object, got {base_value!r:.60}", node.text)
+            raise EvalFailure(f"{node.text}: expected an object, got {shown_repr(base_value, 60)}", node.text)
         raw = base_value.get(node.key)
         if raw is None:
             if self.nulls is not None and node.key in base_value and _rooted(node):

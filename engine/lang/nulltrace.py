@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded
 from policy_eval.lang.interpreter import Reading, Trace, _Interp, _merge, interpret_nulls
@@ -53,7 +54,7 @@ def _absent(base: Any, base_blame: Blame, node: ir.Field, path: str, reads: dict
             nulls.add(path)  # under a null: unknown too
         return UNKNOWN, (path,) if base_blame else ()
     if not isinstance(base, dict):
-        raise EvalFailure(f"{node.text}: expected an object, got {base!r:.60}", node.text)
+        raise EvalFailure(f"{node.text}: expected an object, got {shown_repr(base, 60)}", node.text)
     raw = base.get(node.key)
     if raw is None:
         if rooted and node.key in base:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import ir
 from policy_eval.lang.budget import charge
 from policy_eval.lang.decimals import plus
@@ -40,7 +41,7 @@ def quantifier(node: ir.Quant, compile_ir: Callable[[ir.IR], Compiled],
         if seq is UNKNOWN:
             return UNKNOWN
         if type(seq) is not list:
-            raise EvalFailure(f"{path}: expected a list, got {seq!r:.60}", path)
+            raise EvalFailure(f"{path}: expected a list, got {shown_repr(seq, 60)}", path)
         charge(len(seq) + 1, where, line, column)  # the whole list, before walking it
         return seq
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang.timestamps import read_timestamp
 from policy_eval.lang.types import Type
 from policy_eval.lang.values import (
@@ -40,17 +41,17 @@ def _wrap(name: str, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         try:
             return parse(raw)
         except (ValueParseError, TypeError):
-            raise ReadError(f"expected {name}, got {raw!r:.80}") from None
+            raise ReadError(f"expected {name}, got {shown_repr(raw, 80)}") from None
     return read
 
 
 def _datetime(raw: Any) -> Any:
     if type(raw) is not str:
-        raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}")
+        raise ReadError(f"expected datetime (ISO 8601 text), got {shown_repr(raw, 80)}")
     try:
         return _cached_datetime(raw)
     except ValueParseError:
-        raise ReadError(f"expected datetime (ISO 8601 text), got {raw!r:.80}") from None
+        raise ReadError(f"expected datetime (ISO 8601 text), got {shown_repr(raw, 80)}") from None
 
 
 read_datetime = _datetime  # (generated code reads the memo itself first: lang.threevalued)
@@ -62,7 +63,7 @@ def _money(raw: Any) -> Any:
     try:
         return _cached_money_text(raw) if type(raw) is str else parse_money(raw)
     except (ValueParseError, TypeError):
-        raise ReadError(f"expected money (e.g. \"59.90\"), got {raw!r:.80}") from None
+        raise ReadError(f"expected money (e.g. \"59.90\"), got {shown_repr(raw, 80)}") from None
 
 
 # JSON numbers are read exactly, so a record may hold 1e999999999 (14 bytes). Such a number cannot take
@@ -91,7 +92,7 @@ def _decimal(raw: Any) -> Any:
         if raw != raw or raw in (float("inf"), float("-inf")):
             raise ReadError(f"expected a finite number, got {raw!r}")
         return Decimal(repr(raw))
-    raise ReadError(f"expected a number, got {raw!r:.80}")
+    raise ReadError(f"expected a number, got {shown_repr(raw, 80)}")
 
 
 def _int(raw: Any) -> Any:
@@ -99,13 +100,13 @@ def _int(raw: Any) -> Any:
         return raw
     if type(raw) is Decimal and raw.is_finite() and raw == raw.to_integral_value():
         return int(_in_range(raw))
-    raise ReadError(f"expected an integer, got {raw!r:.80}")
+    raise ReadError(f"expected an integer, got {shown_repr(raw, 80)}")
 
 
 def _typed(name: str, py: type) -> Callable[[Any], Any]:
     def read(raw: Any) -> Any:
         if type(raw) is not py:
-            raise ReadError(f"expected {name}, got {raw!r:.80}")
+            raise ReadError(f"expected {name}, got {shown_repr(raw, 80)}")
         return raw
     return read
 
@@ -137,7 +138,7 @@ def reader_for(t: Type) -> Callable[[Any], Any] | None:
 
 def _as_list(raw: Any) -> list[Any]:
     if type(raw) is not list:
-        raise ReadError(f"expected a list, got {raw!r:.80}")
+        raise ReadError(f"expected a list, got {shown_repr(raw, 80)}")
     return raw
 
 
@@ -147,7 +148,7 @@ def _list_raw(raw: Any) -> Any:
 
 def _record(raw: Any) -> Any:
     if type(raw) is not dict:
-        raise ReadError(f"expected an object, got {raw!r:.80}")
+        raise ReadError(f"expected an object, got {shown_repr(raw, 80)}")
     return raw
 
 

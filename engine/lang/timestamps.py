@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang.values import SHANGHAI, ValueParseError
 
 __all__ = ["parse_timestamp", "read_timestamp", "clear_read_timestamps", "MEMO", "MEMO_MAX", "OFFSET_SHAPES"]
@@ -127,26 +128,26 @@ def _parse_rfc3339(text: str) -> _dt.datetime:
     """The full grammar (every form the module names), used by :func:`parse_timestamp` off its fast path."""
     m = _RFC3339.fullmatch(text) if isinstance(text, str) else None
     if m is None:
-        raise ValueParseError(f"not an RFC 3339 date-time (e.g. 2023-06-02T16:00:00+08:00): {text!r:.80}")
+        raise ValueParseError(f"not an RFC 3339 date-time (e.g. 2023-06-02T16:00:00+08:00): {shown_repr(text, 80)}")
     if m.group(6) != "60" and len(m.group(7) or "") <= 6 and "t" not in text and "z" not in text \
             and (m.group(11) or "0") < "6":
         # the common form, now known to be RFC 3339: the C parser reads it (15x faster than below)
         try:
             value = _dt.datetime.fromisoformat(text)
         except ValueError as exc:
-            raise ValueParseError(f"not a valid date-time ({exc}): {text!r:.80}") from None
+            raise ValueParseError(f"not a valid date-time ({exc}): {shown_repr(text, 80)}") from None
         return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
     fraction = m.group(7) or ""
     if len(fraction) > 6 and fraction[6:].strip("0"):
-        raise ValueParseError(f"a fraction of a second finer than a microsecond: {text!r:.80}")
+        raise ValueParseError(f"a fraction of a second finer than a microsecond: {shown_repr(text, 80)}")
     micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
     if m.group(8):
         tz: _dt.tzinfo = _dt.UTC
     elif m.group(9):
         hours, minutes = int(m.group(10)), int(m.group(11))
         if hours > 23 or minutes > 59:
-            raise ValueParseError(f"UTC offset out of range: {text!r:.80}")
+            raise ValueParseError(f"UTC offset out of range: {shown_repr(text, 80)}")
         sign = 1 if m.group(9) == "+" else -1
         tz = _dt.timezone(sign * _dt.timedelta(hours=hours, minutes=minutes))
     else:
@@ -155,13 +156,13 @@ def _parse_rfc3339(text: str) -> _dt.datetime:
     try:
         value = _dt.datetime(year, month, day, hour, minute, 59 if leap else second, micro, tzinfo=tz)
     except ValueError as exc:
-        raise ValueParseError(f"not a valid date-time ({exc}): {text!r:.80}") from None
+        raise ValueParseError(f"not a valid date-time ({exc}): {shown_repr(text, 80)}") from None
     if leap:
         try:
             utc = value.astimezone(_dt.UTC)
         except OverflowError:
-            raise ValueParseError(f"date-time out of range: {text!r:.80}") from None
+            raise ValueParseError(f"date-time out of range: {shown_repr(text, 80)}") from None
         if (utc.hour, utc.minute) != (23, 59):
-            raise ValueParseError(f"a leap second (:60) is only 23:59:60 UTC: {text!r:.80}")
+            raise ValueParseError(f"a leap second (:60) is only 23:59:60 UTC: {shown_repr(text, 80)}")
         value = value.replace(microsecond=999_999)
     return value

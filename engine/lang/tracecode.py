@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import ir, readers
 from policy_eval.lang.interpreter import Trace, _Interp, _merge, interpret
 from policy_eval.lang.ops import EvalFailure
@@ -61,7 +62,7 @@ def _absent(base: Any, base_blame: tuple[str, ...], node: ir.Field, path: str, r
     if base is UNKNOWN:
         return UNKNOWN, (path,) if base_blame else ()  # the leaf that was asked for, not only the parent
     if not isinstance(base, dict):
-        raise EvalFailure(f"{node.text}: expected an object, got {base!r:.60}", node.text)
+        raise EvalFailure(f"{node.text}: expected an object, got {shown_repr(base, 60)}", node.text)
     raw = base.get(node.key)
     if raw is None:
         return UNKNOWN, (path,)

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import decimals as _decimals
 from policy_eval.lang.isotext import iso_text
 
@@ -212,7 +213,7 @@ def parse_iso_duration(text: str) -> _dt.timedelta:
     """Parse an ISO 8601 duration without years or months (``PT48H``, ``P15D``, ``P1DT12H``)."""
     m = _ISO_DUR.fullmatch(text) if isinstance(text, str) and len(text) <= 64 else None
     if not m or text in ("P", "PT", "-P") or text.endswith("T"):
-        raise ValueParseError(f"not an ISO 8601 duration of days/hours/minutes/seconds: {text!r:.80}")
+        raise ValueParseError(f"not an ISO 8601 duration of days/hours/minutes/seconds: {shown_repr(text, 80)}")
     g = m.groupdict()
     seconds = Decimal(g["s"] or 0)
     try:
@@ -334,7 +335,7 @@ def _render(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, int):
-        return str(value)
+        return _render_int(value)
     if isinstance(value, Decimal):
         return _plain_decimal(value)
     if isinstance(value, str):
@@ -361,9 +362,16 @@ def _render_items(value: list[Any] | tuple[Any, ...]) -> str:
 # json.dumps(text, ensure_ascii=False) without building an encoder per call: the function it ends in
 _json_text = json.encoder.encode_basestring
 
+
+def _render_int(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # (more digits than Python turns into text, sys.get_int_max_str_digits: an embedder's value)
+        return format(Decimal(value), ".20E")
+
 _RENDER: dict[type, Any] = {
     Unknown: lambda v: "unknown", type(None): lambda v: "null", bool: lambda v: "true" if v else "false",
-    int: str, Decimal: _plain_decimal, str: _json_text, Money: Money.__str__, _dt.datetime: render_datetime,
+    int: _render_int, Decimal: _plain_decimal, str: _json_text, Money: Money.__str__, _dt.datetime: render_datetime,
     _dt.date: _dt.date.isoformat, _dt.timedelta: render_duration, WrittenDuration: lambda v: v.text,
     list: _render_items, tuple: _render_items, dict: _render,
 }

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from policy_eval.errors import CaseError
+from policy_eval.errors import CaseError, shown_repr
 from policy_eval.lang.ops import MAX_INT_BITS, MAX_INT_DIGITS
 from policy_eval.rulebook.jsonrecord import member, surrogate_error
 
@@ -94,7 +94,7 @@ def value_error(case: Any, source: str | None, record: int | None) -> CaseError 
 def _short(value: Any) -> str:
     if isinstance(value, int) and value.bit_length() > 64:
         return "of many digits"
-    return f"{value!r:.40}"
+    return f"{shown_repr(value, 40)}"
 
 
 def checked(case: dict[str, Any], validator: Any, source: str | None, record: int | None) -> CaseError | None:

@@ -5,6 +5,7 @@ integer beyond 64 bits), with the same bytes for everything else."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -20,4 +21,23 @@ def dumps(obj: Any) -> str:
     try:
         return _ORJSON(obj, default=str).decode()
     except _ORJSON_ERROR:  # a lone surrogate in a string, or an integer beyond 64 bits
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+        try:
+            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+        except ValueError:  # an integer of more digits than Python writes (an embedder's, not validated): as text
+            return json.dumps(_huge_ints_shown(obj), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _huge_ints_shown(value: Any) -> Any:
+    """``value`` with each integer Python cannot write in digits (``sys.get_int_max_str_digits``) as the text of
+    its first 21 digits and its exponent (``"1.00000000000000000000E+5000"``), as lang.values shows it."""
+    if type(value) is int:
+        try:
+            str(value)
+        except ValueError:
+            return format(Decimal(value), ".20E")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_huge_ints_shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _huge_ints_shown(v) for k, v in value.items()}
+    return value
