@@ -188,7 +188,9 @@ class _Checker:
             raise _err(PolicyTypeError, node, result)
         rtype, fn = result
         symbol = "not in" if node.op == "notin" else node.op
-        if lt.name != "any" and not guessed:  # a side of type any taken as the other's: checked when it is read
+        # a side of type any taken as the other's: checked when it is read (not beside a time in '+' and '-', where
+        # it may be a datetime or a duration, and the operator itself refuses anything else)
+        if lt.name != "any" and not guessed and not (node.op in ("+", "-") and lt.name in _TIMES):
             left = dynamic.cast(left, dynamic.operand_type(lt), f"the left side of '{symbol}'")
             right = dynamic.cast(right, dynamic.operand_type(rt), f"the right side of '{symbol}'")
         if node.op == "+" and (rtype in (STRING, ANY) or rtype.name == "list") \
@@ -304,6 +306,7 @@ class _Checker:
 
 
 _NOT_CONSTANT = object()
+_TIMES = frozenset({"datetime", "date", "duration"})
 _UNIFYING = frozenset({"default", "max", "min"})  # (core functions whose result has their arguments' common type)
 _NUMERIC = frozenset({"abs"})  # (a value of type any given to abs: JSON's only kind it takes is a number)
 
