@@ -1,7 +1,7 @@
 """The condition language as a library: compile one expression and run it.
 
 This facade strings the stages together for a single expression (used by
-tests, the REPL-like `policy-eval eval-expr`, and embedders); policies use
+tests, the conformance rows and embedders); policies use
 the same stages through :mod:`policy_eval.rulebook.policy`.
 """
 

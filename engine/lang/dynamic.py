@@ -1,7 +1,7 @@
 """Values of type ``any`` checked where the language needs a type: a data error, not Python's own behaviour.
 
 A value has type ``any`` where the case schema does not type it (a field written ``{}``, an untyped list's items)
-and everywhere a condition is compiled without a schema (``policy_eval.expression``, ``eval-expr``). The checker
+and everywhere a condition is compiled without a schema (``policy_eval.expression.compile_expression``). The checker
 lets such a value stand where any type is due; at run time it may be any JSON value. Without a check, a value of
 the wrong type reached Python code that assumed the declared one: ``lower(p)`` on a list, ``date_of(p)`` on a text
 ended the record as an internal error; ``p or true`` on ``{}`` answered with Python's truthiness; ``p > 1`` took
