@@ -293,9 +293,9 @@ class _Checker:
             last = len(fn.params) - 1
             args = tuple(dynamic.cast(a, fn.params[min(i, last)], f"argument {i + 1} of {node.name}()")
                          for i, a in enumerate(args))
-        elif (node.name in _UNIFYING and rtype.name not in ("any", "list")) or node.name in _NUMERIC:
-            # (an argument of type any where a generic core function took the others' type, or needs a number)
-            want = dynamic.operand_type(rtype) if node.name in _UNIFYING else DECIMAL
+        elif (node.name in _UNIFYING and rtype.name not in ("any", "list")) or node.name in _CHECKED:
+            # (an argument of type any where a generic core function took the others' type, or needs a kind of value)
+            want = dynamic.operand_type(rtype) if node.name in _UNIFYING else _CHECKED[node.name]
             args = tuple(dynamic.cast(a, want, f"argument {i + 1} of {node.name}()") for i, a in enumerate(args))
         if any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
             # what is looked for (the words, the pattern) comes from the case: the work is a product of the
@@ -308,7 +308,8 @@ class _Checker:
 _NOT_CONSTANT = object()
 _TIMES = frozenset({"datetime", "date", "duration"})
 _UNIFYING = frozenset({"default", "max", "min"})  # (core functions whose result has their arguments' common type)
-_NUMERIC = frozenset({"abs"})  # (a value of type any given to abs: JSON's only kind it takes is a number)
+# (a value of type any given to these: what JSON value they take; abs takes no JSON money or duration)
+_CHECKED = {"abs": DECIMAL, "len": dynamic.TEXT_OR_LIST}
 
 
 def _policy_sized(node: ir.IR) -> bool:

@@ -29,7 +29,7 @@ from policy_eval.lang.ops import EvalFailure, any_div, any_mul
 from policy_eval.lang.types import ANY, BOOL, DECIMAL, Type
 from policy_eval.lang.values import Money
 
-__all__ = ["cast", "operand_type", "any_op", "any_neg", "no_bool", "json_equal"]
+__all__ = ["TEXT_OR_LIST", "cast", "operand_type", "any_op", "any_neg", "no_bool", "json_equal"]
 
 _NUMBERS = (int, Decimal, float)  # (a float only from an embedder's dict: JSON numbers are read as int or Decimal)
 _SCALAR_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -42,7 +42,9 @@ _SCALAR_CHECKS: dict[str, Callable[[Any], bool]] = {
     "duration": lambda v: isinstance(v, _dt.timedelta),
     "money": lambda v: isinstance(v, Money),
     "record": lambda v: type(v) is dict,
+    "string or list": lambda v: type(v) is str or type(v) is list,
 }
+TEXT_OR_LIST = Type("string or list")  # (what len() takes: a check of type any's values only, never a value's type)
 _JSON_NAMES = {bool: "a boolean", int: "a number", Decimal: "a number", float: "a number", str: "a text",
                list: "a list", dict: "an object"}
 
