@@ -272,4 +272,4 @@ def shown_repr(value: Any, limit: int) -> str:
     try:
         return repr(value)[:limit]
     except ValueError:
-        return f"<a {type(value).__name__} too large to show>"[:limit]
+        return f"<{type(value).__name__} too large to show>"[:limit]

@@ -58,6 +58,8 @@ def _both(text: str, case: dict[str, Any], schema: dict[str, Any] | None = UNTYP
     ("(if true then p else 1) > 0", {"p": "s"}, "p: the 'then' branch of 'if' must be decimal, got a text ('s')"),
     ("abs(p) > 0", {"p": True}, "p: argument 1 of abs() must be decimal, got a boolean (True)"),
     ("len(p) > 0", {"p": True}, "p: argument 1 of len() must be string or list, got a boolean (True)"),
+    ('lower(p) == "x"', {"p": 10 ** 5000},  # (an integer of more digits than Python writes, named)
+     "p: argument 1 of lower() must be string, got a number (<int too large to show>)"),
     ("any i in p: i", {"p": [False, 2]}, "i: the body of 'any' must be bool, got a number (2)"),
 ])
 def test_a_value_of_the_wrong_type_is_a_data_error_in_every_evaluator(schema: dict[str, Any] | None, text: str,

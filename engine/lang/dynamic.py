@@ -24,6 +24,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from policy_eval.errors import shown_repr
 from policy_eval.lang import decimals, ir
 from policy_eval.lang.ops import EvalFailure, any_div, any_mul
 from policy_eval.lang.types import ANY, BOOL, DECIMAL, Type
@@ -62,7 +63,7 @@ def _conforms(value: Any, expected: Type) -> bool:
 
 def _got(value: Any) -> str:
     kind = _JSON_NAMES.get(type(value), type(value).__name__)
-    text = repr(value)
+    text = shown_repr(value, 41)  # (an embedder's integer too long to write is named, not a ValueError)
     return f"{kind} ({text[:40]}{'…' if len(text) > 40 else ''})"
 
 
