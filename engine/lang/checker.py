@@ -270,10 +270,7 @@ class _Checker:
         if fn is None:
             raise _err(PolicyNameError, node,
                        f"unknown function '{node.name}'{_suggest(node.name, self.scope.functions.names())}")
-        # (a null written as an argument is no value: unknown, as a null in the case is; Python's None would be a
-        # value the functions take for one: exists(null) was true, default(x, null) > 1 a data error)
-        args = tuple(ir.Const(NULL, a.span, a.text, UNKNOWN) if isinstance(a, ir.Const) and a.type == NULL else a
-                     for a in (self.run(a) for a in node.args))
+        args = tuple(_no_value(self.run(a)) for a in node.args)
         try:
             rtype = fn.result_type([a.type for a in args])
         except ArgumentError as exc:
@@ -306,6 +303,13 @@ class _Checker:
 
 
 _NOT_CONSTANT = object()
+
+
+def _no_value(arg: ir.IR) -> ir.IR:
+    """A call's argument; a ``null`` written there as no value, unknown, as a null in the case is (Python's None
+    would be a value the functions take for one: ``exists(null)`` was true, ``default(x, null) > 1`` an error)."""
+    return ir.Const(NULL, arg.span, arg.text, UNKNOWN) if isinstance(arg, ir.Const) and arg.type == NULL else arg
+
 _TIMES = frozenset({"datetime", "date", "duration"})
 _UNIFYING = frozenset({"default", "max", "min"})  # (core functions whose result has their arguments' common type)
 # (a value of type any given to these: what JSON value they take; abs takes no JSON money or duration)

@@ -32,6 +32,7 @@ __all__ = [
     "parse_date",
     "parse_money",
     "render",
+    "render_int",
     "render_datetime",
     "money_shown",
     "to_json",
@@ -335,7 +336,7 @@ def _render(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, int):
-        return _render_int(value)
+        return render_int(value)
     if isinstance(value, Decimal):
         return _plain_decimal(value)
     if isinstance(value, str):
@@ -363,15 +364,18 @@ def _render_items(value: list[Any] | tuple[Any, ...]) -> str:
 _json_text = json.encoder.encode_basestring
 
 
-def _render_int(value: int) -> str:
+def render_int(value: int) -> str:
+    """An int's digits; one of more digits than Python turns into text (``sys.get_int_max_str_digits``: an
+    embedder's value, not validated) as its first 21 digits and its exponent, ``1.00000000000000000000E+5000``."""
     try:
         return str(value)
-    except ValueError:  # (more digits than Python turns into text, sys.get_int_max_str_digits: an embedder's value)
+    except ValueError:
         return format(Decimal(value), ".20E")
+
 
 _RENDER: dict[type, Any] = {
     Unknown: lambda v: "unknown", type(None): lambda v: "null", bool: lambda v: "true" if v else "false",
-    int: _render_int, Decimal: _plain_decimal, str: _json_text, Money: Money.__str__, _dt.datetime: render_datetime,
+    int: render_int, Decimal: _plain_decimal, str: _json_text, Money: Money.__str__, _dt.datetime: render_datetime,
     _dt.date: _dt.date.isoformat, _dt.timedelta: render_duration, WrittenDuration: lambda v: v.text,
     list: _render_items, tuple: _render_items, dict: _render,
 }

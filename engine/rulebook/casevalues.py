@@ -94,7 +94,7 @@ def value_error(case: Any, source: str | None, record: int | None) -> CaseError 
 def _short(value: Any) -> str:
     if isinstance(value, int) and value.bit_length() > 64:
         return "of many digits"
-    return f"{shown_repr(value, 40)}"
+    return shown_repr(value, 40)
 
 
 def checked(case: dict[str, Any], validator: Any, source: str | None, record: int | None) -> CaseError | None:

@@ -5,10 +5,11 @@ integer beyond 64 bits), with the same bytes for everything else."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import orjson
+
+from policy_eval.lang.values import render_int
 
 __all__ = ["dumps"]
 
@@ -29,13 +30,10 @@ def dumps(obj: Any) -> str:
 
 def _huge_ints_shown(value: Any) -> Any:
     """``value`` with each integer Python cannot write in digits (``sys.get_int_max_str_digits``) as the text of
-    its first 21 digits and its exponent (``"1.00000000000000000000E+5000"``), as lang.values shows it."""
+    its first 21 digits and its exponent (``"1.00000000000000000000E+5000"``): lang.values.render_int's text."""
     if type(value) is int:
-        try:
-            str(value)
-        except ValueError:
-            return format(Decimal(value), ".20E")
-        return value
+        text = render_int(value)
+        return text if "E" in text else value
     if isinstance(value, (list, tuple)):
         return [_huge_ints_shown(v) for v in value]
     if isinstance(value, dict):
