@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+from pathlib import PurePath
 
-__all__ = ["instant", "positive", "jobs", "seconds_or_none", "percent", "output_file", "plugin", "policies", "params",
-           "rule", "as_of", "cost", "FORMATTER"]
+__all__ = ["instant", "positive", "jobs", "seconds_or_none", "percent", "output_file", "format_of", "plugin", "policies",
+           "params", "rule", "as_of", "cost", "FORMATTER"]
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
@@ -62,6 +63,16 @@ def output_file(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("an empty file name; leave -o out to write to stdout")
     return text
+
+
+# ``-o FILE``'s extension (lower case) -> the report format it implies when ``--format`` is not given.
+FORMAT_BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".sarif": "sarif", ".xml": "junit"}
+
+
+def format_of(output: str | None) -> str:
+    """The report format of a run given no ``--format``: the one ``-o FILE``'s extension names (an operator's
+    ``-o results.jsonl`` over a million records wants JSON Lines, not the text report), else text."""
+    return FORMAT_BY_SUFFIX.get(PurePath(output).suffix.lower(), "text") if output else "text"
 
 
 def percent(text: str) -> float:

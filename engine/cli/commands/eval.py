@@ -64,8 +64,8 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                    help=f"CPU seconds one record may take (default {DEFAULT_RECORD_LIMIT:g}; 'none': no limit): a record "
                         "past it (a plugin function that never returns, say) is stopped and reported rejected, "
                         "and the run goes on")
-    e.add_argument("--format", "-f", default="text", metavar="FORMAT",
-                   help="text (default), json, jsonl, junit, sarif, or a plugin's format")
+    e.add_argument("--format", "-f", metavar="FORMAT",
+                   help="text, json, jsonl, junit, sarif, or a plugin's format (default: by -o FILE's extension, else text)")
     e.add_argument("--output", "-o", type=options.output_file, metavar="FILE",
                    help="write the report to FILE (default: stdout), atomically: a temp file renamed into place, "
                         "so FILE appears complete or not at all, and a complete FILE is never replaced by an "
@@ -164,6 +164,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
 
     # Mistakes that need no rulebook are reported before the (slow) load.
     common.check_inputs(args.cases)
+    args.format = args.format or options.format_of(args.output)  # (.json, .jsonl, .ndjson, .sarif, .xml: else text)
     if args.output:
         folders: list[tuple[Any, tuple[str, ...]]] = [(item, tuple(common.CASE_SUFFIXES)) for item in args.cases]
         if args.policies:
@@ -211,8 +212,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
         if sink:
             sink.abort()
             if isinstance(exc, OutputFailed) and sink.tmp is not None:
-                exc.note = (f"{args.output} was left as it was" if sink.existed
-                            else f"{args.output} was not created")
+                exc.note = f"{args.output} was left as it was" if sink.existed else f"{args.output} was not created"
         raise
 
 
