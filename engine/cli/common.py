@@ -15,10 +15,11 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
            "EXIT_OUTPUT", "EXIT_PIPE", "UsageError", "load",
-           "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "no_records",
+           "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "CASE_ENDINGS", "no_records",
            "no_records_error", "plugin_modules", "settle_heap", "OWN_PROCESS"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
+CASE_ENDINGS = (*CASE_SUFFIXES, *(suffix + ".gz" for suffix in CASE_SUFFIXES))  # the names a folder is read for
 
 # The exit-code table (README.md, Commands; `policy-eval --help`). Keep the numbers stable: scripts test them.
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -72,7 +72,12 @@ FORMAT_BY_SUFFIX = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".sa
 def format_of(output: str | None) -> str:
     """The report format of a run given no ``--format``: the one ``-o FILE``'s extension names (an operator's
     ``-o results.jsonl`` over a million records wants JSON Lines, not the text report), else text."""
-    return FORMAT_BY_SUFFIX.get(PurePath(output).suffix.lower(), "text") if output else "text"
+    if not output:
+        return "text"
+    name = PurePath(output)
+    if name.suffix.lower() == ".gz":  # (-o FILE.gz is written compressed: its format is the name's before .gz)
+        name = name.with_suffix("")
+    return FORMAT_BY_SUFFIX.get(name.suffix.lower(), "text")
 
 
 def percent(text: str) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import gzip
 import io
 import os
 import re
@@ -23,6 +24,11 @@ from policy_eval.errors import printable
 __all__ = ["AtomicOutput", "BlockWriter", "block_frame", "stdout_binary", "clean_stale", "isatty", "cells", "pad",
            "one_line"]
 
+
+# -o FILE.gz: gzip's fastest level. A million after-sale findings records (750 MB) take about 1.8 s of this
+# process's CPU at it and come out 13 times smaller; level 6 takes 3.5 s (21 times), level 9 6.1 s (22 times).
+# This process writes every worker's output, so its CPU is the run's wall time.
+GZIP_LEVEL = 1
 
 _STALE = r"\.{name}\.(\d+)\.[A-Za-z0-9_]+\.tmp"  # .NAME.PID.RANDOM.tmp: the temp files of __init__
 # Before the pid was part of the name (up to commit 9808f6e), -o and fmt wrote .NAME.RANDOM.tmp, RANDOM
@@ -46,7 +52,7 @@ class AtomicOutput:
     def check(path: str, inputs: Sequence[str] = (), folders: Sequence[tuple[str, tuple[str, ...]]] = ()) -> None:
         """Usage errors, found before any work: FILE is a folder, in no folder, or not something a report
         can be written to; FILE is one of the ``inputs`` (the cases would be destroyed); FILE is inside one
-        of the ``folders`` (folder, suffixes read there) with a suffix read there (it would be read back)."""
+        of the ``folders`` (folder, name endings read there) with an ending read there (it would be read back)."""
         target = Path(path)
         if target.is_dir():
             raise UsageError(f"--output {path}: is a folder")
@@ -60,7 +66,7 @@ class AtomicOutput:
                 raise UsageError(f"--output {path} is the input {item}: the report would overwrite it "
                                  "(write it elsewhere)")
         for folder, suffixes in folders:
-            if Path(folder).is_dir() and real.suffix in suffixes and real.is_relative_to(_real(Path(folder))):
+            if Path(folder).is_dir() and real.name.endswith(suffixes) and real.is_relative_to(_real(Path(folder))):
                 raise UsageError(f"--output {path} is inside the input folder {folder}: the report would be "
                                  "read as input by the next run (write it elsewhere)")
 
@@ -70,6 +76,7 @@ class AtomicOutput:
         self.target = _real(self.path)  # a link's target (the link itself stays)
         self.existed = self.target.exists()
         self.tmp: str | None = None
+        self._file: IO[str] | None = None  # with gzip: the file under the gzip stream (closed after it)
         try:
             if _kind(self.target) in ("device", "fifo"):  # no rename over /dev/null or a FIFO: write to it
                 raw: IO[str] = open(self.target, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
@@ -82,6 +89,10 @@ class AtomicOutput:
                 raw = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n")
         except OSError as exc:
             raise UsageError(f"--output {path}: cannot write there ({exc.strerror or exc})") from None
+        if self.path.name.lower().endswith(".gz"):  # compressed as it is written; mtime 0: the same run, the same bytes
+            self._file = raw
+            zipped = _Gzip(filename="", mode="wb", fileobj=cast(TextIO, raw).buffer, compresslevel=GZIP_LEVEL, mtime=0)
+            raw = io.TextIOWrapper(cast(IO[bytes], zipped), encoding="utf-8", errors="backslashreplace", newline="\n")
         self.stream = Guarded(raw, path)
 
     def binary(self) -> IO[bytes]:
@@ -94,6 +105,13 @@ class AtomicOutput:
         was interrupted) never replaces an existing FILE: it goes to ``FILE.interrupted`` instead."""
         self.stream.flush()
         raw = self.stream.stream
+        if self._file is not None:  # gzip's trailer first, then the file under it
+            try:
+                raw.close()
+                self._file.flush()
+            except OSError as exc:
+                raise OutputFailed(str(self.path), exc) from None
+            raw = self._file
         if self.tmp is None:
             raw.close()
             return self.path
@@ -118,11 +136,22 @@ class AtomicOutput:
         return self.path
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stream.stream.close()
+        for stream in (self.stream.stream, self._file):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.close()  # type: ignore[union-attr]
         if self.tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.tmp)
+
+
+class _Gzip(gzip.GzipFile):
+    """gzip for ``-o FILE.gz`` that compresses through a flush: gzip's own flush ends a deflate block there, so
+    the bytes would depend on where the writer flushed (per block of records, or per record as ``--jobs 1``
+    reading stdin does), and each flush costs size. What is written is compressed in order all the same (the
+    text layer above hands its bytes down before it flushes); it all reaches the file at close."""
+
+    def flush(self, zlib_mode: int = 0) -> None:
+        pass
 
 
 def clean_stale(target: Path) -> list[Path]:

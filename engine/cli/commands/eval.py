@@ -72,7 +72,7 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
                         "incomplete one (an interrupted run writes its partial report to FILE only if FILE did "
                         "not exist, else to FILE.interrupted); a link is followed; devices and FIFOs are written "
                         "straight through; FILE must not be an input, and its folder must exist and be writable "
-                        "(else a usage error, exit 2, before the run)")
+                        "(else a usage error, exit 2, before the run); FILE.gz is written gzip-compressed")
     options.as_of(e, help="pick policy versions in force at this date/datetime instead of each case's "
                           "reference time")
     options.rule(e, dest="only")
@@ -166,7 +166,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
     common.check_inputs(args.cases)
     args.format = args.format or options.format_of(args.output)  # (.json, .jsonl, .ndjson, .sarif, .xml: else text)
     if args.output:
-        folders: list[tuple[Any, tuple[str, ...]]] = [(item, tuple(common.CASE_SUFFIXES)) for item in args.cases]
+        folders: list[tuple[Any, tuple[str, ...]]] = [(item, common.CASE_ENDINGS) for item in args.cases]
         if args.policies:
             folders.append((args.policies, (".yaml", ".yml")))
         AtomicOutput.check(args.output, inputs=[*args.cases, args.params or "", args.policies or ""],
