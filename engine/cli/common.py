@@ -19,7 +19,7 @@ __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_W
            "no_records_error", "plugin_modules", "settle_heap", "OWN_PROCESS"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
-CASE_ENDINGS = (*CASE_SUFFIXES, *(suffix + ".gz" for suffix in CASE_SUFFIXES))  # the names a folder is read for
+CASE_ENDINGS = (*CASE_SUFFIXES, *(suffix + ".gz" for suffix in CASE_SUFFIXES))  # (rulebook.casefiles.is_case_file)
 
 # The exit-code table (README.md, Commands; `policy-eval --help`). Keep the numbers stable: scripts test them.
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

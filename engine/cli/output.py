@@ -136,9 +136,10 @@ class AtomicOutput:
         return self.path
 
     def abort(self) -> None:
-        for stream in (self.stream.stream, self._file):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                stream.close()  # type: ignore[union-attr]
+        for stream in (self.stream.stream, self._file):  # (with gzip: its stream, then the file under it)
+            if stream is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()
         if self.tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.tmp)

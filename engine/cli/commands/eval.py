@@ -164,7 +164,7 @@ def _cmd_eval(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[by
 
     # Mistakes that need no rulebook are reported before the (slow) load.
     common.check_inputs(args.cases)
-    args.format = args.format or options.format_of(args.output)  # (.json, .jsonl, .ndjson, .sarif, .xml: else text)
+    args.format = args.format or options.format_of(args.output)  # (-o FILE's extension's, else text)
     if args.output:
         folders: list[tuple[Any, tuple[str, ...]]] = [(item, common.CASE_ENDINGS) for item in args.cases]
         if args.policies:
