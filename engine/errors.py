@@ -33,6 +33,9 @@ class PolicyError(Exception):
     """Base class: a message and where it applies (1-based line and column)."""
 
     kind = "error"
+    # A fix an editor may offer as a quick fix: (the name written at the error's place, the name meant), set
+    # where the message says "did you mean" (an unknown name, field, function or keyword); None elsewhere.
+    fix: tuple[str, str] | None = None
 
     def __init__(
         self,

@@ -74,9 +74,15 @@ def _err(cls: type[PolicyError], node: ast.Node, message: str, *, column: int | 
     return cls(message, line=s.line, column=column or s.column, end_column=end)
 
 
-def _suggest(name: str, candidates: list[str]) -> str:
+def _unknown(cls: type[PolicyError], node: ast.Node, message: str, name: str, candidates: list[str], *,
+             column: int | None = None) -> PolicyError:
+    """An unknown name's error, saying which candidate it is closest to; that one is the error's ``fix`` too
+    (what the language server offers to write in place of ``name``)."""
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    exc = _err(cls, node, message + (f"; did you mean '{close[0]}'?" if close else ""), column=column)
+    if close:
+        exc.fix = (name, close[0])
+    return exc
 
 
 class _Checker:
@@ -123,8 +129,8 @@ class _Checker:
             raise _err(PolicyNameError, node, f"'{name}' is {sc.later[name]}")
         if sc.functions.get(name) is not None:
             raise _err(PolicyNameError, node, f"'{name}' is a function; call it as {name}(...)")
-        raise _err(PolicyNameError, node,
-                   f"unknown name '{name}': not a case field, parameter, definition or let-binding{_suggest(name, candidates)}")
+        raise _unknown(PolicyNameError, node, f"unknown name '{name}': not a case field, parameter, definition or "
+                       "let-binding", name, candidates)
 
     def c_Attr(self, node: ast.Attr) -> ir.IR:
         base = self.run(node.obj)
@@ -136,9 +142,8 @@ class _Checker:
         ftype = t.field_type(node.name)
         if ftype is None:
             name_column = node.span.end_column - len(node.name) if node.span.line == node.span.end_line else None
-            raise _err(PolicyNameError, node, column=name_column, message=
-                       f"unknown field '{node.name}' of '{self.src(node.obj)}'"
-                       f"{_suggest(node.name, t.field_names())}")
+            raise _unknown(PolicyNameError, node, f"unknown field '{node.name}' of '{self.src(node.obj)}'",
+                           node.name, t.field_names(), column=name_column)
         return ir.Field(ftype, node.span, self.src(node), base, node.name, reader_for(ftype))
 
     def c_Index(self, node: ast.Index) -> ir.IR:
@@ -268,8 +273,8 @@ class _Checker:
     def c_Call(self, node: ast.Call) -> ir.IR:
         fn = self.scope.functions.get(node.name)
         if fn is None:
-            raise _err(PolicyNameError, node,
-                       f"unknown function '{node.name}'{_suggest(node.name, self.scope.functions.names())}")
+            raise _unknown(PolicyNameError, node, f"unknown function '{node.name}'", node.name,
+                           list(self.scope.functions.names()))
         args = tuple(_no_value(self.run(a)) for a in node.args)
         try:
             rtype = fn.result_type([a.type for a in args])

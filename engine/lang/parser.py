@@ -255,12 +255,16 @@ _BEFORE_EQUALS = tuple("<>!=＜＞！＝")  # (a '＝' after one of these comple
 # Operators of other languages (SQL, C, JavaScript, Excel) and the ones this language writes instead.
 _OTHER_LANGUAGES = {"=": "a comparison is written '=='", "&&": "write 'and'", "||": "write 'or'",
                     "&": "write 'and'", "|": "write 'or'", "!": "write 'not' (or '!=' for not equal)"}
+_WRITTEN = {"=": "==", "&&": "and", "||": "or", "&": "and", "|": "or"}  # the fixes that are certain ('!' is not)
 
 
 _NUMBER_THEN = re.compile(r"([0-9][0-9_]*(?:\.[0-9]+)?)([^\x00-\x7f])")  # a number and a non-ASCII character
 
 
-def _describe(exc: UnexpectedInput, text: str) -> str:
+def _describe(exc: UnexpectedInput, text: str) -> tuple[str, tuple[str, str] | None]:
+    """The error's message, and its fix where one is certain: (the text at the error's place, what to write
+    instead), which the language server offers as a quick fix (a full-width character, another language's
+    operator, a keyword misspelt or in capitals)."""
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         ch = text[pos] if pos < len(text) else ""
@@ -268,18 +272,19 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
             ascii_ = _FULL_WIDTH[ch]
             if ch == "＝" and text[pos + 1:pos + 2] not in ("=", "＝") and text[pos - 1:pos] not in _BEFORE_EQUALS:
                 ascii_ = "=="  # a comparison, one '=' short
-            return f"unexpected character {ch!r}: a full-width character; write the ASCII {ascii_!r}"
+            return f"unexpected character {ch!r}: a full-width character; write the ASCII {ascii_!r}", (ch, ascii_)
         op = text[pos:pos + 2] if text[pos:pos + 2] in _OTHER_LANGUAGES else ch
         if op in _OTHER_LANGUAGES:
-            return f"unexpected {op!r}: {_OTHER_LANGUAGES[op]}"
+            certain = op in _WRITTEN and not (op == "=" and text[pos + 1:pos + 2] in "<>!")  # ('=<': '<=' meant?)
+            return f"unexpected {op!r}: {_OTHER_LANGUAGES[op]}", (op, _WRITTEN[op]) if certain else None
         end = text.find("\n", pos)
         if ch in "\"'" and ch not in text[pos + 1:end if end >= 0 else len(text)]:
-            return f"unclosed string: the {ch} here has no closing {ch} on its line"
+            return f"unclosed string: the {ch} here has no closing {ch} on its line", None
         if ch.isdigit() and (m := _NUMBER_THEN.match(text, pos)) is not None:  # '72小时': no number ends in a letter
-            return f"unexpected character {m.group(2)!r} right after the number {m.group(1)}"
-        return f"unexpected character {ch!r}"
+            return f"unexpected character {m.group(2)!r} right after the number {m.group(1)}", None
+        return f"unexpected character {ch!r}", None
     if isinstance(exc, UnexpectedEOF):
-        return "unexpected end of expression"
+        return "unexpected end of expression", None
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         if tok.type == "$END":
@@ -291,16 +296,17 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
             {_TOKEN_NAMES.get(e, repr(e.lstrip("_").lower()) if e.isupper() else e) for e in exc.expected
              if e.lstrip("_").lower() not in words})
         if tok.type == "COMPARE" and "COMPARE" not in exc.expected:
-            return f"unexpected {got}: comparisons do not chain; write `a < b and b < c`"
+            return f"unexpected {got}: comparisons do not chain; write `a < b and b < c`", None
         if tok.type == "NAME" and words:  # a word where an operator belongs: a keyword misspelt?
             if tok.value.lower() in KEYWORDS:
-                return f"unexpected {got}: keywords are written in lower case; write {tok.value.lower()!r}"
+                return (f"unexpected {got}: keywords are written in lower case; write {tok.value.lower()!r}",
+                        (tok.value, tok.value.lower()))
             close = difflib.get_close_matches(tok.value, words, n=1, cutoff=0.6)
             if close:
-                return f"unexpected {got}; did you mean {close[0]!r}?"
+                return f"unexpected {got}; did you mean {close[0]!r}?", (tok.value, close[0])
         hint = f"; expected {', '.join(expected[:6])}" if expected else ""
-        return f"unexpected {got}{hint}"
-    return str(exc)
+        return f"unexpected {got}{hint}", None
+    return str(exc), None
 
 
 # Parsed conditions by text: a process that loads policies again (the language server, the workbench, watch
@@ -348,7 +354,10 @@ def _parse(text: str) -> ast.Node:
             line, column = len(lines), len(lines[-1]) + 1
         if not isinstance(line, int) or line < 1:
             line, column = 1, 1
-        raise PolicySyntaxError(_describe(exc, text), line=line, column=column) from None
+        message, fix = _describe(exc, text)
+        error = PolicySyntaxError(message, line=line, column=column)
+        error.fix = fix
+        raise error from None
     if isinstance(tree, Tree) and _depth(tree) > MAX_DEPTH:
         raise PolicySyntaxError(f"condition nested too deeply (more than {MAX_DEPTH} levels)", line=1, column=1)
     try:

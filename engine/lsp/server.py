@@ -1,7 +1,8 @@
 """LSP features on pygls: each handler turns an outline fact into LSP types.
 
 Input: LSP requests and notifications over stdio. Output: diagnostics (``textDocument/publishDiagnostics``
-on open, change and save), hover, completion (after ``.`` and ``"``), definition, document symbols, code
+on open, change and save: the checker's errors, and lint's findings on open and save), quick fixes (code
+actions), formatting (``fmt``'s), hover, completion (after ``.`` and ``"``), definition, document symbols, code
 lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
 optionally a case object or a case file path; without one, the first example case of the policy's
 kind found in an ``examples/`` folder above the policy; its answers and errors: :mod:`.evaluating`).
@@ -23,6 +24,8 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from policy_eval import __version__
+from policy_eval.authoring.editing import lint_findings
+from policy_eval.authoring.findings import Finding
 from policy_eval.authoring.outline import (
     Document,
     analyse,
@@ -31,6 +34,8 @@ from policy_eval.authoring.outline import (
     hover,
     symbols,
 )
+from policy_eval.errors import PolicyError
+from policy_eval.lsp.editing import Linted, lint_diagnostics, quick_fixes, text_edits
 from policy_eval.lsp.evaluating import evaluate_rule
 
 __all__ = ["build_server", "EVALUATE"]
@@ -49,6 +54,7 @@ class PolicyServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("policy-eval", __version__)
         self.docs: dict[str, Document] = {}  # the last analysis of each open document
+        self.linted: dict[str, Linted] = {}  # each open document's lint findings, from its last open or save
         self._functions: Any = None
         self.shut_down = False  # the client asked for shutdown: its exit then ends the process with status 0
 
@@ -75,8 +81,11 @@ class PolicyServer(LanguageServer):
         """The documents open in the editor: file path -> text (read before the files on disk)."""
         return {to_fs_path(u) or u: d.source for u, d in self.workspace.text_documents.items()}
 
-    def publish(self, uri: str) -> None:
+    def publish(self, uri: str, lint: bool = False) -> None:
+        """The document's diagnostics: its errors, and (``lint``: found again now) lint's findings."""
         doc = self.analyse(uri)
+        if lint and (found := self.lint(doc)) is not None:
+            self.linted[uri] = Linted(doc.lines, found)
         diagnostics = []
         for e in doc.errors:
             line, col = (e.line or 1) - 1, (e.column or 1) - 1
@@ -84,7 +93,22 @@ class PolicyServer(LanguageServer):
             diagnostics.append(types.Diagnostic(
                 range=types.Range(start=self.to_client(doc, line, col), end=self.to_client(doc, line, end)),
                 message=e.message, severity=types.DiagnosticSeverity.Error, source="policy-eval", code=e.kind))
+        linted = self.linted.get(uri)
+        if linted is not None and not doc.errors:
+            diagnostics += lint_diagnostics(doc, linted.current(doc), self.to_client, _token_len)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    def lint(self, doc: Document) -> list[Finding] | None:
+        """Lint's findings for a document that loads and reads as saved (lint reads its folder from disk); None
+        for one that does not (the findings of its last lint stay, on the lines that still read as then)."""
+        path = Path(doc.file)
+        try:
+            saved = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if doc.errors or doc.version is None or saved != doc.text:
+            return None
+        return lint_findings(path, self.functions())
 
     def to_client(self, doc: Document, line: int, column: int) -> types.Position:
         """A position in code points (as the checker counts columns) in the client's units: UTF-16 unless the
@@ -108,7 +132,7 @@ class PolicyServer(LanguageServer):
         for other, known in list(self.docs.items()):
             beside = known.raw("policy", "id") == pid and Path(known.file).parent == Path(doc.file).parent
             if other != uri and other in self.workspace.text_documents and beside:
-                self.publish(other)
+                self.publish(other, lint=True)
 
 
 def _token_len(doc: Document, line: int, col: int) -> int:
@@ -137,7 +161,12 @@ def build_server() -> PolicyServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.publish(params.text_document.uri)
+        ls.publish(params.text_document.uri, lint=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: PolicyServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.docs.pop(params.text_document.uri, None)
+        ls.linted.pop(params.text_document.uri, None)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: PolicyServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -146,8 +175,29 @@ def build_server() -> PolicyServer:
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PolicyServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
-        ls.publish(uri)
+        ls.publish(uri, lint=True)
         ls.publish_versions_beside(uri)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def on_code_action(ls: PolicyServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        doc = ls.docs.get(uri) or ls.analyse(uri)
+        if doc.text != ls.workspace.get_text_document(uri).source:
+            doc = ls.analyse(uri)  # (asked before the last change was analysed: the fixes must match the text)
+        return quick_fixes(uri, doc, params.range, ls.to_client)
+
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    def on_formatting(ls: PolicyServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+        uri = params.text_document.uri
+        text = ls.workspace.get_text_document(uri).source
+        doc = Document(to_fs_path(uri) or uri, text)
+        try:
+            return text_edits(doc, ls.to_client)
+        except PolicyError as exc:  # fmt refuses the file (it does not load, or formatting would lose a comment)
+            ls.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Warning, message=f"policy-eval fmt: {exc}".split("\n")[0]))
+            return None
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: PolicyServer, params: types.HoverParams) -> types.Hover | None:
