@@ -16,6 +16,7 @@ from policy_eval.rulebook.policy.inherit import shown_beside
 from policy_eval.rulebook.policy.inputs import condition_inputs, params_used
 from policy_eval.rulebook.policy.model import Condition, Remedy, Rule, Template
 from policy_eval.rulebook.policy.schema import Path_
+from policy_eval.rulebook.templates import UNCLOSED, split_template
 
 
 class RulesSection(BuilderBase):
@@ -112,37 +113,19 @@ class RulesSection(BuilderBase):
 
     def template(self, path: Path_, scope: Scope) -> Template | None:
         """Split a message into text and ``{expression}`` placeholders (``{{``/``}}`` are literal braces)."""
-        text = self.get(path)
+        split, unclosed = split_template(self.get(path))
         parts: list[str | Condition] = []
-        buf: list[str] = []
-        i = 0
         ok = True
-        while i < len(text):
-            ch = text[i]
-            if text.startswith("{{", i) or text.startswith("}}", i):
-                buf.append(ch)
-                i += 2
+        for part in split:
+            if isinstance(part, str):
+                parts.append(part)
                 continue
-            if ch == "{":
-                end = text.find("}", i)
-                brace = (text.count("\n", 0, i), i - (text.rfind("\n", 0, i) + 1))  # 0-based line, column
-                if end < 0:
-                    self.relocate(PolicyLoadError("unclosed '{' in message (write '{{' for a literal brace)",
-                                                  line=1, column=1), path, brace)
-                    return None
-                if buf:
-                    parts.append("".join(buf))
-                    buf = []
-                cond = self.expression(path, scope, None, "placeholder", text=text[i + 1:end],
-                                       offset=(brace[0], brace[1] + 1))
-                ok = ok and cond is not None
-                if cond is not None:
-                    parts.append(cond)
-                i = end + 1
-                continue
-            buf.append(ch)
-            i += 1
-        if buf:
-            parts.append("".join(buf))
+            cond = self.expression(path, scope, None, "placeholder", text=part.text, offset=(part.line, part.column))
+            ok = ok and cond is not None
+            if cond is not None:
+                parts.append(cond)
+        if unclosed is not None:
+            self.relocate(PolicyLoadError(UNCLOSED, line=1, column=1), path, unclosed)
+            return None
         return Template(parts) if ok else None
 
