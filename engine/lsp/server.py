@@ -2,7 +2,7 @@
 
 Input: LSP requests and notifications over stdio. Output: diagnostics (``textDocument/publishDiagnostics``
 on open, change and save: the checker's errors, and lint's findings on open and save), quick fixes (code
-actions), formatting (``fmt``'s), hover, completion (after ``.`` and ``"``), definition, document symbols, code
+actions), formatting (``fmt``'s), references and rename of parameters, definitions and lets, hover, completion (after ``.`` and ``"``), definition, document symbols, code
 lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
 optionally a case object or a case file path; without one, the first example case of the policy's
 kind found in an ``examples/`` folder above the policy; its answers and errors: :mod:`.evaluating`).
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -34,6 +35,8 @@ from policy_eval.authoring.outline import (
     hover,
     symbols,
 )
+from policy_eval.authoring.references import cannot_rename, references, symbol_at
+from policy_eval.authoring.renaming import RenameError, checked_rename
 from policy_eval.errors import PolicyError
 from policy_eval.lsp.editing import Linted, lint_diagnostics, quick_fixes, text_edits
 from policy_eval.lsp.evaluating import evaluate_rule
@@ -41,6 +44,7 @@ from policy_eval.lsp.evaluating import evaluate_rule
 __all__ = ["build_server", "EVALUATE"]
 
 EVALUATE = "policy-eval.evaluateRule"
+_REQUEST_FAILED = -32803  # LSP's error code for a request that is valid but cannot be carried out
 _KINDS = {"field": types.CompletionItemKind.Field, "parameter": types.CompletionItemKind.Constant,
           "let": types.CompletionItemKind.Variable, "definition": types.CompletionItemKind.Variable,
           "function": types.CompletionItemKind.Function,
@@ -109,6 +113,17 @@ class PolicyServer(LanguageServer):
         if doc.errors or doc.version is None or saved != doc.text:
             return None
         return lint_findings(path, self.functions())
+
+    def current(self, uri: str) -> Document:
+        """The document's analysis, made again if the text changed since (a request may arrive first)."""
+        doc = self.docs.get(uri)
+        if doc is None or doc.text != self.workspace.get_text_document(uri).source:
+            doc = self.analyse(uri)
+        return doc
+
+    def span(self, doc: Document, place: tuple[int, int, int]) -> types.Range:
+        line, start, end = place
+        return types.Range(start=self.to_client(doc, line, start), end=self.to_client(doc, line, end))
 
     def to_client(self, doc: Document, line: int, column: int) -> types.Position:
         """A position in code points (as the checker counts columns) in the client's units: UTF-16 unless the
@@ -182,10 +197,7 @@ def build_server() -> PolicyServer:
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
     def on_code_action(ls: PolicyServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
-        doc = ls.docs.get(uri) or ls.analyse(uri)
-        if doc.text != ls.workspace.get_text_document(uri).source:
-            doc = ls.analyse(uri)  # (asked before the last change was analysed: the fixes must match the text)
-        return quick_fixes(uri, doc, params.range, ls.to_client)
+        return quick_fixes(uri, ls.current(uri), params.range, ls.to_client)
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def on_formatting(ls: PolicyServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
@@ -198,6 +210,41 @@ def build_server() -> PolicyServer:
             ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Warning, message=f"policy-eval fmt: {exc}".split("\n")[0]))
             return None
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    def on_references(ls: PolicyServer, params: types.ReferenceParams) -> list[types.Location] | None:
+        uri = params.text_document.uri
+        doc = ls.current(uri)
+        symbol = symbol_at(doc, *ls.from_client(doc, params.position))
+        if symbol is None:
+            return None
+        return [types.Location(uri=uri, range=ls.span(doc, place))
+                for place in references(doc, symbol, params.context.include_declaration)]
+
+    @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    def on_prepare_rename(ls: PolicyServer, params: types.PrepareRenameParams) -> types.Range | None:
+        doc = ls.current(params.text_document.uri)
+        line, column = ls.from_client(doc, params.position)
+        symbol = symbol_at(doc, line, column)
+        if symbol is None:
+            return None
+        refused = cannot_rename(doc, symbol)
+        if refused is not None:
+            raise JsonRpcException(refused, code=_REQUEST_FAILED)
+        place = next(p for p in references(doc, symbol) if p[0] == line and p[1] <= column <= p[2])
+        return ls.span(doc, place)
+
+    @server.feature(types.TEXT_DOCUMENT_RENAME)
+    def on_rename(ls: PolicyServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+        uri = params.text_document.uri
+        doc = ls.current(uri)
+        try:
+            edits = checked_rename(doc, *ls.from_client(doc, params.position), params.new_name, ls.functions(),
+                                   ls.open_texts())
+        except RenameError as exc:  # (the client shows why: LSP's RequestFailed)
+            raise JsonRpcException(str(exc), code=_REQUEST_FAILED) from None
+        return types.WorkspaceEdit(changes={uri: [types.TextEdit(range=ls.span(doc, place), new_text=new)
+                                                  for place, new in edits]})
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: PolicyServer, params: types.HoverParams) -> types.Hover | None:

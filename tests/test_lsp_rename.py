@@ -1,0 +1,75 @@
+"""References and rename through a real LSP client: the places come back as locations, a rename as a workspace
+edit the client applies, and a refused rename as an error saying why (LSP's RequestFailed)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lspclient import answer, opened
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from test_lsp_editing import _apply
+from test_references import DEADLINE, POLICY, _at
+
+
+async def _session(path: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    async with opened(path) as (client, doc, text):
+        await answer(client.diagnostics.get())
+        line, column, _ = DEADLINE[1]
+        at = types.Position(line=line, character=column + 1)
+        out["references"] = await answer(client.text_document_references_async(types.ReferenceParams(
+            text_document=doc, position=at, context=types.ReferenceContext(include_declaration=True))))
+        out["prepare"] = await answer(client.text_document_prepare_rename_async(
+            types.PrepareRenameParams(text_document=doc, position=at)))
+        edit = await answer(client.text_document_rename_async(
+            types.RenameParams(text_document=doc, position=at, new_name="due")))
+        out["renamed"] = _apply(text, edit.changes[doc.uri])
+        grace = _at("grace", within="<= deadline + grace")
+        for name, request in (
+                ("prepare_parameter", client.text_document_prepare_rename_async(types.PrepareRenameParams(
+                    text_document=doc, position=types.Position(line=grace[0], character=grace[1])))),
+                ("rename_taken", client.text_document_rename_async(types.RenameParams(
+                    text_document=doc, position=at, new_name="note")))):
+            try:
+                out[name] = await answer(request)
+            except JsonRpcException as exc:
+                out[name] = exc
+        nothing = _at("deadline", within='"deadline"')
+        out["nothing"] = await answer(client.text_document_references_async(types.ReferenceParams(
+            text_document=doc, position=types.Position(line=nothing[0], character=nothing[1]),
+            context=types.ReferenceContext(include_declaration=True))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("rename") / "ships" / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text(POLICY, encoding="utf-8")
+    return asyncio.run(_session(path))
+
+
+def test_references_are_the_lets_places(session: dict[str, Any]) -> None:
+    got = [(r.range.start.line, r.range.start.character, r.range.end.character) for r in session["references"]]
+    assert got == DEADLINE
+    assert session["nothing"] is None  # a word in a string names nothing
+
+
+def test_rename_renames_every_place_and_nothing_else(session: dict[str, Any]) -> None:
+    line, start, end = DEADLINE[1]
+    prepared = session["prepare"]
+    assert (prepared.start.line, prepared.start.character, prepared.end.character) == (line, start, end)
+    expected = POLICY.replace("      deadline: order.group_success_at + 48h", "      due: order.group_success_at + 48h") \
+        .replace("<= deadline + grace", "<= due + grace").replace("{deadline + grace}", "{due + grace}") \
+        .replace("order.shipped_at > deadline\n", "order.shipped_at > due\n")
+    assert session["renamed"] == expected
+
+
+def test_a_refused_rename_says_why(session: dict[str, Any]) -> None:
+    for name, why in (("prepare_parameter", "deployment overlays"), ("rename_taken", "'note' is already a let")):
+        error = session[name]
+        assert isinstance(error, JsonRpcException) and error.code == -32803 and why in error.message
