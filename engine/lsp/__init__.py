@@ -2,7 +2,8 @@
 
 A thin layer over :mod:`policy_eval.authoring.outline` (the same loader and checker as ``check``):
 diagnostics as you type (lint's warnings on open and save), quick fixes, formatting, hover, completion, go to
-definition, references and rename, document symbols, and a code lens that evaluates a rule on an example case. Set-up for editors: docs/editors.md.
+definition, references and rename, document symbols, and a code lens that evaluates a rule on an example case.
+Set-up for editors: docs/editors.md.
 """
 
 from __future__ import annotations
