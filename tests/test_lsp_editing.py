@@ -15,6 +15,7 @@ from lsprotocol import types
 from test_editing import LINTED, UNFORMATTED
 
 from policy_eval.authoring.fmt import format_text
+from policy_eval.authoring.highlight import MODIFIERS, TYPES
 
 
 def _apply(text: str, edits: list[types.TextEdit]) -> str:
@@ -162,13 +163,15 @@ def test_formatting_a_file_fmt_refuses_changes_nothing_and_says_why(session: dic
     assert "\n" not in message.message
 
 
-def test_the_server_says_it_offers_quick_fixes_and_formatting() -> None:
+def test_the_server_says_what_it_offers() -> None:
     async def capabilities() -> types.ServerCapabilities:
         client = Client()
         from lspclient import PE
         await client.start_io(str(PE), "lsp")
         try:
-            result = await answer(client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities())))
+            caps = types.ClientCapabilities(text_document=types.TextDocumentClientCapabilities(
+                rename=types.RenameClientCapabilities(prepare_support=True)))  # (else no RenameOptions: the spec)
+            result = await answer(client.initialize_async(types.InitializeParams(capabilities=caps)))
             await answer(client.shutdown_async(None))
             client.exit(None)
         finally:
@@ -182,3 +185,8 @@ def test_the_server_says_it_offers_quick_fixes_and_formatting() -> None:
     assert caps.document_formatting_provider
     assert isinstance(caps.code_action_provider, types.CodeActionOptions)
     assert list(caps.code_action_provider.code_action_kinds or ()) == [types.CodeActionKind.QuickFix]
+    assert caps.references_provider and isinstance(caps.rename_provider, types.RenameOptions)
+    assert caps.rename_provider.prepare_provider
+    tokens = caps.semantic_tokens_provider
+    assert isinstance(tokens, types.SemanticTokensOptions) and tokens.full
+    assert list(tokens.legend.token_types) == list(TYPES) and list(tokens.legend.token_modifiers) == list(MODIFIERS)

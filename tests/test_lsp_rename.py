@@ -14,11 +14,19 @@ from pygls.exceptions import JsonRpcException
 from test_lsp_editing import _apply
 from test_references import DEADLINE, POLICY, _at
 
+from policy_eval.authoring.highlight import MODIFIERS, TYPES, highlight
+from policy_eval.authoring.outline import analyse
+from policy_eval.plugin_manager import get_plugin_manager
+
+FUNCTIONS = get_plugin_manager().functions()
+
 
 async def _session(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     async with opened(path) as (client, doc, text):
         await answer(client.diagnostics.get())
+        out["tokens"] = await answer(client.text_document_semantic_tokens_full_async(
+            types.SemanticTokensParams(text_document=doc)))
         line, column, _ = DEADLINE[1]
         at = types.Position(line=line, character=column + 1)
         out["references"] = await answer(client.text_document_references_async(types.ReferenceParams(
@@ -50,7 +58,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("rename") / "ships" / "v1.yaml"
     path.parent.mkdir()
     path.write_text(POLICY, encoding="utf-8")
-    return asyncio.run(_session(path))
+    return {**asyncio.run(_session(path)), "path": path}
 
 
 def test_references_are_the_lets_places(session: dict[str, Any]) -> None:
@@ -73,3 +81,14 @@ def test_a_refused_rename_says_why(session: dict[str, Any]) -> None:
     for name, why in (("prepare_parameter", "deployment overlays"), ("rename_taken", "'note' is already a let")):
         error = session[name]
         assert isinstance(error, JsonRpcException) and error.code == -32803 and why in error.message
+
+
+def test_semantic_tokens_decode_to_the_highlighted_tokens(session: dict[str, Any]) -> None:
+    data, expected = list(session["tokens"].data), highlight(analyse(session["path"], POLICY, FUNCTIONS))
+    decoded, line, start = [], 0, 0
+    for i in range(0, len(data), 5):
+        d_line, d_start, length, kind, mods = data[i:i + 5]
+        line, start = line + d_line, (start if d_line == 0 else 0) + d_start
+        decoded.append((line, start, start + length, TYPES[kind],
+                        tuple(m for bit, m in enumerate(MODIFIERS) if mods & (1 << bit))))
+    assert decoded == expected and len(decoded) > 40

@@ -32,7 +32,8 @@ from policy_eval.lang import ast
 from policy_eval.lang.parser import parse
 from policy_eval.rulebook.templates import split_template
 
-__all__ = ["Symbol", "symbol_at", "references", "rename_edits", "cannot_rename", "RenameError", "Place"]
+__all__ = ["Symbol", "symbol_at", "references", "rename_edits", "cannot_rename", "RenameError", "Place", "Meanings",
+           "expressions", "names"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*\Z")
 _RULE_KEYS = ("when", "require", "forbid")
@@ -60,7 +61,7 @@ class Symbol:
         return ("params" if self.kind == "parameter" else "definitions", self.name)
 
 
-def _expressions(doc: Document) -> Iterator[tuple[tuple[Any, ...], str, tuple[int, int], tuple[str, int] | None]]:
+def expressions(doc: Document) -> Iterator[tuple[tuple[Any, ...], str, tuple[int, int], tuple[str, int] | None]]:
     """(YAML path, expression text, its offset in the scalar, the rule entry it is in) for every expression."""
     ref = doc.raw("policy", "reference_time")
     if isinstance(ref, str):
@@ -96,18 +97,19 @@ def _expressions(doc: Document) -> Iterator[tuple[tuple[Any, ...], str, tuple[in
                         yield (*entry, "message"), part.text, (part.line, part.column), entry
 
 
-def _names(node: ast.Node, bound: frozenset[str] = frozenset()) -> Iterator[tuple[ast.Name, frozenset[str]]]:
-    """The free names of an expression (not a quantifier's variable within its body), each with the variables
-    bound where it is written."""
+def names(node: ast.Node, bound: frozenset[str] = frozenset(), *,
+          with_bound: bool = False) -> Iterator[tuple[ast.Name, frozenset[str]]]:
+    """The free names of an expression (and, ``with_bound``, the uses of a quantifier's variable within its body
+    too), each with the variables bound where it is written."""
     if isinstance(node, ast.Name):
-        if node.name not in bound:
+        if with_bound or node.name not in bound:
             yield node, bound
     elif isinstance(node, ast.Quant):
-        yield from _names(node.collection, bound)
-        yield from _names(node.body, bound | {node.var})
+        yield from names(node.collection, bound, with_bound=with_bound)
+        yield from names(node.body, bound | {node.var}, with_bound=with_bound)
     else:
         for child in _children(node):
-            yield from _names(child, bound)
+            yield from names(child, bound, with_bound=with_bound)
 
 
 def _children(node: ast.Node) -> tuple[ast.Node, ...]:
@@ -126,7 +128,7 @@ def _children(node: ast.Node) -> tuple[ast.Node, ...]:
     return ()
 
 
-class _Meanings:
+class Meanings:
     """What a free name means where it is written, with each scope's names read once."""
 
     def __init__(self, doc: Document) -> None:
@@ -160,7 +162,7 @@ def _key_place(doc: Document, symbol: Symbol) -> Place | None:
     return (line - 1, start, start + len(symbol.name)) if text.startswith(symbol.name, start) else None
 
 
-def _uses(doc: Document, symbol: Symbol, means: _Meanings | None = None,
+def _uses(doc: Document, symbol: Symbol, means: Meanings | None = None,
           renamed: str | None = None) -> tuple[list[Place], int]:
     """The places ``symbol`` is used in the document, and how many uses could not be placed (escaped text) or, when
     it is to be ``renamed``, would be taken by a quantifier's variable of that name."""
@@ -168,13 +170,13 @@ def _uses(doc: Document, symbol: Symbol, means: _Meanings | None = None,
     unplaced = 0
     if doc.positions is None:
         return places, unplaced
-    means = means or _Meanings(doc)
-    for path, text, offset, entry in _expressions(doc):
+    means = means or Meanings(doc)
+    for path, text, offset, entry in expressions(doc):
         try:
             tree = parse(text)
         except PolicyError:  # (a condition being typed: its names are not known)
             continue
-        for node, bound in _names(tree):
+        for node, bound in names(tree):
             if node.name != symbol.name or means(node.name, entry) != symbol:
                 continue
             if renamed in bound:
@@ -207,7 +209,7 @@ def symbol_at(doc: Document, line: int, column: int) -> Symbol | None:
     at = (line, m.start(), m.end())
     # (in a rule, the name may be its let, or the policy's name where no let takes it; the place decides: the
     # defining key, or a use the syntax tree finds, not a word in a string or a field's name)
-    means = _Meanings(doc)
+    means = Meanings(doc)
     for symbol in dict.fromkeys(s for s in (means(name, entry), means(name, None)) if s is not None):
         if _key_place(doc, symbol) == at or at in _uses(doc, symbol, means)[0]:
             return symbol
@@ -245,7 +247,7 @@ def rename_edits(doc: Document, symbol: Symbol, new_name: str) -> list[tuple[Pla
     assert key is not None  # (cannot_rename said so)
     if new_name == symbol.name:
         return []
-    means = _Meanings(doc)
+    means = Meanings(doc)
     taken = means(new_name, symbol.entry)
     if taken is None and symbol.kind == "definition":  # (a rule's let of that name would hide it)
         taken = next((t for e in _entries(doc) if (t := means(new_name, e)) is not None and t.kind == "let"), None)

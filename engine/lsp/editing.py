@@ -10,6 +10,8 @@ columns in the client's units (``to_client``: a code-point position converted, U
 * A quick fix is offered for each error diagnostic the checker gave a fix (``PolicyError.fix``).
 * Formatting is ``policy-eval fmt``'s: the changed runs of lines, or nothing (with the reason shown) where
   ``fmt`` would refuse the file.
+* Semantic tokens: what each token of the conditions is (:mod:`policy_eval.authoring.highlight`), encoded
+  as LSP's relative integers against :data:`LEGEND`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from lsprotocol import types
 
 from policy_eval.authoring.editing import fix_edit, format_edits
 from policy_eval.authoring.findings import Finding
+from policy_eval.authoring.highlight import MODIFIERS, TYPES, highlight
 from policy_eval.authoring.outline import Document
 
-__all__ = ["Linted", "lint_diagnostics", "quick_fixes", "text_edits"]
+__all__ = ["Linted", "lint_diagnostics", "quick_fixes", "text_edits", "LEGEND", "semantic_tokens"]
+
+LEGEND = types.SemanticTokensLegend(token_types=list(TYPES), token_modifiers=list(MODIFIERS))
+_TYPE = {t: i for i, t in enumerate(TYPES)}
+_MODIFIER = {m: 1 << i for i, m in enumerate(MODIFIERS)}
 
 ToClient = Callable[[Document, int, int], types.Position]
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -85,3 +92,16 @@ def text_edits(doc: Document, to_client: ToClient) -> list[types.TextEdit]:
 
     return [types.TextEdit(range=types.Range(start=at(first), end=at(end)), new_text=new)
             for first, end, new in format_edits(doc.text, doc.file)]
+
+
+def semantic_tokens(doc: Document, to_client: ToClient) -> types.SemanticTokens:
+    """The document's tokens as LSP encodes them: per token, the line's distance from the last token's, the start
+    (from the last token's start on the same line, else from the line's), the length, the type and the modifiers."""
+    data: list[int] = []
+    last_line = last_start = 0
+    for line, start, end, kind, modifiers in highlight(doc):
+        a, b = to_client(doc, line, start).character, to_client(doc, line, end).character
+        data += [line - last_line, a - last_start if line == last_line else a, b - a, _TYPE[kind],
+                 sum(_MODIFIER[m] for m in modifiers)]
+        last_line, last_start = line, a
+    return types.SemanticTokens(data=data)

@@ -2,7 +2,8 @@
 
 Input: LSP requests and notifications over stdio. Output: diagnostics (``textDocument/publishDiagnostics``
 on open, change and save: the checker's errors, and lint's findings on open and save), quick fixes (code
-actions), formatting (``fmt``'s), references and rename of parameters, definitions and lets, hover, completion (after ``.`` and ``"``), definition, document symbols, code
+actions), formatting (``fmt``'s), references and rename of parameters, definitions and lets, semantic tokens
+(what each token of a condition is, for colouring), hover, completion (after ``.`` and ``"``), definition, document symbols, code
 lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
 optionally a case object or a case file path; without one, the first example case of the policy's
 kind found in an ``examples/`` folder above the policy; its answers and errors: :mod:`.evaluating`).
@@ -38,7 +39,7 @@ from policy_eval.authoring.outline import (
 from policy_eval.authoring.references import cannot_rename, references, symbol_at
 from policy_eval.authoring.renaming import RenameError, checked_rename
 from policy_eval.errors import PolicyError
-from policy_eval.lsp.editing import Linted, lint_diagnostics, quick_fixes, text_edits
+from policy_eval.lsp.editing import LEGEND, Linted, lint_diagnostics, quick_fixes, semantic_tokens, text_edits
 from policy_eval.lsp.evaluating import evaluate_rule
 
 __all__ = ["build_server", "EVALUATE"]
@@ -210,6 +211,10 @@ def build_server() -> PolicyServer:
             ls.window_show_message(types.ShowMessageParams(
                 type=types.MessageType.Warning, message=f"policy-eval fmt: {exc}".split("\n")[0]))
             return None
+
+    @server.feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
+    def on_semantic_tokens(ls: PolicyServer, params: types.SemanticTokensParams) -> types.SemanticTokens:
+        return semantic_tokens(ls.current(params.text_document.uri), ls.to_client)
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
     def on_references(ls: PolicyServer, params: types.ReferenceParams) -> list[types.Location] | None:
