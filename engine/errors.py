@@ -33,8 +33,9 @@ class PolicyError(Exception):
     """Base class: a message and where it applies (1-based line and column)."""
 
     kind = "error"
-    # A fix an editor may offer as a quick fix: (the name written at the error's place, the name meant), set
-    # where the message says "did you mean" (an unknown name, field, function or keyword); None elsewhere.
+    # A fix an editor may offer as a quick fix: (the text written at the error's place, what to write instead),
+    # set where the checker is sure of it: an unknown name, field or function close to a known one ("did you
+    # mean"), a keyword misspelt or in capitals, another language's operator, a full-width character; else None.
     fix: tuple[str, str] | None = None
 
     def __init__(

@@ -180,3 +180,17 @@ def test_lint_findings_of_a_folder_that_does_not_load_are_none(tmp_path: Path) -
     (folder / "broken.yaml").write_text(LINTED.replace("id: ships\n", "id: broken\n").replace("48h", "48 hours"),
                                         encoding="utf-8")
     assert lint_findings(folder / "v1.yaml", FUNCTIONS) == []
+
+
+@pytest.mark.parametrize(("condition", "fix"), [
+    ("a = 1", ("=", "==")), ("a =", ("=", "==")), ("a =< 1", None), ("a => 1", None), ("a =! 1", None),
+    ("a & b", ("&", "and")), ("a | b", ("|", "or")), ("! a", None), ("a Or b", ("Or", "or")),
+    ("a （b）", ("（", "(")), ("a ＝ 1", ("＝", "==")), ("a <＝ 1", ("＝", "=")), ("a > 1 > 2", None),
+    ('"open', None), ("72小时", None),
+])
+def test_the_parsers_fixes(condition: str, fix: tuple[str, str] | None) -> None:
+    from policy_eval.expression import compile_expression
+
+    with pytest.raises(PolicyError) as caught:
+        compile_expression(condition)
+    assert caught.value.fix == fix

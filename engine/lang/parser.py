@@ -275,7 +275,7 @@ def _describe(exc: UnexpectedInput, text: str) -> tuple[str, tuple[str, str] | N
             return f"unexpected character {ch!r}: a full-width character; write the ASCII {ascii_!r}", (ch, ascii_)
         op = text[pos:pos + 2] if text[pos:pos + 2] in _OTHER_LANGUAGES else ch
         if op in _OTHER_LANGUAGES:
-            certain = op in _WRITTEN and not (op == "=" and text[pos + 1:pos + 2] in "<>!")  # ('=<': '<=' meant?)
+            certain = op in _WRITTEN and not (op == "=" and text[pos + 1:pos + 2] in ("<", ">", "!"))  # ('=<': '<='?)
             return f"unexpected {op!r}: {_OTHER_LANGUAGES[op]}", (op, _WRITTEN[op]) if certain else None
         end = text.find("\n", pos)
         if ch in "\"'" and ch not in text[pos + 1:end if end >= 0 else len(text)]:
