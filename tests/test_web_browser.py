@@ -234,3 +234,22 @@ def test_impact_of_a_48h_to_72h_change(server: str, browser: object) -> None:
     finally:
         browser.close()  # type: ignore[attr-defined]
         browser.switch_to.window(first)  # type: ignore[attr-defined]
+
+
+def test_a_fix_button_and_the_format_button(server: str, browser: object) -> None:
+    browser.get(server + "/edit?file=warranty/v1.yaml")  # type: ignore[attr-defined]
+    source = browser.find_element(By.ID, "source")  # type: ignore[attr-defined]
+    text = source.get_attribute("value")
+    browser.execute_script(  # type: ignore[attr-defined]
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
+        source, text.replace("claim.platform_finding", "claim.platform_findng", 1))
+    button = _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "#diagnostics button.fix"))
+    assert button.text == "write 'platform_finding'"
+    button.click()
+    _wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "#diagnostics .ok"))
+    assert source.get_attribute("value") == text
+    browser.execute_script("arguments[0].value = arguments[1];", source,  # type: ignore[attr-defined]
+                           text.replace("    severity: ", "    severity:    ", 1))
+    browser.find_element(By.ID, "format").click()  # type: ignore[attr-defined]
+    _wait(browser).until(lambda d: d.find_element(By.ID, "save-status").text == "formatted (not saved)")
+    assert source.get_attribute("value") == text

@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from policy_eval.errors import CaseError
 from policy_eval.rulebook.jsonrecord import parse_record
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT
+from policy_eval.web.editing import formatted
 from policy_eval.web.inputs import case_text, status, too_large
 from policy_eval.web.limit import TICK, Gone, Guard
 from policy_eval.web.workbench import MAX_UPLOAD, Workbench, WorkbenchError
@@ -189,6 +190,17 @@ def create_app(bench: Workbench, *, record_limit: float | None = DEFAULT_RECORD_
         except (WorkbenchError, ValueError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=status(exc))
 
+    async def api_format(request: Request) -> Response:
+        try:
+            payload = await _json(request, "file", "text")
+            if len(str(payload["text"]).encode("utf-8")) > MAX_UPLOAD:
+                raise too_large("the edited file")
+            bench.source(payload["file"])  # (a file of the served folder, else 404)
+            out = await run_in_threadpool(formatted, payload["file"], str(payload["text"]))
+            return JSONResponse(out, status_code=200 if out["error"] is None else 422)
+        except (WorkbenchError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=status(exc))
+
     async def impact(request: Request) -> Response:
         try:
             form = await _form(request)
@@ -254,7 +266,8 @@ def create_app(bench: Workbench, *, record_limit: float | None = DEFAULT_RECORD_
         Route("/", root), Route("/rulebook", rulebook),
         Route("/case", case_page, methods=["GET"]), Route("/case", case_run, methods=["POST"]),
         Route("/edit", edit_page), Route("/api/check", api_check, methods=["POST"]),
-        Route("/api/save", api_save, methods=["POST"]), Route("/impact", impact, methods=["POST"]),
+        Route("/api/save", api_save, methods=["POST"]), Route("/api/format", api_format, methods=["POST"]),
+        Route("/impact", impact, methods=["POST"]),
         Route("/batch", batch_page, methods=["GET"]), Route("/batch", batch_run, methods=["POST"]),
         Route("/batch/{token}/download", batch_download),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

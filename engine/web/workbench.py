@@ -20,7 +20,7 @@ from typing import Any
 from policy_eval.api import Rulebook
 from policy_eval.errors import CaseError, ErrorList, PolicyError
 from policy_eval.resources import bundled_policies
-from policy_eval.web import batch, corpus, explain, inputs, testfiles
+from policy_eval.web import batch, corpus, editing, explain, inputs, testfiles
 from policy_eval.web.impact import compare as compare_sides
 from policy_eval.web.inputs import MAX_CASES, MAX_UPLOAD, TooLarge, WorkbenchError, too_large
 from policy_eval.web.limit import stopped_result
@@ -71,13 +71,17 @@ class Workbench:
     # --- loading -----------------------------------------------------------------------------------------
     def _load(self, folder: Path, params: Path | None = None) -> Rulebook:
         """The rulebook of ``folder``, with the served ``--params`` file (or ``params``, which holds it)."""
-        schemas = self.policies.parent / "schemas"
         kwargs: dict[str, Any] = {}
         if params or self.params is not None:
             kwargs["params"] = params or self.params
-        if (folder / "schemas" / "cases").is_dir() or not (schemas / "cases").is_dir():
-            return Rulebook.load(folder, **kwargs)
-        return Rulebook.load(folder, schemas=schemas, **kwargs)
+        schemas = self._schemas(folder)
+        return Rulebook.load(folder, **kwargs) if schemas is None else Rulebook.load(folder, schemas=schemas, **kwargs)
+
+    def _schemas(self, folder: Path) -> Path | None:
+        """The case schemas a copy of the served folder is loaded with: beside the served folder, unless the copy
+        holds its own; None: the loader's default (its own, else the bundled ones)."""
+        schemas = self.policies.parent / "schemas"
+        return None if (folder / "schemas" / "cases").is_dir() or not (schemas / "cases").is_dir() else schemas
 
     def book(self) -> Rulebook:
         if self._book is None:
@@ -272,12 +276,15 @@ class Workbench:
             try:
                 book = self._load(folder)
             except PolicyError as exc:  # files named as the user knows them, not by the temporary copy
-                return {"errors": _errors(exc, folder), "result": None}
+                errors = _errors(exc, folder)  # (each with its quick fix, where the checker is sure of one)
+                for e, fix in zip(errors, editing.fixes(exc, relpath, text, [e["file"] for e in errors]), strict=True):
+                    e["fix"] = fix
+                return {"errors": errors, "warnings": [], "result": None}
             tested = self._test_file_errors(relpath, text, folder)
             if tested:
-                return {"errors": tested, "result": None}
+                return {"errors": tested, "warnings": [], "result": None}
             result = self.evaluate(case, as_of, book, ahead=False) if case is not None else None
-            return {"errors": [], "result": result}
+            return {"errors": [], "warnings": editing.warnings(folder, relpath, self._schemas(folder)), "result": result}
 
     def _test_file_errors(self, relpath: str, text: str, folder: Path) -> list[dict[str, Any]]:
         """For a policy test file (:mod:`policy_eval.web.testfiles`), the errors ``policy-eval test`` reports on

@@ -1,5 +1,6 @@
-// Checks the edited policy as the author types (debounced), shows the checker's located errors and the
-// verdicts on the chosen example. Every value is inserted as text, never as HTML.
+// Checks the edited policy as the author types (debounced), shows the checker's located errors (with a button
+// for each sure fix), lint's warnings and the verdicts on the chosen example; formats the text as `fmt` does.
+// Every value is inserted as text, never as HTML.
 (function () {
   const source = document.getElementById("source");
   if (!source) return;
@@ -34,7 +35,17 @@
     live.replaceChildren();
     if (out.error) { diag.append(row("error", out.error)); return; }
     if (!out.errors.length) diag.append(row("ok", "no errors"));
-    for (const e of out.errors) diag.append(row("error", `${e.file}:${e.line}:${e.column}: ${e.message}`));
+    for (const e of out.errors) {
+      const r = row("error", `${e.file}:${e.line}:${e.column}: ${e.message}`);
+      if (e.fix) {
+        const b = text(Object.assign(document.createElement("button"), {type: "button", className: "fix"}),
+          `write '${e.fix.text}'`);
+        b.addEventListener("click", () => applyFix(e.fix));
+        r.append(" ", b);
+      }
+      diag.append(r);
+    }
+    for (const w of out.warnings || []) diag.append(row("warning", w.text));
     if (out.result && out.result.verdicts) {
       for (const v of out.result.verdicts) {
         if (v.outcome === "not_applicable") continue;
@@ -42,6 +53,27 @@
       }
     }
   }
+
+  // a fix's columns count code points (as the checker does), not UTF-16 units: Array.from splits by code point
+  function applyFix(fix) {
+    const lines = source.value.split("\n");
+    const chars = Array.from(lines[fix.line - 1] || "");
+    chars.splice(fix.start, fix.end - fix.start, ...Array.from(fix.text));
+    lines[fix.line - 1] = chars.join("");
+    source.value = lines.join("\n");
+    check();
+  }
+
+  document.getElementById("format").addEventListener("click", async () => {
+    const r = await fetch("/api/format", {method: "POST", headers: {"content-type": "application/json"},
+      body: JSON.stringify({file: file, text: source.value})});
+    const out = await r.json();
+    const status = document.getElementById("save-status");
+    if (out.text == null) { text(status, "not formatted: " + out.error); return; }
+    text(status, out.text === source.value ? "already formatted" : "formatted (not saved)");
+    source.value = out.text;
+    check();
+  });
 
   source.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 400); });
   pick.addEventListener("change", loadCase);
