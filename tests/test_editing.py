@@ -19,7 +19,7 @@ from policy_eval.plugin_manager import get_plugin_manager
 
 FUNCTIONS = get_plugin_manager().functions()
 
-POLICY = """\
+HEADER = """\
 policy:
   id: ships
   title: shipping fixture
@@ -33,6 +33,8 @@ params:
     type: duration
     value: 2d
     clause: "4.1"
+"""  # (tests/test_references.py's fixture starts so too)
+POLICY = HEADER + """\
 rules:
   - id: ships-in-time
     title: shipped within 48 hours of grouping

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_editing import HEADER
 
 from policy_eval.authoring.outline import Document, analyse
 from policy_eval.authoring.references import RenameError, Symbol, references, rename_edits, symbol_at
@@ -18,20 +19,7 @@ from policy_eval.plugin_manager import get_plugin_manager
 
 FUNCTIONS = get_plugin_manager().functions()
 
-POLICY = r'''policy:
-  id: ships
-  title: shipping fixture
-  version: "1"
-  source: {document: fixture}
-  effective_from: 2021-01-01
-  applies_to: after_sale
-  reference_time: request.submitted_at
-params:
-  grace:
-    type: duration
-    value: 2d
-    clause: "4.1"
-definitions:
+POLICY = HEADER + r'''definitions:
   late_by: order.shipped_at - order.group_success_at
   very_late: late_by > 96h
 rules:

@@ -11,7 +11,6 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web extra is not installed")
 from starlette.testclient import TestClient  # noqa: E402
-
 from policy_eval.authoring.fmt import format_text  # noqa: E402
 from policy_eval.resources import bundled_policies  # noqa: E402
 from policy_eval.web.app import create_app  # noqa: E402
@@ -21,15 +20,11 @@ FILE = "after_sales/v2.yaml"
 
 
 @pytest.fixture()
-def folder(tmp_path: Path) -> Path:
-    dest = tmp_path / "policies"
-    shutil.copytree(bundled_policies(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    return dest
-
-
-@pytest.fixture()
-def client(folder: Path) -> TestClient:
-    return TestClient(create_app(Workbench.open(folder)))
+def served(tmp_path: Path) -> tuple[TestClient, Path]:
+    """A workbench serving a copy of the bundled policies, and the copy."""
+    folder = tmp_path / "policies"
+    shutil.copytree(bundled_policies(), folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return TestClient(create_app(Workbench.open(folder))), folder
 
 
 def _apply(text: str, fix: dict) -> str:
@@ -46,8 +41,9 @@ def _apply(text: str, fix: dict) -> str:
     (" and not special_order", " AND not special_order", "and"),
     (" and not special_order", " ＆＆ not special_order", None),  # (no full-width '&': no fix is sure)
 ])
-def test_a_check_offers_the_fix_and_the_fixed_edit_loads(client: TestClient, folder: Path, old: str, new: str,
+def test_a_check_offers_the_fix_and_the_fixed_edit_loads(served: tuple[TestClient, Path], old: str, new: str,
                                                          right: str | None) -> None:
+    client, folder = served
     text = (folder / FILE).read_text(encoding="utf-8")
     at = text.index(old, text.index("rules:"))
     edited = text[:at] + new + text[at + len(old):]
@@ -74,7 +70,8 @@ def test_a_fix_is_offered_only_in_the_edited_file(tmp_path: Path) -> None:
     assert error["fix"] is None  # (the page edits v1: a fix of v2's text is not its to apply)
 
 
-def test_lint_warnings_of_the_edited_text(client: TestClient, folder: Path) -> None:
+def test_lint_warnings_of_the_edited_text(served: tuple[TestClient, Path]) -> None:
+    client, folder = served
     text = (folder / "warranty/v1.yaml").read_text(encoding="utf-8")
     edited = text.replace("params:\n", "params:\n  spare_days:\n    type: duration\n    value: 3d\n", 1)
     assert edited != text
@@ -88,7 +85,8 @@ def test_lint_warnings_of_the_edited_text(client: TestClient, folder: Path) -> N
     assert (folder / "warranty/v1.yaml").read_text(encoding="utf-8") == text  # (checked in a copy: not written)
 
 
-def test_format_gives_fmts_text_or_says_why_not(client: TestClient, folder: Path) -> None:
+def test_format_gives_fmts_text_or_says_why_not(served: tuple[TestClient, Path]) -> None:
+    client, folder = served
     text = (folder / FILE).read_text(encoding="utf-8")
     messy = text.replace("    severity: high\n", "    severity:   high\n", 1)
     assert messy != text
