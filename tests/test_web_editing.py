@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web extra is not installed")
 from starlette.testclient import TestClient  # noqa: E402
+
 from policy_eval.authoring.fmt import format_text  # noqa: E402
 from policy_eval.resources import bundled_policies  # noqa: E402
 from policy_eval.web.app import create_app  # noqa: E402
