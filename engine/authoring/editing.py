@@ -7,6 +7,7 @@ language server (:mod:`policy_eval.lsp`) turns into LSP code actions, text edits
 * :func:`fix_edit`: where an error's ``fix`` (an unknown name's "did you mean", a full-width character, another
   language's operator, a keyword misspelt) applies: the replaced span is the written text itself, found at the
   error's place, else nothing is offered (a condition written with YAML escapes, say).
+* :func:`fixed_texts`: every sure fix of a load's errors applied to their files' texts (``check --fix``).
 * :func:`format_edits`: ``fmt``'s output as replaced runs of lines, so an editor keeps the cursor and marks
   outside them.
 * :func:`lint_findings`: ``lint FOLDER``'s warnings for the document's folder, read from disk, less the checks
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from policy_eval.authoring.findings import Finding
@@ -27,7 +29,7 @@ from policy_eval.authoring.outline import Document, schema_dir_for
 from policy_eval.errors import PolicyError
 from policy_eval.lang.functions import FunctionRegistry
 
-__all__ = ["fix_edit", "format_edits", "lint_findings", "EDITOR_SKIPS"]
+__all__ = ["fix_edit", "fixed_texts", "format_edits", "lint_findings", "EDITOR_SKIPS"]
 
 # The lint check an editor does not show: it reads the policy tests, which an open policy does not name.
 EDITOR_SKIPS = frozenset({"rule-untested"})
@@ -52,6 +54,32 @@ def fix_edit(doc: Document, error: PolicyError) -> tuple[int, int, int, str] | N
     end = error.end_column - 1 if error.end_column is not None and error.end_column - 1 > start else len(text)
     m = re.compile(rf"(?<![\w]){re.escape(wrong)}(?!\w)").search(text, start, end)
     return (line, m.start(), m.end(), right) if m is not None else None
+
+
+def fixed_texts(errors: list[PolicyError], read: Callable[[str], str]) -> dict[str, tuple[str, list[str]]]:
+    """Each file's text with the fixes of its errors applied (``read``: a file's current text), and what was fixed
+    (``line:column: 'wrong' -> 'right'``); files with no fix to apply are left out. Two fixes of one place: the
+    first."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    by_file: dict[str, list[PolicyError]] = {}
+    for e in errors:
+        if e.fix is not None and e.file is not None:
+            by_file.setdefault(e.file, []).append(e)
+    for file, found in by_file.items():
+        doc = Document(file, read(file))
+        kept: list[tuple[int, int, int, str]] = []
+        for edit in sorted(edit for e in found if (edit := fix_edit(doc, e)) is not None):
+            if not kept or kept[-1][0] < edit[0] or kept[-1][2] <= edit[1]:  # (none overlapping: the first kept)
+                kept.append(edit)
+        if not kept:
+            continue
+        lines = doc.lines
+        said = []
+        for line, start, end, right in reversed(kept):
+            said.append(f"{line + 1}:{start + 1}: {lines[line][start:end]!r} -> {right!r}")
+            lines[line] = lines[line][:start] + right + lines[line][end:]
+        out[file] = ("\n".join(lines), said[::-1])
+    return out
 
 
 def format_edits(text: str, file: str) -> list[tuple[int, int, str]]:

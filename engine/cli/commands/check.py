@@ -21,6 +21,10 @@ def register(sub: Subparsers) -> argparse.ArgumentParser:
     # The folder used to be positional (`check DIR`); kept, hidden, for one release.
     c.add_argument("policy_dir", nargs="?", help=argparse.SUPPRESS)
     c.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    c.add_argument("--fix", action="store_true",
+                   help="write into the policy files the fixes the checker is sure of (a name close to a known "
+                        "one, a keyword misspelt or in capitals, '&&' or '||', a full-width character), each said "
+                        "on stderr, then check again; needs -p DIR (the bundled rulebook is not edited)")
     return c
 
 
@@ -29,12 +33,15 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         if args.policies is not None and args.policies != args.policy_dir:
             raise common.UsageError(f"two policy folders given: {args.policy_dir} and -p {args.policies}")
         args.policies = args.policy_dir
+    if args.fix and args.policies is None:
+        raise common.UsageError("check --fix needs -p DIR: the bundled rulebook is not edited")
     try:
-        rb = common.load(args)
+        rb = _load_fixing(args, err) if args.fix else common.load(args)
     except PolicyError as exc:
         if args.format == "json":
             errors = exc.errors if isinstance(exc, ErrorList) else [exc]
-            out.write(json.dumps({"ok": False, "errors": [e.to_dict() for e in errors]}, ensure_ascii=False) + "\n")
+            out.write(json.dumps({"ok": False, "errors": [_error_dict(e) for e in errors]}, ensure_ascii=False)
+                      + "\n")
         else:
             common.print_errors(exc, err, args.command)
         return common.EXIT_USAGE
@@ -51,6 +58,38 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
             ceiling = f"{args.max_cost:,}" if args.max_cost is not None else "not set"
             out.write(f"largest cost estimate: {cost:,} items ({where}; ceiling {ceiling})\n")
     return common.EXIT_OK
+
+
+def _error_dict(e: PolicyError) -> dict[str, Any]:
+    """An error as ``--format json`` gives it: with ``fix`` (``{"replace": ..., "with": ...}``) where the checker
+    is sure of one."""
+    return {**e.to_dict(), **({"fix": {"replace": e.fix[0], "with": e.fix[1]}} if e.fix is not None else {})}
+
+
+_ROUNDS = 20  # (a fix may reveal the next mistake of the same condition: the checker reports one per condition)
+
+
+def _load_fixing(args: argparse.Namespace, err: IO[str]) -> Any:
+    """Load; while the errors have fixes that apply, write them into their files (atomically) and load again."""
+    from pathlib import Path
+
+    from policy_eval.authoring.editing import fixed_texts
+
+    for _ in range(_ROUNDS):
+        try:
+            return common.load(args)
+        except PolicyError as exc:
+            fixed = fixed_texts(exc.errors if isinstance(exc, ErrorList) else [exc],
+                                lambda f: Path(f).read_text(encoding="utf-8"))
+            if not fixed:
+                raise
+            for file, (text, said) in fixed.items():
+                path = Path(file).resolve()  # (a policy file that is a link: its target is fixed)
+                tmp = path.with_name(f".{path.name}.fix.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(path)
+                err.writelines(f"fixed {file}:{what}\n" for what in said)
+    return common.load(args)
 
 
 def _largest_cost(versions: list[Any]) -> tuple[int, str]:
