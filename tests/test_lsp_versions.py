@@ -30,6 +30,10 @@ async def _session(folder: Path) -> dict[str, Any]:
     v1, v2 = folder / "v1.yaml", folder / "v2.yaml"
     async with opened(v2) as (client, doc, text):
         out["open"] = await answer(client.diagnostics.get())
+        line, column = find(text, "for_v2", after="require:")
+        out["inherited"] = await answer(client.text_document_definition_async(types.DefinitionParams(
+            text_document=doc, position=types.Position(line=line, character=column + 2))))
+        out["inherited_key"] = find(v1.read_text(encoding="utf-8"), "for_v2:")
         out["lenses"] = await answer(client.text_document_code_lens_async(types.CodeLensParams(text_document=doc)))
         lens = out["lenses"][0].command
         out["evaluate_file"] = await answer(client.workspace_execute_command_async(types.ExecuteCommandParams(
@@ -118,3 +122,9 @@ def test_code_lens_on_a_revision_file_evaluates(session: dict[str, Any]) -> None
                        "message": None}
     assert session["evaluate_object"]["outcome"] == "violated"  # the same case without its reason
     assert session["evaluate_object"]["version"] == "2"
+
+
+def test_go_to_definition_of_an_inherited_definition_opens_the_revised_version(session: dict[str, Any]) -> None:
+    location = session["inherited"]
+    assert location.uri == (session["folder"] / "v1.yaml").resolve().as_uri()
+    assert (location.range.start.line, location.range.start.character) == session["inherited_key"]

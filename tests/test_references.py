@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_editing import HEADER
 
-from policy_eval.authoring.outline import Document, analyse
+from policy_eval.authoring.outline import Document, analyse, inherited_definition
 from policy_eval.authoring.references import RenameError, Symbol, references, rename_edits, symbol_at
 from policy_eval.authoring.renaming import checked_rename, renamed_text
 from policy_eval.plugin_manager import get_plugin_manager
@@ -194,3 +194,35 @@ def test_a_rename_that_breaks_another_version_is_refused(doc: Document) -> None:
     assert symbol_at(v2, line, 13) == Symbol("definition", "late_by")
     with pytest.raises(RenameError, match="not defined in this document"):
         checked_rename(v2, line, 13, "lateness", FUNCTIONS)
+
+
+AMENDING = REVISION.replace("""rules:
+  - id: ships-far-too-late""", """amend:
+  - id: ships-in-time
+    require: order.shipped_at <= deadline + grace
+rules:
+  - id: ships-far-too-late""")
+
+
+def test_a_name_a_revision_inherits_is_defined_in_the_version_it_revises(doc: Document) -> None:
+    v1 = Path(doc.file)
+    ended = POLICY.replace("  effective_from: 2021-01-01\n", "  effective_from: 2021-01-01\n  effective_until: 2022-01-01\n")
+    v1.write_text(ended, encoding="utf-8")
+    v2 = analyse(v1.with_name("v2.yaml"), AMENDING, FUNCTIONS, open_texts={})
+    assert v2.errors == []
+    lines, v1_lines = AMENDING.split("\n"), ended.split("\n")
+
+    def where(needle: str, within: str) -> tuple[int, int]:
+        line = next(i for i, text in enumerate(lines) if within in text)
+        return line, lines[line].index(within) + within.index(needle) + 1
+
+    def key(text: str) -> tuple[str, int, int]:
+        line = v1_lines.index(text)
+        return str(v1), line, len(text) - len(text.lstrip())
+
+    assert inherited_definition(v2, *where("late_by", "forbid: late_by")) == key("  late_by: order.shipped_at - "
+                                                                                 "order.group_success_at")
+    assert inherited_definition(v2, *where("deadline", "<= deadline")) == key(
+        "      deadline: order.group_success_at + 48h")  # (the amended rule's let, not the other rule's)
+    assert inherited_definition(v2, *where("grace", "+ grace")) == key("  grace:")
+    assert inherited_definition(v2, *where("shipped_at", "order.shipped_at <=")) is None  # a case field

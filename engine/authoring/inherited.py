@@ -4,7 +4,7 @@ amendment changes.
 Input: a :class:`~policy_eval.authoring.outline.Document` of a policy file. Output: the parameters, definitions
 and lets visible at a place: the file's own, and a revision's inherited ones, from the version loaded with the
 files beside it or, while the revision does not load (a condition half typed), from the revised versions'
-files as written (:func:`bases`).
+files as written (:func:`based_on`); and where an inherited name is defined (:func:`inherited_key`).
 """
 
 from __future__ import annotations
@@ -14,31 +14,64 @@ from pathlib import Path
 from typing import Any
 
 from policy_eval.errors import PolicyError
-from policy_eval.rulebook.yamlload import load_yaml
+from policy_eval.rulebook.yamlload import Positions, load_yaml
 
 Document = Any  # (policy_eval.authoring.outline.Document, which imports this module)
 
-__all__ = ["bases", "entry_at", "inherited_rule", "visible_lets", "visible_params", "visible_definitions"]
+__all__ = ["based_on", "inherited_key", "entry_at", "inherited_rule", "visible_lets", "visible_params",
+           "visible_definitions"]
 
 
-def bases(data: Any, others: Mapping[Path, str]) -> list[Any]:
-    """The documents of the versions a revision revises, nearest first (each read as written)."""
-    by_version: dict[str, Any] = {}
-    for text in others.values():
+def based_on(data: Any, others: Mapping[Path, str]) -> list[tuple[Any, Positions, Path]]:
+    """The documents of the versions a revision revises, nearest first (each read as written), each with its
+    positions and its file."""
+    by_version: dict[str, tuple[Any, Positions, Path]] = {}
+    for path, text in others.items():
         try:
-            other, _ = load_yaml(text, "")
+            other, positions = load_yaml(text, str(path))
         except PolicyError:
             continue
         version = other.get("policy", {}).get("version") if isinstance(other, dict) and isinstance(
             other.get("policy"), dict) else None
         if isinstance(version, str):
-            by_version[version] = other
-    out: list[Any] = []
+            by_version[version] = (other, positions, path)
+    out: list[tuple[Any, Positions, Path]] = []
     wanted = data.get("policy", {}).get("revises") if isinstance(data.get("policy"), dict) else None
     while isinstance(wanted, str) and wanted in by_version and len(out) < len(by_version):
         out.append(by_version[wanted])
-        wanted = by_version[wanted]["policy"].get("revises")
+        wanted = by_version[wanted][0]["policy"].get("revises")
     return out
+
+
+def inherited_key(doc: Document, name: str, entry: tuple[str, int] | None) -> tuple[Path, int, int] | None:
+    """Where a name a revision inherits is defined, in the nearest version that writes it: (its file, 1-based line
+    and column of the key): an amendment's let of the amended rule, else a definition, else a parameter."""
+    rid = doc.raw(*entry, "id") if entry is not None and entry[0] == "amend" else None
+    for data, positions, path in doc.based:
+        paths: list[tuple[Any, ...]] = []
+        for section in ("rules", "amend") if isinstance(rid, str) else ():
+            for i, raw in enumerate(data.get(section) or []):
+                if isinstance(raw, dict) and raw.get("id") == rid and isinstance(raw.get("let"), dict):
+                    paths.append((section, i, "let", name))
+        paths += [("definitions", name), ("params", name)]
+        for where in paths:
+            if _has(data, where):
+                line, column = positions.where(where, key=True)
+                return path, line, column
+    return None
+
+
+def _has(data: Any, path: tuple[Any, ...]) -> bool:
+    """Whether the document writes the key at ``path``."""
+    node = data
+    for key in path[:-1]:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return False
+    return isinstance(node, dict) and path[-1] in node
 
 
 def entry_at(doc: Document, line: int) -> tuple[str, int] | None:

@@ -17,8 +17,9 @@ from typing import Any
 
 from policy_eval.authoring.folder import policy_id, resolve_together, siblings
 from policy_eval.authoring.inherited import (
-    bases,
+    based_on,
     entry_at,
+    inherited_key,
     inherited_rule,
     visible_definitions,
     visible_lets,
@@ -33,7 +34,8 @@ from policy_eval.rulebook.loader import load_case_schemas
 from policy_eval.rulebook.policy import PolicyVersion, load_policy_file
 from policy_eval.rulebook.yamlload import Positions, load_yaml
 
-__all__ = ["Document", "analyse", "hover", "complete", "definition", "symbols", "schema_dir_for", "Item"]
+__all__ = ["Document", "analyse", "hover", "complete", "definition", "inherited_definition", "symbols", "schema_dir_for",
+           "Item"]
 
 _NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _RULE_ID = re.compile(r"[\w-]+(?:/[\w-]+)?")  # a rule id (with '-') as named by depends_on or a waiver's rules
@@ -55,6 +57,8 @@ class Document:
     # a revision: the documents of the versions it revises, nearest first, as written (what it inherits when
     # the revision does not load while being typed)
     bases: list[Any] = field(default_factory=list)
+    # the same, each with its positions and its file (where an inherited name is defined: inherited.inherited_key)
+    based: list[Any] = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
@@ -113,7 +117,8 @@ def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path
     others = siblings(path, pid, open_texts) if pid is not None else {}
     if others or doc.raw("policy", "revises") is not None:
         doc.errors, doc.version = resolve_together(path, text, others, schemas_at, functions)
-        doc.bases = bases(doc.data, others)
+        doc.based = based_on(doc.data, others)
+        doc.bases = [data for data, _, _ in doc.based]
         inherited = doc.version.applies_to if doc.version is not None else next(
             (b["policy"]["applies_to"] for b in doc.bases if isinstance(b["policy"].get("applies_to"), str)), None)
         if not doc.case_schema and inherited in schemas:
@@ -278,6 +283,16 @@ def definition(doc: Document, line: int, column: int) -> tuple[int, int] | None:
         return None
     ln, col = doc.positions.where(target, key=target[-1] != "id")
     return ln - 1, col - 1
+
+
+def inherited_definition(doc: Document, line: int, column: int) -> tuple[str, int, int] | None:
+    """Where the parameter, definition or (in an amendment) let named at a place is defined when a version this
+    revision revises defines it: (that file, 0-based line and column of its key)."""
+    found = _word(doc, line, column)
+    if found is None or "." in found[0] or doc.positions is None:
+        return None
+    at = inherited_key(doc, found[0], entry_at(doc, line))
+    return (str(at[0]), at[1] - 1, at[2] - 1) if at is not None else None
 
 
 def _rule_named(doc: Document, line: int, column: int) -> int | None:

@@ -34,6 +34,7 @@ from policy_eval.authoring.outline import (
     complete,
     definition,
     hover,
+    inherited_definition,
     symbols,
 )
 from policy_eval.authoring.references import cannot_rename, references, symbol_at
@@ -276,8 +277,13 @@ def build_server() -> PolicyServer:
     def on_definition(ls: PolicyServer, params: types.DefinitionParams) -> types.Location | None:
         doc = ls.docs.get(params.text_document.uri) or ls.analyse(params.text_document.uri)
         at = definition(doc, *ls.from_client(doc, params.position))
-        if at is None:
-            return None
+        if at is None:  # (a name a revision inherits: defined in the version it revises, another file)
+            elsewhere = inherited_definition(doc, *ls.from_client(doc, params.position))
+            if elsewhere is None:
+                return None
+            file, line, column = elsewhere  # (a key's column: its indentation, the same in every unit)
+            pos = types.Position(line=line, character=column)
+            return types.Location(uri=Path(file).resolve().as_uri(), range=types.Range(start=pos, end=pos))
         pos = ls.to_client(doc, at[0], at[1])
         return types.Location(uri=params.text_document.uri, range=types.Range(start=pos, end=pos))
 
