@@ -46,6 +46,12 @@ async def _session(path: Path) -> dict[str, Any]:
             shown.append(params)
 
         out["open"] = await answer(client.diagnostics.get())
+        unused = find(text, "      unused: order.shipped_at")[0]
+        out["lint_actions"] = await answer(client.text_document_code_action_async(types.CodeActionParams(
+            text_document=doc, range=types.Range(start=types.Position(line=unused, character=0),
+                                                 end=types.Position(line=unused, character=0)),
+            context=types.CodeActionContext(diagnostics=[]))))
+        out["lint_removed"] = _apply(text, out["lint_actions"][0].edit.changes[doc.uri])
         # a misspelt let, typed and not saved: the error only (lint runs on policies that load)
         line, col = find(text, "deadline + grace")
         typo = text.replace("deadline + grace", "dedline + grace")
@@ -190,3 +196,9 @@ def test_the_server_says_what_it_offers() -> None:
     tokens = caps.semantic_tokens_provider
     assert isinstance(tokens, types.SemanticTokensOptions) and tokens.full
     assert list(tokens.legend.token_types) == list(TYPES) and list(tokens.legend.token_modifiers) == list(MODIFIERS)
+
+
+def test_a_lint_warning_s_quick_fix_removes_the_unused_let(session: dict[str, Any]) -> None:
+    [action] = session["lint_actions"]
+    assert action.title == "Remove the unused let 'unused'" and action.kind == types.CodeActionKind.QuickFix
+    assert session["lint_removed"] == LINTED.replace("      unused: order.shipped_at\n", "")

@@ -7,7 +7,8 @@ columns in the client's units (``to_client``: a code-point position converted, U
 * Lint runs when a document is opened or saved (its folder read from disk, as ``policy-eval lint FOLDER``
   reads it), not while typing; while typing, a finding stays shown as long as its line reads as it did then.
   Its warnings are diagnostic warnings, their code the check's id.
-* A quick fix is offered for each error diagnostic the checker gave a fix (``PolicyError.fix``).
+* A quick fix is offered for each error diagnostic the checker gave a fix (``PolicyError.fix``), and for an
+  unused let, definition or parameter lint found (its lines removed, where the policy still loads without them).
 * Formatting is ``policy-eval fmt``'s: the changed runs of lines, or nothing (with the reason shown) where
   ``fmt`` would refuse the file.
 * Semantic tokens: what each token of the conditions is (:mod:`policy_eval.authoring.highlight`), encoded
@@ -16,13 +17,14 @@ columns in the client's units (``to_client``: a code-point position converted, U
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lsprotocol import types
 
 from policy_eval.authoring.editing import fix_edit, format_edits
 from policy_eval.authoring.findings import Finding
 from policy_eval.authoring.highlight import MODIFIERS, TYPES, highlight
+from policy_eval.authoring.lintfixes import removal
 from policy_eval.authoring.outline import Document
 
 __all__ = ["Linted", "lint_diagnostics", "quick_fixes", "text_edits", "LEGEND", "semantic_tokens"]
@@ -63,9 +65,25 @@ def lint_diagnostics(doc: Document, findings: list[Finding], to_client: ToClient
     return out
 
 
-def quick_fixes(uri: str, doc: Document, asked: types.Range, to_client: ToClient) -> list[types.CodeAction]:
-    """A code action for each of the document's errors that has a fix and lies on the lines asked about."""
+def quick_fixes(uri: str, doc: Document, asked: types.Range, to_client: ToClient, findings: Sequence[Finding] = (),
+                loads: Callable[[str], bool] | None = None) -> list[types.CodeAction]:
+    """A code action for each of the document's errors that has a fix, and each lint finding that a removal fixes
+    (:func:`~policy_eval.authoring.lintfixes.removal`; ``loads``: whether a text of the document loads), on the
+    lines asked about."""
     actions = []
+    for finding in findings if loads is not None else ():
+        if not asked.start.line <= finding.line - 1 <= asked.end.line:
+            continue
+        removed = removal(doc, finding, loads)
+        if removed is None:
+            continue
+        first, end, title = removed
+        span = types.Range(start=types.Position(line=first, character=0), end=types.Position(line=end, character=0))
+        actions.append(types.CodeAction(
+            title=title, kind=types.CodeActionKind.QuickFix,
+            diagnostics=[types.Diagnostic(range=span, message=finding.message, source="policy-eval lint",
+                                          severity=types.DiagnosticSeverity.Warning, code=finding.check)],
+            edit=types.WorkspaceEdit(changes={uri: [types.TextEdit(range=span, new_text="")]})))
     for error in doc.errors:
         edit = fix_edit(doc, error)
         if edit is None or not asked.start.line <= edit[0] <= asked.end.line:

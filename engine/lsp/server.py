@@ -17,6 +17,7 @@ document's. On save, the other open versions of the policy are checked again too
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,14 @@ class PolicyServer(LanguageServer):
             return None
         return lint_findings(path, self.functions())
 
+    def loads_as(self, doc: Document) -> Callable[[str], bool]:
+        """Whether another text of the document loads, with the other documents open as they are."""
+        path = Path(doc.file)
+
+        def loads(text: str) -> bool:
+            return not analyse(path, text, self.functions(), open_texts={**self.open_texts(), str(path): text}).errors
+        return loads
+
     def current(self, uri: str) -> Document:
         """The document's analysis, made again if the text changed since (a request may arrive first)."""
         doc = self.docs.get(uri)
@@ -199,7 +208,10 @@ def build_server() -> PolicyServer:
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
     def on_code_action(ls: PolicyServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
-        return quick_fixes(uri, ls.current(uri), params.range, ls.to_client)
+        doc = ls.current(uri)
+        linted = ls.linted.get(uri)
+        findings = linted.current(doc) if linted is not None and not doc.errors else []
+        return quick_fixes(uri, doc, params.range, ls.to_client, findings, ls.loads_as(doc))
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def on_formatting(ls: PolicyServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
