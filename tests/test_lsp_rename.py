@@ -31,6 +31,8 @@ async def _session(path: Path) -> dict[str, Any]:
         at = types.Position(line=line, character=column + 1)
         out["references"] = await answer(client.text_document_references_async(types.ReferenceParams(
             text_document=doc, position=at, context=types.ReferenceContext(include_declaration=True))))
+        out["highlights"] = await answer(client.text_document_document_highlight_async(
+            types.DocumentHighlightParams(text_document=doc, position=at)))
         out["prepare"] = await answer(client.text_document_prepare_rename_async(
             types.PrepareRenameParams(text_document=doc, position=at)))
         edit = await answer(client.text_document_rename_async(
@@ -92,3 +94,10 @@ def test_semantic_tokens_decode_to_the_highlighted_tokens(session: dict[str, Any
         decoded.append((line, start, start + length, TYPES[kind],
                         tuple(m for bit, m in enumerate(MODIFIERS) if mods & (1 << bit))))
     assert decoded == expected and len(decoded) > 40
+
+
+def test_document_highlight_marks_the_key_written_and_the_uses_read(session: dict[str, Any]) -> None:
+    got = [((h.range.start.line, h.range.start.character, h.range.end.character), h.kind)
+           for h in session["highlights"]]
+    assert got == [(DEADLINE[0], types.DocumentHighlightKind.Write),
+                   *((place, types.DocumentHighlightKind.Read) for place in DEADLINE[1:])]

@@ -32,8 +32,8 @@ from policy_eval.lang import ast
 from policy_eval.lang.parser import parse
 from policy_eval.rulebook.templates import split_template
 
-__all__ = ["Symbol", "symbol_at", "references", "rename_edits", "cannot_rename", "RenameError", "Place", "Meanings",
-           "expressions", "names"]
+__all__ = ["Symbol", "symbol_at", "references", "defining_place", "rename_edits", "cannot_rename", "RenameError",
+           "Place", "Meanings", "expressions", "names"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*\Z")
 _RULE_KEYS = ("when", "require", "forbid")
@@ -153,7 +153,8 @@ class Meanings:
         return None
 
 
-def _key_place(doc: Document, symbol: Symbol) -> Place | None:
+def defining_place(doc: Document, symbol: Symbol) -> Place | None:
+    """The place of the key that defines ``symbol`` in the document; None when another version defines it."""
     if doc.positions is None or doc.positions.nodes.get(symbol.key) is None and doc.raw(*symbol.key) is None:
         return None
     line, column = doc.positions.where(symbol.key, key=True)
@@ -211,7 +212,7 @@ def symbol_at(doc: Document, line: int, column: int) -> Symbol | None:
     # defining key, or a use the syntax tree finds, not a word in a string or a field's name)
     means = Meanings(doc)
     for symbol in dict.fromkeys(s for s in (means(name, entry), means(name, None)) if s is not None):
-        if _key_place(doc, symbol) == at or at in _uses(doc, symbol, means)[0]:
+        if defining_place(doc, symbol) == at or at in _uses(doc, symbol, means)[0]:
             return symbol
     return None
 
@@ -219,7 +220,7 @@ def symbol_at(doc: Document, line: int, column: int) -> Symbol | None:
 def references(doc: Document, symbol: Symbol, include_definition: bool = True) -> list[Place]:
     """The places ``symbol`` is written in the document, in order: its defining key (when asked, and when this
     document defines it) and its uses."""
-    key = _key_place(doc, symbol) if include_definition else None
+    key = defining_place(doc, symbol) if include_definition else None
     return sorted(([key] if key is not None else []) + _uses(doc, symbol)[0])
 
 
@@ -228,7 +229,7 @@ def cannot_rename(doc: Document, symbol: Symbol) -> str | None:
     if symbol.kind == "parameter":
         return (f"parameter '{symbol.name}' is not renamed here: deployment overlays (--params) and policy tests "
                 "name it too; rename it in each by hand")
-    if _key_place(doc, symbol) is None:
+    if defining_place(doc, symbol) is None:
         return (f"{symbol.kind} '{symbol.name}' is not defined in this document (another version of the policy "
                 "defines it): rename it there")
     return None
@@ -243,7 +244,7 @@ def rename_edits(doc: Document, symbol: Symbol, new_name: str) -> list[tuple[Pla
     if not _IDENTIFIER.match(new_name) or new_name in KEYWORDS:
         raise RenameError(f"'{new_name}' is not a name a {symbol.kind} can take (a letter or '_' then letters, digits "
                           "or '_'; not a keyword)")
-    key = _key_place(doc, symbol)
+    key = defining_place(doc, symbol)
     assert key is not None  # (cannot_rename said so)
     if new_name == symbol.name:
         return []

@@ -38,7 +38,7 @@ from policy_eval.authoring.outline import (
     inherited_definition,
     symbols,
 )
-from policy_eval.authoring.references import cannot_rename, references, symbol_at
+from policy_eval.authoring.references import cannot_rename, defining_place, references, symbol_at
 from policy_eval.authoring.renaming import RenameError, checked_rename
 from policy_eval.errors import PolicyError
 from policy_eval.lsp.editing import LEGEND, Linted, lint_diagnostics, quick_fixes, semantic_tokens, text_edits
@@ -238,6 +238,17 @@ def build_server() -> PolicyServer:
             return None
         return [types.Location(uri=uri, range=ls.span(doc, place))
                 for place in references(doc, symbol, params.context.include_declaration)]
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    def on_highlight(ls: PolicyServer, params: types.DocumentHighlightParams) -> list[types.DocumentHighlight] | None:
+        doc = ls.current(params.text_document.uri)
+        symbol = symbol_at(doc, *ls.from_client(doc, params.position))
+        if symbol is None:
+            return None
+        key = defining_place(doc, symbol)  # (the key that defines it: "write"; each use: "read")
+        return [types.DocumentHighlight(range=ls.span(doc, place), kind=types.DocumentHighlightKind.Write
+                                        if place == key else types.DocumentHighlightKind.Read)
+                for place in references(doc, symbol)]
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
     def on_prepare_rename(ls: PolicyServer, params: types.PrepareRenameParams) -> types.Range | None:
