@@ -2,11 +2,12 @@
 
 Input: LSP requests and notifications over stdio. Output: diagnostics (``textDocument/publishDiagnostics``
 on open, change and save: the checker's errors, and lint's findings on open and save), quick fixes (code
-actions), formatting (``fmt``'s), references and rename of parameters, definitions and lets, semantic tokens
-(what each token of a condition is, for colouring), hover, completion (after ``.`` and ``"``), definition,
-document symbols, code lenses, and the command ``policy-eval.evaluateRule`` (arguments: the document URI, a rule id, and
-optionally a case object or a case file path; without one, the first example case of the policy's
-kind found in an ``examples/`` folder above the policy; its answers and errors: :mod:`.evaluating`).
+actions), formatting (``fmt``'s), references, highlight and rename of parameters, definitions and lets,
+semantic tokens (what each token of a condition is, for colouring), hover, completion (after ``.`` and ``"``),
+definition, document symbols, code lenses, and the command ``policy-eval.evaluateRule`` (arguments: the
+document URI, a rule id, and optionally a case object or a case file path; without one, the first example case
+of the policy's kind found in an ``examples/`` folder above the policy; its answers and errors:
+:mod:`.evaluating`).
 
 The server notes the client's ``shutdown``: :func:`policy_eval.lsp.serve` returns the exit status from it.
 
