@@ -71,8 +71,8 @@ def quick_fixes(uri: str, doc: Document, asked: types.Range, to_client: ToClient
     (:func:`~policy_eval.authoring.lintfixes.removal`; ``loads``: whether a text of the document loads), on the
     lines asked about."""
     actions = []
-    for finding in findings if loads is not None else ():
-        if not asked.start.line <= finding.line - 1 <= asked.end.line:
+    for finding in findings:
+        if loads is None or not asked.start.line <= finding.line - 1 <= asked.end.line:
             continue
         removed = removal(doc, finding, loads)
         if removed is None:
