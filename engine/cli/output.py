@@ -22,7 +22,7 @@ from policy_eval.cli.streams import Guarded, OutputFailed
 from policy_eval.errors import printable
 
 __all__ = ["AtomicOutput", "BlockWriter", "block_frame", "stdout_binary", "clean_stale", "isatty", "cells", "pad",
-           "one_line"]
+           "one_line", "rewrite"]
 
 
 # -o FILE.gz: gzip's fastest level. A million after-sale findings records (750 MB) take about 1.8 s of this
@@ -328,3 +328,23 @@ def write_steps(out: IO[str], steps: Iterable[Mapping[str, Any]], reads: Mapping
         if value == "unknown":
             value = reads.get(step["expr"], value)
         out.write(f"{indent}{one_line(step['expr'])}  =  {printable(value)}{printable(witness)}\n")
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Replace ``path`` atomically, through a temp file named as ``-o`` names its own (``.NAME.PID.xxxx.tmp``)
+    so that one a killed run left is removed by the next (:func:`policy_eval.cli.output.clean_stale`). The
+    file keeps its permissions (mkstemp's are 0600: a shared policy folder would become unreadable to the
+    others), and a symbolic link stays a link: the file it points to is replaced. (``fmt`` and ``check --fix``
+    rewrite policy files so.)"""
+    target = path.resolve() if path.is_symlink() else path
+    clean_stale(target)
+    mode = target.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

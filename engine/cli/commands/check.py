@@ -74,6 +74,7 @@ def _load_fixing(args: argparse.Namespace, err: IO[str]) -> Any:
     from pathlib import Path
 
     from policy_eval.authoring.editing import fixed_texts
+    from policy_eval.cli.output import rewrite
 
     for _ in range(_ROUNDS):
         try:
@@ -84,10 +85,7 @@ def _load_fixing(args: argparse.Namespace, err: IO[str]) -> Any:
             if not fixed:
                 raise
             for file, (text, said) in fixed.items():
-                path = Path(file).resolve()  # (a policy file that is a link: its target is fixed)
-                tmp = path.with_name(f".{path.name}.fix.tmp")
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(path)
+                rewrite(Path(file), text)  # (as fmt rewrites a file: atomically, its mode kept, a link's target)
                 err.writelines(f"fixed {file}:{what}\n" for what in said)
     return common.load(args)
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
-import tempfile
 from pathlib import Path
 from typing import IO
 
 from policy_eval.cli import options
 from policy_eval.cli.commands import Subparsers
+from policy_eval.cli.output import rewrite
 
 __all__ = ["register", "run"]
 
@@ -53,27 +52,6 @@ def _files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def _write(path: Path, text: str) -> None:
-    """Replace ``path`` atomically, through a temp file named as ``-o`` names its own (``.NAME.PID.xxxx.tmp``)
-    so that one a killed run left is removed by the next (:func:`policy_eval.cli.output.clean_stale`). The
-    file keeps its permissions (mkstemp's are 0600: a shared policy folder would become unreadable to the
-    others), and a symbolic link stays a link: the file it points to is replaced."""
-    from policy_eval.cli.output import clean_stale
-
-    target = path.resolve() if path.is_symlink() else path
-    clean_stale(target)
-    mode = target.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] | None) -> int:
     from policy_eval.authoring.fmt import format_text
     from policy_eval.errors import PolicyError, printable
@@ -105,7 +83,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         if args.check:
             out.write(f"would reformat {printable(path)}\n")
         if not (args.check or args.diff):
-            _write(path, new)
+            rewrite(path, new)
             out.write(f"reformatted {printable(path)}\n")
     verb = "would be reformatted" if args.check or args.diff else "reformatted"
     out.write(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
