@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from test_editing import HEADER
 
+from policy_eval.authoring.editing import replaced
 from policy_eval.authoring.outline import Document, analyse, inherited_definition
 from policy_eval.authoring.references import RenameError, Symbol, references, rename_edits, symbol_at
-from policy_eval.authoring.renaming import checked_rename, renamed_text
+from policy_eval.authoring.renaming import checked_rename
 from policy_eval.plugin_manager import get_plugin_manager
 
 FUNCTIONS = get_plugin_manager().functions()
@@ -123,7 +124,7 @@ def test_a_definitions_and_a_parameters_references(doc: Document) -> None:
 def test_renaming_a_let_renames_its_uses_and_the_policy_loads(doc: Document, tmp_path: Path) -> None:
     edits = checked_rename(doc, *DEADLINE[1][:2], "due", FUNCTIONS)
     assert [place for place, _ in edits] == DEADLINE
-    text = renamed_text(POLICY, edits)
+    text = replaced(POLICY, edits)
     assert "      due: order.group_success_at + 48h" in text and "{due + grace}" in text
     assert "(any deadline in [1, 2]: deadline > 5)" in text and '"deadline"' in text  # not these
     assert analyse(tmp_path / "ships" / "v1.yaml", text, FUNCTIONS).errors == []
@@ -131,7 +132,7 @@ def test_renaming_a_let_renames_its_uses_and_the_policy_loads(doc: Document, tmp
 
 def test_renaming_a_definition(doc: Document) -> None:
     edits = rename_edits(doc, Symbol("definition", "late_by"), "lateness")
-    text = renamed_text(POLICY, edits)
+    text = replaced(POLICY, edits)
     assert "late_by" not in text and text.count("lateness") == 4
 
 

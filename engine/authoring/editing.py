@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from policy_eval.authoring.findings import Finding
@@ -29,7 +29,7 @@ from policy_eval.authoring.outline import Document, schema_dir_for
 from policy_eval.errors import PolicyError
 from policy_eval.lang.functions import FunctionRegistry
 
-__all__ = ["fix_edit", "fixed_texts", "format_edits", "lint_findings", "EDITOR_SKIPS"]
+__all__ = ["fix_edit", "fixed_texts", "replaced", "format_edits", "lint_findings", "EDITOR_SKIPS"]
 
 # The lint check an editor does not show: it reads the policy tests, which an open policy does not name.
 EDITOR_SKIPS = frozenset({"rule-untested"})
@@ -74,12 +74,18 @@ def fixed_texts(errors: list[PolicyError], read: Callable[[str], str]) -> dict[s
         if not kept:
             continue
         lines = doc.lines
-        said = []
-        for line, start, end, right in reversed(kept):
-            said.append(f"{line + 1}:{start + 1}: {lines[line][start:end]!r} -> {right!r}")
-            lines[line] = lines[line][:start] + right + lines[line][end:]
-        out[file] = ("\n".join(lines), said[::-1])
+        said = [f"{line + 1}:{start + 1}: {lines[line][start:end]!r} -> {right!r}" for line, start, end, right in kept]
+        out[file] = (replaced(doc.text, [((line, start, end), right) for line, start, end, right in kept]), said)
     return out
+
+
+def replaced(text: str, edits: Iterable[tuple[tuple[int, int, int], str]]) -> str:
+    """``text`` with each span (0-based line, start and end columns in code points) replaced by its new text; the
+    spans do not overlap."""
+    lines = text.split("\n")
+    for (line, start, end), new in sorted(edits, reverse=True):
+        lines[line] = lines[line][:start] + new + lines[line][end:]
+    return "\n".join(lines)
 
 
 def format_edits(text: str, file: str) -> list[tuple[int, int, str]]:

@@ -12,19 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from policy_eval.authoring.editing import replaced
 from policy_eval.authoring.folder import policy_id, siblings
 from policy_eval.authoring.outline import Document, analyse
 from policy_eval.authoring.references import Place, RenameError, rename_edits, symbol_at
 from policy_eval.lang.functions import FunctionRegistry
 
-__all__ = ["checked_rename", "renamed_text", "RenameError"]
-
-
-def renamed_text(text: str, edits: list[tuple[Place, str]]) -> str:
-    lines = text.split("\n")
-    for (line, start, end), new in sorted(edits, reverse=True):
-        lines[line] = lines[line][:start] + new + lines[line][end:]
-    return "\n".join(lines)
+__all__ = ["checked_rename", "RenameError"]
 
 
 def checked_rename(doc: Document, line: int, column: int, new_name: str, functions: FunctionRegistry,
@@ -38,7 +32,7 @@ def checked_rename(doc: Document, line: int, column: int, new_name: str, functio
                           "first, so that every use of the name is known")
     edits = rename_edits(doc, symbol, new_name)
     path = Path(doc.file)
-    text = renamed_text(doc.text, edits)
+    text = replaced(doc.text, edits)
     texts = {**(open_texts or {}), str(path): text}
     after = analyse(path, text, functions, open_texts=texts)
     if after.errors:
