@@ -55,23 +55,10 @@ def inherited_key(doc: Document, name: str, entry: tuple[str, int] | None) -> tu
                     paths.append((section, i, "let", name))
         paths += [("definitions", name), ("params", name)]
         for where in paths:
-            if _has(data, where):
-                line, column = positions.where(where, key=True)
-                return path, line, column
+            key = positions.key_nodes.get(where)  # (the key is written there)
+            if key is not None:
+                return path, key.start_mark.line + 1, key.start_mark.column + 1
     return None
-
-
-def _has(data: Any, path: tuple[Any, ...]) -> bool:
-    """Whether the document writes the key at ``path``."""
-    node = data
-    for key in path[:-1]:
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
-        else:
-            return False
-    return isinstance(node, dict) and path[-1] in node
 
 
 def entry_at(doc: Document, line: int) -> tuple[str, int] | None:

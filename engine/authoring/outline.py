@@ -54,15 +54,19 @@ class Document:
     functions: FunctionRegistry = field(default_factory=FunctionRegistry)
     errors: list[PolicyError] = field(default_factory=list)
     version: PolicyVersion | None = None
-    # a revision: the documents of the versions it revises, nearest first, as written (what it inherits when
-    # the revision does not load while being typed)
-    bases: list[Any] = field(default_factory=list)
-    # the same, each with its positions and its file (where an inherited name is defined: inherited.inherited_key)
+    # a revision: the documents of the versions it revises, nearest first, as written, each with its positions
+    # and its file (what it inherits when the revision does not load while being typed; where an inherited name
+    # is defined: inherited.inherited_key)
     based: list[Any] = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    @property
+    def bases(self) -> list[Any]:
+        """The documents of the versions it revises, nearest first, as written."""
+        return [data for data, _, _ in self.based]
 
     def raw(self, *path: Any) -> Any:
         node = self.data
@@ -118,7 +122,6 @@ def analyse(path: Path, text: str, functions: FunctionRegistry, schema_dir: Path
     if others or doc.raw("policy", "revises") is not None:
         doc.errors, doc.version = resolve_together(path, text, others, schemas_at, functions)
         doc.based = based_on(doc.data, others)
-        doc.bases = [data for data, _, _ in doc.based]
         inherited = doc.version.applies_to if doc.version is not None else next(
             (b["policy"]["applies_to"] for b in doc.bases if isinstance(b["policy"].get("applies_to"), str)), None)
         if not doc.case_schema and inherited in schemas:
