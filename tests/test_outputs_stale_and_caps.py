@@ -89,7 +89,7 @@ def test_fmt_writes_our_naming_and_cleans_what_a_killed_fmt_left(tmp_path: Path)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(os, "replace", spy)
-        fmt._write(policy, "x: 2\n")
+        fmt.rewrite(policy, "x: 2\n")  # (cli.output.rewrite: check --fix writes through it too)
     assert policy.read_text() == "x: 2\n"
     assert not dead.exists() and not old.exists()
     assert len(seen) == 1 and seen[0].startswith(f".p.yaml.{os.getpid()}.") and seen[0].endswith(".tmp")
