@@ -233,8 +233,8 @@ class Rulebook:
         command line. ``as_of`` forces the version date.
 
         The verdicts are lazy: a message, remedies, inputs or explanation is computed from the case when first
-        read, so change nothing inside the case (its nested objects and lists are not copied) until what is
-        needed has been read, or evaluate a copy. One result may be read from several threads.
+        read, so change nothing in the case (neither it nor its nested objects and lists are copied) until what
+        is needed has been read, or evaluate a copy. Nothing here changes the case. One result may be read from several threads.
 
         ``detail="findings"`` (what ``eval`` writes by default): ``results`` holds only the violated,
         undetermined and waived verdicts, and ``counts()`` the rest; the complied and not-applicable
@@ -242,32 +242,31 @@ class Rulebook:
         detail, whose verdicts are lazy too; ``explain=True`` builds and explains every verdict, whatever
         ``detail`` says).
         """
-        fused, tried = True, False
         if type(case) is dict and not explain and (lazy := self._lazy if detail == "full" else
                                                    self._lazy_findings if detail == "findings" else None) is not None:
             kind: Any = case.get("kind")
-            checks, result = self._checks, _UNTRIED
+            checks, result, tried = self._checks, _UNTRIED, False
             # (a kind judged by one policy, given the as_of of the version chosen last time, which was checked then:
             # that version's whole glue, as lazy.result does first; a list: an undetermined verdict to make. Validation
             # on: a case the screened check takes (valid, and orjson can write it), else the general way, where a lone
             # surrogate or a huge integer is refused; validation off: the caller vouches for the case, as prepare does)
             if as_of is not None and type(kind) is str and (one := lazy.single.get(kind)) is not None \
                     and (last := one.last)[0] is as_of and (whole := last[3]) is not None:
-                data = case.copy()  # (what prepare gives with no enricher; an exact dict: its C copy)
-                if checks is None or ((check := checks.get(kind)) is not None and check(data)):
-                    if type(made := whole(data, as_of, last[2], None, kind, source, record, last[2])) is CaseResult:
+                if checks is None or ((check := checks.get(kind)) is not None and check(case)):
+                    if type(made := whole(case, as_of, last[2], None, kind, source, record, last[2])) is CaseResult:
                         return made
-                    result = made if made is None else lazy.finished(last, data, made, kind, source, record)
+                    result = made if made is None else lazy.finished(last, case, made, kind, source, record)
             elif as_of is None or (type(as_of) is _dt.datetime and as_of.tzinfo is not None):
-                data = case.copy()
-                if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(data)):
-                    result = lazy.result(data, as_of, source, record)
+                if checks is None or (type(kind) is str and (check := checks.get(kind)) is not None and check(case)):
+                    result = lazy.result(case, as_of, source, record)
             if result is None:
                 tried = True  # (the general way, which need not try this path again)
             elif type(result) is CaseResult:  # (else SPENT, or not tried)
                 return result
-            elif result is not _UNTRIED:
-                fused = False  # (a fused function ran out of budget on it: not run again)
+            # (else SPENT: a fused function ran out of budget on it, not run again)
+            fused = result is _UNTRIED or tried
+        else:
+            fused, tried = True, False
         check_detail(detail)
         try:
             return self._evaluate(case, as_of, explain, source, record, detail, fused, not tried)

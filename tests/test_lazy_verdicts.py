@@ -8,6 +8,7 @@ and in the same order, as the general path builds them eagerly; whatever field i
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import gc
 import pickle
@@ -403,3 +404,27 @@ def test_a_violated_verdicts_lets_come_from_the_fused_function(fixed: bool) -> N
             assert all(env[key][2] == value[2] for key, value in lets.items()), verdict.full_id
             seen += bool(lets)
     assert seen >= 15  # (not vacuous: violated verdicts whose messages read lets the fused function computed)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_the_api_leaves_the_callers_case_as_it_was(validate: bool, detail: str) -> None:
+    """``Rulebook.evaluate`` evaluates the caller's dict itself, not a copy (the lazy verdicts hold it: README,
+    "read them before changing the case dict you passed in"): so neither it nor any verdict read from it may
+    change the case. Every golden case of the bundled rulebook, with a fixed ``as_of`` (the whole glue's path)
+    and without (the version chosen per case), every verdict's every field read."""
+    book = Rulebook.load(entry_points=False, validate=validate)
+    fixed = parse_instant("2024-06-01T00:00:00+08:00")
+    read = 0
+    for test in TESTS:
+        if test.params is not None:
+            continue
+        for as_of in (fixed, parse_instant(test.as_of) if test.as_of else None):
+            case = copy.deepcopy(test.case)
+            result = book.evaluate(case, as_of=as_of, detail=detail)
+            for verdict in result.results:
+                _record(verdict, "message")
+                read += 1
+            result.to_dict()
+            assert case == test.case, test.file
+    assert read > 1000  # (not vacuous: verdicts were made and read)
