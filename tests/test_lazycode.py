@@ -92,10 +92,12 @@ def test_a_version_that_cannot_charge_runs_unmetered(tmp_path: Path, monkeypatch
     (ready,) = ev._lazy._ready.values()
     assert not ready.metered
     seen: list[Any] = []
-    fused = ready.fn
-    for made in (ready.glue, ready.whole):  # (the whole result's glue: a one-policy case kind)
-        assert made is not None
-        made.__globals__["_fn"] = lambda c, v, m: (seen.append((m, current())), fused(c, v, m))[1]
+    fused, glued, whole = ready.fn, ready.glue, ready.whole
+    assert glued is not None and whole is not None
+    glued.__globals__["_fn"] = lambda c, v, m: (seen.append((m, current())), fused(c, v, m))[1]
+    # (the whole result's glue, of a one-policy case kind, runs the fused function's body in its own frame: its
+    # meter is its fourth argument)
+    ready.whole = lambda *a: (seen.append((a[3], current())), whole(*a))[1]
     (verdict,) = ev.evaluate(pt.after_sale_case()).results
     assert isinstance(verdict, LazyResult) and seen == [(None, None)]
 

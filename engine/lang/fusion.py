@@ -46,7 +46,7 @@ from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["Step", "Tokens", "fuse", "MAX_FUSED_SOURCE"]
+__all__ = ["Step", "Tokens", "fuse", "inline_of", "Inline", "MAX_FUSED_SOURCE"]
 
 MAX_FUSED_SOURCE = 400_000  # characters of generated source per version; beyond it, rule by rule
 
@@ -168,7 +168,7 @@ class _FusedGen(SureGen):
 
 
 def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exact_nulls: bool = False
-            ) -> tuple[str, dict[str, Any]]:
+            ) -> tuple[str, Inline]:
     gen = _FusedGen(exact_nulls)
     gen.compile_body = quantifier_body
     gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
@@ -247,20 +247,42 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     body += _exports(gen, steps)
     gated = [i for i, s in enumerate(steps) if s.depends]
     outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))
-    lines = ["def _run(c, v, m):", "    try:", "        _co = _na = _loud = _cm = 0"]
-    lines += [f"        _g{i} = False" for i in gated]
-    lines += ["    " + line for line in gen.prelude]
-    lines += body
-    lines += [f"        return (_co, _na, _loud, ({outs},), _cm)",
-              "    except _Budget:",  # (the caller decides the rules one by one: not with this function again)
-              "        if m is not None:", "            m.fused = False",
-              "        return None",
-              "    except Exception:", "        return None", ""]
+    inner = ["        _co = _na = _loud = _cm = 0", *(f"        _g{i} = False" for i in gated),
+             *("    " + line for line in gen.prelude), *body]
+    lines = ["def _run(c, v, m):", "    try:", *inner, f"        return (_co, _na, _loud, ({outs},), _cm)",
+             *_HANDLERS, ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
                                  "_Unsure": Unsure, "_n": _null, "_Budget": BudgetExceeded, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
-    return "\n".join(lines), namespace
+    return "\n".join(lines), Inline(tuple(inner), f"({outs},)", namespace)
+
+
+# what the fused function does when its body raised: None (the caller decides the rules one by one; after
+# BudgetExceeded not with this function again)
+_HANDLERS = ("    except _Budget:", "        if m is not None:", "            m.fused = False", "        return None",
+             "    except Exception:", "        return None")
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A fused function's body, for a caller that generates it into a function of its own (run.lazycode's whole
+    glue: one frame fewer an API call): ``body``, lines indented 8 to go inside ``try:`` (followed by
+    :data:`_HANDLERS`), in a function whose locals ``c``, ``v`` and ``m`` are the fused function's arguments;
+    then ``_co``, ``_na``, ``_loud`` and ``_cm`` hold what it returns, and ``outcomes`` is the expression of its
+    outcomes' tuple. Every name the body reads besides those is in ``namespace``; each local it binds starts with
+    an underscore followed by a lower-case letter."""
+
+    body: tuple[str, ...]
+    outcomes: str
+    namespace: dict[str, Any]
+    handlers: tuple[str, ...] = _HANDLERS
+
+
+def inline_of(fn: Any) -> Inline | None:
+    """The body of a function :func:`fuse` made, or None for any other function."""
+    made = getattr(fn, "inline", None)
+    return made if isinstance(made, Inline) else None
 
 
 def _exports(gen: _FusedGen, steps: Sequence[Step]) -> list[str]:
@@ -290,17 +312,18 @@ def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nul
         return None
     try:
         try:
-            source, namespace = _source(steps, tokens, exact_nulls=exact_nulls)
+            source, inline = _source(steps, tokens, exact_nulls=exact_nulls)
             if len(source) > MAX_FUSED_SOURCE:
                 raise _TooLarge
         except _TooLarge:  # the two-valued code doubles the source: without it, then
-            source, namespace = _source(steps, tokens, two_valued=False, exact_nulls=exact_nulls)
+            source, inline = _source(steps, tokens, two_valued=False, exact_nulls=exact_nulls)
         if len(source) > MAX_FUSED_SOURCE:
             return None
         code = compile(source, f"<policy-eval: {name[:60]!r} fused>", "exec")
-        scope: dict[str, Any] = {"__builtins__": {}, **namespace}
+        scope: dict[str, Any] = {"__builtins__": {}, **inline.namespace}
         exec(code, scope)  # noqa: S102 - source built from fixed templates over the checked trees
     except (_TooLarge, SyntaxError, RecursionError, MemoryError, ValueError):
         return None
     fused: Fused = scope["_run"]
+    fused.inline = inline  # type: ignore[attr-defined]  # (read by inline_of)
     return fused

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.lang.fusion import inline_of
 from policy_eval.rulebook.casevalues import id_text
 
 __all__ = ["glue", "MAX_RULES"]
@@ -52,7 +53,12 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         "def _glue(c, ref, ref_text, m):"
     # (one environment: the fused function's, which holds the lets it computed for the loud verdicts' messages,
     # kept by the verdicts' fill; where it raised, the glue returns None and the environment is dropped)
-    lines = [head, "    e = {_R: ref}", "    q = _fn(c, e, m)", "    if q is None:", "        return None"]
+    inline = inline_of(fn) if whole is not None else None
+    if inline is None:
+        lines = [head, "    e = {_R: ref}", "    q = _fn(c, e, m)", "    if q is None:", "        return None"]
+    else:  # the whole glue: the fused function's body in the glue's own frame, its answer made as it returns it
+        lines = [head, "    e = v = {_R: ref}", "    try:", *inline.body, *inline.handlers,
+                 f"    q = (_co, _na, _loud, {inline.outcomes}, _cm)"]
 
     def made(results: str, quiet: str) -> list[str]:
         if whole is None:
@@ -103,6 +109,10 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         namespace.update({"_CR": whole[0], "_DIGEST": whole[1], "_APPLIED": whole[2]})
     namespace.update({name: outcome for outcome, name in outcomes.items()})
     namespace.update(classes)
+    if inline is not None:  # (the fused body's names: none is one of the glue's)
+        if namespace.keys() & inline.namespace.keys():
+            raise ValueError(f"glue and fused function share names: {sorted(namespace.keys() & inline.namespace.keys())}")
+        namespace.update(inline.namespace)
     exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
     function: Callable[..., Any] = namespace["_glue"]
     return function
