@@ -278,6 +278,12 @@ class Inline:
     namespace: dict[str, Any]
     handlers: tuple[str, ...] = _HANDLERS
 
+    def counting(self, *counts: str) -> tuple[str, ...]:
+        """The body keeping only the named counts of ``_co``, ``_na`` and ``_cm`` up to date (the others stay 0):
+        each count is added to in statements of its own, one a line, and read nowhere else in the body."""
+        dropped = tuple(f"{name} += " for name in ("_co", "_na", "_cm") if name not in counts)
+        return tuple(line for line in self.body if not line.lstrip().startswith(dropped))
+
 
 def inline_of(fn: Any) -> Inline | None:
     """The body of a function :func:`fuse` made, or None for any other function."""

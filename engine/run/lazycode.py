@@ -54,11 +54,16 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     # (one environment: the fused function's, which holds the lets it computed for the loud verdicts' messages,
     # kept by the verdicts' fill; where it raised, the glue returns None and the environment is dropped)
     inline = inline_of(fn) if whole is not None else None
+    # (the fused function's answer: its counts, loud mask and outcomes, and itself for run.lazy to finish with)
+    complied, not_applicable, loud, outs, answer = "q[0]", "q[1]", "q[2]", "q[3]", "q"
     if inline is None:
         lines = [head, "    e = {_R: ref}", "    q = _fn(c, e, m)", "    if q is None:", "        return None"]
-    else:  # the whole glue: the fused function's body in the glue's own frame, its answer made as it returns it
-        lines = [head, "    e = v = {_R: ref}", "    try:", *inline.body, *inline.handlers,
-                 f"    q = (_co, _na, _loud, {inline.outcomes}, _cm)"]
+    else:  # the whole glue: the fused function's body in the glue's own frame, read from its locals
+        # (run.lazy finishes a case with the counts in findings detail only, and never with the complied mask)
+        body = inline.counting("_co", "_na") if counted is not None else inline.counting()
+        lines = [head, "    e = v = {_R: ref}", "    try:", *body, *inline.handlers, f"    _oo = {inline.outcomes}"]
+        complied, not_applicable, loud, outs = "_co", "_na", "_loud", "_oo"
+        answer = "(_co, _na, _loud, _oo, None)"
 
     def made(results: str, quiet: str) -> list[str]:
         if whole is None:
@@ -68,10 +73,10 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
                 "    r.rulebook = _DIGEST", "    r.as_of = shown", "    r.error = None", "    r.versions = _APPLIED",
                 f"    r.quiet = {'None' if quiet == 'None' else f'({quiet})'}", "    r._tally = None", "    return r"]
 
-    if counted is not None:
-        lines += ["    if not q[2]:", *("    " + line for line in made("()", "q[0], q[1]"))]  # (nothing loud)
-    lines += ["    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]",
-              "    fill = (_fill, (_ready, c, e, ref_text, q[3]))"]
+    if counted is not None:  # (nothing loud)
+        lines += [f"    if not {loud}:", *("    " + line for line in made("()", f"{complied}, {not_applicable}"))]
+    lines += ["    " + "".join(f"o{i}, " for i in range(n)) + f"= {outs}",
+              f"    fill = (_fill, (_ready, c, e, ref_text, {outs}))"]
     outcomes: dict[Any, str] = {}  # an outcome -> its name in the namespace
     classes: dict[str, type] = {}
 
@@ -89,7 +94,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
             out += [f"{indent}{'elif' if out else 'if'} o{i} is {o}:",
                     f"{indent}    {v} = {k}()" if getattr(cls, "__init__", None) is object.__init__ else f"{indent}    {v} = _new({k})",
                     f"{indent}    {v}.reference_time = ref_text", f"{indent}    {v}._fill = fill"]
-        return [*out, f"{indent}else:" if out else f"{indent}if True:", f"{indent}    return [q, e]"]
+        return [*out, f"{indent}else:" if out else f"{indent}if True:", f"{indent}    return [{answer}, e]"]
 
     if counted is None:
         for i in range(n):
@@ -100,7 +105,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         for i in range(n):
             lines += [f"    if o{i} is not _C and o{i} is not _N:", *verdict(i, "v", "        ", counted),
                       "        kept += (v,)"]
-        lines += made("kept", "q[0], q[1]") + [""]
+        lines += made("kept", f"{complied}, {not_applicable}") + [""]
     namespace: dict[str, Any] = {"__builtins__": {}, "_fn": fn, "_fill": fill, "_ready": ready, "_R": ref_key,
                                  "_new": object.__new__, "_str": str, "_id": id_text}
     if counted is not None:
