@@ -393,7 +393,7 @@ def test_a_violated_verdicts_lets_come_from_the_fused_function(fixed: bool) -> N
         for verdict in result.results:
             if not isinstance(verdict, LazyResult) or verdict.outcome is not Outcome.VIOLATED:
                 continue
-            ready, case, env = verdict._fill[1][:3]
+            ready, case, env = verdict._fill[1:4]
             if ready.metered:  # (its conditions charge the budget: run within a meter, as lazy.result does)
                 continue
             again = {REF_TIME: env[REF_TIME]}

@@ -232,7 +232,9 @@ def test_the_glue_makes_each_outcome_its_own_class(counted: bool) -> None:
         expected = [kinds[i][o] for i, o in enumerate((o0, o1)) if not counted or o is vi]
         assert [type(v) for v in verdicts] == expected, (o0, o1)
         for v in verdicts:
-            assert v.reference_time == "2024-01-01" and v._fill[0] is fill and v._fill[1][1] == {"x": 1}
+            # (the fill: the function, the ready version, the case, the environment, the time, the outcomes)
+            assert v.reference_time == "2024-01-01" and v._fill[:3] == (fill, "ready", {"x": 1})
+            assert v._fill[3] == {"ref": "REF"} and v._fill[4:] == ("2024-01-01", o0, o1)
     answer[:] = [(0, 0, 1, (vi, vi), 0)]  # (rule 1 has no violated class)
     made = glue({"x": 1}, "REF", "2024-01-01", None)
     assert type(made) is list and made[0] is answer[0] and made[1] == {"ref": "REF"}

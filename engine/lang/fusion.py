@@ -246,7 +246,8 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
             raise _TooLarge
     body += _exports(gen, steps)
     gated = [i for i, s in enumerate(steps) if s.depends]
-    outs = ", ".join(f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps)))
+    outcomes = [f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps))]
+    outs = ", ".join(outcomes)
     inner = ["        _co = _na = _loud = _cm = 0", *(f"        _g{i} = False" for i in gated),
              *("    " + line for line in gen.prelude), *body]
     lines = ["def _run(c, v, m):", "    try:", *inner, f"        return (_co, _na, _loud, ({outs},), _cm)",
@@ -255,7 +256,7 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
                                  "_Unsure": Unsure, "_n": _null, "_Budget": BudgetExceeded, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
-    return "\n".join(lines), Inline(tuple(inner), f"({outs},)", namespace)
+    return "\n".join(lines), Inline(tuple(inner), tuple(outcomes), namespace)
 
 
 # what the fused function does when its body raised: None (the caller decides the rules one by one; after
@@ -269,12 +270,12 @@ class Inline:
     """A fused function's body, for a caller that generates it into a function of its own (run.lazycode's whole
     glue: one frame fewer an API call): ``body``, lines indented 8 to go inside ``try:`` (followed by
     :data:`_HANDLERS`), in a function whose locals ``c``, ``v`` and ``m`` are the fused function's arguments;
-    then ``_co``, ``_na``, ``_loud`` and ``_cm`` hold what it returns, and ``outcomes`` is the expression of its
-    outcomes' tuple. Every name the body reads besides those is in ``namespace``; each local it binds starts with
-    an underscore followed by a lower-case letter."""
+    then ``_co``, ``_na``, ``_loud`` and ``_cm`` hold what it returns, and ``outcomes`` are the expressions of its
+    outcomes, one a step. Every name the body reads besides those is in ``namespace``; each local it binds starts
+    with an underscore followed by a lower-case letter."""
 
     body: tuple[str, ...]
-    outcomes: str
+    outcomes: tuple[str, ...]
     namespace: dict[str, Any]
     handlers: tuple[str, ...] = _HANDLERS
 

@@ -317,7 +317,7 @@ class LazyVerdicts:
         given the verdicts of the rules before it, within a fresh budget. ``env``: the fused function's
         environment (the reference time, and the lets it left for the loud verdicts' messages)."""
         made: list[Any] = []
-        fill = (self._fill, (ready, case, env, ref_text, outcomes))
+        fill = (self._fill, ready, case, env, ref_text, *outcomes)
         findings = self._findings
         token = _METER_SET(Meter(self._budget) if self._budget is not None else None)
         try:
@@ -347,7 +347,7 @@ class LazyVerdicts:
         ready = self._ready.get(id(version))
         if ready is None or ready.wanted is not None:
             return None
-        fill = (self._fill, (ready, case, env, ref_text, decided))
+        fill = (self._fill, ready, case, env, ref_text, *decided)
         made: list[Any] = []
         for i, (rule, kinds, outcome) in enumerate(zip(ready.rules, ready.kinds, decided, strict=True)):
             if not gated >> i & 1 and (kind := kinds.get(outcome)) is not None:
@@ -361,9 +361,10 @@ class LazyVerdicts:
                                           outcome, by_null))
         return made
 
-    def _fill(self, ready: _Ready, case: dict[str, Any], env: dict[str, Any], ref_text: str,
-              outcomes: tuple[Any, ...], lazy: LazyResult) -> RuleResult | Outcome:
+    def _fill(self, fill: tuple[Any, ...], lazy: LazyResult) -> RuleResult | Outcome:
         """A lazy verdict's whole record, when first read: the general path's, within a fresh rule budget.
+        ``fill``: the verdict's, ``(this function, the version's _Ready, the case, the fused function's
+        environment, the reference time as shown, each planned rule's outcome...)``.
 
         The verdicts of the rules it depends on (the general path reads their outcomes, inputs and chains) are
         made again from their outcomes (``outcomes``: the fused function's, in plan order), not taken from
@@ -371,6 +372,8 @@ class LazyVerdicts:
 
         Each fill works in its own copy of the case's environment: conditions bind quantifier variables and
         memoise lets there, so two threads filling verdicts of one result at once would read each other's."""
+        ready, case, env, ref_text = fill[1:5]
+        outcomes = fill[5:]
         env = dict(env)
         version = ready.version
         rule = self._rule_of[(id(version), lazy.rule or "")]

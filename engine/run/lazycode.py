@@ -55,15 +55,15 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     # kept by the verdicts' fill; where it raised, the glue returns None and the environment is dropped)
     inline = inline_of(fn) if whole is not None else None
     # (the fused function's answer: its counts, loud mask and outcomes, and itself for run.lazy to finish with)
-    complied, not_applicable, loud, outs, answer = "q[0]", "q[1]", "q[2]", "q[3]", "q"
+    complied, not_applicable, loud, answer = "q[0]", "q[1]", "q[2]", "q"
     if inline is None:
         lines = [head, "    e = {_R: ref}", "    q = _fn(c, e, m)", "    if q is None:", "        return None"]
     else:  # the whole glue: the fused function's body in the glue's own frame, read from its locals
         # (run.lazy finishes a case with the counts in findings detail only, and never with the complied mask)
         body = inline.counting("_co", "_na") if counted is not None else inline.counting()
-        lines = [head, "    e = v = {_R: ref}", "    try:", *body, *inline.handlers, f"    _oo = {inline.outcomes}"]
-        complied, not_applicable, loud, outs = "_co", "_na", "_loud", "_oo"
-        answer = "(_co, _na, _loud, _oo, None)"
+        lines = [head, "    e = v = {_R: ref}", "    try:", *body, *inline.handlers]
+        complied, not_applicable, loud = "_co", "_na", "_loud"
+        answer = "(_co, _na, _loud, (" + "".join(f"o{i}, " for i in range(n)) + "), None)"
 
     def made(results: str, quiet: str) -> list[str]:
         if whole is None:
@@ -75,8 +75,12 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
 
     if counted is not None:  # (nothing loud)
         lines += [f"    if not {loud}:", *("    " + line for line in made("()", f"{complied}, {not_applicable}"))]
-    lines += ["    " + "".join(f"o{i}, " for i in range(n)) + f"= {outs}",
-              f"    fill = (_fill, (_ready, c, e, ref_text, {outs}))"]
+    if inline is None:
+        lines.append("    " + "".join(f"o{i}, " for i in range(n)) + "= q[3]")
+    else:
+        lines += [f"    o{i} = {outcome}" for i, outcome in enumerate(inline.outcomes)]
+    # (one tuple: what run.lazy's fill takes, the outcomes last)
+    lines.append("    fill = (_fill, _ready, c, e, ref_text, " + "".join(f"o{i}, " for i in range(n)) + ")")
     outcomes: dict[Any, str] = {}  # an outcome -> its name in the namespace
     classes: dict[str, type] = {}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -202,13 +202,13 @@ class LazyResult(_MadeResult):
     (none: a version with waivers is not judged this way) and, where it is constant, its reason are the made class's
     own (constants of the rulebook, not copied into every verdict); the reference time is set on each. Every other
     field (message, remedies, inputs, explanation...) is filled on first read, all at once, from the verdict the
-    general path builds for the same rule, case and outcome (``_fill``: a function and its arguments, this verdict the
-    last), so a read gives what an eager evaluation gives, provided the case was not changed in between. Most callers
+    general path builds for the same rule, case and outcome (``_fill``: a tuple, a function first, called with the
+    tuple and this verdict), so a read gives what an eager evaluation gives, provided the case was not changed in between. Most callers
     read outcomes only.
     """
 
     __slots__ = ("_fill",)
-    _fill: tuple[Callable[..., Any], tuple[Any, ...]] | None
+    _fill: tuple[Any, ...] | None
 
     @classmethod
     def of(cls, constants: dict[str, Any]) -> type[LazyResult]:
@@ -222,8 +222,7 @@ class LazyResult(_MadeResult):
             raise AttributeError(name)
         fill = object.__getattribute__(self, "_fill")
         if fill is not None:  # (None: another thread filled it meanwhile)
-            make, args = fill
-            full = make(*args, self)
+            full = fill[0](fill, self)
             for f in FIELDS:
                 try:
                     object.__getattribute__(self, f)
