@@ -26,6 +26,7 @@ from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run import compose
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.lazy import environment
 from policy_eval.run.result import FIELDS, CaseResult, LazyResult, Outcome, RuleResult
 
 
@@ -393,7 +394,8 @@ def test_a_violated_verdicts_lets_come_from_the_fused_function(fixed: bool) -> N
         for verdict in result.results:
             if not isinstance(verdict, LazyResult) or verdict.outcome is not Outcome.VIOLATED:
                 continue
-            ready, case, env = verdict._fill[1:4]
+            ready, case, held = verdict._fill[1:4]
+            env = environment(held, copy=False)  # (the reference time alone where the function left nothing)
             if ready.metered:  # (its conditions charge the budget: run within a meter, as lazy.result does)
                 continue
             again = {REF_TIME: env[REF_TIME]}

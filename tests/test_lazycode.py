@@ -248,3 +248,45 @@ def test_lazy_classes_are_made_by_a_call_without_arguments() -> None:
     assert len(classes) > 100
     for cls in classes:
         assert cls.__init__ is object.__init__ and type(made := cls()) is cls and isinstance(made, LazyResult)
+
+
+@pytest.mark.parametrize("uses_env", [False, True])
+def test_the_whole_glue_makes_the_environment_where_it_is_needed(tmp_path: Path, uses_env: bool) -> None:
+    """The whole glue runs the fused body in its own frame. A body that reads its environment only to leave a loud
+    rule's lets in it (lang.fusion.Inline.uses_env false) gets one made only then; otherwise the verdicts' fill holds
+    the reference time alone. Either way every verdict reads as the general path makes it, a violated one's message
+    from the let the body computed. (``uses_env``: a quantifier over the case's list, whose body function takes the
+    environment: a dated parameter, read at the reference time the environment holds, makes the body read it.)"""
+    from policy_eval.api import Rulebook
+    from policy_eval.lang.compiler import REF_TIME
+    from policy_eval.lang.fusion import inline_of
+    from policy_eval.rulebook.policy import parse_instant
+
+    window = "window" if uses_env else "15d"
+    params = "params:\n  window:\n    type: duration\n    values:\n      2019-01-01: 15d\n      2030-01-01: 20d\n"
+    text = pt.policy((params if uses_env else "") + pt.rules_text(pt.rule(
+        "in-window", "not (request.submitted_at > limit)", let={"limit": f"order.confirmed_at + {window}"},
+        message='"after {limit}"')))
+    pt.write(tmp_path / "policies" / "demo.yaml", text)
+    book = Rulebook.load(tmp_path / "policies", entry_points=False, validate=False)
+    eager = Rulebook.load(tmp_path / "policies", entry_points=False, validate=False)
+    eager._lazy = None  # (every verdict by the general path, at once)
+    (ready,) = book._lazy._ready.values()  # type: ignore[union-attr]
+    inline = inline_of(ready.fn)
+    assert ready.whole is not None and inline is not None and inline.exports > 0 and inline.uses_env is uses_env
+    as_of = parse_instant("2024-03-01T00:00:00+08:00")
+    for submitted, outcome in (("2024-03-19T10:00:00+08:00", Outcome.VIOLATED),
+                               ("2024-03-01T10:00:00+08:00", Outcome.COMPLIED)):
+        case = pt.after_sale_case(submitted_at=submitted)
+        for _ in range(2):  # (the first call chooses the version; the second takes the whole glue)
+            (verdict,) = book.evaluate(case, as_of=as_of).results
+        assert isinstance(verdict, LazyResult) and verdict.outcome is outcome
+        held = verdict._fill[3]
+        if outcome is Outcome.VIOLATED or uses_env:  # (the let the message reads, left by the fused body)
+            assert type(held) is dict and held[REF_TIME] is as_of
+            assert outcome is not Outcome.VIOLATED or any(key.startswith("$let") for key in held)
+        else:
+            assert held is as_of
+        (expected,) = eager.evaluate(case, as_of=as_of).results
+        assert verdict.to_dict() == expected.to_dict()
+    assert expected.message is None and verdict.reason == expected.reason

@@ -34,6 +34,7 @@ and only when the function returned.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -244,7 +245,9 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         size += sum(len(x) for x in body[start:])
         if size > MAX_FUSED_SOURCE:
             raise _TooLarge
-    body += _exports(gen, steps)
+    uses_env = any(_ENV.search(line) for line in (*gen.prelude, *body))
+    exports = _exports(gen, steps)
+    body += exports
     gated = [i for i, s in enumerate(steps) if s.depends]
     outcomes = [f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps))]
     outs = ", ".join(outcomes)
@@ -256,8 +259,10 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
                                  "_Unsure": Unsure, "_n": _null, "_Budget": BudgetExceeded, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})
     namespace.update({f"_f{i}": f for i, f in enumerate(gen.F)})
-    return "\n".join(lines), Inline(tuple(inner), tuple(outcomes), namespace)
+    return "\n".join(lines), Inline(tuple(inner), tuple(outcomes), namespace, uses_env, len(exports))
 
+
+_ENV = re.compile(r"(?<![\w.])v(?!\w)")  # the name ``v`` in generated code (every other name starts with ``_``)
 
 # what the fused function does when its body raised: None (the caller decides the rules one by one; after
 # BudgetExceeded not with this function again)
@@ -277,6 +282,10 @@ class Inline:
     body: tuple[str, ...]
     outcomes: tuple[str, ...]
     namespace: dict[str, Any]
+    # whether the body reads or passes on ``v`` besides its last ``exports`` lines (those, when a step was loud,
+    # leave lets' values in it: ``if _loud:``, then ``_xr = v.get(...)`` reading the reference time, then the stores)
+    uses_env: bool = True
+    exports: int = 0
     handlers: tuple[str, ...] = _HANDLERS
 
     def counting(self, *counts: str) -> tuple[str, ...]:

@@ -106,6 +106,14 @@ class _Policy:
         self.last: tuple[Any, _Ready | None, str, Callable[..., Any] | None] = (_NOTHING, None, "", None)
 
 
+def environment(held: Any, copy: bool = True) -> dict[str, Any]:
+    """A fused function's environment as a fill or a whole glue holds it: the environment (a dict; ``copy``: a
+    copy of it), or the reference time alone where the function left nothing in it (run.lazycode)."""
+    if type(held) is dict:
+        return dict(held) if copy else held
+    return {REF_TIME: held}
+
+
 class LazyVerdicts:
     def __init__(self, versions: Iterable[PolicyVersion], reasons: dict[int, dict[Outcome, str]],
                  general: General, budget: int | None, kernel: Kernel, selected: dict[int, list[Rule]],
@@ -269,7 +277,7 @@ class LazyVerdicts:
         what its glue said, ``[the fused function's answer, its environment]``."""
         case_id, quick = case.get("case_id"), made[0]
         return CaseResult(case_id=id_text(case_id), kind=kind, source=source,
-                          record=record, results=self._finish(ready, case, made[1], ref_text, quick[3]),
+                          record=record, results=self._finish(ready, case, environment(made[1], False), ref_text, quick[3]),
                           rulebook=self._digest, as_of=ref_text if as_of is not None else None,
                           versions=ready.applied, quiet=(quick[0], quick[1]) if self._findings else None)
 
@@ -374,7 +382,7 @@ class LazyVerdicts:
         memoise lets there, so two threads filling verdicts of one result at once would read each other's."""
         ready, case, env, ref_text = fill[1:5]
         outcomes = fill[5:]
-        env = dict(env)
+        env = environment(env)
         version = ready.version
         rule = self._rule_of[(id(version), lazy.rule or "")]
         done: dict[str, RuleResult | Outcome] | None = None
