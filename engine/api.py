@@ -234,7 +234,8 @@ class Rulebook:
 
         The verdicts are lazy: a message, remedies, inputs or explanation is computed from the case when first
         read, so change nothing in the case (neither it nor its nested objects and lists are copied) until what
-        is needed has been read, or evaluate a copy. Nothing here changes the case. One result may be read from several threads.
+        is needed has been read, or evaluate a copy. Nothing here changes the case. One result may be read from
+        several threads.
 
         ``detail="findings"`` (what ``eval`` writes by default): ``results`` holds only the violated,
         undetermined and waived verdicts, and ``counts()`` the rest; the complied and not-applicable

@@ -9,7 +9,8 @@ dependency leaves undetermined; a step whose own ``when`` is false does not appl
 dependencies), and ``complied_mask`` the steps complied, counted or not (with ``loud``, the pattern of outcomes: what
 run.written keys a version's verdicts by). It returns None when anything
 raised: the caller then decides the case rule by rule, which locates the failure (generated code is an
-optimisation, never a different semantics).
+optimisation, never a different semantics). The function also carries its body as lines (:class:`Inline`, read by
+:func:`inline_of`), which the embedding API's whole-result glue generates into its own frame (run.lazycode).
 
 Why: the rules of a version read the same case paths and the same definitions. Compiled one by one, each
 rule reads its paths again and fetches each definition through its memo in the environment; fused, a

@@ -277,7 +277,8 @@ class LazyVerdicts:
         what its glue said, ``[the fused function's answer, its environment]``."""
         case_id, quick = case.get("case_id"), made[0]
         return CaseResult(case_id=id_text(case_id), kind=kind, source=source,
-                          record=record, results=self._finish(ready, case, environment(made[1], False), ref_text, quick[3]),
+                          record=record,
+                          results=self._finish(ready, case, environment(made[1], False), ref_text, quick[3]),
                           rulebook=self._digest, as_of=ref_text if as_of is not None else None,
                           versions=ready.applied, quiet=(quick[0], quick[1]) if self._findings else None)
 

@@ -13,8 +13,14 @@ for), because this is most of what an API call does besides deciding: a loop ove
 conditions. Each branch makes one class's verdicts, by calling it (``LazyResult.of`` gives its classes object's own
 ``__init__``): a site met by a rule's three classes in turn kept CPython from specialising its stores.
 
-The source comes from a fixed template over the number of rules; every class and function is a name bound
-in the function's namespace, never text from a policy.
+The glue that makes a whole case result (``whole``) runs the fused function's body in its own frame (lang.fusion's
+``Inline``: one Python call fewer an API call), keeping up to date only the counts it reads; where that body reads
+its environment only to leave a loud rule's lets in it, the environment is made only then, and the fill holds the
+reference time alone otherwise (run.lazy.environment makes the dict when a verdict is filled).
+
+The source comes from a fixed template over the number of rules, and the fused body from lang.fusion's templates
+over the checked trees; every class and function is a name bound in the function's namespace, never text from a
+policy.
 
 :func:`policy_eval.lang.budget.may_charge` tells whether conditions can spend from the evaluation budget: a
 version whose rules cannot is run without setting the budget's context variable.
@@ -125,8 +131,8 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
     namespace.update({name: outcome for outcome, name in outcomes.items()})
     namespace.update(classes)
     if inline is not None:  # (the fused body's names: none is one of the glue's)
-        if namespace.keys() & inline.namespace.keys():
-            raise ValueError(f"glue and fused function share names: {sorted(namespace.keys() & inline.namespace.keys())}")
+        if shared := namespace.keys() & inline.namespace.keys():
+            raise ValueError(f"glue and fused function share names: {sorted(shared)}")
         namespace.update(inline.namespace)
     exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
     function: Callable[..., Any] = namespace["_glue"]

@@ -203,8 +203,8 @@ class LazyResult(_MadeResult):
     own (constants of the rulebook, not copied into every verdict); the reference time is set on each. Every other
     field (message, remedies, inputs, explanation...) is filled on first read, all at once, from the verdict the
     general path builds for the same rule, case and outcome (``_fill``: a tuple, a function first, called with the
-    tuple and this verdict), so a read gives what an eager evaluation gives, provided the case was not changed in between. Most callers
-    read outcomes only.
+    tuple and this verdict), so a read gives what an eager evaluation gives, provided the case was not changed in
+    between. Most callers read outcomes only.
     """
 
     __slots__ = ("_fill",)
