@@ -26,7 +26,7 @@ from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run import compose
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.lazy import environment
+from policy_eval.run.lazycode import environment
 from policy_eval.run.result import FIELDS, CaseResult, LazyResult, Outcome, RuleResult
 
 

@@ -27,7 +27,7 @@ from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.compose import needed
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import Kernel, quiet_split
-from policy_eval.run.lazycode import MAX_RULES, glue
+from policy_eval.run.lazycode import MAX_RULES, environment, glue
 from policy_eval.run.lazykinds import lazy_kinds
 from policy_eval.run.result import CaseResult, LazyResult, Outcome, RuleResult
 
@@ -104,14 +104,6 @@ class _Policy:
         # None), replaced whole: an embedder's fixed ``as_of`` picks its version by one identity test instead of
         # aware comparisons
         self.last: tuple[Any, _Ready | None, str, Callable[..., Any] | None] = (_NOTHING, None, "", None)
-
-
-def environment(held: Any, copy: bool = True) -> dict[str, Any]:
-    """A fused function's environment as a fill or a whole glue holds it: the environment (a dict; ``copy``: a
-    copy of it), or the reference time alone where the function left nothing in it (run.lazycode)."""
-    if type(held) is dict:
-        return dict(held) if copy else held
-    return {REF_TIME: held}
 
 
 class LazyVerdicts:

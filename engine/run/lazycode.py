@@ -16,7 +16,7 @@ conditions. Each branch makes one class's verdicts, by calling it (``LazyResult.
 The glue that makes a whole case result (``whole``) runs the fused function's body in its own frame (lang.fusion's
 ``Inline``: one Python call fewer an API call), keeping up to date only the counts it reads; where that body reads
 its environment only to leave a loud rule's lets in it, the environment is made only then, and the fill holds the
-reference time alone otherwise (run.lazy.environment makes the dict when a verdict is filled).
+reference time alone otherwise (:func:`environment` makes the dict when a verdict is filled).
 
 The source comes from a fixed template over the number of rules, and the fused body from lang.fusion's templates
 over the checked trees; every class and function is a name bound in the function's namespace, never text from a
@@ -31,12 +31,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.fusion import inline_of
 from policy_eval.rulebook.casevalues import id_text
 
-__all__ = ["glue", "MAX_RULES"]
+__all__ = ["glue", "environment", "MAX_RULES"]
 
 MAX_RULES = 1000  # rules of a version beyond which no glue is made (run.lazy loops over them instead)
+
+
+def environment(held: Any, copy: bool = True) -> dict[str, Any]:
+    """A fused function's environment as a fill or a whole glue holds it: the environment (a dict; ``copy``: a
+    copy of it), or the reference time alone where the function left nothing in it."""
+    if type(held) is dict:
+        return dict(held) if copy else held
+    return {REF_TIME: held}
 
 
 def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], ready: Any,
@@ -70,7 +79,7 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         if inline.uses_env:
             lines = [head, "    e = v = {_R: ref}", "    try:", *body, *inline.handlers]
         else:  # (the environment made only where a loud step leaves lets' values in it; else the fill holds the
-            # reference time alone: run.lazy.environment)
+            # reference time alone: environment, above)
             at = len(body) - inline.exports  # (the exports: "if _loud:", then the lines that fill the environment)
             lines = [head, "    e = ref", "    try:", *body[:at + 1],
                      *(["            e = v = {_R: ref}"] if inline.exports else []), *body[at + 1:], *inline.handlers]
