@@ -289,11 +289,17 @@ class Inline:
     exports: int = 0
     handlers: tuple[str, ...] = _HANDLERS
 
-    def counting(self, *counts: str) -> tuple[str, ...]:
-        """The body keeping only the named counts of ``_co``, ``_na`` and ``_cm`` up to date (the others stay 0):
-        each count is added to in statements of its own, one a line, and read nowhere else in the body."""
+    def lines(self, *counts: str, on_loud: str | None = None) -> tuple[str, ...]:
+        """The body keeping only the named counts of ``_co``, ``_na`` and ``_cm`` up to date (the others stay 0:
+        each count is added to in statements of its own, one a line, and read nowhere else in the body); with
+        ``on_loud`` (a statement binding ``v``, for a body that does not use it otherwise), that statement first
+        where a loud step leaves its lets' values in ``v`` (:func:`_exports`: an ``if _loud:`` block)."""
         dropped = tuple(f"{name} += " for name in ("_co", "_na", "_cm") if name not in counts)
-        return tuple(line for line in self.body if not line.lstrip().startswith(dropped))
+        body = [line for line in self.body if not line.lstrip().startswith(dropped)]
+        if on_loud is not None and self.exports:
+            at = len(body) - self.exports + 1  # (inside the exports' ``if _loud:``, which comes first)
+            body.insert(at, "            " + on_loud)
+        return tuple(body)
 
 
 def inline_of(fn: Any) -> Inline | None:

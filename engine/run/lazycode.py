@@ -75,14 +75,13 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         lines = [head, "    e = {_R: ref}", "    q = _fn(c, e, m)", "    if q is None:", "        return None"]
     else:  # the whole glue: the fused function's body in the glue's own frame, read from its locals
         # (run.lazy finishes a case with the counts in findings detail only, and never with the complied mask)
-        body = inline.counting("_co", "_na") if counted is not None else inline.counting()
+        counts = ("_co", "_na") if counted is not None else ()
         if inline.uses_env:
-            lines = [head, "    e = v = {_R: ref}", "    try:", *body, *inline.handlers]
+            lines = [head, "    e = v = {_R: ref}", "    try:", *inline.lines(*counts), *inline.handlers]
         else:  # (the environment made only where a loud step leaves lets' values in it; else the fill holds the
             # reference time alone: environment, above)
-            at = len(body) - inline.exports  # (the exports: "if _loud:", then the lines that fill the environment)
-            lines = [head, "    e = ref", "    try:", *body[:at + 1],
-                     *(["            e = v = {_R: ref}"] if inline.exports else []), *body[at + 1:], *inline.handlers]
+            lines = [head, "    e = ref", "    try:", *inline.lines(*counts, on_loud="e = v = {_R: ref}"),
+                     *inline.handlers]
         complied, not_applicable, loud = "_co", "_na", "_loud"
         answer = "(_co, _na, _loud, (" + "".join(f"o{i}, " for i in range(n)) + "), None)"
 
