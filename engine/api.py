@@ -264,7 +264,7 @@ class Rulebook:
                 tried = True  # (the general way, which need not try this path again)
             elif type(result) is CaseResult:  # (else SPENT, or not tried)
                 return result
-            # (else SPENT: a fused function ran out of budget on it, not run again)
+            # (False only for SPENT: a fused function ran out of budget on it, so it is not run again)
             fused = result is _UNTRIED or tried
         else:
             fused, tried = True, False
