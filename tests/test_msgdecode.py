@@ -28,7 +28,7 @@ from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.jsonrecord import read_checked
-from policy_eval.rulebook.msgdecode import compile_decoder
+from policy_eval.rulebook.msgdecode import _kind, compile_decoder
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.batch import BatchOptions, Processor
 from policy_eval.run.nullpaths import has_null
@@ -153,6 +153,40 @@ def _after_sale() -> dict[str, Any]:
 def test_records_msgspec_leaves(proc: Processor, text: Any) -> None:
     line = text(orjson.dumps(_after_sale()))
     assert proc._decode is not None and proc._decode(line) is None
+
+
+@pytest.mark.parametrize("reason", ["退款: 已协商", "09:30", "x:", "a:b:c:d", "2023-10-20T19:32:41+08:00"])
+def test_a_colon_in_a_string_leaves_the_keys_to_their_own_count(proc: Processor, reason: str) -> None:
+    """A colon in a string other than a timestamp the walker took makes the colons more than the keys and
+    timestamps account for (see the module): the record is still taken, by the keys' own count, which still refuses
+    it with a key written twice."""
+    case = _after_sale()
+    case["request"]["reason"] = reason
+    line = orjson.dumps(case)
+    assert _agrees(proc, line)
+    assert proc._decode is not None and proc._decode(line.replace(b'"case_id":', b'"case_id":"X","case_id":', 1)) is None
+
+
+def test_the_walker_counts_the_timestamps_whose_colons_it_vouches_for(proc: Processor) -> None:
+    """The cheap count's terms: the keys decoded, and the timestamps of the commonest form, each with three colons.
+    On an after-sale record with no other colon they add up to the text's colons, so the cheap count settles it;
+    a timestamp in another form is not counted (its colons then leave the record to the keys' own count)."""
+    schema = proc.rulebook.case_schemas["after_sale"]
+    made = _kind("after_sale", schema)
+    assert made is not None
+    typed, stamps, walk, _ = made
+    case = _after_sale()
+    line = orjson.dumps(case)
+    assert stamps is not None
+    keys, taken = walk(typed(line), stamps(line))
+    timestamps = re.findall(rb'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"', line)
+    assert taken == len(timestamps) > 0
+    assert keys == line.count(b'":')  # (orjson writes no blank)
+    assert line.count(b":") == keys + 3 * taken
+    case["request"]["submitted_at"] = "2023-10-20T19:32:41.5+08:00"  # (a fraction: the parser's, not counted)
+    line = orjson.dumps(case)
+    assert walk(typed(line), stamps(line)) == (keys, taken - 1)
+    assert _agrees(proc, line)
 
 
 def test_a_pattern_is_checked_with_re2(proc: Processor) -> None:
