@@ -82,6 +82,9 @@ def test_an_empty_file_and_a_file_of_blank_lines(tmp_path: Path) -> None:
     with open(tmp_path / "empty.jsonl", "rb") as fh:
         assert list(plan_shards(fh, "empty.jsonl")) == []
     assert _check_same(_write(tmp_path, b"\n \n\r\n", "blank.jsonl")) == []
+    assert _check_same(_write(tmp_path, b"\x0b\x0c\t\n \t", "spaces.jsonl")) == []  # (every blank strip() drops)
+    assert _check_same(_write(tmp_path, b"\xef\xbb\xbf", "bom.jsonl")) == []  # (a byte order mark alone)
+    assert _check_same(_write(tmp_path, b"\xef\xbb\xbf\n\n", "bom.jsonl")) == []
 
 
 def test_a_file_of_one_line_longer_than_a_range(tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def shard_records(shard: Shard) -> Iterator[tuple[str, int | None, bytes | CaseE
                 number += 1
                 if number == 1 and line.startswith(_BOM):
                     line = line[3:]
-                if not line.strip():
+                if line.isspace() or not line:  # (blank, or a byte order mark alone: strip() copied the line)
                     continue
                 yield shard.source, number, line
         except READ_ERRORS as exc:
