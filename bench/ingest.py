@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                 step(line)
         return run
 
-    same = sum(findings(x) == read_checked(x, exact) for x in lines)
+    # (decode gives the case and whether it holds no null: the case is what read_checked must give)
+    same = sum((got := findings(x)) is not None and got[0] == read_checked(x, exact) for x in lines)
     print(f"{n:,} after_sale records; msgdecode and read_checked give the same case for {same:,}")
     rows = [
         ("base: the timestamp memo emptied", each(lambda x: None)),
