@@ -26,7 +26,9 @@ import pytest
 
 from policy_eval import cli
 from policy_eval.cli import common, output
+from policy_eval.rulebook.shards import FINDINGS_SHARD_BYTES
 from policy_eval.run.batch import CHUNK
+from policy_eval.run.blocks import PART
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "examples" / "after_sales.jsonl"
@@ -343,6 +345,8 @@ def test_jobs_2_blocks_are_byte_identical_to_jobs_1(mixed_cases: Path, tmp_path:
     assert first[0] == 1 and "rejected" in first[2]
     read = int(first[2].split(" records read")[0])
     assert read == len(mixed_cases.read_text(encoding="utf-8").splitlines()) > 2900  # (256 a block)
+    # (findings detail: local workers read ranges of FINDINGS_SHARD_BYTES, each written a part at a time: two here)
+    assert mixed_cases.stat().st_size > FINDINGS_SHARD_BYTES and read > 4 * PART
     if fmt == "jsonl":
         assert [json.loads(line)["record"] for line in first[1].splitlines()] == list(range(1, read + 1))
     else:

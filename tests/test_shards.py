@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from policy_eval.errors import CaseError
 from policy_eval.rulebook.cases import read_cases, read_stream
 from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES
-from policy_eval.rulebook.shards import SHARD_BYTES, Shard, plan_shards, shard_records
+from policy_eval.rulebook.shards import FINDINGS_SHARD_BYTES, SHARD_BYTES, Shard, plan_shards, shard_records
 from policy_eval.run.batch import BatchOptions, Processor, run_batch, task_items, work_on
 from policy_eval.run.blocks import TOTALS, Block, count
 from policy_eval.run.workers import ends
@@ -154,6 +154,29 @@ def test_read_cases_hands_plain_jsonl_files_over_as_ranges_and_reads_the_rest(tm
     # without shards, or with parsed records wanted, nothing changes
     assert not any(isinstance(i, Shard) for i in read_cases([str(tmp_path)], raw=True))
     assert not any(isinstance(i, Shard) for i in read_cases([str(tmp_path)], shards=SHARD_BYTES))
+
+
+@pytest.mark.parametrize(("jobs", "engine", "detail", "size"), [
+    (2, "local", "findings", FINDINGS_SHARD_BYTES),  # the parent's cost is per range: larger ones
+    (2, "local", "full", SHARD_BYTES),  # (~16 MB of report a 1 MiB range: more than a shared-memory slot)
+    (1, "dask", "findings", SHARD_BYTES),
+    (1, "local", "findings", None),  # one process reads the file itself
+])
+def test_eval_plans_ranges_by_where_and_how_records_are_written(tmp_path: Path, jobs: int, engine: str,
+                                                                  detail: str, size: int | None) -> None:
+    import argparse
+
+    from policy_eval.cli.inputs import eval_records
+
+    line = b'{"kind": "after_sale", "case_id": "C-1", "pad": "' + b"x" * 900 + b'"}\n'
+    path = _write(tmp_path, line * 3000, "big.jsonl")  # ~2.8 MB
+    args = argparse.Namespace(input_format=None, cases=[str(path)], jobs=jobs, engine=engine)
+    items = list(eval_records(args, None, detail))
+    if size is None:
+        assert not any(isinstance(i, Shard) for i in items) and len(items) == 3000
+        return
+    assert all(isinstance(i, Shard) for i in items) and sum(i.last - i.first + 1 for i in items) == 3000
+    assert [i.end - i.start for i in items[:-1]] == [size // len(line) * len(line)] * (len(items) - 1)
 
 
 def test_a_range_is_opened_at_an_absolute_path_but_keeps_the_name_given(tmp_path: Path,

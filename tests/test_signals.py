@@ -311,12 +311,13 @@ def test_signal_with_records_from_stdin_counts_each_record(tmp_path: Path, monke
 ], ids=["between-blocks", "inside-a-block"])
 def test_signal_with_jobs_2_counts_whole_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str,
                                                 attribute: str, whole: int) -> None:
-    from policy_eval.rulebook.shards import plan_shards
+    from policy_eval.rulebook.shards import FINDINGS_SHARD_BYTES, plan_shards
 
-    data = (EXAMPLES / "after_sales.jsonl").read_bytes() * 80  # 1,600 records, about six ranges
+    # 6,400 records, about six ranges of the size local workers read in findings detail (jsonl's default)
+    data = (EXAMPLES / "after_sales.jsonl").read_bytes() * 320
     code, stderr, out = _in_process(tmp_path, monkeypatch, target, attribute, at_call=3, jobs=2, data=data)
     with open(tmp_path / "cases.jsonl", "rb") as fh:
-        ranges = list(plan_shards(fh, "cases.jsonl"))
+        ranges = list(plan_shards(fh, "cases.jsonl", FINDINGS_SHARD_BYTES))
     assert len(ranges) > whole + 1
     expected = sum(r.last - r.first + 1 for r in ranges[:whole])
     assert code == 130, stderr[-400:]

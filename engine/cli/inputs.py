@@ -13,13 +13,13 @@ from policy_eval.cli.common import UsageError
 __all__ = ["eval_records", "input_size"]
 
 
-def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
+def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None, detail: str = "full") -> Any:
     """The inputs' records; with workers (--jobs 2+, Dask), plain JSON Lines files as byte ranges that the
     workers read themselves (policy_eval.rulebook.shards): this process then reads them only to find line
-    starts, and parses nothing."""
+    starts, and parses nothing. ``detail``: the report's (local workers' ranges are larger in findings detail)."""
     from policy_eval.plugin_manager import get_plugin_manager
     from policy_eval.rulebook.cases import read_cases
-    from policy_eval.rulebook.shards import SHARD_BYTES
+    from policy_eval.rulebook.shards import FINDINGS_SHARD_BYTES, SHARD_BYTES
 
     fmt = args.input_format
     if fmt and fmt not in ("json", "jsonl"):
@@ -28,7 +28,8 @@ def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None) -> Any:
             raise UsageError(f"unknown --input-format {fmt!r} (available: "
                              f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
         return _plugin_records(loaders[fmt], args.cases, stdin)
-    shards = SHARD_BYTES if args.jobs > 1 or args.engine == "dask" else None
+    shards = None if args.jobs <= 1 and args.engine != "dask" else \
+        FINDINGS_SHARD_BYTES if args.engine != "dask" and detail == "findings" else SHARD_BYTES
     return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt, shards=shards)
 
 

@@ -35,7 +35,7 @@ from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.msgdecode import compile_decoder
 from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
-from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_of, internal_error
+from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_in_parts, block_of, internal_error
 from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
@@ -214,9 +214,6 @@ class Processor:
             self._complier = Complier(self.rulebook)
         self._complier.annotate(case, result, as_of=self.options.as_of)
 
-    def process_chunk(self, chunk: list[tuple[str, int, Any]]) -> list[CaseResult]:
-        return [self.process(item) for item in chunk]
-
 
 def task_items(task: list[tuple[str, int, Any]] | Shard | Slotted) -> list[Any]:
     """A task's records one by one (a range is read here): how a task that kills its worker is retried."""
@@ -312,6 +309,9 @@ def _work(task: list[tuple[str, int, Any]] | Shard | Slotted) -> list[Any]:
 def _work_with(proc: Processor, task: list[tuple[str, int, Any]] | Shard) -> list[Any]:
     """A task's results, shaped to travel (a worker's, or one process's own in blocks)."""
     try:
+        if proc.options.transport == "blocks":  # (a part of the records at a time: run.blocks.block_in_parts)
+            return block_in_parts(proc.process, shard_records(task) if isinstance(task, Shard) else task,
+                                  proc.options.frame)
         results = work_on(proc, task)
     except OSError as exc:  # the range's file went away since the parent planned it (same machine)
         if not isinstance(task, Shard):
