@@ -29,9 +29,10 @@ __all__ = ["SHARD_BYTES", "FINDINGS_SHARD_BYTES", "Shard", "plan_shards", "shard
 # so the window of ranges in flight (and the results it holds) stays the size it was.
 SHARD_BYTES = 256 * 1024
 # A range of a local worker's in findings detail (cli.inputs): the parent's cost is per range (its pool's threads,
-# a wake-up, a write), 0.87 s of its CPU less for 1 M after-sale records than with 256 KiB ranges; the worker makes
-# the range's block a part at a time (run.blocks.block_in_parts), so it holds no more results than before. Not
-# full detail's (~16 MB of report a range: more than a shared-memory slot, run.slots), nor Dask's.
+# a wake-up, a write), and the worker makes the range's block a part at a time (run.blocks.block_in_parts), holding
+# no more results than with 256 KiB ranges: 1 M after-sale records took ~0.7 s of CPU less (bench/README,
+# forty-seventh session). Not full detail's (~16 MB of report a range: more than a shared-memory slot, run.slots),
+# nor Dask's.
 FINDINGS_SHARD_BYTES = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _STEP = 1024 * 1024  # how far past a range the parent reads at a time to find the end of a long line

@@ -128,7 +128,7 @@ def block_in_parts(process: Callable[[Any], Any], items: Iterable[Any], frame: t
     records = iter(items)
     while made.add([process(item) for item in islice(records, PART)]):  # (a part's list dropped before the next)
         pass
-    return [made.block()] if made.parts else []
+    return [made.block()] if made.totals[0] else []
 
 
 class _Making:
