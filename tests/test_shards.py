@@ -156,22 +156,31 @@ def test_read_cases_hands_plain_jsonl_files_over_as_ranges_and_reads_the_rest(tm
     assert not any(isinstance(i, Shard) for i in read_cases([str(tmp_path)], shards=SHARD_BYTES))
 
 
-@pytest.mark.parametrize(("jobs", "engine", "detail", "size"), [
-    (2, "local", "findings", FINDINGS_SHARD_BYTES),  # the parent's cost is per range: larger ones
-    (2, "local", "full", SHARD_BYTES),  # (~16 MB of report a 1 MiB range: more than a shared-memory slot)
-    (1, "dask", "findings", SHARD_BYTES),
-    (1, "local", "findings", None),  # one process reads the file itself
+@pytest.mark.parametrize(("argv", "size"), [
+    (["--jobs", "2", "-f", "jsonl"], FINDINGS_SHARD_BYTES),  # findings blocks: the parent's cost is per range
+    (["--jobs", "2", "-f", "json"], FINDINGS_SHARD_BYTES),
+    (["--jobs", "2", "--detail", "full"], SHARD_BYTES),  # (~16 MB of report a 1 MiB range: more than a slot)
+    (["--jobs", "2", "-f", "sarif"], SHARD_BYTES),  # (every result of a range in one list: no larger ranges)
+    (["--jobs", "2", "-f", "text"], SHARD_BYTES),
+    (["--engine", "dask"], SHARD_BYTES),
+    (["--jobs", "1"], None),  # one process reads the file itself
 ])
-def test_eval_plans_ranges_by_where_and_how_records_are_written(tmp_path: Path, jobs: int, engine: str,
-                                                                  detail: str, size: int | None) -> None:
-    import argparse
-
-    from policy_eval.cli.inputs import eval_records
+def test_eval_plans_ranges_by_where_and_how_records_are_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  argv: list[str], size: int | None) -> None:
+    from policy_eval import cli
+    from policy_eval.cli import inputs
 
     line = b'{"kind": "after_sale", "case_id": "C-1", "pad": "' + b"x" * 900 + b'"}\n'
     path = _write(tmp_path, line * 3000, "big.jsonl")  # ~2.8 MB
-    args = argparse.Namespace(input_format=None, cases=[str(path)], jobs=jobs, engine=engine)
-    items = list(eval_records(args, None, detail))
+    planned: list[Any] = []
+
+    def planning(*args: Any) -> Any:  # (what eval planned, then no record: the run itself is not the point here)
+        planned.extend(inputs.eval_records(*args))
+        return iter(())
+
+    monkeypatch.setattr("policy_eval.cli.commands.eval.eval_records", planning)
+    cli.run(["eval", "-q", "--allow-empty", "-o", str(tmp_path / "out"), *argv, str(path)], io.StringIO(), io.StringIO())
+    items = planned
     if size is None:
         assert not any(isinstance(i, Shard) for i in items) and len(items) == 3000
         return

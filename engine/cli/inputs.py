@@ -13,10 +13,11 @@ from policy_eval.cli.common import UsageError
 __all__ = ["eval_records", "input_size"]
 
 
-def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None, detail: str = "full") -> Any:
+def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None, findings_blocks: bool = False) -> Any:
     """The inputs' records; with workers (--jobs 2+, Dask), plain JSON Lines files as byte ranges that the
     workers read themselves (policy_eval.rulebook.shards): this process then reads them only to find line
-    starts, and parses nothing. ``detail``: the report's (local workers' ranges are larger in findings detail)."""
+    starts, and parses nothing. ``findings_blocks``: the workers write findings records in blocks (json and jsonl
+    reports), made a part at a time whatever the range: local workers then read larger ranges."""
     from policy_eval.plugin_manager import get_plugin_manager
     from policy_eval.rulebook.cases import read_cases
     from policy_eval.rulebook.shards import FINDINGS_SHARD_BYTES, SHARD_BYTES
@@ -29,7 +30,7 @@ def eval_records(args: argparse.Namespace, stdin: IO[bytes] | None, detail: str 
                              f"{', '.join(['json', 'jsonl', *sorted(loaders)])})")
         return _plugin_records(loaders[fmt], args.cases, stdin)
     shards = None if args.jobs <= 1 and args.engine != "dask" else \
-        FINDINGS_SHARD_BYTES if args.engine != "dask" and detail == "findings" else SHARD_BYTES
+        FINDINGS_SHARD_BYTES if args.engine != "dask" and findings_blocks else SHARD_BYTES
     return read_cases(args.cases, stdin=stdin, raw=True, fmt=fmt, shards=shards)
 
 

@@ -28,7 +28,8 @@ __all__ = ["SHARD_BYTES", "FINDINGS_SHARD_BYTES", "Shard", "plan_shards", "shard
 # About 300 after-sale records a range: as many as a chunk of records sent by the parent held before,
 # so the window of ranges in flight (and the results it holds) stays the size it was.
 SHARD_BYTES = 256 * 1024
-# A range of a local worker's in findings detail (cli.inputs): the parent's cost is per range (its pool's threads,
+# A range of a local worker's writing findings records in blocks (cli.inputs: json and jsonl reports; the others take
+# every result, a range's in one list): the parent's cost is per range (its pool's threads,
 # a wake-up, a write), and the worker makes the range's block a part at a time (run.blocks.block_in_parts), holding
 # no more results than with 256 KiB ranges: 1 M after-sale records took ~0.7 s of CPU less (bench/README,
 # forty-seventh session). Not full detail's (~16 MB of report a range: more than a shared-memory slot, run.slots),

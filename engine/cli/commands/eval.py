@@ -253,7 +253,7 @@ def _eval(args: argparse.Namespace, rb: Any, factory: Any, sink: AtomicOutput | 
     show_progress = not args.quiet and isatty(err) and (sink is not None or not isatty(out))
     progress = Progress(err, input_size(args.cases), enabled=show_progress)
     done_bytes = 0
-    records = eval_records(args, stdin, options.detail)
+    records = eval_records(args, stdin, options.transport == "blocks" and options.detail == "findings")
 
     def counted() -> Any:
         nonlocal done_bytes
