@@ -126,8 +126,9 @@ def block_in_parts(process: Callable[[Any], Any], items: Iterable[Any], frame: t
     ``items`` holds no record (as ``run.batch.shaped`` gives them)."""
     made = _Making(frame)
     records = iter(items)
-    while made.add([process(item) for item in islice(records, PART)]):  # (a part's list dropped before the next)
-        pass
+    while part := [process(item) for item in islice(records, PART)]:
+        made.add(part)
+        del part  # (dropped before the next part is evaluated: one part's results alive at a time)
     return [made.block()] if made.totals[0] else []
 
 
@@ -143,11 +144,9 @@ class _Making:
         self.text = False  # a record orjson refused came as text
         self.head, self.tail = frame[0].encode("utf-8"), frame[1].encode("utf-8")
 
-    def add(self, results: Iterable[Any]) -> int:
-        """Add ``results``; how many there were."""
+    def add(self, results: Iterable[Any]) -> None:
         parts, totals, head, tail = self.parts, self.totals, self.head, self.tail
-        n = 0
-        for n, result in enumerate(results, 1):  # noqa: B007  (n, read after the loop: how many there were)
+        for result in results:
             pieces = result.json_pieces()
             if head:
                 parts.append(head)
@@ -161,7 +160,6 @@ class _Making:
             parts.append(tail)
             count(totals, result)
             self.rulebook = result.rulebook
-        return n
 
     def block(self) -> Block:
         parts, totals, rulebook = self.parts, tuple(self.totals), self.rulebook
