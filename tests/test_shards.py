@@ -210,11 +210,6 @@ def test_a_read_failure_while_planning_ends_that_input_with_an_error() -> None:
                 raise OSError(5, "Input/output error")
             return super().read(min(size or 20, 20))
 
-        def readinto(self, buffer: Any) -> int:  # (the planner's reads: into its one buffer)
-            if self.tell() >= 20:
-                raise OSError(5, "Input/output error")
-            return super().readinto(memoryview(buffer)[:20])
-
     items = list(_shards(Failing(b'{"a": 1}\n' * 10), "broken.jsonl", 10))
     assert all(isinstance(i, Shard) for i in items[:-1])
     source, record, error = items[-1]
@@ -374,21 +369,3 @@ def test_a_range_retried_record_by_record_comes_back_as_blocks_of_one(tmp_path: 
     assert totals["complied"] == dict(zip(TOTALS, expected, strict=True))["complied"]
     assert any("killed its worker twice" in d for d in deaths)
     del sys.modules["shard_poison"]
-
-
-def test_short_reads_while_planning_give_the_same_ranges(tmp_path: Path) -> None:
-    # a read may return less than asked (a pipe-like file, a signal): the planner fills its block before cutting it
-    class Trickling(io.BytesIO):
-        name = "trickle.jsonl"
-
-        def readinto(self, buffer: Any) -> int:
-            return super().readinto(memoryview(buffer)[:3])
-
-    data = b"".join(json.dumps({"case_id": f"C-{i}", "pad": "x" * (i % 37)}).encode() + b"\n" for i in range(200))
-    path = _write(tmp_path, data)
-    for size in (7, 64, 4096):
-        with open(path, "rb") as fh:
-            whole = [(s.start, s.end, s.first, s.last) for s in plan_shards(fh, str(path), size)]
-        trickled = [(s.start, s.end, s.first, s.last) for s in plan_shards(Trickling(data), str(path), size)]
-        assert trickled == whole, size
-        assert (whole[-1][1], whole[-1][3]) == (len(data), 200)
