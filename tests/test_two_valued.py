@@ -94,6 +94,45 @@ def test_a_condition_gets_two_valued_code_and_a_three_valued_fall_back() -> None
     assert "_Unsure" not in codegen.generate(_fn("exists(a) and not exists(b)").node)[0]
 
 
+_PRESENT = "exists(order.p) and order.p > order.q"
+
+
+@pytest.mark.parametrize(("text", "tested"), [
+    (_PRESENT, False),  # the right operand runs only where exists found order.p
+    ("not exists(order.p) or order.p > order.q", False),  # only where `not exists` was false
+    ("(if exists(order.p) then order.p else 0) > order.q", False),
+    ("(if not exists(order.p) then 0 else order.p) > order.q", False),
+    ("exists(order.q) and exists(order.p) and order.p > order.q", False),  # the left operand is itself an `and`
+    ("order.p > order.q and exists(order.p)", True),  # read before exists: tested
+    ("exists(order.p) or order.p > order.q", True),  # the right operand runs where it was NOT found
+    ("(if exists(order.p) then 0 else order.p) > order.q", True),
+    ("not (exists(order.p) and a > 0) or order.p > 1", False),  # `not (x and y)` false: x and y both true
+    ("not (exists(order.p) or a > 0) or order.p > 1", True),  # `not (x or y)` false: x or y, not x alone
+])
+def test_a_hoisted_read_is_not_tested_again_where_exists_found_it(text: str, tested: bool) -> None:
+    source, _ = codegen.generate(_fn(text).node)
+    two_valued = source.split("except _Unsure")[0]
+    assert "_p0 = " in two_valued  # (order.p is read twice: once, at the top)
+    assert ("(_p0 if _p0 is not U else _u())" in two_valued) is tested
+
+
+@pytest.mark.parametrize("text", [_PRESENT, "not exists(order.p) or order.p > order.q",
+                                  "(if exists(order.p) then order.p else order.q) > 1",
+                                  "exists(order.q) and exists(order.p) and order.p + order.q > a",
+                                  "not (exists(order.p) and a > 0) or order.p > 1",
+                                  "not (exists(order.p) or a > 0) or order.p > 1"])
+@pytest.mark.parametrize("order", [{}, {"p": 2}, {"q": 1}, {"p": 2, "q": 1}, {"p": 0, "q": 5}, {"p": None, "q": 1},
+                                   None])
+@pytest.mark.parametrize("a", [None, 0, 1])
+def test_an_untested_hoisted_read_decides_as_the_interpreter(text: str, order: Any, a: int | None) -> None:
+    case: dict[str, Any] = {} if order is None else {"order": order}
+    if a is not None:
+        case["a"] = a
+    prog = _fn(text)
+    want = prog.interpret(case)
+    assert prog.evaluate(case) is want or prog.evaluate(case) == want
+
+
 def test_the_fall_back_starts_with_the_budget_the_two_valued_code_had() -> None:
     """The count walks 10 items (11 with the list), then ``a`` is missing: the three-valued code walks them
     again. With a budget of 11 the condition is unknown, not over budget; with 10, over budget."""

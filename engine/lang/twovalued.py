@@ -52,14 +52,40 @@ class SureGen(_Gen):
         self.sure = False
         self.in_sure = False
         self.charging = False  # the two-valued code calls something that may charge the budget
+        # the hoisted reads known not to be unknown where the code being generated runs (see the class)
+        self.present: frozenset[str] = frozenset()
 
     def sure_expr(self, node: ir.IR) -> str:
         """Two-valued code for ``node`` (see the class)."""
         self.sure = self.in_sure = True
+        self.present = frozenset()
         try:
             return self.expr(node)
         finally:
             self.sure = self.in_sure = False
+            self.present = frozenset()
+
+    def known(self, node: ir.IR, outcome: bool = True) -> frozenset[str]:
+        """The hoisted reads that are not unknown wherever ``node``'s two-valued code gives ``outcome``: those
+        ``exists`` found, through ``and`` (true), ``or`` (false) and ``not``."""
+        if isinstance(node, ir.Not):
+            return self.known(node.operand, not outcome)
+        if isinstance(node, ir.And if outcome else ir.Or):
+            return self.known(node.left, outcome) | self.known(node.right, outcome)
+        if outcome and isinstance(node, ir.Call) and node.name == "exists" and len(node.args) == 1 \
+                and (path := _root_path(node.args[0])) is not None and (name := self.hoisted.get(path)) is not None \
+                and _NAME.fullmatch(name):
+            return frozenset((name,))
+        return frozenset()
+
+    def knowing(self, facts: frozenset[str], node: ir.IR) -> str:
+        """Two-valued code for ``node`` where ``facts`` (hoisted reads) are known not to be unknown too."""
+        before = self.present
+        self.present = before | facts
+        try:
+            return self.expr(node)
+        finally:
+            self.present = before
 
     def fn(self, f: Callable[..., Any]) -> str:
         # a closure, a let's function, a function (string concatenation, a plugin's) may charge the budget;
@@ -100,7 +126,8 @@ class SureGen(_Gen):
         if path is None:  # a read under a variable: its base may be unknown
             return self.guard(self.three(node))
         if path in self.hoisted:
-            return self.guard(self.hoisted[path])
+            name = self.hoisted[path]
+            return name if name in self.present else self.guard(name)
         self.sure = False  # a reader never returns unknown: only a missing key or a null is
         try:
             return self.g_Field(node, missing="_u()")
@@ -125,17 +152,20 @@ class SureGen(_Gen):
         return code if getattr(fn, "__module__", None) in _PURE_OPS else self.guard(code)
 
     def s_And(self, node: ir.And) -> str:
-        return f"({self.expr(node.left)} and {self.expr(node.right)})"
+        left = self.expr(node.left)
+        return f"({left} and {self.knowing(self.known(node.left), node.right)})"
 
     def s_Or(self, node: ir.Or) -> str:
-        return f"({self.expr(node.left)} or {self.expr(node.right)})"
+        left = self.expr(node.left)
+        return f"({left} or {self.knowing(self.known(node.left, False), node.right)})"
 
     def s_Not(self, node: ir.Not) -> str:
         return f"(not {self.expr(node.operand)})"
 
     def s_If(self, node: ir.If) -> str:
         test = self.expr(node.test)
-        return f"({self.expr(node.then)} if {test} else {self.expr(node.other)})"
+        then = self.knowing(self.known(node.test), node.then)
+        return f"({then} if {test} else {self.knowing(self.known(node.test, False), node.other)})"
 
     def s_Call(self, node: ir.Call) -> str:
         if node.name == "exists" and len(node.args) == 1:
