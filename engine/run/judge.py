@@ -62,7 +62,8 @@ class Judge:
         run.messages; run.nullshown)."""
         text, owed = shown(rule, case, env, self._nullable[id(rule)])
         return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, Outcome.VIOLATED,
-                          rule.severity, text or rule.title, text, owed, (), self._rule_inputs(rule, case, read_ahead),
+                          rule.severity, text or rule.title, text, owed, (),
+                          self._rule_inputs(rule, case, read_ahead) if self.record_inputs else {},
                           Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (), None,
                           error, ref_text)
 

@@ -120,6 +120,7 @@ class Straight:
             general = self._general
             kept_parts = self._parts
             found: list[Any] | None = None
+            bare = False  # whether ``found`` may hold bare outcomes (Kernel.run's; Kernel.loud's are verdicts only)
             versions: list[tuple[str, str | None]] = []
             complied = not_applicable = 0
             ref: Any = as_of
@@ -155,6 +156,7 @@ class Straight:
                 complied += quick[0]
                 not_applicable += quick[1]
                 if quick[2]:
+                    bare = True
                     if found is None:
                         found = quick[2]
                     else:
@@ -166,11 +168,13 @@ class Straight:
         made.kind = kind
         made.source = source
         made.record = record
-        if found is not None:  # (what the general path keeps of them: run.kernel.quiet_split)
+        if found is not None and bare:  # (what the general path keeps of them: run.kernel.quiet_split)
             kept, bare_complied, bare_not_applicable = quiet_split(found)
             complied += bare_complied
             not_applicable += bare_not_applicable
             made.results = tuple(kept)
+        elif found is not None:
+            made.results = tuple(found)
         else:
             made.results = ()
         made.rulebook = self._digest
