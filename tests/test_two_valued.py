@@ -116,7 +116,29 @@ def test_a_hoisted_read_is_not_tested_again_where_exists_found_it(text: str, tes
     assert ("(_p0 if _p0 is not U else _u())" in two_valued) is tested
 
 
+@pytest.mark.parametrize(("text", "tested"), [
+    ("order.p > 1 and order.p < 9", 1),  # the left operand tested it on every way through: once
+    ("order.p > 1 or order.p < -9", 1),
+    ("order.p - order.q > 0 and order.p > order.q", 1),  # operands are computed in turn
+    ("max(order.p, order.q) > 1 and order.p > 0", 1),
+    ("(if order.p > 1 then order.p else order.q) > 0", 1),  # the test ran before either branch
+    ("(if a > 1 then order.p else order.q) > 0 and order.p > 0", 2),  # one branch only: not on every way
+    ("(a > 1 and order.p > 1) or order.p < 0", 2),  # `and`'s right operand may not have run
+    ("default(order.p, 0) > 1 and order.p > 0", 1),  # default's operand is three-valued: no test there
+])
+def test_a_hoisted_read_tested_on_every_way_is_not_tested_again(text: str, tested: int) -> None:
+    source, _ = codegen.generate(_fn(text).node)
+    two_valued = source.split("except _Unsure")[0]
+    assert "_p0 = " in two_valued
+    assert two_valued.count("(_p0 if _p0 is not U else _u())") == tested
+
+
 @pytest.mark.parametrize("text", [_PRESENT, "not exists(order.p) or order.p > order.q",
+                                  "order.p > 1 and order.p < 9", "order.p - order.q > 0 and order.p > order.q",
+                                  "max(order.p, order.q) > 1 and order.p > 0",
+                                  "(if order.p > 1 then order.p else order.q) > 0",
+                                  "(if a > 1 then order.p else order.q) > 0 and order.p > 0",
+                                  "(a > 1 and order.p > 1) or order.p < 0",
                                   "(if exists(order.p) then order.p else order.q) > 1",
                                   "exists(order.q) and exists(order.p) and order.p + order.q > a",
                                   "not (exists(order.p) and a > 0) or order.p > 1",

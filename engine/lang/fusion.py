@@ -114,14 +114,14 @@ class _FusedGen(SureGen):
         self.inlined = 0
         self.sure_lets: dict[int, str] = {}
 
-    def top(self, node: ir.IR, sure: bool = False) -> str:
+    def top(self, node: ir.IR, sure: bool = False, facts: frozenset[str] = frozenset()) -> str:
         """Code for a whole expression of the function (a rule's ``when`` or condition). Its temporaries are
         numbered from 1 again: each is bound and read within the expression that binds it, so the
         expressions of different rules can share them. (Numbered across the whole function, a version of 17
         rules had 1,602 of them: a frame of 1,706 locals, 14 KB, too large for the interpreter's stack chunk,
         so that each call allocated and freed one, 20 µs a record in all.)"""
         self.n = 0
-        return self.sure_expr(node) if sure else self.expr(node)
+        return self.sure_expr(node, facts) if sure else self.expr(node)
 
     def s_LetRef(self, node: ir.LetRef) -> str:
         """A let in two-valued code: a local of its own (the three-valued local may hold unknown)."""
@@ -129,6 +129,13 @@ class _FusedGen(SureGen):
 
     def g_LetRef(self, node: ir.LetRef) -> str:
         return self._inline(node, self.lets, "_l")
+
+    def checked(self, node: ir.IR) -> frozenset[str]:
+        """SureGen's, and a let's: its two-valued local holds a value only once its code has returned, here or
+        earlier in the same call (the hoisted reads never change within one), so what that code tests is tested."""
+        if isinstance(node, ir.LetRef):
+            return super().checked(node.expr)
+        return super().checked(node)
 
     def _inline(self, node: ir.LetRef, locals_: dict[int, str], prefix: str) -> str:
         """The let's code inline, behind its local's "computed yet?" test; the size is capped."""
@@ -219,7 +226,9 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         if two_valued and not all(_never_unknown(n) for n in (step.when, step.condition) if n is not None):
             # two-valued first; at its first unknown, the three-valued code below with the budget refilled
             sure_when = gen.top(step.when, sure=True) if step.when is not None else None
-            sure_cond = gen.top(step.condition, sure=True)
+            # (the condition runs only where the `when` returned true: what that tested or found is known there)
+            sure_cond = gen.top(step.condition, sure=True, facts=frozenset() if step.when is None
+                                else gen.known(step.when) | gen.checked(step.when))
             body.append(f"{indent}try:")
             if sure_when is not None:
                 body.append(f"{indent}    if not {sure_when}:")

@@ -45,6 +45,14 @@ class SureGen(_Gen):
     at the first unknown it gives up and the three-valued code decides from the start. Sub-expressions
     that take unknowns as ordinary values (``exists``, ``default``'s first operand, non-strict
     functions, closures) are generated three-valued inside it, and their result tested.
+
+    A path read once at the top (``hoisted``: a local that is never assigned again) is used without its test
+    where the code runs only after the test could not fail: after ``exists`` of it was found true (the right
+    operand of ``exists(p) and ...`` and of ``not exists(p) or ...``, the ``then`` of ``if exists(p)``), and after
+    code that tested it on every way through that returned (``p > 1 and p < 9``: the second ``p``; ``p - q``'s
+    operands are computed in turn). The value and what is raised are the same (``present``, below). Each use
+    of a let is generated again where it is (lang.fusion inlines it at every use), so no code runs outside the
+    context it was generated for.
     """
 
     def __init__(self) -> None:
@@ -55,10 +63,11 @@ class SureGen(_Gen):
         # the hoisted reads known not to be unknown where the code being generated runs (see the class)
         self.present: frozenset[str] = frozenset()
 
-    def sure_expr(self, node: ir.IR) -> str:
-        """Two-valued code for ``node`` (see the class)."""
+    def sure_expr(self, node: ir.IR, facts: frozenset[str] = frozenset()) -> str:
+        """Two-valued code for ``node`` (see the class); ``facts``: hoisted reads known not to be unknown where it
+        runs (a rule's condition, run only where its ``when``'s two-valued code returned true: lang.fusion)."""
         self.sure = self.in_sure = True
-        self.present = frozenset()
+        self.present = facts
         try:
             return self.expr(node)
         finally:
@@ -77,6 +86,40 @@ class SureGen(_Gen):
                 and _NAME.fullmatch(name):
             return frozenset((name,))
         return frozenset()
+
+    def checked(self, node: ir.IR) -> frozenset[str]:
+        """The hoisted reads that ``node``'s two-valued code tests (or knows) on every way through it that returns:
+        what follows it in the same expression may use them untested. Mirrors the ``s_`` templates below: an
+        operand computed in any case counts, one computed on a condition (``and``'s right, a branch, a let's code
+        behind its "computed yet?" test) or in three-valued code (``exists``, ``default``) does not."""
+        if isinstance(node, ir.Field):
+            path = _root_path(node)
+            name = self.hoisted.get(path) if path is not None else None
+            return frozenset((name,)) if name is not None and _NAME.fullmatch(name) else frozenset()
+        if isinstance(node, ir.Op):
+            if node.guard_zero or all(isinstance(a, ir.Const) for a in node.args):
+                return frozenset()
+            return frozenset().union(*(self.checked(a) for a in node.args))
+        if isinstance(node, (ir.And, ir.Or)):
+            return self.checked(node.left)
+        if isinstance(node, ir.Not):
+            return self.checked(node.operand)
+        if isinstance(node, ir.If):
+            return self.checked(node.test) | (self.checked(node.then) & self.checked(node.other))
+        if isinstance(node, ir.Call) and node.args and (
+                (node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list")
+                or (node.strict and node.name not in ("exists", "default"))):
+            return frozenset().union(*(self.checked(a) for a in node.args))
+        return frozenset()
+
+    def in_turn(self, nodes: tuple[ir.IR, ...] | list[ir.IR]) -> list[str]:
+        """Two-valued code for operands computed one after the other: each knows what those before it tested."""
+        codes: list[str] = []
+        seen: frozenset[str] = frozenset()
+        for node in nodes:
+            codes.append(self.knowing(seen, node))
+            seen |= self.checked(node)
+        return codes
 
     def knowing(self, facts: frozenset[str], node: ir.IR) -> str:
         """Two-valued code for ``node`` where ``facts`` (hoisted reads) are known not to be unknown too."""
@@ -140,7 +183,7 @@ class SureGen(_Gen):
     def s_Op(self, node: ir.Op) -> str:
         if node.guard_zero or all(isinstance(a, ir.Const) for a in node.args):
             return self.guard(self.three(node))
-        args = [self.expr(a) for a in node.args]
+        args = self.in_turn(node.args)
         fn = node.fn
         if len(args) == 1 and fn is operator.neg:
             return f"(-{args[0]})"
@@ -153,19 +196,20 @@ class SureGen(_Gen):
 
     def s_And(self, node: ir.And) -> str:
         left = self.expr(node.left)
-        return f"({left} and {self.knowing(self.known(node.left), node.right)})"
+        return f"({left} and {self.knowing(self.known(node.left) | self.checked(node.left), node.right)})"
 
     def s_Or(self, node: ir.Or) -> str:
         left = self.expr(node.left)
-        return f"({left} or {self.knowing(self.known(node.left, False), node.right)})"
+        return f"({left} or {self.knowing(self.known(node.left, False) | self.checked(node.left), node.right)})"
 
     def s_Not(self, node: ir.Not) -> str:
         return f"(not {self.expr(node.operand)})"
 
     def s_If(self, node: ir.If) -> str:
         test = self.expr(node.test)
-        then = self.knowing(self.known(node.test), node.then)
-        return f"({then} if {test} else {self.knowing(self.known(node.test, False), node.other)})"
+        tested = self.checked(node.test)
+        then = self.knowing(self.known(node.test) | tested, node.then)
+        return f"({then} if {test} else {self.knowing(self.known(node.test, False) | tested, node.other)})"
 
     def s_Call(self, node: ir.Call) -> str:
         if node.name == "exists" and len(node.args) == 1:
@@ -178,8 +222,9 @@ class SureGen(_Gen):
         if node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list":
             op = ">=" if node.name == "max" else "<="
             a, b = self.tmp(), self.tmp()
-            return f"({a} if ({a} := {self.expr(node.args[0])}) {op} ({b} := {self.expr(node.args[1])}) else {b})"
+            first, second = self.in_turn(node.args)
+            return f"({a} if ({a} := {first}) {op} ({b} := {second}) else {b})"
         if node.strict and node.args:
-            args = ", ".join(self.expr(a) for a in node.args)
+            args = ", ".join(self.in_turn(node.args))
             return self.guard(f"{self.fn(node.fn)}({args})")
         return self.guard(self.three(node))
