@@ -44,7 +44,7 @@ from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, may_charge
 from policy_eval.lang.codegen import quantifier_body
 from policy_eval.lang.compiler import REF_TIME, let_key
-from policy_eval.lang.threevalued import _UNSET, _never_unknown, _root_path
+from policy_eval.lang.threevalued import _NAME, _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
 
@@ -176,11 +176,19 @@ class _FusedGen(SureGen):
         self.hoist_counted(counts)
 
 
-def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exact_nulls: bool = False
-            ) -> tuple[str, Inline]:
+def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exact_nulls: bool = False,
+            required: frozenset[tuple[str, ...]] = frozenset()) -> tuple[str, Inline]:
     gen = _FusedGen(exact_nulls)
     gen.compile_body = quantifier_body
     gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
+    # the hoisted reads of paths every checked case holds (``required``): tested once, at the top, where one that is
+    # unknown makes the function give up (None: the caller decides the case rule by rule); every two-valued
+    # expression below then uses them untested
+    sure = frozenset(n for path, n in gen.hoisted.items() if path in required and _NAME.fullmatch(n)) \
+        if two_valued else frozenset()
+    if sure:
+        gen.prelude.append(f"    if {' or '.join(f'{n} is U' for n in sorted(sure))}:")
+        gen.prelude.append("        _u()")
     names = {"_CO": tokens.complied, "_VI": tokens.violated, "_NA": tokens.not_applicable,
              "_UN": tokens.undetermined, "_GA": tokens.gated}
     body: list[str] = []
@@ -225,10 +233,10 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         good, bad = ("_VI", "_CO") if step.forbid else ("_CO", "_VI")
         if two_valued and not all(_never_unknown(n) for n in (step.when, step.condition) if n is not None):
             # two-valued first; at its first unknown, the three-valued code below with the budget refilled
-            sure_when = gen.top(step.when, sure=True) if step.when is not None else None
+            sure_when = gen.top(step.when, sure=True, facts=sure) if step.when is not None else None
             # (the condition runs only where the `when` returned true: what that tested or found is known there)
-            sure_cond = gen.top(step.condition, sure=True, facts=frozenset() if step.when is None
-                                else gen.known(step.when) | gen.checked(step.when))
+            sure_cond = gen.top(step.condition, sure=True, facts=sure if step.when is None
+                                else sure | gen.known(step.when) | gen.checked(step.when))
             body.append(f"{indent}try:")
             if sure_when is not None:
                 body.append(f"{indent}    if not {sure_when}:")
@@ -335,16 +343,19 @@ def _exports(gen: _FusedGen, steps: Sequence[Step]) -> list[str]:
     return ["        if _loud:", f"            _xr = v.get({gen.const(REF_TIME)})", *out] if out else []
 
 
-def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nulls: bool = False) -> Fused | None:
+def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nulls: bool = False,
+         required: frozenset[tuple[str, ...]] = frozenset()) -> Fused | None:
     """The fused function of ``steps`` (see the module docstring), or None when it cannot be made within
     the cap (the caller then runs the rules one by one). ``exact_nulls``: a null on a case path it reads
     (from the root, through fields: where the general path judges nulls by three-valued logic) makes it
-    give up, while a missing key reads as unknown; without it, both read as unknown."""
+    give up, while a missing key reads as unknown; without it, both read as unknown. ``required``: case paths
+    that every case its caller checks holds (rulebook.required): the function tests those it reads once, at the
+    top, and gives up (None) on a case without one, which then goes the general way."""
     if not steps:
         return None
     try:
         try:
-            source, inline = _source(steps, tokens, exact_nulls=exact_nulls)
+            source, inline = _source(steps, tokens, exact_nulls=exact_nulls, required=required)
             if len(source) > MAX_FUSED_SOURCE:
                 raise _TooLarge
         except _TooLarge:  # the two-valued code doubles the source: without it, then

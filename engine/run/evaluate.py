@@ -109,8 +109,8 @@ class Evaluator(Judge):
         self._deployed, self._unset = compose.deployed(rulebook.versions())
         self._last_text: tuple[Any, str] = (None, "")
         # the rules of a version fused into one function (run.kernel, lang.fusion): it decides the outcomes (findings
-        # detail counts the quiet ones, full detail writes them from their pattern, run.written)
-        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans, exact_nulls=lazy)  # (run.lazy)
+        # detail counts the quiet ones, full detail writes them from their pattern, run.written; exact nulls: run.lazy)
+        self._kernel = Kernel(rulebook.versions(), self._rules, self._plans, lazy, rulebook.case_schemas)
         # Per rule, computed once: the case paths it reads outside lists (split), the reasons not of the case.
         self._paths: dict[int, list[tuple[str, tuple[str, ...], Any]]] = {}
         self._version_inputs: dict[int, Inputs] = {}  # (run.inputs)

@@ -26,27 +26,29 @@ _NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
 Step_ = tuple[Rule, tuple[tuple[str, frozenset[Outcome]], ...], bool]
 
 
-def fused_of(steps: list[Step_], name: str, exact_nulls: bool = False, kept: dict[Any, Any] | None = None) -> Any:
+def fused_of(steps: list[Step_], name: str, exact_nulls: bool = False, kept: dict[Any, Any] | None = None,
+             required: frozenset[tuple[str, ...]] = frozenset()) -> Any:
     """One generated function for a version's steps (lang.fusion), or None (then rule by rule); ``kept``: the
     version's own (``PolicyVersion.fused``), where one made for the same rules (these objects), dependencies,
-    selection and null reading is found instead of compiled again."""
-    key = (exact_nulls, tuple((id(rule), depends, selected) for rule, depends, selected in steps))  # (per version)
+    selection, null reading and required paths (lang.fusion.fuse) is found instead of compiled again."""
+    key = (exact_nulls, required,
+           tuple((id(rule), depends, selected) for rule, depends, selected in steps))  # (per version)
     if kept is not None and (hit := kept.get(key)) is not None \
             and all(rule is step[0] for rule, step in zip(hit[0], steps, strict=True)):
         return hit[1]
-    made = _fuse(steps, name, exact_nulls)
+    made = _fuse(steps, name, exact_nulls, required)
     if kept is not None:
         kept[key] = (tuple(rule for rule, _, _ in steps), made)  # (the rules held: their ids stay theirs)
     return made
 
 
-def _fuse(steps: list[Step_], name: str, exact_nulls: bool) -> Any:
+def _fuse(steps: list[Step_], name: str, exact_nulls: bool, required: frozenset[tuple[str, ...]]) -> Any:
     index = {rule.id: i for i, (rule, _, _) in enumerate(steps)}
     return fuse([Step(rule.when.node if rule.when is not None else None, rule.condition.node,
                       rule.mode != "require", tuple((index[d], wanted) for d, wanted in depends), selected,
                       shown_lets(rule))
                  for rule, depends, selected in steps],
-                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name, exact_nulls)
+                Tokens(_COMPLIED, _VIOLATED, _NOT_APPLICABLE, _UNDETERMINED, GATED), name, exact_nulls, required)
 
 
 def shown_lets(rule: Rule) -> tuple[ir.IR, ...]:

@@ -16,7 +16,7 @@ takes the whole version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime as _datetime
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.nullcode import FusedGate, fused_gate
 from policy_eval.lang.values import UNKNOWN, render, render_datetime
 from policy_eval.rulebook.policy import PolicyVersion, Rule
+from policy_eval.rulebook.required import required_paths
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.fusing import GATED, Step_, fused_of
 from policy_eval.run.result import Outcome, RuleResult
@@ -107,11 +108,14 @@ class Kernel:
     """The plans of the versions it can run; :meth:`run` says None for the others (they have waivers)."""
 
     def __init__(self, versions: Iterable[PolicyVersion], selected: dict[int, list[Rule]],
-                 plans: dict[int, list[Rule]], exact_nulls: bool = False) -> None:
+                 plans: dict[int, list[Rule]], exact_nulls: bool = False,
+                 schemas: Mapping[str, Any] | None = None) -> None:
         """``exact_nulls``: the fused functions give up (None) on a null on a path they read, so that the caller
         need not look for nulls first (the embedding API's lazy verdicts); without it they read a null as a
         missing key, which is right where the caller sends a case with a null on such a path the general way
-        (the batch path: a case whose JSON text holds no null needs no search at all)."""
+        (the batch path: a case whose JSON text holds no null needs no search at all). ``schemas``: the case
+        schemas by kind; the paths each requires (rulebook.required) the fused functions test once at the top."""
+        self._required = {kind: required_paths(schema) for kind, schema in (schemas or {}).items()}
         self._steps: dict[int, list[Step_]] = {}
         self._ranks: dict[int, dict[str, int] | None] = {}  # per version with a plan: each selected rule's place
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
@@ -132,7 +136,8 @@ class Kernel:
                 for r in (plan if plan is not None else chosen)]
             # with a plan, dependencies come first: findings are put back in the selected rules' order
             self._ranks[id(v)] = {r.id: i for i, r in enumerate(chosen)} if plan is not None else None
-            self._fused[id(v)] = fused_of(self._steps[id(v)], f"{v.id} {v.version}", exact_nulls, v.fused)
+            self._fused[id(v)] = fused_of(self._steps[id(v)], f"{v.id} {v.version}", exact_nulls, v.fused,
+                                          self._required.get(v.applies_to, frozenset()))
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
             # no rule depends on another: a loud verdict needs nothing of the rules before it
             self._alone[id(v)] = not any(depends for _, depends, _ in self._steps[id(v)])
@@ -308,7 +313,8 @@ class Kernel:
         lax = self._lax.get(id(version), _UNMADE)
         if lax is _UNMADE:
             steps = self._steps.get(id(version))
-            lax = self._lax[id(version)] = fused_of(steps, f"{version.id} {version.version}", False, version.fused) \
+            lax = self._lax[id(version)] = fused_of(steps, f"{version.id} {version.version}", False, version.fused,
+                                                    self._required.get(version.applies_to, frozenset())) \
                 if steps else None
         return lax
 
