@@ -11,6 +11,7 @@ fused outcomes differed from the three-valued ones on the golden cases or on any
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,3 +264,26 @@ def test_a_condition_past_the_source_cap_runs_its_closures(monkeypatch: pytest.M
     prog = _fn("a > 1 or b > 1")
     assert prog.fn({"b": 2}, {}) is True and prog.fn({"b": 0}, {}) is UNKNOWN
     assert prog.fn.__code__.co_filename == "<policy-eval: not compiled yet>"  # the stub calls the closures
+
+
+def test_what_a_chain_of_shared_lets_tests_is_worked_out_once_a_node() -> None:
+    # twelve lets, each the one before plus itself: walked once a use, thousands of walks; once a node, 25
+    from policy_eval.lang import ir
+    from policy_eval.lang.fusion import _FusedGen
+
+    op = _fn("a + a > 1").node.args[0]
+    node = op
+    for k in range(12):
+        let = ir.LetRef(op.type, op.span, f"l{k}", f"l{k}", node)
+        node = dataclasses.replace(op, args=(let, let))
+    gen = _FusedGen()
+    gen.hoist_all([node])
+    walked: list[Any] = []
+    tested = gen.tested
+
+    def counting(n: Any) -> frozenset[str]:
+        walked.append(n)
+        return tested(n)
+    gen.tested = counting  # type: ignore[method-assign]
+    assert gen.checked(node) == gen.checked(node)
+    assert len(walked) == len({id(n) for n in walked}) <= 3 * 13

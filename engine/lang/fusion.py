@@ -130,12 +130,12 @@ class _FusedGen(SureGen):
     def g_LetRef(self, node: ir.LetRef) -> str:
         return self._inline(node, self.lets, "_l")
 
-    def checked(self, node: ir.IR) -> frozenset[str]:
+    def tested(self, node: ir.IR) -> frozenset[str]:
         """SureGen's, and a let's: its two-valued local holds a value only once its code has returned, here or
         earlier in the same call (the hoisted reads never change within one), so what that code tests is tested."""
         if isinstance(node, ir.LetRef):
-            return super().checked(node.expr)
-        return super().checked(node)
+            return self.checked(node.expr)
+        return super().tested(node)
 
     def _inline(self, node: ir.LetRef, locals_: dict[int, str], prefix: str) -> str:
         """The let's code inline, behind its local's "computed yet?" test; the size is capped."""

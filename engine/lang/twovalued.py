@@ -62,6 +62,9 @@ class SureGen(_Gen):
         self.charging = False  # the two-valued code calls something that may charge the budget
         # the hoisted reads known not to be unknown where the code being generated runs (see the class)
         self.present: frozenset[str] = frozenset()
+        # checked's answers by node: once each, whatever the nesting (a let's expression, shared by its uses, is
+        # walked once, not once a use: a chain of lets each used twice would cost 2 ** length)
+        self._checked: dict[int, tuple[ir.IR, frozenset[str]]] = {}  # (the node kept: its id stays its own)
 
     def sure_expr(self, node: ir.IR, facts: frozenset[str] = frozenset()) -> str:
         """Two-valued code for ``node`` (see the class); ``facts``: hoisted reads known not to be unknown where it
@@ -92,6 +95,15 @@ class SureGen(_Gen):
         what follows it in the same expression may use them untested. Mirrors the ``s_`` templates below: an
         operand computed in any case counts, one computed on a condition (``and``'s right, a branch, a let's code
         behind its "computed yet?" test) or in three-valued code (``exists``, ``default``) does not."""
+        hit = self._checked.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        found = self.tested(node)
+        self._checked[id(node)] = (node, found)
+        return found
+
+    def tested(self, node: ir.IR) -> frozenset[str]:
+        """:meth:`checked`'s answer for ``node``, worked out (its operands' through :meth:`checked`)."""
         if isinstance(node, ir.Field):
             path = _root_path(node)
             name = self.hoisted.get(path) if path is not None else None
