@@ -24,8 +24,8 @@ import orjson
 import pytest
 from goldencorpus import golden_tests
 
+from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
-from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.msgdecode import _kind, compile_decoder

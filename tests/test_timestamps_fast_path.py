@@ -195,9 +195,9 @@ def test_long_texts_answer_as_the_full_grammar(text: str) -> None:
 def test_a_parsed_timestamp_shows_what_formatting_gives() -> None:
     """A timestamp parsed from text shows ``isoformat()``'s text, for every text the parser reads, the mutated and the
     random ones (a zero offset, written ``-00:00`` or ``+00:00``, shows ``+00:00``). The parser does not remember the
-    text as the value's display text (lang.values._DATETIME_TEXT): remembering ten texts a case cost the API more
+    text as the value's display text (lang.isotext._DATETIME_TEXT): remembering ten texts a case cost the API more
     than formatting the few it shows (bench/README, thirty-ninth session)."""
-    from policy_eval.lang import values
+    from policy_eval.lang import isotext
 
     rng = random.Random(14)
     texts = [t for base in FAST for t in _mutations(base)]
@@ -206,13 +206,13 @@ def test_a_parsed_timestamp_shows_what_formatting_gives() -> None:
               f"{rng.randrange(24):02d}:{rng.choice(['00', '30', '45', '59'])}" for _ in range(20_000)]
     texts += ["2023-06-02T16:00:00-00:00", "2023-06-02T16:00:00+00:00"]
     for text in texts:
-        values._DATETIME_TEXT.clear()
+        isotext._DATETIME_TEXT.clear()
         try:
             value = parse_timestamp(text)
         except ValueParseError:
             continue
-        assert not values._DATETIME_TEXT, text
-        assert values.render_datetime(value) == value.isoformat(), text
+        assert not isotext._DATETIME_TEXT, text
+        assert isotext.render_datetime(value) == value.isoformat(), text
 
 
 @pytest.mark.parametrize("text", ["2023-06-02T16:00:00+08:60", "2023-06-02T16:00:00-05:99", "2023-06-02T16:00:00.5+08:75",

@@ -17,31 +17,60 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["iso_text"]
+__all__ = ["iso_text", "render_datetime", "MINUTE_ZONES", "ENCODE"]
 
-_MINUTE_ZONES: dict[_dt.tzinfo, bool] = {}
-_ENCODE: list[Callable[[Any], str]] = []
+# the fixed offsets learnt, whole minutes or not, and the encoder once loaded (render_datetime, which writes the
+# commonest case itself, reads both)
+MINUTE_ZONES: dict[_dt.tzinfo, bool] = {}
+ENCODE: list[Callable[[Any], str]] = []
 
 
 def _minute_zone(zone: _dt.timezone) -> bool:
     offset = zone.utcoffset(None)
     known = bool(offset) and offset.microseconds == 0 and offset.seconds % 60 == 0
-    if len(_MINUTE_ZONES) < 1024:
-        _MINUTE_ZONES[zone] = known
+    if len(MINUTE_ZONES) < 1024:
+        MINUTE_ZONES[zone] = known
     return known
 
 
 def _encoder() -> Callable[[Any], str]:
     import msgspec
 
-    _ENCODE.append(msgspec.to_builtins)
-    return _ENCODE[0]
+    ENCODE.append(msgspec.to_builtins)
+    return ENCODE[0]
 
 
 def iso_text(value: _dt.datetime) -> str:
     """``value.isoformat()`` (see the module)."""
     zone = value.tzinfo
     if type(value) is _dt.datetime and type(zone) is _dt.timezone \
-            and (_MINUTE_ZONES.get(zone) or (zone not in _MINUTE_ZONES and _minute_zone(zone))):
-        return (_ENCODE[0] if _ENCODE else _encoder())(value)
+            and (MINUTE_ZONES.get(zone) or (zone not in MINUTE_ZONES and _minute_zone(zone))):
+        return (ENCODE[0] if ENCODE else _encoder())(value)
     return value.isoformat()
+
+
+# The text of timestamps read lately, by the parsed object (its id, the object kept so that the id is not reused
+# while the entry stands), filled where the text read is ``isoformat``'s own by rulebook.msgdecode's walk in full
+# detail (which shows every timestamp a rule reads): the readers hand back one parsed datetime per text, so showing
+# a value read from the case costs a look-up. By identity, not equality: an equal instant in another offset is
+# another text, and comparing aware datetimes of two zones costs more than formatting one. Bounded, cleared whole
+# when full. Nothing else adds to it: remembering a text (an id, a tuple, a store in a table of thousands) cost
+# more than formatting it again (iso_text, ~170 ns) where a value is shown once or not at all: a findings
+# record took 1.6 µs less once formatted texts were no longer added, an API call ~2 µs less once the parser's
+# were not (bench/README, thirty-ninth session).
+_DATETIME_TEXT: dict[int, tuple[_dt.datetime, str]] = {}
+_DATETIME_TEXT_MAX = 4096
+_datetime = _dt.datetime
+_timezone = _dt.timezone
+
+
+def render_datetime(value: _dt.datetime) -> str:
+    if _DATETIME_TEXT:  # (empty but in full detail)
+        hit = _DATETIME_TEXT.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+    # isoformat's text (iso_text), its commonest case inline: a fixed offset learnt to be of whole minutes,
+    # the encoder loaded (one Python call less a timestamp shown: a loud record shows two or three)
+    if ENCODE and type(value) is _datetime and type(zone := value.tzinfo) is _timezone and MINUTE_ZONES.get(zone):
+        return ENCODE[0](value)
+    return iso_text(value)

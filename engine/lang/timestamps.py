@@ -81,7 +81,7 @@ def parse_timestamp(text: str) -> _dt.datetime:
     if len(text) == 25 and (shape == "--T::+:" or shape == "--T::-:"):  # (OFFSET_SHAPES: two compares, 40 ns
         # less than hashing the slice for a set)
         # The commonest form, ``2023-06-02T16:00:00+08:00``, on its own (what the branch below does, for one
-        # shape). Its text is not remembered as what the value shows (lang.values._DATETIME_TEXT): ten a case
+        # shape). Its text is not remembered as what the value shows (lang.isotext._DATETIME_TEXT): ten a case
         # cost an API call more than formatting the few it shows (bench/README, thirty-ninth session).
         if text[23] < "6":  # (the C parser takes an offset's minute 60-99 too: +08:60)
             try:

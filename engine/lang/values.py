@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from policy_eval.errors import shown_repr
 from policy_eval.lang import decimals as _decimals
-from policy_eval.lang.isotext import iso_text
+from policy_eval.lang.isotext import render_datetime
 
 __all__ = [
     "UNKNOWN",
@@ -296,26 +296,6 @@ def render_duration(td: _dt.timedelta) -> str:
         else:
             out.append(f"0{frac}s")
     return sign + "".join(out)
-
-
-# The text of timestamps read lately, by the parsed object (its id, the object kept so that the id is not reused
-# while the entry stands), filled where the text read is ``isoformat``'s own by rulebook.msgdecode's walk in full
-# detail (which shows every timestamp a rule reads): the readers hand back one parsed datetime per text, so showing
-# a value read from the case costs a look-up. By identity, not equality: an equal instant in another offset is
-# another text, and comparing aware datetimes of two zones costs more than formatting one. Bounded, cleared whole
-# when full. Nothing else adds to it: remembering a text (an id, a tuple, a store in a table of thousands) cost
-# more than formatting it again (lang.isotext, ~170 ns) where a value is shown once or not at all: a findings
-# record took 1.6 µs less once formatted texts were no longer added, an API call ~2 µs less once the parser's
-# were not (bench/README, thirty-ninth session).
-_DATETIME_TEXT: dict[int, tuple[_dt.datetime, str]] = {}
-_DATETIME_TEXT_MAX = 4096
-
-
-def render_datetime(value: _dt.datetime) -> str:
-    hit = _DATETIME_TEXT.get(id(value))
-    if hit is not None and hit[0] is value:
-        return hit[1]
-    return iso_text(value)  # (isoformat's text, cheaper where it can be: lang.isotext)
 
 
 def render(value: Any) -> str:

@@ -61,8 +61,9 @@ from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict, Un
 
 import msgspec
 
+from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.lang.timestamps import MEMO, MEMO_MAX, OFFSET_SHAPES, parse_timestamp
-from policy_eval.lang.values import _DATETIME_TEXT, _DATETIME_TEXT_MAX, ValueParseError
+from policy_eval.lang.values import ValueParseError
 from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES
 from policy_eval.rulebook.schemacompile import _ANNOTATIONS
 from policy_eval.rulebook.schemaregex import _RE2Search
@@ -322,7 +323,7 @@ def _kind(kind: str, schema: Any, texts: bool = False) -> tuple[Callable[[bytes]
 
 def compile_decoder(schemas: Mapping[str, Any], texts: bool = False) -> Decode | None:
     """``decode(text)`` for the kinds of ``schemas`` in the subset (see the module), or None when none is.
-    ``texts``: a timestamp's text is remembered as its display text too (lang.values.render_datetime): for full
+    ``texts``: a timestamp's text is remembered as its display text too (lang.isotext.render_datetime): for full
     detail, which shows every timestamp a rule reads (no slower than formatting them, measured); in findings detail
     the few shown are formatted when shown, cheaper than remembering them all."""
     kinds = {kind.encode(): made for kind, schema in schemas.items()

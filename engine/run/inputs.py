@@ -10,7 +10,7 @@ version's union, which a full record lists (``run.later.recorded``); a rule's ow
 when asked for (``inputs(case, True)`` gives the union alone: run.written). Each object on the way to several paths is looked up once, at the top, and each leaf is one
 line (``tests/test_inputs.py`` holds them equal to the loops on the golden corpus and on cases with values of
 every JSON type at every path). A timestamp is shown as the text it was read from when that text is its ISO
-form (``lang.values.render_datetime``'s memory, which the parser fills: no ``isoformat`` per read).
+form (``lang.isotext.render_datetime``'s memory, which the parser fills: no ``isoformat`` per read).
 
 The source comes from fixed templates; every key and reader is a name bound in the function's namespace
 (``_k3``, ``_r2``), never text from a policy or a case.
@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from policy_eval.lang.isotext import _DATETIME_TEXT
 from policy_eval.lang.readers import ReadError, reader_for
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.types import DATETIME, STRING
-from policy_eval.lang.values import _DATETIME_TEXT, ValueParseError, render_datetime, to_json
+from policy_eval.lang.values import ValueParseError, render_datetime, to_json
 from policy_eval.run.later import OwnInputs
 from policy_eval.run.shown import _typed_text
 
