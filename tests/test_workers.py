@@ -285,10 +285,10 @@ def test_a_worker_whose_parent_is_not_the_pools_maker_ends_at_once(told: str, co
     told the pid the pool was made in."""
     import multiprocessing
 
-    from policy_eval.run.batch import _die_with_parent
+    from policy_eval.run.workers import die_with_parent
 
     parent = os.getpid() if told == "this process" else os.getpid() + 4_000_000  # (beyond pid_max: no process)
-    child = multiprocessing.get_context("fork").Process(target=_die_with_parent, args=(parent,))
+    child = multiprocessing.get_context("fork").Process(target=die_with_parent, args=(parent,))
     child.start()
     child.join(30)
     assert child.exitcode == code

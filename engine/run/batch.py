@@ -37,10 +37,11 @@ from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_in_parts, block_of, internal_error
 from policy_eval.run.evaluate import Evaluator
+from policy_eval.run.lazy import SPENT
 from policy_eval.run.result import CaseResult
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
 from policy_eval.run.slots import Slots, Slotted, slots_for
-from policy_eval.run.workers import run_pool
+from policy_eval.run.workers import die_with_parent, run_pool
 
 __all__ = ["BatchOptions", "Processor", "Rendered", "Block", "run_batch", "work_on", "shaped", "task_items",
            "INTERNAL_ERROR"]
@@ -170,13 +171,20 @@ class Processor:
         try:
             # null_free: the case holds no null and no enricher may add one, so the evaluator need not search it (a NUL
             # in the bytes may be UTF-16's, whose null the search misses: only parse_record reads those)
-            null_free = checked = False
+            null_free = checked = tried = False
+            made: Any = None
             given = not isinstance(payload, (bytes, str))  # handed over as Python values (evaluate_many, jobs > 1)
             if not given:
                 plain, exact = not self.enrichers, self._exact
                 if exact is not None and plain and (decode := self._decode) is not None \
                         and (read := decode(payload)) is not None:
                     (payload, null_free), checked = read, True  # read exactly and valid, nulls known (rulebook.msgdecode)
+                    # a dict of a kind with a schema: run.straight's common case, without Evaluator.evaluate's checks
+                    if (straight := self.evaluator._straight) is not None:
+                        made = straight.result(payload, payload["kind"], None if (cid := payload.get("case_id")) is None
+                                               else id_text(cid), as_of := self.options.as_of, None if as_of is None
+                                               else self.evaluator._text(as_of), source, number, null_free)
+                        tried = True  # (made: the result, None where it gave the case back, or SPENT: out of budget)
                 else:
                     null_free = plain and (b"null" not in payload if type(payload) is bytes else "null" not in payload)
                     if exact is not None and plain and (case := read_checked(payload, exact)) is not None:
@@ -197,8 +205,9 @@ class Processor:
                         else self.validator.check(payload, source, number)
                     if err is not None:
                         return self.rejected(err, payload)
-            result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
-                                             null_free=null_free)
+            result = made if made is not None and made is not SPENT else \
+                self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
+                                        null_free=null_free, fused=made is not SPENT, straight=not tried)
             if self.options.explain is True and self.options.detail == "full":
                 self._comply(payload, result)
             return result
@@ -255,7 +264,7 @@ def _init_worker(options: BatchOptions, parent: int) -> None:
     # interrupt means (it stops feeding work and reports what was written).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent(parent)
+    die_with_parent(parent)
     # A forked worker already holds the parent's compiled rulebook: loading it again would cost
     # seconds per worker. A spawned worker (no fork on this platform) loads its own.
     if _INHERITED is not None and _INHERITED.options == options:
@@ -264,28 +273,6 @@ def _init_worker(options: BatchOptions, parent: int) -> None:
         _WORKER = Processor(options)
     if _WORKER.watchdog is not None:
         _WORKER.watchdog.arm()  # (for the worker's life)
-
-
-def _die_with_parent(parent: int) -> None:
-    """On Linux, the worker is killed when its parent dies, however it dies (kill -9, the OOM killer): it
-    would otherwise wait for work forever, reparented to init. Elsewhere nothing (the parent's exit closes the
-    pipes the workers wait on in the usual cases). ``parent``: the pid the pool was made in, known before the
-    fork; a worker whose parent died before the request took effect, even before the worker first asked for
-    its parent's pid (it then saw init's), ends at once (a CI run once left one alive)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
 
 
 def shaped(results: list[CaseResult], options: BatchOptions) -> list[Any]:

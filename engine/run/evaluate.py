@@ -157,12 +157,12 @@ class Evaluator(Judge):
 
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
-                 record: int | None = None, null_free: bool = False, fused: bool = True, lazy: bool = True
-                 ) -> CaseResult:
+                 record: int | None = None, null_free: bool = False, fused: bool = True, lazy: bool = True,
+                 straight: bool = True) -> CaseResult:
         """Every verdict on ``case`` (``null_free``: the caller knows it holds no explicit null, e.g. its JSON text
         has no ``null``, which spares the search for one; ``fused=False``: a fused function ran out of budget on
-        it already, so its rules are decided one by one; ``lazy=False``: the caller ran the lazy verdicts' path
-        on it already, which left it to the general path)."""
+        it already, so its rules are decided one by one; ``lazy=False`` and ``straight=False``: the caller ran the
+        lazy verdicts' path or run.straight's on it already, which left it to the general path)."""
         if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
             return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
                               quiet=(0, 0) if self.findings else None,
@@ -179,7 +179,7 @@ class Evaluator(Judge):
             return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
                               {"json_path": "$.kind", "message": kind_problem(kind, self.rulebook.case_schemas)},
                               (), (0, 0) if self.findings else None)
-        if fused and self._straight is not None \
+        if fused and straight and self._straight is not None \
                 and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
                                                    null_free)) is not None:
             if isinstance(made, CaseResult):  # (else SPENT)

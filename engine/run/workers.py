@@ -26,6 +26,7 @@ for such a death, and closing a pool closes the parent's write end of that pipe,
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -34,7 +35,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-__all__ = ["run_pool", "ends", "DIED"]
+__all__ = ["run_pool", "ends", "DIED", "die_with_parent"]
 
 POLL = 0.5  # seconds between looks at the workers while a result is awaited
 STUCK = 5.0  # seconds a dead worker may go unnoticed before the pool is taken for stuck
@@ -180,3 +181,25 @@ def ends(task: Any) -> tuple[str, str]:
 
 def _span(chunk: Any, rest: list[Any]) -> str:
     return f"{ends(chunk)[0]} to {ends(rest[-1] if rest else chunk)[1]}"
+
+
+def die_with_parent(parent: int) -> None:
+    """On Linux, the worker is killed when its parent dies, however it dies (kill -9, the OOM killer): it
+    would otherwise wait for work forever, reparented to init. Elsewhere nothing (the parent's exit closes the
+    pipes the workers wait on in the usual cases). ``parent``: the pid the pool was made in, known before the
+    fork; a worker whose parent died before the request took effect, even before the worker first asked for
+    its parent's pid (it then saw init's), ends at once (a CI run once left one alive)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
