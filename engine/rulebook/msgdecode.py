@@ -209,7 +209,8 @@ class _Builder:
         self.add(indent,
                  f"if {self.held(var, 'str', sole)}:",
                  f"    if len({var}) == 25 and {var}[4:23:3] in _shapes:",
-                 f"        _memo[{var}] = t = {parsed}",  # (the memo's size: checked once a record, at the top)
+                 # (the memo's size: checked once a record, at the top; ``t`` only for the texts below)
+                 f"        _memo[{var}] = {'t = ' if self.texts else ''}{parsed}",
                  "        d += 1")  # (three colons of the text, at the places the shape holds: see the module)
         if self.texts:  # (isoformat's own text, but for a zero offset, which it writes +00:00)
             self.add(indent, f"        if {var}[20:] != '00:00':", f"            _texts[id(t)] = (t, {var})")
