@@ -205,7 +205,7 @@ def test_policies_of_a_kind_with_their_own_reference_times(tmp_path: Path) -> No
                                                       id=name, reference_time=ref, effective_from=since))
     rb = pt.load(tmp_path)
     straight, general, counted = _pair(rb)
-    assert [shared for _, _, shared in straight._straight._routes["after_sale"]] == [False, False, True]
+    assert [shared for _, _, shared, _ in straight._straight._routes["after_sale"]] == [False, False, True]
     inside = _same(straight, general, _chain_case(confirmed_at="2024-02-26T10:00:00+08:00"))
     assert inside.versions == (("a-submitted", "1"), ("b-confirmed", "1"), ("c-confirmed", "1"))
     assert counted.answered == 1 and counted.handed_back == 0
@@ -225,7 +225,7 @@ def test_one_reference_text_with_two_parameter_values_is_read_for_each(tmp_path:
         pt.write(tmp_path / f"{name}.yaml", pt.policy(body, id=name, reference_time="request.submitted_at + lag",
                                                       effective_from=since))
     straight, general, counted = _pair(pt.load(tmp_path))
-    assert [shared for _, _, shared in straight._straight._routes["after_sale"]] == [False, False]
+    assert [shared for _, _, shared, _ in straight._straight._routes["after_sale"]] == [False, False]
     result = _same(straight, general, _chain_case())  # submitted 2024-03-01: b-lag is in force at 2024-03-31
     assert result.versions == (("a-lag", "1"), ("b-lag", "1")) and counted.answered == 1
 
@@ -263,3 +263,39 @@ def test_full_detail_where_a_pattern_has_no_shape(monkeypatch: pytest.MonkeyPatc
         result = _same(straight, general, case, record=n)
         assert type(result) is CaseResult  # (none written from shapes)
     assert counted.answered > 200, counted.answered
+
+
+def test_the_version_kept_for_a_year_is_the_one_in_force(tmp_path: Path) -> None:
+    """The straight path keeps, by year, the version in force at every instant written in it (where the history says
+    one is: PolicyHistory.settled) and takes it from there for the next case of that year; cases on both sides of a
+    change of version, in several offsets, over the years around it, are decided as by the general path, by the
+    version the history picks."""
+    for version, since in (("1", "2020-01-01"), ("2", "2024-06-15")):
+        text = pt.policy(pt.rules_text(pt.rule(
+            "in-window", "request.submitted_at <= order.confirmed_at + " + ("15d" if version == "1" else "30d"))),
+            version=version, effective_from=since)
+        if version == "1":
+            text = text.replace("effective_from: 2020-01-01\n", "effective_from: 2020-01-01\n  effective_until: 2024-06-15\n")
+        pt.write(tmp_path / f"v{version}.yaml", text)
+    rb = pt.load(tmp_path)
+    straight, general, counted = _pair(rb)
+    history = rb.policies["demo"]
+    offsets = [_dt.timezone(_dt.timedelta(hours=h)) for h in (8, -11, 14, 0)]
+    seen: set[int] = set()
+    for year in range(2019, 2029):
+        for month, day in ((1, 1), (6, 14), (6, 16), (12, 31)):
+            for zone in offsets:
+                submitted = _dt.datetime(year, month, day, 23, 30, tzinfo=zone)
+                case = _chain_case(confirmed_at=(submitted - _dt.timedelta(days=20)).isoformat())
+                case["request"]["submitted_at"] = submitted.isoformat()
+                result = _same(straight, general, case)
+                picked = history.at(submitted)
+                assert result.versions == (("demo", None if picked is None else picked.version),), submitted
+                seen.add(year)
+    kept = straight._straight._routes["after_sale"][0][3]
+    assert set(kept) == {2021, 2022, 2026, 2027, 2028}
+    # only years no boundary is near (the changes fall in UTC years 2019 and 2024: an instant written in 2018 to 2020 or
+    # 2023 to 2025 may lie either side of one, so those years are worked out each time)
+    for year, (version, _) in kept.items():
+        assert year not in (2018, 2019, 2020, 2023, 2024, 2025) and history.settled(year)
+        assert version is history.at(_dt.datetime(year, 7, 1, tzinfo=offsets[0]))

@@ -105,3 +105,35 @@ def test_the_answer_kept_for_a_year_is_dropped_with_the_versions() -> None:
     third = _Version("3", _dt.datetime(2000, 1, 1, tzinfo=SHANGHAI), None)
     history.versions = [third]  # type: ignore[list-item]
     assert history.at(mid) is third
+
+
+@settings(max_examples=200)
+@given(st.lists(INSTANTS, min_size=1, max_size=4), st.booleans(), st.lists(INSTANTS, min_size=1, max_size=8), ZONES)
+def test_a_settled_year_has_one_answer_for_every_instant_written_in_it(
+        starts: list[_dt.datetime], open_end: bool, queries: list[_dt.datetime], zone: Any) -> None:
+    """``settled(year)`` (what run.straight keeps an answer by) holds only after ``at`` answered for the year, and only
+    where every instant written in that year, in any offset, has that answer: its first and last microsecond
+    in the offsets furthest east and west, and the boundaries' own instants written in the year."""
+    history = _history(starts, open_end)
+    bounds = [b for v in history.versions for b in (v.effective_from, v.effective_until) if b is not None]
+    for when in (q.astimezone(zone) for q in queries):
+        year = when.year
+        answer = history.at(when)
+        if not history.settled(year):
+            continue
+        east, west = _dt.timezone(_dt.timedelta(hours=23, minutes=59)), _dt.timezone(-_dt.timedelta(hours=23, minutes=59))
+        edges = [_dt.datetime(year, 1, 1, tzinfo=east), _dt.datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=west),
+                 *(b.astimezone(z) for b in bounds for z in (east, west, _dt.UTC) if b.astimezone(z).year == year)]
+        for other in edges:
+            assert _first(history.versions, other) is answer, (year, other)
+
+
+def test_a_year_is_not_settled_before_at_answers_for_it_nor_after_the_versions_change() -> None:
+    first = _Version("1", _dt.datetime(2020, 1, 1, tzinfo=SHANGHAI), None)
+    history = PolicyHistory("p", "k")
+    history.versions = [first]  # type: ignore[list-item]
+    assert not history.settled(2030)
+    assert history.at(_dt.datetime(2030, 6, 1, tzinfo=SHANGHAI)) is first
+    assert history.settled(2030) and not history.settled(2031) and not history.settled(2020)  # (2020: a boundary)
+    history.versions.append(_Version("2", _dt.datetime(2035, 1, 1, tzinfo=SHANGHAI), None))  # type: ignore[arg-type]
+    assert not history.settled(2030)

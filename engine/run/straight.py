@@ -31,6 +31,7 @@ hands the case back. The bookkeeping it skips is 1–2 µs of a full record (ben
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,7 @@ from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
+from policy_eval.rulebook.policy.model import PolicyVersion
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.kernel import General, Kernel, quiet_split
 from policy_eval.run.lazy import SPENT, Spent
@@ -51,6 +53,9 @@ from policy_eval.run.written import Runs, VersionRun, written_result
 __all__ = ["Straight"]
 
 _new = object.__new__
+_datetime = _dt.datetime
+_YEARS = 10_000  # years kept per policy (a datetime's year is 1 to 9999)
+_Kept = tuple[PolicyVersion, Any]
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
@@ -90,15 +95,18 @@ class Straight:
         self._budget = budget
         self._digest = digest
         # per kind: each policy and its latest version's compiled reference time, in the general path's order
-        # (and whether it is the one before's, which is then read once: the after-sale policies' `request.submitted_at`)
-        self._routes: dict[str, tuple[tuple[PolicyHistory, Any, bool], ...]] = {
-            kind: tuple((h, h.latest().reference_time.fn, i > 0 and _same_reference(h, histories[i - 1]))
+        # (and whether it is the one before's, which is then read once: the after-sale policies' `request.submitted_at`),
+        # and by year the version in force at every instant written in it, where the history says one is
+        # (PolicyHistory.settled: most years), with what the kernel runs of it (``_parts``): like ``_parts``, made for
+        # the versions the histories hold now (the loader adds them; nothing changes them once an evaluator is made)
+        self._routes: dict[str, tuple[tuple[PolicyHistory, Any, bool, dict[int, _Kept]], ...]] = {
+            kind: tuple((h, h.latest().reference_time.fn, i > 0 and _same_reference(h, histories[i - 1]), {})
                         for i, h in enumerate(histories))
             for kind in kinds for histories in [list(by_kind.get(kind, ()))]}
         # per version (by id) with a fused function the kernel runs (Kernel.fused_steps): the function, its steps and
         # what the result records of the version (policy, version); any other version is the kernel's own run's
         self._parts: dict[int, tuple[Any, Any, tuple[str, str | None]]] = {
-            id(v): (*parts, (h.id, v.version)) for route in self._routes.values() for h, _, _ in route
+            id(v): (*parts, (h.id, v.version)) for route in self._routes.values() for h, _, _, _ in route
             for v in h.versions if (parts := kernel.fused_steps(v)) is not None}
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
@@ -124,17 +132,23 @@ class Straight:
             versions: list[tuple[str, str | None]] = []
             complied = not_applicable = 0
             ref: Any = as_of
-            for history, reference, shared in route:
+            for history, reference, shared, years in route:
                 if not shared and as_of is None and (ref := _reference(reference, case)) is None:
                     return None
-                if (version := history.at(ref)) is None:
-                    return None
+                if type(ref) is _datetime and (kept := years.get(ref.year)) is not None:
+                    version, parts = kept  # (the year's version, kept: see __init__)
+                else:
+                    if (version := history.at(ref)) is None:
+                        return None
+                    parts = kept_parts.get(id(version))
+                    if type(ref) is _datetime and history.settled(year := ref.year) and len(years) < _YEARS:
+                        years[year] = (version, parts)
                 if places is not None:  # a null on a path the version's rules read: Kernel.run_nulls
                     nulls = self._null_paths[id(version)].named(places)
                     quick = self._kernel.run_nulls(general, version, case, {REF_TIME: ref}, nulls,
                                                    general.null_want(version, nulls)) if nulls else \
                         run(general, version, case, {REF_TIME: ref})
-                elif (meter is None or meter.fused) and (parts := kept_parts.get(id(version))) is not None \
+                elif (meter is None or meter.fused) and parts is not None \
                         and (answer := parts[0](case, env := {REF_TIME: ref, NO_NULL: True}, meter)) is not None:
                     # (Kernel.run's common case, without its call and its copy: see the module)
                     versions.append(parts[2])
@@ -185,9 +199,9 @@ class Straight:
         made._tally = None
         return made
 
-    def _written(self, route: tuple[tuple[PolicyHistory, Any, bool], ...], case: dict[str, Any], kind: str,
-                 case_id: str | None, as_of: Any, as_text: str | None, source: str | None, record: int | None
-                 ) -> CaseResult | Spent | None:
+    def _written(self, route: tuple[tuple[PolicyHistory, Any, bool, dict[int, _Kept]], ...], case: dict[str, Any],
+                 kind: str, case_id: str | None, as_of: Any, as_text: str | None, source: str | None,
+                 record: int | None) -> CaseResult | Spent | None:
         """Full detail's result of a case with no explicit null, or None (see the module); SPENT where a fused
         function ran out of budget (the general path then decides the case's rules one by one: run.lazy)."""
         assert self._runs is not None
@@ -199,7 +213,7 @@ class Straight:
         token = _METER_SET(meter)
         try:
             ref: Any = as_of
-            for history, reference, shared in route:
+            for history, reference, shared, _ in route:
                 if not shared and as_of is None and (ref := _reference(reference, case)) is None:
                     return None
                 if (version := history.at(ref)) is None:

@@ -68,6 +68,13 @@ class PolicyHistory:
             return periods[3][bisect_right(periods[2], when, before, after)]
         return periods[3][bisect_right(periods[2], when)]
 
+    def settled(self, year: int) -> bool:
+        """Whether ``at`` has found one version (or none) in force at every instant written in ``year`` (no boundary
+        of a period is within a year of it), for the versions the history holds now: a caller may then keep that
+        answer for the year while they stay the same (run.straight)."""
+        periods, versions = self._periods, self.versions
+        return periods is not None and periods[0] is versions and periods[1] == len(versions) and year in periods[5]
+
     def latest(self) -> PolicyVersion:
         return self.versions[-1]
 
