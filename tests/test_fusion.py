@@ -392,3 +392,47 @@ def test_a_second_evaluator_of_one_rulebook_compiles_no_fused_function_again(mon
     again = load_rulebook()
     Evaluator(again, detail="findings")
     assert len(made) == len(_versions(Evaluator(again, detail="findings")))  # (its own rules: all compiled)
+
+
+LATE = pt.policy(pt.rules_text(
+    pt.rule("handled-in-time", "request.withdrawn_at <= deadline", let=[("deadline", "request.submitted_at + 2d")],
+            message="handle by {deadline}"),
+    pt.rule("also-late", "request.withdrawn_at <= deadline + 1d", let=[("deadline", "request.submitted_at + 2d")],
+            message="handle by {deadline}")))
+
+
+@pytest.mark.parametrize("withdrawn, outcomes", [
+    (None, [Outcome.UNDETERMINED] * 2),  # (no withdrawal time: the two-valued code gives up, the three-valued decides)
+    ("2024-03-09T10:00:00+08:00", [Outcome.VIOLATED] * 2),  # (two-valued throughout)
+    ("2024-03-02T10:00:00+08:00", [Outcome.COMPLIED] * 2)])
+def test_the_three_valued_lets_are_set_where_three_valued_code_first_runs(tmp_path: Path, withdrawn: str | None,
+                                                                          outcomes: list[Outcome]) -> None:
+    """A three-valued let's local is set to "not computed yet" only once a step leaves its two-valued code (most
+    cases never do); the lets a loud rule's message reads are left in the environment from whichever local holds
+    the value, and the function returns on every case (a local read before it was set would make it give up)."""
+    rb = pt.load(pt.write(tmp_path / "p" / "late.yaml", LATE).parent)
+    ev = Evaluator(rb, detail="findings")
+    kernel = ev._kernel
+    assert kernel is not None
+    (version,) = [v for v in rb.versions()]
+    source = kernel._fused[id(version)].inline.body
+    assert not any(line.strip().startswith("_l0 = _M") for line in source)  # (not at the top)
+    assert sum("if _z:" in line for line in source) == 2  # (one a step, where its three-valued code starts)
+    case = pt.after_sale_case(**({"withdrawn_at": withdrawn} if withdrawn else {}))
+    ref = parse_instant("2024-03-01T10:00:00+08:00")
+    env = {REF_TIME: ref}
+    with metered(1_000_000) as meter:
+        out = kernel._fused[id(version)](case, env, meter)
+    assert out is not None and list(out[3]) == outcomes
+    left = [t for t in compiler._KEYS if compiler._KEYS[t] in env]  # (the lets left for the messages)
+    if outcomes[0] is Outcome.COMPLIED:
+        assert left == []
+    else:
+        assert len(left) == 2  # (each rule's own ``deadline``)
+        for target in left:
+            kept = env[compiler._KEYS[target]]
+            assert kept[0] is case and kept[2] == let_function(target)(case, {REF_TIME: ref}) == parse_instant(
+                "2024-03-03T10:00:00+08:00")
+    shown = {Outcome.VIOLATED: ["handle by 2024-03-03T10:00:00+08:00"] * 2, Outcome.UNDETERMINED: [None, None],
+             Outcome.COMPLIED: []}
+    assert [r.message for r in ev.evaluate(case).results] == shown[outcomes[0]]

@@ -142,7 +142,8 @@ class _FusedGen(SureGen):
         local = locals_.get(id(node.expr))
         if local is None:
             local = locals_[id(node.expr)] = f"{prefix}{len(locals_)}"
-            self.prelude.append(f"    {local} = _M")
+            if prefix != "_l":  # (a three-valued local is set where three-valued code first runs: see _source)
+                self.prelude.append(f"    {local} = _M")
         code = self.expr(node.expr)
         self.inlined += len(code)
         if self.inlined > MAX_FUSED_SOURCE:
@@ -252,6 +253,7 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
             if charges:
                 body.append(f"{indent}if m is not None:")
                 body.append(f"{indent}    m.left = m.limit")
+        three, three_indent = len(body), indent  # (where the step's three-valued code starts)
         body.append(f"{indent}if (_w := {when}) is False:")
         body += [f"{indent}    {out} = _NA"] + [f"{indent}    {x}" for x in na]
         body.append(f"{indent}elif _w is U or (_x := {cond}) is U:")
@@ -260,16 +262,25 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
         body += [f"{indent}    {out} = {good}"] + [f"{indent}    {x}" for x in (co if good == "_CO" else [loud])]
         body.append(f"{indent}else:")
         body += [f"{indent}    {out} = {bad}"] + [f"{indent}    {x}" for x in (co if bad == "_CO" else [loud])]
+        # the three-valued lets' locals (``_lN``), set to "not computed yet" where a step first reads one, not at the
+        # top: most cases never leave the two-valued code, which reads none
+        reads = [bool(_THREE_LOCAL.search(line)) for line in body[start:]]
+        if any(reads):
+            at, ind = (start + 1, "        ") if any(reads[:three - start]) else (three, three_indent)
+            body[at:at] = [f"{ind}if _z:", f"{ind}    {_THREE_MARK}", f"{ind}    _z = False"]
         size += sum(len(x) for x in body[start:])
         if size > MAX_FUSED_SOURCE:
             raise _TooLarge
+    three_locals = " = ".join([*gen.lets.values(), "_M"])
+    body = [line.replace(_THREE_MARK, three_locals) for line in body]
     uses_env = any(_ENV.search(line) for line in (*gen.prelude, *body))
     exports = _exports(gen, steps)
     body += exports
     gated = [i for i, s in enumerate(steps) if s.depends]
     outcomes = [f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps))]
     outs = ", ".join(outcomes)
-    inner = ["        _co = _na = _loud = _cm = 0", *(f"        _g{i} = False" for i in gated),
+    inner = ["        _co = _na = _loud = _cm = 0", *(["        _z = True"] if gen.lets else []),
+             *(f"        _g{i} = False" for i in gated),
              *("    " + line for line in gen.prelude), *body]
     lines = ["def _run(c, v, m):", "    try:", *inner, f"        return (_co, _na, _loud, ({outs},), _cm)",
              *_HANDLERS, ""]
@@ -281,6 +292,8 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
 
 
 _ENV = re.compile(r"(?<![\w.])v(?!\w)")  # the name ``v`` in generated code (every other name starts with ``_``)
+_THREE_LOCAL = re.compile(r"(?<![\w.])_l\d+(?!\w)")  # a three-valued let's local (``_FusedGen.g_LetRef``)
+_THREE_MARK = "_l_all_ = _M"  # (in place of every such local, once all are known: see _source)
 
 # what the fused function does when its body raised: None (the caller decides the rules one by one; after
 # BudgetExceeded not with this function again)
@@ -336,8 +349,9 @@ def _exports(gen: _FusedGen, steps: Sequence[Step]) -> list[str]:
             if not held:
                 continue
             key = gen.const(let_key(target))
-            for j, local in enumerate(held):
-                lines += [f"{'elif' if j else 'if'} {local} is not _M:", f"    v[{key}] = (c, _xr, {local})"]
+            for j, local in enumerate(held):  # (a three-valued local is set only once three-valued code ran: ``_z``)
+                test = f"not _z and {local}" if local.startswith("_l") else local
+                lines += [f"{'elif' if j else 'if'} {test} is not _M:", f"    v[{key}] = (c, _xr, {local})"]
         if lines:
             out += [f"            if _loud & {1 << i}:", *("                " + line for line in lines)]
     return ["        if _loud:", f"            _xr = v.get({gen.const(REF_TIME)})", *out] if out else []
