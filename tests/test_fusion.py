@@ -72,6 +72,20 @@ def _fused_versions(ev: Evaluator) -> Iterator[tuple[Any, Any, Any]]:
 def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evaluator) -> None:
     """On every golden case without an unknown value, each version in force is decided by its fused function
     (no fall back), and each rule's outcome is the one decide() gives it after the same dependency gates."""
+    assert _decided_as_the_rules_do(bundled) > 200
+
+
+def test_the_counts_are_of_the_selected_rules_only() -> None:
+    """With rules left out of the report (``min_severity``), the fused function counts only the selected ones (each
+    complied, not applicable or loud; those not applicable counted at the end from the other two)."""
+    ev = Evaluator(load_rulebook(), detail="findings", min_severity="high")
+    kernel = ev._kernel
+    assert kernel is not None
+    assert any(not selected for v in _versions(ev) for _, _, selected in kernel._steps[id(v)])
+    assert _decided_as_the_rules_do(ev) > 200
+
+
+def _decided_as_the_rules_do(bundled: Evaluator) -> int:
     kernel = bundled._kernel
     assert kernel is not None
     decided = 0
@@ -94,7 +108,7 @@ def test_fused_functions_decide_the_golden_cases_as_the_rules_do(bundled: Evalua
         assert out[4] == complied_mask, f"{test.file}:{test.line}"  # (bit i: step i complied, counted or not)
         assert list(out[3]) == expected, f"{test.file}:{test.line}"
         decided += 1
-    assert decided > 200
+    return decided
 
 
 def test_the_lets_a_fused_function_leaves_for_the_messages_are_their_values(bundled: Evaluator) -> None:
