@@ -71,6 +71,7 @@ def render_datetime(value: _dt.datetime) -> str:
             return hit[1]
     # isoformat's text (iso_text), its commonest case inline: a fixed offset learnt to be of whole minutes,
     # the encoder loaded (one Python call less a timestamp shown: a loud record shows two or three)
-    if ENCODE and type(value) is _datetime and type(zone := value.tzinfo) is _timezone and MINUTE_ZONES.get(zone):
+    if ENCODE and value.__class__ is _datetime and (zone := value.tzinfo).__class__ is _timezone \
+            and MINUTE_ZONES.get(zone):
         return ENCODE[0](value)
     return iso_text(value)
