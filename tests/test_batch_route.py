@@ -1,8 +1,8 @@
-"""The batch processor's own way to the straight path (run.batch.Processor).
+"""The batch processor's records through Evaluator.evaluate with ``checked`` (run.batch.Processor).
 
-A record that rulebook.msgdecode reads (a dict of a kind with a schema, checked) goes to run.straight directly,
-without Evaluator.evaluate's checks of its type and kind. A case the straight path hands back goes to the general
-path, which does not ask the straight path again; one a fused function ran out of budget on is decided there rule
+A record that rulebook.msgdecode reads (a dict of a kind with a schema, checked) is evaluated without
+Evaluator.evaluate's checks of its type and kind. The straight path is asked once for it; a case it hands back goes
+to the general path, which does not ask it again; one a fused function ran out of budget on is decided there rule
 by rule (full detail with every verdict explained has no straight path). Each record is
 processed by two processors of one rulebook, one with the straight path and one without it, and both must write
 the same bytes.
@@ -120,3 +120,26 @@ def test_a_rule_over_its_budget(tmp_path: Path, detail: str) -> None:
         ("loops", "undetermined")]
     assert "budget exceeded" in (big.results[0].error or "")
     assert (counted.answered, counted.spent) == ((2, 0) if detail == "findings" else (1, 1))
+
+
+def test_only_a_record_the_decoder_read_is_evaluated_as_checked(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    """``checked`` is said only of a record rulebook.msgdecode read and checked; a record it leaves to the other
+    way (here, with a backslash in a string) is evaluated with the type and kind checks, and both give the same."""
+    from policy_eval.run.evaluate import Evaluator
+
+    straight, general, _ = _pair(pt.write(tmp_path / "demo.yaml", CHAIN).parent, detail="findings")
+    said: list[bool] = []
+    real = Evaluator.evaluate
+
+    def spy(self: Evaluator, case: Any, **kwargs: Any) -> Any:
+        said.append(kwargs.get("checked", False))
+        return real(self, case, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "evaluate", spy)
+    plain, escaped = _case(), _case(id="R\\u0031")
+    lines = [json.dumps(c).encode() + b"\n" for c in (plain, escaped)]
+    assert straight._decode is not None and straight._decode(lines[0]) is not None and straight._decode(lines[1]) is None
+    results = [straight.process(("cases.jsonl", n, line)) for n, line in enumerate(lines, 1)]
+    assert said == [True, False]
+    assert results[0].to_json_bytes() == results[1].to_json_bytes().replace(b'"record":2', b'"record":1')

@@ -37,7 +37,6 @@ from policy_eval.rulebook.shards import Shard, shard_records
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.blocks import INTERNAL_ERROR, Block, block_in_parts, block_of, internal_error
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.lazy import SPENT
 from policy_eval.run.result import CaseResult
 from policy_eval.run.runaway import DEFAULT_RECORD_LIMIT, RecordTimeout, Watchdog
 from policy_eval.run.slots import Slots, Slotted, slots_for
@@ -171,20 +170,14 @@ class Processor:
         try:
             # null_free: the case holds no null and no enricher may add one, so the evaluator need not search it (a NUL
             # in the bytes may be UTF-16's, whose null the search misses: only parse_record reads those)
-            null_free = checked = tried = False
-            made: Any = None
+            null_free = checked = kinded = False
             given = not isinstance(payload, (bytes, str))  # handed over as Python values (evaluate_many, jobs > 1)
             if not given:
                 plain, exact = not self.enrichers, self._exact
                 if exact is not None and plain and (decode := self._decode) is not None \
                         and (read := decode(payload)) is not None:
                     (payload, null_free), checked = read, True  # read exactly and valid, nulls known (rulebook.msgdecode)
-                    # a dict of a kind with a schema: run.straight's common case, without Evaluator.evaluate's checks
-                    if (straight := self.evaluator._straight) is not None:
-                        made = straight.result(payload, payload["kind"], None if (cid := payload.get("case_id")) is None
-                                               else id_text(cid), as_of := self.options.as_of, None if as_of is None
-                                               else self.evaluator._text(as_of), source, number, null_free)
-                        tried = True  # (made: the result, None where it gave the case back, or SPENT: out of budget)
+                    kinded = True  # (a dict of a kind with a schema: Evaluator.evaluate need not check either)
                 else:
                     null_free = plain and (b"null" not in payload if type(payload) is bytes else "null" not in payload)
                     if exact is not None and plain and (case := read_checked(payload, exact)) is not None:
@@ -205,9 +198,8 @@ class Processor:
                         else self.validator.check(payload, source, number)
                     if err is not None:
                         return self.rejected(err, payload)
-            result = made if made is not None and made is not SPENT else \
-                self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
-                                        null_free=null_free, fused=made is not SPENT, straight=not tried)
+            result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
+                                             null_free=null_free, checked=kinded)
             if self.options.explain is True and self.options.detail == "full":
                 self._comply(payload, result)
             return result

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import DEFAULT_BUDGET, Meter, current
@@ -158,28 +158,29 @@ class Evaluator(Judge):
     # --- public -----------------------------------------------------------------------------------------
     def evaluate(self, case: Mapping[str, Any], *, as_of: _dt.datetime | None = None, source: str | None = None,
                  record: int | None = None, null_free: bool = False, fused: bool = True, lazy: bool = True,
-                 straight: bool = True) -> CaseResult:
-        """Every verdict on ``case`` (``null_free``: the caller knows it holds no explicit null, e.g. its JSON text
-        has no ``null``, which spares the search for one; ``fused=False``: a fused function ran out of budget on
-        it already, so its rules are decided one by one; ``lazy=False`` and ``straight=False``: the caller ran the
-        lazy verdicts' path or run.straight's on it already, which left it to the general path)."""
-        if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
-            return CaseResult(case_id=None, kind=None, source=source, record=record, rulebook=self.rulebook.digest,
-                              quiet=(0, 0) if self.findings else None,
-                              error={"json_path": "$", "message": "a case must be a JSON object, not "
-                                                                  f"{_json_kind(case)}"})
-        case = case if type(case) is dict or isinstance(case, dict) else dict(case)
+                 checked: bool = False) -> CaseResult:
+        """Every verdict on ``case`` (``null_free``: it holds no null, e.g. its JSON text has no ``null``; ``fused=False``:
+        a fused function ran out of budget on it: rule by rule; ``lazy=False``: the lazy verdicts' path left it to the
+        general path; ``checked``: a dict of a kind with a schema, checked)."""
+        if not checked:  # (checked: a batch's record, checked as it was read: rulebook.msgdecode)
+            if type(case) is not dict and not isinstance(case, Mapping):  # (a dict is by far the common case)
+                return CaseResult(None, None, source, record, (), self.rulebook.digest, None, {"json_path": "$",
+                                  "message": f"a case must be a JSON object, not {_json_kind(case)}"},
+                                  (), (0, 0) if self.findings else None)
+            case = case if type(case) is dict or isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
         if case_id is not None:
             case_id = id_text(case_id)
         as_text = self._text(as_of) if as_of is not None else None
         digest = self.rulebook.digest
-        if not isinstance(kind, str) or kind not in self.rulebook.case_schemas:
+        if not checked and (not isinstance(kind, str) or kind not in self.rulebook.case_schemas):
             return CaseResult(case_id, kind if isinstance(kind, str) else None, source, record, (), digest, as_text,
                               {"json_path": "$.kind", "message": kind_problem(kind, self.rulebook.case_schemas)},
                               (), (0, 0) if self.findings else None)
-        if fused and straight and self._straight is not None \
+        if TYPE_CHECKING:
+            assert isinstance(case, dict) and isinstance(kind, str)  # (the checks above, or the caller's)
+        if fused and self._straight is not None \
                 and (made := self._straight.result(case, kind, case_id, as_of, as_text, source, record,
                                                    null_free)) is not None:
             if isinstance(made, CaseResult):  # (else SPENT)
