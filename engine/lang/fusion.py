@@ -286,9 +286,9 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     # complied, loud or not applicable, and most do not apply; the body kept for run.lazycode counts them as it goes)
     counted = sum(1 << i for i, s in enumerate(steps) if s.counted)
     loud_counted = "_loud" if counted == (1 << len(steps)) - 1 else f"(_loud & {counted})"
-    na = f"{counted.bit_count()} - _co - {loud_counted}.bit_count()"
+    not_applicable = f"{counted.bit_count()} - _co - {loud_counted}.bit_count()"
     lines = ["def _run(c, v, m):", "    try:", *(line for line in inner if not line.lstrip().startswith("_na += ")),
-             f"        return (_co, {na}, _loud, ({outs},), _cm)", *_HANDLERS, ""]
+             f"        return (_co, {not_applicable}, _loud, ({outs},), _cm)", *_HANDLERS, ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
                                  "_Unsure": Unsure, "_n": _null, "_Budget": BudgetExceeded, **names}
     namespace.update({f"_k{i}": k for i, k in enumerate(gen.K)})

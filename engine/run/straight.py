@@ -135,8 +135,9 @@ class Straight:
             for history, reference, shared, years in route:
                 if not shared and as_of is None and (ref := _reference(reference, case)) is None:
                     return None
-                if type(ref) is _datetime and (kept := years.get(ref.year)) is not None:
-                    version, parts = kept  # (the year's version, kept: see __init__)
+                version: PolicyVersion | None
+                if type(ref) is _datetime and (held := years.get(ref.year)) is not None:
+                    version, parts = held  # (the year's version, kept: see __init__)
                 else:
                     if (version := history.at(ref)) is None:
                         return None
