@@ -170,14 +170,14 @@ class Processor:
         try:
             # null_free: the case holds no null and no enricher may add one, so the evaluator need not search it (a NUL
             # in the bytes may be UTF-16's, whose null the search misses: only parse_record reads those)
-            null_free = checked = kinded = False
+            null_free = checked = decoded = False
             given = not isinstance(payload, (bytes, str))  # handed over as Python values (evaluate_many, jobs > 1)
             if not given:
                 plain, exact = not self.enrichers, self._exact
                 if exact is not None and plain and (decode := self._decode) is not None \
                         and (read := decode(payload)) is not None:
                     (payload, null_free), checked = read, True  # read exactly and valid, nulls known (rulebook.msgdecode)
-                    kinded = True  # (a dict of a kind with a schema: Evaluator.evaluate need not check either)
+                    decoded = True  # (a dict of a kind with a schema: Evaluator.evaluate need not check either)
                 else:
                     null_free = plain and (b"null" not in payload if type(payload) is bytes else "null" not in payload)
                     if exact is not None and plain and (case := read_checked(payload, exact)) is not None:
@@ -199,7 +199,7 @@ class Processor:
                     if err is not None:
                         return self.rejected(err, payload)
             result = self.evaluator.evaluate(payload, as_of=self.options.as_of, source=source, record=number,
-                                             null_free=null_free, checked=kinded)
+                                             null_free=null_free, checked=decoded)
             if self.options.explain is True and self.options.detail == "full":
                 self._comply(payload, result)
             return result

@@ -54,7 +54,6 @@ __all__ = ["Straight"]
 
 _new = object.__new__
 _datetime = _dt.datetime
-_YEARS = 10_000  # years kept per policy (a datetime's year is 1 to 9999)
 _Kept = tuple[PolicyVersion, Any]
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
@@ -142,7 +141,7 @@ class Straight:
                     if (version := history.at(ref)) is None:
                         return None
                     parts = kept_parts.get(id(version))
-                    if type(ref) is _datetime and history.settled(year := ref.year) and len(years) < _YEARS:
+                    if type(ref) is _datetime and history.settled(year := ref.year):  # (years: 1 to 9999)
                         years[year] = (version, parts)
                 if places is not None:  # a null on a path the version's rules read: Kernel.run_nulls
                     nulls = self._null_paths[id(version)].named(places)
