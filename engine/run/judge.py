@@ -23,6 +23,7 @@ from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.later import Later, LaterInputs
 from policy_eval.run.nullshown import shown
 from policy_eval.run.result import Outcome, RuleResult
+from policy_eval.run.violated import Maker, compile_violated
 from policy_eval.run.waived import waiver_of
 
 __all__ = ["Judge"]
@@ -55,6 +56,14 @@ class Judge:
         if deployed:
             result.params = compose.in_force(deployed, env[REF_TIME])
         return result
+
+    def violated_maker(self, version: PolicyVersion, rule: Rule) -> Maker | None:
+        """:meth:`violated` for the rule as one generated function (run.violated), or None where it is not made: a
+        waiver to look for, an explanation to trace, inputs to record, deployment parameters to record."""
+        if version.waivers or self._violated_explained or self.record_inputs or self.lazy \
+                or self._deployed.get(id(rule)):
+            return None
+        return compile_violated(version, rule, self._nullable[id(rule)])
 
     def _violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                   ref_text: str, read_ahead: Mapping[str, Any] | None, error: str | None) -> RuleResult:

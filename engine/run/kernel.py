@@ -50,6 +50,8 @@ class General(Protocol):
     def violated(self, version: PolicyVersion, rule: Rule, case: dict[str, Any], env: dict[str, Any],
                  ref_text: str) -> RuleResult | None: ...
 
+    def violated_maker(self, version: PolicyVersion, rule: Rule) -> Any: ...
+
     def null_want(self, version: PolicyVersion, nulls: tuple[str, ...]) -> int: ...
 
 
@@ -124,6 +126,7 @@ class Kernel:
         self._null_gates: dict[int, FusedGate | None] = {}  # (lang.nullcode: made on a version's first null)
         self._exact = exact_nulls
         self._lax: dict[int, Any] = {}  # (lax: with exact_nulls, the fused functions that read a null as absent)
+        self._makers: dict[int, list[Any]] = {}  # per version: each step's violated maker (General.violated_maker)
         for v in versions:
             if v.waivers:
                 continue
@@ -344,14 +347,20 @@ class Kernel:
         ref = env[REF_TIME]
         ref_text = render_datetime(ref) if type(ref) is _datetime else render(ref)  # (render's own, one call less)
         if self._alone[id(version)]:  # (the bundled versions: nothing to record for the rules after)
+            makers = self._makers.get(id(version))
+            if makers is None:  # (each rule's violated verdict as one function, where the evaluator makes one)
+                makers = self._makers[id(version)] = [ev.violated_maker(version, rule) for rule, _, _ in steps]
             while loud:  # (the loud steps only, lowest first: most cases have one or none of ~17)
                 i = (loud & -loud).bit_length() - 1
                 loud &= loud - 1
                 rule, _, selected = steps[i]
                 outcome = outcomes[i]
-                # (most loud verdicts: violated, built directly; the general path for the others)
-                result: RuleResult | Outcome | None = \
-                    ev.violated(version, rule, case, env, ref_text) if outcome is _VIOLATED else None
+                # (most loud verdicts: violated, by the rule's maker or built directly; others: the general path)
+                result: RuleResult | Outcome | None = None
+                if outcome is _VIOLATED:
+                    make = makers[i]
+                    if make is None or (result := make(case, env, ref_text)) is None:
+                        result = ev.violated(version, rule, case, env, ref_text)
                 if result is None:
                     result = ev.judged(version, rule, case, env, ref_text, None, None, None, outcome, None)
                 if selected and type(result) is RuleResult:

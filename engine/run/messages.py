@@ -30,7 +30,8 @@ from policy_eval.rulebook.policy import Condition, Rule
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.shown import _display
 
-__all__ = ["message_of", "remedies_of", "compile_message", "compile_remedies"]
+__all__ = ["message_of", "remedies_of", "compile_message", "compile_remedies", "message_conditions", "message_lines",
+           "remedy_conditions", "remedy_lines"]
 
 Message = Callable[[dict[str, Any], dict[str, Any]], str]
 Remedies = Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, Any], ...]]
@@ -61,10 +62,27 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
     parts and the values as ``_display`` shows them joined. A placeholder's code is inline
     (lang.codegen.inline) where it can be: on any exception it raises, the condition's own function decides
     the value (or its failure), as it does for a placeholder that can spend from the budget."""
-    conditions = [p for p in parts if not isinstance(p, str) and type(p.node) is not ir.Const]
+    conditions = message_conditions(parts)
     codes, prelude, names = inline([p.node for p in conditions])
-    code_of = {id(p): code for p, code in zip(conditions, codes, strict=True)}
-    lines = ["def message(c, v):", *prelude]
+    lines, joined = message_lines(parts, dict(zip(map(id, conditions), codes, strict=True)), names)
+    source = "\n".join(["def message(c, v):", *prelude, *("    " + line for line in lines), f"    return {joined}"])
+    compiled = compile(source, f"<policy-eval message {name}>", "exec")
+    exec(compiled, names)  # noqa: S102 - source built above from fixed templates; the parts are literals
+    fn: Message = names["message"]
+    return fn
+
+
+def message_conditions(parts: list[str | Condition]) -> list[Condition]:
+    """The placeholders of a message whose value depends on the case (a constant is shown once, as text)."""
+    return [p for p in parts if not isinstance(p, str) and type(p.node) is not ir.Const]
+
+
+def message_lines(parts: list[str | Condition], code_of: dict[int, str | None], names: dict[str, Any],
+                  prefix: str = "") -> tuple[list[str], str]:
+    """The lines (unindented) that set each placeholder's local, and the expression of the message's text: the
+    body of :func:`compile_message` (``code_of``: each placeholder's inline code by id; ``names``: the namespace,
+    to which the names the lines read are added, prefixed with ``prefix``)."""
+    lines: list[str] = []
     shown: list[str] = []
     names.update({"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_display": _display, "_datetime": _dt.datetime,
                   "_render_datetime": render_datetime, "Exception": Exception})
@@ -78,20 +96,14 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
             if text := value if type(value) is str else _display(value):
                 shown.append(repr(text))
             continue
-        names[f"f{i}"] = part.fn
-        lines += ["    " + line for line in _valued(f"x{i}", f"f{i}", code_of[id(part)])]
+        x, f = f"{prefix}x{i}", f"{prefix}f{i}"
+        names[f] = part.fn
+        lines += _valued(x, f, code_of[id(part)])
         # the test for the type the checker gave it first (its exact type, so _display would do the same)
         fast = _FAST.get(part.node.type.name)
-        shown.append(f"x{i} if type(x{i}) is str else _display(x{i})" if fast is None else
-                     f"{fast[1]}(x{i}) if type(x{i}) is {fast[0]} else _display(x{i})")
-    if not shown:
-        lines.append("    return ''")
-    else:
-        lines.append(f"    return ''.join(({', '.join(shown)},))")
-    compiled = compile("\n".join(lines), f"<policy-eval message {name}>", "exec")
-    exec(compiled, names)  # noqa: S102 - source built above from fixed templates; the parts are literals
-    fn: Message = names["message"]
-    return fn
+        shown.append(f"{x} if type({x}) is str else _display({x})" if fast is None else
+                     f"{fast[1]}({x}) if type({x}) is {fast[0]} else _display({x})")
+    return lines, (f"''.join(({', '.join(shown)},))" if shown else "''")
 
 
 def _valued(target: str, fn: str, inline_code: str | None) -> list[str]:
@@ -109,21 +121,37 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
     then its amount, then its duration), inline where they can be (as a message's placeholders are)."""
     if not rule.remedies:
         return _no_remedies
-    conditions = [c for rem in rule.remedies for c in (rem.when, rem.amount, rem.duration) if c is not None]
+    conditions = remedy_conditions(rule)
     codes, prelude, names = inline([c.node for c in conditions])
-    code_of = {id(c): code for c, code in zip(conditions, codes, strict=True)}
+    lines = remedy_lines(rule, dict(zip(map(id, conditions), codes, strict=True)), names)
+    source = "\n".join(["def remedies(c, v):", *prelude, *("    " + line for line in lines), "    return _tuple(out)"])
+    compiled = compile(source, f"<policy-eval remedies {name[:60]}>", "exec")
+    exec(compiled, names)  # noqa: S102 - source built above from fixed templates; every value is a bound name
+    fn: Remedies = names["remedies"]
+    return fn
+
+
+def remedy_conditions(rule: Rule) -> list[Condition]:
+    """The conditions of the rule's remedies, in the order they are called."""
+    return [c for rem in rule.remedies for c in (rem.when, rem.amount, rem.duration) if c is not None]
+
+
+def remedy_lines(rule: Rule, code_of: dict[int, str | None], names: dict[str, Any], prefix: str = "") -> list[str]:
+    """The lines (unindented) that build the list ``out`` of the rule's remedies: the body of
+    :func:`compile_remedies` (``code_of`` and ``names`` as for :func:`message_lines`; ``prefix`` for the names
+    added)."""
     names.update({"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_Money": Money, "_money_shown": money_shown,
                   "_timedelta": _dt.timedelta, "_render": render, "_dict": dict, "_tuple": tuple,
                   "isinstance": isinstance, "Exception": Exception})
-    lines = ["def remedies(c, v):", *prelude, "    out = []"]
+    lines = ["out = []"]
     count = 0
 
     def value(cond: Condition, indent: str) -> list[str]:
         """Lines that set ``x`` to the condition's value (unknown on a data error)."""
         nonlocal count
         count += 1
-        names[f"f{count}"] = cond.fn
-        return [indent + line for line in _valued("x", f"f{count}", code_of[id(cond)])]
+        names[f"{prefix}f{count}"] = cond.fn
+        return [indent + line for line in _valued("x", f"{prefix}f{count}", code_of[id(cond)])]
 
     for i, rem in enumerate(rule.remedies):
         head: dict[str, Any] = {"kind": rem.kind}
@@ -134,15 +162,16 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
             tail["form"] = rem.form
         if rem.description:
             tail["description"] = rem.description
-        names[f"H{i}"], names[f"T{i}"], names[f"W{i}"] = head, tail, {**head, **tail}
-        indent = "    "
+        h, t, w = f"{prefix}H{i}", f"{prefix}T{i}", f"{prefix}W{i}"
+        names[h], names[t], names[w] = head, tail, {**head, **tail}
+        indent = ""
         if rem.when is not None:
             lines += value(rem.when, indent) + [f"{indent}if x is True:"]
             indent += "    "
         if rem.amount is None and rem.duration is None:
-            lines.append(f"{indent}out.append(_dict(W{i}))")
+            lines.append(f"{indent}out.append(_dict({w}))")
             continue
-        lines.append(f"{indent}e = _dict(H{i})")
+        lines.append(f"{indent}e = _dict({h})")
         if rem.amount is not None:
             lines += value(rem.amount, indent) + [
                 f"{indent}if isinstance(x, _Money):", f"{indent}    e['amount'], e['amount_text'] = _money_shown(x)",
@@ -151,13 +180,9 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
             lines += value(rem.duration, indent) + [
                 f"{indent}e['duration'] = _render(x) if isinstance(x, _timedelta) else 'unknown'"]
         if tail:
-            lines.append(f"{indent}e.update(T{i})")
+            lines.append(f"{indent}e.update({t})")
         lines.append(f"{indent}out.append(e)")
-    lines.append("    return _tuple(out)")
-    compiled = compile("\n".join(lines), f"<policy-eval remedies {name[:60]}>", "exec")
-    exec(compiled, names)  # noqa: S102 - source built above from fixed templates; every value is a bound name
-    fn: Remedies = names["remedies"]
-    return fn
+    return lines
 
 
 def _no_remedies(case: dict[str, Any], env: dict[str, Any]) -> tuple[dict[str, Any], ...]:
