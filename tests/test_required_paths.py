@@ -2,7 +2,8 @@
 
 A fused function reads a path every checked case holds (``request.type`` of an after-sale case) without testing it
 for unknown at each use: it tests it once, at the top, and gives up (the caller decides the case rule by rule)
-on a case without it, which only an unchecked case can be (the API with validation off). These tests fail if a
+on a case without it, which only an unchecked case can be (the API with validation off). A required record it
+hoists (``request``) is tested where it is read, and the reads within it are not tested for it again. These tests fail if a
 path the schema does not require were taken as required, if the test at the top were missing or wrong, or if a
 case without a required path were decided otherwise than by the function that takes nothing as required.
 """
@@ -10,6 +11,7 @@ case without a required path were decided otherwise than by the function that ta
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -80,7 +82,21 @@ def test_a_fused_function_tests_the_required_paths_it_reads_once(pair: tuple[Eva
                    for fn in plain._kernel._fused.values() if fn is not None)
 
 
-@pytest.mark.parametrize("change", ["removed", "null"])
+def test_a_required_record_is_tested_once_where_it_is_read(pair: tuple[Evaluator, Evaluator]) -> None:
+    """``order`` and ``request`` (required records, hoisted): each tested at its read, the reads within it not."""
+    seeded, plain = pair
+    assert seeded._kernel is not None and plain._kernel is not None
+    history = next(h for h in seeded._by_kind["after_sale"] if h.id == "after-sales")
+    body = " ".join(seeded._kernel._fused[id(history.latest())].inline.body)
+    tested = set(re.findall(r"if (_r\d+) is None: +_u\(\)", body.split("# step 0")[0]))
+    assert len(tested) >= 2  # order and request
+    assert not any(f"{record} is None or" in body for record in tested)
+    plain_bodies = [" ".join(fn.inline.body) for fn in plain._kernel._fused.values() if fn is not None]
+    assert not any(re.search(r"if _r\d+ is None: +_u\(\)", b) for b in plain_bodies)
+    assert any(re.search(r"_r\d+ is None or", b) for b in plain_bodies)  # (without: tested at every read)
+
+
+@pytest.mark.parametrize("change", ["removed", "null", "text"])
 def test_a_case_without_a_required_path_is_decided_as_without_the_test(pair: tuple[Evaluator, Evaluator],
                                                                        change: str) -> None:
     seeded, plain = pair
@@ -96,8 +112,8 @@ def test_a_case_without_a_required_path_is_decided_as_without_the_test(pair: tup
                 continue
             if change == "removed":
                 del node[path[-1]]
-            else:
-                node[path[-1]] = None
+            else:  # (a text where a record is required: only an unchecked case, which the fused function gives up on)
+                node[path[-1]] = None if change == "null" else "x"
             null_free = not compose.has_null(other)
             a = seeded.evaluate(other, source="x.jsonl", record=1, null_free=null_free)
             b = plain.evaluate(other, source="x.jsonl", record=1, null_free=null_free)

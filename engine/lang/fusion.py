@@ -157,9 +157,9 @@ class _FusedGen(SureGen):
         call = super().closure(node)
         return f"({self.fn(_no_null)}(c, {self.const(paths)}) and {call})" if paths else call
 
-    def hoist_all(self, roots: Sequence[ir.IR]) -> None:
+    def hoist_all(self, roots: Sequence[ir.IR], required: frozenset[tuple[str, ...]] = frozenset()) -> None:
         """Read each case path that the rules (and the lets they use, each once) read more than once a single
-        time, at the top."""
+        time, at the top (a required record tested there: ``hoist_counted``)."""
         counts: dict[tuple[str, ...], list[ir.Field]] = {}
         seen_lets: set[int] = set()
         stack = list(roots)
@@ -174,14 +174,15 @@ class _FusedGen(SureGen):
                 if path is not None:
                     counts.setdefault(path, []).append(n)
             stack.extend(ir.children(n))
-        self.hoist_counted(counts)
+        self.hoist_counted(counts, required)
 
 
 def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exact_nulls: bool = False,
             required: frozenset[tuple[str, ...]] = frozenset()) -> tuple[str, Inline]:
     gen = _FusedGen(exact_nulls)
     gen.compile_body = quantifier_body
-    gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None])
+    gen.hoist_all([n for s in steps for n in (s.when, s.condition) if n is not None],
+                  required if two_valued else frozenset())
     # the hoisted reads of paths every checked case holds (``required``): tested once, at the top, where one that is
     # unknown makes the function give up (None: the caller decides the case rule by rule); every two-valued
     # expression below then uses them untested

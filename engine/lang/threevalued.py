@@ -81,6 +81,7 @@ class _Gen:
         self.n = 0
         self.hoisted: dict[tuple[str, ...], str] = {}
         self.records: dict[tuple[str, ...], str] = {}  # hoisted records on the way to hoisted paths
+        self.sure_records: set[str] = set()  # (those tested once, at the top: see hoist_counted's ``required``)
         self.lets: dict[int, str] = {}
         self.prelude: list[str] = []
 
@@ -95,9 +96,13 @@ class _Gen:
                 counts.setdefault(path, []).append(n)
         self.hoist_counted(counts)
 
-    def hoist_counted(self, counts: dict[tuple[str, ...], list[ir.Field]]) -> None:
+    def hoist_counted(self, counts: dict[tuple[str, ...], list[ir.Field]],
+                      required: frozenset[tuple[str, ...]] = frozenset()) -> None:
         """Hoist each path read more than once (``counts``: path → its reads) to a local read at the top, and
-        each record on the way to two reads or more (``order`` for ``order.a`` and ``order.b``)."""
+        each record on the way to two reads or more (``order`` for ``order.a`` and ``order.b``). ``required``:
+        paths every case the caller runs holds (rulebook.required); a hoisted record among them is tested once,
+        where it is read (a case without it makes the function give up: ``_u()``, which the caller's function
+        must take as lang.fusion's does), and the reads within it are not tested for it again."""
         shared: dict[tuple[str, ...], int] = {}
         for path, nodes in counts.items():
             for i in range(1, len(path)):
@@ -107,13 +112,17 @@ class _Gen:
                 name = f"_r{len(self.records)}"
                 outer = self.records.get(prefix[:-1])
                 key = self.const(prefix[-1])
-                read = f"c.get({key})" if outer is None else f"(None if {outer} is None else {outer}.get({key}))"
+                read = f"c.get({key})" if outer is None else f"{outer}.get({key})" if outer in self.sure_records \
+                    else f"(None if {outer} is None else {outer}.get({key}))"
                 self.prelude.append(f"    {name} = {read}")
                 if self.exact_nulls:  # a null record raises
                     within = "c" if outer is None else outer
                     held = "" if outer is None else f"{outer} is not None and "
                     self.prelude.append(f"    if {name} is None and {held}{key} in {within}:")
                     self.prelude.append("        _n()")
+                if prefix in required and (outer is None or outer in self.sure_records):
+                    self.prelude += [f"    if {name} is None:", "        _u()"]
+                    self.sure_records.add(name)
                 self.records[prefix] = name
         for path, nodes in sorted(counts.items()):
             if len(nodes) > 1:
@@ -232,7 +241,8 @@ class _Gen:
         current = start
         exact = self.exact_nulls and base is None
         for i, k in enumerate(keys):
-            held = f"{current} is None or " if current is record else ""  # a hoisted record may be missing
+            # (a hoisted record may be missing, unless tested at the top)
+            held = f"{current} is None or " if current is record and record not in self.sure_records else ""
             key = self.const(k)
             # (exact: each level its own local, the record a key is looked for in being still at hand)
             into = self.tmp() if exact and i < len(keys) - 1 else t
