@@ -47,7 +47,7 @@ from policy_eval.run.kernel import General, Kernel, quiet_split
 from policy_eval.run.lazy import SPENT, Spent
 from policy_eval.run.nullpaths import ReadPaths, has_null, null_places
 from policy_eval.run.nullshown import NO_NULL
-from policy_eval.run.result import CaseResult
+from policy_eval.run.result import CaseResult, Outcome
 from policy_eval.run.written import Runs, VersionRun, written_result
 
 __all__ = ["Straight"]
@@ -58,6 +58,7 @@ _Kept = tuple[PolicyVersion, Any]
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
+_VIOLATED = Outcome.VIOLATED
 
 
 def _reference(reference: Any, case: dict[str, Any]) -> Any:
@@ -182,6 +183,7 @@ class Straight:
         made.kind = kind
         made.source = source
         made.record = record
+        tally: tuple[int, int, int, int] | None = None  # (CaseResult.tally's, where it is plain: most cases)
         if found is not None and bare:  # (what the general path keeps of them: run.kernel.quiet_split)
             kept, bare_complied, bare_not_applicable = quiet_split(found)
             complied += bare_complied
@@ -189,14 +191,17 @@ class Straight:
             made.results = tuple(kept)
         elif found is not None:
             made.results = tuple(found)
+            if len(found) == 1 and found[0].outcome is _VIOLATED:
+                tally = (complied, 1, not_applicable, 0)
         else:
             made.results = ()
+            tally = (complied, 0, not_applicable, 0)
         made.rulebook = self._digest
         made.as_of = as_text
         made.error = None
         made.versions = tuple(versions)
         made.quiet = (complied, not_applicable)
-        made._tally = None
+        made._tally = tally
         return made
 
     def _written(self, route: tuple[tuple[PolicyHistory, Any, bool, dict[int, _Kept]], ...], case: dict[str, Any],
