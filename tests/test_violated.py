@@ -92,11 +92,10 @@ def test_batch_results_equal_without_makers(monkeypatch: pytest.MonkeyPatch) -> 
     general way: the same results, and the makers were used."""
     book = load_rulebook()
     used = []
-    with_makers = Evaluator(book, detail="findings")
-    real = with_makers.violated_maker
+    real = Evaluator.violated_maker
 
-    def counted(version: Any, rule: Any) -> Any:
-        make = real(version, rule)
+    def counted(self: Evaluator, version: Any, rule: Any) -> Any:
+        make = real(self, version, rule)
         if make is None:
             return None
 
@@ -104,10 +103,27 @@ def test_batch_results_equal_without_makers(monkeypatch: pytest.MonkeyPatch) -> 
             used.append(rule.full_id)
             return make(case, env, ref_text)
         return spy
-    monkeypatch.setattr(with_makers, "violated_maker", counted)
+    monkeypatch.setattr(Evaluator, "violated_maker", counted)  # (the makers are made with the evaluator)
+    with_makers = Evaluator(book, detail="findings")
+    monkeypatch.setattr(Evaluator, "violated_maker", lambda self, version, rule: None)
     without = Evaluator(book, detail="findings")
-    monkeypatch.setattr(without, "violated_maker", lambda version, rule: None)
     cases = [t.case for t in TESTS if t.params is None]
     for case in cases:
         assert with_makers.evaluate(case).to_json_bytes() == without.evaluate(case).to_json_bytes()
     assert len(used) > 50
+
+
+def test_made_with_the_evaluator_so_that_forked_workers_inherit_them() -> None:
+    """A findings evaluator's straight path makes the makers of its versions when it is made (before any case), and
+    the kernel's loud verdicts use those very functions."""
+    book = load_rulebook()
+    ev = Evaluator(book, detail="findings")
+    assert ev._kernel is not None
+    version = next(h for h in ev._by_kind["after_sale"] if h.id == "after-sales").latest()
+    made = ev._kernel.makers.get(id(version))
+    assert made is not None and len(made) == len(ev._kernel.rules(version)) and all(m is not None for m in made)
+    before = list(made)
+    for test in TESTS:
+        if test.params is None and test.case.get("kind") == "after_sale":
+            ev.evaluate(test.case)
+    assert ev._kernel.makers[id(version)] == before and all(a is b for a, b in zip(before, made, strict=True))

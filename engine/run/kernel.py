@@ -31,6 +31,7 @@ from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.fusing import GATED, Step_, fused_of
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.shown import _error_text
+from policy_eval.run.violated import Makers
 
 __all__ = ["Kernel", "General", "FAILURES", "GATED", "failure", "decide", "when_false", "quiet_split"]
 
@@ -126,7 +127,7 @@ class Kernel:
         self._null_gates: dict[int, FusedGate | None] = {}  # (lang.nullcode: made on a version's first null)
         self._exact = exact_nulls
         self._lax: dict[int, Any] = {}  # (lax: with exact_nulls, the fused functions that read a null as absent)
-        self._makers: dict[int, list[Any]] = {}  # per version: each step's violated maker (General.violated_maker)
+        self.makers = Makers()  # per version: each step's violated verdict as one function (run.violated)
         for v in versions:
             if v.waivers:
                 continue
@@ -347,9 +348,7 @@ class Kernel:
         ref = env[REF_TIME]
         ref_text = render_datetime(ref) if type(ref) is _datetime else render(ref)  # (render's own, one call less)
         if self._alone[id(version)]:  # (the bundled versions: nothing to record for the rules after)
-            makers = self._makers.get(id(version))
-            if makers is None:  # (each rule's violated verdict as one function, where the evaluator makes one)
-                makers = self._makers[id(version)] = [ev.violated_maker(version, rule) for rule, _, _ in steps]
+            makers = self.makers.get(id(version)) or self.makers.made(ev, version, steps)
             while loud:  # (the loud steps only, lowest first: most cases have one or none of ~17)
                 i = (loud & -loud).bit_length() - 1
                 loud &= loud - 1

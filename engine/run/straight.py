@@ -108,6 +108,13 @@ class Straight:
         self._parts: dict[int, tuple[Any, Any, tuple[str, str | None]]] = {
             id(v): (*parts, (h.id, v.version)) for route in self._routes.values() for h, _, _, _ in route
             for v in h.versions if (parts := kernel.fused_steps(v)) is not None}
+        # the violated verdicts' makers (run.violated) of the versions whose loud verdicts need nothing of the rules
+        # before (Kernel.loud), made now: a forked worker inherits them
+        for route in self._routes.values():
+            for v in (v for h, _, _, _ in route for v in h.versions if id(v) in self._parts):
+                steps = self._parts[id(v)][1]
+                if not any(depends for _, depends, _ in steps):
+                    kernel.makers.made(general, v, steps)
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
                source: str | None, record: int | None, null_free: bool = True) -> CaseResult | Spent | None:

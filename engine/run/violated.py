@@ -28,7 +28,7 @@ from policy_eval.run.nullpaths import ReadPaths, null_paths
 from policy_eval.run.nullshown import NO_NULL
 from policy_eval.run.result import FIELDS, Outcome, RuleResult
 
-__all__ = ["Maker", "compile_violated"]
+__all__ = ["Maker", "Makers", "compile_violated"]
 
 Maker = Callable[[dict[str, Any], dict[str, Any], str], "RuleResult | None"]
 
@@ -59,3 +59,17 @@ def compile_violated(version: PolicyVersion, rule: Rule, nullable: ReadPaths) ->
     exec(compiled, names)  # noqa: S102 - source built from fixed templates; every value is a bound name
     fn: Maker = names["make"]
     return fn
+
+
+class Makers(dict[int, list["Maker | None"]]):
+    """Per version (by id): each of its steps' makers, in step order (None where the evaluator makes none), made
+    once: run.straight asks for its versions' when it is made, so that forked batch workers inherit them rather than
+    each compiling its own on its first loud verdicts."""
+
+    def made(self, ev: Any, version: PolicyVersion, steps: list[Any]) -> list[Maker | None]:
+        """The version's makers (``steps``: its kernel steps; ``ev``: the evaluator, whose ``violated_maker`` says
+        which rules have one)."""
+        found = self.get(id(version))
+        if found is None:
+            found = self[id(version)] = [ev.violated_maker(version, rule) for rule, _, _ in steps]
+        return found
