@@ -196,10 +196,13 @@ class _Builder:
             if not isinstance(pattern, str):
                 raise _Unsupported("pattern")
             try:
-                search = _RE2Search(pattern).search
+                searcher = _RE2Search(pattern)
             except Exception as exc:  # (a pattern RE2 refuses: the load-time check names it)
                 raise _Unsupported("pattern") from exc
-            self.add(indent, f"if {self.held(var, 'str', sole)} and not {self.constant(search)}({var}):", "    return None")
+            # (its remembered answer first, one call less: a text held here is a str; False there is searched again)
+            known, search = self.constant(searcher.answers), self.constant(searcher.search)
+            self.add(indent, f"if {self.held(var, 'str', sole)} and not ({known}.get({var}) or {search}({var})):",
+                     "    return None")
         text = _meta(str, min_length=schema.get("minLength"), max_length=schema.get("maxLength"))
         if fmt != "date-time":
             return text, None

@@ -91,6 +91,12 @@ class _RE2Search:
         self._regex = pin_pattern(pattern)  # written in a schema: checked at load, kept compiled
         self._memo: dict[str, bool] = {}
 
+    @property
+    def answers(self) -> dict[str, bool]:
+        """The answers remembered by text (the one dict of the object's life: emptied when full, never replaced),
+        for generated code that looks there before it calls :meth:`search` (rulebook.msgdecode's walker)."""
+        return self._memo
+
     def search(self, text: str) -> bool:
         if type(text) is not str or len(text) > _MEMO_TEXT:
             return self._search(text)
