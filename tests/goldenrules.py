@@ -20,14 +20,21 @@ def rules_in_force(cases: Iterable[tuple[str | None, dict[str, Any]]]) -> Iterat
     books: dict[str | None, Any] = {}
     for params, case in cases:
         book = books.get(params) or books.setdefault(params, load_rulebook(params=params))
-        for history in book.policies.values():
-            if history.applies_to != case.get("kind"):
-                continue
-            try:
-                ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
-            except DATA_ERRORS:
-                continue
-            if ref is UNKNOWN or (version := history.at(ref)) is None:
-                continue
+        for version, ref in versions_in_force(book, case):
             for rule in version.rules:
                 yield rule, case, ref
+
+
+def versions_in_force(book: Any, case: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """(version, reference time) of each policy of the case's kind in force on it, in the rulebook's order."""
+    found = []
+    for history in book.policies.values():
+        if history.applies_to != case.get("kind"):
+            continue
+        try:
+            ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
+        except DATA_ERRORS:
+            continue
+        if ref is not UNKNOWN and (version := history.at(ref)) is not None:
+            found.append((version, ref))
+    return found

@@ -14,32 +14,17 @@ from typing import Any
 
 import pytest
 from goldencorpus import golden_tests
+from goldenrules import versions_in_force
 
 from policy_eval.lang.compiler import REF_TIME
-from policy_eval.lang.values import UNKNOWN, render
+from policy_eval.lang.values import render
 from policy_eval.rulebook import load_rulebook
 from policy_eval.run.evaluate import Evaluator
-from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.nullpaths import null_paths
 from policy_eval.run.nullshown import NO_NULL
 from policy_eval.run.result import FIELDS, RuleResult
 
 TESTS = golden_tests()
-
-
-def _in_force(book: Any, case: dict[str, Any]) -> list[tuple[Any, Any]]:
-    """(version, reference time) of each policy of the case's kind in force on it."""
-    found = []
-    for history in book.policies.values():
-        if history.applies_to != case.get("kind"):
-            continue
-        try:
-            ref = history.latest().reference_time.fn(case, {REF_TIME: UNKNOWN})
-        except DATA_ERRORS:
-            continue
-        if ref is not UNKNOWN and (version := history.at(ref)) is not None:
-            found.append((version, ref))
-    return found
 
 
 def test_golden_cases_every_rule() -> None:
@@ -50,7 +35,7 @@ def test_golden_cases_every_rule() -> None:
             book = load_rulebook(params=test.params)
             books[test.params] = (book, Evaluator(book, detail="findings"))
         book, ev = books[test.params]
-        for version, ref in _in_force(book, test.case):
+        for version, ref in versions_in_force(book, test.case):
             for rule in version.rules:
                 make = ev.violated_maker(version, rule)
                 if make is None:
