@@ -342,8 +342,8 @@ class Kernel:
     def loud(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any],
              steps: list[Step_], outcomes: tuple[Any, ...], loud: int) -> list[RuleResult]:
         """The verdicts of the rules the fused function found violated or undetermined (``loud``: their bit
-        mask), built by the general path in plan order (a verdict records what the rules it depends on
-        decided)."""
+        mask), as the general path builds them (a violated one by its rule's maker, run.violated), in plan order (a
+        verdict records what the rules it depends on decided)."""
         found: list[RuleResult] = []
         ref = env[REF_TIME]
         ref_text = render_datetime(ref) if type(ref) is _datetime else render(ref)  # (render's own, one call less)
