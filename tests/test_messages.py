@@ -239,3 +239,34 @@ def test_placeholders_inline_where_they_cannot_spend_and_called_where_they_can()
     del calls[:]
     assert message({**case, "opened_at": 5}, {}).startswith("case C1 opened unknown: ")
     assert calls == ["opened_at", walk.text]
+
+
+def test_a_let_kept_in_the_environment_is_taken_and_one_of_another_case_is_not() -> None:
+    """A message or remedy reads a let where its memoised function keeps it (lang.codegen.inline): kept for this
+    case and reference time, the value is taken (a planted value shows, which computing it would not give); kept for
+    another case or time, or not kept, it is computed, equal to the interpreted form."""
+    from policy_eval.lang import ir as ir_
+    from policy_eval.lang.compiler import let_key
+
+    planted = reached = 0
+    for rule, case, ref in rules_in_force((t.params, t.case) for t in TESTS):
+        lets = {id(n.expr): n.expr for n in ir_.walk(*rule.shown_nodes()) if isinstance(n, ir_.LetRef)}
+        if not lets:
+            continue
+        env = {REF_TIME: ref}
+        want = _interpreted_message(rule.message, case, dict(env))
+        want_remedies = interpreted_remedies(rule, lambda c: _value(c, case, env))  # noqa: B023
+        stale = dict(env)
+        for target in lets.values():  # kept for another case, and for this case at another time
+            stale[let_key(target)] = ({}, ref, "planted")
+        assert message_of(rule)(case, dict(stale)) == want, rule.full_id
+        assert remedies_of(rule)(case, dict(stale)) == want_remedies, rule.full_id
+        other_time = {REF_TIME: ref, **{let_key(t): (case, object(), "planted") for t in lets.values()}}
+        assert message_of(rule)(case, other_time) == want, rule.full_id
+        reached += 1
+        shown_lets = [p.node.expr for p in rule.message.parts if not isinstance(p, str) and type(p.node) is ir_.LetRef]
+        if shown_lets:  # (a placeholder that is a let: the value kept for this case and time is what it shows)
+            kept = {REF_TIME: ref, **{let_key(t): (case, ref, "PLANTED") for t in shown_lets}}
+            planted += "PLANTED" in message_of(rule)(case, kept)
+    assert reached > 100
+    assert planted > 0  # a kept value is taken, not computed again

@@ -22,7 +22,8 @@ MemoryError or a RecursionError, the condition is re-evaluated with the
 closures, which produce the precise located failure (or the same value):
 generated code is an optimisation, never a different semantics. A let-binding
 is a local ``_lN`` filled on first use by the let's own memoised function
-(:func:`~policy_eval.lang.compiler.let_function`), never its code inlined. Property tests check both
+(:func:`~policy_eval.lang.compiler.let_function`), never its code inlined (in :func:`inline`'s code for
+messages and remedies, its code inline where the environment keeps no value for it). Property tests check both
 paths agree with the reference interpreter.
 """
 
@@ -34,7 +35,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import current, may_charge
-from policy_eval.lang.compiler import Compiled, compile_ir
+from policy_eval.lang.compiler import REF_TIME, Compiled, compile_ir, let_function, let_key
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.threevalued import _UNSET, _Gen, _never_unknown
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
@@ -132,6 +133,33 @@ def _generated(node: ir.IR, name: str, slow: Compiled) -> Compiled:
     return fast
 
 
+class _InlineGen(_Gen):
+    """:func:`inline`'s generator: a let's value is taken where its memoised function keeps it for the case (a fused
+    function leaves there the lets a loud verdict's message reads), else computed by the let's own code inline, not
+    by a call of that function and of the compiled code it calls (two Python frames: the messages and remedies of
+    violated verdicts read lets the fused function did not compute, an amount owed say). A let that can spend from
+    the budget, or whose code is longer than :data:`_LET_CAP`, is its function's, as in :class:`_Gen`. Its code
+    raises what that function's code raises, so the caller's fallback on an exception (the node's own function) is
+    unchanged; the value is not left in the environment."""
+
+    def g_LetRef(self, node: ir.LetRef) -> str:
+        if may_charge([node.expr]):
+            return super().g_LetRef(node)
+        local = self.lets.get(id(node.expr))
+        if local is None:
+            local = self.lets[id(node.expr)] = f"_l{len(self.lets)}"
+            self.prelude.append(f"    {local} = _M")
+        code = self.expr(node.expr)
+        if len(code) > _LET_CAP:
+            return f"({local} if {local} is not _M else ({local} := {self.fn(let_function(node.expr))}(c, v)))"
+        kept, key, ref = self.tmp(), self.const(let_key(node.expr)), self.const(REF_TIME)
+        return (f"({local} if {local} is not _M else ({local} := ({kept}[2] if ({kept} := v.get({key})) is not None "
+                f"and {kept}[0] is c and {kept}[1] is v.get({ref}) else {code})))")
+
+
+_LET_CAP = 1_500  # characters of a let's code inline (lang.codegen.inline)
+
+
 def inline(nodes: Sequence[Any], cap: int = 4_000) -> tuple[list[str | None], list[str], dict[str, Any]]:
     """Three-valued code for each of ``nodes`` as an expression of ``c`` (the case) and ``v`` (the
     environment), for one function the caller generates around them: (each node's code, or None for a node
@@ -141,7 +169,7 @@ def inline(nodes: Sequence[Any], cap: int = 4_000) -> tuple[list[str | None], li
     the node's generated function would raise before its fallback to the closures, so a caller that calls
     that function on any exception gets its value or its failure exactly. The code's own names start with
     ``_t``, ``_l``, ``_k`` or ``_f`` followed by a digit, or are ``U``, ``_M``, ``c`` and ``v``."""
-    gen = _Gen()
+    gen = _InlineGen()
     codes: list[str | None] = []
     for node in nodes:
         if not isinstance(node, ir.IR) or may_charge([node]):
