@@ -21,6 +21,8 @@ import policytext as pt
 import pytest
 from goldencorpus import golden_tests
 
+from policy_eval.lang.timestamps import MEMO, parse_timestamp
+from policy_eval.lang.values import ValueParseError
 from policy_eval.rulebook import load_rulebook
 from policy_eval.rulebook.policy import parse_instant
 from policy_eval.run import compose
@@ -129,6 +131,48 @@ def test_the_golden_corpus_and_its_variants(pairs: Any, detail: str) -> None:
     assert counted.answered > least and counted.handed_back > 300, (counted.answered, counted.handed_back)
 
 
+@pytest.mark.parametrize("remembered", [True, False])
+def test_a_plain_reference_time_read_from_the_memo_or_by_its_function(pairs: Any, remembered: bool) -> None:
+    """The after-sale policies' reference time (``request.submitted_at``) is looked up in lang.timestamps' memo where
+    the record's read left it, else read by its compiled function: both give the general path's answers, on every
+    golden after-sale case and its variants (the reference time missing, null, mistyped or in another form)."""
+    straight, general, _ = pairs(None)
+    assert straight._straight is not None
+    assert [plain for *_, plain in straight._straight._routes["after_sale"]] == [("request", "submitted_at")] * 2
+    compared = 0
+    for index, test in enumerate(TESTS):
+        if test.params is not None or test.case.get("kind") != "after_sale":
+            continue
+        for case in _variants(test.case, index) if index % 2 == 0 else [test.case]:
+            text = case.get("request", {}).get("submitted_at") if isinstance(case.get("request"), dict) else None
+            if remembered and isinstance(text, str):
+                try:
+                    MEMO[text] = parse_timestamp(text)  # (as the record's read leaves it)
+                except ValueParseError:
+                    pass
+            elif isinstance(text, str):
+                MEMO.pop(text, None)
+            _same(straight, general, case)
+            compared += 1
+    assert compared > 500
+
+
+def test_another_reference_time_is_read_by_its_function(tmp_path: Path) -> None:
+    """Only a timestamp read from a record at the root is looked up: a sum, or a timestamp at the root, is not."""
+    refs = (("a-lag", "request.submitted_at + 1h"), ("b-plain", "request.submitted_at"), ("c-seen", "snapshot_at"))
+    for name, ref in refs:
+        pt.write(tmp_path / f"{name}.yaml", pt.policy(pt.rules_text(pt.rule("in-window", "request.submitted_at <= "
+                                                                            "order.confirmed_at + 15d")),
+                                                      id=name, reference_time=ref, effective_from="2020-01-01"))
+    straight, general, _ = _pair(pt.load(tmp_path))
+    assert straight._straight is not None
+    assert [plain for *_, plain in straight._straight._routes["after_sale"]] == [None, ("request", "submitted_at"),
+                                                                                 None]
+    for test in TESTS:
+        if test.params is None and test.case.get("kind") == "after_sale":
+            _same(straight, general, test.case)
+
+
 @pytest.mark.parametrize("detail", ["findings", "full"])
 def test_generated_records_of_every_kind(detail: str) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
@@ -205,7 +249,7 @@ def test_policies_of_a_kind_with_their_own_reference_times(tmp_path: Path) -> No
                                                       id=name, reference_time=ref, effective_from=since))
     rb = pt.load(tmp_path)
     straight, general, counted = _pair(rb)
-    assert [shared for _, _, shared, _ in straight._straight._routes["after_sale"]] == [False, False, True]
+    assert [shared for _, _, shared, *_ in straight._straight._routes["after_sale"]] == [False, False, True]
     inside = _same(straight, general, _chain_case(confirmed_at="2024-02-26T10:00:00+08:00"))
     assert inside.versions == (("a-submitted", "1"), ("b-confirmed", "1"), ("c-confirmed", "1"))
     assert counted.answered == 1 and counted.handed_back == 0
@@ -225,7 +269,7 @@ def test_one_reference_text_with_two_parameter_values_is_read_for_each(tmp_path:
         pt.write(tmp_path / f"{name}.yaml", pt.policy(body, id=name, reference_time="request.submitted_at + lag",
                                                       effective_from=since))
     straight, general, counted = _pair(pt.load(tmp_path))
-    assert [shared for _, _, shared, _ in straight._straight._routes["after_sale"]] == [False, False]
+    assert [shared for _, _, shared, *_ in straight._straight._routes["after_sale"]] == [False, False]
     result = _same(straight, general, _chain_case())  # submitted 2024-03-01: b-lag is in force at 2024-03-31
     assert result.versions == (("a-lag", "1"), ("b-lag", "1")) and counted.answered == 1
 

@@ -39,6 +39,8 @@ from policy_eval.lang import ir
 from policy_eval.lang.budget import _CURRENT as _METER
 from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
+from policy_eval.lang.readers import read_datetime
+from policy_eval.lang.timestamps import MEMO
 from policy_eval.lang.values import UNKNOWN
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy.model import PolicyVersion
@@ -58,6 +60,10 @@ _Kept = tuple[PolicyVersion, Any]
 _METER_SET = _METER.set
 _METER_RESET = _METER.reset
 _CASE_RESULT = CaseResult
+_MEMO_GET = MEMO.get
+# a policy of a kind: its history, its reference time's function, whether that is the one before's, its versions kept
+# by year, the keys of a plain reference time (_plain)
+_Route = tuple[PolicyHistory, Any, bool, dict[int, _Kept], tuple[str, str] | None]
 _VIOLATED = Outcome.VIOLATED
 
 
@@ -69,6 +75,16 @@ def _reference(reference: Any, case: dict[str, Any]) -> Any:
     except DATA_ERRORS:
         return None
     return None if ref is UNKNOWN else ref
+
+
+def _plain(node: Any) -> tuple[str, str] | None:
+    """The two keys of a reference time read as a timestamp from a record at the case's root (the after-sale
+    policies' ``request.submitted_at``), or None for any other: its value is the timestamp the record's read
+    remembered in lang.timestamps' memo, as the compiled read itself looks there first (lang.threevalued)."""
+    if type(node) is ir.Field and node.convert is read_datetime and type(base := node.base) is ir.Field \
+            and base.base is None:
+        return base.key, node.key
+    return None
 
 
 def _same_reference(history: PolicyHistory, before: PolicyHistory) -> bool:
@@ -99,19 +115,19 @@ class Straight:
         # and by year the version in force at every instant written in it, where the history says one is
         # (PolicyHistory.settled: most years), with what the kernel runs of it (``_parts``): like ``_parts``, made for
         # the versions the histories hold now (the loader adds them; nothing changes them once an evaluator is made)
-        self._routes: dict[str, tuple[tuple[PolicyHistory, Any, bool, dict[int, _Kept]], ...]] = {
-            kind: tuple((h, h.latest().reference_time.fn, i > 0 and _same_reference(h, histories[i - 1]), {})
-                        for i, h in enumerate(histories))
+        self._routes: dict[str, tuple[_Route, ...]] = {
+            kind: tuple((h, h.latest().reference_time.fn, i > 0 and _same_reference(h, histories[i - 1]), {},
+                         _plain(h.latest().reference_time.node)) for i, h in enumerate(histories))
             for kind in kinds for histories in [list(by_kind.get(kind, ()))]}
         # per version (by id) with a fused function the kernel runs (Kernel.fused_steps): the function, its steps and
         # what the result records of the version (policy, version); any other version is the kernel's own run's
         self._parts: dict[int, tuple[Any, Any, tuple[str, str | None]]] = {
-            id(v): (*parts, (h.id, v.version)) for route in self._routes.values() for h, _, _, _ in route
+            id(v): (*parts, (h.id, v.version)) for route in self._routes.values() for h, *_ in route
             for v in h.versions if (parts := kernel.fused_steps(v)) is not None}
         # the violated verdicts' makers (run.violated) of the versions whose loud verdicts need nothing of the rules
         # before (Kernel.loud), made now: a forked worker inherits them
         for route in self._routes.values():
-            for v in (v for h, _, _, _ in route for v in h.versions if id(v) in self._parts):
+            for v in (v for h, *_ in route for v in h.versions if id(v) in self._parts):
                 steps = self._parts[id(v)][1]
                 if not any(depends for _, depends, _ in steps):
                     kernel.makers.made(general, v, steps)
@@ -139,8 +155,13 @@ class Straight:
             versions: list[tuple[str, str | None]] = []
             complied = not_applicable = 0
             ref: Any = as_of
-            for history, reference, shared, years in route:
-                if not shared and as_of is None and (ref := _reference(reference, case)) is None:
+            for history, reference, shared, years, plain in route:
+                # (the reference time: a timestamp the record's read remembered, looked up here, where it is one read
+                # from a record at the root; else its compiled function's)
+                if not shared and as_of is None and (
+                        plain is None or (held := case.get(plain[0])).__class__ is not dict
+                        or (text := held.get(plain[1])).__class__ is not str or (ref := _MEMO_GET(text)) is None) \
+                        and (ref := _reference(reference, case)) is None:
                     return None
                 version: PolicyVersion | None
                 if type(ref) is _datetime and (held := years.get(ref.year)) is not None:
@@ -211,7 +232,7 @@ class Straight:
         made._tally = tally
         return made
 
-    def _written(self, route: tuple[tuple[PolicyHistory, Any, bool, dict[int, _Kept]], ...], case: dict[str, Any],
+    def _written(self, route: tuple[_Route, ...], case: dict[str, Any],
                  kind: str, case_id: str | None, as_of: Any, as_text: str | None, source: str | None,
                  record: int | None) -> CaseResult | Spent | None:
         """Full detail's result of a case with no explicit null, or None (see the module); SPENT where a fused
@@ -225,7 +246,7 @@ class Straight:
         token = _METER_SET(meter)
         try:
             ref: Any = as_of
-            for history, reference, shared, _ in route:
+            for history, reference, shared, *_ in route:
                 if not shared and as_of is None and (ref := _reference(reference, case)) is None:
                     return None
                 if (version := history.at(ref)) is None:
