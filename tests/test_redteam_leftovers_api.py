@@ -162,3 +162,15 @@ def test_with_validation_off_due_shows_a_too_long_case_id_as_none(unchecked: Rul
 def test_an_integer_case_id_of_ordinary_length_is_still_written_out(unchecked: Rulebook) -> None:
     for detail in ("full", "findings"):
         assert unchecked.evaluate(_chat(_set(("case_id",), 12345)), detail=detail).case_id == "12345"  # type: ignore[arg-type]
+
+
+def test_a_case_id_of_a_text_subclass_is_written_as_plain_text(unchecked: Rulebook) -> None:
+    """A text is its own id; a subclass of str (an embedder's own type) is written as the plain text it holds."""
+    class Tagged(str):
+        def __str__(self) -> str:
+            return "tagged:" + super().__str__()
+
+    for detail in ("full", "findings"):
+        shown = unchecked.evaluate(_chat(_set(("case_id",), Tagged("C-1"))), detail=detail).case_id
+        assert type(shown) is str and shown == str(Tagged("C-1"))
+        assert unchecked.evaluate(_chat(_set(("case_id",), "C-2")), detail=detail).case_id == "C-2"

@@ -170,7 +170,7 @@ class Evaluator(Judge):
             case = case if type(case) is dict or isinstance(case, dict) else dict(case)
         kind = case.get("kind")
         case_id = case.get("case_id")
-        if case_id is not None:
+        if case_id is not None and case_id.__class__ is not str:  # (a text is its own: id_text's str())
             case_id = id_text(case_id)
         as_text = self._text(as_of) if as_of is not None else None
         digest = self.rulebook.digest
