@@ -159,8 +159,8 @@ class Straight:
                 # (the reference time: a timestamp the record's read remembered, looked up here, where it is one read
                 # from a record at the root; else its compiled function's)
                 if not shared and as_of is None and (
-                        plain is None or (held := case.get(plain[0])).__class__ is not dict
-                        or (text := held.get(plain[1])).__class__ is not str or (ref := _MEMO_GET(text)) is None) \
+                        plain is None or (within := case.get(plain[0])).__class__ is not dict
+                        or (text := within.get(plain[1])).__class__ is not str or (ref := _MEMO_GET(text)) is None) \
                         and (ref := _reference(reference, case)) is None:
                     return None
                 version: PolicyVersion | None
