@@ -10,9 +10,10 @@ once on their first ``--warm`` records and once on none: the first run less the 
 between them, is what one record costs, with start-up (imports, loading and compiling the rulebook: the third run,
 shown apart) and whatever a run compiles on its first records (a rule's message on its first violation, say) taken
 out. Measured from none instead, that one-time work counts as a per-record cost: on 2,000 records ~25,000
-instructions a record (2026-12-07, bench/README, fiftieth session); the "first records" column shows it. Two runs of one install agree within about 0.3 %; two installs differ by what their
-code does. It counts instructions, not time: a change that trades instructions for cache misses or system calls is
-not seen, so confirm a gain it shows with the CPU figures of bench/rulebook.py or bench/throughput.py.
+instructions a record (2026-12-07, bench/README, fiftieth session); the "first records" column shows it. Two runs
+of one install agree within about 0.3 %; two installs differ by what their code does. It counts instructions, not
+time: a change that trades instructions for cache misses or system calls is not seen, so confirm a gain it shows
+with the CPU figures of bench/rulebook.py or bench/throughput.py.
 
 The command is ``policy-eval eval --quiet --format jsonl -o FILE CASES`` (``--detail`` as given), run through
 ``PYTHON -c 'from policy_eval.cli import main; main()'`` so that each interpreter runs its own install; the outputs of
