@@ -123,7 +123,7 @@ class Kernel:
         self._ranks: dict[int, dict[str, int] | None] = {}  # per version with a plan: each selected rule's place
         self._fused: dict[int, Any] = {}  # a version's rules as one generated function (lang.fusion)
         self._rules: dict[int, list[Rule]] = {}  # the rules of a version's steps, in order
-        self._alone: dict[int, bool] = {}  # whether no rule of the version depends on another
+        self.alone: dict[int, bool] = {}  # per version: whether no rule depends on another (run.straight reads it)
         self._null_gates: dict[int, FusedGate | None] = {}  # (lang.nullcode: made on a version's first null)
         self._exact = exact_nulls
         self._lax: dict[int, Any] = {}  # (lax: with exact_nulls, the fused functions that read a null as absent)
@@ -144,7 +144,7 @@ class Kernel:
                                           self._required.get(v.applies_to, frozenset()))
             self._rules[id(v)] = [r for r, _, _ in self._steps[id(v)]]
             # no rule depends on another: a loud verdict needs nothing of the rules before it
-            self._alone[id(v)] = not any(depends for _, depends, _ in self._steps[id(v)])
+            self.alone[id(v)] = not any(depends for _, depends, _ in self._steps[id(v)])
 
     def run(self, ev: General, version: PolicyVersion, case: dict[str, Any], env: dict[str, Any]
             ) -> tuple[int, int, list[RuleResult]] | None:
@@ -253,7 +253,7 @@ class Kernel:
         steps = self._steps.get(id(version))
         fused = self.lax(version)
         meter = current()
-        if steps is None or fused is None or not self._alone[id(version)] or (meter is not None and not meter.fused):
+        if steps is None or fused is None or not self.alone[id(version)] or (meter is not None and not meter.fused):
             return None
         gated = self.null_gated(version, case, env, want)
         if gated is None:
@@ -347,7 +347,7 @@ class Kernel:
         found: list[RuleResult] = []
         ref = env[REF_TIME]
         ref_text = render_datetime(ref) if type(ref) is _datetime else render(ref)  # (render's own, one call less)
-        if self._alone[id(version)]:  # (the bundled versions: nothing to record for the rules after)
+        if self.alone[id(version)]:  # (the bundled versions: nothing to record for the rules after)
             makers = self.makers.get(id(version)) or self.makers.made(ev, version, steps)
             while loud:  # (the loud steps only, lowest first: most cases have one or none of ~17)
                 i = (loud & -loud).bit_length() - 1

@@ -127,10 +127,8 @@ class Straight:
         # the violated verdicts' makers (run.violated) of the versions whose loud verdicts need nothing of the rules
         # before (Kernel.loud), made now: a forked worker inherits them
         for route in self._routes.values():
-            for v in (v for h, *_ in route for v in h.versions if id(v) in self._parts):
-                steps = self._parts[id(v)][1]
-                if not any(depends for _, depends, _ in steps):
-                    kernel.makers.made(general, v, steps)
+            for v in (v for h, *_ in route for v in h.versions if id(v) in self._parts and kernel.alone[id(v)]):
+                kernel.makers.made(general, v, self._parts[id(v)][1])
 
     def result(self, case: dict[str, Any], kind: str, case_id: str | None, as_of: Any, as_text: str | None,
                source: str | None, record: int | None, null_free: bool = True) -> CaseResult | Spent | None:
