@@ -210,6 +210,11 @@ def test_a_read_failure_while_planning_ends_that_input_with_an_error() -> None:
                 raise OSError(5, "Input/output error")
             return super().read(min(size or 20, 20))
 
+        def readinto(self, into: Any) -> int:  # (how the planner reads its blocks)
+            data = self.read(len(into))
+            into[:len(data)] = data
+            return len(data)
+
     items = list(_shards(Failing(b'{"a": 1}\n' * 10), "broken.jsonl", 10))
     assert all(isinstance(i, Shard) for i in items[:-1])
     source, record, error = items[-1]

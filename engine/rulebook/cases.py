@@ -14,6 +14,7 @@ for reports that must give a real line (SARIF regions, the text report's ``file:
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -387,7 +388,7 @@ def read_cases(inputs: Iterable[str], stdin: IO[bytes] | None = None, raw: bool 
                     yield from read_stream(fh, str(file), form, raw)
 
 
-def _shards(fh: IO[bytes], source: str, size: int) -> Iterator[Any]:
+def _shards(fh: io.BufferedReader, source: str, size: int) -> Iterator[Any]:
     lines = 0
     try:
         for shard in plan_shards(fh, source, size):
