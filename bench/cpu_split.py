@@ -4,7 +4,7 @@ Runs the CLI in this process (so that this process *is* the parent) and prints t
 the parent's own CPU seconds, split into start-up (imports and loading the rulebook, up to the end of
 ``common.load``) and the run after it (reading or planning the input, taking the workers' results,
 writing, the totals), the CPU seconds of the worker processes it waited for (``RUSAGE_CHILDREN``), and
-the peak memory of each::
+the peak memory of each, and the size of the report ``-o`` replaced (see :func:`_replaced`)::
 
     python bench/cpu_split.py eval -q -f jsonl --jobs 2 --fail-on never -o OUT cases.jsonl
 
@@ -15,6 +15,7 @@ accounting does not see.)
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -39,6 +40,7 @@ def main(argv: list[str]) -> int:
         return rulebook
 
     common.load = timed_load  # type: ignore[assignment]
+    replaced = _replaced(argv)
     start = time.perf_counter()
     try:
         code = run(argv)
@@ -51,9 +53,23 @@ def main(argv: list[str]) -> int:
     share = parent / (parent + workers) if parent + workers else 0.0
     startup = loaded[0] if loaded else parent
     print(f"exit={code} wall={wall:.2f}s cpu={parent + workers:.2f}s parent={parent:.2f}s ({share:.0%}; "
-          f"start-up={startup:.2f}s run={parent - startup:.2f}s) workers={workers:.2f}s "
-          f"peak parent={me.ru_maxrss / 1024:.1f}MiB worker={kids.ru_maxrss / 1024:.1f}MiB", file=sys.stderr)
+          f"start-up={startup:.2f}s run={parent - startup:.2f}s; user={me.ru_utime:.2f}s sys={me.ru_stime:.2f}s) "
+          f"workers={workers:.2f}s peak parent={me.ru_maxrss / 1024:.1f}MiB worker={kids.ru_maxrss / 1024:.1f}MiB"
+          + (f" replaced={replaced / 2**20:.0f}MiB" if replaced else ""), file=sys.stderr)
     return code
+
+
+def _replaced(argv: list[str]) -> int:
+    """The size of the report ``-o FILE`` replaces, 0 where none is there: the kernel frees an old report's cached
+    pages in the parent's system time when the new one takes its name (~1.1 s for 747 MB here, bench/README,
+    fifty-first session): a run that replaces one costs more than a run that does not."""
+    for i, arg in enumerate(argv[:-1]):
+        if arg in ("-o", "--output"):
+            try:
+                return os.path.getsize(argv[i + 1])
+            except OSError:
+                return 0
+    return 0
 
 
 if __name__ == "__main__":
