@@ -270,3 +270,47 @@ def test_a_let_kept_in_the_environment_is_taken_and_one_of_another_case_is_not()
             planted += "PLANTED" in message_of(rule)(case, kept)
     assert reached > 100
     assert planted > 0  # a kept value is taken, not computed again
+
+
+ORDER_SCHEMA = {"type": "object", "properties": {
+    "order": {"type": "object", "properties": {"id": {"type": "string"}, "paid_at": {"type": "string", "format": "date-time"},
+                                               "note": {"type": "string"}}},
+    "case_id": {"type": "string"}}}
+
+
+def _order(text: str) -> Condition:
+    from policy_eval import expression
+
+    compiled = expression.compile_expression(text, case_schema=ORDER_SCHEMA)
+    return Condition(text=text, node=compiled.node, fn=compiled.fn, line=1, column=1)
+
+
+class _CountedCase(dict[str, Any]):
+    """A case that counts its own ``get`` calls by key (generated code reads a case with ``c.get``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: dict[str, int] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.asked[key] = self.asked.get(key, 0) + 1
+        return super().get(key, default)
+
+
+def test_a_record_two_placeholders_read_is_read_once_from_the_case() -> None:
+    """lang.codegen.inline reads a record of the case that two reads or more start from once, at the top of the
+    function (a let's reads counted too); a record read once is read where it is. The message is the one the
+    interpreted placeholders give whether the record is there, missing, null or not a record at all (no
+    validation: the read into it raises, and the placeholder's own function decides, as before)."""
+    parts: list[Any] = ["order ", _order("order.id"), " paid ", _order("order.paid_at"), " (",
+                        _order('if exists(order.note) then order.note else "no note"'), ") case ", _order("case_id")]
+    message = compile_message(parts, "t")
+    template = Template(parts)
+    whole = {"order": {"id": "O-1", "paid_at": "2024-03-01T10:00:00+08:00", "note": "fragile"}, "case_id": "C1"}
+    for case in (whole, {**whole, "order": {"id": "O-2"}}, {"case_id": "C1"}, {**whole, "order": None},
+                 {**whole, "order": "not a record"}, {}):
+        counted = _CountedCase(case)
+        assert message(counted, {}) == _interpreted_message(template, case, {}), case
+        if isinstance(case.get("order"), dict) or "order" not in case:
+            assert counted.asked.get("order") == 1, (case, counted.asked)  # once, though read by five reads
+        assert counted.asked.get("case_id") == 1

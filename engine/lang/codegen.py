@@ -160,16 +160,41 @@ class _InlineGen(_Gen):
 _LET_CAP = 1_500  # characters of a let's code inline (lang.codegen.inline)
 
 
+def _hoist_records(gen: _Gen, nodes: Sequence[ir.IR]) -> None:
+    """Each record at the case's root that two reads or more of ``nodes`` start from (``request`` of
+    ``request.id`` and ``request.submitted_at``; the lets' reads counted, their code being inline) read once, in the
+    lines the function starts with: ``c.get(key)`` of the case, a dict, raises nothing, so the code still raises
+    only what it raised (the read into the record stays in each node's code). A violated verdict's message and
+    remedies read ~16 values, most from ``order`` and ``request``."""
+    uses: dict[str, int] = {}
+    stack: list[ir.IR] = list(nodes)
+    while stack:
+        n = stack.pop()
+        if type(n) is ir.LetRef:
+            stack.append(n.expr)
+            continue
+        stack.extend(ir.children(n))
+        path = ir.root_path(n) if type(n) is ir.Field and n.type.name != "record" else None
+        if path is not None and len(path) > 1:
+            uses[path[0]] = uses.get(path[0], 0) + 1
+    for key, count in sorted(uses.items()):
+        if count > 1:
+            name = f"_r{len(gen.records)}"
+            gen.prelude.append(f"    {name} = c.get({gen.const(key)})")
+            gen.records[(key,)] = name
+
+
 def inline(nodes: Sequence[Any], cap: int = 4_000) -> tuple[list[str | None], list[str], dict[str, Any]]:
     """Three-valued code for each of ``nodes`` as an expression of ``c`` (the case) and ``v`` (the
     environment), for one function the caller generates around them: (each node's code, or None for a node
     that is not a checked tree, can spend from the budget (lang.budget.may_charge: the caller calls the
     node's own function, which spends as the rules' do) or takes more than ``cap`` characters; the lines the
-    function starts with (a let's "not computed yet" local); the names the code reads). The code raises what
-    the node's generated function would raise before its fallback to the closures, so a caller that calls
-    that function on any exception gets its value or its failure exactly. The code's own names start with
-    ``_t``, ``_l``, ``_k`` or ``_f`` followed by a digit, or are ``U``, ``_M``, ``c`` and ``v``."""
+    function starts with (a let's "not computed yet" local, a record of the case read once); the names the code
+    reads). The code raises what the node's generated function would raise before its fallback to the closures, so
+    a caller that calls that function on any exception gets its value or its failure exactly. The code's own names
+    start with ``_t``, ``_l``, ``_r``, ``_k`` or ``_f`` followed by a digit, or are ``U``, ``_M``, ``c`` and ``v``."""
     gen = _InlineGen()
+    _hoist_records(gen, [n for n in nodes if isinstance(n, ir.IR) and not may_charge([n])])
     codes: list[str | None] = []
     for node in nodes:
         if not isinstance(node, ir.IR) or may_charge([node]):
