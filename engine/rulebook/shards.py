@@ -69,9 +69,9 @@ def plan_shards(fh: io.BufferedReader, source: str, size: int = SHARD_BYTES) -> 
     (read through here only to count it, never held). Raises what reading ``fh`` raises (READ_ERRORS).
 
     The blocks are read into one buffer, the part after a block's last newline moved to its front: a new
-    ``bytes`` a block (and another to join the part before) faulted in fresh pages of memory each time, which
-    cost 1 M after-sale records ~144,000 page faults and 0.25-0.3 s of system time here, where this costs ~300
-    and 0.1 s (bench/README, fifty-first session).
+    ``bytes`` a block (and another to join the part before) could fault in fresh pages of memory each time (a loop
+    over this alone on 1 M after-sale records: ~144,000 page faults and 0.25-0.3 s of system time, where this costs
+    ~300 and 0.1 s; bench/README, fifty-first session).
     """
     path = os.path.abspath(fh.name) if isinstance(fh.name, str) else str(fh.name)
     fh.seek(0)
