@@ -314,31 +314,3 @@ def test_a_record_two_placeholders_read_is_read_once_from_the_case() -> None:
         if isinstance(case.get("order"), dict) or "order" not in case:
             assert counted.asked.get("order") == 1, (case, counted.asked)  # once, though read by five reads
         assert counted.asked.get("case_id") == 1
-
-
-@pytest.mark.parametrize("text", ["2024-03-01T10:00:00+08:00", "2024-03-01T02:00:00Z", "2024-03-01T02:00:00+00:00",
-                                  "2024-02-29T20:30:00.250000-05:30", "2024-03-01T10:00:00"])
-def test_a_timestamp_placeholder_written_inline_shows_what_render_datetime_shows(text: str) -> None:
-    """A message's timestamp is written by lang.isotext.render_inline's expression: its commonest case (a fixed
-    offset of whole minutes, the encoder loaded, no texts remembered) inline, any other by render_datetime. The
-    message is the interpreted one whatever the offset, with the encoder not loaded yet, and with texts
-    remembered (full detail's memory, looked up by render_datetime: a planted text shows)."""
-    from policy_eval.lang import isotext
-    from policy_eval.lang.timestamps import parse_timestamp
-
-    parts: list[Any] = ["paid ", _order("order.paid_at"), "."]
-    message = compile_message(parts, "t")
-    case = {"order": {"paid_at": text}}
-    value = parse_timestamp(text)
-    assert message(case, {}) == _interpreted_message(Template(parts), case, {}) == f"paid {value.isoformat()}."
-    loaded = list(isotext.ENCODE)
-    isotext.ENCODE.clear()
-    try:
-        assert message(case, {}) == f"paid {value.isoformat()}."
-    finally:
-        isotext.ENCODE[:] = loaded
-    isotext._DATETIME_TEXT[id(value)] = (value, "PLANTED")
-    try:
-        assert message(case, {}) == "paid PLANTED."
-    finally:
-        isotext._DATETIME_TEXT.clear()

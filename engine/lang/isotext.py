@@ -17,7 +17,7 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["iso_text", "render_datetime", "render_inline", "MINUTE_ZONES", "ENCODE"]
+__all__ = ["iso_text", "render_datetime", "MINUTE_ZONES", "ENCODE"]
 
 # the fixed offsets learnt, whole minutes or not, and the encoder once loaded (render_datetime, which writes the
 # commonest case itself, reads both)
@@ -75,14 +75,3 @@ def render_datetime(value: _dt.datetime) -> str:
             and MINUTE_ZONES.get(zone):
         return ENCODE[0](value)
     return iso_text(value)
-
-
-def render_inline(x: str) -> tuple[str, dict[str, Any]]:
-    """:func:`render_datetime` as an expression of generated code's local ``x`` (a ``datetime``, its exact type
-    tested by the caller) and the names it reads: its commonest case (no texts remembered, a fixed offset learnt to
-    be of whole minutes, the encoder loaded) written inline, the function called for any other. A message shows
-    two or three timestamps: a Python call less each (run.messages)."""
-    names = {"_render_datetime": render_datetime, "_iso_texts": _DATETIME_TEXT, "_iso_encode": ENCODE,
-             "_iso_zones": MINUTE_ZONES, "_iso_timezone": _timezone}
-    return (f"(_iso_encode[0]({x}) if not _iso_texts and _iso_encode and ({x}.tzinfo).__class__ is _iso_timezone "
-            f"and _iso_zones.get({x}.tzinfo) else _render_datetime({x}))"), names

@@ -25,8 +25,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.codegen import inline
-from policy_eval.lang.isotext import render_inline
-from policy_eval.lang.values import UNKNOWN, Money, money_shown, render
+from policy_eval.lang.values import UNKNOWN, Money, money_shown, render, render_datetime
 from policy_eval.rulebook.policy import Condition, Rule
 from policy_eval.run.explaining import DATA_ERRORS
 from policy_eval.run.shown import _display
@@ -52,6 +51,10 @@ def remedies_of(rule: Rule) -> Remedies:
     if fn is None:
         fn = rule.remedies_compiled = compile_remedies(rule, rule.full_id)
     return fn
+
+
+# a placeholder's static type → (the exact runtime type, the function _display ends in for it)
+_FAST = {"datetime": ("_datetime", "_render_datetime")}
 
 
 def compile_message(parts: list[str | Condition], name: str = "") -> Message:
@@ -82,7 +85,7 @@ def message_lines(parts: list[str | Condition], code_of: dict[int, str | None], 
     lines: list[str] = []
     shown: list[str] = []
     names.update({"_ERRORS": DATA_ERRORS, "_U": UNKNOWN, "_display": _display, "_datetime": _dt.datetime,
-                  "Exception": Exception})
+                  "_render_datetime": render_datetime, "Exception": Exception})
     for i, part in enumerate(parts):
         if isinstance(part, str):
             if part:
@@ -96,14 +99,10 @@ def message_lines(parts: list[str | Condition], code_of: dict[int, str | None], 
         x, f = f"{prefix}x{i}", f"{prefix}f{i}"
         names[f] = part.fn
         lines += _valued(x, f, code_of[id(part)])
-        # the test for the type the checker gave it first (its exact type, so _display would do the same); a
-        # timestamp's text written inline where it can be (lang.isotext.render_inline)
-        if part.node.type.name == "datetime":
-            rendered, rendering = render_inline(x)
-            names.update(rendering)
-            shown.append(f"{rendered} if type({x}) is _datetime else _display({x})")
-        else:
-            shown.append(f"{x} if type({x}) is str else _display({x})")
+        # the test for the type the checker gave it first (its exact type, so _display would do the same)
+        fast = _FAST.get(part.node.type.name)
+        shown.append(f"{x} if type({x}) is str else _display({x})" if fast is None else
+                     f"{fast[1]}({x}) if type({x}) is {fast[0]} else _display({x})")
     return lines, (f"''.join(({', '.join(shown)},))" if shown else "''")
 
 
