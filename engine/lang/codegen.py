@@ -167,13 +167,7 @@ def _hoist_records(gen: _Gen, nodes: Sequence[ir.IR]) -> None:
     only what it raised (the read into the record stays in each node's code). A violated verdict's message and
     remedies read ~16 values, most from ``order`` and ``request``."""
     uses: dict[str, int] = {}
-    stack: list[ir.IR] = list(nodes)
-    while stack:
-        n = stack.pop()
-        if type(n) is ir.LetRef:
-            stack.append(n.expr)
-            continue
-        stack.extend(ir.children(n))
+    for n in ir.walk(*nodes):
         path = ir.root_path(n) if type(n) is ir.Field and n.type.name != "record" else None
         if path is not None and len(path) > 1:
             uses[path[0]] = uses.get(path[0], 0) + 1
