@@ -37,7 +37,6 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import _CURRENT as _METER
-from policy_eval.lang.budget import Meter as _Meter
 from policy_eval.lang.budget import fresh
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.readers import read_datetime
@@ -143,11 +142,7 @@ class Straight:
                 if null_free or not has_null(case) else None
         # (the case's nulls, found once for all its policies: most cases have none)
         places = null_places(case) if not null_free and has_null(case) else None
-        meter: _Meter | None = None  # a fresh budget for the case (lang.budget.fresh, inline: one call less)
-        if (budget := self._budget) is not None:
-            meter = _new(_Meter)
-            meter.limit = meter.left = budget
-            meter.fused = True
+        meter = fresh(self._budget)  # a fresh budget for the case
         token = _METER_SET(meter)
         try:
             run = self._run
