@@ -25,7 +25,7 @@ import pytest
 from goldencorpus import golden_tests
 
 from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
-from policy_eval.lang.timestamps import MEMO, parse_timestamp
+from policy_eval.lang.timestamps import MEMO, OFFSET_SHAPES, parse_timestamp
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.jsonrecord import read_checked
 from policy_eval.rulebook.msgdecode import _kind, compile_decoder
@@ -115,6 +115,28 @@ def test_timestamp_forms(proc: Processor) -> None:
             else:
                 refused += 1
     assert taken > 1000 and refused > 1000, (taken, refused)
+
+
+def test_the_walkers_two_places_are_the_shape_on_every_timestamp_msgspec_reads() -> None:
+    """The walker tests a 25-character timestamp's shape at two places (a colon at 22, ``T`` at 10), not all seven
+    of lang.timestamps.OFFSET_SHAPES: of the texts msgspec reads as a timestamp, the two tests agree on every form
+    here (each one-character edit of the bases, and of those, two edits deep for the 25-character ones)."""
+    aware = msgspec.json.Decoder(msgspec.defstruct("One", [("t", _dt.datetime)]))
+    forms = set(_forms())
+    forms |= {f[:i] + c + f[i + 1:] for f in list(forms) if len(f) == 25 for i in range(25) for c in _ALPHABET}
+    taken = offsets = 0
+    for form in forms:
+        if len(form) != 25:
+            continue
+        try:
+            aware.decode(orjson.dumps({"t": form}))
+        except msgspec.ValidationError:
+            continue
+        taken += 1
+        shaped = form[4:23:3] in OFFSET_SHAPES
+        offsets += shaped
+        assert (form[22] == ":" and form[10] == "T") is shaped, form
+    assert taken > 1000 and 100 < offsets < taken, (taken, offsets)
 
 
 @pytest.mark.parametrize("form", ["2023-06-02 16:00:00+08:00", "2023-06-02T16:00:00.1234567+08:00",
