@@ -25,10 +25,10 @@ import pytest
 from goldencorpus import golden_tests
 
 from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
-from policy_eval.lang.timestamps import MEMO, OFFSET_SHAPES, parse_timestamp
+from policy_eval.lang.timestamps import MEMO, MEMO_MAX, OFFSET_SHAPES, parse_timestamp
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.jsonrecord import read_checked
-from policy_eval.rulebook.msgdecode import _kind, compile_decoder
+from policy_eval.rulebook.msgdecode import WALK_MEMO_MAX, _kind, compile_decoder
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.batch import BatchOptions, Processor
 from policy_eval.run.nullpaths import has_null
@@ -385,6 +385,26 @@ def test_the_texts_a_full_detail_decoder_remembers_stay_bounded() -> None:
         assert len(_DATETIME_TEXT) <= _DATETIME_TEXT_MAX + len(_STAMP.findall(line.decode()))
         peak = max(peak, len(_DATETIME_TEXT))
     assert taken > 1000 and peak >= _DATETIME_TEXT_MAX  # (the bound was reached: the memory was emptied)
+
+
+def test_the_walker_keeps_the_memo_to_a_few_records() -> None:
+    """The walker empties lang.timestamps' memo before a record once it holds WALK_MEMO_MAX (a record's own are all
+    that a batch reads again), so it never holds more than that and one record's timestamps, and each record's are
+    there while its rules read them."""
+    decode = Processor(BatchOptions(detail="findings"))._decode
+    assert decode is not None and WALK_MEMO_MAX < MEMO_MAX
+    MEMO.clear()
+    peak = taken = 0
+    for case in generate(600, seed=19):
+        line = orjson.dumps(case)
+        if decode(line) is None:
+            continue
+        taken += 1
+        stamps = _STAMP.findall(line.decode())
+        assert all(s in MEMO for s in stamps)
+        assert len(MEMO) <= WALK_MEMO_MAX + len(stamps)
+        peak = max(peak, len(MEMO))
+    assert taken > 400 and peak >= WALK_MEMO_MAX  # (the bound was reached: the memo was emptied)
 
 
 # A schema of one's own, with every keyword of the subset: what an author's rulebook may hold.
