@@ -225,8 +225,10 @@ class _Builder:
                  # (the memo's size: checked once a record, at the top; ``t`` only for the texts below)
                  f"        _memo[{var}] = {'t = ' if self.texts else ''}{parsed}",
                  "        d += 1")  # (three colons of the text, at the places the shape holds: see the module)
-        if self.texts:  # (isoformat's own text, but for a zero offset, which it writes +00:00)
-            self.add(indent, f"        if {var}[20:] != '00:00':", f"            _texts[id(t)] = (t, {var})")
+        if self.texts:  # (isoformat's own text, but for a zero offset, which it writes +00:00; the offset's digits
+            # tested one at a time, the hour's second first, not a sliced copy of the offset compared)
+            self.add(indent, f"        if {var}[21] != '0' or {var}[20] != '0' or {var}[24] != '0' or {var}[23] != '0':",
+                     f"            _texts[id(t)] = (t, {var})")
         self.add(indent,
                  "    else:",
                  "        try:",
