@@ -369,42 +369,28 @@ def test_the_text_a_full_detail_decoder_remembers_is_what_formatting_gives() -> 
     _DATETIME_TEXT.clear()
 
 
-def test_the_texts_a_full_detail_decoder_remembers_stay_bounded() -> None:
-    """In full detail the walker remembers each timestamp's display text (lang.values' texts, as the parser does);
-    that memory is emptied when full before a record, so it never holds more than its bound and one record's
-    timestamps, however many records a batch reads."""
-    decode = Processor(BatchOptions(detail="full"))._decode
-    assert decode is not None
-    _DATETIME_TEXT.clear()
+@pytest.mark.parametrize("detail", ["full", "findings"])
+def test_what_the_walker_remembers_stays_bounded(detail: str) -> None:
+    """The walker empties what it remembers before a record once it holds its bound, so it never holds more than
+    that and one record's timestamps, however many records a batch reads: in full detail each timestamp's display
+    text (lang.values' texts, as the parser does; _DATETIME_TEXT_MAX); in both, lang.timestamps' memo, at
+    WALK_MEMO_MAX (a record's own timestamps are all that a batch reads again), below the parser's own bound, with
+    each record's timestamps there while its rules read them."""
+    decode = Processor(BatchOptions(detail=detail))._decode
+    assert decode is not None and WALK_MEMO_MAX < MEMO_MAX
+    held, bound = (_DATETIME_TEXT, _DATETIME_TEXT_MAX) if detail == "full" else (MEMO, WALK_MEMO_MAX)
+    held.clear()
     peak = taken = 0
     for case in generate(1500, seed=17):
         line = orjson.dumps(case)
         if decode(line) is None:
             continue
         taken += 1
-        assert len(_DATETIME_TEXT) <= _DATETIME_TEXT_MAX + len(_STAMP.findall(line.decode()))
-        peak = max(peak, len(_DATETIME_TEXT))
-    assert taken > 1000 and peak >= _DATETIME_TEXT_MAX  # (the bound was reached: the memory was emptied)
-
-
-def test_the_walker_keeps_the_memo_to_a_few_records() -> None:
-    """The walker empties lang.timestamps' memo before a record once it holds WALK_MEMO_MAX (a record's own are all
-    that a batch reads again), so it never holds more than that and one record's timestamps, and each record's are
-    there while its rules read them."""
-    decode = Processor(BatchOptions(detail="findings"))._decode
-    assert decode is not None and WALK_MEMO_MAX < MEMO_MAX
-    MEMO.clear()
-    peak = taken = 0
-    for case in generate(600, seed=19):
-        line = orjson.dumps(case)
-        if decode(line) is None:
-            continue
-        taken += 1
         stamps = _STAMP.findall(line.decode())
         assert all(s in MEMO for s in stamps)
-        assert len(MEMO) <= WALK_MEMO_MAX + len(stamps)
-        peak = max(peak, len(MEMO))
-    assert taken > 400 and peak >= WALK_MEMO_MAX  # (the bound was reached: the memo was emptied)
+        assert len(held) <= bound + len(stamps)
+        peak = max(peak, len(held))
+    assert taken > 1000 and peak >= bound  # (the bound was reached: the memory was emptied)
 
 
 # A schema of one's own, with every keyword of the subset: what an author's rulebook may hold.
