@@ -28,7 +28,7 @@ from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.lang.timestamps import MEMO, MEMO_MAX, OFFSET_SHAPES, parse_timestamp
 from policy_eval.rulebook.cases import parse_record
 from policy_eval.rulebook.jsonrecord import read_checked
-from policy_eval.rulebook.msgdecode import WALK_MEMO_MAX, _kind, compile_decoder
+from policy_eval.rulebook.msgdecode import _kind, compile_decoder
 from policy_eval.rulebook.validation import CaseValidator
 from policy_eval.run.batch import BatchOptions, Processor
 from policy_eval.run.nullpaths import has_null
@@ -373,12 +373,11 @@ def test_the_text_a_full_detail_decoder_remembers_is_what_formatting_gives() -> 
 def test_what_the_walker_remembers_stays_bounded(detail: str) -> None:
     """The walker empties what it remembers before a record once it holds its bound, so it never holds more than
     that and one record's timestamps, however many records a batch reads: in full detail each timestamp's display
-    text (lang.values' texts, as the parser does; _DATETIME_TEXT_MAX); in both, lang.timestamps' memo, at
-    WALK_MEMO_MAX (a record's own timestamps are all that a batch reads again), below the parser's own bound, with
-    each record's timestamps there while its rules read them."""
+    text (lang.values' texts, as the parser does; _DATETIME_TEXT_MAX); in both, lang.timestamps' memo (MEMO_MAX),
+    with each record's timestamps there while its rules read them."""
     decode = Processor(BatchOptions(detail=detail))._decode
-    assert decode is not None and WALK_MEMO_MAX < MEMO_MAX
-    held, bound = (_DATETIME_TEXT, _DATETIME_TEXT_MAX) if detail == "full" else (MEMO, WALK_MEMO_MAX)
+    assert decode is not None
+    held, bound = (_DATETIME_TEXT, _DATETIME_TEXT_MAX) if detail == "full" else (MEMO, MEMO_MAX)
     held.clear()
     peak = taken = 0
     for case in generate(1500, seed=17):

@@ -62,7 +62,7 @@ from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict, Un
 import msgspec
 
 from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
-from policy_eval.lang.timestamps import MEMO, parse_timestamp
+from policy_eval.lang.timestamps import MEMO, MEMO_MAX, parse_timestamp
 from policy_eval.lang.values import ValueParseError
 from policy_eval.rulebook.jsonrecord import MAX_RECORD_BYTES
 from policy_eval.rulebook.schemacompile import _ANNOTATIONS
@@ -84,13 +84,6 @@ class _Unsupported(Exception):
     pass
 
 
-# The walker empties lang.timestamps' memo before a record once it holds this many (that record's timestamps are
-# then all there while its rules read them). A batch needs a record's own only: kept longer, the texts and values of
-# hundreds of records stay alive and the heap a record works in is cold; 256 (about twenty after-sale records) took
-# ~2.5 % less CPU a findings record than the parser's own bound, 4,096 (bench/README, fifty-second session). The
-# embedding API keeps that bound (lang.timestamps.MEMO_MAX): a case with more timestamps keeps them all read once.
-WALK_MEMO_MAX = 256
-
 _PARSED = _dt.datetime  # (no offset: naive, which the walker leaves to lang.timestamps, as any other form)
 
 
@@ -104,7 +97,7 @@ class _Builder:
         self.strict = strict  # (no value may be null: the types without their null options)
         self.names: dict[str, Any] = {
             "type": type, "len": len, "dict": dict, "list": list, "str": str, "zip": zip, "id": id,
-            "_memo": MEMO, "_memo_max": WALK_MEMO_MAX, "_parse": parse_timestamp, "_Bad": (ValueParseError, ValueError),
+            "_memo": MEMO, "_memo_max": MEMO_MAX, "_parse": parse_timestamp, "_Bad": (ValueParseError, ValueError),
             "_texts": _DATETIME_TEXT, "_texts_max": _DATETIME_TEXT_MAX,
         }
         self.lines: list[str] = []
