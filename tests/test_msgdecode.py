@@ -387,7 +387,7 @@ def test_what_the_walker_remembers_stays_bounded(detail: str) -> None:
         taken += 1
         stamps = _STAMP.findall(line.decode())
         assert all(s in MEMO for s in stamps)
-        assert len(held) <= bound + len(stamps)
+        assert len(held) <= bound + len(stamps) and len(MEMO) <= MEMO_MAX + len(stamps)
         peak = max(peak, len(held))
     assert taken > 1000 and peak >= bound  # (the bound was reached: the memory was emptied)
 
