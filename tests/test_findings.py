@@ -185,3 +185,25 @@ def test_findings_records_are_the_same_bytes_whatever_their_fields() -> None:
                                              "not_applicable": not_applicable, "undetermined": undetermined},
                                     findings=[_finding_step_by_step(v) for v in results if v in loud])
                 assert made.to_json_bytes() == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_an_undetermined_finding_records_what_is_missing_and_not_the_full_verdicts_inputs() -> None:
+    """Findings detail records no inputs and no explanation (``record_inputs`` is off there): an undetermined verdict
+    carries its missing paths, which its trace found, and not the values that trace read, as a violated one carries
+    none; full detail's verdict of the same rule on the same case records them."""
+    book = load_rulebook(ROOT / "policies")
+    case = {"kind": "after_sale", "case_id": "u", "source": "merchant_erp",
+            "order": {"id": "231210-0000017", "store_id": "S-10016", "goods_title": "加湿器", "category": "家用电器",
+                      "group_success_at": "2024-11-20T08:37:08+08:00", "confirmed_at": "2024-11-20T08:37:08+08:00",
+                      "promised_ship_by": "2024-11-22T08:37:08+08:00", "shipped_at": "2024-11-21T08:37:08+08:00",
+                      "received_at": "2024-11-23T08:37:08+08:00", "paid_amount": "59.00"},
+            "request": {"id": "AS-JL-017", "type": "refund_only", "reason": "漏水",
+                        "submitted_at": "2024-11-24T08:37:08+08:00", "status": "pending_merchant"}}
+    rule = "refund-only-handling-limit"
+    short = [r for r in Evaluator(book, detail="findings").evaluate(case).results if r.rule == rule]
+    long = [r for r in Evaluator(book).evaluate(case).results if r.rule == rule]
+    assert [(r.outcome, r.missing, dict(r.inputs), r.explanation) for r in short] == [
+        (Outcome.UNDETERMINED, ("snapshot_at",), {}, ())]
+    assert [(r.outcome, r.missing) for r in long] == [(Outcome.UNDETERMINED, ("snapshot_at",))]
+    assert long[0].inputs["request.submitted_at"] == "2024-11-24T08:37:08+08:00"
+    assert short[0].finding() == long[0].finding()

@@ -109,8 +109,10 @@ class Judge:
             waiver["would_be"] = outcome.value
             reason = compose.waived_reason(waiver)
             outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
+        # (findings detail records no inputs and no explanation, an undetermined verdict's as a violated one's: only
+        # its missing paths, which the trace found)
         inputs: Mapping[str, Any] = {}
-        if trace is not None:
+        if trace is not None and not self.findings:
             inputs = {k: to_json(v) for k, v in trace.reads.items()}
         elif self.record_inputs:
             inputs = self._rule_inputs(rule, case, read_ahead)
@@ -120,7 +122,7 @@ class Judge:
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
             missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
-            inputs=inputs, explanation=explanation(trace) if trace is not None else
+            inputs=inputs, explanation=() if self.findings else explanation(trace) if trace is not None else
             Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (),
             waiver=waiver, error=error, reference_time=ref_text,
         )
