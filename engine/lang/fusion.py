@@ -30,7 +30,8 @@ undetermined, the function leaves the values it computed of those in ``v``, unde
 keep them by (:func:`~policy_eval.lang.compiler.let_key`), so that the verdict's message does not compute them again.
 They are the values those functions give on the case (each let's two- and three-valued code agree where both
 decide); the caller keeps them only where it ran the function on a case it reads exactly (not a null read as absent),
-and only when the function returned.
+and only when the function returned. An undetermined step leaves those its own ``when`` and condition read too, which
+its trace then takes as they are (lang.exports).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import Any
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, may_charge
 from policy_eval.lang.codegen import quantifier_body
-from policy_eval.lang.compiler import REF_TIME, let_key
+from policy_eval.lang.exports import fused_exports
 from policy_eval.lang.threevalued import _NAME, _UNSET, _never_unknown, _root_path
 from policy_eval.lang.twovalued import SureGen, Unsure, unsure
 from policy_eval.lang.values import UNKNOWN
@@ -275,7 +276,7 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     three_locals = " = ".join([*gen.lets.values(), "_M"])
     body = [line.replace(_THREE_MARK, three_locals) for line in body]
     uses_env = any(_ENV.search(line) for line in (*gen.prelude, *body))
-    exports = _exports(gen, steps)
+    exports = fused_exports(gen, steps)
     body += exports
     gated = [i for i, s in enumerate(steps) if s.depends]
     outcomes = [f"(_GA if _g{i} else _o{i})" if i in gated else f"_o{i}" for i in range(len(steps))]
@@ -342,25 +343,6 @@ def inline_of(fn: Any) -> Inline | None:
     """The body of a function :func:`fuse` made, or None for any other function."""
     made = getattr(fn, "inline", None)
     return made if isinstance(made, Inline) else None
-
-
-def _exports(gen: _FusedGen, steps: Sequence[Step]) -> list[str]:
-    """The lines that leave in ``v`` the values of the let-bindings each loud step's message reads (see the module
-    docstring): the three-valued local's value, else the two-valued one's, where the function computed one."""
-    out: list[str] = []
-    for i, step in enumerate(steps):
-        lines: list[str] = []
-        for target in step.shown:
-            held = [d[id(target)] for d in (gen.lets, gen.sure_lets) if id(target) in d]  # (its locals, if any)
-            if not held:
-                continue
-            key = gen.const(let_key(target))
-            for j, local in enumerate(held):  # (a three-valued local is set only once three-valued code ran: ``_z``)
-                test = f"not _z and {local}" if local.startswith("_l") else local
-                lines += [f"{'elif' if j else 'if'} {test} is not _M:", f"    v[{key}] = (c, _xr, {local})"]
-        if lines:
-            out += [f"            if _loud & {1 << i}:", *("                " + line for line in lines)]
-    return ["        if _loud:", f"            _xr = v.get({gen.const(REF_TIME)})", *out] if out else []
 
 
 def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nulls: bool = False,

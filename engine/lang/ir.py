@@ -16,7 +16,7 @@ from policy_eval.lang.types import Type
 
 __all__ = [
     "IR", "Const", "Field", "Index", "Var", "DatedParam", "LetRef", "Op", "And", "Or", "Not",
-    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths", "walk", "same",
+    "If", "Quant", "Call", "ListIR", "children", "root_path", "root_paths", "walk", "same", "lets_read",
 ]
 
 
@@ -170,6 +170,23 @@ def walk(*roots: IR) -> Iterator[IR]:
         seen.add(id(node))
         yield node
         stack.extend(children(node))
+
+
+def lets_read(*roots: IR | None) -> list[IR]:
+    """The let-bindings' expressions that ``roots`` read themselves (None: none), not through other lets, each once."""
+    out: dict[int, IR] = {}
+    stack = [r for r in roots if r is not None]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, LetRef):
+            out.setdefault(id(node.expr), node.expr)
+        else:
+            stack.extend(children(node))
+    return list(out.values())
 
 
 def root_paths(*nodes: IR) -> tuple[tuple[str, ...], ...]:

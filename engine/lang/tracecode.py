@@ -371,12 +371,14 @@ def traced(node: ir.IR, cache: Any = _TRACED, make: Callable[..., tuple[str, dic
 
 
 def trace_without_steps(when: ir.IR | None, condition: ir.IR, case: dict[str, Any], env: dict[str, Any],
-                        data_errors: tuple[type[BaseException], ...] = (EvalFailure, ArithmeticError)) -> Trace:
+                        data_errors: tuple[type[BaseException], ...] = (EvalFailure, ArithmeticError),
+                        lets: dict[int, Any] | None = None) -> Trace:
     """A rule's ``when`` and (if it holds) condition traced on the case without steps: what was missing and
     what was read, up to a data error (one of ``data_errors``, which ends the walk as it does the
-    interpreter's). Any other exception is raised."""
+    interpreter's). Any other exception is raised. ``lets``: let-bindings' ``(value, missing paths)`` already known
+    on this case and environment, by ``id`` of their expression (taken as they are, their reads not recorded)."""
     trace = Trace(explain=False)
-    lets: dict[int, Any] = {}
+    lets = {} if lets is None else lets
     try:
         applies = traced(when)(case, env, trace, lets) if when is not None else True
         if applies is True:

@@ -7,23 +7,25 @@ the values, for an undetermined verdict's missing paths and reads: its generated
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import current
+from policy_eval.lang.compiler import REF_TIME, let_key
 from policy_eval.lang.interpreter import Trace, interpret
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.parser import one_line
 from policy_eval.lang.readers import ReadError
 from policy_eval.lang.stepcode import trace_with_steps
 from policy_eval.lang.tracecode import trace_without_steps
-from policy_eval.lang.values import render, to_json
+from policy_eval.lang.values import UNKNOWN, render, to_json
 from policy_eval.rulebook.policy import Rule
 from policy_eval.run.result import Outcome
 from policy_eval.run.shown import _typed_text
 
-__all__ = ["DATA_ERRORS", "case_inputs", "trace_rule", "explanation", "reason", "unknown_reads", "ABSENT",
-           "NULL"]
+__all__ = ["DATA_ERRORS", "case_inputs", "trace_rule", "known_lets", "explanation", "reason", "unknown_reads",
+           "ABSENT", "NULL"]
 
 # What a case's data can make a condition raise: the verdict is undetermined, with the error.
 DATA_ERRORS = (EvalFailure, ArithmeticError)
@@ -52,9 +54,30 @@ def case_inputs(paths: list[tuple[str, tuple[str, ...], Any]], case: dict[str, A
     return out
 
 
-def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: bool = True) -> Trace:
+def known_lets(rule: Rule, case: dict[str, Any], env: dict[str, Any]) -> dict[int, Any]:
+    """The let-bindings the rule's ``when`` and condition read whose values a fused function left in ``env`` for this
+    case (lang.fusion, an undetermined step's), known (not unknown), as a trace without steps takes them: ``(value,
+    ())`` by ``id`` of the expression; a known value has no missing path, as the interpreter's ``ev`` gives it. (For
+    a case read exactly, a null not read as a missing key: the caller asks, as run.violated's makers do.)"""
+    keys = _LET_KEYS.get(rule.condition.node)
+    when = rule.when.node if rule.when is not None else None
+    if keys is None or keys[0] is not when:
+        keys = _LET_KEYS[rule.condition.node] = (when, tuple((let_key(e), id(e)) for e in ir.lets_read(
+            when, rule.condition.node)))
+    ref = env.get(REF_TIME)
+    return {ident: (kept[2], ()) for key, ident in keys[1]
+            if (kept := env.get(key)) is not None and kept[0] is case and kept[1] is ref and kept[2] is not UNKNOWN}
+
+
+# per condition (with the rule's ``when``, which the entry holds): the lets they read, (environment key, id)
+_LET_KEYS: weakref.WeakKeyDictionary[ir.IR, tuple[ir.IR | None, tuple[tuple[str, int], ...]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: bool = True,
+               lets: dict[int, Any] | None = None) -> Trace:
     """The rule's ``when`` and condition interpreted on the case: what was missing, what was read and (with
-    ``explain``) the steps an explanation lists.
+    ``explain``) the steps an explanation lists; without, ``lets`` holds lets already known (:func:`known_lets`).
 
     The walk is generated code, which finds what the interpreter finds: :mod:`policy_eval.lang.tracecode`
     without steps (an undetermined verdict's missing paths and reads in findings detail), :mod:`policy_eval.lang.stepcode`
@@ -63,15 +86,17 @@ def trace_rule(rule: Rule, case: dict[str, Any], env: dict[str, Any], explain: b
     meter = current()
     left = meter.left if meter is not None else 0
     try:
-        return (trace_with_steps if explain else trace_without_steps)(
-            rule.when.node if rule.when is not None else None, rule.condition.node, case, env, DATA_ERRORS)
+        when = rule.when.node if rule.when is not None else None
+        if explain:
+            return trace_with_steps(when, rule.condition.node, case, env, DATA_ERRORS)
+        return trace_without_steps(when, rule.condition.node, case, env, DATA_ERRORS, dict(lets) if lets else None)
     except (MemoryError, RecursionError):
         raise
     except Exception:  # noqa: BLE001 - generated code is an optimisation: the interpreter has the last word
         if meter is not None:
             meter.left = left
     trace = Trace(explain=explain)
-    lets: dict[int, Any] | None = None if explain else {}  # without steps, a definition is walked once
+    lets = None if explain else dict(lets) if lets else {}  # without steps, a definition is walked once
     try:
         applies = interpret(rule.when.node, case, env, trace, lets) if rule.when is not None else True
         if applies is True:  # an unknown applicability is what is undetermined; its blame is the answer

@@ -18,10 +18,10 @@ from policy_eval.lang.values import to_json
 from policy_eval.rulebook import PolicyHistory
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run import compose
-from policy_eval.run.explaining import case_inputs, explanation, trace_rule
+from policy_eval.run.explaining import case_inputs, explanation, known_lets, trace_rule
 from policy_eval.run.explaining import reason as reason_for
 from policy_eval.run.later import Later, LaterInputs
-from policy_eval.run.nullshown import shown
+from policy_eval.run.nullshown import NO_NULL, shown
 from policy_eval.run.result import Outcome, RuleResult
 from policy_eval.run.violated import Maker, compile_violated
 from policy_eval.run.waived import waiver_of
@@ -96,7 +96,10 @@ class Judge:
             return self._violated(version, rule, case, env, ref_text, read_ahead, error)
         waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
-        trace = trace_rule(rule, case, env, not self.findings) if outcome in self._explained else None
+        # (findings detail's trace takes the lets the fused function found, on a case read exactly, as they are: it
+        # needs only what is missing)
+        trace = None if outcome not in self._explained else trace_rule(rule, case, env, False, known_lets(
+            rule, case, env) if NO_NULL in env else None) if self.findings else trace_rule(rule, case, env)
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
         if outcome is Outcome.VIOLATED:
