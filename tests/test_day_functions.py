@@ -1,5 +1,6 @@
 """``date_of(t)``: the Asia/Shanghai day of a time, read as written where the time is written at +08:00 from 1992 on;
-``start_of_day(d)``: 00:00 Asia/Shanghai of a day, its answers kept by day (a batch's days recur across cases);
+``start_of_day(d)``: 00:00 Asia/Shanghai of a day, at +08:00 from 1992 on (the tzinfo object the batch reader's
+timestamps hold, so that the two compare by their fields), its answers kept by day (a batch's days recur across cases);
 ``days(n)``, ``hours(n)``, ...: a whole count's duration kept by count.
 
 The kept answer must be the one the constructor gives for that very day, in every era of the zone (Shanghai kept
@@ -30,8 +31,9 @@ def _plain(d: _dt.date) -> _dt.datetime:
 def test_start_of_day_is_the_days_midnight_asked_once_or_again(days: list[_dt.date]) -> None:
     for d in days + days[::-1]:  # (each day asked twice: the second answer is the kept one)
         got = functions._start_of_day(d)
-        want = _plain(d)
-        assert (got, got.utcoffset(), got.tzinfo, got.fold) == (want, want.utcoffset(), want.tzinfo, want.fold)
+        want = _plain(d)  # (the zone's own midnight: the same instant, offset and text; from 1992 at +08:00 itself)
+        assert (got, got.utcoffset(), got.fold, got.isoformat()) == (want, want.utcoffset(), want.fold, want.isoformat())
+        assert got.tzinfo is (functions._CST if d.year >= 1992 else SHANGHAI)
         assert got.date() == d and got.time() == _dt.time(0)
 
 
@@ -41,6 +43,18 @@ def test_start_of_day_in_the_summer_time_years_and_now() -> None:
     assert functions._start_of_day(_dt.date(2024, 7, 1)).isoformat() == "2024-07-01T00:00:00+08:00"
     expr = compile_expression("start_of_day(date_of(2024-02-29T23:59:59+08:00)) + 1d")
     assert expr.evaluate() == _dt.datetime(2024, 3, 1, tzinfo=SHANGHAI)
+
+
+def test_a_days_start_and_a_read_timestamp_hold_one_tzinfo() -> None:
+    """A timestamp the batch reader (msgspec) reads at +08:00 and a day's start from 1992 on hold the same tzinfo object,
+    so that comparing them compares their fields; equal and ordered as their instants are."""
+    import msgspec
+
+    read = msgspec.json.decode(b'["2024-03-01T00:00:00+08:00", "2024-02-29T23:59:59+08:00"]', type=list[_dt.datetime])
+    start = functions._start_of_day(_dt.date(2024, 3, 1))
+    assert all(t.tzinfo is start.tzinfo for t in read)
+    assert read[0] == start and read[1] < start and start - read[1] == _dt.timedelta(seconds=1)
+    assert functions._start_of_day(_dt.date(1991, 12, 31)).tzinfo is SHANGHAI
 
 
 def test_the_kept_answers_are_bounded_and_a_subclass_is_not_kept() -> None:
