@@ -89,7 +89,7 @@ class RuleResult:
     def finding(self) -> dict[str, Any]:
         """This verdict as a findings record lists it (rule-constant title and severity left out)."""
         outcome = self.outcome
-        if outcome is Outcome.VIOLATED and not self.missing and self.waiver is None and self.error is None \
+        if outcome is _VIOLATED and not self.missing and self.waiver is None and self.error is None \
                 and not self.depends and not self.params:  # (most findings: the same dict, in one step)
             rule, message = self.rule, self.message
             found: dict[str, Any] = {"rule": f"{self.policy}/{rule}" if rule else self.policy, "outcome": "violated",
@@ -99,7 +99,7 @@ class RuleResult:
             return found
         # (``_value_`` is the member's own attribute, ``value`` a property)
         out: dict[str, Any] = {"rule": self.full_id, "outcome": outcome._value_, "clause": self.clause}
-        if outcome is Outcome.VIOLATED:
+        if outcome is _VIOLATED:
             out["message"] = self.message if self.message is not None else self.reason
             if self.remedies:
                 out["remedies"] = list(self.remedies)
