@@ -27,6 +27,9 @@ from policy_eval.run.shown import _typed_text
 __all__ = ["DATA_ERRORS", "case_inputs", "trace_rule", "known_lets", "explanation", "reason", "unknown_reads",
            "ABSENT", "NULL"]
 
+# (module globals, not Outcome's attributes: see run.judge)
+_COMPLIED, _VIOLATED, _NOT_APPLICABLE = Outcome.COMPLIED, Outcome.VIOLATED, Outcome.NOT_APPLICABLE
+
 # What a case's data can make a condition raise: the verdict is undetermined, with the error.
 DATA_ERRORS = (EvalFailure, ArithmeticError)
 
@@ -158,11 +161,11 @@ def _state(case: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def reason(rule: Rule, outcome: Outcome, message: str | None, trace: Trace | None, error: str | None) -> str:
-    if outcome is Outcome.VIOLATED:
+    if outcome is _VIOLATED:
         return message or rule.title
-    if outcome is Outcome.NOT_APPLICABLE:
+    if outcome is _NOT_APPLICABLE:
         return f"does not apply: `{one_line(rule.when.text)}` is false" if rule.when else "does not apply"
-    if outcome is Outcome.COMPLIED:
+    if outcome is _COMPLIED:
         verb = "holds" if rule.mode == "require" else "does not hold"
         return f"`{one_line(rule.condition.text)}` {verb}"
     if error is not None:

@@ -28,6 +28,11 @@ from policy_eval.run.waived import waiver_of
 
 __all__ = ["Judge"]
 
+# (module globals, not Outcome's attributes: an Enum class's attribute goes through EnumType.__getattr__'s slot in
+# Python 3.11, 83 ns against 6.5)
+_COMPLIED, _VIOLATED = Outcome.COMPLIED, Outcome.VIOLATED
+_NOT_APPLICABLE, _UNDETERMINED = Outcome.NOT_APPLICABLE, Outcome.UNDETERMINED
+
 
 class Judge:
     """Builds verdicts; the evaluator sets the tables below when it is made."""
@@ -70,7 +75,7 @@ class Judge:
         """A violated verdict with no waiver to look for and nothing to trace (message and remedies:
         run.messages; run.nullshown)."""
         text, owed = shown(rule, case, env, self._nullable[id(rule)])
-        return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, Outcome.VIOLATED,
+        return RuleResult(version.id, version.version, rule.id, rule.title, rule.clause, _VIOLATED,
                           rule.severity, text or rule.title, text, owed, (),
                           self._rule_inputs(rule, case, read_ahead) if self.record_inputs else {},
                           Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (), None,
@@ -81,10 +86,10 @@ class Judge:
                ) -> RuleResult | Outcome:
         """The verdict of one rule on its own conditions; with ``detail="findings"`` a complied or
         not-applicable one is its bare Outcome."""
-        if self.findings and not version.waivers and (outcome is Outcome.COMPLIED
-                                                      or outcome is Outcome.NOT_APPLICABLE):
+        if self.findings and not version.waivers and (outcome is _COMPLIED
+                                                      or outcome is _NOT_APPLICABLE):
             return outcome
-        if (outcome is Outcome.NOT_APPLICABLE or outcome is Outcome.COMPLIED) and error is None \
+        if (outcome is _NOT_APPLICABLE or outcome is _COMPLIED) and error is None \
                 and not version.waivers and outcome not in self._explained:
             # the common case (most rules comply or do not apply to a given case): nothing to render
             return RuleResult(
@@ -92,7 +97,7 @@ class Judge:
                 outcome=outcome, severity=rule.severity, reason=self._reasons[id(rule)][outcome],
                 inputs=self._rule_inputs(rule, case, read_ahead), reference_time=ref_text,
                 explanation=Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else ())
-        if outcome is Outcome.VIOLATED and not version.waivers and not self._violated_explained:
+        if outcome is _VIOLATED and not version.waivers and not self._violated_explained:
             return self._violated(version, rule, case, env, ref_text, read_ahead, error)
         waiver, waiver_reads = waiver_of(version, rule, case, env) if version.waivers else (None, {})
         # (findings detail shows no explanation, only the missing paths: the trace records no steps for one)
@@ -102,16 +107,16 @@ class Judge:
             rule, case, env) if NO_NULL in env else None) if self.findings else trace_rule(rule, case, env)
         message = None
         remedies: tuple[dict[str, Any], ...] = ()
-        if outcome is Outcome.VIOLATED:
+        if outcome is _VIOLATED:
             message, remedies = shown(rule, case, env, self._nullable[id(rule)])
         fixed = self._reasons[id(rule)].get(outcome) if error is None else None
         reason = fixed if fixed is not None else reason_for(rule, outcome, message, trace, error)
-        if waiver is None and self.findings and (outcome is Outcome.COMPLIED or outcome is Outcome.NOT_APPLICABLE):
+        if waiver is None and self.findings and (outcome is _COMPLIED or outcome is _NOT_APPLICABLE):
             return outcome
         if waiver is not None:
             waiver["would_be"] = outcome.value
             reason = compose.waived_reason(waiver)
-            outcome, message, remedies = Outcome.NOT_APPLICABLE, None, ()
+            outcome, message, remedies = _NOT_APPLICABLE, None, ()
         # (findings detail records no inputs and no explanation, an undetermined verdict's as a violated one's: only
         # its missing paths, which the trace found)
         inputs: Mapping[str, Any] = {}
@@ -124,7 +129,7 @@ class Judge:
         return RuleResult(
             policy=version.id, version=version.version, rule=rule.id, title=rule.title, clause=rule.clause,
             outcome=outcome, severity=rule.severity, reason=reason, message=message, remedies=remedies,
-            missing=tuple(trace.missing) if trace is not None and outcome is Outcome.UNDETERMINED else (),
+            missing=tuple(trace.missing) if trace is not None and outcome is _UNDETERMINED else (),
             inputs=inputs, explanation=() if self.findings else explanation(trace) if trace is not None else
             Later(lambda: explanation(trace_rule(rule, case, dict(env)))) if self.lazy else (),
             waiver=waiver, error=error, reference_time=ref_text,
