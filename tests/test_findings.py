@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from casefiles import UNDETERMINED_HANDLING
 
 from policy_eval.cli import run
 from policy_eval.rulebook import load_rulebook
@@ -192,13 +193,7 @@ def test_an_undetermined_finding_records_what_is_missing_and_not_the_full_verdic
     carries its missing paths, which its trace found, and not the values that trace read, as a violated one carries
     none; full detail's verdict of the same rule on the same case records them."""
     book = load_rulebook(ROOT / "policies")
-    case = {"kind": "after_sale", "case_id": "u", "source": "merchant_erp",
-            "order": {"id": "231210-0000017", "store_id": "S-10016", "goods_title": "加湿器", "category": "家用电器",
-                      "group_success_at": "2024-11-20T08:37:08+08:00", "confirmed_at": "2024-11-20T08:37:08+08:00",
-                      "promised_ship_by": "2024-11-22T08:37:08+08:00", "shipped_at": "2024-11-21T08:37:08+08:00",
-                      "received_at": "2024-11-23T08:37:08+08:00", "paid_amount": "59.00"},
-            "request": {"id": "AS-JL-017", "type": "refund_only", "reason": "漏水",
-                        "submitted_at": "2024-11-24T08:37:08+08:00", "status": "pending_merchant"}}
+    case = UNDETERMINED_HANDLING
     rule = "refund-only-handling-limit"
     short = [r for r in Evaluator(book, detail="findings").evaluate(case).results if r.rule == rule]
     long = [r for r in Evaluator(book).evaluate(case).results if r.rule == rule]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from casefiles import UNDETERMINED_HANDLING
 
 from policy_eval.lang import tracecode
 from policy_eval.lang.values import UNKNOWN
@@ -25,13 +26,6 @@ from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
-UNDETERMINED = {"kind": "after_sale", "case_id": "u", "source": "merchant_erp",
-                "order": {"id": "231210-0000017", "store_id": "S-10016", "goods_title": "加湿器", "category": "家用电器",
-                          "group_success_at": "2024-11-20T08:37:08+08:00", "confirmed_at": "2024-11-20T08:37:08+08:00",
-                          "promised_ship_by": "2024-11-22T08:37:08+08:00", "shipped_at": "2024-11-21T08:37:08+08:00",
-                          "received_at": "2024-11-23T08:37:08+08:00", "paid_amount": "59.00"},
-                "request": {"id": "AS-JL-017", "type": "refund_only", "reason": "漏水",
-                            "submitted_at": "2024-11-24T08:37:08+08:00", "status": "pending_merchant"}}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +55,7 @@ def _without_each_value(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _cases() -> list[dict[str, Any]]:
     lines = (ROOT / "examples" / "after_sales.jsonl").read_text(encoding="utf-8").splitlines()
-    return [variant for base in [UNDETERMINED, *map(json.loads, lines)] for variant in _without_each_value(base)]
+    return [variant for base in [UNDETERMINED_HANDLING, *map(json.loads, lines)] for variant in _without_each_value(base)]
 
 
 def test_a_seeded_trace_names_what_a_full_one_names(findings: Evaluator, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,6 +95,6 @@ def test_the_undetermined_handling_limit_takes_its_lets(findings: Evaluator, mon
         return traced(when, condition, case, env, errors, lets)
 
     monkeypatch.setattr(explaining, "trace_without_steps", spy)
-    verdicts = [r for r in findings.evaluate(UNDETERMINED).results if r.rule == "refund-only-handling-limit"]
+    verdicts = [r for r in findings.evaluate(UNDETERMINED_HANDLING).results if r.rule == "refund-only-handling-limit"]
     assert [(r.outcome, r.missing) for r in verdicts] == [(Outcome.UNDETERMINED, ("snapshot_at",))]
     assert len(given) == 1 and len(given[0]) >= 2

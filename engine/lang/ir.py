@@ -158,9 +158,9 @@ def root_path(node: IR) -> tuple[str, ...] | None:
     return None
 
 
-def walk(*roots: IR) -> Iterator[IR]:
+def walk(*roots: IR, lets: bool = True) -> Iterator[IR]:
     """Every node under ``roots`` once, let-bindings' expressions included (the IR is a DAG: a let used twice
-    is one node)."""
+    is one node); ``lets=False``: a let reference's expression left out (the node itself is walked)."""
     stack = list(roots)
     seen: set[int] = set()
     while stack:
@@ -169,24 +169,14 @@ def walk(*roots: IR) -> Iterator[IR]:
             continue
         seen.add(id(node))
         yield node
-        stack.extend(children(node))
+        if lets or not isinstance(node, LetRef):
+            stack.extend(children(node))
 
 
 def lets_read(*roots: IR | None) -> list[IR]:
     """The let-bindings' expressions that ``roots`` read themselves (None: none), not through other lets, each once."""
-    out: dict[int, IR] = {}
-    stack = [r for r in roots if r is not None]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, LetRef):
-            out.setdefault(id(node.expr), node.expr)
-        else:
-            stack.extend(children(node))
-    return list(out.values())
+    return list({id(n.expr): n.expr for n in walk(*(r for r in roots if r is not None), lets=False)
+                 if isinstance(n, LetRef)}.values())
 
 
 def root_paths(*nodes: IR) -> tuple[tuple[str, ...], ...]:
