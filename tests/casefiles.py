@@ -3,10 +3,12 @@ an after-sale case whose refund-only handling limit is undetermined."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
-__all__ = ["marked_cases", "UNDETERMINED_HANDLING"]
+__all__ = ["marked_cases", "without", "UNDETERMINED_HANDLING"]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -33,3 +35,13 @@ UNDETERMINED_HANDLING = {
               "received_at": "2024-11-23T08:37:08+08:00", "paid_amount": "59.00"},
     "request": {"id": "AS-JL-017", "type": "refund_only", "reason": "漏水", "submitted_at": "2024-11-24T08:37:08+08:00",
                 "status": "pending_merchant"}}
+
+
+def without(case: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    """A copy of the case with the value at ``path`` (keys and list indexes) left out."""
+    out = copy.deepcopy(case)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return out

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from casefiles import without
 
 from policy_eval.cli import run
 
@@ -56,15 +57,6 @@ def with_value(case: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[
     for key in path[:-1]:
         node = node[key]
     node[path[-1]] = value
-    return out
-
-
-def without(case: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
-    out = copy.deepcopy(case)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    del node[path[-1]]
     return out
 
 

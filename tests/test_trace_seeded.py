@@ -9,14 +9,13 @@ that the lets are taken (the saving is not silently lost).
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from casefiles import UNDETERMINED_HANDLING
+from casefiles import UNDETERMINED_HANDLING, without
 
 from policy_eval.lang import tracecode
 from policy_eval.lang.values import UNKNOWN
@@ -45,12 +44,7 @@ def _without_each_value(case: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if isinstance(node, dict):
             stack += [(*path, k) for k in node]
             continue
-        less = copy.deepcopy(case)
-        parent = less
-        for key in path[:-1]:
-            parent = parent[key]
-        del parent[path[-1]]
-        yield less
+        yield without(case, path)
 
 
 def _cases() -> list[dict[str, Any]]:
