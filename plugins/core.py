@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -43,15 +43,40 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
         last = _wanted(categories)
     answers = last[4]
     found = answers.get(path)
-    if found is not None:
+    if found is None:
+        found = _under(path, last[2], last[3])
+        _keep(answers, path, found)
+    return found
+
+
+def bind(categories: Sequence[str]) -> tuple[Callable[[str, Sequence[str]], bool], dict[str, bool]]:
+    """``in_category`` at a call whose list the policy holds (a literal or a parameter), made when the policy is
+    checked (lang.functions.Function.bind): the entries split now, once, rather than found by the list's identity
+    on each call, and the answers kept by path in a dict of the call's own, which generated code looks the path
+    up in before it calls (a case's category recurs across cases, so most calls are that one look-up)."""
+    singles, multis = _entries(categories)
+    answers: dict[str, bool] = {}
+
+    def in_category_of(path: str, categories: Sequence[str]) -> bool:  # (the list: the one bound, unread)
+        found = answers.get(path)
+        if found is None:
+            found = _under(path, singles, multis)
+            _keep(answers, path, found)
         return found
+
+    return in_category_of, answers
+
+
+def _under(path: str, singles: frozenset[str], multis: tuple[tuple[str, ...], ...]) -> bool:
     segs = _segments(path)
-    found = not last[2].isdisjoint(segs) or any(segs[: len(want)] == want for want in last[3])
+    return not singles.isdisjoint(segs) or any(segs[: len(want)] == want for want in multis)
+
+
+def _keep(answers: dict[str, bool], path: str, found: bool) -> None:
     if len(path) <= _ANSWERED:  # (a path is case data: a long one is not kept)
         if len(answers) >= _ANSWERS:
             answers.clear()
         answers[path] = found
-    return found
 
 
 _Wanted = tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...], dict[str, bool]]
@@ -66,6 +91,16 @@ def _wanted(categories: Sequence[str]) -> _Wanted:
     entry holds the list itself, so its id cannot be reused while kept; the copy says whether the list was
     changed in place since. At most ``_KEEP`` lists are kept (lists built from case data are new objects on
     every case): the table is emptied when full. One tuple per entry, replaced whole: safe across threads."""
+    copy = list(categories) if type(categories) is list else tuple(categories)
+    if len(_kept) >= _KEEP:
+        _kept.clear()
+    kept: _Wanted = (categories, copy, *_entries(categories), {})
+    _kept[id(categories)] = kept
+    return kept
+
+
+def _entries(categories: Sequence[str]) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """The categories' entries split: the one-segment entries, and the others' segments (blank entries left out)."""
     singles: set[str] = set()
     multis: list[tuple[str, ...]] = []
     for entry in categories:
@@ -76,12 +111,7 @@ def _wanted(categories: Sequence[str]) -> _Wanted:
             singles.add(want[0])
         else:
             multis.append(want)
-    copy = list(categories) if type(categories) is list else tuple(categories)
-    if len(_kept) >= _KEEP:
-        _kept.clear()
-    kept: _Wanted = (categories, copy, frozenset(singles), tuple(multis), {})
-    _kept[id(categories)] = kept
-    return kept
+    return frozenset(singles), tuple(multis)
 
 
 _KEEP = 64
@@ -95,4 +125,4 @@ def policy_eval_functions() -> list[Function]:
     return [*core_functions(),
             Function("in_category", (STRING, list_of(STRING)), BOOL, in_category,
                      doc="the category path (segments joined by '>') falls under one of the categories, "
-                         "matched by whole segment", scans=(0, 1))]
+                         "matched by whole segment", scans=(0, 1), bind=bind)]

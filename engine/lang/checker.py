@@ -299,12 +299,17 @@ class _Checker:
             # (an argument of type any where a generic core function took the others' type, or needs a kind of value)
             want = dynamic.operand_type(rtype) if node.name in _UNIFYING else _CHECKED[node.name]
             args = tuple(dynamic.cast(a, want, f"argument {i + 1} of {node.name}()") for i, a in enumerate(args))
-        if any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
+        answers = None
+        held = [_constant_value(a) for a in args[1:]] if fn.bind is not None else [_NOT_CONSTANT]
+        if held and all(v is not _NOT_CONSTANT for v in held):
+            impl, answers = fn.bind(*held)  # (a partial application, made once: see Function.bind)
+        elif any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
             # what is looked for (the words, the pattern) comes from the case: the work is a product of the
             # record's sizes. Looked for in the case's text, a policy's words cost work linear in the record,
             # as any function of the text does: not charged, so that the common call costs no more.
             impl = scan_at(impl, fn.scans, self.src(node), node.span.line, node.span.column, fn.scan_steps)
-        return ir.Call(rtype, node.span, self.src(node), node.name, impl, args, fn.strict)
+        return ir.Call(rtype, node.span, self.src(node), node.name, impl, args, fn.strict,
+                       answers=answers if answers is not None and args[0].type.name == "string" else None)
 
 
 _NOT_CONSTANT = object()
@@ -327,10 +332,15 @@ def _policy_sized(node: ir.IR) -> bool:
 
 
 def _constant_value(node: ir.IR) -> Any:
-    """The value of a constant argument: a constant, or constant lists joined with ``+`` (two parameter lists,
-    ``refusal_contexts + harmless_insult_contexts``, kept as two parameters so that each is seen as used)."""
+    """The value of a constant argument: a constant, a list written of constants, or constant lists joined with
+    ``+`` (two parameter lists, ``refusal_contexts + harmless_insult_contexts``, kept as two parameters so that
+    each is seen as used)."""
     if isinstance(node, ir.Const):
         return node.value
+    if isinstance(node, ir.ListIR):
+        items = [item.value for item in node.items if isinstance(item, ir.Const)]
+        if len(items) == len(node.items):
+            return items
     if isinstance(node, ir.Op) and node.symbol == "+" and node.type.name == "list":
         parts = [_constant_value(a) for a in node.args]
         if all(isinstance(v, list) for v in parts):

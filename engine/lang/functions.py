@@ -68,6 +68,14 @@ class Function:
     charged to the evaluation budget at each call where what is looked for (an argument after the first) comes
     from the case, and counted in the static estimate (lang.budget.scan_at, lang.checker), one item for
     ``scan_steps`` of them (16 for a test in C, as ``contains_any``'s; fewer for a step in Python).
+
+    ``bind``, when given, is a partial application made once, when a policy is checked, at a call whose
+    arguments after the first are all constants (literals or parameters): called with their values, it returns
+    ``(function, answers)``, the function to call there instead of ``impl`` (with the same arguments; it may have
+    done once the work that depends on the constants alone: a list's entries split) and, or None, a dict from the
+    first argument's value to the call's result that generated code looks up before calling. The function fills
+    it; it holds only results the call returns for that argument (never None), and stays the one dict (emptied
+    when full, never replaced). Only a first argument of type string is looked up.
     """
 
     name: str
@@ -82,6 +90,7 @@ class Function:
     plugin: str = "core"
     scans: tuple[int, ...] = ()
     scan_steps: int = 16
+    bind: Callable[..., tuple[Callable[..., Any], dict[Any, Any] | None]] | None = None
 
     def signature(self) -> str:
         if self.typer is not None:

@@ -118,6 +118,7 @@ class Call(IR):
     args: tuple[IR, ...]
     strict: bool = True
     meta: dict[str, Any] = field(default_factory=dict)
+    answers: dict[Any, Any] | None = None  # (lang.functions.Function.bind's: looked up before ``fn`` is called)
 
 
 @dataclass(eq=False, slots=True)

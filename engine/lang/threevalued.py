@@ -174,6 +174,19 @@ class _Gen:
         self.n += 1
         return f"_t{self.n}"
 
+    def called(self, node: ir.Call, args: list[str]) -> str:
+        """The call of ``node`` on its operands' code; where the call keeps its answers (ir.Call.answers: its
+        arguments after the first are constants), the first looked up there first, a dict's ``get`` in place of
+        a Python frame on most calls."""
+        f = self.fn(node.fn)
+        if node.answers is None:
+            return f"{f}({', '.join(args)})"
+        first, t = args[0], self.tmp()
+        if not _NAME.fullmatch(first):
+            a = self.tmp()
+            first, args = f"({a} := {first})", [a, *args[1:]]
+        return f"({t} if ({t} := {self.const(node.answers)}.get({first})) is not None else {f}({', '.join(args)}))"
+
     def int_product(self, node: ir.Op, a: str, b: str) -> str | None:
         """``a * b`` of two operands typed int, inline: :func:`~policy_eval.lang.ops.int_mul` without its call (the
         same product, the same bound, the same error); None for any other operator or operand type."""
@@ -351,12 +364,11 @@ class _Gen:
         if node.name in ("max", "min") and len(node.args) == 2 and node.args[0].type.name != "list":
             op = ">=" if node.name == "max" else "<="
             return self.strict(node.args, lambda n: f"({n[0]} if {n[0]} {op} {n[1]} else {n[1]})")
-        f = self.fn(node.fn)
         if not node.strict:
-            return f"{f}({', '.join(self.expr(a) for a in node.args)})"
+            return f"{self.fn(node.fn)}({', '.join(self.expr(a) for a in node.args)})"
         if not node.args:
-            return f"{f}()"
-        return self.strict(node.args, lambda n: f"{f}({', '.join(n)})")
+            return f"{self.fn(node.fn)}()"
+        return self.strict(node.args, lambda n: self.called(node, n))
 
     def g_ListIR(self, node: ir.ListIR) -> str:
         consts = [i for i in node.items if isinstance(i, ir.Const)]

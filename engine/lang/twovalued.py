@@ -237,6 +237,5 @@ class SureGen(_Gen):
             first, second = self.in_turn(node.args)
             return f"({a} if ({a} := {first}) {op} ({b} := {second}) else {b})"
         if node.strict and node.args:
-            args = ", ".join(self.in_turn(node.args))
-            return self.guard(f"{self.fn(node.fn)}({args})")
+            return self.guard(self.called(node, self.in_turn(node.args)))
         return self.guard(self.three(node))
