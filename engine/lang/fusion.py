@@ -37,6 +37,7 @@ its trace then takes as they are (lang.exports).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -289,7 +290,10 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     counted = sum(1 << i for i, s in enumerate(steps) if s.counted)
     loud_counted = "_loud" if counted == (1 << len(steps)) - 1 else f"(_loud & {counted})"
     not_applicable = f"{counted.bit_count()} - _co - {loud_counted}.bit_count()"
-    lines = ["def _run(c, v, m):", "    try:", *(line for line in inner if not line.lstrip().startswith("_na += ")),
+    kept = [line for line in inner if not line.lstrip().startswith("_na += ")]
+    # the names the body reads most, as defaults: a local is read in about a third less time than a global
+    hot = [n for n, k in Counter(m for line in kept for m in _GLOBAL.findall(line)).most_common(_HOT) if k > 1]
+    lines = [f"def _run(c, v, m{''.join(f', {n}={n}' for n in hot)}):", "    try:", *kept,
              f"        return (_co, {not_applicable}, _loud, ({outs},), _cm)", *_HANDLERS, ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
                                  "_Unsure": Unsure, "_n": _null, "_Budget": BudgetExceeded, **names}
@@ -298,6 +302,10 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     return "\n".join(lines), Inline(tuple(inner), tuple(outcomes), namespace, uses_env, len(exports))
 
 
+# a name of the fused function's namespace that its body reads (a constant, a function, a marker), and how many of
+# the most read become its defaults (more measured slower: 16 of them -2.1 % machine instructions a record, 32 -1.1 %)
+_GLOBAL = re.compile(r"(?<![\w.])(U|_M|_NA|_CO|_VI|_UN|_GA|_k\d+|_f\d+)(?!\w)")
+_HOT = 16
 _ENV = re.compile(r"(?<![\w.])v(?!\w)")  # the name ``v`` in generated code (every other name starts with ``_``)
 _THREE_LOCAL = re.compile(r"(?<![\w.])_l\d+(?!\w)")  # a three-valued let's local (``_FusedGen.g_LetRef``)
 _THREE_MARK = "_l_all_ = _M"  # (in place of every such local, once all are known: see _source)
