@@ -139,17 +139,22 @@ def test_the_rules_find_the_timestamps_the_schema_check_parsed(monkeypatch: pyte
              if line.strip()]
     validator = CaseValidator(load_case_schemas(bundled_schemas()))
     evaluator = Evaluator(load_rulebook(None))
-    parsed: list[str] = []  # every text the parser reads (its common branch or its full grammar)
-    fast, full = timestamps._FROMISOFORMAT, timestamps._parse_rfc3339
+    parsed: list[str] = []  # every text the parser reads (its common branches or its full grammar)
+    fast, full, common = timestamps._FROMISOFORMAT, timestamps._parse_rfc3339, timestamps._CONVERT
 
     def fast_counted(text: str) -> Any:
         parsed.append(text)
         return fast(text)
 
+    def common_counted(text: str, kind: type) -> Any:  # (the commonest form's parser)
+        parsed.append(text)
+        return common(text, kind)
+
     def full_counted(text: str) -> Any:
         parsed.append(text)
         return full(text)
     monkeypatch.setattr(timestamps, "_FROMISOFORMAT", fast_counted)
+    monkeypatch.setattr(timestamps, "_CONVERT", common_counted)
     monkeypatch.setattr(timestamps, "_parse_rfc3339", full_counted)
     looked_up = 0
     for case in cases:
@@ -240,3 +245,28 @@ def test_a_value_that_is_no_timestamp_text_is_the_readers_error(value: Any) -> N
     assert fn({"at": "2023-06-02T16:00:00+08:00", "due": "2023-06-02T17:00:00+08:00"}, {}) is True
     with pytest.raises(EvalFailure, match="expected datetime"):
         fn({"at": value, "due": "2023-06-02T17:00:00+08:00"}, {})
+
+
+def test_the_commonest_form_holds_one_offset_object_per_offset() -> None:
+    """Two aware datetimes compare by identity of their offset objects first: the same object, 28 ns; two equal
+    ones, each asked for its offset, 330. The fast path's timestamps share one object per offset, the one the
+    batch reader's (msgspec) and ``start_of_day``'s hold, so an API call's timestamps compare the quick way."""
+    import msgspec
+
+    from policy_eval.lang.functions import _CST, _start_of_day
+
+    rng = random.Random(7)
+    read: dict[str, list[_dt.datetime]] = {}
+    for _ in range(200):
+        offset = rng.choice(["+08:00", "-05:30", "+00:00", "+14:00"])
+        text = (f"{rng.randrange(1, 10000):04d}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}T"
+                f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}{offset}")
+        value = parse_timestamp(text)
+        assert value == _dt.datetime.fromisoformat(text) and value.isoformat() == text, text
+        read.setdefault(offset, []).append(value)
+    for offset, values in read.items():
+        assert len({id(v.tzinfo) for v in values}) == 1, offset
+        decoded = msgspec.json.decode(f'"2000-01-01T00:00:00{offset}"'.encode(), type=_dt.datetime)
+        assert values[0].tzinfo is decoded.tzinfo, offset
+    day = _start_of_day(parse_timestamp("2024-03-05T10:00:00+08:00"))
+    assert read["+08:00"][0].tzinfo is _CST and day.tzinfo is _CST
