@@ -291,8 +291,12 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     loud_counted = "_loud" if counted == (1 << len(steps)) - 1 else f"(_loud & {counted})"
     not_applicable = f"{counted.bit_count()} - _co - {loud_counted}.bit_count()"
     kept = [line for line in inner if not line.lstrip().startswith("_na += ")]
-    # the names the body reads most, as defaults: a local is read in about a third less time than a global
-    hot = [n for n, k in Counter(m for line in kept for m in _GLOBAL.findall(line)).most_common(_HOT) if k > 1]
+    # the names read most, as defaults: a local is read in about a third less time than a global. The markers every
+    # step reads, and what the hoisted reads at the top read most (the text's class, the timestamps' memo, the
+    # readers), found in the prelude: counted over the whole body instead (the after-sales version's 170 KB, ~6 ms
+    # at start-up), the most read names made no fewer instructions a record (bench/README, fifty-fourth session)
+    read = Counter(_GLOBAL.findall("\n".join(gen.prelude))).most_common(_HOT - len(_MARKERS))
+    hot = [*_MARKERS, *(n for n, k in read if k > 1 and n not in _MARKERS)]
     lines = [f"def _run(c, v, m{''.join(f', {n}={n}' for n in hot)}):", "    try:", *kept,
              f"        return (_co, {not_applicable}, _loud, ({outs},), _cm)", *_HANDLERS, ""]
     namespace: dict[str, Any] = {"U": UNKNOWN, "_M": _UNSET, "Exception": Exception, "_u": unsure,
@@ -302,10 +306,10 @@ def _source(steps: Sequence[Step], tokens: Tokens, two_valued: bool = True, exac
     return "\n".join(lines), Inline(tuple(inner), tuple(outcomes), namespace, uses_env, len(exports))
 
 
-# a name of the fused function's namespace that its body reads (a constant, a function, a marker), and how many of
-# the most read become its defaults (more measured slower: 16 of them -2.1 % machine instructions a record, 32 -1.1 %)
-_GLOBAL = re.compile(r"(?<![\w.])(U|_M|_NA|_CO|_VI|_UN|_GA|_k\d+|_f\d+)(?!\w)")
+# a constant or function of the fused function's namespace, and how many names at most become its defaults
+_GLOBAL = re.compile(r"(?<![\w.])(_k\d+|_f\d+)(?!\w)")
 _HOT = 16
+_MARKERS = ("U", "_M", "_NA", "_CO", "_VI")  # (unknown, not computed yet, and the commonest outcomes)
 _ENV = re.compile(r"(?<![\w.])v(?!\w)")  # the name ``v`` in generated code (every other name starts with ``_``)
 _THREE_LOCAL = re.compile(r"(?<![\w.])_l\d+(?!\w)")  # a three-valued let's local (``_FusedGen.g_LetRef``)
 _THREE_MARK = "_l_all_ = _M"  # (in place of every such local, once all are known: see _source)
