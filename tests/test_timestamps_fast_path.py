@@ -140,21 +140,21 @@ def test_the_rules_find_the_timestamps_the_schema_check_parsed(monkeypatch: pyte
     validator = CaseValidator(load_case_schemas(bundled_schemas()))
     evaluator = Evaluator(load_rulebook(None))
     parsed: list[str] = []  # every text the parser reads (its common branches or its full grammar)
-    fast, full, common = timestamps._FROMISOFORMAT, timestamps._parse_rfc3339, timestamps._CONVERT
+    fast, full, common = timestamps._FROMISOFORMAT, timestamps._parse_rfc3339, timestamps._DECODE_DATETIME
 
     def fast_counted(text: str) -> Any:
         parsed.append(text)
         return fast(text)
 
-    def common_counted(text: str, kind: type) -> Any:  # (the commonest form's parser)
-        parsed.append(text)
-        return common(text, kind)
+    def common_counted(quoted: str) -> Any:  # (the commonest form's parser: the text as a JSON string)
+        parsed.append(quoted[1:-1])
+        return common(quoted)
 
     def full_counted(text: str) -> Any:
         parsed.append(text)
         return full(text)
     monkeypatch.setattr(timestamps, "_FROMISOFORMAT", fast_counted)
-    monkeypatch.setattr(timestamps, "_CONVERT", common_counted)
+    monkeypatch.setattr(timestamps, "_DECODE_DATETIME", common_counted)
     monkeypatch.setattr(timestamps, "_parse_rfc3339", full_counted)
     looked_up = 0
     for case in cases:
@@ -270,3 +270,17 @@ def test_the_commonest_form_holds_one_offset_object_per_offset() -> None:
         assert values[0].tzinfo is decoded.tzinfo, offset
     day = _start_of_day(parse_timestamp("2024-03-05T10:00:00+08:00"))
     assert read["+08:00"][0].tzinfo is _CST and day.tzinfo is _CST
+
+
+@pytest.mark.parametrize("base", FAST)
+def test_every_pair_of_separators_and_nuls_answers_as_the_full_grammar(base: str) -> None:
+    """Python 3.11's fromisoformat reads ``2023-10-22T08:23:Z\\x00+08:00`` as 08:23 UTC (a NUL ends its reading of
+    an offset): the fast path read that text so, where the grammar refuses it. Every pair of positions set to
+    a separator, a zone letter or a NUL must answer as the full grammar does."""
+    marks = "Zz\x00T+-:."
+    for i in range(len(base)):
+        for j in range(i + 1, len(base)):
+            for a in marks:
+                for b in marks:
+                    text = base[:i] + a + base[i + 1:j] + b + base[j + 1:]
+                    assert _outcome(parse_timestamp, text) == _outcome(_parse_rfc3339, text), repr(text)
