@@ -118,3 +118,23 @@ def test_a_bound_call_answers_as_the_plain_form(entries: list[str], paths: list[
         case = _case(path)
         assert prog.evaluate(case) is _plain(path, entries)
         assert interpret(prog.node, case) is _plain(path, entries)
+
+
+def test_a_constant_the_binding_refuses_is_a_located_error() -> None:
+    """``bind`` raising ValueError (a constant the function cannot take) is the call's error, at its place, as
+    ``check_constant``'s is: not an exception out of loading."""
+
+    def bind(prefixes: Sequence[str]) -> tuple[Any, None]:
+        if not prefixes:
+            raise ValueError("starts() needs at least one prefix")
+        return (lambda text, _prefixes: text.startswith(tuple(prefixes))), None
+
+    registry = FunctionRegistry([Function("starts", (STRING, list_of(STRING)), BOOL, lambda t, p: False, bind=bind)])
+    try:
+        lang.compile_expression("order.paid > 0 and starts(order.category, [])", case_schema=ORDER,
+                                functions=registry)
+    except lang.PolicyError as exc:
+        assert "at least one prefix" in str(exc) and exc.line == 1 and exc.column == 20, (str(exc), exc.column)
+    else:
+        raise AssertionError("no error")
+    assert _compiled('starts(order.category, ["a"])', functions=registry).evaluate(_case("ab")) is True

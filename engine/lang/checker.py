@@ -302,7 +302,10 @@ class _Checker:
         answers = None
         held = [_constant_value(a) for a in args[1:]] if fn.bind is not None else [_NOT_CONSTANT]
         if held and all(v is not _NOT_CONSTANT for v in held):
-            impl, answers = fn.bind(*held)  # (a partial application, made once: see Function.bind)
+            try:
+                impl, answers = fn.bind(*held)  # (a partial application, made once: see Function.bind)
+            except ValueError as exc:  # (as check_constant's: a constant the function cannot take)
+                raise _err(PolicyTypeError, node, str(exc)) from None
         elif any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
             # what is looked for (the words, the pattern) comes from the case: the work is a product of the
             # record's sizes. Looked for in the case's text, a policy's words cost work linear in the record,
