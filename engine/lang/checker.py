@@ -300,10 +300,11 @@ class _Checker:
             want = dynamic.operand_type(rtype) if node.name in _UNIFYING else _CHECKED[node.name]
             args = tuple(dynamic.cast(a, want, f"argument {i + 1} of {node.name}()") for i, a in enumerate(args))
         answers = None
-        held = [_constant_value(a) for a in args[1:]] if fn.bind is not None else [_NOT_CONSTANT]
-        if held and all(v is not _NOT_CONSTANT for v in held):
+        bind = fn.bind
+        held = [_constant_value(a) for a in args[1:]] if bind is not None else []
+        if bind is not None and held and all(v is not _NOT_CONSTANT for v in held):
             try:
-                impl, answers = fn.bind(*held)  # (a partial application, made once: see Function.bind)
+                impl, answers = bind(*held)  # (a partial application, made once: see Function.bind)
             except ValueError as exc:  # (as check_constant's: a constant the function cannot take)
                 raise _err(PolicyTypeError, node, str(exc)) from None
         elif any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
