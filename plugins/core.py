@@ -41,12 +41,8 @@ def in_category(path: str, categories: Sequence[str]) -> bool:
     last = _kept.get(id(categories))
     if last is None or last[0] is not categories or categories != last[1]:  # new, or changed since
         last = _wanted(categories)
-    answers = last[4]
-    found = answers.get(path)
-    if found is None:
-        found = _under(path, last[2], last[3])
-        _keep(answers, path, found)
-    return found
+    found = last[4].get(path)
+    return _answered(last[4], path, last[2], last[3]) if found is None else found
 
 
 def bind(categories: Sequence[str]) -> tuple[Callable[[str, Sequence[str]], bool], dict[str, bool]]:
@@ -59,24 +55,23 @@ def bind(categories: Sequence[str]) -> tuple[Callable[[str, Sequence[str]], bool
 
     def in_category_of(path: str, categories: Sequence[str]) -> bool:  # (the list: the one bound, unread)
         found = answers.get(path)
-        if found is None:
-            found = _under(path, singles, multis)
-            _keep(answers, path, found)
-        return found
+        return _answered(answers, path, singles, multis) if found is None else found
 
     return in_category_of, answers
 
 
-def _under(path: str, singles: frozenset[str], multis: tuple[tuple[str, ...], ...]) -> bool:
+def _answered(
+    answers: dict[str, bool], path: str, singles: frozenset[str], multis: tuple[tuple[str, ...], ...]
+) -> bool:
+    """Whether the path falls under the entries (a path not in ``answers``), kept there when short: the one
+    way both ``in_category`` and a bound call answer a path asked for the first time."""
     segs = _segments(path)
-    return not singles.isdisjoint(segs) or any(segs[: len(want)] == want for want in multis)
-
-
-def _keep(answers: dict[str, bool], path: str, found: bool) -> None:
+    found = not singles.isdisjoint(segs) or any(segs[: len(want)] == want for want in multis)
     if len(path) <= _ANSWERED:  # (a path is case data: a long one is not kept)
         if len(answers) >= _ANSWERS:
             answers.clear()
         answers[path] = found
+    return found
 
 
 _Wanted = tuple[Any, Any, frozenset[str], tuple[tuple[str, ...], ...], dict[str, bool]]
