@@ -239,6 +239,10 @@ class _Gen:
         t = self.tmp()
         record = None
         if base is None:
+            whole = self.records.get(tuple(keys))
+            if whole is not None:  # (a record hoisted on the way to other reads, read whole: exists(order.x))
+                read = self.read(leaf, node, whole)
+                return read if whole in self.sure_records else f"({missing} if {whole} is None else {read})"
             start = "c"
             for i in range(len(keys) - 1, 0, -1):
                 record = self.records.get(tuple(keys[:i]))
