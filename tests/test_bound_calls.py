@@ -18,6 +18,7 @@ from test_in_category import ENTRIES, PATHS, _plain
 
 from policy_eval import expression as lang
 from policy_eval.lang import ir
+from policy_eval.lang.ast import Span
 from policy_eval.lang.functions import Function, FunctionRegistry
 from policy_eval.lang.interpreter import interpret
 from policy_eval.lang.types import BOOL, STRING, list_of
@@ -138,3 +139,45 @@ def test_a_constant_the_binding_refuses_is_a_located_error() -> None:
     else:
         raise AssertionError("no error")
     assert _compiled('starts(order.category, ["a"])', functions=registry).evaluate(_case("ab")) is True
+
+
+def _checked(text: str, params: dict[str, ir.IR], functions: FunctionRegistry | None = None) -> ir.IR:
+    from policy_eval.expression import default_functions
+    from policy_eval.lang.checker import Scope, check
+    from policy_eval.lang.parser import parse
+    from policy_eval.lang.types import schema_to_type
+
+    return check(parse(text), Scope(schema_to_type(ORDER), functions or default_functions(), params), text)
+
+
+def test_a_parameter_without_a_value_leaves_the_call_unbound() -> None:
+    """A parameter declared without a value (the platform's to set) is unknown: ``bind`` is not given it (the
+    fifty-fourth session's checker gave it, and in_category's ``bind`` raised TypeError out of loading: found by
+    tests/test_fuzz.py at ten times its budget). The call runs as written: unknown."""
+    goods = ir.Const(list_of(STRING), Span(1, 1, 1, 6, 0, 5), "goods", lang.UNKNOWN, name="goods")
+    node = _checked("in_category(order.category, goods)", {"goods": goods})
+    assert _call(node).answers is None and _call(node).fn is in_category
+    assert interpret(node, _case("水果")) is lang.UNKNOWN
+
+
+def test_a_null_in_a_written_list_leaves_the_call_unbound() -> None:
+    """``["水果", null]``: a list holding a null is not given to ``bind`` either (in_category's split of its entries
+    raised AttributeError out of loading); the call is made as it was before calls were bound."""
+    node = _checked('in_category(order.category, ["水果", null])', {})
+    assert _call(node).answers is None and _call(node).fn is in_category
+
+
+def test_a_binding_that_fails_otherwise_leaves_the_call_unbound() -> None:
+    """A plugin's ``bind`` raising anything but ValueError (its bug, or a constant it did not foresee) costs the
+    saving, not the load: the call stays unbound and answers as the plain function does."""
+
+    def bind(prefixes: Sequence[str]) -> tuple[Any, None]:
+        raise TypeError("not foreseen")
+
+    def starts(text: str, prefixes: Sequence[str]) -> bool:
+        return text.startswith(tuple(prefixes))
+
+    registry = FunctionRegistry([Function("starts", (STRING, list_of(STRING)), BOOL, starts, bind=bind)])
+    prog = _compiled('starts(order.category, ["a"])', functions=registry)
+    assert _call(prog.node).answers is None
+    assert prog.evaluate(_case("ab")) is True and prog.evaluate(_case("ba")) is False

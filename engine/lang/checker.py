@@ -299,14 +299,17 @@ class _Checker:
             # (an argument of type any where a generic core function took the others' type, or needs a kind of value)
             want = dynamic.operand_type(rtype) if node.name in _UNIFYING else _CHECKED[node.name]
             args = tuple(dynamic.cast(a, want, f"argument {i + 1} of {node.name}()") for i, a in enumerate(args))
-        answers = None
-        bind = fn.bind
-        held = [_constant_value(a) for a in args[1:]] if bind is not None else []
-        if bind is not None and held and all(v is not _NOT_CONSTANT for v in held):
+        answers = bound = None
+        held = [_constant_value(a) for a in args[1:]] if (bind := fn.bind) is not None else []
+        if bind is not None and held and all(_bindable(v) for v in held):
             try:
-                impl, answers = bind(*held)  # (a partial application, made once: see Function.bind)
+                bound = bind(*held)  # (a partial application, made once: see Function.bind)
             except ValueError as exc:  # (as check_constant's: a constant the function cannot take)
                 raise _err(PolicyTypeError, node, str(exc)) from None
+            except Exception:  # (binding only saves work: the call stays unbound, and fails where it runs, if it does)
+                bound = None
+        if bound is not None:
+            impl, answers = bound
         elif any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
             # what is looked for (the words, the pattern) comes from the case: the work is a product of the
             # record's sizes. Looked for in the case's text, a policy's words cost work linear in the record,
@@ -317,6 +320,14 @@ class _Checker:
 
 
 _NOT_CONSTANT = object()
+
+
+def _bindable(value: Any) -> bool:
+    """Whether a constant argument is a value a function's ``bind`` is given: not unknown (a parameter declared
+    without a value) or null, nor a list holding either (the call then stays unbound and runs as written)."""
+    if value is _NOT_CONSTANT or value is UNKNOWN or value is None:
+        return False
+    return type(value) is not list or all(v is not None and v is not UNKNOWN for v in value)
 
 
 def _no_value(arg: ir.IR) -> ir.IR:
