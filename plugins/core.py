@@ -8,6 +8,7 @@ from typing import Any
 
 from policy_eval.lang.functions import Function, core_functions
 from policy_eval.lang.types import BOOL, STRING, list_of
+from policy_eval.lang.values import UNKNOWN
 from policy_eval.plugins.hookspecs import hookimpl
 
 __all__ = ["policy_eval_functions", "in_category"]
@@ -98,7 +99,9 @@ def _entries(categories: Sequence[str]) -> tuple[frozenset[str], tuple[tuple[str
     """The categories' entries split: the one-segment entries, and the others' segments (blank entries left out)."""
     singles: set[str] = set()
     multis: list[tuple[str, ...]] = []
-    for entry in categories:
+    for i, entry in enumerate(categories):
+        if type(entry) is not str:  # (a null written in the list, or one in a case's: the verdict's message, not a crash)
+            raise ValueError(f"category {i + 1} of the list is {_what(entry)}, not text")
         if not entry.strip():
             continue
         want = _segments(entry)
@@ -107,6 +110,10 @@ def _entries(categories: Sequence[str]) -> tuple[frozenset[str], tuple[tuple[str
         else:
             multis.append(want)
     return frozenset(singles), tuple(multis)
+
+
+def _what(entry: Any) -> str:
+    return "null" if entry is None else "unknown (a null in the case)" if entry is UNKNOWN else type(entry).__name__
 
 
 _KEEP = 64

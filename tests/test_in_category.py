@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_eval import expression as lang
+from policy_eval.lang.ops import EvalFailure
 from policy_eval.plugins.core import _segments, in_category
+
+SCHEMA = {"type": "object", "properties": {"order": {"type": "object", "properties": {
+    "category": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}}}}}
 
 
 def _plain(path: str, categories: Sequence[str]) -> bool:
@@ -110,3 +118,19 @@ def test_answers_are_kept_per_list_and_bounded() -> None:
     assert in_category("水果生鲜>水果", goods) is True  # (answered again after the table was emptied)
     goods[0] = "生鲜"  # changed in place: its answers go with its old entries
     assert in_category("水果生鲜>水果", goods) is False
+
+
+@pytest.mark.parametrize(("text", "case", "said"), [
+    ('in_category(order.category, ["水果", null])', {"order": {"category": "水果"}}, "category 2 of the list is null"),
+    ("in_category(order.category, order.tags)", {"order": {"category": "水果", "tags": ["水果", None]}},
+     "category 2 of the list is unknown (a null in the case)"),
+])
+def test_a_null_among_the_categories_is_the_verdicts_message_not_a_crash(text: str, case: dict[str, Any],
+                                                                         said: str) -> None:
+    """A null written in the list, or one in a case's list: an evaluation failure naming the entry (the rule's
+    verdict is undetermined with it), where ``entry.strip()`` raised AttributeError (a record rejected with an
+    internal error, or, bound, the policy failing to load)."""
+    prog = lang.compile_expression(text, case_schema=SCHEMA)
+    for run in (prog.evaluate, prog.interpret):
+        with pytest.raises(EvalFailure, match=re.escape(said)):
+            run(case)
