@@ -100,7 +100,7 @@ def _entries(categories: Sequence[str]) -> tuple[frozenset[str], tuple[tuple[str
     singles: set[str] = set()
     multis: list[tuple[str, ...]] = []
     for i, entry in enumerate(categories):
-        if type(entry) is not str:  # (a null written in the list, or one in a case's: the verdict's message, not a crash)
+        if not isinstance(entry, str):  # (a null written in the list, or one in a case's: the verdict's message, not a crash)
             raise ValueError(f"category {i + 1} of the list is {_what(entry)}, not text")
         if not entry.strip():
             continue
