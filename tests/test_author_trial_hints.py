@@ -171,3 +171,29 @@ def test_an_error_in_the_id_itself_does_not_repeat_it(tmp_path: Path) -> None:
     pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(pt.rule("Refund Window", "true"))))
     (err,) = _errors(tmp_path)
     assert err.message.startswith("rules #1.id:")
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("1" + "0" * 60, "an amount of money is text with its currency, e.g. 39.90 CNY"),  # (found by tests/test_fuzz.py)
+    ("1" + "0" * 26, "an amount of money is text with its currency, e.g. 39.90 CNY"),  # (29 digits with the cents)
+    ("1.0e+30", "an amount of money is text with its currency, e.g. 39.90 CNY"),
+    ("1.0e-30", "an amount of money is text with its currency, e.g. 39.90 CNY"),
+    ("123456789012345678.5", "write 123456789012345678.50 CNY"),
+])
+def test_a_numeric_amount_too_large_to_show_is_still_a_located_error(tmp_path: Path, written: str, said: str) -> None:
+    """A number the hint cannot show back (10**60: quantizing it to cents raised decimal.InvalidOperation, more
+    digits than the context's 28, out of loading the policy)."""
+    pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE + f"        amount: {written}\n")))
+    (err,) = _errors(tmp_path)
+    assert err.message.startswith("rules #1 (id refund-window).remedies #1.amount: ") and said in err.message
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("1" + "0" * 60, "a duration is text with its unit, e.g. 7d or 36h"),
+    ("1.0e+30", "a duration is text with its unit, e.g. 7d or 36h"),
+    ("1.5", "a duration has its unit, in whole numbers: write 36h, not 1.5d"),
+])
+def test_a_numeric_duration_too_large_to_show_is_still_a_located_error(tmp_path: Path, written: str, said: str) -> None:
+    pt.write(tmp_path / "demo.yaml", pt.policy(pt.rules_text(RULE + f"        duration: {written}\n")))
+    (err,) = _errors(tmp_path)
+    assert err.message.startswith("rules #1 (id refund-window).remedies #1.duration: ") and err.message.endswith(said)

@@ -110,9 +110,14 @@ def _bare_number(path: Path_, value: Any) -> str | None:
                                                                                                    ("duration",)):
         return None
     number = Decimal(str(value))
+    shown_back = number.is_finite() and -6 <= number.adjusted() <= 18  # (else neither quantized nor shown: 10**60, 1e-30)
     if path[-1] == "amount":
+        if not shown_back:
+            return "an amount of money is text with its currency, e.g. 39.90 CNY (or another ISO 4217 code)"
         shown = f"{number:.2f}" if number == number.quantize(Decimal("0.01")) else str(number)
         return f"an amount of money has its currency: write {shown} CNY (or another ISO 4217 code)"
+    if not shown_back:
+        return "a duration is text with its unit, e.g. 7d or 36h"
     n = str(number.normalize()) if number == number.to_integral_value() else None
     return (f"a duration has its unit: write {n}d (or {n}h, {n}m, {n}s)" if n is not None else
             "a duration has its unit, in whole numbers: write 36h, not 1.5d")
