@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy_eval.errors import PolicyError, PolicyNameError, PolicyTypeError
-from policy_eval.lang import ast, decimals, dynamic, ir
+from policy_eval.lang import ast, dynamic, ir
 from policy_eval.lang.budget import concat_at, scan_at
 from policy_eval.lang.functions import ArgumentError, FunctionRegistry
-from policy_eval.lang.ops import EvalFailure, binary, negate
+from policy_eval.lang.ops import binary, negate
 from policy_eval.lang.readers import reader_for
 from policy_eval.lang.types import (
     ANY,
@@ -38,7 +38,7 @@ from policy_eval.lang.types import (
 )
 from policy_eval.lang.values import UNKNOWN
 
-__all__ = ["Scope", "check", "written_below", "failing_on_constants", "LITERAL_TYPES"]
+__all__ = ["Scope", "check", "written_below", "LITERAL_TYPES"]
 
 LITERAL_TYPES: dict[str, Type] = {
     "bool": BOOL, "int": INT, "decimal": DECIMAL, "string": STRING, "money": MONEY, "date": DATE,
@@ -260,10 +260,12 @@ class _Checker:
 
     def c_ListLit(self, node: ast.ListLit) -> ir.IR:
         items = tuple(self.run(i) for i in node.items)
-        item_type: Type | None = items[0].type if items else ANY
-        for it, raw in zip(items[1:], node.items[1:], strict=True):
-            item_type = unify(item_type, it.type) if item_type is not None else None
-            if item_type is None:
+        item_type: Type | None = ANY
+        for i, (it, raw) in enumerate(zip(items, node.items, strict=True)):
+            if it.type == NULL:  # (Python's None in the list: a value to `in` and to functions, not unknown)
+                raise _err(PolicyTypeError, raw, f"item {i + 1} of the list is null: a list written in a policy holds "
+                           "values; leave the item out (a missing value in the case is tested with exists(...))")
+            if (item_type := unify(item_type or ANY, it.type)) is None:
                 raise _err(PolicyTypeError, raw, f"list items must have one type; found {items[0].type} and {it.type}")
         if item_type is not None and item_type.name != "any":  # (an item of type any: the others' type)
             want = dynamic.operand_type(item_type)
@@ -361,38 +363,6 @@ def _constant_value(node: ir.IR) -> Any:
         if all(isinstance(v, list) for v in parts):
             return [item for v in parts for item in v]
     return _NOT_CONSTANT
-
-
-# the types whose operations may fail on constants (whole days; currencies; more digits than exact arithmetic keeps)
-_FOLDED = frozenset({"date", "money", "decimal"})
-
-
-def failing_on_constants(node: ir.IR) -> tuple[ir.Op, str] | None:
-    """The first date or money operation on two constants (literals, parameters with a value) in ``node`` that
-    fails whatever the case (``2024-01-01 + 12h``: a date moves by whole days; ``1.00 CNY + 1.00 USD``), with
-    why; else None. A policy's loader makes it an error where it is written, not an undetermined verdict on
-    every case (:func:`check` itself keeps the language's run-time semantics)."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ir.LetRef):
-            continue  # (a let, a definition: checked where it is written)
-        stack.extend(ir.children(n))
-        if not (isinstance(n, ir.Op) and len(n.args) == 2 and all(isinstance(a, ir.Const) for a in n.args)):
-            continue
-        left, right = n.args
-        assert isinstance(left, ir.Const) and isinstance(right, ir.Const)
-        if left.value is UNKNOWN or right.value is UNKNOWN or not {left.type.name, right.type.name} & _FOLDED:
-            continue
-        try:
-            n.fn(left.value, right.value)
-        except EvalFailure as exc:
-            return n, exc.message
-        except decimals.DecimalRefused as exc:
-            return n, f"{n.text}: {exc}"
-        except (ArithmeticError, TypeError, ValueError):  # (division by zero is unknown, not an error)
-            continue
-    return None
 
 
 def check(node: ast.Node, scope: Scope, text: str) -> ir.IR:

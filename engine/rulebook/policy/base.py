@@ -15,8 +15,9 @@ from typing import Any
 from policy_eval.errors import PolicyError, PolicyLoadError, PolicyTypeError, clip
 from policy_eval.lang import dynamic, ir
 from policy_eval.lang.ast import Span
-from policy_eval.lang.checker import Scope, check, failing_on_constants
+from policy_eval.lang.checker import Scope, check
 from policy_eval.lang.codegen import compile_fast
+from policy_eval.lang.constants import failing_on_constants
 from policy_eval.lang.cost import CASE_LIST_ITEMS, DEFAULT_CEILING, estimate
 from policy_eval.lang.functions import FunctionRegistry, assignable
 from policy_eval.lang.parser import comment_spans, parse

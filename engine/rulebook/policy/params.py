@@ -111,6 +111,11 @@ class ParamsSection(BuilderBase):
         """A parameter's value: a literal of the language, or a YAML list of them (strings taken as text), within
         ``bounds`` (each item of a list; None: the rule for a type without a declared range)."""
         span = span_at(*self.pos.where(path))
+        if raw is None:  # (YAML's null: in a list it would be Python's None, a value to `in`, not unknown)
+            item = f"item {int(name.split('[')[1][:-1]) + 1} of " if "[" in name else ""
+            self.fail(f"{item}parameter '{name.split('[')[0]}' is null: a parameter holds values; give one, or leave "
+                      "the item out of a list", path, PolicyTypeError)
+            return None
         if isinstance(raw, list):
             if declared is not None and declared.name != "list":
                 self.fail(f"parameter '{name}' is declared {declared} but its value is a list", path, PolicyTypeError)
