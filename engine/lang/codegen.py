@@ -35,6 +35,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import current, may_charge
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.compiler import REF_TIME, Compiled, compile_ir, let_function, let_key
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.threevalued import _UNSET, _Gen, _never_unknown
@@ -124,7 +125,7 @@ def _generated(node: ir.IR, name: str, slow: Compiled) -> Compiled:
             source, namespace = generate(node, slow, two_valued=False)
         if len(source) > MAX_SOURCE:
             return slow
-        code = compile(source, f"<policy-eval: {name[:60]!r}>", "exec")
+        code = code_for(source, f"<policy-eval: {name[:60]!r}>")
         scope: dict[str, Any] = {"__builtins__": {}, **namespace}
         exec(code, scope)  # noqa: S102 - source built from fixed templates over the checked tree
         fast: Compiled = scope["_f"]

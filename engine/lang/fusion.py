@@ -44,6 +44,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded, may_charge
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.codegen import quantifier_body
 from policy_eval.lang.exports import fused_exports
 from policy_eval.lang.threevalued import _NAME, _UNSET, _never_unknown, _root_path
@@ -376,7 +377,7 @@ def fuse(steps: Sequence[Step], tokens: Tokens, name: str = "version", exact_nul
             source, inline = _source(steps, tokens, two_valued=False, exact_nulls=exact_nulls)
         if len(source) > MAX_FUSED_SOURCE:
             return None
-        code = compile(source, f"<policy-eval: {name[:60]!r} fused>", "exec")
+        code = code_for(source, f"<policy-eval: {name[:60]!r} fused>")
         scope: dict[str, Any] = {"__builtins__": {}, **inline.namespace}
         exec(code, scope)  # noqa: S102 - source built from fixed templates over the checked trees
     except (_TooLarge, SyntaxError, RecursionError, MemoryError, ValueError):

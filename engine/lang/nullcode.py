@@ -40,6 +40,7 @@ from typing import Any
 
 from policy_eval.lang import ir
 from policy_eval.lang.budget import may_charge
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.threevalued import _CONSTANT, _UNSET, _Gen
 from policy_eval.lang.values import UNKNOWN
@@ -309,7 +310,7 @@ def _compiled(source: str, namespace: dict[str, Any], name: str, cap: int | None
     if len(source) > (MAX_SOURCE if cap is None else cap):
         return None
     try:
-        code = compile(source, "<policy-eval null reading>", "exec")
+        code = code_for(source, "<policy-eval null reading>")
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return None
     scope: dict[str, Any] = {"__builtins__": {}, **namespace}

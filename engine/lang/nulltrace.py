@@ -22,6 +22,7 @@ from typing import Any
 from policy_eval.errors import shown_repr
 from policy_eval.lang import ir
 from policy_eval.lang.budget import BudgetExceeded
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.interpreter import Reading, Trace, _Interp, _merge, interpret_nulls
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.tracecode import _NAMESPACE, MAX_SOURCE
@@ -147,7 +148,7 @@ def _compile(node: ir.IR, make: Make = generate) -> Callable[..., tuple[Any, Bla
         source, namespace = make(node)
         if len(source) > MAX_SOURCE:
             return None
-        exec(compile(source, "<policy-eval: null trace>", "exec"), namespace)  # noqa: S102 - fixed templates
+        exec(code_for(source, "<policy-eval: null trace>"), namespace)  # noqa: S102 - fixed templates
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # too deep or too large: the interpreter
         return None
     fn: Callable[..., tuple[Any, Blame]] = namespace["_f"]

@@ -27,6 +27,7 @@ from typing import Any
 
 from policy_eval.errors import shown_repr
 from policy_eval.lang import ir, readers
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.interpreter import Trace, _Interp, _merge, interpret
 from policy_eval.lang.ops import EvalFailure
 from policy_eval.lang.readers import ReadError
@@ -325,7 +326,7 @@ def _compile(node: ir.IR, let: bool, make: Callable[..., tuple[str, dict[str, An
         source, namespace = make(node, let)
         if len(source) > MAX_SOURCE:
             return None
-        exec(compile(source, "<policy-eval: trace>", "exec"), namespace)  # noqa: S102 - fixed templates
+        exec(code_for(source, "<policy-eval: trace>"), namespace)  # noqa: S102 - fixed templates
     except (SyntaxError, RecursionError, MemoryError, ValueError):  # too deep or too large: the interpreter
         return None
     fn: Callable[..., Any] = namespace["_f"]

@@ -61,6 +61,7 @@ from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict, Un
 
 import msgspec
 
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.isotext import _DATETIME_TEXT, _DATETIME_TEXT_MAX
 from policy_eval.lang.timestamps import MEMO, MEMO_MAX, parse_timestamp
 from policy_eval.lang.values import ValueParseError
@@ -326,7 +327,7 @@ def _kind(kind: str, schema: Any, texts: bool = False) -> tuple[Callable[[bytes]
         head += ["    if len(_texts) >= _texts_max:", "        _texts.clear()"]
     source = "\n".join([*head, *builder.lines, "    return n, d", ""])
     namespace: dict[str, Any] = {"__builtins__": {}, **builder.names}
-    exec(compile(source, f"<policy-eval record walk {kind}>", "exec"), namespace)  # noqa: S102  (templates only)
+    exec(code_for(source, f"<policy-eval record walk {kind}>"), namespace)  # noqa: S102  (templates only)
     return decoder.decode, parser.decode if parser is not None else None, namespace["walk"], strict
 
 

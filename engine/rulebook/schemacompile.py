@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
 from policy_eval.lang.values import parse_date
 from policy_eval.rulebook.casevalues import _OPTIONS, _decimal
@@ -387,7 +388,7 @@ def compile_case_schema(schema: Any, name: str = "case schema", exact: bool = Fa
         return None
     source, namespace = generated
     try:
-        code = compile(source, f"<compiled {name}>", "exec")
+        code = code_for(source, f"<compiled {name}>")
         exec(code, namespace)  # the source is built from fixed templates only (see the module docstring)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return None

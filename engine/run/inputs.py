@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.isotext import _DATETIME_TEXT
 from policy_eval.lang.readers import ReadError, reader_for
 from policy_eval.lang.timestamps import MEMO, parse_timestamp
@@ -121,6 +122,6 @@ def compile_inputs(readers: list[Mapping[str, Any]], name: str = "") -> Inputs:
              "        return (" + "".join("{}, " for _ in own) + ")", *top, "    u = {}", *body[:rest],
              "    if bare:", "        return u", *body[rest:], f"    return ({rules})", ""]
     namespace: dict[str, Any] = {"__builtins__": {}, **names}
-    exec(compile("\n".join(lines), f"<policy-eval inputs {name}>", "exec"), namespace)  # noqa: S102
+    exec(code_for("\n".join(lines), f"<policy-eval inputs {name}>"), namespace)  # noqa: S102
     made: Inputs = namespace["inputs"]
     return made

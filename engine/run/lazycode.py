@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.compiler import REF_TIME
 from policy_eval.lang.fusion import inline_of
 from policy_eval.rulebook.casevalues import id_text
@@ -142,6 +143,6 @@ def glue(fn: Any, kinds: tuple[dict[Any, type], ...], fill: Callable[..., Any], 
         if shared := namespace.keys() & inline.namespace.keys():
             raise ValueError(f"glue and fused function share names: {sorted(shared)}")
         namespace.update(inline.namespace)
-    exec(compile("\n".join(lines), f"<policy-eval lazy glue of {n} rules>", "exec"), namespace)  # noqa: S102
+    exec(code_for("\n".join(lines), f"<policy-eval lazy glue of {n} rules>"), namespace)  # noqa: S102
     function: Callable[..., Any] = namespace["_glue"]
     return function

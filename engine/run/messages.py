@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from policy_eval.lang import ir
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.codegen import inline
 from policy_eval.lang.values import UNKNOWN, Money, money_shown, render, render_datetime
 from policy_eval.rulebook.policy import Condition, Rule
@@ -66,7 +67,7 @@ def compile_message(parts: list[str | Condition], name: str = "") -> Message:
     codes, prelude, names = inline([p.node for p in conditions])
     lines, joined = message_lines(parts, dict(zip(map(id, conditions), codes, strict=True)), names)
     source = "\n".join(["def message(c, v):", *prelude, *("    " + line for line in lines), f"    return {joined}"])
-    compiled = compile(source, f"<policy-eval message {name}>", "exec")
+    compiled = code_for(source, f"<policy-eval message {name}>")
     exec(compiled, names)  # noqa: S102 - source built above from fixed templates; the parts are literals
     fn: Message = names["message"]
     return fn
@@ -125,7 +126,7 @@ def compile_remedies(rule: Rule, name: str = "") -> Remedies:
     codes, prelude, names = inline([c.node for c in conditions])
     lines = remedy_lines(rule, dict(zip(map(id, conditions), codes, strict=True)), names)
     source = "\n".join(["def remedies(c, v):", *prelude, *("    " + line for line in lines), "    return _tuple(out)"])
-    compiled = compile(source, f"<policy-eval remedies {name[:60]}>", "exec")
+    compiled = code_for(source, f"<policy-eval remedies {name[:60]}>")
     exec(compiled, names)  # noqa: S102 - source built above from fixed templates; every value is a bound name
     fn: Remedies = names["remedies"]
     return fn

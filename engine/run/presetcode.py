@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from policy_eval.lang.codecache import code_for
 from policy_eval.rulebook.policy import Rule
 
 __all__ = ["maker"]
@@ -56,5 +57,5 @@ def maker(rules: Sequence[Rule], kinds: Sequence[Mapping[Any, type] | None], rec
             lines += ["    else:" if branch == "elif" else "    if True:",
                       f"        r{i} = general(v, _R{i}, c, e, t, i{i}, None, nulls, o{i})"]
         lines.append("    return [" + ", ".join(f"r{i}" for i in range(n)) + "]")
-    exec(compile("\n".join(lines) + "\n", f"<policy-eval presets {name}>", "exec"), namespace)  # noqa: S102
+    exec(code_for("\n".join(lines) + "\n", f"<policy-eval presets {name}>"), namespace)  # noqa: S102
     return namespace["make"]

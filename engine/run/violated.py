@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policy_eval.lang.codecache import code_for
 from policy_eval.lang.codegen import inline
 from policy_eval.rulebook.policy import PolicyVersion, Rule
 from policy_eval.run.messages import message_conditions, message_lines, remedy_conditions, remedy_lines
@@ -55,7 +56,7 @@ def compile_violated(version: PolicyVersion, rule: Rule, nullable: ReadPaths) ->
     source = "\n".join(["def make(c, v, r):", *guard, *prelude, *("    " + line for line in lines),
                         f"    text = {joined}", *("    " + line for line in remedies), "    o = _new(_RR)",
                         *(f"    o.{field} = {_SET[field]}" for field in FIELDS), "    return o"])
-    compiled = compile(source, f"<policy-eval violated {rule.full_id[:60]}>", "exec")
+    compiled = code_for(source, f"<policy-eval violated {rule.full_id[:60]}>")
     exec(compiled, names)  # noqa: S102 - source built from fixed templates; every value is a bound name
     fn: Maker = names["make"]
     return fn
