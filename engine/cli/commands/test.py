@@ -107,6 +107,10 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
         out.write(f"no tests found in {where} (a policy test file is YAML with a top-level 'tests:' list; "
                   "see docs/policies.md)\n")
         return common.EXIT_VIOLATED
+    # The rulebook lives as long as the run: frozen out of the cyclic collector, which walked it on every pass
+    # while the test files' YAML was composed (their loading took twice as long). Not under --watch, which loads
+    # a rulebook again after each change and must be able to free the old one.
+    common.settle_heap()
     return run_files(args, rb, files, out, err)
 
 
