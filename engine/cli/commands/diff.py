@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str], stdin: IO[bytes] |
     if args.latest:
         old, new = latest_only(old), latest_only(new)
     validator = None if args.no_validate else CaseValidator({**old.case_schemas, **new.case_schemas})
-    report = diff_rulebooks(Evaluator(old, record_inputs=False), Evaluator(new, record_inputs=False),
+    report = diff_rulebooks(Evaluator(old, explain="missing", record_inputs=False),
+                            Evaluator(new, explain="missing", record_inputs=False),
                             read_cases(args.cases, stdin=stdin), as_of=args.as_of, validator=validator)
     if args.format == "json":
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
