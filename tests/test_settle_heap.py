@@ -78,3 +78,30 @@ def test_the_runner_watch_mode_repeats_leaves_the_collector_alone(monkeypatch: p
     assert "5 passed, 0 failed" in out.getvalue()
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == threshold
+
+
+@pytest.mark.usefixtures("collector")
+@pytest.mark.parametrize("own", [True, False])
+def test_the_load_collects_young_objects_less_often_in_own_process_only(monkeypatch: pytest.MonkeyPatch,
+                                                                        own: bool) -> None:
+    """While ``common.load`` builds the rulebook, policy-eval's own process collects its youngest generation every
+    10,000 allocations (the load's objects are nearly all kept); its thresholds are as they were after, also when
+    the load fails. A host calling ``cli.run`` keeps its collector throughout."""
+    import argparse
+
+    import policy_eval.rulebook as rulebook
+
+    monkeypatch.setattr(common, "OWN_PROCESS", own)
+    gc.set_threshold(700, 10, 10)
+    during: list[tuple[int, int, int]] = []
+
+    def load(*args: object, **kwargs: object) -> None:
+        during.append(gc.get_threshold())
+        raise ValueError("no rulebook")
+
+    monkeypatch.setattr(rulebook, "load_rulebook", load)
+    args = argparse.Namespace(policies="x", schemas=None, params=None, plugin=[])
+    with pytest.raises(ValueError, match="no rulebook"):
+        common.load(args)
+    assert during == [(10_000, 10, 10) if own else (700, 10, 10)]
+    assert gc.get_threshold() == (700, 10, 10)
