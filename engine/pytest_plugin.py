@@ -92,11 +92,11 @@ class _Loaded:
                 from policy_eval.errors import PolicyError
                 from policy_eval.rulebook import load_rulebook
                 from policy_eval.rulebook.validation import CaseValidator
-                from policy_eval.run.evaluate import Evaluator
+                from policy_eval.run.testing import evaluator_for_tests
 
                 try:  # (with the process-wide plugins' functions: --policy-eval-plugin added to them, pytest_configure)
                     rb = load_rulebook(policies or None, params=params)
-                    self._books[key] = (Evaluator(rb), CaseValidator(rb.case_schemas))
+                    self._books[key] = (evaluator_for_tests(rb), CaseValidator(rb.case_schemas))
                 except PolicyError as exc:
                     self._books[key] = exc
             return self._books[key]

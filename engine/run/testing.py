@@ -25,7 +25,7 @@ from policy_eval.run.evaluate import Evaluator
 from policy_eval.run.result import CaseResult, Outcome, RuleResult
 from policy_eval.run.testplaces import placer
 
-__all__ = ["PolicyTest", "TestOutcome", "discover", "load_tests", "run_test", "coverage"]
+__all__ = ["PolicyTest", "TestOutcome", "discover", "load_tests", "run_test", "coverage", "evaluator_for_tests"]
 
 
 @dataclass
@@ -254,6 +254,13 @@ def _money_text(value: Any) -> str:
 
     amount = Decimal(parts[0]).quantize(Decimal("0.01"))
     return f"{amount} {parts[1] if len(parts) > 1 else 'CNY'}"
+
+
+def evaluator_for_tests(rulebook: Rulebook) -> Evaluator:
+    """The evaluator tests run on: a test compares outcomes, versions, missing paths, remedies and messages, never
+    an explanation or the inputs read, so none is made (an undetermined verdict's missing paths still are). A
+    failing test is explained apart (``policy-eval test``: with an explaining evaluator)."""
+    return Evaluator(rulebook, explain="missing", record_inputs=False)
 
 
 def run_test(test: PolicyTest, evaluator: Evaluator, validator: CaseValidator | None = None,

@@ -122,11 +122,11 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
     coverage by a part of the tests."""
     from policy_eval.rulebook.validation import CaseValidator
     from policy_eval.run.evaluate import Evaluator
-    from policy_eval.run.testing import coverage, load_tests, run_test
+    from policy_eval.run.testing import coverage, evaluator_for_tests, load_tests, run_test
 
     # a test file's params: loads its own rulebook, which its failures are explained with too
     books: dict[str | None, tuple[Any, Evaluator, CaseValidator]] = {
-        None: (rb, Evaluator(rb), CaseValidator(rb.case_schemas))}
+        None: (rb, evaluator_for_tests(rb), CaseValidator(rb.case_schemas))}
     outcomes = []
     load_errors = 0
     for f in files:
@@ -149,7 +149,7 @@ def run_files(args: argparse.Namespace, rb: Any, files: list[Path], out: IO[str]
                 err.flush()
                 load_errors += 1
                 continue
-            books[overlay] = (book, Evaluator(book), CaseValidator(book.case_schemas))
+            books[overlay] = (book, evaluator_for_tests(book), CaseValidator(book.case_schemas))
         _, evaluator, validator = books[overlay]
         results = [run_test(t, evaluator, validator) for t in tests]
         outcomes.extend(results)
