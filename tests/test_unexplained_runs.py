@@ -1,7 +1,9 @@
-"""`policy-eval diff` compares outcomes, remedies, severity and messages, never explanations: its evaluators
-trace a rule only where an undetermined verdict needs its missing paths (explain="missing"). Before, every
-violated verdict of both sides was traced and explained as well, a third of diff's time, for nothing the report
-shows (bench/README, fifty-sixth session: the same report, byte for byte, over 20,000 records of every kind)."""
+"""Runs that show no explanation make none: `policy-eval diff` compares outcomes, remedies, severity and
+messages, and policy tests (``policy-eval test``, the pytest plugin) outcomes, versions, missing paths, remedies and
+messages. Their evaluators trace a rule only where an undetermined verdict needs its missing paths
+(explain="missing"); before, every violated verdict was traced and explained as well, a third of diff's time, for
+nothing shown (bench/README, fifty-sixth session: the same reports, byte for byte). A failing policy test is still
+explained, by an evaluator of its own."""
 
 from __future__ import annotations
 
@@ -25,6 +27,19 @@ CASE = ('{"kind": "after_sale", "case_id": "C-1", "order": {"id": "O-1", "store_
         '"snapshot_at": "2023-10-22T08:23:47+08:00"}\n')
 
 
+def _traced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the rules traced from now on (run.judge's calls of trace_rule)."""
+    traced: list[str] = []
+    real = judge.trace_rule
+
+    def counting(rule: Any, *args: Any, **kwargs: Any) -> Any:
+        traced.append(rule.id)
+        return real(rule, *args, **kwargs)
+
+    monkeypatch.setattr(judge, "trace_rule", counting)
+    return traced
+
+
 def test_diff_traces_no_violated_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     new = tmp_path / "new"
     shutil.copytree(ROOT / "policies", new)
@@ -35,14 +50,7 @@ def test_diff_traces_no_violated_verdict(tmp_path: Path, monkeypatch: pytest.Mon
                                                                            "request"), encoding="utf-8")
     cases = tmp_path / "cases.jsonl"
     cases.write_text(CASE, encoding="utf-8")
-    traced: list[str] = []
-    real = judge.trace_rule
-
-    def counting(rule: Any, *args: Any, **kwargs: Any) -> Any:
-        traced.append(rule.id)
-        return real(rule, *args, **kwargs)
-
-    monkeypatch.setattr(judge, "trace_rule", counting)
+    traced = _traced(monkeypatch)
     out = io.StringIO()
     code = run(["diff", str(ROOT / "policies"), str(new), str(cases)], out, io.StringIO())
     assert code == 0, out.getvalue()
@@ -71,3 +79,28 @@ def test_one_rulebook_twice_evaluates_nothing_and_still_rejects(tmp_path: Path,
     assert f"REJECTED {cases}:2: $: 'order' is a required property" in text
     assert "0 of 2 case(s) change outcome; 1 record(s) rejected and not compared" in text
     assert "nothing compared: the two rulebooks are identical" in text
+
+
+GOLDEN = Path(__file__).parent / "golden" / "appeals_scope.yaml"  # (violated verdicts expected, none undetermined)
+
+
+def test_passing_tests_explain_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "violated" in GOLDEN.read_text(encoding="utf-8")
+    traced = _traced(monkeypatch)
+    out = io.StringIO()
+    assert run(["test", str(GOLDEN)], out, io.StringIO()) == 0, out.getvalue()
+    assert "5 passed, 0 failed" in out.getvalue()
+    assert traced == []
+
+
+def test_a_failing_test_is_still_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / GOLDEN.name
+    shutil.copy(GOLDEN, copy)
+    text = copy.read_text(encoding="utf-8")
+    copy.write_text(text.replace("violated", "complied", 1), encoding="utf-8")
+    traced = _traced(monkeypatch)
+    out = io.StringIO()
+    assert run(["test", str(copy)], out, io.StringIO()) == 1
+    report = out.getvalue()
+    assert "expected complied, got violated" in report and "was decided by:" in report
+    assert len(traced) >= 1  # (the failing test's explanation, by the explaining evaluator)
