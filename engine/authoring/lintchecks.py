@@ -317,10 +317,9 @@ def untested(data: LintInput) -> Iterator[Finding]:
                                "or under --tests, so rule-untested was skipped: pass the folder of your tests "
                                "(--tests DIR, e.g. a copy of tests/golden)", first.file, ("policy",), key=True)
         return
-    from policy_eval.run.evaluate import Evaluator
-    from policy_eval.run.testing import load_tests, run_test
+    from policy_eval.run.testing import evaluator_for_tests, load_tests, run_test
 
-    evaluator = Evaluator(data.rulebook)
+    evaluator = evaluator_for_tests(data.rulebook)
     seen: set[tuple[str, str]] = set()
     for path in data.test_files:
         for test in load_tests(path):
