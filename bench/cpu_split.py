@@ -30,7 +30,7 @@ def _cpu_self() -> float:
 def main(argv: list[str]) -> int:
     from policy_eval.cli import common, run
 
-    common.OWN_PROCESS = True  # this process stands in for policy-eval's own (cli.main), heap settings included
+    common.own_process()  # this process stands in for policy-eval's own (cli.main), heap settings included
     loaded: list[float] = []
     load = common.load
 

@@ -81,27 +81,21 @@ def test_the_runner_watch_mode_repeats_leaves_the_collector_alone(monkeypatch: p
 
 
 @pytest.mark.usefixtures("collector")
-@pytest.mark.parametrize("own", [True, False])
-def test_the_load_collects_young_objects_less_often_in_own_process_only(monkeypatch: pytest.MonkeyPatch,
-                                                                        own: bool) -> None:
-    """While ``common.load`` builds the rulebook, policy-eval's own process collects its youngest generation every
-    10,000 allocations (the load's objects are nearly all kept); its thresholds are as they were after, also when
-    the load fails. A host calling ``cli.run`` keeps its collector throughout."""
-    import argparse
+def test_policy_evals_own_process_collects_young_objects_less_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` (policy-eval's own process, every command) collects the youngest generation every 10,000
+    allocations, not 700: what a command makes is nearly all kept for its run. A host calling ``cli.run`` keeps
+    its collector (the tests above and below)."""
+    import sys
 
-    import policy_eval.rulebook as rulebook
+    from policy_eval.cli import main
 
-    monkeypatch.setattr(common, "OWN_PROCESS", own)
+    monkeypatch.setattr(common, "OWN_PROCESS", False)  # (restored after: main sets it for the process)
     gc.set_threshold(700, 10, 10)
-    during: list[tuple[int, int, int]] = []
-
-    def load(*args: object, **kwargs: object) -> None:
-        during.append(gc.get_threshold())
-        raise ValueError("no rulebook")
-
-    monkeypatch.setattr(rulebook, "load_rulebook", load)
-    args = argparse.Namespace(policies="x", schemas=None, params=None, plugin=[])
-    with pytest.raises(ValueError, match="no rulebook"):
-        common.load(args)
-    assert during == [(10_000, 10, 10) if own else (700, 10, 10)]
-    assert gc.get_threshold() == (700, 10, 10)
+    monkeypatch.setattr(sys, "argv", ["policy-eval", "rules", "--help"])
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 0
+    assert common.OWN_PROCESS is True
+    assert gc.get_threshold() == (10_000, 10, 10)
+    assert gc.get_freeze_count() == 0  # (freezing is a batch's, after its rulebook is loaded: settle_heap)

@@ -160,7 +160,7 @@ def main() -> None:
         import argcomplete
 
         argcomplete.autocomplete(parser())  # answers and exits
-    common.OWN_PROCESS = True  # (see common.settle_heap)
+    common.own_process()  # (see there and common.settle_heap)
     try:
         with held(signal.SIGINT):  # their initialisation cannot take a KeyboardInterrupt (see held)
             import msgspec  # noqa: F401

@@ -16,7 +16,7 @@ from policy_eval.lang.cost import DEFAULT_CEILING
 __all__ = ["EXIT_OK", "EXIT_VIOLATED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_WORKER", "EXIT_INTERNAL",
            "EXIT_OUTPUT", "EXIT_PIPE", "UsageError", "load",
            "print_errors", "suggest", "check_selectors", "check_inputs", "CASE_SUFFIXES", "CASE_ENDINGS", "no_records",
-           "no_records_error", "plugin_modules", "settle_heap", "OWN_PROCESS"]
+           "no_records_error", "plugin_modules", "settle_heap", "own_process", "OWN_PROCESS", "YOUNG"]
 
 CASE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 CASE_ENDINGS = (*CASE_SUFFIXES, *(suffix + ".gz" for suffix in CASE_SUFFIXES))  # (rulebook.casefiles.is_case_file)
@@ -33,6 +33,20 @@ EXIT_PIPE = 141  # the reader of stdout went away (broken pipe): 128 + SIGPIPE, 
 OWN_PROCESS = False
 
 
+YOUNG = 10_000  # allocations between two collections of the youngest generation in policy-eval's own process
+
+
+def own_process() -> None:
+    """Called by main(): the process is policy-eval's own. Its youngest generation is collected every
+    :data:`YOUNG` allocations rather than 700: what a command makes is nearly all kept for its run (the rulebook,
+    the test files) or freed by reference counting (a record's evaluation leaves no cycles behind), and the
+    collector's passes walked it again and again for no garbage: a rulebook's load 3 %, ``lint`` 10 % less CPU,
+    0.4-1 MiB more at the peak (bench/README, fifty-sixth session)."""
+    global OWN_PROCESS
+    OWN_PROCESS = True
+    gc.set_threshold(YOUNG)
+
+
 def settle_heap() -> None:
     """Before a batch, in policy-eval's own process only: the rulebook and everything loaded so far live as
     long as the run, so they are frozen (the cyclic collector no longer walks them, and forked --jobs workers
@@ -41,7 +55,7 @@ def settle_heap() -> None:
     host's process: freezing its objects would keep any that later become cyclic garbage forever."""
     if OWN_PROCESS:
         gc.freeze()
-        gc.set_threshold(10_000)
+        gc.set_threshold(YOUNG)
 
 
 def _note_unread_policies() -> None:
@@ -125,22 +139,11 @@ def load(args: argparse.Namespace, policies: str | None = None) -> Any:
         pm.add(plugin)
     if policies is None and getattr(args, "policies", None) is None:
         _note_unread_policies()
-    # In policy-eval's own process the youngest generation is collected every 10,000 allocations while the rulebook
-    # is built (as settle_heap sets for a batch), not every 700: the load makes ~100,000 objects, nearly all kept,
-    # which the passes walked again and again (3 % of a command's start for 0.4 MiB more at its peak; bench/README,
-    # fifty-sixth session). The collector's thresholds are restored after.
-    paused = gc.get_threshold() if OWN_PROCESS else None
-    if paused is not None:
-        gc.set_threshold(10_000, *paused[1:])
-    try:
-        return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
-                             schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
-                             params=getattr(args, "params", None) or None,
-                             max_cost=getattr(args, "max_cost", DEFAULT_CEILING),
-                             follow_links=getattr(args, "follow_links", False))
-    finally:
-        if paused is not None:
-            gc.set_threshold(*paused)
+    return load_rulebook(policies if policies is not None else getattr(args, "policies", None),
+                         schema_dir=getattr(args, "schemas", None), functions=pm.functions(),
+                         params=getattr(args, "params", None) or None,
+                         max_cost=getattr(args, "max_cost", DEFAULT_CEILING),
+                         follow_links=getattr(args, "follow_links", False))
 
 
 def print_errors(exc: PolicyError, err: IO[str], command: str | None = None, *,
