@@ -30,7 +30,13 @@ def _cpu_self() -> float:
 def main(argv: list[str]) -> int:
     from policy_eval.cli import common, run
 
-    common.own_process()  # this process stands in for policy-eval's own (cli.main), heap settings included
+    # this process stands in for policy-eval's own (cli.main), heap settings included (an install from before the
+    # fifty-sixth session, compared by turns, has the flag alone)
+    own = getattr(common, "own_process", None)
+    if own is not None:
+        own()
+    else:
+        common.OWN_PROCESS = True
     loaded: list[float] = []
     load = common.load
 
