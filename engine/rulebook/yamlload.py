@@ -67,6 +67,10 @@ _IMPLICIT = (
                         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")),
 )
 
+# the first characters of the forms above (empty aside): a plain scalar starting otherwise is text
+_RESOLVABLE = frozenset("nN~tTfF+-0123456789.")
+
+
 class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
     """PyYAML from text to parse events, and no further."""
 
@@ -113,21 +117,26 @@ def _python_marks(root: Node | None, positions: Positions) -> bool:
     starts, text = positions.line_starts, positions.text + "\0"  # (the reader ends its buffer so)
     stack = [root] if root is not None else []
     seen: set[int] = set()
+    mark, name, find = yaml.Mark, "<unicode string>", bisect_right
     while stack:
         node = stack.pop()
         if id(node) in seen:  # (an alias: the same node again)
             continue
         seen.add(id(node))
-        if type(node) is ScalarNode and node.value == "" and node.style is None:
+        cls = type(node)
+        if cls is ScalarNode and node.value == "" and node.style is None:
             return False
-        for attr in ("start_mark", "end_mark"):
-            index = getattr(node, attr).index
-            row = bisect_right(starts, index) - 1
-            setattr(node, attr, yaml.Mark("<unicode string>", index, row, index - starts[row], text, index))
-        if isinstance(node, SequenceNode):
+        index = node.start_mark.index
+        row = find(starts, index) - 1
+        node.start_mark = mark(name, index, row, index - starts[row], text, index)
+        index = node.end_mark.index
+        row = find(starts, index) - 1
+        node.end_mark = mark(name, index, row, index - starts[row], text, index)
+        if cls is SequenceNode:
             stack.extend(node.value)
-        elif isinstance(node, MappingNode):
-            stack.extend(n for pair in node.value for n in pair)
+        elif cls is MappingNode:
+            for pair in node.value:
+                stack.extend(pair)
     return True
 
 
@@ -205,13 +214,34 @@ def _compose(parser: Any, pos: Positions) -> Node | None:
         start: Any = event.start_mark  # (PyYAML's stubs disagree on the type of marks)
         node: Node
         anchor: str | None = None
-        if isinstance(event, (SequenceEndEvent, MappingEndEvent)):
+        kind = type(event)
+        if kind is ScalarEvent:  # (most events: composed first, without an extent of its own unless anchored)
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise at(f"document has more than {MAX_NODES} nodes; refused", pos, start)
+            value = event.value
+            # (a plain scalar's style: None from _Parser, "" from libyaml)
+            node = ScalarNode(_scalar_tag(event, pos), value, start, event.end_mark, style=event.style or None)
+            if event.anchor is not None:
+                anchors[event.anchor] = (node, _Extent(chars=len(value)))
+            if stack:
+                top = stack[-1]
+                top.items.append(node)
+                grown = top.extent
+                grown.nodes += 1
+                grown.chars += len(value)
+                if grown.height < 2:
+                    grown.height = 2
+            else:
+                root = node
+            continue
+        if kind is SequenceEndEvent or kind is MappingEndEvent:
             done = stack.pop()
             node, extent, anchor = done.node, done.extent, done.anchor
             node.end_mark = event.end_mark
             node.value = done.items if isinstance(node, SequenceNode) else \
                 list(zip(done.items[::2], done.items[1::2], strict=True))
-        elif isinstance(event, AliasEvent):
+        elif kind is AliasEvent:
             if event.anchor not in anchors:
                 opened = any(o.anchor == event.anchor for o in stack)
                 raise at(f"alias *{event.anchor} refers to " + (
@@ -233,24 +263,18 @@ def _compose(parser: Any, pos: Positions) -> Node | None:
             nodes += 1
             if nodes > MAX_NODES:
                 raise at(f"document has more than {MAX_NODES} nodes; refused", pos, start)
-            if isinstance(event, ScalarEvent):
-                end: Any = event.end_mark
-                # (a plain scalar's style: None from _Parser, "" from libyaml)
-                node = ScalarNode(_scalar_tag(event, pos), event.value, start, end, style=event.style or None)
-                extent, anchor = _Extent(chars=len(event.value)), event.anchor
-            else:
-                assert isinstance(event, CollectionStartEvent)
-                if len(stack) >= MAX_DEPTH:
-                    raise at(f"YAML nested too deeply (at most {MAX_DEPTH} levels)", pos, start)
-                mapping = isinstance(event, MappingStartEvent)
-                default = _MAP if mapping else _SEQ
-                if event.tag not in (None, "!", default):
-                    raise at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, start)
-                cls = MappingNode if mapping else SequenceNode
-                # (a block sequence under a key at its own indentation: flow_style None from _Parser, False from
-                # libyaml; nothing reads it but a test comparing the two)
-                stack.append(_Open(cls(default, [], start, None, flow_style=bool(event.flow_style)), event.anchor))
-                continue
+            assert isinstance(event, CollectionStartEvent)
+            if len(stack) >= MAX_DEPTH:
+                raise at(f"YAML nested too deeply (at most {MAX_DEPTH} levels)", pos, start)
+            mapping = isinstance(event, MappingStartEvent)
+            default = _MAP if mapping else _SEQ
+            if event.tag not in (None, "!", default):
+                raise at(f"YAML tag {_tag_text(event.tag)} is not allowed in policy files", pos, start)
+            cls = MappingNode if mapping else SequenceNode
+            # (a block sequence under a key at its own indentation: flow_style None from _Parser, False from
+            # libyaml; nothing reads it but a test comparing the two)
+            stack.append(_Open(cls(default, [], start, None, flow_style=bool(event.flow_style)), event.anchor))
+            continue
         if anchor is not None:
             anchors[anchor] = (node, extent)
         if stack:
@@ -273,7 +297,10 @@ def _scalar_tag(event: ScalarEvent, pos: Positions) -> str:
     if event.tag is None:
         if not event.implicit[0]:  # quoted
             return _STR
-        return next((tag for tag, rx in _IMPLICIT if rx.fullmatch(event.value)), _STR)
+        value = event.value
+        if value and value[0] not in _RESOLVABLE:  # (no core-schema form starts so: a word, a date's digits do)
+            return _STR
+        return next((tag for tag, rx in _IMPLICIT if rx.fullmatch(value)), _STR)
     if event.tag == "!":
         return _STR
     if event.tag in (_STR, _INT, _FLOAT, _BOOL, _NULL):
@@ -317,16 +344,22 @@ def _convert(node: Node, path: tuple[Any, ...], pos: Positions) -> Any:
         return [_convert(child, path + (i,), pos) for i, child in enumerate(node.value)]
     assert isinstance(node, MappingNode)
     out: dict[Any, Any] = {}
+    nodes, key_nodes = pos.nodes, pos.key_nodes
     for key_node, value_node in node.value:
-        if not isinstance(key_node, ScalarNode):
+        if type(key_node) is not ScalarNode:
             raise at("mapping keys must be scalars", pos, key_node.start_mark)
         if key_node.value == "<<" and key_node.style is None:
             raise at("YAML merge keys ('<<') are not allowed in policy files", pos, key_node.start_mark)
-        key = _scalar(key_node, pos, path)
+        key = key_node.value if key_node.tag == _STR else _scalar(key_node, pos, path)
+        sub = path + (key,)
         if key in out:
-            first = pos.key_nodes[path + (key,)]
+            first = key_nodes[sub]
             raise at(f"duplicate key {key!r} (first defined at line {first.start_mark.line + 1})", pos,
                       key_node.start_mark)
-        pos.key_nodes[path + (key,)] = key_node
-        out[key] = _convert(value_node, path + (key,), pos)
+        key_nodes[sub] = key_node
+        if type(value_node) is ScalarNode and value_node.tag == _STR:  # (most values: text, as _scalar gives it)
+            nodes[sub] = value_node
+            out[key] = value_node.value
+        else:
+            out[key] = _convert(value_node, sub, pos)
     return out
