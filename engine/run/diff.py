@@ -302,6 +302,7 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
              if v.digest not in old_digests}
     judged: dict[tuple[str, str], int] = {}
     kinds: set[str] = set()  # the policies that judged some case on the new side
+    parts_of: dict[Any, list[str]] = {}  # (old verdict's rule, new verdict's rule) -> _changed_parts
     for index, (source, number, case) in enumerate(records, 1):
         report.cases += 1
         problem: CaseError | None = case if isinstance(case, CaseError) else None
@@ -341,7 +342,11 @@ def diff_rulebooks(old: Evaluator, new: Evaluator, records: Iterable[tuple[str, 
             t.through.update(_through(a.get(rule_id), b.get(rule_id)))
             t.params.update(_changed_params(a.get(rule_id), b.get(rule_id)))
             t.params.update(_changed_text_params(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
-            t.changed.update(_changed_parts(old.rulebook, new.rulebook, a.get(rule_id), b.get(rule_id)))
+            x_r, y_r = a.get(rule_id), b.get(rule_id)
+            parts_key = (x_r and (x_r.policy, x_r.version, x_r.rule), y_r and (y_r.policy, y_r.version, y_r.rule))
+            if (parts := parts_of.get(parts_key)) is None:  # (the rules' texts alone decide it: once a pair)
+                parts = parts_of[parts_key] = _changed_parts(old.rulebook, new.rulebook, x_r, y_r)
+            t.changed.update(parts)
         report.changed_cases += changed
         report.same_outcome_cases += other and not changed
     # (with --as-of, a version not in force at that date judging none is what was asked for: no note)
