@@ -124,7 +124,7 @@ def _python_marks(root: Node | None, positions: Positions) -> bool:
             continue
         seen.add(id(node))
         cls = type(node)
-        if cls is ScalarNode and node.value == "" and node.style is None:
+        if isinstance(node, ScalarNode) and node.value == "" and node.style is None:
             return False
         index = node.start_mark.index
         row = find(starts, index) - 1
