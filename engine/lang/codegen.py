@@ -30,6 +30,7 @@ paths agree with the reference interpreter.
 from __future__ import annotations
 
 import types
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,9 +96,15 @@ def compile_fast(node: ir.IR, name: str = "condition") -> Compiled:
     slow = compile_ir(node)
     namespace: dict[str, Any] = {"__builtins__": {}}
     stub = types.FunctionType(_STUB, namespace, "_f")
+    # The node weakly: the function of a let-binding is kept in a dictionary weakly keyed by its node
+    # (lang.compiler.remember_let), which a strong reference from the function would keep for the process's life
+    # (every load of a rulebook left ~1.6 MB behind: bench/README, fifty-sixth session). A node gone before the
+    # first call (nothing else held it) leaves the closures, which need it no more.
+    held = weakref.ref(node)
 
     def first(c: dict[str, Any], v: dict[str, Any]) -> Any:
-        fast = _generated(node, name, slow)
+        target = held()
+        fast = slow if target is None else _generated(target, name, slow)
         if fast is slow:
             namespace["_first"] = slow
         else:

@@ -59,8 +59,10 @@ _LETS: weakref.WeakKeyDictionary[ir.IR, Estimate] = weakref.WeakKeyDictionary()
 
 
 def remember_let(target: ir.IR, est: Estimate) -> None:
-    """Record a let-binding's estimate where it is defined, so its uses need not walk it again."""
-    _LETS[target] = est
+    """Record a let-binding's estimate where it is defined, so its uses need not walk it again: what a use
+    carries (:func:`_used`), not the construct that costs most (``hot``), which may be the binding's own node and
+    would keep the weakly keyed entry, and its tree, for the process's life."""
+    _LETS[target] = _used(est)
 
 
 def _input_size(node: ir.IR) -> int:
@@ -111,9 +113,8 @@ def estimate(node: ir.IR) -> Estimate:
             stack.extend((k, False) for k in kids if id(k) not in done)
             continue
         if isinstance(n, ir.LetRef):
-            target = done[id(n.expr)]
-            _LETS[n.expr] = target
-            done[id(n)] = _used(target)
+            used = _LETS[n.expr] = _used(done[id(n.expr)])  # (see remember_let)
+            done[id(n)] = used
             continue
         done[id(n)] = _combine(n, [done[id(k)] for k in kids])
     return done[id(node)]
