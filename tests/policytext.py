@@ -125,3 +125,12 @@ def after_sale_case(**request: Any) -> dict[str, Any]:
     req = {"id": "R1", "type": "refund_only", "submitted_at": "2024-03-01T10:00:00+08:00", **request}
     return {"kind": "after_sale", "case_id": "C1", "snapshot_at": "2024-03-20T00:00:00+08:00",
             "order": {"id": "O1", "confirmed_at": "2024-02-20T10:00:00+08:00"}, "request": req}
+
+
+# An unshipped refund-only request past the promised shipping time: after-sales 2.3 violated, an automatic refund.
+UNSHIPPED = {"kind": "after_sale", "case_id": "C-1", "order": {
+    "id": "O-1", "store_id": "S-1", "goods_title": "保温杯", "category": "家居日用",
+    "group_success_at": "2023-10-19T23:04:56+08:00", "confirmed_at": "2023-10-19T23:04:56+08:00",
+    "promised_ship_by": "2023-10-21T23:04:56+08:00", "promised_after_sale_days": 7, "paid_amount": "19.90"},
+    "request": {"id": "R-1", "type": "refund_only", "reason": "不想要了", "submitted_at": "2023-10-20T19:32:41+08:00",
+                "status": "refunding"}, "snapshot_at": "2023-10-22T08:23:47+08:00"}

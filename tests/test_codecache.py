@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import policytext as pt
 import pytest
 
 from policy_eval.api import Rulebook
@@ -46,13 +47,7 @@ def test_the_memory_is_bounded_by_the_characters_held(monkeypatch: pytest.Monkey
     assert 1 <= len(codecache._KEPT) <= 3
 
 
-# an unshipped refund-only request past the promised shipping time (after-sales 2.3: violated, a remedy)
-CASE = {"kind": "after_sale", "case_id": "C-1", "order": {
-    "id": "O-1", "store_id": "S-1", "goods_title": "保温杯", "category": "家居日用",
-    "group_success_at": "2023-10-19T23:04:56+08:00", "confirmed_at": "2023-10-19T23:04:56+08:00",
-    "promised_ship_by": "2023-10-21T23:04:56+08:00", "promised_after_sale_days": 7, "paid_amount": "19.90"},
-    "request": {"id": "R-1", "type": "refund_only", "reason": "不想要了", "submitted_at": "2023-10-20T19:32:41+08:00",
-                "status": "refunding"}, "snapshot_at": "2023-10-22T08:23:47+08:00"}
+CASE = pt.UNSHIPPED
 
 
 def test_a_second_load_compiles_nothing_again_and_decides_alike(monkeypatch: pytest.MonkeyPatch) -> None:

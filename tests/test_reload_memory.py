@@ -11,17 +11,13 @@ from __future__ import annotations
 import gc
 import weakref
 
+import policytext as pt
+
 from policy_eval.api import Rulebook
 from policy_eval.lang import compiler, cost
 from policy_eval.rulebook.policy import PolicyVersion
 
-# an unshipped refund-only request past the promised shipping time (after-sales 2.3: violated)
-CASE = {"kind": "after_sale", "case_id": "C-1", "order": {
-    "id": "O-1", "store_id": "S-1", "goods_title": "保温杯", "category": "家居日用",
-    "group_success_at": "2023-10-19T23:04:56+08:00", "confirmed_at": "2023-10-19T23:04:56+08:00",
-    "promised_ship_by": "2023-10-21T23:04:56+08:00", "promised_after_sale_days": 7, "paid_amount": "19.90"},
-    "request": {"id": "R-1", "type": "refund_only", "reason": "不想要了", "submitted_at": "2023-10-20T19:32:41+08:00",
-                "status": "refunding"}, "snapshot_at": "2023-10-22T08:23:47+08:00"}
+CASE = pt.UNSHIPPED
 
 
 def _loaded_and_dropped() -> list[weakref.ref[object]]:
