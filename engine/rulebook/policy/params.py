@@ -112,9 +112,7 @@ class ParamsSection(BuilderBase):
         ``bounds`` (each item of a list; None: the rule for a type without a declared range)."""
         span = span_at(*self.pos.where(path))
         if raw is None:  # (YAML's null: in a list it would be Python's None, a value to `in`, not unknown)
-            item = f"item {int(name.split('[')[1][:-1]) + 1} of " if "[" in name else ""
-            self.fail(f"{item}parameter '{name.split('[')[0]}' is null: a parameter holds values; give one, or leave "
-                      "the item out of a list", path, PolicyTypeError)
+            self._null(name, path, "")
             return None
         if isinstance(raw, list):
             if declared is not None and declared.name != "list":
@@ -125,6 +123,9 @@ class ParamsSection(BuilderBase):
             item_type: Type | None = item_declared or ANY
             values = []
             for i, item in enumerate(raw):
+                if item is None:
+                    self._null(name, path + (i,), f"item {i + 1} of ")
+                    return None
                 c = self.constant(f"{name}[{i}]", item, path + (i,), scope, item_declared, bounds)
                 if c is None:
                     return None
@@ -147,6 +148,10 @@ class ParamsSection(BuilderBase):
         typ = cond.type if declared is None else declared
         self.within(name, value, typ, path, bounds or Bounds())  # out of range: reported, its type kept for its uses
         return ir.Const(typ, cond.node.span, name, value, name=name)
+
+    def _null(self, name: str, path: Path_, item: str) -> None:
+        self.fail(f"{item}parameter '{name.split('[')[0]}' is null: a parameter holds values; give one, or leave the "
+                  "item out of a list", path, PolicyTypeError)
 
     def declared_range(self, name: str, spec: dict[str, Any], path: Path_, scope: Scope,
                        declared: Type) -> Bounds:
