@@ -308,8 +308,8 @@ class _Checker:
                 bound = bind(*held)  # (a partial application, made once: see Function.bind)
             except ValueError as exc:  # (as check_constant's: a constant the function cannot take)
                 raise _err(PolicyTypeError, node, str(exc)) from None
-            except Exception:  # (binding only saves work: the call stays unbound, and fails where it runs, if it does)
-                bound = None
+            except Exception:  # noqa: BLE001, S110 - binding only saves work: the call stays unbound (bound is None)
+                pass  # and fails where it runs, if it does
         if bound is not None:
             impl, answers = bound
         elif any(not _policy_sized(args[i]) for i in fn.scans if 0 < i < len(args)):
